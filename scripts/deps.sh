@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages racoon2 needs to build, test and demo.
+# Idempotent: only missing packages are installed. Must run as root.
+set -euo pipefail
+
+PKGS=(
+  # build
+  meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+  libssl-dev libmnl-dev libcmocka-dev libkrb5-dev
+  # test hosts and tools
+  iproute2 iputils-ping nftables tshark iperf3 procps psmisc ike-scan
+  # real peers
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  libstrongswan-standard-plugins
+  krb5-kdc krb5-admin-server krb5-user
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages (${missing[*]}) and not root" >&2
+  exit 1
+fi
+
+# Package scripts must not start system daemons (charon, krb5kdc) on this host.
+created_rc=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_rc=1
+fi
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+echo "deps.sh: installing ${missing[*]}" >&2
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ $created_rc -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+exit 0

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The whole racoon2 test suite, as README and CI run it:
+#   sudo ./scripts/test.sh
+# Installs missing Debian packages, builds (warnings are errors), runs the
+# unit tests, fuzz-corpus replays and config cases in a normal and in an
+# ASan+UBSan build, then the network-namespace scenario and interop tests.
+# Ends with one line "tests: N passed, N failed, N skipped".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+passed=0 failed=0 skipped=0
+failures=()
+logdir=${R2_TEST_LOGS:-$top/build-logs}
+rm -rf "$logdir"; mkdir -p "$logdir"
+
+note() { printf '\n=== %s\n' "$*"; }
+
+bash scripts/deps.sh || { echo "FAIL: dependencies"; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
+
+build() { # dir, extra meson args...
+	local dir=$1; shift
+	if [ -d "$dir" ] && [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "$@" >"$logdir/setup-$(basename "$dir").log" 2>&1
+	else
+		rm -rf "$dir"
+		meson setup "$dir" "$@" >"$logdir/setup-$(basename "$dir").log" 2>&1
+	fi || { cat "$logdir/setup-$(basename "$dir").log"; return 1; }
+	ninja -C "$dir" >"$logdir/build-$(basename "$dir").log" 2>&1 ||
+		{ tail -60 "$logdir/build-$(basename "$dir").log"; return 1; }
+}
+
+mesontests() { # dir, label
+	local dir=$1 label=$2 out="$logdir/meson-test-$2.log"
+	meson test -C "$dir" --no-rebuild --print-errorlogs >"$out" 2>&1
+	local ok fail skip
+	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	local to; to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	ok=${ok:-0} fail=$(( ${fail:-0} + ${to:-0} )) skip=${skip:-0}
+	grep -E '^ *[0-9]+/[0-9]+ ' "$out" | sed "s/^/[$label] /"
+	passed=$((passed + ok)); failed=$((failed + fail)); skipped=$((skipped + skip))
+	if [ "$fail" -ne 0 ] || [ -z "$(grep -E '^Ok:' "$out")" ]; then
+		[ -z "$(grep -E '^Ok:' "$out")" ] && failed=$((failed + 1))
+		failures+=("meson tests ($label): see $out")
+		grep -A40 -E '^=+ [0-9]+/[0-9]+ =+' "$out" | head -200
+	fi
+}
+
+werror=false
+[ "${CI:-}" = true ] && werror=true
+
+note "build (gcc, -Werror=$werror)"
+if build build -Dwerror=$werror -Dtests=enabled; then
+	passed=$((passed + 1)); echo "PASS: build"
+	note "unit tests, fuzz corpus replay, config cases"
+	mesontests build plain
+else
+	failed=$((failed + 1)); failures+=("build"); echo "FAIL: build"
+fi
+
+note "build (ASan+UBSan)"
+if build build-asan -Dwerror=$werror -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false; then
+	passed=$((passed + 1)); echo "PASS: build-asan"
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		mesontests build-asan asan
+else
+	failed=$((failed + 1)); failures+=("build-asan"); echo "FAIL: build-asan"
+fi
+
+# Scenario tests: each script prints PASS:/FAIL:/SKIP: lines and exits
+# non-zero on failure.  They use the plain build.
+export R2_BUILD=$top/build R2_TOP=$top
+for t in tests/netns/*.sh tests/interop/*.sh; do
+	[ -f "$t" ] || continue
+	case "$(basename "$t")" in lib*|_*) continue ;; esac
+	name=${t%.sh}
+	note "$name"
+	out="$logdir/$(echo "$name" | tr / _).log"
+	timeout 600 bash "$t" >"$out" 2>&1
+	rc=$?
+	p=$(grep -c '^PASS:' "$out"); f=$(grep -c '^FAIL:' "$out"); s=$(grep -c '^SKIP:' "$out")
+	grep -E '^(PASS|FAIL|SKIP):' "$out"
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		failed=$((failed + 1)); echo "FAIL: $name exited $rc"
+	fi
+	if [ $rc -ne 0 ] || [ "$f" -ne 0 ]; then
+		failures+=("$name: see $out")
+		tail -40 "$out"
+	fi
+done
+
+note "summary"
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

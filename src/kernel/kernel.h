@@ -1,0 +1,247 @@
+/*
+ * kernel.h - the one kernel interface every daemon uses.
+ *
+ * A backend (XFRM netlink, PF_KEY v2, userspace ESP, fake) fills a
+ * struct kernel_ops; daemons call only the k_* wrappers below and never
+ * talk to a kernel API directly.  Algorithms are named by their IKEv2
+ * IANA transform IDs (RFC 7296 §3.3.2) so that the key daemons and every
+ * backend share one vocabulary; each backend maps them to its own names.
+ *
+ * Ownership: struct kernel is owned by the daemon that opened it;
+ * structures passed to ops are borrowed for the call only (backends copy
+ * what they keep).  struct ksa holds keys: callers wipe it with
+ * ksa_wipe() when done.
+ */
+#ifndef RACOON_KERNEL_H
+#define RACOON_KERNEL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct ev_loop;
+
+/* An IPv4 or IPv6 address; af == 0 means "unset/any". */
+struct kaddr {
+	uint8_t af; /* AF_INET, AF_INET6 or 0 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t b[16];
+	} u;
+};
+
+/* A traffic selector as the kernel sees it (RFC 4301 §4.4.1.1). */
+struct ksel {
+	uint8_t af;
+	uint8_t proto; /* 0 = any upper-layer protocol */
+	uint8_t src_plen, dst_plen;
+	struct kaddr src, dst;
+	uint16_t sport, dport; /* host order, 0 = any */
+	uint16_t sport_mask, dport_mask; /* 0 = any, 0xffff = exact */
+	uint32_t ifindex;      /* 0 = any */
+};
+
+enum kdir { KDIR_IN = 0, KDIR_OUT = 1, KDIR_FWD = 2 };
+enum kaction { KPOL_IPSEC = 0, KPOL_DISCARD = 1, KPOL_BYPASS = 2 };
+enum klevel { KLEVEL_REQUIRE = 0, KLEVEL_USE = 1, KLEVEL_UNIQUE = 2 };
+enum kmode { KMODE_TRANSPORT = 0, KMODE_TUNNEL = 1 };
+
+/* One IPsec template of a policy (an SA the traffic must go through). */
+struct ktmpl {
+	uint8_t proto; /* IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP */
+	enum kmode mode;
+	enum klevel level;
+	struct kaddr src, dst; /* tunnel endpoints; unset in transport */
+	uint32_t reqid;
+};
+
+#define KPOL_MAX_TMPL 4
+
+struct kpolicy {
+	struct ksel sel;
+	enum kdir dir;
+	enum kaction action;
+	uint32_t priority; /* lower = preferred, as in XFRM */
+	uint32_t index;    /* backend's policy id; set by pol_add */
+	uint64_t hard_add_expires_sec; /* 0 = none (dynamic policies) */
+	unsigned ntmpl;
+	struct ktmpl tmpl[KPOL_MAX_TMPL];
+	/* filled by dump: */
+	bool owned; /* installed by racoon2 (see backend for how known) */
+	uint64_t cur_bytes, cur_packets;
+	uint64_t add_time, use_time;
+};
+
+/* UDP encapsulation of ESP (RFC 3948). */
+struct kencap {
+	bool enabled;
+	uint16_t sport, dport; /* host order */
+	struct kaddr oa;       /* original address, optional */
+};
+
+struct klifetime {
+	uint64_t soft_bytes, hard_bytes;       /* 0 = infinite */
+	uint64_t soft_packets, hard_packets;   /* 0 = infinite */
+	uint64_t soft_add_sec, hard_add_sec;   /* 0 = infinite */
+	uint64_t soft_use_sec, hard_use_sec;   /* 0 = infinite */
+};
+
+struct kcounters {
+	uint64_t bytes, packets;
+	uint64_t add_time, use_time; /* seconds since epoch, 0 = never */
+	uint32_t replay_drops, integrity_drops;
+};
+
+#define KSA_MAX_KEY 64 /* enough for AES-256 + salt, HMAC-SHA-512 */
+
+struct ksa {
+	uint8_t proto; /* IPPROTO_ESP / AH */
+	uint32_t spi;  /* network byte order is NOT used: host order */
+	struct kaddr src, dst;
+	enum kmode mode;
+	uint32_t reqid;
+	struct ksel sel; /* optional (af == 0 = none) */
+
+	/* IKEv2 transform IDs (RFC 7296 §3.3.2), 0 = none. */
+	uint16_t encr_id;      /* ENCR_* incl. AEADs (GCM, ChaCha20) */
+	uint16_t encr_keybits; /* key length without salt */
+	uint16_t integ_id;     /* AUTH_*, 0 for AEAD */
+	uint8_t enc_key[KSA_MAX_KEY]; /* key || salt for AEAD/CTR */
+	uint16_t enc_key_len;         /* bytes incl. salt */
+	uint8_t auth_key[KSA_MAX_KEY];
+	uint16_t auth_key_len;
+
+	bool esn;
+	uint32_t replay_window; /* packets; 0 = none */
+	struct kencap encap;
+	struct klifetime lft;
+	bool update; /* update a larval SA made by getspi */
+};
+
+enum kevent_type {
+	KEV_ACQUIRE = 1,
+	KEV_EXPIRE,      /* SA soft or hard expiry */
+	KEV_POL_EXPIRE,  /* policy lifetime ran out */
+	KEV_MIGRATE,
+	KEV_MAPPING,     /* NAT mapping of an encapsulated SA changed */
+};
+
+struct kevent {
+	enum kevent_type type;
+	union {
+		struct {
+			struct ksel sel;     /* packet that triggered it */
+			struct kaddr src, dst; /* SA endpoints wanted */
+			uint32_t pol_index;
+			enum kdir dir;
+			struct ktmpl tmpl;
+		} acquire;
+		struct {
+			uint8_t proto;
+			uint32_t spi;
+			struct kaddr dst;
+			uint32_t reqid;
+			bool hard;
+		} expire;
+		struct {
+			uint32_t index;
+			enum kdir dir;
+			struct ksel sel;
+			bool hard;
+		} pol_expire;
+		struct {
+			struct ksel sel;
+			enum kdir dir;
+			struct kaddr old_src, old_dst, new_src, new_dst;
+		} migrate;
+		struct {
+			uint8_t proto;
+			uint32_t spi;
+			struct kaddr dst;
+			struct kaddr old_addr, new_addr;
+			uint16_t old_port, new_port;
+		} mapping;
+	} u;
+};
+
+typedef void (*kevent_cb)(const struct kevent *ev, void *arg);
+typedef int (*kpol_cb)(const struct kpolicy *p, void *arg);
+
+struct kernel;
+
+struct kernel_ops {
+	const char *name;
+	/* Allocate backend state in k->priv.  flags: K_OPEN_EVENTS */
+	int (*open)(struct kernel *k, unsigned flags);
+	void (*close)(struct kernel *k);
+
+	int (*getspi)(struct kernel *k, uint8_t proto, const struct kaddr *src,
+		      const struct kaddr *dst, uint32_t reqid, uint32_t *spi);
+	int (*sa_add)(struct kernel *k, const struct ksa *sa);
+	int (*sa_del)(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+		      uint32_t spi);
+	int (*sa_query)(struct kernel *k, uint8_t proto,
+			const struct kaddr *dst, uint32_t spi,
+			struct kcounters *out);
+
+	int (*pol_add)(struct kernel *k, struct kpolicy *p);
+	int (*pol_update)(struct kernel *k, struct kpolicy *p);
+	int (*pol_del)(struct kernel *k, const struct kpolicy *p);
+	int (*pol_dump)(struct kernel *k, kpol_cb cb, void *arg);
+	/* Remove every policy this backend recognises as racoon2's own. */
+	int (*flush_own)(struct kernel *k);
+
+	/* Descriptor to poll for events, or -1; then read them. */
+	int (*event_fd)(struct kernel *k);
+	int (*event_read)(struct kernel *k, kevent_cb cb, void *arg);
+};
+
+#define K_OPEN_EVENTS 0x1 /* subscribe to ACQUIRE/EXPIRE/... */
+
+struct kernel {
+	const struct kernel_ops *ops;
+	void *priv;
+	char last_error[128]; /* human text for the last failure */
+};
+
+/* Backends, by name: "xfrm", "pfkey", "userspace", "fake". */
+const struct kernel_ops *kernel_backend(const char *name);
+
+int k_open(struct kernel *k, const char *backend, unsigned flags);
+void k_close(struct kernel *k);
+
+/* Thin wrappers; each returns 0 or negative errno, and on failure
+ * leaves a readable reason in k->last_error. */
+int k_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
+	     const struct kaddr *dst, uint32_t reqid, uint32_t *spi);
+int k_sa_add(struct kernel *k, const struct ksa *sa);
+int k_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+	     uint32_t spi);
+int k_sa_query(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+	       uint32_t spi, struct kcounters *out);
+int k_pol_add(struct kernel *k, struct kpolicy *p);
+int k_pol_update(struct kernel *k, struct kpolicy *p);
+int k_pol_del(struct kernel *k, const struct kpolicy *p);
+int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg);
+int k_flush_own(struct kernel *k);
+int k_event_fd(struct kernel *k);
+int k_event_read(struct kernel *k, kevent_cb cb, void *arg);
+
+void ksa_wipe(struct ksa *sa);
+
+/* Helpers shared by backends and daemons. */
+int kaddr_parse(const char *s, struct kaddr *a);  /* "1.2.3.4" / "2001:db8::1" */
+const char *kaddr_str(const struct kaddr *a, char *buf, size_t len);
+bool kaddr_eq(const struct kaddr *a, const struct kaddr *b);
+const char *ksel_str(const struct ksel *s, char *buf, size_t len);
+bool ksel_eq(const struct ksel *a, const struct ksel *b);
+
+/* Fake backend test hooks (tests and load tests only). */
+int kfake_inject(struct kernel *k, const struct kevent *ev);
+size_t kfake_sa_count(struct kernel *k);
+size_t kfake_pol_count(struct kernel *k);
+
+#endif

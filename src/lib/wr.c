@@ -1,0 +1,149 @@
+#include "lib/wr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+void wr_init(struct wr *w, size_t max)
+{
+	memset(w, 0, sizeof(*w));
+	w->max = max;
+}
+
+void wr_free(struct wr *w)
+{
+	if (w->buf) {
+		OPENSSL_cleanse(w->buf, w->cap);
+		free(w->buf);
+	}
+	w->buf = NULL;
+	w->len = w->cap = 0;
+}
+
+void wr_reset(struct wr *w)
+{
+	w->len = 0;
+	w->err = 0;
+}
+
+static int wr_grow(struct wr *w, size_t n)
+{
+	size_t need, ncap;
+	uint8_t *nb;
+
+	if (w->err)
+		return w->err;
+	if (n > SIZE_MAX - w->len)
+		return w->err = -EOVERFLOW;
+	need = w->len + n;
+	if (w->max && need > w->max)
+		return w->err = -EMSGSIZE;
+	if (need <= w->cap)
+		return 0;
+	ncap = w->cap ? w->cap : 256;
+	while (ncap < need)
+		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+	nb = malloc(ncap);
+	if (!nb)
+		return w->err = -ENOMEM;
+	/* Copy-and-wipe rather than realloc: old buffers may hold keys. */
+	if (w->buf) {
+		memcpy(nb, w->buf, w->len);
+		OPENSSL_cleanse(w->buf, w->cap);
+		free(w->buf);
+	}
+	w->buf = nb;
+	w->cap = ncap;
+	return 0;
+}
+
+int wr_bytes(struct wr *w, const void *p, size_t n)
+{
+	int rc = wr_grow(w, n);
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	return 0;
+}
+
+int wr_zero(struct wr *w, size_t n)
+{
+	int rc = wr_grow(w, n);
+	if (rc)
+		return rc;
+	if (n)
+		memset(w->buf + w->len, 0, n);
+	w->len += n;
+	return 0;
+}
+
+int wr_u8(struct wr *w, uint8_t v) { return wr_bytes(w, &v, 1); }
+
+int wr_u16(struct wr *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	return wr_bytes(w, b, 2);
+}
+
+int wr_u32(struct wr *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 8), (uint8_t)v };
+	return wr_bytes(w, b, 4);
+}
+
+int wr_u64(struct wr *w, uint64_t v)
+{
+	int rc = wr_u32(w, (uint32_t)(v >> 32));
+	return rc ? rc : wr_u32(w, (uint32_t)v);
+}
+
+int wr_reserve(struct wr *w, size_t n, size_t *off)
+{
+	size_t at = w->len;
+	int rc = wr_zero(w, n);
+	if (rc == 0)
+		*off = at;
+	return rc;
+}
+
+int wr_patch_bytes(struct wr *w, size_t off, const void *p, size_t n)
+{
+	if (w->err)
+		return w->err;
+	if (off > w->len || n > w->len - off)
+		return w->err = -ERANGE;
+	memcpy(w->buf + off, p, n);
+	return 0;
+}
+
+int wr_patch_u8(struct wr *w, size_t off, uint8_t v)
+{
+	return wr_patch_bytes(w, off, &v, 1);
+}
+
+int wr_patch_u16(struct wr *w, size_t off, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	return wr_patch_bytes(w, off, b, 2);
+}
+
+int wr_patch_u32(struct wr *w, size_t off, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 8), (uint8_t)v };
+	return wr_patch_bytes(w, off, b, 4);
+}
+
+uint8_t *wr_steal(struct wr *w, size_t *len)
+{
+	uint8_t *b = w->buf;
+	*len = w->len;
+	w->buf = NULL;
+	w->len = w->cap = 0;
+	return b;
+}
