@@ -55,7 +55,10 @@ int ev_signal(struct ev_loop *loop, int signo, ev_signal_cb cb, void *arg);
 
 /* Runs until ev_stop(); returns 0, or negative errno on loop failure. */
 int ev_run(struct ev_loop *loop);
-/* One iteration, waiting at most max_wait_ms (-1 = until something). */
+/*
+ * One iteration, waiting at most max_wait_ms (-1 = until something).
+ * Returns the number of callbacks run (>= 0), or negative errno.
+ */
 int ev_run_once(struct ev_loop *loop, int max_wait_ms);
 void ev_stop(struct ev_loop *loop);
 

@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -82,5 +83,17 @@ void log_rl_msg(struct log_rl *rl, enum log_level level, const char *module,
 /* Hex dump at debug level (keys are never logged below debug). */
 void log_hex(enum log_level level, const char *module, const char *label,
 	     const void *p, size_t n);
+
+/* Drop every per-module override (tests, and config reloads). */
+void log_clear_module_levels(void);
+
+/*
+ * Test hooks.  log_set_clock: monotonic milliseconds for the rate
+ * limiter (NULL = CLOCK_MONOTONIC).  log_set_sink: receives each finished
+ * line (no trailing newline) instead of stderr; syslog is unaffected
+ * (NULL = back to stderr).
+ */
+void log_set_clock(uint64_t (*clock_ms)(void));
+void log_set_sink(void (*sink)(enum log_level level, const char *line));
 
 #endif

@@ -36,8 +36,11 @@ static inline int rd_ptr(struct rd *r, size_t n, const uint8_t **out)
 	if (n > r->len)
 		return -EBADMSG;
 	*out = r->p;
-	r->p += n;
-	r->len -= n;
+	/* n == 0 may mean p == NULL (rd_init(NULL, ...)): NULL + 0 is UB. */
+	if (n) {
+		r->p += n;
+		r->len -= n;
+	}
 	return 0;
 }
 
@@ -71,8 +74,10 @@ static inline int rd_sub(struct rd *r, size_t n, struct rd *sub)
 static inline struct rd rd_rest(struct rd *r)
 {
 	struct rd sub = *r;
-	r->p += r->len;
-	r->len = 0;
+	if (r->len) {
+		r->p += r->len;
+		r->len = 0;
+	}
 	return sub;
 }
 
@@ -119,7 +124,14 @@ static inline int rd_u64(struct rd *r, uint64_t *v)
 }
 
 /* Little/host-endian reads for kernel (netlink) structures. */
-static inline int rd_h16(struct rd *r, uint16_t *v) { return rd_bytes(r, v, 2); }
-static inline int rd_h32(struct rd *r, uint32_t *v) { return rd_bytes(r, v, 4); }
+static inline int rd_h16(struct rd *r, uint16_t *v)
+{
+	return rd_bytes(r, v, 2);
+}
+
+static inline int rd_h32(struct rd *r, uint32_t *v)
+{
+	return rd_bytes(r, v, 4);
+}
 
 #endif

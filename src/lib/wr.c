@@ -1,3 +1,8 @@
+/*
+ * wr.c - growable message writer; see wr.h.  The writer owns its buffer
+ * until wr_steal(); every buffer it lets go of (growth, wr_free) is wiped
+ * first because messages carry keys.
+ */
 #include "lib/wr.h"
 
 #include <errno.h>
@@ -98,8 +103,13 @@ int wr_u32(struct wr *w, uint32_t v)
 
 int wr_u64(struct wr *w, uint64_t v)
 {
-	int rc = wr_u32(w, (uint32_t)(v >> 32));
-	return rc ? rc : wr_u32(w, (uint32_t)v);
+	uint8_t b[8];
+	int i;
+
+	/* One put, so a cap failure never leaves half a value behind. */
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	return wr_bytes(w, b, 8);
 }
 
 int wr_reserve(struct wr *w, size_t n, size_t *off)
@@ -117,7 +127,8 @@ int wr_patch_bytes(struct wr *w, size_t off, const void *p, size_t n)
 		return w->err;
 	if (off > w->len || n > w->len - off)
 		return w->err = -ERANGE;
-	memcpy(w->buf + off, p, n);
+	if (n)
+		memcpy(w->buf + off, p, n);
 	return 0;
 }
 

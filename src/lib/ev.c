@@ -1,0 +1,469 @@
+/*
+ * ev.c - the event loop: epoll for descriptors, a binary min-heap of
+ * timers ordered by (when_ms, start sequence), and one signalfd shared by
+ * every signal the loop handles.
+ *
+ * Ownership: the loop owns its epoll fd, its signalfd, the fd table and
+ * the heap array (all released by ev_free).  Timers belong to their
+ * owners; the heap only points at them, and a timer's heap_idx says where
+ * (SIZE_MAX when idle).  Watched descriptors belong to the caller.
+ *
+ * Re-entrancy: callbacks may add/modify/delete descriptors and
+ * start/stop/free timers, including the one running.  Each fd slot has a
+ * generation number carried in the epoll data, so an event already
+ * collected for a descriptor that a previous callback in the same batch
+ * removed (or removed and re-added) is dropped instead of delivered to
+ * the wrong owner.  A timer is unlinked before its callback runs, and
+ * timers started during a firing pass wait for the next iteration, so a
+ * zero-delay restart cannot starve descriptors.
+ *
+ * Signals handled here stay blocked after ev_free() (unblocking would let
+ * a pending signal take its default action).
+ */
+#include "lib/ev.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EV_MAX_EVENTS 64
+#define EV_NSIG 65 /* signals 1..64 */
+
+struct ev_fd {
+	ev_io_cb cb;
+	void *arg;
+	uint32_t events;
+	uint32_t gen;
+	bool used;
+	bool internal; /* the signalfd */
+};
+
+struct ev_heap_ent {
+	uint64_t when;
+	uint64_t seq; /* start order: equal `when` fire first-started first */
+	struct ev_timer *t;
+};
+
+struct ev_sig {
+	ev_signal_cb cb;
+	void *arg;
+};
+
+struct ev_loop {
+	int epfd;
+	struct ev_fd *fds;
+	size_t nfds; /* slots allocated (indexed by fd) */
+	struct ev_heap_ent *heap;
+	size_t nheap, capheap;
+	uint64_t next_seq;
+	int sigfd;
+	sigset_t sigmask;
+	struct ev_sig sigs[EV_NSIG];
+	bool stop;
+};
+
+uint64_t ev_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct ev_loop *ev_new(void)
+{
+	struct ev_loop *loop = calloc(1, sizeof(*loop));
+
+	if (!loop)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0) {
+		int e = errno;
+		free(loop);
+		errno = e;
+		return NULL;
+	}
+	loop->sigfd = -1;
+	sigemptyset(&loop->sigmask);
+	return loop;
+}
+
+void ev_free(struct ev_loop *loop)
+{
+	size_t i;
+
+	if (!loop)
+		return;
+	/* Timers outlive the loop (their owners free them): mark idle. */
+	for (i = 0; i < loop->nheap; i++)
+		loop->heap[i].t->heap_idx = SIZE_MAX;
+	if (loop->sigfd >= 0)
+		close(loop->sigfd);
+	close(loop->epfd);
+	free(loop->heap);
+	free(loop->fds);
+	free(loop);
+}
+
+/* ---- descriptors ---- */
+
+static int fd_slot_grow(struct ev_loop *loop, int fd)
+{
+	size_t want = (size_t)fd + 1, ncap;
+	struct ev_fd *n;
+
+	if (want <= loop->nfds)
+		return 0;
+	ncap = loop->nfds ? loop->nfds : 16;
+	while (ncap < want)
+		ncap *= 2;
+	n = realloc(loop->fds, ncap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	memset(n + loop->nfds, 0, (ncap - loop->nfds) * sizeof(*n));
+	loop->fds = n;
+	loop->nfds = ncap;
+	return 0;
+}
+
+static struct ev_fd *fd_slot(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || (size_t)fd >= loop->nfds || !loop->fds[fd].used)
+		return NULL;
+	return &loop->fds[fd];
+}
+
+static int fd_add(struct ev_loop *loop, int fd, uint32_t events,
+		  ev_io_cb cb, void *arg, bool internal)
+{
+	struct epoll_event ev;
+	struct ev_fd *s;
+	int rc;
+
+	if (fd < 0)
+		return -EBADF;
+	if (!cb)
+		return -EINVAL;
+	if (fd_slot(loop, fd))
+		return -EEXIST;
+	rc = fd_slot_grow(loop, fd);
+	if (rc < 0)
+		return rc;
+	s = &loop->fds[fd];
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u64 = (uint64_t)s->gen << 32 | (uint32_t)fd;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	s->cb = cb;
+	s->arg = arg;
+	s->events = events;
+	s->used = true;
+	s->internal = internal;
+	return 0;
+}
+
+int ev_add_fd(struct ev_loop *loop, int fd, uint32_t events, ev_io_cb cb,
+	      void *arg)
+{
+	return fd_add(loop, fd, events, cb, arg, false);
+}
+
+int ev_mod_fd(struct ev_loop *loop, int fd, uint32_t events)
+{
+	struct ev_fd *s = fd_slot(loop, fd);
+	struct epoll_event ev;
+
+	if (!s || s->internal)
+		return -ENOENT;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u64 = (uint64_t)s->gen << 32 | (uint32_t)fd;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+		return -errno;
+	s->events = events;
+	return 0;
+}
+
+int ev_del_fd(struct ev_loop *loop, int fd)
+{
+	struct ev_fd *s = fd_slot(loop, fd);
+
+	if (!s || s->internal)
+		return -ENOENT;
+	/*
+	 * If the caller already closed fd, epoll dropped it by itself
+	 * (EBADF/ENOENT here); the slot must be released either way.
+	 */
+	(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	s->used = false;
+	s->cb = NULL;
+	s->arg = NULL;
+	s->gen++;
+	return 0;
+}
+
+/* ---- timers: binary min-heap on (when, seq) ---- */
+
+static bool ent_less(const struct ev_heap_ent *a, const struct ev_heap_ent *b)
+{
+	if (a->when != b->when)
+		return a->when < b->when;
+	return a->seq < b->seq;
+}
+
+static void heap_set(struct ev_loop *loop, size_t i, struct ev_heap_ent e)
+{
+	loop->heap[i] = e;
+	e.t->heap_idx = i;
+}
+
+static void heap_up(struct ev_loop *loop, size_t i)
+{
+	struct ev_heap_ent e = loop->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!ent_less(&e, &loop->heap[parent]))
+			break;
+		heap_set(loop, i, loop->heap[parent]);
+		i = parent;
+	}
+	heap_set(loop, i, e);
+}
+
+static void heap_down(struct ev_loop *loop, size_t i)
+{
+	struct ev_heap_ent e = loop->heap[i];
+	size_t n = loop->nheap;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && ent_less(&loop->heap[c + 1], &loop->heap[c]))
+			c++;
+		if (!ent_less(&loop->heap[c], &e))
+			break;
+		heap_set(loop, i, loop->heap[c]);
+		i = c;
+	}
+	heap_set(loop, i, e);
+}
+
+static void heap_remove(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i].t;
+	size_t last = --loop->nheap;
+
+	t->heap_idx = SIZE_MAX;
+	if (i == last)
+		return;
+	heap_set(loop, i, loop->heap[last]);
+	if (i > 0 && ent_less(&loop->heap[i], &loop->heap[(i - 1) / 2]))
+		heap_up(loop, i);
+	else
+		heap_down(loop, i);
+}
+
+void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg)
+{
+	t->when_ms = 0;
+	t->heap_idx = SIZE_MAX;
+	t->cb = cb;
+	t->arg = arg;
+}
+
+void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
+{
+	size_t i = t->heap_idx;
+
+	if (i == SIZE_MAX)
+		return;
+	/* Tolerate a timer that is not (or no longer) in this heap. */
+	if (i >= loop->nheap || loop->heap[i].t != t) {
+		t->heap_idx = SIZE_MAX;
+		return;
+	}
+	heap_remove(loop, i);
+}
+
+int ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
+		   uint64_t after_ms)
+{
+	struct ev_heap_ent e;
+	uint64_t now = ev_now_ms();
+
+	if (!t->cb)
+		return -EINVAL;
+	ev_timer_stop(loop, t); /* restart = stop + start */
+	if (loop->nheap == loop->capheap) {
+		size_t ncap = loop->capheap ? loop->capheap * 2 : 16;
+		struct ev_heap_ent *n;
+
+		if (ncap > SIZE_MAX / sizeof(*n))
+			return -ENOMEM;
+		n = realloc(loop->heap, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		loop->heap = n;
+		loop->capheap = ncap;
+	}
+	t->when_ms = after_ms > UINT64_MAX - now ? UINT64_MAX : now + after_ms;
+	e.when = t->when_ms;
+	e.seq = loop->next_seq++;
+	e.t = t;
+	loop->nheap++;
+	heap_set(loop, loop->nheap - 1, e);
+	heap_up(loop, loop->nheap - 1);
+	return 0;
+}
+
+/*
+ * Fire due timers in (when, start) order.  Only timers started before
+ * this pass are eligible, so a callback re-arming with 0 ms cannot keep
+ * the loop here forever.
+ */
+static int timers_run(struct ev_loop *loop)
+{
+	uint64_t now = ev_now_ms(), limit = loop->next_seq;
+	int fired = 0;
+
+	while (loop->nheap > 0) {
+		struct ev_heap_ent top = loop->heap[0];
+
+		if (top.when > now || top.seq >= limit)
+			break;
+		heap_remove(loop, 0);
+		fired++;
+		/* After this call `top.t` may be restarted or freed. */
+		top.t->cb(loop, top.t, top.t->arg);
+	}
+	return fired;
+}
+
+static int next_timeout(struct ev_loop *loop, int max_wait_ms)
+{
+	uint64_t now, when, d;
+
+	if (loop->nheap == 0)
+		return max_wait_ms < 0 ? -1 : max_wait_ms;
+	when = loop->heap[0].when;
+	now = ev_now_ms();
+	d = when > now ? when - now : 0;
+	if (d > (uint64_t)INT32_MAX)
+		d = INT32_MAX;
+	if (max_wait_ms >= 0 && d > (uint64_t)max_wait_ms)
+		d = (uint64_t)max_wait_ms;
+	return (int)d;
+}
+
+/* ---- signals ---- */
+
+static void sigfd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	(void)events;
+	(void)arg;
+	for (;;) {
+		n = read(fd, &si, sizeof(si));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si))
+			break; /* EAGAIN: drained */
+		if (si.ssi_signo < EV_NSIG && loop->sigs[si.ssi_signo].cb)
+			loop->sigs[si.ssi_signo].cb(
+				loop, (int)si.ssi_signo,
+				loop->sigs[si.ssi_signo].arg);
+	}
+}
+
+int ev_signal(struct ev_loop *loop, int signo, ev_signal_cb cb, void *arg)
+{
+	sigset_t one, nmask;
+	int fd, rc;
+
+	if (signo <= 0 || signo >= EV_NSIG || signo == SIGKILL ||
+	    signo == SIGSTOP || !cb)
+		return -EINVAL;
+	nmask = loop->sigmask;
+	if (sigaddset(&nmask, signo) < 0)
+		return -EINVAL;
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	/* Block first, so the signal is queued for signalfd, not delivered. */
+	if (sigprocmask(SIG_BLOCK, &one, NULL) < 0)
+		return -errno;
+	fd = signalfd(loop->sigfd, &nmask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (loop->sigfd < 0) {
+		rc = fd_add(loop, fd, EPOLLIN, sigfd_cb, NULL, true);
+		if (rc < 0) {
+			close(fd);
+			return rc;
+		}
+		loop->sigfd = fd;
+	}
+	loop->sigmask = nmask;
+	loop->sigs[signo].cb = cb;
+	loop->sigs[signo].arg = arg;
+	return 0;
+}
+
+/* ---- running ---- */
+
+int ev_run_once(struct ev_loop *loop, int max_wait_ms)
+{
+	struct epoll_event evs[EV_MAX_EVENTS];
+	int n, i, timeout, dispatched = 0;
+
+	timeout = next_timeout(loop, max_wait_ms);
+	n = epoll_wait(loop->epfd, evs, EV_MAX_EVENTS, timeout);
+	if (n < 0) {
+		if (errno != EINTR)
+			return -errno;
+		n = 0;
+	}
+	/* The whole batch is delivered even after ev_stop(): nothing lost. */
+	for (i = 0; i < n; i++) {
+		int fd = (int)(uint32_t)evs[i].data.u64;
+		uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+		struct ev_fd *s = fd_slot(loop, fd);
+
+		/* Deleted (or replaced) by an earlier callback this batch. */
+		if (!s || s->gen != gen)
+			continue;
+		s->cb(loop, fd, evs[i].events, s->arg);
+		dispatched++;
+	}
+	dispatched += timers_run(loop);
+	return dispatched;
+}
+
+int ev_run(struct ev_loop *loop)
+{
+	int rc = 0;
+
+	while (!loop->stop) {
+		rc = ev_run_once(loop, -1);
+		if (rc < 0)
+			break;
+		rc = 0;
+	}
+	/* Consumed: a later ev_run() runs again. */
+	loop->stop = false;
+	return rc;
+}
+
+void ev_stop(struct ev_loop *loop)
+{
+	loop->stop = true;
+}

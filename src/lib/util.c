@@ -1,0 +1,235 @@
+/*
+ * util.c - see util.h.  Secret buffers are wiped with OPENSSL_cleanse on
+ * every failure path; the caller owns (and wipes) them on success.
+ */
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lib/log.h"
+
+int hex_encode(const void *p, size_t n, char *out, size_t outsize)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const uint8_t *b = p;
+	size_t i;
+
+	/* n <= INT32_MAX / 2 also keeps 2n + 1 from wrapping. */
+	if (n > INT32_MAX / 2 || outsize < 2 * n + 1) {
+		if (outsize > 0)
+			out[0] = '\0';
+		return -ENOSPC;
+	}
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexd[b[i] >> 4];
+		out[2 * i + 1] = hexd[b[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+	return (int)(2 * n);
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hex_decode(const char *s, size_t slen, void *out, size_t outsize,
+	       size_t *outlen)
+{
+	uint8_t *o = out;
+	size_t i;
+	int rc;
+
+	*outlen = 0;
+	if ((!s && slen) || slen % 2)
+		return -EINVAL;
+	if (slen / 2 > outsize)
+		return -ENOSPC;
+	for (i = 0; i < slen; i += 2) {
+		int hi = hexval((unsigned char)s[i]);
+		int lo = hexval((unsigned char)s[i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			rc = -EINVAL;
+			goto fail_wipe;
+		}
+		o[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*outlen = slen / 2;
+	return 0;
+
+fail_wipe:
+	if (outsize)
+		OPENSSL_cleanse(out, outsize);
+	return rc;
+}
+
+int str_copy(char *dst, const char *src, size_t dstsize)
+{
+	size_t n = strlen(src);
+
+	if (dstsize == 0)
+		return -ENOSPC;
+	if (n >= dstsize) {
+		memcpy(dst, src, dstsize - 1);
+		dst[dstsize - 1] = '\0';
+		return -ENOSPC;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+int set_nonblock_cloexec(int fd)
+{
+	int fl;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+static void set_why(char *why, size_t whysize, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_why(char *why, size_t whysize, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || whysize == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whysize, fmt, ap);
+	va_end(ap);
+}
+
+/* The policy of OpenBSD iked for PSK files: private, regular, ours. */
+static int secret_stat_ok(const char *path, const struct stat *st, char *why,
+			  size_t whysize)
+{
+	if (!S_ISREG(st->st_mode)) {
+		set_why(why, whysize, "%s: not a regular file", path);
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IRWXG | S_IRWXO)) {
+		set_why(why, whysize,
+			"%s: accessible by group or other (mode %04o); "
+			"it must be 0600 or stricter (chmod 600 %s)",
+			path, (unsigned)(st->st_mode & 07777), path);
+		return -EPERM;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		set_why(why, whysize,
+			"%s: owned by uid %u, must be owned by root or uid %u",
+			path, (unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+int check_file_secret(const char *path, char *why, size_t whysize)
+{
+	struct stat st;
+	int rc;
+
+	set_why(why, whysize, "%s", "");
+	if (stat(path, &st) < 0) {
+		rc = -errno;
+		set_why(why, whysize, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	return secret_stat_ok(path, &st, why, whysize);
+}
+
+int read_file_secret_why(const char *path, void *buf, size_t maxlen,
+			 size_t *len, char *why, size_t whysize)
+{
+	uint8_t *b = buf;
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+	int fd, rc;
+
+	*len = 0;
+	set_why(why, whysize, "%s", "");
+	/* Check the opened file itself, so a swapped path cannot slip by. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		set_why(why, whysize, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		set_why(why, whysize, "%s: %s", path, strerror(errno));
+		goto fail_close;
+	}
+	rc = secret_stat_ok(path, &st, why, whysize);
+	if (rc < 0)
+		goto fail_close;
+	for (;;) {
+		/* Read one byte past maxlen to detect an oversized file. */
+		uint8_t extra;
+
+		if (got < maxlen)
+			n = read(fd, b + got, maxlen - got);
+		else
+			n = read(fd, &extra, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			set_why(why, whysize, "%s: %s", path, strerror(errno));
+			goto fail_wipe;
+		}
+		if (n == 0)
+			break;
+		if (got >= maxlen) {
+			OPENSSL_cleanse(&extra, sizeof(extra));
+			rc = -EFBIG;
+			set_why(why, whysize, "%s: larger than %zu bytes",
+				path, maxlen);
+			goto fail_wipe;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+
+fail_wipe:
+	if (maxlen)
+		OPENSSL_cleanse(buf, maxlen);
+fail_close:
+	close(fd);
+	return rc;
+}
+
+int read_file_secret(const char *path, void *buf, size_t maxlen,
+		     size_t *len)
+{
+	char why[512];
+	int rc = read_file_secret_why(path, buf, maxlen, len, why,
+				      sizeof(why));
+
+	if (rc < 0)
+		log_err("util", "secret file refused: %s", why);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * util.h - small helpers shared by every daemon and tool: hex
+ * conversion, bounded string copy, reading secret files (PSKs) with a
+ * permission check, and descriptor flags.
+ *
+ * None of these allocate; callers own every buffer they pass.
+ */
+#ifndef RACOON_UTIL_H
+#define RACOON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Lowercase hex of p[0..n) into out, NUL-terminated.  Needs
+ * outsize >= 2n + 1; returns the string length (2n) or -ENOSPC (out is
+ * then an empty string when outsize > 0).
+ */
+int hex_encode(const void *p, size_t n, char *out, size_t outsize);
+
+/*
+ * Strict decode of exactly slen hex digits (either case; no "0x", no
+ * spaces, even count) into out.  Returns 0 and sets *outlen, -EINVAL on
+ * a bad digit or odd length, -ENOSPC if out is too small.  On failure
+ * *outlen is 0 and out is wiped (it may be a key).
+ */
+int hex_decode(const char *s, size_t slen, void *out, size_t outsize,
+	       size_t *outlen);
+
+/*
+ * strlcpy-like: copies as much of src as fits, always NUL-terminates
+ * when dstsize > 0.  Returns 0, or -ENOSPC if src was truncated.
+ */
+int str_copy(char *dst, const char *src, size_t dstsize);
+
+/*
+ * Reads a secret file (PSK) of at most maxlen bytes into buf.  Refuses
+ * (-EPERM) anything that is not a regular file, that group or other may
+ * read or write, or that is owned by someone other than root or the
+ * effective user; -EFBIG if larger than maxlen; -errno if it cannot be
+ * opened/read.  On failure buf is wiped and *len is 0.
+ * read_file_secret() logs the reason at err level (module "util");
+ * read_file_secret_why() writes it to why[whysize] instead (if non-NULL)
+ * and does not log, for the config checker's own error format.
+ */
+int read_file_secret(const char *path, void *buf, size_t maxlen,
+		     size_t *len);
+int read_file_secret_why(const char *path, void *buf, size_t maxlen,
+			 size_t *len, char *why, size_t whysize);
+
+/*
+ * Only the permission/type/owner check of read_file_secret_why(), for
+ * validating a configuration without loading the key.
+ */
+int check_file_secret(const char *path, char *why, size_t whysize);
+
+/* O_NONBLOCK and FD_CLOEXEC on fd; 0 or -errno. */
+int set_nonblock_cloexec(int fd);
+
+#endif
