@@ -76,6 +76,7 @@ export R2_BUILD=$top/build R2_TOP=$top
 for t in tests/netns/*.sh tests/interop/*.sh; do
 	[ -f "$t" ] || continue
 	case "$(basename "$t")" in lib*|_*) continue ;; esac
+	grep -q "^# run-by: meson" "$t" && continue
 	name=${t%.sh}
 	note "$name"
 	out="$logdir/$(echo "$name" | tr / _).log"

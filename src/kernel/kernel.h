@@ -197,6 +197,12 @@ struct kernel_ops {
 	/* Descriptor to poll for events, or -1; then read them. */
 	int (*event_fd)(struct kernel *k);
 	int (*event_read)(struct kernel *k, kevent_cb cb, void *arg);
+
+	/* Added: read back a whole SA (keys included) and its counters.
+	 * Either out pointer may be NULL.  Optional (NULL = unsupported). */
+	int (*sa_get)(struct kernel *k, uint8_t proto,
+		      const struct kaddr *dst, uint32_t spi, struct ksa *sa,
+		      struct kcounters *c);
 };
 
 #define K_OPEN_EVENTS 0x1 /* subscribe to ACQUIRE/EXPIRE/... */
@@ -229,6 +235,9 @@ int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg);
 int k_flush_own(struct kernel *k);
 int k_event_fd(struct kernel *k);
 int k_event_read(struct kernel *k, kevent_cb cb, void *arg);
+/* Full SA read-back (tests, spmdctl); wipe *sa with ksa_wipe() after. */
+int k_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+	     uint32_t spi, struct ksa *sa, struct kcounters *c);
 
 void ksa_wipe(struct ksa *sa);
 
@@ -239,9 +248,33 @@ bool kaddr_eq(const struct kaddr *a, const struct kaddr *b);
 const char *ksel_str(const struct ksel *s, char *buf, size_t len);
 bool ksel_eq(const struct ksel *a, const struct ksel *b);
 
+/*
+ * Ownership tag of policies (how spmd recognises its own after a crash).
+ * Linux keeps a policy index chosen by user space when index & 7 == dir
+ * and the index is unused; racoon2 therefore places every policy it
+ * installs at  index = KPOL_INDEX_MAGIC << 24 | serial << 3 | dir.
+ * Kernel-generated indexes count up from 8 in steps of 8 and would need
+ * ~2^31 allocations to reach that range, so a dump shows owned = true
+ * exactly for indexes with the magic top byte; flush_own deletes exactly
+ * those.  Caveat: a foreign tool that deliberately picks an index in this
+ * range (ip xfrm policy add ... index 0xa2......) is taken for racoon2.
+ * pol_add() with p->index == 0 allocates such an index and stores it in
+ * p->index; a nonzero p->index is passed through as requested (tests use
+ * it to create "foreign" policies).  The fake backend uses the same
+ * scheme.
+ */
+#define KPOL_INDEX_MAGIC 0xa2u
+#define KPOL_INDEX_SERIAL_MAX 0x1fffffu /* 21 bits */
+static inline bool kpol_index_owned(uint32_t index)
+{
+	return (index >> 24) == KPOL_INDEX_MAGIC;
+}
+
 /* Fake backend test hooks (tests and load tests only). */
 int kfake_inject(struct kernel *k, const struct kevent *ev);
 size_t kfake_sa_count(struct kernel *k);
 size_t kfake_pol_count(struct kernel *k);
+/* Fails the next `count` write operations with `err` (fault injection). */
+void kfake_fail_next(struct kernel *k, int err, unsigned count);
 
 #endif

@@ -1,0 +1,496 @@
+/*
+ * fake.c - in-memory kernel ("fake") for unit and load tests: an SAD and
+ * an SPD in arrays, with the XFRM backend's rules (same validation, same
+ * EEXIST/ESRCH/ENOENT answers, same ownership index scheme, larval SAs
+ * from getspi that only an update may complete).  Events are queued by
+ * kfake_inject() and signalled through an eventfd, so a daemon polls the
+ * fake exactly like the real event socket.
+ *
+ * Memory: struct fake_priv (k->priv) owns every array; stored SAs hold
+ * keys and are wiped when removed and at close.
+ */
+#include "kernel/kernel.h"
+#include "kernel/kernel_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+struct fake_sa {
+	struct ksa sa;
+	struct kcounters c;
+	bool larval;
+};
+
+struct fake_priv {
+	struct fake_sa *sas;
+	size_t nsa, capsa;
+	struct kpolicy *pols;
+	size_t npol, cappol;
+	struct kevent *evq;
+	size_t nev, capev;
+	int efd;
+	uint32_t next_spi;
+	uint32_t kernel_idx; /* like the kernel's idx_generator */
+	struct kpol_serials serials;
+	int fail_err;
+	unsigned fail_count;
+};
+
+static struct fake_priv *F(struct kernel *k)
+{
+	return k->priv;
+}
+
+/* Grows *v (element size sz) so that one more element fits. */
+static int grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	nv = malloc(ncap * sz);
+	if (!nv)
+		return -ENOMEM;
+	if (*v) {
+		memcpy(nv, *v, n * sz);
+		OPENSSL_cleanse(*v, *cap * sz); /* may hold keys */
+		free(*v);
+	}
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static int injected_failure(struct kernel *k)
+{
+	struct fake_priv *f = F(k);
+
+	if (!f->fail_count)
+		return 0;
+	f->fail_count--;
+	kerr_set(k->last_error, sizeof(k->last_error),
+		 "fake: injected failure (%s)", strerror(f->fail_err));
+	return -f->fail_err;
+}
+
+static void fake_close(struct kernel *k)
+{
+	struct fake_priv *f = F(k);
+
+	if (!f)
+		return;
+	if (f->sas) {
+		OPENSSL_cleanse(f->sas, f->capsa * sizeof(*f->sas));
+		free(f->sas);
+	}
+	free(f->pols);
+	free(f->evq);
+	kpol_serials_free(&f->serials);
+	if (f->efd >= 0)
+		close(f->efd);
+	free(f);
+	k->priv = NULL;
+}
+
+static int fake_open(struct kernel *k, unsigned flags)
+{
+	struct fake_priv *f = calloc(1, sizeof(*f));
+
+	(void)flags;
+	if (!f)
+		return -ENOMEM;
+	f->efd = -1;
+	k->priv = f;
+	if (kpol_serials_init(&f->serials) < 0) {
+		fake_close(k);
+		return -ENOMEM;
+	}
+	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->efd < 0) {
+		int e = errno;
+		fake_close(k);
+		return -e;
+	}
+	f->next_spi = 0xc0000100u;
+	return 0;
+}
+
+/* ---- SAD --------------------------------------------------------------- */
+
+static struct fake_sa *sa_find(struct fake_priv *f, uint8_t proto,
+			       const struct kaddr *dst, uint32_t spi)
+{
+	for (size_t i = 0; i < f->nsa; i++) {
+		struct fake_sa *s = &f->sas[i];
+		if (s->sa.proto == proto && s->sa.spi == spi &&
+		    kaddr_eq(&s->sa.dst, dst))
+			return s;
+	}
+	return NULL;
+}
+
+static int fake_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
+		       const struct kaddr *dst, uint32_t reqid, uint32_t *spi)
+{
+	struct fake_priv *f = F(k);
+	struct fake_sa *s;
+	int rc = injected_failure(k);
+
+	if (rc < 0)
+		return rc;
+	if (src->af != dst->af || !kaf_len(dst->af))
+		return -EINVAL;
+	if (grow((void **)&f->sas, &f->capsa, f->nsa, sizeof(*f->sas)) < 0)
+		return -ENOMEM;
+	do {
+		*spi = f->next_spi++;
+		if (f->next_spi < 0x100)
+			f->next_spi = 0x100; /* RFC 4303 §2.1: 1-255 reserved */
+	} while (sa_find(f, proto, dst, *spi));
+	s = &f->sas[f->nsa++];
+	memset(s, 0, sizeof(*s));
+	s->larval = true;
+	s->sa.proto = proto;
+	s->sa.spi = *spi;
+	s->sa.src = *src;
+	s->sa.dst = *dst;
+	s->sa.reqid = reqid;
+	s->c.add_time = (uint64_t)time(NULL);
+	return 0;
+}
+
+static int fake_sa_add(struct kernel *k, const struct ksa *sa)
+{
+	struct fake_priv *f = F(k);
+	struct fake_sa *s;
+	int rc = ksa_validate(sa, k->last_error, sizeof(k->last_error));
+
+	if (rc < 0)
+		return rc;
+	rc = injected_failure(k);
+	if (rc < 0)
+		return rc;
+	s = sa_find(f, sa->proto, &sa->dst, sa->spi);
+	if (sa->update) {
+		/* XFRM_MSG_UPDSA: the SA (usually larval) must exist */
+		if (!s) {
+			kerr_set(k->last_error, sizeof(k->last_error),
+				 "update SA: no SA with SPI 0x%08x", sa->spi);
+			return -ESRCH;
+		}
+	} else {
+		if (s) {
+			kerr_set(k->last_error, sizeof(k->last_error),
+				 "add SA: SPI 0x%08x exists", sa->spi);
+			return -EEXIST;
+		}
+		if (grow((void **)&f->sas, &f->capsa, f->nsa, sizeof(*f->sas)) <
+		    0)
+			return -ENOMEM;
+		s = &f->sas[f->nsa++];
+		memset(s, 0, sizeof(*s));
+		s->c.add_time = (uint64_t)time(NULL);
+	}
+	s->sa = *sa;
+	s->sa.update = false;
+	s->larval = false;
+	return 0;
+}
+
+static int fake_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+		       uint32_t spi)
+{
+	struct fake_priv *f = F(k);
+	struct fake_sa *s;
+	int rc = injected_failure(k);
+
+	if (rc < 0)
+		return rc;
+	s = sa_find(f, proto, dst, spi);
+	if (!s)
+		return -ESRCH;
+	*s = f->sas[--f->nsa];
+	OPENSSL_cleanse(&f->sas[f->nsa], sizeof(f->sas[0]));
+	return 0;
+}
+
+static int fake_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+		       uint32_t spi, struct ksa *sa, struct kcounters *c)
+{
+	struct fake_sa *s = sa_find(F(k), proto, dst, spi);
+
+	if (!s)
+		return -ESRCH;
+	if (sa)
+		*sa = s->sa;
+	if (c)
+		*c = s->c;
+	return 0;
+}
+
+static int fake_sa_query(struct kernel *k, uint8_t proto,
+			 const struct kaddr *dst, uint32_t spi,
+			 struct kcounters *out)
+{
+	return fake_sa_get(k, proto, dst, spi, NULL, out);
+}
+
+/* ---- SPD --------------------------------------------------------------- */
+
+/* The kernel's identity of a policy: selector and direction. */
+static struct kpolicy *pol_find_sel(struct fake_priv *f,
+				    const struct kpolicy *p)
+{
+	for (size_t i = 0; i < f->npol; i++)
+		if (f->pols[i].dir == p->dir &&
+		    ksel_eq(&f->pols[i].sel, &p->sel))
+			return &f->pols[i];
+	return NULL;
+}
+
+static struct kpolicy *pol_find_index(struct fake_priv *f, uint32_t index)
+{
+	for (size_t i = 0; i < f->npol; i++)
+		if (f->pols[i].index == index)
+			return &f->pols[i];
+	return NULL;
+}
+
+/* Same rule as xfrm_gen_index(): a requested index is kept when free,
+ * otherwise a generated one is used. */
+static uint32_t pick_index(struct fake_priv *f, uint32_t want, enum kdir dir)
+{
+	if (want && !pol_find_index(f, want))
+		return want;
+	do {
+		f->kernel_idx += 8;
+	} while (pol_find_index(f, f->kernel_idx | dir));
+	return f->kernel_idx | dir;
+}
+
+static void pol_store(struct kpolicy *dst, const struct kpolicy *p,
+		      uint32_t index)
+{
+	*dst = *p;
+	dst->index = index;
+	dst->owned = kpol_index_owned(index);
+	dst->cur_bytes = dst->cur_packets = 0;
+	dst->add_time = (uint64_t)time(NULL);
+	dst->use_time = 0;
+}
+
+static int pol_insert(struct kernel *k, struct kpolicy *p, bool update)
+{
+	struct fake_priv *f = F(k);
+	struct kpolicy *old;
+	uint32_t serial = 0, want = p->index;
+	int rc = kpolicy_validate(p, k->last_error, sizeof(k->last_error));
+
+	if (rc < 0)
+		return rc;
+	rc = injected_failure(k);
+	if (rc < 0)
+		return rc;
+	old = pol_find_sel(f, p);
+	if (old && !update) {
+		kerr_set(k->last_error, sizeof(k->last_error),
+			 "add policy: File exists");
+		return -EEXIST;
+	}
+	if (old) {
+		/* replacing keeps the existing index, like the kernel */
+		pol_store(old, p, old->index);
+		p->index = old->index;
+		return 0;
+	}
+	if (!want) {
+		serial = kpol_serials_alloc(&f->serials);
+		if (!serial)
+			return -ENOSPC;
+		want = kpol_index_make(serial, p->dir);
+	}
+	if (grow((void **)&f->pols, &f->cappol, f->npol, sizeof(*f->pols)) <
+	    0) {
+		if (serial)
+			kpol_serials_mark(&f->serials, serial, false);
+		return -ENOMEM;
+	}
+	p->index = pick_index(f, want, p->dir);
+	if (kpol_index_owned(p->index))
+		kpol_serials_mark(&f->serials, kpol_index_serial(p->index),
+				  true);
+	pol_store(&f->pols[f->npol++], p, p->index);
+	return 0;
+}
+
+static int fake_pol_add(struct kernel *k, struct kpolicy *p)
+{
+	return pol_insert(k, p, false);
+}
+
+static int fake_pol_update(struct kernel *k, struct kpolicy *p)
+{
+	return pol_insert(k, p, true);
+}
+
+static void pol_remove(struct fake_priv *f, struct kpolicy *p)
+{
+	if (p->owned)
+		kpol_serials_mark(&f->serials, kpol_index_serial(p->index),
+				  false);
+	*p = f->pols[--f->npol];
+}
+
+static int fake_pol_del(struct kernel *k, const struct kpolicy *p)
+{
+	struct fake_priv *f = F(k);
+	struct kpolicy *q;
+	int rc = injected_failure(k);
+
+	if (rc < 0)
+		return rc;
+	if (p->index) {
+		q = pol_find_index(f, p->index);
+		if (q && q->dir != p->dir)
+			q = NULL;
+	} else {
+		q = pol_find_sel(f, p);
+	}
+	if (!q)
+		return -ENOENT;
+	pol_remove(f, q);
+	return 0;
+}
+
+static int fake_pol_dump(struct kernel *k, kpol_cb cb, void *arg)
+{
+	struct fake_priv *f = F(k);
+	struct kpolicy *copy;
+	size_t n = f->npol;
+	int rc = 0;
+
+	/* a snapshot, so that the callback may change the SPD */
+	copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, f->pols, n * sizeof(*copy));
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = cb(&copy[i], arg);
+	free(copy);
+	return rc;
+}
+
+static int fake_flush_own(struct kernel *k)
+{
+	struct fake_priv *f = F(k);
+	int removed = 0;
+	int rc = injected_failure(k);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < f->npol;) {
+		if (f->pols[i].owned) {
+			pol_remove(f, &f->pols[i]);
+			removed++;
+		} else {
+			i++;
+		}
+	}
+	return removed;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static int fake_event_fd(struct kernel *k)
+{
+	return F(k)->efd;
+}
+
+static int fake_event_read(struct kernel *k, kevent_cb cb, void *arg)
+{
+	struct fake_priv *f = F(k);
+	struct kevent *q = f->evq;
+	size_t n = f->nev;
+	uint64_t cnt;
+
+	/* drain the counter first: events injected by cb signal anew */
+	if (read(f->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return -errno;
+	f->evq = NULL;
+	f->nev = f->capev = 0;
+	for (size_t i = 0; i < n; i++)
+		cb(&q[i], arg);
+	free(q);
+	return (int)n;
+}
+
+const struct kernel_ops kernel_fake_ops = {
+    .name = "fake",
+    .open = fake_open,
+    .close = fake_close,
+    .getspi = fake_getspi,
+    .sa_add = fake_sa_add,
+    .sa_del = fake_sa_del,
+    .sa_query = fake_sa_query,
+    .sa_get = fake_sa_get,
+    .pol_add = fake_pol_add,
+    .pol_update = fake_pol_update,
+    .pol_del = fake_pol_del,
+    .pol_dump = fake_pol_dump,
+    .flush_own = fake_flush_own,
+    .event_fd = fake_event_fd,
+    .event_read = fake_event_read,
+};
+
+/* ---- test hooks -------------------------------------------------------- */
+
+static struct fake_priv *fake_of(struct kernel *k)
+{
+	return k && k->ops == &kernel_fake_ops ? k->priv : NULL;
+}
+
+int kfake_inject(struct kernel *k, const struct kevent *ev)
+{
+	struct fake_priv *f = fake_of(k);
+	uint64_t one = 1;
+
+	if (!f)
+		return -EINVAL;
+	if (grow((void **)&f->evq, &f->capev, f->nev, sizeof(*f->evq)) < 0)
+		return -ENOMEM;
+	f->evq[f->nev++] = *ev;
+	if (write(f->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+size_t kfake_sa_count(struct kernel *k)
+{
+	struct fake_priv *f = fake_of(k);
+	return f ? f->nsa : 0;
+}
+
+size_t kfake_pol_count(struct kernel *k)
+{
+	struct fake_priv *f = fake_of(k);
+	return f ? f->npol : 0;
+}
+
+void kfake_fail_next(struct kernel *k, int err, unsigned count)
+{
+	struct fake_priv *f = fake_of(k);
+
+	if (!f)
+		return;
+	f->fail_err = err < 0 ? -err : err;
+	f->fail_count = count;
+}

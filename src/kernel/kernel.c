@@ -1,0 +1,694 @@
+/*
+ * kernel.c - backend registry, the k_* wrappers every daemon calls, the
+ * algorithm tables and the generic SA/policy validation shared by all
+ * backends, and small address/selector helpers.
+ *
+ * Memory: struct kernel belongs to the caller; k_open() lets the backend
+ * allocate k->priv and k_close() releases it.  Arguments are borrowed.
+ */
+#include "kernel/kernel.h"
+#include "kernel/kernel_priv.h"
+#include "lib/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+extern const struct kernel_ops kernel_xfrm_ops;
+extern const struct kernel_ops kernel_pfkey_ops;
+extern const struct kernel_ops kernel_fake_ops;
+#ifdef HAVE_USERSPACE_BACKEND
+extern const struct kernel_ops kernel_userspace_ops;
+#endif
+
+static const struct kernel_ops *const backends[] = {
+    &kernel_xfrm_ops,
+    &kernel_pfkey_ops,
+#ifdef HAVE_USERSPACE_BACKEND
+    &kernel_userspace_ops,
+#endif
+    &kernel_fake_ops,
+};
+
+const struct kernel_ops *kernel_backend(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+void kerr_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- wrappers ---------------------------------------------------------- */
+
+static int k_done(struct kernel *k, const char *what, int rc)
+{
+	if (rc >= 0)
+		return rc;
+	if (!k->last_error[0])
+		kerr_set(k->last_error, sizeof(k->last_error), "%s",
+			 strerror(-rc));
+	/* A missing entry on delete/query is routine for callers that
+	 * clean up; keep it out of the warning log. */
+	if (rc == -ENOENT || rc == -ESRCH)
+		log_debug("kernel", "%s: %s", what, k->last_error);
+	else
+		log_warn("kernel", "%s: %s", what, k->last_error);
+	return rc;
+}
+
+#define K_CALL(k, op, what, ...)                                               \
+	do {                                                                   \
+		if (!(k) || !(k)->ops)                                         \
+			return -EBADF;                                         \
+		(k)->last_error[0] = '\0';                                     \
+		if (!(k)->ops->op) {                                           \
+			kerr_set((k)->last_error, sizeof((k)->last_error),     \
+				 "%s backend does not support %s",             \
+				 (k)->ops->name, what);                        \
+			return k_done((k), what, -EOPNOTSUPP);                 \
+		}                                                              \
+		return k_done((k), what, (k)->ops->op((k), __VA_ARGS__));      \
+	} while (0)
+
+int k_open(struct kernel *k, const char *backend, unsigned flags)
+{
+	const struct kernel_ops *ops = kernel_backend(backend);
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if (!ops) {
+		kerr_set(k->last_error, sizeof(k->last_error),
+			 "unknown kernel backend \"%s\"",
+			 backend ? backend : "(null)");
+		log_err("kernel", "%s", k->last_error);
+		return -ENOENT;
+	}
+	k->ops = ops;
+	rc = ops->open(k, flags);
+	if (rc < 0) {
+		if (!k->last_error[0])
+			kerr_set(k->last_error, sizeof(k->last_error), "%s: %s",
+				 ops->name, strerror(-rc));
+		log_err("kernel", "open %s backend: %s", ops->name,
+			k->last_error);
+		k->ops = NULL;
+		k->priv = NULL;
+		return rc;
+	}
+	log_debug("kernel", "opened %s backend", ops->name);
+	return 0;
+}
+
+void k_close(struct kernel *k)
+{
+	if (!k || !k->ops)
+		return;
+	k->ops->close(k);
+	k->ops = NULL;
+	k->priv = NULL;
+}
+
+int k_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
+	     const struct kaddr *dst, uint32_t reqid, uint32_t *spi)
+{
+	K_CALL(k, getspi, "getspi", proto, src, dst, reqid, spi);
+}
+
+int k_sa_add(struct kernel *k, const struct ksa *sa)
+{
+	if (!k || !k->ops)
+		return -EBADF;
+	k->last_error[0] = '\0';
+	if (ksa_validate(sa, k->last_error, sizeof(k->last_error)) < 0)
+		return k_done(k, "sa_add", -EINVAL);
+	K_CALL(k, sa_add, "sa_add", sa);
+}
+
+int k_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+	     uint32_t spi)
+{
+	K_CALL(k, sa_del, "sa_del", proto, dst, spi);
+}
+
+int k_sa_query(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+	       uint32_t spi, struct kcounters *out)
+{
+	K_CALL(k, sa_query, "sa_query", proto, dst, spi, out);
+}
+
+int k_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+	     uint32_t spi, struct ksa *sa, struct kcounters *c)
+{
+	K_CALL(k, sa_get, "sa_get", proto, dst, spi, sa, c);
+}
+
+int k_pol_add(struct kernel *k, struct kpolicy *p)
+{
+	if (!k || !k->ops)
+		return -EBADF;
+	k->last_error[0] = '\0';
+	if (kpolicy_validate(p, k->last_error, sizeof(k->last_error)) < 0)
+		return k_done(k, "pol_add", -EINVAL);
+	K_CALL(k, pol_add, "pol_add", p);
+}
+
+int k_pol_update(struct kernel *k, struct kpolicy *p)
+{
+	if (!k || !k->ops)
+		return -EBADF;
+	k->last_error[0] = '\0';
+	if (kpolicy_validate(p, k->last_error, sizeof(k->last_error)) < 0)
+		return k_done(k, "pol_update", -EINVAL);
+	K_CALL(k, pol_update, "pol_update", p);
+}
+
+int k_pol_del(struct kernel *k, const struct kpolicy *p)
+{
+	K_CALL(k, pol_del, "pol_del", p);
+}
+
+int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg)
+{
+	K_CALL(k, pol_dump, "pol_dump", cb, arg);
+}
+
+int k_flush_own(struct kernel *k)
+{
+	if (!k || !k->ops)
+		return -EBADF;
+	k->last_error[0] = '\0';
+	if (!k->ops->flush_own)
+		return -EOPNOTSUPP;
+	return k_done(k, "flush_own", k->ops->flush_own(k));
+}
+
+int k_event_fd(struct kernel *k)
+{
+	if (!k || !k->ops || !k->ops->event_fd)
+		return -1;
+	return k->ops->event_fd(k);
+}
+
+int k_event_read(struct kernel *k, kevent_cb cb, void *arg)
+{
+	K_CALL(k, event_read, "event_read", cb, arg);
+}
+
+void ksa_wipe(struct ksa *sa)
+{
+	if (sa)
+		OPENSSL_cleanse(sa, sizeof(*sa));
+}
+
+/* ---- algorithms -------------------------------------------------------- */
+
+/* Linux crypto names as used by ip-xfrm(8) and strongSwan. */
+static const struct kalg_encr encr_tab[] = {
+    {ENCR_3DES, "cbc(des3_ede)", 0, 0, false, true, {192}},
+    {ENCR_NULL, "ecb(cipher_null)", 0, 0, false, true, {0}},
+    {ENCR_AES_CBC, "cbc(aes)", 0, 0, false, false, {128, 192, 256}},
+    /* RFC 3686 §5.1: 4-octet nonce after the key */
+    {ENCR_AES_CTR, "rfc3686(ctr(aes))", 4, 0, false, false, {128, 192, 256}},
+    /* RFC 4309 §7.1: 3-octet salt */
+    {ENCR_AES_CCM_8, "rfc4309(ccm(aes))", 3, 64, true, false, {128, 192, 256}},
+    {ENCR_AES_CCM_12, "rfc4309(ccm(aes))", 3, 96, true, false, {128, 192, 256}},
+    {ENCR_AES_CCM_16,
+     "rfc4309(ccm(aes))",
+     3,
+     128,
+     true,
+     false,
+     {128, 192, 256}},
+    /* RFC 4106 §8.1: 4-octet salt */
+    {ENCR_AES_GCM_8, "rfc4106(gcm(aes))", 4, 64, true, false, {128, 192, 256}},
+    {ENCR_AES_GCM_12, "rfc4106(gcm(aes))", 4, 96, true, false, {128, 192, 256}},
+    {ENCR_AES_GCM_16,
+     "rfc4106(gcm(aes))",
+     4,
+     128,
+     true,
+     false,
+     {128, 192, 256}},
+    /* RFC 4543 §5: GMAC, 4-octet salt, 16-octet ICV */
+    {ENCR_NULL_AUTH_AES_GMAC,
+     "rfc4543(gcm(aes))",
+     4,
+     128,
+     true,
+     false,
+     {128, 192, 256}},
+    /* RFC 7634 §2: 256-bit key + 4-octet salt, no Key Length attr */
+    {ENCR_CHACHA20_POLY1305,
+     "rfc7539esp(chacha20,poly1305)",
+     4,
+     128,
+     true,
+     true,
+     {256}},
+};
+
+static const struct kalg_integ integ_tab[] = {
+    {AUTH_HMAC_MD5_96, "hmac(md5)", 16, 96},
+    {AUTH_HMAC_SHA1_96, "hmac(sha1)", 20, 96},
+    {AUTH_AES_XCBC_96, "xcbc(aes)", 16, 96},
+    {AUTH_HMAC_SHA2_256_128, "hmac(sha256)", 32, 128},
+    {AUTH_HMAC_SHA2_384_192, "hmac(sha384)", 48, 192},
+    {AUTH_HMAC_SHA2_512_256, "hmac(sha512)", 64, 256},
+};
+
+const struct kalg_encr *kalg_encr_by_id(uint16_t id)
+{
+	for (size_t i = 0; i < sizeof(encr_tab) / sizeof(encr_tab[0]); i++)
+		if (encr_tab[i].id == id)
+			return &encr_tab[i];
+	return NULL;
+}
+
+const struct kalg_integ *kalg_integ_by_id(uint16_t id)
+{
+	for (size_t i = 0; i < sizeof(integ_tab) / sizeof(integ_tab[0]); i++)
+		if (integ_tab[i].id == id)
+			return &integ_tab[i];
+	return NULL;
+}
+
+const struct kalg_encr *kalg_encr_by_name(const char *name, bool aead,
+					  uint16_t icv_bits)
+{
+	for (size_t i = 0; i < sizeof(encr_tab) / sizeof(encr_tab[0]); i++) {
+		const struct kalg_encr *e = &encr_tab[i];
+		if (e->aead != aead || strcmp(e->xfrm_name, name) != 0)
+			continue;
+		if (aead && e->icv_bits != icv_bits)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+const struct kalg_integ *kalg_integ_by_name(const char *name,
+					    uint16_t trunc_bits)
+{
+	for (size_t i = 0; i < sizeof(integ_tab) / sizeof(integ_tab[0]); i++)
+		if (strcmp(integ_tab[i].xfrm_name, name) == 0 &&
+		    integ_tab[i].trunc_bits == trunc_bits)
+			return &integ_tab[i];
+	return NULL;
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+size_t kaf_len(uint8_t af)
+{
+	return af == AF_INET ? 4 : af == AF_INET6 ? 16 : 0;
+}
+
+static bool kaddr_valid(const struct kaddr *a, bool allow_unset)
+{
+	if (a->af == 0)
+		return allow_unset;
+	return a->af == AF_INET || a->af == AF_INET6;
+}
+
+int ksel_validate(const struct ksel *s, char *err, size_t errlen)
+{
+	unsigned max;
+
+	if (s->af != AF_INET && s->af != AF_INET6) {
+		kerr_set(err, errlen, "selector: bad address family %u", s->af);
+		return -EINVAL;
+	}
+	max = s->af == AF_INET ? 32 : 128;
+	if (s->src_plen > max || s->dst_plen > max) {
+		kerr_set(err, errlen, "selector: prefix length > %u", max);
+		return -EINVAL;
+	}
+	if ((s->src.af && s->src.af != s->af) ||
+	    (s->dst.af && s->dst.af != s->af)) {
+		kerr_set(err, errlen, "selector: address family mismatch");
+		return -EINVAL;
+	}
+	if ((!s->src.af && s->src_plen) || (!s->dst.af && s->dst_plen)) {
+		kerr_set(err, errlen, "selector: prefix without address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ksa_validate(const struct ksa *sa, char *err, size_t errlen)
+{
+	const struct kalg_encr *e = NULL;
+	const struct kalg_integ *a = NULL;
+
+	if (sa->proto != IPPROTO_ESP && sa->proto != IPPROTO_AH) {
+		kerr_set(err, errlen, "SA protocol %u not supported",
+			 sa->proto);
+		return -EOPNOTSUPP;
+	}
+	if (!kaddr_valid(&sa->src, false) || !kaddr_valid(&sa->dst, false) ||
+	    sa->src.af != sa->dst.af) {
+		kerr_set(err, errlen,
+			 "SA endpoints missing or of mixed "
+			 "families");
+		return -EINVAL;
+	}
+	/* RFC 4303 §2.1 / RFC 7296 §3.3.2: SPIs 0-255 are reserved */
+	if (sa->spi < 256) {
+		kerr_set(err, errlen, "SPI 0x%x is reserved", sa->spi);
+		return -EINVAL;
+	}
+	if (sa->mode != KMODE_TRANSPORT && sa->mode != KMODE_TUNNEL) {
+		kerr_set(err, errlen, "bad SA mode %d", (int)sa->mode);
+		return -EINVAL;
+	}
+	if (sa->sel.af && ksel_validate(&sa->sel, err, errlen) < 0)
+		return -EINVAL;
+	if (sa->enc_key_len > KSA_MAX_KEY || sa->auth_key_len > KSA_MAX_KEY) {
+		kerr_set(err, errlen, "key longer than %d bytes", KSA_MAX_KEY);
+		return -EINVAL;
+	}
+	if (sa->proto == IPPROTO_AH) {
+		/* RFC 4302 §2.6: AH has integrity only */
+		if (sa->encr_id || sa->enc_key_len) {
+			kerr_set(err, errlen,
+				 "AH SA with an encryption "
+				 "algorithm");
+			return -EINVAL;
+		}
+		/* RFC 3948 encapsulates ESP only */
+		if (sa->encap.enabled) {
+			kerr_set(err, errlen,
+				 "AH SA with UDP "
+				 "encapsulation");
+			return -EINVAL;
+		}
+		if (!sa->integ_id) {
+			kerr_set(err, errlen,
+				 "AH SA without integrity "
+				 "algorithm");
+			return -EINVAL;
+		}
+	} else {
+		e = kalg_encr_by_id(sa->encr_id);
+		if (!e) {
+			kerr_set(err, errlen,
+				 "unsupported encryption "
+				 "transform %u",
+				 sa->encr_id);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (e) {
+		unsigned kb = sa->encr_keybits, want;
+		bool ok = false;
+
+		if (e->fixed && kb == 0)
+			kb = e->keybits[0];
+		for (size_t i = 0; i < 3; i++)
+			if (e->keybits[i] == kb && (kb != 0 || i == 0))
+				ok = true;
+		want = kb / 8 + e->salt;
+		if (!ok || sa->enc_key_len != want) {
+			kerr_set(err, errlen,
+				 "encryption transform %u: key "
+				 "of %u bits / %u bytes is invalid",
+				 e->id, sa->encr_keybits, sa->enc_key_len);
+			return -EINVAL;
+		}
+		/* RFC 7296 §3.3: an AEAD carries no integrity transform */
+		if (e->aead && (sa->integ_id || sa->auth_key_len)) {
+			kerr_set(err, errlen,
+				 "AEAD transform %u combined with "
+				 "integrity transform %u",
+				 e->id, sa->integ_id);
+			return -EINVAL;
+		}
+		/* RFC 4303 §3.2: ESP with neither confidentiality nor
+		 * integrity is not allowed */
+		if (e->id == ENCR_NULL && !sa->integ_id) {
+			kerr_set(err, errlen,
+				 "ESP with ENCR_NULL needs an "
+				 "integrity transform");
+			return -EINVAL;
+		}
+	}
+	if (sa->integ_id) {
+		a = kalg_integ_by_id(sa->integ_id);
+		if (!a) {
+			kerr_set(err, errlen,
+				 "unsupported integrity "
+				 "transform %u",
+				 sa->integ_id);
+			return -EOPNOTSUPP;
+		}
+		if (sa->auth_key_len != a->key_len) {
+			kerr_set(err, errlen,
+				 "integrity transform %u needs a "
+				 "%u-byte key, got %u",
+				 a->id, a->key_len, sa->auth_key_len);
+			return -EINVAL;
+		}
+	} else if (sa->auth_key_len) {
+		kerr_set(err, errlen, "integrity key without algorithm");
+		return -EINVAL;
+	}
+	if (sa->replay_window > 4096) {
+		/* XFRMA_REPLAY_ESN_MAX bits */
+		kerr_set(err, errlen, "replay window %u > 4096",
+			 sa->replay_window);
+		return -EINVAL;
+	}
+	if (sa->encap.enabled) {
+		if (!sa->encap.sport || !sa->encap.dport) {
+			kerr_set(err, errlen,
+				 "UDP encapsulation without "
+				 "ports");
+			return -EINVAL;
+		}
+		if (sa->encap.oa.af && sa->encap.oa.af != sa->src.af) {
+			kerr_set(err, errlen,
+				 "encapsulation original address "
+				 "of the wrong family");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int kpolicy_validate(const struct kpolicy *p, char *err, size_t errlen)
+{
+	if (ksel_validate(&p->sel, err, errlen) < 0)
+		return -EINVAL;
+	if (p->dir != KDIR_IN && p->dir != KDIR_OUT && p->dir != KDIR_FWD) {
+		kerr_set(err, errlen, "bad policy direction %d", (int)p->dir);
+		return -EINVAL;
+	}
+	if (p->index && (p->index & 7) != (uint32_t)p->dir) {
+		kerr_set(err, errlen,
+			 "policy index 0x%x does not match "
+			 "direction %d",
+			 p->index, (int)p->dir);
+		return -EINVAL;
+	}
+	switch (p->action) {
+	case KPOL_IPSEC:
+		if (p->ntmpl == 0 || p->ntmpl > KPOL_MAX_TMPL) {
+			kerr_set(err, errlen,
+				 "IPsec policy needs 1..%d "
+				 "templates",
+				 KPOL_MAX_TMPL);
+			return -EINVAL;
+		}
+		break;
+	case KPOL_DISCARD:
+	case KPOL_BYPASS:
+		if (p->ntmpl) {
+			kerr_set(err, errlen,
+				 "templates on a discard/bypass "
+				 "policy");
+			return -EINVAL;
+		}
+		break;
+	default:
+		kerr_set(err, errlen, "bad policy action %d", (int)p->action);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < p->ntmpl; i++) {
+		const struct ktmpl *t = &p->tmpl[i];
+
+		if (t->proto != IPPROTO_ESP && t->proto != IPPROTO_AH &&
+		    t->proto != IPPROTO_COMP) {
+			kerr_set(err, errlen, "template %u: protocol %u", i,
+				 t->proto);
+			return -EINVAL;
+		}
+		if (t->level != KLEVEL_REQUIRE && t->level != KLEVEL_USE &&
+		    t->level != KLEVEL_UNIQUE) {
+			kerr_set(err, errlen, "template %u: bad level", i);
+			return -EINVAL;
+		}
+		if (t->mode == KMODE_TUNNEL) {
+			/* RFC 4301 §4.1: tunnel mode names both endpoints */
+			if (!kaddr_valid(&t->src, false) ||
+			    !kaddr_valid(&t->dst, false) ||
+			    t->src.af != t->dst.af) {
+				kerr_set(err, errlen,
+					 "template %u: tunnel "
+					 "needs both endpoints",
+					 i);
+				return -EINVAL;
+			}
+		} else if (t->mode == KMODE_TRANSPORT) {
+			if ((t->src.af && t->src.af != p->sel.af) ||
+			    (t->dst.af && t->dst.af != p->sel.af)) {
+				kerr_set(err, errlen,
+					 "template %u: transport "
+					 "endpoints of another family",
+					 i);
+				return -EINVAL;
+			}
+		} else {
+			kerr_set(err, errlen, "template %u: bad mode", i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- ownership serials ------------------------------------------------- */
+
+#define SERIAL_BYTES ((KPOL_INDEX_SERIAL_MAX + 1) / 8)
+
+int kpol_serials_init(struct kpol_serials *s)
+{
+	s->bits = calloc(1, SERIAL_BYTES);
+	if (!s->bits)
+		return -ENOMEM;
+	s->next = 1;
+	return 0;
+}
+
+void kpol_serials_free(struct kpol_serials *s)
+{
+	free(s->bits);
+	s->bits = NULL;
+}
+
+void kpol_serials_mark(struct kpol_serials *s, uint32_t serial, bool used)
+{
+	serial &= KPOL_INDEX_SERIAL_MAX;
+	if (!s->bits)
+		return;
+	if (used)
+		s->bits[serial / 8] |= (uint8_t)(1u << (serial % 8));
+	else
+		s->bits[serial / 8] &= (uint8_t) ~(1u << (serial % 8));
+}
+
+uint32_t kpol_serials_alloc(struct kpol_serials *s)
+{
+	if (!s->bits)
+		return 0;
+	for (uint32_t n = 0; n < KPOL_INDEX_SERIAL_MAX; n++) {
+		uint32_t c = s->next;
+
+		s->next = c >= KPOL_INDEX_SERIAL_MAX ? 1 : c + 1;
+		if (!(s->bits[c / 8] & (1u << (c % 8)))) {
+			kpol_serials_mark(s, c, true);
+			return c;
+		}
+	}
+	return 0;
+}
+
+/* ---- addresses and selectors ------------------------------------------- */
+
+int kaddr_parse(const char *s, struct kaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!s)
+		return -EINVAL;
+	if (inet_pton(AF_INET, s, &a->u.v4) == 1) {
+		a->af = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a->u.v6) == 1) {
+		a->af = AF_INET6;
+		return 0;
+	}
+	memset(a, 0, sizeof(*a));
+	return -EINVAL;
+}
+
+const char *kaddr_str(const struct kaddr *a, char *buf, size_t len)
+{
+	if (!len)
+		return buf;
+	if (!a || (a->af != AF_INET && a->af != AF_INET6) ||
+	    !inet_ntop(a->af, a->u.b, buf, (socklen_t)len))
+		snprintf(buf, len, "any");
+	return buf;
+}
+
+bool kaddr_eq(const struct kaddr *a, const struct kaddr *b)
+{
+	if (a->af != b->af)
+		return false;
+	return memcmp(a->u.b, b->u.b, kaf_len(a->af)) == 0;
+}
+
+static void port_str(char *buf, size_t len, uint16_t port, uint16_t mask)
+{
+	if (!port && !mask)
+		snprintf(buf, len, "any");
+	else if (mask == 0xffff || !mask)
+		snprintf(buf, len, "%u", port);
+	else
+		snprintf(buf, len, "%u/0x%x", port, mask);
+}
+
+const char *ksel_str(const struct ksel *s, char *buf, size_t len)
+{
+	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], sp[16], dp[16];
+	char pr[16];
+
+	kaddr_str(&s->src, sa, sizeof(sa));
+	kaddr_str(&s->dst, da, sizeof(da));
+	port_str(sp, sizeof(sp), s->sport, s->sport_mask);
+	port_str(dp, sizeof(dp), s->dport, s->dport_mask);
+	if (s->proto)
+		snprintf(pr, sizeof(pr), "%u", s->proto);
+	else
+		snprintf(pr, sizeof(pr), "any");
+	snprintf(buf, len, "%s/%u[%s] %s/%u[%s] proto %s", sa, s->src_plen, sp,
+		 da, s->dst_plen, dp, pr);
+	return buf;
+}
+
+bool ksel_eq(const struct ksel *a, const struct ksel *b)
+{
+	return a->af == b->af && a->proto == b->proto &&
+	       a->src_plen == b->src_plen && a->dst_plen == b->dst_plen &&
+	       kaddr_eq(&a->src, &b->src) && kaddr_eq(&a->dst, &b->dst) &&
+	       a->sport == b->sport && a->dport == b->dport &&
+	       a->sport_mask == b->sport_mask &&
+	       a->dport_mask == b->dport_mask && a->ifindex == b->ifindex;
+}
