@@ -1,0 +1,83 @@
+/*
+ * esp_msg.h - the control protocol between the "userspace" kernel backend
+ * (in spmd, iked, tools) and the data-plane daemon r2espd.
+ *
+ * Transport: a SOCK_SEQPACKET UNIX socket (one datagram = one message),
+ * path from $RACOON2_ESPD_SOCKET or ESPM_DEFAULT_SOCKET.  Every message
+ * starts with a 12-byte header (type u16, flags u16, seq u32, status i32)
+ * followed by a body of big-endian fields written with struct wr and read
+ * back only through struct rd.  Requests get exactly one ESPM_REPLY with
+ * the same seq (dumps: any number of ESPM_ITEM, then the ESPM_REPLY).
+ * A client that sends ESPM_HELLO with ESPM_F_EVENTS receives ESPM_EVENT
+ * messages (ACQUIRE, EXPIRE, POL_EXPIRE, MAPPING) on that connection and
+ * should use another connection for requests; the backend does so.
+ *
+ * Decoders validate every enum and length and never trust the peer;
+ * they return 0 or -EBADMSG.  Structures are filled by value; nothing
+ * is allocated.  Key material passes through the wr buffer, which
+ * wr_free() wipes.
+ */
+#ifndef RACOON_ESP_MSG_H
+#define RACOON_ESP_MSG_H
+
+#include <stdint.h>
+
+#include "kernel/kernel.h"
+#include "lib/rd.h"
+#include "lib/wr.h"
+
+#define ESPM_DEFAULT_SOCKET "/run/racoon2/r2espd.sock"
+#define ESPM_SOCKET_ENV "RACOON2_ESPD_SOCKET"
+#define ESPM_MAX 8192 /* largest message */
+#define ESPM_VERSION 1
+
+enum espm_type {
+	ESPM_HELLO = 1,   /* u32 version, u32 flags */
+	ESPM_GETSPI,      /* u8 proto, kaddr src, kaddr dst, u32 reqid */
+	ESPM_SA_ADD,      /* ksa */
+	ESPM_SA_DEL,      /* u8 proto, kaddr dst, u32 spi */
+	ESPM_SA_QUERY,    /* same as SA_DEL; reply: kcounters */
+	ESPM_SA_GET,      /* same; reply: ksa (keys) + kcounters */
+	ESPM_POL_ADD,     /* kpolicy; reply: u32 index */
+	ESPM_POL_UPDATE,  /* kpolicy */
+	ESPM_POL_DEL,     /* kpolicy (selector + dir, or index) */
+	ESPM_POL_DUMP,    /* items: kpolicy */
+	ESPM_FLUSH_OWN,
+	ESPM_SA_DUMP,     /* items: ksa without keys + kcounters */
+	ESPM_STATS,       /* reply: u32 n, n x (name string, u64) */
+	ESPM_TYPE_MAX_REQ = ESPM_STATS,
+
+	ESPM_REPLY = 0x80, /* status = 0 or -errno, body per request */
+	ESPM_ITEM,
+	ESPM_EVENT,        /* kevent */
+};
+
+#define ESPM_F_EVENTS 0x1 /* HELLO: subscribe to events */
+
+struct espm_hdr {
+	uint16_t type, flags;
+	uint32_t seq;
+	int32_t status;
+};
+
+void espm_put_hdr(struct wr *w, const struct espm_hdr *h);
+int espm_get_hdr(struct rd *r, struct espm_hdr *h);
+
+void espm_put_kaddr(struct wr *w, const struct kaddr *a);
+int espm_get_kaddr(struct rd *r, struct kaddr *a);
+void espm_put_ksel(struct wr *w, const struct ksel *s);
+int espm_get_ksel(struct rd *r, struct ksel *s);
+void espm_put_kpolicy(struct wr *w, const struct kpolicy *p);
+int espm_get_kpolicy(struct rd *r, struct kpolicy *p);
+/* with_keys false writes zero-length keys (dumps). */
+void espm_put_ksa(struct wr *w, const struct ksa *sa, bool with_keys);
+int espm_get_ksa(struct rd *r, struct ksa *sa);
+void espm_put_kcounters(struct wr *w, const struct kcounters *c);
+int espm_get_kcounters(struct rd *r, struct kcounters *c);
+void espm_put_kevent(struct wr *w, const struct kevent *ev);
+int espm_get_kevent(struct rd *r, struct kevent *ev);
+/* Length-prefixed (u16) string into buf (NUL-terminated). */
+void espm_put_str(struct wr *w, const char *s);
+int espm_get_str(struct rd *r, char *buf, size_t size);
+
+#endif

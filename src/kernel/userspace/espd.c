@@ -1,0 +1,875 @@
+/*
+ * espd.c - r2espd main program: the control socket served to the
+ * "userspace" kernel backend (esp_msg.h), the SPD and SAD, ACQUIRE /
+ * EXPIRE / MAPPING events, and the once-a-second lifetime timer.  The
+ * packet path is in espd_net.c; the design (notably UDP 4500) is
+ * described in espd.h.
+ *
+ * Semantics follow Linux XFRM so that spmd and iked behave the same with
+ * either backend: policies are matched by priority (lower wins) then
+ * specificity; outbound SAs are found from the policy template
+ * (endpoints, reqid), preferring an SA that is not soft-expired and then
+ * the newest; a hard expiry deletes the SA after the event; getspi makes
+ * a larval SA that sa_add with update completes.
+ *
+ * Ownership: all state is owned by struct espd; requests are parsed from
+ * a per-daemon buffer through struct rd; replies are built in a wr that
+ * is wiped on free.
+ */
+#include "kernel/userspace/espd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "kernel/userspace/esp_msg.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+
+#define MOD "espd"
+
+uint64_t espd_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static bool addr_eq(const struct kaddr *a, const struct kaddr *b)
+{
+	size_t n = a->af == AF_INET ? 4 : 16;
+	return a->af == b->af && memcmp(a->u.b, b->u.b, n) == 0;
+}
+
+static const char *astr(const struct kaddr *a, char *buf, size_t len)
+{
+	if (!a->af)
+		snprintf(buf, len, "any");
+	else if (!inet_ntop(a->af, a->u.b, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
+				 const struct ksel *flow)
+{
+	struct espd_pol *best = NULL;
+
+	for (struct espd_pol *p = d->pols; p; p = p->next) {
+		if (p->p.dir != dir || !ksel_match_flow(&p->p.sel, flow))
+			continue;
+		if (!best || p->p.priority < best->p.priority ||
+		    (p->p.priority == best->p.priority &&
+		     p->p.sel.src_plen + p->p.sel.dst_plen >
+			     best->p.sel.src_plen + best->p.sel.dst_plen))
+			best = p;
+	}
+	return best;
+}
+
+static bool sa_fits_tmpl(const struct espd_sa *s, const struct ktmpl *t)
+{
+	if (s->larval || s->esp.dead || s->k.proto != t->proto)
+		return false;
+	if (t->reqid && s->k.reqid != t->reqid)
+		return false;
+	if (t->mode == KMODE_TUNNEL &&
+	    ((t->src.af && !addr_eq(&s->k.src, &t->src)) ||
+	     (t->dst.af && !addr_eq(&s->k.dst, &t->dst))))
+		return false;
+	return true;
+}
+
+struct espd_sa *espd_sa_out(struct espd *d, struct espd_pol *pol,
+			    const struct ksel *flow)
+{
+	struct espd_sa *best = NULL;
+	const struct ktmpl *t = &pol->p.tmpl[0];
+
+	if (pol->sa_gen == d->sa_gen && pol->sa)
+		return pol->sa;
+	for (struct espd_sa *s = d->sas; s; s = s->next) {
+		if (!sa_fits_tmpl(s, t))
+			continue;
+		if (s->k.sel.af && !ksel_match_flow(&s->k.sel, flow))
+			continue;
+		/* newest first in the list: keep the first usable one,
+		 * unless a later one is not yet soft-expired */
+		if (!best || (best->esp.soft_done && !s->esp.soft_done))
+			best = s;
+	}
+	/* Cache only when the SA does not depend on the flow. */
+	if (best && !best->k.sel.af) {
+		pol->sa = best;
+		pol->sa_gen = d->sa_gen;
+	}
+	return best;
+}
+
+static unsigned spi_hash(uint32_t spi)
+{
+	return (spi ^ spi >> 8 ^ spi >> 16 ^ spi >> 24) & (ESPD_HASH - 1);
+}
+
+static struct espd_sa *sa_find(struct espd *d, uint8_t proto, uint32_t spi,
+			       const struct kaddr *dst)
+{
+	for (struct espd_sa *s = d->hash[spi_hash(spi)]; s; s = s->hnext)
+		if (s->k.spi == spi && s->k.proto == proto &&
+		    addr_eq(&s->k.dst, dst))
+			return s;
+	return NULL;
+}
+
+struct espd_sa *espd_sa_in(struct espd *d, uint32_t spi,
+			   const struct kaddr *dst)
+{
+	struct espd_sa *s = sa_find(d, IPPROTO_ESP, spi, dst);
+	return s && !s->larval ? s : NULL;
+}
+
+/* RFC 4301 §5.2: after decryption the packet must match an inbound (or
+ * forward) policy whose template this SA satisfies. */
+bool espd_in_policy_ok(struct espd *d, const struct espd_sa *sa,
+		       const struct ksel *flow)
+{
+	if (sa->k.sel.af && !ksel_match_flow(&sa->k.sel, flow))
+		return false;
+	for (struct espd_pol *p = d->pols; p; p = p->next) {
+		if (p->p.dir == KDIR_OUT || p->p.action != KPOL_IPSEC ||
+		    !ksel_match_flow(&p->p.sel, flow))
+			continue;
+		for (unsigned i = 0; i < p->p.ntmpl; i++) {
+			const struct ktmpl *t = &p->p.tmpl[i];
+			if (t->proto == sa->k.proto &&
+			    (!t->reqid || t->reqid == sa->k.reqid) &&
+			    (!t->src.af || addr_eq(&t->src, &sa->k.src)) &&
+			    (!t->dst.af || addr_eq(&t->dst, &sa->k.dst))) {
+				p->p.cur_packets++;
+				p->p.use_time = espd_now();
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+void espd_broadcast(struct espd *d, const struct kevent *ev)
+{
+	struct espm_hdr h = { .type = ESPM_EVENT };
+	struct wr w;
+
+	wr_init(&w, ESPM_MAX);
+	espm_put_hdr(&w, &h);
+	espm_put_kevent(&w, ev);
+	if (wr_error(&w))
+		goto out_free;
+	for (int i = 0; i < ESPD_MAX_CLIENTS; i++) {
+		if (d->cli[i].fd < 0 || !d->cli[i].events)
+			continue;
+		if (send(d->cli[i].fd, w.buf, w.len,
+			 MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_rl_warn(MOD, "event to client %d lost: %s", i,
+				    strerror(errno));
+	}
+out_free:
+	wr_free(&w);
+}
+
+static void sa_unlink(struct espd *d, struct espd_sa *sa)
+{
+	struct espd_sa **pp;
+
+	for (pp = &d->sas; *pp; pp = &(*pp)->next)
+		if (*pp == sa) {
+			*pp = sa->next;
+			break;
+		}
+	for (pp = &d->hash[spi_hash(sa->k.spi)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == sa) {
+			*pp = sa->hnext;
+			break;
+		}
+	d->sa_gen++;
+	if (!sa->larval)
+		esp_sa_free(&sa->esp);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events)
+{
+	struct kevent ev = { .type = KEV_EXPIRE };
+	char b[64];
+
+	if (!events)
+		return;
+	ev.u.expire.proto = sa->k.proto;
+	ev.u.expire.spi = sa->k.spi;
+	ev.u.expire.dst = sa->k.dst;
+	ev.u.expire.reqid = sa->k.reqid;
+	ev.u.expire.hard = (events & ESP_EV_HARD) != 0;
+	log_info(MOD, "%s EXPIRE SA spi 0x%08x dst %s", ev.u.expire.hard ?
+		 "hard" : "soft", sa->k.spi, astr(&sa->k.dst, b, sizeof(b)));
+	espd_broadcast(d, &ev);
+	/* a soft-expired SA is no longer preferred for output */
+	d->sa_gen++;
+	if (ev.u.expire.hard)
+		sa_unlink(d, sa);
+}
+
+void espd_acquire(struct espd *d, struct espd_pol *pol,
+		  const struct ksel *flow)
+{
+	struct kevent ev = { .type = KEV_ACQUIRE };
+	const struct ktmpl *t = &pol->p.tmpl[0];
+	uint64_t now = espd_now();
+
+	if (pol->acq_sent && now - pol->acq_sent < ESPD_ACQ_RETRY)
+		return;
+	pol->acq_sent = now;
+	ev.u.acquire.sel = *flow;
+	ev.u.acquire.src = t->mode == KMODE_TUNNEL ? t->src : flow->src;
+	ev.u.acquire.dst = t->mode == KMODE_TUNNEL ? t->dst : flow->dst;
+	ev.u.acquire.pol_index = pol->p.index;
+	ev.u.acquire.dir = KDIR_OUT;
+	ev.u.acquire.tmpl = *t;
+	d->st.acquires++;
+	log_info(MOD, "ACQUIRE for policy %#x", pol->p.index);
+	espd_broadcast(d, &ev);
+}
+
+void espd_mapping(struct espd *d, struct espd_sa *sa,
+		  const struct kaddr *addr, uint16_t port)
+{
+	struct kevent ev = { .type = KEV_MAPPING };
+	uint64_t now = espd_now();
+
+	/* like XFRM: report, rate limited; iked decides and updates */
+	if (sa->mapping_sent && now - sa->mapping_sent < 10)
+		return;
+	sa->mapping_sent = now;
+	ev.u.mapping.proto = sa->k.proto;
+	ev.u.mapping.spi = sa->k.spi;
+	ev.u.mapping.dst = sa->k.dst;
+	ev.u.mapping.old_addr = sa->k.src;
+	ev.u.mapping.old_port = sa->k.encap.sport;
+	ev.u.mapping.new_addr = *addr;
+	ev.u.mapping.new_port = port;
+	espd_broadcast(d, &ev);
+}
+
+/* ---- control requests ---------------------------------------------- */
+
+struct req {
+	struct espd *d;
+	int fd;
+	struct espm_hdr h;
+	struct wr w; /* reply body */
+	char why[160];
+};
+
+#define WHY(q, ...) snprintf((q)->why, sizeof((q)->why), __VA_ARGS__)
+
+static int check_said(struct rd *r, uint8_t *proto, struct kaddr *dst,
+		      uint32_t *spi)
+{
+	if (rd_u8(r, proto) < 0 || espm_get_kaddr(r, dst) < 0 ||
+	    rd_u32(r, spi) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int req_getspi(struct req *q, struct rd *r)
+{
+	struct espd *d = q->d;
+	struct espd_sa *sa;
+	uint8_t proto;
+	struct kaddr src, dst;
+	uint32_t reqid, spi;
+
+	if (rd_u8(r, &proto) < 0 || espm_get_kaddr(r, &src) < 0 ||
+	    espm_get_kaddr(r, &dst) < 0 || rd_u32(r, &reqid) < 0)
+		return -EBADMSG;
+	if (proto != IPPROTO_ESP) {
+		WHY(q, "only ESP is supported");
+		return -EPROTONOSUPPORT;
+	}
+	if (!dst.af) {
+		WHY(q, "getspi needs a destination");
+		return -EINVAL;
+	}
+	for (int tries = 0;; tries++) {
+		if (tries > 100)
+			return -EAGAIN;
+		if (RAND_bytes((uint8_t *)&spi, sizeof(spi)) != 1)
+			return -EIO;
+		/* RFC 4303 §2.1: 1..255 reserved */
+		if (spi >= 256 && !sa_find(d, proto, spi, &dst))
+			break;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return -ENOMEM;
+	sa->larval = true;
+	sa->larval_expire = espd_now() + ESPD_LARVAL_LIFE;
+	sa->k.proto = proto;
+	sa->k.spi = spi;
+	sa->k.src = src;
+	sa->k.dst = dst;
+	sa->k.reqid = reqid;
+	sa->next = d->sas;
+	d->sas = sa;
+	sa->hnext = d->hash[spi_hash(spi)];
+	d->hash[spi_hash(spi)] = sa;
+	wr_u32(&q->w, spi);
+	return 0;
+}
+
+static int req_sa_add(struct req *q, struct rd *r)
+{
+	struct espd *d = q->d;
+	struct espd_sa *old, *sa;
+	struct ksa k;
+	int rc;
+
+	if (espm_get_ksa(r, &k) < 0)
+		return -EBADMSG;
+	if (k.mode != KMODE_TUNNEL) {
+		WHY(q, "transport mode is not supported by the userspace "
+		       "backend");
+		rc = -EOPNOTSUPP;
+		goto out_wipe;
+	}
+	if (!k.src.af || k.src.af != k.dst.af) {
+		WHY(q, "SA endpoints missing or of different families");
+		rc = -EINVAL;
+		goto out_wipe;
+	}
+	old = sa_find(d, k.proto, k.spi, &k.dst);
+	if (k.update && !old) {
+		WHY(q, "no SA spi 0x%08x to update", k.spi);
+		rc = -ESRCH;
+		goto out_wipe;
+	}
+	if (!k.update && old) {
+		WHY(q, "SA spi 0x%08x exists", k.spi);
+		rc = -EEXIST;
+		goto out_wipe;
+	}
+	if (old && !old->larval) {
+		/* XFRM cannot change keys of a mature SA either */
+		WHY(q, "updating a mature SA is not supported");
+		rc = -EOPNOTSUPP;
+		goto out_wipe;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (!sa) {
+		rc = -ENOMEM;
+		goto out_wipe;
+	}
+	rc = esp_sa_init(&sa->esp, &k, espd_now(), q->why, sizeof(q->why));
+	if (rc < 0) {
+		free(sa);
+		goto out_wipe;
+	}
+	if (old)
+		sa_unlink(d, old);
+	sa->k = k;
+	sa->next = d->sas;
+	d->sas = sa;
+	sa->hnext = d->hash[spi_hash(k.spi)];
+	d->hash[spi_hash(k.spi)] = sa;
+	d->sa_gen++;
+	log_info(MOD, "SA spi 0x%08x added (encr %u integ %u%s%s)", k.spi,
+		 k.encr_id, k.integ_id, k.esn ? " esn" : "",
+		 k.encap.enabled ? " udp-encap" : "");
+	espd_queue_flush(d);
+	rc = 0;
+out_wipe:
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
+static int req_sa(struct req *q, struct rd *r, uint16_t type)
+{
+	struct espd_sa *sa;
+	uint8_t proto;
+	struct kaddr dst;
+	uint32_t spi;
+
+	if (check_said(r, &proto, &dst, &spi) < 0)
+		return -EBADMSG;
+	sa = sa_find(q->d, proto, spi, &dst);
+	if (!sa) {
+		WHY(q, "no SA spi 0x%08x", spi);
+		return -ESRCH;
+	}
+	switch (type) {
+	case ESPM_SA_DEL:
+		sa_unlink(q->d, sa);
+		break;
+	case ESPM_SA_QUERY:
+		espm_put_kcounters(&q->w, &sa->esp.cnt);
+		break;
+	case ESPM_SA_GET:
+		espm_put_ksa(&q->w, &sa->k, true);
+		espm_put_kcounters(&q->w, &sa->esp.cnt);
+		break;
+	}
+	return 0;
+}
+
+static void pol_free(struct espd *d, struct espd_pol *p)
+{
+	if (p->routed)
+		espd_route(d, p, false);
+	free(p->q);
+	free(p);
+}
+
+static bool ksel_eq_local(const struct ksel *a, const struct ksel *b)
+{
+	return a->af == b->af && a->proto == b->proto &&
+	       a->src_plen == b->src_plen && a->dst_plen == b->dst_plen &&
+	       kprefix_match(&a->src, a->src_plen, &b->src) &&
+	       kprefix_match(&a->dst, a->dst_plen, &b->dst) &&
+	       a->sport == b->sport && a->dport == b->dport &&
+	       a->sport_mask == b->sport_mask &&
+	       a->dport_mask == b->dport_mask && a->ifindex == b->ifindex;
+}
+
+static struct espd_pol *pol_find(struct espd *d, const struct kpolicy *k,
+				 struct espd_pol ***link)
+{
+	for (struct espd_pol **pp = &d->pols; *pp; pp = &(*pp)->next) {
+		struct espd_pol *p = *pp;
+		if ((k->index && p->p.index == k->index) ||
+		    (!k->index && p->p.dir == k->dir &&
+		     ksel_eq_local(&p->p.sel, &k->sel))) {
+			if (link)
+				*link = pp;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static int pol_check(struct req *q, const struct kpolicy *k)
+{
+	if (k->action != KPOL_IPSEC)
+		return 0;
+	if (k->ntmpl != 1 || k->tmpl[0].proto != IPPROTO_ESP) {
+		WHY(q, "the userspace backend supports exactly one ESP "
+		       "template per policy");
+		return -EOPNOTSUPP;
+	}
+	if (k->tmpl[0].mode != KMODE_TUNNEL) {
+		WHY(q, "transport mode is not supported by the userspace "
+		       "backend");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int req_pol(struct req *q, struct rd *r, uint16_t type)
+{
+	struct espd *d = q->d;
+	struct espd_pol *p, **link;
+	struct kpolicy k;
+	int rc;
+
+	if (espm_get_kpolicy(r, &k) < 0)
+		return -EBADMSG;
+	switch (type) {
+	case ESPM_POL_ADD:
+		if ((rc = pol_check(q, &k)) < 0)
+			return rc;
+		/* XFRM: same selector and direction is EEXIST */
+		k.index = 0;
+		if (pol_find(d, &k, NULL)) {
+			WHY(q, "policy exists");
+			return -EEXIST;
+		}
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->p = k;
+		if (++d->pol_serial > KPOL_INDEX_SERIAL_MAX)
+			d->pol_serial = 1;
+		p->p.index = (uint32_t)KPOL_INDEX_MAGIC << 24 |
+			     (d->pol_serial & KPOL_INDEX_SERIAL_MAX) << 3 |
+			     (uint32_t)k.dir;
+		p->p.owned = true;
+		p->p.add_time = p->add_sec = espd_now();
+		p->p.cur_bytes = p->p.cur_packets = p->p.use_time = 0;
+		p->next = d->pols;
+		d->pols = p;
+		if (p->p.dir == KDIR_OUT && p->p.action == KPOL_IPSEC)
+			espd_route(d, p, true);
+		wr_u32(&q->w, p->p.index);
+		return 0;
+	case ESPM_POL_UPDATE:
+		if ((rc = pol_check(q, &k)) < 0)
+			return rc;
+		p = pol_find(d, &k, NULL);
+		if (!p) {
+			WHY(q, "no such policy");
+			return -ENOENT;
+		}
+		k.index = p->p.index;
+		k.owned = true;
+		k.add_time = p->p.add_time;
+		k.cur_bytes = p->p.cur_bytes;
+		k.cur_packets = p->p.cur_packets;
+		k.use_time = p->p.use_time;
+		if (p->routed)
+			espd_route(d, p, false);
+		p->p = k;
+		p->sa = NULL;
+		if (p->p.dir == KDIR_OUT && p->p.action == KPOL_IPSEC)
+			espd_route(d, p, true);
+		wr_u32(&q->w, p->p.index);
+		return 0;
+	default: /* ESPM_POL_DEL */
+		p = pol_find(d, &k, &link);
+		if (!p) {
+			WHY(q, "no such policy");
+			return -ENOENT;
+		}
+		*link = p->next;
+		pol_free(d, p);
+		return 0;
+	}
+}
+
+static int send_reply(struct req *q, uint16_t type, struct wr *body,
+		      int status)
+{
+	struct espm_hdr h = { .type = type, .seq = q->h.seq,
+			      .status = status };
+	struct wr w;
+	int rc = 0;
+
+	wr_init(&w, ESPM_MAX);
+	espm_put_hdr(&w, &h);
+	if (status < 0)
+		espm_put_str(&w, q->why[0] ? q->why : strerror(-status));
+	else if (body && body->len)
+		wr_bytes(&w, body->buf, body->len);
+	if (wr_error(&w) ||
+	    send(q->fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
+		rc = -EIO;
+	wr_free(&w);
+	return rc;
+}
+
+static void req_dump(struct req *q, uint16_t type)
+{
+	struct wr item;
+
+	wr_init(&item, ESPM_MAX);
+	if (type == ESPM_POL_DUMP) {
+		for (struct espd_pol *p = q->d->pols; p; p = p->next) {
+			wr_reset(&item);
+			espm_put_kpolicy(&item, &p->p);
+			send_reply(q, ESPM_ITEM, &item, 0);
+		}
+	} else {
+		for (struct espd_sa *s = q->d->sas; s; s = s->next) {
+			if (s->larval)
+				continue;
+			wr_reset(&item);
+			espm_put_ksa(&item, &s->k, false);
+			espm_put_kcounters(&item, &s->esp.cnt);
+			send_reply(q, ESPM_ITEM, &item, 0);
+		}
+	}
+	wr_free(&item);
+}
+
+static void req_stats(struct req *q)
+{
+	const struct espd_stats *s = &q->d->st;
+	static const struct {
+		const char *name;
+		size_t off;
+	} f[] = {
+#define F(x) { #x, offsetof(struct espd_stats, x) }
+		F(tun_rx), F(tun_tx), F(esp_rx), F(esp_tx), F(no_policy),
+		F(discard), F(no_sa), F(queued), F(queue_drop), F(acquires),
+		F(enc_fail), F(send_fail), F(unknown_spi), F(decap_fail),
+		F(policy_drop), F(malformed), F(too_big),
+#undef F
+	};
+	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		uint64_t v;
+		memcpy(&v, (const uint8_t *)s + f[i].off, sizeof(v));
+		espm_put_str(&q->w, f[i].name);
+		wr_u64(&q->w, v);
+	}
+}
+
+static void flush_own(struct espd *d)
+{
+	struct espd_pol *p;
+
+	while ((p = d->pols)) {
+		d->pols = p->next;
+		pol_free(d, p);
+	}
+}
+
+static void client_drop(struct espd *d, int i)
+{
+	ev_del_fd(d->loop, d->cli[i].fd);
+	close(d->cli[i].fd);
+	d->cli[i].fd = -1;
+	d->cli[i].events = false;
+}
+
+static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
+		      void *arg)
+{
+	struct espd *d = arg;
+	static uint8_t buf[ESPM_MAX];
+	struct req q = { .d = d, .fd = fd };
+	struct rd r;
+	ssize_t n;
+	int i, rc;
+
+	for (i = 0; i < ESPD_MAX_CLIENTS && d->cli[i].fd != fd; i++)
+		;
+	if (i == ESPD_MAX_CLIENTS)
+		return;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_drop(d, i);
+		return;
+	}
+	r = rd_init(buf, (size_t)n);
+	if (espm_get_hdr(&r, &q.h) < 0) {
+		log_rl_warn(MOD, "short control message dropped");
+		goto out_wipe;
+	}
+	wr_init(&q.w, ESPM_MAX);
+	switch (q.h.type) {
+	case ESPM_HELLO: {
+		uint32_t ver, flags;
+		if (rd_u32(&r, &ver) < 0 || rd_u32(&r, &flags) < 0)
+			break;
+		d->cli[i].events = (flags & ESPM_F_EVENTS) != 0;
+		goto out_free; /* no reply: the connection may be events */
+	}
+	case ESPM_GETSPI: rc = req_getspi(&q, &r); break;
+	case ESPM_SA_ADD: rc = req_sa_add(&q, &r); break;
+	case ESPM_SA_DEL:
+	case ESPM_SA_QUERY:
+	case ESPM_SA_GET: rc = req_sa(&q, &r, q.h.type); break;
+	case ESPM_POL_ADD:
+	case ESPM_POL_UPDATE:
+	case ESPM_POL_DEL: rc = req_pol(&q, &r, q.h.type); break;
+	case ESPM_POL_DUMP:
+	case ESPM_SA_DUMP: req_dump(&q, q.h.type); rc = 0; break;
+	case ESPM_FLUSH_OWN: flush_own(d); rc = 0; break;
+	case ESPM_STATS: req_stats(&q); rc = 0; break;
+	default:
+		WHY(&q, "unknown request type %u", q.h.type);
+		rc = -EOPNOTSUPP;
+		break;
+	}
+	if (rc == -EBADMSG && !q.why[0])
+		WHY(&q, "malformed request");
+	if (rc < 0)
+		log_info(MOD, "request %u refused: %s", q.h.type,
+			 q.why[0] ? q.why : strerror(-rc));
+	if (send_reply(&q, ESPM_REPLY, &q.w, rc) < 0)
+		client_drop(d, i);
+out_free:
+	wr_free(&q.w);
+out_wipe:
+	OPENSSL_cleanse(buf, (size_t)n);
+}
+
+static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
+		      void *arg)
+{
+	struct espd *d = arg;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (c < 0)
+		return;
+	for (int i = 0; i < ESPD_MAX_CLIENTS; i++) {
+		if (d->cli[i].fd >= 0)
+			continue;
+		d->cli[i].fd = c;
+		d->cli[i].events = false;
+		if (ev_add_fd(loop, c, EPOLLIN, client_cb, d) < 0) {
+			close(c);
+			d->cli[i].fd = -1;
+		}
+		return;
+	}
+	log_warn(MOD, "too many control clients");
+	close(c);
+}
+
+static int ctl_open(struct espd *d)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[sizeof(d->ctl_path)];
+	char *slash;
+
+	if (strlen(d->ctl_path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%s", d->ctl_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700);
+	}
+	memcpy(sun.sun_path, d->ctl_path, strlen(d->ctl_path) + 1);
+	d->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+				    SOCK_NONBLOCK, 0);
+	if (d->ctl_fd < 0)
+		return -errno;
+	unlink(d->ctl_path);
+	if (bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 16) < 0)
+		return -errno;
+	return ev_add_fd(d->loop, d->ctl_fd, EPOLLIN, accept_cb, d);
+}
+
+static void tick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct espd *d = arg;
+	uint64_t now = espd_now();
+	struct espd_sa *s, *next;
+	struct espd_pol **pp;
+
+	for (s = d->sas; s; s = next) {
+		next = s->next;
+		if (s->larval) {
+			if (now >= s->larval_expire)
+				sa_unlink(d, s);
+			continue;
+		}
+		espd_sa_events(d, s, esp_sa_tick(&s->esp, now));
+	}
+	for (pp = &d->pols; *pp;) {
+		struct espd_pol *p = *pp;
+		if (p->p.hard_add_expires_sec &&
+		    now - p->add_sec >= p->p.hard_add_expires_sec) {
+			struct kevent ev = { .type = KEV_POL_EXPIRE };
+			ev.u.pol_expire.index = p->p.index;
+			ev.u.pol_expire.dir = p->p.dir;
+			ev.u.pol_expire.sel = p->p.sel;
+			ev.u.pol_expire.hard = true;
+			espd_broadcast(d, &ev);
+			*pp = p->next;
+			pol_free(d, p);
+			continue;
+		}
+		pp = &p->next;
+	}
+	ev_timer_start(loop, t, 1000);
+}
+
+static void stop_cb(struct ev_loop *loop, int signo, void *arg)
+{
+	log_info(MOD, "signal %d: exiting", signo);
+	ev_stop(loop);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: r2espd [-dfu] [-s socket] [-i tun-name] [-m mtu]\n"
+		"  -s  control socket (default $" ESPM_SOCKET_ENV " or "
+		ESPM_DEFAULT_SOCKET ")\n"
+		"  -i  TUN device name (default r2tun0)\n"
+		"  -m  TUN MTU (default 1400)\n"
+		"  -u  bind UDP 4500 ourselves (no IKE daemon on this host)\n"
+		"  -d  debug logging;  -f  stay in foreground (default)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct espd d;
+	static struct ev_timer tick;
+	const char *env = getenv(ESPM_SOCKET_ENV);
+	enum log_level lvl = LOG_LVL_INFO;
+	int c, rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.tun_name, sizeof(d.tun_name), "r2tun0");
+	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
+		 env && *env ? env : ESPM_DEFAULT_SOCKET);
+	d.mtu = 1400;
+	while ((c = getopt(argc, argv, "dfus:i:m:h")) != -1) {
+		switch (c) {
+		case 'd': lvl = LOG_LVL_DEBUG; break;
+		case 'f': break;
+		case 'u': d.sink = true; break;
+		case 's':
+			snprintf(d.ctl_path, sizeof(d.ctl_path), "%s", optarg);
+			break;
+		case 'i':
+			snprintf(d.tun_name, sizeof(d.tun_name), "%s", optarg);
+			break;
+		case 'm':
+			d.mtu = (unsigned)strtoul(optarg, NULL, 10);
+			if (d.mtu < 576 || d.mtu > 9000) {
+				usage();
+				return 2;
+			}
+			break;
+		default: usage(); return 2;
+		}
+	}
+	log_init("r2espd", LOG_TO_STDERR, lvl);
+	for (int i = 0; i < ESPD_MAX_CLIENTS; i++)
+		d.cli[i].fd = -1;
+	d.ctl_fd = -1;
+	d.loop = ev_new();
+	if (!d.loop)
+		fatal(MOD, "cannot create event loop");
+	if ((rc = espd_net_open(&d)) < 0)
+		fatal(MOD, "data plane setup failed: %s", strerror(-rc));
+	if ((rc = ctl_open(&d)) < 0)
+		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
+	ev_signal(d.loop, SIGTERM, stop_cb, &d);
+	ev_signal(d.loop, SIGINT, stop_cb, &d);
+	signal(SIGPIPE, SIG_IGN);
+	ev_timer_init(&tick, tick_cb, &d);
+	ev_timer_start(d.loop, &tick, 1000);
+	log_info(MOD, "r2espd ready: tun %s mtu %u, control %s", d.tun_name,
+		 d.mtu, d.ctl_path);
+	rc = ev_run(d.loop) < 0;
+	flush_own(&d);
+	while (d.sas)
+		sa_unlink(&d, d.sas);
+	for (int i = 0; i < ESPD_MAX_CLIENTS; i++)
+		if (d.cli[i].fd >= 0)
+			client_drop(&d, i);
+	espd_net_close(&d);
+	unlink(d.ctl_path);
+	close(d.ctl_fd);
+	ev_free(d.loop);
+	return rc;
+}

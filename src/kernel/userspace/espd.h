@@ -1,0 +1,174 @@
+/*
+ * espd.h - r2espd, the userspace ESP data plane: shared state of the
+ * daemon's two halves, espd.c (control socket, SPD, SAD, events, timers)
+ * and espd_net.c (TUN device, raw sockets, packet path, routes).
+ *
+ * UDP port 4500 (RFC 3948) - the design choice.  iked owns UDP 500 and
+ * 4500 exactly as with the XFRM backend and sets UDP_ENCAP_ESPINUDP on
+ * its 4500 socket, so the kernel passes it only IKE (non-ESP marker,
+ * RFC 3948 §2.2) and keepalives and diverts every ESP-in-UDP datagram to
+ * its XFRM input, which drops it (no ESP state exists in userspace mode,
+ * and this kernel has no ESP type at all).  r2espd never binds 4500: it
+ * taps ESP-in-UDP with a raw IPPROTO_UDP socket (v4 and v6) whose
+ * classic-BPF socket filter keeps only "dst port 4500, payload longer than
+ * a marker, first four bytes non-zero", and sends ESP-in-UDP from source
+ * port 4500 through the same raw sockets (we write the UDP header;
+ * IPv6 checksum by IPV6_CHECKSUM).  Raw sockets get their copy before UDP
+ * demultiplexing, so neither daemon depends on the other being up or on
+ * the order they start or restart in; there is no shared socket state.
+ * The alternatives were rejected: SO_REUSEPORT + SO_ATTACH_REUSEPORT_CBPF
+ * steers by socket *index* in the reuseport group, and Linux moves the
+ * last socket into the hole when one closes, so restarting r2espd swaps
+ * the indexes and sends IKE to the data plane until someone re-attaches
+ * the program; it also needs both daemons to bind the identical address
+ * (an iked bound to a specific address wins the lookup and starves
+ * r2espd).  Forwarding between the daemons (either direction) puts a
+ * second process and an extra copy/syscall on one of the paths and
+ * couples their lifetimes.  Cost of the tap: one skb clone + a 10
+ * instruction filter per UDP datagram in the namespace, measured in
+ * bench/esp_throughput.sh.  Without any IKE daemon (static SAs), r2espd
+ * -u binds its own UDP_ENCAP 4500 sockets so the kernel does not answer
+ * ESP-in-UDP with ICMP port unreachable.
+ *
+ * Ownership: struct espd and everything hanging off it (SAs, policies,
+ * queues, clients) belong to the daemon; SAs hold keys and are wiped on
+ * removal.
+ */
+#ifndef RACOON_ESPD_H
+#define RACOON_ESPD_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "kernel/kernel.h"
+#include "kernel/userspace/esp.h"
+
+struct ev_loop;
+
+#define ESPD_BATCH 32        /* packets per recvmmsg/sendmmsg */
+#define ESPD_SLOT 2048       /* one packet buffer */
+#define ESPD_QLEN 4          /* packets queued per policy awaiting an SA */
+#define ESPD_ACQ_RETRY 10    /* s between ACQUIREs for one policy */
+#define ESPD_LARVAL_LIFE 60  /* s a getspi reservation lives */
+#define ESPD_MAX_CLIENTS 32
+#define ESPD_HASH 256
+#define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
+#define NAT_T_PORT 4500
+
+struct espd_sa {
+	struct espd_sa *next, *hnext; /* all SAs (newest first), SPI hash */
+	struct ksa k;                 /* as installed, keys included */
+	struct esp_sa esp;
+	bool larval;
+	uint64_t larval_expire;
+	uint64_t mapping_sent;
+};
+
+struct espd_pol {
+	struct espd_pol *next;
+	struct kpolicy p;
+	uint64_t add_sec;
+	/* outbound SA cache, valid while sa_gen == espd.sa_gen */
+	struct espd_sa *sa;
+	uint64_t sa_gen;
+	/* packets waiting for an SA (ring), allocated on first use */
+	uint8_t *q;
+	uint16_t qlen[ESPD_QLEN];
+	unsigned qhead, qcount;
+	uint64_t acq_sent;
+	bool routed;
+};
+
+struct espd_client {
+	int fd;
+	bool events;
+};
+
+struct espd_stats {
+	uint64_t tun_rx, tun_tx, esp_rx, esp_tx;
+	uint64_t no_policy, discard, no_sa, queued, queue_drop, acquires;
+	uint64_t enc_fail, send_fail, unknown_spi, decap_fail, policy_drop;
+	uint64_t malformed, too_big;
+};
+
+/* Sockets for the outer packets. */
+enum { OUT_ESP4, OUT_ESP6, OUT_UDP4, OUT_UDP6, OUT_N };
+
+struct espd_tx {
+	struct mmsghdr msg[ESPD_BATCH];
+	struct iovec iov[ESPD_BATCH][2];
+	struct sockaddr_storage to[ESPD_BATCH];
+	uint8_t udp[ESPD_BATCH][8];
+	union {
+		char buf[64];
+		struct cmsghdr align;
+	} cmsg[ESPD_BATCH];
+	unsigned n;
+};
+
+struct espd {
+	struct ev_loop *loop;
+	char tun_name[IFNAMSIZ];
+	int tun_fd, tun_ifindex;
+	unsigned mtu;
+	int out_fd[OUT_N];
+	int sink4, sink6;
+	bool sink;
+	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int ctl_fd;
+	struct espd_client cli[ESPD_MAX_CLIENTS];
+
+	struct espd_sa *sas, *hash[ESPD_HASH];
+	uint64_t sa_gen;
+	struct espd_pol *pols;
+	uint32_t pol_serial;
+	void *nl; /* struct mnl_socket * */
+	uint32_t nl_seq;
+
+	struct espd_stats st;
+	/* packet buffers, allocated once at start */
+	uint8_t (*rx)[ESPD_SLOT];    /* ESPD_BATCH received packets */
+	uint8_t (*txb)[ESPD_SLOT];   /* ESPD_BATCH encapsulated packets */
+	uint8_t *tunbuf;             /* one packet read from / written to TUN */
+	struct espd_tx tx[OUT_N];
+	unsigned tx_slot;
+};
+
+/* espd.c */
+uint64_t espd_now(void);
+struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
+				 const struct ksel *flow);
+struct espd_sa *espd_sa_out(struct espd *d, struct espd_pol *pol,
+			    const struct ksel *flow);
+struct espd_sa *espd_sa_in(struct espd *d, uint32_t spi,
+			   const struct kaddr *dst);
+bool espd_in_policy_ok(struct espd *d, const struct espd_sa *sa,
+		       const struct ksel *flow);
+void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events);
+void espd_acquire(struct espd *d, struct espd_pol *pol,
+		  const struct ksel *flow);
+void espd_mapping(struct espd *d, struct espd_sa *sa,
+		  const struct kaddr *addr, uint16_t port);
+void espd_broadcast(struct espd *d, const struct kevent *ev);
+
+/* espd_flow.c */
+bool ksel_match_flow(const struct ksel *s, const struct ksel *flow);
+bool kprefix_match(const struct kaddr *p, unsigned plen,
+		   const struct kaddr *a);
+
+/* espd_net.c */
+int espd_net_open(struct espd *d);
+void espd_net_close(struct espd *d);
+/* Parse an IP packet into a flow selector (host addresses, ports). */
+int espd_flow(const uint8_t *pkt, size_t len, struct ksel *flow);
+/* Encapsulate and queue one inner packet for sending; flush sends. */
+int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
+		size_t len);
+void espd_tx_flush(struct espd *d);
+int espd_route(struct espd *d, struct espd_pol *pol, bool add);
+void espd_queue_flush(struct espd *d);
+
+#endif

@@ -1,0 +1,789 @@
+/*
+ * espd_net.c - r2espd's packet path: the TUN device, raw IPPROTO_ESP and
+ * IPPROTO_UDP sockets (ESP-in-UDP tap on port 4500, see espd.h for why),
+ * outbound batching with sendmmsg, inbound batching with recvmmsg, and
+ * the routes that send the remote traffic selectors into the TUN device.
+ *
+ * Received packets are parsed only through struct rd.  Buffers are
+ * allocated once at start (struct espd rx/txb/tunbuf); the per-policy
+ * queue waiting for an SA is allocated the first time it is needed.
+ */
+#include "kernel/userspace/espd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/rd.h"
+
+#define MOD "espd"
+#define TUNBUF 65536
+
+#ifndef UDP_ENCAP_ESPINUDP
+#define UDP_ENCAP_ESPINUDP 2
+#endif
+
+/* ---- output --------------------------------------------------------- */
+
+static void fill_dst(struct sockaddr_storage *ss, const struct kaddr *a,
+		     socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->af == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+		s->sin_family = AF_INET;
+		memcpy(&s->sin_addr, a->u.b, 4);
+		*len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, a->u.b, 16);
+		*len = sizeof(*s);
+	}
+}
+
+/* Source address of the SA, via IP_PKTINFO / IPV6_PKTINFO. */
+static size_t fill_src(void *buf, const struct kaddr *a)
+{
+	struct cmsghdr *c = buf;
+
+	if (a->af == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+		memcpy(&pi.ipi_spec_dst, a->u.b, 4);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+		memcpy(&pi.ipi6_addr, a->u.b, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+}
+
+void espd_tx_flush(struct espd *d)
+{
+	for (int g = 0; g < OUT_N; g++) {
+		struct espd_tx *t = &d->tx[g];
+		unsigned done = 0;
+		while (done < t->n) {
+			int n = sendmmsg(d->out_fd[g], t->msg + done,
+					 t->n - done, 0);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				/* skip the packet that failed */
+				d->st.send_fail++;
+				log_rl_warn(MOD, "send: %s", strerror(errno));
+				done++;
+				continue;
+			}
+			d->st.esp_tx += (unsigned)n;
+			done += (unsigned)n;
+		}
+		t->n = 0;
+	}
+	d->tx_slot = 0;
+}
+
+int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
+		size_t len)
+{
+	struct espd_tx *t;
+	struct mmsghdr *m;
+	uint8_t *out, nh;
+	size_t olen;
+	unsigned ev = 0, i;
+	int g, rc;
+
+	if (d->tx_slot == ESPD_BATCH)
+		espd_tx_flush(d);
+	out = d->txb[d->tx_slot];
+	nh = (pkt[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (esp_encap_len(&sa->esp, len) > ESPD_SLOT) {
+		d->st.too_big++;
+		return -EMSGSIZE;
+	}
+	/* RFC 4303 §3.3: tunnel mode, next header 4 or 41. */
+	rc = esp_encap(&sa->esp, pkt, len, nh, out, ESPD_SLOT, &olen,
+		       espd_now(), &ev);
+	if (rc < 0) {
+		d->st.enc_fail++;
+		log_rl_warn(MOD, "encap spi 0x%08x: %s", sa->k.spi,
+			    esp_strerror(rc));
+		espd_sa_events(d, sa, ev);
+		return rc;
+	}
+	g = sa->k.dst.af == AF_INET ? OUT_ESP4 : OUT_ESP6;
+	if (sa->k.encap.enabled)
+		g += OUT_UDP4 - OUT_ESP4;
+	t = &d->tx[g];
+	i = t->n++;
+	m = &t->msg[i];
+	memset(m, 0, sizeof(*m));
+	if (sa->k.encap.enabled) {
+		/* RFC 3948 §2.1: UDP header, checksum zero for IPv4 (IPv6:
+		 * the kernel fills it in, IPV6_CHECKSUM). */
+		uint8_t *u = t->udp[i];
+		size_t ul = olen + 8;
+		u[0] = (uint8_t)(sa->k.encap.sport >> 8);
+		u[1] = (uint8_t)sa->k.encap.sport;
+		u[2] = (uint8_t)(sa->k.encap.dport >> 8);
+		u[3] = (uint8_t)sa->k.encap.dport;
+		u[4] = (uint8_t)(ul >> 8);
+		u[5] = (uint8_t)ul;
+		u[6] = u[7] = 0;
+		t->iov[i][0].iov_base = u;
+		t->iov[i][0].iov_len = 8;
+		t->iov[i][1].iov_base = out;
+		t->iov[i][1].iov_len = olen;
+		m->msg_hdr.msg_iovlen = 2;
+	} else {
+		t->iov[i][0].iov_base = out;
+		t->iov[i][0].iov_len = olen;
+		m->msg_hdr.msg_iovlen = 1;
+	}
+	m->msg_hdr.msg_iov = t->iov[i];
+	fill_dst(&t->to[i], &sa->k.dst, &m->msg_hdr.msg_namelen);
+	m->msg_hdr.msg_name = &t->to[i];
+	m->msg_hdr.msg_control = t->cmsg[i].buf;
+	m->msg_hdr.msg_controllen = fill_src(t->cmsg[i].buf, &sa->k.src);
+	d->tx_slot++;
+	espd_sa_events(d, sa, ev);
+	return 0;
+}
+
+static void queue_packet(struct espd *d, struct espd_pol *p,
+			 const uint8_t *pkt, size_t len)
+{
+	unsigned idx;
+
+	if (len > ESPD_SLOT) {
+		d->st.too_big++;
+		return;
+	}
+	if (!p->q && !(p->q = malloc((size_t)ESPD_QLEN * ESPD_SLOT)))
+		return;
+	if (p->qcount == ESPD_QLEN) {
+		/* keep the newest, like the kernel's larval queue */
+		p->qhead = (p->qhead + 1) % ESPD_QLEN;
+		p->qcount--;
+		d->st.queue_drop++;
+	}
+	idx = (p->qhead + p->qcount) % ESPD_QLEN;
+	memcpy(p->q + (size_t)idx * ESPD_SLOT, pkt, len);
+	p->qlen[idx] = (uint16_t)len;
+	p->qcount++;
+	d->st.queued++;
+}
+
+void espd_queue_flush(struct espd *d)
+{
+	for (struct espd_pol *p = d->pols; p; p = p->next) {
+		while (p->qcount) {
+			const uint8_t *pkt = p->q + (size_t)p->qhead * ESPD_SLOT;
+			size_t len = p->qlen[p->qhead];
+			struct ksel flow;
+			struct espd_sa *sa;
+			if (espd_flow(pkt, len, &flow) < 0)
+				break;
+			sa = espd_sa_out(d, p, &flow);
+			if (!sa)
+				break;
+			espd_output(d, sa, pkt, len);
+			p->qhead = (p->qhead + 1) % ESPD_QLEN;
+			p->qcount--;
+		}
+		if (!p->qcount)
+			p->acq_sent = 0;
+	}
+	espd_tx_flush(d);
+}
+
+static void out_packet(struct espd *d, const uint8_t *pkt, size_t len)
+{
+	struct ksel flow;
+	struct espd_pol *p;
+	struct espd_sa *sa;
+	int ilen = espd_flow(pkt, len, &flow);
+
+	if (ilen < 0) {
+		d->st.malformed++;
+		return;
+	}
+	p = espd_spd_lookup(d, KDIR_OUT, &flow);
+	if (!p) {
+		d->st.no_policy++;
+		return;
+	}
+	if (p->p.action != KPOL_IPSEC) {
+		/* a bypass packet cannot leave through the TUN device */
+		d->st.discard++;
+		return;
+	}
+	p->p.cur_packets++;
+	p->p.cur_bytes += len;
+	p->p.use_time = espd_now();
+	sa = espd_sa_out(d, p, &flow);
+	if (!sa) {
+		d->st.no_sa++;
+		queue_packet(d, p, pkt, len);
+		espd_acquire(d, p, &flow);
+		return;
+	}
+	espd_output(d, sa, pkt, len);
+}
+
+static void tun_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct espd *d = arg;
+
+	for (int i = 0; i < 256; i++) {
+		ssize_t n = read(fd, d->tunbuf, TUNBUF);
+		if (n <= 0)
+			break;
+		d->st.tun_rx++;
+		out_packet(d, d->tunbuf, (size_t)n);
+	}
+	espd_tx_flush(d);
+}
+
+/* ---- input ---------------------------------------------------------- */
+
+static void in_esp(struct espd *d, const struct kaddr *src,
+		   const struct kaddr *dst, bool encap, uint16_t sport,
+		   const uint8_t *esp, size_t len)
+{
+	struct espd_sa *sa;
+	struct ksel flow;
+	uint32_t spi, seq;
+	size_t plen;
+	uint8_t nh;
+	unsigned ev = 0;
+	int rc, ilen;
+
+	if (esp_peek(esp, len, &spi, &seq) < 0) {
+		d->st.malformed++;
+		return;
+	}
+	sa = espd_sa_in(d, spi, dst);
+	if (!sa) {
+		d->st.unknown_spi++;
+		log_rl_warn(MOD, "ESP with unknown SPI 0x%08x", spi);
+		return;
+	}
+	rc = esp_decap(&sa->esp, esp, len, d->tunbuf, TUNBUF, &plen, &nh,
+		       espd_now(), &ev);
+	if (rc < 0) {
+		d->st.decap_fail++;
+		log_rl_warn(MOD, "ESP spi 0x%08x seq %u dropped: %s", spi, seq,
+			    esp_strerror(rc));
+		return;
+	}
+	d->st.esp_rx++;
+	/* RFC 3948 §3 / RFC 7296 §2.23: an authenticated packet from a
+	 * new address or port: report, iked decides. */
+	if (encap && sa->k.encap.enabled &&
+	    (memcmp(src->u.b, sa->k.src.u.b, 16) != 0 ||
+	     sport != sa->k.encap.sport))
+		espd_mapping(d, sa, src, sport);
+	/* RFC 4303 §2.6: next header 59 is a dummy (TFC) packet */
+	if (nh == 59)
+		goto out_events;
+	ilen = espd_flow(d->tunbuf, plen, &flow);
+	if (ilen < 0 || (nh == IPPROTO_IPIP && flow.af != AF_INET) ||
+	    (nh == IPPROTO_IPV6 && flow.af != AF_INET6) ||
+	    (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6)) {
+		d->st.malformed++;
+		goto out_events;
+	}
+	if (!espd_in_policy_ok(d, sa, &flow)) {
+		d->st.policy_drop++;
+		log_rl_warn(MOD, "decrypted packet matches no inbound policy "
+			    "of SA 0x%08x", spi);
+		goto out_events;
+	}
+	/* RFC 4303 §2.4: trailing TFC padding after the inner packet */
+	if (write(d->tun_fd, d->tunbuf, (size_t)ilen) == ilen)
+		d->st.tun_tx++;
+out_events:
+	espd_sa_events(d, sa, ev);
+}
+
+struct rxmeta {
+	struct mmsghdr msg[ESPD_BATCH];
+	struct iovec iov[ESPD_BATCH];
+	struct sockaddr_in6 from[ESPD_BATCH];
+	union {
+		char buf[64];
+		struct cmsghdr align;
+	} cmsg[ESPD_BATCH];
+};
+
+static bool pktinfo6(struct msghdr *mh, struct kaddr *dst)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
+	     c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst->af = AF_INET6;
+			memcpy(dst->u.b, &pi.ipi6_addr, 16);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void rx_one(struct espd *d, int g, struct msghdr *mh,
+		   const uint8_t *buf, size_t len)
+{
+	struct rd r = rd_init(buf, len), rest;
+	struct kaddr src = { 0 }, dst = { 0 };
+	uint16_t sport = 0, dport, ulen;
+	bool udp = g == OUT_UDP4 || g == OUT_UDP6;
+
+	if (g == OUT_ESP4 || g == OUT_UDP4) {
+		/* IPv4 raw sockets deliver the IP header too */
+		uint8_t vihl;
+		if (rd_u8(&r, &vihl) < 0 || vihl >> 4 != 4 ||
+		    (vihl & 15) < 5 || rd_skip(&r, 11) < 0 ||
+		    rd_bytes(&r, src.u.b, 4) < 0 ||
+		    rd_bytes(&r, dst.u.b, 4) < 0 ||
+		    rd_skip(&r, (size_t)(vihl & 15) * 4 - 20) < 0) {
+			d->st.malformed++;
+			return;
+		}
+		src.af = dst.af = AF_INET;
+	} else {
+		const struct sockaddr_in6 *s6 = mh->msg_name;
+		src.af = AF_INET6;
+		memcpy(src.u.b, &s6->sin6_addr, 16);
+		if (!pktinfo6(mh, &dst)) {
+			d->st.malformed++;
+			return;
+		}
+	}
+	if (udp) {
+		uint32_t marker;
+		/* RFC 3948 §2.1-2.2: UDP header, then ESP whose SPI is
+		 * never zero (zero = non-ESP marker, IKE: not ours). */
+		if (rd_u16(&r, &sport) < 0 || rd_u16(&r, &dport) < 0 ||
+		    rd_u16(&r, &ulen) < 0 || rd_skip(&r, 2) < 0 ||
+		    dport != NAT_T_PORT) {
+			d->st.malformed++;
+			return;
+		}
+		rest = r;
+		if (rd_u32(&rest, &marker) < 0 || marker == 0)
+			return;
+	}
+	rest = rd_rest(&r);
+	in_esp(d, &src, &dst, udp, sport, rest.p, rest.len);
+}
+
+static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct espd *d = arg;
+	static struct rxmeta m;
+	int g;
+
+	for (g = 0; g < OUT_N && d->out_fd[g] != fd; g++)
+		;
+	if (g == OUT_N)
+		return;
+	for (int round = 0; round < 8; round++) {
+		int n;
+		for (int i = 0; i < ESPD_BATCH; i++) {
+			struct msghdr *h = &m.msg[i].msg_hdr;
+			m.iov[i].iov_base = d->rx[i];
+			m.iov[i].iov_len = ESPD_SLOT;
+			memset(h, 0, sizeof(*h));
+			h->msg_iov = &m.iov[i];
+			h->msg_iovlen = 1;
+			h->msg_name = &m.from[i];
+			h->msg_namelen = sizeof(m.from[i]);
+			h->msg_control = m.cmsg[i].buf;
+			h->msg_controllen = sizeof(m.cmsg[i].buf);
+		}
+		n = recvmmsg(fd, m.msg, ESPD_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (m.msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				d->st.too_big++;
+				continue;
+			}
+			rx_one(d, g, &m.msg[i].msg_hdr, d->rx[i],
+			       m.msg[i].msg_len);
+		}
+		if (n < ESPD_BATCH)
+			break;
+	}
+}
+
+static void sink_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	uint8_t buf[2048];
+	/* IKE and keepalives for a daemon that is not there: drop */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* ---- setup ---------------------------------------------------------- */
+
+/* RFC 3948 §2.2 demultiplexing in the kernel: keep UDP to port 4500
+ * whose payload is longer than 8 bytes and does not start with the
+ * four-byte zero non-ESP marker.  IPv4 raw sockets see the IP header. */
+static struct sock_filter filt4[] = {
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 10),
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 8, 0),
+	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+	BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_T_PORT, 0, 5),
+	BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),
+	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 16, 0, 3),
+	BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+/* IPv6 raw sockets see the packet from the UDP header on. */
+static struct sock_filter filt6[] = {
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_T_PORT, 0, 5),
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
+	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 16, 0, 3),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+static int raw_open(int af, int proto, struct sock_filter *f, size_t nf)
+{
+	int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	int one = 1, buf = 4 << 20, off = 6;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+	if (af == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+			   sizeof(one));
+		if (proto == IPPROTO_UDP &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off,
+			       sizeof(off)) < 0)
+			goto fail;
+	} else {
+		int pmtu = IP_PMTUDISC_DONT;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+			   sizeof(pmtu));
+	}
+	if (f) {
+		struct sock_fprog prog = { .len = (unsigned short)nf,
+					   .filter = f };
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			       sizeof(prog)) < 0)
+			goto fail;
+	}
+	return fd;
+fail:
+	one = -errno;
+	close(fd);
+	return one;
+}
+
+static int sink_open(int af)
+{
+	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, encap = UDP_ENCAP_ESPINUDP;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct kaddr any = { .af = (uint8_t)af };
+
+	if (fd < 0)
+		return -errno;
+	fill_dst(&ss, &any, &len);
+	((struct sockaddr_in *)&ss)->sin_port = htons(NAT_T_PORT);
+	if (af == AF_INET6) {
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(NAT_T_PORT);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap)) < 0) {
+		one = -errno;
+		close(fd);
+		return one;
+	}
+	return fd;
+}
+
+static int tun_open(struct espd *d)
+{
+	struct ifreq ifr;
+	int s, fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tun_name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		goto fail;
+	snprintf(d->tun_name, sizeof(d->tun_name), "%s", ifr.ifr_name);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		goto fail;
+	ifr.ifr_mtu = (int)d->mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		close(s);
+		goto fail;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+		close(s);
+		goto fail;
+	}
+	close(s);
+	d->tun_fd = fd;
+	d->tun_ifindex = (int)if_nametoindex(d->tun_name);
+	return 0;
+fail:
+	s = -errno;
+	close(fd);
+	return s;
+}
+
+int espd_net_open(struct espd *d)
+{
+	static const struct {
+		int af, proto;
+		struct sock_filter *f;
+		size_t nf;
+	} socks[OUT_N] = {
+		[OUT_ESP4] = { AF_INET, IPPROTO_ESP, NULL, 0 },
+		[OUT_ESP6] = { AF_INET6, IPPROTO_ESP, NULL, 0 },
+		[OUT_UDP4] = { AF_INET, IPPROTO_UDP, filt4,
+			       sizeof(filt4) / sizeof(filt4[0]) },
+		[OUT_UDP6] = { AF_INET6, IPPROTO_UDP, filt6,
+			       sizeof(filt6) / sizeof(filt6[0]) },
+	};
+	int rc;
+
+	d->sink4 = d->sink6 = d->tun_fd = -1;
+	for (int g = 0; g < OUT_N; g++)
+		d->out_fd[g] = -1;
+	d->rx = calloc(ESPD_BATCH, ESPD_SLOT);
+	d->txb = calloc(ESPD_BATCH, ESPD_SLOT);
+	d->tunbuf = malloc(TUNBUF);
+	if (!d->rx || !d->txb || !d->tunbuf)
+		return -ENOMEM;
+	if ((rc = tun_open(d)) < 0) {
+		log_err(MOD, "TUN %s: %s", d->tun_name, strerror(-rc));
+		return rc;
+	}
+	for (int g = 0; g < OUT_N; g++) {
+		d->out_fd[g] = raw_open(socks[g].af, socks[g].proto, socks[g].f,
+					socks[g].nf);
+		if (d->out_fd[g] < 0) {
+			log_err(MOD, "raw socket %d: %s", g,
+				strerror(-d->out_fd[g]));
+			return d->out_fd[g];
+		}
+		if ((rc = ev_add_fd(d->loop, d->out_fd[g], EPOLLIN, rx_cb, d)))
+			return rc;
+	}
+	if (d->sink) {
+		d->sink4 = sink_open(AF_INET);
+		d->sink6 = sink_open(AF_INET6);
+		if (d->sink4 < 0 || d->sink6 < 0)
+			log_warn(MOD, "cannot bind UDP 4500 (-u): %s",
+				 strerror(-(d->sink4 < 0 ? d->sink4 :
+							    d->sink6)));
+		if (d->sink4 >= 0)
+			ev_add_fd(d->loop, d->sink4, EPOLLIN, sink_cb, d);
+		if (d->sink6 >= 0)
+			ev_add_fd(d->loop, d->sink6, EPOLLIN, sink_cb, d);
+	}
+	d->nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	d->nl_seq = (uint32_t)time(NULL);
+	return ev_add_fd(d->loop, d->tun_fd, EPOLLIN, tun_cb, d);
+}
+
+void espd_net_close(struct espd *d)
+{
+	for (int g = 0; g < OUT_N; g++)
+		if (d->out_fd[g] >= 0)
+			close(d->out_fd[g]);
+	if (d->sink4 >= 0)
+		close(d->sink4);
+	if (d->sink6 >= 0)
+		close(d->sink6);
+	if (d->tun_fd >= 0)
+		close(d->tun_fd);
+	if (d->nl)
+		mnl_socket_close(d->nl);
+	free(d->rx);
+	free(d->txb);
+	free(d->tunbuf);
+}
+
+/* ---- routes --------------------------------------------------------- */
+
+static bool in_prefix(const struct kaddr *p, unsigned plen,
+		      const struct kaddr *a)
+{
+	struct ksel s = { .af = p->af, .src = *p, .src_plen = (uint8_t)plen };
+	struct ksel f = { .af = a->af, .src = *a };
+	return ksel_match_flow(&s, &f);
+}
+
+static bool local_in_prefix(const struct kaddr *p, unsigned plen,
+			    struct kaddr *out)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (!p->af || getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		struct kaddr a = { 0 };
+		if (!i->ifa_addr || i->ifa_addr->sa_family != p->af)
+			continue;
+		a.af = p->af;
+		if (p->af == AF_INET)
+			memcpy(a.u.b,
+			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		else
+			memcpy(a.u.b,
+			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+			       16);
+		if (plen && in_prefix(p, plen, &a)) {
+			*out = a;
+			found = true;
+		}
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+static int route_msg(struct espd *d, bool add, const struct ksel *s,
+		     const struct kaddr *prefsrc)
+{
+	char buf[8192];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+	uint8_t dst[16] = { 0 };
+	unsigned alen = s->af == AF_INET ? 4 : 16;
+	unsigned full = s->dst_plen / 8, rest = s->dst_plen % 8;
+	uint32_t seq = ++d->nl_seq;
+	ssize_t n;
+	int rc;
+
+	memcpy(dst, s->dst.u.b, full);
+	if (rest)
+		dst[full] = s->dst.u.b[full] & (uint8_t)(0xff << (8 - rest));
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
+			   (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+	nlh->nlmsg_seq = seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = s->af;
+	rtm->rtm_dst_len = s->dst_plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = ESPD_RTPROT;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, alen, dst);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)d->tun_ifindex);
+	if (prefsrc)
+		mnl_attr_put(nlh, RTA_PREFSRC, alen, prefsrc->u.b);
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(d->nl),
+			NULL, NULL);
+	return rc < 0 ? -errno : 0;
+}
+
+int espd_route(struct espd *d, struct espd_pol *pol, bool add)
+{
+	const struct ksel *s = &pol->p.sel;
+	struct kaddr src;
+	char b[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (!s->af || (s->af != AF_INET && s->af != AF_INET6))
+		return 0;
+	/* another routed policy with the same destination prefix keeps
+	 * (or already has) the route */
+	for (struct espd_pol *p = d->pols; p; p = p->next)
+		if (p != pol && p->routed && p->p.sel.af == s->af &&
+		    p->p.sel.dst_plen == s->dst_plen &&
+		    in_prefix(&s->dst, s->dst_plen, &p->p.sel.dst)) {
+			pol->routed = add;
+			return 0;
+		}
+	if (!add) {
+		pol->routed = false;
+		rc = route_msg(d, false, s, NULL);
+		if (rc < 0 && rc != -ESRCH)
+			log_warn(MOD, "route del: %s", strerror(-rc));
+		return rc;
+	}
+	if (pol->p.ntmpl &&
+	    in_prefix(&s->dst, s->dst_plen, &pol->p.tmpl[0].dst)) {
+		log_warn(MOD, "policy %#x covers its own tunnel endpoint %s: "
+			 "no route installed (add a bypass route yourself)",
+			 pol->p.index,
+			 inet_ntop(s->af, pol->p.tmpl[0].dst.u.b, b, sizeof(b)));
+		return 0;
+	}
+	rc = -ENOENT;
+	if (local_in_prefix(&s->src, s->src_plen, &src))
+		rc = route_msg(d, true, s, &src);
+	if (rc < 0)
+		rc = route_msg(d, true, s, NULL);
+	if (rc < 0) {
+		log_warn(MOD, "route to %s/%u via %s: %s",
+			 inet_ntop(s->af, s->dst.u.b, b, sizeof(b)),
+			 s->dst_plen, d->tun_name, strerror(-rc));
+		return rc;
+	}
+	pol->routed = true;
+	return 0;
+}
