@@ -1,0 +1,309 @@
+/*
+ * cfg.c - iked's configuration view: allocation, lookups and IDs.
+ *
+ * The translation from the racoon2.conf model lives in cfg_conf.c; this
+ * file has no dependency on the parser so that unit tests can link it
+ * alone.  Ownership is described in cfg.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ike/cfg.h"
+
+struct ike_cfg *cfg_new(void)
+{
+	struct ike_cfg *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->cookie_threshold = 16;
+	c->half_open_max = 1024;
+	return c;
+}
+
+void cfg_free(struct ike_cfg *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->nremote; i++)
+		OPENSSL_cleanse(cfg->remote[i].psk, sizeof(cfg->remote[i].psk));
+	free(cfg->remote);
+	free(cfg->policy);
+	free(cfg);
+}
+
+struct ike_remote *cfg_add_remote(struct ike_cfg *cfg)
+{
+	struct ike_remote *n;
+
+	n = calloc(cfg->nremote + 1, sizeof(*n));
+	if (!n)
+		return NULL;
+	if (cfg->nremote) {
+		memcpy(n, cfg->remote, cfg->nremote * sizeof(*n));
+		OPENSSL_cleanse(cfg->remote, cfg->nremote * sizeof(*n));
+	}
+	free(cfg->remote);
+	cfg->remote = n;
+	cfg_remote_defaults(&n[cfg->nremote]);
+	return &n[cfg->nremote++];
+}
+
+struct ike_policy *cfg_add_policy(struct ike_cfg *cfg)
+{
+	struct ike_policy *n;
+
+	n = realloc(cfg->policy, (cfg->npolicy + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	cfg->policy = n;
+	cfg_policy_defaults(&n[cfg->npolicy]);
+	return &n[cfg->npolicy++];
+}
+
+static void alg_add(struct cfg_alglist *l, uint16_t id, uint16_t keybits)
+{
+	if (l->n < CFG_ALG_MAX) {
+		l->a[l->n].id = id;
+		l->a[l->n].keybits = keybits;
+		l->n++;
+	}
+}
+
+void cfg_remote_defaults(struct ike_remote *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ikev2 = true;
+	r->peer_any = true;
+	/* A modern default set both racoon2 and strongSwan accept. */
+	alg_add(&r->encr, 12, 128); /* ENCR_AES_CBC */
+	alg_add(&r->encr, 12, 256);
+	alg_add(&r->prf, 5, 0);     /* PRF_HMAC_SHA2_256 */
+	alg_add(&r->prf, 2, 0);     /* PRF_HMAC_SHA1 */
+	alg_add(&r->integ, 12, 0);  /* AUTH_HMAC_SHA2_256_128 */
+	alg_add(&r->integ, 2, 0);   /* AUTH_HMAC_SHA1_96 */
+	alg_add(&r->dh, 14, 0);     /* MODP-2048 */
+	alg_add(&r->dh, 19, 0);     /* ECP-256 */
+	r->max_retry = 3;
+	r->interval_ms = 2000;
+	r->nego_limit_sec = 60;
+	r->dpd_max_fail = 3;
+	r->nat_traversal = true;
+	r->initial_contact = true;
+	r->window_size = 1;
+}
+
+void cfg_policy_defaults(struct ike_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = KMODE_TRANSPORT;
+	alg_add(&p->esp_encr, 12, 128);
+	alg_add(&p->esp_integ, 12, 0);
+	p->replay_window = 64;
+}
+
+const struct ike_remote *cfg_remote_by_name(const struct ike_cfg *cfg,
+					    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nremote; i++)
+		if (strcmp(cfg->remote[i].name, name) == 0)
+			return &cfg->remote[i];
+	return NULL;
+}
+
+static const struct ike_remote *cfg_default(const struct ike_cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nremote; i++)
+		if (cfg->remote[i].is_default)
+			return &cfg->remote[i];
+	return NULL;
+}
+
+const struct ike_remote *cfg_remote_by_addr(const struct ike_cfg *cfg,
+					    const struct kaddr *peer)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nremote; i++) {
+		const struct ike_remote *r = &cfg->remote[i];
+		if (!r->is_default && r->ikev2 && !r->peer_any &&
+		    kaddr_eq(&r->peer_addr, peer))
+			return r;
+	}
+	/* The seed's design: unknown address -> `default` remote for
+	 * IKE_SA_INIT, the real remote is chosen by ID in IKE_AUTH. */
+	return cfg_default(cfg);
+}
+
+const struct ike_remote *cfg_remote_by_id(const struct ike_cfg *cfg,
+					  const struct ike_id *id,
+					  const struct kaddr *peer)
+{
+	const struct ike_remote *any = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nremote; i++) {
+		const struct ike_remote *r = &cfg->remote[i];
+		if (r->is_default || !r->ikev2)
+			continue;
+		if (!r->peer_any && !kaddr_eq(&r->peer_addr, peer))
+			continue;
+		if (r->peer_id.type && ike_id_eq(&r->peer_id, id))
+			return r;
+		/* No peers_id: the address identifies the remote. */
+		if (!r->peer_id.type && !r->peer_any && !any)
+			any = r;
+	}
+	return any;
+}
+
+const struct ike_policy *cfg_policy_by_name(const struct ike_cfg *cfg,
+					    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->npolicy; i++)
+		if (strcmp(cfg->policy[i].name, name) == 0)
+			return &cfg->policy[i];
+	return NULL;
+}
+
+const struct ike_policy *cfg_policy_by_reqid(const struct ike_cfg *cfg,
+					     uint32_t reqid)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->npolicy; i++)
+		if (reqid && cfg->policy[i].reqid == reqid)
+			return &cfg->policy[i];
+	return NULL;
+}
+
+const struct ike_policy *cfg_policy_for_remote(const struct ike_cfg *cfg,
+					       const char *remote, size_t *iter)
+{
+	size_t i;
+
+	for (i = iter ? *iter : 0; i < cfg->npolicy; i++) {
+		if (strcmp(cfg->policy[i].remote, remote) == 0) {
+			if (iter)
+				*iter = i + 1;
+			return &cfg->policy[i];
+		}
+	}
+	if (iter)
+		*iter = cfg->npolicy;
+	return NULL;
+}
+
+bool ike_id_eq(const struct ike_id *a, const struct ike_id *b)
+{
+	return a->type == b->type && a->len == b->len &&
+	       memcmp(a->data, b->data, a->len) == 0;
+}
+
+const char *ike_id_str(const struct ike_id *id, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	size_t i, o;
+
+	switch (id->type) {
+	case IKE_ID_IPV4_ADDR:
+		if (id->len == 4) {
+			inet_ntop(AF_INET, id->data, a, sizeof(a));
+			snprintf(buf, len, "%s", a);
+			return buf;
+		}
+		break;
+	case IKE_ID_IPV6_ADDR:
+		if (id->len == 16) {
+			inet_ntop(AF_INET6, id->data, a, sizeof(a));
+			snprintf(buf, len, "%s", a);
+			return buf;
+		}
+		break;
+	case IKE_ID_FQDN:
+	case IKE_ID_RFC822_ADDR:
+		/* Printable only: IDs come from the wire. */
+		for (i = 0, o = 0; i < id->len && o + 5 < len; i++) {
+			uint8_t ch = id->data[i];
+			if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+				buf[o++] = (char)ch;
+			else
+				o += (size_t)snprintf(buf + o, len - o,
+						      "\\x%02x", ch);
+		}
+		if (len)
+			buf[o < len ? o : len - 1] = 0;
+		return buf;
+	case 0:
+		snprintf(buf, len, "%%any");
+		return buf;
+	default:
+		break;
+	}
+	o = (size_t)snprintf(buf, len, "#%u:", id->type);
+	for (i = 0; i < id->len && o + 3 < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%02x", id->data[i]);
+	return buf;
+}
+
+void ike_id_from_addr(const struct kaddr *a, struct ike_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (a->af == AF_INET6) {
+		id->type = IKE_ID_IPV6_ADDR;
+		id->len = 16;
+		memcpy(id->data, &a->u.v6, 16);
+	} else {
+		id->type = IKE_ID_IPV4_ADDR;
+		id->len = 4;
+		memcpy(id->data, &a->u.v4, 4);
+	}
+}
+
+int ike_id_parse(const char *s, struct ike_id *id)
+{
+	struct kaddr a;
+	const char *v = s;
+	size_t n;
+
+	memset(id, 0, sizeof(*id));
+	if (strncmp(s, "fqdn:", 5) == 0) {
+		id->type = IKE_ID_FQDN;
+		v = s + 5;
+	} else if (strncmp(s, "email:", 6) == 0) {
+		id->type = IKE_ID_RFC822_ADDR;
+		v = s + 6;
+	} else if (strncmp(s, "keyid:", 6) == 0) {
+		id->type = IKE_ID_KEY_ID;
+		v = s + 6;
+	} else if (strncmp(s, "ipaddr:", 7) == 0) {
+		if (kaddr_parse(s + 7, &a) < 0)
+			return -EINVAL;
+		ike_id_from_addr(&a, id);
+		return 0;
+	} else if (kaddr_parse(s, &a) == 0) {
+		ike_id_from_addr(&a, id);
+		return 0;
+	} else {
+		id->type = strchr(s, '@') ? IKE_ID_RFC822_ADDR : IKE_ID_FQDN;
+	}
+	n = strlen(v);
+	if (n == 0 || n > CFG_ID_MAX)
+		return -EINVAL;
+	memcpy(id->data, v, n);
+	id->len = (uint16_t)n;
+	return 0;
+}

@@ -1,0 +1,187 @@
+/*
+ * cfg.h - iked's own view of the configuration.
+ *
+ * The daemon never walks the racoon2.conf model directly: cfg_load()
+ * (cfg_conf.c) resolves it once into these flat structures, with the
+ * IKEv2 transform IDs, IDs, keys and selectors iked needs.  That keeps
+ * the state machine testable without a parser (unit tests fill a
+ * struct ike_cfg by hand) and makes "reload" an atomic swap: a new
+ * ike_cfg is built and, only if that succeeds, replaces the old one.
+ *
+ * Ownership: struct ike_cfg owns every remote and policy in it; SAs
+ * refer to remotes/policies by name (re-resolved on reload), never by
+ * pointer across a reload.  PSKs are wiped by cfg_free().
+ */
+#ifndef IKED_CFG_H
+#define IKED_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/kernel.h"
+
+#define CFG_NAME_MAX 64
+#define CFG_ID_MAX 256
+#define CFG_PSK_MAX 256
+#define CFG_ALG_MAX 16
+#define CFG_PATH_MAX 256
+
+/* IKEv2 Identification types (RFC 7296 §3.5). */
+enum {
+	IKE_ID_IPV4_ADDR = 1,
+	IKE_ID_FQDN = 2,
+	IKE_ID_RFC822_ADDR = 3,
+	IKE_ID_IPV6_ADDR = 5,
+	IKE_ID_DER_ASN1_DN = 9,
+	IKE_ID_KEY_ID = 11,
+};
+
+struct ike_id {
+	uint8_t type; /* 0 = unset (any / derived from the address) */
+	uint16_t len;
+	uint8_t data[CFG_ID_MAX];
+};
+
+/* One transform of a proposal list, by IKEv2 transform ID (§3.3.2). */
+struct cfg_alg {
+	uint16_t id;
+	uint16_t keybits; /* ENCR only; 0 = fixed-size cipher */
+};
+
+struct cfg_alglist {
+	size_t n;
+	struct cfg_alg a[CFG_ALG_MAX];
+};
+
+enum cfg_script {
+	SCRIPT_IKE_UP,
+	SCRIPT_IKE_DOWN,
+	SCRIPT_IKE_REKEY,
+	SCRIPT_CHILD_UP,
+	SCRIPT_CHILD_DOWN,
+	SCRIPT_CHILD_REKEY,
+	SCRIPT_MAX
+};
+
+struct ike_remote {
+	char name[CFG_NAME_MAX];
+	bool is_default; /* the `default` remote: responder fallback */
+	bool ikev2;      /* ikev2 in acceptable_kmp */
+
+	bool peer_any;   /* peers_ipaddr IP_RW / IP_ANY / unset */
+	struct kaddr peer_addr;
+	uint16_t peer_port; /* host order; 0 = 500 */
+
+	struct ike_id my_id;   /* type 0: use our IP address */
+	struct ike_id peer_id; /* type 0: accept any ID */
+
+	bool have_psk;
+	uint8_t psk[CFG_PSK_MAX];
+	size_t psk_len;
+
+	/* IKE SA proposal (kmp_enc_alg / prf / hash / dh_group). */
+	struct cfg_alglist encr, prf, integ, dh;
+
+	uint64_t lifetime_sec;   /* kmp_sa_lifetime_time, 0 = infinite */
+	uint64_t lifetime_bytes; /* accepted, IKE SAs carry little */
+	unsigned max_retry;      /* max_retry_to_send */
+	unsigned interval_ms;    /* interval_to_send: first timeout */
+	unsigned nego_limit_sec; /* kmp_sa_nego_time_limit */
+	unsigned dpd_delay_sec;  /* 0 = off */
+	unsigned dpd_max_fail;   /* consecutive unanswered checks */
+	bool cookie_required;
+	bool nat_traversal;
+	bool passive;            /* never initiate */
+	bool initial_contact;
+	uint32_t window_size;    /* we advertise (SET_WINDOW_SIZE), >= 1 */
+
+	char script[SCRIPT_MAX][CFG_PATH_MAX];
+};
+
+struct ike_policy {
+	char name[CFG_NAME_MAX];
+	char remote[CFG_NAME_MAX]; /* remote_index */
+	enum kmode mode;
+	uint32_t reqid;
+
+	/* Tunnel endpoints (my_sa_ipaddr / peers_sa_ipaddr). */
+	struct kaddr my_sa, peer_sa;
+	bool peer_sa_rw;
+
+	/* Outbound selector: src = our side (TSi when we initiate),
+	 * dst = the peer's side.  af == 0: none configured. */
+	struct ksel sel;
+
+	/* ESP proposal from the policy's ipsec -> sa. */
+	struct cfg_alglist esp_encr, esp_integ;
+	bool esn;         /* propose/accept ESN */
+	uint16_t pfs_group; /* need_pfs: DH group for CREATE_CHILD_SA */
+
+	uint64_t lifetime_sec;
+	uint64_t lifetime_bytes;
+	uint32_t replay_window;
+};
+
+struct cfg_iface {
+	struct kaddr addr; /* af == 0: wildcard of both families */
+	uint16_t port;     /* host order */
+};
+
+#define CFG_IFACE_MAX 16
+
+struct ike_cfg {
+	size_t niface;
+	struct cfg_iface iface[CFG_IFACE_MAX];
+
+	size_t nremote;
+	struct ike_remote *remote; /* array */
+	size_t npolicy;
+	struct ike_policy *policy; /* array */
+
+	char spmif_path[CFG_PATH_MAX]; /* "" = do not use spmd */
+	char spmd_password[CFG_PATH_MAX];
+	char kernel[16];               /* backend name from config */
+	char ctl_path[CFG_PATH_MAX];
+	char keyexport_path[CFG_PATH_MAX]; /* "" = off */
+	unsigned cookie_threshold; /* half-open SAs before COOKIE */
+	unsigned half_open_max;
+};
+
+/* Build from a racoon2.conf file (cfg_conf.c).  On error returns
+ * negative errno and writes a message into err. */
+int cfg_load(const char *path, struct ike_cfg **out, char *err,
+	     size_t errlen);
+struct ike_cfg *cfg_new(void);
+void cfg_free(struct ike_cfg *cfg);
+/* Grow the arrays (tests and the loader); returns NULL on ENOMEM. */
+struct ike_remote *cfg_add_remote(struct ike_cfg *cfg);
+struct ike_policy *cfg_add_policy(struct ike_cfg *cfg);
+/* Defaults for a remote/policy: algorithms every peer supports. */
+void cfg_remote_defaults(struct ike_remote *r);
+void cfg_policy_defaults(struct ike_policy *p);
+
+const struct ike_remote *cfg_remote_by_name(const struct ike_cfg *cfg,
+					    const char *name);
+/* Responder lookup by address, then the default remote. */
+const struct ike_remote *cfg_remote_by_addr(const struct ike_cfg *cfg,
+					    const struct kaddr *peer);
+/* IKE_AUTH: the remote whose peers_id equals id (RFC 7296 §2.15). */
+const struct ike_remote *cfg_remote_by_id(const struct ike_cfg *cfg,
+					  const struct ike_id *id,
+					  const struct kaddr *peer);
+const struct ike_policy *cfg_policy_by_name(const struct ike_cfg *cfg,
+					    const char *name);
+const struct ike_policy *cfg_policy_by_reqid(const struct ike_cfg *cfg,
+					     uint32_t reqid);
+/* The first policy of a remote, or NULL. */
+const struct ike_policy *cfg_policy_for_remote(const struct ike_cfg *cfg,
+					       const char *remote, size_t *iter);
+
+bool ike_id_eq(const struct ike_id *a, const struct ike_id *b);
+const char *ike_id_str(const struct ike_id *id, char *buf, size_t len);
+/* Parse "fqdn:x", "ipaddr:1.2.3.4", "email:x", "keyid:x" or bare. */
+int ike_id_parse(const char *s, struct ike_id *id);
+void ike_id_from_addr(const struct kaddr *a, struct ike_id *id);
+
+#endif

@@ -1,0 +1,1061 @@
+/*
+ * child.c - CHILD SAs: proposals and traffic selectors from the policy,
+ * responder-side policy choice and TS narrowing (RFC 7296 §2.9), key
+ * material (§2.17), kernel install through the ops table, lifetimes,
+ * and the CREATE_CHILD_SA exchange for new and rekeyed children (§1.3.1,
+ * §1.3.3) with the simultaneous-rekey rule of §2.8.1.
+ *
+ * Ownership: struct child_nego (task state) owns the offer, the exchange
+ * nonce and DH context; the child_sa it points to is owned by the IKE SA
+ * (linked in its children list from the start, state CREATING).  Key
+ * material is wiped after the kernel has it (kept only when key export
+ * is on, to write it out, then wiped too).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+#define NONCE_LEN 32
+
+/* ---- proposals ---- */
+
+void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
+	       bool responder, bool with_dh, struct ikev2_prefs *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->proto = IKEV2_PROTO_ESP;
+	for (i = 0; i < p->esp_encr.n && out->n_encr < IKEV2_PREF_MAX; i++) {
+		out->encr[out->n_encr].id = p->esp_encr.a[i].id;
+		out->encr[out->n_encr].keybits = p->esp_encr.a[i].keybits;
+		out->n_encr++;
+	}
+	for (i = 0; i < p->esp_integ.n && out->n_integ < IKEV2_PREF_MAX; i++)
+		out->integ[out->n_integ++] = p->esp_integ.a[i].id;
+	/* ESN: propose it only when configured; a responder with ESN on
+	 * accepts both (RFC 7296 §3.3.2 transform type 5). */
+	if (p->esn) {
+		out->esn[out->n_esn++] = IKEV2_ESN_YES;
+		if (responder)
+			out->esn[out->n_esn++] = IKEV2_ESN_NO;
+	} else {
+		out->esn[out->n_esn++] = IKEV2_ESN_NO;
+	}
+	if (!with_dh)
+		return;
+	if (p->pfs_group)
+		out->dh[out->n_dh++] = p->pfs_group;
+	if (responder) {
+		/* Accept the peer's PFS choice among our IKE groups, and
+		 * no PFS unless we require it. */
+		if (!p->pfs_group)
+			out->dh[out->n_dh++] = IKEV2_DH_NONE;
+		for (i = 0; r && i < r->dh.n && out->n_dh < IKEV2_PREF_MAX;
+		     i++)
+			if (r->dh.a[i].id != p->pfs_group)
+				out->dh[out->n_dh++] = r->dh.a[i].id;
+	}
+}
+
+/* ---- traffic selectors ---- */
+
+static int ts_from_side(struct ikev2_ts_list *l, uint8_t af,
+			const struct kaddr *a, uint8_t plen, uint8_t proto,
+			uint16_t port, uint16_t mask)
+{
+	l->n = 1;
+	return ikev2_ts_from_prefix(&l->ts[0], af, a->u.b, plen, proto,
+				    mask == 0xffff ? port : 0);
+}
+
+/* Our (local) and the peer's (remote) side of a policy as TS lists.
+ * Without a selector the IKE endpoints are the selectors. */
+void policy_ts(const struct ike_policy *p, const struct ike_sa *sa,
+	       struct ikev2_ts_list *local, struct ikev2_ts_list *remote)
+{
+	const struct ksel *s = &p->sel;
+
+	if (!s->af || s->src.af != s->dst.af ||
+	    (p->mode == KMODE_TRANSPORT && s->src_plen == 0 &&
+	     s->dst_plen == 0)) {
+		uint8_t full = sa->local.addr.af == AF_INET6 ? 128 : 32;
+		ts_from_side(local, sa->local.addr.af, &sa->local.addr, full,
+			     s->af ? s->proto : 0, s->sport, s->sport_mask);
+		ts_from_side(remote, sa->peer.addr.af, &sa->peer.addr, full,
+			     s->af ? s->proto : 0, s->dport, s->dport_mask);
+		return;
+	}
+	ts_from_side(local, s->af, &s->src, s->src_plen, s->proto, s->sport,
+		     s->sport_mask);
+	ts_from_side(remote, s->af, &s->dst, s->dst_plen, s->proto, s->dport,
+		     s->dport_mask);
+}
+
+/* First TS of a list as a kernel selector half (best effort). */
+static void ts_to_ksel(const struct ikev2_ts_list *l, struct kaddr *a,
+		       uint8_t *plen, uint16_t *port, uint16_t *mask,
+		       uint8_t *proto, uint8_t *af)
+{
+	int f;
+	unsigned pl;
+
+	if (!l->n || ikev2_ts_to_prefix(&l->ts[0], &f, a->u.b, &pl) < 0)
+		return;
+	a->af = (uint8_t)f;
+	*af = (uint8_t)f;
+	*plen = (uint8_t)pl;
+	*proto = l->ts[0].proto;
+	if (l->ts[0].sport == l->ts[0].eport) {
+		*port = l->ts[0].sport;
+		*mask = 0xffff;
+	}
+}
+
+static void child_set_ts(struct child_sa *c, const struct ikev2_ts_list *loc,
+			 const struct ikev2_ts_list *rem)
+{
+	struct ksel *l = &c->ts_local, *r = &c->ts_remote;
+
+	memset(l, 0, sizeof(*l));
+	memset(r, 0, sizeof(*r));
+	/* ts_local: src = our side; ts_remote: dst = the peer's side. */
+	ts_to_ksel(loc, &l->src, &l->src_plen, &l->sport, &l->sport_mask,
+		   &l->proto, &l->af);
+	ts_to_ksel(rem, &r->dst, &r->dst_plen, &r->dport, &r->dport_mask,
+		   &r->proto, &r->af);
+}
+
+/* ---- kernel ---- */
+
+/* The reqid spmd gave the policy: explicit in the config, or read
+ * from the kernel's outbound policy for the same selector. */
+struct reqid_find {
+	const struct ksel *sel;
+	uint32_t reqid;
+};
+
+static int reqid_cb(const struct kpolicy *kp, void *arg)
+{
+	struct reqid_find *f = arg;
+	unsigned i;
+
+	if (kp->dir != KDIR_OUT || kp->action != KPOL_IPSEC || f->reqid)
+		return 0;
+	if (!kaddr_eq(&kp->sel.src, &f->sel->src) ||
+	    !kaddr_eq(&kp->sel.dst, &f->sel->dst) ||
+	    kp->sel.src_plen != f->sel->src_plen ||
+	    kp->sel.dst_plen != f->sel->dst_plen ||
+	    kp->sel.proto != f->sel->proto)
+		return 0;
+	for (i = 0; i < kp->ntmpl; i++)
+		if (kp->tmpl[i].proto == IPPROTO_ESP && kp->tmpl[i].reqid) {
+			f->reqid = kp->tmpl[i].reqid;
+			return 1;
+		}
+	return 0;
+}
+
+uint32_t policy_reqid(struct iked *d, const struct ike_policy *p)
+{
+	struct reqid_find f = { .sel = &p->sel, .reqid = 0 };
+
+	if (p->reqid || !d->kern_open || !p->sel.af)
+		return p->reqid;
+	k_pol_dump(&d->kern, reqid_cb, &f);
+	return f.reqid;
+}
+
+static void endpoints(const struct child_sa *c, const struct ike_policy *p,
+		      struct kaddr *local, struct kaddr *peer)
+{
+	*local = c->ike->local.addr;
+	*peer = c->ike->peer.addr;
+	/* Tunnel endpoints from the policy when given (my_sa_ipaddr /
+	 * peers_sa_ipaddr), else the IKE addresses. */
+	if (p && p->mode == KMODE_TUNNEL) {
+		if (p->my_sa.af == local->af)
+			*local = p->my_sa;
+		if (p->peer_sa.af == peer->af && !p->peer_sa_rw)
+			*peer = p->peer_sa;
+	}
+}
+
+static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
+			   struct child_sa *c)
+{
+	uint32_t reqid = c->reqid, *spi = &c->spi_in;
+	struct kaddr local, peer;
+	struct child_sa tmp;
+	int rc = -ENODEV;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.ike = sa;
+	endpoints(&tmp, p, &local, &peer);
+	if (sa->d->kern_open)
+		rc = k_getspi(&sa->d->kern, IPPROTO_ESP, &peer, &local, reqid,
+			      spi);
+	if (rc < 0) {
+		/* No larval SA (e.g. no ESP in this kernel): pick one;
+		 * the install will report the real problem. */
+		log_debug(MOD, "getspi failed (%s), using a random SPI",
+			  sa->d->kern_open ? sa->d->kern.last_error : "no kernel");
+		do
+			crypto_random(spi, sizeof(*spi));
+		while (*spi < 256);
+	} else {
+		/* A larval SA now exists: the install updates it, and a
+		 * failure must remove it. */
+		c->spi_larval = true;
+		c->in_installed = true;
+	}
+	return 0;
+}
+
+static void ksa_fill(struct ksa *k, const struct child_sa *c,
+		     const struct ike_policy *p, bool inbound,
+		     const uint8_t *keys, size_t enc_len, size_t integ_len)
+{
+	struct kaddr local, peer;
+	const struct ike_sa *sa = c->ike;
+
+	memset(k, 0, sizeof(*k));
+	endpoints(c, p, &local, &peer);
+	k->proto = IPPROTO_ESP;
+	k->spi = inbound ? c->spi_in : c->spi_out;
+	k->src = inbound ? peer : local;
+	k->dst = inbound ? local : peer;
+	k->mode = c->mode;
+	k->reqid = c->reqid;
+	k->encr_id = c->algs.encr;
+	k->encr_keybits = c->algs.encr_keybits;
+	k->integ_id = c->algs.integ;
+	memcpy(k->enc_key, keys, enc_len);
+	k->enc_key_len = (uint16_t)enc_len;
+	memcpy(k->auth_key, keys + enc_len, integ_len);
+	k->auth_key_len = (uint16_t)integ_len;
+	k->esn = c->algs.esn == IKEV2_ESN_YES;
+	k->replay_window = p ? p->replay_window : 64;
+	if (k->esn && k->replay_window < 64)
+		k->replay_window = 64;
+	if (p && p->lifetime_bytes) {
+		k->lft.hard_bytes = p->lifetime_bytes;
+		k->lft.soft_bytes = p->lifetime_bytes / 10 * 8;
+	}
+	/* RFC 3948: UDP encapsulation only when a NAT is in the way. */
+	if (sa->natt && (sa->nat_local || sa->nat_peer)) {
+		k->encap.enabled = true;
+		k->encap.sport = inbound ? sa->peer.port : sa->local.port;
+		k->encap.dport = inbound ? sa->local.port : sa->peer.port;
+	}
+	if (c->mode == KMODE_TRANSPORT) {
+		/* A selector pins a transport SA to its traffic. */
+		const struct ksel *l = &c->ts_local, *r = &c->ts_remote;
+		if (l->af && r->af == l->af) {
+			struct ksel *s = &k->sel;
+			s->af = l->af;
+			s->proto = l->proto;
+			s->src = inbound ? r->dst : l->src;
+			s->dst = inbound ? l->src : r->dst;
+			s->src_plen = inbound ? r->dst_plen : l->src_plen;
+			s->dst_plen = inbound ? l->src_plen : r->dst_plen;
+		}
+	}
+}
+
+/*
+ * Install both directions.  keymat = i->r keys then r->i keys, each
+ * encr || integ (§2.17); the initiator of the exchange sends with i->r.
+ */
+static int child_install(struct child_sa *c, const struct ike_policy *p,
+			 const uint8_t *keymat, size_t enc_len,
+			 size_t integ_len)
+{
+	struct iked *d = c->ike->d;
+	size_t per = enc_len + integ_len;
+	const uint8_t *k_out = c->initiated ? keymat : keymat + per;
+	const uint8_t *k_in = c->initiated ? keymat + per : keymat;
+	struct ksa k;
+	int rc = -ENODEV;
+
+	keyexport_child(d, c, k_in, k_out, enc_len, integ_len);
+	if (!d->kern_open) {
+		snprintf(c->install_err, sizeof(c->install_err),
+			 "no kernel backend");
+		goto fail;
+	}
+	ksa_fill(&k, c, p, true, k_in, enc_len, integ_len);
+	k.update = c->spi_larval;
+	rc = k_sa_add(&d->kern, &k);
+	ksa_wipe(&k);
+	if (rc < 0) {
+		snprintf(c->install_err, sizeof(c->install_err), "%s",
+			 d->kern.last_error);
+		goto fail;
+	}
+	c->in_installed = true;
+	ksa_fill(&k, c, p, false, k_out, enc_len, integ_len);
+	rc = k_sa_add(&d->kern, &k);
+	ksa_wipe(&k);
+	if (rc < 0) {
+		snprintf(c->install_err, sizeof(c->install_err), "%s",
+			 d->kern.last_error);
+		goto fail;
+	}
+	c->out_installed = true;
+	c->state = CHILD_S_INSTALLED;
+	return 0;
+
+fail:
+	/* Reported like strongSwan does: the IKE SA stays, the peer is
+	 * told (by the caller), nothing crashes. */
+	log_err(MOD, "CHILD SA #%u (%s): unable to install inbound and "
+		"outbound IPsec SA (SAD) in kernel: %s", c->id, c->policy,
+		c->install_err);
+	child_uninstall(c);
+	c->state = CHILD_S_FAILED;
+	return rc < 0 ? rc : -EIO;
+}
+
+void child_uninstall(struct child_sa *c)
+{
+	struct iked *d = c->ike->d;
+	const struct ike_policy *p = cfg_policy_by_name(d->cfg, c->policy);
+	struct kaddr local, peer;
+
+	endpoints(c, p, &local, &peer);
+	if (c->in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_ESP, &local, c->spi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting inbound SA %08x: %s",
+			 c->id, c->spi_in, d->kern.last_error);
+	if (c->out_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_ESP, &peer, c->spi_out) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
+			 c->id, c->spi_out, d->kern.last_error);
+	c->in_installed = c->out_installed = false;
+}
+
+static void nonce_min_set(struct child_sa *c, const uint8_t *ni,
+			  size_t ni_len, const uint8_t *nr, size_t nr_len)
+{
+	const uint8_t *m = ni;
+	size_t ml = ni_len;
+	size_t l = ni_len < nr_len ? ni_len : nr_len;
+	int cmp = memcmp(ni, nr, l);
+
+	if (cmp > 0 || (cmp == 0 && nr_len < ni_len)) {
+		m = nr;
+		ml = nr_len;
+	}
+	memcpy(c->nonce_min, m, ml);
+	c->nonce_min_len = ml;
+}
+
+static int nonce_cmp(const struct child_sa *a, const struct child_sa *b)
+{
+	size_t l = a->nonce_min_len < b->nonce_min_len ? a->nonce_min_len
+						       : b->nonce_min_len;
+	int c = memcmp(a->nonce_min, b->nonce_min, l);
+
+	if (c)
+		return c;
+	return a->nonce_min_len < b->nonce_min_len ? -1 :
+	       a->nonce_min_len > b->nonce_min_len;
+}
+
+/* Derive and install; returns 0, or a negative errno on failure (the
+ * child is then FAILED and the caller tells the peer). */
+static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
+			      const uint8_t *gir, size_t gir_len,
+			      const uint8_t *ni, size_t ni_len,
+			      const uint8_t *nr, size_t nr_len)
+{
+	struct ike_sa *sa = c->ike;
+	uint8_t keymat[4 * CRYPTO_MAX_KEY];
+	size_t enc_len, integ_len, per;
+	int rc;
+
+	per = ikev2_child_keymat_len(&c->algs, &enc_len, &integ_len);
+	if (!per || 2 * per > sizeof(keymat))
+		return -EINVAL;
+	rc = ikev2_derive_child_keys(sa->algs.prf, sa->keys.sk_d,
+				     sa->keys.prf_len, gir, gir_len, ni,
+				     ni_len, nr, nr_len, keymat, 2 * per);
+	if (rc < 0)
+		return rc;
+	nonce_min_set(c, ni, ni_len, nr, nr_len);
+	rc = child_install(c, p, keymat, enc_len, integ_len);
+	OPENSSL_cleanse(keymat, sizeof(keymat));
+	if (rc == 0) {
+		char b1[64], b2[64];
+		log_info(MOD, "CHILD SA #%u (%s) installed: %s %s-%u/%s "
+			 "SPIs in %08x out %08x, %s/%u === %s/%u", c->id,
+			 c->policy,
+			 c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
+			 crypto_encr_name(c->algs.encr), c->algs.encr_keybits,
+			 c->algs.integ ? crypto_integ_name(c->algs.integ)
+				       : "aead",
+			 c->spi_in, c->spi_out,
+			 kaddr_str(&c->ts_local.src, b1, sizeof(b1)),
+			 c->ts_local.src_plen,
+			 kaddr_str(&c->ts_remote.dst, b2, sizeof(b2)),
+			 c->ts_remote.dst_plen);
+		child_established(c, p);
+		script_run(sa->d, sa, c, SCRIPT_CHILD_UP);
+	}
+	return rc;
+}
+
+/* ---- initiator side ---- */
+
+void child_nego_free(void *p)
+{
+	struct child_nego *cn = p;
+
+	if (!cn)
+		return;
+	crypto_dh_free(cn->dh);
+	OPENSSL_cleanse(cn, sizeof(*cn));
+	free(cn);
+}
+
+/* Prepare a child for policy p: SPI, offer, TS.  The child is linked
+ * into sa (CREATING) so that a failure can be shown and cleaned up. */
+int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
+{
+	const struct ike_policy *p = cfg_policy_by_name(sa->d->cfg, t->policy);
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	struct child_nego *cn;
+	struct ikev2_prefs prefs;
+	uint8_t spi[4];
+	int rc;
+
+	if (!p)
+		return -ENOENT;
+	cn = calloc(1, sizeof(*cn));
+	if (!cn)
+		return -ENOMEM;
+	t->state = cn;
+	t->free_state = child_nego_free;
+	cn->child = child_new(sa);
+	if (!cn->child)
+		return -ENOMEM;
+	cn->child_id = cn->child->id;
+	snprintf(cn->child->policy, sizeof(cn->child->policy), "%s", p->name);
+	cn->child->mode = p->mode;
+	cn->child->initiated = true;
+	cn->child->reqid = policy_reqid(sa->d, p);
+	child_spi_alloc(sa, p, cn->child);
+	spi[0] = (uint8_t)(cn->child->spi_in >> 24);
+	spi[1] = (uint8_t)(cn->child->spi_in >> 16);
+	spi[2] = (uint8_t)(cn->child->spi_in >> 8);
+	spi[3] = (uint8_t)cn->child->spi_in;
+	prefs_esp(p, r, false, with_ke, &prefs);
+	rc = ikev2_sa_build(&prefs, spi, 4, &cn->offer);
+	if (rc < 0)
+		return rc;
+	policy_ts(p, sa, &cn->tsi, &cn->tsr);
+	cn->transport = p->mode == KMODE_TRANSPORT;
+	if (with_ke) {
+		cn->ni_len = NONCE_LEN;
+		crypto_random(cn->ni, cn->ni_len);
+		if (p->pfs_group) {
+			rc = crypto_dh_new(p->pfs_group, &cn->dh);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+void child_put_sa_ts(struct ikev2_wr *b, const struct child_nego *cn,
+		     bool sa_only)
+{
+	if (sa_only) {
+		ikev2_put_sa(b, &cn->offer);
+		return;
+	}
+	ikev2_put_ts(b, IKEV2_PL_TSi, &cn->tsi);
+	ikev2_put_ts(b, IKEV2_PL_TSr, &cn->tsr);
+}
+
+/* The peer told us no: mark the prepared child failed and drop it. */
+static void child_refused(struct ike_sa *sa, struct child_nego *cn,
+			  const char *why)
+{
+	struct child_sa *c = child_find_id(sa->d, cn->child_id);
+
+	log_warn(MOD, "IKE SA #%u: CHILD SA for %s not established: %s",
+		 sa->id, c ? c->policy : "?", why);
+	if (c)
+		child_free(c);
+	cn->child = NULL;
+}
+
+/* Error notify in a response, if any. */
+static uint16_t first_error(const struct ike_msg *m)
+{
+	struct ikev2_notify n;
+	int i = -1;
+
+	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0)
+		if (ikev2_get_notify(&m->pl[i], &n) == 0 &&
+		    n.type <= IKEV2_N_ERROR_MAX)
+			return n.type;
+	return 0;
+}
+
+/*
+ * Process the child part of a response (IKE_AUTH or CREATE_CHILD_SA).
+ * ni/nr are the nonces of that exchange, gir the PFS secret or NULL.
+ * Returns the new child or NULL.
+ */
+struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
+				const struct ike_msg *m, const uint8_t *gir,
+				size_t gir_len, const uint8_t *ni,
+				size_t ni_len, const uint8_t *nr,
+				size_t nr_len)
+{
+	struct child_sa *c = child_find_id(sa->d, cn->child_id);
+	const struct ike_policy *p;
+	const struct ikev2_pl *pl;
+	struct ikev2_sa reply;
+	struct ikev2_ts_list tsi, tsr;
+	uint16_t err;
+	bool transport;
+	char why[96];
+
+	if (!c)
+		return NULL;
+	p = cfg_policy_by_name(sa->d->cfg, c->policy);
+	if ((err = first_error(m)) != 0) {
+		snprintf(why, sizeof(why), "peer answered %s",
+			 ikev2_notify_name(err));
+		child_refused(sa, cn, why);
+		return NULL;
+	}
+	if (!p || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &reply) != 0 ||
+	    ikev2_sa_check_reply(&cn->offer, &reply, &c->algs) != 0 ||
+	    reply.prop[0].spi_len != 4) {
+		child_refused(sa, cn, "bad SA payload in response");
+		return NULL;
+	}
+	c->spi_out = (uint32_t)reply.prop[0].spi[0] << 24 |
+		     (uint32_t)reply.prop[0].spi[1] << 16 |
+		     (uint32_t)reply.prop[0].spi[2] << 8 | reply.prop[0].spi[3];
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
+	    ikev2_get_ts(pl, &tsi) != 0 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSr)) ||
+	    ikev2_get_ts(pl, &tsr) != 0 ||
+	    /* §2.9: the responder may only narrow what we proposed. */
+	    !ikev2_ts_list_within(&tsi, &cn->tsi) ||
+	    !ikev2_ts_list_within(&tsr, &cn->tsr)) {
+		child_refused(sa, cn, "traffic selectors not acceptable");
+		return NULL;
+	}
+	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE,
+					  NULL);
+	if (transport != cn->transport) {
+		/* §1.3.1: without the notify the SA is tunnel mode. */
+		child_refused(sa, cn, "IPsec mode mismatch");
+		queue_child_delete_spi(sa, c->spi_in);
+		return NULL;
+	}
+	child_set_ts(c, &tsi, &tsr);
+	if (child_keys_install(c, p, gir, gir_len, ni, ni_len, nr, nr_len) <
+	    0) {
+		/* We cannot use it: tell the peer to drop its half. */
+		queue_child_delete_spi(sa, c->spi_in);
+		return c;
+	}
+	return c;
+}
+
+/* ---- responder side ---- */
+
+/*
+ * Pick the policy for the peer's TS (§2.9 narrowing) and create the
+ * child.  On success fills res (reply SA, narrowed TS) and returns 0;
+ * otherwise an IKEv2 error notify type.  The child is installed here.
+ */
+int child_respond(struct ike_sa *sa, const struct ike_msg *m,
+		  const uint8_t *gir, size_t gir_len, const uint8_t *ni,
+		  size_t ni_len, const uint8_t *nr, size_t nr_len,
+		  bool with_dh, uint16_t ke_group, struct child_result *res)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	const struct ike_policy *p = NULL;
+	const struct ikev2_pl *pl;
+	struct ikev2_sa offer;
+	struct ikev2_ts_list tsi, tsr, loc, rem, ni_ts, nr_ts;
+	struct ikev2_prefs prefs;
+	struct ikev2_suite suite;
+	struct child_sa *c;
+	bool transport, ts_match = false;
+	uint8_t spi[4];
+	size_t it = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &offer) != 0 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
+	    ikev2_get_ts(pl, &tsi) != 0 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSr)) ||
+	    ikev2_get_ts(pl, &tsr) != 0)
+		return IKEV2_N_INVALID_SYNTAX; /* §1.3: mandatory */
+	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE, NULL);
+
+	/* Each policy of the remote is an envelope; the first one both
+	 * selectors narrow into wins (§2.9). */
+	while ((p = cfg_policy_for_remote(sa->d->cfg, sa->remote, &it))) {
+		policy_ts(p, sa, &loc, &rem);
+		if (ikev2_ts_narrow(&tsi, &rem, &ni_ts) != 0 ||
+		    ikev2_ts_narrow(&tsr, &loc, &nr_ts) != 0)
+			continue;
+		ts_match = true;
+		if ((p->mode == KMODE_TRANSPORT) != transport)
+			continue;
+		break;
+	}
+	if (!p) {
+		log_warn(MOD, "IKE SA #%u: no policy of remote %s matches the "
+			 "peer's %s selectors", sa->id, sa->remote,
+			 ts_match ? "mode and" : "traffic");
+		return ts_match ? IKEV2_N_NO_PROPOSAL_CHOSEN
+				: IKEV2_N_TS_UNACCEPTABLE;
+	}
+	prefs_esp(p, r, true, with_dh, &prefs);
+	/* §1.3.1: no KE means no PFS, so prefer the NONE group. */
+	if (ikev2_sa_select(&offer, &prefs, ke_group, &suite) != 0) {
+		log_warn(MOD, "IKE SA #%u: no acceptable ESP proposal for "
+			 "policy %s", sa->id, p->name);
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
+	if (!with_dh)
+		suite.dh = IKEV2_DH_NONE;
+	if (suite.proto != IKEV2_PROTO_ESP || suite.spi_len != 4)
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	if (with_dh && suite.dh != ke_group) {
+		res->want_group = suite.dh;
+		return IKEV2_N_INVALID_KE_PAYLOAD;
+	}
+	c = child_new(sa);
+	if (!c)
+		return IKEV2_N_TEMPORARY_FAILURE;
+	snprintf(c->policy, sizeof(c->policy), "%s", p->name);
+	c->mode = p->mode;
+	c->initiated = false;
+	c->algs = suite;
+	c->spi_out = (uint32_t)suite.spi[0] << 24 |
+		     (uint32_t)suite.spi[1] << 16 |
+		     (uint32_t)suite.spi[2] << 8 | suite.spi[3];
+	c->reqid = policy_reqid(sa->d, p);
+	child_spi_alloc(sa, p, c);
+	spi[0] = (uint8_t)(c->spi_in >> 24);
+	spi[1] = (uint8_t)(c->spi_in >> 16);
+	spi[2] = (uint8_t)(c->spi_in >> 8);
+	spi[3] = (uint8_t)c->spi_in;
+	rc = ikev2_suite_to_sa(&suite, spi, 4, &res->sa);
+	if (rc < 0) {
+		child_free(c);
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
+	res->tsi = ni_ts;
+	res->tsr = nr_ts;
+	res->transport = transport;
+	child_set_ts(c, &nr_ts, &ni_ts);
+	res->child = c;
+	if (child_keys_install(c, p, gir, gir_len, ni, ni_len, nr, nr_len) <
+	    0) {
+		/* strongSwan answers an install failure with
+		 * NO_PROPOSAL_CHOSEN: the peer learns the child failed,
+		 * the IKE SA stays. */
+		res->child = NULL;
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
+	return 0;
+}
+
+void child_put_result(struct ikev2_wr *b, const struct child_result *res,
+		      bool sa_only)
+{
+	if (sa_only) {
+		ikev2_put_sa(b, &res->sa);
+		return;
+	}
+	ikev2_put_ts(b, IKEV2_PL_TSi, &res->tsi);
+	ikev2_put_ts(b, IKEV2_PL_TSr, &res->tsr);
+	if (res->transport)
+		ikev2_put_notify_simple(b, IKEV2_N_USE_TRANSPORT_MODE, NULL,
+					0);
+}
+
+/* ---- lifetimes ---- */
+
+static uint64_t jitter(uint64_t base, unsigned pct)
+{
+	uint32_t rnd = 0;
+
+	if (!base)
+		return 0;
+	crypto_random(&rnd, sizeof(rnd));
+	return (uint64_t)rnd % (base * pct / 100 + 1);
+}
+
+static void child_arm(struct child_sa *c)
+{
+	uint64_t now = ev_now_ms(), next = 0;
+
+	if (c->rekey_ms && c->rekey_ms > now)
+		next = c->rekey_ms;
+	if (c->expire_ms && (!next || c->expire_ms < next))
+		next = c->expire_ms;
+	ev_timer_stop(c->ike->d->loop, &c->timer);
+	if (next)
+		ev_timer_start(c->ike->d->loop, &c->timer,
+			       next > now ? next - now : 0);
+}
+
+void child_established(struct child_sa *c, const struct ike_policy *p)
+{
+	uint64_t life = p ? p->lifetime_sec * 1000 : 0;
+	uint64_t now = ev_now_ms();
+
+	c->rekey_ms = c->expire_ms = 0;
+	if (life) {
+		/* Rekey at 90% minus up to 10% jitter so that both ends
+		 * rarely start at once (§2.8.1 still handles it). */
+		c->expire_ms = now + life;
+		c->rekey_ms = now + life * 9 / 10 - jitter(life, 10);
+	}
+	child_arm(c);
+}
+
+void child_timer_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct child_sa *c = arg;
+	struct ike_sa *sa = c->ike;
+	uint64_t now = ev_now_ms();
+
+	(void)loop;
+	(void)t;
+	if (c->expire_ms && now >= c->expire_ms) {
+		log_info(MOD, "CHILD SA #%u (%s) lifetime expired", c->id,
+			 c->policy);
+		ike_queue_child_delete(sa, c);
+		return;
+	}
+	if (c->rekey_ms && now >= c->rekey_ms &&
+	    c->state == CHILD_S_INSTALLED) {
+		c->rekey_ms = 0;
+		ike_queue_child_rekey(sa, c);
+	}
+	child_arm(c);
+}
+
+void child_kernel_expire(struct iked *d, uint32_t spi, bool hard)
+{
+	struct ike_sa *sa;
+	struct child_sa *c;
+
+	for (sa = d->sas; sa; sa = sa->next) {
+		c = child_find_spi(sa, spi, true);
+		if (!c)
+			c = child_find_spi(sa, spi, false);
+		if (!c)
+			continue;
+		log_info(MOD, "CHILD SA #%u: kernel %s expire (bytes)", c->id,
+			 hard ? "hard" : "soft");
+		if (hard) {
+			/* The kernel already removed it. */
+			ike_queue_child_delete(sa, c);
+		} else if (c->state == CHILD_S_INSTALLED) {
+			ike_queue_child_rekey(sa, c);
+		}
+		return;
+	}
+}
+
+/* ---- CREATE_CHILD_SA: initiator (new child, child rekey) ---- */
+
+int create_child_initiate(struct ike_sa *sa, struct task *t)
+{
+	struct child_nego *cn;
+	struct child_sa *old = NULL;
+	struct ikev2_wr b;
+	uint8_t ke[CRYPTO_MAX_DH_PUB];
+	const struct crypto_dh_alg *da = NULL;
+	int rc;
+
+	if (t->type == TASK_CHILD_REKEY) {
+		old = child_find_id(sa->d, t->child_id);
+		if (!old || old->ike != sa || old->state != CHILD_S_INSTALLED)
+			return 1; /* gone or already being replaced */
+		snprintf(t->policy, sizeof(t->policy), "%s", old->policy);
+	}
+	rc = child_prepare(sa, t, true);
+	if (rc < 0)
+		return rc;
+	cn = t->state;
+	if (old) {
+		old->state = CHILD_S_REKEYING;
+		cn->rekey_child_id = old->id;
+		/* Keep the old SA's negotiated mode. */
+		cn->transport = old->mode == KMODE_TRANSPORT;
+	}
+	if (cn->dh) {
+		da = crypto_dh_lookup(crypto_dh_group(cn->dh));
+		if (!da || crypto_dh_public(cn->dh, ke, da->pub_len) < 0)
+			return -EINVAL;
+	}
+	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, false,
+		       sa->mid_next, true);
+	if (old) {
+		/* §1.3.3: REKEY_SA names the SA by our inbound SPI. */
+		struct ikev2_notify n = { 0 };
+		uint8_t spi[4] = { (uint8_t)(old->spi_in >> 24),
+				   (uint8_t)(old->spi_in >> 16),
+				   (uint8_t)(old->spi_in >> 8),
+				   (uint8_t)old->spi_in };
+		n.proto = IKEV2_PROTO_ESP;
+		n.spi_len = 4;
+		n.spi = spi;
+		n.type = IKEV2_N_REKEY_SA;
+		ikev2_put_notify(&b, &n);
+	}
+	if (cn->transport)
+		ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE, NULL,
+					0);
+	child_put_sa_ts(&b, cn, true);
+	ikev2_put_nonce(&b, cn->ni, cn->ni_len);
+	if (cn->dh)
+		ikev2_put_ke(&b, crypto_dh_group(cn->dh), ke, da->pub_len);
+	child_put_sa_ts(&b, cn, false);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		return rc;
+	}
+	log_info(MOD, "IKE SA #%u: %s CHILD SA for %s", sa->id,
+		 old ? "rekeying" : "creating", t->policy);
+	return msg_send_request(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA);
+}
+
+void create_child_response(struct ike_sa *sa, struct task *t,
+			   const struct ike_msg *m)
+{
+	struct child_nego *cn = t->state;
+	struct child_sa *old = cn ? child_find_id(sa->d, cn->rekey_child_id)
+				  : NULL;
+	struct child_sa *c;
+	const struct ikev2_pl *pl;
+	struct ikev2_nonce nr;
+	struct ikev2_ke ke;
+	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+	size_t gir_len = 0;
+	struct ikev2_notify n;
+
+	if (!cn)
+		return;
+	if (old && old->state == CHILD_S_REKEYING)
+		old->state = CHILD_S_INSTALLED;
+	/* §1.3.1: INVALID_KE_PAYLOAD -> retry with the named group. */
+	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n) &&
+	    n.len == 2 && cn->dh) {
+		log_info(MOD, "IKE SA #%u: peer wants PFS group %u, giving up "
+			 "on this CHILD exchange", sa->id,
+			 (unsigned)(n.data[0] << 8 | n.data[1]));
+	}
+	/* §2.25: TEMPORARY_FAILURE -> retry later (a collision). */
+	if (ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE, NULL)) {
+		child_refused(sa, cn, "peer busy (TEMPORARY_FAILURE)");
+		return;
+	}
+	if (first_error(m)) {
+		child_complete(sa, cn, m, NULL, 0, NULL, 0, NULL, 0);
+		return;
+	}
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
+	    ikev2_get_nonce(pl, &nr) != 0 || nr.len < IKEV2_NONCE_MIN) {
+		child_refused(sa, cn, "no nonce in response");
+		return;
+	}
+	if (cn->dh) {
+		const struct crypto_dh_alg *da =
+			crypto_dh_lookup(crypto_dh_group(cn->dh));
+		if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
+		    ikev2_get_ke(pl, &ke) != 0 ||
+		    ke.group != crypto_dh_group(cn->dh) || !da ||
+		    crypto_dh_compute(cn->dh, ke.data, ke.len, gir,
+				      da->secret_len) < 0) {
+			child_refused(sa, cn, "bad KE in response (PFS)");
+			return;
+		}
+		gir_len = da->secret_len;
+	}
+	c = child_complete(sa, cn, m, gir_len ? gir : NULL, gir_len, cn->ni,
+			   cn->ni_len, nr.data, nr.len);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (!c || c->state != CHILD_S_INSTALLED || !old)
+		return;
+
+	/* A rekey completed. */
+	script_run(sa->d, sa, c, SCRIPT_CHILD_REKEY);
+	if (old->rekeyed_by) {
+		/* §2.8.1: the peer rekeyed the same SA meanwhile.  The SA
+		 * created with the lowest nonce is redundant and is closed
+		 * by the node that created it. */
+		struct child_sa *theirs = child_find_id(sa->d,
+							old->rekeyed_by);
+		if (theirs && nonce_cmp(c, theirs) < 0) {
+			log_info(MOD, "CHILD SA #%u: rekey collision, ours "
+				 "(#%u) is redundant", old->id, c->id);
+			ike_queue_child_delete(sa, c);
+			old->state = CHILD_S_REKEYED;
+			return;
+		}
+		log_info(MOD, "CHILD SA #%u: rekey collision, ours (#%u) "
+			 "survives", old->id, c->id);
+	}
+	old->state = CHILD_S_REKEYED;
+	old->rekeyed_by = c->id;
+	ike_queue_child_delete(sa, old);
+}
+
+/* ---- CREATE_CHILD_SA: responder ---- */
+
+void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
+{
+	const struct ikev2_pl *pl;
+	struct ikev2_nonce ni;
+	struct ikev2_notify n;
+	struct ikev2_ke ke;
+	struct ikev2_sa offer;
+	struct child_result res;
+	struct child_sa *old = NULL;
+	uint8_t nr[NONCE_LEN];
+	uint8_t gir[CRYPTO_MAX_DH_SECRET], kebuf[CRYPTO_MAX_DH_PUB];
+	struct crypto_dh *dh = NULL;
+	const struct crypto_dh_alg *da = NULL;
+	size_t gir_len = 0;
+	bool have_ke;
+	struct ikev2_wr b;
+	int rc;
+
+	if (sa->state != IKE_S_ESTABLISHED) {
+		/* §2.25: busy deleting or rekeying the IKE SA. */
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &offer) != 0 || offer.nprop == 0 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
+	    ikev2_get_nonce(pl, &ni) != 0 || ni.len < IKEV2_NONCE_MIN) {
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	if (offer.prop[0].proto == IKEV2_PROTO_IKE) {
+		ike_rekey_respond(sa, m, &offer, &ni);
+		return;
+	}
+	if (ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA, &n)) {
+		uint32_t spi;
+		if (n.proto != IKEV2_PROTO_ESP || n.spi_len != 4) {
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+			return;
+		}
+		spi = (uint32_t)n.spi[0] << 24 | (uint32_t)n.spi[1] << 16 |
+		      (uint32_t)n.spi[2] << 8 | n.spi[3];
+		/* The peer names its inbound SPI = our outbound. */
+		old = child_find_spi(sa, spi, false);
+		if (!old) {
+			uint8_t d[4];
+			memcpy(d, n.spi, 4);
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_CHILD_SA_NOT_FOUND, NULL,
+					    0);
+			return;
+		}
+		if (old->state == CHILD_S_DELETING ||
+		    old->state == CHILD_S_REKEYED) {
+			/* §2.25: being closed. */
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+			return;
+		}
+	}
+	have_ke = ikev2_msg_find(m, IKEV2_PL_KE) != NULL;
+	if (have_ke) {
+		pl = ikev2_msg_find(m, IKEV2_PL_KE);
+		if (ikev2_get_ke(pl, &ke) != 0) {
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+			return;
+		}
+		da = crypto_dh_lookup(ke.group);
+		if (!da || crypto_dh_new(ke.group, &dh) < 0 ||
+		    crypto_dh_public(dh, kebuf, da->pub_len) < 0 ||
+		    crypto_dh_compute(dh, ke.data, ke.len, gir,
+				      da->secret_len) < 0) {
+			/* Unknown group or bad value (RFC 6989). */
+			crypto_dh_free(dh);
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+			return;
+		}
+		gir_len = da->secret_len;
+	}
+	crypto_random(nr, sizeof(nr));
+	rc = child_respond(sa, m, gir_len ? gir : NULL, gir_len, ni.data,
+			   ni.len, nr, sizeof(nr), true,
+			   have_ke ? ke.group : IKEV2_DH_NONE, &res);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (rc == IKEV2_N_INVALID_KE_PAYLOAD) {
+		uint8_t g[2] = { (uint8_t)(res.want_group >> 8),
+				 (uint8_t)res.want_group };
+		crypto_dh_free(dh);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+		return;
+	}
+	if (rc != 0) {
+		crypto_dh_free(dh);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    (uint16_t)rc, NULL, 0);
+		return;
+	}
+	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, true, m->hdr.msgid,
+		       true);
+	child_put_result(&b, &res, true);
+	ikev2_put_nonce(&b, nr, sizeof(nr));
+	if (have_ke)
+		ikev2_put_ke(&b, ke.group, kebuf, da->pub_len);
+	child_put_result(&b, &res, false);
+	crypto_dh_free(dh);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		return;
+	}
+	msg_send_response(sa, &b, m->hdr.msgid);
+	if (old && res.child) {
+		/* The initiator of the rekey deletes the old SA (§1.3.3);
+		 * remember the link for the collision rule. */
+		old->rekeyed_by = res.child->id;
+		if (old->state == CHILD_S_REKEYING)
+			old->rekey_collision = true;
+		script_run(sa->d, sa, res.child, SCRIPT_CHILD_REKEY);
+	}
+}

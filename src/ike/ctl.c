@@ -1,0 +1,581 @@
+/*
+ * ctl.c - iked's control socket (ikedctl's server side).
+ *
+ * Protocol: a client connects to the UNIX stream socket, writes one
+ * request line ("show sa json\n", "initiate REMOTE\n", ...) and reads
+ * the reply until EOF.  The reply's first line is "0 ok" or "1 <error>"
+ * (the exit status ikedctl will use), followed by the body.  Requests
+ * are untrusted input: read through the rd cursor, at most
+ * CTL_MAX_LINE octets, words separated by blanks.
+ *
+ * The socket is created mode 0600 (root only): it can tear down SAs.
+ * Ownership: iked owns the listening descriptor; each accepted
+ * connection lives only inside ctl_accept().
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+#include "lib/rd.h"
+#include "lib/util.h"
+#include "lib/wr.h"
+
+#define MOD "ctl"
+#define CTL_MAX_LINE 1024
+#define CTL_MAX_WORDS 8
+
+static void wprintf_(struct wr *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void wprintf_(struct wr *w, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	wr_bytes(w, buf, (size_t)n);
+}
+
+/* JSON string escape of printable text. */
+static void wjson_str(struct wr *w, const char *s)
+{
+	wr_u8(w, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			wr_u8(w, '\\');
+			wr_u8(w, c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			wprintf_(w, "\\u%04x", c);
+		} else {
+			wr_u8(w, c);
+		}
+	}
+	wr_u8(w, '"');
+}
+
+static const char *encr_str(uint16_t id, uint16_t bits, char *buf,
+			    size_t len)
+{
+	if (!id)
+		return "none";
+	if (bits)
+		snprintf(buf, len, "%s-%u", crypto_encr_name(id), bits);
+	else
+		snprintf(buf, len, "%s", crypto_encr_name(id));
+	return buf;
+}
+
+/* One side of a negotiated TS: "addr/plen[port]/proto". */
+static const char *ts_str(const struct ksel *s, bool local, char *buf,
+			  size_t len)
+{
+	const struct kaddr *a = local ? &s->src : &s->dst;
+	uint16_t port = local ? s->sport : s->dport;
+	uint16_t mask = local ? s->sport_mask : s->dport_mask;
+	char ab[64], pb[16] = "any", prb[16] = "any";
+
+	if (!s->af) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	if (mask)
+		snprintf(pb, sizeof(pb), "%u", port);
+	if (s->proto)
+		snprintf(prb, sizeof(prb), "%u", s->proto);
+	snprintf(buf, len, "%s/%u[%s]/%s", kaddr_str(a, ab, sizeof(ab)),
+		 local ? s->src_plen : s->dst_plen, pb, prb);
+	return buf;
+}
+
+static void child_counters(struct iked *d, const struct child_sa *c,
+			   struct kcounters *in, struct kcounters *out)
+{
+	memset(in, 0, sizeof(*in));
+	memset(out, 0, sizeof(*out));
+	if (!d->kern_open)
+		return;
+	if (c->in_installed)
+		k_sa_query(&d->kern, c->proto, &c->ike->local.addr, c->spi_in,
+			   in);
+	if (c->out_installed)
+		k_sa_query(&d->kern, c->proto, &c->ike->peer.addr, c->spi_out,
+			   out);
+}
+
+static void show_text(struct iked *d, struct wr *w)
+{
+	uint64_t now = ev_now_ms();
+	struct ike_sa *sa;
+	char b1[96], b2[96], b3[300], b4[300], b5[64];
+
+	for (sa = d->sas; sa; sa = sa->next) {
+		struct child_sa *c;
+		if (sa->state == IKE_S_DEAD)
+			continue;
+		wprintf_(w,
+			 "IKE #%u %s remote=%s %s local=%s peer=%s%s "
+			 "spi_i=%016llx spi_r=%016llx\n",
+			 sa->id, ike_state_name(sa->state), sa->remote,
+			 sa->initiator ? "initiator" : "responder",
+			 ike_ep_str(&sa->local, b1, sizeof(b1)),
+			 ike_ep_str(&sa->peer, b2, sizeof(b2)),
+			 sa->natt ? " natt" : "",
+			 (unsigned long long)sa->spi_i,
+			 (unsigned long long)sa->spi_r);
+		wprintf_(w,
+			 "    id_local=%s id_peer=%s enc=%s prf=%s integ=%s "
+			 "dh=%s age=%llus\n",
+			 ike_id_str(&sa->id_local, b3, sizeof(b3)),
+			 ike_id_str(&sa->id_peer, b4, sizeof(b4)),
+			 encr_str(sa->algs.encr, sa->algs.encr_keybits, b5,
+				  sizeof(b5)),
+			 sa->algs.prf ? crypto_prf_name(sa->algs.prf) : "none",
+			 sa->algs.integ ? crypto_integ_name(sa->algs.integ) :
+					  "none",
+			 sa->algs.dh ? crypto_dh_name(sa->algs.dh) : "none",
+			 (unsigned long long)((now - sa->created_ms) / 1000));
+		for (c = sa->children; c; c = c->next) {
+			struct kcounters in, out;
+			child_counters(d, c, &in, &out);
+			wprintf_(w,
+				 "  CHILD #%u %s policy=%s %s reqid=%u "
+				 "spi_in=%08x spi_out=%08x enc=%s integ=%s "
+				 "esn=%s age=%llus bytes_in=%llu "
+				 "bytes_out=%llu\n",
+				 c->id, child_state_name(c->state), c->policy,
+				 c->mode == KMODE_TUNNEL ? "tunnel" :
+							   "transport",
+				 c->reqid, c->spi_in, c->spi_out,
+				 encr_str(c->algs.encr, c->algs.encr_keybits,
+					  b5, sizeof(b5)),
+				 c->algs.integ ?
+					 crypto_integ_name(c->algs.integ) :
+					 "none",
+				 c->algs.esn ? "yes" : "no",
+				 (unsigned long long)((now - c->created_ms) /
+						      1000),
+				 (unsigned long long)in.bytes,
+				 (unsigned long long)out.bytes);
+			wprintf_(w, "    ts_local=%s ts_remote=%s%s%s\n",
+				 ts_str(&c->ts_local, true, b3, sizeof(b3)),
+				 ts_str(&c->ts_remote, false, b4, sizeof(b4)),
+				 c->install_err[0] ? " error=" : "",
+				 c->install_err);
+		}
+	}
+}
+
+static void show_json(struct iked *d, struct wr *w)
+{
+	uint64_t now = ev_now_ms();
+	struct ike_sa *sa;
+	bool first = true;
+	char b[300];
+
+	wprintf_(w, "{\"ike_sas\":[");
+	for (sa = d->sas; sa; sa = sa->next) {
+		struct child_sa *c;
+		bool cfirst = true;
+		if (sa->state == IKE_S_DEAD)
+			continue;
+		wprintf_(w, "%s{\"id\":%u,\"state\":\"%s\",\"remote\":",
+			 first ? "" : ",", sa->id, ike_state_name(sa->state));
+		first = false;
+		wjson_str(w, sa->remote);
+		wprintf_(w, ",\"role\":\"%s\",\"local\":",
+			 sa->initiator ? "initiator" : "responder");
+		wjson_str(w, ike_ep_str(&sa->local, b, sizeof(b)));
+		wprintf_(w, ",\"peer\":");
+		wjson_str(w, ike_ep_str(&sa->peer, b, sizeof(b)));
+		wprintf_(w,
+			 ",\"natt\":%s,\"spi_i\":\"%016llx\","
+			 "\"spi_r\":\"%016llx\",\"id_local\":",
+			 sa->natt ? "true" : "false",
+			 (unsigned long long)sa->spi_i,
+			 (unsigned long long)sa->spi_r);
+		wjson_str(w, ike_id_str(&sa->id_local, b, sizeof(b)));
+		wprintf_(w, ",\"id_peer\":");
+		wjson_str(w, ike_id_str(&sa->id_peer, b, sizeof(b)));
+		wprintf_(w, ",\"enc\":");
+		wjson_str(w, encr_str(sa->algs.encr, sa->algs.encr_keybits, b,
+				      sizeof(b)));
+		wprintf_(w, ",\"prf\":");
+		wjson_str(w, sa->algs.prf ? crypto_prf_name(sa->algs.prf) :
+					    "none");
+		wprintf_(w, ",\"integ\":");
+		wjson_str(w, sa->algs.integ ? crypto_integ_name(sa->algs.integ) :
+					      "none");
+		wprintf_(w, ",\"dh\":");
+		wjson_str(w, sa->algs.dh ? crypto_dh_name(sa->algs.dh) : "none");
+		wprintf_(w, ",\"age\":%llu,\"children\":[",
+			 (unsigned long long)((now - sa->created_ms) / 1000));
+		for (c = sa->children; c; c = c->next) {
+			struct kcounters in, out;
+			child_counters(d, c, &in, &out);
+			wprintf_(w,
+				 "%s{\"id\":%u,\"state\":\"%s\",\"policy\":",
+				 cfirst ? "" : ",", c->id,
+				 child_state_name(c->state));
+			cfirst = false;
+			wjson_str(w, c->policy);
+			wprintf_(w,
+				 ",\"mode\":\"%s\",\"reqid\":%u,"
+				 "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
+				 "\"enc\":",
+				 c->mode == KMODE_TUNNEL ? "tunnel" :
+							   "transport",
+				 c->reqid, c->spi_in, c->spi_out);
+			wjson_str(w, encr_str(c->algs.encr,
+					      c->algs.encr_keybits, b,
+					      sizeof(b)));
+			wprintf_(w, ",\"integ\":");
+			wjson_str(w, c->algs.integ ?
+					     crypto_integ_name(c->algs.integ) :
+					     "none");
+			wprintf_(w, ",\"esn\":%s,\"ts_local\":",
+				 c->algs.esn ? "true" : "false");
+			wjson_str(w, ts_str(&c->ts_local, true, b, sizeof(b)));
+			wprintf_(w, ",\"ts_remote\":");
+			wjson_str(w, ts_str(&c->ts_remote, false, b, sizeof(b)));
+			wprintf_(w, ",\"error\":");
+			wjson_str(w, c->install_err);
+			wprintf_(w,
+				 ",\"age\":%llu,\"bytes_in\":%llu,"
+				 "\"bytes_out\":%llu}",
+				 (unsigned long long)((now - c->created_ms) /
+						      1000),
+				 (unsigned long long)in.bytes,
+				 (unsigned long long)out.bytes);
+		}
+		wprintf_(w, "]}");
+	}
+	wprintf_(w, "]}\n");
+}
+
+static int parse_u32(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(s, &end, 0);
+	if (errno || *end || end == s || x > UINT32_MAX)
+		return -EINVAL;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static struct ike_sa *sa_by_id(struct iked *d, uint32_t id)
+{
+	struct ike_sa *sa;
+
+	for (sa = d->sas; sa; sa = sa->next)
+		if (sa->id == id && sa->state != IKE_S_DEAD)
+			return sa;
+	return NULL;
+}
+
+/* "ike N" / "child N" / "remote NAME" / "all" selection for
+ * delete and rekey. */
+static int ctl_sa_op(struct iked *d, bool rekey, int argc, char **argv,
+		     struct wr *body, char *err, size_t errlen)
+{
+	uint32_t id;
+	struct ike_sa *sa, *next;
+	unsigned n = 0;
+
+	if (argc < 1) {
+		snprintf(err, errlen, "usage: %s ike ID | child ID | remote "
+			 "NAME | all", rekey ? "rekey" : "delete");
+		return -EINVAL;
+	}
+	if (strcmp(argv[0], "child") == 0) {
+		struct child_sa *c;
+		if (argc != 2 || parse_u32(argv[1], &id) < 0) {
+			snprintf(err, errlen, "bad child id");
+			return -EINVAL;
+		}
+		c = child_find_id(d, id);
+		if (!c) {
+			snprintf(err, errlen, "no CHILD SA #%u", id);
+			return -ENOENT;
+		}
+		if (rekey)
+			ike_queue_child_rekey(c->ike, c);
+		else
+			ike_queue_child_delete(c->ike, c);
+		wprintf_(body, "%s CHILD SA #%u\n",
+			 rekey ? "rekeying" : "deleting", id);
+		return 0;
+	}
+	if (strcmp(argv[0], "ike") == 0) {
+		if (argc != 2 || parse_u32(argv[1], &id) < 0) {
+			snprintf(err, errlen, "bad IKE SA id");
+			return -EINVAL;
+		}
+		sa = sa_by_id(d, id);
+		if (!sa) {
+			snprintf(err, errlen, "no IKE SA #%u", id);
+			return -ENOENT;
+		}
+		if (rekey)
+			ike_queue_ike_rekey(sa);
+		else
+			ike_queue_ike_delete(sa);
+		wprintf_(body, "%s IKE SA #%u\n",
+			 rekey ? "rekeying" : "deleting", id);
+		return 0;
+	}
+	if (strcmp(argv[0], "all") == 0 ||
+	    (strcmp(argv[0], "remote") == 0 && argc == 2)) {
+		const char *name = argc == 2 ? argv[1] : NULL;
+		for (sa = d->sas; sa; sa = next) {
+			next = sa->next;
+			if (sa->state == IKE_S_DEAD)
+				continue;
+			if (name && strcmp(sa->remote, name) != 0)
+				continue;
+			if (rekey)
+				ike_queue_ike_rekey(sa);
+			else
+				ike_queue_ike_delete(sa);
+			n++;
+		}
+		wprintf_(body, "%s %u IKE SA(s)\n",
+			 rekey ? "rekeying" : "deleting", n);
+		return 0;
+	}
+	snprintf(err, errlen, "unknown selection '%s'", argv[0]);
+	return -EINVAL;
+}
+
+static int ctl_dispatch(struct iked *d, int argc, char **argv, struct wr *body,
+			char *err, size_t errlen)
+{
+	if (argc == 0) {
+		snprintf(err, errlen, "empty request");
+		return -EINVAL;
+	}
+	if (strcmp(argv[0], "show") == 0) {
+		bool json = false;
+		int i;
+		for (i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "json") == 0 ||
+			    strcmp(argv[i], "--json") == 0)
+				json = true;
+			else if (strcmp(argv[i], "sa") != 0) {
+				snprintf(err, errlen, "usage: show sa [json]");
+				return -EINVAL;
+			}
+		}
+		if (json)
+			show_json(d, body);
+		else
+			show_text(d, body);
+		return 0;
+	}
+	if (strcmp(argv[0], "initiate") == 0) {
+		if (argc < 2 || argc > 3) {
+			snprintf(err, errlen, "usage: initiate REMOTE [POLICY]");
+			return -EINVAL;
+		}
+		if (iked_initiate(d, argv[1], argc == 3 ? argv[2] : NULL, NULL,
+				  err, errlen) < 0)
+			return -EINVAL;
+		wprintf_(body, "initiating %s\n", argv[1]);
+		return 0;
+	}
+	if (strcmp(argv[0], "delete") == 0)
+		return ctl_sa_op(d, false, argc - 1, argv + 1, body, err,
+				 errlen);
+	if (strcmp(argv[0], "rekey") == 0)
+		return ctl_sa_op(d, true, argc - 1, argv + 1, body, err,
+				 errlen);
+	if (strcmp(argv[0], "reload") == 0) {
+		if (iked_reload(d, err, errlen) < 0)
+			return -EINVAL;
+		wprintf_(body, "configuration reloaded\n");
+		return 0;
+	}
+	if (strcmp(argv[0], "log") == 0) {
+		int lvl;
+		if (argc < 2 || argc > 3 ||
+		    (lvl = log_level_parse(argv[1])) < 0) {
+			snprintf(err, errlen, "usage: log "
+				 "err|warn|notice|info|debug [MODULE]");
+			return -EINVAL;
+		}
+		if (argc == 3)
+			log_set_module_level(argv[2], (enum log_level)lvl);
+		else
+			log_set_level((enum log_level)lvl);
+		wprintf_(body, "log level %s\n", argv[1]);
+		return 0;
+	}
+	if (strcmp(argv[0], "ping") == 0) {
+		wprintf_(body, "pong\n");
+		return 0;
+	}
+	snprintf(err, errlen, "unknown command '%s'", argv[0]);
+	return -EINVAL;
+}
+
+/* Split the request line into words (blank separated, printable). */
+static int ctl_parse(struct rd *r, char *line, size_t linesz, char **argv,
+		     int *argc)
+{
+	size_t n = 0;
+	uint8_t ch;
+	char *p;
+
+	while (rd_u8(r, &ch) == 0) {
+		if (ch == '\n')
+			break;
+		if (ch == '\r')
+			continue;
+		if (ch < 0x20 || ch >= 0x7f)
+			return -EINVAL;
+		if (n + 1 >= linesz)
+			return -E2BIG;
+		line[n++] = (char)ch;
+	}
+	line[n] = 0;
+	*argc = 0;
+	for (p = strtok(line, " \t"); p; p = strtok(NULL, " \t")) {
+		if (*argc >= CTL_MAX_WORDS)
+			return -E2BIG;
+		argv[(*argc)++] = p;
+	}
+	return 0;
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
+		       void *arg)
+{
+	struct iked *d = arg;
+	struct timeval tv = { .tv_sec = 1 };
+	uint8_t buf[CTL_MAX_LINE];
+	char line[CTL_MAX_LINE + 1], err[256] = "";
+	char *argv[CTL_MAX_WORDS];
+	struct wr body, head;
+	size_t got = 0;
+	struct rd r;
+	int c, argc = 0, rc;
+
+	(void)loop;
+	(void)events;
+	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* Read one line (bounded, with a timeout: a stuck client cannot
+	 * hold the daemon for long). */
+	while (got < sizeof(buf)) {
+		ssize_t n = read(c, buf + got, sizeof(buf) - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	wr_init(&body, 4 << 20);
+	wr_init(&head, 0);
+	r = rd_init(buf, got);
+	rc = ctl_parse(&r, line, sizeof(line), argv, &argc);
+	if (rc < 0)
+		snprintf(err, sizeof(err), "malformed request");
+	else
+		rc = ctl_dispatch(d, argc, argv, &body, err, sizeof(err));
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+		wprintf_(&head, "1 %s\n", err);
+		log_info(MOD, "request failed: %s", err);
+	} else {
+		wprintf_(&head, "0 ok\n");
+	}
+	write_all(c, head.buf, head.len);
+	if (rc >= 0 && !wr_error(&body))
+		write_all(c, body.buf, body.len);
+	wr_free(&head);
+	wr_free(&body);
+	close(c);
+}
+
+int ctl_open(struct iked *d)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(d->ctl_path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, d->ctl_path, strlen(d->ctl_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(d->ctl_path);
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, 8) < 0) {
+		int e = errno;
+		umask(old);
+		close(fd);
+		return -e;
+	}
+	umask(old);
+	if (ev_add_fd(d->loop, fd, EPOLLIN, ctl_accept, d) < 0) {
+		close(fd);
+		unlink(d->ctl_path);
+		return -EIO;
+	}
+	d->ctl_fd = fd;
+	log_info(MOD, "control socket %s", d->ctl_path);
+	return 0;
+}
+
+void ctl_close(struct iked *d)
+{
+	if (d->ctl_fd >= 0) {
+		ev_del_fd(d->loop, d->ctl_fd);
+		close(d->ctl_fd);
+		unlink(d->ctl_path);
+		d->ctl_fd = -1;
+	}
+}

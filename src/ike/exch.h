@@ -1,0 +1,153 @@
+/*
+ * exch.h - internal interface between the SA/task core (sa.c), the
+ * exchange modules (ike_init.c, ike_auth.c, child.c, info.c) and the
+ * daemon glue (iked.c).  Not for use outside src/ike.
+ */
+#ifndef IKED_EXCH_H
+#define IKED_EXCH_H
+
+#include "ike/iked.h"
+
+/* Exchange types (RFC 7296 §3.1). */
+#define EXCH_IKE_SA_INIT 34
+#define EXCH_IKE_AUTH 35
+#define EXCH_CREATE_CHILD_SA 36
+#define EXCH_INFORMATIONAL 37
+
+const char *exch_name(uint8_t exch);
+
+/*
+ * Build and send the request of task t (sa->active == t on entry).
+ * Returns 0 when a request is out (the response comes back through
+ * the exchange's response handler), 1 when the task has nothing to do
+ * any more, or a negative errno.
+ */
+int task_initiate(struct ike_sa *sa, struct task *t);
+
+/* Timers. */
+void ike_life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+void child_timer_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+/* The IKE SA goes away: remove its children from the kernel, run the
+ * down scripts.  Called once from ike_sa_kill(). */
+void ike_sa_down(struct ike_sa *sa);
+
+/* Start timers once an SA is established (rekey/expiry/dpd). */
+void ike_sa_established(struct ike_sa *sa);
+/* Timers only (rekeyed successors: no "up" script). */
+void ike_established_quiet(struct ike_sa *sa);
+/* Remove a child now (kernel, script, memory). */
+void child_remove(struct child_sa *c, const char *why);
+void child_established(struct child_sa *c, const struct ike_policy *p);
+
+/* Queue work on an SA and kick the task manager. */
+int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c);
+int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c);
+int ike_queue_ike_rekey(struct ike_sa *sa);
+int ike_queue_ike_delete(struct ike_sa *sa);
+
+/* Remove a child's SAs from the kernel (both directions). */
+void child_uninstall(struct child_sa *c);
+
+/* Kernel EXPIRE event for one of our inbound/outbound SAs. */
+void child_kernel_expire(struct iked *d, uint32_t spi, bool hard);
+
+
+/* ---- message helpers (input.c) ---- */
+int msg_start(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch,
+	      bool response, uint32_t mid, bool encrypted);
+int msg_send_request(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch);
+int msg_send_response(struct ike_sa *sa, struct ikev2_wr *b, uint32_t mid);
+void send_error_response(struct ike_sa *sa, uint8_t exch, uint32_t mid,
+			 uint16_t notify, const void *data, size_t len);
+void send_init_notify(struct iked *d, const struct ike_ep *local,
+		      const struct ike_ep *peer, bool natt,
+		      const struct ikev2_hdr *req, uint16_t notify,
+		      const void *data, size_t len);
+/* Hand a response to the task that sent the request (tasks.c). */
+void task_response(struct ike_sa *sa, struct task *t,
+		   const struct ike_msg *m);
+
+/* ---- IKE_SA_INIT (ike_init.c) ---- */
+void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p);
+int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
+	      uint8_t out[20]);
+int ike_sa_keys_setup(struct ike_sa *sa, bool as_init);
+int ike_init_initiate(struct ike_sa *sa, struct task *t);
+void ike_init_response(struct ike_sa *sa, struct task *t,
+		       const struct ike_msg *m);
+void ike_init_respond(struct iked *d, const struct ike_ep *local,
+		      const struct ike_ep *peer, bool natt,
+		      const struct ike_msg *m);
+void ike_sa_nego_timer(struct ike_sa *sa);
+
+/* ---- IKE_AUTH (ike_auth.c) ---- */
+int ike_auth_initiate(struct ike_sa *sa, struct task *t);
+void ike_auth_response(struct ike_sa *sa, struct task *t,
+		       const struct ike_msg *m);
+void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m);
+
+/* ---- CHILD SAs (child.c) ---- */
+struct child_nego {
+	struct child_sa *child; /* owned by the IKE SA's list */
+	uint32_t child_id;
+	struct ikev2_sa offer;
+	struct ikev2_ts_list tsi, tsr;
+	bool transport;
+	uint8_t ni[IKE_NONCE_MAX];
+	size_t ni_len;
+	struct crypto_dh *dh;     /* PFS */
+	uint32_t rekey_child_id;  /* CHILD_REKEY: the SA replaced */
+};
+
+struct child_result {
+	struct ikev2_sa sa;
+	struct ikev2_ts_list tsi, tsr;
+	bool transport;
+	struct child_sa *child;
+	uint16_t want_group;
+};
+
+void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
+	       bool responder, bool with_dh, struct ikev2_prefs *out);
+void policy_ts(const struct ike_policy *p, const struct ike_sa *sa,
+	       struct ikev2_ts_list *local, struct ikev2_ts_list *remote);
+uint32_t policy_reqid(struct iked *d, const struct ike_policy *p);
+void child_nego_free(void *p);
+int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke);
+void child_put_sa_ts(struct ikev2_wr *b, const struct child_nego *cn,
+		     bool sa_only);
+struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
+				const struct ike_msg *m, const uint8_t *gir,
+				size_t gir_len, const uint8_t *ni,
+				size_t ni_len, const uint8_t *nr,
+				size_t nr_len);
+int child_respond(struct ike_sa *sa, const struct ike_msg *m,
+		  const uint8_t *gir, size_t gir_len, const uint8_t *ni,
+		  size_t ni_len, const uint8_t *nr, size_t nr_len,
+		  bool with_dh, uint16_t ke_group, struct child_result *res);
+void child_put_result(struct ikev2_wr *b, const struct child_result *res,
+		      bool sa_only);
+int create_child_initiate(struct ike_sa *sa, struct task *t);
+void create_child_response(struct ike_sa *sa, struct task *t,
+			   const struct ike_msg *m);
+void create_child_respond(struct ike_sa *sa, const struct ike_msg *m);
+/* Tell the peer to delete the child whose inbound SPI is spi_in. */
+void queue_child_delete_spi(struct ike_sa *sa, uint32_t spi_in);
+
+/* ---- IKE rekey (rekey.c) ---- */
+int ike_rekey_initiate(struct ike_sa *sa, struct task *t);
+void ike_rekey_response(struct ike_sa *sa, struct task *t,
+			const struct ike_msg *m);
+void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
+		       const struct ikev2_sa *offer,
+		       const struct ikev2_nonce *ni);
+
+/* ---- INFORMATIONAL (info.c) ---- */
+int info_initiate(struct ike_sa *sa, struct task *t);
+void info_response(struct ike_sa *sa, struct task *t,
+		   const struct ike_msg *m);
+void info_respond(struct ike_sa *sa, const struct ike_msg *m);
+
+#endif

@@ -1,0 +1,577 @@
+/*
+ * ike_init.c - the IKE_SA_INIT exchange, both roles (RFC 7296 §1.2),
+ * with COOKIE (§2.6), INVALID_KE_PAYLOAD retry (§1.2, §2.7) and NAT
+ * detection notifies (§2.23).
+ *
+ * Ownership: the initiator's offered SA payload lives in the task state
+ * until the response is checked; nonces, DH context and copies of both
+ * IKE_SA_INIT messages (needed for AUTH, §2.15) live in the ike_sa.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+#define NONCE_LEN 32
+#define INIT_RETRY_MAX 5
+
+void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->proto = IKEV2_PROTO_IKE;
+	for (i = 0; i < r->encr.n && p->n_encr < IKEV2_PREF_MAX; i++) {
+		p->encr[p->n_encr].id = r->encr.a[i].id;
+		p->encr[p->n_encr].keybits = r->encr.a[i].keybits;
+		p->n_encr++;
+	}
+	for (i = 0; i < r->prf.n && p->n_prf < IKEV2_PREF_MAX; i++)
+		p->prf[p->n_prf++] = r->prf.a[i].id;
+	for (i = 0; i < r->integ.n && p->n_integ < IKEV2_PREF_MAX; i++)
+		p->integ[p->n_integ++] = r->integ.a[i].id;
+	for (i = 0; i < r->dh.n && p->n_dh < IKEV2_PREF_MAX; i++)
+		p->dh[p->n_dh++] = r->dh.a[i].id;
+}
+
+static bool dh_acceptable(const struct ike_remote *r, uint16_t group)
+{
+	size_t i;
+
+	for (i = 0; i < r->dh.n; i++)
+		if (r->dh.a[i].id == group)
+			return true;
+	return false;
+}
+
+int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
+	      uint8_t out[20])
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	ike_ep_to_ss(ep, &ss, &sl);
+	return ikev2_natd_hash(spi_i, spi_r, (struct sockaddr *)&ss, out);
+}
+
+static void put_natd(struct ikev2_wr *b, struct ike_sa *sa)
+{
+	uint8_t h[20];
+
+	/* §2.23: source = us, destination = the address we send to. */
+	if (natd_hash(sa->spi_i, sa->spi_r, &sa->local, h) == 0)
+		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_SOURCE_IP, h,
+					sizeof(h));
+	if (natd_hash(sa->spi_i, sa->spi_r, &sa->peer, h) == 0)
+		ikev2_put_notify_simple(
+			b, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof(h));
+}
+
+/* §2.23: compare the peer's NAT-D hashes with what we see. */
+static void check_natd(struct ike_sa *sa, const struct ike_msg *m)
+{
+	uint8_t h[20];
+	bool have_src = false, have_dst = false, src_ok = false,
+	     dst_ok = false;
+	int i = -1;
+
+	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0) {
+		struct ikev2_notify n;
+		if (ikev2_get_notify(&m->pl[i], &n) != 0)
+			continue;
+		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP) {
+			have_src = true;
+			/* Their source as we see it: sa->peer. */
+			if (n.len == 20 &&
+			    natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->peer,
+				      h) == 0 &&
+			    CRYPTO_memcmp(h, n.data, 20) == 0)
+				src_ok = true;
+		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP) {
+			have_dst = true;
+			if (n.len == 20 &&
+			    natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->local,
+				      h) == 0 &&
+			    CRYPTO_memcmp(h, n.data, 20) == 0)
+				dst_ok = true;
+		}
+	}
+	if (!have_src && !have_dst)
+		return; /* peer without NAT-T support */
+	sa->nat_peer = have_src && !src_ok;
+	sa->nat_local = have_dst && !dst_ok;
+	if (sa->nat_peer || sa->nat_local)
+		log_info(MOD, "IKE SA #%u: NAT detected (%s%s)", sa->id,
+			 sa->nat_local ? "local" : "",
+			 sa->nat_peer ? (sa->nat_local ? ", peer" : "peer")
+				      : "");
+}
+
+static bool store_copy(uint8_t **dst, size_t *dlen, const uint8_t *p,
+		       size_t n)
+{
+	uint8_t *c = malloc(n ? n : 1);
+
+	if (!c)
+		return false;
+	memcpy(c, p, n);
+	free(*dst);
+	*dst = c;
+	*dlen = n;
+	return true;
+}
+
+static int derive_keys(struct ike_sa *sa, const uint8_t *peer_ke,
+		       size_t peer_ke_len)
+{
+	const struct crypto_dh_alg *da = crypto_dh_lookup(sa->algs.dh);
+	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+	bool as_init = sa->initiator;
+	int rc;
+
+	if (!da || !sa->dh)
+		return -EINVAL;
+	rc = crypto_dh_compute(sa->dh, peer_ke, peer_ke_len, gir,
+			       da->secret_len);
+	if (rc < 0)
+		return rc;
+	rc = ikev2_derive_ike_keys(&sa->algs, gir, da->secret_len, sa->ni,
+				   sa->ni_len, sa->nr, sa->nr_len, sa->spi_i,
+				   sa->spi_r, &sa->keys);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (rc < 0)
+		return rc;
+	rc = ike_sa_keys_setup(sa, as_init);
+	crypto_dh_free(sa->dh);
+	sa->dh = NULL;
+	return rc;
+}
+
+int ike_sa_keys_setup(struct ike_sa *sa, bool as_init)
+{
+	const struct ikev2_sa_keys *k = &sa->keys;
+	int rc;
+
+	ikev2_sk_free(&sa->sk_in);
+	ikev2_sk_free(&sa->sk_out);
+	/* Outbound uses our role's keys: SK_ei/SK_ai as initiator. */
+	rc = ikev2_sk_init(&sa->sk_out, sa->algs.encr, sa->algs.integ,
+			   as_init ? k->sk_ei : k->sk_er, k->encr_len,
+			   as_init ? k->sk_ai : k->sk_ar, k->integ_len, true);
+	if (rc == 0)
+		rc = ikev2_sk_init(&sa->sk_in, sa->algs.encr, sa->algs.integ,
+				   as_init ? k->sk_er : k->sk_ei, k->encr_len,
+				   as_init ? k->sk_ar : k->sk_ai, k->integ_len,
+				   false);
+	if (rc < 0)
+		return rc;
+	sa->keys_ready = true;
+	keyexport_ike(sa->d, sa);
+	return 0;
+}
+
+/* ---- initiator ---- */
+
+struct init_state {
+	struct ikev2_sa offer;
+};
+
+int ike_init_initiate(struct ike_sa *sa, struct task *t)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	const struct crypto_dh_alg *da;
+	struct init_state *st = t->state;
+	struct ikev2_prefs prefs;
+	struct ikev2_wr b;
+	uint8_t ke[CRYPTO_MAX_DH_PUB];
+	int rc;
+
+	if (!r)
+		return -ENOENT;
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+		t->state = st;
+		t->free_state = free;
+	}
+	prefs_ike(r, &prefs);
+	rc = ikev2_sa_build(&prefs, NULL, 0, &st->offer);
+	if (rc < 0)
+		return rc;
+	if (!sa->dh_group)
+		sa->dh_group = r->dh.n ? r->dh.a[0].id : IKEV2_DH_MODP2048;
+	if (!sa->dh || crypto_dh_group(sa->dh) != sa->dh_group) {
+		crypto_dh_free(sa->dh);
+		sa->dh = NULL;
+		rc = crypto_dh_new(sa->dh_group, &sa->dh);
+		if (rc < 0)
+			return rc;
+	}
+	da = crypto_dh_lookup(sa->dh_group);
+	if (!da || crypto_dh_public(sa->dh, ke, da->pub_len) < 0)
+		return -EINVAL;
+	if (!sa->ni_len) {
+		sa->ni_len = NONCE_LEN;
+		crypto_random(sa->ni, sa->ni_len);
+	}
+	sa->spi_r = 0;
+	sa->mid_next = 0;
+	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_SA_INIT, false, 0, false);
+	/* §2.6: the COOKIE notify must be the first payload. */
+	if (sa->cookie_len)
+		ikev2_put_notify_simple(&b, IKEV2_N_COOKIE, sa->cookie,
+					sa->cookie_len);
+	ikev2_put_sa(&b, &st->offer);
+	ikev2_put_ke(&b, sa->dh_group, ke, da->pub_len);
+	ikev2_put_nonce(&b, sa->ni, sa->ni_len);
+	if (r->nat_traversal)
+		put_natd(&b, sa);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		return rc;
+	}
+	{
+		uint8_t *pkt;
+		size_t len;
+		rc = ikev2_wr_finish(&b, &pkt, &len);
+		if (rc < 0)
+			return rc;
+		if (!store_copy(&sa->init_req, &sa->init_req_len, pkt, len)) {
+			free(pkt);
+			return -ENOMEM;
+		}
+		ike_sa_set_state(sa, IKE_S_INIT_SENT);
+		return sa_send_request(sa, IKEV2_EXCH_IKE_SA_INIT, pkt, len);
+	}
+}
+
+/* Restart IKE_SA_INIT (cookie or new group): same task, mid 0. */
+static void init_restart(struct ike_sa *sa, struct task *t)
+{
+	struct task *nt;
+
+	if (++sa->init_retries > INIT_RETRY_MAX) {
+		ike_sa_kill(sa, "too many IKE_SA_INIT restarts");
+		return;
+	}
+	nt = task_new(TASK_IKE_INIT);
+	if (!nt) {
+		ike_sa_kill(sa, "out of memory");
+		return;
+	}
+	nt->state = t->state;
+	nt->free_state = t->free_state;
+	t->state = NULL;
+	sa->mid_next = 0;
+	/* Ahead of IKE_AUTH, which is already queued. */
+	nt->next = sa->queue;
+	sa->queue = nt;
+}
+
+void ike_init_response(struct ike_sa *sa, struct task *t,
+		       const struct ike_msg *m)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	struct init_state *st = t->state;
+	const struct ikev2_pl *pl;
+	struct ikev2_notify n;
+	struct ikev2_sa reply;
+	struct ikev2_ke ke;
+	struct ikev2_nonce nonce;
+	char why[96];
+	int i = -1;
+
+	if (!r || !st) {
+		ike_sa_kill(sa, "configuration gone");
+		return;
+	}
+	/* §2.6: the responder wants a cookie; resend with it. */
+	if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n)) {
+		if (n.len < 1 || n.len > sizeof(sa->cookie)) {
+			ike_sa_kill(sa, "bad COOKIE");
+			return;
+		}
+		memcpy(sa->cookie, n.data, n.len);
+		sa->cookie_len = n.len;
+		log_info(MOD, "IKE SA #%u: responder asked for a COOKIE",
+			 sa->id);
+		init_restart(sa, t);
+		return;
+	}
+	/* §1.2: INVALID_KE_PAYLOAD names the group the responder wants. */
+	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n)) {
+		uint16_t g = n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1])
+					: 0;
+		if (!g || g == sa->dh_group || !dh_acceptable(r, g)) {
+			snprintf(why, sizeof(why),
+				 "INVALID_KE_PAYLOAD for unacceptable group %u",
+				 g);
+			ike_sa_kill(sa, why);
+			return;
+		}
+		log_info(MOD, "IKE SA #%u: responder wants DH group %s, "
+			 "retrying", sa->id, crypto_dh_name(g));
+		sa->dh_group = g;
+		init_restart(sa, t);
+		return;
+	}
+	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0) {
+		if (ikev2_get_notify(&m->pl[i], &n) == 0 &&
+		    n.type <= IKEV2_N_ERROR_MAX) {
+			snprintf(why, sizeof(why), "peer refused: %s",
+				 ikev2_notify_name(n.type));
+			ike_sa_kill(sa, why);
+			return;
+		}
+	}
+	if (m->hdr.spi_r == 0 || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &reply) != 0 ||
+	    ikev2_sa_check_reply(&st->offer, &reply, &sa->algs) != 0) {
+		ike_sa_kill(sa, "bad SA in IKE_SA_INIT response");
+		return;
+	}
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
+	    ikev2_get_ke(pl, &ke) != 0 || ke.group != sa->algs.dh ||
+	    sa->algs.dh != sa->dh_group) {
+		ike_sa_kill(sa, "KE does not match the chosen group");
+		return;
+	}
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
+	    ikev2_get_nonce(pl, &nonce) != 0 ||
+	    nonce.len < IKEV2_NONCE_MIN || nonce.len > IKE_NONCE_MAX) {
+		ike_sa_kill(sa, "bad nonce in IKE_SA_INIT response");
+		return;
+	}
+	memcpy(sa->nr, nonce.data, nonce.len);
+	sa->nr_len = nonce.len;
+	sa->spi_r = m->hdr.spi_r;
+	if (!store_copy(&sa->init_resp, &sa->init_resp_len, m->raw,
+			m->raw_len)) {
+		ike_sa_kill(sa, "out of memory");
+		return;
+	}
+	if (r->nat_traversal)
+		check_natd(sa, m);
+	if (derive_keys(sa, ke.data, ke.len) < 0) {
+		ike_sa_kill(sa, "key derivation failed (peer KE rejected)");
+		return;
+	}
+	/* §2.23: behind a NAT, move to port 4500. */
+	if ((sa->nat_local || sa->nat_peer) && !sa->natt) {
+		sa->natt = true;
+		sa->local.port = net_local_port(sa->d, &sa->local.addr, true);
+		sa->peer.port = IKE_NATT_PORT;
+	}
+	log_info(MOD, "IKE SA #%u: IKE_SA_INIT done with %s: %s-%u/%s/%s/%s",
+		 sa->id, sa->remote, crypto_encr_name(sa->algs.encr),
+		 sa->algs.encr_keybits, crypto_prf_name(sa->algs.prf),
+		 sa->algs.integ ? crypto_integ_name(sa->algs.integ) : "aead",
+		 crypto_dh_name(sa->algs.dh));
+}
+
+/* ---- responder ---- */
+
+static void cookie_compute(struct iked *d, uint8_t version,
+			   const struct ike_ep *peer, uint64_t spi_i,
+			   const uint8_t *ni, size_t ni_len, uint8_t out[33])
+{
+	uint8_t spi[8];
+	struct cbuf parts[3];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		spi[i] = (uint8_t)(spi_i >> (56 - 8 * i));
+	/* §2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi |
+	 * <secret>); keyed HMAC instead of a plain hash. */
+	parts[0] = (struct cbuf){ ni, ni_len };
+	parts[1] = (struct cbuf){ peer->addr.u.b,
+				  peer->addr.af == AF_INET6 ? 16u : 4u };
+	parts[2] = (struct cbuf){ spi, 8 };
+	out[0] = version;
+	crypto_prf(IKEV2_PRF_HMAC_SHA2_256, d->cookie_secret,
+		   sizeof(d->cookie_secret), parts, 3, out + 1);
+}
+
+static void cookie_secret_refresh(struct iked *d)
+{
+	uint64_t now = ev_now_ms();
+
+	/* Rotate the secret every 5 minutes (§2.6). */
+	if (!d->cookie_secret_ms || now - d->cookie_secret_ms > 300000) {
+		crypto_random(d->cookie_secret, sizeof(d->cookie_secret));
+		d->cookie_secret_ms = now;
+		d->cookie_version++;
+	}
+}
+
+void ike_init_respond(struct iked *d, const struct ike_ep *local,
+		      const struct ike_ep *peer, bool natt,
+		      const struct ike_msg *m)
+{
+	const struct ike_remote *r;
+	const struct ikev2_pl *pl;
+	const struct crypto_dh_alg *da;
+	struct ikev2_prefs prefs;
+	struct ikev2_sa offer, answer;
+	struct ikev2_suite suite;
+	struct ikev2_ke ke;
+	struct ikev2_nonce nonce;
+	struct ikev2_notify n;
+	struct ikev2_wr b;
+	struct ike_sa *sa;
+	uint8_t kebuf[CRYPTO_MAX_DH_PUB];
+	char pb[80];
+	uint8_t *pkt;
+	size_t len;
+	int rc;
+
+	r = cfg_remote_by_addr(d->cfg, &peer->addr);
+	if (!r) {
+		log_rl_warn(MOD, "IKE_SA_INIT from %s: no remote (and no "
+			    "default) for this address",
+			    ike_ep_str(peer, pb, sizeof(pb)));
+		send_init_notify(d, local, peer, natt, &m->hdr,
+				 IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &offer) != 0 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
+	    ikev2_get_ke(pl, &ke) != 0 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
+	    ikev2_get_nonce(pl, &nonce) != 0 ||
+	    nonce.len < IKEV2_NONCE_MIN || nonce.len > IKE_NONCE_MAX) {
+		/* §3.3, §3.4, §3.9: all three are mandatory. */
+		send_init_notify(d, local, peer, natt, &m->hdr,
+				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+
+	/* §2.6: stateless COOKIE when asked to, or under load. */
+	if (r->cookie_required || d->half_open >= d->cfg->cookie_threshold) {
+		uint8_t want[33];
+		bool ok = false;
+		cookie_secret_refresh(d);
+		if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n) &&
+		    n.len == sizeof(want)) {
+			/* Accept the current and the previous secret. */
+			cookie_compute(d, n.data[0], peer, m->hdr.spi_i,
+				       nonce.data, nonce.len, want);
+			ok = n.data[0] == d->cookie_version &&
+			     CRYPTO_memcmp(want, n.data, sizeof(want)) == 0;
+		}
+		if (!ok) {
+			cookie_compute(d, d->cookie_version, peer,
+				       m->hdr.spi_i, nonce.data, nonce.len,
+				       want);
+			log_debug(MOD, "IKE_SA_INIT from %s: asking for a "
+				  "COOKIE", ike_ep_str(peer, pb, sizeof(pb)));
+			send_init_notify(d, local, peer, natt, &m->hdr,
+					 IKEV2_N_COOKIE, want, sizeof(want));
+			return;
+		}
+	}
+	if (d->half_open >= d->cfg->half_open_max) {
+		log_rl_warn(MOD, "too many half-open IKE SAs, dropping");
+		return;
+	}
+
+	prefs_ike(r, &prefs);
+	rc = ikev2_sa_select(&offer, &prefs, ke.group, &suite);
+	if (rc != 0) {
+		log_warn(MOD, "IKE_SA_INIT from %s (remote %s): no acceptable "
+			 "proposal", ike_ep_str(peer, pb, sizeof(pb)), r->name);
+		send_init_notify(d, local, peer, natt, &m->hdr,
+				 IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	if (suite.dh != ke.group) {
+		/* §1.2: tell the initiator which group we want. */
+		uint8_t g[2] = { (uint8_t)(suite.dh >> 8), (uint8_t)suite.dh };
+		log_info(MOD, "IKE_SA_INIT from %s: KE group %u, asking for "
+			 "%s", ike_ep_str(peer, pb, sizeof(pb)), ke.group,
+			 crypto_dh_name(suite.dh));
+		send_init_notify(d, local, peer, natt, &m->hdr,
+				 IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+		return;
+	}
+
+	sa = ike_sa_new(d, false);
+	if (!sa)
+		return;
+	snprintf(sa->remote, sizeof(sa->remote), "%s", r->name);
+	sa->local = *local;
+	sa->peer = *peer;
+	sa->natt = natt;
+	sa->spi_i = m->hdr.spi_i;
+	do
+		crypto_random(&sa->spi_r, sizeof(sa->spi_r));
+	while (sa->spi_r == 0);
+	ike_sa_rehash(sa);
+	sa->algs = suite;
+	sa->dh_group = suite.dh;
+	sa->half_open = true;
+	d->half_open++;
+	memcpy(sa->ni, nonce.data, nonce.len);
+	sa->ni_len = nonce.len;
+	sa->nr_len = NONCE_LEN;
+	crypto_random(sa->nr, sa->nr_len);
+	sa->peer_mid_next = 0;
+	if (!store_copy(&sa->init_req, &sa->init_req_len, m->raw, m->raw_len))
+		goto fail;
+	if (r->nat_traversal)
+		check_natd(sa, m);
+
+	rc = crypto_dh_new(suite.dh, &sa->dh);
+	da = crypto_dh_lookup(suite.dh);
+	if (rc < 0 || !da || crypto_dh_public(sa->dh, kebuf, da->pub_len) < 0)
+		goto fail;
+	if (derive_keys(sa, ke.data, ke.len) < 0) {
+		/* RFC 6989 / §5: a bad public value. */
+		log_warn(MOD, "IKE_SA_INIT from %s: peer KE rejected",
+			 ike_ep_str(peer, pb, sizeof(pb)));
+		send_init_notify(d, local, peer, natt, &m->hdr,
+				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		goto fail;
+	}
+
+	if (ikev2_suite_to_sa(&suite, NULL, 0, &answer) < 0)
+		goto fail;
+	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_SA_INIT, true, 0, false);
+	ikev2_put_sa(&b, &answer);
+	ikev2_put_ke(&b, suite.dh, kebuf, da->pub_len);
+	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
+	if (r->nat_traversal)
+		put_natd(&b, sa);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		goto fail;
+	}
+	if (ikev2_wr_finish(&b, &pkt, &len) < 0)
+		goto fail;
+	if (!store_copy(&sa->init_resp, &sa->init_resp_len, pkt, len)) {
+		free(pkt);
+		goto fail;
+	}
+	ike_sa_set_state(sa, IKE_S_INIT_DONE);
+	sa_send_response(sa, 0, pkt, len);
+	ike_sa_nego_timer(sa);
+	log_info(MOD, "IKE SA #%u: IKE_SA_INIT from %s (remote %s): "
+		 "%s-%u/%s/%s/%s", sa->id, ike_ep_str(peer, pb, sizeof(pb)),
+		 r->name, crypto_encr_name(suite.encr), suite.encr_keybits,
+		 crypto_prf_name(suite.prf),
+		 suite.integ ? crypto_integ_name(suite.integ) : "aead",
+		 crypto_dh_name(suite.dh));
+	return;
+
+fail:
+	ike_sa_kill(sa, "IKE_SA_INIT failed");
+}

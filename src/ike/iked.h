@@ -1,0 +1,336 @@
+/*
+ * iked.h - the iked daemon's core types: the daemon context, IKE SAs,
+ * CHILD SAs and the per-SA task queue.
+ *
+ * Model (after strongSwan's task manager): every IKE SA keeps a queue
+ * of tasks (IKE_INIT, IKE_AUTH, CHILD_CREATE, CHILD_REKEY, ...).  When
+ * no request of ours is outstanding the first queued task builds the
+ * next request; its response is handed back to the same task.  Requests
+ * from the peer are dispatched by exchange type to the responder side
+ * of the same features.  Message IDs, the retransmission timer and the
+ * response cache live in struct ike_sa (sa.c); tasks never see them.
+ *
+ * Ownership: struct iked owns the SA table; an ike_sa owns its children,
+ * tasks, cached packets and key material (wiped on free).  Children
+ * refer to their IKE SA by pointer (they die with it).  Remotes and
+ * policies are referred to by name so that a reload can swap the
+ * configuration under live SAs.
+ */
+#ifndef IKED_IKED_H
+#define IKED_IKED_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ike/cfg.h"
+#include "ike/codec/ikev2.h"
+#include "kernel/kernel.h"
+#include "lib/ev.h"
+
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+#define IKE_MAX_PKT 65535
+#define IKE_MAX_KEY 64
+#define IKE_NONCE_MAX 256
+#define IKE_SOCK_MAX (2 * CFG_IFACE_MAX + 2)
+
+struct spmif_client;
+struct ike_sa;
+
+/* A UDP endpoint as a kernel address + port (host order). */
+struct ike_ep {
+	struct kaddr addr;
+	uint16_t port;
+};
+
+struct ike_sock {
+	int fd;
+	int af;
+	uint16_t port;
+	bool natt;         /* port 4500 style: non-ESP marker framing */
+	struct kaddr addr; /* bound address, af 0 = wildcard */
+};
+
+enum ike_state {
+	IKE_S_NEW = 0,     /* created, nothing sent */
+	IKE_S_INIT_SENT,   /* initiator: IKE_SA_INIT request out */
+	IKE_S_INIT_DONE,   /* responder: IKE_SA_INIT answered */
+	IKE_S_AUTH_SENT,   /* initiator: IKE_AUTH request out */
+	IKE_S_ESTABLISHED,
+	IKE_S_REKEYED,     /* replaced by a new IKE SA, waiting delete */
+	IKE_S_DELETING,    /* our DELETE is out */
+	IKE_S_DEAD,        /* to be freed from the loop */
+};
+
+enum child_state {
+	CHILD_S_CREATING = 0,
+	CHILD_S_INSTALLED,
+	CHILD_S_FAILED,    /* negotiated, kernel install failed */
+	CHILD_S_REKEYING,
+	CHILD_S_REKEYED,   /* superseded, waiting for its delete */
+	CHILD_S_DELETING,
+};
+
+struct child_sa {
+	struct child_sa *next;
+	struct ike_sa *ike;
+	enum child_state state;
+	char policy[CFG_NAME_MAX];
+	uint32_t reqid;
+	enum kmode mode;
+	uint8_t proto; /* IPPROTO_ESP */
+	uint32_t spi_in, spi_out; /* host order */
+	bool in_installed, out_installed;
+	bool spi_larval;  /* spi_in came from getspi: complete by update */
+	struct ikev2_suite algs;
+	uint8_t nonce_min[IKE_NONCE_MAX]; /* lowest nonce of the exchange
+					   * that created it (§2.8.1) */
+	size_t nonce_min_len;
+	uint32_t rekeyed_by;  /* child id that replaces this one */
+	bool rekey_collision; /* peer rekeyed it while we did too */
+	bool initiated;       /* we initiated the creating exchange */
+	struct ksel ts_local, ts_remote; /* negotiated (first TS of each) */
+	uint64_t created_ms;
+	uint64_t rekey_ms, expire_ms; /* absolute, 0 = never */
+	struct ev_timer timer;
+	char install_err[128]; /* kernel's reason when FAILED */
+	uint32_t id;           /* unique, for ikedctl */
+	/* Keys are kept only while exporting them is on; else wiped. */
+};
+
+enum task_type {
+	TASK_IKE_INIT = 1,
+	TASK_IKE_AUTH,
+	TASK_CHILD_CREATE,
+	TASK_CHILD_REKEY,
+	TASK_CHILD_DELETE,
+	TASK_IKE_REKEY,
+	TASK_IKE_DELETE,
+	TASK_DPD,
+};
+
+struct task {
+	struct task *next;
+	enum task_type type;
+	char policy[CFG_NAME_MAX]; /* CHILD_CREATE: which policy */
+	struct ksel acq_sel;       /* CHILD_CREATE from ACQUIRE: packet */
+	bool have_acq_sel;
+	uint32_t child_id;         /* CHILD_REKEY / CHILD_DELETE */
+	uint32_t spi;              /* CHILD_DELETE of a child already gone */
+	void *state;               /* task's own data (nonces, DH, new SA) */
+	void (*free_state)(void *state);
+};
+
+/* Cached response to a request of the peer (RFC 7296 §2.1). */
+struct resp_cache {
+	bool valid;
+	uint32_t mid;
+	uint8_t *pkt;
+	size_t len;
+};
+
+#define IKE_WINDOW_MAX 16
+
+struct ike_sa {
+	struct ike_sa *next;       /* iked.sas list */
+	struct ike_sa *hnext;      /* hash chain by spi_i */
+	struct iked *d;
+	enum ike_state state;
+	uint32_t id;               /* unique, for ikedctl */
+
+	bool initiator;            /* original initiator of this SA */
+	uint64_t spi_i, spi_r;     /* host order */
+	char remote[CFG_NAME_MAX]; /* remote config name */
+	struct ike_ep local, peer;
+	bool natt;                 /* using port 4500 framing */
+	bool nat_local, nat_peer;  /* NAT detected (RFC 7296 §2.23) */
+
+	struct ikev2_suite algs;
+	struct ikev2_sa_keys keys;
+	struct ikev2_sk_ctx sk_in, sk_out;
+	bool keys_ready;
+	struct ike_id id_local, id_peer;
+
+	/* IKE_SA_INIT material needed later for AUTH and rekey. */
+	uint8_t *init_req, *init_resp; /* full messages (AUTH octets) */
+	size_t init_req_len, init_resp_len;
+	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
+	size_t ni_len, nr_len;
+	struct crypto_dh *dh;      /* DH context while negotiating */
+	uint16_t dh_group;
+	uint8_t cookie[64];
+	size_t cookie_len;
+	unsigned init_retries;     /* INVALID_KE / COOKIE restarts */
+
+	/* Message IDs (RFC 7296 §2.3). */
+	uint32_t mid_next;         /* our next request */
+	uint32_t peer_mid_next;    /* next request expected from peer */
+	uint32_t peer_window;      /* peer's window (we use 1 anyway) */
+	uint32_t our_window;       /* requests we accept in flight */
+	struct resp_cache cache[IKE_WINDOW_MAX];
+
+	/* Our outstanding request. */
+	bool req_out;
+	uint32_t req_mid;
+	uint8_t req_exch;
+	uint8_t *req_pkt;
+	size_t req_len;
+	unsigned req_tries;
+	uint64_t req_first_ms;
+	struct ev_timer rtx;
+	struct task *active;       /* task waiting for the response */
+	struct task *queue;        /* tasks not started yet */
+
+	struct child_sa *children;
+
+	uint64_t created_ms, established_ms;
+	uint64_t last_recv_ms;
+	uint64_t rekey_ms, expire_ms;
+	struct ev_timer life;      /* rekey / expiry / nego limit */
+	struct ev_timer dpd;
+	unsigned dpd_fails;
+	bool initial_contact_sent;
+	bool peer_sent_initial_contact;
+	bool half_open;            /* counted in d->half_open */
+	uint32_t rekeyed_to;       /* id of the SA that replaced this one */
+	uint8_t nonce_min[IKE_NONCE_MAX]; /* §2.8.2 collision rule */
+	size_t nonce_min_len;
+	uint64_t bytes_in, bytes_out; /* IKE traffic, for show sa */
+};
+
+struct iked_opts {
+	const char *conf_path;
+	const char *backend;     /* kernel backend name */
+	const char *ctl_path;    /* overrides config */
+	const char *keyexport;   /* overrides config */
+	bool foreground;
+	bool test_only;
+	int debug;               /* -d count */
+	bool no_spmd;
+};
+
+#define IKED_SA_HASH 256
+
+struct iked {
+	struct ev_loop *loop;
+	struct iked_opts opts;
+	struct ike_cfg *cfg;
+	struct kernel kern;
+	bool kern_open;
+
+	struct ike_sock sock[IKE_SOCK_MAX];
+	size_t nsock;
+
+	int ctl_fd;
+	char ctl_path[CFG_PATH_MAX];
+
+	struct spmif_client *spm;
+	struct ev_timer spm_retry;
+
+	struct ike_sa *sas;
+	struct ike_sa *hash[IKED_SA_HASH];
+	unsigned half_open;
+	uint32_t next_sa_id, next_child_id;
+	struct ev_timer reaper;
+
+	uint8_t cookie_secret[32];
+	uint8_t cookie_version;
+	uint64_t cookie_secret_ms;
+
+	FILE *keyexport;     /* ikev2_decryption_table */
+	FILE *keyexport_esp; /* esp_sa */
+	char keyexport_path[CFG_PATH_MAX];
+
+	/* Hook for tests: send through this instead of a socket. */
+	int (*send_hook)(struct iked *d, const struct ike_ep *from,
+			 const struct ike_ep *to, const uint8_t *pkt,
+			 size_t len, void *arg);
+	void *send_hook_arg;
+};
+
+/* ---- net.c: sockets ---- */
+int net_open(struct iked *d);
+void net_close(struct iked *d);
+/* Send an IKE message from local to peer; natt adds the non-ESP marker. */
+int net_send(struct iked *d, const struct ike_ep *local,
+	     const struct ike_ep *peer, bool natt, const uint8_t *pkt,
+	     size_t len);
+/* Input path shared by sockets and tests (marker already stripped). */
+void ike_input(struct iked *d, const struct ike_ep *local,
+	       const struct ike_ep *peer, bool natt, const uint8_t *pkt,
+	       size_t len);
+uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt);
+/* The source address the routing table picks towards peer. */
+int net_route_src(const struct kaddr *peer, struct kaddr *src);
+void ike_ep_to_ss(const struct ike_ep *ep, struct sockaddr_storage *ss,
+		  socklen_t *sl);
+void ike_ep_from_ss(const struct sockaddr_storage *ss, struct ike_ep *ep);
+const char *ike_ep_str(const struct ike_ep *ep, char *buf, size_t len);
+
+/* ---- sa.c: table, message IDs, retransmission, tasks ---- */
+struct ike_sa *ike_sa_new(struct iked *d, bool initiator);
+void ike_sa_free(struct ike_sa *sa);
+void ike_sa_rehash(struct ike_sa *sa); /* after spi_i is set */
+struct ike_sa *ike_sa_find(struct iked *d, uint64_t spi_i, uint64_t spi_r);
+/* Responder: a half-open SA the peer is retransmitting INIT for. */
+struct ike_sa *ike_sa_find_init(struct iked *d, uint64_t spi_i,
+				const struct ike_ep *peer);
+/* Mark dead and free from the event loop (safe inside callbacks). */
+void ike_sa_kill(struct ike_sa *sa, const char *why);
+void ike_sa_set_state(struct ike_sa *sa, enum ike_state st);
+const char *ike_state_name(enum ike_state st);
+const char *child_state_name(enum child_state st);
+
+struct task *task_new(enum task_type type);
+void task_free(struct task *t);
+void task_free_state(struct task *t);
+void task_queue(struct ike_sa *sa, struct task *t);
+bool task_queued(const struct ike_sa *sa, enum task_type type);
+/* Start the next queued task if no request is outstanding. */
+void task_run(struct ike_sa *sa);
+const char *task_name(enum task_type t);
+
+/* Send a request built by a task; sa.c owns pkt afterwards. */
+int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt,
+		    size_t len);
+/* Send and cache the response to the peer's request mid. */
+int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
+		     size_t len);
+void sa_request_done(struct ike_sa *sa);
+/* Inbound message classification: returns true if the caller should
+ * process it (a new request, or the response to our request). */
+bool sa_check_mid(struct ike_sa *sa, bool response, uint32_t mid);
+
+struct child_sa *child_new(struct ike_sa *sa);
+void child_free(struct child_sa *c);
+struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in);
+struct child_sa *child_find_id(struct iked *d, uint32_t id);
+void child_unlink(struct child_sa *c);
+
+
+/* ---- daemon glue (iked.c) ---- */
+int iked_initiate(struct iked *d, const char *remote, const char *policy,
+		  const struct ksel *acq_sel, char *err, size_t errlen);
+int iked_reload(struct iked *d, char *err, size_t errlen);
+void iked_schedule_reap(struct iked *d);
+void iked_reap(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+/* ---- ctl.c ---- */
+int ctl_open(struct iked *d);
+void ctl_close(struct iked *d);
+
+/* ---- script.c / keyexport.c ---- */
+void script_run(struct iked *d, const struct ike_sa *sa,
+		const struct child_sa *c, enum cfg_script which);
+int keyexport_open(struct iked *d, const char *path);
+void keyexport_close(struct iked *d);
+void keyexport_ike(struct iked *d, const struct ike_sa *sa);
+void keyexport_child(struct iked *d, const struct child_sa *c,
+		     const uint8_t *kin, const uint8_t *kout, size_t enc_len,
+		     size_t integ_len);
+
+#endif

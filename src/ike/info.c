@@ -1,0 +1,167 @@
+/*
+ * info.c - the INFORMATIONAL exchange (RFC 7296 §1.4): DELETE of CHILD
+ * and IKE SAs (§1.4.1), liveness checks (§2.4, empty request), and the
+ * responder side of both.
+ *
+ * Ownership: nothing kept beyond the exchange; children and IKE SAs are
+ * removed through child_free()/ike_sa_kill().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+
+static void spi_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t spi_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+void child_remove(struct child_sa *c, const char *why)
+{
+	struct ike_sa *sa = c->ike;
+
+	log_info(MOD, "CHILD SA #%u (%s) SPIs %08x/%08x deleted: %s", c->id,
+		 c->policy, c->spi_in, c->spi_out, why);
+	child_uninstall(c);
+	if (c->state != CHILD_S_FAILED && c->state != CHILD_S_CREATING)
+		script_run(sa->d, sa, c, SCRIPT_CHILD_DOWN);
+	child_free(c);
+}
+
+int info_initiate(struct ike_sa *sa, struct task *t)
+{
+	struct ikev2_wr b;
+	struct ikev2_delete del;
+	struct child_sa *c = NULL;
+	uint8_t spi[4];
+	int rc;
+
+	memset(&del, 0, sizeof(del));
+	if (t->type == TASK_CHILD_DELETE) {
+		uint32_t s = t->spi;
+		if (t->child_id) {
+			c = child_find_id(sa->d, t->child_id);
+			if (!c || c->ike != sa)
+				return 1;
+			s = c->spi_in;
+			c->state = CHILD_S_DELETING;
+		}
+		if (!s)
+			return 1;
+		/* §3.11: ESP SAs are named by our inbound SPI. */
+		spi_put(spi, s);
+		del.proto = IKEV2_PROTO_ESP;
+		del.spi_len = 4;
+		del.nspi = 1;
+		del.spis = spi;
+	} else if (t->type == TASK_IKE_DELETE) {
+		del.proto = IKEV2_PROTO_IKE;
+		ike_sa_set_state(sa, IKE_S_DELETING);
+	}
+	rc = msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, false, sa->mid_next,
+		       true);
+	if (t->type != TASK_DPD)
+		ikev2_put_delete(&b, &del);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		return rc;
+	}
+	if (t->type == TASK_IKE_DELETE)
+		log_info(MOD, "IKE SA #%u: sending DELETE", sa->id);
+	else if (c)
+		log_info(MOD, "IKE SA #%u: deleting CHILD SA #%u", sa->id,
+			 c->id);
+	return msg_send_request(sa, &b, IKEV2_EXCH_INFORMATIONAL);
+}
+
+void info_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
+{
+	struct child_sa *c;
+
+	(void)m;
+	switch (t->type) {
+	case TASK_IKE_DELETE:
+		/* §1.4.1: the response completes the IKE SA's deletion. */
+		ike_sa_kill(sa, "deleted");
+		break;
+	case TASK_CHILD_DELETE:
+		c = t->child_id ? child_find_id(sa->d, t->child_id) : NULL;
+		if (c && c->ike == sa)
+			child_remove(c, "deleted by us");
+		break;
+	case TASK_DPD:
+		log_debug(MOD, "IKE SA #%u: peer alive", sa->id);
+		sa->dpd_fails = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+void info_respond(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct ikev2_wr b;
+	uint8_t out_spis[4 * 64];
+	uint16_t nout = 0;
+	bool delete_ike = false;
+	int i = -1, rc;
+
+	while ((i = ikev2_msg_next(m, IKEV2_PL_D, i)) >= 0) {
+		struct ikev2_delete del;
+		uint16_t k;
+
+		if (ikev2_get_delete(&m->pl[i], &del) != 0)
+			continue;
+		if (del.proto == IKEV2_PROTO_IKE) {
+			delete_ike = true;
+			continue;
+		}
+		if (del.proto != IKEV2_PROTO_ESP || del.spi_len != 4)
+			continue; /* AH unused; §3.11 */
+		for (k = 0; k < del.nspi; k++) {
+			uint32_t spi = spi_get(del.spis + 4 * (size_t)k);
+			/* The peer names its inbound SPI = our outbound. */
+			struct child_sa *c = child_find_spi(sa, spi, false);
+			if (!c)
+				continue;
+			/* §1.4.1: answer with our inbound SPI, unless we
+			 * are deleting it ourselves already. */
+			if (c->state != CHILD_S_DELETING &&
+			    nout < sizeof(out_spis) / 4) {
+				spi_put(out_spis + 4 * nout, c->spi_in);
+				nout++;
+			}
+			child_remove(c, "deleted by peer");
+		}
+	}
+	rc = msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, true, m->hdr.msgid,
+		       true);
+	if (nout && !delete_ike) {
+		struct ikev2_delete d = { .proto = IKEV2_PROTO_ESP,
+					  .spi_len = 4,
+					  .nspi = nout,
+					  .spis = out_spis };
+		ikev2_put_delete(&b, &d);
+	}
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		return;
+	}
+	msg_send_response(sa, &b, m->hdr.msgid);
+	if (delete_ike)
+		ike_sa_kill(sa, "deleted by peer");
+}

@@ -1,0 +1,323 @@
+/*
+ * input.c - inbound IKE message routing and the message-building
+ * helpers shared by the exchanges.
+ *
+ * ike_input() parses the header and payload chain (codec), finds the
+ * IKE SA by SPIs, applies the message ID rules (sa.c), opens the SK
+ * payload and dispatches: responses to the task that sent the request,
+ * requests to the responder side of their exchange.
+ *
+ * Ownership: the received datagram and the decrypted plaintext are
+ * borrowed for the duration of the dispatch only (struct ike_msg points
+ * into them); handlers copy what they keep.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+
+const char *exch_name(uint8_t exch)
+{
+	return ikev2_exch_name(exch);
+}
+
+int msg_start(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch,
+	      bool response, uint32_t mid, bool encrypted)
+{
+	struct ikev2_hdr h;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.spi_i = sa->spi_i;
+	h.spi_r = sa->spi_r;
+	h.version = IKEV2_VERSION;
+	h.exch = exch;
+	/* RFC 7296 §3.1: I is set by the original initiator of the SA,
+	 * R on responses. */
+	h.flags = (sa->initiator ? IKEV2_FLAG_INITIATOR : 0) |
+		  (response ? IKEV2_FLAG_RESPONSE : 0);
+	h.msgid = mid;
+	rc = ikev2_wr_begin(b, &h);
+	if (rc == 0 && encrypted)
+		rc = ikev2_sk_begin(b, &sa->sk_out);
+	return rc;
+}
+
+static int msg_finish(struct ikev2_wr *b, uint8_t **pkt, size_t *len)
+{
+	int rc = 0;
+
+	if (b->sk_off != SIZE_MAX)
+		rc = ikev2_sk_end(b);
+	if (rc < 0) {
+		ikev2_wr_abort(b);
+		return rc;
+	}
+	return ikev2_wr_finish(b, pkt, len);
+}
+
+int msg_send_request(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch)
+{
+	uint8_t *pkt;
+	size_t len;
+	int rc = msg_finish(b, &pkt, &len);
+
+	if (rc < 0)
+		return rc;
+	log_debug(MOD, "IKE SA #%u: sending %s request %u (%zu octets)",
+		  sa->id, exch_name(exch), sa->mid_next, len);
+	return sa_send_request(sa, exch, pkt, len);
+}
+
+int msg_send_response(struct ike_sa *sa, struct ikev2_wr *b, uint32_t mid)
+{
+	uint8_t *pkt;
+	size_t len;
+	int rc = msg_finish(b, &pkt, &len);
+
+	if (rc < 0)
+		return rc;
+	return sa_send_response(sa, mid, pkt, len);
+}
+
+/* A protected response carrying only an error notify (§2.21.2). */
+void send_error_response(struct ike_sa *sa, uint8_t exch, uint32_t mid,
+			 uint16_t notify, const void *data, size_t len)
+{
+	struct ikev2_wr b;
+
+	log_info(MOD, "IKE SA #%u: answering %s request %u with %s", sa->id,
+		 exch_name(exch), mid, ikev2_notify_name(notify));
+	if (msg_start(sa, &b, exch, true, mid, sa->keys_ready) < 0) {
+		ikev2_wr_abort(&b);
+		return;
+	}
+	ikev2_put_notify_simple(&b, notify, data, len);
+	msg_send_response(sa, &b, mid);
+}
+
+/* Unprotected notify answer to an IKE_SA_INIT request (§2.21.1): no
+ * state is kept, nothing cached. */
+void send_init_notify(struct iked *d, const struct ike_ep *local,
+		      const struct ike_ep *peer, bool natt,
+		      const struct ikev2_hdr *req, uint16_t notify,
+		      const void *data, size_t len)
+{
+	struct ikev2_hdr h;
+	struct ikev2_wr b;
+	uint8_t *pkt;
+	size_t plen;
+
+	memset(&h, 0, sizeof(h));
+	h.spi_i = req->spi_i;
+	h.spi_r = 0;
+	h.version = IKEV2_VERSION;
+	h.exch = req->exch;
+	h.flags = IKEV2_FLAG_RESPONSE;
+	h.msgid = req->msgid;
+	if (ikev2_wr_begin(&b, &h) < 0) {
+		ikev2_wr_abort(&b);
+		return;
+	}
+	ikev2_put_notify_simple(&b, notify, data, len);
+	if (ikev2_wr_finish(&b, &pkt, &plen) < 0)
+		return;
+	net_send(d, local, peer, natt, pkt, plen);
+	free(pkt);
+}
+
+static uint8_t plain[IKEV2_MAX_MSG];
+
+static void dispatch_response(struct ike_sa *sa, struct ike_msg *m)
+{
+	struct task *t = sa->active;
+
+	sa->active = NULL;
+	sa_request_done(sa);
+	if (t) {
+		task_response(sa, t, m);
+		task_free(t);
+	}
+	if (sa->state != IKE_S_DEAD)
+		task_run(sa);
+}
+
+static void dispatch_request(struct ike_sa *sa, struct ike_msg *m)
+{
+	switch (m->hdr.exch) {
+	case IKEV2_EXCH_IKE_AUTH:
+		ike_auth_respond(sa, m);
+		break;
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		create_child_respond(sa, m);
+		break;
+	case IKEV2_EXCH_INFORMATIONAL:
+		info_respond(sa, m);
+		break;
+	default:
+		/* §2.21.2: protected, but nothing we implement. */
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		break;
+	}
+	if (sa->state != IKE_S_DEAD)
+		task_run(sa);
+}
+
+void ike_input(struct iked *d, const struct ike_ep *local,
+	       const struct ike_ep *peer, bool natt, const uint8_t *pkt,
+	       size_t len)
+{
+	static struct ike_msg m;
+	struct ike_sa *sa;
+	bool response;
+	char pb[80], sum[256];
+	int rc;
+
+	rc = ikev2_msg_parse(pkt, len, &m);
+	if (rc == -EBADMSG || (rc < 0 && len < IKEV2_HDR_LEN)) {
+		log_rl_warn(MOD, "malformed IKE message from %s dropped",
+			    ike_ep_str(peer, pb, sizeof(pb)));
+		return;
+	}
+	response = m.hdr.flags & IKEV2_FLAG_RESPONSE;
+	if (rc < 0) {
+		log_rl_warn(MOD, "IKE message from %s dropped: %s",
+			    ike_ep_str(peer, pb, sizeof(pb)), strerror(-rc));
+		return;
+	}
+	if (m.hdr.exch == IKEV2_EXCH_IKE_SA_INIT && !response) {
+		if (rc > 0) {
+			/* §2.21.1: errors in IKE_SA_INIT requests are
+			 * answered in the clear. */
+			uint8_t crit = m.bad_critical;
+			log_rl_warn(MOD, "IKE_SA_INIT from %s: %s",
+				    ike_ep_str(peer, pb, sizeof(pb)),
+				    ikev2_notify_name((uint16_t)rc));
+			send_init_notify(d, local, peer, natt, &m.hdr,
+					 (uint16_t)rc, &crit,
+					 rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD
+						 ? 1 : 0);
+			return;
+		}
+		if (m.hdr.spi_r != 0 || m.hdr.msgid != 0) {
+			log_rl_warn(MOD, "IKE_SA_INIT from %s with SPIr/msgid "
+				    "set dropped",
+				    ike_ep_str(peer, pb, sizeof(pb)));
+			return;
+		}
+		log_debug(MOD, "received IKE_SA_INIT request from %s %s",
+			  ike_ep_str(peer, pb, sizeof(pb)),
+			  ikev2_msg_summary(&m, sum, sizeof(sum)));
+		sa = ike_sa_find_init(d, m.hdr.spi_i, peer);
+		if (sa) {
+			/* §2.1: a retransmitted IKE_SA_INIT request. */
+			if (sa->cache[0].valid && sa->cache[0].mid == 0 &&
+			    sa->state == IKE_S_INIT_DONE)
+				net_send(d, &sa->local, &sa->peer, sa->natt,
+					 sa->cache[0].pkt, sa->cache[0].len);
+			return;
+		}
+		ike_init_respond(d, local, peer, natt, &m);
+		return;
+	}
+
+	sa = ike_sa_find(d, m.hdr.spi_i, m.hdr.spi_r);
+	if (!sa) {
+		/* §2.21.4: unknown SPI; answering is optional and would
+		 * make us a reflector, so only log. */
+		log_rl_warn(MOD, "%s %s from %s for unknown SPIs "
+			    "%016llx/%016llx",
+			    exch_name(m.hdr.exch),
+			    response ? "response" : "request",
+			    ike_ep_str(peer, pb, sizeof(pb)),
+			    (unsigned long long)m.hdr.spi_i,
+			    (unsigned long long)m.hdr.spi_r);
+		return;
+	}
+	/* §3.1: the I flag names the original initiator; a message
+	 * claiming our role is not for this SA. */
+	if (!!(m.hdr.flags & IKEV2_FLAG_INITIATOR) == sa->initiator) {
+		log_rl_warn(MOD, "IKE SA #%u: message with wrong I flag",
+			    sa->id);
+		return;
+	}
+	if (m.hdr.exch == IKEV2_EXCH_IKE_SA_INIT) {
+		if (!response || !sa->initiator ||
+		    sa->state != IKE_S_INIT_SENT || !sa_check_mid(sa, true, 0))
+			return;
+		if (rc > 0) {
+			log_rl_warn(MOD, "IKE SA #%u: bad IKE_SA_INIT "
+				    "response (%s)", sa->id,
+				    ikev2_notify_name((uint16_t)rc));
+			return;
+		}
+		sa->bytes_in += len;
+		dispatch_response(sa, &m);
+		return;
+	}
+	if (!sa->keys_ready) {
+		log_rl_warn(MOD, "IKE SA #%u: %s before keys, dropped", sa->id,
+			    exch_name(m.hdr.exch));
+		return;
+	}
+	if (!sa_check_mid(sa, response, m.hdr.msgid))
+		return;
+	if (rc == 0)
+		rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
+	if (rc < 0) {
+		/* §2.21.2: integrity failures are dropped silently. */
+		log_rl_warn(MOD, "IKE SA #%u: %s %u failed integrity check "
+			    "(%s), dropped", sa->id, exch_name(m.hdr.exch),
+			    m.hdr.msgid, strerror(-rc));
+		return;
+	}
+	sa->bytes_in += len;
+	log_debug(MOD, "IKE SA #%u: received %s %s %u %s", sa->id,
+		  exch_name(m.hdr.exch), response ? "response" : "request",
+		  m.hdr.msgid, ikev2_msg_summary(&m, sum, sizeof(sum)));
+	if (rc > 0) {
+		if (!response) {
+			uint8_t crit = m.bad_critical;
+			send_error_response(
+				sa, m.hdr.exch, m.hdr.msgid, (uint16_t)rc,
+				&crit,
+				rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1
+									   : 0);
+		} else {
+			log_rl_warn(MOD, "IKE SA #%u: malformed %s response "
+				    "(%s)", sa->id, exch_name(m.hdr.exch),
+				    ikev2_notify_name((uint16_t)rc));
+		}
+		return;
+	}
+	/* Authenticated: the peer is alive, and (RFC 7296 §2.23) it may
+	 * have floated to port 4500. */
+	sa->last_recv_ms = ev_now_ms();
+	sa->dpd_fails = 0;
+	if (natt && !sa->natt) {
+		log_info(MOD, "IKE SA #%u: peer moved to %s (NAT-T port)",
+			 sa->id, ike_ep_str(peer, pb, sizeof(pb)));
+		sa->natt = true;
+		sa->peer = *peer;
+		sa->local = *local;
+	} else if (natt && sa->natt &&
+		   (sa->nat_local || sa->nat_peer) &&
+		   (sa->peer.port != peer->port ||
+		    !kaddr_eq(&sa->peer.addr, &peer->addr))) {
+		/* RFC 7296 §2.23: a NAT mapping changed. */
+		log_info(MOD, "IKE SA #%u: peer NAT mapping now %s", sa->id,
+			 ike_ep_str(peer, pb, sizeof(pb)));
+		sa->peer = *peer;
+	}
+	if (response)
+		dispatch_response(sa, &m);
+	else
+		dispatch_request(sa, &m);
+}

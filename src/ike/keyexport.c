@@ -1,0 +1,214 @@
+/*
+ * keyexport.c - opt-in export of every SA's keys for Wireshark.
+ *
+ * With `iked -K DIR` each IKE SA adds a line to DIR/ikev2_decryption_table
+ * and each CHILD SA two lines (one per direction) to DIR/esp_sa, in the
+ * formats of Wireshark's UAT files of those names, so that pointing
+ * Wireshark's configuration directory at DIR (or copying the files into
+ * ~/.config/wireshark) decrypts a capture:
+ *   SPIi,SPIr,SK_ei,SK_er,"encr",SK_ai,SK_ar,"integ"         (hex, unquoted)
+ *   "IPv4","src","dst","0xSPI","encr","0xkey","auth","0xkey"
+ * Both files are created mode 0600 (the directory 0700 if we create it)
+ * and a warning is logged at start.
+ * Ownership: iked owns the FILEs; keys are never kept here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+
+static FILE *open_0600(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0)
+		return NULL;
+	fchmod(fd, 0600);
+	f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int keyexport_open(struct iked *d, const char *path)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	d->keyexport = open_0600(path, "ikev2_decryption_table");
+	if (!d->keyexport)
+		return -errno;
+	d->keyexport_esp = open_0600(path, "esp_sa");
+	if (!d->keyexport_esp) {
+		fclose(d->keyexport);
+		d->keyexport = NULL;
+		return -errno;
+	}
+	snprintf(d->keyexport_path, sizeof(d->keyexport_path), "%s", path);
+	log_warn(MOD, "KEY EXPORT IS ON: every IKE and ESP key is written to "
+		 "%s; anyone who reads it can decrypt the traffic", path);
+	return 0;
+}
+
+void keyexport_close(struct iked *d)
+{
+	if (d->keyexport)
+		fclose(d->keyexport);
+	if (d->keyexport_esp)
+		fclose(d->keyexport_esp);
+	d->keyexport = d->keyexport_esp = NULL;
+}
+
+static void hex(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+/* Wireshark's IKEv2 UAT names the algorithms with these strings. */
+static const char *ws_ike_encr(uint16_t id, uint16_t bits)
+{
+	switch (id) {
+	case IKEV2_ENCR_3DES: return "3DES [RFC2451]";
+	case IKEV2_ENCR_AES_CBC:
+		return bits == 256 ? "AES-CBC-256 [RFC3602]" :
+		       bits == 192 ? "AES-CBC-192 [RFC3602]" :
+				     "AES-CBC-128 [RFC3602]";
+	case IKEV2_ENCR_AES_CTR:
+		return bits == 256 ? "AES-CTR-256 [RFC5930]" :
+		       bits == 192 ? "AES-CTR-192 [RFC5930]" :
+				     "AES-CTR-128 [RFC5930]";
+	case IKEV2_ENCR_AES_GCM_8:
+		return bits == 256 ? "AES-GCM-256 with 8 octet ICV [RFC5282]" :
+		       bits == 192 ? "AES-GCM-192 with 8 octet ICV [RFC5282]" :
+				     "AES-GCM-128 with 8 octet ICV [RFC5282]";
+	case IKEV2_ENCR_AES_GCM_12:
+		return bits == 256 ? "AES-GCM-256 with 12 octet ICV [RFC5282]" :
+		       bits == 192 ? "AES-GCM-192 with 12 octet ICV [RFC5282]" :
+				     "AES-GCM-128 with 12 octet ICV [RFC5282]";
+	case IKEV2_ENCR_AES_GCM_16:
+		return bits == 256 ? "AES-GCM-256 with 16 octet ICV [RFC5282]" :
+		       bits == 192 ? "AES-GCM-192 with 16 octet ICV [RFC5282]" :
+				     "AES-GCM-128 with 16 octet ICV [RFC5282]";
+	case IKEV2_ENCR_CHACHA20_POLY1305:
+		return "ChaCha20-Poly1305 [RFC7634]";
+	}
+	return "NULL [RFC2410]";
+}
+
+static const char *ws_ike_integ(uint16_t id)
+{
+	switch (id) {
+	case IKEV2_INTEG_HMAC_MD5_96: return "HMAC_MD5_96 [RFC2403]";
+	case IKEV2_INTEG_HMAC_SHA1_96: return "HMAC_SHA1_96 [RFC2404]";
+	case IKEV2_INTEG_AES_XCBC_96: return "AES-XCBC-96 [RFC3566]"; 
+	case IKEV2_INTEG_HMAC_SHA2_256_128:
+		return "HMAC_SHA2_256_128 [RFC4868]";
+	case IKEV2_INTEG_HMAC_SHA2_384_192:
+		return "HMAC_SHA2_384_192 [RFC4868]";
+	case IKEV2_INTEG_HMAC_SHA2_512_256:
+		return "HMAC_SHA2_512_256 [RFC4868]";
+	}
+	return "NONE [RFC4306]";
+}
+
+void keyexport_ike(struct iked *d, const struct ike_sa *sa)
+{
+	const struct ikev2_sa_keys *k = &sa->keys;
+	FILE *f = d->keyexport;
+
+	if (!f)
+		return;
+	fprintf(f, "%016llx,%016llx,", (unsigned long long)sa->spi_i,
+		(unsigned long long)sa->spi_r);
+	hex(f, k->sk_ei, k->encr_len);
+	fprintf(f, ",");
+	hex(f, k->sk_er, k->encr_len);
+	fprintf(f, ",\"%s\",", ws_ike_encr(sa->algs.encr, sa->algs.encr_keybits));
+	hex(f, k->sk_ai, k->integ_len);
+	fprintf(f, ",");
+	hex(f, k->sk_ar, k->integ_len);
+	fprintf(f, ",\"%s\"\n", ws_ike_integ(sa->algs.integ));
+	fflush(f);
+}
+
+static const char *ws_esp_encr(uint16_t id, uint16_t bits)
+{
+	switch (id) {
+	case IKEV2_ENCR_3DES: return "TripleDES-CBC [RFC2451]";
+	case IKEV2_ENCR_AES_CBC: return "AES-CBC [RFC3602]";
+	case IKEV2_ENCR_AES_CTR: return "AES-CTR [RFC3686]";
+	case IKEV2_ENCR_AES_GCM_8:
+		return "AES-GCM with 8 octet ICV [RFC4106]";
+	case IKEV2_ENCR_AES_GCM_12:
+		return "AES-GCM with 12 octet ICV [RFC4106]";
+	case IKEV2_ENCR_AES_GCM_16:
+		return "AES-GCM with 16 octet ICV [RFC4106]";
+	case IKEV2_ENCR_CHACHA20_POLY1305:
+		return "ChaCha20 with Poly1305 [RFC7634]";
+	}
+	(void)bits;
+	return "NULL";
+}
+
+static const char *ws_esp_auth(uint16_t id)
+{
+	switch (id) {
+	case IKEV2_INTEG_HMAC_SHA1_96: return "HMAC-SHA-1-96 [RFC2404]";
+	case IKEV2_INTEG_HMAC_SHA2_256_128:
+		return "HMAC-SHA-256-128 [RFC4868]";
+	case IKEV2_INTEG_HMAC_SHA2_384_192:
+		return "HMAC-SHA-384-192 [RFC4868]";
+	case IKEV2_INTEG_HMAC_SHA2_512_256:
+		return "HMAC-SHA-512-256 [RFC4868]";
+	case IKEV2_INTEG_HMAC_MD5_96: return "HMAC-MD5-96 [RFC2403]";
+	case IKEV2_INTEG_AES_XCBC_96: return "MAC-AES-XCBC-96 [RFC3566]";
+	}
+	return "NULL";
+}
+
+static void esp_line(FILE *f, const struct kaddr *src, const struct kaddr *dst,
+		     uint32_t spi, const struct child_sa *c, const uint8_t *k,
+		     size_t enc_len, size_t integ_len)
+{
+	char a[64], b[64];
+
+	fprintf(f, "\"%s\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"0x",
+		src->af == AF_INET6 ? "IPv6" : "IPv4",
+		kaddr_str(src, a, sizeof(a)), kaddr_str(dst, b, sizeof(b)),
+		spi, ws_esp_encr(c->algs.encr, c->algs.encr_keybits));
+	hex(f, k, enc_len);
+	fprintf(f, "\",\"%s\",\"0x", ws_esp_auth(c->algs.integ));
+	hex(f, k + enc_len, integ_len);
+	fprintf(f, "\"\n");
+}
+
+void keyexport_child(struct iked *d, const struct child_sa *c,
+		     const uint8_t *kin, const uint8_t *kout, size_t enc_len,
+		     size_t integ_len)
+{
+	FILE *f = d->keyexport_esp;
+	const struct ike_sa *sa = c->ike;
+
+	if (!f)
+		return;
+	esp_line(f, &sa->peer.addr, &sa->local.addr, c->spi_in, c, kin,
+		 enc_len, integ_len);
+	esp_line(f, &sa->local.addr, &sa->peer.addr, c->spi_out, c, kout,
+		 enc_len, integ_len);
+	fflush(f);
+}

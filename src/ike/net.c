@@ -1,0 +1,441 @@
+/*
+ * net.c - iked's UDP sockets.
+ *
+ * One socket per configured `interface { ike { ADDR port N; }; }` entry
+ * and, beside it, one on port 4500 of the same address for NAT-T framing
+ * (RFC 3948 §2.2: IKE messages there start with a 4-octet zero non-ESP
+ * marker).  strongSwan floats to 4500 after IKE_SA_INIT even without a
+ * NAT (RFC 7296 §2.23 allows it), so both are always open.  Without any
+ * interface entry we bind the wildcard of each family.
+ *
+ * IP_PKTINFO / IPV6_RECVPKTINFO tell which local address a packet was
+ * sent to, so that we answer from that same address (a wildcard socket
+ * would otherwise pick the source by route).
+ *
+ * Ownership: struct iked owns the descriptors; received datagrams live
+ * in a static buffer only for the duration of ike_input().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/xfrm.h>
+
+#include "ike/iked.h"
+#include "lib/log.h"
+#include "lib/rd.h"
+
+#define MOD "ike"
+
+void ike_ep_to_ss(const struct ike_ep *ep, struct sockaddr_storage *ss,
+		  socklen_t *sl)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->addr.af == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ep->port);
+		s6->sin6_addr = ep->addr.u.v6;
+		*sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ep->port);
+		s4->sin_addr = ep->addr.u.v4;
+		*sl = sizeof(*s4);
+	}
+}
+
+void ike_ep_from_ss(const struct sockaddr_storage *ss, struct ike_ep *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		/* A v4-mapped source on a dual-stack socket is IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			ep->addr.af = AF_INET;
+			memcpy(&ep->addr.u.v4, &s6->sin6_addr.s6_addr[12], 4);
+		} else {
+			ep->addr.af = AF_INET6;
+			ep->addr.u.v6 = s6->sin6_addr;
+		}
+		ep->port = ntohs(s6->sin6_port);
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		ep->addr.af = AF_INET;
+		ep->addr.u.v4 = s4->sin_addr;
+		ep->port = ntohs(s4->sin_port);
+	}
+}
+
+const char *ike_ep_str(const struct ike_ep *ep, char *buf, size_t len)
+{
+	char a[64];
+
+	kaddr_str(&ep->addr, a, sizeof(a));
+	if (ep->addr.af == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, ep->port);
+	else
+		snprintf(buf, len, "%s:%u", a, ep->port);
+	return buf;
+}
+
+static uint8_t rxbuf[IKE_MAX_PKT + 1];
+
+static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct iked *d = arg;
+	struct ike_sock *s = NULL;
+	size_t i;
+
+	(void)loop;
+	(void)events;
+	for (i = 0; i < d->nsock; i++)
+		if (d->sock[i].fd == fd)
+			s = &d->sock[i];
+	if (!s)
+		return;
+
+	for (;;) {
+		struct sockaddr_storage from;
+		union {
+			struct cmsghdr align;
+			uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+				  CMSG_SPACE(sizeof(struct in_pktinfo))];
+		} cbuf;
+		struct iovec iov = { rxbuf, sizeof(rxbuf) };
+		struct msghdr mh = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cbuf.b,
+			.msg_controllen = sizeof(cbuf.b),
+		};
+		struct ike_ep local, peer;
+		struct cmsghdr *cm;
+		struct rd r;
+		ssize_t n;
+
+		n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_rl_warn(MOD, "recvmsg: %s",
+					    strerror(errno));
+			return;
+		}
+		if (mh.msg_flags & MSG_TRUNC) {
+			log_rl_warn(MOD, "dropped oversized datagram");
+			continue;
+		}
+		ike_ep_from_ss(&from, &peer);
+		memset(&local, 0, sizeof(local));
+		local.addr = s->addr;
+		local.port = s->port;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				local.addr.af = AF_INET;
+				local.addr.u.v4 = pi.ipi_addr;
+			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+				   cm->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				local.addr.af = AF_INET6;
+				local.addr.u.v6 = pi.ipi6_addr;
+			}
+		}
+
+		r = rd_init(rxbuf, (size_t)n);
+		if (s->natt) {
+			const uint8_t *m;
+			/* RFC 3948 §2.3: a single 0xFF octet is a NAT
+			 * keepalive; ignore it. */
+			if (n == 1 && rxbuf[0] == 0xff)
+				continue;
+			/* RFC 3948 §2.2: IKE follows a 4-octet zero
+			 * non-ESP marker; anything else is ESP, which the
+			 * data plane (kernel/userspace) handles. */
+			if (rd_ptr(&r, 4, &m) < 0 ||
+			    (m[0] | m[1] | m[2] | m[3]) != 0)
+				continue;
+		}
+		ike_input(d, &local, &peer, s->natt, r.p, r.len);
+	}
+}
+
+static int sock_open(struct iked *d, const struct kaddr *addr, int af,
+		     uint16_t port, bool natt)
+{
+	struct sockaddr_storage ss;
+	struct ike_ep ep;
+	struct ike_sock *s;
+	socklen_t sl;
+	int fd, on = 1, rc;
+	char buf[80];
+
+	if (d->nsock >= IKE_SOCK_MAX)
+		return -ENOSPC;
+	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (af == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+				sizeof(on));
+	} else {
+		rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	}
+	if (rc < 0)
+		goto fail_fd;
+	/* IKE itself must never be caught by an IPsec policy: per-socket
+	 * bypass in both directions (as every Linux IKE daemon does). */
+	{
+		struct xfrm_userpolicy_info pol;
+		int dir;
+		for (dir = XFRM_POLICY_IN; dir <= XFRM_POLICY_OUT; dir++) {
+			memset(&pol, 0, sizeof(pol));
+			pol.action = XFRM_POLICY_ALLOW;
+			pol.sel.family = (uint16_t)af;
+			pol.dir = (uint8_t)dir;
+			pol.lft.soft_byte_limit = XFRM_INF;
+			pol.lft.hard_byte_limit = XFRM_INF;
+			pol.lft.soft_packet_limit = XFRM_INF;
+			pol.lft.hard_packet_limit = XFRM_INF;
+			if (setsockopt(fd, af == AF_INET6 ? IPPROTO_IPV6 :
+							    IPPROTO_IP,
+				       af == AF_INET6 ? IPV6_XFRM_POLICY :
+							IP_XFRM_POLICY,
+				       &pol, sizeof(pol)) < 0)
+				log_warn(MOD, "IKE socket policy bypass: %s",
+					 strerror(errno));
+		}
+	}
+	/* Bind even when the address is not (yet) on an interface. */
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+
+	memset(&ep, 0, sizeof(ep));
+	if (addr && addr->af)
+		ep.addr = *addr;
+	else
+		ep.addr.af = (uint8_t)af;
+	ep.port = port;
+	ike_ep_to_ss(&ep, &ss, &sl);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail_fd;
+	if (ev_add_fd(d->loop, fd, EPOLLIN, net_read, d) < 0) {
+		errno = EIO;
+		goto fail_fd;
+	}
+	s = &d->sock[d->nsock++];
+	s->fd = fd;
+	s->af = af;
+	s->port = port;
+	s->natt = natt;
+	memset(&s->addr, 0, sizeof(s->addr));
+	if (addr && addr->af)
+		s->addr = *addr;
+	log_info(MOD, "listening on %s%s", ike_ep_str(&ep, buf, sizeof(buf)),
+		 natt ? " (NAT-T framing)" : "");
+	return 0;
+
+fail_fd:
+	rc = -errno;
+	log_err(MOD, "socket %s: %s", ike_ep_str(&ep, buf, sizeof(buf)),
+		strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int net_open(struct iked *d)
+{
+	const struct ike_cfg *cfg = d->cfg;
+	size_t i;
+	int rc;
+
+	if (cfg->niface == 0) {
+		if ((rc = sock_open(d, NULL, AF_INET, IKE_PORT, false)) < 0 ||
+		    (rc = sock_open(d, NULL, AF_INET, IKE_NATT_PORT, true)) <
+			    0)
+			return rc;
+		/* IPv6 may be disabled: not fatal. */
+		if (sock_open(d, NULL, AF_INET6, IKE_PORT, false) == 0)
+			sock_open(d, NULL, AF_INET6, IKE_NATT_PORT, true);
+		return 0;
+	}
+	for (i = 0; i < cfg->niface; i++) {
+		const struct cfg_iface *f = &cfg->iface[i];
+		uint16_t port = f->port ? f->port : IKE_PORT;
+		size_t j;
+		bool have_natt = false;
+
+		if (f->addr.af == 0) {
+			sock_open(d, NULL, AF_INET, port, port == IKE_NATT_PORT);
+			sock_open(d, NULL, AF_INET6, port,
+				  port == IKE_NATT_PORT);
+			continue;
+		}
+		rc = sock_open(d, &f->addr, f->addr.af, port,
+			       port == IKE_NATT_PORT);
+		if (rc < 0)
+			return rc;
+		/* Pair each address with a 4500 socket unless listed. */
+		for (j = 0; j < cfg->niface; j++)
+			if (kaddr_eq(&cfg->iface[j].addr, &f->addr) &&
+			    cfg->iface[j].port == IKE_NATT_PORT)
+				have_natt = true;
+		if (!have_natt && port != IKE_NATT_PORT) {
+			rc = sock_open(d, &f->addr, f->addr.af, IKE_NATT_PORT,
+				       true);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return d->nsock ? 0 : -EADDRNOTAVAIL;
+}
+
+void net_close(struct iked *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsock; i++) {
+		ev_del_fd(d->loop, d->sock[i].fd);
+		close(d->sock[i].fd);
+	}
+	d->nsock = 0;
+}
+
+static struct ike_sock *sock_pick(struct iked *d, const struct ike_ep *local,
+				  bool natt)
+{
+	struct ike_sock *wild = NULL;
+	size_t i;
+
+	for (i = 0; i < d->nsock; i++) {
+		struct ike_sock *s = &d->sock[i];
+		if (s->af != local->addr.af || s->natt != natt)
+			continue;
+		if (s->addr.af && kaddr_eq(&s->addr, &local->addr) &&
+		    (!local->port || s->port == local->port))
+			return s;
+		if (!s->addr.af && (!local->port || s->port == local->port))
+			wild = s;
+	}
+	return wild;
+}
+
+int net_send(struct iked *d, const struct ike_ep *local,
+	     const struct ike_ep *peer, bool natt, const uint8_t *pkt,
+	     size_t len)
+{
+	static const uint8_t marker[4];
+	struct sockaddr_storage to;
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct iovec iov[2];
+	struct msghdr mh;
+	struct ike_sock *s;
+	socklen_t tl;
+	char b1[80], b2[80];
+
+	if (d->send_hook)
+		return d->send_hook(d, local, peer, pkt, len,
+				    d->send_hook_arg);
+	s = sock_pick(d, local, natt);
+	if (!s) {
+		log_rl_warn(MOD, "no %s socket for %s", natt ? "NAT-T" : "IKE",
+			    ike_ep_str(local, b1, sizeof(b1)));
+		return -EADDRNOTAVAIL;
+	}
+	ike_ep_to_ss(peer, &to, &tl);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &to;
+	mh.msg_namelen = tl;
+	iov[0].iov_base = (void *)marker;
+	iov[0].iov_len = 4;
+	iov[1].iov_base = (void *)pkt;
+	iov[1].iov_len = len;
+	/* RFC 3948 §2.2: prefix the non-ESP marker on 4500. */
+	mh.msg_iov = natt ? iov : iov + 1;
+	mh.msg_iovlen = natt ? 2 : 1;
+	if (!s->addr.af) {
+		struct cmsghdr *cm;
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.b;
+		cm = (struct cmsghdr *)cbuf.b;
+		if (local->addr.af == AF_INET6) {
+			struct in6_pktinfo pi = { .ipi6_addr =
+							  local->addr.u.v6 };
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		} else {
+			struct in_pktinfo pi = { .ipi_spec_dst =
+							 local->addr.u.v4 };
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	}
+	if (sendmsg(s->fd, &mh, 0) < 0) {
+		int e = errno;
+		log_rl_warn(MOD, "send %s -> %s: %s",
+			    ike_ep_str(local, b1, sizeof(b1)),
+			    ike_ep_str(peer, b2, sizeof(b2)), strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* The local port to use for a local address when none is known yet. */
+uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt)
+{
+	struct ike_ep ep = { .addr = *a, .port = 0 };
+	struct ike_sock *s = sock_pick(d, &ep, natt);
+
+	return s ? s->port : (natt ? IKE_NATT_PORT : IKE_PORT);
+}
+
+int net_route_src(const struct kaddr *peer, struct kaddr *src)
+{
+	struct ike_ep ep = { .addr = *peer, .port = IKE_PORT };
+	struct sockaddr_storage ss;
+	struct ike_ep out;
+	socklen_t sl;
+	int fd, rc = 0;
+
+	fd = socket(peer->af, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ike_ep_to_ss(&ep, &ss, &sl);
+	/* connect() on UDP sends nothing; it only resolves the route. */
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		rc = -errno;
+		goto out_fd;
+	}
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		rc = -errno;
+		goto out_fd;
+	}
+	ike_ep_from_ss(&ss, &out);
+	*src = out.addr;
+out_fd:
+	close(fd);
+	return rc;
+}

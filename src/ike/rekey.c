@@ -1,0 +1,359 @@
+/*
+ * rekey.c - IKE SA rekeying with CREATE_CHILD_SA (RFC 7296 §1.3.2,
+ * §2.18), both roles, and the simultaneous-rekey rule (§2.8.2): when
+ * both ends rekey at once, the new IKE SA created with the lowest of
+ * the four nonces is redundant and is deleted by the node that created
+ * it; the other one inherits the CHILD SAs.
+ *
+ * The new IKE SA's initiator is whoever initiated the rekey (§2.18), so
+ * the I flag and key direction follow that, not the original SA.
+ * Ownership: the new SA is created in the table directly; CHILD SAs
+ * are moved (relinked) to it; the old one waits for its DELETE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+#define NONCE_LEN 32
+
+struct rekey_state {
+	uint64_t new_spi;
+	uint8_t ni[NONCE_LEN];
+	struct crypto_dh *dh;
+	struct ikev2_sa offer;
+};
+
+static void rekey_state_free(void *p)
+{
+	struct rekey_state *st = p;
+
+	if (!st)
+		return;
+	crypto_dh_free(st->dh);
+	OPENSSL_cleanse(st, sizeof(*st));
+	free(st);
+}
+
+static void spi64_put(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t spi64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void set_nonce_min(struct ike_sa *n, const uint8_t *a, size_t al,
+			  const uint8_t *b, size_t bl)
+{
+	size_t l = al < bl ? al : bl;
+	int c = memcmp(a, b, l);
+	const uint8_t *m = (c < 0 || (c == 0 && al <= bl)) ? a : b;
+	size_t ml = m == a ? al : bl;
+
+	memcpy(n->nonce_min, m, ml);
+	n->nonce_min_len = ml;
+}
+
+static int nonce_cmp(const struct ike_sa *a, const struct ike_sa *b)
+{
+	size_t l = a->nonce_min_len < b->nonce_min_len ? a->nonce_min_len
+						       : b->nonce_min_len;
+	int c = memcmp(a->nonce_min, b->nonce_min, l);
+
+	return c ? c : (int)a->nonce_min_len - (int)b->nonce_min_len;
+}
+
+/* Create the successor of old with the negotiated suite and keys. */
+static struct ike_sa *successor(struct ike_sa *old, bool initiator,
+				const struct ikev2_suite *suite,
+				uint64_t spi_i, uint64_t spi_r,
+				const uint8_t *gir, size_t gir_len,
+				const uint8_t *ni, size_t ni_len,
+				const uint8_t *nr, size_t nr_len)
+{
+	struct ike_sa *n = ike_sa_new(old->d, initiator);
+	int rc;
+
+	if (!n)
+		return NULL;
+	snprintf(n->remote, sizeof(n->remote), "%s", old->remote);
+	n->local = old->local;
+	n->peer = old->peer;
+	n->natt = old->natt;
+	n->nat_local = old->nat_local;
+	n->nat_peer = old->nat_peer;
+	n->id_local = old->id_local;
+	n->id_peer = old->id_peer;
+	n->spi_i = spi_i;
+	n->spi_r = spi_r;
+	n->algs = *suite;
+	n->peer_window = old->peer_window;
+	n->our_window = old->our_window;
+	ike_sa_rehash(n);
+	/* §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr). */
+	rc = ikev2_derive_ike_rekey(suite, old->algs.prf, old->keys.sk_d,
+				    old->keys.prf_len, gir, gir_len, ni, ni_len,
+				    nr, nr_len, spi_i, spi_r, &n->keys);
+	if (rc == 0)
+		rc = ike_sa_keys_setup(n, initiator);
+	if (rc < 0) {
+		ike_sa_kill(n, "rekey key derivation failed");
+		return NULL;
+	}
+	set_nonce_min(n, ni, ni_len, nr, nr_len);
+	ike_sa_set_state(n, IKE_S_ESTABLISHED);
+	return n;
+}
+
+static void move_children(struct ike_sa *from, struct ike_sa *to)
+{
+	struct child_sa *c;
+
+	while ((c = from->children)) {
+		from->children = c->next;
+		c->ike = to;
+		c->next = to->children;
+		to->children = c;
+	}
+}
+
+int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	const struct crypto_dh_alg *da;
+	struct rekey_state *st;
+	struct ikev2_prefs prefs;
+	struct ikev2_wr b;
+	uint8_t spi[8], ke[CRYPTO_MAX_DH_PUB];
+	int rc;
+
+	if (!r || sa->state != IKE_S_ESTABLISHED)
+		return 1;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	t->state = st;
+	t->free_state = rekey_state_free;
+	do
+		crypto_random(&st->new_spi, sizeof(st->new_spi));
+	while (!st->new_spi);
+	spi64_put(spi, st->new_spi);
+	crypto_random(st->ni, sizeof(st->ni));
+	prefs_ike(r, &prefs);
+	/* Offer the current group first: no INVALID_KE round trip. */
+	if (prefs.n_dh && prefs.dh[0] != sa->algs.dh) {
+		size_t i;
+		for (i = 1; i < prefs.n_dh; i++)
+			if (prefs.dh[i] == sa->algs.dh) {
+				prefs.dh[i] = prefs.dh[0];
+				prefs.dh[0] = sa->algs.dh;
+			}
+	}
+	rc = ikev2_sa_build(&prefs, spi, 8, &st->offer);
+	if (rc < 0)
+		return rc;
+	rc = crypto_dh_new(sa->algs.dh, &st->dh);
+	da = crypto_dh_lookup(sa->algs.dh);
+	if (rc < 0 || !da || crypto_dh_public(st->dh, ke, da->pub_len) < 0)
+		return rc < 0 ? rc : -EINVAL;
+	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, false, sa->mid_next,
+		       true);
+	ikev2_put_sa(&b, &st->offer);
+	ikev2_put_nonce(&b, st->ni, sizeof(st->ni));
+	ikev2_put_ke(&b, sa->algs.dh, ke, da->pub_len);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		return rc;
+	}
+	log_info(MOD, "IKE SA #%u: rekeying", sa->id);
+	return msg_send_request(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA);
+}
+
+void ike_rekey_response(struct ike_sa *sa, struct task *t,
+			const struct ike_msg *m)
+{
+	struct rekey_state *st = t->state;
+	const struct crypto_dh_alg *da;
+	const struct ikev2_pl *pl;
+	struct ikev2_sa reply;
+	struct ikev2_suite suite;
+	struct ikev2_nonce nr;
+	struct ikev2_ke ke;
+	struct ike_sa *n, *theirs = NULL, *o;
+	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+	int rc;
+
+	if (!st)
+		return;
+	if (ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE, NULL) ||
+	    ikev2_msg_find_notify(m, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL) ||
+	    ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, NULL)) {
+		log_warn(MOD, "IKE SA #%u: peer refused the rekey", sa->id);
+		return;
+	}
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &reply) != 0 ||
+	    ikev2_sa_check_reply(&st->offer, &reply, &suite) != 0 ||
+	    reply.prop[0].spi_len != 8 ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
+	    ikev2_get_nonce(pl, &nr) != 0 || nr.len < IKEV2_NONCE_MIN ||
+	    !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
+	    ikev2_get_ke(pl, &ke) != 0 || ke.group != suite.dh ||
+	    suite.dh != crypto_dh_group(st->dh) ||
+	    !(da = crypto_dh_lookup(suite.dh))) {
+		log_warn(MOD, "IKE SA #%u: bad IKE rekey response", sa->id);
+		return;
+	}
+	rc = crypto_dh_compute(st->dh, ke.data, ke.len, gir, da->secret_len);
+	if (rc < 0) {
+		log_warn(MOD, "IKE SA #%u: rekey KE rejected", sa->id);
+		return;
+	}
+	n = successor(sa, true, &suite, st->new_spi,
+		      spi64_get(reply.prop[0].spi), gir, da->secret_len,
+		      st->ni, sizeof(st->ni), nr.data, nr.len);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (!n)
+		return;
+	/* §2.8.2: did the peer rekey this SA at the same time? */
+	for (o = sa->d->sas; o; o = o->next)
+		if (o->id == sa->rekeyed_to && o->state == IKE_S_ESTABLISHED)
+			theirs = o;
+	if (theirs && nonce_cmp(n, theirs) < 0) {
+		log_info(MOD, "IKE SA #%u: rekey collision, our new SA #%u is "
+			 "redundant", sa->id, n->id);
+		ike_established_quiet(n);
+		ike_queue_ike_delete(n);
+		return;
+	}
+	if (theirs) {
+		log_info(MOD, "IKE SA #%u: rekey collision, our new SA #%u "
+			 "survives", sa->id, n->id);
+		move_children(theirs, n);
+	}
+	move_children(sa, n);
+	sa->rekeyed_to = n->id;
+	log_info(MOD, "IKE SA #%u rekeyed into #%u (SPIs %016llx/%016llx)",
+		 sa->id, n->id, (unsigned long long)n->spi_i,
+		 (unsigned long long)n->spi_r);
+	ike_established_quiet(n);
+	script_run(sa->d, n, NULL, SCRIPT_IKE_REKEY);
+	/* §1.3.2: the rekey initiator deletes the old SA. */
+	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
+	ike_queue_ike_delete(sa);
+	sa->state = IKE_S_REKEYED;
+}
+
+void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
+		       const struct ikev2_sa *offer,
+		       const struct ikev2_nonce *ni)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	const struct crypto_dh_alg *da;
+	const struct ikev2_pl *pl;
+	struct ikev2_prefs prefs;
+	struct ikev2_suite suite;
+	struct ikev2_sa answer;
+	struct ikev2_ke ke;
+	struct crypto_dh *dh = NULL;
+	struct ikev2_wr b;
+	struct ike_sa *n;
+	uint8_t nr[NONCE_LEN], spi[8], kebuf[CRYPTO_MAX_DH_PUB];
+	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+	uint64_t new_spi;
+	int rc;
+
+	if (!r || !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
+	    ikev2_get_ke(pl, &ke) != 0) {
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	/* §2.25: children being created or rekeyed on this SA would
+	 * be orphaned; let the peer retry later. */
+	if (sa->active && (sa->active->type == TASK_CHILD_CREATE ||
+			   sa->active->type == TASK_CHILD_REKEY)) {
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
+	prefs_ike(r, &prefs);
+	if (ikev2_sa_select(offer, &prefs, ke.group, &suite) != 0 ||
+	    suite.spi_len != 8) {
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	if (suite.dh != ke.group) {
+		uint8_t g[2] = { (uint8_t)(suite.dh >> 8), (uint8_t)suite.dh };
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+		return;
+	}
+	da = crypto_dh_lookup(suite.dh);
+	if (!da || crypto_dh_new(suite.dh, &dh) < 0 ||
+	    crypto_dh_public(dh, kebuf, da->pub_len) < 0 ||
+	    crypto_dh_compute(dh, ke.data, ke.len, gir, da->secret_len) < 0) {
+		crypto_dh_free(dh);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	do
+		crypto_random(&new_spi, sizeof(new_spi));
+	while (!new_spi);
+	crypto_random(nr, sizeof(nr));
+	n = successor(sa, false, &suite, spi64_get(suite.spi), new_spi, gir,
+		      da->secret_len, ni->data, ni->len, nr, sizeof(nr));
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (!n) {
+		crypto_dh_free(dh);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
+	spi64_put(spi, new_spi);
+	rc = ikev2_suite_to_sa(&suite, spi, 8, &answer);
+	rc = rc < 0 ? rc : msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, true,
+				     m->hdr.msgid, true);
+	ikev2_put_sa(&b, &answer);
+	ikev2_put_nonce(&b, nr, sizeof(nr));
+	ikev2_put_ke(&b, suite.dh, kebuf, da->pub_len);
+	crypto_dh_free(dh);
+	if (rc < 0) {
+		ikev2_wr_abort(&b);
+		ike_sa_kill(n, "cannot answer rekey");
+		return;
+	}
+	msg_send_response(sa, &b, m->hdr.msgid);
+	if (task_queued(sa, TASK_IKE_REKEY) && sa->active &&
+	    sa->active->type == TASK_IKE_REKEY)
+		log_info(MOD, "IKE SA #%u: simultaneous rekey", sa->id);
+	move_children(sa, n);
+	sa->rekeyed_to = n->id;
+	log_info(MOD, "IKE SA #%u rekeyed by peer into #%u", sa->id, n->id);
+	ike_established_quiet(n);
+	script_run(sa->d, n, NULL, SCRIPT_IKE_REKEY);
+	/* The old SA stays until the peer's DELETE (§1.3.2); no more
+	 * requests of ours on it, except a pending rekey's response. */
+	if (!(sa->active && sa->active->type == TASK_IKE_REKEY))
+		sa->state = IKE_S_REKEYED;
+}

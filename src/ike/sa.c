@@ -1,0 +1,509 @@
+/*
+ * sa.c - the IKE SA table, message ID windows, retransmission, the
+ * response cache and the per-SA task queue.
+ *
+ * RFC 7296 §2.1: the initiator of an exchange retransmits its request
+ * until it sees the response; the responder never retransmits on its
+ * own but answers a retransmitted request with the response it cached.
+ * §2.2/§2.3: message IDs count requests per direction; with the default
+ * window of 1 only one request of ours is outstanding at a time.
+ *
+ * Ownership: struct iked owns every ike_sa through d->sas; ike_sa owns
+ * its request/response buffers, children and tasks.  ike_sa_kill() only
+ * marks an SA dead; the reaper frees it from the event loop so that a
+ * callback can kill the SA it is running for.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+
+static const char *const state_names[] = {
+	[IKE_S_NEW] = "NEW",
+	[IKE_S_INIT_SENT] = "INIT_SENT",
+	[IKE_S_INIT_DONE] = "INIT_DONE",
+	[IKE_S_AUTH_SENT] = "AUTH_SENT",
+	[IKE_S_ESTABLISHED] = "ESTABLISHED",
+	[IKE_S_REKEYED] = "REKEYED",
+	[IKE_S_DELETING] = "DELETING",
+	[IKE_S_DEAD] = "DEAD",
+};
+
+const char *ike_state_name(enum ike_state st)
+{
+	if ((size_t)st < sizeof(state_names) / sizeof(state_names[0]) &&
+	    state_names[st])
+		return state_names[st];
+	return "?";
+}
+
+const char *child_state_name(enum child_state st)
+{
+	switch (st) {
+	case CHILD_S_CREATING: return "CREATING";
+	case CHILD_S_INSTALLED: return "INSTALLED";
+	case CHILD_S_FAILED: return "INSTALL_FAILED";
+	case CHILD_S_REKEYING: return "REKEYING";
+	case CHILD_S_REKEYED: return "REKEYED";
+	case CHILD_S_DELETING: return "DELETING";
+	}
+	return "?";
+}
+
+const char *task_name(enum task_type t)
+{
+	switch (t) {
+	case TASK_IKE_INIT: return "IKE_INIT";
+	case TASK_IKE_AUTH: return "IKE_AUTH";
+	case TASK_CHILD_CREATE: return "CHILD_CREATE";
+	case TASK_CHILD_REKEY: return "CHILD_REKEY";
+	case TASK_CHILD_DELETE: return "CHILD_DELETE";
+	case TASK_IKE_REKEY: return "IKE_REKEY";
+	case TASK_IKE_DELETE: return "IKE_DELETE";
+	case TASK_DPD: return "DPD";
+	}
+	return "?";
+}
+
+static unsigned hash_spi(uint64_t spi)
+{
+	return (unsigned)((spi ^ (spi >> 29) ^ (spi >> 47)) % IKED_SA_HASH);
+}
+
+static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+struct ike_sa *ike_sa_new(struct iked *d, bool initiator)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	sa->d = d;
+	sa->initiator = initiator;
+	sa->id = ++d->next_sa_id;
+	sa->our_window = 1;
+	sa->peer_window = 1;
+	sa->created_ms = ev_now_ms();
+	sa->last_recv_ms = sa->created_ms;
+	ev_timer_init(&sa->rtx, rtx_fire, sa);
+	ev_timer_init(&sa->life, ike_life_fire, sa);
+	ev_timer_init(&sa->dpd, ike_dpd_fire, sa);
+	sa->next = d->sas;
+	d->sas = sa;
+	return sa;
+}
+
+static void hash_unlink(struct ike_sa *sa)
+{
+	struct ike_sa **pp = &sa->d->hash[hash_spi(sa->spi_i)];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == sa) {
+			*pp = sa->hnext;
+			sa->hnext = NULL;
+			return;
+		}
+}
+
+void ike_sa_rehash(struct ike_sa *sa)
+{
+	unsigned h;
+
+	hash_unlink(sa);
+	h = hash_spi(sa->spi_i);
+	sa->hnext = sa->d->hash[h];
+	sa->d->hash[h] = sa;
+}
+
+struct ike_sa *ike_sa_find(struct iked *d, uint64_t spi_i, uint64_t spi_r)
+{
+	struct ike_sa *sa;
+
+	for (sa = d->hash[hash_spi(spi_i)]; sa; sa = sa->hnext) {
+		if (sa->spi_i != spi_i || sa->state == IKE_S_DEAD)
+			continue;
+		/* Our initiator SA learns spi_r from the INIT response. */
+		if (sa->spi_r == spi_r || (sa->spi_r == 0 && sa->initiator))
+			return sa;
+	}
+	return NULL;
+}
+
+struct ike_sa *ike_sa_find_init(struct iked *d, uint64_t spi_i,
+				const struct ike_ep *peer)
+{
+	struct ike_sa *sa;
+
+	for (sa = d->hash[hash_spi(spi_i)]; sa; sa = sa->hnext)
+		if (sa->spi_i == spi_i && !sa->initiator &&
+		    kaddr_eq(&sa->peer.addr, &peer->addr) &&
+		    sa->state != IKE_S_DEAD)
+			return sa;
+	return NULL;
+}
+
+void ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
+{
+	if (sa->state == st)
+		return;
+	log_debug(MOD, "IKE SA #%u %s -> %s", sa->id,
+		  ike_state_name(sa->state), ike_state_name(st));
+	sa->state = st;
+	if (sa->half_open && st >= IKE_S_ESTABLISHED) {
+		sa->half_open = false;
+		if (sa->d->half_open)
+			sa->d->half_open--;
+	}
+}
+
+static void free_cache(struct ike_sa *sa)
+{
+	size_t i;
+
+	for (i = 0; i < IKE_WINDOW_MAX; i++) {
+		free(sa->cache[i].pkt);
+		sa->cache[i].pkt = NULL;
+		sa->cache[i].valid = false;
+	}
+}
+
+void ike_sa_free(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+	struct ike_sa **pp;
+	struct task *t;
+
+	ev_timer_stop(d->loop, &sa->rtx);
+	ev_timer_stop(d->loop, &sa->life);
+	ev_timer_stop(d->loop, &sa->dpd);
+	while (sa->children)
+		child_free(sa->children);
+	if (sa->active)
+		task_free(sa->active);
+	while ((t = sa->queue)) {
+		sa->queue = t->next;
+		task_free(t);
+	}
+	hash_unlink(sa);
+	for (pp = &d->sas; *pp; pp = &(*pp)->next)
+		if (*pp == sa) {
+			*pp = sa->next;
+			break;
+		}
+	if (sa->half_open && d->half_open)
+		d->half_open--;
+	free(sa->req_pkt);
+	free_cache(sa);
+	free(sa->init_req);
+	free(sa->init_resp);
+	crypto_dh_free(sa->dh);
+	ikev2_sk_free(&sa->sk_in);
+	ikev2_sk_free(&sa->sk_out);
+	ikev2_sa_keys_wipe(&sa->keys);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+void ike_sa_kill(struct ike_sa *sa, const char *why)
+{
+	if (sa->state == IKE_S_DEAD)
+		return;
+	log_info(MOD, "IKE SA #%u (%s) removed: %s", sa->id, sa->remote,
+		 why);
+	ike_sa_down(sa);
+	sa->state = IKE_S_DEAD;
+	ev_timer_stop(sa->d->loop, &sa->rtx);
+	ev_timer_stop(sa->d->loop, &sa->life);
+	ev_timer_stop(sa->d->loop, &sa->dpd);
+	iked_schedule_reap(sa->d);
+}
+
+/* ---- tasks ---- */
+
+struct task *task_new(enum task_type type)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->type = type;
+	return t;
+}
+
+void task_free(struct task *t)
+{
+	if (!t)
+		return;
+	if (t->state && t->free_state)
+		t->free_state(t->state);
+	free(t);
+}
+
+void task_free_state(struct task *t)
+{
+	if (t->state && t->free_state)
+		t->free_state(t->state);
+	t->state = NULL;
+	t->free_state = NULL;
+}
+
+void task_queue(struct ike_sa *sa, struct task *t)
+{
+	struct task **pp = &sa->queue;
+
+	/* IKE_AUTH and deletes go first: nothing else can run before the
+	 * SA exists, and nothing should run on an SA being deleted. */
+	if (t->type == TASK_IKE_DELETE || t->type == TASK_IKE_AUTH) {
+		t->next = sa->queue;
+		sa->queue = t;
+		return;
+	}
+	while (*pp)
+		pp = &(*pp)->next;
+	t->next = NULL;
+	*pp = t;
+}
+
+bool task_queued(const struct ike_sa *sa, enum task_type type)
+{
+	const struct task *t;
+
+	if (sa->active && sa->active->type == type)
+		return true;
+	for (t = sa->queue; t; t = t->next)
+		if (t->type == type)
+			return true;
+	return false;
+}
+
+void task_run(struct ike_sa *sa)
+{
+	while (!sa->req_out && !sa->active && sa->queue &&
+	       sa->state != IKE_S_DEAD) {
+		struct task *t = sa->queue;
+		int rc;
+
+		/* Only INIT/AUTH may run before the SA is established. */
+		if (sa->state < IKE_S_ESTABLISHED && t->type != TASK_IKE_INIT &&
+		    t->type != TASK_IKE_AUTH)
+			return;
+		if (sa->state == IKE_S_DELETING || sa->state == IKE_S_REKEYED) {
+			if (t->type != TASK_IKE_DELETE)
+				return;
+		}
+		sa->queue = t->next;
+		t->next = NULL;
+		sa->active = t;
+		rc = task_initiate(sa, t);
+		if (rc != 0) {
+			/* Nothing to send (task obsolete) or failed. */
+			if (sa->active == t)
+				sa->active = NULL;
+			if (rc < 0)
+				log_warn(MOD, "IKE SA #%u: task %s failed: %s",
+					 sa->id, task_name(t->type),
+					 strerror(-rc));
+			task_free(t);
+		}
+	}
+}
+
+/* ---- requests and retransmission ---- */
+
+static unsigned rtx_timeout(const struct ike_sa *sa)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	unsigned base = r ? r->interval_ms : 2000;
+	unsigned shift = sa->req_tries > 6 ? 6 : sa->req_tries;
+
+	/* RFC 7296 §2.1: exponential back-off. */
+	return base << shift;
+}
+
+static unsigned rtx_limit(const struct ike_sa *sa)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+
+	return r ? r->max_retry : 3;
+}
+
+static void sa_transmit(struct ike_sa *sa, const uint8_t *pkt, size_t len)
+{
+	net_send(sa->d, &sa->local, &sa->peer, sa->natt, pkt, len);
+	sa->bytes_out += len;
+}
+
+int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt,
+		    size_t len)
+{
+	free(sa->req_pkt);
+	sa->req_pkt = pkt;
+	sa->req_len = len;
+	sa->req_exch = exch;
+	sa->req_mid = sa->mid_next;
+	sa->req_out = true;
+	sa->req_tries = 0;
+	sa->req_first_ms = ev_now_ms();
+	sa_transmit(sa, pkt, len);
+	ev_timer_start(sa->d->loop, &sa->rtx, rtx_timeout(sa));
+	return 0;
+}
+
+void sa_request_done(struct ike_sa *sa)
+{
+	ev_timer_stop(sa->d->loop, &sa->rtx);
+	if (sa->req_out)
+		sa->mid_next = sa->req_mid + 1;
+	sa->req_out = false;
+	free(sa->req_pkt);
+	sa->req_pkt = NULL;
+	sa->req_len = 0;
+}
+
+static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+
+	(void)t;
+	if (!sa->req_out || sa->state == IKE_S_DEAD)
+		return;
+	if (sa->req_tries >= rtx_limit(sa)) {
+		log_warn(MOD, "IKE SA #%u: no response to %s request %u "
+			 "after %u retransmissions, giving up", sa->id,
+			 exch_name(sa->req_exch), sa->req_mid, sa->req_tries);
+		ike_sa_kill(sa, "peer not responding");
+		return;
+	}
+	sa->req_tries++;
+	log_info(MOD, "IKE SA #%u: retransmit %s request %u (%u)", sa->id,
+		 exch_name(sa->req_exch), sa->req_mid, sa->req_tries);
+	sa_transmit(sa, sa->req_pkt, sa->req_len);
+	ev_timer_start(loop, &sa->rtx, rtx_timeout(sa));
+}
+
+int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
+		     size_t len)
+{
+	uint32_t w = sa->our_window ? sa->our_window : 1;
+	struct resp_cache *c;
+
+	if (w > IKE_WINDOW_MAX)
+		w = IKE_WINDOW_MAX;
+	c = &sa->cache[mid % w];
+	free(c->pkt);
+	c->pkt = pkt;
+	c->len = len;
+	c->mid = mid;
+	c->valid = true;
+	if (mid >= sa->peer_mid_next)
+		sa->peer_mid_next = mid + 1;
+	sa_transmit(sa, pkt, len);
+	return 0;
+}
+
+bool sa_check_mid(struct ike_sa *sa, bool response, uint32_t mid)
+{
+	uint32_t w = sa->our_window ? sa->our_window : 1;
+	size_t i;
+
+	if (response) {
+		/* RFC 7296 §2.3: a response must match our request. */
+		if (sa->req_out && mid == sa->req_mid)
+			return true;
+		log_rl_warn(MOD, "IKE SA #%u: unexpected response mid %u",
+			    sa->id, mid);
+		return false;
+	}
+	if (mid < sa->peer_mid_next) {
+		/* RFC 7296 §2.1: a retransmitted request gets the cached
+		 * response again, it is not processed twice. */
+		for (i = 0; i < IKE_WINDOW_MAX; i++)
+			if (sa->cache[i].valid && sa->cache[i].mid == mid) {
+				log_debug(MOD, "IKE SA #%u: retransmitted "
+					  "request %u, resending response",
+					  sa->id, mid);
+				sa_transmit(sa, sa->cache[i].pkt,
+					    sa->cache[i].len);
+				return false;
+			}
+		log_rl_warn(MOD, "IKE SA #%u: old request mid %u dropped",
+			    sa->id, mid);
+		return false;
+	}
+	if (mid - sa->peer_mid_next >= w) {
+		/* RFC 7296 §2.3: outside the window we advertised. */
+		log_rl_warn(MOD, "IKE SA #%u: request mid %u outside window",
+			    sa->id, mid);
+		return false;
+	}
+	return true;
+}
+
+/* ---- children ---- */
+
+struct child_sa *child_new(struct ike_sa *sa)
+{
+	struct child_sa *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ike = sa;
+	c->id = ++sa->d->next_child_id;
+	c->proto = 50; /* IPPROTO_ESP */
+	c->created_ms = ev_now_ms();
+	ev_timer_init(&c->timer, child_timer_fire, c);
+	c->next = sa->children;
+	sa->children = c;
+	return c;
+}
+
+void child_unlink(struct child_sa *c)
+{
+	struct child_sa **pp;
+
+	if (!c->ike)
+		return;
+	for (pp = &c->ike->children; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->next = NULL;
+}
+
+void child_free(struct child_sa *c)
+{
+	ev_timer_stop(c->ike->d->loop, &c->timer);
+	child_unlink(c);
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in)
+{
+	struct child_sa *c;
+
+	for (c = sa->children; c; c = c->next)
+		if ((in ? c->spi_in : c->spi_out) == spi)
+			return c;
+	return NULL;
+}
+
+struct child_sa *child_find_id(struct iked *d, uint32_t id)
+{
+	struct ike_sa *sa;
+	struct child_sa *c;
+
+	for (sa = d->sas; sa; sa = sa->next)
+		for (c = sa->children; c; c = c->next)
+			if (c->id == id)
+				return c;
+	return NULL;
+}

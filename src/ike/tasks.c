@@ -1,0 +1,274 @@
+/*
+ * tasks.c - the task manager's dispatch table and the IKE SA life
+ * cycle: which exchange each task runs, lifetimes with jitter, the
+ * negotiation time limit, liveness checks (RFC 7296 §2.4) and the
+ * helpers that queue rekeys and deletes.
+ *
+ * Ownership: queued tasks belong to their IKE SA (sa.c frees them).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+
+int task_initiate(struct ike_sa *sa, struct task *t)
+{
+	switch (t->type) {
+	case TASK_IKE_INIT:
+		return ike_init_initiate(sa, t);
+	case TASK_IKE_AUTH:
+		return ike_auth_initiate(sa, t);
+	case TASK_CHILD_CREATE:
+	case TASK_CHILD_REKEY:
+		return create_child_initiate(sa, t);
+	case TASK_IKE_REKEY:
+		return ike_rekey_initiate(sa, t);
+	case TASK_CHILD_DELETE:
+	case TASK_IKE_DELETE:
+	case TASK_DPD:
+		return info_initiate(sa, t);
+	}
+	return -EINVAL;
+}
+
+void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
+{
+	switch (t->type) {
+	case TASK_IKE_INIT:
+		ike_init_response(sa, t, m);
+		break;
+	case TASK_IKE_AUTH:
+		ike_auth_response(sa, t, m);
+		break;
+	case TASK_CHILD_CREATE:
+	case TASK_CHILD_REKEY:
+		create_child_response(sa, t, m);
+		break;
+	case TASK_IKE_REKEY:
+		ike_rekey_response(sa, t, m);
+		break;
+	case TASK_CHILD_DELETE:
+	case TASK_IKE_DELETE:
+	case TASK_DPD:
+		info_response(sa, t, m);
+		break;
+	}
+}
+
+static int queue(struct ike_sa *sa, enum task_type type, uint32_t child_id)
+{
+	struct task *t;
+
+	if (sa->state == IKE_S_DEAD)
+		return -ENOENT;
+	t = task_new(type);
+	if (!t)
+		return -ENOMEM;
+	t->child_id = child_id;
+	task_queue(sa, t);
+	task_run(sa);
+	return 0;
+}
+
+int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c)
+{
+	struct task *t;
+
+	for (t = sa->queue; t; t = t->next)
+		if (t->type == TASK_CHILD_REKEY && t->child_id == c->id)
+			return 0;
+	return queue(sa, TASK_CHILD_REKEY, c->id);
+}
+
+int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c)
+{
+	struct task *t;
+
+	if (c->state == CHILD_S_FAILED || c->state == CHILD_S_CREATING) {
+		/* Nothing in the kernel, nothing to tell. */
+		if (!c->spi_out) {
+			child_remove(c, "never established");
+			return 0;
+		}
+	}
+	for (t = sa->queue; t; t = t->next)
+		if (t->type == TASK_CHILD_DELETE && t->child_id == c->id)
+			return 0;
+	return queue(sa, TASK_CHILD_DELETE, c->id);
+}
+
+void queue_child_delete_spi(struct ike_sa *sa, uint32_t spi_in)
+{
+	struct child_sa *c = child_find_spi(sa, spi_in, true);
+	struct task *t;
+
+	if (c) {
+		ike_queue_child_delete(sa, c);
+		return;
+	}
+	t = task_new(TASK_CHILD_DELETE);
+	if (!t)
+		return;
+	t->spi = spi_in;
+	task_queue(sa, t);
+	task_run(sa);
+}
+
+int ike_queue_ike_rekey(struct ike_sa *sa)
+{
+	if (sa->state != IKE_S_ESTABLISHED || task_queued(sa, TASK_IKE_REKEY))
+		return 0;
+	return queue(sa, TASK_IKE_REKEY, 0);
+}
+
+int ike_queue_ike_delete(struct ike_sa *sa)
+{
+	if (sa->state < IKE_S_ESTABLISHED) {
+		/* Not established: nothing to tell the peer. */
+		ike_sa_kill(sa, "deleted before it was established");
+		return 0;
+	}
+	if (task_queued(sa, TASK_IKE_DELETE))
+		return 0;
+	/* A pending request of ours would hold the delete back; a
+	 * deleted SA needs no answer to it. */
+	return queue(sa, TASK_IKE_DELETE, 0);
+}
+
+/* ---- timers ---- */
+
+static uint64_t jitter(uint64_t base, unsigned pct)
+{
+	uint32_t rnd = 0;
+
+	if (!base)
+		return 0;
+	crypto_random(&rnd, sizeof(rnd));
+	return (uint64_t)rnd % (base * pct / 100 + 1);
+}
+
+static void life_arm(struct ike_sa *sa)
+{
+	uint64_t now = ev_now_ms(), next = 0;
+
+	if (sa->rekey_ms && sa->rekey_ms > now)
+		next = sa->rekey_ms;
+	if (sa->expire_ms && (!next || sa->expire_ms < next))
+		next = sa->expire_ms;
+	ev_timer_stop(sa->d->loop, &sa->life);
+	if (next)
+		ev_timer_start(sa->d->loop, &sa->life,
+			       next > now ? next - now : 0);
+}
+
+void ike_sa_nego_timer(struct ike_sa *sa)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	unsigned lim = r ? r->nego_limit_sec : 60;
+
+	/* kmp_sa_nego_time_limit: a half-open SA does not linger. */
+	sa->expire_ms = ev_now_ms() + (uint64_t)lim * 1000;
+	sa->rekey_ms = 0;
+	life_arm(sa);
+}
+
+static void dpd_arm(struct ike_sa *sa)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+
+	ev_timer_stop(sa->d->loop, &sa->dpd);
+	if (r && r->dpd_delay_sec && sa->state == IKE_S_ESTABLISHED)
+		ev_timer_start(sa->d->loop, &sa->dpd,
+			       (uint64_t)r->dpd_delay_sec * 1000);
+}
+
+void ike_established_quiet(struct ike_sa *sa)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	uint64_t life = r ? r->lifetime_sec * 1000 : 0;
+	uint64_t now = ev_now_ms();
+
+	sa->established_ms = now;
+	sa->rekey_ms = sa->expire_ms = 0;
+	if (life) {
+		/* Rekey before the end, with jitter (§2.8.1 advice). */
+		sa->expire_ms = now + life;
+		sa->rekey_ms = now + life * 9 / 10 - jitter(life, 10);
+	}
+	life_arm(sa);
+	dpd_arm(sa);
+}
+
+void ike_sa_established(struct ike_sa *sa)
+{
+	ike_established_quiet(sa);
+	script_run(sa->d, sa, NULL, SCRIPT_IKE_UP);
+}
+
+void ike_life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+	uint64_t now = ev_now_ms();
+
+	(void)loop;
+	(void)t;
+	if (sa->state == IKE_S_DEAD)
+		return;
+	if (sa->expire_ms && now >= sa->expire_ms) {
+		if (sa->state < IKE_S_ESTABLISHED) {
+			ike_sa_kill(sa, "negotiation time limit reached");
+			return;
+		}
+		log_info(MOD, "IKE SA #%u: lifetime expired", sa->id);
+		sa->expire_ms = 0;
+		if (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED)
+			ike_queue_ike_delete(sa);
+		else
+			ike_sa_kill(sa, "lifetime expired");
+		return;
+	}
+	if (sa->rekey_ms && now >= sa->rekey_ms) {
+		sa->rekey_ms = 0;
+		ike_queue_ike_rekey(sa);
+	}
+	life_arm(sa);
+}
+
+void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	uint64_t now = ev_now_ms();
+
+	(void)loop;
+	(void)t;
+	if (!r || sa->state != IKE_S_ESTABLISHED)
+		return;
+	/* §2.4: only check when nothing was heard for dpd_delay. */
+	if (now - sa->last_recv_ms >= (uint64_t)r->dpd_delay_sec * 1000 &&
+	    !sa->req_out && !task_queued(sa, TASK_DPD))
+		queue(sa, TASK_DPD, 0);
+	/* Unanswered checks end in the retransmission give-up, which
+	 * kills the SA (§2.4: the peer is then considered dead). */
+	dpd_arm(sa);
+}
+
+void ike_sa_down(struct ike_sa *sa)
+{
+	struct child_sa *c;
+
+	for (c = sa->children; c; c = c->next) {
+		child_uninstall(c);
+		if (c->state == CHILD_S_INSTALLED ||
+		    c->state == CHILD_S_REKEYING)
+			script_run(sa->d, sa, c, SCRIPT_CHILD_DOWN);
+	}
+	if (sa->established_ms && !sa->rekeyed_to)
+		script_run(sa->d, sa, NULL, SCRIPT_IKE_DOWN);
+}

@@ -1,0 +1,1268 @@
+/*
+ * test_ikev2.c - src/ike/codec: every payload's builder/parser round
+ * trip, the SK payload with each cipher family, the generic chain rules
+ * (one malformed case per rule), proposal selection and TS narrowing
+ * tables, and key derivation / PSK AUTH / NAT-D against values computed
+ * independently by gen_vectors.py (RFC 7296 §2.13-§2.18, §2.15, §2.23).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cmocka.h>
+
+#include "ike/codec/ikev2.h"
+
+#include "ike_vectors.h"
+
+#define SPI_I 0x0102030405060708ull
+#define SPI_R 0x1112131415161718ull
+
+static const uint8_t ni[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+			       11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+			       22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+static uint8_t nr[32], gir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		nr[i] = (uint8_t)(32 + i);
+	for (int i = 0; i < 256; i++)
+		gir[i] = (uint8_t)(i * 7 + 3);
+	return 0;
+}
+
+static struct ikev2_hdr hdr(uint8_t exch, uint8_t flags, uint32_t mid)
+{
+	struct ikev2_hdr h = {.spi_i = SPI_I,
+			      .spi_r = SPI_R,
+			      .version = IKEV2_VERSION,
+			      .exch = exch,
+			      .flags = flags,
+			      .msgid = mid};
+	return h;
+}
+
+static void ike_prefs(struct ikev2_prefs *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->proto = IKEV2_PROTO_IKE;
+	p->n_encr = 2;
+	p->encr[0].id = IKEV2_ENCR_AES_GCM_16;
+	p->encr[0].keybits = 256;
+	p->encr[1].id = IKEV2_ENCR_AES_CBC;
+	p->encr[1].keybits = 128;
+	p->n_prf = 2;
+	p->prf[0] = IKEV2_PRF_HMAC_SHA2_256;
+	p->prf[1] = IKEV2_PRF_HMAC_SHA1;
+	p->n_integ = 1;
+	p->integ[0] = IKEV2_INTEG_HMAC_SHA2_256_128;
+	p->n_dh = 2;
+	p->dh[0] = IKEV2_DH_ECP256;
+	p->dh[1] = IKEV2_DH_MODP2048;
+}
+
+/* An IKE_SA_INIT request with every payload that exchange allows. */
+static void build_init(uint8_t **pkt, size_t *len)
+{
+	struct ikev2_hdr h =
+	    hdr(IKEV2_EXCH_IKE_SA_INIT, IKEV2_FLAG_INITIATOR, 0);
+	struct ikev2_prefs p;
+	struct ikev2_sa sa;
+	struct ikev2_wr b;
+	uint8_t ke[64], natd[20];
+	uint8_t spi[4] = {0xde, 0xad, 0xbe, 0xef};
+	struct ikev2_notify n = {.proto = IKEV2_PROTO_ESP,
+				 .spi_len = 4,
+				 .spi = spi,
+				 .type = IKEV2_N_REKEY_SA};
+	struct ikev2_cert cr = {.encoding = 4, .data = natd, .len = 20};
+
+	h.spi_r = 0;
+	memset(ke, 0x33, sizeof(ke));
+	memset(natd, 0x44, sizeof(natd));
+	ike_prefs(&p);
+	assert_int_equal(ikev2_sa_build(&p, NULL, 0, &sa), 0);
+	assert_int_equal(ikev2_wr_begin(&b, &h), 0);
+	ikev2_put_sa(&b, &sa);
+	ikev2_put_ke(&b, IKEV2_DH_ECP256, ke, sizeof(ke));
+	ikev2_put_nonce(&b, ni, sizeof(ni));
+	ikev2_put_notify_simple(&b, IKEV2_N_NAT_DETECTION_SOURCE_IP, natd, 20);
+	ikev2_put_notify(&b, &n);
+	ikev2_put_vendor(&b, "racoon2", 7);
+	ikev2_put_cert(&b, IKEV2_PL_CERTREQ, &cr);
+	assert_int_equal(ikev2_wr_finish(&b, pkt, len), 0);
+}
+
+static void test_init_roundtrip(void **state)
+{
+	struct ike_msg m;
+	uint8_t *pkt;
+	size_t len;
+	struct ikev2_sa sa;
+	struct ikev2_ke ke;
+	struct ikev2_nonce no;
+	struct ikev2_notify n;
+	struct ikev2_vendor v;
+	struct ikev2_cert cr;
+	char sum[256];
+
+	(void)state;
+	build_init(&pkt, &len);
+	assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+	assert_int_equal(m.hdr.spi_i, SPI_I);
+	assert_int_equal(m.hdr.spi_r, 0);
+	assert_int_equal(m.hdr.exch, IKEV2_EXCH_IKE_SA_INIT);
+	assert_int_equal(m.hdr.flags, IKEV2_FLAG_INITIATOR);
+	assert_int_equal(m.hdr.version, 0x20);
+	assert_int_equal(m.hdr.length, len);
+	assert_int_equal(m.npl, 7);
+	assert_int_equal(m.sk_index, -1);
+	assert_string_equal(ikev2_msg_summary(&m, sum, sizeof(sum)),
+			    "[ SA KE No N(NAT_DETECTION_SOURCE_IP) "
+			    "N(REKEY_SA) V CERTREQ ]");
+
+	assert_int_equal(ikev2_get_sa(ikev2_msg_find(&m, IKEV2_PL_SA), &sa), 0);
+	/* AEAD and non-AEAD in separate proposals (RFC 7296 §3.3) */
+	assert_int_equal(sa.nprop, 2);
+	assert_int_equal(sa.prop[0].num, 1);
+	assert_int_equal(sa.prop[0].proto, IKEV2_PROTO_IKE);
+	assert_int_equal(sa.prop[0].spi_len, 0);
+	assert_int_equal(sa.prop[0].nxf, 5); /* GCM, 2 PRF, 2 DH */
+	assert_int_equal(sa.prop[0].xf[0].type, IKEV2_XF_ENCR);
+	assert_int_equal(sa.prop[0].xf[0].id, IKEV2_ENCR_AES_GCM_16);
+	assert_int_equal(sa.prop[0].xf[0].keylen, 256);
+	assert_int_equal(sa.prop[1].num, 2);
+	assert_int_equal(sa.prop[1].nxf, 6); /* CBC, 2 PRF, INTEG, 2 DH */
+	assert_int_equal(sa.prop[1].xf[3].type, IKEV2_XF_INTEG);
+
+	assert_int_equal(ikev2_get_ke(ikev2_msg_find(&m, IKEV2_PL_KE), &ke), 0);
+	assert_int_equal(ke.group, IKEV2_DH_ECP256);
+	assert_int_equal(ke.len, 64);
+	assert_int_equal(ke.data[63], 0x33);
+
+	assert_int_equal(
+	    ikev2_get_nonce(ikev2_msg_find(&m, IKEV2_PL_NONCE), &no), 0);
+	assert_int_equal(no.len, 32);
+	assert_memory_equal(no.data, ni, 32);
+
+	assert_true(
+	    ikev2_msg_find_notify(&m, IKEV2_N_NAT_DETECTION_SOURCE_IP, &n));
+	assert_int_equal(n.len, 20);
+	assert_int_equal(n.spi_len, 0);
+	assert_true(ikev2_msg_find_notify(&m, IKEV2_N_REKEY_SA, &n));
+	assert_int_equal(n.proto, IKEV2_PROTO_ESP);
+	assert_int_equal(n.spi_len, 4);
+	assert_int_equal(n.spi[0], 0xde);
+	assert_int_equal(n.len, 0);
+	assert_false(ikev2_msg_find_notify(&m, IKEV2_N_COOKIE, NULL));
+
+	assert_int_equal(ikev2_get_vendor(ikev2_msg_find(&m, IKEV2_PL_V), &v),
+			 0);
+	assert_int_equal(v.len, 7);
+	assert_memory_equal(v.data, "racoon2", 7);
+	assert_int_equal(
+	    ikev2_get_cert(ikev2_msg_find(&m, IKEV2_PL_CERTREQ), &cr), 0);
+	assert_int_equal(cr.encoding, 4);
+	assert_int_equal(cr.len, 20);
+	/* wrong-type decoder */
+	assert_int_equal(ikev2_get_ke(ikev2_msg_find(&m, IKEV2_PL_SA), &ke),
+			 IKEV2_N_INVALID_SYNTAX);
+	free(pkt);
+}
+
+/* ---- SK ---- */
+
+struct suite_case {
+	uint16_t encr, keybits, integ;
+};
+
+static void sk_pair(const struct suite_case *c, struct ikev2_sk_ctx *out,
+		    struct ikev2_sk_ctx *in)
+{
+	uint8_t ek[CRYPTO_MAX_KEY], ak[CRYPTO_MAX_KEY];
+	size_t el = crypto_encr_keymat_len(c->encr, c->keybits);
+	const struct crypto_integ_alg *ia = crypto_integ_lookup(c->integ);
+	size_t al = ia ? ia->key_len : 0;
+
+	assert_true(el > 0);
+	for (size_t i = 0; i < sizeof(ek); i++) {
+		ek[i] = (uint8_t)(i + 1);
+		ak[i] = (uint8_t)(0x80 + i);
+	}
+	assert_int_equal(
+	    ikev2_sk_init(out, c->encr, c->integ, ek, el, ak, al, true), 0);
+	assert_int_equal(
+	    ikev2_sk_init(in, c->encr, c->integ, ek, el, ak, al, false), 0);
+}
+
+static void build_auth(struct ikev2_sk_ctx *sk, uint8_t **pkt, size_t *len)
+{
+	struct ikev2_hdr h = hdr(IKEV2_EXCH_IKE_AUTH, IKEV2_FLAG_INITIATOR, 1);
+	struct ikev2_wr b;
+	struct ikev2_id id = {.type = IKEV2_ID_FQDN,
+			      .data = (const uint8_t *)"left.example",
+			      .len = 12};
+	uint8_t authv[32], cert[100];
+	struct ikev2_cert c = {.encoding = 4, .data = cert, .len = 100};
+	struct ikev2_prefs p;
+	struct ikev2_sa sa;
+	uint8_t spi[4] = {1, 2, 3, 4};
+	struct ikev2_ts_list tsi, tsr;
+	uint8_t a4[4] = {198, 51, 100, 1}, a6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	uint8_t ip4[4] = {0};
+	struct ikev2_cp cp = {.type = IKEV2_CFG_REQUEST, .nattr = 2};
+
+	cp.attr[0].type = 1; /* INTERNAL_IP4_ADDRESS */
+	cp.attr[0].data = ip4;
+	cp.attr[0].len = 0;
+	cp.attr[1].type = 3; /* INTERNAL_IP4_DNS */
+	cp.attr[1].len = 4;
+	cp.attr[1].data = ip4;
+	memset(authv, 0xa5, sizeof(authv));
+	memset(cert, 0xc5, sizeof(cert));
+	memset(&p, 0, sizeof(p));
+	p.proto = IKEV2_PROTO_ESP;
+	p.n_encr = 1;
+	p.encr[0].id = IKEV2_ENCR_AES_CBC;
+	p.n_integ = 1;
+	p.integ[0] = IKEV2_INTEG_HMAC_SHA2_256_128;
+	assert_int_equal(ikev2_sa_build(&p, spi, 4, &sa), 0);
+	tsi.n = 1;
+	assert_int_equal(
+	    ikev2_ts_from_prefix(&tsi.ts[0], AF_INET, a4, 24, 0, 0), 0);
+	tsr.n = 2;
+	assert_int_equal(
+	    ikev2_ts_from_prefix(&tsr.ts[0], AF_INET, a4, 32, 6, 80), 0);
+	assert_int_equal(
+	    ikev2_ts_from_prefix(&tsr.ts[1], AF_INET6, a6, 32, 0, 0), 0);
+
+	assert_int_equal(ikev2_wr_begin(&b, &h), 0);
+	assert_int_equal(ikev2_sk_begin(&b, sk), 0);
+	ikev2_put_id(&b, IKEV2_PL_IDi, &id);
+	ikev2_put_cert(&b, IKEV2_PL_CERT, &c);
+	ikev2_put_notify_simple(&b, IKEV2_N_INITIAL_CONTACT, NULL, 0);
+	ikev2_put_auth(&b, IKEV2_AUTH_PSK, authv, sizeof(authv));
+	ikev2_put_cp(&b, &cp);
+	ikev2_put_sa(&b, &sa);
+	ikev2_put_ts(&b, IKEV2_PL_TSi, &tsi);
+	ikev2_put_ts(&b, IKEV2_PL_TSr, &tsr);
+	assert_int_equal(ikev2_sk_end(&b), 0);
+	assert_int_equal(ikev2_wr_finish(&b, pkt, len), 0);
+}
+
+static void check_auth(const struct ike_msg *m)
+{
+	struct ikev2_id id;
+	struct ikev2_auth au;
+	struct ikev2_cert c;
+	struct ikev2_cp cp;
+	struct ikev2_sa sa;
+	struct ikev2_ts_list ts;
+	char sum[256];
+
+	assert_string_equal(
+	    ikev2_msg_summary(m, sum, sizeof(sum)),
+	    "[ IDi CERT N(INITIAL_CONTACT) AUTH CP SA TSi TSr ]");
+	assert_int_equal(ikev2_get_id(ikev2_msg_find(m, IKEV2_PL_IDi), &id), 0);
+	assert_int_equal(id.type, IKEV2_ID_FQDN);
+	assert_int_equal(id.len, 12);
+	assert_memory_equal(id.data, "left.example", 12);
+	assert_int_equal(id.body_len, 16);
+	assert_int_equal(id.body[0], IKEV2_ID_FQDN);
+	assert_int_equal(ikev2_get_auth(ikev2_msg_find(m, IKEV2_PL_AUTH), &au),
+			 0);
+	assert_int_equal(au.method, IKEV2_AUTH_PSK);
+	assert_int_equal(au.len, 32);
+	assert_int_equal(ikev2_get_cert(ikev2_msg_find(m, IKEV2_PL_CERT), &c),
+			 0);
+	assert_int_equal(c.len, 100);
+	assert_int_equal(c.data[99], 0xc5);
+	assert_int_equal(ikev2_get_cp(ikev2_msg_find(m, IKEV2_PL_CP), &cp), 0);
+	assert_int_equal(cp.type, IKEV2_CFG_REQUEST);
+	assert_int_equal(cp.nattr, 2);
+	assert_int_equal(cp.attr[1].type, 3);
+	assert_int_equal(cp.attr[1].len, 4);
+	assert_int_equal(ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &sa), 0);
+	assert_int_equal(sa.nprop, 1);
+	assert_int_equal(sa.prop[0].proto, IKEV2_PROTO_ESP);
+	assert_int_equal(sa.prop[0].spi_len, 4);
+	assert_int_equal(sa.prop[0].spi[3], 4);
+	/* AES 256/192/128, INTEG, ESN(no) */
+	assert_int_equal(sa.prop[0].nxf, 5);
+	assert_int_equal(sa.prop[0].xf[4].type, IKEV2_XF_ESN);
+	assert_int_equal(ikev2_get_ts(ikev2_msg_find(m, IKEV2_PL_TSr), &ts), 0);
+	assert_int_equal(ts.n, 2);
+	assert_int_equal(ts.ts[0].type, IKEV2_TS_IPV4_ADDR_RANGE);
+	assert_int_equal(ts.ts[0].proto, 6);
+	assert_int_equal(ts.ts[0].sport, 80);
+	assert_int_equal(ts.ts[0].eport, 80);
+	assert_int_equal(ts.ts[1].type, IKEV2_TS_IPV6_ADDR_RANGE);
+	assert_int_equal(ts.ts[1].end[4], 0xff);
+	assert_int_equal(ts.ts[1].end[3], 0xb8);
+}
+
+static void test_sk_roundtrip(void **state)
+{
+	static const struct suite_case cases[] = {
+	    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA2_256_128},
+	    {IKEV2_ENCR_AES_CBC, 256, IKEV2_INTEG_HMAC_SHA2_512_256},
+	    {IKEV2_ENCR_AES_CTR, 192, IKEV2_INTEG_AES_XCBC_96},
+	    {IKEV2_ENCR_3DES, 0, IKEV2_INTEG_HMAC_SHA1_96},
+	    {IKEV2_ENCR_AES_GCM_16, 256, 0},
+	    {IKEV2_ENCR_AES_GCM_8, 128, 0},
+	    {IKEV2_ENCR_CHACHA20_POLY1305, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ikev2_sk_ctx out, in;
+		struct ike_msg m;
+		uint8_t *pkt, plain[2048];
+		size_t len;
+
+		sk_pair(&cases[i], &out, &in);
+		build_auth(&out, &pkt, &len);
+		assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+		assert_int_equal(m.npl, 1);
+		assert_int_equal(m.sk_index, 0);
+		assert_int_equal(m.sk_first, IKEV2_PL_IDi);
+		/* no plaintext leaks: the ID string is not visible */
+		assert_null(memmem(pkt, len, "left.example", 12));
+		assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+				 0);
+		check_auth(&m);
+		/* opening twice is refused */
+		assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+				 -EINVAL);
+		/* any flipped bit (header, IV, ciphertext, ICV) is caught */
+		for (size_t off = 0; off < len; off += 7) {
+			int rc;
+
+			pkt[off] ^= 0x01;
+			rc = ikev2_msg_parse(pkt, len, &m);
+			if (rc == 0)
+				rc = ikev2_sk_open(&in, &m, plain,
+						   sizeof(plain));
+			assert_int_not_equal(rc, 0);
+			pkt[off] ^= 0x01;
+		}
+		/* small plaintext buffer */
+		assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+		assert_int_equal(ikev2_sk_open(&in, &m, plain, 16), -EINVAL);
+		free(pkt);
+		/* a second message under the same contexts (new IV) */
+		build_auth(&out, &pkt, &len);
+		assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+		assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+				 0);
+		free(pkt);
+		ikev2_sk_free(&out);
+		ikev2_sk_free(&in);
+	}
+}
+
+static void test_info_delete(void **state)
+{
+	struct suite_case c = {IKEV2_ENCR_AES_GCM_16, 128, 0};
+	struct ikev2_sk_ctx out, in;
+	struct ikev2_hdr h =
+	    hdr(IKEV2_EXCH_INFORMATIONAL, IKEV2_FLAG_RESPONSE, 7);
+	uint8_t spis[8] = {1, 2, 3, 4, 5, 6, 7, 8}, *pkt, plain[512];
+	struct ikev2_delete d1 = {.proto = IKEV2_PROTO_IKE};
+	struct ikev2_delete d2 = {
+	    .proto = IKEV2_PROTO_ESP, .spi_len = 4, .nspi = 2, .spis = spis};
+	struct ikev2_delete d;
+	struct ikev2_wr b;
+	struct ike_msg m;
+	size_t len;
+	int i;
+
+	(void)state;
+	sk_pair(&c, &out, &in);
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &out);
+	ikev2_put_delete(&b, &d1);
+	ikev2_put_delete(&b, &d2);
+	ikev2_sk_end(&b);
+	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+	assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+	assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)), 0);
+	i = ikev2_msg_next(&m, IKEV2_PL_D, -1);
+	assert_true(i > 0);
+	assert_int_equal(ikev2_get_delete(&m.pl[i], &d), 0);
+	assert_int_equal(d.proto, IKEV2_PROTO_IKE);
+	assert_int_equal(d.nspi, 0);
+	i = ikev2_msg_next(&m, IKEV2_PL_D, i);
+	assert_int_equal(ikev2_get_delete(&m.pl[i], &d), 0);
+	assert_int_equal(d.proto, IKEV2_PROTO_ESP);
+	assert_int_equal(d.nspi, 2);
+	assert_int_equal(d.spis[7], 8);
+	assert_int_equal(ikev2_msg_next(&m, IKEV2_PL_D, i), -1);
+	free(pkt);
+
+	/* empty INFORMATIONAL (liveness check, RFC 7296 §1.4) */
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &out);
+	ikev2_sk_end(&b);
+	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+	assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+	assert_int_equal(m.sk_first, IKEV2_PL_NONE);
+	assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)), 0);
+	assert_int_equal(m.npl, 1);
+	free(pkt);
+
+	/* builder misuse: payload after SK, SK never closed */
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &out);
+	ikev2_sk_end(&b);
+	assert_int_not_equal(ikev2_put_vendor(&b, "x", 1), 0);
+	assert_int_not_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+	assert_null(pkt);
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &out);
+	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), -EINVAL);
+	ikev2_sk_free(&out);
+	ikev2_sk_free(&in);
+}
+
+/* ---- generic rules: malformed messages ---- */
+
+/* A message from raw payloads: each entry type, flags, body. */
+struct rawpl {
+	uint8_t type, flags;
+	const void *body;
+	size_t len;
+};
+
+static size_t raw_msg(uint8_t exch, const struct rawpl *p, size_t n,
+		      uint8_t *out)
+{
+	struct ikev2_hdr h = hdr(exch, IKEV2_FLAG_INITIATOR, 0);
+	struct ikev2_wr b;
+	uint8_t *pkt;
+	size_t len;
+
+	ikev2_wr_begin(&b, &h);
+	for (size_t i = 0; i < n; i++)
+		ikev2_put_raw(&b, p[i].type, p[i].flags & IKEV2_CRITICAL,
+			      p[i].body, p[i].len);
+	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+	memcpy(out, pkt, len);
+	free(pkt);
+	return len;
+}
+
+static void set_len(uint8_t *m, size_t len)
+{
+	m[24] = (uint8_t)(len >> 24);
+	m[25] = (uint8_t)(len >> 16);
+	m[26] = (uint8_t)(len >> 8);
+	m[27] = (uint8_t)len;
+}
+
+static void test_malformed(void **state)
+{
+	uint8_t buf[4096], nonce[32] = {0}, big[300] = {0};
+	uint8_t ke[8] = {0, 19, 0, 0, 1, 2, 3, 4};
+	uint8_t idb[8] = {2, 0, 0, 0, 'a', 'b', 'c', 'd'};
+	struct rawpl ok[2] = {{IKEV2_PL_NONCE, 0, nonce, 32},
+			      {IKEV2_PL_KE, 0, ke, 8}};
+	struct ike_msg m;
+	size_t len;
+
+	(void)state;
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	assert_int_equal(m.npl, 2);
+
+	/* §3.1: short header, length field mismatch */
+	assert_int_equal(ikev2_msg_parse(buf, 20, &m), -EBADMSG);
+	assert_int_equal(ikev2_msg_parse(buf, len - 1, &m), -EBADMSG);
+	/* §2.5: versions */
+	buf[17] = 0x30;
+	assert_int_equal(ikev2_msg_parse(buf, len, &m),
+			 IKEV2_N_INVALID_MAJOR_VERSION);
+	buf[17] = 0x10;
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), -EBADMSG);
+	buf[17] = 0x21; /* minor versions are fine */
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	buf[17] = 0x20;
+	/* §3.1: SPIi zero */
+	memset(buf, 0, 8);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), -EBADMSG);
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	/* §3.2: payload length < 4 and beyond the message */
+	buf[28 + 2] = 0;
+	buf[28 + 3] = 3;
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
+	buf[28 + 3] = 200;
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	/* §3.2: trailing garbage after the last payload */
+	memset(buf + len, 0, 4);
+	set_len(buf, len + 4);
+	assert_int_equal(ikev2_msg_parse(buf, len + 4, &m),
+			 IKEV2_N_INVALID_SYNTAX);
+	/* chain promises another payload but the message ends */
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	buf[28 + 36] = IKEV2_PL_N; /* KE's Next Payload */
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
+
+	/* §2.5: unknown critical payload / unknown non-critical skipped */
+	{
+		struct rawpl p[3] = {
+		    ok[0], {200, IKEV2_CRITICAL, "xx", 2}, ok[1]};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 3, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+		assert_int_equal(m.bad_critical, 200);
+		p[1].flags = 0;
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 3, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+		assert_int_equal(m.npl, 2);
+		assert_int_equal(m.pl[1].type, IKEV2_PL_KE);
+		/* critical bit on a known payload is ignored (§3.2) */
+		p[1] = ok[1];
+		p[1].flags = IKEV2_CRITICAL;
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 2, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	}
+	/* repetition: two Nonces */
+	{
+		struct rawpl p[2] = {ok[0], ok[0]};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 2, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+	}
+	/* placement: IDi in IKE_SA_INIT, SK in IKE_SA_INIT, bare Nonce
+	 * outside SK in IKE_AUTH, SK not last */
+	{
+		struct rawpl p1[1] = {{IKEV2_PL_IDi, 0, idb, 8}};
+		struct rawpl p2[1] = {{IKEV2_PL_SK, 0, big, 40}};
+		struct rawpl p3[2] = {{IKEV2_PL_SK, 0, big, 40}, ok[0]};
+
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p1, 1, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p2, 1, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		len = raw_msg(IKEV2_EXCH_IKE_AUTH, ok, 1, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		len = raw_msg(IKEV2_EXCH_IKE_AUTH, p2, 1, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+		len = raw_msg(IKEV2_EXCH_IKE_AUTH, p3, 2, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+	}
+	/* minimum lengths / body syntax (§3.3-§3.13) */
+	{
+		static const uint8_t sa_badlen[] = {
+		    0, 0, 0, 9, 1, 1, 0, 1, /* proposal len 9 > body */
+		};
+		static const uint8_t sa_badcount[] = {
+		    0, 0, 0, 16, 1, 1, 0, 2,  /* says 2 transforms */
+		    0, 0, 0, 8,	 1, 0, 0, 12, /* 1 transform, "last" */
+		};
+		static const uint8_t sa_aesnoattr[] = {
+		    0, 0, 0, 16, 1, 1, 0, 1, 0, 0, 0, 8, 1, 0, 0, 12,
+		};
+		static const uint8_t n_badspi[] = {3, 8, 0x40, 0, 1, 2};
+		static const uint8_t d_ike_spi[] = {1, 4, 0, 1, 1, 2, 3, 4};
+		static const uint8_t ts_badlen[] = {
+		    1,	  0,	0, 0, 7, 0, 0, 15, 0, 0,
+		    0xff, 0xff, 1, 2, 3, 4, 5, 6,  7,
+		};
+		static const uint8_t ts_zero[] = {0, 0, 0, 0};
+		static const uint8_t id_v4_bad[] = {1, 0, 0, 0, 1, 2, 3};
+		const struct {
+			uint8_t exch, type;
+			const void *body;
+			size_t len;
+			int want;
+		} c[] = {
+		    {34, IKEV2_PL_NONCE, nonce, 15, IKEV2_N_INVALID_SYNTAX},
+		    {34, IKEV2_PL_NONCE, big, 257, IKEV2_N_INVALID_SYNTAX},
+		    {34, IKEV2_PL_NONCE, big, 256, 0},
+		    {34, IKEV2_PL_KE, ke, 3, IKEV2_N_INVALID_SYNTAX},
+		    {34, IKEV2_PL_KE, ke, 4, IKEV2_N_INVALID_SYNTAX},
+		    {34, IKEV2_PL_SA, sa_badlen, sizeof(sa_badlen),
+		     IKEV2_N_INVALID_SYNTAX},
+		    {34, IKEV2_PL_SA, sa_badcount, sizeof(sa_badcount),
+		     IKEV2_N_INVALID_SYNTAX},
+		    /* syntactically fine; unusable at selection */
+		    {34, IKEV2_PL_SA, sa_aesnoattr, sizeof(sa_aesnoattr), 0},
+		    {34, IKEV2_PL_N, n_badspi, sizeof(n_badspi),
+		     IKEV2_N_INVALID_SYNTAX},
+		    {34, IKEV2_PL_N, n_badspi, 3, IKEV2_N_INVALID_SYNTAX},
+		    {37, IKEV2_PL_SK, big, 32, 0},
+		    {34, IKEV2_PL_V, big, 0, 0},
+		};
+		const struct {
+			uint8_t type;
+			const void *body;
+			size_t len;
+		} inner[] = {
+		    {IKEV2_PL_D, d_ike_spi, sizeof(d_ike_spi)},
+		    {IKEV2_PL_TSi, ts_badlen, sizeof(ts_badlen)},
+		    {IKEV2_PL_TSr, ts_zero, sizeof(ts_zero)},
+		    {IKEV2_PL_IDi, id_v4_bad, sizeof(id_v4_bad)},
+		    {IKEV2_PL_N, "ab", 2},
+		};
+
+		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			struct rawpl p = {c[i].type, 0, c[i].body, c[i].len};
+			len = raw_msg(c[i].exch, &p, 1, buf);
+			assert_int_equal(ikev2_msg_parse(buf, len, &m),
+					 c[i].want);
+		}
+		/* inner chain rules through a real SK payload */
+		for (size_t i = 0; i < sizeof(inner) / sizeof(inner[0]); i++) {
+			struct suite_case sc = {IKEV2_ENCR_AES_CBC, 128,
+						IKEV2_INTEG_HMAC_SHA1_96};
+			struct ikev2_sk_ctx out, in;
+			struct ikev2_hdr h = hdr(inner[i].type == IKEV2_PL_D
+						     ? IKEV2_EXCH_INFORMATIONAL
+						     : IKEV2_EXCH_IKE_AUTH,
+						 0, 1);
+			struct ikev2_wr b;
+			uint8_t *pkt, plain[512];
+
+			sk_pair(&sc, &out, &in);
+			ikev2_wr_begin(&b, &h);
+			ikev2_sk_begin(&b, &out);
+			ikev2_put_raw(&b, inner[i].type, false, inner[i].body,
+				      inner[i].len);
+			ikev2_sk_end(&b);
+			assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+			assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+			assert_int_equal(
+			    ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+			    IKEV2_N_INVALID_SYNTAX);
+			free(pkt);
+			ikev2_sk_free(&out);
+			ikev2_sk_free(&in);
+		}
+	}
+}
+
+static void test_sk_padding_and_short(void **state)
+{
+	struct suite_case sc = {IKEV2_ENCR_AES_CBC, 128,
+				IKEV2_INTEG_HMAC_SHA2_256_128};
+	struct ikev2_sk_ctx out, in;
+	uint8_t buf[256], plain[256];
+	struct rawpl p = {IKEV2_PL_SK, 0, NULL, 0};
+	struct ike_msg m;
+	size_t len;
+
+	(void)state;
+	sk_pair(&sc, &out, &in);
+	/* SK body shorter than IV + one block + ICV */
+	memset(plain, 0, sizeof(plain));
+	p.body = plain;
+	p.len = 16 + 16;
+	len = raw_msg(IKEV2_EXCH_IKE_AUTH, &p, 1, buf);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+			 -EBADMSG);
+	/* ciphertext not block aligned */
+	p.len = 16 + 17 + 16;
+	len = raw_msg(IKEV2_EXCH_IKE_AUTH, &p, 1, buf);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+			 -EBADMSG);
+	/* message without SK */
+	len = raw_msg(IKEV2_EXCH_INFORMATIONAL, NULL, 0, buf);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)), -ENOENT);
+	ikev2_sk_free(&out);
+	ikev2_sk_free(&in);
+}
+
+static void test_skf_recognised(void **state)
+{
+	uint8_t body[40] = {0, 1, 0, 2}, buf[256];
+	struct rawpl p = {IKEV2_PL_SKF, 0, body, sizeof(body)};
+	struct ike_msg m;
+	size_t len;
+
+	(void)state;
+	len = raw_msg(IKEV2_EXCH_IKE_AUTH, &p, 1, buf);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
+	assert_true(m.skf);
+	assert_int_equal(m.skf_num, 1);
+	assert_int_equal(m.skf_total, 2);
+	body[1] = 3; /* fragment 3 of 2 */
+	len = raw_msg(IKEV2_EXCH_IKE_AUTH, &p, 1, buf);
+	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
+}
+
+/* ---- proposals ---- */
+
+static void add(struct ikev2_proposal *p, uint8_t type, uint16_t id,
+		uint16_t kl)
+{
+	p->xf[p->nxf].type = type;
+	p->xf[p->nxf].id = id;
+	p->xf[p->nxf].keylen = kl;
+	p->xf[p->nxf].bad_attr = false;
+	p->nxf++;
+}
+
+static void test_proposal_select_ike(void **state)
+{
+	struct ikev2_prefs ours;
+	struct ikev2_sa off, reply;
+	struct ikev2_suite s, s2;
+
+	(void)state;
+	ike_prefs(&ours);
+	/* our own offer is acceptable; AEAD proposal first */
+	assert_int_equal(ikev2_sa_build(&ours, NULL, 0, &off), 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.num, 1);
+	assert_int_equal(s.encr, IKEV2_ENCR_AES_GCM_16);
+	assert_int_equal(s.encr_keybits, 256);
+	assert_int_equal(s.integ, IKEV2_INTEG_NONE);
+	assert_int_equal(s.prf, IKEV2_PRF_HMAC_SHA2_256);
+	assert_int_equal(s.dh, IKEV2_DH_ECP256);
+	/* the KE group is preferred when acceptable */
+	assert_int_equal(ikev2_sa_select(&off, &ours, IKEV2_DH_MODP2048, &s),
+			 0);
+	assert_int_equal(s.dh, IKEV2_DH_MODP2048);
+	/* initiator's check of the reply */
+	assert_int_equal(ikev2_suite_to_sa(&s, NULL, 0, &reply), 0);
+	assert_int_equal(ikev2_sa_check_reply(&off, &reply, &s2), 0);
+	assert_int_equal(s2.encr, s.encr);
+	assert_int_equal(s2.dh, IKEV2_DH_MODP2048);
+	assert_int_equal(s2.prf, s.prf);
+
+	/* responder only does CBC: picks proposal 2 */
+	{
+		struct ikev2_prefs cbc = ours;
+		cbc.n_encr = 1;
+		cbc.encr[0].id = IKEV2_ENCR_AES_CBC;
+		cbc.encr[0].keybits = 128;
+		assert_int_equal(ikev2_sa_select(&off, &cbc, 0, &s), 0);
+		assert_int_equal(s.num, 2);
+		assert_int_equal(s.encr, IKEV2_ENCR_AES_CBC);
+		assert_int_equal(s.integ, IKEV2_INTEG_HMAC_SHA2_256_128);
+		/* key length must match */
+		cbc.encr[0].keybits = 256;
+		assert_int_equal(ikev2_sa_select(&off, &cbc, 0, &s),
+				 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	}
+	/* no common DH */
+	{
+		struct ikev2_prefs d = ours;
+		d.n_dh = 1;
+		d.dh[0] = IKEV2_DH_CURVE25519;
+		assert_int_equal(ikev2_sa_select(&off, &d, 0, &s),
+				 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	}
+	/* reply problems */
+	{
+		struct ikev2_sa bad = reply;
+		bad.prop[0].xf[0].keylen = 128; /* not what proposal 1 had */
+		assert_int_equal(ikev2_sa_check_reply(&off, &bad, &s2),
+				 -EBADMSG);
+		bad = reply;
+		bad.prop[0].num = 3;
+		assert_int_equal(ikev2_sa_check_reply(&off, &bad, &s2),
+				 -EBADMSG);
+		bad = reply;
+		bad.nprop = 2;
+		bad.prop[1] = bad.prop[0];
+		assert_int_equal(ikev2_sa_check_reply(&off, &bad, &s2),
+				 -EBADMSG);
+		bad = reply;
+		add(&bad.prop[0], IKEV2_XF_DH, IKEV2_DH_ECP256, 0); /* 2 DH */
+		assert_int_equal(ikev2_sa_check_reply(&off, &bad, &s2),
+				 -EBADMSG);
+		bad = reply;
+		bad.prop[0].nxf--; /* DH missing */
+		assert_int_equal(ikev2_sa_check_reply(&off, &bad, &s2),
+				 -EBADMSG);
+	}
+}
+
+static void test_proposal_rules(void **state)
+{
+	struct ikev2_prefs ours;
+	struct ikev2_sa off;
+	struct ikev2_suite s;
+	struct ikev2_proposal *p = &off.prop[0];
+
+	(void)state;
+	/* ESP, no PFS configured */
+	memset(&ours, 0, sizeof(ours));
+	ours.proto = IKEV2_PROTO_ESP;
+	ours.n_encr = 2;
+	ours.encr[0].id = IKEV2_ENCR_AES_CBC;
+	ours.encr[1].id = IKEV2_ENCR_AES_GCM_16;
+	ours.n_integ = 1;
+	ours.integ[0] = IKEV2_INTEG_HMAC_SHA1_96;
+
+	memset(&off, 0, sizeof(off));
+	off.nprop = 1;
+	p->num = 1;
+	p->proto = IKEV2_PROTO_ESP;
+	p->spi_len = 4;
+	add(p, IKEV2_XF_ENCR, IKEV2_ENCR_AES_CBC, 192);
+	add(p, IKEV2_XF_INTEG, IKEV2_INTEG_HMAC_SHA1_96, 0);
+	add(p, IKEV2_XF_ESN, IKEV2_ESN_NO, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.encr_keybits, 192);
+	assert_int_equal(s.dh, IKEV2_DH_NONE);
+	assert_int_equal(s.esn, IKEV2_ESN_NO);
+	assert_int_equal(s.spi_len, 4);
+
+	/* peer wants PFS, we have none configured: refused */
+	add(p, IKEV2_XF_DH, IKEV2_DH_MODP2048, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	/* ... unless it also offers NONE */
+	add(p, IKEV2_XF_DH, IKEV2_DH_NONE, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.dh, IKEV2_DH_NONE);
+	/* we need PFS (need_pfs): group chosen */
+	ours.n_dh = 1;
+	ours.dh[0] = IKEV2_DH_MODP2048;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.dh, IKEV2_DH_MODP2048);
+	p->nxf -= 2; /* no DH offered, but we require it */
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	ours.n_dh = 0;
+
+	/* ESN: peer only offers ESN, we have none configured */
+	p->xf[2].id = IKEV2_ESN_YES;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	ours.n_esn = 2;
+	ours.esn[0] = IKEV2_ESN_YES;
+	ours.esn[1] = IKEV2_ESN_NO;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.esn, IKEV2_ESN_YES);
+
+	/* unknown attribute on the only cipher: skipped (§3.3.6) */
+	p->xf[0].bad_attr = true;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	p->xf[0].bad_attr = false;
+	/* AES without Key Length is invalid (§3.3.5) */
+	p->xf[0].keylen = 0;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+
+	/* AEAD proposal: INTEG absent or NONE; a real INTEG rejects it */
+	memset(p, 0, sizeof(*p));
+	p->num = 1;
+	p->proto = IKEV2_PROTO_ESP;
+	p->spi_len = 4;
+	add(p, IKEV2_XF_ENCR, IKEV2_ENCR_AES_GCM_16, 128);
+	add(p, IKEV2_XF_ESN, IKEV2_ESN_NO, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.integ, IKEV2_INTEG_NONE);
+	add(p, IKEV2_XF_INTEG, IKEV2_INTEG_NONE, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	p->xf[2].id = IKEV2_INTEG_HMAC_SHA1_96;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	/* wrong protocol */
+	p->xf[2].id = IKEV2_INTEG_NONE;
+	p->proto = IKEV2_PROTO_AH;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+
+	/* IKE proposal without DH is not selectable */
+	ike_prefs(&ours);
+	memset(p, 0, sizeof(*p));
+	p->num = 1;
+	p->proto = IKEV2_PROTO_IKE;
+	add(p, IKEV2_XF_ENCR, IKEV2_ENCR_AES_CBC, 128);
+	add(p, IKEV2_XF_PRF, IKEV2_PRF_HMAC_SHA1, 0);
+	add(p, IKEV2_XF_INTEG, IKEV2_INTEG_HMAC_SHA2_256_128, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	add(p, IKEV2_XF_DH, IKEV2_DH_MODP2048, 0);
+	add(p, 77, 1, 0); /* unknown transform type: ignored */
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.prf, IKEV2_PRF_HMAC_SHA1);
+
+	/* ESP child suite round trip through the reply check */
+	{
+		struct ikev2_prefs e;
+		struct ikev2_sa o2, r2;
+		struct ikev2_suite a, b2;
+		uint8_t spi[4] = {9, 9, 9, 9};
+
+		memset(&e, 0, sizeof(e));
+		e.proto = IKEV2_PROTO_ESP;
+		e.n_encr = 1;
+		e.encr[0].id = IKEV2_ENCR_CHACHA20_POLY1305;
+		e.n_dh = 1;
+		e.dh[0] = IKEV2_DH_CURVE25519;
+		assert_int_equal(ikev2_sa_build(&e, spi, 4, &o2), 0);
+		assert_int_equal(o2.nprop, 1);
+		assert_int_equal(ikev2_sa_select(&o2, &e, 0, &a), 0);
+		assert_int_equal(a.dh, IKEV2_DH_CURVE25519);
+		assert_int_equal(a.encr_keybits, 256);
+		assert_int_equal(ikev2_suite_to_sa(&a, spi, 4, &r2), 0);
+		assert_int_equal(ikev2_sa_check_reply(&o2, &r2, &b2), 0);
+		assert_int_equal(b2.encr, IKEV2_ENCR_CHACHA20_POLY1305);
+		assert_int_equal(b2.spi[0], 9);
+	}
+	/* build errors */
+	memset(&ours, 0, sizeof(ours));
+	ours.proto = IKEV2_PROTO_IKE;
+	assert_int_equal(ikev2_sa_build(&ours, NULL, 0, &off), -EINVAL);
+}
+
+/* ---- traffic selectors ---- */
+
+static struct ikev2_ts ts4(const char *a, unsigned plen, uint8_t proto,
+			   uint16_t port)
+{
+	struct ikev2_ts t;
+	uint8_t b[4];
+
+	assert_int_equal(inet_pton(AF_INET, a, b), 1);
+	assert_int_equal(
+	    ikev2_ts_from_prefix(&t, AF_INET, b, plen, proto, port), 0);
+	return t;
+}
+
+static void test_ts_prefix(void **state)
+{
+	struct ikev2_ts t = ts4("198.51.100.77", 24, 0, 0), parts[40];
+	uint8_t addr[16], a6[16];
+	unsigned plen;
+	int af, n;
+
+	(void)state;
+	assert_int_equal(t.start[3], 0);
+	assert_int_equal(t.end[3], 255);
+	assert_int_equal(t.sport, 0);
+	assert_int_equal(t.eport, 65535);
+	assert_int_equal(ikev2_ts_to_prefix(&t, &af, addr, &plen), 0);
+	assert_int_equal(af, AF_INET);
+	assert_int_equal(plen, 24);
+	assert_int_equal(addr[2], 100);
+	t.end[3] = 254;
+	assert_int_equal(ikev2_ts_to_prefix(&t, &af, addr, &plen), -ERANGE);
+	/* 198.51.100.1 - .6 = .1/32 .2/31 .4/31 .6/32 */
+	t.start[3] = 1;
+	t.end[3] = 6;
+	n = ikev2_ts_split(&t, parts, 40);
+	assert_int_equal(n, 4);
+	assert_int_equal(parts[1].start[3], 2);
+	assert_int_equal(parts[1].end[3], 3);
+	assert_int_equal(parts[3].start[3], 6);
+	assert_int_equal(ikev2_ts_split(&t, parts, 2), -ENOSPC);
+	/* the whole IPv6 space is one block; a full-range split ends */
+	memset(a6, 0, 16);
+	assert_int_equal(ikev2_ts_from_prefix(&t, AF_INET6, a6, 0, 0, 0), 0);
+	assert_int_equal(ikev2_ts_split(&t, parts, 40), 1);
+	assert_int_equal(ikev2_ts_to_prefix(&t, &af, addr, &plen), 0);
+	assert_int_equal(plen, 0);
+	assert_int_equal(af, AF_INET6);
+	/* ::1 - ffff:...:fffe needs 2*127 - ... many blocks: refused */
+	t.start[15] = 1;
+	t.end[15] = 0xfe;
+	assert_int_equal(ikev2_ts_split(&t, parts, 40), -ENOSPC);
+	assert_int_equal(ikev2_ts_from_prefix(&t, AF_INET, a6, 33, 0, 0),
+			 -EINVAL);
+}
+
+static void test_ts_narrow(void **state)
+{
+	struct ikev2_ts_list peer, ours, out;
+
+	(void)state;
+	/* peer asks for everything, we allow one subnet */
+	peer.n = 1;
+	peer.ts[0] = ts4("0.0.0.0", 0, 0, 0);
+	ours.n = 1;
+	ours.ts[0] = ts4("198.51.100.0", 24, 0, 0);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_memory_equal(&out.ts[0], &ours.ts[0], sizeof(out.ts[0]));
+	assert_true(ikev2_ts_list_within(&out, &peer));
+
+	/* §2.9 packet selector first: collapses into the subnet */
+	peer.n = 2;
+	peer.ts[0] = ts4("198.51.100.7", 32, 6, 80);
+	peer.ts[1] = ts4("198.51.100.0", 24, 0, 0);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_memory_equal(&out.ts[0], &ours.ts[0], sizeof(out.ts[0]));
+
+	/* only the packet selector fits our narrower policy */
+	ours.ts[0] = ts4("198.51.100.0", 28, 6, 0);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.ts[0].proto, 6);
+	assert_int_equal(out.ts[0].start[3], 0);
+	assert_int_equal(out.ts[0].end[3], 15);
+	assert_int_equal(out.ts[0].sport, 0);
+
+	/* disjoint addresses, protocols, families */
+	peer.n = 1;
+	peer.ts[0] = ts4("203.0.113.0", 24, 0, 0);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out),
+			 IKEV2_N_TS_UNACCEPTABLE);
+	peer.ts[0] = ts4("198.51.100.0", 24, 17, 0);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out),
+			 IKEV2_N_TS_UNACCEPTABLE);
+	{
+		uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8};
+		assert_int_equal(
+		    ikev2_ts_from_prefix(&peer.ts[0], AF_INET6, a6, 32, 0, 0),
+		    0);
+		assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out),
+				 IKEV2_N_TS_UNACCEPTABLE);
+	}
+	/* port narrowing: any -> tcp/22 */
+	peer.ts[0] = ts4("198.51.100.5", 32, 0, 0);
+	ours.ts[0] = ts4("198.51.100.0", 24, 6, 22);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out), 0);
+	assert_int_equal(out.ts[0].proto, 6);
+	assert_int_equal(out.ts[0].sport, 22);
+	assert_int_equal(out.ts[0].eport, 22);
+	assert_int_equal(out.ts[0].start[3], 5);
+	assert_false(ikev2_ts_list_within(&peer, &out));
+	assert_true(ikev2_ts_list_within(&out, &peer));
+
+	/* two policy ranges, both intersecting */
+	peer.ts[0] = ts4("198.51.0.0", 16, 0, 0);
+	ours.n = 2;
+	ours.ts[0] = ts4("198.51.100.0", 24, 0, 0);
+	ours.ts[1] = ts4("198.51.101.0", 24, 0, 0);
+	assert_int_equal(ikev2_ts_narrow(&peer, &ours, &out), 0);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.ts[1].start[2], 101);
+}
+
+/* ---- keys ---- */
+
+static struct ikev2_suite ike_suite(uint16_t encr, uint16_t kb, uint16_t prf,
+				    uint16_t integ)
+{
+	struct ikev2_suite s;
+
+	memset(&s, 0, sizeof(s));
+	s.proto = IKEV2_PROTO_IKE;
+	s.encr = encr;
+	s.encr_keybits = kb;
+	s.prf = prf;
+	s.integ = integ;
+	s.dh = IKEV2_DH_MODP2048;
+	return s;
+}
+
+static void test_ike_keys(void **state)
+{
+	struct ikev2_suite s =
+	    ike_suite(IKEV2_ENCR_AES_CBC, 128, IKEV2_PRF_HMAC_SHA2_256,
+		      IKEV2_INTEG_HMAC_SHA2_256_128);
+	struct ikev2_sa_keys k;
+	const uint8_t *v = v_ike_keymat;
+
+	(void)state;
+	assert_int_equal(ikev2_derive_ike_keys(&s, gir, 256, ni, 32, nr, 32,
+					       SPI_I, SPI_R, &k),
+			 0);
+	assert_int_equal(k.skeyseed_len, 32);
+	assert_memory_equal(k.skeyseed, v_skeyseed, 32);
+	assert_int_equal(k.prf_len, 32);
+	assert_int_equal(k.integ_len, 32);
+	assert_int_equal(k.encr_len, 16);
+	assert_memory_equal(k.sk_d, v, 32);
+	assert_memory_equal(k.sk_ai, v + 32, 32);
+	assert_memory_equal(k.sk_ar, v + 64, 32);
+	assert_memory_equal(k.sk_ei, v + 96, 16);
+	assert_memory_equal(k.sk_er, v + 112, 16);
+	assert_memory_equal(k.sk_pi, v + 128, 32);
+	assert_memory_equal(k.sk_pr, v + 160, 32);
+
+	/* §2.18 rekey: old PRF HMAC-SHA1, new GCM-16-256/SHA2-384 */
+	{
+		struct ikev2_suite n = ike_suite(IKEV2_ENCR_AES_GCM_16, 256,
+						 IKEV2_PRF_HMAC_SHA2_384, 0);
+		uint8_t old_skd[20];
+		struct ikev2_sa_keys r;
+
+		memset(old_skd, 0xaa, sizeof(old_skd));
+		assert_int_equal(ikev2_derive_ike_rekey(
+				     &n, IKEV2_PRF_HMAC_SHA1, old_skd, 20, gir,
+				     256, ni, 32, nr, 32, SPI_R, SPI_I, &r),
+				 0);
+		assert_memory_equal(r.skeyseed, v_rekey_skeyseed, 20);
+		assert_int_equal(r.integ_len, 0);
+		assert_int_equal(r.encr_len, 36);
+		assert_int_equal(r.prf_len, 48);
+		assert_memory_equal(r.sk_d, v_rekey_keymat, 48);
+		assert_memory_equal(r.sk_ei, v_rekey_keymat + 48, 36);
+		assert_memory_equal(r.sk_er, v_rekey_keymat + 84, 36);
+		assert_memory_equal(r.sk_pi, v_rekey_keymat + 120, 48);
+		assert_memory_equal(r.sk_pr, v_rekey_keymat + 168, 48);
+		ikev2_sa_keys_wipe(&r);
+		assert_int_equal(r.sk_d[0], 0);
+	}
+	/* XCBC PRF: SKEYSEED keyed with Ni[0..8] | Nr[0..8] (§2.14) */
+	{
+		struct ikev2_suite x =
+		    ike_suite(IKEV2_ENCR_AES_CBC, 128, IKEV2_PRF_AES128_XCBC,
+			      IKEV2_INTEG_AES_XCBC_96);
+		uint8_t key[16], want[16];
+		struct cbuf d = {gir, 256};
+
+		memcpy(key, ni, 8);
+		memcpy(key + 8, nr, 8);
+		assert_int_equal(
+		    crypto_prf(IKEV2_PRF_AES128_XCBC, key, 16, &d, 1, want), 0);
+		assert_int_equal(ikev2_derive_ike_keys(&x, gir, 256, ni, 32, nr,
+						       32, SPI_I, SPI_R, &k),
+				 0);
+		assert_memory_equal(k.skeyseed, want, 16);
+		assert_int_equal(k.prf_len, 16);
+		assert_int_equal(k.integ_len, 16);
+	}
+	s.prf = 99;
+	assert_int_equal(ikev2_derive_ike_keys(&s, gir, 256, ni, 32, nr, 32,
+					       SPI_I, SPI_R, &k),
+			 -EINVAL);
+}
+
+static void test_child_keys(void **state)
+{
+	struct ikev2_suite c;
+	uint8_t km[128];
+	size_t el = 0, il = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.proto = IKEV2_PROTO_ESP;
+	c.encr = IKEV2_ENCR_AES_CBC;
+	c.encr_keybits = 256;
+	c.integ = IKEV2_INTEG_HMAC_SHA2_256_128;
+	assert_int_equal(ikev2_child_keymat_len(&c, &el, &il), 64);
+	assert_int_equal(el, 32);
+	assert_int_equal(il, 32);
+	assert_int_equal(ikev2_derive_child_keys(IKEV2_PRF_HMAC_SHA2_256,
+						 v_ike_keymat, 32, NULL, 0, ni,
+						 32, nr, 32, km, 128),
+			 0);
+	assert_memory_equal(km, v_child_keymat, 128);
+	assert_int_equal(ikev2_derive_child_keys(IKEV2_PRF_HMAC_SHA2_256,
+						 v_ike_keymat, 32, gir, 256, ni,
+						 32, nr, 32, km, 128),
+			 0);
+	assert_memory_equal(km, v_child_keymat_pfs, 128);
+	c.encr = IKEV2_ENCR_AES_GCM_16;
+	c.encr_keybits = 128;
+	c.integ = IKEV2_INTEG_NONE;
+	assert_int_equal(ikev2_child_keymat_len(&c, &el, &il), 20);
+	assert_int_equal(il, 0);
+	c.integ = IKEV2_INTEG_HMAC_SHA1_96; /* AEAD + INTEG: invalid */
+	assert_int_equal(ikev2_child_keymat_len(&c, NULL, NULL), 0);
+}
+
+static void test_auth_psk(void **state)
+{
+	static const uint8_t psk[] = "s3cr3t-psk";
+	uint8_t msg[84], idb[16], auth[64];
+	const uint8_t *skpr = v_ike_keymat + 192 - 32;
+	struct wr o;
+	size_t al;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		memcpy(msg + 28 * i, "IKE_SA_INIT message stand-in", 28);
+	memcpy(idb, "\x02\0\0\0left.example", 16);
+	wr_init(&o, 0);
+	assert_int_equal(ikev2_signed_octets(IKEV2_PRF_HMAC_SHA2_256, msg, 84,
+					     ni, 32, skpr, 32, idb, 16, &o),
+			 0);
+	assert_int_equal(o.len, sizeof(v_octets));
+	assert_memory_equal(o.buf, v_octets, sizeof(v_octets));
+	assert_int_equal(ikev2_auth_psk(IKEV2_PRF_HMAC_SHA2_256, psk, 10, o.buf,
+					o.len, auth, &al),
+			 0);
+	assert_int_equal(al, 32);
+	assert_memory_equal(auth, v_auth, 32);
+	assert_int_equal(ikev2_auth_psk_verify(IKEV2_PRF_HMAC_SHA2_256, psk, 10,
+					       o.buf, o.len, v_auth, 32),
+			 0);
+	assert_int_equal(ikev2_auth_psk_verify(IKEV2_PRF_HMAC_SHA2_256, psk, 9,
+					       o.buf, o.len, v_auth, 32),
+			 IKEV2_N_AUTHENTICATION_FAILED);
+	assert_int_equal(ikev2_auth_psk_verify(IKEV2_PRF_HMAC_SHA2_256, psk, 10,
+					       o.buf, o.len, v_auth, 31),
+			 IKEV2_N_AUTHENTICATION_FAILED);
+	wr_free(&o);
+}
+
+static void test_natd(void **state)
+{
+	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(500)};
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(4500)};
+	uint8_t h[20];
+
+	(void)state;
+	inet_pton(AF_INET, "198.51.100.1", &s4.sin_addr);
+	inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr);
+	assert_int_equal(ikev2_natd_hash(SPI_I, SPI_R, (void *)&s4, h), 0);
+	assert_memory_equal(h, v_natd4, 20);
+	assert_int_equal(ikev2_natd_hash(SPI_I, SPI_R, (void *)&s6, h), 0);
+	assert_memory_equal(h, v_natd6, 20);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(ikev2_exch_name(IKEV2_EXCH_CREATE_CHILD_SA),
+			    "CREATE_CHILD_SA");
+	assert_string_equal(ikev2_exch_name(99), "EXCH(99)");
+	assert_string_equal(ikev2_payload_name(IKEV2_PL_NONCE), "No");
+	assert_string_equal(ikev2_notify_name(IKEV2_N_TS_UNACCEPTABLE),
+			    "TS_UNACCEPTABLE");
+	assert_string_equal(ikev2_notify_name(40000), "N(40000)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_init_roundtrip),
+	    cmocka_unit_test(test_sk_roundtrip),
+	    cmocka_unit_test(test_info_delete),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_sk_padding_and_short),
+	    cmocka_unit_test(test_skf_recognised),
+	    cmocka_unit_test(test_proposal_select_ike),
+	    cmocka_unit_test(test_proposal_rules),
+	    cmocka_unit_test(test_ts_prefix),
+	    cmocka_unit_test(test_ts_narrow),
+	    cmocka_unit_test(test_ike_keys),
+	    cmocka_unit_test(test_child_keys),
+	    cmocka_unit_test(test_auth_psk),
+	    cmocka_unit_test(test_natd),
+	    cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,608 @@
+/*
+ * test_iked.c - the iked engine end to end in one process: two struct
+ * iked ("alice" initiates, "bob" responds) on the fake kernel backend,
+ * their packets carried by the send hook through a queue that a test
+ * can inspect, drop or duplicate.  Covers IKE_SA_INIT/IKE_AUTH with a
+ * CHILD SA, INVALID_KE_PAYLOAD retry, COOKIE, retransmission and the
+ * response cache, CHILD and IKE rekey from either side, simultaneous
+ * CHILD rekey (RFC 7296 §2.8.1), DELETE from either side, wrong PSK,
+ * and the responder's default-remote fallback with selection by ID.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "lib/log.h"
+
+struct pkt {
+	struct pkt *next;
+	struct iked *to;
+	struct ike_ep from, dst;
+	size_t len;
+	uint8_t data[];
+};
+
+static struct pkt *q_head, **q_tail = &q_head;
+static unsigned q_sent;
+static struct iked A, Bd;
+
+static int hook(struct iked *d, const struct ike_ep *from,
+		const struct ike_ep *to, const uint8_t *p, size_t len,
+		void *arg)
+{
+	struct pkt *k = malloc(sizeof(*k) + len);
+
+	(void)arg;
+	assert_non_null(k);
+	k->next = NULL;
+	k->to = d == &A ? &Bd : &A;
+	k->from = *from;
+	k->dst = *to;
+	k->len = len;
+	memcpy(k->data, p, len);
+	*q_tail = k;
+	q_tail = &k->next;
+	q_sent++;
+	return 0;
+}
+
+static struct pkt *q_pop(void)
+{
+	struct pkt *k = q_head;
+
+	if (k) {
+		q_head = k->next;
+		if (!q_head)
+			q_tail = &q_head;
+	}
+	return k;
+}
+
+static void deliver(struct pkt *k)
+{
+	ike_input(k->to, &k->dst, &k->from, k->dst.port == IKE_NATT_PORT,
+		  k->data, k->len);
+}
+
+/* Deliver everything (and what it triggers); returns packets moved. */
+static unsigned pump(void)
+{
+	struct pkt *k;
+	unsigned n = 0;
+
+	while ((k = q_pop())) {
+		deliver(k);
+		free(k);
+		n++;
+		assert_true(n < 1000);
+	}
+	/* Run reapers and zero timers. */
+	ev_run_once(A.loop, 0);
+	ev_run_once(Bd.loop, 0);
+	return n;
+}
+
+static void q_drop_all(void)
+{
+	struct pkt *k;
+
+	while ((k = q_pop()))
+		free(k);
+}
+
+static void remote_setup(struct ike_cfg *c, const char *name, const char *me,
+			 const char *peer, const char *psk)
+{
+	struct ike_remote *r = cfg_add_remote(c);
+	struct ike_policy *p = cfg_add_policy(c);
+
+	assert_non_null(r);
+	assert_non_null(p);
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->peer_any = false;
+	assert_int_equal(kaddr_parse(peer, &r->peer_addr), 0);
+	ike_id_parse(me, &r->my_id);
+	ike_id_parse(peer, &r->peer_id);
+	r->have_psk = true;
+	r->psk_len = strlen(psk);
+	memcpy(r->psk, psk, r->psk_len);
+	r->interval_ms = 100;
+	snprintf(p->name, sizeof(p->name), "pol-%s", name);
+	snprintf(p->remote, sizeof(p->remote), "%s", name);
+	p->reqid = 7;
+	/* Our address without asking the (root namespace's) routes. */
+	assert_int_equal(kaddr_parse(me, &p->my_sa), 0);
+	p->lifetime_sec = 3600;
+}
+
+static void engine_init(struct iked *d, const char *me, const char *peer,
+			const char *psk)
+{
+	memset(d, 0, sizeof(*d));
+	d->loop = ev_new();
+	assert_non_null(d->loop);
+	d->ctl_fd = -1;
+	d->cfg = cfg_new();
+	assert_non_null(d->cfg);
+	remote_setup(d->cfg, "peer", me, peer, psk);
+	assert_int_equal(k_open(&d->kern, "fake", 0), 0);
+	d->kern_open = true;
+	d->send_hook = hook;
+	ev_timer_init(&d->reaper, NULL, NULL);
+}
+
+static void reap_all(struct iked *d)
+{
+	struct ike_sa *sa, *n;
+
+	for (sa = d->sas; sa; sa = n) {
+		n = sa->next;
+		if (sa->state == IKE_S_DEAD)
+			ike_sa_free(sa);
+	}
+}
+
+static void reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+	(void)l;
+	(void)t;
+	reap_all(arg);
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	log_init("test", LOG_TO_STDERR,
+		 getenv("IKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	engine_init(&A, "198.51.100.1", "198.51.100.2", "s3cret");
+	engine_init(&Bd, "198.51.100.2", "198.51.100.1", "s3cret");
+	ev_timer_init(&A.reaper, reaper_cb, &A);
+	ev_timer_init(&Bd.reaper, reaper_cb, &Bd);
+	q_sent = 0;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	q_drop_all();
+	while (A.sas)
+		ike_sa_free(A.sas);
+	while (Bd.sas)
+		ike_sa_free(Bd.sas);
+	k_close(&A.kern);
+	k_close(&Bd.kern);
+	cfg_free(A.cfg);
+	cfg_free(Bd.cfg);
+	ev_free(A.loop);
+	ev_free(Bd.loop);
+	return 0;
+}
+
+static struct ike_sa *live_sa(struct iked *d)
+{
+	struct ike_sa *sa, *found = NULL;
+
+	for (sa = d->sas; sa; sa = sa->next)
+		if (sa->state == IKE_S_ESTABLISHED) {
+			assert_null(found); /* exactly one */
+			found = sa;
+		}
+	return found;
+}
+
+static unsigned count_sas(struct iked *d)
+{
+	struct ike_sa *sa;
+	unsigned n = 0;
+
+	for (sa = d->sas; sa; sa = sa->next)
+		if (sa->state != IKE_S_DEAD)
+			n++;
+	return n;
+}
+
+static unsigned count_children(struct ike_sa *sa, enum child_state st)
+{
+	struct child_sa *c;
+	unsigned n = 0;
+
+	for (c = sa ? sa->children : NULL; c; c = c->next)
+		if (c->state == st)
+			n++;
+	return n;
+}
+
+static void establish(void)
+{
+	char err[128];
+	struct ike_sa *a, *b;
+
+	assert_int_equal(iked_initiate(&A, "peer", NULL, NULL, err,
+				       sizeof(err)),
+			 0);
+	pump();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a->initiator);
+	assert_false(b->initiator);
+	assert_int_equal(a->spi_i, b->spi_i);
+	assert_int_equal(a->spi_r, b->spi_r);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+	assert_int_equal(a->children->spi_out, b->children->spi_in);
+	assert_int_equal(a->children->reqid, 7);
+	/* in + out on each side, in each fake kernel */
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+}
+
+static void test_establish(void **st)
+{
+	(void)st;
+	establish();
+	/* IKE_SA_INIT + IKE_AUTH: four messages, nothing else. */
+	assert_int_equal(q_sent, 4);
+}
+
+static void test_invalid_ke(void **st)
+{
+	struct ike_remote *rb = &Bd.cfg->remote[0];
+
+	(void)st;
+	/* Alice offers MODP-2048 first, Bob only takes ECP-256. */
+	rb->dh.n = 1;
+	rb->dh.a[0].id = 19;
+	establish();
+	assert_int_equal(live_sa(&A)->algs.dh, 19);
+	assert_int_equal(q_sent, 6); /* INIT, INVALID_KE, INIT, resp, AUTH */
+}
+
+static void test_cookie(void **st)
+{
+	(void)st;
+	Bd.cfg->remote[0].cookie_required = true;
+	establish();
+	assert_int_equal(q_sent, 6);
+	assert_true(live_sa(&A)->cookie_len > 0);
+}
+
+static void test_retransmit_and_cache(void **st)
+{
+	struct ike_sa *a;
+	struct pkt *k;
+	unsigned before;
+	char err[64];
+
+	(void)st;
+	establish();
+	a = live_sa(&A);
+	/* A liveness check: a request that leaves the SA in place. */
+	task_queue(a, task_new(TASK_DPD));
+	task_run(a);
+	/* Lose the response once. */
+	k = q_pop();
+	assert_non_null(k);
+	deliver(k);
+	free(k);
+	q_drop_all();
+	assert_true(a->req_out);
+	/* Timer fires: same request again; Bob answers from his cache. */
+	before = q_sent;
+	a->rtx.cb(A.loop, &a->rtx, a->rtx.arg);
+	assert_int_equal(q_sent, before + 1);
+	pump();
+	assert_false(a->req_out);
+	assert_int_equal(a->mid_next, 3);
+	assert_int_equal(live_sa(&Bd)->peer_mid_next, 3);
+	(void)err;
+	assert_non_null(live_sa(&A));
+	assert_non_null(live_sa(&Bd));
+	assert_int_equal(count_sas(&A), 1);
+	assert_int_equal(count_sas(&Bd), 1);
+}
+
+static void test_giveup(void **st)
+{
+	struct ike_sa *a;
+	unsigned i;
+
+	(void)st;
+	establish();
+	a = live_sa(&A);
+	ike_queue_ike_rekey(a);
+	q_drop_all();
+	for (i = 0; i <= A.cfg->remote[0].max_retry; i++) {
+		assert_int_equal(a->state, IKE_S_ESTABLISHED);
+		a->rtx.cb(A.loop, &a->rtx, a->rtx.arg);
+		q_drop_all();
+	}
+	assert_int_equal(a->state, IKE_S_DEAD);
+	/* Its children left the kernel. */
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+}
+
+static void test_child_rekey(void **st, bool from_a)
+{
+	struct ike_sa *a, *b;
+	uint32_t old_in;
+
+	(void)st;
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	old_in = a->children->spi_in;
+	ike_queue_child_rekey(from_a ? a : b, from_a ? a->children : b->children);
+	pump();
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+	assert_int_equal(a->children->next, NULL);
+	assert_int_not_equal(a->children->spi_in, old_in);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+}
+
+static void test_child_rekey_a(void **st)
+{
+	test_child_rekey(st, true);
+}
+
+static void test_child_rekey_b(void **st)
+{
+	test_child_rekey(st, false);
+}
+
+static void test_child_rekey_collision(void **st)
+{
+	struct ike_sa *a, *b;
+
+	(void)st;
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	/* Both start before seeing the other's request. */
+	ike_queue_child_rekey(a, a->children);
+	ike_queue_child_rekey(b, b->children);
+	pump();
+	/* §2.8.1: one surviving pair, redundant and old SAs gone. */
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+	assert_null(a->children->next);
+	assert_null(b->children->next);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+}
+
+static void test_ike_rekey(void **st, bool from_a)
+{
+	struct ike_sa *a, *b;
+	uint64_t old_spi;
+
+	(void)st;
+	establish();
+	a = live_sa(&A);
+	old_spi = a->spi_i;
+	ike_queue_ike_rekey(from_a ? a : live_sa(&Bd));
+	pump();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_not_equal(a->spi_i, old_spi);
+	assert_int_equal(a->spi_i, b->spi_i);
+	assert_int_equal(a->initiator, from_a);
+	assert_int_equal(count_sas(&A), 1);
+	assert_int_equal(count_sas(&Bd), 1);
+	/* The children moved and still work: rekey one over the new SA. */
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	ike_queue_child_rekey(a, a->children);
+	pump();
+	assert_int_equal(count_children(live_sa(&Bd), CHILD_S_INSTALLED), 1);
+}
+
+static void test_ike_rekey_a(void **st)
+{
+	test_ike_rekey(st, true);
+}
+
+static void test_ike_rekey_b(void **st)
+{
+	test_ike_rekey(st, false);
+}
+
+static void test_ike_rekey_collision(void **st)
+{
+	(void)st;
+	establish();
+	ike_queue_ike_rekey(live_sa(&A));
+	ike_queue_ike_rekey(live_sa(&Bd));
+	pump();
+	assert_int_equal(count_sas(&A), 1);
+	assert_int_equal(count_sas(&Bd), 1);
+	assert_int_equal(live_sa(&A)->spi_i, live_sa(&Bd)->spi_i);
+	assert_int_equal(count_children(live_sa(&A), CHILD_S_INSTALLED), 1);
+	assert_int_equal(count_children(live_sa(&Bd), CHILD_S_INSTALLED), 1);
+}
+
+static void test_delete(void **st, bool from_a, bool child)
+{
+	struct ike_sa *a, *b;
+
+	(void)st;
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	if (child)
+		ike_queue_child_delete(from_a ? a : b,
+				       from_a ? a->children : b->children);
+	else
+		ike_queue_ike_delete(from_a ? a : b);
+	pump();
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+	if (child) {
+		assert_null(a->children);
+		assert_null(b->children);
+	} else {
+		assert_int_equal(count_sas(&A), 0);
+		assert_int_equal(count_sas(&Bd), 0);
+	}
+}
+
+static void test_delete_ike_a(void **st)
+{
+	test_delete(st, true, false);
+}
+static void test_delete_ike_b(void **st)
+{
+	test_delete(st, false, false);
+}
+static void test_delete_child_a(void **st)
+{
+	test_delete(st, true, true);
+}
+static void test_delete_child_b(void **st)
+{
+	test_delete(st, false, true);
+}
+
+static void test_wrong_psk(void **st)
+{
+	char err[64];
+
+	(void)st;
+	Bd.cfg->remote[0].psk[0] ^= 1;
+	assert_int_equal(iked_initiate(&A, "peer", NULL, NULL, err,
+				       sizeof(err)),
+			 0);
+	pump();
+	assert_int_equal(count_sas(&A), 0);
+	assert_int_equal(count_sas(&Bd), 0);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+}
+
+static void test_default_remote(void **st)
+{
+	struct ike_remote *d, *r = &Bd.cfg->remote[0];
+
+	(void)st;
+	/* Bob does not know Alice's address: IKE_SA_INIT is handled by
+	 * `default`, IKE_AUTH picks "peer" by Alice's ID. */
+	r->peer_any = true;
+	d = cfg_add_remote(Bd.cfg);
+	snprintf(d->name, sizeof(d->name), "default");
+	d->is_default = true;
+	establish();
+	assert_string_equal(live_sa(&Bd)->remote, "peer");
+}
+
+static void test_second_child_and_dpd(void **st)
+{
+	struct ike_policy *p;
+	struct ike_sa *a;
+	struct task *t;
+	char err[64];
+
+	(void)st;
+	establish();
+	/* A second policy gives a CREATE_CHILD_SA for a new child. */
+	p = cfg_add_policy(A.cfg);
+	*p = A.cfg->policy[0];
+	snprintf(p->name, sizeof(p->name), "pol2");
+	p = cfg_add_policy(Bd.cfg);
+	*p = Bd.cfg->policy[0];
+	snprintf(p->name, sizeof(p->name), "pol2");
+	assert_int_equal(iked_initiate(&A, "peer", "pol2", NULL, err,
+				       sizeof(err)),
+			 0);
+	pump();
+	a = live_sa(&A);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 2);
+	assert_int_equal(count_children(live_sa(&Bd), CHILD_S_INSTALLED), 2);
+	/* A liveness check is an empty INFORMATIONAL. */
+	t = task_new(TASK_DPD);
+	task_queue(a, t);
+	task_run(a);
+	assert_int_equal(pump(), 2);
+	assert_int_equal(a->state, IKE_S_ESTABLISHED);
+}
+
+/* Garbage and truncations never crash and never change state. */
+static void test_garbage(void **st)
+{
+	struct ike_ep l = { .port = 500 }, p = { .port = 500 };
+	uint8_t buf[600];
+	size_t i;
+
+	(void)st;
+	kaddr_parse("198.51.100.2", &l.addr);
+	kaddr_parse("198.51.100.1", &p.addr);
+	establish();
+	for (i = 0; i < 2000; i++) {
+		size_t n = (size_t)rand() % sizeof(buf);
+		size_t k;
+		for (k = 0; k < n; k++)
+			buf[k] = (uint8_t)rand();
+		if (n >= 28 && (i & 1)) {
+			/* Make it look like IKEv2 to get deeper. */
+			buf[17] = 0x20;
+			buf[18] = (uint8_t)(34 + (i / 2) % 4);
+			buf[24] = (uint8_t)(n >> 24);
+			buf[25] = (uint8_t)(n >> 16);
+			buf[26] = (uint8_t)(n >> 8);
+			buf[27] = (uint8_t)n;
+		}
+		ike_input(&Bd, &l, &p, false, buf, n);
+	}
+	q_drop_all();
+	assert_non_null(live_sa(&Bd));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_establish),
+		T(test_invalid_ke),
+		T(test_cookie),
+		T(test_retransmit_and_cache),
+		T(test_giveup),
+		T(test_child_rekey_a),
+		T(test_child_rekey_b),
+		T(test_child_rekey_collision),
+		T(test_ike_rekey_a),
+		T(test_ike_rekey_b),
+		T(test_ike_rekey_collision),
+		T(test_delete_ike_a),
+		T(test_delete_ike_b),
+		T(test_delete_child_a),
+		T(test_delete_child_b),
+		T(test_wrong_psk),
+		T(test_default_remote),
+		T(test_second_child_and_dpd),
+		T(test_garbage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+/* The daemon's reload needs the config parser; not linked here. */
+int iked_reload(struct iked *d, char *err, size_t errlen)
+{
+	(void)d;
+	snprintf(err, errlen, "not in tests");
+	return -ENOTSUP;
+}
