@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-by: meson (registered in src/ike/meson.build; scripts/test.sh does not run it again)
 # iked_pair.sh - two racoon2 hosts (network namespaces r2i-$$a / r2i-$$b)
 # negotiate IKEv2 with each other.
 #
