@@ -9,7 +9,7 @@
 #
 # usage: esp_static.sh [BUILD_DIR]     (needs root; namespaces r2e-$$-*)
 set -u
-BUILD=${1:-$(dirname "$0")/../../build-esp}
+BUILD=${1:-${R2_BUILD:-$(dirname "$0")/../../build}}
 BIN=$(cd "$BUILD" && pwd)/src/kernel/userspace
 ESPD=$BIN/r2espd
 CTL=$BIN/r2espctl
