@@ -1,0 +1,898 @@
+/*
+ * parse.c - lexer and generic parser of racoon2.conf, `include`, and
+ * `setval` / environment substitution.
+ *
+ * The lexer reads each file through a struct rd cursor (src/lib/rd.h),
+ * so no byte past the buffer is ever touched whatever the input.  The
+ * parser builds a generic tree: a block is a list of statements, a
+ * statement a list of items (word, quoted string, comma, block) ended by
+ * ';'.  Meaning is given later by interp.c from tables.  Nesting is
+ * limited (CONF_MAX_DEPTH); deeper input is skipped iteratively after
+ * one error, so no input can exhaust the stack.  Every error carries the
+ * file:line:column of the file it is in and the parser always continues
+ * to the end, so one run reports all syntax errors.
+ *
+ * Memory: the tree hangs off pctx->top and is freed by conf_tree_free();
+ * file contents are freed as soon as a file is parsed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf_int.h"
+#include "lib/rd.h"
+
+enum tok { T_EOF, T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI, T_COMMA };
+
+struct token {
+	enum tok t;
+	struct conf_loc loc;
+	char *text; /* T_WORD, T_STRING: owned until taken */
+	bool bad;   /* an error was reported for this token */
+};
+
+struct lex {
+	struct pctx *p;
+	struct rd r;
+	const char *file;
+	unsigned line, col;
+	struct token cur;
+};
+
+/* ---------------- growable byte buffer ---------------- */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool overflow;
+};
+
+static bool sb_putc(struct sbuf *b, char c)
+{
+	if (b->overflow)
+		return false;
+	if (b->len + 2 > CONF_MAX_TOKEN * 4) {
+		b->overflow = true;
+		return false;
+	}
+	if (b->len + 2 > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 32;
+		char *n = realloc(b->s, ncap);
+		if (!n) {
+			b->overflow = true;
+			return false;
+		}
+		b->s = n;
+		b->cap = ncap;
+	}
+	b->s[b->len++] = c;
+	b->s[b->len] = '\0';
+	return true;
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	while (*s)
+		sb_putc(b, *s++);
+}
+
+static char *sb_take(struct sbuf *b)
+{
+	char *s = b->s;
+	if (!s)
+		s = strdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+/* ---------------- lexer ---------------- */
+
+static int lx_peek(const struct lex *L)
+{
+	struct rd r = L->r;
+	uint8_t c;
+	if (rd_u8(&r, &c) < 0)
+		return -1;
+	return c;
+}
+
+static int lx_get(struct lex *L)
+{
+	uint8_t c;
+	if (rd_u8(&L->r, &c) < 0)
+		return -1;
+	if (c == '\n') {
+		L->line++;
+		L->col = 1;
+	} else {
+		L->col++;
+	}
+	return c;
+}
+
+static bool is_word_char(int c)
+{
+	if (c < 0)
+		return false;
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z'))
+		return true;
+	return c && strchr("%*-./:?@_", c) != NULL;
+}
+
+static struct conf_loc lx_loc(const struct lex *L)
+{
+	struct conf_loc l = { L->file, L->line, L->col };
+	return l;
+}
+
+static void lx_next(struct lex *L)
+{
+	struct pctx *p = L->p;
+	struct sbuf b = { 0 };
+	int c;
+
+	free(L->cur.text);
+	L->cur.text = NULL;
+	L->cur.bad = false;
+again:
+	for (;;) {
+		c = lx_peek(L);
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+		    c == '\f' || c == '\v') {
+			lx_get(L);
+			continue;
+		}
+		if (c == '#') {
+			while ((c = lx_peek(L)) >= 0 && c != '\n')
+				lx_get(L);
+			continue;
+		}
+		break;
+	}
+	L->cur.loc = lx_loc(L);
+	switch (c) {
+	case -1:
+		L->cur.t = T_EOF;
+		return;
+	case '{':
+		lx_get(L);
+		L->cur.t = T_LBRACE;
+		return;
+	case '}':
+		lx_get(L);
+		L->cur.t = T_RBRACE;
+		return;
+	case ';':
+		lx_get(L);
+		L->cur.t = T_SEMI;
+		return;
+	case ',':
+		lx_get(L);
+		L->cur.t = T_COMMA;
+		return;
+	case '"': {
+		bool nul_reported = false;
+		lx_get(L);
+		for (;;) {
+			c = lx_peek(L);
+			if (c < 0 || c == '\n') {
+				L->cur.bad = true;
+				conf_err(p, &L->cur.loc,
+					 "unterminated string (missing '\"' "
+					 "before end of %s)",
+					 c < 0 ? "file" : "line");
+				break;
+			}
+			lx_get(L);
+			if (c == '"')
+				break;
+			if (c == '\0') {
+				if (!nul_reported) {
+					struct conf_loc l = lx_loc(L);
+					l.col--;
+					conf_err(p, &l, "NUL byte in string");
+					nul_reported = true;
+					L->cur.bad = true;
+				}
+				continue;
+			}
+			if (c == '\\') {
+				int e = lx_peek(L);
+				if (e < 0 || e == '\n')
+					continue; /* reported as unterminated */
+				lx_get(L);
+				if (e == '\0')
+					continue;
+				sb_putc(&b, '\\');
+				sb_putc(&b, (char)e);
+				continue;
+			}
+			sb_putc(&b, (char)c);
+		}
+		if (b.overflow || b.len > CONF_MAX_TOKEN) {
+			conf_err(p, &L->cur.loc,
+				 "string too long (limit %u bytes)",
+				 CONF_MAX_TOKEN);
+			L->cur.bad = true;
+		}
+		L->cur.t = T_STRING;
+		L->cur.text = sb_take(&b);
+		return;
+	}
+	default:
+		break;
+	}
+	if (is_word_char(c)) {
+		while (is_word_char(lx_peek(L))) {
+			c = lx_get(L);
+			if (b.len < CONF_MAX_TOKEN)
+				sb_putc(&b, (char)c);
+			else
+				b.overflow = true;
+		}
+		if (b.overflow) {
+			conf_err(p, &L->cur.loc,
+				 "word too long (limit %u bytes)",
+				 CONF_MAX_TOKEN);
+			L->cur.bad = true;
+		}
+		L->cur.t = T_WORD;
+		L->cur.text = sb_take(&b);
+		return;
+	}
+	/* A run of unexpected bytes gives one error. */
+	if (c == '$')
+		conf_err(p, &L->cur.loc,
+			 "unexpected '$': variables are only substituted "
+			 "inside quoted strings, e.g. \"${NAME}\"");
+	else if (c >= 0x21 && c < 0x7f)
+		conf_err(p, &L->cur.loc, "unexpected character '%c'", c);
+	else
+		conf_err(p, &L->cur.loc, "unexpected byte 0x%02x", c);
+	lx_get(L);
+	for (;;) {
+		c = lx_peek(L);
+		if (c < 0 || is_word_char(c) || strchr(" \t\r\n{};,\"#", c))
+			break;
+		lx_get(L);
+	}
+	goto again;
+}
+
+/* ---------------- tree ---------------- */
+
+static bool push_item(struct stmt *s, const struct item *it)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 4;
+		struct item *n = realloc(s->items, ncap * sizeof(*n));
+		if (!n)
+			return false;
+		s->items = n;
+		s->cap = ncap;
+	}
+	s->items[s->n++] = *it;
+	return true;
+}
+
+static bool push_stmt(struct block *b, const struct stmt *s)
+{
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 8;
+		struct stmt *n = realloc(b->stmts, ncap * sizeof(*n));
+		if (!n)
+			return false;
+		b->stmts = n;
+		b->cap = ncap;
+	}
+	b->stmts[b->n++] = *s;
+	return true;
+}
+
+static void stmt_free(struct stmt *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->items[i].text);
+		if (s->items[i].block)
+			conf_tree_free(s->items[i].block);
+	}
+	free(s->items);
+}
+
+void conf_tree_free(struct block *b)
+{
+	/* Free nested blocks with an explicit worklist rather than deep
+	 * recursion; depth is bounded anyway by CONF_MAX_DEPTH. */
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		stmt_free(&b->stmts[i]);
+	free(b->stmts);
+	free(b);
+}
+
+/* Skip a { ... } group whose '{' is the current token, iteratively. */
+static void skip_balanced(struct lex *L)
+{
+	size_t depth = 0;
+
+	for (;;) {
+		if (L->cur.t == T_EOF)
+			return;
+		if (L->cur.t == T_LBRACE)
+			depth++;
+		else if (L->cur.t == T_RBRACE && --depth == 0) {
+			lx_next(L);
+			return;
+		}
+		lx_next(L);
+	}
+}
+
+static void handle_include(struct pctx *p, struct lex *L, struct stmt *s);
+
+static void parse_block(struct lex *L, struct block *b, int depth, bool top,
+			const struct conf_loc *open, struct conf_loc *end)
+{
+	struct pctx *p = L->p;
+
+	for (;;) {
+		struct stmt s = { 0 };
+		bool done = false;
+
+		switch (L->cur.t) {
+		case T_EOF:
+			if (!top)
+				conf_err(p, &L->cur.loc,
+					 "missing '}' to close the block opened"
+					 " at line %u, column %u",
+					 open->line, open->col);
+			return;
+		case T_RBRACE:
+			if (!top) {
+				*end = L->cur.loc;
+				lx_next(L);
+				return;
+			}
+			conf_err(p, &L->cur.loc,
+				 "unexpected '}' with no open block");
+			lx_next(L);
+			continue;
+		case T_SEMI:
+			conf_warn(p, &L->cur.loc,
+				  "empty statement (stray ';')");
+			lx_next(L);
+			continue;
+		default:
+			break;
+		}
+
+		while (!done) {
+			struct item it = { 0 };
+			it.loc = L->cur.loc;
+			switch (L->cur.t) {
+			case T_WORD:
+			case T_STRING:
+				it.kind = L->cur.t == T_WORD ? I_WORD
+							     : I_STRING;
+				it.text = L->cur.text;
+				L->cur.text = NULL;
+				if (L->cur.bad)
+					s.broken = true;
+				if (!push_item(&s, &it)) {
+					free(it.text);
+					s.broken = true;
+				}
+				lx_next(L);
+				break;
+			case T_COMMA:
+				it.kind = I_COMMA;
+				push_item(&s, &it);
+				lx_next(L);
+				break;
+			case T_LBRACE:
+				if (depth + 1 > CONF_MAX_DEPTH) {
+					conf_err(p, &it.loc,
+						 "blocks nested too deeply "
+						 "(limit %d levels)",
+						 CONF_MAX_DEPTH);
+					skip_balanced(L);
+					s.broken = true;
+				} else {
+					it.kind = I_BLOCK;
+					it.block = calloc(1, sizeof(*it.block));
+					lx_next(L);
+					if (!it.block) {
+						s.broken = true;
+						skip_balanced(L);
+						break;
+					}
+					parse_block(L, it.block, depth + 1,
+						    false, &it.loc, &it.end);
+					if (!push_item(&s, &it)) {
+						conf_tree_free(it.block);
+						s.broken = true;
+					}
+				}
+				if (L->cur.t == T_SEMI) {
+					lx_next(L);
+					done = true;
+				} else if (L->cur.t == T_EOF && !top) {
+					done = true; /* reported: no '}' */
+				} else if (L->cur.t == T_EOF &&
+					   it.kind == I_BLOCK &&
+					   it.end.line == 0) {
+					done = true; /* reported: no '}' */
+				} else if (L->cur.t == T_RBRACE && !top) {
+					conf_warn(p, &L->cur.loc,
+						  "missing ';' before '}'");
+					done = true;
+				} else {
+					conf_err(p, &L->cur.loc,
+						 "expected ';' after '}' of the"
+						 " block opened at line %u, "
+						 "column %u", it.loc.line,
+						 it.loc.col);
+					done = true;
+				}
+				break;
+			case T_SEMI:
+				lx_next(L);
+				done = true;
+				break;
+			case T_RBRACE:
+				if (!top) {
+					conf_warn(p, &L->cur.loc,
+						  "missing ';' before '}'");
+				} else {
+					conf_err(p, &L->cur.loc,
+						 "unexpected '}' with no open "
+						 "block");
+					lx_next(L);
+					s.broken = true;
+				}
+				done = true;
+				break;
+			case T_EOF:
+				conf_err(p, &L->cur.loc,
+					 "expected ';' before end of file");
+				done = true;
+				break;
+			}
+		}
+		if (s.n == 0) {
+			stmt_free(&s);
+			continue;
+		}
+		if (top && s.items[0].kind == I_WORD &&
+		    strcmp(s.items[0].text, "include") == 0) {
+			if (!s.broken)
+				handle_include(p, L, &s);
+			stmt_free(&s);
+			continue;
+		}
+		if (!push_stmt(b, &s)) {
+			conf_err(p, &s.items[0].loc, "out of memory");
+			stmt_free(&s);
+		}
+	}
+}
+
+/* ---------------- substitution ---------------- */
+
+static struct setvar *var_find(struct pctx *p, const char *name, size_t len)
+{
+	for (size_t i = 0; i < p->nvars; i++)
+		if (strlen(p->vars[i].name) == len &&
+		    memcmp(p->vars[i].name, name, len) == 0)
+			return &p->vars[i];
+	return NULL;
+}
+
+/*
+ * Expand escapes, ${NAME} (when vars) and $[ENV] in raw.  Returns a heap
+ * string, or NULL after reporting an error at loc.
+ */
+static char *expand(struct pctx *p, const char *raw,
+		    const struct conf_loc *loc, bool vars, int depth)
+{
+	struct sbuf b = { 0 };
+	bool ok = true;
+
+	if (depth > CONF_MAX_SUBST_DEPTH) {
+		conf_err(p, loc, "setval variables nested too deeply "
+				 "(limit %d)", CONF_MAX_SUBST_DEPTH);
+		return NULL;
+	}
+	for (const char *s = raw; *s && ok; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			switch (*s) {
+			case 'n':
+				sb_putc(&b, '\n');
+				break;
+			case 't':
+				sb_putc(&b, '\t');
+				break;
+			case '"':
+			case '\\':
+			case '$':
+				sb_putc(&b, *s);
+				break;
+			default:
+				sb_putc(&b, '\\');
+				sb_putc(&b, *s);
+				break;
+			}
+			continue;
+		}
+		if (*s != '$' || (s[1] != '{' && s[1] != '[')) {
+			sb_putc(&b, *s);
+			continue;
+		}
+		char close = s[1] == '{' ? '}' : ']';
+		const char *name = s + 2;
+		const char *e = strchr(name, close);
+		size_t len;
+		if (!e) {
+			conf_err(p, loc, "unterminated '$%c' in string "
+				 "(missing '%c')", s[1], close);
+			ok = false;
+			break;
+		}
+		len = (size_t)(e - name);
+		if (len == 0 || len > 256) {
+			conf_err(p, loc, "bad variable name in '$%c...%c'",
+				 s[1], close);
+			ok = false;
+			break;
+		}
+		if (close == ']') {
+			char env[257];
+			const char *v;
+			memcpy(env, name, len);
+			env[len] = '\0';
+			if (p->flags & CONF_LOAD_NO_ENV) {
+				conf_err(p, loc, "environment variables are "
+					 "disabled here ('$[%s]')", env);
+				ok = false;
+				break;
+			}
+			v = getenv(env);
+			if (!v) {
+				conf_err(p, loc, "environment variable '%s' is"
+					 " not set", env);
+				ok = false;
+				break;
+			}
+			sb_puts(&b, v);
+		} else if (!vars) {
+			conf_err(p, loc, "setval variables cannot be used "
+				 "here ('${%.*s}'); only $[ENV] can",
+				 (int)len, name);
+			ok = false;
+			break;
+		} else {
+			struct setvar *v = var_find(p, name, len);
+			if (!v) {
+				conf_err(p, loc, "undefined variable '${%.*s}'"
+					 " (not defined by setval)",
+					 (int)len, name);
+				ok = false;
+				break;
+			}
+			if (v->state == 2) {
+				ok = false; /* already reported */
+				break;
+			}
+			if (v->state == 1) {
+				conf_err(p, loc, "setval variable '%s' refers "
+					 "to itself", v->name);
+				ok = false;
+				break;
+			}
+			if (!v->expanded) {
+				v->state = 1;
+				v->expanded = expand(p, v->val->text,
+						     &v->val->loc, true,
+						     depth + 1);
+				v->state = v->expanded ? 0 : 2;
+				if (!v->expanded) {
+					/* make later uses fail quietly */
+					ok = false;
+					break;
+				}
+			}
+			sb_puts(&b, v->expanded);
+		}
+		s = e;
+	}
+	if (ok && b.overflow) {
+		conf_err(p, loc, "string too long after substitution");
+		ok = false;
+	}
+	if (!ok) {
+		free(b.s);
+		return NULL;
+	}
+	return sb_take(&b);
+}
+
+static bool valid_var_name(const char *s)
+{
+	if (!(*s >= 'A' && *s <= 'Z'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return false;
+	return true;
+}
+
+static void add_var(struct pctx *p, struct stmt *s, size_t at)
+{
+	struct item *name, *val;
+	struct setvar *v, *nv;
+
+	if (s->n - at != 2 ||
+	    (s->items[at].kind != I_WORD && s->items[at].kind != I_STRING) ||
+	    (s->items[at + 1].kind != I_WORD &&
+	     s->items[at + 1].kind != I_STRING)) {
+		conf_err(p, &s->items[at < s->n ? at : 0].loc,
+			 "expected NAME \"value\" in setval");
+		s->broken = true;
+		return;
+	}
+	name = &s->items[at];
+	val = &s->items[at + 1];
+	if (!valid_var_name(name->text)) {
+		conf_err(p, &name->loc, "bad setval name '%s' (must start "
+			 "with A-Z, then A-Z, 0-9 or '_')", name->text);
+		return;
+	}
+	v = var_find(p, name->text, strlen(name->text));
+	if (v) {
+		conf_err(p, &name->loc, "duplicate setval variable '%s' "
+			 "(first defined at %s:%u)", name->text, v->loc.file,
+			 v->loc.line);
+		return;
+	}
+	nv = realloc(p->vars, (p->nvars + 1) * sizeof(*nv));
+	if (!nv)
+		return;
+	p->vars = nv;
+	v = &p->vars[p->nvars];
+	memset(v, 0, sizeof(*v));
+	v->name = strdup(name->text);
+	if (!v->name)
+		return;
+	v->val = val;
+	v->loc = name->loc;
+	p->nvars++;
+}
+
+static void subst_block(struct pctx *p, struct block *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct stmt *s = &b->stmts[i];
+		for (size_t j = 0; j < s->n; j++) {
+			struct item *it = &s->items[j];
+			if (it->kind == I_BLOCK) {
+				subst_block(p, it->block);
+			} else if (it->kind == I_STRING && !it->substituted) {
+				char *x = expand(p, it->text, &it->loc, true,
+						 0);
+				if (!x) {
+					s->broken = true;
+					continue;
+				}
+				free(it->text);
+				it->text = x;
+				it->substituted = true;
+			}
+		}
+	}
+}
+
+void conf_substitute(struct pctx *p)
+{
+	struct block *top = p->top;
+
+	if (!top)
+		return;
+	for (size_t i = 0; i < top->n; i++) {
+		struct stmt *s = &top->stmts[i];
+		if (s->broken || s->items[0].kind != I_WORD ||
+		    strcmp(s->items[0].text, "setval") != 0)
+			continue;
+		if (s->n == 2 && s->items[1].kind == I_BLOCK) {
+			struct block *sb = s->items[1].block;
+			for (size_t j = 0; j < sb->n; j++)
+				if (!sb->stmts[j].broken)
+					add_var(p, &sb->stmts[j], 0);
+		} else if (s->n >= 2 && s->items[1].kind != I_BLOCK) {
+			add_var(p, s, 1);
+		} else {
+			conf_err(p, &s->items[0].loc,
+				 "expected '{' or NAME \"value\" after setval");
+			s->broken = true;
+		}
+	}
+	subst_block(p, top);
+}
+
+/* ---------------- files and include ---------------- */
+
+static int parse_text(struct pctx *p, const char *file, const void *buf,
+		      size_t len)
+{
+	struct lex L;
+	struct conf_loc end;
+
+	memset(&L, 0, sizeof(L));
+	L.p = p;
+	L.r = rd_init(buf, len);
+	L.file = file;
+	L.line = 1;
+	L.col = 1;
+	if (!p->top) {
+		p->top = calloc(1, sizeof(*p->top));
+		if (!p->top)
+			return -ENOMEM;
+	}
+	lx_next(&L);
+	parse_block(&L, p->top, 0, true, NULL, &end);
+	free(L.cur.text);
+	return 0;
+}
+
+int conf_parse_buffer(struct pctx *p, const char *name, const void *buf,
+		      size_t len)
+{
+	const char *file = conf_pctx_file(p, name);
+	if (!file)
+		return -ENOMEM;
+	return parse_text(p, file, buf, len);
+}
+
+int conf_parse_file(struct pctx *p, const char *path,
+		    const struct conf_loc *from)
+{
+	struct conf_loc here = { path, 0, 0 };
+	const struct conf_loc *at = from ? from : &here;
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	const char *file;
+	int fd, rc = 0;
+
+	if (p->depth >= CONF_INCLUDE_DEPTH) {
+		conf_err(p, at, "includes nested too deeply (limit %d) at "
+			 "'%s'", CONF_INCLUDE_DEPTH, path);
+		return -ELOOP;
+	}
+	if (p->nfiles >= CONF_MAX_FILES) {
+		conf_err(p, at, "too many configuration files (limit %d)",
+			 CONF_MAX_FILES);
+		return -EMFILE;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		conf_err(p, at, "cannot open '%s': %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		conf_err(p, at, "'%s' is not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	for (int i = 0; i < p->depth; i++) {
+		if (p->stack[i].dev == st.st_dev &&
+		    p->stack[i].ino == st.st_ino) {
+			conf_err(p, at, "include loop: '%s' is already being "
+				 "read", path);
+			close(fd);
+			return -ELOOP;
+		}
+	}
+	if ((uint64_t)st.st_size > CONF_MAX_FILE_SIZE) {
+		conf_err(p, at, "'%s' is too large (limit %u bytes)", path,
+			 CONF_MAX_FILE_SIZE);
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	file = conf_pctx_file(p, path);
+	if (!file) {
+		free(buf);
+		return -ENOMEM;
+	}
+	p->stack[p->depth].dev = st.st_dev;
+	p->stack[p->depth].ino = st.st_ino;
+	p->depth++;
+	rc = parse_text(p, file, buf, got);
+	p->depth--;
+	free(buf);
+	return rc;
+}
+
+static void handle_include(struct pctx *p, struct lex *L, struct stmt *s)
+{
+	const struct item *it;
+	char *path, *full = NULL;
+	glob_t g;
+	int grc;
+
+	if (s->n != 2 ||
+	    (s->items[1].kind != I_STRING && s->items[1].kind != I_WORD)) {
+		conf_err(p, &s->items[0].loc,
+			 "expected: include \"FILE\";");
+		return;
+	}
+	it = &s->items[1];
+	if (p->flags & CONF_LOAD_NO_INCLUDE) {
+		conf_err(p, &s->items[0].loc, "include is disabled here");
+		return;
+	}
+	path = expand(p, it->text, &it->loc, false, 0);
+	if (!path)
+		return;
+	if (path[0] == '\0') {
+		conf_err(p, &it->loc, "empty include path");
+		free(path);
+		return;
+	}
+	/* A relative path is taken from the including file's directory. */
+	if (path[0] != '/' && path[0] != '~') {
+		const char *slash = strrchr(L->file, '/');
+		if (slash) {
+			size_t dl = (size_t)(slash - L->file) + 1;
+			full = malloc(dl + strlen(path) + 1);
+			if (!full) {
+				free(path);
+				return;
+			}
+			memcpy(full, L->file, dl);
+			strcpy(full + dl, path);
+			free(path);
+			path = full;
+		}
+	}
+	memset(&g, 0, sizeof(g));
+	grc = glob(path, GLOB_TILDE | GLOB_ERR, NULL, &g);
+	if (grc == GLOB_NOMATCH) {
+		if (strpbrk(path, "*?["))
+			conf_warn(p, &it->loc, "no file matches include "
+				  "pattern '%s'", path);
+		else
+			conf_err(p, &it->loc, "cannot open include file "
+				 "'%s': No such file or directory", path);
+	} else if (grc != 0) {
+		conf_err(p, &it->loc, "cannot read include path '%s'", path);
+	} else {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			conf_parse_file(p, g.gl_pathv[i], &it->loc);
+	}
+	globfree(&g);
+	free(path);
+}
