@@ -1,0 +1,974 @@
+/*
+ * spd.c - spmd's policy database: install/diff/remove of static
+ * policies, dynamic policies with lifetimes, serial (index) and reqid
+ * allocation.  See spd.h for the ownership rules.
+ */
+#include "spm/spd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "spm/spmif_proto.h"
+
+#define MOD "spd"
+
+struct spd_reqid {
+	char *key; /* NULL = empty slot */
+	uint32_t reqid;
+};
+
+/* ---- sets -------------------------------------------------------------- */
+
+void spd_set_init(struct spd_set *s)
+{
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+void spd_set_free(struct spd_set *s)
+{
+	free(s->v);
+	spd_set_init(s);
+}
+
+int spd_set_push(struct spd_set *s, const struct spd_entry *e)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct spd_entry *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *e;
+	return 0;
+}
+
+/* ---- identity and content --------------------------------------------- */
+
+static size_t af_len(uint8_t af)
+{
+	return af == AF_INET ? 4 : af == AF_INET6 ? 16 : 0;
+}
+
+/* Serialise the identity so that struct padding never matters. */
+struct key {
+	uint8_t b[56];
+};
+
+static void make_key(const struct spd_entry *e, struct key *k)
+{
+	const struct ksel *s = &e->kp.sel;
+	size_t al = af_len(s->af);
+	uint16_t sp = s->sport & s->sport_mask, dp = s->dport & s->dport_mask;
+	uint8_t *p = k->b;
+
+	memset(k, 0, sizeof(*k));
+	p[0] = (uint8_t)e->kp.dir;
+	p[1] = s->af;
+	p[2] = s->proto;
+	p[3] = s->src_plen;
+	p[4] = s->dst_plen;
+	memcpy(p + 5, s->src.u.b, al);
+	memcpy(p + 21, s->dst.u.b, al);
+	p[37] = (uint8_t)(sp >> 8);
+	p[38] = (uint8_t)sp;
+	p[39] = (uint8_t)(s->sport_mask >> 8);
+	p[40] = (uint8_t)s->sport_mask;
+	p[41] = (uint8_t)(dp >> 8);
+	p[42] = (uint8_t)dp;
+	p[43] = (uint8_t)(s->dport_mask >> 8);
+	p[44] = (uint8_t)s->dport_mask;
+	p[45] = (uint8_t)(s->ifindex >> 24);
+	p[46] = (uint8_t)(s->ifindex >> 16);
+	p[47] = (uint8_t)(s->ifindex >> 8);
+	p[48] = (uint8_t)s->ifindex;
+}
+
+int spd_key_cmp(const struct spd_entry *a, const struct spd_entry *b)
+{
+	struct key ka, kb;
+
+	make_key(a, &ka);
+	make_key(b, &kb);
+	return memcmp(ka.b, kb.b, sizeof(ka.b));
+}
+
+static bool addr_eq(const struct kaddr *a, const struct kaddr *b)
+{
+	if (a->af != b->af)
+		return false;
+	return memcmp(a->u.b, b->u.b, af_len(a->af)) == 0;
+}
+
+bool spd_content_eq(const struct kpolicy *a, const struct kpolicy *b)
+{
+	if (a->action != b->action || a->priority != b->priority ||
+	    a->ntmpl != b->ntmpl)
+		return false;
+	for (unsigned i = 0; i < a->ntmpl && i < KPOL_MAX_TMPL; i++) {
+		const struct ktmpl *x = &a->tmpl[i], *y = &b->tmpl[i];
+
+		if (x->proto != y->proto || x->mode != y->mode ||
+		    x->level != y->level || x->reqid != y->reqid)
+			return false;
+		if (x->mode == KMODE_TUNNEL &&
+		    (!addr_eq(&x->src, &y->src) || !addr_eq(&x->dst, &y->dst)))
+			return false;
+	}
+	return true;
+}
+
+/* ---- plan -------------------------------------------------------------- */
+
+struct keyed {
+	struct key k;
+	size_t i;
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = memcmp(x->k.b, y->k.b, sizeof(x->k.b));
+
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i; /* stable: first wins */
+}
+
+static struct keyed *sorted_keys(const struct spd_set *s)
+{
+	struct keyed *v = calloc(s->n ? s->n : 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		make_key(&s->v[i], &v[i].k);
+		v[i].i = i;
+	}
+	qsort(v, s->n, sizeof(*v), keyed_cmp);
+	return v;
+}
+
+void spd_plan_free(struct spd_plan *p)
+{
+	free(p->add);
+	free(p->del);
+	free(p->upd);
+	free(p->keep);
+	memset(p, 0, sizeof(*p));
+}
+
+int spd_plan_make(const struct spd_set *old, struct spd_set *new,
+		  struct spd_plan *p)
+{
+	struct keyed *ko, *kn;
+	size_t a = 0, b = 0;
+
+	memset(p, 0, sizeof(*p));
+	ko = sorted_keys(old);
+	kn = sorted_keys(new);
+	p->add = calloc(new->n + 1, sizeof(size_t));
+	p->del = calloc(old->n + 1, sizeof(size_t));
+	p->upd = calloc(new->n + 1, sizeof(struct spd_pair));
+	p->keep = calloc(new->n + 1, sizeof(struct spd_pair));
+	if (!ko || !kn || !p->add || !p->del || !p->upd || !p->keep) {
+		free(ko);
+		free(kn);
+		spd_plan_free(p);
+		return -ENOMEM;
+	}
+	while (a < old->n || b < new->n) {
+		int c;
+
+		/* drop later duplicates of the same key in new */
+		if (b > 0 && b < new->n &&
+		    memcmp(kn[b].k.b, kn[b - 1].k.b, sizeof(kn[b].k.b)) == 0) {
+			p->ndup++;
+			b++;
+			continue;
+		}
+		if (a >= old->n)
+			c = 1;
+		else if (b >= new->n)
+			c = -1;
+		else
+			c = memcmp(ko[a].k.b, kn[b].k.b, sizeof(ko[a].k.b));
+		if (c < 0) {
+			p->del[p->ndel++] = ko[a++].i;
+		} else if (c > 0) {
+			p->add[p->nadd++] = kn[b++].i;
+		} else {
+			struct spd_pair pr = { .o = ko[a].i, .n = kn[b].i };
+
+			if (spd_content_eq(&old->v[pr.o].kp, &new->v[pr.n].kp))
+				p->keep[p->nkeep++] = pr;
+			else
+				p->upd[p->nupd++] = pr;
+			a++;
+			b++;
+		}
+	}
+	free(ko);
+	free(kn);
+	return 0;
+}
+
+/* ---- serials and reqids ----------------------------------------------- */
+
+static bool serial_used(const struct spd *spd, uint32_t s)
+{
+	return spd->serials[s / 8] & (1u << (s % 8));
+}
+
+static void serial_mark(struct spd *spd, uint32_t s, bool used)
+{
+	if (used)
+		spd->serials[s / 8] |= (uint8_t)(1u << (s % 8));
+	else
+		spd->serials[s / 8] &= (uint8_t)~(1u << (s % 8));
+}
+
+uint32_t spd_index_alloc(struct spd *spd, enum kdir dir)
+{
+	for (uint32_t n = 0; n < KPOL_INDEX_SERIAL_MAX; n++) {
+		uint32_t s = spd->next_serial;
+
+		spd->next_serial = s >= KPOL_INDEX_SERIAL_MAX ? 1 : s + 1;
+		if (!serial_used(spd, s)) {
+			serial_mark(spd, s, true);
+			return KPOL_INDEX_MAGIC << 24 | s << 3 | (uint32_t)dir;
+		}
+	}
+	return 0;
+}
+
+void spd_index_release(struct spd *spd, uint32_t index)
+{
+	if (kpol_index_owned(index))
+		serial_mark(spd, (index >> 3) & KPOL_INDEX_SERIAL_MAX, false);
+}
+
+static void index_mark(struct spd *spd, uint32_t index)
+{
+	if (kpol_index_owned(index))
+		serial_mark(spd, (index >> 3) & KPOL_INDEX_SERIAL_MAX, true);
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static int reqid_grow(struct spd *spd)
+{
+	size_t cap = spd->capreqids ? 2 * spd->capreqids : 256;
+	struct spd_reqid *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < spd->capreqids; i++) {
+		struct spd_reqid *r = &spd->reqids[i];
+		size_t j;
+
+		if (!r->key)
+			continue;
+		for (j = str_hash(r->key) % cap; v[j].key; j = (j + 1) % cap)
+			;
+		v[j] = *r;
+	}
+	free(spd->reqids);
+	spd->reqids = v;
+	spd->capreqids = cap;
+	return 0;
+}
+
+uint32_t spd_reqid_fresh(struct spd *spd)
+{
+	/* auto reqids only ever grow, so a linear probe for explicit
+	 * ones is rare: they are recorded under "=N" keys */
+	for (;;) {
+		uint32_t r = spd->next_reqid++;
+		char k[24];
+		size_t j;
+		bool hit = false;
+
+		if (r == 0)
+			continue;
+		if (!spd->capreqids)
+			return r;
+		snprintf(k, sizeof(k), "=%" PRIu32, r);
+		for (j = str_hash(k) % spd->capreqids; spd->reqids[j].key;
+		     j = (j + 1) % spd->capreqids) {
+			if (strcmp(spd->reqids[j].key, k) == 0) {
+				hit = true;
+				break;
+			}
+		}
+		if (!hit)
+			return r;
+	}
+}
+
+static struct spd_reqid *reqid_slot(struct spd *spd, const char *key)
+{
+	size_t j;
+
+	if (spd->nreqids * 2 >= spd->capreqids && reqid_grow(spd) < 0)
+		return NULL;
+	for (j = str_hash(key) % spd->capreqids; spd->reqids[j].key;
+	     j = (j + 1) % spd->capreqids)
+		if (strcmp(spd->reqids[j].key, key) == 0)
+			return &spd->reqids[j];
+	return &spd->reqids[j];
+}
+
+uint32_t spd_reqid_for(struct spd *spd, const char *key)
+{
+	struct spd_reqid *r = reqid_slot(spd, key);
+
+	if (!r)
+		return spd_reqid_fresh(spd);
+	if (r->key)
+		return r->reqid;
+	r->key = strdup(key);
+	if (!r->key)
+		return spd_reqid_fresh(spd);
+	spd->nreqids++;
+	r->reqid = spd_reqid_fresh(spd);
+	return r->reqid;
+}
+
+void spd_reqid_reserve(struct spd *spd, uint32_t reqid)
+{
+	char k[24];
+	struct spd_reqid *r;
+
+	snprintf(k, sizeof(k), "=%" PRIu32, reqid);
+	r = reqid_slot(spd, k);
+	if (!r || r->key)
+		return;
+	r->key = strdup(k);
+	if (!r->key)
+		return;
+	r->reqid = reqid;
+	spd->nreqids++;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+int spd_init(struct spd *spd, struct kernel *k, struct ev_loop *loop)
+{
+	memset(spd, 0, sizeof(*spd));
+	spd->k = k;
+	spd->loop = loop;
+	spd->next_dyn_id = 1;
+	spd->next_serial = 1;
+	spd->next_reqid = SPD_REQID_BASE;
+	spd_set_init(&spd->stat);
+	spd->serials = calloc(1, (KPOL_INDEX_SERIAL_MAX + 1) / 8);
+	return spd->serials ? 0 : -ENOMEM;
+}
+
+static void dyn_free(struct spd_dyn *d)
+{
+	if (d->spd->loop)
+		ev_timer_stop(d->spd->loop, &d->timer);
+	free(d);
+}
+
+void spd_free(struct spd *spd)
+{
+	struct spd_dyn *d, *n;
+
+	for (d = spd->dyn; d; d = n) {
+		n = d->next;
+		dyn_free(d);
+	}
+	spd->dyn = NULL;
+	spd_set_free(&spd->stat);
+	for (size_t i = 0; i < spd->capreqids; i++)
+		free(spd->reqids[i].key);
+	free(spd->reqids);
+	free(spd->serials);
+	spd->reqids = NULL;
+	spd->serials = NULL;
+}
+
+static void errf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void errf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (!buf || !len)
+		return;
+	used = strnlen(buf, len);
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+static const char *entry_str(const struct spd_entry *e, char *buf,
+			     size_t len)
+{
+	char sel[160];
+
+	snprintf(buf, len, "%s %s (selector %s)", spmif_dir_str(e->kp.dir),
+		 ksel_str(&e->kp.sel, sel, sizeof(sel)), e->selector);
+	return buf;
+}
+
+static int pol_del(struct spd *spd, struct spd_entry *e)
+{
+	char what[256];
+	int rc = k_pol_del(spd->k, &e->kp);
+
+	if (rc == -ENOENT || rc == -ESRCH)
+		rc = 0; /* already gone (kernel lifetime, admin) */
+	if (rc < 0) {
+		spd->st.kernel_errors++;
+		log_err(MOD, "delete %s: %s", entry_str(e, what, sizeof(what)),
+			spd->k->last_error);
+	} else {
+		log_debug(MOD, "deleted %s index 0x%x",
+			  entry_str(e, what, sizeof(what)), e->kp.index);
+	}
+	spd_index_release(spd, e->kp.index);
+	e->installed = false;
+	return rc;
+}
+
+static int pol_add(struct spd *spd, struct spd_entry *e, char *errbuf,
+		   size_t errlen)
+{
+	char what[256];
+	int rc;
+
+	e->kp.index = spd_index_alloc(spd, e->kp.dir);
+	if (!e->kp.index) {
+		errf(errbuf, errlen, "no free policy index\n");
+		return -ENOSPC;
+	}
+	rc = k_pol_add(spd->k, &e->kp);
+	if (rc < 0) {
+		spd->st.kernel_errors++;
+		errf(errbuf, errlen, "add %s: %s\n",
+		     entry_str(e, what, sizeof(what)), spd->k->last_error);
+		spd_index_release(spd, e->kp.index);
+		e->kp.index = 0;
+		return rc;
+	}
+	index_mark(spd, e->kp.index); /* in case the backend chose another */
+	e->installed = true;
+	log_debug(MOD, "added %s index 0x%x", entry_str(e, what, sizeof(what)),
+		  e->kp.index);
+	return 0;
+}
+
+static int pol_update(struct spd *spd, struct spd_entry *e, uint32_t index,
+		      char *errbuf, size_t errlen)
+{
+	char what[256];
+	int rc;
+
+	e->kp.index = index;
+	rc = k_pol_update(spd->k, &e->kp);
+	if (rc < 0) {
+		spd->st.kernel_errors++;
+		errf(errbuf, errlen, "update %s: %s\n",
+		     entry_str(e, what, sizeof(what)), spd->k->last_error);
+		return rc;
+	}
+	e->installed = true;
+	log_debug(MOD, "updated %s index 0x%x",
+		  entry_str(e, what, sizeof(what)), e->kp.index);
+	return 0;
+}
+
+/* Keep the entries of new that the plan installed, in order. */
+static void compact(struct spd_set *new)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < new->n; i++)
+		if (new->v[i].installed)
+			new->v[o++] = new->v[i];
+	new->n = o;
+}
+
+/*
+ * Carry out plan.  strict: any add/update failure rolls everything
+ * back (reload); otherwise failures are reported and skipped (start).
+ */
+static int apply(struct spd *spd, struct spd_set *old, struct spd_set *new,
+		 const struct spd_plan *p, bool strict, char *errbuf,
+		 size_t errlen)
+{
+	size_t i, nadded = 0, nupdated = 0;
+	int rc, first = 0;
+
+	for (i = 0; i < new->n; i++)
+		new->v[i].installed = false;
+
+	/* 1. additions: the new protection exists before anything goes */
+	for (i = 0; i < p->nadd; i++) {
+		rc = pol_add(spd, &new->v[p->add[i]], errbuf, errlen);
+		if (rc < 0) {
+			if (!first)
+				first = rc;
+			if (strict)
+				goto undo_adds;
+		}
+		nadded = i + 1;
+	}
+	/* 2. changes in place: XFRM's update keeps the index */
+	for (i = 0; i < p->nupd; i++) {
+		struct spd_entry *o = &old->v[p->upd[i].o];
+		struct spd_entry *n = &new->v[p->upd[i].n];
+
+		rc = pol_update(spd, n, o->kp.index, errbuf, errlen);
+		if (rc < 0) {
+			if (!first)
+				first = rc;
+			if (strict)
+				goto undo_updates;
+			/* the old content is still in place: keep it
+			 * (a later reload retries the update) */
+			n->kp = o->kp;
+			n->installed = true;
+		}
+		nupdated = i + 1;
+	}
+	for (i = 0; i < p->nkeep; i++) {
+		struct spd_entry *o = &old->v[p->keep[i].o];
+		struct spd_entry *n = &new->v[p->keep[i].n];
+
+		n->kp.index = o->kp.index;
+		n->installed = true;
+	}
+	/* 3. only now remove what is no longer wanted */
+	for (i = 0; i < p->ndel; i++)
+		pol_del(spd, &old->v[p->del[i]]);
+	compact(new);
+	return first;
+
+undo_updates:
+	while (nupdated-- > 0) {
+		struct spd_entry *o = &old->v[p->upd[nupdated].o];
+
+		if (k_pol_update(spd->k, &o->kp) < 0)
+			log_err(MOD, "rollback of update failed: %s",
+				spd->k->last_error);
+	}
+	nadded = p->nadd;
+undo_adds:
+	while (nadded-- > 0) {
+		struct spd_entry *e = &new->v[p->add[nadded]];
+
+		if (e->installed)
+			pol_del(spd, e);
+	}
+	return first;
+}
+
+struct dump_ctx {
+	struct spd *spd;
+	struct spd_set *cur;
+	int err;
+};
+
+static int collect_owned(const struct kpolicy *kp, void *arg)
+{
+	struct dump_ctx *c = arg;
+	struct spd_entry e;
+
+	if (!kp->owned && !kpol_index_owned(kp->index))
+		return 0; /* foreign: never touched */
+	memset(&e, 0, sizeof(e));
+	e.kp = *kp;
+	e.installed = true;
+	snprintf(e.selector, sizeof(e.selector), "(stale)");
+	index_mark(c->spd, kp->index);
+	if (spd_set_push(c->cur, &e) < 0)
+		c->err = -ENOMEM;
+	return 0;
+}
+
+int spd_start(struct spd *spd, struct spd_set *desired, char *errbuf,
+	      size_t errlen)
+{
+	struct spd_set cur;
+	struct spd_plan p;
+	struct dump_ctx c = { .spd = spd, .cur = &cur };
+	int rc;
+
+	spd_set_init(&cur);
+	rc = k_pol_dump(spd->k, collect_owned, &c);
+	if (rc < 0 || c.err < 0) {
+		/* cannot see what is there: fall back to a flush */
+		log_warn(MOD, "policy dump failed (%s); flushing our own",
+			 rc < 0 ? spd->k->last_error : "out of memory");
+		spd_set_free(&cur);
+		rc = k_flush_own(spd->k);
+		if (rc < 0)
+			log_err(MOD, "flush of stale policies failed: %s",
+				spd->k->last_error);
+	}
+	if (cur.n)
+		log_info(MOD, "found %zu policies of an earlier spmd", cur.n);
+	rc = spd_plan_make(&cur, desired, &p);
+	if (rc < 0) {
+		spd_set_free(&cur);
+		spd_set_free(desired);
+		return rc;
+	}
+	if (p.ndup)
+		log_warn(MOD, "%zu duplicate policies in the configuration "
+			      "ignored", p.ndup);
+	log_info(MOD, "start: %zu to add, %zu adopted, %zu updated, %zu stale "
+		      "removed", p.nadd, p.nkeep, p.nupd, p.ndel);
+	/* adopted entries take their names from the config */
+	rc = apply(spd, &cur, desired, &p, false, errbuf, errlen);
+	spd_plan_free(&p);
+	spd_set_free(&cur);
+	spd_set_free(&spd->stat);
+	spd->stat = *desired;
+	spd_set_init(desired);
+	return rc;
+}
+
+int spd_reload(struct spd *spd, struct spd_set *desired, char *errbuf,
+	       size_t errlen, struct spd_plan *counts)
+{
+	struct spd_plan p;
+	int rc;
+
+	rc = spd_plan_make(&spd->stat, desired, &p);
+	if (rc < 0) {
+		spd_set_free(desired);
+		return rc;
+	}
+	if (p.ndup)
+		log_warn(MOD, "%zu duplicate policies in the configuration "
+			      "ignored", p.ndup);
+	log_info(MOD, "reload: %zu to add, %zu to update, %zu unchanged, "
+		      "%zu to delete", p.nadd, p.nupd, p.nkeep, p.ndel);
+	rc = apply(spd, &spd->stat, desired, &p, true, errbuf, errlen);
+	if (counts) {
+		memset(counts, 0, sizeof(*counts));
+		counts->nadd = p.nadd;
+		counts->nupd = p.nupd;
+		counts->nkeep = p.nkeep;
+		counts->ndel = p.ndel;
+		counts->ndup = p.ndup;
+	}
+	spd_plan_free(&p);
+	if (rc < 0) {
+		spd_set_free(desired);
+		return rc;
+	}
+	spd_set_free(&spd->stat);
+	spd->stat = *desired;
+	spd_set_init(desired);
+	return 0;
+}
+
+/* ---- dynamic policies -------------------------------------------------- */
+
+static void dyn_unlink(struct spd *spd, struct spd_dyn *d)
+{
+	for (struct spd_dyn **pp = &spd->dyn; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			return;
+		}
+	}
+}
+
+static void dyn_remove(struct spd *spd, struct spd_dyn *d)
+{
+	/* out first: stop sending before we stop accepting */
+	for (size_t i = 0; i < d->n; i++)
+		if (d->e[i].installed)
+			pol_del(spd, &d->e[i]);
+	dyn_unlink(spd, d);
+	spd->st.dyn_removed++;
+	dyn_free(d);
+}
+
+static void dyn_timer(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct spd_dyn *d = arg;
+	struct spd *spd = d->spd;
+
+	log_info(MOD, "dynamic policy %u (%s) lifetime ended", d->id,
+		 d->e[0].selector);
+	if (spd->gone_cb)
+		spd->gone_cb(spd, d, "lifetime", spd->gone_arg);
+	dyn_remove(spd, d);
+}
+
+int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
+		const struct spd_entry *e, size_t n, struct spd_dyn **out,
+		char *errbuf, size_t errlen)
+{
+	struct spd_dyn *d;
+	int rc;
+
+	if (n == 0 || n > 3)
+		return -EINVAL;
+	/* a dynamic policy must not shadow one we already hold */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < spd->stat.n; j++) {
+			if (spd_key_cmp(&spd->stat.v[j], &e[i]) == 0) {
+				errf(errbuf, errlen, "selector already "
+				     "installed by static policy %s\n",
+				     spd->stat.v[j].selector);
+				return -EEXIST;
+			}
+		}
+		for (struct spd_dyn *x = spd->dyn; x; x = x->next) {
+			for (size_t j = 0; j < x->n; j++) {
+				if (spd_key_cmp(&x->e[j], &e[i]) == 0) {
+					errf(errbuf, errlen, "selector already "
+					     "installed by dynamic policy %u\n",
+					     x->id);
+					return -EEXIST;
+				}
+			}
+		}
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->spd = spd;
+	d->owner = owner;
+	d->lifetime_sec = lifetime_sec;
+	d->n = n;
+	d->id = spd->next_dyn_id++;
+	if (spd->next_dyn_id == 0)
+		spd->next_dyn_id = 1;
+	ev_timer_init(&d->timer, dyn_timer, d);
+	for (size_t i = 0; i < n; i++) {
+		d->e[i] = e[i];
+		d->e[i].dyn_id = d->id;
+		d->e[i].installed = false;
+		rc = pol_add(spd, &d->e[i], errbuf, errlen);
+		if (rc < 0) {
+			while (i-- > 0)
+				pol_del(spd, &d->e[i]);
+			free(d);
+			return rc;
+		}
+	}
+	if (lifetime_sec && spd->loop) {
+		uint64_t ms = lifetime_sec > UINT64_MAX / 1000
+				      ? UINT64_MAX
+				      : lifetime_sec * 1000;
+
+		d->expires_ms = ev_now_ms() + ms;
+		ev_timer_start(spd->loop, &d->timer, ms);
+	}
+	d->next = spd->dyn;
+	spd->dyn = d;
+	spd->st.dyn_added++;
+	if (out)
+		*out = d;
+	log_info(MOD, "dynamic policy %u added from selector %s (%zu kernel "
+		      "policies, lifetime %" PRIu64 "s)",
+		 d->id, e[0].selector, n, lifetime_sec);
+	return 0;
+}
+
+struct spd_dyn *spd_dyn_find(struct spd *spd, uint32_t id)
+{
+	for (struct spd_dyn *d = spd->dyn; d; d = d->next)
+		if (d->id == id)
+			return d;
+	return NULL;
+}
+
+int spd_dyn_del(struct spd *spd, uint32_t id)
+{
+	struct spd_dyn *d = spd_dyn_find(spd, id);
+
+	if (!d)
+		return -ENOENT;
+	log_info(MOD, "dynamic policy %u deleted", id);
+	dyn_remove(spd, d);
+	return 0;
+}
+
+size_t spd_dyn_drop_owner(struct spd *spd, void *owner)
+{
+	struct spd_dyn *d, *n;
+	size_t count = 0;
+
+	for (d = spd->dyn; d; d = n) {
+		n = d->next;
+		if (owner && d->owner == owner) {
+			dyn_remove(spd, d);
+			count++;
+		}
+	}
+	if (count)
+		log_info(MOD, "removed %zu dynamic policies of a closed KMP "
+			      "connection", count);
+	return count;
+}
+
+void spd_pol_expired(struct spd *spd, uint32_t index)
+{
+	for (struct spd_dyn *d = spd->dyn; d; d = d->next) {
+		for (size_t i = 0; i < d->n; i++) {
+			if (d->e[i].kp.index != index)
+				continue;
+			d->e[i].installed = false;
+			spd_index_release(spd, index);
+			log_info(MOD, "kernel expired a policy of dynamic "
+				      "policy %u; removing the rest", d->id);
+			if (spd->gone_cb)
+				spd->gone_cb(spd, d, "expired", spd->gone_arg);
+			dyn_remove(spd, d);
+			return;
+		}
+	}
+}
+
+void spd_remove_all(struct spd *spd)
+{
+	size_t n = spd->stat.n;
+
+	while (spd->dyn)
+		dyn_remove(spd, spd->dyn);
+	/* outbound first, so nothing leaves unprotected while inbound
+	 * protection still drops the replies */
+	for (size_t i = 0; i < spd->stat.n; i++)
+		if (spd->stat.v[i].kp.dir == KDIR_OUT &&
+		    spd->stat.v[i].installed)
+			pol_del(spd, &spd->stat.v[i]);
+	for (size_t i = 0; i < spd->stat.n; i++)
+		if (spd->stat.v[i].installed)
+			pol_del(spd, &spd->stat.v[i]);
+	spd->stat.n = 0;
+	log_info(MOD, "removed %zu static policies", n);
+}
+
+const struct spd_entry *spd_find_index(const struct spd *spd, uint32_t index,
+				       const struct spd_dyn **dyn)
+{
+	if (dyn)
+		*dyn = NULL;
+	if (!index)
+		return NULL;
+	for (size_t i = 0; i < spd->stat.n; i++)
+		if (spd->stat.v[i].kp.index == index)
+			return &spd->stat.v[i];
+	for (const struct spd_dyn *d = spd->dyn; d; d = d->next) {
+		for (size_t i = 0; i < d->n; i++) {
+			if (d->e[i].kp.index == index) {
+				if (dyn)
+					*dyn = d;
+				return &d->e[i];
+			}
+		}
+	}
+	return NULL;
+}
+
+static int migrate_entry(struct spd *spd, struct spd_entry *e,
+			 const struct kaddr *os, const struct kaddr *od,
+			 const struct kaddr *ns, const struct kaddr *nd)
+{
+	struct kpolicy kp = e->kp;
+	bool changed = false;
+
+	for (unsigned i = 0; i < kp.ntmpl && i < KPOL_MAX_TMPL; i++) {
+		struct ktmpl *t = &kp.tmpl[i];
+
+		if (t->mode != KMODE_TUNNEL)
+			continue;
+		/* either direction of the pair */
+		if (addr_eq(&t->src, os) && addr_eq(&t->dst, od)) {
+			t->src = *ns;
+			t->dst = *nd;
+			changed = true;
+		} else if (addr_eq(&t->src, od) && addr_eq(&t->dst, os)) {
+			t->src = *nd;
+			t->dst = *ns;
+			changed = true;
+		}
+	}
+	if (!changed)
+		return 0;
+	if (k_pol_update(spd->k, &kp) < 0) {
+		spd->st.kernel_errors++;
+		log_err(MOD, "migrate of index 0x%x: %s", e->kp.index,
+			spd->k->last_error);
+		return -EIO;
+	}
+	e->kp = kp;
+	return 1;
+}
+
+int spd_migrate(struct spd *spd, const char *name, const struct kaddr *os,
+		const struct kaddr *od, const struct kaddr *ns,
+		const struct kaddr *nd)
+{
+	int count = 0, rc;
+	bool found = false;
+
+	if (name[0] == '#') {
+		uint64_t id = strtoull(name + 1, NULL, 10);
+		struct spd_dyn *d = spd_dyn_find(spd, (uint32_t)id);
+
+		if (!d)
+			return -ENOENT;
+		for (size_t i = 0; i < d->n; i++) {
+			rc = migrate_entry(spd, &d->e[i], os, od, ns, nd);
+			if (rc < 0)
+				return rc;
+			count += rc;
+		}
+		return count;
+	}
+	/* a name is a selector or a policy (all its selectors) */
+	for (size_t i = 0; i < spd->stat.n; i++) {
+		if (strcmp(spd->stat.v[i].selector, name) != 0 &&
+		    strcmp(spd->stat.v[i].policy, name) != 0)
+			continue;
+		found = true;
+		rc = migrate_entry(spd, &spd->stat.v[i], os, od, ns, nd);
+		if (rc < 0)
+			return rc;
+		count += rc;
+	}
+	for (struct spd_dyn *d = spd->dyn; d; d = d->next) {
+		for (size_t i = 0; i < d->n; i++) {
+			if (strcmp(d->e[i].selector, name) != 0 &&
+			    strcmp(d->e[i].policy, name) != 0)
+				continue;
+			found = true;
+			rc = migrate_entry(spd, &d->e[i], os, od, ns, nd);
+			if (rc < 0)
+				return rc;
+			count += rc;
+		}
+	}
+	return found ? count : -ENOENT;
+}

@@ -1,0 +1,283 @@
+/*
+ * spmd.c - the security policy manager daemon: reads racoon2.conf,
+ * installs the static policies through the kernel ops table, serves
+ * spmif, routes ACQUIREs, reloads on SIGHUP and removes exactly what it
+ * installed on SIGTERM/SIGINT.
+ *
+ * main() owns struct spmd and everything in it; the pidfile path and
+ * configuration path are borrowed from argv.
+ */
+#include "spm/spmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "spm/spd_conf.h"
+
+#define MOD "spmd"
+#define DEFAULT_PIDFILE "/var/run/racoon2/spmd.pid"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: spmd [-FtVh] [-d ...] [-f FILE] [-p PIDFILE] "
+		"[-k BACKEND]\n"
+		"  -f FILE     configuration (default %s)\n"
+		"  -t          check the configuration and exit\n"
+		"  -F          stay in the foreground, log to stderr\n"
+		"  -d          more debugging output (repeatable)\n"
+		"  -p PIDFILE  pid file (default %s)\n"
+		"  -k BACKEND  kernel backend, overrides the configuration\n"
+		"              (xfrm, pfkey, userspace, fake)\n",
+		CONF_DEFAULT_PATH, DEFAULT_PIDFILE);
+}
+
+static void on_signal(struct ev_loop *loop, int signo, void *arg)
+{
+	struct spmd *d = arg;
+
+	if (signo == SIGHUP) {
+		char *err = calloc(1, 16384);
+		struct spd_plan counts;
+
+		log_info(MOD, "SIGHUP: reloading %s", d->conf_path);
+		if (err) {
+			(void)spmd_reload(d, err, 16384, &counts);
+			free(err);
+		}
+		return;
+	}
+	log_info(MOD, "signal %d: shutting down", signo);
+	ev_stop(loop);
+}
+
+static void on_kevent(const struct kevent *ev, void *arg)
+{
+	struct spmd *d = arg;
+
+	switch (ev->type) {
+	case KEV_ACQUIRE:
+		spmif_server_acquire(d->srv, ev);
+		break;
+	case KEV_POL_EXPIRE:
+		if (ev->u.pol_expire.hard)
+			spd_pol_expired(&d->spd, ev->u.pol_expire.index);
+		break;
+	default:
+		/* SA events are the key daemons' business */
+		break;
+	}
+}
+
+static void kernel_io(struct ev_loop *loop, int fd, uint32_t events,
+		      void *arg)
+{
+	struct spmd *d = arg;
+	int rc = k_event_read(&d->k, on_kevent, d);
+
+	if (rc < 0 && rc != -EAGAIN)
+		log_rl_warn(MOD, "kernel events: %s", d->k.last_error);
+}
+
+/* Create the pid file; refuse if another live spmd holds it. */
+static int pidfile_open(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+
+		close(fd);
+		return err;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		close(fd);
+		return -errno;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	return fd; /* kept open: the lock lives as long as we do */
+}
+
+static void mkdir_parent(const char *path)
+{
+	char dir[256];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn(MOD, "mkdir %s: %s", dir, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = NULL, *pidfile = DEFAULT_PIDFILE;
+	const char *backend = NULL;
+	bool check = false, fg = false;
+	int debug = 0, opt, rc, pidfd = -1, err;
+	struct spmd d;
+	struct spd_set desired;
+	char *errbuf;
+
+	while ((opt = getopt(argc, argv, "f:tFdp:k:Vh")) != -1) {
+		switch (opt) {
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'F':
+			fg = true;
+			break;
+		case 'd':
+			debug++;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'k':
+			backend = optarg;
+			break;
+		case 'V':
+			printf("spmd (racoon2) %s\n", "0.1.0");
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&d, 0, sizeof(d));
+	d.conf_path = conf_path ? conf_path : CONF_DEFAULT_PATH;
+	/* daemon() moves to /: keep the path valid for reloads */
+	char *abs = realpath(d.conf_path, NULL);
+
+	if (abs)
+		d.conf_path = abs;
+
+	log_init("spmd", LOG_TO_STDERR,
+		 debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	uint64_t t_load = ev_now_ms();
+
+	rc = conf_cli_load("spmd", d.conf_path, check ? NULL : &d.conf);
+	if (check || rc != 0) {
+		free(abs);
+		return check ? rc : 1;
+	}
+	d.backend = backend ? backend : spd_conf_backend(d.conf);
+	t_load = ev_now_ms() - t_load;
+
+	if (!fg) {
+		log_init("spmd", LOG_TO_SYSLOG,
+			 debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+		if (daemon(0, 0) < 0)
+			fatal(MOD, "daemon: %s", strerror(errno));
+	}
+	mkdir_parent(pidfile);
+	pidfd = pidfile_open(pidfile);
+	if (pidfd < 0)
+		fatal(MOD, "pid file %s: %s", pidfile,
+		      pidfd == -EADDRINUSE ? "another spmd is running"
+					   : strerror(-pidfd));
+
+	d.loop = ev_new();
+	if (!d.loop)
+		fatal(MOD, "event loop: out of memory");
+	d.started_ms = ev_now_ms();
+	rc = k_open(&d.k, d.backend, K_OPEN_EVENTS);
+	if (rc < 0)
+		fatal(MOD, "kernel backend %s: %s", d.backend,
+		      d.k.last_error[0] ? d.k.last_error : strerror(-rc));
+	if (spd_init(&d.spd, &d.k, d.loop) < 0)
+		fatal(MOD, "out of memory");
+
+	/* the socket first: a second spmd must not touch the kernel */
+	mkdir_parent(spd_conf_socket(d.conf));
+	d.srv = spmif_server_new(&d, spd_conf_socket(d.conf),
+				 d.conf->iface.spmd_password, &err);
+	if (!d.srv)
+		fatal(MOD, "spmif socket %s: %s", spd_conf_socket(d.conf),
+		      strerror(-err));
+	d.spd.gone_cb = spmif_server_dyn_gone;
+	d.spd.gone_arg = d.srv;
+
+	uint64_t t_inst = ev_now_ms();
+
+	errbuf = calloc(1, 65536);
+	if (!errbuf)
+		fatal(MOD, "out of memory");
+	spd_set_init(&desired);
+	rc = spd_conf_build(&d.spd, d.conf, &desired, errbuf, 65536);
+	if (rc < 0)
+		fatal(MOD, "building policies: %s", strerror(-rc));
+	if (errbuf[0])
+		log_warn(MOD, "%s", errbuf);
+	errbuf[0] = '\0';
+	rc = spd_start(&d.spd, &desired, errbuf, 65536);
+	if (rc < 0)
+		log_err(MOD, "some policies could not be installed:\n%s",
+			errbuf);
+	free(errbuf);
+	log_info(MOD, "%zu static policies installed (backend %s); config "
+		      "loaded in %" PRIu64 " ms, policies built and installed "
+		      "in %" PRIu64 " ms",
+		 d.spd.stat.n, d.backend, t_load, ev_now_ms() - t_inst);
+
+	if (k_event_fd(&d.k) >= 0 &&
+	    ev_add_fd(d.loop, k_event_fd(&d.k), EPOLLIN, kernel_io, &d) < 0)
+		fatal(MOD, "cannot watch kernel events");
+	if (ev_signal(d.loop, SIGTERM, on_signal, &d) < 0 ||
+	    ev_signal(d.loop, SIGINT, on_signal, &d) < 0 ||
+	    ev_signal(d.loop, SIGHUP, on_signal, &d) < 0)
+		fatal(MOD, "cannot set up signal handling");
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = ev_run(d.loop);
+	if (rc < 0)
+		log_err(MOD, "event loop: %s", strerror(-rc));
+
+	/* clients first: their dynamic policies go with them */
+	spmif_server_free(d.srv);
+	spd_remove_all(&d.spd);
+	spd_free(&d.spd);
+	if (k_event_fd(&d.k) >= 0)
+		ev_del_fd(d.loop, k_event_fd(&d.k));
+	k_close(&d.k);
+	ev_free(d.loop);
+	conf_free(d.conf);
+	free(abs);
+	unlink(pidfile);
+	close(pidfd);
+	log_info(MOD, "exiting");
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * spmd.h - state of the spmd daemon shared between its main loop
+ * (spmd.c) and the spmif server (spmif_server.c).
+ *
+ * struct spmd owns the event loop, the kernel handle, the policy
+ * database and the current struct conf (replaced as a whole on reload).
+ */
+#ifndef RACOON_SPMD_H
+#define RACOON_SPMD_H
+
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "kernel/kernel.h"
+#include "lib/ev.h"
+#include "spm/spd.h"
+
+struct spmif_server;
+
+struct spmd {
+	struct ev_loop *loop;
+	struct kernel k;
+	struct spd spd;
+	struct conf *conf;
+	const char *conf_path;
+	const char *backend;
+	struct spmif_server *srv;
+	uint64_t started_ms;
+	uint64_t acquire_seq;
+	bool reload_pending;
+};
+
+/*
+ * Re-read the configuration and apply the difference.  On a broken
+ * configuration or a kernel failure the running state is kept and a
+ * description (one problem per line) is left in errbuf.
+ */
+int spmd_reload(struct spmd *d, char *errbuf, size_t errlen,
+		struct spd_plan *counts);
+
+/* spmif server (spmif_server.c) */
+struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
+				      const char *password_file, int *err);
+void spmif_server_free(struct spmif_server *s);
+/*
+ * Test/fuzz hook: run data (request lines) through a new connection
+ * whose replies go to fd (which it closes), then close it as a client
+ * disconnect would.  path == NULL in spmif_server_new gives a server
+ * without a listening socket for this use.
+ */
+int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
+		      size_t len, bool authed);
+/* Route a kernel ACQUIRE to the KMP that owns the policy. */
+void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev);
+/* Tell the owner of d that spmd removed it. */
+void spmif_server_dyn_gone(struct spd *spd, const struct spd_dyn *d,
+			   const char *reason, void *arg);
+
+#endif

@@ -1,0 +1,1368 @@
+/*
+ * spmif_server.c - spmd's side of spmif: the listening UNIX socket,
+ * one struct conn per client, request dispatch through a command table
+ * and the routing of kernel ACQUIREs to the registered KMP.
+ *
+ * Access control (doc/spmif.7): the socket is created mode 0600; a
+ * client's SO_PEERCRED uid must be 0 or spmd's own euid; when
+ * spmd_password is configured the client must first answer the
+ * challenge in the banner with LOGIN.
+ *
+ * Each conn owns its input buffer and its output struct wr; requests
+ * are answered in order, events are appended between replies, never
+ * inside one.  A client whose output backlog passes OUT_MAX is dropped
+ * (a stuck KMP must not make spmd grow without bound).
+ */
+#include "spm/spmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "lib/log.h"
+#include "spm/spd_conf.h"
+#include "spm/spmif_client.h"
+#include "spm/spmif_proto.h"
+
+#define MOD "spmif"
+#define OUT_MAX (64u << 20) /* per-client backlog before we hang up */
+#define MAX_CONNS 64
+
+struct conn {
+	int fd;
+	struct spmif_server *srv;
+	uid_t uid;
+	pid_t pid;
+	bool authed;
+	bool monitor;
+	bool closing; /* close once the output is flushed */
+	bool want_out;
+	enum spmif_kmp kmp; /* 0 = not registered */
+	char challenge[SPMIF_CHALLENGE_HEX + 1];
+	uint8_t in[SPMIF_LINE_MAX];
+	size_t inlen;
+	bool discarding; /* inside an over-long line */
+	struct wr out;
+	size_t out_off;
+	struct conn *next;
+};
+
+struct spmif_server {
+	struct spmd *d;
+	int lfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *password;
+	size_t pwlen;
+	struct conn *conns;
+	size_t nconns;
+	struct conn *kmp[4]; /* by enum spmif_kmp */
+};
+
+/* ---- output ----------------------------------------------------------- */
+
+static void conn_close(struct conn *c);
+
+/*
+ * Write what the socket takes.  Returns 0 to keep going, or 1 when the
+ * connection must be closed (error, or flushed after QUIT).  Only the
+ * connection's own I/O callback closes it: elsewhere (events pushed
+ * from kernel or timer callbacks) use conn_kick().
+ */
+static int conn_write(struct conn *c)
+{
+	struct spmd *d = c->srv->d;
+	bool want;
+
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.buf + c->out_off,
+				 c->out.len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			log_info(MOD, "client pid %d: %s", (int)c->pid,
+				 strerror(errno));
+			return 1;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out.len) {
+		wr_reset(&c->out);
+		c->out_off = 0;
+		if (c->closing)
+			return 1;
+	}
+	want = c->out_off < c->out.len || c->closing;
+	if (want != c->want_out) {
+		c->want_out = want;
+		ev_mod_fd(d->loop, c->fd, EPOLLIN | (want ? EPOLLOUT : 0));
+	}
+	return 0;
+}
+
+/* Push output from outside the connection's callback. */
+static void conn_kick(struct conn *c)
+{
+	if (conn_write(c) != 0) {
+		/* let conn_io close it: it runs as soon as the loop
+		 * sees EPOLLOUT (or the error) */
+		c->closing = true;
+		c->want_out = true;
+		ev_mod_fd(c->srv->d->loop, c->fd, EPOLLIN | EPOLLOUT);
+	}
+}
+
+/* Append a complete line (w holds it without LF). */
+static void conn_put(struct conn *c, const struct wr *w)
+{
+	if (wr_error(w)) {
+		static const char oom[] = "550 out of memory\n";
+
+		wr_bytes(&c->out, oom, sizeof(oom) - 1);
+		return;
+	}
+	if (c->out.len - c->out_off + w->len > OUT_MAX) {
+		log_warn(MOD, "client pid %d does not read; dropping it",
+			 (int)c->pid);
+		c->closing = true;
+		return;
+	}
+	wr_bytes(&c->out, w->buf, w->len);
+	wr_u8(&c->out, '\n');
+}
+
+static void reply(struct conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply(struct conn *c, int code, const char *fmt, ...)
+{
+	char text[512], head[8];
+	struct wr w;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* replies are single lines: fold anything the text carried */
+	for (char *p = text; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	n = snprintf(head, sizeof(head), "%03d ", code);
+	wr_bytes(&w, head, (size_t)n);
+	wr_bytes(&w, text, strlen(text));
+	conn_put(c, &w);
+	wr_free(&w);
+}
+
+/* Multi-line error: each line of text becomes "CODE-line". */
+static void reply_lines(struct conn *c, int code, const char *text,
+			const char *final)
+{
+	const char *p = text;
+	char head[8];
+	struct wr w;
+
+	snprintf(head, sizeof(head), "%03d-", code);
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n > SPMIF_LINE_MAX - 16)
+			n = SPMIF_LINE_MAX - 16;
+		if (n > 0) {
+			wr_reset(&w);
+			wr_bytes(&w, head, 4);
+			wr_bytes(&w, p, n);
+			conn_put(c, &w);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	wr_free(&w);
+	reply(c, code, "%s", final);
+}
+
+/* ---- command table ---------------------------------------------------- */
+
+enum arg_type {
+	T_NAME,   /* configuration name */
+	T_U32,
+	T_U64,
+	T_PREFIX, /* address[/plen] */
+	T_ADDR,
+	T_MODE,
+	T_PROTO,  /* upper-layer protocol */
+	T_PORT,
+	T_BOOL,
+	T_KIND,   /* static|dynamic|all */
+};
+
+struct arg_spec {
+	const char *key;
+	enum arg_type type;
+	bool required;
+};
+
+struct cmd;
+typedef void (*cmd_fn)(struct conn *c, const struct spmif_msg *m);
+
+#define C_NOAUTH 0x1 /* allowed before LOGIN */
+
+struct cmd {
+	const char *verb;
+	const char *sub; /* first positional word, or NULL */
+	unsigned maxpos; /* positional words besides sub */
+	const struct arg_spec *args;
+	cmd_fn fn;
+	unsigned flags;
+	const char *usage;
+};
+
+static int check_arg(const struct arg_spec *a, const char *v)
+{
+	struct kaddr addr;
+	uint8_t u8;
+	uint64_t u;
+	bool b;
+	enum kmode mode;
+
+	switch (a->type) {
+	case T_NAME:
+		return strlen(v) < SPMIF_NAME_MAX ? 0 : -EINVAL;
+	case T_U32:
+		return spmif_parse_u64(v, UINT32_MAX, &u);
+	case T_U64:
+		return spmif_parse_u64(v, UINT64_MAX / 2000, &u);
+	case T_PREFIX:
+		return spmif_parse_prefix(v, &addr, &u8);
+	case T_ADDR:
+		return spmif_parse_addr(v, &addr);
+	case T_MODE:
+		return spmif_parse_mode(v, &mode);
+	case T_PROTO:
+		return spmif_parse_ipproto(v, &u8);
+	case T_PORT:
+		return spmif_parse_u64(v, 65535, &u);
+	case T_BOOL:
+		return spmif_parse_bool(v, &b);
+	case T_KIND:
+		return strcmp(v, "static") && strcmp(v, "dynamic") &&
+				       strcmp(v, "all")
+			       ? -EINVAL
+			       : 0;
+	}
+	return -EINVAL;
+}
+
+static const char *type_name(enum arg_type t)
+{
+	static const char *const n[] = {
+		[T_NAME] = "a name (< 64 bytes)",
+		[T_U32] = "a number",
+		[T_U64] = "a number",
+		[T_PREFIX] = "an address or address/prefixlen",
+		[T_ADDR] = "an IPv4/IPv6 address",
+		[T_MODE] = "transport or tunnel",
+		[T_PROTO] = "a protocol name or number",
+		[T_PORT] = "a port number",
+		[T_BOOL] = "yes or no",
+		[T_KIND] = "static, dynamic or all",
+	};
+	return n[t];
+}
+
+static void cmd_login(struct conn *c, const struct spmif_msg *m);
+static void cmd_register(struct conn *c, const struct spmif_msg *m);
+static void cmd_policy_add(struct conn *c, const struct spmif_msg *m);
+static void cmd_policy_delete(struct conn *c, const struct spmif_msg *m);
+static void cmd_policy_dump(struct conn *c, const struct spmif_msg *m);
+static void cmd_slid(struct conn *c, const struct spmif_msg *m);
+static void cmd_migrate(struct conn *c, const struct spmif_msg *m);
+static void cmd_status(struct conn *c, const struct spmif_msg *m);
+static void cmd_reload(struct conn *c, const struct spmif_msg *m);
+static void cmd_monitor(struct conn *c, const struct spmif_msg *m);
+static void cmd_quit(struct conn *c, const struct spmif_msg *m);
+
+static const struct arg_spec no_args[] = { { NULL, 0, false } };
+static const struct arg_spec add_args[] = {
+	{ "selector", T_NAME, true },  { "src", T_PREFIX, true },
+	{ "dst", T_PREFIX, true },     { "lifetime", T_U64, false },
+	{ "mode", T_MODE, false },     { "sa_src", T_ADDR, false },
+	{ "sa_dst", T_ADDR, false },   { "proto", T_PROTO, false },
+	{ "sport", T_PORT, false },    { "dport", T_PORT, false },
+	{ "persist", T_BOOL, false },  { NULL, 0, false },
+};
+static const struct arg_spec del_args[] = {
+	{ "id", T_U32, false },
+	{ "selector", T_NAME, false },
+	{ NULL, 0, false },
+};
+static const struct arg_spec dump_args[] = {
+	{ "kind", T_KIND, false },
+	{ NULL, 0, false },
+};
+static const struct arg_spec slid_args[] = {
+	{ "index", T_U32, false },
+	{ NULL, 0, false },
+};
+static const struct arg_spec migrate_args[] = {
+	{ "selector", T_NAME, true }, { "old_src", T_ADDR, true },
+	{ "old_dst", T_ADDR, true },  { "new_src", T_ADDR, true },
+	{ "new_dst", T_ADDR, true },  { NULL, 0, false },
+};
+
+static const struct cmd cmds[] = {
+	{ "LOGIN", NULL, 1, no_args, cmd_login, C_NOAUTH, "LOGIN <hmac>" },
+	{ "QUIT", NULL, 0, no_args, cmd_quit, C_NOAUTH, "QUIT" },
+	{ "EXIT", NULL, 0, no_args, cmd_quit, C_NOAUTH, "EXIT" },
+	{ "REGISTER", NULL, 1, no_args, cmd_register, 0,
+	  "REGISTER ikev2|ikev1|kink" },
+	{ "POLICY", "ADD", 0, add_args, cmd_policy_add, 0,
+	  "POLICY ADD selector=NAME src=PFX dst=PFX [lifetime=SEC] "
+	  "[mode=transport|tunnel] [sa_src=A sa_dst=A] [proto=P] [sport=N] "
+	  "[dport=N] [persist=yes]" },
+	{ "POLICY", "DELETE", 0, del_args, cmd_policy_delete, 0,
+	  "POLICY DELETE id=N | selector=NAME" },
+	{ "POLICY", "DUMP", 0, dump_args, cmd_policy_dump, 0,
+	  "POLICY DUMP [kind=static|dynamic|all]" },
+	{ "SLID", NULL, 1, slid_args, cmd_slid, 0, "SLID index=N" },
+	{ "MIGRATE", NULL, 0, migrate_args, cmd_migrate, 0,
+	  "MIGRATE selector=NAME old_src=A old_dst=A new_src=A new_dst=A" },
+	{ "STATUS", NULL, 0, no_args, cmd_status, 0, "STATUS" },
+	{ "STAT", NULL, 0, no_args, cmd_status, 0, "STAT" },
+	{ "RELOAD", NULL, 0, no_args, cmd_reload, 0, "RELOAD" },
+	{ "MONITOR", NULL, 0, no_args, cmd_monitor, 0, "MONITOR" },
+};
+
+/* Find the command and enforce the generic rules of its table row. */
+static void dispatch(struct conn *c, const struct spmif_msg *m)
+{
+	const struct cmd *cmd = NULL;
+	bool verb_known = false;
+	unsigned npos;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmds[i].verb, m->verb) != 0)
+			continue;
+		verb_known = true;
+		if (cmds[i].sub &&
+		    (m->npos == 0 || strcasecmp(cmds[i].sub, m->pos[0]) != 0))
+			continue;
+		cmd = &cmds[i];
+		break;
+	}
+	if (!cmd) {
+		if (verb_known)
+			reply(c, SPMIF_E_SYNTAX, "%s needs ADD, DELETE or DUMP",
+			      m->verb);
+		else
+			reply(c, SPMIF_E_UNKNOWN, "unknown command %s",
+			      m->verb);
+		return;
+	}
+	if (!c->authed && !(cmd->flags & C_NOAUTH)) {
+		reply(c, SPMIF_E_AUTH, "LOGIN first");
+		return;
+	}
+	npos = m->npos - (cmd->sub ? 1 : 0);
+	if (npos > cmd->maxpos) {
+		reply(c, SPMIF_E_SYNTAX, "too many words; usage: %s",
+		      cmd->usage);
+		return;
+	}
+	for (unsigned i = 0; i < m->nkv; i++) {
+		const struct arg_spec *a;
+
+		for (a = cmd->args; a->key; a++)
+			if (strcmp(a->key, m->kv[i].key) == 0)
+				break;
+		if (!a->key) {
+			reply(c, SPMIF_E_SYNTAX, "unknown argument %s; usage: %s",
+			      m->kv[i].key, cmd->usage);
+			return;
+		}
+		if (check_arg(a, m->kv[i].val) < 0) {
+			reply(c, SPMIF_E_SYNTAX, "%s must be %s", a->key,
+			      type_name(a->type));
+			return;
+		}
+	}
+	for (const struct arg_spec *a = cmd->args; a->key; a++) {
+		if (a->required && !spmif_msg_get(m, a->key)) {
+			reply(c, SPMIF_E_SYNTAX, "missing %s; usage: %s", a->key,
+			      cmd->usage);
+			return;
+		}
+	}
+	cmd->fn(c, m);
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static void cmd_login(struct conn *c, const struct spmif_msg *m)
+{
+	char want[SPMIF_CHALLENGE_HEX + 1];
+
+	if (c->authed) {
+		reply(c, SPMIF_OK, "already logged in");
+		return;
+	}
+	if (m->npos != 1 ||
+	    spmif_login_response(c->srv->password, c->srv->pwlen, c->challenge,
+				 want, sizeof(want)) < 0 ||
+	    strlen(m->pos[0]) != strlen(want) ||
+	    CRYPTO_memcmp(m->pos[0], want, strlen(want)) != 0) {
+		OPENSSL_cleanse(want, sizeof(want));
+		log_warn(MOD, "client pid %d: wrong LOGIN", (int)c->pid);
+		reply(c, SPMIF_E_AUTH, "login failed");
+		c->closing = true;
+		return;
+	}
+	OPENSSL_cleanse(want, sizeof(want));
+	c->authed = true;
+	reply(c, SPMIF_OK, "login ok");
+}
+
+static void cmd_quit(struct conn *c, const struct spmif_msg *m)
+{
+	reply(c, 221, "bye");
+	c->closing = true;
+}
+
+static void cmd_register(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmif_server *s = c->srv;
+	enum spmif_kmp kmp;
+
+	if (m->npos != 1 || spmif_kmp_parse(m->pos[0], &kmp) < 0) {
+		reply(c, SPMIF_E_SYNTAX, "usage: REGISTER ikev2|ikev1|kink");
+		return;
+	}
+	if (s->kmp[kmp] && s->kmp[kmp] != c) {
+		reply(c, SPMIF_E_EXISTS, "%s already registered by pid %d",
+		      spmif_kmp_name(kmp), (int)s->kmp[kmp]->pid);
+		return;
+	}
+	if (c->kmp && c->kmp != kmp) {
+		reply(c, SPMIF_E_EXISTS, "this connection is already %s",
+		      spmif_kmp_name(c->kmp));
+		return;
+	}
+	c->kmp = kmp;
+	s->kmp[kmp] = c;
+	log_info(MOD, "pid %d registered as %s", (int)c->pid,
+		 spmif_kmp_name(kmp));
+	reply(c, SPMIF_OK, "registered %s", spmif_kmp_name(kmp));
+}
+
+static void put_entry(struct wr *w, const struct spd_entry *e,
+		      const struct spd_dyn *dyn, const struct kpolicy *live)
+{
+	char buf[16], idx[16];
+	const struct kpolicy *kp = &e->kp;
+
+	spmif_put_str(w, "kind", dyn ? "dynamic" : "static");
+	snprintf(idx, sizeof(idx), "0x%08x", kp->index);
+	spmif_put_str(w, "index", idx);
+	spmif_put_str(w, "dir", spmif_dir_str(kp->dir));
+	spmif_put_str(w, "selector", e->selector);
+	spmif_put_str(w, "policy", e->policy);
+	if (e->remote[0])
+		spmif_put_str(w, "remote", e->remote);
+	if (e->kmp)
+		spmif_put_str(w, "kmp", spmif_kmp_name(e->kmp));
+	spmif_put_sel(w, &kp->sel);
+	spmif_put_str(w, "action", spmif_action_str(kp->action));
+	spmif_put_u64(w, "priority", kp->priority);
+	if (kp->ntmpl) {
+		const struct ktmpl *t = &kp->tmpl[0];
+		char list[64] = "";
+
+		for (unsigned i = 0; i < kp->ntmpl && i < KPOL_MAX_TMPL; i++) {
+			size_t l = strlen(list);
+
+			snprintf(list + l, sizeof(list) - l, "%s%s",
+				 i ? "," : "",
+				 spmif_ipproto_str(kp->tmpl[i].proto, buf,
+						   sizeof(buf)));
+		}
+		spmif_put_str(w, "ipsec", list);
+		spmif_put_str(w, "mode", spmif_mode_str(t->mode));
+		spmif_put_str(w, "level", spmif_level_str(t->level));
+		spmif_put_u64(w, "reqid", t->reqid);
+		if (t->mode == KMODE_TUNNEL) {
+			spmif_put_addr(w, "sa_src", &t->src);
+			spmif_put_addr(w, "sa_dst", &t->dst);
+		}
+	}
+	if (dyn) {
+		spmif_put_u64(w, "id", dyn->id);
+		spmif_put_str(w, "owner", dyn->owner ? "kmp" : "persist");
+		if (dyn->expires_ms) {
+			uint64_t now = ev_now_ms();
+
+			spmif_put_u64(w, "expires",
+				      dyn->expires_ms > now
+					      ? (dyn->expires_ms - now) / 1000
+					      : 0);
+		}
+	}
+	if (live) {
+		spmif_put_str(w, "state", "installed");
+		spmif_put_u64(w, "bytes", live->cur_bytes);
+		spmif_put_u64(w, "packets", live->cur_packets);
+		spmif_put_u64(w, "add_time", live->add_time);
+		spmif_put_u64(w, "use_time", live->use_time);
+	} else {
+		spmif_put_str(w, "state", e->installed ? "missing" : "failed");
+	}
+}
+
+struct live_set {
+	struct kpolicy *v;
+	size_t n, cap;
+	int err;
+};
+
+static int live_cb(const struct kpolicy *kp, void *arg)
+{
+	struct live_set *l = arg;
+
+	if (!kpol_index_owned(kp->index))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct kpolicy *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			l->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *kp;
+	return 0;
+}
+
+static int live_cmp(const void *a, const void *b)
+{
+	const struct kpolicy *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static const struct kpolicy *live_find(const struct live_set *l,
+				       uint32_t index)
+{
+	struct kpolicy key = { .index = index };
+
+	if (!l->v)
+		return NULL;
+	return bsearch(&key, l->v, l->n, sizeof(key), live_cmp);
+}
+
+static void cmd_policy_dump(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	const char *kind = spmif_msg_get(m, "kind");
+	bool want_static = !kind || strcmp(kind, "dynamic") != 0;
+	bool want_dyn = !kind || strcmp(kind, "static") != 0;
+	struct live_set live = { 0 };
+	size_t count = 0;
+	struct wr w;
+
+	/* kernel state and counters, matched by index */
+	if (k_pol_dump(&d->k, live_cb, &live) < 0 || live.err) {
+		free(live.v);
+		reply(c, SPMIF_E_FAILED, "kernel dump failed: %s",
+		      d->k.last_error);
+		return;
+	}
+	qsort(live.v, live.n, sizeof(*live.v), live_cmp);
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	if (want_static) {
+		for (size_t i = 0; i < d->spd.stat.n; i++) {
+			const struct spd_entry *e = &d->spd.stat.v[i];
+
+			wr_reset(&w);
+			wr_bytes(&w, "250-policy", 10);
+			put_entry(&w, e, NULL, live_find(&live, e->kp.index));
+			conn_put(c, &w);
+			count++;
+		}
+	}
+	if (want_dyn) {
+		for (const struct spd_dyn *y = d->spd.dyn; y; y = y->next) {
+			for (size_t i = 0; i < y->n; i++) {
+				wr_reset(&w);
+				wr_bytes(&w, "250-policy", 10);
+				put_entry(&w, &y->e[i], y,
+					  live_find(&live, y->e[i].kp.index));
+				conn_put(c, &w);
+				count++;
+			}
+		}
+	}
+	wr_free(&w);
+	free(live.v);
+	reply(c, SPMIF_OK, "count=%zu", count);
+}
+
+static int msg_prefix(const struct spmif_msg *m, const char *key,
+		      struct kaddr *a, uint8_t *plen)
+{
+	const char *v = spmif_msg_get(m, key);
+
+	return v ? spmif_parse_prefix(v, a, plen) : -ENOENT;
+}
+
+static bool msg_u64(const struct spmif_msg *m, const char *key, uint64_t max,
+		    uint64_t *out)
+{
+	const char *v = spmif_msg_get(m, key);
+
+	return v && spmif_parse_u64(v, max, out) == 0;
+}
+
+static void cmd_policy_add(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	struct spd_dyn_req q;
+	struct spd_entry e[3];
+	struct spd_dyn *dyn;
+	char err[1024] = "";
+	const char *v;
+	bool persist = false;
+	uint64_t u;
+	size_t n;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.selector = spmif_msg_get(m, "selector");
+	if (msg_prefix(m, "src", &q.sp_src, &q.src_plen) < 0 ||
+	    msg_prefix(m, "dst", &q.sp_dst, &q.dst_plen) < 0) {
+		reply(c, SPMIF_E_SYNTAX, "bad src/dst");
+		return;
+	}
+	if (q.sp_src.af != q.sp_dst.af) {
+		reply(c, SPMIF_E_SYNTAX, "src and dst of different families");
+		return;
+	}
+	if (msg_u64(m, "lifetime", UINT64_MAX / 2000, &u))
+		q.lifetime_sec = u;
+	if ((v = spmif_msg_get(m, "mode")) != NULL) {
+		q.has_mode = true;
+		(void)spmif_parse_mode(v, &q.mode);
+	}
+	if ((v = spmif_msg_get(m, "sa_src")) != NULL)
+		(void)spmif_parse_addr(v, &q.sa_src);
+	if ((v = spmif_msg_get(m, "sa_dst")) != NULL)
+		(void)spmif_parse_addr(v, &q.sa_dst);
+	if (!q.sa_src.af != !q.sa_dst.af || (q.sa_src.af &&
+					     q.sa_src.af != q.sa_dst.af)) {
+		reply(c, SPMIF_E_SYNTAX, "sa_src and sa_dst go together "
+					 "(same family)");
+		return;
+	}
+	if ((v = spmif_msg_get(m, "proto")) != NULL) {
+		q.has_proto = true;
+		(void)spmif_parse_ipproto(v, &q.proto);
+	}
+	if (msg_u64(m, "sport", 65535, &u)) {
+		q.has_sport = true;
+		q.sport = (uint16_t)u;
+	}
+	if (msg_u64(m, "dport", 65535, &u)) {
+		q.has_dport = true;
+		q.dport = (uint16_t)u;
+	}
+	if ((v = spmif_msg_get(m, "persist")) != NULL)
+		(void)spmif_parse_bool(v, &persist);
+
+	rc = spd_conf_dynamic(&d->spd, d->conf, &q, e, &n, err, sizeof(err));
+	if (rc == -ENOENT) {
+		reply(c, SPMIF_E_NOTFOUND, "%s", err);
+		return;
+	}
+	if (rc < 0) {
+		reply(c, SPMIF_E_FAILED, "%s", err);
+		return;
+	}
+	rc = spd_dyn_add(&d->spd, persist ? NULL : c, q.lifetime_sec, e, n,
+			 &dyn, err, sizeof(err));
+	if (rc < 0) {
+		reply(c, rc == -EEXIST ? SPMIF_E_EXISTS : SPMIF_E_FAILED, "%s",
+		      err[0] ? err : strerror(-rc));
+		return;
+	}
+	char idx[3][16] = { "0", "0", "0" };
+
+	for (size_t i = 0; i < dyn->n; i++)
+		snprintf(idx[i], sizeof(idx[i]), "0x%08x", dyn->e[i].kp.index);
+	reply(c, SPMIF_OK, "id=%u reqid=%u %s=%s %s=%s%s%s", dyn->id,
+	      dyn->e[0].kp.ntmpl ? dyn->e[0].kp.tmpl[0].reqid : 0,
+	      spmif_dir_str(dyn->e[0].kp.dir), idx[0],
+	      spmif_dir_str(dyn->e[1].kp.dir), idx[1],
+	      dyn->n > 2 ? " fwd=" : "", dyn->n > 2 ? idx[2] : "");
+}
+
+static void cmd_policy_delete(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	const char *sel = spmif_msg_get(m, "selector");
+	uint64_t id;
+	size_t count = 0;
+
+	if (msg_u64(m, "id", UINT32_MAX, &id)) {
+		if (sel) {
+			reply(c, SPMIF_E_SYNTAX, "give id or selector, not both");
+			return;
+		}
+		if (spd_dyn_del(&d->spd, (uint32_t)id) < 0) {
+			reply(c, SPMIF_E_NOTFOUND, "no dynamic policy %" PRIu64,
+			      id);
+			return;
+		}
+		reply(c, SPMIF_OK, "deleted id=%" PRIu64, id);
+		return;
+	}
+	if (!sel) {
+		reply(c, SPMIF_E_SYNTAX, "usage: POLICY DELETE id=N | "
+					 "selector=NAME");
+		return;
+	}
+	for (;;) {
+		struct spd_dyn *y;
+
+		for (y = d->spd.dyn; y; y = y->next)
+			if (strcmp(y->e[0].selector, sel) == 0)
+				break;
+		if (!y)
+			break;
+		spd_dyn_del(&d->spd, y->id);
+		count++;
+	}
+	if (!count)
+		reply(c, SPMIF_OK_NONE, "no dynamic policy from selector %s",
+		      sel);
+	else
+		reply(c, SPMIF_OK, "deleted count=%zu", count);
+}
+
+static void cmd_slid(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	const struct spd_entry *e;
+	const struct spd_dyn *dyn;
+	const char *v = spmif_msg_get(m, "index");
+	uint64_t idx;
+	struct wr w;
+
+	if (!v && m->npos == 1)
+		v = m->pos[0];
+	if (!v || (spmif_parse_u64(v, UINT32_MAX, &idx) < 0)) {
+		reply(c, SPMIF_E_SYNTAX, "usage: SLID index=N");
+		return;
+	}
+	e = spd_find_index(&d->spd, (uint32_t)idx, &dyn);
+	if (!e) {
+		reply(c, SPMIF_E_NOTFOUND, "no policy with index %" PRIu64,
+		      idx);
+		return;
+	}
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	wr_bytes(&w, "250", 3);
+	spmif_put_str(&w, "selector", e->selector);
+	spmif_put_str(&w, "policy", e->policy);
+	if (e->remote[0])
+		spmif_put_str(&w, "remote", e->remote);
+	spmif_put_str(&w, "dir", spmif_dir_str(e->kp.dir));
+	if (dyn)
+		spmif_put_u64(&w, "id", dyn->id);
+	spmif_put_sel(&w, &e->kp.sel);
+	conn_put(c, &w);
+	wr_free(&w);
+}
+
+static void cmd_migrate(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	struct kaddr os, od, ns, nd;
+	int rc;
+
+	(void)spmif_parse_addr(spmif_msg_get(m, "old_src"), &os);
+	(void)spmif_parse_addr(spmif_msg_get(m, "old_dst"), &od);
+	(void)spmif_parse_addr(spmif_msg_get(m, "new_src"), &ns);
+	(void)spmif_parse_addr(spmif_msg_get(m, "new_dst"), &nd);
+	if (os.af != od.af || ns.af != nd.af) {
+		reply(c, SPMIF_E_SYNTAX, "address families of a pair differ");
+		return;
+	}
+	rc = spd_migrate(&d->spd, spmif_msg_get(m, "selector"), &os, &od, &ns,
+			 &nd);
+	if (rc == -ENOENT)
+		reply(c, SPMIF_E_NOTFOUND, "no installed policy for %s",
+		      spmif_msg_get(m, "selector"));
+	else if (rc < 0)
+		reply(c, SPMIF_E_FAILED, "migrate failed: %s",
+		      d->k.last_error);
+	else if (rc == 0)
+		reply(c, SPMIF_OK_NONE, "no template with those endpoints");
+	else
+		reply(c, SPMIF_OK, "migrated count=%d", rc);
+}
+
+static void status_line(struct conn *c, const char *key, const char *fmt,
+			...) __attribute__((format(printf, 3, 4)));
+static void status_line(struct conn *c, const char *key, const char *fmt,
+			...)
+{
+	char val[256];
+	struct wr w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	wr_bytes(&w, "250-", 4);
+	wr_bytes(&w, key, strlen(key));
+	wr_u8(&w, '=');
+	wr_bytes(&w, val, strlen(val));
+	conn_put(c, &w);
+	wr_free(&w);
+}
+
+static void cmd_status(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmif_server *s = c->srv;
+	struct spmd *d = s->d;
+	const struct spd_stats *st = &d->spd.st;
+	size_t ndyn = 0, ndynk = 0;
+
+	for (const struct spd_dyn *y = d->spd.dyn; y; y = y->next) {
+		ndyn++;
+		ndynk += y->n;
+	}
+	status_line(c, "pid", "%d", (int)getpid());
+	status_line(c, "uptime", "%" PRIu64,
+		    (ev_now_ms() - d->started_ms) / 1000);
+	status_line(c, "config", "%s", d->conf_path);
+	status_line(c, "backend", "%s", d->backend);
+	status_line(c, "static_policies", "%zu", d->spd.stat.n);
+	status_line(c, "dynamic_policies", "%zu", ndyn);
+	status_line(c, "dynamic_kernel_policies", "%zu", ndynk);
+	for (int k = SPMIF_KMP_IKEV2; k <= SPMIF_KMP_KINK; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "kmp_%s", spmif_kmp_name(k));
+		if (s->kmp[k])
+			status_line(c, key, "pid:%d", (int)s->kmp[k]->pid);
+		else
+			status_line(c, key, "none");
+	}
+	status_line(c, "clients", "%zu", s->nconns);
+	status_line(c, "acquires", "%" PRIu64, st->acquires);
+	status_line(c, "acquires_routed", "%" PRIu64, st->acquires_routed);
+	status_line(c, "acquires_dropped", "%" PRIu64, st->acquires_dropped);
+	status_line(c, "reloads", "%" PRIu64, st->reloads);
+	status_line(c, "reload_failures", "%" PRIu64, st->reload_failures);
+	status_line(c, "dynamic_added", "%" PRIu64, st->dyn_added);
+	status_line(c, "dynamic_removed", "%" PRIu64, st->dyn_removed);
+	status_line(c, "kernel_errors", "%" PRIu64, st->kernel_errors);
+	reply(c, SPMIF_OK, "ok");
+}
+
+static void cmd_reload(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	char *err = calloc(1, 16384);
+	struct spd_plan counts;
+	int rc;
+
+	if (!err) {
+		reply(c, SPMIF_E_FAILED, "out of memory");
+		return;
+	}
+	rc = spmd_reload(d, err, 16384, &counts);
+	if (rc < 0)
+		reply_lines(c, SPMIF_E_FAILED, err,
+			    "reload rejected; running state kept");
+	else
+		reply(c, SPMIF_OK, "reloaded added=%zu updated=%zu "
+				   "unchanged=%zu deleted=%zu",
+		      counts.nadd, counts.nupd, counts.nkeep, counts.ndel);
+	free(err);
+}
+
+static void cmd_monitor(struct conn *c, const struct spmif_msg *m)
+{
+	c->monitor = true;
+	reply(c, SPMIF_OK, "monitoring ACQUIRE events");
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void conn_close(struct conn *c)
+{
+	struct spmif_server *s = c->srv;
+	size_t n;
+
+	if (c->fd < 0)
+		return;
+	ev_del_fd(s->d->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (c->kmp && s->kmp[c->kmp] == c) {
+		s->kmp[c->kmp] = NULL;
+		log_info(MOD, "%s (pid %d) disconnected",
+			 spmif_kmp_name(c->kmp), (int)c->pid);
+	}
+	/* road-warrior policies live only as long as their KMP */
+	n = spd_dyn_drop_owner(&s->d->spd, c);
+	if (n)
+		log_info(MOD, "pid %d gone: %zu dynamic policies removed",
+			 (int)c->pid, n);
+	for (struct conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	s->nconns--;
+	wr_free(&c->out);
+	OPENSSL_cleanse(c->challenge, sizeof(c->challenge));
+	free(c);
+}
+
+static void handle_line(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct spmif_msg *m = malloc(sizeof(*m));
+	const char *why;
+
+	if (!m) {
+		reply(c, SPMIF_E_FAILED, "out of memory");
+		return;
+	}
+	if (spmif_msg_parse(rd_init(p, n), m, &why) < 0) {
+		log_rl_warn(MOD, "client pid %d: bad request: %s", (int)c->pid,
+			    why);
+		reply(c, SPMIF_E_SYNTAX, "%s", why);
+	} else {
+		dispatch(c, m);
+	}
+	free(m);
+}
+
+/* Handle every complete line in c->in; keep the partial rest. */
+static void conn_lines(struct conn *c)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < c->inlen && !c->closing; i++) {
+		if (c->in[i] != '\n')
+			continue;
+		if (c->discarding)
+			c->discarding = false; /* end of the over-long line */
+		else
+			handle_line(c, c->in + start, i - start);
+		start = i + 1;
+	}
+	if (c->closing) {
+		c->inlen = 0;
+	} else if (start > 0) {
+		memmove(c->in, c->in + start, c->inlen - start);
+		c->inlen -= start;
+	} else if (c->inlen == sizeof(c->in)) {
+		/* no LF in a full buffer: reject and skip to the next LF */
+		if (!c->discarding)
+			reply(c, SPMIF_E_SYNTAX, "line too long");
+		c->discarding = true;
+		c->inlen = 0;
+	}
+}
+
+static void conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (events & EPOLLOUT) {
+		if (conn_write(c) != 0)
+			conn_close(c);
+		return; /* EPOLLIN is level-triggered: it comes again */
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+
+	ssize_t n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	conn_lines(c);
+	if (conn_write(c) != 0)
+		conn_close(c);
+}
+
+static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
+		      void *arg)
+{
+	struct spmif_server *s = arg;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct conn *c;
+	int cfd;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_rl_warn(MOD, "accept: %s", strerror(errno));
+		return;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+		log_warn(MOD, "SO_PEERCRED: %s", strerror(errno));
+		close(cfd);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		static const char no[] = "530 permission denied\n";
+
+		log_rl_warn(MOD, "refused spmif client uid %u pid %d",
+			    (unsigned)cred.uid, (int)cred.pid);
+		(void)!send(cfd, no, sizeof(no) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(cfd);
+		return;
+	}
+	if (s->nconns >= MAX_CONNS) {
+		static const char busy[] = "421 too many clients\n";
+
+		(void)!send(cfd, busy, sizeof(busy) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(cfd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	c->fd = cfd;
+	c->srv = s;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	wr_init(&c->out, 0);
+	if (ev_add_fd(s->d->loop, cfd, EPOLLIN, conn_io, c) < 0) {
+		close(cfd);
+		free(c);
+		return;
+	}
+	c->next = s->conns;
+	s->conns = c;
+	s->nconns++;
+	if (s->password) {
+		unsigned char rnd[32];
+
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+			conn_close(c);
+			return;
+		}
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(c->challenge + 2 * i, 3, "%02x", rnd[i]);
+		reply(c, 220, "spmd spmif/1 challenge=%s", c->challenge);
+	} else {
+		c->authed = true;
+		reply(c, 220, "spmd spmif/1 ready");
+	}
+	log_debug(MOD, "client pid %d uid %u connected", (int)c->pid,
+		  (unsigned)c->uid);
+	if (conn_write(c) != 0)
+		conn_close(c);
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev)
+{
+	struct spmd *d = s->d;
+	const struct spd_entry *e;
+	const struct spd_dyn *dyn;
+	struct conn *target;
+	struct kaddr sa_src, sa_dst;
+	char buf[16];
+	struct wr w;
+
+	d->spd.st.acquires++;
+	e = spd_find_index(&d->spd, ev->u.acquire.pol_index, &dyn);
+	if (!e) {
+		d->spd.st.acquires_dropped++;
+		log_rl_warn(MOD, "ACQUIRE for policy index 0x%x that spmd "
+				 "did not install; ignored",
+			    ev->u.acquire.pol_index);
+		return;
+	}
+	target = e->kmp ? s->kmp[e->kmp] : NULL;
+
+	sa_src = ev->u.acquire.src;
+	sa_dst = ev->u.acquire.dst;
+	if (!sa_src.af && e->kp.ntmpl)
+		sa_src = e->kp.tmpl[0].src;
+	if (!sa_dst.af && e->kp.ntmpl)
+		sa_dst = e->kp.tmpl[0].dst;
+
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	wr_bytes(&w, "600 ACQUIRE", 11);
+	spmif_put_u64(&w, "seq", ++d->acquire_seq);
+	if (e->kmp)
+		spmif_put_str(&w, "kmp", spmif_kmp_name(e->kmp));
+	spmif_put_u64(&w, "index", e->kp.index);
+	spmif_put_str(&w, "dir", spmif_dir_str(e->kp.dir));
+	spmif_put_str(&w, "selector", e->selector);
+	spmif_put_str(&w, "policy", e->policy);
+	if (e->remote[0])
+		spmif_put_str(&w, "remote", e->remote);
+	if (dyn)
+		spmif_put_u64(&w, "id", dyn->id);
+	spmif_put_sel(&w, &e->kp.sel);
+	if (ev->u.acquire.sel.af) {
+		struct kaddr ps = ev->u.acquire.sel.src,
+			     pd = ev->u.acquire.sel.dst;
+
+		ps.af = pd.af = ev->u.acquire.sel.af;
+		spmif_put_addr(&w, "pkt_src", &ps);
+		spmif_put_addr(&w, "pkt_dst", &pd);
+	}
+	if (sa_src.af)
+		spmif_put_addr(&w, "sa_src", &sa_src);
+	if (sa_dst.af)
+		spmif_put_addr(&w, "sa_dst", &sa_dst);
+	if (e->kp.ntmpl) {
+		spmif_put_u64(&w, "reqid", e->kp.tmpl[0].reqid);
+		spmif_put_str(&w, "mode", spmif_mode_str(e->kp.tmpl[0].mode));
+		spmif_put_str(&w, "ipsec",
+			      spmif_ipproto_str(e->kp.tmpl[0].proto, buf,
+						sizeof(buf)));
+	}
+	if (!target) {
+		d->spd.st.acquires_dropped++;
+		log_rl_warn(MOD, "ACQUIRE for selector %s (remote %s): no %s "
+				 "daemon registered; dropped",
+			    e->selector, e->remote[0] ? e->remote : "-",
+			    e->kmp ? spmif_kmp_name(e->kmp) : "KMP");
+	} else {
+		d->spd.st.acquires_routed++;
+		log_debug(MOD, "ACQUIRE selector %s -> %s", e->selector,
+			  spmif_kmp_name(e->kmp));
+		conn_put(target, &w);
+		conn_kick(target);
+	}
+	for (struct conn *c = s->conns, *n; c; c = n) {
+		n = c->next;
+		if (c->monitor && c != target) {
+			conn_put(c, &w);
+			conn_kick(c);
+		}
+	}
+	wr_free(&w);
+}
+
+void spmif_server_dyn_gone(struct spd *spd, const struct spd_dyn *dyn,
+			   const char *reason, void *arg)
+{
+	struct spmif_server *s = arg;
+	struct conn *c = NULL;
+	struct wr w;
+
+	for (c = s->conns; c; c = c->next)
+		if (c == dyn->owner)
+			break;
+	if (!c)
+		return;
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	wr_bytes(&w, "601 POLICY-GONE", 15);
+	spmif_put_u64(&w, "id", dyn->id);
+	spmif_put_str(&w, "selector", dyn->e[0].selector);
+	spmif_put_str(&w, "reason", reason);
+	conn_put(c, &w);
+	wr_free(&w);
+	conn_kick(c);
+}
+
+/* ---- test hook ------------------------------------------------------------ */
+
+int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
+		      size_t len, bool authed)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->srv = s;
+	c->pid = -1;
+	c->authed = authed || !s->password;
+	snprintf(c->challenge, sizeof(c->challenge), "%s", "fuzz");
+	wr_init(&c->out, 0);
+	c->next = s->conns;
+	s->conns = c;
+	s->nconns++;
+	while (len > 0 && !c->closing) {
+		size_t n = sizeof(c->in) - c->inlen;
+
+		if (n > len)
+			n = len;
+		memcpy(c->in + c->inlen, data, n);
+		c->inlen += n;
+		data += n;
+		len -= n;
+		conn_lines(c);
+		(void)conn_write(c);
+	}
+	conn_close(c); /* also closes fd */
+	return 0;
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+/* Remove a stale socket file, refuse if a live spmd answers on it. */
+static int clear_stale(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST; /* never unlink something else */
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (rc == 0)
+		return -EADDRINUSE;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
+				      const char *password_file, int *err)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct spmif_server *s;
+	mode_t old;
+	int rc;
+
+	*err = 0;
+	if (path && strlen(path) >= sizeof(sun.sun_path)) {
+		*err = -ENAMETOOLONG;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->d = d;
+	s->lfd = -1;
+	if (password_file) {
+		rc = spmif_read_password(password_file, &s->password,
+					 &s->pwlen);
+		if (rc < 0) {
+			log_err(MOD, "spmd_password %s: %s", password_file,
+				strerror(-rc));
+			*err = rc;
+			goto free_server;
+		}
+	}
+	if (!path)
+		return s; /* no socket: tests drive it with spmif_server_feed */
+	memcpy(s->path, path, strlen(path) + 1);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	rc = clear_stale(path);
+	if (rc < 0) {
+		log_err(MOD, "%s: %s", path,
+			rc == -EADDRINUSE ? "another spmd is running"
+					  : strerror(-rc));
+		*err = rc;
+		goto free_password;
+	}
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (s->lfd < 0) {
+		*err = -errno;
+		goto free_password;
+	}
+	/* 0600 from birth: no window in which others could connect */
+	old = umask(0177);
+	rc = bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(s->lfd, 16) < 0) {
+		*err = -errno;
+		log_err(MOD, "%s: %s", path, strerror(errno));
+		goto close_socket;
+	}
+	rc = ev_add_fd(d->loop, s->lfd, EPOLLIN, accept_cb, s);
+	if (rc < 0) {
+		*err = rc;
+		goto unlink_socket;
+	}
+	log_info(MOD, "listening on %s%s", path,
+		 s->password ? " (password required)" : "");
+	return s;
+
+unlink_socket:
+	unlink(path);
+close_socket:
+	close(s->lfd);
+free_password:
+	if (s->password) {
+		OPENSSL_cleanse(s->password, s->pwlen);
+		free(s->password);
+	}
+free_server:
+	free(s);
+	return NULL;
+}
+
+void spmif_server_free(struct spmif_server *s)
+{
+	if (!s)
+		return;
+	while (s->conns) {
+		/* best effort: tell clients we are going */
+		struct conn *c = s->conns;
+		static const char bye[] = "421 spmd shutting down\n";
+
+		(void)!send(c->fd, bye, sizeof(bye) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		conn_close(c);
+	}
+	if (s->lfd >= 0) {
+		ev_del_fd(s->d->loop, s->lfd);
+		close(s->lfd);
+		unlink(s->path);
+	}
+	if (s->password) {
+		OPENSSL_cleanse(s->password, s->pwlen);
+		free(s->password);
+	}
+	free(s);
+}

@@ -1,0 +1,364 @@
+/*
+ * test_spmif.c - cmocka tests of the spmif wire format (tokenizer,
+ * value codec, scalar parsers, event parsing) and of the client
+ * library against a scripted server on a socketpair.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spm/spmif_client.h"
+#include "spm/spmif_proto.h"
+
+static int parse(const char *s, struct spmif_msg *m, const char **why)
+{
+	return spmif_msg_parse(rd_init(s, strlen(s)), m, why);
+}
+
+static void test_parse_ok(void **state)
+{
+	struct spmif_msg m;
+	const char *why;
+
+	assert_int_equal(parse("policy ADD selector=a%20b src=10.0.0.1/32 "
+			       "dst=2001:db8::1 persist=yes\r",
+			       &m, &why),
+			 0);
+	assert_string_equal(m.verb, "POLICY");
+	assert_int_equal(m.npos, 1);
+	assert_string_equal(m.pos[0], "ADD");
+	assert_int_equal(m.nkv, 4);
+	assert_string_equal(spmif_msg_get(&m, "selector"), "a b");
+	assert_string_equal(spmif_msg_get(&m, "dst"), "2001:db8::1");
+	assert_null(spmif_msg_get(&m, "lifetime"));
+
+	/* several spaces between tokens, keys case-insensitive */
+	assert_int_equal(parse("  SLID   INDEX=5  ", &m, &why), 0);
+	assert_string_equal(m.verb, "SLID");
+	assert_string_equal(spmif_msg_get(&m, "index"), "5");
+}
+
+static void test_parse_errors(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *why;
+	} cases[] = {
+		{ "", "empty request" },
+		{ "   ", "empty request" },
+		{ "STA\tTUS", "control or non-ASCII byte in request" },
+		{ "STATUS\x80", "control or non-ASCII byte in request" },
+		{ "ST4TUS", "command word must be letters" },
+		{ "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "command word too long" },
+		{ "X =1", "bad key length" },
+		{ "X abcdefghijklmnopq=1", "bad key length" },
+		{ "X a-b=1", "bad character in key" },
+		{ "X a=1 A=2", "duplicate key" },
+		{ "X a=", "empty value" },
+		{ "X a=%4", "bad %-escape in value" },
+		{ "X a=%zz", "bad %-escape in value" },
+		{ "X a=%00", "NUL byte in value" },
+		{ "X 1 2 3 4 5", "too many words" },
+	};
+	struct spmif_msg m;
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse(cases[i].in, &m, &why), -EBADMSG);
+		assert_string_equal(why, cases[i].why);
+	}
+	/* embedded NUL is a control byte, not the end of the line */
+	assert_int_equal(spmif_msg_parse(rd_init("STATUS\0x", 8), &m, &why),
+			 -EBADMSG);
+}
+
+static void test_parse_limits(void **state)
+{
+	struct spmif_msg m;
+	const char *why;
+	char *line = malloc(SPMIF_LINE_MAX + 10);
+	size_t n;
+
+	assert_non_null(line);
+	/* too many key=value pairs */
+	n = (size_t)sprintf(line, "X");
+	for (int i = 0; i <= SPMIF_MAX_KV; i++)
+		n += (size_t)sprintf(line + n, " k%d=v", i);
+	assert_int_equal(parse(line, &m, &why), -EBADMSG);
+	assert_string_equal(why, "too many key=value arguments");
+	/* value longer than SPMIF_VAL_MAX - 1 */
+	n = (size_t)sprintf(line, "X a=");
+	memset(line + n, 'v', SPMIF_VAL_MAX);
+	line[n + SPMIF_VAL_MAX] = '\0';
+	assert_int_equal(parse(line, &m, &why), -EBADMSG);
+	assert_string_equal(why, "value too long");
+	/* exactly SPMIF_VAL_MAX - 1 is fine */
+	line[n + SPMIF_VAL_MAX - 1] = '\0';
+	assert_int_equal(parse(line, &m, &why), 0);
+	/* the whole line */
+	memset(line, 'A', SPMIF_LINE_MAX);
+	assert_int_equal(spmif_msg_parse(rd_init(line, SPMIF_LINE_MAX), &m,
+					 &why),
+			 -EBADMSG);
+	assert_string_equal(why, "line too long");
+	free(line);
+}
+
+static void test_codec_roundtrip(void **state)
+{
+	static const char *const names[] = {
+		"plain", "with space", "quote\"and'", "pct%41", "=eq=",
+		"tab\there", "\xc3\xa9t\xc3\xa9", "#12", "a,b:c/d@e+f-g_h.i",
+	};
+	struct spmif_msg m;
+	const char *why;
+	struct wr w;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		wr_init(&w, 0);
+		wr_bytes(&w, "X", 1);
+		spmif_put_str(&w, "name", names[i]);
+		assert_int_equal(spmif_msg_parse(rd_init(w.buf, w.len), &m,
+						 &why),
+				 0);
+		assert_string_equal(spmif_msg_get(&m, "name"), names[i]);
+		wr_free(&w);
+	}
+}
+
+static void test_scalars(void **state)
+{
+	struct kaddr a;
+	uint8_t plen, proto;
+	uint64_t v;
+	enum kmode mode;
+	bool b;
+
+	assert_int_equal(spmif_parse_u64("0", 10, &v), 0);
+	assert_int_equal(spmif_parse_u64("10", 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(spmif_parse_u64("11", 10, &v), -ERANGE);
+	assert_int_equal(spmif_parse_u64("18446744073709551615", UINT64_MAX,
+					 &v),
+			 0);
+	assert_int_equal(spmif_parse_u64("18446744073709551616", UINT64_MAX,
+					 &v),
+			 -ERANGE);
+	assert_int_equal(spmif_parse_u64("-1", 10, &v), -EINVAL);
+	assert_int_equal(spmif_parse_u64("1x", 10, &v), -EINVAL);
+	assert_int_equal(spmif_parse_u64("", 10, &v), -EINVAL);
+
+	assert_int_equal(spmif_parse_prefix("198.51.100.0/24", &a, &plen), 0);
+	assert_int_equal(a.af, AF_INET);
+	assert_int_equal(plen, 24);
+	assert_int_equal(spmif_parse_prefix("2001:db8::1", &a, &plen), 0);
+	assert_int_equal(plen, 128);
+	assert_int_equal(spmif_parse_prefix("10.0.0.1/33", &a, &plen),
+			 -EINVAL);
+	assert_int_equal(spmif_parse_prefix("10.0.0.1/", &a, &plen), -EINVAL);
+	assert_int_equal(spmif_parse_prefix("/8", &a, &plen), -EINVAL);
+	assert_int_equal(spmif_parse_prefix("10.0.0.256", &a, &plen),
+			 -EINVAL);
+	assert_int_equal(spmif_parse_prefix("2001:db8::/129", &a, &plen),
+			 -EINVAL);
+	assert_int_equal(spmif_parse_addr("host.example", &a), -EINVAL);
+
+	assert_int_equal(spmif_parse_mode("TUNNEL", &mode), 0);
+	assert_int_equal(mode, KMODE_TUNNEL);
+	assert_int_equal(spmif_parse_mode("tun", &mode), -EINVAL);
+	assert_int_equal(spmif_parse_bool("yes", &b), 0);
+	assert_true(b);
+	assert_int_equal(spmif_parse_bool("maybe", &b), -EINVAL);
+	assert_int_equal(spmif_parse_ipproto("udp", &proto), 0);
+	assert_int_equal(proto, IPPROTO_UDP);
+	assert_int_equal(spmif_parse_ipproto("256", &proto), -EINVAL);
+}
+
+static void test_acquire_roundtrip(void **state)
+{
+	struct ksel s;
+	struct kaddr sa, da;
+	struct spmif_acquire a;
+	struct wr w;
+
+	memset(&s, 0, sizeof(s));
+	s.af = AF_INET6;
+	assert_int_equal(spmif_parse_prefix("2001:db8:1::/48", &s.src,
+					    &s.src_plen),
+			 0);
+	assert_int_equal(spmif_parse_prefix("2001:db8:2::5", &s.dst,
+					    &s.dst_plen),
+			 0);
+	s.proto = IPPROTO_UDP;
+	s.dport = 4242;
+	s.dport_mask = 0xffff;
+	assert_int_equal(spmif_parse_addr("203.0.113.1", &sa), 0);
+	assert_int_equal(spmif_parse_addr("203.0.113.2", &da), 0);
+
+	wr_init(&w, 0);
+	wr_bytes(&w, "600 ACQUIRE", 11);
+	spmif_put_u64(&w, "seq", 7);
+	spmif_put_str(&w, "kmp", "kink");
+	spmif_put_u64(&w, "index", 0xa2000011);
+	spmif_put_str(&w, "dir", "out");
+	spmif_put_str(&w, "selector", "sel one");
+	spmif_put_str(&w, "policy", "pol");
+	spmif_put_str(&w, "remote", "rem");
+	spmif_put_sel(&w, &s);
+	spmif_put_addr(&w, "sa_src", &sa);
+	spmif_put_addr(&w, "sa_dst", &da);
+	spmif_put_u64(&w, "reqid", 4096);
+	spmif_put_str(&w, "mode", "tunnel");
+	spmif_put_str(&w, "ipsec", "esp");
+	assert_int_equal(spmif_acquire_parse((const char *)w.buf, w.len, &a),
+			 0);
+	assert_int_equal(a.seq, 7);
+	assert_int_equal(a.kmp, SPMIF_KMP_KINK);
+	assert_int_equal(a.pol_index, 0xa2000011);
+	assert_string_equal(a.selector, "sel one");
+	assert_string_equal(a.remote, "rem");
+	assert_int_equal(a.sel.af, AF_INET6);
+	assert_int_equal(a.sel.src_plen, 48);
+	assert_int_equal(a.sel.dst_plen, 128);
+	assert_int_equal(a.sel.proto, IPPROTO_UDP);
+	assert_int_equal(a.sel.dport, 4242);
+	assert_int_equal(a.sel.sport_mask, 0);
+	assert_true(memcmp(&a.sa_src.u.v4, &sa.u.v4, 4) == 0);
+	assert_int_equal(a.reqid, 4096);
+	assert_int_equal(a.mode, KMODE_TUNNEL);
+	assert_int_equal(a.ipsec_proto, IPPROTO_ESP);
+	wr_free(&w);
+
+	/* broken events are rejected, not half-parsed */
+	assert_int_equal(spmif_acquire_parse("600 ACQUIRE index=1", 19, &a),
+			 -EBADMSG);
+	assert_int_equal(spmif_acquire_parse("600 ACQUIRE src=1.2.3.4 "
+					     "dst=::1 index=1",
+					     39, &a),
+			 -EBADMSG);
+	assert_int_equal(spmif_acquire_parse("601 X", 5, &a), -EBADMSG);
+}
+
+static void test_policy_add_line(void **state)
+{
+	struct spmif_policy_req q;
+	struct spmif_msg m;
+	char line[SPMIF_LINE_MAX];
+	const char *why;
+
+	memset(&q, 0, sizeof(q));
+	q.selector = "rw in";
+	q.lifetime_sec = 30;
+	q.mode = KMODE_TUNNEL;
+	assert_int_equal(spmif_parse_addr("198.51.100.7", &q.sp_src), 0);
+	assert_int_equal(spmif_parse_addr("203.0.113.0", &q.sp_dst), 0);
+	q.sp_dst_plen = 24;
+	assert_int_equal(spmif_parse_addr("198.51.100.7", &q.sa_src), 0);
+	assert_int_equal(spmif_parse_addr("198.51.100.1", &q.sa_dst), 0);
+	assert_int_equal(spmif_policy_add_line(&q, line, sizeof(line)), 0);
+	assert_int_equal(parse(line, &m, &why), 0);
+	assert_string_equal(m.verb, "POLICY");
+	assert_string_equal(spmif_msg_get(&m, "selector"), "rw in");
+	assert_string_equal(spmif_msg_get(&m, "src"), "198.51.100.7/32");
+	assert_string_equal(spmif_msg_get(&m, "dst"), "203.0.113.0/24");
+	assert_string_equal(spmif_msg_get(&m, "lifetime"), "30");
+	assert_string_equal(spmif_msg_get(&m, "mode"), "tunnel");
+	assert_null(spmif_msg_get(&m, "persist"));
+
+	q.selector = NULL;
+	assert_int_equal(spmif_policy_add_line(&q, line, sizeof(line)),
+			 -EINVAL);
+}
+
+/* ---- client library against a scripted peer --------------------------- */
+
+static int acq_count;
+
+static void on_acq(struct spmif_client *c, const struct spmif_acquire *a,
+		   void *arg)
+{
+	acq_count++;
+	assert_string_equal(a->selector, "s1");
+}
+
+static void test_client_call(void **state)
+{
+	struct spmif_callbacks cbs = { .acquire = on_acq };
+	struct spmif_client *c;
+	struct spmif_reply r;
+	char buf[256];
+	char path[] = "/tmp/spmif-test-XXXXXX";
+	int lfd, fd;
+	pid_t pid;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	/* a listening socket so that spmif_connect has a path */
+	assert_non_null(mkdtemp(path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	/* the banner is already queued when the client connects */
+	c = spmif_client_new(&cbs, NULL);
+	assert_non_null(c);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* scripted server */
+		fd = accept(lfd, NULL, NULL);
+		const char *banner = "220 spmd spmif/1 ready\n";
+		(void)!write(fd, banner, strlen(banner));
+		ssize_t n = read(fd, buf, sizeof(buf));
+		(void)n;
+		const char *rsp =
+			"600 ACQUIRE index=5 selector=s1 src=10.0.0.1/32 "
+			"dst=10.0.0.2/32\n"
+			"250-line one\n"
+			"250-line two\n"
+			"250 done\n";
+		(void)!write(fd, rsp, strlen(rsp));
+		n = read(fd, buf, sizeof(buf)); /* wait for close */
+		_exit(0);
+	}
+	assert_int_equal(spmif_connect(c, sun.sun_path, NULL), 0);
+	acq_count = 0;
+	assert_int_equal(spmif_call(c, "STATUS", 5000, &r), 0);
+	assert_int_equal(r.code, 250);
+	assert_string_equal(r.text, "done");
+	assert_int_equal(r.nlines, 2);
+	assert_string_equal(r.lines[1], "line two");
+	assert_int_equal(acq_count, 1);
+	spmif_reply_free(&r);
+	spmif_client_free(c);
+	waitpid(pid, NULL, 0);
+	close(lfd);
+	unlink(sun.sun_path);
+	rmdir(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_ok),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_codec_roundtrip),
+		cmocka_unit_test(test_scalars),
+		cmocka_unit_test(test_acquire_roundtrip),
+		cmocka_unit_test(test_policy_add_line),
+		cmocka_unit_test(test_client_call),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
