@@ -1,81 +1,173 @@
 #!/bin/bash
-# esp_throughput.sh - throughput of one TCP stream through r2espd's
-# userspace ESP tunnel between two network namespaces (static SAs,
-# AES-GCM-128), over IP protocol 50 and over UDP 4500 (RFC 3948, the
-# raw-socket tap described in src/kernel/userspace/espd.h), next to the
-# plain veth and the `openssl speed -evp aes-128-gcm` bound of this
-# machine.  Prints one line per figure and the ratios.
+# esp_throughput.sh - benchmark (not a test): throughput of one TCP stream
+# (iperf3) through an ESP tunnel between two network namespaces, all in
+# one run so the figures share the machine's load:
+#   - plain veth, no IPsec (the ceiling of this machine's network path)
+#   - r2espd, static SAs, AES-GCM-128, ESP over IP protocol 50
+#   - r2espd, same, ESP-in-UDP 4500 (RFC 3948; the raw-socket tap of
+#     src/kernel/userspace/espd.h)
+#   - r2espd -n (TUN offloads off: one packet per read/write), proto 50
+#   - strongSwan charon + kernel-libipsec (two charons, PSK, IKEv2,
+#     AES-GCM-128 CHILD SA; libipsec always uses UDP 4500)
+#   - the `openssl speed -evp aes-128-gcm` bound (1 KiB blocks, one core)
+# Each tunnel figure is the mean of ROUNDS interleaved iperf3 runs
+# (min..max shown), then the ratios r2espd/libipsec and r2espd/openssl.
 #
-# usage: bench/esp_throughput.sh [BUILD_DIR] [SECONDS]   (root; r2eb-$$-*)
+# usage: bench/esp_throughput.sh [BUILD_DIR] [SECONDS] [ROUNDS]
+#        (root; namespaces r2p-PID-*, removed on exit)
 set -u
-BUILD=${1:-$(dirname "$0")/../build-esp}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$TOP/build-espperf}" && pwd)
 SECS=${2:-5}
-BIN=$(cd "$BUILD" && pwd)/src/kernel/userspace
-A=r2eb-$$-a
-B=r2eb-$$-b
-DIR=$(mktemp -d /tmp/r2eb-$$.XXXX)
-cleanup() {
-	for p in "$DIR"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-	sleep 0.2
-	ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-inA() { ip netns exec "$A" "$@"; }
-inB() { ip netns exec "$B" "$@"; }
-ctlA() { inA "$BIN/r2espctl" -s "$DIR/a.sock" "$@"; }
-ctlB() { inB "$BIN/r2espctl" -s "$DIR/b.sock" "$@"; }
+ROUNDS=${3:-2}
+BIN=$BUILD/src/kernel/userspace
+[ -x "$BIN/r2espd" ] || { echo "no r2espd in $BIN" >&2; exit 1; }
 
-ip netns add "$A"; ip netns add "$B"
-ip link add r2eb$$a type veth peer name r2eb$$b
-ip link set r2eb$$a netns "$A" name vA; ip link set r2eb$$b netns "$B" name vB
-ip -n "$A" link set lo up; ip -n "$B" link set lo up
-ip -n "$A" link set vA up; ip -n "$B" link set vB up
-ip -n "$A" addr add 198.51.100.1/24 dev vA; ip -n "$B" addr add 198.51.100.2/24 dev vB
+. "$TOP/tests/lib/netns.sh"
+. "$TOP/tests/lib/charon.sh"
+netns_init r2p esp_throughput
+need_cmd iperf3 openssl python3
+
+# r2espd hosts a/b; charon hosts ca/cb (charon needs UDP 500/4500, which
+# r2espd -u binds for itself)
+for h in a b ca cb; do ns_add $h; done
+ns_link a va b vb
+ns_link ca vca cb vcb
+ns_addr a va 198.51.100.1/24; ns_addr b vb 198.51.100.2/24
+ns_addr ca vca 198.51.100.1/24; ns_addr cb vcb 198.51.100.2/24
 for i in 1 11; do
-	ip -n "$A" addr add 203.0.113.$i/32 dev lo
-	ip -n "$B" addr add 203.0.113.$((i + 1))/32 dev lo
+	ns_addr a lo 203.0.113.$i/32; ns_addr b lo 203.0.113.$((i + 1))/32
 done
-inA "$BIN/r2espd" -u -s "$DIR/a.sock" >"$DIR/a.log" 2>&1 & echo $! >"$DIR/a.pid"
-inB "$BIN/r2espd" -u -s "$DIR/b.sock" >"$DIR/b.log" 2>&1 & echo $! >"$DIR/b.pid"
-for i in $(seq 50); do [ -S "$DIR/a.sock" ] && [ -S "$DIR/b.sock" ] && break; sleep 0.1; done
+ns_addr ca lo 203.0.113.21/32; ns_addr cb lo 203.0.113.22/32
 
 K=000102030405060708090a0b0c0d0e0f10111213
+ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" "$@"; }
+
 # tunnel LEFT RIGHT SPI REQID extra-args: 203.0.113.LEFT <-> .RIGHT
 tunnel() {
 	local l=203.0.113.$1 r=203.0.113.$2 s=$3 q="reqid $4"; shift 4
-	for c in ctlA ctlB; do
-		$c sa add src 198.51.100.1 dst 198.51.100.2 spi $s $q enc aes-gcm-128 key $K "$@"
-		$c sa add src 198.51.100.2 dst 198.51.100.1 spi $((s + 1)) $q enc aes-gcm-128 key $K "$@"
+	for h in a b; do
+		ctl $h sa add src 198.51.100.1 dst 198.51.100.2 spi $s $q enc aes-gcm-128 key $K "$@"
+		ctl $h sa add src 198.51.100.2 dst 198.51.100.1 spi $((s + 1)) $q enc aes-gcm-128 key $K "$@"
 	done
-	ctlA pol add dir out src $l dst $r tsrc 198.51.100.1 tdst 198.51.100.2 $q >/dev/null
-	ctlA pol add dir in src $r dst $l tsrc 198.51.100.2 tdst 198.51.100.1 $q >/dev/null
-	ctlB pol add dir out src $r dst $l tsrc 198.51.100.2 tdst 198.51.100.1 $q >/dev/null
-	ctlB pol add dir in src $l dst $r tsrc 198.51.100.1 tdst 198.51.100.2 $q >/dev/null
+	ctl a pol add dir out src $l dst $r tsrc 198.51.100.1 tdst 198.51.100.2 $q >/dev/null
+	ctl a pol add dir in src $r dst $l tsrc 198.51.100.2 tdst 198.51.100.1 $q >/dev/null
+	ctl b pol add dir out src $r dst $l tsrc 198.51.100.2 tdst 198.51.100.1 $q >/dev/null
+	ctl b pol add dir in src $l dst $r tsrc 198.51.100.1 tdst 198.51.100.2 $q >/dev/null
 }
-tunnel 1 2 0x1000 1
-tunnel 11 12 0x2000 2 encap 4500 4500
 
-iperf() { # DST SRC -> Mbit/s
-	inB iperf3 -s -1 -B "$1" >/dev/null 2>&1 &
-	sleep 0.3
-	inA iperf3 -c "$1" -B "$2" -t "$SECS" -J 2>/dev/null |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))'
-	wait
+# espd_up [r2espd options]: (re)start both r2espd and their tunnels
+espd_up() {
+	local h
+	for h in a b; do
+		stop_bg espd-$h
+		rm -f "$TEST_DIR/$h.sock"
+		start_bg espd-$h ip netns exec "$(ns $h)" "$BIN/r2espd" -u \
+			-s "$TEST_DIR/$h.sock" "$@"
+	done
+	wait_for "[ -S $TEST_DIR/a.sock ] && [ -S $TEST_DIR/b.sock ]" 5 ||
+		{ echo "r2espd did not start" >&2; exit 1; }
+	tunnel 1 2 0x1000 1
+	tunnel 11 12 0x2000 2 encap 4500 4500
 }
-plain=$(iperf 198.51.100.2 198.51.100.1)
-esp50=$(iperf 203.0.113.2 203.0.113.1)
-espudp=$(iperf 203.0.113.12 203.0.113.11)
+
+# iperf HOST-A HOST-B DST SRC -> Mbit/s of one TCP stream
+iperf() {
+	local pid out
+	ns_exec "$2" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.3
+	out=$(ns_exec "$1" iperf3 -c "$3" -B "$4" -t "$SECS" -J 2>/dev/null |
+		python3 -c 'import json,sys
+try:
+    d = json.load(sys.stdin)
+    print("%.0f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))
+except Exception:
+    print(0)')
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "${out:-0}"
+}
+
+espd_up
+ns_exec a ping -c 1 -W 2 -I 203.0.113.1 203.0.113.2 >/dev/null ||
+	echo "warning: r2espd tunnel does not answer ping" >&2
+
+have_charon=0
+if charon_available; then
+	charon_start ca a --libipsec && charon_start cb b --libipsec &&
+		have_charon=1
+fi
+if [ $have_charon = 1 ]; then
+	for n in a b; do
+		l=1 r=2; [ $n = b ] && l=2 r=1
+		charon_conn $n bench local=198.51.100.$l remote=198.51.100.$r \
+			local_id=host-$n.example remote_id=host-$([ $n = a ] && echo b || echo a).example \
+			psk=0x6263a5c8e1f4d7b6a9c2e5f8d1b4a7c0 encap=yes \
+			proposals=aes128gcm16-prfsha256-x25519 \
+			esp_proposals=aes128gcm16 \
+			local_ts=203.0.113.2$l/32 remote_ts=203.0.113.2$r/32
+		charon_load $n
+	done
+	sw a --initiate --child bench >/dev/null 2>&1
+	if ! wait_for "charon_child_installed a bench" 10 ||
+	    ! wait_for "ns_exec ca ping -c 1 -W 1 -I 203.0.113.21 203.0.113.22" 10; then
+		echo "warning: charon+libipsec tunnel not up (see $(charon_log a))" >&2
+		have_charon=0
+	fi
+fi
+
+declare -A sum min max
+add() { # NAME VALUE
+	sum[$1]=$(( ${sum[$1]:-0} + $2 ))
+	[ -z "${min[$1]:-}" ] || [ "$2" -lt "${min[$1]}" ] && min[$1]=$2
+	[ -z "${max[$1]:-}" ] || [ "$2" -gt "${max[$1]}" ] && max[$1]=$2
+	return 0
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+	add veth "$(iperf a b 198.51.100.2 198.51.100.1)"
+	add esp50 "$(iperf a b 203.0.113.2 203.0.113.1)"
+	add espudp "$(iperf a b 203.0.113.12 203.0.113.11)"
+	[ $have_charon = 1 ] &&
+		add libipsec "$(iperf ca cb 203.0.113.22 203.0.113.21)"
+done
+espd_stats=$(ctl a stats | grep -E '^(tun_rx|tun_gso|esp_tx|send_fail) ' | tr '\n' ' ')
+# the same r2espd without TUN offloads, to show what they bring
+espd_up -n
+for ((r = 1; r <= ROUNDS; r++)); do
+	add esp50n "$(iperf a b 203.0.113.2 203.0.113.1)"
+done
 # openssl bound: AES-128-GCM on 1024-byte blocks, one core (kB/s -> Mbit/s)
 ossl=$(openssl speed -evp aes-128-gcm -bytes 1024 -seconds 2 2>/dev/null |
-	awk '/^AES-128-GCM|^aes-128-gcm/ { v=$NF; sub("k","",v); printf "%.0f", v*8/1000 }')
-echo "veth TCP (no IPsec):                 $plain Mbit/s"
-echo "r2espd ESP proto 50, AES-GCM-128:    $esp50 Mbit/s"
-echo "r2espd ESP-in-UDP 4500, AES-GCM-128: $espudp Mbit/s"
-echo "openssl speed -evp aes-128-gcm 1KiB: $ossl Mbit/s"
-python3 - "$esp50" "$espudp" "$ossl" <<'PY'
+	awk 'tolower($1) ~ /^aes-128-gcm/ { v = $NF; sub("k", "", v); printf "%.0f", v * 8 / 1000 }')
+
+mean() { [ -n "${sum[$1]:-}" ] && echo $(( sum[$1] / ROUNDS )) || echo 0; }
+row() { # LABEL NAME
+	if [ -n "${sum[$2]:-}" ]; then
+		printf '| %-44s | %7s | %13s |\n' "$1" "$(mean "$2")" \
+			"${min[$2]}..${max[$2]}"
+	else
+		printf '| %-44s | %7s | %13s |\n' "$1" n/a "-"
+	fi
+}
+echo
+echo "One TCP stream, ${SECS}s x $ROUNDS rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| %-44s | %7s | %13s |\n' "path" "Mbit/s" "min..max"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "---------" "---------------"
+row "veth, no IPsec" veth
+row "r2espd ESP proto 50, AES-GCM-128" esp50
+row "r2espd ESP-in-UDP 4500, AES-GCM-128" espudp
+row "r2espd -n (no TUN offloads), proto 50" esp50n
+row "charon + kernel-libipsec (UDP 4500), GCM-128" libipsec
+printf '| %-44s | %7s | %13s |\n' "openssl speed -evp aes-128-gcm, 1 KiB" "$ossl" "-"
+python3 - "$(mean esp50)" "$(mean espudp)" "$(mean libipsec)" "${ossl:-0}" "$(mean esp50n)" <<'PY'
 import sys
-e, u, o = map(float, sys.argv[1:])
-print("ratio ESP/openssl bound: %.0f%%   UDP-encap/proto-50: %.0f%%" % (100*e/o, 100*u/e))
+e, u, l, o, n = map(float, sys.argv[1:])
+def r(a, b):
+    return "%.2f" % (a / b) if b else "n/a"
+print()
+print("r2espd UDP 4500 / libipsec:  %s x   (proto 50 / libipsec: %s x)" % (r(u, l), r(e, l)))
+print("r2espd proto 50 / openssl:   %s     (UDP 4500 / openssl: %s)" % (r(e, o), r(u, o)))
+print("TUN offloads gain (proto 50): %s x" % r(e, n))
 PY
-ctlA stats | grep -E "^(esp_tx|tun_rx|send_fail|enc_fail) "
+echo "r2espd A counters (offloads on): $espd_stats"

@@ -26,6 +26,12 @@ cleanup() {
 		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null
 	done
 	sleep 0.2
+	# whatever still runs in our namespaces was started here
+	for n in "$A" "$B"; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
 	ip netns del "$A" 2>/dev/null
 	ip netns del "$B" 2>/dev/null
 	[ -n "${KEEP:-}" ] || rm -rf "$DIR"
@@ -64,9 +70,11 @@ ip -n "$B" addr add 2001:db8:b::1/128 dev lo
 ip -n "$A" addr add 2001:db8:a::2/128 dev lo
 ip -n "$B" addr add 2001:db8:b::2/128 dev lo
 
-inA "$ESPD" -u -s "$DIR/a.sock" -i r2tun0 >"$DIR/espd-a.log" 2>&1 &
+# not through inA/inB: a backgrounded shell function is a subshell, and
+# $! would be its pid, not r2espd's (ip netns exec execs in place)
+ip netns exec "$A" "$ESPD" -u -s "$DIR/a.sock" -i r2tun0 >"$DIR/espd-a.log" 2>&1 &
 echo $! >"$DIR/a.pid"
-inB "$ESPD" -u -s "$DIR/b.sock" -i r2tun0 >"$DIR/espd-b.log" 2>&1 &
+ip netns exec "$B" "$ESPD" -u -s "$DIR/b.sock" -i r2tun0 >"$DIR/espd-b.log" 2>&1 &
 echo $! >"$DIR/b.pid"
 for i in $(seq 50); do
 	[ -S "$DIR/a.sock" ] && [ -S "$DIR/b.sock" ] && break

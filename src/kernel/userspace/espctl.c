@@ -487,10 +487,17 @@ int main(int argc, char **argv)
 		time_t end = time(NULL) + secs;
 		struct pollfd pfd = { .fd = k.ops->event_fd(&k),
 				      .events = POLLIN };
+		/* the backend reconnects by itself if r2espd restarts */
 		while (time(NULL) < end) {
-			if (poll(&pfd, 1, 200) > 0 &&
-			    k.ops->event_read(&k, print_event, NULL) < 0)
-				break;
+			if (poll(&pfd, 1, 200) <= 0)
+				continue;
+			rc = k.ops->event_read(&k, print_event, NULL);
+			if (rc == -ECONNRESET) {
+				fprintf(stderr, "r2espctl: %s\n",
+					k.last_error);
+			} else if (rc < 0) {
+				die(&k, "events", rc);
+			}
 		}
 	} else {
 		usage();

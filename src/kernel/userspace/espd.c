@@ -611,7 +611,8 @@ static void req_stats(struct req *q)
 		F(tun_rx), F(tun_tx), F(esp_rx), F(esp_tx), F(no_policy),
 		F(discard), F(no_sa), F(queued), F(queue_drop), F(acquires),
 		F(enc_fail), F(send_fail), F(unknown_spi), F(decap_fail),
-		F(policy_drop), F(malformed), F(too_big),
+		F(policy_drop), F(malformed), F(too_big), F(tun_gso),
+		F(tun_gro), F(tun_write_fail),
 #undef F
 	};
 	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));
@@ -671,8 +672,10 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
 	switch (q.h.type) {
 	case ESPM_HELLO: {
 		uint32_t ver, flags;
-		if (rd_u32(&r, &ver) < 0 || rd_u32(&r, &flags) < 0)
+		if (rd_u32(&r, &ver) < 0 || rd_u32(&r, &flags) < 0) {
+			rc = -EBADMSG; /* answered, unlike a good HELLO */
 			break;
+		}
 		d->cli[i].events = (flags & ESPM_F_EVENTS) != 0;
 		goto out_free; /* no reply: the connection may be events */
 	}
@@ -734,6 +737,7 @@ static int ctl_open(struct espd *d)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char dir[sizeof(d->ctl_path)];
 	char *slash;
+	int probe;
 
 	if (strlen(d->ctl_path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
@@ -748,6 +752,20 @@ static int ctl_open(struct espd *d)
 				    SOCK_NONBLOCK, 0);
 	if (d->ctl_fd < 0)
 		return -errno;
+	/* A socket file left by a dead r2espd is replaced; one that still
+	 * answers belongs to a running r2espd, which we must not cut off
+	 * from its clients. */
+	probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		int live = connect(probe, (struct sockaddr *)&sun,
+				   sizeof(sun)) == 0;
+		close(probe);
+		if (live) {
+			log_err(MOD, "another r2espd is serving %s",
+				d->ctl_path);
+			return -EADDRINUSE;
+		}
+	}
 	unlink(d->ctl_path);
 	if (bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 16) < 0)
@@ -799,12 +817,13 @@ static void stop_cb(struct ev_loop *loop, int signo, void *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: r2espd [-dfu] [-s socket] [-i tun-name] [-m mtu]\n"
+		"usage: r2espd [-dfnu] [-s socket] [-i tun-name] [-m mtu]\n"
 		"  -s  control socket (default $" ESPM_SOCKET_ENV " or "
 		ESPM_DEFAULT_SOCKET ")\n"
 		"  -i  TUN device name (default r2tun0)\n"
 		"  -m  TUN MTU (default 1400)\n"
 		"  -u  bind UDP 4500 ourselves (no IKE daemon on this host)\n"
+		"  -n  no TUN offloads (one packet per read and write)\n"
 		"  -d  debug logging;  -f  stay in foreground (default)\n");
 }
 
@@ -821,11 +840,13 @@ int main(int argc, char **argv)
 	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
 		 env && *env ? env : ESPM_DEFAULT_SOCKET);
 	d.mtu = 1400;
-	while ((c = getopt(argc, argv, "dfus:i:m:h")) != -1) {
+	d.offload = true;
+	while ((c = getopt(argc, argv, "dfnus:i:m:h")) != -1) {
 		switch (c) {
 		case 'd': lvl = LOG_LVL_DEBUG; break;
 		case 'f': break;
 		case 'u': d.sink = true; break;
+		case 'n': d.offload = false; break;
 		case 's':
 			snprintf(d.ctl_path, sizeof(d.ctl_path), "%s", optarg);
 			break;
@@ -849,10 +870,14 @@ int main(int argc, char **argv)
 	d.loop = ev_new();
 	if (!d.loop)
 		fatal(MOD, "cannot create event loop");
-	if ((rc = espd_net_open(&d)) < 0)
-		fatal(MOD, "data plane setup failed: %s", strerror(-rc));
+	/* control socket first: a second r2espd stops here, before it
+	 * touches the TUN device or the routes of the running one */
 	if ((rc = ctl_open(&d)) < 0)
 		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
+	if ((rc = espd_net_open(&d)) < 0) {
+		unlink(d.ctl_path);
+		fatal(MOD, "data plane setup failed: %s", strerror(-rc));
+	}
 	ev_signal(d.loop, SIGTERM, stop_cb, &d);
 	ev_signal(d.loop, SIGINT, stop_cb, &d);
 	signal(SIGPIPE, SIG_IGN);

@@ -30,9 +30,24 @@
  * -u binds its own UDP_ENCAP 4500 sockets so the kernel does not answer
  * ESP-in-UDP with ICMP port unreachable.
  *
+ * Speed - what the profile showed and what was done.  Kernel work per
+ * packet dominates, not AES-GCM: the TCP stacks on both sides and one
+ * syscall per packet on TUN.  The TUN device is therefore opened with
+ * IFF_VNET_HDR and TSO/checksum offloads (espd_off.c): the sender's stack
+ * hands r2espd 64 KiB super-packets that r2espd cuts into MTU-sized
+ * segments itself, and on the way in consecutive segments of one TCP
+ * flow (one recvmmsg batch) are written back as one GSO super-packet, so
+ * each stack runs once per burst.  Outer packets still cost one raw-socket
+ * send each (sendmmsg batches of ESPD_BATCH); ESP-in-UDP cannot use UDP
+ * GSO because the port belongs to iked (see above).  One thread: on a
+ * two-core machine both r2espd ends, both TCP stacks and iperf already
+ * share the cores, and one TCP stream loads one direction of each daemon,
+ * so worker threads would only add locking; -n turns the offloads off
+ * for comparison (bench/esp_throughput.sh).
+ *
  * Ownership: struct espd and everything hanging off it (SAs, policies,
- * queues, clients) belong to the daemon; SAs hold keys and are wiped on
- * removal.
+ * queues, clients, packet buffers) belong to the daemon; SAs hold keys
+ * and are wiped on removal.
  */
 #ifndef RACOON_ESPD_H
 #define RACOON_ESPD_H
@@ -48,7 +63,7 @@
 
 struct ev_loop;
 
-#define ESPD_BATCH 32        /* packets per recvmmsg/sendmmsg */
+#define ESPD_BATCH 64        /* packets per recvmmsg/sendmmsg */
 #define ESPD_SLOT 2048       /* one packet buffer */
 #define ESPD_QLEN 4          /* packets queued per policy awaiting an SA */
 #define ESPD_ACQ_RETRY 10    /* s between ACQUIREs for one policy */
@@ -57,6 +72,57 @@ struct ev_loop;
 #define ESPD_HASH 256
 #define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
 #define NAT_T_PORT 4500
+
+/* espd_off.c: TUN offloads (IFF_VNET_HDR, TSO in, GRO-style out). */
+#define OFF_VNET_LEN 10 /* sizeof(struct virtio_net_hdr) */
+#define OFF_F_NEEDS_CSUM 1
+#define OFF_GSO_NONE 0
+#define OFF_GSO_TCPV4 1
+#define OFF_GSO_TCPV6 4
+#define OFF_GSO_ECN 0x80
+#define OFF_GRO_MAX 64 /* segments per coalesced packet */
+
+struct off_vnet {
+	uint8_t flags, gso_type;
+	uint16_t hdr_len, gso_size, csum_start, csum_offset; /* host order */
+};
+
+/* Pending coalesced TCP packet: buf = virtio-net header + IP packet. */
+struct off_gro {
+	uint8_t *buf;
+	size_t cap, len; /* len: IP packet bytes, 0 = nothing pending */
+	unsigned nseg;
+	uint8_t af, psh;
+	bool closed;     /* a short or PSH segment ended the burst */
+	size_t iphl, thl, mss;
+	uint32_t next_seq;
+	uint16_t last_id;
+};
+
+typedef int (*off_seg_cb)(void *arg, const uint8_t *pkt, size_t len);
+/* buf: virtio-net header + packet (len bytes in all), nseg segments. */
+typedef int (*off_write_cb)(void *arg, uint8_t *buf, size_t len,
+			    unsigned nseg);
+
+uint64_t off_csum_add(uint64_t sum, const uint8_t *p, size_t n);
+uint16_t off_csum_fold(uint64_t sum);
+int off_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t off);
+int off_vnet_parse(const uint8_t *buf, size_t len, struct off_vnet *h);
+void off_vnet_put(uint8_t *buf, const struct off_vnet *h);
+/*
+ * Hand every packet contained in one read from TUN (pkt: after the
+ * virtio-net header) to cb: completes a partial checksum, or segments a
+ * TSO packet in scratch (cap bytes).  Returns the number of packets or
+ * -EBADMSG / -EMSGSIZE / cb's error.
+ */
+int off_segment(const struct off_vnet *h, uint8_t *pkt, size_t len,
+		uint8_t *scratch, size_t cap, off_seg_cb cb, void *arg);
+void off_gro_init(struct off_gro *g, uint8_t *buf, size_t cap);
+/* Add one inbound packet: merged into the pending one, or the pending
+ * one is written first; non-TCP packets are written as they are. */
+int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
+		 off_write_cb cb, void *arg);
+int off_gro_flush(struct off_gro *g, off_write_cb cb, void *arg);
 
 struct espd_sa {
 	struct espd_sa *next, *hnext; /* all SAs (newest first), SPI hash */
@@ -92,6 +158,7 @@ struct espd_stats {
 	uint64_t no_policy, discard, no_sa, queued, queue_drop, acquires;
 	uint64_t enc_fail, send_fail, unknown_spi, decap_fail, policy_drop;
 	uint64_t malformed, too_big;
+	uint64_t tun_gso, tun_gro, tun_write_fail;
 };
 
 /* Sockets for the outer packets. */
@@ -132,7 +199,11 @@ struct espd {
 	/* packet buffers, allocated once at start */
 	uint8_t (*rx)[ESPD_SLOT];    /* ESPD_BATCH received packets */
 	uint8_t (*txb)[ESPD_SLOT];   /* ESPD_BATCH encapsulated packets */
-	uint8_t *tunbuf;             /* one packet read from / written to TUN */
+	uint8_t *tunbuf;             /* one (super-)packet read from TUN */
+	uint8_t *dec;                /* one decrypted packet (ESPD_SLOT) */
+	uint8_t *segbuf;             /* one TSO segment (ESPD_SLOT) */
+	bool offload;                /* IFF_VNET_HDR + TSO on TUN (-n: off) */
+	struct off_gro gro;          /* inbound coalescing, buf allocated */
 	struct espd_tx tx[OUT_N];
 	unsigned tx_slot;
 };

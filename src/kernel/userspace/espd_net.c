@@ -4,9 +4,14 @@
  * outbound batching with sendmmsg, inbound batching with recvmmsg, and
  * the routes that send the remote traffic selectors into the TUN device.
  *
+ * The TUN device carries a virtio-net header (IFF_VNET_HDR, offloads in
+ * espd_off.c) unless r2espd runs with -n.  At start, routes a previous
+ * r2espd left on a persistent TUN device are removed.
+ *
  * Received packets are parsed only through struct rd.  Buffers are
- * allocated once at start (struct espd rx/txb/tunbuf); the per-policy
- * queue waiting for an SA is allocated the first time it is needed.
+ * allocated once at start (struct espd rx/txb/tunbuf/dec/segbuf and the
+ * coalescing buffer); the per-policy queue waiting for an SA is
+ * allocated the first time it is needed.
  */
 #include "kernel/userspace/espd.h"
 
@@ -34,7 +39,9 @@
 #include "lib/rd.h"
 
 #define MOD "espd"
-#define TUNBUF 65536
+/* a TSO super-packet: virtio-net header + up to 64 KiB of IP */
+#define TUNBUF (OFF_VNET_LEN + 65536)
+#define GROBUF (OFF_VNET_LEN + 65535)
 
 #ifndef UDP_ENCAP_ESPINUDP
 #define UDP_ENCAP_ESPINUDP 2
@@ -256,21 +263,64 @@ static void out_packet(struct espd *d, const uint8_t *pkt, size_t len)
 	espd_output(d, sa, pkt, len);
 }
 
+static int seg_out(void *arg, const uint8_t *pkt, size_t len)
+{
+	out_packet(arg, pkt, len);
+	return 0;
+}
+
 static void tun_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct espd *d = arg;
+	struct off_vnet h;
 
 	for (int i = 0; i < 256; i++) {
 		ssize_t n = read(fd, d->tunbuf, TUNBUF);
+		int rc;
 		if (n <= 0)
 			break;
-		d->st.tun_rx++;
-		out_packet(d, d->tunbuf, (size_t)n);
+		if (!d->offload) {
+			d->st.tun_rx++;
+			out_packet(d, d->tunbuf, (size_t)n);
+			continue;
+		}
+		if (off_vnet_parse(d->tunbuf, (size_t)n, &h) < 0) {
+			d->st.malformed++;
+			continue;
+		}
+		rc = off_segment(&h, d->tunbuf + OFF_VNET_LEN,
+				 (size_t)n - OFF_VNET_LEN, d->segbuf,
+				 ESPD_SLOT, seg_out, d);
+		if (rc < 0) {
+			d->st.malformed++;
+			log_rl_warn(MOD, "TUN packet (gso %u/%u) dropped: %s",
+				    h.gso_type, h.gso_size, strerror(-rc));
+			continue;
+		}
+		d->st.tun_rx += (unsigned)rc;
+		if (h.gso_type != OFF_GSO_NONE)
+			d->st.tun_gso++;
 	}
 	espd_tx_flush(d);
 }
 
 /* ---- input ---------------------------------------------------------- */
+
+static int tun_write(void *arg, uint8_t *buf, size_t len, unsigned nseg)
+{
+	struct espd *d = arg;
+
+	if (write(d->tun_fd, buf, len) != (ssize_t)len) {
+		d->st.tun_write_fail++;
+		log_rl_warn(MOD, "TUN write (%u segments): %s", nseg,
+			    strerror(errno));
+		return 0;
+	}
+	d->st.tun_tx += nseg;
+	if (nseg > 1)
+		d->st.tun_gro++;
+	return 0;
+}
 
 static void in_esp(struct espd *d, const struct kaddr *src,
 		   const struct kaddr *dst, bool encap, uint16_t sport,
@@ -294,7 +344,7 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 		log_rl_warn(MOD, "ESP with unknown SPI 0x%08x", spi);
 		return;
 	}
-	rc = esp_decap(&sa->esp, esp, len, d->tunbuf, TUNBUF, &plen, &nh,
+	rc = esp_decap(&sa->esp, esp, len, d->dec, ESPD_SLOT, &plen, &nh,
 		       espd_now(), &ev);
 	if (rc < 0) {
 		d->st.decap_fail++;
@@ -312,7 +362,7 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 	/* RFC 4303 §2.6: next header 59 is a dummy (TFC) packet */
 	if (nh == 59)
 		goto out_events;
-	ilen = espd_flow(d->tunbuf, plen, &flow);
+	ilen = espd_flow(d->dec, plen, &flow);
 	if (ilen < 0 || (nh == IPPROTO_IPIP && flow.af != AF_INET) ||
 	    (nh == IPPROTO_IPV6 && flow.af != AF_INET6) ||
 	    (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6)) {
@@ -326,8 +376,10 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 		goto out_events;
 	}
 	/* RFC 4303 §2.4: trailing TFC padding after the inner packet */
-	if (write(d->tun_fd, d->tunbuf, (size_t)ilen) == ilen)
-		d->st.tun_tx++;
+	if (d->offload)
+		off_gro_push(&d->gro, d->dec, (size_t)ilen, tun_write, d);
+	else
+		tun_write(d, d->dec, (size_t)ilen, 1);
 out_events:
 	espd_sa_events(d, sa, ev);
 }
@@ -441,6 +493,8 @@ static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			rx_one(d, g, &m.msg[i].msg_hdr, d->rx[i],
 			       m.msg[i].msg_len);
 		}
+		if (d->offload)
+			off_gro_flush(&d->gro, tun_write, d);
 		if (n < ESPD_BATCH)
 			break;
 	}
@@ -556,10 +610,19 @@ static int tun_open(struct espd *d)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (d->offload ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tun_name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
+	/* The stack may now hand us 64 KiB TCP super-packets and packets
+	 * with a partial checksum; espd_off.c finishes both.  Without
+	 * this, the TUN device does segmentation for us, one packet per
+	 * read. */
+	if (d->offload &&
+	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
+					     TUN_F_TSO_ECN) < 0)
+		log_warn(MOD, "TUN offloads unavailable (%s): one packet per "
+			 "read", strerror(errno));
 	snprintf(d->tun_name, sizeof(d->tun_name), "%s", ifr.ifr_name);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -584,6 +647,128 @@ fail:
 	return s;
 }
 
+/*
+ * Delete routes a previous r2espd left behind: rtm_protocol ESPD_RTPROT
+ * through the TUN device we just attached to.  They normally vanish with
+ * the device when r2espd exits; a device made persistent (ip tuntap)
+ * outlives it and keeps them.  Routes of another r2espd running in this
+ * namespace with another device (-i) are not touched.  Netlink replies
+ * are parsed through struct rd; the dump is collected first, then each
+ * route is deleted.
+ */
+/* RTA_OIF of a route's attributes (struct rtattr: u16 len, u16 type,
+ * host order, 4-byte aligned), 0 if absent or malformed. */
+static uint32_t route_oif(struct rd *a)
+{
+	uint16_t alen, atype;
+	uint32_t oif;
+	struct rd v;
+
+	while (rd_h16(a, &alen) == 0 && rd_h16(a, &atype) == 0) {
+		if (alen < 4 || rd_sub(a, alen - 4U, &v) < 0)
+			return 0;
+		if (atype == RTA_OIF && rd_h32(&v, &oif) == 0)
+			return oif;
+		if (rd_skip(a, RTA_ALIGN(alen) - alen) < 0)
+			return 0;
+	}
+	return 0;
+}
+
+static void purge_stale_routes(struct espd *d)
+{
+	static uint8_t buf[32768];
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm;
+	uint8_t *del = NULL;
+	size_t ndel = 0, dcap = 0, off;
+	uint32_t seq = ++d->nl_seq, portid = mnl_socket_get_portid(d->nl);
+	uint32_t oif = (uint32_t)d->tun_ifindex;
+	bool done = false;
+	unsigned purged = 0;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return;
+	while (!done) {
+		ssize_t n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
+		struct rd r;
+		if (n <= 0)
+			break;
+		r = rd_init(buf, (size_t)n);
+		while (rd_left(&r) >= 16 && !done) {
+			uint32_t len, mseq;
+			uint16_t type;
+			const uint8_t *msg;
+			struct rd m;
+			uint8_t proto;
+			/* struct nlmsghdr, host order (netlink(7)) */
+			m = r;
+			if (rd_h32(&m, &len) < 0 || rd_h16(&m, &type) < 0 ||
+			    rd_skip(&m, 2) < 0 || rd_h32(&m, &mseq) < 0 ||
+			    len < 16 || rd_ptr(&r, len, &msg) < 0) {
+				done = true;
+				break;
+			}
+			/* padding to the next message (absent at the end) */
+			if (rd_skip(&r, NLMSG_ALIGN(len) - len) < 0)
+				r = rd_init(NULL, 0);
+			if (mseq != seq || type == NLMSG_DONE ||
+			    type == NLMSG_ERROR) {
+				done = type == NLMSG_DONE ||
+				       type == NLMSG_ERROR;
+				continue;
+			}
+			/* struct rtmsg: family, dst_len, src_len, tos, table,
+			 * protocol, scope, type, flags (12 bytes) */
+			m = rd_init(msg + 16, len - 16);
+			if (type != RTM_NEWROUTE || rd_skip(&m, 5) < 0 ||
+			    rd_u8(&m, &proto) < 0 || proto != ESPD_RTPROT ||
+			    rd_skip(&m, 6) < 0 || route_oif(&m) != oif)
+				continue;
+			if (ndel + len > dcap) {
+				size_t nc = (dcap ? dcap * 2 : 4096) + len;
+				uint8_t *nd = realloc(del, nc);
+				if (!nd)
+					continue;
+				del = nd;
+				dcap = nc;
+			}
+			memcpy(del + ndel, msg, len);
+			ndel += NLMSG_ALIGN(len);
+		}
+	}
+	for (off = 0; off + 16 <= ndel;) {
+		/* the route as dumped, sent back as RTM_DELROUTE: rewrite
+		 * type, flags, seq and pid of its nlmsghdr */
+		uint8_t *h = del + off;
+		uint32_t len, dseq = ++d->nl_seq, pid = 0;
+		uint16_t type = RTM_DELROUTE, fl = NLM_F_REQUEST | NLM_F_ACK;
+		memcpy(&len, h, 4);
+		memcpy(h + 4, &type, 2);
+		memcpy(h + 6, &fl, 2);
+		memcpy(h + 8, &dseq, 4);
+		memcpy(h + 12, &pid, 4);
+		if (mnl_socket_sendto(d->nl, h, len) >= 0) {
+			ssize_t n = mnl_socket_recvfrom(d->nl, buf,
+							sizeof(buf));
+			if (n > 0 && mnl_cb_run(buf, (size_t)n, dseq, portid,
+						NULL, NULL) >= 0)
+				purged++;
+		}
+		off += NLMSG_ALIGN(len);
+	}
+	free(del);
+	if (purged)
+		log_info(MOD, "removed %u stale route%s left by an earlier "
+			 "r2espd", purged, purged == 1 ? "" : "s");
+}
+
 int espd_net_open(struct espd *d)
 {
 	static const struct {
@@ -606,10 +791,18 @@ int espd_net_open(struct espd *d)
 	d->rx = calloc(ESPD_BATCH, ESPD_SLOT);
 	d->txb = calloc(ESPD_BATCH, ESPD_SLOT);
 	d->tunbuf = malloc(TUNBUF);
-	if (!d->rx || !d->txb || !d->tunbuf)
+	d->dec = malloc(ESPD_SLOT);
+	d->segbuf = malloc(ESPD_SLOT);
+	off_gro_init(&d->gro, malloc(GROBUF), GROBUF);
+	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->segbuf ||
+	    !d->gro.buf)
 		return -ENOMEM;
 	if ((rc = tun_open(d)) < 0) {
-		log_err(MOD, "TUN %s: %s", d->tun_name, strerror(-rc));
+		log_err(MOD, "TUN %s: %s%s", d->tun_name, strerror(-rc),
+			rc == -EBUSY ? " (another r2espd in this network "
+				       "namespace? choose a name with -i)" :
+			rc == -ENOENT || rc == -ENODEV ?
+				       " (is the tun module available?)" : "");
 		return rc;
 	}
 	for (int g = 0; g < OUT_N; g++) {
@@ -639,6 +832,7 @@ int espd_net_open(struct espd *d)
 	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	d->nl_seq = (uint32_t)time(NULL);
+	purge_stale_routes(d);
 	return ev_add_fd(d->loop, d->tun_fd, EPOLLIN, tun_cb, d);
 }
 
@@ -658,6 +852,9 @@ void espd_net_close(struct espd *d)
 	free(d->rx);
 	free(d->txb);
 	free(d->tunbuf);
+	free(d->dec);
+	free(d->segbuf);
+	free(d->gro.buf);
 }
 
 /* ---- routes --------------------------------------------------------- */

@@ -6,17 +6,32 @@
  * and the tools all reach, and ESP is carried in user space over its TUN
  * device.  Two connections per struct kernel: one for synchronous
  * requests (blocking, 5 s timeout), one subscribed to events when opened
- * with K_OPEN_EVENTS; event_fd() returns the latter.
+ * with K_OPEN_EVENTS.
+ *
+ * r2espd may restart under a running spmd/iked.  The daemons register
+ * event_fd() in their loops once, so that descriptor must outlive any
+ * connection: it is a private epoll set holding either the current event
+ * connection or, while r2espd is away, a 1 s timerfd.  event_read() then
+ * reconnects and subscribes again (ESPM_HELLO) by itself; it returns
+ * -ECONNRESET once when the connection is lost so the daemon can log it.
+ * Requests: one that could not be delivered (the old connection is dead,
+ * EPIPE) is sent again on a fresh connection; one that was delivered but
+ * got no answer is never repeated (it may have been applied) and fails
+ * with -ECONNRESET.  The restarted r2espd starts empty; nothing is
+ * replayed into it from here.
  *
  * Ownership: k->priv (struct us_priv) is allocated by open and freed by
- * close; request buffers are wr buffers wiped on free (they carry keys).
+ * close, with every descriptor; request buffers are wr buffers wiped on
+ * free (they carry keys).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,9 +39,14 @@
 
 #include "kernel/kernel.h"
 #include "kernel/userspace/esp_msg.h"
+#include "lib/log.h"
+
+#define MOD "kernel"
+#define US_RETRY_MS 1000 /* reconnect period while r2espd is away */
 
 struct us_priv {
 	int fd, evfd;
+	int epfd, tfd; /* stable event_fd(); retry timer */
 	uint32_t seq;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t buf[ESPM_MAX];
@@ -98,11 +118,22 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item,
 	struct us_priv *p = k->priv;
 	struct espm_hdr h;
 	uint32_t seq = p->seq;
-	int rc = us_send(p->fd, w), item_rc = 0;
+	int rc = p->fd >= 0 ? us_send(p->fd, w) : -ENOTCONN, item_rc = 0;
 
+	if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN) {
+		/* Not delivered: r2espd restarted (or was away at the last
+		 * call).  Safe to send on a new connection. */
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = us_connect(k, p->path);
+		rc = p->fd >= 0 ? us_send(p->fd, w) : p->fd;
+		if (rc == 0)
+			log_info(MOD, "reconnected to r2espd at %s", p->path);
+	}
 	wr_free(w);
 	if (rc < 0) {
-		us_err(k, "r2espd request failed", -rc);
+		if (p->fd >= 0)
+			us_err(k, "r2espd request failed", -rc);
 		return rc;
 	}
 	for (;;) {
@@ -110,7 +141,16 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item,
 		struct rd r;
 		if (n <= 0) {
 			rc = n == 0 ? -ECONNRESET : -errno;
-			us_err(k, "r2espd did not answer", -rc);
+			/* delivered but unanswered: never repeated */
+			snprintf(k->last_error, sizeof(k->last_error),
+				 "r2espd did not answer (%s); the request may "
+				 "or may not have been applied",
+				 n == 0 ? "it closed the connection" :
+					  strerror(-rc));
+			if (n == 0) {
+				close(p->fd);
+				p->fd = -1;
+			}
 			return rc;
 		}
 		r = rd_init(p->buf, (size_t)n);
@@ -141,12 +181,67 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item,
 	}
 }
 
+/* Retry timer on (while r2espd is away) or off. */
+static void us_retry_timer(struct us_priv *p, bool on)
+{
+	struct itimerspec its = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (on) {
+		its.it_value.tv_sec = US_RETRY_MS / 1000;
+		its.it_value.tv_nsec = US_RETRY_MS % 1000 * 1000000L;
+		its.it_interval = its.it_value;
+	}
+	timerfd_settime(p->tfd, 0, &its, NULL);
+	epoll_ctl(p->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, p->tfd, &ev);
+}
+
+/* Open the event connection, subscribe, put it in the epoll set. */
+static int us_subscribe(struct kernel *k)
+{
+	struct us_priv *p = k->priv;
+	struct espm_hdr h = { .type = ESPM_HELLO, .flags = ESPM_F_EVENTS };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct wr w;
+	int fd = us_connect(k, p->path), rc;
+
+	if (fd < 0)
+		return fd;
+	wr_init(&w, ESPM_MAX);
+	espm_put_hdr(&w, &h);
+	wr_u32(&w, ESPM_VERSION);
+	wr_u32(&w, ESPM_F_EVENTS);
+	rc = us_send(fd, &w);
+	wr_free(&w);
+	if (rc == 0 && epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		us_err(k, "r2espd event subscription", -rc);
+		close(fd);
+		return rc;
+	}
+	p->evfd = fd;
+	return 0;
+}
+
+/* The event connection is gone: drop it and start retrying. */
+static void us_ev_lost(struct kernel *k)
+{
+	struct us_priv *p = k->priv;
+
+	close(p->evfd); /* also leaves the epoll set */
+	p->evfd = -1;
+	us_retry_timer(p, true);
+	snprintf(k->last_error, sizeof(k->last_error),
+		 "r2espd closed the event connection (restarted?); "
+		 "reconnecting every %d ms", US_RETRY_MS);
+	log_warn(MOD, "%s", k->last_error);
+}
+
 static int us_open(struct kernel *k, unsigned flags)
 {
 	struct us_priv *p = calloc(1, sizeof(*p));
 	const char *path = getenv(ESPM_SOCKET_ENV);
-	struct wr w;
-	struct espm_hdr h = { .type = ESPM_HELLO };
 	int rc;
 
 	if (!p)
@@ -162,26 +257,24 @@ static int us_open(struct kernel *k, unsigned flags)
 		return rc;
 	}
 	k->priv = p;
+	p->epfd = p->tfd = -1;
 	if (flags & K_OPEN_EVENTS) {
-		p->evfd = us_connect(k, p->path);
-		if (p->evfd < 0) {
-			rc = p->evfd;
-			goto fail_fd;
+		p->epfd = epoll_create1(EPOLL_CLOEXEC);
+		p->tfd = timerfd_create(CLOCK_MONOTONIC,
+					TFD_NONBLOCK | TFD_CLOEXEC);
+		if (p->epfd < 0 || p->tfd < 0) {
+			rc = -errno;
+			goto fail_fds;
 		}
-		wr_init(&w, ESPM_MAX);
-		h.flags = ESPM_F_EVENTS;
-		espm_put_hdr(&w, &h);
-		wr_u32(&w, ESPM_VERSION);
-		wr_u32(&w, ESPM_F_EVENTS);
-		rc = us_send(p->evfd, &w);
-		wr_free(&w);
-		if (rc < 0)
-			goto fail_evfd;
+		if ((rc = us_subscribe(k)) < 0)
+			goto fail_fds;
 	}
 	return 0;
-fail_evfd:
-	close(p->evfd);
-fail_fd:
+fail_fds:
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->tfd >= 0)
+		close(p->tfd);
 	close(p->fd);
 	free(p);
 	k->priv = NULL;
@@ -193,9 +286,14 @@ static void us_close(struct kernel *k)
 	struct us_priv *p = k->priv;
 	if (!p)
 		return;
-	close(p->fd);
+	if (p->fd >= 0)
+		close(p->fd);
 	if (p->evfd >= 0)
 		close(p->evfd);
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->tfd >= 0)
+		close(p->tfd);
 	OPENSSL_cleanse(p, sizeof(*p));
 	free(p);
 	k->priv = NULL;
@@ -349,7 +447,7 @@ static int us_flush_own(struct kernel *k)
 static int us_event_fd(struct kernel *k)
 {
 	struct us_priv *p = k->priv;
-	return p ? p->evfd : -1;
+	return p ? p->epfd : -1;
 }
 
 static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
@@ -359,20 +457,33 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 	struct kevent ev;
 	int count = 0;
 
-	if (p->evfd < 0)
+	if (!p || p->epfd < 0)
 		return -EINVAL;
+	if (p->evfd < 0) {
+		uint64_t ticks;
+		/* r2espd away: try again when the timer says so */
+		if (read(p->tfd, &ticks, sizeof(ticks)) < 0)
+			return 0;
+		if (us_subscribe(k) < 0)
+			return 0;
+		us_retry_timer(p, false);
+		log_info(MOD, "event connection to r2espd at %s restored "
+			 "(r2espd starts empty: SAs and policies installed "
+			 "before its restart are gone)", p->path);
+	}
 	for (;;) {
 		ssize_t n = recv(p->evfd, p->buf, sizeof(p->buf),
 				 MSG_DONTWAIT);
 		struct rd r;
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
 				return count;
-			return -errno;
+			us_ev_lost(k);
+			return -ECONNRESET;
 		}
 		if (n == 0) {
-			snprintf(k->last_error, sizeof(k->last_error),
-				 "r2espd closed the event connection");
+			us_ev_lost(k);
 			return -ECONNRESET;
 		}
 		r = rd_init(p->buf, (size_t)n);

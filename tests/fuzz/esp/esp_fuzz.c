@@ -2,7 +2,11 @@
  * esp_fuzz.c - libFuzzer harness for everything r2espd parses from the
  * outside: ESP packets (esp_peek + esp_decap with GCM, ChaCha20,
  * CBC+HMAC and NULL+HMAC SAs, with and without ESN), inner IP packets
- * (espd_flow), and control-protocol messages (esp_msg decoders).
+ * (espd_flow), and control-protocol messages (esp_msg decoders); with
+ * the top bit of the selector set, the TUN offloads (espd_off.c): a
+ * virtio-net header + packet read from TUN, and a run of decrypted
+ * packets (u16 length each) coalesced, every coalesced write checked by
+ * segmenting it again into exactly as many segments as were merged.
  * The first input byte selects the target.  SAs are created once.
  */
 #include <stdbool.h>
@@ -47,6 +51,58 @@ static void setup(void)
 	ready = true;
 }
 
+static int count_seg(void *arg, const uint8_t *pkt, size_t len)
+{
+	(void)pkt;
+	(void)len;
+	++*(unsigned *)arg;
+	return 0;
+}
+
+static int gro_out(void *arg, uint8_t *buf, size_t len, unsigned nseg)
+{
+	static uint8_t seg[65536];
+	struct off_vnet h;
+	unsigned n = 0;
+
+	(void)arg;
+	if (len < OFF_VNET_LEN || len > OFF_VNET_LEN + 65535 ||
+	    off_vnet_parse(buf, len, &h) < 0)
+		__builtin_trap();
+	if (nseg > 1 &&
+	    (off_segment(&h, buf + OFF_VNET_LEN, len - OFF_VNET_LEN, seg,
+			 sizeof(seg), count_seg, &n) != (int)nseg ||
+	     n != nseg))
+		__builtin_trap();
+	return 0;
+}
+
+static void fuzz_offload(uint8_t sel, const uint8_t *data, size_t size)
+{
+	static uint8_t pkt[OFF_VNET_LEN + 65536], seg[2048];
+	static uint8_t grobuf[OFF_VNET_LEN + 65535];
+	struct off_vnet h;
+	unsigned n = 0;
+
+	if (size > sizeof(pkt))
+		return;
+	memcpy(pkt, data, size);
+	if (sel & 1) { /* one read from TUN */
+		if (off_vnet_parse(pkt, size, &h) == 0)
+			off_segment(&h, pkt + OFF_VNET_LEN, size - OFF_VNET_LEN,
+				    seg, sizeof(seg), count_seg, &n);
+	} else { /* decrypted packets to coalesce */
+		struct off_gro g;
+		struct rd r = rd_init(pkt, size);
+		uint16_t l;
+		const uint8_t *p;
+		off_gro_init(&g, grobuf, sizeof(grobuf));
+		while (rd_u16(&r, &l) == 0 && rd_ptr(&r, l, &p) == 0)
+			off_gro_push(&g, p, l, gro_out, NULL);
+		off_gro_flush(&g, gro_out, NULL);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[70000];
@@ -62,6 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sel = data[0];
 	data++;
 	size--;
+	if (sel & 0x80) {
+		fuzz_offload(sel, data, size);
+		return 0;
+	}
 	switch (sel % 4) {
 	case 0: { /* ESP packet against the SA its SPI names */
 		if (esp_peek(data, size, &spi, &seq) == 0 && spi >= 0x100 &&
