@@ -64,6 +64,14 @@ enum cfg_script {
 	SCRIPT_MAX
 };
 
+#define CFG_POOL_MAX 8
+#define CFG_DNS_MAX 4
+
+/* An address range of an addresspool (inclusive, one family). */
+struct cfg_range {
+	struct kaddr start, end;
+};
+
 struct ike_remote {
 	char name[CFG_NAME_MAX];
 	bool is_default; /* the `default` remote: responder fallback */
@@ -97,6 +105,15 @@ struct ike_remote {
 	uint32_t window_size;    /* we advertise (SET_WINDOW_SIZE), >= 1 */
 
 	char script[SCRIPT_MAX][CFG_PATH_MAX];
+
+	/* NAT-T keepalives, CP and address pool (natt.c, cp.c, rw.c). */
+	unsigned nat_keepalive_sec; /* nat_keepalive_interval, 0 = 20 */
+	unsigned cp_request;        /* `request` CONF_REQ_* bits */
+	char pool_name[CFG_NAME_MAX]; /* provide addresspool, "" = none */
+	size_t npool;
+	struct cfg_range pool[CFG_POOL_MAX];
+	size_t ndns;                /* provide dns */
+	struct kaddr dns[CFG_DNS_MAX];
 };
 
 struct ike_policy {
@@ -121,6 +138,8 @@ struct ike_policy {
 	uint64_t lifetime_sec;
 	uint64_t lifetime_bytes;
 	uint32_t replay_window;
+	char sel_name[CFG_NAME_MAX]; /* outbound selector (spmd dynamic) */
+	bool sel_inbound;            /* sel_name is an inbound one */
 };
 
 struct cfg_iface {

@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "ike/cfg.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -193,6 +194,7 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	r->nat_traversal = k->nat_traversal;
 	r->passive = k->passive;
 	r->initial_contact = k->initial_contact;
+	rw_conf_remote(r, k); /* NAT-T keepalive, request/provide (rw_conf.c) */
 	r->window_size = 1;
 	for (i = 0; i < SCRIPT_MAX; i++)
 		if (k->script[script_map[i]])
@@ -255,6 +257,7 @@ static int policy_from(struct ike_cfg *cfg, const struct conf_policy *cp)
 		memcpy(p->peer_sa.u.b, cp->peers_sa_ipaddr.u.b, 16);
 	}
 	p->peer_sa_rw = cp->peers_sa_ipaddr.kind == CONF_ADDR_RW;
+	rw_conf_policy(p, cp); /* selector name for spmd (rw_conf.c) */
 	for (i = 0; i < cp->nselectors; i++) {
 		const struct conf_selector *s = cp->selectors[i];
 		if (s->direction == CONF_DIR_OUTBOUND && !out)

@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 
 #define MOD "ike"
@@ -55,6 +56,15 @@ void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
 		return;
 	if (p->pfs_group)
 		out->dh[out->n_dh++] = p->pfs_group;
+	if (!responder && p->pfs_group) {
+		/* need_pfs: our group first, then the remote's other IKE
+		 * groups, so that a peer preferring one of those answers
+		 * INVALID_KE_PAYLOAD and we retry with it (§1.3.1). */
+		for (i = 0; r && i < r->dh.n && out->n_dh < IKEV2_PREF_MAX;
+		     i++)
+			if (r->dh.a[i].id != p->pfs_group)
+				out->dh[out->n_dh++] = r->dh.a[i].id;
+	}
 	if (responder) {
 		/* Accept the peer's PFS choice among our IKE groups, and
 		 * no PFS unless we require it. */
@@ -99,6 +109,59 @@ void policy_ts(const struct ike_policy *p, const struct ike_sa *sa,
 		     s->sport_mask);
 	ts_from_side(remote, s->af, &s->dst, s->dst_plen, s->proto, s->dport,
 		     s->dport_mask);
+}
+
+/*
+ * RFC 7296 §2.9: an initiator triggered by a packet SHOULD send a TS
+ * describing exactly that packet first in TSi and TSr, so that a
+ * responder with a narrower policy can pick the range containing it.
+ * sel is the outbound packet (src = our side).  Added only when both
+ * fit inside what the policy proposes anyway (the list stays an
+ * envelope we accept back).
+ */
+static void ts_add_packet(struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr,
+			  const struct ksel *sel)
+{
+	struct ikev2_ts_list pi = { .n = 1 }, pr = { .n = 1 };
+	unsigned full = sel->af == AF_INET6 ? 128 : 32;
+	/* Ports only for port-carrying protocols; ICMP's type/code in the
+	 * selector are not worth pinning the first TS to. */
+	bool ports = sel->proto == IPPROTO_TCP || sel->proto == IPPROTO_UDP ||
+		     sel->proto == IPPROTO_SCTP ||
+		     sel->proto == IPPROTO_UDPLITE;
+	unsigned i;
+
+	/* Only a packet (host to host) is worth it: spmd's ACQUIRE carries
+	 * the policy's selector, which the policy TS already covers. */
+	if ((sel->af != AF_INET && sel->af != AF_INET6) ||
+	    sel->src.af != sel->af || sel->dst.af != sel->af ||
+	    sel->src_plen != full || sel->dst_plen != full ||
+	    tsi->n == 0 || tsr->n == 0 || tsi->n >= IKEV2_MAX_TS ||
+	    tsr->n >= IKEV2_MAX_TS)
+		return;
+	if (ikev2_ts_from_prefix(&pi.ts[0], sel->af, sel->src.u.b, full,
+				 sel->proto,
+				 ports && sel->sport_mask == 0xffff ? sel->sport
+								   : 0) < 0 ||
+	    ikev2_ts_from_prefix(&pr.ts[0], sel->af, sel->dst.u.b, full,
+				 sel->proto,
+				 ports && sel->dport_mask == 0xffff ? sel->dport
+								   : 0) < 0)
+		return;
+	if (!ikev2_ts_list_within(&pi, tsi) || !ikev2_ts_list_within(&pr, tsr))
+		return;
+	/* Nothing more specific than the policy's own first TS pair. */
+	if (ikev2_ts_within(&tsi->ts[0], &pi.ts[0]) &&
+	    ikev2_ts_within(&tsr->ts[0], &pr.ts[0]))
+		return;
+	for (i = tsi->n; i > 0; i--)
+		tsi->ts[i] = tsi->ts[i - 1];
+	tsi->ts[0] = pi.ts[0];
+	tsi->n++;
+	for (i = tsr->n; i > 0; i--)
+		tsr->ts[i] = tsr->ts[i - 1];
+	tsr->ts[0] = pr.ts[0];
+	tsr->n++;
 }
 
 /* First TS of a list as a kernel selector half (best effort). */
@@ -332,6 +395,7 @@ void child_uninstall(struct child_sa *c)
 	const struct ike_policy *p = cfg_policy_by_name(d->cfg, c->policy);
 	struct kaddr local, peer;
 
+	rw_child_gone(c); /* its dynamic policies (rw.c) */
 	endpoints(c, p, &local, &peer);
 	if (c->in_installed && d->kern_open &&
 	    k_sa_del(&d->kern, IPPROTO_ESP, &local, c->spi_in) < 0)
@@ -436,6 +500,7 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	struct child_nego *cn;
 	struct ikev2_prefs prefs;
+	uint16_t group;
 	uint8_t spi[4];
 	int rc;
 
@@ -460,21 +525,48 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	spi[2] = (uint8_t)(cn->child->spi_in >> 8);
 	spi[3] = (uint8_t)cn->child->spi_in;
 	prefs_esp(p, r, false, with_ke, &prefs);
+	group = with_ke && p->pfs_group ? p->pfs_group : 0;
+	if (group && t->ke_group) {
+		/* Retry after INVALID_KE_PAYLOAD: the named group (already
+		 * checked to be one we offered) moves to the front. */
+		size_t i;
+		for (i = 1; i < prefs.n_dh; i++)
+			if (prefs.dh[i] == t->ke_group) {
+				prefs.dh[i] = prefs.dh[0];
+				prefs.dh[0] = t->ke_group;
+			}
+		group = t->ke_group;
+	}
 	rc = ikev2_sa_build(&prefs, spi, 4, &cn->offer);
 	if (rc < 0)
 		return rc;
 	policy_ts(p, sa, &cn->tsi, &cn->tsr);
+	if (t->have_acq_sel)
+		ts_add_packet(&cn->tsi, &cn->tsr, &t->acq_sel);
 	cn->transport = p->mode == KMODE_TRANSPORT;
 	if (with_ke) {
 		cn->ni_len = NONCE_LEN;
 		crypto_random(cn->ni, cn->ni_len);
-		if (p->pfs_group) {
-			rc = crypto_dh_new(p->pfs_group, &cn->dh);
+		if (group) {
+			rc = crypto_dh_new(group, &cn->dh);
 			if (rc < 0)
 				return rc;
 		}
 	}
 	return 0;
+}
+
+/* Is group one of the DH groups our CHILD offer for task t lists? */
+static bool child_group_offered(const struct child_nego *cn, uint16_t group)
+{
+	unsigned i, j;
+
+	for (i = 0; i < cn->offer.nprop; i++)
+		for (j = 0; j < cn->offer.prop[i].nxf; j++)
+			if (cn->offer.prop[i].xf[j].type == IKEV2_XF_DH &&
+			    cn->offer.prop[i].xf[j].id == group)
+				return true;
+	return false;
 }
 
 void child_put_sa_ts(struct ikev2_wr *b, const struct child_nego *cn,
@@ -583,6 +675,17 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 
 /* ---- responder side ---- */
 
+static bool ts_in_list(const struct ikev2_ts *ts, const struct ikev2_ts_list *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->n; i++)
+		if (ikev2_ts_within(ts, &l->ts[i]))
+			return true;
+	return false;
+}
+
+
 /*
  * Pick the policy for the peer's TS (§2.9 narrowing) and create the
  * child.  On success fills res (reply SA, narrowed TS) and returns 0;
@@ -604,7 +707,7 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 	bool transport, ts_match = false;
 	uint8_t spi[4];
 	size_t it = 0;
-	int rc;
+	int rc, pass;
 
 	memset(res, 0, sizeof(*res));
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
@@ -617,16 +720,28 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE, NULL);
 
 	/* Each policy of the remote is an envelope; the first one both
-	 * selectors narrow into wins (§2.9). */
-	while ((p = cfg_policy_for_remote(sa->d->cfg, sa->remote, &it))) {
-		policy_ts(p, sa, &loc, &rem);
-		if (ikev2_ts_narrow(&tsi, &rem, &ni_ts) != 0 ||
-		    ikev2_ts_narrow(&tsr, &loc, &nr_ts) != 0)
-			continue;
-		ts_match = true;
-		if ((p->mode == KMODE_TRANSPORT) != transport)
-			continue;
-		break;
+	 * selectors narrow into wins (§2.9).  When the initiator sent more
+	 * than one TS, the first may be the packet that triggered it
+	 * (§2.9): a first pass prefers the policy that contains it. */
+	for (pass = (tsi.n > 1 && tsr.n > 1) ? 0 : 1; pass < 2; pass++) {
+		it = 0;
+		while ((p = cfg_policy_for_remote(sa->d->cfg, sa->remote,
+						  &it))) {
+			policy_ts(p, sa, &loc, &rem);
+			if (pass == 0 &&
+			    (!ts_in_list(&tsi.ts[0], &rem) ||
+			     !ts_in_list(&tsr.ts[0], &loc)))
+				continue;
+			if (ikev2_ts_narrow(&tsi, &rem, &ni_ts) != 0 ||
+			    ikev2_ts_narrow(&tsr, &loc, &nr_ts) != 0)
+				continue;
+			ts_match = true;
+			if ((p->mode == KMODE_TRANSPORT) != transport)
+				continue;
+			break;
+		}
+		if (p)
+			break;
 	}
 	if (!p) {
 		log_warn(MOD, "IKE SA #%u: no policy of remote %s matches the "
@@ -661,6 +776,12 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 		     (uint32_t)suite.spi[1] << 16 |
 		     (uint32_t)suite.spi[2] << 8 | suite.spi[3];
 	c->reqid = policy_reqid(sa->d, p);
+	/* Road warriors: lease/envelope narrowing, overlap rule, dynamic
+	 * policies and their reqid (rw.c). */
+	if ((rc = rw_child_respond(sa, p, m, c, &ni_ts, &nr_ts)) != 0) {
+		child_free(c);
+		return rc;
+	}
 	child_spi_alloc(sa, p, c);
 	spi[0] = (uint8_t)(c->spi_in >> 24);
 	spi[1] = (uint8_t)(c->spi_in >> 16);
@@ -813,6 +934,7 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 		cn->rekey_child_id = old->id;
 		/* Keep the old SA's negotiated mode. */
 		cn->transport = old->mode == KMODE_TRANSPORT;
+		rw_child_rekey(old, cn->child, &cn->tsi, &cn->tsr);
 	}
 	if (cn->dh) {
 		da = crypto_dh_lookup(crypto_dh_group(cn->dh));
@@ -869,12 +991,38 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		return;
 	if (old && old->state == CHILD_S_REKEYING)
 		old->state = CHILD_S_INSTALLED;
-	/* §1.3.1: INVALID_KE_PAYLOAD -> retry with the named group. */
+	/* §1.3.1: INVALID_KE_PAYLOAD names the group the responder
+	 * wants; start the exchange again with it when we offered it. */
 	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n) &&
 	    n.len == 2 && cn->dh) {
-		log_info(MOD, "IKE SA #%u: peer wants PFS group %u, giving up "
-			 "on this CHILD exchange", sa->id,
-			 (unsigned)(n.data[0] << 8 | n.data[1]));
+		uint16_t g = (uint16_t)(n.data[0] << 8 | n.data[1]);
+		struct task *nt;
+
+		if (g == crypto_dh_group(cn->dh) || !child_group_offered(cn, g) ||
+		    t->ke_retries >= 2 || !(nt = task_new(t->type))) {
+			log_warn(MOD, "IKE SA #%u: peer wants PFS group %u, "
+				 "which we did not offer", sa->id, g);
+			child_refused(sa, cn, "INVALID_KE_PAYLOAD");
+			return;
+		}
+		snprintf(nt->policy, sizeof(nt->policy), "%s", t->policy);
+		nt->acq_sel = t->acq_sel;
+		nt->have_acq_sel = t->have_acq_sel;
+		nt->child_id = t->child_id;
+		nt->ke_group = g;
+		nt->ke_retries = (uint8_t)(t->ke_retries + 1);
+		log_info(MOD, "IKE SA #%u: peer wants PFS group %u; starting "
+			 "the CREATE_CHILD_SA again with it", sa->id, g);
+		/* The prepared child never existed for the peer. */
+		if ((c = child_find_id(sa->d, cn->child_id)) != NULL) {
+			child_uninstall(c);
+			child_free(c);
+		}
+		cn->child = NULL;
+		/* Next in line: dispatch_response runs the queue after us. */
+		nt->next = sa->queue;
+		sa->queue = nt;
+		return;
 	}
 	/* §2.25: TEMPORARY_FAILURE -> retry later (a collision). */
 	if (ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE, NULL)) {

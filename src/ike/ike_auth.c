@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 #include "lib/wr.h"
 
@@ -178,6 +179,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 		put_id(&b, IKEV2_PL_IDr, &r->peer_id);
 	ikev2_put_auth(&b, IKEV2_AUTH_PSK, auth, auth_len);
 	OPENSSL_cleanse(auth, sizeof(auth));
+	cp_put_request(&b, sa, r); /* CFG_REQUEST (cp.c) */
 	if (cn) {
 		if (cn->transport)
 			ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE,
@@ -269,6 +271,7 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 		 ike_id_str(&sa->id_local, why, sizeof(why)),
 		 ike_id_str(&sa->id_peer, b1, sizeof(b1)));
 	ike_sa_established(sa);
+	cp_read_reply(sa, m); /* assigned address (cp.c) */
 	if (t->state)
 		child_complete(sa, t->state, m, NULL, 0, sa->ni, sa->ni_len,
 			       sa->nr, sa->nr_len);
@@ -361,6 +364,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
 	if (sa->peer_sent_initial_contact)
 		initial_contact(sa);
+	rw_auth_established(sa, m); /* uniqueness, CP request (rw.c) */
 
 	have_child = ikev2_msg_find(m, IKEV2_PL_SA) != NULL;
 	if (have_child)
@@ -372,6 +376,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	put_id(&b, IKEV2_PL_IDr, &sa->id_local);
 	ikev2_put_auth(&b, IKEV2_AUTH_PSK, mac, mac_len);
 	OPENSSL_cleanse(mac, sizeof(mac));
+	cp_put_reply(&b, sa); /* CFG_REPLY (cp.c) */
 	if (have_child && child_rc == 0) {
 		if (res.transport)
 			ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE,

@@ -27,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "spm/spmif_client.h"
@@ -121,6 +122,9 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		if (ev->u.expire.proto == IPPROTO_ESP)
 			child_kernel_expire(d, ev->u.expire.spi,
 					    ev->u.expire.hard);
+		break;
+	case KEV_MAPPING:
+		natt_kernel_mapping(d, ev); /* natt.c */
 		break;
 	case KEV_ACQUIRE:
 		/* spmd routes ACQUIREs; only without it do we act. */
@@ -312,6 +316,7 @@ int main(int argc, char **argv)
 		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
 	if (spm_connect(&d) < 0)
 		ev_timer_start(d.loop, &d.spm_retry, 2000);
+	rw_daemon_init(&d); /* spmd dynamic policies, NAT keepalives */
 	if (!d.opts.foreground && daemon(0, 0) < 0)
 		fatal(MOD, "daemon: %s", strerror(errno));
 	log_notice(MOD, "iked started (%zu remotes, %zu policies)",
@@ -322,6 +327,7 @@ int main(int argc, char **argv)
 		log_err(MOD, "event loop: %s", strerror(-rc));
 
 	shutdown_sas(&d);
+	rw_free(&d);
 	ctl_close(&d);
 	net_close(&d);
 	if (d.spm)

@@ -39,6 +39,7 @@
 #define IKE_SOCK_MAX (2 * CFG_IFACE_MAX + 2)
 
 struct spmif_client;
+struct rw_state;
 struct ike_sa;
 
 /* A UDP endpoint as a kernel address + port (host order). */
@@ -121,6 +122,9 @@ struct task {
 	bool have_acq_sel;
 	uint32_t child_id;         /* CHILD_REKEY / CHILD_DELETE */
 	uint32_t spi;              /* CHILD_DELETE of a child already gone */
+	uint16_t ke_group;         /* KE group the peer asked for with
+				    * INVALID_KE_PAYLOAD (0 = ours) */
+	uint8_t ke_retries;        /* such restarts so far */
 	void *state;               /* task's own data (nonces, DH, new SA) */
 	void (*free_state)(void *state);
 };
@@ -200,6 +204,7 @@ struct ike_sa {
 	uint8_t nonce_min[IKE_NONCE_MAX]; /* §2.8.2 collision rule */
 	size_t nonce_min_len;
 	uint64_t bytes_in, bytes_out; /* IKE traffic, for show sa */
+	uint64_t natt_ka_ms;       /* natt.c: last NAT keepalive sent */
 };
 
 struct iked_opts {
@@ -230,6 +235,7 @@ struct iked {
 
 	struct spmif_client *spm;
 	struct ev_timer spm_retry;
+	struct rw_state *rw;   /* road warriors, CP, NAT-T (rw.h) */
 
 	struct ike_sa *sas;
 	struct ike_sa *hash[IKED_SA_HASH];

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 
 #define MOD "iked"
@@ -136,6 +137,12 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		return -EHOSTUNREACH;
 	}
 	sa->natt = sa->peer.port == IKE_NATT_PORT;
+	if (!sa->natt && natt_only_4500(d, &sa->local.addr)) {
+		/* Only port 4500 configured: NAT-T framing from the start
+		 * (RFC 7296 §2.23). */
+		sa->natt = true;
+		sa->peer.port = IKE_NATT_PORT;
+	}
 	sa->local.port = net_local_port(d, &sa->local.addr, sa->natt);
 	do
 		crypto_random(&sa->spi_i, sizeof(sa->spi_i));
@@ -160,6 +167,11 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 	}
 	if (p)
 		snprintf(t->policy, sizeof(t->policy), "%s", p->name);
+	if (p && acq_sel) {
+		/* §2.9: the first CHILD SA carries the packet's TS first. */
+		t->acq_sel = *acq_sel;
+		t->have_acq_sel = true;
+	}
 	task_queue(sa, t);
 	/* IKE_AUTH goes to the front of the queue; INIT must precede. */
 	{

@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 
 #define MOD "ike"
@@ -312,9 +313,12 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		   (sa->peer.port != peer->port ||
 		    !kaddr_eq(&sa->peer.addr, &peer->addr))) {
 		/* RFC 7296 §2.23: a NAT mapping changed. */
+		struct ike_ep old = sa->peer;
+
 		log_info(MOD, "IKE SA #%u: peer NAT mapping now %s", sa->id,
 			 ike_ep_str(peer, pb, sizeof(pb)));
 		sa->peer = *peer;
+		natt_peer_moved(sa, &old); /* CHILD SAs follow (natt.c) */
 	}
 	if (response)
 		dispatch_response(sa, &m);

@@ -220,6 +220,22 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 					 strerror(errno));
 		}
 	}
+	/*
+	 * RFC 3948 §2.2: on 4500 ESP-in-UDP and IKE share the port.  With
+	 * UDP_ENCAP_ESPINUDP the kernel keeps only IKE (non-ESP marker) for
+	 * this socket and diverts ESP to the data plane: XFRM's input, or
+	 * with the userspace backend r2espd's raw tap (espd.h), which
+	 * relies on iked never reading ESP here.  Needed with every
+	 * backend, so failing it is worth a loud warning.
+	 */
+	if (natt) {
+		int encap = UDP_ENCAP_ESPINUDP;
+		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap,
+			       sizeof(encap)) < 0)
+			log_warn(MOD, "UDP_ENCAP_ESPINUDP on the NAT-T socket: "
+				 "%s (ESP-in-UDP will reach iked, not the "
+				 "data plane)", strerror(errno));
+	}
 	/* Bind even when the address is not (yet) on an interface. */
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
 

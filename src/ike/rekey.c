@@ -81,6 +81,19 @@ static int nonce_cmp(const struct ike_sa *a, const struct ike_sa *b)
 	return c ? c : (int)a->nonce_min_len - (int)b->nonce_min_len;
 }
 
+/* Does our offer list DH group g? */
+static bool offered_dh(const struct ikev2_sa *offer, uint16_t g)
+{
+	unsigned i, j;
+
+	for (i = 0; i < offer->nprop; i++)
+		for (j = 0; j < offer->prop[i].nxf; j++)
+			if (offer->prop[i].xf[j].type == IKEV2_XF_DH &&
+			    offer->prop[i].xf[j].id == g)
+				return true;
+	return false;
+}
+
 /* Create the successor of old with the negotiated suite and keys. */
 static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 				const struct ikev2_suite *suite,
@@ -143,6 +156,7 @@ int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
 	struct ikev2_prefs prefs;
 	struct ikev2_wr b;
 	uint8_t spi[8], ke[CRYPTO_MAX_DH_PUB];
+	uint16_t group;
 	int rc;
 
 	if (!r || sa->state != IKE_S_ESTABLISHED)
@@ -158,27 +172,29 @@ int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
 	spi64_put(spi, st->new_spi);
 	crypto_random(st->ni, sizeof(st->ni));
 	prefs_ike(r, &prefs);
-	/* Offer the current group first: no INVALID_KE round trip. */
-	if (prefs.n_dh && prefs.dh[0] != sa->algs.dh) {
+	/* Offer the current group first (no INVALID_KE round trip), or
+	 * the group the peer named in INVALID_KE_PAYLOAD on a retry. */
+	group = t->ke_group ? t->ke_group : sa->algs.dh;
+	if (prefs.n_dh && prefs.dh[0] != group) {
 		size_t i;
 		for (i = 1; i < prefs.n_dh; i++)
-			if (prefs.dh[i] == sa->algs.dh) {
+			if (prefs.dh[i] == group) {
 				prefs.dh[i] = prefs.dh[0];
-				prefs.dh[0] = sa->algs.dh;
+				prefs.dh[0] = group;
 			}
 	}
 	rc = ikev2_sa_build(&prefs, spi, 8, &st->offer);
 	if (rc < 0)
 		return rc;
-	rc = crypto_dh_new(sa->algs.dh, &st->dh);
-	da = crypto_dh_lookup(sa->algs.dh);
+	rc = crypto_dh_new(group, &st->dh);
+	da = crypto_dh_lookup(group);
 	if (rc < 0 || !da || crypto_dh_public(st->dh, ke, da->pub_len) < 0)
 		return rc < 0 ? rc : -EINVAL;
 	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, false, sa->mid_next,
 		       true);
 	ikev2_put_sa(&b, &st->offer);
 	ikev2_put_nonce(&b, st->ni, sizeof(st->ni));
-	ikev2_put_ke(&b, sa->algs.dh, ke, da->pub_len);
+	ikev2_put_ke(&b, group, ke, da->pub_len);
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		return rc;
@@ -198,11 +214,31 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 	struct ikev2_nonce nr;
 	struct ikev2_ke ke;
 	struct ike_sa *n, *theirs = NULL, *o;
+	struct ikev2_notify nt_ke;
 	uint8_t gir[CRYPTO_MAX_DH_SECRET];
 	int rc;
 
 	if (!st)
 		return;
+	/* §1.3.2 / §2.7: INVALID_KE_PAYLOAD names the responder's group;
+	 * rekey again with it when we offered it (at most twice). */
+	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &nt_ke) &&
+	    nt_ke.len == 2) {
+		uint16_t g = (uint16_t)(nt_ke.data[0] << 8 | nt_ke.data[1]);
+		struct task *nt;
+
+		if (g != crypto_dh_group(st->dh) && offered_dh(&st->offer, g) &&
+		    t->ke_retries < 2 && (nt = task_new(TASK_IKE_REKEY))) {
+			nt->ke_group = g;
+			nt->ke_retries = (uint8_t)(t->ke_retries + 1);
+			log_info(MOD, "IKE SA #%u: peer wants DH group %u for "
+				 "the rekey; starting it again with it",
+				 sa->id, g);
+			nt->next = sa->queue;
+			sa->queue = nt;
+			return;
+		}
+	}
 	if (ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE, NULL) ||
 	    ikev2_msg_find_notify(m, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL) ||
 	    ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, NULL)) {

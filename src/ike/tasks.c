@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 
 #define MOD "ike"
@@ -271,4 +272,5 @@ void ike_sa_down(struct ike_sa *sa)
 	}
 	if (sa->established_ms && !sa->rekeyed_to)
 		script_run(sa->d, sa, NULL, SCRIPT_IKE_DOWN);
+	rw_ike_down(sa); /* lease, applied address (rw.c) */
 }

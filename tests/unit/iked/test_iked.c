@@ -3,10 +3,12 @@
  * iked ("alice" initiates, "bob" responds) on the fake kernel backend,
  * their packets carried by the send hook through a queue that a test
  * can inspect, drop or duplicate.  Covers IKE_SA_INIT/IKE_AUTH with a
- * CHILD SA, INVALID_KE_PAYLOAD retry, COOKIE, retransmission and the
+ * CHILD SA, INVALID_KE_PAYLOAD retry (IKE_SA_INIT, CHILD with PFS, IKE
+ * rekey), COOKIE, retransmission and the
  * response cache, CHILD and IKE rekey from either side, simultaneous
  * CHILD rekey (RFC 7296 §2.8.1), DELETE from either side, wrong PSK,
- * and the responder's default-remote fallback with selection by ID.
+ * the responder's default-remote fallback with selection by ID, the
+ * ACQUIRE packet as first TS (§2.9) and kernel byte-lifetime EXPIREs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -541,6 +543,166 @@ static void test_second_child_and_dpd(void **st)
 	assert_int_equal(a->state, IKE_S_ESTABLISHED);
 }
 
+/* need_pfs with different preferences: Bob answers the CHILD rekey's
+ * KE with INVALID_KE_PAYLOAD, Alice starts it again with his group. */
+static void test_child_pfs_invalid_ke(void **st)
+{
+	struct ike_sa *a, *b;
+	uint32_t old_in;
+	unsigned before;
+
+	(void)st;
+	A.cfg->policy[0].pfs_group = 14;
+	Bd.cfg->policy[0].pfs_group = 19;
+	Bd.cfg->remote[0].dh.n = 1;
+	Bd.cfg->remote[0].dh.a[0].id = 19;
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	old_in = a->children->spi_in;
+	before = q_sent;
+	ike_queue_child_rekey(a, a->children);
+	pump();
+	/* CREATE_CHILD_SA + INVALID_KE, again + response, DELETE pair. */
+	assert_int_equal(q_sent - before, 6);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+	assert_null(a->children->next);
+	assert_int_not_equal(a->children->spi_in, old_in);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+}
+
+/* IKE rekey: Bob now wants ECP-256 only; Alice offered MODP-2048 with
+ * ECP-256 as an alternative and retries with it. */
+static void test_ike_rekey_invalid_ke(void **st)
+{
+	struct ike_sa *a;
+	unsigned before;
+
+	(void)st;
+	establish();
+	assert_int_equal(live_sa(&A)->algs.dh, 14);
+	Bd.cfg->remote[0].dh.n = 1;
+	Bd.cfg->remote[0].dh.a[0].id = 19;
+	before = q_sent;
+	ike_queue_ike_rekey(live_sa(&A));
+	pump();
+	/* rekey + INVALID_KE, rekey + response, DELETE of the old pair */
+	assert_int_equal(q_sent - before, 6);
+	a = live_sa(&A);
+	assert_non_null(a);
+	assert_int_equal(a->algs.dh, 19);
+	assert_int_equal(live_sa(&Bd)->algs.dh, 19);
+	assert_int_equal(count_sas(&A), 1);
+	assert_int_equal(count_sas(&Bd), 1);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+}
+
+static void sel_set(struct ksel *s, const char *src, unsigned splen,
+		    const char *dst, unsigned dplen)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(kaddr_parse(src, &s->src), 0);
+	assert_int_equal(kaddr_parse(dst, &s->dst), 0);
+	s->af = s->src.af;
+	s->src_plen = (uint8_t)splen;
+	s->dst_plen = (uint8_t)dplen;
+}
+
+/* RFC 7296 §2.9: the packet that caused an ACQUIRE goes first in
+ * TSi/TSr; a responder with two narrower policies picks the one that
+ * contains it (without it, the first policy would win). */
+static void acquire_ts(bool with_packet)
+{
+	struct ike_policy *p;
+	struct ksel pkt;
+	struct ike_sa *a, *b;
+	char err[64];
+
+	/* (transport mode keeps the IKE address off the routing table) */
+	p = &A.cfg->policy[0];
+	sel_set(&p->sel, "10.0.0.0", 16, "10.1.0.0", 16);
+	p = &Bd.cfg->policy[0];
+	sel_set(&p->sel, "10.1.5.0", 24, "10.0.0.0", 16);
+	p = cfg_add_policy(Bd.cfg);
+	*p = Bd.cfg->policy[0];
+	snprintf(p->name, sizeof(p->name), "pol-six");
+	sel_set(&p->sel, "10.1.6.0", 24, "10.0.0.0", 16);
+
+	sel_set(&pkt, "10.0.1.1", 32, "10.1.6.7", 32);
+	pkt.proto = IPPROTO_UDP;
+	pkt.sport = 4000;
+	pkt.sport_mask = 0xffff;
+	pkt.dport = 53;
+	pkt.dport_mask = 0xffff;
+	assert_int_equal(iked_initiate(&A, "peer", "pol-peer",
+				       with_packet ? &pkt : NULL, err,
+				       sizeof(err)),
+			 0);
+	pump();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_string_equal(b->children->policy,
+			    with_packet ? "pol-six" : "pol-peer");
+	/* Alice's view of the remote side: the narrowed /24. */
+	assert_int_equal(a->children->ts_remote.dst_plen, 24);
+	assert_int_equal(a->children->ts_remote.dst.u.b[2],
+			 with_packet ? 6 : 5);
+}
+
+static void test_acquire_packet_ts(void **st)
+{
+	(void)st;
+	acquire_ts(true);
+}
+
+static void test_no_packet_ts(void **st)
+{
+	(void)st;
+	acquire_ts(false);
+}
+
+/* Byte lifetimes: the policy's limit reaches the kernel SA; a soft
+ * EXPIRE from the kernel rekeys, a hard one deletes (both ends). */
+static void test_kernel_expire(void **st)
+{
+	struct ike_sa *a, *b;
+	struct ksa k;
+	uint32_t old_in;
+
+	(void)st;
+	A.cfg->policy[0].lifetime_bytes = 100000;
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	old_in = a->children->spi_in;
+	assert_int_equal(k_sa_get(&A.kern, IPPROTO_ESP, &a->local.addr,
+				  old_in, &k, NULL),
+			 0);
+	assert_int_equal(k.lft.hard_bytes, 100000);
+	assert_true(k.lft.soft_bytes > 0 && k.lft.soft_bytes < 100000);
+	ksa_wipe(&k);
+	child_kernel_expire(&A, old_in, false);
+	pump();
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_null(a->children->next);
+	assert_int_not_equal(a->children->spi_in, old_in);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+	/* hard: the SA is gone, the peer is told */
+	child_kernel_expire(&A, a->children->spi_out, true);
+	pump();
+	assert_null(a->children);
+	assert_null(b->children);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+	assert_non_null(live_sa(&A));
+}
+
 /* Garbage and truncations never crash and never change state. */
 static void test_garbage(void **st)
 {
@@ -595,6 +757,11 @@ int main(void)
 		T(test_default_remote),
 		T(test_second_child_and_dpd),
 		T(test_garbage),
+		T(test_child_pfs_invalid_ke),
+		T(test_ike_rekey_invalid_ke),
+		T(test_acquire_packet_ts),
+		T(test_no_packet_ts),
+		T(test_kernel_expire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,232 @@
+/*
+ * natt.c - NAT-Traversal beyond IKE_SA_INIT (RFC 7296 §2.23, RFC 3948):
+ *
+ *  - keepalives: the side behind a NAT (nat_local) sends a one-octet
+ *    0xFF datagram from its port 4500 to the peer every
+ *    nat_keepalive_interval seconds (20 by default, RFC 3948 §2.3), so
+ *    that the NAT keeps the mapping; one 1 s scan covers every SA;
+ *  - mapping changes: when an authenticated IKE message (input.c) or an
+ *    authenticated ESP packet (kernel KEV_MAPPING) shows the peer at a
+ *    new address/port, the IKE SA follows, the dynamic policies' tunnel
+ *    endpoints move (spmd MIGRATE / kernel update) and every CHILD SA is
+ *    rekeyed so that its SAs carry the new encapsulation ports.  (A
+ *    re-added SA would restart its sequence numbers and be dropped by
+ *    the peer's replay window; a rekey gives fresh SAs instead.)
+ *  - "4500 from the start": an interface configured with port 4500 only
+ *    makes the initiator start on 4500 with the non-ESP marker.
+ *
+ * Ownership: no memory of its own besides the scan timer in d->rw; the
+ * per-SA time of the last keepalive is ike_sa.natt_ka_ms.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "ike/rw.h"
+#include "ike/rw_int.h"
+#include "lib/log.h"
+
+#define MOD "ike"
+#define KA_DEFAULT_SEC 20
+#define KA_SCAN_MS 1000
+
+static struct ike_sock *natt_sock(struct iked *d, const struct ike_ep *local)
+{
+	struct ike_sock *wild = NULL;
+	size_t i;
+
+	for (i = 0; i < d->nsock; i++) {
+		struct ike_sock *s = &d->sock[i];
+		if (!s->natt || s->af != local->addr.af ||
+		    (local->port && s->port != local->port))
+			continue;
+		if (s->addr.af && kaddr_eq(&s->addr, &local->addr))
+			return s;
+		if (!s->addr.af)
+			wild = s;
+	}
+	return wild;
+}
+
+static int send_keepalive(struct ike_sa *sa)
+{
+	static const uint8_t ka[1] = { 0xff };
+	struct iked *d = sa->d;
+	struct sockaddr_storage to;
+	struct ike_sock *s;
+	socklen_t tl;
+
+	if (d->send_hook)
+		return d->send_hook(d, &sa->local, &sa->peer, ka, 1,
+				    d->send_hook_arg);
+	s = natt_sock(d, &sa->local);
+	if (!s)
+		return -EADDRNOTAVAIL;
+	ike_ep_to_ss(&sa->peer, &to, &tl);
+	/* RFC 3948 §2.3: a single octet 0xFF, no marker. */
+	if (sendto(s->fd, ka, 1, 0, (struct sockaddr *)&to, tl) < 0)
+		return -errno;
+	return 0;
+}
+
+unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
+{
+	struct rw_state *st = rw_get(d);
+	struct ike_sa *sa;
+	unsigned n = 0;
+	char pb[80];
+
+	for (sa = d->sas; sa; sa = sa->next) {
+		const struct ike_remote *r;
+		uint64_t ivl;
+
+		/* Only the side behind the NAT keeps the mapping alive. */
+		if (!sa->natt || !sa->nat_local ||
+		    (sa->state != IKE_S_ESTABLISHED &&
+		     sa->state != IKE_S_AUTH_SENT))
+			continue;
+		r = cfg_remote_by_name(d->cfg, sa->remote);
+		if (!r || !r->nat_traversal)
+			continue;
+		ivl = (uint64_t)(r->nat_keepalive_sec ? r->nat_keepalive_sec
+						      : KA_DEFAULT_SEC) * 1000;
+		if (sa->natt_ka_ms && now_ms - sa->natt_ka_ms < ivl)
+			continue;
+		if (!sa->natt_ka_ms) {
+			/* First one a full interval after the float. */
+			sa->natt_ka_ms = now_ms;
+			continue;
+		}
+		sa->natt_ka_ms = now_ms;
+		if (send_keepalive(sa) == 0) {
+			n++;
+			if (st)
+				st->keepalives_sent++;
+			log_debug(MOD, "IKE SA #%u: NAT keepalive to %s",
+				  sa->id, ike_ep_str(&sa->peer, pb, sizeof(pb)));
+		}
+	}
+	return n;
+}
+
+static void ka_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct iked *d = arg;
+
+	natt_keepalive_scan(d, ev_now_ms());
+	ev_timer_start(loop, t, KA_SCAN_MS);
+}
+
+void natt_start(struct iked *d)
+{
+	struct rw_state *st = rw_get(d);
+
+	if (!st || st->ka_running || !d->loop)
+		return;
+	ev_timer_init(&st->ka_timer, ka_fire, d);
+	ev_timer_start(d->loop, &st->ka_timer, KA_SCAN_MS);
+	st->ka_running = true;
+}
+
+void natt_stop(struct iked *d)
+{
+	struct rw_state *st = d->rw;
+
+	if (!st || !st->ka_running)
+		return;
+	ev_timer_stop(d->loop, &st->ka_timer);
+	st->ka_running = false;
+}
+
+void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
+{
+	struct iked *d = sa->d;
+	struct child_sa *c;
+	struct rw_bind *b;
+	char pb[80], ob[80];
+	unsigned n = 0;
+
+	log_info(MOD, "IKE SA #%u: NAT mapping of the peer changed %s -> %s",
+		 sa->id, ike_ep_str(old_peer, ob, sizeof(ob)),
+		 ike_ep_str(&sa->peer, pb, sizeof(pb)));
+	if (!kaddr_eq(&old_peer->addr, &sa->peer.addr) && d->rw) {
+		/* The outer address moved: the dynamic policies' tunnel
+		 * endpoint follows (static ones are not ours to move). */
+		for (b = d->rw->binds; b; b = b->next) {
+			if (b->sa_id != sa->id)
+				continue;
+			if (b->dyn_id && d->rw->ops && d->rw->ops->migrate)
+				d->rw->ops->migrate(d, b->dyn_id,
+						    &sa->local.addr,
+						    &old_peer->addr,
+						    &sa->local.addr,
+						    &sa->peer.addr);
+			for (unsigned i = 0; !b->dyn_id && i < b->nk; i++) {
+				struct ktmpl *t = &b->kpol[i].tmpl[0];
+				if (b->kpol[i].tmpl[0].mode != KMODE_TUNNEL)
+					continue;
+				if (kaddr_eq(&t->dst, &old_peer->addr))
+					t->dst = sa->peer.addr;
+				if (kaddr_eq(&t->src, &old_peer->addr))
+					t->src = sa->peer.addr;
+				if (d->kern_open)
+					k_pol_update(&d->kern, &b->kpol[i]);
+			}
+		}
+	}
+	/* Fresh SAs with the new encapsulation (see the file comment). */
+	for (c = sa->children; c; c = c->next)
+		if (c->state == CHILD_S_INSTALLED &&
+		    ike_queue_child_rekey(sa, c) == 0)
+			n++;
+	if (n)
+		log_info(MOD, "IKE SA #%u: rekeying %u CHILD SA(s) for the new "
+			 "mapping", sa->id, n);
+}
+
+void natt_kernel_mapping(struct iked *d, const struct kevent *ev)
+{
+	struct ike_sa *sa;
+	struct child_sa *c = NULL;
+	struct ike_ep old;
+
+	if (ev->type != KEV_MAPPING || ev->u.mapping.proto != IPPROTO_ESP)
+		return;
+	for (sa = d->sas; sa && !c; sa = sa->next)
+		if (sa->state == IKE_S_ESTABLISHED)
+			c = child_find_spi(sa, ev->u.mapping.spi, true);
+	if (!c)
+		return;
+	sa = c->ike;
+	if (!sa->natt || !(sa->nat_local || sa->nat_peer) ||
+	    !ev->u.mapping.new_addr.af ||
+	    (kaddr_eq(&sa->peer.addr, &ev->u.mapping.new_addr) &&
+	     sa->peer.port == ev->u.mapping.new_port))
+		return;
+	/* The data plane reports a mapping only for ESP that passed its
+	 * integrity check (XFRM does the same), so it is authenticated. */
+	old = sa->peer;
+	sa->peer.addr = ev->u.mapping.new_addr;
+	sa->peer.port = ev->u.mapping.new_port;
+	natt_peer_moved(sa, &old);
+}
+
+bool natt_only_4500(struct iked *d, const struct kaddr *local)
+{
+	bool plain = false, natt = false;
+	size_t i;
+
+	for (i = 0; i < d->nsock; i++) {
+		const struct ike_sock *s = &d->sock[i];
+		if (s->af != local->af ||
+		    (s->addr.af && !kaddr_eq(&s->addr, local)))
+			continue;
+		if (s->natt)
+			natt = true;
+		else
+			plain = true;
+	}
+	return natt && !plain;
+}

@@ -1,0 +1,764 @@
+/*
+ * rw.c - road warriors: address pool leases, the responder's TS envelope
+ * narrowing and overlap rule, dynamic policies tied to CHILD SAs, the
+ * uniqueness rule for a returning road warrior.  The rules themselves are
+ * documented in rw.h.
+ *
+ * Ownership: struct rw_state (d->rw) owns leases, bindings and per-IKE-SA
+ * records (struct rw_sa); all refer to SAs by id.  Nothing here holds a
+ * pointer to an ike_sa or child_sa beyond one call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "ike/rw.h"
+#include "ike/rw_int.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define MOD "ike"
+#define POOL_SCAN_MAX 65536u /* addresses tried per range */
+
+/* ---- state ---- */
+
+struct rw_state *rw_get(struct iked *d)
+{
+	if (!d->rw) {
+		d->rw = calloc(1, sizeof(*d->rw));
+		if (d->rw) {
+			d->rw->next_reqid = 0x7e000000u;
+			ev_timer_init(&d->rw->ka_timer, NULL, NULL);
+		}
+	}
+	return d->rw;
+}
+
+void rw_free(struct iked *d)
+{
+	struct rw_state *st = d->rw;
+	struct rw_bind *b;
+	struct rw_sa *s;
+
+	if (!st)
+		return;
+	natt_stop(d);
+	while ((b = st->binds)) {
+		st->binds = b->next;
+		free(b);
+	}
+	while ((s = st->sas)) {
+		st->sas = s->next;
+		free(s);
+	}
+	rw_pool_free(&st->pool);
+	free(st);
+	d->rw = NULL;
+}
+
+void rw_set_ops(struct iked *d, const struct rw_dynpol_ops *ops)
+{
+	struct rw_state *st = rw_get(d);
+
+	if (st)
+		st->ops = ops;
+}
+
+struct rw_sa *rw_sa_rec(struct iked *d, uint32_t sa_id, bool create)
+{
+	struct rw_state *st = rw_get(d);
+	struct rw_sa *s;
+
+	if (!st)
+		return NULL;
+	for (s = st->sas; s; s = s->next)
+		if (s->sa_id == sa_id)
+			return s;
+	if (!create)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->sa_id = sa_id;
+	s->next = st->sas;
+	st->sas = s;
+	return s;
+}
+
+static void rw_sa_drop(struct iked *d, uint32_t sa_id)
+{
+	struct rw_sa **pp, *s;
+
+	if (!d->rw)
+		return;
+	for (pp = &d->rw->sas; (s = *pp); pp = &s->next)
+		if (s->sa_id == sa_id) {
+			*pp = s->next;
+			free(s);
+			return;
+		}
+}
+
+const struct kaddr *rw_sa_lease(struct iked *d, uint32_t sa_id, uint8_t af)
+{
+	struct rw_sa *s = d->rw ? rw_sa_rec(d, sa_id, false) : NULL;
+
+	if (!s)
+		return NULL;
+	if (af == AF_INET && s->lease4.af)
+		return &s->lease4;
+	if (af == AF_INET6 && s->lease6.af)
+		return &s->lease6;
+	return NULL;
+}
+
+/* ---- address pool ---- */
+
+static size_t alen(uint8_t af)
+{
+	return af == AF_INET6 ? 16 : 4;
+}
+
+static int addr_cmp(const struct kaddr *a, const struct kaddr *b)
+{
+	return memcmp(a->u.b, b->u.b, alen(a->af));
+}
+
+static bool addr_inc(struct kaddr *a)
+{
+	size_t i = alen(a->af);
+
+	while (i-- > 0)
+		if (++a->u.b[i] != 0)
+			return true;
+	return false; /* wrapped */
+}
+
+static bool in_ranges(const struct cfg_range *r, size_t n,
+		      const struct kaddr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].start.af == a->af && addr_cmp(a, &r[i].start) >= 0 &&
+		    addr_cmp(a, &r[i].end) <= 0)
+			return true;
+	return false;
+}
+
+static struct rw_lease *lease_find(struct rw_pool_set *ps, const char *name,
+				   const struct kaddr *a)
+{
+	struct rw_lease *l;
+
+	for (l = ps->leases; l; l = l->next)
+		if (strcmp(l->pool, name) == 0 && kaddr_eq(&l->addr, a))
+			return l;
+	return NULL;
+}
+
+static int lease_take(struct rw_pool_set *ps, struct rw_lease *l,
+		      const char *name, const struct kaddr *a,
+		      const struct ike_id *id, uint32_t sa_id,
+		      struct kaddr *out)
+{
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		str_copy(l->pool, name, sizeof(l->pool));
+		l->addr = *a;
+		l->next = ps->leases;
+		ps->leases = l;
+	}
+	l->owner = *id;
+	l->sa_id = sa_id;
+	*out = l->addr;
+	return 0;
+}
+
+int rw_pool_alloc(struct rw_pool_set *ps, const char *name,
+		  const struct cfg_range *ranges, size_t nranges, uint8_t af,
+		  const struct kaddr *want, const struct ike_id *id,
+		  uint32_t sa_id, struct kaddr *out)
+{
+	struct rw_lease *l, *stale = NULL;
+	bool have_af = false;
+	size_t i;
+
+	for (i = 0; i < nranges; i++)
+		if (ranges[i].start.af == af)
+			have_af = true;
+	if (!have_af)
+		return -ENOENT;
+	/* RFC 7296 §3.15.1: the client may suggest an address. */
+	if (want && want->af == af && in_ranges(ranges, nranges, want)) {
+		l = lease_find(ps, name, want);
+		if (!l || !l->sa_id)
+			return lease_take(ps, l, name, want, id, sa_id, out);
+	}
+	/* The same identity gets its previous address back. */
+	for (l = ps->leases; l; l = l->next)
+		if (!l->sa_id && l->addr.af == af &&
+		    strcmp(l->pool, name) == 0 && ike_id_eq(&l->owner, id))
+			return lease_take(ps, l, name, &l->addr, id, sa_id,
+					  out);
+	/* Never used first, then the oldest released one. */
+	for (i = 0; i < nranges; i++) {
+		struct kaddr a = ranges[i].start;
+		unsigned n = 0;
+
+		if (a.af != af)
+			continue;
+		do {
+			l = lease_find(ps, name, &a);
+			if (!l)
+				return lease_take(ps, NULL, name, &a, id,
+						  sa_id, out);
+			if (!l->sa_id)
+				stale = l;
+		} while (++n < POOL_SCAN_MAX &&
+			 addr_cmp(&a, &ranges[i].end) < 0 && addr_inc(&a));
+	}
+	if (stale)
+		return lease_take(ps, stale, name, &stale->addr, id, sa_id,
+				  out);
+	return -ENOSPC;
+}
+
+size_t rw_pool_release(struct rw_pool_set *ps, uint32_t sa_id)
+{
+	struct rw_lease *l;
+	size_t n = 0;
+
+	/* Kept with sa_id 0: remembered for the same identity. */
+	for (l = ps->leases; l; l = l->next)
+		if (sa_id && l->sa_id == sa_id) {
+			l->sa_id = 0;
+			n++;
+		}
+	return n;
+}
+
+void rw_pool_move(struct rw_pool_set *ps, uint32_t from_sa, uint32_t to_sa)
+{
+	struct rw_lease *l;
+
+	for (l = ps->leases; l; l = l->next)
+		if (from_sa && l->sa_id == from_sa)
+			l->sa_id = to_sa;
+}
+
+size_t rw_pool_count(const struct rw_pool_set *ps)
+{
+	const struct rw_lease *l;
+	size_t n = 0;
+
+	for (l = ps->leases; l; l = l->next)
+		if (l->sa_id)
+			n++;
+	return n;
+}
+
+void rw_pool_free(struct rw_pool_set *ps)
+{
+	struct rw_lease *l;
+
+	while ((l = ps->leases)) {
+		ps->leases = l->next;
+		free(l);
+	}
+}
+
+/* ---- narrowing ---- */
+
+/* Reduce a list to the first CIDR block of its first selector: the
+ * kernel policy and the negotiated TS are then the same thing. */
+static int first_block(struct ikev2_ts_list *l)
+{
+	struct ikev2_ts blk[IKEV2_MAX_TS];
+	int n;
+
+	if (!l->n)
+		return IKEV2_N_TS_UNACCEPTABLE;
+	n = ikev2_ts_split(&l->ts[0], blk, IKEV2_MAX_TS);
+	if (n < 1) {
+		/* More blocks than we can list: the first is still a
+		 * correct (narrower) answer. */
+		struct ikev2_ts big[128];
+		n = ikev2_ts_split(&l->ts[0], big, 128);
+		if (n < 1)
+			return IKEV2_N_TS_UNACCEPTABLE;
+		blk[0] = big[0];
+	}
+	l->ts[0] = blk[0];
+	l->n = 1;
+	return 0;
+}
+
+int rw_narrow(const struct ikev2_ts_list *peer_ts,
+	      const struct ikev2_ts_list *our_ts,
+	      const struct ikev2_ts_list *env_peer,
+	      const struct ikev2_ts_list *env_ours, const struct kaddr *lease,
+	      struct ikev2_ts_list *peer_out, struct ikev2_ts_list *our_out)
+{
+	struct ikev2_ts_list tmp;
+	int rc;
+
+	/* RFC 7296 §2.9: the configured selector is the envelope. */
+	if ((rc = ikev2_ts_narrow(peer_ts, env_peer, &tmp)) != 0)
+		return rc;
+	if (lease && lease->af) {
+		/* §3.15.1 / §2.9: a client with an assigned address gets
+		 * exactly that address as TSi. */
+		struct ikev2_ts_list one;
+		one.n = 1;
+		if (ikev2_ts_from_prefix(&one.ts[0], lease->af, lease->u.b,
+					 lease->af == AF_INET6 ? 128 : 32, 0,
+					 0) < 0)
+			return IKEV2_N_TS_UNACCEPTABLE;
+		if ((rc = ikev2_ts_narrow(&tmp, &one, peer_out)) != 0)
+			return rc;
+	} else {
+		*peer_out = tmp;
+	}
+	if ((rc = ikev2_ts_narrow(our_ts, env_ours, our_out)) != 0)
+		return rc;
+	if ((rc = first_block(peer_out)) != 0)
+		return rc;
+	return first_block(our_out);
+}
+
+/* ---- overlap rule ---- */
+
+static bool ts_overlap(const struct ikev2_ts *a, const struct ikev2_ts *b)
+{
+	return ikev2_ts_intersect(a, b, NULL);
+}
+
+enum rw_conflict rw_ts_conflict(const struct rw_bind *binds,
+				const struct ike_id *id, uint32_t sa_id,
+				const struct ikev2_ts *peer_ts,
+				uint32_t *other)
+{
+	const struct rw_bind *b;
+	enum rw_conflict res = RW_OK;
+
+	*other = 0;
+	for (b = binds; b; b = b->next) {
+		if (b->sa_id == sa_id || !ts_overlap(&b->peer_ts, peer_ts))
+			continue;
+		if (!ike_id_eq(&b->peer_id, id)) {
+			*other = b->sa_id;
+			return RW_REFUSE; /* never hijack another identity */
+		}
+		*other = b->sa_id;
+		res = RW_REPLACE;
+	}
+	return res;
+}
+
+/* ---- dynamic policies ---- */
+
+static void ts_to_half(const struct ikev2_ts *ts, struct kaddr *a,
+		       uint8_t *plen, uint16_t *port, uint16_t *mask)
+{
+	int af = 0;
+	unsigned pl = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (ikev2_ts_to_prefix(ts, &af, a->u.b, &pl) == 0) {
+		a->af = (uint8_t)af;
+		*plen = (uint8_t)pl;
+	}
+	*port = 0;
+	*mask = 0;
+	if (ts->sport == ts->eport) {
+		*port = ts->sport;
+		*mask = 0xffff;
+	}
+}
+
+void rw_polreq_fill(struct rw_polreq *q, const struct ike_policy *p,
+		    const struct ike_sa *sa, const struct ikev2_ts *peer,
+		    const struct ikev2_ts *ours)
+{
+	memset(q, 0, sizeof(*q));
+	q->selector = p->sel_name;
+	q->sel_inbound = p->sel_inbound;
+	q->mode = p->mode;
+	q->proto = peer->proto ? peer->proto : ours->proto;
+	ts_to_half(ours, &q->local.src, &q->local.src_plen, &q->local.sport,
+		   &q->local.sport_mask);
+	ts_to_half(peer, &q->peer.dst, &q->peer.dst_plen, &q->peer.dport,
+		   &q->peer.dport_mask);
+	q->local.af = q->local.src.af;
+	q->peer.af = q->peer.dst.af;
+	q->sa_local = sa->local.addr;
+	if (p->mode == KMODE_TUNNEL && p->my_sa.af == sa->local.addr.af)
+		q->sa_local = p->my_sa;
+	q->sa_peer = sa->peer.addr;
+}
+
+/* Without spmd: out, in and (tunnel) fwd policies straight through the
+ * kernel ops, with owned indexes (kernel.h). */
+static int kern_add(struct iked *d, struct rw_bind *b,
+		    const struct rw_polreq *q)
+{
+	struct rw_state *st = rw_get(d);
+	struct kpolicy *kp;
+	unsigned i;
+	int rc;
+
+	if (!d->kern_open)
+		return -ENODEV;
+	b->reqid = st->next_reqid++;
+	memset(b->kpol, 0, sizeof(b->kpol));
+	for (i = 0; i < (q->mode == KMODE_TUNNEL ? 3u : 2u); i++) {
+		bool out = i == 0;
+		kp = &b->kpol[i];
+		kp->dir = i == 0 ? KDIR_OUT : i == 1 ? KDIR_IN : KDIR_FWD;
+		kp->action = KPOL_IPSEC;
+		kp->priority = 1000;
+		kp->sel.af = q->local.af;
+		kp->sel.proto = q->proto;
+		kp->sel.src = out ? q->local.src : q->peer.dst;
+		kp->sel.src_plen = out ? q->local.src_plen : q->peer.dst_plen;
+		kp->sel.dst = out ? q->peer.dst : q->local.src;
+		kp->sel.dst_plen = out ? q->peer.dst_plen : q->local.src_plen;
+		kp->sel.sport = out ? q->local.sport : q->peer.dport;
+		kp->sel.sport_mask = out ? q->local.sport_mask
+					 : q->peer.dport_mask;
+		kp->sel.dport = out ? q->peer.dport : q->local.sport;
+		kp->sel.dport_mask = out ? q->peer.dport_mask
+					 : q->local.sport_mask;
+		kp->ntmpl = 1;
+		kp->tmpl[0].proto = IPPROTO_ESP;
+		kp->tmpl[0].mode = q->mode;
+		kp->tmpl[0].level = KLEVEL_REQUIRE;
+		kp->tmpl[0].reqid = b->reqid;
+		if (q->mode == KMODE_TUNNEL) {
+			kp->tmpl[0].src = out ? q->sa_local : q->sa_peer;
+			kp->tmpl[0].dst = out ? q->sa_peer : q->sa_local;
+		}
+		rc = k_pol_add(&d->kern, kp);
+		if (rc < 0) {
+			while (i-- > 0)
+				k_pol_del(&d->kern, &b->kpol[i]);
+			b->nk = 0;
+			return rc;
+		}
+		b->nk = i + 1;
+	}
+	return 0;
+}
+
+static void kern_del(struct iked *d, struct rw_bind *b)
+{
+	unsigned i;
+
+	for (i = 0; i < b->nk && d->kern_open; i++)
+		if (k_pol_del(&d->kern, &b->kpol[i]) < 0)
+			log_warn(MOD, "dynamic policy index %08x: %s",
+				 b->kpol[i].index, d->kern.last_error);
+	b->nk = 0;
+}
+
+static bool use_ops(struct iked *d)
+{
+	struct rw_state *st = d->rw;
+
+	return st && st->ops && (!st->ops->usable || st->ops->usable(d));
+}
+
+static void bind_remove(struct iked *d, struct rw_bind *b)
+{
+	struct rw_state *st = d->rw;
+	struct rw_bind **pp;
+
+	if (b->dyn_id) {
+		if (st->ops)
+			st->ops->del(d, b->dyn_id);
+		log_info(MOD, "dynamic policy #%u (reqid %u) removed",
+			 b->dyn_id, b->reqid);
+	} else {
+		kern_del(d, b);
+		log_info(MOD, "dynamic policies of reqid %u removed",
+			 b->reqid);
+	}
+	st->policies_removed++;
+	for (pp = &st->binds; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	free(b);
+}
+
+int rw_bind_add(struct iked *d, const struct rw_polreq *q,
+		const struct ike_sa *sa, uint32_t child_id,
+		const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
+		size_t errlen)
+{
+	struct rw_state *st = rw_get(d);
+	struct rw_bind *b;
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->child_id = child_id;
+	b->sa_id = sa->id;
+	b->peer_id = sa->id_peer;
+	str_copy(b->remote, sa->remote, sizeof(b->remote));
+	b->peer_ts = *peer_ts;
+	if (use_ops(d)) {
+		rc = st->ops->add(d, q, &b->dyn_id, &b->reqid, err, errlen);
+		if (rc == 0 && !b->dyn_id)
+			rc = -EPROTO;
+	} else {
+		rc = kern_add(d, b, q);
+		if (rc < 0)
+			snprintf(err, errlen, "%s", d->kern.last_error);
+	}
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	b->next = st->binds;
+	st->binds = b;
+	st->policies_added++;
+	*reqid = b->reqid;
+	return 0;
+}
+
+struct rw_bind *rw_bind_find(struct iked *d, uint32_t child_id)
+{
+	struct rw_bind *b;
+
+	for (b = d->rw ? d->rw->binds : NULL; b; b = b->next)
+		if (b->child_id == child_id)
+			return b;
+	return NULL;
+}
+
+/* ---- engine hooks ---- */
+
+void rw_auth_established(struct ike_sa *sa, const struct ike_msg *m)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	struct ike_sa *o;
+	char b1[300];
+
+	if (r && r->peer_any) {
+		/* rw.h rule 2: a returning road warrior replaces its old
+		 * IKE SA (and with it CHILD SAs, dynamic policies, lease). */
+		for (o = sa->d->sas; o; o = o->next) {
+			if (o == sa || o->state == IKE_S_DEAD ||
+			    o->state < IKE_S_ESTABLISHED ||
+			    strcmp(o->remote, sa->remote) != 0 ||
+			    !ike_id_eq(&o->id_peer, &sa->id_peer))
+				continue;
+			log_info(MOD, "IKE SA #%u: road warrior %s is back "
+				 "(IKE SA #%u), replacing it", o->id,
+				 ike_id_str(&sa->id_peer, b1, sizeof(b1)),
+				 sa->id);
+			ike_sa_kill(o, "replaced by the same identity");
+		}
+	}
+	(void)cp_handle_request(sa, m);
+}
+
+static uint32_t rekey_spi(const struct ike_msg *m)
+{
+	struct ikev2_notify n;
+
+	if (!ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA, &n) ||
+	    n.proto != IKEV2_PROTO_ESP || n.spi_len != 4)
+		return 0;
+	return (uint32_t)n.spi[0] << 24 | (uint32_t)n.spi[1] << 16 |
+	       (uint32_t)n.spi[2] << 8 | n.spi[3];
+}
+
+int rw_child_respond(struct ike_sa *sa, const struct ike_policy *p,
+		     const struct ike_msg *m, struct child_sa *c,
+		     struct ikev2_ts_list *peer_ts,
+		     struct ikev2_ts_list *our_ts)
+{
+	struct iked *d = sa->d;
+	struct rw_sa *rec = d->rw ? rw_sa_rec(d, sa->id, false) : NULL;
+	const struct kaddr *lease = NULL;
+	struct ikev2_ts_list env_ours, env_peer, pn, on;
+	struct rw_polreq q;
+	struct rw_bind *ob;
+	struct child_sa *old;
+	uint32_t spi, other, reqid = 0;
+	char err[256] = "", b1[300];
+	int rc;
+
+	if (!p->peer_sa_rw && !(rec && (rec->lease4.af || rec->lease6.af)))
+		return 0; /* an ordinary policy: nothing of ours */
+	if (rec && rec->cp_err && !rec->lease4.af && !rec->lease6.af)
+		return rec->cp_err; /* §3.15.4: no address, no child */
+	/* §2.8: a rekeyed child keeps its predecessor's policies. */
+	if ((spi = rekey_spi(m)) != 0 &&
+	    (old = child_find_spi(sa, spi, false)) != NULL &&
+	    (ob = rw_bind_find(d, old->id)) != NULL) {
+		c->reqid = ob->reqid;
+		peer_ts->n = 1;
+		peer_ts->ts[0] = ob->peer_ts;
+		return first_block(our_ts);
+	}
+	if (peer_ts->n)
+		lease = rw_sa_lease(d, sa->id,
+				    peer_ts->ts[0].type ==
+						    IKEV2_TS_IPV6_ADDR_RANGE
+					    ? AF_INET6 : AF_INET);
+	if (!lease && rec && (rec->lease4.af || rec->lease6.af))
+		return IKEV2_N_TS_UNACCEPTABLE; /* other family than leased */
+	policy_ts(p, sa, &env_ours, &env_peer);
+	rc = rw_narrow(peer_ts, our_ts, &env_peer, &env_ours, lease, &pn,
+		       &on);
+	if (rc != 0) {
+		log_warn(MOD, "IKE SA #%u: peer's TSi outside the envelope "
+			 "of policy %s%s", sa->id, p->name,
+			 lease ? " or not its leased address" : "");
+		return rc;
+	}
+	*peer_ts = pn;
+	*our_ts = on;
+	if (!p->peer_sa_rw)
+		return 0;
+
+	switch (rw_ts_conflict(d->rw ? d->rw->binds : NULL, &sa->id_peer,
+			       sa->id, &pn.ts[0], &other)) {
+	case RW_REFUSE:
+		log_warn(MOD, "IKE SA #%u: %s proposes traffic selectors "
+			 "owned by IKE SA #%u (another identity): refused",
+			 sa->id, ike_id_str(&sa->id_peer, b1, sizeof(b1)),
+			 other);
+		return IKEV2_N_TS_UNACCEPTABLE;
+	case RW_REPLACE: {
+		struct ike_sa *o;
+		for (o = d->sas; o; o = o->next)
+			if (o->id == other && o->state != IKE_S_DEAD)
+				ike_sa_kill(o, "its traffic selectors were "
+					       "taken over by the same "
+					       "identity");
+		break;
+	}
+	case RW_OK:
+		break;
+	}
+	if (!p->sel_name[0] && use_ops(d)) {
+		log_warn(MOD, "policy %s has no selector for spmd", p->name);
+		return IKEV2_N_TS_UNACCEPTABLE;
+	}
+	rw_polreq_fill(&q, p, sa, &pn.ts[0], &on.ts[0]);
+	rc = rw_bind_add(d, &q, sa, c->id, &pn.ts[0], &reqid, err,
+			 sizeof(err));
+	if (rc < 0) {
+		log_warn(MOD, "IKE SA #%u: dynamic policy for %s: %s%s%s",
+			 sa->id, p->name, strerror(-rc), err[0] ? ": " : "",
+			 err);
+		return rc == -EEXIST || rc == -EINVAL
+			       ? IKEV2_N_TS_UNACCEPTABLE
+			       : IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
+	c->reqid = reqid;
+	log_info(MOD, "IKE SA #%u: dynamic policy for %s installed "
+		 "(reqid %u)", sa->id, p->name, reqid);
+	return 0;
+}
+
+void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
+		    struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr)
+{
+	struct rw_bind *b = rw_bind_find(old->ike->d, old->id);
+
+	if (!b)
+		return;
+	/* §2.8: the rekey proposes the TS of the SA it replaces. */
+	c->reqid = b->reqid;
+	tsr->n = 1;
+	tsr->ts[0] = b->peer_ts;
+	if (old->ts_local.af &&
+	    ikev2_ts_from_prefix(&tsi->ts[0], old->ts_local.af,
+				 old->ts_local.src.u.b,
+				 old->ts_local.src_plen, old->ts_local.proto,
+				 old->ts_local.sport_mask == 0xffff
+					 ? old->ts_local.sport : 0) == 0)
+		tsi->n = 1;
+}
+
+void rw_child_gone(struct child_sa *c)
+{
+	struct iked *d = c->ike->d;
+	struct rw_bind *b = rw_bind_find(d, c->id);
+	struct child_sa *succ;
+
+	if (!b)
+		return;
+	succ = c->rekeyed_by ? child_find_id(d, c->rekeyed_by) : NULL;
+	if (succ && succ != c && succ->state == CHILD_S_INSTALLED &&
+	    succ->reqid == b->reqid) {
+		/* The policies stay: they now belong to the new child. */
+		b->child_id = succ->id;
+		b->sa_id = succ->ike->id;
+		return;
+	}
+	bind_remove(d, b);
+}
+
+void rw_ike_down(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+	struct rw_state *st = d->rw;
+	struct rw_sa *rec;
+	struct rw_bind *b, *nb;
+	char a[64];
+
+	if (!st)
+		return;
+	rec = rw_sa_rec(d, sa->id, false);
+	if (sa->rekeyed_to) {
+		/* §2.8: the children moved to the new IKE SA; so do the
+		 * lease, the applied address and the bindings. */
+		struct rw_sa *n;
+		for (b = st->binds; b; b = b->next)
+			if (b->sa_id == sa->id)
+				b->sa_id = sa->rekeyed_to;
+		rw_pool_move(&st->pool, sa->id, sa->rekeyed_to);
+		if (rec && (n = rw_sa_rec(d, sa->rekeyed_to, true))) {
+			uint32_t keep = n->sa_id;
+			struct rw_sa *next = n->next;
+			*n = *rec;
+			n->sa_id = keep;
+			n->next = next;
+			memset(&rec->vip4, 0, sizeof(rec->vip4));
+			memset(&rec->vip6, 0, sizeof(rec->vip6));
+		}
+		rw_sa_drop(d, sa->id);
+		return;
+	}
+	/* Children normally went through child_uninstall already. */
+	for (b = st->binds; b; b = nb) {
+		nb = b->next;
+		if (b->sa_id == sa->id)
+			bind_remove(d, b);
+	}
+	if (rw_pool_release(&st->pool, sa->id))
+		log_info(MOD, "IKE SA #%u: address lease released", sa->id);
+	if (rec) {
+		if (rec->vip4.af) {
+			cp_addr_apply(&rec->vip4, rec->ifname, false);
+			log_info(MOD, "IKE SA #%u: removed assigned address %s",
+				 sa->id, kaddr_str(&rec->vip4, a, sizeof(a)));
+		}
+		if (rec->vip6.af)
+			cp_addr_apply(&rec->vip6, rec->ifname, false);
+	}
+	rw_sa_drop(d, sa->id);
+}

@@ -1,0 +1,807 @@
+/*
+ * test_natrw.c - NAT-T and road warriors in the iked engine (issue 6):
+ *
+ *  - the address pool: distinct leases, exhaustion, release, the same
+ *    identity getting its address back, a requested address, IPv6;
+ *  - the responder's TS envelope as a table of cases (inside, partly
+ *    outside -> narrowed, fully outside -> TS_UNACCEPTABLE, lease, non-CIDR
+ *    ranges, IPv6) and the overlap rule between two road warriors;
+ *  - end to end in one process: a gateway (default remote + IP_RW
+ *    remotes, addresspool) and two clients behind a simulated NAPT (the
+ *    send hook rewrites their source endpoints), on the fake kernel
+ *    backend: NAT detection and the float to 4500, CP leases, dynamic
+ *    policies (kernel-direct mode) tied to the CHILD SAs, UDP
+ *    encapsulation in the SAs, keepalives from the clients only, a NAT
+ *    mapping change, a returning road warrior, disconnects, and the
+ *    no-pool overlap rule (same private address behind two NATs).
+ *
+ * Ownership: three static engines, torn down after each test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "ike/exch.h"
+#include "ike/iked.h"
+#include "ike/rw.h"
+#include "lib/log.h"
+
+/* ---------------------------------------------------------------- */
+/* pure parts                                                         */
+/* ---------------------------------------------------------------- */
+
+static struct kaddr A(const char *s)
+{
+	struct kaddr a;
+
+	assert_int_equal(kaddr_parse(s, &a), 0);
+	return a;
+}
+
+static struct ike_id ID(const char *s)
+{
+	struct ike_id id;
+
+	assert_int_equal(ike_id_parse(s, &id), 0);
+	return id;
+}
+
+static void test_pool(void **st)
+{
+	struct cfg_range r[2] = { { A("203.0.113.130"), A("203.0.113.132") },
+				  { A("2001:db8:7::10"),
+				    A("2001:db8:7::11") } };
+	struct rw_pool_set ps = { 0 };
+	struct ike_id c1 = ID("fqdn:c1.example"), c2 = ID("fqdn:c2.example"),
+		      c3 = ID("fqdn:c3.example"), c4 = ID("fqdn:c4.example");
+	struct kaddr a1, a2, a3, x, want;
+	char b[64];
+
+	(void)st;
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c1, 1,
+				       &a1), 0);
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c2, 2,
+				       &a2), 0);
+	assert_false(kaddr_eq(&a1, &a2));
+	assert_string_equal(kaddr_str(&a1, b, sizeof(b)), "203.0.113.130");
+	/* A wanted address inside the pool and free is granted. */
+	want = A("203.0.113.132");
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, &want, &c3, 3,
+				       &a3), 0);
+	assert_true(kaddr_eq(&a3, &want));
+	/* Exhausted. */
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c4, 4,
+				       &x), -ENOSPC);
+	assert_int_equal(rw_pool_count(&ps), 3);
+	/* A wanted address held by someone else is not given away. */
+	assert_int_equal(rw_pool_release(&ps, 3), 1);
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, &a1, &c4, 4,
+				       &x), 0);
+	assert_true(kaddr_eq(&x, &a3)); /* the only free one */
+	/* Release, and the same identity gets its address back even
+	 * after another client took a different one. */
+	assert_int_equal(rw_pool_release(&ps, 1), 1);
+	assert_int_equal(rw_pool_release(&ps, 4), 1);
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c3, 5,
+				       &x), 0);
+	assert_true(kaddr_eq(&x, &a3)); /* c3's old one */
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c1, 6,
+				       &x), 0);
+	assert_true(kaddr_eq(&x, &a1));
+	/* IKE SA rekeyed: the lease follows. */
+	rw_pool_move(&ps, 6, 7);
+	assert_int_equal(rw_pool_release(&ps, 6), 0);
+	assert_int_equal(rw_pool_release(&ps, 7), 1);
+	/* IPv6 range; no range of a family -> -ENOENT; other pool name
+	 * is independent. */
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET6, NULL, &c1, 8,
+				       &x), 0);
+	assert_string_equal(kaddr_str(&x, b, sizeof(b)), "2001:db8:7::10");
+	assert_int_equal(rw_pool_alloc(&ps, "p", r, 1, AF_INET6, NULL, &c1, 9,
+				       &x), -ENOENT);
+	assert_int_equal(rw_pool_alloc(&ps, "q", r, 1, AF_INET, NULL, &c4, 9,
+				       &x), 0);
+	assert_string_equal(kaddr_str(&x, b, sizeof(b)), "203.0.113.130");
+	rw_pool_free(&ps);
+}
+
+/* "a-b" range or "a/plen" prefix, optional ":proto:port". */
+static struct ikev2_ts T(const char *s)
+{
+	struct ikev2_ts ts;
+	char buf[128], *dash, *slash;
+	struct kaddr a, e;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	memset(&ts, 0, sizeof(ts));
+	if ((dash = strchr(buf, '-'))) {
+		*dash = 0;
+		a = A(buf);
+		e = A(dash + 1);
+		assert_int_equal(ikev2_ts_from_prefix(&ts, a.af, a.u.b,
+						      a.af == AF_INET ? 32
+								      : 128,
+						      0, 0), 0);
+		memcpy(ts.end, e.u.b, a.af == AF_INET ? 4 : 16);
+	} else {
+		slash = strchr(buf, '/');
+		*slash = 0;
+		a = A(buf);
+		assert_int_equal(ikev2_ts_from_prefix(&ts, a.af, a.u.b,
+						      (unsigned)atoi(slash + 1),
+						      0, 0), 0);
+	}
+	return ts;
+}
+
+static struct ikev2_ts_list L1(const char *s)
+{
+	struct ikev2_ts_list l = { .n = 1 };
+
+	l.ts[0] = T(s);
+	return l;
+}
+
+static void test_ts_envelope_table(void **st)
+{
+	static const struct {
+		const char *name, *tsi, *env, *lease, *want;
+	} cases[] = {
+		{ "inside: unchanged", "203.0.113.130/32",
+		  "203.0.113.128/26", NULL, "203.0.113.130/32" },
+		{ "all of IPv4 (vips): narrowed to the envelope",
+		  "0.0.0.0/0", "203.0.113.128/26", NULL,
+		  "203.0.113.128/26" },
+		{ "partly outside: narrowed", "203.0.113.0/24",
+		  "203.0.113.128/26", NULL, "203.0.113.128/26" },
+		{ "fully outside: TS_UNACCEPTABLE", "198.51.100.0/24",
+		  "203.0.113.128/26", NULL, NULL },
+		{ "with a lease: the lease", "0.0.0.0/0", "203.0.113.128/26",
+		  "203.0.113.131", "203.0.113.131/32" },
+		{ "lease not in what the peer proposed: TS_UNACCEPTABLE",
+		  "203.0.113.140/32", "203.0.113.128/26", "203.0.113.131",
+		  NULL },
+		{ "non-CIDR range: first block",
+		  "203.0.113.130-203.0.113.141", "203.0.113.128/26", NULL,
+		  "203.0.113.130/31" },
+		{ "IPv6 inside", "2001:db8:7::5/128", "2001:db8:7::/64", NULL,
+		  "2001:db8:7::5/128" },
+		{ "IPv6 all: narrowed", "::/0", "2001:db8:7::/64", NULL,
+		  "2001:db8:7::/64" },
+		{ "IPv6 with a lease", "::/0", "2001:db8:7::/64",
+		  "2001:db8:7::10", "2001:db8:7::10/128" },
+		{ "family mismatch: TS_UNACCEPTABLE", "::/0",
+		  "203.0.113.128/26", NULL, NULL },
+	};
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ikev2_ts_list peer = L1(cases[i].tsi),
+				     env = L1(cases[i].env),
+				     ours = L1("203.0.113.1/32"),
+				     envo = L1("203.0.113.0/24"), po, oo;
+		struct kaddr lease = { 0 };
+		int rc;
+
+		if (env.ts[0].type == IKEV2_TS_IPV6_ADDR_RANGE) {
+			ours = L1("2001:db8:1::1/128");
+			envo = L1("2001:db8:1::/64");
+		}
+		if (cases[i].lease)
+			lease = A(cases[i].lease);
+		rc = rw_narrow(&peer, &ours, &env, &envo, &lease, &po, &oo);
+		print_message("case %zu: %s -> %d\n", i, cases[i].name, rc);
+		if (!cases[i].want) {
+			assert_int_equal(rc, IKEV2_N_TS_UNACCEPTABLE);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(po.n, 1);
+		struct ikev2_ts want = T(cases[i].want);
+		assert_memory_equal(&po.ts[0], &want, sizeof(want));
+		assert_int_equal(oo.n, 1);
+	}
+}
+
+static void test_overlap_rule(void **st)
+{
+	struct rw_bind b1, b2;
+	struct ike_id c1 = ID("fqdn:c1.example"), c2 = ID("fqdn:c2.example");
+	struct ikev2_ts same = T("10.0.0.5/32"), other = T("10.0.0.6/32"),
+			wide = T("10.0.0.0/24");
+	uint32_t o;
+
+	(void)st;
+	memset(&b1, 0, sizeof(b1));
+	memset(&b2, 0, sizeof(b2));
+	b1.sa_id = 1;
+	b1.peer_id = c1;
+	b1.peer_ts = same;
+	b1.next = &b2;
+	b2.sa_id = 2;
+	b2.peer_id = c2;
+	b2.peer_ts = T("10.0.1.0/24");
+	/* Another identity, same private address: refused. */
+	assert_int_equal(rw_ts_conflict(&b1, &c2, 3, &same, &o), RW_REFUSE);
+	assert_int_equal(o, 1);
+	/* ... also when only overlapping. */
+	assert_int_equal(rw_ts_conflict(&b1, &c2, 3, &wide, &o), RW_REFUSE);
+	/* Same identity from a new IKE SA: replacement. */
+	assert_int_equal(rw_ts_conflict(&b1, &c1, 3, &same, &o), RW_REPLACE);
+	assert_int_equal(o, 1);
+	/* The same SA (another child) or disjoint: fine. */
+	assert_int_equal(rw_ts_conflict(&b1, &c1, 1, &same, &o), RW_OK);
+	assert_int_equal(rw_ts_conflict(&b1, &c2, 3, &other, &o), RW_OK);
+	assert_int_equal(rw_ts_conflict(NULL, &c2, 3, &same, &o), RW_OK);
+}
+
+/* ---------------------------------------------------------------- */
+/* engines: gateway G, clients C1 and C2 behind a NAPT                */
+/* ---------------------------------------------------------------- */
+
+#define NENG 3
+static struct iked E[NENG]; /* 0 = gateway, 1 = c1, 2 = c2 */
+#define G (&E[0])
+static const char *const eaddr[NENG] = { "198.51.100.1", "203.0.113.66",
+					 "203.0.113.74" };
+static const char *const NAT_ADDR = "198.51.100.254";
+static uint16_t nat_base[NENG] = { 0, 10000, 20000 };
+static unsigned keepalives[NENG];
+static bool behind_nat = true;
+static struct ike_ep seen[NENG];
+
+struct pkt {
+	struct pkt *next;
+	int to;
+	struct ike_ep from, dst;
+	size_t len;
+	uint8_t data[];
+};
+static struct pkt *q_head, **q_tail = &q_head;
+
+static int eng_of(const struct iked *d)
+{
+	for (int i = 0; i < NENG; i++)
+		if (d == &E[i])
+			return i;
+	fail();
+	return -1;
+}
+
+static int hook(struct iked *d, const struct ike_ep *from,
+		const struct ike_ep *to, const uint8_t *p, size_t len,
+		void *arg)
+{
+	struct pkt *k;
+	int me = eng_of(d);
+
+	(void)arg;
+	if (len == 1 && p[0] == 0xff) {
+		keepalives[me]++;
+		return 0;
+	}
+	k = malloc(sizeof(*k) + len);
+	assert_non_null(k);
+	k->next = NULL;
+	k->from = *from;
+	k->dst = *to;
+	if (me != 0 && behind_nat) {
+		/* NAPT: source becomes NAT_ADDR, port by (client, port). */
+		k->from.addr = A(NAT_ADDR);
+		k->from.port = (uint16_t)(nat_base[me] + from->port);
+		k->to = 0;
+	} else if (me != 0) {
+		k->to = 0;
+		seen[me] = *from; /* no NAT: answers go back there */
+	} else if (behind_nat) {
+		struct kaddr n = A(NAT_ADDR);
+		assert_true(kaddr_eq(&to->addr, &n));
+		k->to = to->port >= 20000 ? 2 : 1;
+		k->dst.addr = A(eaddr[k->to]);
+		k->dst.port = (uint16_t)(to->port - nat_base[k->to]);
+	} else {
+		k->to = -1;
+		for (int i = 1; i < NENG; i++)
+			if (kaddr_eq(&seen[i].addr, &to->addr) &&
+			    seen[i].port == to->port)
+				k->to = i;
+		assert_true(k->to > 0);
+	}
+	k->len = len;
+	memcpy(k->data, p, len);
+	*q_tail = k;
+	q_tail = &k->next;
+	return 0;
+}
+
+static unsigned pump(void)
+{
+	struct pkt *k;
+	unsigned n = 0;
+
+	while ((k = q_head)) {
+		q_head = k->next;
+		if (!q_head)
+			q_tail = &q_head;
+		ike_input(&E[k->to], &k->dst, &k->from,
+			  k->dst.port == IKE_NATT_PORT, k->data, k->len);
+		free(k);
+		assert_true(++n < 2000);
+	}
+	for (int i = 0; i < NENG; i++)
+		ev_run_once(E[i].loop, 0);
+	return n;
+}
+
+static void reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+	struct iked *d = arg;
+	struct ike_sa *sa, *n;
+
+	(void)l;
+	(void)t;
+	for (sa = d->sas; sa; sa = n) {
+		n = sa->next;
+		if (sa->state == IKE_S_DEAD)
+			ike_sa_free(sa);
+	}
+}
+
+static void psk_set(struct ike_remote *r)
+{
+	r->have_psk = true;
+	r->psk_len = 6;
+	memcpy(r->psk, "rwpsk!", 6);
+	r->interval_ms = 100;
+}
+
+/* Gateway: default remote, one IP_RW remote per client identity, each
+ * with a tunnel policy whose selector is the envelope 203.0.113.1 <->
+ * 203.0.113.128/26 (with_pool) or 10.0.0.0/8 (without). */
+static void gw_config(bool with_pool)
+{
+	struct ike_cfg *c = cfg_new();
+	struct ike_remote *r;
+	struct ike_policy *p;
+
+	assert_non_null(c);
+	r = cfg_add_remote(c);
+	snprintf(r->name, sizeof(r->name), "default");
+	r->is_default = true;
+	psk_set(r);
+	for (int i = 1; i < NENG; i++) {
+		r = cfg_add_remote(c);
+		snprintf(r->name, sizeof(r->name), "rw-c%d", i);
+		psk_set(r);
+		r->my_id = ID("fqdn:gw.example");
+		snprintf((char *)r->peer_id.data, sizeof(r->peer_id.data),
+			 "c%d.example", i);
+		r->peer_id.type = IKE_ID_FQDN;
+		r->peer_id.len = (uint16_t)strlen((char *)r->peer_id.data);
+		if (with_pool) {
+			snprintf(r->pool_name, sizeof(r->pool_name), "rwpool");
+			r->pool[0].start = A("203.0.113.129");
+			r->pool[0].end = A("203.0.113.190");
+			r->npool = 1;
+			r->dns[0] = A("203.0.113.53");
+			r->ndns = 1;
+		}
+		p = cfg_add_policy(c);
+		snprintf(p->name, sizeof(p->name), "p-c%d", i);
+		snprintf(p->remote, sizeof(p->remote), "rw-c%d", i);
+		snprintf(p->sel_name, sizeof(p->sel_name), "s-c%d", i);
+		p->mode = KMODE_TUNNEL;
+		p->peer_sa_rw = true;
+		p->my_sa = A("198.51.100.1");
+		p->lifetime_sec = 3600;
+		p->sel.af = AF_INET;
+		p->sel.src = A("203.0.113.1");
+		p->sel.src_plen = 32;
+		p->sel.dst = A(with_pool ? "203.0.113.128" : "10.0.0.0");
+		p->sel.dst_plen = with_pool ? 26 : 8;
+	}
+	G->cfg = c;
+}
+
+/* Client i: remote "gw", tunnel policy any <-> 203.0.113.1, or the
+ * fixed inner address `inner` without a pool. */
+static void client_config(int i, bool request, const char *inner)
+{
+	struct ike_cfg *c = cfg_new();
+	struct ike_remote *r;
+	struct ike_policy *p;
+	char id[64];
+
+	assert_non_null(c);
+	r = cfg_add_remote(c);
+	snprintf(r->name, sizeof(r->name), "gw");
+	psk_set(r);
+	r->peer_any = false;
+	r->peer_addr = A("198.51.100.1");
+	snprintf(id, sizeof(id), "fqdn:c%d.example", i);
+	r->my_id = ID(id);
+	r->peer_id = ID("fqdn:gw.example");
+	r->cp_request = request ? RW_REQ_IP4 | RW_REQ_IP4_DNS : 0;
+	r->nat_keepalive_sec = 20;
+	p = cfg_add_policy(c);
+	snprintf(p->name, sizeof(p->name), "to-gw");
+	snprintf(p->remote, sizeof(p->remote), "gw");
+	p->mode = KMODE_TUNNEL;
+	p->reqid = 9;
+	p->my_sa = A(eaddr[i]);
+	p->peer_sa = A("198.51.100.1");
+	p->lifetime_sec = 3600;
+	p->sel.af = AF_INET;
+	p->sel.src = A(inner ? inner : "0.0.0.0");
+	p->sel.src_plen = inner ? 32 : 0;
+	p->sel.dst = A("203.0.113.1");
+	p->sel.dst_plen = 32;
+	E[i].cfg = c;
+}
+
+static void engine_init(struct iked *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->loop = ev_new();
+	assert_non_null(d->loop);
+	d->ctl_fd = -1;
+	assert_int_equal(k_open(&d->kern, "fake", 0), 0);
+	d->kern_open = true;
+	d->send_hook = hook;
+	ev_timer_init(&d->reaper, reaper_cb, d);
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	log_init("test", LOG_TO_STDERR,
+		 getenv("IKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	for (int i = 0; i < NENG; i++) {
+		engine_init(&E[i]);
+		keepalives[i] = 0;
+	}
+	nat_base[1] = 10000;
+	nat_base[2] = 20000;
+	behind_nat = true;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	struct pkt *k;
+
+	(void)st;
+	while ((k = q_head)) {
+		q_head = k->next;
+		free(k);
+	}
+	q_tail = &q_head;
+	for (int i = 0; i < NENG; i++) {
+		while (E[i].sas) {
+			ike_sa_kill(E[i].sas, "teardown");
+			ike_sa_free(E[i].sas);
+		}
+		rw_free(&E[i]);
+		k_close(&E[i].kern);
+		cfg_free(E[i].cfg);
+		ev_free(E[i].loop);
+	}
+	return 0;
+}
+
+static struct ike_sa *est(struct iked *d, const char *remote)
+{
+	struct ike_sa *sa, *f = NULL;
+
+	for (sa = d->sas; sa; sa = sa->next)
+		if (sa->state == IKE_S_ESTABLISHED &&
+		    (!remote || !strcmp(sa->remote, remote))) {
+			assert_null(f);
+			f = sa;
+		}
+	return f;
+}
+
+static unsigned n_est(struct iked *d)
+{
+	unsigned n = 0;
+
+	for (struct ike_sa *sa = d->sas; sa; sa = sa->next)
+		n += sa->state == IKE_S_ESTABLISHED;
+	return n;
+}
+
+/* The fake backend hands out SPIs from one counter per kernel: two
+ * clients behind the same NAT address would pick the same inbound SPI,
+ * and the gateway's outbound SAs (same destination, same SPI) collide.
+ * Real SPIs are random; skew the counter of client i. */
+static void spi_skew(int i)
+{
+	struct kaddr a = A(eaddr[i]), b = A("198.51.100.1");
+	uint32_t spi;
+
+	for (int n = 0; n < 16; n++)
+		assert_int_equal(k_getspi(&E[i].kern, IPPROTO_ESP, &b, &a, 0,
+					  &spi), 0);
+}
+
+static void connect_client(int i)
+{
+	char err[160];
+
+	assert_int_equal(iked_initiate(&E[i], "gw", "to-gw", NULL, err,
+				       sizeof(err)), 0);
+	pump();
+}
+
+static const struct kaddr *client_vip(int i)
+{
+	struct ike_sa *sa = est(&E[i], "gw");
+
+	assert_non_null(sa);
+	/* The gateway leased it and narrowed our TSi to it. */
+	assert_non_null(sa->children);
+	return &sa->children->ts_local.src;
+}
+
+static void test_two_clients_nat_pool(void **st)
+{
+	struct ike_sa *g1, *g2, *s1;
+	struct kaddr v1, v2;
+	struct ksa k;
+	char b[64];
+
+	(void)st;
+	gw_config(true);
+	client_config(1, true, NULL);
+	client_config(2, true, NULL);
+	spi_skew(2);
+	connect_client(1);
+	connect_client(2);
+	assert_int_equal(n_est(G), 2);
+	g1 = est(G, "rw-c1");
+	g2 = est(G, "rw-c2");
+	assert_non_null(g1);
+	assert_non_null(g2);
+	/* NAT detected on both sides, both floated to 4500. */
+	assert_true(g1->natt && g1->nat_peer && !g1->nat_local);
+	s1 = est(&E[1], "gw");
+	assert_true(s1->natt && s1->nat_local);
+	assert_int_equal(s1->peer.port, IKE_NATT_PORT);
+	assert_int_equal(g1->peer.port, nat_base[1] + IKE_NATT_PORT);
+	/* Each client its own pool address, TSi narrowed to it. */
+	v1 = *client_vip(1);
+	v2 = *client_vip(2);
+	assert_false(kaddr_eq(&v1, &v2));
+	assert_string_equal(kaddr_str(&v1, b, sizeof(b)), "203.0.113.129");
+	assert_int_equal(E[1].sas->children->ts_local.src_plen, 32);
+	assert_non_null(rw_sa_lease(G, g1->id, AF_INET));
+	assert_true(kaddr_eq(rw_sa_lease(G, g1->id, AF_INET), &v1));
+	assert_int_equal(rw_pool_count(&G->rw->pool), 2);
+	/* Dynamic policies: out/in/fwd per client, tied to the child. */
+	assert_int_equal(kfake_pol_count(&G->kern), 6);
+	assert_int_equal(g1->children->state, CHILD_S_INSTALLED);
+	assert_int_not_equal(g1->children->reqid,
+			     g2->children->reqid);
+	/* UDP encapsulation towards the NAT's mapped port. */
+	assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr,
+				  g1->children->spi_out, &k, NULL), 0);
+	assert_true(k.encap.enabled);
+	assert_int_equal(k.encap.dport, g1->peer.port);
+	assert_int_equal(k.encap.sport, IKE_NATT_PORT);
+	assert_int_equal(k.reqid, g1->children->reqid);
+	ksa_wipe(&k);
+
+	/* Keepalives: from the clients (behind the NAT), never from the
+	 * gateway; the first a full interval after the float. */
+	uint64_t t0 = ev_now_ms();
+	for (int i = 0; i < NENG; i++)
+		natt_keepalive_scan(&E[i], t0);
+	for (int i = 0; i < NENG; i++)
+		natt_keepalive_scan(&E[i], t0 + 21000);
+	assert_int_equal(keepalives[0], 0);
+	assert_int_equal(keepalives[1], 1);
+	assert_int_equal(keepalives[2], 1);
+	natt_keepalive_scan(&E[1], t0 + 22000); /* not yet due again */
+	assert_int_equal(keepalives[1], 1);
+
+	/* c1 disconnects: its policies and lease vanish, c2's stay. */
+	assert_int_equal(ike_queue_ike_delete(s1), 0);
+	pump();
+	assert_int_equal(n_est(G), 1);
+	assert_int_equal(kfake_pol_count(&G->kern), 3);
+	assert_int_equal(rw_pool_count(&G->rw->pool), 1);
+	/* c2 too: nothing left. */
+	assert_int_equal(ike_queue_ike_delete(est(&E[2], "gw")), 0);
+	pump();
+	assert_int_equal(n_est(G), 0);
+	assert_int_equal(kfake_pol_count(&G->kern), 0);
+	assert_int_equal(kfake_sa_count(&G->kern), 0);
+	assert_int_equal(rw_pool_count(&G->rw->pool), 0);
+}
+
+static void test_returning_rw(void **st)
+{
+	struct ike_sa *old_g, *new_g, *sa;
+	struct kaddr v_old, v_new;
+	uint32_t old_id;
+
+	(void)st;
+	gw_config(true);
+	client_config(1, true, NULL);
+	client_config(2, true, NULL);
+	spi_skew(2);
+	connect_client(1);
+	connect_client(2);
+	old_g = est(G, "rw-c1");
+	assert_non_null(old_g);
+	old_id = old_g->id;
+	v_old = *client_vip(1);
+	/* c1 "reboots" and comes back through a new NAT mapping: its old
+	 * state is gone on its side (no DELETE reaches the gateway). */
+	while ((sa = E[1].sas)) {
+		ike_sa_kill(sa, "client reboot");
+		ike_sa_free(sa);
+	}
+	/* Without INITIAL_CONTACT: the uniqueness rule alone (rw.h). */
+	E[1].cfg->remote[0].initial_contact = false;
+	nat_base[1] = 11000;
+	connect_client(1);
+	/* The gateway replaced the old IKE SA: one per client. */
+	assert_int_equal(n_est(G), 2);
+	new_g = est(G, "rw-c1");
+	assert_int_not_equal(new_g->id, old_id);
+	for (sa = G->sas; sa; sa = sa->next)
+		assert_true(sa->id != old_id || sa->state == IKE_S_DEAD);
+	assert_int_equal(new_g->peer.port, 11000 + IKE_NATT_PORT);
+	/* Old dynamic policies gone, new ones in: still 2 x 3. */
+	assert_int_equal(kfake_pol_count(&G->kern), 6);
+	assert_int_equal(G->rw->policies_added, 3);
+	assert_int_equal(G->rw->policies_removed, 1);
+	/* Same identity, same address back. */
+	v_new = *client_vip(1);
+	assert_true(kaddr_eq(&v_old, &v_new));
+	/* Old SAs of the first c1 gone: 2 clients x 2 SAs. */
+	assert_int_equal(kfake_sa_count(&G->kern), 4);
+}
+
+static void test_mapping_change(void **st)
+{
+	struct ike_sa *g1, *c1;
+	struct ksa k;
+	uint16_t before;
+
+	(void)st;
+	gw_config(true);
+	client_config(1, true, NULL);
+	connect_client(1);
+	g1 = est(G, "rw-c1");
+	c1 = est(&E[1], "gw");
+	before = g1->peer.port;
+	/* The NAT forgets and maps c1 to a new port: its next (DPD)
+	 * message arrives from there. */
+	nat_base[1] = 12000;
+	assert_int_equal(ike_queue_child_rekey(c1, c1->children), 0);
+	pump();
+	assert_int_not_equal(g1->peer.port, before);
+	assert_int_equal(g1->peer.port, 12000 + IKE_NATT_PORT);
+	/* The CHILD SA now in use carries the new mapping. */
+	struct child_sa *c;
+	bool found = false;
+	for (c = g1->children; c; c = c->next) {
+		if (c->state != CHILD_S_INSTALLED)
+			continue;
+		assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP,
+					  &g1->peer.addr, c->spi_out, &k,
+					  NULL), 0);
+		if (k.encap.dport == g1->peer.port)
+			found = true;
+		ksa_wipe(&k);
+	}
+	assert_true(found);
+	/* Policies unchanged in number (rekey inherited them). */
+	assert_int_equal(kfake_pol_count(&G->kern), 3);
+}
+
+static void test_no_pool_overlap(void **st)
+{
+	struct ike_sa *sa;
+
+	(void)st;
+	gw_config(false);
+	/* The same private address behind different NATs. */
+	client_config(1, false, "10.0.0.5");
+	client_config(2, false, "10.0.0.5");
+	nat_base[2] = 20000;
+	connect_client(1);
+	connect_client(2);
+	/* Both IKE SAs stand, but c2's CHILD SA is refused. */
+	assert_int_equal(n_est(G), 2);
+	sa = est(&E[1], "gw");
+	assert_non_null(sa->children);
+	assert_int_equal(sa->children->state, CHILD_S_INSTALLED);
+	sa = est(&E[2], "gw");
+	assert_true(!sa->children ||
+		    sa->children->state != CHILD_S_INSTALLED);
+	assert_int_equal(kfake_pol_count(&G->kern), 3);
+	sa = est(G, "rw-c1");
+	assert_string_equal((char *)sa->id_peer.data, "c1.example");
+	assert_int_equal(sa->children->ts_remote.dst_plen, 32);
+	/* Outside the envelope: refused too. */
+	cfg_free(E[2].cfg);
+	client_config(2, false, "192.0.2.9");
+	while ((sa = E[2].sas)) {
+		ike_sa_kill(sa, "again");
+		ike_sa_free(sa);
+	}
+	connect_client(2);
+	sa = est(&E[2], "gw");
+	assert_non_null(sa);
+	assert_true(!sa->children ||
+		    sa->children->state != CHILD_S_INSTALLED);
+	assert_int_equal(kfake_pol_count(&G->kern), 3);
+}
+
+static void test_ipv6_no_nat(void **st)
+{
+	struct ike_sa *g1;
+
+	(void)st;
+	behind_nat = false;
+	gw_config(true);
+	/* IPv6 pool envelope for c1. */
+	G->cfg->remote[1].pool[1].start = A("2001:db8:7::10");
+	G->cfg->remote[1].pool[1].end = A("2001:db8:7::1f");
+	G->cfg->remote[1].npool = 2;
+	struct ike_policy *p = &G->cfg->policy[0];
+	p->sel.af = AF_INET6;
+	p->sel.src = A("2001:db8:1::1");
+	p->sel.src_plen = 128;
+	p->sel.dst = A("2001:db8:7::");
+	p->sel.dst_plen = 64;
+	p->my_sa = A("198.51.100.1");
+	client_config(1, false, NULL);
+	E[1].cfg->remote[0].cp_request = RW_REQ_IP6;
+	p = &E[1].cfg->policy[0];
+	p->sel.af = AF_INET6;
+	p->sel.src = A("::");
+	p->sel.src_plen = 0;
+	p->sel.dst = A("2001:db8:1::1");
+	p->sel.dst_plen = 128;
+	connect_client(1);
+	g1 = est(G, "rw-c1");
+	assert_non_null(g1);
+	assert_false(g1->natt && (g1->nat_peer || g1->nat_local));
+	assert_non_null(g1->children);
+	assert_int_equal(g1->children->state, CHILD_S_INSTALLED);
+	char b[64];
+	assert_string_equal(kaddr_str(&g1->children->ts_remote.dst, b,
+				      sizeof(b)), "2001:db8:7::10");
+	assert_int_equal(kfake_pol_count(&G->kern), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_ts_envelope_table),
+		cmocka_unit_test(test_overlap_rule),
+		cmocka_unit_test_setup_teardown(test_two_clients_nat_pool,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_returning_rw, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mapping_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_pool_overlap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_no_nat, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
