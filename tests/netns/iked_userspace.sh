@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# iked_userspace.sh - issue 5 end to end: two racoon2 hosts in network
+# namespaces (r2j-$$-a, r2j-$$-b), each running r2espd (userspace ESP over
+# TUN) + spmd + iked with `interface { kernel userspace; };`.  Nothing is
+# set up by hand beyond addresses: spmd installs the policies in r2espd,
+# r2espd routes the remote selectors into its TUN device, traffic raises an
+# ACQUIRE, iked negotiates and installs the SAs in r2espd, and the traffic
+# flows through the tunnel.
+#
+#   iked_userspace.sh [BUILD_DIR] [CASE...]
+#   CASE: 4in4 (IPv4 inner and outer), 6in6, 6in4, bytes (IPv4 with a
+#   1 MB ipsec_sa_lifetime_byte); default: all of them.
+#
+# Per case: policies listed by spmdctl; ping triggers the negotiation and
+# is answered; IKE ESTABLISHED and CHILD INSTALLED on both ends, two SAs
+# in each r2espd; a TCP transfer (iperf3) through the tunnel; CHILD and IKE
+# rekey from each side under a 100 pkt/s ping (lost packets counted and
+# printed, at most 3 allowed); delete from one side clears both daemons
+# and both data planes; traffic negotiates again afterwards; iked removes
+# its SAs from r2espd when it stops.  "bytes": r2espd's soft EXPIRE on the
+# byte limit makes iked rekey the CHILD SA while data flows.
+# Prints PASS/FAIL lines (SKIP and exit 0 without root or binaries); exit
+# status = number of failures.  Run by scripts/test.sh with R2_BUILD.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
+[ $# -gt 0 ] && shift
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: iked_userspace (no build dir)"; exit 0; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: iked_userspace (needs root)"; exit 0; }
+
+IKED=$BUILD/src/ike/iked
+IKEDCTL=$BUILD/src/ike/ikedctl
+[ -x "$IKEDCTL" ] || IKEDCTL=$BUILD/src/ctl/ikedctl
+SPMD=$BUILD/src/spm/spmd
+SPMDCTL=$BUILD/src/spm/spmdctl
+[ -x "$SPMDCTL" ] || SPMDCTL=$BUILD/src/ctl/spmdctl
+ESPD=$BUILD/src/kernel/userspace/r2espd
+ESPCTL=$BUILD/src/kernel/userspace/r2espctl
+for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
+	[ -x "$b" ] || { echo "SKIP: iked_userspace ($b not built)"; exit 0; }
+done
+command -v iperf3 >/dev/null || { echo "SKIP: iked_userspace (no iperf3)"; exit 0; }
+
+T=$(mktemp -d /tmp/r2j-$$.XXXX)
+NA=r2j-$$-a
+NB=r2j-$$-b
+FAILS=0
+declare -A PID=()
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
+# check NAME CMD... : PASS when CMD succeeds (its output goes to the log)
+check() {
+	local n=$1
+	shift
+	if "$@" >>"$T/checks.log" 2>&1; then pass "$n"; else fail "$n"; fi
+}
+# wait_for SECONDS CMD... : retry CMD every 0.2 s
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
+ns_of() { [ "$1" = a ] && echo "$NA" || echo "$NB"; }
+in_ns() { local n; n=$(ns_of "$1"); shift; ip netns exec "$n" "$@"; }
+
+# stop KEY: TERM, wait up to 5 s, then KILL.
+stop() {
+	local p=${PID[$1]:-}
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	unset "PID[$1]"
+}
+
+stop_all() {
+	# iked first (it deletes its SAs), then spmd (its policies), r2espd.
+	local h
+	for h in a b; do stop "iked-$h"; done
+	for h in a b; do stop "spmd-$h"; done
+	for h in a b; do stop "espd-$h"; done
+}
+
+netns_down() {
+	ip netns del "$NA" 2>/dev/null
+	ip netns del "$NB" 2>/dev/null
+}
+
+cleanup() {
+	stop_all
+	netns_down
+	if [ "$FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "# logs kept in $T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# net_up OUTER_A OUTER_B OPLEN INNER_A INNER_B
+# (nodad expands to nothing for IPv4 on purpose)
+# shellcheck disable=SC2046
+net_up() {
+	ip netns add "$NA" && ip netns add "$NB" || return 1
+	ip link add "r2j$$a" type veth peer name "r2j$$b" || return 1
+	ip link set "r2j$$a" netns "$NA" name va
+	ip link set "r2j$$b" netns "$NB" name vb
+	ip -n "$NA" link set lo up
+	ip -n "$NB" link set lo up
+	ip -n "$NA" addr add "$1/$3" dev va $(nodad "$1")
+	ip -n "$NB" addr add "$2/$3" dev vb $(nodad "$2")
+	ip -n "$NA" link set va up
+	ip -n "$NB" link set vb up
+	# the protected hosts: one address of each side's network
+	ip -n "$NA" addr add "$4" dev lo $(nodad "$4")
+	ip -n "$NB" addr add "$5" dev lo $(nodad "$5")
+}
+nodad() { [[ $1 == *:* ]] && echo nodad; }
+
+# conf HOST MY_GW PEER_GW MY_NET PEER_NET [LIFETIME_BYTE]
+conf() {
+	local h=$1 me=$2 peer=$3 mynet=$4 peernet=$5 bytes=${6:-}
+	local d=$T/$h other
+	other=b
+	[ "$h" = b ] && other=a
+	mkdir -p "$d"
+	printf 'userspace-test-psk-%s\n' "$$" >"$T/psk"
+	chmod 600 "$T/psk"
+	cat >"$d/racoon2.conf" <<EOF
+interface {
+	ike { "$me" port 500; };
+	spmd { unix "$d/spmif"; };
+	kernel userspace;
+};
+remote peer {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "host-$h.example";
+		peers_id fqdn "host-$other.example";
+		peers_ipaddr "$peer" port 500;
+		kmp_enc_alg { aes128_gcm16; aes128_cbc; };
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_hash_alg { hmac_sha2_256; };
+		kmp_dh_group { curve25519; modp2048; };
+		kmp_auth_method { psk; };
+		pre_shared_key "$T/psk";
+	};
+	selector_index sel_out;
+};
+selector sel_out {
+	direction outbound;
+	src "$mynet";
+	dst "$peernet";
+	policy_index pol;
+};
+selector sel_in {
+	direction inbound;
+	src "$peernet";
+	dst "$mynet";
+	policy_index pol;
+};
+policy pol {
+	action auto_ipsec;
+	remote_index peer;
+	ipsec_mode tunnel;
+	ipsec_index { esp; };
+	ipsec_level require;
+	my_sa_ipaddr "$me";
+	peers_sa_ipaddr "$peer";
+};
+ipsec esp {
+	ipsec_sa_lifetime_time 1 hour;
+${bytes:+	ipsec_sa_lifetime_byte $bytes;}
+	sa_index { esp_sa; };
+};
+sa esp_sa {
+	sa_protocol esp;
+	esp_enc_alg { aes128_gcm16; aes256_cbc; };
+	esp_auth_alg { hmac_sha2_256; };
+};
+EOF
+}
+
+# start HOST : r2espd, spmd, iked with that host's configuration.
+start() {
+	local h=$1 d=$T/$1 ns
+	ns=$(ns_of "$h")
+	export RACOON2_ESPD_SOCKET=$d/r2espd.sock
+	ip netns exec "$ns" "$ESPD" -s "$d/r2espd.sock" -i r2tun0 \
+		>"$d/r2espd.log" 2>&1 &
+	PID[espd-$h]=$!
+	wait_for 5 test -S "$d/r2espd.sock" || { echo "r2espd $h did not start"; return 1; }
+	ip netns exec "$ns" "$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid" \
+		>"$d/spmd.log" 2>&1 &
+	PID[spmd-$h]=$!
+	wait_for 5 test -S "$d/spmif" || { echo "spmd $h did not start"; return 1; }
+	ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" -S "$d/iked.sock" \
+		-K "$d/keys" >"$d/iked.log" 2>&1 &
+	PID[iked-$h]=$!
+	wait_for 5 ikectl "$h" ping || { echo "iked $h did not start"; return 1; }
+	# spmd hands ACQUIREs to the registered iked
+	wait_for 5 grep -q "registered with spmd" "$d/iked.log"
+}
+
+ikectl() { local h=$1; shift; in_ns "$h" "$IKEDCTL" -s "$T/$h/iked.sock" "$@"; }
+spmctl() { local h=$1; shift; in_ns "$h" "$SPMDCTL" -s "$T/$h/spmif" "$@"; }
+espctl() { local h=$1; shift; in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" "$@"; }
+
+# q HOST PYEXPR : evaluated on "ikedctl show sa --json" as d; ike = IKE SAs
+# ESTABLISHED, kids = their INSTALLED children.
+q() {
+	local j
+	j=$(ikectl "$1" show sa --json 2>/dev/null) || return 1
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+ike = [s for s in d.get("ike_sas", []) if s.get("state") == "ESTABLISHED"]
+kids = [c for s in ike for c in s.get("children", []) if c.get("state") == "INSTALLED"]
+v = eval(sys.argv[2])
+print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+' "$j" "$2"
+}
+is() { [ "$(q "$1" "$2")" = "$3" ]; }
+up_both() { is a 'len(ike)' 1 && is b 'len(ike)' 1 && is a 'len(kids)' 1 && is b 'len(kids)' 1; }
+esp_sas() { espctl "$1" sa show 2>/dev/null | grep -c -i 'spi'; }
+esp_sas_is() { [ "$(esp_sas "$1")" = "$2" ]; }
+kid_spis() { q "$1" '[c["spi_in"] for c in kids]'; }
+changed() { local now; now=$("${@:2}"); [ -n "$now" ] && [ "$now" != "$1" ]; }
+
+# ping_loss HOST DST SRC COUNT : prints "lost/sent"
+ping_loss() {
+	local out tx rx
+	out=$(in_ns "$1" ping -q -i 0.01 -W 1 -c "$4" -I "$3" "$2" 2>&1)
+	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
+	echo "$((${tx:-0} - ${rx:-0}))/${tx:-0}"
+}
+
+# rekey_under_traffic NAME SIDE WHAT : ping at 100/s from a while SIDE
+# rekeys WHAT (child|ike); at most 3 lost.
+rekey_under_traffic() {
+	local n=$1 side=$2 what=$3 id old res lost
+	old=$(q a '[s["spi_i"] for s in ike] + [c["spi_in"] for c in kids]')
+	if [ "$what" = child ]; then
+		id=$(q "$side" '[c["id"] for c in kids][0]')
+	else
+		id=$(q "$side" '[s["id"] for s in ike][0]')
+	fi
+	ping_loss a "$IB" "$IA" 300 >"$T/ping.$n" &
+	local pp=$!
+	sleep 1
+	ikectl "$side" rekey "$what" "$id" >>"$T/checks.log" 2>&1
+	wait $pp
+	res=$(cat "$T/ping.$n")
+	lost=${res%/*}
+	if wait_for 5 changed "$old" q a '[s["spi_i"] for s in ike] + [c["spi_in"] for c in kids]' &&
+	   wait_for 5 up_both && [ "${lost:-999}" -le 3 ]; then
+		pass "$n: $what rekey by $side under 100 pkt/s: $res packets lost"
+	else
+		fail "$n: $what rekey by $side under 100 pkt/s: $res packets lost, SAs $(q a '[c["spi_in"] for c in kids]')"
+	fi
+}
+
+# run_case NAME OUTER_A OUTER_B OPLEN INNER_A INNER_B NET_A NET_B [BYTES]
+run_case() {
+	local n=$1 oa=$2 ob=$3 opl=$4
+	IA=${5%/*} IB=${6%/*}
+	local neta=$7 netb=$8 bytes=${9:-}
+	local fam=""
+	[[ $IA == *:* ]] && fam=-6
+	echo "# case $n: inner $IA <-> $IB, outer $oa <-> $ob"
+	net_up "$oa" "$ob" "$opl" "$5" "$6" || { fail "$n: namespaces"; netns_down; return; }
+	conf a "$oa" "$ob" "$neta" "$netb" "$bytes"
+	conf b "$ob" "$oa" "$netb" "$neta" "$bytes"
+	if ! start a || ! start b; then
+		fail "$n: r2espd, spmd and iked start on both hosts"
+		tail -5 "$T"/?/*.log
+		stop_all; netns_down; return
+	fi
+	pass "$n: r2espd, spmd and iked running on both hosts"
+	check "$n: spmdctl lists the policies (in r2espd)" \
+		eval "spmctl a policy show | grep -q sel_out && espctl a pol show | grep -q ."
+	check "$n: r2espd routes $netb into its TUN device" \
+		eval "in_ns a ip $fam route show $netb | grep -q r2tun0"
+
+	# 1. traffic triggers ACQUIRE -> IKE_SA_INIT/IKE_AUTH -> SAs
+	local out
+	out=$(in_ns a ping $fam -c 4 -i 0.3 -W 2 -I "$IA" "$IB" 2>&1)
+	if grep -q ' 0 received' <<<"$out"; then
+		fail "$n: ping triggers the negotiation and is answered"
+	else
+		pass "$n: ping triggers the negotiation and is answered ($(grep -o '[0-9]* received' <<<"$out") of 4)"
+	fi
+	check "$n: IKE ESTABLISHED, CHILD INSTALLED on both" wait_for 5 up_both
+	check "$n: ACQUIRE reached iked through spmd" grep -q "ACQUIRE for policy" "$T/a/iked.log"
+	check "$n: two SAs in each r2espd" eval "esp_sas_is a 2 && esp_sas_is b 2"
+	check "$n: ping through the tunnel, no loss" \
+		eval "in_ns a ping $fam -c 5 -i 0.2 -W 2 -I $IA $IB | grep -q ' 0% packet loss'"
+	check "$n: ping from b to a" \
+		eval "in_ns b ping $fam -c 2 -i 0.2 -W 2 -I $IB $IA | grep -q ' 0% packet loss'"
+	check "$n: the packets went through r2espd" \
+		eval "espctl a stats | grep -E 'esp_tx *[1-9]'"
+
+	# 2. TCP
+	in_ns b iperf3 -s -1 -B "$IB" -p 5201 >"$T/iperf-s.$n" 2>&1 &
+	local ip=$!
+	sleep 0.5
+	check "$n: TCP transfer of 8 MB through the tunnel (iperf3)" \
+		in_ns a iperf3 -c "$IB" -B "$IA" -p 5201 -n 8M
+	kill $ip 2>/dev/null
+	wait $ip 2>/dev/null
+
+	if [ -n "$bytes" ]; then
+		check "$n: soft byte EXPIRE from r2espd made iked rekey" \
+			wait_for 5 grep -q "kernel soft expire" "$T/a/iked.log" "$T/b/iked.log"
+		check "$n: SAs in place after the byte rekey" wait_for 5 up_both
+		check "$n: ping after the byte rekey" \
+			eval "in_ns a ping $fam -c 3 -i 0.2 -W 2 -I $IA $IB | grep -q ' 0% packet loss'"
+		stop_all; netns_down
+		return
+	fi
+
+	# 3. rekeys under traffic, from each side
+	rekey_under_traffic "$n" a child
+	rekey_under_traffic "$n" b child
+	rekey_under_traffic "$n" a ike
+	rekey_under_traffic "$n" b ike
+	check "$n: still two SAs in each r2espd after the rekeys" \
+		wait_for 5 eval "esp_sas_is a 2 && esp_sas_is b 2"
+
+	# 4. delete from b clears both ends, traffic negotiates again
+	ikectl b delete all >>"$T/checks.log" 2>&1
+	check "$n: delete by b clears both iked" \
+		wait_for 5 eval "is a 'len(d[\"ike_sas\"])' 0 && is b 'len(d[\"ike_sas\"])' 0"
+	check "$n: ... and both r2espd" wait_for 5 eval "esp_sas_is a 0 && esp_sas_is b 0"
+	check "$n: traffic negotiates again after the delete" \
+		wait_for 8 eval "in_ns a ping $fam -c 1 -W 1 -I $IA $IB"
+	check "$n: ... SAs up again" wait_for 5 up_both
+
+	# 5. iked removes its SAs when it stops; spmd its policies
+	stop iked-a
+	stop iked-b
+	check "$n: iked stopped: its SAs left r2espd" eval "esp_sas_is a 0 && esp_sas_is b 0"
+	stop spmd-a
+	check "$n: spmd stopped: its policies left r2espd" \
+		eval "! espctl a pol show | grep -q -i 'dir'"
+	if grep -E -i ' (ERR|CRIT) ' "$T"/?/iked.log | grep -v -i 'spmd\|spmif' >"$T/errors.$n"; then
+		fail "$n: no errors in iked's logs ($(head -1 "$T/errors.$n"))"
+	else
+		pass "$n: no errors in iked's logs"
+	fi
+	stop_all
+	netns_down
+	mkdir -p "$T/$n"
+	mv "$T/a" "$T/b" "$T/$n/" 2>/dev/null
+}
+
+CASES=("$@")
+[ ${#CASES[@]} -gt 0 ] || CASES=(4in4 6in6 6in4 bytes)
+for c in "${CASES[@]}"; do
+	case $c in
+	4in4) run_case 4in4 198.51.100.1 198.51.100.2 24 203.0.113.1/32 \
+		203.0.113.129/32 203.0.113.0/25 203.0.113.128/25 ;;
+	6in6) run_case 6in6 2001:db8:1::1 2001:db8:1::2 64 2001:db8:a::1/128 \
+		2001:db8:b::1/128 2001:db8:a::/48 2001:db8:b::/48 ;;
+	6in4) run_case 6in4 198.51.100.1 198.51.100.2 24 2001:db8:a::1/128 \
+		2001:db8:b::1/128 2001:db8:a::/48 2001:db8:b::/48 ;;
+	bytes) run_case bytes 198.51.100.1 198.51.100.2 24 203.0.113.1/32 \
+		203.0.113.129/32 203.0.113.0/25 203.0.113.128/25 "2 MB" ;;
+	*) fail "unknown case $c" ;;
+	esac
+done
+echo "# iked_userspace: $FAILS failure(s)"
+exit "$FAILS"
