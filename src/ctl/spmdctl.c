@@ -83,7 +83,8 @@ static bool numeric_key(const char *k)
 		"dynamic_policies", "dynamic_kernel_policies", "clients",
 		"acquires", "acquires_routed", "acquires_dropped", "reloads",
 		"reload_failures", "dynamic_added", "dynamic_removed",
-		"kernel_errors", NULL,
+		"kernel_errors", "resyncs", "resync_reinstalled",
+		"resync_removed", NULL,
 	};
 	for (size_t i = 0; keys[i]; i++)
 		if (strcmp(k, keys[i]) == 0)

@@ -27,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/resync.h"
 #include "ike/rw.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -125,6 +126,9 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		break;
 	case KEV_MAPPING:
 		natt_kernel_mapping(d, ev); /* natt.c */
+		break;
+	case KEV_RESYNC:
+		iked_resync(d, ev->u.resync.reason); /* resync.c */
 		break;
 	case KEV_ACQUIRE:
 		/* spmd routes ACQUIREs; only without it do we act. */

@@ -4,7 +4,8 @@
  * EEXIST/ESRCH/ENOENT answers, same ownership index scheme, larval SAs
  * from getspi that only an update may complete).  Events are queued by
  * kfake_inject() and signalled through an eventfd, so a daemon polls the
- * fake exactly like the real event socket.
+ * fake exactly like the real event socket; kfake_lose_state() plays a
+ * data plane that restarted empty (state gone, one KEV_RESYNC queued).
  *
  * Memory: struct fake_priv (k->priv) owns every array; stored SAs hold
  * keys and are wiped when removed and at close.
@@ -493,4 +494,23 @@ void kfake_fail_next(struct kernel *k, int err, unsigned count)
 		return;
 	f->fail_err = err < 0 ? -err : err;
 	f->fail_count = count;
+}
+
+int kfake_lose_state(struct kernel *k, const char *reason)
+{
+	struct fake_priv *f = fake_of(k);
+	struct kevent ev;
+
+	if (!f)
+		return -EINVAL;
+	if (f->sas)
+		OPENSSL_cleanse(f->sas, f->capsa * sizeof(*f->sas));
+	f->nsa = 0;
+	f->npol = 0;
+	/* a restarted data plane hands out serials from scratch */
+	kpol_serials_free(&f->serials);
+	if (kpol_serials_init(&f->serials) < 0)
+		return -ENOMEM;
+	kevent_resync(&ev, reason);
+	return kfake_inject(k, &ev);
 }

@@ -212,6 +212,28 @@ int k_event_read(struct kernel *k, kevent_cb cb, void *arg)
 	K_CALL(k, event_read, "event_read", cb, arg);
 }
 
+const char *kevent_name(enum kevent_type type)
+{
+	static const char *const names[] = {
+	    [KEV_ACQUIRE] = "ACQUIRE",	       [KEV_EXPIRE] = "EXPIRE",
+	    [KEV_POL_EXPIRE] = "POL_EXPIRE", [KEV_MIGRATE] = "MIGRATE",
+	    [KEV_MAPPING] = "MAPPING",       [KEV_RESYNC] = "RESYNC",
+	};
+
+	if ((unsigned)type < sizeof(names) / sizeof(names[0]) &&
+	    names[type])
+		return names[type];
+	return "unknown";
+}
+
+void kevent_resync(struct kevent *ev, const char *reason)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = KEV_RESYNC;
+	snprintf(ev->u.resync.reason, sizeof(ev->u.resync.reason), "%s",
+		 reason ? reason : "backend state lost");
+}
+
 void ksa_wipe(struct ksa *sa)
 {
 	if (sa)

@@ -127,7 +127,16 @@ enum kevent_type {
 	KEV_POL_EXPIRE,  /* policy lifetime ran out */
 	KEV_MIGRATE,
 	KEV_MAPPING,     /* NAT mapping of an encapsulated SA changed */
+	/*
+	 * The backend lost state or events (r2espd restarted empty, the
+	 * netlink event queue overflowed...): each owner must reinstall or
+	 * reconcile what it owns (spmd its policies, iked its SAs).  Never
+	 * sent for the initial connection; u.resync.reason says why.
+	 */
+	KEV_RESYNC,
 };
+
+#define KEV_RESYNC_REASON_MAX 64
 
 struct kevent {
 	enum kevent_type type;
@@ -164,8 +173,16 @@ struct kevent {
 			struct kaddr old_addr, new_addr;
 			uint16_t old_port, new_port;
 		} mapping;
+		struct {
+			char reason[KEV_RESYNC_REASON_MAX]; /* NUL-terminated */
+		} resync;
 	} u;
 };
+
+/* Name of an event type for logs ("ACQUIRE", ..., "RESYNC"). */
+const char *kevent_name(enum kevent_type type);
+/* Fill *ev as a KEV_RESYNC with reason (truncated to fit). */
+void kevent_resync(struct kevent *ev, const char *reason);
 
 typedef void (*kevent_cb)(const struct kevent *ev, void *arg);
 typedef int (*kpol_cb)(const struct kpolicy *p, void *arg);
@@ -211,7 +228,16 @@ struct kernel {
 	const struct kernel_ops *ops;
 	void *priv;
 	char last_error[128]; /* human text for the last failure */
+	/* Capabilities, set by the backend's open (zero = the default):
+	 * no_fwd: the SPD has no forward direction (BSD PF_KEY refuses
+	 * fwd policies), so the daemons install none. */
+	bool no_fwd;
 };
+
+static inline bool k_has_fwd(const struct kernel *k)
+{
+	return !k || !k->no_fwd;
+}
 
 /* Backends, by name: "xfrm", "pfkey", "userspace", "fake". */
 const struct kernel_ops *kernel_backend(const char *name);
@@ -276,5 +302,10 @@ size_t kfake_sa_count(struct kernel *k);
 size_t kfake_pol_count(struct kernel *k);
 /* Fails the next `count` write operations with `err` (fault injection). */
 void kfake_fail_next(struct kernel *k, int err, unsigned count);
+/* Simulates a data plane that restarted empty: forgets every SA and
+ * policy and queues one KEV_RESYNC with reason (events are read with
+ * event_read as usual).  To inject only the event use kfake_inject with
+ * kevent_resync(). */
+int kfake_lose_state(struct kernel *k, const char *reason);
 
 #endif

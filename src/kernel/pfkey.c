@@ -254,6 +254,9 @@ static int pfkey_open(struct kernel *k, unsigned flags)
 	x->cmd = x->evt = -1;
 	k->priv = x;
 	x->fl = pfk_flavor_native();
+	/* the BSDs have no forward SPD and refuse fwd policies: tell the
+	 * daemons not to install any */
+	k->no_fwd = !x->fl->fwd;
 	x->pid = (uint32_t)getpid();
 	x->seq = (uint32_t)time(NULL);
 	x->rbuf = malloc(PFK_RBUF);
@@ -870,6 +873,7 @@ static const char *event_name(uint8_t type)
 static int pfkey_event_read(struct kernel *k, kevent_cb cb, void *arg)
 {
 	struct pfk_priv *x = P(k);
+	bool overflow = false;
 	int count = 0;
 
 	if (x->evt < 0) {
@@ -888,7 +892,14 @@ static int pfkey_event_read(struct kernel *k, kevent_cb cb, void *arg)
 			break;
 		if (n == -ENOBUFS) {
 			log_rl_warn("pfkey", "event queue overflowed: kernel "
-					     "events were lost");
+					     "events were lost; asking the "
+					     "daemon to resynchronise");
+			if (!overflow) { /* one per burst */
+				overflow = true;
+				kevent_resync(&ev, "event overflow");
+				count++;
+				cb(&ev, arg);
+			}
 			continue;
 		}
 		if (n < 0) {

@@ -665,10 +665,13 @@ static const char *event_name(uint16_t type)
 }
 
 /* Reads every pending datagram; returns the number of events passed to
- * cb.  Malformed messages are dropped with a rate-limited warning. */
+ * cb.  Malformed messages are dropped with a rate-limited warning.  An
+ * overflow of the socket's queue (ENOBUFS) lost events nobody can ask
+ * for again: it becomes one KEV_RESYNC (reason "event overflow"). */
 static int xfrm_event_read(struct kernel *k, kevent_cb cb, void *arg)
 {
 	struct xfrm_priv *x = P(k);
+	bool overflow = false;
 	int count = 0;
 
 	if (!x->evt) {
@@ -685,8 +688,19 @@ static int xfrm_event_read(struct kernel *k, kevent_cb cb, void *arg)
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		if (n == -ENOBUFS) {
+			struct kevent ev;
+
 			log_rl_warn("xfrm", "event queue overflowed: kernel "
-					    "events were lost");
+					    "events were lost; asking the "
+					    "daemon to resynchronise");
+			/* One RESYNC per overflow burst: the owner
+			 * reconciles everything at once. */
+			if (!overflow) {
+				overflow = true;
+				kevent_resync(&ev, "event overflow");
+				count++;
+				cb(&ev, arg);
+			}
 			continue;
 		}
 		if (n < 0) {

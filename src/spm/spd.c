@@ -869,6 +869,236 @@ void spd_remove_all(struct spd *spd)
 	log_info(MOD, "removed %zu static policies", n);
 }
 
+/* ---- resynchronisation ------------------------------------------------ */
+
+/* One owned policy as the backend reported it. */
+struct rs_pol {
+	struct kpolicy kp;
+	bool matched; /* one of ours, or already dealt with */
+};
+
+struct rs_ctx {
+	struct rs_pol *v; /* owned, sorted by index after the dump */
+	size_t n, cap;
+	int err;
+};
+
+static int rs_collect(const struct kpolicy *kp, void *arg)
+{
+	struct rs_ctx *c = arg;
+
+	if (!kp->owned && !kpol_index_owned(kp->index))
+		return 0; /* foreign: never touched */
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct rs_pol *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v) {
+			c->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n].kp = *kp;
+	c->v[c->n].matched = false;
+	c->n++;
+	return 0;
+}
+
+static int rs_cmp(const void *a, const void *b)
+{
+	const struct rs_pol *x = a, *y = b;
+
+	return x->kp.index < y->kp.index ? -1 : x->kp.index > y->kp.index;
+}
+
+static struct rs_pol *rs_find(struct rs_ctx *c, uint32_t index)
+{
+	struct rs_pol key = { .kp.index = index };
+
+	if (!c->n)
+		return NULL;
+	return bsearch(&key, c->v, c->n, sizeof(*c->v), rs_cmp);
+}
+
+/* An owned policy nobody claimed yet with e's selector and direction. */
+static struct rs_pol *rs_find_key(struct rs_ctx *c,
+				  const struct spd_entry *e)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct spd_entry x;
+
+		if (c->v[i].matched)
+			continue;
+		memset(&x, 0, sizeof(x));
+		x.kp = c->v[i].kp;
+		if (spd_key_cmp(&x, e) == 0)
+			return &c->v[i];
+	}
+	return NULL;
+}
+
+/* Delete a stale owned policy (not ours any more). */
+static int rs_delete(struct spd *spd, struct rs_pol *o)
+{
+	char sel[160];
+	int rc = k_pol_del(spd->k, &o->kp);
+
+	o->matched = true;
+	if (rc == -ENOENT || rc == -ESRCH)
+		return 0;
+	if (rc < 0) {
+		spd->st.kernel_errors++;
+		log_err(MOD, "resync: delete stale policy index 0x%x (%s): %s",
+			o->kp.index, ksel_str(&o->kp.sel, sel, sizeof(sel)),
+			spd->k->last_error);
+		return rc;
+	}
+	log_debug(MOD, "resync: deleted stale policy index 0x%x (%s)",
+		  o->kp.index, ksel_str(&o->kp.sel, sel, sizeof(sel)));
+	return 0;
+}
+
+/* Put e back under its index. */
+static int rs_reinstall(struct spd *spd, struct rs_ctx *c,
+			struct spd_entry *e)
+{
+	struct kpolicy kp = e->kp;
+	struct rs_pol *o;
+	char what[256];
+	int rc;
+
+	rc = k_pol_add(spd->k, &kp);
+	if (rc == -EEXIST && (o = rs_find_key(c, e)) != NULL) {
+		/* a stale policy of ours holds the selector: replace it */
+		rs_delete(spd, o);
+		kp = e->kp;
+		rc = k_pol_add(spd->k, &kp);
+	}
+	if (rc < 0) {
+		spd->st.kernel_errors++;
+		log_err(MOD, "resync: reinstall %s index 0x%x: %s",
+			entry_str(e, what, sizeof(what)), e->kp.index,
+			spd->k->last_error);
+		return rc;
+	}
+	if (kp.index != e->kp.index) {
+		/* the backend chose another index: follow it */
+		log_warn(MOD, "resync: %s came back as index 0x%x, not 0x%x",
+			 entry_str(e, what, sizeof(what)), kp.index,
+			 e->kp.index);
+		spd_index_release(spd, e->kp.index);
+		index_mark(spd, kp.index);
+		e->kp.index = kp.index;
+	}
+	log_debug(MOD, "resync: reinstalled %s index 0x%x",
+		  entry_str(e, what, sizeof(what)), e->kp.index);
+	return 0;
+}
+
+/* Make the backend hold e: present, updated or reinstalled. */
+static int rs_entry(struct spd *spd, struct rs_ctx *c, struct spd_entry *e,
+		    struct spd_resync_counts *n)
+{
+	struct rs_pol *o;
+	struct spd_entry x;
+	char what[256];
+	int rc;
+
+	if (!e->installed)
+		return 0;
+	o = rs_find(c, e->kp.index);
+	if (o) {
+		memset(&x, 0, sizeof(x));
+		x.kp = o->kp;
+		if (spd_key_cmp(&x, e) != 0) {
+			/* our index on another selector: stale, and in
+			 * the way of ours (Linux would not keep the index
+			 * we ask for while it is taken) */
+			rs_delete(spd, o);
+			o = NULL;
+		}
+	}
+	if (o) {
+		o->matched = true;
+		if (spd_content_eq(&o->kp, &e->kp)) {
+			n->present++;
+			return 0;
+		}
+		rc = k_pol_update(spd->k, &e->kp);
+		if (rc < 0) {
+			spd->st.kernel_errors++;
+			log_err(MOD, "resync: update %s: %s",
+				entry_str(e, what, sizeof(what)),
+				spd->k->last_error);
+			n->failed++;
+			return rc;
+		}
+		n->updated++;
+		return 0;
+	}
+	rc = rs_reinstall(spd, c, e);
+	if (rc < 0) {
+		n->failed++;
+		return rc;
+	}
+	n->reinstalled++;
+	return 0;
+}
+
+int spd_resync(struct spd *spd, const char *reason,
+	       struct spd_resync_counts *counts)
+{
+	struct spd_resync_counts n = { 0 };
+	struct rs_ctx c = { 0 };
+	int rc, first = 0;
+
+	spd->st.resyncs++;
+	rc = k_pol_dump(spd->k, rs_collect, &c);
+	if (rc < 0 || c.err < 0) {
+		log_err(MOD, "resync (%s): cannot read the backend's policies: "
+			     "%s", reason ? reason : "?",
+			rc < 0 ? spd->k->last_error : strerror(-c.err));
+		free(c.v);
+		return rc < 0 ? rc : c.err;
+	}
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), rs_cmp);
+	/* 1. ours: present, updated or put back */
+	for (size_t i = 0; i < spd->stat.n; i++) {
+		rc = rs_entry(spd, &c, &spd->stat.v[i], &n);
+		if (rc < 0 && !first)
+			first = rc;
+	}
+	for (struct spd_dyn *d = spd->dyn; d; d = d->next) {
+		for (size_t i = 0; i < d->n; i++) {
+			rc = rs_entry(spd, &c, &d->e[i], &n);
+			if (rc < 0 && !first)
+				first = rc;
+		}
+	}
+	/* 2. only then: tagged policies we do not know are stale */
+	for (size_t i = 0; i < c.n; i++) {
+		if (c.v[i].matched)
+			continue;
+		if (rs_delete(spd, &c.v[i]) == 0)
+			n.removed++;
+		else if (!first)
+			first = -EIO;
+	}
+	free(c.v);
+	spd->st.resync_reinstalled += n.reinstalled;
+	spd->st.resync_removed += n.removed;
+	if (counts)
+		*counts = n;
+	log_info(MOD, "resync (%s): %zu policies present, %zu reinstalled, "
+		      "%zu updated, %zu stale removed, %zu failed",
+		 reason ? reason : "?", n.present, n.reinstalled, n.updated,
+		 n.removed, n.failed);
+	return first;
+}
+
 const struct spd_entry *spd_find_index(const struct spd *spd, uint32_t index,
 				       const struct spd_dyn **dyn)
 {

@@ -87,6 +87,7 @@ struct spd_stats {
 	uint64_t reloads, reload_failures;
 	uint64_t dyn_added, dyn_removed;
 	uint64_t kernel_errors;
+	uint64_t resyncs, resync_reinstalled, resync_removed;
 };
 
 /* Called when a dynamic policy disappears other than by its owner's
@@ -149,6 +150,24 @@ int spd_reload(struct spd *spd, struct spd_set *desired, char *errbuf,
 
 /* Exit: delete every policy spmd installed (static and dynamic). */
 void spd_remove_all(struct spd *spd);
+
+/*
+ * Resynchronisation (kernel event KEV_RESYNC: the backend lost state or
+ * events, e.g. r2espd restarted empty).  The backend's policies are
+ * dumped and made to match what spmd owns: every static and dynamic
+ * policy that is missing is installed again under its index, one whose
+ * content differs is updated, and policies with racoon2's ownership tag
+ * that spmd does not know are deleted (after the reinstalls, so nothing
+ * is unprotected in between).  Foreign policies are never touched.
+ * Returns 0, or negative errno when the dump failed or some policy
+ * could not be put back (the caller retries later); *counts (optional)
+ * receives what was done and a summary is logged.
+ */
+struct spd_resync_counts {
+	size_t present, reinstalled, updated, removed, failed;
+};
+int spd_resync(struct spd *spd, const char *reason,
+	       struct spd_resync_counts *counts);
 
 /* Lookups by kernel index: NULL if not ours. */
 const struct spd_entry *spd_find_index(const struct spd *spd, uint32_t index,

@@ -5,7 +5,8 @@
  *   selector direction outbound -> one OUT policy (src -> dst);
  *   selector direction inbound  -> one IN policy (src -> dst, as
  *     written: src is the peer side) and, in tunnel mode, the FWD
- *     policy Linux checks for forwarded packets;
+ *     policy Linux checks for forwarded packets (not when the backend
+ *     has no fwd SPD: kernel.h k_has_fwd(), BSD PF_KEY);
  *   action auto_ipsec/static_ipsec -> IPsec templates from the first
  *     ipsec of ipsec_index: ipcomp (level use), esp, ah, innermost
  *     first; tunnel endpoints from my_sa_ipaddr/peers_sa_ipaddr;
@@ -404,7 +405,9 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 			}
 			if ((rc = spd_set_push(out, &e)) < 0)
 				goto free_lists;
-			if (tunnel && e.kp.dir == KDIR_IN) {
+			/* BSD PF_KEY has no fwd SPD and refuses one */
+			if (tunnel && e.kp.dir == KDIR_IN &&
+			    k_has_fwd(spd->k)) {
 				e.kp.dir = KDIR_FWD;
 				if ((rc = spd_set_push(out, &e)) < 0)
 					goto free_lists;
@@ -574,8 +577,10 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 	}
 	e[1].kp.priority = spd_priority(&e[1].kp.sel);
 	*n = 2;
-	if (mode == KMODE_TUNNEL && e[0].kp.action == KPOL_IPSEC) {
-		/* Linux checks forwarded traffic against the fwd SPD */
+	if (mode == KMODE_TUNNEL && e[0].kp.action == KPOL_IPSEC &&
+	    k_has_fwd(spd->k)) {
+		/* Linux checks forwarded traffic against the fwd SPD (the
+		 * BSDs have none: k->no_fwd) */
 		e[2] = e[0].kp.dir == KDIR_IN ? e[0] : e[1];
 		e[2].kp.dir = KDIR_FWD;
 		*n = 3;

@@ -16,8 +16,8 @@
  * whose addresses are not IP_RW (nor its tunnel peer), the cross
  * product of its expanded src x dst addresses (same family) gives one
  * policy in the selector's direction, plus the fwd policy Linux needs
- * for inbound tunnel mode.  Reqids come from spd (stable per selector
- * pair across reloads).  Problems that make a selector unusable are
+ * for inbound tunnel mode (none when !k_has_fwd(spd->k)).  Reqids
+ * come from spd (stable per selector pair across reloads).  Problems that make a selector unusable are
  * appended to errbuf and skipped; returns 0 or -ENOMEM.
  */
 int spd_conf_build(struct spd *spd, const struct conf *c, struct spd_set *out,
@@ -38,7 +38,8 @@ struct spd_dyn_req {
 };
 
 /*
- * Entries (2 or 3: both directions, fwd in tunnel mode) for a dynamic
+ * Entries (2 or 3: both directions, fwd in tunnel mode if the backend
+ * has a fwd SPD) for a dynamic
  * policy from the template selector req->selector.  Returns 0,
  * -ENOENT (no such selector), or -EINVAL with a reason in errbuf.
  */

@@ -74,6 +74,10 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		if (ev->u.pol_expire.hard)
 			spd_pol_expired(&d->spd, ev->u.pol_expire.index);
 		break;
+	case KEV_RESYNC:
+		/* the backend lost policies or events: put ours back */
+		spmd_resync(d, ev->u.resync.reason);
+		break;
 	default:
 		/* SA events are the key daemons' business */
 		break;
@@ -214,6 +218,7 @@ int main(int argc, char **argv)
 	if (!d.loop)
 		fatal(MOD, "event loop: out of memory");
 	d.started_ms = ev_now_ms();
+	spmd_resync_init(&d);
 	rc = k_open(&d.k, d.backend, K_OPEN_EVENTS);
 	if (rc < 0)
 		fatal(MOD, "kernel backend %s: %s", d.backend,
@@ -266,6 +271,8 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_err(MOD, "event loop: %s", strerror(-rc));
 
+	if (ev_timer_active(&d.resync_timer))
+		ev_timer_stop(d.loop, &d.resync_timer);
 	/* clients first: their dynamic policies go with them */
 	spmif_server_free(d.srv);
 	spd_remove_all(&d.spd);

@@ -28,7 +28,17 @@ struct spmd {
 	uint64_t started_ms;
 	uint64_t acquire_seq;
 	bool reload_pending;
+	/* KEV_RESYNC that could not be completed: retried with backoff */
+	struct ev_timer resync_timer;
+	unsigned resync_delay_ms;
+	char resync_reason[KEV_RESYNC_REASON_MAX];
 };
+
+/* Kernel said it lost state or events: reconcile the policies now, and
+ * again later (backoff) until that succeeds. */
+void spmd_resync(struct spmd *d, const char *reason);
+/* Once, before the loop runs (sets up the retry timer). */
+void spmd_resync_init(struct spmd *d);
 
 /*
  * Re-read the configuration and apply the difference.  On a broken

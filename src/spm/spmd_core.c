@@ -2,7 +2,9 @@
  * spmd_core.c - spmd's reload logic, shared by the daemon and the spmif
  * fuzz harness: load the configuration again, build the desired static
  * set and let spd apply the difference.  struct spmd (spmd.h) owns the
- * configuration that is replaced on success.
+ * configuration that is replaced on success.  Also the reaction to
+ * KEV_RESYNC: reconcile the backend with spd (spd_resync) and retry with
+ * backoff while that fails (e.g. r2espd went away again).
  */
 #include "spm/spmd.h"
 
@@ -78,4 +80,54 @@ fail:
 	d->spd.st.reload_failures++;
 	log_err(MOD, "reload failed, running state kept: %s", errbuf);
 	return rc;
+}
+
+#define RESYNC_RETRY_MIN_MS 1000
+#define RESYNC_RETRY_MAX_MS 30000
+
+static void resync_retry(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct spmd *d = arg;
+	char reason[KEV_RESYNC_REASON_MAX];
+
+	(void)loop;
+	(void)t;
+	memcpy(reason, d->resync_reason, sizeof(reason));
+	spmd_resync(d, reason);
+}
+
+void spmd_resync_init(struct spmd *d)
+{
+	ev_timer_init(&d->resync_timer, resync_retry, d);
+	d->resync_delay_ms = 0;
+}
+
+void spmd_resync(struct spmd *d, const char *reason)
+{
+	struct spd_resync_counts n;
+	int rc;
+
+	if (!d->resync_timer.cb) /* a zeroed struct spmd (tests) */
+		spmd_resync_init(d);
+	snprintf(d->resync_reason, sizeof(d->resync_reason), "%s",
+		 reason ? reason : "backend state lost");
+	if (d->loop && ev_timer_active(&d->resync_timer))
+		ev_timer_stop(d->loop, &d->resync_timer);
+	log_warn(MOD, "kernel backend %s lost state or events (%s): "
+		      "reconciling the policies",
+		 d->backend ? d->backend : "?", d->resync_reason);
+	rc = spd_resync(&d->spd, d->resync_reason, &n);
+	if (rc == 0) {
+		d->resync_delay_ms = 0;
+		return;
+	}
+	if (!d->loop)
+		return;
+	d->resync_delay_ms = d->resync_delay_ms ? 2 * d->resync_delay_ms
+						: RESYNC_RETRY_MIN_MS;
+	if (d->resync_delay_ms > RESYNC_RETRY_MAX_MS)
+		d->resync_delay_ms = RESYNC_RETRY_MAX_MS;
+	log_warn(MOD, "resync incomplete (%s); trying again in %u ms",
+		 strerror(-rc), d->resync_delay_ms);
+	ev_timer_start(d->loop, &d->resync_timer, d->resync_delay_ms);
 }

@@ -883,6 +883,10 @@ static void cmd_status(struct conn *c, const struct spmif_msg *m)
 	status_line(c, "dynamic_added", "%" PRIu64, st->dyn_added);
 	status_line(c, "dynamic_removed", "%" PRIu64, st->dyn_removed);
 	status_line(c, "kernel_errors", "%" PRIu64, st->kernel_errors);
+	status_line(c, "resyncs", "%" PRIu64, st->resyncs);
+	status_line(c, "resync_reinstalled", "%" PRIu64,
+		    st->resync_reinstalled);
+	status_line(c, "resync_removed", "%" PRIu64, st->resync_removed);
 	reply(c, SPMIF_OK, "ok");
 }
 

@@ -22,6 +22,10 @@
  *                                          the kernel must refuse it in
  *                                          validation; prints its reply)
  *   kxfrm-tool events TIMEOUT_MS [COUNT]   (prints "ready", then events)
+ *   kxfrm-tool events-overflow SETTLE_MS TIMEOUT_MS  (shrinks the event
+ *                                          socket's queue, prints "ready",
+ *                                          reads nothing for SETTLE_MS,
+ *                                          then events until a RESYNC)
  *   kxfrm-tool capture DIR TIMEOUT_MS COUNT  (raw event datagrams to
  *                                          DIR/event-N.bin, for the fuzz
  *                                          corpus; prints "ready")
@@ -46,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static const char *backend = "xfrm";
@@ -430,10 +435,67 @@ static void print_event(const struct kevent *ev, void *arg)
 		       ev->u.pol_expire.index, dir_str(ev->u.pol_expire.dir),
 		       ev->u.pol_expire.hard);
 		break;
+	case KEV_RESYNC:
+		printf("RESYNC reason=%s\n", ev->u.resync.reason);
+		break;
 	default:
 		printf("EVENT type=%d\n", (int)ev->type);
 	}
 	fflush(stdout);
+}
+
+static int resyncs;
+static void count_event(const struct kevent *ev, void *arg)
+{
+	if (ev->type == KEV_RESYNC)
+		resyncs++;
+	print_event(ev, arg);
+}
+
+/* The queue of the event socket overflows while nobody reads (ENOBUFS):
+ * the backend must turn that into one KEV_RESYNC per burst. */
+static int cmd_events_overflow(struct kernel *k, int argc, char **argv)
+{
+	int one = 1, settle, timeout;
+	struct timespec ts;
+	uint64_t end;
+
+	if (argc < 2)
+		usage();
+	settle = (int)num(argv[0]);
+	timeout = (int)num(argv[1]);
+	/* the kernel rounds this up to its minimum: a few messages */
+	if (setsockopt(k_event_fd(k), SOL_SOCKET, SO_RCVBUF, &one,
+		       sizeof(one)) < 0) {
+		printf("error: SO_RCVBUF: %s\n", strerror(errno));
+		return 2;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	poll(NULL, 0, settle);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+	      (uint64_t)timeout;
+	while (!resyncs) {
+		struct pollfd pfd = {k_event_fd(k), POLLIN, 0};
+		uint64_t now;
+		int rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now =
+		    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		if (now >= end) {
+			printf("timeout\n");
+			return 2;
+		}
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		rc = k_event_read(k, count_event, NULL);
+		if (rc < 0)
+			return fail(k, rc);
+	}
+	printf("resyncs=%d\n", resyncs);
+	return 0;
 }
 
 static int cmd_events(struct kernel *k, int argc, char **argv)
@@ -665,7 +727,7 @@ int main(int argc, char **argv)
 		return cmd_capture_replies(argc, argv);
 	if (!strcmp(cmd, "sa-roundtrip"))
 		backend = "fake";
-	if (!strcmp(cmd, "events"))
+	if (!strcmp(cmd, "events") || !strcmp(cmd, "events-overflow"))
 		flags |= K_OPEN_EVENTS;
 	rc = k_open(&k, backend, flags);
 	if (rc < 0) {
@@ -771,6 +833,8 @@ int main(int argc, char **argv)
 			printf("spi=0x%08x\n", spi);
 	} else if (!strcmp(cmd, "events")) {
 		ret = cmd_events(&k, argc, argv);
+	} else if (!strcmp(cmd, "events-overflow")) {
+		ret = cmd_events_overflow(&k, argc, argv);
 	} else {
 		usage();
 	}

@@ -310,6 +310,9 @@ void espm_put_kevent(struct wr *w, const struct kevent *ev)
 		wr_u16(w, ev->u.mapping.old_port);
 		wr_u16(w, ev->u.mapping.new_port);
 		break;
+	case KEV_RESYNC:
+		espm_put_str(w, ev->u.resync.reason);
+		break;
 	}
 }
 
@@ -371,6 +374,9 @@ int espm_get_kevent(struct rd *r, struct kevent *ev)
 		GET(rd_u16(r, &ev->u.mapping.old_port));
 		GET(rd_u16(r, &ev->u.mapping.new_port));
 		return 0;
+	case KEV_RESYNC:
+		return espm_get_str(r, ev->u.resync.reason,
+				    sizeof(ev->u.resync.reason));
 	default:
 		return -EBADMSG;
 	}

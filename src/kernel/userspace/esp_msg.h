@@ -10,7 +10,13 @@
  * the same seq (dumps: any number of ESPM_ITEM, then the ESPM_REPLY).
  * A client that sends ESPM_HELLO with ESPM_F_EVENTS receives ESPM_EVENT
  * messages (ACQUIRE, EXPIRE, POL_EXPIRE, MAPPING) on that connection and
- * should use another connection for requests; the backend does so.
+ * should use another connection for requests; the backend does so.  The
+ * HELLO reply (the first message on the connection, before any event)
+ * carries a random instance id of the r2espd run: a client that
+ * reconnects compares it to tell a restarted, empty r2espd from a
+ * dropped connection (us_backend.c turns either into KEV_RESYNC).
+ * POL_ADD keeps a requested index (index & 7 == dir, not in use) as
+ * XFRM does, so that policies come back under their old indexes.
  *
  * Decoders validate every enum and length and never trust the peer;
  * they return 0 or -EBADMSG.  Structures are filled by value; nothing
@@ -32,7 +38,8 @@
 #define ESPM_VERSION 1
 
 enum espm_type {
-	ESPM_HELLO = 1,   /* u32 version, u32 flags */
+	ESPM_HELLO = 1,   /* u32 version, u32 flags; reply: u32 version,
+			   * u64 instance (random per r2espd run) */
 	ESPM_GETSPI,      /* u8 proto, kaddr src, kaddr dst, u32 reqid */
 	ESPM_SA_ADD,      /* ksa */
 	ESPM_SA_DEL,      /* u8 proto, kaddr dst, u32 spi */

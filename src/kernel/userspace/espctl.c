@@ -324,6 +324,9 @@ static void print_event(const struct kevent *ev, void *arg)
 		printf("MAPPING spi 0x%08x new %s:%u\n", ev->u.mapping.spi, a,
 		       ev->u.mapping.new_port);
 		break;
+	case KEV_RESYNC:
+		printf("RESYNC %s\n", ev->u.resync.reason);
+		break;
 	default:
 		printf("EVENT %d\n", ev->type);
 	}

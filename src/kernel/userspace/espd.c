@@ -40,6 +40,9 @@
 
 #define MOD "espd"
 
+/* Random id of this run of r2espd, sent in the HELLO reply. */
+static uint64_t espd_instance;
+
 uint64_t espd_now(void)
 {
 	return (uint64_t)time(NULL);
@@ -467,6 +470,36 @@ static struct espd_pol *pol_find(struct espd *d, const struct kpolicy *k,
 	return NULL;
 }
 
+static bool pol_index_used(struct espd *d, uint32_t index)
+{
+	struct kpolicy k = { .index = index };
+	return pol_find(d, &k, NULL) != NULL;
+}
+
+/*
+ * Index of a new policy, as XFRM chooses it: a requested index is kept
+ * when it names the policy's direction (index & 7 == dir) and is free -
+ * spmd reinstalls its policies under their old indexes after a restart
+ * of this daemon - otherwise a fresh owned index (kernel.h) is made.
+ */
+static uint32_t pol_index_pick(struct espd *d, uint32_t want, enum kdir dir)
+{
+	if (want && (want & 7) == (uint32_t)dir && !pol_index_used(d, want))
+		return want;
+	for (uint32_t n = 0; n < KPOL_INDEX_SERIAL_MAX; n++) {
+		uint32_t index;
+
+		if (++d->pol_serial > KPOL_INDEX_SERIAL_MAX)
+			d->pol_serial = 1;
+		index = (uint32_t)KPOL_INDEX_MAGIC << 24 |
+			(d->pol_serial & KPOL_INDEX_SERIAL_MAX) << 3 |
+			(uint32_t)dir;
+		if (!pol_index_used(d, index))
+			return index;
+	}
+	return 0;
+}
+
 static int pol_check(struct req *q, const struct kpolicy *k)
 {
 	if (k->action != KPOL_IPSEC)
@@ -489,6 +522,7 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 	struct espd *d = q->d;
 	struct espd_pol *p, **link;
 	struct kpolicy k;
+	uint32_t want;
 	int rc;
 
 	if (espm_get_kpolicy(r, &k) < 0)
@@ -498,20 +532,21 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 		if ((rc = pol_check(q, &k)) < 0)
 			return rc;
 		/* XFRM: same selector and direction is EEXIST */
+		want = k.index;
 		k.index = 0;
 		if (pol_find(d, &k, NULL)) {
 			WHY(q, "policy exists");
 			return -EEXIST;
 		}
+		k.index = pol_index_pick(d, want, k.dir);
+		if (!k.index) {
+			WHY(q, "no free policy index");
+			return -ENOSPC;
+		}
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		p->p = k;
-		if (++d->pol_serial > KPOL_INDEX_SERIAL_MAX)
-			d->pol_serial = 1;
-		p->p.index = (uint32_t)KPOL_INDEX_MAGIC << 24 |
-			     (d->pol_serial & KPOL_INDEX_SERIAL_MAX) << 3 |
-			     (uint32_t)k.dir;
 		p->p.owned = true;
 		p->p.add_time = p->add_sec = espd_now();
 		p->p.cur_bytes = p->p.cur_packets = p->p.use_time = 0;
@@ -673,11 +708,18 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
 	case ESPM_HELLO: {
 		uint32_t ver, flags;
 		if (rd_u32(&r, &ver) < 0 || rd_u32(&r, &flags) < 0) {
-			rc = -EBADMSG; /* answered, unlike a good HELLO */
+			rc = -EBADMSG;
 			break;
 		}
 		d->cli[i].events = (flags & ESPM_F_EVENTS) != 0;
-		goto out_free; /* no reply: the connection may be events */
+		/* The reply names this instance, so that a client that
+		 * reconnects can tell a restart (we start empty) from a
+		 * dropped connection.  It is the first message on the
+		 * connection, before any event. */
+		wr_u32(&q.w, ESPM_VERSION);
+		wr_u64(&q.w, espd_instance);
+		rc = 0;
+		break;
 	}
 	case ESPM_GETSPI: rc = req_getspi(&q, &r); break;
 	case ESPM_SA_ADD: rc = req_sa_add(&q, &r); break;
@@ -703,7 +745,6 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
 			 q.why[0] ? q.why : strerror(-rc));
 	if (send_reply(&q, ESPM_REPLY, &q.w, rc) < 0)
 		client_drop(d, i);
-out_free:
 	wr_free(&q.w);
 out_wipe:
 	OPENSSL_cleanse(buf, (size_t)n);
@@ -864,6 +905,9 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("r2espd", LOG_TO_STDERR, lvl);
+	if (RAND_bytes((unsigned char *)&espd_instance,
+		       sizeof(espd_instance)) != 1 || !espd_instance)
+		espd_instance = (uint64_t)time(NULL) << 32 | (uint32_t)getpid();
 	for (int i = 0; i < ESPD_MAX_CLIENTS; i++)
 		d.cli[i].fd = -1;
 	d.ctl_fd = -1;

@@ -18,7 +18,12 @@
  * EPIPE) is sent again on a fresh connection; one that was delivered but
  * got no answer is never repeated (it may have been applied) and fails
  * with -ECONNRESET.  The restarted r2espd starts empty; nothing is
- * replayed into it from here.
+ * replayed into it from here: instead, once the event connection is back,
+ * event_read delivers one KEV_RESYNC and the owners (spmd, iked)
+ * reinstall what they own.  The HELLO reply carries r2espd's instance id:
+ * a new id means "r2espd restarted"; the same id means only the
+ * connection was lost, but the events sent meanwhile are gone, so that is
+ * a KEV_RESYNC too.  An r2espd that does not answer HELLO gives none.
  *
  * Ownership: k->priv (struct us_priv) is allocated by open and freed by
  * close, with every descriptor; request buffers are wr buffers wiped on
@@ -48,6 +53,9 @@ struct us_priv {
 	int fd, evfd;
 	int epfd, tfd; /* stable event_fd(); retry timer */
 	uint32_t seq;
+	uint32_t hello_seq;  /* seq of the HELLO on the event connection */
+	uint64_t instance;   /* r2espd's instance id, 0 = not known yet */
+	bool reconnected;    /* event connection re-made, RESYNC pending */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t buf[ESPM_MAX];
 };
@@ -200,13 +208,16 @@ static void us_retry_timer(struct us_priv *p, bool on)
 static int us_subscribe(struct kernel *k)
 {
 	struct us_priv *p = k->priv;
-	struct espm_hdr h = { .type = ESPM_HELLO, .flags = ESPM_F_EVENTS };
+	struct espm_hdr h = { .type = ESPM_HELLO, .flags = ESPM_F_EVENTS,
+			      .seq = ++p->seq };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct wr w;
 	int fd = us_connect(k, p->path), rc;
 
 	if (fd < 0)
 		return fd;
+	if (!h.seq) /* 0 means "no HELLO pending" below */
+		h.seq = ++p->seq;
 	wr_init(&w, ESPM_MAX);
 	espm_put_hdr(&w, &h);
 	wr_u32(&w, ESPM_VERSION);
@@ -221,6 +232,7 @@ static int us_subscribe(struct kernel *k)
 		return rc;
 	}
 	p->evfd = fd;
+	p->hello_seq = h.seq;
 	return 0;
 }
 
@@ -231,6 +243,7 @@ static void us_ev_lost(struct kernel *k)
 
 	close(p->evfd); /* also leaves the epoll set */
 	p->evfd = -1;
+	p->reconnected = true;
 	us_retry_timer(p, true);
 	snprintf(k->last_error, sizeof(k->last_error),
 		 "r2espd closed the event connection (restarted?); "
@@ -450,6 +463,43 @@ static int us_event_fd(struct kernel *k)
 	return p ? p->epfd : -1;
 }
 
+/*
+ * The HELLO reply on the event connection: learn r2espd's instance and,
+ * after a reconnect, tell the owner to resynchronise.  Returns true when
+ * ev was filled with a KEV_RESYNC.
+ */
+static bool us_hello_reply(struct us_priv *p, struct rd *r,
+			   struct kevent *ev)
+{
+	uint32_t version;
+	uint64_t inst;
+	char why[KEV_RESYNC_REASON_MAX];
+
+	if (rd_u32(r, &version) < 0 || rd_u64(r, &inst) < 0) {
+		log_rl_warn(MOD, "malformed HELLO reply from r2espd ignored");
+		return false;
+	}
+	if (p->reconnected) {
+		if (p->instance && inst == p->instance)
+			snprintf(why, sizeof(why),
+				 "r2espd event connection was lost");
+		else
+			snprintf(why, sizeof(why), "r2espd restarted");
+		log_warn(MOD, "%s (instance %016llx): asking the daemon to "
+			 "reinstall its policies and SAs", why,
+			 (unsigned long long)inst);
+		/* filled here, not with kevent_resync(): the tools and
+		 * tests link this file without kernel.c */
+		memset(ev, 0, sizeof(*ev));
+		ev->type = KEV_RESYNC;
+		memcpy(ev->u.resync.reason, why, sizeof(why));
+	}
+	p->instance = inst;
+	p->reconnected = false;
+	p->hello_seq = 0;
+	return ev->type == KEV_RESYNC;
+}
+
 static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 {
 	struct us_priv *p = k->priv;
@@ -467,9 +517,8 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 		if (us_subscribe(k) < 0)
 			return 0;
 		us_retry_timer(p, false);
-		log_info(MOD, "event connection to r2espd at %s restored "
-			 "(r2espd starts empty: SAs and policies installed "
-			 "before its restart are gone)", p->path);
+		log_info(MOD, "event connection to r2espd at %s restored",
+			 p->path);
 	}
 	for (;;) {
 		ssize_t n = recv(p->evfd, p->buf, sizeof(p->buf),
@@ -487,9 +536,17 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 			return -ECONNRESET;
 		}
 		r = rd_init(p->buf, (size_t)n);
-		if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_EVENT ||
-		    espm_get_kevent(&r, &ev) < 0)
+		if (espm_get_hdr(&r, &h) < 0)
 			continue;
+		memset(&ev, 0, sizeof(ev));
+		if (h.type == ESPM_REPLY && p->hello_seq &&
+		    h.seq == p->hello_seq && h.status == 0) {
+			if (!us_hello_reply(p, &r, &ev))
+				continue;
+		} else if (h.type != ESPM_EVENT ||
+			   espm_get_kevent(&r, &ev) < 0) {
+			continue;
+		}
 		cb(&ev, arg);
 		count++;
 	}

@@ -110,6 +110,23 @@ static void test_kpolicy_kevent(void **state)
 	w.buf[0] = 77; /* unknown event */
 	r = rd_init(w.buf, w.len);
 	assert_int_equal(espm_get_kevent(&r, &f), -EBADMSG);
+
+	/* RESYNC carries its reason; an over-long one is refused */
+	wr_reset(&w);
+	memset(&e, 0, sizeof(e));
+	e.type = KEV_RESYNC;
+	memcpy(e.u.resync.reason, "restarted", sizeof("restarted"));
+	espm_put_kevent(&w, &e);
+	r = rd_init(w.buf, w.len);
+	assert_int_equal(espm_get_kevent(&r, &f), 0);
+	assert_memory_equal(&e, &f, sizeof(e));
+	wr_reset(&w);
+	wr_u8(&w, KEV_RESYNC);
+	wr_u16(&w, KEV_RESYNC_REASON_MAX);
+	for (int i = 0; i < KEV_RESYNC_REASON_MAX; i++)
+		wr_u8(&w, 'x');
+	r = rd_init(w.buf, w.len);
+	assert_int_equal(espm_get_kevent(&r, &f), -EBADMSG);
 	wr_free(&w);
 }
 

@@ -9,7 +9,11 @@
  *     -ECONNRESET and is NOT sent again;
  *   - the event descriptor stays the same across a lost event connection;
  *     event_read reports the loss once, reconnects by itself (timer), and
- *     events from the new connection are delivered.
+ *     events from the new connection are delivered;
+ *   - with an r2espd that answers HELLO with its instance id, each
+ *     reconnect gives exactly one KEV_RESYNC: "restarted" for a new
+ *     instance, "connection was lost" for the same one; the initial
+ *     connection gives none.
  */
 #include <errno.h>
 #include <poll.h>
@@ -75,6 +79,21 @@ static void srv_send(int fd, uint16_t type, uint32_t seq,
 	wr_free(&w);
 }
 
+/* HELLO reply as r2espd sends it: version, instance id. */
+static void srv_hello_reply(int fd, uint32_t seq, uint64_t instance)
+{
+	struct espm_hdr h = { .type = ESPM_REPLY, .seq = seq };
+	struct wr w;
+
+	wr_init(&w, ESPM_MAX);
+	espm_put_hdr(&w, &h);
+	wr_u32(&w, ESPM_VERSION);
+	wr_u64(&w, instance);
+	if (send(fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
+		_exit(10);
+	wr_free(&w);
+}
+
 /* Script for one test; the child exits with the number of requests it
  * saw on the dropped connection (for test 2) or 0. */
 static pid_t server(int script, int sync_w)
@@ -129,6 +148,33 @@ static pid_t server(int script, int sync_w)
 		srv_send(c3, ESPM_EVENT, 0, &ev);
 		c4 = srv_recv(c3, &h);             /* until the client closes */
 		(void)c4;
+		(void)c1;
+		_exit(0);
+	}
+	case 4: { /* instance ids: A, A again (drop only), B (restart) */
+		struct kevent ev = { .type = KEV_EXPIRE };
+		ev.u.expire.proto = IPPROTO_ESP;
+		ev.u.expire.spi = 0x4343;
+		ev.u.expire.dst.af = AF_INET;
+		c1 = srv_accept();                 /* requests */
+		c2 = srv_accept();                 /* events */
+		if (srv_recv(c2, &h) != ESPM_HELLO)
+			_exit(13);
+		srv_hello_reply(c2, h.seq, 0xaaaa);
+		usleep(300000);
+		close(c2);                         /* connection lost */
+		c3 = srv_accept();
+		if (srv_recv(c3, &h) != ESPM_HELLO)
+			_exit(14);
+		srv_hello_reply(c3, h.seq, 0xaaaa);
+		usleep(300000);
+		close(c3);                         /* "restart" */
+		c3 = srv_accept();
+		if (srv_recv(c3, &h) != ESPM_HELLO)
+			_exit(15);
+		srv_hello_reply(c3, h.seq, 0xbbbb);
+		srv_send(c3, ESPM_EVENT, 0, &ev);
+		srv_recv(c3, &h);                  /* until the client closes */
 		(void)c1;
 		_exit(0);
 	}
@@ -244,12 +290,65 @@ static void test_event_reconnect(void **state)
 	assert_int_equal(child_status(pid), 0);
 }
 
+static int resyncs, resync_lost, resync_restart, got_after;
+static void on_event4(const struct kevent *ev, void *arg)
+{
+	(void)arg;
+	if (ev->type == KEV_RESYNC) {
+		resyncs++;
+		/* NUL-terminated within the field */
+		assert_true(memchr(ev->u.resync.reason, 0,
+				   sizeof(ev->u.resync.reason)) != NULL);
+		if (strstr(ev->u.resync.reason, "restarted"))
+			resync_restart++;
+		else if (strstr(ev->u.resync.reason, "lost"))
+			resync_lost++;
+	} else if (ev->type == KEV_EXPIRE && ev->u.expire.spi == 0x4343) {
+		/* the RESYNC comes before the new instance's events */
+		got_after = resync_restart;
+	}
+}
+
+static void test_resync_on_reconnect(void **state)
+{
+	struct kernel k = { .ops = &kernel_userspace_ops };
+	pid_t pid = server(4, -1);
+	int efd, lost = 0;
+	time_t end;
+	(void)state;
+
+	resyncs = resync_lost = resync_restart = 0;
+	got_after = -1;
+	assert_int_equal(k.ops->open(&k, K_OPEN_EVENTS), 0);
+	efd = k.ops->event_fd(&k);
+	end = time(NULL) + 8;
+	while (got_after < 0 && time(NULL) < end) {
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+		int rc;
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		rc = k.ops->event_read(&k, on_event4, NULL);
+		if (rc == -ECONNRESET)
+			lost++;
+		else
+			assert_true(rc >= 0);
+	}
+	assert_int_equal(lost, 2);
+	assert_int_equal(resyncs, 2);
+	assert_int_equal(resync_lost, 1);
+	assert_int_equal(resync_restart, 1);
+	assert_int_equal(got_after, 1);
+	k.ops->close(&k);
+	assert_int_equal(child_status(pid), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resend_undelivered),
 		cmocka_unit_test(test_no_replay_after_delivery),
 		cmocka_unit_test(test_event_reconnect),
+		cmocka_unit_test(test_resync_on_reconnect),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
