@@ -15,6 +15,8 @@
 #include "conf/conf_int.h"
 #include "conf/interp.h"
 
+size_t conf_max_objects = CONF_MAX_OBJECTS;
+
 /* ---------------- diagnostics ---------------- */
 
 void conf_diag_init(struct conf_diag *d)
@@ -106,6 +108,15 @@ void conf_warn(struct pctx *p, const struct conf_loc *loc, const char *fmt,
 	va_start(ap, fmt);
 	vdiag(p, CONF_DIAG_WARNING, loc, fmt, ap);
 	va_end(ap);
+}
+
+void conf_nomem(struct pctx *p, const struct conf_loc *loc)
+{
+	int quiet = p->quiet;
+
+	p->quiet = 0;
+	conf_err(p, loc, "out of memory");
+	p->quiet = quiet;
 }
 
 const char *conf_pctx_file(struct pctx *p, const char *name)
@@ -258,8 +269,13 @@ void conf_sa_free(struct conf_sa *s)
 
 void conf_free(struct conf *c)
 {
+	struct conf_full *cf;
+
 	if (!c)
 		return;
+	cf = conf_full_of(c);
+	for (int k = 0; k < NK_COUNT; k++)
+		conf_names_free(&cf->names[k]);
 	free(c->path);
 	conf_addr_list_free(&c->iface.ike);
 	conf_addr_list_free(&c->iface.kink);
@@ -294,7 +310,7 @@ void conf_free(struct conf *c)
 	}
 	free(c->addrpools);
 	strv_free(c->files, c->nfiles);
-	free(c);
+	free(cf);
 }
 
 /* ---------------- loading ---------------- */
@@ -307,6 +323,7 @@ static void pctx_done(struct pctx *p)
 		free(p->vars[i].expanded);
 	}
 	free(p->vars);
+	conf_names_free(&p->varnames);
 	strv_free(p->files, p->nfiles);
 	conf_diag_free(&p->own_diag);
 }
@@ -381,47 +398,47 @@ int conf_load_buffer(const char *name, const void *buf, size_t len,
 
 /* ---------------- lookups ---------------- */
 
-#define FIND(arr, n, nm)                                 \
-	do {                                             \
-		for (size_t i_ = 0; i_ < (n); i_++)      \
-			if (strcmp((arr)[i_]->name, nm) == 0) \
-				return (arr)[i_];        \
-		return NULL;                             \
+/* O(1) through the name index built while loading (see conf_full). */
+#define FIND(kind, arr, n, nm)                                           \
+	do {                                                             \
+		size_t i_ = conf_names_get(&conf_cfull_of(c)->names[kind], \
+					   nm);                          \
+		return i_ < (n) ? (arr)[i_] : NULL;                      \
 	} while (0)
 
 const struct conf_remote *conf_remote_find(const struct conf *c,
 					   const char *name)
 {
-	FIND(c->remotes, c->nremotes, name);
+	FIND(NK_REMOTE, c->remotes, c->nremotes, name);
 }
 
 const struct conf_selector *conf_selector_find(const struct conf *c,
 					       const char *name)
 {
-	FIND(c->selectors, c->nselectors, name);
+	FIND(NK_SELECTOR, c->selectors, c->nselectors, name);
 }
 
 const struct conf_policy *conf_policy_find(const struct conf *c,
 					   const char *name)
 {
-	FIND(c->policies, c->npolicies, name);
+	FIND(NK_POLICY, c->policies, c->npolicies, name);
 }
 
 const struct conf_ipsec *conf_ipsec_find(const struct conf *c,
 					 const char *name)
 {
-	FIND(c->ipsecs, c->nipsecs, name);
+	FIND(NK_IPSEC, c->ipsecs, c->nipsecs, name);
 }
 
 const struct conf_sa *conf_sa_find(const struct conf *c, const char *name)
 {
-	FIND(c->sas, c->nsas, name);
+	FIND(NK_SA, c->sas, c->nsas, name);
 }
 
 const struct conf_addrpool *conf_addrpool_find(const struct conf *c,
 					       const char *name)
 {
-	FIND(c->addrpools, c->naddrpools, name);
+	FIND(NK_ADDRPOOL, c->addrpools, c->naddrpools, name);
 }
 
 const struct conf_kmp_params *conf_remote_kmp(const struct conf_remote *r,

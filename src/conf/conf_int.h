@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "conf/conf.h"
+#include "conf/names.h"
 
 #define CONF_MAX_DEPTH 32        /* nesting of { } */
 #define CONF_INCLUDE_DEPTH 10    /* as racoon2 */
@@ -21,18 +22,29 @@
 #define CONF_MAX_FILE_SIZE (16u << 20)
 #define CONF_MAX_TOKEN 65536     /* longest word or string */
 #define CONF_MAX_SUBST_DEPTH 16  /* ${A} -> ${B} -> ... */
+/*
+ * Sanity limits on counts (racoon2.conf(5)).  Reaching one is an error
+ * at the file:line:col of the first object or value over it; nothing is
+ * ever dropped silently.  Objects: per kind (remote, selector, policy,
+ * ipsec, sa, addresspool), some 2-3 KB of memory each while loading.
+ * Lists: values of one key (addresses, algorithms, names, ids, ranges).
+ */
+#define CONF_MAX_OBJECTS 1000000
+#define CONF_MAX_LIST 65536
+/* CONF_MAX_OBJECTS; lowered only by the unit tests */
+extern size_t conf_max_objects;
 
 enum item_kind { I_WORD, I_STRING, I_COMMA, I_BLOCK };
 
 struct block;
 
+/* One per token of the file: kept small (40 bytes), there are many. */
 struct item {
-	enum item_kind kind;
 	struct conf_loc loc;
 	char *text;           /* word, or string (raw until substituted) */
-	bool substituted;     /* string text is final */
 	struct block *block;  /* I_BLOCK */
-	struct conf_loc end;  /* I_BLOCK: location of the '}' */
+	enum item_kind kind;
+	bool substituted;     /* string text is final */
 };
 
 struct stmt {
@@ -69,15 +81,52 @@ struct pctx {
 	int depth;
 	struct block *top;
 	struct setvar *vars;
-	size_t nvars;
+	size_t nvars, capvars;
+	struct conf_names varnames; /* setval name -> index in vars */
 	int quiet; /* >0: do not report (re-interpretation of defaults) */
 };
+
+/* Named object kinds, each with its own name space. */
+enum conf_nkind {
+	NK_REMOTE,
+	NK_SELECTOR,
+	NK_POLICY,
+	NK_IPSEC,
+	NK_SA,
+	NK_ADDRPOOL,
+	NK_COUNT
+};
+
+/*
+ * Every struct conf is allocated as the first member of a conf_full
+ * (by conf_interpret, freed by conf_free), so the name indexes travel
+ * with it without changing the public struct.  names[k] maps an
+ * object's name (borrowed from the object) to its index in the
+ * corresponding array of struct conf.
+ */
+struct conf_full {
+	struct conf c;
+	struct conf_names names[NK_COUNT];
+};
+
+static inline struct conf_full *conf_full_of(struct conf *c)
+{
+	return (struct conf_full *)(void *)c; /* c is the first member */
+}
+
+static inline const struct conf_full *conf_cfull_of(const struct conf *c)
+{
+	return (const struct conf_full *)(const void *)c;
+}
 
 /* diag.c-ish helpers (conf.c) */
 void conf_err(struct pctx *p, const struct conf_loc *loc, const char *fmt,
 	      ...) __attribute__((format(printf, 3, 4)));
 void conf_warn(struct pctx *p, const struct conf_loc *loc, const char *fmt,
 	       ...) __attribute__((format(printf, 3, 4)));
+/* Out of memory at loc: reported even in quiet mode, so a load that
+ * lost something to a failed allocation never succeeds. */
+void conf_nomem(struct pctx *p, const struct conf_loc *loc);
 const char *conf_pctx_file(struct pctx *p, const char *name);
 
 /* parse.c */

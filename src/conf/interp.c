@@ -11,6 +11,12 @@
  * mode (quiet, skipping keys already set).  Then references are
  * resolved and the semantic checks run, each with its own message.
  *
+ * Scale: names are checked and resolved through per-kind hash indexes
+ * (names.c) kept in the struct conf_full, arrays grow geometrically,
+ * and the counts are bounded by CONF_MAX_OBJECTS / CONF_MAX_LIST with a
+ * located error, so a load is linear in the size of the configuration
+ * and never drops an object or a value without an error.
+ *
  * The struct conf built here is returned to conf.c, which owns it from
  * then on; everything in it is heap memory freed by conf_free().
  */
@@ -23,9 +29,21 @@
 #include "conf/conf_int.h"
 #include "conf/interp.h"
 
+/*
+ * Key locations of one block, indexed by kdef.id, in an array of NLOCS
+ * (remote, KMP, interface: many keys) or NLOCS_OBJ (selector, policy,
+ * ipsec, sa: there can be very many of them, so keep them small).  The
+ * last entry is a flag: locs[BAD(n)].line != 0 means the block had
+ * errors, so "required" checks are skipped.
+ */
 #define NLOCS 64
-/* locs[LOC_BAD].line != 0: the block had errors; skip "required" checks */
-#define LOC_BAD (NLOCS - 1)
+#define NLOCS_OBJ 16
+#define BAD(nlocs) ((nlocs) - 1)
+#define LOC_BAD BAD(NLOCS)
+#define OBJ_BAD BAD(NLOCS_OBJ)
+_Static_assert(CK_COUNT < NLOCS && CP_COUNT < NLOCS_OBJ &&
+		       CI_COUNT < NLOCS_OBJ && CS_COUNT < NLOCS_OBJ,
+	       "a key id would overwrite the error flag");
 
 struct rlocs {
 	struct conf_loc top[NLOCS];
@@ -49,6 +67,11 @@ struct ictx {
 	/* files already checked (PSK / keys), to report once */
 	char **checked;
 	size_t nchecked;
+	struct conf_names checked_idx; /* path -> index in checked */
+	/* name index per kind: the one in the conf_full being built */
+	struct conf_names *names;
+	/* the kind went over conf_max_objects (reported once) */
+	bool over[NK_COUNT];
 };
 
 /* ------------------------------------------------------------------ */
@@ -311,8 +334,10 @@ static bool p_str(struct sc *c, const struct kdef *k, void *f)
 		return false;
 	}
 	d = strdup(t);
-	if (!d)
+	if (!d) {
+		conf_nomem(c->x->p, &c->s->items[c->i - 1].loc);
 		return false;
+	}
 	free(*(char **)f);
 	*(char **)f = d;
 	return true;
@@ -378,15 +403,46 @@ static bool for_list(struct sc *c,
 	return ok;
 }
 
+/*
+ * Make room for element n of the array *v (n elements in use).  The
+ * capacity is implicit, the next power of two >= n (the public structs
+ * carry counts only), so every array appended to here must have been
+ * built only by grow(), starting from NULL.  Appending is amortised
+ * O(1); counts are bounded by the callers' CONF_MAX_* checks, not here.
+ */
 static bool grow(void **v, size_t n, size_t sz)
 {
+	size_t ncap;
 	void *nv;
-	if (n > 4096)
+
+	if (n & (n - 1))
+		return true; /* n is not a power of two: room left */
+	ncap = n ? n * 2 : 1;
+	if (ncap < n || ncap > SIZE_MAX / sz)
 		return false;
-	nv = realloc(*v, (n + 1) * sz);
+	nv = realloc(*v, ncap * sz);
 	if (!nv)
 		return false;
 	*v = nv;
+	return true;
+}
+
+/*
+ * grow() for the values of one key, with the list limit.  Reports the
+ * error at loc (the value that does not fit) and returns false.
+ */
+static bool list_grow(struct sc *c, void **v, size_t n, size_t sz,
+		      const struct conf_loc *loc)
+{
+	if (n >= CONF_MAX_LIST) {
+		conf_err(c->x->p, loc, "too many values for '%s' (limit %d)",
+			 c->key, CONF_MAX_LIST);
+		return false;
+	}
+	if (!grow(v, n, sz)) {
+		conf_nomem(c->x->p, loc);
+		return false;
+	}
 	return true;
 }
 
@@ -480,6 +536,8 @@ static bool parse_addr1(struct sc *c, unsigned fl, struct conf_addr *a)
 		a->kind = CONF_ADDR_UNIX;
 		a->loc = it->loc;
 		a->name = strdup(path);
+		if (!a->name)
+			conf_nomem(c->x->p, &it->loc);
 		return a->name != NULL;
 	}
 	if (!it || (it->kind != I_WORD && it->kind != I_STRING)) {
@@ -544,13 +602,13 @@ struct addrlist_arg {
 static bool addr_one(struct sc *c, void *arg)
 {
 	struct addrlist_arg *a = arg;
+	const struct conf_loc *at = sc_where(c);
 	struct conf_addr ad;
 
 	if (!parse_addr(c, a->fl, &ad))
 		return false;
-	if (!grow((void **)&a->l.v, a->l.n, sizeof(ad))) {
+	if (!list_grow(c, (void **)&a->l.v, a->l.n, sizeof(ad), at)) {
 		free(ad.name);
-		conf_err(c->x->p, &c->keyloc, "too many addresses");
 		return false;
 	}
 	a->l.v[a->l.n++] = ad;
@@ -684,13 +742,14 @@ static bool alg_one(struct sc *c, void *arg)
 			if (!key)
 				return false;
 			sp.key = strdup(key);
-			if (!sp.key)
+			if (!sp.key) {
+				conf_nomem(c->x->p, &it->loc);
 				return false;
+			}
 		}
 	}
-	if (!grow((void **)&a->l.v, a->l.n, sizeof(sp))) {
+	if (!list_grow(c, (void **)&a->l.v, a->l.n, sizeof(sp), &it->loc)) {
 		free(sp.key);
-		conf_err(c->x->p, &it->loc, "too many algorithms");
 		return false;
 	}
 	a->l.v[a->l.n++] = sp;
@@ -775,8 +834,11 @@ static bool p_authlist(struct sc *c, const struct kdef *k, void *f)
 	}
 	free(kp->kmp_auth_method);
 	kp->kmp_auth_method = calloc(a.n, sizeof(*kp->kmp_auth_method));
-	if (!kp->kmp_auth_method)
+	if (!kp->kmp_auth_method) {
+		kp->n_kmp_auth_method = 0;
+		conf_nomem(c->x->p, &c->keyloc);
 		return false;
+	}
 	for (size_t i = 0; i < a.n; i++)
 		kp->kmp_auth_method[i] = (enum conf_auth_method)v[i];
 	kp->n_kmp_auth_method = a.n;
@@ -821,8 +883,12 @@ static bool p_exmode(struct sc *c, const struct kdef *k, void *f)
 	int v[3];
 	struct elist_arg a = { &exmode_e, v, 0, 3 };
 	(void)k;
-	if (!for_list(c, elist_one, &a) || a.n == 0)
+	if (!for_list(c, elist_one, &a))
 		return false;
+	if (a.n == 0) {
+		conf_err(c->x->p, &c->keyloc, "empty list in '%s'", c->key);
+		return false;
+	}
 	for (size_t i = 0; i < a.n; i++)
 		kp->exchange_mode[i] = (enum conf_exmode)v[i];
 	kp->n_exchange_mode = a.n;
@@ -839,18 +905,20 @@ struct slist_arg {
 static bool slist_one(struct sc *c, void *arg)
 {
 	struct slist_arg *a = arg;
+	const struct conf_loc *at = sc_where(c);
 	const char *t = sc_text(c, "a name");
 	char *d;
 	if (!t)
 		return false;
 	if (!*t) {
-		conf_err(c->x->p, &c->s->items[c->i - 1].loc,
-			 "empty name in '%s'", c->key);
+		conf_err(c->x->p, at, "empty name in '%s'", c->key);
 		return false;
 	}
+	if (!list_grow(c, (void **)&a->v, a->n, sizeof(char *), at))
+		return false;
 	d = strdup(t);
-	if (!d || !grow((void **)&a->v, a->n, sizeof(char *))) {
-		free(d);
+	if (!d) {
+		conf_nomem(c->x->p, at);
 		return false;
 	}
 	a->v[a->n++] = d;
@@ -936,9 +1004,11 @@ static bool id_one(struct sc *c, void *arg)
 	if (id.type == CONF_ID_EMAIL && !strchr(vi->text, '@'))
 		conf_warn(c->x->p, &vi->loc, "email identity '%s' has no '@'",
 			  vi->text);
+	if (!list_grow(c, (void **)&l->v, l->n, sizeof(id), &vi->loc))
+		return false;
 	id.value = strdup(vi->text);
-	if (!id.value || !grow((void **)&l->v, l->n, sizeof(id))) {
-		free(id.value);
+	if (!id.value) {
+		conf_nomem(c->x->p, &vi->loc);
 		return false;
 	}
 	l->v[l->n++] = id;
@@ -1001,6 +1071,12 @@ static bool p_pubkey(struct sc *c, const struct kdef *k, void *f)
 	/* peers_public_key: racoon2 accepted (and ignored) a 2nd file */
 	if (k->uarg && priv)
 		pk.priv = strdup(priv);
+	if (!pk.pub || (k->uarg && priv && !pk.priv)) {
+		free(pk.pub);
+		free(pk.priv);
+		conf_nomem(c->x->p, &c->keyloc);
+		return false;
+	}
 	free(((struct conf_pubkey *)f)->pub);
 	free(((struct conf_pubkey *)f)->priv);
 	*(struct conf_pubkey *)f = pk;
@@ -1050,6 +1126,8 @@ static bool script_one(struct sc *c, void *arg)
 		return false;
 	}
 	v[t] = strdup(path);
+	if (!v[t])
+		conf_nomem(c->x->p, &c->keyloc);
 	return v[t] != NULL;
 }
 
@@ -1127,7 +1205,8 @@ static const struct kdef provide_tab[] = {
 static void interp_block(struct ictx *x, const struct block *b,
 			 const struct kdef *tab, size_t ntab, unsigned ctx,
 			 const char *what, void *base, uint64_t *set,
-			 struct conf_loc *locs, bool inherit, int only);
+			 struct conf_loc *locs, size_t nlocs, bool inherit,
+			 int only);
 
 static bool p_provide(struct sc *c, const struct kdef *k, void *f)
 {
@@ -1144,7 +1223,7 @@ static bool p_provide(struct sc *c, const struct kdef *k, void *f)
 	conf_provide_free(f);
 	interp_block(c->x, it->block, provide_tab,
 		     sizeof(provide_tab) / sizeof(provide_tab[0]), 1,
-		     "provide block", f, &set, locs, false, -1);
+		     "provide block", f, &set, locs, NLOCS, false, -1);
 	return c->x->p->diag->nerrors == before || c->x->p->quiet;
 }
 
@@ -1204,6 +1283,10 @@ static bool p_ulproto(struct sc *c, const struct kdef *k, void *f)
 	s->upper_layer_protocol = proto;
 	free(s->upper_layer_name);
 	s->upper_layer_name = strdup(it->text);
+	if (!s->upper_layer_name) {
+		conf_nomem(c->x->p, &it->loc);
+		return false;
+	}
 	s->ul_type = s->ul_code = -1;
 	if (sc_peek(c)) {
 		const struct conf_loc *at = sc_where(c);
@@ -1389,8 +1472,8 @@ static bool p_kmpblock(struct sc *c, const struct kdef *k, void *f)
 	kp->present = true;
 	kp->loc = c->keyloc;
 	interp_block(c->x, it->block, conf_kmp_tab, conf_kmp_ntab, k->uarg,
-		     k->name, kp, &kp->set, c->x->cur_rlocs->kmp[idx], false,
-		     -1);
+		     k->name, kp, &kp->set, c->x->cur_rlocs->kmp[idx], NLOCS,
+		     false, -1);
 	return c->x->cur_rlocs->kmp[idx][LOC_BAD].line == 0;
 }
 
@@ -1417,6 +1500,7 @@ static const struct u32range r_reqid = { 1, UINT32_MAX };
 #define SEL_AF (AF_ANYOK | AF_MACROOK | AF_NAMEOK | AF_PREFIXOK | AF_PORTOK)
 enum { SK_ORDER, SK_DIRECTION, SK_SRC, SK_DST, SK_ULP, SK_NHI, SK_TAGGED,
        SK_POLICY_INDEX, SK_REQID };
+_Static_assert(SK_REQID < OBJ_BAD, "selector key ids must fit NLOCS_OBJ");
 
 const struct kdef conf_selector_tab[] = {
 	{ "order", NULL, SK_ORDER, 1, p_u32, d_u32, SO(order), &r_any, 0 },
@@ -1576,7 +1660,8 @@ static const struct kdef *kfind(const struct kdef *tab, size_t n,
 static void interp_block(struct ictx *x, const struct block *b,
 			 const struct kdef *tab, size_t ntab, unsigned ctx,
 			 const char *what, void *base, uint64_t *set,
-			 struct conf_loc *locs, bool inherit, int only)
+			 struct conf_loc *locs, size_t nlocs, bool inherit,
+			 int only)
 {
 	unsigned errs0 = x->p->diag->nerrors;
 
@@ -1586,11 +1671,12 @@ static void interp_block(struct ictx *x, const struct block *b,
 		const struct stmt *s = &b->stmts[i];
 		const struct item *k0 = &s->items[0];
 		const struct kdef *k;
+		unsigned errs;
 		struct sc c;
 
 		if (s->broken) {
 			/* already reported; the object is incomplete */
-			locs[LOC_BAD].line = 1;
+			locs[BAD(nlocs)].line = 1;
 			continue;
 		}
 		if (k0->kind != I_WORD) {
@@ -1628,8 +1714,14 @@ static void interp_block(struct ictx *x, const struct block *b,
 		c.i = 1;
 		c.key = k->name;
 		c.keyloc = k0->loc;
+		errs = x->p->diag->nerrors;
 		if (!k->parse(&c, k, (char *)base + k->off) || !sc_end(&c)) {
-			locs[LOC_BAD].line = 1;
+			/* every failure must be reported: a value that is
+			 * quietly left out would change the meaning */
+			if (!inherit && x->p->diag->nerrors == errs)
+				conf_err(x->p, &k0->loc, "invalid value for "
+					 "'%s'", k->name);
+			locs[BAD(nlocs)].line = 1;
 			continue;
 		}
 		*set |= 1ull << k->id;
@@ -1638,7 +1730,7 @@ static void interp_block(struct ictx *x, const struct block *b,
 	if (inherit)
 		x->p->quiet--;
 	if (x->p->diag->nerrors != errs0)
-		locs[LOC_BAD].line = 1;
+		locs[BAD(nlocs)].line = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1735,7 +1827,7 @@ static struct conf_sa *sa_new(const char *name, const struct conf_loc *loc)
 
 static void *loc_array(void)
 {
-	return calloc(NLOCS, sizeof(struct conf_loc));
+	return calloc(NLOCS_OBJ, sizeof(struct conf_loc));
 }
 
 /* Name of a `remote NAME { }` statement or NULL after an error. */
@@ -1768,26 +1860,83 @@ static const char *named_section(struct ictx *x, const struct stmt *s,
 	return s->items[1].text;
 }
 
-static bool unique_name(struct ictx *x, void *const *arr, size_t n,
-			size_t name_off, size_t loc_off, const char *kind,
-			const char *name, const struct conf_loc *loc)
+static const char *const nkind_name[NK_COUNT] = {
+	"remote", "selector", "policy", "ipsec", "sa", "addresspool",
+};
+
+/*
+ * May a new object of kind k named nm (at l) be defined?  Its name must
+ * be new in its kind (arr[i] + loc_off is where the first one was
+ * defined, for the message) and the kind must be under the limit.
+ * Reports and returns false otherwise.  O(1) through the name index.
+ */
+static bool obj_admit(struct ictx *x, enum conf_nkind k, void *const *arr,
+		      size_t n, size_t loc_off, const char *nm,
+		      const struct conf_loc *l)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *other = *(char *const *)((char *)arr[i] + name_off);
+	size_t i = conf_names_get(&x->names[k], nm);
+
+	if (i < n) {
 		const struct conf_loc *ol =
-			(const void *)((char *)arr[i] + loc_off);
-		if (strcmp(other, name) == 0) {
-			conf_err(x->p, loc, "duplicate %s '%s' (first defined "
-				 "at %s:%u)", kind, name, ol->file, ol->line);
-			return false;
-		}
+			(const void *)((const char *)arr[i] + loc_off);
+		conf_err(x->p, l, "duplicate %s '%s' (first defined at "
+			 "%s:%u)", nkind_name[k], nm, ol->file, ol->line);
+		return false;
+	}
+	if (n >= conf_max_objects) {
+		/* once: the rest of this kind is not interpreted */
+		if (!x->over[k])
+			conf_err(x->p, l, "too many %s sections (limit %zu); "
+				 "'%s' and later ones are not loaded",
+				 nkind_name[k], conf_max_objects, nm);
+		x->over[k] = true;
+		return false;
 	}
 	return true;
 }
 
-#define UNIQUE(x, arr, n, T, kind, name, loc)                              \
-	unique_name(x, (void *const *)(arr), n, offsetof(T, name),         \
-		    offsetof(T, loc), kind, nm, l)
+#define ADMIT(x, k, arr, n, T, nm, l)                                       \
+	obj_admit(x, k, (void *const *)(arr), n, offsetof(T, loc), nm, l)
+
+/*
+ * Store obj (named name, borrowed by the index) as element *n of *arrp
+ * and its key locations locs (may be NULL) as the same element of
+ * *locsp, then index it.  On failure reports at l and stores nothing;
+ * the caller still owns obj and locs.
+ */
+static bool obj_add(struct ictx *x, enum conf_nkind k, void *arrp,
+		    size_t *n, void *obj, void *locsp, void *locs,
+		    const char *name, const struct conf_loc *l)
+{
+	void ***arr = arrp, ***la = locsp;
+
+	if (!grow((void **)arr, *n, sizeof(void *)) ||
+	    (la && !grow((void **)la, *n, sizeof(void *))) ||
+	    conf_names_put(&x->names[k], name, *n, NULL) < 0) {
+		conf_nomem(x->p, l);
+		return false;
+	}
+	(*arr)[*n] = obj;
+	if (la)
+		(*la)[*n] = locs;
+	(*n)++;
+	return true;
+}
+
+/* A reference to kind k was not found: worth an error unless objects
+ * of that kind were left out over the limit (already reported). */
+static bool report_missing(const struct ictx *x, enum conf_nkind k)
+{
+	return !x->over[k];
+}
+
+/* The object of kind k named nm, or NULL. */
+static void *obj_find(const struct ictx *x, enum conf_nkind k,
+		      void *const *arr, size_t n, const char *nm)
+{
+	size_t i = conf_names_get(&x->names[k], nm);
+	return i < n ? arr[i] : NULL;
+}
 
 static const struct item *single_block(struct ictx *x, const struct stmt *s)
 {
@@ -1835,7 +1984,7 @@ static void do_default(struct ictx *x, const struct block *b)
 			x->cur_rlocs = &x->def_rl;
 			interp_block(x, bi->block, conf_remote_tab, remote_ntab,
 				     1, "default remote", r, &set,
-				     x->def_rl.top, false, -1);
+				     x->def_rl.top, NLOCS, false, -1);
 			for (size_t j = 0; j < bi->block->n; j++) {
 				const struct stmt *ks = &bi->block->stmts[j];
 				const char *n = ks->items[0].kind == I_WORD
@@ -1866,7 +2015,7 @@ static void do_default(struct ictx *x, const struct block *b)
 			interp_block(x, bi->block, conf_policy_tab,
 				     conf_policy_ntab, 1, "default policy",
 				     x->c->default_policy, &set, x->def_pl,
-				     false, -1);
+				     NLOCS_OBJ, false, -1);
 			x->c->default_policy->set = (uint32_t)set;
 		} else if (strcmp(kw, "ipsec") == 0) {
 			uint64_t set = 0;
@@ -1883,7 +2032,7 @@ static void do_default(struct ictx *x, const struct block *b)
 			interp_block(x, bi->block, conf_ipsec_tab,
 				     conf_ipsec_ntab, 1, "default ipsec",
 				     x->c->default_ipsec, &set, x->def_il,
-				     false, -1);
+				     NLOCS_OBJ, false, -1);
 			x->c->default_ipsec->set = (uint32_t)set;
 		} else {
 			uint64_t set = 0;
@@ -1898,7 +2047,7 @@ static void do_default(struct ictx *x, const struct block *b)
 				continue;
 			interp_block(x, bi->block, conf_sa_tab, conf_sa_ntab, 7,
 				     "default sa", x->c->default_sa, &set,
-				     x->def_al, false, -1);
+				     x->def_al, NLOCS_OBJ, false, -1);
 			x->c->default_sa->set = (uint32_t)set;
 		}
 	}
@@ -1909,16 +2058,18 @@ static void do_addrpool(struct ictx *x, const char *nm,
 {
 	struct conf_addrpool *ap;
 
-	if (!UNIQUE(x, x->c->addrpools, x->c->naddrpools,
-		    struct conf_addrpool, "addresspool", name, loc))
+	if (!ADMIT(x, NK_ADDRPOOL, x->c->addrpools, x->c->naddrpools,
+		   struct conf_addrpool, nm, l))
 		return;
 	ap = calloc(1, sizeof(*ap));
 	if (!ap || !(ap->name = strdup(nm))) {
 		free(ap);
+		conf_nomem(x->p, l);
 		return;
 	}
 	ap->loc = *l;
-	if (!append_ptr(&x->c->addrpools, &x->c->naddrpools, ap)) {
+	if (!obj_add(x, NK_ADDRPOOL, &x->c->addrpools, &x->c->naddrpools, ap,
+		     NULL, NULL, ap->name, l)) {
 		free(ap->name);
 		free(ap);
 		return;
@@ -1971,8 +2122,16 @@ static void do_addrpool(struct ictx *x, const char *nm,
 				 " starts");
 			continue;
 		}
-		if (!grow((void **)&ap->v, ap->n, sizeof(r)))
-			continue;
+		if (ap->n >= CONF_MAX_LIST) {
+			conf_err(x->p, &s->items[0].loc, "too many ranges in "
+				 "addresspool '%s' (limit %d)", ap->name,
+				 CONF_MAX_LIST);
+			break;
+		}
+		if (!grow((void **)&ap->v, ap->n, sizeof(r))) {
+			conf_nomem(x->p, &s->items[0].loc);
+			break;
+		}
 		ap->v[ap->n++] = r;
 	}
 }
@@ -2025,7 +2184,7 @@ static void top_level(struct ictx *x)
 				interp_block(x, bi->block, conf_iface_tab,
 					     conf_iface_ntab, 1,
 					     "interface section", &c->iface,
-					     &set, x->iflocs, false, -1);
+					     &set, x->iflocs, NLOCS, false, -1);
 				c->iface.has_application_bypass =
 					(set >> FK_BYPASS) & 1u;
 			} else if (is_res) {
@@ -2033,7 +2192,7 @@ static void top_level(struct ictx *x)
 				interp_block(x, bi->block, conf_resolver_tab,
 					     conf_resolver_ntab, 1,
 					     "resolver section", &c->resolver,
-					     &set, locs, false, -1);
+					     &set, locs, NLOCS, false, -1);
 			} else {
 				do_default(x, bi->block);
 			}
@@ -2056,35 +2215,39 @@ static void top_level(struct ictx *x)
 			struct conf_remote *r;
 			struct rlocs *rl;
 			uint64_t set = 0;
-			if (!UNIQUE(x, c->remotes, c->nremotes,
-				    struct conf_remote, "remote", name, loc))
+			if (!ADMIT(x, NK_REMOTE, c->remotes, c->nremotes,
+				   struct conf_remote, nm, l))
 				continue;
 			r = remote_new(nm, l);
 			rl = calloc(1, sizeof(*rl));
+			if (!r || !rl)
+				conf_nomem(x->p, l);
 			if (!r || !rl ||
-			    !append_ptr(&x->rl, &(size_t){ c->nremotes }, rl) ||
-			    !append_ptr(&c->remotes, &c->nremotes, r)) {
+			    !obj_add(x, NK_REMOTE, &c->remotes, &c->nremotes, r,
+				     &x->rl, rl, r->name, l)) {
 				conf_remote_free(r);
 				free(rl);
 				continue;
 			}
 			x->cur_rlocs = rl;
 			interp_block(x, b, conf_remote_tab, remote_ntab, 1,
-				     "remote", r, &set, rl->top, false, -1);
+				     "remote", r, &set, rl->top, NLOCS, false,
+				     -1);
 		} else if (strcmp(kw, "selector") == 0) {
 			struct conf_selector *sel;
 			void *ll;
 			uint64_t set = 0;
-			if (!UNIQUE(x, c->selectors, c->nselectors,
-				    struct conf_selector, "selector", name,
-				    loc))
+			if (!ADMIT(x, NK_SELECTOR, c->selectors, c->nselectors,
+				   struct conf_selector, nm, l))
 				continue;
 			sel = calloc(1, sizeof(*sel));
 			ll = loc_array();
-			if (!sel || !ll || !(sel->name = strdup(nm)) ||
-			    !append_ptr(&x->sl, &(size_t){ c->nselectors },
-					ll) ||
-			    !append_ptr(&c->selectors, &c->nselectors, sel)) {
+			if (!sel || !ll || !(sel->name = strdup(nm)))
+				conf_nomem(x->p, l);
+			if (!sel || !ll || !sel->name ||
+			    !obj_add(x, NK_SELECTOR, &c->selectors,
+				     &c->nselectors, sel, &x->sl, ll, sel->name,
+				     l)) {
 				if (sel)
 					free(sel->name);
 				free(sel);
@@ -2096,7 +2259,7 @@ static void top_level(struct ictx *x)
 			sel->ul_type = sel->ul_code = -1;
 			interp_block(x, b, conf_selector_tab,
 				     conf_selector_ntab, 1, "selector", sel,
-				     &set, ll, false, -1);
+				     &set, ll, NLOCS_OBJ, false, -1);
 			sel->has_order = (set >> SK_ORDER) & 1u;
 			sel->has_reqid = (set >> SK_REQID) & 1u;
 			/* direction/policy_index presence is checked later
@@ -2105,58 +2268,67 @@ static void top_level(struct ictx *x)
 			struct conf_policy *p;
 			void *ll;
 			uint64_t set = 0;
-			if (!UNIQUE(x, c->policies, c->npolicies,
-				    struct conf_policy, "policy", name, loc))
+			if (!ADMIT(x, NK_POLICY, c->policies, c->npolicies,
+				   struct conf_policy, nm, l))
 				continue;
 			p = policy_new(nm, l);
 			ll = loc_array();
+			if (!p || !ll)
+				conf_nomem(x->p, l);
 			if (!p || !ll ||
-			    !append_ptr(&x->pl, &(size_t){ c->npolicies }, ll) ||
-			    !append_ptr(&c->policies, &c->npolicies, p)) {
+			    !obj_add(x, NK_POLICY, &c->policies,
+				     &c->npolicies, p, &x->pl, ll, p->name,
+				     l)) {
 				conf_policy_free(p);
 				free(ll);
 				continue;
 			}
 			interp_block(x, b, conf_policy_tab, conf_policy_ntab, 1,
-				     "policy", p, &set, ll, false, -1);
+				     "policy", p, &set, ll, NLOCS_OBJ, false,
+				     -1);
 			p->set = (uint32_t)set;
 		} else if (strcmp(kw, "ipsec") == 0) {
 			struct conf_ipsec *ip;
 			void *ll;
 			uint64_t set = 0;
-			if (!UNIQUE(x, c->ipsecs, c->nipsecs, struct conf_ipsec,
-				    "ipsec", name, loc))
+			if (!ADMIT(x, NK_IPSEC, c->ipsecs, c->nipsecs,
+				   struct conf_ipsec, nm, l))
 				continue;
 			ip = ipsec_new(nm, l);
 			ll = loc_array();
+			if (!ip || !ll)
+				conf_nomem(x->p, l);
 			if (!ip || !ll ||
-			    !append_ptr(&x->il, &(size_t){ c->nipsecs }, ll) ||
-			    !append_ptr(&c->ipsecs, &c->nipsecs, ip)) {
+			    !obj_add(x, NK_IPSEC, &c->ipsecs, &c->nipsecs, ip,
+				     &x->il, ll, ip->name, l)) {
 				conf_ipsec_free(ip);
 				free(ll);
 				continue;
 			}
 			interp_block(x, b, conf_ipsec_tab, conf_ipsec_ntab, 1,
-				     "ipsec", ip, &set, ll, false, -1);
+				     "ipsec", ip, &set, ll, NLOCS_OBJ, false,
+				     -1);
 			ip->set = (uint32_t)set;
 		} else if (strcmp(kw, "sa") == 0) {
 			struct conf_sa *sa;
 			void *ll;
 			uint64_t set = 0;
-			if (!UNIQUE(x, c->sas, c->nsas, struct conf_sa, "sa",
-				    name, loc))
+			if (!ADMIT(x, NK_SA, c->sas, c->nsas,
+				   struct conf_sa, nm, l))
 				continue;
 			sa = sa_new(nm, l);
 			ll = loc_array();
+			if (!sa || !ll)
+				conf_nomem(x->p, l);
 			if (!sa || !ll ||
-			    !append_ptr(&x->al, &(size_t){ c->nsas }, ll) ||
-			    !append_ptr(&c->sas, &c->nsas, sa)) {
+			    !obj_add(x, NK_SA, &c->sas, &c->nsas, sa,
+				     &x->al, ll, sa->name, l)) {
 				conf_sa_free(sa);
 				free(ll);
 				continue;
 			}
-			interp_block(x, b, conf_sa_tab, conf_sa_ntab, 7, "sa", sa,
-				     &set, ll, false, -1);
+			interp_block(x, b, conf_sa_tab, conf_sa_ntab, 7, "sa",
+				     sa, &set, ll, NLOCS_OBJ, false, -1);
 			sa->set = (uint32_t)set;
 		} else {
 			do_addrpool(x, nm, l, b);
@@ -2207,7 +2379,7 @@ static void inherit_remote(struct ictx *x, struct conf_remote *r,
 		if (x->def_kmp[i])
 			interp_block(x, x->def_kmp[i], conf_kmp_tab,
 				     conf_kmp_ntab, ctx_by_idx[i], "default",
-				     kp, &kp->set, rl->kmp[i], true, -1);
+				     kp, &kp->set, rl->kmp[i], NLOCS, true, -1);
 	}
 }
 
@@ -2218,7 +2390,7 @@ static void inherit_policy(struct ictx *x, struct conf_policy *p,
 	if (!x->def_policy)
 		return;
 	interp_block(x, x->def_policy, conf_policy_tab, conf_policy_ntab, 1,
-		     "default", p, &set, locs, true, -1);
+		     "default", p, &set, locs, NLOCS_OBJ, true, -1);
 	p->set = (uint32_t)set;
 }
 
@@ -2229,7 +2401,7 @@ static void inherit_ipsec(struct ictx *x, struct conf_ipsec *ip,
 	if (!x->def_ipsec)
 		return;
 	interp_block(x, x->def_ipsec, conf_ipsec_tab, conf_ipsec_ntab, 1,
-		     "default", ip, &set, locs, true, -1);
+		     "default", ip, &set, locs, NLOCS_OBJ, true, -1);
 	ip->set = (uint32_t)set;
 }
 
@@ -2241,11 +2413,11 @@ static void inherit_sa(struct ictx *x, struct conf_sa *sa,
 		return;
 	/* the protocol first: it decides which other keys apply */
 	interp_block(x, x->def_sa, conf_sa_tab, conf_sa_ntab, 7, "default",
-		     sa, &set, locs, true, CS_SA_PROTOCOL);
+		     sa, &set, locs, NLOCS_OBJ, true, CS_SA_PROTOCOL);
 	if ((set >> CS_SA_PROTOCOL) & 1u)
 		interp_block(x, x->def_sa, conf_sa_tab, conf_sa_ntab,
 			     1u << sa->sa_protocol, "default", sa, &set, locs,
-			     true, -1);
+			     NLOCS_OBJ, true, -1);
 	sa->set = (uint32_t)set;
 }
 
@@ -2269,13 +2441,17 @@ static void check_file(struct ictx *x, const char *path,
 
 	if (x->p->flags & CONF_LOAD_NO_FILECHECK)
 		return;
-	for (size_t i = 0; i < x->nchecked; i++)
-		if (strcmp(x->checked[i], path) == 0)
-			return;
+	if (conf_names_get(&x->checked_idx, path) != CONF_NAMES_NONE)
+		return;
 	if (grow((void **)&x->checked, x->nchecked, sizeof(char *))) {
+		/* remembering is only an optimisation: on failure the
+		 * file is checked (and reported) again, nothing is lost */
 		char *d = strdup(path);
-		if (d)
+		if (d && conf_names_put(&x->checked_idx, d, x->nchecked,
+					NULL) == 0)
 			x->checked[x->nchecked++] = d;
+		else
+			free(d);
 	}
 	if (!*path) {
 		conf_err(x->p, loc, "%s: empty file name", what);
@@ -2395,8 +2571,9 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 			   "peers_public_key", false);
 	if (k->provide.addresspool_name) {
 		const struct conf_addrpool *ap =
-			conf_addrpool_find(x->c, k->provide.addresspool_name);
-		if (!ap)
+			obj_find(x, NK_ADDRPOOL, (void *const *)x->c->addrpools,
+				 x->c->naddrpools, k->provide.addresspool_name);
+		if (!ap && report_missing(x, NK_ADDRPOOL))
 			conf_err(x->p, kloc(locs, CK_PROVIDE, &k->loc),
 				 "provide: addresspool '%s' is not defined",
 				 k->provide.addresspool_name);
@@ -2439,9 +2616,10 @@ static void check_remote(struct ictx *x, struct conf_remote *r,
 	for (int i = 0; i < 3; i++)
 		check_kmp(x, r, i, rl->kmp[i], is_default, bad);
 	if (r->selector_name) {
-		r->selector = (struct conf_selector *)conf_selector_find(
-			x->c, r->selector_name);
-		if (!r->selector)
+		r->selector = obj_find(x, NK_SELECTOR,
+				       (void *const *)x->c->selectors,
+				       x->c->nselectors, r->selector_name);
+		if (!r->selector && report_missing(x, NK_SELECTOR))
 			conf_err(x->p, kloc(rl->top, RK_SELECTOR_INDEX, &r->loc),
 				 "selector_index '%s' does not name a "
 				 "selector", r->selector_name);
@@ -2464,7 +2642,7 @@ static bool port_proto(int p)
 static void check_selector(struct ictx *x, struct conf_selector *s,
 			   const struct conf_loc *locs)
 {
-	bool bad = locs[LOC_BAD].line != 0;
+	bool bad = locs[OBJ_BAD].line != 0;
 
 	if (!locs[SK_DIRECTION].file && !bad)
 		conf_err(x->p, &s->loc, "selector '%s': direction is required",
@@ -2492,15 +2670,17 @@ static void check_selector(struct ictx *x, struct conf_selector *s,
 				 "policy_index is required", s->name);
 		return;
 	}
-	s->policy = (struct conf_policy *)conf_policy_find(x->c,
-							   s->policy_name);
+	s->policy = obj_find(x, NK_POLICY, (void *const *)x->c->policies,
+			     x->c->npolicies, s->policy_name);
 	if (!s->policy) {
-		conf_err(x->p, kloc(locs, SK_POLICY_INDEX, &s->loc),
-			 "policy_index '%s' does not name a policy",
-			 s->policy_name);
+		if (report_missing(x, NK_POLICY))
+			conf_err(x->p, kloc(locs, SK_POLICY_INDEX, &s->loc),
+				 "policy_index '%s' does not name a policy",
+				 s->policy_name);
 		return;
 	}
-	append_ptr(&s->policy->selectors, &s->policy->nselectors, s);
+	if (!append_ptr(&s->policy->selectors, &s->policy->nselectors, s))
+		conf_nomem(x->p, &s->loc);
 }
 
 static bool sa_addr_given(const struct conf_addr *a)
@@ -2513,7 +2693,7 @@ static void check_policy(struct ictx *x, struct conf_policy *p,
 {
 	bool needs_ipsec = p->action == CONF_ACTION_AUTO_IPSEC ||
 			   p->action == CONF_ACTION_STATIC_IPSEC;
-	bool bad = locs[LOC_BAD].line != 0;
+	bool bad = locs[OBJ_BAD].line != 0;
 
 	if (bad && !((p->set >> CP_ACTION) & 1u))
 		return;
@@ -2521,15 +2701,19 @@ static void check_policy(struct ictx *x, struct conf_policy *p,
 		conf_err(x->p, &p->loc, "policy '%s': action is required",
 			 p->name);
 	if (p->remote_name) {
-		p->remote = (struct conf_remote *)conf_remote_find(
-			x->c, p->remote_name);
-		if (!p->remote)
-			conf_err(x->p, kloc(locs, CP_REMOTE_INDEX, &p->loc),
-				 "remote_index '%s' does not name a remote",
-				 p->remote_name);
-		else
-			append_ptr(&p->remote->policies,
-				   &p->remote->npolicies, p);
+		p->remote = obj_find(x, NK_REMOTE,
+				     (void *const *)x->c->remotes,
+				     x->c->nremotes, p->remote_name);
+		if (!p->remote) {
+			if (report_missing(x, NK_REMOTE))
+				conf_err(x->p,
+					 kloc(locs, CP_REMOTE_INDEX, &p->loc),
+					 "remote_index '%s' does not name a "
+					 "remote", p->remote_name);
+		} else if (!append_ptr(&p->remote->policies,
+				       &p->remote->npolicies, p)) {
+			conf_nomem(x->p, &p->loc);
+		}
 	} else if (p->action == CONF_ACTION_AUTO_IPSEC) {
 		conf_err(x->p, &p->loc, "policy '%s': action auto_ipsec needs "
 			 "remote_index", p->name);
@@ -2541,10 +2725,14 @@ static void check_policy(struct ictx *x, struct conf_policy *p,
 							     : "static_ipsec");
 	if (p->nipsec) {
 		p->ipsec = calloc(p->nipsec, sizeof(*p->ipsec));
+		if (!p->ipsec)
+			conf_nomem(x->p, &p->loc);
 		for (size_t i = 0; p->ipsec && i < p->nipsec; i++) {
-			p->ipsec[i] = (struct conf_ipsec *)conf_ipsec_find(
-				x->c, p->ipsec_names[i]);
-			if (!p->ipsec[i])
+			p->ipsec[i] = obj_find(x, NK_IPSEC,
+					       (void *const *)x->c->ipsecs,
+					       x->c->nipsecs,
+					       p->ipsec_names[i]);
+			if (!p->ipsec[i] && report_missing(x, NK_IPSEC))
 				conf_err(x->p,
 					 kloc(locs, CP_IPSEC_INDEX, &p->loc),
 					 "ipsec_index '%s' does not name an "
@@ -2581,7 +2769,7 @@ static void check_ipsec(struct ictx *x, struct conf_ipsec *ip,
 	const struct conf_loc *at = kloc(locs, CI_SA_INDEX, &ip->loc);
 
 	if (!ip->nsa) {
-		if (locs[LOC_BAD].line)
+		if (locs[OBJ_BAD].line)
 			return;
 		conf_err(x->p, &ip->loc, "ipsec '%s': sa_index is required",
 			 ip->name);
@@ -2593,16 +2781,20 @@ static void check_ipsec(struct ictx *x, struct conf_ipsec *ip,
 		return;
 	}
 	ip->sa = calloc(ip->nsa, sizeof(*ip->sa));
-	if (!ip->sa)
+	if (!ip->sa) {
+		conf_nomem(x->p, &ip->loc);
 		return;
+	}
 	for (size_t i = 0; i < ip->nsa; i++) {
-		struct conf_sa *sa =
-			(struct conf_sa *)conf_sa_find(x->c, ip->sa_names[i]);
+		struct conf_sa *sa = obj_find(x, NK_SA,
+					      (void *const *)x->c->sas,
+					      x->c->nsas, ip->sa_names[i]);
 		struct conf_sa **slot;
 		ip->sa[i] = sa;
 		if (!sa) {
-			conf_err(x->p, at, "sa_index '%s' does not name an sa",
-				 ip->sa_names[i]);
+			if (report_missing(x, NK_SA))
+				conf_err(x->p, at, "sa_index '%s' does not "
+					 "name an sa", ip->sa_names[i]);
 			continue;
 		}
 		slot = sa->sa_protocol == CONF_SA_AH    ? &ip->ah
@@ -2625,7 +2817,7 @@ static void check_sa(struct ictx *x, struct conf_sa *sa,
 	bool non_aead = false, null_enc = false, has_auth_alg;
 
 	if (!((sa->set >> CS_SA_PROTOCOL) & 1u)) {
-		if (!is_default && !locs[LOC_BAD].line)
+		if (!is_default && !locs[OBJ_BAD].line)
 			conf_err(x->p, &sa->loc, "sa '%s': sa_protocol is "
 				 "required", sa->name);
 		return;
@@ -2639,7 +2831,7 @@ static void check_sa(struct ictx *x, struct conf_sa *sa,
 				 " %s", k->name,
 				 saproto_v[sa->sa_protocol].name);
 	}
-	if (is_default || locs[LOC_BAD].line)
+	if (is_default || locs[OBJ_BAD].line)
 		return;
 	switch (sa->sa_protocol) {
 	case CONF_SA_ESP:
@@ -2708,6 +2900,7 @@ static void ictx_free(struct ictx *x)
 	for (size_t i = 0; i < x->c->nsas; i++)
 		free(x->al[i]);
 	free(x->al);
+	conf_names_free(&x->checked_idx);
 	for (size_t i = 0; i < x->nchecked; i++)
 		free(x->checked[i]);
 	free(x->checked);
@@ -2716,13 +2909,16 @@ static void ictx_free(struct ictx *x)
 struct conf *conf_interpret(struct pctx *p)
 {
 	struct ictx x;
-	struct conf *c = calloc(1, sizeof(*c));
+	struct conf_full *cf = calloc(1, sizeof(*cf));
+	struct conf *c;
 
-	if (!c)
+	if (!cf)
 		return NULL;
+	c = &cf->c;
 	memset(&x, 0, sizeof(x));
 	x.p = p;
 	x.c = c;
+	x.names = cf->names;
 	c->iface.application_bypass = true;
 
 	top_level(&x);

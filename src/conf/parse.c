@@ -281,8 +281,17 @@ static bool push_item(struct stmt *s, const struct item *it)
 	return true;
 }
 
-static bool push_stmt(struct block *b, const struct stmt *s)
+static bool push_stmt(struct block *b, struct stmt *s)
 {
+	/* the statement is complete: give back the unused item slots
+	 * (the tree of a large file would otherwise be twice its size) */
+	if (s->cap > s->n) {
+		struct item *n = realloc(s->items, s->n * sizeof(*n));
+		if (n) {
+			s->items = n;
+			s->cap = s->n;
+		}
+	}
 	if (b->n == b->cap) {
 		size_t ncap = b->cap ? b->cap * 2 : 8;
 		struct stmt *n = realloc(b->stmts, ncap * sizeof(*n));
@@ -293,6 +302,20 @@ static bool push_stmt(struct block *b, const struct stmt *s)
 	}
 	b->stmts[b->n++] = *s;
 	return true;
+}
+
+/* A closed block: give back the unused statement slots. */
+static void block_fit(struct block *b)
+{
+	struct stmt *n;
+
+	if (b->n == 0 || b->cap == b->n)
+		return;
+	n = realloc(b->stmts, b->n * sizeof(*n));
+	if (n) {
+		b->stmts = n;
+		b->cap = b->n;
+	}
 }
 
 static void stmt_free(struct stmt *s)
@@ -358,6 +381,7 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 			if (!top) {
 				*end = L->cur.loc;
 				lx_next(L);
+				block_fit(b);
 				return;
 			}
 			conf_err(p, &L->cur.loc,
@@ -375,6 +399,7 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 
 		while (!done) {
 			struct item it = { 0 };
+			struct conf_loc bend = { 0 }; /* '}' of a block */
 			it.loc = L->cur.loc;
 			switch (L->cur.t) {
 			case T_WORD:
@@ -387,13 +412,17 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					s.broken = true;
 				if (!push_item(&s, &it)) {
 					free(it.text);
+					conf_nomem(p, &it.loc);
 					s.broken = true;
 				}
 				lx_next(L);
 				break;
 			case T_COMMA:
 				it.kind = I_COMMA;
-				push_item(&s, &it);
+				if (!push_item(&s, &it)) {
+					conf_nomem(p, &it.loc);
+					s.broken = true;
+				}
 				lx_next(L);
 				break;
 			case T_LBRACE:
@@ -409,14 +438,16 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					it.block = calloc(1, sizeof(*it.block));
 					lx_next(L);
 					if (!it.block) {
+						conf_nomem(p, &it.loc);
 						s.broken = true;
 						skip_balanced(L);
 						break;
 					}
 					parse_block(L, it.block, depth + 1,
-						    false, &it.loc, &it.end);
+						    false, &it.loc, &bend);
 					if (!push_item(&s, &it)) {
 						conf_tree_free(it.block);
+						conf_nomem(p, &it.loc);
 						s.broken = true;
 					}
 				}
@@ -427,7 +458,7 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					done = true; /* reported: no '}' */
 				} else if (L->cur.t == T_EOF &&
 					   it.kind == I_BLOCK &&
-					   it.end.line == 0) {
+					   bend.line == 0) {
 					done = true; /* reported: no '}' */
 				} else if (L->cur.t == T_RBRACE && !top) {
 					conf_warn(p, &L->cur.loc,
@@ -488,11 +519,8 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 
 static struct setvar *var_find(struct pctx *p, const char *name, size_t len)
 {
-	for (size_t i = 0; i < p->nvars; i++)
-		if (strlen(p->vars[i].name) == len &&
-		    memcmp(p->vars[i].name, name, len) == 0)
-			return &p->vars[i];
-	return NULL;
+	size_t i = conf_names_getn(&p->varnames, name, len);
+	return i < p->nvars ? &p->vars[i] : NULL;
 }
 
 /*
@@ -663,15 +691,29 @@ static void add_var(struct pctx *p, struct stmt *s, size_t at)
 			 v->loc.line);
 		return;
 	}
-	nv = realloc(p->vars, (p->nvars + 1) * sizeof(*nv));
-	if (!nv)
-		return;
-	p->vars = nv;
+	if (p->nvars == p->capvars) {
+		size_t ncap = p->capvars ? p->capvars * 2 : 16;
+		nv = ncap <= SIZE_MAX / sizeof(*nv)
+			     ? realloc(p->vars, ncap * sizeof(*nv))
+			     : NULL;
+		if (!nv) {
+			conf_nomem(p, &name->loc);
+			return;
+		}
+		p->vars = nv;
+		p->capvars = ncap;
+	}
 	v = &p->vars[p->nvars];
 	memset(v, 0, sizeof(*v));
 	v->name = strdup(name->text);
-	if (!v->name)
+	/* the index borrows v->name, which moves with the array but is
+	 * itself never reallocated */
+	if (!v->name ||
+	    conf_names_put(&p->varnames, v->name, p->nvars, NULL) < 0) {
+		free(v->name);
+		conf_nomem(p, &name->loc);
 		return;
+	}
 	v->val = val;
 	v->loc = name->loc;
 	p->nvars++;
@@ -686,8 +728,14 @@ static void subst_block(struct pctx *p, struct block *b)
 			if (it->kind == I_BLOCK) {
 				subst_block(p, it->block);
 			} else if (it->kind == I_STRING && !it->substituted) {
-				char *x = expand(p, it->text, &it->loc, true,
-						 0);
+				char *x;
+				/* nothing to expand: expand() would copy it
+				 * unchanged (most strings, e.g. addresses) */
+				if (!strpbrk(it->text, "\\$")) {
+					it->substituted = true;
+					continue;
+				}
+				x = expand(p, it->text, &it->loc, true, 0);
 				if (!x) {
 					s->broken = true;
 					continue;
