@@ -47,8 +47,9 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	(void)c;
 	log_info(MOD, "ACQUIRE for policy %s (remote %s, reqid %u)", a->policy,
 		 a->remote, a->reqid);
+	/* RFC 7296 §2.9: the packet's TS goes first, as on the -n path */
 	if (iked_initiate(d, a->remote, a->policy[0] ? a->policy : NULL,
-			  &a->sel, err, sizeof(err)) < 0)
+			  a->pkt.af ? &a->pkt : NULL, err, sizeof(err)) < 0)
 		log_warn(MOD, "ACQUIRE for %s: %s", a->policy, err);
 }
 

@@ -185,7 +185,8 @@ int spmif_acquire_parse(const char *line, size_t len, struct spmif_acquire *a)
 	memset(a, 0, sizeof(*a));
 	if (len < 12 || memcmp(line, "600 ACQUIRE ", 12) != 0)
 		return -EBADMSG;
-	if (spmif_line_sel(line, len, &a->sel) < 0)
+	if (spmif_line_sel(line, len, &a->sel) < 0 ||
+	    spmif_line_pkt(line, len, &a->pkt) < 0)
 		return -EBADMSG;
 	if (!spmif_line_kv(line, len, "index", buf, sizeof(buf)) ||
 	    spmif_parse_u64(buf, UINT32_MAX, &v) < 0)

@@ -62,6 +62,12 @@ struct spmif_acquire {
 	uint32_t pol_index; /* kernel policy index that triggered it */
 	enum kdir dir;
 	struct ksel sel;    /* the selector of the packet's policy */
+	/*
+	 * The packet that triggered it (RFC 7296 §2.9: the initiator's
+	 * first TS): host addresses, and proto/ports when the backend
+	 * reported them (port masks 0xffff then).  af == 0: none sent.
+	 */
+	struct ksel pkt;
 	char selector[SPMIF_NAME_MAX]; /* racoon2.conf selector name */
 	char policy[SPMIF_NAME_MAX];
 	char remote[SPMIF_NAME_MAX];

@@ -210,6 +210,28 @@ const char *spmif_line_kv(const char *line, size_t len, const char *key,
 	return NULL;
 }
 
+int spmif_line_get(const char *line, size_t len, const char *key, char *buf,
+		   size_t buflen)
+{
+	struct rd r = rd_init(line, len), tok;
+	size_t klen = strlen(key);
+	const char *why;
+	int found = 0;
+
+	while (next_token(&r, &tok)) {
+		if (tok.len <= klen || memcmp(tok.p, key, klen) != 0 ||
+		    tok.p[klen] != '=')
+			continue;
+		if (found)
+			return -EBADMSG; /* one meaning per key */
+		(void)rd_skip(&tok, klen + 1);
+		if (decode_val(tok, buf, buflen, &why) < 0)
+			return -EBADMSG;
+		found = 1;
+	}
+	return found;
+}
+
 int spmif_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -447,6 +469,103 @@ int spmif_line_sel(const char *line, size_t len, struct ksel *s)
 		s->ifindex = (uint32_t)v;
 	}
 	return 0;
+}
+
+static unsigned full_plen(uint8_t af)
+{
+	return af == AF_INET ? 32 : 128;
+}
+
+/*
+ * Protocols whose port 0 means "not known yet": Linux looks up the
+ * policy of a TCP connect before it picks the source port, so the
+ * ACQUIRE says sport 0 although the packets will not.  (ICMP type and
+ * code 0 are real values.)
+ */
+static bool port_proto(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE ||
+	       proto == IPPROTO_DCCP;
+}
+
+void spmif_put_pkt(struct wr *w, const struct ksel *s)
+{
+	struct kaddr src = s->src, dst = s->dst;
+
+	/* a packet is host to host; anything wider is a policy's selector */
+	if ((s->af != AF_INET && s->af != AF_INET6) ||
+	    s->src_plen != full_plen(s->af) || s->dst_plen != full_plen(s->af))
+		return;
+	src.af = dst.af = s->af;
+	spmif_put_addr(w, "pkt_src", &src);
+	spmif_put_addr(w, "pkt_dst", &dst);
+	if (!s->proto)
+		return;
+	spmif_put_u64(w, "pkt_proto", s->proto);
+	if (s->sport_mask == 0xffff && (s->sport || !port_proto(s->proto)))
+		spmif_put_u64(w, "pkt_sport", s->sport);
+	if (s->dport_mask == 0xffff && (s->dport || !port_proto(s->proto)))
+		spmif_put_u64(w, "pkt_dport", s->dport);
+}
+
+/* A port of the packet: absent, or 0..65535 and only with a protocol. */
+static int line_pkt_port(const char *line, size_t len, const char *key,
+			 const struct ksel *s, uint16_t *port, uint16_t *mask)
+{
+	char buf[SPMIF_VAL_MAX];
+	uint64_t v;
+	int rc = spmif_line_get(line, len, key, buf, sizeof(buf));
+
+	if (rc <= 0)
+		return rc;
+	if (!s->proto || spmif_parse_u64(buf, 65535, &v) < 0)
+		return -EBADMSG;
+	*port = (uint16_t)v;
+	*mask = 0xffff;
+	return 0;
+}
+
+int spmif_line_pkt(const char *line, size_t len, struct ksel *s)
+{
+	char buf[SPMIF_VAL_MAX];
+	int hs, hd, rc;
+
+	memset(s, 0, sizeof(*s));
+	hs = spmif_line_get(line, len, "pkt_src", buf, sizeof(buf));
+	if (hs < 0 || (hs > 0 && spmif_parse_addr(buf, &s->src) < 0))
+		goto bad;
+	hd = spmif_line_get(line, len, "pkt_dst", buf, sizeof(buf));
+	if (hd < 0 || (hd > 0 && spmif_parse_addr(buf, &s->dst) < 0))
+		goto bad;
+	if (!hs && !hd) {
+		static const char *const rest[] = { "pkt_proto", "pkt_sport",
+						    "pkt_dport" };
+
+		/* no packet: then no piece of one either */
+		for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+			if (spmif_line_get(line, len, rest[i], buf,
+					   sizeof(buf)) != 0)
+				goto bad;
+		return 0;
+	}
+	if (!hs || !hd || s->src.af != s->dst.af)
+		goto bad;
+	s->af = s->src.af;
+	s->src_plen = s->dst_plen = (uint8_t)full_plen(s->af);
+	rc = spmif_line_get(line, len, "pkt_proto", buf, sizeof(buf));
+	if (rc < 0 || (rc > 0 && (spmif_parse_ipproto(buf, &s->proto) < 0 ||
+				  s->proto == 0)))
+		goto bad; /* "any" is no packet's protocol */
+	if (line_pkt_port(line, len, "pkt_sport", s, &s->sport,
+			  &s->sport_mask) < 0 ||
+	    line_pkt_port(line, len, "pkt_dport", s, &s->dport,
+			  &s->dport_mask) < 0)
+		goto bad;
+	return 0;
+bad:
+	memset(s, 0, sizeof(*s));
+	return -EBADMSG;
 }
 
 const char *spmif_mode_str(enum kmode m)

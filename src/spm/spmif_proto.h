@@ -59,6 +59,14 @@ const char *spmif_msg_get(const struct spmif_msg *m, const char *key);
 const char *spmif_line_kv(const char *line, size_t len, const char *key,
 			  char *buf, size_t buflen);
 
+/*
+ * Strict form of spmif_line_kv: 1 with the decoded value in buf when
+ * key occurs exactly once, 0 when it is absent, -EBADMSG when it is
+ * there but malformed (bad escape, empty, too long) or repeated.
+ */
+int spmif_line_get(const char *line, size_t len, const char *key, char *buf,
+		   size_t buflen);
+
 /* Strict scalar parsers over NUL-terminated decoded values. */
 int spmif_parse_u64(const char *s, uint64_t max, uint64_t *out);
 int spmif_parse_addr(const char *s, struct kaddr *a);
@@ -80,6 +88,20 @@ void spmif_put_prefix(struct wr *w, const char *key, const struct kaddr *a,
 void spmif_put_sel(struct wr *w, const struct ksel *s);
 /* Parse the same keys back from a line. */
 int spmif_line_sel(const char *line, size_t len, struct ksel *s);
+
+/*
+ * The packet that triggered an ACQUIRE (RFC 7296 §2.9), as
+ * pkt_src= pkt_dst= [pkt_proto= [pkt_sport= pkt_dport=]].  The writer
+ * emits nothing unless s is host to host (a backend without the packet
+ * reports a wider selector), the protocol only when known and each port
+ * only when pinned (mask 0xffff; ICMP type/code as XFRM puts them) and,
+ * for TCP, UDP, SCTP, UDP-Lite and DCCP, not 0 (not chosen yet).
+ * The parser is strict: both addresses of one family, no prefix, ports
+ * only with a protocol; s->af == 0 when the line has no packet.
+ * Parsed ports get mask 0xffff, prefixes the full host length.
+ */
+void spmif_put_pkt(struct wr *w, const struct ksel *s);
+int spmif_line_pkt(const char *line, size_t len, struct ksel *s);
 
 /* Text forms (static strings). */
 const char *spmif_mode_str(enum kmode m);

@@ -1144,14 +1144,8 @@ void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev)
 	if (dyn)
 		spmif_put_u64(&w, "id", dyn->id);
 	spmif_put_sel(&w, &e->kp.sel);
-	if (ev->u.acquire.sel.af) {
-		struct kaddr ps = ev->u.acquire.sel.src,
-			     pd = ev->u.acquire.sel.dst;
-
-		ps.af = pd.af = ev->u.acquire.sel.af;
-		spmif_put_addr(&w, "pkt_src", &ps);
-		spmif_put_addr(&w, "pkt_dst", &pd);
-	}
+	/* RFC 7296 §2.9: the triggering packet, for the KMP's first TS */
+	spmif_put_pkt(&w, &ev->u.acquire.sel);
 	if (sa_src.af)
 		spmif_put_addr(&w, "sa_src", &sa_src);
 	if (sa_dst.af)
