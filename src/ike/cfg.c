@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ike/auth_cert.h"
 #include "ike/cfg.h"
 
 struct ike_cfg *cfg_new(void)
@@ -32,8 +33,10 @@ void cfg_free(struct ike_cfg *cfg)
 
 	if (!cfg)
 		return;
-	for (i = 0; i < cfg->nremote; i++)
+	for (i = 0; i < cfg->nremote; i++) {
 		OPENSSL_cleanse(cfg->remote[i].psk, sizeof(cfg->remote[i].psk));
+		auth_cert_free(cfg->remote[i].cert); /* auth_cert.c */
+	}
 	free(cfg->remote);
 	free(cfg->policy);
 	free(cfg);
@@ -209,6 +212,9 @@ const struct ike_policy *cfg_policy_for_remote(const struct ike_cfg *cfg,
 
 bool ike_id_eq(const struct ike_id *a, const struct ike_id *b)
 {
+	/* DNs: same name, maybe other string types (auth_cert.c). */
+	if (a->type == IKE_ID_DER_ASN1_DN && b->type == IKE_ID_DER_ASN1_DN)
+		return auth_cert_dn_eq(a, b);
 	return a->type == b->type && a->len == b->len &&
 	       memcmp(a->data, b->data, a->len) == 0;
 }
@@ -247,6 +253,10 @@ const char *ike_id_str(const struct ike_id *id, char *buf, size_t len)
 		if (len)
 			buf[o < len ? o : len - 1] = 0;
 		return buf;
+	case IKE_ID_DER_ASN1_DN:
+		if (auth_cert_dn_str(id, buf, len)) /* auth_cert.c */
+			return buf;
+		break;
 	case 0:
 		snprintf(buf, len, "%%any");
 		return buf;

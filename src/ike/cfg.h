@@ -72,6 +72,8 @@ struct cfg_range {
 	struct kaddr start, end;
 };
 
+struct auth_cert_cfg;
+
 struct ike_remote {
 	char name[CFG_NAME_MAX];
 	bool is_default; /* the `default` remote: responder fallback */
@@ -87,6 +89,8 @@ struct ike_remote {
 	bool have_psk;
 	uint8_t psk[CFG_PSK_MAX];
 	size_t psk_len;
+	/* Certificates and keys (auth_cert.c), NULL = PSK only. */
+	struct auth_cert_cfg *cert;
 
 	/* IKE SA proposal (kmp_enc_alg / prf / hash / dh_group). */
 	struct cfg_alglist encr, prf, integ, dh;

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "conf/conf.h"
+#include "ike/auth_cert.h"
 #include "ike/cfg.h"
 #include "ike/rw.h"
 #include "lib/log.h"
@@ -77,6 +78,9 @@ static int id_from(struct ike_id *out, const struct conf_id_list *l)
 	case CONF_ID_EMAIL:
 		out->type = IKE_ID_RFC822_ADDR;
 		break;
+	case CONF_ID_X509_SUBJECT:
+		/* racoon2: the subject DN of this certificate file. */
+		return auth_cert_subject_id(c->value, out); /* auth_cert.c */
 	case CONF_ID_KEYID:
 		out->type = IKE_ID_KEY_ID;
 		if (c->qual == CONF_IDQ_DEFAULT || c->qual == CONF_IDQ_FILE) {
@@ -173,6 +177,9 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 			r->have_psk = len > 0;
 		}
 	}
+	/* kmp_auth_method signatures, my/peers_public_key (auth_cert.c) */
+	if ((rc = auth_cert_conf(r, k, err, errlen)) < 0)
+		return rc;
 	algs_from(&r->encr, &k->kmp_enc_alg, 1);
 	algs_from(&r->prf, &k->kmp_prf_alg, 2);
 	algs_from(&r->integ, &k->kmp_hash_alg, 3);

@@ -10,7 +10,8 @@
  *
  * The socket is created mode 0600 (root only): it can tear down SAs.
  * Ownership: iked owns the listening descriptor; each accepted
- * connection lives only inside ctl_accept().
+ * connection is a struct ctl_conn on ctl_conns (its buffers, descriptor
+ * and timer), freed when its answer is written, on error or timeout.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +24,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "crypto/crypto.h"
 #include "ike/exch.h"
@@ -468,72 +471,188 @@ static int ctl_parse(struct rd *r, char *line, size_t linesz, char **argv,
 	return 0;
 }
 
-static void write_all(int fd, const uint8_t *p, size_t n)
+/*
+ * One control connection.  Reading the request and writing the answer
+ * never block the event loop (IKE keeps running while a client is slow);
+ * a client that has not finished within CTL_TIMEOUT_MS is dropped, and
+ * when CTL_MAX_CONNS are open the oldest one still sending its request
+ * makes room, so idle connections cannot lock out ikedctl.
+ */
+#define CTL_MAX_CONNS 16
+#define CTL_TIMEOUT_MS 5000
+
+struct ctl_conn {
+	struct iked *d;
+	int fd;
+	bool answering; /* request read, out being written */
+	uint8_t buf[CTL_MAX_LINE];
+	size_t got;
+	struct wr out;
+	size_t off;
+	struct ev_timer timer;
+	struct ctl_conn *next; /* oldest first */
+};
+
+static struct ctl_conn *ctl_conns;
+static unsigned ctl_nconns;
+
+static void conn_free(struct ctl_conn *c)
 {
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0) {
-			if (w < 0 && errno == EINTR)
+	struct ctl_conn **pp;
+
+	for (pp = &ctl_conns; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp) {
+		*pp = c->next;
+		ctl_nconns--;
+	}
+	ev_timer_stop(c->d->loop, &c->timer);
+	ev_del_fd(c->d->loop, c->fd);
+	close(c->fd);
+	wr_free(&c->out);
+	OPENSSL_cleanse(c->buf, sizeof(c->buf));
+	free(c);
+}
+
+/* Parse and run the request in c->buf; the answer goes to c->out. */
+static void conn_answer(struct ctl_conn *c)
+{
+	char line[CTL_MAX_LINE + 1], err[256] = "";
+	char *argv[CTL_MAX_WORDS];
+	struct wr body;
+	struct rd r;
+	int argc = 0, rc;
+
+	wr_init(&body, 4 << 20);
+	r = rd_init(c->buf, c->got);
+	rc = ctl_parse(&r, line, sizeof(line), argv, &argc);
+	if (rc < 0)
+		snprintf(err, sizeof(err), "malformed request");
+	else
+		rc = ctl_dispatch(c->d, argc, argv, &body, err, sizeof(err));
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+		wprintf_(&c->out, "1 %s\n", err);
+		log_info(MOD, "request failed: %s", err);
+	} else {
+		wprintf_(&c->out, "0 ok\n");
+		if (!wr_error(&body))
+			wr_bytes(&c->out, body.buf, body.len);
+	}
+	wr_free(&body);
+	c->answering = true;
+}
+
+/* Write what the socket takes; true when the connection is finished. */
+static bool conn_flush(struct ctl_conn *c)
+{
+	while (c->off < c->out.len) {
+		ssize_t w = send(c->fd, c->out.buf + c->off,
+				 c->out.len - c->off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (w <= 0)
+			return true;
+		c->off += (size_t)w;
+	}
+	return true;
+}
+
+static void conn_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)loop;
+	(void)fd;
+	if (!c->answering) {
+		for (;;) {
+			ssize_t n = read(c->fd, c->buf + c->got,
+					 sizeof(c->buf) - c->got);
+			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return; /* the rest of the line later */
+			if (n < 0 || (n == 0 && c->got == 0)) {
+				conn_free(c);
+				return;
+			}
+			c->got += (size_t)n;
+			/* Answer at the end of the line, when the buffer
+			 * is full, or at EOF (a request without LF). */
+			if (n == 0 || c->got == sizeof(c->buf) ||
+			    memchr(c->buf, '\n', c->got))
+				break;
+		}
+		conn_answer(c);
+		if (!conn_flush(c)) {
+			ev_mod_fd(c->d->loop, c->fd, EPOLLOUT);
 			return;
 		}
-		p += w;
-		n -= (size_t)w;
+		conn_free(c);
+		return;
 	}
+	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && conn_flush(c))
+		conn_free(c);
+}
+
+static void conn_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)loop;
+	(void)t;
+	log_rl_warn(MOD, "control client too slow (%s), dropped",
+		    c->answering ? "not reading its answer" : "no request");
+	conn_free(c);
 }
 
 static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
 		       void *arg)
 {
 	struct iked *d = arg;
-	struct timeval tv = { .tv_sec = 1 };
-	uint8_t buf[CTL_MAX_LINE];
-	char line[CTL_MAX_LINE + 1], err[256] = "";
-	char *argv[CTL_MAX_WORDS];
-	struct wr body, head;
-	size_t got = 0;
-	struct rd r;
-	int c, argc = 0, rc;
+	struct ctl_conn *c, **pp;
+	int cfd;
 
-	(void)loop;
 	(void)events;
-	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return;
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* Read one line (bounded, with a timeout: a stuck client cannot
-	 * hold the daemon for long). */
-	while (got < sizeof(buf)) {
-		ssize_t n = read(c, buf + got, sizeof(buf) - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(buf, '\n', got))
-			break;
+	while ((cfd = accept4(fd, NULL, NULL,
+			      SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (ctl_nconns >= CTL_MAX_CONNS) {
+			/* Make room: the oldest client still silent. */
+			for (c = ctl_conns; c && c->answering; c = c->next)
+				;
+			if (!c) {
+				log_rl_warn(MOD, "too many control clients");
+				close(cfd);
+				continue;
+			}
+			log_rl_warn(MOD, "too many control clients, dropping "
+				    "the oldest idle one");
+			conn_free(c);
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(cfd);
+			continue;
+		}
+		c->d = d;
+		c->fd = cfd;
+		wr_init(&c->out, 0);
+		ev_timer_init(&c->timer, conn_timeout, c);
+		if (ev_add_fd(loop, cfd, EPOLLIN, conn_cb, c) < 0) {
+			wr_free(&c->out);
+			close(cfd);
+			free(c);
+			continue;
+		}
+		ev_timer_start(loop, &c->timer, CTL_TIMEOUT_MS);
+		for (pp = &ctl_conns; *pp; pp = &(*pp)->next)
+			;
+		*pp = c;
+		ctl_nconns++;
 	}
-	wr_init(&body, 4 << 20);
-	wr_init(&head, 0);
-	r = rd_init(buf, got);
-	rc = ctl_parse(&r, line, sizeof(line), argv, &argc);
-	if (rc < 0)
-		snprintf(err, sizeof(err), "malformed request");
-	else
-		rc = ctl_dispatch(d, argc, argv, &body, err, sizeof(err));
-	if (rc < 0) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s", strerror(-rc));
-		wprintf_(&head, "1 %s\n", err);
-		log_info(MOD, "request failed: %s", err);
-	} else {
-		wprintf_(&head, "0 ok\n");
-	}
-	write_all(c, head.buf, head.len);
-	if (rc >= 0 && !wr_error(&body))
-		write_all(c, body.buf, body.len);
-	wr_free(&head);
-	wr_free(&body);
-	close(c);
 }
 
 int ctl_open(struct iked *d)
@@ -572,6 +691,8 @@ int ctl_open(struct iked *d)
 
 void ctl_close(struct iked *d)
 {
+	while (ctl_conns)
+		conn_free(ctl_conns);
 	if (d->ctl_fd >= 0) {
 		ev_del_fd(d->loop, d->ctl_fd);
 		close(d->ctl_fd);

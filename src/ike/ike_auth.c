@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/crypto.h"
+#include "ike/auth_cert.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
@@ -143,19 +144,26 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	struct child_nego *cn = NULL;
+	struct auth_sig sig = { 0 };
 	struct ikev2_wr b;
 	uint8_t idb[4 + CFG_ID_MAX], auth[CRYPTO_MAX_PRF_OUT];
 	size_t idb_len, auth_len = 0;
 	int rc;
 
-	if (!r || !r->have_psk) {
-		ike_sa_kill(sa, "no pre-shared key for this remote");
+	if (!r || (!r->have_psk && !auth_cert_signs(r))) {
+		ike_sa_kill(sa, "no pre-shared key or certificate for this "
+			    "remote");
 		return 1;
 	}
 	our_id(r, sa, &sa->id_local);
+	if (auth_cert_signs(r)) /* certificate subject DN (auth_cert.c) */
+		auth_cert_default_id(r, &sa->id_local);
 	idb_len = id_body(&sa->id_local, idb, sizeof(idb));
-	rc = auth_compute(sa, r, true, idb, idb_len, auth, &auth_len, NULL,
-			  0);
+	if (auth_cert_signs(r)) /* signature AUTH (auth_cert.c) */
+		rc = auth_cert_sign(sa, r, true, idb, idb_len, &sig);
+	else
+		rc = auth_compute(sa, r, true, idb, idb_len, auth, &auth_len,
+				  NULL, 0);
 	if (rc != 0)
 		return rc < 0 ? rc : -EINVAL;
 	if (t->policy[0]) {
@@ -170,6 +178,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 	}
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_AUTH, false, sa->mid_next, true);
 	put_id(&b, IKEV2_PL_IDi, &sa->id_local);
+	auth_cert_put_certs(&b, r, true); /* CERT, CERTREQ (auth_cert.c) */
 	if (r->initial_contact && !have_other_sa(sa)) {
 		ikev2_put_notify_simple(&b, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 		sa->initial_contact_sent = true;
@@ -177,7 +186,11 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 	/* §3.5: IDr tells the responder whom we want to talk to. */
 	if (r->peer_id.type)
 		put_id(&b, IKEV2_PL_IDr, &r->peer_id);
-	ikev2_put_auth(&b, IKEV2_AUTH_PSK, auth, auth_len);
+	if (sig.data)
+		ikev2_put_auth(&b, sig.method, sig.data, sig.len);
+	else
+		ikev2_put_auth(&b, IKEV2_AUTH_PSK, auth, auth_len);
+	auth_sig_clear(&sig);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	cp_put_request(&b, sa, r); /* CFG_REQUEST (cp.c) */
 	if (cn) {
@@ -256,9 +269,22 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	pl = ikev2_msg_find(m, IKEV2_PL_AUTH);
-	if (ikev2_get_auth(pl, &auth) != 0 || auth.method != IKEV2_AUTH_PSK ||
-	    auth_compute(sa, r, false, idb, idb_len, NULL, NULL, auth.data,
-			 auth.len) != 0) {
+	if (ikev2_get_auth(pl, &auth) == 0 &&
+	    auth_cert_accepts(r, auth.method)) {
+		char cwhy[512];
+		/* §2.15 signature by the responder (auth_cert.c) */
+		if (auth_cert_verify(sa, r, m, &auth, false, idb, idb_len,
+				     cwhy, sizeof(cwhy)) != 0) {
+			log_warn(MOD, "IKE SA #%u: authentication of the "
+				 "responder failed: %s", sa->id, cwhy);
+			ike_sa_kill(sa, "peer certificate authentication "
+				    "failed");
+			return;
+		}
+	} else if (ikev2_get_auth(pl, &auth) != 0 ||
+		   auth.method != IKEV2_AUTH_PSK ||
+		   auth_compute(sa, r, false, idb, idb_len, NULL, NULL,
+				auth.data, auth.len) != 0) {
 		/* §2.15: the responder's AUTH does not verify. */
 		ike_sa_kill(sa, "peer AUTH payload does not verify (PSK "
 			    "mismatch?)");
@@ -285,6 +311,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	const struct ikev2_pl *pl;
 	struct ikev2_auth auth;
 	struct child_result res;
+	struct auth_sig sig = { 0 };
 	struct ikev2_wr b;
 	struct ike_id idr_req;
 	const uint8_t *idb, *idrb;
@@ -315,10 +342,27 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		if (r && r->peer_id.type &&
 		    !ike_id_eq(&r->peer_id, &sa->id_peer))
 			r = NULL;
-		if (r && r->is_default && !r->have_psk)
+		if (r && r->is_default && !r->have_psk &&
+		    !auth_cert_accepts(r, auth.method))
 			r = NULL;
 	}
-	if (!r || !r->have_psk || auth.method != IKEV2_AUTH_PSK ||
+	if (r && auth.method != IKEV2_AUTH_PSK &&
+	    auth_cert_accepts(r, auth.method)) {
+		char cwhy[512];
+		/* §2.15 signature by the initiator (auth_cert.c) */
+		if (auth_cert_verify(sa, r, m, &auth, true, idb, idb_len, cwhy,
+				     sizeof(cwhy)) != 0) {
+			log_warn(MOD, "IKE SA #%u: authentication of %s (%s) "
+				 "failed: %s", sa->id,
+				 ike_id_str(&sa->id_peer, b1, sizeof(b1)),
+				 ike_ep_str(&sa->peer, b2, sizeof(b2)), cwhy);
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_AUTHENTICATION_FAILED,
+					    NULL, 0);
+			ike_sa_kill(sa, "authentication failed");
+			return;
+		}
+	} else if (!r || !r->have_psk || auth.method != IKEV2_AUTH_PSK ||
 	    auth_compute(sa, r, true, idb, idb_len, NULL, NULL, auth.data,
 			 auth.len) != 0) {
 		log_warn(MOD, "IKE SA #%u: authentication of %s (%s) failed%s",
@@ -338,6 +382,8 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		snprintf(sa->remote, sizeof(sa->remote), "%s", r->name);
 	}
 	our_id(r, sa, &sa->id_local);
+	if (auth_cert_signs(r)) /* certificate subject DN (auth_cert.c) */
+		auth_cert_default_id(r, &sa->id_local);
 	/* §3.5: an IDr we are not is refused, not ignored. */
 	if (read_id(m, IKEV2_PL_IDr, &idr_req, &idrb, &idrb_len) &&
 	    r->my_id.type && !ike_id_eq(&idr_req, &sa->id_local)) {
@@ -350,8 +396,13 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	}
 	myidb_len = id_body(&sa->id_local, myidb, sizeof(myidb));
-	rc = auth_compute(sa, r, false, myidb, myidb_len, mac, &mac_len, NULL,
-			  0);
+	if (auth_cert_signs(r)) /* signature AUTH (auth_cert.c) */
+		rc = auth_cert_sign(sa, r, false, myidb, myidb_len, &sig);
+	else if (!r->have_psk)
+		rc = -ENOKEY; /* peer signed, we have nothing to answer */
+	else
+		rc = auth_compute(sa, r, false, myidb, myidb_len, mac,
+				  &mac_len, NULL, 0);
 	if (rc != 0) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -374,7 +425,12 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_AUTH, true, m->hdr.msgid, true);
 	put_id(&b, IKEV2_PL_IDr, &sa->id_local);
-	ikev2_put_auth(&b, IKEV2_AUTH_PSK, mac, mac_len);
+	auth_cert_put_certs(&b, r, false); /* CERT (auth_cert.c) */
+	if (sig.data)
+		ikev2_put_auth(&b, sig.method, sig.data, sig.len);
+	else
+		ikev2_put_auth(&b, IKEV2_AUTH_PSK, mac, mac_len);
+	auth_sig_clear(&sig);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	cp_put_reply(&b, sa); /* CFG_REPLY (cp.c) */
 	if (have_child && child_rc == 0) {

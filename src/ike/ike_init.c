@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/crypto.h"
+#include "ike/auth_cert.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "lib/log.h"
@@ -234,6 +235,7 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	ikev2_put_nonce(&b, sa->ni, sa->ni_len);
 	if (r->nat_traversal)
 		put_natd(&b, sa);
+	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		return rc;
@@ -360,6 +362,7 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 	}
 	if (r->nat_traversal)
 		check_natd(sa, m);
+	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 	if (derive_keys(sa, ke.data, ke.len) < 0) {
 		ike_sa_kill(sa, "key derivation failed (peer KE rejected)");
 		return;
@@ -529,6 +532,7 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		goto fail;
 	if (r->nat_traversal)
 		check_natd(sa, m);
+	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 
 	rc = crypto_dh_new(suite.dh, &sa->dh);
 	da = crypto_dh_lookup(suite.dh);
@@ -551,6 +555,7 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
 	if (r->nat_traversal)
 		put_natd(&b, sa);
+	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		goto fail;

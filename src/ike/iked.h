@@ -197,6 +197,7 @@ struct ike_sa {
 	struct ev_timer life;      /* rekey / expiry / nego limit */
 	struct ev_timer dpd;
 	unsigned dpd_fails;
+	uint32_t peer_sig_hashes;  /* RFC 7427 §4 (auth_cert.c) */
 	bool initial_contact_sent;
 	bool peer_sent_initial_contact;
 	bool half_open;            /* counted in d->half_open */

@@ -291,6 +291,11 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 				&crit,
 				rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1
 									   : 0);
+			/* RFC 7296 §2.21.2: a malformed IKE_AUTH request
+			 * ends the not yet authenticated IKE SA. */
+			if (m.hdr.exch == IKEV2_EXCH_IKE_AUTH &&
+			    sa->state == IKE_S_INIT_DONE)
+				ike_sa_kill(sa, "malformed IKE_AUTH request");
 		} else {
 			log_rl_warn(MOD, "IKE SA #%u: malformed %s response "
 				    "(%s)", sa->id, exch_name(m.hdr.exch),
