@@ -8,7 +8,7 @@ PKGS=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libssl-dev libmnl-dev libcmocka-dev libkrb5-dev
   # test hosts and tools
-  iproute2 iputils-ping nftables conntrack tshark iperf3 procps psmisc ike-scan
+  openssl iproute2 iputils-ping nftables conntrack tshark iperf3 procps psmisc ike-scan
   # real peers
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins
