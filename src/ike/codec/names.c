@@ -105,7 +105,17 @@ static const struct {
     {IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED, "ESP_TFC_PADDING_NOT_SUPPORTED"},
     {IKEV2_N_NON_FIRST_FRAGMENTS_ALSO, "NON_FIRST_FRAGMENTS_ALSO"},
     {IKEV2_N_MOBIKE_SUPPORTED, "MOBIKE_SUPPORTED"},
+    {IKEV2_N_ADDITIONAL_IP4_ADDRESS, "ADDITIONAL_IP4_ADDRESS"},
+    {IKEV2_N_ADDITIONAL_IP6_ADDRESS, "ADDITIONAL_IP6_ADDRESS"},
+    {IKEV2_N_NO_ADDITIONAL_ADDRESSES, "NO_ADDITIONAL_ADDRESSES"},
+    {IKEV2_N_UPDATE_SA_ADDRESSES, "UPDATE_SA_ADDRESSES"},
+    {IKEV2_N_COOKIE2, "COOKIE2"},
+    {IKEV2_N_NO_NATS_ALLOWED, "NO_NATS_ALLOWED"},
+    {IKEV2_N_REDIRECT_SUPPORTED, "REDIRECT_SUPPORTED"},
+    {IKEV2_N_REDIRECT, "REDIRECT"},
+    {IKEV2_N_REDIRECTED_FROM, "REDIRECTED_FROM"},
     {IKEV2_N_EAP_ONLY_AUTHENTICATION, "EAP_ONLY_AUTHENTICATION"},
+    {IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, "CHILDLESS_IKEV2_SUPPORTED"},
     {IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, "IKEV2_FRAGMENTATION_SUPPORTED"},
     {IKEV2_N_SIGNATURE_HASH_ALGORITHMS, "SIGNATURE_HASH_ALGORITHMS"},
 };
@@ -148,7 +158,13 @@ const char *ikev2_msg_summary(const struct ike_msg *m, char *buf, size_t len)
 			struct ikev2_notify n;
 
 			if (ikev2_get_notify(pl, &n) == 0) {
-				APPEND(" N(%s)", ikev2_notify_name(n.type));
+				const char *nm = ikev2_notify_name(n.type);
+
+				/* unknown types already read "N(12345)" */
+				if (strncmp(nm, "N(", 2) == 0)
+					APPEND(" %s", nm);
+				else
+					APPEND(" N(%s)", nm);
 				continue;
 			}
 		}
