@@ -490,8 +490,10 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	prefs_ike(r, &prefs);
 	rc = ikev2_sa_select(&offer, &prefs, ke.group, &suite);
 	if (rc != 0) {
-		log_warn(MOD, "IKE_SA_INIT from %s (remote %s): no acceptable "
-			 "proposal", ike_ep_str(peer, pb, sizeof(pb)), r->name);
+		/* Unauthenticated and stateless: rate limited. */
+		log_rl_warn(MOD, "IKE_SA_INIT from %s (remote %s): no "
+			    "acceptable proposal",
+			    ike_ep_str(peer, pb, sizeof(pb)), r->name);
 		send_init_notify(d, local, peer, natt, &m->hdr,
 				 IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
@@ -499,9 +501,12 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	if (suite.dh != ke.group) {
 		/* §1.2: tell the initiator which group we want. */
 		uint8_t g[2] = { (uint8_t)(suite.dh >> 8), (uint8_t)suite.dh };
-		log_info(MOD, "IKE_SA_INIT from %s: KE group %u, asking for "
-			 "%s", ike_ep_str(peer, pb, sizeof(pb)), ke.group,
-			 crypto_dh_name(suite.dh));
+		static struct log_rl rl_ke = LOG_RL_INIT(5000, 10);
+
+		log_rl_msg(&rl_ke, LOG_LVL_INFO, MOD,
+			   "IKE_SA_INIT from %s: KE group %u, asking for %s",
+			   ike_ep_str(peer, pb, sizeof(pb)), ke.group,
+			   crypto_dh_name(suite.dh));
 		send_init_notify(d, local, peer, natt, &m->hdr,
 				 IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
 		return;
@@ -540,8 +545,8 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		goto fail;
 	if (derive_keys(sa, ke.data, ke.len) < 0) {
 		/* RFC 6989 / §5: a bad public value. */
-		log_warn(MOD, "IKE_SA_INIT from %s: peer KE rejected",
-			 ike_ep_str(peer, pb, sizeof(pb)));
+		log_rl_warn(MOD, "IKE_SA_INIT from %s: peer KE rejected",
+			    ike_ep_str(peer, pb, sizeof(pb)));
 		send_init_notify(d, local, peer, natt, &m->hdr,
 				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		goto fail;
