@@ -224,8 +224,11 @@ static int choose(const struct ikev2_proposal *p, const struct ikev2_prefs *pr,
 	for (unsigned i = 0; i < p->nxf; i++) {
 		const struct ikev2_xform *x = &p->xf[i];
 
+		/* RFC 7296 §3.3.6: a proposal with a Transform Type we do
+		 * not understand (e.g. RFC 9370 additional key exchanges) is
+		 * unacceptable as a whole, not selectable without it. */
 		if (x->type < 1 || x->type > 5)
-			continue; /* unknown types: not selectable (§3.3.6) */
+			return -1;
 		present[x->type] = true;
 		if (x->bad_attr || !acceptable(pr, x))
 			continue; /* §3.3.6: skip unusable transforms */

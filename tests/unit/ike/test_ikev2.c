@@ -898,7 +898,11 @@ static void test_proposal_rules(void **state)
 	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
 			 IKEV2_N_NO_PROPOSAL_CHOSEN);
 	add(p, IKEV2_XF_DH, IKEV2_DH_MODP2048, 0);
-	add(p, 77, 1, 0); /* unknown transform type: ignored */
+	/* §3.3.6: an unknown transform type makes the proposal unacceptable */
+	add(p, 77, 1, 0);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	p->nxf--;
 	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
 	assert_int_equal(s.prf, IKEV2_PRF_HMAC_SHA1);
 
