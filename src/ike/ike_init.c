@@ -382,7 +382,7 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 
 /* ---- responder ---- */
 
-static void cookie_compute(struct iked *d, uint8_t version,
+static void cookie_compute(const uint8_t secret[32], uint8_t version,
 			   const struct ike_ep *peer, uint64_t spi_i,
 			   const uint8_t *ni, size_t ni_len, uint8_t out[33])
 {
@@ -399,8 +399,7 @@ static void cookie_compute(struct iked *d, uint8_t version,
 				  peer->addr.af == AF_INET6 ? 16u : 4u };
 	parts[2] = (struct cbuf){ spi, 8 };
 	out[0] = version;
-	crypto_prf(IKEV2_PRF_HMAC_SHA2_256, d->cookie_secret,
-		   sizeof(d->cookie_secret), parts, 3, out + 1);
+	crypto_prf(IKEV2_PRF_HMAC_SHA2_256, secret, 32, parts, 3, out + 1);
 }
 
 static void cookie_secret_refresh(struct iked *d)
@@ -409,6 +408,13 @@ static void cookie_secret_refresh(struct iked *d)
 
 	/* Rotate the secret every 5 minutes (§2.6). */
 	if (!d->cookie_secret_ms || now - d->cookie_secret_ms > 300000) {
+		/* Keep the previous secret so that a cookie handed out just
+		 * before the rotation is still honoured once. */
+		if (d->cookie_secret_ms) {
+			memcpy(d->cookie_prev_secret, d->cookie_secret,
+			       sizeof(d->cookie_prev_secret));
+			d->cookie_prev_valid = true;
+		}
 		crypto_random(d->cookie_secret, sizeof(d->cookie_secret));
 		d->cookie_secret_ms = now;
 		d->cookie_version++;
@@ -466,15 +472,25 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n) &&
 		    n.len == sizeof(want)) {
 			/* Accept the current and the previous secret. */
-			cookie_compute(d, n.data[0], peer, m->hdr.spi_i,
-				       nonce.data, nonce.len, want);
-			ok = n.data[0] == d->cookie_version &&
-			     CRYPTO_memcmp(want, n.data, sizeof(want)) == 0;
+			const uint8_t *sec = NULL;
+
+			if (n.data[0] == d->cookie_version)
+				sec = d->cookie_secret;
+			else if (d->cookie_prev_valid &&
+				 n.data[0] == (uint8_t)(d->cookie_version - 1))
+				sec = d->cookie_prev_secret;
+			if (sec) {
+				cookie_compute(sec, n.data[0], peer,
+					       m->hdr.spi_i, nonce.data,
+					       nonce.len, want);
+				ok = CRYPTO_memcmp(want, n.data,
+						   sizeof(want)) == 0;
+			}
 		}
 		if (!ok) {
-			cookie_compute(d, d->cookie_version, peer,
-				       m->hdr.spi_i, nonce.data, nonce.len,
-				       want);
+			cookie_compute(d->cookie_secret, d->cookie_version,
+				       peer, m->hdr.spi_i, nonce.data,
+				       nonce.len, want);
 			log_debug(MOD, "IKE_SA_INIT from %s: asking for a "
 				  "COOKIE", ike_ep_str(peer, pb, sizeof(pb)));
 			send_init_notify(d, local, peer, natt, &m->hdr,

@@ -245,6 +245,8 @@ struct iked {
 	struct ev_timer reaper;
 
 	uint8_t cookie_secret[32];
+	uint8_t cookie_prev_secret[32]; /* the one before the last rotation */
+	bool cookie_prev_valid;
 	uint8_t cookie_version;
 	uint64_t cookie_secret_ms;
 
