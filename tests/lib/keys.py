@@ -48,6 +48,17 @@ expressed in this Wireshark version, e.g. ChaCha20-Poly1305 under 4.0):
                                 (SK_ei for AEAD) flipped: negative control
   keys.py uat-args NAME FILE    one "-o" "uat:NAME:LINE" pair per line (NUL
                                 separated) for tshark command lines
+  keys.py ike-payloads JSON     one line per IKEv2 message of a "tshark -T
+                                json" dump ("-" = stdin), the SK payload's
+                                decrypted contents included:
+                                FRAME EXCH request|response MID SRC
+                                PAYLOAD... (SRC: the sender's address)
+                                with payloads named SA KE Ni IDi IDr AUTH
+                                SK CP ..., notifies as N(TYPE), deletes as
+                                D(PROTOCOL) (numbers: 1 IKE, 3 ESP),
+                                traffic selectors as TSi(START-END/PROTO/
+                                PORTLO-PORTHI,...) and an SK payload that
+                                was not decrypted as SK?
 
 Nothing here keeps state; the parsed secrets only go to stdout.
 """
@@ -598,6 +609,99 @@ def verify_sk(pcap, uat):
     return 0 if n and ok == n else 1
 
 
+# RFC 7296 §3.2 payload types -> short names (as charon logs them).
+PAYLOAD_NAMES = {33: "SA", 34: "KE", 35: "IDi", 36: "IDr", 37: "CERT",
+                 38: "CERTREQ", 39: "AUTH", 40: "No", 41: "N", 42: "D",
+                 43: "V", 44: "TSi", 45: "TSr", 46: "SK", 47: "CP",
+                 48: "EAP", 53: "SKF"}
+EXCH_NAMES = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA",
+              37: "INFORMATIONAL"}
+
+
+def _pairs(v):
+    """tshark -T json repeats keys in one object: parsed with
+    object_pairs_hook=list every object is a list of (key, value)."""
+    return v if isinstance(v, list) and all(
+        isinstance(x, tuple) for x in v) else []
+
+
+def _first(pairs, key):
+    for k, v in pairs:
+        if k == key:
+            return v
+    return None
+
+
+def _ts_text(tree):
+    out = []
+    for k, v in tree:
+        if k != "isakmp.ts.data":
+            continue
+        f = dict((a, b) for a, b in _pairs(v) if not isinstance(b, list))
+        lo = f.get("isakmp.ts.start_ipv4", f.get("isakmp.ts.start_ipv6"))
+        hi = f.get("isakmp.ts.end_ipv4", f.get("isakmp.ts.end_ipv6"))
+        out.append("%s-%s/%s/%s-%s" % (lo, hi, f.get("isakmp.ts.protoid"),
+                                       f.get("isakmp.ts.start_port"),
+                                       f.get("isakmp.ts.end_port")))
+    return ",".join(out)
+
+
+def _payloads(pairs):
+    """Names of the payloads listed in one isakmp (or decrypted SK) tree."""
+    names = []
+    cur = None
+    for k, v in pairs:
+        if k == "isakmp.typepayload":
+            cur = int(v)
+            continue
+        if k != "isakmp.typepayload_tree" or cur is None:
+            continue
+        tree = _pairs(v)
+        if cur == 41:
+            names.append("N(%s)" % _first(tree, "isakmp.notify.msgtype"))
+        elif cur == 42:
+            names.append("D(%s)" % _first(tree, "isakmp.delete.protoid"))
+        elif cur in (44, 45):
+            names.append("%s(%s)" % (PAYLOAD_NAMES[cur], _ts_text(tree)))
+        elif cur == 46:
+            dec = _first(tree, "isakmp.enc.decrypted")
+            if dec is None:
+                names.append("SK?")
+            else:
+                # An empty SK (e.g. a liveness check) has no "contained".
+                names.append("SK")
+                inner = _first(_pairs(dec), "isakmp.enc.contained")
+                names += _payloads(_pairs(inner)) if inner else []
+        else:
+            names.append(PAYLOAD_NAMES.get(cur, str(cur)))
+        cur = None
+    return names
+
+
+def ike_payloads(path):
+    f = sys.stdin if path == "-" else open(path)
+    with f:
+        frames = json.load(f, object_pairs_hook=list)
+    for fr in frames:
+        src = _first(_pairs(fr), "_source")
+        layers = _pairs(_first(_pairs(src), "layers"))
+        num = _first(_pairs(_first(layers, "frame")), "frame.number")
+        src = _first(_pairs(_first(layers, "ip")), "ip.src") or \
+            _first(_pairs(_first(layers, "ipv6")), "ipv6.src")
+        for k, v in layers:
+            if k != "isakmp":
+                continue
+            top = _pairs(v)
+            x = int(_first(top, "isakmp.exchangetype") or 0)
+            fl = int(_first(top, "isakmp.flags") or "0", 16)
+            mid = int(_first(top, "isakmp.messageid") or "0", 16)
+            print("%s %s %s %d %s %s" % (
+                num, EXCH_NAMES.get(x, str(x)),
+                "response" if fl & 0x20 else "request", mid, src,
+                " ".join(_payloads(top))))
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -641,6 +745,8 @@ def main(argv):
         return cmp_logs(args[0], args[1])
     if cmd == "corrupt-ike" and len(args) == 1:
         return corrupt_ike(args[0])
+    if cmd == "ike-payloads" and len(args) == 1:
+        return ike_payloads(args[0])
     if cmd == "uat-args" and len(args) == 2:
         with open(args[1]) as f:
             for line in f:

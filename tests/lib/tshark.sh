@@ -27,6 +27,10 @@
 #   ts_check_ike_decrypt KEYDIR PCAP  every SK payload decrypted, ICV right
 #   ts_check_esp_decrypt KEYDIR PCAP  every ESP packet decrypted, ICV right
 #   ts_exchanges KEYDIR PCAP          "IKE_SA_INIT request" ... per frame
+#   ts_payloads KEYDIR PCAP           per IKE message: sender, payloads, the
+#                                     decrypted SK contents, notify types
+#                                     and traffic selectors (keys.py
+#                                     ike-payloads)
 #   TS_DECODE_AS=(-d udp.port==N,isakmp ...)  extra tshark options
 
 TS_DECODE_AS=()
@@ -170,4 +174,13 @@ ts_exchanges() {
 		if (( fl & 0x20 )); then fl=response; else fl=request; fi
 		printf '%s %s %s %d\n' "$fr" "$x" "$fl" "$((mid))"
 	done
+}
+
+# ts_payloads KEYDIR PCAP : "FRAME EXCHANGE request|response MID SRC
+# PAYLOADS" per IKE message, SK contents decrypted with KEYDIR's keys, e.g.
+#   5 IKE_AUTH request 1 198.51.100.1 SK IDi IDr AUTH N(16391) SA
+#     TSi(198.51.100.1-198.51.100.1/0/0-65535) TSr(...)
+# (N(16391) = USE_TRANSPORT_MODE; "SK?" = an SK payload not decrypted).
+ts_payloads() {
+	ts "$1" "$2" -Y isakmp -T json | python3 "$TS_KEYS_PY" ike-payloads -
 }
