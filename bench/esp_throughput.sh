@@ -13,19 +13,32 @@
 # Each tunnel figure is the mean of ROUNDS interleaved iperf3 runs
 # (min..max shown), then the ratios r2espd/libipsec and r2espd/openssl.
 #
-# usage: bench/esp_throughput.sh [BUILD_DIR] [SECONDS] [ROUNDS]
-#        (root; namespaces r2p-PID-*, removed on exit)
+# Wall-clock throughput on a shared two-core machine is noisy, so each
+# r2espd run also reports its cost per packet: CPU time (user + system,
+# from /proc/PID/stat, so it includes the kernel work done in r2espd's
+# syscalls and the softirqs they run) of the sending r2espd (A) divided by
+# the ESP packets it sent, and of the receiving one (B) by those it
+# received (A also handles the returning ACKs, B sends them).
+# BASE=/dir/with/r2espd+r2espctl adds the same runs with another build's
+# binaries, interleaved round by round (before/after comparisons).
+#
+# usage: [BASE=DIR] bench/esp_throughput.sh [BUILD_DIR] [SECONDS] [ROUNDS]
+#        (root; namespaces r2q-PID-*, removed on exit)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$TOP/build-espperf}" && pwd)
 SECS=${2:-5}
 ROUNDS=${3:-2}
-BIN=$BUILD/src/kernel/userspace
+NEW=$BUILD/src/kernel/userspace
+BIN=$NEW
 [ -x "$BIN/r2espd" ] || { echo "no r2espd in $BIN" >&2; exit 1; }
+BASE=${BASE:-}
+[ -z "$BASE" ] || [ -x "$BASE/r2espd" ] ||
+	{ echo "no r2espd in BASE=$BASE" >&2; exit 1; }
 
 . "$TOP/tests/lib/netns.sh"
 . "$TOP/tests/lib/charon.sh"
-netns_init r2p esp_throughput
+netns_init r2q esp_throughput
 need_cmd iperf3 openssl python3
 
 # r2espd hosts a/b; charon hosts ca/cb (charon needs UDP 500/4500, which
@@ -56,7 +69,8 @@ tunnel() {
 	ctl b pol add dir in src $l dst $r tsrc 198.51.100.1 tdst 198.51.100.2 $q >/dev/null
 }
 
-# espd_up [r2espd options]: (re)start both r2espd and their tunnels
+# espd_up [r2espd options]: (re)start both r2espd (from $BIN) and their
+# tunnels
 espd_up() {
 	local h
 	for h in a b; do
@@ -77,6 +91,7 @@ iperf() {
 	ns_exec "$2" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.3
+	[ -n "${CPU_HOOK:-}" ] && $CPU_HOOK start
 	out=$(ns_exec "$1" iperf3 -c "$3" -B "$4" -t "$SECS" -J 2>/dev/null |
 		python3 -c 'import json,sys
 try:
@@ -84,9 +99,41 @@ try:
     print("%.0f" % (d["end"]["sum_received"]["bits_per_second"] / 1e6))
 except Exception:
     print(0)')
+	[ -n "${CPU_HOOK:-}" ] && $CPU_HOOK stop
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	echo "${out:-0}"
+}
+
+# Cost per packet of the two r2espd during one iperf run: CPU_HOOK=cpu
+# makes iperf() call "cpu start" / "cpu stop"; the result (ns per packet,
+# A then B) is left in $TEST_DIR/cpu.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+counter() { ctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'; }
+cpu() {
+	local pa pb
+	pa=$(bg_pid espd-a) pb=$(bg_pid espd-b)
+	if [ "$1" = start ]; then
+		echo "$(ticks "$pa") $(ticks "$pb") $(counter a esp_tx) $(counter b esp_rx)" >"$TEST_DIR/cpu0"
+		return
+	fi
+	read -r ta tb na nb <"$TEST_DIR/cpu0"
+	awk -v hz="$(getconf CLK_TCK)" -v ta="$ta" -v tb="$tb" -v na="$na" \
+		-v nb="$nb" -v ta1="$(ticks "$pa")" -v tb1="$(ticks "$pb")" \
+		-v na1="$(counter a esp_tx)" -v nb1="$(counter b esp_rx)" 'BEGIN {
+		pa = na1 - na; pb = nb1 - nb
+		printf "%.0f %.0f\n", pa ? (ta1 - ta) / hz * 1e9 / pa : 0,
+			pb ? (tb1 - tb) / hz * 1e9 / pb : 0 }' >"$TEST_DIR/cpu"
+}
+# espd_run NAME DST SRC: one iperf run through r2espd, adding Mbit/s to
+# NAME and ns/packet to NAME.a / NAME.b
+espd_run() {
+	local v a b
+	v=$(CPU_HOOK=cpu iperf a b "$2" "$3")
+	read -r a b <"$TEST_DIR/cpu"
+	add "$1" "$v"
+	add "$1.a" "$a"
+	add "$1.b" "$b"
 }
 
 espd_up
@@ -126,8 +173,14 @@ add() { # NAME VALUE
 }
 for ((r = 1; r <= ROUNDS; r++)); do
 	add veth "$(iperf a b 198.51.100.2 198.51.100.1)"
-	add esp50 "$(iperf a b 203.0.113.2 203.0.113.1)"
-	add espudp "$(iperf a b 203.0.113.12 203.0.113.11)"
+	if [ -n "$BASE" ]; then
+		BIN=$BASE; espd_up
+		espd_run base50 203.0.113.2 203.0.113.1
+		espd_run baseudp 203.0.113.12 203.0.113.11
+		BIN=$NEW; espd_up
+	fi
+	espd_run esp50 203.0.113.2 203.0.113.1
+	espd_run espudp 203.0.113.12 203.0.113.11
 	[ $have_charon = 1 ] &&
 		add libipsec "$(iperf ca cb 203.0.113.22 203.0.113.21)"
 done
@@ -135,7 +188,7 @@ espd_stats=$(ctl a stats | grep -E '^(tun_rx|tun_gso|esp_tx|send_fail) ' | tr '\
 # the same r2espd without TUN offloads, to show what they bring
 espd_up -n
 for ((r = 1; r <= ROUNDS; r++)); do
-	add esp50n "$(iperf a b 203.0.113.2 203.0.113.1)"
+	espd_run esp50n 203.0.113.2 203.0.113.1
 done
 # openssl bound: AES-128-GCM on 1024-byte blocks, one core (kB/s -> Mbit/s)
 ossl=$(openssl speed -evp aes-128-gcm -bytes 1024 -seconds 2 2>/dev/null |
@@ -143,31 +196,50 @@ ossl=$(openssl speed -evp aes-128-gcm -bytes 1024 -seconds 2 2>/dev/null |
 
 mean() { [ -n "${sum[$1]:-}" ] && echo $(( sum[$1] / ROUNDS )) || echo 0; }
 row() { # LABEL NAME
+	local a=- b=-
+	[ -n "${sum[$2.a]:-}" ] && a=$(mean "$2.a") b=$(mean "$2.b")
 	if [ -n "${sum[$2]:-}" ]; then
-		printf '| %-44s | %7s | %13s |\n' "$1" "$(mean "$2")" \
-			"${min[$2]}..${max[$2]}"
+		printf '| %-44s | %7s | %13s | %6s | %6s |\n' "$1" "$(mean "$2")" \
+			"${min[$2]}..${max[$2]}" "$a" "$b"
 	else
-		printf '| %-44s | %7s | %13s |\n' "$1" n/a "-"
+		printf '| %-44s | %7s | %13s | %6s | %6s |\n' "$1" n/a "-" - -
 	fi
 }
 echo
 echo "One TCP stream, ${SECS}s x $ROUNDS rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| %-44s | %7s | %13s |\n' "path" "Mbit/s" "min..max"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "---------" "---------------"
+echo "ns/pkt: CPU time of the sending (A) / receiving (B) r2espd per ESP packet"
+printf '| %-44s | %7s | %13s | %6s | %6s |\n' "path" "Mbit/s" "min..max" "A ns" "B ns"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "---------" "---------------" "--------" "--------"
 row "veth, no IPsec" veth
+if [ -n "$BASE" ]; then
+	row "BASE r2espd ESP proto 50, AES-GCM-128" base50
+	row "BASE r2espd ESP-in-UDP 4500, AES-GCM-128" baseudp
+fi
 row "r2espd ESP proto 50, AES-GCM-128" esp50
 row "r2espd ESP-in-UDP 4500, AES-GCM-128" espudp
 row "r2espd -n (no TUN offloads), proto 50" esp50n
 row "charon + kernel-libipsec (UDP 4500), GCM-128" libipsec
-printf '| %-44s | %7s | %13s |\n' "openssl speed -evp aes-128-gcm, 1 KiB" "$ossl" "-"
-python3 - "$(mean esp50)" "$(mean espudp)" "$(mean libipsec)" "${ossl:-0}" "$(mean esp50n)" <<'PY'
+printf '| %-44s | %7s | %13s | %6s | %6s |\n' "openssl speed -evp aes-128-gcm, 1 KiB" "$ossl" "-" - -
+python3 - "$(mean esp50)" "$(mean espudp)" "$(mean libipsec)" "${ossl:-0}" "$(mean esp50n)" \
+	"$(mean esp50.a)" "$(mean esp50.b)" "$(mean espudp.a)" "$(mean espudp.b)" \
+	"$(mean base50.a)" "$(mean base50.b)" "$(mean baseudp.a)" "$(mean baseudp.b)" <<'PY'
 import sys
-e, u, l, o, n = map(float, sys.argv[1:])
+e, u, l, o, n, ea, eb, ua, ub, ba, bb, bua, bub = map(float, sys.argv[1:])
 def r(a, b):
     return "%.2f" % (a / b) if b else "n/a"
 print()
 print("r2espd UDP 4500 / libipsec:  %s x   (proto 50 / libipsec: %s x)" % (r(u, l), r(e, l)))
 print("r2espd proto 50 / openssl:   %s     (UDP 4500 / openssl: %s)" % (r(e, o), r(u, o)))
 print("TUN offloads gain (proto 50): %s x" % r(e, n))
+if ea and eb:
+    # 1 KiB of openssl's bound costs 8192/o us of one core; the tunnel
+    # spends (A+B) ns of r2espd CPU on one ~1348-byte TCP payload
+    print("r2espd CPU per packet, proto 50: A %.0f + B %.0f = %.0f ns "
+          "(%.0f Mbit/s of payload per fully busy core)" %
+          (ea, eb, ea + eb, 1348 * 8 * 1e3 / (ea + eb)))
+if ba and ea:
+    print("vs BASE: proto 50 A %+.0f%% B %+.0f%%, UDP 4500 A %+.0f%% B %+.0f%%" %
+          (100 * (ea / ba - 1), 100 * (eb / bb - 1),
+           100 * (ua / bua - 1) if bua else 0, 100 * (ub / bub - 1) if bub else 0))
 PY
 echo "r2espd A counters (offloads on): $espd_stats"

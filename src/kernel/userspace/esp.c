@@ -246,6 +246,15 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 			rc = -ENOTSUP;
 			goto fail_free;
 		}
+		/* RFC 4106 §4: nonce = salt || explicit IV.  GCM contexts
+		 * can hold the salt and take only the explicit part per
+		 * packet (the TLS-style "fixed IV" of OpenSSL); used for
+		 * decryption, where it saves a re-initialisation. */
+		if (alg->kind == ESP_K_AEAD && alg->encr_id !=
+		    ESP_ENCR_CHACHA20_POLY1305)
+			sa->gcm_iv_inv = EVP_CIPHER_CTX_ctrl(
+				sa->cipher_dec, EVP_CTRL_GCM_SET_IV_FIXED, 4,
+				sa->salt) == 1;
 	}
 	if (integ) {
 		sa->mac_enc = mac_new(integ->digest, k->auth_key,
@@ -351,22 +360,73 @@ static int mac_compute(void *mctx, const uint8_t *a, size_t alen,
 	return 0;
 }
 
+size_t esp_hdr_len(const struct esp_sa *sa)
+{
+	return 8u + sa->iv_len;
+}
+
+/* GCM/ChaCha20-Poly1305 tag in or out: the provider parameter directly,
+ * one step less than EVP_CIPHER_CTX_ctrl() (which builds the same
+ * OSSL_PARAM array on every call). */
+static int aead_tag(void *ctx, uint8_t *tag, size_t len, bool set)
+{
+	OSSL_PARAM p[2];
+
+	p[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+						 tag, len);
+	p[1] = OSSL_PARAM_construct_end();
+	return set ? EVP_CIPHER_CTX_set_params(ctx, p) :
+		     EVP_CIPHER_CTX_get_params(ctx, p);
+}
+
+/*
+ * Encrypt payload (len bytes) and the trailer (tlen bytes) into dst.  In
+ * place (payload == dst) the trailer has been copied behind the payload
+ * and one cipher call covers both; otherwise the payload goes from its
+ * own buffer and the trailer from the caller's (a CBC context holds back
+ * partial blocks, so the trailer cannot be encrypted where it lies).
+ */
+static int encrypt_body(void *ctx, const uint8_t *payload, size_t len,
+			const uint8_t *trailer, size_t tlen, uint8_t *dst)
+{
+	int n1 = 0, n2 = 0, n3 = 0;
+
+	if (payload == dst) {
+		if (!EVP_CipherUpdate(ctx, dst, &n1, dst, (int)(len + tlen)))
+			return ESP_E_CRYPTO;
+	} else if (!EVP_CipherUpdate(ctx, dst, &n1, payload, (int)len) ||
+		   !EVP_CipherUpdate(ctx, dst + n1, &n2, trailer,
+				     (int)tlen)) {
+		return ESP_E_CRYPTO;
+	}
+	if (!EVP_CipherFinal_ex(ctx, dst + n1 + n2, &n3) ||
+	    (size_t)(n1 + n2 + n3) != len + tlen)
+		return ESP_E_CRYPTO;
+	return 0;
+}
+
 int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 	      uint8_t nh, uint8_t *out, size_t outcap, size_t *outlen,
 	      uint64_t now, unsigned *events)
 {
-	uint8_t trailer[16 + 2], aad[12], nonce[12];
+	uint8_t trailer[16 + 2], aad[12], nonce[12], *body_p;
 	size_t total = esp_encap_len(sa, len);
 	size_t body = total - 8 - sa->iv_len - sa->icv_len;
 	size_t padlen = body - len - 2, hdrlen = 8 + sa->iv_len;
 	uint64_t seq;
 	uint32_t seq_hi;
-	int n1 = 0, n2 = 0, n3 = 0;
+	int n1 = 0;
 
 	*events = 0;
 	if (sa->dead)
 		return ESP_E_DEAD;
 	if (total > outcap || len > 0xffff)
+		return ESP_E_SPACE;
+	body_p = out + hdrlen;
+	/* The payload is either where the ciphertext goes (in place) or in
+	 * a buffer of its own; a partial overlap would corrupt it. */
+	if (payload != body_p && (uintptr_t)payload < (uintptr_t)out + total &&
+	    (uintptr_t)payload + len > (uintptr_t)out)
 		return ESP_E_SPACE;
 	/* RFC 4303 §3.3.3: the sequence number must never cycle; without
 	 * ESN the SA is dead after 2^32 - 1 packets. */
@@ -386,6 +446,8 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 		trailer[i] = (uint8_t)(i + 1);
 	trailer[padlen] = (uint8_t)padlen;
 	trailer[padlen + 1] = nh;
+	if (payload == body_p || sa->alg->kind == ESP_K_NULL)
+		memcpy(body_p + len, trailer, padlen + 2);
 
 	switch (sa->alg->kind) {
 	case ESP_K_AEAD: {
@@ -416,16 +478,10 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 				       1) ||
 		    !EVP_CipherUpdate(sa->cipher_enc, NULL, &n1, aad,
 				      (int)aadlen) ||
-		    !EVP_CipherUpdate(sa->cipher_enc, out + hdrlen, &n1,
-				      payload, (int)len) ||
-		    !EVP_CipherUpdate(sa->cipher_enc, out + hdrlen + n1, &n2,
-				      trailer, (int)(padlen + 2)) ||
-		    !EVP_CipherFinal_ex(sa->cipher_enc, out + hdrlen + n1 + n2,
-					&n3) ||
-		    (size_t)(n1 + n2 + n3) != body ||
-		    !EVP_CIPHER_CTX_ctrl(sa->cipher_enc,
-					 EVP_CTRL_AEAD_GET_TAG, sa->icv_len,
-					 out + hdrlen + body))
+		    encrypt_body(sa->cipher_enc, payload, len, trailer,
+				 padlen + 2, body_p) ||
+		    !aead_tag(sa->cipher_enc, body_p + body, sa->icv_len,
+			      false))
 			return ESP_E_CRYPTO;
 		break;
 	}
@@ -440,24 +496,17 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 				return ESP_E_CRYPTO;
 			if (!EVP_CipherInit_ex(sa->cipher_enc, NULL, NULL,
 					       NULL, out + 8, 1) ||
-			    !EVP_CipherUpdate(sa->cipher_enc, out + hdrlen,
-					      &n1, payload, (int)len) ||
-			    !EVP_CipherUpdate(sa->cipher_enc,
-					      out + hdrlen + n1, &n2, trailer,
-					      (int)(padlen + 2)) ||
-			    !EVP_CipherFinal_ex(sa->cipher_enc,
-						out + hdrlen + n1 + n2, &n3) ||
-			    (size_t)(n1 + n2 + n3) != body)
+			    encrypt_body(sa->cipher_enc, payload, len,
+					 trailer, padlen + 2, body_p))
 				return ESP_E_CRYPTO;
-		} else {
-			memcpy(out + hdrlen, payload, len);
-			memcpy(out + hdrlen + len, trailer, padlen + 2);
+		} else if (payload != body_p) {
+			memcpy(body_p, payload, len);
 		}
 		/* RFC 4303 §2.2.1 / §3.3.2.1: the ICV covers the ESN high
 		 * bits, which are not transmitted. */
 		put32(hi, seq_hi);
 		if (mac_compute(sa->mac_enc, out, hdrlen + body, NULL, 0, hi,
-				sa->k.esn ? 4 : 0, out + hdrlen + body,
+				sa->k.esn ? 4 : 0, body_p + body,
 				sa->icv_len) < 0)
 			return ESP_E_CRYPTO;
 		break;
@@ -603,14 +652,30 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len,
 			put32(aad + 4, seq_lo);
 			aadlen = 8;
 		}
-		if (!EVP_CipherInit_ex(sa->cipher_dec, NULL, NULL, NULL, nonce,
-				       0) ||
-		    !EVP_CipherUpdate(sa->cipher_dec, NULL, &n1, aad,
+		if (sa->gcm_iv_inv) {
+			/* the salt is in the context (esp_sa_init): the
+			 * explicit IV and the tag in one parameter call,
+			 * cheaper than a re-init with the whole nonce */
+			OSSL_PARAM p[3];
+			p[0] = OSSL_PARAM_construct_octet_string(
+				OSSL_CIPHER_PARAM_AEAD_TAG, (void *)icv,
+				sa->icv_len);
+			p[1] = OSSL_PARAM_construct_octet_string(
+				OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV,
+				(void *)iv, 8);
+			p[2] = OSSL_PARAM_construct_end();
+			if (!EVP_CIPHER_CTX_set_params(sa->cipher_dec, p))
+				return ESP_E_CRYPTO;
+		} else if (!EVP_CipherInit_ex(sa->cipher_dec, NULL, NULL, NULL,
+					      nonce, 0) ||
+			   !aead_tag(sa->cipher_dec, (uint8_t *)icv,
+				     sa->icv_len, true)) {
+			return ESP_E_CRYPTO;
+		}
+		if (!EVP_CipherUpdate(sa->cipher_dec, NULL, &n1, aad,
 				      (int)aadlen) ||
 		    !EVP_CipherUpdate(sa->cipher_dec, out, &n1, ct,
-				      (int)ctlen) ||
-		    !EVP_CIPHER_CTX_ctrl(sa->cipher_dec, EVP_CTRL_AEAD_SET_TAG,
-					 sa->icv_len, (void *)icv))
+				      (int)ctlen))
 			return ESP_E_CRYPTO;
 		if (EVP_CipherFinal_ex(sa->cipher_dec, out + n1, &n2) != 1) {
 			sa->cnt.integrity_drops++;
@@ -629,7 +694,7 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len,
 			return ESP_E_AUTH;
 		}
 		if (sa->alg->kind == ESP_K_NULL) {
-			memcpy(out, ct, ctlen);
+			memmove(out, ct, ctlen); /* out may be ct (in place) */
 		} else if (!EVP_CipherInit_ex(sa->cipher_dec, NULL, NULL, NULL,
 					      iv, 0) ||
 			   !EVP_CipherUpdate(sa->cipher_dec, out, &n1, ct,

@@ -80,6 +80,7 @@ struct esp_sa {
 	void *mac_enc, *mac_dec;       /* EVP_MAC_CTX *, CBC/NULL only */
 	uint8_t salt[4];
 	uint8_t icv_len, iv_len, block, mac_len;
+	bool gcm_iv_inv; /* cipher_dec holds the salt, takes the IV alone */
 
 	/* Outbound: last sequence number sent (64 bit; 32 without ESN). */
 	uint64_t seq_out;
@@ -105,9 +106,15 @@ void esp_sa_free(struct esp_sa *sa);
 /* Bytes an encapsulation of a payload of len bytes takes. */
 size_t esp_encap_len(const struct esp_sa *sa, size_t len);
 
+/* Bytes of SPI, sequence number and IV in front of the payload. */
+size_t esp_hdr_len(const struct esp_sa *sa);
+
 /*
  * Protect payload (len bytes, next header nh) into out (outcap bytes):
  * out receives SPI .. ICV, *outlen its length.  *events gets ESP_EV_*.
+ * The payload may already sit at out + esp_hdr_len(sa) (in place: one
+ * copy less for the caller, one cipher call less here); any other
+ * overlap with out is refused (ESP_E_SPACE).
  */
 int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 	      uint8_t nh, uint8_t *out, size_t outcap, size_t *outlen,
@@ -117,7 +124,8 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 int esp_peek(const uint8_t *pkt, size_t len, uint32_t *spi, uint32_t *seq);
 
 /*
- * Verify and decrypt pkt (SPI .. ICV) into out: *outlen bytes of payload
+ * Verify and decrypt pkt (SPI .. ICV) into out (which may be
+ * pkt + esp_hdr_len(sa), in place): *outlen bytes of payload
  * with next header *nh.  Replay window is checked before and updated
  * only after the ICV verified (RFC 4303 §3.4.3).  Counters are updated
  * (replay/integrity drops too).

@@ -27,8 +27,11 @@
  * couples their lifetimes.  Cost of the tap: one skb clone + a 10
  * instruction filter per UDP datagram in the namespace, measured in
  * bench/esp_throughput.sh.  Without any IKE daemon (static SAs), r2espd
- * -u binds its own UDP_ENCAP 4500 sockets so the kernel does not answer
- * ESP-in-UDP with ICMP port unreachable.
+ * -u binds its own UDP 4500 sockets so the kernel does not answer
+ * ESP-in-UDP with ICMP port unreachable; a socket filter drops all they
+ * would receive.  (UDP_ENCAP_ESPINUDP on such a socket costs more on a
+ * kernel without ESP: XFRM input finds no ESP handler and attempts an
+ * ICMP port unreachable for every ESP-in-UDP packet.)
  *
  * Speed - what the profile showed and what was done.  Kernel work per
  * packet dominates, not AES-GCM: the TCP stacks on both sides and one
@@ -38,12 +41,41 @@
  * segments itself, and on the way in consecutive segments of one TCP
  * flow (one recvmmsg batch) are written back as one GSO super-packet, so
  * each stack runs once per burst.  Outer packets still cost one raw-socket
- * send each (sendmmsg batches of ESPD_BATCH); ESP-in-UDP cannot use UDP
- * GSO because the port belongs to iked (see above).  One thread: on a
- * two-core machine both r2espd ends, both TCP stacks and iperf already
- * share the cores, and one TCP stream loads one direction of each daemon,
- * so worker threads would only add locking; -n turns the offloads off
- * for comparison (bench/esp_throughput.sh).
+ * send each (sendmmsg batches of ESPD_BATCH).  One thread: on a two-core
+ * machine both r2espd ends, both TCP stacks and iperf already share the
+ * cores, and one TCP stream loads one direction of each daemon, so worker
+ * threads would only add locking; -n turns the offloads off for
+ * comparison (bench/esp_throughput.sh).
+ *
+ * Second pass (cost per packet of one TCP stream: CPU time of r2espd,
+ * including the kernel work of its syscalls and the softirqs they run,
+ * bench/esp_throughput.sh).  Before it the sending r2espd spent ~2.5 us per
+ * packet (ESP-in-UDP ~2.9), the receiving one ~1.9 us.  Of the sender's
+ * samples ~60% are sendmmsg on the raw socket (route lookup, copy with
+ * checksum, veth, and the receiver's IP input up to its raw socket queue,
+ * run in the sender's softirq), ~16% libcrypto; of the receiver's ~27%
+ * recvmmsg, ~24% the TUN write (its TCP stack), ~20% libcrypto.  A bare raw
+ * ESP send + receive over veth costs ~1.4 + 0.8 us per packet here, which
+ * already exceeds the ~2.4 us per packet that two cores can spend at 50% of
+ * `openssl speed -evp aes-128-gcm` (~845k packets/s of 1348 payload bytes).
+ * Done: TSO segments are built in the TX slot and encrypted in place (one
+ * copy and one cipher call less); the Internet checksum adds 64-bit words
+ * in four carry chains (half the time); GCM decryption passes the explicit
+ * IV and the tag in one parameter call (the salt stays in the context)
+ * instead of a re-init; tags go through the provider parameter directly.
+ * Userspace work per packet (both ends) went from ~17,900 to ~14,800
+ * instructions.  The -u sockets no longer use UDP_ENCAP (above): -16%
+ * sender CPU per ESP-in-UDP packet.  Measured and rejected: IP_HDRINCL (1.6
+ * instead of 1.45 us per raw send + receive in a microbenchmark, although
+ * it skips the copy with checksum); EVP_CTRL_GCM_IV_GEN for encryption (~20
+ * ns less, but the IV would no longer be the sequence number).  Not
+ * possible in this design: UDP GSO for ESP-in-UDP needs a socket bound to
+ * 4500 (iked's, see above) and, over veth, would hand the receiver's raw
+ * tap one unsegmented datagram it cannot split.  Evaluated, not adopted: an
+ * AF_PACKET socket for outer packets (own IP header, next-hop MAC from the
+ * kernel's neighbour table) cut the sender's cost ~12% in a prototype, but
+ * bypasses netfilter OUTPUT/POSTROUTING and needs userspace neighbour,
+ * route and MTU tracking.
  *
  * Ownership: struct espd and everything hanging off it (SAs, policies,
  * queues, clients, packet buffers) belong to the daemon; SAs hold keys
@@ -100,6 +132,8 @@ struct off_gro {
 };
 
 typedef int (*off_seg_cb)(void *arg, const uint8_t *pkt, size_t len);
+/* Where to build the next TSO segment: *cap bytes (NULL: no room). */
+typedef uint8_t *(*off_buf_cb)(void *arg, size_t *cap);
 /* buf: virtio-net header + packet (len bytes in all), nseg segments. */
 typedef int (*off_write_cb)(void *arg, uint8_t *buf, size_t len,
 			    unsigned nseg);
@@ -117,6 +151,9 @@ void off_vnet_put(uint8_t *buf, const struct off_vnet *h);
  */
 int off_segment(const struct off_vnet *h, uint8_t *pkt, size_t len,
 		uint8_t *scratch, size_t cap, off_seg_cb cb, void *arg);
+/* The same, each segment built in the buffer getbuf(barg) returns. */
+int off_segment_to(const struct off_vnet *h, uint8_t *pkt, size_t len,
+		   off_buf_cb getbuf, void *barg, off_seg_cb cb, void *arg);
 void off_gro_init(struct off_gro *g, uint8_t *buf, size_t cap);
 /* Add one inbound packet: merged into the pending one, or the pending
  * one is written first; non-TCP packets are written as they are. */
@@ -198,10 +235,11 @@ struct espd {
 	struct espd_stats st;
 	/* packet buffers, allocated once at start */
 	uint8_t (*rx)[ESPD_SLOT];    /* ESPD_BATCH received packets */
-	uint8_t (*txb)[ESPD_SLOT];   /* ESPD_BATCH encapsulated packets */
+	uint8_t (*txb)[ESPD_SLOT];   /* ESPD_BATCH encapsulated packets, each
+				      * starting ESP_MAX_HDR - esp_hdr_len()
+				      * into its slot */
 	uint8_t *tunbuf;             /* one (super-)packet read from TUN */
 	uint8_t *dec;                /* one decrypted packet (ESPD_SLOT) */
-	uint8_t *segbuf;             /* one TSO segment (ESPD_SLOT) */
 	bool offload;                /* IFF_VNET_HDR + TSO on TUN (-n: off) */
 	struct off_gro gro;          /* inbound coalescing, buf allocated */
 	struct espd_tx tx[OUT_N];

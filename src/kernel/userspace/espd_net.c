@@ -9,7 +9,7 @@
  * r2espd left on a persistent TUN device are removed.
  *
  * Received packets are parsed only through struct rd.  Buffers are
- * allocated once at start (struct espd rx/txb/tunbuf/dec/segbuf and the
+ * allocated once at start (struct espd rx/txb/tunbuf/dec and the
  * coalescing buffer); the per-policy queue waiting for an SA is
  * allocated the first time it is needed.
  */
@@ -121,21 +121,25 @@ int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 	struct espd_tx *t;
 	struct mmsghdr *m;
 	uint8_t *out, nh;
-	size_t olen;
+	size_t olen, hl, cap;
 	unsigned ev = 0, i;
 	int g, rc;
 
+	/* In place when the packet was built in the free slot (TSO
+	 * segments, tx_getbuf); the ESP header then ends where it starts. */
+	hl = esp_hdr_len(&sa->esp);
 	if (d->tx_slot == ESPD_BATCH)
 		espd_tx_flush(d);
-	out = d->txb[d->tx_slot];
+	out = d->txb[d->tx_slot] + ESP_MAX_HDR - hl;
+	cap = ESPD_SLOT - (ESP_MAX_HDR - hl);
 	nh = (pkt[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	if (esp_encap_len(&sa->esp, len) > ESPD_SLOT) {
+	if (esp_encap_len(&sa->esp, len) > cap) {
 		d->st.too_big++;
 		return -EMSGSIZE;
 	}
 	/* RFC 4303 §3.3: tunnel mode, next header 4 or 41. */
-	rc = esp_encap(&sa->esp, pkt, len, nh, out, ESPD_SLOT, &olen,
-		       espd_now(), &ev);
+	rc = esp_encap(&sa->esp, pkt, len, nh, out, cap, &olen, espd_now(),
+		       &ev);
 	if (rc < 0) {
 		d->st.enc_fail++;
 		log_rl_warn(MOD, "encap spi 0x%08x: %s", sa->k.spi,
@@ -263,6 +267,18 @@ static void out_packet(struct espd *d, const uint8_t *pkt, size_t len)
 	espd_output(d, sa, pkt, len);
 }
 
+/* TSO segments are built in the next free TX slot, behind room for the
+ * largest ESP header, so espd_output() encrypts them in place. */
+static uint8_t *tx_getbuf(void *arg, size_t *cap)
+{
+	struct espd *d = arg;
+
+	if (d->tx_slot == ESPD_BATCH)
+		espd_tx_flush(d);
+	*cap = ESPD_SLOT - ESP_MAX_OVERHEAD;
+	return d->txb[d->tx_slot] + ESP_MAX_HDR;
+}
+
 static int seg_out(void *arg, const uint8_t *pkt, size_t len)
 {
 	out_packet(arg, pkt, len);
@@ -288,9 +304,9 @@ static void tun_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			d->st.malformed++;
 			continue;
 		}
-		rc = off_segment(&h, d->tunbuf + OFF_VNET_LEN,
-				 (size_t)n - OFF_VNET_LEN, d->segbuf,
-				 ESPD_SLOT, seg_out, d);
+		rc = off_segment_to(&h, d->tunbuf + OFF_VNET_LEN,
+				    (size_t)n - OFF_VNET_LEN, tx_getbuf, d,
+				    seg_out, d);
 		if (rc < 0) {
 			d->st.malformed++;
 			log_rl_warn(MOD, "TUN packet (gso %u/%u) dropped: %s",
@@ -576,8 +592,22 @@ fail:
 	return one;
 }
 
-static int sink_open(int af)
+/*
+ * -u without an IKE daemon: a UDP 4500 socket so that the kernel does not
+ * answer ESP-in-UDP with ICMP port unreachable.  It takes nothing: a
+ * socket filter drops every datagram in the kernel (the raw tap already
+ * has its copy).  Not UDP_ENCAP_ESPINUDP: with it the kernel hands each
+ * ESP datagram to its XFRM input, which on a kernel without ESP tries an
+ * ICMP port unreachable per packet (route lookup, rate limit) - ~10% of
+ * the sender's CPU per ESP-in-UDP packet in bench/esp_throughput.sh.
+ * UDP_ENCAP (IKE and keepalives read and dropped) remains the fallback.
+ */
+static int sink_open(int af, bool *filtered)
 {
+	static struct sock_filter drop_all[] = {
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = 1, .filter = drop_all };
 	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, encap = UDP_ENCAP_ESPINUDP;
 	struct sockaddr_storage ss;
@@ -593,8 +623,11 @@ static int sink_open(int af)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	*filtered = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			       sizeof(prog)) == 0;
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap)) < 0) {
+	    (!*filtered && setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap,
+				      sizeof(encap)) < 0)) {
 		one = -errno;
 		close(fd);
 		return one;
@@ -792,9 +825,8 @@ int espd_net_open(struct espd *d)
 	d->txb = calloc(ESPD_BATCH, ESPD_SLOT);
 	d->tunbuf = malloc(TUNBUF);
 	d->dec = malloc(ESPD_SLOT);
-	d->segbuf = malloc(ESPD_SLOT);
 	off_gro_init(&d->gro, malloc(GROBUF), GROBUF);
-	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->segbuf ||
+	if (!d->rx || !d->txb || !d->tunbuf || !d->dec ||
 	    !d->gro.buf)
 		return -ENOMEM;
 	if ((rc = tun_open(d)) < 0) {
@@ -817,15 +849,16 @@ int espd_net_open(struct espd *d)
 			return rc;
 	}
 	if (d->sink) {
-		d->sink4 = sink_open(AF_INET);
-		d->sink6 = sink_open(AF_INET6);
+		bool f4 = false, f6 = false;
+		d->sink4 = sink_open(AF_INET, &f4);
+		d->sink6 = sink_open(AF_INET6, &f6);
 		if (d->sink4 < 0 || d->sink6 < 0)
 			log_warn(MOD, "cannot bind UDP 4500 (-u): %s",
 				 strerror(-(d->sink4 < 0 ? d->sink4 :
 							    d->sink6)));
-		if (d->sink4 >= 0)
+		if (d->sink4 >= 0 && !f4)
 			ev_add_fd(d->loop, d->sink4, EPOLLIN, sink_cb, d);
-		if (d->sink6 >= 0)
+		if (d->sink6 >= 0 && !f6)
 			ev_add_fd(d->loop, d->sink6, EPOLLIN, sink_cb, d);
 	}
 	d->nl = mnl_socket_open(NETLINK_ROUTE);
@@ -853,7 +886,6 @@ void espd_net_close(struct espd *d)
 	free(d->txb);
 	free(d->tunbuf);
 	free(d->dec);
-	free(d->segbuf);
 	free(d->gro.buf);
 }
 

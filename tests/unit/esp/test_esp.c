@@ -463,12 +463,60 @@ static void test_bad_params(void **state)
 	esp_sa_free(&sa);
 }
 
+/* In place: the payload already at pkt + esp_hdr_len() gives the same
+ * bytes as a separate payload buffer (fixed IV, same sequence number),
+ * decapsulation in place gets it back, partial overlaps are refused. */
+static void test_inplace(void **state)
+{
+	uint8_t pt[1600], ref[1700], pkt[1700], nh;
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 3 + 1);
+	for (size_t c = 0; c < sizeof(algcases) / sizeof(algcases[0]); c++) {
+		struct esp_sa o, in;
+		make_pair(&algcases[c], true, 64, &o, &in);
+		o.fixed_iv = true;
+		memset(o.iv, 0xa5, sizeof(o.iv));
+		for (size_t len = 0; len < 1500; len += 37) {
+			size_t rlen, plen, blen, h = esp_hdr_len(&o);
+			unsigned ev;
+			o.seq_out = 1000 + len;
+			assert_int_equal(esp_encap(&o, pt, len, 4, ref,
+						   sizeof(ref), &rlen, 2, &ev),
+					 0);
+			memset(pkt, 0xee, sizeof(pkt));
+			memcpy(pkt + h, pt, len);
+			o.seq_out = 1000 + len;
+			assert_int_equal(esp_encap(&o, pkt + h, len, 4, pkt,
+						   sizeof(pkt), &plen, 2, &ev),
+					 0);
+			assert_int_equal(plen, rlen);
+			assert_memory_equal(pkt, ref, rlen);
+			assert_int_equal(esp_decap(&in, pkt, plen, pkt + h,
+						   sizeof(pkt) - h, &blen, &nh,
+						   2, &ev),
+					 0);
+			assert_int_equal(blen, len);
+			assert_memory_equal(pkt + h, pt, len);
+			assert_int_equal(nh, 4);
+			/* payload overlapping the output elsewhere */
+			if (len)
+				assert_int_equal(esp_encap(&o, pkt + h + 1, len,
+							   4, pkt, sizeof(pkt),
+							   &plen, 2, &ev),
+						 ESP_E_SPACE);
+		}
+		esp_sa_free(&o);
+		esp_sa_free(&in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kat_encap),
 		cmocka_unit_test(test_kat_decap),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_inplace),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_replay_esn),

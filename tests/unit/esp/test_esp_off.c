@@ -151,7 +151,38 @@ static int seg_cb(void *arg, const uint8_t *pkt, size_t len)
 
 static uint8_t big[70000], scratch[2048];
 
-static void check_segments(bool v6)
+/* off_segment_to: a buffer of its own per segment (r2espd's TX slots) */
+struct slots {
+	uint8_t buf[8][2048];
+	unsigned next;
+	uint8_t *given[8];
+};
+
+static uint8_t *slot_getbuf(void *arg, size_t *cap)
+{
+	struct slots *sl = arg;
+	if (sl->next >= 8)
+		return NULL;
+	*cap = sizeof(sl->buf[0]) - 100;
+	sl->given[sl->next] = sl->buf[sl->next] + 24;
+	return sl->given[sl->next++];
+}
+
+struct seen {
+	struct segs *s;
+	struct slots *sl;
+};
+
+static int seen_cb(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct seen *w = arg;
+	/* built where the last getbuf said */
+	if (pkt != w->sl->given[w->sl->next - 1])
+		return -EFAULT;
+	return seg_cb(w->s, pkt, len);
+}
+
+static void check_segments(bool v6, bool to)
 {
 	static struct segs s;
 	size_t ihl = v6 ? 40 : 20, plen = 10000, mss = 1360;
@@ -167,8 +198,33 @@ static void check_segments(bool v6)
 	/* the kernel leaves only the pseudo-header sum: garble it */
 	big[ihl + 16] ^= 0x5a;
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(off_segment(&h, big, len, scratch, sizeof(scratch),
-				     seg_cb, &s), 8);
+	if (to) {
+		static struct slots sl;
+		struct seen w = { &s, &sl };
+		memset(&sl, 0, sizeof(sl));
+		assert_int_equal(off_segment_to(&h, big, len, slot_getbuf,
+						&sl, seen_cb, &w),
+				 8);
+		assert_int_equal(sl.next, 8);
+		/* one buffer short: -EMSGSIZE after 7 segments */
+		big[ihl + 16] ^= 0x5a;
+		memset(&s, 0, sizeof(s));
+		sl.next = 1;
+		assert_int_equal(off_segment_to(&h, big, len, slot_getbuf,
+						&sl, seen_cb, &w),
+				 -EMSGSIZE);
+		assert_int_equal(s.n, 7);
+		big[ihl + 16] ^= 0x5a;
+		memset(&s, 0, sizeof(s));
+		sl.next = 0;
+		assert_int_equal(off_segment_to(&h, big, len, slot_getbuf,
+						&sl, seen_cb, &w),
+				 8);
+	} else {
+		assert_int_equal(off_segment(&h, big, len, scratch,
+					     sizeof(scratch), seg_cb, &s),
+				 8);
+	}
 	assert_int_equal(s.n, 8);
 	for (unsigned i = 0; i < s.n; i++) {
 		const uint8_t *p = s.pkt[i], *t = p + ihl;
@@ -194,12 +250,14 @@ static void check_segments(bool v6)
 static void test_segment_v4(void **state)
 {
 	(void)state;
-	check_segments(false);
+	check_segments(false, false);
+	check_segments(false, true);
 }
 static void test_segment_v6(void **state)
 {
 	(void)state;
-	check_segments(true);
+	check_segments(true, false);
+	check_segments(true, true);
 }
 
 static void test_segment_plain(void **state)
@@ -455,9 +513,56 @@ static void test_gro_limits(void **state)
 	assert_true(W.n >= 2);
 }
 
+/* off_csum_add against the reference: every length 0..300 at every even
+ * start, worst-case bytes (all 0xff: maximal carries), random bytes, and
+ * a sum accumulated over pieces. */
+static void test_csum_ref(void **state)
+{
+	static uint8_t buf[2048];
+	uint32_t rnd = 12345;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(buf); i++) {
+			rnd = rnd * 1103515245u + 12345u;
+			buf[i] = pass ? (uint8_t)(rnd >> 16) : 0xff;
+		}
+		for (size_t off = 0; off < 16; off += 2)
+			for (size_t n = 0; n <= 300; n++) {
+				uint16_t got = off_csum_fold(
+					off_csum_add(0, buf + off, n));
+				uint16_t want = ref_fold(ref_sum(0, buf + off,
+								 n));
+				/* ours is in memory (host) order */
+				uint8_t b[2];
+				memcpy(b, &got, 2);
+				got = (uint16_t)(b[0] << 8 | b[1]);
+				if (got != want && !(got == 0xffff && !want) &&
+				    !(want == 0xffff && !got))
+					fail_msg("csum off %zu len %zu: %04x != "
+						 "%04x", off, n, got, want);
+			}
+		/* pieces of even length, then an odd tail */
+		{
+			uint64_t s = 0;
+			uint16_t got, want;
+			uint8_t b[2];
+			s = off_csum_add(s, buf, 100);
+			s = off_csum_add(s, buf + 100, 1302);
+			s = off_csum_add(s, buf + 1402, 33);
+			got = off_csum_fold(s);
+			memcpy(b, &got, 2);
+			got = (uint16_t)(b[0] << 8 | b[1]);
+			want = ref_fold(ref_sum(0, buf, 1435));
+			assert_int_equal(got, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csum_ref),
 		cmocka_unit_test(test_segment_v4),
 		cmocka_unit_test(test_segment_v6),
 		cmocka_unit_test(test_segment_plain),
