@@ -4,11 +4,13 @@
  * and espd_net.c (TUN device, raw sockets, packet path, routes).
  *
  * UDP port 4500 (RFC 3948) - the design choice.  iked owns UDP 500 and
- * 4500 exactly as with the XFRM backend and sets UDP_ENCAP_ESPINUDP on
- * its 4500 socket, so the kernel passes it only IKE (non-ESP marker,
- * RFC 3948 §2.2) and keepalives and diverts every ESP-in-UDP datagram to
- * its XFRM input, which drops it (no ESP state exists in userspace mode,
- * and this kernel has no ESP type at all).  r2espd never binds 4500: it
+ * 4500 exactly as with the XFRM backend.  In userspace mode its 4500
+ * socket carries a classic-BPF filter that drops ESP-in-UDP (payload
+ * longer than a keepalive whose first four octets are not the non-ESP
+ * marker, RFC 3948 §2.2), so iked sees only IKE and keepalives.  (It
+ * used UDP_ENCAP_ESPINUDP at first, like with XFRM, but then the kernel
+ * pushes every ESP-in-UDP datagram through XFRM input, fails, and tries
+ * an ICMP error: ~16% of the sender's CPU.)  r2espd never binds 4500: it
  * taps ESP-in-UDP with a raw IPPROTO_UDP socket (v4 and v6) whose
  * classic-BPF socket filter keeps only "dst port 4500, payload longer than
  * a marker, first four bytes non-zero", and sends ESP-in-UDP from source
