@@ -355,17 +355,23 @@ static int finish(struct pctx *p, unsigned errs0, const char *path,
 	return 0;
 }
 
+/* Start a load into *p; returns the error count before it, for finish(). */
+static unsigned load_start(struct pctx *p, unsigned flags, struct conf **out,
+			   struct conf_diag *diag)
+{
+	*out = NULL;
+	memset(p, 0, sizeof(*p));
+	p->diag = diag ? diag : &p->own_diag;
+	p->flags = flags;
+	return p->diag->nerrors;
+}
+
 int conf_load_ex(const char *path, unsigned flags, struct conf **out,
 		 struct conf_diag *diag)
 {
 	struct pctx p;
-	unsigned errs0;
+	unsigned errs0 = load_start(&p, flags, out, diag);
 
-	*out = NULL;
-	memset(&p, 0, sizeof(p));
-	p.diag = diag ? diag : &p.own_diag;
-	p.flags = flags;
-	errs0 = p.diag->nerrors;
 	conf_parse_file(&p, path, NULL);
 	return finish(&p, errs0, path, out);
 }
@@ -380,13 +386,8 @@ int conf_load_buffer(const char *name, const void *buf, size_t len,
 		     struct conf_diag *diag)
 {
 	struct pctx p;
-	unsigned errs0;
+	unsigned errs0 = load_start(&p, flags, out, diag);
 
-	*out = NULL;
-	memset(&p, 0, sizeof(p));
-	p.diag = diag ? diag : &p.own_diag;
-	p.flags = flags;
-	errs0 = p.diag->nerrors;
 	if (len > CONF_MAX_FILE_SIZE) {
 		struct conf_loc l = { name, 0, 0 };
 		conf_err(&p, &l, "configuration too large");
@@ -456,11 +457,39 @@ const struct conf_kmp_params *conf_remote_kmp(const struct conf_remote *r,
 	}
 }
 
-static bool remote_accepts(const struct conf_remote *r, enum conf_kmp k)
+/*
+ * The first remote with an acceptable KMP (kmp, or any for
+ * CONF_KMP_NONE) whose parameters satisfy match(k, arg), else the
+ * default remote.
+ */
+static const struct conf_remote *
+remote_where(const struct conf *c, enum conf_kmp kmp,
+	     bool (*match)(const struct conf_kmp_params *k, const void *arg),
+	     const void *arg)
 {
-	for (size_t i = 0; i < r->n_acceptable_kmp; i++)
-		if (k == CONF_KMP_NONE || r->acceptable_kmp[i] == k)
+	for (size_t i = 0; i < c->nremotes; i++) {
+		const struct conf_remote *r = c->remotes[i];
+		for (size_t j = 0; j < r->n_acceptable_kmp; j++) {
+			if (kmp != CONF_KMP_NONE && r->acceptable_kmp[j] != kmp)
+				continue;
+			if (match(conf_remote_kmp(r, r->acceptable_kmp[j]),
+				  arg))
+				return r;
+		}
+	}
+	return c->default_remote;
+}
+
+static bool peer_addr_match(const struct conf_kmp_params *k, const void *sa)
+{
+	for (size_t a = 0; a < k->peers_ipaddr.n; a++) {
+		const struct conf_addr *ad = &k->peers_ipaddr.v[a];
+		/* IP_RW is learnt, not matched */
+		if (ad->kind == CONF_ADDR_RW)
+			continue;
+		if (conf_addr_match(ad, sa))
 			return true;
+	}
 	return false;
 }
 
@@ -468,25 +497,7 @@ const struct conf_remote *conf_remote_by_addr(const struct conf *c,
 					      enum conf_kmp kmp,
 					      const struct sockaddr *sa)
 {
-	for (size_t i = 0; i < c->nremotes; i++) {
-		const struct conf_remote *r = c->remotes[i];
-		for (size_t j = 0; j < r->n_acceptable_kmp; j++) {
-			const struct conf_kmp_params *k;
-			if (kmp != CONF_KMP_NONE && r->acceptable_kmp[j] != kmp)
-				continue;
-			k = conf_remote_kmp(r, r->acceptable_kmp[j]);
-			for (size_t a = 0; a < k->peers_ipaddr.n; a++) {
-				const struct conf_addr *ad =
-					&k->peers_ipaddr.v[a];
-				/* IP_RW is learnt, not matched */
-				if (ad->kind == CONF_ADDR_RW)
-					continue;
-				if (conf_addr_match(ad, sa))
-					return r;
-			}
-		}
-	}
-	return c->default_remote;
+	return remote_where(c, kmp, peer_addr_match, sa);
 }
 
 static bool id_equal(const struct conf_id *id, enum conf_id_type type,
@@ -513,63 +524,60 @@ static bool id_equal(const struct conf_id *id, enum conf_id_type type,
 	return strlen(id->value) == len && memcmp(id->value, value, len) == 0;
 }
 
+struct id_arg {
+	enum conf_id_type type;
+	const void *value;
+	size_t len;
+};
+
+static bool peer_id_match(const struct conf_kmp_params *k, const void *arg)
+{
+	const struct id_arg *id = arg;
+	for (size_t a = 0; a < k->peers_id.n; a++)
+		if (id_equal(&k->peers_id.v[a], id->type, id->value, id->len))
+			return true;
+	return false;
+}
+
 const struct conf_remote *conf_remote_by_id(const struct conf *c,
 					    enum conf_kmp kmp,
 					    enum conf_id_type type,
 					    const void *value, size_t len)
 {
-	for (size_t i = 0; i < c->nremotes; i++) {
-		const struct conf_remote *r = c->remotes[i];
-		if (!remote_accepts(r, kmp))
-			continue;
-		for (size_t j = 0; j < r->n_acceptable_kmp; j++) {
-			const struct conf_kmp_params *k;
-			if (kmp != CONF_KMP_NONE && r->acceptable_kmp[j] != kmp)
-				continue;
-			k = conf_remote_kmp(r, r->acceptable_kmp[j]);
-			for (size_t a = 0; a < k->peers_id.n; a++)
-				if (id_equal(&k->peers_id.v[a], type, value,
-					     len))
-					return r;
-		}
-	}
-	return c->default_remote;
+	const struct id_arg id = { type, value, len };
+	return remote_where(c, kmp, peer_id_match, &id);
 }
+
+/* cb on each element until one returns non-zero, which is returned. */
+#define FOREACH(arr, n)                                 \
+	do {                                            \
+		for (size_t i_ = 0; i_ < (n); i_++) {   \
+			int rc_ = cb((arr)[i_], arg);   \
+			if (rc_)                        \
+				return rc_;             \
+		}                                       \
+		return 0;                               \
+	} while (0)
 
 int conf_foreach_selector(const struct conf *c,
 			  int (*cb)(const struct conf_selector *, void *),
 			  void *arg)
 {
-	for (size_t i = 0; i < c->nselectors; i++) {
-		int rc = cb(c->selectors[i], arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	FOREACH(c->selectors, c->nselectors);
 }
 
 int conf_foreach_policy(const struct conf *c,
 			int (*cb)(const struct conf_policy *, void *),
 			void *arg)
 {
-	for (size_t i = 0; i < c->npolicies; i++) {
-		int rc = cb(c->policies[i], arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	FOREACH(c->policies, c->npolicies);
 }
 
 int conf_foreach_remote(const struct conf *c,
 			int (*cb)(const struct conf_remote *, void *),
 			void *arg)
 {
-	for (size_t i = 0; i < c->nremotes; i++) {
-		int rc = cb(c->remotes[i], arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	FOREACH(c->remotes, c->nremotes);
 }
 
 /* ---------------- command line ---------------- */

@@ -50,20 +50,22 @@ struct rlocs {
 	struct conf_loc kmp[3][NLOCS];
 };
 
+/* The kinds that are one flat block of keys, handled alike by flat_kinds. */
+enum { FLAT_POLICY, FLAT_IPSEC, FLAT_SA, FLAT_COUNT };
+
 struct ictx {
 	struct pctx *p;
 	struct conf *c;
 	/* default { } sub-blocks, NULL when absent */
-	const struct block *def_remote, *def_kmp[3], *def_policy, *def_ipsec,
-		*def_sa;
+	const struct block *def_remote, *def_kmp[3], *def_flat[FLAT_COUNT];
 	struct conf_loc def_loc;
 	struct rlocs *cur_rlocs;
 	/* key locations per object, parallel to the conf arrays */
 	struct rlocs **rl;
-	struct conf_loc **sl, **pl, **il, **al;
+	struct conf_loc **sl, **fl[FLAT_COUNT];
 	struct conf_loc iflocs[NLOCS];
 	struct rlocs def_rl;
-	struct conf_loc def_pl[NLOCS], def_il[NLOCS], def_al[NLOCS];
+	struct conf_loc def_fl[FLAT_COUNT][NLOCS];
 	/* files already checked (PSK / keys), to report once */
 	char **checked;
 	size_t nchecked;
@@ -808,6 +810,21 @@ static bool elist_one(struct sc *c, void *arg)
 	return true;
 }
 
+/* A non-empty list of at most max values of e into v; *n is the count. */
+static bool p_elist(struct sc *c, const struct enumdef *e, int *v,
+		    size_t max, size_t *n)
+{
+	struct elist_arg a = { e, v, 0, max };
+	if (!for_list(c, elist_one, &a))
+		return false;
+	if (a.n == 0) {
+		conf_err(c->x->p, &c->keyloc, "empty list in '%s'", c->key);
+		return false;
+	}
+	*n = a.n;
+	return true;
+}
+
 static const struct enumv auth_v[] = {
 	{ "psk", CONF_AUTH_PSK }, { "dss", CONF_AUTH_DSS },
 	{ "rsasig", CONF_AUTH_RSASIG }, { "rsaenc", CONF_AUTH_RSAENC },
@@ -824,24 +841,20 @@ static bool p_authlist(struct sc *c, const struct kdef *k, void *f)
 		(void *)((char *)f - offsetof(struct conf_kmp_params,
 					      kmp_auth_method));
 	int v[16];
-	struct elist_arg a = { &auth_e, v, 0, 16 };
+	size_t n;
 	(void)k;
-	if (!for_list(c, elist_one, &a))
+	if (!p_elist(c, &auth_e, v, 16, &n))
 		return false;
-	if (a.n == 0) {
-		conf_err(c->x->p, &c->keyloc, "empty list in '%s'", c->key);
-		return false;
-	}
 	free(kp->kmp_auth_method);
-	kp->kmp_auth_method = calloc(a.n, sizeof(*kp->kmp_auth_method));
+	kp->kmp_auth_method = calloc(n, sizeof(*kp->kmp_auth_method));
 	if (!kp->kmp_auth_method) {
 		kp->n_kmp_auth_method = 0;
 		conf_nomem(c->x->p, &c->keyloc);
 		return false;
 	}
-	for (size_t i = 0; i < a.n; i++)
+	for (size_t i = 0; i < n; i++)
 		kp->kmp_auth_method[i] = (enum conf_auth_method)v[i];
-	kp->n_kmp_auth_method = a.n;
+	kp->n_kmp_auth_method = n;
 	return true;
 }
 
@@ -855,17 +868,13 @@ static bool p_kmplist(struct sc *c, const struct kdef *k, void *f)
 {
 	struct conf_remote *r = f;
 	int v[3];
-	struct elist_arg a = { &kmp_e, v, 0, 3 };
+	size_t n;
 	(void)k;
-	if (!for_list(c, elist_one, &a))
+	if (!p_elist(c, &kmp_e, v, 3, &n))
 		return false;
-	if (a.n == 0) {
-		conf_err(c->x->p, &c->keyloc, "empty list in '%s'", c->key);
-		return false;
-	}
-	for (size_t i = 0; i < a.n; i++)
+	for (size_t i = 0; i < n; i++)
 		r->acceptable_kmp[i] = (enum conf_kmp)v[i];
-	r->n_acceptable_kmp = a.n;
+	r->n_acceptable_kmp = n;
 	return true;
 }
 
@@ -881,17 +890,13 @@ static bool p_exmode(struct sc *c, const struct kdef *k, void *f)
 		(void *)((char *)f - offsetof(struct conf_kmp_params,
 					      exchange_mode));
 	int v[3];
-	struct elist_arg a = { &exmode_e, v, 0, 3 };
+	size_t n;
 	(void)k;
-	if (!for_list(c, elist_one, &a))
+	if (!p_elist(c, &exmode_e, v, 3, &n))
 		return false;
-	if (a.n == 0) {
-		conf_err(c->x->p, &c->keyloc, "empty list in '%s'", c->key);
-		return false;
-	}
-	for (size_t i = 0; i < a.n; i++)
+	for (size_t i = 0; i < n; i++)
 		kp->exchange_mode[i] = (enum conf_exmode)v[i];
-	kp->n_exchange_mode = a.n;
+	kp->n_exchange_mode = n;
 	return true;
 }
 
@@ -1830,6 +1835,96 @@ static void *loc_array(void)
 	return calloc(NLOCS_OBJ, sizeof(struct conf_loc));
 }
 
+/*
+ * policy, ipsec and sa: a named block of keys from one table, made the
+ * same way at top level and in default.  Offsets locate the array, its
+ * count and the default in struct conf, and name / loc / set in the
+ * object.
+ */
+static const struct flat_kind {
+	enum conf_nkind nk;
+	const char *what, *defwhat;
+	const struct kdef *tab;
+	const size_t *ntab;
+	unsigned ctx;
+	size_t arr, n, def;
+	size_t name, loc, set;
+} flat_kinds[FLAT_COUNT] = {
+#define FLAT(nk, w, ctx, arr, n)                                            \
+	{ nk, #w, "default " #w, conf_##w##_tab, &conf_##w##_ntab, ctx,      \
+	  offsetof(struct conf, arr), offsetof(struct conf, n),              \
+	  offsetof(struct conf, default_##w),                                \
+	  offsetof(struct conf_##w, name), offsetof(struct conf_##w, loc),   \
+	  offsetof(struct conf_##w, set) }
+	[FLAT_POLICY] = FLAT(NK_POLICY, policy, 1, policies, npolicies),
+	[FLAT_IPSEC] = FLAT(NK_IPSEC, ipsec, 1, ipsecs, nipsecs),
+	[FLAT_SA] = FLAT(NK_SA, sa, 7, sas, nsas),
+#undef FLAT
+};
+
+static void *flat_new(int kind, const char *name, const struct conf_loc *l)
+{
+	switch (kind) {
+	case FLAT_POLICY:
+		return policy_new(name, l);
+	case FLAT_IPSEC:
+		return ipsec_new(name, l);
+	default:
+		return sa_new(name, l);
+	}
+}
+
+static void flat_free(int kind, void *o)
+{
+	switch (kind) {
+	case FLAT_POLICY:
+		conf_policy_free(o);
+		break;
+	case FLAT_IPSEC:
+		conf_ipsec_free(o);
+		break;
+	default:
+		conf_sa_free(o);
+	}
+}
+
+/* Field at offset off of base (the offsets of flat_kinds). */
+static void *at_off(void *base, size_t off)
+{
+	return (char *)base + off;
+}
+
+static void **flat_arr(struct conf *c, int kind)
+{
+	return *(void ***)at_off(c, flat_kinds[kind].arr);
+}
+
+static size_t flat_n(struct conf *c, int kind)
+{
+	return *(size_t *)at_off(c, flat_kinds[kind].n);
+}
+
+/* FLAT_* of a section keyword, or -1. */
+static int flat_kind_of(const char *kw)
+{
+	for (int k = 0; k < FLAT_COUNT; k++)
+		if (strcmp(kw, flat_kinds[k].what) == 0)
+			return k;
+	return -1;
+}
+
+/* Interpret b (not inheriting) into the new object o of kind. */
+static void flat_interp(struct ictx *x, int kind, const struct block *b,
+			const char *what, void *o, struct conf_loc *locs)
+{
+	const struct flat_kind *fk = &flat_kinds[kind];
+	uint64_t set = 0;
+
+	interp_block(x, b, fk->tab, *fk->ntab, fk->ctx, what, o, &set, locs,
+		     NLOCS_OBJ, false, -1);
+	*(uint32_t *)at_off(o, fk->set) = (uint32_t)set;
+}
+
 /* Name of a `remote NAME { }` statement or NULL after an error. */
 static const char *named_section(struct ictx *x, const struct stmt *s,
 				 const struct block **blk)
@@ -2000,57 +2095,47 @@ static void do_default(struct ictx *x, const struct block *b)
 				else if (!strcmp(n, "kink"))
 					x->def_kmp[2] = ks->items[1].block;
 			}
-		} else if (strcmp(kw, "policy") == 0) {
-			uint64_t set = 0;
-			if (x->def_policy) {
-				conf_err(x->p, &s->items[0].loc, "duplicate "
-					 "policy in default");
-				continue;
-			}
-			x->def_policy = bi->block;
-			x->c->default_policy = policy_new("default",
-							  &s->items[0].loc);
-			if (!x->c->default_policy)
-				continue;
-			interp_block(x, bi->block, conf_policy_tab,
-				     conf_policy_ntab, 1, "default policy",
-				     x->c->default_policy, &set, x->def_pl,
-				     NLOCS_OBJ, false, -1);
-			x->c->default_policy->set = (uint32_t)set;
-		} else if (strcmp(kw, "ipsec") == 0) {
-			uint64_t set = 0;
-			if (x->def_ipsec) {
-				conf_err(x->p, &s->items[0].loc, "duplicate "
-					 "ipsec in default");
-				continue;
-			}
-			x->def_ipsec = bi->block;
-			x->c->default_ipsec = ipsec_new("default",
-							&s->items[0].loc);
-			if (!x->c->default_ipsec)
-				continue;
-			interp_block(x, bi->block, conf_ipsec_tab,
-				     conf_ipsec_ntab, 1, "default ipsec",
-				     x->c->default_ipsec, &set, x->def_il,
-				     NLOCS_OBJ, false, -1);
-			x->c->default_ipsec->set = (uint32_t)set;
 		} else {
-			uint64_t set = 0;
-			if (x->def_sa) {
+			int k = flat_kind_of(kw);
+			const struct flat_kind *fk = &flat_kinds[k];
+			void **def = at_off(x->c, fk->def);
+			if (x->def_flat[k]) {
 				conf_err(x->p, &s->items[0].loc, "duplicate "
-					 "sa in default");
+					 "%s in default", kw);
 				continue;
 			}
-			x->def_sa = bi->block;
-			x->c->default_sa = sa_new("default", &s->items[0].loc);
-			if (!x->c->default_sa)
+			x->def_flat[k] = bi->block;
+			*def = flat_new(k, "default", &s->items[0].loc);
+			if (!*def)
 				continue;
-			interp_block(x, bi->block, conf_sa_tab, conf_sa_ntab, 7,
-				     "default sa", x->c->default_sa, &set,
-				     x->def_al, NLOCS_OBJ, false, -1);
-			x->c->default_sa->set = (uint32_t)set;
+			flat_interp(x, k, bi->block, fk->defwhat, *def,
+				    x->def_fl[k]);
 		}
 	}
+}
+
+/* A `policy|ipsec|sa NAME { }` section: admit, make, index, interpret. */
+static void do_flat(struct ictx *x, int k, const char *nm,
+		    const struct conf_loc *l, const struct block *b)
+{
+	const struct flat_kind *fk = &flat_kinds[k];
+	void *o, *ll;
+
+	if (!obj_admit(x, fk->nk, flat_arr(x->c, k), flat_n(x->c, k),
+		       fk->loc, nm, l))
+		return;
+	o = flat_new(k, nm, l);
+	ll = loc_array();
+	if (!o || !ll)
+		conf_nomem(x->p, l);
+	if (!o || !ll ||
+	    !obj_add(x, fk->nk, at_off(x->c, fk->arr), at_off(x->c, fk->n), o,
+		     &x->fl[k], ll, *(char **)at_off(o, fk->name), l)) {
+		flat_free(k, o);
+		free(ll);
+		return;
+	}
+	flat_interp(x, k, b, fk->what, o, ll);
 }
 
 static void do_addrpool(struct ictx *x, const char *nm,
@@ -2151,6 +2236,7 @@ static void top_level(struct ictx *x)
 		const struct block *b;
 		const char *kw, *nm;
 		const struct conf_loc *l;
+		int k;
 
 		if (s->broken)
 			continue;
@@ -2264,72 +2350,8 @@ static void top_level(struct ictx *x)
 			sel->has_reqid = (set >> SK_REQID) & 1u;
 			/* direction/policy_index presence is checked later
 			 * through the loc array */
-		} else if (strcmp(kw, "policy") == 0) {
-			struct conf_policy *p;
-			void *ll;
-			uint64_t set = 0;
-			if (!ADMIT(x, NK_POLICY, c->policies, c->npolicies,
-				   struct conf_policy, nm, l))
-				continue;
-			p = policy_new(nm, l);
-			ll = loc_array();
-			if (!p || !ll)
-				conf_nomem(x->p, l);
-			if (!p || !ll ||
-			    !obj_add(x, NK_POLICY, &c->policies,
-				     &c->npolicies, p, &x->pl, ll, p->name,
-				     l)) {
-				conf_policy_free(p);
-				free(ll);
-				continue;
-			}
-			interp_block(x, b, conf_policy_tab, conf_policy_ntab, 1,
-				     "policy", p, &set, ll, NLOCS_OBJ, false,
-				     -1);
-			p->set = (uint32_t)set;
-		} else if (strcmp(kw, "ipsec") == 0) {
-			struct conf_ipsec *ip;
-			void *ll;
-			uint64_t set = 0;
-			if (!ADMIT(x, NK_IPSEC, c->ipsecs, c->nipsecs,
-				   struct conf_ipsec, nm, l))
-				continue;
-			ip = ipsec_new(nm, l);
-			ll = loc_array();
-			if (!ip || !ll)
-				conf_nomem(x->p, l);
-			if (!ip || !ll ||
-			    !obj_add(x, NK_IPSEC, &c->ipsecs, &c->nipsecs, ip,
-				     &x->il, ll, ip->name, l)) {
-				conf_ipsec_free(ip);
-				free(ll);
-				continue;
-			}
-			interp_block(x, b, conf_ipsec_tab, conf_ipsec_ntab, 1,
-				     "ipsec", ip, &set, ll, NLOCS_OBJ, false,
-				     -1);
-			ip->set = (uint32_t)set;
-		} else if (strcmp(kw, "sa") == 0) {
-			struct conf_sa *sa;
-			void *ll;
-			uint64_t set = 0;
-			if (!ADMIT(x, NK_SA, c->sas, c->nsas,
-				   struct conf_sa, nm, l))
-				continue;
-			sa = sa_new(nm, l);
-			ll = loc_array();
-			if (!sa || !ll)
-				conf_nomem(x->p, l);
-			if (!sa || !ll ||
-			    !obj_add(x, NK_SA, &c->sas, &c->nsas, sa,
-				     &x->al, ll, sa->name, l)) {
-				conf_sa_free(sa);
-				free(ll);
-				continue;
-			}
-			interp_block(x, b, conf_sa_tab, conf_sa_ntab, 7, "sa",
-				     sa, &set, ll, NLOCS_OBJ, false, -1);
-			sa->set = (uint32_t)set;
+		} else if ((k = flat_kind_of(kw)) >= 0) {
+			do_flat(x, k, nm, l, b);
 		} else {
 			do_addrpool(x, nm, l, b);
 		}
@@ -2383,42 +2405,29 @@ static void inherit_remote(struct ictx *x, struct conf_remote *r,
 	}
 }
 
-static void inherit_policy(struct ictx *x, struct conf_policy *p,
-			   struct conf_loc *locs)
+static void inherit_flat(struct ictx *x, int k, void *o,
+			 struct conf_loc *locs)
 {
-	uint64_t set = p->set;
-	if (!x->def_policy)
-		return;
-	interp_block(x, x->def_policy, conf_policy_tab, conf_policy_ntab, 1,
-		     "default", p, &set, locs, NLOCS_OBJ, true, -1);
-	p->set = (uint32_t)set;
-}
+	const struct flat_kind *fk = &flat_kinds[k];
+	const struct block *b = x->def_flat[k];
+	uint32_t *setp = at_off(o, fk->set);
+	uint64_t set = *setp;
+	unsigned ctx = fk->ctx;
 
-static void inherit_ipsec(struct ictx *x, struct conf_ipsec *ip,
-			  struct conf_loc *locs)
-{
-	uint64_t set = ip->set;
-	if (!x->def_ipsec)
+	if (!b)
 		return;
-	interp_block(x, x->def_ipsec, conf_ipsec_tab, conf_ipsec_ntab, 1,
-		     "default", ip, &set, locs, NLOCS_OBJ, true, -1);
-	ip->set = (uint32_t)set;
-}
-
-static void inherit_sa(struct ictx *x, struct conf_sa *sa,
-		       struct conf_loc *locs)
-{
-	uint64_t set = sa->set;
-	if (!x->def_sa)
-		return;
-	/* the protocol first: it decides which other keys apply */
-	interp_block(x, x->def_sa, conf_sa_tab, conf_sa_ntab, 7, "default",
-		     sa, &set, locs, NLOCS_OBJ, true, CS_SA_PROTOCOL);
-	if ((set >> CS_SA_PROTOCOL) & 1u)
-		interp_block(x, x->def_sa, conf_sa_tab, conf_sa_ntab,
-			     1u << sa->sa_protocol, "default", sa, &set, locs,
-			     NLOCS_OBJ, true, -1);
-	sa->set = (uint32_t)set;
+	if (k == FLAT_SA) {
+		/* the protocol first: it decides which other keys apply */
+		interp_block(x, b, fk->tab, *fk->ntab, ctx, "default", o, &set,
+			     locs, NLOCS_OBJ, true, CS_SA_PROTOCOL);
+		ctx = (set >> CS_SA_PROTOCOL) & 1u
+			      ? 1u << ((struct conf_sa *)o)->sa_protocol
+			      : 0;
+	}
+	if (ctx)
+		interp_block(x, b, fk->tab, *fk->ntab, ctx, "default", o, &set,
+			     locs, NLOCS_OBJ, true, -1);
+	*setp = (uint32_t)set;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2891,15 +2900,11 @@ static void ictx_free(struct ictx *x)
 	for (size_t i = 0; i < x->c->nselectors; i++)
 		free(x->sl[i]);
 	free(x->sl);
-	for (size_t i = 0; i < x->c->npolicies; i++)
-		free(x->pl[i]);
-	free(x->pl);
-	for (size_t i = 0; i < x->c->nipsecs; i++)
-		free(x->il[i]);
-	free(x->il);
-	for (size_t i = 0; i < x->c->nsas; i++)
-		free(x->al[i]);
-	free(x->al);
+	for (int k = 0; k < FLAT_COUNT; k++) {
+		for (size_t i = 0; i < flat_n(x->c, k); i++)
+			free(x->fl[k][i]);
+		free(x->fl[k]);
+	}
 	conf_names_free(&x->checked_idx);
 	for (size_t i = 0; i < x->nchecked; i++)
 		free(x->checked[i]);
@@ -2925,12 +2930,9 @@ struct conf *conf_interpret(struct pctx *p)
 
 	for (size_t i = 0; i < c->nremotes; i++)
 		inherit_remote(&x, c->remotes[i], x.rl[i]);
-	for (size_t i = 0; i < c->npolicies; i++)
-		inherit_policy(&x, c->policies[i], x.pl[i]);
-	for (size_t i = 0; i < c->nipsecs; i++)
-		inherit_ipsec(&x, c->ipsecs[i], x.il[i]);
-	for (size_t i = 0; i < c->nsas; i++)
-		inherit_sa(&x, c->sas[i], x.al[i]);
+	for (int k = 0; k < FLAT_COUNT; k++)
+		for (size_t i = 0; i < flat_n(c, k); i++)
+			inherit_flat(&x, k, flat_arr(c, k)[i], x.fl[k][i]);
 
 	fill_ports(&c->iface.ike, 500);
 	fill_ports(&c->iface.kink, 910);
@@ -2940,15 +2942,15 @@ struct conf *conf_interpret(struct pctx *p)
 	if (c->default_remote)
 		check_remote(&x, c->default_remote, &x.def_rl, true);
 	if (c->default_sa)
-		check_sa(&x, c->default_sa, x.def_al, true);
+		check_sa(&x, c->default_sa, x.def_fl[FLAT_SA], true);
 	for (size_t i = 0; i < c->nremotes; i++)
 		check_remote(&x, c->remotes[i], x.rl[i], false);
 	for (size_t i = 0; i < c->nsas; i++)
-		check_sa(&x, c->sas[i], x.al[i], false);
+		check_sa(&x, c->sas[i], x.fl[FLAT_SA][i], false);
 	for (size_t i = 0; i < c->nipsecs; i++)
-		check_ipsec(&x, c->ipsecs[i], x.il[i]);
+		check_ipsec(&x, c->ipsecs[i], x.fl[FLAT_IPSEC][i]);
 	for (size_t i = 0; i < c->npolicies; i++)
-		check_policy(&x, c->policies[i], x.pl[i]);
+		check_policy(&x, c->policies[i], x.fl[FLAT_POLICY][i]);
 	for (size_t i = 0; i < c->nselectors; i++)
 		check_selector(&x, c->selectors[i], x.sl[i]);
 	if (c->iface.spmd_password)

@@ -726,10 +726,8 @@ int auth_sig_check(EVP_PKEY *key, uint8_t method, const uint8_t *data,
 
 /* ---- IKE_AUTH ---- */
 
-/* §2.15 signed octets: initiator_side selects the IKE_SA_INIT request,
- * Nr and SK_pi; otherwise the response, Ni and SK_pr. */
-static int signed_octets(const struct ike_sa *sa, bool initiator_side,
-			 const uint8_t *idb, size_t idb_len, struct wr *o)
+int auth_signed_octets(const struct ike_sa *sa, bool initiator_side,
+		       const uint8_t *idb, size_t idb_len, struct wr *o)
 {
 	int rc = ikev2_signed_octets(
 		sa->algs.prf,
@@ -756,7 +754,7 @@ int auth_cert_sign(const struct ike_sa *sa, const struct ike_remote *r,
 		return -ENOENT;
 	method = auth_sig_choose(r->cert->key, sa->peer_sig_hashes);
 	wr_init(&o, 0);
-	rc = signed_octets(sa, initiator_side, idb, idb_len, &o);
+	rc = auth_signed_octets(sa, initiator_side, idb, idb_len, &o);
 	if (rc == 0)
 		rc = auth_sig_make(r->cert->key, method, sa->peer_sig_hashes,
 				   false, o.buf, o.len, out);
@@ -1014,7 +1012,7 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 		snprintf(why, whylen, "no peers_public_key to verify against");
 		goto out;
 	}
-	if (signed_octets(sa, peer_initiator, idb, idb_len, &o) != 0) {
+	if (auth_signed_octets(sa, peer_initiator, idb, idb_len, &o) != 0) {
 		snprintf(why, whylen, "cannot compute signed octets");
 		goto out;
 	}

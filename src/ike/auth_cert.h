@@ -36,6 +36,7 @@
 struct ike_sa;
 struct ike_msg;
 struct conf_kmp_params;
+struct wr;
 
 /* What the configuration asks for (also filled by unit tests). */
 struct auth_cert_params {
@@ -99,6 +100,13 @@ struct auth_sig {
 	size_t len;
 };
 void auth_sig_clear(struct auth_sig *s);
+
+/* The §2.15 signed octets of one side, appended to o: initiator_side
+ * selects the IKE_SA_INIT request, Nr and SK_pi, otherwise the response,
+ * Ni and SK_pr; idb is that side's RestOfIDPayload.  0 or negative
+ * errno (o's sticky error included).  Shared by PSK and signatures. */
+int auth_signed_octets(const struct ike_sa *sa, bool initiator_side,
+		       const uint8_t *idb, size_t idb_len, struct wr *o);
 
 /* Sign the §2.15 octets for our side (initiator_side: we are the
  * original initiator).  idb is our RestOfIDPayload. */

@@ -824,42 +824,16 @@ void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 
 /* ---- lifetimes ---- */
 
-static uint64_t jitter(uint64_t base, unsigned pct)
-{
-	uint32_t rnd = 0;
-
-	if (!base)
-		return 0;
-	crypto_random(&rnd, sizeof(rnd));
-	return (uint64_t)rnd % (base * pct / 100 + 1);
-}
-
 static void child_arm(struct child_sa *c)
 {
-	uint64_t now = ev_now_ms(), next = 0;
-
-	if (c->rekey_ms && c->rekey_ms > now)
-		next = c->rekey_ms;
-	if (c->expire_ms && (!next || c->expire_ms < next))
-		next = c->expire_ms;
-	ev_timer_stop(c->ike->d->loop, &c->timer);
-	if (next)
-		ev_timer_start(c->ike->d->loop, &c->timer,
-			       next > now ? next - now : 0);
+	life_timer_arm(c->ike->d->loop, &c->timer, c->rekey_ms, c->expire_ms);
 }
 
 void child_established(struct child_sa *c, const struct ike_policy *p)
 {
 	uint64_t life = p ? p->lifetime_sec * 1000 : 0;
-	uint64_t now = ev_now_ms();
 
-	c->rekey_ms = c->expire_ms = 0;
-	if (life) {
-		/* Rekey at 90% minus up to 10% jitter so that both ends
-		 * rarely start at once (§2.8.1 still handles it). */
-		c->expire_ms = now + life;
-		c->rekey_ms = now + life * 9 / 10 - jitter(life, 10);
-	}
+	life_deadlines(ev_now_ms(), life, &c->rekey_ms, &c->expire_ms);
 	child_arm(c);
 }
 

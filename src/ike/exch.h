@@ -28,6 +28,18 @@ int task_initiate(struct ike_sa *sa, struct task *t);
 void ike_life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 void child_timer_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+/*
+ * Deadlines of an IKE or CHILD SA established at now with a lifetime of
+ * life ms (0: none, both deadlines 0): expiry at the end, rekey at 90%
+ * minus up to 10% jitter so that both ends rarely start at once (RFC
+ * 7296 §2.8.1 still handles it when they do).
+ */
+void life_deadlines(uint64_t now, uint64_t life, uint64_t *rekey_ms,
+		    uint64_t *expire_ms);
+/* (Re)start t for the earlier of rekey_ms (while ahead) and expire_ms;
+ * stopped when neither is set (0). */
+void life_timer_arm(struct ev_loop *loop, struct ev_timer *t, uint64_t rekey_ms,
+		    uint64_t expire_ms);
 
 /* The IKE SA goes away: remove its children from the kernel, run the
  * down scripts.  Called once from ike_sa_kill(). */

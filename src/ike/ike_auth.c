@@ -70,16 +70,7 @@ static int auth_compute(const struct ike_sa *sa, const struct ike_remote *r,
 	int rc;
 
 	wr_init(&oct, 0);
-	rc = ikev2_signed_octets(
-		sa->algs.prf,
-		initiator_side ? sa->init_req : sa->init_resp,
-		initiator_side ? sa->init_req_len : sa->init_resp_len,
-		initiator_side ? sa->nr : sa->ni,
-		initiator_side ? sa->nr_len : sa->ni_len,
-		initiator_side ? sa->keys.sk_pi : sa->keys.sk_pr,
-		sa->keys.prf_len, idb, idb_len, &oct);
-	if (rc == 0 && wr_error(&oct))
-		rc = wr_error(&oct);
+	rc = auth_signed_octets(sa, initiator_side, idb, idb_len, &oct);
 	if (rc == 0) {
 		if (verify)
 			rc = ikev2_auth_psk_verify(sa->algs.prf, r->psk,
@@ -139,6 +130,18 @@ static void initial_contact(struct ike_sa *sa)
 }
 
 /* ---- initiator ---- */
+
+/* §2.3: SET_WINDOW_SIZE when we take more than one request in flight. */
+static void put_window(struct ikev2_wr *b, const struct ike_sa *sa)
+{
+	if (sa->our_window > 1) {
+		uint8_t w[4] = { (uint8_t)(sa->our_window >> 24),
+				 (uint8_t)(sa->our_window >> 16),
+				 (uint8_t)(sa->our_window >> 8),
+				 (uint8_t)sa->our_window };
+		ikev2_put_notify_simple(b, IKEV2_N_SET_WINDOW_SIZE, w, 4);
+	}
+}
 
 int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 {
@@ -200,13 +203,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 		child_put_sa_ts(&b, cn, true);
 		child_put_sa_ts(&b, cn, false);
 	}
-	if (sa->our_window > 1) {
-		uint8_t w[4] = { (uint8_t)(sa->our_window >> 24),
-				 (uint8_t)(sa->our_window >> 16),
-				 (uint8_t)(sa->our_window >> 8),
-				 (uint8_t)sa->our_window };
-		ikev2_put_notify_simple(&b, IKEV2_N_SET_WINDOW_SIZE, w, 4);
-	}
+	put_window(&b, sa);
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		return rc;
@@ -444,13 +441,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		/* §1.2: the IKE SA stands, the child failed. */
 		ikev2_put_notify_simple(&b, (uint16_t)child_rc, NULL, 0);
 	}
-	if (sa->our_window > 1) {
-		uint8_t w[4] = { (uint8_t)(sa->our_window >> 24),
-				 (uint8_t)(sa->our_window >> 16),
-				 (uint8_t)(sa->our_window >> 8),
-				 (uint8_t)sa->our_window };
-		ikev2_put_notify_simple(&b, IKEV2_N_SET_WINDOW_SIZE, w, 4);
-	}
+	put_window(&b, sa);
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		ike_sa_kill(sa, "cannot build IKE_AUTH response");

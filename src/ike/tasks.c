@@ -154,18 +154,33 @@ static uint64_t jitter(uint64_t base, unsigned pct)
 	return (uint64_t)rnd % (base * pct / 100 + 1);
 }
 
-static void life_arm(struct ike_sa *sa)
+void life_deadlines(uint64_t now, uint64_t life, uint64_t *rekey_ms,
+		    uint64_t *expire_ms)
+{
+	*rekey_ms = *expire_ms = 0;
+	if (!life)
+		return;
+	*expire_ms = now + life;
+	*rekey_ms = now + life * 9 / 10 - jitter(life, 10);
+}
+
+void life_timer_arm(struct ev_loop *loop, struct ev_timer *t, uint64_t rekey_ms,
+		    uint64_t expire_ms)
 {
 	uint64_t now = ev_now_ms(), next = 0;
 
-	if (sa->rekey_ms && sa->rekey_ms > now)
-		next = sa->rekey_ms;
-	if (sa->expire_ms && (!next || sa->expire_ms < next))
-		next = sa->expire_ms;
-	ev_timer_stop(sa->d->loop, &sa->life);
+	if (rekey_ms && rekey_ms > now)
+		next = rekey_ms;
+	if (expire_ms && (!next || expire_ms < next))
+		next = expire_ms;
+	ev_timer_stop(loop, t);
 	if (next)
-		ev_timer_start(sa->d->loop, &sa->life,
-			       next > now ? next - now : 0);
+		ev_timer_start(loop, t, next > now ? next - now : 0);
+}
+
+static void life_arm(struct ike_sa *sa)
+{
+	life_timer_arm(sa->d->loop, &sa->life, sa->rekey_ms, sa->expire_ms);
 }
 
 void ike_sa_nego_timer(struct ike_sa *sa)
@@ -196,12 +211,7 @@ void ike_established_quiet(struct ike_sa *sa)
 	uint64_t now = ev_now_ms();
 
 	sa->established_ms = now;
-	sa->rekey_ms = sa->expire_ms = 0;
-	if (life) {
-		/* Rekey before the end, with jitter (§2.8.1 advice). */
-		sa->expire_ms = now + life;
-		sa->rekey_ms = now + life * 9 / 10 - jitter(life, 10);
-	}
+	life_deadlines(now, life, &sa->rekey_ms, &sa->expire_ms);
 	life_arm(sa);
 	dpd_arm(sa);
 }

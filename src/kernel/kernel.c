@@ -641,6 +641,60 @@ uint32_t kpol_serials_alloc(struct kpol_serials *s)
 	return 0;
 }
 
+int kpol_index_take(struct kernel *k, struct kpol_serials *s, struct kpolicy *p,
+		    uint32_t *serial)
+{
+	*serial = 0;
+	if (p->index)
+		return 0;
+	*serial = kpol_serials_alloc(s);
+	if (!*serial) {
+		kerr_set(k->last_error, sizeof(k->last_error),
+			 "no free policy index in racoon2's range");
+		return -ENOSPC;
+	}
+	p->index = kpol_index_make(*serial, p->dir);
+	return 0;
+}
+
+void kpol_index_undo(struct kpol_serials *s, struct kpolicy *p, uint32_t serial,
+		     uint32_t want)
+{
+	if (serial)
+		kpol_serials_mark(s, serial, false);
+	p->index = want;
+}
+
+/* ---- backend helpers --------------------------------------------------- */
+
+int kvec_grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? 2 * *cap : 64;
+	nv = realloc(*v, ncap * sz);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+int kevent_overflow(bool *overflow, kevent_cb cb, void *arg)
+{
+	struct kevent ev;
+
+	if (*overflow)
+		return 0;
+	*overflow = true;
+	kevent_resync(&ev, "event overflow");
+	cb(&ev, arg);
+	return 1;
+}
+
 /* ---- addresses and selectors ------------------------------------------- */
 
 int kaddr_parse(const char *s, struct kaddr *a)

@@ -103,6 +103,34 @@ void kpol_serials_free(struct kpol_serials *s);
 uint32_t kpol_serials_alloc(struct kpol_serials *s);
 void kpol_serials_mark(struct kpol_serials *s, uint32_t serial, bool used);
 
+/*
+ * For pol_add/pol_update of a policy without an index: takes a serial
+ * from s and gives p the owned index made of it.  *serial is the serial
+ * taken (0 when p already had an index), for kpol_index_undo() should
+ * the kernel refuse the policy.  -ENOSPC (reason in k->last_error) when
+ * racoon2's range is full.
+ */
+int kpol_index_take(struct kernel *k, struct kpol_serials *s, struct kpolicy *p,
+		    uint32_t *serial);
+/* Gives back the serial and restores the index p had (want). */
+void kpol_index_undo(struct kpol_serials *s, struct kpolicy *p, uint32_t serial,
+		     uint32_t want);
+
+/*
+ * Room for element n of the array *v of *cap elements of sz bytes: the
+ * capacity doubles, from 64.  -ENOMEM leaves *v and *cap as they were.
+ */
+int kvec_grow(void **v, size_t *cap, size_t n, size_t sz);
+
+/*
+ * The event socket's queue overflowed (ENOBUFS): events were lost that
+ * nobody can ask for again.  The first overflow of a read (*overflow
+ * still false) passes one KEV_RESYNC (reason "event overflow") to cb,
+ * so that the owner reconciles everything at once.  Returns the number
+ * of events passed (0 or 1).
+ */
+int kevent_overflow(bool *overflow, kevent_cb cb, void *arg);
+
 /* snprintf into a fixed buffer, never failing. */
 void kerr_set(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

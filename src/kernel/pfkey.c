@@ -304,15 +304,9 @@ static void sa_remember(struct pfk_priv *x, uint8_t proto,
 	struct sa_src *s = sa_find(x, proto, dst, spi);
 
 	if (!s) {
-		if (x->nsas == x->capsas) {
-			size_t cap = x->capsas ? 2 * x->capsas : 64;
-			struct sa_src *v = realloc(x->sas, cap * sizeof(*v));
-
-			if (!v)
-				return; /* SADB_DUMP finds it later */
-			x->sas = v;
-			x->capsas = cap;
-		}
+		if (kvec_grow((void **)&x->sas, &x->capsas, x->nsas,
+			      sizeof(*x->sas)) < 0)
+			return; /* SADB_DUMP finds it later */
 		s = &x->sas[x->nsas++];
 	}
 	s->proto = proto;
@@ -456,8 +450,10 @@ static int pfkey_sa_add(struct kernel *k, const struct ksa *sa)
 	return rc;
 }
 
-static int pfkey_sa_del(struct kernel *k, uint8_t proto,
-			const struct kaddr *dst, uint32_t spi)
+/* DELETE or GET (type) of one SA, found by its source address. */
+static int sa_id_request(struct kernel *k, uint8_t type, const char *what,
+			 uint8_t proto, const struct kaddr *dst, uint32_t spi,
+			 reply_cb cb, void *arg)
 {
 	struct kaddr src;
 	struct pfk_req r;
@@ -468,11 +464,20 @@ static int pfkey_sa_del(struct kernel *k, uint8_t proto,
 		return rc;
 	r = req(k);
 	wr_init(&w, PFK_REQ_MAX);
-	rc = pfk_build_sa_id(&w, &r, PFK_DELETE, proto, &src, dst, spi,
-			     k->last_error, sizeof(k->last_error));
+	rc = pfk_build_sa_id(&w, &r, type, proto, &src, dst, spi, k->last_error,
+			     sizeof(k->last_error));
 	if (rc == 0)
-		rc = transact(k, "delete SA", &w, NULL, NULL);
+		rc = transact(k, what, &w, cb, arg);
 	wr_free(&w);
+	return rc;
+}
+
+static int pfkey_sa_del(struct kernel *k, uint8_t proto,
+			const struct kaddr *dst, uint32_t spi)
+{
+	int rc = sa_id_request(k, PFK_DELETE, "delete SA", proto, dst, spi,
+			       NULL, NULL);
+
 	if (rc == 0 || rc == -ESRCH || rc == -ENOENT)
 		sa_forget(P(k), proto, dst, spi);
 	return rc;
@@ -483,20 +488,9 @@ static int pfkey_sa_get(struct kernel *k, uint8_t proto,
 			struct kcounters *c)
 {
 	struct sa_reply rep = {sa, c, false};
-	struct kaddr src;
-	struct pfk_req r;
-	struct wr w;
-	int rc = sa_source(k, proto, dst, spi, &src);
+	int rc =
+	    sa_id_request(k, PFK_GET, "query SA", proto, dst, spi, on_sa, &rep);
 
-	if (rc < 0)
-		return rc;
-	r = req(k);
-	wr_init(&w, PFK_REQ_MAX);
-	rc = pfk_build_sa_id(&w, &r, PFK_GET, proto, &src, dst, spi,
-			     k->last_error, sizeof(k->last_error));
-	if (rc == 0)
-		rc = transact(k, "query SA", &w, on_sa, &rep);
-	wr_free(&w);
 	if (rc == 0 && !rep.got)
 		rc = -EBADMSG;
 	return rc;
@@ -524,15 +518,9 @@ static int map_set(struct pfk_priv *x, uint32_t index, uint32_t kid)
 	struct polmap *e = map_find(x, index);
 
 	if (!e) {
-		if (x->nmap == x->capmap) {
-			size_t cap = x->capmap ? 2 * x->capmap : 64;
-			struct polmap *v = realloc(x->map, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			x->map = v;
-			x->capmap = cap;
-		}
+		if (kvec_grow((void **)&x->map, &x->capmap, x->nmap,
+			      sizeof(*x->map)) < 0)
+			return -ENOMEM;
 		e = &x->map[x->nmap++];
 	}
 	e->index = index;
@@ -580,15 +568,8 @@ static int on_policy(struct kernel *k, const struct pfk_msg *m, void *arg)
 		if (map_set(x, e.p.index, e.kid) < 0)
 			return -ENOMEM;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct pol_entry *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (kvec_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = e;
 	return 0;
 }
@@ -659,15 +640,9 @@ static int pol_write(struct kernel *k, struct kpolicy *p, uint8_t type)
 	rc = seed(k);
 	if (rc < 0)
 		return rc;
-	if (!want) {
-		serial = kpol_serials_alloc(&x->serials);
-		if (!serial) {
-			kerr_set(k->last_error, sizeof(k->last_error),
-				 "no free policy index in racoon2's range");
-			return -ENOSPC;
-		}
-		p->index = kpol_index_make(serial, p->dir);
-	}
+	rc = kpol_index_take(k, &x->serials, p, &serial);
+	if (rc < 0)
+		return rc;
 	r = req(k);
 	wr_init(&w, PFK_REQ_MAX);
 	rc = pfk_build_policy(&w, &r, type, p, k->last_error,
@@ -690,9 +665,7 @@ static int pol_write(struct kernel *k, struct kpolicy *p, uint8_t type)
 	}
 	return 0;
 undo_index:
-	if (serial)
-		kpol_serials_mark(&x->serials, serial, false);
-	p->index = want;
+	kpol_index_undo(&x->serials, p, serial, want);
 	return rc;
 }
 
@@ -894,12 +867,7 @@ static int pfkey_event_read(struct kernel *k, kevent_cb cb, void *arg)
 			log_rl_warn("pfkey", "event queue overflowed: kernel "
 					     "events were lost; asking the "
 					     "daemon to resynchronise");
-			if (!overflow) { /* one per burst */
-				overflow = true;
-				kevent_resync(&ev, "event overflow");
-				count++;
-				cb(&ev, arg);
-			}
+			count += kevent_overflow(&overflow, cb, arg);
 			continue;
 		}
 		if (n < 0) {

@@ -454,15 +454,8 @@ static int on_policy(struct kernel *k, const struct xnl_msg *m, void *arg)
 	if (p.owned)
 		kpol_serials_mark(&P(k)->serials, kpol_index_serial(p.index),
 				  true);
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		struct kpolicy *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (kvec_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = p;
 	return 0;
 }
@@ -515,14 +508,10 @@ static int pol_write(struct kernel *k, struct kpolicy *p, uint16_t type)
 		rc = seed_serials(k);
 		if (rc < 0)
 			return rc;
-		serial = kpol_serials_alloc(&x->serials);
-		if (!serial) {
-			kerr_set(k->last_error, sizeof(k->last_error),
-				 "no free policy index in racoon2's range");
-			return -ENOSPC;
-		}
-		p->index = kpol_index_make(serial, p->dir);
 	}
+	rc = kpol_index_take(k, &x->serials, p, &serial);
+	if (rc < 0)
+		return rc;
 	len = xnl_build_policy(buf, sizeof(buf), 0, type, p, k->last_error,
 			       sizeof(k->last_error));
 	if (len < 0) {
@@ -538,9 +527,7 @@ static int pol_write(struct kernel *k, struct kpolicy *p, uint16_t type)
 		kpol_serials_mark(&x->serials, kpol_index_serial(want), true);
 	return 0;
 undo_index:
-	if (serial)
-		kpol_serials_mark(&x->serials, serial, false);
-	p->index = want;
+	kpol_index_undo(&x->serials, p, serial, want);
 	return rc;
 }
 
@@ -688,19 +675,10 @@ static int xfrm_event_read(struct kernel *k, kevent_cb cb, void *arg)
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		if (n == -ENOBUFS) {
-			struct kevent ev;
-
 			log_rl_warn("xfrm", "event queue overflowed: kernel "
 					    "events were lost; asking the "
 					    "daemon to resynchronise");
-			/* One RESYNC per overflow burst: the owner
-			 * reconciles everything at once. */
-			if (!overflow) {
-				overflow = true;
-				kevent_resync(&ev, "event overflow");
-				count++;
-				cb(&ev, arg);
-			}
+			count += kevent_overflow(&overflow, cb, arg);
 			continue;
 		}
 		if (n < 0) {

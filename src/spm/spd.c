@@ -406,9 +406,7 @@ void spd_free(struct spd *spd)
 	spd->serials = NULL;
 }
 
-static void errf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *buf, size_t len, const char *fmt, ...)
+void spd_errf(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used;
 	va_list ap;
@@ -461,14 +459,14 @@ static int pol_add(struct spd *spd, struct spd_entry *e, char *errbuf,
 
 	e->kp.index = spd_index_alloc(spd, e->kp.dir);
 	if (!e->kp.index) {
-		errf(errbuf, errlen, "no free policy index\n");
+		spd_errf(errbuf, errlen, "no free policy index\n");
 		return -ENOSPC;
 	}
 	rc = k_pol_add(spd->k, &e->kp);
 	if (rc < 0) {
 		spd->st.kernel_errors++;
-		errf(errbuf, errlen, "add %s: %s\n",
-		     entry_str(e, what, sizeof(what)), spd->k->last_error);
+		spd_errf(errbuf, errlen, "add %s: %s\n",
+			 entry_str(e, what, sizeof(what)), spd->k->last_error);
 		spd_index_release(spd, e->kp.index);
 		e->kp.index = 0;
 		return rc;
@@ -490,8 +488,8 @@ static int pol_update(struct spd *spd, struct spd_entry *e, uint32_t index,
 	rc = k_pol_update(spd->k, &e->kp);
 	if (rc < 0) {
 		spd->st.kernel_errors++;
-		errf(errbuf, errlen, "update %s: %s\n",
-		     entry_str(e, what, sizeof(what)), spd->k->last_error);
+		spd_errf(errbuf, errlen, "update %s: %s\n",
+			 entry_str(e, what, sizeof(what)), spd->k->last_error);
 		return rc;
 	}
 	e->installed = true;
@@ -736,18 +734,18 @@ int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < spd->stat.n; j++) {
 			if (spd_key_cmp(&spd->stat.v[j], &e[i]) == 0) {
-				errf(errbuf, errlen, "selector already "
-				     "installed by static policy %s\n",
-				     spd->stat.v[j].selector);
+				spd_errf(errbuf, errlen, "selector already "
+					 "installed by static policy %s\n",
+					 spd->stat.v[j].selector);
 				return -EEXIST;
 			}
 		}
 		for (struct spd_dyn *x = spd->dyn; x; x = x->next) {
 			for (size_t j = 0; j < x->n; j++) {
 				if (spd_key_cmp(&x->e[j], &e[i]) == 0) {
-					errf(errbuf, errlen, "selector already "
-					     "installed by dynamic policy %u\n",
-					     x->id);
+					spd_errf(errbuf, errlen, "selector "
+						 "already installed by dynamic "
+						 "policy %u\n", x->id);
 					return -EEXIST;
 				}
 			}

@@ -194,6 +194,14 @@ int spd_migrate(struct spd *spd, const char *name, const struct kaddr *os,
 		const struct kaddr *od, const struct kaddr *ns,
 		const struct kaddr *nd);
 
+/*
+ * Appends a formatted reason to the string in buf[len] (the errbuf of
+ * the functions above and of spd_conf.c): what does not fit is dropped,
+ * a NULL or full buffer is left alone.
+ */
+void spd_errf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Allocate a tagged index for dir (0 when exhausted). */
 uint32_t spd_index_alloc(struct spd *spd, enum kdir dir);
 void spd_index_release(struct spd *spd, uint32_t index);

@@ -17,7 +17,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,23 +38,6 @@ struct xlist {
 	size_t n;
 	bool truncated;
 };
-
-static void errf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used;
-	va_list ap;
-
-	if (!buf || !len)
-		return;
-	used = strnlen(buf, len);
-	if (used + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-}
 
 static int sa_to_kaddr(const struct sockaddr *sa, struct kaddr *a,
 		       uint16_t *port)
@@ -203,8 +185,8 @@ static int fill_common(const struct conf_selector *cs, const struct kaddr *my,
 		break;
 	}
 	if (p->nipsec == 0 || !p->ipsec[0]) {
-		errf(errbuf, errlen, "%s:%u: policy %s has no ipsec\n",
-		     p->loc.file, p->loc.line, p->name);
+		spd_errf(errbuf, errlen, "%s:%u: policy %s has no ipsec\n",
+			 p->loc.file, p->loc.line, p->name);
 		return -EINVAL;
 	}
 	ip = p->ipsec[0];
@@ -216,8 +198,8 @@ static int fill_common(const struct conf_selector *cs, const struct kaddr *my,
 	if (ip->ah)
 		bundle[nb++] = ip->ah;
 	if (nb == 0) {
-		errf(errbuf, errlen, "%s:%u: ipsec %s has no sa\n",
-		     ip->loc.file, ip->loc.line, ip->name);
+		spd_errf(errbuf, errlen, "%s:%u: ipsec %s has no sa\n",
+			 ip->loc.file, ip->loc.line, ip->name);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < nb; i++) {
@@ -347,18 +329,19 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 	memset(&peer, 0, sizeof(peer));
 	if (tunnel) {
 		if (!first_addr(&p->peers_sa_ipaddr, 0, &peer)) {
-			errf(errbuf, errlen, "%s:%u: policy %s: tunnel mode "
-			     "needs a concrete peers_sa_ipaddr; selector %s "
-			     "not installed\n", p->loc.file, p->loc.line,
-			     p->name, cs->name);
+			spd_errf(errbuf, errlen, "%s:%u: policy %s: tunnel "
+				 "mode needs a concrete peers_sa_ipaddr; "
+				 "selector %s not installed\n", p->loc.file,
+				 p->loc.line, p->name, cs->name);
 			return 0;
 		}
 		if (!first_addr(&p->my_sa_ipaddr, peer.af, &my) ||
 		    my.af != peer.af) {
-			errf(errbuf, errlen, "%s:%u: policy %s: tunnel mode "
-			     "needs my_sa_ipaddr of the same family as "
-			     "peers_sa_ipaddr; selector %s not installed\n",
-			     p->loc.file, p->loc.line, p->name, cs->name);
+			spd_errf(errbuf, errlen, "%s:%u: policy %s: tunnel "
+				 "mode needs my_sa_ipaddr of the same family "
+				 "as peers_sa_ipaddr; selector %s not "
+				 "installed\n", p->loc.file, p->loc.line,
+				 p->name, cs->name);
 			return 0;
 		}
 	}
@@ -370,9 +353,9 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 	}
 	if (expand(&cs->src, src) < 0 || expand(&cs->dst, dst) < 0 ||
 	    src->n == 0 || dst->n == 0) {
-		errf(errbuf, errlen, "%s:%u: selector %s: address does not "
-		     "expand to anything; not installed\n", cs->loc.file,
-		     cs->loc.line, cs->name);
+		spd_errf(errbuf, errlen, "%s:%u: selector %s: address does "
+			 "not expand to anything; not installed\n",
+			 cs->loc.file, cs->loc.line, cs->name);
 		goto free_lists;
 	}
 	if (src->truncated || dst->truncated)
@@ -473,27 +456,27 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 
 	*n = 0;
 	if (!cs) {
-		errf(errbuf, errlen, "no selector %s", q->selector);
+		spd_errf(errbuf, errlen, "no selector %s", q->selector);
 		return -ENOENT;
 	}
 	p = cs->policy;
 	if (q->sp_src.af != q->sp_dst.af) {
-		errf(errbuf, errlen, "src and dst of different families");
+		spd_errf(errbuf, errlen, "src and dst of different families");
 		return -EINVAL;
 	}
 	/* racoon2 spmif: SP_SRC/SP_DST have to match the selector */
 	kaddr_to_sa(&q->sp_src, &ss);
 	if (cs->src.kind != CONF_ADDR_UNSET &&
 	    !conf_addr_match(&cs->src, (struct sockaddr *)&ss)) {
-		errf(errbuf, errlen, "src does not match selector %s",
-		     cs->name);
+		spd_errf(errbuf, errlen, "src does not match selector %s",
+			 cs->name);
 		return -EINVAL;
 	}
 	kaddr_to_sa(&q->sp_dst, &ss);
 	if (cs->dst.kind != CONF_ADDR_UNSET &&
 	    !conf_addr_match(&cs->dst, (struct sockaddr *)&ss)) {
-		errf(errbuf, errlen, "dst does not match selector %s",
-		     cs->name);
+		spd_errf(errbuf, errlen, "dst does not match selector %s",
+			 cs->name);
 		return -EINVAL;
 	}
 	mode = p->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL
@@ -510,8 +493,8 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 			my = outbound ? q->sa_src : q->sa_dst;
 			peer = outbound ? q->sa_dst : q->sa_src;
 		} else if (!first_addr(&p->peers_sa_ipaddr, 0, &peer)) {
-			errf(errbuf, errlen, "tunnel mode needs sa_src and "
-			     "sa_dst");
+			spd_errf(errbuf, errlen, "tunnel mode needs sa_src "
+				 "and sa_dst");
 			return -EINVAL;
 		} else {
 			(void)first_addr(&p->my_sa_ipaddr, peer.af, &my);

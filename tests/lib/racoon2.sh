@@ -12,6 +12,7 @@
 #                    the instance and visible from outside as run/racoon2/
 #
 #   r2_find_bins                     sets IKED IKEDCTL SPMD SPMDCTL ESPD or ""
+#   r2_us_bins BUILD                 sets IKED IKEDCTL SPMD SPMDCTL ESPD ESPCTL
 #   r2_start_espd HOST NAME [ARGS]   r2espd (userspace ESP data plane, the
 #                                    "kernel userspace" backend's daemon)
 #   r2_start_iked HOST NAME [ARGS]   iked -F -f CONF [-k $R2_KERNEL] [export]
@@ -20,6 +21,8 @@
 #   r2_json NAME                     ikedctl show sa --json
 #   r2_q NAME PYEXPR                 evaluate PYEXPR on that JSON (as d)
 #   r2_stop NAME
+#   r2_us_tunnel_conf HOST K=V...    racoon2.conf of a userspace-ESP pair
+#   r2_sa_eval JSON PYEXPR           PYEXPR on "show sa --json" output
 #
 # Environment: R2_BUILD (meson build dir, default <repo>/build), R2_KERNEL
 # (backend for -k, default: the configuration's), IKED_EXPORT_FLAG (the
@@ -47,6 +50,21 @@ r2_find_bins() {
 		[ -x "$c" ] && { SPMDCTL=$c; break; }
 	done
 	return 0
+}
+
+# r2_us_bins BUILD : IKED IKEDCTL SPMD SPMDCTL ESPD ESPCTL in the build
+# directory BUILD (the control tools in src/ike|src/spm, else src/ctl);
+# the caller checks they are executable.
+r2_us_bins() {
+	local b=$1
+	IKED=$b/src/ike/iked
+	IKEDCTL=$b/src/ike/ikedctl
+	[ -x "$IKEDCTL" ] || IKEDCTL=$b/src/ctl/ikedctl
+	SPMD=$b/src/spm/spmd
+	SPMDCTL=$b/src/spm/spmdctl
+	[ -x "$SPMDCTL" ] || SPMDCTL=$b/src/ctl/spmdctl
+	ESPD=$b/src/kernel/userspace/r2espd
+	ESPCTL=$b/src/kernel/userspace/r2espctl
 }
 
 r2_dir() { printf '%s/r2-%s' "$TEST_DIR" "$1"; }
@@ -246,6 +264,94 @@ r2_write_conf() {
 		[ -n "${o[eauth]}" ] && printf '\tesp_auth_alg %s;\n' "$(r2_alglist ${o[eauth]})"
 		printf '};\n'
 	} >"$d/racoon2.conf"
+}
+
+# r2_us_tunnel_conf HOST key=value... : on stdout, the racoon2.conf of host
+# a or b of a pair that each run r2espd + spmd + iked (`kernel userspace`),
+# with an IKEv2 PSK tunnel between their networks (ids host-a.example and
+# host-b.example; the pre-shared key file must exist, mode 0600):
+#   me= peer= (gateways)  mynet= peernet=  psk=FILE  spmif=SOCKET
+#   ports="500" (iked's ports on me)  kenc="aes128_gcm16 aes128_cbc"
+#   eenc=aes128_gcm16  bytes= (ipsec_sa_lifetime_byte; none by default)
+#   extra= (more lines inside ikev2 { })
+r2_us_tunnel_conf() {
+	local h=$1; shift
+	local -A o=([ports]=500 [kenc]="aes128_gcm16 aes128_cbc"
+		[eenc]=aes128_gcm16 [bytes]='' [extra]='')
+	local kv p ike='' bytes='' extra='' other=b
+	for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
+	[ "$h" = b ] && other=a
+	for p in ${o[ports]}; do ike="$ike \"${o[me]}\" port $p;"; done
+	[ -n "${o[bytes]}" ] &&
+		bytes=$'\t'"ipsec_sa_lifetime_byte ${o[bytes]};"$'\n'
+	[ -n "${o[extra]}" ] && extra=$'\n'"${o[extra]}"
+	# shellcheck disable=SC2086
+	cat <<EOF
+interface {
+	ike {$ike };
+	spmd { unix "${o[spmif]}"; };
+	kernel userspace;
+};
+remote peer {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "host-$h.example";
+		peers_id fqdn "host-$other.example";
+		peers_ipaddr "${o[peer]}" port 500;
+		kmp_enc_alg $(r2_alglist ${o[kenc]});
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_hash_alg { hmac_sha2_256; };
+		kmp_dh_group { curve25519; modp2048; };
+		kmp_auth_method { psk; };
+		pre_shared_key "${o[psk]}";$extra
+	};
+	selector_index sel_out;
+};
+selector sel_out {
+	direction outbound;
+	src "${o[mynet]}";
+	dst "${o[peernet]}";
+	policy_index pol;
+};
+selector sel_in {
+	direction inbound;
+	src "${o[peernet]}";
+	dst "${o[mynet]}";
+	policy_index pol;
+};
+policy pol {
+	action auto_ipsec;
+	remote_index peer;
+	ipsec_mode tunnel;
+	ipsec_index { esp; };
+	ipsec_level require;
+	my_sa_ipaddr "${o[me]}";
+	peers_sa_ipaddr "${o[peer]}";
+};
+ipsec esp {
+	ipsec_sa_lifetime_time 1 hour;
+${bytes}	sa_index { esp_sa; };
+};
+sa esp_sa {
+	sa_protocol esp;
+	esp_enc_alg $(r2_alglist ${o[eenc]});
+	esp_auth_alg { hmac_sha2_256; };
+};
+EOF
+}
+
+# r2_sa_eval JSON PYEXPR : PYEXPR on iked's "show sa --json" output, with
+# d = the document, ike = its ESTABLISHED IKE SAs, kids = their INSTALLED
+# CHILD SAs.  Prints the value (lists space-separated).
+r2_sa_eval() {
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+ike = [s for s in d.get("ike_sas", []) if s.get("state") == "ESTABLISHED"]
+kids = [c for s in ike for c in s.get("children", []) if c.get("state") == "INSTALLED"]
+v = eval(sys.argv[2])
+print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+' "$1" "$2"
 }
 
 # r2_export_split NAME IKE_OUT ESP_OUT : iked's key export (-K PATH) as the

@@ -28,14 +28,8 @@ BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: iked_userspace (no build dir)"; exit 0; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: iked_userspace (needs root)"; exit 0; }
 
-IKED=$BUILD/src/ike/iked
-IKEDCTL=$BUILD/src/ike/ikedctl
-[ -x "$IKEDCTL" ] || IKEDCTL=$BUILD/src/ctl/ikedctl
-SPMD=$BUILD/src/spm/spmd
-SPMDCTL=$BUILD/src/spm/spmdctl
-[ -x "$SPMDCTL" ] || SPMDCTL=$BUILD/src/ctl/spmdctl
-ESPD=$BUILD/src/kernel/userspace/r2espd
-ESPCTL=$BUILD/src/kernel/userspace/r2espctl
+. "$HERE/../lib/racoon2.sh"
+r2_us_bins "$BUILD"
 for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
 	[ -x "$b" ] || { echo "SKIP: iked_userspace ($b not built)"; exit 0; }
 done
@@ -130,66 +124,13 @@ nodad() { [[ $1 == *:* ]] && echo nodad; }
 
 # conf HOST MY_GW PEER_GW MY_NET PEER_NET [LIFETIME_BYTE]
 conf() {
-	local h=$1 me=$2 peer=$3 mynet=$4 peernet=$5 bytes=${6:-}
-	local d=$T/$h other
-	other=b
-	[ "$h" = b ] && other=a
+	local h=$1 d=$T/$1
 	mkdir -p "$d"
 	printf 'userspace-test-psk-%s\n' "$$" >"$T/psk"
 	chmod 600 "$T/psk"
-	cat >"$d/racoon2.conf" <<EOF
-interface {
-	ike { "$me" port 500; };
-	spmd { unix "$d/spmif"; };
-	kernel userspace;
-};
-remote peer {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "host-$h.example";
-		peers_id fqdn "host-$other.example";
-		peers_ipaddr "$peer" port 500;
-		kmp_enc_alg { aes128_gcm16; aes128_cbc; };
-		kmp_prf_alg { hmac_sha2_256; };
-		kmp_hash_alg { hmac_sha2_256; };
-		kmp_dh_group { curve25519; modp2048; };
-		kmp_auth_method { psk; };
-		pre_shared_key "$T/psk";
-	};
-	selector_index sel_out;
-};
-selector sel_out {
-	direction outbound;
-	src "$mynet";
-	dst "$peernet";
-	policy_index pol;
-};
-selector sel_in {
-	direction inbound;
-	src "$peernet";
-	dst "$mynet";
-	policy_index pol;
-};
-policy pol {
-	action auto_ipsec;
-	remote_index peer;
-	ipsec_mode tunnel;
-	ipsec_index { esp; };
-	ipsec_level require;
-	my_sa_ipaddr "$me";
-	peers_sa_ipaddr "$peer";
-};
-ipsec esp {
-	ipsec_sa_lifetime_time 1 hour;
-${bytes:+	ipsec_sa_lifetime_byte $bytes;}
-	sa_index { esp_sa; };
-};
-sa esp_sa {
-	sa_protocol esp;
-	esp_enc_alg { aes128_gcm16; aes256_cbc; };
-	esp_auth_alg { hmac_sha2_256; };
-};
-EOF
+	r2_us_tunnel_conf "$h" me="$2" peer="$3" mynet="$4" peernet="$5" \
+		psk="$T/psk" spmif="$d/spmif" eenc="aes128_gcm16 aes256_cbc" \
+		bytes="${6:-}" >"$d/racoon2.conf"
 }
 
 # start HOST : r2espd, spmd, iked with that host's configuration.
@@ -222,14 +163,7 @@ espctl() { local h=$1; shift; in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" "$@"; 
 q() {
 	local j
 	j=$(ikectl "$1" show sa --json 2>/dev/null) || return 1
-	python3 -c '
-import json, sys
-d = json.loads(sys.argv[1])
-ike = [s for s in d.get("ike_sas", []) if s.get("state") == "ESTABLISHED"]
-kids = [c for s in ike for c in s.get("children", []) if c.get("state") == "INSTALLED"]
-v = eval(sys.argv[2])
-print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-' "$j" "$2"
+	r2_sa_eval "$j" "$2"
 }
 is() { [ "$(q "$1" "$2")" = "$3" ]; }
 up_both() { is a 'len(ike)' 1 && is b 'len(ike)' 1 && is a 'len(kids)' 1 && is b 'len(kids)' 1; }

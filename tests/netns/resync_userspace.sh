@@ -28,17 +28,11 @@ BUILD=${1:-${R2_BUILD:-$TOP/build}}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: resync_userspace (no build dir)"; exit 0; }
 
 . "$TOP/tests/lib/netns.sh"
+. "$TOP/tests/lib/racoon2.sh"
 netns_init r2y resync_userspace
 need_cmd ping python3
 
-IKED=$BUILD/src/ike/iked
-IKEDCTL=$BUILD/src/ike/ikedctl
-[ -x "$IKEDCTL" ] || IKEDCTL=$BUILD/src/ctl/ikedctl
-SPMD=$BUILD/src/spm/spmd
-SPMDCTL=$BUILD/src/spm/spmdctl
-[ -x "$SPMDCTL" ] || SPMDCTL=$BUILD/src/ctl/spmdctl
-ESPD=$BUILD/src/kernel/userspace/r2espd
-ESPCTL=$BUILD/src/kernel/userspace/r2espctl
+r2_us_bins "$BUILD"
 [ -x "$ESPD" ] || ESPD=$BUILD/tests/unit/esp/r2espd
 [ -x "$ESPCTL" ] || ESPCTL=$BUILD/tests/unit/esp/r2espctl
 for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
@@ -59,61 +53,10 @@ chmod 600 "$TEST_DIR/psk"
 
 # conf HOST MY_GW PEER_GW MY_NET PEER_NET
 conf() {
-	local h=$1 me=$2 peer=$3 mynet=$4 peernet=$5 d=$TEST_DIR/$1 other=b
-	[ "$h" = b ] && other=a
+	local h=$1 d=$TEST_DIR/$1
 	mkdir -p "$d"
-	cat >"$d/racoon2.conf" <<EOF
-interface {
-	ike { "$me" port 500; };
-	spmd { unix "$d/spmif"; };
-	kernel userspace;
-};
-remote peer {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "host-$h.example";
-		peers_id fqdn "host-$other.example";
-		peers_ipaddr "$peer" port 500;
-		kmp_enc_alg { aes128_gcm16; aes128_cbc; };
-		kmp_prf_alg { hmac_sha2_256; };
-		kmp_hash_alg { hmac_sha2_256; };
-		kmp_dh_group { curve25519; modp2048; };
-		kmp_auth_method { psk; };
-		pre_shared_key "$TEST_DIR/psk";
-	};
-	selector_index sel_out;
-};
-selector sel_out {
-	direction outbound;
-	src "$mynet";
-	dst "$peernet";
-	policy_index pol;
-};
-selector sel_in {
-	direction inbound;
-	src "$peernet";
-	dst "$mynet";
-	policy_index pol;
-};
-policy pol {
-	action auto_ipsec;
-	remote_index peer;
-	ipsec_mode tunnel;
-	ipsec_index { esp; };
-	ipsec_level require;
-	my_sa_ipaddr "$me";
-	peers_sa_ipaddr "$peer";
-};
-ipsec esp {
-	ipsec_sa_lifetime_time 1 hour;
-	sa_index { esp_sa; };
-};
-sa esp_sa {
-	sa_protocol esp;
-	esp_enc_alg { aes128_gcm16; };
-	esp_auth_alg { hmac_sha2_256; };
-};
-EOF
+	r2_us_tunnel_conf "$h" me="$2" peer="$3" mynet="$4" peernet="$5" \
+		psk="$TEST_DIR/psk" spmif="$d/spmif" >"$d/racoon2.conf"
 }
 conf a 198.51.100.1 198.51.100.2 203.0.113.0/25 203.0.113.128/25
 conf b 198.51.100.2 198.51.100.1 203.0.113.128/25 203.0.113.0/25
@@ -148,14 +91,7 @@ start_host() {
 q() {
 	local j
 	j=$(ikectl "$1" show sa --json 2>/dev/null) || return 1
-	python3 -c '
-import json, sys
-d = json.loads(sys.argv[1])
-ike = [s for s in d.get("ike_sas", []) if s.get("state") == "ESTABLISHED"]
-kids = [c for s in ike for c in s.get("children", []) if c.get("state") == "INSTALLED"]
-v = eval(sys.argv[2])
-print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-' "$j" "$2"
+	r2_sa_eval "$j" "$2"
 }
 is() { [ "$(q "$1" "$2")" = "$3" ]; }
 up_both() { is a 'len(ike)' 1 && is b 'len(ike)' 1 && is a 'len(kids)' 1 && is b 'len(kids)' 1; }

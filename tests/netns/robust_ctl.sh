@@ -20,13 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/robust/common.sh"
 rb_init robust_ctl "${1:-}"
 
-rb_net || { fail "namespaces"; finish; }
-rb_conf a
-rb_conf b
-if ! rb_start a || ! rb_start b; then
-	fail "r2espd, spmd, iked start on a and b"
-	finish
-fi
+rb_setup
 check "IKE and CHILD SA established" rb_up || finish
 SA0=$(rb_q a '[c["spi_in"] for c in kids]')
 
@@ -118,7 +112,8 @@ for dm in spmd iked espd; do
 	check "$dm: alive after the abuse" rb_alive a "$dm"
 done
 
-# more connections than the daemons accept: refused cleanly, then served
+# more connections than the daemons accept: spmd (64 slots) drops the
+# longest idle client for each new one, iked refuses; both serve after
 while_held "100 idle connections (spmd's limit is 64)" spmd many -n 100 --hold 3
 check "spmd serves again after the connection flood" query spmd
 while_held "100 idle connections (iked)" iked many -n 100 --hold 3
@@ -131,4 +126,117 @@ check "the CHILD SA is unchanged" \
 	eval "[ \"\$(rb_q a '[c[\"spi_in\"] for c in kids]')\" = '$SA0' ]"
 check "spmd still lists its policies" eval "rb_spm a policy show | grep -q sel_out"
 check "traffic passes the tunnel" rb_ping_ok
+
+# ---- spmif idle limits (src/spm/spmif_server.c) ----
+# iked dies, a local process then holds 64 idle connections: spmd's
+# whole table.  spmdctl must still be answered and a new iked must get in
+# and register (each takes the slot of the longest idle client).
+# status_val KEY : that value of spmdctl status on a
+status_val() { rb_spm a status 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'; }
+cat >"$TEST_DIR/flood.py" <<'EOF'
+"""Hold N spmif connections, each accepted (banner read) before the
+next; print how many are still open after HOLD seconds."""
+import socket, sys, time
+path, n, hold, ready = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+conns = []
+while len(conns) < n:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        s.settimeout(2)
+        if not s.recv(200).startswith(b"220"):
+            raise OSError("no banner")
+    except OSError:
+        s.close()
+        time.sleep(0.01)
+        continue
+    conns.append(s)
+open(ready, "w").close()
+time.sleep(hold)
+alive = 0
+for s in conns:
+    s.setblocking(False)
+    try:
+        s.recv(200)  # "421 ..." or EOF: spmd dropped it
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+print("held", n, "still open", alive, flush=True)
+EOF
+IKED_ARGS=(-F -d -f "$D/racoon2.conf" -S "$D/iked.sock" -K "$D/keys")
+stop_bg iked-a TERM 5
+if grep -q -E 'Sanitizer|runtime error:|Assertion' "$TEST_DIR/iked-a.log"; then
+	fail "first iked on a: sanitizer report in its log"
+fi
+mv "$TEST_DIR/iked-a.log" "$TEST_DIR/iked-a.first.log"
+rm -f "$TEST_DIR/ready.flood64"
+start_bg ab-spmd-flood64 ip netns exec "$(ns a)" python3 "$TEST_DIR/flood.py" \
+	"$D/spmif" 64 6 "$TEST_DIR/ready.flood64"
+wait_for "[ -e '$TEST_DIR/ready.flood64' ]" 10
+# the table is full: iked first, then spmdctl, each evict an idle client
+RACOON2_ESPD_SOCKET=$D/r2espd.sock start_bg iked-a ip netns exec "$(ns a)" \
+	"$IKED" "${IKED_ARGS[@]}"
+check "a new iked registers with spmd while 64 idle connections fill its table" \
+	wait_for "grep -q 'registered with spmd' '$TEST_DIR/iked-a.log'" 5
+check "64 idle spmif connections + iked: spmdctl status answers within 1 s" \
+	query spmd
+check "spmd's table was full (64 clients) and it dropped idle ones for both" \
+	eval "[ \"\$(status_val clients)\" = 64 ] && [ \"\$(status_val clients_evicted)\" -ge 2 ]"
+check "spmd's status names the new iked as the IKEv2 daemon" \
+	eval "[ \"\$(status_val kmp_ikev2)\" = pid:\$(bg_pid iked-a) ]"
+wait_for "! bg_alive ab-spmd-flood64" 10
+log "flood: $(cat "$TEST_DIR/ab-spmd-flood64.log")"
+check "only idle flood connections were dropped to make room (a few, not all)" \
+	eval "grep -q -E 'still open (5[0-9]|6[0-3])\$' '$TEST_DIR/ab-spmd-flood64.log'"
+check "the new iked establishes IKE and CHILD SAs again" \
+	wait_for "rb_ike a initiate peer >/dev/null 2>&1; rb_is a 'len(kids)' 1" 15
+check "traffic passes the tunnel after the iked restart" \
+	wait_for rb_ping_ok 10
+
+# Idle timeout (10 s): a client that never sends a request and one that
+# leaves a line unfinished are dropped with a 421 line; a MONITOR client
+# and the registered iked, which legitimately wait, stay.
+ns_exec a python3 - "$D/spmif" >"$TEST_DIR/o.spmd.idle" 2>&1 <<'EOF'
+import json, socket, sys, time
+path = sys.argv[1]
+def conn(first=b""):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    if first:
+        s.sendall(first)
+    s.setblocking(False)
+    return s
+c = {"idle": conn(), "partial": conn(b"STAT"), "monitor": conn(b"MONITOR\n")}
+got = {k: b"" for k in c}
+eof = {}
+t0 = time.time()
+while time.time() - t0 < 14 and len(eof) < 2:
+    for k, s in c.items():
+        if k in eof:
+            continue
+        try:
+            d = s.recv(4096)
+            if not d:
+                eof[k] = round(time.time() - t0, 1)
+            got[k] += d
+        except BlockingIOError:
+            pass
+        except OSError:
+            eof[k] = round(time.time() - t0, 1)
+    time.sleep(0.1)
+print(json.dumps({k: {"eof": eof.get(k), "got": got[k].decode("latin-1")}
+                  for k in c}))
+EOF
+idle_q() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+	"$TEST_DIR/o.spmd.idle" "$1" 2>/dev/null; }
+log "idle clients: $(cat "$TEST_DIR/o.spmd.idle")"
+check "an spmif client without a request is dropped after ~10 s (421 idle timeout)" \
+	eval "[ \"\$(idle_q 'd[\"idle\"][\"eof\"] is not None and 9 <= d[\"idle\"][\"eof\"] <= 13 and \"421 idle timeout\" in d[\"idle\"][\"got\"]')\" = True ]"
+check "an unfinished request line is dropped after ~10 s (421)" \
+	eval "[ \"\$(idle_q 'd[\"partial\"][\"eof\"] is not None and \"421 request not completed\" in d[\"partial\"][\"got\"]')\" = True ]"
+check "a MONITOR client stays connected while idle" \
+	eval "[ \"\$(idle_q 'd[\"monitor\"][\"eof\"] is None')\" = True ]"
+check "the registered iked stays registered while idle between requests" \
+	eval "[ \"\$(status_val kmp_ikev2)\" = pid:\$(bg_pid iked-a) ]"
 rb_finish

@@ -20,13 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/robust/common.sh"
 rb_init robust_esp "${1:-}"
 
-rb_net || { fail "namespaces"; finish; }
-rb_conf a
-rb_conf b
-if ! rb_start a || ! rb_start b; then
-	fail "r2espd, spmd, iked start on a and b"
-	finish
-fi
+rb_setup
 check "IKE and CHILD SA established" rb_up || finish
 check "traffic passes the tunnel" rb_ping_ok
 

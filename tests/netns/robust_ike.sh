@@ -28,13 +28,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 rb_init robust_ike "${1:-}"
 need_cmd openssl
 
-rb_net || { fail "namespaces"; finish; }
-rb_conf a
-rb_conf b
-if ! rb_start a || ! rb_start b; then
-	fail "r2espd, spmd, iked start on a and b"
-	finish
-fi
+rb_setup
 pass "r2espd, spmd, iked running on a and b"
 check "IKE and CHILD SA established (ikedctl initiate)" rb_up || finish
 check "traffic passes the tunnel" rb_ping_ok

@@ -27,13 +27,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 rb_init robust_ike_auth "${1:-}"
 need_cmd openssl
 
-rb_net || { fail "namespaces"; finish; }
-rb_conf a fuzzpeer=yes
-rb_conf b
-if ! rb_start a || ! rb_start b; then
-	fail "r2espd, spmd, iked start on a and b"
-	finish
-fi
+rb_setup fuzzpeer=yes
 check "IKE and CHILD SA a-b established" rb_up || finish
 SA0=$(rb_q a '[c["spi_in"] + c["spi_out"] for c in kids if c["policy"] == "pol"]')
 

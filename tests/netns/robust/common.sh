@@ -11,6 +11,8 @@
 #   rb_conf H [key=value...]       racoon2.conf for host H (a or b)
 #   rb_start H                     r2espd, spmd, iked on H (userspace data
 #                                  plane), in that order
+#   rb_setup [KEY=VALUE...]        rb_net, rb_conf a (options) and b,
+#                                  rb_start a and b (FAIL + finish if not)
 #   rb_up                          ikedctl initiate on a; waits for IKE
 #                                  ESTABLISHED + CHILD INSTALLED on both
 #   rb_ike H ARGS / rb_spm H ARGS / rb_esp H ARGS   the control tools
@@ -24,6 +26,7 @@
 
 RB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$RB_HERE/../../lib/netns.sh"
+. "$RB_HERE/../../lib/racoon2.sh"
 
 RB_A=198.51.100.1
 RB_B=198.51.100.2
@@ -34,14 +37,7 @@ RB_IB=203.0.113.129
 rb_init() {
 	local name=$1 build=${2:-${R2_BUILD:-$RB_HERE/../../../build}}
 	BUILD=$(cd "$build" 2>/dev/null && pwd) || skip_all "$name (no build dir $build)"
-	IKED=$BUILD/src/ike/iked
-	IKEDCTL=$BUILD/src/ike/ikedctl
-	[ -x "$IKEDCTL" ] || IKEDCTL=$BUILD/src/ctl/ikedctl
-	SPMD=$BUILD/src/spm/spmd
-	SPMDCTL=$BUILD/src/spm/spmdctl
-	[ -x "$SPMDCTL" ] || SPMDCTL=$BUILD/src/ctl/spmdctl
-	ESPD=$BUILD/src/kernel/userspace/r2espd
-	ESPCTL=$BUILD/src/kernel/userspace/r2espctl
+	r2_us_bins "$BUILD"
 	RCONF=$BUILD/src/conf/racoon2-conf
 	local b
 	for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
@@ -74,76 +70,27 @@ rb_dir() { printf '%s/%s' "$TEST_DIR" "$1"; }
 rb_conf() {
 	local h=$1; shift
 	local -A o=([cookie]='' [psk]='' [extra]='' [fuzzpeer]='')
-	local kv d me peer mynet peernet other
+	local kv d me peer mynet peernet
 	for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
 	d=$(rb_dir "$h")
 	mkdir -p "$d"
 	chmod 700 "$d"
 	if [ "$h" = a ]; then
-		me=$RB_A peer=$RB_B mynet=203.0.113.0/25 peernet=203.0.113.128/25 other=b
+		me=$RB_A peer=$RB_B mynet=203.0.113.0/25 peernet=203.0.113.128/25
 	else
-		me=$RB_B peer=$RB_A mynet=203.0.113.128/25 peernet=203.0.113.0/25 other=a
+		me=$RB_B peer=$RB_A mynet=203.0.113.128/25 peernet=203.0.113.0/25
 	fi
 	if [ -z "${o[psk]}" ]; then
 		o[psk]=$TEST_DIR/psk
 		[ -f "${o[psk]}" ] || (umask 077; printf 'robust-psk-%s\n' "$$" >"${o[psk]}")
 	fi
-	cat >"$d/racoon2.conf" <<EOF
-interface {
-	ike { $me port 500; $me port 4500; };
-	spmd { unix "$d/spmif"; };
-	kernel userspace;
-};
-remote peer {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "host-$h.example";
-		peers_id fqdn "host-$other.example";
-		peers_ipaddr "$peer" port 500;
-		kmp_enc_alg { aes128_cbc; };
-		kmp_prf_alg { hmac_sha2_256; };
-		kmp_hash_alg { hmac_sha2_256; };
-		kmp_dh_group { curve25519; modp2048; };
-		kmp_auth_method { psk; };
-		pre_shared_key "${o[psk]}";
-		max_retry_to_send 3;
-		interval_to_send 1 sec;
-${o[cookie]:+		cookie_required ${o[cookie]};}
-${o[extra]}
-	};
-	selector_index sel_out;
-};
-selector sel_out {
-	direction outbound;
-	src "$mynet";
-	dst "$peernet";
-	policy_index pol;
-};
-selector sel_in {
-	direction inbound;
-	src "$peernet";
-	dst "$mynet";
-	policy_index pol;
-};
-policy pol {
-	action auto_ipsec;
-	remote_index peer;
-	ipsec_mode tunnel;
-	ipsec_index { esp; };
-	ipsec_level require;
-	my_sa_ipaddr "$me";
-	peers_sa_ipaddr "$peer";
-};
-ipsec esp {
-	ipsec_sa_lifetime_time 1 hour;
-	sa_index { esp_sa; };
-};
-sa esp_sa {
-	sa_protocol esp;
-	esp_enc_alg { aes128_cbc; };
-	esp_auth_alg { hmac_sha2_256; };
-};
-EOF
+	local ex=$'\t\tmax_retry_to_send 3;\n\t\tinterval_to_send 1 sec;\n'
+	[ -n "${o[cookie]}" ] && ex+=$'\t\t'"cookie_required ${o[cookie]};"
+	ex+=$'\n'"${o[extra]}"
+	r2_us_tunnel_conf "$h" me="$me" peer="$peer" mynet="$mynet" \
+		peernet="$peernet" psk="${o[psk]}" spmif="$d/spmif" \
+		ports="500 4500" kenc=aes128_cbc eenc=aes128_cbc extra="$ex" \
+		>"$d/racoon2.conf"
 	[ "${o[fuzzpeer]}" = yes ] || return 0
 	cat >>"$d/racoon2.conf" <<EOF
 remote fuzz {
@@ -202,6 +149,18 @@ rb_start() {
 	wait_for "grep -q 'registered with spmd' '$TEST_DIR/iked-$h.log'" 5
 }
 
+# rb_setup [KEY=VALUE...] : rb_net, rb_conf a (with these options) and b,
+# rb_start a and b; a FAIL line and finish when any of it fails.
+rb_setup() {
+	rb_net || { fail "namespaces"; finish; }
+	rb_conf a "$@"
+	rb_conf b
+	if ! rb_start a || ! rb_start b; then
+		fail "r2espd, spmd, iked start on a and b"
+		finish
+	fi
+}
+
 rb_ike() { local h=$1; shift; ns_exec "$h" "$IKEDCTL" -s "$(rb_dir "$h")/iked.sock" "$@"; }
 rb_spm() { local h=$1; shift; ns_exec "$h" "$SPMDCTL" -s "$(rb_dir "$h")/spmif" "$@"; }
 rb_esp() { local h=$1; shift; ns_exec "$h" "$ESPCTL" -s "$(rb_dir "$h")/r2espd.sock" "$@"; }
@@ -210,14 +169,7 @@ rb_tool() { python3 "$RB_HERE/r2fuzz.py" "$@"; }
 rb_q() {
 	local j
 	j=$(rb_ike "$1" show sa --json 2>/dev/null) || return 1
-	python3 -c '
-import json, sys
-d = json.loads(sys.argv[1])
-ike = [s for s in d.get("ike_sas", []) if s.get("state") == "ESTABLISHED"]
-kids = [c for s in ike for c in s.get("children", []) if c.get("state") == "INSTALLED"]
-v = eval(sys.argv[2])
-print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-' "$j" "$2"
+	r2_sa_eval "$j" "$2"
 }
 rb_is() { [ "$(rb_q "$1" "$2")" = "$3" ]; }
 rb_both_up() {

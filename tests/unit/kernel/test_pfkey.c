@@ -23,6 +23,7 @@
 #include "kernel/pfkey_msg.h"
 #include "lib/log.h"
 #include "lib/wr.h"
+#include "ktest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,19 +52,6 @@ static int setup(void **state)
 	NBSD = pfk_flavor(PFK_OS_NETBSD);
 	LNX = pfk_flavor(PFK_OS_LINUX);
 	return FBSD && NBSD && LNX ? 0 : -1;
-}
-
-static struct kaddr A(const char *s)
-{
-	struct kaddr a;
-	assert_int_equal(kaddr_parse(s, &a), 0);
-	return a;
-}
-
-static void fill(uint8_t *p, size_t n, uint8_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(seed + i * 7);
 }
 
 static struct pfk_req RQ(const struct pfk_flavor *fl, uint32_t seq)
@@ -180,30 +168,6 @@ static struct ksa sa_gcm(void)
 	sa.lft.soft_bytes = 5000;
 	sa.lft.hard_bytes = 10000;
 	return sa;
-}
-
-static void assert_sa_equal(const struct ksa *a, const struct ksa *b)
-{
-	assert_int_equal(a->proto, b->proto);
-	assert_int_equal(a->spi, b->spi);
-	assert_true(kaddr_eq(&a->src, &b->src));
-	assert_true(kaddr_eq(&a->dst, &b->dst));
-	assert_int_equal(a->mode, b->mode);
-	assert_int_equal(a->reqid, b->reqid);
-	assert_int_equal(a->encr_id, b->encr_id);
-	assert_int_equal(a->encr_keybits, b->encr_keybits);
-	assert_int_equal(a->integ_id, b->integ_id);
-	assert_int_equal(a->enc_key_len, b->enc_key_len);
-	assert_memory_equal(a->enc_key, b->enc_key, a->enc_key_len);
-	assert_int_equal(a->auth_key_len, b->auth_key_len);
-	assert_memory_equal(a->auth_key, b->auth_key, a->auth_key_len);
-	assert_int_equal(a->esn, b->esn);
-	assert_int_equal(a->replay_window, b->replay_window);
-	assert_int_equal(a->encap.enabled, b->encap.enabled);
-	assert_int_equal(a->encap.sport, b->encap.sport);
-	assert_int_equal(a->encap.dport, b->encap.dport);
-	assert_true(kaddr_eq(&a->encap.oa, &b->encap.oa));
-	assert_memory_equal(&a->lft, &b->lft, sizeof(a->lft));
 }
 
 /* v4 tunnel policy 203.0.113.0/24 -> 198.51.100.0/24, ESP require. */

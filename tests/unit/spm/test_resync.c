@@ -29,28 +29,13 @@
 #include "spm/spd.h"
 #include "spm/spd_conf.h"
 #include "spm/spmif_proto.h"
+#include "spdtest.h"
 
 static struct spd_entry mk(const char *src, const char *dst, enum kdir dir,
 			   uint32_t reqid)
 {
-	struct spd_entry e;
+	struct spd_entry e = spdt_entry(src, dst, dir, KPOL_IPSEC, reqid);
 
-	memset(&e, 0, sizeof(e));
-	assert_int_equal(spmif_parse_prefix(src, &e.kp.sel.src,
-					    &e.kp.sel.src_plen),
-			 0);
-	assert_int_equal(spmif_parse_prefix(dst, &e.kp.sel.dst,
-					    &e.kp.sel.dst_plen),
-			 0);
-	e.kp.sel.af = e.kp.sel.src.af;
-	e.kp.dir = dir;
-	e.kp.action = KPOL_IPSEC;
-	e.kp.priority = 1000;
-	e.kp.ntmpl = 1;
-	e.kp.tmpl[0].proto = IPPROTO_ESP;
-	e.kp.tmpl[0].mode = KMODE_TRANSPORT;
-	e.kp.tmpl[0].level = KLEVEL_REQUIRE;
-	e.kp.tmpl[0].reqid = reqid;
 	snprintf(e.selector, sizeof(e.selector), "s-%s-%d", src, (int)dir);
 	snprintf(e.policy, sizeof(e.policy), "pol");
 	return e;
