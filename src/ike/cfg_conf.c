@@ -8,6 +8,9 @@
  * resulting ike_cfg owns copies of everything it needs.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -390,6 +393,12 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err,
 		}
 	}
 	conf_free(c);
+#ifdef __GLIBC__
+	/* glibc keeps the pages of the freed parse tree: ~18 KB of RSS per
+	 * remote for nothing (22 MB for 1,000 remotes, 4 MB in use; see
+	 * bench/ike_setup.sh).  Give them back once per load. */
+	malloc_trim(0);
+#endif
 	*out = cfg;
 	return 0;
 

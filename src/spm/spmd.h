@@ -60,6 +60,12 @@ void spmif_server_free(struct spmif_server *s);
  */
 int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
 		      size_t len, bool authed);
+/*
+ * Idle limit of spmif clients (spmif_server.c): an unfinished request
+ * line, or an unregistered client without a request, is dropped after
+ * ms milliseconds (0 = the default, 10 s).  For tests and tuning.
+ */
+void spmif_server_set_idle_ms(struct spmif_server *s, unsigned ms);
 /* Route a kernel ACQUIRE to the KMP that owns the policy. */
 void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev);
 /* Tell the owner of d that spmd removed it. */

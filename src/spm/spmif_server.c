@@ -12,6 +12,17 @@
  * are answered in order, events are appended between replies, never
  * inside one.  A client whose output backlog passes OUT_MAX is dropped
  * (a stuck KMP must not make spmd grow without bound).
+ *
+ * Idle limits (so that a local process holding connections cannot lock
+ * iked and spmdctl out): a client that leaves a line unfinished for
+ * idle_ms is dropped, whoever it is; a client that is neither a
+ * registered KMP, nor a MONITOR, nor the owner of dynamic policies --
+ * those legitimately wait between requests -- is dropped idle_ms after
+ * connecting or after its last complete request.  When all MAX_CONNS
+ * slots are taken, the longest-idle client that is not a registered KMP
+ * makes room for the new one (MONITORs and policy owners last), so the
+ * 421 refusal only remains for an impossible table of KMPs.  One timer
+ * (idle_timer) runs at the earliest such deadline.
  */
 #include "spm/spmd.h"
 
@@ -38,6 +49,7 @@
 #define MOD "spmif"
 #define OUT_MAX (64u << 20) /* per-client backlog before we hang up */
 #define MAX_CONNS 64
+#define IDLE_MS_DEFAULT 10000u /* see spmif_server_set_idle_ms() */
 
 struct conn {
 	int fd;
@@ -53,6 +65,9 @@ struct conn {
 	uint8_t in[SPMIF_LINE_MAX];
 	size_t inlen;
 	bool discarding; /* inside an over-long line */
+	bool owns_dyn;   /* added a non-persistent dynamic policy */
+	uint64_t since_ms; /* connect, or end of the last complete line */
+	uint64_t part_ms;  /* first byte of the unfinished line */
 	struct wr out;
 	size_t out_off;
 	struct conn *next;
@@ -67,6 +82,9 @@ struct spmif_server {
 	struct conn *conns;
 	size_t nconns;
 	struct conn *kmp[4]; /* by enum spmif_kmp */
+	struct ev_timer idle_timer;
+	unsigned idle_ms;
+	uint64_t idle_drops, evictions; /* for STATUS */
 };
 
 /* ---- output ----------------------------------------------------------- */
@@ -708,6 +726,8 @@ static void cmd_policy_add(struct conn *c, const struct spmif_msg *m)
 		      err[0] ? err : strerror(-rc));
 		return;
 	}
+	if (!persist)
+		c->owns_dyn = true; /* lives as long as this connection */
 	char idx[3][16] = { "0", "0", "0" };
 
 	for (size_t i = 0; i < dyn->n; i++)
@@ -875,6 +895,8 @@ static void cmd_status(struct conn *c, const struct spmif_msg *m)
 			status_line(c, key, "none");
 	}
 	status_line(c, "clients", "%zu", s->nconns);
+	status_line(c, "clients_dropped_idle", "%" PRIu64, s->idle_drops);
+	status_line(c, "clients_evicted", "%" PRIu64, s->evictions);
 	status_line(c, "acquires", "%" PRIu64, st->acquires);
 	status_line(c, "acquires_routed", "%" PRIu64, st->acquires_routed);
 	status_line(c, "acquires_dropped", "%" PRIu64, st->acquires_dropped);
@@ -952,6 +974,125 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+/* ---- idle limits -------------------------------------------------------- */
+
+static bool conn_partial(const struct conn *c)
+{
+	return c->inlen > 0 || c->discarding;
+}
+
+/* Clients that may wait between requests for as long as they like. */
+static bool conn_waits_legitimately(const struct conn *c)
+{
+	return c->kmp || c->monitor || c->owns_dyn;
+}
+
+/* When c must have finished its current line or sent its next request;
+ * false if it has no such deadline. */
+static bool conn_deadline(const struct conn *c, uint64_t *when)
+{
+	const uint64_t idle = c->srv->idle_ms;
+
+	if (c->fd < 0)
+		return false;
+	if (conn_partial(c)) {
+		*when = c->part_ms + idle;
+		return true;
+	}
+	if (conn_waits_legitimately(c))
+		return false;
+	*when = c->since_ms + idle;
+	return true;
+}
+
+/* Run the idle timer at the earliest deadline (at most MAX_CONNS). */
+static void idle_arm(struct spmif_server *s)
+{
+	uint64_t first = UINT64_MAX, w, now;
+
+	for (const struct conn *c = s->conns; c; c = c->next)
+		if (conn_deadline(c, &w) && w < first)
+			first = w;
+	ev_timer_stop(s->d->loop, &s->idle_timer);
+	if (first == UINT64_MAX)
+		return;
+	now = ev_now_ms();
+	(void)ev_timer_start(s->d->loop, &s->idle_timer,
+			     first > now ? first - now : 0);
+}
+
+/* Tell the client why (best effort: it may not read; never inside a
+ * reply still queued for it) and hang up. */
+static void conn_drop(struct conn *c, const char *why)
+{
+	char line[128];
+	int n;
+
+	n = snprintf(line, sizeof(line), "421 %s\n", why);
+	if (n > 0 && (size_t)n < sizeof(line) && c->out_off == c->out.len)
+		(void)!send(c->fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	conn_close(c);
+}
+
+static void idle_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct spmif_server *s = arg;
+	uint64_t now = ev_now_ms(), w;
+
+	(void)loop;
+	(void)t;
+	for (struct conn *c = s->conns, *n; c; c = n) {
+		n = c->next;
+		if (!conn_deadline(c, &w) || w > now)
+			continue;
+		s->idle_drops++;
+		log_rl_warn(MOD, "client pid %d: %s for %u ms; disconnected",
+			    (int)c->pid,
+			    conn_partial(c) ? "request line unfinished"
+					    : "no request",
+			    s->idle_ms);
+		conn_drop(c, conn_partial(c) ? "request not completed in time"
+					     : "idle timeout");
+	}
+	idle_arm(s);
+}
+
+/*
+ * All slots taken: the client that is not a registered KMP and has been
+ * quiet the longest (connect or last complete request) goes; MONITORs
+ * and owners of dynamic policies only when nobody else can.
+ */
+static struct conn *evict_candidate(struct spmif_server *s)
+{
+	struct conn *best = NULL;
+
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->kmp || c->fd < 0)
+			continue;
+		if (!best) {
+			best = c;
+			continue;
+		}
+		bool cw = conn_waits_legitimately(c);
+		bool bw = conn_waits_legitimately(best);
+
+		if (cw != bw) {
+			if (!cw)
+				best = c;
+			continue;
+		}
+		if (c->since_ms < best->since_ms)
+			best = c;
+	}
+	return best;
+}
+
+void spmif_server_set_idle_ms(struct spmif_server *s, unsigned ms)
+{
+	s->idle_ms = ms ? ms : IDLE_MS_DEFAULT;
+	idle_arm(s);
+}
+
 static void handle_line(struct conn *c, const uint8_t *p, size_t n)
 {
 	struct spmif_msg *m = malloc(sizeof(*m));
@@ -971,10 +1112,11 @@ static void handle_line(struct conn *c, const uint8_t *p, size_t n)
 	free(m);
 }
 
-/* Handle every complete line in c->in; keep the partial rest. */
-static void conn_lines(struct conn *c)
+/* Handle every complete line in c->in; keep the partial rest.
+ * Returns the number of lines that ended (handled or discarded). */
+static size_t conn_lines(struct conn *c)
 {
-	size_t start = 0;
+	size_t start = 0, lines = 0;
 
 	for (size_t i = 0; i < c->inlen && !c->closing; i++) {
 		if (c->in[i] != '\n')
@@ -984,6 +1126,7 @@ static void conn_lines(struct conn *c)
 		else
 			handle_line(c, c->in + start, i - start);
 		start = i + 1;
+		lines++;
 	}
 	if (c->closing) {
 		c->inlen = 0;
@@ -997,6 +1140,7 @@ static void conn_lines(struct conn *c)
 		c->discarding = true;
 		c->inlen = 0;
 	}
+	return lines;
 }
 
 static void conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
@@ -1011,16 +1155,29 @@ static void conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 
+	bool was_partial = conn_partial(c);
 	ssize_t n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+	struct spmif_server *s = c->srv;
+	uint64_t now;
+	size_t lines;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		conn_close(c);
+		idle_arm(s);
 		return;
 	}
 	c->inlen += (size_t)n;
-	conn_lines(c);
+	lines = conn_lines(c);
+	/* The idle clocks: a finished request restarts the wait for the
+	 * next one; an unfinished line is timed from its first byte. */
+	now = ev_now_ms();
+	if (lines)
+		c->since_ms = now;
+	if (conn_partial(c) && (lines || !was_partial))
+		c->part_ms = now;
+	idle_arm(s);
 	if (conn_write(c) != 0)
 		conn_close(c);
 }
@@ -1056,11 +1213,19 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 	}
 	if (s->nconns >= MAX_CONNS) {
 		static const char busy[] = "421 too many clients\n";
+		struct conn *v = evict_candidate(s);
 
-		(void)!send(cfd, busy, sizeof(busy) - 1,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(cfd);
-		return;
+		if (!v) {
+			(void)!send(cfd, busy, sizeof(busy) - 1,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(cfd);
+			return;
+		}
+		s->evictions++;
+		log_rl_warn(MOD, "%d clients: dropping pid %d, quiet for %" PRIu64
+				 " ms, for pid %d", MAX_CONNS, (int)v->pid,
+			    ev_now_ms() - v->since_ms, (int)cred.pid);
+		conn_drop(v, "too many clients; closing the longest idle");
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -1071,6 +1236,7 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 	c->srv = s;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->since_ms = ev_now_ms();
 	wr_init(&c->out, 0);
 	if (ev_add_fd(s->d->loop, cfd, EPOLLIN, conn_io, c) < 0) {
 		close(cfd);
@@ -1098,6 +1264,7 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 		  (unsigned)c->uid);
 	if (conn_write(c) != 0)
 		conn_close(c);
+	idle_arm(s);
 }
 
 /* ---- events ------------------------------------------------------------ */
@@ -1214,6 +1381,7 @@ int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
 	c->fd = fd;
 	c->srv = s;
 	c->pid = -1;
+	c->since_ms = ev_now_ms();
 	c->authed = authed || !s->password;
 	snprintf(c->challenge, sizeof(c->challenge), "%s", "fuzz");
 	wr_init(&c->out, 0);
@@ -1280,6 +1448,8 @@ struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
 	}
 	s->d = d;
 	s->lfd = -1;
+	s->idle_ms = IDLE_MS_DEFAULT;
+	ev_timer_init(&s->idle_timer, idle_fire, s);
 	if (password_file) {
 		rc = spmif_read_password(password_file, &s->password,
 					 &s->pwlen);
@@ -1344,6 +1514,7 @@ void spmif_server_free(struct spmif_server *s)
 {
 	if (!s)
 		return;
+	ev_timer_stop(s->d->loop, &s->idle_timer);
 	while (s->conns) {
 		/* best effort: tell clients we are going */
 		struct conn *c = s->conns;
