@@ -84,7 +84,7 @@ static bool numeric_key(const char *k)
 		"acquires", "acquires_routed", "acquires_dropped", "reloads",
 		"reload_failures", "dynamic_added", "dynamic_removed",
 		"kernel_errors", "resyncs", "resync_reinstalled",
-		"resync_removed", NULL,
+		"resync_removed", "clients_dropped_idle", "clients_evicted", NULL,
 	};
 	for (size_t i = 0; keys[i]; i++)
 		if (strcmp(k, keys[i]) == 0)
