@@ -1,4 +1,5 @@
 #!/bin/bash
+# run-by: meson (registered in src/spm/meson.build; scripts/test.sh does not run it again)
 # spmd_policies.sh - spmd scenario tests in network namespaces (issue 3):
 #   static policies (IPv4+IPv6, transport+tunnel, discard, bypass,
 #   install off) -> exactly the expected XFRM SPD; foreign policy kept;
@@ -8,14 +9,14 @@
 #   broken config is rejected and the state kept; SIGTERM removes all of
 #   ours; kill -9 + restart gives no duplicates.
 #
-# usage: spmd_policies.sh [SPMD [SPMDCTL]]   (defaults: build-spmd paths)
+# usage: spmd_policies.sh [SPMD [SPMDCTL]]   (defaults: $R2_BUILD or build/)
 # Prints PASS:/FAIL: lines; exit status 1 if anything failed.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
-SPMD=${1:-$TOP/build-spmd/src/spm/spmd}
-SPMDCTL=${2:-$TOP/build-spmd/src/spm/spmdctl}
+SPMD=${1:-${R2_BUILD:-$TOP/build}/src/spm/spmd}
+SPMDCTL=${2:-${R2_BUILD:-$TOP/build}/src/spm/spmdctl}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: spmd_policies (needs root for network namespaces)"
