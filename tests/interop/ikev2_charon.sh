@@ -62,9 +62,9 @@
 # Usage: R2_BUILD=build-dir tests/interop/ikev2_charon.sh [SUITE/SIDE...]
 #   SUITE: cbc gcm chacha ipv6-gcm transport-cbc
 #   SIDE: r2 (racoon2 initiates) or charon; default: every combination.
-#   R2_KERNEL=fake|userspace|xfrm  iked's backend (-k); default fake (no
-#                                 ESP in this kernel); userspace (with
-#                                 r2espd and spmd) adds pings
+#   R2_KERNEL=fake|userspace|xfrm  iked's backend (-k); default userspace
+#                                 (r2espd + spmd: real traffic, pings
+#                                 checked) when r2espd is built, else fake
 #   IKED_EXPORT_FLAG=-K           iked option for the key export file
 #   KEEP=1                        keep the temp dir
 #   R2_QUICK=1                    a representative subset (see below)
@@ -86,10 +86,16 @@ charon_available || skip_all "ikev2_charon: strongSwan charon not installed"
 
 PSK='interop-ikev2-psk-0123456789abcdef'
 # This kernel has no ESP: on XFRM racoon2's CHILD SAs cannot install, so
-# the matrix runs iked on the in-memory backend by default (the xfrm case
-# below checks the install failure itself); R2_KERNEL=userspace once the
-# userspace data plane exists (then pings are checked too).
-R2_KERNEL=${R2_KERNEL:-fake}
+# the matrix runs iked on the userspace data plane (r2espd) by default,
+# where pings prove the keys carry traffic; the in-memory backend when
+# r2espd is not built; the xfrm case below checks the install failure.
+if [ -z "${R2_KERNEL:-}" ]; then
+	if [ -x "${R2_BUILD:-build}/src/kernel/userspace/r2espd" ]; then
+		R2_KERNEL=userspace
+	else
+		R2_KERNEL=fake
+	fi
+fi
 # The userspace data plane gets its policies (and TUN routes) from spmd.
 USE_SPMD=no
 [ "$R2_KERNEL" = userspace ] && [ -n "$SPMD" ] && USE_SPMD=yes
