@@ -40,6 +40,8 @@
 #include "ike/iked.h"
 #include "lib/log.h"
 
+#include "harness.h"
+
 /* ---- keys and certificates made at test time ---- */
 
 static char tmpdir[64];
@@ -118,8 +120,7 @@ static void write_pem(const char *name, X509 *x, X509 *x2, EVP_PKEY *key,
 static int group_setup(void **st)
 {
 	(void)st;
-	log_init("test", LOG_TO_STDERR,
-		 getenv("IKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	h_log_init();
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/r2cert.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -589,156 +590,27 @@ static void test_setup_errors(void **st)
 	X509_free(x);
 }
 
-/* ---- two engines (as in test_iked.c) ---- */
+/* ---- two engines (harness.c, as in test_iked.c) ---- */
 
-struct pkt {
-	struct pkt *next;
-	struct iked *to;
-	struct ike_ep from, dst;
-	size_t len;
-	uint8_t data[];
-};
-
-static struct pkt *q_head, **q_tail = &q_head;
 static struct iked A, Bd;
-
-static int hook(struct iked *d, const struct ike_ep *from,
-		const struct ike_ep *to, const uint8_t *p, size_t len,
-		void *arg)
-{
-	struct pkt *k = malloc(sizeof(*k) + len);
-
-	(void)arg;
-	assert_non_null(k);
-	k->next = NULL;
-	k->to = d == &A ? &Bd : &A;
-	k->from = *from;
-	k->dst = *to;
-	k->len = len;
-	memcpy(k->data, p, len);
-	*q_tail = k;
-	q_tail = &k->next;
-	return 0;
-}
-
-static struct pkt *q_pop(void)
-{
-	struct pkt *k = q_head;
-
-	if (k) {
-		q_head = k->next;
-		if (!q_head)
-			q_tail = &q_head;
-	}
-	return k;
-}
-
-static void pump(void)
-{
-	struct pkt *k;
-	unsigned n = 0;
-
-	while ((k = q_pop())) {
-		ike_input(k->to, &k->dst, &k->from,
-			  k->dst.port == IKE_NATT_PORT, k->data, k->len);
-		free(k);
-		assert_true(++n < 100);
-	}
-	ev_run_once(A.loop, 0);
-	ev_run_once(Bd.loop, 0);
-}
-
-static void reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
-{
-	struct iked *d = arg;
-	struct ike_sa *sa, *n;
-
-	(void)l;
-	(void)t;
-	for (sa = d->sas; sa; sa = n) {
-		n = sa->next;
-		if (sa->state == IKE_S_DEAD)
-			ike_sa_free(sa);
-	}
-}
-
-static void engine_init(struct iked *d, const char *me, const char *peer)
-{
-	struct ike_remote *r;
-	struct ike_policy *p;
-
-	memset(d, 0, sizeof(*d));
-	d->loop = ev_new();
-	assert_non_null(d->loop);
-	d->ctl_fd = -1;
-	d->cfg = cfg_new();
-	assert_non_null(d->cfg);
-	r = cfg_add_remote(d->cfg);
-	p = cfg_add_policy(d->cfg);
-	assert_non_null(r);
-	assert_non_null(p);
-	snprintf(r->name, sizeof(r->name), "peer");
-	r->peer_any = false;
-	assert_int_equal(kaddr_parse(peer, &r->peer_addr), 0);
-	r->interval_ms = 100;
-	snprintf(p->name, sizeof(p->name), "pol-peer");
-	snprintf(p->remote, sizeof(p->remote), "peer");
-	p->reqid = 7;
-	assert_int_equal(kaddr_parse(me, &p->my_sa), 0);
-	p->lifetime_sec = 3600;
-	assert_int_equal(k_open(&d->kern, "fake", 0), 0);
-	d->kern_open = true;
-	d->send_hook = hook;
-	ev_timer_init(&d->reaper, reaper_cb, d);
-}
 
 static int setup(void **st)
 {
+	static struct iked *const engs[] = { &A, &Bd };
+	static const struct h_opts o = { .pump_limit = 100 };
+
 	(void)st;
-	engine_init(&A, "198.51.100.1", "198.51.100.2");
-	engine_init(&Bd, "198.51.100.2", "198.51.100.1");
+	h_setup(engs, 2, &o);
+	h_peer_config(&A, "198.51.100.1", "198.51.100.2");
+	h_peer_config(&Bd, "198.51.100.2", "198.51.100.1");
 	return 0;
 }
 
 static int teardown(void **st)
 {
-	struct pkt *k;
-
 	(void)st;
-	while ((k = q_pop()))
-		free(k);
-	while (A.sas)
-		ike_sa_free(A.sas);
-	while (Bd.sas)
-		ike_sa_free(Bd.sas);
-	k_close(&A.kern);
-	k_close(&Bd.kern);
-	cfg_free(A.cfg);
-	cfg_free(Bd.cfg);
-	ev_free(A.loop);
-	ev_free(Bd.loop);
+	h_teardown();
 	return 0;
-}
-
-static struct ike_sa *live_sa(struct iked *d)
-{
-	struct ike_sa *sa;
-
-	for (sa = d->sas; sa; sa = sa->next)
-		if (sa->state == IKE_S_ESTABLISHED)
-			return sa;
-	return NULL;
-}
-
-static unsigned count_sas(struct iked *d)
-{
-	struct ike_sa *sa;
-	unsigned n = 0;
-
-	for (sa = d->sas; sa; sa = sa->next)
-		if (sa->state != IKE_S_DEAD)
-			n++;
-	return n;
 }
 
 /* One side's certificate material: files under tmpdir named by tag. */
@@ -768,21 +640,25 @@ static void side(struct iked *d, const char *tag, X509 *mine, X509 *extra,
 
 static bool try_establish(void)
 {
-	char err[128];
-
-	assert_int_equal(iked_initiate(&A, "peer", NULL, NULL, err,
-				       sizeof(err)),
-			 0);
-	pump();
-	return live_sa(&A) && live_sa(&Bd);
+	h_initiate(&A, "peer", NULL, NULL);
+	return h_est_any(&A) && h_est_any(&Bd);
 }
 
-static void assert_failed(void)
+/* My IDs (RFC 7296 §3.5) instead of the subject DNs. */
+static void my_ids(const char *alice, const char *bob)
 {
-	assert_null(live_sa(&A));
-	assert_null(live_sa(&Bd));
-	assert_int_equal(count_sas(&A), 0);
-	assert_int_equal(count_sas(&Bd), 0);
+	ike_id_parse(alice, &A.cfg->remote[0].my_id);
+	ike_id_parse(bob, &Bd.cfg->remote[0].my_id);
+}
+
+/* IKE_AUTH fails and leaves nothing behind on either side. */
+static void establish_fails(void)
+{
+	assert_false(try_establish());
+	assert_null(h_est_any(&A));
+	assert_null(h_est_any(&Bd));
+	assert_int_equal(h_count_sas(&A), 0);
+	assert_int_equal(h_count_sas(&Bd), 0);
 	assert_int_equal(kfake_sa_count(&A.kern), 0);
 	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
 }
@@ -799,8 +675,8 @@ static void test_e2e_rsa_pinned(void **st)
 	side(&A, "ra", xa, NULL, k_rsa, xb, NULL, true);
 	side(&Bd, "rb", xb, NULL, k_rsa2, xa, NULL, true);
 	assert_true(try_establish());
-	a = live_sa(&A);
-	b = live_sa(&Bd);
+	a = h_est_any(&A);
+	b = h_est_any(&Bd);
 	/* Default IDs are the subject DNs; both sides saw RFC 7427. */
 	assert_int_equal(a->id_local.type, IKE_ID_DER_ASN1_DN);
 	assert_int_equal(b->id_peer.type, IKE_ID_DER_ASN1_DN);
@@ -823,11 +699,10 @@ static void test_e2e_ecdsa_ca(void **st)
 	(void)st;
 	side(&A, "ea", xa, NULL, k_p256, ca, NULL, true);
 	side(&Bd, "eb", xb, NULL, k_p521, ca, NULL, true);
-	ike_id_parse("fqdn:alice.example", &A.cfg->remote[0].my_id);
+	my_ids("fqdn:alice.example", "fqdn:bob.example");
 	ike_id_parse("fqdn:bob.example", &A.cfg->remote[0].peer_id);
-	ike_id_parse("fqdn:bob.example", &Bd.cfg->remote[0].my_id);
 	assert_true(try_establish());
-	assert_int_equal(live_sa(&Bd)->id_peer.type, IKE_ID_FQDN);
+	assert_int_equal(h_est_any(&Bd)->id_peer.type, IKE_ID_FQDN);
 	X509_free(xa);
 	X509_free(xb);
 }
@@ -846,8 +721,7 @@ static void test_e2e_intermediate(void **st)
 	(void)st;
 	side(&A, "ia", xa, mid, k_rsa, ca, NULL, true);
 	side(&Bd, "ib", xb, NULL, k_p256, ca, NULL, true);
-	ike_id_parse("fqdn:alice.example", &A.cfg->remote[0].my_id);
-	ike_id_parse("198.51.100.2", &Bd.cfg->remote[0].my_id);
+	my_ids("fqdn:alice.example", "198.51.100.2");
 	assert_true(try_establish());
 	X509_free(mid);
 	X509_free(xa);
@@ -881,10 +755,8 @@ static void test_e2e_expired(void **st)
 	(void)st;
 	side(&A, "xa", xa, NULL, k_p256, ca, NULL, true);
 	side(&Bd, "xb", xb, NULL, k_p384, ca, NULL, true);
-	ike_id_parse("fqdn:alice.example", &A.cfg->remote[0].my_id);
-	ike_id_parse("fqdn:bob.example", &Bd.cfg->remote[0].my_id);
-	assert_false(try_establish());
-	assert_failed();
+	my_ids("fqdn:alice.example", "fqdn:bob.example");
+	establish_fails();
 	X509_free(xa);
 	X509_free(xb);
 }
@@ -899,8 +771,7 @@ static void test_e2e_not_yet_valid_pinned(void **st)
 	(void)st;
 	side(&A, "ya", xa, NULL, k_p256, xb, NULL, true);
 	side(&Bd, "yb", xb, NULL, k_p384, xa, NULL, true);
-	assert_false(try_establish());
-	assert_failed();
+	establish_fails();
 	X509_free(xa);
 	X509_free(xb);
 }
@@ -918,8 +789,7 @@ static void test_e2e_wrong_pinned(void **st)
 	/* The responder expects carol, not alice. */
 	side(&A, "wa", xa, NULL, k_p256, xb, NULL, true);
 	side(&Bd, "wb", xb, NULL, k_p384, xc, NULL, true);
-	assert_false(try_establish());
-	assert_failed();
+	establish_fails();
 	X509_free(xa);
 	X509_free(xb);
 	X509_free(xc);
@@ -935,10 +805,8 @@ static void test_e2e_untrusted_ca(void **st)
 	(void)st;
 	side(&A, "ua", xa, NULL, k_p256, ca, NULL, true);
 	side(&Bd, "ub", xb, NULL, k_p384, ca, NULL, true);
-	ike_id_parse("fqdn:alice.example", &A.cfg->remote[0].my_id);
-	ike_id_parse("fqdn:bob.example", &Bd.cfg->remote[0].my_id);
-	assert_false(try_establish());
-	assert_failed();
+	my_ids("fqdn:alice.example", "fqdn:bob.example");
+	establish_fails();
 	X509_free(xa);
 	X509_free(xb);
 }
@@ -954,10 +822,8 @@ static void test_e2e_id_mismatch(void **st)
 	side(&A, "ma", xa, NULL, k_p256, ca, NULL, true);
 	side(&Bd, "mb", xb, NULL, k_p384, ca, NULL, true);
 	/* A valid certificate, but it does not name this identity. */
-	ike_id_parse("fqdn:mallory.example", &A.cfg->remote[0].my_id);
-	ike_id_parse("fqdn:bob.example", &Bd.cfg->remote[0].my_id);
-	assert_false(try_establish());
-	assert_failed();
+	my_ids("fqdn:mallory.example", "fqdn:bob.example");
+	establish_fails();
 	X509_free(xa);
 	X509_free(xb);
 }
@@ -979,7 +845,7 @@ static void test_e2e_bad_responder_sig(void **st)
 	side(&A, "sa", xa, NULL, k_p256, xb, NULL, true);
 	side(&Bd, "sb", xb2, NULL, k_p521, xa, NULL, false);
 	assert_false(try_establish());
-	assert_null(live_sa(&A));
+	assert_null(h_est_any(&A));
 	X509_free(xa);
 	X509_free(xb);
 	X509_free(xb2);
@@ -1044,12 +910,4 @@ int main(void)
 		T(test_e2e_mixed_psk),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
-
-/* The daemon's reload needs the config parser; not linked here. */
-int iked_reload(struct iked *d, char *err, size_t errlen)
-{
-	(void)d;
-	snprintf(err, errlen, "not in tests");
-	return -ENOTSUP;
 }

@@ -25,192 +25,50 @@
 #include "ike/iked.h"
 #include "lib/log.h"
 
-struct pkt {
-	struct pkt *next;
-	struct iked *to;
-	struct ike_ep from, dst;
-	size_t len;
-	uint8_t data[];
-};
+#include "harness.h"
+/* src/ike/meson.build builds this file alone (see meson.build here). */
 
-static struct pkt *q_head, **q_tail = &q_head;
-static unsigned q_sent;
 static struct iked A, Bd;
 
-static int hook(struct iked *d, const struct ike_ep *from,
-		const struct ike_ep *to, const uint8_t *p, size_t len,
-		void *arg)
+/* Alice's and Bob's "peer" remotes know each other by address and PSK. */
+static void peer_config(struct iked *d, const char *me, const char *peer,
+			const char *psk)
 {
-	struct pkt *k = malloc(sizeof(*k) + len);
+	struct ike_remote *r;
 
-	(void)arg;
-	assert_non_null(k);
-	k->next = NULL;
-	k->to = d == &A ? &Bd : &A;
-	k->from = *from;
-	k->dst = *to;
-	k->len = len;
-	memcpy(k->data, p, len);
-	*q_tail = k;
-	q_tail = &k->next;
-	q_sent++;
-	return 0;
-}
-
-static struct pkt *q_pop(void)
-{
-	struct pkt *k = q_head;
-
-	if (k) {
-		q_head = k->next;
-		if (!q_head)
-			q_tail = &q_head;
-	}
-	return k;
-}
-
-static void deliver(struct pkt *k)
-{
-	ike_input(k->to, &k->dst, &k->from, k->dst.port == IKE_NATT_PORT,
-		  k->data, k->len);
-}
-
-/* Deliver everything (and what it triggers); returns packets moved. */
-static unsigned pump(void)
-{
-	struct pkt *k;
-	unsigned n = 0;
-
-	while ((k = q_pop())) {
-		deliver(k);
-		free(k);
-		n++;
-		assert_true(n < 1000);
-	}
-	/* Run reapers and zero timers. */
-	ev_run_once(A.loop, 0);
-	ev_run_once(Bd.loop, 0);
-	return n;
-}
-
-static void q_drop_all(void)
-{
-	struct pkt *k;
-
-	while ((k = q_pop()))
-		free(k);
-}
-
-static void remote_setup(struct ike_cfg *c, const char *name, const char *me,
-			 const char *peer, const char *psk)
-{
-	struct ike_remote *r = cfg_add_remote(c);
-	struct ike_policy *p = cfg_add_policy(c);
-
-	assert_non_null(r);
-	assert_non_null(p);
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->peer_any = false;
-	assert_int_equal(kaddr_parse(peer, &r->peer_addr), 0);
+	h_peer_config(d, me, peer);
+	r = &d->cfg->remote[0];
 	ike_id_parse(me, &r->my_id);
 	ike_id_parse(peer, &r->peer_id);
 	r->have_psk = true;
 	r->psk_len = strlen(psk);
 	memcpy(r->psk, psk, r->psk_len);
-	r->interval_ms = 100;
-	snprintf(p->name, sizeof(p->name), "pol-%s", name);
-	snprintf(p->remote, sizeof(p->remote), "%s", name);
-	p->reqid = 7;
-	/* Our address without asking the (root namespace's) routes. */
-	assert_int_equal(kaddr_parse(me, &p->my_sa), 0);
-	p->lifetime_sec = 3600;
-}
-
-static void engine_init(struct iked *d, const char *me, const char *peer,
-			const char *psk)
-{
-	memset(d, 0, sizeof(*d));
-	d->loop = ev_new();
-	assert_non_null(d->loop);
-	d->ctl_fd = -1;
-	d->cfg = cfg_new();
-	assert_non_null(d->cfg);
-	remote_setup(d->cfg, "peer", me, peer, psk);
-	assert_int_equal(k_open(&d->kern, "fake", 0), 0);
-	d->kern_open = true;
-	d->send_hook = hook;
-	ev_timer_init(&d->reaper, NULL, NULL);
-}
-
-static void reap_all(struct iked *d)
-{
-	struct ike_sa *sa, *n;
-
-	for (sa = d->sas; sa; sa = n) {
-		n = sa->next;
-		if (sa->state == IKE_S_DEAD)
-			ike_sa_free(sa);
-	}
-}
-
-static void reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
-{
-	(void)l;
-	(void)t;
-	reap_all(arg);
 }
 
 static int setup(void **st)
 {
+	static struct iked *const eng[] = { &A, &Bd };
+	static const struct h_opts o = { .pump_limit = 1000 };
+
 	(void)st;
-	log_init("test", LOG_TO_STDERR,
-		 getenv("IKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	engine_init(&A, "198.51.100.1", "198.51.100.2", "s3cret");
-	engine_init(&Bd, "198.51.100.2", "198.51.100.1", "s3cret");
-	ev_timer_init(&A.reaper, reaper_cb, &A);
-	ev_timer_init(&Bd.reaper, reaper_cb, &Bd);
-	q_sent = 0;
+	h_log_init();
+	h_setup(eng, 2, &o);
+	peer_config(&A, "198.51.100.1", "198.51.100.2", "s3cret");
+	peer_config(&Bd, "198.51.100.2", "198.51.100.1", "s3cret");
 	return 0;
 }
 
 static int teardown(void **st)
 {
 	(void)st;
-	q_drop_all();
-	while (A.sas)
-		ike_sa_free(A.sas);
-	while (Bd.sas)
-		ike_sa_free(Bd.sas);
-	k_close(&A.kern);
-	k_close(&Bd.kern);
-	cfg_free(A.cfg);
-	cfg_free(Bd.cfg);
-	ev_free(A.loop);
-	ev_free(Bd.loop);
+	h_teardown();
 	return 0;
 }
 
+/* The one established IKE SA (fails if two). */
 static struct ike_sa *live_sa(struct iked *d)
 {
-	struct ike_sa *sa, *found = NULL;
-
-	for (sa = d->sas; sa; sa = sa->next)
-		if (sa->state == IKE_S_ESTABLISHED) {
-			assert_null(found); /* exactly one */
-			found = sa;
-		}
-	return found;
-}
-
-static unsigned count_sas(struct iked *d)
-{
-	struct ike_sa *sa;
-	unsigned n = 0;
-
-	for (sa = d->sas; sa; sa = sa->next)
-		if (sa->state != IKE_S_DEAD)
-			n++;
-	return n;
+	return h_est(d, NULL);
 }
 
 static unsigned count_children(struct ike_sa *sa, enum child_state st)
@@ -226,13 +84,9 @@ static unsigned count_children(struct ike_sa *sa, enum child_state st)
 
 static void establish(void)
 {
-	char err[128];
 	struct ike_sa *a, *b;
 
-	assert_int_equal(iked_initiate(&A, "peer", NULL, NULL, err,
-				       sizeof(err)),
-			 0);
-	pump();
+	h_initiate(&A, "peer", NULL, NULL);
 	a = live_sa(&A);
 	b = live_sa(&Bd);
 	assert_non_null(a);
@@ -256,7 +110,7 @@ static void test_establish(void **st)
 	(void)st;
 	establish();
 	/* IKE_SA_INIT + IKE_AUTH: four messages, nothing else. */
-	assert_int_equal(q_sent, 4);
+	assert_int_equal(h_sent, 4);
 }
 
 static void test_invalid_ke(void **st)
@@ -269,7 +123,7 @@ static void test_invalid_ke(void **st)
 	rb->dh.a[0].id = 19;
 	establish();
 	assert_int_equal(live_sa(&A)->algs.dh, 19);
-	assert_int_equal(q_sent, 6); /* INIT, INVALID_KE, INIT, resp, AUTH */
+	assert_int_equal(h_sent, 6); /* INIT, INVALID_KE, INIT, resp, AUTH */
 }
 
 static void test_cookie(void **st)
@@ -277,14 +131,14 @@ static void test_cookie(void **st)
 	(void)st;
 	Bd.cfg->remote[0].cookie_required = true;
 	establish();
-	assert_int_equal(q_sent, 6);
+	assert_int_equal(h_sent, 6);
 	assert_true(live_sa(&A)->cookie_len > 0);
 }
 
 static void test_retransmit_and_cache(void **st)
 {
 	struct ike_sa *a;
-	struct pkt *k;
+	struct h_pkt *k;
 	unsigned before;
 	char err[64];
 
@@ -295,25 +149,25 @@ static void test_retransmit_and_cache(void **st)
 	task_queue(a, task_new(TASK_DPD));
 	task_run(a);
 	/* Lose the response once. */
-	k = q_pop();
+	k = h_pop();
 	assert_non_null(k);
-	deliver(k);
+	h_deliver(k);
 	free(k);
-	q_drop_all();
+	h_drop_all();
 	assert_true(a->req_out);
 	/* Timer fires: same request again; Bob answers from his cache. */
-	before = q_sent;
+	before = h_sent;
 	a->rtx.cb(A.loop, &a->rtx, a->rtx.arg);
-	assert_int_equal(q_sent, before + 1);
-	pump();
+	assert_int_equal(h_sent, before + 1);
+	h_pump();
 	assert_false(a->req_out);
 	assert_int_equal(a->mid_next, 3);
 	assert_int_equal(live_sa(&Bd)->peer_mid_next, 3);
 	(void)err;
 	assert_non_null(live_sa(&A));
 	assert_non_null(live_sa(&Bd));
-	assert_int_equal(count_sas(&A), 1);
-	assert_int_equal(count_sas(&Bd), 1);
+	assert_int_equal(h_count_sas(&A), 1);
+	assert_int_equal(h_count_sas(&Bd), 1);
 }
 
 static void test_giveup(void **st)
@@ -325,11 +179,11 @@ static void test_giveup(void **st)
 	establish();
 	a = live_sa(&A);
 	ike_queue_ike_rekey(a);
-	q_drop_all();
+	h_drop_all();
 	for (i = 0; i <= A.cfg->remote[0].max_retry; i++) {
 		assert_int_equal(a->state, IKE_S_ESTABLISHED);
 		a->rtx.cb(A.loop, &a->rtx, a->rtx.arg);
-		q_drop_all();
+		h_drop_all();
 	}
 	assert_int_equal(a->state, IKE_S_DEAD);
 	/* Its children left the kernel. */
@@ -347,7 +201,7 @@ static void test_child_rekey(void **st, bool from_a)
 	b = live_sa(&Bd);
 	old_in = a->children->spi_in;
 	ike_queue_child_rekey(from_a ? a : b, from_a ? a->children : b->children);
-	pump();
+	h_pump();
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
 	assert_int_equal(a->children->next, NULL);
@@ -378,7 +232,7 @@ static void test_child_rekey_collision(void **st)
 	/* Both start before seeing the other's request. */
 	ike_queue_child_rekey(a, a->children);
 	ike_queue_child_rekey(b, b->children);
-	pump();
+	h_pump();
 	/* §2.8.1: one surviving pair, redundant and old SAs gone. */
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
@@ -399,7 +253,7 @@ static void test_ike_rekey(void **st, bool from_a)
 	a = live_sa(&A);
 	old_spi = a->spi_i;
 	ike_queue_ike_rekey(from_a ? a : live_sa(&Bd));
-	pump();
+	h_pump();
 	a = live_sa(&A);
 	b = live_sa(&Bd);
 	assert_non_null(a);
@@ -407,12 +261,12 @@ static void test_ike_rekey(void **st, bool from_a)
 	assert_int_not_equal(a->spi_i, old_spi);
 	assert_int_equal(a->spi_i, b->spi_i);
 	assert_int_equal(a->initiator, from_a);
-	assert_int_equal(count_sas(&A), 1);
-	assert_int_equal(count_sas(&Bd), 1);
+	assert_int_equal(h_count_sas(&A), 1);
+	assert_int_equal(h_count_sas(&Bd), 1);
 	/* The children moved and still work: rekey one over the new SA. */
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	ike_queue_child_rekey(a, a->children);
-	pump();
+	h_pump();
 	assert_int_equal(count_children(live_sa(&Bd), CHILD_S_INSTALLED), 1);
 }
 
@@ -432,9 +286,9 @@ static void test_ike_rekey_collision(void **st)
 	establish();
 	ike_queue_ike_rekey(live_sa(&A));
 	ike_queue_ike_rekey(live_sa(&Bd));
-	pump();
-	assert_int_equal(count_sas(&A), 1);
-	assert_int_equal(count_sas(&Bd), 1);
+	h_pump();
+	assert_int_equal(h_count_sas(&A), 1);
+	assert_int_equal(h_count_sas(&Bd), 1);
 	assert_int_equal(live_sa(&A)->spi_i, live_sa(&Bd)->spi_i);
 	assert_int_equal(count_children(live_sa(&A), CHILD_S_INSTALLED), 1);
 	assert_int_equal(count_children(live_sa(&Bd), CHILD_S_INSTALLED), 1);
@@ -453,15 +307,15 @@ static void test_delete(void **st, bool from_a, bool child)
 				       from_a ? a->children : b->children);
 	else
 		ike_queue_ike_delete(from_a ? a : b);
-	pump();
+	h_pump();
 	assert_int_equal(kfake_sa_count(&A.kern), 0);
 	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
 	if (child) {
 		assert_null(a->children);
 		assert_null(b->children);
 	} else {
-		assert_int_equal(count_sas(&A), 0);
-		assert_int_equal(count_sas(&Bd), 0);
+		assert_int_equal(h_count_sas(&A), 0);
+		assert_int_equal(h_count_sas(&Bd), 0);
 	}
 }
 
@@ -484,16 +338,11 @@ static void test_delete_child_b(void **st)
 
 static void test_wrong_psk(void **st)
 {
-	char err[64];
-
 	(void)st;
 	Bd.cfg->remote[0].psk[0] ^= 1;
-	assert_int_equal(iked_initiate(&A, "peer", NULL, NULL, err,
-				       sizeof(err)),
-			 0);
-	pump();
-	assert_int_equal(count_sas(&A), 0);
-	assert_int_equal(count_sas(&Bd), 0);
+	h_initiate(&A, "peer", NULL, NULL);
+	assert_int_equal(h_count_sas(&A), 0);
+	assert_int_equal(h_count_sas(&Bd), 0);
 	assert_int_equal(kfake_sa_count(&A.kern), 0);
 }
 
@@ -517,7 +366,6 @@ static void test_second_child_and_dpd(void **st)
 	struct ike_policy *p;
 	struct ike_sa *a;
 	struct task *t;
-	char err[64];
 
 	(void)st;
 	establish();
@@ -528,10 +376,7 @@ static void test_second_child_and_dpd(void **st)
 	p = cfg_add_policy(Bd.cfg);
 	*p = Bd.cfg->policy[0];
 	snprintf(p->name, sizeof(p->name), "pol2");
-	assert_int_equal(iked_initiate(&A, "peer", "pol2", NULL, err,
-				       sizeof(err)),
-			 0);
-	pump();
+	h_initiate(&A, "peer", "pol2", NULL);
 	a = live_sa(&A);
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 2);
 	assert_int_equal(count_children(live_sa(&Bd), CHILD_S_INSTALLED), 2);
@@ -539,7 +384,7 @@ static void test_second_child_and_dpd(void **st)
 	t = task_new(TASK_DPD);
 	task_queue(a, t);
 	task_run(a);
-	assert_int_equal(pump(), 2);
+	assert_int_equal(h_pump(), 2);
 	assert_int_equal(a->state, IKE_S_ESTABLISHED);
 }
 
@@ -560,11 +405,11 @@ static void test_child_pfs_invalid_ke(void **st)
 	a = live_sa(&A);
 	b = live_sa(&Bd);
 	old_in = a->children->spi_in;
-	before = q_sent;
+	before = h_sent;
 	ike_queue_child_rekey(a, a->children);
-	pump();
+	h_pump();
 	/* CREATE_CHILD_SA + INVALID_KE, again + response, DELETE pair. */
-	assert_int_equal(q_sent - before, 6);
+	assert_int_equal(h_sent - before, 6);
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
 	assert_null(a->children->next);
@@ -586,17 +431,17 @@ static void test_ike_rekey_invalid_ke(void **st)
 	assert_int_equal(live_sa(&A)->algs.dh, 14);
 	Bd.cfg->remote[0].dh.n = 1;
 	Bd.cfg->remote[0].dh.a[0].id = 19;
-	before = q_sent;
+	before = h_sent;
 	ike_queue_ike_rekey(live_sa(&A));
-	pump();
+	h_pump();
 	/* rekey + INVALID_KE, rekey + response, DELETE of the old pair */
-	assert_int_equal(q_sent - before, 6);
+	assert_int_equal(h_sent - before, 6);
 	a = live_sa(&A);
 	assert_non_null(a);
 	assert_int_equal(a->algs.dh, 19);
 	assert_int_equal(live_sa(&Bd)->algs.dh, 19);
-	assert_int_equal(count_sas(&A), 1);
-	assert_int_equal(count_sas(&Bd), 1);
+	assert_int_equal(h_count_sas(&A), 1);
+	assert_int_equal(h_count_sas(&Bd), 1);
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 }
 
@@ -619,7 +464,6 @@ static void acquire_ts(bool with_packet)
 	struct ike_policy *p;
 	struct ksel pkt;
 	struct ike_sa *a, *b;
-	char err[64];
 
 	/* (transport mode keeps the IKE address off the routing table) */
 	p = &A.cfg->policy[0];
@@ -637,11 +481,7 @@ static void acquire_ts(bool with_packet)
 	pkt.sport_mask = 0xffff;
 	pkt.dport = 53;
 	pkt.dport_mask = 0xffff;
-	assert_int_equal(iked_initiate(&A, "peer", "pol-peer",
-				       with_packet ? &pkt : NULL, err,
-				       sizeof(err)),
-			 0);
-	pump();
+	h_initiate(&A, "peer", "pol-peer", with_packet ? &pkt : NULL);
 	a = live_sa(&A);
 	b = live_sa(&Bd);
 	assert_non_null(a);
@@ -688,14 +528,14 @@ static void test_kernel_expire(void **st)
 	assert_true(k.lft.soft_bytes > 0 && k.lft.soft_bytes < 100000);
 	ksa_wipe(&k);
 	child_kernel_expire(&A, old_in, false);
-	pump();
+	h_pump();
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	assert_null(a->children->next);
 	assert_int_not_equal(a->children->spi_in, old_in);
 	assert_int_equal(a->children->spi_in, b->children->spi_out);
 	/* hard: the SA is gone, the peer is told */
 	child_kernel_expire(&A, a->children->spi_out, true);
-	pump();
+	h_pump();
 	assert_null(a->children);
 	assert_null(b->children);
 	assert_int_equal(kfake_sa_count(&A.kern), 0);
@@ -730,7 +570,7 @@ static void test_garbage(void **st)
 		}
 		ike_input(&Bd, &l, &p, false, buf, n);
 	}
-	q_drop_all();
+	h_drop_all();
 	assert_non_null(live_sa(&Bd));
 }
 
@@ -764,12 +604,4 @@ int main(void)
 		T(test_kernel_expire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
-}
-
-/* The daemon's reload needs the config parser; not linked here. */
-int iked_reload(struct iked *d, char *err, size_t errlen)
-{
-	(void)d;
-	snprintf(err, errlen, "not in tests");
-	return -ENOTSUP;
 }

@@ -15,7 +15,8 @@
  *    mapping change, a returning road warrior, disconnects, and the
  *    no-pool overlap rule (same private address behind two NATs).
  *
- * Ownership: three static engines, torn down after each test.
+ * Ownership: three static engines, run by harness.c and torn down after
+ * each test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,8 @@
 #include "ike/iked.h"
 #include "ike/rw.h"
 #include "lib/log.h"
+
+#include "harness.h"
 
 /* ---------------------------------------------------------------- */
 /* pure parts                                                         */
@@ -252,105 +255,38 @@ static const char *const eaddr[NENG] = { "198.51.100.1", "203.0.113.66",
 					 "203.0.113.74" };
 static const char *const NAT_ADDR = "198.51.100.254";
 static uint16_t nat_base[NENG] = { 0, 10000, 20000 };
-static unsigned keepalives[NENG];
 static bool behind_nat = true;
 static struct ike_ep seen[NENG];
 
-struct pkt {
-	struct pkt *next;
+/* The NAPT in front of the clients, or (behind_nat false) none: the
+ * gateway answers whatever source a client's packets came from. */
+static int nat_route(int me, struct ike_ep *from, struct ike_ep *dst)
+{
 	int to;
-	struct ike_ep from, dst;
-	size_t len;
-	uint8_t data[];
-};
-static struct pkt *q_head, **q_tail = &q_head;
 
-static int eng_of(const struct iked *d)
-{
-	for (int i = 0; i < NENG; i++)
-		if (d == &E[i])
-			return i;
-	fail();
-	return -1;
-}
-
-static int hook(struct iked *d, const struct ike_ep *from,
-		const struct ike_ep *to, const uint8_t *p, size_t len,
-		void *arg)
-{
-	struct pkt *k;
-	int me = eng_of(d);
-
-	(void)arg;
-	if (len == 1 && p[0] == 0xff) {
-		keepalives[me]++;
-		return 0;
-	}
-	k = malloc(sizeof(*k) + len);
-	assert_non_null(k);
-	k->next = NULL;
-	k->from = *from;
-	k->dst = *to;
 	if (me != 0 && behind_nat) {
 		/* NAPT: source becomes NAT_ADDR, port by (client, port). */
-		k->from.addr = A(NAT_ADDR);
-		k->from.port = (uint16_t)(nat_base[me] + from->port);
-		k->to = 0;
+		from->addr = A(NAT_ADDR);
+		from->port = (uint16_t)(nat_base[me] + from->port);
+		to = 0;
 	} else if (me != 0) {
-		k->to = 0;
+		to = 0;
 		seen[me] = *from; /* no NAT: answers go back there */
 	} else if (behind_nat) {
 		struct kaddr n = A(NAT_ADDR);
-		assert_true(kaddr_eq(&to->addr, &n));
-		k->to = to->port >= 20000 ? 2 : 1;
-		k->dst.addr = A(eaddr[k->to]);
-		k->dst.port = (uint16_t)(to->port - nat_base[k->to]);
+		assert_true(kaddr_eq(&dst->addr, &n));
+		to = dst->port >= 20000 ? 2 : 1;
+		dst->addr = A(eaddr[to]);
+		dst->port = (uint16_t)(dst->port - nat_base[to]);
 	} else {
-		k->to = -1;
+		to = -1;
 		for (int i = 1; i < NENG; i++)
-			if (kaddr_eq(&seen[i].addr, &to->addr) &&
-			    seen[i].port == to->port)
-				k->to = i;
-		assert_true(k->to > 0);
+			if (kaddr_eq(&seen[i].addr, &dst->addr) &&
+			    seen[i].port == dst->port)
+				to = i;
+		assert_true(to > 0);
 	}
-	k->len = len;
-	memcpy(k->data, p, len);
-	*q_tail = k;
-	q_tail = &k->next;
-	return 0;
-}
-
-static unsigned pump(void)
-{
-	struct pkt *k;
-	unsigned n = 0;
-
-	while ((k = q_head)) {
-		q_head = k->next;
-		if (!q_head)
-			q_tail = &q_head;
-		ike_input(&E[k->to], &k->dst, &k->from,
-			  k->dst.port == IKE_NATT_PORT, k->data, k->len);
-		free(k);
-		assert_true(++n < 2000);
-	}
-	for (int i = 0; i < NENG; i++)
-		ev_run_once(E[i].loop, 0);
-	return n;
-}
-
-static void reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
-{
-	struct iked *d = arg;
-	struct ike_sa *sa, *n;
-
-	(void)l;
-	(void)t;
-	for (sa = d->sas; sa; sa = n) {
-		n = sa->next;
-		if (sa->state == IKE_S_DEAD)
-			ike_sa_free(sa);
-	}
+	return to;
 }
 
 static void psk_set(struct ike_remote *r)
@@ -445,27 +381,17 @@ static void client_config(int i, bool request, const char *inner)
 	E[i].cfg = c;
 }
 
-static void engine_init(struct iked *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->loop = ev_new();
-	assert_non_null(d->loop);
-	d->ctl_fd = -1;
-	assert_int_equal(k_open(&d->kern, "fake", 0), 0);
-	d->kern_open = true;
-	d->send_hook = hook;
-	ev_timer_init(&d->reaper, reaper_cb, d);
-}
-
 static int setup(void **st)
 {
+	static struct iked *const engs[NENG] = { &E[0], &E[1], &E[2] };
+	static const struct h_opts o = { .pump_limit = 2000,
+					 .count_keepalives = true,
+					 .kill_on_teardown = true,
+					 .route = nat_route };
+
 	(void)st;
-	log_init("test", LOG_TO_STDERR,
-		 getenv("IKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	for (int i = 0; i < NENG; i++) {
-		engine_init(&E[i]);
-		keepalives[i] = 0;
-	}
+	h_log_init();
+	h_setup(engs, NENG, &o);
 	nat_base[1] = 10000;
 	nat_base[2] = 20000;
 	behind_nat = true;
@@ -474,47 +400,9 @@ static int setup(void **st)
 
 static int teardown(void **st)
 {
-	struct pkt *k;
-
 	(void)st;
-	while ((k = q_head)) {
-		q_head = k->next;
-		free(k);
-	}
-	q_tail = &q_head;
-	for (int i = 0; i < NENG; i++) {
-		while (E[i].sas) {
-			ike_sa_kill(E[i].sas, "teardown");
-			ike_sa_free(E[i].sas);
-		}
-		rw_free(&E[i]);
-		k_close(&E[i].kern);
-		cfg_free(E[i].cfg);
-		ev_free(E[i].loop);
-	}
+	h_teardown();
 	return 0;
-}
-
-static struct ike_sa *est(struct iked *d, const char *remote)
-{
-	struct ike_sa *sa, *f = NULL;
-
-	for (sa = d->sas; sa; sa = sa->next)
-		if (sa->state == IKE_S_ESTABLISHED &&
-		    (!remote || !strcmp(sa->remote, remote))) {
-			assert_null(f);
-			f = sa;
-		}
-	return f;
-}
-
-static unsigned n_est(struct iked *d)
-{
-	unsigned n = 0;
-
-	for (struct ike_sa *sa = d->sas; sa; sa = sa->next)
-		n += sa->state == IKE_S_ESTABLISHED;
-	return n;
 }
 
 /* The fake backend hands out SPIs from one counter per kernel: two
@@ -533,16 +421,23 @@ static void spi_skew(int i)
 
 static void connect_client(int i)
 {
-	char err[160];
+	h_initiate(&E[i], "gw", "to-gw", NULL);
+}
 
-	assert_int_equal(iked_initiate(&E[i], "gw", "to-gw", NULL, err,
-				       sizeof(err)), 0);
-	pump();
+/* The gateway with its pool, both clients asking for an address. */
+static void connect_pool_clients(void)
+{
+	gw_config(true);
+	client_config(1, true, NULL);
+	client_config(2, true, NULL);
+	spi_skew(2);
+	connect_client(1);
+	connect_client(2);
 }
 
 static const struct kaddr *client_vip(int i)
 {
-	struct ike_sa *sa = est(&E[i], "gw");
+	struct ike_sa *sa = h_est(&E[i], "gw");
 
 	assert_non_null(sa);
 	/* The gateway leased it and narrowed our TSi to it. */
@@ -558,20 +453,15 @@ static void test_two_clients_nat_pool(void **st)
 	char b[64];
 
 	(void)st;
-	gw_config(true);
-	client_config(1, true, NULL);
-	client_config(2, true, NULL);
-	spi_skew(2);
-	connect_client(1);
-	connect_client(2);
-	assert_int_equal(n_est(G), 2);
-	g1 = est(G, "rw-c1");
-	g2 = est(G, "rw-c2");
+	connect_pool_clients();
+	assert_int_equal(h_count_est(G), 2);
+	g1 = h_est(G, "rw-c1");
+	g2 = h_est(G, "rw-c2");
 	assert_non_null(g1);
 	assert_non_null(g2);
 	/* NAT detected on both sides, both floated to 4500. */
 	assert_true(g1->natt && g1->nat_peer && !g1->nat_local);
-	s1 = est(&E[1], "gw");
+	s1 = h_est(&E[1], "gw");
 	assert_true(s1->natt && s1->nat_local);
 	assert_int_equal(s1->peer.port, IKE_NATT_PORT);
 	assert_int_equal(g1->peer.port, nat_base[1] + IKE_NATT_PORT);
@@ -605,22 +495,22 @@ static void test_two_clients_nat_pool(void **st)
 		natt_keepalive_scan(&E[i], t0);
 	for (int i = 0; i < NENG; i++)
 		natt_keepalive_scan(&E[i], t0 + 21000);
-	assert_int_equal(keepalives[0], 0);
-	assert_int_equal(keepalives[1], 1);
-	assert_int_equal(keepalives[2], 1);
+	assert_int_equal(h_keepalives[0], 0);
+	assert_int_equal(h_keepalives[1], 1);
+	assert_int_equal(h_keepalives[2], 1);
 	natt_keepalive_scan(&E[1], t0 + 22000); /* not yet due again */
-	assert_int_equal(keepalives[1], 1);
+	assert_int_equal(h_keepalives[1], 1);
 
 	/* c1 disconnects: its policies and lease vanish, c2's stay. */
 	assert_int_equal(ike_queue_ike_delete(s1), 0);
-	pump();
-	assert_int_equal(n_est(G), 1);
+	h_pump();
+	assert_int_equal(h_count_est(G), 1);
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 	assert_int_equal(rw_pool_count(&G->rw->pool), 1);
 	/* c2 too: nothing left. */
-	assert_int_equal(ike_queue_ike_delete(est(&E[2], "gw")), 0);
-	pump();
-	assert_int_equal(n_est(G), 0);
+	assert_int_equal(ike_queue_ike_delete(h_est(&E[2], "gw")), 0);
+	h_pump();
+	assert_int_equal(h_count_est(G), 0);
 	assert_int_equal(kfake_pol_count(&G->kern), 0);
 	assert_int_equal(kfake_sa_count(&G->kern), 0);
 	assert_int_equal(rw_pool_count(&G->rw->pool), 0);
@@ -633,13 +523,8 @@ static void test_returning_rw(void **st)
 	uint32_t old_id;
 
 	(void)st;
-	gw_config(true);
-	client_config(1, true, NULL);
-	client_config(2, true, NULL);
-	spi_skew(2);
-	connect_client(1);
-	connect_client(2);
-	old_g = est(G, "rw-c1");
+	connect_pool_clients();
+	old_g = h_est(G, "rw-c1");
 	assert_non_null(old_g);
 	old_id = old_g->id;
 	v_old = *client_vip(1);
@@ -654,8 +539,8 @@ static void test_returning_rw(void **st)
 	nat_base[1] = 11000;
 	connect_client(1);
 	/* The gateway replaced the old IKE SA: one per client. */
-	assert_int_equal(n_est(G), 2);
-	new_g = est(G, "rw-c1");
+	assert_int_equal(h_count_est(G), 2);
+	new_g = h_est(G, "rw-c1");
 	assert_int_not_equal(new_g->id, old_id);
 	for (sa = G->sas; sa; sa = sa->next)
 		assert_true(sa->id != old_id || sa->state == IKE_S_DEAD);
@@ -681,14 +566,14 @@ static void test_mapping_change(void **st)
 	gw_config(true);
 	client_config(1, true, NULL);
 	connect_client(1);
-	g1 = est(G, "rw-c1");
-	c1 = est(&E[1], "gw");
+	g1 = h_est(G, "rw-c1");
+	c1 = h_est(&E[1], "gw");
 	before = g1->peer.port;
 	/* The NAT forgets and maps c1 to a new port: its next (DPD)
 	 * message arrives from there. */
 	nat_base[1] = 12000;
 	assert_int_equal(ike_queue_child_rekey(c1, c1->children), 0);
-	pump();
+	h_pump();
 	assert_int_not_equal(g1->peer.port, before);
 	assert_int_equal(g1->peer.port, 12000 + IKE_NATT_PORT);
 	/* The CHILD SA now in use carries the new mapping. */
@@ -722,15 +607,15 @@ static void test_no_pool_overlap(void **st)
 	connect_client(1);
 	connect_client(2);
 	/* Both IKE SAs stand, but c2's CHILD SA is refused. */
-	assert_int_equal(n_est(G), 2);
-	sa = est(&E[1], "gw");
+	assert_int_equal(h_count_est(G), 2);
+	sa = h_est(&E[1], "gw");
 	assert_non_null(sa->children);
 	assert_int_equal(sa->children->state, CHILD_S_INSTALLED);
-	sa = est(&E[2], "gw");
+	sa = h_est(&E[2], "gw");
 	assert_true(!sa->children ||
 		    sa->children->state != CHILD_S_INSTALLED);
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
-	sa = est(G, "rw-c1");
+	sa = h_est(G, "rw-c1");
 	assert_string_equal((char *)sa->id_peer.data, "c1.example");
 	assert_int_equal(sa->children->ts_remote.dst_plen, 32);
 	/* Outside the envelope: refused too. */
@@ -741,7 +626,7 @@ static void test_no_pool_overlap(void **st)
 		ike_sa_free(sa);
 	}
 	connect_client(2);
-	sa = est(&E[2], "gw");
+	sa = h_est(&E[2], "gw");
 	assert_non_null(sa);
 	assert_true(!sa->children ||
 		    sa->children->state != CHILD_S_INSTALLED);
@@ -775,7 +660,7 @@ static void test_ipv6_no_nat(void **st)
 	p->sel.dst = A("2001:db8:1::1");
 	p->sel.dst_plen = 128;
 	connect_client(1);
-	g1 = est(G, "rw-c1");
+	g1 = h_est(G, "rw-c1");
 	assert_non_null(g1);
 	assert_false(g1->natt && (g1->nat_peer || g1->nat_local));
 	assert_non_null(g1->children);
