@@ -494,6 +494,24 @@ void child_nego_free(void *p)
 
 /* Prepare a child for policy p: SPI, offer, TS.  The child is linked
  * into sa (CREATING) so that a failure can be shown and cleaned up. */
+/*
+ * A rekeyed CHILD SA serves the same policy as the one it replaces, so
+ * it keeps its reqid: asking the backend again can give 0 while a
+ * backend that lost its state is being refilled by spmd (RESYNC), and an
+ * SA with the wrong reqid matches no policy template.
+ */
+static uint32_t child_reqid(struct ike_sa *sa, const struct task *t,
+			    const struct ike_policy *p)
+{
+	if (t->type == TASK_CHILD_REKEY) {
+		const struct child_sa *old = child_find_id(sa->d, t->child_id);
+
+		if (old && old->reqid)
+			return old->reqid;
+	}
+	return policy_reqid(sa->d, p);
+}
+
 int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 {
 	const struct ike_policy *p = cfg_policy_by_name(sa->d->cfg, t->policy);
@@ -518,7 +536,7 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	snprintf(cn->child->policy, sizeof(cn->child->policy), "%s", p->name);
 	cn->child->mode = p->mode;
 	cn->child->initiated = true;
-	cn->child->reqid = policy_reqid(sa->d, p);
+	cn->child->reqid = child_reqid(sa, t, p);
 	child_spi_alloc(sa, p, cn->child);
 	spi[0] = (uint8_t)(cn->child->spi_in >> 24);
 	spi[1] = (uint8_t)(cn->child->spi_in >> 16);
