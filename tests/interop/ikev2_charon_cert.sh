@@ -62,49 +62,8 @@ ns_addr b vb 198.51.100.2/24
 ns_addr a lo 203.0.113.1/32
 ns_addr b lo 203.0.113.2/32
 
-PKI=$TEST_DIR/pki
-mkdir -p "$PKI"
-chmod 700 "$PKI"
-
-mkkey() {
-	case "$2" in
-	rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-		-out "$PKI/$1.key" 2>/dev/null ;;
-	p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-		-out "$PKI/$1.key" 2>/dev/null ;;
-	p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 \
-		-out "$PKI/$1.key" 2>/dev/null ;;
-	esac
-}
-
-mkca() {
-	mkkey "$1" "$2"
-	openssl req -x509 -new -key "$PKI/$1.key" -out "$PKI/$1.crt" -days 2 \
-		-subj "/O=racoon2 test/CN=$1" \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-}
-
-# mkee NAME KEYTYPE CN [CA] [SAN]
-mkee() {
-	local n=$1 kt=$2 cn=$3 ca=${4:-} san=${5:-}
-	local ext="$PKI/$n.ext"
-	mkkey "$n" "$kt"
-	printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n' >"$ext"
-	[ -n "$san" ] && printf 'subjectAltName=%s\n' "$san" >>"$ext"
-	if [ -n "$ca" ]; then
-		openssl req -new -key "$PKI/$n.key" -subj "/O=racoon2 test/CN=$cn" \
-			-out "$PKI/$n.csr" 2>/dev/null &&
-		openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/$ca.crt" \
-			-CAkey "$PKI/$ca.key" -CAcreateserial -days 1 \
-			-extfile "$ext" -out "$PKI/$n.crt" 2>/dev/null
-	else
-		openssl req -x509 -new -key "$PKI/$n.key" -days 1 \
-			-subj "/O=racoon2 test/CN=$cn" -out "$PKI/$n.crt" \
-			-addext "basicConstraints=CA:FALSE" \
-			${san:+-addext "subjectAltName=$san"} 2>/dev/null
-	fi
-}
+. "$LIB/pki.sh"
+pki_init "$TEST_DIR/pki"
 
 mkca rsaca rsa
 mkee ra rsa a.example rsaca "DNS:a.example"
