@@ -17,43 +17,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../kevent_use.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void use_sel(const struct ksel *s)
-{
-	char buf[200];
-
-	ksel_str(s, buf, sizeof(buf));
-	if (strlen(buf) >= sizeof(buf))
-		__builtin_trap();
-}
-
-static void use_event(const struct kevent *ev)
-{
-	char a[64];
-
-	switch (ev->type) {
-	case KEV_ACQUIRE:
-		use_sel(&ev->u.acquire.sel);
-		kaddr_str(&ev->u.acquire.dst, a, sizeof(a));
-		break;
-	case KEV_EXPIRE:
-		kaddr_str(&ev->u.expire.dst, a, sizeof(a));
-		break;
-	case KEV_POL_EXPIRE:
-		use_sel(&ev->u.pol_expire.sel);
-		break;
-	case KEV_MIGRATE:
-		use_sel(&ev->u.migrate.sel);
-		kaddr_str(&ev->u.migrate.new_dst, a, sizeof(a));
-		break;
-	case KEV_MAPPING:
-		kaddr_str(&ev->u.mapping.new_addr, a, sizeof(a));
-		break;
-	default:
-		__builtin_trap();
-	}
-}
 
 static void reencode_sa(const struct pfk_flavor *fl, const struct ksa *sa)
 {
