@@ -236,18 +236,7 @@ run_transport_case() {
 	"$IKED" -h 2>&1 | grep -q -- '\[-n\]' && nosp=(-n)
 	r2_start_iked a "$R2" "${nosp[@]}" || { fail "$t: iked start"; return; }
 
-	if [ "$side" = r2 ]; then
-		r2_ctl "$R2" initiate charon >>"$TEST_DIR/ctl-$cap.log" 2>&1
-	else
-		sw "$C" --initiate --child c >>"$TEST_DIR/swanctl-$cap.log" 2>&1
-	fi
-	if wait_for "charon_ike_established $C c && r2_ike_est 1" 8; then
-		pass "$t: IKE SA ESTABLISHED on both"
-	else
-		fail "$t: IKE SA ESTABLISHED on both"
-		r2_json "$R2" >&2
-		return
-	fi
+	initiate_and_establish "$side" "$t" "$cap" || return
 	if grep -q "selected proposal: $cprop" "$clog"; then
 		pass "$t: negotiated $cprop"
 	else
@@ -381,6 +370,24 @@ run_transport_case() {
 	fi
 }
 
+# initiate_and_establish SIDE T CAP: the side named starts the IKE SA;
+# PASS/FAIL "ESTABLISHED on both" (non-zero when it is not).
+initiate_and_establish() {
+	local side=$1 t=$2 cap=$3
+	if [ "$side" = r2 ]; then
+		r2_ctl "$R2" initiate charon >>"$TEST_DIR/ctl-$cap.log" 2>&1
+	else
+		sw "$C" --initiate --child c >>"$TEST_DIR/swanctl-$cap.log" 2>&1
+	fi
+	if wait_for "charon_ike_established $C c && r2_ike_est 1" 8; then
+		pass "$t: IKE SA ESTABLISHED on both"
+	else
+		fail "$t: IKE SA ESTABLISHED on both"
+		r2_json "$R2" >&2
+		return 1
+	fi
+}
+
 run_case() {
 	[ "$1" = xfrm-install-failure ] && { run_xfrm_case; return; }
 	local suite=${1%/*} side=${1#*/}
@@ -438,18 +445,7 @@ run_case() {
 	fi
 	r2_start_iked a "$R2" "${nosp[@]}" || { fail "$t: iked start"; return; }
 
-	if [ "$side" = r2 ]; then
-		r2_ctl "$R2" initiate charon >>"$TEST_DIR/ctl-$cap.log" 2>&1
-	else
-		sw "$C" --initiate --child c >>"$TEST_DIR/swanctl-$cap.log" 2>&1
-	fi
-	if wait_for "charon_ike_established $C c && r2_ike_est 1" 8; then
-		pass "$t: IKE SA ESTABLISHED on both"
-	else
-		fail "$t: IKE SA ESTABLISHED on both"
-		r2_json "$R2" >&2
-		return
-	fi
+	initiate_and_establish "$side" "$t" "$cap" || return
 	if grep -q "selected proposal: $cprop" "$(charon_log "$C")"; then
 		pass "$t: negotiated $cprop"
 	else
