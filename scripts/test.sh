@@ -71,7 +71,8 @@ else
 fi
 
 # Scenario tests: each script prints PASS:/FAIL:/SKIP: lines and exits
-# non-zero on failure.  They use the plain build.
+# non-zero on failure, 77 when it cannot run here (counted as skipped; meson
+# does the same for the "# run-by: meson" ones).  They use the plain build.
 export R2_BUILD=$top/build R2_TOP=$top
 for t in tests/netns/*.sh tests/interop/*.sh; do
 	[ -f "$t" ] || continue
@@ -84,6 +85,15 @@ for t in tests/netns/*.sh tests/interop/*.sh; do
 	rc=$?
 	p=$(grep -c '^PASS:' "$out"); f=$(grep -c '^FAIL:' "$out"); s=$(grep -c '^SKIP:' "$out")
 	grep -E '^(PASS|FAIL|SKIP):' "$out"
+	if [ $rc -eq 77 ] && [ "$f" -eq 0 ]; then
+		# exit 77: the script could not run here (no root, a tool or
+		# binary missing).  A skip: neither passed nor failed, even if
+		# it printed PASS lines before it gave up.
+		[ "$s" -eq 0 ] && echo "SKIP: $name exited 77"
+		skipped=$((skipped + (s > 0 ? s : 1)))
+		[ "$p" -ne 0 ] && echo "# $name: its $p PASS line(s) not counted (the script skipped)"
+		continue
+	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		failed=$((failed + 1)); echo "FAIL: $name exited $rc"

@@ -10,7 +10,7 @@
 #           protected 203.0.113.1
 #   host b: charon --libipsec, 198.51.100.2, protected 203.0.113.2
 #
-# Skips (exit 0) while iked is not built or its configuration check
+# Skips (exit 77) while iked is not built or its configuration check
 # refuses "kernel userspace".
 # Usage: R2_BUILD=build-dir tests/interop/esp_libipsec.sh   (KEEP=1)
 

@@ -58,7 +58,7 @@
 #     keys before its install fails)
 #   - tshark: clean, every SK payload decrypts with racoon2's keys
 #
-# Skips (exit 0) while iked/ikedctl are not built.
+# Skips (exit 77) while iked/ikedctl are not built.
 # Usage: R2_BUILD=build-dir tests/interop/ikev2_charon.sh [SUITE/SIDE...]
 #   SUITE: cbc gcm chacha ipv6-gcm transport-cbc
 #   SIDE: r2 (racoon2 initiates) or charon; default: every combination.

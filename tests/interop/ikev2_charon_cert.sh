@@ -27,7 +27,7 @@
 # pins another certificate -> racoon2 gets AUTHENTICATION_FAILED.
 #
 # Usage: R2_BUILD=build-dir tests/interop/ikev2_charon_cert.sh [CASE...]
-#   KEEP=1 keeps the temp dir.  Skips (exit 0) without iked or charon.
+#   KEEP=1 keeps the temp dir.  Skips (exit 77) without iked or charon.
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib

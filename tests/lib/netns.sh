@@ -56,10 +56,14 @@ to_file() {
 	"$@" >"$f" 2>&1
 }
 
-# skip_all REASON : for a whole script that cannot run here; exits 0.
+# skip_all REASON : for a whole script that cannot run here; exits 77
+# (the automake/meson "skipped" status: never 0, so that a script that did
+# not run is never counted as passed; scripts/test.sh and meson both
+# report rc 77 as a skip).
+NS_RC_SKIP=77
 skip_all() {
 	printf 'SKIP: %s\n' "$*"
-	exit 0
+	exit "$NS_RC_SKIP"
 }
 
 # need_cmd CMD... : skip the whole script if a tool is missing.
@@ -279,10 +283,13 @@ cleanup() {
 	fi
 }
 
-# finish : summary line and exit status (1 if anything failed).
+# finish : summary line and exit status: 1 if anything failed, 77 (skip)
+# if nothing passed or failed (every check was skipped: the script did not
+# really run), else 0.
 finish() {
 	printf '# %s: %d passed, %d failed, %d skipped\n' "$TEST_NAME" \
 		"$NS_PASS" "$NS_FAIL" "$NS_SKIP" >&2
-	[ "$NS_FAIL" -eq 0 ] && exit 0
-	exit 1
+	[ "$NS_FAIL" -eq 0 ] || exit 1
+	[ "$NS_PASS" -eq 0 ] && exit "$NS_RC_SKIP"
+	exit 0
 }

@@ -10,7 +10,7 @@
 #
 # host a: iked on the fake backend (-n -k fake; no ESP in this kernel)
 # host b: charon + kernel-libipsec
-# Uses the interop helpers of tests/lib.  Skips (exit 0) when iked or
+# Uses the interop helpers of tests/lib.  Skips (exit 77) when iked or
 # charon is missing.  Usage: R2_BUILD=build-dir tests/netns/iked_charon_pfs.sh
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib

@@ -19,21 +19,21 @@
 # and both data planes; traffic negotiates again afterwards; iked removes
 # its SAs from r2espd when it stops.  "bytes": r2espd's soft EXPIRE on the
 # byte limit makes iked rekey the CHILD SA while data flows.
-# Prints PASS/FAIL lines (SKIP and exit 0 without root or binaries); exit
+# Prints PASS/FAIL lines (SKIP and exit 77 without root or binaries); exit
 # status = number of failures.  Run by scripts/test.sh with R2_BUILD.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
 [ $# -gt 0 ] && shift
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: iked_userspace (no build dir)"; exit 0; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: iked_userspace (needs root)"; exit 0; }
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: iked_userspace (no build dir)"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: iked_userspace (needs root)"; exit 77; }
 
 . "$HERE/../lib/racoon2.sh"
 r2_us_bins "$BUILD"
 for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || { echo "SKIP: iked_userspace ($b not built)"; exit 0; }
+	[ -x "$b" ] || { echo "SKIP: iked_userspace ($b not built)"; exit 77; }
 done
-command -v iperf3 >/dev/null || { echo "SKIP: iked_userspace (no iperf3)"; exit 0; }
+command -v iperf3 >/dev/null || { echo "SKIP: iked_userspace (no iperf3)"; exit 77; }
 
 T=$(mktemp -d /tmp/r2j-$$.XXXX)
 NA=r2j-$$-a

@@ -19,13 +19,13 @@
 # they stop.
 #
 #   resync_userspace.sh [BUILD_DIR]
-# Prints PASS/FAIL lines (SKIP and exit 0 without root or binaries); exit
+# Prints PASS/FAIL lines (SKIP and exit 77 without root or binaries); exit
 # status 1 on any failure.  Namespaces and processes are always cleaned up
 # (tests/lib/netns.sh).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-${R2_BUILD:-$TOP/build}}
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: resync_userspace (no build dir)"; exit 0; }
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: resync_userspace (no build dir)"; exit 77; }
 
 . "$TOP/tests/lib/netns.sh"
 . "$TOP/tests/lib/racoon2.sh"

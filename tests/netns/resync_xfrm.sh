@@ -13,7 +13,7 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-${R2_BUILD:-$TOP/build}}
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: resync_xfrm (no build dir)"; exit 0; }
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: resync_xfrm (no build dir)"; exit 77; }
 TOOL=$BUILD/src/kernel/kxfrm-tool
 
 . "$TOP/tests/lib/netns.sh"
