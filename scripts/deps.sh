@@ -15,6 +15,22 @@ PKGS=(
   krb5-kdc krb5-admin-server krb5-user
 )
 
+# The unprivileged user the daemons' packet-parsing processes run as
+# (src/lib/sandbox.h): a system user and group, no home, no login shell.
+# Idempotent: nothing happens if it exists.
+R2_USER=_racoon2
+if ! getent passwd "$R2_USER" >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: user $R2_USER is missing and not root" >&2
+    exit 1
+  fi
+  nologin=/usr/sbin/nologin
+  [ -x "$nologin" ] || nologin=/bin/false
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell "$nologin" --comment "racoon2 unprivileged" "$R2_USER"
+  echo "deps.sh: created system user $R2_USER" >&2
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
