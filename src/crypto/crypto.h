@@ -260,8 +260,10 @@ int crypto_dh_compute(struct crypto_dh *dh, const uint8_t *peer,
 
 /* ---- Random ---- */
 
-/* Cryptographically strong random bytes (RAND_bytes). */
-int crypto_random(void *buf, size_t n);
+/* Cryptographically strong random bytes (RAND_bytes).  0 or -EIO; on
+ * failure buf holds nothing usable: every caller must check (the
+ * compiler enforces it) and abort what needed the bytes (issue 9). */
+int crypto_random(void *buf, size_t n) __attribute__((warn_unused_result));
 
 /* Wipe memory (OPENSSL_cleanse) - for callers that do not link OpenSSL
  * headers themselves. */

@@ -273,8 +273,12 @@ static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
 		log_debug(MOD, "getspi failed (%s), using a random SPI",
 			  sa->d->kern_open ? sa->d->kern.last_error : "no kernel");
 		do
-			crypto_random(spi, sizeof(*spi));
-		while (*spi < 256);
+			rc = crypto_random(spi, sizeof(*spi));
+		while (rc == 0 && *spi < 256);
+		if (rc < 0) {
+			*spi = 0;
+			return rc; /* no SPI: the child is not made */
+		}
 	} else {
 		/* A larval SA now exists: the install updates it, and a
 		 * failure must remove it. */
@@ -529,6 +533,12 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 		return -ENOMEM;
 	t->state = cn;
 	t->free_state = child_nego_free;
+	if (with_ke) {
+		/* §2.10: Ni first, so that no RNG leaves nothing behind. */
+		cn->ni_len = NONCE_LEN;
+		if ((rc = crypto_random(cn->ni, cn->ni_len)) < 0)
+			return rc;
+	}
 	cn->child = child_new(sa);
 	if (!cn->child)
 		return -ENOMEM;
@@ -537,7 +547,11 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	cn->child->mode = p->mode;
 	cn->child->initiated = true;
 	cn->child->reqid = child_reqid(sa, t, p);
-	child_spi_alloc(sa, p, cn->child);
+	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0) {
+		child_free(cn->child); /* no SPI, nothing installed */
+		cn->child = NULL;
+		return rc;
+	}
 	spi[0] = (uint8_t)(cn->child->spi_in >> 24);
 	spi[1] = (uint8_t)(cn->child->spi_in >> 16);
 	spi[2] = (uint8_t)(cn->child->spi_in >> 8);
@@ -562,14 +576,10 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	if (t->have_acq_sel)
 		ts_add_packet(&cn->tsi, &cn->tsr, &t->acq_sel);
 	cn->transport = p->mode == KMODE_TRANSPORT;
-	if (with_ke) {
-		cn->ni_len = NONCE_LEN;
-		crypto_random(cn->ni, cn->ni_len);
-		if (group) {
-			rc = crypto_dh_new(group, &cn->dh);
-			if (rc < 0)
-				return rc;
-		}
+	if (with_ke && group) {
+		rc = crypto_dh_new(group, &cn->dh);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -800,7 +810,10 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 		child_free(c);
 		return rc;
 	}
-	child_spi_alloc(sa, p, c);
+	if (child_spi_alloc(sa, p, c) < 0) {
+		child_free(c);
+		return IKEV2_N_TEMPORARY_FAILURE; /* §2.25: no SPI now */
+	}
 	spi[0] = (uint8_t)(c->spi_in >> 24);
 	spi[1] = (uint8_t)(c->spi_in >> 16);
 	spi[2] = (uint8_t)(c->spi_in >> 8);
@@ -956,13 +969,22 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 	if (cn->dh)
 		ikev2_put_ke(&b, crypto_dh_group(cn->dh), ke, da->pub_len);
 	child_put_sa_ts(&b, cn, false);
-	if (rc < 0) {
+	if (rc < 0)
 		ikev2_wr_abort(&b);
+	else
+		rc = msg_send_request(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA);
+	if (rc < 0) {
+		/* Nothing went out (e.g. no random IV): the prepared child
+		 * and its larval SA die here, the old one stays. */
+		if (old && old->state == CHILD_S_REKEYING)
+			old->state = CHILD_S_INSTALLED;
+		child_remove(cn->child, "cannot send the request");
+		cn->child = NULL;
 		return rc;
 	}
 	log_info(MOD, "IKE SA #%u: %s CHILD SA for %s", sa->id,
 		 old ? "rekeying" : "creating", t->policy);
-	return msg_send_request(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA);
+	return 0;
 }
 
 void create_child_response(struct ike_sa *sa, struct task *t,
@@ -1158,7 +1180,16 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 		}
 		gir_len = da->secret_len;
 	}
-	crypto_random(nr, sizeof(nr));
+	if (crypto_random(nr, sizeof(nr)) < 0) {
+		/* §2.10: no Nr, no CHILD SA; §2.25: the peer may retry. */
+		OPENSSL_cleanse(gir, sizeof(gir));
+		crypto_dh_free(dh);
+		log_rl_warn(MOD, "IKE SA #%u: no random bytes for Nr",
+			    sa->id);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
 	rc = child_respond(sa, m, gir_len ? gir : NULL, gir_len, ni.data,
 			   ni.len, nr, sizeof(nr), true,
 			   have_ke ? ke.group : IKEV2_DH_NONE, &res);

@@ -209,7 +209,10 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 		return rc;
 	}
 	ike_sa_set_state(sa, IKE_S_AUTH_SENT);
-	return msg_send_request(sa, &b, IKEV2_EXCH_IKE_AUTH);
+	rc = msg_send_request(sa, &b, IKEV2_EXCH_IKE_AUTH);
+	if (rc < 0) /* nothing went out (e.g. no random IV) */
+		ike_sa_kill(sa, "cannot send IKE_AUTH");
+	return rc;
 }
 
 static void read_window(struct ike_sa *sa, const struct ike_msg *m)

@@ -220,8 +220,12 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	if (!da || crypto_dh_public(sa->dh, ke, da->pub_len) < 0)
 		return -EINVAL;
 	if (!sa->ni_len) {
-		sa->ni_len = NONCE_LEN;
-		crypto_random(sa->ni, sa->ni_len);
+		/* §2.10: a nonce nobody chose is no nonce: no RNG, no SA. */
+		if (crypto_random(sa->ni, sa->ni_len = NONCE_LEN) < 0) {
+			sa->ni_len = 0;
+			ike_sa_kill(sa, "no random bytes for Ni");
+			return 1;
+		}
 	}
 	sa->spi_r = 0;
 	sa->mid_next = 0;
@@ -402,12 +406,20 @@ static void cookie_compute(const uint8_t secret[32], uint8_t version,
 	crypto_prf(IKEV2_PRF_HMAC_SHA2_256, secret, 32, parts, 3, out + 1);
 }
 
-static void cookie_secret_refresh(struct iked *d)
+/* 0, or -EIO when there is no secret to make cookies with (the caller
+ * drops the request: a cookie from a known secret is forgeable). */
+static int cookie_secret_refresh(struct iked *d)
 {
 	uint64_t now = ev_now_ms();
+	uint8_t fresh[sizeof(d->cookie_secret)];
 
 	/* Rotate the secret every 5 minutes (§2.6). */
 	if (!d->cookie_secret_ms || now - d->cookie_secret_ms > 300000) {
+		if (crypto_random(fresh, sizeof(fresh)) < 0) {
+			OPENSSL_cleanse(fresh, sizeof(fresh));
+			/* Keep a secret we already have; none: refuse. */
+			return d->cookie_secret_ms ? 0 : -EIO;
+		}
 		/* Keep the previous secret so that a cookie handed out just
 		 * before the rotation is still honoured once. */
 		if (d->cookie_secret_ms) {
@@ -415,10 +427,12 @@ static void cookie_secret_refresh(struct iked *d)
 			       sizeof(d->cookie_prev_secret));
 			d->cookie_prev_valid = true;
 		}
-		crypto_random(d->cookie_secret, sizeof(d->cookie_secret));
+		memcpy(d->cookie_secret, fresh, sizeof(fresh));
+		OPENSSL_cleanse(fresh, sizeof(fresh));
 		d->cookie_secret_ms = now;
 		d->cookie_version++;
 	}
+	return 0;
 }
 
 void ike_init_respond(struct iked *d, const struct ike_ep *local,
@@ -468,7 +482,12 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	if (r->cookie_required || d->half_open >= d->cfg->cookie_threshold) {
 		uint8_t want[33];
 		bool ok = false;
-		cookie_secret_refresh(d);
+		if (cookie_secret_refresh(d) < 0) {
+			log_rl_warn(MOD, "IKE_SA_INIT from %s: no random "
+				    "bytes for the COOKIE secret, dropping",
+				    ike_ep_str(peer, pb, sizeof(pb)));
+			return;
+		}
 		if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n) &&
 		    n.len == sizeof(want)) {
 			/* Accept the current and the previous secret. */
@@ -536,9 +555,19 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	sa->peer = *peer;
 	sa->natt = natt;
 	sa->spi_i = m->hdr.spi_i;
+	/* §2.6 SPIr, §2.10 Nr: without random bytes, no answer. */
 	do
-		crypto_random(&sa->spi_r, sizeof(sa->spi_r));
-	while (sa->spi_r == 0);
+		rc = crypto_random(&sa->spi_r, sizeof(sa->spi_r));
+	while (rc == 0 && sa->spi_r == 0);
+	if (rc == 0)
+		rc = crypto_random(sa->nr, NONCE_LEN);
+	if (rc < 0) {
+		log_rl_warn(MOD, "IKE_SA_INIT from %s: no random bytes, "
+			    "dropping", ike_ep_str(peer, pb, sizeof(pb)));
+		sa->spi_r = 0;
+		ike_sa_kill(sa, "no random bytes");
+		return;
+	}
 	ike_sa_rehash(sa);
 	sa->algs = suite;
 	sa->dh_group = suite.dh;
@@ -547,7 +576,6 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	memcpy(sa->ni, nonce.data, nonce.len);
 	sa->ni_len = nonce.len;
 	sa->nr_len = NONCE_LEN;
-	crypto_random(sa->nr, sa->nr_len);
 	sa->peer_mid_next = 0;
 	if (!store_copy(&sa->init_req, &sa->init_req_len, m->raw, m->raw_len))
 		goto fail;

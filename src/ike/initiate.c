@@ -86,6 +86,7 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 	struct ike_sa *sa;
 	struct task *t;
 	char b[80];
+	int rc;
 
 	if (!r || r->is_default) {
 		snprintf(err, errlen, "no IKEv2 remote '%s'", remote);
@@ -144,9 +145,17 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		sa->peer.port = IKE_NATT_PORT;
 	}
 	sa->local.port = net_local_port(d, &sa->local.addr, sa->natt);
+	/* RFC 7296 §2.6: SPIi must be random (and not 0); without random
+	 * bytes there is nothing to initiate with. */
 	do
-		crypto_random(&sa->spi_i, sizeof(sa->spi_i));
-	while (!sa->spi_i);
+		rc = crypto_random(&sa->spi_i, sizeof(sa->spi_i));
+	while (rc == 0 && !sa->spi_i);
+	if (rc < 0) {
+		sa->spi_i = 0;
+		snprintf(err, errlen, "no random bytes for the IKE SPI");
+		ike_sa_kill(sa, "no random bytes");
+		return rc;
+	}
 	ike_sa_rehash(sa);
 	sa->our_window = r->window_size ? r->window_size : 1;
 	if (sa->our_window > IKE_WINDOW_MAX)

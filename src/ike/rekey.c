@@ -166,11 +166,16 @@ int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
 		return -ENOMEM;
 	t->state = st;
 	t->free_state = rekey_state_free;
+	/* §2.6, §2.10: the new SPI and Ni are random or not at all; the
+	 * rekey is then abandoned (the task fails, nothing is sent). */
 	do
-		crypto_random(&st->new_spi, sizeof(st->new_spi));
-	while (!st->new_spi);
+		rc = crypto_random(&st->new_spi, sizeof(st->new_spi));
+	while (rc == 0 && !st->new_spi);
+	if (rc == 0)
+		rc = crypto_random(st->ni, sizeof(st->ni));
+	if (rc < 0)
+		return rc;
 	spi64_put(spi, st->new_spi);
-	crypto_random(st->ni, sizeof(st->ni));
 	prefs_ike(r, &prefs);
 	/* Offer the current group first (no INVALID_KE round trip), or
 	 * the group the peer named in INVALID_KE_PAYLOAD on a retry. */
@@ -354,9 +359,20 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 		return;
 	}
 	do
-		crypto_random(&new_spi, sizeof(new_spi));
-	while (!new_spi);
-	crypto_random(nr, sizeof(nr));
+		rc = crypto_random(&new_spi, sizeof(new_spi));
+	while (rc == 0 && !new_spi);
+	if (rc == 0)
+		rc = crypto_random(nr, sizeof(nr));
+	if (rc < 0) {
+		/* §2.25: no random bytes now; the peer may retry later. */
+		OPENSSL_cleanse(gir, sizeof(gir));
+		crypto_dh_free(dh);
+		log_rl_warn(MOD, "IKE SA #%u: no random bytes for the rekey",
+			    sa->id);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
 	n = successor(sa, false, &suite, spi64_get(suite.spi), new_spi, gir,
 		      da->secret_len, ni->data, ni->len, nr, sizeof(nr));
 	OPENSSL_cleanse(gir, sizeof(gir));

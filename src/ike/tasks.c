@@ -150,7 +150,10 @@ static uint64_t jitter(uint64_t base, unsigned pct)
 
 	if (!base)
 		return 0;
-	crypto_random(&rnd, sizeof(rnd));
+	/* Jitter only spreads rekeys in time; it is no secret, so without
+	 * random bytes there is simply none. */
+	if (crypto_random(&rnd, sizeof(rnd)) < 0)
+		return 0;
 	return (uint64_t)rnd % (base * pct / 100 + 1);
 }
 
