@@ -665,6 +665,17 @@ struct conf_interface {
 	bool application_bypass;     /* [on] */
 	bool has_application_bypass;
 	enum conf_kernel kernel;     /* new keyword `kernel` */
+	/* iked resource limits (racoon2.conf(5) "Resource limits"); a
+	 * value counts only when its bit in ike_limits_set is on (bit i =
+	 * the i-th of these keys), else iked's default applies. */
+	uint32_t ike_cookie_threshold;
+	uint32_t ike_half_open_max;
+	uint32_t ike_half_open_per_addr;
+	uint32_t ike_half_open_per_prefix;
+	uint64_t ike_half_open_timeout; /* seconds */
+	uint32_t ike_sa_per_id;
+	uint32_t ike_child_sa_per_ike_sa;
+	uint32_t ike_limits_set;
 };
 
 struct conf_resolver {

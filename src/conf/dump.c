@@ -380,8 +380,11 @@ int conf_dump(FILE *f, const struct conf *c)
 			case 4:
 				show = ifc->has_application_bypass;
 				break;
-			default:
+			case 5:
 				show = ifc->kernel != CONF_KERNEL_DEFAULT;
+				break;
+			default: /* iked limits, in ike_limits_set order */
+				show = (ifc->ike_limits_set >> (i - 6)) & 1u;
 				break;
 			}
 			if (!show)

@@ -1613,7 +1613,14 @@ static const struct enumv kernel_v[] = {
 };
 static const struct enumdef kernel_e = { kernel_v, 3 };
 #define IF_AF (AF_ANYOK | AF_MACROOK | AF_PORTOK)
-enum { FK_IKE, FK_KINK, FK_SPMD, FK_PASSWD, FK_BYPASS, FK_KERNEL };
+enum {
+	FK_IKE, FK_KINK, FK_SPMD, FK_PASSWD, FK_BYPASS, FK_KERNEL,
+	/* iked resource limits: keep in the order of ike_limits_set */
+	FK_COOKIE, FK_HO_MAX, FK_HO_ADDR, FK_HO_PREFIX, FK_HO_TIMEOUT,
+	FK_SA_PER_ID, FK_CHILD_PER_SA,
+};
+static const struct u32range r_limit = { 1, 1000000 };
+static const struct u32range r_cookie = { 0, 1000000 };
 const struct kdef conf_iface_tab[] = {
 	{ "ike", NULL, FK_IKE, 1, p_addrlist, d_addrlist, FO(ike), NULL,
 	  IF_AF },
@@ -1627,6 +1634,20 @@ const struct kdef conf_iface_tab[] = {
 	  FO(application_bypass), NULL, 0 },
 	{ "kernel", NULL, FK_KERNEL, 1, p_enum, d_enum, FO(kernel), &kernel_e,
 	  0 },
+	{ "ike_cookie_threshold", NULL, FK_COOKIE, 1, p_u32, d_u32,
+	  FO(ike_cookie_threshold), &r_cookie, 0 },
+	{ "ike_half_open_max", NULL, FK_HO_MAX, 1, p_u32, d_u32,
+	  FO(ike_half_open_max), &r_limit, 0 },
+	{ "ike_half_open_per_addr", NULL, FK_HO_ADDR, 1, p_u32, d_u32,
+	  FO(ike_half_open_per_addr), &r_limit, 0 },
+	{ "ike_half_open_per_prefix", NULL, FK_HO_PREFIX, 1, p_u32, d_u32,
+	  FO(ike_half_open_per_prefix), &r_limit, 0 },
+	{ "ike_half_open_timeout", NULL, FK_HO_TIMEOUT, 1, p_time, d_time,
+	  FO(ike_half_open_timeout), NULL, 0 },
+	{ "ike_sa_per_id", NULL, FK_SA_PER_ID, 1, p_u32, d_u32,
+	  FO(ike_sa_per_id), &r_limit, 0 },
+	{ "child_sa_per_ike_sa", NULL, FK_CHILD_PER_SA, 1, p_u32, d_u32,
+	  FO(ike_child_sa_per_ike_sa), &r_limit, 0 },
 };
 const size_t conf_iface_ntab =
 	sizeof(conf_iface_tab) / sizeof(conf_iface_tab[0]);
@@ -2273,6 +2294,8 @@ static void top_level(struct ictx *x)
 					     &set, x->iflocs, NLOCS, false, -1);
 				c->iface.has_application_bypass =
 					(set >> FK_BYPASS) & 1u;
+				c->iface.ike_limits_set =
+					(uint32_t)((set >> FK_COOKIE) & 0x7fu);
 			} else if (is_res) {
 				c->resolver.present = true;
 				interp_block(x, bi->block, conf_resolver_tab,

@@ -2,6 +2,7 @@
  * ikedctl.c - command line client of iked's control socket.
  *
  *   ikedctl [-s SOCKET] show sa [--json]
+ *   ikedctl show stats [--json]      (resource limits and refusals)
  *   ikedctl initiate REMOTE [POLICY]
  *   ikedctl delete ike ID | child ID | remote NAME | all
  *   ikedctl rekey ike ID | child ID | remote NAME | all
@@ -29,6 +30,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ikedctl [-s socket] command [args]\n"
 		"  show sa [--json]\n"
+		"  show stats [--json]\n"
 		"  initiate REMOTE [POLICY]\n"
 		"  delete ike ID | child ID | remote NAME | all\n"
 		"  rekey ike ID | child ID | remote NAME | all\n"

@@ -23,8 +23,13 @@ struct ike_cfg *cfg_new(void)
 
 	if (!c)
 		return NULL;
-	c->cookie_threshold = 16;
-	c->half_open_max = 1024;
+	c->cookie_threshold = CFG_COOKIE_THRESHOLD;
+	c->half_open_max = CFG_HALF_OPEN_MAX;
+	c->half_open_per_addr = CFG_HALF_OPEN_PER_ADDR;
+	c->half_open_per_prefix = CFG_HALF_OPEN_PER_PREFIX;
+	c->half_open_timeout_ms = CFG_HALF_OPEN_TIMEOUT_MS;
+	c->sa_per_id = CFG_SA_PER_ID;
+	c->child_per_sa = CFG_CHILD_PER_SA;
 	return c;
 }
 

@@ -167,9 +167,23 @@ struct ike_cfg {
 	char kernel[16];               /* backend name from config */
 	char ctl_path[CFG_PATH_MAX];
 	char keyexport_path[CFG_PATH_MAX]; /* "" = off */
-	unsigned cookie_threshold; /* half-open SAs before COOKIE */
-	unsigned half_open_max;
+	/* Resource limits (dos.c; racoon2.conf(5) interface section). */
+	unsigned cookie_threshold;     /* half-open SAs before COOKIE */
+	unsigned half_open_max;        /* the whole table */
+	unsigned half_open_per_addr;   /* per source address */
+	unsigned half_open_per_prefix; /* per /24 (IPv4) or /64 (IPv6) */
+	unsigned half_open_timeout_ms; /* shrinks under pressure; 0 = off */
+	unsigned sa_per_id;            /* established IKE SAs per peer ID */
+	unsigned child_per_sa;         /* CHILD SAs per IKE SA */
 };
+
+#define CFG_COOKIE_THRESHOLD 16
+#define CFG_HALF_OPEN_MAX 1024
+#define CFG_HALF_OPEN_PER_ADDR 8
+#define CFG_HALF_OPEN_PER_PREFIX 64
+#define CFG_HALF_OPEN_TIMEOUT_MS 30000
+#define CFG_SA_PER_ID 16
+#define CFG_CHILD_PER_SA 64
 
 /* Build from a racoon2.conf file (cfg_conf.c).  On error returns
  * negative errno and writes a message into err. */

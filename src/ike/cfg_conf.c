@@ -312,6 +312,31 @@ static int policy_from(struct ike_cfg *cfg, const struct conf_policy *cp)
 	return 0;
 }
 
+/* The interface section's iked limits; unset keys keep cfg_new()'s
+ * defaults (the order of the bits is conf.h's). */
+static void limits_from(struct ike_cfg *cfg, const struct conf_interface *f)
+{
+	uint32_t set = f->ike_limits_set;
+
+	if (set & 1u)
+		cfg->cookie_threshold = f->ike_cookie_threshold;
+	if (set & 2u)
+		cfg->half_open_max = f->ike_half_open_max;
+	if (set & 4u)
+		cfg->half_open_per_addr = f->ike_half_open_per_addr;
+	if (set & 8u)
+		cfg->half_open_per_prefix = f->ike_half_open_per_prefix;
+	if (set & 16u)
+		cfg->half_open_timeout_ms =
+			f->ike_half_open_timeout > 86400 ?
+				86400000u :
+				(unsigned)f->ike_half_open_timeout * 1000u;
+	if (set & 32u)
+		cfg->sa_per_id = f->ike_sa_per_id;
+	if (set & 64u)
+		cfg->child_per_sa = f->ike_child_sa_per_ike_sa;
+}
+
 int cfg_load(const char *path, struct ike_cfg **out, char *err,
 	     size_t errlen)
 {
@@ -366,6 +391,7 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err,
 			 sizeof(cfg->spmd_password));
 	str_copy(cfg->kernel, conf_kernel_name(c->iface.kernel),
 		 sizeof(cfg->kernel));
+	limits_from(cfg, &c->iface);
 
 	if (c->default_remote) {
 		rc = remote_from(cfg, c->default_remote, true, err, errlen);

@@ -1159,6 +1159,12 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 			return;
 		}
 	}
+	/* §3.10.1: child_sa_per_ike_sa (dos.c); a rekey replaces one. */
+	if (!old && !dos_child_admit(sa)) {
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
+		return;
+	}
 	have_ke = ikev2_msg_find(m, IKEV2_PL_KE) != NULL;
 	if (have_ke) {
 		pl = ikev2_msg_find(m, IKEV2_PL_KE);

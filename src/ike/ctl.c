@@ -274,6 +274,68 @@ static void show_json(struct iked *d, struct wr *w)
 	wprintf_(w, "]}\n");
 }
 
+/* Resource limits and what they refused (dos.c). */
+static void show_stats(struct iked *d, struct wr *w, bool json)
+{
+	const struct dos_stats *st = &d->dos.st;
+	const struct ike_cfg *c = d->cfg;
+	unsigned ike = 0, est = 0, child = 0;
+	const struct ike_sa *sa;
+	const struct child_sa *ch;
+
+	for (sa = d->sas; sa; sa = sa->next) {
+		if (sa->state == IKE_S_DEAD)
+			continue;
+		ike++;
+		est += sa->state == IKE_S_ESTABLISHED;
+		for (ch = sa->children; ch; ch = ch->next)
+			child++;
+	}
+	wprintf_(w,
+		 json ? "{\"ike_sas\":%u,\"established\":%u,"
+			"\"child_sas\":%u,\"half_open\":%u,"
+			"\"half_open_peak\":%u,\"half_open_prefixes\":%u,"
+			"\"half_open_timeout_ms\":%u,"
+		      : "ike_sas %u established %u child_sas %u\n"
+			"half_open %u peak %u prefixes %u timeout_ms %u\n",
+		 ike, est, child, d->half_open, st->half_open_peak,
+		 d->dos.nbuckets, dos_ho_timeout_ms(d));
+	wprintf_(w,
+		 json ? "\"limits\":{\"cookie_threshold\":%u,"
+			"\"half_open_max\":%u,\"half_open_per_addr\":%u,"
+			"\"half_open_per_prefix\":%u,"
+			"\"half_open_timeout_ms\":%u,\"sa_per_id\":%u,"
+			"\"child_sa_per_ike_sa\":%u},"
+		      : "limits cookie_threshold %u half_open_max %u "
+			"per_addr %u per_prefix %u timeout_ms %u "
+			"sa_per_id %u child_sa_per_ike_sa %u\n",
+		 c->cookie_threshold, c->half_open_max, c->half_open_per_addr,
+		 c->half_open_per_prefix, c->half_open_timeout_ms,
+		 c->sa_per_id, c->child_per_sa);
+	wprintf_(w,
+		 json ? "\"counters\":{\"cookies_sent\":%llu,"
+			"\"cookies_bad\":%llu,\"refused_addr\":%llu,"
+			"\"refused_prefix\":%llu,\"refused_table\":%llu,"
+			"\"refused_size\":%llu,\"displaced\":%llu,"
+			"\"expired\":%llu,\"refused_id\":%llu,"
+			"\"refused_child\":%llu}}\n"
+		      : "cookies_sent %llu cookies_bad %llu\n"
+			"refused_addr %llu refused_prefix %llu "
+			"refused_table %llu refused_size %llu\n"
+			"displaced %llu expired %llu refused_id %llu "
+			"refused_child %llu\n",
+		 (unsigned long long)st->cookies_sent,
+		 (unsigned long long)st->cookies_bad,
+		 (unsigned long long)st->refused_addr,
+		 (unsigned long long)st->refused_prefix,
+		 (unsigned long long)st->refused_table,
+		 (unsigned long long)st->refused_size,
+		 (unsigned long long)st->displaced,
+		 (unsigned long long)st->expired,
+		 (unsigned long long)st->refused_id,
+		 (unsigned long long)st->refused_child);
+}
+
 static int parse_u32(const char *s, uint32_t *v)
 {
 	char *end;
@@ -379,18 +441,23 @@ static int ctl_dispatch(struct iked *d, int argc, char **argv, struct wr *body,
 		return -EINVAL;
 	}
 	if (strcmp(argv[0], "show") == 0) {
-		bool json = false;
+		bool json = false, stats = false;
 		int i;
 		for (i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "json") == 0 ||
 			    strcmp(argv[i], "--json") == 0)
 				json = true;
+			else if (strcmp(argv[i], "stats") == 0)
+				stats = true;
 			else if (strcmp(argv[i], "sa") != 0) {
-				snprintf(err, errlen, "usage: show sa [json]");
+				snprintf(err, errlen,
+					 "usage: show sa|stats [json]");
 				return -EINVAL;
 			}
 		}
-		if (json)
+		if (stats)
+			show_stats(d, body, json);
+		else if (json)
 			show_json(d, body);
 		else
 			show_text(d, body);

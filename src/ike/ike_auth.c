@@ -395,6 +395,14 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		ike_sa_kill(sa, "IDr mismatch");
 		return;
 	}
+	/* ike_sa_per_id (dos.c); INITIAL_CONTACT replaces the others. */
+	if (!ikev2_msg_find_notify(m, IKEV2_N_INITIAL_CONTACT, NULL) &&
+	    !dos_id_admit(sa)) {
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		ike_sa_kill(sa, "too many IKE SAs for this identity");
+		return;
+	}
 	myidb_len = id_body(&sa->id_local, myidb, sizeof(myidb));
 	if (auth_cert_signs(r)) /* signature AUTH (auth_cert.c) */
 		rc = auth_cert_sign(sa, r, false, myidb, myidb_len, &sig);

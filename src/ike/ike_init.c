@@ -478,8 +478,9 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		return;
 	}
 
-	/* §2.6: stateless COOKIE when asked to, or under load. */
-	if (r->cookie_required || d->half_open >= d->cfg->cookie_threshold) {
+	/* §2.6: stateless COOKIE when asked to, or under load
+	 * (ike_cookie_threshold half-open SAs, dos.c). */
+	if (dos_cookie_needed(d, r)) {
 		uint8_t want[33];
 		bool ok = false;
 		if (cookie_secret_refresh(d) < 0) {
@@ -507,6 +508,9 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 			}
 		}
 		if (!ok) {
+			if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, NULL))
+				d->dos.st.cookies_bad++;
+			d->dos.st.cookies_sent++;
 			cookie_compute(d->cookie_secret, d->cookie_version,
 				       peer, m->hdr.spi_i, nonce.data,
 				       nonce.len, want);
@@ -516,10 +520,6 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 					 IKEV2_N_COOKIE, want, sizeof(want));
 			return;
 		}
-	}
-	if (d->half_open >= d->cfg->half_open_max) {
-		log_rl_warn(MOD, "too many half-open IKE SAs, dropping");
-		return;
 	}
 
 	prefs_ike(r, &prefs);
@@ -547,6 +547,11 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		return;
 	}
 
+	/* Per-address, per-prefix and table limits, after the stateless
+	 * checks and before any DH work (dos.c); may displace an older
+	 * half-open SA. */
+	if (!dos_init_admit(d, &peer->addr, m->raw_len))
+		return;
 	sa = ike_sa_new(d, false);
 	if (!sa)
 		return;
@@ -571,8 +576,8 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	ike_sa_rehash(sa);
 	sa->algs = suite;
 	sa->dh_group = suite.dh;
-	sa->half_open = true;
-	d->half_open++;
+	if (dos_ho_add(sa) < 0)
+		goto fail;
 	memcpy(sa->ni, nonce.data, nonce.len);
 	sa->ni_len = nonce.len;
 	sa->nr_len = NONCE_LEN;

@@ -28,6 +28,7 @@
 
 #include "ike/cfg.h"
 #include "ike/codec/ikev2.h"
+#include "ike/dos.h"
 #include "kernel/kernel.h"
 #include "lib/ev.h"
 
@@ -200,7 +201,8 @@ struct ike_sa {
 	uint32_t peer_sig_hashes;  /* RFC 7427 §4 (auth_cert.c) */
 	bool initial_contact_sent;
 	bool peer_sent_initial_contact;
-	bool half_open;            /* counted in d->half_open */
+	bool half_open;            /* counted in d->half_open (dos.c) */
+	struct dos_link ho;        /* while half_open */
 	uint32_t rekeyed_to;       /* id of the SA that replaced this one */
 	uint8_t nonce_min[IKE_NONCE_MAX]; /* §2.8.2 collision rule */
 	size_t nonce_min_len;
@@ -241,6 +243,7 @@ struct iked {
 	struct ike_sa *sas;
 	struct ike_sa *hash[IKED_SA_HASH];
 	unsigned half_open;
+	struct dos dos;        /* half-open table and limits (dos.h) */
 	uint32_t next_sa_id, next_child_id;
 	struct ev_timer reaper;
 
@@ -290,6 +293,9 @@ struct ike_sa *ike_sa_find_init(struct iked *d, uint64_t spi_i,
 				const struct ike_ep *peer);
 /* Mark dead and free from the event loop (safe inside callbacks). */
 void ike_sa_kill(struct ike_sa *sa, const char *why);
+/* The same for a half-open SA removed by a limit (dos.c): logged at
+ * debug level only, the caller logs a rate-limited summary. */
+void ike_sa_drop(struct ike_sa *sa, const char *why);
 void ike_sa_set_state(struct ike_sa *sa, enum ike_state st);
 const char *ike_state_name(enum ike_state st);
 const char *child_state_name(enum child_state st);

@@ -157,11 +157,8 @@ void ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
 	log_debug(MOD, "IKE SA #%u %s -> %s", sa->id,
 		  ike_state_name(sa->state), ike_state_name(st));
 	sa->state = st;
-	if (sa->half_open && st >= IKE_S_ESTABLISHED) {
-		sa->half_open = false;
-		if (sa->d->half_open)
-			sa->d->half_open--;
-	}
+	if (st >= IKE_S_ESTABLISHED)
+		dos_ho_del(sa);
 }
 
 static void free_cache(struct ike_sa *sa)
@@ -198,8 +195,7 @@ void ike_sa_free(struct ike_sa *sa)
 			*pp = sa->next;
 			break;
 		}
-	if (sa->half_open && d->half_open)
-		d->half_open--;
+	dos_ho_del(sa);
 	free(sa->req_pkt);
 	free_cache(sa);
 	free(sa->init_req);
@@ -212,18 +208,35 @@ void ike_sa_free(struct ike_sa *sa)
 	free(sa);
 }
 
-void ike_sa_kill(struct ike_sa *sa, const char *why)
+static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
 {
 	if (sa->state == IKE_S_DEAD)
 		return;
-	log_info(MOD, "IKE SA #%u (%s) removed: %s", sa->id, sa->remote,
-		 why);
+	if (quiet)
+		log_debug(MOD, "IKE SA #%u (%s) removed: %s", sa->id,
+			  sa->remote, why);
+	else
+		log_info(MOD, "IKE SA #%u (%s) removed: %s", sa->id,
+			 sa->remote, why);
+	/* A dead SA no longer holds a half-open slot (dos.c), even before
+	 * the reaper frees it. */
+	dos_ho_del(sa);
 	ike_sa_down(sa);
 	sa->state = IKE_S_DEAD;
 	ev_timer_stop(sa->d->loop, &sa->rtx);
 	ev_timer_stop(sa->d->loop, &sa->life);
 	ev_timer_stop(sa->d->loop, &sa->dpd);
 	iked_schedule_reap(sa->d);
+}
+
+void ike_sa_kill(struct ike_sa *sa, const char *why)
+{
+	sa_kill(sa, why, false);
+}
+
+void ike_sa_drop(struct ike_sa *sa, const char *why)
+{
+	sa_kill(sa, why, true);
 }
 
 /* ---- tasks ---- */
