@@ -51,7 +51,8 @@ void dos_prefix(const struct kaddr *a, struct kaddr *out)
 		if (bits >= 8)
 			out->u.b[i] = a->u.b[i];
 		else if (bits)
-			out->u.b[i] = (uint8_t)(a->u.b[i] & (0xff << (8 - bits)));
+			out->u.b[i] =
+			    (uint8_t)(a->u.b[i] & (0xff << (8 - bits)));
 		bits = bits >= 8 ? bits - 8 : 0;
 	}
 }
@@ -230,8 +231,8 @@ void dos_sweep(struct iked *d)
 
 		log_rl_msg(&rl, LOG_LVL_NOTICE, MOD,
 			   "%u half-open IKE SAs timed out (%u half-open, "
-			   "timeout now %u ms)", n, d->half_open,
-			   dos_ho_timeout_ms(d));
+			   "timeout now %u ms)",
+			   n, d->half_open, dos_ho_timeout_ms(d));
 	}
 }
 
@@ -263,8 +264,8 @@ bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
 		d->dos.st.refused_size++;
 		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
 			   "IKE_SA_INIT from %s: %zu bytes, more than %u; "
-			   "dropped", kaddr_str(src, ab, sizeof(ab)), len,
-			   DOS_INIT_MAX);
+			   "dropped",
+			   kaddr_str(src, ab, sizeof(ab)), len, DOS_INIT_MAX);
 		return false;
 	}
 	dos_sweep(d);
@@ -333,9 +334,10 @@ bool dos_id_admit(struct ike_sa *sa)
 	if (n < sa->d->cfg->sa_per_id)
 		return true;
 	sa->d->dos.st.refused_id++;
-	log_rl_warn(MOD, "IKE SA #%u: %s already has %u IKE SAs "
-		    "(ike_sa_per_id); refused", sa->id,
-		    ike_id_str(&sa->id_peer, b, sizeof(b)), n);
+	log_rl_warn(MOD,
+		    "IKE SA #%u: %s already has %u IKE SAs "
+		    "(ike_sa_per_id); refused",
+		    sa->id, ike_id_str(&sa->id_peer, b, sizeof(b)), n);
 	return false;
 }
 
@@ -346,14 +348,15 @@ bool dos_child_admit(struct ike_sa *sa)
 	unsigned n = 0;
 
 	for (c = sa->children; c; c = c->next)
-		if (c->state != CHILD_S_REKEYED &&
-		    c->state != CHILD_S_DELETING)
+		if (c->state != CHILD_S_REKEYED && c->state != CHILD_S_DELETING)
 			n++;
 	if (n < sa->d->cfg->child_per_sa)
 		return true;
 	sa->d->dos.st.refused_child++;
-	log_rl_warn(MOD, "IKE SA #%u: %u CHILD SAs (child_sa_per_ike_sa); "
-		    "refusing another", sa->id, n);
+	log_rl_warn(MOD,
+		    "IKE SA #%u: %u CHILD SAs (child_sa_per_ike_sa); "
+		    "refusing another",
+		    sa->id, n);
 	return false;
 }
 

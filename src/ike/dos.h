@@ -34,17 +34,17 @@ struct iked;
 struct ike_sa;
 struct ike_remote;
 
-#define DOS_HASH 256
-#define DOS_PREFIX4 24         /* IPv4 bits that make one prefix */
-#define DOS_PREFIX6 64         /* IPv6 bits that make one prefix */
-#define DOS_HO_MIN_MS 1000     /* shortest half-open timeout */
-#define DOS_INIT_MAX 16384     /* largest IKE_SA_INIT request kept */
+#define DOS_HASH      256
+#define DOS_PREFIX4   24    /* IPv4 bits that make one prefix */
+#define DOS_PREFIX6   64    /* IPv6 bits that make one prefix */
+#define DOS_HO_MIN_MS 1000  /* shortest half-open timeout */
+#define DOS_INIT_MAX  16384 /* largest IKE_SA_INIT request kept */
 
 struct dos_bucket {
-	struct dos_bucket *next;      /* hash chain */
-	struct kaddr prefix;          /* source address, host bits zero */
-	unsigned n;                   /* half-open SAs in this prefix */
-	struct ike_sa *head, *tail;   /* oldest first */
+	struct dos_bucket *next;    /* hash chain */
+	struct kaddr prefix;	    /* source address, host bits zero */
+	unsigned n;		    /* half-open SAs in this prefix */
+	struct ike_sa *head, *tail; /* oldest first */
 };
 
 /* Embedded in struct ike_sa while it is half-open. */
@@ -56,16 +56,16 @@ struct dos_link {
 };
 
 struct dos_stats {
-	uint64_t cookies_sent;     /* COOKIE notifies sent (§2.6) */
-	uint64_t cookies_bad;      /* requests with a wrong cookie */
-	uint64_t refused_addr;     /* half-open limit per address */
-	uint64_t refused_prefix;   /* half-open limit per prefix */
-	uint64_t refused_table;    /* table full, nothing to displace */
-	uint64_t refused_size;     /* IKE_SA_INIT larger than DOS_INIT_MAX */
-	uint64_t displaced;        /* half-open SAs displaced */
-	uint64_t expired;          /* half-open SAs timed out (dos sweep) */
-	uint64_t refused_id;       /* IKE SAs per identity */
-	uint64_t refused_child;    /* CHILD SAs per IKE SA */
+	uint64_t cookies_sent;	 /* COOKIE notifies sent (§2.6) */
+	uint64_t cookies_bad;	 /* requests with a wrong cookie */
+	uint64_t refused_addr;	 /* half-open limit per address */
+	uint64_t refused_prefix; /* half-open limit per prefix */
+	uint64_t refused_table;	 /* table full, nothing to displace */
+	uint64_t refused_size;	 /* IKE_SA_INIT larger than DOS_INIT_MAX */
+	uint64_t displaced;	 /* half-open SAs displaced */
+	uint64_t expired;	 /* half-open SAs timed out (dos sweep) */
+	uint64_t refused_id;	 /* IKE SAs per identity */
+	uint64_t refused_child;	 /* CHILD SAs per IKE SA */
 	unsigned half_open_peak;
 };
 
