@@ -186,9 +186,9 @@ static int evp_mac_setup(struct crypto_mac *m, const char *alg,
 		return -ENOMEM;
 	params[0] = OSSL_PARAM_construct_utf8_string(pname, (char *)pval, 0);
 	params[1] = OSSL_PARAM_construct_end();
-	/* HMAC takes an empty key only through a non-NULL pointer. */
-	if (EVP_MAC_init(m->mctx, key ? key : (const uint8_t *)"", keylen,
-			 params) != 1)
+	if (!key || !keylen)
+		return -EINVAL; /* no MAC without a key */
+	if (EVP_MAC_init(m->mctx, key, keylen, params) != 1)
 		return -EIO;
 	m->full_len = EVP_MAC_CTX_get_mac_size(m->mctx);
 	return 0;
@@ -264,7 +264,10 @@ int crypto_prf_new(uint16_t prf_id, const uint8_t *key, size_t keylen,
 	int rc;
 
 	*out = NULL;
-	if (!a || (keylen && !key))
+	/* Every IKEv2 PRF key is a secret (SKEYSEED, SK_d, SK_p, Ni|Nr,
+	 * the PSK): an empty key is a caller bug or an absent PSK, and
+	 * with it anyone computes the same output (issue 9). */
+	if (!a || !key || !keylen)
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)

@@ -1072,6 +1072,21 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 	} else {
 		snprintf(subj, sizeof(subj), "(public key)");
 	}
+	if (auth->method == IKEV2_AUTH_DIGSIG) {
+		/* Issue 9: method 14 names no key type; kmp_auth_method
+		 * (rsasig, ecdsa256/384/521) still limits it unless
+		 * digital_signature is listed. */
+		enum sig_key kt = SIG_KEY_NONE;
+		int bits = 0;
+
+		if (sig_key_info(key, &kt, &bits) != 0 ||
+		    !cfg_auth_allows_key(r, kt == SIG_KEY_RSA,
+					 kt == SIG_KEY_EC ? bits : 0)) {
+			snprintf(why, whylen, "the key of %s is of a type "
+				 "kmp_auth_method does not allow", subj);
+			goto out;
+		}
+	}
 	if (auth_sig_check(key, auth->method, auth->data, auth->len, o.buf,
 			   o.len, scheme, sizeof(scheme)) != 0) {
 		snprintf(why, whylen, "AUTH signature (%s) does not verify "

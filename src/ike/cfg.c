@@ -132,6 +132,53 @@ void cfg_policy_defaults(struct ike_policy *p)
 	p->replay_window = 64;
 }
 
+bool cfg_psk_usable(const struct ike_remote *r)
+{
+	return r && r->have_psk && r->psk_len > 0 &&
+	       (!(r->auth_methods & CFG_AUTH_SET) ||
+		(r->auth_methods & CFG_AUTH_PSK));
+}
+
+bool cfg_auth_allows(const struct ike_remote *r, uint8_t m)
+{
+	unsigned a = r ? r->auth_methods : 0;
+	bool set = a & CFG_AUTH_SET;
+
+	if (!r)
+		return false;
+	/* RFC 7296 §3.8 AUTH methods, RFC 4754, RFC 7427. */
+	switch (m) {
+	case IKEV2_AUTH_PSK:
+		return cfg_psk_usable(r);
+	case IKEV2_AUTH_RSA_SIG:
+		return !set || (a & CFG_AUTH_RSASIG);
+	case IKEV2_AUTH_ECDSA_256:
+		return !set || (a & CFG_AUTH_ECDSA256);
+	case IKEV2_AUTH_ECDSA_384:
+		return !set || (a & CFG_AUTH_ECDSA384);
+	case IKEV2_AUTH_ECDSA_521:
+		return !set || (a & CFG_AUTH_ECDSA521);
+	case IKEV2_AUTH_DIGSIG:
+		return !set || (a & CFG_AUTH_SIGS);
+	}
+	return false; /* DSS, NULL auth, unknown: never */
+}
+
+bool cfg_auth_allows_key(const struct ike_remote *r, bool rsa, int ec_bits)
+{
+	unsigned a = r ? r->auth_methods : 0;
+
+	if (!r)
+		return false;
+	if (!(a & CFG_AUTH_SET) || (a & CFG_AUTH_DIGSIG))
+		return true;
+	if (rsa)
+		return a & CFG_AUTH_RSASIG;
+	return (ec_bits == 256 && (a & CFG_AUTH_ECDSA256)) ||
+	       (ec_bits == 384 && (a & CFG_AUTH_ECDSA384)) ||
+	       (ec_bits == 521 && (a & CFG_AUTH_ECDSA521));
+}
+
 const struct ike_remote *cfg_remote_by_name(const struct ike_cfg *cfg,
 					    const char *name)
 {

@@ -74,6 +74,18 @@ struct cfg_range {
 
 struct auth_cert_cfg;
 
+/* kmp_auth_method bits (struct ike_remote.auth_methods). */
+#define CFG_AUTH_PSK	  0x0001u /* AUTH method 2 */
+#define CFG_AUTH_RSASIG	  0x0002u /* 1, and 14 with an RSA key */
+#define CFG_AUTH_ECDSA256 0x0004u /* 9, and 14 with a P-256 key */
+#define CFG_AUTH_ECDSA384 0x0008u /* 10, and 14 with a P-384 key */
+#define CFG_AUTH_ECDSA521 0x0010u /* 11, and 14 with a P-521 key */
+#define CFG_AUTH_DIGSIG	  0x0020u /* 14 (RFC 7427), any key */
+#define CFG_AUTH_SIGS                                                         \
+	(CFG_AUTH_RSASIG | CFG_AUTH_ECDSA256 | CFG_AUTH_ECDSA384 |            \
+	 CFG_AUTH_ECDSA521 | CFG_AUTH_DIGSIG)
+#define CFG_AUTH_SET 0x8000u /* the bits come from kmp_auth_method */
+
 struct ike_remote {
 	char name[CFG_NAME_MAX];
 	bool is_default; /* the `default` remote: responder fallback */
@@ -89,6 +101,11 @@ struct ike_remote {
 	bool have_psk;
 	uint8_t psk[CFG_PSK_MAX];
 	size_t psk_len;
+	/* kmp_auth_method: the AUTH methods this remote's peer may use,
+	 * CFG_AUTH_* bits (cfg_auth_allows()).  Without CFG_AUTH_SET (a
+	 * configuration made by hand, as in unit tests) the credentials
+	 * decide: PSK with a PSK, signatures when cert accepts them. */
+	unsigned auth_methods;
 	/* Certificates and keys (auth_cert.c), NULL = PSK only. */
 	struct auth_cert_cfg *cert;
 
@@ -214,6 +231,18 @@ const struct ike_policy *cfg_policy_by_reqid(const struct ike_cfg *cfg,
 /* The first policy of a remote, or NULL. */
 const struct ike_policy *cfg_policy_for_remote(const struct ike_cfg *cfg,
 					       const char *remote, size_t *iter);
+
+/* The remote has a PSK it may use: configured, not empty, and psk
+ * allowed by kmp_auth_method (RFC 7296 §2.15: the key must not be
+ * empty; issue 9: a 0-octet key is no key). */
+bool cfg_psk_usable(const struct ike_remote *r);
+/* May r's peer authenticate with AUTH method m (RFC 7296 §3.8)?  PSK
+ * also needs cfg_psk_usable(); method 14 is allowed when any signature
+ * method is, the key type is checked by auth_cert_verify(). */
+bool cfg_auth_allows(const struct ike_remote *r, uint8_t m);
+/* For method 14: does kmp_auth_method allow a key of this type?
+ * rsa: RSA; ec_bits 256/384/521 for ECDSA keys, 0 for others. */
+bool cfg_auth_allows_key(const struct ike_remote *r, bool rsa, int ec_bits);
 
 bool ike_id_eq(const struct ike_id *a, const struct ike_id *b);
 const char *ike_id_str(const struct ike_id *id, char *buf, size_t len);

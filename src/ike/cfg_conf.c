@@ -121,6 +121,44 @@ static const enum conf_script script_map[SCRIPT_MAX] = {
 	[SCRIPT_CHILD_REKEY] = CONF_SCRIPT_PHASE2_REKEY,
 };
 
+
+/* kmp_auth_method -> CFG_AUTH_* (issue 9: the peer's AUTH method must be
+ * one of these).  Only `default` may lack the list (the checker requires
+ * it elsewhere): then psk, the one method needing no more keywords. */
+static unsigned auth_methods_from(const struct conf_kmp_params *k)
+{
+	unsigned a = CFG_AUTH_SET;
+	size_t i;
+
+	for (i = 0; i < k->n_kmp_auth_method; i++) {
+		switch (k->kmp_auth_method[i]) {
+		case CONF_AUTH_PSK:
+			a |= CFG_AUTH_PSK;
+			break;
+		case CONF_AUTH_RSASIG:
+			a |= CFG_AUTH_RSASIG;
+			break;
+		case CONF_AUTH_ECDSA256:
+			a |= CFG_AUTH_ECDSA256;
+			break;
+		case CONF_AUTH_ECDSA384:
+			a |= CFG_AUTH_ECDSA384;
+			break;
+		case CONF_AUTH_ECDSA521:
+			a |= CFG_AUTH_ECDSA521;
+			break;
+		case CONF_AUTH_DIGSIG:
+			a |= CFG_AUTH_DIGSIG;
+			break;
+		default: /* dss, IKEv1-only methods: not in IKEv2 here */
+			break;
+		}
+	}
+	if (!k->n_kmp_auth_method)
+		a |= CFG_AUTH_PSK;
+	return a;
+}
+
 static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 		       bool is_default, char *err, size_t errlen)
 {
@@ -178,8 +216,23 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 				len--;
 			r->psk_len = len;
 			r->have_psk = len > 0;
+			/* Zero octets only: the empty key once HMAC pads it
+			 * (RFC 2104 §2); ikev2_auth_psk() refuses it. */
+			while (len && r->psk[len - 1] == 0)
+				len--;
+			if (r->have_psk && !len) {
+				log_warn(MOD, "remote %s: pre_shared_key %s "
+					 "holds only zero octets; refusing "
+					 "it", r->name, k->pre_shared_key);
+				r->have_psk = false;
+			}
 		}
 	}
+	r->auth_methods = auth_methods_from(k);
+	if (r->have_psk && r->psk_len < 16)
+		log_warn(MOD, "remote %s: pre_shared_key of %zu octets is "
+			 "weak (RFC 7296 §2.15: as unpredictable as the "
+			 "keys it protects)", r->name, r->psk_len);
 	/* kmp_auth_method signatures, my/peers_public_key (auth_cert.c) */
 	if ((rc = auth_cert_conf(r, k, err, errlen)) < 0)
 		return rc;

@@ -131,6 +131,27 @@ static void initial_contact(struct ike_sa *sa)
 
 /* ---- initiator ---- */
 
+/*
+ * §2.21.2: the responder's AUTH does not verify (or uses a method we do
+ * not allow): tell it in the INFORMATIONAL immediately following
+ * IKE_AUTH (AUTHENTICATION_FAILED deletes the IKE SA without a Delete
+ * payload), sent once, and drop the SA.
+ */
+static void responder_auth_failed(struct ike_sa *sa, const char *why)
+{
+	struct ikev2_wr b;
+
+	if (msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, false, sa->mid_next,
+		      true) < 0) {
+		ikev2_wr_abort(&b);
+	} else {
+		ikev2_put_notify_simple(&b, IKEV2_N_AUTHENTICATION_FAILED,
+					NULL, 0);
+		(void)msg_send_request(sa, &b, IKEV2_EXCH_INFORMATIONAL);
+	}
+	ike_sa_kill(sa, why); /* stops the retransmission timer */
+}
+
 /* §2.3: SET_WINDOW_SIZE when we take more than one request in flight. */
 static void put_window(struct ikev2_wr *b, const struct ike_sa *sa)
 {
@@ -153,7 +174,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 	size_t idb_len, auth_len = 0;
 	int rc;
 
-	if (!r || (!r->have_psk && !auth_cert_signs(r))) {
+	if (!r || (!cfg_psk_usable(r) && !auth_cert_signs(r))) {
 		ike_sa_kill(sa, "no pre-shared key or certificate for this "
 			    "remote");
 		return 1;
@@ -269,25 +290,43 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	pl = ikev2_msg_find(m, IKEV2_PL_AUTH);
-	if (ikev2_get_auth(pl, &auth) == 0 &&
-	    auth_cert_accepts(r, auth.method)) {
+	if (ikev2_get_auth(pl, &auth) != 0) {
+		responder_auth_failed(sa, "malformed AUTH payload from the "
+				      "responder");
+		return;
+	}
+	/* Fail closed (issue 9): the responder's AUTH method must be one
+	 * this remote allows (kmp_auth_method) and has the credential for;
+	 * a PSK MIC is never checked against an absent (0-octet) key. */
+	if (!cfg_auth_allows(r, auth.method) ||
+	    (auth_cert_method(auth.method) &&
+	     !auth_cert_accepts(r, auth.method))) {
+		log_warn(MOD, "IKE SA #%u: responder authenticates with AUTH "
+			 "method %u, which remote %s does not allow%s", sa->id,
+			 auth.method, r->name,
+			 auth.method == IKEV2_AUTH_PSK ? " (no usable "
+			 "pre_shared_key)" : "");
+		responder_auth_failed(sa, "responder's AUTH method not "
+				      "allowed");
+		return;
+	}
+	if (auth_cert_method(auth.method)) {
 		char cwhy[512];
 		/* §2.15 signature by the responder (auth_cert.c) */
 		if (auth_cert_verify(sa, r, m, &auth, false, idb, idb_len,
 				     cwhy, sizeof(cwhy)) != 0) {
 			log_warn(MOD, "IKE SA #%u: authentication of the "
 				 "responder failed: %s", sa->id, cwhy);
-			ike_sa_kill(sa, "peer certificate authentication "
-				    "failed");
+			responder_auth_failed(sa, "peer certificate "
+					      "authentication failed");
 			return;
 		}
-	} else if (ikev2_get_auth(pl, &auth) != 0 ||
-		   auth.method != IKEV2_AUTH_PSK ||
+	} else if (auth.method != IKEV2_AUTH_PSK ||
 		   auth_compute(sa, r, false, idb, idb_len, NULL, NULL,
 				auth.data, auth.len) != 0) {
 		/* §2.15: the responder's AUTH does not verify. */
-		ike_sa_kill(sa, "peer AUTH payload does not verify (PSK "
-			    "mismatch?)");
+		responder_auth_failed(sa, "peer AUTH payload does not "
+				      "verify (PSK mismatch?)");
 		return;
 	}
 	read_window(sa, m);
@@ -342,12 +381,28 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		if (r && r->peer_id.type &&
 		    !ike_id_eq(&r->peer_id, &sa->id_peer))
 			r = NULL;
-		if (r && r->is_default && !r->have_psk &&
-		    !auth_cert_accepts(r, auth.method))
+		if (r && r->is_default && !cfg_auth_allows(r, auth.method))
 			r = NULL;
 	}
-	if (r && auth.method != IKEV2_AUTH_PSK &&
-	    auth_cert_accepts(r, auth.method)) {
+	/* Fail closed (issue 9): the initiator's AUTH method must be one
+	 * the selected remote allows (kmp_auth_method) and has the
+	 * credential for. */
+	if (r && (!cfg_auth_allows(r, auth.method) ||
+		  (auth_cert_method(auth.method) &&
+		   !auth_cert_accepts(r, auth.method)))) {
+		log_warn(MOD, "IKE SA #%u: %s (%s) authenticates with AUTH "
+			 "method %u, which remote %s does not allow%s", sa->id,
+			 ike_id_str(&sa->id_peer, b1, sizeof(b1)),
+			 ike_ep_str(&sa->peer, b2, sizeof(b2)), auth.method,
+			 r->name,
+			 auth.method == IKEV2_AUTH_PSK ? " (no usable "
+			 "pre_shared_key)" : "");
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		ike_sa_kill(sa, "AUTH method not allowed");
+		return;
+	}
+	if (r && auth_cert_method(auth.method)) {
 		char cwhy[512];
 		/* §2.15 signature by the initiator (auth_cert.c) */
 		if (auth_cert_verify(sa, r, m, &auth, true, idb, idb_len, cwhy,
@@ -362,14 +417,15 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 			ike_sa_kill(sa, "authentication failed");
 			return;
 		}
-	} else if (!r || !r->have_psk || auth.method != IKEV2_AUTH_PSK ||
-	    auth_compute(sa, r, true, idb, idb_len, NULL, NULL, auth.data,
-			 auth.len) != 0) {
+	} else if (!r || !cfg_psk_usable(r) ||
+		   auth.method != IKEV2_AUTH_PSK ||
+		   auth_compute(sa, r, true, idb, idb_len, NULL, NULL,
+				auth.data, auth.len) != 0) {
 		log_warn(MOD, "IKE SA #%u: authentication of %s (%s) failed%s",
 			 sa->id, ike_id_str(&sa->id_peer, b1, sizeof(b1)),
 			 ike_ep_str(&sa->peer, b2, sizeof(b2)),
 			 !r ? ": no remote for this ID" :
-			 !r->have_psk ? ": no pre_shared_key" :
+			 !cfg_psk_usable(r) ? ": no pre_shared_key" :
 			 auth.method != IKEV2_AUTH_PSK ? ": not PSK" : "");
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -406,7 +462,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	myidb_len = id_body(&sa->id_local, myidb, sizeof(myidb));
 	if (auth_cert_signs(r)) /* signature AUTH (auth_cert.c) */
 		rc = auth_cert_sign(sa, r, false, myidb, myidb_len, &sig);
-	else if (!r->have_psk)
+	else if (!cfg_psk_usable(r))
 		rc = -ENOKEY; /* peer signed, we have nothing to answer */
 	else
 		rc = auth_compute(sa, r, false, myidb, myidb_len, mac,

@@ -120,6 +120,20 @@ void info_respond(struct ike_sa *sa, const struct ike_msg *m)
 	bool delete_ike = false;
 	int i = -1, rc;
 
+	/* §2.21.2: AUTHENTICATION_FAILED in the INFORMATIONAL immediately
+	 * following IKE_AUTH (the initiator's first request after it, so
+	 * message ID 2) means the initiator did not accept our AUTH: the
+	 * IKE SA is deleted without a Delete payload. */
+	if (!sa->initiator && m->hdr.msgid == 2 &&
+	    ikev2_msg_find_notify(m, IKEV2_N_AUTHENTICATION_FAILED, NULL)) {
+		if (msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, true,
+			      m->hdr.msgid, true) < 0)
+			ikev2_wr_abort(&b);
+		else
+			msg_send_response(sa, &b, m->hdr.msgid);
+		ike_sa_kill(sa, "the initiator refused our authentication");
+		return;
+	}
 	while ((i = ikev2_msg_next(m, IKEV2_PL_D, i)) >= 0) {
 		struct ikev2_delete del;
 		uint16_t k;

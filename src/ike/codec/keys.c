@@ -225,6 +225,15 @@ int ikev2_signed_octets(uint16_t prf, const uint8_t *msg, size_t msg_len,
 
 static const char key_pad[] = "Key Pad for IKEv2"; /* §2.15, 17 octets */
 
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
 int ikev2_auth_psk(uint16_t prf, const uint8_t *psk, size_t psk_len,
 		   const uint8_t *octets, size_t octets_len, uint8_t *out,
 		   size_t *out_len)
@@ -237,6 +246,12 @@ int ikev2_auth_psk(uint16_t prf, const uint8_t *psk, size_t psk_len,
 
 	if (!p || !psk || !octets)
 		return -EINVAL;
+	/* §2.15: the shared secret must not be empty (issue 9: a MIC with
+	 * a 0-octet key is one anybody computes).  HMAC (RFC 2104 §2) and
+	 * AES-XCBC-PRF (RFC 4434 §2) pad a short key with zero octets, so
+	 * a key of zero octets only is that same empty key: refused too. */
+	if (psk_len == 0 || is_zero(psk, psk_len))
+		return -EKEYREJECTED;
 	/* §2.15: AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"),
 	 *                    <SignedOctets>) */
 	rc = crypto_prf(prf, psk, psk_len, &pad, 1, k);

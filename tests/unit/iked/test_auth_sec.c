@@ -421,14 +421,307 @@ static void test_rnd_ike_rekey_responder(void **st)
 	assert_non_null(h_est(&Bd, NULL));
 }
 
+/* ---- certificates made at test time (defect 1) ---- */
+
+static char tmpdir[64];
+static EVP_PKEY *k_rsa_a, *k_rsa_b, *k_p256_a, *k_p256_b;
+
+static int group_setup(void **st)
+{
+	(void)st;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/r2authsec.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	k_rsa_a = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	k_rsa_b = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	k_p256_a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	k_p256_b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	return k_rsa_a && k_rsa_b && k_p256_a && k_p256_b ? 0 : -1;
+}
+
+static int group_teardown(void **st)
+{
+	char cmd[128];
+
+	(void)st;
+	EVP_PKEY_free(k_rsa_a);
+	EVP_PKEY_free(k_rsa_b);
+	EVP_PKEY_free(k_p256_a);
+	EVP_PKEY_free(k_p256_b);
+	if (strncmp(tmpdir, "/tmp/r2authsec.", 15) == 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+	}
+	return 0;
+}
+
+/* A self-signed certificate for key, CN=cn, written as tmpdir/cn.crt
+ * (certificate) and tmpdir/cn.key (private key). */
+static void make_cert(EVP_PKEY *key, const char *cn)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509_NAME *n;
+	char path[256];
+	FILE *f;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	snprintf(path, sizeof(path), "%s/%s.crt", tmpdir, cn);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(PEM_write_X509(f, x));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.key", tmpdir, cn);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	X509_free(x);
+}
+
+/* Certificate material of d's remote: sign with mine (NULL: do not
+ * sign), accept signatures verified with the pinned certificate peer
+ * (NULL: accept none). */
+static void certs(struct iked *d, const char *mine, const char *peer)
+{
+	char c[256], k[256], pc[256], err[256];
+	struct auth_cert_params p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(c, sizeof(c), "%s/%s.crt", tmpdir, mine ? mine : "");
+	snprintf(k, sizeof(k), "%s/%s.key", tmpdir, mine ? mine : "");
+	snprintf(pc, sizeof(pc), "%s/%s.crt", tmpdir, peer ? peer : "");
+	p.cert = mine ? c : NULL;
+	p.key = mine ? k : NULL;
+	p.peer = peer ? pc : NULL;
+	p.sign = mine != NULL;
+	p.accept = peer != NULL;
+	p.send_cert = true;
+	p.verify_id = true;
+	if (auth_cert_setup(&d->cfg->remote[0], &p, err, sizeof(err)) != 0)
+		fail_msg("auth_cert_setup: %s", err);
+}
+
+static void no_psk(struct ike_remote *r)
+{
+	r->have_psk = false;
+	r->psk_len = 0;
+	memset(r->psk, 0, sizeof(r->psk));
+}
+
+/* Nothing established, nothing left on either side. */
+static void establish_fails(void)
+{
+	h_initiate(&A, "peer", NULL, NULL);
+	settle();
+	assert_null(h_est_any(&A));
+	assert_null(h_est_any(&Bd));
+	assert_int_equal(h_count_sas(&A), 0);
+	assert_int_equal(h_count_sas(&Bd), 0);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+}
+
+/* ---- defect 1: no PSK AUTH without a PSK, kmp_auth_method ---- */
+
+/*
+ * The man in the middle: Alice is certificate-only (no PSK), the
+ * responder answers her IKE_SA_INIT and sends AUTH method 2 computed with
+ * an empty key.  Alice must not take it.
+ */
+static void forged_empty_psk(unsigned alice_methods)
+{
+	make_cert(k_rsa_a, "alice");
+	make_cert(k_rsa_b, "bob");
+	no_psk(&A.cfg->remote[0]);
+	A.cfg->remote[0].auth_methods = alice_methods;
+	certs(&A, "alice", "bob");
+	/* The attacker's engine: verifies Alice (it need not), answers
+	 * with a PSK MIC (wrapped ikev2_auth_psk: 0-octet key). */
+	certs(&Bd, NULL, "alice");
+	set_psk(&Bd.cfg->remote[0], "x");
+	forge_empty_psk = true;
+	establish_fails();
+}
+
+static void test_forged_psk_cert_only(void **st)
+{
+	(void)st;
+	forged_empty_psk(0); /* credentials decide: certificates only */
+}
+
+static void test_forged_psk_rsasig_only(void **st)
+{
+	(void)st;
+	forged_empty_psk(CFG_AUTH_SET | CFG_AUTH_RSASIG);
+}
+
+/* kmp_auth_method { psk; rsasig; } but the PSK file was refused
+ * (cfg_conf.c leaves have_psk false, psk_len 0). */
+static void test_forged_psk_file_refused(void **st)
+{
+	(void)st;
+	forged_empty_psk(CFG_AUTH_SET | CFG_AUTH_PSK | CFG_AUTH_RSASIG);
+}
+
+/* RFC 7296 §2.15: the crypto layer refuses an empty PSK, and one of
+ * zero octets only (HMAC and AES-XCBC pad the key with zeros: it is
+ * the empty key). */
+static void test_crypto_empty_key(void **st)
+{
+	static const uint8_t zero[4], key[4] = {1, 2, 3, 4};
+	uint8_t out[CRYPTO_MAX_PRF_OUT], mac[CRYPTO_MAX_PRF_OUT];
+	struct cbuf part = {(const uint8_t *)"abc", 3};
+	size_t ol = 0;
+
+	(void)st;
+	assert_int_not_equal(
+	    crypto_prf(IKEV2_PRF_HMAC_SHA2_256, zero, 0, &part, 1, out), 0);
+	assert_int_not_equal(
+	    crypto_prf(IKEV2_PRF_AES128_XCBC, zero, 0, &part, 1, out), 0);
+	assert_int_equal(
+	    crypto_prf(IKEV2_PRF_HMAC_SHA2_256, key, 4, &part, 1, out), 0);
+	assert_int_not_equal(ikev2_auth_psk(IKEV2_PRF_HMAC_SHA2_256, zero, 0,
+					    (const uint8_t *)"abc", 3, out,
+					    &ol),
+			     0);
+	assert_int_not_equal(ikev2_auth_psk(IKEV2_PRF_HMAC_SHA2_256, zero, 4,
+					    (const uint8_t *)"abc", 3, out,
+					    &ol),
+			     0);
+	/* The MIC an attacker makes with the empty key never verifies. */
+	hmac(IKEV2_PRF_HMAC_SHA2_256, NULL, 0,
+	     (const uint8_t *)"Key Pad for IKEv2", 17, out, &ol);
+	hmac(IKEV2_PRF_HMAC_SHA2_256, out, ol, (const uint8_t *)"abc", 3, mac,
+	     &ol);
+	assert_int_not_equal(
+	    ikev2_auth_psk_verify(IKEV2_PRF_HMAC_SHA2_256, zero, 0,
+				  (const uint8_t *)"abc", 3, mac, ol),
+	    0);
+	assert_int_equal(ikev2_auth_psk(IKEV2_PRF_HMAC_SHA2_256, key, 4,
+					(const uint8_t *)"abc", 3, out, &ol),
+			 0);
+}
+
+/* Initiator: kmp_auth_method { rsasig; } with a PSK configured anyway;
+ * the responder answers with the right PSK: refused (the method is not
+ * allowed), before and whatever the key. */
+static void test_initiator_psk_not_allowed(void **st)
+{
+	(void)st;
+	make_cert(k_rsa_a, "alice");
+	A.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_RSASIG;
+	certs(&A, "alice", NULL);
+	A.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_RSASIG;
+	/* Bob: PSK for his AUTH, verifies Alice's certificate. */
+	certs(&Bd, NULL, "alice");
+	establish_fails();
+}
+
+/* Responder: kmp_auth_method { rsasig; } with a PSK configured anyway;
+ * Alice authenticates with the right PSK: AUTHENTICATION_FAILED. */
+static void test_responder_psk_not_allowed(void **st)
+{
+	(void)st;
+	make_cert(k_rsa_b, "bob");
+	Bd.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_RSASIG;
+	certs(&Bd, "bob", NULL);
+	establish_fails();
+}
+
+/* Initiator allows ecdsa256 only; the responder signs with RSA (method
+ * 14 or 1): refused. */
+static void test_initiator_sig_type_not_allowed(void **st)
+{
+	(void)st;
+	make_cert(k_p256_a, "alice");
+	make_cert(k_rsa_b, "bob");
+	no_psk(&A.cfg->remote[0]);
+	no_psk(&Bd.cfg->remote[0]);
+	certs(&A, "alice", "bob");
+	certs(&Bd, "bob", "alice");
+	A.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_ECDSA256;
+	establish_fails();
+}
+
+/* Responder allows rsasig only; the initiator signs with ECDSA P-256:
+ * AUTHENTICATION_FAILED. */
+static void test_responder_sig_type_not_allowed(void **st)
+{
+	(void)st;
+	make_cert(k_p256_a, "alice");
+	make_cert(k_rsa_b, "bob");
+	no_psk(&A.cfg->remote[0]);
+	no_psk(&Bd.cfg->remote[0]);
+	certs(&A, "alice", "bob");
+	certs(&Bd, "bob", "alice");
+	Bd.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_RSASIG;
+	establish_fails();
+}
+
+/* What is allowed still works: rsasig / ecdsa256 on each side (RFC 7427
+ * method 14 with a key of the listed type), digital_signature for any
+ * key, psk with a PSK. */
+static void test_allowed_methods_work(void **st)
+{
+	(void)st;
+	make_cert(k_p256_a, "alice");
+	make_cert(k_rsa_b, "bob");
+	no_psk(&A.cfg->remote[0]);
+	no_psk(&Bd.cfg->remote[0]);
+	certs(&A, "alice", "bob");
+	certs(&Bd, "bob", "alice");
+	A.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_RSASIG;
+	Bd.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_ECDSA256;
+	establish();
+	h_teardown();
+	setup(NULL);
+	certs(&A, "alice", "bob");
+	certs(&Bd, "bob", "alice");
+	A.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_DIGSIG;
+	Bd.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_DIGSIG;
+	establish();
+	h_teardown();
+	setup(NULL);
+	A.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_PSK;
+	Bd.cfg->remote[0].auth_methods = CFG_AUTH_SET | CFG_AUTH_PSK;
+	establish();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-	    T(test_rnd_init_initiator),	     T(test_rnd_init_responder),
-	    T(test_rnd_cookie_secret),	     T(test_rnd_auth_iv),
-	    T(test_rnd_child_initiator),     T(test_rnd_child_responder),
-	    T(test_rnd_ike_rekey_initiator), T(test_rnd_ike_rekey_responder),
+	    /* clang-format off */
+		T(test_rnd_init_initiator),
+		T(test_rnd_init_responder),
+		T(test_rnd_cookie_secret),
+		T(test_rnd_auth_iv),
+		T(test_rnd_child_initiator),
+		T(test_rnd_child_responder),
+		T(test_rnd_ike_rekey_initiator),
+		T(test_rnd_ike_rekey_responder),
+		T(test_forged_psk_cert_only),
+		T(test_forged_psk_rsasig_only),
+		T(test_forged_psk_file_refused),
+		cmocka_unit_test(test_crypto_empty_key),
+		T(test_initiator_psk_not_allowed),
+		T(test_responder_psk_not_allowed),
+		T(test_initiator_sig_type_not_allowed),
+		T(test_responder_sig_type_not_allowed),
+		T(test_allowed_methods_work),
+	    /* clang-format on */
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
