@@ -87,6 +87,10 @@ int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
 	      uint8_t out[20]);
 int ike_sa_keys_setup(struct ike_sa *sa, bool as_init);
 int ike_init_initiate(struct ike_sa *sa, struct task *t);
+/* input.c, before an IKE_SA_INIT response is taken as the answer: false
+ * when it is to be ignored (RFC 7296 §2.21.1), the request stays out. */
+bool ike_init_response_usable(const struct ike_sa *sa,
+			      const struct ike_msg *m);
 void ike_init_response(struct ike_sa *sa, struct task *t,
 		       const struct ike_msg *m);
 void ike_init_respond(struct iked *d, const struct ike_ep *local,

@@ -282,6 +282,92 @@ static void init_restart(struct ike_sa *sa, struct task *t)
 	sa->queue = nt;
 }
 
+/*
+ * RFC 7296 §2.21.1: an IKE_SA_INIT response is not protected; anyone who
+ * saw our SPIi can forge one.  Only COOKIE (§2.6) and INVALID_KE_PAYLOAD
+ * (§1.2) for a group we accept are acted on.  Any other error notify, and
+ * any response that could not complete the exchange (no acceptable SA,
+ * KE of another group or rejected by the DH checks, bad nonce), is
+ * logged (rate limited) and ignored: input.c then leaves the request
+ * outstanding, it is retransmitted until its normal timeout, and the
+ * genuine response still completes the SA.  Changes nothing.
+ */
+bool ike_init_response_usable(const struct ike_sa *sa,
+			      const struct ike_msg *m)
+{
+	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	const struct task *t = sa->active;
+	const struct init_state *st =
+		t && t->type == TASK_IKE_INIT ? t->state : NULL;
+	const struct crypto_dh_alg *da;
+	const struct ikev2_pl *pl;
+	struct ikev2_notify n;
+	struct ikev2_sa reply;
+	struct ikev2_suite suite;
+	struct ikev2_ke ke;
+	struct ikev2_nonce nonce;
+	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+	const char *why;
+	char pb[80], nb[48];
+	int i = -1, rc;
+
+	if (!r || !st)
+		return true; /* our own state is gone: ike_init_response() */
+	if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n)) {
+		if (n.len >= 1 && n.len <= sizeof(sa->cookie) &&
+		    sa->init_retries < INIT_RETRY_MAX)
+			return true;
+		why = "unusable COOKIE (or too many restarts)";
+		goto ignore;
+	}
+	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n)) {
+		uint16_t g = n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1])
+					: 0;
+		if (g && g != sa->dh_group && dh_acceptable(r, g) &&
+		    sa->init_retries < INIT_RETRY_MAX)
+			return true;
+		why = "INVALID_KE_PAYLOAD for a group we do not accept";
+		goto ignore;
+	}
+	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0) {
+		if (ikev2_get_notify(&m->pl[i], &n) == 0 &&
+		    n.type <= IKEV2_N_ERROR_MAX) {
+			snprintf(nb, sizeof(nb), "error notify %s",
+				 ikev2_notify_name(n.type));
+			why = nb;
+			goto ignore;
+		}
+	}
+	why = "no acceptable SA";
+	if (m->hdr.spi_r == 0 || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
+	    ikev2_get_sa(pl, &reply) != 0 ||
+	    ikev2_sa_check_reply(&st->offer, &reply, &suite) != 0)
+		goto ignore;
+	why = "KE does not match the chosen group";
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
+	    ikev2_get_ke(pl, &ke) != 0 || ke.group != suite.dh ||
+	    suite.dh != sa->dh_group || !sa->dh ||
+	    !(da = crypto_dh_lookup(suite.dh)))
+		goto ignore;
+	why = "bad nonce";
+	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
+	    ikev2_get_nonce(pl, &nonce) != 0 ||
+	    nonce.len < IKEV2_NONCE_MIN || nonce.len > IKE_NONCE_MAX)
+		goto ignore;
+	/* RFC 6989 / §5: a KE value our DH checks refuse. */
+	rc = crypto_dh_compute(sa->dh, ke.data, ke.len, gir, da->secret_len);
+	OPENSSL_cleanse(gir, sizeof(gir));
+	if (rc == 0)
+		return true;
+	why = "peer KE rejected";
+ignore:
+	log_rl_warn(MOD, "IKE SA #%u: ignoring an IKE_SA_INIT response from "
+		    "%s: %s (unauthenticated, RFC 7296 §2.21.1); still "
+		    "waiting", sa->id, ike_ep_str(&sa->peer, pb, sizeof(pb)),
+		    why);
+	return false;
+}
+
 void ike_init_response(struct ike_sa *sa, struct task *t,
 		       const struct ike_msg *m)
 {

@@ -259,6 +259,10 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 				    ikev2_notify_name((uint16_t)rc));
 			return;
 		}
+		/* §2.21.1: unauthenticated; an answer that would not be
+		 * acted on leaves the request outstanding (ike_init.c). */
+		if (!ike_init_response_usable(sa, &m))
+			return;
 		sa->bytes_in += len;
 		dispatch_response(sa, &m);
 		return;

@@ -699,6 +699,135 @@ static void test_allowed_methods_work(void **st)
 	establish();
 }
 
+/* ---- defect 4: unauthenticated IKE_SA_INIT error notifies ---- */
+
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Someone on the path answers Alice's IKE_SA_INIT request req before
+ * Bob does: an unprotected notify (sent through Bob's engine, so that
+ * it looks exactly like one of his). */
+static void forge_init_answer(const struct h_pkt *req, uint16_t notify,
+			      const void *data, size_t len)
+{
+	struct ikev2_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.spi_i = be64(req->data);
+	h.exch = IKEV2_EXCH_IKE_SA_INIT;
+	send_init_notify(&Bd, &req->dst, &req->from, false, &h, notify, data,
+			 len);
+}
+
+/* The forged answer is ignored: Alice still waits for the request she
+ * sent, and Bob's genuine response then completes the SA. */
+static void forged_then_genuine(uint16_t notify, const void *data, size_t len)
+{
+	char err[160];
+	struct h_pkt *req;
+	struct ike_sa *a;
+
+	assert_int_equal(
+	    iked_initiate(&A, "peer", NULL, NULL, err, sizeof(err)), 0);
+	req = h_pop();
+	assert_non_null(req);
+	forge_init_answer(req, notify, data, len);
+	h_pump(); /* the forgery reaches Alice */
+	a = A.sas;
+	assert_non_null(a);
+	assert_int_equal(a->state, IKE_S_INIT_SENT);
+	assert_true(a->req_out);
+	assert_int_equal(a->mid_next, 0);
+	/* Bob's real answer arrives later. */
+	h_deliver(req);
+	free(req);
+	h_pump();
+	assert_non_null(h_est(&A, NULL));
+	assert_non_null(h_est(&Bd, NULL));
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+}
+
+static void test_init_forged_no_proposal(void **st)
+{
+	(void)st;
+	forged_then_genuine(IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+}
+
+static void test_init_forged_other_errors(void **st)
+{
+	static const uint16_t errs[] = {IKEV2_N_INVALID_SYNTAX,
+					IKEV2_N_AUTHENTICATION_FAILED,
+					IKEV2_N_TEMPORARY_FAILURE, 8191};
+	/* INVALID_KE_PAYLOAD naming a group Alice does not accept
+	 * (MODP-768) or the one she already uses (MODP-2048). */
+	static const uint8_t g_bad[2] = {0, 1}, g_same[2] = {0, 14};
+	static const uint8_t big_cookie[65] = {1};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		forged_then_genuine(errs[i], NULL, 0);
+		h_teardown();
+		setup(NULL);
+	}
+	forged_then_genuine(IKEV2_N_INVALID_KE_PAYLOAD, g_bad, 2);
+	h_teardown();
+	setup(NULL);
+	forged_then_genuine(IKEV2_N_INVALID_KE_PAYLOAD, g_same, 2);
+	h_teardown();
+	setup(NULL);
+	forged_then_genuine(IKEV2_N_COOKIE, big_cookie, sizeof(big_cookie));
+}
+
+/* With no genuine answer, the forgery does not end the SA either: the
+ * request is retransmitted until the normal timeout. */
+static void test_init_forged_then_timeout(void **st)
+{
+	char err[160];
+	struct h_pkt *req;
+	struct ike_sa *a;
+	unsigned i, sent;
+
+	(void)st;
+	assert_int_equal(
+	    iked_initiate(&A, "peer", NULL, NULL, err, sizeof(err)), 0);
+	req = h_pop();
+	forge_init_answer(req, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+	free(req);
+	h_pump();
+	a = A.sas;
+	assert_non_null(a);
+	for (i = 0; i < A.cfg->remote[0].max_retry; i++) {
+		assert_int_equal(a->state, IKE_S_INIT_SENT);
+		sent = h_sent;
+		a->rtx.cb(A.loop, &a->rtx, a->rtx.arg);
+		assert_int_equal(h_sent, sent + 1); /* retransmitted */
+		h_drop_all();
+	}
+	a->rtx.cb(A.loop, &a->rtx, a->rtx.arg);
+	assert_int_equal(a->state, IKE_S_DEAD);
+}
+
+/* COOKIE and INVALID_KE_PAYLOAD for an acceptable group are still acted
+ * on (§2.6, §1.2). */
+static void test_init_cookie_invalid_ke_still_work(void **st)
+{
+	struct ike_remote *rb = &Bd.cfg->remote[0];
+
+	(void)st;
+	rb->cookie_required = true;
+	rb->dh.n = 1;
+	rb->dh.a[0].id = 19;
+	establish();
+	assert_int_equal(h_est(&A, NULL)->algs.dh, 19);
+	assert_true(h_est(&A, NULL)->cookie_len > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +850,10 @@ int main(void)
 		T(test_initiator_sig_type_not_allowed),
 		T(test_responder_sig_type_not_allowed),
 		T(test_allowed_methods_work),
+		T(test_init_forged_no_proposal),
+		T(test_init_forged_other_errors),
+		T(test_init_forged_then_timeout),
+		T(test_init_cookie_invalid_ke_still_work),
 	    /* clang-format on */
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
