@@ -344,6 +344,27 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 
 /* ---- responder ---- */
 
+/*
+ * Issue 9: IKE_SA_INIT chose the IKE suite with the remote found by
+ * address (or `default`); the remote IDi selects must accept that suite
+ * too, as if it had been offered to it: the negotiated transforms as a
+ * one-proposal offer, run through the same selection (ikev2_sa_select).
+ */
+static bool suite_allowed(const struct ike_remote *r,
+			  const struct ikev2_suite *s)
+{
+	struct ikev2_prefs prefs;
+	struct ikev2_sa offer;
+	struct ikev2_suite got;
+
+	prefs_ike(r, &prefs);
+	if (ikev2_suite_to_sa(s, NULL, 0, &offer) < 0 ||
+	    ikev2_sa_select(&offer, &prefs, s->dh, &got) != 0)
+		return false;
+	return got.encr == s->encr && got.encr_keybits == s->encr_keybits &&
+	       got.prf == s->prf && got.integ == s->integ && got.dh == s->dh;
+}
+
 void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 {
 	const struct ike_remote *r;
@@ -435,6 +456,32 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	if (strcmp(sa->remote, r->name) != 0) {
 		log_info(MOD, "IKE SA #%u: peer %s selects remote %s", sa->id,
 			 ike_id_str(&sa->id_peer, b1, sizeof(b1)), r->name);
+		/* Issue 9: the suite IKE_SA_INIT chose must be one this
+		 * remote accepts.  AUTHENTICATION_FAILED, not
+		 * NO_PROPOSAL_CHOSEN: in an IKE_AUTH response the latter
+		 * means that only the CHILD SA failed and the IKE SA
+		 * stands (RFC 7296 §1.2, §2.21.2), while this identity may
+		 * not have this IKE SA at all (RFC 4301 §4.4.3: the peer's
+		 * entry decides). */
+		if (!suite_allowed(r, &sa->algs)) {
+			log_warn(MOD, "IKE SA #%u: IKE suite %s-%u/%s/%s/%s "
+				 "of IKE_SA_INIT (remote %s) is not in the "
+				 "proposals of remote %s", sa->id,
+				 crypto_encr_name(sa->algs.encr),
+				 sa->algs.encr_keybits,
+				 crypto_prf_name(sa->algs.prf),
+				 sa->algs.integ ?
+					 crypto_integ_name(sa->algs.integ) :
+					 "aead",
+				 crypto_dh_name(sa->algs.dh), sa->remote,
+				 r->name);
+			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
+					    IKEV2_N_AUTHENTICATION_FAILED,
+					    NULL, 0);
+			ike_sa_kill(sa, "IKE suite not allowed for this "
+				    "identity");
+			return;
+		}
 		snprintf(sa->remote, sizeof(sa->remote), "%s", r->name);
 	}
 	our_id(r, sa, &sa->id_local);

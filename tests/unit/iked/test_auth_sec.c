@@ -828,6 +828,78 @@ static void test_init_cookie_invalid_ke_still_work(void **st)
 	assert_true(h_est(&A, NULL)->cookie_len > 0);
 }
 
+/* ---- defect 5: the remote chosen by IDi re-checks the IKE suite ---- */
+
+/* Bob does not know Alice's address: IKE_SA_INIT is handled by
+ * `default` (default proposals), IKE_AUTH selects "peer" by her ID. */
+static struct ike_remote *by_id_config(void)
+{
+	struct ike_remote *d, *r = &Bd.cfg->remote[0];
+
+	r->peer_any = true;
+	assert_int_equal(ike_id_parse("198.51.100.1", &r->peer_id), 0);
+	d = cfg_add_remote(Bd.cfg);
+	snprintf(d->name, sizeof(d->name), "default");
+	d->is_default = true;
+	return &Bd.cfg->remote[0]; /* cfg_add_remote may move the array */
+}
+
+static void test_switch_remote_dh_not_allowed(void **st)
+{
+	struct ike_remote *r;
+
+	(void)st;
+	r = by_id_config();
+	/* "peer" only takes ECP-256; INIT chose MODP-2048 (default). */
+	r->dh.n = 1;
+	r->dh.a[0].id = 19;
+	establish_fails();
+}
+
+static void test_switch_remote_encr_not_allowed(void **st)
+{
+	struct ike_remote *r;
+
+	(void)st;
+	r = by_id_config();
+	/* "peer" only takes AES-CBC-256; INIT chose AES-CBC-128. */
+	r->encr.n = 1;
+	r->encr.a[0].id = 12;
+	r->encr.a[0].keybits = 256;
+	establish_fails();
+}
+
+static void test_switch_remote_prf_integ_not_allowed(void **st)
+{
+	struct ike_remote *r;
+
+	(void)st;
+	r = by_id_config();
+	r->prf.n = 1;
+	r->prf.a[0].id = IKEV2_PRF_HMAC_SHA1;
+	establish_fails();
+	h_teardown();
+	setup(NULL);
+	r = by_id_config();
+	r->integ.n = 1;
+	r->integ.a[0].id = IKEV2_INTEG_HMAC_SHA1_96;
+	establish_fails();
+}
+
+/* The same suite (in another order) is fine. */
+static void test_switch_remote_suite_allowed(void **st)
+{
+	struct ike_remote *r;
+
+	(void)st;
+	r = by_id_config();
+	r->dh.n = 2;
+	r->dh.a[0].id = 19;
+	r->dh.a[1].id = 14;
+	establish();
+	assert_string_equal(h_est(&Bd, NULL)->remote, "peer");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -854,6 +926,10 @@ int main(void)
 		T(test_init_forged_other_errors),
 		T(test_init_forged_then_timeout),
 		T(test_init_cookie_invalid_ke_still_work),
+		T(test_switch_remote_dh_not_allowed),
+		T(test_switch_remote_encr_not_allowed),
+		T(test_switch_remote_prf_integ_not_allowed),
+		T(test_switch_remote_suite_allowed),
 	    /* clang-format on */
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
