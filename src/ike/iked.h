@@ -130,15 +130,26 @@ struct task {
 	void (*free_state)(void *state);
 };
 
-/* Cached response to a request of the peer (RFC 7296 §2.1). */
+/*
+ * Cached response to a request of the peer (RFC 7296 §2.1), with the
+ * SHA-1 of the request it answers: only that exact request is answered
+ * again (req_known false: never resent).
+ */
+#define IKE_REQ_HASH_LEN 20
 struct resp_cache {
 	bool valid;
 	uint32_t mid;
 	uint8_t *pkt;
 	size_t len;
+	bool req_known;
+	size_t req_len;
+	uint8_t req_hash[IKE_REQ_HASH_LEN];
 };
 
 #define IKE_WINDOW_MAX 16
+/* Cached responses resent per IKE SA and second at most: the cache
+ * must not be an amplifier (RFC 7296 §2.1). */
+#define IKE_RESEND_PER_SEC 5
 
 struct ike_sa {
 	struct ike_sa *next;       /* iked.sas list */
@@ -177,6 +188,14 @@ struct ike_sa {
 	uint32_t peer_window;      /* peer's window (we use 1 anyway) */
 	uint32_t our_window;       /* requests we accept in flight */
 	struct resp_cache cache[IKE_WINDOW_MAX];
+	/* The verified request being dispatched (its hash goes into the
+	 * cache entry of its response); resends in the current second. */
+	bool rx_req_valid;
+	uint32_t rx_req_mid;
+	size_t rx_req_len;
+	uint8_t rx_req_hash[IKE_REQ_HASH_LEN];
+	uint64_t resend_since_ms;
+	unsigned resends;
 
 	/* Our outstanding request. */
 	bool req_out;
@@ -316,9 +335,20 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt,
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
 		     size_t len);
 void sa_request_done(struct ike_sa *sa);
-/* Inbound message classification: returns true if the caller should
- * process it (a new request, or the response to our request). */
-bool sa_check_mid(struct ike_sa *sa, bool response, uint32_t mid);
+/*
+ * Inbound message classification by message ID (RFC 7296 §2.1, §2.3),
+ * before the ICV: true if the caller should go on to verify it (a new
+ * request inside our window, or the response to our request).  A
+ * request with an old message ID is answered from the cache only when it
+ * is octet for octet the request that was answered (rate limited, see
+ * IKE_RESEND_PER_SEC); anything else is dropped.  Changes nothing else.
+ */
+bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m);
+/* The request m passed the ICV: remember its hash for the cache entry
+ * of the response that sa_send_response() will send for it. */
+void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m);
+/* Resend the cached response to request mid (rate limited). */
+void sa_resend_response(struct ike_sa *sa, uint32_t mid);
 
 struct child_sa *child_new(struct ike_sa *sa);
 void child_free(struct child_sa *c);

@@ -218,11 +218,19 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			  ikev2_msg_summary(&m, sum, sizeof(sum)));
 		sa = ike_sa_find_init(d, m.hdr.spi_i, peer);
 		if (sa) {
-			/* §2.1: a retransmitted IKE_SA_INIT request. */
-			if (sa->cache[0].valid && sa->cache[0].mid == 0 &&
-			    sa->state == IKE_S_INIT_DONE)
-				net_send(d, &sa->local, &sa->peer, sa->natt,
-					 sa->cache[0].pkt, sa->cache[0].len);
+			/* §2.1: a retransmitted IKE_SA_INIT request is the
+			 * exact request we answered; anything else with
+			 * its SPIi changes nothing. */
+			if (sa->state == IKE_S_INIT_DONE && sa->init_req &&
+			    sa->init_req_len == len &&
+			    memcmp(sa->init_req, pkt, len) == 0)
+				sa_resend_response(sa, 0);
+			else
+				log_rl_warn(MOD, "IKE SA #%u: IKE_SA_INIT "
+					    "from %s for a known SPIi but not "
+					    "the request answered, dropped",
+					    sa->id,
+					    ike_ep_str(peer, pb, sizeof(pb)));
 			return;
 		}
 		ike_init_respond(d, local, peer, natt, &m);
@@ -251,7 +259,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	}
 	if (m.hdr.exch == IKEV2_EXCH_IKE_SA_INIT) {
 		if (!response || !sa->initiator ||
-		    sa->state != IKE_S_INIT_SENT || !sa_check_mid(sa, true, 0))
+		    sa->state != IKE_S_INIT_SENT || !sa_check_mid(sa, &m))
 			return;
 		if (rc > 0) {
 			log_rl_warn(MOD, "IKE SA #%u: bad IKE_SA_INIT "
@@ -272,10 +280,27 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    exch_name(m.hdr.exch));
 		return;
 	}
-	if (!sa_check_mid(sa, response, m.hdr.msgid))
+	/*
+	 * RFC 7296 §2.21.2, §3.14: until the SK payload verifies, the
+	 * message is anyone's.  Nothing but retransmission detection
+	 * happens before that: a message whose outer chain does not parse
+	 * (unknown critical payload, a payload not allowed outside SK,
+	 * another major version) cannot be verified at all, so it is
+	 * dropped like one with a bad ICV -- no answer, no cache entry, no
+	 * message ID change, no SA deletion, no timer change.
+	 */
+	if (rc > 0) {
+		log_rl_warn(MOD, "IKE SA #%u: unauthenticated %s %s %u from %s "
+			    "with a bad outer payload chain (%s), dropped",
+			    sa->id, exch_name(m.hdr.exch),
+			    response ? "response" : "request", m.hdr.msgid,
+			    ike_ep_str(peer, pb, sizeof(pb)),
+			    ikev2_notify_name((uint16_t)rc));
 		return;
-	if (rc == 0)
-		rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
+	}
+	if (!sa_check_mid(sa, &m))
+		return;
+	rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
 	if (rc < 0) {
 		/* §2.21.2: integrity failures are dropped silently. */
 		log_rl_warn(MOD, "IKE SA #%u: %s %u failed integrity check "
@@ -283,11 +308,15 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    m.hdr.msgid, strerror(-rc));
 		return;
 	}
+	/* From here on the message is the peer's (it holds SK_a/SK_e). */
 	sa->bytes_in += len;
+	if (!response)
+		sa_request_verified(sa, &m);
 	log_debug(MOD, "IKE SA #%u: received %s %s %u %s", sa->id,
 		  exch_name(m.hdr.exch), response ? "response" : "request",
 		  m.hdr.msgid, ikev2_msg_summary(&m, sum, sizeof(sum)));
 	if (rc > 0) {
+		/* A malformed inner chain of a verified message. */
 		if (!response) {
 			uint8_t crit = m.bad_critical;
 			send_error_response(
@@ -305,6 +334,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 				    "(%s)", sa->id, exch_name(m.hdr.exch),
 				    ikev2_notify_name((uint16_t)rc));
 		}
+		sa->rx_req_valid = false;
 		return;
 	}
 	/* Authenticated: the peer is alive, and (RFC 7296 §2.23) it may
@@ -333,4 +363,5 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		dispatch_response(sa, &m);
 	else
 		dispatch_request(sa, &m);
+	sa->rx_req_valid = false;
 }

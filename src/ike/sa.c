@@ -401,6 +401,22 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	ev_timer_start(loop, &sa->rtx, rtx_timeout(sa));
 }
 
+/* SHA-1 of a whole received message: §2.1 retransmission identity
+ * (second-preimage resistance is what matters here). */
+static int req_hash(const struct ike_msg *m, uint8_t out[IKE_REQ_HASH_LEN])
+{
+	struct cbuf part = {m->raw, m->raw_len};
+
+	return crypto_sha1(&part, 1, out);
+}
+
+void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m)
+{
+	sa->rx_req_valid = req_hash(m, sa->rx_req_hash) == 0;
+	sa->rx_req_mid = m->hdr.msgid;
+	sa->rx_req_len = m->raw_len;
+}
+
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
 		     size_t len)
 {
@@ -415,18 +431,66 @@ int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
 	c->len = len;
 	c->mid = mid;
 	c->valid = true;
+	/* The request this answers (ike_input verified it); without its
+	 * hash the response is never resent. */
+	c->req_known = sa->rx_req_valid && sa->rx_req_mid == mid;
+	if (c->req_known) {
+		c->req_len = sa->rx_req_len;
+		memcpy(c->req_hash, sa->rx_req_hash, sizeof(c->req_hash));
+	}
 	if (mid >= sa->peer_mid_next)
 		sa->peer_mid_next = mid + 1;
 	sa_transmit(sa, pkt, len);
 	return 0;
 }
 
-bool sa_check_mid(struct ike_sa *sa, bool response, uint32_t mid)
+/* RFC 7296 §2.1 leaves the resend policy to us: at most
+ * IKE_RESEND_PER_SEC cached responses per SA and second, so that
+ * replayed requests cannot make the cache an amplifier. */
+static bool resend_allowed(struct ike_sa *sa)
 {
-	uint32_t w = sa->our_window ? sa->our_window : 1;
+	uint64_t now = ev_now_ms();
+
+	if (now - sa->resend_since_ms >= 1000) {
+		sa->resend_since_ms = now;
+		sa->resends = 0;
+	}
+	if (sa->resends >= IKE_RESEND_PER_SEC)
+		return false;
+	sa->resends++;
+	return true;
+}
+
+void sa_resend_response(struct ike_sa *sa, uint32_t mid)
+{
 	size_t i;
 
-	if (response) {
+	for (i = 0; i < IKE_WINDOW_MAX; i++) {
+		struct resp_cache *c = &sa->cache[i];
+
+		if (!c->valid || c->mid != mid)
+			continue;
+		if (!resend_allowed(sa)) {
+			log_rl_warn(MOD, "IKE SA #%u: retransmitted request "
+				    "%u: resend limit reached, dropped",
+				    sa->id, mid);
+			return;
+		}
+		log_debug(MOD, "IKE SA #%u: retransmitted request %u, "
+			  "resending response", sa->id, mid);
+		sa_transmit(sa, c->pkt, c->len);
+		return;
+	}
+}
+
+bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m)
+{
+	uint32_t w = sa->our_window ? sa->our_window : 1;
+	uint32_t mid = m->hdr.msgid;
+	uint8_t h[IKE_REQ_HASH_LEN];
+	size_t i;
+
+	if (m->hdr.flags & IKEV2_FLAG_RESPONSE) {
 		/* RFC 7296 §2.3: a response must match our request. */
 		if (sa->req_out && mid == sa->req_mid)
 			return true;
@@ -436,17 +500,25 @@ bool sa_check_mid(struct ike_sa *sa, bool response, uint32_t mid)
 	}
 	if (mid < sa->peer_mid_next) {
 		/* RFC 7296 §2.1: a retransmitted request gets the cached
-		 * response again, it is not processed twice. */
-		for (i = 0; i < IKE_WINDOW_MAX; i++)
-			if (sa->cache[i].valid && sa->cache[i].mid == mid) {
-				log_debug(MOD, "IKE SA #%u: retransmitted "
-					  "request %u, resending response",
-					  sa->id, mid);
-				sa_transmit(sa, sa->cache[i].pkt,
-					    sa->cache[i].len);
+		 * response again, it is not processed twice.  Only the
+		 * exact request is a retransmission: same message ID, same
+		 * octets (compared by hash).  Not yet authenticated, so
+		 * anything else changes nothing. */
+		for (i = 0; i < IKE_WINDOW_MAX; i++) {
+			struct resp_cache *c = &sa->cache[i];
+
+			if (!c->valid || c->mid != mid)
+				continue;
+			if (c->req_known && c->req_len == m->raw_len &&
+			    req_hash(m, h) == 0 &&
+			    CRYPTO_memcmp(h, c->req_hash, sizeof(h)) == 0) {
+				sa_resend_response(sa, mid);
 				return false;
 			}
-		log_rl_warn(MOD, "IKE SA #%u: old request mid %u dropped",
+			break;
+		}
+		log_rl_warn(MOD, "IKE SA #%u: request mid %u is not a "
+			    "retransmission of the one answered, dropped",
 			    sa->id, mid);
 		return false;
 	}
