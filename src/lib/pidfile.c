@@ -1,0 +1,98 @@
+/*
+ * pidfile.c - locked pid files (see pidfile.h).
+ */
+#include "lib/pidfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !whylen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+void pidfile_init(struct pidfile *p)
+{
+	p->fd = -1;
+	p->path[0] = '\0';
+}
+
+int pidfile_lock(struct pidfile *p, const char *path, const char *daemon,
+		 char *why, size_t whylen)
+{
+	char buf[32];
+	ssize_t n;
+	int fd, e;
+
+	pidfile_init(p);
+	if (strlen(path) >= sizeof(p->path)) {
+		why_set(why, whylen, "pid file %s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		e = errno;
+		why_set(why, whylen, "pid file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		if (e != EWOULDBLOCK) {
+			close(fd);
+			why_set(why, whylen, "pid file %s: %s", path,
+				strerror(e));
+			return -e;
+		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		why_set(why, whylen,
+			"another %s (pid %s) holds the pid file "
+			"%s; not starting",
+			daemon, buf[0] ? buf : "?", path);
+		return -EADDRINUSE;
+	}
+	p->fd = fd;
+	memcpy(p->path, path, strlen(path) + 1);
+	return 0;
+}
+
+int pidfile_write(struct pidfile *p)
+{
+	char buf[32];
+	int n;
+
+	if (p->fd < 0)
+		return 0;
+	if (ftruncate(p->fd, 0) < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (pwrite(p->fd, buf, (size_t)n, 0) != n)
+		return -EIO;
+	return 0;
+}
+
+void pidfile_remove(struct pidfile *p)
+{
+	if (p->fd < 0)
+		return;
+	unlink(p->path);
+	close(p->fd);
+	p->fd = -1;
+}
