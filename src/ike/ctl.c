@@ -8,7 +8,12 @@
  * are untrusted input: read through the rd cursor, at most
  * CTL_MAX_LINE octets, words separated by blanks.
  *
- * The socket is created mode 0600 (root only): it can tear down SAs.
+ * The socket (lib/ctlsock.h) is created mode 0600 before bind (root
+ * only: it can tear down SAs), a running iked's socket is never replaced,
+ * and each client's SO_PEERCRED uid must be 0 or iked's euid.  Limits:
+ * CTL_MAX_CONNS clients, a request of at most CTL_MAX_LINE octets, an
+ * answer of at most CTL_OUT_MAX octets (a larger one is refused with
+ * "1 answer too large", logged), CTL_TIMEOUT_MS per connection.
  * Ownership: iked owns the listening descriptor; each accepted
  * connection is a struct ctl_conn on ctl_conns (its buffers, descriptor
  * and timer), freed when its answer is written, on error or timeout.
@@ -30,6 +35,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "lib/ctlsock.h"
 #include "lib/log.h"
 #include "lib/rd.h"
 #include "lib/util.h"
@@ -38,6 +44,9 @@
 #define MOD "ctl"
 #define CTL_MAX_LINE 1024
 #define CTL_MAX_WORDS 8
+/* Largest answer: "show sa" of ~1,500 IKE SAs with a CHILD SA each;
+ * CTL_MAX_CONNS of them bound the control socket's memory to ~16 MiB. */
+#define CTL_OUT_MAX (1u << 20)
 
 static void wprintf_(struct wr *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -562,6 +571,7 @@ struct ctl_conn {
 
 static struct ctl_conn *ctl_conns;
 static unsigned ctl_nconns;
+static struct ctlsock ctl_ls = { .fd = -1, .lockfd = -1 };
 
 static void conn_free(struct ctl_conn *c)
 {
@@ -581,8 +591,8 @@ static void conn_free(struct ctl_conn *c)
 	free(c);
 }
 
-/* Parse and run the request in c->buf; the answer goes to c->out. */
-static void conn_answer(struct ctl_conn *c)
+int ctl_request(struct iked *d, const uint8_t *req, size_t len,
+		struct wr *out)
 {
 	char line[CTL_MAX_LINE + 1], err[256] = "";
 	char *argv[CTL_MAX_WORDS];
@@ -590,24 +600,36 @@ static void conn_answer(struct ctl_conn *c)
 	struct rd r;
 	int argc = 0, rc;
 
-	wr_init(&body, 4 << 20);
-	r = rd_init(c->buf, c->got);
+	wr_init(&body, CTL_OUT_MAX);
+	r = rd_init(req, len > CTL_MAX_LINE ? CTL_MAX_LINE : len);
 	rc = ctl_parse(&r, line, sizeof(line), argv, &argc);
 	if (rc < 0)
 		snprintf(err, sizeof(err), "malformed request");
 	else
-		rc = ctl_dispatch(c->d, argc, argv, &body, err, sizeof(err));
+		rc = ctl_dispatch(d, argc, argv, &body, err, sizeof(err));
+	if (rc >= 0 && wr_error(&body)) {
+		/* never "0 ok" with a silently missing body */
+		snprintf(err, sizeof(err), "answer too large (more than %u "
+			 "octets)", (unsigned)CTL_OUT_MAX);
+		rc = -EMSGSIZE;
+	}
 	if (rc < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
-		wprintf_(&c->out, "1 %s\n", err);
+		wprintf_(out, "1 %s\n", err);
 		log_info(MOD, "request failed: %s", err);
 	} else {
-		wprintf_(&c->out, "0 ok\n");
-		if (!wr_error(&body))
-			wr_bytes(&c->out, body.buf, body.len);
+		wprintf_(out, "0 ok\n");
+		wr_bytes(out, body.buf, body.len);
 	}
 	wr_free(&body);
+	return rc < 0 ? rc : 0;
+}
+
+/* Parse and run the request in c->buf; the answer goes to c->out. */
+static void conn_answer(struct ctl_conn *c)
+{
+	(void)ctl_request(c->d, c->buf, c->got, &c->out);
 	c->answering = true;
 }
 
@@ -684,8 +706,12 @@ static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
 	int cfd;
 
 	(void)events;
-	while ((cfd = accept4(fd, NULL, NULL,
-			      SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+	(void)fd;
+	/* SO_PEERCRED: root or iked's euid, others are refused (logged) */
+	while ((cfd = ctlsock_accept(&ctl_ls, NULL, NULL)) >= 0 ||
+	       cfd == -EACCES) {
+		if (cfd < 0)
+			continue;
 		if (ctl_nconns >= CTL_MAX_CONNS) {
 			/* Make room: the oldest client still silent. */
 			for (c = ctl_conns; c && c->answering; c = c->next)
@@ -706,7 +732,7 @@ static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
 		}
 		c->d = d;
 		c->fd = cfd;
-		wr_init(&c->out, 0);
+		wr_init(&c->out, CTL_OUT_MAX + 512);
 		ev_timer_init(&c->timer, conn_timeout, c);
 		if (ev_add_fd(loop, cfd, EPOLLIN, conn_cb, c) < 0) {
 			wr_free(&c->out);
@@ -724,34 +750,28 @@ static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
 
 int ctl_open(struct iked *d)
 {
-	struct sockaddr_un sun;
-	mode_t old;
-	int fd;
+	char why[512];
+	int rc;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(d->ctl_path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, d->ctl_path, strlen(d->ctl_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(d->ctl_path);
-	old = umask(0077);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(fd, 8) < 0) {
-		int e = errno;
-		umask(old);
-		close(fd);
-		return -e;
+	/* a second iked stops here and leaves the first one's socket */
+	rc = ctlsock_open(&ctl_ls,
+			  &(struct ctlsock_opts){
+				  .path = d->ctl_path,
+				  .daemon = "iked",
+				  .type = SOCK_STREAM,
+				  .backlog = 8,
+				  .refuse = "1 permission denied\n",
+			  },
+			  why, sizeof(why));
+	if (rc < 0) {
+		log_err(MOD, "%s", why);
+		return rc;
 	}
-	umask(old);
-	if (ev_add_fd(d->loop, fd, EPOLLIN, ctl_accept, d) < 0) {
-		close(fd);
-		unlink(d->ctl_path);
+	if (ev_add_fd(d->loop, ctl_ls.fd, EPOLLIN, ctl_accept, d) < 0) {
+		ctlsock_close(&ctl_ls);
 		return -EIO;
 	}
-	d->ctl_fd = fd;
+	d->ctl_fd = ctl_ls.fd;
 	log_info(MOD, "control socket %s", d->ctl_path);
 	return 0;
 }
@@ -762,8 +782,7 @@ void ctl_close(struct iked *d)
 		conn_free(ctl_conns);
 	if (d->ctl_fd >= 0) {
 		ev_del_fd(d->loop, d->ctl_fd);
-		close(d->ctl_fd);
-		unlink(d->ctl_path);
 		d->ctl_fd = -1;
 	}
+	ctlsock_close(&ctl_ls);
 }

@@ -30,6 +30,7 @@
 #include "ike/resync.h"
 #include "ike/rw.h"
 #include "lib/log.h"
+#include "lib/pidfile.h"
 #include "lib/util.h"
 #include "spm/spmif_client.h"
 
@@ -229,7 +230,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: iked [-f file] [-t] [-F] [-d] [-k backend] "
-		"[-S ctlsock] [-K keyfile] [-n]\n");
+		"[-S ctlsock] [-K keyfile] [-p pidfile] [-n]\n");
 	exit(2);
 }
 
@@ -237,13 +238,14 @@ int main(int argc, char **argv)
 {
 	struct iked d;
 	char err[512] = "";
-	const char *backend;
+	const char *backend, *pidpath = NULL;
+	struct pidfile pf;
 	int opt, rc, kfd;
 
 	memset(&d, 0, sizeof(d));
 	d.ctl_fd = -1;
 	d.opts.conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
-	while ((opt = getopt(argc, argv, "f:tFdk:S:K:nh")) != -1) {
+	while ((opt = getopt(argc, argv, "f:tFdk:S:K:p:nh")) != -1) {
 		switch (opt) {
 		case 'f': d.opts.conf_path = optarg; break;
 		case 't': d.opts.test_only = true; break;
@@ -252,6 +254,7 @@ int main(int argc, char **argv)
 		case 'k': d.opts.backend = optarg; break;
 		case 'S': d.opts.ctl_path = optarg; break;
 		case 'K': d.opts.keyexport = optarg; break;
+		case 'p': pidpath = optarg; break;
 		case 'n': d.opts.no_spmd = true; break;
 		default: usage();
 		}
@@ -277,9 +280,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* single instance (lib/pidfile.h, lib/ctlsock.h): the pid file and
+	 * the control socket are checked before any other socket or
+	 * kernel state is touched; a second iked stops with a message */
+	pidfile_init(&pf);
+	if (pidpath && pidfile_lock(&pf, pidpath, "iked", err, sizeof(err)) < 0)
+		fatal(MOD, "%s", err);
 	d.loop = ev_new();
 	if (!d.loop)
 		fatal(MOD, "cannot create the event loop");
+	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
+		 d.opts.ctl_path ? d.opts.ctl_path :
+		 d.cfg->ctl_path[0] ? d.cfg->ctl_path : DEFAULT_CTL);
+	if ((rc = ctl_open(&d)) < 0)
+		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
 	ev_timer_init(&d.reaper, iked_reap, &d);
 	ev_timer_init(&d.spm_retry, spm_retry, &d);
 	ev_signal(d.loop, SIGINT, on_signal, &d);
@@ -314,16 +328,13 @@ int main(int argc, char **argv)
 
 	if (net_open(&d) < 0)
 		fatal(MOD, "cannot open any IKE socket");
-	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
-		 d.opts.ctl_path ? d.opts.ctl_path :
-		 d.cfg->ctl_path[0] ? d.cfg->ctl_path : DEFAULT_CTL);
-	if ((rc = ctl_open(&d)) < 0)
-		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
 	if (spm_connect(&d) < 0)
 		ev_timer_start(d.loop, &d.spm_retry, 2000);
 	rw_daemon_init(&d); /* spmd dynamic policies, NAT keepalives */
 	if (!d.opts.foreground && daemon(0, 0) < 0)
 		fatal(MOD, "daemon: %s", strerror(errno));
+	if ((rc = pidfile_write(&pf)) < 0)
+		fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
 	log_notice(MOD, "iked started (%zu remotes, %zu policies)",
 		   d.cfg->nremote, d.cfg->npolicy);
 
@@ -342,6 +353,7 @@ int main(int argc, char **argv)
 	keyexport_close(&d);
 	ev_free(d.loop);
 	cfg_free(d.cfg);
+	pidfile_remove(&pf);
 	log_notice(MOD, "iked stopped");
 	return rc < 0 ? 1 : 0;
 }

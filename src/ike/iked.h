@@ -367,6 +367,12 @@ void iked_reap(struct ev_loop *loop, struct ev_timer *t, void *arg);
 /* ---- ctl.c ---- */
 int ctl_open(struct iked *d);
 void ctl_close(struct iked *d);
+struct wr;
+/* One request line (at most 1 KiB is read) parsed and run; the answer
+ * ("0 ok" or "1 error" line, then the body) is appended to out.  The
+ * control socket's connections and the fuzz harness use it. */
+int ctl_request(struct iked *d, const uint8_t *req, size_t len,
+		struct wr *out);
 
 /* ---- script.c / keyexport.c ---- */
 void script_run(struct iked *d, const struct ike_sa *sa,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/pidfile.h"
 #include "spm/spd_conf.h"
 
 #define MOD "spmd"
@@ -94,33 +95,6 @@ static void kernel_io(struct ev_loop *loop, int fd, uint32_t events,
 		log_rl_warn(MOD, "kernel events: %s", d->k.last_error);
 }
 
-/* Create the pid file; refuse if another live spmd holds it. */
-static int pidfile_open(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-
-		close(fd);
-		return err;
-	}
-	if (ftruncate(fd, 0) < 0) {
-		close(fd);
-		return -errno;
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	return fd; /* kept open: the lock lives as long as we do */
-}
-
 static void mkdir_parent(const char *path)
 {
 	char dir[256];
@@ -141,7 +115,9 @@ int main(int argc, char **argv)
 	const char *conf_path = NULL, *pidfile = DEFAULT_PIDFILE;
 	const char *backend = NULL;
 	bool check = false, fg = false;
-	int debug = 0, opt, rc, pidfd = -1, err;
+	int debug = 0, opt, rc, err;
+	struct pidfile pf;
+	char why[512];
 	struct spmd d;
 	struct spd_set desired;
 	char *errbuf;
@@ -201,18 +177,19 @@ int main(int argc, char **argv)
 	d.backend = backend ? backend : spd_conf_backend(d.conf);
 	t_load = ev_now_ms() - t_load;
 
+	/* one spmd per pid file: checked before any socket or kernel
+	 * state is touched, and still on stderr */
+	mkdir_parent(pidfile);
+	if (pidfile_lock(&pf, pidfile, "spmd", why, sizeof(why)) < 0)
+		fatal(MOD, "%s", why);
 	if (!fg) {
 		log_init("spmd", LOG_TO_SYSLOG,
 			 debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 		if (daemon(0, 0) < 0)
 			fatal(MOD, "daemon: %s", strerror(errno));
 	}
-	mkdir_parent(pidfile);
-	pidfd = pidfile_open(pidfile);
-	if (pidfd < 0)
-		fatal(MOD, "pid file %s: %s", pidfile,
-		      pidfd == -EADDRINUSE ? "another spmd is running"
-					   : strerror(-pidfd));
+	if ((rc = pidfile_write(&pf)) < 0)
+		fatal(MOD, "pid file %s: %s", pidfile, strerror(-rc));
 
 	d.loop = ev_new();
 	if (!d.loop)
@@ -283,8 +260,7 @@ int main(int argc, char **argv)
 	ev_free(d.loop);
 	conf_free(d.conf);
 	free(abs);
-	unlink(pidfile);
-	close(pidfd);
+	pidfile_remove(&pf);
 	log_info(MOD, "exiting");
 	return rc < 0 ? 1 : 0;
 }

@@ -22,6 +22,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lib/util.h"
+
 /* Bytes sent unencoded inside values; everything else becomes %XX. */
 static bool safe_byte(uint8_t c)
 {
@@ -652,31 +654,26 @@ int spmif_login_response(const char *password, size_t pwlen,
 int spmif_read_password(const char *path, char **pw, size_t *len)
 {
 	char buf[1024];
-	ssize_t n;
-	int fd, err;
+	size_t n;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	if ((size_t)n == sizeof(buf))
-		return -EFBIG;
+	/* the owner/mode check of PSK files (lib/util.h): a password
+	 * others can read is refused, with the reason logged */
+	rc = read_file_secret(path, buf, sizeof(buf) - 1, &n);
+	if (rc < 0)
+		return rc;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
 	if (n == 0)
 		return -ENODATA;
-	*pw = malloc((size_t)n + 1);
+	*pw = malloc(n + 1);
 	if (!*pw) {
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return -ENOMEM;
 	}
-	memcpy(*pw, buf, (size_t)n);
+	memcpy(*pw, buf, n);
 	(*pw)[n] = '\0';
-	*len = (size_t)n;
+	*len = n;
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return 0;
 }

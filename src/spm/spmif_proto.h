@@ -115,8 +115,10 @@ const char *spmif_addr_str(const struct kaddr *a, char *buf, size_t len);
 #define SPMIF_CHALLENGE_HEX 64
 int spmif_login_response(const char *password, size_t pwlen,
 			 const char *challenge, char *out, size_t outlen);
-/* Read a password file (trailing CR/LF stripped); *pw is malloc'd and
- * must be wiped (OPENSSL_cleanse) and freed by the caller. */
+/* Read a password file (trailing CR/LF stripped) after the owner/mode
+ * check of PSK files (read_file_secret, lib/util.h: -EPERM, reason
+ * logged); *pw is malloc'd and must be wiped (OPENSSL_cleanse) and freed
+ * by the caller. */
 int spmif_read_password(const char *path, char **pw, size_t *len);
 
 #endif

@@ -41,13 +41,14 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "lib/ctlsock.h"
 #include "lib/log.h"
 #include "spm/spd_conf.h"
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
 
 #define MOD "spmif"
-#define OUT_MAX (64u << 20) /* per-client backlog before we hang up */
+#define OUT_MAX CTLSOCK_OUT_MAX /* per-client backlog before we hang up */
 #define MAX_CONNS 64
 #define IDLE_MS_DEFAULT 10000u /* see spmif_server_set_idle_ms() */
 
@@ -75,8 +76,7 @@ struct conn {
 
 struct spmif_server {
 	struct spmd *d;
-	int lfd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctlsock ls; /* listening socket (lib/ctlsock.h) */
 	char *password;
 	size_t pwlen;
 	struct conn *conns;
@@ -150,10 +150,30 @@ static void conn_put(struct conn *c, const struct wr *w)
 		wr_bytes(&c->out, oom, sizeof(oom) - 1);
 		return;
 	}
+	if (c->closing)
+		return; /* being dropped: queue nothing more */
+	if (c->out.len - c->out_off + w->len > OUT_MAX && c->fd >= 0) {
+		/* a long answer (POLICY DUMP) to a client that reads as
+		 * we write: hand the socket what it takes first */
+		while (c->out_off < c->out.len) {
+			ssize_t n = send(c->fd, c->out.buf + c->out_off,
+					 c->out.len - c->out_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n <= 0)
+				break;
+			c->out_off += (size_t)n;
+		}
+		if (c->out_off == c->out.len) {
+			wr_reset(&c->out);
+			c->out_off = 0;
+		}
+	}
 	if (c->out.len - c->out_off + w->len > OUT_MAX) {
-		log_warn(MOD, "client pid %d does not read; dropping it",
-			 (int)c->pid);
+		log_rl_warn(MOD, "client pid %d: more than %u octets of "
+			    "output unread; disconnected", (int)c->pid,
+			    (unsigned)OUT_MAX);
 		c->closing = true;
+		c->out_off = c->out.len; /* drop the backlog at once */
 		return;
 	}
 	wr_bytes(&c->out, w->buf, w->len);
@@ -1186,29 +1206,19 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 		      void *arg)
 {
 	struct spmif_server *s = arg;
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
+	struct {
+		uid_t uid;
+		pid_t pid;
+	} cred;
 	struct conn *c;
 	int cfd;
 
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	(void)fd;
+	/* SO_PEERCRED: root or spmd's euid (ctlsock_accept) */
+	cfd = ctlsock_accept(&s->ls, &cred.uid, &cred.pid);
 	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_rl_warn(MOD, "accept: %s", strerror(errno));
-		return;
-	}
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-		log_warn(MOD, "SO_PEERCRED: %s", strerror(errno));
-		close(cfd);
-		return;
-	}
-	if (cred.uid != 0 && cred.uid != geteuid()) {
-		static const char no[] = "530 permission denied\n";
-
-		log_rl_warn(MOD, "refused spmif client uid %u pid %d",
-			    (unsigned)cred.uid, (int)cred.pid);
-		(void)!send(cfd, no, sizeof(no) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(cfd);
+		if (cfd != -EAGAIN && cfd != -EINTR && cfd != -EACCES)
+			log_rl_warn(MOD, "accept: %s", strerror(-cfd));
 		return;
 	}
 	if (s->nconns >= MAX_CONNS) {
@@ -1406,48 +1416,21 @@ int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
 
 /* ---- setup -------------------------------------------------------------- */
 
-/* Remove a stale socket file, refuse if a live spmd answers on it. */
-static int clear_stale(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST; /* never unlink something else */
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (rc == 0)
-		return -EADDRINUSE;
-	return unlink(path) < 0 ? -errno : 0;
-}
-
 struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
 				      const char *password_file, int *err)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct spmif_server *s;
-	mode_t old;
+	char why[512];
 	int rc;
 
 	*err = 0;
-	if (path && strlen(path) >= sizeof(sun.sun_path)) {
-		*err = -ENAMETOOLONG;
-		return NULL;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	s->d = d;
-	s->lfd = -1;
+	ctlsock_init(&s->ls);
 	s->idle_ms = IDLE_MS_DEFAULT;
 	ev_timer_init(&s->idle_timer, idle_fire, s);
 	if (password_file) {
@@ -1462,44 +1445,31 @@ struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
 	}
 	if (!path)
 		return s; /* no socket: tests drive it with spmif_server_feed */
-	memcpy(s->path, path, strlen(path) + 1);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	rc = clear_stale(path);
+	/* one spmd per socket; mode 0600 before bind (lib/ctlsock.h) */
+	rc = ctlsock_open(&s->ls,
+			  &(struct ctlsock_opts){
+				  .path = path,
+				  .daemon = "spmd",
+				  .type = SOCK_STREAM,
+				  .refuse = "530 permission denied\n",
+			  },
+			  why, sizeof(why));
 	if (rc < 0) {
-		log_err(MOD, "%s: %s", path,
-			rc == -EADDRINUSE ? "another spmd is running"
-					  : strerror(-rc));
+		log_err(MOD, "%s", why);
 		*err = rc;
 		goto free_password;
 	}
-	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
-	if (s->lfd < 0) {
-		*err = -errno;
-		goto free_password;
-	}
-	/* 0600 from birth: no window in which others could connect */
-	old = umask(0177);
-	rc = bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (rc < 0 || chmod(path, 0600) < 0 || listen(s->lfd, 16) < 0) {
-		*err = -errno;
-		log_err(MOD, "%s: %s", path, strerror(errno));
+	rc = ev_add_fd(d->loop, s->ls.fd, EPOLLIN, accept_cb, s);
+	if (rc < 0) {
+		*err = rc;
 		goto close_socket;
-	}
-	rc = ev_add_fd(d->loop, s->lfd, EPOLLIN, accept_cb, s);
-	if (rc < 0) {
-		*err = rc;
-		goto unlink_socket;
 	}
 	log_info(MOD, "listening on %s%s", path,
 		 s->password ? " (password required)" : "");
 	return s;
 
-unlink_socket:
-	unlink(path);
 close_socket:
-	close(s->lfd);
+	ctlsock_close(&s->ls);
 free_password:
 	if (s->password) {
 		OPENSSL_cleanse(s->password, s->pwlen);
@@ -1524,11 +1494,9 @@ void spmif_server_free(struct spmif_server *s)
 			    MSG_NOSIGNAL | MSG_DONTWAIT);
 		conn_close(c);
 	}
-	if (s->lfd >= 0) {
-		ev_del_fd(s->d->loop, s->lfd);
-		close(s->lfd);
-		unlink(s->path);
-	}
+	if (s->ls.fd >= 0)
+		ev_del_fd(s->d->loop, s->ls.fd);
+	ctlsock_close(&s->ls);
 	if (s->password) {
 		OPENSSL_cleanse(s->password, s->pwlen);
 		free(s->password);

@@ -35,8 +35,10 @@
 #include <openssl/rand.h>
 
 #include "kernel/userspace/esp_msg.h"
+#include "lib/ctlsock.h"
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "lib/pidfile.h"
 
 #define MOD "espd"
 
@@ -677,31 +679,16 @@ static void client_drop(struct espd *d, int i)
 	d->cli[i].events = false;
 }
 
-static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 {
-	struct espd *d = arg;
-	static uint8_t buf[ESPM_MAX];
-	struct req q = { .d = d, .fd = fd };
+	struct req q = { .d = d, .fd = d->cli[i].fd };
 	struct rd r;
-	ssize_t n;
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < ESPD_MAX_CLIENTS && d->cli[i].fd != fd; i++)
-		;
-	if (i == ESPD_MAX_CLIENTS)
-		return;
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_drop(d, i);
-		return;
-	}
-	r = rd_init(buf, (size_t)n);
+	r = rd_init(buf, n);
 	if (espm_get_hdr(&r, &q.h) < 0) {
 		log_rl_warn(MOD, "short control message dropped");
-		goto out_wipe;
+		return;
 	}
 	wr_init(&q.w, ESPM_MAX);
 	switch (q.h.type) {
@@ -746,7 +733,31 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
 	if (send_reply(&q, ESPM_REPLY, &q.w, rc) < 0)
 		client_drop(d, i);
 	wr_free(&q.w);
-out_wipe:
+}
+
+#ifndef ESPD_NO_MAIN
+static struct ctlsock espd_ctl = { .fd = -1, .lockfd = -1 };
+
+static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
+		      void *arg)
+{
+	struct espd *d = arg;
+	static uint8_t buf[ESPM_MAX];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < ESPD_MAX_CLIENTS && d->cli[i].fd != fd; i++)
+		;
+	if (i == ESPD_MAX_CLIENTS)
+		return;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_drop(d, i);
+		return;
+	}
+	espd_ctl_msg(d, i, buf, (size_t)n);
 	OPENSSL_cleanse(buf, (size_t)n);
 }
 
@@ -754,8 +765,10 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 		      void *arg)
 {
 	struct espd *d = arg;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	/* SO_PEERCRED: root or our euid; others refused and logged */
+	int c = ctlsock_accept(&espd_ctl, NULL, NULL);
 
+	(void)fd;
 	if (c < 0)
 		return;
 	for (int i = 0; i < ESPD_MAX_CLIENTS; i++) {
@@ -775,42 +788,31 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 
 static int ctl_open(struct espd *d)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[sizeof(d->ctl_path)];
+	char dir[sizeof(d->ctl_path)], why[512];
 	char *slash;
-	int probe;
+	int rc;
 
-	if (strlen(d->ctl_path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
 	snprintf(dir, sizeof(dir), "%s", d->ctl_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
 		mkdir(dir, 0700);
 	}
-	memcpy(sun.sun_path, d->ctl_path, strlen(d->ctl_path) + 1);
-	d->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-				    SOCK_NONBLOCK, 0);
-	if (d->ctl_fd < 0)
-		return -errno;
-	/* A socket file left by a dead r2espd is replaced; one that still
-	 * answers belongs to a running r2espd, which we must not cut off
-	 * from its clients. */
-	probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		int live = connect(probe, (struct sockaddr *)&sun,
-				   sizeof(sun)) == 0;
-		close(probe);
-		if (live) {
-			log_err(MOD, "another r2espd is serving %s",
-				d->ctl_path);
-			return -EADDRINUSE;
-		}
+	/* lib/ctlsock.h: a socket file left by a dead r2espd is replaced;
+	 * one that still answers belongs to a running r2espd, which we must
+	 * not cut off from its clients; mode 0600 before bind */
+	rc = ctlsock_open(&espd_ctl,
+			  &(struct ctlsock_opts){
+				  .path = d->ctl_path,
+				  .daemon = "r2espd",
+				  .type = SOCK_SEQPACKET,
+			  },
+			  why, sizeof(why));
+	if (rc < 0) {
+		log_err(MOD, "%s", why);
+		return rc;
 	}
-	unlink(d->ctl_path);
-	if (bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 16) < 0)
-		return -errno;
+	d->ctl_fd = espd_ctl.fd;
 	return ev_add_fd(d->loop, d->ctl_fd, EPOLLIN, accept_cb, d);
 }
 
@@ -858,9 +860,11 @@ static void stop_cb(struct ev_loop *loop, int signo, void *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: r2espd [-dfnu] [-s socket] [-i tun-name] [-m mtu]\n"
+		"usage: r2espd [-dfnu] [-s socket] [-p pidfile] [-i tun-name] "
+		"[-m mtu]\n"
 		"  -s  control socket (default $" ESPM_SOCKET_ENV " or "
 		ESPM_DEFAULT_SOCKET ")\n"
+		"  -p  pid file (locked; none by default)\n"
 		"  -i  TUN device name (default r2tun0)\n"
 		"  -m  TUN MTU (default 1400)\n"
 		"  -u  bind UDP 4500 ourselves (no IKE daemon on this host)\n"
@@ -874,6 +878,9 @@ int main(int argc, char **argv)
 	static struct ev_timer tick;
 	const char *env = getenv(ESPM_SOCKET_ENV);
 	enum log_level lvl = LOG_LVL_INFO;
+	const char *pidpath = NULL;
+	struct pidfile pf;
+	char why[512];
 	int c, rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -882,7 +889,7 @@ int main(int argc, char **argv)
 		 env && *env ? env : ESPM_DEFAULT_SOCKET);
 	d.mtu = 1400;
 	d.offload = true;
-	while ((c = getopt(argc, argv, "dfnus:i:m:h")) != -1) {
+	while ((c = getopt(argc, argv, "dfnus:p:i:m:h")) != -1) {
 		switch (c) {
 		case 'd': lvl = LOG_LVL_DEBUG; break;
 		case 'f': break;
@@ -891,6 +898,7 @@ int main(int argc, char **argv)
 		case 's':
 			snprintf(d.ctl_path, sizeof(d.ctl_path), "%s", optarg);
 			break;
+		case 'p': pidpath = optarg; break;
 		case 'i':
 			snprintf(d.tun_name, sizeof(d.tun_name), "%s", optarg);
 			break;
@@ -905,6 +913,14 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("r2espd", LOG_TO_STDERR, lvl);
+	/* single instance: pid file, then the control socket, before the
+	 * TUN device or the routes of a running r2espd are touched */
+	pidfile_init(&pf);
+	if (pidpath && pidfile_lock(&pf, pidpath, "r2espd", why,
+				    sizeof(why)) < 0)
+		fatal(MOD, "%s", why);
+	if ((rc = pidfile_write(&pf)) < 0)
+		fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
 	if (RAND_bytes((unsigned char *)&espd_instance,
 		       sizeof(espd_instance)) != 1 || !espd_instance)
 		espd_instance = (uint64_t)time(NULL) << 32 | (uint32_t)getpid();
@@ -919,7 +935,7 @@ int main(int argc, char **argv)
 	if ((rc = ctl_open(&d)) < 0)
 		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
 	if ((rc = espd_net_open(&d)) < 0) {
-		unlink(d.ctl_path);
+		ctlsock_close(&espd_ctl);
 		fatal(MOD, "data plane setup failed: %s", strerror(-rc));
 	}
 	ev_signal(d.loop, SIGTERM, stop_cb, &d);
@@ -937,8 +953,9 @@ int main(int argc, char **argv)
 		if (d.cli[i].fd >= 0)
 			client_drop(&d, i);
 	espd_net_close(&d);
-	unlink(d.ctl_path);
-	close(d.ctl_fd);
+	ctlsock_close(&espd_ctl);
+	pidfile_remove(&pf);
 	ev_free(d.loop);
 	return rc;
 }
+#endif /* ESPD_NO_MAIN */

@@ -264,6 +264,9 @@ void espd_acquire(struct espd *d, struct espd_pol *pol,
 void espd_mapping(struct espd *d, struct espd_sa *sa,
 		  const struct kaddr *addr, uint16_t port);
 void espd_broadcast(struct espd *d, const struct kevent *ev);
+/* One control message (buf[n]) from client slot i: handled, answered on
+ * d->cli[i].fd (the client is dropped if the answer cannot be sent). */
+void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n);
 
 /* espd_flow.c */
 bool ksel_match_flow(const struct ksel *s, const struct ksel *flow);
