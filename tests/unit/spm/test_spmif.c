@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <openssl/crypto.h>
 
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
@@ -588,6 +591,37 @@ static void test_client_call(void **state)
 	rmdir(path);
 }
 
+/* Issue 9 defect 7: the spmd_password file gets the owner/mode check PSK
+ * files get (read_file_secret): group/other access is refused. */
+static void test_password_file_mode(void **state)
+{
+	char dir[] = "/tmp/r2pw.XXXXXX", path[64];
+	char *pw = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pw", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("secret\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(spmif_read_password(path, &pw, &len), -EPERM);
+	assert_null(pw);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(spmif_read_password(path, &pw, &len), -EPERM);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(spmif_read_password(path, &pw, &len), 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(pw, "secret", 6);
+	OPENSSL_cleanse(pw, len);
+	free(pw);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_line_get),
 		cmocka_unit_test(test_policy_add_line),
 		cmocka_unit_test(test_client_call),
+		cmocka_unit_test(test_password_file_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
