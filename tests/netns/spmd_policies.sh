@@ -469,6 +469,11 @@ if start_spmd_pw; then
 	check "spmd_password: client without the password is refused" \
 		test $rc = 1
 	printf 'wrong\n' >"$W/wrong.pwd"
+	chmod 644 "$W/wrong.pwd"
+	out2=$(ctl -P "$W/wrong.pwd" status 2>&1)
+	check "spmd_password: a password file others can read is refused" \
+		grep -q "accessible by group or other" <<<"$out2"
+	chmod 600 "$W/wrong.pwd"
 	out=$(ctl -P "$W/wrong.pwd" status 2>&1)
 	rc=$?
 	check "spmd_password: wrong password is refused" test $rc = 1
@@ -483,6 +488,13 @@ if start_spmd_pw; then
 else
 	fail "spmd with spmd_password" "$(tail "$W/spmd.log")"
 fi
+# the password file gets the owner/mode check of PSK files (issue 9)
+chmod 644 "$W/spmd.pwd"
+out=$(timeout 10 ip netns exec "$NS" "$SPMD" -F -f "$W/pw.conf" \
+	-p "$W/spmd.pid" 2>&1)
+rc=$?
+check "spmd refuses an spmd_password file others can read" \
+	eval '[ $rc = 1 ] && grep -q "accessible by group or other" <<<"$out"'
 
 if [ $FAILS -ne 0 ]; then
 	echo "spmd log (tail):"

@@ -671,6 +671,13 @@ static void flush_own(struct espd *d)
 	}
 }
 
+void espd_state_free(struct espd *d)
+{
+	flush_own(d);
+	while (d->sas)
+		sa_unlink(d, d->sas);
+}
+
 static void client_drop(struct espd *d, int i)
 {
 	ev_del_fd(d->loop, d->cli[i].fd);
@@ -946,9 +953,7 @@ int main(int argc, char **argv)
 	log_info(MOD, "r2espd ready: tun %s mtu %u, control %s", d.tun_name,
 		 d.mtu, d.ctl_path);
 	rc = ev_run(d.loop) < 0;
-	flush_own(&d);
-	while (d.sas)
-		sa_unlink(&d, d.sas);
+	espd_state_free(&d);
 	for (int i = 0; i < ESPD_MAX_CLIENTS; i++)
 		if (d.cli[i].fd >= 0)
 			client_drop(&d, i);

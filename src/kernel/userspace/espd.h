@@ -267,6 +267,8 @@ void espd_broadcast(struct espd *d, const struct kevent *ev);
 /* One control message (buf[n]) from client slot i: handled, answered on
  * d->cli[i].fd (the client is dropped if the answer cannot be sent). */
 void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n);
+/* Remove every policy (and its route) and every SA (wiped). */
+void espd_state_free(struct espd *d);
 
 /* espd_flow.c */
 bool ksel_match_flow(const struct ksel *s, const struct ksel *flow);
