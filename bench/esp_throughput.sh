@@ -54,7 +54,8 @@ done
 ns_addr ca lo 203.0.113.21/32; ns_addr cb lo 203.0.113.22/32
 
 K=000102030405060708090a0b0c0d0e0f10111213
-ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" "$@"; }
+# static benchmark keys on throw-away namespaces: AEAD needs the flag
+ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" --force-static-aead "$@"; }
 
 # tunnel LEFT RIGHT SPI REQID extra-args: 203.0.113.LEFT <-> .RIGHT
 tunnel() {

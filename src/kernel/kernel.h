@@ -223,6 +223,16 @@ struct kernel_ops {
 };
 
 #define K_OPEN_EVENTS 0x1 /* subscribe to ACQUIRE/EXPIRE/... */
+/*
+ * userspace backend only (r2espctl): the SAs added through this handle
+ * carry static, operator-given keys, not keys a KMP just negotiated.
+ * r2espd refuses a static AEAD key (GCM, ChaCha20-Poly1305: the nonce
+ * is the sequence number, which restarts at 1 with every new SA, so the
+ * same key added again after a restart reuses nonces) unless
+ * K_OPEN_FORCE_STATIC_AEAD is also given.
+ */
+#define K_OPEN_STATIC_KEYS 0x2
+#define K_OPEN_FORCE_STATIC_AEAD 0x4
 
 struct kernel {
 	const struct kernel_ops *ops;

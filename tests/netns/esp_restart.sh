@@ -30,7 +30,10 @@ ns_addr a lo 203.0.113.1/32; ns_addr b lo 203.0.113.2/32
 ns_addr a lo 203.0.113.21/32
 
 ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" "$@"; }
-K=000102030405060708090a0b0c0d0e0f10111213
+# CBC + HMAC: this test adds the same static keys again after each
+# restart, which with an AEAD key would reuse nonces (r2espctl refuses)
+K=000102030405060708090a0b0c0d0e0f
+A=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
 espd_start() { # HOST [options]
 	local h=$1; shift
@@ -42,8 +45,8 @@ espd_start() { # HOST [options]
 setup() { # HOST
 	local h=$1 l=1 r=2
 	[ $h = b ] && l=2 r=1
-	ctl $h sa add src 198.51.100.1 dst 198.51.100.2 spi 0x1000 reqid 1 enc aes-gcm-128 key $K &&
-	ctl $h sa add src 198.51.100.2 dst 198.51.100.1 spi 0x1001 reqid 1 enc aes-gcm-128 key $K &&
+	ctl $h sa add src 198.51.100.1 dst 198.51.100.2 spi 0x1000 reqid 1 enc aes-cbc-128 key $K auth sha256 akey $A &&
+	ctl $h sa add src 198.51.100.2 dst 198.51.100.1 spi 0x1001 reqid 1 enc aes-cbc-128 key $K auth sha256 akey $A &&
 	ctl $h pol add dir out src 203.0.113.$l dst 203.0.113.$r tsrc 198.51.100.$l tdst 198.51.100.$r reqid 1 &&
 	ctl $h pol add dir in src 203.0.113.$r dst 203.0.113.$l tsrc 198.51.100.$r tdst 198.51.100.$l reqid 1
 } >/dev/null

@@ -6,6 +6,8 @@
 # proto 50, IPv6-in-IPv6 over UDP 4500, IPv6-in-IPv4, IPv4-in-IPv6), routes
 # installed and removed by r2espd itself, a replayed and a tampered ESP
 # packet dropped and counted, an ACQUIRE raised for traffic without SA.
+# Static AEAD keys (issue 9, defect 8: nonce reuse after a restart) are
+# refused by r2espctl and by r2espd unless --force-static-aead is given.
 #
 # usage: esp_static.sh [BUILD_DIR]     (needs root; namespaces r2e-$$-*)
 set -u
@@ -46,6 +48,8 @@ inA() { ip netns exec "$A" "$@"; }
 inB() { ip netns exec "$B" "$@"; }
 ctlA() { inA "$CTL" -s "$DIR/a.sock" "$@"; }
 ctlB() { inB "$CTL" -s "$DIR/b.sock" "$@"; }
+# test keys, used once: AEAD ones need the flag
+FORCE=--force-static-aead
 
 ip netns add "$A" && ip netns add "$B" || { echo "FAIL: netns"; exit 1; }
 ip link add r2e$$a type veth peer name r2e$$b
@@ -88,6 +92,45 @@ K3=000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0fcafebabe
 K4=0f0e0d0c0b0a09080706050403020100
 A4=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
+# Static AEAD keys are refused without --force-static-aead: by the tool,
+# with the nonce-reuse warning, and by r2espd itself for a client that
+# marks the key static (a raw SA_ADD with ESPM_F_STATIC_KEY, esp_msg.h).
+out=$(ctlA sa add src 198.51.100.1 dst 198.51.100.2 spi 0x9000 enc aes-gcm-128 key $K1 2>&1)
+rc=$?
+check "static AES-GCM key refused by r2espctl without --force-static-aead" \
+	eval '[ $rc -ne 0 ] && grep -q "nonce" <<<"$out"'
+out=$(ctlA sa add src 198.51.100.1 dst 198.51.100.2 spi 0x9001 enc chacha20-poly1305 key $K3 2>&1)
+rc=$?
+check "static ChaCha20-Poly1305 key refused by r2espctl" \
+	eval '[ $rc -ne 0 ] && grep -q "force-static-aead" <<<"$out"'
+cat >"$DIR/sa_add.py" <<'EOF'
+# One raw ESPM_SA_ADD (AES-GCM-128, SPI argv[3]) with header flags argv[2];
+# prints the reply status.
+import socket, struct, sys
+def kaddr(a):
+    return struct.pack(">B", 2) + socket.inet_aton(a) + bytes(12)
+body = struct.pack(">BI", 50, int(sys.argv[3], 0)) + kaddr("198.51.100.1") + \
+    kaddr("198.51.100.2") + struct.pack(">BI", 1, 0) + bytes(4) + \
+    bytes(17) * 2 + bytes(12) + struct.pack(">HHHH", 20, 128, 0, 20) + \
+    bytes(range(20)) + struct.pack(">HBIBHH", 0, 0, 64, 0, 0, 0) + \
+    bytes(17) + bytes(64) + b"\0"
+hdr = struct.pack(">HHIi", 3, int(sys.argv[2], 0), 7, 0)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(hdr + body)
+r = s.recv(8192)
+print(struct.unpack(">HHIi", r[:12])[3])
+EOF
+check "r2espd refuses a static AEAD key without the force flag (EPERM)" \
+	test "$(inA python3 "$DIR/sa_add.py" "$DIR/a.sock" 2 0x9002)" = -1
+check "r2espd takes a forced static AEAD key" \
+	test "$(inA python3 "$DIR/sa_add.py" "$DIR/a.sock" 6 0x9003)" = 0
+check "r2espd logs the nonce-reuse warning for a forced one" \
+	grep -q "static AEAD key forced" "$DIR/espd-a.log"
+check "r2espd takes a key a KMP negotiated (no static flag)" \
+	test "$(inA python3 "$DIR/sa_add.py" "$DIR/a.sock" 0 0x9004)" = 0
+ctlA sa del dst 198.51.100.2 spi 0x9003 && ctlA sa del dst 198.51.100.2 spi 0x9004
+
 # pair NAME LEFT-IN RIGHT-IN LEFT-OUT RIGHT-OUT SPI-BASE ALG-ARGS...
 pair() {
 	local li=$1 ri=$2 lo=$3 ro=$4 spi=$5; shift 5
@@ -106,13 +149,13 @@ pair() {
 
 check "v4-in-v4 (proto 50, AES-GCM-128) SAs+policies" \
 	pair 203.0.113.1 203.0.113.2 198.51.100.1 198.51.100.2 0x1000 \
-	enc aes-gcm-128 key $K1
+	enc aes-gcm-128 key $K1 $FORCE
 check "v6-in-v6 (UDP 4500, AES-GCM-128, ESN) SAs+policies" \
 	pair 2001:db8:a::1 2001:db8:b::1 2001:db8:1::1 2001:db8:1::2 0x2000 \
-	enc aes-gcm-128 key $K2 esn encap 4500 4500
+	enc aes-gcm-128 key $K2 esn encap 4500 4500 $FORCE
 check "v6-in-v4 (UDP 4500, ChaCha20-Poly1305) SAs+policies" \
 	pair 2001:db8:a::2 2001:db8:b::2 198.51.100.1 198.51.100.2 0x3000 \
-	enc chacha20-poly1305 key $K3 encap 4500 4500
+	enc chacha20-poly1305 key $K3 encap 4500 4500 $FORCE
 check "v4-in-v6 (proto 50, AES-CBC + HMAC-SHA-256) SAs+policies" \
 	pair 203.0.113.11 203.0.113.12 2001:db8:1::1 2001:db8:1::2 0x4000 \
 	enc aes-cbc-128 key $K4 auth sha256 akey $A4
@@ -165,8 +208,13 @@ s.sendto(bytes(pkt), ("198.51.100.2", 0))
 EOF
 inB python3 "$DIR/cap.py" "$DIR/esp.bin" &
 cap=$!
-sleep 0.3
-inA ping -c 1 -W 2 -I 203.0.113.1 203.0.113.2 >/dev/null 2>&1
+# python may take a while to start on a loaded machine: ping until the
+# capture has its packet (a replay of an older packet is still a replay)
+for i in $(seq 20); do
+	sleep 0.25
+	inA ping -c 1 -W 1 -I 203.0.113.1 203.0.113.2 >/dev/null 2>&1
+	[ -s "$DIR/esp.bin" ] && break
+done
 wait $cap
 rd() { echo "$1" | sed -n "s/.*$2 \([0-9]*\).*/\1/p"; }
 before=$(ctlB sa query dst 198.51.100.2 spi 0x1000)

@@ -34,7 +34,8 @@ ns_addr a lo 203.0.113.1/32; ns_addr b lo 203.0.113.2/32
 ns_addr a lo 203.0.113.11/32; ns_addr b lo 203.0.113.12/32
 ns_addr a lo 2001:db8:a::1/128; ns_addr b lo 2001:db8:b::1/128
 
-ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" "$@"; }
+# static test keys, each used by one SA pair only: AEAD needs the flag
+ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" --force-static-aead "$@"; }
 for h in a b; do
 	start_bg espd-$h ip netns exec "$(ns $h)" "$BIN/r2espd" -u \
 		-s "$TEST_DIR/$h.sock"

@@ -455,12 +455,8 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 		 * be unique per key; the sequence number is. */
 		uint8_t *iv = out + 8;
 		size_t aadlen = 0;
-		if (sa->fixed_iv) {
-			memcpy(iv, sa->iv, 8);
-		} else {
-			put32(iv, seq_hi);
-			put32(iv + 4, (uint32_t)seq);
-		}
+		put32(iv, seq_hi);
+		put32(iv + 4, (uint32_t)seq);
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, iv, 8);
 		/* RFC 4106 §5 / RFC 7634 §2.1: AAD is SPI || [ESN high]
@@ -490,9 +486,7 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 		uint8_t hi[4];
 		if (sa->alg->kind == ESP_K_CBC) {
 			/* RFC 3602 §2.3: the IV must be unpredictable. */
-			if (sa->fixed_iv)
-				memcpy(out + 8, sa->iv, 16);
-			else if (RAND_bytes(out + 8, 16) != 1)
+			if (RAND_bytes(out + 8, 16) != 1)
 				return ESP_E_CRYPTO;
 			if (!EVP_CipherInit_ex(sa->cipher_enc, NULL, NULL,
 					       NULL, out + 8, 1) ||

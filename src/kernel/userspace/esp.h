@@ -71,6 +71,19 @@ enum esp_err {
 };
 const char *esp_strerror(int err);
 
+/*
+ * Combined-mode (AEAD) encryption: GCM, CCM (14-16), GMAC (21),
+ * ChaCha20-Poly1305.  Their nonce is the sequence number, so a key must
+ * never be used by two SAs (nonce reuse): r2espd refuses static AEAD keys
+ * unless forced (K_OPEN_STATIC_KEYS in kernel.h).
+ */
+static inline bool esp_encr_is_aead(uint16_t encr_id)
+{
+	return (encr_id >= 14 && encr_id <= 16) ||
+	       (encr_id >= ESP_ENCR_AES_GCM_8 && encr_id <= 21) ||
+	       encr_id == ESP_ENCR_CHACHA20_POLY1305;
+}
+
 struct esp_alg; /* private description of an algorithm */
 
 struct esp_sa {
@@ -93,9 +106,12 @@ struct esp_sa {
 
 	struct kcounters cnt;
 	bool soft_done, dead;
-	/* Test hook: fixed IV (0 = use the sequence number / random). */
-	bool fixed_iv;
-	uint8_t iv[16];
+	/*
+	 * No IV hook here on purpose: the AEAD explicit IV is always the
+	 * sequence number (unique per key while the SA lives) and the CBC
+	 * IV always comes from RAND_bytes; tests that need fixed vectors
+	 * replace RAND_bytes at link time (tests/unit/esp/meson.build).
+	 */
 };
 
 /* Validate k and create the contexts.  err gets a readable reason. */

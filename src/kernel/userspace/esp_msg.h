@@ -60,6 +60,11 @@ enum espm_type {
 };
 
 #define ESPM_F_EVENTS 0x1 /* HELLO: subscribe to events */
+/* SA_ADD: the keys are static (operator-given, r2espctl), not fresh from
+ * a KMP; r2espd refuses a static AEAD key without ESPM_F_FORCE_AEAD
+ * (nonce reuse after a restart, see K_OPEN_STATIC_KEYS in kernel.h). */
+#define ESPM_F_STATIC_KEY 0x2
+#define ESPM_F_FORCE_AEAD 0x4
 
 struct espm_hdr {
 	uint16_t type, flags;

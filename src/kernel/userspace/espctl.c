@@ -28,11 +28,19 @@
 extern const struct kernel_ops kernel_userspace_ops;
 
 static const char *sock_path;
+/* --force-static-aead: add static AEAD keys anyway (see sa_add). */
+static bool force_static_aead;
+
+#define NONCE_REUSE_WARNING                                                  \
+	"a static AEAD key (AES-GCM, ChaCha20-Poly1305) starts at sequence " \
+	"number 1, which is its nonce, in every SA made with it: adding the "  \
+	"same key again (e.g. after an r2espd restart) reuses nonces, which "  \
+	"reveals the XOR of plaintexts and lets anyone forge packets"
 
 static void usage(void)
 {
 	fprintf(stderr,
-"usage: r2espctl [-s socket] COMMAND\n"
+"usage: r2espctl [-s socket] [--force-static-aead] COMMAND\n"
 "  sa add src A dst B spi X enc ALG key HEX [auth ALG akey HEX] [esn]\n"
 "         [window N] [encap SPORT DPORT] [reqid N] [soft-packets N]\n"
 "         [hard-packets N] [soft-bytes N] [hard-bytes N] [soft-time S]\n"
@@ -44,7 +52,10 @@ static void usage(void)
 "  pol add dir in|out|fwd src P/L dst P/L [proto N] tsrc A tdst B\n"
 "          [reqid N] [prio N] [action ipsec|discard|bypass]\n"
 "  pol del dir D src P/L dst P/L [proto N]\n"
-"  pol show | flush | stats | getspi src A dst B | events [SECONDS]\n");
+"  pol show | flush | stats | getspi src A dst B | events [SECONDS]\n"
+"  Static AEAD keys (aes-gcm-*, chacha20-poly1305) are refused unless\n"
+"  --force-static-aead is given: their nonces repeat if a key is ever\n"
+"  added again (e.g. after an r2espd restart).\n");
 	exit(2);
 }
 
@@ -199,6 +210,20 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 	}
 	if (sa.encr_id == ESP_ENCR_NULL)
 		sa.encr_keybits = 0;
+	if (esp_encr_is_aead(sa.encr_id)) {
+		if (!force_static_aead) {
+			OPENSSL_cleanse(&sa, sizeof(sa));
+			fprintf(stderr,
+				"r2espctl: sa add: refused: " NONCE_REUSE_WARNING
+				".  Use IKE (iked), or aes-cbc with an HMAC, or "
+				"--force-static-aead for a key you will never "
+				"add again.\n");
+			exit(1);
+		}
+		fprintf(stderr, "r2espctl: warning: --force-static-aead: "
+				NONCE_REUSE_WARNING ".  Never add this key "
+				"again.\n");
+	}
 	rc = kernel_userspace_ops.sa_add(k, &sa);
 	OPENSSL_cleanse(&sa, sizeof(sa));
 	if (rc < 0)
@@ -407,6 +432,16 @@ int main(int argc, char **argv)
 	int rc;
 
 	sock_path = env && *env ? env : ESPM_DEFAULT_SOCKET;
+	/* --force-static-aead may stand anywhere: take it out of argv. */
+	for (int i = 1, j = 1; i <= argc; i++) {
+		if (i < argc && !strcmp(argv[i], "--force-static-aead")) {
+			force_static_aead = true;
+			continue;
+		}
+		argv[j++] = argv[i];
+		if (i == argc)
+			argc = j - 1;
+	}
 	if (argc > 2 && !strcmp(argv[1], "-s")) {
 		sock_path = argv[2];
 		setenv(ESPM_SOCKET_ENV, sock_path, 1);
@@ -421,6 +456,10 @@ int main(int argc, char **argv)
 		return raw_request(ESPM_SA_DUMP);
 	if (!strcmp(argv[1], "events"))
 		flags = K_OPEN_EVENTS;
+	/* what this tool adds is never a freshly negotiated key */
+	flags |= K_OPEN_STATIC_KEYS;
+	if (force_static_aead)
+		flags |= K_OPEN_FORCE_STATIC_AEAD;
 	if ((rc = k.ops->open(&k, flags)) < 0)
 		die(&k, "open", rc);
 	if (!strcmp(argv[1], "sa") && argc >= 3) {

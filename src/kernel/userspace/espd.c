@@ -352,6 +352,30 @@ static int req_sa_add(struct req *q, struct rd *r)
 
 	if (espm_get_ksa(r, &k) < 0)
 		return -EBADMSG;
+	/*
+	 * Issue 9, defect 8: a static AEAD key starts at sequence number 1
+	 * in every SA made with it, and the sequence number is the nonce
+	 * (RFC 4106 §3.1, RFC 7634 §2): the same key added again after a
+	 * restart of r2espd reuses nonces, which for GCM gives away the
+	 * authentication key and the XOR of plaintexts.  Refused unless the
+	 * operator forces it.
+	 */
+	if ((q->h.flags & ESPM_F_STATIC_KEY) && esp_encr_is_aead(k.encr_id)) {
+		if (!(q->h.flags & ESPM_F_FORCE_AEAD)) {
+			WHY(q, "static AEAD key refused for SA spi 0x%08x: its "
+			       "nonces restart at 1 and repeat if the key is "
+			       "ever added again (force with "
+			       "--force-static-aead)",
+			    k.spi);
+			rc = -EPERM;
+			goto out_wipe;
+		}
+		log_warn(MOD,
+			 "SA spi 0x%08x: static AEAD key forced; nonces repeat "
+			 "if this key is ever added again (e.g. after an "
+			 "r2espd restart): never reuse it",
+			 k.spi);
+	}
 	if (k.mode != KMODE_TUNNEL) {
 		WHY(q, "transport mode is not supported by the userspace "
 		       "backend");

@@ -56,6 +56,7 @@ struct us_priv {
 	uint32_t hello_seq;  /* seq of the HELLO on the event connection */
 	uint64_t instance;   /* r2espd's instance id, 0 = not known yet */
 	bool reconnected;    /* event connection re-made, RESYNC pending */
+	uint16_t sa_flags;   /* ESPM_F_STATIC_KEY / ESPM_F_FORCE_AEAD */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t buf[ESPM_MAX];
 };
@@ -109,7 +110,8 @@ static int us_send(int fd, struct wr *w)
 /* Starts a request: header with a fresh seq. */
 static void us_begin(struct us_priv *p, struct wr *w, uint16_t type)
 {
-	struct espm_hdr h = { .type = type, .seq = ++p->seq };
+	struct espm_hdr h = { .type = type, .seq = ++p->seq,
+			      .flags = type == ESPM_SA_ADD ? p->sa_flags : 0 };
 	wr_init(w, ESPM_MAX);
 	espm_put_hdr(w, &h);
 }
@@ -271,6 +273,10 @@ static int us_open(struct kernel *k, unsigned flags)
 	}
 	k->priv = p;
 	p->epfd = p->tfd = -1;
+	if (flags & K_OPEN_STATIC_KEYS)
+		p->sa_flags |= ESPM_F_STATIC_KEY;
+	if (flags & K_OPEN_FORCE_STATIC_AEAD)
+		p->sa_flags |= ESPM_F_FORCE_AEAD;
 	if (flags & K_OPEN_EVENTS) {
 		p->epfd = epoll_create1(EPOLL_CLOEXEC);
 		p->tfd = timerfd_create(CLOCK_MONOTONIC,

@@ -44,7 +44,8 @@ inner6 = bytes.fromhex("6000000000100640" + "20010db8000000000000000000000001" +
 vecs = []
 # name, encr, keybits, integ, enc_key(with salt), auth_key, spi, seq, esn, iv, payload, nh, packet
 def add_aead(name, encr, kind, bits, icv, spi, seq, esn, pt, nh):
-    key = k(bits // 8, 0x10); salt = bytes.fromhex("cafebabe"); iv = k(8, 0xa0)
+    # RFC 4106 §3.1: r2espd's explicit IV is the 64-bit sequence number.
+    key = k(bits // 8, 0x10); salt = bytes.fromhex("cafebabe"); iv = struct.pack(">Q", seq)
     vecs.append((name, encr, bits, 0, key + salt, b"", spi, seq, esn, iv, pt, nh,
                  aead(kind, key, salt, spi, seq, esn, iv, pt, nh, icv)))
 def add_cbc(name, bits, integ, digest, klen, trunc, spi, seq, esn, pt, nh):

@@ -20,6 +20,31 @@
 
 #include "esp_vectors.h"
 
+/*
+ * The engine has no IV hook: the CBC IV comes from RAND_bytes, which
+ * this test binary wraps (-Wl,--wrap=RAND_bytes) so that a test can make
+ * it return fixed bytes.  The AEAD IV is the sequence number.
+ */
+int __real_RAND_bytes(unsigned char *buf, int num);
+int __wrap_RAND_bytes(unsigned char *buf, int num);
+static const uint8_t *fake_rand;
+static size_t fake_rand_len;
+
+int __wrap_RAND_bytes(unsigned char *buf, int num)
+{
+	if (!fake_rand)
+		return __real_RAND_bytes(buf, num);
+	for (int i = 0; i < num; i++)
+		buf[i] = fake_rand[(size_t)i % fake_rand_len];
+	return 1;
+}
+
+static void set_fake_rand(const uint8_t *p, size_t n)
+{
+	fake_rand = p;
+	fake_rand_len = n;
+}
+
 static void kat_ksa(const struct esp_kat *v, struct ksa *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -48,12 +73,14 @@ static void test_kat_encap(void **state)
 		unsigned ev;
 		kat_ksa(v, &k);
 		assert_int_equal(esp_sa_init(&sa, &k, 100, NULL, 0), 0);
-		sa.fixed_iv = true;
-		memcpy(sa.iv, v->iv, v->iv_len);
+		/* CBC: the IV from the (wrapped) random source; AEAD: the
+		 * vectors' IV is the sequence number, as ours. */
+		set_fake_rand(v->iv, v->iv_len);
 		sa.seq_out = v->seq - 1;
 		assert_int_equal(esp_encap(&sa, v->pt, v->pt_len, v->nh, out,
 					   sizeof(out), &olen, 100, &ev),
 				 0);
+		set_fake_rand(NULL, 0);
 		if (olen != v->pkt_len || memcmp(out, v->pkt, olen) != 0)
 			fail_msg("KAT %s: encap differs", v->name);
 		assert_int_equal(esp_encap_len(&sa, v->pt_len), olen);
@@ -199,6 +226,48 @@ static void test_tamper(void **state)
 					   &blen, &nh, 2, &ev),
 				 0);
 		assert_int_equal(in.cnt.packets, 1);
+		esp_sa_free(&o);
+		esp_sa_free(&in);
+	}
+	set_fake_rand(NULL, 0);
+}
+
+/*
+ * Defect 8 of issue 9: no IV hook in production.  The AEAD explicit IV of
+ * every packet is its sequence number (RFC 4106 §3.1: unique per key),
+ * whatever the random source says; the CBC IV is fresh random per packet.
+ */
+static void test_iv_source(void **state)
+{
+	static const uint8_t zero = 0;
+	uint8_t pt[64] = { 0 }, a[256], b[256];
+	(void)state;
+	for (size_t c = 0; c < sizeof(algcases) / sizeof(algcases[0]); c++) {
+		struct esp_sa o, in;
+		size_t la, lb;
+		unsigned ev;
+		make_pair(&algcases[c], c % 2 == 0, 64, &o, &in);
+		set_fake_rand(&zero, 1);
+		assert_int_equal(esp_encap(&o, pt, sizeof(pt), 4, a, sizeof(a),
+					   &la, 1, &ev),
+				 0);
+		set_fake_rand(NULL, 0);
+		assert_int_equal(esp_encap(&o, pt, sizeof(pt), 4, b, sizeof(b),
+					   &lb, 1, &ev),
+				 0);
+		if (o.iv_len == 8) {
+			/* AEAD: IV = 64-bit sequence numbers 1 and 2 */
+			static const uint8_t s1[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+			static const uint8_t s2[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };
+			assert_memory_equal(a + 8, s1, 8);
+			assert_memory_equal(b + 8, s2, 8);
+		} else if (o.iv_len == 16) {
+			/* CBC: the first IV is what RAND_bytes gave, the
+			 * second a fresh one */
+			static const uint8_t z16[16] = { 0 };
+			assert_memory_equal(a + 8, z16, 16);
+			assert_memory_not_equal(b + 8, z16, 16);
+		}
 		esp_sa_free(&o);
 		esp_sa_free(&in);
 	}
@@ -473,9 +542,10 @@ static void test_inplace(void **state)
 		pt[i] = (uint8_t)(i * 3 + 1);
 	for (size_t c = 0; c < sizeof(algcases) / sizeof(algcases[0]); c++) {
 		struct esp_sa o, in;
+		static const uint8_t a5 = 0xa5;
 		make_pair(&algcases[c], true, 64, &o, &in);
-		o.fixed_iv = true;
-		memset(o.iv, 0xa5, sizeof(o.iv));
+		/* same CBC IV for both encryptions; AEAD: same seq */
+		set_fake_rand(&a5, 1);
 		for (size_t len = 0; len < 1500; len += 37) {
 			size_t rlen, plen, blen, h = esp_hdr_len(&o);
 			unsigned ev;
@@ -517,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_kat_decap),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_inplace),
+		cmocka_unit_test(test_iv_source),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_replay_esn),
