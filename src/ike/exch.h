@@ -154,6 +154,8 @@ void queue_child_delete_spi(struct ike_sa *sa, uint32_t spi_in);
 
 /* ---- IKE rekey (rekey.c) ---- */
 int ike_rekey_initiate(struct ike_sa *sa, struct task *t);
+/* The peer deletes the SA its colliding rekey made (§2.8.2). */
+void ike_rekey_lost_by_peer(struct ike_sa *sa);
 void ike_rekey_response(struct ike_sa *sa, struct task *t,
 			const struct ike_msg *m);
 void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,

@@ -176,6 +176,8 @@ void info_respond(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	}
 	msg_send_response(sa, &b, m->hdr.msgid);
-	if (delete_ike)
+	if (delete_ike) {
+		ike_rekey_lost_by_peer(sa);
 		ike_sa_kill(sa, "deleted by peer");
+	}
 }

@@ -298,6 +298,18 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    ikev2_notify_name((uint16_t)rc));
 		return;
 	}
+	/* RFC 7296 §1.3, §1.4: CREATE_CHILD_SA and INFORMATIONAL follow
+	 * the initial exchanges.  The responder may start one as soon as it
+	 * sent its IKE_AUTH response; until that response reached us, such
+	 * a request is dropped unprocessed (its retransmission is answered
+	 * once we are established), or e.g. a DELETE would miss the CHILD
+	 * SA that the response creates. */
+	if (!response && sa->state == IKE_S_AUTH_SENT) {
+		log_rl_warn(MOD, "IKE SA #%u: %s request before our IKE_AUTH "
+			    "completed, dropped", sa->id,
+			    exch_name(m.hdr.exch));
+		return;
+	}
 	if (!sa_check_mid(sa, &m))
 		return;
 	rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));

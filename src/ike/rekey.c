@@ -136,9 +136,14 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	return n;
 }
 
+/* The CHILD SAs move to the new IKE SA (RFC 7296 §2.8), and so do the
+ * queued, not yet started CHILD SA tasks (create, rekey, delete): left
+ * behind, they would die with the old SA, e.g. the DELETE of a CHILD SA
+ * we rekeyed, which the peer then keeps as REKEYED forever. */
 static void move_children(struct ike_sa *from, struct ike_sa *to)
 {
 	struct child_sa *c;
+	struct task **pp = &from->queue, *t;
 
 	while ((c = from->children)) {
 		from->children = c->next;
@@ -146,6 +151,40 @@ static void move_children(struct ike_sa *from, struct ike_sa *to)
 		c->next = to->children;
 		to->children = c;
 	}
+	while ((t = *pp)) {
+		if (t->type != TASK_CHILD_CREATE &&
+		    t->type != TASK_CHILD_REKEY &&
+		    t->type != TASK_CHILD_DELETE) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		task_queue(to, t);
+	}
+}
+
+/*
+ * RFC 7296 §2.8.2: the peer deletes the IKE SA that its rekey of `old`
+ * made (we answered it and moved the CHILD SAs there) while our own
+ * rekey of `old` is still out: the peer's rekey lost the collision.
+ * The children go back to `old`, which hands them to our new SA when
+ * our response arrives; otherwise they would die with the redundant SA
+ * while the peer keeps them on the survivor.
+ */
+void ike_rekey_lost_by_peer(struct ike_sa *sa)
+{
+	struct ike_sa *old;
+
+	for (old = sa->d->sas; old; old = old->next)
+		if (old != sa && old->rekeyed_to == sa->id &&
+		    old->state == IKE_S_ESTABLISHED && old->active &&
+		    old->active->type == TASK_IKE_REKEY) {
+			log_info(MOD, "IKE SA #%u: the peer's rekey into #%u "
+				 "lost the collision; its CHILD SAs wait for "
+				 "ours", old->id, sa->id);
+			move_children(sa, old);
+			return;
+		}
 }
 
 int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
@@ -283,6 +322,8 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 			 "redundant", sa->id, n->id);
 		ike_established_quiet(n);
 		ike_queue_ike_delete(n);
+		move_children(sa, theirs); /* what is still queued here */
+		task_run(theirs);
 		return;
 	}
 	if (theirs) {
@@ -296,6 +337,7 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 		 sa->id, n->id, (unsigned long long)n->spi_i,
 		 (unsigned long long)n->spi_r);
 	ike_established_quiet(n);
+	task_run(n); /* the CHILD SA tasks that moved */
 	script_run(sa->d, n, NULL, SCRIPT_IKE_REKEY);
 	/* §1.3.2: the rekey initiator deletes the old SA. */
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
@@ -328,10 +370,13 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
-	/* §2.25: children being created or rekeyed on this SA would
-	 * be orphaned; let the peer retry later. */
+	/* §2.25: children being created, rekeyed or deleted by a request
+	 * of ours on this SA would be orphaned (the response, or its
+	 * retransmission, comes back on this SA after they moved to the
+	 * new one); let the peer retry later. */
 	if (sa->active && (sa->active->type == TASK_CHILD_CREATE ||
-			   sa->active->type == TASK_CHILD_REKEY)) {
+			   sa->active->type == TASK_CHILD_REKEY ||
+			   sa->active->type == TASK_CHILD_DELETE)) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
@@ -403,9 +448,14 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 	sa->rekeyed_to = n->id;
 	log_info(MOD, "IKE SA #%u rekeyed by peer into #%u", sa->id, n->id);
 	ike_established_quiet(n);
+	task_run(n); /* the CHILD SA tasks that moved */
 	script_run(sa->d, n, NULL, SCRIPT_IKE_REKEY);
 	/* The old SA stays until the peer's DELETE (§1.3.2); no more
 	 * requests of ours on it, except a pending rekey's response. */
-	if (!(sa->active && sa->active->type == TASK_IKE_REKEY))
+	if (!(sa->active && sa->active->type == TASK_IKE_REKEY)) {
 		sa->state = IKE_S_REKEYED;
+		/* Not forever: if the peer never saw our response (and gave
+		 * up), the old SA goes after the negotiation time limit. */
+		ike_sa_nego_timer(sa);
+	}
 }

@@ -87,13 +87,26 @@ int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c)
 	return queue(sa, TASK_CHILD_REKEY, c->id);
 }
 
+/* Is our request creating c (IKE_AUTH, CREATE_CHILD_SA) in flight? */
+static bool child_creation_in_flight(const struct ike_sa *sa,
+				     const struct child_sa *c)
+{
+	const struct task *t = sa->active;
+
+	return sa->req_out && t && t->free_state == child_nego_free &&
+	       t->state &&
+	       ((const struct child_nego *)t->state)->child_id == c->id;
+}
+
 int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c)
 {
 	struct task *t;
 
 	if (c->state == CHILD_S_FAILED || c->state == CHILD_S_CREATING) {
-		/* Nothing in the kernel, nothing to tell. */
-		if (!c->spi_out) {
+		/* Nothing in the kernel, nothing to tell -- unless our
+		 * request creating it is out: the peer may install its half,
+		 * so the DELETE (RFC 7296 §1.4.1) follows the response. */
+		if (!c->spi_out && !child_creation_in_flight(sa, c)) {
 			child_remove(c, "never established");
 			return 0;
 		}
