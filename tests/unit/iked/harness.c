@@ -27,8 +27,20 @@ static int h_neng;
 static struct h_opts h_opt;
 static struct h_pkt *h_qhead, **h_qtail = &h_qhead;
 
+static bool h_debug;
+
+void h_log_as(int i)
+{
+	static const char *const names[H_MAX_ENG] = { "eng0", "eng1", "eng2",
+						      "eng3" };
+
+	if (h_debug && i >= 0 && i < H_MAX_ENG)
+		log_init(names[i], LOG_TO_STDERR, LOG_LVL_DEBUG);
+}
+
 void h_log_init(void)
 {
+	h_debug = getenv("IKED_TEST_DEBUG") != NULL;
 	log_init("test", LOG_TO_STDERR,
 		 getenv("IKED_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
 }
@@ -57,16 +69,47 @@ static int h_hook(struct iked *d, const struct ike_ep *from,
 	}
 	k = malloc(sizeof(*k) + len);
 	assert_non_null(k);
-	k->next = NULL;
 	k->from = *from;
 	k->dst = *to;
 	k->to = h_opt.route ? h_opt.route(me, &k->from, &k->dst) : !me;
 	k->len = len;
 	memcpy(k->data, p, len);
-	*h_qtail = k;
-	h_qtail = &k->next;
+	h_requeue(k);
 	h_sent++;
 	return 0;
+}
+
+void h_requeue(struct h_pkt *k)
+{
+	k->next = NULL;
+	*h_qtail = k;
+	h_qtail = &k->next;
+}
+
+void h_push(int to, const struct ike_ep *from, const struct ike_ep *dst,
+	    const uint8_t *p, size_t len)
+{
+	struct h_pkt *k = malloc(sizeof(*k) + len);
+
+	assert_non_null(k);
+	assert_true(to >= 0 && to < h_neng);
+	k->to = to;
+	k->from = *from;
+	k->dst = *dst;
+	k->len = len;
+	memcpy(k->data, p, len);
+	h_requeue(k);
+}
+
+struct iked *h_eng(int i)
+{
+	assert_true(i >= 0 && i < h_neng);
+	return h_engs[i];
+}
+
+int h_count(void)
+{
+	return h_neng;
 }
 
 static void h_reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
@@ -121,6 +164,9 @@ void h_teardown(void)
 				ike_sa_kill(d->sas, "teardown");
 			ike_sa_free(d->sas);
 		}
+		if (h_opt.expect_empty_kernel)
+			assert_int_equal(kfake_sa_count(&d->kern), 0);
+		h_drop_all(); /* what a kill may have sent */
 		rw_free(d);
 		k_close(&d->kern);
 		cfg_free(d->cfg);
@@ -143,6 +189,7 @@ struct h_pkt *h_pop(void)
 
 void h_deliver(const struct h_pkt *k)
 {
+	h_log_as(k->to);
 	ike_input(h_engs[k->to], &k->dst, &k->from,
 		  k->dst.port == IKE_NATT_PORT, k->data, k->len);
 }
@@ -166,8 +213,10 @@ unsigned h_pump(void)
 		/* A loop between the engines, not a long exchange. */
 		assert_true(++n < h_opt.pump_limit);
 	}
-	for (int i = 0; i < h_neng; i++)
+	for (int i = 0; i < h_neng; i++) {
+		h_log_as(i);
 		ev_run_once(h_engs[i]->loop, 0);
+	}
 	return n;
 }
 

@@ -44,6 +44,8 @@ struct h_opts {
 	unsigned pump_limit;   /* h_pump() fails when it moves this many */
 	bool count_keepalives; /* NAT-T keepalives counted, not queued */
 	bool kill_on_teardown; /* ike_sa_kill() each SA before freeing */
+	bool expect_empty_kernel; /* teardown: no SA left in a fake kernel
+				   * once every IKE SA is killed and freed */
 	h_route_fn *route;
 };
 
@@ -52,6 +54,8 @@ extern unsigned h_keepalives[H_MAX_ENG]; /* per sender (count_keepalives) */
 
 /* log_init() for a test, debug output when IKED_TEST_DEBUG is set. */
 void h_log_init(void);
+/* With IKED_TEST_DEBUG, log lines from now on are tagged "eng<i>". */
+void h_log_as(int i);
 
 void h_setup(struct iked *const *eng, int n, const struct h_opts *o);
 void h_teardown(void);
@@ -60,6 +64,13 @@ void h_teardown(void);
 int h_index(const struct iked *d);
 
 struct h_pkt *h_pop(void);
+/* Queue a copy of p (len octets) for engine `to` (an injection). */
+void h_push(int to, const struct ike_ep *from, const struct ike_ep *dst,
+	    const uint8_t *p, size_t len);
+/* Put k (popped) back at the tail of the queue. */
+void h_requeue(struct h_pkt *k);
+struct iked *h_eng(int i);
+int h_count(void); /* engines given to h_setup() */
 void h_deliver(const struct h_pkt *k);
 void h_drop_all(void);
 /* Deliver everything (and what it triggers), then run each loop once
