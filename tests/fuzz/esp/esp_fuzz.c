@@ -7,7 +7,9 @@
  * virtio-net header + packet read from TUN, and a run of decrypted
  * packets (u16 length each) coalesced, every coalesced write checked by
  * segmenting it again into exactly as many segments as were merged.
- * The first input byte selects the target.  SAs are created once.
+ * The first input byte selects the target.  The SAs are created for
+ * each input and freed after it (replay windows, counters and cipher
+ * contexts start fresh), so no input depends on the ones before.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,7 +23,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct esp_sa sas[4];
-static bool ready;
 
 static void setup(void)
 {
@@ -48,7 +49,12 @@ static void setup(void)
 		k.replay_window = 128;
 		esp_sa_init(&sas[i], &k, 1, NULL, 0);
 	}
-	ready = true;
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < 4; i++)
+		esp_sa_free(&sas[i]);
 }
 
 static int count_seg(void *arg, const uint8_t *pkt, size_t len)
@@ -111,8 +117,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ev;
 	uint32_t spi, seq;
 
-	if (!ready)
-		setup();
 	if (size < 1)
 		return 0;
 	sel = data[0];
@@ -122,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_offload(sel, data, size);
 		return 0;
 	}
+	setup();
 	switch (sel % 4) {
 	case 0: { /* ESP packet against the SA its SPI names */
 		if (esp_peek(data, size, &spi, &seq) == 0 && spi >= 0x100 &&
@@ -170,5 +175,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	}
+	teardown();
 	return 0;
 }
