@@ -575,6 +575,21 @@ static void test_forged_psk_file_refused(void **st)
 	forged_empty_psk(CFG_AUTH_SET | CFG_AUTH_PSK | CFG_AUTH_RSASIG);
 }
 
+/* The same against a certificate-only responder: the initiator's AUTH
+ * method 2 with the empty key is refused (AUTHENTICATION_FAILED). */
+static void test_forged_psk_to_responder(void **st)
+{
+	(void)st;
+	make_cert(k_rsa_a, "alice");
+	make_cert(k_rsa_b, "bob");
+	no_psk(&Bd.cfg->remote[0]);
+	certs(&Bd, "bob", "alice");
+	certs(&A, NULL, "bob");
+	set_psk(&A.cfg->remote[0], "x");
+	forge_empty_psk = true;
+	establish_fails();
+}
+
 /* RFC 7296 §2.15: the crypto layer refuses an empty PSK, and one of
  * zero octets only (HMAC and AES-XCBC pad the key with zeros: it is
  * the empty key). */
@@ -916,6 +931,7 @@ int main(void)
 		T(test_forged_psk_cert_only),
 		T(test_forged_psk_rsasig_only),
 		T(test_forged_psk_file_refused),
+		T(test_forged_psk_to_responder),
 		cmocka_unit_test(test_crypto_empty_key),
 		T(test_initiator_psk_not_allowed),
 		T(test_responder_psk_not_allowed),
