@@ -11,6 +11,11 @@
 #   legacy-pin   the same, send_cert off: nothing on the wire but AUTH
 #   wrong-pin    the responder pinned another certificate:
 #                AUTHENTICATION_FAILED, no SA anywhere, clear log lines
+#   method-resp  the responder's kmp_auth_method lists ECDSA only, the
+#                initiator signs with RSA: AUTHENTICATION_FAILED (issue 9)
+#   method-init  the initiator's lists ECDSA only, the responder signs
+#                with RSA: the initiator refuses, tells the responder in
+#                an INFORMATIONAL (RFC 7296 §2.21.2), no SA on either side
 #   iked -t      refuses a key that does not belong to the certificate
 #
 # iked runs with the fake kernel backend and without spmd (-n -k fake),
@@ -62,7 +67,7 @@ conf() {
 			kmp_prf_alg { hmac_sha2_256; };
 			kmp_hash_alg { hmac_sha2_256; };
 			kmp_dh_group { ecp256; };
-			kmp_auth_method { rsasig; ecdsa256; ecdsa384; };
+			kmp_auth_method { ${AUTHM:-rsasig; ecdsa256; ecdsa384;} };
 			my_public_key x509pem "$cert" "$key";
 			peers_public_key x509pem "$pf" "";
 			max_retry_to_send 2; interval_to_send 1 sec;
@@ -194,6 +199,40 @@ check "wrong-pin: no IKE SA on either side" wait_for "ike_est a 0 && ike_est b 0
 check "wrong-pin: both daemons still running" eval "bg_alive iked-a && bg_alive iked-b"
 r2_stop a
 r2_stop b
+
+# --- method-resp / method-init: a method kmp_auth_method does not list ---
+# auth_fails TAG WHO-REFUSES LOG-PATTERN
+auth_fails() {
+	local t=$1 who=$2 pat=$3
+	r2_start_iked b b -n -d && r2_start_iked a a -n -d || fail "$t: iked start"
+	r2_ctl a initiate peer >/dev/null 2>&1
+	check "$t: $who refuses the method" wait_for \
+		"grep -q '$pat' '$(ilog "$who")'" 8
+	check "$t: no IKE SA on either side" wait_for "ike_est a 0 && ike_est b 0" 5
+	check "$t: both daemons still running" eval "bg_alive iked-a && bg_alive iked-b"
+	r2_stop a
+	r2_stop b
+	mv "$(ilog a)" "$TEST_DIR/$t.a.log"
+	mv "$(ilog b)" "$TEST_DIR/$t.b.log"
+}
+conf a 198.51.100.1 198.51.100.2 'fqdn "a.example"' 'fqdn "b.example"' \
+	"$PKI/ra.crt" "$PKI/ra.key" "$PKI/rsaca.crt"
+AUTHM="ecdsa256; ecdsa384;" conf b 198.51.100.2 198.51.100.1 \
+	'fqdn "b.example"' 'fqdn "a.example"' \
+	"$PKI/rb.crt" "$PKI/rb.key" "$PKI/rsaca.crt"
+auth_fails method-resp b 'kmp_auth_method does not allow'
+grep -q 'IKE_AUTH refused by peer: AUTHENTICATION_FAILED' "$TEST_DIR/method-resp.a.log" &&
+	pass "method-resp: initiator told AUTHENTICATION_FAILED" ||
+	fail "method-resp: initiator told AUTHENTICATION_FAILED"
+AUTHM="ecdsa256; ecdsa384;" conf a 198.51.100.1 198.51.100.2 \
+	'fqdn "a.example"' 'fqdn "b.example"' \
+	"$PKI/ra.crt" "$PKI/ra.key" "$PKI/rsaca.crt"
+conf b 198.51.100.2 198.51.100.1 'fqdn "b.example"' 'fqdn "a.example"' \
+	"$PKI/rb.crt" "$PKI/rb.key" "$PKI/rsaca.crt"
+auth_fails method-init a 'kmp_auth_method does not allow'
+grep -q 'the initiator refused our authentication' "$TEST_DIR/method-init.b.log" &&
+	pass "method-init: responder dropped its side on AUTHENTICATION_FAILED" ||
+	fail "method-init: responder dropped its side on AUTHENTICATION_FAILED"
 
 # --- iked -t: key of another certificate ---
 conf a 198.51.100.1 198.51.100.2 'fqdn "a.example"' 'fqdn "b.example"' \
