@@ -28,6 +28,7 @@
 
 #include "conf/conf_int.h"
 #include "conf/interp.h"
+#include "lib/filesrc.h"
 
 /*
  * Key locations of one block, indexed by kdef.id, in an array of NLOCS
@@ -2470,6 +2471,7 @@ static void check_file(struct ictx *x, const char *path,
 		       bool secret)
 {
 	struct stat st;
+	int src;
 
 	if (x->p->flags & CONF_LOAD_NO_FILECHECK)
 		return;
@@ -2489,9 +2491,9 @@ static void check_file(struct ictx *x, const char *path,
 		conf_err(x->p, loc, "%s: empty file name", what);
 		return;
 	}
-	if (stat(path, &st) != 0) {
+	if ((src = filesrc_stat(path, &st)) != 0) {
 		conf_err(x->p, loc, "%s file '%s': %s", what, path,
-			 strerror(errno));
+			 strerror(-src));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf/conf_int.h"
+#include "lib/filesrc.h"
 #include "lib/rd.h"
 
 enum tok { T_EOF, T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI, T_COMMA };
@@ -816,9 +817,10 @@ int conf_parse_file(struct pctx *p, const char *path,
 	const struct conf_loc *at = from ? from : &here;
 	struct stat st;
 	char *buf = NULL;
+	uint8_t *ubuf = NULL;
 	size_t got = 0;
 	const char *file;
-	int fd, rc = 0;
+	int rc = 0;
 
 	if (p->depth >= CONF_INCLUDE_DEPTH) {
 		conf_err(p, at, "includes nested too deeply (limit %d) at "
@@ -830,46 +832,33 @@ int conf_parse_file(struct pctx *p, const char *path,
 			 CONF_MAX_FILES);
 		return -EMFILE;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		conf_err(p, at, "cannot open '%s': %s", path, strerror(errno));
+	/* lib/filesrc.h: the file system, or (iked's engine) the bytes
+	 * its privileged parent read */
+	rc = filesrc_read(path, 0, CONF_MAX_FILE_SIZE, &ubuf, &got, &st,
+			  NULL, 0);
+	if (rc == -EINVAL) {
+		conf_err(p, at, "'%s' is not a regular file", path);
 		return rc;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		conf_err(p, at, "'%s' is not a regular file", path);
-		close(fd);
-		return -EINVAL;
+	if (rc == -EFBIG) {
+		conf_err(p, at, "'%s' is too large (limit %u bytes)", path,
+			 CONF_MAX_FILE_SIZE);
+		return rc;
 	}
+	if (rc < 0) {
+		conf_err(p, at, "cannot open '%s': %s", path, strerror(-rc));
+		return rc;
+	}
+	buf = (char *)ubuf;
 	for (int i = 0; i < p->depth; i++) {
-		if (p->stack[i].dev == st.st_dev &&
+		if (st.st_dev && p->stack[i].dev == st.st_dev &&
 		    p->stack[i].ino == st.st_ino) {
 			conf_err(p, at, "include loop: '%s' is already being "
 				 "read", path);
-			close(fd);
+			free(buf);
 			return -ELOOP;
 		}
 	}
-	if ((uint64_t)st.st_size > CONF_MAX_FILE_SIZE) {
-		conf_err(p, at, "'%s' is too large (limit %u bytes)", path,
-			 CONF_MAX_FILE_SIZE);
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
 	file = conf_pctx_file(p, path);
 	if (!file) {
 		free(buf);
@@ -888,7 +877,8 @@ static void handle_include(struct pctx *p, struct lex *L, struct stmt *s)
 {
 	const struct item *it;
 	char *path, *full = NULL;
-	glob_t g;
+	char **gv = NULL;
+	size_t gn = 0;
 	int grc;
 
 	if (s->n != 2 ||
@@ -926,9 +916,8 @@ static void handle_include(struct pctx *p, struct lex *L, struct stmt *s)
 			path = full;
 		}
 	}
-	memset(&g, 0, sizeof(g));
-	grc = glob(path, GLOB_TILDE | GLOB_ERR, NULL, &g);
-	if (grc == GLOB_NOMATCH) {
+	grc = filesrc_glob(path, &gv, &gn);
+	if (grc == -ENOENT) {
 		if (strpbrk(path, "*?["))
 			conf_warn(p, &it->loc, "no file matches include "
 				  "pattern '%s'", path);
@@ -938,9 +927,9 @@ static void handle_include(struct pctx *p, struct lex *L, struct stmt *s)
 	} else if (grc != 0) {
 		conf_err(p, &it->loc, "cannot read include path '%s'", path);
 	} else {
-		for (size_t i = 0; i < g.gl_pathc; i++)
-			conf_parse_file(p, g.gl_pathv[i], &it->loc);
+		for (size_t i = 0; i < gn; i++)
+			conf_parse_file(p, gv[i], &it->loc);
 	}
-	globfree(&g);
+	filesrc_glob_free(gv, gn);
 	free(path);
 }

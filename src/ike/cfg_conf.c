@@ -20,6 +20,7 @@
 #include "ike/auth_cert.h"
 #include "ike/cfg.h"
 #include "ike/rw.h"
+#include "lib/filesrc.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -88,12 +89,18 @@ static int id_from(struct ike_id *out, const struct conf_id_list *l)
 		out->type = IKE_ID_KEY_ID;
 		if (c->qual == CONF_IDQ_DEFAULT || c->qual == CONF_IDQ_FILE) {
 			size_t len = 0;
-			/* racoon2: keyid names a file holding the ID. */
-			FILE *f = fopen(c->value, "r");
-			if (!f)
-				return -errno;
-			len = fread(out->data, 1, sizeof(out->data), f);
-			fclose(f);
+			uint8_t *buf;
+			/* racoon2: keyid names a file holding the ID (read
+			 * through lib/filesrc.h, see priv.h). */
+			int rc = filesrc_read(c->value, 0, 1u << 16, &buf,
+					      &len, NULL, NULL, 0);
+			if (rc < 0)
+				return rc;
+			size_t got = len;
+			if (len > sizeof(out->data))
+				len = sizeof(out->data);
+			memcpy(out->data, buf, len);
+			filesrc_free_buf(buf, got);
 			while (len && (out->data[len - 1] == '\n' ||
 				       out->data[len - 1] == '\r'))
 				len--;

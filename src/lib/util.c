@@ -2,6 +2,7 @@
  * util.c - see util.h.  Secret buffers are wiped with OPENSSL_cleanse on
  * every failure path; the caller owns (and wipes) them on success.
  */
+#include "lib/filesrc.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -158,8 +159,8 @@ int check_file_secret(const char *path, char *why, size_t whysize)
 	return secret_stat_ok(path, &st, why, whysize);
 }
 
-int read_file_secret_why(const char *path, void *buf, size_t maxlen,
-			 size_t *len, char *why, size_t whysize)
+static int read_secret_fs(const char *path, void *buf, size_t maxlen,
+			  size_t *len, char *why, size_t whysize)
 {
 	uint8_t *b = buf;
 	struct stat st;
@@ -219,6 +220,25 @@ fail_wipe:
 		OPENSSL_cleanse(buf, maxlen);
 fail_close:
 	close(fd);
+	return rc;
+}
+
+/* Through lib/filesrc.h: iked's engine gets what its parent read. */
+int read_file_secret_why(const char *path, void *buf, size_t maxlen,
+			 size_t *len, char *why, size_t whysize)
+{
+	int rc;
+
+	if (filesrc_mode() == 2) {
+		set_why(why, whysize, "%s", "");
+		rc = filesrc_replay_secret(path, buf, maxlen, len);
+		if (rc < 0)
+			set_why(why, whysize, "%s: %s (as read by the "
+				"privileged parent)", path, strerror(-rc));
+		return rc;
+	}
+	rc = read_secret_fs(path, buf, maxlen, len, why, whysize);
+	filesrc_note_secret(path, rc, buf, rc == 0 ? *len : 0);
 	return rc;
 }
 
