@@ -24,6 +24,7 @@
 
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/priv.h"
 #include "ike/rw.h"
 #include "ike/rw_int.h"
 #include "lib/log.h"
@@ -40,7 +41,6 @@ enum {
 	CPA_IP6_DNS = 10,
 };
 
-#define CP_IFNAME "lo"
 
 /* One table drives the length checks of both directions (§3.15.1):
  * a request carries an empty value or a suggestion of this size. */
@@ -300,11 +300,15 @@ int cp_addr_apply(const struct kaddr *a, const char *ifname, bool add)
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
-	unsigned idx = if_nametoindex(ifname);
+	unsigned idx;
 	uint32_t seq = (uint32_t)time(NULL);
 	int rc = 0;
 	ssize_t n;
 
+	/* privilege separation: the parent does it (priv.h) */
+	if (priv_fd >= 0)
+		return priv_addr(a, ifname, add);
+	idx = if_nametoindex(ifname);
 	if (!idx || !a->af)
 		return -ENODEV;
 	nl = mnl_socket_open(NETLINK_ROUTE);

@@ -3,7 +3,7 @@
  * kernel event glue, initiate and reload.
  *
  *   iked [-f FILE] [-t] [-F] [-d]... [-k BACKEND] [-S CTLSOCK]
- *        [-K KEYFILE] [-n]
+ *        [-K KEYFILE] [-n] [-P] [-u USER] [-C DIR] [-Z MODE]
  *
  * -t checks the configuration and exits; -F stays in the foreground and
  * logs to stderr; -d raises the log level (once: info, twice: debug);
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,10 +33,15 @@
 #include "lib/log.h"
 #include "lib/pidfile.h"
 #include "lib/util.h"
+#include "ike/priv.h"
+#include "ike/priv_parent.h"
+#include "lib/filesrc.h"
+#include "lib/sandbox.h"
 #include "spm/spmif_client.h"
 
 #define MOD "iked"
 #define DEFAULT_CTL "/var/run/racoon2/iked.sock"
+#define DEFAULT_CHROOT "/var/run/racoon2/empty"
 
 /* ---- spmd ---- */
 
@@ -95,9 +101,18 @@ static int spm_connect(struct iked *d)
 	d->spm = spmif_client_new(&cbs, d);
 	if (!d->spm)
 		return -ENOMEM;
-	rc = spmif_connect(d->spm, path,
-			   d->cfg->spmd_password[0] ? d->cfg->spmd_password
-						    : NULL);
+	if (priv_fd >= 0) {
+		/* the parent connects and logs in (priv.h) */
+		int fd = priv_spmd_connect();
+		rc = fd < 0 ? fd : spmif_connect_fd(d->spm, fd);
+		if (fd >= 0 && rc < 0)
+			close(fd);
+	} else {
+		rc = spmif_connect(d->spm, path,
+				   d->cfg->spmd_password[0]
+					   ? d->cfg->spmd_password
+					   : NULL);
+	}
 	if (rc == 0)
 		rc = spmif_register(d->spm, SPMIF_KMP_IKEV2);
 	if (rc == 0)
@@ -164,7 +179,19 @@ int iked_reload(struct iked *d, char *err, size_t errlen)
 	struct ike_cfg *n = NULL;
 	int rc;
 
-	rc = cfg_load(d->opts.conf_path, &n, err, errlen);
+	if (priv_fd >= 0) {
+		/* The engine reads no file: the parent reads them all and
+		 * sends them; we parse exactly those bytes (filesrc.h). */
+		err[0] = 0;
+		rc = priv_reload_files(err, errlen);
+		if (rc == 0) {
+			filesrc_replay_begin();
+			rc = cfg_load(d->opts.conf_path, &n, err, errlen);
+		}
+		filesrc_replay_end();
+	} else {
+		rc = cfg_load(d->opts.conf_path, &n, err, errlen);
+	}
 	if (rc < 0) {
 		log_err(MOD, "reload failed, keeping the old configuration: "
 			"%s", err);
@@ -230,22 +257,122 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: iked [-f file] [-t] [-F] [-d] [-k backend] "
-		"[-S ctlsock] [-K keyfile] [-p pidfile] [-n]\n");
+		"[-S ctlsock] [-K keyfile] [-p pidfile] [-n]\n"
+		"            [-P] [-u user] [-C chroot-dir] "
+		"[-Z kill|errno|log|trap]\n");
 	exit(2);
+}
+
+/* The engine: sockets, IKE, the SA table.  kfd/kevfd >= 0: privilege
+ * separated (the kernel through the parent, then the sandbox). */
+static int engine_run(struct iked *d, const char *backend, int kfd,
+		      int kevfd, const struct priv_sandbox_opts *sb)
+{
+	int rc, efd;
+
+	d->loop = ev_new();
+	if (!d->loop)
+		fatal(MOD, "cannot create the event loop");
+	ev_timer_init(&d->reaper, iked_reap, d);
+	ev_timer_init(&d->spm_retry, spm_retry, d);
+	ev_signal(d->loop, SIGINT, on_signal, d);
+	ev_signal(d->loop, SIGTERM, on_signal, d);
+	ev_signal(d->loop, SIGHUP, on_signal, d);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = kfd >= 0 ? k_open_channel(&d->kern, kfd, kevfd)
+		      : k_open(&d->kern, backend, K_OPEN_EVENTS);
+	if (rc < 0) {
+		log_err(MOD, "kernel backend %s: %s (CHILD SAs cannot be "
+			"installed)", backend, d->kern.last_error);
+	} else {
+		d->kern_open = true;
+		efd = k_event_fd(&d->kern);
+		if (efd >= 0)
+			ev_add_fd(d->loop, efd, EPOLLIN, kev_read, d);
+		log_info(MOD, "kernel backend %s%s", backend,
+			 kfd >= 0 ? " (through the privileged parent)" : "");
+	}
+
+	if (d->opts.keyexport || d->cfg->keyexport_path[0]) {
+		const char *kp = d->opts.keyexport ? d->opts.keyexport
+						   : d->cfg->keyexport_path;
+		if ((rc = keyexport_open(d, kp)) < 0)
+			fatal(MOD, "key export file %s: %s", kp,
+			      strerror(-rc));
+	}
+
+	/* Bound and created as root, before the sandbox. */
+	if (net_open(d) < 0)
+		fatal(MOD, "cannot open any IKE socket");
+	if ((rc = ctl_open(d)) < 0)
+		fatal(MOD, "control socket %s: %s", d->ctl_path,
+		      strerror(-rc));
+	if (sb) {
+		if (priv_engine_sandbox(sb) < 0)
+			fatal(MOD, "the IKE engine cannot drop its privileges "
+			      "(run with -P to run without privilege "
+			      "separation)");
+		priv_send_ready();
+	}
+	if (spm_connect(d) < 0)
+		ev_timer_start(d->loop, &d->spm_retry, 2000);
+	rw_daemon_init(d); /* spmd dynamic policies, NAT keepalives */
+	log_notice(MOD, "iked started (%zu remotes, %zu policies%s)",
+		   d->cfg->nremote, d->cfg->npolicy,
+		   sb ? ", privilege separated" : "");
+
+	rc = ev_run(d->loop);
+	if (rc < 0)
+		log_err(MOD, "event loop: %s", strerror(-rc));
+
+	shutdown_sas(d);
+	rw_free(d);
+	ctl_close(d);
+	net_close(d);
+	if (d->spm)
+		spmif_client_free(d->spm);
+	if (d->kern_open)
+		k_close(&d->kern);
+	keyexport_close(d);
+	ev_free(d->loop);
+	cfg_free(d->cfg);
+	log_notice(MOD, "iked stopped");
+	return rc < 0 ? 1 : 0;
+}
+
+static void mkdir_parent(const char *path)
+{
+	char dir[CFG_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0755);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	struct iked d;
+	struct priv_sandbox_opts sb = { .chroot_dir = DEFAULT_CHROOT };
+	struct priv_parent_opts po = { 0 };
+	struct ike_cfg *pcfg = NULL;
 	char err[512] = "";
 	const char *backend, *pidpath = NULL;
 	struct pidfile pf;
-	int opt, rc, kfd;
+	bool privsep = true;
+	int opt, rc, kp[2], ep[2], cp[2];
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
 
 	memset(&d, 0, sizeof(d));
 	d.ctl_fd = -1;
 	d.opts.conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
-	while ((opt = getopt(argc, argv, "f:tFdk:S:K:p:nh")) != -1) {
+	while ((opt = getopt(argc, argv, "f:tFdk:S:K:p:nPu:C:Z:h")) != -1) {
 		switch (opt) {
 		case 'f': d.opts.conf_path = optarg; break;
 		case 't': d.opts.test_only = true; break;
@@ -256,10 +383,16 @@ int main(int argc, char **argv)
 		case 'K': d.opts.keyexport = optarg; break;
 		case 'p': pidpath = optarg; break;
 		case 'n': d.opts.no_spmd = true; break;
+		case 'P': privsep = false; break;
+		case 'u': sb.user = optarg; break;
+		case 'C': sb.chroot_dir = optarg; break;
+		case 'Z': sb.violation = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
+		usage();
+	if (sb.violation && sandbox_violation_parse(sb.violation) < 0)
 		usage();
 	log_init("iked",
 		 d.opts.foreground || d.opts.test_only ? LOG_TO_STDERR
@@ -280,80 +413,81 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	/* single instance (lib/pidfile.h, lib/ctlsock.h): the pid file and
-	 * the control socket are checked before any other socket or
-	 * kernel state is touched; a second iked stops with a message */
+	/* single instance (lib/pidfile.h): the pid file is locked before
+	 * any socket or kernel state is touched; a second iked stops with a
+	 * message.  (The control socket is checked by the engine, before it
+	 * drops its privileges, and by the second iked's engine alike.) */
 	pidfile_init(&pf);
 	if (pidpath && pidfile_lock(&pf, pidpath, "iked", err, sizeof(err)) < 0)
 		fatal(MOD, "%s", err);
-	d.loop = ev_new();
-	if (!d.loop)
-		fatal(MOD, "cannot create the event loop");
-	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
-		 d.opts.ctl_path ? d.opts.ctl_path :
-		 d.cfg->ctl_path[0] ? d.cfg->ctl_path : DEFAULT_CTL);
-	if ((rc = ctl_open(&d)) < 0)
-		fatal(MOD, "control socket %s: %s", d.ctl_path, strerror(-rc));
-	ev_timer_init(&d.reaper, iked_reap, &d);
-	ev_timer_init(&d.spm_retry, spm_retry, &d);
-	ev_signal(d.loop, SIGINT, on_signal, &d);
-	ev_signal(d.loop, SIGTERM, on_signal, &d);
-	ev_signal(d.loop, SIGHUP, on_signal, &d);
-	signal(SIGPIPE, SIG_IGN);
-
 	backend = d.opts.backend;
 	if (!backend)
 		backend = strcmp(d.cfg->kernel, "userspace") == 0 ? "userspace"
 			: strcmp(d.cfg->kernel, "pfkey") == 0	 ? "pfkey"
 								 : "xfrm";
-	rc = k_open(&d.kern, backend, K_OPEN_EVENTS);
+	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
+		 d.opts.ctl_path ? d.opts.ctl_path :
+		 d.cfg->ctl_path[0] ? d.cfg->ctl_path : DEFAULT_CTL);
+	if (!privsep) {
+		if (!d.opts.foreground && daemon(0, 0) < 0)
+			fatal(MOD, "daemon: %s", strerror(errno));
+		if ((rc = pidfile_write(&pf)) < 0)
+			fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
+		rc = engine_run(&d, backend, -1, -1, NULL);
+		pidfile_remove(&pf);
+		return rc;
+	}
+
+	/* Privilege separation (priv.h).  Checked here, while errors still
+	 * reach the terminal. */
+	if (sandbox_lookup_user(sb.user, &uid, &gid, err, sizeof(err)) < 0) {
+		fprintf(stderr, "iked: %s (or run with -P: no privilege "
+			"separation)\n", err);
+		return 1;
+	}
+	/* The parent keeps its own copy of the configuration. */
+	rc = cfg_load(d.opts.conf_path, &pcfg, err, sizeof(err));
 	if (rc < 0) {
-		log_err(MOD, "kernel backend %s: %s (CHILD SAs cannot be "
-			"installed)", backend, d.kern.last_error);
-	} else {
-		d.kern_open = true;
-		kfd = k_event_fd(&d.kern);
-		if (kfd >= 0)
-			ev_add_fd(d.loop, kfd, EPOLLIN, kev_read, &d);
-		log_info(MOD, "kernel backend %s", backend);
+		fprintf(stderr, "iked: %s\n", err);
+		return 1;
 	}
-
-	if (d.opts.keyexport || d.cfg->keyexport_path[0]) {
-		const char *kp = d.opts.keyexport ? d.opts.keyexport
-						  : d.cfg->keyexport_path;
-		if ((rc = keyexport_open(&d, kp)) < 0)
-			fatal(MOD, "key export file %s: %s", kp,
-			      strerror(-rc));
-	}
-
-	if (net_open(&d) < 0)
-		fatal(MOD, "cannot open any IKE socket");
-	if (spm_connect(&d) < 0)
-		ev_timer_start(d.loop, &d.spm_retry, 2000);
-	rw_daemon_init(&d); /* spmd dynamic policies, NAT keepalives */
+	mkdir_parent(sb.chroot_dir);
+	/* Before the fork: the engine's parent-death signal refers to the
+	 * process that stays. */
 	if (!d.opts.foreground && daemon(0, 0) < 0)
 		fatal(MOD, "daemon: %s", strerror(errno));
-	if ((rc = pidfile_write(&pf)) < 0)
+	if ((rc = pidfile_write(&pf)) < 0) /* the parent's pid */
 		fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
-	log_notice(MOD, "iked started (%zu remotes, %zu policies)",
-		   d.cfg->nremote, d.cfg->npolicy);
-
-	rc = ev_run(d.loop);
-	if (rc < 0)
-		log_err(MOD, "event loop: %s", strerror(-rc));
-
-	shutdown_sas(&d);
-	rw_free(&d);
-	ctl_close(&d);
-	net_close(&d);
-	if (d.spm)
-		spmif_client_free(d.spm);
-	if (d.kern_open)
-		k_close(&d.kern);
-	keyexport_close(&d);
-	ev_free(d.loop);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ep) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cp) < 0)
+		fatal(MOD, "socketpair: %s", strerror(errno));
+	sb.parent = getpid();
+	pid = fork();
+	if (pid < 0)
+		fatal(MOD, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(kp[0]);
+		close(ep[0]);
+		close(cp[0]);
+		cfg_free(pcfg);
+		priv_fd = cp[1];
+		return engine_run(&d, backend, kp[1], ep[1], &sb);
+	}
+	close(kp[1]);
+	close(ep[1]);
+	close(cp[1]);
 	cfg_free(d.cfg);
+	po.conf_path = d.opts.conf_path;
+	po.backend = backend;
+	po.ctl_path = d.ctl_path;
+	po.child = pid;
+	po.kfd = kp[0];
+	po.kevfd = ep[0];
+	po.chfd = cp[0];
+	log_info(MOD, "privileged parent %d, IKE engine %d", (int)getpid(),
+		 (int)pid);
+	rc = priv_parent_run(&po, pcfg);
 	pidfile_remove(&pf);
-	log_notice(MOD, "iked stopped");
-	return rc < 0 ? 1 : 0;
+	return rc;
 }

@@ -377,6 +377,11 @@ int ctl_request(struct iked *d, const uint8_t *req, size_t len,
 /* ---- script.c / keyexport.c ---- */
 void script_run(struct iked *d, const struct ike_sa *sa,
 		const struct child_sa *c, enum cfg_script which);
+struct priv_env;
+/* The parent's half (priv.h): env checked, then the program run. */
+bool script_env_ok(const struct priv_env *env);
+void script_exec(const char *path, unsigned which, const char *remote,
+		 const struct priv_env *env);
 int keyexport_open(struct iked *d, const char *path);
 void keyexport_close(struct iked *d);
 void keyexport_ike(struct iked *d, const struct ike_sa *sa);

@@ -220,6 +220,8 @@ int cp_handle_request(struct ike_sa *sa, const struct ike_msg *m);
 /* Responder: CFG_REPLY when a request was handled. */
 void cp_put_reply(struct ikev2_wr *b, struct ike_sa *sa);
 /* Add/remove a /32 (/128) address on an interface (netlink). */
+/* Where leased CP addresses go (the parent allows no other, priv.h). */
+#define CP_IFNAME "lo"
 int cp_addr_apply(const struct kaddr *a, const char *ifname, bool add);
 
 /* ---- NAT-T (natt.c) ---- */

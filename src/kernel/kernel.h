@@ -253,6 +253,15 @@ static inline bool k_has_fwd(const struct kernel *k)
 const struct kernel_ops *kernel_backend(const char *name);
 
 int k_open(struct kernel *k, const char *backend, unsigned flags);
+/*
+ * The userspace backend's client over two already-connected SEQPACKET
+ * descriptors instead of r2espd's socket path (iked's privilege
+ * separation: the engine's kernel ops go to its privileged parent, which
+ * serves the same protocol, esp_msg.h).  fd carries requests, evfd the
+ * event stream (subscribed with HELLO here); both are owned by k from
+ * now on, also on failure of the subscription.  Never reconnects.
+ */
+int k_open_channel(struct kernel *k, int fd, int evfd);
 void k_close(struct kernel *k);
 
 /* Thin wrappers; each returns 0 or negative errno, and on failure

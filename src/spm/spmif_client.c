@@ -668,6 +668,32 @@ close_fd:
 	return rc;
 }
 
+int spmif_connect_fd(struct spmif_client *c, int fd)
+{
+	int fl;
+
+	if (c->fd >= 0)
+		return -EISCONN;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	c->fd = fd;
+	c->closed = false;
+	c->inlen = 0;
+	return 0;
+}
+
+int spmif_release_fd(struct spmif_client *c)
+{
+	int fd = c->fd;
+
+	if (c->loop || c->inlen || c->head)
+		return -EBUSY; /* attached, or a conversation under way */
+	c->fd = -1;
+	c->closed = true;
+	return fd;
+}
+
 int spmif_register(struct spmif_client *c, enum spmif_kmp kmp)
 {
 	char line[64];

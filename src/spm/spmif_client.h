@@ -126,6 +126,15 @@ void spmif_client_free(struct spmif_client *c);
  */
 int spmif_connect(struct spmif_client *c, const char *path,
 		  const char *password_file);
+/*
+ * Privilege separation (iked): the parent connects and logs in with
+ * spmif_connect(), takes the descriptor back with spmif_release_fd()
+ * (before attaching; the client is then closed and may be freed), and
+ * passes it to the engine, whose client adopts it with
+ * spmif_connect_fd() and goes on with spmif_register().
+ */
+int spmif_connect_fd(struct spmif_client *c, int fd);
+int spmif_release_fd(struct spmif_client *c);
 int spmif_fd(const struct spmif_client *c);
 
 /* Blocking: register as kmp; -EEXIST if another client holds it. */

@@ -57,6 +57,7 @@ struct us_priv {
 	uint64_t instance;   /* r2espd's instance id, 0 = not known yet */
 	bool reconnected;    /* event connection re-made, RESYNC pending */
 	uint16_t sa_flags;   /* ESPM_F_STATIC_KEY / ESPM_F_FORCE_AEAD */
+	bool fixed;          /* k_open_channel: no path, never reconnect */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t buf[ESPM_MAX];
 };
@@ -130,7 +131,8 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item,
 	uint32_t seq = p->seq;
 	int rc = p->fd >= 0 ? us_send(p->fd, w) : -ENOTCONN, item_rc = 0;
 
-	if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN) {
+	if (!p->fixed &&
+	    (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN)) {
 		/* Not delivered: r2espd restarted (or was away at the last
 		 * call).  Safe to send on a new connection. */
 		if (p->fd >= 0)
@@ -207,14 +209,14 @@ static void us_retry_timer(struct us_priv *p, bool on)
 }
 
 /* Open the event connection, subscribe, put it in the epoll set. */
-static int us_subscribe(struct kernel *k)
+static int us_subscribe(struct kernel *k, int given)
 {
 	struct us_priv *p = k->priv;
 	struct espm_hdr h = { .type = ESPM_HELLO, .flags = ESPM_F_EVENTS,
 			      .seq = ++p->seq };
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct wr w;
-	int fd = us_connect(k, p->path), rc;
+	int fd = given >= 0 ? given : us_connect(k, p->path), rc;
 
 	if (fd < 0)
 		return fd;
@@ -246,6 +248,12 @@ static void us_ev_lost(struct kernel *k)
 	close(p->evfd); /* also leaves the epoll set */
 	p->evfd = -1;
 	p->reconnected = true;
+	if (p->fixed) {
+		snprintf(k->last_error, sizeof(k->last_error),
+			 "the privileged parent closed the event channel");
+		log_warn(MOD, "%s", k->last_error);
+		return;
+	}
 	us_retry_timer(p, true);
 	snprintf(k->last_error, sizeof(k->last_error),
 		 "r2espd closed the event connection (restarted?); "
@@ -285,7 +293,7 @@ static int us_open(struct kernel *k, unsigned flags)
 			rc = -errno;
 			goto fail_fds;
 		}
-		if ((rc = us_subscribe(k)) < 0)
+		if ((rc = us_subscribe(k, -1)) < 0)
 			goto fail_fds;
 	}
 	return 0;
@@ -297,6 +305,45 @@ fail_fds:
 	close(p->fd);
 	free(p);
 	k->priv = NULL;
+	return rc;
+}
+
+extern const struct kernel_ops kernel_userspace_ops;
+
+int k_open_channel(struct kernel *k, int fd, int evfd)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	struct us_priv *p = calloc(1, sizeof(*p));
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if (!p) {
+		close(fd);
+		close(evfd);
+		return -ENOMEM;
+	}
+	k->ops = &kernel_userspace_ops;
+	k->priv = p;
+	p->fixed = true;
+	p->evfd = p->tfd = -1;
+	p->fd = fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(p->path, sizeof(p->path), "(privileged parent)");
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epfd < 0) {
+		rc = -errno;
+		close(evfd);
+		goto fail;
+	}
+	if ((rc = us_subscribe(k, evfd)) < 0) /* closes evfd on failure */
+		goto fail_ep;
+	return 0;
+fail_ep:
+	close(p->epfd);
+fail:
+	close(fd);
+	free(p);
+	memset(k, 0, sizeof(*k));
 	return rc;
 }
 
@@ -520,7 +567,7 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 		/* r2espd away: try again when the timer says so */
 		if (read(p->tfd, &ticks, sizeof(ticks)) < 0)
 			return 0;
-		if (us_subscribe(k) < 0)
+		if (p->fixed || us_subscribe(k, -1) < 0)
 			return 0;
 		us_retry_timer(p, false);
 		log_info(MOD, "event connection to r2espd at %s restored",

@@ -1,0 +1,511 @@
+/*
+ * kproxy.c - the privileged parent's server of kernel operations for the
+ * IKE engine (see kproxy.h for the rules each request is held to).
+ *
+ * The engine is not trusted: every request is decoded with the esp_msg
+ * decoders (which check every length and enum), then checked against the
+ * tables of what this engine created; nothing is passed to the backend
+ * before both succeed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "ike/kproxy.h"
+#include "kernel/kernel_priv.h"
+#include "kernel/userspace/esp_msg.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define MOD "privsep"
+#define KP_HASH 1024
+
+struct kp_sa {
+	struct kp_sa *next;
+	uint8_t proto;
+	struct kaddr dst;
+	uint32_t spi;
+	bool larval; /* from GETSPI, not completed by SA_ADD yet */
+};
+
+struct kp_pol {
+	struct kp_pol *next;
+	uint32_t index;
+	struct kpolicy p; /* as installed, for the cleanup */
+};
+
+struct kproxy {
+	struct kernel *k;
+	struct kp_sa *sa[KP_HASH];
+	struct kp_pol *pol[KP_HASH];
+	size_t nsa, npol;
+	uint64_t instance;
+};
+
+struct kp_req {
+	struct espm_hdr h;
+	int fd;
+	char why[110];
+	struct wr body; /* reply body */
+};
+
+#define WHY(q, ...) snprintf((q)->why, sizeof((q)->why), __VA_ARGS__)
+
+static unsigned sa_hash(uint32_t spi)
+{
+	return (spi ^ spi >> 10 ^ spi >> 20) % KP_HASH;
+}
+
+static struct kp_sa **sa_find(struct kproxy *kp, uint8_t proto,
+			      const struct kaddr *dst, uint32_t spi)
+{
+	struct kp_sa **pp = &kp->sa[sa_hash(spi)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->spi == spi && (*pp)->proto == proto &&
+		    kaddr_eq(&(*pp)->dst, dst))
+			return pp;
+	return NULL;
+}
+
+static int sa_remember(struct kproxy *kp, uint8_t proto,
+		       const struct kaddr *dst, uint32_t spi, bool larval)
+{
+	struct kp_sa *s;
+
+	if (kp->nsa >= KPROXY_MAX_SA)
+		return -ENOSPC;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->proto = proto;
+	s->dst = *dst;
+	s->spi = spi;
+	s->larval = larval;
+	s->next = kp->sa[sa_hash(spi)];
+	kp->sa[sa_hash(spi)] = s;
+	kp->nsa++;
+	return 0;
+}
+
+static void sa_forget(struct kproxy *kp, struct kp_sa **pp)
+{
+	struct kp_sa *s = *pp;
+
+	*pp = s->next;
+	free(s);
+	kp->nsa--;
+}
+
+static struct kp_pol **pol_find(struct kproxy *kp, uint32_t index)
+{
+	struct kp_pol **pp = &kp->pol[sa_hash(index)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->index == index)
+			return pp;
+	return NULL;
+}
+
+struct kproxy *kproxy_new(struct kernel *k)
+{
+	struct kproxy *kp = calloc(1, sizeof(*kp));
+
+	if (!kp)
+		return NULL;
+	kp->k = k;
+	if (RAND_bytes((unsigned char *)&kp->instance,
+		       sizeof(kp->instance)) != 1)
+		kp->instance = 1;
+	return kp;
+}
+
+void kproxy_free(struct kproxy *kp)
+{
+	if (!kp)
+		return;
+	for (size_t i = 0; i < KP_HASH; i++) {
+		while (kp->sa[i])
+			sa_forget(kp, &kp->sa[i]);
+		while (kp->pol[i]) {
+			struct kp_pol *p = kp->pol[i];
+			kp->pol[i] = p->next;
+			free(p);
+		}
+	}
+	free(kp);
+}
+
+size_t kproxy_sa_count(const struct kproxy *kp)
+{
+	return kp->nsa;
+}
+
+size_t kproxy_pol_count(const struct kproxy *kp)
+{
+	return kp->npol;
+}
+
+/* ---- replies ---- */
+
+static int send_msg(int fd, uint16_t type, uint32_t seq, int status,
+		    const char *why, const struct wr *body)
+{
+	struct espm_hdr h = { .type = type, .seq = seq, .status = status };
+	struct wr w;
+	int rc = 0;
+
+	wr_init(&w, ESPM_MAX);
+	espm_put_hdr(&w, &h);
+	if (status < 0)
+		espm_put_str(&w, why && why[0] ? why : strerror(-status));
+	else if (body && body->len)
+		wr_bytes(&w, body->buf, body->len);
+	if (wr_error(&w) || send(fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
+		rc = -EIO;
+	wr_free(&w);
+	return rc;
+}
+
+/* ---- requests ---- */
+
+static bool proto_ok(uint8_t proto)
+{
+	return proto == IPPROTO_ESP || proto == IPPROTO_AH;
+}
+
+static int req_getspi(struct kproxy *kp, struct kp_req *q, struct rd *r)
+{
+	struct kaddr src, dst;
+	uint32_t reqid, spi = 0;
+	uint8_t proto;
+	int rc;
+
+	if (rd_u8(r, &proto) < 0 || espm_get_kaddr(r, &src) < 0 ||
+	    espm_get_kaddr(r, &dst) < 0 || rd_u32(r, &reqid) < 0)
+		return -EBADMSG;
+	if (!proto_ok(proto) || !dst.af || (src.af && src.af != dst.af)) {
+		WHY(q, "GETSPI: bad protocol or addresses");
+		return -EINVAL;
+	}
+	if (kp->nsa >= KPROXY_MAX_SA) {
+		WHY(q, "GETSPI: the engine holds %u SAs already",
+		    KPROXY_MAX_SA);
+		return -ENOSPC;
+	}
+	rc = k_getspi(kp->k, proto, &src, &dst, reqid, &spi);
+	if (rc < 0) {
+		str_copy(q->why, kp->k->last_error, sizeof(q->why));
+		return rc;
+	}
+	if (sa_find(kp, proto, &dst, spi)) {
+		/* the backend handed out an SPI we still hold: impossible
+		 * unless it lost state; keep the one entry */
+		log_warn(MOD, "backend reused SPI %08x", spi);
+	} else if ((rc = sa_remember(kp, proto, &dst, spi, true)) < 0) {
+		k_sa_del(kp->k, proto, &dst, spi);
+		return rc;
+	}
+	wr_u32(&q->body, spi);
+	return 0;
+}
+
+static int req_sa_add(struct kproxy *kp, struct kp_req *q, struct rd *r)
+{
+	struct ksa sa;
+	struct kp_sa **pp;
+	int rc;
+
+	if (espm_get_ksa(r, &sa) < 0) {
+		rc = -EBADMSG;
+		goto wipe;
+	}
+	if ((rc = ksa_validate(&sa, q->why, sizeof(q->why))) < 0)
+		goto wipe;
+	if (!proto_ok(sa.proto)) {
+		WHY(q, "SA_ADD: protocol %u refused", sa.proto);
+		rc = -EINVAL;
+		goto wipe;
+	}
+	pp = sa_find(kp, sa.proto, &sa.dst, sa.spi);
+	if (sa.update && (!pp || !(*pp)->larval)) {
+		/* Only an SPI this engine allocated may be completed. */
+		WHY(q, "SA_ADD: SPI %08x was not allocated by this engine",
+		    sa.spi);
+		rc = -EPERM;
+		goto wipe;
+	}
+	if (!sa.update && pp) {
+		WHY(q, "SA_ADD: SA %08x exists already", sa.spi);
+		rc = -EEXIST;
+		goto wipe;
+	}
+	if (!sa.update && kp->nsa >= KPROXY_MAX_SA) {
+		WHY(q, "SA_ADD: the engine holds %u SAs already",
+		    KPROXY_MAX_SA);
+		rc = -ENOSPC;
+		goto wipe;
+	}
+	rc = k_sa_add(kp->k, &sa);
+	if (rc < 0) {
+		str_copy(q->why, kp->k->last_error, sizeof(q->why));
+		goto wipe;
+	}
+	if (sa.update)
+		(*pp)->larval = false;
+	else if ((rc = sa_remember(kp, sa.proto, &sa.dst, sa.spi, false)) <
+		 0)
+		k_sa_del(kp->k, sa.proto, &sa.dst, sa.spi);
+wipe:
+	ksa_wipe(&sa);
+	return rc;
+}
+
+static int req_sa(struct kproxy *kp, struct kp_req *q, struct rd *r)
+{
+	struct kaddr dst;
+	struct kcounters c;
+	struct kp_sa **pp;
+	uint32_t spi;
+	uint8_t proto;
+	int rc;
+
+	if (rd_u8(r, &proto) < 0 || espm_get_kaddr(r, &dst) < 0 ||
+	    rd_u32(r, &spi) < 0)
+		return -EBADMSG;
+	pp = sa_find(kp, proto, &dst, spi);
+	if (!pp) {
+		WHY(q, "%s: SA %08x was not created by this engine",
+		    q->h.type == ESPM_SA_DEL ? "SA_DEL" : "SA_QUERY", spi);
+		return -EPERM;
+	}
+	if (q->h.type == ESPM_SA_QUERY) {
+		rc = k_sa_query(kp->k, proto, &dst, spi, &c);
+		if (rc == 0)
+			espm_put_kcounters(&q->body, &c);
+	} else {
+		rc = k_sa_del(kp->k, proto, &dst, spi);
+		/* gone either way (a hard expiry may have removed it) */
+		if (rc == 0 || rc == -ENOENT || rc == -ESRCH)
+			sa_forget(kp, pp);
+	}
+	if (rc < 0)
+		str_copy(q->why, kp->k->last_error, sizeof(q->why));
+	return rc;
+}
+
+static int req_pol(struct kproxy *kp, struct kp_req *q, struct rd *r)
+{
+	struct kpolicy p;
+	struct kp_pol **pp, *n;
+	int rc;
+
+	if (espm_get_kpolicy(r, &p) < 0)
+		return -EBADMSG;
+	if ((rc = kpolicy_validate(&p, q->why, sizeof(q->why))) < 0)
+		return rc;
+	if (q->h.type == ESPM_POL_ADD) {
+		if (p.index != 0) {
+			/* the backend picks an owned index: the engine
+			 * cannot name a policy of spmd's */
+			WHY(q, "POL_ADD: an index may not be requested");
+			return -EPERM;
+		}
+		if (kp->npol >= KPROXY_MAX_POL) {
+			WHY(q, "POL_ADD: the engine holds %u policies",
+			    KPROXY_MAX_POL);
+			return -ENOSPC;
+		}
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		rc = k_pol_add(kp->k, &p);
+		if (rc < 0 || pol_find(kp, p.index)) {
+			free(n);
+			if (rc < 0)
+				str_copy(q->why, kp->k->last_error, sizeof(q->why));
+			else
+				wr_u32(&q->body, p.index);
+			return rc;
+		}
+		n->index = p.index;
+		n->p = p;
+		n->next = kp->pol[sa_hash(p.index)];
+		kp->pol[sa_hash(p.index)] = n;
+		kp->npol++;
+		wr_u32(&q->body, p.index);
+		return 0;
+	}
+	pp = p.index ? pol_find(kp, p.index) : NULL;
+	if (!pp) {
+		WHY(q, "%s: policy index %08x is not this engine's",
+		    q->h.type == ESPM_POL_DEL ? "POL_DEL" : "POL_UPDATE",
+		    p.index);
+		return -EPERM;
+	}
+	if (q->h.type == ESPM_POL_UPDATE) {
+		rc = k_pol_update(kp->k, &p);
+		if (rc == 0) {
+			(*pp)->p = p;
+			wr_u32(&q->body, p.index);
+		}
+	} else {
+		rc = k_pol_del(kp->k, &p);
+		if (rc == 0 || rc == -ENOENT) {
+			n = *pp;
+			*pp = n->next;
+			free(n);
+			kp->npol--;
+		}
+	}
+	if (rc < 0)
+		str_copy(q->why, kp->k->last_error, sizeof(q->why));
+	return rc;
+}
+
+struct dump_ctx {
+	struct kp_req *q;
+	struct wr item;
+	int rc;
+};
+
+static int dump_one(const struct kpolicy *p, void *arg)
+{
+	struct dump_ctx *c = arg;
+
+	wr_reset(&c->item);
+	espm_put_kpolicy(&c->item, p);
+	if (send_msg(c->q->fd, ESPM_ITEM, c->q->h.seq, 0, NULL, &c->item) <
+	    0)
+		c->rc = -EIO;
+	return c->rc;
+}
+
+static int req_dump(struct kproxy *kp, struct kp_req *q)
+{
+	struct dump_ctx c = { .q = q };
+	int rc;
+
+	wr_init(&c.item, ESPM_MAX);
+	rc = k_pol_dump(kp->k, dump_one, &c);
+	wr_free(&c.item);
+	if (rc < 0 && rc != -EIO)
+		str_copy(q->why, kp->k->last_error, sizeof(q->why));
+	return rc;
+}
+
+static void put_hello(struct kproxy *kp, struct wr *w)
+{
+	wr_u32(w, ESPM_VERSION);
+	wr_u64(w, kp->instance);
+}
+
+int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf,
+		   size_t len)
+{
+	struct rd r = rd_init(buf, len);
+	struct kp_req q = { .fd = fd };
+	int rc;
+
+	if (espm_get_hdr(&r, &q.h) < 0) {
+		log_rl_warn(MOD, "engine sent a malformed kernel request "
+			    "(%zu bytes); refused", len);
+		return send_msg(fd, ESPM_REPLY, 0, -EBADMSG,
+				"malformed request", NULL) < 0 ? -EIO
+							     : -EBADMSG;
+	}
+	wr_init(&q.body, ESPM_MAX);
+	switch (q.h.type) {
+	case ESPM_HELLO: put_hello(kp, &q.body); rc = 0; break;
+	case ESPM_GETSPI: rc = req_getspi(kp, &q, &r); break;
+	case ESPM_SA_ADD: rc = req_sa_add(kp, &q, &r); break;
+	case ESPM_SA_DEL:
+	case ESPM_SA_QUERY: rc = req_sa(kp, &q, &r); break;
+	case ESPM_POL_ADD:
+	case ESPM_POL_UPDATE:
+	case ESPM_POL_DEL: rc = req_pol(kp, &q, &r); break;
+	case ESPM_POL_DUMP: rc = req_dump(kp, &q); break;
+	default:
+		WHY(&q, "request type %u is not allowed to the engine",
+		    q.h.type);
+		rc = -EPERM;
+		break;
+	}
+	if (rc == -EBADMSG && !q.why[0])
+		WHY(&q, "malformed request");
+	if (rc < 0 && rc != -EIO) {
+		if (rc == -EPERM || rc == -EBADMSG || rc == -EINVAL)
+			log_rl_warn(MOD, "engine request %u refused: %s",
+				    q.h.type, q.why);
+		else
+			log_info(MOD, "engine request %u failed: %s",
+				 q.h.type, q.why[0] ? q.why : strerror(-rc));
+	}
+	if (rc != -EIO &&
+	    send_msg(fd, ESPM_REPLY, q.h.seq, rc, q.why, &q.body) < 0)
+		rc = -EIO;
+	wr_free(&q.body);
+	OPENSSL_cleanse(q.why, sizeof(q.why));
+	return rc;
+}
+
+int kproxy_event_request(struct kproxy *kp, int evfd, const uint8_t *buf,
+			 size_t len)
+{
+	struct rd r = rd_init(buf, len);
+	struct espm_hdr h;
+	struct wr body;
+	int rc;
+
+	if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_HELLO) {
+		log_rl_warn(MOD, "engine sent an unexpected message on the "
+			    "event channel; ignored");
+		return -EBADMSG;
+	}
+	wr_init(&body, 64);
+	put_hello(kp, &body);
+	rc = send_msg(evfd, ESPM_REPLY, h.seq, 0, NULL, &body);
+	wr_free(&body);
+	return rc;
+}
+
+int kproxy_forward(struct kproxy *kp, int evfd, const struct kevent *ev)
+{
+	struct wr w;
+	int rc;
+
+	(void)kp;
+	wr_init(&w, ESPM_MAX);
+	espm_put_kevent(&w, ev);
+	rc = send_msg(evfd, ESPM_EVENT, 0, 0, NULL, &w);
+	wr_free(&w);
+	return rc;
+}
+
+size_t kproxy_cleanup(struct kproxy *kp)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < KP_HASH; i++) {
+		while (kp->sa[i]) {
+			struct kp_sa *s = kp->sa[i];
+			if (k_sa_del(kp->k, s->proto, &s->dst, s->spi) == 0)
+				n++;
+			sa_forget(kp, &kp->sa[i]);
+		}
+		while (kp->pol[i]) {
+			struct kp_pol *p = kp->pol[i];
+			if (k_pol_del(kp->k, &p->p) == 0)
+				n++;
+			kp->pol[i] = p->next;
+			free(p);
+			kp->npol--;
+		}
+	}
+	return n;
+}

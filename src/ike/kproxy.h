@@ -1,0 +1,66 @@
+/*
+ * kproxy.h - iked's privileged parent serving kernel operations to the
+ * unprivileged IKE engine (privilege separation, see priv.h).
+ *
+ * The engine opens the "userspace" backend's client over a socketpair
+ * (k_open_channel); the parent answers the same protocol (esp_msg.h) by
+ * calling the real backend (xfrm, pfkey, userspace), after checking each
+ * request against what this engine may do:
+ *   GETSPI             ESP/AH, both addresses of one family; the SPI it
+ *                      gets is remembered as the engine's (larval).
+ *   SA_ADD             update: only a larval SA of its own; new (the
+ *                      outbound SA of a negotiation): only an SA that is
+ *                      not already known; validated (ksa_validate).
+ *   SA_DEL, SA_QUERY   only SAs of its own.
+ *   POL_ADD            index 0 only (the backend allocates an owned
+ *                      index, so the engine cannot name spmd's); the
+ *                      index is remembered.
+ *   POL_UPDATE/DEL     only policies of its own (by index).
+ *   POL_DUMP, HELLO    allowed (read only).
+ *   SA_GET, SA_DUMP, FLUSH_OWN, STATS and anything else: refused
+ *                      (EPERM); the engine never needs keys read back.
+ * A refused or malformed request gets an error reply with the reason and
+ * a rate-limited log line; it changes nothing.  Kernel events are
+ * forwarded to the engine unchanged.
+ *
+ * Ownership: struct kproxy borrows the kernel handle and owns its tables
+ * of the engine's SAs and policies (bounded: KPROXY_MAX_SA entries);
+ * kproxy_cleanup() removes whatever the engine left behind (after it
+ * exited or crashed).
+ */
+#ifndef IKED_KPROXY_H
+#define IKED_KPROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/kernel.h"
+
+#define KPROXY_MAX_SA 65536
+#define KPROXY_MAX_POL 65536
+
+struct kproxy;
+
+struct kproxy *kproxy_new(struct kernel *k);
+void kproxy_free(struct kproxy *kp);
+
+/*
+ * Serves one request datagram read from fd (the request channel) and
+ * sends the reply (and dump items) on fd.  Returns 0 when the request
+ * was applied, a negative errno when it was refused or failed (the reply
+ * says so), -EIO when the reply could not be sent.
+ */
+int kproxy_request(struct kproxy *kp, int fd, const uint8_t *req,
+		   size_t len);
+/* Serves a datagram on the event channel (only HELLO is expected). */
+int kproxy_event_request(struct kproxy *kp, int evfd, const uint8_t *req,
+			 size_t len);
+/* Forwards one kernel event to the engine; 0 or negative errno. */
+int kproxy_forward(struct kproxy *kp, int evfd, const struct kevent *ev);
+
+/* Deletes every SA and policy the engine still owns; returns how many. */
+size_t kproxy_cleanup(struct kproxy *kp);
+size_t kproxy_sa_count(const struct kproxy *kp);
+size_t kproxy_pol_count(const struct kproxy *kp);
+
+#endif

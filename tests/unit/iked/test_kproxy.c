@@ -1,0 +1,347 @@
+/*
+ * test_kproxy.c - the privileged parent's kernel proxy (src/ike/kproxy.c)
+ * refuses what the IKE engine may not do (issue 9, privilege separation).
+ *
+ * Requests are built with the esp_msg codec, as the engine's userspace
+ * backend client builds them, and served on one end of a socketpair; the
+ * reply is read from the other end.  Behind the proxy: the fake backend,
+ * where a "foreign" SA and policy (spmd's, a static one) are installed
+ * directly.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ike/kproxy.h"
+#include "kernel/userspace/esp_msg.h"
+
+struct fx {
+	struct kernel k;
+	struct kproxy *kp;
+	int srv, cli;
+	uint32_t seq;
+	uint8_t buf[ESPM_MAX];
+	struct rd body; /* last reply's body */
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+	int sv[2];
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(k_open(&f.k, "fake", K_OPEN_EVENTS), 0);
+	f.kp = kproxy_new(&f.k);
+	assert_non_null(f.kp);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	f.srv = sv[0];
+	f.cli = sv[1];
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	kproxy_free(f->kp);
+	k_close(&f->k);
+	close(f->srv);
+	close(f->cli);
+	return 0;
+}
+
+static void begin(struct fx *f, struct wr *w, uint16_t type)
+{
+	struct espm_hdr h = { .type = type, .seq = ++f->seq };
+
+	wr_init(w, ESPM_MAX);
+	espm_put_hdr(w, &h);
+}
+
+/* Serves w; returns the reply status (items are skipped). */
+static int serve(struct fx *f, struct wr *w)
+{
+	struct espm_hdr h;
+
+	kproxy_request(f->kp, f->srv, w->buf, w->len);
+	wr_free(w);
+	for (;;) {
+		ssize_t n = recv(f->cli, f->buf, sizeof(f->buf), 0);
+		assert_true(n > 0);
+		f->body = rd_init(f->buf, (size_t)n);
+		assert_int_equal(espm_get_hdr(&f->body, &h), 0);
+		if (h.type == ESPM_ITEM)
+			continue;
+		assert_int_equal(h.type, ESPM_REPLY);
+		return h.status;
+	}
+}
+
+static struct kaddr A(const char *s)
+{
+	struct kaddr a;
+	assert_int_equal(kaddr_parse(s, &a), 0);
+	return a;
+}
+
+static int getspi(struct fx *f, uint32_t *spi)
+{
+	struct kaddr src = A("198.51.100.2"), dst = A("198.51.100.1");
+	struct wr w;
+	int rc;
+
+	begin(f, &w, ESPM_GETSPI);
+	wr_u8(&w, IPPROTO_ESP);
+	espm_put_kaddr(&w, &src);
+	espm_put_kaddr(&w, &dst);
+	wr_u32(&w, 7);
+	rc = serve(f, &w);
+	if (rc == 0)
+		assert_int_equal(rd_u32(&f->body, spi), 0);
+	return rc;
+}
+
+static void mk_sa(struct ksa *sa, const char *src, const char *dst,
+		  uint32_t spi, bool update)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->proto = IPPROTO_ESP;
+	sa->spi = spi;
+	sa->src = A(src);
+	sa->dst = A(dst);
+	sa->mode = KMODE_TUNNEL;
+	sa->reqid = 7;
+	sa->encr_id = 20; /* AES-GCM-16 */
+	sa->encr_keybits = 128;
+	sa->enc_key_len = 20;
+	memset(sa->enc_key, 0x42, 20);
+	sa->update = update;
+}
+
+static int sa_add(struct fx *f, const struct ksa *sa)
+{
+	struct wr w;
+
+	begin(f, &w, ESPM_SA_ADD);
+	espm_put_ksa(&w, sa, true);
+	return serve(f, &w);
+}
+
+static int sa_op(struct fx *f, uint16_t type, const char *dst, uint32_t spi)
+{
+	struct kaddr d = A(dst);
+	struct wr w;
+
+	begin(f, &w, type);
+	wr_u8(&w, IPPROTO_ESP);
+	espm_put_kaddr(&w, &d);
+	wr_u32(&w, spi);
+	return serve(f, &w);
+}
+
+/* The engine's own SAs: allocate, complete, add the outbound one,
+ * query, delete. */
+static void test_own_sas(void **state)
+{
+	struct fx *f = *state;
+	struct ksa sa;
+	uint32_t spi;
+
+	assert_int_equal(getspi(f, &spi), 0);
+	mk_sa(&sa, "198.51.100.2", "198.51.100.1", spi, true);
+	assert_int_equal(sa_add(f, &sa), 0);
+	mk_sa(&sa, "198.51.100.1", "198.51.100.2", 0x1234567, false);
+	assert_int_equal(sa_add(f, &sa), 0);
+	assert_int_equal(kproxy_sa_count(f->kp), 2);
+	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.1", spi), 0);
+	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.1", spi), 0);
+	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.2", 0x1234567),
+			 0);
+	assert_int_equal(kproxy_sa_count(f->kp), 0);
+	assert_int_equal(kfake_sa_count(&f->k), 0);
+}
+
+/* An SA the engine did not create cannot be deleted, queried, read or
+ * overwritten through the proxy. */
+static void test_foreign_sa_refused(void **state)
+{
+	struct fx *f = *state;
+	struct ksa sa;
+	uint32_t spi;
+
+	mk_sa(&sa, "198.51.100.2", "198.51.100.1", 0x51515151, false);
+	assert_int_equal(k_sa_add(&f->k, &sa), 0); /* a static SA */
+	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.1", 0x51515151),
+			 -EPERM);
+	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.1", 0x51515151),
+			 -EPERM);
+	assert_int_equal(sa_op(f, ESPM_SA_GET, "198.51.100.1", 0x51515151),
+			 -EPERM);
+	/* "update" of an SPI it did not allocate */
+	mk_sa(&sa, "198.51.100.2", "198.51.100.1", 0x51515151, true);
+	assert_int_equal(sa_add(f, &sa), -EPERM);
+	assert_int_equal(kfake_sa_count(&f->k), 1);
+	/* its own larval SA can be completed once, not added twice */
+	assert_int_equal(getspi(f, &spi), 0);
+	mk_sa(&sa, "198.51.100.2", "198.51.100.1", spi, false);
+	assert_int_equal(sa_add(f, &sa), -EEXIST);
+	/* the parent cleans up the engine's SAs, not the static one */
+	assert_int_equal(kproxy_cleanup(f->kp), 1);
+	assert_int_equal(kfake_sa_count(&f->k), 1);
+	assert_int_equal(k_sa_del(&f->k, IPPROTO_ESP, &sa.dst, 0x51515151),
+			 0);
+}
+
+static void mk_pol(struct kpolicy *p, uint32_t index)
+{
+	memset(p, 0, sizeof(*p));
+	p->sel.af = AF_INET;
+	p->sel.src = A("203.0.113.1");
+	p->sel.dst = A("203.0.113.129");
+	p->sel.src_plen = p->sel.dst_plen = 32;
+	p->dir = KDIR_OUT;
+	p->action = KPOL_IPSEC;
+	p->index = index;
+	p->ntmpl = 1;
+	p->tmpl[0].proto = IPPROTO_ESP;
+	p->tmpl[0].mode = KMODE_TRANSPORT;
+	p->tmpl[0].reqid = 9;
+}
+
+static int pol_req(struct fx *f, uint16_t type, const struct kpolicy *p)
+{
+	struct wr w;
+
+	begin(f, &w, type);
+	espm_put_kpolicy(&w, p);
+	return serve(f, &w);
+}
+
+/* Policies: only index 0 (the backend picks an owned one); only its own
+ * may be updated or deleted; spmd's are out of reach. */
+static void test_policies(void **state)
+{
+	struct fx *f = *state;
+	struct kpolicy spmd, p;
+	uint32_t idx = 0;
+
+	mk_pol(&spmd, 0);
+	spmd.sel.dport = 80;
+	spmd.sel.dport_mask = 0xffff;
+	spmd.sel.proto = IPPROTO_TCP;
+	assert_int_equal(k_pol_add(&f->k, &spmd), 0); /* spmd's */
+	assert_int_equal(pol_req(f, ESPM_POL_DEL, &spmd), -EPERM);
+	assert_int_equal(pol_req(f, ESPM_POL_UPDATE, &spmd), -EPERM);
+	mk_pol(&p, spmd.index + 8);
+	assert_int_equal(pol_req(f, ESPM_POL_ADD, &p), -EPERM);
+	mk_pol(&p, 0);
+	assert_int_equal(pol_req(f, ESPM_POL_ADD, &p), 0);
+	assert_int_equal(rd_u32(&f->body, &idx), 0);
+	assert_true(kpol_index_owned(idx));
+	assert_int_equal(kfake_pol_count(&f->k), 2);
+	p.index = idx;
+	assert_int_equal(pol_req(f, ESPM_POL_DUMP, &p), 0);
+	assert_int_equal(pol_req(f, ESPM_POL_DEL, &p), 0);
+	assert_int_equal(kfake_pol_count(&f->k), 1);
+	assert_int_equal(kproxy_pol_count(f->kp), 0);
+}
+
+/* Requests the engine never needs, and garbage. */
+static void test_refused_and_malformed(void **state)
+{
+	struct fx *f = *state;
+	static const uint16_t no[] = { ESPM_FLUSH_OWN, ESPM_SA_DUMP,
+				       ESPM_STATS, 0, 0x7f, ESPM_EVENT };
+	struct espm_hdr h;
+	struct wr w;
+	ssize_t n;
+
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		begin(f, &w, no[i]);
+		assert_int_equal(serve(f, &w), -EPERM);
+	}
+	/* truncated header: refused with a reply, nothing done */
+	kproxy_request(f->kp, f->srv, (const uint8_t *)"\x00\x03", 2);
+	n = recv(f->cli, f->buf, sizeof(f->buf), 0);
+	assert_true(n > 0);
+	f->body = rd_init(f->buf, (size_t)n);
+	assert_int_equal(espm_get_hdr(&f->body, &h), 0);
+	assert_int_equal(h.status, -EBADMSG);
+	/* truncated bodies */
+	begin(f, &w, ESPM_GETSPI);
+	wr_u8(&w, IPPROTO_ESP);
+	assert_int_equal(serve(f, &w), -EBADMSG);
+	begin(f, &w, ESPM_SA_ADD);
+	wr_u32(&w, 1);
+	assert_int_equal(serve(f, &w), -EBADMSG);
+	begin(f, &w, ESPM_SA_DEL);
+	assert_int_equal(serve(f, &w), -EBADMSG);
+	/* a bad protocol */
+	{
+		struct kaddr a = A("198.51.100.1");
+		begin(f, &w, ESPM_GETSPI);
+		wr_u8(&w, IPPROTO_UDP);
+		espm_put_kaddr(&w, &a);
+		espm_put_kaddr(&w, &a);
+		wr_u32(&w, 0);
+		assert_int_equal(serve(f, &w), -EINVAL);
+	}
+	assert_int_equal(kfake_sa_count(&f->k), 0);
+	assert_int_equal(kproxy_sa_count(f->kp), 0);
+}
+
+/* Events reach the engine; HELLO on the event channel is answered. */
+static void test_events(void **state)
+{
+	struct fx *f = *state;
+	struct kevent ev, got;
+	struct espm_hdr h;
+	struct wr w;
+	ssize_t n;
+
+	begin(f, &w, ESPM_HELLO);
+	assert_int_equal(kproxy_event_request(f->kp, f->srv, w.buf, w.len),
+			 0);
+	wr_free(&w);
+	n = recv(f->cli, f->buf, sizeof(f->buf), 0);
+	assert_true(n > 0);
+	f->body = rd_init(f->buf, (size_t)n);
+	assert_int_equal(espm_get_hdr(&f->body, &h), 0);
+	assert_int_equal(h.type, ESPM_REPLY);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = KEV_EXPIRE;
+	ev.u.expire.proto = IPPROTO_ESP;
+	ev.u.expire.spi = 0x1000;
+	ev.u.expire.dst = A("198.51.100.1");
+	ev.u.expire.hard = true;
+	assert_int_equal(kproxy_forward(f->kp, f->srv, &ev), 0);
+	n = recv(f->cli, f->buf, sizeof(f->buf), 0);
+	f->body = rd_init(f->buf, (size_t)n);
+	assert_int_equal(espm_get_hdr(&f->body, &h), 0);
+	assert_int_equal(h.type, ESPM_EVENT);
+	assert_int_equal(espm_get_kevent(&f->body, &got), 0);
+	assert_int_equal(got.type, KEV_EXPIRE);
+	assert_int_equal(got.u.expire.spi, 0x1000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_own_sas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_sa_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_and_malformed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
