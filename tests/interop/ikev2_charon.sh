@@ -138,6 +138,10 @@ ns_addr a va 2001:db8:1::1/64
 ns_addr b vb 2001:db8:1::2/64
 ns_addr a lo 2001:db8:2::1/128
 ns_addr b lo 2001:db8:2::2/128
+# A kernel with ESP installs what this one (no ESP type) refuses: the XFRM
+# cases expect "installed" there, a clean refusal here.
+HAVE_ESP=0
+kernel_has_esp b && HAVE_ESP=1
 
 spis_changed() {
 	local now
@@ -177,16 +181,26 @@ run_xfrm_case() {
 	r2_ctl "$R2" initiate charon >>"$TEST_DIR/ctl-xfrm.log" 2>&1
 	check "$t: IKE SA ESTABLISHED on both" \
 		wait_for "charon_ike_established $C c && r2_ike_est 1" 8
-	check "$t: charon told (DELETE for the CHILD SA or none installed)" \
-		wait_for "grep -q 'received DELETE for ESP CHILD_SA' '$(charon_log "$C")' || ! charon_child_installed $C c" 5
+	if [ "$HAVE_ESP" = 1 ]; then
+		# A kernel with ESP: the install must succeed, on both sides.
+		check "$t: CHILD SA INSTALLED in racoon2's kernel (this kernel has ESP)" \
+			wait_for "[ -n \"\$(r2_q $R2 '[c[\"id\"] for c in kids if c[\"state\"] == \"INSTALLED\"]')\" ]" 5
+		check "$t: charon's CHILD SA installed" \
+			wait_for "charon_child_installed $C c" 5
+	else
+		check "$t: charon told (DELETE for the CHILD SA or none installed)" \
+			wait_for "grep -q 'received DELETE for ESP CHILD_SA' '$(charon_log "$C")' || ! charon_child_installed $C c" 5
+	fi
 	sleep 1
 	if charon_ike_established "$C" c && r2_ike_est 1 && bg_alive "iked-$R2"; then
 		pass "$t: IKE SA kept on both sides, iked alive"
 	else
 		fail "$t: IKE SA kept on both sides, iked alive"
 	fi
-	if grep -q -i -E 'install|no ESP' "$TEST_DIR/iked-$R2.log"; then
-		pass "$t: iked reports the install failure: $(grep -i -m1 -o -E '(unable to install|kernel has no ESP)[^(]*' "$TEST_DIR/iked-$R2.log")"
+	if [ "$HAVE_ESP" = 1 ]; then
+		:
+	elif grep -q -i -E 'install|no ESP' "$TEST_DIR/iked-$R2.log"; then
+		pass "$t: iked reports the install refused for lack of ESP: $(grep -i -m1 -o -E '(unable to install|kernel has no ESP)[^(]*' "$TEST_DIR/iked-$R2.log")"
 	else
 		fail "$t: iked reports the install failure"
 	fi
@@ -244,7 +258,18 @@ run_transport_case() {
 	fi
 	check "$t: charon selected $esp for the transport CHILD SA" \
 		wait_for "grep -q 'selected proposal: $esp' '$clog'" 5
-	check "$t: charon's CHILD SA install fails in its kernel (no ESP), IKE SA kept" \
+	if [ "$HAVE_ESP" = 1 ]; then
+		# A kernel with ESP: charon's install succeeds; what follows
+		# tests the handling of its failure, which cannot happen here.
+		check "$t: charon installs the transport CHILD SA (this kernel has ESP)" \
+			wait_for "charon_child_installed $C c" 5
+		skip "$t: handling of charon's install failure (this kernel has ESP: nothing fails)"
+		cap_stop "$cap" >/dev/null 2>&1
+		r2_stop "$R2"
+		charon_stop "$C"
+		return
+	fi
+	check "$t: charon's CHILD SA install refused in its kernel for lack of ESP, IKE SA kept" \
 		wait_for "grep -q 'unable to install inbound and outbound IPsec SA (SAD) in kernel' '$clog' && grep -q 'failed to establish CHILD_SA, keeping IKE_SA' '$clog'" 5
 	local ilog="$TEST_DIR/iked-$R2.log"
 	if [ "$side" = r2 ]; then

@@ -239,6 +239,23 @@ wait_for() {
 	done
 }
 
+# kernel_has_esp HOST : true when this kernel installs an ESP SA (XFRM with
+# the esp4 type and cbc(aes)/hmac(sha256)); tried with a throw-away SA in
+# HOST's namespace, deleted again.  Tests that would install SAs in the
+# kernel expect "installed" when true, a clean "type not found" when false
+# -- never only the refusal.
+kernel_has_esp() {
+	local n
+	n=$(ns "$1")
+	ip -n "$n" xfrm state add src 203.0.113.250 dst 203.0.113.251 proto esp \
+		spi 0x7e570001 mode transport enc 'cbc(aes)' 0x000102030405060708090a0b0c0d0e0f \
+		auth-trunc 'hmac(sha256)' 0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f 128 \
+		>/dev/null 2>&1 || return 1
+	ip -n "$n" xfrm state del src 203.0.113.250 dst 203.0.113.251 proto esp \
+		spi 0x7e570001 >/dev/null 2>&1
+	return 0
+}
+
 # cleanup : stop tracked processes, anything left in our namespaces, delete
 # the namespaces; keep TEST_DIR when a test failed (or KEEP=1).
 cleanup() {
