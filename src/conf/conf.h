@@ -675,6 +675,7 @@ struct conf_interface {
 	uint64_t ike_half_open_timeout; /* seconds */
 	uint32_t ike_sa_per_id;
 	uint32_t ike_child_sa_per_ike_sa;
+	uint32_t ike_half_open_rate; /* per second, 0 = no limit */
 	uint32_t ike_limits_set;
 };
 

@@ -1618,7 +1618,7 @@ enum {
 	FK_IKE, FK_KINK, FK_SPMD, FK_PASSWD, FK_BYPASS, FK_KERNEL,
 	/* iked resource limits: keep in the order of ike_limits_set */
 	FK_COOKIE, FK_HO_MAX, FK_HO_ADDR, FK_HO_PREFIX, FK_HO_TIMEOUT,
-	FK_SA_PER_ID, FK_CHILD_PER_SA,
+	FK_SA_PER_ID, FK_CHILD_PER_SA, FK_HO_RATE,
 };
 static const struct u32range r_limit = { 1, 1000000 };
 static const struct u32range r_cookie = { 0, 1000000 };
@@ -1649,6 +1649,8 @@ const struct kdef conf_iface_tab[] = {
 	  FO(ike_sa_per_id), &r_limit, 0 },
 	{ "child_sa_per_ike_sa", NULL, FK_CHILD_PER_SA, 1, p_u32, d_u32,
 	  FO(ike_child_sa_per_ike_sa), &r_limit, 0 },
+	{ "ike_half_open_rate", NULL, FK_HO_RATE, 1, p_u32, d_u32,
+	  FO(ike_half_open_rate), &r_cookie, 0 },
 };
 const size_t conf_iface_ntab =
 	sizeof(conf_iface_tab) / sizeof(conf_iface_tab[0]);
@@ -2296,7 +2298,7 @@ static void top_level(struct ictx *x)
 				c->iface.has_application_bypass =
 					(set >> FK_BYPASS) & 1u;
 				c->iface.ike_limits_set =
-					(uint32_t)((set >> FK_COOKIE) & 0x7fu);
+					(uint32_t)((set >> FK_COOKIE) & 0xffu);
 			} else if (is_res) {
 				c->resolver.present = true;
 				interp_block(x, bi->block, conf_resolver_tab,

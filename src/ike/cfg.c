@@ -30,6 +30,7 @@ struct ike_cfg *cfg_new(void)
 	c->half_open_timeout_ms = CFG_HALF_OPEN_TIMEOUT_MS;
 	c->sa_per_id = CFG_SA_PER_ID;
 	c->child_per_sa = CFG_CHILD_PER_SA;
+	c->half_open_rate = CFG_HALF_OPEN_RATE;
 	return c;
 }
 

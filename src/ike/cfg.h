@@ -192,6 +192,8 @@ struct ike_cfg {
 	unsigned half_open_timeout_ms; /* shrinks under pressure; 0 = off */
 	unsigned sa_per_id;            /* established IKE SAs per peer ID */
 	unsigned child_per_sa;         /* CHILD SAs per IKE SA */
+	unsigned half_open_rate;       /* new half-open SAs/s under
+					* pressure; 0 = no limit */
 };
 
 #define CFG_COOKIE_THRESHOLD 16
@@ -201,6 +203,7 @@ struct ike_cfg {
 #define CFG_HALF_OPEN_TIMEOUT_MS 30000
 #define CFG_SA_PER_ID 16
 #define CFG_CHILD_PER_SA 64
+#define CFG_HALF_OPEN_RATE 100
 
 /* Build from a racoon2.conf file (cfg_conf.c).  On error returns
  * negative errno and writes a message into err. */

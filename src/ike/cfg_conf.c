@@ -395,6 +395,8 @@ static void limits_from(struct ike_cfg *cfg, const struct conf_interface *f)
 		cfg->sa_per_id = f->ike_sa_per_id;
 	if (set & 64u)
 		cfg->child_per_sa = f->ike_child_sa_per_ike_sa;
+	if (set & 128u)
+		cfg->half_open_rate = f->ike_half_open_rate;
 }
 
 int cfg_load(const char *path, struct ike_cfg **out, char *err,

@@ -314,23 +314,25 @@ static void show_stats(struct iked *d, struct wr *w, bool json)
 			"\"half_open_max\":%u,\"half_open_per_addr\":%u,"
 			"\"half_open_per_prefix\":%u,"
 			"\"half_open_timeout_ms\":%u,\"sa_per_id\":%u,"
-			"\"child_sa_per_ike_sa\":%u},"
+			"\"child_sa_per_ike_sa\":%u,\"half_open_rate\":%u},"
 		      : "limits cookie_threshold %u half_open_max %u "
 			"per_addr %u per_prefix %u timeout_ms %u "
-			"sa_per_id %u child_sa_per_ike_sa %u\n",
+			"sa_per_id %u child_sa_per_ike_sa %u rate %u\n",
 		 c->cookie_threshold, c->half_open_max, c->half_open_per_addr,
 		 c->half_open_per_prefix, c->half_open_timeout_ms,
-		 c->sa_per_id, c->child_per_sa);
+		 c->sa_per_id, c->child_per_sa, c->half_open_rate);
 	wprintf_(w,
 		 json ? "\"counters\":{\"cookies_sent\":%llu,"
 			"\"cookies_bad\":%llu,\"refused_addr\":%llu,"
 			"\"refused_prefix\":%llu,\"refused_table\":%llu,"
+			"\"refused_rate\":%llu,"
 			"\"refused_size\":%llu,\"displaced\":%llu,"
 			"\"expired\":%llu,\"refused_id\":%llu,"
 			"\"refused_child\":%llu}}\n"
 		      : "cookies_sent %llu cookies_bad %llu\n"
 			"refused_addr %llu refused_prefix %llu "
-			"refused_table %llu refused_size %llu\n"
+			"refused_table %llu refused_rate %llu "
+			"refused_size %llu\n"
 			"displaced %llu expired %llu refused_id %llu "
 			"refused_child %llu\n",
 		 (unsigned long long)st->cookies_sent,
@@ -338,6 +340,7 @@ static void show_stats(struct iked *d, struct wr *w, bool json)
 		 (unsigned long long)st->refused_addr,
 		 (unsigned long long)st->refused_prefix,
 		 (unsigned long long)st->refused_table,
+		 (unsigned long long)st->refused_rate,
 		 (unsigned long long)st->refused_size,
 		 (unsigned long long)st->displaced,
 		 (unsigned long long)st->expired,

@@ -12,6 +12,10 @@
  *    the cookie and before any Diffie-Hellman work, so a refused request
  *    costs one HMAC: the DH work a prefix can cause is bounded by
  *    half_open_per_prefix per half-open timeout;
+ *  - under pressure (cookies required), at most half_open_rate new
+ *    half-open SAs per second, i.e. DH computations, from prefixes that
+ *    already hold one; a prefix holding none is always considered, so a
+ *    legitimate newcomer is never queued behind the flood;
  *  - a half-open timeout that shrinks linearly from half_open_timeout
  *    at half fill to DOS_HO_MIN_MS at a full table;
  *  - with the table full, a request displaces the oldest entry of the
@@ -236,6 +240,28 @@ void dos_sweep(struct iked *d)
 	}
 }
 
+/* Token bucket of half_open_rate per second, burst one second's worth. */
+static bool take_token(struct iked *d)
+{
+	uint64_t now = ev_now_ms(), rate = d->cfg->half_open_rate, add;
+
+	if (!d->dos.tokens_ms) {
+		d->dos.tokens_ms = now;
+		d->dos.tokens = (uint32_t)rate;
+	}
+	add = (now - d->dos.tokens_ms) * rate / 1000;
+	if (add) {
+		d->dos.tokens = (uint32_t)(d->dos.tokens + add > rate
+					       ? rate
+					       : d->dos.tokens + add);
+		d->dos.tokens_ms = now;
+	}
+	if (!d->dos.tokens)
+		return false;
+	d->dos.tokens--;
+	return true;
+}
+
 /* The bucket to displace from: the most loaded, ties to the one with
  * the oldest entry. */
 static struct dos_bucket *most_loaded(const struct iked *d)
@@ -287,6 +313,20 @@ bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
 			   "from its /%u (ike_half_open_per_prefix)",
 			   kaddr_str(src, ab, sizeof(ab)), mine,
 			   src->af == AF_INET6 ? DOS_PREFIX6 : DOS_PREFIX4);
+		return false;
+	}
+	/* Under pressure each new half-open SA costs a DH computation at
+	 * the flood's pace: at most half_open_rate per second, except for a
+	 * prefix that holds none, a newcomer (the legitimate peer is not
+	 * queued behind the flood; once admitted its prefix is subject to
+	 * the rate like any other). */
+	if (mine && cfg->half_open_rate &&
+	    d->half_open >= cfg->cookie_threshold && !take_token(d)) {
+		d->dos.st.refused_rate++;
+		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
+			   "IKE_SA_INIT from %s refused: more than %u new "
+			   "half-open SAs per second (ike_half_open_rate)",
+			   kaddr_str(src, ab, sizeof(ab)), cfg->half_open_rate);
 		return false;
 	}
 	if (d->half_open < cfg->half_open_max)

@@ -37,7 +37,7 @@ struct ike_remote;
 #define DOS_HASH      256
 #define DOS_PREFIX4   24    /* IPv4 bits that make one prefix */
 #define DOS_PREFIX6   64    /* IPv6 bits that make one prefix */
-#define DOS_HO_MIN_MS 1000  /* shortest half-open timeout */
+#define DOS_HO_MIN_MS 2000  /* shortest half-open timeout */
 #define DOS_INIT_MAX  16384 /* largest IKE_SA_INIT request kept */
 
 struct dos_bucket {
@@ -61,6 +61,7 @@ struct dos_stats {
 	uint64_t refused_addr;	 /* half-open limit per address */
 	uint64_t refused_prefix; /* half-open limit per prefix */
 	uint64_t refused_table;	 /* table full, nothing to displace */
+	uint64_t refused_rate;	 /* creation rate under pressure */
 	uint64_t refused_size;	 /* IKE_SA_INIT larger than DOS_INIT_MAX */
 	uint64_t displaced;	 /* half-open SAs displaced */
 	uint64_t expired;	 /* half-open SAs timed out (dos sweep) */
@@ -73,6 +74,8 @@ struct dos {
 	struct dos_bucket *hash[DOS_HASH];
 	struct ike_sa *oldest, *youngest; /* half-open SAs by age */
 	unsigned nbuckets;
+	uint64_t tokens_ms; /* creation rate limit: last refill */
+	uint32_t tokens;    /* new half-open SAs allowed now */
 	struct dos_stats st;
 };
 

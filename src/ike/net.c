@@ -32,6 +32,8 @@
 #include "lib/log.h"
 #include "lib/rd.h"
 
+#define NET_RX_BATCH 16 /* datagrams read per wakeup */
+#define NET_RCVBUF (2 << 20) /* receive queue of each IKE socket */
 #define MOD "ike"
 
 void ike_ep_to_ss(const struct ike_ep *ep, struct sockaddr_storage *ss,
@@ -103,7 +105,10 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	if (!s)
 		return;
 
-	for (;;) {
+	/* At most NET_RX_BATCH datagrams per wakeup, then back to the
+	 * (level-triggered) loop: under a flood the other sockets, the
+	 * control socket and the timers still get their turn. */
+	for (unsigned batch = 0; batch < NET_RX_BATCH; batch++) {
 		struct sockaddr_storage from;
 		union {
 			struct cmsghdr align;
@@ -213,6 +218,17 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* The receive queue absorbs a flood while we are not scheduled
+	 * (a legitimate IKE_SA_INIT queued behind it is not dropped); it
+	 * is the kernel's, bounded by NET_RCVBUF (iked(8) "Resource
+	 * limits").  FORCE needs CAP_NET_ADMIN; else rmem_max caps it. */
+	{
+		int sz = NET_RCVBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz,
+			       sizeof(sz)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	if (af == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,

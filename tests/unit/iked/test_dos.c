@@ -306,6 +306,31 @@ static void test_lone_entry_never_displaced(void **st)
 	check_table();
 }
 
+static void test_rate_under_pressure(void **st)
+{
+	char a[32];
+
+	(void)st;
+	Bd.cfg->cookie_threshold = 0; /* pressure from the start */
+	Bd.cfg->half_open_rate = 3;
+	for (int i = 1; i <= 6; i++) {
+		snprintf(a, sizeof(a), "203.0.113.%d", i);
+		flood_one(a);
+	}
+	/* The first of the prefix is free, then 3 tokens. */
+	assert_int_equal(Bd.half_open, 4);
+	assert_int_equal(Bd.dos.st.refused_rate, 2);
+	/* A newcomer prefix is not queued behind the flood. */
+	alice_connect();
+	assert_non_null(h_est(&Bd, "peer"));
+	/* A second later the bucket is full again. */
+	Bd.dos.tokens_ms -= 1000;
+	flood_one("203.0.113.7");
+	assert_int_equal(Bd.half_open, 5);
+	assert_int_equal(Bd.dos.st.refused_rate, 2);
+	check_table();
+}
+
 /* Age every half-open SA at bob by ms. */
 static void age_all(uint64_t ms)
 {
@@ -349,7 +374,7 @@ static void test_timeout_shrinks(void **st)
 	assert_int_equal(Bd.dos.st.expired, 36);
 	assert_int_equal(Bd.half_open, 3);
 	check_table();
-	/* The floor: a full table still gives a peer one second. */
+	/* The floor: a full table still gives a peer two seconds. */
 	Bd.cfg->half_open_max = 3;
 	assert_int_equal(dos_ho_timeout_ms(&Bd), DOS_HO_MIN_MS);
 }
@@ -437,6 +462,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lone_entry_never_displaced,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_under_pressure, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_shrinks, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sa_per_id, setup, teardown),
