@@ -322,6 +322,9 @@ const char *child_state_name(enum child_state st);
 struct task *task_new(enum task_type type);
 void task_free(struct task *t);
 void task_free_state(struct task *t);
+/* Queue t (owned by the queue afterwards; freed at once when
+ * IKE_TASK_MAX tasks already wait). */
+#define IKE_TASK_MAX 256
 void task_queue(struct ike_sa *sa, struct task *t);
 bool task_queued(const struct ike_sa *sa, enum task_type type);
 /* Start the next queued task if no request is outstanding. */

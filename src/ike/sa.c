@@ -270,6 +270,7 @@ void task_free_state(struct task *t)
 void task_queue(struct ike_sa *sa, struct task *t)
 {
 	struct task **pp = &sa->queue;
+	unsigned n = 0;
 
 	/* IKE_AUTH and deletes go first: nothing else can run before the
 	 * SA exists, and nothing should run on an SA being deleted. */
@@ -278,8 +279,19 @@ void task_queue(struct ike_sa *sa, struct task *t)
 		sa->queue = t;
 		return;
 	}
-	while (*pp)
+	while (*pp) {
 		pp = &(*pp)->next;
+		n++;
+	}
+	if (n >= IKE_TASK_MAX) {
+		/* Bounded memory: the queue is deduplicated by its feeders
+		 * (one task per policy or CHILD SA and kind); this is the
+		 * backstop.  The task is dropped, not queued. */
+		log_rl_warn(MOD, "IKE SA #%u: %u tasks queued, %s dropped",
+			    sa->id, n, task_name(t->type));
+		task_free(t);
+		return;
+	}
 	t->next = NULL;
 	*pp = t;
 }

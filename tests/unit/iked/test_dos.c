@@ -446,6 +446,29 @@ static void test_child_per_sa(void **st)
 	assert_int_equal(live_children(b), 1);
 }
 
+/* The per-SA task queue is bounded (IKE_TASK_MAX): a backstop behind
+ * its deduplicating feeders. */
+static void test_task_queue_bounded(void **st)
+{
+	struct ike_sa *a;
+	const struct task *t;
+	unsigned n = 0;
+
+	(void)st;
+	alice_connect();
+	a = est_at(&A);
+	assert_non_null(a);
+	for (int i = 0; i < IKE_TASK_MAX + 50; i++) {
+		struct task *nt = task_new(TASK_DPD);
+
+		assert_non_null(nt);
+		task_queue(a, nt); /* not run: they pile up */
+	}
+	for (t = a->queue; t; t = t->next)
+		n++;
+	assert_int_equal(n, IKE_TASK_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +490,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timeout_shrinks, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sa_per_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_task_queue_bounded, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_child_per_sa, setup, teardown),
 	};
 
