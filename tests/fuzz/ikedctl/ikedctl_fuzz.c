@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "../../unit/iked/harness.h"
 #include "lib/log.h"
@@ -67,6 +68,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    &(struct h_opts){.pump_limit = 100000, .kill_on_teardown = true});
 	h_peer_config(&e0, "198.51.100.1", "198.51.100.2");
 	h_peer_config(&e1, "198.51.100.2", "198.51.100.1");
+	/* Curve25519 (RFC 8031) instead of the default MODP-2048: the same
+	 * exchanges at a fraction of the cost per input */
+	for (int i = 0; i < 2; i++) {
+		struct ike_remote *r = &engs[i]->cfg->remote[0];
+
+		static const char psk[] = "ikedctl-fuzz-psk";
+
+		/* known to each other by address and PSK (test_iked.c) */
+		ike_id_parse(i ? "198.51.100.2" : "198.51.100.1", &r->my_id);
+		ike_id_parse(i ? "198.51.100.1" : "198.51.100.2", &r->peer_id);
+		r->have_psk = true;
+		r->psk_len = sizeof(psk) - 1;
+		memcpy(r->psk, psk, r->psk_len);
+		r->dh.n = 1;
+		r->dh.a[0].id = 31;
+		r->dh.a[0].keybits = 0;
+	}
 	if (flags & 1)
 		h_initiate(&e0, "peer", NULL, NULL);
 	target = flags & 2 ? &e1 : &e0;
@@ -78,6 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wr_init(&out, 0);
 		(void)ctl_request(target, data, len, &out);
 		check_answer(&out);
+		if (getenv("IKEDCTL_FUZZ_VERBOSE"))
+			fwrite(out.buf, 1, out.len, stderr);
 		wr_free(&out);
 		h_pump();
 		data += len;
