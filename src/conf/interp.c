@@ -29,6 +29,7 @@
 #include "conf/conf_int.h"
 #include "conf/interp.h"
 #include "lib/filesrc.h"
+#include "lib/util.h"
 
 /*
  * Key locations of one block, indexed by kdef.id, in an array of NLOCS
@@ -2503,10 +2504,13 @@ static void check_file(struct ictx *x, const char *path,
 			 path);
 		return;
 	}
-	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		conf_err(x->p, loc, "%s file '%s' is accessible by group or "
-			 "others (mode %04o); refusing it (chmod 600)", what,
-			 path, (unsigned)(st.st_mode & 07777));
+	if (secret) {
+		/* the one owner/mode rule of secret files (lib/util.h),
+		 * the same the daemons apply when they read them */
+		char why[512];
+
+		if (check_stat_secret(path, &st, why, sizeof(why)) < 0)
+			conf_err(x->p, loc, "%s file refused: %s", what, why);
 	}
 }
 

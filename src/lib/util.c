@@ -122,8 +122,8 @@ static void set_why(char *why, size_t whysize, const char *fmt, ...)
 }
 
 /* The policy of OpenBSD iked for PSK files: private, regular, ours. */
-static int secret_stat_ok(const char *path, const struct stat *st, char *why,
-			  size_t whysize)
+int check_stat_secret(const char *path, const struct stat *st, char *why,
+		      size_t whysize)
 {
 	if (!S_ISREG(st->st_mode)) {
 		set_why(why, whysize, "%s: not a regular file", path);
@@ -156,7 +156,7 @@ int check_file_secret(const char *path, char *why, size_t whysize)
 		set_why(why, whysize, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	return secret_stat_ok(path, &st, why, whysize);
+	return check_stat_secret(path, &st, why, whysize);
 }
 
 static int read_secret_fs(const char *path, void *buf, size_t maxlen,
@@ -182,7 +182,7 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 		set_why(why, whysize, "%s: %s", path, strerror(errno));
 		goto fail_close;
 	}
-	rc = secret_stat_ok(path, &st, why, whysize);
+	rc = check_stat_secret(path, &st, why, whysize);
 	if (rc < 0)
 		goto fail_close;
 	for (;;) {

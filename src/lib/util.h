@@ -55,6 +55,15 @@ int read_file_secret_why(const char *path, void *buf, size_t maxlen,
  */
 int check_file_secret(const char *path, char *why, size_t whysize);
 
+/*
+ * The rule itself (regular file, no group/other access, owned by root or
+ * the effective user) applied to a stat result, for checkers that stat
+ * through another file source (lib/filesrc.h).  0 or -EPERM with why[].
+ */
+struct stat;
+int check_stat_secret(const char *path, const struct stat *st, char *why,
+		      size_t whysize);
+
 /* O_NONBLOCK and FD_CLOEXEC on fd; 0 or -errno. */
 int set_nonblock_cloexec(int fd);
 
