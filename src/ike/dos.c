@@ -105,10 +105,18 @@ unsigned dos_count_addr(const struct iked *d, const struct kaddr *a)
 	return n;
 }
 
-bool dos_cookie_needed(const struct iked *d, const struct ike_remote *r)
+bool dos_cookie_needed(const struct iked *d, const struct ike_remote *r,
+		       const struct kaddr *src)
 {
-	return (r && r->cookie_required) ||
-	       d->half_open >= d->cfg->cookie_threshold;
+	const struct ike_cfg *cfg = d->cfg;
+
+	if ((r && r->cookie_required) ||
+	    d->half_open >= cfg->cookie_threshold)
+		return true;
+	/* A source (address or prefix) holding half its quota must show
+	 * that it is reachable before it takes more. */
+	return dos_count_addr(d, src) * 2 >= cfg->half_open_per_addr ||
+	       dos_count_prefix(d, src) * 2 >= cfg->half_open_per_prefix;
 }
 
 int dos_ho_add(struct ike_sa *sa)

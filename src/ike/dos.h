@@ -79,8 +79,11 @@ struct dos {
 	struct dos_stats st;
 };
 
-/* §2.6: must this IKE_SA_INIT carry a valid COOKIE? */
-bool dos_cookie_needed(const struct iked *d, const struct ike_remote *r);
+/* §2.6: must this IKE_SA_INIT carry a valid COOKIE?  Yes with
+ * cookie_required, from cookie_threshold half-open SAs on, and when its
+ * source address or prefix holds half its quota. */
+bool dos_cookie_needed(const struct iked *d, const struct ike_remote *r,
+		       const struct kaddr *src);
 /*
  * IKE_SA_INIT admission, after the cookie check and before any DH
  * work: expire old half-open SAs, then apply the per-address,

@@ -566,7 +566,7 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 
 	/* §2.6: stateless COOKIE when asked to, or under load
 	 * (ike_cookie_threshold half-open SAs, dos.c). */
-	if (dos_cookie_needed(d, r)) {
+	if (dos_cookie_needed(d, r, &peer->addr)) {
 		uint8_t want[33];
 		bool ok = false;
 		if (cookie_secret_refresh(d) < 0) {

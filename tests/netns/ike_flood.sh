@@ -24,7 +24,8 @@
 #     still gets in within 2 s (it displaces a flood entry), and the
 #     table never exceeds ike_half_open_max.
 #
-# RSS bound (documented in iked(8)): 64 MiB for the whole daemon; the
+# RSS bound (documented in iked(8)): 64 MiB for the whole daemon (both
+# processes with privilege separation); the
 # half-open table holds at most 1,024 SAs of about 5 KiB each (struct
 # ike_sa, both IKE_SA_INIT messages, DH context), so the flood adds a
 # few MiB.  FLOOD_COUNT / FLOOD_RATE override the flood size and rate.
@@ -154,10 +155,17 @@ start_iked() { # HOST [ARGS]: notice level (no per-packet logging)
 		-f "$TEST_DIR/$h.conf" -S "$TEST_DIR/$h.sock" "$@"
 	wait_for "ctl $h ping" 5 || { fail "iked on $h did not start"; tail "$TEST_DIR/iked-$h.log"; finish; }
 }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(bg_pid iked-gw)/status" 2>/dev/null; }
+# iked on gw is two processes with privilege separation (the root parent
+# and the IKE engine, its child): RSS and CPU are their sums.
+gw_pids() {
+	local p
+	p=$(bg_pid iked-gw)
+	echo "$p" $(cat /proc/"$p"/task/*/children 2>/dev/null)
+}
 cpu_s() { # utime+stime of iked on gw, seconds
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
-		"/proc/$(bg_pid iked-gw)/stat"
+	local p
+	for p in $(gw_pids); do cat "/proc/$p/stat"; done 2>/dev/null |
+		awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.2f", t / hz }'
 }
 stat_of() { # KEY: a number from "show stats --json"
 	ctl gw show stats --json | python3 -c \
@@ -203,7 +211,11 @@ flood_phase() {
 		t0=$(date +%s%3N)
 		ip netns exec "$2" "$3" -s "$4" show stats >/dev/null 2>&1 || echo fail
 		t1=$(date +%s%3N)
-		echo "$((t1 - t0)) $(awk "/^VmRSS:/ { print \$2 }" /proc/$5/status)"
+		rss=0
+		for p in $5 $(cat /proc/$5/task/*/children 2>/dev/null); do
+			rss=$((rss + $(awk "/^VmRSS:/ { print \$2 }" /proc/$p/status)))
+		done
+		echo "$((t1 - t0)) $rss"
 		sleep 0.2
 	done' sampler "$(bg_pid "flood-$name")" "$(ns gw)" "$IKEDCTL" \
 		"$TEST_DIR/gw.sock" "$(bg_pid iked-gw)"

@@ -181,6 +181,23 @@ static void test_cookie_threshold(void **st)
 	check_table();
 }
 
+/* A source holding half its quota must answer a COOKIE (whatever the
+ * total), so that a single address cannot take its quota without one. */
+static void test_cookie_per_source(void **st)
+{
+	(void)st;
+	for (int i = 0; i < 4; i++)
+		flood_one("203.0.113.5");
+	assert_int_equal(Bd.dos.st.cookies_sent, 0);
+	flood_one("203.0.113.5"); /* holds 4 of 8 */
+	assert_int_equal(Bd.dos.st.cookies_sent, 1);
+	assert_int_equal(half_open_from("203.0.113.5"), 5);
+	/* Another address of the prefix does not need one yet. */
+	flood_one("203.0.113.6");
+	assert_int_equal(Bd.dos.st.cookies_sent, 1);
+	check_table();
+}
+
 static void test_per_addr(void **st)
 {
 	(void)st;
@@ -473,6 +490,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_cookie_threshold, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cookie_per_source, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_per_addr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_prefix_v4, setup,
