@@ -20,9 +20,10 @@
 # per SA) and keep at most WINDOW negotiations in flight; completion is
 # read from each initiator's log ("CHILD SA ... installed" for iked at
 # -d, "CHILD_SA ... established" for charon at ike=1).  Cookies are kept
-# out of the way on both sides (WINDOW stays below iked's fixed COOKIE
-# threshold of 16 half-open SAs; charon's cookie/block thresholds are
-# raised), rekeying and DPD are off.
+# out of the way on both sides (WINDOW stays below iked's COOKIE
+# threshold of 16 half-open SAs, and the per-address and per-prefix
+# half-open limits are raised: every SA comes from one address; charon's
+# cookie/block thresholds are raised), rekeying and DPD are off.
 #
 # Figures per daemon: setups/s (N / wall time from the first initiate to
 # the N-th CHILD SA on the initiator), CPU seconds (utime+stime from
@@ -327,7 +328,8 @@ r2_conf() {
 	else me=198.51.100.2 peer=198.51.100.1 my=b pe=a; fi
 	{
 		cat <<-EOF
-		interface { ike { $me port 500; }; };
+		interface { ike { $me port 500; };
+			ike_half_open_per_addr 1024; ike_half_open_per_prefix 1024; };
 		default { remote { ikev2 {
 			kmp_enc_alg { $kenc; }; kmp_prf_alg { $kprf; };
 			$hashl
