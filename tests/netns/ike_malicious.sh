@@ -12,7 +12,9 @@
 #            method 2 computed with an EMPTY key (evil-cert) or with the
 #            PSK that the remote does not allow (evil-psk).  Expected: no
 #            IKE SA ESTABLISHED, no CHILD SA (iked, r2espd), an
-#            authentication failure in a's log.
+#            authentication failure in a's log.  And as responder: c
+#            initiates as evil-psk.example with AUTH method 2 and the
+#            right PSK; expected: AUTHENTICATION_FAILED, no SA.
 #  defect 2  b initiates to a; b's IKE_AUTH is held back (nftables in b), so
 #            a has a half-open SA; c, knowing its SPIs, sends IKE_AUTH
 #            requests with an unknown critical payload before SK, garbage
@@ -175,6 +177,22 @@ d1_case() { # TAG REMOTE BIND KEY WHAT
 }
 d1_case d1-empty-key evil-cert "$RB_C" empty "certificate-only remote, AUTH method 2 with an empty key"
 d1_case d1-psk-not-allowed evil-psk "$RB_C2" "$TEST_DIR/psk" "kmp_auth_method { rsasig; }, AUTH method 2 with the right PSK"
+# The same rule when racoon2 is the responder: c initiates from .4 as
+# evil-psk.example with AUTH method 2 and the right PSK.
+lines0=$(wc -l <"$(alog)")
+if evil initiator --bind "$RB_C2" --dst "$RB_A" --psk "$TEST_DIR/psk" \
+	--idi evil-psk.example --tsi 203.0.113.48/28 --tsr 203.0.113.32/28 \
+	>"$TEST_DIR/evil-initiator.log" 2>&1; then
+	pass "d1-responder: PSK AUTH for a remote that allows only rsasig answered AUTHENTICATION_FAILED, no AUTH ($(tail -1 "$TEST_DIR/evil-initiator.log" | cut -c1-120))"
+else
+	fail "d1-responder: PSK AUTH for a remote that allows only rsasig refused ($(tail -1 "$TEST_DIR/evil-initiator.log" | cut -c1-200))"
+fi
+if [ -z "$(remote_sas evil-psk | grep ESTABLISHED)" ] &&
+	[ -z "$(rb_q a "[c['id'] for s in d['ike_sas'] if s['remote'] == 'evil-psk' for c in s.get('children', []) if c['state'] == 'INSTALLED']")" ]; then
+	pass "d1-responder: no IKE SA ESTABLISHED, no CHILD SA with the evil initiator"
+else
+	fail "d1-responder: an SA with the evil initiator was established ($(remote_sas evil-psk))"
+fi
 check "iked alive on a after the evil responders" rb_alive a iked
 
 # ---- defect 4: an unauthenticated IKE_SA_INIT error response ----------------

@@ -12,6 +12,9 @@ JSON object on stdout.  Addresses are the caller's (its own namespaces).
              key (--key empty) or with a key it knows (--key FILE) although
              the remote does not allow PSK; then records what racoon2 sends
              (decrypted) -- issue 9, defect 1
+  initiator  initiates to racoon2 and authenticates with AUTH method 2 and
+             the right PSK for a remote whose kmp_auth_method is rsasig
+             only; expects AUTHENTICATION_FAILED -- defect 1, responder
   init-error spoofs, from the real responder's address (raw socket), an
              IKE_SA_INIT response with an error notify for a known SPIi
              -- defect 4
@@ -257,6 +260,41 @@ def cmd_responder(a):
     out(res)
 
 
+def cmd_initiator(a):
+    """Initiate to racoon2 and authenticate with AUTH method 2 and the
+    PSK in --psk, for a remote whose kmp_auth_method does not allow PSK.
+    Expects IKE_AUTH answered without AUTH (AUTHENTICATION_FAILED)."""
+    with open(a.psk, "rb") as f:
+        psk = f.read().rstrip(b"\r\n")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a.bind, 500))
+    s.setblocking(False)
+    k = rf.Ike(a.dst, 500, psk, a.idi.encode(), sock=s)
+    err = k.init()
+    if err:
+        out(dict(error="IKE_SA_INIT: " + err), False)
+    idb = struct.pack("!BBH", 2, 0, 0) + a.idi.encode()
+
+    def sel(net):
+        base, plen = net.split("/")
+        lo = int.from_bytes(socket.inet_aton(base), "big")
+        hi = lo | ((1 << (32 - int(plen))) - 1)
+        return (7, 0, 0, 65535, lo.to_bytes(4, "big"), hi.to_bytes(4, "big"))
+    chain = [(rf.PL_IDI, idb),
+             (rf.PL_AUTH, struct.pack("!BBH", AUTH_PSK, 0, 0) + k.auth_data(idb)),
+             (rf.PL_SA, rf.child_sa_body()),
+             (rf.PL_TSI, rf.ts_body([sel(a.tsi)])),
+             (rf.PL_TSR, rf.ts_body([sel(a.tsr)]))]
+    ans = k.request(rf.EXCH_AUTH, chain)
+    res = dict(answer=summary(ans), spi_i="%016x" % k.spi_i)
+    authed = ans is not None and any(t == rf.PL_AUTH for t, _c, _b in ans)
+    refused = ans is not None and any(
+        t == rf.PL_NOTIFY and len(b) >= 4 and
+        struct.unpack("!H", b[2:4])[0] == N_AUTH_FAILED for t, _c, b in ans)
+    res["authenticated"], res["authentication_failed"] = authed, refused
+    out(res, refused and not authed)
+
+
 def cmd_init_error(a):
     spi_i = int(a.spi_i, 16)
     pkts = []
@@ -364,6 +402,14 @@ def main():
     p.add_argument("--linger", type=float, default=3)
     p.add_argument("--ready")
     p.set_defaults(fn=cmd_responder)
+    p = sub.add_parser("initiator")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--psk", required=True)
+    p.add_argument("--idi", required=True)
+    p.add_argument("--tsi", required=True, help="our side, a.b.c.d/n")
+    p.add_argument("--tsr", required=True)
+    p.set_defaults(fn=cmd_initiator)
     p = sub.add_parser("init-error")
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
