@@ -564,7 +564,7 @@ struct ctl_conn {
 	struct iked *d;
 	int fd;
 	bool answering; /* request read, out being written */
-	uint8_t buf[CTL_MAX_LINE];
+	uint8_t buf[CTL_MAX_LINE + 1]; /* full without LF: too long */
 	size_t got;
 	struct wr out;
 	size_t off;
@@ -603,13 +603,24 @@ int ctl_request(struct iked *d, const uint8_t *req, size_t len,
 	struct rd r;
 	int argc = 0, rc;
 
+	const uint8_t *nl = memchr(req, '\n', len);
+	size_t linelen = nl ? (size_t)(nl - req) : len;
+
 	wr_init(&body, CTL_OUT_MAX);
-	r = rd_init(req, len > CTL_MAX_LINE ? CTL_MAX_LINE : len);
+	if (linelen > CTL_MAX_LINE) {
+		/* never run a truncated request */
+		snprintf(err, sizeof(err), "request longer than %u octets",
+			 (unsigned)CTL_MAX_LINE);
+		rc = -E2BIG;
+		goto answer;
+	}
+	r = rd_init(req, linelen);
 	rc = ctl_parse(&r, line, sizeof(line), argv, &argc);
 	if (rc < 0)
 		snprintf(err, sizeof(err), "malformed request");
 	else
 		rc = ctl_dispatch(d, argc, argv, &body, err, sizeof(err));
+answer:
 	if (rc >= 0 && wr_error(&body)) {
 		/* never "0 ok" with a silently missing body */
 		snprintf(err, sizeof(err), "answer too large (more than %u "
