@@ -1,0 +1,1608 @@
+/*
+ * kinkd.c - the KINK daemon (RFC 4430): registers with spmd as the KINK
+ * key manager, answers ACQUIREs with CREATE, responds to CREATE, ACK,
+ * DELETE and STATUS, and installs ESP SAs through the kernel ops table
+ * (XFRM or the userspace data plane).  The wire format is kink_msg.c and
+ * src/isakmp, Kerberos is krb.c.  See ARCHITECTURE.md and kinkd(8).
+ */
+#include "kink/kinkd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <krb5/krb5.h>
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+#include "isakmp/isakmp.h"
+#include "kink/kink_msg.h"
+#include "kink/krb.h"
+#include "lib/log.h"
+#include "lib/pidfile.h"
+#include "spm/spmif_client.h"
+
+#define MOD "kinkd"
+#define REPLY_KEEP_MS  60000 /* reply cache lifetime per XID */
+#define KINKD_MAX_XF   8
+
+/* ---- small helpers ---- */
+
+static void sa_to_kaddr(const struct sockaddr_storage *ss, struct kaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->af = AF_INET;
+		a->u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+	} else if (ss->ss_family == AF_INET6) {
+		a->af = AF_INET6;
+		a->u.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+	}
+}
+
+static socklen_t kaddr_to_sa(const struct kaddr *a, uint16_t port,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->af == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+		s->sin_family = AF_INET;
+		s->sin_addr = a->u.v4;
+		s->sin_port = htons(port);
+		return sizeof(*s);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_addr = a->u.v6;
+	s6->sin6_port = htons(port);
+	return sizeof(*s6);
+}
+
+static bool sa_eq(const struct sockaddr_storage *a, socklen_t al,
+		  const struct sockaddr_storage *b, socklen_t bl)
+{
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+/* The local address the kernel would use towards dst. */
+static int local_addr_for(const struct kaddr *dst, struct kaddr *out)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t l = kaddr_to_sa(dst, 9, &ss), ml = sizeof(me);
+	int fd = socket(dst->af, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, l) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&me, &ml) == 0) {
+		sa_to_kaddr(&me, out);
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+static uint16_t integ_v2_to_v1(uint16_t id)
+{
+	switch (id) {
+	case IKEV2_INTEG_HMAC_MD5_96:
+		return ISAKMP_AUTH_HMAC_MD5;
+	case IKEV2_INTEG_HMAC_SHA1_96:
+		return ISAKMP_AUTH_HMAC_SHA1;
+	case IKEV2_INTEG_HMAC_SHA2_256_128:
+		return ISAKMP_AUTH_HMAC_SHA2_256;
+	case IKEV2_INTEG_HMAC_SHA2_384_192:
+		return ISAKMP_AUTH_HMAC_SHA2_384;
+	case IKEV2_INTEG_HMAC_SHA2_512_256:
+		return ISAKMP_AUTH_HMAC_SHA2_512;
+	}
+	return 0;
+}
+
+static uint16_t integ_v1_to_v2(uint16_t id)
+{
+	for (uint16_t v2 = 1; v2 < 16; v2++)
+		if (integ_v2_to_v1(v2) == id && id)
+			return v2;
+	return 0;
+}
+
+/* ESP transforms of a conf sa: every enc x auth combination, in the
+ * configured order (IKEv1 ESP transform IDs equal IKEv2 ENCR IDs for
+ * the algorithms racoon2 implements: 3DES 3, NULL 11, AES-CBC 12, AES-CTR
+ * 13, AES-GCM 18-20). */
+static unsigned esp_transforms(const struct conf_sa *sa, uint16_t *encr,
+			       uint16_t *keybits, uint16_t *integ,
+			       unsigned max)
+{
+	unsigned n = 0;
+
+	if (!sa)
+		return 0;
+	for (size_t i = 0; i < sa->esp_enc_alg.n; i++) {
+		const struct conf_alg_info *e =
+		    conf_alg_info(sa->esp_enc_alg.v[i].alg);
+		uint32_t kb;
+		if (!e || !e->encr_id)
+			continue;
+		kb = sa->esp_enc_alg.v[i].key_bits ? sa->esp_enc_alg.v[i].key_bits
+						   : e->key_bits;
+		if (e->flags & CONF_ALGF_AEAD) {
+			if (n < max) {
+				encr[n] = e->encr_id;
+				keybits[n] = (uint16_t)kb;
+				integ[n++] = 0;
+			}
+			continue;
+		}
+		for (size_t j = 0; j < sa->esp_auth_alg.n; j++) {
+			const struct conf_alg_info *a =
+			    conf_alg_info(sa->esp_auth_alg.v[j].alg);
+			if (!a || !integ_v2_to_v1(a->integ_id) || n >= max)
+				continue;
+			encr[n] = e->encr_id;
+			keybits[n] = (uint16_t)kb;
+			integ[n++] = a->integ_id;
+		}
+	}
+	return n;
+}
+
+static const struct conf_sa *policy_esp(const struct conf_policy *p)
+{
+	for (size_t i = 0; p && i < p->nipsec; i++)
+		if (p->ipsec[i] && p->ipsec[i]->esp)
+			return p->ipsec[i]->esp;
+	return NULL;
+}
+
+static const struct conf_ipsec *policy_ipsec(const struct conf_policy *p)
+{
+	for (size_t i = 0; p && i < p->nipsec; i++)
+		if (p->ipsec[i] && p->ipsec[i]->esp)
+			return p->ipsec[i];
+	return NULL;
+}
+
+/* ---- peers, children ---- */
+
+static uint16_t peer_port(const struct kinkd *d, const struct conf_addr *a)
+{
+	if (a->has_port && a->port != CONF_PORT_ANY && a->port)
+		return a->port;
+	return d->port;
+}
+
+static struct kpeer *peer_for_remote(struct kinkd *d,
+				     const struct conf_remote *r)
+{
+	const struct conf_kmp_params *kp = &r->kink;
+	struct kpeer *p;
+	struct kaddr ka;
+
+	for (p = d->peers; p; p = p->next)
+		if (p->r == r)
+			return p;
+	if (!kp->peers_ipaddr.n || kp->peers_ipaddr.v[0].kind != CONF_ADDR_IP)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->r = r;
+	p->kp = kp;
+	memset(&ka, 0, sizeof(ka));
+	ka.af = kp->peers_ipaddr.v[0].af;
+	memcpy(ka.u.b, kp->peers_ipaddr.v[0].u.b, 16);
+	p->alen = kaddr_to_sa(&ka, peer_port(d, &kp->peers_ipaddr.v[0]),
+			      &p->addr);
+	p->next = d->peers;
+	d->peers = p;
+	return p;
+}
+
+static struct kpeer *peer_for_addr(struct kinkd *d,
+				   const struct sockaddr_storage *from)
+{
+	const struct conf_remote *r =
+	    conf_remote_by_addr(d->conf, CONF_KMP_KINK,
+				(const struct sockaddr *)from);
+
+	if (!r || !r->kink.present)
+		return NULL;
+	return peer_for_remote(d, r);
+}
+
+static void child_remove(struct kinkd *d, struct kchild *c)
+{
+	struct kchild **pp;
+	char a[64];
+
+	if (c->in_installed)
+		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
+	else if (c->spi_in)
+		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
+	if (c->out_installed)
+		k_sa_del(&d->kern, IPPROTO_ESP, &c->remote, c->spi_out);
+	log_info(MOD, "SAs with %s removed (in 0x%08x out 0x%08x)",
+		 kaddr_str(&c->remote, a, sizeof(a)), c->spi_in, c->spi_out);
+	for (pp = &d->children; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	free(c);
+}
+
+/* RFC 4430 §4.2 (epoch): a peer whose epoch changed has rebooted and
+ * lost its SAs; ours with it are useless. */
+static void peer_epoch(struct kinkd *d, struct kpeer *p, uint32_t epoch)
+{
+	if (p->epoch_known && p->epoch != epoch) {
+		log_notice(MOD, "peer %s rebooted (epoch %u -> %u): removing "
+				"its SAs",
+			   p->r->name, p->epoch, epoch);
+		for (struct kchild *c = d->children, *n; c; c = n) {
+			n = c->next;
+			if (c->peer == p)
+				child_remove(d, c);
+		}
+	}
+	p->epoch = epoch;
+	p->epoch_known = true;
+}
+
+/* ---- sending ---- */
+
+static int send_to(struct kinkd *d, const struct sockaddr_storage *to,
+		   socklen_t tl, const uint8_t *p, size_t n)
+{
+	int fd = to->ss_family == AF_INET ? d->fd4 : d->fd6;
+
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	if (sendto(fd, p, n, 0, (const struct sockaddr *)to, tl) < 0) {
+		log_rl_warn(MOD, "sendto: %s", strerror(errno));
+		return -errno;
+	}
+	d->stats.tx++;
+	return 0;
+}
+
+static int cb_enc(void *ctx, const uint8_t *in, size_t n, uint8_t **o,
+		  size_t *on)
+{
+	return kink_auth_encrypt(ctx, in, n, o, on);
+}
+
+static int cb_mic(void *ctx, const uint8_t *in, size_t n, uint8_t **o,
+		  size_t *on)
+{
+	return kink_auth_mic(ctx, in, n, o, on);
+}
+
+/* ---- keying material (RFC 2409 §5.5 with the Kerberos session key) ---- */
+
+static int keymat(struct kink_auth *a, uint32_t spi, const uint8_t *ni,
+		  size_t ni_len, const uint8_t *nr, size_t nr_len,
+		  uint16_t encr, uint16_t keybits, uint16_t integ,
+		  struct ksa *sa)
+{
+	uint8_t seed[1 + 4 + 2 * KINKD_NONCE_MAX + 2 * ISAKMP_NONCE_MAX];
+	uint8_t km[2 * KSA_MAX_KEY];
+	size_t el = crypto_encr_keymat_len(encr, keybits), al = 0, n = 0;
+	const struct crypto_integ_alg *ia = integ ? crypto_integ_lookup(integ)
+						  : NULL;
+	int err;
+
+	if (integ && !ia)
+		return -ENOTSUP;
+	al = ia ? ia->key_len : 0;
+	if (el > KSA_MAX_KEY || al > KSA_MAX_KEY || ni_len > ISAKMP_NONCE_MAX ||
+	    nr_len > ISAKMP_NONCE_MAX || (encr != 11 && !el))
+		return -ENOTSUP;
+	seed[n++] = ISAKMP_PROTO_ESP;
+	seed[n++] = (uint8_t)(spi >> 24);
+	seed[n++] = (uint8_t)(spi >> 16);
+	seed[n++] = (uint8_t)(spi >> 8);
+	seed[n++] = (uint8_t)spi;
+	memcpy(seed + n, ni, ni_len);
+	n += ni_len;
+	if (nr_len)
+		memcpy(seed + n, nr, nr_len);
+	n += nr_len;
+	err = kink_auth_prf_plus(a, seed, n, km, el + al);
+	if (!err) {
+		memcpy(sa->enc_key, km, el);
+		sa->enc_key_len = (uint16_t)el;
+		memcpy(sa->auth_key, km + el, al);
+		sa->auth_key_len = (uint16_t)al;
+		sa->encr_id = encr;
+		sa->encr_keybits = keybits;
+		sa->integ_id = integ;
+	}
+	OPENSSL_cleanse(km, sizeof(km));
+	return err;
+}
+
+static int install(struct kinkd *d, struct kchild *c, bool inbound,
+		   struct ksa *sa, uint32_t life)
+{
+	char err_a[64];
+	int rc;
+
+	sa->proto = IPPROTO_ESP;
+	sa->mode = c->mode;
+	sa->reqid = c->reqid;
+	sa->replay_window = inbound ? 64 : 0;
+	sa->spi = inbound ? c->spi_in : c->spi_out;
+	sa->src = inbound ? c->remote : c->local;
+	sa->dst = inbound ? c->local : c->remote;
+	sa->update = inbound; /* the larval SA of getspi */
+	if (life) {
+		sa->lft.hard_add_sec = life;
+		sa->lft.soft_add_sec = life - life / 5;
+	}
+	rc = k_sa_add(&d->kern, sa);
+	ksa_wipe(sa);
+	if (rc < 0) {
+		log_warn(MOD, "installing %s SA 0x%08x with %s: %s",
+			 inbound ? "inbound" : "outbound", sa->spi,
+			 kaddr_str(&c->remote, err_a, sizeof(err_a)),
+			 d->kern.last_error);
+		return rc;
+	}
+	if (inbound)
+		c->in_installed = true;
+	else
+		c->out_installed = true;
+	d->stats.sa_installed++;
+	log_info(MOD, "%s ESP SA 0x%08x installed", inbound ? "inbound" : "outbound",
+		 inbound ? c->spi_in : c->spi_out);
+	return 0;
+}
+
+/* ---- initiator ---- */
+
+static void xchg_free(struct kinkd *d, struct kxchg *x)
+{
+	struct kxchg **pp;
+
+	for (pp = &d->xchgs; *pp; pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	ev_timer_stop(d->loop, &x->timer);
+	kink_auth_free(x->auth);
+	free(x->pkt);
+	if (x->child) {
+		/* a CREATE that never completed: drop the larval SA */
+		if (x->child->spi_in && !x->child->in_installed)
+			k_sa_del(&d->kern, IPPROTO_ESP, &x->child->local,
+				 x->child->spi_in);
+		free(x->child);
+	}
+	OPENSSL_cleanse(x->nonce, sizeof(x->nonce));
+	free(x);
+}
+
+static void xchg_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct kxchg *x = arg;
+	struct kinkd *d = x->d;
+	unsigned max = x->peer->kp->max_retry_to_send
+			   ? x->peer->kp->max_retry_to_send
+			   : 3;
+
+	(void)loop;
+	(void)t;
+	if (x->tries > max) {
+		log_warn(MOD, "%s to %s (XID %u): no reply",
+			 kink_type_name(x->type), x->peer->r->name, x->xid);
+		xchg_free(d, x);
+		return;
+	}
+	/* RFC 4430 §4: retransmit with the same XID */
+	x->tries++;
+	send_to(d, &x->peer->addr, x->peer->alen, x->pkt, x->len);
+	ev_timer_start(d->loop, &x->timer, 1000u << (x->tries < 4 ? x->tries : 4));
+}
+
+static int build_create(struct kinkd *d, struct kxchg *x)
+{
+	struct isakmp_qm qm;
+	struct isakmp_prop *pr;
+	struct kink_wr w;
+	struct wr qw;
+	uint8_t *req = NULL, first;
+	size_t req_len = 0;
+	int err;
+
+	memset(&qm, 0, sizeof(qm));
+	qm.has_sa = true;
+	qm.sa.n_props = 1;
+	pr = &qm.sa.p[0];
+	pr->num = 1;
+	pr->proto = ISAKMP_PROTO_ESP;
+	pr->spi_size = 4;
+	pr->spi[0] = (uint8_t)(x->child->spi_in >> 24);
+	pr->spi[1] = (uint8_t)(x->child->spi_in >> 16);
+	pr->spi[2] = (uint8_t)(x->child->spi_in >> 8);
+	pr->spi[3] = (uint8_t)x->child->spi_in;
+	pr->n_xforms = x->nprops;
+	for (unsigned i = 0; i < x->nprops; i++) {
+		struct isakmp_xform *t = &pr->x[i];
+		t->num = (uint8_t)(i + 1);
+		t->id = (uint8_t)x->encr[i];
+		t->keylen = x->encr[i] == 12 || x->encr[i] == 13 ||
+				    (x->encr[i] >= 18 && x->encr[i] <= 20)
+				? x->keybits[i]
+				: 0;
+		t->auth = integ_v2_to_v1(x->integ[i]);
+		t->encap = x->child->mode == KMODE_TUNNEL ? ISAKMP_ENCAP_TUNNEL
+							  : ISAKMP_ENCAP_TRANSPORT;
+		t->life_sec = x->life_sec;
+	}
+	qm.nonce = x->nonce;
+	qm.nonce_len = x->nonce_len;
+	wr_init(&qw, 0);
+	isakmp_qm_build(&qw, &qm, &first);
+	if ((err = wr_error(&qw)))
+		goto out_qw;
+
+	kink_auth_free(x->auth);
+	x->auth = NULL;
+	err = kink_krb_mk_req(d->krb, x->peer->kp->peers_principal, &x->auth,
+			      &req, &req_len);
+	if (err) {
+		log_warn(MOD, "Kerberos for %s: %s",
+			 x->peer->kp->peers_principal,
+			 kink_krb_strerror(d->krb, err));
+		goto out_qw;
+	}
+	kink_wr_begin(&w, KINK_TYPE_CREATE, x->xid, false);
+	kink_wr_ap_req(&w, d->epoch, req, req_len);
+	kink_wr_encrypt_begin(&w);
+	kink_wr_isakmp(&w, first, qw.buf, qw.len);
+	err = kink_wr_encrypt_end(&w, cb_enc, x->auth);
+	free(x->pkt);
+	x->pkt = NULL;
+	if (!err)
+		err = kink_wr_finish(&w, cb_mic, x->auth, &x->pkt, &x->len);
+	else
+		kink_wr_abort(&w);
+	free(req);
+out_qw:
+	wr_free(&qw);
+	return err;
+}
+
+static struct kxchg *xchg_new(struct kinkd *d, struct kpeer *p, uint8_t type)
+{
+	struct kxchg *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->d = d;
+	x->peer = p;
+	x->type = type;
+	x->xid = ++d->next_xid;
+	ev_timer_init(&x->timer, xchg_timeout, x);
+	x->next = d->xchgs;
+	d->xchgs = x;
+	return x;
+}
+
+static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
+		       void *arg)
+{
+	struct kinkd *d = arg;
+	const struct conf_remote *r = conf_remote_find(d->conf, a->remote);
+	const struct conf_policy *pol = conf_policy_find(d->conf, a->policy);
+	const struct conf_ipsec *ip = policy_ipsec(pol);
+	struct kpeer *p;
+	struct kxchg *x;
+	size_t ns;
+
+	(void)c;
+	log_info(MOD, "ACQUIRE for policy %s (remote %s, reqid %u)", a->policy,
+		 a->remote, a->reqid);
+	if (!r || !r->kink.present || !r->kink.peers_principal) {
+		log_warn(MOD, "remote %s: no kink block with peers_principal",
+			 a->remote);
+		return;
+	}
+	p = peer_for_remote(d, r);
+	if (!p) {
+		log_warn(MOD, "remote %s: no usable peers_ipaddr", a->remote);
+		return;
+	}
+	for (x = d->xchgs; x; x = x->next)
+		if (x->peer == p && x->type == KINK_TYPE_CREATE &&
+		    x->child->reqid == a->reqid)
+			return; /* already negotiating */
+	x = xchg_new(d, p, KINK_TYPE_CREATE);
+	if (!x)
+		return;
+	x->child = calloc(1, sizeof(*x->child));
+	if (!x->child)
+		goto fail;
+	x->child->peer = p;
+	x->child->local = a->sa_src;
+	x->child->remote = a->sa_dst;
+	x->child->reqid = a->reqid;
+	x->child->mode = a->mode;
+	x->child->initiator = true;
+	x->nprops = (uint8_t)esp_transforms(policy_esp(pol), x->encr,
+					    x->keybits, x->integ, KINKD_MAX_XF);
+	if (!x->nprops) {
+		log_warn(MOD, "policy %s: no ESP transform usable with KINK",
+			 a->policy);
+		goto fail;
+	}
+	x->life_sec = ip ? (uint32_t)ip->ipsec_sa_lifetime_time : 0;
+	ns = r->kink.nonce_size ? r->kink.nonce_size : 16;
+	if (ns < ISAKMP_NONCE_MIN)
+		ns = ISAKMP_NONCE_MIN;
+	if (ns > KINKD_NONCE_MAX)
+		ns = KINKD_NONCE_MAX;
+	x->nonce_len = ns;
+	if (crypto_random(x->nonce, ns) < 0)
+		goto fail;
+	if (k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote,
+		     &x->child->local, a->reqid, &x->child->spi_in) < 0) {
+		log_warn(MOD, "getspi: %s", d->kern.last_error);
+		goto fail;
+	}
+	if (build_create(d, x) < 0)
+		goto fail;
+	send_to(d, &p->addr, p->alen, x->pkt, x->len);
+	d->stats.creates++;
+	x->tries = 1;
+	ev_timer_start(d->loop, &x->timer, 1000);
+	return;
+fail:
+	xchg_free(d, x);
+}
+
+static void send_ack(struct kinkd *d, struct kxchg *x)
+{
+	struct kink_auth *a = NULL;
+	struct kink_wr w;
+	uint8_t *req = NULL, *pkt = NULL;
+	size_t req_len, len;
+
+	if (kink_krb_mk_req(d->krb, x->peer->kp->peers_principal, &a, &req,
+			    &req_len) < 0)
+		return;
+	kink_wr_begin(&w, KINK_TYPE_ACK, x->xid, false);
+	kink_wr_ap_req(&w, d->epoch, req, req_len);
+	if (kink_wr_finish(&w, cb_mic, a, &pkt, &len) == 0) {
+		/* the ACK is sent twice: it has no reply to prompt a resend */
+		send_to(d, &x->peer->addr, x->peer->alen, pkt, len);
+		send_to(d, &x->peer->addr, x->peer->alen, pkt, len);
+		free(pkt);
+	}
+	free(req);
+	kink_auth_free(a);
+}
+
+/* A REPLY to our CREATE, authenticated already (AP_REP, Cksum). */
+static void create_done(struct kinkd *d, struct kxchg *x,
+			const struct kink_msg *m, const struct isakmp_qm *qm)
+{
+	const struct isakmp_prop *pr;
+	const struct isakmp_xform *t;
+	struct kchild *c = x->child;
+	struct ksa sa;
+	int sel = -1;
+
+	/* RFC 2409 §5.5: exactly one proposal with one transform, one of
+	 * those we offered */
+	if (!qm->has_sa || qm->sa.n_props != 1 ||
+	    qm->sa.p[0].n_xforms != 1 || qm->sa.p[0].proto != ISAKMP_PROTO_ESP ||
+	    qm->sa.p[0].spi_size != 4) {
+		log_rl_warn(MOD, "REPLY from %s: bad SA", x->peer->r->name);
+		return;
+	}
+	pr = &qm->sa.p[0];
+	t = &pr->x[0];
+	for (unsigned i = 0; i < x->nprops; i++)
+		if (t->id == x->encr[i] &&
+		    integ_v1_to_v2(t->auth) == x->integ[i] &&
+		    (!t->keylen || t->keylen == x->keybits[i]) &&
+		    !t->unknown_attr) {
+			sel = (int)i;
+			break;
+		}
+	if (sel < 0) {
+		log_rl_warn(MOD, "REPLY from %s: transform not offered",
+			    x->peer->r->name);
+		return;
+	}
+	c->spi_out = (uint32_t)pr->spi[0] << 24 | (uint32_t)pr->spi[1] << 16 |
+		     (uint32_t)pr->spi[2] << 8 | pr->spi[3];
+	c->encr_id = x->encr[sel];
+	c->encr_keybits = x->keybits[sel];
+	c->integ_id = x->integ[sel];
+	memset(&sa, 0, sizeof(sa));
+	if (keymat(x->auth, c->spi_in, x->nonce, x->nonce_len, qm->nonce,
+		   qm->nonce_len, c->encr_id, c->encr_keybits, c->integ_id,
+		   &sa) < 0 ||
+	    install(d, c, true, &sa, x->life_sec) < 0)
+		goto fail;
+	memset(&sa, 0, sizeof(sa));
+	if (keymat(x->auth, c->spi_out, x->nonce, x->nonce_len, qm->nonce,
+		   qm->nonce_len, c->encr_id, c->encr_keybits, c->integ_id,
+		   &sa) < 0 ||
+	    install(d, c, false, &sa, x->life_sec) < 0)
+		goto fail;
+	/* RFC 4430 §4.2.1: ACKREQ asks for the third message */
+	if (m->ackreq)
+		send_ack(d, x);
+	c->created_ms = ev_now_ms();
+	c->next = d->children;
+	d->children = c;
+	x->child = NULL;
+	log_info(MOD, "CREATE with %s done (%s-way)", x->peer->r->name,
+		 m->ackreq ? "3" : "2");
+	xchg_free(d, x);
+	return;
+fail:
+	xchg_free(d, x);
+}
+
+/* ---- responder ---- */
+
+static struct kreply *reply_find(struct kinkd *d,
+				 const struct sockaddr_storage *from,
+				 socklen_t fl, uint32_t xid)
+{
+	for (struct kreply *r = d->replies; r; r = r->next)
+		if (r->xid == xid && sa_eq(&r->addr, r->alen, from, fl))
+			return r;
+	return NULL;
+}
+
+static void reply_free(struct kreply *r)
+{
+	free(r->req);
+	free(r->rep);
+	if (r->out_keymat) {
+		OPENSSL_cleanse(r->out_keymat, r->out_keymat_len);
+		free(r->out_keymat);
+	}
+	free(r->await_ack);
+	free(r);
+}
+
+static void reply_keep(struct kinkd *d, const struct sockaddr_storage *from,
+		       socklen_t fl, uint32_t xid, const uint8_t *req,
+		       size_t req_len, uint8_t *rep, size_t rep_len,
+		       struct kchild *await, struct ksa *out_sa)
+{
+	struct kreply *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		free(rep);
+		return;
+	}
+	r->addr = *from;
+	r->alen = fl;
+	r->xid = xid;
+	r->req = malloc(req_len);
+	if (r->req)
+		memcpy(r->req, req, req_len);
+	r->req_len = req_len;
+	r->rep = rep;
+	r->rep_len = rep_len;
+	r->expires_ms = ev_now_ms() + REPLY_KEEP_MS;
+	r->await_ack = await;
+	if (out_sa) {
+		r->out_keymat = malloc(sizeof(*out_sa));
+		if (r->out_keymat) {
+			memcpy(r->out_keymat, out_sa, sizeof(*out_sa));
+			r->out_keymat_len = sizeof(*out_sa);
+		}
+	}
+	r->next = d->replies;
+	d->replies = r;
+}
+
+/* Our algorithm sets for remote r: union of its policies' ESP sas. */
+static bool acceptable(const struct conf_remote *r,
+		       const struct isakmp_xform *t, uint16_t *keybits,
+		       const struct conf_policy **polp)
+{
+	if (t->unknown_attr)
+		return false;
+	for (size_t i = 0; i < r->npolicies; i++) {
+		uint16_t e[KINKD_MAX_XF], k[KINKD_MAX_XF], g[KINKD_MAX_XF];
+		unsigned n = esp_transforms(policy_esp(r->policies[i]), e, k, g,
+					    KINKD_MAX_XF);
+		enum kmode mode = r->policies[i]->ipsec_mode == CONF_MODE_TUNNEL
+					  ? KMODE_TUNNEL
+					  : KMODE_TRANSPORT;
+		uint16_t encap = mode == KMODE_TUNNEL ? ISAKMP_ENCAP_TUNNEL
+						      : ISAKMP_ENCAP_TRANSPORT;
+		if (t->encap && t->encap != encap)
+			continue;
+		for (unsigned j = 0; j < n; j++)
+			if (e[j] == t->id && g[j] == integ_v1_to_v2(t->auth) &&
+			    (!t->keylen || t->keylen == k[j])) {
+				*keybits = k[j];
+				*polp = r->policies[i];
+				return true;
+			}
+	}
+	return false;
+}
+
+static uint32_t policy_reqid(const struct conf_policy *p)
+{
+	for (size_t i = 0; i < p->nselectors; i++)
+		if (p->selectors[i]->has_reqid)
+			return p->selectors[i]->reqid;
+	return 0;
+}
+
+static void respond(struct kinkd *d, struct kink_auth *a, const uint8_t *req,
+		    size_t req_len, const struct kink_msg *m,
+		    const struct sockaddr_storage *from, socklen_t fl,
+		    const uint8_t *isakmp, size_t isakmp_len, uint8_t first,
+		    bool ackreq, struct kchild *await, struct ksa *out_sa)
+{
+	struct kink_wr w;
+	uint8_t *rep = NULL, *pkt = NULL;
+	size_t rep_len, len;
+
+	if (kink_krb_mk_rep(d->krb, a, &rep, &rep_len) < 0) {
+		free(await);
+		return;
+	}
+	kink_wr_begin(&w, KINK_TYPE_REPLY, m->xid, ackreq);
+	kink_wr_ap_rep(&w, d->epoch, rep, rep_len);
+	free(rep);
+	if (isakmp) {
+		kink_wr_encrypt_begin(&w);
+		kink_wr_isakmp(&w, first, isakmp, isakmp_len);
+		if (kink_wr_encrypt_end(&w, cb_enc, a) < 0) {
+			kink_wr_abort(&w);
+			free(await);
+			return;
+		}
+	}
+	if (kink_wr_finish(&w, cb_mic, a, &pkt, &len) < 0) {
+		free(await);
+		return;
+	}
+	send_to(d, from, fl, pkt, len);
+	reply_keep(d, from, fl, m->xid, req, req_len, pkt, len, await, out_sa);
+}
+
+static void handle_create(struct kinkd *d, struct kpeer *p,
+			  struct kink_auth *a, const uint8_t *req,
+			  size_t req_len, const struct kink_msg *m,
+			  const struct isakmp_qm *qm,
+			  const struct sockaddr_storage *from, socklen_t fl)
+{
+	const struct conf_policy *pol = NULL;
+	const struct conf_ipsec *ip;
+	const struct isakmp_prop *pr = NULL;
+	const struct isakmp_xform *t = NULL;
+	struct isakmp_qm out;
+	struct kchild *c;
+	struct ksa sa_in, sa_out;
+	uint8_t nr[KINKD_NONCE_MAX], first;
+	uint16_t keybits = 0;
+	bool optimistic = false;
+	struct wr qw;
+	uint32_t life;
+	size_t nl;
+
+	if (!qm->has_sa || !qm->nonce) {
+		log_rl_warn(MOD, "CREATE from %s without SA or Nonce",
+			    p->r->name);
+		return;
+	}
+	/* choose the first acceptable proposal/transform (RFC 2408 §4.2) */
+	for (unsigned i = 0; i < qm->sa.n_props && !t; i++) {
+		if (qm->sa.p[i].proto != ISAKMP_PROTO_ESP ||
+		    qm->sa.p[i].spi_size != 4)
+			continue;
+		for (unsigned j = 0; j < qm->sa.p[i].n_xforms; j++)
+			if (acceptable(p->r, &qm->sa.p[i].x[j], &keybits,
+				       &pol)) {
+				pr = &qm->sa.p[i];
+				t = &pr->x[j];
+				/* RFC 4430 §4.2.1: optimistic only when the
+				 * first proposal's first transform is taken */
+				optimistic = i == 0 && j == 0;
+				break;
+			}
+	}
+	if (!t) {
+		log_warn(MOD, "CREATE from %s: no acceptable transform",
+			 p->r->name);
+		return;
+	}
+	ip = policy_ipsec(pol);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->peer = p;
+	c->mode = pol->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL
+						      : KMODE_TRANSPORT;
+	c->reqid = policy_reqid(pol);
+	sa_to_kaddr(from, &c->remote);
+	if (c->mode == KMODE_TUNNEL && pol->peers_sa_ipaddr.kind == CONF_ADDR_IP) {
+		c->remote.af = pol->peers_sa_ipaddr.af;
+		memcpy(c->remote.u.b, pol->peers_sa_ipaddr.u.b, 16);
+	}
+	if (c->mode == KMODE_TUNNEL && pol->my_sa_ipaddr.kind == CONF_ADDR_IP) {
+		c->local.af = pol->my_sa_ipaddr.af;
+		memcpy(c->local.u.b, pol->my_sa_ipaddr.u.b, 16);
+	} else if (local_addr_for(&c->remote, &c->local) < 0) {
+		free(c);
+		return;
+	}
+	c->spi_out = (uint32_t)pr->spi[0] << 24 | (uint32_t)pr->spi[1] << 16 |
+		     (uint32_t)pr->spi[2] << 8 | pr->spi[3];
+	c->encr_id = t->id;
+	c->encr_keybits = keybits;
+	c->integ_id = integ_v1_to_v2(t->auth);
+	life = ip ? (uint32_t)ip->ipsec_sa_lifetime_time : 0;
+	if (t->life_sec && (!life || t->life_sec < life))
+		life = t->life_sec;
+	if (k_getspi(&d->kern, IPPROTO_ESP, &c->remote, &c->local, c->reqid,
+		     &c->spi_in) < 0) {
+		log_warn(MOD, "getspi: %s", d->kern.last_error);
+		free(c);
+		return;
+	}
+	nl = p->kp->nonce_size ? p->kp->nonce_size : 16;
+	nl = nl < ISAKMP_NONCE_MIN ? ISAKMP_NONCE_MIN
+	     : nl > KINKD_NONCE_MAX ? KINKD_NONCE_MAX
+				    : nl;
+	memset(&sa_in, 0, sizeof(sa_in));
+	memset(&sa_out, 0, sizeof(sa_out));
+	if (crypto_random(nr, nl) < 0 ||
+	    keymat(a, c->spi_in, qm->nonce, qm->nonce_len, nr, nl, c->encr_id,
+		   c->encr_keybits, c->integ_id, &sa_in) < 0 ||
+	    keymat(a, c->spi_out, qm->nonce, qm->nonce_len, nr, nl, c->encr_id,
+		   c->encr_keybits, c->integ_id, &sa_out) < 0 ||
+	    install(d, c, true, &sa_in, life) < 0) {
+		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
+		ksa_wipe(&sa_out);
+		free(c);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	out.has_sa = true;
+	out.sa.n_props = 1;
+	out.sa.p[0] = *pr;
+	out.sa.p[0].n_xforms = 1;
+	out.sa.p[0].x[0] = *t;
+	out.sa.p[0].x[0].life_sec = life;
+	out.sa.p[0].spi[0] = (uint8_t)(c->spi_in >> 24);
+	out.sa.p[0].spi[1] = (uint8_t)(c->spi_in >> 16);
+	out.sa.p[0].spi[2] = (uint8_t)(c->spi_in >> 8);
+	out.sa.p[0].spi[3] = (uint8_t)c->spi_in;
+	out.nonce = nr;
+	out.nonce_len = nl;
+	wr_init(&qw, 0);
+	isakmp_qm_build(&qw, &out, &first);
+	c->created_ms = ev_now_ms();
+	if (optimistic) {
+		/* both directions now (RFC 4430 §4.2.1) */
+		if (install(d, c, false, &sa_out, life) == 0) {
+			c->next = d->children;
+			d->children = c;
+		}
+		respond(d, a, req, req_len, m, from, (socklen_t)fl, qw.buf,
+			qw.len, first, false, NULL, NULL);
+		log_info(MOD, "CREATE from %s: 2-way", p->r->name);
+	} else {
+		/* inbound only; the outbound waits for the ACK */
+		sa_out.lft.hard_add_sec = life;
+		sa_out.lft.soft_add_sec = life - life / 5;
+		respond(d, a, req, req_len, m, from, (socklen_t)fl, qw.buf,
+			qw.len, first, true, c, &sa_out);
+		log_info(MOD, "CREATE from %s: 3-way (ACKREQ)", p->r->name);
+	}
+	ksa_wipe(&sa_out);
+	OPENSSL_cleanse(nr, sizeof(nr));
+	wr_free(&qw);
+}
+
+static void handle_ack(struct kinkd *d, const struct kink_msg *m,
+		       const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct kreply *r = reply_find(d, from, fl, m->xid);
+	struct kchild *c;
+	struct ksa sa;
+
+	if (!r || !r->await_ack || !r->out_keymat)
+		return; /* a duplicate ACK, or none expected */
+	c = r->await_ack;
+	r->await_ack = NULL;
+	memcpy(&sa, r->out_keymat, sizeof(sa));
+	OPENSSL_cleanse(r->out_keymat, r->out_keymat_len);
+	free(r->out_keymat);
+	r->out_keymat = NULL;
+	if (install(d, c, false, &sa, (uint32_t)sa.lft.hard_add_sec) == 0) {
+		c->next = d->children;
+		d->children = c;
+		log_info(MOD, "ACK from %s: outbound SA up", c->peer->r->name);
+	} else {
+		child_remove(d, c);
+	}
+}
+
+static void handle_delete(struct kinkd *d, struct kpeer *p,
+			  const struct isakmp_qm *qm)
+{
+	/* RFC 2408 §3.15: the SPIs are the sender's inbound = our outbound */
+	for (unsigned i = 0; i < qm->n_delete; i++) {
+		const struct isakmp_delete *dl = &qm->del[i];
+		if (dl->proto != ISAKMP_PROTO_ESP || dl->spi_size != 4)
+			continue;
+		for (unsigned j = 0; j < dl->n_spi; j++) {
+			const uint8_t *s = dl->spis + 4 * j;
+			uint32_t spi = (uint32_t)s[0] << 24 |
+				       (uint32_t)s[1] << 16 |
+				       (uint32_t)s[2] << 8 | s[3];
+			for (struct kchild *c = d->children; c; c = c->next)
+				if (c->peer == p && c->spi_out == spi) {
+					child_remove(d, c);
+					d->stats.deletes++;
+					break;
+				}
+		}
+	}
+}
+
+/* Verify the Cksum (§5.1) before anything else is trusted. */
+static int check_cksum(struct kinkd *d, struct kink_auth *a,
+		       const uint8_t *pkt, const struct kink_msg *m)
+{
+	uint8_t *ci;
+	size_t cl;
+	int err;
+
+	if (!m->cksum_len) {
+		d->stats.rx_bad_cksum++;
+		return -EBADMSG;
+	}
+	if (kink_msg_cksum_input(pkt, m, &ci, &cl) < 0)
+		return -ENOMEM;
+	err = kink_auth_verify_mic(a, ci, cl, m->cksum.p, m->cksum.len);
+	free(ci);
+	if (err) {
+		d->stats.rx_bad_cksum++;
+		log_rl_warn(MOD, "%s XID %u: bad Cksum; dropped",
+			    kink_type_name(m->type), m->xid);
+	}
+	return err;
+}
+
+/* Decrypt KINK_ENCRYPT into m (its plaintext in *plain, freed by the
+ * caller) and parse KINK_ISAKMP. */
+static int open_encrypt(struct kinkd *d, struct kink_auth *a,
+			struct kink_msg *m, uint8_t **plain,
+			struct isakmp_qm *qm, bool *has_qm)
+{
+	size_t pl;
+
+	*plain = NULL;
+	*has_qm = false;
+	if (kink_has(m, KINK_PL_ENCRYPT)) {
+		if (kink_auth_decrypt(a, m->encrypt.p, m->encrypt.len, plain,
+				      &pl) < 0 ||
+		    kink_msg_parse_inner(*plain, pl, m) != 0) {
+			log_rl_warn(MOD, "XID %u: bad KINK_ENCRYPT", m->xid);
+			return -EBADMSG;
+		}
+	}
+	if (kink_has(m, KINK_PL_ISAKMP)) {
+		int err = isakmp_qm_parse(m->isakmp_first, m->isakmp.p,
+					  m->isakmp.len, qm);
+		if (err) {
+			log_rl_warn(MOD, "XID %u: bad Quick Mode payloads (%s)",
+				    m->xid, strerror(-err));
+			return err;
+		}
+		*has_qm = true;
+	}
+	return 0;
+}
+
+static void send_krb_error(struct kinkd *d, int kerr, uint32_t xid,
+			   const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct kink_wr w;
+	uint8_t *e = NULL, *pkt = NULL;
+	size_t el, len;
+
+	if (kink_krb_mk_error(d->krb, kerr, &e, &el) < 0)
+		return;
+	kink_wr_begin(&w, KINK_TYPE_REPLY, xid, false);
+	kink_wr_payload(&w, KINK_PL_KRB_ERROR, NULL, 0, e, el);
+	free(e);
+	if (kink_wr_finish(&w, NULL, NULL, &pkt, &len) == 0) {
+		send_to(d, from, fl, pkt, len);
+		free(pkt);
+	}
+}
+
+static void send_kink_error(struct kinkd *d, uint32_t code, uint32_t xid,
+			    const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct kink_wr w;
+	uint8_t *pkt = NULL;
+	size_t len;
+
+	kink_wr_begin(&w, KINK_TYPE_REPLY, xid, false);
+	kink_wr_error(&w, code);
+	if (kink_wr_finish(&w, NULL, NULL, &pkt, &len) == 0) {
+		send_to(d, from, fl, pkt, len);
+		free(pkt);
+	}
+}
+
+static void handle_request(struct kinkd *d, const uint8_t *pkt, size_t n,
+			   struct kink_msg *m,
+			   const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct kreply *r = reply_find(d, from, fl, m->xid);
+	struct kink_auth *a = NULL;
+	struct kpeer *p;
+	struct isakmp_qm qm;
+	uint8_t *plain = NULL;
+	bool has_qm;
+	char client[256];
+	int err;
+
+	/* RFC 4430 §4: a retransmitted request gets the same REPLY */
+	if (r && m->type != KINK_TYPE_ACK) {
+		if (r->req && r->req_len == n && !memcmp(r->req, pkt, n)) {
+			d->stats.rx_dup++;
+			send_to(d, from, fl, r->rep, r->rep_len);
+		}
+		return;
+	}
+	if (!kink_has(m, KINK_PL_AP_REQ)) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "%s XID %u without AP_REQ; dropped",
+			    kink_type_name(m->type), m->xid);
+		return;
+	}
+	p = peer_for_addr(d, from);
+	if (!p || !p->kp->peers_principal) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "%s from an address with no kink remote",
+			    kink_type_name(m->type));
+		return;
+	}
+	err = kink_krb_rd_req(d->krb, m->ap_req.p, m->ap_req.len, &a, client,
+			      sizeof(client));
+	if (err) {
+		long code = kink_krb_code(err);
+		if (code == KRB5KRB_AP_ERR_REPEAT)
+			d->stats.rx_replay++;
+		else
+			d->stats.rx_bad++;
+		log_rl_warn(MOD, "AP_REQ from %s: %s", p->r->name,
+			    kink_krb_strerror(d->krb, err));
+		/* RFC 4430 §4.1: KRB_ERROR (e.g. clock skew) */
+		if (code && code != KRB5KRB_AP_ERR_REPEAT)
+			send_krb_error(d, err, m->xid, from, fl);
+		return;
+	}
+	/* the authenticated client must be this remote's principal */
+	if (strcmp(client, p->kp->peers_principal) != 0) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "AP_REQ by %s, but remote %s is %s", client,
+			    p->r->name, p->kp->peers_principal);
+		goto out;
+	}
+	if (check_cksum(d, a, pkt, m) < 0)
+		goto out;
+	peer_epoch(d, p, m->epoch);
+	if (open_encrypt(d, a, m, &plain, &qm, &has_qm) < 0) {
+		d->stats.rx_bad++;
+		goto out;
+	}
+	switch (m->type) {
+	case KINK_TYPE_CREATE:
+		if (has_qm)
+			handle_create(d, p, a, pkt, n, m, &qm, from, fl);
+		break;
+	case KINK_TYPE_ACK:
+		handle_ack(d, m, from, fl);
+		break;
+	case KINK_TYPE_DELETE:
+		if (has_qm)
+			handle_delete(d, p, &qm);
+		respond(d, a, pkt, n, m, from, fl, NULL, 0, 0, false, NULL,
+			NULL);
+		break;
+	case KINK_TYPE_STATUS:
+		respond(d, a, pkt, n, m, from, fl, NULL, 0, 0, false, NULL,
+			NULL);
+		break;
+	case KINK_TYPE_GETTGT:
+		send_kink_error(d, KINK_ERR_INTERR, m->xid, from, fl);
+		break;
+	}
+out:
+	if (plain)
+		free(plain);
+	kink_auth_free(a);
+}
+
+static void handle_reply(struct kinkd *d, const uint8_t *pkt,
+			 struct kink_msg *m,
+			 const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct kxchg *x;
+	struct isakmp_qm qm;
+	uint8_t *plain = NULL;
+	bool has_qm;
+	int err;
+
+	for (x = d->xchgs; x; x = x->next)
+		if (x->xid == m->xid &&
+		    sa_eq(&x->peer->addr, x->peer->alen, from, fl))
+			break;
+	if (!x) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "REPLY XID %u matches no request", m->xid);
+		return;
+	}
+	if (!kink_has(m, KINK_PL_AP_REP)) {
+		long code = 0;
+		time_t stime = 0;
+		/* unauthenticated: only a clock-skew retry, once */
+		if (kink_has(m, KINK_PL_KRB_ERROR) &&
+		    kink_krb_rd_error(d->krb, m->krb_error.p, m->krb_error.len,
+				      &code, &stime) == 0) {
+			log_warn(MOD, "KRB_ERROR from %s: code %ld",
+				 x->peer->r->name, code - ERROR_TABLE_BASE_krb5);
+			if (code == KRB5KRB_AP_ERR_SKEW && !x->skew_retried &&
+			    x->type == KINK_TYPE_CREATE) {
+				x->skew_retried = true;
+				kink_krb_set_time(d->krb, stime);
+				if (build_create(d, x) == 0) {
+					log_notice(MOD, "clock skew with %s: "
+							"retrying with its time",
+						   x->peer->r->name);
+					send_to(d, &x->peer->addr,
+						x->peer->alen, x->pkt, x->len);
+				}
+			}
+		} else if (kink_has(m, KINK_PL_ERROR)) {
+			log_rl_warn(MOD, "KINK_ERROR %s from %s (ignored: "
+					 "not authenticated)",
+				    kink_err_name(m->error_code),
+				    x->peer->r->name);
+		}
+		return;
+	}
+	err = kink_krb_rd_rep(d->krb, x->auth, m->ap_rep.p, m->ap_rep.len);
+	if (err) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "AP_REP from %s: %s", x->peer->r->name,
+			    kink_krb_strerror(d->krb, err));
+		return;
+	}
+	if (check_cksum(d, x->auth, pkt, m) < 0)
+		return;
+	peer_epoch(d, x->peer, m->epoch);
+	if (open_encrypt(d, x->auth, m, &plain, &qm, &has_qm) < 0) {
+		d->stats.rx_bad++;
+		free(plain);
+		return;
+	}
+	if (kink_has(m, KINK_PL_ERROR) && m->error_code)
+		log_warn(MOD, "%s to %s: KINK_ERROR %s", kink_type_name(x->type),
+			 x->peer->r->name, kink_err_name(m->error_code));
+	if (x->type == KINK_TYPE_CREATE && has_qm)
+		create_done(d, x, m, &qm);
+	else
+		xchg_free(d, x);
+	free(plain);
+}
+
+static void on_udp(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct kinkd *d = arg;
+	uint8_t buf[KINK_MSG_MAX];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	struct kink_msg m;
+	ssize_t n;
+	int err;
+
+	(void)loop;
+	(void)events;
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return;
+	d->stats.rx++;
+	err = kink_msg_parse(buf, (size_t)n, &m);
+	if (err) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "malformed KINK message (%s); dropped",
+			    kink_err_name((uint32_t)err));
+		/* RFC 4430 §5.1: answer version/DOI errors of a request */
+		if (m.length && m.type != KINK_TYPE_REPLY &&
+		    err != KINK_ERR_PROTOERR)
+			send_kink_error(d, (uint32_t)err, m.xid, &from, fl);
+		return;
+	}
+	if (m.type == KINK_TYPE_REPLY)
+		handle_reply(d, buf, &m, &from, fl);
+	else
+		handle_request(d, buf, (size_t)n, &m, &from, fl);
+}
+
+/* ---- DELETE of our SAs ---- */
+
+static void send_delete(struct kinkd *d, struct kchild *c)
+{
+	struct kink_auth *a = NULL;
+	struct isakmp_qm qm;
+	struct kink_wr w;
+	struct wr qw;
+	uint8_t *req = NULL, *pkt = NULL, spi[4], first;
+	size_t req_len, len;
+
+	if (kink_krb_mk_req(d->krb, c->peer->kp->peers_principal, &a, &req,
+			    &req_len) < 0)
+		return;
+	spi[0] = (uint8_t)(c->spi_in >> 24);
+	spi[1] = (uint8_t)(c->spi_in >> 16);
+	spi[2] = (uint8_t)(c->spi_in >> 8);
+	spi[3] = (uint8_t)c->spi_in;
+	memset(&qm, 0, sizeof(qm));
+	qm.n_delete = 1;
+	qm.del[0].proto = ISAKMP_PROTO_ESP;
+	qm.del[0].spi_size = 4;
+	qm.del[0].n_spi = 1;
+	qm.del[0].spis = spi;
+	wr_init(&qw, 0);
+	isakmp_qm_build(&qw, &qm, &first);
+	kink_wr_begin(&w, KINK_TYPE_DELETE, ++d->next_xid, false);
+	kink_wr_ap_req(&w, d->epoch, req, req_len);
+	kink_wr_encrypt_begin(&w);
+	kink_wr_isakmp(&w, first, qw.buf, qw.len);
+	if (kink_wr_encrypt_end(&w, cb_enc, a) == 0 &&
+	    kink_wr_finish(&w, cb_mic, a, &pkt, &len) == 0) {
+		send_to(d, &c->peer->addr, c->peer->alen, pkt, len);
+		free(pkt);
+		d->stats.deletes++;
+	} else {
+		kink_wr_abort(&w);
+	}
+	wr_free(&qw);
+	free(req);
+	kink_auth_free(a);
+}
+
+static void delete_all(struct kinkd *d)
+{
+	while (d->children) {
+		send_delete(d, d->children);
+		child_remove(d, d->children);
+	}
+}
+
+/* ---- kernel events: a hard-expired SA is deleted on both sides ---- */
+
+static void on_kevent(const struct kevent *ev, void *arg)
+{
+	struct kinkd *d = arg;
+
+	if (ev->type != KEV_EXPIRE || !ev->u.expire.hard ||
+	    ev->u.expire.proto != IPPROTO_ESP)
+		return;
+	for (struct kchild *c = d->children; c; c = c->next)
+		if (c->spi_in == ev->u.expire.spi ||
+		    c->spi_out == ev->u.expire.spi) {
+			send_delete(d, c);
+			child_remove(d, c);
+			return;
+		}
+}
+
+static void on_kernel(struct ev_loop *loop, int fd, uint32_t events,
+		      void *arg)
+{
+	struct kinkd *d = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	k_event_read(&d->kern, on_kevent, d);
+}
+
+/* ---- spmd ---- */
+
+static void on_spmd_closed(struct spmif_client *c, int err, void *arg)
+{
+	struct kinkd *d = arg;
+
+	(void)c;
+	log_err(MOD, "connection to spmd lost (%s); exiting",
+		err ? strerror(-err) : "EOF");
+	ev_stop(d->loop);
+}
+
+static int spm_connect(struct kinkd *d, const char *path, const char *pw)
+{
+	static const struct spmif_callbacks cbs = {
+	    .acquire = on_acquire,
+	    .closed = on_spmd_closed,
+	};
+	int rc;
+
+	d->spm = spmif_client_new(&cbs, d);
+	if (!d->spm)
+		return -ENOMEM;
+	rc = spmif_connect(d->spm, path, pw);
+	if (rc == 0)
+		rc = spmif_register(d->spm, SPMIF_KMP_KINK);
+	if (rc == 0)
+		rc = spmif_attach(d->spm, d->loop);
+	if (rc < 0) {
+		spmif_client_free(d->spm);
+		d->spm = NULL;
+	}
+	return rc;
+}
+
+/* ---- sockets ---- */
+
+static int open_udp(struct kinkd *d, int af, const void *addr)
+{
+	struct sockaddr_storage ss;
+	struct kaddr ka;
+	int fd, one = 1;
+	socklen_t l;
+
+	memset(&ka, 0, sizeof(ka));
+	ka.af = (uint8_t)af;
+	if (addr)
+		memcpy(ka.u.b, addr, af == AF_INET ? 4 : 16);
+	l = kaddr_to_sa(&ka, d->port, &ss);
+	fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (af == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, l) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (ev_add_fd(d->loop, fd, EPOLLIN, on_udp, d) < 0) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+static void sweep(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct kinkd *d = arg;
+	uint64_t now = ev_now_ms();
+	struct kreply **pp = &d->replies;
+
+	while (*pp) {
+		struct kreply *r = *pp;
+		if (r->expires_ms <= now) {
+			*pp = r->next;
+			reply_free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+	ev_timer_start(loop, t, 5000);
+}
+
+static void on_signal(struct ev_loop *loop, int signo, void *arg)
+{
+	struct kinkd *d = arg;
+
+	if (signo == SIGUSR1) {
+		log_notice(MOD,
+			   "stats: rx %llu bad %llu bad_cksum %llu replay %llu "
+			   "dup %llu tx %llu creates %llu deletes %llu sas "
+			   "%llu",
+			   (unsigned long long)d->stats.rx,
+			   (unsigned long long)d->stats.rx_bad,
+			   (unsigned long long)d->stats.rx_bad_cksum,
+			   (unsigned long long)d->stats.rx_replay,
+			   (unsigned long long)d->stats.rx_dup,
+			   (unsigned long long)d->stats.tx,
+			   (unsigned long long)d->stats.creates,
+			   (unsigned long long)d->stats.deletes,
+			   (unsigned long long)d->stats.sa_installed);
+		return;
+	}
+	d->stopping = true;
+	ev_stop(loop);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
+			"[-k xfrm|userspace] [-p pidfile] [-t]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
+	const char *backend = NULL, *pidpath = NULL, *spmd_path = NULL;
+	static struct kinkd dd;
+	struct kinkd *d = &dd;
+	struct conf_diag diag;
+	const struct conf_remote *first_r = NULL;
+	bool foreground = false, test_only = false, port_set = false;
+	enum log_level lvl = LOG_LVL_INFO;
+	struct pidfile pf;
+	char err[256];
+	int opt, rc;
+
+	d->port = KINK_PORT;
+	d->fd4 = d->fd6 = -1;
+	while ((opt = getopt(argc, argv, "f:FdP:k:p:th")) != -1) {
+		switch (opt) {
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 'F':
+			foreground = true;
+			break;
+		case 'd':
+			lvl = LOG_LVL_DEBUG;
+			break;
+		case 'P':
+			d->port = (uint16_t)atoi(optarg);
+			port_set = true;
+			break;
+		case 'k':
+			backend = optarg;
+			break;
+		case 'p':
+			pidpath = optarg;
+			break;
+		case 't':
+			test_only = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	log_init("kinkd", foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, lvl);
+	conf_diag_init(&diag);
+	rc = conf_load(conf_path, &d->conf, &diag);
+	conf_diag_print(stderr, &diag);
+	conf_diag_free(&diag);
+	if (rc < 0)
+		fatal(MOD, "%s: configuration not loaded", conf_path);
+	/* our principal: the first kink remote's my_principal */
+	for (size_t i = 0; i < d->conf->nremotes; i++) {
+		const struct conf_remote *r = d->conf->remotes[i];
+		if (r->kink.present && r->kink.my_principal) {
+			first_r = r;
+			break;
+		}
+	}
+	if (!first_r && d->conf->default_remote &&
+	    d->conf->default_remote->kink.my_principal)
+		first_r = d->conf->default_remote;
+	if (!first_r)
+		fatal(MOD, "no remote has kink { my_principal }");
+	d->my_principal = first_r->kink.my_principal;
+	if (test_only) {
+		printf("kinkd: %s ok (principal %s)\n", conf_path,
+		       d->my_principal);
+		return 0;
+	}
+	/* -P wins over interface { kink { ADDR port N; }; } */
+	if (!port_set && d->conf->iface.kink.n &&
+	    d->conf->iface.kink.v[0].has_port &&
+	    d->conf->iface.kink.v[0].port != CONF_PORT_ANY)
+		d->port = d->conf->iface.kink.v[0].port;
+	for (size_t i = 0; i < d->conf->iface.spmd.n; i++)
+		if (d->conf->iface.spmd.v[i].kind == CONF_ADDR_UNIX)
+			spmd_path = d->conf->iface.spmd.v[i].name;
+	if (!backend)
+		backend = conf_kernel_name(d->conf->iface.kernel);
+
+	pidfile_init(&pf);
+	if (pidpath && pidfile_lock(&pf, pidpath, "kinkd", err, sizeof(err)) < 0)
+		fatal(MOD, "%s", err);
+	d->loop = ev_new();
+	if (!d->loop)
+		fatal(MOD, "event loop");
+	if ((rc = kink_krb_new(&d->krb, d->my_principal)) < 0)
+		fatal(MOD, "Kerberos: %s", kink_krb_strerror(NULL, rc));
+	if ((rc = k_open(&d->kern, backend, K_OPEN_EVENTS)) < 0)
+		fatal(MOD, "kernel backend %s: %s", backend,
+		      d->kern.last_error);
+	if (k_event_fd(&d->kern) >= 0)
+		ev_add_fd(d->loop, k_event_fd(&d->kern), EPOLLIN, on_kernel, d);
+	/* interface { kink { ADDR [port N]; }; } */
+	for (size_t i = 0; i < d->conf->iface.kink.n; i++) {
+		const struct conf_addr *a = &d->conf->iface.kink.v[i];
+		if (a->kind != CONF_ADDR_IP)
+			continue;
+		rc = open_udp(d, a->af, a->u.b);
+		if (rc < 0)
+			fatal(MOD, "bind KINK port %u: %s", d->port,
+			      strerror(-rc));
+		if (a->af == AF_INET)
+			d->fd4 = rc;
+		else
+			d->fd6 = rc;
+	}
+	if (d->fd4 < 0 && d->fd6 < 0) {
+		d->fd4 = open_udp(d, AF_INET, NULL);
+		d->fd6 = open_udp(d, AF_INET6, NULL);
+		if (d->fd4 < 0 && d->fd6 < 0)
+			fatal(MOD, "bind KINK port %u: %s", d->port,
+			      strerror(-d->fd4));
+	}
+	/* RFC 4430 §4.2: the epoch is our boot time */
+	d->epoch = (uint32_t)time(NULL);
+	if (crypto_random(&d->next_xid, sizeof(d->next_xid)) < 0)
+		fatal(MOD, "random");
+	if (spmd_path && (rc = spm_connect(d, spmd_path,
+					   d->conf->iface.spmd_password)) < 0)
+		fatal(MOD, "spmd at %s: %s", spmd_path, strerror(-rc));
+	ev_signal(d->loop, SIGTERM, on_signal, d);
+	ev_signal(d->loop, SIGINT, on_signal, d);
+	ev_signal(d->loop, SIGUSR1, on_signal, d);
+	signal(SIGPIPE, SIG_IGN);
+	ev_timer_init(&d->sweep, sweep, d);
+	ev_timer_start(d->loop, &d->sweep, 5000);
+	if (!foreground && daemon(0, 0) < 0)
+		fatal(MOD, "daemon: %s", strerror(errno));
+	if (pidpath && pidfile_write(&pf) < 0)
+		fatal(MOD, "pid file %s", pidpath);
+	log_info(MOD, "kinkd %s on port %u (epoch %u, kernel %s)",
+		 d->my_principal, d->port, d->epoch, backend);
+	ev_run(d->loop);
+	log_info(MOD, "stopping: deleting %s SAs",
+		 d->children ? "our" : "no");
+	delete_all(d);
+	while (d->xchgs)
+		xchg_free(d, d->xchgs);
+	while (d->replies) {
+		struct kreply *r = d->replies;
+		d->replies = r->next;
+		reply_free(r);
+	}
+	if (d->spm)
+		spmif_client_free(d->spm);
+	k_close(&d->kern);
+	kink_krb_free(d->krb);
+	conf_free(d->conf);
+	ev_free(d->loop);
+	if (pidpath)
+		pidfile_remove(&pf);
+	return 0;
+}

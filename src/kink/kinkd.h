@@ -1,0 +1,106 @@
+/*
+ * kinkd.h - the KINK daemon's state (RFC 4430): peers, SAs, exchanges in
+ * flight, the per-XID reply cache.  One process, one event loop.
+ */
+#ifndef RACOON_KINKD_H
+#define RACOON_KINKD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "kernel/kernel.h"
+#include "lib/ev.h"
+
+struct kink_krb;
+struct kink_auth;
+struct spmif_client;
+
+#define KINKD_NONCE_MAX 64
+
+struct kpeer {
+	struct kpeer *next;
+	const struct conf_remote *r;
+	const struct conf_kmp_params *kp;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	uint32_t epoch; /* the peer's, from its last authenticated message */
+	bool epoch_known;
+};
+
+/* One negotiated pair of ESP SAs. */
+struct kchild {
+	struct kchild *next;
+	struct kpeer *peer;
+	uint32_t spi_in, spi_out;
+	struct kaddr local, remote; /* SA endpoints */
+	uint32_t reqid;
+	enum kmode mode;
+	uint16_t encr_id, encr_keybits, integ_id;
+	bool in_installed, out_installed;
+	bool initiator;
+	uint64_t created_ms;
+};
+
+/* An exchange we initiated, waiting for its REPLY. */
+struct kxchg {
+	struct kxchg *next;
+	struct kinkd *d;
+	struct kpeer *peer;
+	uint32_t xid;
+	uint8_t type;
+	uint8_t *pkt;
+	size_t len;
+	unsigned tries;
+	bool skew_retried;
+	struct ev_timer timer;
+	struct kink_auth *auth;
+	/* CREATE */
+	struct kchild *child; /* spi_in, addresses, reqid, mode */
+	uint8_t nonce[KINKD_NONCE_MAX];
+	size_t nonce_len;
+	uint8_t nprops; /* transforms offered (in order) */
+	uint16_t encr[8], keybits[8], integ[8];
+	uint32_t life_sec;
+};
+
+/* The responder's REPLY to (peer address, XID), kept for duplicates;
+ * also a 3-way CREATE waiting for its ACK. */
+struct kreply {
+	struct kreply *next;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	uint32_t xid;
+	uint8_t *req, *rep;
+	size_t req_len, rep_len;
+	uint64_t expires_ms;
+	struct kchild *await_ack; /* outbound SA not installed yet */
+	uint8_t *out_keymat;      /* its keys, until the ACK */
+	size_t out_keymat_len;
+};
+
+struct kinkd {
+	struct ev_loop *loop;
+	struct conf *conf;
+	struct kernel kern;
+	struct kink_krb *krb;
+	struct spmif_client *spm;
+	const char *my_principal;
+	int fd4, fd6;
+	uint16_t port;
+	uint32_t epoch;
+	uint32_t next_xid;
+	struct kpeer *peers;
+	struct kchild *children;
+	struct kxchg *xchgs;
+	struct kreply *replies;
+	struct ev_timer sweep;
+	struct {
+		uint64_t rx, rx_bad, rx_bad_cksum, rx_replay, rx_dup;
+		uint64_t tx, creates, deletes, sa_installed;
+	} stats;
+	bool stopping;
+};
+
+#endif
