@@ -31,9 +31,9 @@
 #include "lib/pidfile.h"
 #include "spm/spmif_client.h"
 
-#define MOD "kinkd"
-#define REPLY_KEEP_MS  60000 /* reply cache lifetime per XID */
-#define KINKD_MAX_XF   8
+#define MOD	      "kinkd"
+#define REPLY_KEEP_MS 60000 /* reply cache lifetime per XID */
+#define KINKD_MAX_XF  8
 
 /* ---- small helpers ---- */
 
@@ -121,8 +121,7 @@ static uint16_t integ_v1_to_v2(uint16_t id)
  * the algorithms racoon2 implements: 3DES 3, NULL 11, AES-CBC 12, AES-CTR
  * 13, AES-GCM 18-20). */
 static unsigned esp_transforms(const struct conf_sa *sa, uint16_t *encr,
-			       uint16_t *keybits, uint16_t *integ,
-			       unsigned max)
+			       uint16_t *keybits, uint16_t *integ, unsigned max)
 {
 	unsigned n = 0;
 
@@ -134,8 +133,9 @@ static unsigned esp_transforms(const struct conf_sa *sa, uint16_t *encr,
 		uint32_t kb;
 		if (!e || !e->encr_id)
 			continue;
-		kb = sa->esp_enc_alg.v[i].key_bits ? sa->esp_enc_alg.v[i].key_bits
-						   : e->key_bits;
+		kb = sa->esp_enc_alg.v[i].key_bits
+			 ? sa->esp_enc_alg.v[i].key_bits
+			 : e->key_bits;
 		if (e->flags & CONF_ALGF_AEAD) {
 			if (n < max) {
 				encr[n] = e->encr_id;
@@ -202,8 +202,8 @@ static struct kpeer *peer_for_remote(struct kinkd *d,
 	memset(&ka, 0, sizeof(ka));
 	ka.af = kp->peers_ipaddr.v[0].af;
 	memcpy(ka.u.b, kp->peers_ipaddr.v[0].u.b, 16);
-	p->alen = kaddr_to_sa(&ka, peer_port(d, &kp->peers_ipaddr.v[0]),
-			      &p->addr);
+	p->alen =
+	    kaddr_to_sa(&ka, peer_port(d, &kp->peers_ipaddr.v[0]), &p->addr);
 	p->next = d->peers;
 	d->peers = p;
 	return p;
@@ -212,9 +212,8 @@ static struct kpeer *peer_for_remote(struct kinkd *d,
 static struct kpeer *peer_for_addr(struct kinkd *d,
 				   const struct sockaddr_storage *from)
 {
-	const struct conf_remote *r =
-	    conf_remote_by_addr(d->conf, CONF_KMP_KINK,
-				(const struct sockaddr *)from);
+	const struct conf_remote *r = conf_remote_by_addr(
+	    d->conf, CONF_KMP_KINK, (const struct sockaddr *)from);
 
 	if (!r || !r->kink.present)
 		return NULL;
@@ -247,8 +246,9 @@ static void child_remove(struct kinkd *d, struct kchild *c)
 static void peer_epoch(struct kinkd *d, struct kpeer *p, uint32_t epoch)
 {
 	if (p->epoch_known && p->epoch != epoch) {
-		log_notice(MOD, "peer %s rebooted (epoch %u -> %u): removing "
-				"its SAs",
+		log_notice(MOD,
+			   "peer %s rebooted (epoch %u -> %u): removing "
+			   "its SAs",
 			   p->r->name, p->epoch, epoch);
 		for (struct kchild *c = d->children, *n; c; c = n) {
 			n = c->next;
@@ -299,8 +299,8 @@ static int keymat(struct kink_auth *a, uint32_t spi, const uint8_t *ni,
 	uint8_t seed[1 + 4 + 2 * KINKD_NONCE_MAX + 2 * ISAKMP_NONCE_MAX];
 	uint8_t km[2 * KSA_MAX_KEY];
 	size_t el = crypto_encr_keymat_len(encr, keybits), al = 0, n = 0;
-	const struct crypto_integ_alg *ia = integ ? crypto_integ_lookup(integ)
-						  : NULL;
+	const struct crypto_integ_alg *ia =
+	    integ ? crypto_integ_lookup(integ) : NULL;
 	int err;
 
 	if (integ && !ia)
@@ -365,7 +365,8 @@ static int install(struct kinkd *d, struct kchild *c, bool inbound,
 	else
 		c->out_installed = true;
 	d->stats.sa_installed++;
-	log_info(MOD, "%s ESP SA 0x%08x installed", inbound ? "inbound" : "outbound",
+	log_info(MOD, "%s ESP SA 0x%08x installed",
+		 inbound ? "inbound" : "outbound",
 		 inbound ? c->spi_in : c->spi_out);
 	return 0;
 }
@@ -399,9 +400,8 @@ static void xchg_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct kxchg *x = arg;
 	struct kinkd *d = x->d;
-	unsigned max = x->peer->kp->max_retry_to_send
-			   ? x->peer->kp->max_retry_to_send
-			   : 3;
+	unsigned max =
+	    x->peer->kp->max_retry_to_send ? x->peer->kp->max_retry_to_send : 3;
 
 	(void)loop;
 	(void)t;
@@ -414,7 +414,8 @@ static void xchg_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	/* RFC 4430 §4: retransmit with the same XID */
 	x->tries++;
 	send_to(d, &x->peer->addr, x->peer->alen, x->pkt, x->len);
-	ev_timer_start(d->loop, &x->timer, 1000u << (x->tries < 4 ? x->tries : 4));
+	ev_timer_start(d->loop, &x->timer,
+		       1000u << (x->tries < 4 ? x->tries : 4));
 }
 
 static int build_create(struct kinkd *d, struct kxchg *x)
@@ -448,8 +449,9 @@ static int build_create(struct kinkd *d, struct kxchg *x)
 				? x->keybits[i]
 				: 0;
 		t->auth = integ_v2_to_v1(x->integ[i]);
-		t->encap = x->child->mode == KMODE_TUNNEL ? ISAKMP_ENCAP_TUNNEL
-							  : ISAKMP_ENCAP_TRANSPORT;
+		t->encap = x->child->mode == KMODE_TUNNEL
+			       ? ISAKMP_ENCAP_TUNNEL
+			       : ISAKMP_ENCAP_TRANSPORT;
 		t->life_sec = x->life_sec;
 	}
 	qm.nonce = x->nonce;
@@ -530,6 +532,16 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 		if (x->peer == p && x->type == KINK_TYPE_CREATE &&
 		    x->child->reqid == a->reqid)
 			return; /* already negotiating */
+	/* SAs for this policy exist, or the peer's 3-way CREATE waits for
+	 * its ACK (traffic may raise an ACQUIRE before the outbound SA is
+	 * there, RFC 4430 §4.2.1) */
+	for (struct kchild *k = d->children; k; k = k->next)
+		if (k->peer == p && k->reqid == a->reqid && k->out_installed)
+			return;
+	for (struct kreply *rp = d->replies; rp; rp = rp->next)
+		if (rp->await_ack && rp->await_ack->peer == p &&
+		    rp->await_ack->reqid == a->reqid)
+			return;
 	x = xchg_new(d, p, KINK_TYPE_CREATE);
 	if (!x)
 		return;
@@ -558,8 +570,8 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	x->nonce_len = ns;
 	if (crypto_random(x->nonce, ns) < 0)
 		goto fail;
-	if (k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote,
-		     &x->child->local, a->reqid, &x->child->spi_in) < 0) {
+	if (k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote, &x->child->local,
+		     a->reqid, &x->child->spi_in) < 0) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
 		goto fail;
 	}
@@ -608,8 +620,8 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 
 	/* RFC 2409 §5.5: exactly one proposal with one transform, one of
 	 * those we offered */
-	if (!qm->has_sa || qm->sa.n_props != 1 ||
-	    qm->sa.p[0].n_xforms != 1 || qm->sa.p[0].proto != ISAKMP_PROTO_ESP ||
+	if (!qm->has_sa || qm->sa.n_props != 1 || qm->sa.p[0].n_xforms != 1 ||
+	    qm->sa.p[0].proto != ISAKMP_PROTO_ESP ||
 	    qm->sa.p[0].spi_size != 4) {
 		log_rl_warn(MOD, "REPLY from %s: bad SA", x->peer->r->name);
 		return;
@@ -730,8 +742,8 @@ static bool acceptable(const struct conf_remote *r,
 		unsigned n = esp_transforms(policy_esp(r->policies[i]), e, k, g,
 					    KINKD_MAX_XF);
 		enum kmode mode = r->policies[i]->ipsec_mode == CONF_MODE_TUNNEL
-					  ? KMODE_TUNNEL
-					  : KMODE_TRANSPORT;
+				      ? KMODE_TUNNEL
+				      : KMODE_TRANSPORT;
 		uint16_t encap = mode == KMODE_TUNNEL ? ISAKMP_ENCAP_TUNNEL
 						      : ISAKMP_ENCAP_TRANSPORT;
 		if (t->encap && t->encap != encap)
@@ -747,11 +759,60 @@ static bool acceptable(const struct conf_remote *r,
 	return false;
 }
 
-static uint32_t policy_reqid(const struct conf_policy *p)
+/* The reqid spmd gave policy p: explicit in a selector, or read from
+ * the kernel's outbound policy of its outbound selector (spmd numbers
+ * policies without one itself). */
+struct reqid_find {
+	struct ksel sel;
+	uint32_t reqid;
+};
+
+static int reqid_cb(const struct kpolicy *kp, void *arg)
 {
+	struct reqid_find *f = arg;
+
+	if (kp->dir != KDIR_OUT || kp->action != KPOL_IPSEC || f->reqid ||
+	    !kaddr_eq(&kp->sel.src, &f->sel.src) ||
+	    !kaddr_eq(&kp->sel.dst, &f->sel.dst) ||
+	    kp->sel.src_plen != f->sel.src_plen ||
+	    kp->sel.dst_plen != f->sel.dst_plen ||
+	    kp->sel.proto != f->sel.proto)
+		return 0;
+	for (unsigned i = 0; i < kp->ntmpl; i++)
+		if (kp->tmpl[i].proto == IPPROTO_ESP && kp->tmpl[i].reqid) {
+			f->reqid = kp->tmpl[i].reqid;
+			return 1;
+		}
+	return 0;
+}
+
+static uint32_t policy_reqid(struct kinkd *d, const struct conf_policy *p)
+{
+	struct reqid_find f;
+
 	for (size_t i = 0; i < p->nselectors; i++)
 		if (p->selectors[i]->has_reqid)
 			return p->selectors[i]->reqid;
+	for (size_t i = 0; i < p->nselectors; i++) {
+		const struct conf_selector *s = p->selectors[i];
+		if (s->direction != CONF_DIR_OUTBOUND ||
+		    s->src.kind != CONF_ADDR_IP || s->dst.kind != CONF_ADDR_IP)
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.sel.af = s->src.af;
+		f.sel.src.af = s->src.af;
+		memcpy(f.sel.src.u.b, s->src.u.b, 16);
+		f.sel.dst.af = s->dst.af;
+		memcpy(f.sel.dst.u.b, s->dst.u.b, 16);
+		f.sel.src_plen = s->src.plen;
+		f.sel.dst_plen = s->dst.plen;
+		f.sel.proto = s->upper_layer_protocol == CONF_PROTO_ANY
+				  ? 0
+				  : (uint8_t)s->upper_layer_protocol;
+		k_pol_dump(&d->kern, reqid_cb, &f);
+		if (f.reqid)
+			return f.reqid;
+	}
 	return 0;
 }
 
@@ -789,10 +850,9 @@ static void respond(struct kinkd *d, struct kink_auth *a, const uint8_t *req,
 	reply_keep(d, from, fl, m->xid, req, req_len, pkt, len, await, out_sa);
 }
 
-static void handle_create(struct kinkd *d, struct kpeer *p,
-			  struct kink_auth *a, const uint8_t *req,
-			  size_t req_len, const struct kink_msg *m,
-			  const struct isakmp_qm *qm,
+static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
+			  const uint8_t *req, size_t req_len,
+			  const struct kink_msg *m, const struct isakmp_qm *qm,
 			  const struct sockaddr_storage *from, socklen_t fl)
 {
 	const struct conf_policy *pol = NULL;
@@ -842,9 +902,10 @@ static void handle_create(struct kinkd *d, struct kpeer *p,
 	c->peer = p;
 	c->mode = pol->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL
 						      : KMODE_TRANSPORT;
-	c->reqid = policy_reqid(pol);
+	c->reqid = policy_reqid(d, pol);
 	sa_to_kaddr(from, &c->remote);
-	if (c->mode == KMODE_TUNNEL && pol->peers_sa_ipaddr.kind == CONF_ADDR_IP) {
+	if (c->mode == KMODE_TUNNEL &&
+	    pol->peers_sa_ipaddr.kind == CONF_ADDR_IP) {
 		c->remote.af = pol->peers_sa_ipaddr.af;
 		memcpy(c->remote.u.b, pol->peers_sa_ipaddr.u.b, 16);
 	}
@@ -870,7 +931,7 @@ static void handle_create(struct kinkd *d, struct kpeer *p,
 		return;
 	}
 	nl = p->kp->nonce_size ? p->kp->nonce_size : 16;
-	nl = nl < ISAKMP_NONCE_MIN ? ISAKMP_NONCE_MIN
+	nl = nl < ISAKMP_NONCE_MIN  ? ISAKMP_NONCE_MIN
 	     : nl > KINKD_NONCE_MAX ? KINKD_NONCE_MAX
 				    : nl;
 	memset(&sa_in, 0, sizeof(sa_in));
@@ -972,8 +1033,8 @@ static void handle_delete(struct kinkd *d, struct kpeer *p,
 }
 
 /* Verify the Cksum (§5.1) before anything else is trusted. */
-static int check_cksum(struct kinkd *d, struct kink_auth *a,
-		       const uint8_t *pkt, const struct kink_msg *m)
+static int check_cksum(struct kinkd *d, struct kink_auth *a, const uint8_t *pkt,
+		       const struct kink_msg *m)
 {
 	uint8_t *ci;
 	size_t cl;
@@ -1177,22 +1238,25 @@ static void handle_reply(struct kinkd *d, const uint8_t *pkt,
 		    kink_krb_rd_error(d->krb, m->krb_error.p, m->krb_error.len,
 				      &code, &stime) == 0) {
 			log_warn(MOD, "KRB_ERROR from %s: code %ld",
-				 x->peer->r->name, code - ERROR_TABLE_BASE_krb5);
+				 x->peer->r->name,
+				 code - ERROR_TABLE_BASE_krb5);
 			if (code == KRB5KRB_AP_ERR_SKEW && !x->skew_retried &&
 			    x->type == KINK_TYPE_CREATE) {
 				x->skew_retried = true;
 				kink_krb_set_time(d->krb, stime);
 				if (build_create(d, x) == 0) {
-					log_notice(MOD, "clock skew with %s: "
-							"retrying with its time",
+					log_notice(MOD,
+						   "clock skew with %s: "
+						   "retrying with its time",
 						   x->peer->r->name);
 					send_to(d, &x->peer->addr,
 						x->peer->alen, x->pkt, x->len);
 				}
 			}
 		} else if (kink_has(m, KINK_PL_ERROR)) {
-			log_rl_warn(MOD, "KINK_ERROR %s from %s (ignored: "
-					 "not authenticated)",
+			log_rl_warn(MOD,
+				    "KINK_ERROR %s from %s (ignored: "
+				    "not authenticated)",
 				    kink_err_name(m->error_code),
 				    x->peer->r->name);
 		}
@@ -1214,8 +1278,9 @@ static void handle_reply(struct kinkd *d, const uint8_t *pkt,
 		return;
 	}
 	if (kink_has(m, KINK_PL_ERROR) && m->error_code)
-		log_warn(MOD, "%s to %s: KINK_ERROR %s", kink_type_name(x->type),
-			 x->peer->r->name, kink_err_name(m->error_code));
+		log_warn(MOD, "%s to %s: KINK_ERROR %s",
+			 kink_type_name(x->type), x->peer->r->name,
+			 kink_err_name(m->error_code));
 	if (x->type == KINK_TYPE_CREATE && has_qm)
 		create_done(d, x, m, &qm);
 	else
@@ -1325,8 +1390,7 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		}
 }
 
-static void on_kernel(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+static void on_kernel(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct kinkd *d = arg;
 
@@ -1533,7 +1597,8 @@ int main(int argc, char **argv)
 		backend = conf_kernel_name(d->conf->iface.kernel);
 
 	pidfile_init(&pf);
-	if (pidpath && pidfile_lock(&pf, pidpath, "kinkd", err, sizeof(err)) < 0)
+	if (pidpath &&
+	    pidfile_lock(&pf, pidpath, "kinkd", err, sizeof(err)) < 0)
 		fatal(MOD, "%s", err);
 	d->loop = ev_new();
 	if (!d->loop)
@@ -1570,8 +1635,8 @@ int main(int argc, char **argv)
 	d->epoch = (uint32_t)time(NULL);
 	if (crypto_random(&d->next_xid, sizeof(d->next_xid)) < 0)
 		fatal(MOD, "random");
-	if (spmd_path && (rc = spm_connect(d, spmd_path,
-					   d->conf->iface.spmd_password)) < 0)
+	if (spmd_path &&
+	    (rc = spm_connect(d, spmd_path, d->conf->iface.spmd_password)) < 0)
 		fatal(MOD, "spmd at %s: %s", spmd_path, strerror(-rc));
 	ev_signal(d->loop, SIGTERM, on_signal, d);
 	ev_signal(d->loop, SIGINT, on_signal, d);
@@ -1586,8 +1651,7 @@ int main(int argc, char **argv)
 	log_info(MOD, "kinkd %s on port %u (epoch %u, kernel %s)",
 		 d->my_principal, d->port, d->epoch, backend);
 	ev_run(d->loop);
-	log_info(MOD, "stopping: deleting %s SAs",
-		 d->children ? "our" : "no");
+	log_info(MOD, "stopping: deleting %s SAs", d->children ? "our" : "no");
 	delete_all(d);
 	while (d->xchgs)
 		xchg_free(d, d->xchgs);

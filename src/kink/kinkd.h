@@ -76,7 +76,7 @@ struct kreply {
 	size_t req_len, rep_len;
 	uint64_t expires_ms;
 	struct kchild *await_ack; /* outbound SA not installed yet */
-	uint8_t *out_keymat;      /* its keys, until the ACK */
+	uint8_t *out_keymat;	  /* its keys, until the ACK */
 	size_t out_keymat_len;
 };
 

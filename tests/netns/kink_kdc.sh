@@ -1,11 +1,15 @@
 # kink_kdc.sh - sourced: an MIT KDC for the KINK tests, all in one dir.
-# kdc_setup DIR REALM LISTEN_ADDR PORT PRINC...   (writes DIR/krb5.conf,
+# kdc_setup DIR REALM ADDR PORT PRINC...   (writes DIR/krb5.conf with
+#   kdc = ADDR:PORT, and a KDC that listens on PORT of every address when
+#   KDC_LISTEN_ALL=1, else on ADDR:PORT only; DIR/krb5.conf,
 #   DIR/kdc.conf, DIR/<princ-host>.keytab per principal, DIR/all.keytab)
 # kdc_start DIR REALM [NETNS]   starts krb5kdc (pid in DIR/kdc.pid)
 # kdc_stop DIR
 kdc_setup() {
-	local dir=$1 realm=$2 addr=$3 port=$4
+	local dir=$1 realm=$2 addr=$3 port=$4 listen
 	shift 4
+	listen=$addr:$port
+	[ "${KDC_LISTEN_ALL:-0}" = 1 ] && listen=$port
 	mkdir -p "$dir"
 	cat >"$dir/krb5.conf" <<EOC
 [libdefaults]
@@ -22,8 +26,8 @@ kdc_setup() {
 EOC
 	cat >"$dir/kdc.conf" <<EOC
 [kdcdefaults]
-	kdc_listen = $addr:$port
-	kdc_tcp_listen = $addr:$port
+	kdc_listen = $listen
+	kdc_tcp_listen = $listen
 [realms]
 	$realm = {
 		database_name = $dir/principal

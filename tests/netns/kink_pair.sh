@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# kink_pair.sh - KINK (RFC 4430) end to end: an MIT KDC in a namespace of
+# its own (r2k-$$-kdc, linked to each host on 203.0.113.0/30 and /30+4,
+# addresses no IPsec selector covers) and two hosts (r2k-$$-a, -b) each
+# running r2espd (userspace ESP) + spmd + kinkd, tunnel mode between
+# 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
+#
+#   kink_pair.sh [BUILD_DIR] [CASE...]     CASE: 2way 3way (default both)
+#
+# Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
+# kinkd-b answers REPLY (2way: the first transform; 3way: a offers
+# aes256-cbc first, b accepts only aes128-cbc, so REPLY carries ACKREQ and
+# a sends ACK); two SAs in each r2espd; the ping passes through userspace
+# ESP; tshark sees CREATE, REPLY (and ACK) on the KINK port; stopping
+# kinkd-a sends DELETE and kinkd-b removes its SAs from its r2espd.
+# Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
+[ $# -gt 0 ] && shift
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: kink_pair (no build dir)"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: kink_pair (needs root)"; exit 77; }
+PATH=$PATH:/usr/sbin
+SPMD=$BUILD/src/spm/spmd
+ESPD=$BUILD/src/kernel/userspace/r2espd
+ESPCTL=$BUILD/src/kernel/userspace/r2espctl
+KINKD=$BUILD/src/kink/kinkd
+for b in "$SPMD" "$ESPD" "$ESPCTL" "$KINKD"; do
+	[ -x "$b" ] || { echo "SKIP: kink_pair ($b not built)"; exit 77; }
+done
+command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77; }
+. "$HERE/kink_kdc.sh"
+
+CASES=${*:-2way 3way}
+T=$(mktemp -d /tmp/r2k-$$.XXXX)
+NA=r2k-$$-a
+NB=r2k-$$-b
+NK=r2k-$$-kdc
+REALM=KINK.TEST
+KPORT=${KINK_PORT:-9100}
+FAILS=0
+declare -A PID=()
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+ns_of() { case $1 in a) echo "$NA" ;; b) echo "$NB" ;; *) echo "$NK" ;; esac; }
+in_ns() { local n; n=$(ns_of "$1"); shift; ip netns exec "$n" "$@"; }
+
+stop() {
+	local p=${PID[$1]:-}
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	unset "PID[$1]"
+}
+stop_hosts() {
+	local h
+	for h in a b; do stop "kinkd-$h"; done
+	for h in a b; do stop "spmd-$h"; done
+	for h in a b; do stop "espd-$h"; done
+	stop tshark
+}
+cleanup() {
+	stop_hosts
+	kdc_stop "$T/kdc"
+	ip netns del "$NA" 2>/dev/null
+	ip netns del "$NB" 2>/dev/null
+	ip netns del "$NK" 2>/dev/null
+	if [ "$FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "# logs kept in $T"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+net_up() {
+	local n
+	for n in "$NA" "$NB" "$NK"; do
+		ip netns add "$n" || return 1
+		ip -n "$n" link set lo up
+	done
+	ip link add "r2k$$a" type veth peer name "r2k$$b" || return 1
+	ip link set "r2k$$a" netns "$NA" name va
+	ip link set "r2k$$b" netns "$NB" name vb
+	ip -n "$NA" addr add 198.51.100.1/30 dev va
+	ip -n "$NB" addr add 198.51.100.2/30 dev vb
+	ip -n "$NA" link set va up
+	ip -n "$NB" link set vb up
+	ip -n "$NA" addr add 198.51.100.65/32 dev lo
+	ip -n "$NB" addr add 198.51.100.97/32 dev lo
+	# the KDC: its own links, outside every selector
+	ip link add "r2k$$ka" type veth peer name "r2k$$kA" || return 1
+	ip link add "r2k$$kb" type veth peer name "r2k$$kB" || return 1
+	ip link set "r2k$$ka" netns "$NK" name ka
+	ip link set "r2k$$kb" netns "$NK" name kb
+	ip link set "r2k$$kA" netns "$NA" name vk
+	ip link set "r2k$$kB" netns "$NB" name vk
+	ip -n "$NK" addr add 203.0.113.1/30 dev ka
+	ip -n "$NK" addr add 203.0.113.5/30 dev kb
+	ip -n "$NA" addr add 203.0.113.2/30 dev vk
+	ip -n "$NB" addr add 203.0.113.6/30 dev vk
+	for n in ka kb; do ip -n "$NK" link set "$n" up; done
+	ip -n "$NA" link set vk up
+	ip -n "$NB" link set vk up
+}
+
+kdc_up() {
+	KDC_LISTEN_ALL=1 kdc_setup "$T/kdc" $REALM 203.0.113.1 88 \
+		"kink/host-a.example@$REALM" "kink/host-b.example@$REALM" ||
+		return 1
+	sed 's/kdc = .*/kdc = 203.0.113.1:88/' "$T/kdc/krb5.conf" >"$T/krb5-a.conf"
+	sed 's/kdc = .*/kdc = 203.0.113.5:88/' "$T/kdc/krb5.conf" >"$T/krb5-b.conf"
+	kdc_start "$T/kdc" $REALM "$NK"
+}
+
+# conf HOST ESP_ENC_LIST
+conf() {
+	local h=$1 enc=$2 me peer mynet peernet other
+	if [ "$h" = a ]; then
+		me=198.51.100.1 peer=198.51.100.2 other=b
+		mynet=198.51.100.64/27 peernet=198.51.100.96/27
+	else
+		me=198.51.100.2 peer=198.51.100.1 other=a
+		mynet=198.51.100.96/27 peernet=198.51.100.64/27
+	fi
+	mkdir -p "$T/$h"
+	cat >"$T/$h/racoon2.conf" <<EOC
+interface {
+	kink { "$me" port $KPORT; };
+	spmd { unix "$T/$h/spmif"; };
+	kernel userspace;
+};
+remote peer {
+	acceptable_kmp { kink; };
+	kink {
+		my_principal "kink/host-$h.example@$REALM";
+		peers_principal "kink/host-$other.example@$REALM";
+		peers_ipaddr "$peer" port $KPORT;
+	};
+	selector_index sel_out;
+};
+selector sel_out { direction outbound; src "$mynet"; dst "$peernet"; policy_index pol; };
+selector sel_in { direction inbound; src "$peernet"; dst "$mynet"; policy_index pol; };
+policy pol {
+	action auto_ipsec;
+	remote_index peer;
+	ipsec_mode tunnel;
+	ipsec_index { esp; };
+	ipsec_level require;
+	my_sa_ipaddr "$me";
+	peers_sa_ipaddr "$peer";
+};
+ipsec esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+sa esp_sa { sa_protocol esp; esp_enc_alg { $enc }; esp_auth_alg { hmac_sha2_256; }; };
+EOC
+}
+
+start() {
+	local h=$1 d=$T/$1 ns
+	ns=$(ns_of "$h")
+	export RACOON2_ESPD_SOCKET=$d/r2espd.sock
+	ip netns exec "$ns" "$ESPD" -s "$d/r2espd.sock" -i r2tun0 >"$d/r2espd.log" 2>&1 &
+	PID[espd-$h]=$!
+	wait_for 5 test -S "$d/r2espd.sock" || { echo "# r2espd $h did not start"; return 1; }
+	ip netns exec "$ns" "$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid" >"$d/spmd.log" 2>&1 &
+	PID[spmd-$h]=$!
+	wait_for 5 test -S "$d/spmif" || { echo "# spmd $h did not start"; return 1; }
+	mkdir -p "$d/rc"
+	ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" \
+		KRB5_KTNAME="FILE:$T/kdc/host-$h.example.keytab" \
+		KRB5RCACHEDIR="$d/rc" \
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" >"$d/kinkd.log" 2>&1 &
+	PID[kinkd-$h]=$!
+	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log" || { echo "# kinkd $h did not start"; return 1; }
+}
+
+esp_sas() { in_ns "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -c -i 'spi'; }
+esp_sas_is() { [ "$(esp_sas "$1")" = "$2" ]; }
+
+run_case() {
+	local c=$1 enc_a enc_b
+	if [ "$c" = 3way ]; then
+		enc_a="aes256_cbc; aes128_cbc;" enc_b="aes128_cbc;"
+	else
+		enc_a="aes128_cbc; aes256_cbc;" enc_b="aes128_cbc; aes256_cbc;"
+	fi
+	conf a "$enc_a"
+	conf b "$enc_b"
+	in_ns a tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark.log" 2>&1 &
+	PID[tshark]=$!
+	wait_for 10 grep -q "Capture started" "$T/tshark.log"
+	start a && start b || { fail "$c: daemons start"; stop_hosts; return; }
+	pass "$c: KDC, r2espd, spmd and kinkd up on both hosts"
+	in_ns a ping -q -c 1 -W 1 -I 198.51.100.65 198.51.100.97 >/dev/null 2>&1
+	if wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2; then
+		pass "$c: traffic-triggered CREATE: two ESP SAs in each r2espd"
+	else
+		fail "$c: SAs installed (a=$(esp_sas a) b=$(esp_sas b))"
+	fi
+	if in_ns a ping -q -c 3 -W 2 -I 198.51.100.65 198.51.100.97 >/dev/null 2>&1; then
+		pass "$c: ping passes through userspace ESP"
+	else
+		fail "$c: ping through the tunnel"
+	fi
+	if [ "$c" = 3way ]; then
+		grep -q "3-way (ACKREQ)" "$T/b/kinkd.log" && grep -q "ACK from" "$T/b/kinkd.log" &&
+			pass "$c: responder chose a later transform: ACKREQ, ACK, outbound SA on the ACK" ||
+			fail "$c: 3-way exchange"
+	else
+		grep -q "CREATE from peer: 2-way" "$T/b/kinkd.log" &&
+			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
+	fi
+	stop kinkd-a
+	if wait_for 5 esp_sas_is b 0; then
+		pass "$c: kinkd-a stopped: DELETE removed the SAs of b"
+	else
+		fail "$c: DELETE on stop (b has $(esp_sas b) SAs)"
+	fi
+	esp_sas_is a 0 && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
+	stop_hosts
+	local msgs
+	msgs=$(tshark -n -r "$T/$c.pcap" -d "udp.port==$KPORT,kink" -T fields -e udp.payload 2>/dev/null |
+		cut -c1-2 | sort | uniq -c | tr -s ' ' | tr '\n' ',')
+	echo "# $c: KINK message types on the wire (count type): $msgs"
+	local want="01 03 02"
+	[ "$c" = 3way ] && want="01 03 05 02"
+	local ok=1 t
+	for t in $want; do grep -q " $t" <<<"$msgs" || ok=0; done
+	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/01/CREATE/;s/03/REPLY/;s/05/ACK/;s/02/DELETE/' <<<"$want" | tr -d '\n') on udp port $KPORT" ||
+		fail "$c: messages on the wire ($msgs)"
+	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
+}
+
+net_up || { fail "namespaces"; exit 1; }
+kdc_up || { fail "KDC in its own namespace"; exit 1; }
+pass "MIT KDC up in $NK (203.0.113.1/.5)"
+for c in $CASES; do run_case "$c"; done
+exit $FAILS
