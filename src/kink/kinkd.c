@@ -1138,6 +1138,13 @@ static void handle_request(struct kinkd *d, const uint8_t *pkt, size_t n,
 		if (r->req && r->req_len == n && !memcmp(r->req, pkt, n)) {
 			d->stats.rx_dup++;
 			send_to(d, from, fl, r->rep, r->rep_len);
+		} else {
+			/* same XID, other content: not a retransmission */
+			d->stats.rx_bad++;
+			log_rl_warn(MOD,
+				    "XID %u reused with other content; "
+				    "dropped",
+				    m->xid);
 		}
 		return;
 	}
@@ -1511,7 +1518,7 @@ static void on_signal(struct ev_loop *loop, int signo, void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
-			"[-k xfrm|userspace] [-p pidfile] [-t]\n");
+			"[-k xfrm|userspace] [-p pidfile] [-t] [-T skew]\n");
 	exit(2);
 }
 
@@ -1531,7 +1538,9 @@ int main(int argc, char **argv)
 
 	d->port = KINK_PORT;
 	d->fd4 = d->fd6 = -1;
-	while ((opt = getopt(argc, argv, "f:FdP:k:p:th")) != -1) {
+	long skew = 0;
+
+	while ((opt = getopt(argc, argv, "f:FdP:k:p:tT:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -1554,6 +1563,11 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			test_only = true;
+			break;
+		case 'T':
+			/* tests: run the Kerberos clock this many seconds off
+			 */
+			skew = atol(optarg);
 			break;
 		default:
 			usage();
@@ -1605,6 +1619,8 @@ int main(int argc, char **argv)
 		fatal(MOD, "event loop");
 	if ((rc = kink_krb_new(&d->krb, d->my_principal)) < 0)
 		fatal(MOD, "Kerberos: %s", kink_krb_strerror(NULL, rc));
+	if (skew)
+		kink_krb_set_time(d->krb, time(NULL) + skew);
 	if ((rc = k_open(&d->kern, backend, K_OPEN_EVENTS)) < 0)
 		fatal(MOD, "kernel backend %s: %s", backend,
 		      d->kern.last_error);

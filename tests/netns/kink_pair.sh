@@ -5,7 +5,8 @@
 # running r2espd (userspace ESP) + spmd + kinkd, tunnel mode between
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
-#   kink_pair.sh [BUILD_DIR] [CASE...]     CASE: 2way 3way (default both)
+#   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust
+#                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
 # kinkd-b answers REPLY (2way: the first transform; 3way: a offers
@@ -13,6 +14,14 @@
 # a sends ACK); two SAs in each r2espd; the ping passes through userspace
 # ESP; tshark sees CREATE, REPLY (and ACK) on the KINK port; stopping
 # kinkd-a sends DELETE and kinkd-b removes its SAs from its r2espd.
+# skew: kinkd-b's Kerberos clock runs 600 s ahead (beyond the 300 s
+# tolerance): it answers the CREATE with KRB_ERROR (KRB_AP_ERR_SKEW) and
+# kinkd-a retries with b's time; the SAs come up.
+# robust: after the 2-way case, malformed and replayed KINK is sent to
+# kinkd-b from a's address: the captured CREATE again (a retransmission:
+# the cached REPLY is resent), the same CREATE with another XID (replayed
+# AP_REQ), truncated, unknown payload, same XID with other content; kinkd-b
+# counts them (SIGUSR1 stats), installs nothing and keeps answering.
 # Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +40,8 @@ done
 command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77; }
 . "$HERE/kink_kdc.sh"
 
-CASES=${*:-2way 3way}
+CASES=${*:-2way 3way skew robust}
+declare -A KARGS=()
 T=$(mktemp -d /tmp/r2k-$$.XXXX)
 NA=r2k-$$-a
 NB=r2k-$$-b
@@ -181,7 +191,7 @@ start() {
 	ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" \
 		KRB5_KTNAME="FILE:$T/kdc/host-$h.example.keytab" \
 		KRB5RCACHEDIR="$d/rc" \
-		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" >"$d/kinkd.log" 2>&1 &
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" ${KARGS[$h]:-} >"$d/kinkd.log" 2>&1 &
 	PID[kinkd-$h]=$!
 	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log" || { echo "# kinkd $h did not start"; return 1; }
 }
@@ -191,6 +201,8 @@ esp_sas_is() { [ "$(esp_sas "$1")" = "$2" ]; }
 
 run_case() {
 	local c=$1 enc_a enc_b
+	KARGS=()
+	[ "$c" = skew ] && KARGS[b]="-T 600"
 	if [ "$c" = 3way ]; then
 		enc_a="aes256_cbc; aes128_cbc;" enc_b="aes128_cbc;"
 	else
@@ -214,7 +226,12 @@ run_case() {
 	else
 		fail "$c: ping through the tunnel"
 	fi
-	if [ "$c" = 3way ]; then
+	if [ "$c" = skew ]; then
+		grep -q "KRB_ERROR from peer: code 37" "$T/a/kinkd.log" &&
+			grep -q "clock skew with peer: retrying" "$T/a/kinkd.log" &&
+			pass "$c: KRB_AP_ERR_SKEW answered with KRB_ERROR, retried with the peer's time" ||
+			fail "$c: skew recovery"
+	elif [ "$c" = 3way ]; then
 		grep -q "3-way (ACKREQ)" "$T/b/kinkd.log" && grep -q "ACK from" "$T/b/kinkd.log" &&
 			pass "$c: responder chose a later transform: ACKREQ, ACK, outbound SA on the ACK" ||
 			fail "$c: 3-way exchange"
@@ -223,6 +240,7 @@ run_case() {
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
 	fi
 	stop kinkd-a
+	[ "$c" = robust ] && robust
 	if wait_for 5 esp_sas_is b 0; then
 		pass "$c: kinkd-a stopped: DELETE removed the SAs of b"
 	else
@@ -235,12 +253,58 @@ run_case() {
 		cut -c1-2 | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 	echo "# $c: KINK message types on the wire (count type): $msgs"
 	local want="01 03 02"
+	[ "$c" = robust ] && return
 	[ "$c" = 3way ] && want="01 03 05 02"
 	local ok=1 t
 	for t in $want; do grep -q " $t" <<<"$msgs" || ok=0; done
 	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/01/CREATE/;s/03/REPLY/;s/05/ACK/;s/02/DELETE/' <<<"$want" | tr -d '\n') on udp port $KPORT" ||
 		fail "$c: messages on the wire ($msgs)"
 	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
+}
+
+# robust: inject into kinkd-b from a's KINK address (kinkd-a stopped)
+robust() {
+	local create stats
+	stop tshark
+	create=$(tshark -n -r "$T/robust.pcap" -T fields -e udp.payload 2>/dev/null | grep '^01' | head -1)
+	[ -n "$create" ] || { fail "robust: no CREATE captured"; return; }
+	wait_for 5 esp_sas_is b 0
+	in_ns a python3 - "$create" "$KPORT" <<'EOP' >>"$T/inject.log" 2>&1
+import socket, sys, time
+c = bytes.fromhex(sys.argv[1]); port = int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.1", port)); s.settimeout(1.0)
+def tx(b, want_reply):
+    s.sendto(b, ("198.51.100.2", port))
+    try:
+        r = s.recv(65535); print("reply", r[0], len(r))
+        return True
+    except socket.timeout:
+        print("no reply"); return False
+ok = tx(c, True)                      # retransmission: cached REPLY
+x = bytearray(c); x[8:12] = b"\xde\xad\xbe\xef"
+tx(bytes(x), False)                   # replayed AP_REQ, new XID
+tx(c[:20], False)                     # truncated
+y = bytearray(c); y[12] = 9
+tx(bytes(y), False)                   # unknown first payload
+z = bytearray(c); z[-1] ^= 1
+tx(bytes(z), False)                   # same XID, other content (Cksum)
+print("dup-reply" if ok else "no-dup-reply")
+EOP
+	grep -q dup-reply "$T/inject.log" && ! grep -q no-dup-reply "$T/inject.log" &&
+		pass "robust: a retransmitted CREATE gets the cached REPLY" ||
+		fail "robust: reply cache"
+	kill -USR1 "${PID[kinkd-b]}"
+	sleep 0.5
+	stats=$(grep "stats:" "$T/b/kinkd.log" | tail -1)
+	echo "# kinkd-b $stats"
+	grep -q "replay [1-9]" <<<"$stats" && pass "robust: replayed AP_REQ refused and counted" ||
+		fail "robust: replay counted"
+	grep -q "bad [3-9]" <<<"$stats" && pass "robust: truncated, unknown-payload and XID-reuse messages dropped and counted" ||
+		fail "robust: malformed counted"
+	grep -q "dup [1-9]" <<<"$stats" && pass "robust: retransmission counted as dup" || fail "robust: dup"
+	esp_sas_is b 0 && pass "robust: nothing installed by the injected messages" || fail "robust: SAs appeared"
+	kill -0 "${PID[kinkd-b]}" && pass "robust: kinkd-b still running" || fail "robust: kinkd-b died"
 }
 
 net_up || { fail "namespaces"; exit 1; }
