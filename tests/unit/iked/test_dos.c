@@ -463,6 +463,48 @@ static void test_child_per_sa(void **st)
 	assert_int_equal(live_children(b), 1);
 }
 
+/* An IKE_SA_INIT request over DOS_INIT_MAX (padded with an unknown
+ * non-critical payload, RFC 7296 §2.5) is not kept. */
+static void test_init_too_big(void **st)
+{
+	struct h_pkt *k, *big;
+	size_t o = 28, last = 0, pl = DOS_INIT_MAX;
+	uint8_t next;
+	char err[160];
+
+	(void)st;
+	assert_int_equal(kaddr_parse("203.0.113.9", &flood_src), 0);
+	assert_int_equal(
+	    iked_initiate(&F, "peer", NULL, NULL, err, sizeof(err)), 0);
+	k = h_pop();
+	assert_non_null(k);
+	assert_int_equal(k->to, BOB);
+	for (next = k->data[16]; next;
+	     o += (size_t)k->data[o + 2] << 8 | k->data[o + 3]) {
+		last = o;
+		next = k->data[o];
+	}
+	assert_int_equal(o, k->len);
+	big = calloc(1, sizeof(*big) + k->len + pl);
+	assert_non_null(big);
+	memcpy(big, k, sizeof(*k) + k->len);
+	big->data[last] = 200; /* private use, not critical */
+	big->data[k->len + 2] = (uint8_t)(pl >> 8);
+	big->data[k->len + 3] = (uint8_t)pl;
+	big->len = k->len + pl;
+	big->data[26] = (uint8_t)(big->len >> 8);
+	big->data[27] = (uint8_t)big->len;
+	h_deliver(big);
+	assert_int_equal(Bd.dos.st.refused_size, 1);
+	assert_int_equal(Bd.half_open, 0);
+	/* The same request at its normal size is answered. */
+	h_deliver(k);
+	assert_int_equal(Bd.half_open, 1);
+	free(big);
+	free(k);
+	h_drop_all();
+}
+
 /* The per-SA task queue is bounded (IKE_TASK_MAX): a backstop behind
  * its deduplicating feeders. */
 static void test_task_queue_bounded(void **st)
@@ -509,6 +551,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timeout_shrinks, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sa_per_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_too_big, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_task_queue_bounded, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_child_per_sa, setup, teardown),
