@@ -349,7 +349,10 @@ static int install(struct kinkd *d, struct kchild *c, bool inbound,
 	sa->update = inbound; /* the larval SA of getspi */
 	if (life) {
 		sa->lft.hard_add_sec = life;
-		sa->lft.soft_add_sec = life - life / 5;
+		/* the initiator rekeys first (80%); the responder's soft
+		 * limit (90%) only matters if the initiator is gone */
+		sa->lft.soft_add_sec =
+		    c->initiator ? life - life / 5 : life - life / 10;
 	}
 	rc = k_sa_add(&d->kern, sa);
 	ksa_wipe(sa);
@@ -372,6 +375,8 @@ static int install(struct kinkd *d, struct kchild *c, bool inbound,
 }
 
 /* ---- initiator ---- */
+
+static void send_delete(struct kinkd *d, struct kchild *c);
 
 static void xchg_free(struct kinkd *d, struct kxchg *x)
 {
@@ -504,43 +509,42 @@ static struct kxchg *xchg_new(struct kinkd *d, struct kpeer *p, uint8_t type)
 	return x;
 }
 
-static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
-		       void *arg)
+/* Start a CREATE for policy pol_name with peer remote r.  old_spi: the
+ * inbound SPI of the SA pair this CREATE replaces (rekey), else 0. */
+static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
+		     const struct kaddr *local, const struct kaddr *peer_addr,
+		     uint32_t reqid, enum kmode mode, uint32_t old_spi)
 {
-	struct kinkd *d = arg;
-	const struct conf_remote *r = conf_remote_find(d->conf, a->remote);
-	const struct conf_policy *pol = conf_policy_find(d->conf, a->policy);
+	const struct conf_remote *r = conf_remote_find(d->conf, remote);
+	const struct conf_policy *pol = conf_policy_find(d->conf, pol_name);
 	const struct conf_ipsec *ip = policy_ipsec(pol);
 	struct kpeer *p;
 	struct kxchg *x;
 	size_t ns;
 
-	(void)c;
-	log_info(MOD, "ACQUIRE for policy %s (remote %s, reqid %u)", a->policy,
-		 a->remote, a->reqid);
 	if (!r || !r->kink.present || !r->kink.peers_principal) {
 		log_warn(MOD, "remote %s: no kink block with peers_principal",
-			 a->remote);
+			 remote);
 		return;
 	}
 	p = peer_for_remote(d, r);
 	if (!p) {
-		log_warn(MOD, "remote %s: no usable peers_ipaddr", a->remote);
+		log_warn(MOD, "remote %s: no usable peers_ipaddr", remote);
 		return;
 	}
 	for (x = d->xchgs; x; x = x->next)
 		if (x->peer == p && x->type == KINK_TYPE_CREATE &&
-		    x->child->reqid == a->reqid)
+		    x->child->reqid == reqid)
 			return; /* already negotiating */
 	/* SAs for this policy exist, or the peer's 3-way CREATE waits for
 	 * its ACK (traffic may raise an ACQUIRE before the outbound SA is
 	 * there, RFC 4430 §4.2.1) */
-	for (struct kchild *k = d->children; k; k = k->next)
-		if (k->peer == p && k->reqid == a->reqid && k->out_installed)
+	for (struct kchild *k = d->children; k && !old_spi; k = k->next)
+		if (k->peer == p && k->reqid == reqid && k->out_installed)
 			return;
 	for (struct kreply *rp = d->replies; rp; rp = rp->next)
 		if (rp->await_ack && rp->await_ack->peer == p &&
-		    rp->await_ack->reqid == a->reqid)
+		    rp->await_ack->reqid == reqid)
 			return;
 	x = xchg_new(d, p, KINK_TYPE_CREATE);
 	if (!x)
@@ -549,16 +553,20 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	if (!x->child)
 		goto fail;
 	x->child->peer = p;
-	x->child->local = a->sa_src;
-	x->child->remote = a->sa_dst;
-	x->child->reqid = a->reqid;
-	x->child->mode = a->mode;
+	x->child->local = *local;
+	x->child->remote = *peer_addr;
+	x->child->reqid = reqid;
+	x->child->mode = mode;
 	x->child->initiator = true;
+	snprintf(x->child->remote_name, sizeof(x->child->remote_name), "%s",
+		 remote);
+	snprintf(x->child->policy, sizeof(x->child->policy), "%s", pol_name);
+	x->old_spi = old_spi;
 	x->nprops = (uint8_t)esp_transforms(policy_esp(pol), x->encr,
 					    x->keybits, x->integ, KINKD_MAX_XF);
 	if (!x->nprops) {
 		log_warn(MOD, "policy %s: no ESP transform usable with KINK",
-			 a->policy);
+			 pol_name);
 		goto fail;
 	}
 	x->life_sec = ip ? (uint32_t)ip->ipsec_sa_lifetime_time : 0;
@@ -571,7 +579,7 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	if (crypto_random(x->nonce, ns) < 0)
 		goto fail;
 	if (k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote, &x->child->local,
-		     a->reqid, &x->child->spi_in) < 0) {
+		     reqid, &x->child->spi_in) < 0) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
 		goto fail;
 	}
@@ -584,6 +592,18 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	return;
 fail:
 	xchg_free(d, x);
+}
+
+static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
+		       void *arg)
+{
+	struct kinkd *d = arg;
+
+	(void)c;
+	log_info(MOD, "ACQUIRE for policy %s (remote %s, reqid %u)", a->policy,
+		 a->remote, a->reqid);
+	initiate(d, a->remote, a->policy, &a->sa_src, &a->sa_dst, a->reqid,
+		 a->mode, 0);
 }
 
 static void send_ack(struct kinkd *d, struct kxchg *x)
@@ -667,6 +687,20 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 	x->child = NULL;
 	log_info(MOD, "CREATE with %s done (%s-way)", x->peer->r->name,
 		 m->ackreq ? "3" : "2");
+	/* rekey: the new pair is up, now DELETE the old one (RFC 4430
+	 * §4.2.3 via a new CREATE) */
+	if (x->old_spi) {
+		for (struct kchild *o = d->children; o; o = o->next)
+			if (o->spi_in == x->old_spi && o != c) {
+				log_info(MOD,
+					 "rekeyed: deleting old SAs in "
+					 "0x%08x",
+					 o->spi_in);
+				send_delete(d, o);
+				child_remove(d, o);
+				break;
+			}
+	}
 	xchg_free(d, x);
 	return;
 fail:
@@ -1385,9 +1419,25 @@ static void on_kevent(const struct kevent *ev, void *arg)
 {
 	struct kinkd *d = arg;
 
-	if (ev->type != KEV_EXPIRE || !ev->u.expire.hard ||
-	    ev->u.expire.proto != IPPROTO_ESP)
+	if (ev->type != KEV_EXPIRE || ev->u.expire.proto != IPPROTO_ESP)
 		return;
+	if (!ev->u.expire.hard) {
+		/* soft: the side that created the pair makes a new one;
+		 * the responder's soft limit comes later (install()) */
+		for (struct kchild *c = d->children; c; c = c->next)
+			if ((c->spi_in == ev->u.expire.spi ||
+			     c->spi_out == ev->u.expire.spi) &&
+			    c->initiator && !c->rekeying) {
+				c->rekeying = true;
+				log_info(MOD, "soft expiry of 0x%08x: rekeying",
+					 ev->u.expire.spi);
+				initiate(d, c->remote_name, c->policy,
+					 &c->local, &c->remote, c->reqid,
+					 c->mode, c->spi_in);
+				return;
+			}
+		return;
+	}
 	for (struct kchild *c = d->children; c; c = c->next)
 		if (c->spi_in == ev->u.expire.spi ||
 		    c->spi_out == ev->u.expire.spi) {

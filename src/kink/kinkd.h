@@ -40,7 +40,9 @@ struct kchild {
 	uint16_t encr_id, encr_keybits, integ_id;
 	bool in_installed, out_installed;
 	bool initiator;
+	bool rekeying; /* a CREATE replacing this pair is in flight */
 	uint64_t created_ms;
+	char remote_name[64], policy[64]; /* initiator: for the rekey */
 };
 
 /* An exchange we initiated, waiting for its REPLY. */
@@ -63,6 +65,7 @@ struct kxchg {
 	uint8_t nprops; /* transforms offered (in order) */
 	uint16_t encr[8], keybits[8], integ[8];
 	uint32_t life_sec;
+	uint32_t old_spi; /* rekey: inbound SPI of the pair to delete */
 };
 
 /* The responder's REPLY to (peer address, XID), kept for duplicates;

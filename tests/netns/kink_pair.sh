@@ -5,7 +5,7 @@
 # running r2espd (userspace ESP) + spmd + kinkd, tunnel mode between
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
-#   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust
+#   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -17,6 +17,9 @@
 # skew: kinkd-b's Kerberos clock runs 600 s ahead (beyond the 300 s
 # tolerance): it answers the CREATE with KRB_ERROR (KRB_AP_ERR_SKEW) and
 # kinkd-a retries with b's time; the SAs come up.
+# rekey: ipsec_sa_lifetime_time 20 s; at the soft expiry (80 %) kinkd-a
+# makes a new pair with CREATE and then DELETEs the old one, under a
+# 20 pkt/s ping (at most 2 lost); the SPIs change, two SAs per r2espd.
 # robust: after the 2-way case, malformed and replayed KINK is sent to
 # kinkd-b from a's address: the captured CREATE again (a retransmission:
 # the cached REPLY is resent), the same CREATE with another XID (replayed
@@ -40,7 +43,7 @@ done
 command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77; }
 . "$HERE/kink_kdc.sh"
 
-CASES=${*:-2way 3way skew robust}
+CASES=${*:-2way 3way skew robust rekey}
 declare -A KARGS=()
 T=$(mktemp -d /tmp/r2k-$$.XXXX)
 NA=r2k-$$-a
@@ -172,7 +175,7 @@ policy pol {
 	my_sa_ipaddr "$me";
 	peers_sa_ipaddr "$peer";
 };
-ipsec esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+ipsec esp { ipsec_sa_lifetime_time ${LIFE:-1 hour}; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { $enc }; esp_auth_alg { hmac_sha2_256; }; };
 EOC
 }
@@ -202,7 +205,9 @@ esp_sas_is() { [ "$(esp_sas "$1")" = "$2" ]; }
 run_case() {
 	local c=$1 enc_a enc_b
 	KARGS=()
+	LIFE=
 	[ "$c" = skew ] && KARGS[b]="-T 600"
+	[ "$c" = rekey ] && LIFE="20 sec"
 	if [ "$c" = 3way ]; then
 		enc_a="aes256_cbc; aes128_cbc;" enc_b="aes128_cbc;"
 	else
@@ -239,6 +244,7 @@ run_case() {
 		grep -q "CREATE from peer: 2-way" "$T/b/kinkd.log" &&
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
 	fi
+	[ "$c" = rekey ] && rekey
 	stop kinkd-a
 	[ "$c" = robust ] && robust
 	if wait_for 5 esp_sas_is b 0; then
@@ -260,6 +266,24 @@ run_case() {
 	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/01/CREATE/;s/03/REPLY/;s/05/ACK/;s/02/DELETE/' <<<"$want" | tr -d '\n') on udp port $KPORT" ||
 		fail "$c: messages on the wire ($msgs)"
 	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
+}
+
+spis() { in_ns "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -o -i 'spi[= ]*0x[0-9a-f]*' | sort | tr '\n' ' '; }
+rekey() {
+	local before after out tx rx
+	before=$(spis a)
+	out=$(in_ns a ping -q -i 0.05 -W 1 -c 500 -I 198.51.100.65 198.51.100.97 2>&1)
+	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
+	after=$(spis a)
+	echo "# rekey: SAs before: $before after: $after; ping lost $((tx - rx))/$tx"
+	grep -q "rekeyed: deleting old SAs" "$T/a/kinkd.log" && [ "$before" != "$after" ] &&
+		pass "rekey: new CREATE at the soft lifetime, then DELETE of the old pair" ||
+		fail "rekey: no rekey seen"
+	[ $((tx - rx)) -le 2 ] && pass "rekey: under traffic, lost $((tx - rx))/$tx" ||
+		fail "rekey: lost $((tx - rx))/$tx"
+	esp_sas_is a 2 && esp_sas_is b 2 && pass "rekey: old SAs gone (two per r2espd)" ||
+		fail "rekey: SA count a=$(esp_sas a) b=$(esp_sas b)"
 }
 
 # robust: inject into kinkd-b from a's KINK address (kinkd-a stopped)
