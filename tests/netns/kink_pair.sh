@@ -5,7 +5,7 @@
 # running r2espd (userspace ESP) + spmd + kinkd, tunnel mode between
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
-#   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey
+#   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey ipv6
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -17,6 +17,7 @@
 # skew: kinkd-b's Kerberos clock runs 600 s ahead (beyond the 300 s
 # tolerance): it answers the CREATE with KRB_ERROR (KRB_AP_ERR_SKEW) and
 # kinkd-a retries with b's time; the SAs come up.
+# ipv6: the 2way case with IPv6 inner and outer addresses (6in6).
 # rekey: ipsec_sa_lifetime_time 20 s; at the soft expiry (80 %) kinkd-a
 # makes a new pair with CREATE and then DELETEs the old one, under a
 # 20 pkt/s ping (at most 2 lost); the SPIs change, two SAs per r2espd.
@@ -43,7 +44,11 @@ done
 command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77; }
 . "$HERE/kink_kdc.sh"
 
-CASES=${*:-2way 3way skew robust rekey}
+CASES=${*:-2way 3way skew robust rekey ipv6}
+# outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
+set_v4() { GA=198.51.100.1 GB=198.51.100.2 NETA=198.51.100.64/27 NETB=198.51.100.96/27 IA=198.51.100.65 IB=198.51.100.97; }
+set_v6() { GA=2001:db8:1::1 GB=2001:db8:1::2 NETA=2001:db8:a::/48 NETB=2001:db8:b::/48 IA=2001:db8:a::1 IB=2001:db8:b::1; }
+set_v4
 declare -A KARGS=()
 T=$(mktemp -d /tmp/r2k-$$.XXXX)
 NA=r2k-$$-a
@@ -113,6 +118,10 @@ net_up() {
 	ip -n "$NB" link set vb up
 	ip -n "$NA" addr add 198.51.100.65/32 dev lo
 	ip -n "$NB" addr add 198.51.100.97/32 dev lo
+	ip -n "$NA" addr add 2001:db8:1::1/64 dev va nodad
+	ip -n "$NB" addr add 2001:db8:1::2/64 dev vb nodad
+	ip -n "$NA" addr add 2001:db8:a::1/128 dev lo nodad
+	ip -n "$NB" addr add 2001:db8:b::1/128 dev lo nodad
 	# the KDC: its own links, outside every selector
 	ip link add "r2k$$ka" type veth peer name "r2k$$kA" || return 1
 	ip link add "r2k$$kb" type veth peer name "r2k$$kB" || return 1
@@ -142,11 +151,9 @@ kdc_up() {
 conf() {
 	local h=$1 enc=$2 me peer mynet peernet other
 	if [ "$h" = a ]; then
-		me=198.51.100.1 peer=198.51.100.2 other=b
-		mynet=198.51.100.64/27 peernet=198.51.100.96/27
+		me=$GA peer=$GB other=b mynet=$NETA peernet=$NETB
 	else
-		me=198.51.100.2 peer=198.51.100.1 other=a
-		mynet=198.51.100.96/27 peernet=198.51.100.64/27
+		me=$GB peer=$GA other=a mynet=$NETB peernet=$NETA
 	fi
 	mkdir -p "$T/$h"
 	cat >"$T/$h/racoon2.conf" <<EOC
@@ -206,6 +213,8 @@ run_case() {
 	local c=$1 enc_a enc_b
 	KARGS=()
 	LIFE=
+	set_v4
+	[ "$c" = ipv6 ] && set_v6
 	[ "$c" = skew ] && KARGS[b]="-T 600"
 	[ "$c" = rekey ] && LIFE="20 sec"
 	if [ "$c" = 3way ]; then
@@ -220,13 +229,13 @@ run_case() {
 	wait_for 10 grep -q "Capture started" "$T/tshark.log"
 	start a && start b || { fail "$c: daemons start"; stop_hosts; return; }
 	pass "$c: KDC, r2espd, spmd and kinkd up on both hosts"
-	in_ns a ping -q -c 1 -W 1 -I 198.51.100.65 198.51.100.97 >/dev/null 2>&1
+	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
 	if wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2; then
 		pass "$c: traffic-triggered CREATE: two ESP SAs in each r2espd"
 	else
 		fail "$c: SAs installed (a=$(esp_sas a) b=$(esp_sas b))"
 	fi
-	if in_ns a ping -q -c 3 -W 2 -I 198.51.100.65 198.51.100.97 >/dev/null 2>&1; then
+	if in_ns a ping -q -c 3 -W 2 -I "$IA" "$IB" >/dev/null 2>&1; then
 		pass "$c: ping passes through userspace ESP"
 	else
 		fail "$c: ping through the tunnel"
