@@ -43,6 +43,7 @@ for b in "$SPMD" "$ESPD" "$ESPCTL" "$KINKD"; do
 done
 command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77; }
 . "$HERE/kink_kdc.sh"
+LUA=$HERE/../../tools/kink.lua
 
 CASES=${*:-2way 3way skew robust rekey ipv6}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
@@ -263,16 +264,21 @@ run_case() {
 	fi
 	esp_sas_is a 0 && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
 	stop_hosts
-	local msgs
-	msgs=$(tshark -n -r "$T/$c.pcap" -d "udp.port==$KPORT,kink" -T fields -e udp.payload 2>/dev/null |
-		cut -c1-2 | sort | uniq -c | tr -s ' ' | tr '\n' ',')
+	# every message through the RFC 4430 dissector (tools/kink.lua)
+	local msgs bad
+	msgs=$(tshark -n -X lua_script:"$LUA" -r "$T/$c.pcap" -d "udp.port==$KPORT,kink4430" \
+		-T fields -e kink4430.type 2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 	echo "# $c: KINK message types on the wire (count type): $msgs"
-	local want="01 03 02"
 	[ "$c" = robust ] && return
-	[ "$c" = 3way ] && want="01 03 05 02"
+	bad=$(tshark -n -X lua_script:"$LUA" -r "$T/$c.pcap" -d "udp.port==$KPORT,kink4430" \
+		-Y '_ws.expert.severity >= error || _ws.malformed' 2>/dev/null | wc -l)
+	[ "$bad" = 0 ] && pass "$c: every KINK message well-formed for the RFC 4430 dissector" ||
+		fail "$c: $bad messages flagged by the dissector"
+	local want="1 3 2"
+	[ "$c" = 3way ] && want="1 3 5 2"
 	local ok=1 t
-	for t in $want; do grep -q " $t" <<<"$msgs" || ok=0; done
-	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/01/CREATE/;s/03/REPLY/;s/05/ACK/;s/02/DELETE/' <<<"$want" | tr -d '\n') on udp port $KPORT" ||
+	for t in $want; do grep -q " $t," <<<"$msgs" || ok=0; done
+	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/1/CREATE/;s/3/REPLY/;s/5/ACK/;s/2/DELETE/' <<<"$want") on udp port $KPORT" ||
 		fail "$c: messages on the wire ($msgs)"
 	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
 }
