@@ -274,6 +274,18 @@ run_case() {
 		-Y '_ws.expert.severity >= error || _ws.malformed' 2>/dev/null | wc -l)
 	[ "$bad" = 0 ] && pass "$c: every KINK message well-formed for the RFC 4430 dissector" ||
 		fail "$c: $bad messages flagged by the dissector"
+	# independent: the session key from b's keytab verifies every Cksum
+	# and opens every KINK_ENCRYPT (tests/netns/kink_verify.c)
+	if [ "$c" = 2way ] || [ "$c" = ipv6 ]; then
+		local hexes vout
+		mapfile -t hexes < <(tshark -n -r "$T/$c.pcap" -T fields -e udp.payload 2>/dev/null)
+		vout=$(KRB5RCACHETYPE=none KRB5_CONFIG=$T/krb5-b.conf "$BUILD/src/kink/kink-verify" \
+			"FILE:$T/kdc/host-b.example.keytab" "kink/host-b.example@$REALM" "${hexes[@]}" 2>&1)
+		echo "$vout" | sed 's/^/# /'
+		! grep -q FAIL <<<"$vout" && [ "$(grep -c '^PASS' <<<"$vout")" -ge 6 ] &&
+			pass "$c: every Cksum and KINK_ENCRYPT verified with the session key recovered from the keytab" ||
+			fail "$c: independent Cksum/KINK_ENCRYPT check"
+	fi
 	local want="1 3 2"
 	[ "$c" = 3way ] && want="1 3 5 2"
 	local ok=1 t
