@@ -456,6 +456,26 @@ free_filter:
 #endif
 }
 
+int sandbox_caps(uint64_t keep, char *why, size_t whysize)
+{
+	int rc;
+
+	if (why && whysize)
+		why[0] = '\0';
+	rc = drop_bounding(keep, why, whysize);
+	if (rc < 0)
+		return rc;
+	rc = set_caps(keep, why, whysize);
+	if (rc < 0)
+		return rc;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		rc = -errno;
+		fail(why, whysize, "PR_SET_NO_NEW_PRIVS: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 int sandbox_enter(const struct sandbox_opts *o, char *why, size_t whysize)
 {
 	uid_t uid, ruid, euid, suid;

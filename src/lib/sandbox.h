@@ -123,6 +123,15 @@ int sandbox_pdeathsig(int sig, pid_t parent);
 int sandbox_seccomp(const struct sandbox_opts *o, char *why, size_t whysize);
 
 /*
+ * Only the capability part, for a process that stays root but needs
+ * little (a privileged parent): drops every capability from the
+ * bounding set except keep, sets permitted and effective to keep,
+ * inheritable and ambient to none, and sets no_new_privs.  keep may hold
+ * any capability here (the caller stays root anyway).
+ */
+int sandbox_caps(uint64_t keep, char *why, size_t whysize);
+
+/*
  * Parses "kill", "errno", "log", "trap" (for a debugging option or
  * environment variable); -EINVAL otherwise.
  */

@@ -39,6 +39,7 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/pidfile.h"
+#include "lib/sandbox.h"
 
 #define MOD "espd"
 
@@ -900,7 +901,41 @@ static void usage(void)
 		"  -m  TUN MTU (default 1400)\n"
 		"  -u  bind UDP 4500 ourselves (no IKE daemon on this host)\n"
 		"  -n  no TUN offloads (one packet per read and write)\n"
+		"  -U  user of the packet-processing worker (default "
+		SANDBOX_USER ")\n"
+		"  -c  worker's chroot (default " ESPD_CHROOT_DEFAULT
+		", 'none': no chroot)\n"
+		"  -S  seccomp violation: kill (default), errno, log, trap, "
+		"off\n"
+		"  -P  no privilege separation (everything runs as root)\n"
 		"  -d  debug logging;  -f  stay in foreground (default)\n");
+}
+
+static struct pidfile espd_pf;
+
+/* The privileged parent, when the worker is gone. */
+static void parent_cleanup(void *arg)
+{
+	(void)arg;
+	ctlsock_close(&espd_ctl);
+	pidfile_remove(&espd_pf);
+}
+
+/* mkdir -p of the default chroot: root's, 0755, empty (sandbox.h
+ * checks all that again). */
+static void chroot_prepare(const char *dir)
+{
+	char buf[sizeof(ESPD_CHROOT_DEFAULT)], *slash;
+
+	if (strcmp(dir, ESPD_CHROOT_DEFAULT) != 0)
+		return;
+	snprintf(buf, sizeof(buf), "%s", dir);
+	slash = strrchr(buf, '/');
+	if (slash && slash != buf) {
+		*slash = 0;
+		(void)mkdir(buf, 0700);
+	}
+	(void)mkdir(dir, 0755);
 }
 
 int main(int argc, char **argv)
@@ -910,7 +945,11 @@ int main(int argc, char **argv)
 	const char *env = getenv(ESPM_SOCKET_ENV);
 	enum log_level lvl = LOG_LVL_INFO;
 	const char *pidpath = NULL;
-	struct pidfile pf;
+	struct pidfile *pf = &espd_pf;
+	struct espd_privsep_opts ps = { .chroot_dir = ESPD_CHROOT_DEFAULT,
+					.on_violation = SANDBOX_KILL,
+					.cleanup = parent_cleanup };
+	bool privsep = true;
 	char why[512];
 	int c, rc = 1;
 
@@ -920,8 +959,24 @@ int main(int argc, char **argv)
 		 env && *env ? env : ESPM_DEFAULT_SOCKET);
 	d.mtu = 1400;
 	d.offload = true;
-	while ((c = getopt(argc, argv, "dfnus:p:i:m:h")) != -1) {
+	d.priv_fd = -1;
+	while ((c = getopt(argc, argv, "dfnus:p:i:m:U:c:S:Ph")) != -1) {
 		switch (c) {
+		case 'P': privsep = false; break;
+		case 'U': ps.user = optarg; break;
+		case 'c':
+			ps.chroot_dir = strcmp(optarg, "none") ? optarg : NULL;
+			break;
+		case 'S':
+			ps.on_violation = strcmp(optarg, "off")
+						  ? sandbox_violation_parse(optarg)
+						  : -1;
+			if (ps.on_violation < -1 ||
+			    (ps.on_violation == -1 && strcmp(optarg, "off"))) {
+				usage();
+				return 2;
+			}
+			break;
 		case 'd': lvl = LOG_LVL_DEBUG; break;
 		case 'f': break;
 		case 'u': d.sink = true; break;
@@ -946,11 +1001,11 @@ int main(int argc, char **argv)
 	log_init("r2espd", LOG_TO_STDERR, lvl);
 	/* single instance: pid file, then the control socket, before the
 	 * TUN device or the routes of a running r2espd are touched */
-	pidfile_init(&pf);
-	if (pidpath && pidfile_lock(&pf, pidpath, "r2espd", why,
+	pidfile_init(pf);
+	if (pidpath && pidfile_lock(pf, pidpath, "r2espd", why,
 				    sizeof(why)) < 0)
 		fatal(MOD, "%s", why);
-	if ((rc = pidfile_write(&pf)) < 0)
+	if ((rc = pidfile_write(pf)) < 0)
 		fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
 	if (RAND_bytes((unsigned char *)&espd_instance,
 		       sizeof(espd_instance)) != 1 || !espd_instance)
@@ -969,6 +1024,32 @@ int main(int argc, char **argv)
 		ctlsock_close(&espd_ctl);
 		fatal(MOD, "data plane setup failed: %s", strerror(-rc));
 	}
+	/* Everything is open: from here on the packet-processing worker
+	 * runs as an unprivileged user in a sandbox, and a privileged
+	 * parent installs its routes (espd_priv.c). */
+	if (privsep) {
+		if (ps.chroot_dir)
+			chroot_prepare(ps.chroot_dir);
+		if ((rc = espd_privsep(&d, &ps)) < 0) {
+			espd_net_close(&d);
+			parent_cleanup(NULL);
+			fatal(MOD, "privilege separation: %s%s", strerror(-rc),
+			      rc == -ENOENT ? " (or run with -P: no "
+					      "privilege separation)"
+					    : "");
+		}
+		/* the worker: the parent holds the locks and removes the
+		 * files at exit */
+		if (pf->fd >= 0)
+			close(pf->fd);
+		pf->fd = -1;
+		if (espd_ctl.lockfd >= 0)
+			close(espd_ctl.lockfd);
+		espd_ctl.lockfd = -1;
+	} else {
+		log_warn(MOD, "-P: no privilege separation, the packet path "
+			      "runs as root");
+	}
 	ev_signal(d.loop, SIGTERM, stop_cb, &d);
 	ev_signal(d.loop, SIGINT, stop_cb, &d);
 	signal(SIGPIPE, SIG_IGN);
@@ -982,8 +1063,15 @@ int main(int argc, char **argv)
 		if (d.cli[i].fd >= 0)
 			client_drop(&d, i);
 	espd_net_close(&d);
-	ctlsock_close(&espd_ctl);
-	pidfile_remove(&pf);
+	if (d.priv_fd >= 0) {
+		/* the worker: the parent removes the socket and pid files
+		 * once we are gone (we could not: chroot, seccomp) */
+		close(espd_ctl.fd);
+		close(d.priv_fd);
+	} else {
+		ctlsock_close(&espd_ctl);
+		pidfile_remove(pf);
+	}
 	ev_free(d.loop);
 	return rc;
 }

@@ -105,6 +105,9 @@ struct ev_loop;
 #define ESPD_MAX_CLIENTS 32
 #define ESPD_HASH 256
 #define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
+#define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
+/* default chroot of the worker (created, mode 0755, if missing) */
+#define ESPD_CHROOT_DEFAULT "/run/racoon2/empty"
 #define NAT_T_PORT 4500
 
 /* espd_off.c: TUN offloads (IFF_VNET_HDR, TSO in, GRO-style out). */
@@ -231,8 +234,9 @@ struct espd {
 	uint64_t sa_gen;
 	struct espd_pol *pols;
 	uint32_t pol_serial;
-	void *nl; /* struct mnl_socket * */
+	void *nl; /* struct mnl_socket *; NULL in the privsep worker */
 	uint32_t nl_seq;
+	int priv_fd; /* worker: socketpair to the privileged parent, or -1 */
 
 	struct espd_stats st;
 	/* packet buffers, allocated once at start */
@@ -269,6 +273,31 @@ void espd_broadcast(struct espd *d, const struct kevent *ev);
 void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n);
 /* Remove every policy (and its route) and every SA (wiped). */
 void espd_state_free(struct espd *d);
+
+/* espd_priv.c: privilege separation (see there) and route operations */
+struct espd_privsep_opts {
+	const char *user;	/* NULL: SANDBOX_USER */
+	const char *chroot_dir; /* NULL: none */
+	int on_violation;	/* enum sandbox_violation, -1: no seccomp */
+	void (*cleanup)(void *arg); /* parent, at exit: socket, pid file */
+	void *cleanup_arg;
+};
+/*
+ * Fork: the parent keeps the netlink socket and serves route requests
+ * until the worker exits, then cleans up and exits (never returns); the
+ * worker enters the sandbox and returns 0.  Errors before the fork:
+ * -errno (nothing changed).
+ */
+int espd_privsep(struct espd *d, const struct espd_privsep_opts *o);
+/* Add or delete the route for s's destination prefix through the TUN
+ * device: asks the parent (priv_fd), or does it on d->nl. */
+int espd_rt_request(struct espd *d, bool add, const struct ksel *s);
+/* The parent's check of one request (exposed for tests and fuzzing):
+ * 0, or -EINVAL with *why set. */
+int espd_rt_check(const uint8_t *buf, size_t len, void *out,
+		  const char **why);
+/* Remove our routes (ESPD_RTPROT) through ifindex; returns how many. */
+unsigned espd_purge_routes(void *nl, uint32_t *nl_seq, int ifindex);
 
 /* espd_flow.c */
 bool ksel_match_flow(const struct ksel *s, const struct ksel *flow);

@@ -680,128 +680,6 @@ fail:
 	return s;
 }
 
-/*
- * Delete routes a previous r2espd left behind: rtm_protocol ESPD_RTPROT
- * through the TUN device we just attached to.  They normally vanish with
- * the device when r2espd exits; a device made persistent (ip tuntap)
- * outlives it and keeps them.  Routes of another r2espd running in this
- * namespace with another device (-i) are not touched.  Netlink replies
- * are parsed through struct rd; the dump is collected first, then each
- * route is deleted.
- */
-/* RTA_OIF of a route's attributes (struct rtattr: u16 len, u16 type,
- * host order, 4-byte aligned), 0 if absent or malformed. */
-static uint32_t route_oif(struct rd *a)
-{
-	uint16_t alen, atype;
-	uint32_t oif;
-	struct rd v;
-
-	while (rd_h16(a, &alen) == 0 && rd_h16(a, &atype) == 0) {
-		if (alen < 4 || rd_sub(a, alen - 4U, &v) < 0)
-			return 0;
-		if (atype == RTA_OIF && rd_h32(&v, &oif) == 0)
-			return oif;
-		if (rd_skip(a, RTA_ALIGN(alen) - alen) < 0)
-			return 0;
-	}
-	return 0;
-}
-
-static void purge_stale_routes(struct espd *d)
-{
-	static uint8_t buf[32768];
-	char req[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct rtmsg *rtm;
-	uint8_t *del = NULL;
-	size_t ndel = 0, dcap = 0, off;
-	uint32_t seq = ++d->nl_seq, portid = mnl_socket_get_portid(d->nl);
-	uint32_t oif = (uint32_t)d->tun_ifindex;
-	bool done = false;
-	unsigned purged = 0;
-
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_UNSPEC;
-	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
-		return;
-	while (!done) {
-		ssize_t n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
-		struct rd r;
-		if (n <= 0)
-			break;
-		r = rd_init(buf, (size_t)n);
-		while (rd_left(&r) >= 16 && !done) {
-			uint32_t len, mseq;
-			uint16_t type;
-			const uint8_t *msg;
-			struct rd m;
-			uint8_t proto;
-			/* struct nlmsghdr, host order (netlink(7)) */
-			m = r;
-			if (rd_h32(&m, &len) < 0 || rd_h16(&m, &type) < 0 ||
-			    rd_skip(&m, 2) < 0 || rd_h32(&m, &mseq) < 0 ||
-			    len < 16 || rd_ptr(&r, len, &msg) < 0) {
-				done = true;
-				break;
-			}
-			/* padding to the next message (absent at the end) */
-			if (rd_skip(&r, NLMSG_ALIGN(len) - len) < 0)
-				r = rd_init(NULL, 0);
-			if (mseq != seq || type == NLMSG_DONE ||
-			    type == NLMSG_ERROR) {
-				done = type == NLMSG_DONE ||
-				       type == NLMSG_ERROR;
-				continue;
-			}
-			/* struct rtmsg: family, dst_len, src_len, tos, table,
-			 * protocol, scope, type, flags (12 bytes) */
-			m = rd_init(msg + 16, len - 16);
-			if (type != RTM_NEWROUTE || rd_skip(&m, 5) < 0 ||
-			    rd_u8(&m, &proto) < 0 || proto != ESPD_RTPROT ||
-			    rd_skip(&m, 6) < 0 || route_oif(&m) != oif)
-				continue;
-			if (ndel + len > dcap) {
-				size_t nc = (dcap ? dcap * 2 : 4096) + len;
-				uint8_t *nd = realloc(del, nc);
-				if (!nd)
-					continue;
-				del = nd;
-				dcap = nc;
-			}
-			memcpy(del + ndel, msg, len);
-			ndel += NLMSG_ALIGN(len);
-		}
-	}
-	for (off = 0; off + 16 <= ndel;) {
-		/* the route as dumped, sent back as RTM_DELROUTE: rewrite
-		 * type, flags, seq and pid of its nlmsghdr */
-		uint8_t *h = del + off;
-		uint32_t len, dseq = ++d->nl_seq, pid = 0;
-		uint16_t type = RTM_DELROUTE, fl = NLM_F_REQUEST | NLM_F_ACK;
-		memcpy(&len, h, 4);
-		memcpy(h + 4, &type, 2);
-		memcpy(h + 6, &fl, 2);
-		memcpy(h + 8, &dseq, 4);
-		memcpy(h + 12, &pid, 4);
-		if (mnl_socket_sendto(d->nl, h, len) >= 0) {
-			ssize_t n = mnl_socket_recvfrom(d->nl, buf,
-							sizeof(buf));
-			if (n > 0 && mnl_cb_run(buf, (size_t)n, dseq, portid,
-						NULL, NULL) >= 0)
-				purged++;
-		}
-		off += NLMSG_ALIGN(len);
-	}
-	free(del);
-	if (purged)
-		log_info(MOD, "removed %u stale route%s left by an earlier "
-			 "r2espd", purged, purged == 1 ? "" : "s");
-}
-
 int espd_net_open(struct espd *d)
 {
 	static const struct {
@@ -865,7 +743,11 @@ int espd_net_open(struct espd *d)
 	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	d->nl_seq = (uint32_t)time(NULL);
-	purge_stale_routes(d);
+	/* routes a previous r2espd left on a persistent TUN device */
+	rc = (int)espd_purge_routes(d->nl, &d->nl_seq, d->tun_ifindex);
+	if (rc)
+		log_info(MOD, "removed %d stale route%s left by an earlier "
+			 "r2espd", rc, rc == 1 ? "" : "s");
 	return ev_add_fd(d->loop, d->tun_fd, EPOLLIN, tun_cb, d);
 }
 
@@ -899,80 +781,9 @@ static bool in_prefix(const struct kaddr *p, unsigned plen,
 	return ksel_match_flow(&s, &f);
 }
 
-static bool local_in_prefix(const struct kaddr *p, unsigned plen,
-			    struct kaddr *out)
-{
-	struct ifaddrs *ifa, *i;
-	bool found = false;
-
-	if (!p->af || getifaddrs(&ifa) < 0)
-		return false;
-	for (i = ifa; i && !found; i = i->ifa_next) {
-		struct kaddr a = { 0 };
-		if (!i->ifa_addr || i->ifa_addr->sa_family != p->af)
-			continue;
-		a.af = p->af;
-		if (p->af == AF_INET)
-			memcpy(a.u.b,
-			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		else
-			memcpy(a.u.b,
-			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-			       16);
-		if (plen && in_prefix(p, plen, &a)) {
-			*out = a;
-			found = true;
-		}
-	}
-	freeifaddrs(ifa);
-	return found;
-}
-
-static int route_msg(struct espd *d, bool add, const struct ksel *s,
-		     const struct kaddr *prefsrc)
-{
-	char buf[8192];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
-	uint8_t dst[16] = { 0 };
-	unsigned alen = s->af == AF_INET ? 4 : 16;
-	unsigned full = s->dst_plen / 8, rest = s->dst_plen % 8;
-	uint32_t seq = ++d->nl_seq;
-	ssize_t n;
-	int rc;
-
-	memcpy(dst, s->dst.u.b, full);
-	if (rest)
-		dst[full] = s->dst.u.b[full] & (uint8_t)(0xff << (8 - rest));
-	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
-			   (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
-	nlh->nlmsg_seq = seq;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = s->af;
-	rtm->rtm_dst_len = s->dst_plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = ESPD_RTPROT;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_DST, alen, dst);
-	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)d->tun_ifindex);
-	if (prefsrc)
-		mnl_attr_put(nlh, RTA_PREFSRC, alen, prefsrc->u.b);
-	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(d->nl),
-			NULL, NULL);
-	return rc < 0 ? -errno : 0;
-}
-
 int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 {
 	const struct ksel *s = &pol->p.sel;
-	struct kaddr src;
 	char b[INET6_ADDRSTRLEN];
 	int rc;
 
@@ -989,7 +800,7 @@ int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 		}
 	if (!add) {
 		pol->routed = false;
-		rc = route_msg(d, false, s, NULL);
+		rc = espd_rt_request(d, false, s);
 		if (rc < 0 && rc != -ESRCH)
 			log_warn(MOD, "route del: %s", strerror(-rc));
 		return rc;
@@ -1002,11 +813,9 @@ int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 			 inet_ntop(s->af, pol->p.tmpl[0].dst.u.b, b, sizeof(b)));
 		return 0;
 	}
-	rc = -ENOENT;
-	if (local_in_prefix(&s->src, s->src_plen, &src))
-		rc = route_msg(d, true, s, &src);
-	if (rc < 0)
-		rc = route_msg(d, true, s, NULL);
+	/* the prefix through the TUN device, with a local address of the
+	 * source selector as preferred source (espd_priv.c) */
+	rc = espd_rt_request(d, true, s);
 	if (rc < 0) {
 		log_warn(MOD, "route to %s/%u via %s: %s",
 			 inet_ntop(s->af, s->dst.u.b, b, sizeof(b)),
