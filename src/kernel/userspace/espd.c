@@ -209,6 +209,7 @@ static void sa_unlink(struct espd *d, struct espd_sa *sa)
 			break;
 		}
 	d->sa_gen++;
+	d->nsas--;
 	if (!sa->larval)
 		esp_sa_free(&sa->esp);
 	OPENSSL_cleanse(sa, sizeof(*sa));
@@ -317,6 +318,10 @@ static int req_getspi(struct req *q, struct rd *r)
 		WHY(q, "getspi needs a destination");
 		return -EINVAL;
 	}
+	if (d->nsas >= ESPD_MAX_SAS) {
+		WHY(q, "SAD full (%u SAs)", d->nsas);
+		return -ENOSPC;
+	}
 	for (int tries = 0;; tries++) {
 		if (tries > 100)
 			return -EAGAIN;
@@ -329,6 +334,7 @@ static int req_getspi(struct req *q, struct rd *r)
 	sa = calloc(1, sizeof(*sa));
 	if (!sa)
 		return -ENOMEM;
+	d->nsas++;
 	sa->larval = true;
 	sa->larval_expire = espd_now() + ESPD_LARVAL_LIFE;
 	sa->k.proto = proto;
@@ -405,6 +411,11 @@ static int req_sa_add(struct req *q, struct rd *r)
 		rc = -EOPNOTSUPP;
 		goto out_wipe;
 	}
+	if (!old && d->nsas >= ESPD_MAX_SAS) {
+		WHY(q, "SAD full (%u SAs)", d->nsas);
+		rc = -ENOSPC;
+		goto out_wipe;
+	}
 	sa = calloc(1, sizeof(*sa));
 	if (!sa) {
 		rc = -ENOMEM;
@@ -417,6 +428,7 @@ static int req_sa_add(struct req *q, struct rd *r)
 	}
 	if (old)
 		sa_unlink(d, old);
+	d->nsas++;
 	sa->k = k;
 	sa->next = d->sas;
 	d->sas = sa;
@@ -466,6 +478,9 @@ static void pol_free(struct espd *d, struct espd_pol *p)
 {
 	if (p->routed)
 		espd_route(d, p, false);
+	if (p->q)
+		d->nqueues--;
+	d->npols--;
 	free(p->q);
 	free(p);
 }
@@ -565,6 +580,10 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 			WHY(q, "policy exists");
 			return -EEXIST;
 		}
+		if (d->npols >= ESPD_MAX_POLS) {
+			WHY(q, "SPD full (%u policies)", d->npols);
+			return -ENOSPC;
+		}
 		k.index = pol_index_pick(d, want, k.dir);
 		if (!k.index) {
 			WHY(q, "no free policy index");
@@ -573,6 +592,7 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
+		d->npols++;
 		p->p = k;
 		p->p.owned = true;
 		p->p.add_time = p->add_sec = espd_now();

@@ -103,6 +103,13 @@ struct ev_loop;
 #define ESPD_ACQ_RETRY 10    /* s between ACQUIREs for one policy */
 #define ESPD_LARVAL_LIFE 60  /* s a getspi reservation lives */
 #define ESPD_MAX_CLIENTS 32
+/* Memory bounds (ARCHITECTURE.md, r2espd(8)): SAD entries (larval
+ * included; ~4 KiB each with their cipher contexts), policies, and
+ * policies that hold a queue of packets waiting for an SA
+ * (ESPD_QLEN * ESPD_SLOT = 8 KiB each, freed when drained). */
+#define ESPD_MAX_SAS 32768
+#define ESPD_MAX_POLS 32768
+#define ESPD_MAX_QUEUES 1024
 #define ESPD_HASH 256
 #define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
 #define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
@@ -231,6 +238,7 @@ struct espd {
 	struct espd_client cli[ESPD_MAX_CLIENTS];
 
 	struct espd_sa *sas, *hash[ESPD_HASH];
+	unsigned nsas, npols, nqueues; /* against ESPD_MAX_* */
 	uint64_t sa_gen;
 	struct espd_pol *pols;
 	uint32_t pol_serial;
@@ -314,6 +322,16 @@ int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 		size_t len);
 void espd_tx_flush(struct espd *d);
 int espd_route(struct espd *d, struct espd_pol *pol, bool add);
+/* One datagram received on raw socket group g (OUT_*; IPv4: with the IP
+ * header; IPv6: source in msg_name, destination in IPV6_PKTINFO). */
+void espd_rx_one(struct espd *d, int g, struct msghdr *mh, const uint8_t *buf,
+		 size_t len);
+/* End of a receive batch: write what GRO holds to the TUN device. */
+void espd_rx_flush(struct espd *d);
+/* One read of n octets from the TUN device, in d->tunbuf. */
+void espd_tun_packet(struct espd *d, size_t n);
+#define ESPD_TUNBUF (OFF_VNET_LEN + 65536) /* d->tunbuf */
+#define ESPD_GROBUF (OFF_VNET_LEN + 65535) /* d->gro.buf */
 void espd_queue_flush(struct espd *d);
 
 #endif

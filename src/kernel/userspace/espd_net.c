@@ -40,8 +40,8 @@
 
 #define MOD "espd"
 /* a TSO super-packet: virtio-net header + up to 64 KiB of IP */
-#define TUNBUF (OFF_VNET_LEN + 65536)
-#define GROBUF (OFF_VNET_LEN + 65535)
+#define TUNBUF ESPD_TUNBUF
+#define GROBUF ESPD_GROBUF
 
 #ifndef UDP_ENCAP_ESPINUDP
 #define UDP_ENCAP_ESPINUDP 2
@@ -195,8 +195,16 @@ static void queue_packet(struct espd *d, struct espd_pol *p,
 		d->st.too_big++;
 		return;
 	}
-	if (!p->q && !(p->q = malloc((size_t)ESPD_QLEN * ESPD_SLOT)))
-		return;
+	if (!p->q) {
+		/* bounded: ESPD_MAX_QUEUES policies hold a queue at once */
+		if (d->nqueues >= ESPD_MAX_QUEUES ||
+		    !(p->q = malloc((size_t)ESPD_QLEN * ESPD_SLOT))) {
+			d->st.queue_drop++;
+			return;
+		}
+		d->nqueues++;
+		p->qhead = 0;
+	}
 	if (p->qcount == ESPD_QLEN) {
 		/* keep the newest, like the kernel's larval queue */
 		p->qhead = (p->qhead + 1) % ESPD_QLEN;
@@ -227,8 +235,14 @@ void espd_queue_flush(struct espd *d)
 			p->qhead = (p->qhead + 1) % ESPD_QLEN;
 			p->qcount--;
 		}
-		if (!p->qcount)
+		if (!p->qcount) {
 			p->acq_sent = 0;
+			if (p->q) {
+				free(p->q);
+				p->q = NULL;
+				d->nqueues--;
+			}
+		}
 	}
 	espd_tx_flush(d);
 }
@@ -285,37 +299,42 @@ static int seg_out(void *arg, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
+void espd_tun_packet(struct espd *d, size_t n)
+{
+	struct off_vnet h;
+	int rc;
+
+	if (!d->offload) {
+		d->st.tun_rx++;
+		out_packet(d, d->tunbuf, n);
+		return;
+	}
+	if (off_vnet_parse(d->tunbuf, n, &h) < 0) {
+		d->st.malformed++;
+		return;
+	}
+	rc = off_segment_to(&h, d->tunbuf + OFF_VNET_LEN, n - OFF_VNET_LEN,
+			    tx_getbuf, d, seg_out, d);
+	if (rc < 0) {
+		d->st.malformed++;
+		log_rl_warn(MOD, "TUN packet (gso %u/%u) dropped: %s",
+			    h.gso_type, h.gso_size, strerror(-rc));
+		return;
+	}
+	d->st.tun_rx += (unsigned)rc;
+	if (h.gso_type != OFF_GSO_NONE)
+		d->st.tun_gso++;
+}
+
 static void tun_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct espd *d = arg;
-	struct off_vnet h;
 
 	for (int i = 0; i < 256; i++) {
 		ssize_t n = read(fd, d->tunbuf, TUNBUF);
-		int rc;
 		if (n <= 0)
 			break;
-		if (!d->offload) {
-			d->st.tun_rx++;
-			out_packet(d, d->tunbuf, (size_t)n);
-			continue;
-		}
-		if (off_vnet_parse(d->tunbuf, (size_t)n, &h) < 0) {
-			d->st.malformed++;
-			continue;
-		}
-		rc = off_segment_to(&h, d->tunbuf + OFF_VNET_LEN,
-				    (size_t)n - OFF_VNET_LEN, tx_getbuf, d,
-				    seg_out, d);
-		if (rc < 0) {
-			d->st.malformed++;
-			log_rl_warn(MOD, "TUN packet (gso %u/%u) dropped: %s",
-				    h.gso_type, h.gso_size, strerror(-rc));
-			continue;
-		}
-		d->st.tun_rx += (unsigned)rc;
-		if (h.gso_type != OFF_GSO_NONE)
-			d->st.tun_gso++;
+		espd_tun_packet(d, (size_t)n);
 	}
 	espd_tx_flush(d);
 }
@@ -400,6 +419,12 @@ out_events:
 	espd_sa_events(d, sa, ev);
 }
 
+void espd_rx_flush(struct espd *d)
+{
+	if (d->offload)
+		off_gro_flush(&d->gro, tun_write, d);
+}
+
 struct rxmeta {
 	struct mmsghdr msg[ESPD_BATCH];
 	struct iovec iov[ESPD_BATCH];
@@ -427,8 +452,8 @@ static bool pktinfo6(struct msghdr *mh, struct kaddr *dst)
 	return false;
 }
 
-static void rx_one(struct espd *d, int g, struct msghdr *mh,
-		   const uint8_t *buf, size_t len)
+void espd_rx_one(struct espd *d, int g, struct msghdr *mh,
+		 const uint8_t *buf, size_t len)
 {
 	struct rd r = rd_init(buf, len), rest;
 	struct kaddr src = { 0 }, dst = { 0 };
@@ -506,11 +531,10 @@ static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 				d->st.too_big++;
 				continue;
 			}
-			rx_one(d, g, &m.msg[i].msg_hdr, d->rx[i],
-			       m.msg[i].msg_len);
+			espd_rx_one(d, g, &m.msg[i].msg_hdr, d->rx[i],
+				    m.msg[i].msg_len);
 		}
-		if (d->offload)
-			off_gro_flush(&d->gro, tun_write, d);
+		espd_rx_flush(d);
 		if (n < ESPD_BATCH)
 			break;
 	}

@@ -1,0 +1,449 @@
+/*
+ * esprx_fuzz.c - libFuzzer harness for r2espd's receive path as the
+ * daemon runs it (espd_net.c, espd.c): datagrams as the raw sockets
+ * deliver them - raw ESP over IPv4 (with the IP header) and IPv6 (source
+ * in msg_name, destination in IPV6_PKTINFO), ESP-in-UDP from the 4500 tap
+ * (IPv4 and IPv6) - through SPI lookup, decryption, anti-replay, the
+ * inbound policy check, GRO coalescing and the write to TUN; and reads
+ * from the TUN device (with and without the virtio-net header and TSO)
+ * through the SPD lookup, the queue of packets waiting for an SA,
+ * ACQUIRE, encryption and the outbound batch.
+ *
+ * State is rebuilt for every input: a fixed set of SAs and policies is
+ * installed through the control path (espd_ctl_msg, as spmd and iked
+ * do) and freed (wiped) afterwards, counters, batches and the coalescing
+ * buffer start empty.  The TUN device is /dev/null, the raw sockets are
+ * -1 (sends fail and are counted: the packets are built and encrypted
+ * first); no routes (no netlink socket).
+ *
+ * Input: records, each u8 kind, u16 length (big endian), payload:
+ *   kind % 8 == 0  raw ESP, IPv4: payload is the whole IPv4 datagram
+ *            1     ESP-in-UDP, IPv4: the whole IPv4 datagram
+ *            2     raw ESP, IPv6: 16 octets source, 16 destination, ESP
+ *            3     ESP-in-UDP, IPv6: source, destination, UDP + ESP
+ *            4     one TUN read (offloads per the first input octet)
+ *            5     a valid ESP packet: u8 SA index, u32 sequence number,
+ *                  then the inner packet, encrypted with the peer's copy
+ *                  of that SA and received as kind 0/1/2/3 would be
+ *            6     end of a batch: flush TX and the coalescing buffer
+ *            7     lifetime tick (u8 seconds forward)
+ * The first input octet chooses offloads (bit 0) before the records.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kernel/userspace/esp.h"
+#include "kernel/userspace/esp_msg.h"
+#include "kernel/userspace/espd.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "lib/rd.h"
+#include "lib/wr.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct espd d;
+static int ctl[2] = {-1, -1};
+
+/* The SAs: inbound (dst = us) and outbound, all tunnel mode. */
+struct sa_def {
+	uint32_t spi;
+	bool v6, in, encap, esn;
+	uint16_t encr, bits, integ, klen, alen;
+	uint32_t reqid;
+};
+
+static const struct sa_def sas[] = {
+    {0x100, false, true, false, false, ESP_ENCR_AES_GCM_16, 128, 0, 20, 0, 1},
+    {0x101, false, true, true, true, ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0,
+     2},
+    {0x102, false, true, false, true, ESP_ENCR_AES_CBC, 128,
+     ESP_AUTH_HMAC_SHA1_96, 16, 20, 3},
+    {0x103, true, true, false, false, ESP_ENCR_NULL, 0,
+     ESP_AUTH_HMAC_SHA2_256_128, 0, 32, 4},
+    {0x104, true, true, true, false, ESP_ENCR_AES_GCM_16, 256, 0, 36, 0, 5},
+    {0x200, false, false, false, false, ESP_ENCR_AES_GCM_16, 128, 0, 20, 0, 1},
+    {0x201, false, false, true, true, ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0,
+     2},
+    {0x203, true, false, false, false, ESP_ENCR_NULL, 0,
+     ESP_AUTH_HMAC_SHA2_256_128, 0, 32, 4},
+};
+#define NSA (sizeof(sas) / sizeof(sas[0]))
+#define NIN 5 /* the first NIN are inbound */
+
+/* The peer's copy of each inbound SA, to make valid packets. */
+static struct esp_sa peer[NIN];
+
+static void addr(struct kaddr *a, bool v6, int host)
+{
+	memset(a, 0, sizeof(*a));
+	if (v6) {
+		a->af = AF_INET6;
+		inet_pton(AF_INET6,
+			  host == 1 ? "2001:db8:1::1" : "2001:db8:1::2",
+			  a->u.b);
+	} else {
+		a->af = AF_INET;
+		inet_pton(AF_INET, host == 1 ? "198.51.100.1" : "198.51.100.2",
+			  a->u.b);
+	}
+}
+
+static void make_ksa(const struct sa_def *s, struct ksa *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->proto = IPPROTO_ESP;
+	k->spi = s->spi;
+	k->mode = KMODE_TUNNEL;
+	k->reqid = s->reqid;
+	/* we are host 2: inbound from 1 to 2, outbound from 2 to 1 */
+	addr(&k->src, s->v6, s->in ? 1 : 2);
+	addr(&k->dst, s->v6, s->in ? 2 : 1);
+	k->encr_id = s->encr;
+	k->encr_keybits = s->bits;
+	k->integ_id = s->integ;
+	k->enc_key_len = s->klen;
+	for (unsigned i = 0; i < s->klen; i++)
+		k->enc_key[i] = (uint8_t)(s->spi + i);
+	k->auth_key_len = s->alen;
+	for (unsigned i = 0; i < s->alen; i++)
+		k->auth_key[i] = (uint8_t)(0x40 + i);
+	k->esn = s->esn;
+	k->replay_window = 64;
+	if (s->encap) {
+		k->encap.enabled = true;
+		k->encap.sport = 4500;
+		k->encap.dport = 4500;
+	}
+}
+
+static void ctl_send(uint16_t type, struct wr *body)
+{
+	struct espm_hdr h = {.type = type, .seq = 1};
+	uint8_t buf[ESPM_MAX + 1];
+	struct wr w;
+
+	wr_init(&w, ESPM_MAX);
+	espm_put_hdr(&w, &h);
+	wr_bytes(&w, body->buf, body->len);
+	if (!wr_error(&w))
+		espd_ctl_msg(&d, 0, w.buf, w.len);
+	wr_free(&w);
+	while (recv(ctl[1], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void prefix(struct kaddr *a, bool v6, const char *s4, const char *s6)
+{
+	memset(a, 0, sizeof(*a));
+	a->af = v6 ? AF_INET6 : AF_INET;
+	inet_pton(a->af, v6 ? s6 : s4, a->u.b);
+}
+
+/* policies: remote 203.0.113.0/25 (2001:db8:a::/48) <-> local
+ * 203.0.113.128/25 (2001:db8:b::/48) per reqid 1..5; one outbound
+ * policy without SA (ACQUIRE) and a discard one */
+static void add_pol(struct wr *w, enum kdir dir, bool v6, uint32_t reqid,
+		    enum kaction act, const char *r4, const char *l4,
+		    const char *r6, const char *l6)
+{
+	struct kpolicy p;
+	bool out = dir == KDIR_OUT;
+
+	memset(&p, 0, sizeof(p));
+	p.sel.af = v6 ? AF_INET6 : AF_INET;
+	prefix(&p.sel.src, v6, out ? l4 : r4, out ? l6 : r6);
+	prefix(&p.sel.dst, v6, out ? r4 : l4, out ? r6 : l6);
+	p.sel.src_plen = p.sel.dst_plen =
+	    (uint8_t)(v6 ? 48 - (reqid == 5)
+			 : 25 - (reqid == 2) - 2 * (reqid == 3));
+	p.sel.proto = 0;
+	p.dir = dir;
+	p.action = act;
+	p.priority = 1000;
+	if (act == KPOL_IPSEC) {
+		p.ntmpl = 1;
+		p.tmpl[0].proto = IPPROTO_ESP;
+		p.tmpl[0].mode = KMODE_TUNNEL;
+		p.tmpl[0].reqid = reqid;
+		addr(&p.tmpl[0].src, v6, out ? 2 : 1);
+		addr(&p.tmpl[0].dst, v6, out ? 1 : 2);
+	}
+	wr_reset(w);
+	espm_put_kpolicy(w, &p);
+	ctl_send(ESPM_POL_ADD, w);
+}
+
+static void setup(void)
+{
+	struct wr w;
+
+	wr_init(&w, ESPM_MAX);
+	for (size_t i = 0; i < NSA; i++) {
+		struct ksa k;
+
+		make_ksa(&sas[i], &k);
+		wr_reset(&w);
+		espm_put_ksa(&w, &k, true);
+		ctl_send(ESPM_SA_ADD, &w);
+		if (i < NIN && esp_sa_init(&peer[i], &k, 1, NULL, 0) != 0)
+			abort();
+	}
+	/* reqid 1-3: IPv4 pairs; 4-5: IPv6 */
+	add_pol(&w, KDIR_IN, false, 1, KPOL_IPSEC, "203.0.113.0",
+		"203.0.113.128", NULL, NULL);
+	add_pol(&w, KDIR_OUT, false, 1, KPOL_IPSEC, "203.0.113.0",
+		"203.0.113.128", NULL, NULL);
+	/* reqid 2 and 3: inbound only, wider selectors (/24, /23) */
+	add_pol(&w, KDIR_IN, false, 2, KPOL_IPSEC, "203.0.113.0", "203.0.113.0",
+		NULL, NULL);
+	add_pol(&w, KDIR_IN, false, 3, KPOL_IPSEC, "203.0.112.0", "203.0.112.0",
+		NULL, NULL);
+	add_pol(&w, KDIR_IN, true, 5, KPOL_IPSEC, NULL, NULL,
+		"2001:db8:a::", "2001:db8:b::");
+	add_pol(&w, KDIR_IN, true, 4, KPOL_IPSEC, NULL, NULL,
+		"2001:db8:a::", "2001:db8:b::");
+	add_pol(&w, KDIR_OUT, true, 4, KPOL_IPSEC, NULL, NULL,
+		"2001:db8:a::", "2001:db8:b::");
+	/* no SA for reqid 9: queue + ACQUIRE */
+	add_pol(&w, KDIR_OUT, false, 9, KPOL_IPSEC, "192.0.2.0",
+		"203.0.113.128", NULL, NULL);
+	add_pol(&w, KDIR_OUT, true, 0, KPOL_DISCARD, NULL, NULL,
+		"2001:db8:c::", "2001:db8:b::");
+	wr_free(&w);
+}
+
+static void teardown(void)
+{
+	espd_tx_flush(&d);
+	espd_rx_flush(&d);
+	if (getenv("ESPRX_FUZZ_VERBOSE"))
+		fprintf(stderr,
+			"esp_rx %llu decap_fail %llu unknown_spi %llu "
+			"policy_drop %llu tun_tx %llu tun_gro %llu tun_rx %llu "
+			"send_fail %llu queued %llu acquires %llu "
+			"malformed %llu\n",
+			(unsigned long long)d.st.esp_rx,
+			(unsigned long long)d.st.decap_fail,
+			(unsigned long long)d.st.unknown_spi,
+			(unsigned long long)d.st.policy_drop,
+			(unsigned long long)d.st.tun_tx,
+			(unsigned long long)d.st.tun_gro,
+			(unsigned long long)d.st.tun_rx,
+			(unsigned long long)d.st.send_fail,
+			(unsigned long long)d.st.queued,
+			(unsigned long long)d.st.acquires,
+			(unsigned long long)d.st.malformed);
+	espd_state_free(&d);
+	for (size_t i = 0; i < NIN; i++)
+		esp_sa_free(&peer[i]);
+}
+
+static void once(void)
+{
+	int null;
+
+	log_init("fuzz", LOG_TO_STDERR,
+		 getenv("ESPRX_FUZZ_VERBOSE") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	d.loop = ev_new();
+	d.rx = calloc(ESPD_BATCH, ESPD_SLOT);
+	d.txb = calloc(ESPD_BATCH, ESPD_SLOT);
+	d.tunbuf = malloc(ESPD_TUNBUF);
+	d.dec = malloc(ESPD_SLOT);
+	d.gro.buf = malloc(ESPD_GROBUF);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (!d.loop || !d.rx || !d.txb || !d.tunbuf || !d.dec || !d.gro.buf ||
+	    null < 0)
+		abort();
+	d.tun_fd = null;
+}
+
+/* A datagram as raw socket group g delivers it. */
+static void rx(int g, const uint8_t *p, size_t n, const struct kaddr *src6,
+	       const struct kaddr *dst6)
+{
+	struct sockaddr_in6 from = {.sin6_family = AF_INET6};
+	union {
+		char buf[64];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr mh = {0};
+
+	if (n > ESPD_SLOT)
+		n = ESPD_SLOT;
+	memcpy(d.rx[0], p, n);
+	if (g == OUT_ESP6 || g == OUT_UDP6) {
+		struct cmsghdr *c = (struct cmsghdr *)cm.buf;
+		struct in6_pktinfo pi = {0};
+
+		memcpy(&from.sin6_addr, src6->u.b, 16);
+		memcpy(&pi.ipi6_addr, dst6->u.b, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_name = &from;
+		mh.msg_namelen = sizeof(from);
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+	espd_rx_one(&d, g, &mh, d.rx[0], n);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* kind 5: a packet that passes the ICV (unless replayed) */
+static void valid(const uint8_t *p, size_t n)
+{
+	static uint8_t pkt[ESPD_SLOT + 64];
+	struct rd r = rd_init(p, n);
+	uint8_t idx, nh;
+	uint32_t seq;
+	size_t h, olen;
+	unsigned ev;
+	struct esp_sa *sa;
+	const struct sa_def *s;
+
+	if (rd_u8(&r, &idx) < 0 || rd_u32(&r, &seq) < 0)
+		return;
+	s = &sas[idx % NIN];
+	sa = &peer[idx % NIN];
+	/* keep the upper half when it is there (ESN) */
+	sa->seq_out = (sa->seq_out & ~(uint64_t)UINT32_MAX) | seq;
+	h = s->v6 ? 0 : 20;
+	if (s->encap && !s->v6)
+		h += 8;
+	if (rd_left(&r) > 1400)
+		return;
+	nh = rd_left(&r) && (r.p[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (esp_encap(sa, r.p, rd_left(&r), nh, pkt + h, sizeof(pkt) - h, &olen,
+		      2, &ev) != 0)
+		return;
+	if (!s->v6) {
+		/* IPv4 header (only what rx_one reads: version/IHL, addresses)
+		 * and, for ESP-in-UDP, the UDP header to 4500 */
+		memset(pkt, 0, 20);
+		pkt[0] = 0x45;
+		pkt[9] = s->encap ? IPPROTO_UDP : IPPROTO_ESP;
+		inet_pton(AF_INET, "198.51.100.1", pkt + 12);
+		inet_pton(AF_INET, "198.51.100.2", pkt + 16);
+		if (s->encap) {
+			put16(pkt + 20, 4500);
+			put16(pkt + 22, 4500);
+			put16(pkt + 24, (uint16_t)(olen + 8));
+			put16(pkt + 26, 0);
+		}
+		rx(s->encap ? OUT_UDP4 : OUT_ESP4, pkt, h + olen, NULL, NULL);
+	} else {
+		struct kaddr a, b;
+
+		addr(&a, true, 1);
+		addr(&b, true, 2);
+		if (s->encap) {
+			memmove(pkt + 8, pkt, olen);
+			put16(pkt, 4500);
+			put16(pkt + 2, 4500);
+			put16(pkt + 4, (uint16_t)(olen + 8));
+			put16(pkt + 6, 0);
+			olen += 8;
+		}
+		rx(s->encap ? OUT_UDP6 : OUT_ESP6, pkt, olen, &a, &b);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rd r = rd_init(data, size);
+	uint8_t opts;
+
+	if (!d.loop)
+		once();
+	for (int i = 0; i < ESPD_MAX_CLIENTS; i++)
+		d.cli[i].fd = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+		abort();
+	d.cli[0].fd = ctl[0];
+	d.ctl_fd = -1;
+	d.priv_fd = -1;
+	d.nl = NULL;
+	d.sink4 = d.sink6 = -1;
+	for (int g = 0; g < OUT_N; g++) {
+		d.out_fd[g] = -1;
+		d.tx[g].n = 0;
+	}
+	d.tx_slot = 0;
+	memset(&d.st, 0, sizeof(d.st));
+	opts = size ? data[0] : 0;
+	d.offload = (opts & 1) != 0;
+	off_gro_init(&d.gro, d.gro.buf, ESPD_GROBUF);
+	setup();
+	if (size)
+		rd_skip(&r, 1);
+	for (;;) {
+		uint8_t kind;
+		uint16_t len;
+		const uint8_t *p;
+		struct kaddr a, b;
+
+		if (rd_u8(&r, &kind) < 0 || rd_u16(&r, &len) < 0)
+			break;
+		if (rd_ptr(&r, len, &p) < 0) {
+			len = (uint16_t)rd_left(&r);
+			if (rd_ptr(&r, len, &p) < 0)
+				break;
+		}
+		switch (kind % 8) {
+		case 0:
+		case 1:
+			rx(kind % 8 == 0 ? OUT_ESP4 : OUT_UDP4, p, len, NULL,
+			   NULL);
+			break;
+		case 2:
+		case 3:
+			if (len < 32)
+				break;
+			a.af = b.af = AF_INET6;
+			memcpy(a.u.b, p, 16);
+			memcpy(b.u.b, p + 16, 16);
+			rx(kind % 8 == 2 ? OUT_ESP6 : OUT_UDP6, p + 32,
+			   len - 32u, &a, &b);
+			break;
+		case 4:
+			memcpy(d.tunbuf, p, len);
+			espd_tun_packet(&d, len);
+			break;
+		case 5:
+			valid(p, len);
+			break;
+		case 6:
+			espd_tx_flush(&d);
+			espd_rx_flush(&d);
+			break;
+		default:
+			for (struct espd_sa *s = d.sas, *next; s; s = next) {
+				next = s->next;
+				if (!s->larval)
+					espd_sa_events(
+					    &d, s,
+					    esp_sa_tick(&s->esp,
+							espd_now() +
+							    (len ? p[0] : 0)));
+			}
+			break;
+		}
+	}
+	teardown();
+	close(ctl[0]);
+	close(ctl[1]);
+	d.cli[0].fd = -1;
+	return 0;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+# gen_corpus.py DIR - seed inputs for esprx_fuzz.c (see its header for the
+# record format): valid packets for every SA (kind 5), replays, garbage
+# ESP, TUN reads with and without the virtio-net header, for SAs and for
+# a policy without SA (ACQUIRE, queue).
+import os, struct, sys
+
+def rec(kind, payload):
+    return struct.pack(">BH", kind, len(payload)) + payload
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+def ip4(src, dst, proto=1, payload=b"\x08\x00\xf7\xff\x00\x01\x00\x01" + b"x" * 32):
+    h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64,
+                    proto, 0, bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    h = h[:10] + struct.pack(">H", csum(h)) + h[12:]
+    return h + payload
+
+def ip6(src, dst, nh=58, payload=b"\x80\x00\x00\x00\x00\x01\x00\x01" + b"y" * 24):
+    import ipaddress
+    return struct.pack(">IHBB", 6 << 28, len(payload), nh, 64) + \
+        ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + payload
+
+def tcp4(src, dst, n, seq=1, flags=0x10):
+    t = struct.pack(">HHIIBBHHH", 1234, 80, seq, 0, 5 << 4, flags, 65535, 0, 0) + b"z" * n
+    return ip4(src, dst, 6, t)
+
+vnet = bytes(10)
+in4 = ip4("203.0.113.1", "203.0.113.129")
+in6 = ip6("2001:db8:a::1", "2001:db8:b::1")
+out4 = ip4("203.0.113.129", "203.0.113.1")
+out6 = ip6("2001:db8:b::1", "2001:db8:a::1")
+acq4 = ip4("203.0.113.129", "192.0.2.1")
+disc6 = ip6("2001:db8:b::1", "2001:db8:c::1")
+
+seeds = {}
+def valid(idx, seq, inner):
+    return rec(5, struct.pack(">BI", idx, seq) + inner)
+seeds["valid-all"] = b"\1" + valid(0, 1, in4) + valid(1, 1, in4) + valid(2, 1, in4) + \
+    valid(3, 1, in6) + valid(4, 1, in6) + rec(6, b"")
+seeds["valid-replay"] = b"\0" + valid(0, 5, in4) + valid(0, 5, in4) + valid(0, 4, in4) + \
+    valid(0, 200, in4) + valid(0, 5, in4)
+seeds["valid-gro"] = b"\1" + b"".join(valid(0, i + 1, tcp4("203.0.113.1", "203.0.113.129", 1000, 1 + 1000 * i))
+                                      for i in range(4)) + rec(6, b"")
+seeds["valid-policy-mismatch"] = b"\1" + valid(0, 1, ip4("203.0.113.1", "192.0.2.9")) + \
+    valid(3, 1, in4)
+seeds["tun-out"] = b"\1" + rec(4, vnet + out4) + rec(4, vnet + out6) + rec(6, b"")
+seeds["tun-out-nooff"] = b"\0" + rec(4, out4) + rec(4, out6) + rec(4, acq4) + rec(4, disc6)
+seeds["tun-acquire"] = b"\1" + rec(4, vnet + acq4) * 6 + rec(7, b"\x05")
+tso = struct.pack("<BBHHHH", 1, 1, 40, 500, 20, 16) + tcp4("203.0.113.129", "203.0.113.1", 3000)
+seeds["tun-tso"] = b"\1" + rec(4, tso) + rec(6, b"")
+esp_garbage = ip4("198.51.100.1", "198.51.100.2", 50, struct.pack(">II", 0x100, 1) + bytes(40))
+seeds["esp-garbage"] = b"\0" + rec(0, esp_garbage) + \
+    rec(0, ip4("198.51.100.1", "198.51.100.2", 50, struct.pack(">II", 0x999, 1) + bytes(40)))
+udp = struct.pack(">HHHH", 4500, 4500, 56, 0) + struct.pack(">II", 0x101, 1) + bytes(40)
+seeds["udp-garbage"] = b"\0" + rec(1, ip4("198.51.100.1", "198.51.100.2", 17, udp)) + \
+    rec(1, ip4("198.51.100.1", "198.51.100.2", 17, struct.pack(">HHHH", 4500, 4500, 12, 0) + bytes(4)))
+import ipaddress
+a6 = ipaddress.IPv6Address("2001:db8:1::1").packed
+b6 = ipaddress.IPv6Address("2001:db8:1::2").packed
+seeds["esp6-garbage"] = b"\0" + rec(2, a6 + b6 + struct.pack(">II", 0x103, 1) + bytes(48)) + \
+    rec(3, a6 + b6 + struct.pack(">HHHH", 4500, 4500, 56, 0) + struct.pack(">II", 0x104, 1) + bytes(40))
+seeds["short"] = b"\0" + rec(0, b"\x45") + rec(2, bytes(10)) + rec(4, b"")
+
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+for name, data in seeds.items():
+    open(os.path.join(d, name), "wb").write(data)
