@@ -56,6 +56,9 @@ void child_established(struct child_sa *c, const struct ike_policy *p);
 /* Queue work on an SA and kick the task manager. */
 int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c);
 int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c);
+/* Is our request creating c (IKE_AUTH, CREATE_CHILD_SA) out on sa? */
+bool child_creation_in_flight(const struct ike_sa *sa,
+			      const struct child_sa *c);
 int ike_queue_ike_rekey(struct ike_sa *sa);
 int ike_queue_ike_delete(struct ike_sa *sa);
 

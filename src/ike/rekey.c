@@ -142,11 +142,17 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
  * we rekeyed, which the peer then keeps as REKEYED forever. */
 static void move_children(struct ike_sa *from, struct ike_sa *to)
 {
-	struct child_sa *c;
+	struct child_sa *c, **cp = &from->children;
 	struct task **pp = &from->queue, *t;
 
-	while ((c = from->children)) {
-		from->children = c->next;
+	while ((c = *cp)) {
+		/* One whose creating request is out on `from` belongs to
+		 * that exchange: it stays, and lives or dies with it. */
+		if (child_creation_in_flight(from, c)) {
+			cp = &c->next;
+			continue;
+		}
+		*cp = c->next;
 		c->ike = to;
 		c->next = to->children;
 		to->children = c;
@@ -448,7 +454,11 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 	sa->rekeyed_to = n->id;
 	log_info(MOD, "IKE SA #%u rekeyed by peer into #%u", sa->id, n->id);
 	ike_established_quiet(n);
-	task_run(n); /* the CHILD SA tasks that moved */
+	/* The CHILD SA tasks that moved start now -- unless our own rekey
+	 * of sa is out (§2.8.2): until it is resolved, n may be the
+	 * redundant SA, and a request started on it would die with it. */
+	if (!(sa->active && sa->active->type == TASK_IKE_REKEY))
+		task_run(n);
 	script_run(sa->d, n, NULL, SCRIPT_IKE_REKEY);
 	/* The old SA stays until the peer's DELETE (§1.3.2); no more
 	 * requests of ours on it, except a pending rekey's response. */

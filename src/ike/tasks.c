@@ -87,9 +87,8 @@ int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c)
 	return queue(sa, TASK_CHILD_REKEY, c->id);
 }
 
-/* Is our request creating c (IKE_AUTH, CREATE_CHILD_SA) in flight? */
-static bool child_creation_in_flight(const struct ike_sa *sa,
-				     const struct child_sa *c)
+bool child_creation_in_flight(const struct ike_sa *sa,
+			      const struct child_sa *c)
 {
 	const struct task *t = sa->active;
 
