@@ -873,9 +873,13 @@ bool adv_step(struct adv *a)
 void adv_settle(struct adv *a, uint64_t total_ms)
 {
 	drop_held(a);
-	for (uint64_t t = 0; t < total_ms; t += 250) {
+	/* Fine steps while retransmissions run, then coarser ones for the
+	 * DPD and negotiation time limits (timers fire late, not never). */
+	for (uint64_t t = 0, step = 250; t < total_ms; t += step) {
 		h_pump();
-		det_advance_ms(250);
+		if (t >= 5000)
+			step = 1000;
+		det_advance_ms(step);
 		run_loops();
 	}
 	h_pump();

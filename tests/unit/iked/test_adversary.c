@@ -416,6 +416,53 @@ static void test_simultaneous_rekey_b(void **st)
 	simultaneous_rekey(false);
 }
 
+/* During a simultaneous IKE rekey, a CHILD SA creation started on the
+ * SA the peer's rekey made (an ACQUIRE, ikedctl): if that SA turns out
+ * redundant, the CHILD SA being created stays with it (and dies with
+ * it) instead of moving, half made, to the survivor.  Every side and
+ * order is run (which SA wins depends on the nonces). */
+static void rekey_collision_create(bool alice_first, bool on_alice)
+{
+	struct ike_sa *a, *b, *old, *theirs = NULL;
+	struct h_pkt *ra, *rb;
+	struct iked *d;
+	struct task *t;
+
+	fixed_establish(&a, &b);
+	ike_queue_ike_rekey(a);
+	task_run(a);
+	ike_queue_ike_rekey(b);
+	task_run(b);
+	deliver_one();
+	deliver_one();
+	rb = h_pop();
+	ra = h_pop();
+	assert_non_null(ra);
+	assert_non_null(rb);
+	d = on_alice ? &A : &Bd;
+	old = on_alice ? a : b;
+	for (struct ike_sa *s = d->sas; s; s = s->next)
+		if (s->id == old->rekeyed_to)
+			theirs = s;
+	assert_non_null(theirs);
+	t = task_new(TASK_CHILD_CREATE);
+	assert_non_null(t);
+	snprintf(t->policy, sizeof(t->policy), "pol-peer");
+	task_queue(theirs, t);
+	task_run(theirs);
+	h_requeue(alice_first ? rb : ra);
+	h_pump();
+	h_requeue(alice_first ? ra : rb);
+	fixed_finish();
+}
+
+static void test_rekey_collision_create(void **st)
+{
+	(void)st;
+	for (int i = 0; i < 4; i++)
+		rekey_collision_create(i & 1, i & 2);
+}
+
 /* The rekey initiator never got our response and gave up: the old SA
  * that we keep (REKEYED) waiting for its DELETE must not stay forever. */
 static void test_rekeyed_sa_times_out(void **st)
@@ -477,6 +524,7 @@ int main(void)
 	    cmocka_unit_test(test_delete_child_while_creating),
 	    cmocka_unit_test(test_simultaneous_rekey_a),
 	    cmocka_unit_test(test_simultaneous_rekey_b),
+	    cmocka_unit_test(test_rekey_collision_create),
 	    cmocka_unit_test(test_rekeyed_sa_times_out),
 	    cmocka_unit_test(test_child_tasks_follow_ike_rekey),
 	    cmocka_unit_test(test_outsider_net_only),
