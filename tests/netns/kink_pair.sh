@@ -6,6 +6,7 @@
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
 #   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey ipv6
+#                                        coexist
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -17,6 +18,9 @@
 # skew: kinkd-b's Kerberos clock runs 600 s ahead (beyond the 300 s
 # tolerance): it answers the CREATE with KRB_ERROR (KRB_AP_ERR_SKEW) and
 # kinkd-a retries with b's time; the SAs come up.
+# coexist: both hosts also run iked, with a second remote (IKEv2, PSK)
+# for 198.51.100.128/27 <-> .160/27: one ACQUIRE goes to kinkd, the other
+# to iked; both pings pass, four SAs per r2espd.
 # ipv6: the 2way case with IPv6 inner and outer addresses (6in6).
 # rekey: ipsec_sa_lifetime_time 20 s; at the soft expiry (80 %) kinkd-a
 # makes a new pair with CREATE and then DELETEs the old one, under a
@@ -35,6 +39,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: kink_pair (no build dir
 [ "$(id -u)" = 0 ] || { echo "SKIP: kink_pair (needs root)"; exit 77; }
 PATH=$PATH:/usr/sbin
 SPMD=$BUILD/src/spm/spmd
+IKED=$BUILD/src/ike/iked
 ESPD=$BUILD/src/kernel/userspace/r2espd
 ESPCTL=$BUILD/src/kernel/userspace/r2espctl
 KINKD=$BUILD/src/kink/kinkd
@@ -45,7 +50,7 @@ command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77;
 . "$HERE/kink_kdc.sh"
 LUA=$HERE/../../tools/kink.lua
 
-CASES=${*:-2way 3way skew robust rekey ipv6}
+CASES=${*:-2way 3way skew robust rekey ipv6 coexist}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
 set_v4() { GA=198.51.100.1 GB=198.51.100.2 NETA=198.51.100.64/27 NETB=198.51.100.96/27 IA=198.51.100.65 IB=198.51.100.97; }
 set_v6() { GA=2001:db8:1::1 GB=2001:db8:1::2 NETA=2001:db8:a::/48 NETB=2001:db8:b::/48 IA=2001:db8:a::1 IB=2001:db8:b::1; }
@@ -88,7 +93,7 @@ stop() {
 }
 stop_hosts() {
 	local h
-	for h in a b; do stop "kinkd-$h"; done
+	for h in a b; do stop "kinkd-$h"; stop "iked-$h"; done
 	for h in a b; do stop "spmd-$h"; done
 	for h in a b; do stop "espd-$h"; done
 	stop tshark
@@ -119,6 +124,8 @@ net_up() {
 	ip -n "$NB" link set vb up
 	ip -n "$NA" addr add 198.51.100.65/32 dev lo
 	ip -n "$NB" addr add 198.51.100.97/32 dev lo
+	ip -n "$NA" addr add 198.51.100.129/32 dev lo
+	ip -n "$NB" addr add 198.51.100.161/32 dev lo
 	ip -n "$NA" addr add 2001:db8:1::1/64 dev va nodad
 	ip -n "$NB" addr add 2001:db8:1::2/64 dev vb nodad
 	ip -n "$NA" addr add 2001:db8:a::1/128 dev lo nodad
@@ -186,6 +193,40 @@ policy pol {
 ipsec esp { ipsec_sa_lifetime_time ${LIFE:-1 hour}; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { $enc }; esp_auth_alg { hmac_sha2_256; }; };
 EOC
+	[ "$c" = coexist ] || return 0
+	local inet=198.51.100.128/27 pnet=198.51.100.160/27
+	[ "$h" = b ] && inet=198.51.100.160/27 pnet=198.51.100.128/27
+	printf 'kink-pair-coexist-%s\n' "$$" >"$T/psk"
+	chmod 600 "$T/psk"
+	sed -i "s|interface {|interface {\n\tike { \"$me\" port 500; };|" "$T/$h/racoon2.conf"
+	cat >>"$T/$h/racoon2.conf" <<EOC
+remote ipeer {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "host-$h.example";
+		peers_id fqdn "host-$other.example";
+		peers_ipaddr "$peer" port 500;
+		kmp_enc_alg { aes128_cbc; };
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_hash_alg { hmac_sha2_256; };
+		kmp_dh_group { curve25519; };
+		kmp_auth_method { psk; };
+		pre_shared_key "$T/psk";
+	};
+	selector_index isel_out;
+};
+selector isel_out { direction outbound; src "$inet"; dst "$pnet"; policy_index ipol; };
+selector isel_in { direction inbound; src "$pnet"; dst "$inet"; policy_index ipol; };
+policy ipol {
+	action auto_ipsec;
+	remote_index ipeer;
+	ipsec_mode tunnel;
+	ipsec_index { esp; };
+	ipsec_level require;
+	my_sa_ipaddr "$me";
+	peers_sa_ipaddr "$peer";
+};
+EOC
 }
 
 start() {
@@ -205,6 +246,12 @@ start() {
 		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" ${KARGS[$h]:-} >"$d/kinkd.log" 2>&1 &
 	PID[kinkd-$h]=$!
 	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log" || { echo "# kinkd $h did not start"; return 1; }
+	if [ "$c" = coexist ]; then
+		ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" -S "$d/iked.sock" \
+			-K "$d/keys" >"$d/iked.log" 2>&1 &
+		PID[iked-$h]=$!
+		wait_for 5 grep -q "registered with spmd" "$d/iked.log" || { echo "# iked $h did not start"; return 1; }
+	fi
 }
 
 esp_sas() { in_ns "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -c -i 'spi'; }
@@ -241,7 +288,20 @@ run_case() {
 	else
 		fail "$c: ping through the tunnel"
 	fi
-	if [ "$c" = skew ]; then
+	if [ "$c" = coexist ]; then
+		in_ns a ping -q -c 1 -W 1 -I 198.51.100.129 198.51.100.161 >/dev/null 2>&1
+		wait_for 10 esp_sas_is a 4
+		if in_ns a ping -q -c 3 -W 2 -I 198.51.100.129 198.51.100.161 >/dev/null 2>&1 &&
+			esp_sas_is a 4 && esp_sas_is b 4; then
+			pass "$c: the IKEv2 remote's traffic passes too (four SAs per r2espd)"
+		else
+			fail "$c: IKEv2 remote (a=$(esp_sas a) b=$(esp_sas b) SAs)"
+		fi
+		grep -q "ACQUIRE for policy pol " "$T/a/kinkd.log" && ! grep -q "ACQUIRE for policy ipol" "$T/a/kinkd.log" &&
+			grep -q "ACQUIRE for policy ipol" "$T/a/iked.log" && ! grep -q "ACQUIRE for policy pol " "$T/a/iked.log" &&
+			pass "$c: spmd gave the KINK policy's ACQUIRE to kinkd and the IKEv2 one to iked" ||
+			fail "$c: ACQUIRE routing"
+	elif [ "$c" = skew ]; then
 		grep -q "KRB_ERROR from peer: code 37" "$T/a/kinkd.log" &&
 			grep -q "clock skew with peer: retrying" "$T/a/kinkd.log" &&
 			pass "$c: KRB_AP_ERR_SKEW answered with KRB_ERROR, retried with the peer's time" ||
@@ -255,14 +315,16 @@ run_case() {
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
 	fi
 	[ "$c" = rekey ] && rekey
+	local left=0
+	[ "$c" = coexist ] && left=2
 	stop kinkd-a
 	[ "$c" = robust ] && robust
-	if wait_for 5 esp_sas_is b 0; then
+	if wait_for 5 esp_sas_is b $left; then
 		pass "$c: kinkd-a stopped: DELETE removed the SAs of b"
 	else
 		fail "$c: DELETE on stop (b has $(esp_sas b) SAs)"
 	fi
-	esp_sas_is a 0 && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
+	esp_sas_is a $left && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
 	stop_hosts
 	# every message through the RFC 4430 dissector (tools/kink.lua)
 	local msgs bad
