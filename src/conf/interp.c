@@ -2534,6 +2534,13 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 
 	if (!k->present)
 		return;
+	/* kinkd serves the remotes that list kink first: without both
+	 * principals it can neither initiate nor authorise a peer */
+	if (kmp == CONF_KMP_KINK && !is_default && !bad &&
+	    r->n_acceptable_kmp && r->acceptable_kmp[0] == CONF_KMP_KINK &&
+	    (!k->my_principal || !k->peers_principal))
+		conf_warn(x->p, &k->loc, "remote '%s': kink needs my_principal "
+			  "and peers_principal (here or in default)", r->name);
 	if (v1 || v2) {
 		at = kloc(locs, CK_KMP_ENC_ALG, &k->loc);
 		for (size_t i = 0; i < k->kmp_enc_alg.n; i++) {
