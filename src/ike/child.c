@@ -5,9 +5,13 @@
  * and the CREATE_CHILD_SA exchange for new and rekeyed children (§1.3.1,
  * §1.3.3) with the simultaneous-rekey rule of §2.8.1.
  *
- * Ownership: struct child_nego (task state) owns the offer, the exchange
- * nonce and DH context; the child_sa it points to is owned by the IKE SA
- * (linked in its children list from the start, state CREATING).  Key
+ * Ownership (one owner, one way to die -- see child_new() in sa.c): a
+ * CHILD SA being negotiated belongs to struct child_nego, the task
+ * state, which also owns the offer, the exchange nonce and DH context;
+ * on the responder it belongs to child_respond() until installed.
+ * child_attach() then gives it to its IKE SA.  Every error path ends in
+ * child_free() (kernel SAs -- the larval one too -- and dynamic policies
+ * removed, memory wiped); nothing reads a child after that.  Key
  * material is wiped after the kernel has it (kept only when key export
  * is on, to write it out, then wiped too).
  */
@@ -491,13 +495,16 @@ void child_nego_free(void *p)
 
 	if (!cn)
 		return;
+	/* A child still being negotiated dies with its task. */
+	if (cn->child)
+		child_free(cn->child);
 	crypto_dh_free(cn->dh);
 	OPENSSL_cleanse(cn, sizeof(*cn));
 	free(cn);
 }
 
-/* Prepare a child for policy p: SPI, offer, TS.  The child is linked
- * into sa (CREATING) so that a failure can be shown and cleaned up. */
+/* Prepare a child for policy p: SPI, offer, TS.  The child belongs to
+ * the task (cn->child) until child_complete() attaches it to sa. */
 /*
  * A rekeyed CHILD SA serves the same policy as the one it replaces, so
  * it keeps its reqid: asking the backend again can give 0 while a
@@ -542,16 +549,12 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	cn->child = child_new(sa);
 	if (!cn->child)
 		return -ENOMEM;
-	cn->child_id = cn->child->id;
 	snprintf(cn->child->policy, sizeof(cn->child->policy), "%s", p->name);
 	cn->child->mode = p->mode;
 	cn->child->initiated = true;
 	cn->child->reqid = child_reqid(sa, t, p);
-	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0) {
-		child_free(cn->child); /* no SPI, nothing installed */
-		cn->child = NULL;
-		return rc;
-	}
+	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0)
+		return rc; /* the task's free_state frees the child */
 	spi[0] = (uint8_t)(cn->child->spi_in >> 24);
 	spi[1] = (uint8_t)(cn->child->spi_in >> 16);
 	spi[2] = (uint8_t)(cn->child->spi_in >> 8);
@@ -608,17 +611,25 @@ void child_put_sa_ts(struct ikev2_wr *b, const struct child_nego *cn,
 	ikev2_put_ts(b, IKEV2_PL_TSr, &cn->tsr);
 }
 
-/* The peer told us no: mark the prepared child failed and drop it. */
+/*
+ * The negotiated child will not be used: it dies here (its larval SA
+ * with it).  peer_has_it: the peer answered with an SA of its own, so it
+ * is told to drop its half -- a DELETE naming our inbound SPI (§1.4.1,
+ * §3.11), read before the child is gone.
+ */
 static void child_refused(struct ike_sa *sa, struct child_nego *cn,
-			  const char *why)
+			  const char *why, bool peer_has_it)
 {
-	struct child_sa *c = child_find_id(sa->d, cn->child_id);
+	struct child_sa *c = cn->child;
+	uint32_t spi_in = c ? c->spi_in : 0;
 
 	log_warn(MOD, "IKE SA #%u: CHILD SA for %s not established: %s",
 		 sa->id, c ? c->policy : "?", why);
+	cn->child = NULL;
 	if (c)
 		child_free(c);
-	cn->child = NULL;
+	if (peer_has_it && spi_in)
+		queue_child_delete_spi(sa, spi_in);
 }
 
 /* Error notify in a response, if any. */
@@ -645,13 +656,13 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 				size_t ni_len, const uint8_t *nr,
 				size_t nr_len)
 {
-	struct child_sa *c = child_find_id(sa->d, cn->child_id);
+	struct child_sa *c = cn->child;
 	const struct ike_policy *p;
 	const struct ikev2_pl *pl;
 	struct ikev2_sa reply;
 	struct ikev2_ts_list tsi, tsr;
 	uint16_t err;
-	bool transport;
+	bool transport, peer_sa;
 	char why[96];
 
 	if (!c)
@@ -660,14 +671,17 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 	if ((err = first_error(m)) != 0) {
 		snprintf(why, sizeof(why), "peer answered %s",
 			 ikev2_notify_name(err));
-		child_refused(sa, cn, why);
+		child_refused(sa, cn, why, false);
 		return NULL;
 	}
+	/* From here on a refusal may leave the peer with a half it has
+	 * installed (it sent its SA): it is told. */
+	peer_sa = ikev2_msg_find(m, IKEV2_PL_SA) != NULL;
 	if (!p || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
 	    ikev2_get_sa(pl, &reply) != 0 ||
 	    ikev2_sa_check_reply(&cn->offer, &reply, &c->algs) != 0 ||
 	    reply.prop[0].spi_len != 4) {
-		child_refused(sa, cn, "bad SA payload in response");
+		child_refused(sa, cn, "bad SA payload in response", peer_sa);
 		return NULL;
 	}
 	c->spi_out = (uint32_t)reply.prop[0].spi[0] << 24 |
@@ -680,23 +694,28 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 	    /* §2.9: the responder may only narrow what we proposed. */
 	    !ikev2_ts_list_within(&tsi, &cn->tsi) ||
 	    !ikev2_ts_list_within(&tsr, &cn->tsr)) {
-		child_refused(sa, cn, "traffic selectors not acceptable");
+		child_refused(sa, cn, "traffic selectors not acceptable",
+			      true);
 		return NULL;
 	}
 	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE,
 					  NULL);
 	if (transport != cn->transport) {
 		/* §1.3.1: without the notify the SA is tunnel mode. */
-		child_refused(sa, cn, "IPsec mode mismatch");
-		queue_child_delete_spi(sa, c->spi_in);
+		child_refused(sa, cn, "IPsec mode mismatch", true);
 		return NULL;
 	}
 	child_set_ts(c, &tsi, &tsr);
+	/* The IKE SA owns it from now on, installed or not (an install
+	 * failure stays visible as INSTALL_FAILED until deleted). */
+	cn->child = NULL;
+	child_attach(c);
 	if (child_keys_install(c, p, gir, gir_len, ni, ni_len, nr, nr_len) <
 	    0) {
-		/* We cannot use it: tell the peer to drop its half. */
+		/* We cannot use it: tell the peer to drop its half (the
+		 * delete task removes ours; c is not the caller's now). */
 		queue_child_delete_spi(sa, c->spi_in);
-		return c;
+		return NULL;
 	}
 	return c;
 }
@@ -827,15 +846,21 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 	res->tsr = nr_ts;
 	res->transport = transport;
 	child_set_ts(c, &nr_ts, &ni_ts);
-	res->child = c;
 	if (child_keys_install(c, p, gir, gir_len, ni, ni_len, nr, nr_len) <
 	    0) {
 		/* strongSwan answers an install failure with
 		 * NO_PROPOSAL_CHOSEN: the peer learns the child failed,
-		 * the IKE SA stays. */
-		res->child = NULL;
+		 * the IKE SA stays.  A kernel refusal stays visible
+		 * (INSTALL_FAILED, nothing installed); anything else
+		 * leaves nothing behind. */
+		if (c->state == CHILD_S_FAILED)
+			child_attach(c);
+		else
+			child_free(c);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	}
+	child_attach(c); /* installed: the IKE SA owns it */
+	res->child = c;
 	return 0;
 }
 
@@ -935,10 +960,10 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 		return rc;
 	cn = t->state;
 	if (old) {
-		old->state = CHILD_S_REKEYING;
 		cn->rekey_child_id = old->id;
 		/* Keep the old SA's negotiated mode. */
 		cn->transport = old->mode == KMODE_TRANSPORT;
+		cn->child->mode = old->mode;
 		rw_child_rekey(old, cn->child, &cn->tsi, &cn->tsr);
 	}
 	if (cn->dh) {
@@ -974,14 +999,13 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 	else
 		rc = msg_send_request(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA);
 	if (rc < 0) {
-		/* Nothing went out (e.g. no random IV): the prepared child
-		 * and its larval SA die here, the old one stays. */
-		if (old && old->state == CHILD_S_REKEYING)
-			old->state = CHILD_S_INSTALLED;
-		child_remove(cn->child, "cannot send the request");
-		cn->child = NULL;
+		/* Nothing went out (e.g. no random IV): the old child stays
+		 * as it is; the prepared one and its larval SA die with the
+		 * task (child_nego_free), as on every error return here. */
 		return rc;
 	}
+	if (old)
+		old->state = CHILD_S_REKEYING;
 	log_info(MOD, "IKE SA #%u: %s CHILD SA for %s", sa->id,
 		 old ? "rekeying" : "creating", t->policy);
 	return 0;
@@ -1016,7 +1040,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		    t->ke_retries >= 2 || !(nt = task_new(t->type))) {
 			log_warn(MOD, "IKE SA #%u: peer wants PFS group %u, "
 				 "which we did not offer", sa->id, g);
-			child_refused(sa, cn, "INVALID_KE_PAYLOAD");
+			child_refused(sa, cn, "INVALID_KE_PAYLOAD", false);
 			return;
 		}
 		snprintf(nt->policy, sizeof(nt->policy), "%s", t->policy);
@@ -1028,11 +1052,10 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		log_info(MOD, "IKE SA #%u: peer wants PFS group %u; starting "
 			 "the CREATE_CHILD_SA again with it", sa->id, g);
 		/* The prepared child never existed for the peer. */
-		if ((c = child_find_id(sa->d, cn->child_id)) != NULL) {
-			child_uninstall(c);
+		if ((c = cn->child) != NULL) {
+			cn->child = NULL;
 			child_free(c);
 		}
-		cn->child = NULL;
 		/* Next in line: dispatch_response runs the queue after us. */
 		nt->next = sa->queue;
 		sa->queue = nt;
@@ -1040,7 +1063,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 	}
 	/* §2.25: TEMPORARY_FAILURE -> retry later (a collision). */
 	if (ikev2_msg_find_notify(m, IKEV2_N_TEMPORARY_FAILURE, NULL)) {
-		child_refused(sa, cn, "peer busy (TEMPORARY_FAILURE)");
+		child_refused(sa, cn, "peer busy (TEMPORARY_FAILURE)", false);
 		return;
 	}
 	if (first_error(m)) {
@@ -1049,7 +1072,8 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 	}
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
 	    ikev2_get_nonce(pl, &nr) != 0 || nr.len < IKEV2_NONCE_MIN) {
-		child_refused(sa, cn, "no nonce in response");
+		child_refused(sa, cn, "no nonce in response",
+			      ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
 		return;
 	}
 	if (cn->dh) {
@@ -1060,7 +1084,8 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		    ke.group != crypto_dh_group(cn->dh) || !da ||
 		    crypto_dh_compute(cn->dh, ke.data, ke.len, gir,
 				      da->secret_len) < 0) {
-			child_refused(sa, cn, "bad KE in response (PFS)");
+			child_refused(sa, cn, "bad KE in response (PFS)",
+				      ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
 			return;
 		}
 		gir_len = da->secret_len;

@@ -56,7 +56,8 @@ void child_established(struct child_sa *c, const struct ike_policy *p);
 /* Queue work on an SA and kick the task manager. */
 int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c);
 int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c);
-/* Is our request creating c (IKE_AUTH, CREATE_CHILD_SA) out on sa? */
+/* Is c the child our request out on sa (IKE_AUTH, CREATE_CHILD_SA) is
+ * creating, still owned by that task (not in sa->children)? */
 bool child_creation_in_flight(const struct ike_sa *sa,
 			      const struct child_sa *c);
 int ike_queue_ike_rekey(struct ike_sa *sa);
@@ -109,8 +110,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m);
 
 /* ---- CHILD SAs (child.c) ---- */
 struct child_nego {
-	struct child_sa *child; /* owned by the IKE SA's list */
-	uint32_t child_id;
+	struct child_sa *child; /* ours until child_complete() attaches it */
 	struct ikev2_sa offer;
 	struct ikev2_ts_list tsi, tsr;
 	bool transport;

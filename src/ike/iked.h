@@ -353,7 +353,10 @@ void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m);
 /* Resend the cached response to request mid (rate limited). */
 void sa_resend_response(struct ike_sa *sa, uint32_t mid);
 
+/* A CHILD SA owned by its creator until child_attach() gives it to its
+ * IKE SA; child_free() (uninstall + free) is its only way to die. */
 struct child_sa *child_new(struct ike_sa *sa);
+void child_attach(struct child_sa *c);
 void child_free(struct child_sa *c);
 struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in);
 struct child_sa *child_find_id(struct iked *d, uint32_t id);

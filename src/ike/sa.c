@@ -545,6 +545,17 @@ bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m)
 
 /* ---- children ---- */
 
+/*
+ * CHILD SA ownership: child_new() gives a child that belongs to its
+ * creator only -- the negotiating task (struct child_nego) on the
+ * initiator, child_respond() on the responder -- and is in no list.
+ * child_attach() hands it to its IKE SA (installed, or kept to show an
+ * install failure); from then on the IKE SA owns it.  Whoever owns it,
+ * it dies only through child_free(), which first takes everything it
+ * has out of the kernel backend (a larval SPI from getspi too) and its
+ * dynamic policies (child_uninstall), so no error path can leak or
+ * keep using it.
+ */
 struct child_sa *child_new(struct ike_sa *sa)
 {
 	struct child_sa *c = calloc(1, sizeof(*c));
@@ -556,9 +567,18 @@ struct child_sa *child_new(struct ike_sa *sa)
 	c->proto = 50; /* IPPROTO_ESP */
 	c->created_ms = ev_now_ms();
 	ev_timer_init(&c->timer, child_timer_fire, c);
-	c->next = sa->children;
-	sa->children = c;
 	return c;
+}
+
+void child_attach(struct child_sa *c)
+{
+	struct child_sa *i;
+
+	for (i = c->ike->children; i; i = i->next)
+		if (i == c)
+			return;
+	c->next = c->ike->children;
+	c->ike->children = c;
 }
 
 void child_unlink(struct child_sa *c)
@@ -577,6 +597,7 @@ void child_unlink(struct child_sa *c)
 
 void child_free(struct child_sa *c)
 {
+	child_uninstall(c); /* no-op when nothing is left (idempotent) */
 	ev_timer_stop(c->ike->d->loop, &c->timer);
 	child_unlink(c);
 	OPENSSL_cleanse(c, sizeof(*c));

@@ -87,6 +87,8 @@ int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c)
 	return queue(sa, TASK_CHILD_REKEY, c->id);
 }
 
+/* Is c the child that our request in flight (IKE_AUTH,
+ * CREATE_CHILD_SA) is creating, still owned by that task? */
 bool child_creation_in_flight(const struct ike_sa *sa,
 			      const struct child_sa *c)
 {
@@ -94,13 +96,31 @@ bool child_creation_in_flight(const struct ike_sa *sa,
 
 	return sa->req_out && t && t->free_state == child_nego_free &&
 	       t->state &&
-	       ((const struct child_nego *)t->state)->child_id == c->id;
+	       ((const struct child_nego *)t->state)->child == c;
+}
+
+static bool child_attached(const struct ike_sa *sa, const struct child_sa *c)
+{
+	const struct child_sa *i;
+
+	for (i = sa->children; i; i = i->next)
+		if (i == c)
+			return true;
+	return false;
 }
 
 int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c)
 {
 	struct task *t;
 
+	if (!child_attached(sa, c)) {
+		/* Still its negotiating task's (child_new() in sa.c): with
+		 * the request out, the DELETE follows the response (the peer
+		 * may install its half); otherwise the task frees it. */
+		if (child_creation_in_flight(sa, c))
+			return queue(sa, TASK_CHILD_DELETE, c->id);
+		return 0;
+	}
 	if (c->state == CHILD_S_FAILED || c->state == CHILD_S_CREATING) {
 		/* Nothing in the kernel, nothing to tell -- unless our
 		 * request creating it is out: the peer may install its half,

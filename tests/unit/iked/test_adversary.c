@@ -368,12 +368,12 @@ static void test_delete_child_while_creating(void **st)
 	snprintf(t->policy, sizeof(t->policy), "pol-peer");
 	task_queue(a, t);
 	task_run(a);
-	for (c = a->children; c && c->state != CHILD_S_CREATING; c = c->next)
-		;
-	/* Where a CHILD SA being created belongs to its task until it is
-	 * installed, nothing can name it for deletion: nothing to test. */
-	if (c)
-		ike_queue_child_delete(a, c);
+	/* Being negotiated, it is the task's (not yet in a->children). */
+	assert_non_null(a->active);
+	c = ((struct child_nego *)a->active->state)->child;
+	assert_non_null(c);
+	assert_int_equal(c->state, CHILD_S_CREATING);
+	ike_queue_child_delete(a, c);
 	fixed_finish();
 }
 

@@ -173,14 +173,14 @@ static struct h_pkt *with_mid(struct h_pkt *k, uint32_t mid)
 }
 
 enum extra {
-	X_TRANSPORT,	    /* USE_TRANSPORT_MODE notify */
+	X_OTHER_MODE,	    /* USE_TRANSPORT_MODE added, or removed */
 	X_UNKNOWN_CRITICAL, /* unknown payload type 200, critical */
 };
 
 /*
  * Re-seal: open the protected message k with the receiver's keys (rx)
  * and build it again with the sender's (tx), inner payloads unchanged,
- * plus one more payload.  What a peer that means it would send: it
+ * changed as asked.  What a peer that means it would send: it
  * passes the ICV and reaches the state machine.
  */
 static struct h_pkt *reseal(const struct h_pkt *k, struct ike_sa *rx,
@@ -192,6 +192,8 @@ static struct h_pkt *reseal(const struct h_pkt *k, struct ike_sa *rx,
 	struct h_pkt *c;
 	uint8_t *pkt;
 	size_t len;
+	struct ikev2_notify n;
+	bool transport = false;
 	unsigned i;
 
 	assert_int_equal(ikev2_msg_parse(k->data, k->len, &m), 0);
@@ -201,15 +203,23 @@ static struct h_pkt *reseal(const struct h_pkt *k, struct ike_sa *rx,
 				   m.hdr.flags & IKEV2_FLAG_RESPONSE,
 				   m.hdr.msgid, true),
 			 0);
-	for (i = 0; i < m.npl; i++)
-		if (m.pl[i].inner)
-			ikev2_put_raw(&b, m.pl[i].type, m.pl[i].critical,
-				      m.pl[i].body.p, m.pl[i].body.len);
-	if (x == X_TRANSPORT)
+	for (i = 0; i < m.npl; i++) {
+		if (!m.pl[i].inner)
+			continue;
+		if (x == X_OTHER_MODE && m.pl[i].type == IKEV2_PL_N &&
+		    ikev2_get_notify(&m.pl[i], &n) == 0 &&
+		    n.type == IKEV2_N_USE_TRANSPORT_MODE) {
+			transport = true; /* §1.3.1: now tunnel mode */
+			continue;
+		}
+		ikev2_put_raw(&b, m.pl[i].type, m.pl[i].critical,
+			      m.pl[i].body.p, m.pl[i].body.len);
+	}
+	if (x == X_UNKNOWN_CRITICAL)
+		ikev2_put_raw(&b, 200, true, NULL, 0);
+	else if (!transport)
 		ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE, NULL,
 					0);
-	else
-		ikev2_put_raw(&b, 200, true, NULL, 0);
 	assert_int_equal(ikev2_sk_end(&b), 0);
 	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
 	c = malloc(sizeof(*c) + len);
@@ -588,6 +598,136 @@ static void test_init_retransmit_exact_only(void **st)
 	established_pair();
 }
 
+/* ---- defect 3: another IPsec mode in the response ---- */
+
+/* IKE_AUTH: the IKE SA stands, the child is refused, alice's larval SA
+ * is gone and bob was told (DELETE of alice's inbound SPI). */
+static void test_mode_mismatch_auth(void **st)
+{
+	struct h_pkt *k = to_ike_auth(), *r;
+	struct ike_sa *a = A.sas, *b = Bd.sas;
+
+	(void)st;
+	deliver_free(k);
+	r = pop();
+	deliver_free(reseal(r, a, b, X_OTHER_MODE));
+	free(r);
+	h_pump();
+	a = h_est(&A, NULL);
+	b = h_est(&Bd, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_null(a->children);
+	assert_null(b->children);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+	assert_int_equal(a->mid_next, b->peer_mid_next);
+	assert_int_equal(b->mid_next, a->peer_mid_next);
+}
+
+static void add_pol2(struct iked *d)
+{
+	struct ike_policy *p = cfg_add_policy(d->cfg);
+
+	assert_non_null(p);
+	*p = d->cfg->policy[0];
+	snprintf(p->name, sizeof(p->name), "pol2");
+}
+
+/* CREATE_CHILD_SA for a second policy. */
+static void test_mode_mismatch_create_child(void **st)
+{
+	struct ike_sa *a, *b;
+	struct h_pkt *r;
+	char err[160];
+
+	(void)st;
+	establish();
+	a = h_est(&A, NULL);
+	b = h_est(&Bd, NULL);
+	add_pol2(&A);
+	add_pol2(&Bd);
+	assert_int_equal(
+	    iked_initiate(&A, "peer", "pol2", NULL, err, sizeof(err)), 0);
+	deliver_free(pop()); /* CREATE_CHILD_SA request */
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 2);
+	r = pop();
+	deliver_free(reseal(r, a, b, X_OTHER_MODE));
+	free(r);
+	h_pump();
+	established_pair();
+	assert_null(a->children->next);
+	assert_null(b->children->next);
+	assert_string_equal(a->children->policy, "pol-peer");
+}
+
+/* CHILD rekey: the new child is refused, the old one stays in use. */
+static void test_mode_mismatch_rekey(void **st)
+{
+	struct ike_sa *a, *b;
+	struct h_pkt *r;
+	uint32_t old_in;
+
+	(void)st;
+	establish();
+	a = h_est(&A, NULL);
+	b = h_est(&Bd, NULL);
+	old_in = a->children->spi_in;
+	ike_queue_child_rekey(a, a->children);
+	deliver_free(pop());
+	r = pop();
+	deliver_free(reseal(r, a, b, X_OTHER_MODE));
+	free(r);
+	h_pump();
+	established_pair();
+	assert_int_equal(a->children->spi_in, old_in);
+	assert_int_equal(b->children->spi_out, old_in);
+	/* A later rekey still works. */
+	ike_queue_child_rekey(a, a->children);
+	h_pump();
+	established_pair();
+	assert_int_not_equal(a->children->spi_in, old_in);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+}
+
+/* A CHILD SA the peer refuses (an error notify, nothing installed on
+ * its side): our larval SA does not stay behind, nothing is deleted at
+ * the peer, in CREATE_CHILD_SA and in IKE_AUTH. */
+static void test_refused_child_no_leak(void **st)
+{
+	struct ike_sa *a;
+	struct ike_policy *p;
+	char err[160];
+	unsigned before;
+
+	(void)st;
+	establish();
+	a = h_est(&A, NULL);
+	add_pol2(&A);
+	p = &A.cfg->policy[A.cfg->npolicy - 1];
+	p->mode = KMODE_TUNNEL; /* bob has transport only */
+	before = h_sent;
+	assert_int_equal(
+	    iked_initiate(&A, "peer", "pol2", NULL, err, sizeof(err)), 0);
+	h_pump();
+	assert_int_equal(h_sent - before, 2); /* request, refusal */
+	established_pair();
+	assert_null(a->children->next);
+}
+
+static void test_refused_child_in_auth_no_leak(void **st)
+{
+	(void)st;
+	Bd.cfg->policy[0].mode = KMODE_TUNNEL; /* alice asks transport */
+	h_initiate(&A, "peer", NULL, NULL);
+	assert_non_null(h_est(&A, NULL));
+	assert_non_null(h_est(&Bd, NULL));
+	assert_null(h_est(&A, NULL)->children);
+	assert_null(h_est(&Bd, NULL)->children);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +739,11 @@ int main(void)
 	    T(test_verified_malformed_request),
 	    T(test_retransmit_exact_only),
 	    T(test_init_retransmit_exact_only),
+	    T(test_mode_mismatch_auth),
+	    T(test_mode_mismatch_create_child),
+	    T(test_mode_mismatch_rekey),
+	    T(test_refused_child_no_leak),
+	    T(test_refused_child_in_auth_no_leak),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
