@@ -110,8 +110,7 @@ bool dos_cookie_needed(const struct iked *d, const struct ike_remote *r,
 {
 	const struct ike_cfg *cfg = d->cfg;
 
-	if ((r && r->cookie_required) ||
-	    d->half_open >= cfg->cookie_threshold)
+	if ((r && r->cookie_required) || d->half_open >= cfg->cookie_threshold)
 		return true;
 	/* A source (address or prefix) holding half its quota must show
 	 * that it is reachable before it takes more. */
@@ -286,17 +285,22 @@ static struct dos_bucket *most_loaded(const struct iked *d)
 	return best;
 }
 
-bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
+static struct log_rl rl_admit = LOG_RL_INIT(5000, 10);
+
+/* Size, timeout sweep, per-address and per-prefix limits: what does not
+ * depend on the cookie.  A source over them is dropped before the
+ * COOKIE check, without an answer: a cookie would not get it in, and
+ * not asking saves the HMAC, the reply and the flood's resend. */
+bool dos_init_precheck(struct iked *d, const struct kaddr *src, size_t len)
 {
-	static struct log_rl rl = LOG_RL_INIT(5000, 10);
+	struct log_rl *rl_ = &rl_admit;
 	const struct ike_cfg *cfg = d->cfg;
-	struct dos_bucket *b, *victim;
 	unsigned mine;
 	char ab[64];
 
 	if (len > DOS_INIT_MAX) {
 		d->dos.st.refused_size++;
-		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
+		log_rl_msg(rl_, LOG_LVL_WARN, MOD,
 			   "IKE_SA_INIT from %s: %zu bytes, more than %u; "
 			   "dropped",
 			   kaddr_str(src, ab, sizeof(ab)), len, DOS_INIT_MAX);
@@ -305,24 +309,38 @@ bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
 	dos_sweep(d);
 	if (dos_count_addr(d, src) >= cfg->half_open_per_addr) {
 		d->dos.st.refused_addr++;
-		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
+		log_rl_msg(rl_, LOG_LVL_WARN, MOD,
 			   "IKE_SA_INIT from %s refused: %u half-open SAs "
 			   "from this address (ike_half_open_per_addr)",
 			   kaddr_str(src, ab, sizeof(ab)),
 			   cfg->half_open_per_addr);
 		return false;
 	}
-	b = bucket_find(d, src);
-	mine = b ? b->n : 0;
+	mine = dos_count_prefix(d, src);
 	if (mine >= cfg->half_open_per_prefix) {
 		d->dos.st.refused_prefix++;
-		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
+		log_rl_msg(rl_, LOG_LVL_WARN, MOD,
 			   "IKE_SA_INIT from %s refused: %u half-open SAs "
 			   "from its /%u (ike_half_open_per_prefix)",
 			   kaddr_str(src, ab, sizeof(ab)), mine,
 			   src->af == AF_INET6 ? DOS_PREFIX6 : DOS_PREFIX4);
 		return false;
 	}
+	return true;
+}
+
+bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
+{
+	struct log_rl *rl_ = &rl_admit;
+	const struct ike_cfg *cfg = d->cfg;
+	struct dos_bucket *b, *victim;
+	unsigned mine;
+	char ab[64];
+
+	if (!dos_init_precheck(d, src, len))
+		return false;
+	b = bucket_find(d, src);
+	mine = b ? b->n : 0;
 	/* Under pressure each new half-open SA costs a DH computation at
 	 * the flood's pace: at most half_open_rate per second, except for a
 	 * prefix that holds none, a newcomer (the legitimate peer is not
@@ -331,7 +349,7 @@ bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
 	if (mine && cfg->half_open_rate &&
 	    d->half_open >= cfg->cookie_threshold && !take_token(d)) {
 		d->dos.st.refused_rate++;
-		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
+		log_rl_msg(rl_, LOG_LVL_WARN, MOD,
 			   "IKE_SA_INIT from %s refused: more than %u new "
 			   "half-open SAs per second (ike_half_open_rate)",
 			   kaddr_str(src, ab, sizeof(ab)), cfg->half_open_rate);
@@ -346,7 +364,7 @@ bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
 		 * would hold at least as many as the victim's; that would
 		 * only trade one prefix for another. */
 		d->dos.st.refused_table++;
-		log_rl_msg(&rl, LOG_LVL_WARN, MOD,
+		log_rl_msg(rl_, LOG_LVL_WARN, MOD,
 			   "IKE_SA_INIT from %s refused: %u half-open SAs "
 			   "(ike_half_open_max) and none to displace",
 			   kaddr_str(src, ab, sizeof(ab)), d->half_open);

@@ -91,6 +91,10 @@ bool dos_cookie_needed(const struct iked *d, const struct ike_remote *r,
  * Returns true if a new half-open SA may be created for src.
  */
 bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len);
+/* The part of dos_init_admit() that does not depend on the cookie,
+ * called before the COOKIE check (a source over its limits gets no
+ * COOKIE either). */
+bool dos_init_precheck(struct iked *d, const struct kaddr *src, size_t len);
 /* Account sa (responder, peer address set) as half-open. */
 int dos_ho_add(struct ike_sa *sa);
 /* No longer half-open (established, killed or freed). */

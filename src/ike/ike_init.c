@@ -564,6 +564,10 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		return;
 	}
 
+	/* A source over its half-open limits is dropped before the COOKIE
+	 * exchange: a cookie would not get it in (dos.c). */
+	if (!dos_init_precheck(d, &peer->addr, m->raw_len))
+		return;
 	/* §2.6: stateless COOKIE when asked to, or under load
 	 * (ike_cookie_threshold half-open SAs, dos.c). */
 	if (dos_cookie_needed(d, r, &peer->addr)) {
