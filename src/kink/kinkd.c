@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,9 @@
 #include "isakmp/isakmp.h"
 #include "kink/kink_msg.h"
 #include "kink/krb.h"
+#include "lib/ctlsock.h"
 #include "lib/log.h"
+#include "lib/wr.h"
 #include "lib/pidfile.h"
 #include "spm/spmif_client.h"
 
@@ -1457,6 +1460,234 @@ static void on_kernel(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	k_event_read(&d->kern, on_kevent, d);
 }
 
+/* ---- control socket (kinkctl): one request, one answer ---- */
+
+#define CTL_REQ_MAX 256
+#define CTL_ANS_MAX 65000
+
+static struct ctlsock ctl_ls;
+
+static void ans(struct wr *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void ans(struct wr *w, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		wr_bytes(w, line,
+			 (size_t)n < sizeof(line) ? (size_t)n
+						  : sizeof(line) - 1);
+}
+
+static void ctl_show_sa(struct kinkd *d, struct wr *w, bool json)
+{
+	char l[64], r[64];
+	bool first = true;
+
+	if (json)
+		ans(w, "{\"sas\": [");
+	for (struct kchild *c = d->children; c; c = c->next) {
+		kaddr_str(&c->local, l, sizeof(l));
+		kaddr_str(&c->remote, r, sizeof(r));
+		if (json)
+			ans(w,
+			    "%s{\"peer\": \"%s\", \"local\": \"%s\", "
+			    "\"remote\": \"%s\", \"spi_in\": \"0x%08x\", "
+			    "\"spi_out\": \"0x%08x\", \"reqid\": %u, "
+			    "\"mode\": \"%s\", \"encr\": %u, \"keybits\": "
+			    "%u, \"integ\": %u, \"initiator\": %s, "
+			    "\"in\": %s, \"out\": %s, \"age_ms\": %llu}",
+			    first ? "" : ", ", c->peer->r->name, l, r,
+			    c->spi_in, c->spi_out, c->reqid,
+			    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
+			    c->encr_id, c->encr_keybits, c->integ_id,
+			    c->initiator ? "true" : "false",
+			    c->in_installed ? "true" : "false",
+			    c->out_installed ? "true" : "false",
+			    (unsigned long long)(ev_now_ms() - c->created_ms));
+		else
+			ans(w,
+			    "%s %s -> %s in 0x%08x out 0x%08x reqid %u %s "
+			    "encr %u/%u integ %u%s\n",
+			    c->peer->r->name, l, r, c->spi_in, c->spi_out,
+			    c->reqid,
+			    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
+			    c->encr_id, c->encr_keybits, c->integ_id,
+			    c->initiator ? " initiator" : "");
+		first = false;
+	}
+	if (json)
+		ans(w, "]}\n");
+}
+
+static void ctl_show_peers(struct kinkd *d, struct wr *w, bool json)
+{
+	bool first = true;
+
+	if (json)
+		ans(w, "{\"epoch\": %u, \"peers\": [", d->epoch);
+	else
+		ans(w, "my epoch %u\n", d->epoch);
+	for (struct kpeer *p = d->peers; p; p = p->next) {
+		unsigned n = 0;
+		for (struct kchild *c = d->children; c; c = c->next)
+			n += c->peer == p;
+		if (json)
+			ans(w,
+			    "%s{\"remote\": \"%s\", \"principal\": \"%s\", "
+			    "\"epoch\": %u, \"epoch_known\": %s, \"sas\": "
+			    "%u}",
+			    first ? "" : ", ", p->r->name,
+			    p->kp->peers_principal ? p->kp->peers_principal
+						   : "",
+			    p->epoch, p->epoch_known ? "true" : "false", n);
+		else
+			ans(w, "%s %s epoch %u%s, %u SA pairs\n", p->r->name,
+			    p->kp->peers_principal ? p->kp->peers_principal
+						   : "-",
+			    p->epoch, p->epoch_known ? "" : " (unknown)", n);
+		first = false;
+	}
+	if (json)
+		ans(w, "]}\n");
+}
+
+static void ctl_show_stats(struct kinkd *d, struct wr *w, bool json)
+{
+	ans(w,
+	    json ? "{\"rx\": %llu, \"rx_bad\": %llu, \"rx_bad_cksum\": "
+		   "%llu, \"rx_replay\": %llu, \"rx_dup\": %llu, \"tx\": "
+		   "%llu, \"creates\": %llu, \"deletes\": %llu, "
+		   "\"sa_installed\": %llu}\n"
+		 : "rx %llu bad %llu bad_cksum %llu replay %llu dup %llu tx "
+		   "%llu creates %llu deletes %llu sas %llu\n",
+	    (unsigned long long)d->stats.rx,
+	    (unsigned long long)d->stats.rx_bad,
+	    (unsigned long long)d->stats.rx_bad_cksum,
+	    (unsigned long long)d->stats.rx_replay,
+	    (unsigned long long)d->stats.rx_dup,
+	    (unsigned long long)d->stats.tx,
+	    (unsigned long long)d->stats.creates,
+	    (unsigned long long)d->stats.deletes,
+	    (unsigned long long)d->stats.sa_installed);
+}
+
+/* "delete all" | "delete SPI" (either direction's SPI, hex or decimal):
+ * DELETE to the peer, then the SAs go here too. */
+static int ctl_delete(struct kinkd *d, const char *what, struct wr *w)
+{
+	bool all = !strcmp(what, "all");
+	unsigned long spi = all ? 0 : strtoul(what, NULL, 0);
+	unsigned n = 0;
+
+	for (struct kchild *c = d->children, *nx; c; c = nx) {
+		nx = c->next;
+		if (all || c->spi_in == spi || c->spi_out == spi) {
+			send_delete(d, c);
+			child_remove(d, c);
+			n++;
+		}
+	}
+	ans(w, "%u SA pairs deleted\n", n);
+	return n || all ? 0 : -ENOENT;
+}
+
+static void ctl_request(struct ev_loop *loop, int fd, uint32_t events,
+			void *arg)
+{
+	struct kinkd *d = arg;
+	char req[CTL_REQ_MAX + 1], *argv[4] = {0}, *save = NULL;
+	struct wr w;
+	ssize_t n;
+	int argc = 0, rc = 0;
+	bool json;
+
+	(void)events;
+	n = recv(fd, req, CTL_REQ_MAX, 0);
+	ev_del_fd(loop, fd);
+	if (n <= 0) {
+		close(fd);
+		return;
+	}
+	req[n] = 0;
+	for (char *t = strtok_r(req, " \t\n", &save); t && argc < 4;
+	     t = strtok_r(NULL, " \t\n", &save))
+		argv[argc++] = t;
+	json = argc >= 3 && !strcmp(argv[argc - 1], "--json");
+	wr_init(&w, CTL_ANS_MAX);
+	wr_u8(&w, '0'); /* status, patched below */
+	wr_u8(&w, '\n');
+	if (argc >= 2 && !strcmp(argv[0], "show") && !strcmp(argv[1], "sa"))
+		ctl_show_sa(d, &w, json);
+	else if (argc >= 2 && !strcmp(argv[0], "show") &&
+		 !strcmp(argv[1], "peers"))
+		ctl_show_peers(d, &w, json);
+	else if (argc >= 2 && !strcmp(argv[0], "show") &&
+		 !strcmp(argv[1], "stats"))
+		ctl_show_stats(d, &w, json);
+	else if (argc == 2 && !strcmp(argv[0], "delete"))
+		rc = ctl_delete(d, argv[1], &w);
+	else if (argc == 1 && !strcmp(argv[0], "ping"))
+		ans(&w, "pong\n");
+	else {
+		ans(&w, "unknown request\n");
+		rc = -EINVAL;
+	}
+	if (!wr_error(&w)) {
+		w.buf[0] = rc ? '1' : '0';
+		if (send(fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
+			log_rl_warn(MOD, "control answer: %s", strerror(errno));
+	}
+	wr_free(&w);
+	close(fd);
+}
+
+static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	int cfd;
+
+	(void)fd;
+	(void)events;
+	/* SO_PEERCRED: root or kinkd's euid (lib/ctlsock.h) */
+	while ((cfd = ctlsock_accept(&ctl_ls, NULL, NULL)) >= 0 ||
+	       cfd == -EACCES)
+		if (cfd >= 0 &&
+		    ev_add_fd(loop, cfd, EPOLLIN, ctl_request, arg) < 0)
+			close(cfd);
+}
+
+static int ctl_open(struct kinkd *d, const char *path)
+{
+	char why[256];
+	int rc;
+
+	ctlsock_init(&ctl_ls);
+	rc = ctlsock_open(&ctl_ls,
+			  &(struct ctlsock_opts){
+			      .path = path,
+			      .daemon = "kinkd",
+			      .type = SOCK_SEQPACKET,
+			      .backlog = 8,
+			      .refuse = "1\npermission denied\n",
+			  },
+			  why, sizeof(why));
+	if (rc < 0) {
+		log_err(MOD, "%s", why);
+		return rc;
+	}
+	if (ev_add_fd(d->loop, ctl_ls.fd, EPOLLIN, ctl_accept, d) < 0) {
+		ctlsock_close(&ctl_ls);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* ---- spmd ---- */
 
 static void on_spmd_closed(struct spmif_client *c, int err, void *arg)
@@ -1568,7 +1799,8 @@ static void on_signal(struct ev_loop *loop, int signo, void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
-			"[-k xfrm|userspace] [-p pidfile] [-t] [-T skew]\n");
+			"[-k xfrm|userspace] [-p pidfile] [-S ctlsock] [-t] "
+			"[-T skew]\n");
 	exit(2);
 }
 
@@ -1576,6 +1808,7 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
 	const char *backend = NULL, *pidpath = NULL, *spmd_path = NULL;
+	const char *ctl_path = "/var/run/racoon2/kinkd.sock";
 	static struct kinkd dd;
 	struct kinkd *d = &dd;
 	struct conf_diag diag;
@@ -1590,7 +1823,7 @@ int main(int argc, char **argv)
 	d->fd4 = d->fd6 = -1;
 	long skew = 0;
 
-	while ((opt = getopt(argc, argv, "f:FdP:k:p:tT:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:FdP:k:p:S:tT:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -1610,6 +1843,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			pidpath = optarg;
+			break;
+		case 'S':
+			ctl_path = optarg;
 			break;
 		case 't':
 			test_only = true;
@@ -1701,6 +1937,8 @@ int main(int argc, char **argv)
 	d->epoch = (uint32_t)time(NULL);
 	if (crypto_random(&d->next_xid, sizeof(d->next_xid)) < 0)
 		fatal(MOD, "random");
+	if (ctl_open(d, ctl_path) < 0)
+		fatal(MOD, "control socket %s", ctl_path);
 	if (spmd_path &&
 	    (rc = spm_connect(d, spmd_path, d->conf->iface.spmd_password)) < 0)
 		fatal(MOD, "spmd at %s: %s", spmd_path, strerror(-rc));
@@ -1728,6 +1966,7 @@ int main(int argc, char **argv)
 	}
 	if (d->spm)
 		spmif_client_free(d->spm);
+	ctlsock_close(&ctl_ls);
 	k_close(&d->kern);
 	kink_krb_free(d->krb);
 	conf_free(d->conf);

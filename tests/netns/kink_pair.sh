@@ -6,7 +6,7 @@
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
 #   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey ipv6
-#                                        coexist
+#                                        coexist reboot
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -21,6 +21,11 @@
 # coexist: both hosts also run iked, with a second remote (IKEv2, PSK)
 # for 198.51.100.128/27 <-> .160/27: one ACQUIRE goes to kinkd, the other
 # to iked; both pings pass, four SAs per r2espd.
+# 2way also: kinkctl show sa/peers --json, "kinkctl delete all" on a sends
+# DELETE (b's SAs go), and traffic then makes a new pair.
+# reboot: kinkd-a is killed (-9, no DELETE) and its SAs vanish from its
+# r2espd, as in a reboot; restarted, its next CREATE carries a new epoch
+# and kinkd-b replaces the old pair (two SAs in b's r2espd, not four).
 # ipv6: the 2way case with IPv6 inner and outer addresses (6in6).
 # rekey: ipsec_sa_lifetime_time 20 s; at the soft expiry (80 %) kinkd-a
 # makes a new pair with CREATE and then DELETEs the old one, under a
@@ -43,6 +48,7 @@ IKED=$BUILD/src/ike/iked
 ESPD=$BUILD/src/kernel/userspace/r2espd
 ESPCTL=$BUILD/src/kernel/userspace/r2espctl
 KINKD=$BUILD/src/kink/kinkd
+KINKCTL=$BUILD/src/kink/kinkctl
 for b in "$SPMD" "$ESPD" "$ESPCTL" "$KINKD"; do
 	[ -x "$b" ] || { echo "SKIP: kink_pair ($b not built)"; exit 77; }
 done
@@ -50,7 +56,7 @@ command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77;
 . "$HERE/kink_kdc.sh"
 LUA=$HERE/../../tools/kink.lua
 
-CASES=${*:-2way 3way skew robust rekey ipv6 coexist}
+CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
 set_v4() { GA=198.51.100.1 GB=198.51.100.2 NETA=198.51.100.64/27 NETB=198.51.100.96/27 IA=198.51.100.65 IB=198.51.100.97; }
 set_v6() { GA=2001:db8:1::1 GB=2001:db8:1::2 NETA=2001:db8:a::/48 NETB=2001:db8:b::/48 IA=2001:db8:a::1 IB=2001:db8:b::1; }
@@ -243,7 +249,7 @@ start() {
 	ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" \
 		KRB5_KTNAME="FILE:$T/kdc/host-$h.example.keytab" \
 		KRB5RCACHEDIR="$d/rc" \
-		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" ${KARGS[$h]:-} >"$d/kinkd.log" 2>&1 &
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" ${KARGS[$h]:-} >"$d/kinkd.log" 2>&1 &
 	PID[kinkd-$h]=$!
 	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log" || { echo "# kinkd $h did not start"; return 1; }
 	if [ "$c" = coexist ]; then
@@ -315,6 +321,8 @@ run_case() {
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
 	fi
 	[ "$c" = rekey ] && rekey
+	[ "$c" = 2way ] && ctl_checks
+	[ "$c" = reboot ] && reboot
 	local left=0
 	[ "$c" = coexist ] && left=2
 	stop kinkd-a
@@ -373,6 +381,54 @@ rekey() {
 		fail "rekey: lost $((tx - rx))/$tx"
 	esp_sas_is a 2 && esp_sas_is b 2 && pass "rekey: old SAs gone (two per r2espd)" ||
 		fail "rekey: SA count a=$(esp_sas a) b=$(esp_sas b)"
+}
+
+kctl() { local h=$1; shift; in_ns "$h" "$KINKCTL" -s "$T/$h/kinkd.sock" "$@"; }
+jq_py() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+ctl_checks() {
+	local n e
+	n=$(kctl a show sa --json | jq_py 'len([s for s in d["sas"] if s["in"] and s["out"]])')
+	[ "$n" = 1 ] && pass "2way: kinkctl show sa --json: one installed pair" || fail "2way: kinkctl show sa ($n)"
+	e=$(kctl b show peers --json | jq_py 'd["peers"][0]["epoch_known"] and d["peers"][0]["epoch"] > 0')
+	[ "$e" = True ] && pass "2way: kinkctl show peers --json: the peer's epoch" || fail "2way: kinkctl show peers ($e)"
+	kctl a delete all >>"$T/checks.log" 2>&1
+	wait_for 5 esp_sas_is b 0 && esp_sas_is a 0 &&
+		pass "2way: kinkctl delete all: DELETE removed the pair on both hosts" ||
+		fail "2way: delete (a=$(esp_sas a) b=$(esp_sas b))"
+	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2 &&
+		in_ns a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1 &&
+		pass "2way: traffic after the DELETE makes a new pair" || fail "2way: no new pair after DELETE"
+}
+
+reboot() {
+	local j si so
+	j=$(kctl a show sa --json)
+	si=$(jq_py 'd["sas"][0]["spi_in"]' <<<"$j")
+	so=$(jq_py 'd["sas"][0]["spi_out"]' <<<"$j")
+	kill -9 "${PID[kinkd-a]}"
+	wait "${PID[kinkd-a]}" 2>/dev/null
+	unset "PID[kinkd-a]"
+	in_ns a "$ESPCTL" -s "$T/a/r2espd.sock" sa del dst "$GA" spi "$si" >>"$T/checks.log" 2>&1
+	in_ns a "$ESPCTL" -s "$T/a/r2espd.sock" sa del dst "$GB" spi "$so" >>"$T/checks.log" 2>&1
+	sleep 1.1 # a new second: a new epoch
+	local d=$T/a
+	rm -f "$d/kinkd.sock"
+	mv "$d/kinkd.log" "$d/kinkd.log.1"
+	ip netns exec "$NA" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-a.conf" \
+		KRB5_KTNAME="FILE:$T/kdc/host-a.example.keytab" KRB5RCACHEDIR="$d/rc" \
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" >"$d/kinkd.log" 2>&1 &
+	PID[kinkd-a]=$!
+	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log"
+	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	wait_for 10 esp_sas_is a 2
+	if wait_for 5 grep -q "peer peer rebooted" "$T/b/kinkd.log" && wait_for 5 esp_sas_is b 2 &&
+		in_ns a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1; then
+		pass "reboot: the new epoch told kinkd-b, which replaced the old pair (b: $(esp_sas b) SAs)"
+	else
+		fail "reboot: epoch (b: $(esp_sas b) SAs)"
+	fi
 }
 
 # robust: inject into kinkd-b from a's KINK address (kinkd-a stopped)
