@@ -687,6 +687,15 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 	c->spi_out = (uint32_t)reply.prop[0].spi[0] << 24 |
 		     (uint32_t)reply.prop[0].spi[1] << 16 |
 		     (uint32_t)reply.prop[0].spi[2] << 8 | reply.prop[0].spi[3];
+	for (unsigned i = 0; i < sa->n_early_del; i++)
+		if (sa->early_del[i] == c->spi_out) {
+			/* §2.25: the peer deleted it (and we answered)
+			 * before this response arrived: it is gone. */
+			child_uninstall(c);
+			child_refused(sa, cn, "deleted by the peer before "
+				      "the response arrived");
+			return NULL;
+		}
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
 	    ikev2_get_ts(pl, &tsi) != 0 ||
 	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSr)) ||

@@ -227,6 +227,10 @@ struct ike_sa {
 	size_t nonce_min_len;
 	uint64_t bytes_in, bytes_out; /* IKE traffic, for show sa */
 	uint64_t natt_ka_ms;       /* natt.c: last NAT keepalive sent */
+	/* ESP SPIs the peer deleted while our request creating a CHILD SA
+	 * was out (info.c): the response may name one (child.c). */
+	uint32_t early_del[4];
+	unsigned n_early_del;
 };
 
 struct iked_opts {

@@ -150,8 +150,16 @@ void info_respond(struct ike_sa *sa, const struct ike_msg *m)
 			uint32_t spi = spi_get(del.spis + 4 * (size_t)k);
 			/* The peer names its inbound SPI = our outbound. */
 			struct child_sa *c = child_find_spi(sa, spi, false);
-			if (!c)
+			if (!c) {
+				/* §2.25: perhaps the CHILD SA our request
+				 * creates, which the peer installed and now
+				 * deletes before its response reached us. */
+				if (sa->req_out &&
+				    sa->n_early_del < sizeof(sa->early_del) /
+							  sizeof(*sa->early_del))
+					sa->early_del[sa->n_early_del++] = spi;
 				continue;
+			}
 			/* §1.4.1: answer with our inbound SPI, unless we
 			 * are deleting it ourselves already. */
 			if (c->state != CHILD_S_DELETING &&

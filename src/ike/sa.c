@@ -372,6 +372,7 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt,
 	sa->req_pkt = pkt;
 	sa->req_len = len;
 	sa->req_exch = exch;
+	sa->n_early_del = 0; /* they concern the previous request only */
 	sa->req_mid = sa->mid_next;
 	sa->req_out = true;
 	sa->req_tries = 0;

@@ -463,6 +463,38 @@ static void test_rekey_collision_create(void **st)
 		rekey_collision_create(i & 1, i & 2);
 }
 
+/* The responder deletes the CHILD SA it just created for our
+ * CREATE_CHILD_SA, and its DELETE overtakes its response (RFC 7296
+ * §2.25): we answered the DELETE knowing no such SA, so the response
+ * must not install it afterwards. */
+static void test_delete_overtakes_create_response(void **st)
+{
+	struct ike_sa *a, *b;
+	struct child_sa *c, *newest = NULL;
+	struct h_pkt *resp;
+	struct task *t;
+
+	(void)st;
+	fixed_establish(&a, &b);
+	t = task_new(TASK_CHILD_CREATE);
+	assert_non_null(t);
+	snprintf(t->policy, sizeof(t->policy), "pol-peer");
+	task_queue(a, t);
+	task_run(a);
+	deliver_one(); /* bob installs it and answers */
+	resp = h_pop();
+	assert_non_null(resp);
+	for (c = b->children; c; c = c->next)
+		if (!newest || c->id > newest->id)
+			newest = c;
+	assert_non_null(newest);
+	ike_queue_child_delete(b, newest);
+	task_run(b);
+	deliver_one(); /* the DELETE reaches alice first */
+	h_requeue(resp);
+	fixed_finish();
+}
+
 /* The rekey initiator never got our response and gave up: the old SA
  * that we keep (REKEYED) waiting for its DELETE must not stay forever. */
 static void test_rekeyed_sa_times_out(void **st)
@@ -525,6 +557,7 @@ int main(void)
 	    cmocka_unit_test(test_simultaneous_rekey_a),
 	    cmocka_unit_test(test_simultaneous_rekey_b),
 	    cmocka_unit_test(test_rekey_collision_create),
+	    cmocka_unit_test(test_delete_overtakes_create_response),
 	    cmocka_unit_test(test_rekeyed_sa_times_out),
 	    cmocka_unit_test(test_child_tasks_follow_ike_rekey),
 	    cmocka_unit_test(test_outsider_net_only),
