@@ -279,6 +279,12 @@ static int engine_run(struct iked *d, const char *backend, int kfd,
 	ev_signal(d->loop, SIGTERM, on_signal, d);
 	ev_signal(d->loop, SIGHUP, on_signal, d);
 	signal(SIGPIPE, SIG_IGN);
+	/* single instance (lib/ctlsock.h): checked before any IKE socket,
+	 * key export file or kernel request, so a second iked changes
+	 * nothing */
+	if ((rc = ctl_open(d)) < 0)
+		fatal(MOD, "control socket %s: %s", d->ctl_path,
+		      strerror(-rc));
 
 	rc = kfd >= 0 ? k_open_channel(&d->kern, kfd, kevfd)
 		      : k_open(&d->kern, backend, K_OPEN_EVENTS);
@@ -305,9 +311,6 @@ static int engine_run(struct iked *d, const char *backend, int kfd,
 	/* Bound and created as root, before the sandbox. */
 	if (net_open(d) < 0)
 		fatal(MOD, "cannot open any IKE socket");
-	if ((rc = ctl_open(d)) < 0)
-		fatal(MOD, "control socket %s: %s", d->ctl_path,
-		      strerror(-rc));
 	if (sb) {
 		if (priv_engine_sandbox(sb) < 0)
 			fatal(MOD, "the IKE engine cannot drop its privileges "
