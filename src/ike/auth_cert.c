@@ -31,6 +31,7 @@
 #include "ike/auth_cert.h"
 #include "lib/filesrc.h"
 #include "ike/iked.h"
+#include "ike/priv.h"
 #include "lib/log.h"
 #include "lib/rd.h"
 #include "lib/wr.h"
@@ -48,6 +49,7 @@
 
 struct auth_cert_cfg {
 	EVP_PKEY *key;              /* our private key */
+	bool key_in_parent;         /* privsep: the parent signs (priv.h) */
 	X509 *cert;                 /* our certificate */
 	STACK_OF(X509) *chain;      /* further certificates we send */
 	STACK_OF(X509) *peer_certs; /* peers_public_key: pinned + CAs */
@@ -324,6 +326,13 @@ int auth_cert_setup(struct ike_remote *r, const struct auth_cert_params *p,
 		c->cert = sk_X509_shift(mine);
 		c->chain = mine;
 		mine = NULL;
+		/* The privilege-separated engine never sees the key: the
+		 * parent withholds it (filesrc.h) and signs for it (priv.h),
+		 * having checked it here in its own load. */
+		if (filesrc_mode() == 2) {
+			c->key_in_parent = true;
+			goto peer;
+		}
 		/* racoon2 allows key and certificate in one file. */
 		rc = load_key(p->key && *p->key ? p->key : p->cert, &c->key,
 			      err, errlen);
@@ -349,6 +358,7 @@ int auth_cert_setup(struct ike_remote *r, const struct auth_cert_params *p,
 		rc = -EINVAL;
 		goto out_free;
 	}
+peer:
 	if (p->peer && *p->peer) {
 		rc = load_certs(p->peer, &c->peer_certs, err, errlen);
 		if (rc < 0)
@@ -476,7 +486,8 @@ bool auth_cert_method(uint8_t m)
 
 bool auth_cert_signs(const struct ike_remote *r)
 {
-	return r && r->cert && r->cert->sign && r->cert->key;
+	return r && r->cert && r->cert->sign &&
+	       (r->cert->key || r->cert->key_in_parent);
 }
 
 bool auth_cert_accepts(const struct ike_remote *r, uint8_t m)
@@ -774,10 +785,15 @@ int auth_cert_sign(const struct ike_sa *sa, const struct ike_remote *r,
 	memset(out, 0, sizeof(*out));
 	if (!auth_cert_signs(r))
 		return -ENOENT;
-	method = auth_sig_choose(r->cert->key, sa->peer_sig_hashes);
+	method = r->cert->key ? auth_sig_choose(r->cert->key,
+						sa->peer_sig_hashes)
+			      : 0;
 	wr_init(&o, 0);
 	rc = auth_signed_octets(sa, initiator_side, idb, idb_len, &o);
-	if (rc == 0)
+	if (rc == 0 && !r->cert->key) /* the parent holds the key */
+		rc = priv_sign(r->name, sa->peer_sig_hashes, o.buf, o.len,
+			       out);
+	else if (rc == 0)
 		rc = auth_sig_make(r->cert->key, method, sa->peer_sig_hashes,
 				   false, o.buf, o.len, out);
 	wr_free(&o);
@@ -785,6 +801,32 @@ int auth_cert_sign(const struct ike_sa *sa, const struct ike_remote *r,
 		log_warn(MOD, "IKE SA #%u: cannot sign AUTH (method %u): %s",
 			 sa->id, method, strerror(-rc));
 	return rc;
+}
+
+int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
+			  const uint8_t *octets, size_t len,
+			  struct auth_sig *out)
+{
+	uint8_t method;
+
+	memset(out, 0, sizeof(*out));
+	if (!r || !r->cert || !r->cert->sign || !r->cert->key)
+		return -ENOENT;
+	method = auth_sig_choose(r->cert->key, hashes);
+	return auth_sig_make(r->cert->key, method, hashes, false, octets,
+			     len, out);
+}
+
+void auth_cert_forget_keys(struct ike_cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nremote; i++) {
+		struct auth_cert_cfg *c = cfg->remote[i].cert;
+		if (!c || !c->key)
+			continue;
+		EVP_PKEY_free(c->key); /* OpenSSL wipes the key material */
+		c->key = NULL;
+		c->key_in_parent = true;
+	}
 }
 
 static void put_one_cert(struct ikev2_wr *b, X509 *x)

@@ -100,6 +100,17 @@ struct auth_sig {
 	size_t len;
 };
 void auth_sig_clear(struct auth_sig *s);
+/*
+ * Privilege separation (priv.h): the parent signs AUTH octets with the
+ * remote's key (method chosen from the peer's hashes, RFC 7427 §4) for
+ * the engine, which holds no private key: auth_cert_forget_keys() frees
+ * the keys of a configuration inherited from the parent, and a
+ * configuration loaded by replay never has them.
+ */
+int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
+			  const uint8_t *octets, size_t len,
+			  struct auth_sig *out);
+void auth_cert_forget_keys(struct ike_cfg *cfg);
 
 /* The §2.15 signed octets of one side, appended to o: initiator_side
  * selects the IKE_SA_INIT request, Nr and SK_pi, otherwise the response,

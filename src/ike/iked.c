@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "ike/auth_cert.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/resync.h"
@@ -188,6 +189,8 @@ int iked_reload(struct iked *d, char *err, size_t errlen)
 			filesrc_replay_begin();
 			rc = cfg_load(d->opts.conf_path, &n, err, errlen);
 		}
+		/* (keys were withheld: auth_cert.c leaves them to the
+		 * parent in replay mode) */
 		filesrc_replay_end();
 	} else {
 		rc = cfg_load(d->opts.conf_path, &n, err, errlen);
@@ -474,6 +477,8 @@ int main(int argc, char **argv)
 		close(ep[0]);
 		close(cp[0]);
 		cfg_free(pcfg);
+		/* the engine holds no private key: the parent signs */
+		auth_cert_forget_keys(d.cfg);
 		priv_fd = cp[1];
 		return engine_run(&d, backend, kp[1], ep[1], &sb);
 	}

@@ -32,6 +32,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ike/auth_cert.h"
 #include "ike/iked.h"
 #include "ike/kproxy.h"
 #include "ike/priv.h"
@@ -279,6 +280,42 @@ static int do_addr(struct priv_parent *pp, struct rd *r, char *why,
 	return 0;
 }
 
+/* Signs AUTH octets with the key of our configuration's remote. */
+static int do_sign(struct priv_parent *pp, struct rd *r, struct wr *body,
+		   char *why, size_t whylen)
+{
+	char remote[CFG_NAME_MAX];
+	const struct ike_remote *rem;
+	struct auth_sig sig;
+	uint32_t hashes;
+	const uint8_t *octets;
+	size_t len;
+	int rc;
+
+	if (espm_get_str(r, remote, sizeof(remote)) < 0 ||
+	    rd_u32(r, &hashes) < 0)
+		return -EBADMSG;
+	len = rd_left(r);
+	/* RFC 7296 §2.15: message octets | nonce | prf(SK_p, ID) */
+	if (len == 0 || rd_ptr(r, len, &octets) < 0)
+		return -EBADMSG;
+	rem = cfg_remote_by_name(pp->cfg, remote);
+	if (!rem || !auth_cert_signs(rem)) {
+		snprintf(why, whylen, "remote %.64s signs with no key", remote);
+		return -EPERM;
+	}
+	rc = auth_cert_sign_parent(rem, hashes, octets, len, &sig);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot sign for %.64s: %s", remote,
+			 strerror(-rc));
+		return rc;
+	}
+	wr_u8(body, sig.method);
+	wr_bytes(body, sig.data, sig.len);
+	auth_sig_clear(&sig);
+	return wr_error(body);
+}
+
 struct emit_ctx {
 	int fd;
 	uint32_t seq;
@@ -330,6 +367,7 @@ static void on_priv(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	char why[256] = "";
 	struct espm_hdr h;
 	struct rd r;
+	struct wr body;
 	ssize_t n;
 	int rc, pass = -1;
 
@@ -366,6 +404,12 @@ static void on_priv(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		rc = rd_empty(&r) ? do_reload(pp, fd, h.seq, why, sizeof(why))
 				  : -EBADMSG;
 		break;
+	case PRIV_SIGN:
+		wr_init(&body, 8192);
+		rc = do_sign(pp, &r, &body, why, sizeof(why));
+		reply(fd, h.seq, rc, why, &body, -1);
+		wr_free(&body);
+		return;
 	default:
 		rc = -EPERM;
 		snprintf(why, sizeof(why), "message type %u not allowed",

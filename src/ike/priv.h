@@ -36,7 +36,12 @@
  *                 CP interface, host addresses, and a delete only of an
  *                 address the parent added.
  *   PRIV_RELOAD   reply: ITEMs (the files of the configuration, see
- *                 filesrc in lib/util.h), then REPLY (status; reason).
+ *                 lib/filesrc.h; private keys withheld), then REPLY
+ *                 (status; reason).
+ *   PRIV_SIGN     str remote, u32 peer hash set, octets (the rest); reply:
+ *                 u8 AUTH method, signature (the rest).  The parent signs
+ *                 with the key of *its* configuration for that remote;
+ *                 the engine never holds a private key.
  *
  * The parent exits when the engine exits (after removing the SAs and
  * policies the engine left, kproxy_cleanup); the engine has a parent-
@@ -57,6 +62,7 @@ enum priv_type {
 	PRIV_SCRIPT,
 	PRIV_ADDR,
 	PRIV_RELOAD,
+	PRIV_SIGN,
 };
 
 #define PRIV_MAX 65536     /* largest priv message */
@@ -82,6 +88,11 @@ int priv_addr(const struct kaddr *a, const char *ifname, bool add);
 /* Fetches the parent's fresh reading of the configuration files into
  * the file source (lib/util.h); 0 or negative errno (reason in err). */
 int priv_reload_files(char *err, size_t errlen);
+
+struct auth_sig;
+/* The AUTH signature of octets by the remote's key, made by the parent. */
+int priv_sign(const char *remote, uint32_t hashes, const uint8_t *octets,
+	      size_t len, struct auth_sig *out);
 
 /* Send / receive one message with an optional descriptor. */
 int priv_sendmsg(int fd, const void *buf, size_t len, int pass_fd);

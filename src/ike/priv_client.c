@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ike/auth_cert.h"
 #include "ike/priv.h"
 #include "kernel/userspace/esp_msg.h"
 #include "lib/filesrc.h"
@@ -99,6 +100,8 @@ static void begin(struct wr *w, uint16_t type, size_t max)
 	espm_put_hdr(w, &h);
 }
 
+static struct rd last_body; /* body of the last REPLY (in call's buf) */
+
 /* Sends w (freed) and waits for the REPLY of the same seq; items go to
  * item(); *fd_out receives a passed descriptor. */
 static int call(struct wr *w, int (*item)(struct rd *r, void *arg),
@@ -155,8 +158,20 @@ static int call(struct wr *w, int (*item)(struct rd *r, void *arg),
 			*fd_out = pfd;
 		else if (pfd >= 0)
 			close(pfd);
+		last_body = r;
 		return rc;
 	}
+}
+
+/* call() that leaves the reply body in *body (valid until the next
+ * call). */
+static int call_reply(struct wr *w, struct rd *body, char *err,
+		      size_t errlen)
+{
+	int rc = call(w, NULL, NULL, NULL, err, errlen);
+
+	*body = last_body;
+	return rc;
 }
 
 int priv_send_ready(void)
@@ -221,6 +236,41 @@ int priv_addr(const struct kaddr *a, const char *ifname, bool add)
 	if (rc < 0 && why[0])
 		log_warn(MOD, "address %s: %s", add ? "add" : "delete", why);
 	return rc;
+}
+
+int priv_sign(const char *remote, uint32_t hashes, const uint8_t *octets,
+	      size_t len, struct auth_sig *out)
+{
+	char why[256] = "";
+	struct wr w;
+	struct rd r;
+	const uint8_t *p;
+	uint8_t method;
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	begin(&w, PRIV_SIGN, PRIV_MAX);
+	espm_put_str(&w, remote);
+	wr_u32(&w, hashes);
+	wr_bytes(&w, octets, len);
+	rc = call_reply(&w, &r, why, sizeof(why));
+	if (rc < 0) {
+		if (why[0])
+			log_warn(MOD, "signature by the parent: %s", why);
+		return rc;
+	}
+	n = rd_left(&r);
+	if (rd_u8(&r, &method) < 0 || n < 2 || n > 4096 ||
+	    rd_ptr(&r, n - 1, &p) < 0)
+		return -EBADMSG;
+	out->data = malloc(n - 1);
+	if (!out->data)
+		return -ENOMEM;
+	memcpy(out->data, p, n - 1);
+	out->len = n - 1;
+	out->method = method;
+	return 0;
 }
 
 static int reload_item(struct rd *r, void *arg)

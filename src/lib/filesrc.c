@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,65 @@ out_close:
 	return rc;
 }
 
+/*
+ * The copy of a file that is recorded for the engine: PEM private key
+ * blocks ("-----BEGIN ... PRIVATE KEY-----" to its END line) left out,
+ * so that the engine never holds a private key, also when the key shares
+ * the certificate's file (racoon2 allows that).  *out is malloc'd.
+ */
+static int redact_private(const uint8_t *in, size_t len, uint8_t **out,
+			  size_t *outlen)
+{
+	static const char tag[] = "PRIVATE KEY-----";
+	uint8_t *o = malloc(len + 1);
+	size_t i = 0, n = 0;
+
+	if (!o)
+		return -ENOMEM;
+	while (i < len) {
+		const uint8_t *b = memmem(in + i, len - i, "-----BEGIN ", 11);
+		const uint8_t *eol, *e;
+		size_t at;
+
+		if (!b) {
+			memcpy(o + n, in + i, len - i);
+			n += len - i;
+			break;
+		}
+		at = (size_t)(b - in);
+		eol = memchr(b, '\n', len - at);
+		if (!eol)
+			eol = in + len;
+		if (!memmem(b, (size_t)(eol - b), tag, sizeof(tag) - 1)) {
+			/* not a key: copy through the end of this line */
+			size_t stop = (size_t)(eol - in) + (eol < in + len);
+			memcpy(o + n, in + i, stop - i);
+			n += stop - i;
+			i = stop;
+			continue;
+		}
+		memcpy(o + n, in + i, at - i); /* text before the block */
+		n += at - i;
+		e = memmem(b, len - at, "-----END ", 9);
+		while (e) {
+			const uint8_t *el = memchr(e, '\n', len - (size_t)(e - in));
+			if (!el)
+				el = in + len;
+			if (memmem(e, (size_t)(el - e), tag, sizeof(tag) - 1)) {
+				e = el;
+				break;
+			}
+			e = memmem(el, len - (size_t)(el - in), "-----END ", 9);
+		}
+		/* no END line: drop the rest (never pass half a key) */
+		i = e ? (size_t)(e - in) + (e < in + len) : len;
+	}
+	o[n] = 0;
+	*out = o;
+	*outlen = n;
+	return 0;
+}
+
 int filesrc_read(const char *path, unsigned flags, size_t max, uint8_t **buf,
 		 size_t *len, struct stat *st, char *why, size_t whysize)
 {
@@ -206,9 +266,16 @@ int filesrc_read(const char *path, unsigned flags, size_t max, uint8_t **buf,
 	rc = read_direct(path, max, buf, len, st);
 	if (rc < 0)
 		set_why(why, whysize, path, rc);
-	if (fs_mode == FS_RECORD && !fs_find(K_FILE, path) &&
-	    !fs_add(K_FILE, path, rc, st, rc == 0 ? *buf : NULL,
-		    rc == 0 ? *len : 0)) {
+	if (fs_mode == FS_RECORD && !fs_find(K_FILE, path)) {
+		uint8_t *red = NULL;
+		size_t rlen = 0;
+		bool ok = rc < 0 ? fs_add(K_FILE, path, rc, st, NULL, 0) != NULL
+				 : redact_private(*buf, *len, &red, &rlen) == 0 &&
+					   fs_add(K_FILE, path, 0, st, red,
+						  rlen) != NULL;
+		filesrc_free_buf(red, rlen);
+		if (ok)
+			return rc;
 		/* the engine would miss this file: fail the load here */
 		filesrc_free_buf(*buf, *len);
 		*buf = NULL;
