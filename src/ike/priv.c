@@ -494,6 +494,7 @@ int priv_parent_run(const struct priv_parent_opts *o, struct ike_cfg *cfg)
 	ev_signal(pp->loop, SIGTERM, on_signal, pp);
 	ev_signal(pp->loop, SIGHUP, on_signal, pp);
 	ev_signal(pp->loop, SIGCHLD, on_signal, pp);
+	signal(SIGPIPE, SIG_IGN); /* spmd or r2espd may go away mid-write */
 
 	rc = k_open(&pp->kern, o->backend, K_OPEN_EVENTS);
 	if (rc < 0) {
