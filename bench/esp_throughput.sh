@@ -109,7 +109,14 @@ except Exception:
 # Cost per packet of the two r2espd during one iperf run: CPU_HOOK=cpu
 # makes iperf() call "cpu start" / "cpu stop"; the result (ns per packet,
 # A then B) is left in $TEST_DIR/cpu.
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# r2espd PID and its children: the packet path runs in the privsep worker
+ticks() {
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
 counter() { ctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'; }
 cpu() {
 	local pa pb

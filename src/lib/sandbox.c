@@ -58,6 +58,19 @@
 #define SECCOMP_FILTER_FLAG_TSYNC 1U
 #endif
 
+/* ASan/UBSan builds: their runtime needs a few more system calls. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define SANDBOX_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) ||                                        \
+	__has_feature(undefined_behavior_sanitizer)
+#define SANDBOX_SANITIZER 1
+#endif
+#endif
+#ifndef SANDBOX_SANITIZER
+#define SANDBOX_SANITIZER 0
+#endif
+
 /* Longest filter we build: 2 instructions per syscall plus a header. */
 #define SANDBOX_MAX_SYSCALLS 1000
 
@@ -109,6 +122,26 @@ const int sandbox_syscalls_base[] = {
 #endif
     /* syslog(3) on the socket log_init() opened. */
     SYS_sendto,
+#if SANDBOX_SANITIZER
+    /* Sanitizer builds only (tests): what the ASan/UBSan runtime does in
+     * its interceptors and reports (alternate signal stack, limits,
+     * abort). */
+    SYS_sigaltstack,
+    SYS_rt_sigaction,
+    SYS_prlimit64,
+#ifdef SYS_getrlimit
+    SYS_getrlimit,
+#endif
+    SYS_sched_getaffinity,
+    SYS_sched_yield,
+    SYS_tgkill,
+    SYS_uname,
+    SYS_prctl,
+#ifdef SYS_readlink
+    SYS_readlink,
+#endif
+    SYS_readlinkat,
+#endif
 };
 const size_t sandbox_nsyscalls_base =
     sizeof(sandbox_syscalls_base) / sizeof(sandbox_syscalls_base[0]);
