@@ -32,15 +32,22 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spmd [-FtVh] [-d ...] [-f FILE] [-p PIDFILE] "
-		"[-k BACKEND]\n"
-		"  -f FILE     configuration (default %s)\n"
-		"  -t          check the configuration and exit\n"
-		"  -F          stay in the foreground, log to stderr\n"
-		"  -d          more debugging output (repeatable)\n"
-		"  -p PIDFILE  pid file (default %s)\n"
-		"  -k BACKEND  kernel backend, overrides the configuration\n"
-		"              (xfrm, pfkey, userspace, fake)\n",
+		"usage: spmd [-FktVh] [-d ...] [-D LEVEL] [-f FILE] "
+		"[-p PIDFILE] [--kernel BACKEND]\n"
+		"  -f, --config-file FILE  configuration (default %s)\n"
+		"  -F, --foreground        stay in the foreground, log to "
+		"stderr\n"
+		"  -d, --debug             more debugging output (repeatable)\n"
+		"  -D, --DEBUG LEVEL       debug level directly (0: off)\n"
+		"  -k, --kill              stop the running spmd (SIGTERM to "
+		"the\n"
+		"                          pid in the pid file) and exit\n"
+		"  -V, --version           print the version and exit\n"
+		"  -t, --check             check the configuration and exit\n"
+		"  -p, --pidfile PIDFILE   pid file (default %s)\n"
+		"  --kernel BACKEND        kernel backend, overrides the "
+		"configuration\n"
+		"                          (xfrm, pfkey, userspace, fake)\n",
 		CONF_DEFAULT_PATH, DEFAULT_PIDFILE);
 }
 
@@ -110,6 +117,40 @@ static void mkdir_parent(const char *path)
 		log_warn(MOD, "mkdir %s: %s", dir, strerror(errno));
 }
 
+/* racoon2's spmd -k: SIGTERM to the pid in the pid file. */
+static int kill_running(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	long pid;
+	char *end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		fprintf(stderr, "spmd: %s: %s (is spmd running?)\n", path,
+			strerror(errno));
+		return 1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		fprintf(stderr, "spmd: %s: no pid\n", path);
+		return 1;
+	}
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	if (end == buf || (*end && *end != '\n') || pid <= 1 ||
+	    pid > INT32_MAX) {
+		fprintf(stderr, "spmd: %s: not a pid\n", path);
+		return 1;
+	}
+	if (kill((pid_t)pid, SIGTERM) < 0) {
+		fprintf(stderr, "spmd: kill %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *pidfile = DEFAULT_PIDFILE;
@@ -122,7 +163,25 @@ int main(int argc, char **argv)
 	struct spd_set desired;
 	char *errbuf;
 
-	while ((opt = getopt(argc, argv, "f:tFdp:k:Vh")) != -1) {
+	/* racoon2's spmd options (-f -F -d -D -k -V -h and their long
+	 * forms) with racoon2's meaning; -t, -p and --kernel are ours */
+	static const struct option longopts[] = {
+		{ "config-file", required_argument, NULL, 'f' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "DEBUG", required_argument, NULL, 'D' },
+		{ "kill", no_argument, NULL, 'k' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "check", no_argument, NULL, 't' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "kernel", required_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool kill_now = false;
+
+	while ((opt = getopt_long(argc, argv, "f:tFdD:p:kVh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -136,10 +195,25 @@ int main(int argc, char **argv)
 		case 'd':
 			debug++;
 			break;
+		case 'D': {
+			char *end;
+			long lvl = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || lvl < 0 || lvl > 9) {
+				fprintf(stderr, "spmd: -D needs a level 0-9\n");
+				usage(stderr);
+				return 2;
+			}
+			debug = (int)lvl;
+			break;
+		}
 		case 'p':
 			pidfile = optarg;
 			break;
 		case 'k':
+			kill_now = true;
+			break;
+		case 'K':
 			backend = optarg;
 			break;
 		case 'V':
@@ -157,6 +231,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (kill_now)
+		return kill_running(pidfile);
 	memset(&d, 0, sizeof(d));
 	d.conf_path = conf_path ? conf_path : CONF_DEFAULT_PATH;
 	/* daemon() moves to /: keep the path valid for reloads */
@@ -175,6 +251,7 @@ int main(int argc, char **argv)
 		return check ? rc : 1;
 	}
 	d.backend = backend ? backend : spd_conf_backend(d.conf);
+	spmd_ns_from_conf(&d, d.conf);
 	t_load = ev_now_ms() - t_load;
 
 	/* one spmd per pid file: checked before any socket or kernel

@@ -17,6 +17,15 @@
 
 struct spmif_server;
 
+/* Nameservers of the resolver section (racoon2's `resolver {
+ * nameserver { ADDR [port N]; }; }`), the first one in use; changed
+ * live by spmif NS ADD/DELETE/CHANGE (spmdctl ns). */
+#define SPMD_NS_MAX 16
+struct spmd_ns {
+	struct kaddr addr;
+	uint16_t port;
+};
+
 struct spmd {
 	struct ev_loop *loop;
 	struct kernel k;
@@ -32,7 +41,12 @@ struct spmd {
 	struct ev_timer resync_timer;
 	unsigned resync_delay_ms;
 	char resync_reason[KEV_RESYNC_REASON_MAX];
+	struct spmd_ns ns[SPMD_NS_MAX];
+	size_t nns;
 };
+
+/* Load the nameserver list from the configuration's resolver section. */
+void spmd_ns_from_conf(struct spmd *d, const struct conf *c);
 
 /* Kernel said it lost state or events: reconcile the policies now, and
  * again later (backoff) until that succeeds. */

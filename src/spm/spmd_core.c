@@ -131,3 +131,22 @@ void spmd_resync(struct spmd *d, const char *reason)
 		 strerror(-rc), d->resync_delay_ms);
 	ev_timer_start(d->loop, &d->resync_timer, d->resync_delay_ms);
 }
+
+void spmd_ns_from_conf(struct spmd *d, const struct conf *c)
+{
+	const struct conf_addr_list *l = &c->resolver.nameserver;
+
+	d->nns = 0;
+	for (size_t i = 0; i < l->n && d->nns < SPMD_NS_MAX; i++) {
+		const struct conf_addr *a = &l->v[i];
+		struct spmd_ns *ns = &d->ns[d->nns];
+
+		if (a->kind != CONF_ADDR_IP)
+			continue; /* the grammar allows only addresses here */
+		memset(ns, 0, sizeof(*ns));
+		ns->addr.af = a->af;
+		memcpy(&ns->addr.u, &a->u, a->af == AF_INET ? 4 : 16);
+		ns->port = a->has_port && a->port != CONF_PORT_ANY ? a->port : 53;
+		d->nns++;
+	}
+}

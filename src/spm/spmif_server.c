@@ -332,6 +332,7 @@ static void cmd_status(struct conn *c, const struct spmif_msg *m);
 static void cmd_reload(struct conn *c, const struct spmif_msg *m);
 static void cmd_monitor(struct conn *c, const struct spmif_msg *m);
 static void cmd_quit(struct conn *c, const struct spmif_msg *m);
+static void cmd_ns(struct conn *c, const struct spmif_msg *m);
 
 static const struct arg_spec no_args[] = { { NULL, 0, false } };
 static const struct arg_spec add_args[] = {
@@ -382,6 +383,11 @@ static const struct cmd cmds[] = {
 	{ "STAT", NULL, 0, no_args, cmd_status, 0, "STAT" },
 	{ "RELOAD", NULL, 0, no_args, cmd_reload, 0, "RELOAD" },
 	{ "MONITOR", NULL, 0, no_args, cmd_monitor, 0, "MONITOR" },
+	/* racoon2's nameserver list operations (its doc/spmif.txt) */
+	{ "NS", "LIST", 0, no_args, cmd_ns, 0, "NS LIST" },
+	{ "NS", "ADD", 1, no_args, cmd_ns, 0, "NS ADD ADDRESS" },
+	{ "NS", "DELETE", 1, no_args, cmd_ns, 0, "NS DELETE ADDRESS" },
+	{ "NS", "CHANGE", 1, no_args, cmd_ns, 0, "NS CHANGE ADDRESS" },
 };
 
 /* Find the command and enforce the generic rules of its table row. */
@@ -403,8 +409,10 @@ static void dispatch(struct conn *c, const struct spmif_msg *m)
 	}
 	if (!cmd) {
 		if (verb_known)
-			reply(c, SPMIF_E_SYNTAX, "%s needs ADD, DELETE or DUMP",
-			      m->verb);
+			reply(c, SPMIF_E_SYNTAX, "%s needs %s", m->verb,
+			      strcmp(m->verb, "NS") == 0
+				      ? "LIST, ADD, DELETE or CHANGE"
+				      : "ADD, DELETE or DUMP");
 		else
 			reply(c, SPMIF_E_UNKNOWN, "unknown command %s",
 			      m->verb);
@@ -884,6 +892,79 @@ static void status_line(struct conn *c, const char *key, const char *fmt,
 	wr_bytes(&w, val, strlen(val));
 	conn_put(c, &w);
 	wr_free(&w);
+}
+
+/* NS LIST | ADD A | DELETE A | CHANGE A (racoon2's doc/spmif.txt): the
+ * list's first entry is the nameserver in use; ADD puts a new one first,
+ * CHANGE moves a listed one first.  551: already listed (ADD) or not
+ * listed (DELETE, CHANGE); 251: the list is empty. */
+static void cmd_ns(struct conn *c, const struct spmif_msg *m)
+{
+	struct spmd *d = c->srv->d;
+	const char *op = m->pos[0];
+	char buf[INET6_ADDRSTRLEN + 16];
+	struct kaddr a;
+	size_t i;
+
+	if (strcasecmp(op, "LIST") == 0) {
+		struct wr w;
+
+		if (d->nns == 0) {
+			reply(c, SPMIF_OK_NONE, "no nameserver");
+			return;
+		}
+		wr_init(&w, SPMIF_LINE_MAX - 1);
+		for (i = 0; i + 1 < d->nns; i++) {
+			wr_reset(&w);
+			wr_bytes(&w, "250-", 4);
+			spmif_addr_str(&d->ns[i].addr, buf, sizeof(buf));
+			wr_bytes(&w, buf, strlen(buf));
+			conn_put(c, &w);
+		}
+		wr_free(&w);
+		reply(c, SPMIF_OK, "%s",
+		      spmif_addr_str(&d->ns[i].addr, buf, sizeof(buf)));
+		return;
+	}
+	if (m->npos != 2 || spmif_parse_addr(m->pos[1], &a) < 0) {
+		reply(c, SPMIF_E_SYNTAX, "usage: NS %s ADDRESS", op);
+		return;
+	}
+	for (i = 0; i < d->nns; i++)
+		if (kaddr_eq(&d->ns[i].addr, &a))
+			break;
+	spmif_addr_str(&a, buf, sizeof(buf));
+	if (strcasecmp(op, "ADD") == 0) {
+		if (i < d->nns) {
+			reply(c, SPMIF_E_NOTFOUND, "nameserver %s already "
+				    "listed", buf);
+			return;
+		}
+		if (d->nns == SPMD_NS_MAX) {
+			reply(c, SPMIF_E_FAILED, "at most %d nameservers",
+			      SPMD_NS_MAX);
+			return;
+		}
+		memmove(&d->ns[1], &d->ns[0], d->nns * sizeof(d->ns[0]));
+		memset(&d->ns[0], 0, sizeof(d->ns[0]));
+		d->ns[0].addr = a;
+		d->ns[0].port = 53;
+		d->nns++;
+	} else if (i == d->nns) {
+		reply(c, SPMIF_E_NOTFOUND, "nameserver %s not listed", buf);
+		return;
+	} else if (strcasecmp(op, "DELETE") == 0) {
+		memmove(&d->ns[i], &d->ns[i + 1],
+			(d->nns - i - 1) * sizeof(d->ns[0]));
+		d->nns--;
+	} else { /* CHANGE */
+		struct spmd_ns t = d->ns[i];
+
+		memmove(&d->ns[1], &d->ns[0], i * sizeof(d->ns[0]));
+		d->ns[0] = t;
+	}
+	log_notice(MOD, "nameserver %s: %s by pid %d", buf, op, (int)c->pid);
+	reply(c, SPMIF_OK, "%s %s", op, buf);
 }
 
 static void cmd_status(struct conn *c, const struct spmif_msg *m)

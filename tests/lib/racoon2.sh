@@ -145,7 +145,7 @@ r2_start_spmd() {
 	[ -d "$d" ] || r2_init "$name" "$host"
 	R2_HOST[$name]=$host
 	args=(-F -d -f "$(r2_conf_path "$name")")
-	[ -n "${R2_KERNEL:-}" ] && args+=(-k "$R2_KERNEL")
+	[ -n "${R2_KERNEL:-}" ] && args+=(--kernel "$R2_KERNEL")
 	start_bg "spmd-$name" ip netns exec "$(ns "$host")" sh -c "$R2_WRAP" \
 		sh "$d" "$SPMD" "${args[@]}" "$@"
 	# spmd is ready when its spmif socket exists.

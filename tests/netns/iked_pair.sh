@@ -113,7 +113,7 @@ start() {
 		n=$NA; [ $h = b ] && n=$NB
 		rm -f "$T/$h.sock"
 		if [ -n "$with_spmd" ]; then
-			ip netns exec "$n" "$SPMD" -f "$T/$h.conf" -F -d -k "$kb" \
+			ip netns exec "$n" "$SPMD" -f "$T/$h.conf" -F -d --kernel "$kb" \
 				-p "$T/$h.spmd.pid" > "$T/$tag.$h.spmd.log" 2>&1 &
 			PIDS+=($!)
 			sleep 0.3

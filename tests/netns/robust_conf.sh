@@ -28,7 +28,7 @@ CONF=$D/racoon2.conf
 cp "$CONF" "$TEST_DIR/good.conf"
 # The state to keep: policies (names and kernel indexes), r2espd's
 # policies, the SAs' SPIs.
-pols() { rb_spm a policy show 2>/dev/null | sed -E 's/ (bytes|packets) [0-9]+//g'; }
+pols() { rb_spm a policy show all 2>/dev/null | sed -E 's/ (bytes|packets) [0-9]+//g'; }
 esppols() { rb_esp a pol show 2>/dev/null | sed -E 's/ (bytes|packets) [0-9]+//g'; }
 sas() { rb_q a '[s["spi_i"] + s["spi_r"] for s in ike] + [c["spi_in"] + c["spi_out"] for c in kids]'; }
 POL0=$(pols)

@@ -261,7 +261,7 @@ else
 fi
 check "socket is mode 0600" \
 	test "$(stat -c %a "$SOCK")" = 600
-n=$(ctl policy show | grep -c '^static')
+n=$(ctl policy show all | grep -c "^static")
 check "spmdctl policy show lists the 13 static policies" test "$n" = 13
 ctl --json policy show >"$W/show.json"
 check "spmdctl --json policy show is valid JSON with kernel state" \
@@ -315,7 +315,7 @@ else
 fi
 n=$(ctl policy show dynamic | grep -c "id $dyn_id")
 check "dynamic policy visible in spmdctl policy show" test "$n" = 3
-check "dynamic policy delete" bash -c "ip netns exec $NS $SPMDCTL -s $SOCK policy delete $dyn_id >/dev/null"
+check "dynamic policy delete" bash -c "ip netns exec $NS $SPMDCTL -s $SOCK policy delete id=$dyn_id >/dev/null"
 check "dynamic policy gone from the kernel" \
 	test "$(spd | grep -c 198.51.100.77)" = 0
 check "dynamic policy gone from policy show" \

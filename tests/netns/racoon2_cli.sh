@@ -1,0 +1,209 @@
+#!/bin/bash
+# racoon2_cli.sh - racoon2's documented command lines (spmdctl(8),
+# spmd(8) of racoon2 and its doc/USAGE) against our daemons, each with
+# the output shape racoon2 defines (issue 13):
+#   spmdctl [-d] [-f RACOON2_CONF] ns add|delete|list, policy
+#   add|delete|show, migrate, status; racoon2's command-word prefixes;
+#   the socket and password taken from racoon2.conf; spmd -f -F -d -D
+#   -V -k; unknown options fail with usage (exit 2).
+#
+# usage: racoon2_cli.sh   (binaries from $R2_BUILD or build/)
+# Prints PASS:/FAIL: lines; exit status 1 if anything failed.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=${R2_TOP:-$(cd "$HERE/../.." && pwd)}
+B=${R2_BUILD:-$TOP/build}
+SPMD=$B/src/spm/spmd
+SPMDCTL=$B/src/spm/spmdctl
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: racoon2_cli (needs root for network namespaces)"
+	exit 77
+fi
+for b in "$SPMD" "$SPMDCTL"; do
+	if [ ! -x "$b" ]; then
+		echo "FAIL: racoon2_cli: $b not built"
+		exit 1
+	fi
+done
+
+NS=r2cli-$$-a
+W=$(mktemp -d /tmp/r2cli-$$.XXXXXX)
+SOCK=$W/spmif
+CONF=$W/racoon2.conf
+FAILS=0
+SPMD_PID=
+
+cleanup() {
+	[ -n "$SPMD_PID" ] && kill -9 "$SPMD_PID" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+pass() { echo "PASS: $1"; }
+fail() {
+	echo "FAIL: $1"
+	FAILS=$((FAILS + 1))
+	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    /'
+}
+# run NAME EXPECTED_RC COMMAND... : output in $OUT
+run() {
+	local name=$1 want=$2
+	shift 2
+	OUT=$(ip netns exec "$NS" "$@" 2>&1)
+	RC=$?
+	if [ "$RC" != "$want" ]; then
+		fail "$name (exit $RC, expected $want)" "$OUT"
+		return 1
+	fi
+	return 0
+}
+# shape NAME REGEX : $OUT matches (grep -E, all of it in one line)
+shape() {
+	if grep -qE -- "$2" <<<"$OUT"; then pass "$1"; else fail "$1" "$OUT"; fi
+}
+
+ip netns add "$NS" || { echo "FAIL: racoon2_cli: cannot create a namespace"; exit 1; }
+ip link add r2cli$$a netns "$NS" type veth peer name r2cli$$b netns "$NS"
+ip -n "$NS" link set r2cli$$b up
+ip -n "$NS" link set lo up
+ip -n "$NS" addr add 198.51.100.1/24 dev r2cli$$a
+ip -n "$NS" addr add 2001:db8:1::1/64 dev r2cli$$a nodad
+ip -n "$NS" link set r2cli$$a up
+
+printf 'racoon2-cli-psk' >"$W/psk"
+printf 'racoon2-cli-password\n' >"$W/spmd.pwd"
+chmod 600 "$W/psk" "$W/spmd.pwd"
+
+# racoon2's sample layout: the socket and the password in `interface`
+cat >"$CONF" <<EOF
+interface {
+	ike { 198.51.100.1 port 500; };
+	spmd { unix "$SOCK"; };
+	spmd_password "$W/spmd.pwd";
+};
+resolver {
+	resolver off;
+	nameserver { 198.51.100.53 port 53; 2001:db8:1::53; };
+};
+remote r_ike {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		peers_ipaddr "198.51.100.2" port 500;
+		kmp_enc_alg { aes128_cbc; };
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_hash_alg { hmac_sha2_256; };
+		kmp_dh_group { modp2048; };
+		kmp_auth_method { psk; };
+		pre_shared_key "$W/psk";
+	};
+};
+sa sa_esp { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha1; }; };
+ipsec ipsec_esp { sa_index sa_esp; };
+policy p_trans { action auto_ipsec; remote_index r_ike; ipsec_mode transport;
+	ipsec_index { ipsec_esp; }; ipsec_level require; };
+policy p_tun { action auto_ipsec; remote_index r_ike; ipsec_mode tunnel;
+	ipsec_index { ipsec_esp; }; ipsec_level require;
+	my_sa_ipaddr "198.51.100.1"; peers_sa_ipaddr "198.51.100.2"; };
+policy p_rw { action auto_ipsec; remote_index r_ike; ipsec_mode tunnel;
+	ipsec_index { ipsec_esp; }; ipsec_level require;
+	my_sa_ipaddr "198.51.100.1"; peers_sa_ipaddr IP_RW; };
+selector s_out { direction outbound; src "198.51.100.1"; dst "198.51.100.2";
+	upper_layer_protocol "udp"; policy_index p_trans; };
+selector t_out { direction outbound; src "203.0.113.0/25"; dst "203.0.113.128/25";
+	policy_index p_tun; };
+selector rw_in { direction inbound; src IP_ANY; dst "203.0.113.0/24";
+	policy_index p_rw; };
+EOF
+
+# ---- spmd: racoon2's options ----------------------------------------------
+run "spmd -V prints the version" 0 "$SPMD" -V && shape "spmd -V prints the version" '^spmd .*[0-9]'
+run "spmd with an unknown option fails with usage" 2 "$SPMD" -x &&
+	shape "spmd with an unknown option fails with usage" '^usage: spmd'
+run "spmd -D without a number fails" 2 "$SPMD" -D x
+ip netns exec "$NS" "$SPMD" -F -D 1 -f "$CONF" -p "$W/spmd.pid" >"$W/spmd.log" 2>&1 &
+SPMD_PID=$!
+for _ in $(seq 50); do
+	ip netns exec "$NS" "$SPMDCTL" -f "$CONF" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# ---- spmdctl: racoon2's commands --------------------------------------------
+run "spmdctl -f CONF status (socket and password from the file)" 0 "$SPMDCTL" -f "$CONF" status &&
+	shape "spmdctl -f CONF status (socket and password from the file)" '^static_policies +2$'
+run "spmdctl without the password is refused" 1 "$SPMDCTL" -s "$SOCK" status
+run "spmdctl -f CONF policy show" 0 "$SPMDCTL" -f "$CONF" policy show &&
+	shape "policy show: racoon2 layout, first line" '^198\.51\.100\.1/32\[any\] 198\.51\.100\.2/32\[any\] udp$'
+shape "policy show: direction and action" $'^\tout ipsec$'
+shape "policy show: transport line" $'^\tesp transport require$'
+shape "policy show: tunnel line" $'^\tesp tunnel 198\\.51\\.100\\.1-198\\.51\\.100\\.2 require$'
+shape "policy show: created/lastused" $'^\tcreated: [A-Z][a-z]{2} [0-9]{2} [0-9:]{8} [0-9]{4} lastused: '
+shape "policy show: lifetime" $'^\tlifetime: [0-9]+\\(s\\) validtime: [0-9]+\\(s\\)$'
+shape "policy show: selector and spid" $'^\tselector=s_out spid=[0-9]+$'
+run "abbreviated words as racoon2 (pol sh)" 0 "$SPMDCTL" -f "$CONF" pol sh &&
+	shape "abbreviated words as racoon2 (pol sh)" $'^\tselector=t_out spid='
+
+run "policy add SELECTOR LIFETIME tunnel SP_SRC SP_DST SA_SRC SA_DST" 0 \
+	"$SPMDCTL" -f "$CONF" policy add rw_in 600 tunnel 198.51.100.77 203.0.113.0 198.51.100.77 198.51.100.1 &&
+	{ [ -z "$OUT" ] && pass "policy add is silent on success (racoon2)" ||
+		fail "policy add is silent on success (racoon2)" "$OUT"; }
+n=$(ip -n "$NS" xfrm policy list | grep -c 198.51.100.77)
+[ "$n" -ge 2 ] && pass "policy add installed the policies ($n)" ||
+	fail "policy add installed the policies" "$(ip -n "$NS" xfrm policy list)"
+run "policy show lists the added policy" 0 "$SPMDCTL" -f "$CONF" policy show &&
+	shape "policy show lists the added policy" $'^\tselector=rw_in spid='
+run "policy delete SELECTOR" 0 "$SPMDCTL" -f "$CONF" policy delete rw_in
+n=$(ip -n "$NS" xfrm policy list | grep -c 198.51.100.77)
+[ "$n" = 0 ] && pass "policy delete removed them" || fail "policy delete removed them"
+run "policy add with an unknown selector fails" 1 \
+	"$SPMDCTL" -f "$CONF" policy add nosuch 600 transport 198.51.100.1 198.51.100.2 &&
+	shape "policy add failure: racoon2's message" '^Policy operation failed: '
+run "policy add transport needs 2 addresses" 2 "$SPMDCTL" -f "$CONF" policy add s_out 600 transport 198.51.100.1
+run "policy add tunnel needs 4 addresses" 2 "$SPMDCTL" -f "$CONF" policy add s_out 600 tunnel 198.51.100.1 198.51.100.2
+
+run "migrate SELECTOR SRC0 DST0 SRC DST" 0 \
+	"$SPMDCTL" -f "$CONF" migrate t_out 198.51.100.1 198.51.100.2 198.51.100.1 198.51.100.3
+ip -n "$NS" xfrm policy list | grep -q "tmpl src 198.51.100.1 dst 198.51.100.3" &&
+	pass "migrate moved the tunnel endpoints" ||
+	fail "migrate moved the tunnel endpoints" "$(ip -n "$NS" xfrm policy list)"
+run "migrate with a wrong argument count is a usage error" 2 "$SPMDCTL" -f "$CONF" migrate t_out 198.51.100.1
+
+run "ns list (nameservers of the configuration)" 0 "$SPMDCTL" -f "$CONF" ns list &&
+	shape "ns list: one address a line" '^198\.51\.100\.53$'
+[ "$(head -1 <<<"$OUT")" = 198.51.100.53 ] && [ "$(sed -n 2p <<<"$OUT")" = 2001:db8:1::53 ] &&
+	pass "ns list: in configuration order, the one in use first" ||
+	fail "ns list: in configuration order" "$OUT"
+run "ns add ADDRESS" 0 "$SPMDCTL" -f "$CONF" ns add 198.51.100.54
+run "ns list after add" 0 "$SPMDCTL" -f "$CONF" ns list
+[ "$(head -1 <<<"$OUT")" = 198.51.100.54 ] && [ "$(wc -l <<<"$OUT")" = 3 ] &&
+	pass "ns add: the new nameserver is listed first (in use)" ||
+	fail "ns add: the new nameserver is listed first" "$OUT"
+run "ns delete ADDRESS" 0 "$SPMDCTL" -f "$CONF" ns delete 2001:db8:1::53
+run "ns list after delete" 0 "$SPMDCTL" -f "$CONF" ns list
+[ "$OUT" = $'198.51.100.54\n198.51.100.53' ] && pass "ns delete: removed from the list" ||
+	fail "ns delete: removed from the list" "$OUT"
+run "ns delete of an unlisted address fails" 1 "$SPMDCTL" -f "$CONF" ns delete 198.51.100.99
+run "ns add of a non-address is a usage error" 2 "$SPMDCTL" -f "$CONF" ns add not-an-address
+
+run "spmdctl -d shows the exchanged lines" 0 "$SPMDCTL" -f "$CONF" -d status &&
+	shape "spmdctl -d: [MSG   TO SPMD]" '^\[MSG   TO SPMD\] STATUS$'
+shape "spmdctl -d: [MSG FROM SPMD]" '^\[MSG FROM SPMD\] 250 '
+run "spmdctl with an unknown option fails with usage" 2 "$SPMDCTL" -x status &&
+	shape "spmdctl with an unknown option fails with usage" '^usage: spmdctl'
+run "spmdctl with an unknown command fails" 2 "$SPMDCTL" -f "$CONF" frobnicate
+run "spmdctl -f on a missing file fails" 2 "$SPMDCTL" -f "$W/nonexistent.conf" status
+
+# ---- spmd -k: stop the running spmd -------------------------------------------
+run "spmd -k stops the running spmd" 0 "$SPMD" -k -p "$W/spmd.pid"
+for _ in $(seq 50); do kill -0 "$SPMD_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$SPMD_PID" 2>/dev/null; then
+	fail "spmd -k: spmd exited"
+else
+	pass "spmd -k: spmd exited"
+	SPMD_PID=
+fi
+
+[ "$FAILS" = 0 ] || { echo "racoon2_cli: $FAILS failure(s)"; tail -20 "$W/spmd.log"; exit 1; }
+exit 0
