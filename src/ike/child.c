@@ -691,9 +691,8 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 		if (sa->early_del[i] == c->spi_out) {
 			/* §2.25: the peer deleted it (and we answered)
 			 * before this response arrived: it is gone. */
-			child_uninstall(c);
 			child_refused(sa, cn, "deleted by the peer before "
-				      "the response arrived");
+				      "the response arrived", false);
 			return NULL;
 		}
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
