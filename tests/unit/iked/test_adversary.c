@@ -116,31 +116,6 @@ static void delete_all(struct adv *a, bool strict)
 	}
 }
 
-/*
- * TEMPORARY (issue 9, defect 3, being fixed by the CHILD SA ownership
- * work): in these campaigns a CHILD SA refused by the peer (e.g.
- * TEMPORARY_FAILURE) leaves its larval SA in the kernel, child_refused()
- * frees it without uninstalling, and the leak oracle fails.  They run
- * with ADV_STRICT=1; remove the list once that fix is on main.
- */
-static const uint64_t defect3_seeds[] = {3, 9, 202, 210, 212, 213, 214, 216};
-
-static bool skip_known(uint64_t seed)
-{
-	if (getenv("ADV_STRICT"))
-		return false;
-	for (size_t i = 0; i < sizeof(defect3_seeds) / sizeof(*defect3_seeds);
-	     i++)
-		if (defect3_seeds[i] == seed) {
-			fprintf(stderr,
-				"campaign %llu skipped: known defect 3 "
-				"(larval SA of a refused CHILD SA)\n",
-				(unsigned long long)seed);
-			return true;
-		}
-	return false;
-}
-
 static void campaign(uint64_t seed, unsigned powers, unsigned steps)
 {
 	struct adv a;
@@ -171,9 +146,7 @@ static void test_outsider(void **st)
 {
 	(void)st;
 	for (uint64_t s = 1; s <= 16; s++)
-		if (!skip_known(s))
-			campaign(s, ADV_NET | ADV_PLAIN | ADV_CTL | ADV_CLOCK,
-				 300);
+		campaign(s, ADV_NET | ADV_PLAIN | ADV_CTL | ADV_CLOCK, 300);
 }
 
 static void test_outsider_net_only(void **st)
@@ -187,8 +160,7 @@ static void test_insider(void **st)
 {
 	(void)st;
 	for (uint64_t s = 201; s <= 216; s++)
-		if (!skip_known(s))
-			campaign(s, ADV_ALL, 300);
+		campaign(s, ADV_ALL, 300);
 }
 
 /* alice and mallory (engine 1, bob's place) do not share the key. */
