@@ -16,6 +16,8 @@
  * kernel handle, the sockets and the SA table.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,11 +261,41 @@ static void shutdown_sas(struct iked *d)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: iked [-f file] [-t] [-F] [-d] [-k backend] "
-		"[-S ctlsock] [-K keyfile] [-p pidfile] [-n]\n"
+		"usage: iked [-f file] [-t] [-F] [-d] [-D level] [-v] [-V] "
+		"[-l logfile]\n"
+		"            [-k backend] [-S ctlsock] [-K keyfile] "
+		"[-p pidfile] [-n]\n"
 		"            [-P] [-u user] [-C chroot-dir] "
 		"[-Z kill|errno|log|trap]\n");
 	exit(2);
+}
+
+/* racoon2's -l LOGFILE: the log goes to the file instead of syslog
+ * (through stderr, which the privsep children inherit). */
+static void log_to_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+
+	if (fd < 0) {
+		fprintf(stderr, "iked: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		fprintf(stderr, "iked: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+}
+
+/* daemon(3), keeping the -l log file as stderr. */
+static int iked_daemon(const char *logfile)
+{
+	if (daemon(0, 0) < 0)
+		return -1;
+	if (logfile)
+		log_to_file(logfile);
+	return 0;
 }
 
 /* The engine: sockets, IKE, the SA table.  kfd/kevfd >= 0: privilege
@@ -378,8 +410,51 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.ctl_fd = -1;
 	d.opts.conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
-	while ((opt = getopt(argc, argv, "f:tFdk:S:K:p:nPu:C:Z:h")) != -1) {
+	/* racoon2's iked options with racoon2's meaning: -f -F -d -D -v -V
+	 * -l -h and the long forms.  -p, -S, -P and -t still have their
+	 * earlier meaning here (pid file, control socket, no privsep,
+	 * check), not racoon2's (port, initiate selector, pcap, target
+	 * port): see iked(8), BUGS. */
+	static const struct option longopts[] = {
+		{ "config-file", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", required_argument, NULL, 'D' },
+		{ "logfile", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *logfile = NULL;
+	bool verbose = false;
+
+	while ((opt = getopt_long(argc, argv, "f:tFdD:vVl:k:S:K:p:nPu:C:Z:h",
+				  longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'D': {
+			char *end;
+			long flags = strtol(optarg, &end, 0);
+
+			if (end == optarg || *end || flags < 0) {
+				fprintf(stderr, "iked: number expected for "
+						"command line option -D\n");
+				usage();
+			}
+			/* racoon2's debug flags: any flag means debug */
+			if (flags && d.opts.debug < 2)
+				d.opts.debug = 2;
+			break;
+		}
+		case 'v': verbose = true; break;
+		case 'V':
+			printf("racoon2 iked version %s\n", "0.1.0");
+			return 0;
+		case 'l': logfile = optarg; break;
+		case 'h':
+			fprintf(stderr, "iked: IKEv2 key management daemon; "
+					"see iked(8)\n");
+			usage();
+			break;
 		case 'f': d.opts.conf_path = optarg; break;
 		case 't': d.opts.test_only = true; break;
 		case 'F': d.opts.foreground = true; break;
@@ -400,9 +475,12 @@ int main(int argc, char **argv)
 		usage();
 	if (sb.violation && sandbox_violation_parse(sb.violation) < 0)
 		usage();
+	if (logfile)
+		log_to_file(logfile);
 	log_init("iked",
-		 d.opts.foreground || d.opts.test_only ? LOG_TO_STDERR
-						       : LOG_TO_SYSLOG,
+		 d.opts.foreground || d.opts.test_only || logfile ? LOG_TO_STDERR
+		 : verbose ? LOG_TO_SYSLOG | LOG_TO_STDERR
+			   : LOG_TO_SYSLOG,
 		 d.opts.debug >= 2 ? LOG_LVL_DEBUG :
 		 d.opts.debug == 1 ? LOG_LVL_INFO : LOG_LVL_NOTICE);
 
@@ -435,7 +513,7 @@ int main(int argc, char **argv)
 		 d.opts.ctl_path ? d.opts.ctl_path :
 		 d.cfg->ctl_path[0] ? d.cfg->ctl_path : DEFAULT_CTL);
 	if (!privsep) {
-		if (!d.opts.foreground && daemon(0, 0) < 0)
+		if (!d.opts.foreground && iked_daemon(logfile) < 0)
 			fatal(MOD, "daemon: %s", strerror(errno));
 		if ((rc = pidfile_write(&pf)) < 0)
 			fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
@@ -460,7 +538,7 @@ int main(int argc, char **argv)
 	mkdir_parent(sb.chroot_dir);
 	/* Before the fork: the engine's parent-death signal refers to the
 	 * process that stays. */
-	if (!d.opts.foreground && daemon(0, 0) < 0)
+	if (!d.opts.foreground && iked_daemon(logfile) < 0)
 		fatal(MOD, "daemon: %s", strerror(errno));
 	if ((rc = pidfile_write(&pf)) < 0) /* the parent's pid */
 		fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));

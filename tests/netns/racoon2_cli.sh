@@ -16,6 +16,7 @@ TOP=${R2_TOP:-$(cd "$HERE/../.." && pwd)}
 B=${R2_BUILD:-$TOP/build}
 SPMD=$B/src/spm/spmd
 SPMDCTL=$B/src/spm/spmdctl
+IKED=$B/src/ike/iked
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: racoon2_cli (needs root for network namespaces)"
@@ -194,6 +195,21 @@ run "spmdctl with an unknown option fails with usage" 2 "$SPMDCTL" -x status &&
 	shape "spmdctl with an unknown option fails with usage" '^usage: spmdctl'
 run "spmdctl with an unknown command fails" 2 "$SPMDCTL" -f "$CONF" frobnicate
 run "spmdctl -f on a missing file fails" 2 "$SPMDCTL" -f "$W/nonexistent.conf" status
+
+# ---- iked: racoon2's options that do not clash with earlier ones ---------------
+if [ -x "$IKED" ]; then
+	run "iked -V prints the version" 0 "$IKED" -V &&
+		shape "iked -V prints the version" '^racoon2 iked version [0-9]'
+	run "iked with an unknown option fails with usage" 2 "$IKED" -x &&
+		shape "iked with an unknown option fails with usage" '^usage: iked'
+	run "iked -D without a number fails" 2 "$IKED" -D x
+	run "iked -f CONF -D 1 -v (check only)" 0 "$IKED" -t -D 1 -v -f "$CONF"
+	run "iked --config-file CONF (check only)" 0 "$IKED" -t --config-file "$CONF"
+	run "iked -l LOGFILE: messages go to the file" 1 "$IKED" -t -l "$W/iked.log" -f "$W/nonexistent.conf"
+	grep -q "nonexistent.conf" "$W/iked.log" 2>/dev/null && [ -z "$OUT" ] &&
+		pass "iked -l LOGFILE: the file has the message, not the terminal" ||
+		fail "iked -l LOGFILE: the file has the message" "$OUT"
+fi
 
 # ---- spmd -k: stop the running spmd -------------------------------------------
 run "spmd -k stops the running spmd" 0 "$SPMD" -k -p "$W/spmd.pid"
