@@ -582,6 +582,7 @@ class Checker:
                     if krb_decrypt(aet, key[1], KU_AP_REQ_AUTH, act) is None:
                         r["problems"].append("authenticator does not decrypt with the session key")
                     r["ticket"] = "ok"
+                    r["session_key"] = key[1].hex()
                     self.by_xid[h["xid"]] = key
                 elif t == 2:
                     if len(body) < 5:
@@ -646,6 +647,8 @@ def fmt(r):
         s += " xid=%08x" % r["xid"]
     if r.get("ackreq"):
         s += " ACKREQ"
+    if "session_key" in r:
+        s += " sk=%s..." % r["session_key"][:8]
     if "cksum" in r:
         s += " cksum=%s" % r["cksum"]
     if "payloads" in r:

@@ -36,6 +36,8 @@
 # AP_REQ), truncated, unknown payload, same XID with other content; kinkd-b
 # counts them (SIGUSR1 stats), installs nothing and keeps answering.
 # Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc).
+# KINK_CAPTURE_DIR=DIR: copy each case's capture (CASE.pcap), the KDC's
+# keytab (all.keytab) and the KINK port (port) there, for kink_wire.sh.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
@@ -334,6 +336,11 @@ run_case() {
 	fi
 	esp_sas_is a $left && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
 	stop_hosts
+	# tests/netns/kink_wire.sh checks the capture (tests/lib/kinkwire.sh)
+	if [ -n "${KINK_CAPTURE_DIR:-}" ]; then
+		cp "$T/$c.pcap" "$T/kdc/all.keytab" "$KINK_CAPTURE_DIR/" 2>/dev/null
+		echo "$KPORT" >"$KINK_CAPTURE_DIR/port"
+	fi
 	# every message through the RFC 4430 dissector (tools/kink.lua)
 	local msgs bad
 	msgs=$(tshark -n -X lua_script:"$LUA" -r "$T/$c.pcap" -d "udp.port==$KPORT,kink4430" \
