@@ -600,8 +600,11 @@ class Checker:
             # Cksum (RFC 4430 §5.1)
             if h["cksum_len"] == 0:
                 r["cksum"] = "none"
-                if key is not None or 1 in types or 2 in types:
-                    r["problems"].append("no Cksum although a key is known")
+                # RFC 4430 §5.1 (kink.md): a Cksum whenever a key is known,
+                # i.e. with AP_REQ or AP_REP; a REPLY with only KRB_ERROR
+                # or KINK_ERROR (the AP_REQ was refused) has none
+                if 1 in types or 2 in types:
+                    r["problems"].append("AP_REQ/AP_REP without Cksum")
             elif key is None:
                 r["cksum"] = "no key"
                 r["problems"].append("Cksum but no session key for XID %08x" % h["xid"])

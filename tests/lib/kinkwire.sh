@@ -1,7 +1,7 @@
 # tests/lib/kinkwire.sh - sourced: the KINK wire-format oracle.
 #
 # Two independent checks of a capture of KINK (RFC 4430) messages:
-#   kw_tshark PCAP PORT [KEYTAB]  tshark with contrib/wireshark/kink.lua:
+#   kw_tshark PCAP PORT [KEYTAB]  tshark with tools/kink.lua:
 #       every UDP datagram on PORT decodes as KINK (kink4430), no frame is
 #       malformed or carries an expert error; with KEYTAB Wireshark's
 #       Kerberos dissector also decrypts the tickets.  Prints one line per
@@ -16,7 +16,7 @@
 # Both return non-zero on a problem.  kw_available tells whether tshark
 # and python3 with the cryptography module are there.
 KW_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-KW_LUA=$KW_LIB/../../contrib/wireshark/kink.lua
+KW_LUA=$KW_LIB/../../tools/kink.lua
 KW_CHECK=$KW_LIB/kinkcheck.py
 
 kw_available() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kink_wire.sh - KINK (RFC 4430) on the wire, checked by two oracles that
 # share nothing with kinkd:
-#   * tshark with contrib/wireshark/kink.lua (RFC 4430, not Wireshark's
+#   * tshark with tools/kink.lua (RFC 4430, not Wireshark's
 #     2003-draft dissector): every datagram on the KINK port decodes, no
 #     malformed frame, no expert error; Wireshark's Kerberos dissector gets
 #     the keytab and decrypts the tickets;
@@ -15,7 +15,7 @@
 # (tests/data/kink/) are checked first, so a broken oracle shows even when
 # the scenario cannot run.
 #
-#   kink_wire.sh [BUILD_DIR] [CASE...]     CASE: 2way 3way (default both)
+#   kink_wire.sh [BUILD_DIR] [CASE...]  CASE: 2way 3way skew ipv6 (default all)
 # PASS/FAIL lines; exit 77 (SKIP) without tshark/python3-cryptography, or
 # when kink_pair.sh skips (no root, kinkd not built, no krb5kdc).
 set -u
@@ -23,7 +23,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BUILD=${1:-${R2_BUILD:-$TOP/build}}
 [ $# -gt 0 ] && shift
-CASES=${*:-2way 3way}
+CASES=${*:-2way 3way skew ipv6}
 . "$TOP/tests/lib/kinkwire.sh"
 kw_available || { echo "SKIP: kink_wire (needs tshark and python3 cryptography)"; exit 77; }
 
@@ -130,6 +130,15 @@ for c in $CASES; do
 	if [ "$c" = 3way ]; then
 		grep -q "REPLY .*ACKREQ" "$W/$c.check" && pass "$c: the REPLY carries ACKREQ" ||
 			fail "$c: no ACKREQ in the REPLY"
+	fi
+	if [ "$c" = skew ]; then
+		grep -q "REPLY .*KRB_ERROR(KRB_AP_ERR_SKEW)" "$W/$c.check" &&
+			pass "$c: the first CREATE is answered by KRB_ERROR (KRB_AP_ERR_SKEW), without Cksum" ||
+			fail "$c: no KRB_AP_ERR_SKEW on the wire"
+	fi
+	if [ "$c" = ipv6 ]; then
+		grep -q "^# 1 2001:db8" "$W/$c.check" && pass "$c: KINK over IPv6" ||
+			fail "$c: no KINK over IPv6 in the capture"
 	fi
 	grep -q "CREATE .*ENCRYPT{ISAKMP{SA(.*NONCE" "$W/$c.check" &&
 		pass "$c: CREATE's KINK_ENCRYPT holds ISAKMP{SA, Nonce, ...}" ||
