@@ -17,6 +17,7 @@ B=${R2_BUILD:-$TOP/build}
 SPMD=$B/src/spm/spmd
 SPMDCTL=$B/src/spm/spmdctl
 IKED=$B/src/ike/iked
+PSKGEN=$B/src/ctl/pskgen
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: racoon2_cli (needs root for network namespaces)"
@@ -74,9 +75,30 @@ ip -n "$NS" addr add 198.51.100.1/24 dev r2cli$$a
 ip -n "$NS" addr add 2001:db8:1::1/64 dev r2cli$$a nodad
 ip -n "$NS" link set r2cli$$a up
 
-printf 'racoon2-cli-psk' >"$W/psk"
-printf 'racoon2-cli-password\n' >"$W/spmd.pwd"
-chmod 600 "$W/psk" "$W/spmd.pwd"
+# racoon2's pskgen command lines make the key files (mode 0600 even
+# under a permissive umask)
+if [ -x "$PSKGEN" ]; then
+	(umask 000; "$PSKGEN" -r -o "$W/spmd.pwd") &&
+		[ "$(stat -c %a "$W/spmd.pwd")" = 600 ] && [ "$(stat -c %s "$W/spmd.pwd")" = 16 ] &&
+		pass "pskgen -r -o FILE: 16 random bytes, mode 0600" ||
+		fail "pskgen -r -o FILE: 16 random bytes, mode 0600" "$(ls -l "$W/spmd.pwd" 2>&1)"
+	printf 'racoon2-cli-psk\nignored\n' | (umask 000; "$PSKGEN" -i - -o "$W/psk") &&
+		[ "$(cat "$W/psk")" = racoon2-cli-psk ] && [ "$(stat -c %a "$W/psk")" = 600 ] &&
+		pass "pskgen -i - -o FILE: the first line, mode 0600" ||
+		fail "pskgen -i - -o FILE: the first line, mode 0600" "$(od -c "$W/psk" 2>&1)"
+	out=$("$PSKGEN" -e "$W/psk")
+	[ "$(printf '%s\n' "$out" | "$PSKGEN" -i - -h)" = racoon2-cli-psk ] &&
+		grep -q '^0x72 0x61 0x63 ' <<<"$out" &&
+		pass "pskgen -e FILE / -i - -h: 0xNN round trip" ||
+		fail "pskgen -e FILE / -i - -h: 0xNN round trip" "$out"
+	"$PSKGEN" -x >/dev/null 2>&1
+	[ $? = 2 ] && pass "pskgen with an unknown option fails with usage" ||
+		fail "pskgen with an unknown option fails with usage"
+else
+	printf 'racoon2-cli-psk' >"$W/psk"
+	printf 'racoon2-cli-password\n' >"$W/spmd.pwd"
+	chmod 600 "$W/psk" "$W/spmd.pwd"
+fi
 
 # racoon2's sample layout: the socket and the password in `interface`
 cat >"$CONF" <<EOF
