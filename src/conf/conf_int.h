@@ -56,6 +56,10 @@ struct stmt {
 struct block {
 	struct stmt *stmts;
 	size_t n, cap;
+	/* the last statement had no ';' before '}' (at nosemi): accepted
+	 * in a statement block, an error in a value list, as racoon2 */
+	bool has_nosemi;
+	struct conf_loc nosemi;
 };
 
 struct setvar {

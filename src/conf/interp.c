@@ -393,6 +393,13 @@ static bool for_list(struct sc *c,
 	if (it->kind != I_BLOCK)
 		return one(c, arg);
 	c->i++;
+	if (it->block->has_nosemi) {
+		/* racoon2's grammar: every value of a list ends with ';'
+		 * (a statement block may omit the last one) */
+		conf_err(c->x->p, &it->block->nosemi,
+			 "missing ';' after the last value of '%s'", c->key);
+		ok = false;
+	}
 	for (size_t i = 0; i < it->block->n; i++) {
 		struct sc sub = *c;
 		sub.s = &it->block->stmts[i];

@@ -462,8 +462,10 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					   bend.line == 0) {
 					done = true; /* reported: no '}' */
 				} else if (L->cur.t == T_RBRACE && !top) {
-					conf_warn(p, &L->cur.loc,
-						  "missing ';' before '}'");
+					/* racoon2 accepts it after a
+					 * statement (interp.c decides) */
+					b->has_nosemi = true;
+					b->nosemi = L->cur.loc;
 					done = true;
 				} else {
 					conf_err(p, &L->cur.loc,
@@ -480,8 +482,8 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 				break;
 			case T_RBRACE:
 				if (!top) {
-					conf_warn(p, &L->cur.loc,
-						  "missing ';' before '}'");
+					b->has_nosemi = true;
+					b->nosemi = L->cur.loc;
 				} else {
 					conf_err(p, &L->cur.loc,
 						 "unexpected '}' with no open "
