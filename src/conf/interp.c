@@ -698,6 +698,32 @@ static bool key_bits_ok(const struct conf_alg_info *ai, uint64_t bits)
 	}
 }
 
+/* The key size in bits of a MAC with a fixed key (RFC 2403, 2404, 4868
+ * §2.1.1, 3566, 4494), 0 for others.  racoon2's grammar lets any
+ * algorithm carry a key length ("hmac_sha2_256, 256"); for these it can
+ * only be the fixed size, so it is checked and then ignored (no Key
+ * Length attribute goes on an INTEG or PRF transform, RFC 7296
+ * §3.3.5). */
+static unsigned mac_key_bits(enum conf_alg alg)
+{
+	switch (alg) {
+	case CONF_ALG_HMAC_MD5:
+	case CONF_ALG_AES_XCBC:
+	case CONF_ALG_AES_CMAC:
+		return 128;
+	case CONF_ALG_HMAC_SHA1:
+		return 160;
+	case CONF_ALG_HMAC_SHA2_256:
+		return 256;
+	case CONF_ALG_HMAC_SHA2_384:
+		return 384;
+	case CONF_ALG_HMAC_SHA2_512:
+		return 512;
+	default:
+		return 0;
+	}
+}
+
 static bool alg_one(struct sc *c, void *arg)
 {
 	struct alglist_arg *a = arg;
@@ -738,13 +764,24 @@ static bool alg_one(struct sc *c, void *arg)
 			const struct conf_loc *at = sc_where(c);
 			if (!sc_number(c, "a key length in bits", &num))
 				return false;
-			if (!key_bits_ok(ai, num)) {
+			if (mac_key_bits(ai->alg)) {
+				if (num != mac_key_bits(ai->alg)) {
+					conf_err(c->x->p, at, "key length "
+						 "%llu is not valid for '%s' "
+						 "(its key is %u bits)",
+						 (unsigned long long)num,
+						 ai->name,
+						 mac_key_bits(ai->alg));
+					return false;
+				}
+			} else if (!key_bits_ok(ai, num)) {
 				conf_err(c->x->p, at, "key length %llu is not "
 					 "valid for '%s'",
 					 (unsigned long long)num, ai->name);
 				return false;
+			} else {
+				sp.key_bits = (uint32_t)num;
 			}
-			sp.key_bits = (uint32_t)num;
 		}
 		if (sc_peek(c) && sc_peek(c)->kind == I_COMMA) {
 			const char *key;
