@@ -712,6 +712,14 @@ void rw_child_gone(struct child_sa *c)
 	bind_remove(d, b);
 }
 
+static bool sa_alive(const struct iked *d, uint32_t id)
+{
+	for (const struct ike_sa *o = d->sas; o; o = o->next)
+		if (o->id == id && o->state != IKE_S_DEAD)
+			return true;
+	return false;
+}
+
 void rw_ike_down(struct ike_sa *sa)
 {
 	struct iked *d = sa->d;
@@ -723,7 +731,10 @@ void rw_ike_down(struct ike_sa *sa)
 	if (!st)
 		return;
 	rec = rw_sa_rec(d, sa->id, false);
-	if (sa->rekeyed_to) {
+	/* The successor may have died first (e.g. rekeyed again, then the
+	 * peer stopped answering): then nothing moves, all is released --
+	 * a lease held by a dead SA id would never come back. */
+	if (sa->rekeyed_to && sa_alive(d, sa->rekeyed_to)) {
 		/* §2.8: the children moved to the new IKE SA; so do the
 		 * lease, the applied address and the bindings. */
 		struct rw_sa *n;
