@@ -18,6 +18,7 @@
 #     everything the engine does);
 #   - the engine killed with SIGKILL: the parent removes the SAs the
 #     engine had installed and exits (nothing left in r2espd);
+#   - the parent killed with SIGKILL: the engine dies with it;
 #   - iked -P (no separation) is still one root process;
 #   - no seccomp kill, no errors in the logs.
 # Prints PASS/FAIL lines (SKIP and exit 77 without root, binaries or the
@@ -224,6 +225,18 @@ check "... after removing the engine's SAs from r2espd" \
 check "... but not the foreign one" eval "espctl a sa show | grep -qi 51515151"
 check "... and said so" grep -q "IKE engine died of signal 9" "$T/a/iked.log"
 check "... and the control socket is gone" eval "[ ! -e $T/a/iked.sock ]"
+
+# ---- the parent dies: the kernel kills the engine (PR_SET_PDEATHSIG) ----
+start_iked a || fail "iked restarts on a"
+P=${PID[iked-a]}
+ENG=$(cat /proc/"$P"/task/"$P"/children 2>/dev/null | awk '{print $1}')
+check "restarted: a new engine ($ENG)" eval "[ -n '$ENG' ] && kill -0 '$ENG'"
+kill -9 "$P"
+wait "$P" 2>/dev/null
+unset "PID[iked-a]"
+check "parent killed with SIGKILL: the engine dies with it" \
+	wait_for 5 eval "! kill -0 '${ENG:-0}' 2>/dev/null"
+rm -f "$T/a/iked.sock"
 
 # ---- restart; -P is one root process ----
 stop iked-b
