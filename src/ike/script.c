@@ -17,6 +17,7 @@
  * Ownership: nothing kept; strings are built on the stack.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,14 @@ void script_exec(const char *path, unsigned which, const char *remote,
 	/* Child: fork again so the script is reparented to init. */
 	if (fork() != 0)
 		_exit(0);
+	/* The daemon's signal mask (signalfd) and ignored SIGPIPE would
+	 * be inherited across exec: the script gets the defaults. */
+	{
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+	}
 	setenv("IKED_EVENT", ev_names[which], 1);
 	setenv("IKED_REMOTE", remote, 1);
 	for (size_t i = 0; i < env->n; i++)
