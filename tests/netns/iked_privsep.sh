@@ -10,6 +10,7 @@
 #     empty chroot directory, it holds no XFRM/route netlink socket;
 #   - a ping between the protected networks negotiates through spmd's
 #     ACQUIRE and is carried by the userspace data plane;
+#   - script hooks are run by the parent, as root, with the SA's values;
 #   - ikedctl reload works (the parent reads the files, the engine parses
 #     the bytes it is sent) and SIGHUP to the parent too;
 #   - a malformed or foreign kernel request is refused (the unit test
@@ -108,11 +109,19 @@ IA=203.0.113.1 IB=203.0.113.129
 
 printf 'privsep-test-psk-%s\n' "$$" >"$T/psk"
 chmod 600 "$T/psk"
+# a's script hooks: run by the parent (root), with the engine's values
+cat >"$T/hook.sh" <<EOF
+#!/bin/sh
+{ echo "event=\$1 uid=\$(id -u) remote=\$IKED_REMOTE peer=\$REMOTE_ADDR spi_in=\${SPI_IN:-}"
+  grep SigBlk /proc/self/status; } >>"$T/hook.out"
+EOF
+chmod 755 "$T/hook.sh"
 conf() {
-	local h=$1 d=$T/$1
+	local h=$1 d=$T/$1 extra=''
 	mkdir -p "$d"
+	[ "$h" = a ] && extra="		script { ike_sa_up \"$T/hook.sh\"; child_up \"$T/hook.sh\"; };"
 	r2_us_tunnel_conf "$h" me="$2" peer="$3" mynet="$4" peernet="$5" \
-		psk="$T/psk" spmif="$d/spmif" >"$d/racoon2.conf"
+		psk="$T/psk" spmif="$d/spmif" extra="$extra" >"$d/racoon2.conf"
 }
 conf a 198.51.100.1 198.51.100.2 203.0.113.0/25 203.0.113.128/25
 conf b 198.51.100.2 198.51.100.1 203.0.113.128/25 203.0.113.0/25
@@ -199,6 +208,10 @@ check "ping through the userspace data plane, no loss" \
 check "CHILD rekey through the parent" eval "ikectl a rekey child \$(q a '[c[\"id\"] for c in kids][0]') && sleep 1"
 check "... SAs up after the rekey" wait_for 5 up_both
 check "... still two SAs in each r2espd" wait_for 5 eval "[ \$(esp_sas a) = 2 ] && [ \$(esp_sas b) = 2 ]"
+
+check "script hooks run by the parent as root (ike_sa_up, child_up)" \
+	wait_for 5 eval "grep -q 'event=ike_sa_up uid=0 remote=peer peer=198.51.100.2' $T/hook.out && grep -q 'event=child_up uid=0 remote=peer peer=198.51.100.2 spi_in=[0-9a-f]' $T/hook.out"
+check "... with no signal blocked" eval "! grep SigBlk $T/hook.out | grep -v '[[:space:]]0000000000000000$'"
 
 # ---- reload: the parent reads, the engine parses ----
 check "ikedctl reload (files sent by the parent)" eval "ikectl a reload | grep -q reloaded"
