@@ -49,7 +49,7 @@ SPMD=$BUILD/src/spm/spmd
 IKED=$BUILD/src/ike/iked
 ESPD=$BUILD/src/kernel/userspace/r2espd
 ESPCTL=$BUILD/src/kernel/userspace/r2espctl
-KINKD=$BUILD/src/kink/kinkd
+KINKD=${KINKD:-$BUILD/src/kink/kinkd}
 KINKCTL=$BUILD/src/kink/kinkctl
 for b in "$SPMD" "$ESPD" "$ESPCTL" "$KINKD"; do
 	[ -x "$b" ] || { echo "SKIP: kink_pair ($b not built)"; exit 77; }
