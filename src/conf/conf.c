@@ -281,6 +281,7 @@ void conf_free(struct conf *c)
 	conf_addr_list_free(&c->iface.kink);
 	conf_addr_list_free(&c->iface.spmd);
 	free(c->iface.spmd_password);
+	free(c->iface.kernel_socket);
 	conf_addr_list_free(&c->resolver.nameserver);
 	conf_addr_list_free(&c->resolver.dns_query);
 	conf_remote_free(c->default_remote);

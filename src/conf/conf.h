@@ -665,6 +665,7 @@ struct conf_interface {
 	bool application_bypass;     /* [on] */
 	bool has_application_bypass;
 	enum conf_kernel kernel;     /* new keyword `kernel` */
+	char *kernel_socket;         /* `kernel_socket PATH;` or NULL */
 	/* iked resource limits (racoon2.conf(5) "Resource limits"); a
 	 * value counts only when its bit in ike_limits_set is on (bit i =
 	 * the i-th of these keys), else iked's default applies. */

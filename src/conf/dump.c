@@ -368,6 +368,11 @@ int conf_dump(FILE *f, const struct conf *c)
 			const struct kdef *k = &conf_iface_tab[i];
 			const void *v = (const char *)ifc + k->off;
 			bool show;
+
+			if (strcmp(k->name, "kernel_socket") == 0) {
+				show = ifc->kernel_socket != NULL;
+				goto shown;
+			}
 			switch (i) {
 			case 0:
 			case 1:
@@ -387,6 +392,7 @@ int conf_dump(FILE *f, const struct conf *c)
 				show = (ifc->ike_limits_set >> (i - 6)) & 1u;
 				break;
 			}
+shown:
 			if (!show)
 				continue;
 			fprintf(f, "\t%s ", k->name);

@@ -1663,7 +1663,7 @@ enum {
 	FK_IKE, FK_KINK, FK_SPMD, FK_PASSWD, FK_BYPASS, FK_KERNEL,
 	/* iked resource limits: keep in the order of ike_limits_set */
 	FK_COOKIE, FK_HO_MAX, FK_HO_ADDR, FK_HO_PREFIX, FK_HO_TIMEOUT,
-	FK_SA_PER_ID, FK_CHILD_PER_SA, FK_HO_RATE,
+	FK_SA_PER_ID, FK_CHILD_PER_SA, FK_HO_RATE, FK_KSOCK,
 };
 static const struct u32range r_limit = { 1, 1000000 };
 static const struct u32range r_cookie = { 0, 1000000 };
@@ -1696,6 +1696,10 @@ const struct kdef conf_iface_tab[] = {
 	  FO(ike_child_sa_per_ike_sa), &r_limit, 0 },
 	{ "ike_half_open_rate", NULL, FK_HO_RATE, 1, p_u32, d_u32,
 	  FO(ike_half_open_rate), &r_cookie, 0 },
+	/* r2espd's control socket for `kernel userspace` (the environment
+	 * variable RACOON2_ESPD_SOCKET, when set, overrides it) */
+	{ "kernel_socket", NULL, FK_KSOCK, 1, p_str, d_str,
+	  FO(kernel_socket), NULL, 1 },
 };
 const size_t conf_iface_ntab =
 	sizeof(conf_iface_tab) / sizeof(conf_iface_tab[0]);

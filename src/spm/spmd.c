@@ -24,6 +24,7 @@
 
 #include "lib/log.h"
 #include "lib/pidfile.h"
+#include "kernel/userspace/esp_msg.h"
 #include "spm/spd_conf.h"
 
 #define MOD "spmd"
@@ -273,6 +274,11 @@ int main(int argc, char **argv)
 		fatal(MOD, "event loop: out of memory");
 	d.started_ms = ev_now_ms();
 	spmd_resync_init(&d);
+	/* interface { kernel_socket PATH; }: r2espd's socket for the
+	 * userspace backend; the environment variable still overrides */
+	if (d.conf->iface.kernel_socket &&
+	    setenv(ESPM_SOCKET_ENV, d.conf->iface.kernel_socket, 0) < 0)
+		fatal(MOD, "setenv: %s", strerror(errno));
 	rc = k_open(&d.k, d.backend, K_OPEN_EVENTS);
 	if (rc < 0)
 		fatal(MOD, "kernel backend %s: %s", d.backend,

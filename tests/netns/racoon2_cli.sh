@@ -233,6 +233,16 @@ if [ -x "$IKED" ]; then
 		fail "iked -l LOGFILE: the file has the message" "$OUT"
 fi
 
+# ---- interface { kernel_socket PATH; } names r2espd's socket ------------------
+printf 'interface {\n\tspmd { unix "%s"; };\n\tkernel userspace;\n\tkernel_socket "%s";\n};\n' \
+	"$W/ks.spmif" "$W/no-r2espd.sock" >"$W/ks.conf"
+run "kernel_socket: spmd connects to the configured r2espd socket" 1 \
+	timeout 10 "$SPMD" -F -f "$W/ks.conf" -p "$W/ks.pid" &&
+	shape "kernel_socket: spmd connects to the configured r2espd socket" "r2espd at $W/no-r2espd.sock"
+run "kernel_socket: RACOON2_ESPD_SOCKET overrides it" 1 \
+	env RACOON2_ESPD_SOCKET="$W/env.sock" timeout 10 "$SPMD" -F -f "$W/ks.conf" -p "$W/ks.pid" &&
+	shape "kernel_socket: RACOON2_ESPD_SOCKET overrides it" "r2espd at $W/env.sock"
+
 # ---- spmd -k: stop the running spmd -------------------------------------------
 run "spmd -k stops the running spmd" 0 "$SPMD" -k -p "$W/spmd.pid"
 for _ in $(seq 50); do kill -0 "$SPMD_PID" 2>/dev/null || break; sleep 0.1; done
