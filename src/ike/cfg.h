@@ -182,6 +182,7 @@ struct ike_cfg {
 	char spmif_path[CFG_PATH_MAX]; /* "" = do not use spmd */
 	char spmd_password[CFG_PATH_MAX];
 	char kernel[16];               /* backend name from config */
+	char kernel_socket[CFG_PATH_MAX]; /* interface { kernel_socket } */
 	char ctl_path[CFG_PATH_MAX];
 	char keyexport_path[CFG_PATH_MAX]; /* "" = off */
 	/* Resource limits (dos.c; racoon2.conf(5) interface section). */

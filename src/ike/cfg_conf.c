@@ -453,6 +453,9 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err,
 			 sizeof(cfg->spmd_password));
 	str_copy(cfg->kernel, conf_kernel_name(c->iface.kernel),
 		 sizeof(cfg->kernel));
+	if (c->iface.kernel_socket)
+		str_copy(cfg->kernel_socket, c->iface.kernel_socket,
+			 sizeof(cfg->kernel_socket));
 	limits_from(cfg, &c->iface);
 
 	if (c->default_remote) {

@@ -504,6 +504,10 @@ int main(int argc, char **argv)
 	pidfile_init(&pf);
 	if (pidpath && pidfile_lock(&pf, pidpath, "iked", err, sizeof(err)) < 0)
 		fatal(MOD, "%s", err);
+	/* r2espd's socket from the configuration; the environment
+	 * variable still overrides (inherited by the privsep parent) */
+	if (d.cfg->kernel_socket[0])
+		setenv("RACOON2_ESPD_SOCKET", d.cfg->kernel_socket, 0);
 	backend = d.opts.backend;
 	if (!backend)
 		backend = strcmp(d.cfg->kernel, "userspace") == 0 ? "userspace"

@@ -243,6 +243,13 @@ run "kernel_socket: RACOON2_ESPD_SOCKET overrides it" 1 \
 	env RACOON2_ESPD_SOCKET="$W/env.sock" timeout 10 "$SPMD" -F -f "$W/ks.conf" -p "$W/ks.pid" &&
 	shape "kernel_socket: RACOON2_ESPD_SOCKET overrides it" "r2espd at $W/env.sock"
 
+if [ -x "$IKED" ]; then
+	# iked keeps running without its data plane: stopped by timeout (124)
+	run "kernel_socket: iked connects to the configured r2espd socket" 124 \
+		timeout 3 "$IKED" -F -n -S "$W/ks-iked.sock" -f "$W/ks.conf" &&
+		shape "kernel_socket: iked connects to the configured r2espd socket" "r2espd at $W/no-r2espd.sock"
+fi
+
 # ---- spmd -k: stop the running spmd -------------------------------------------
 run "spmd -k stops the running spmd" 0 "$SPMD" -k -p "$W/spmd.pid"
 for _ in $(seq 50); do kill -0 "$SPMD_PID" 2>/dev/null || break; sleep 0.1; done
