@@ -322,8 +322,10 @@ if wait_for '[ -n "$(half)" ]' 5; then
 		fail "half-open: IKE SA #$HID killed by unauthenticated messages (now: '$(half)')"
 	fi
 	ns_exec b nft delete table ip hold
+	# b's retransmissions back off (1, 2, 4, 8, 16 s...): on a slow host
+	# the hold can end just after one, so wait for the next one after it.
 	check "half-open: b's retransmitted IKE_AUTH completes the SA (IKE + CHILD on both)" \
-		wait_for rb_both_up 12
+		wait_for rb_both_up 40
 else
 	fail "half-open IKE SA on a"
 	ns_exec b nft delete table ip hold 2>/dev/null

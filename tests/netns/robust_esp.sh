@@ -39,9 +39,12 @@ rb_esp a stats >"$TEST_DIR/stats0" 2>&1
 check "r2espctl stats readable" grep -q -E '^ *esp_rx' "$TEST_DIR/stats0"
 
 # Record b's ESP to a (protocol 50) during a ping.
+# The sniffer says when its socket is bound: on a loaded host python's
+# start-up can outlast a short ping.
 start_bg sniff-esp ip netns exec "$(ns a)" python3 "$RB_HERE/r2fuzz.py" sniff \
-	--iface va --out "$TEST_DIR/esp-b2a.hex" --proto 50 --src "$RB_B" --secs 3
-sleep 0.3
+	--iface va --out "$TEST_DIR/esp-b2a.hex" --proto 50 --src "$RB_B" --secs 3 \
+	--ready "$TEST_DIR/sniff-esp.ready"
+wait_for "[ -e '$TEST_DIR/sniff-esp.ready' ]" 10
 ns_exec a ping -c 10 -i 0.1 -W 1 -I "$RB_IA" "$RB_IB" >/dev/null 2>&1
 wait_for "! bg_alive sniff-esp" 5
 NREC=$(wc -l <"$TEST_DIR/esp-b2a.hex" 2>/dev/null || echo 0)

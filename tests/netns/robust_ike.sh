@@ -41,8 +41,9 @@ KIDS0=$(rb_q a '[c["spi_in"] for c in kids]')
 
 # Record b -> a IKE while b rekeys its CHILD SA: material for replays.
 start_bg sniff-ike ip netns exec "$(ns a)" python3 "$RB_HERE/r2fuzz.py" sniff --iface va \
-	--out "$TEST_DIR/ike-b2a.hex" --proto 17 --src "$RB_B" --secs 4
-sleep 0.3
+	--out "$TEST_DIR/ike-b2a.hex" --proto 17 --src "$RB_B" --secs 4 \
+	--ready "$TEST_DIR/sniff-ike.ready"
+wait_for "[ -e '$TEST_DIR/sniff-ike.ready' ]" 10
 rb_ike b rekey child "$(rb_q b '[c["id"] for c in kids][0]')" >/dev/null 2>&1
 wait_for "! bg_alive sniff-ike" 6
 check "CHILD rekey by b before the attack" wait_for rb_both_up 5

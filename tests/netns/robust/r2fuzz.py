@@ -837,6 +837,8 @@ def cmd_sniff(a):
     or 50) until --secs pass; one hex line per packet."""
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
     s.bind((a.iface, 0))
+    if a.ready:  # tell the caller the socket sees packets from now on
+        open(a.ready, "w").close()
     end = time.time() + a.secs
     n = 0
     with open(a.out, "w") as f:
@@ -1115,6 +1117,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--src")
     p.add_argument("--outgoing", action="store_true")
+    p.add_argument("--ready", help="file created once the socket is bound")
     p.set_defaults(fn=cmd_sniff)
 
     p = sub.add_parser("replay")
