@@ -13,7 +13,7 @@
  * Sends the words as one line and copies the reply body to stdout; the
  * reply's status line ("0 ok" / "1 reason") gives the exit status, so
  * scripts can drive iked.  The socket path defaults to
- * /var/run/racoon2/iked.sock or $IKED_CTL.
+ * /run/racoon2/iked.sock or $IKED_CTL.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,7 +23,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_CTL "/var/run/racoon2/iked.sock"
+#include "lib/paths.h"
+
+#define DEFAULT_CTL R2_IKED_SOCKET
 
 static void usage(void)
 {

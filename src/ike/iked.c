@@ -34,6 +34,8 @@
 #include "ike/resync.h"
 #include "ike/rw.h"
 #include "lib/log.h"
+#include "lib/notify.h"
+#include "lib/paths.h"
 #include "lib/pidfile.h"
 #include "lib/util.h"
 #include "ike/priv.h"
@@ -43,8 +45,8 @@
 #include "spm/spmif_client.h"
 
 #define MOD "iked"
-#define DEFAULT_CTL "/var/run/racoon2/iked.sock"
-#define DEFAULT_CHROOT "/var/run/racoon2/empty"
+#define DEFAULT_CTL R2_IKED_SOCKET
+#define DEFAULT_CHROOT R2_CHROOT_DIR
 
 /* ---- spmd ---- */
 
@@ -521,7 +523,9 @@ int main(int argc, char **argv)
 			fatal(MOD, "daemon: %s", strerror(errno));
 		if ((rc = pidfile_write(&pf)) < 0)
 			fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
+		r2_notify("READY=1"); /* systemd Type=notify (iked.8) */
 		rc = engine_run(&d, backend, -1, -1, NULL);
+		r2_notify("STOPPING=1");
 		pidfile_remove(&pf);
 		return rc;
 	}
@@ -577,7 +581,11 @@ int main(int argc, char **argv)
 	po.chfd = cp[0];
 	log_info(MOD, "privileged parent %d, IKE engine %d", (int)getpid(),
 		 (int)pid);
+	/* systemd Type=notify from the main (parent) process: the engine
+	 * is started; it opens its sockets next (iked.8). */
+	r2_notify("READY=1");
 	rc = priv_parent_run(&po, pcfg);
+	r2_notify("STOPPING=1");
 	pidfile_remove(&pf);
 	return rc;
 }

@@ -12,7 +12,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_CTL "/var/run/racoon2/kinkd.sock"
+#include "lib/paths.h"
+
+#define DEFAULT_CTL R2_KINKD_SOCKET
 
 static void usage(void)
 {

@@ -31,6 +31,8 @@
 #include "lib/ctlsock.h"
 #include "lib/log.h"
 #include "lib/wr.h"
+#include "lib/notify.h"
+#include "lib/paths.h"
 #include "lib/pidfile.h"
 #include "spm/spmif_client.h"
 
@@ -1808,7 +1810,7 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
 	const char *backend = NULL, *pidpath = NULL, *spmd_path = NULL;
-	const char *ctl_path = "/var/run/racoon2/kinkd.sock";
+	const char *ctl_path = R2_KINKD_SOCKET;
 	static struct kinkd dd;
 	struct kinkd *d = &dd;
 	struct conf_diag diag;
@@ -1954,7 +1956,9 @@ int main(int argc, char **argv)
 		fatal(MOD, "pid file %s", pidpath);
 	log_info(MOD, "kinkd %s on port %u (epoch %u, kernel %s)",
 		 d->my_principal, d->port, d->epoch, backend);
+	r2_notify("READY=1"); /* systemd Type=notify */
 	ev_run(d->loop);
+	r2_notify("STOPPING=1");
 	log_info(MOD, "stopping: deleting %s SAs", d->children ? "our" : "no");
 	delete_all(d);
 	while (d->xchgs)

@@ -9,6 +9,7 @@
 #define RACOON_SPD_CONF_H
 
 #include "conf/conf.h"
+#include "lib/paths.h"
 #include "spm/spd.h"
 
 /*
@@ -49,7 +50,7 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 
 /* The spmd socket path of c (first `spmd { unix ... }`) or default. */
 const char *spd_conf_socket(const struct conf *c);
-#define SPMD_DEFAULT_SOCKET "/var/run/racoon2/spmif"
+#define SPMD_DEFAULT_SOCKET R2_SPMIF_SOCKET
 
 /* The kernel backend named by c ("xfrm" by default). */
 const char *spd_conf_backend(const struct conf *c);

@@ -23,12 +23,14 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/notify.h"
+#include "lib/paths.h"
 #include "lib/pidfile.h"
 #include "kernel/userspace/esp_msg.h"
 #include "spm/spd_conf.h"
 
 #define MOD "spmd"
-#define DEFAULT_PIDFILE "/var/run/racoon2/spmd.pid"
+#define DEFAULT_PIDFILE R2_SPMD_PIDFILE
 
 static void usage(FILE *f)
 {
@@ -327,7 +329,10 @@ int main(int argc, char **argv)
 		fatal(MOD, "cannot set up signal handling");
 	signal(SIGPIPE, SIG_IGN);
 
+	/* systemd Type=notify: spmif serves, the policies are installed */
+	r2_notify("READY=1");
 	rc = ev_run(d.loop);
+	r2_notify("STOPPING=1");
 	if (rc < 0)
 		log_err(MOD, "event loop: %s", strerror(-rc));
 

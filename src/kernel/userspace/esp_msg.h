@@ -29,10 +29,11 @@
 #include <stdint.h>
 
 #include "kernel/kernel.h"
+#include "lib/paths.h"
 #include "lib/rd.h"
 #include "lib/wr.h"
 
-#define ESPM_DEFAULT_SOCKET "/run/racoon2/r2espd.sock"
+#define ESPM_DEFAULT_SOCKET R2_ESPD_SOCKET
 #define ESPM_SOCKET_ENV "RACOON2_ESPD_SOCKET"
 #define ESPM_MAX 8192 /* largest message */
 #define ESPM_VERSION 1

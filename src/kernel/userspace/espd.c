@@ -38,6 +38,7 @@
 #include "lib/ctlsock.h"
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "lib/pidfile.h"
 #include "lib/sandbox.h"
 
@@ -1044,6 +1045,10 @@ int main(int argc, char **argv)
 		ctlsock_close(&espd_ctl);
 		fatal(MOD, "data plane setup failed: %s", strerror(-rc));
 	}
+	/* systemd Type=notify, from the process that stays the main one:
+	 * the control socket listens (connections queue until the worker
+	 * accepts them) and the data plane is up. */
+	r2_notify("READY=1");
 	/* Everything is open: from here on the packet-processing worker
 	 * runs as an unprivileged user in a sandbox, and a privileged
 	 * parent installs its routes (espd_priv.c). */

@@ -93,6 +93,7 @@
 #include <sys/un.h>
 
 #include "kernel/kernel.h"
+#include "lib/paths.h"
 #include "kernel/userspace/esp.h"
 
 struct ev_loop;
@@ -114,7 +115,7 @@ struct ev_loop;
 #define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
 #define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
 /* default chroot of the worker (created, mode 0755, if missing) */
-#define ESPD_CHROOT_DEFAULT "/run/racoon2/empty"
+#define ESPD_CHROOT_DEFAULT R2_CHROOT_DIR
 #define NAT_T_PORT 4500
 
 /* espd_off.c: TUN offloads (IFF_VNET_HDR, TSO in, GRO-style out). */
