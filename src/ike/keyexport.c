@@ -21,36 +21,19 @@
 
 #include "crypto/crypto.h"
 #include "ike/iked.h"
+#include "kernel/esp_uat.h"
 #include "lib/log.h"
 
 #define MOD "ike"
-
-static FILE *open_0600(const char *dir, const char *name)
-{
-	char path[512];
-	FILE *f;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0)
-		return NULL;
-	fchmod(fd, 0600);
-	f = fdopen(fd, "a");
-	if (!f)
-		close(fd);
-	return f;
-}
 
 int keyexport_open(struct iked *d, const char *path)
 {
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	d->keyexport = open_0600(path, "ikev2_decryption_table");
+	d->keyexport = esp_uat_open(path, "ikev2_decryption_table");
 	if (!d->keyexport)
 		return -errno;
-	d->keyexport_esp = open_0600(path, "esp_sa");
+	d->keyexport_esp = esp_uat_open(path, "esp_sa");
 	if (!d->keyexport_esp) {
 		fclose(d->keyexport);
 		d->keyexport = NULL;
@@ -146,57 +129,6 @@ void keyexport_ike(struct iked *d, const struct ike_sa *sa)
 	fflush(f);
 }
 
-static const char *ws_esp_encr(uint16_t id, uint16_t bits)
-{
-	switch (id) {
-	case IKEV2_ENCR_3DES: return "TripleDES-CBC [RFC2451]";
-	case IKEV2_ENCR_AES_CBC: return "AES-CBC [RFC3602]";
-	case IKEV2_ENCR_AES_CTR: return "AES-CTR [RFC3686]";
-	case IKEV2_ENCR_AES_GCM_8:
-		return "AES-GCM with 8 octet ICV [RFC4106]";
-	case IKEV2_ENCR_AES_GCM_12:
-		return "AES-GCM with 12 octet ICV [RFC4106]";
-	case IKEV2_ENCR_AES_GCM_16:
-		return "AES-GCM with 16 octet ICV [RFC4106]";
-	case IKEV2_ENCR_CHACHA20_POLY1305:
-		return "ChaCha20 with Poly1305 [RFC7634]";
-	}
-	(void)bits;
-	return "NULL";
-}
-
-static const char *ws_esp_auth(uint16_t id)
-{
-	switch (id) {
-	case IKEV2_INTEG_HMAC_SHA1_96: return "HMAC-SHA-1-96 [RFC2404]";
-	case IKEV2_INTEG_HMAC_SHA2_256_128:
-		return "HMAC-SHA-256-128 [RFC4868]";
-	case IKEV2_INTEG_HMAC_SHA2_384_192:
-		return "HMAC-SHA-384-192 [RFC4868]";
-	case IKEV2_INTEG_HMAC_SHA2_512_256:
-		return "HMAC-SHA-512-256 [RFC4868]";
-	case IKEV2_INTEG_HMAC_MD5_96: return "HMAC-MD5-96 [RFC2403]";
-	case IKEV2_INTEG_AES_XCBC_96: return "MAC-AES-XCBC-96 [RFC3566]";
-	}
-	return "NULL";
-}
-
-static void esp_line(FILE *f, const struct kaddr *src, const struct kaddr *dst,
-		     uint32_t spi, const struct child_sa *c, const uint8_t *k,
-		     size_t enc_len, size_t integ_len)
-{
-	char a[64], b[64];
-
-	fprintf(f, "\"%s\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"0x",
-		src->af == AF_INET6 ? "IPv6" : "IPv4",
-		kaddr_str(src, a, sizeof(a)), kaddr_str(dst, b, sizeof(b)),
-		spi, ws_esp_encr(c->algs.encr, c->algs.encr_keybits));
-	hex(f, k, enc_len);
-	fprintf(f, "\",\"%s\",\"0x", ws_esp_auth(c->algs.integ));
-	hex(f, k + enc_len, integ_len);
-	fprintf(f, "\"\n");
-}
-
 void keyexport_child(struct iked *d, const struct child_sa *c,
 		     const uint8_t *kin, const uint8_t *kout, size_t enc_len,
 		     size_t integ_len)
@@ -206,9 +138,11 @@ void keyexport_child(struct iked *d, const struct child_sa *c,
 
 	if (!f)
 		return;
-	esp_line(f, &sa->peer.addr, &sa->local.addr, c->spi_in, c, kin,
-		 enc_len, integ_len);
-	esp_line(f, &sa->local.addr, &sa->peer.addr, c->spi_out, c, kout,
-		 enc_len, integ_len);
-	fflush(f);
+	/* the format is shared with kinkd (kernel/esp_uat.c) */
+	esp_uat_line(f, &sa->peer.addr, &sa->local.addr, c->spi_in,
+		     c->algs.encr, kin, enc_len, c->algs.integ, kin + enc_len,
+		     integ_len);
+	esp_uat_line(f, &sa->local.addr, &sa->peer.addr, c->spi_out,
+		     c->algs.encr, kout, enc_len, c->algs.integ,
+		     kout + enc_len, integ_len);
 }

@@ -26,6 +26,7 @@
 
 #include "crypto/crypto.h"
 #include "isakmp/isakmp.h"
+#include "kernel/esp_uat.h"
 #include "kink/kink_msg.h"
 #include "kink/krb.h"
 #include "lib/ctlsock.h"
@@ -360,6 +361,8 @@ static int install(struct kinkd *d, struct kchild *c, bool inbound,
 		    c->initiator ? life - life / 5 : life - life / 10;
 	}
 	rc = k_sa_add(&d->kern, sa);
+	if (rc == 0)
+		esp_uat_ksa(d->keyexport_esp, sa);
 	ksa_wipe(sa);
 	if (rc < 0) {
 		log_warn(MOD, "installing %s SA 0x%08x with %s: %s",
@@ -1801,8 +1804,8 @@ static void on_signal(struct ev_loop *loop, int signo, void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
-			"[-k xfrm|userspace] [-p pidfile] [-S ctlsock] [-t] "
-			"[-T skew]\n");
+			"[-K keydir] [-k xfrm|userspace] [-p pidfile] [-S ctlsock] "
+			"[-t] [-T skew]\n");
 	exit(2);
 }
 
@@ -1824,8 +1827,9 @@ int main(int argc, char **argv)
 	d->port = KINK_PORT;
 	d->fd4 = d->fd6 = -1;
 	long skew = 0;
+	const char *keyexport = NULL;
 
-	while ((opt = getopt(argc, argv, "f:FdP:k:p:S:tT:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:FdK:P:k:p:S:tT:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -1835,6 +1839,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			lvl = LOG_LVL_DEBUG;
+			break;
+		case 'K':
+			keyexport = optarg;
 			break;
 		case 'P':
 			d->port = (uint16_t)atoi(optarg);
@@ -1898,6 +1905,17 @@ int main(int argc, char **argv)
 	if (!backend)
 		backend = conf_kernel_name(d->conf->iface.kernel);
 
+	if (keyexport) {
+		d->keyexport_esp = esp_uat_open(keyexport, "esp_sa");
+		if (!d->keyexport_esp)
+			fatal(MOD, "key export %s: %s", keyexport,
+			      strerror(errno));
+		log_warn(MOD,
+			 "KEY EXPORT IS ON: every ESP key is written to "
+			 "%s/esp_sa; anyone who reads it can decrypt the "
+			 "traffic",
+			 keyexport);
+	}
 	pidfile_init(&pf);
 	if (pidpath &&
 	    pidfile_lock(&pf, pidpath, "kinkd", err, sizeof(err)) < 0)
@@ -1972,6 +1990,8 @@ int main(int argc, char **argv)
 		spmif_client_free(d->spm);
 	ctlsock_close(&ctl_ls);
 	k_close(&d->kern);
+	if (d->keyexport_esp)
+		fclose(d->keyexport_esp);
 	kink_krb_free(d->krb);
 	conf_free(d->conf);
 	ev_free(d->loop);

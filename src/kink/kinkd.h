@@ -88,6 +88,7 @@ struct kinkd {
 	struct conf *conf;
 	struct kernel kern;
 	struct kink_krb *krb;
+	FILE *keyexport_esp; /* -K DIR: DIR/esp_sa (Wireshark UAT), or NULL */
 	struct spmif_client *spm;
 	const char *my_principal;
 	int fd4, fd6;

@@ -105,6 +105,7 @@ stop_hosts() {
 	for h in a b; do stop "spmd-$h"; done
 	for h in a b; do stop "espd-$h"; done
 	stop tshark
+	stop tshark-esp
 }
 cleanup() {
 	stop_hosts
@@ -273,6 +274,8 @@ run_case() {
 	[ "$c" = ipv6 ] && set_v6
 	[ "$c" = skew ] && KARGS[b]="-T 600"
 	[ "$c" = rekey ] && LIFE="20 sec"
+	# 2way: kinkd-a exports its ESP keys (-K) for tshark
+	[ "$c" = 2way ] && KARGS[a]="-K $T/a/keys"
 	if [ "$c" = 3way ]; then
 		enc_a="aes256_cbc; aes128_cbc;" enc_b="aes128_cbc;"
 	else
@@ -283,6 +286,11 @@ run_case() {
 	in_ns a tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark.log" 2>&1 &
 	PID[tshark]=$!
 	wait_for 10 grep -q "Capture started" "$T/tshark.log"
+	if [ "$c" = 2way ]; then
+		in_ns a tshark -n -i va -w "$T/$c-esp.pcap" -f esp >"$T/tshark-esp.log" 2>&1 &
+		PID[tshark-esp]=$!
+		wait_for 10 grep -q "Capture started" "$T/tshark-esp.log"
+	fi
 	start a && start b || { fail "$c: daemons start"; stop_hosts; return; }
 	pass "$c: KDC, r2espd, spmd and kinkd up on both hosts"
 	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
@@ -323,6 +331,7 @@ run_case() {
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
 	fi
 	[ "$c" = rekey ] && rekey
+	[ "$c" = 2way ] && keyexport_check
 	[ "$c" = 2way ] && ctl_checks
 	[ "$c" = reboot ] && reboot
 	local left=0
@@ -370,6 +379,32 @@ run_case() {
 	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/1/CREATE/;s/3/REPLY/;s/5/ACK/;s/2/DELETE/' <<<"$want") on udp port $KPORT" ||
 		fail "$c: messages on the wire ($msgs)"
 	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
+}
+
+# kinkd -K: DIR/esp_sa 0600 in Wireshark's UAT format; tshark decrypts
+# every ESP packet of the ping with it and every ICV verifies
+keyexport_check() {
+	local f=$T/a/keys/esp_sa kd n good dec
+	stop tshark-esp
+	if [ "$(stat -c %a "$f" 2>/dev/null)" = 600 ] && [ "$(wc -l <"$f")" = 2 ] &&
+		grep -q "KEY EXPORT IS ON" "$T/a/kinkd.log"; then
+		pass "2way: kinkd -K wrote two esp_sa UAT lines, mode 0600, with a warning"
+	else
+		fail "2way: key export file ($(stat -c %a "$f" 2>/dev/null) $(wc -l <"$f" 2>/dev/null))"
+	fi
+	kd=$T/ws-esp
+	mkdir -p "$kd" && chmod 700 "$kd"
+	printf '%s\n' "esp.enable_encryption_decode: TRUE" \
+		"esp.enable_authentication_check: TRUE" >"$kd/preferences"
+	cp "$f" "$kd/esp_sa" 2>/dev/null
+	n=$(tshark -n -r "$T/2way-esp.pcap" -Y esp 2>/dev/null | wc -l)
+	good=$(WIRESHARK_CONFIG_DIR=$kd tshark -n -r "$T/2way-esp.pcap" \
+		-Y 'esp.icv_good == 1' 2>/dev/null | wc -l)
+	dec=$(WIRESHARK_CONFIG_DIR=$kd tshark -n -r "$T/2way-esp.pcap" \
+		-Y 'esp.decrypted_data' 2>/dev/null | wc -l)
+	[ "$n" -gt 0 ] && [ "$good" = "$n" ] && [ "$dec" = "$n" ] &&
+		pass "2way: tshark decrypts every ESP packet with kinkd's exported keys (esp=$n icv_good=$good decrypted=$dec)" ||
+		fail "2way: tshark ESP decryption with exported keys (esp=$n icv_good=$good decrypted=$dec)"
 }
 
 spis() { in_ns "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -o -i 'spi[= ]*0x[0-9a-f]*' | sort | tr '\n' ' '; }
