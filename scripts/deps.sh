@@ -13,8 +13,6 @@ PKGS=(
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins
   krb5-kdc krb5-admin-server krb5-user
-  # DNS server for the spmd resolver test
-  dnsmasq-base
 )
 
 # The unprivileged user the daemons' packet-parsing processes run as

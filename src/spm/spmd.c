@@ -28,7 +28,6 @@
 #include "lib/pidfile.h"
 #include "kernel/userspace/esp_msg.h"
 #include "spm/spd_conf.h"
-#include "spm/resolver.h"
 
 #define MOD "spmd"
 #define DEFAULT_PIDFILE R2_SPMD_PIDFILE
@@ -296,10 +295,6 @@ int main(int argc, char **argv)
 	if (!d.srv)
 		fatal(MOD, "spmif socket %s: %s", spd_conf_socket(d.conf),
 		      strerror(-err));
-	/* resolver { resolver on; dns_query { ... }; }: the DNS proxy */
-	d.resolver = resolver_new(&d, d.conf, &err);
-	if (!d.resolver && err < 0)
-		fatal(MOD, "resolver: %s", strerror(-err));
 	d.spd.gone_cb = spmif_server_dyn_gone;
 	d.spd.gone_arg = d.srv;
 
@@ -343,7 +338,6 @@ int main(int argc, char **argv)
 
 	if (ev_timer_active(&d.resync_timer))
 		ev_timer_stop(d.loop, &d.resync_timer);
-	resolver_free(d.resolver);
 	/* clients first: their dynamic policies go with them */
 	spmif_server_free(d.srv);
 	spd_remove_all(&d.spd);

@@ -16,7 +16,6 @@
 #include "spm/spd.h"
 
 struct spmif_server;
-struct resolver;
 
 /* Nameservers of the resolver section (racoon2's `resolver {
  * nameserver { ADDR [port N]; }; }`), the first one in use; changed
@@ -44,7 +43,6 @@ struct spmd {
 	char resync_reason[KEV_RESYNC_REASON_MAX];
 	struct spmd_ns ns[SPMD_NS_MAX];
 	size_t nns;
-	struct resolver *resolver; /* DNS proxy, NULL when off */
 };
 
 /* Load the nameserver list from the configuration's resolver section. */
