@@ -273,11 +273,12 @@ r2_write_conf() {
 #   me= peer= (gateways)  mynet= peernet=  psk=FILE  spmif=SOCKET
 #   ports="500" (iked's ports on me)  kenc="aes128_gcm16 aes128_cbc"
 #   eenc=aes128_gcm16  bytes= (ipsec_sa_lifetime_byte; none by default)
-#   extra= (more lines inside ikev2 { })
+#   extra= (more lines inside ikev2 { })  mode=tunnel|transport (for
+#   transport, mynet/peernet are the hosts' own addresses)
 r2_us_tunnel_conf() {
 	local h=$1; shift
 	local -A o=([ports]=500 [kenc]="aes128_gcm16 aes128_cbc"
-		[eenc]=aes128_gcm16 [bytes]='' [extra]='')
+		[eenc]=aes128_gcm16 [bytes]='' [extra]='' [mode]=tunnel)
 	local kv p ike='' bytes='' extra='' other=b
 	for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
 	[ "$h" = b ] && other=a
@@ -322,7 +323,7 @@ selector sel_in {
 policy pol {
 	action auto_ipsec;
 	remote_index peer;
-	ipsec_mode tunnel;
+	ipsec_mode ${o[mode]};
 	ipsec_index { esp; };
 	ipsec_level require;
 	my_sa_ipaddr "${o[me]}";

@@ -9,7 +9,12 @@
 #
 #   iked_userspace.sh [BUILD_DIR] [CASE...]
 #   CASE: 4in4 (IPv4 inner and outer), 6in6, 6in4, bytes (IPv4 with a
-#   1 MB ipsec_sa_lifetime_byte); default: all of them.
+#   1 MB ipsec_sa_lifetime_byte), transport4 and transport6 (transport
+#   mode between the hosts' own addresses: r2espd's TUN routes to the
+#   peer sit in table 154 behind policy rules that keep IKE and ESP out;
+#   tshark checks that ICMP and TCP go as ESP on the wire, and that the
+#   rules and routes go away with the policies and with r2espd); default:
+#   all of them.
 #
 # Per case: policies listed by spmdctl; ping triggers the negotiation and
 # is answered; IKE ESTABLISHED and CHILD INSTALLED on both ends, two SAs
@@ -116,6 +121,7 @@ net_up() {
 	ip -n "$NB" addr add "$2/$3" dev vb $(nodad "$2")
 	ip -n "$NA" link set va up
 	ip -n "$NB" link set vb up
+	[ "$MODE" = transport ] && return 0
 	# the protected hosts: one address of each side's network
 	ip -n "$NA" addr add "$4" dev lo $(nodad "$4")
 	ip -n "$NB" addr add "$5" dev lo $(nodad "$5")
@@ -130,7 +136,7 @@ conf() {
 	chmod 600 "$T/psk"
 	r2_us_tunnel_conf "$h" me="$2" peer="$3" mynet="$4" peernet="$5" \
 		psk="$T/psk" spmif="$d/spmif" eenc="aes128_gcm16 aes256_cbc" \
-		bytes="${6:-}" >"$d/racoon2.conf"
+		bytes="${6:-}" mode="$MODE" >"$d/racoon2.conf"
 }
 
 # start HOST : r2espd, spmd, iked with that host's configuration.
@@ -225,8 +231,20 @@ run_case() {
 	pass "$n: r2espd, spmd and iked running on both hosts"
 	check "$n: spmdctl lists the policies (in r2espd)" \
 		eval "spmctl a policy show | grep -q sel_out && espctl a pol show | grep -q ."
-	check "$n: r2espd routes $netb into its TUN device" \
-		eval "in_ns a ip $fam route show $netb | grep -q r2tun0"
+	if [ "$MODE" = transport ]; then
+		check "$n: r2espd routes the peer $netb into TUN in table 154" \
+			eval "in_ns a ip $fam route show table 154 $netb | grep -q r2tun0"
+		check "$n: ... not in table main" \
+			eval "! in_ns a ip $fam route show $netb | grep -q r2tun0"
+		check "$n: r2espd's policy rules (IKE, KINK, its own ESP to main)" \
+			eval "in_ns a ip $fam rule show | grep -q '15407:.*lookup 154' && in_ns a ip $fam rule show | grep -q '15401:.*sport 500'"
+		in_ns a tshark -n -i va -w "$T/wire.$n.pcap" >/dev/null 2>&1 &
+		PID[tshark]=$!
+		wait_for 10 test -s "$T/wire.$n.pcap"
+	else
+		check "$n: r2espd routes $netb into its TUN device" \
+			eval "in_ns a ip $fam route show $netb | grep -q r2tun0"
+	fi
 
 	# 1. traffic triggers ACQUIRE -> IKE_SA_INIT/IKE_AUTH -> SAs
 	local out
@@ -254,6 +272,18 @@ run_case() {
 		in_ns a iperf3 -c "$IB" -B "$IA" -p 5201 -n 8M
 	kill $ip 2>/dev/null
 	wait $ip 2>/dev/null
+	if [ "$MODE" = transport ]; then
+		sleep 0.5
+		stop tshark
+		local pc=$T/wire.$n.pcap
+		wcount() { tshark -n -r "$pc" -Y "$1" 2>/dev/null | wc -l; }
+		check "$n: ESP on the wire ($(wcount esp) packets)" \
+			test "$(wcount esp)" -gt 100
+		check "$n: IKE on the wire (not captured by the TUN route)" \
+			test "$(wcount isakmp)" -ge 4
+		check "$n: no clear ICMP echo or TCP on the wire" \
+			test "$(wcount 'icmp or icmpv6.type == 128 or icmpv6.type == 129 or tcp')" = 0
+	fi
 
 	if [ -n "$bytes" ]; then
 		check "$n: soft byte EXPIRE from r2espd made iked rekey" \
@@ -289,6 +319,13 @@ run_case() {
 	stop spmd-a
 	check "$n: spmd stopped: its policies left r2espd" \
 		eval "! espctl a pol show | grep -q -i 'dir'"
+	if [ "$MODE" = transport ]; then
+		check "$n: ... and r2espd removed the route in table 154" \
+			eval "! in_ns a ip $fam route show table 154 | grep -q ."
+		stop espd-a
+		check "$n: r2espd stopped: its policy rules are gone" \
+			eval "! in_ns a ip $fam rule show | grep -q '^154'"
+	fi
 	if grep -E -i ' (ERR|CRIT) ' "$T"/?/iked.log | grep -v -i 'spmd\|spmif' >"$T/errors.$n"; then
 		fail "$n: no errors in iked's logs ($(head -1 "$T/errors.$n"))"
 	else
@@ -301,8 +338,13 @@ run_case() {
 }
 
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(4in4 6in6 6in4 bytes)
+[ ${#CASES[@]} -gt 0 ] || CASES=(4in4 6in6 6in4 bytes transport4 transport6)
+command -v tshark >/dev/null || echo "# no tshark: transport cases skipped"
 for c in "${CASES[@]}"; do
+	MODE=tunnel
+	case $c in
+	transport*) command -v tshark >/dev/null || continue; MODE=transport ;;
+	esac
 	case $c in
 	4in4) run_case 4in4 198.51.100.1 198.51.100.2 24 203.0.113.1/32 \
 		203.0.113.129/32 203.0.113.0/25 203.0.113.128/25 ;;
@@ -312,6 +354,11 @@ for c in "${CASES[@]}"; do
 		2001:db8:b::1/128 2001:db8:a::/48 2001:db8:b::/48 ;;
 	bytes) run_case bytes 198.51.100.1 198.51.100.2 24 203.0.113.1/32 \
 		203.0.113.129/32 203.0.113.0/25 203.0.113.128/25 "2 MB" ;;
+	transport4) run_case transport4 198.51.100.1 198.51.100.2 24 \
+		198.51.100.1/32 198.51.100.2/32 198.51.100.1/32 198.51.100.2/32 ;;
+	transport6) run_case transport6 2001:db8:1::1 2001:db8:1::2 64 \
+		2001:db8:1::1/128 2001:db8:1::2/128 2001:db8:1::1/128 \
+		2001:db8:1::2/128 ;;
 	*) fail "unknown case $c" ;;
 	esac
 done

@@ -384,12 +384,6 @@ static int req_sa_add(struct req *q, struct rd *r)
 			 "r2espd restart): never reuse it",
 			 k.spi);
 	}
-	if (k.mode != KMODE_TUNNEL) {
-		WHY(q, "transport mode is not supported by the userspace "
-		       "backend");
-		rc = -EOPNOTSUPP;
-		goto out_wipe;
-	}
 	if (!k.src.af || k.src.af != k.dst.af) {
 		WHY(q, "SA endpoints missing or of different families");
 		rc = -EINVAL;
@@ -550,11 +544,6 @@ static int pol_check(struct req *q, const struct kpolicy *k)
 	if (k->ntmpl != 1 || k->tmpl[0].proto != IPPROTO_ESP) {
 		WHY(q, "the userspace backend supports exactly one ESP "
 		       "template per policy");
-		return -EOPNOTSUPP;
-	}
-	if (k->tmpl[0].mode != KMODE_TUNNEL) {
-		WHY(q, "transport mode is not supported by the userspace "
-		       "backend");
 		return -EOPNOTSUPP;
 	}
 	return 0;

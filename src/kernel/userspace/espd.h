@@ -113,6 +113,12 @@ struct ev_loop;
 #define ESPD_MAX_QUEUES 1024
 #define ESPD_HASH 256
 #define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
+/* transport mode (espd_rules in espd_priv.c): the routes to transport
+ * peers' own addresses live in this table, consulted after rules that
+ * send IKE, KINK and r2espd's own marked sockets to main */
+#define ESPD_TABLE 154
+#define ESPD_MARK 0x72326573u /* SO_MARK of r2espd's sockets ("r2es") */
+#define ESPD_RULE_PRIO 15400U
 #define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
 /* default chroot of the worker (created, mode 0755, if missing) */
 #define ESPD_CHROOT_DEFAULT R2_CHROOT_DIR
@@ -300,13 +306,16 @@ struct espd_privsep_opts {
 int espd_privsep(struct espd *d, const struct espd_privsep_opts *o);
 /* Add or delete the route for s's destination prefix through the TUN
  * device: asks the parent (priv_fd), or does it on d->nl. */
-int espd_rt_request(struct espd *d, bool add, const struct ksel *s);
+int espd_rt_request(struct espd *d, bool add, bool transport,
+		    const struct ksel *s);
 /* The parent's check of one request (exposed for tests and fuzzing):
  * 0, or -EINVAL with *why set. */
 int espd_rt_check(const uint8_t *buf, size_t len, void *out,
 		  const char **why);
 /* Remove our routes (ESPD_RTPROT) through ifindex; returns how many. */
 unsigned espd_purge_routes(void *nl, uint32_t *nl_seq, int ifindex);
+/* Add (at start) or remove (at exit) the transport-mode policy rules. */
+int espd_rules(void *nl, uint32_t *nl_seq, bool add);
 
 /* espd_flow.c */
 bool ksel_match_flow(const struct ksel *s, const struct ksel *flow);

@@ -115,6 +115,80 @@ void espd_tx_flush(struct espd *d)
 	d->tx_slot = 0;
 }
 
+/*
+ * Transport mode, outbound: the length of the IP header to drop and the
+ * upper-layer protocol.  Whole datagrams only (RFC 4301 §7: transport
+ * mode SAs do not carry fragments), and IPv6 without extension headers
+ * (the kernel builds the outer header; hop-by-hop, routing and
+ * destination options are not carried across).
+ */
+static int transport_strip(const uint8_t *pkt, size_t len, size_t *ihl,
+			   uint8_t *nh)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		*ihl = (size_t)(pkt[0] & 15) * 4;
+		if (*ihl < 20 || *ihl > len || (pkt[6] & 0x3f) || pkt[7])
+			return -EINVAL;
+		*nh = pkt[9];
+		return 0;
+	}
+	if (len >= 40 && pkt[0] >> 4 == 6) {
+		*ihl = 40;
+		*nh = pkt[6];
+		if (*nh == 0 || *nh == 43 || *nh == 44 || *nh == 60)
+			return -EOPNOTSUPP;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * Transport mode, inbound (RFC 4303 §3.1.1): put an IP header in front
+ * of the decrypted upper-layer payload at buf + hl: the outer header's
+ * addresses, next header nh.  The buffer has the room (in_esp decrypts
+ * at d->dec + 40).  Returns the packet's start and sets *len.
+ */
+static uint8_t *transport_rebuild(uint8_t *payload, size_t plen,
+				  const struct kaddr *src,
+				  const struct kaddr *dst, uint8_t nh,
+				  size_t *len)
+{
+	if (src->af == AF_INET) {
+		uint8_t *h = payload - 20;
+		uint32_t sum = 0;
+		size_t tot = plen + 20;
+		memset(h, 0, 20);
+		h[0] = 0x45;
+		h[2] = (uint8_t)(tot >> 8);
+		h[3] = (uint8_t)tot;
+		h[6] = 0x40; /* DF */
+		h[8] = 64;
+		h[9] = nh;
+		memcpy(h + 12, src->u.b, 4);
+		memcpy(h + 16, dst->u.b, 4);
+		for (int i = 0; i < 20; i += 2)
+			sum += (uint32_t)h[i] << 8 | h[i + 1];
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		sum = ~sum & 0xffff;
+		h[10] = (uint8_t)(sum >> 8);
+		h[11] = (uint8_t)sum;
+		*len = tot;
+		return h;
+	}
+	uint8_t *h = payload - 40;
+	memset(h, 0, 40);
+	h[0] = 0x60;
+	h[4] = (uint8_t)(plen >> 8);
+	h[5] = (uint8_t)plen;
+	h[6] = nh;
+	h[7] = 64;
+	memcpy(h + 8, src->u.b, 16);
+	memcpy(h + 24, dst->u.b, 16);
+	*len = plen + 40;
+	return h;
+}
+
 int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 		size_t len)
 {
@@ -133,6 +207,26 @@ int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 	out = d->txb[d->tx_slot] + ESP_MAX_HDR - hl;
 	cap = ESPD_SLOT - (ESP_MAX_HDR - hl);
 	nh = (pkt[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (sa->k.mode == KMODE_TRANSPORT) {
+		/* RFC 4303 §3.1.1: transport mode protects the upper-layer
+		 * payload; the IP header is rebuilt by the raw socket from
+		 * the SA's addresses, which are the packet's own. */
+		size_t ihl;
+		rc = transport_strip(pkt, len, &ihl, &nh);
+		if (rc < 0) {
+			d->st.malformed++;
+			return rc;
+		}
+		/* built in this slot (TSO, tx_getbuf): keep the ESP header
+		 * ending where the payload now starts */
+		if (pkt >= d->txb[d->tx_slot] &&
+		    pkt < d->txb[d->tx_slot] + ESPD_SLOT) {
+			out += ihl;
+			cap -= ihl;
+		}
+		pkt += ihl;
+		len -= ihl;
+	}
 	if (esp_encap_len(&sa->esp, len) > cap) {
 		d->st.too_big++;
 		return -EMSGSIZE;
@@ -365,7 +459,7 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 	struct ksel flow;
 	uint32_t spi, seq;
 	size_t plen;
-	uint8_t nh;
+	uint8_t nh, *dec;
 	unsigned ev = 0;
 	int rc, ilen;
 
@@ -379,7 +473,9 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 		log_rl_warn(MOD, "ESP with unknown SPI 0x%08x", spi);
 		return;
 	}
-	rc = esp_decap(&sa->esp, esp, len, d->dec, ESPD_SLOT, &plen, &nh,
+	/* transport mode: room for the IP header rebuilt in front */
+	dec = sa->k.mode == KMODE_TRANSPORT ? d->dec + 40 : d->dec;
+	rc = esp_decap(&sa->esp, esp, len, dec, ESPD_SLOT - 40, &plen, &nh,
 		       espd_now(), &ev);
 	if (rc < 0) {
 		d->st.decap_fail++;
@@ -397,7 +493,22 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 	/* RFC 4303 §2.6: next header 59 is a dummy (TFC) packet */
 	if (nh == 59)
 		goto out_events;
-	ilen = espd_flow(d->dec, plen, &flow);
+	if (sa->k.mode == KMODE_TRANSPORT) {
+		/* RFC 4303 §3.1.1: the outer header's addresses are the
+		 * packet's; the next header is the upper-layer protocol
+		 * (not another IP header: that is tunnel mode) */
+		size_t tl;
+		if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6 ||
+		    src->af != sa->k.src.af) {
+			d->st.malformed++;
+			goto out_events;
+		}
+		dec = transport_rebuild(dec, plen, &sa->k.src, &sa->k.dst,
+					nh, &tl);
+		plen = tl;
+		nh = src->af == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
+	}
+	ilen = espd_flow(dec, plen, &flow);
 	if (ilen < 0 || (nh == IPPROTO_IPIP && flow.af != AF_INET) ||
 	    (nh == IPPROTO_IPV6 && flow.af != AF_INET6) ||
 	    (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6)) {
@@ -412,9 +523,9 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 	}
 	/* RFC 4303 §2.4: trailing TFC padding after the inner packet */
 	if (d->offload)
-		off_gro_push(&d->gro, d->dec, (size_t)ilen, tun_write, d);
+		off_gro_push(&d->gro, dec, (size_t)ilen, tun_write, d);
 	else
-		tun_write(d, d->dec, (size_t)ilen, 1);
+		tun_write(d, dec, (size_t)ilen, 1);
 out_events:
 	espd_sa_events(d, sa, ev);
 }
@@ -590,6 +701,11 @@ static int raw_open(int af, int proto, struct sock_filter *f, size_t nf)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+	/* transport mode: the fwmark rule keeps our ESP out of the TUN
+	 * routes to transport peers (espd_rules) */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &(unsigned){ESPD_MARK},
+		       sizeof(unsigned)) < 0)
+		goto fail;
 	if (af == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
 			   sizeof(one));
@@ -772,6 +888,10 @@ int espd_net_open(struct espd *d)
 	if (rc)
 		log_info(MOD, "removed %d stale route%s left by an earlier "
 			 "r2espd", rc, rc == 1 ? "" : "s");
+	/* transport mode's policy rules (espd_priv.c) */
+	if ((rc = espd_rules(d->nl, &d->nl_seq, true)) < 0)
+		log_warn(MOD, "policy rules for transport mode: %s",
+			 strerror(-rc));
 	return ev_add_fd(d->loop, d->tun_fd, EPOLLIN, tun_cb, d);
 }
 
@@ -786,8 +906,11 @@ void espd_net_close(struct espd *d)
 		close(d->sink6);
 	if (d->tun_fd >= 0)
 		close(d->tun_fd);
-	if (d->nl)
+	if (d->nl) {
+		/* single process (-P); with privsep the parent does it */
+		espd_rules(d->nl, &d->nl_seq, false);
 		mnl_socket_close(d->nl);
+	}
 	free(d->rx);
 	free(d->txb);
 	free(d->tunbuf);
@@ -805,18 +928,25 @@ static bool in_prefix(const struct kaddr *p, unsigned plen,
 	return ksel_match_flow(&s, &f);
 }
 
+static bool pol_transport(const struct espd_pol *p)
+{
+	return p->p.ntmpl && p->p.tmpl[0].mode == KMODE_TRANSPORT;
+}
+
 int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 {
 	const struct ksel *s = &pol->p.sel;
 	char b[INET6_ADDRSTRLEN];
+	bool tr = pol_transport(pol);
 	int rc;
 
 	if (!s->af || (s->af != AF_INET && s->af != AF_INET6))
 		return 0;
-	/* another routed policy with the same destination prefix keeps
-	 * (or already has) the route */
+	/* another routed policy with the same destination prefix (and
+	 * table) keeps (or already has) the route */
 	for (struct espd_pol *p = d->pols; p; p = p->next)
 		if (p != pol && p->routed && p->p.sel.af == s->af &&
+		    pol_transport(p) == tr &&
 		    p->p.sel.dst_plen == s->dst_plen &&
 		    in_prefix(&s->dst, s->dst_plen, &p->p.sel.dst)) {
 			pol->routed = add;
@@ -824,12 +954,14 @@ int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 		}
 	if (!add) {
 		pol->routed = false;
-		rc = espd_rt_request(d, false, s);
+		rc = espd_rt_request(d, false, tr, s);
 		if (rc < 0 && rc != -ESRCH)
 			log_warn(MOD, "route del: %s", strerror(-rc));
 		return rc;
 	}
-	if (pol->p.ntmpl &&
+	/* transport mode: the route is in ESPD_TABLE, behind the rules
+	 * that keep IKE, KINK and ESP out of it (espd_priv.c) */
+	if (!tr && pol->p.ntmpl &&
 	    in_prefix(&s->dst, s->dst_plen, &pol->p.tmpl[0].dst)) {
 		log_warn(MOD, "policy %#x covers its own tunnel endpoint %s: "
 			 "no route installed (add a bypass route yourself)",
@@ -839,7 +971,7 @@ int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 	}
 	/* the prefix through the TUN device, with a local address of the
 	 * source selector as preferred source (espd_priv.c) */
-	rc = espd_rt_request(d, true, s);
+	rc = espd_rt_request(d, true, tr, s);
 	if (rc < 0) {
 		log_warn(MOD, "route to %s/%u via %s: %s",
 			 inet_ntop(s->af, s->dst.u.b, b, sizeof(b)),

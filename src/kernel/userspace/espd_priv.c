@@ -40,6 +40,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <signal.h>
@@ -66,7 +67,8 @@
 
 /*
  * Request, 40 octets: u8 version (1), u8 op (1 add, 2 delete), u8 af,
- * u8 dst_plen, u8 src_plen, 3 octets zero, dst[16], src[16] (IPv4: 4
+ * u8 dst_plen, u8 src_plen, u8 flags (RT_F_TRANSPORT: the route goes to
+ * table ESPD_TABLE instead of main, see espd_rules), 2 octets zero, dst[16], src[16] (IPv4: 4
  * octets then zeros; dst with its host bits zero).  src/src_plen is the
  * policy's source selector: the parent picks a local address in it as
  * the route's preferred source.  Reply: i32 status (0 or -errno), big
@@ -77,8 +79,10 @@
 #define RT_ADD	   1
 #define RT_DEL	   2
 
+#define RT_F_TRANSPORT 1 /* octet 5: the route goes to ESPD_TABLE */
+
 struct rt_req {
-	uint8_t op, af, dst_plen, src_plen;
+	uint8_t op, af, dst_plen, src_plen, flags;
 	struct kaddr dst, src;
 };
 
@@ -142,12 +146,13 @@ static int route_msg(struct mnl_socket *nl, uint32_t *nl_seq, int ifindex,
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = r->af;
 	rtm->rtm_dst_len = r->dst_plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_table = (r->flags & RT_F_TRANSPORT) ? ESPD_TABLE : RT_TABLE_MAIN;
 	rtm->rtm_protocol = ESPD_RTPROT;
 	rtm->rtm_scope = RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put(nlh, RTA_DST, alen, r->dst.u.b);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	mnl_attr_put_u32(nlh, RTA_TABLE, rtm->rtm_table);
 	if (prefsrc)
 		mnl_attr_put(nlh, RTA_PREFSRC, alen, prefsrc->u.b);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
@@ -177,12 +182,14 @@ static int rt_apply(struct mnl_socket *nl, uint32_t *nl_seq, int ifindex,
 
 /* ---- the request: built by the worker, checked by the parent ---- */
 
-static void rt_req_make(struct rt_req *r, bool add, const struct ksel *s)
+static void rt_req_make(struct rt_req *r, bool add, bool transport,
+			const struct ksel *s)
 {
 	unsigned full = s->dst_plen / 8, rest = s->dst_plen % 8;
 
 	memset(r, 0, sizeof(*r));
 	r->op = add ? RT_ADD : RT_DEL;
+	r->flags = transport ? RT_F_TRANSPORT : 0;
 	r->af = s->af;
 	r->dst_plen = s->dst_plen;
 	r->dst.af = s->af;
@@ -205,6 +212,7 @@ static void rt_req_put(const struct rt_req *r, uint8_t out[RT_REQ_LEN])
 	out[2] = r->af;
 	out[3] = r->dst_plen;
 	out[4] = r->src_plen;
+	out[5] = r->flags;
 	memcpy(out + 8, r->dst.u.b, 16);
 	memcpy(out + 24, r->src.u.b, 16);
 }
@@ -225,7 +233,7 @@ int espd_rt_check(const uint8_t *buf, size_t len, void *out, const char **why)
 {
 	struct rt_req *r = out;
 	struct rd rd = rd_init(buf, len);
-	uint8_t ver, pad[3];
+	uint8_t ver, pad[2];
 	unsigned alen, max, full, rest;
 
 	memset(r, 0, sizeof(*r));
@@ -233,10 +241,14 @@ int espd_rt_check(const uint8_t *buf, size_t len, void *out, const char **why)
 	if (len != RT_REQ_LEN || rd_u8(&rd, &ver) < 0 ||
 	    rd_u8(&rd, &r->op) < 0 || rd_u8(&rd, &r->af) < 0 ||
 	    rd_u8(&rd, &r->dst_plen) < 0 || rd_u8(&rd, &r->src_plen) < 0 ||
-	    rd_bytes(&rd, pad, 3) < 0 || rd_bytes(&rd, r->dst.u.b, 16) < 0 ||
+	    rd_u8(&rd, &r->flags) < 0 || rd_bytes(&rd, pad, 2) < 0 || rd_bytes(&rd, r->dst.u.b, 16) < 0 ||
 	    rd_bytes(&rd, r->src.u.b, 16) < 0 || ver != RT_VERSION ||
-	    !zero(pad, 3))
+	    !zero(pad, 2))
 		return -EINVAL;
+	if (r->flags & ~RT_F_TRANSPORT) {
+		*why = "unknown flags";
+		return -EINVAL;
+	}
 	if (r->op != RT_ADD && r->op != RT_DEL) {
 		*why = "unknown operation";
 		return -EINVAL;
@@ -276,7 +288,8 @@ int espd_rt_check(const uint8_t *buf, size_t len, void *out, const char **why)
 	return 0;
 }
 
-int espd_rt_request(struct espd *d, bool add, const struct ksel *s)
+int espd_rt_request(struct espd *d, bool add, bool transport,
+		    const struct ksel *s)
 {
 	uint8_t buf[RT_REQ_LEN], rep[4];
 	struct rt_req r, chk;
@@ -284,7 +297,7 @@ int espd_rt_request(struct espd *d, bool add, const struct ksel *s)
 	ssize_t n;
 	int rc;
 
-	rt_req_make(&r, add, s);
+	rt_req_make(&r, add, transport, s);
 	rt_req_put(&r, buf);
 	if (d->priv_fd < 0) {
 		/* in-process (no privsep): the parent's rules all the same */
@@ -428,6 +441,98 @@ unsigned espd_purge_routes(void *nlsock, uint32_t *nl_seq, int ifindex)
 	}
 	free(del);
 	return purged;
+}
+
+/*
+ * Transport mode (ARCHITECTURE.md): the route to a transport peer's own
+ * address cannot go in table main - it would capture IKE, KINK and the
+ * ESP packets themselves.  It goes in table ESPD_TABLE, consulted by the
+ * last of these rules (both families, priorities ESPD_RULE_PRIO + i,
+ * protocol ESPD_RTPROT, before main at 32766); the rules before it send
+ * the key-management and ESP traffic to main first:
+ *   fwmark ESPD_MARK    r2espd's own sockets (SO_MARK, espd_net.c):
+ *                       ESP and ESP-in-UDP, whatever the ports
+ *   udp sport/dport 500, 4500   IKE (iked binds 500 and 4500)
+ *   udp sport/dport 910         KINK (RFC 4430 §7)
+ *   lookup ESPD_TABLE   everything else: the transport peers via TUN
+ * Port rules instead of marking iked's and kinkd's sockets: SO_MARK needs
+ * CAP_NET_ADMIN, which neither keeps.  ESPD_TABLE is empty until a
+ * transport policy is added, so the rules change nothing before that.
+ * Added at start (an existing rule is kept), removed at exit.
+ */
+static const struct {
+	uint8_t ipproto;
+	uint16_t sport, dport;
+	bool mark, table;
+} espd_rule_tab[] = {
+    {0, 0, 0, true, false},	  {IPPROTO_UDP, 500, 0, false, false},
+    {IPPROTO_UDP, 0, 500, false, false},  {IPPROTO_UDP, 4500, 0, false, false},
+    {IPPROTO_UDP, 0, 4500, false, false}, {IPPROTO_UDP, 910, 0, false, false},
+    {IPPROTO_UDP, 0, 910, false, false},  {0, 0, 0, false, true},
+};
+
+int espd_rules(void *nlsock, uint32_t *nl_seq, bool add)
+{
+	static const uint8_t fams[] = {AF_INET, AF_INET6};
+	struct mnl_socket *nl = nlsock;
+	int ret = 0;
+
+	for (size_t f = 0; f < sizeof(fams); f++)
+		for (size_t i = 0;
+		     i < sizeof(espd_rule_tab) / sizeof(espd_rule_tab[0]); i++) {
+			char buf[512];
+			struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+			struct fib_rule_hdr *h;
+			uint32_t seq = ++*nl_seq;
+			ssize_t n;
+
+			nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
+			nlh->nlmsg_flags =
+			    NLM_F_REQUEST | NLM_F_ACK |
+			    (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+			nlh->nlmsg_seq = seq;
+			h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));
+			h->family = fams[f];
+			h->action = FR_ACT_TO_TBL;
+			h->table = espd_rule_tab[i].table ? ESPD_TABLE
+							  : RT_TABLE_MAIN;
+			mnl_attr_put_u32(nlh, FRA_TABLE, h->table);
+			mnl_attr_put_u32(nlh, FRA_PRIORITY,
+					 ESPD_RULE_PRIO + (uint32_t)i);
+			mnl_attr_put_u8(nlh, FRA_PROTOCOL, ESPD_RTPROT);
+			if (espd_rule_tab[i].mark) {
+				mnl_attr_put_u32(nlh, FRA_FWMARK, ESPD_MARK);
+				mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+			}
+			if (espd_rule_tab[i].ipproto)
+				mnl_attr_put_u8(nlh, FRA_IP_PROTO,
+						espd_rule_tab[i].ipproto);
+			if (espd_rule_tab[i].sport) {
+				struct fib_rule_port_range pr = {
+				    espd_rule_tab[i].sport,
+				    espd_rule_tab[i].sport};
+				mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(pr),
+					     &pr);
+			}
+			if (espd_rule_tab[i].dport) {
+				struct fib_rule_port_range pr = {
+				    espd_rule_tab[i].dport,
+				    espd_rule_tab[i].dport};
+				mnl_attr_put(nlh, FRA_DPORT_RANGE, sizeof(pr),
+					     &pr);
+			}
+			if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+				return -errno;
+			n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+			if (n < 0)
+				return -errno;
+			if (mnl_cb_run(buf, (size_t)n, seq,
+				       mnl_socket_get_portid(nl), NULL,
+				       NULL) < 0 &&
+			    errno != EEXIST && errno != ENOENT && !ret)
+				ret = -errno;
+		}
+	return ret;
 }
 
 /* ---- the worker's sandbox ---------------------------------------------- */
@@ -649,6 +754,7 @@ static void parent_run(struct espd *d, pid_t child, int sp, int sigfd,
 		log_err(MOD, "worker %d exited (status %d): exiting",
 			(int)child, WEXITSTATUS(status));
 	purged = espd_purge_routes(d->nl, &d->nl_seq, d->tun_ifindex);
+	espd_rules(d->nl, &d->nl_seq, false);
 	if (purged)
 		log_info(MOD, "removed %u route%s the worker left", purged,
 			 purged == 1 ? "" : "s");
