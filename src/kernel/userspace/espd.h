@@ -116,9 +116,9 @@ struct ev_loop;
 /* transport mode (espd_rules in espd_priv.c): the routes to transport
  * peers' own addresses live in this table, consulted after rules that
  * send IKE, KINK and r2espd's own marked sockets to main */
-#define ESPD_TABLE 154
-#define ESPD_MARK 0x72326573u /* SO_MARK of r2espd's sockets ("r2es") */
-#define ESPD_RULE_PRIO 15400U
+#define ESPD_TABLE	154
+#define ESPD_MARK	0x72326573u /* SO_MARK of r2espd's sockets ("r2es") */
+#define ESPD_RULE_PRIO	15400U
 #define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
 /* default chroot of the worker (created, mode 0755, if missing) */
 #define ESPD_CHROOT_DEFAULT R2_CHROOT_DIR

@@ -503,8 +503,8 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 			d->st.malformed++;
 			goto out_events;
 		}
-		dec = transport_rebuild(dec, plen, &sa->k.src, &sa->k.dst,
-					nh, &tl);
+		dec = transport_rebuild(dec, plen, &sa->k.src, &sa->k.dst, nh,
+					&tl);
 		plen = tl;
 		nh = src->af == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
 	}

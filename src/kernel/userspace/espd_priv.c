@@ -68,11 +68,11 @@
 /*
  * Request, 40 octets: u8 version (1), u8 op (1 add, 2 delete), u8 af,
  * u8 dst_plen, u8 src_plen, u8 flags (RT_F_TRANSPORT: the route goes to
- * table ESPD_TABLE instead of main, see espd_rules), 2 octets zero, dst[16], src[16] (IPv4: 4
- * octets then zeros; dst with its host bits zero).  src/src_plen is the
- * policy's source selector: the parent picks a local address in it as
- * the route's preferred source.  Reply: i32 status (0 or -errno), big
- * endian.
+ * table ESPD_TABLE instead of main, see espd_rules), 2 octets zero, dst[16],
+ * src[16] (IPv4: 4 octets then zeros; dst with its host bits zero).
+ * src/src_plen is the policy's source selector: the parent picks a local
+ * address in it as the route's preferred source.  Reply: i32 status (0 or
+ * -errno), big endian.
  */
 #define RT_REQ_LEN 40
 #define RT_VERSION 1
@@ -146,7 +146,8 @@ static int route_msg(struct mnl_socket *nl, uint32_t *nl_seq, int ifindex,
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = r->af;
 	rtm->rtm_dst_len = r->dst_plen;
-	rtm->rtm_table = (r->flags & RT_F_TRANSPORT) ? ESPD_TABLE : RT_TABLE_MAIN;
+	rtm->rtm_table =
+	    (r->flags & RT_F_TRANSPORT) ? ESPD_TABLE : RT_TABLE_MAIN;
 	rtm->rtm_protocol = ESPD_RTPROT;
 	rtm->rtm_scope = RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
@@ -241,7 +242,8 @@ int espd_rt_check(const uint8_t *buf, size_t len, void *out, const char **why)
 	if (len != RT_REQ_LEN || rd_u8(&rd, &ver) < 0 ||
 	    rd_u8(&rd, &r->op) < 0 || rd_u8(&rd, &r->af) < 0 ||
 	    rd_u8(&rd, &r->dst_plen) < 0 || rd_u8(&rd, &r->src_plen) < 0 ||
-	    rd_u8(&rd, &r->flags) < 0 || rd_bytes(&rd, pad, 2) < 0 || rd_bytes(&rd, r->dst.u.b, 16) < 0 ||
+	    rd_u8(&rd, &r->flags) < 0 || rd_bytes(&rd, pad, 2) < 0 ||
+	    rd_bytes(&rd, r->dst.u.b, 16) < 0 ||
 	    rd_bytes(&rd, r->src.u.b, 16) < 0 || ver != RT_VERSION ||
 	    !zero(pad, 2))
 		return -EINVAL;
@@ -465,10 +467,14 @@ static const struct {
 	uint16_t sport, dport;
 	bool mark, table;
 } espd_rule_tab[] = {
-    {0, 0, 0, true, false},	  {IPPROTO_UDP, 500, 0, false, false},
-    {IPPROTO_UDP, 0, 500, false, false},  {IPPROTO_UDP, 4500, 0, false, false},
-    {IPPROTO_UDP, 0, 4500, false, false}, {IPPROTO_UDP, 910, 0, false, false},
-    {IPPROTO_UDP, 0, 910, false, false},  {0, 0, 0, false, true},
+    {0, 0, 0, true, false},
+    {IPPROTO_UDP, 500, 0, false, false},
+    {IPPROTO_UDP, 0, 500, false, false},
+    {IPPROTO_UDP, 4500, 0, false, false},
+    {IPPROTO_UDP, 0, 4500, false, false},
+    {IPPROTO_UDP, 910, 0, false, false},
+    {IPPROTO_UDP, 0, 910, false, false},
+    {0, 0, 0, false, true},
 };
 
 int espd_rules(void *nlsock, uint32_t *nl_seq, bool add)
@@ -479,7 +485,8 @@ int espd_rules(void *nlsock, uint32_t *nl_seq, bool add)
 
 	for (size_t f = 0; f < sizeof(fams); f++)
 		for (size_t i = 0;
-		     i < sizeof(espd_rule_tab) / sizeof(espd_rule_tab[0]); i++) {
+		     i < sizeof(espd_rule_tab) / sizeof(espd_rule_tab[0]);
+		     i++) {
 			char buf[512];
 			struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 			struct fib_rule_hdr *h;
@@ -494,8 +501,8 @@ int espd_rules(void *nlsock, uint32_t *nl_seq, bool add)
 			h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));
 			h->family = fams[f];
 			h->action = FR_ACT_TO_TBL;
-			h->table = espd_rule_tab[i].table ? ESPD_TABLE
-							  : RT_TABLE_MAIN;
+			h->table =
+			    espd_rule_tab[i].table ? ESPD_TABLE : RT_TABLE_MAIN;
 			mnl_attr_put_u32(nlh, FRA_TABLE, h->table);
 			mnl_attr_put_u32(nlh, FRA_PRIORITY,
 					 ESPD_RULE_PRIO + (uint32_t)i);

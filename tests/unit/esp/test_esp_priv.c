@@ -17,7 +17,7 @@
 
 #include "kernel/userspace/espd.h"
 
-/* version, op, af, dst_plen, src_plen, pad[3], dst[16], src[16] */
+/* version, op, af, dst_plen, src_plen, flags, pad[2], dst[16], src[16] */
 static void req(uint8_t *b, uint8_t op, uint8_t af, uint8_t dplen,
 		uint8_t splen, const uint8_t *dst, const uint8_t *src)
 {
@@ -33,7 +33,7 @@ static void req(uint8_t *b, uint8_t op, uint8_t af, uint8_t dplen,
 }
 
 struct rt {
-	uint8_t op, af, dst_plen, src_plen;
+	uint8_t op, af, dst_plen, src_plen, flags;
 	struct kaddr dst, src;
 };
 
@@ -69,6 +69,11 @@ static void test_valid(void **state)
 	assert_int_equal(check(b, 40), 0);
 	req(b, 2, AF_INET6, 128, 128, d6, d6);
 	assert_int_equal(check(b, 40), 0);
+	/* transport mode: the route goes to r2espd's own table */
+	req(b, 1, AF_INET, 32, 32, d4, s4);
+	b[5] = 1;
+	assert_int_equal(espd_rt_check(b, 40, &r, &why), 0);
+	assert_int_equal(r.flags, 1);
 }
 
 static void test_refused(void **state)
@@ -89,6 +94,10 @@ static void test_refused(void **state)
 	/* padding */
 	req(b, 1, AF_INET, 24, 0, d4, NULL);
 	b[6] = 1;
+	assert_int_equal(check(b, 40), -EINVAL);
+	/* unknown flags */
+	req(b, 1, AF_INET, 24, 0, d4, NULL);
+	b[5] = 2;
 	assert_int_equal(check(b, 40), -EINVAL);
 	/* operation */
 	req(b, 0, AF_INET, 24, 0, d4, NULL);
@@ -148,9 +157,9 @@ static void test_mutations(void **state)
 	/* still valid: the unchanged request once per byte (40), any
 	 * network octet of dst (3 x 255 more), op 2, af AF_INET6 (the same
 	 * 16 octets are a valid /24 there), dst_plen 25..32, src_plen
-	 * 1..32, and any source address while src_plen is 0 (it is then
-	 * not used) - nothing else */
-	assert_int_equal(ok, 40 + 3 * 255 + 1 + 1 + 8 + 32 + 4 * 255);
+	 * 1..32, flags 1 (transport), and any source address while
+	 * src_plen is 0 (it is then not used) - nothing else */
+	assert_int_equal(ok, 40 + 3 * 255 + 1 + 1 + 8 + 32 + 1 + 4 * 255);
 }
 
 int main(void)
