@@ -12,7 +12,8 @@
  *   closes the TUN device and the raw sockets.  It serves one request
  *   type over a SOCK_SEQPACKET socketpair: "add / delete the route to
  *   prefix P through our TUN device" (struct below).  Every field is
- *   checked; the route is always rtm_protocol ESPD_RTPROT, table main,
+ *   checked; the route is always rtm_protocol ESPD_RTPROT, table main
+ *   (or ESPD_TABLE for transport mode: espd_rules below),
  *   output interface = the TUN device, never a prefix of length 0, added
  *   with NLM_F_EXCL (it never replaces a route someone else installed)
  *   and deleted only if it is ours (the kernel matches protocol and
