@@ -7,6 +7,8 @@ PKGS=(
   # build
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libssl-dev libmnl-dev libcmocka-dev libkrb5-dev
+  # Debian package (debian/)
+  debhelper dpkg-dev fakeroot lintian
   # test hosts and tools
   openssl iproute2 iputils-ping nftables conntrack tshark iperf3 procps psmisc ike-scan
   # real peers
