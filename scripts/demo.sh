@@ -12,6 +12,8 @@
 #   ./scripts/demo.sh            (as root, from the repository)
 #
 # Environment: DEMO_BUILD=DIR  build directory (default: build)
+#              R2_BIN=DIR      use the installed binaries in DIR (e.g. an
+#                              extracted package's usr/sbin); no build
 #              DEMO_NO_DEPS=1  do not run scripts/deps.sh
 #              DEMO_KEEP=1     keep the run directory (logs) at the end
 set -euo pipefail
@@ -83,6 +85,12 @@ if [ -z "${DEMO_NO_DEPS:-}" ]; then
 fi
 say "build and demo dependencies are installed."
 
+if [ -n "${R2_BIN:-}" ]; then
+step "2. Using the binaries in $R2_BIN"
+IKED=$R2_BIN/iked IKEDCTL=$R2_BIN/ikedctl SPMD=$R2_BIN/spmd SPMDCTL=$R2_BIN/spmdctl
+ESPD=$R2_BIN/r2espd ESPCTL=$R2_BIN/r2espctl
+for b in "$IKED" "$SPMD" "$ESPD"; do [ -x "$b" ] || die "$b is missing"; done
+else
 step "2. Building racoon2 into ${BUILD#"$ROOT"/}"
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" "$ROOT" >"$ROOT/.demo-meson.log" 2>&1 ||
@@ -97,6 +105,7 @@ IKED=$BUILD/src/ike/iked IKEDCTL=$BUILD/src/ike/ikedctl
 SPMD=$BUILD/src/spm/spmd SPMDCTL=$BUILD/src/spm/spmdctl
 ESPD=$BUILD/src/kernel/userspace/r2espd ESPCTL=$BUILD/src/kernel/userspace/r2espctl
 say "built iked, spmd, r2espd and their control tools."
+fi
 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
