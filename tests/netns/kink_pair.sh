@@ -345,6 +345,12 @@ run_case() {
 	fi
 	esp_sas_is a $left && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
 	stop_hosts
+	# tshark leaves the writing to its dumpcap child, which may still be
+	# flushing the last packets (the DELETE) when tshark is gone
+	for _ in $(seq 50); do
+		pgrep -f "dumpcap.*$T/$c" >/dev/null || break
+		sleep 0.1
+	done
 	# tests/netns/kink_wire.sh checks the capture (tests/lib/kinkwire.sh)
 	if [ -n "${KINK_CAPTURE_DIR:-}" ]; then
 		cp "$T/$c.pcap" "$T/kdc/all.keytab" "$KINK_CAPTURE_DIR/" 2>/dev/null
