@@ -319,9 +319,13 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (!n)
 		return;
-	/* §2.8.2: did the peer rekey this SA at the same time? */
+	/* §2.8.2: did the peer rekey this SA at the same time? Their new
+	 * SA counts even when it is already being deleted (e.g. by the
+	 * operator): the CHILD SAs moved there when we answered, and the
+	 * peer keeps them on the survivor, so they must not die with it. */
 	for (o = sa->d->sas; o; o = o->next)
-		if (o->id == sa->rekeyed_to && o->state == IKE_S_ESTABLISHED)
+		if (o->id == sa->rekeyed_to && (o->state == IKE_S_ESTABLISHED ||
+						o->state == IKE_S_DELETING))
 			theirs = o;
 	if (theirs && nonce_cmp(n, theirs) < 0) {
 		log_info(MOD, "IKE SA #%u: rekey collision, our new SA #%u is "
