@@ -515,13 +515,11 @@ static int cmd_policy_delete(struct spmif_client *c, int argc, char **argv)
 		snprintf(line, sizeof(line), "POLICY DELETE id=%u",
 			 (unsigned)id);
 	} else {
+		struct wr w;
+
 		sel = strncmp(argv[0], "selector=", 9) == 0 ? argv[0] + 9
 							     : argv[0];
 		r2 = sel == argv[0];
-	}
-	if (sel) {
-		struct wr w;
-
 		wr_init(&w, sizeof(line) - 1);
 		wr_bytes(&w, "POLICY DELETE", 13);
 		spmif_put_str(&w, "selector", sel);
