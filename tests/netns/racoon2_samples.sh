@@ -13,9 +13,8 @@
 # kernel, i.e. XFRM), each daemon answers its control tool (spmdctl -f
 # CONF status / policy show lists the sample's selectors; ikedctl show sa;
 # kinkctl show sa), XFRM holds the policies; then TERM stops them and no
-# policy is left.  The tunnel samples also run on the userspace data plane
-# (r2espd, -k userspace); transport mode is not supported there (r2espd
-# refuses it, see src/kernel/userspace/espd.c): SKIP lines say so.
+# policy is left.  Every sample also runs on the userspace data plane
+# (r2espd, -k userspace), transport ones included.
 #
 # usage: racoon2_samples.sh   (binaries from $R2_BUILD or build/)
 # Prints PASS:/FAIL:/SKIP: lines; exit 1 on a failure, 77 if it cannot run.
@@ -321,11 +320,9 @@ for s in tunnel_ike tunnel_ike_natt transport_ike transport_ike_with_natt local-
 	run_sample "$s" xfrm
 done
 if [ -x "$ESPD" ]; then
-	for s in tunnel_ike tunnel_ike_natt tunnel_kink; do
+	for s in tunnel_ike tunnel_ike_natt transport_ike transport_ike_with_natt \
+		local-test tunnel_kink transport_kink; do
 		run_sample "$s" userspace
-	done
-	for s in transport_ike transport_ike_with_natt local-test transport_kink; do
-		echo "SKIP: $s (userspace): transport mode is not supported by r2espd (tunnel only)"
 	done
 else
 	echo "SKIP: userspace variants: r2espd not built"
