@@ -22,14 +22,14 @@ static const struct {
 	const char *name;
 	enum conf_addr_kind kind;
 } macros[] = {
-	{ "IP_ANY", CONF_ADDR_ANY },
-	{ "IP_UNSPECIFIED", CONF_ADDR_ANY },
-	{ "IP_RW", CONF_ADDR_RW },
-	{ "MY_IP", CONF_ADDR_MY_IP },
-	{ "MY_IPV4", CONF_ADDR_MY_IPV4 },
-	{ "MY_IPV6", CONF_ADDR_MY_IPV6 },
-	{ "MY_IPV6_GLOBAL", CONF_ADDR_MY_IPV6_GLOBAL },
-	{ "MY_IPV6_LINKLOCAL", CONF_ADDR_MY_IPV6_LINKLOCAL },
+    {"IP_ANY", CONF_ADDR_ANY},
+    {"IP_UNSPECIFIED", CONF_ADDR_ANY},
+    {"IP_RW", CONF_ADDR_RW},
+    {"MY_IP", CONF_ADDR_MY_IP},
+    {"MY_IPV4", CONF_ADDR_MY_IPV4},
+    {"MY_IPV6", CONF_ADDR_MY_IPV6},
+    {"MY_IPV6_GLOBAL", CONF_ADDR_MY_IPV6_GLOBAL},
+    {"MY_IPV6_LINKLOCAL", CONF_ADDR_MY_IPV6_LINKLOCAL},
 };
 
 bool conf_addr_is_macro(const struct conf_addr *a)
@@ -181,7 +181,8 @@ int conf_addr_parse(const char *text, struct conf_addr *a, char *err,
 		snprintf(err, errlen,
 			 "unknown address macro '%s' (expected MY_IP, MY_IPV4, "
 			 "MY_IPV6, MY_IPV6_GLOBAL, MY_IPV6_LINKLOCAL, IP_ANY "
-			 "or IP_RW)", buf);
+			 "or IP_RW)",
+			 buf);
 		return -EINVAL;
 	}
 	if (!pct && !has_plen && valid_hostname(buf)) {
@@ -217,8 +218,7 @@ const char *conf_addr_str(const struct conf_addr *a, char *buf, size_t len)
 			n += snprintf(buf + n, len - (size_t)n, "%%%s",
 				      a->ifname);
 		if (n >= 0 && (size_t)n < len && a->has_plen)
-			n += snprintf(buf + n, len - (size_t)n, "/%u",
-				      a->plen);
+			n += snprintf(buf + n, len - (size_t)n, "/%u", a->plen);
 		break;
 	case CONF_ADDR_NAME:
 		n = snprintf(buf, len, "%s", a->name ? a->name : "");
@@ -323,12 +323,12 @@ int conf_addr_expand(const struct conf_addr *a, conf_addr_cb cb, void *arg)
 		for (ai = res; ai && !rc; ai = ai->ai_next) {
 			if (ai->ai_family == AF_INET) {
 				const struct sockaddr_in *s4 =
-					(const void *)ai->ai_addr;
+				    (const void *)ai->ai_addr;
 				rc = emit(cb, arg, AF_INET, &s4->sin_addr,
 					  a->port, 32, 0);
 			} else if (ai->ai_family == AF_INET6) {
 				const struct sockaddr_in6 *s6 =
-					(const void *)ai->ai_addr;
+				    (const void *)ai->ai_addr;
 				rc = emit(cb, arg, AF_INET6, &s6->sin6_addr,
 					  a->port, 128, s6->sin6_scope_id);
 			}
@@ -349,12 +349,12 @@ int conf_addr_expand(const struct conf_addr *a, conf_addr_cb cb, void *arg)
 				continue;
 			if (ifa->ifa_addr->sa_family == AF_INET) {
 				const struct sockaddr_in *s4 =
-					(const void *)ifa->ifa_addr;
+				    (const void *)ifa->ifa_addr;
 				rc = emit(cb, arg, AF_INET, &s4->sin_addr,
 					  a->port, 32, 0);
 			} else {
 				const struct sockaddr_in6 *s6 =
-					(const void *)ifa->ifa_addr;
+				    (const void *)ifa->ifa_addr;
 				rc = emit(cb, arg, AF_INET6, &s6->sin6_addr,
 					  a->port, 128, s6->sin6_scope_id);
 			}
@@ -387,8 +387,7 @@ struct match_arg {
 	bool found;
 };
 
-static int sa_addr(const struct sockaddr *sa, const uint8_t **p,
-		   uint16_t *port)
+static int sa_addr(const struct sockaddr *sa, const uint8_t **p, uint16_t *port)
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const void *)sa;
@@ -405,8 +404,8 @@ static int sa_addr(const struct sockaddr *sa, const uint8_t **p,
 	return 0;
 }
 
-static int match_cb(const struct sockaddr *sa, socklen_t salen,
-		    unsigned plen, void *arg)
+static int match_cb(const struct sockaddr *sa, socklen_t salen, unsigned plen,
+		    void *arg)
 {
 	struct match_arg *m = arg;
 	const uint8_t *x = NULL, *y = NULL;
@@ -426,7 +425,7 @@ bool conf_addr_match(const struct conf_addr *a, const struct sockaddr *sa)
 	const uint8_t *p;
 	uint16_t port;
 	int af = sa_addr(sa, &p, &port);
-	struct match_arg m = { sa, false };
+	struct match_arg m = {sa, false};
 
 	if (!af)
 		return false;

@@ -40,8 +40,8 @@ void conf_diag_print(FILE *f, const struct conf_diag *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct conf_diag_entry *e = &d->v[i];
-		const char *sev = e->sev == CONF_DIAG_ERROR ? "error"
-							    : "warning";
+		const char *sev =
+		    e->sev == CONF_DIAG_ERROR ? "error" : "warning";
 		if (e->line)
 			fprintf(f, "%s:%u:%u: %s: %s\n", e->file, e->line,
 				e->col, sev, e->msg);
@@ -54,8 +54,8 @@ void conf_diag_print(FILE *f, const struct conf_diag *d)
 }
 
 static void __attribute__((format(printf, 4, 0)))
-vdiag(struct pctx *p, enum conf_severity sev,
-		  const struct conf_loc *loc, const char *fmt, va_list ap)
+vdiag(struct pctx *p, enum conf_severity sev, const struct conf_loc *loc,
+      const char *fmt, va_list ap)
 {
 	struct conf_diag *d = p->diag;
 	struct conf_diag_entry *e;
@@ -92,8 +92,7 @@ vdiag(struct pctx *p, enum conf_severity sev,
 	d->n++;
 }
 
-void conf_err(struct pctx *p, const struct conf_loc *loc, const char *fmt,
-	      ...)
+void conf_err(struct pctx *p, const struct conf_loc *loc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -101,8 +100,7 @@ void conf_err(struct pctx *p, const struct conf_loc *loc, const char *fmt,
 	va_end(ap);
 }
 
-void conf_warn(struct pctx *p, const struct conf_loc *loc, const char *fmt,
-	       ...)
+void conf_warn(struct pctx *p, const struct conf_loc *loc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -383,14 +381,13 @@ int conf_load(const char *path, struct conf **out, struct conf_diag *diag)
 }
 
 int conf_load_buffer(const char *name, const void *buf, size_t len,
-		     unsigned flags, struct conf **out,
-		     struct conf_diag *diag)
+		     unsigned flags, struct conf **out, struct conf_diag *diag)
 {
 	struct pctx p;
 	unsigned errs0 = load_start(&p, flags, out, diag);
 
 	if (len > CONF_MAX_FILE_SIZE) {
-		struct conf_loc l = { name, 0, 0 };
+		struct conf_loc l = {name, 0, 0};
 		conf_err(&p, &l, "configuration too large");
 	} else {
 		conf_parse_buffer(&p, name, buf, len);
@@ -401,11 +398,11 @@ int conf_load_buffer(const char *name, const void *buf, size_t len,
 /* ---------------- lookups ---------------- */
 
 /* O(1) through the name index built while loading (see conf_full). */
-#define FIND(kind, arr, n, nm)                                           \
-	do {                                                             \
-		size_t i_ = conf_names_get(&conf_cfull_of(c)->names[kind], \
-					   nm);                          \
-		return i_ < (n) ? (arr)[i_] : NULL;                      \
+#define FIND(kind, arr, n, nm)                                                 \
+	do {                                                                   \
+		size_t i_ =                                                    \
+		    conf_names_get(&conf_cfull_of(c)->names[kind], nm);        \
+		return i_ < (n) ? (arr)[i_] : NULL;                            \
 	} while (0)
 
 const struct conf_remote *conf_remote_find(const struct conf *c,
@@ -426,8 +423,7 @@ const struct conf_policy *conf_policy_find(const struct conf *c,
 	FIND(NK_POLICY, c->policies, c->npolicies, name);
 }
 
-const struct conf_ipsec *conf_ipsec_find(const struct conf *c,
-					 const char *name)
+const struct conf_ipsec *conf_ipsec_find(const struct conf *c, const char *name)
 {
 	FIND(NK_IPSEC, c->ipsecs, c->nipsecs, name);
 }
@@ -545,19 +541,19 @@ const struct conf_remote *conf_remote_by_id(const struct conf *c,
 					    enum conf_id_type type,
 					    const void *value, size_t len)
 {
-	const struct id_arg id = { type, value, len };
+	const struct id_arg id = {type, value, len};
 	return remote_where(c, kmp, peer_id_match, &id);
 }
 
 /* cb on each element until one returns non-zero, which is returned. */
-#define FOREACH(arr, n)                                 \
-	do {                                            \
-		for (size_t i_ = 0; i_ < (n); i_++) {   \
-			int rc_ = cb((arr)[i_], arg);   \
-			if (rc_)                        \
-				return rc_;             \
-		}                                       \
-		return 0;                               \
+#define FOREACH(arr, n)                                                        \
+	do {                                                                   \
+		for (size_t i_ = 0; i_ < (n); i_++) {                          \
+			int rc_ = cb((arr)[i_], arg);                          \
+			if (rc_)                                               \
+				return rc_;                                    \
+		}                                                              \
+		return 0;                                                      \
 	} while (0)
 
 int conf_foreach_selector(const struct conf *c,
@@ -601,8 +597,8 @@ int conf_cli_load_ex(const char *progname, const char *path, unsigned flags,
 	rc = conf_load_ex(path, flags, &c, &d);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct conf_diag_entry *e = &d.v[i];
-		const char *sev = e->sev == CONF_DIAG_ERROR ? "error"
-							    : "warning";
+		const char *sev =
+		    e->sev == CONF_DIAG_ERROR ? "error" : "warning";
 		if (e->line)
 			fprintf(stderr, "%s: %s:%u:%u: %s: %s\n", progname,
 				e->file, e->line, e->col, sev, e->msg);
@@ -611,9 +607,10 @@ int conf_cli_load_ex(const char *progname, const char *path, unsigned flags,
 				sev, e->msg);
 	}
 	if (rc < 0)
-		fprintf(stderr, "%s: %s: %u error%s, configuration not "
-			"loaded\n", progname, path, d.nerrors,
-			d.nerrors == 1 ? "" : "s");
+		fprintf(stderr,
+			"%s: %s: %u error%s, configuration not "
+			"loaded\n",
+			progname, path, d.nerrors, d.nerrors == 1 ? "" : "s");
 	conf_diag_free(&d);
 	if (rc < 0)
 		return 1;

@@ -74,21 +74,21 @@ void conf_diag_print(FILE *f, const struct conf_diag *d);
 /* ------------------------------------------------------------------ */
 
 /* Slots an algorithm name may appear in (bit mask). */
-#define CONF_SLOT_KMP_ENC   0x001u /* kmp_enc_alg */
-#define CONF_SLOT_KMP_PRF   0x002u /* kmp_prf_alg */
-#define CONF_SLOT_KMP_HASH  0x004u /* kmp_hash_alg (IKEv2: integrity) */
-#define CONF_SLOT_KMP_DH    0x008u /* kmp_dh_group */
-#define CONF_SLOT_ESP_ENC   0x010u /* esp_enc_alg */
-#define CONF_SLOT_ESP_AUTH  0x020u /* esp_auth_alg */
-#define CONF_SLOT_AH_AUTH   0x040u /* ah_auth_alg */
-#define CONF_SLOT_IPCOMP    0x080u /* ipcomp_alg */
+#define CONF_SLOT_KMP_ENC  0x001u /* kmp_enc_alg */
+#define CONF_SLOT_KMP_PRF  0x002u /* kmp_prf_alg */
+#define CONF_SLOT_KMP_HASH 0x004u /* kmp_hash_alg (IKEv2: integrity) */
+#define CONF_SLOT_KMP_DH   0x008u /* kmp_dh_group */
+#define CONF_SLOT_ESP_ENC  0x010u /* esp_enc_alg */
+#define CONF_SLOT_ESP_AUTH 0x020u /* esp_auth_alg */
+#define CONF_SLOT_AH_AUTH  0x040u /* ah_auth_alg */
+#define CONF_SLOT_IPCOMP   0x080u /* ipcomp_alg */
 
 /* Flags of an algorithm. */
-#define CONF_ALGF_AEAD      0x01u /* combined mode: no integrity needed */
-#define CONF_ALGF_V1_ONLY   0x02u /* IKEv1 only (no IKEv2 transform) */
-#define CONF_ALGF_V1_HASH   0x04u /* valid as IKEv1 kmp_hash_alg */
-#define CONF_ALGF_LEGACY    0x08u /* accepted but weak/obsolete */
-#define CONF_ALGF_NOT_IMPL  0x10u /* racoon2 name with no implementation */
+#define CONF_ALGF_AEAD	   0x01u /* combined mode: no integrity needed */
+#define CONF_ALGF_V1_ONLY  0x02u /* IKEv1 only (no IKEv2 transform) */
+#define CONF_ALGF_V1_HASH  0x04u /* valid as IKEv1 kmp_hash_alg */
+#define CONF_ALGF_LEGACY   0x08u /* accepted but weak/obsolete */
+#define CONF_ALGF_NOT_IMPL 0x10u /* racoon2 name with no implementation */
 
 enum conf_alg {
 	CONF_ALG_NONE = 0,
@@ -108,7 +108,7 @@ enum conf_alg {
 	CONF_ALG_AES128_CBC,
 	CONF_ALG_AES192_CBC,
 	CONF_ALG_AES256_CBC,
-	CONF_ALG_AES_CTR,      /* AES-CTR-128 */
+	CONF_ALG_AES_CTR, /* AES-CTR-128 */
 	CONF_ALG_TWOFISH_CBC,
 	/* encryption (modern) */
 	CONF_ALG_AES128_CTR,
@@ -172,16 +172,16 @@ enum conf_alg {
  */
 struct conf_alg_info {
 	enum conf_alg alg;
-	const char *name;  /* canonical name, racoon2's where it has one */
-	const char *alias; /* other accepted name or NULL */
-	unsigned slots;    /* CONF_SLOT_* */
-	unsigned flags;    /* CONF_ALGF_* */
-	uint16_t encr_id;  /* transform type 1 (ENCR) */
-	uint16_t prf_id;   /* transform type 2 (PRF) */
-	uint16_t integ_id; /* transform type 3 (INTEG) */
-	uint16_t dh_id;    /* transform type 4 (D-H group number) */
+	const char *name;   /* canonical name, racoon2's where it has one */
+	const char *alias;  /* other accepted name or NULL */
+	unsigned slots;	    /* CONF_SLOT_* */
+	unsigned flags;	    /* CONF_ALGF_* */
+	uint16_t encr_id;   /* transform type 1 (ENCR) */
+	uint16_t prf_id;    /* transform type 2 (PRF) */
+	uint16_t integ_id;  /* transform type 3 (INTEG) */
+	uint16_t dh_id;	    /* transform type 4 (D-H group number) */
 	uint16_t ipcomp_id; /* IPCOMP transform ID (RFC 7296 §3.10.1) */
-	uint16_t key_bits; /* default key length (ENCR attribute), 0 = n/a */
+	uint16_t key_bits;  /* default key length (ENCR attribute), 0 = n/a */
 	uint16_t icv_bytes; /* AEAD ICV length, integrity output (trunc) */
 };
 
@@ -197,7 +197,7 @@ const struct conf_alg_info *conf_alg_by_dh_group(unsigned group);
 struct conf_alg_spec {
 	enum conf_alg alg;
 	uint32_t key_bits; /* 0 = the algorithm's default */
-	char *key;         /* static key ("0x..." or string), NULL if none */
+	char *key;	   /* static key ("0x..." or string), NULL if none */
 };
 
 struct conf_alg_list {
@@ -216,7 +216,7 @@ enum conf_auth_method {
 	CONF_AUTH_ECDSA256, /* modern: RFC 7296 §3.8 methods 9-11 */
 	CONF_AUTH_ECDSA384,
 	CONF_AUTH_ECDSA521,
-	CONF_AUTH_DIGSIG,   /* RFC 7427 digital signature */
+	CONF_AUTH_DIGSIG, /* RFC 7427 digital signature */
 };
 const char *conf_auth_method_name(enum conf_auth_method m);
 
@@ -226,35 +226,35 @@ const char *conf_auth_method_name(enum conf_auth_method m);
 
 enum conf_addr_kind {
 	CONF_ADDR_UNSET = 0,
-	CONF_ADDR_IP,        /* literal IPv4/IPv6 address, maybe with prefix */
-	CONF_ADDR_ANY,       /* IP_ANY / IP_UNSPECIFIED: wildcard */
-	CONF_ADDR_RW,        /* IP_RW: road warrior, learnt at run time */
-	CONF_ADDR_MY_IP,     /* MY_IP: every local address */
+	CONF_ADDR_IP,	 /* literal IPv4/IPv6 address, maybe with prefix */
+	CONF_ADDR_ANY,	 /* IP_ANY / IP_UNSPECIFIED: wildcard */
+	CONF_ADDR_RW,	 /* IP_RW: road warrior, learnt at run time */
+	CONF_ADDR_MY_IP, /* MY_IP: every local address */
 	CONF_ADDR_MY_IPV4,
 	CONF_ADDR_MY_IPV6,
 	CONF_ADDR_MY_IPV6_GLOBAL,
 	CONF_ADDR_MY_IPV6_LINKLOCAL,
-	CONF_ADDR_NAME,      /* host name, resolved by conf_addr_expand */
-	CONF_ADDR_UNIX,      /* `unix PATH` (interface spmd only) */
+	CONF_ADDR_NAME, /* host name, resolved by conf_addr_expand */
+	CONF_ADDR_UNIX, /* `unix PATH` (interface spmd only) */
 };
 
 #define CONF_PORT_ANY 0 /* "port any" or no port given */
 
 struct conf_addr {
 	enum conf_addr_kind kind;
-	uint8_t af;   /* AF_INET/AF_INET6 for CONF_ADDR_IP, else 0 */
-	uint8_t plen; /* prefix length; full length when not written */
+	uint8_t af;    /* AF_INET/AF_INET6 for CONF_ADDR_IP, else 0 */
+	uint8_t plen;  /* prefix length; full length when not written */
 	bool has_plen; /* "/N" written */
 	union {
 		struct in_addr v4;
 		struct in6_addr v6;
 		uint8_t b[16];
 	} u;
-	uint32_t scope_id;       /* fe80::1%eth0 (if_nametoindex at load) */
+	uint32_t scope_id;	  /* fe80::1%eth0 (if_nametoindex at load) */
 	char ifname[IF_NAMESIZE]; /* MY_IP%ifname or fe80::1%ifname */
-	char *name;              /* CONF_ADDR_NAME host / CONF_ADDR_UNIX path */
-	uint16_t port;           /* host order; CONF_PORT_ANY = any/unset */
-	bool has_port;           /* "port X" written (X may be "any") */
+	char *name;    /* CONF_ADDR_NAME host / CONF_ADDR_UNIX path */
+	uint16_t port; /* host order; CONF_PORT_ANY = any/unset */
+	bool has_port; /* "port X" written (X may be "any") */
 	struct conf_loc loc;
 };
 
@@ -293,7 +293,7 @@ int conf_addr_expand(const struct conf_addr *a, conf_addr_cb cb, void *arg);
 enum conf_id_type {
 	CONF_ID_NONE = 0,
 	CONF_ID_IPADDR,
-	CONF_ID_EMAIL,  /* racoon2 "email" (USER_FQDN) */
+	CONF_ID_EMAIL, /* racoon2 "email" (USER_FQDN) */
 	CONF_ID_FQDN,
 	CONF_ID_KEYID,
 	CONF_ID_X509_SUBJECT,
@@ -321,7 +321,7 @@ enum conf_key_format {
 };
 struct conf_pubkey {
 	enum conf_key_format format; /* NONE = not configured */
-	char *pub;  /* owned: public key / certificate file */
+	char *pub;		     /* owned: public key / certificate file */
 	char *priv; /* owned: private key file (my_public_key) or NULL */
 };
 
@@ -330,7 +330,7 @@ enum conf_script {
 	CONF_SCRIPT_PHASE1_UP = 0, /* ike_sa_up */
 	CONF_SCRIPT_PHASE1_DOWN,   /* ike_sa_down */
 	CONF_SCRIPT_PHASE1_REKEY,  /* ike_sa_rekey */
-	CONF_SCRIPT_PHASE2_UP,     /* child_up */
+	CONF_SCRIPT_PHASE2_UP,	   /* child_up */
 	CONF_SCRIPT_PHASE2_DOWN,   /* child_down */
 	CONF_SCRIPT_PHASE2_REKEY,  /* child_rekey */
 	CONF_SCRIPT_MIGRATION,
@@ -339,21 +339,21 @@ enum conf_script {
 const char *conf_script_name(enum conf_script s);
 
 /* `request { ... }` bits (IKEv2 configuration payload, RFC 7296 §3.15). */
-#define CONF_REQ_IP4_ADDRESS        0x001u
-#define CONF_REQ_IP6_ADDRESS        0x002u
-#define CONF_REQ_IP4_DNS            0x004u
-#define CONF_REQ_IP6_DNS            0x008u
-#define CONF_REQ_IP4_DHCP           0x010u
-#define CONF_REQ_IP6_DHCP           0x020u
+#define CONF_REQ_IP4_ADDRESS	     0x001u
+#define CONF_REQ_IP6_ADDRESS	     0x002u
+#define CONF_REQ_IP4_DNS	     0x004u
+#define CONF_REQ_IP6_DNS	     0x008u
+#define CONF_REQ_IP4_DHCP	     0x010u
+#define CONF_REQ_IP6_DHCP	     0x020u
 #define CONF_REQ_APPLICATION_VERSION 0x040u
-#define CONF_REQ_MIP6_HOME_PREFIX   0x080u
+#define CONF_REQ_MIP6_HOME_PREFIX    0x080u
 
 struct conf_provide {
-	char *addresspool_name;             /* owned or NULL */
-	struct conf_addrpool *addresspool;  /* resolved link or NULL */
+	char *addresspool_name;		   /* owned or NULL */
+	struct conf_addrpool *addresspool; /* resolved link or NULL */
 	struct conf_addr_list dns;
 	struct conf_addr_list dhcp;
-	char *application_version;          /* owned or NULL */
+	char *application_version; /* owned or NULL */
 	struct conf_addr_list mip6_home_prefix;
 };
 
@@ -395,20 +395,58 @@ enum conf_mobility {
  * (dump prints exactly those).  Built-in defaults do not set bits.
  */
 enum conf_kmp_key {
-	CK_LOGMODE, CK_LOGFILE, CK_PASSIVE, CK_USE_COA, CK_PEERS_IPADDR,
-	CK_PEERS_KMP_PORT, CK_VERIFY_ID, CK_VERIFY_PUBKEY, CK_SEND_CERT,
-	CK_SEND_CERT_REQ, CK_NONCE_SIZE, CK_INITIAL_CONTACT, CK_SUPPORT_PROXY,
-	CK_NAT_TRAVERSAL, CK_NAT_KEEPALIVE, CK_MY_ID, CK_PEERS_ID,
-	CK_SELECTOR_CHECK, CK_PROPOSAL_CHECK, CK_RANDOM_PAD_CONTENT,
-	CK_RANDOM_PADLEN, CK_MAX_PADLEN, CK_MAX_RETRY_TO_SEND,
-	CK_INTERVAL_TO_SEND, CK_TIMES_PER_SEND, CK_KMP_SA_LIFETIME_TIME,
-	CK_KMP_SA_LIFETIME_BYTE, CK_KMP_SA_NEGO_TIME_LIMIT,
-	CK_KMP_SA_GRACE_PERIOD, CK_IPSEC_SA_NEGO_TIME_LIMIT, CK_KMP_ENC_ALG,
-	CK_KMP_HASH_ALG, CK_KMP_PRF_ALG, CK_KMP_AUTH_METHOD, CK_KMP_DH_GROUP,
-	CK_MOBILITY_ROLE, CK_SCRIPT, CK_EXCHANGE_MODE, CK_MY_GSSAPI_ID,
-	CK_NEED_PFS, CK_MY_PUBLIC_KEY, CK_PEERS_PUBLIC_KEY, CK_PRE_SHARED_KEY,
-	CK_DPD, CK_DPD_DELAY, CK_DPD_RETRY, CK_DPD_MAXFAIL, CK_COOKIE_REQUIRED,
-	CK_SEND_PEERS_ID, CK_REQUEST, CK_PROVIDE, CK_MY_PRINCIPAL,
+	CK_LOGMODE,
+	CK_LOGFILE,
+	CK_PASSIVE,
+	CK_USE_COA,
+	CK_PEERS_IPADDR,
+	CK_PEERS_KMP_PORT,
+	CK_VERIFY_ID,
+	CK_VERIFY_PUBKEY,
+	CK_SEND_CERT,
+	CK_SEND_CERT_REQ,
+	CK_NONCE_SIZE,
+	CK_INITIAL_CONTACT,
+	CK_SUPPORT_PROXY,
+	CK_NAT_TRAVERSAL,
+	CK_NAT_KEEPALIVE,
+	CK_MY_ID,
+	CK_PEERS_ID,
+	CK_SELECTOR_CHECK,
+	CK_PROPOSAL_CHECK,
+	CK_RANDOM_PAD_CONTENT,
+	CK_RANDOM_PADLEN,
+	CK_MAX_PADLEN,
+	CK_MAX_RETRY_TO_SEND,
+	CK_INTERVAL_TO_SEND,
+	CK_TIMES_PER_SEND,
+	CK_KMP_SA_LIFETIME_TIME,
+	CK_KMP_SA_LIFETIME_BYTE,
+	CK_KMP_SA_NEGO_TIME_LIMIT,
+	CK_KMP_SA_GRACE_PERIOD,
+	CK_IPSEC_SA_NEGO_TIME_LIMIT,
+	CK_KMP_ENC_ALG,
+	CK_KMP_HASH_ALG,
+	CK_KMP_PRF_ALG,
+	CK_KMP_AUTH_METHOD,
+	CK_KMP_DH_GROUP,
+	CK_MOBILITY_ROLE,
+	CK_SCRIPT,
+	CK_EXCHANGE_MODE,
+	CK_MY_GSSAPI_ID,
+	CK_NEED_PFS,
+	CK_MY_PUBLIC_KEY,
+	CK_PEERS_PUBLIC_KEY,
+	CK_PRE_SHARED_KEY,
+	CK_DPD,
+	CK_DPD_DELAY,
+	CK_DPD_RETRY,
+	CK_DPD_MAXFAIL,
+	CK_COOKIE_REQUIRED,
+	CK_SEND_PEERS_ID,
+	CK_REQUEST,
+	CK_PROVIDE,
+	CK_MY_PRINCIPAL,
 	CK_PEERS_PRINCIPAL,
 	CK_COUNT
 };
@@ -421,45 +459,45 @@ enum conf_kmp_key {
  * in brackets.
  */
 struct conf_kmp_params {
-	bool present;            /* the block was written (or inherited) */
-	uint64_t set;            /* bit (1 << CK_*) per key written */
-	struct conf_loc loc;     /* of the block */
+	bool present;	     /* the block was written (or inherited) */
+	uint64_t set;	     /* bit (1 << CK_*) per key written */
+	struct conf_loc loc; /* of the block */
 
 	/* common to all KMPs */
-	enum conf_logmode logmode;  /* [normal] */
+	enum conf_logmode logmode; /* [normal] */
 	char *logfile;
-	bool passive;               /* [off] responder only */
-	bool use_coa;               /* [off] */
+	bool passive;			    /* [off] responder only */
+	bool use_coa;			    /* [off] */
 	struct conf_addr_list peers_ipaddr; /* each with port; IP_RW allowed */
-	char *peers_kmp_port;       /* service name or number, or NULL */
-	bool verify_id;             /* [on] */
-	bool verify_pubkey;         /* [on] */
-	bool send_cert;             /* [on] */
-	bool send_cert_req;         /* [on] */
-	uint64_t nonce_size;        /* bytes [16] */
-	bool initial_contact;       /* [on] */
-	bool support_proxy;         /* [off] */
-	bool nat_traversal;         /* [on] RFC 7296 §2.23 */
-	uint64_t nat_keepalive;     /* seconds [20]; new key
-				     * `nat_keepalive_interval` */
+	char *peers_kmp_port;	/* service name or number, or NULL */
+	bool verify_id;		/* [on] */
+	bool verify_pubkey;	/* [on] */
+	bool send_cert;		/* [on] */
+	bool send_cert_req;	/* [on] */
+	uint64_t nonce_size;	/* bytes [16] */
+	bool initial_contact;	/* [on] */
+	bool support_proxy;	/* [off] */
+	bool nat_traversal;	/* [on] RFC 7296 §2.23 */
+	uint64_t nat_keepalive; /* seconds [20]; new key
+				 * `nat_keepalive_interval` */
 	struct conf_id_list my_id;
 	struct conf_id_list peers_id;
 	enum conf_check selector_check; /* [obey] (obey|exact) */
 	enum conf_check proposal_check; /* [obey] */
-	bool random_pad_content;    /* [on] */
-	bool random_padlen;         /* [on]; racoon2 also "padlen_random" */
-	uint64_t max_padlen;        /* bytes [50] */
-	uint32_t max_retry_to_send; /* [3] */
-	uint64_t interval_to_send;  /* seconds [10] */
-	uint32_t times_per_send;    /* [1] */
-	uint64_t kmp_sa_lifetime_time;  /* seconds [0 = infinite] */
-	uint64_t kmp_sa_lifetime_byte;  /* bytes [0 = infinite] */
-	uint64_t kmp_sa_nego_time_limit; /* seconds [60] */
-	uint64_t kmp_sa_grace_period;   /* seconds [40] */
+	bool random_pad_content;	/* [on] */
+	bool random_padlen;		/* [on]; racoon2 also "padlen_random" */
+	uint64_t max_padlen;		/* bytes [50] */
+	uint32_t max_retry_to_send;	/* [3] */
+	uint64_t interval_to_send;	/* seconds [10] */
+	uint32_t times_per_send;	/* [1] */
+	uint64_t kmp_sa_lifetime_time;	/* seconds [0 = infinite] */
+	uint64_t kmp_sa_lifetime_byte;	/* bytes [0 = infinite] */
+	uint64_t kmp_sa_nego_time_limit;   /* seconds [60] */
+	uint64_t kmp_sa_grace_period;	   /* seconds [40] */
 	uint64_t ipsec_sa_nego_time_limit; /* seconds [40] */
 	struct conf_alg_list kmp_enc_alg;
-	struct conf_alg_list kmp_hash_alg;  /* IKEv2: integrity */
-	struct conf_alg_list kmp_prf_alg;   /* IKEv2 only */
+	struct conf_alg_list kmp_hash_alg; /* IKEv2: integrity */
+	struct conf_alg_list kmp_prf_alg;  /* IKEv2 only */
 	struct conf_alg_list kmp_dh_group;
 	enum conf_auth_method *kmp_auth_method; /* owned list */
 	size_t n_kmp_auth_method;
@@ -470,21 +508,21 @@ struct conf_kmp_params {
 	enum conf_exmode exchange_mode[3]; /* [main] */
 	size_t n_exchange_mode;
 	char *my_gssapi_id;
-	bool dpd;                   /* [on] */
-	uint64_t dpd_retry;         /* seconds [5] */
-	uint32_t dpd_maxfail;       /* [5] */
+	bool dpd;	      /* [on] */
+	uint64_t dpd_retry;   /* seconds [5] */
+	uint32_t dpd_maxfail; /* [5] */
 
 	/* ikev1 and ikev2 */
-	bool need_pfs;              /* [off] */
+	bool need_pfs; /* [off] */
 	struct conf_pubkey my_public_key;
 	struct conf_pubkey peers_public_key;
-	char *pre_shared_key;       /* PSK file path (checked 0600-ish) */
-	uint64_t dpd_delay;         /* seconds [ikev1: 0, ikev2: 3600] */
+	char *pre_shared_key; /* PSK file path (checked 0600-ish) */
+	uint64_t dpd_delay;   /* seconds [ikev1: 0, ikev2: 3600] */
 
 	/* ikev2 only */
-	bool cookie_required;       /* [off] */
-	bool send_peers_id;         /* [off] */
-	unsigned request;           /* CONF_REQ_* bits [0] */
+	bool cookie_required; /* [off] */
+	bool send_peers_id;   /* [off] */
+	unsigned request;     /* CONF_REQ_* bits [0] */
 	struct conf_provide provide;
 
 	/* kink only */
@@ -509,7 +547,7 @@ struct conf_remote {
 	struct conf_kmp_params ikev1;
 	struct conf_kmp_params ikev2;
 	struct conf_kmp_params kink;
-	char *selector_name;           /* selector_index, owned or NULL */
+	char *selector_name;		/* selector_index, owned or NULL */
 	struct conf_selector *selector; /* resolved (road-warrior template) */
 	/* policies whose remote_index names this remote (borrowed links) */
 	struct conf_policy **policies;
@@ -531,19 +569,19 @@ enum conf_dir { CONF_DIR_OUTBOUND = 0, CONF_DIR_INBOUND = 1 };
 struct conf_selector {
 	char *name;
 	struct conf_loc loc;
-	enum conf_dir direction;      /* required */
-	uint32_t order;               /* [0] racoon2: not implemented */
+	enum conf_dir direction; /* required */
+	uint32_t order;		 /* [0] racoon2: not implemented */
 	bool has_order;
 	struct conf_addr src, dst;    /* with port; [IP_ANY] when omitted */
 	int upper_layer_protocol;     /* IPPROTO_* or CONF_PROTO_ANY [any] */
-	char *upper_layer_name;       /* as written (e.g. "icmp6"), owned */
-	int ul_type, ul_code;         /* icmp type/code or -1 */
+	char *upper_layer_name;	      /* as written (e.g. "icmp6"), owned */
+	int ul_type, ul_code;	      /* icmp type/code or -1 */
 	char **next_header_including; /* owned list (not implemented) */
 	size_t n_next_header_including;
-	char *tagged;                 /* pf tag name or NULL */
-	char *policy_name;            /* policy_index, owned */
-	struct conf_policy *policy;   /* resolved, never NULL after load */
-	uint32_t reqid;               /* 0 = none */
+	char *tagged;		    /* pf tag name or NULL */
+	char *policy_name;	    /* policy_index, owned */
+	struct conf_policy *policy; /* resolved, never NULL after load */
+	uint32_t reqid;		    /* 0 = none */
 	bool has_reqid;
 };
 
@@ -562,16 +600,32 @@ enum conf_ipsec_level {
 
 /* Keys of policy/ipsec/sa for their `set` masks. */
 enum conf_policy_key {
-	CP_ACTION, CP_INSTALL, CP_REMOTE_INDEX, CP_IPSEC_INDEX, CP_IPSEC_MODE,
-	CP_MY_SA_IPADDR, CP_PEERS_SA_IPADDR, CP_IPSEC_LEVEL, CP_COUNT
+	CP_ACTION,
+	CP_INSTALL,
+	CP_REMOTE_INDEX,
+	CP_IPSEC_INDEX,
+	CP_IPSEC_MODE,
+	CP_MY_SA_IPADDR,
+	CP_PEERS_SA_IPADDR,
+	CP_IPSEC_LEVEL,
+	CP_COUNT
 };
 enum conf_ipsec_key {
-	CI_LIFETIME_TIME, CI_LIFETIME_BYTE, CI_EXT_SEQUENCE, CI_SA_INDEX,
-	CI_REPLAY_WINDOW, CI_COUNT
+	CI_LIFETIME_TIME,
+	CI_LIFETIME_BYTE,
+	CI_EXT_SEQUENCE,
+	CI_SA_INDEX,
+	CI_REPLAY_WINDOW,
+	CI_COUNT
 };
 enum conf_sa_key {
-	CS_SA_PROTOCOL, CS_ESP_ENC_ALG, CS_ESP_AUTH_ALG, CS_AH_AUTH_ALG,
-	CS_IPCOMP_ALG, CS_SPI, CS_COUNT
+	CS_SA_PROTOCOL,
+	CS_ESP_ENC_ALG,
+	CS_ESP_AUTH_ALG,
+	CS_AH_AUTH_ALG,
+	CS_IPCOMP_ALG,
+	CS_SPI,
+	CS_COUNT
 };
 
 struct conf_ipsec;
@@ -579,17 +633,17 @@ struct conf_ipsec;
 struct conf_policy {
 	char *name;
 	struct conf_loc loc;
-	uint32_t set;                   /* 1 << CP_* */
-	enum conf_action action;        /* required (or from default) */
-	bool install;                   /* [on] */
-	char *remote_name;              /* remote_index or NULL */
-	struct conf_remote *remote;     /* resolved or NULL */
-	char **ipsec_names;             /* ipsec_index list, owned */
-	struct conf_ipsec **ipsec;      /* resolved, same order (OR) */
+	uint32_t set;		    /* 1 << CP_* */
+	enum conf_action action;    /* required (or from default) */
+	bool install;		    /* [on] */
+	char *remote_name;	    /* remote_index or NULL */
+	struct conf_remote *remote; /* resolved or NULL */
+	char **ipsec_names;	    /* ipsec_index list, owned */
+	struct conf_ipsec **ipsec;  /* resolved, same order (OR) */
 	size_t nipsec;
 	enum conf_ipsec_mode ipsec_mode;   /* [transport] */
 	enum conf_ipsec_level ipsec_level; /* [require] */
-	struct conf_addr my_sa_ipaddr;     /* UNSET if not given */
+	struct conf_addr my_sa_ipaddr;	   /* UNSET if not given */
 	struct conf_addr peers_sa_ipaddr;  /* may be IP_RW */
 	/* selectors whose policy_index names this policy (borrowed) */
 	struct conf_selector **selectors;
@@ -601,14 +655,14 @@ struct conf_sa;
 struct conf_ipsec {
 	char *name;
 	struct conf_loc loc;
-	uint32_t set;                    /* 1 << CI_* */
+	uint32_t set;			 /* 1 << CI_* */
 	uint64_t ipsec_sa_lifetime_time; /* seconds [0 = infinite] */
 	uint64_t ipsec_sa_lifetime_byte; /* bytes [0 = infinite] */
-	bool ext_sequence;               /* [off] ESN, RFC 4303 §2.2.1 */
-	uint32_t replay_window;          /* packets [64]; new key
+	bool ext_sequence;		 /* [off] ESN, RFC 4303 §2.2.1 */
+	uint32_t replay_window;		 /* packets [64]; new key
 					  * `replay_window` (max 4096) */
-	char **sa_names;                 /* sa_index list (max 3), owned */
-	struct conf_sa **sa;             /* resolved, same order */
+	char **sa_names;		 /* sa_index list (max 3), owned */
+	struct conf_sa **sa;		 /* resolved, same order */
 	size_t nsa;
 	struct conf_sa *ah, *esp, *ipcomp; /* the bundle by protocol */
 };
@@ -622,13 +676,13 @@ enum conf_sa_proto {
 struct conf_sa {
 	char *name;
 	struct conf_loc loc;
-	uint32_t set;                 /* 1 << CS_* */
+	uint32_t set;			/* 1 << CS_* */
 	enum conf_sa_proto sa_protocol; /* required */
 	struct conf_alg_list esp_enc_alg;
 	struct conf_alg_list esp_auth_alg;
 	struct conf_alg_list ah_auth_alg;
 	struct conf_alg_list ipcomp_alg;
-	uint32_t spi;                 /* static SA SPI, 0 = none */
+	uint32_t spi; /* static SA SPI, 0 = none */
 };
 
 struct conf_addr_range {
@@ -656,16 +710,16 @@ const char *conf_kernel_name(enum conf_kernel k);
 
 struct conf_interface {
 	bool present;
-	struct conf_addr_list ike;   /* [MY_IP port 500] when empty */
-	struct conf_addr_list kink;  /* [MY_IP port 910] when empty */
+	struct conf_addr_list ike;  /* [MY_IP port 500] when empty */
+	struct conf_addr_list kink; /* [MY_IP port 910] when empty */
 	/* spmd: CONF_ADDR_UNIX entries (path in .name) and, for debug
 	 * builds of racoon2, address+port entries. */
 	struct conf_addr_list spmd;
-	char *spmd_password;         /* file path or NULL */
-	bool application_bypass;     /* [on] */
+	char *spmd_password;	 /* file path or NULL */
+	bool application_bypass; /* [on] */
 	bool has_application_bypass;
-	enum conf_kernel kernel;     /* new keyword `kernel` */
-	char *kernel_socket;         /* `kernel_socket PATH;` or NULL */
+	enum conf_kernel kernel; /* new keyword `kernel` */
+	char *kernel_socket;	 /* `kernel_socket PATH;` or NULL */
 	/* iked resource limits (racoon2.conf(5) "Resource limits"); a
 	 * value counts only when its bit in ike_limits_set is on (bit i =
 	 * the i-th of these keys), else iked's default applies. */
@@ -682,14 +736,14 @@ struct conf_interface {
 
 struct conf_resolver {
 	bool present;
-	bool enabled;                /* `resolver on|off;` [off] */
+	bool enabled;			  /* `resolver on|off;` [off] */
 	struct conf_addr_list nameserver; /* port [53] */
 	struct conf_addr_list dns_query;  /* port [53] */
 };
 
 struct conf {
-	char *path;                 /* top-level file, owned */
-	char **files;               /* every file read (for conf_loc.file) */
+	char *path;   /* top-level file, owned */
+	char **files; /* every file read (for conf_loc.file) */
 	size_t nfiles;
 
 	struct conf_interface iface;
@@ -738,8 +792,7 @@ int conf_load_ex(const char *path, unsigned flags, struct conf **out,
 		 struct conf_diag *diag);
 /* Parse text held in memory (name is used in messages). */
 int conf_load_buffer(const char *name, const void *buf, size_t len,
-		     unsigned flags, struct conf **out,
-		     struct conf_diag *diag);
+		     unsigned flags, struct conf **out, struct conf_diag *diag);
 void conf_free(struct conf *c);
 
 /* Lookups; all return borrowed pointers or NULL. */

@@ -16,12 +16,12 @@
 #include "conf/conf.h"
 #include "conf/names.h"
 
-#define CONF_MAX_DEPTH 32        /* nesting of { } */
-#define CONF_INCLUDE_DEPTH 10    /* as racoon2 */
-#define CONF_MAX_FILES 256       /* files read in one load */
-#define CONF_MAX_FILE_SIZE (16u << 20)
-#define CONF_MAX_TOKEN 65536     /* longest word or string */
-#define CONF_MAX_SUBST_DEPTH 16  /* ${A} -> ${B} -> ... */
+#define CONF_MAX_DEPTH	     32	 /* nesting of { } */
+#define CONF_INCLUDE_DEPTH   10	 /* as racoon2 */
+#define CONF_MAX_FILES	     256 /* files read in one load */
+#define CONF_MAX_FILE_SIZE   (16u << 20)
+#define CONF_MAX_TOKEN	     65536 /* longest word or string */
+#define CONF_MAX_SUBST_DEPTH 16	   /* ${A} -> ${B} -> ... */
 /*
  * Sanity limits on counts (racoon2.conf(5)).  Reaching one is an error
  * at the file:line:col of the first object or value over it; nothing is
@@ -30,7 +30,7 @@
  * Lists: values of one key (addresses, algorithms, names, ids, ranges).
  */
 #define CONF_MAX_OBJECTS 1000000
-#define CONF_MAX_LIST 65536
+#define CONF_MAX_LIST	 65536
 /* CONF_MAX_OBJECTS; lowered only by the unit tests */
 extern size_t conf_max_objects;
 
@@ -41,10 +41,10 @@ struct block;
 /* One per token of the file: kept small (40 bytes), there are many. */
 struct item {
 	struct conf_loc loc;
-	char *text;           /* word, or string (raw until substituted) */
-	struct block *block;  /* I_BLOCK */
+	char *text;	     /* word, or string (raw until substituted) */
+	struct block *block; /* I_BLOCK */
 	enum item_kind kind;
-	bool substituted;     /* string text is final */
+	bool substituted; /* string text is final */
 };
 
 struct stmt {
@@ -124,10 +124,10 @@ static inline const struct conf_full *conf_cfull_of(const struct conf *c)
 }
 
 /* diag.c-ish helpers (conf.c) */
-void conf_err(struct pctx *p, const struct conf_loc *loc, const char *fmt,
-	      ...) __attribute__((format(printf, 3, 4)));
-void conf_warn(struct pctx *p, const struct conf_loc *loc, const char *fmt,
-	       ...) __attribute__((format(printf, 3, 4)));
+void conf_err(struct pctx *p, const struct conf_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void conf_warn(struct pctx *p, const struct conf_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Out of memory at loc: reported even in quiet mode, so a load that
  * lost something to a failed allocation never succeeds. */
 void conf_nomem(struct pctx *p, const struct conf_loc *loc);

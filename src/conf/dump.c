@@ -156,9 +156,8 @@ void d_alglist(FILE *f, const struct kdef *k, const void *v)
 void d_authlist(FILE *f, const struct kdef *k, const void *v)
 {
 	const struct conf_kmp_params *kp =
-		(const void *)((const char *)v -
-			       offsetof(struct conf_kmp_params,
-					kmp_auth_method));
+	    (const void *)((const char *)v -
+			   offsetof(struct conf_kmp_params, kmp_auth_method));
 	(void)k;
 	fputs("{ ", f);
 	for (size_t i = 0; i < kp->n_kmp_auth_method; i++)
@@ -169,12 +168,10 @@ void d_authlist(FILE *f, const struct kdef *k, const void *v)
 
 void d_exmode(FILE *f, const struct kdef *k, const void *v)
 {
-	static const char *const names[] = { "?", "main", "aggressive",
-					     "base" };
+	static const char *const names[] = {"?", "main", "aggressive", "base"};
 	const struct conf_kmp_params *kp =
-		(const void *)((const char *)v -
-			       offsetof(struct conf_kmp_params,
-					exchange_mode));
+	    (const void *)((const char *)v -
+			   offsetof(struct conf_kmp_params, exchange_mode));
 	(void)k;
 	fputs("{ ", f);
 	for (size_t i = 0; i < kp->n_exchange_mode; i++)
@@ -197,8 +194,8 @@ void d_strlist(FILE *f, const struct kdef *k, const void *v)
 
 void d_idlist(FILE *f, const struct kdef *k, const void *v)
 {
-	static const char *const types[] = { "?", "ipaddr", "email", "fqdn",
-					     "keyid", "x509_subject" };
+	static const char *const types[] = {"?",    "ipaddr", "email",
+					    "fqdn", "keyid",  "x509_subject"};
 	const struct conf_id_list *l = v;
 	(void)k;
 	fputs("{ ", f);
@@ -216,8 +213,7 @@ void d_idlist(FILE *f, const struct kdef *k, const void *v)
 
 void d_pubkey(FILE *f, const struct kdef *k, const void *v)
 {
-	static const char *const fmts[] = { "?", "x509pem", "pkcs12",
-					    "ascii" };
+	static const char *const fmts[] = {"?", "x509pem", "pkcs12", "ascii"};
 	const struct conf_pubkey *pk = v;
 	(void)k;
 	fprintf(f, "%s ", fmts[pk->format & 3]);
@@ -249,14 +245,14 @@ void d_request(FILE *f, const struct kdef *k, const void *v)
 		unsigned bit;
 		const char *name;
 	} bits[] = {
-		{ CONF_REQ_IP4_ADDRESS, "ip4" },
-		{ CONF_REQ_IP6_ADDRESS, "ip6" },
-		{ CONF_REQ_IP4_DNS, "ip4_dns" },
-		{ CONF_REQ_IP6_DNS, "ip6_dns" },
-		{ CONF_REQ_IP4_DHCP, "ip4_dhcp" },
-		{ CONF_REQ_IP6_DHCP, "ip6_dhcp" },
-		{ CONF_REQ_APPLICATION_VERSION, "application_version" },
-		{ CONF_REQ_MIP6_HOME_PREFIX, "mip6_home_prefix" },
+	    {CONF_REQ_IP4_ADDRESS, "ip4"},
+	    {CONF_REQ_IP6_ADDRESS, "ip6"},
+	    {CONF_REQ_IP4_DNS, "ip4_dns"},
+	    {CONF_REQ_IP6_DNS, "ip6_dns"},
+	    {CONF_REQ_IP4_DHCP, "ip4_dhcp"},
+	    {CONF_REQ_IP6_DHCP, "ip6_dhcp"},
+	    {CONF_REQ_APPLICATION_VERSION, "application_version"},
+	    {CONF_REQ_MIP6_HOME_PREFIX, "mip6_home_prefix"},
 	};
 	unsigned r = *(const unsigned *)v;
 	(void)k;
@@ -303,8 +299,7 @@ void d_ulproto(FILE *f, const struct kdef *k, const void *v)
 {
 	const struct conf_selector *s = v;
 	(void)k;
-	conf_dump_string(f, s->upper_layer_name ? s->upper_layer_name
-						: "any");
+	conf_dump_string(f, s->upper_layer_name ? s->upper_layer_name : "any");
 	if (s->ul_type >= 0)
 		fprintf(f, " %d", s->ul_type);
 	if (s->ul_code >= 0)
@@ -328,10 +323,9 @@ static void dump_keys(FILE *f, const struct kdef *tab, size_t n,
 static void dump_remote_body(FILE *f, const struct conf_remote *r,
 			     const char *in)
 {
-	static const char *const names[] = { "ikev1", "ikev2", "kink" };
-	const struct conf_kmp_params *kp[3] = { &r->ikev1, &r->ikev2,
-						&r->kink };
-	static const unsigned ctx[3] = { CTX_IKEV1, CTX_IKEV2, CTX_KINK };
+	static const char *const names[] = {"ikev1", "ikev2", "kink"};
+	const struct conf_kmp_params *kp[3] = {&r->ikev1, &r->ikev2, &r->kink};
+	static const unsigned ctx[3] = {CTX_IKEV1, CTX_IKEV2, CTX_KINK};
 	char in2[16];
 
 	snprintf(in2, sizeof(in2), "%s\t", in);
@@ -361,7 +355,8 @@ int conf_dump(FILE *f, const struct conf *c)
 	const struct conf_interface *ifc = &c->iface;
 
 	fputs("# racoon2.conf as resolved by racoon2-conf (defaults and "
-	      "setval applied)\n", f);
+	      "setval applied)\n",
+	      f);
 	if (ifc->present) {
 		fputs("interface {\n", f);
 		for (size_t i = 0; i < conf_iface_ntab; i++) {
@@ -392,7 +387,7 @@ int conf_dump(FILE *f, const struct conf *c)
 				show = (ifc->ike_limits_set >> (i - 6)) & 1u;
 				break;
 			}
-shown:
+		shown:
 			if (!show)
 				continue;
 			fprintf(f, "\t%s ", k->name);

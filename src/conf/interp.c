@@ -38,13 +38,13 @@
  * last entry is a flag: locs[BAD(n)].line != 0 means the block had
  * errors, so "required" checks are skipped.
  */
-#define NLOCS 64
-#define NLOCS_OBJ 16
-#define BAD(nlocs) ((nlocs) - 1)
-#define LOC_BAD BAD(NLOCS)
-#define OBJ_BAD BAD(NLOCS_OBJ)
+#define NLOCS	   64
+#define NLOCS_OBJ  16
+#define BAD(nlocs) ((nlocs)-1)
+#define LOC_BAD	   BAD(NLOCS)
+#define OBJ_BAD	   BAD(NLOCS_OBJ)
 _Static_assert(CK_COUNT < NLOCS && CP_COUNT < NLOCS_OBJ &&
-		       CI_COUNT < NLOCS_OBJ && CS_COUNT < NLOCS_OBJ,
+		   CI_COUNT < NLOCS_OBJ && CS_COUNT < NLOCS_OBJ,
 	       "a key id would overwrite the error flag");
 
 struct rlocs {
@@ -155,8 +155,7 @@ static bool sc_end(struct sc *c)
 		 "unexpected %s%s%s after the value of '%s' (missing ';'?)",
 		 it->kind == I_WORD || it->kind == I_STRING ? "'" : "",
 		 item_desc(it),
-		 it->kind == I_WORD || it->kind == I_STRING ? "'" : "",
-		 c->key);
+		 it->kind == I_WORD || it->kind == I_STRING ? "'" : "", c->key);
 	return false;
 }
 
@@ -211,8 +210,8 @@ static bool sc_number(struct sc *c, const char *what, uint64_t *v)
 
 static bool p_bool(struct sc *c, const struct kdef *k, void *f)
 {
-	static const char *const on[] = { "on", "yes", "enable" };
-	static const char *const off[] = { "off", "no", "disable" };
+	static const char *const on[] = {"on", "yes", "enable"};
+	static const char *const off[] = {"off", "no", "disable"};
 	const char *t = sc_text(c, "on or off");
 	(void)k;
 	if (!t)
@@ -235,14 +234,15 @@ static bool p_bool(struct sc *c, const struct kdef *k, void *f)
 static const struct {
 	const char *name;
 	uint64_t mul;
-} time_units[] = {
-	{ "sec", 1 }, { "secs", 1 }, { "second", 1 }, { "seconds", 1 },
-	{ "min", 60 }, { "mins", 60 }, { "minute", 60 }, { "minutes", 60 },
-	{ "hour", 3600 }, { "hours", 3600 }, { "day", 86400 },
-	{ "days", 86400 },
-}, byte_units[] = {
-	{ "B", 1 }, { "byte", 1 }, { "bytes", 1 }, { "KB", 1024 },
-	{ "MB", 1024 * 1024 }, { "GB", 1024ull * 1024 * 1024 },
+} time_units[] =
+    {
+	{"sec", 1},	{"secs", 1},	 {"second", 1},	 {"seconds", 1},
+	{"min", 60},	{"mins", 60},	 {"minute", 60}, {"minutes", 60},
+	{"hour", 3600}, {"hours", 3600}, {"day", 86400}, {"days", 86400},
+},
+  byte_units[] = {
+      {"B", 1},	    {"byte", 1},	 {"bytes", 1},
+      {"KB", 1024}, {"MB", 1024 * 1024}, {"GB", 1024ull * 1024 * 1024},
 };
 
 static bool p_scaled(struct sc *c, uint64_t *out, bool time)
@@ -257,16 +257,17 @@ static bool p_scaled(struct sc *c, uint64_t *out, bool time)
 		*out = 0;
 		return true;
 	}
-	if (!sc_number(c, time ? "a time (e.g. 30 sec, infinite)"
-			       : "a size (e.g. 100 KB, infinite)",
+	if (!sc_number(c,
+		       time ? "a time (e.g. 30 sec, infinite)"
+			    : "a size (e.g. 100 KB, infinite)",
 		       &v))
 		return false;
 	u = sc_peek(c);
 	if (u && u->kind == I_WORD) {
 		bool found = false;
 		for (size_t i = 0; i < n; i++) {
-			const char *un = time ? time_units[i].name
-					      : byte_units[i].name;
+			const char *un =
+			    time ? time_units[i].name : byte_units[i].name;
 			if (strcmp(u->text, un) == 0) {
 				mul = time ? time_units[i].mul
 					   : byte_units[i].mul;
@@ -312,14 +313,14 @@ static bool p_u32(struct sc *c, const struct kdef *k, void *f)
 	if (!sc_number(c, "a number", &v))
 		return false;
 	if (r && (v < r->min || v > r->max)) {
-		conf_err(c->x->p, at, "value %llu of '%s' is out of range "
-			 "(%u..%u)", (unsigned long long)v, c->key, r->min,
-			 r->max);
+		conf_err(c->x->p, at,
+			 "value %llu of '%s' is out of range "
+			 "(%u..%u)",
+			 (unsigned long long)v, c->key, r->min, r->max);
 		return false;
 	}
 	if (!r && v > UINT32_MAX) {
-		conf_err(c->x->p, at, "value of '%s' is out of range",
-			 c->key);
+		conf_err(c->x->p, at, "value of '%s' is out of range", c->key);
 		return false;
 	}
 	*(uint32_t *)f = (uint32_t)v;
@@ -380,8 +381,8 @@ static bool p_enum(struct sc *c, const struct kdef *k, void *f)
  * Call one() for the single inline value, or for each statement of a
  * { } block.  one() parses from its own cursor and must consume it.
  */
-static bool for_list(struct sc *c,
-		     bool (*one)(struct sc *c, void *arg), void *arg)
+static bool for_list(struct sc *c, bool (*one)(struct sc *c, void *arg),
+		     void *arg)
 {
 	const struct item *it = sc_peek(c);
 	bool ok = true;
@@ -478,8 +479,10 @@ static bool parse_port(struct sc *c, struct conf_addr *a)
 	static const struct {
 		const char *name;
 		uint16_t port;
-	} known[] = { { "isakmp", 500 }, { "ipsec-nat-t", 4500 },
-		      { "kink", 910 }, { "domain", 53 } };
+	} known[] = {{"isakmp", 500},
+		     {"ipsec-nat-t", 4500},
+		     {"kink", 910},
+		     {"domain", 53}};
 	const struct item *it;
 	uint64_t v;
 
@@ -531,7 +534,8 @@ static bool parse_addr1(struct sc *c, unsigned fl, struct conf_addr *a)
 	if (it && it->kind == I_WORD && strcmp(it->text, "unix") == 0) {
 		const char *path;
 		if (!(fl & AF_UNIXOK)) {
-			conf_err(c->x->p, &it->loc, "'unix' sockets are only "
+			conf_err(c->x->p, &it->loc,
+				 "'unix' sockets are only "
 				 "valid in interface spmd");
 			return false;
 		}
@@ -568,19 +572,22 @@ static bool parse_addr1(struct sc *c, unsigned fl, struct conf_addr *a)
 		conf_err(c->x->p, &it->loc, "%s %s not valid in '%s'%s",
 			 addr_kind_name(a),
 			 a->kind == CONF_ADDR_NAME || conf_addr_is_macro(a)
-				 ? "are" : "is",
+			     ? "are"
+			     : "is",
 			 c->key,
 			 a->kind == CONF_ADDR_RW
-				 ? " (IP_RW is only valid in peers_ipaddr, "
-				   "my_sa_ipaddr and peers_sa_ipaddr)"
-				 : "");
+			     ? " (IP_RW is only valid in peers_ipaddr, "
+			       "my_sa_ipaddr and peers_sa_ipaddr)"
+			     : "");
 		free(a->name);
 		a->name = NULL;
 		return false;
 	}
 	if (a->has_plen && !(fl & AF_PREFIXOK)) {
-		conf_err(c->x->p, &it->loc, "a prefix length is not valid in "
-			 "'%s'", c->key);
+		conf_err(c->x->p, &it->loc,
+			 "a prefix length is not valid in "
+			 "'%s'",
+			 c->key);
 		return false;
 	}
 	if (sc_is_word(c, "port")) {
@@ -628,7 +635,7 @@ static bool addr_one(struct sc *c, void *arg)
 
 static bool p_addrlist(struct sc *c, const struct kdef *k, void *f)
 {
-	struct addrlist_arg a = { k->uarg, { NULL, 0 } };
+	struct addrlist_arg a = {k->uarg, {NULL, 0}};
 	if (!for_list(c, addr_one, &a)) {
 		conf_addr_list_free(&a.l);
 		return false;
@@ -729,7 +736,7 @@ static bool alg_one(struct sc *c, void *arg)
 	struct alglist_arg *a = arg;
 	const struct item *it = sc_peek(c);
 	const struct conf_alg_info *ai = NULL;
-	struct conf_alg_spec sp = { 0 };
+	struct conf_alg_spec sp = {0};
 	uint64_t num;
 
 	if (!it || (it->kind != I_WORD && it->kind != I_STRING)) {
@@ -740,8 +747,10 @@ static bool alg_one(struct sc *c, void *arg)
 	if (a->slot == CONF_SLOT_KMP_DH && parse_u64(it->text, &num)) {
 		ai = num <= 0xffff ? conf_alg_by_dh_group((unsigned)num) : NULL;
 		if (!ai) {
-			conf_err(c->x->p, &it->loc, "unknown Diffie-Hellman "
-				 "group number %s", it->text);
+			conf_err(c->x->p, &it->loc,
+				 "unknown Diffie-Hellman "
+				 "group number %s",
+				 it->text);
 			return false;
 		}
 	} else {
@@ -753,8 +762,10 @@ static bool alg_one(struct sc *c, void *arg)
 		return false;
 	}
 	if (!(ai->slots & a->slot)) {
-		conf_err(c->x->p, &it->loc, "algorithm '%s' cannot be used in"
-			 " '%s'", ai->name, slot_key(a->slot));
+		conf_err(c->x->p, &it->loc,
+			 "algorithm '%s' cannot be used in"
+			 " '%s'",
+			 ai->name, slot_key(a->slot));
 		return false;
 	}
 	sp.alg = ai->alg;
@@ -766,7 +777,8 @@ static bool alg_one(struct sc *c, void *arg)
 				return false;
 			if (mac_key_bits(ai->alg)) {
 				if (num != mac_key_bits(ai->alg)) {
-					conf_err(c->x->p, at, "key length "
+					conf_err(c->x->p, at,
+						 "key length "
 						 "%llu is not valid for '%s' "
 						 "(its key is %u bits)",
 						 (unsigned long long)num,
@@ -775,7 +787,8 @@ static bool alg_one(struct sc *c, void *arg)
 					return false;
 				}
 			} else if (!key_bits_ok(ai, num)) {
-				conf_err(c->x->p, at, "key length %llu is not "
+				conf_err(c->x->p, at,
+					 "key length %llu is not "
 					 "valid for '%s'",
 					 (unsigned long long)num, ai->name);
 				return false;
@@ -806,7 +819,7 @@ static bool alg_one(struct sc *c, void *arg)
 
 static bool p_alglist(struct sc *c, const struct kdef *k, void *f)
 {
-	struct alglist_arg a = { k->uarg, { NULL, 0 } };
+	struct alglist_arg a = {k->uarg, {NULL, 0}};
 	if (!for_list(c, alg_one, &a)) {
 		conf_alg_list_free(&a.l);
 		return false;
@@ -832,7 +845,7 @@ struct elist_arg {
 static bool elist_one(struct sc *c, void *arg)
 {
 	struct elist_arg *a = arg;
-	struct kdef k = { 0 };
+	struct kdef k = {0};
 	int val;
 
 	k.arg = a->e;
@@ -857,10 +870,10 @@ static bool elist_one(struct sc *c, void *arg)
 }
 
 /* A non-empty list of at most max values of e into v; *n is the count. */
-static bool p_elist(struct sc *c, const struct enumdef *e, int *v,
-		    size_t max, size_t *n)
+static bool p_elist(struct sc *c, const struct enumdef *e, int *v, size_t max,
+		    size_t *n)
 {
-	struct elist_arg a = { e, v, 0, max };
+	struct elist_arg a = {e, v, 0, max};
 	if (!for_list(c, elist_one, &a))
 		return false;
 	if (a.n == 0) {
@@ -872,20 +885,19 @@ static bool p_elist(struct sc *c, const struct enumdef *e, int *v,
 }
 
 static const struct enumv auth_v[] = {
-	{ "psk", CONF_AUTH_PSK }, { "dss", CONF_AUTH_DSS },
-	{ "rsasig", CONF_AUTH_RSASIG }, { "rsaenc", CONF_AUTH_RSAENC },
-	{ "rsarev", CONF_AUTH_RSAREV }, { "gssapi_krb", CONF_AUTH_GSSAPI_KRB },
-	{ "ecdsa256", CONF_AUTH_ECDSA256 }, { "ecdsa384", CONF_AUTH_ECDSA384 },
-	{ "ecdsa521", CONF_AUTH_ECDSA521 },
-	{ "digital_signature", CONF_AUTH_DIGSIG },
+    {"psk", CONF_AUTH_PSK},	      {"dss", CONF_AUTH_DSS},
+    {"rsasig", CONF_AUTH_RSASIG},     {"rsaenc", CONF_AUTH_RSAENC},
+    {"rsarev", CONF_AUTH_RSAREV},     {"gssapi_krb", CONF_AUTH_GSSAPI_KRB},
+    {"ecdsa256", CONF_AUTH_ECDSA256}, {"ecdsa384", CONF_AUTH_ECDSA384},
+    {"ecdsa521", CONF_AUTH_ECDSA521}, {"digital_signature", CONF_AUTH_DIGSIG},
 };
-static const struct enumdef auth_e = { auth_v, 10 };
+static const struct enumdef auth_e = {auth_v, 10};
 
 static bool p_authlist(struct sc *c, const struct kdef *k, void *f)
 {
 	struct conf_kmp_params *kp =
-		(void *)((char *)f - offsetof(struct conf_kmp_params,
-					      kmp_auth_method));
+	    (void *)((char *)f -
+		     offsetof(struct conf_kmp_params, kmp_auth_method));
 	int v[16];
 	size_t n;
 	(void)k;
@@ -905,10 +917,11 @@ static bool p_authlist(struct sc *c, const struct kdef *k, void *f)
 }
 
 static const struct enumv kmp_v[] = {
-	{ "ikev2", CONF_KMP_IKEV2 }, { "ikev1", CONF_KMP_IKEV1 },
-	{ "kink", CONF_KMP_KINK },
+    {"ikev2", CONF_KMP_IKEV2},
+    {"ikev1", CONF_KMP_IKEV1},
+    {"kink", CONF_KMP_KINK},
 };
-static const struct enumdef kmp_e = { kmp_v, 3 };
+static const struct enumdef kmp_e = {kmp_v, 3};
 
 static bool p_kmplist(struct sc *c, const struct kdef *k, void *f)
 {
@@ -925,16 +938,17 @@ static bool p_kmplist(struct sc *c, const struct kdef *k, void *f)
 }
 
 static const struct enumv exmode_v[] = {
-	{ "main", CONF_EXMODE_MAIN }, { "aggressive", CONF_EXMODE_AGGRESSIVE },
-	{ "base", CONF_EXMODE_BASE },
+    {"main", CONF_EXMODE_MAIN},
+    {"aggressive", CONF_EXMODE_AGGRESSIVE},
+    {"base", CONF_EXMODE_BASE},
 };
-static const struct enumdef exmode_e = { exmode_v, 3 };
+static const struct enumdef exmode_e = {exmode_v, 3};
 
 static bool p_exmode(struct sc *c, const struct kdef *k, void *f)
 {
 	struct conf_kmp_params *kp =
-		(void *)((char *)f - offsetof(struct conf_kmp_params,
-					      exchange_mode));
+	    (void *)((char *)f -
+		     offsetof(struct conf_kmp_params, exchange_mode));
 	int v[3];
 	size_t n;
 	(void)k;
@@ -987,7 +1001,7 @@ static void strv_free(char **v, size_t n)
  * k->uarg gives the offset of the count relative to f. */
 static bool p_strlist(struct sc *c, const struct kdef *k, void *f)
 {
-	struct slist_arg a = { NULL, 0 };
+	struct slist_arg a = {NULL, 0};
 	size_t *np = (size_t *)((char *)f + k->uarg);
 	if (!for_list(c, slist_one, &a)) {
 		strv_free(a.v, a.n);
@@ -1006,17 +1020,19 @@ static bool p_strlist(struct sc *c, const struct kdef *k, void *f)
 /* ---- identities ---- */
 
 static const struct enumv idt_v[] = {
-	{ "ipaddr", CONF_ID_IPADDR }, { "email", CONF_ID_EMAIL },
-	{ "fqdn", CONF_ID_FQDN }, { "keyid", CONF_ID_KEYID },
-	{ "x509_subject", CONF_ID_X509_SUBJECT },
+    {"ipaddr", CONF_ID_IPADDR},
+    {"email", CONF_ID_EMAIL},
+    {"fqdn", CONF_ID_FQDN},
+    {"keyid", CONF_ID_KEYID},
+    {"x509_subject", CONF_ID_X509_SUBJECT},
 };
-static const struct enumdef idt_e = { idt_v, 5 };
+static const struct enumdef idt_e = {idt_v, 5};
 
 static bool id_one(struct sc *c, void *arg)
 {
 	struct conf_id_list *l = arg;
-	struct conf_id id = { 0 };
-	struct kdef k = { 0 };
+	struct conf_id id = {0};
+	struct kdef k = {0};
 	const struct item *vi;
 	int t;
 
@@ -1027,12 +1043,14 @@ static bool id_one(struct sc *c, void *arg)
 	if (sc_is_word(c, "file") || sc_is_word(c, "tag")) {
 		const struct item *q = sc_next(c);
 		if (id.type != CONF_ID_KEYID) {
-			conf_err(c->x->p, &q->loc, "'%s' qualifier is only "
-				 "valid with keyid", q->text);
+			conf_err(c->x->p, &q->loc,
+				 "'%s' qualifier is only "
+				 "valid with keyid",
+				 q->text);
 			return false;
 		}
-		id.qual = strcmp(q->text, "file") == 0 ? CONF_IDQ_FILE
-						       : CONF_IDQ_TAG;
+		id.qual =
+		    strcmp(q->text, "file") == 0 ? CONF_IDQ_FILE : CONF_IDQ_TAG;
 	}
 	vi = sc_peek(c);
 	if (!sc_text(c, "an identity value"))
@@ -1047,8 +1065,10 @@ static bool id_one(struct sc *c, void *arg)
 		if (conf_addr_parse(vi->text, &a, err, sizeof(err)) < 0 ||
 		    a.kind != CONF_ADDR_IP || a.has_plen) {
 			free(a.name);
-			conf_err(c->x->p, &vi->loc, "ipaddr identity '%s' is "
-				 "not an IP address", vi->text);
+			conf_err(c->x->p, &vi->loc,
+				 "ipaddr identity '%s' is "
+				 "not an IP address",
+				 vi->text);
 			return false;
 		}
 	}
@@ -1077,7 +1097,7 @@ static void idlist_free(struct conf_id_list *l)
 
 static bool p_idlist(struct sc *c, const struct kdef *k, void *f)
 {
-	struct conf_id_list l = { NULL, 0 };
+	struct conf_id_list l = {NULL, 0};
 	(void)k;
 	if (!for_list(c, id_one, &l) || l.n == 0) {
 		idlist_free(&l);
@@ -1091,15 +1111,16 @@ static bool p_idlist(struct sc *c, const struct kdef *k, void *f)
 /* ---- public keys ---- */
 
 static const struct enumv keyf_v[] = {
-	{ "x509pem", CONF_KEYF_X509PEM }, { "pkcs12", CONF_KEYF_PKCS12 },
-	{ "ascii", CONF_KEYF_ASCII },
+    {"x509pem", CONF_KEYF_X509PEM},
+    {"pkcs12", CONF_KEYF_PKCS12},
+    {"ascii", CONF_KEYF_ASCII},
 };
-static const struct enumdef keyf_e = { keyf_v, 3 };
+static const struct enumdef keyf_e = {keyf_v, 3};
 
 static bool p_pubkey(struct sc *c, const struct kdef *k, void *f)
 {
-	struct conf_pubkey pk = { 0 };
-	struct kdef ek = { 0 };
+	struct conf_pubkey pk = {0};
+	struct kdef ek = {0};
 	const char *pub, *priv = NULL;
 	int fmt;
 
@@ -1137,26 +1158,26 @@ static bool p_pubkey(struct sc *c, const struct kdef *k, void *f)
 /* ---- scripts ---- */
 
 static const struct enumv script_v[] = {
-	{ "phase1_up", CONF_SCRIPT_PHASE1_UP },
-	{ "phase1_down", CONF_SCRIPT_PHASE1_DOWN },
-	{ "phase1_rekey", CONF_SCRIPT_PHASE1_REKEY },
-	{ "phase2_up", CONF_SCRIPT_PHASE2_UP },
-	{ "phase2_down", CONF_SCRIPT_PHASE2_DOWN },
-	{ "phase2_rekey", CONF_SCRIPT_PHASE2_REKEY },
-	{ "migration", CONF_SCRIPT_MIGRATION },
-	{ "ike_sa_up", CONF_SCRIPT_PHASE1_UP },
-	{ "ike_sa_down", CONF_SCRIPT_PHASE1_DOWN },
-	{ "ike_sa_rekey", CONF_SCRIPT_PHASE1_REKEY },
-	{ "child_up", CONF_SCRIPT_PHASE2_UP },
-	{ "child_down", CONF_SCRIPT_PHASE2_DOWN },
-	{ "child_rekey", CONF_SCRIPT_PHASE2_REKEY },
+    {"phase1_up", CONF_SCRIPT_PHASE1_UP},
+    {"phase1_down", CONF_SCRIPT_PHASE1_DOWN},
+    {"phase1_rekey", CONF_SCRIPT_PHASE1_REKEY},
+    {"phase2_up", CONF_SCRIPT_PHASE2_UP},
+    {"phase2_down", CONF_SCRIPT_PHASE2_DOWN},
+    {"phase2_rekey", CONF_SCRIPT_PHASE2_REKEY},
+    {"migration", CONF_SCRIPT_MIGRATION},
+    {"ike_sa_up", CONF_SCRIPT_PHASE1_UP},
+    {"ike_sa_down", CONF_SCRIPT_PHASE1_DOWN},
+    {"ike_sa_rekey", CONF_SCRIPT_PHASE1_REKEY},
+    {"child_up", CONF_SCRIPT_PHASE2_UP},
+    {"child_down", CONF_SCRIPT_PHASE2_DOWN},
+    {"child_rekey", CONF_SCRIPT_PHASE2_REKEY},
 };
-static const struct enumdef script_e = { script_v, 13 };
+static const struct enumdef script_e = {script_v, 13};
 
 static bool script_one(struct sc *c, void *arg)
 {
 	char **v = arg;
-	struct kdef k = { 0 };
+	struct kdef k = {0};
 	const char *path;
 	int t;
 
@@ -1184,7 +1205,7 @@ static bool script_one(struct sc *c, void *arg)
 
 static bool p_script(struct sc *c, const struct kdef *k, void *f)
 {
-	char *v[CONF_SCRIPT_COUNT] = { 0 };
+	char *v[CONF_SCRIPT_COUNT] = {0};
 	char **dst = f;
 	bool ok = for_list(c, script_one, v);
 	(void)k;
@@ -1202,20 +1223,23 @@ static bool p_script(struct sc *c, const struct kdef *k, void *f)
 /* ---- request / provide (IKEv2 configuration payload) ---- */
 
 static const struct enumv req_v[] = {
-	{ "ip4", CONF_REQ_IP4_ADDRESS }, { "ip6", CONF_REQ_IP6_ADDRESS },
-	{ "ip", CONF_REQ_IP4_ADDRESS | CONF_REQ_IP6_ADDRESS },
-	{ "ip4_dns", CONF_REQ_IP4_DNS }, { "ip6_dns", CONF_REQ_IP6_DNS },
-	{ "dns", CONF_REQ_IP4_DNS | CONF_REQ_IP6_DNS },
-	{ "ip4_dhcp", CONF_REQ_IP4_DHCP }, { "ip6_dhcp", CONF_REQ_IP6_DHCP },
-	{ "dhcp", CONF_REQ_IP4_DHCP | CONF_REQ_IP6_DHCP },
-	{ "application_version", CONF_REQ_APPLICATION_VERSION },
-	{ "mip6_home_prefix", CONF_REQ_MIP6_HOME_PREFIX },
+    {"ip4", CONF_REQ_IP4_ADDRESS},
+    {"ip6", CONF_REQ_IP6_ADDRESS},
+    {"ip", CONF_REQ_IP4_ADDRESS | CONF_REQ_IP6_ADDRESS},
+    {"ip4_dns", CONF_REQ_IP4_DNS},
+    {"ip6_dns", CONF_REQ_IP6_DNS},
+    {"dns", CONF_REQ_IP4_DNS | CONF_REQ_IP6_DNS},
+    {"ip4_dhcp", CONF_REQ_IP4_DHCP},
+    {"ip6_dhcp", CONF_REQ_IP6_DHCP},
+    {"dhcp", CONF_REQ_IP4_DHCP | CONF_REQ_IP6_DHCP},
+    {"application_version", CONF_REQ_APPLICATION_VERSION},
+    {"mip6_home_prefix", CONF_REQ_MIP6_HOME_PREFIX},
 };
-static const struct enumdef req_e = { req_v, 11 };
+static const struct enumdef req_e = {req_v, 11};
 
 static bool req_one(struct sc *c, void *arg)
 {
-	struct kdef k = { 0 };
+	struct kdef k = {0};
 	int v;
 	k.arg = &req_e;
 	if (!p_enum(c, &k, &v))
@@ -1240,17 +1264,16 @@ static bool p_request(struct sc *c, const struct kdef *k, void *f)
 }
 
 static const struct kdef provide_tab[] = {
-	{ "addresspool", NULL, 0, 1, p_str, d_str,
-	  offsetof(struct conf_provide, addresspool_name), NULL, 1 },
-	{ "dns", NULL, 1, 1, p_addrlist, d_addrlist,
-	  offsetof(struct conf_provide, dns), NULL, 0 },
-	{ "dhcp", NULL, 2, 1, p_addrlist, d_addrlist,
-	  offsetof(struct conf_provide, dhcp), NULL, 0 },
-	{ "application_version", NULL, 3, 1, p_str, d_str,
-	  offsetof(struct conf_provide, application_version), NULL, 0 },
-	{ "mip6_home_prefix", NULL, 4, 1, p_addrlist, d_addrlist,
-	  offsetof(struct conf_provide, mip6_home_prefix), NULL,
-	  AF_PREFIXOK },
+    {"addresspool", NULL, 0, 1, p_str, d_str,
+     offsetof(struct conf_provide, addresspool_name), NULL, 1},
+    {"dns", NULL, 1, 1, p_addrlist, d_addrlist,
+     offsetof(struct conf_provide, dns), NULL, 0},
+    {"dhcp", NULL, 2, 1, p_addrlist, d_addrlist,
+     offsetof(struct conf_provide, dhcp), NULL, 0},
+    {"application_version", NULL, 3, 1, p_str, d_str,
+     offsetof(struct conf_provide, application_version), NULL, 0},
+    {"mip6_home_prefix", NULL, 4, 1, p_addrlist, d_addrlist,
+     offsetof(struct conf_provide, mip6_home_prefix), NULL, AF_PREFIXOK},
 };
 
 static void interp_block(struct ictx *x, const struct block *b,
@@ -1284,12 +1307,25 @@ static const struct {
 	const char *name;
 	int proto;
 } protos[] = {
-	{ "any", CONF_PROTO_ANY }, { "icmp", 1 }, { "igmp", 2 },
-	{ "ipencap", 4 }, { "ipip", 4 }, { "tcp", 6 }, { "udp", 17 },
-	{ "ipv6", 41 }, { "gre", 47 }, { "esp", 50 }, { "ah", 51 },
-	{ "icmp6", 58 }, { "ipv6-icmp", 58 }, { "ospf", 89 },
-	{ "ipcomp", 108 }, { "sctp", 132 }, { "mh", 135 },
-	{ "ipv6-mh", 135 }, { "udplite", 136 },
+    {"any", CONF_PROTO_ANY},
+    {"icmp", 1},
+    {"igmp", 2},
+    {"ipencap", 4},
+    {"ipip", 4},
+    {"tcp", 6},
+    {"udp", 17},
+    {"ipv6", 41},
+    {"gre", 47},
+    {"esp", 50},
+    {"ah", 51},
+    {"icmp6", 58},
+    {"ipv6-icmp", 58},
+    {"ospf", 89},
+    {"ipcomp", 108},
+    {"sctp", 132},
+    {"mh", 135},
+    {"ipv6-mh", 135},
+    {"udplite", 136},
 };
 
 bool conf_proto_by_name(const char *name, int *proto)
@@ -1325,8 +1361,10 @@ static bool p_ulproto(struct sc *c, const struct kdef *k, void *f)
 		if (!(c->x->p->flags & CONF_LOAD_NO_ENV))
 			pe = getprotobyname(it->text);
 		if (!pe) {
-			conf_err(c->x->p, &it->loc, "unknown protocol '%s' in"
-				 " upper_layer_protocol", it->text);
+			conf_err(c->x->p, &it->loc,
+				 "unknown protocol '%s' in"
+				 " upper_layer_protocol",
+				 it->text);
 			return false;
 		}
 		proto = pe->p_proto;
@@ -1342,7 +1380,8 @@ static bool p_ulproto(struct sc *c, const struct kdef *k, void *f)
 	if (sc_peek(c)) {
 		const struct conf_loc *at = sc_where(c);
 		if (proto != 1 && proto != 58 && proto != 135) {
-			conf_err(c->x->p, at, "a type/code is only valid with "
+			conf_err(c->x->p, at,
+				 "a type/code is only valid with "
 				 "icmp, icmp6 or mh");
 			return false;
 		}
@@ -1359,8 +1398,10 @@ static bool p_ulproto(struct sc *c, const struct kdef *k, void *f)
 			if (!sc_number(c, "a code", &v))
 				return false;
 			if (v > 255) {
-				conf_err(c->x->p, at, "code %llu out of range "
-					 "(0..255)", (unsigned long long)v);
+				conf_err(c->x->p, at,
+					 "code %llu out of range "
+					 "(0..255)",
+					 (unsigned long long)v);
 				return false;
 			}
 			s->ul_code = (int)v;
@@ -1373,139 +1414,135 @@ static bool p_ulproto(struct sc *c, const struct kdef *k, void *f)
 /* key tables                                                          */
 /* ------------------------------------------------------------------ */
 
-#define X1 CTX_IKEV1
-#define X2 CTX_IKEV2
-#define XK CTX_KINK
-#define XA (X1 | X2 | XK)
+#define X1    CTX_IKEV1
+#define X2    CTX_IKEV2
+#define XK    CTX_KINK
+#define XA    (X1 | X2 | XK)
 #define KO(f) offsetof(struct conf_kmp_params, f)
 
-static const struct enumv logmode_v[] = { { "normal", CONF_LOGMODE_NORMAL },
-					  { "debug", CONF_LOGMODE_DEBUG } };
-static const struct enumdef logmode_e = { logmode_v, 2 };
-static const struct enumv selchk_v[] = { { "obey", CONF_CHECK_OBEY },
-					 { "exact", CONF_CHECK_EXACT } };
-static const struct enumdef selchk_e = { selchk_v, 2 };
+static const struct enumv logmode_v[] = {{"normal", CONF_LOGMODE_NORMAL},
+					 {"debug", CONF_LOGMODE_DEBUG}};
+static const struct enumdef logmode_e = {logmode_v, 2};
+static const struct enumv selchk_v[] = {{"obey", CONF_CHECK_OBEY},
+					{"exact", CONF_CHECK_EXACT}};
+static const struct enumdef selchk_e = {selchk_v, 2};
 static const struct enumv propchk_v[] = {
-	{ "obey", CONF_CHECK_OBEY }, { "strict", CONF_CHECK_STRICT },
-	{ "claim", CONF_CHECK_CLAIM }, { "exact", CONF_CHECK_EXACT },
+    {"obey", CONF_CHECK_OBEY},
+    {"strict", CONF_CHECK_STRICT},
+    {"claim", CONF_CHECK_CLAIM},
+    {"exact", CONF_CHECK_EXACT},
 };
-static const struct enumdef propchk_e = { propchk_v, 4 };
-static const struct enumv mob_v[] = { { "agent", CONF_MOB_AGENT },
-				      { "mobile", CONF_MOB_MOBILE },
-				      { "correspondent",
-					CONF_MOB_CORRESPONDENT } };
-static const struct enumdef mob_e = { mob_v, 3 };
-static const struct u32range r_any = { 0, UINT32_MAX };
-static const struct u32range r_retry = { 0, 1000 };
+static const struct enumdef propchk_e = {propchk_v, 4};
+static const struct enumv mob_v[] = {{"agent", CONF_MOB_AGENT},
+				     {"mobile", CONF_MOB_MOBILE},
+				     {"correspondent", CONF_MOB_CORRESPONDENT}};
+static const struct enumdef mob_e = {mob_v, 3};
+static const struct u32range r_any = {0, UINT32_MAX};
+static const struct u32range r_retry = {0, 1000};
 
 #define PEER_AF (AF_RWOK | AF_ANYOK | AF_NAMEOK | AF_PORTOK)
 
 const struct kdef conf_kmp_tab[] = {
-	{ "logmode", NULL, CK_LOGMODE, XA, p_enum, d_enum, KO(logmode),
-	  &logmode_e, 0 },
-	{ "logfile", NULL, CK_LOGFILE, XA, p_str, d_str, KO(logfile), NULL,
-	  0 },
-	{ "passive", NULL, CK_PASSIVE, XA, p_bool, d_bool, KO(passive), NULL,
-	  0 },
-	{ "use_coa", NULL, CK_USE_COA, XA, p_bool, d_bool, KO(use_coa), NULL,
-	  0 },
-	{ "peers_ipaddr", NULL, CK_PEERS_IPADDR, XA, p_addrlist, d_addrlist,
-	  KO(peers_ipaddr), NULL, PEER_AF },
-	{ "peers_kmp_port", NULL, CK_PEERS_KMP_PORT, XA, p_str, d_str,
-	  KO(peers_kmp_port), NULL, 1 },
-	{ "verify_id", NULL, CK_VERIFY_ID, XA, p_bool, d_bool, KO(verify_id),
-	  NULL, 0 },
-	{ "verify_pubkey", NULL, CK_VERIFY_PUBKEY, XA, p_bool, d_bool,
-	  KO(verify_pubkey), NULL, 0 },
-	{ "send_cert", NULL, CK_SEND_CERT, XA, p_bool, d_bool, KO(send_cert),
-	  NULL, 0 },
-	{ "send_cert_req", NULL, CK_SEND_CERT_REQ, XA, p_bool, d_bool,
-	  KO(send_cert_req), NULL, 0 },
-	{ "nonce_size", NULL, CK_NONCE_SIZE, XA, p_bytes, d_bytes,
-	  KO(nonce_size), NULL, 0 },
-	{ "initial_contact", NULL, CK_INITIAL_CONTACT, XA, p_bool, d_bool,
-	  KO(initial_contact), NULL, 0 },
-	{ "support_proxy", NULL, CK_SUPPORT_PROXY, XA, p_bool, d_bool,
-	  KO(support_proxy), NULL, 0 },
-	{ "nat_traversal", NULL, CK_NAT_TRAVERSAL, XA, p_bool, d_bool,
-	  KO(nat_traversal), NULL, 0 },
-	{ "nat_keepalive_interval", NULL, CK_NAT_KEEPALIVE, XA, p_time,
-	  d_time, KO(nat_keepalive), NULL, 0 },
-	{ "my_id", NULL, CK_MY_ID, XA, p_idlist, d_idlist, KO(my_id), NULL,
-	  0 },
-	{ "peers_id", NULL, CK_PEERS_ID, XA, p_idlist, d_idlist, KO(peers_id),
-	  NULL, 0 },
-	{ "selector_check", NULL, CK_SELECTOR_CHECK, XA, p_enum, d_enum,
-	  KO(selector_check), &selchk_e, 0 },
-	{ "proposal_check", NULL, CK_PROPOSAL_CHECK, XA, p_enum, d_enum,
-	  KO(proposal_check), &propchk_e, 0 },
-	{ "random_pad_content", NULL, CK_RANDOM_PAD_CONTENT, XA, p_bool,
-	  d_bool, KO(random_pad_content), NULL, 0 },
-	{ "random_padlen", "padlen_random", CK_RANDOM_PADLEN, XA, p_bool,
-	  d_bool, KO(random_padlen), NULL, 0 },
-	{ "max_padlen", NULL, CK_MAX_PADLEN, XA, p_bytes, d_bytes,
-	  KO(max_padlen), NULL, 0 },
-	{ "max_retry_to_send", NULL, CK_MAX_RETRY_TO_SEND, XA, p_u32, d_u32,
-	  KO(max_retry_to_send), &r_retry, 0 },
-	{ "interval_to_send", NULL, CK_INTERVAL_TO_SEND, XA, p_time, d_time,
-	  KO(interval_to_send), NULL, 0 },
-	{ "times_per_send", NULL, CK_TIMES_PER_SEND, XA, p_u32, d_u32,
-	  KO(times_per_send), &r_retry, 0 },
-	{ "kmp_sa_lifetime_time", NULL, CK_KMP_SA_LIFETIME_TIME, XA, p_time,
-	  d_time, KO(kmp_sa_lifetime_time), NULL, 0 },
-	{ "kmp_sa_lifetime_byte", NULL, CK_KMP_SA_LIFETIME_BYTE, XA, p_bytes,
-	  d_bytes, KO(kmp_sa_lifetime_byte), NULL, 0 },
-	{ "kmp_sa_nego_time_limit", NULL, CK_KMP_SA_NEGO_TIME_LIMIT, XA,
-	  p_time, d_time, KO(kmp_sa_nego_time_limit), NULL, 0 },
-	{ "kmp_sa_grace_period", NULL, CK_KMP_SA_GRACE_PERIOD, XA, p_time,
-	  d_time, KO(kmp_sa_grace_period), NULL, 0 },
-	{ "ipsec_sa_nego_time_limit", NULL, CK_IPSEC_SA_NEGO_TIME_LIMIT, XA,
-	  p_time, d_time, KO(ipsec_sa_nego_time_limit), NULL, 0 },
-	{ "kmp_enc_alg", NULL, CK_KMP_ENC_ALG, XA, p_alglist, d_alglist,
-	  KO(kmp_enc_alg), NULL, CONF_SLOT_KMP_ENC },
-	{ "kmp_hash_alg", NULL, CK_KMP_HASH_ALG, XA, p_alglist, d_alglist,
-	  KO(kmp_hash_alg), NULL, CONF_SLOT_KMP_HASH },
-	{ "kmp_prf_alg", NULL, CK_KMP_PRF_ALG, XA, p_alglist, d_alglist,
-	  KO(kmp_prf_alg), NULL, CONF_SLOT_KMP_PRF },
-	{ "kmp_auth_method", NULL, CK_KMP_AUTH_METHOD, XA, p_authlist,
-	  d_authlist, KO(kmp_auth_method), NULL, 0 },
-	{ "kmp_dh_group", NULL, CK_KMP_DH_GROUP, XA, p_alglist, d_alglist,
-	  KO(kmp_dh_group), NULL, CONF_SLOT_KMP_DH },
-	{ "mobility_role", NULL, CK_MOBILITY_ROLE, XA, p_enum, d_enum,
-	  KO(mobility_role), &mob_e, 0 },
-	{ "script", NULL, CK_SCRIPT, XA, p_script, d_script, KO(script), NULL,
-	  0 },
-	{ "exchange_mode", NULL, CK_EXCHANGE_MODE, X1, p_exmode, d_exmode,
-	  KO(exchange_mode), NULL, 0 },
-	{ "my_gssapi_id", NULL, CK_MY_GSSAPI_ID, X1, p_str, d_str,
-	  KO(my_gssapi_id), NULL, 0 },
-	{ "need_pfs", NULL, CK_NEED_PFS, X1 | X2, p_bool, d_bool,
-	  KO(need_pfs), NULL, 0 },
-	{ "my_public_key", NULL, CK_MY_PUBLIC_KEY, X1 | X2, p_pubkey,
-	  d_pubkey, KO(my_public_key), NULL, 1 },
-	{ "peers_public_key", NULL, CK_PEERS_PUBLIC_KEY, X1 | X2, p_pubkey,
-	  d_pubkey, KO(peers_public_key), NULL, 0 },
-	{ "pre_shared_key", NULL, CK_PRE_SHARED_KEY, X1 | X2, p_str, d_str,
-	  KO(pre_shared_key), NULL, 1 },
-	{ "dpd", NULL, CK_DPD, X1, p_bool, d_bool, KO(dpd), NULL, 0 },
-	{ "dpd_delay", NULL, CK_DPD_DELAY, X1 | X2, p_time, d_time,
-	  KO(dpd_delay), NULL, 0 },
-	{ "dpd_retry", NULL, CK_DPD_RETRY, X1, p_time, d_time, KO(dpd_retry),
-	  NULL, 0 },
-	{ "dpd_maxfail", NULL, CK_DPD_MAXFAIL, X1, p_u32, d_u32,
-	  KO(dpd_maxfail), &r_retry, 0 },
-	{ "cookie_required", NULL, CK_COOKIE_REQUIRED, X2, p_bool, d_bool,
-	  KO(cookie_required), NULL, 0 },
-	{ "send_peers_id", NULL, CK_SEND_PEERS_ID, X2, p_bool, d_bool,
-	  KO(send_peers_id), NULL, 0 },
-	{ "request", NULL, CK_REQUEST, X2, p_request, d_request, KO(request),
-	  NULL, 0 },
-	{ "provide", NULL, CK_PROVIDE, X2, p_provide, d_provide, KO(provide),
-	  NULL, 0 },
-	{ "my_principal", NULL, CK_MY_PRINCIPAL, XK, p_str, d_str,
-	  KO(my_principal), NULL, 1 },
-	{ "peers_principal", NULL, CK_PEERS_PRINCIPAL, XK, p_str, d_str,
-	  KO(peers_principal), NULL, 1 },
+    {"logmode", NULL, CK_LOGMODE, XA, p_enum, d_enum, KO(logmode), &logmode_e,
+     0},
+    {"logfile", NULL, CK_LOGFILE, XA, p_str, d_str, KO(logfile), NULL, 0},
+    {"passive", NULL, CK_PASSIVE, XA, p_bool, d_bool, KO(passive), NULL, 0},
+    {"use_coa", NULL, CK_USE_COA, XA, p_bool, d_bool, KO(use_coa), NULL, 0},
+    {"peers_ipaddr", NULL, CK_PEERS_IPADDR, XA, p_addrlist, d_addrlist,
+     KO(peers_ipaddr), NULL, PEER_AF},
+    {"peers_kmp_port", NULL, CK_PEERS_KMP_PORT, XA, p_str, d_str,
+     KO(peers_kmp_port), NULL, 1},
+    {"verify_id", NULL, CK_VERIFY_ID, XA, p_bool, d_bool, KO(verify_id), NULL,
+     0},
+    {"verify_pubkey", NULL, CK_VERIFY_PUBKEY, XA, p_bool, d_bool,
+     KO(verify_pubkey), NULL, 0},
+    {"send_cert", NULL, CK_SEND_CERT, XA, p_bool, d_bool, KO(send_cert), NULL,
+     0},
+    {"send_cert_req", NULL, CK_SEND_CERT_REQ, XA, p_bool, d_bool,
+     KO(send_cert_req), NULL, 0},
+    {"nonce_size", NULL, CK_NONCE_SIZE, XA, p_bytes, d_bytes, KO(nonce_size),
+     NULL, 0},
+    {"initial_contact", NULL, CK_INITIAL_CONTACT, XA, p_bool, d_bool,
+     KO(initial_contact), NULL, 0},
+    {"support_proxy", NULL, CK_SUPPORT_PROXY, XA, p_bool, d_bool,
+     KO(support_proxy), NULL, 0},
+    {"nat_traversal", NULL, CK_NAT_TRAVERSAL, XA, p_bool, d_bool,
+     KO(nat_traversal), NULL, 0},
+    {"nat_keepalive_interval", NULL, CK_NAT_KEEPALIVE, XA, p_time, d_time,
+     KO(nat_keepalive), NULL, 0},
+    {"my_id", NULL, CK_MY_ID, XA, p_idlist, d_idlist, KO(my_id), NULL, 0},
+    {"peers_id", NULL, CK_PEERS_ID, XA, p_idlist, d_idlist, KO(peers_id), NULL,
+     0},
+    {"selector_check", NULL, CK_SELECTOR_CHECK, XA, p_enum, d_enum,
+     KO(selector_check), &selchk_e, 0},
+    {"proposal_check", NULL, CK_PROPOSAL_CHECK, XA, p_enum, d_enum,
+     KO(proposal_check), &propchk_e, 0},
+    {"random_pad_content", NULL, CK_RANDOM_PAD_CONTENT, XA, p_bool, d_bool,
+     KO(random_pad_content), NULL, 0},
+    {"random_padlen", "padlen_random", CK_RANDOM_PADLEN, XA, p_bool, d_bool,
+     KO(random_padlen), NULL, 0},
+    {"max_padlen", NULL, CK_MAX_PADLEN, XA, p_bytes, d_bytes, KO(max_padlen),
+     NULL, 0},
+    {"max_retry_to_send", NULL, CK_MAX_RETRY_TO_SEND, XA, p_u32, d_u32,
+     KO(max_retry_to_send), &r_retry, 0},
+    {"interval_to_send", NULL, CK_INTERVAL_TO_SEND, XA, p_time, d_time,
+     KO(interval_to_send), NULL, 0},
+    {"times_per_send", NULL, CK_TIMES_PER_SEND, XA, p_u32, d_u32,
+     KO(times_per_send), &r_retry, 0},
+    {"kmp_sa_lifetime_time", NULL, CK_KMP_SA_LIFETIME_TIME, XA, p_time, d_time,
+     KO(kmp_sa_lifetime_time), NULL, 0},
+    {"kmp_sa_lifetime_byte", NULL, CK_KMP_SA_LIFETIME_BYTE, XA, p_bytes,
+     d_bytes, KO(kmp_sa_lifetime_byte), NULL, 0},
+    {"kmp_sa_nego_time_limit", NULL, CK_KMP_SA_NEGO_TIME_LIMIT, XA, p_time,
+     d_time, KO(kmp_sa_nego_time_limit), NULL, 0},
+    {"kmp_sa_grace_period", NULL, CK_KMP_SA_GRACE_PERIOD, XA, p_time, d_time,
+     KO(kmp_sa_grace_period), NULL, 0},
+    {"ipsec_sa_nego_time_limit", NULL, CK_IPSEC_SA_NEGO_TIME_LIMIT, XA, p_time,
+     d_time, KO(ipsec_sa_nego_time_limit), NULL, 0},
+    {"kmp_enc_alg", NULL, CK_KMP_ENC_ALG, XA, p_alglist, d_alglist,
+     KO(kmp_enc_alg), NULL, CONF_SLOT_KMP_ENC},
+    {"kmp_hash_alg", NULL, CK_KMP_HASH_ALG, XA, p_alglist, d_alglist,
+     KO(kmp_hash_alg), NULL, CONF_SLOT_KMP_HASH},
+    {"kmp_prf_alg", NULL, CK_KMP_PRF_ALG, XA, p_alglist, d_alglist,
+     KO(kmp_prf_alg), NULL, CONF_SLOT_KMP_PRF},
+    {"kmp_auth_method", NULL, CK_KMP_AUTH_METHOD, XA, p_authlist, d_authlist,
+     KO(kmp_auth_method), NULL, 0},
+    {"kmp_dh_group", NULL, CK_KMP_DH_GROUP, XA, p_alglist, d_alglist,
+     KO(kmp_dh_group), NULL, CONF_SLOT_KMP_DH},
+    {"mobility_role", NULL, CK_MOBILITY_ROLE, XA, p_enum, d_enum,
+     KO(mobility_role), &mob_e, 0},
+    {"script", NULL, CK_SCRIPT, XA, p_script, d_script, KO(script), NULL, 0},
+    {"exchange_mode", NULL, CK_EXCHANGE_MODE, X1, p_exmode, d_exmode,
+     KO(exchange_mode), NULL, 0},
+    {"my_gssapi_id", NULL, CK_MY_GSSAPI_ID, X1, p_str, d_str, KO(my_gssapi_id),
+     NULL, 0},
+    {"need_pfs", NULL, CK_NEED_PFS, X1 | X2, p_bool, d_bool, KO(need_pfs), NULL,
+     0},
+    {"my_public_key", NULL, CK_MY_PUBLIC_KEY, X1 | X2, p_pubkey, d_pubkey,
+     KO(my_public_key), NULL, 1},
+    {"peers_public_key", NULL, CK_PEERS_PUBLIC_KEY, X1 | X2, p_pubkey, d_pubkey,
+     KO(peers_public_key), NULL, 0},
+    {"pre_shared_key", NULL, CK_PRE_SHARED_KEY, X1 | X2, p_str, d_str,
+     KO(pre_shared_key), NULL, 1},
+    {"dpd", NULL, CK_DPD, X1, p_bool, d_bool, KO(dpd), NULL, 0},
+    {"dpd_delay", NULL, CK_DPD_DELAY, X1 | X2, p_time, d_time, KO(dpd_delay),
+     NULL, 0},
+    {"dpd_retry", NULL, CK_DPD_RETRY, X1, p_time, d_time, KO(dpd_retry), NULL,
+     0},
+    {"dpd_maxfail", NULL, CK_DPD_MAXFAIL, X1, p_u32, d_u32, KO(dpd_maxfail),
+     &r_retry, 0},
+    {"cookie_required", NULL, CK_COOKIE_REQUIRED, X2, p_bool, d_bool,
+     KO(cookie_required), NULL, 0},
+    {"send_peers_id", NULL, CK_SEND_PEERS_ID, X2, p_bool, d_bool,
+     KO(send_peers_id), NULL, 0},
+    {"request", NULL, CK_REQUEST, X2, p_request, d_request, KO(request), NULL,
+     0},
+    {"provide", NULL, CK_PROVIDE, X2, p_provide, d_provide, KO(provide), NULL,
+     0},
+    {"my_principal", NULL, CK_MY_PRINCIPAL, XK, p_str, d_str, KO(my_principal),
+     NULL, 1},
+    {"peers_principal", NULL, CK_PEERS_PRINCIPAL, XK, p_str, d_str,
+     KO(peers_principal), NULL, 1},
 };
 const size_t conf_kmp_ntab = sizeof(conf_kmp_tab) / sizeof(conf_kmp_tab[0]);
 
@@ -1532,188 +1569,202 @@ static bool p_kmpblock(struct sc *c, const struct kdef *k, void *f)
 enum { RK_ACCEPTABLE_KMP, RK_SELECTOR_INDEX, RK_IKEV1, RK_IKEV2, RK_KINK };
 
 const struct kdef conf_remote_tab[] = {
-	{ "acceptable_kmp", NULL, RK_ACCEPTABLE_KMP, 1, p_kmplist, NULL, 0,
-	  NULL, 0 },
-	{ "selector_index", NULL, RK_SELECTOR_INDEX, 1, p_str, NULL,
-	  RO(selector_name), NULL, 1 },
-	{ "ikev1", NULL, RK_IKEV1, 1, p_kmpblock, NULL, RO(ikev1), NULL, X1 },
-	{ "ikev2", NULL, RK_IKEV2, 1, p_kmpblock, NULL, RO(ikev2), NULL, X2 },
-	{ "kink", NULL, RK_KINK, 1, p_kmpblock, NULL, RO(kink), NULL, XK },
+    {"acceptable_kmp", NULL, RK_ACCEPTABLE_KMP, 1, p_kmplist, NULL, 0, NULL, 0},
+    {"selector_index", NULL, RK_SELECTOR_INDEX, 1, p_str, NULL,
+     RO(selector_name), NULL, 1},
+    {"ikev1", NULL, RK_IKEV1, 1, p_kmpblock, NULL, RO(ikev1), NULL, X1},
+    {"ikev2", NULL, RK_IKEV2, 1, p_kmpblock, NULL, RO(ikev2), NULL, X2},
+    {"kink", NULL, RK_KINK, 1, p_kmpblock, NULL, RO(kink), NULL, XK},
 };
 static const size_t remote_ntab =
-	sizeof(conf_remote_tab) / sizeof(conf_remote_tab[0]);
+    sizeof(conf_remote_tab) / sizeof(conf_remote_tab[0]);
 
 #define SO(f) offsetof(struct conf_selector, f)
-static const struct enumv dir_v[] = { { "outbound", CONF_DIR_OUTBOUND },
-				      { "inbound", CONF_DIR_INBOUND } };
-static const struct enumdef dir_e = { dir_v, 2 };
-static const struct u32range r_reqid = { 1, UINT32_MAX };
+static const struct enumv dir_v[] = {{"outbound", CONF_DIR_OUTBOUND},
+				     {"inbound", CONF_DIR_INBOUND}};
+static const struct enumdef dir_e = {dir_v, 2};
+static const struct u32range r_reqid = {1, UINT32_MAX};
 #define SEL_AF (AF_ANYOK | AF_MACROOK | AF_NAMEOK | AF_PREFIXOK | AF_PORTOK)
-enum { SK_ORDER, SK_DIRECTION, SK_SRC, SK_DST, SK_ULP, SK_NHI, SK_TAGGED,
-       SK_POLICY_INDEX, SK_REQID };
+enum {
+	SK_ORDER,
+	SK_DIRECTION,
+	SK_SRC,
+	SK_DST,
+	SK_ULP,
+	SK_NHI,
+	SK_TAGGED,
+	SK_POLICY_INDEX,
+	SK_REQID
+};
 _Static_assert(SK_REQID < OBJ_BAD, "selector key ids must fit NLOCS_OBJ");
 
 const struct kdef conf_selector_tab[] = {
-	{ "order", NULL, SK_ORDER, 1, p_u32, d_u32, SO(order), &r_any, 0 },
-	{ "direction", NULL, SK_DIRECTION, 1, p_enum, d_enum, SO(direction),
-	  &dir_e, 0 },
-	{ "src", NULL, SK_SRC, 1, p_addr, d_addr, SO(src), NULL, SEL_AF },
-	{ "dst", NULL, SK_DST, 1, p_addr, d_addr, SO(dst), NULL, SEL_AF },
-	{ "upper_layer_protocol", NULL, SK_ULP, 1, p_ulproto, d_ulproto, 0,
-	  NULL, 0 },
-	{ "next_header_including", NULL, SK_NHI, 1, p_strlist, d_strlist,
-	  SO(next_header_including), NULL,
-	  SO(n_next_header_including) - SO(next_header_including) },
-	{ "tagged", NULL, SK_TAGGED, 1, p_str, d_str, SO(tagged), NULL, 1 },
-	{ "policy_index", NULL, SK_POLICY_INDEX, 1, p_str, d_str,
-	  SO(policy_name), NULL, 1 },
-	{ "reqid", NULL, SK_REQID, 1, p_u32, d_u32, SO(reqid), &r_reqid, 0 },
+    {"order", NULL, SK_ORDER, 1, p_u32, d_u32, SO(order), &r_any, 0},
+    {"direction", NULL, SK_DIRECTION, 1, p_enum, d_enum, SO(direction), &dir_e,
+     0},
+    {"src", NULL, SK_SRC, 1, p_addr, d_addr, SO(src), NULL, SEL_AF},
+    {"dst", NULL, SK_DST, 1, p_addr, d_addr, SO(dst), NULL, SEL_AF},
+    {"upper_layer_protocol", NULL, SK_ULP, 1, p_ulproto, d_ulproto, 0, NULL, 0},
+    {"next_header_including", NULL, SK_NHI, 1, p_strlist, d_strlist,
+     SO(next_header_including), NULL,
+     SO(n_next_header_including) - SO(next_header_including)},
+    {"tagged", NULL, SK_TAGGED, 1, p_str, d_str, SO(tagged), NULL, 1},
+    {"policy_index", NULL, SK_POLICY_INDEX, 1, p_str, d_str, SO(policy_name),
+     NULL, 1},
+    {"reqid", NULL, SK_REQID, 1, p_u32, d_u32, SO(reqid), &r_reqid, 0},
 };
 const size_t conf_selector_ntab =
-	sizeof(conf_selector_tab) / sizeof(conf_selector_tab[0]);
+    sizeof(conf_selector_tab) / sizeof(conf_selector_tab[0]);
 
 #define PO(f) offsetof(struct conf_policy, f)
 static const struct enumv action_v[] = {
-	{ "auto_ipsec", CONF_ACTION_AUTO_IPSEC },
-	{ "static_ipsec", CONF_ACTION_STATIC_IPSEC },
-	{ "discard", CONF_ACTION_DISCARD },
-	{ "none", CONF_ACTION_NONE },
-	{ "bypass", CONF_ACTION_NONE },
+    {"auto_ipsec", CONF_ACTION_AUTO_IPSEC},
+    {"static_ipsec", CONF_ACTION_STATIC_IPSEC},
+    {"discard", CONF_ACTION_DISCARD},
+    {"none", CONF_ACTION_NONE},
+    {"bypass", CONF_ACTION_NONE},
 };
-static const struct enumdef action_e = { action_v, 5 };
-static const struct enumv mode_v[] = { { "transport", CONF_MODE_TRANSPORT },
-				       { "tunnel", CONF_MODE_TUNNEL } };
-static const struct enumdef mode_e = { mode_v, 2 };
-static const struct enumv level_v[] = { { "require", CONF_LEVEL_REQUIRE },
-					{ "use", CONF_LEVEL_USE },
-					{ "unique", CONF_LEVEL_UNIQUE } };
-static const struct enumdef level_e = { level_v, 3 };
+static const struct enumdef action_e = {action_v, 5};
+static const struct enumv mode_v[] = {{"transport", CONF_MODE_TRANSPORT},
+				      {"tunnel", CONF_MODE_TUNNEL}};
+static const struct enumdef mode_e = {mode_v, 2};
+static const struct enumv level_v[] = {{"require", CONF_LEVEL_REQUIRE},
+				       {"use", CONF_LEVEL_USE},
+				       {"unique", CONF_LEVEL_UNIQUE}};
+static const struct enumdef level_e = {level_v, 3};
 
 const struct kdef conf_policy_tab[] = {
-	{ "action", NULL, CP_ACTION, 1, p_enum, d_enum, PO(action), &action_e,
-	  0 },
-	{ "install", NULL, CP_INSTALL, 1, p_bool, d_bool, PO(install), NULL,
-	  0 },
-	{ "remote_index", NULL, CP_REMOTE_INDEX, 1, p_str, d_str,
-	  PO(remote_name), NULL, 1 },
-	{ "ipsec_index", NULL, CP_IPSEC_INDEX, 1, p_strlist, d_strlist,
-	  PO(ipsec_names), NULL, PO(nipsec) - PO(ipsec_names) },
-	{ "ipsec_mode", NULL, CP_IPSEC_MODE, 1, p_enum, d_enum,
-	  PO(ipsec_mode), &mode_e, 0 },
-	{ "my_sa_ipaddr", NULL, CP_MY_SA_IPADDR, 1, p_addr, d_addr,
-	  PO(my_sa_ipaddr), NULL, AF_RWOK | AF_MACROOK | AF_NAMEOK },
-	{ "peers_sa_ipaddr", NULL, CP_PEERS_SA_IPADDR, 1, p_addr, d_addr,
-	  PO(peers_sa_ipaddr), NULL, AF_RWOK | AF_NAMEOK },
-	{ "ipsec_level", NULL, CP_IPSEC_LEVEL, 1, p_enum, d_enum,
-	  PO(ipsec_level), &level_e, 0 },
+    {"action", NULL, CP_ACTION, 1, p_enum, d_enum, PO(action), &action_e, 0},
+    {"install", NULL, CP_INSTALL, 1, p_bool, d_bool, PO(install), NULL, 0},
+    {"remote_index", NULL, CP_REMOTE_INDEX, 1, p_str, d_str, PO(remote_name),
+     NULL, 1},
+    {"ipsec_index", NULL, CP_IPSEC_INDEX, 1, p_strlist, d_strlist,
+     PO(ipsec_names), NULL, PO(nipsec) - PO(ipsec_names)},
+    {"ipsec_mode", NULL, CP_IPSEC_MODE, 1, p_enum, d_enum, PO(ipsec_mode),
+     &mode_e, 0},
+    {"my_sa_ipaddr", NULL, CP_MY_SA_IPADDR, 1, p_addr, d_addr, PO(my_sa_ipaddr),
+     NULL, AF_RWOK | AF_MACROOK | AF_NAMEOK},
+    {"peers_sa_ipaddr", NULL, CP_PEERS_SA_IPADDR, 1, p_addr, d_addr,
+     PO(peers_sa_ipaddr), NULL, AF_RWOK | AF_NAMEOK},
+    {"ipsec_level", NULL, CP_IPSEC_LEVEL, 1, p_enum, d_enum, PO(ipsec_level),
+     &level_e, 0},
 };
 const size_t conf_policy_ntab =
-	sizeof(conf_policy_tab) / sizeof(conf_policy_tab[0]);
+    sizeof(conf_policy_tab) / sizeof(conf_policy_tab[0]);
 
 #define IO(f) offsetof(struct conf_ipsec, f)
-static const struct u32range r_replay = { 0, 4096 };
+static const struct u32range r_replay = {0, 4096};
 const struct kdef conf_ipsec_tab[] = {
-	{ "ipsec_sa_lifetime_time", NULL, CI_LIFETIME_TIME, 1, p_time, d_time,
-	  IO(ipsec_sa_lifetime_time), NULL, 0 },
-	{ "ipsec_sa_lifetime_byte", NULL, CI_LIFETIME_BYTE, 1, p_bytes,
-	  d_bytes, IO(ipsec_sa_lifetime_byte), NULL, 0 },
-	{ "ext_sequence", NULL, CI_EXT_SEQUENCE, 1, p_bool, d_bool,
-	  IO(ext_sequence), NULL, 0 },
-	{ "sa_index", NULL, CI_SA_INDEX, 1, p_strlist, d_strlist,
-	  IO(sa_names), NULL, IO(nsa) - IO(sa_names) },
-	{ "replay_window", NULL, CI_REPLAY_WINDOW, 1, p_u32, d_u32,
-	  IO(replay_window), &r_replay, 0 },
+    {"ipsec_sa_lifetime_time", NULL, CI_LIFETIME_TIME, 1, p_time, d_time,
+     IO(ipsec_sa_lifetime_time), NULL, 0},
+    {"ipsec_sa_lifetime_byte", NULL, CI_LIFETIME_BYTE, 1, p_bytes, d_bytes,
+     IO(ipsec_sa_lifetime_byte), NULL, 0},
+    {"ext_sequence", NULL, CI_EXT_SEQUENCE, 1, p_bool, d_bool, IO(ext_sequence),
+     NULL, 0},
+    {"sa_index", NULL, CI_SA_INDEX, 1, p_strlist, d_strlist, IO(sa_names), NULL,
+     IO(nsa) - IO(sa_names)},
+    {"replay_window", NULL, CI_REPLAY_WINDOW, 1, p_u32, d_u32,
+     IO(replay_window), &r_replay, 0},
 };
 const size_t conf_ipsec_ntab =
-	sizeof(conf_ipsec_tab) / sizeof(conf_ipsec_tab[0]);
+    sizeof(conf_ipsec_tab) / sizeof(conf_ipsec_tab[0]);
 
-#define AO(f) offsetof(struct conf_sa, f)
-#define C_ESP 1u
-#define C_AH 2u
+#define AO(f)	 offsetof(struct conf_sa, f)
+#define C_ESP	 1u
+#define C_AH	 2u
 #define C_IPCOMP 4u
-static const struct enumv saproto_v[] = { { "esp", CONF_SA_ESP },
-					  { "ah", CONF_SA_AH },
-					  { "ipcomp", CONF_SA_IPCOMP } };
-static const struct enumdef saproto_e = { saproto_v, 3 };
-static const struct u32range r_spi = { 256, UINT32_MAX };
+static const struct enumv saproto_v[] = {
+    {"esp", CONF_SA_ESP}, {"ah", CONF_SA_AH}, {"ipcomp", CONF_SA_IPCOMP}};
+static const struct enumdef saproto_e = {saproto_v, 3};
+static const struct u32range r_spi = {256, UINT32_MAX};
 const struct kdef conf_sa_tab[] = {
-	{ "sa_protocol", NULL, CS_SA_PROTOCOL, 7, p_enum, d_enum,
-	  AO(sa_protocol), &saproto_e, 0 },
-	{ "esp_enc_alg", NULL, CS_ESP_ENC_ALG, C_ESP, p_alglist, d_alglist,
-	  AO(esp_enc_alg), NULL, CONF_SLOT_ESP_ENC },
-	{ "esp_auth_alg", NULL, CS_ESP_AUTH_ALG, C_ESP, p_alglist, d_alglist,
-	  AO(esp_auth_alg), NULL, CONF_SLOT_ESP_AUTH },
-	{ "ah_auth_alg", NULL, CS_AH_AUTH_ALG, C_AH, p_alglist, d_alglist,
-	  AO(ah_auth_alg), NULL, CONF_SLOT_AH_AUTH },
-	{ "ipcomp_alg", NULL, CS_IPCOMP_ALG, C_IPCOMP, p_alglist, d_alglist,
-	  AO(ipcomp_alg), NULL, CONF_SLOT_IPCOMP },
-	/* RFC 4303 §2.1: SPIs 1-255 are reserved */
-	{ "spi", NULL, CS_SPI, 7, p_u32, d_u32, AO(spi), &r_spi, 0 },
+    {"sa_protocol", NULL, CS_SA_PROTOCOL, 7, p_enum, d_enum, AO(sa_protocol),
+     &saproto_e, 0},
+    {"esp_enc_alg", NULL, CS_ESP_ENC_ALG, C_ESP, p_alglist, d_alglist,
+     AO(esp_enc_alg), NULL, CONF_SLOT_ESP_ENC},
+    {"esp_auth_alg", NULL, CS_ESP_AUTH_ALG, C_ESP, p_alglist, d_alglist,
+     AO(esp_auth_alg), NULL, CONF_SLOT_ESP_AUTH},
+    {"ah_auth_alg", NULL, CS_AH_AUTH_ALG, C_AH, p_alglist, d_alglist,
+     AO(ah_auth_alg), NULL, CONF_SLOT_AH_AUTH},
+    {"ipcomp_alg", NULL, CS_IPCOMP_ALG, C_IPCOMP, p_alglist, d_alglist,
+     AO(ipcomp_alg), NULL, CONF_SLOT_IPCOMP},
+    /* RFC 4303 §2.1: SPIs 1-255 are reserved */
+    {"spi", NULL, CS_SPI, 7, p_u32, d_u32, AO(spi), &r_spi, 0},
 };
 const size_t conf_sa_ntab = sizeof(conf_sa_tab) / sizeof(conf_sa_tab[0]);
 
 #define FO(f) offsetof(struct conf_interface, f)
 static const struct enumv kernel_v[] = {
-	{ "xfrm", CONF_KERNEL_XFRM }, { "pfkey", CONF_KERNEL_PFKEY },
-	{ "userspace", CONF_KERNEL_USERSPACE },
+    {"xfrm", CONF_KERNEL_XFRM},
+    {"pfkey", CONF_KERNEL_PFKEY},
+    {"userspace", CONF_KERNEL_USERSPACE},
 };
-static const struct enumdef kernel_e = { kernel_v, 3 };
+static const struct enumdef kernel_e = {kernel_v, 3};
 #define IF_AF (AF_ANYOK | AF_MACROOK | AF_PORTOK)
 enum {
-	FK_IKE, FK_KINK, FK_SPMD, FK_PASSWD, FK_BYPASS, FK_KERNEL,
+	FK_IKE,
+	FK_KINK,
+	FK_SPMD,
+	FK_PASSWD,
+	FK_BYPASS,
+	FK_KERNEL,
 	/* iked resource limits: keep in the order of ike_limits_set */
-	FK_COOKIE, FK_HO_MAX, FK_HO_ADDR, FK_HO_PREFIX, FK_HO_TIMEOUT,
-	FK_SA_PER_ID, FK_CHILD_PER_SA, FK_HO_RATE, FK_KSOCK,
+	FK_COOKIE,
+	FK_HO_MAX,
+	FK_HO_ADDR,
+	FK_HO_PREFIX,
+	FK_HO_TIMEOUT,
+	FK_SA_PER_ID,
+	FK_CHILD_PER_SA,
+	FK_HO_RATE,
+	FK_KSOCK,
 };
-static const struct u32range r_limit = { 1, 1000000 };
-static const struct u32range r_cookie = { 0, 1000000 };
+static const struct u32range r_limit = {1, 1000000};
+static const struct u32range r_cookie = {0, 1000000};
 const struct kdef conf_iface_tab[] = {
-	{ "ike", NULL, FK_IKE, 1, p_addrlist, d_addrlist, FO(ike), NULL,
-	  IF_AF },
-	{ "kink", NULL, FK_KINK, 1, p_addrlist, d_addrlist, FO(kink), NULL,
-	  IF_AF },
-	{ "spmd", NULL, FK_SPMD, 1, p_addrlist, d_addrlist, FO(spmd), NULL,
-	  IF_AF | AF_UNIXOK },
-	{ "spmd_password", NULL, FK_PASSWD, 1, p_str, d_str,
-	  FO(spmd_password), NULL, 1 },
-	{ "application_bypass", NULL, FK_BYPASS, 1, p_bool, d_bool,
-	  FO(application_bypass), NULL, 0 },
-	{ "kernel", NULL, FK_KERNEL, 1, p_enum, d_enum, FO(kernel), &kernel_e,
-	  0 },
-	{ "ike_cookie_threshold", NULL, FK_COOKIE, 1, p_u32, d_u32,
-	  FO(ike_cookie_threshold), &r_cookie, 0 },
-	{ "ike_half_open_max", NULL, FK_HO_MAX, 1, p_u32, d_u32,
-	  FO(ike_half_open_max), &r_limit, 0 },
-	{ "ike_half_open_per_addr", NULL, FK_HO_ADDR, 1, p_u32, d_u32,
-	  FO(ike_half_open_per_addr), &r_limit, 0 },
-	{ "ike_half_open_per_prefix", NULL, FK_HO_PREFIX, 1, p_u32, d_u32,
-	  FO(ike_half_open_per_prefix), &r_limit, 0 },
-	{ "ike_half_open_timeout", NULL, FK_HO_TIMEOUT, 1, p_time, d_time,
-	  FO(ike_half_open_timeout), NULL, 0 },
-	{ "ike_sa_per_id", NULL, FK_SA_PER_ID, 1, p_u32, d_u32,
-	  FO(ike_sa_per_id), &r_limit, 0 },
-	{ "child_sa_per_ike_sa", NULL, FK_CHILD_PER_SA, 1, p_u32, d_u32,
-	  FO(ike_child_sa_per_ike_sa), &r_limit, 0 },
-	{ "ike_half_open_rate", NULL, FK_HO_RATE, 1, p_u32, d_u32,
-	  FO(ike_half_open_rate), &r_cookie, 0 },
-	/* r2espd's control socket for `kernel userspace` (the environment
-	 * variable RACOON2_ESPD_SOCKET, when set, overrides it) */
-	{ "kernel_socket", NULL, FK_KSOCK, 1, p_str, d_str,
-	  FO(kernel_socket), NULL, 1 },
+    {"ike", NULL, FK_IKE, 1, p_addrlist, d_addrlist, FO(ike), NULL, IF_AF},
+    {"kink", NULL, FK_KINK, 1, p_addrlist, d_addrlist, FO(kink), NULL, IF_AF},
+    {"spmd", NULL, FK_SPMD, 1, p_addrlist, d_addrlist, FO(spmd), NULL,
+     IF_AF | AF_UNIXOK},
+    {"spmd_password", NULL, FK_PASSWD, 1, p_str, d_str, FO(spmd_password), NULL,
+     1},
+    {"application_bypass", NULL, FK_BYPASS, 1, p_bool, d_bool,
+     FO(application_bypass), NULL, 0},
+    {"kernel", NULL, FK_KERNEL, 1, p_enum, d_enum, FO(kernel), &kernel_e, 0},
+    {"ike_cookie_threshold", NULL, FK_COOKIE, 1, p_u32, d_u32,
+     FO(ike_cookie_threshold), &r_cookie, 0},
+    {"ike_half_open_max", NULL, FK_HO_MAX, 1, p_u32, d_u32,
+     FO(ike_half_open_max), &r_limit, 0},
+    {"ike_half_open_per_addr", NULL, FK_HO_ADDR, 1, p_u32, d_u32,
+     FO(ike_half_open_per_addr), &r_limit, 0},
+    {"ike_half_open_per_prefix", NULL, FK_HO_PREFIX, 1, p_u32, d_u32,
+     FO(ike_half_open_per_prefix), &r_limit, 0},
+    {"ike_half_open_timeout", NULL, FK_HO_TIMEOUT, 1, p_time, d_time,
+     FO(ike_half_open_timeout), NULL, 0},
+    {"ike_sa_per_id", NULL, FK_SA_PER_ID, 1, p_u32, d_u32, FO(ike_sa_per_id),
+     &r_limit, 0},
+    {"child_sa_per_ike_sa", NULL, FK_CHILD_PER_SA, 1, p_u32, d_u32,
+     FO(ike_child_sa_per_ike_sa), &r_limit, 0},
+    {"ike_half_open_rate", NULL, FK_HO_RATE, 1, p_u32, d_u32,
+     FO(ike_half_open_rate), &r_cookie, 0},
+    /* r2espd's control socket for `kernel userspace` (the environment
+     * variable RACOON2_ESPD_SOCKET, when set, overrides it) */
+    {"kernel_socket", NULL, FK_KSOCK, 1, p_str, d_str, FO(kernel_socket), NULL,
+     1},
 };
 const size_t conf_iface_ntab =
-	sizeof(conf_iface_tab) / sizeof(conf_iface_tab[0]);
+    sizeof(conf_iface_tab) / sizeof(conf_iface_tab[0]);
 
 #define VO(f) offsetof(struct conf_resolver, f)
 const struct kdef conf_resolver_tab[] = {
-	{ "resolver", NULL, 0, 1, p_bool, d_bool, VO(enabled), NULL, 0 },
-	{ "nameserver", NULL, 1, 1, p_addrlist, d_addrlist, VO(nameserver),
-	  NULL, AF_PORTOK },
-	{ "dns_query", NULL, 2, 1, p_addrlist, d_addrlist, VO(dns_query),
-	  NULL, AF_PORTOK | AF_ANYOK | AF_MACROOK },
+    {"resolver", NULL, 0, 1, p_bool, d_bool, VO(enabled), NULL, 0},
+    {"nameserver", NULL, 1, 1, p_addrlist, d_addrlist, VO(nameserver), NULL,
+     AF_PORTOK},
+    {"dns_query", NULL, 2, 1, p_addrlist, d_addrlist, VO(dns_query), NULL,
+     AF_PORTOK | AF_ANYOK | AF_MACROOK},
 };
 const size_t conf_resolver_ntab =
-	sizeof(conf_resolver_tab) / sizeof(conf_resolver_tab[0]);
+    sizeof(conf_resolver_tab) / sizeof(conf_resolver_tab[0]);
 
 /* ------------------------------------------------------------------ */
 /* the one loop                                                        */
@@ -1758,32 +1809,38 @@ static void interp_block(struct ictx *x, const struct block *b,
 			continue;
 		}
 		if (k0->kind != I_WORD) {
-			conf_err(x->p, &k0->loc, "expected a directive name in"
-				 " %s, got %s%s%s", what,
-				 k0->kind == I_STRING ? "\"" : "",
+			conf_err(x->p, &k0->loc,
+				 "expected a directive name in"
+				 " %s, got %s%s%s",
+				 what, k0->kind == I_STRING ? "\"" : "",
 				 item_desc(k0),
 				 k0->kind == I_STRING ? "\"" : "");
 			continue;
 		}
 		k = kfind(tab, ntab, k0->text);
 		if (!k) {
-			conf_err(x->p, &k0->loc, "unknown directive '%s' in "
-				 "%s", k0->text, what);
+			conf_err(x->p, &k0->loc,
+				 "unknown directive '%s' in "
+				 "%s",
+				 k0->text, what);
 			continue;
 		}
 		if (only >= 0 && k->id != only)
 			continue;
 		if (!(k->ctx & ctx)) {
 			if (!inherit)
-				conf_err(x->p, &k0->loc, "'%s' is not valid in"
-					 " %s", k->name, what);
+				conf_err(x->p, &k0->loc,
+					 "'%s' is not valid in"
+					 " %s",
+					 k->name, what);
 			continue;
 		}
 		if ((*set >> k->id) & 1u) {
 			if (!inherit)
-				conf_err(x->p, &k0->loc, "duplicate '%s' in %s"
-					 " (first at line %u)", k->name, what,
-					 locs[k->id].line);
+				conf_err(x->p, &k0->loc,
+					 "duplicate '%s' in %s"
+					 " (first at line %u)",
+					 k->name, what, locs[k->id].line);
 			continue;
 		}
 		memset(&c, 0, sizeof(c));
@@ -1797,8 +1854,10 @@ static void interp_block(struct ictx *x, const struct block *b,
 			/* every failure must be reported: a value that is
 			 * quietly left out would change the meaning */
 			if (!inherit && x->p->diag->nerrors == errs)
-				conf_err(x->p, &k0->loc, "invalid value for "
-					 "'%s'", k->name);
+				conf_err(x->p, &k0->loc,
+					 "invalid value for "
+					 "'%s'",
+					 k->name);
 			locs[BAD(nlocs)].line = 1;
 			continue;
 		}
@@ -1923,15 +1982,18 @@ static const struct flat_kind {
 	size_t arr, n, def;
 	size_t name, loc, set;
 } flat_kinds[FLAT_COUNT] = {
-#define FLAT(nk, w, ctx, arr, n)                                            \
-	{ nk, #w, "default " #w, conf_##w##_tab, &conf_##w##_ntab, ctx,      \
-	  offsetof(struct conf, arr), offsetof(struct conf, n),              \
-	  offsetof(struct conf, default_##w),                                \
-	  offsetof(struct conf_##w, name), offsetof(struct conf_##w, loc),   \
-	  offsetof(struct conf_##w, set) }
-	[FLAT_POLICY] = FLAT(NK_POLICY, policy, 1, policies, npolicies),
-	[FLAT_IPSEC] = FLAT(NK_IPSEC, ipsec, 1, ipsecs, nipsecs),
-	[FLAT_SA] = FLAT(NK_SA, sa, 7, sas, nsas),
+#define FLAT(nk, w, ctx, arr, n)                                               \
+	{                                                                      \
+		nk, #w, "default " #w, conf_##w##_tab, &conf_##w##_ntab, ctx,  \
+		    offsetof(struct conf, arr), offsetof(struct conf, n),      \
+		    offsetof(struct conf, default_##w),                        \
+		    offsetof(struct conf_##w, name),                           \
+		    offsetof(struct conf_##w, loc),                            \
+		    offsetof(struct conf_##w, set)                             \
+	}
+    [FLAT_POLICY] = FLAT(NK_POLICY, policy, 1, policies, npolicies),
+    [FLAT_IPSEC] = FLAT(NK_IPSEC, ipsec, 1, ipsecs, nipsecs),
+    [FLAT_SA] = FLAT(NK_SA, sa, 7, sas, nsas),
 #undef FLAT
 };
 
@@ -2008,16 +2070,16 @@ static const char *named_section(struct ictx *x, const struct stmt *s,
 	    s->items[2].kind != I_BLOCK) {
 		const struct item *bad = s->n > 1 ? &s->items[1] : &s->items[0];
 		if (s->n >= 2 && s->items[1].kind == I_BLOCK)
-			conf_err(x->p, &bad->loc,
-				 "expected a name after '%s'", kw);
+			conf_err(x->p, &bad->loc, "expected a name after '%s'",
+				 kw);
 		else if (s->n > 3)
 			conf_err(x->p, &s->items[3].loc,
 				 "unexpected %s after the '%s' block "
 				 "(missing ';'?)",
 				 item_desc(&s->items[3]), kw);
 		else
-			conf_err(x->p, &bad->loc,
-				 "expected: %s NAME { ... };", kw);
+			conf_err(x->p, &bad->loc, "expected: %s NAME { ... };",
+				 kw);
 		return NULL;
 	}
 	if (!s->items[1].text[0]) {
@@ -2029,7 +2091,7 @@ static const char *named_section(struct ictx *x, const struct stmt *s,
 }
 
 static const char *const nkind_name[NK_COUNT] = {
-	"remote", "selector", "policy", "ipsec", "sa", "addresspool",
+    "remote", "selector", "policy", "ipsec", "sa", "addresspool",
 };
 
 /*
@@ -2046,15 +2108,18 @@ static bool obj_admit(struct ictx *x, enum conf_nkind k, void *const *arr,
 
 	if (i < n) {
 		const struct conf_loc *ol =
-			(const void *)((const char *)arr[i] + loc_off);
-		conf_err(x->p, l, "duplicate %s '%s' (first defined at "
-			 "%s:%u)", nkind_name[k], nm, ol->file, ol->line);
+		    (const void *)((const char *)arr[i] + loc_off);
+		conf_err(x->p, l,
+			 "duplicate %s '%s' (first defined at "
+			 "%s:%u)",
+			 nkind_name[k], nm, ol->file, ol->line);
 		return false;
 	}
 	if (n >= conf_max_objects) {
 		/* once: the rest of this kind is not interpreted */
 		if (!x->over[k])
-			conf_err(x->p, l, "too many %s sections (limit %zu); "
+			conf_err(x->p, l,
+				 "too many %s sections (limit %zu); "
 				 "'%s' and later ones are not loaded",
 				 nkind_name[k], conf_max_objects, nm);
 		x->over[k] = true;
@@ -2063,7 +2128,7 @@ static bool obj_admit(struct ictx *x, enum conf_nkind k, void *const *arr,
 	return true;
 }
 
-#define ADMIT(x, k, arr, n, T, nm, l)                                       \
+#define ADMIT(x, k, arr, n, T, nm, l)                                          \
 	obj_admit(x, k, (void *const *)(arr), n, offsetof(T, loc), nm, l)
 
 /*
@@ -2072,9 +2137,9 @@ static bool obj_admit(struct ictx *x, enum conf_nkind k, void *const *arr,
  * *locsp, then index it.  On failure reports at l and stores nothing;
  * the caller still owns obj and locs.
  */
-static bool obj_add(struct ictx *x, enum conf_nkind k, void *arrp,
-		    size_t *n, void *obj, void *locsp, void *locs,
-		    const char *name, const struct conf_loc *l)
+static bool obj_add(struct ictx *x, enum conf_nkind k, void *arrp, size_t *n,
+		    void *obj, void *locsp, void *locs, const char *name,
+		    const struct conf_loc *l)
 {
 	void ***arr = arrp, ***la = locsp;
 
@@ -2099,8 +2164,8 @@ static bool report_missing(const struct ictx *x, enum conf_nkind k)
 }
 
 /* The object of kind k named nm, or NULL. */
-static void *obj_find(const struct ictx *x, enum conf_nkind k,
-		      void *const *arr, size_t n, const char *nm)
+static void *obj_find(const struct ictx *x, enum conf_nkind k, void *const *arr,
+		      size_t n, const char *nm)
 {
 	size_t i = conf_names_get(&x->names[k], nm);
 	return i < n ? arr[i] : NULL;
@@ -2128,9 +2193,11 @@ static void do_default(struct ictx *x, const struct block *b)
 		kw = s->items[0].kind == I_WORD ? s->items[0].text : "";
 		if (strcmp(kw, "remote") && strcmp(kw, "policy") &&
 		    strcmp(kw, "ipsec") && strcmp(kw, "sa")) {
-			conf_err(x->p, &s->items[0].loc, "unknown directive "
+			conf_err(x->p, &s->items[0].loc,
+				 "unknown directive "
 				 "'%s' in default (expected remote, policy, "
-				 "ipsec or sa)", item_desc(&s->items[0]));
+				 "ipsec or sa)",
+				 item_desc(&s->items[0]));
 			continue;
 		}
 		bi = single_block(x, s);
@@ -2140,7 +2207,8 @@ static void do_default(struct ictx *x, const struct block *b)
 			uint64_t set = 0;
 			struct conf_remote *r;
 			if (x->def_remote) {
-				conf_err(x->p, &s->items[0].loc, "duplicate "
+				conf_err(x->p, &s->items[0].loc,
+					 "duplicate "
 					 "remote in default");
 				continue;
 			}
@@ -2156,8 +2224,8 @@ static void do_default(struct ictx *x, const struct block *b)
 			for (size_t j = 0; j < bi->block->n; j++) {
 				const struct stmt *ks = &bi->block->stmts[j];
 				const char *n = ks->items[0].kind == I_WORD
-							? ks->items[0].text
-							: "";
+						    ? ks->items[0].text
+						    : "";
 				if (ks->broken || ks->n != 2 ||
 				    ks->items[1].kind != I_BLOCK)
 					continue;
@@ -2173,8 +2241,10 @@ static void do_default(struct ictx *x, const struct block *b)
 			const struct flat_kind *fk = &flat_kinds[k];
 			void **def = at_off(x->c, fk->def);
 			if (x->def_flat[k]) {
-				conf_err(x->p, &s->items[0].loc, "duplicate "
-					 "%s in default", kw);
+				conf_err(x->p, &s->items[0].loc,
+					 "duplicate "
+					 "%s in default",
+					 kw);
 				continue;
 			}
 			x->def_flat[k] = bi->block;
@@ -2194,8 +2264,8 @@ static void do_flat(struct ictx *x, int k, const char *nm,
 	const struct flat_kind *fk = &flat_kinds[k];
 	void *o, *ll;
 
-	if (!obj_admit(x, fk->nk, flat_arr(x->c, k), flat_n(x->c, k),
-		       fk->loc, nm, l))
+	if (!obj_admit(x, fk->nk, flat_arr(x->c, k), flat_n(x->c, k), fk->loc,
+		       nm, l))
 		return;
 	o = flat_new(k, nm, l);
 	ll = loc_array();
@@ -2246,7 +2316,8 @@ static void do_addrpool(struct ictx *x, const char *nm,
 		    strcmp(s->items[1].text, "-") != 0 ||
 		    (s->items[2].kind != I_WORD &&
 		     s->items[2].kind != I_STRING)) {
-			conf_err(x->p, &s->items[0].loc, "expected: ADDRESS - "
+			conf_err(x->p, &s->items[0].loc,
+				 "expected: ADDRESS - "
 				 "ADDRESS; (with spaces around '-')");
 			continue;
 		}
@@ -2270,20 +2341,23 @@ static void do_addrpool(struct ictx *x, const char *nm,
 		r.start.loc = s->items[0].loc;
 		r.end.loc = it->loc;
 		if (r.start.af != r.end.af) {
-			conf_err(x->p, &it->loc, "address range mixes IPv4 and"
+			conf_err(x->p, &it->loc,
+				 "address range mixes IPv4 and"
 				 " IPv6");
 			continue;
 		}
 		if (memcmp(r.start.u.b, r.end.u.b,
 			   r.start.af == AF_INET ? 4 : 16) > 0) {
-			conf_err(x->p, &it->loc, "address range ends before it"
+			conf_err(x->p, &it->loc,
+				 "address range ends before it"
 				 " starts");
 			continue;
 		}
 		if (ap->n >= CONF_MAX_LIST) {
-			conf_err(x->p, &s->items[0].loc, "too many ranges in "
-				 "addresspool '%s' (limit %d)", ap->name,
-				 CONF_MAX_LIST);
+			conf_err(x->p, &s->items[0].loc,
+				 "too many ranges in "
+				 "addresspool '%s' (limit %d)",
+				 ap->name, CONF_MAX_LIST);
 			break;
 		}
 		if (!grow((void **)&ap->v, ap->n, sizeof(r))) {
@@ -2298,7 +2372,7 @@ static void top_level(struct ictx *x)
 {
 	const struct block *top = x->p->top;
 	struct conf *c = x->c;
-	struct conf_loc iface_loc = { 0 }, res_loc = { 0 };
+	struct conf_loc iface_loc = {0}, res_loc = {0};
 
 	if (!top)
 		return;
@@ -2314,8 +2388,10 @@ static void top_level(struct ictx *x)
 		if (s->broken)
 			continue;
 		if (k0->kind != I_WORD) {
-			conf_err(x->p, &k0->loc, "expected a directive, got "
-				 "%s", item_desc(k0));
+			conf_err(x->p, &k0->loc,
+				 "expected a directive, got "
+				 "%s",
+				 item_desc(k0));
 			continue;
 		}
 		kw = k0->text;
@@ -2324,7 +2400,7 @@ static void top_level(struct ictx *x)
 		if (strcmp(kw, "interface") == 0 ||
 		    strcmp(kw, "resolver") == 0 || strcmp(kw, "default") == 0) {
 			bool is_if = kw[0] == 'i', is_res = kw[0] == 'r';
-			struct conf_loc *first = is_if    ? &iface_loc
+			struct conf_loc *first = is_if	  ? &iface_loc
 						 : is_res ? &res_loc
 							  : &x->def_loc;
 			uint64_t set = 0;
@@ -2332,9 +2408,10 @@ static void top_level(struct ictx *x)
 			if (!(bi = single_block(x, s)))
 				continue;
 			if (first->line) {
-				conf_err(x->p, &k0->loc, "duplicate %s section"
-					 " (first at %s:%u)", kw, first->file,
-					 first->line);
+				conf_err(x->p, &k0->loc,
+					 "duplicate %s section"
+					 " (first at %s:%u)",
+					 kw, first->file, first->line);
 				continue;
 			}
 			*first = k0->loc;
@@ -2345,9 +2422,9 @@ static void top_level(struct ictx *x)
 					     "interface section", &c->iface,
 					     &set, x->iflocs, NLOCS, false, -1);
 				c->iface.has_application_bypass =
-					(set >> FK_BYPASS) & 1u;
+				    (set >> FK_BYPASS) & 1u;
 				c->iface.ike_limits_set =
-					(uint32_t)((set >> FK_COOKIE) & 0xffu);
+				    (uint32_t)((set >> FK_COOKIE) & 0xffu);
 			} else if (is_res) {
 				c->resolver.present = true;
 				interp_block(x, bi->block, conf_resolver_tab,
@@ -2362,10 +2439,12 @@ static void top_level(struct ictx *x)
 		if (strcmp(kw, "remote") && strcmp(kw, "selector") &&
 		    strcmp(kw, "policy") && strcmp(kw, "ipsec") &&
 		    strcmp(kw, "sa") && strcmp(kw, "addresspool")) {
-			conf_err(x->p, &k0->loc, "unknown directive '%s' "
+			conf_err(x->p, &k0->loc,
+				 "unknown directive '%s' "
 				 "(expected include, setval, default, "
 				 "interface, resolver, remote, selector, "
-				 "policy, ipsec, sa or addresspool)", kw);
+				 "policy, ipsec, sa or addresspool)",
+				 kw);
 			continue;
 		}
 		nm = named_section(x, s, &b);
@@ -2450,9 +2529,9 @@ static struct conf_kmp_params *kmp_of(struct conf_remote *r, int idx)
 	return idx == 0 ? &r->ikev1 : idx == 1 ? &r->ikev2 : &r->kink;
 }
 
-static const enum conf_kmp kmp_by_idx[3] = { CONF_KMP_IKEV1, CONF_KMP_IKEV2,
-					     CONF_KMP_KINK };
-static const unsigned ctx_by_idx[3] = { X1, X2, XK };
+static const enum conf_kmp kmp_by_idx[3] = {CONF_KMP_IKEV1, CONF_KMP_IKEV2,
+					    CONF_KMP_KINK};
+static const unsigned ctx_by_idx[3] = {X1, X2, XK};
 
 static void inherit_remote(struct ictx *x, struct conf_remote *r,
 			   struct rlocs *rl)
@@ -2480,8 +2559,7 @@ static void inherit_remote(struct ictx *x, struct conf_remote *r,
 	}
 }
 
-static void inherit_flat(struct ictx *x, int k, void *o,
-			 struct conf_loc *locs)
+static void inherit_flat(struct ictx *x, int k, void *o, struct conf_loc *locs)
 {
 	const struct flat_kind *fk = &flat_kinds[k];
 	const struct block *b = x->def_flat[k];
@@ -2496,8 +2574,8 @@ static void inherit_flat(struct ictx *x, int k, void *o,
 		interp_block(x, b, fk->tab, *fk->ntab, ctx, "default", o, &set,
 			     locs, NLOCS_OBJ, true, CS_SA_PROTOCOL);
 		ctx = (set >> CS_SA_PROTOCOL) & 1u
-			      ? 1u << ((struct conf_sa *)o)->sa_protocol
-			      : 0;
+			  ? 1u << ((struct conf_sa *)o)->sa_protocol
+			  : 0;
 	}
 	if (ctx)
 		interp_block(x, b, fk->tab, *fk->ntab, ctx, "default", o, &set,
@@ -2532,8 +2610,8 @@ static void check_file(struct ictx *x, const char *path,
 		/* remembering is only an optimisation: on failure the
 		 * file is checked (and reported) again, nothing is lost */
 		char *d = strdup(path);
-		if (d && conf_names_put(&x->checked_idx, d, x->nchecked,
-					NULL) == 0)
+		if (d &&
+		    conf_names_put(&x->checked_idx, d, x->nchecked, NULL) == 0)
 			x->checked[x->nchecked++] = d;
 		else
 			free(d);
@@ -2587,63 +2665,77 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 	if (kmp == CONF_KMP_KINK && !is_default && !bad &&
 	    r->n_acceptable_kmp && r->acceptable_kmp[0] == CONF_KMP_KINK &&
 	    (!k->my_principal || !k->peers_principal))
-		conf_warn(x->p, &k->loc, "remote '%s': kink needs my_principal "
-			  "and peers_principal (here or in default)", r->name);
+		conf_warn(x->p, &k->loc,
+			  "remote '%s': kink needs my_principal "
+			  "and peers_principal (here or in default)",
+			  r->name);
 	if (v1 || v2) {
 		at = kloc(locs, CK_KMP_ENC_ALG, &k->loc);
 		for (size_t i = 0; i < k->kmp_enc_alg.n; i++) {
 			const struct conf_alg_info *ai =
-				conf_alg_info(k->kmp_enc_alg.v[i].alg);
+			    conf_alg_info(k->kmp_enc_alg.v[i].alg);
 			if (!(ai->flags & CONF_ALGF_AEAD))
 				non_aead = true;
 			/* RFC 7296 §3.3.2: only ENCR transforms with an
 			 * IKEv2 number can be proposed */
-			if (v2 && (!ai->encr_id || (ai->flags & CONF_ALGF_V1_ONLY))) {
-				conf_err(x->p, at, "'%s' is not an IKEv2 "
+			if (v2 &&
+			    (!ai->encr_id || (ai->flags & CONF_ALGF_V1_ONLY))) {
+				conf_err(x->p, at,
+					 "'%s' is not an IKEv2 "
 					 "encryption algorithm (kmp_enc_alg in"
-					 " %s)", ai->name, kn);
+					 " %s)",
+					 ai->name, kn);
 			}
 			if (v1 && (ai->flags & CONF_ALGF_AEAD))
-				conf_err(x->p, at, "AEAD cipher '%s' is not "
+				conf_err(x->p, at,
+					 "AEAD cipher '%s' is not "
 					 "available in IKEv1 (kmp_enc_alg)",
 					 ai->name);
 		}
 		at = kloc(locs, CK_KMP_HASH_ALG, &k->loc);
 		for (size_t i = 0; i < k->kmp_hash_alg.n; i++) {
 			const struct conf_alg_info *ai =
-				conf_alg_info(k->kmp_hash_alg.v[i].alg);
+			    conf_alg_info(k->kmp_hash_alg.v[i].alg);
 			if (v2 && !ai->integ_id)
-				conf_err(x->p, at, "'%s' is not an IKEv2 "
+				conf_err(x->p, at,
+					 "'%s' is not an IKEv2 "
 					 "integrity algorithm (kmp_hash_alg in"
 					 " ikev2; use e.g. hmac_sha2_256)",
 					 ai->name);
 			if (v1 && !(ai->flags & CONF_ALGF_V1_HASH))
-				conf_err(x->p, at, "'%s' is not an IKEv1 hash "
+				conf_err(x->p, at,
+					 "'%s' is not an IKEv1 hash "
 					 "algorithm (kmp_hash_alg in ikev1; use"
-					 " md5, sha1 or sha2_*)", ai->name);
+					 " md5, sha1 or sha2_*)",
+					 ai->name);
 		}
 		at = kloc(locs, CK_KMP_PRF_ALG, &k->loc);
 		for (size_t i = 0; v2 && i < k->kmp_prf_alg.n; i++) {
 			const struct conf_alg_info *ai =
-				conf_alg_info(k->kmp_prf_alg.v[i].alg);
+			    conf_alg_info(k->kmp_prf_alg.v[i].alg);
 			if (!ai->prf_id)
-				conf_err(x->p, at, "'%s' is not an IKEv2 PRF "
-					 "(kmp_prf_alg)", ai->name);
+				conf_err(x->p, at,
+					 "'%s' is not an IKEv2 PRF "
+					 "(kmp_prf_alg)",
+					 ai->name);
 		}
 		at = kloc(locs, CK_KMP_DH_GROUP, &k->loc);
 		for (size_t i = 0; v2 && i < k->kmp_dh_group.n; i++) {
 			const struct conf_alg_info *ai =
-				conf_alg_info(k->kmp_dh_group.v[i].alg);
+			    conf_alg_info(k->kmp_dh_group.v[i].alg);
 			if (ai->flags & CONF_ALGF_V1_ONLY)
-				conf_err(x->p, at, "group '%s' is not defined "
-					 "for IKEv2 (kmp_dh_group)", ai->name);
+				conf_err(x->p, at,
+					 "group '%s' is not defined "
+					 "for IKEv2 (kmp_dh_group)",
+					 ai->name);
 		}
 		at = kloc(locs, CK_KMP_AUTH_METHOD, &k->loc);
 		for (size_t i = 0; v2 && i < k->n_kmp_auth_method; i++) {
 			enum conf_auth_method m = k->kmp_auth_method[i];
 			if (m == CONF_AUTH_RSAENC || m == CONF_AUTH_RSAREV ||
 			    m == CONF_AUTH_GSSAPI_KRB)
-				conf_err(x->p, at, "authentication method '%s'"
+				conf_err(x->p, at,
+					 "authentication method '%s'"
 					 " exists only in IKEv1",
 					 conf_auth_method_name(m));
 		}
@@ -2654,11 +2746,10 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 			   "pre_shared_key", true);
 	if (k->my_public_key.format) {
 		at = kloc(locs, CK_MY_PUBLIC_KEY, &k->loc);
-		check_file(x, k->my_public_key.pub, at, "my_public_key",
-			   false);
+		check_file(x, k->my_public_key.pub, at, "my_public_key", false);
 		if (k->my_public_key.priv)
-			check_file(x, k->my_public_key.priv, at,
-				   "private key", true);
+			check_file(x, k->my_public_key.priv, at, "private key",
+				   true);
 	}
 	if (k->peers_public_key.format)
 		check_file(x, k->peers_public_key.pub,
@@ -2666,8 +2757,8 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 			   "peers_public_key", false);
 	if (k->provide.addresspool_name) {
 		const struct conf_addrpool *ap =
-			obj_find(x, NK_ADDRPOOL, (void *const *)x->c->addrpools,
-				 x->c->naddrpools, k->provide.addresspool_name);
+		    obj_find(x, NK_ADDRPOOL, (void *const *)x->c->addrpools,
+			     x->c->naddrpools, k->provide.addresspool_name);
 		if (!ap && report_missing(x, NK_ADDRPOOL))
 			conf_err(x->p, kloc(locs, CK_PROVIDE, &k->loc),
 				 "provide: addresspool '%s' is not defined",
@@ -2678,13 +2769,17 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 		return;
 	/* Completeness of a real remote (own values + default). */
 	if (!k->kmp_enc_alg.n)
-		conf_err(x->p, &k->loc, "remote '%s': %s needs kmp_enc_alg "
-			 "(not set here nor in default)", r->name, kn);
+		conf_err(x->p, &k->loc,
+			 "remote '%s': %s needs kmp_enc_alg "
+			 "(not set here nor in default)",
+			 r->name, kn);
 	/* RFC 7296 §3.3: an AEAD cipher carries its own integrity, so
 	 * kmp_hash_alg is needed only if some cipher is not AEAD. */
 	if (non_aead && !k->kmp_hash_alg.n)
-		conf_err(x->p, &k->loc, "remote '%s': %s needs kmp_hash_alg "
-			 "for its non-AEAD ciphers", r->name, kn);
+		conf_err(x->p, &k->loc,
+			 "remote '%s': %s needs kmp_hash_alg "
+			 "for its non-AEAD ciphers",
+			 r->name, kn);
 	if (v2 && !k->kmp_prf_alg.n)
 		conf_err(x->p, &k->loc, "remote '%s': ikev2 needs kmp_prf_alg",
 			 r->name);
@@ -2692,12 +2787,15 @@ static void check_kmp(struct ictx *x, struct conf_remote *r, int idx,
 		conf_err(x->p, &k->loc, "remote '%s': %s needs kmp_dh_group",
 			 r->name, kn);
 	if (!k->n_kmp_auth_method)
-		conf_err(x->p, &k->loc, "remote '%s': %s needs "
-			 "kmp_auth_method", r->name, kn);
+		conf_err(x->p, &k->loc,
+			 "remote '%s': %s needs "
+			 "kmp_auth_method",
+			 r->name, kn);
 	if (has_auth(k, CONF_AUTH_PSK) && !k->pre_shared_key)
-		conf_err(x->p, &k->loc, "remote '%s': %s uses psk "
-			 "authentication but has no pre_shared_key", r->name,
-			 kn);
+		conf_err(x->p, &k->loc,
+			 "remote '%s': %s uses psk "
+			 "authentication but has no pre_shared_key",
+			 r->name, kn);
 }
 
 static void check_remote(struct ictx *x, struct conf_remote *r,
@@ -2706,18 +2804,22 @@ static void check_remote(struct ictx *x, struct conf_remote *r,
 	bool bad = rl->top[LOC_BAD].line != 0;
 
 	if (!is_default && !bad && r->n_acceptable_kmp == 0)
-		conf_err(x->p, &r->loc, "remote '%s': acceptable_kmp is "
-			 "required (here or in default)", r->name);
+		conf_err(x->p, &r->loc,
+			 "remote '%s': acceptable_kmp is "
+			 "required (here or in default)",
+			 r->name);
 	for (int i = 0; i < 3; i++)
 		check_kmp(x, r, i, rl->kmp[i], is_default, bad);
 	if (r->selector_name) {
-		r->selector = obj_find(x, NK_SELECTOR,
-				       (void *const *)x->c->selectors,
-				       x->c->nselectors, r->selector_name);
+		r->selector =
+		    obj_find(x, NK_SELECTOR, (void *const *)x->c->selectors,
+			     x->c->nselectors, r->selector_name);
 		if (!r->selector && report_missing(x, NK_SELECTOR))
-			conf_err(x->p, kloc(rl->top, RK_SELECTOR_INDEX, &r->loc),
+			conf_err(x->p,
+				 kloc(rl->top, RK_SELECTOR_INDEX, &r->loc),
 				 "selector_index '%s' does not name a "
-				 "selector", r->selector_name);
+				 "selector",
+				 r->selector_name);
 	}
 }
 
@@ -2730,8 +2832,7 @@ static bool both_literal_differ(const struct conf_addr *a,
 
 static bool port_proto(int p)
 {
-	return p == CONF_PROTO_ANY || p == 6 || p == 17 || p == 132 ||
-	       p == 136;
+	return p == CONF_PROTO_ANY || p == 6 || p == 17 || p == 132 || p == 136;
 }
 
 static void check_selector(struct ictx *x, struct conf_selector *s,
@@ -2751,18 +2852,23 @@ static void check_selector(struct ictx *x, struct conf_selector *s,
 		s->dst.loc = s->loc;
 	}
 	if (both_literal_differ(&s->src, &s->dst))
-		conf_err(x->p, kloc(locs, SK_DST, &s->loc), "selector '%s': "
+		conf_err(x->p, kloc(locs, SK_DST, &s->loc),
+			 "selector '%s': "
 			 "src and dst are of different address families",
 			 s->name);
 	if ((s->src.port || s->dst.port) &&
 	    !port_proto(s->upper_layer_protocol))
-		conf_err(x->p, kloc(locs, SK_ULP, &s->loc), "selector '%s': "
+		conf_err(x->p, kloc(locs, SK_ULP, &s->loc),
+			 "selector '%s': "
 			 "ports need upper_layer_protocol tcp, udp, sctp or "
-			 "udplite", s->name);
+			 "udplite",
+			 s->name);
 	if (!s->policy_name) {
 		if (!bad)
-			conf_err(x->p, &s->loc, "selector '%s': "
-				 "policy_index is required", s->name);
+			conf_err(x->p, &s->loc,
+				 "selector '%s': "
+				 "policy_index is required",
+				 s->name);
 		return;
 	}
 	s->policy = obj_find(x, NK_POLICY, (void *const *)x->c->policies,
@@ -2796,26 +2902,30 @@ static void check_policy(struct ictx *x, struct conf_policy *p,
 		conf_err(x->p, &p->loc, "policy '%s': action is required",
 			 p->name);
 	if (p->remote_name) {
-		p->remote = obj_find(x, NK_REMOTE,
-				     (void *const *)x->c->remotes,
+		p->remote = obj_find(x, NK_REMOTE, (void *const *)x->c->remotes,
 				     x->c->nremotes, p->remote_name);
 		if (!p->remote) {
 			if (report_missing(x, NK_REMOTE))
 				conf_err(x->p,
 					 kloc(locs, CP_REMOTE_INDEX, &p->loc),
 					 "remote_index '%s' does not name a "
-					 "remote", p->remote_name);
+					 "remote",
+					 p->remote_name);
 		} else if (!append_ptr(&p->remote->policies,
 				       &p->remote->npolicies, p)) {
 			conf_nomem(x->p, &p->loc);
 		}
 	} else if (p->action == CONF_ACTION_AUTO_IPSEC) {
-		conf_err(x->p, &p->loc, "policy '%s': action auto_ipsec needs "
-			 "remote_index", p->name);
+		conf_err(x->p, &p->loc,
+			 "policy '%s': action auto_ipsec needs "
+			 "remote_index",
+			 p->name);
 	}
 	if (needs_ipsec && !p->nipsec)
-		conf_err(x->p, &p->loc, "policy '%s': action %s needs "
-			 "ipsec_index", p->name,
+		conf_err(x->p, &p->loc,
+			 "policy '%s': action %s needs "
+			 "ipsec_index",
+			 p->name,
 			 p->action == CONF_ACTION_AUTO_IPSEC ? "auto_ipsec"
 							     : "static_ipsec");
 	if (p->nipsec) {
@@ -2823,33 +2933,37 @@ static void check_policy(struct ictx *x, struct conf_policy *p,
 		if (!p->ipsec)
 			conf_nomem(x->p, &p->loc);
 		for (size_t i = 0; p->ipsec && i < p->nipsec; i++) {
-			p->ipsec[i] = obj_find(x, NK_IPSEC,
-					       (void *const *)x->c->ipsecs,
-					       x->c->nipsecs,
-					       p->ipsec_names[i]);
+			p->ipsec[i] =
+			    obj_find(x, NK_IPSEC, (void *const *)x->c->ipsecs,
+				     x->c->nipsecs, p->ipsec_names[i]);
 			if (!p->ipsec[i] && report_missing(x, NK_IPSEC))
 				conf_err(x->p,
 					 kloc(locs, CP_IPSEC_INDEX, &p->loc),
 					 "ipsec_index '%s' does not name an "
-					 "ipsec", p->ipsec_names[i]);
+					 "ipsec",
+					 p->ipsec_names[i]);
 		}
 	}
 	if (both_literal_differ(&p->my_sa_ipaddr, &p->peers_sa_ipaddr))
 		conf_err(x->p, kloc(locs, CP_PEERS_SA_IPADDR, &p->loc),
 			 "policy '%s': my_sa_ipaddr and peers_sa_ipaddr are of"
-			 " different address families", p->name);
+			 " different address families",
+			 p->name);
 	/* RFC 4301 §4.1: a tunnel needs its two outer endpoints; IP_RW
 	 * (racoon2) means one end is learnt from the IKE SA. */
 	if (needs_ipsec && p->ipsec_mode == CONF_MODE_TUNNEL) {
 		bool rw = p->peers_sa_ipaddr.kind == CONF_ADDR_RW ||
 			  p->my_sa_ipaddr.kind == CONF_ADDR_RW;
 		if (!sa_addr_given(&p->peers_sa_ipaddr) && !rw)
-			conf_err(x->p, &p->loc, "policy '%s': tunnel mode "
+			conf_err(x->p, &p->loc,
+				 "policy '%s': tunnel mode "
 				 "needs peers_sa_ipaddr (an address or IP_RW)",
 				 p->name);
 		if (!sa_addr_given(&p->my_sa_ipaddr) && !rw)
-			conf_err(x->p, &p->loc, "policy '%s': tunnel mode "
-				 "needs my_sa_ipaddr", p->name);
+			conf_err(x->p, &p->loc,
+				 "policy '%s': tunnel mode "
+				 "needs my_sa_ipaddr",
+				 p->name);
 	}
 	if (p->my_sa_ipaddr.kind == CONF_ADDR_RW &&
 	    p->peers_sa_ipaddr.kind == CONF_ADDR_RW)
@@ -2871,8 +2985,10 @@ static void check_ipsec(struct ictx *x, struct conf_ipsec *ip,
 		return;
 	}
 	if (ip->nsa > 3) {
-		conf_err(x->p, at, "ipsec '%s': at most 3 SAs (ah, esp, "
-			 "ipcomp) in a bundle", ip->name);
+		conf_err(x->p, at,
+			 "ipsec '%s': at most 3 SAs (ah, esp, "
+			 "ipcomp) in a bundle",
+			 ip->name);
 		return;
 	}
 	ip->sa = calloc(ip->nsa, sizeof(*ip->sa));
@@ -2881,24 +2997,27 @@ static void check_ipsec(struct ictx *x, struct conf_ipsec *ip,
 		return;
 	}
 	for (size_t i = 0; i < ip->nsa; i++) {
-		struct conf_sa *sa = obj_find(x, NK_SA,
-					      (void *const *)x->c->sas,
-					      x->c->nsas, ip->sa_names[i]);
+		struct conf_sa *sa =
+		    obj_find(x, NK_SA, (void *const *)x->c->sas, x->c->nsas,
+			     ip->sa_names[i]);
 		struct conf_sa **slot;
 		ip->sa[i] = sa;
 		if (!sa) {
 			if (report_missing(x, NK_SA))
-				conf_err(x->p, at, "sa_index '%s' does not "
-					 "name an sa", ip->sa_names[i]);
+				conf_err(x->p, at,
+					 "sa_index '%s' does not "
+					 "name an sa",
+					 ip->sa_names[i]);
 			continue;
 		}
-		slot = sa->sa_protocol == CONF_SA_AH    ? &ip->ah
+		slot = sa->sa_protocol == CONF_SA_AH	? &ip->ah
 		       : sa->sa_protocol == CONF_SA_ESP ? &ip->esp
 							: &ip->ipcomp;
 		if (*slot) {
-			conf_err(x->p, at, "ipsec '%s': two %s SAs in one "
-				 "bundle ('%s' and '%s')", ip->name,
-				 saproto_v[sa->sa_protocol].name,
+			conf_err(x->p, at,
+				 "ipsec '%s': two %s SAs in one "
+				 "bundle ('%s' and '%s')",
+				 ip->name, saproto_v[sa->sa_protocol].name,
 				 (*slot)->name, sa->name);
 			continue;
 		}
@@ -2913,8 +3032,10 @@ static void check_sa(struct ictx *x, struct conf_sa *sa,
 
 	if (!((sa->set >> CS_SA_PROTOCOL) & 1u)) {
 		if (!is_default && !locs[OBJ_BAD].line)
-			conf_err(x->p, &sa->loc, "sa '%s': sa_protocol is "
-				 "required", sa->name);
+			conf_err(x->p, &sa->loc,
+				 "sa '%s': sa_protocol is "
+				 "required",
+				 sa->name);
 		return;
 	}
 	for (size_t i = 0; i < conf_sa_ntab; i++) {
@@ -2923,21 +3044,23 @@ static void check_sa(struct ictx *x, struct conf_sa *sa,
 		    !(k->ctx & (1u << sa->sa_protocol)))
 			conf_err(x->p, kloc(locs, k->id, &sa->loc),
 				 "'%s' is not valid in an sa with sa_protocol"
-				 " %s", k->name,
-				 saproto_v[sa->sa_protocol].name);
+				 " %s",
+				 k->name, saproto_v[sa->sa_protocol].name);
 	}
 	if (is_default || locs[OBJ_BAD].line)
 		return;
 	switch (sa->sa_protocol) {
 	case CONF_SA_ESP:
 		if (!sa->esp_enc_alg.n) {
-			conf_err(x->p, &sa->loc, "sa '%s': esp needs "
-				 "esp_enc_alg", sa->name);
+			conf_err(x->p, &sa->loc,
+				 "sa '%s': esp needs "
+				 "esp_enc_alg",
+				 sa->name);
 			break;
 		}
 		for (size_t i = 0; i < sa->esp_enc_alg.n; i++) {
 			const struct conf_alg_info *ai =
-				conf_alg_info(sa->esp_enc_alg.v[i].alg);
+			    conf_alg_info(sa->esp_enc_alg.v[i].alg);
 			if (ai->alg == CONF_ALG_NULL_ENC)
 				null_enc = true;
 			else if (!(ai->flags & CONF_ALGF_AEAD))
@@ -2952,21 +3075,27 @@ static void check_sa(struct ictx *x, struct conf_sa *sa,
 		if (null_enc && !has_auth_alg)
 			conf_err(x->p, kloc(locs, CS_ESP_ENC_ALG, &sa->loc),
 				 "sa '%s': null_enc needs an esp_auth_alg "
-				 "other than non_auth", sa->name);
+				 "other than non_auth",
+				 sa->name);
 		else if (non_aead && !sa->esp_auth_alg.n)
-			conf_err(x->p, &sa->loc, "sa '%s': non-AEAD ciphers "
+			conf_err(x->p, &sa->loc,
+				 "sa '%s': non-AEAD ciphers "
 				 "need esp_auth_alg (or write non_auth)",
 				 sa->name);
 		break;
 	case CONF_SA_AH:
 		if (!sa->ah_auth_alg.n)
-			conf_err(x->p, &sa->loc, "sa '%s': ah needs "
-				 "ah_auth_alg", sa->name);
+			conf_err(x->p, &sa->loc,
+				 "sa '%s': ah needs "
+				 "ah_auth_alg",
+				 sa->name);
 		break;
 	case CONF_SA_IPCOMP:
 		if (!sa->ipcomp_alg.n)
-			conf_err(x->p, &sa->loc, "sa '%s': ipcomp needs "
-				 "ipcomp_alg", sa->name);
+			conf_err(x->p, &sa->loc,
+				 "sa '%s': ipcomp needs "
+				 "ipcomp_alg",
+				 sa->name);
 		break;
 	}
 }

@@ -26,13 +26,13 @@ typedef void (*kdump_fn)(FILE *f, const struct kdef *k, const void *field);
 struct kdef {
 	const char *name;
 	const char *alias;
-	int id;          /* bit in the object's set mask */
-	unsigned ctx;    /* contexts where valid (CTX_* or sa protocols) */
+	int id;	      /* bit in the object's set mask */
+	unsigned ctx; /* contexts where valid (CTX_* or sa protocols) */
 	kparse_fn parse;
 	kdump_fn dump;
-	size_t off;      /* field offset in the object */
+	size_t off;	 /* field offset in the object */
 	const void *arg; /* enumdef / u32range */
-	size_t uarg;     /* slot, address flags, count offset, ... */
+	size_t uarg;	 /* slot, address flags, count offset, ... */
 };
 
 struct enumv {
@@ -50,16 +50,16 @@ struct u32range {
 /* KMP block contexts */
 #define CTX_IKEV1 1u
 #define CTX_IKEV2 2u
-#define CTX_KINK 4u
+#define CTX_KINK  4u
 
 /* address flags (kdef.uarg of address keys) */
-#define AF_RWOK 0x01u
-#define AF_ANYOK 0x02u
-#define AF_MACROOK 0x04u
-#define AF_NAMEOK 0x08u
+#define AF_RWOK	    0x01u
+#define AF_ANYOK    0x02u
+#define AF_MACROOK  0x04u
+#define AF_NAMEOK   0x08u
 #define AF_PREFIXOK 0x10u
-#define AF_PORTOK 0x20u
-#define AF_UNIXOK 0x40u
+#define AF_PORTOK   0x20u
+#define AF_UNIXOK   0x40u
 
 extern const struct kdef conf_kmp_tab[];
 extern const size_t conf_kmp_ntab;

@@ -55,8 +55,7 @@ static size_t find_slot(const struct conf_name_slot *v, size_t cap,
 	}
 }
 
-size_t conf_names_getn(const struct conf_names *t, const char *key,
-		       size_t len)
+size_t conf_names_getn(const struct conf_names *t, const char *key, size_t len)
 {
 	size_t i;
 

@@ -35,8 +35,7 @@ struct conf_names {
 void conf_names_free(struct conf_names *t);
 
 /* Index stored for key[0..len), or CONF_NAMES_NONE. */
-size_t conf_names_getn(const struct conf_names *t, const char *key,
-		       size_t len);
+size_t conf_names_getn(const struct conf_names *t, const char *key, size_t len);
 size_t conf_names_get(const struct conf_names *t, const char *key);
 
 /*

@@ -128,14 +128,14 @@ static bool is_word_char(int c)
 
 static struct conf_loc lx_loc(const struct lex *L)
 {
-	struct conf_loc l = { L->file, L->line, L->col };
+	struct conf_loc l = {L->file, L->line, L->col};
 	return l;
 }
 
 static void lx_next(struct lex *L)
 {
 	struct pctx *p = L->p;
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	int c;
 
 	free(L->cur.text);
@@ -367,7 +367,7 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 	struct pctx *p = L->p;
 
 	for (;;) {
-		struct stmt s = { 0 };
+		struct stmt s = {0};
 		bool done = false;
 
 		switch (L->cur.t) {
@@ -399,14 +399,14 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 		}
 
 		while (!done) {
-			struct item it = { 0 };
-			struct conf_loc bend = { 0 }; /* '}' of a block */
+			struct item it = {0};
+			struct conf_loc bend = {0}; /* '}' of a block */
 			it.loc = L->cur.loc;
 			switch (L->cur.t) {
 			case T_WORD:
 			case T_STRING:
-				it.kind = L->cur.t == T_WORD ? I_WORD
-							     : I_STRING;
+				it.kind =
+				    L->cur.t == T_WORD ? I_WORD : I_STRING;
 				it.text = L->cur.text;
 				L->cur.text = NULL;
 				if (L->cur.bad)
@@ -471,8 +471,8 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					conf_err(p, &L->cur.loc,
 						 "expected ';' after '}' of the"
 						 " block opened at line %u, "
-						 "column %u", it.loc.line,
-						 it.loc.col);
+						 "column %u",
+						 it.loc.line, it.loc.col);
 					done = true;
 				}
 				break;
@@ -530,15 +530,17 @@ static struct setvar *var_find(struct pctx *p, const char *name, size_t len)
  * Expand escapes, ${NAME} (when vars) and $[ENV] in raw.  Returns a heap
  * string, or NULL after reporting an error at loc.
  */
-static char *expand(struct pctx *p, const char *raw,
-		    const struct conf_loc *loc, bool vars, int depth)
+static char *expand(struct pctx *p, const char *raw, const struct conf_loc *loc,
+		    bool vars, int depth)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	bool ok = true;
 
 	if (depth > CONF_MAX_SUBST_DEPTH) {
-		conf_err(p, loc, "setval variables nested too deeply "
-				 "(limit %d)", CONF_MAX_SUBST_DEPTH);
+		conf_err(p, loc,
+			 "setval variables nested too deeply "
+			 "(limit %d)",
+			 CONF_MAX_SUBST_DEPTH);
 		return NULL;
 	}
 	for (const char *s = raw; *s && ok; s++) {
@@ -572,8 +574,10 @@ static char *expand(struct pctx *p, const char *raw,
 		const char *e = strchr(name, close);
 		size_t len;
 		if (!e) {
-			conf_err(p, loc, "unterminated '$%c' in string "
-				 "(missing '%c')", s[1], close);
+			conf_err(p, loc,
+				 "unterminated '$%c' in string "
+				 "(missing '%c')",
+				 s[1], close);
 			ok = false;
 			break;
 		}
@@ -590,21 +594,26 @@ static char *expand(struct pctx *p, const char *raw,
 			memcpy(env, name, len);
 			env[len] = '\0';
 			if (p->flags & CONF_LOAD_NO_ENV) {
-				conf_err(p, loc, "environment variables are "
-					 "disabled here ('$[%s]')", env);
+				conf_err(p, loc,
+					 "environment variables are "
+					 "disabled here ('$[%s]')",
+					 env);
 				ok = false;
 				break;
 			}
 			v = getenv(env);
 			if (!v) {
-				conf_err(p, loc, "environment variable '%s' is"
-					 " not set", env);
+				conf_err(p, loc,
+					 "environment variable '%s' is"
+					 " not set",
+					 env);
 				ok = false;
 				break;
 			}
 			sb_puts(&b, v);
 		} else if (!vars) {
-			conf_err(p, loc, "setval variables cannot be used "
+			conf_err(p, loc,
+				 "setval variables cannot be used "
 				 "here ('${%.*s}'); only $[ENV] can",
 				 (int)len, name);
 			ok = false;
@@ -612,7 +621,8 @@ static char *expand(struct pctx *p, const char *raw,
 		} else {
 			struct setvar *v = var_find(p, name, len);
 			if (!v) {
-				conf_err(p, loc, "undefined variable '${%.*s}'"
+				conf_err(p, loc,
+					 "undefined variable '${%.*s}'"
 					 " (not defined by setval)",
 					 (int)len, name);
 				ok = false;
@@ -623,16 +633,18 @@ static char *expand(struct pctx *p, const char *raw,
 				break;
 			}
 			if (v->state == 1) {
-				conf_err(p, loc, "setval variable '%s' refers "
-					 "to itself", v->name);
+				conf_err(p, loc,
+					 "setval variable '%s' refers "
+					 "to itself",
+					 v->name);
 				ok = false;
 				break;
 			}
 			if (!v->expanded) {
 				v->state = 1;
-				v->expanded = expand(p, v->val->text,
-						     &v->val->loc, true,
-						     depth + 1);
+				v->expanded =
+				    expand(p, v->val->text, &v->val->loc, true,
+					   depth + 1);
 				v->state = v->expanded ? 0 : 2;
 				if (!v->expanded) {
 					/* make later uses fail quietly */
@@ -683,22 +695,25 @@ static void add_var(struct pctx *p, struct stmt *s, size_t at)
 	name = &s->items[at];
 	val = &s->items[at + 1];
 	if (!valid_var_name(name->text)) {
-		conf_err(p, &name->loc, "bad setval name '%s' (must start "
-			 "with A-Z, then A-Z, 0-9 or '_')", name->text);
+		conf_err(p, &name->loc,
+			 "bad setval name '%s' (must start "
+			 "with A-Z, then A-Z, 0-9 or '_')",
+			 name->text);
 		return;
 	}
 	v = var_find(p, name->text, strlen(name->text));
 	if (v) {
-		conf_err(p, &name->loc, "duplicate setval variable '%s' "
-			 "(first defined at %s:%u)", name->text, v->loc.file,
-			 v->loc.line);
+		conf_err(p, &name->loc,
+			 "duplicate setval variable '%s' "
+			 "(first defined at %s:%u)",
+			 name->text, v->loc.file, v->loc.line);
 		return;
 	}
 	if (p->nvars == p->capvars) {
 		size_t ncap = p->capvars ? p->capvars * 2 : 16;
 		nv = ncap <= SIZE_MAX / sizeof(*nv)
-			     ? realloc(p->vars, ncap * sizeof(*nv))
-			     : NULL;
+			 ? realloc(p->vars, ncap * sizeof(*nv))
+			 : NULL;
 		if (!nv) {
 			conf_nomem(p, &name->loc);
 			return;
@@ -815,7 +830,7 @@ int conf_parse_buffer(struct pctx *p, const char *name, const void *buf,
 int conf_parse_file(struct pctx *p, const char *path,
 		    const struct conf_loc *from)
 {
-	struct conf_loc here = { path, 0, 0 };
+	struct conf_loc here = {path, 0, 0};
 	const struct conf_loc *at = from ? from : &here;
 	struct stat st;
 	char *buf = NULL;
@@ -825,8 +840,10 @@ int conf_parse_file(struct pctx *p, const char *path,
 	int rc = 0;
 
 	if (p->depth >= CONF_INCLUDE_DEPTH) {
-		conf_err(p, at, "includes nested too deeply (limit %d) at "
-			 "'%s'", CONF_INCLUDE_DEPTH, path);
+		conf_err(p, at,
+			 "includes nested too deeply (limit %d) at "
+			 "'%s'",
+			 CONF_INCLUDE_DEPTH, path);
 		return -ELOOP;
 	}
 	if (p->nfiles >= CONF_MAX_FILES) {
@@ -836,8 +853,8 @@ int conf_parse_file(struct pctx *p, const char *path,
 	}
 	/* lib/filesrc.h: the file system, or (iked's engine) the bytes
 	 * its privileged parent read */
-	rc = filesrc_read(path, 0, CONF_MAX_FILE_SIZE, &ubuf, &got, &st,
-			  NULL, 0);
+	rc = filesrc_read(path, 0, CONF_MAX_FILE_SIZE, &ubuf, &got, &st, NULL,
+			  0);
 	if (rc == -EINVAL) {
 		conf_err(p, at, "'%s' is not a regular file", path);
 		return rc;
@@ -855,8 +872,10 @@ int conf_parse_file(struct pctx *p, const char *path,
 	for (int i = 0; i < p->depth; i++) {
 		if (st.st_dev && p->stack[i].dev == st.st_dev &&
 		    p->stack[i].ino == st.st_ino) {
-			conf_err(p, at, "include loop: '%s' is already being "
-				 "read", path);
+			conf_err(p, at,
+				 "include loop: '%s' is already being "
+				 "read",
+				 path);
 			free(buf);
 			return -ELOOP;
 		}
@@ -885,8 +904,7 @@ static void handle_include(struct pctx *p, struct lex *L, struct stmt *s)
 
 	if (s->n != 2 ||
 	    (s->items[1].kind != I_STRING && s->items[1].kind != I_WORD)) {
-		conf_err(p, &s->items[0].loc,
-			 "expected: include \"FILE\";");
+		conf_err(p, &s->items[0].loc, "expected: include \"FILE\";");
 		return;
 	}
 	it = &s->items[1];
@@ -921,11 +939,15 @@ static void handle_include(struct pctx *p, struct lex *L, struct stmt *s)
 	grc = filesrc_glob(path, &gv, &gn);
 	if (grc == -ENOENT) {
 		if (strpbrk(path, "*?["))
-			conf_warn(p, &it->loc, "no file matches include "
-				  "pattern '%s'", path);
+			conf_warn(p, &it->loc,
+				  "no file matches include "
+				  "pattern '%s'",
+				  path);
 		else
-			conf_err(p, &it->loc, "cannot open include file "
-				 "'%s': No such file or directory", path);
+			conf_err(p, &it->loc,
+				 "cannot open include file "
+				 "'%s': No such file or directory",
+				 path);
 	} else if (grc != 0) {
 		conf_err(p, &it->loc, "cannot read include path '%s'", path);
 	} else {

@@ -17,9 +17,11 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: racoon2-conf [-n] [-f FILE] -t\n"
-			"       racoon2-conf [-n] [-f FILE] dump\n"
-			"default FILE: %s\n", CONF_DEFAULT_PATH);
+	fprintf(stderr,
+		"usage: racoon2-conf [-n] [-f FILE] -t\n"
+		"       racoon2-conf [-n] [-f FILE] dump\n"
+		"default FILE: %s\n",
+		CONF_DEFAULT_PATH);
 	exit(2);
 }
 

@@ -38,7 +38,7 @@
 #define IKEV2_XF_ESN   5
 
 /* Transform type 1: encryption algorithms. */
-#define IKEV2_ENCR_3DES		     3
+#define IKEV2_ENCR_3DES 3
 /* 11 = ENCR_NULL (RFC 2410): ESP only, not implemented */
 #define IKEV2_ENCR_NULL		     11
 #define IKEV2_ENCR_AES_CBC	     12

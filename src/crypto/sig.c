@@ -30,14 +30,14 @@ static const struct sig_hash {
 	int rsa_nid;
 	int ecdsa_nid;
 } hashes[] = {
-	{ SIG_HASH_SHA1, "SHA1", NID_sha1, 20, NID_sha1WithRSAEncryption,
-	  NID_ecdsa_with_SHA1 },
-	{ SIG_HASH_SHA2_256, "SHA256", NID_sha256, 32,
-	  NID_sha256WithRSAEncryption, NID_ecdsa_with_SHA256 },
-	{ SIG_HASH_SHA2_384, "SHA384", NID_sha384, 48,
-	  NID_sha384WithRSAEncryption, NID_ecdsa_with_SHA384 },
-	{ SIG_HASH_SHA2_512, "SHA512", NID_sha512, 64,
-	  NID_sha512WithRSAEncryption, NID_ecdsa_with_SHA512 },
+    {SIG_HASH_SHA1, "SHA1", NID_sha1, 20, NID_sha1WithRSAEncryption,
+     NID_ecdsa_with_SHA1},
+    {SIG_HASH_SHA2_256, "SHA256", NID_sha256, 32, NID_sha256WithRSAEncryption,
+     NID_ecdsa_with_SHA256},
+    {SIG_HASH_SHA2_384, "SHA384", NID_sha384, 48, NID_sha384WithRSAEncryption,
+     NID_ecdsa_with_SHA384},
+    {SIG_HASH_SHA2_512, "SHA512", NID_sha512, 64, NID_sha512WithRSAEncryption,
+     NID_ecdsa_with_SHA512},
 };
 
 static const struct sig_hash *hash_by_id(uint16_t id)
@@ -62,8 +62,8 @@ static const struct sig_hash *hash_by_nid(int nid)
 
 const char *sig_hash_name(uint16_t hash)
 {
-	static const char *const names[] = { "?", "SHA1", "SHA256", "SHA384",
-					     "SHA512" };
+	static const char *const names[] = {"?", "SHA1", "SHA256", "SHA384",
+					    "SHA512"};
 
 	return hash < sizeof(names) / sizeof(names[0]) ? names[hash] : "?";
 }
@@ -101,8 +101,7 @@ int sig_key_info(EVP_PKEY *key, enum sig_key *type, int *bits)
 }
 
 /* Does scheme a fit key?  Returns the field size for raw ECDSA. */
-static int check_fit(EVP_PKEY *key, const struct sig_alg *a,
-		     size_t *field)
+static int check_fit(EVP_PKEY *key, const struct sig_alg *a, size_t *field)
 {
 	enum sig_key kt;
 	int bits;
@@ -133,19 +132,21 @@ static int set_padding(EVP_PKEY_CTX *pctx, const struct sig_alg *a)
 		return 0;
 	if (a->fmt == SIG_FMT_PKCS1)
 		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) ==
-				       1 ? 0 : -EIO;
+			       1
+			   ? 0
+			   : -EIO;
 	mh = hash_by_id(a->mgf_hash ? a->mgf_hash : a->hash);
 	if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_pss_saltlen(
-		    pctx, a->salt_len ? a->salt_len : (int)h->len) != 1 ||
+		pctx, a->salt_len ? a->salt_len : (int)h->len) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, mh->md, NULL) != 1)
 		return -EIO;
 	return 0;
 }
 
 /* DER Ecdsa-Sig-Value -> r | s, each field octets (RFC 4754 §7). */
-static int ecdsa_der_to_raw(const uint8_t *der, size_t der_len,
-			    size_t field, uint8_t *out)
+static int ecdsa_der_to_raw(const uint8_t *der, size_t der_len, size_t field,
+			    uint8_t *out)
 {
 	const unsigned char *p = der;
 	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
@@ -290,8 +291,8 @@ out_der:
 static int pss_algor(const struct sig_alg *a, X509_ALGOR *alg)
 {
 	const struct sig_hash *h = hash_by_id(a->hash);
-	const struct sig_hash *mh = hash_by_id(a->mgf_hash ? a->mgf_hash
-							   : a->hash);
+	const struct sig_hash *mh =
+	    hash_by_id(a->mgf_hash ? a->mgf_hash : a->hash);
 	RSA_PSS_PARAMS *pp = RSA_PSS_PARAMS_new();
 	X509_ALGOR *mgfh = X509_ALGOR_new();
 	ASN1_STRING *mgfs = NULL, *pps = NULL;

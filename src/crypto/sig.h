@@ -34,7 +34,7 @@ enum sig_key {
 
 enum sig_fmt {
 	SIG_FMT_PKCS1 = 0, /* RSASSA-PKCS1-v1_5 (with DigestInfo) */
-	SIG_FMT_PSS,       /* RSASSA-PSS, MGF1 */
+	SIG_FMT_PSS,	   /* RSASSA-PSS, MGF1 */
 	SIG_FMT_ECDSA_DER, /* Ecdsa-Sig-Value DER (RFC 7427, X.509) */
 	SIG_FMT_ECDSA_RAW, /* r | s, each the field size (RFC 4754 §7) */
 };
@@ -42,7 +42,7 @@ enum sig_fmt {
 struct sig_alg {
 	enum sig_key key;
 	enum sig_fmt fmt;
-	uint16_t hash;     /* SIG_HASH_* */
+	uint16_t hash;	   /* SIG_HASH_* */
 	uint16_t mgf_hash; /* PSS: MGF1 hash (0 = same as hash) */
 	uint16_t salt_len; /* PSS: salt octets (0 = hash length) */
 };

@@ -29,16 +29,15 @@
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: ikedctl [-s socket] command [args]\n"
-		"  show sa [--json]\n"
-		"  show stats [--json]\n"
-		"  initiate REMOTE [POLICY]\n"
-		"  delete ike ID | child ID | remote NAME | all\n"
-		"  rekey ike ID | child ID | remote NAME | all\n"
-		"  reload\n"
-		"  log err|warn|notice|info|debug [MODULE]\n"
-		"  ping\n");
+	fprintf(stderr, "usage: ikedctl [-s socket] command [args]\n"
+			"  show sa [--json]\n"
+			"  show stats [--json]\n"
+			"  initiate REMOTE [POLICY]\n"
+			"  delete ike ID | child ID | remote NAME | all\n"
+			"  rekey ike ID | child ID | remote NAME | all\n"
+			"  reload\n"
+			"  log err|warn|notice|info|debug [MODULE]\n"
+			"  ping\n");
 	exit(2);
 }
 

@@ -37,51 +37,52 @@
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-#define EXIT_CONN 3
+#define EXIT_FAIL      1
+#define EXIT_USAGE     2
+#define EXIT_CONN      3
 #define DEFAULT_SOCKET SPMD_DEFAULT_SOCKET
-#define TIMEOUT_MS 30000
+#define TIMEOUT_MS     30000
 
 static bool json;
 static bool trace; /* -d: show every line exchanged, as racoon2's -d */
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: spmdctl [-d] [-f RACOON2_CONF] [-s SOCKET] "
-		"[-P PASSWORD_FILE] [-j] COMMAND\n"
-		"racoon2 commands:\n"
-		"  ns add|delete ADDRESS          add/delete a nameserver\n"
-		"  ns list                        nameservers (first: in use)\n"
-		"  policy add SELECTOR LIFETIME transport|tunnel SP_SRC SP_DST\n"
-		"             [SA_SRC SA_DST]     add a policy from a selector\n"
-		"  policy delete SELECTOR         delete it\n"
-		"  policy show                    policies, racoon2's layout\n"
-		"  migrate SELECTOR SRC0 DST0 SRC DST\n"
-		"                                 move tunnel endpoints\n"
-		"  status                         daemon state and counters\n"
-		"  reload                         re-read the configuration\n"
-		"additions:\n"
-		"  policy show all|static|dynamic one line per policy\n"
-		"  policy add selector=NAME src=PFX dst=PFX [lifetime=SEC]\n"
-		"             [mode=transport|tunnel] [sa_src=A sa_dst=A]\n"
-		"             [proto=P] [sport=N] [dport=N]\n"
-		"  policy delete id=N | selector=NAME\n"
-		"  slid INDEX                     names of a kernel policy\n"
-		"  register ikev2|ikev1|kink [-n COUNT]\n"
-		"                                 act as a KMP, print ACQUIREs\n"
-		"  monitor [-n COUNT]             print every ACQUIRE\n"
-		"  raw LINE                       send one spmif request\n"
-		"options:\n"
-		"  -d          show every line exchanged with spmd\n"
-		"  -f FILE     racoon2.conf giving the socket (interface { spmd\n"
-		"              { unix PATH; }; }) and the spmd_password file\n"
-		"              (default %s)\n"
-		"  -s SOCKET   spmif socket (overrides the configuration)\n"
-		"  -P FILE     spmd_password file (overrides the configuration)\n"
-		"  -j, --json  JSON output for show/status\n",
-		CONF_DEFAULT_PATH);
+	fprintf(
+	    f,
+	    "usage: spmdctl [-d] [-f RACOON2_CONF] [-s SOCKET] "
+	    "[-P PASSWORD_FILE] [-j] COMMAND\n"
+	    "racoon2 commands:\n"
+	    "  ns add|delete ADDRESS          add/delete a nameserver\n"
+	    "  ns list                        nameservers (first: in use)\n"
+	    "  policy add SELECTOR LIFETIME transport|tunnel SP_SRC SP_DST\n"
+	    "             [SA_SRC SA_DST]     add a policy from a selector\n"
+	    "  policy delete SELECTOR         delete it\n"
+	    "  policy show                    policies, racoon2's layout\n"
+	    "  migrate SELECTOR SRC0 DST0 SRC DST\n"
+	    "                                 move tunnel endpoints\n"
+	    "  status                         daemon state and counters\n"
+	    "  reload                         re-read the configuration\n"
+	    "additions:\n"
+	    "  policy show all|static|dynamic one line per policy\n"
+	    "  policy add selector=NAME src=PFX dst=PFX [lifetime=SEC]\n"
+	    "             [mode=transport|tunnel] [sa_src=A sa_dst=A]\n"
+	    "             [proto=P] [sport=N] [dport=N]\n"
+	    "  policy delete id=N | selector=NAME\n"
+	    "  slid INDEX                     names of a kernel policy\n"
+	    "  register ikev2|ikev1|kink [-n COUNT]\n"
+	    "                                 act as a KMP, print ACQUIREs\n"
+	    "  monitor [-n COUNT]             print every ACQUIRE\n"
+	    "  raw LINE                       send one spmif request\n"
+	    "options:\n"
+	    "  -d          show every line exchanged with spmd\n"
+	    "  -f FILE     racoon2.conf giving the socket (interface { spmd\n"
+	    "              { unix PATH; }; }) and the spmd_password file\n"
+	    "              (default %s)\n"
+	    "  -s SOCKET   spmif socket (overrides the configuration)\n"
+	    "  -P FILE     spmd_password file (overrides the configuration)\n"
+	    "  -j, --json  JSON output for show/status\n",
+	    CONF_DEFAULT_PATH);
 }
 
 /* ---- JSON ------------------------------------------------------------ */
@@ -105,14 +106,39 @@ static void json_str(const char *s)
 static bool numeric_key(const char *k)
 {
 	static const char *const keys[] = {
-		"priority", "reqid", "id", "proto", "sport", "dport",
-		"bytes", "packets", "add_time", "use_time", "expires",
-		"count", "pid", "uptime", "ifindex", "static_policies",
-		"dynamic_policies", "dynamic_kernel_policies", "clients",
-		"acquires", "acquires_routed", "acquires_dropped", "reloads",
-		"reload_failures", "dynamic_added", "dynamic_removed",
-		"kernel_errors", "resyncs", "resync_reinstalled",
-		"resync_removed", "clients_dropped_idle", "clients_evicted", NULL,
+	    "priority",
+	    "reqid",
+	    "id",
+	    "proto",
+	    "sport",
+	    "dport",
+	    "bytes",
+	    "packets",
+	    "add_time",
+	    "use_time",
+	    "expires",
+	    "count",
+	    "pid",
+	    "uptime",
+	    "ifindex",
+	    "static_policies",
+	    "dynamic_policies",
+	    "dynamic_kernel_policies",
+	    "clients",
+	    "acquires",
+	    "acquires_routed",
+	    "acquires_dropped",
+	    "reloads",
+	    "reload_failures",
+	    "dynamic_added",
+	    "dynamic_removed",
+	    "kernel_errors",
+	    "resyncs",
+	    "resync_reinstalled",
+	    "resync_removed",
+	    "clients_dropped_idle",
+	    "clients_evicted",
+	    NULL,
 	};
 	for (size_t i = 0; keys[i]; i++)
 		if (strcmp(k, keys[i]) == 0)
@@ -182,8 +208,7 @@ static int result(const struct spmif_reply *r)
 	return EXIT_FAIL;
 }
 
-static int call(struct spmif_client *c, const char *line,
-		struct spmif_reply *r)
+static int call(struct spmif_client *c, const char *line, struct spmif_reply *r)
 {
 	int rc;
 
@@ -209,10 +234,10 @@ static void print_policy_text(const char *l)
 {
 	char v[24][SPMIF_VAL_MAX];
 	static const char *const keys[] = {
-		"kind", "dir", "index", "src", "dst", "proto", "sport",
-		"dport", "action", "ipsec", "mode", "level", "reqid",
-		"sa_src", "sa_dst", "selector", "remote", "kmp", "state",
-		"bytes", "packets", "id", "expires", "policy",
+	    "kind",  "dir",    "index",	  "src",      "dst",	 "proto",
+	    "sport", "dport",  "action",  "ipsec",    "mode",	 "level",
+	    "reqid", "sa_src", "sa_dst",  "selector", "remote",	 "kmp",
+	    "state", "bytes",  "packets", "id",	      "expires", "policy",
 	};
 	size_t len = strlen(l);
 
@@ -267,7 +292,8 @@ static const char *r2_time(const char *v, char *buf, size_t len)
 		return buf;
 	}
 	tt = (time_t)t;
-	if (!localtime_r(&tt, &tm) || strftime(buf, len, "%b %d %X %Y", &tm) == 0)
+	if (!localtime_r(&tt, &tm) ||
+	    strftime(buf, len, "%b %d %X %Y", &tm) == 0)
 		snprintf(buf, len, "%s", v);
 	return buf;
 }
@@ -277,9 +303,8 @@ static const char *r2_proto(const char *v)
 	static const struct {
 		const char *num, *name;
 	} names[] = {
-		{ "0", "any" },	 { "1", "icmp" },  { "6", "tcp" },
-		{ "17", "udp" }, { "58", "ipv6-icmp" }, { "47", "gre" },
-		{ "132", "sctp" },
+	    {"0", "any"},	 {"1", "icmp"}, {"6", "tcp"},	 {"17", "udp"},
+	    {"58", "ipv6-icmp"}, {"47", "gre"}, {"132", "sctp"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -290,12 +315,30 @@ static const char *r2_proto(const char *v)
 
 static void print_policy_r2(const char *l)
 {
-	enum { SRC, DST, PROTO, SPORT, DPORT, DIR, ACTION, IPSEC, MODE, LEVEL,
-	       SA_SRC, SA_DST, ADD, USE, EXPIRES, SELECTOR, INDEX, N };
+	enum {
+		SRC,
+		DST,
+		PROTO,
+		SPORT,
+		DPORT,
+		DIR,
+		ACTION,
+		IPSEC,
+		MODE,
+		LEVEL,
+		SA_SRC,
+		SA_DST,
+		ADD,
+		USE,
+		EXPIRES,
+		SELECTOR,
+		INDEX,
+		N
+	};
 	static const char *const keys[N] = {
-		"src", "dst", "proto", "sport", "dport", "dir", "action",
-		"ipsec", "mode", "level", "sa_src", "sa_dst", "add_time",
-		"use_time", "expires", "selector", "index",
+	    "src",	"dst",	    "proto",   "sport",	   "dport",  "dir",
+	    "action",	"ipsec",    "mode",    "level",	   "sa_src", "sa_dst",
+	    "add_time", "use_time", "expires", "selector", "index",
 	};
 	char v[N][SPMIF_VAL_MAX], t1[64], t2[64];
 	size_t len = strlen(l);
@@ -309,8 +352,8 @@ static void print_policy_r2(const char *l)
 			*p = '|';
 	spid = strtoul(v[INDEX], NULL, 16);
 	printf("%s[%s] %s[%s] %s\n", v[SRC],
-	       strcmp(v[SPORT], "0") && v[SPORT][0] ? v[SPORT] : "any",
-	       v[DST], strcmp(v[DPORT], "0") && v[DPORT][0] ? v[DPORT] : "any",
+	       strcmp(v[SPORT], "0") && v[SPORT][0] ? v[SPORT] : "any", v[DST],
+	       strcmp(v[DPORT], "0") && v[DPORT][0] ? v[DPORT] : "any",
 	       r2_proto(v[PROTO]));
 	printf("\t%s %s\n", v[DIR], v[ACTION]);
 	if (v[IPSEC][0] && v[SA_SRC][0])
@@ -320,8 +363,8 @@ static void print_policy_r2(const char *l)
 		printf("\t%s %s %s\n", v[IPSEC], v[MODE], v[LEVEL]);
 	printf("\tcreated: %s lastused: %s\n", r2_time(v[ADD], t1, sizeof(t1)),
 	       strcmp(v[USE], "0") && v[USE][0]
-		       ? r2_time(v[USE], t2, sizeof(t2))
-		       : "");
+		   ? r2_time(v[USE], t2, sizeof(t2))
+		   : "");
 	printf("\tlifetime: %s(s) validtime: 0(s)\n",
 	       v[EXPIRES][0] ? v[EXPIRES] : "0");
 	printf("\tselector=%s spid=%lu\n", v[SELECTOR], spid);
@@ -334,8 +377,9 @@ static int cmd_policy_show(struct spmif_client *c, int argc, char **argv)
 	bool r2 = argc == 0 && !json; /* racoon2's form and layout */
 	int rc;
 
-	if (argc > 1 || (argc == 1 && strcmp(argv[0], "static") &&
-			 strcmp(argv[0], "dynamic") && strcmp(argv[0], "all"))) {
+	if (argc > 1 ||
+	    (argc == 1 && strcmp(argv[0], "static") &&
+	     strcmp(argv[0], "dynamic") && strcmp(argv[0], "all"))) {
 		fprintf(stderr, "spmdctl: policy show [all|static|dynamic]\n");
 		return EXIT_USAGE;
 	}
@@ -398,8 +442,10 @@ static int cmd_policy_add(struct spmif_client *c, int argc, char **argv,
 		char *eq = strchr(argv[i], '=');
 
 		if (!eq || eq == argv[i]) {
-			fprintf(stderr, "spmdctl: expected key=value, got "
-					"\"%s\"\n", argv[i]);
+			fprintf(stderr,
+				"spmdctl: expected key=value, got "
+				"\"%s\"\n",
+				argv[i]);
 			wr_free(&w);
 			return EXIT_USAGE;
 		}
@@ -451,8 +497,8 @@ static bool r2_addr(const char *in, char *out, size_t len)
  * [SA_SRC SA_DST] (tunnel needs the SA endpoints). */
 static int cmd_policy_add_r2(struct spmif_client *c, int argc, char **argv)
 {
-	static const char *const keys[] = { "selector", "lifetime", "mode",
-					    "src", "dst", "sa_src", "sa_dst" };
+	static const char *const keys[] = {
+	    "selector", "lifetime", "mode", "src", "dst", "sa_src", "sa_dst"};
 	char kv[7][SPMIF_VAL_MAX + 16], a[INET6_ADDRSTRLEN];
 	char *words[7];
 	uint64_t lt;
@@ -518,7 +564,7 @@ static int cmd_policy_delete(struct spmif_client *c, int argc, char **argv)
 		struct wr w;
 
 		sel = strncmp(argv[0], "selector=", 9) == 0 ? argv[0] + 9
-							     : argv[0];
+							    : argv[0];
 		r2 = sel == argv[0];
 		wr_init(&w, sizeof(line) - 1);
 		wr_bytes(&w, "POLICY DELETE", 13);
@@ -543,15 +589,16 @@ static int cmd_policy_delete(struct spmif_client *c, int argc, char **argv)
 /* racoon2: migrate SELECTOR SRC0 DST0 SRC DST */
 static int cmd_migrate(struct spmif_client *c, int argc, char **argv)
 {
-	static const char *const keys[] = { "old_src", "old_dst", "new_src",
-					    "new_dst" };
+	static const char *const keys[] = {"old_src", "old_dst", "new_src",
+					   "new_dst"};
 	struct spmif_reply r;
 	char a[INET6_ADDRSTRLEN];
 	struct wr w;
 	int rc;
 
 	if (argc != 5) {
-		fprintf(stderr, "spmdctl: migrate SELECTOR SRC0 DST0 SRC DST\n");
+		fprintf(stderr,
+			"spmdctl: migrate SELECTOR SRC0 DST0 SRC DST\n");
 		return EXIT_USAGE;
 	}
 	wr_init(&w, SPMIF_LINE_MAX - 2);
@@ -589,7 +636,7 @@ static int cmd_ns(struct spmif_client *c, const char *op, const char *addr)
 
 	if (addr && !r2_addr(addr, a, sizeof(a)))
 		return EXIT_USAGE;
-	verb = strcmp(op, "list") == 0 ? "LIST"
+	verb = strcmp(op, "list") == 0	? "LIST"
 	       : strcmp(op, "add") == 0 ? "ADD"
 					: "DELETE";
 	snprintf(line, sizeof(line), "NS %s%s%s", verb, addr ? " " : "",
@@ -649,9 +696,8 @@ static int cmd_status(struct spmif_client *c)
 			const char *eq = strchr(r.lines[i], '=');
 
 			if (eq)
-				printf("%-24.*s %s\n",
-				       (int)(eq - r.lines[i]), r.lines[i],
-				       eq + 1);
+				printf("%-24.*s %s\n", (int)(eq - r.lines[i]),
+				       r.lines[i], eq + 1);
 		}
 	}
 	spmif_reply_free(&r);
@@ -718,8 +764,8 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	printf("ACQUIRE kmp=%s index=0x%08x selector=%s policy=%s remote=%s "
 	       "src=%s/%u dst=%s/%u proto=%u sport=%u dport=%u sa_src=%s "
 	       "sa_dst=%s reqid=%u mode=%s\n",
-	       a->kmp ? spmif_kmp_name(a->kmp) : "-", a->pol_index,
-	       a->selector, a->policy, a->remote[0] ? a->remote : "-",
+	       a->kmp ? spmif_kmp_name(a->kmp) : "-", a->pol_index, a->selector,
+	       a->policy, a->remote[0] ? a->remote : "-",
 	       spmif_addr_str(&a->sel.src, s, sizeof(s)), a->sel.src_plen,
 	       spmif_addr_str(&a->sel.dst, d, sizeof(d)), a->sel.dst_plen,
 	       a->sel.proto, a->sel.sport, a->sel.dport,
@@ -734,8 +780,8 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 static void on_gone(struct spmif_client *c, const struct spmif_policy_gone *g,
 		    void *arg)
 {
-	printf("POLICY-GONE id=%u selector=%s reason=%s\n", g->id,
-	       g->selector, g->reason);
+	printf("POLICY-GONE id=%u selector=%s reason=%s\n", g->id, g->selector,
+	       g->reason);
 	fflush(stdout);
 }
 
@@ -803,10 +849,10 @@ static int run_kmp(struct spmif_client *c, struct kmp_ctx *k,
 
 /* The racoon2 command words, in racoon2's matching order, and ours.
  * Ours match exactly; racoon2's also by prefix, as racoon2's spmdctl. */
-static const char *const r2_cmds[] = { "ns", "policy", "migrate", "status",
-				       "reload", NULL };
-static const char *const our_cmds[] = { "status", "reload", "slid",
-					"register", "monitor", "raw", NULL };
+static const char *const r2_cmds[] = {"ns",	"policy", "migrate",
+				      "status", "reload", NULL};
+static const char *const our_cmds[] = {"status",  "reload", "slid", "register",
+				       "monitor", "raw",    NULL};
 
 static const char *match_cmd(const char *w)
 {
@@ -847,8 +893,10 @@ static int find_endpoint(const char *conf_path, char **sock, char **pwfile)
 		conf_path = CONF_DEFAULT_PATH;
 	if (conf_path) {
 		if (conf_cli_load("spmdctl", conf_path, &conf) != 0) {
-			fprintf(stderr, "spmdctl: failed to parse config file "
-					"%s\n", conf_path);
+			fprintf(stderr,
+				"spmdctl: failed to parse config file "
+				"%s\n",
+				conf_path);
 			return EXIT_USAGE;
 		}
 		if (!*sock)
@@ -865,20 +913,19 @@ static int find_endpoint(const char *conf_path, char **sock, char **pwfile)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "config-file", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"config-file", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	static const char *const ns_subs[] = { "add", "delete", "list", NULL };
-	static const char *const pol_subs[] = { "add", "delete", "show", NULL };
+	static const char *const ns_subs[] = {"add", "delete", "list", NULL};
+	static const char *const pol_subs[] = {"add", "delete", "show", NULL};
 	char *sock = NULL, *pwfile = NULL;
 	const char *conf_path = NULL;
-	struct spmif_callbacks cbs = { .acquire = on_acquire,
-				       .policy_gone = on_gone,
-				       .closed = on_closed };
-	struct kmp_ctx k = { .remaining = -1 };
+	struct spmif_callbacks cbs = {
+	    .acquire = on_acquire, .policy_gone = on_gone, .closed = on_closed};
+	struct kmp_ctx k = {.remaining = -1};
 	struct spmif_client *c;
 	const char *cmd, *sub = NULL, *arg;
 	int opt, rc, nargs;
@@ -949,8 +996,7 @@ int main(int argc, char **argv)
 		   !arg) {
 		fprintf(stderr, "spmdctl: %s needs an argument\n", cmd);
 		return EXIT_USAGE;
-	} else if ((strcmp(cmd, "status") == 0 ||
-		    strcmp(cmd, "reload") == 0) &&
+	} else if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) &&
 		   arg) {
 		fprintf(stderr, "spmdctl: %s takes no argument\n", cmd);
 		return EXIT_USAGE;
@@ -990,8 +1036,8 @@ int main(int argc, char **argv)
 		rc = cmd_policy_show(c, nargs, args);
 	else if (strcmp(cmd, "policy") == 0 && strcmp(sub, "add") == 0)
 		rc = nargs > 0 && !strchr(args[0], '=')
-			     ? cmd_policy_add_r2(c, nargs, args)
-			     : cmd_policy_add(c, nargs, args, false);
+			 ? cmd_policy_add_r2(c, nargs, args)
+			 : cmd_policy_add(c, nargs, args, false);
 	else if (strcmp(cmd, "policy") == 0)
 		rc = cmd_policy_delete(c, nargs, args);
 	else if (strcmp(cmd, "migrate") == 0)

@@ -41,27 +41,27 @@
 /* Bit 31 of ike_sa.peer_sig_hashes: the peer sent the notify at all
  * (its list may hold only hashes we do not know). */
 #define SIGHASH_SEEN (1u << 31)
-#define SIGHASH_OURS                                                  \
-	((1u << SIG_HASH_SHA2_256) | (1u << SIG_HASH_SHA2_384) |      \
+#define SIGHASH_OURS                                                           \
+	((1u << SIG_HASH_SHA2_256) | (1u << SIG_HASH_SHA2_384) |               \
 	 (1u << SIG_HASH_SHA2_512))
 
 #define PEER_CERTS_MAX 8 /* CERT payloads we look at per message */
 
 struct auth_cert_cfg {
-	EVP_PKEY *key;              /* our private key */
-	bool key_in_parent;         /* privsep: the parent signs (priv.h) */
-	X509 *cert;                 /* our certificate */
-	STACK_OF(X509) *chain;      /* further certificates we send */
-	STACK_OF(X509) *peer_certs; /* peers_public_key: pinned + CAs */
-	EVP_PKEY *peer_key;         /* peers_public_key as a bare key */
-	uint8_t *certreq;           /* SHA-1(SPKI) of each CA (§3.7) */
+	EVP_PKEY *key;		     /* our private key */
+	bool key_in_parent;	     /* privsep: the parent signs (priv.h) */
+	X509 *cert;		     /* our certificate */
+	STACK_OF(X509) * chain;	     /* further certificates we send */
+	STACK_OF(X509) * peer_certs; /* peers_public_key: pinned + CAs */
+	EVP_PKEY *peer_key;	     /* peers_public_key as a bare key */
+	uint8_t *certreq;	     /* SHA-1(SPKI) of each CA (§3.7) */
 	size_t certreq_len;
 	bool sign, accept, send_cert, send_certreq, verify_id;
 };
 
 static const char *name_str(const X509_NAME *n, char *buf, size_t len);
 
-static void certs_free(STACK_OF(X509) *sk)
+static void certs_free(STACK_OF(X509) * sk)
 {
 	sk_X509_pop_free(sk, X509_free);
 }
@@ -167,10 +167,10 @@ static BIO *bio_file(const char *path)
 
 /* Every certificate of a PEM file, in order.  0 with an empty stack
  * when the file holds none. */
-static int load_certs(const char *path, STACK_OF(X509) **out, char *err,
+static int load_certs(const char *path, STACK_OF(X509) * *out, char *err,
 		      size_t errlen)
 {
-	STACK_OF(X509) *sk;
+	STACK_OF(X509) * sk;
 	BIO *bio;
 	X509 *x;
 
@@ -210,8 +210,7 @@ static int no_pass(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-static int load_key(const char *path, EVP_PKEY **out, char *err,
-		    size_t errlen)
+static int load_key(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
 	char why[128];
 	BIO *bio = bio_file(path);
@@ -226,8 +225,10 @@ static int load_key(const char *path, EVP_PKEY **out, char *err,
 	BIO_free(bio);
 	if (!*out) {
 		ossl_reason(why, sizeof(why));
-		snprintf(err, errlen, "%s: no usable private key (%s; "
-			 "encrypted keys are not supported)", path, why);
+		snprintf(err, errlen,
+			 "%s: no usable private key (%s; "
+			 "encrypted keys are not supported)",
+			 path, why);
 		return -EINVAL;
 	}
 	return 0;
@@ -340,20 +341,24 @@ int auth_cert_setup(struct ike_remote *r, const struct auth_cert_params *p,
 			goto out_free;
 		if (X509_check_private_key(c->cert, c->key) != 1) {
 			ERR_clear_error();
-			snprintf(err, errlen, "%s: private key does not match "
-				 "the certificate", p->key ? p->key : p->cert);
+			snprintf(err, errlen,
+				 "%s: private key does not match "
+				 "the certificate",
+				 p->key ? p->key : p->cert);
 			rc = -EINVAL;
 			goto out_free;
 		}
 		if (!key_usable(c->key)) {
-			snprintf(err, errlen, "%s: key type not supported "
+			snprintf(err, errlen,
+				 "%s: key type not supported "
 				 "(RSA >= 1024 bits, ECDSA P-256/384/521)",
 				 p->cert);
 			rc = -ENOTSUP;
 			goto out_free;
 		}
 	} else if (p->sign) {
-		snprintf(err, errlen, "signature authentication needs "
+		snprintf(err, errlen,
+			 "signature authentication needs "
 			 "my_public_key");
 		rc = -EINVAL;
 		goto out_free;
@@ -365,8 +370,10 @@ peer:
 			goto out_free;
 		if (sk_X509_num(c->peer_certs) == 0 &&
 		    load_pubkey(p->peer, &c->peer_key) < 0) {
-			snprintf(err, errlen, "%s: neither a PEM certificate "
-				 "nor a PEM public key", p->peer);
+			snprintf(err, errlen,
+				 "%s: neither a PEM certificate "
+				 "nor a PEM public key",
+				 p->peer);
 			rc = -EINVAL;
 			goto out_free;
 		}
@@ -376,8 +383,10 @@ peer:
 			goto out_free;
 		}
 	} else if (p->accept) {
-		log_warn(MOD, "remote %s: signature authentication without "
-			 "peers_public_key: peers cannot be verified", r->name);
+		log_warn(MOD,
+			 "remote %s: signature authentication without "
+			 "peers_public_key: peers cannot be verified",
+			 r->name);
 	}
 	auth_cert_free(r->cert);
 	r->cert = c;
@@ -411,8 +420,10 @@ int auth_cert_conf(struct ike_remote *r, const struct conf_kmp_params *k,
 		if (m == CONF_AUTH_PSK && first_psk == (size_t)-1)
 			first_psk = i;
 		if (m == CONF_AUTH_DSS)
-			log_warn(MOD, "remote %s: kmp_auth_method dss is not "
-				 "supported; use rsasig or ecdsa", r->name);
+			log_warn(MOD,
+				 "remote %s: kmp_auth_method dss is not "
+				 "supported; use rsasig or ecdsa",
+				 r->name);
 	}
 	if (first_sig == (size_t)-1 && !k->my_public_key.format &&
 	    !k->peers_public_key.format)
@@ -421,8 +432,10 @@ int auth_cert_conf(struct ike_remote *r, const struct conf_kmp_params *k,
 	     k->my_public_key.format != CONF_KEYF_X509PEM) ||
 	    (k->peers_public_key.format &&
 	     k->peers_public_key.format != CONF_KEYF_X509PEM)) {
-		snprintf(err, errlen, "remote %s: only x509pem keys are "
-			 "supported", r->name);
+		snprintf(err, errlen,
+			 "remote %s: only x509pem keys are "
+			 "supported",
+			 r->name);
 		return -ENOTSUP;
 	}
 	p.accept = first_sig != (size_t)-1;
@@ -537,17 +550,16 @@ static const char *name_str(const X509_NAME *n, char *buf, size_t len)
 void auth_cert_init_put(struct ikev2_wr *b, struct ike_sa *sa,
 			const struct ike_remote *r)
 {
-	static const uint8_t ours[] = { 0, SIG_HASH_SHA2_256, 0,
-					SIG_HASH_SHA2_384, 0,
-					SIG_HASH_SHA2_512 };
+	static const uint8_t ours[] = {
+	    0, SIG_HASH_SHA2_256, 0, SIG_HASH_SHA2_384, 0, SIG_HASH_SHA2_512};
 
 	/* RFC 7296 §1.2: the responder's CERTREQ goes in IKE_SA_INIT;
 	 * peers that send CERT only when asked (strongSwan's default) need
 	 * it to present a certificate we can chain to our CA. */
 	if (!sa->initiator && r && r->cert && r->cert->accept &&
 	    r->cert->send_certreq && r->cert->certreq_len) {
-		struct ikev2_cert cr = { IKEV2_CERT_X509_SIG, r->cert->certreq,
-					 r->cert->certreq_len };
+		struct ikev2_cert cr = {IKEV2_CERT_X509_SIG, r->cert->certreq,
+					r->cert->certreq_len};
 		ikev2_put_cert(b, IKEV2_PL_CERTREQ, &cr);
 	}
 	/* RFC 7427 §4: the initiator announces when it may use
@@ -571,7 +583,8 @@ void auth_cert_init_read(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	/* RFC 7427 §4: a list of 2-octet Hash Algorithm Identifiers. */
 	if (n.len == 0 || n.len % 2) {
-		log_rl_warn(MOD, "IKE SA #%u: malformed "
+		log_rl_warn(MOD,
+			    "IKE SA #%u: malformed "
 			    "SIGNATURE_HASH_ALGORITHMS (%zu octets) ignored",
 			    sa->id, n.len);
 		return;
@@ -587,16 +600,18 @@ void auth_cert_init_read(struct ike_sa *sa, const struct ike_msg *m)
 
 static uint16_t curve_hash(int bits)
 {
-	return bits == 521 ? SIG_HASH_SHA2_512 :
-	       bits == 384 ? SIG_HASH_SHA2_384 : SIG_HASH_SHA2_256;
+	return bits == 521   ? SIG_HASH_SHA2_512
+	       : bits == 384 ? SIG_HASH_SHA2_384
+			     : SIG_HASH_SHA2_256;
 }
 
 /* RFC 4754 §3: methods 9-11 fix curve and hash together. */
 static uint8_t ecdsa_method(int bits)
 {
-	return bits == 256 ? IKEV2_AUTH_ECDSA_256 :
-	       bits == 384 ? IKEV2_AUTH_ECDSA_384 :
-	       bits == 521 ? IKEV2_AUTH_ECDSA_521 : 0;
+	return bits == 256   ? IKEV2_AUTH_ECDSA_256
+	       : bits == 384 ? IKEV2_AUTH_ECDSA_384
+	       : bits == 521 ? IKEV2_AUTH_ECDSA_521
+			     : 0;
 }
 
 uint8_t auth_sig_choose(EVP_PKEY *key, uint32_t hashes)
@@ -647,8 +662,8 @@ int auth_sig_make(EVP_PKEY *key, uint8_t method, uint32_t hashes, bool pss,
 		a.hash = curve_hash(bits);
 		break;
 	case IKEV2_AUTH_DIGSIG: {
-		uint16_t want = t == SIG_KEY_EC ? curve_hash(bits)
-						: SIG_HASH_SHA2_256;
+		uint16_t want =
+		    t == SIG_KEY_EC ? curve_hash(bits) : SIG_HASH_SHA2_256;
 		uint16_t h;
 
 		/* RFC 7427 §4: a hash the peer listed, ours first. */
@@ -659,9 +674,9 @@ int auth_sig_make(EVP_PKEY *key, uint8_t method, uint32_t hashes, bool pss,
 					a.hash = h;
 					break;
 				}
-		a.fmt = t == SIG_KEY_EC ? SIG_FMT_ECDSA_DER :
-			pss		? SIG_FMT_PSS :
-					  SIG_FMT_PKCS1;
+		a.fmt = t == SIG_KEY_EC ? SIG_FMT_ECDSA_DER
+			: pss		? SIG_FMT_PSS
+					: SIG_FMT_PKCS1;
 		rc = sig_algid_encode(&a, algid, sizeof(algid), &alen);
 		if (rc < 0)
 			return rc;
@@ -753,8 +768,9 @@ int auth_sig_check(EVP_PKEY *key, uint8_t method, const uint8_t *data,
 			 sig_alg_str(&a, tmp, sizeof(tmp)));
 	if (a.key != t)
 		return -EBADMSG;
-	return sig_verify(key, &a, octets, octets_len, sig, len) == 0 ?
-		       0 : -EBADMSG;
+	return sig_verify(key, &a, octets, octets_len, sig, len) == 0
+		   ? 0
+		   : -EBADMSG;
 }
 
 /* ---- IKE_AUTH ---- */
@@ -763,13 +779,12 @@ int auth_signed_octets(const struct ike_sa *sa, bool initiator_side,
 		       const uint8_t *idb, size_t idb_len, struct wr *o)
 {
 	int rc = ikev2_signed_octets(
-		sa->algs.prf,
-		initiator_side ? sa->init_req : sa->init_resp,
-		initiator_side ? sa->init_req_len : sa->init_resp_len,
-		initiator_side ? sa->nr : sa->ni,
-		initiator_side ? sa->nr_len : sa->ni_len,
-		initiator_side ? sa->keys.sk_pi : sa->keys.sk_pr,
-		sa->keys.prf_len, idb, idb_len, o);
+	    sa->algs.prf, initiator_side ? sa->init_req : sa->init_resp,
+	    initiator_side ? sa->init_req_len : sa->init_resp_len,
+	    initiator_side ? sa->nr : sa->ni,
+	    initiator_side ? sa->nr_len : sa->ni_len,
+	    initiator_side ? sa->keys.sk_pi : sa->keys.sk_pr, sa->keys.prf_len,
+	    idb, idb_len, o);
 
 	return rc ? rc : wr_error(o);
 }
@@ -785,14 +800,13 @@ int auth_cert_sign(const struct ike_sa *sa, const struct ike_remote *r,
 	memset(out, 0, sizeof(*out));
 	if (!auth_cert_signs(r))
 		return -ENOENT;
-	method = r->cert->key ? auth_sig_choose(r->cert->key,
-						sa->peer_sig_hashes)
-			      : 0;
+	method = r->cert->key
+		     ? auth_sig_choose(r->cert->key, sa->peer_sig_hashes)
+		     : 0;
 	wr_init(&o, 0);
 	rc = auth_signed_octets(sa, initiator_side, idb, idb_len, &o);
 	if (rc == 0 && !r->cert->key) /* the parent holds the key */
-		rc = priv_sign(r->name, sa->peer_sig_hashes, o.buf, o.len,
-			       out);
+		rc = priv_sign(r->name, sa->peer_sig_hashes, o.buf, o.len, out);
 	else if (rc == 0)
 		rc = auth_sig_make(r->cert->key, method, sa->peer_sig_hashes,
 				   false, o.buf, o.len, out);
@@ -813,8 +827,8 @@ int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
 	if (!r || !r->cert || !r->cert->sign || !r->cert->key)
 		return -ENOENT;
 	method = auth_sig_choose(r->cert->key, hashes);
-	return auth_sig_make(r->cert->key, method, hashes, false, octets,
-			     len, out);
+	return auth_sig_make(r->cert->key, method, hashes, false, octets, len,
+			     out);
 }
 
 void auth_cert_forget_keys(struct ike_cfg *cfg)
@@ -860,8 +874,8 @@ void auth_cert_put_certs(struct ikev2_wr *b, const struct ike_remote *r,
 			put_one_cert(b, sk_X509_value(c->chain, i));
 	}
 	if (certreq && c->send_certreq && c->certreq_len) {
-		struct ikev2_cert cr = { IKEV2_CERT_X509_SIG, c->certreq,
-					 c->certreq_len };
+		struct ikev2_cert cr = {IKEV2_CERT_X509_SIG, c->certreq,
+					c->certreq_len};
 		ikev2_put_cert(b, IKEV2_PL_CERTREQ, &cr);
 	}
 }
@@ -914,9 +928,9 @@ bool auth_cert_id_match(X509 *cert, const struct ike_id *id)
 			ok = (id->type == IKE_ID_IPV4_ADDR ||
 			      id->type == IKE_ID_IPV6_ADDR) &&
 			     (size_t)ASN1_STRING_length(g->d.iPAddress) ==
-				     id->len &&
-			     id->len == (id->type == IKE_ID_IPV4_ADDR ? 4
-								      : 16) &&
+				 id->len &&
+			     id->len ==
+				 (id->type == IKE_ID_IPV4_ADDR ? 4 : 16) &&
 			     memcmp(ASN1_STRING_get0_data(g->d.iPAddress),
 				    id->data, id->len) == 0;
 			break;
@@ -946,8 +960,8 @@ static int check_dates(X509 *x, char *why, size_t whylen)
 /* Trust in ee: pinned (its key is in peers_public_key) or a chain to a
  * CA from that file.  Sets *how for the log line. */
 static int check_trust(const struct auth_cert_cfg *c, X509 *ee,
-		       STACK_OF(X509) *untrusted, const char **how,
-		       char *why, size_t whylen)
+		       STACK_OF(X509) * untrusted, const char **how, char *why,
+		       size_t whylen)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(ee);
 	X509_STORE_CTX *ctx = NULL;
@@ -976,7 +990,8 @@ static int check_trust(const struct auth_cert_cfg *c, X509 *ee,
 	}
 	ERR_clear_error();
 	if (!have_ca) {
-		snprintf(why, whylen, "certificate is not the one in "
+		snprintf(why, whylen,
+			 "certificate is not the one in "
 			 "peers_public_key");
 		return -1;
 	}
@@ -1002,7 +1017,7 @@ static int check_trust(const struct auth_cert_cfg *c, X509 *ee,
 	} else {
 		snprintf(why, whylen, "certificate chain: %s",
 			 X509_verify_cert_error_string(
-				 X509_STORE_CTX_get_error(ctx)));
+			     X509_STORE_CTX_get_error(ctx)));
 	}
 out:
 	X509_STORE_CTX_free(ctx);
@@ -1014,7 +1029,7 @@ out:
 /* CERT payloads of m: the first X.509 one is the end entity (§3.6),
  * the others help build the chain. */
 static int read_certs(const struct ike_msg *m, X509 **ee,
-		      STACK_OF(X509) *untrusted, char *why, size_t whylen)
+		      STACK_OF(X509) * untrusted, char *why, size_t whylen)
 {
 	struct ikev2_cert c;
 	int i = -1, n = 0;
@@ -1037,7 +1052,8 @@ static int read_certs(const struct ike_msg *m, X509 **ee,
 		if (!x || p != c.data + c.len) {
 			X509_free(x);
 			ERR_clear_error();
-			snprintf(why, whylen, "CERT payload is not a DER "
+			snprintf(why, whylen,
+				 "CERT payload is not a DER "
 				 "X.509 certificate");
 			return -1;
 		}
@@ -1068,8 +1084,10 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 
 	wr_init(&o, 0);
 	if (!c || !c->accept) {
-		snprintf(why, whylen, "certificate authentication not "
-			 "configured for remote %s", r ? r->name : "?");
+		snprintf(why, whylen,
+			 "certificate authentication not "
+			 "configured for remote %s",
+			 r ? r->name : "?");
 		goto out;
 	}
 	if (!c->peer_certs && !c->peer_key) {
@@ -1103,12 +1121,14 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 	} else {
 		/* racoon2: peers_public_key is the peer's certificate;
 		 * use the one that names the peer. */
-		snprintf(tmp, sizeof(tmp), "no CERT payload and no "
+		snprintf(tmp, sizeof(tmp),
+			 "no CERT payload and no "
 			 "certificate in peers_public_key names the peer");
 		for (i = 0; i < sk_X509_num(c->peer_certs); i++) {
 			X509 *x = sk_X509_value(c->peer_certs, i);
 
-			if (c->verify_id && !auth_cert_id_match(x, &sa->id_peer))
+			if (c->verify_id &&
+			    !auth_cert_id_match(x, &sa->id_peer))
 				continue;
 			if (check_dates(x, tmp, sizeof(tmp)) < 0)
 				continue;
@@ -1127,7 +1147,8 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 		/* RFC 7296 §2.15 / RFC 4945 §3.1: the ID must be bound to
 		 * the key by the certificate. */
 		if (c->verify_id && !auth_cert_id_match(used, &sa->id_peer)) {
-			snprintf(why, whylen, "peer IKE ID %s does not match "
+			snprintf(why, whylen,
+				 "peer IKE ID %s does not match "
 				 "certificate %s",
 				 ike_id_str(&sa->id_peer, tmp, sizeof(tmp)),
 				 subj);
@@ -1146,15 +1167,19 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 		if (sig_key_info(key, &kt, &bits) != 0 ||
 		    !cfg_auth_allows_key(r, kt == SIG_KEY_RSA,
 					 kt == SIG_KEY_EC ? bits : 0)) {
-			snprintf(why, whylen, "the key of %s is of a type "
-				 "kmp_auth_method does not allow", subj);
+			snprintf(why, whylen,
+				 "the key of %s is of a type "
+				 "kmp_auth_method does not allow",
+				 subj);
 			goto out;
 		}
 	}
 	if (auth_sig_check(key, auth->method, auth->data, auth->len, o.buf,
 			   o.len, scheme, sizeof(scheme)) != 0) {
-		snprintf(why, whylen, "AUTH signature (%s) does not verify "
-			 "with the key of %s", scheme, subj);
+		snprintf(why, whylen,
+			 "AUTH signature (%s) does not verify "
+			 "with the key of %s",
+			 scheme, subj);
 		goto out;
 	}
 	log_info(MOD, "IKE SA #%u: peer authenticated by %s, %s, %s", sa->id,

@@ -40,14 +40,14 @@ struct wr;
 
 /* What the configuration asks for (also filled by unit tests). */
 struct auth_cert_params {
-	const char *cert;   /* my_public_key certificate file (PEM) */
-	const char *key;    /* its private key (PEM); NULL: in cert */
-	const char *peer;   /* peers_public_key file, NULL = none */
-	bool sign;          /* we authenticate with a signature */
-	bool accept;        /* peer may authenticate with a signature */
-	bool send_cert;     /* [on] */
-	bool send_certreq;  /* [on] */
-	bool verify_id;     /* [on] IKE ID must match the certificate */
+	const char *cert;  /* my_public_key certificate file (PEM) */
+	const char *key;   /* its private key (PEM); NULL: in cert */
+	const char *peer;  /* peers_public_key file, NULL = none */
+	bool sign;	   /* we authenticate with a signature */
+	bool accept;	   /* peer may authenticate with a signature */
+	bool send_cert;	   /* [on] */
+	bool send_certreq; /* [on] */
+	bool verify_id;	   /* [on] IKE ID must match the certificate */
 };
 
 /* Load the files named in p into r->cert.  Returns 0 or a negative

@@ -109,12 +109,12 @@ void cfg_remote_defaults(struct ike_remote *r)
 	/* A modern default set both racoon2 and strongSwan accept. */
 	alg_add(&r->encr, 12, 128); /* ENCR_AES_CBC */
 	alg_add(&r->encr, 12, 256);
-	alg_add(&r->prf, 5, 0);     /* PRF_HMAC_SHA2_256 */
-	alg_add(&r->prf, 2, 0);     /* PRF_HMAC_SHA1 */
-	alg_add(&r->integ, 12, 0);  /* AUTH_HMAC_SHA2_256_128 */
-	alg_add(&r->integ, 2, 0);   /* AUTH_HMAC_SHA1_96 */
-	alg_add(&r->dh, 14, 0);     /* MODP-2048 */
-	alg_add(&r->dh, 19, 0);     /* ECP-256 */
+	alg_add(&r->prf, 5, 0);	   /* PRF_HMAC_SHA2_256 */
+	alg_add(&r->prf, 2, 0);	   /* PRF_HMAC_SHA1 */
+	alg_add(&r->integ, 12, 0); /* AUTH_HMAC_SHA2_256_128 */
+	alg_add(&r->integ, 2, 0);  /* AUTH_HMAC_SHA1_96 */
+	alg_add(&r->dh, 14, 0);	   /* MODP-2048 */
+	alg_add(&r->dh, 19, 0);	   /* ECP-256 */
 	r->max_retry = 3;
 	r->interval_ms = 2000;
 	r->nego_limit_sec = 60;

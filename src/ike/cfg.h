@@ -22,9 +22,9 @@
 #include "kernel/kernel.h"
 
 #define CFG_NAME_MAX 64
-#define CFG_ID_MAX 256
-#define CFG_PSK_MAX 256
-#define CFG_ALG_MAX 16
+#define CFG_ID_MAX   256
+#define CFG_PSK_MAX  256
+#define CFG_ALG_MAX  16
 #define CFG_PATH_MAX 256
 
 /* IKEv2 Identification types (RFC 7296 §3.5). */
@@ -65,7 +65,7 @@ enum cfg_script {
 };
 
 #define CFG_POOL_MAX 8
-#define CFG_DNS_MAX 4
+#define CFG_DNS_MAX  4
 
 /* An address range of an addresspool (inclusive, one family). */
 struct cfg_range {
@@ -81,17 +81,17 @@ struct auth_cert_cfg;
 #define CFG_AUTH_ECDSA384 0x0008u /* 10, and 14 with a P-384 key */
 #define CFG_AUTH_ECDSA521 0x0010u /* 11, and 14 with a P-521 key */
 #define CFG_AUTH_DIGSIG	  0x0020u /* 14 (RFC 7427), any key */
-#define CFG_AUTH_SIGS                                                         \
-	(CFG_AUTH_RSASIG | CFG_AUTH_ECDSA256 | CFG_AUTH_ECDSA384 |            \
+#define CFG_AUTH_SIGS                                                          \
+	(CFG_AUTH_RSASIG | CFG_AUTH_ECDSA256 | CFG_AUTH_ECDSA384 |             \
 	 CFG_AUTH_ECDSA521 | CFG_AUTH_DIGSIG)
 #define CFG_AUTH_SET 0x8000u /* the bits come from kmp_auth_method */
 
 struct ike_remote {
 	char name[CFG_NAME_MAX];
 	bool is_default; /* the `default` remote: responder fallback */
-	bool ikev2;      /* ikev2 in acceptable_kmp */
+	bool ikev2;	 /* ikev2 in acceptable_kmp */
 
-	bool peer_any;   /* peers_ipaddr IP_RW / IP_ANY / unset */
+	bool peer_any; /* peers_ipaddr IP_RW / IP_ANY / unset */
 	struct kaddr peer_addr;
 	uint16_t peer_port; /* host order; 0 = 500 */
 
@@ -112,28 +112,28 @@ struct ike_remote {
 	/* IKE SA proposal (kmp_enc_alg / prf / hash / dh_group). */
 	struct cfg_alglist encr, prf, integ, dh;
 
-	uint64_t lifetime_sec;   /* kmp_sa_lifetime_time, 0 = infinite */
+	uint64_t lifetime_sec;	 /* kmp_sa_lifetime_time, 0 = infinite */
 	uint64_t lifetime_bytes; /* accepted, IKE SAs carry little */
-	unsigned max_retry;      /* max_retry_to_send */
-	unsigned interval_ms;    /* interval_to_send: first timeout */
+	unsigned max_retry;	 /* max_retry_to_send */
+	unsigned interval_ms;	 /* interval_to_send: first timeout */
 	unsigned nego_limit_sec; /* kmp_sa_nego_time_limit */
-	unsigned dpd_delay_sec;  /* 0 = off */
-	unsigned dpd_max_fail;   /* consecutive unanswered checks */
+	unsigned dpd_delay_sec;	 /* 0 = off */
+	unsigned dpd_max_fail;	 /* consecutive unanswered checks */
 	bool cookie_required;
 	bool nat_traversal;
-	bool passive;            /* never initiate */
+	bool passive; /* never initiate */
 	bool initial_contact;
-	uint32_t window_size;    /* we advertise (SET_WINDOW_SIZE), >= 1 */
+	uint32_t window_size; /* we advertise (SET_WINDOW_SIZE), >= 1 */
 
 	char script[SCRIPT_MAX][CFG_PATH_MAX];
 
 	/* NAT-T keepalives, CP and address pool (natt.c, cp.c, rw.c). */
-	unsigned nat_keepalive_sec; /* nat_keepalive_interval, 0 = 20 */
-	unsigned cp_request;        /* `request` CONF_REQ_* bits */
+	unsigned nat_keepalive_sec;   /* nat_keepalive_interval, 0 = 20 */
+	unsigned cp_request;	      /* `request` CONF_REQ_* bits */
 	char pool_name[CFG_NAME_MAX]; /* provide addresspool, "" = none */
 	size_t npool;
 	struct cfg_range pool[CFG_POOL_MAX];
-	size_t ndns;                /* provide dns */
+	size_t ndns; /* provide dns */
 	struct kaddr dns[CFG_DNS_MAX];
 };
 
@@ -153,19 +153,19 @@ struct ike_policy {
 
 	/* ESP proposal from the policy's ipsec -> sa. */
 	struct cfg_alglist esp_encr, esp_integ;
-	bool esn;         /* propose/accept ESN */
+	bool esn;	    /* propose/accept ESN */
 	uint16_t pfs_group; /* need_pfs: DH group for CREATE_CHILD_SA */
 
 	uint64_t lifetime_sec;
 	uint64_t lifetime_bytes;
 	uint32_t replay_window;
 	char sel_name[CFG_NAME_MAX]; /* outbound selector (spmd dynamic) */
-	bool sel_inbound;            /* sel_name is an inbound one */
+	bool sel_inbound;	     /* sel_name is an inbound one */
 };
 
 struct cfg_iface {
 	struct kaddr addr; /* af == 0: wildcard of both families */
-	uint16_t port;     /* host order */
+	uint16_t port;	   /* host order */
 };
 
 #define CFG_IFACE_MAX 16
@@ -181,35 +181,34 @@ struct ike_cfg {
 
 	char spmif_path[CFG_PATH_MAX]; /* "" = do not use spmd */
 	char spmd_password[CFG_PATH_MAX];
-	char kernel[16];               /* backend name from config */
+	char kernel[16];		  /* backend name from config */
 	char kernel_socket[CFG_PATH_MAX]; /* interface { kernel_socket } */
 	char ctl_path[CFG_PATH_MAX];
 	char keyexport_path[CFG_PATH_MAX]; /* "" = off */
 	/* Resource limits (dos.c; racoon2.conf(5) interface section). */
 	unsigned cookie_threshold;     /* half-open SAs before COOKIE */
-	unsigned half_open_max;        /* the whole table */
+	unsigned half_open_max;	       /* the whole table */
 	unsigned half_open_per_addr;   /* per source address */
 	unsigned half_open_per_prefix; /* per /24 (IPv4) or /64 (IPv6) */
 	unsigned half_open_timeout_ms; /* shrinks under pressure; 0 = off */
-	unsigned sa_per_id;            /* established IKE SAs per peer ID */
-	unsigned child_per_sa;         /* CHILD SAs per IKE SA */
+	unsigned sa_per_id;	       /* established IKE SAs per peer ID */
+	unsigned child_per_sa;	       /* CHILD SAs per IKE SA */
 	unsigned half_open_rate;       /* new half-open SAs/s under
 					* pressure; 0 = no limit */
 };
 
-#define CFG_COOKIE_THRESHOLD 16
-#define CFG_HALF_OPEN_MAX 1024
-#define CFG_HALF_OPEN_PER_ADDR 8
+#define CFG_COOKIE_THRESHOLD	 16
+#define CFG_HALF_OPEN_MAX	 1024
+#define CFG_HALF_OPEN_PER_ADDR	 8
 #define CFG_HALF_OPEN_PER_PREFIX 64
 #define CFG_HALF_OPEN_TIMEOUT_MS 30000
-#define CFG_SA_PER_ID 16
-#define CFG_CHILD_PER_SA 64
-#define CFG_HALF_OPEN_RATE 100
+#define CFG_SA_PER_ID		 16
+#define CFG_CHILD_PER_SA	 64
+#define CFG_HALF_OPEN_RATE	 100
 
 /* Build from a racoon2.conf file (cfg_conf.c).  On error returns
  * negative errno and writes a message into err. */
-int cfg_load(const char *path, struct ike_cfg **out, char *err,
-	     size_t errlen);
+int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen);
 struct ike_cfg *cfg_new(void);
 void cfg_free(struct ike_cfg *cfg);
 /* Grow the arrays (tests and the loader); returns NULL on ENOMEM. */
@@ -234,7 +233,8 @@ const struct ike_policy *cfg_policy_by_reqid(const struct ike_cfg *cfg,
 					     uint32_t reqid);
 /* The first policy of a remote, or NULL. */
 const struct ike_policy *cfg_policy_for_remote(const struct ike_cfg *cfg,
-					       const char *remote, size_t *iter);
+					       const char *remote,
+					       size_t *iter);
 
 /* The remote has a PSK it may use: configured, not empty, and psk
  * allowed by kmp_auth_method (RFC 7296 §2.15: the key must not be

@@ -41,20 +41,30 @@ static void algs_from(struct cfg_alglist *out, const struct conf_alg_list *in,
 		if (!ai)
 			continue;
 		switch (slot) {
-		case 1: id = ai->encr_id; break;
-		case 2: id = ai->prf_id; break;
-		case 3: id = ai->integ_id; break;
-		case 4: id = ai->dh_id; break;
+		case 1:
+			id = ai->encr_id;
+			break;
+		case 2:
+			id = ai->prf_id;
+			break;
+		case 3:
+			id = ai->integ_id;
+			break;
+		case 4:
+			id = ai->dh_id;
+			break;
 		}
 		if (!id) {
-			log_warn(MOD, "algorithm %s has no IKEv2 transform; "
-				 "skipped", ai->name);
+			log_warn(MOD,
+				 "algorithm %s has no IKEv2 transform; "
+				 "skipped",
+				 ai->name);
 			continue;
 		}
 		out->a[out->n].id = id;
 		out->a[out->n].keybits =
-			(uint16_t)(in->v[i].key_bits ? in->v[i].key_bits
-						     : ai->key_bits);
+		    (uint16_t)(in->v[i].key_bits ? in->v[i].key_bits
+						 : ai->key_bits);
 		out->n++;
 	}
 }
@@ -92,8 +102,8 @@ static int id_from(struct ike_id *out, const struct conf_id_list *l)
 			uint8_t *buf;
 			/* racoon2: keyid names a file holding the ID (read
 			 * through lib/filesrc.h, see priv.h). */
-			int rc = filesrc_read(c->value, 0, 1u << 16, &buf,
-					      &len, NULL, NULL, 0);
+			int rc = filesrc_read(c->value, 0, 1u << 16, &buf, &len,
+					      NULL, NULL, 0);
 			if (rc < 0)
 				return rc;
 			size_t got = len;
@@ -120,14 +130,13 @@ static int id_from(struct ike_id *out, const struct conf_id_list *l)
 }
 
 static const enum conf_script script_map[SCRIPT_MAX] = {
-	[SCRIPT_IKE_UP] = CONF_SCRIPT_PHASE1_UP,
-	[SCRIPT_IKE_DOWN] = CONF_SCRIPT_PHASE1_DOWN,
-	[SCRIPT_IKE_REKEY] = CONF_SCRIPT_PHASE1_REKEY,
-	[SCRIPT_CHILD_UP] = CONF_SCRIPT_PHASE2_UP,
-	[SCRIPT_CHILD_DOWN] = CONF_SCRIPT_PHASE2_DOWN,
-	[SCRIPT_CHILD_REKEY] = CONF_SCRIPT_PHASE2_REKEY,
+    [SCRIPT_IKE_UP] = CONF_SCRIPT_PHASE1_UP,
+    [SCRIPT_IKE_DOWN] = CONF_SCRIPT_PHASE1_DOWN,
+    [SCRIPT_IKE_REKEY] = CONF_SCRIPT_PHASE1_REKEY,
+    [SCRIPT_CHILD_UP] = CONF_SCRIPT_PHASE2_UP,
+    [SCRIPT_CHILD_DOWN] = CONF_SCRIPT_PHASE2_DOWN,
+    [SCRIPT_CHILD_REKEY] = CONF_SCRIPT_PHASE2_REKEY,
 };
-
 
 /* kmp_auth_method -> CFG_AUTH_* (issue 9: the peer's AUTH method must be
  * one of these).  Only `default` may lack the list (the checker requires
@@ -209,12 +218,13 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	}
 	if (k->pre_shared_key) {
 		size_t len = 0;
-		rc = read_file_secret(k->pre_shared_key, r->psk,
-				      sizeof(r->psk), &len);
+		rc = read_file_secret(k->pre_shared_key, r->psk, sizeof(r->psk),
+				      &len);
 		if (rc < 0) {
-			log_warn(MOD, "remote %s: cannot use pre_shared_key "
-				 "%s: %s", r->name, k->pre_shared_key,
-				 strerror(-rc));
+			log_warn(MOD,
+				 "remote %s: cannot use pre_shared_key "
+				 "%s: %s",
+				 r->name, k->pre_shared_key, strerror(-rc));
 		} else {
 			/* A final newline written by an editor is not part
 			 * of the key. */
@@ -228,18 +238,22 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 			while (len && r->psk[len - 1] == 0)
 				len--;
 			if (r->have_psk && !len) {
-				log_warn(MOD, "remote %s: pre_shared_key %s "
+				log_warn(MOD,
+					 "remote %s: pre_shared_key %s "
 					 "holds only zero octets; refusing "
-					 "it", r->name, k->pre_shared_key);
+					 "it",
+					 r->name, k->pre_shared_key);
 				r->have_psk = false;
 			}
 		}
 	}
 	r->auth_methods = auth_methods_from(k);
 	if (r->have_psk && r->psk_len < 16)
-		log_warn(MOD, "remote %s: pre_shared_key of %zu octets is "
+		log_warn(MOD,
+			 "remote %s: pre_shared_key of %zu octets is "
 			 "weak (RFC 7296 §2.15: as unpredictable as the "
-			 "keys it protects)", r->name, r->psk_len);
+			 "keys it protects)",
+			 r->name, r->psk_len);
 	/* kmp_auth_method signatures, my/peers_public_key (auth_cert.c) */
 	if ((rc = auth_cert_conf(r, k, err, errlen)) < 0)
 		return rc;
@@ -252,12 +266,13 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	r->max_retry = k->max_retry_to_send ? k->max_retry_to_send : 3;
 	/* interval_to_send is the first retransmission timeout; later
 	 * ones double (RFC 7296 §2.1 asks for exponential back-off). */
-	r->interval_ms = (unsigned)(k->interval_to_send ?
-					    k->interval_to_send * 1000 : 2000);
+	r->interval_ms =
+	    (unsigned)(k->interval_to_send ? k->interval_to_send * 1000 : 2000);
 	if (r->interval_ms > 10000)
 		r->interval_ms = 10000;
-	r->nego_limit_sec = (unsigned)(k->kmp_sa_nego_time_limit ?
-					       k->kmp_sa_nego_time_limit : 60);
+	r->nego_limit_sec =
+	    (unsigned)(k->kmp_sa_nego_time_limit ? k->kmp_sa_nego_time_limit
+						 : 60);
 	r->dpd_delay_sec = (unsigned)k->dpd_delay;
 	r->dpd_max_fail = k->dpd_maxfail ? k->dpd_maxfail : 3;
 	r->cookie_required = k->cookie_required;
@@ -278,13 +293,15 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 static void sel_from(struct ksel *s, const struct conf_selector *cs)
 {
 	const struct conf_addr *src = &cs->src, *dst = &cs->dst;
-	uint8_t af = src->kind == CONF_ADDR_IP ? src->af :
-		     dst->kind == CONF_ADDR_IP ? dst->af : AF_INET;
+	uint8_t af = src->kind == CONF_ADDR_IP	 ? src->af
+		     : dst->kind == CONF_ADDR_IP ? dst->af
+						 : AF_INET;
 
 	memset(s, 0, sizeof(*s));
 	s->af = af;
-	s->proto = cs->upper_layer_protocol == CONF_PROTO_ANY ?
-			   0 : (uint8_t)cs->upper_layer_protocol;
+	s->proto = cs->upper_layer_protocol == CONF_PROTO_ANY
+		       ? 0
+		       : (uint8_t)cs->upper_layer_protocol;
 	s->src.af = s->dst.af = af;
 	if (src->kind == CONF_ADDR_IP) {
 		memcpy(s->src.u.b, src->u.b, 16);
@@ -316,8 +333,8 @@ static int policy_from(struct ike_cfg *cfg, const struct conf_policy *cp)
 		return -ENOMEM;
 	str_copy(p->name, cp->name, sizeof(p->name));
 	str_copy(p->remote, cr->name, sizeof(p->remote));
-	p->mode = cp->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL :
-						       KMODE_TRANSPORT;
+	p->mode =
+	    cp->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL : KMODE_TRANSPORT;
 	if (cp->my_sa_ipaddr.kind == CONF_ADDR_IP) {
 		p->my_sa.af = cp->my_sa_ipaddr.af;
 		memcpy(p->my_sa.u.b, cp->my_sa_ipaddr.u.b, 16);
@@ -388,9 +405,9 @@ static void limits_from(struct ike_cfg *cfg, const struct conf_interface *f)
 		cfg->half_open_per_prefix = f->ike_half_open_per_prefix;
 	if (set & 16u)
 		cfg->half_open_timeout_ms =
-			f->ike_half_open_timeout > 86400 ?
-				86400000u :
-				(unsigned)f->ike_half_open_timeout * 1000u;
+		    f->ike_half_open_timeout > 86400
+			? 86400000u
+			: (unsigned)f->ike_half_open_timeout * 1000u;
 	if (set & 32u)
 		cfg->sa_per_id = f->ike_sa_per_id;
 	if (set & 64u)
@@ -399,8 +416,7 @@ static void limits_from(struct ike_cfg *cfg, const struct conf_interface *f)
 		cfg->half_open_rate = f->ike_half_open_rate;
 }
 
-int cfg_load(const char *path, struct ike_cfg **out, char *err,
-	     size_t errlen)
+int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen)
 {
 	struct conf_diag diag;
 	struct conf *c = NULL;

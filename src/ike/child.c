@@ -28,7 +28,7 @@
 #include "ike/rw.h"
 #include "lib/log.h"
 
-#define MOD "ike"
+#define MOD	  "ike"
 #define NONCE_LEN 32
 
 /* ---- proposals ---- */
@@ -64,8 +64,7 @@ void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
 		/* need_pfs: our group first, then the remote's other IKE
 		 * groups, so that a peer preferring one of those answers
 		 * INVALID_KE_PAYLOAD and we retry with it (§1.3.1). */
-		for (i = 0; r && i < r->dh.n && out->n_dh < IKEV2_PREF_MAX;
-		     i++)
+		for (i = 0; r && i < r->dh.n && out->n_dh < IKEV2_PREF_MAX; i++)
 			if (r->dh.a[i].id != p->pfs_group)
 				out->dh[out->n_dh++] = r->dh.a[i].id;
 	}
@@ -74,8 +73,7 @@ void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
 		 * no PFS unless we require it. */
 		if (!p->pfs_group)
 			out->dh[out->n_dh++] = IKEV2_DH_NONE;
-		for (i = 0; r && i < r->dh.n && out->n_dh < IKEV2_PREF_MAX;
-		     i++)
+		for (i = 0; r && i < r->dh.n && out->n_dh < IKEV2_PREF_MAX; i++)
 			if (r->dh.a[i].id != p->pfs_group)
 				out->dh[out->n_dh++] = r->dh.a[i].id;
 	}
@@ -126,7 +124,7 @@ void policy_ts(const struct ike_policy *p, const struct ike_sa *sa,
 static void ts_add_packet(struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr,
 			  const struct ksel *sel)
 {
-	struct ikev2_ts_list pi = { .n = 1 }, pr = { .n = 1 };
+	struct ikev2_ts_list pi = {.n = 1}, pr = {.n = 1};
 	unsigned full = sel->af == AF_INET6 ? 128 : 32;
 	/* Ports only for port-carrying protocols; ICMP's type/code in the
 	 * selector are not worth pinning the first TS to. */
@@ -139,18 +137,15 @@ static void ts_add_packet(struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr,
 	 * the policy's selector, which the policy TS already covers. */
 	if ((sel->af != AF_INET && sel->af != AF_INET6) ||
 	    sel->src.af != sel->af || sel->dst.af != sel->af ||
-	    sel->src_plen != full || sel->dst_plen != full ||
-	    tsi->n == 0 || tsr->n == 0 || tsi->n >= IKEV2_MAX_TS ||
-	    tsr->n >= IKEV2_MAX_TS)
+	    sel->src_plen != full || sel->dst_plen != full || tsi->n == 0 ||
+	    tsr->n == 0 || tsi->n >= IKEV2_MAX_TS || tsr->n >= IKEV2_MAX_TS)
 		return;
-	if (ikev2_ts_from_prefix(&pi.ts[0], sel->af, sel->src.u.b, full,
-				 sel->proto,
-				 ports && sel->sport_mask == 0xffff ? sel->sport
-								   : 0) < 0 ||
-	    ikev2_ts_from_prefix(&pr.ts[0], sel->af, sel->dst.u.b, full,
-				 sel->proto,
-				 ports && sel->dport_mask == 0xffff ? sel->dport
-								   : 0) < 0)
+	if (ikev2_ts_from_prefix(
+		&pi.ts[0], sel->af, sel->src.u.b, full, sel->proto,
+		ports && sel->sport_mask == 0xffff ? sel->sport : 0) < 0 ||
+	    ikev2_ts_from_prefix(
+		&pr.ts[0], sel->af, sel->dst.u.b, full, sel->proto,
+		ports && sel->dport_mask == 0xffff ? sel->dport : 0) < 0)
 		return;
 	if (!ikev2_ts_list_within(&pi, tsi) || !ikev2_ts_list_within(&pr, tsr))
 		return;
@@ -234,7 +229,7 @@ static int reqid_cb(const struct kpolicy *kp, void *arg)
 
 uint32_t policy_reqid(struct iked *d, const struct ike_policy *p)
 {
-	struct reqid_find f = { .sel = &p->sel, .reqid = 0 };
+	struct reqid_find f = {.sel = &p->sel, .reqid = 0};
 
 	if (p->reqid || !d->kern_open || !p->sel.af)
 		return p->reqid;
@@ -275,7 +270,8 @@ static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
 		/* No larval SA (e.g. no ESP in this kernel): pick one;
 		 * the install will report the real problem. */
 		log_debug(MOD, "getspi failed (%s), using a random SPI",
-			  sa->d->kern_open ? sa->d->kern.last_error : "no kernel");
+			  sa->d->kern_open ? sa->d->kern.last_error
+					   : "no kernel");
 		do
 			rc = crypto_random(spi, sizeof(*spi));
 		while (rc == 0 && *spi < 256);
@@ -389,9 +385,10 @@ static int child_install(struct child_sa *c, const struct ike_policy *p,
 fail:
 	/* Reported like strongSwan does: the IKE SA stays, the peer is
 	 * told (by the caller), nothing crashes. */
-	log_err(MOD, "CHILD SA #%u (%s): unable to install inbound and "
-		"outbound IPsec SA (SAD) in kernel: %s", c->id, c->policy,
-		c->install_err);
+	log_err(MOD,
+		"CHILD SA #%u (%s): unable to install inbound and "
+		"outbound IPsec SA (SAD) in kernel: %s",
+		c->id, c->policy, c->install_err);
 	child_uninstall(c);
 	c->state = CHILD_S_FAILED;
 	return rc < 0 ? rc : -EIO;
@@ -416,8 +413,8 @@ void child_uninstall(struct child_sa *c)
 	c->in_installed = c->out_installed = false;
 }
 
-static void nonce_min_set(struct child_sa *c, const uint8_t *ni,
-			  size_t ni_len, const uint8_t *nr, size_t nr_len)
+static void nonce_min_set(struct child_sa *c, const uint8_t *ni, size_t ni_len,
+			  const uint8_t *nr, size_t nr_len)
 {
 	const uint8_t *m = ni;
 	size_t ml = ni_len;
@@ -440,8 +437,9 @@ static int nonce_cmp(const struct child_sa *a, const struct child_sa *b)
 
 	if (c)
 		return c;
-	return a->nonce_min_len < b->nonce_min_len ? -1 :
-	       a->nonce_min_len > b->nonce_min_len;
+	return a->nonce_min_len < b->nonce_min_len
+		   ? -1
+		   : a->nonce_min_len > b->nonce_min_len;
 }
 
 /* Derive and install; returns 0, or a negative errno on failure (the
@@ -460,8 +458,8 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 	if (!per || 2 * per > sizeof(keymat))
 		return -EINVAL;
 	rc = ikev2_derive_child_keys(sa->algs.prf, sa->keys.sk_d,
-				     sa->keys.prf_len, gir, gir_len, ni,
-				     ni_len, nr, nr_len, keymat, 2 * per);
+				     sa->keys.prf_len, gir, gir_len, ni, ni_len,
+				     nr, nr_len, keymat, 2 * per);
 	if (rc < 0)
 		return rc;
 	nonce_min_set(c, ni, ni_len, nr, nr_len);
@@ -469,9 +467,10 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 	OPENSSL_cleanse(keymat, sizeof(keymat));
 	if (rc == 0) {
 		char b1[64], b2[64];
-		log_info(MOD, "CHILD SA #%u (%s) installed: %s %s-%u/%s "
-			 "SPIs in %08x out %08x, %s/%u === %s/%u", c->id,
-			 c->policy,
+		log_info(MOD,
+			 "CHILD SA #%u (%s) installed: %s %s-%u/%s "
+			 "SPIs in %08x out %08x, %s/%u === %s/%u",
+			 c->id, c->policy,
 			 c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
 			 crypto_encr_name(c->algs.encr), c->algs.encr_keybits,
 			 c->algs.integ ? crypto_integ_name(c->algs.integ)
@@ -623,8 +622,8 @@ static void child_refused(struct ike_sa *sa, struct child_nego *cn,
 	struct child_sa *c = cn->child;
 	uint32_t spi_in = c ? c->spi_in : 0;
 
-	log_warn(MOD, "IKE SA #%u: CHILD SA for %s not established: %s",
-		 sa->id, c ? c->policy : "?", why);
+	log_warn(MOD, "IKE SA #%u: CHILD SA for %s not established: %s", sa->id,
+		 c ? c->policy : "?", why);
 	cn->child = NULL;
 	if (c)
 		child_free(c);
@@ -653,8 +652,7 @@ static uint16_t first_error(const struct ike_msg *m)
 struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 				const struct ike_msg *m, const uint8_t *gir,
 				size_t gir_len, const uint8_t *ni,
-				size_t ni_len, const uint8_t *nr,
-				size_t nr_len)
+				size_t ni_len, const uint8_t *nr, size_t nr_len)
 {
 	struct child_sa *c = cn->child;
 	const struct ike_policy *p;
@@ -691,8 +689,10 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 		if (sa->early_del[i] == c->spi_out) {
 			/* §2.25: the peer deleted it (and we answered)
 			 * before this response arrived: it is gone. */
-			child_refused(sa, cn, "deleted by the peer before "
-				      "the response arrived", false);
+			child_refused(sa, cn,
+				      "deleted by the peer before "
+				      "the response arrived",
+				      false);
 			return NULL;
 		}
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
@@ -702,12 +702,10 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 	    /* §2.9: the responder may only narrow what we proposed. */
 	    !ikev2_ts_list_within(&tsi, &cn->tsi) ||
 	    !ikev2_ts_list_within(&tsr, &cn->tsr)) {
-		child_refused(sa, cn, "traffic selectors not acceptable",
-			      true);
+		child_refused(sa, cn, "traffic selectors not acceptable", true);
 		return NULL;
 	}
-	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE,
-					  NULL);
+	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE, NULL);
 	if (transport != cn->transport) {
 		/* §1.3.1: without the notify the SA is tunnel mode. */
 		child_refused(sa, cn, "IPsec mode mismatch", true);
@@ -740,7 +738,6 @@ static bool ts_in_list(const struct ikev2_ts *ts, const struct ikev2_ts_list *l)
 	return false;
 }
 
-
 /*
  * Pick the policy for the peer's TS (§2.9 narrowing) and create the
  * child.  On success fills res (reply SA, narrowed TS) and returns 0;
@@ -748,8 +745,8 @@ static bool ts_in_list(const struct ikev2_ts *ts, const struct ikev2_ts_list *l)
  */
 int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 		  const uint8_t *gir, size_t gir_len, const uint8_t *ni,
-		  size_t ni_len, const uint8_t *nr, size_t nr_len,
-		  bool with_dh, uint16_t ke_group, struct child_result *res)
+		  size_t ni_len, const uint8_t *nr, size_t nr_len, bool with_dh,
+		  uint16_t ke_group, struct child_result *res)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	const struct ike_policy *p = NULL;
@@ -780,12 +777,11 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 	 * (§2.9): a first pass prefers the policy that contains it. */
 	for (pass = (tsi.n > 1 && tsr.n > 1) ? 0 : 1; pass < 2; pass++) {
 		it = 0;
-		while ((p = cfg_policy_for_remote(sa->d->cfg, sa->remote,
-						  &it))) {
+		while (
+		    (p = cfg_policy_for_remote(sa->d->cfg, sa->remote, &it))) {
 			policy_ts(p, sa, &loc, &rem);
-			if (pass == 0 &&
-			    (!ts_in_list(&tsi.ts[0], &rem) ||
-			     !ts_in_list(&tsr.ts[0], &loc)))
+			if (pass == 0 && (!ts_in_list(&tsi.ts[0], &rem) ||
+					  !ts_in_list(&tsr.ts[0], &loc)))
 				continue;
 			if (ikev2_ts_narrow(&tsi, &rem, &ni_ts) != 0 ||
 			    ikev2_ts_narrow(&tsr, &loc, &nr_ts) != 0)
@@ -799,17 +795,20 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 			break;
 	}
 	if (!p) {
-		log_warn(MOD, "IKE SA #%u: no policy of remote %s matches the "
-			 "peer's %s selectors", sa->id, sa->remote,
-			 ts_match ? "mode and" : "traffic");
+		log_warn(MOD,
+			 "IKE SA #%u: no policy of remote %s matches the "
+			 "peer's %s selectors",
+			 sa->id, sa->remote, ts_match ? "mode and" : "traffic");
 		return ts_match ? IKEV2_N_NO_PROPOSAL_CHOSEN
 				: IKEV2_N_TS_UNACCEPTABLE;
 	}
 	prefs_esp(p, r, true, with_dh, &prefs);
 	/* §1.3.1: no KE means no PFS, so prefer the NONE group. */
 	if (ikev2_sa_select(&offer, &prefs, ke_group, &suite) != 0) {
-		log_warn(MOD, "IKE SA #%u: no acceptable ESP proposal for "
-			 "policy %s", sa->id, p->name);
+		log_warn(MOD,
+			 "IKE SA #%u: no acceptable ESP proposal for "
+			 "policy %s",
+			 sa->id, p->name);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	}
 	if (!with_dh)
@@ -882,8 +881,7 @@ void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 	ikev2_put_ts(b, IKEV2_PL_TSi, &res->tsi);
 	ikev2_put_ts(b, IKEV2_PL_TSr, &res->tsr);
 	if (res->transport)
-		ikev2_put_notify_simple(b, IKEV2_N_USE_TRANSPORT_MODE, NULL,
-					0);
+		ikev2_put_notify_simple(b, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
 }
 
 /* ---- lifetimes ---- */
@@ -979,15 +977,14 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 		if (!da || crypto_dh_public(cn->dh, ke, da->pub_len) < 0)
 			return -EINVAL;
 	}
-	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, false,
-		       sa->mid_next, true);
+	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, false, sa->mid_next,
+		       true);
 	if (old) {
 		/* §1.3.3: REKEY_SA names the SA by our inbound SPI. */
-		struct ikev2_notify n = { 0 };
-		uint8_t spi[4] = { (uint8_t)(old->spi_in >> 24),
-				   (uint8_t)(old->spi_in >> 16),
-				   (uint8_t)(old->spi_in >> 8),
-				   (uint8_t)old->spi_in };
+		struct ikev2_notify n = {0};
+		uint8_t spi[4] = {
+		    (uint8_t)(old->spi_in >> 24), (uint8_t)(old->spi_in >> 16),
+		    (uint8_t)(old->spi_in >> 8), (uint8_t)old->spi_in};
 		n.proto = IKEV2_PROTO_ESP;
 		n.spi_len = 4;
 		n.spi = spi;
@@ -1023,8 +1020,8 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 			   const struct ike_msg *m)
 {
 	struct child_nego *cn = t->state;
-	struct child_sa *old = cn ? child_find_id(sa->d, cn->rekey_child_id)
-				  : NULL;
+	struct child_sa *old =
+	    cn ? child_find_id(sa->d, cn->rekey_child_id) : NULL;
 	struct child_sa *c;
 	const struct ikev2_pl *pl;
 	struct ikev2_nonce nr;
@@ -1044,10 +1041,13 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		uint16_t g = (uint16_t)(n.data[0] << 8 | n.data[1]);
 		struct task *nt;
 
-		if (g == crypto_dh_group(cn->dh) || !child_group_offered(cn, g) ||
-		    t->ke_retries >= 2 || !(nt = task_new(t->type))) {
-			log_warn(MOD, "IKE SA #%u: peer wants PFS group %u, "
-				 "which we did not offer", sa->id, g);
+		if (g == crypto_dh_group(cn->dh) ||
+		    !child_group_offered(cn, g) || t->ke_retries >= 2 ||
+		    !(nt = task_new(t->type))) {
+			log_warn(MOD,
+				 "IKE SA #%u: peer wants PFS group %u, "
+				 "which we did not offer",
+				 sa->id, g);
 			child_refused(sa, cn, "INVALID_KE_PAYLOAD", false);
 			return;
 		}
@@ -1057,8 +1057,10 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		nt->child_id = t->child_id;
 		nt->ke_group = g;
 		nt->ke_retries = (uint8_t)(t->ke_retries + 1);
-		log_info(MOD, "IKE SA #%u: peer wants PFS group %u; starting "
-			 "the CREATE_CHILD_SA again with it", sa->id, g);
+		log_info(MOD,
+			 "IKE SA #%u: peer wants PFS group %u; starting "
+			 "the CREATE_CHILD_SA again with it",
+			 sa->id, g);
 		/* The prepared child never existed for the peer. */
 		if ((c = cn->child) != NULL) {
 			cn->child = NULL;
@@ -1086,7 +1088,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 	}
 	if (cn->dh) {
 		const struct crypto_dh_alg *da =
-			crypto_dh_lookup(crypto_dh_group(cn->dh));
+		    crypto_dh_lookup(crypto_dh_group(cn->dh));
 		if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
 		    ikev2_get_ke(pl, &ke) != 0 ||
 		    ke.group != crypto_dh_group(cn->dh) || !da ||
@@ -1110,17 +1112,20 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		/* §2.8.1: the peer rekeyed the same SA meanwhile.  The SA
 		 * created with the lowest nonce is redundant and is closed
 		 * by the node that created it. */
-		struct child_sa *theirs = child_find_id(sa->d,
-							old->rekeyed_by);
+		struct child_sa *theirs = child_find_id(sa->d, old->rekeyed_by);
 		if (theirs && nonce_cmp(c, theirs) < 0) {
-			log_info(MOD, "CHILD SA #%u: rekey collision, ours "
-				 "(#%u) is redundant", old->id, c->id);
+			log_info(MOD,
+				 "CHILD SA #%u: rekey collision, ours "
+				 "(#%u) is redundant",
+				 old->id, c->id);
 			ike_queue_child_delete(sa, c);
 			old->state = CHILD_S_REKEYED;
 			return;
 		}
-		log_info(MOD, "CHILD SA #%u: rekey collision, ours (#%u) "
-			 "survives", old->id, c->id);
+		log_info(MOD,
+			 "CHILD SA #%u: rekey collision, ours (#%u) "
+			 "survives",
+			 old->id, c->id);
 	}
 	old->state = CHILD_S_REKEYED;
 	old->rekeyed_by = c->id;
@@ -1223,8 +1228,7 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 		/* §2.10: no Nr, no CHILD SA; §2.25: the peer may retry. */
 		OPENSSL_cleanse(gir, sizeof(gir));
 		crypto_dh_free(dh);
-		log_rl_warn(MOD, "IKE SA #%u: no random bytes for Nr",
-			    sa->id);
+		log_rl_warn(MOD, "IKE SA #%u: no random bytes for Nr", sa->id);
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
@@ -1234,8 +1238,8 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 			   have_ke ? ke.group : IKEV2_DH_NONE, &res);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (rc == IKEV2_N_INVALID_KE_PAYLOAD) {
-		uint8_t g[2] = { (uint8_t)(res.want_group >> 8),
-				 (uint8_t)res.want_group };
+		uint8_t g[2] = {(uint8_t)(res.want_group >> 8),
+				(uint8_t)res.want_group};
 		crypto_dh_free(dh);
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
@@ -1243,8 +1247,8 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 	}
 	if (rc != 0) {
 		crypto_dh_free(dh);
-		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
-				    (uint16_t)rc, NULL, 0);
+		send_error_response(sa, m->hdr.exch, m->hdr.msgid, (uint16_t)rc,
+				    NULL, 0);
 		return;
 	}
 	rc = msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, true, m->hdr.msgid,

@@ -41,15 +41,14 @@ enum {
 	CPA_IP6_DNS = 10,
 };
 
-
 /* One table drives the length checks of both directions (§3.15.1):
  * a request carries an empty value or a suggestion of this size. */
 static const struct cpa_def {
 	uint16_t type;
 	uint8_t len; /* value length when not empty */
 } cpa_defs[] = {
-	{ CPA_IP4_ADDRESS, 4 }, { CPA_IP4_NETMASK, 4 }, { CPA_IP4_DNS, 4 },
-	{ CPA_IP6_ADDRESS, 17 }, { CPA_IP6_DNS, 16 },
+    {CPA_IP4_ADDRESS, 4},  {CPA_IP4_NETMASK, 4}, {CPA_IP4_DNS, 4},
+    {CPA_IP6_ADDRESS, 17}, {CPA_IP6_DNS, 16},
 };
 
 static const struct cpa_def *cpa_def(uint16_t type)
@@ -61,8 +60,7 @@ static const struct cpa_def *cpa_def(uint16_t type)
 }
 
 /* The first CP payload of type want, length-checked; false if none. */
-static bool cp_find(const struct ike_msg *m, uint8_t want,
-		    struct ikev2_cp *cp)
+static bool cp_find(const struct ike_msg *m, uint8_t want, struct ikev2_cp *cp)
 {
 	const struct ikev2_pl *pl = ikev2_msg_find(m, IKEV2_PL_CP);
 
@@ -73,9 +71,10 @@ static bool cp_find(const struct ike_msg *m, uint8_t want,
 		/* §3.15.1: unknown attributes are ignored; known ones
 		 * must have their size. */
 		if (def && cp->attr[i].len && cp->attr[i].len != def->len) {
-			log_rl_warn(MOD, "CP attribute %u with length %u "
-				    "ignored", cp->attr[i].type,
-				    cp->attr[i].len);
+			log_rl_warn(MOD,
+				    "CP attribute %u with length %u "
+				    "ignored",
+				    cp->attr[i].type, cp->attr[i].len);
 			cp->attr[i].type = 0;
 		}
 	}
@@ -150,8 +149,7 @@ int cp_handle_request(struct ike_sa *sa, const struct ike_msg *m)
 		if (rc < 0)
 			memset(&rec->lease6, 0, sizeof(rec->lease6));
 	}
-	if ((rec->cp_v4 || rec->cp_v6) && !rec->lease4.af &&
-	    !rec->lease6.af) {
+	if ((rec->cp_v4 || rec->cp_v6) && !rec->lease4.af && !rec->lease6.af) {
 		/* §3.15.4: nothing to give; the IKE SA stands, the child
 		 * is refused with INTERNAL_ADDRESS_FAILURE. */
 		log_warn(MOD, "IKE SA #%u: no address for %s (pool %s %s)",
@@ -185,23 +183,23 @@ void cp_put_reply(struct ikev2_wr *b, struct ike_sa *sa)
 	memset(&cp, 0, sizeof(cp));
 	cp.type = IKEV2_CFG_REPLY;
 	if (rec->lease4.af)
-		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
-			CPA_IP4_ADDRESS, rec->lease4.u.b, 4 };
+		cp.attr[cp.nattr++] =
+		    (struct ikev2_cp_attr){CPA_IP4_ADDRESS, rec->lease4.u.b, 4};
 	if (rec->lease6.af) {
 		/* §3.15.1: address followed by the prefix length. */
 		memcpy(v6[nv6], rec->lease6.u.b, 16);
 		v6[nv6][16] = 128;
-		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
-			CPA_IP6_ADDRESS, v6[nv6++], 17 };
+		cp.attr[cp.nattr++] =
+		    (struct ikev2_cp_attr){CPA_IP6_ADDRESS, v6[nv6++], 17};
 	}
 	for (i = 0; r && i < r->ndns && cp.nattr < IKEV2_MAX_CP_ATTRS; i++) {
 		const struct kaddr *a = &r->dns[i];
 		if (a->af == AF_INET && rec->cp_dns4)
-			cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
-				CPA_IP4_DNS, a->u.b, 4 };
+			cp.attr[cp.nattr++] =
+			    (struct ikev2_cp_attr){CPA_IP4_DNS, a->u.b, 4};
 		else if (a->af == AF_INET6 && rec->cp_dns6)
-			cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
-				CPA_IP6_DNS, a->u.b, 16 };
+			cp.attr[cp.nattr++] =
+			    (struct ikev2_cp_attr){CPA_IP6_DNS, a->u.b, 16};
 	}
 	ikev2_put_cp(b, &cp);
 }
@@ -214,26 +212,24 @@ void cp_put_request(struct ikev2_wr *b, struct ike_sa *sa,
 	struct ikev2_cp cp;
 	struct rw_sa *rec;
 
-	if (!r || !(r->cp_request & (RW_REQ_IP4 |
-				     RW_REQ_IP6 |
-				     RW_REQ_IP4_DNS |
+	if (!r || !(r->cp_request & (RW_REQ_IP4 | RW_REQ_IP6 | RW_REQ_IP4_DNS |
 				     RW_REQ_IP6_DNS)))
 		return;
 	memset(&cp, 0, sizeof(cp));
 	cp.type = IKEV2_CFG_REQUEST;
 	/* §3.15.1: empty values ask the responder to choose. */
 	if (r->cp_request & RW_REQ_IP4)
-		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){ CPA_IP4_ADDRESS,
-							      NULL, 0 };
+		cp.attr[cp.nattr++] =
+		    (struct ikev2_cp_attr){CPA_IP4_ADDRESS, NULL, 0};
 	if (r->cp_request & RW_REQ_IP6)
-		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){ CPA_IP6_ADDRESS,
-							      NULL, 0 };
+		cp.attr[cp.nattr++] =
+		    (struct ikev2_cp_attr){CPA_IP6_ADDRESS, NULL, 0};
 	if (r->cp_request & RW_REQ_IP4_DNS)
-		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){ CPA_IP4_DNS,
-							      NULL, 0 };
+		cp.attr[cp.nattr++] =
+		    (struct ikev2_cp_attr){CPA_IP4_DNS, NULL, 0};
 	if (r->cp_request & RW_REQ_IP6_DNS)
-		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){ CPA_IP6_DNS,
-							      NULL, 0 };
+		cp.attr[cp.nattr++] =
+		    (struct ikev2_cp_attr){CPA_IP6_DNS, NULL, 0};
 	ikev2_put_cp(b, &cp);
 	rec = rw_sa_rec(sa->d, sa->id, true);
 	if (rec)
@@ -278,9 +274,11 @@ void cp_read_reply(struct ike_sa *sa, const struct ike_msg *m)
 			continue;
 		}
 		if (cp_addr_apply(&v, rec->ifname, true) < 0) {
-			log_warn(MOD, "IKE SA #%u: cannot add assigned "
-				 "address %s to %s", sa->id,
-				 kaddr_str(&v, a, sizeof(a)), rec->ifname);
+			log_warn(MOD,
+				 "IKE SA #%u: cannot add assigned "
+				 "address %s to %s",
+				 sa->id, kaddr_str(&v, a, sizeof(a)),
+				 rec->ifname);
 			continue;
 		}
 		if (v.af == AF_INET)

@@ -41,15 +41,15 @@
 #include "lib/util.h"
 #include "lib/wr.h"
 
-#define MOD "ctl"
-#define CTL_MAX_LINE 1024
+#define MOD	      "ctl"
+#define CTL_MAX_LINE  1024
 #define CTL_MAX_WORDS 8
 /* Largest answer: "show sa" of ~1,500 IKE SAs with a CHILD SA each;
  * CTL_MAX_CONNS of them bound the control socket's memory to ~16 MiB. */
 #define CTL_OUT_MAX (1u << 20)
 
 static void wprintf_(struct wr *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void wprintf_(struct wr *w, const char *fmt, ...)
 {
 	char buf[1024];
@@ -84,8 +84,7 @@ static void wjson_str(struct wr *w, const char *s)
 	wr_u8(w, '"');
 }
 
-static const char *encr_str(uint16_t id, uint16_t bits, char *buf,
-			    size_t len)
+static const char *encr_str(uint16_t id, uint16_t bits, char *buf, size_t len)
 {
 	if (!id)
 		return "none";
@@ -150,8 +149,7 @@ static void show_text(struct iked *d, struct wr *w)
 			 sa->initiator ? "initiator" : "responder",
 			 ike_ep_str(&sa->local, b1, sizeof(b1)),
 			 ike_ep_str(&sa->peer, b2, sizeof(b2)),
-			 sa->natt ? " natt" : "",
-			 (unsigned long long)sa->spi_i,
+			 sa->natt ? " natt" : "", (unsigned long long)sa->spi_i,
 			 (unsigned long long)sa->spi_r);
 		wprintf_(w,
 			 "    id_local=%s id_peer=%s enc=%s prf=%s integ=%s "
@@ -161,32 +159,30 @@ static void show_text(struct iked *d, struct wr *w)
 			 encr_str(sa->algs.encr, sa->algs.encr_keybits, b5,
 				  sizeof(b5)),
 			 sa->algs.prf ? crypto_prf_name(sa->algs.prf) : "none",
-			 sa->algs.integ ? crypto_integ_name(sa->algs.integ) :
-					  "none",
+			 sa->algs.integ ? crypto_integ_name(sa->algs.integ)
+					: "none",
 			 sa->algs.dh ? crypto_dh_name(sa->algs.dh) : "none",
 			 (unsigned long long)((now - sa->created_ms) / 1000));
 		for (c = sa->children; c; c = c->next) {
 			struct kcounters in, out;
 			child_counters(d, c, &in, &out);
-			wprintf_(w,
-				 "  CHILD #%u %s policy=%s %s reqid=%u "
-				 "spi_in=%08x spi_out=%08x enc=%s integ=%s "
-				 "esn=%s age=%llus bytes_in=%llu "
-				 "bytes_out=%llu\n",
-				 c->id, child_state_name(c->state), c->policy,
-				 c->mode == KMODE_TUNNEL ? "tunnel" :
-							   "transport",
-				 c->reqid, c->spi_in, c->spi_out,
-				 encr_str(c->algs.encr, c->algs.encr_keybits,
-					  b5, sizeof(b5)),
-				 c->algs.integ ?
-					 crypto_integ_name(c->algs.integ) :
-					 "none",
-				 c->algs.esn ? "yes" : "no",
-				 (unsigned long long)((now - c->created_ms) /
-						      1000),
-				 (unsigned long long)in.bytes,
-				 (unsigned long long)out.bytes);
+			wprintf_(
+			    w,
+			    "  CHILD #%u %s policy=%s %s reqid=%u "
+			    "spi_in=%08x spi_out=%08x enc=%s integ=%s "
+			    "esn=%s age=%llus bytes_in=%llu "
+			    "bytes_out=%llu\n",
+			    c->id, child_state_name(c->state), c->policy,
+			    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
+			    c->reqid, c->spi_in, c->spi_out,
+			    encr_str(c->algs.encr, c->algs.encr_keybits, b5,
+				     sizeof(b5)),
+			    c->algs.integ ? crypto_integ_name(c->algs.integ)
+					  : "none",
+			    c->algs.esn ? "yes" : "no",
+			    (unsigned long long)((now - c->created_ms) / 1000),
+			    (unsigned long long)in.bytes,
+			    (unsigned long long)out.bytes);
 			wprintf_(w, "    ts_local=%s ts_remote=%s%s%s\n",
 				 ts_str(&c->ts_local, true, b3, sizeof(b3)),
 				 ts_str(&c->ts_remote, false, b4, sizeof(b4)),
@@ -231,20 +227,20 @@ static void show_json(struct iked *d, struct wr *w)
 		wjson_str(w, encr_str(sa->algs.encr, sa->algs.encr_keybits, b,
 				      sizeof(b)));
 		wprintf_(w, ",\"prf\":");
-		wjson_str(w, sa->algs.prf ? crypto_prf_name(sa->algs.prf) :
-					    "none");
+		wjson_str(w, sa->algs.prf ? crypto_prf_name(sa->algs.prf)
+					  : "none");
 		wprintf_(w, ",\"integ\":");
-		wjson_str(w, sa->algs.integ ? crypto_integ_name(sa->algs.integ) :
-					      "none");
+		wjson_str(w, sa->algs.integ ? crypto_integ_name(sa->algs.integ)
+					    : "none");
 		wprintf_(w, ",\"dh\":");
-		wjson_str(w, sa->algs.dh ? crypto_dh_name(sa->algs.dh) : "none");
+		wjson_str(w,
+			  sa->algs.dh ? crypto_dh_name(sa->algs.dh) : "none");
 		wprintf_(w, ",\"age\":%llu,\"children\":[",
 			 (unsigned long long)((now - sa->created_ms) / 1000));
 		for (c = sa->children; c; c = c->next) {
 			struct kcounters in, out;
 			child_counters(d, c, &in, &out);
-			wprintf_(w,
-				 "%s{\"id\":%u,\"state\":\"%s\",\"policy\":",
+			wprintf_(w, "%s{\"id\":%u,\"state\":\"%s\",\"policy\":",
 				 cfirst ? "" : ",", c->id,
 				 child_state_name(c->state));
 			cfirst = false;
@@ -253,30 +249,31 @@ static void show_json(struct iked *d, struct wr *w)
 				 ",\"mode\":\"%s\",\"reqid\":%u,"
 				 "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
 				 "\"enc\":",
-				 c->mode == KMODE_TUNNEL ? "tunnel" :
-							   "transport",
+				 c->mode == KMODE_TUNNEL ? "tunnel"
+							 : "transport",
 				 c->reqid, c->spi_in, c->spi_out);
-			wjson_str(w, encr_str(c->algs.encr,
-					      c->algs.encr_keybits, b,
-					      sizeof(b)));
+			wjson_str(w,
+				  encr_str(c->algs.encr, c->algs.encr_keybits,
+					   b, sizeof(b)));
 			wprintf_(w, ",\"integ\":");
-			wjson_str(w, c->algs.integ ?
-					     crypto_integ_name(c->algs.integ) :
-					     "none");
+			wjson_str(w, c->algs.integ
+					 ? crypto_integ_name(c->algs.integ)
+					 : "none");
 			wprintf_(w, ",\"esn\":%s,\"ts_local\":",
 				 c->algs.esn ? "true" : "false");
 			wjson_str(w, ts_str(&c->ts_local, true, b, sizeof(b)));
 			wprintf_(w, ",\"ts_remote\":");
-			wjson_str(w, ts_str(&c->ts_remote, false, b, sizeof(b)));
+			wjson_str(w,
+				  ts_str(&c->ts_remote, false, b, sizeof(b)));
 			wprintf_(w, ",\"error\":");
 			wjson_str(w, c->install_err);
-			wprintf_(w,
-				 ",\"age\":%llu,\"bytes_in\":%llu,"
-				 "\"bytes_out\":%llu}",
-				 (unsigned long long)((now - c->created_ms) /
-						      1000),
-				 (unsigned long long)in.bytes,
-				 (unsigned long long)out.bytes);
+			wprintf_(
+			    w,
+			    ",\"age\":%llu,\"bytes_in\":%llu,"
+			    "\"bytes_out\":%llu}",
+			    (unsigned long long)((now - c->created_ms) / 1000),
+			    (unsigned long long)in.bytes,
+			    (unsigned long long)out.bytes);
 		}
 		wprintf_(w, "]}");
 	}
@@ -319,8 +316,8 @@ static void show_stats(struct iked *d, struct wr *w, bool json)
 			"per_addr %u per_prefix %u timeout_ms %u "
 			"sa_per_id %u child_sa_per_ike_sa %u rate %u\n",
 		 c->cookie_threshold, c->half_open_max, c->half_open_per_addr,
-		 c->half_open_per_prefix, c->half_open_timeout_ms,
-		 c->sa_per_id, c->child_per_sa, c->half_open_rate);
+		 c->half_open_per_prefix, c->half_open_timeout_ms, c->sa_per_id,
+		 c->child_per_sa, c->half_open_rate);
 	wprintf_(w,
 		 json ? "\"counters\":{\"cookies_sent\":%llu,"
 			"\"cookies_bad\":%llu,\"refused_addr\":%llu,"
@@ -381,8 +378,10 @@ static int ctl_sa_op(struct iked *d, bool rekey, int argc, char **argv,
 	unsigned n = 0;
 
 	if (argc < 1) {
-		snprintf(err, errlen, "usage: %s ike ID | child ID | remote "
-			 "NAME | all", rekey ? "rekey" : "delete");
+		snprintf(err, errlen,
+			 "usage: %s ike ID | child ID | remote "
+			 "NAME | all",
+			 rekey ? "rekey" : "delete");
 		return -EINVAL;
 	}
 	if (strcmp(argv[0], "child") == 0) {
@@ -477,7 +476,8 @@ static int ctl_dispatch(struct iked *d, int argc, char **argv, struct wr *body,
 	}
 	if (strcmp(argv[0], "initiate") == 0) {
 		if (argc < 2 || argc > 3) {
-			snprintf(err, errlen, "usage: initiate REMOTE [POLICY]");
+			snprintf(err, errlen,
+				 "usage: initiate REMOTE [POLICY]");
 			return -EINVAL;
 		}
 		if (iked_initiate(d, argv[1], argc == 3 ? argv[2] : NULL, NULL,
@@ -502,7 +502,8 @@ static int ctl_dispatch(struct iked *d, int argc, char **argv, struct wr *body,
 		int lvl;
 		if (argc < 2 || argc > 3 ||
 		    (lvl = log_level_parse(argv[1])) < 0) {
-			snprintf(err, errlen, "usage: log "
+			snprintf(err, errlen,
+				 "usage: log "
 				 "err|warn|notice|info|debug [MODULE]");
 			return -EINVAL;
 		}
@@ -557,13 +558,13 @@ static int ctl_parse(struct rd *r, char *line, size_t linesz, char **argv,
  * when CTL_MAX_CONNS are open the oldest one still sending its request
  * makes room, so idle connections cannot lock out ikedctl.
  */
-#define CTL_MAX_CONNS 16
+#define CTL_MAX_CONNS  16
 #define CTL_TIMEOUT_MS 5000
 
 struct ctl_conn {
 	struct iked *d;
 	int fd;
-	bool answering; /* request read, out being written */
+	bool answering;		       /* request read, out being written */
 	uint8_t buf[CTL_MAX_LINE + 1]; /* full without LF: too long */
 	size_t got;
 	struct wr out;
@@ -574,7 +575,7 @@ struct ctl_conn {
 
 static struct ctl_conn *ctl_conns;
 static unsigned ctl_nconns;
-static struct ctlsock ctl_ls = { .fd = -1, .lockfd = -1 };
+static struct ctlsock ctl_ls = {.fd = -1, .lockfd = -1};
 
 static void conn_free(struct ctl_conn *c)
 {
@@ -594,8 +595,7 @@ static void conn_free(struct ctl_conn *c)
 	free(c);
 }
 
-int ctl_request(struct iked *d, const uint8_t *req, size_t len,
-		struct wr *out)
+int ctl_request(struct iked *d, const uint8_t *req, size_t len, struct wr *out)
 {
 	char line[CTL_MAX_LINE + 1], err[256] = "";
 	char *argv[CTL_MAX_WORDS];
@@ -623,8 +623,10 @@ int ctl_request(struct iked *d, const uint8_t *req, size_t len,
 answer:
 	if (rc >= 0 && wr_error(&body)) {
 		/* never "0 ok" with a silently missing body */
-		snprintf(err, sizeof(err), "answer too large (more than %u "
-			 "octets)", (unsigned)CTL_OUT_MAX);
+		snprintf(err, sizeof(err),
+			 "answer too large (more than %u "
+			 "octets)",
+			 (unsigned)CTL_OUT_MAX);
 		rc = -EMSGSIZE;
 	}
 	if (rc < 0) {
@@ -712,8 +714,7 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	conn_free(c);
 }
 
-static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
-		       void *arg)
+static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct iked *d = arg;
 	struct ctl_conn *c, **pp;
@@ -736,7 +737,7 @@ static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events,
 				continue;
 			}
 			log_rl_warn(MOD, "too many control clients, dropping "
-				    "the oldest idle one");
+					 "the oldest idle one");
 			conn_free(c);
 		}
 		c = calloc(1, sizeof(*c));
@@ -770,11 +771,11 @@ int ctl_open(struct iked *d)
 	/* a second iked stops here and leaves the first one's socket */
 	rc = ctlsock_open(&ctl_ls,
 			  &(struct ctlsock_opts){
-				  .path = d->ctl_path,
-				  .daemon = "iked",
-				  .type = SOCK_STREAM,
-				  .backlog = 8,
-				  .refuse = "1 permission denied\n",
+			      .path = d->ctl_path,
+			      .daemon = "iked",
+			      .type = SOCK_STREAM,
+			      .backlog = 8,
+			      .refuse = "1 permission denied\n",
 			  },
 			  why, sizeof(why));
 	if (rc < 0) {

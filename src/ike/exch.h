@@ -9,10 +9,10 @@
 #include "ike/iked.h"
 
 /* Exchange types (RFC 7296 §3.1). */
-#define EXCH_IKE_SA_INIT 34
-#define EXCH_IKE_AUTH 35
+#define EXCH_IKE_SA_INIT     34
+#define EXCH_IKE_AUTH	     35
 #define EXCH_CREATE_CHILD_SA 36
-#define EXCH_INFORMATIONAL 37
+#define EXCH_INFORMATIONAL   37
 
 const char *exch_name(uint8_t exch);
 
@@ -69,7 +69,6 @@ void child_uninstall(struct child_sa *c);
 /* Kernel EXPIRE event for one of our inbound/outbound SAs. */
 void child_kernel_expire(struct iked *d, uint32_t spi, bool hard);
 
-
 /* ---- message helpers (input.c) ---- */
 int msg_start(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch,
 	      bool response, uint32_t mid, bool encrypted);
@@ -82,8 +81,7 @@ void send_init_notify(struct iked *d, const struct ike_ep *local,
 		      const struct ikev2_hdr *req, uint16_t notify,
 		      const void *data, size_t len);
 /* Hand a response to the task that sent the request (tasks.c). */
-void task_response(struct ike_sa *sa, struct task *t,
-		   const struct ike_msg *m);
+void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
 
 /* ---- IKE_SA_INIT (ike_init.c) ---- */
 void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p);
@@ -93,8 +91,7 @@ int ike_sa_keys_setup(struct ike_sa *sa, bool as_init);
 int ike_init_initiate(struct ike_sa *sa, struct task *t);
 /* input.c, before an IKE_SA_INIT response is taken as the answer: false
  * when it is to be ignored (RFC 7296 §2.21.1), the request stays out. */
-bool ike_init_response_usable(const struct ike_sa *sa,
-			      const struct ike_msg *m);
+bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m);
 void ike_init_response(struct ike_sa *sa, struct task *t,
 		       const struct ike_msg *m);
 void ike_init_respond(struct iked *d, const struct ike_ep *local,
@@ -116,8 +113,8 @@ struct child_nego {
 	bool transport;
 	uint8_t ni[IKE_NONCE_MAX];
 	size_t ni_len;
-	struct crypto_dh *dh;     /* PFS */
-	uint32_t rekey_child_id;  /* CHILD_REKEY: the SA replaced */
+	struct crypto_dh *dh;	 /* PFS */
+	uint32_t rekey_child_id; /* CHILD_REKEY: the SA replaced */
 };
 
 struct child_result {
@@ -144,8 +141,8 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 				size_t nr_len);
 int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 		  const uint8_t *gir, size_t gir_len, const uint8_t *ni,
-		  size_t ni_len, const uint8_t *nr, size_t nr_len,
-		  bool with_dh, uint16_t ke_group, struct child_result *res);
+		  size_t ni_len, const uint8_t *nr, size_t nr_len, bool with_dh,
+		  uint16_t ke_group, struct child_result *res);
 void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 		      bool sa_only);
 int create_child_initiate(struct ike_sa *sa, struct task *t);
@@ -167,8 +164,7 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 
 /* ---- INFORMATIONAL (info.c) ---- */
 int info_initiate(struct ike_sa *sa, struct task *t);
-void info_response(struct ike_sa *sa, struct task *t,
-		   const struct ike_msg *m);
+void info_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
 void info_respond(struct ike_sa *sa, const struct ike_msg *m);
 
 #endif

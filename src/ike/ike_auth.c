@@ -74,9 +74,8 @@ static int auth_compute(const struct ike_sa *sa, const struct ike_remote *r,
 	if (rc == 0) {
 		if (verify)
 			rc = ikev2_auth_psk_verify(sa->algs.prf, r->psk,
-						   r->psk_len, oct.buf,
-						   oct.len, verify,
-						   verify_len);
+						   r->psk_len, oct.buf, oct.len,
+						   verify, verify_len);
 		else
 			rc = ikev2_auth_psk(sa->algs.prf, r->psk, r->psk_len,
 					    oct.buf, oct.len, out, out_len);
@@ -145,8 +144,8 @@ static void responder_auth_failed(struct ike_sa *sa, const char *why)
 		      true) < 0) {
 		ikev2_wr_abort(&b);
 	} else {
-		ikev2_put_notify_simple(&b, IKEV2_N_AUTHENTICATION_FAILED,
-					NULL, 0);
+		ikev2_put_notify_simple(&b, IKEV2_N_AUTHENTICATION_FAILED, NULL,
+					0);
 		(void)msg_send_request(sa, &b, IKEV2_EXCH_INFORMATIONAL);
 	}
 	ike_sa_kill(sa, why); /* stops the retransmission timer */
@@ -156,10 +155,10 @@ static void responder_auth_failed(struct ike_sa *sa, const char *why)
 static void put_window(struct ikev2_wr *b, const struct ike_sa *sa)
 {
 	if (sa->our_window > 1) {
-		uint8_t w[4] = { (uint8_t)(sa->our_window >> 24),
-				 (uint8_t)(sa->our_window >> 16),
-				 (uint8_t)(sa->our_window >> 8),
-				 (uint8_t)sa->our_window };
+		uint8_t w[4] = {(uint8_t)(sa->our_window >> 24),
+				(uint8_t)(sa->our_window >> 16),
+				(uint8_t)(sa->our_window >> 8),
+				(uint8_t)sa->our_window};
 		ikev2_put_notify_simple(b, IKEV2_N_SET_WINDOW_SIZE, w, 4);
 	}
 }
@@ -168,7 +167,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	struct child_nego *cn = NULL;
-	struct auth_sig sig = { 0 };
+	struct auth_sig sig = {0};
 	struct ikev2_wr b;
 	uint8_t idb[4 + CFG_ID_MAX], auth[CRYPTO_MAX_PRF_OUT];
 	size_t idb_len, auth_len = 0;
@@ -176,7 +175,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 
 	if (!r || (!cfg_psk_usable(r) && !auth_cert_signs(r))) {
 		ike_sa_kill(sa, "no pre-shared key or certificate for this "
-			    "remote");
+				"remote");
 		return 1;
 	}
 	our_id(r, sa, &sa->id_local);
@@ -193,9 +192,10 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 	if (t->policy[0]) {
 		rc = child_prepare(sa, t, false);
 		if (rc < 0) {
-			log_warn(MOD, "IKE SA #%u: cannot prepare CHILD SA "
-				 "for %s: %s", sa->id, t->policy,
-				 strerror(-rc));
+			log_warn(MOD,
+				 "IKE SA #%u: cannot prepare CHILD SA "
+				 "for %s: %s",
+				 sa->id, t->policy, strerror(-rc));
 			task_free_state(t);
 		}
 		cn = t->state;
@@ -292,7 +292,7 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 	pl = ikev2_msg_find(m, IKEV2_PL_AUTH);
 	if (ikev2_get_auth(pl, &auth) != 0) {
 		responder_auth_failed(sa, "malformed AUTH payload from the "
-				      "responder");
+					  "responder");
 		return;
 	}
 	/* Fail closed (issue 9): the responder's AUTH method must be one
@@ -301,24 +301,28 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 	if (!cfg_auth_allows(r, auth.method) ||
 	    (auth_cert_method(auth.method) &&
 	     !auth_cert_accepts(r, auth.method))) {
-		log_warn(MOD, "IKE SA #%u: responder authenticates with AUTH "
-			 "method %u, which remote %s does not allow%s", sa->id,
-			 auth.method, r->name,
+		log_warn(MOD,
+			 "IKE SA #%u: responder authenticates with AUTH "
+			 "method %u, which remote %s does not allow%s",
+			 sa->id, auth.method, r->name,
 			 auth.method == IKEV2_AUTH_PSK ? " (no usable "
-			 "pre_shared_key)" : "");
+							 "pre_shared_key)"
+						       : "");
 		responder_auth_failed(sa, "responder's AUTH method not "
-				      "allowed");
+					  "allowed");
 		return;
 	}
 	if (auth_cert_method(auth.method)) {
 		char cwhy[512];
 		/* §2.15 signature by the responder (auth_cert.c) */
-		if (auth_cert_verify(sa, r, m, &auth, false, idb, idb_len,
-				     cwhy, sizeof(cwhy)) != 0) {
-			log_warn(MOD, "IKE SA #%u: authentication of the "
-				 "responder failed: %s", sa->id, cwhy);
+		if (auth_cert_verify(sa, r, m, &auth, false, idb, idb_len, cwhy,
+				     sizeof(cwhy)) != 0) {
+			log_warn(MOD,
+				 "IKE SA #%u: authentication of the "
+				 "responder failed: %s",
+				 sa->id, cwhy);
 			responder_auth_failed(sa, "peer certificate "
-					      "authentication failed");
+						  "authentication failed");
 			return;
 		}
 	} else if (auth.method != IKEV2_AUTH_PSK ||
@@ -326,13 +330,15 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 				auth.data, auth.len) != 0) {
 		/* §2.15: the responder's AUTH does not verify. */
 		responder_auth_failed(sa, "peer AUTH payload does not "
-				      "verify (PSK mismatch?)");
+					  "verify (PSK mismatch?)");
 		return;
 	}
 	read_window(sa, m);
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
-	log_info(MOD, "IKE SA #%u (%s) established between %s and %s "
-		 "(initiator)", sa->id, sa->remote,
+	log_info(MOD,
+		 "IKE SA #%u (%s) established between %s and %s "
+		 "(initiator)",
+		 sa->id, sa->remote,
 		 ike_id_str(&sa->id_local, why, sizeof(why)),
 		 ike_id_str(&sa->id_peer, b1, sizeof(b1)));
 	ike_sa_established(sa);
@@ -371,7 +377,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	const struct ikev2_pl *pl;
 	struct ikev2_auth auth;
 	struct child_result res;
-	struct auth_sig sig = { 0 };
+	struct auth_sig sig = {0};
 	struct ikev2_wr b;
 	struct ike_id idr_req;
 	const uint8_t *idb, *idrb;
@@ -411,13 +417,15 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	if (r && (!cfg_auth_allows(r, auth.method) ||
 		  (auth_cert_method(auth.method) &&
 		   !auth_cert_accepts(r, auth.method)))) {
-		log_warn(MOD, "IKE SA #%u: %s (%s) authenticates with AUTH "
-			 "method %u, which remote %s does not allow%s", sa->id,
-			 ike_id_str(&sa->id_peer, b1, sizeof(b1)),
+		log_warn(MOD,
+			 "IKE SA #%u: %s (%s) authenticates with AUTH "
+			 "method %u, which remote %s does not allow%s",
+			 sa->id, ike_id_str(&sa->id_peer, b1, sizeof(b1)),
 			 ike_ep_str(&sa->peer, b2, sizeof(b2)), auth.method,
 			 r->name,
 			 auth.method == IKEV2_AUTH_PSK ? " (no usable "
-			 "pre_shared_key)" : "");
+							 "pre_shared_key)"
+						       : "");
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
 		ike_sa_kill(sa, "AUTH method not allowed");
@@ -428,26 +436,28 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		/* §2.15 signature by the initiator (auth_cert.c) */
 		if (auth_cert_verify(sa, r, m, &auth, true, idb, idb_len, cwhy,
 				     sizeof(cwhy)) != 0) {
-			log_warn(MOD, "IKE SA #%u: authentication of %s (%s) "
-				 "failed: %s", sa->id,
+			log_warn(MOD,
+				 "IKE SA #%u: authentication of %s (%s) "
+				 "failed: %s",
+				 sa->id,
 				 ike_id_str(&sa->id_peer, b1, sizeof(b1)),
 				 ike_ep_str(&sa->peer, b2, sizeof(b2)), cwhy);
 			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
-					    IKEV2_N_AUTHENTICATION_FAILED,
-					    NULL, 0);
+					    IKEV2_N_AUTHENTICATION_FAILED, NULL,
+					    0);
 			ike_sa_kill(sa, "authentication failed");
 			return;
 		}
-	} else if (!r || !cfg_psk_usable(r) ||
-		   auth.method != IKEV2_AUTH_PSK ||
+	} else if (!r || !cfg_psk_usable(r) || auth.method != IKEV2_AUTH_PSK ||
 		   auth_compute(sa, r, true, idb, idb_len, NULL, NULL,
 				auth.data, auth.len) != 0) {
 		log_warn(MOD, "IKE SA #%u: authentication of %s (%s) failed%s",
 			 sa->id, ike_id_str(&sa->id_peer, b1, sizeof(b1)),
 			 ike_ep_str(&sa->peer, b2, sizeof(b2)),
-			 !r ? ": no remote for this ID" :
-			 !cfg_psk_usable(r) ? ": no pre_shared_key" :
-			 auth.method != IKEV2_AUTH_PSK ? ": not PSK" : "");
+			 !r		      ? ": no remote for this ID"
+			 : !cfg_psk_usable(r) ? ": no pre_shared_key"
+			 : auth.method != IKEV2_AUTH_PSK ? ": not PSK"
+							 : "");
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
 		ike_sa_kill(sa, "authentication failed");
@@ -464,22 +474,22 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		 * not have this IKE SA at all (RFC 4301 §4.4.3: the peer's
 		 * entry decides). */
 		if (!suite_allowed(r, &sa->algs)) {
-			log_warn(MOD, "IKE SA #%u: IKE suite %s-%u/%s/%s/%s "
-				 "of IKE_SA_INIT (remote %s) is not in the "
-				 "proposals of remote %s", sa->id,
-				 crypto_encr_name(sa->algs.encr),
-				 sa->algs.encr_keybits,
-				 crypto_prf_name(sa->algs.prf),
-				 sa->algs.integ ?
-					 crypto_integ_name(sa->algs.integ) :
-					 "aead",
-				 crypto_dh_name(sa->algs.dh), sa->remote,
-				 r->name);
+			log_warn(
+			    MOD,
+			    "IKE SA #%u: IKE suite %s-%u/%s/%s/%s "
+			    "of IKE_SA_INIT (remote %s) is not in the "
+			    "proposals of remote %s",
+			    sa->id, crypto_encr_name(sa->algs.encr),
+			    sa->algs.encr_keybits,
+			    crypto_prf_name(sa->algs.prf),
+			    sa->algs.integ ? crypto_integ_name(sa->algs.integ)
+					   : "aead",
+			    crypto_dh_name(sa->algs.dh), sa->remote, r->name);
 			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
-					    IKEV2_N_AUTHENTICATION_FAILED,
-					    NULL, 0);
+					    IKEV2_N_AUTHENTICATION_FAILED, NULL,
+					    0);
 			ike_sa_kill(sa, "IKE suite not allowed for this "
-				    "identity");
+					"identity");
 			return;
 		}
 		snprintf(sa->remote, sizeof(sa->remote), "%s", r->name);
@@ -490,8 +500,10 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	/* §3.5: an IDr we are not is refused, not ignored. */
 	if (read_id(m, IKEV2_PL_IDr, &idr_req, &idrb, &idrb_len) &&
 	    r->my_id.type && !ike_id_eq(&idr_req, &sa->id_local)) {
-		log_warn(MOD, "IKE SA #%u: peer asks for identity %s, we are "
-			 "%s", sa->id, ike_id_str(&idr_req, b1, sizeof(b1)),
+		log_warn(MOD,
+			 "IKE SA #%u: peer asks for identity %s, we are "
+			 "%s",
+			 sa->id, ike_id_str(&idr_req, b1, sizeof(b1)),
 			 ike_id_str(&sa->id_local, b2, sizeof(b2)));
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -512,8 +524,8 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	else if (!cfg_psk_usable(r))
 		rc = -ENOKEY; /* peer signed, we have nothing to answer */
 	else
-		rc = auth_compute(sa, r, false, myidb, myidb_len, mac,
-				  &mac_len, NULL, 0);
+		rc = auth_compute(sa, r, false, myidb, myidb_len, mac, &mac_len,
+				  NULL, 0);
 	if (rc != 0) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -522,7 +534,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	}
 	read_window(sa, m);
 	sa->peer_sent_initial_contact =
-		ikev2_msg_find_notify(m, IKEV2_N_INITIAL_CONTACT, NULL);
+	    ikev2_msg_find_notify(m, IKEV2_N_INITIAL_CONTACT, NULL);
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
 	if (sa->peer_sent_initial_contact)
 		initial_contact(sa);
@@ -530,9 +542,9 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 
 	have_child = ikev2_msg_find(m, IKEV2_PL_SA) != NULL;
 	if (have_child)
-		child_rc = child_respond(sa, m, NULL, 0, sa->ni, sa->ni_len,
-					 sa->nr, sa->nr_len, false,
-					 IKEV2_DH_NONE, &res);
+		child_rc =
+		    child_respond(sa, m, NULL, 0, sa->ni, sa->ni_len, sa->nr,
+				  sa->nr_len, false, IKEV2_DH_NONE, &res);
 
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_AUTH, true, m->hdr.msgid, true);
 	put_id(&b, IKEV2_PL_IDr, &sa->id_local);
@@ -562,9 +574,10 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	}
 	msg_send_response(sa, &b, m->hdr.msgid);
-	log_info(MOD, "IKE SA #%u (%s) established between %s and %s "
-		 "(responder)", sa->id, sa->remote,
-		 ike_id_str(&sa->id_local, b1, sizeof(b1)),
+	log_info(MOD,
+		 "IKE SA #%u (%s) established between %s and %s "
+		 "(responder)",
+		 sa->id, sa->remote, ike_id_str(&sa->id_local, b1, sizeof(b1)),
 		 ike_id_str(&sa->id_peer, b2, sizeof(b2)));
 	ike_sa_established(sa);
 }

@@ -19,8 +19,8 @@
 #include "ike/iked.h"
 #include "lib/log.h"
 
-#define MOD "ike"
-#define NONCE_LEN 32
+#define MOD	       "ike"
+#define NONCE_LEN      32
 #define INIT_RETRY_MAX 5
 
 void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p)
@@ -71,16 +71,15 @@ static void put_natd(struct ikev2_wr *b, struct ike_sa *sa)
 		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_SOURCE_IP, h,
 					sizeof(h));
 	if (natd_hash(sa->spi_i, sa->spi_r, &sa->peer, h) == 0)
-		ikev2_put_notify_simple(
-			b, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof(h));
+		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_DESTINATION_IP,
+					h, sizeof(h));
 }
 
 /* §2.23: compare the peer's NAT-D hashes with what we see. */
 static void check_natd(struct ike_sa *sa, const struct ike_msg *m)
 {
 	uint8_t h[20];
-	bool have_src = false, have_dst = false, src_ok = false,
-	     dst_ok = false;
+	bool have_src = false, have_dst = false, src_ok = false, dst_ok = false;
 	int i = -1;
 
 	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0) {
@@ -115,8 +114,7 @@ static void check_natd(struct ike_sa *sa, const struct ike_msg *m)
 				      : "");
 }
 
-static bool store_copy(uint8_t **dst, size_t *dlen, const uint8_t *p,
-		       size_t n)
+static bool store_copy(uint8_t **dst, size_t *dlen, const uint8_t *p, size_t n)
 {
 	uint8_t *c = malloc(n ? n : 1);
 
@@ -292,13 +290,12 @@ static void init_restart(struct ike_sa *sa, struct task *t)
  * outstanding, it is retransmitted until its normal timeout, and the
  * genuine response still completes the SA.  Changes nothing.
  */
-bool ike_init_response_usable(const struct ike_sa *sa,
-			      const struct ike_msg *m)
+bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	const struct task *t = sa->active;
 	const struct init_state *st =
-		t && t->type == TASK_IKE_INIT ? t->state : NULL;
+	    t && t->type == TASK_IKE_INIT ? t->state : NULL;
 	const struct crypto_dh_alg *da;
 	const struct ikev2_pl *pl;
 	struct ikev2_notify n;
@@ -321,8 +318,8 @@ bool ike_init_response_usable(const struct ike_sa *sa,
 		goto ignore;
 	}
 	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n)) {
-		uint16_t g = n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1])
-					: 0;
+		uint16_t g =
+		    n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1]) : 0;
 		if (g && g != sa->dh_group && dh_acceptable(r, g) &&
 		    sa->init_retries < INIT_RETRY_MAX)
 			return true;
@@ -351,8 +348,8 @@ bool ike_init_response_usable(const struct ike_sa *sa,
 		goto ignore;
 	why = "bad nonce";
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nonce) != 0 ||
-	    nonce.len < IKEV2_NONCE_MIN || nonce.len > IKE_NONCE_MAX)
+	    ikev2_get_nonce(pl, &nonce) != 0 || nonce.len < IKEV2_NONCE_MIN ||
+	    nonce.len > IKE_NONCE_MAX)
 		goto ignore;
 	/* RFC 6989 / §5: a KE value our DH checks refuse. */
 	rc = crypto_dh_compute(sa->dh, ke.data, ke.len, gir, da->secret_len);
@@ -361,10 +358,11 @@ bool ike_init_response_usable(const struct ike_sa *sa,
 		return true;
 	why = "peer KE rejected";
 ignore:
-	log_rl_warn(MOD, "IKE SA #%u: ignoring an IKE_SA_INIT response from "
+	log_rl_warn(MOD,
+		    "IKE SA #%u: ignoring an IKE_SA_INIT response from "
 		    "%s: %s (unauthenticated, RFC 7296 §2.21.1); still "
-		    "waiting", sa->id, ike_ep_str(&sa->peer, pb, sizeof(pb)),
-		    why);
+		    "waiting",
+		    sa->id, ike_ep_str(&sa->peer, pb, sizeof(pb)), why);
 	return false;
 }
 
@@ -400,8 +398,8 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 	}
 	/* §1.2: INVALID_KE_PAYLOAD names the group the responder wants. */
 	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n)) {
-		uint16_t g = n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1])
-					: 0;
+		uint16_t g =
+		    n.len == 2 ? (uint16_t)(n.data[0] << 8 | n.data[1]) : 0;
 		if (!g || g == sa->dh_group || !dh_acceptable(r, g)) {
 			snprintf(why, sizeof(why),
 				 "INVALID_KE_PAYLOAD for unacceptable group %u",
@@ -409,8 +407,10 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 			ike_sa_kill(sa, why);
 			return;
 		}
-		log_info(MOD, "IKE SA #%u: responder wants DH group %s, "
-			 "retrying", sa->id, crypto_dh_name(g));
+		log_info(MOD,
+			 "IKE SA #%u: responder wants DH group %s, "
+			 "retrying",
+			 sa->id, crypto_dh_name(g));
 		sa->dh_group = g;
 		init_restart(sa, t);
 		return;
@@ -437,8 +437,8 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nonce) != 0 ||
-	    nonce.len < IKEV2_NONCE_MIN || nonce.len > IKE_NONCE_MAX) {
+	    ikev2_get_nonce(pl, &nonce) != 0 || nonce.len < IKEV2_NONCE_MIN ||
+	    nonce.len > IKE_NONCE_MAX) {
 		ike_sa_kill(sa, "bad nonce in IKE_SA_INIT response");
 		return;
 	}
@@ -484,10 +484,10 @@ static void cookie_compute(const uint8_t secret[32], uint8_t version,
 		spi[i] = (uint8_t)(spi_i >> (56 - 8 * i));
 	/* §2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi |
 	 * <secret>); keyed HMAC instead of a plain hash. */
-	parts[0] = (struct cbuf){ ni, ni_len };
-	parts[1] = (struct cbuf){ peer->addr.u.b,
-				  peer->addr.af == AF_INET6 ? 16u : 4u };
-	parts[2] = (struct cbuf){ spi, 8 };
+	parts[0] = (struct cbuf){ni, ni_len};
+	parts[1] =
+	    (struct cbuf){peer->addr.u.b, peer->addr.af == AF_INET6 ? 16u : 4u};
+	parts[2] = (struct cbuf){spi, 8};
 	out[0] = version;
 	crypto_prf(IKEV2_PRF_HMAC_SHA2_256, secret, 32, parts, 3, out + 1);
 }
@@ -544,7 +544,8 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 
 	r = cfg_remote_by_addr(d->cfg, &peer->addr);
 	if (!r) {
-		log_rl_warn(MOD, "IKE_SA_INIT from %s: no remote (and no "
+		log_rl_warn(MOD,
+			    "IKE_SA_INIT from %s: no remote (and no "
 			    "default) for this address",
 			    ike_ep_str(peer, pb, sizeof(pb)));
 		send_init_notify(d, local, peer, natt, &m->hdr,
@@ -556,8 +557,8 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	    !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
 	    ikev2_get_ke(pl, &ke) != 0 ||
 	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nonce) != 0 ||
-	    nonce.len < IKEV2_NONCE_MIN || nonce.len > IKE_NONCE_MAX) {
+	    ikev2_get_nonce(pl, &nonce) != 0 || nonce.len < IKEV2_NONCE_MIN ||
+	    nonce.len > IKE_NONCE_MAX) {
 		/* §3.3, §3.4, §3.9: all three are mandatory. */
 		send_init_notify(d, local, peer, natt, &m->hdr,
 				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
@@ -574,7 +575,8 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		uint8_t want[33];
 		bool ok = false;
 		if (cookie_secret_refresh(d) < 0) {
-			log_rl_warn(MOD, "IKE_SA_INIT from %s: no random "
+			log_rl_warn(MOD,
+				    "IKE_SA_INIT from %s: no random "
 				    "bytes for the COOKIE secret, dropping",
 				    ike_ep_str(peer, pb, sizeof(pb)));
 			return;
@@ -604,8 +606,10 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 			cookie_compute(d->cookie_secret, d->cookie_version,
 				       peer, m->hdr.spi_i, nonce.data,
 				       nonce.len, want);
-			log_debug(MOD, "IKE_SA_INIT from %s: asking for a "
-				  "COOKIE", ike_ep_str(peer, pb, sizeof(pb)));
+			log_debug(MOD,
+				  "IKE_SA_INIT from %s: asking for a "
+				  "COOKIE",
+				  ike_ep_str(peer, pb, sizeof(pb)));
 			send_init_notify(d, local, peer, natt, &m->hdr,
 					 IKEV2_N_COOKIE, want, sizeof(want));
 			return;
@@ -616,7 +620,8 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	rc = ikev2_sa_select(&offer, &prefs, ke.group, &suite);
 	if (rc != 0) {
 		/* Unauthenticated and stateless: rate limited. */
-		log_rl_warn(MOD, "IKE_SA_INIT from %s (remote %s): no "
+		log_rl_warn(MOD,
+			    "IKE_SA_INIT from %s (remote %s): no "
 			    "acceptable proposal",
 			    ike_ep_str(peer, pb, sizeof(pb)), r->name);
 		send_init_notify(d, local, peer, natt, &m->hdr,
@@ -625,7 +630,7 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	}
 	if (suite.dh != ke.group) {
 		/* §1.2: tell the initiator which group we want. */
-		uint8_t g[2] = { (uint8_t)(suite.dh >> 8), (uint8_t)suite.dh };
+		uint8_t g[2] = {(uint8_t)(suite.dh >> 8), (uint8_t)suite.dh};
 		static struct log_rl rl_ke = LOG_RL_INIT(5000, 10);
 
 		log_rl_msg(&rl_ke, LOG_LVL_INFO, MOD,
@@ -657,8 +662,10 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	if (rc == 0)
 		rc = crypto_random(sa->nr, NONCE_LEN);
 	if (rc < 0) {
-		log_rl_warn(MOD, "IKE_SA_INIT from %s: no random bytes, "
-			    "dropping", ike_ep_str(peer, pb, sizeof(pb)));
+		log_rl_warn(MOD,
+			    "IKE_SA_INIT from %s: no random bytes, "
+			    "dropping",
+			    ike_ep_str(peer, pb, sizeof(pb)));
 		sa->spi_r = 0;
 		ike_sa_kill(sa, "no random bytes");
 		return;
@@ -713,9 +720,11 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	ike_sa_set_state(sa, IKE_S_INIT_DONE);
 	sa_send_response(sa, 0, pkt, len);
 	ike_sa_nego_timer(sa);
-	log_info(MOD, "IKE SA #%u: IKE_SA_INIT from %s (remote %s): "
-		 "%s-%u/%s/%s/%s", sa->id, ike_ep_str(peer, pb, sizeof(pb)),
-		 r->name, crypto_encr_name(suite.encr), suite.encr_keybits,
+	log_info(MOD,
+		 "IKE SA #%u: IKE_SA_INIT from %s (remote %s): "
+		 "%s-%u/%s/%s/%s",
+		 sa->id, ike_ep_str(peer, pb, sizeof(pb)), r->name,
+		 crypto_encr_name(suite.encr), suite.encr_keybits,
 		 crypto_prf_name(suite.prf),
 		 suite.integ ? crypto_integ_name(suite.integ) : "aead",
 		 crypto_dh_name(suite.dh));

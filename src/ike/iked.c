@@ -44,8 +44,8 @@
 #include "lib/sandbox.h"
 #include "spm/spmif_client.h"
 
-#define MOD "iked"
-#define DEFAULT_CTL R2_IKED_SOCKET
+#define MOD	       "iked"
+#define DEFAULT_CTL    R2_IKED_SOCKET
 #define DEFAULT_CHROOT R2_CHROOT_DIR
 
 /* ---- spmd ---- */
@@ -91,8 +91,8 @@ static void on_spmd_closed(struct spmif_client *c, int err, void *arg)
 static int spm_connect(struct iked *d)
 {
 	static const struct spmif_callbacks cbs = {
-		.acquire = on_acquire,
-		.closed = on_spmd_closed,
+	    .acquire = on_acquire,
+	    .closed = on_spmd_closed,
 	};
 	const char *path = d->cfg->spmif_path;
 	int rc;
@@ -113,10 +113,9 @@ static int spm_connect(struct iked *d)
 		if (fd >= 0 && rc < 0)
 			close(fd);
 	} else {
-		rc = spmif_connect(d->spm, path,
-				   d->cfg->spmd_password[0]
-					   ? d->cfg->spmd_password
-					   : NULL);
+		rc = spmif_connect(
+		    d->spm, path,
+		    d->cfg->spmd_password[0] ? d->cfg->spmd_password : NULL);
 	}
 	if (rc == 0)
 		rc = spmif_register(d->spm, SPMIF_KMP_IKEV2);
@@ -157,9 +156,9 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		if (d->spm)
 			break;
 		p = cfg_policy_by_reqid(d->cfg, ev->u.acquire.tmpl.reqid);
-		if (p && iked_initiate(d, p->remote, p->name,
-				       &ev->u.acquire.sel, err,
-				       sizeof(err)) < 0)
+		if (p &&
+		    iked_initiate(d, p->remote, p->name, &ev->u.acquire.sel,
+				  err, sizeof(err)) < 0)
 			log_warn(MOD, "ACQUIRE: %s", err);
 		break;
 	default:
@@ -200,8 +199,10 @@ int iked_reload(struct iked *d, char *err, size_t errlen)
 		rc = cfg_load(d->opts.conf_path, &n, err, errlen);
 	}
 	if (rc < 0) {
-		log_err(MOD, "reload failed, keeping the old configuration: "
-			"%s", err);
+		log_err(MOD,
+			"reload failed, keeping the old configuration: "
+			"%s",
+			err);
 		return rc;
 	}
 	cfg_free(d->cfg);
@@ -276,8 +277,8 @@ static void usage(void)
  * (through stderr, which the privsep children inherit). */
 static void log_to_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-		      0600);
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0) {
 		fprintf(stderr, "iked: %s: %s\n", path, strerror(errno));
@@ -302,8 +303,8 @@ static int iked_daemon(const char *logfile)
 
 /* The engine: sockets, IKE, the SA table.  kfd/kevfd >= 0: privilege
  * separated (the kernel through the parent, then the sandbox). */
-static int engine_run(struct iked *d, const char *backend, int kfd,
-		      int kevfd, const struct priv_sandbox_opts *sb)
+static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
+		      const struct priv_sandbox_opts *sb)
 {
 	int rc, efd;
 
@@ -320,14 +321,15 @@ static int engine_run(struct iked *d, const char *backend, int kfd,
 	 * key export file or kernel request, so a second iked changes
 	 * nothing */
 	if ((rc = ctl_open(d)) < 0)
-		fatal(MOD, "control socket %s: %s", d->ctl_path,
-		      strerror(-rc));
+		fatal(MOD, "control socket %s: %s", d->ctl_path, strerror(-rc));
 
 	rc = kfd >= 0 ? k_open_channel(&d->kern, kfd, kevfd)
 		      : k_open(&d->kern, backend, K_OPEN_EVENTS);
 	if (rc < 0) {
-		log_err(MOD, "kernel backend %s: %s (CHILD SAs cannot be "
-			"installed)", backend, d->kern.last_error);
+		log_err(MOD,
+			"kernel backend %s: %s (CHILD SAs cannot be "
+			"installed)",
+			backend, d->kern.last_error);
 	} else {
 		d->kern_open = true;
 		efd = k_event_fd(&d->kern);
@@ -341,8 +343,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd,
 		const char *kp = d->opts.keyexport ? d->opts.keyexport
 						   : d->cfg->keyexport_path;
 		if ((rc = keyexport_open(d, kp)) < 0)
-			fatal(MOD, "key export file %s: %s", kp,
-			      strerror(-rc));
+			fatal(MOD, "key export file %s: %s", kp, strerror(-rc));
 	}
 
 	/* Bound and created as root, before the sandbox. */
@@ -351,8 +352,8 @@ static int engine_run(struct iked *d, const char *backend, int kfd,
 	if (sb) {
 		if (priv_engine_sandbox(sb) < 0)
 			fatal(MOD, "the IKE engine cannot drop its privileges "
-			      "(run with -P to run without privilege "
-			      "separation)");
+				   "(run with -P to run without privilege "
+				   "separation)");
 		priv_send_ready();
 	}
 	if (spm_connect(d) < 0)
@@ -397,8 +398,8 @@ static void mkdir_parent(const char *path)
 int main(int argc, char **argv)
 {
 	struct iked d;
-	struct priv_sandbox_opts sb = { .chroot_dir = DEFAULT_CHROOT };
-	struct priv_parent_opts po = { 0 };
+	struct priv_sandbox_opts sb = {.chroot_dir = DEFAULT_CHROOT};
+	struct priv_parent_opts po = {0};
 	struct ike_cfg *pcfg = NULL;
 	char err[512] = "";
 	const char *backend, *pidpath = NULL;
@@ -418,14 +419,14 @@ int main(int argc, char **argv)
 	 * check), not racoon2's (port, initiate selector, pcap, target
 	 * port): see iked(8), BUGS. */
 	static const struct option longopts[] = {
-		{ "config-file", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "foreground", no_argument, NULL, 'F' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "debug", required_argument, NULL, 'D' },
-		{ "logfile", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
+	    {"config-file", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"foreground", no_argument, NULL, 'F'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"debug", required_argument, NULL, 'D'},
+	    {"logfile", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *logfile = NULL;
 	bool verbose = false;
@@ -447,30 +448,61 @@ int main(int argc, char **argv)
 				d.opts.debug = 2;
 			break;
 		}
-		case 'v': verbose = true; break;
+		case 'v':
+			verbose = true;
+			break;
 		case 'V':
 			printf("racoon2 iked version %s\n", "0.1.0");
 			return 0;
-		case 'l': logfile = optarg; break;
+		case 'l':
+			logfile = optarg;
+			break;
 		case 'h':
 			fprintf(stderr, "iked: IKEv2 key management daemon; "
 					"see iked(8)\n");
 			usage();
 			break;
-		case 'f': d.opts.conf_path = optarg; break;
-		case 't': d.opts.test_only = true; break;
-		case 'F': d.opts.foreground = true; break;
-		case 'd': d.opts.debug++; break;
-		case 'k': d.opts.backend = optarg; break;
-		case 'S': d.opts.ctl_path = optarg; break;
-		case 'K': d.opts.keyexport = optarg; break;
-		case 'p': pidpath = optarg; break;
-		case 'n': d.opts.no_spmd = true; break;
-		case 'P': privsep = false; break;
-		case 'u': sb.user = optarg; break;
-		case 'C': sb.chroot_dir = optarg; break;
-		case 'Z': sb.violation = optarg; break;
-		default: usage();
+		case 'f':
+			d.opts.conf_path = optarg;
+			break;
+		case 't':
+			d.opts.test_only = true;
+			break;
+		case 'F':
+			d.opts.foreground = true;
+			break;
+		case 'd':
+			d.opts.debug++;
+			break;
+		case 'k':
+			d.opts.backend = optarg;
+			break;
+		case 'S':
+			d.opts.ctl_path = optarg;
+			break;
+		case 'K':
+			d.opts.keyexport = optarg;
+			break;
+		case 'p':
+			pidpath = optarg;
+			break;
+		case 'n':
+			d.opts.no_spmd = true;
+			break;
+		case 'P':
+			privsep = false;
+			break;
+		case 'u':
+			sb.user = optarg;
+			break;
+		case 'C':
+			sb.chroot_dir = optarg;
+			break;
+		case 'Z':
+			sb.violation = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)
@@ -480,11 +512,13 @@ int main(int argc, char **argv)
 	if (logfile)
 		log_to_file(logfile);
 	log_init("iked",
-		 d.opts.foreground || d.opts.test_only || logfile ? LOG_TO_STDERR
+		 d.opts.foreground || d.opts.test_only || logfile
+		     ? LOG_TO_STDERR
 		 : verbose ? LOG_TO_SYSLOG | LOG_TO_STDERR
 			   : LOG_TO_SYSLOG,
-		 d.opts.debug >= 2 ? LOG_LVL_DEBUG :
-		 d.opts.debug == 1 ? LOG_LVL_INFO : LOG_LVL_NOTICE);
+		 d.opts.debug >= 2   ? LOG_LVL_DEBUG
+		 : d.opts.debug == 1 ? LOG_LVL_INFO
+				     : LOG_LVL_NOTICE);
 
 	rc = cfg_load(d.opts.conf_path, &d.cfg, err, sizeof(err));
 	if (rc < 0) {
@@ -493,8 +527,8 @@ int main(int argc, char **argv)
 	}
 	if (d.opts.test_only) {
 		printf("iked: %s: configuration OK (%zu IKEv2 remotes, %zu "
-		       "policies)\n", d.opts.conf_path, d.cfg->nremote,
-		       d.cfg->npolicy);
+		       "policies)\n",
+		       d.opts.conf_path, d.cfg->nremote, d.cfg->npolicy);
 		cfg_free(d.cfg);
 		return 0;
 	}
@@ -513,11 +547,12 @@ int main(int argc, char **argv)
 	backend = d.opts.backend;
 	if (!backend)
 		backend = strcmp(d.cfg->kernel, "userspace") == 0 ? "userspace"
-			: strcmp(d.cfg->kernel, "pfkey") == 0	 ? "pfkey"
-								 : "xfrm";
+			  : strcmp(d.cfg->kernel, "pfkey") == 0	  ? "pfkey"
+								  : "xfrm";
 	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
-		 d.opts.ctl_path ? d.opts.ctl_path :
-		 d.cfg->ctl_path[0] ? d.cfg->ctl_path : DEFAULT_CTL);
+		 d.opts.ctl_path      ? d.opts.ctl_path
+		 : d.cfg->ctl_path[0] ? d.cfg->ctl_path
+				      : DEFAULT_CTL);
 	if (!privsep) {
 		if (!d.opts.foreground && iked_daemon(logfile) < 0)
 			fatal(MOD, "daemon: %s", strerror(errno));
@@ -533,8 +568,10 @@ int main(int argc, char **argv)
 	/* Privilege separation (priv.h).  Checked here, while errors still
 	 * reach the terminal. */
 	if (sandbox_lookup_user(sb.user, &uid, &gid, err, sizeof(err)) < 0) {
-		fprintf(stderr, "iked: %s (or run with -P: no privilege "
-			"separation)\n", err);
+		fprintf(stderr,
+			"iked: %s (or run with -P: no privilege "
+			"separation)\n",
+			err);
 		return 1;
 	}
 	/* The parent keeps its own copy of the configuration. */

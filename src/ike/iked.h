@@ -32,12 +32,12 @@
 #include "kernel/kernel.h"
 #include "lib/ev.h"
 
-#define IKE_PORT 500
+#define IKE_PORT      500
 #define IKE_NATT_PORT 4500
-#define IKE_MAX_PKT 65535
-#define IKE_MAX_KEY 64
+#define IKE_MAX_PKT   65535
+#define IKE_MAX_KEY   64
 #define IKE_NONCE_MAX 256
-#define IKE_SOCK_MAX (2 * CFG_IFACE_MAX + 2)
+#define IKE_SOCK_MAX  (2 * CFG_IFACE_MAX + 2)
 
 struct spmif_client;
 struct rw_state;
@@ -53,27 +53,27 @@ struct ike_sock {
 	int fd;
 	int af;
 	uint16_t port;
-	bool natt;         /* port 4500 style: non-ESP marker framing */
+	bool natt;	   /* port 4500 style: non-ESP marker framing */
 	struct kaddr addr; /* bound address, af 0 = wildcard */
 };
 
 enum ike_state {
-	IKE_S_NEW = 0,     /* created, nothing sent */
-	IKE_S_INIT_SENT,   /* initiator: IKE_SA_INIT request out */
-	IKE_S_INIT_DONE,   /* responder: IKE_SA_INIT answered */
-	IKE_S_AUTH_SENT,   /* initiator: IKE_AUTH request out */
+	IKE_S_NEW = 0,	 /* created, nothing sent */
+	IKE_S_INIT_SENT, /* initiator: IKE_SA_INIT request out */
+	IKE_S_INIT_DONE, /* responder: IKE_SA_INIT answered */
+	IKE_S_AUTH_SENT, /* initiator: IKE_AUTH request out */
 	IKE_S_ESTABLISHED,
-	IKE_S_REKEYED,     /* replaced by a new IKE SA, waiting delete */
-	IKE_S_DELETING,    /* our DELETE is out */
-	IKE_S_DEAD,        /* to be freed from the loop */
+	IKE_S_REKEYED,	/* replaced by a new IKE SA, waiting delete */
+	IKE_S_DELETING, /* our DELETE is out */
+	IKE_S_DEAD,	/* to be freed from the loop */
 };
 
 enum child_state {
 	CHILD_S_CREATING = 0,
 	CHILD_S_INSTALLED,
-	CHILD_S_FAILED,    /* negotiated, kernel install failed */
+	CHILD_S_FAILED, /* negotiated, kernel install failed */
 	CHILD_S_REKEYING,
-	CHILD_S_REKEYED,   /* superseded, waiting for its delete */
+	CHILD_S_REKEYED, /* superseded, waiting for its delete */
 	CHILD_S_DELETING,
 };
 
@@ -84,23 +84,23 @@ struct child_sa {
 	char policy[CFG_NAME_MAX];
 	uint32_t reqid;
 	enum kmode mode;
-	uint8_t proto; /* IPPROTO_ESP */
+	uint8_t proto;		  /* IPPROTO_ESP */
 	uint32_t spi_in, spi_out; /* host order */
 	bool in_installed, out_installed;
-	bool spi_larval;  /* spi_in came from getspi: complete by update */
+	bool spi_larval; /* spi_in came from getspi: complete by update */
 	struct ikev2_suite algs;
 	uint8_t nonce_min[IKE_NONCE_MAX]; /* lowest nonce of the exchange
 					   * that created it (§2.8.1) */
 	size_t nonce_min_len;
 	uint32_t rekeyed_by;  /* child id that replaces this one */
 	bool rekey_collision; /* peer rekeyed it while we did too */
-	bool initiated;       /* we initiated the creating exchange */
+	bool initiated;	      /* we initiated the creating exchange */
 	struct ksel ts_local, ts_remote; /* negotiated (first TS of each) */
 	uint64_t created_ms;
 	uint64_t rekey_ms, expire_ms; /* absolute, 0 = never */
 	struct ev_timer timer;
 	char install_err[128]; /* kernel's reason when FAILED */
-	uint32_t id;           /* unique, for ikedctl */
+	uint32_t id;	       /* unique, for ikedctl */
 	/* Keys are kept only while exporting them is on; else wiped. */
 };
 
@@ -119,14 +119,14 @@ struct task {
 	struct task *next;
 	enum task_type type;
 	char policy[CFG_NAME_MAX]; /* CHILD_CREATE: which policy */
-	struct ksel acq_sel;       /* CHILD_CREATE from ACQUIRE: packet */
+	struct ksel acq_sel;	   /* CHILD_CREATE from ACQUIRE: packet */
 	bool have_acq_sel;
-	uint32_t child_id;         /* CHILD_REKEY / CHILD_DELETE */
-	uint32_t spi;              /* CHILD_DELETE of a child already gone */
-	uint16_t ke_group;         /* KE group the peer asked for with
-				    * INVALID_KE_PAYLOAD (0 = ours) */
-	uint8_t ke_retries;        /* such restarts so far */
-	void *state;               /* task's own data (nonces, DH, new SA) */
+	uint32_t child_id;  /* CHILD_REKEY / CHILD_DELETE */
+	uint32_t spi;	    /* CHILD_DELETE of a child already gone */
+	uint16_t ke_group;  /* KE group the peer asked for with
+			     * INVALID_KE_PAYLOAD (0 = ours) */
+	uint8_t ke_retries; /* such restarts so far */
+	void *state;	    /* task's own data (nonces, DH, new SA) */
 	void (*free_state)(void *state);
 };
 
@@ -152,18 +152,18 @@ struct resp_cache {
 #define IKE_RESEND_PER_SEC 5
 
 struct ike_sa {
-	struct ike_sa *next;       /* iked.sas list */
-	struct ike_sa *hnext;      /* hash chain by spi_i */
+	struct ike_sa *next;  /* iked.sas list */
+	struct ike_sa *hnext; /* hash chain by spi_i */
 	struct iked *d;
 	enum ike_state state;
-	uint32_t id;               /* unique, for ikedctl */
+	uint32_t id; /* unique, for ikedctl */
 
-	bool initiator;            /* original initiator of this SA */
-	uint64_t spi_i, spi_r;     /* host order */
+	bool initiator;		   /* original initiator of this SA */
+	uint64_t spi_i, spi_r;	   /* host order */
 	char remote[CFG_NAME_MAX]; /* remote config name */
 	struct ike_ep local, peer;
-	bool natt;                 /* using port 4500 framing */
-	bool nat_local, nat_peer;  /* NAT detected (RFC 7296 §2.23) */
+	bool natt;		  /* using port 4500 framing */
+	bool nat_local, nat_peer; /* NAT detected (RFC 7296 §2.23) */
 
 	struct ikev2_suite algs;
 	struct ikev2_sa_keys keys;
@@ -176,17 +176,17 @@ struct ike_sa {
 	size_t init_req_len, init_resp_len;
 	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
 	size_t ni_len, nr_len;
-	struct crypto_dh *dh;      /* DH context while negotiating */
+	struct crypto_dh *dh; /* DH context while negotiating */
 	uint16_t dh_group;
 	uint8_t cookie[64];
 	size_t cookie_len;
-	unsigned init_retries;     /* INVALID_KE / COOKIE restarts */
+	unsigned init_retries; /* INVALID_KE / COOKIE restarts */
 
 	/* Message IDs (RFC 7296 §2.3). */
-	uint32_t mid_next;         /* our next request */
-	uint32_t peer_mid_next;    /* next request expected from peer */
-	uint32_t peer_window;      /* peer's window (we use 1 anyway) */
-	uint32_t our_window;       /* requests we accept in flight */
+	uint32_t mid_next;	/* our next request */
+	uint32_t peer_mid_next; /* next request expected from peer */
+	uint32_t peer_window;	/* peer's window (we use 1 anyway) */
+	uint32_t our_window;	/* requests we accept in flight */
 	struct resp_cache cache[IKE_WINDOW_MAX];
 	/* The verified request being dispatched (its hash goes into the
 	 * cache entry of its response); resends in the current second. */
@@ -206,27 +206,27 @@ struct ike_sa {
 	unsigned req_tries;
 	uint64_t req_first_ms;
 	struct ev_timer rtx;
-	struct task *active;       /* task waiting for the response */
-	struct task *queue;        /* tasks not started yet */
+	struct task *active; /* task waiting for the response */
+	struct task *queue;  /* tasks not started yet */
 
 	struct child_sa *children;
 
 	uint64_t created_ms, established_ms;
 	uint64_t last_recv_ms;
 	uint64_t rekey_ms, expire_ms;
-	struct ev_timer life;      /* rekey / expiry / nego limit */
+	struct ev_timer life; /* rekey / expiry / nego limit */
 	struct ev_timer dpd;
 	unsigned dpd_fails;
-	uint32_t peer_sig_hashes;  /* RFC 7427 §4 (auth_cert.c) */
+	uint32_t peer_sig_hashes; /* RFC 7427 §4 (auth_cert.c) */
 	bool initial_contact_sent;
 	bool peer_sent_initial_contact;
-	bool half_open;            /* counted in d->half_open (dos.c) */
-	struct dos_link ho;        /* while half_open */
-	uint32_t rekeyed_to;       /* id of the SA that replaced this one */
+	bool half_open;	     /* counted in d->half_open (dos.c) */
+	struct dos_link ho;  /* while half_open */
+	uint32_t rekeyed_to; /* id of the SA that replaced this one */
 	uint8_t nonce_min[IKE_NONCE_MAX]; /* §2.8.2 collision rule */
 	size_t nonce_min_len;
 	uint64_t bytes_in, bytes_out; /* IKE traffic, for show sa */
-	uint64_t natt_ka_ms;       /* natt.c: last NAT keepalive sent */
+	uint64_t natt_ka_ms;	      /* natt.c: last NAT keepalive sent */
 	/* ESP SPIs the peer deleted while our request creating a CHILD SA
 	 * was out (info.c): the response may name one (child.c). */
 	uint32_t early_del[4];
@@ -235,12 +235,12 @@ struct ike_sa {
 
 struct iked_opts {
 	const char *conf_path;
-	const char *backend;     /* kernel backend name */
-	const char *ctl_path;    /* overrides config */
-	const char *keyexport;   /* overrides config */
+	const char *backend;   /* kernel backend name */
+	const char *ctl_path;  /* overrides config */
+	const char *keyexport; /* overrides config */
 	bool foreground;
 	bool test_only;
-	int debug;               /* -d count */
+	int debug; /* -d count */
 	bool no_spmd;
 };
 
@@ -261,12 +261,12 @@ struct iked {
 
 	struct spmif_client *spm;
 	struct ev_timer spm_retry;
-	struct rw_state *rw;   /* road warriors, CP, NAT-T (rw.h) */
+	struct rw_state *rw; /* road warriors, CP, NAT-T (rw.h) */
 
 	struct ike_sa *sas;
 	struct ike_sa *hash[IKED_SA_HASH];
 	unsigned half_open;
-	struct dos dos;        /* half-open table and limits (dos.h) */
+	struct dos dos; /* half-open table and limits (dos.h) */
 	uint32_t next_sa_id, next_child_id;
 	struct ev_timer reaper;
 
@@ -336,11 +336,9 @@ void task_run(struct ike_sa *sa);
 const char *task_name(enum task_type t);
 
 /* Send a request built by a task; sa.c owns pkt afterwards. */
-int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt,
-		    size_t len);
+int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len);
 /* Send and cache the response to the peer's request mid. */
-int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
-		     size_t len);
+int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len);
 void sa_request_done(struct ike_sa *sa);
 /*
  * Inbound message classification by message ID (RFC 7296 §2.1, §2.3),
@@ -366,7 +364,6 @@ struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in);
 struct child_sa *child_find_id(struct iked *d, uint32_t id);
 void child_unlink(struct child_sa *c);
 
-
 /* ---- daemon glue (iked.c) ---- */
 int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		  const struct ksel *acq_sel, char *err, size_t errlen);
@@ -381,8 +378,7 @@ struct wr;
 /* One request line (at most 1 KiB is read) parsed and run; the answer
  * ("0 ok" or "1 error" line, then the body) is appended to out.  The
  * control socket's connections and the fuzz harness use it. */
-int ctl_request(struct iked *d, const uint8_t *req, size_t len,
-		struct wr *out);
+int ctl_request(struct iked *d, const uint8_t *req, size_t len, struct wr *out);
 
 /* ---- script.c / keyexport.c ---- */
 void script_run(struct iked *d, const struct ike_sa *sa,

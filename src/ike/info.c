@@ -155,8 +155,9 @@ void info_respond(struct ike_sa *sa, const struct ike_msg *m)
 				 * creates, which the peer installed and now
 				 * deletes before its response reached us. */
 				if (sa->req_out &&
-				    sa->n_early_del < sizeof(sa->early_del) /
-							  sizeof(*sa->early_del))
+				    sa->n_early_del <
+					sizeof(sa->early_del) /
+					    sizeof(*sa->early_del))
 					sa->early_del[sa->n_early_del++] = spi;
 				continue;
 			}
@@ -173,10 +174,10 @@ void info_respond(struct ike_sa *sa, const struct ike_msg *m)
 	rc = msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, true, m->hdr.msgid,
 		       true);
 	if (nout && !delete_ike) {
-		struct ikev2_delete d = { .proto = IKEV2_PROTO_ESP,
-					  .spi_len = 4,
-					  .nspi = nout,
-					  .spis = out_spis };
+		struct ikev2_delete d = {.proto = IKEV2_PROTO_ESP,
+					 .spi_len = 4,
+					 .nspi = nout,
+					 .spis = out_spis};
 		ikev2_put_delete(&b, &d);
 	}
 	if (rc < 0) {

@@ -119,8 +119,10 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		return 0;
 	}
 	if (r->peer_any) {
-		snprintf(err, errlen, "remote %s has no peers_ipaddr to "
-			 "initiate to", remote);
+		snprintf(err, errlen,
+			 "remote %s has no peers_ipaddr to "
+			 "initiate to",
+			 remote);
 		return -EINVAL;
 	}
 	sa = ike_sa_new(d, true);
@@ -195,4 +197,3 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 	task_run(sa);
 	return 0;
 }
-

@@ -71,8 +71,8 @@ int msg_send_request(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch)
 
 	if (rc < 0)
 		return rc;
-	log_debug(MOD, "IKE SA #%u: sending %s request %u (%zu octets)",
-		  sa->id, exch_name(exch), sa->mid_next, len);
+	log_debug(MOD, "IKE SA #%u: sending %s request %u (%zu octets)", sa->id,
+		  exch_name(exch), sa->mid_next, len);
 	return sa_send_request(sa, exch, pkt, len);
 }
 
@@ -201,14 +201,14 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			log_rl_warn(MOD, "IKE_SA_INIT from %s: %s",
 				    ike_ep_str(peer, pb, sizeof(pb)),
 				    ikev2_notify_name((uint16_t)rc));
-			send_init_notify(d, local, peer, natt, &m.hdr,
-					 (uint16_t)rc, &crit,
-					 rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD
-						 ? 1 : 0);
+			send_init_notify(
+			    d, local, peer, natt, &m.hdr, (uint16_t)rc, &crit,
+			    rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1 : 0);
 			return;
 		}
 		if (m.hdr.spi_r != 0 || m.hdr.msgid != 0) {
-			log_rl_warn(MOD, "IKE_SA_INIT from %s with SPIr/msgid "
+			log_rl_warn(MOD,
+				    "IKE_SA_INIT from %s with SPIr/msgid "
 				    "set dropped",
 				    ike_ep_str(peer, pb, sizeof(pb)));
 			return;
@@ -226,7 +226,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    memcmp(sa->init_req, pkt, len) == 0)
 				sa_resend_response(sa, 0);
 			else
-				log_rl_warn(MOD, "IKE SA #%u: IKE_SA_INIT "
+				log_rl_warn(MOD,
+					    "IKE SA #%u: IKE_SA_INIT "
 					    "from %s for a known SPIi but not "
 					    "the request answered, dropped",
 					    sa->id,
@@ -241,7 +242,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	if (!sa) {
 		/* §2.21.4: unknown SPI; answering is optional and would
 		 * make us a reflector, so only log. */
-		log_rl_warn(MOD, "%s %s from %s for unknown SPIs "
+		log_rl_warn(MOD,
+			    "%s %s from %s for unknown SPIs "
 			    "%016llx/%016llx",
 			    exch_name(m.hdr.exch),
 			    response ? "response" : "request",
@@ -262,9 +264,10 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		    sa->state != IKE_S_INIT_SENT || !sa_check_mid(sa, &m))
 			return;
 		if (rc > 0) {
-			log_rl_warn(MOD, "IKE SA #%u: bad IKE_SA_INIT "
-				    "response (%s)", sa->id,
-				    ikev2_notify_name((uint16_t)rc));
+			log_rl_warn(MOD,
+				    "IKE SA #%u: bad IKE_SA_INIT "
+				    "response (%s)",
+				    sa->id, ikev2_notify_name((uint16_t)rc));
 			return;
 		}
 		/* §2.21.1: unauthenticated; an answer that would not be
@@ -290,7 +293,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	 * message ID change, no SA deletion, no timer change.
 	 */
 	if (rc > 0) {
-		log_rl_warn(MOD, "IKE SA #%u: unauthenticated %s %s %u from %s "
+		log_rl_warn(MOD,
+			    "IKE SA #%u: unauthenticated %s %s %u from %s "
 			    "with a bad outer payload chain (%s), dropped",
 			    sa->id, exch_name(m.hdr.exch),
 			    response ? "response" : "request", m.hdr.msgid,
@@ -305,9 +309,10 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	 * once we are established), or e.g. a DELETE would miss the CHILD
 	 * SA that the response creates. */
 	if (!response && sa->state == IKE_S_AUTH_SENT) {
-		log_rl_warn(MOD, "IKE SA #%u: %s request before our IKE_AUTH "
-			    "completed, dropped", sa->id,
-			    exch_name(m.hdr.exch));
+		log_rl_warn(MOD,
+			    "IKE SA #%u: %s request before our IKE_AUTH "
+			    "completed, dropped",
+			    sa->id, exch_name(m.hdr.exch));
 		return;
 	}
 	if (!sa_check_mid(sa, &m))
@@ -315,9 +320,11 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
 	if (rc < 0) {
 		/* §2.21.2: integrity failures are dropped silently. */
-		log_rl_warn(MOD, "IKE SA #%u: %s %u failed integrity check "
-			    "(%s), dropped", sa->id, exch_name(m.hdr.exch),
-			    m.hdr.msgid, strerror(-rc));
+		log_rl_warn(MOD,
+			    "IKE SA #%u: %s %u failed integrity check "
+			    "(%s), dropped",
+			    sa->id, exch_name(m.hdr.exch), m.hdr.msgid,
+			    strerror(-rc));
 		return;
 	}
 	/* From here on the message is the peer's (it holds SK_a/SK_e). */
@@ -332,18 +339,18 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		if (!response) {
 			uint8_t crit = m.bad_critical;
 			send_error_response(
-				sa, m.hdr.exch, m.hdr.msgid, (uint16_t)rc,
-				&crit,
-				rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1
-									   : 0);
+			    sa, m.hdr.exch, m.hdr.msgid, (uint16_t)rc, &crit,
+			    rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1 : 0);
 			/* RFC 7296 §2.21.2: a malformed IKE_AUTH request
 			 * ends the not yet authenticated IKE SA. */
 			if (m.hdr.exch == IKEV2_EXCH_IKE_AUTH &&
 			    sa->state == IKE_S_INIT_DONE)
 				ike_sa_kill(sa, "malformed IKE_AUTH request");
 		} else {
-			log_rl_warn(MOD, "IKE SA #%u: malformed %s response "
-				    "(%s)", sa->id, exch_name(m.hdr.exch),
+			log_rl_warn(MOD,
+				    "IKE SA #%u: malformed %s response "
+				    "(%s)",
+				    sa->id, exch_name(m.hdr.exch),
 				    ikev2_notify_name((uint16_t)rc));
 		}
 		sa->rx_req_valid = false;
@@ -359,8 +366,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		sa->natt = true;
 		sa->peer = *peer;
 		sa->local = *local;
-	} else if (natt && sa->natt &&
-		   (sa->nat_local || sa->nat_peer) &&
+	} else if (natt && sa->natt && (sa->nat_local || sa->nat_peer) &&
 		   (sa->peer.port != peer->port ||
 		    !kaddr_eq(&sa->peer.addr, &peer->addr))) {
 		/* RFC 7296 §2.23: a NAT mapping changed. */

@@ -40,8 +40,10 @@ int keyexport_open(struct iked *d, const char *path)
 		return -errno;
 	}
 	snprintf(d->keyexport_path, sizeof(d->keyexport_path), "%s", path);
-	log_warn(MOD, "KEY EXPORT IS ON: every IKE and ESP key is written to "
-		 "%s; anyone who reads it can decrypt the traffic", path);
+	log_warn(MOD,
+		 "KEY EXPORT IS ON: every IKE and ESP key is written to "
+		 "%s; anyone who reads it can decrypt the traffic",
+		 path);
 	return 0;
 }
 
@@ -66,27 +68,30 @@ static void hex(FILE *f, const uint8_t *p, size_t n)
 static const char *ws_ike_encr(uint16_t id, uint16_t bits)
 {
 	switch (id) {
-	case IKEV2_ENCR_3DES: return "3DES [RFC2451]";
+	case IKEV2_ENCR_3DES:
+		return "3DES [RFC2451]";
 	case IKEV2_ENCR_AES_CBC:
-		return bits == 256 ? "AES-CBC-256 [RFC3602]" :
-		       bits == 192 ? "AES-CBC-192 [RFC3602]" :
-				     "AES-CBC-128 [RFC3602]";
+		return bits == 256   ? "AES-CBC-256 [RFC3602]"
+		       : bits == 192 ? "AES-CBC-192 [RFC3602]"
+				     : "AES-CBC-128 [RFC3602]";
 	case IKEV2_ENCR_AES_CTR:
-		return bits == 256 ? "AES-CTR-256 [RFC5930]" :
-		       bits == 192 ? "AES-CTR-192 [RFC5930]" :
-				     "AES-CTR-128 [RFC5930]";
+		return bits == 256   ? "AES-CTR-256 [RFC5930]"
+		       : bits == 192 ? "AES-CTR-192 [RFC5930]"
+				     : "AES-CTR-128 [RFC5930]";
 	case IKEV2_ENCR_AES_GCM_8:
-		return bits == 256 ? "AES-GCM-256 with 8 octet ICV [RFC5282]" :
-		       bits == 192 ? "AES-GCM-192 with 8 octet ICV [RFC5282]" :
-				     "AES-GCM-128 with 8 octet ICV [RFC5282]";
+		return bits == 256   ? "AES-GCM-256 with 8 octet ICV [RFC5282]"
+		       : bits == 192 ? "AES-GCM-192 with 8 octet ICV [RFC5282]"
+				     : "AES-GCM-128 with 8 octet ICV [RFC5282]";
 	case IKEV2_ENCR_AES_GCM_12:
-		return bits == 256 ? "AES-GCM-256 with 12 octet ICV [RFC5282]" :
-		       bits == 192 ? "AES-GCM-192 with 12 octet ICV [RFC5282]" :
-				     "AES-GCM-128 with 12 octet ICV [RFC5282]";
+		return bits == 256 ? "AES-GCM-256 with 12 octet ICV [RFC5282]"
+		       : bits == 192
+			   ? "AES-GCM-192 with 12 octet ICV [RFC5282]"
+			   : "AES-GCM-128 with 12 octet ICV [RFC5282]";
 	case IKEV2_ENCR_AES_GCM_16:
-		return bits == 256 ? "AES-GCM-256 with 16 octet ICV [RFC5282]" :
-		       bits == 192 ? "AES-GCM-192 with 16 octet ICV [RFC5282]" :
-				     "AES-GCM-128 with 16 octet ICV [RFC5282]";
+		return bits == 256 ? "AES-GCM-256 with 16 octet ICV [RFC5282]"
+		       : bits == 192
+			   ? "AES-GCM-192 with 16 octet ICV [RFC5282]"
+			   : "AES-GCM-128 with 16 octet ICV [RFC5282]";
 	case IKEV2_ENCR_CHACHA20_POLY1305:
 		return "ChaCha20-Poly1305 [RFC7634]";
 	}
@@ -96,9 +101,12 @@ static const char *ws_ike_encr(uint16_t id, uint16_t bits)
 static const char *ws_ike_integ(uint16_t id)
 {
 	switch (id) {
-	case IKEV2_INTEG_HMAC_MD5_96: return "HMAC_MD5_96 [RFC2403]";
-	case IKEV2_INTEG_HMAC_SHA1_96: return "HMAC_SHA1_96 [RFC2404]";
-	case IKEV2_INTEG_AES_XCBC_96: return "AES-XCBC-96 [RFC3566]"; 
+	case IKEV2_INTEG_HMAC_MD5_96:
+		return "HMAC_MD5_96 [RFC2403]";
+	case IKEV2_INTEG_HMAC_SHA1_96:
+		return "HMAC_SHA1_96 [RFC2404]";
+	case IKEV2_INTEG_AES_XCBC_96:
+		return "AES-XCBC-96 [RFC3566]";
 	case IKEV2_INTEG_HMAC_SHA2_256_128:
 		return "HMAC_SHA2_256_128 [RFC4868]";
 	case IKEV2_INTEG_HMAC_SHA2_384_192:
@@ -121,7 +129,8 @@ void keyexport_ike(struct iked *d, const struct ike_sa *sa)
 	hex(f, k->sk_ei, k->encr_len);
 	fprintf(f, ",");
 	hex(f, k->sk_er, k->encr_len);
-	fprintf(f, ",\"%s\",", ws_ike_encr(sa->algs.encr, sa->algs.encr_keybits));
+	fprintf(f, ",\"%s\",",
+		ws_ike_encr(sa->algs.encr, sa->algs.encr_keybits));
 	hex(f, k->sk_ai, k->integ_len);
 	fprintf(f, ",");
 	hex(f, k->sk_ar, k->integ_len);
@@ -143,6 +152,6 @@ void keyexport_child(struct iked *d, const struct child_sa *c,
 		     c->algs.encr, kin, enc_len, c->algs.integ, kin + enc_len,
 		     integ_len);
 	esp_uat_line(f, &sa->local.addr, &sa->peer.addr, c->spi_out,
-		     c->algs.encr, kout, enc_len, c->algs.integ,
-		     kout + enc_len, integ_len);
+		     c->algs.encr, kout, enc_len, c->algs.integ, kout + enc_len,
+		     integ_len);
 }

@@ -22,7 +22,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define MOD "privsep"
+#define MOD	"privsep"
 #define KP_HASH 1024
 
 struct kp_sa {
@@ -119,8 +119,8 @@ struct kproxy *kproxy_new(struct kernel *k)
 	if (!kp)
 		return NULL;
 	kp->k = k;
-	if (RAND_bytes((unsigned char *)&kp->instance,
-		       sizeof(kp->instance)) != 1)
+	if (RAND_bytes((unsigned char *)&kp->instance, sizeof(kp->instance)) !=
+	    1)
 		kp->instance = 1;
 	return kp;
 }
@@ -156,7 +156,7 @@ size_t kproxy_pol_count(const struct kproxy *kp)
 static int send_msg(int fd, uint16_t type, uint32_t seq, int status,
 		    const char *why, const struct wr *body)
 {
-	struct espm_hdr h = { .type = type, .seq = seq, .status = status };
+	struct espm_hdr h = {.type = type, .seq = seq, .status = status};
 	struct wr w;
 	int rc = 0;
 
@@ -258,8 +258,7 @@ static int req_sa_add(struct kproxy *kp, struct kp_req *q, struct rd *r)
 	}
 	if (sa.update)
 		(*pp)->larval = false;
-	else if ((rc = sa_remember(kp, sa.proto, &sa.dst, sa.spi, false)) <
-		 0)
+	else if ((rc = sa_remember(kp, sa.proto, &sa.dst, sa.spi, false)) < 0)
 		k_sa_del(kp->k, sa.proto, &sa.dst, sa.spi);
 wipe:
 	ksa_wipe(&sa);
@@ -328,7 +327,8 @@ static int req_pol(struct kproxy *kp, struct kp_req *q, struct rd *r)
 		if (rc < 0 || pol_find(kp, p.index)) {
 			free(n);
 			if (rc < 0)
-				str_copy(q->why, kp->k->last_error, sizeof(q->why));
+				str_copy(q->why, kp->k->last_error,
+					 sizeof(q->why));
 			else
 				wr_u32(&q->body, p.index);
 			return rc;
@@ -380,15 +380,14 @@ static int dump_one(const struct kpolicy *p, void *arg)
 
 	wr_reset(&c->item);
 	espm_put_kpolicy(&c->item, p);
-	if (send_msg(c->q->fd, ESPM_ITEM, c->q->h.seq, 0, NULL, &c->item) <
-	    0)
+	if (send_msg(c->q->fd, ESPM_ITEM, c->q->h.seq, 0, NULL, &c->item) < 0)
 		c->rc = -EIO;
 	return c->rc;
 }
 
 static int req_dump(struct kproxy *kp, struct kp_req *q)
 {
-	struct dump_ctx c = { .q = q };
+	struct dump_ctx c = {.q = q};
 	int rc;
 
 	wr_init(&c.item, ESPM_MAX);
@@ -405,31 +404,46 @@ static void put_hello(struct kproxy *kp, struct wr *w)
 	wr_u64(w, kp->instance);
 }
 
-int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf,
-		   size_t len)
+int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 {
 	struct rd r = rd_init(buf, len);
-	struct kp_req q = { .fd = fd };
+	struct kp_req q = {.fd = fd};
 	int rc;
 
 	if (espm_get_hdr(&r, &q.h) < 0) {
-		log_rl_warn(MOD, "engine sent a malformed kernel request "
-			    "(%zu bytes); refused", len);
+		log_rl_warn(MOD,
+			    "engine sent a malformed kernel request "
+			    "(%zu bytes); refused",
+			    len);
 		return send_msg(fd, ESPM_REPLY, 0, -EBADMSG,
-				"malformed request", NULL) < 0 ? -EIO
-							     : -EBADMSG;
+				"malformed request", NULL) < 0
+			   ? -EIO
+			   : -EBADMSG;
 	}
 	wr_init(&q.body, ESPM_MAX);
 	switch (q.h.type) {
-	case ESPM_HELLO: put_hello(kp, &q.body); rc = 0; break;
-	case ESPM_GETSPI: rc = req_getspi(kp, &q, &r); break;
-	case ESPM_SA_ADD: rc = req_sa_add(kp, &q, &r); break;
+	case ESPM_HELLO:
+		put_hello(kp, &q.body);
+		rc = 0;
+		break;
+	case ESPM_GETSPI:
+		rc = req_getspi(kp, &q, &r);
+		break;
+	case ESPM_SA_ADD:
+		rc = req_sa_add(kp, &q, &r);
+		break;
 	case ESPM_SA_DEL:
-	case ESPM_SA_QUERY: rc = req_sa(kp, &q, &r); break;
+	case ESPM_SA_QUERY:
+		rc = req_sa(kp, &q, &r);
+		break;
 	case ESPM_POL_ADD:
 	case ESPM_POL_UPDATE:
-	case ESPM_POL_DEL: rc = req_pol(kp, &q, &r); break;
-	case ESPM_POL_DUMP: rc = req_dump(kp, &q); break;
+	case ESPM_POL_DEL:
+		rc = req_pol(kp, &q, &r);
+		break;
+	case ESPM_POL_DUMP:
+		rc = req_dump(kp, &q);
+		break;
 	default:
 		WHY(&q, "request type %u is not allowed to the engine",
 		    q.h.type);
@@ -443,8 +457,8 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf,
 			log_rl_warn(MOD, "engine request %u refused: %s",
 				    q.h.type, q.why);
 		else
-			log_info(MOD, "engine request %u failed: %s",
-				 q.h.type, q.why[0] ? q.why : strerror(-rc));
+			log_info(MOD, "engine request %u failed: %s", q.h.type,
+				 q.why[0] ? q.why : strerror(-rc));
 	}
 	if (rc != -EIO &&
 	    send_msg(fd, ESPM_REPLY, q.h.seq, rc, q.why, &q.body) < 0)
@@ -464,7 +478,7 @@ int kproxy_event_request(struct kproxy *kp, int evfd, const uint8_t *buf,
 
 	if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_HELLO) {
 		log_rl_warn(MOD, "engine sent an unexpected message on the "
-			    "event channel; ignored");
+				 "event channel; ignored");
 		return -EBADMSG;
 	}
 	wr_init(&body, 64);

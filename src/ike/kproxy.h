@@ -36,7 +36,7 @@
 
 #include "kernel/kernel.h"
 
-#define KPROXY_MAX_SA 65536
+#define KPROXY_MAX_SA  65536
 #define KPROXY_MAX_POL 65536
 
 struct kproxy;
@@ -50,8 +50,7 @@ void kproxy_free(struct kproxy *kp);
  * was applied, a negative errno when it was refused or failed (the reply
  * says so), -EIO when the reply could not be sent.
  */
-int kproxy_request(struct kproxy *kp, int fd, const uint8_t *req,
-		   size_t len);
+int kproxy_request(struct kproxy *kp, int fd, const uint8_t *req, size_t len);
 /* Serves a datagram on the event channel (only HELLO is expected). */
 int kproxy_event_request(struct kproxy *kp, int evfd, const uint8_t *req,
 			 size_t len);

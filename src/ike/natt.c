@@ -28,9 +28,9 @@
 #include "ike/rw_int.h"
 #include "lib/log.h"
 
-#define MOD "ike"
+#define MOD	       "ike"
 #define KA_DEFAULT_SEC 20
-#define KA_SCAN_MS 1000
+#define KA_SCAN_MS     1000
 
 static struct ike_sock *natt_sock(struct iked *d, const struct ike_ep *local)
 {
@@ -52,7 +52,7 @@ static struct ike_sock *natt_sock(struct iked *d, const struct ike_ep *local)
 
 static int send_keepalive(struct ike_sa *sa)
 {
-	static const uint8_t ka[1] = { 0xff };
+	static const uint8_t ka[1] = {0xff};
 	struct iked *d = sa->d;
 	struct sockaddr_storage to;
 	struct ike_sock *s;
@@ -91,7 +91,8 @@ unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 		if (!r || !r->nat_traversal)
 			continue;
 		ivl = (uint64_t)(r->nat_keepalive_sec ? r->nat_keepalive_sec
-						      : KA_DEFAULT_SEC) * 1000;
+						      : KA_DEFAULT_SEC) *
+		      1000;
 		if (sa->natt_ka_ms && now_ms - sa->natt_ka_ms < ivl)
 			continue;
 		if (!sa->natt_ka_ms) {
@@ -105,7 +106,8 @@ unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 			if (st)
 				st->keepalives_sent++;
 			log_debug(MOD, "IKE SA #%u: NAT keepalive to %s",
-				  sa->id, ike_ep_str(&sa->peer, pb, sizeof(pb)));
+				  sa->id,
+				  ike_ep_str(&sa->peer, pb, sizeof(pb)));
 		}
 	}
 	return n;
@@ -158,11 +160,10 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 			if (b->sa_id != sa->id)
 				continue;
 			if (b->dyn_id && d->rw->ops && d->rw->ops->migrate)
-				d->rw->ops->migrate(d, b->dyn_id,
-						    &sa->local.addr,
-						    &old_peer->addr,
-						    &sa->local.addr,
-						    &sa->peer.addr);
+				d->rw->ops->migrate(
+				    d, b->dyn_id, &sa->local.addr,
+				    &old_peer->addr, &sa->local.addr,
+				    &sa->peer.addr);
 			for (unsigned i = 0; !b->dyn_id && i < b->nk; i++) {
 				struct ktmpl *t = &b->kpol[i].tmpl[0];
 				if (b->kpol[i].tmpl[0].mode != KMODE_TUNNEL)
@@ -182,8 +183,10 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 		    ike_queue_child_rekey(sa, c) == 0)
 			n++;
 	if (n)
-		log_info(MOD, "IKE SA #%u: rekeying %u CHILD SA(s) for the new "
-			 "mapping", sa->id, n);
+		log_info(MOD,
+			 "IKE SA #%u: rekeying %u CHILD SA(s) for the new "
+			 "mapping",
+			 sa->id, n);
 }
 
 void natt_kernel_mapping(struct iked *d, const struct kevent *ev)

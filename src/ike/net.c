@@ -32,9 +32,9 @@
 #include "lib/log.h"
 #include "lib/rd.h"
 
-#define NET_RX_BATCH 16 /* datagrams read per wakeup */
-#define NET_RCVBUF (2 << 20) /* receive queue of each IKE socket */
-#define MOD "ike"
+#define NET_RX_BATCH 16	       /* datagrams read per wakeup */
+#define NET_RCVBUF   (2 << 20) /* receive queue of each IKE socket */
+#define MOD	     "ike"
 
 void ike_ep_to_ss(const struct ike_ep *ep, struct sockaddr_storage *ss,
 		  socklen_t *sl)
@@ -115,14 +115,14 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
 				  CMSG_SPACE(sizeof(struct in_pktinfo))];
 		} cbuf;
-		struct iovec iov = { rxbuf, sizeof(rxbuf) };
+		struct iovec iov = {rxbuf, sizeof(rxbuf)};
 		struct msghdr mh = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cbuf.b,
-			.msg_controllen = sizeof(cbuf.b),
+		    .msg_name = &from,
+		    .msg_namelen = sizeof(from),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = cbuf.b,
+		    .msg_controllen = sizeof(cbuf.b),
 		};
 		struct ike_ep local, peer;
 		struct cmsghdr *cm;
@@ -184,16 +184,16 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
  * single 0xff octet), drop ESP-in-UDP (RFC 3948 §2.2: SPI never 0).
  */
 static struct sock_filter esp_drop_code[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 3), /* short: accept */
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), /* marker: accept */
-	BPF_STMT(BPF_RET | BPF_K, 0),                 /* ESP: drop */
-	BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 3), /* short: accept */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), /* marker: accept */
+    BPF_STMT(BPF_RET | BPF_K, 0),		  /* ESP: drop */
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
 };
 static const struct sock_fprog esp_drop_prog = {
-	.len = sizeof(esp_drop_code) / sizeof(esp_drop_code[0]),
-	.filter = esp_drop_code,
+    .len = sizeof(esp_drop_code) / sizeof(esp_drop_code[0]),
+    .filter = esp_drop_code,
 };
 
 static bool userspace_backend(const struct iked *d)
@@ -252,11 +252,11 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 			pol.lft.hard_byte_limit = XFRM_INF;
 			pol.lft.soft_packet_limit = XFRM_INF;
 			pol.lft.hard_packet_limit = XFRM_INF;
-			if (setsockopt(fd, af == AF_INET6 ? IPPROTO_IPV6 :
-							    IPPROTO_IP,
-				       af == AF_INET6 ? IPV6_XFRM_POLICY :
-							IP_XFRM_POLICY,
-				       &pol, sizeof(pol)) < 0)
+			if (setsockopt(
+				fd, af == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+				af == AF_INET6 ? IPV6_XFRM_POLICY
+					       : IP_XFRM_POLICY,
+				&pol, sizeof(pol)) < 0)
 				log_warn(MOD, "IKE socket policy bypass: %s",
 					 strerror(errno));
 		}
@@ -281,16 +281,20 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 		 */
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &esp_drop_prog,
 			       sizeof(esp_drop_prog)) < 0)
-			log_warn(MOD, "ESP drop filter on the NAT-T socket: %s "
+			log_warn(MOD,
+				 "ESP drop filter on the NAT-T socket: %s "
 				 "(ESP-in-UDP will reach iked and be dropped "
-				 "there)", strerror(errno));
+				 "there)",
+				 strerror(errno));
 	} else if (natt) {
 		int encap = UDP_ENCAP_ESPINUDP;
 		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap,
 			       sizeof(encap)) < 0)
-			log_warn(MOD, "UDP_ENCAP_ESPINUDP on the NAT-T socket: "
+			log_warn(MOD,
+				 "UDP_ENCAP_ESPINUDP on the NAT-T socket: "
 				 "%s (ESP-in-UDP will reach iked, not the "
-				 "data plane)", strerror(errno));
+				 "data plane)",
+				 strerror(errno));
 	}
 	/* Bind even when the address is not (yet) on an interface. */
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
@@ -336,8 +340,7 @@ int net_open(struct iked *d)
 
 	if (cfg->niface == 0) {
 		if ((rc = sock_open(d, NULL, AF_INET, IKE_PORT, false)) < 0 ||
-		    (rc = sock_open(d, NULL, AF_INET, IKE_NATT_PORT, true)) <
-			    0)
+		    (rc = sock_open(d, NULL, AF_INET, IKE_NATT_PORT, true)) < 0)
 			return rc;
 		/* IPv6 may be disabled: not fatal. */
 		if (sock_open(d, NULL, AF_INET6, IKE_PORT, false) == 0)
@@ -351,7 +354,8 @@ int net_open(struct iked *d)
 		bool have_natt = false;
 
 		if (f->addr.af == 0) {
-			sock_open(d, NULL, AF_INET, port, port == IKE_NATT_PORT);
+			sock_open(d, NULL, AF_INET, port,
+				  port == IKE_NATT_PORT);
 			sock_open(d, NULL, AF_INET6, port,
 				  port == IKE_NATT_PORT);
 			continue;
@@ -422,8 +426,7 @@ int net_send(struct iked *d, const struct ike_ep *local,
 	char b1[80], b2[80];
 
 	if (d->send_hook)
-		return d->send_hook(d, local, peer, pkt, len,
-				    d->send_hook_arg);
+		return d->send_hook(d, local, peer, pkt, len, d->send_hook_arg);
 	s = sock_pick(d, local, natt);
 	if (!s) {
 		log_rl_warn(MOD, "no %s socket for %s", natt ? "NAT-T" : "IKE",
@@ -447,16 +450,15 @@ int net_send(struct iked *d, const struct ike_ep *local,
 		mh.msg_control = cbuf.b;
 		cm = (struct cmsghdr *)cbuf.b;
 		if (local->addr.af == AF_INET6) {
-			struct in6_pktinfo pi = { .ipi6_addr =
-							  local->addr.u.v6 };
+			struct in6_pktinfo pi = {.ipi6_addr = local->addr.u.v6};
 			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
 			cm->cmsg_level = IPPROTO_IPV6;
 			cm->cmsg_type = IPV6_PKTINFO;
 			cm->cmsg_len = CMSG_LEN(sizeof(pi));
 			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 		} else {
-			struct in_pktinfo pi = { .ipi_spec_dst =
-							 local->addr.u.v4 };
+			struct in_pktinfo pi = {.ipi_spec_dst =
+						    local->addr.u.v4};
 			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
 			cm->cmsg_level = IPPROTO_IP;
 			cm->cmsg_type = IP_PKTINFO;
@@ -477,7 +479,7 @@ int net_send(struct iked *d, const struct ike_ep *local,
 /* The local port to use for a local address when none is known yet. */
 uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt)
 {
-	struct ike_ep ep = { .addr = *a, .port = 0 };
+	struct ike_ep ep = {.addr = *a, .port = 0};
 	struct ike_sock *s = sock_pick(d, &ep, natt);
 
 	return s ? s->port : (natt ? IKE_NATT_PORT : IKE_PORT);
@@ -485,7 +487,7 @@ uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt)
 
 int net_route_src(const struct kaddr *peer, struct kaddr *src)
 {
-	struct ike_ep ep = { .addr = *peer, .port = IKE_PORT };
+	struct ike_ep ep = {.addr = *peer, .port = IKE_PORT};
 	struct sockaddr_storage ss;
 	struct ike_ep out;
 	socklen_t sl;

@@ -44,7 +44,7 @@
 #include "lib/util.h"
 #include "spm/spmif_client.h"
 
-#define MOD "privsep"
+#define MOD	       "privsep"
 #define PRIV_MAX_ADDRS 4096
 
 struct priv_parent {
@@ -128,14 +128,15 @@ static void on_kevent(const struct kevent *ev, void *arg)
 	if (kproxy_forward(pp->kp, fd, ev) < 0) {
 		/* the engine does not keep up: it reconciles everything
 		 * once it gets the RESYNC owed (resync.c) */
-		log_rl_warn(MOD, "kernel %s event not passed to the engine "
-			    "(channel full)", kevent_name(ev->type));
+		log_rl_warn(MOD,
+			    "kernel %s event not passed to the engine "
+			    "(channel full)",
+			    kevent_name(ev->type));
 		pp->ev_lost = true;
 	}
 }
 
-static void on_kernel(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+static void on_kernel(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct priv_parent *pp = arg;
 
@@ -150,8 +151,7 @@ static void on_kernel(struct ev_loop *loop, int fd, uint32_t events,
 static int reply(int fd, uint32_t seq, int status, const char *why,
 		 const struct wr *body, int pass_fd)
 {
-	struct espm_hdr h = { .type = ESPM_REPLY, .seq = seq,
-			      .status = status };
+	struct espm_hdr h = {.type = ESPM_REPLY, .seq = seq, .status = status};
 	struct wr w;
 	int rc;
 
@@ -167,10 +167,9 @@ static int reply(int fd, uint32_t seq, int status, const char *why,
 	return rc;
 }
 
-static int do_spmd(struct priv_parent *pp, char *why, size_t whylen,
-		   int *out)
+static int do_spmd(struct priv_parent *pp, char *why, size_t whylen, int *out)
 {
-	static const struct spmif_callbacks cbs = { 0 };
+	static const struct spmif_callbacks cbs = {0};
 	const char *path = pp->cfg->spmif_path;
 	struct spmif_client *c;
 	int rc;
@@ -183,9 +182,8 @@ static int do_spmd(struct priv_parent *pp, char *why, size_t whylen,
 	c = spmif_client_new(&cbs, NULL);
 	if (!c)
 		return -ENOMEM;
-	rc = spmif_connect(c, path,
-			   pp->cfg->spmd_password[0] ? pp->cfg->spmd_password
-						     : NULL);
+	rc = spmif_connect(
+	    c, path, pp->cfg->spmd_password[0] ? pp->cfg->spmd_password : NULL);
 	if (rc == 0) {
 		rc = spmif_release_fd(c);
 		if (rc >= 0) {
@@ -195,7 +193,8 @@ static int do_spmd(struct priv_parent *pp, char *why, size_t whylen,
 	}
 	spmif_client_free(c);
 	if (rc < 0)
-		snprintf(why, whylen, "spmd at %.150s: %s", path, strerror(-rc));
+		snprintf(why, whylen, "spmd at %.150s: %s", path,
+			 strerror(-rc));
 	return rc;
 }
 
@@ -324,15 +323,15 @@ struct emit_ctx {
 static int emit_item(void *arg, const struct wr *item)
 {
 	struct emit_ctx *c = arg;
-	struct espm_hdr h = { .type = ESPM_ITEM, .seq = c->seq };
+	struct espm_hdr h = {.type = ESPM_ITEM, .seq = c->seq};
 	struct wr w;
 	int rc;
 
 	wr_init(&w, PRIV_MAX);
 	espm_put_hdr(&w, &h);
 	wr_bytes(&w, item->buf, item->len);
-	rc = wr_error(&w) ? wr_error(&w)
-			  : priv_sendmsg(c->fd, w.buf, w.len, -1);
+	rc =
+	    wr_error(&w) ? wr_error(&w) : priv_sendmsg(c->fd, w.buf, w.len, -1);
 	wr_free(&w);
 	return rc;
 }
@@ -342,7 +341,7 @@ static int emit_item(void *arg, const struct wr *item)
 static int do_reload(struct priv_parent *pp, int fd, uint32_t seq, char *why,
 		     size_t whylen)
 {
-	struct emit_ctx c = { .fd = fd, .seq = seq };
+	struct emit_ctx c = {.fd = fd, .seq = seq};
 	struct ike_cfg *n = NULL;
 	int rc;
 
@@ -463,15 +462,15 @@ static void report_exit(struct priv_parent *pp)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return;
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
-		log_err(MOD, "the IKE engine was killed by its seccomp filter "
+		log_err(MOD,
+			"the IKE engine was killed by its seccomp filter "
 			"(a system call outside the allowlist in "
 			"src/ike/priv_sandbox.c; the kernel log names it as "
 			"\"audit: ... syscall=N\").  Run iked with "
 			"-Z errno to make such calls fail instead, and "
 			"report the call");
 	else if (WIFSIGNALED(st))
-		log_err(MOD, "the IKE engine died of signal %d",
-			WTERMSIG(st));
+		log_err(MOD, "the IKE engine died of signal %d", WTERMSIG(st));
 	else if (WIFEXITED(st))
 		log_err(MOD, "the IKE engine exited with status %d",
 			WEXITSTATUS(st));
@@ -498,8 +497,10 @@ int priv_parent_run(const struct priv_parent_opts *o, struct ike_cfg *cfg)
 
 	rc = k_open(&pp->kern, o->backend, K_OPEN_EVENTS);
 	if (rc < 0) {
-		log_err(MOD, "kernel backend %s: %s (CHILD SAs cannot be "
-			"installed)", o->backend, pp->kern.last_error);
+		log_err(MOD,
+			"kernel backend %s: %s (CHILD SAs cannot be "
+			"installed)",
+			o->backend, pp->kern.last_error);
 	} else {
 		pp->kern_open = true;
 		kfd = k_event_fd(&pp->kern);
@@ -534,17 +535,19 @@ int priv_parent_run(const struct priv_parent_opts *o, struct ike_cfg *cfg)
 	left = kproxy_sa_count(pp->kp) + kproxy_pol_count(pp->kp);
 	if (left) {
 		size_t n = kproxy_cleanup(pp->kp);
-		log_notice(MOD, "removed %zu of %zu SAs/policies the engine "
-			   "left installed", n, left);
+		log_notice(MOD,
+			   "removed %zu of %zu SAs/policies the engine "
+			   "left installed",
+			   n, left);
 	}
 	for (size_t i = 0; i < pp->naddrs; i++)
 		cp_addr_apply(&pp->addrs[i], CP_IFNAME, false);
 	if (pp->ready && o->ctl_path && o->ctl_path[0])
 		unlink(o->ctl_path);
 	code = pp->stopping && WIFEXITED(pp->status) &&
-			       WEXITSTATUS(pp->status) == 0
-		       ? 0
-		       : 1;
+		       WEXITSTATUS(pp->status) == 0
+		   ? 0
+		   : 1;
 	kproxy_free(pp->kp);
 	if (pp->kern_open)
 		k_close(&pp->kern);

@@ -65,9 +65,9 @@ enum priv_type {
 	PRIV_SIGN,
 };
 
-#define PRIV_MAX 65536     /* largest priv message */
+#define PRIV_MAX	 65536 /* largest priv message */
 #define PRIV_SCRIPT_VARS 24
-#define PRIV_VALUE_MAX 512
+#define PRIV_VALUE_MAX	 512
 
 /* The engine's end of the priv channel; -1 when not separated. */
 extern int priv_fd;

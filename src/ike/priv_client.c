@@ -31,8 +31,8 @@ int priv_sendmsg(int fd, const void *buf, size_t len, int pass_fd)
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
 	if (pass_fd >= 0) {
@@ -60,10 +60,11 @@ ssize_t priv_recvmsg(int fd, void *buf, size_t len, int *got_fd)
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = cm.b,
-			    .msg_controllen = sizeof(cm.b) };
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cm.b,
+			   .msg_controllen = sizeof(cm.b)};
 	struct cmsghdr *c;
 	ssize_t n;
 
@@ -76,8 +77,7 @@ ssize_t priv_recvmsg(int fd, void *buf, size_t len, int *got_fd)
 		return -errno;
 	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
 		int pfd;
-		if (c->cmsg_level != SOL_SOCKET ||
-		    c->cmsg_type != SCM_RIGHTS ||
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
 		    c->cmsg_len != CMSG_LEN(sizeof(int)))
 			continue;
 		memcpy(&pfd, CMSG_DATA(c), sizeof(int));
@@ -94,7 +94,7 @@ ssize_t priv_recvmsg(int fd, void *buf, size_t len, int *got_fd)
 
 static void begin(struct wr *w, uint16_t type, size_t max)
 {
-	struct espm_hdr h = { .type = type, .seq = ++priv_seq };
+	struct espm_hdr h = {.type = type, .seq = ++priv_seq};
 
 	wr_init(w, max);
 	espm_put_hdr(w, &h);
@@ -104,8 +104,8 @@ static struct rd last_body; /* body of the last REPLY (in call's buf) */
 
 /* Sends w (freed) and waits for the REPLY of the same seq; items go to
  * item(); *fd_out receives a passed descriptor. */
-static int call(struct wr *w, int (*item)(struct rd *r, void *arg),
-		void *arg, int *fd_out, char *err, size_t errlen)
+static int call(struct wr *w, int (*item)(struct rd *r, void *arg), void *arg,
+		int *fd_out, char *err, size_t errlen)
 {
 	static uint8_t buf[PRIV_MAX];
 	uint32_t seq = priv_seq;
@@ -165,8 +165,7 @@ static int call(struct wr *w, int (*item)(struct rd *r, void *arg),
 
 /* call() that leaves the reply body in *body (valid until the next
  * call). */
-static int call_reply(struct wr *w, struct rd *body, char *err,
-		      size_t errlen)
+static int call_reply(struct wr *w, struct rd *body, char *err, size_t errlen)
 {
 	int rc = call(w, NULL, NULL, NULL, err, errlen);
 
@@ -204,8 +203,7 @@ int priv_spmd_connect(void)
 	return fd;
 }
 
-void priv_script(unsigned which, const char *remote,
-		 const struct priv_env *env)
+void priv_script(unsigned which, const char *remote, const struct priv_env *env)
 {
 	struct wr w;
 

@@ -25,7 +25,7 @@ int priv_parent_run(const struct priv_parent_opts *o, struct ike_cfg *cfg);
 /* The engine's sandbox (user, chroot, no capabilities, no_new_privs,
  * seccomp allowlist, parent-death signal); 0 or negative errno. */
 struct priv_sandbox_opts {
-	const char *user;      /* NULL = _racoon2 */
+	const char *user; /* NULL = _racoon2 */
 	const char *chroot_dir;
 	const char *violation; /* "kill" (NULL), "errno", "log", "trap" */
 	pid_t parent;

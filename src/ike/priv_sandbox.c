@@ -26,52 +26,53 @@
 #define MOD "privsep"
 
 static const int engine_allow[] = {
-	SYS_socket, SYS_connect, SYS_getsockname, SYS_getpeername,
-	SYS_sendmsg, SYS_recvmsg, SYS_recvfrom, SYS_sendto,
+    SYS_socket,		SYS_connect,	     SYS_getsockname,
+    SYS_getpeername,	SYS_sendmsg,	     SYS_recvmsg,
+    SYS_recvfrom,	SYS_sendto,
 #ifdef SYS_sendmmsg
-	SYS_sendmmsg,
+    SYS_sendmmsg,
 #endif
-	SYS_accept4, SYS_getsockopt, SYS_setsockopt, SYS_shutdown,
-	SYS_fcntl, SYS_epoll_create1, SYS_timerfd_create,
-	SYS_timerfd_settime, SYS_timerfd_gettime,
-	SYS_rt_sigaction, SYS_sigaltstack,
-	SYS_getuid, SYS_geteuid, SYS_getgid, SYS_getegid,
-	SYS_sysinfo, SYS_getrusage, SYS_uname, SYS_sched_yield,
-	SYS_lseek,
+    SYS_accept4,	SYS_getsockopt,	     SYS_setsockopt,
+    SYS_shutdown,	SYS_fcntl,	     SYS_epoll_create1,
+    SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime,
+    SYS_rt_sigaction,	SYS_sigaltstack,     SYS_getuid,
+    SYS_geteuid,	SYS_getgid,	     SYS_getegid,
+    SYS_sysinfo,	SYS_getrusage,	     SYS_uname,
+    SYS_sched_yield,	SYS_lseek,
 #ifdef SYS_statx
-	SYS_statx,
+    SYS_statx,
 #endif
 #ifdef SYS_poll
-	SYS_poll,
+    SYS_poll,
 #endif
-	SYS_ppoll,
+    SYS_ppoll,
 };
 
 /* Fail quietly with EPERM: isatty() on stderr; ctl_close() unlinking
  * the control socket at exit (the parent removes it). */
 static const int engine_fail[] = {
-	SYS_ioctl,
+    SYS_ioctl,
 #ifdef SYS_unlink
-	SYS_unlink,
+    SYS_unlink,
 #endif
-	SYS_unlinkat,
+    SYS_unlinkat,
 };
 
 int priv_engine_sandbox(const struct priv_sandbox_opts *o)
 {
 	struct sandbox_opts so = {
-		.user = o->user,
-		.chroot_dir = o->chroot_dir,
-		.keep_caps = 0,
-		.pdeathsig = SIGKILL,
-		.parent = o->parent,
-		.seccomp = true,
-		.base = true,
-		.allow = engine_allow,
-		.nallow = sizeof(engine_allow) / sizeof(engine_allow[0]),
-		.fail = engine_fail,
-		.nfail = sizeof(engine_fail) / sizeof(engine_fail[0]),
-		.on_violation = SANDBOX_KILL,
+	    .user = o->user,
+	    .chroot_dir = o->chroot_dir,
+	    .keep_caps = 0,
+	    .pdeathsig = SIGKILL,
+	    .parent = o->parent,
+	    .seccomp = true,
+	    .base = true,
+	    .allow = engine_allow,
+	    .nallow = sizeof(engine_allow) / sizeof(engine_allow[0]),
+	    .fail = engine_fail,
+	    .nfail = sizeof(engine_fail) / sizeof(engine_fail[0]),
+	    .on_violation = SANDBOX_KILL,
 	};
 	char why[256] = "";
 	int rc;
@@ -79,8 +80,10 @@ int priv_engine_sandbox(const struct priv_sandbox_opts *o)
 	if (o->violation) {
 		rc = sandbox_violation_parse(o->violation);
 		if (rc < 0) {
-			log_err(MOD, "unknown seccomp mode \"%s\" (kill, "
-				"errno, log, trap)", o->violation);
+			log_err(MOD,
+				"unknown seccomp mode \"%s\" (kill, "
+				"errno, log, trap)",
+				o->violation);
 			return rc;
 		}
 		so.on_violation = (enum sandbox_violation)rc;

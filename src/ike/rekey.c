@@ -21,7 +21,7 @@
 #include "ike/iked.h"
 #include "lib/log.h"
 
-#define MOD "ike"
+#define MOD	  "ike"
 #define NONCE_LEN 32
 
 struct rekey_state {
@@ -96,11 +96,10 @@ static bool offered_dh(const struct ikev2_sa *offer, uint16_t g)
 
 /* Create the successor of old with the negotiated suite and keys. */
 static struct ike_sa *successor(struct ike_sa *old, bool initiator,
-				const struct ikev2_suite *suite,
-				uint64_t spi_i, uint64_t spi_r,
-				const uint8_t *gir, size_t gir_len,
-				const uint8_t *ni, size_t ni_len,
-				const uint8_t *nr, size_t nr_len)
+				const struct ikev2_suite *suite, uint64_t spi_i,
+				uint64_t spi_r, const uint8_t *gir,
+				size_t gir_len, const uint8_t *ni,
+				size_t ni_len, const uint8_t *nr, size_t nr_len)
 {
 	struct ike_sa *n = ike_sa_new(old->d, initiator);
 	int rc;
@@ -185,9 +184,11 @@ void ike_rekey_lost_by_peer(struct ike_sa *sa)
 		if (old != sa && old->rekeyed_to == sa->id &&
 		    old->state == IKE_S_ESTABLISHED && old->active &&
 		    old->active->type == TASK_IKE_REKEY) {
-			log_info(MOD, "IKE SA #%u: the peer's rekey into #%u "
+			log_info(MOD,
+				 "IKE SA #%u: the peer's rekey into #%u "
 				 "lost the collision; its CHILD SAs wait for "
-				 "ours", old->id, sa->id);
+				 "ours",
+				 old->id, sa->id);
 			move_children(sa, old);
 			return;
 		}
@@ -281,7 +282,8 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 		    t->ke_retries < 2 && (nt = task_new(TASK_IKE_REKEY))) {
 			nt->ke_group = g;
 			nt->ke_retries = (uint8_t)(t->ke_retries + 1);
-			log_info(MOD, "IKE SA #%u: peer wants DH group %u for "
+			log_info(MOD,
+				 "IKE SA #%u: peer wants DH group %u for "
 				 "the rekey; starting it again with it",
 				 sa->id, g);
 			nt->next = sa->queue;
@@ -314,8 +316,8 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	n = successor(sa, true, &suite, st->new_spi,
-		      spi64_get(reply.prop[0].spi), gir, da->secret_len,
-		      st->ni, sizeof(st->ni), nr.data, nr.len);
+		      spi64_get(reply.prop[0].spi), gir, da->secret_len, st->ni,
+		      sizeof(st->ni), nr.data, nr.len);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (!n)
 		return;
@@ -328,8 +330,10 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 						o->state == IKE_S_DELETING))
 			theirs = o;
 	if (theirs && nonce_cmp(n, theirs) < 0) {
-		log_info(MOD, "IKE SA #%u: rekey collision, our new SA #%u is "
-			 "redundant", sa->id, n->id);
+		log_info(MOD,
+			 "IKE SA #%u: rekey collision, our new SA #%u is "
+			 "redundant",
+			 sa->id, n->id);
 		ike_established_quiet(n);
 		ike_queue_ike_delete(n);
 		move_children(sa, theirs); /* what is still queued here */
@@ -337,8 +341,10 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	if (theirs) {
-		log_info(MOD, "IKE SA #%u: rekey collision, our new SA #%u "
-			 "survives", sa->id, n->id);
+		log_info(MOD,
+			 "IKE SA #%u: rekey collision, our new SA #%u "
+			 "survives",
+			 sa->id, n->id);
 		move_children(theirs, n);
 	}
 	move_children(sa, n);
@@ -399,7 +405,7 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 		return;
 	}
 	if (suite.dh != ke.group) {
-		uint8_t g[2] = { (uint8_t)(suite.dh >> 8), (uint8_t)suite.dh };
+		uint8_t g[2] = {(uint8_t)(suite.dh >> 8), (uint8_t)suite.dh};
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
 		return;
@@ -439,8 +445,9 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 	}
 	spi64_put(spi, new_spi);
 	rc = ikev2_suite_to_sa(&suite, spi, 8, &answer);
-	rc = rc < 0 ? rc : msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, true,
-				     m->hdr.msgid, true);
+	rc = rc < 0 ? rc
+		    : msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, true,
+				m->hdr.msgid, true);
 	ikev2_put_sa(&b, &answer);
 	ikev2_put_nonce(&b, nr, sizeof(nr));
 	ikev2_put_ke(&b, suite.dh, kebuf, da->pub_len);

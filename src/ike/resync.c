@@ -70,8 +70,10 @@ void iked_resync(struct iked *d, const char *reason)
 
 	if (!d->kern_open)
 		return;
-	log_warn(MOD, "kernel backend lost state or events (%s): checking "
-		 "the CHILD SAs", reason ? reason : "?");
+	log_warn(MOD,
+		 "kernel backend lost state or events (%s): checking "
+		 "the CHILD SAs",
+		 reason ? reason : "?");
 	for (sa = d->sas; sa; sa = sa->next) {
 		if (sa->state != IKE_S_ESTABLISHED)
 			continue;
@@ -90,9 +92,10 @@ void iked_resync(struct iked *d, const char *reason)
 				intact++;
 				continue;
 			}
-			log_info(MOD, "CHILD SA #%u (%s): %s%s%s SA gone from "
-				 "the kernel backend; rekeying", c->id,
-				 c->policy, in_gone ? "inbound" : "",
+			log_info(MOD,
+				 "CHILD SA #%u (%s): %s%s%s SA gone from "
+				 "the kernel backend; rekeying",
+				 c->id, c->policy, in_gone ? "inbound" : "",
 				 in_gone && out_gone ? " and " : "",
 				 out_gone ? "outbound" : "");
 			if (in_gone)
@@ -102,13 +105,17 @@ void iked_resync(struct iked *d, const char *reason)
 			/* no keys kept: new ones by CREATE_CHILD_SA */
 			if (ike_queue_child_rekey(sa, c) < 0) {
 				failed++;
-				log_err(MOD, "CHILD SA #%u: cannot queue the "
-					"rekey", c->id);
+				log_err(MOD,
+					"CHILD SA #%u: cannot queue the "
+					"rekey",
+					c->id);
 				continue;
 			}
 			rekeyed++;
 		}
 	}
-	log_info(MOD, "resync (%s): %u CHILD SAs intact, %u being rekeyed, "
-		 "%u failed", reason ? reason : "?", intact, rekeyed, failed);
+	log_info(MOD,
+		 "resync (%s): %u CHILD SAs intact, %u being rekeyed, "
+		 "%u failed",
+		 reason ? reason : "?", intact, rekeyed, failed);
 }

@@ -19,7 +19,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define MOD "ike"
+#define MOD	      "ike"
 #define POOL_SCAN_MAX 65536u /* addresses tried per range */
 
 /* ---- state ---- */
@@ -213,8 +213,8 @@ int rw_pool_alloc(struct rw_pool_set *ps, const char *name,
 		do {
 			l = lease_find(ps, name, &a);
 			if (!l)
-				return lease_take(ps, NULL, name, &a, id,
-						  sa_id, out);
+				return lease_take(ps, NULL, name, &a, id, sa_id,
+						  out);
 			if (!l->sa_id)
 				stale = l;
 		} while (++n < POOL_SCAN_MAX &&
@@ -338,8 +338,7 @@ static bool ts_overlap(const struct ikev2_ts *a, const struct ikev2_ts *b)
 
 enum rw_conflict rw_ts_conflict(const struct rw_bind *binds,
 				const struct ike_id *id, uint32_t sa_id,
-				const struct ikev2_ts *peer_ts,
-				uint32_t *other)
+				const struct ikev2_ts *peer_ts, uint32_t *other)
 {
 	const struct rw_bind *b;
 	enum rw_conflict res = RW_OK;
@@ -427,11 +426,11 @@ static int kern_add(struct iked *d, struct rw_bind *b,
 		kp->sel.dst = out ? q->peer.dst : q->local.src;
 		kp->sel.dst_plen = out ? q->peer.dst_plen : q->local.src_plen;
 		kp->sel.sport = out ? q->local.sport : q->peer.dport;
-		kp->sel.sport_mask = out ? q->local.sport_mask
-					 : q->peer.dport_mask;
+		kp->sel.sport_mask =
+		    out ? q->local.sport_mask : q->peer.dport_mask;
 		kp->sel.dport = out ? q->peer.dport : q->local.sport;
-		kp->sel.dport_mask = out ? q->peer.dport_mask
-					 : q->local.sport_mask;
+		kp->sel.dport_mask =
+		    out ? q->peer.dport_mask : q->local.sport_mask;
 		kp->ntmpl = 1;
 		kp->tmpl[0].proto = IPPROTO_ESP;
 		kp->tmpl[0].mode = q->mode;
@@ -483,8 +482,7 @@ static void bind_remove(struct iked *d, struct rw_bind *b)
 			 b->dyn_id, b->reqid);
 	} else {
 		kern_del(d, b);
-		log_info(MOD, "dynamic policies of reqid %u removed",
-			 b->reqid);
+		log_info(MOD, "dynamic policies of reqid %u removed", b->reqid);
 	}
 	st->policies_removed++;
 	for (pp = &st->binds; *pp; pp = &(*pp)->next)
@@ -561,8 +559,10 @@ void rw_auth_established(struct ike_sa *sa, const struct ike_msg *m)
 			    strcmp(o->remote, sa->remote) != 0 ||
 			    !ike_id_eq(&o->id_peer, &sa->id_peer))
 				continue;
-			log_info(MOD, "IKE SA #%u: road warrior %s is back "
-				 "(IKE SA #%u), replacing it", o->id,
+			log_info(MOD,
+				 "IKE SA #%u: road warrior %s is back "
+				 "(IKE SA #%u), replacing it",
+				 o->id,
 				 ike_id_str(&sa->id_peer, b1, sizeof(b1)),
 				 sa->id);
 			ike_sa_kill(o, "replaced by the same identity");
@@ -612,18 +612,19 @@ int rw_child_respond(struct ike_sa *sa, const struct ike_policy *p,
 		return first_block(our_ts);
 	}
 	if (peer_ts->n)
-		lease = rw_sa_lease(d, sa->id,
-				    peer_ts->ts[0].type ==
-						    IKEV2_TS_IPV6_ADDR_RANGE
-					    ? AF_INET6 : AF_INET);
+		lease = rw_sa_lease(
+		    d, sa->id,
+		    peer_ts->ts[0].type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6
+								    : AF_INET);
 	if (!lease && rec && (rec->lease4.af || rec->lease6.af))
 		return IKEV2_N_TS_UNACCEPTABLE; /* other family than leased */
 	policy_ts(p, sa, &env_ours, &env_peer);
-	rc = rw_narrow(peer_ts, our_ts, &env_peer, &env_ours, lease, &pn,
-		       &on);
+	rc = rw_narrow(peer_ts, our_ts, &env_peer, &env_ours, lease, &pn, &on);
 	if (rc != 0) {
-		log_warn(MOD, "IKE SA #%u: peer's TSi outside the envelope "
-			 "of policy %s%s", sa->id, p->name,
+		log_warn(MOD,
+			 "IKE SA #%u: peer's TSi outside the envelope "
+			 "of policy %s%s",
+			 sa->id, p->name,
 			 lease ? " or not its leased address" : "");
 		return rc;
 	}
@@ -635,7 +636,8 @@ int rw_child_respond(struct ike_sa *sa, const struct ike_policy *p,
 	switch (rw_ts_conflict(d->rw ? d->rw->binds : NULL, &sa->id_peer,
 			       sa->id, &pn.ts[0], &other)) {
 	case RW_REFUSE:
-		log_warn(MOD, "IKE SA #%u: %s proposes traffic selectors "
+		log_warn(MOD,
+			 "IKE SA #%u: %s proposes traffic selectors "
 			 "owned by IKE SA #%u (another identity): refused",
 			 sa->id, ike_id_str(&sa->id_peer, b1, sizeof(b1)),
 			 other);
@@ -657,19 +659,20 @@ int rw_child_respond(struct ike_sa *sa, const struct ike_policy *p,
 		return IKEV2_N_TS_UNACCEPTABLE;
 	}
 	rw_polreq_fill(&q, p, sa, &pn.ts[0], &on.ts[0]);
-	rc = rw_bind_add(d, &q, sa, c->id, &pn.ts[0], &reqid, err,
-			 sizeof(err));
+	rc = rw_bind_add(d, &q, sa, c->id, &pn.ts[0], &reqid, err, sizeof(err));
 	if (rc < 0) {
 		log_warn(MOD, "IKE SA #%u: dynamic policy for %s: %s%s%s",
 			 sa->id, p->name, strerror(-rc), err[0] ? ": " : "",
 			 err);
 		return rc == -EEXIST || rc == -EINVAL
-			       ? IKEV2_N_TS_UNACCEPTABLE
-			       : IKEV2_N_NO_PROPOSAL_CHOSEN;
+			   ? IKEV2_N_TS_UNACCEPTABLE
+			   : IKEV2_N_NO_PROPOSAL_CHOSEN;
 	}
 	c->reqid = reqid;
-	log_info(MOD, "IKE SA #%u: dynamic policy for %s installed "
-		 "(reqid %u)", sa->id, p->name, reqid);
+	log_info(MOD,
+		 "IKE SA #%u: dynamic policy for %s installed "
+		 "(reqid %u)",
+		 sa->id, p->name, reqid);
 	return 0;
 }
 
@@ -685,11 +688,11 @@ void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
 	tsr->n = 1;
 	tsr->ts[0] = b->peer_ts;
 	if (old->ts_local.af &&
-	    ikev2_ts_from_prefix(&tsi->ts[0], old->ts_local.af,
-				 old->ts_local.src.u.b,
-				 old->ts_local.src_plen, old->ts_local.proto,
-				 old->ts_local.sport_mask == 0xffff
-					 ? old->ts_local.sport : 0) == 0)
+	    ikev2_ts_from_prefix(
+		&tsi->ts[0], old->ts_local.af, old->ts_local.src.u.b,
+		old->ts_local.src_plen, old->ts_local.proto,
+		old->ts_local.sport_mask == 0xffff ? old->ts_local.sport : 0) ==
+		0)
 		tsi->n = 1;
 }
 

@@ -65,8 +65,8 @@ struct conf_policy;
 
 /* ---- configuration (rw_conf.c, daemon only) ---- */
 /* `request` bits (same values as conf.h's CONF_REQ_*; checked there). */
-#define RW_REQ_IP4 0x001u
-#define RW_REQ_IP6 0x002u
+#define RW_REQ_IP4     0x001u
+#define RW_REQ_IP6     0x002u
 #define RW_REQ_IP4_DNS 0x004u
 #define RW_REQ_IP6_DNS 0x008u
 void rw_conf_remote(struct ike_remote *r, const struct conf_kmp_params *k);
@@ -78,7 +78,7 @@ struct rw_lease {
 	char pool[CFG_NAME_MAX];
 	struct kaddr addr;
 	struct ike_id owner; /* identity it was given to */
-	uint32_t sa_id;      /* IKE SA holding it */
+	uint32_t sa_id;	     /* IKE SA holding it */
 };
 
 struct rw_pool_set {
@@ -122,16 +122,16 @@ struct rw_bind {
 	char remote[CFG_NAME_MAX];
 	struct ikev2_ts peer_ts; /* the peer's side of the CHILD SA */
 	uint32_t reqid;
-	uint32_t dyn_id;         /* spmd's id, 0 = installed directly */
-	uint32_t kidx[3];        /* direct install: kernel indexes */
+	uint32_t dyn_id;  /* spmd's id, 0 = installed directly */
+	uint32_t kidx[3]; /* direct install: kernel indexes */
 	struct kpolicy kpol[3];
 	unsigned nk;
 };
 
 enum rw_conflict {
 	RW_OK = 0,
-	RW_REFUSE,   /* overlaps a TS of another identity */
-	RW_REPLACE,  /* overlaps a TS of the same identity on another SA */
+	RW_REFUSE,  /* overlaps a TS of another identity */
+	RW_REPLACE, /* overlaps a TS of the same identity on another SA */
 };
 
 /* Overlap rule (see the top of this file); *other gets that SA's id. */
@@ -143,8 +143,8 @@ enum rw_conflict rw_ts_conflict(const struct rw_bind *binds,
 /* How dynamic policies are installed: through spmd (rw_spmd.c) or, by
  * default, straight through the kernel ops. */
 struct rw_polreq {
-	const char *selector;   /* policy's selector name */
-	bool sel_inbound;       /* that selector is inbound */
+	const char *selector; /* policy's selector name */
+	bool sel_inbound;     /* that selector is inbound */
 	enum kmode mode;
 	struct ksel local, peer; /* src half = local TS, dst half = peer TS */
 	struct kaddr sa_local, sa_peer; /* tunnel endpoints */
@@ -173,9 +173,9 @@ struct rw_state {
 	struct rw_bind *binds;
 	struct rw_sa *sas;
 	const struct rw_dynpol_ops *ops; /* NULL = kernel */
-	uint32_t next_reqid;             /* direct installs */
+	uint32_t next_reqid;		 /* direct installs */
 	uint32_t policies_added, policies_removed;
-	struct ev_timer ka_timer;        /* NAT keepalive scan (natt.c) */
+	struct ev_timer ka_timer; /* NAT keepalive scan (natt.c) */
 	bool ka_running;
 	unsigned keepalives_sent;
 };

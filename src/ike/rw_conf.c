@@ -18,9 +18,9 @@
 #define MOD "ike"
 
 _Static_assert(RW_REQ_IP4 == CONF_REQ_IP4_ADDRESS &&
-		       RW_REQ_IP6 == CONF_REQ_IP6_ADDRESS &&
-		       RW_REQ_IP4_DNS == CONF_REQ_IP4_DNS &&
-		       RW_REQ_IP6_DNS == CONF_REQ_IP6_DNS,
+		   RW_REQ_IP6 == CONF_REQ_IP6_ADDRESS &&
+		   RW_REQ_IP4_DNS == CONF_REQ_IP4_DNS &&
+		   RW_REQ_IP6_DNS == CONF_REQ_IP6_DNS,
 	       "rw.h request bits follow conf.h");
 
 static void addr_copy(struct kaddr *out, const struct conf_addr *a)
@@ -54,9 +54,10 @@ void rw_conf_remote(struct ike_remote *r, const struct conf_kmp_params *k)
 			r->npool++;
 		}
 		if (ap->n > CFG_POOL_MAX)
-			log_warn(MOD, "remote %s: addresspool %s: only the "
-				 "first %d ranges are used", r->name,
-				 r->pool_name, CFG_POOL_MAX);
+			log_warn(MOD,
+				 "remote %s: addresspool %s: only the "
+				 "first %d ranges are used",
+				 r->name, r->pool_name, CFG_POOL_MAX);
 	}
 	for (i = 0; i < pv->dns.n && r->ndns < CFG_DNS_MAX; i++)
 		if (pv->dns.v[i].kind == CONF_ADDR_IP)

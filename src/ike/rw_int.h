@@ -16,7 +16,7 @@ struct rw_sa {
 	uint32_t sa_id;
 	/* responder: what the CFG_REQUEST asked for, what we leased */
 	bool cp_req, cp_v4, cp_v6, cp_dns4, cp_dns6;
-	uint16_t cp_err;        /* INTERNAL_ADDRESS_FAILURE, 0 = ok */
+	uint16_t cp_err; /* INTERNAL_ADDRESS_FAILURE, 0 = ok */
 	struct kaddr lease4, lease6;
 	/* initiator: the address(es) the responder assigned, applied */
 	bool cp_sent;

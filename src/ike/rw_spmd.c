@@ -21,7 +21,7 @@
 #include "lib/log.h"
 #include "spm/spmif_client.h"
 
-#define MOD "ike"
+#define MOD		"ike"
 #define SPMD_TIMEOUT_MS 3000
 
 static bool spmd_usable(struct iked *d)
@@ -29,9 +29,8 @@ static bool spmd_usable(struct iked *d)
 	return d->spm != NULL;
 }
 
-static int spmd_add(struct iked *d, const struct rw_polreq *q,
-		    uint32_t *dyn_id, uint32_t *reqid, char *err,
-		    size_t errlen)
+static int spmd_add(struct iked *d, const struct rw_polreq *q, uint32_t *dyn_id,
+		    uint32_t *reqid, char *err, size_t errlen)
 {
 	struct spmif_policy_req r;
 	struct spmif_reply rep;
@@ -67,7 +66,7 @@ static int spmd_add(struct iked *d, const struct rw_polreq *q,
 	if (rep.code != SPMIF_OK) {
 		snprintf(err, errlen, "spmd %d %s", rep.code,
 			 rep.text ? rep.text : "");
-		rc = rep.code == SPMIF_E_EXISTS     ? -EEXIST
+		rc = rep.code == SPMIF_E_EXISTS	    ? -EEXIST
 		     : rep.code == SPMIF_E_NOTFOUND ? -ENOENT
 		     : rep.code == SPMIF_E_FAILED   ? -EINVAL
 						    : -EPROTO;
@@ -106,16 +105,16 @@ static void spmd_migrate(struct iked *d, uint32_t dyn_id,
 	if (!d->spm)
 		return;
 	snprintf(sel, sizeof(sel), "#%u", dyn_id);
-	if (spmif_migrate(d->spm, sel, old_local, old_peer, new_local,
-			  new_peer, NULL, NULL) < 0)
+	if (spmif_migrate(d->spm, sel, old_local, old_peer, new_local, new_peer,
+			  NULL, NULL) < 0)
 		log_warn(MOD, "spmd: MIGRATE %s could not be sent", sel);
 }
 
 static const struct rw_dynpol_ops spmd_ops = {
-	.add = spmd_add,
-	.del = spmd_del,
-	.migrate = spmd_migrate,
-	.usable = spmd_usable,
+    .add = spmd_add,
+    .del = spmd_del,
+    .migrate = spmd_migrate,
+    .usable = spmd_usable,
 };
 
 void rw_daemon_init(struct iked *d)

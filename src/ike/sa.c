@@ -27,14 +27,14 @@
 #define MOD "ike"
 
 static const char *const state_names[] = {
-	[IKE_S_NEW] = "NEW",
-	[IKE_S_INIT_SENT] = "INIT_SENT",
-	[IKE_S_INIT_DONE] = "INIT_DONE",
-	[IKE_S_AUTH_SENT] = "AUTH_SENT",
-	[IKE_S_ESTABLISHED] = "ESTABLISHED",
-	[IKE_S_REKEYED] = "REKEYED",
-	[IKE_S_DELETING] = "DELETING",
-	[IKE_S_DEAD] = "DEAD",
+    [IKE_S_NEW] = "NEW",
+    [IKE_S_INIT_SENT] = "INIT_SENT",
+    [IKE_S_INIT_DONE] = "INIT_DONE",
+    [IKE_S_AUTH_SENT] = "AUTH_SENT",
+    [IKE_S_ESTABLISHED] = "ESTABLISHED",
+    [IKE_S_REKEYED] = "REKEYED",
+    [IKE_S_DELETING] = "DELETING",
+    [IKE_S_DEAD] = "DEAD",
 };
 
 const char *ike_state_name(enum ike_state st)
@@ -48,12 +48,18 @@ const char *ike_state_name(enum ike_state st)
 const char *child_state_name(enum child_state st)
 {
 	switch (st) {
-	case CHILD_S_CREATING: return "CREATING";
-	case CHILD_S_INSTALLED: return "INSTALLED";
-	case CHILD_S_FAILED: return "INSTALL_FAILED";
-	case CHILD_S_REKEYING: return "REKEYING";
-	case CHILD_S_REKEYED: return "REKEYED";
-	case CHILD_S_DELETING: return "DELETING";
+	case CHILD_S_CREATING:
+		return "CREATING";
+	case CHILD_S_INSTALLED:
+		return "INSTALLED";
+	case CHILD_S_FAILED:
+		return "INSTALL_FAILED";
+	case CHILD_S_REKEYING:
+		return "REKEYING";
+	case CHILD_S_REKEYED:
+		return "REKEYED";
+	case CHILD_S_DELETING:
+		return "DELETING";
 	}
 	return "?";
 }
@@ -61,14 +67,22 @@ const char *child_state_name(enum child_state st)
 const char *task_name(enum task_type t)
 {
 	switch (t) {
-	case TASK_IKE_INIT: return "IKE_INIT";
-	case TASK_IKE_AUTH: return "IKE_AUTH";
-	case TASK_CHILD_CREATE: return "CHILD_CREATE";
-	case TASK_CHILD_REKEY: return "CHILD_REKEY";
-	case TASK_CHILD_DELETE: return "CHILD_DELETE";
-	case TASK_IKE_REKEY: return "IKE_REKEY";
-	case TASK_IKE_DELETE: return "IKE_DELETE";
-	case TASK_DPD: return "DPD";
+	case TASK_IKE_INIT:
+		return "IKE_INIT";
+	case TASK_IKE_AUTH:
+		return "IKE_AUTH";
+	case TASK_CHILD_CREATE:
+		return "CHILD_CREATE";
+	case TASK_CHILD_REKEY:
+		return "CHILD_REKEY";
+	case TASK_CHILD_DELETE:
+		return "CHILD_DELETE";
+	case TASK_IKE_REKEY:
+		return "IKE_REKEY";
+	case TASK_IKE_DELETE:
+		return "IKE_DELETE";
+	case TASK_DPD:
+		return "DPD";
 	}
 	return "?";
 }
@@ -154,8 +168,8 @@ void ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
 {
 	if (sa->state == st)
 		return;
-	log_debug(MOD, "IKE SA #%u %s -> %s", sa->id,
-		  ike_state_name(sa->state), ike_state_name(st));
+	log_debug(MOD, "IKE SA #%u %s -> %s", sa->id, ike_state_name(sa->state),
+		  ike_state_name(st));
 	sa->state = st;
 	if (st >= IKE_S_ESTABLISHED)
 		dos_ho_del(sa);
@@ -216,8 +230,8 @@ static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
 		log_debug(MOD, "IKE SA #%u (%s) removed: %s", sa->id,
 			  sa->remote, why);
 	else
-		log_info(MOD, "IKE SA #%u (%s) removed: %s", sa->id,
-			 sa->remote, why);
+		log_info(MOD, "IKE SA #%u (%s) removed: %s", sa->id, sa->remote,
+			 why);
 	/* A dead SA no longer holds a half-open slot (dos.c), even before
 	 * the reaper frees it. */
 	dos_ho_del(sa);
@@ -365,8 +379,7 @@ static void sa_transmit(struct ike_sa *sa, const uint8_t *pkt, size_t len)
 	sa->bytes_out += len;
 }
 
-int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt,
-		    size_t len)
+int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len)
 {
 	free(sa->req_pkt);
 	sa->req_pkt = pkt;
@@ -401,9 +414,11 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	if (!sa->req_out || sa->state == IKE_S_DEAD)
 		return;
 	if (sa->req_tries >= rtx_limit(sa)) {
-		log_warn(MOD, "IKE SA #%u: no response to %s request %u "
-			 "after %u retransmissions, giving up", sa->id,
-			 exch_name(sa->req_exch), sa->req_mid, sa->req_tries);
+		log_warn(MOD,
+			 "IKE SA #%u: no response to %s request %u "
+			 "after %u retransmissions, giving up",
+			 sa->id, exch_name(sa->req_exch), sa->req_mid,
+			 sa->req_tries);
 		ike_sa_kill(sa, "peer not responding");
 		return;
 	}
@@ -430,8 +445,7 @@ void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m)
 	sa->rx_req_len = m->raw_len;
 }
 
-int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt,
-		     size_t len)
+int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len)
 {
 	uint32_t w = sa->our_window ? sa->our_window : 1;
 	struct resp_cache *c;
@@ -484,13 +498,16 @@ void sa_resend_response(struct ike_sa *sa, uint32_t mid)
 		if (!c->valid || c->mid != mid)
 			continue;
 		if (!resend_allowed(sa)) {
-			log_rl_warn(MOD, "IKE SA #%u: retransmitted request "
+			log_rl_warn(MOD,
+				    "IKE SA #%u: retransmitted request "
 				    "%u: resend limit reached, dropped",
 				    sa->id, mid);
 			return;
 		}
-		log_debug(MOD, "IKE SA #%u: retransmitted request %u, "
-			  "resending response", sa->id, mid);
+		log_debug(MOD,
+			  "IKE SA #%u: retransmitted request %u, "
+			  "resending response",
+			  sa->id, mid);
 		sa_transmit(sa, c->pkt, c->len);
 		return;
 	}
@@ -530,7 +547,8 @@ bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m)
 			}
 			break;
 		}
-		log_rl_warn(MOD, "IKE SA #%u: request mid %u is not a "
+		log_rl_warn(MOD,
+			    "IKE SA #%u: request mid %u is not a "
 			    "retransmission of the one answered, dropped",
 			    sa->id, mid);
 		return false;

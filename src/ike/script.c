@@ -32,25 +32,23 @@
 #define MOD "ike"
 
 static const char *const ev_names[SCRIPT_MAX] = {
-	[SCRIPT_IKE_UP] = "ike_sa_up",
-	[SCRIPT_IKE_DOWN] = "ike_sa_down",
-	[SCRIPT_IKE_REKEY] = "ike_sa_rekey",
-	[SCRIPT_CHILD_UP] = "child_up",
-	[SCRIPT_CHILD_DOWN] = "child_down",
-	[SCRIPT_CHILD_REKEY] = "child_rekey",
+    [SCRIPT_IKE_UP] = "ike_sa_up",	 [SCRIPT_IKE_DOWN] = "ike_sa_down",
+    [SCRIPT_IKE_REKEY] = "ike_sa_rekey", [SCRIPT_CHILD_UP] = "child_up",
+    [SCRIPT_CHILD_DOWN] = "child_down",	 [SCRIPT_CHILD_REKEY] = "child_rekey",
 };
 
 /* The variables the engine may pass (IKED_EVENT and IKED_REMOTE are
  * set by whoever runs the script). */
 static const char *const env_names[] = {
-	"IKED_IKE_SA_ID", "LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR",
-	"REMOTE_PORT", "IKE_SPI_I", "IKE_SPI_R", "LOCAL_ID", "REMOTE_ID",
-	"IKED_CHILD_SA_ID", "POLICY", "IPSEC_MODE", "REQID", "SPI_IN",
-	"SPI_OUT", "LOCAL_NET", "REMOTE_NET",
+    "IKED_IKE_SA_ID", "LOCAL_ADDR",	  "LOCAL_PORT", "REMOTE_ADDR",
+    "REMOTE_PORT",    "IKE_SPI_I",	  "IKE_SPI_R",	"LOCAL_ID",
+    "REMOTE_ID",      "IKED_CHILD_SA_ID", "POLICY",	"IPSEC_MODE",
+    "REQID",	      "SPI_IN",		  "SPI_OUT",	"LOCAL_NET",
+    "REMOTE_NET",
 };
 
 static void envf(struct priv_env *e, const char *k, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void envf(struct priv_env *e, const char *k, const char *fmt, ...)
 {
 	va_list ap;

@@ -89,14 +89,12 @@ int ike_queue_child_rekey(struct ike_sa *sa, struct child_sa *c)
 
 /* Is c the child that our request in flight (IKE_AUTH,
  * CREATE_CHILD_SA) is creating, still owned by that task? */
-bool child_creation_in_flight(const struct ike_sa *sa,
-			      const struct child_sa *c)
+bool child_creation_in_flight(const struct ike_sa *sa, const struct child_sa *c)
 {
 	const struct task *t = sa->active;
 
 	return sa->req_out && t && t->free_state == child_nego_free &&
-	       t->state &&
-	       ((const struct child_nego *)t->state)->child == c;
+	       t->state && ((const struct child_nego *)t->state)->child == c;
 }
 
 static bool child_attached(const struct ike_sa *sa, const struct child_sa *c)
@@ -273,7 +271,8 @@ void ike_life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		}
 		log_info(MOD, "IKE SA #%u: lifetime expired", sa->id);
 		sa->expire_ms = 0;
-		if (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED)
+		if (sa->state == IKE_S_ESTABLISHED ||
+		    sa->state == IKE_S_REKEYED)
 			ike_queue_ike_delete(sa);
 		else
 			ike_sa_kill(sa, "lifetime expired");

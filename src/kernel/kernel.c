@@ -215,13 +215,12 @@ int k_event_read(struct kernel *k, kevent_cb cb, void *arg)
 const char *kevent_name(enum kevent_type type)
 {
 	static const char *const names[] = {
-	    [KEV_ACQUIRE] = "ACQUIRE",	       [KEV_EXPIRE] = "EXPIRE",
+	    [KEV_ACQUIRE] = "ACQUIRE",	     [KEV_EXPIRE] = "EXPIRE",
 	    [KEV_POL_EXPIRE] = "POL_EXPIRE", [KEV_MIGRATE] = "MIGRATE",
-	    [KEV_MAPPING] = "MAPPING",       [KEV_RESYNC] = "RESYNC",
+	    [KEV_MAPPING] = "MAPPING",	     [KEV_RESYNC] = "RESYNC",
 	};
 
-	if ((unsigned)type < sizeof(names) / sizeof(names[0]) &&
-	    names[type])
+	if ((unsigned)type < sizeof(names) / sizeof(names[0]) && names[type])
 		return names[type];
 	return "unknown";
 }

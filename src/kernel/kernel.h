@@ -39,9 +39,9 @@ struct ksel {
 	uint8_t proto; /* 0 = any upper-layer protocol */
 	uint8_t src_plen, dst_plen;
 	struct kaddr src, dst;
-	uint16_t sport, dport; /* host order, 0 = any */
+	uint16_t sport, dport;		 /* host order, 0 = any */
 	uint16_t sport_mask, dport_mask; /* 0 = any, 0xffff = exact */
-	uint32_t ifindex;      /* 0 = any */
+	uint32_t ifindex;		 /* 0 = any */
 };
 
 enum kdir { KDIR_IN = 0, KDIR_OUT = 1, KDIR_FWD = 2 };
@@ -64,8 +64,8 @@ struct kpolicy {
 	struct ksel sel;
 	enum kdir dir;
 	enum kaction action;
-	uint32_t priority; /* lower = preferred, as in XFRM */
-	uint32_t index;    /* backend's policy id; set by pol_add */
+	uint32_t priority;	       /* lower = preferred, as in XFRM */
+	uint32_t index;		       /* backend's policy id; set by pol_add */
 	uint64_t hard_add_expires_sec; /* 0 = none (dynamic policies) */
 	unsigned ntmpl;
 	struct ktmpl tmpl[KPOL_MAX_TMPL];
@@ -83,10 +83,10 @@ struct kencap {
 };
 
 struct klifetime {
-	uint64_t soft_bytes, hard_bytes;       /* 0 = infinite */
-	uint64_t soft_packets, hard_packets;   /* 0 = infinite */
-	uint64_t soft_add_sec, hard_add_sec;   /* 0 = infinite */
-	uint64_t soft_use_sec, hard_use_sec;   /* 0 = infinite */
+	uint64_t soft_bytes, hard_bytes;     /* 0 = infinite */
+	uint64_t soft_packets, hard_packets; /* 0 = infinite */
+	uint64_t soft_add_sec, hard_add_sec; /* 0 = infinite */
+	uint64_t soft_use_sec, hard_use_sec; /* 0 = infinite */
 };
 
 struct kcounters {
@@ -106,11 +106,11 @@ struct ksa {
 	struct ksel sel; /* optional (af == 0 = none) */
 
 	/* IKEv2 transform IDs (RFC 7296 §3.3.2), 0 = none. */
-	uint16_t encr_id;      /* ENCR_* incl. AEADs (GCM, ChaCha20) */
-	uint16_t encr_keybits; /* key length without salt */
-	uint16_t integ_id;     /* AUTH_*, 0 for AEAD */
+	uint16_t encr_id;	      /* ENCR_* incl. AEADs (GCM, ChaCha20) */
+	uint16_t encr_keybits;	      /* key length without salt */
+	uint16_t integ_id;	      /* AUTH_*, 0 for AEAD */
 	uint8_t enc_key[KSA_MAX_KEY]; /* key || salt for AEAD/CTR */
-	uint16_t enc_key_len;         /* bytes incl. salt */
+	uint16_t enc_key_len;	      /* bytes incl. salt */
 	uint8_t auth_key[KSA_MAX_KEY];
 	uint16_t auth_key_len;
 
@@ -123,10 +123,10 @@ struct ksa {
 
 enum kevent_type {
 	KEV_ACQUIRE = 1,
-	KEV_EXPIRE,      /* SA soft or hard expiry */
-	KEV_POL_EXPIRE,  /* policy lifetime ran out */
+	KEV_EXPIRE,	/* SA soft or hard expiry */
+	KEV_POL_EXPIRE, /* policy lifetime ran out */
 	KEV_MIGRATE,
-	KEV_MAPPING,     /* NAT mapping of an encapsulated SA changed */
+	KEV_MAPPING, /* NAT mapping of an encapsulated SA changed */
 	/*
 	 * The backend lost state or events (r2espd restarted empty, the
 	 * netlink event queue overflowed...): each owner must reinstall or
@@ -142,7 +142,7 @@ struct kevent {
 	enum kevent_type type;
 	union {
 		struct {
-			struct ksel sel;     /* packet that triggered it */
+			struct ksel sel;       /* packet that triggered it */
 			struct kaddr src, dst; /* SA endpoints wanted */
 			uint32_t pol_index;
 			enum kdir dir;
@@ -217,9 +217,8 @@ struct kernel_ops {
 
 	/* Added: read back a whole SA (keys included) and its counters.
 	 * Either out pointer may be NULL.  Optional (NULL = unsupported). */
-	int (*sa_get)(struct kernel *k, uint8_t proto,
-		      const struct kaddr *dst, uint32_t spi, struct ksa *sa,
-		      struct kcounters *c);
+	int (*sa_get)(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+		      uint32_t spi, struct ksa *sa, struct kcounters *c);
 };
 
 #define K_OPEN_EVENTS 0x1 /* subscribe to ACQUIRE/EXPIRE/... */
@@ -231,7 +230,7 @@ struct kernel_ops {
  * same key added again after a restart reuses nonces) unless
  * K_OPEN_FORCE_STATIC_AEAD is also given.
  */
-#define K_OPEN_STATIC_KEYS 0x2
+#define K_OPEN_STATIC_KEYS	 0x2
 #define K_OPEN_FORCE_STATIC_AEAD 0x4
 
 struct kernel {
@@ -287,7 +286,7 @@ int k_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 void ksa_wipe(struct ksa *sa);
 
 /* Helpers shared by backends and daemons. */
-int kaddr_parse(const char *s, struct kaddr *a);  /* "1.2.3.4" / "2001:db8::1" */
+int kaddr_parse(const char *s, struct kaddr *a); /* "1.2.3.4" / "2001:db8::1" */
 const char *kaddr_str(const struct kaddr *a, char *buf, size_t len);
 bool kaddr_eq(const struct kaddr *a, const struct kaddr *b);
 const char *ksel_str(const struct ksel *s, char *buf, size_t len);
@@ -308,7 +307,7 @@ bool ksel_eq(const struct ksel *a, const struct ksel *b);
  * it to create "foreign" policies).  The fake backend uses the same
  * scheme.
  */
-#define KPOL_INDEX_MAGIC 0xa2u
+#define KPOL_INDEX_MAGIC      0xa2u
 #define KPOL_INDEX_SERIAL_MAX 0x1fffffu /* 21 bits */
 static inline bool kpol_index_owned(uint32_t index)
 {

@@ -1803,9 +1803,10 @@ static void on_signal(struct ev_loop *loop, int signo, void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
-			"[-K keydir] [-k xfrm|userspace] [-p pidfile] [-S ctlsock] "
-			"[-t] [-T skew]\n");
+	fprintf(stderr,
+		"usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
+		"[-K keydir] [-k xfrm|userspace] [-p pidfile] [-S ctlsock] "
+		"[-t] [-T skew]\n");
 	exit(2);
 }
 

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #define EV_MAX_EVENTS 64
-#define EV_NSIG 65 /* signals 1..64 */
+#define EV_NSIG	      65 /* signals 1..64 */
 
 struct ev_fd {
 	ev_io_cb cb;
@@ -138,8 +138,8 @@ static struct ev_fd *fd_slot(struct ev_loop *loop, int fd)
 	return &loop->fds[fd];
 }
 
-static int fd_add(struct ev_loop *loop, int fd, uint32_t events,
-		  ev_io_cb cb, void *arg, bool internal)
+static int fd_add(struct ev_loop *loop, int fd, uint32_t events, ev_io_cb cb,
+		  void *arg, bool internal)
 {
 	struct epoll_event ev;
 	struct ev_fd *s;
@@ -293,8 +293,7 @@ void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
 	heap_remove(loop, i);
 }
 
-int ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
-		   uint64_t after_ms)
+int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t after_ms)
 {
 	struct ev_heap_ent e;
 	uint64_t now = ev_now_ms();
@@ -380,8 +379,8 @@ static void sigfd_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			break; /* EAGAIN: drained */
 		if (si.ssi_signo < EV_NSIG && loop->sigs[si.ssi_signo].cb)
 			loop->sigs[si.ssi_signo].cb(
-				loop, (int)si.ssi_signo,
-				loop->sigs[si.ssi_signo].arg);
+			    loop, (int)si.ssi_signo,
+			    loop->sigs[si.ssi_signo].arg);
 	}
 }
 

@@ -42,8 +42,7 @@ int ev_mod_fd(struct ev_loop *loop, int fd, uint32_t events);
 int ev_del_fd(struct ev_loop *loop, int fd);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
-int ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
-		   uint64_t after_ms);
+int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t after_ms);
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
 static inline bool ev_timer_active(const struct ev_timer *t)
 {

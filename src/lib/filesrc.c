@@ -22,7 +22,7 @@ enum { FS_DIRECT = 0, FS_RECORD = 1, FS_REPLAY = 2 };
 enum { K_FILE = 1, K_STAT, K_GLOB, K_SECRET };
 
 #define FS_MAX_ENTRIES 1024
-#define FS_MAX_TOTAL (64u << 20)
+#define FS_MAX_TOTAL   (64u << 20)
 
 struct fs_entry {
 	struct fs_entry *next;
@@ -124,8 +124,8 @@ static void set_why(char *why, size_t n, const char *path, int err)
 		snprintf(why, n, "%s: %s", path, strerror(-err));
 }
 
-static int read_direct(const char *path, size_t max, uint8_t **buf,
-		       size_t *len, struct stat *st)
+static int read_direct(const char *path, size_t max, uint8_t **buf, size_t *len,
+		       struct stat *st)
 {
 	uint8_t *b;
 	size_t got = 0;
@@ -209,7 +209,8 @@ static int redact_private(const uint8_t *in, size_t len, uint8_t **out,
 		n += at - i;
 		e = memmem(b, len - at, "-----END ", 9);
 		while (e) {
-			const uint8_t *el = memchr(e, '\n', len - (size_t)(e - in));
+			const uint8_t *el =
+			    memchr(e, '\n', len - (size_t)(e - in));
 			if (!el)
 				el = in + len;
 			if (memmem(e, (size_t)(el - e), tag, sizeof(tag) - 1)) {
@@ -269,10 +270,10 @@ int filesrc_read(const char *path, unsigned flags, size_t max, uint8_t **buf,
 	if (fs_mode == FS_RECORD && !fs_find(K_FILE, path)) {
 		uint8_t *red = NULL;
 		size_t rlen = 0;
-		bool ok = rc < 0 ? fs_add(K_FILE, path, rc, st, NULL, 0) != NULL
-				 : redact_private(*buf, *len, &red, &rlen) == 0 &&
-					   fs_add(K_FILE, path, 0, st, red,
-						  rlen) != NULL;
+		bool ok =
+		    rc < 0 ? fs_add(K_FILE, path, rc, st, NULL, 0) != NULL
+			   : redact_private(*buf, *len, &red, &rlen) == 0 &&
+				 fs_add(K_FILE, path, 0, st, red, rlen) != NULL;
 		filesrc_free_buf(red, rlen);
 		if (ok)
 			return rc;

@@ -28,8 +28,8 @@
 #include "lib/rd.h"
 #include "lib/wr.h"
 
-#define FILESRC_SECRET 0x1 /* owner/mode checks of read_file_secret */
-#define FILESRC_CHUNK 49152 /* bytes of file data per item */
+#define FILESRC_SECRET 0x1   /* owner/mode checks of read_file_secret */
+#define FILESRC_CHUNK  49152 /* bytes of file data per item */
 
 /*
  * Reads path (at most max bytes) into a malloc'd, NUL-terminated buffer

@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_IDENT_MAX 32
+#define LOG_IDENT_MAX  32
 #define LOG_MODULE_MAX 16 /* bytes, including the NUL */
-#define LOG_MODULES 32
-#define LOG_LINE_MAX 2048
+#define LOG_MODULES    32
+#define LOG_LINE_MAX   2048
 
 struct log_module {
 	char name[LOG_MODULE_MAX];
@@ -43,21 +43,21 @@ static uint64_t (*log_clock)(void);
 static void (*log_sink)(enum log_level, const char *);
 
 static const char *const level_names[] = {
-	[LOG_LVL_ERR] = "err",	   [LOG_LVL_WARN] = "warn",
-	[LOG_LVL_NOTICE] = "notice", [LOG_LVL_INFO] = "info",
-	[LOG_LVL_DEBUG] = "debug",
+    [LOG_LVL_ERR] = "err",	 [LOG_LVL_WARN] = "warn",
+    [LOG_LVL_NOTICE] = "notice", [LOG_LVL_INFO] = "info",
+    [LOG_LVL_DEBUG] = "debug",
 };
 
 static const char *const level_tags[] = {
-	[LOG_LVL_ERR] = "ERR",	   [LOG_LVL_WARN] = "WARN",
-	[LOG_LVL_NOTICE] = "NOTICE", [LOG_LVL_INFO] = "INFO",
-	[LOG_LVL_DEBUG] = "DEBUG",
+    [LOG_LVL_ERR] = "ERR",	 [LOG_LVL_WARN] = "WARN",
+    [LOG_LVL_NOTICE] = "NOTICE", [LOG_LVL_INFO] = "INFO",
+    [LOG_LVL_DEBUG] = "DEBUG",
 };
 
 static const int level_prio[] = {
-	[LOG_LVL_ERR] = LOG_ERR,	 [LOG_LVL_WARN] = LOG_WARNING,
-	[LOG_LVL_NOTICE] = LOG_NOTICE, [LOG_LVL_INFO] = LOG_INFO,
-	[LOG_LVL_DEBUG] = LOG_DEBUG,
+    [LOG_LVL_ERR] = LOG_ERR,	   [LOG_LVL_WARN] = LOG_WARNING,
+    [LOG_LVL_NOTICE] = LOG_NOTICE, [LOG_LVL_INFO] = LOG_INFO,
+    [LOG_LVL_DEBUG] = LOG_DEBUG,
 };
 
 static enum log_level clamp_level(enum log_level l)
@@ -233,12 +233,12 @@ static size_t escape_into(char *dst, size_t size, size_t len, const char *src,
  * Emit one finished message (already enabled-checked).  `suffix`, when
  * non-NULL, is appended verbatim (rate-limiter notes).
  */
-static void log_emit(enum log_level level, const char *module,
-		     const char *fmt, va_list ap, const char *suffix)
-	__attribute__((format(printf, 3, 0)));
+static void log_emit(enum log_level level, const char *module, const char *fmt,
+		     va_list ap, const char *suffix)
+    __attribute__((format(printf, 3, 0)));
 
-static void log_emit(enum log_level level, const char *module,
-		     const char *fmt, va_list ap, const char *suffix)
+static void log_emit(enum log_level level, const char *module, const char *fmt,
+		     va_list ap, const char *suffix)
 {
 	char msg[LOG_LINE_MAX], text[LOG_LINE_MAX + 64];
 	char line[LOG_LINE_MAX + 64 + 128];
@@ -368,8 +368,7 @@ void log_hex(enum log_level level, const char *module, const char *label,
 	(void)level;
 	if (!log_enabled(LOG_LVL_DEBUG, module))
 		return;
-	log_msg(LOG_LVL_DEBUG, module, "%s (%zu bytes)", label ? label : "",
-		n);
+	log_msg(LOG_LVL_DEBUG, module, "%s (%zu bytes)", label ? label : "", n);
 	if (!b)
 		return;
 	for (off = 0; off < n; off += 16) {

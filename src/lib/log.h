@@ -37,22 +37,22 @@ int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void log_vmsg(enum log_level level, const char *module, const char *fmt,
 	      va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Startup-only: print and exit(1). */
 void fatal(const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+    __attribute__((format(printf, 2, 3), noreturn));
 
-#define log_err(mod, ...) log_msg(LOG_LVL_ERR, mod, __VA_ARGS__)
-#define log_warn(mod, ...) log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)
+#define log_err(mod, ...)    log_msg(LOG_LVL_ERR, mod, __VA_ARGS__)
+#define log_warn(mod, ...)   log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)
 #define log_notice(mod, ...) log_msg(LOG_LVL_NOTICE, mod, __VA_ARGS__)
-#define log_info(mod, ...) log_msg(LOG_LVL_INFO, mod, __VA_ARGS__)
-#define log_debug(mod, ...)                                   \
-	do {                                                  \
-		if (log_enabled(LOG_LVL_DEBUG, mod))          \
-			log_msg(LOG_LVL_DEBUG, mod, __VA_ARGS__); \
+#define log_info(mod, ...)   log_msg(LOG_LVL_INFO, mod, __VA_ARGS__)
+#define log_debug(mod, ...)                                                    \
+	do {                                                                   \
+		if (log_enabled(LOG_LVL_DEBUG, mod))                           \
+			log_msg(LOG_LVL_DEBUG, mod, __VA_ARGS__);              \
 	} while (0)
 
 /*
@@ -67,17 +67,19 @@ struct log_rl {
 	uint32_t printed;
 	uint32_t suppressed;
 };
-#define LOG_RL_INIT(interval_ms_, burst_) \
-	{ .interval_ms = (interval_ms_), .burst = (burst_) }
+#define LOG_RL_INIT(interval_ms_, burst_)                                      \
+	{                                                                      \
+		.interval_ms = (interval_ms_), .burst = (burst_)               \
+	}
 
 void log_rl_msg(struct log_rl *rl, enum log_level level, const char *module,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Per-packet warning at a call site: 10 per 5 s. */
-#define log_rl_warn(mod, ...)                                          \
-	do {                                                           \
-		static struct log_rl rl_ = LOG_RL_INIT(5000, 10);      \
-		log_rl_msg(&rl_, LOG_LVL_WARN, mod, __VA_ARGS__);      \
+#define log_rl_warn(mod, ...)                                                  \
+	do {                                                                   \
+		static struct log_rl rl_ = LOG_RL_INIT(5000, 10);              \
+		log_rl_msg(&rl_, LOG_LVL_WARN, mod, __VA_ARGS__);              \
 	} while (0)
 
 /* Hex dump at debug level (keys are never logged below debug). */

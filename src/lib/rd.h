@@ -23,12 +23,18 @@ struct rd {
 
 static inline struct rd rd_init(const void *p, size_t len)
 {
-	struct rd r = { .p = p, .len = p ? len : 0 };
+	struct rd r = {.p = p, .len = p ? len : 0};
 	return r;
 }
 
-static inline size_t rd_left(const struct rd *r) { return r->len; }
-static inline bool rd_empty(const struct rd *r) { return r->len == 0; }
+static inline size_t rd_left(const struct rd *r)
+{
+	return r->len;
+}
+static inline bool rd_empty(const struct rd *r)
+{
+	return r->len == 0;
+}
 
 /* Borrow n bytes: *out points into the input. */
 static inline int rd_ptr(struct rd *r, size_t n, const uint8_t **out)
@@ -106,8 +112,8 @@ static inline int rd_u32(struct rd *r, uint32_t *v)
 	const uint8_t *s;
 	if (rd_ptr(r, 4, &s) < 0)
 		return -EBADMSG;
-	*v = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 |
-	     (uint32_t)s[2] << 8 | s[3];
+	*v = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 |
+	     s[3];
 	return 0;
 }
 

@@ -63,7 +63,7 @@
 #define SANDBOX_SANITIZER 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) ||                                        \
-	__has_feature(undefined_behavior_sanitizer)
+    __has_feature(undefined_behavior_sanitizer)
 #define SANDBOX_SANITIZER 1
 #endif
 #endif

@@ -108,7 +108,7 @@ int set_nonblock_cloexec(int fd)
 }
 
 static void set_why(char *why, size_t whysize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_why(char *why, size_t whysize, const char *fmt, ...)
 {
@@ -205,8 +205,8 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 		if (got >= maxlen) {
 			OPENSSL_cleanse(&extra, sizeof(extra));
 			rc = -EFBIG;
-			set_why(why, whysize, "%s: larger than %zu bytes",
-				path, maxlen);
+			set_why(why, whysize, "%s: larger than %zu bytes", path,
+				maxlen);
 			goto fail_wipe;
 		}
 		got += (size_t)n;
@@ -233,8 +233,10 @@ int read_file_secret_why(const char *path, void *buf, size_t maxlen,
 		set_why(why, whysize, "%s", "");
 		rc = filesrc_replay_secret(path, buf, maxlen, len);
 		if (rc < 0)
-			set_why(why, whysize, "%s: %s (as read by the "
-				"privileged parent)", path, strerror(-rc));
+			set_why(why, whysize,
+				"%s: %s (as read by the "
+				"privileged parent)",
+				path, strerror(-rc));
 		return rc;
 	}
 	rc = read_secret_fs(path, buf, maxlen, len, why, whysize);
@@ -242,12 +244,10 @@ int read_file_secret_why(const char *path, void *buf, size_t maxlen,
 	return rc;
 }
 
-int read_file_secret(const char *path, void *buf, size_t maxlen,
-		     size_t *len)
+int read_file_secret(const char *path, void *buf, size_t maxlen, size_t *len)
 {
 	char why[512];
-	int rc = read_file_secret_why(path, buf, maxlen, len, why,
-				      sizeof(why));
+	int rc = read_file_secret_why(path, buf, maxlen, len, why, sizeof(why));
 
 	if (rc < 0)
 		log_err("util", "secret file refused: %s", why);

@@ -44,8 +44,7 @@ int str_copy(char *dst, const char *src, size_t dstsize);
  * read_file_secret_why() writes it to why[whysize] instead (if non-NULL)
  * and does not log, for the config checker's own error format.
  */
-int read_file_secret(const char *path, void *buf, size_t maxlen,
-		     size_t *len);
+int read_file_secret(const char *path, void *buf, size_t maxlen, size_t *len);
 int read_file_secret_why(const char *path, void *buf, size_t maxlen,
 			 size_t *len, char *why, size_t whysize);
 

@@ -86,18 +86,21 @@ int wr_zero(struct wr *w, size_t n)
 	return 0;
 }
 
-int wr_u8(struct wr *w, uint8_t v) { return wr_bytes(w, &v, 1); }
+int wr_u8(struct wr *w, uint8_t v)
+{
+	return wr_bytes(w, &v, 1);
+}
 
 int wr_u16(struct wr *w, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 	return wr_bytes(w, b, 2);
 }
 
 int wr_u32(struct wr *w, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			(uint8_t)(v >> 8), (uint8_t)v};
 	return wr_bytes(w, b, 4);
 }
 
@@ -139,14 +142,14 @@ int wr_patch_u8(struct wr *w, size_t off, uint8_t v)
 
 int wr_patch_u16(struct wr *w, size_t off, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 	return wr_patch_bytes(w, off, b, 2);
 }
 
 int wr_patch_u32(struct wr *w, size_t off, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			(uint8_t)(v >> 8), (uint8_t)v};
 	return wr_patch_bytes(w, off, b, 4);
 }
 

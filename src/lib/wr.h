@@ -24,7 +24,10 @@ struct wr {
 void wr_init(struct wr *w, size_t max);
 void wr_free(struct wr *w);  /* wipes and frees */
 void wr_reset(struct wr *w); /* len = 0, err = 0, keeps buffer */
-static inline int wr_error(const struct wr *w) { return w->err; }
+static inline int wr_error(const struct wr *w)
+{
+	return w->err;
+}
 
 int wr_bytes(struct wr *w, const void *p, size_t n);
 int wr_zero(struct wr *w, size_t n);

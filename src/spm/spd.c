@@ -206,7 +206,7 @@ int spd_plan_make(const struct spd_set *old, struct spd_set *new,
 		} else if (c > 0) {
 			p->add[p->nadd++] = kn[b++].i;
 		} else {
-			struct spd_pair pr = { .o = ko[a].i, .n = kn[b].i };
+			struct spd_pair pr = {.o = ko[a].i, .n = kn[b].i};
 
 			if (spd_content_eq(&old->v[pr.o].kp, &new->v[pr.n].kp))
 				p->keep[p->nkeep++] = pr;
@@ -233,7 +233,7 @@ static void serial_mark(struct spd *spd, uint32_t s, bool used)
 	if (used)
 		spd->serials[s / 8] |= (uint8_t)(1u << (s % 8));
 	else
-		spd->serials[s / 8] &= (uint8_t)~(1u << (s % 8));
+		spd->serials[s / 8] &= (uint8_t) ~(1u << (s % 8));
 }
 
 uint32_t spd_index_alloc(struct spd *spd, enum kdir dir)
@@ -421,8 +421,7 @@ void spd_errf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *entry_str(const struct spd_entry *e, char *buf,
-			     size_t len)
+static const char *entry_str(const struct spd_entry *e, char *buf, size_t len)
 {
 	char sel[160];
 
@@ -612,7 +611,7 @@ int spd_start(struct spd *spd, struct spd_set *desired, char *errbuf,
 {
 	struct spd_set cur;
 	struct spd_plan p;
-	struct dump_ctx c = { .spd = spd, .cur = &cur };
+	struct dump_ctx c = {.spd = spd, .cur = &cur};
 	int rc;
 
 	spd_set_init(&cur);
@@ -636,10 +635,14 @@ int spd_start(struct spd *spd, struct spd_set *desired, char *errbuf,
 		return rc;
 	}
 	if (p.ndup)
-		log_warn(MOD, "%zu duplicate policies in the configuration "
-			      "ignored", p.ndup);
-	log_info(MOD, "start: %zu to add, %zu adopted, %zu updated, %zu stale "
-		      "removed", p.nadd, p.nkeep, p.nupd, p.ndel);
+		log_warn(MOD,
+			 "%zu duplicate policies in the configuration "
+			 "ignored",
+			 p.ndup);
+	log_info(MOD,
+		 "start: %zu to add, %zu adopted, %zu updated, %zu stale "
+		 "removed",
+		 p.nadd, p.nkeep, p.nupd, p.ndel);
 	/* adopted entries take their names from the config */
 	rc = apply(spd, &cur, desired, &p, false, errbuf, errlen);
 	spd_plan_free(&p);
@@ -662,10 +665,14 @@ int spd_reload(struct spd *spd, struct spd_set *desired, char *errbuf,
 		return rc;
 	}
 	if (p.ndup)
-		log_warn(MOD, "%zu duplicate policies in the configuration "
-			      "ignored", p.ndup);
-	log_info(MOD, "reload: %zu to add, %zu to update, %zu unchanged, "
-		      "%zu to delete", p.nadd, p.nupd, p.nkeep, p.ndel);
+		log_warn(MOD,
+			 "%zu duplicate policies in the configuration "
+			 "ignored",
+			 p.ndup);
+	log_info(MOD,
+		 "reload: %zu to add, %zu to update, %zu unchanged, "
+		 "%zu to delete",
+		 p.nadd, p.nupd, p.nkeep, p.ndel);
 	rc = apply(spd, &spd->stat, desired, &p, true, errbuf, errlen);
 	if (counts) {
 		memset(counts, 0, sizeof(*counts));
@@ -734,7 +741,8 @@ int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < spd->stat.n; j++) {
 			if (spd_key_cmp(&spd->stat.v[j], &e[i]) == 0) {
-				spd_errf(errbuf, errlen, "selector already "
+				spd_errf(errbuf, errlen,
+					 "selector already "
 					 "installed by static policy %s\n",
 					 spd->stat.v[j].selector);
 				return -EEXIST;
@@ -743,9 +751,11 @@ int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
 		for (struct spd_dyn *x = spd->dyn; x; x = x->next) {
 			for (size_t j = 0; j < x->n; j++) {
 				if (spd_key_cmp(&x->e[j], &e[i]) == 0) {
-					spd_errf(errbuf, errlen, "selector "
+					spd_errf(errbuf, errlen,
+						 "selector "
 						 "already installed by dynamic "
-						 "policy %u\n", x->id);
+						 "policy %u\n",
+						 x->id);
 					return -EEXIST;
 				}
 			}
@@ -776,8 +786,8 @@ int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
 	}
 	if (lifetime_sec && spd->loop) {
 		uint64_t ms = lifetime_sec > UINT64_MAX / 1000
-				      ? UINT64_MAX
-				      : lifetime_sec * 1000;
+				  ? UINT64_MAX
+				  : lifetime_sec * 1000;
 
 		d->expires_ms = ev_now_ms() + ms;
 		ev_timer_start(spd->loop, &d->timer, ms);
@@ -787,8 +797,9 @@ int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
 	spd->st.dyn_added++;
 	if (out)
 		*out = d;
-	log_info(MOD, "dynamic policy %u added from selector %s (%zu kernel "
-		      "policies, lifetime %" PRIu64 "s)",
+	log_info(MOD,
+		 "dynamic policy %u added from selector %s (%zu kernel "
+		 "policies, lifetime %" PRIu64 "s)",
 		 d->id, e[0].selector, n, lifetime_sec);
 	return 0;
 }
@@ -825,8 +836,10 @@ size_t spd_dyn_drop_owner(struct spd *spd, void *owner)
 		}
 	}
 	if (count)
-		log_info(MOD, "removed %zu dynamic policies of a closed KMP "
-			      "connection", count);
+		log_info(MOD,
+			 "removed %zu dynamic policies of a closed KMP "
+			 "connection",
+			 count);
 	return count;
 }
 
@@ -838,8 +851,10 @@ void spd_pol_expired(struct spd *spd, uint32_t index)
 				continue;
 			d->e[i].installed = false;
 			spd_index_release(spd, index);
-			log_info(MOD, "kernel expired a policy of dynamic "
-				      "policy %u; removing the rest", d->id);
+			log_info(MOD,
+				 "kernel expired a policy of dynamic "
+				 "policy %u; removing the rest",
+				 d->id);
 			if (spd->gone_cb)
 				spd->gone_cb(spd, d, "expired", spd->gone_arg);
 			dyn_remove(spd, d);
@@ -913,7 +928,7 @@ static int rs_cmp(const void *a, const void *b)
 
 static struct rs_pol *rs_find(struct rs_ctx *c, uint32_t index)
 {
-	struct rs_pol key = { .kp.index = index };
+	struct rs_pol key = {.kp.index = index};
 
 	if (!c->n)
 		return NULL;
@@ -921,8 +936,7 @@ static struct rs_pol *rs_find(struct rs_ctx *c, uint32_t index)
 }
 
 /* An owned policy nobody claimed yet with e's selector and direction. */
-static struct rs_pol *rs_find_key(struct rs_ctx *c,
-				  const struct spd_entry *e)
+static struct rs_pol *rs_find_key(struct rs_ctx *c, const struct spd_entry *e)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct spd_entry x;
@@ -959,8 +973,7 @@ static int rs_delete(struct spd *spd, struct rs_pol *o)
 }
 
 /* Put e back under its index. */
-static int rs_reinstall(struct spd *spd, struct rs_ctx *c,
-			struct spd_entry *e)
+static int rs_reinstall(struct spd *spd, struct rs_ctx *c, struct spd_entry *e)
 {
 	struct kpolicy kp = e->kp;
 	struct rs_pol *o;
@@ -1048,15 +1061,17 @@ static int rs_entry(struct spd *spd, struct rs_ctx *c, struct spd_entry *e,
 int spd_resync(struct spd *spd, const char *reason,
 	       struct spd_resync_counts *counts)
 {
-	struct spd_resync_counts n = { 0 };
-	struct rs_ctx c = { 0 };
+	struct spd_resync_counts n = {0};
+	struct rs_ctx c = {0};
 	int rc, first = 0;
 
 	spd->st.resyncs++;
 	rc = k_pol_dump(spd->k, rs_collect, &c);
 	if (rc < 0 || c.err < 0) {
-		log_err(MOD, "resync (%s): cannot read the backend's policies: "
-			     "%s", reason ? reason : "?",
+		log_err(MOD,
+			"resync (%s): cannot read the backend's policies: "
+			"%s",
+			reason ? reason : "?",
 			rc < 0 ? spd->k->last_error : strerror(-c.err));
 		free(c.v);
 		return rc < 0 ? rc : c.err;
@@ -1090,8 +1105,9 @@ int spd_resync(struct spd *spd, const char *reason,
 	spd->st.resync_removed += n.removed;
 	if (counts)
 		*counts = n;
-	log_info(MOD, "resync (%s): %zu policies present, %zu reinstalled, "
-		      "%zu updated, %zu stale removed, %zu failed",
+	log_info(MOD,
+		 "resync (%s): %zu policies present, %zu reinstalled, "
+		 "%zu updated, %zu stale removed, %zu failed",
 		 reason ? reason : "?", n.present, n.reinstalled, n.updated,
 		 n.removed, n.failed);
 	return first;

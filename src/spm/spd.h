@@ -101,7 +101,7 @@ struct spd {
 	struct spd_set stat;  /* installed static policies */
 	struct spd_dyn *dyn;
 	uint32_t next_dyn_id;
-	uint8_t *serials;     /* KPOL_INDEX_SERIAL_MAX + 1 bits */
+	uint8_t *serials; /* KPOL_INDEX_SERIAL_MAX + 1 bits */
 	uint32_t next_serial;
 	/* reqids: auto-assigned ones are stable per key across reloads */
 	struct spd_reqid *reqids;
@@ -200,7 +200,7 @@ int spd_migrate(struct spd *spd, const char *name, const struct kaddr *os,
  * a NULL or full buffer is left alone.
  */
 void spd_errf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Allocate a tagged index for dir (0 when exhausted). */
 uint32_t spd_index_alloc(struct spd *spd, enum kdir dir);

@@ -24,7 +24,7 @@
 #include "lib/log.h"
 #include "spm/spmif_proto.h"
 
-#define MOD "spd"
+#define MOD	   "spd"
 #define MAX_EXPAND 64 /* addresses per selector side (MY_IP on big hosts) */
 
 struct xaddr {
@@ -52,8 +52,7 @@ static int sa_to_kaddr(const struct sockaddr *sa, struct kaddr *a,
 		return 0;
 	}
 	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 =
-			(const struct sockaddr_in6 *)sa;
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 
 		a->af = AF_INET6;
 		a->u.v6 = s6->sin6_addr;
@@ -63,8 +62,8 @@ static int sa_to_kaddr(const struct sockaddr *sa, struct kaddr *a,
 	return -EAFNOSUPPORT;
 }
 
-static int expand_cb(const struct sockaddr *sa, socklen_t salen,
-		     unsigned plen, void *arg)
+static int expand_cb(const struct sockaddr *sa, socklen_t salen, unsigned plen,
+		     void *arg)
 {
 	struct xlist *l = arg;
 	struct xaddr x;
@@ -90,7 +89,7 @@ static int expand(const struct conf_addr *a, struct xlist *l)
 	l->truncated = false;
 	if (a->kind == CONF_ADDR_UNSET) {
 		/* racoon2: an omitted selector address is IP_ANY */
-		struct conf_addr any = { .kind = CONF_ADDR_ANY };
+		struct conf_addr any = {.kind = CONF_ADDR_ANY};
 
 		return conf_addr_expand(&any, expand_cb, l);
 	}
@@ -98,8 +97,7 @@ static int expand(const struct conf_addr *a, struct xlist *l)
 }
 
 /* First concrete address of a (preferring family af when non-zero). */
-static bool first_addr(const struct conf_addr *a, uint8_t af,
-		       struct kaddr *out)
+static bool first_addr(const struct conf_addr *a, uint8_t af, struct kaddr *out)
 {
 	struct xlist l;
 
@@ -319,29 +317,33 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 			  cs->name, p->name);
 		return 0;
 	}
-	if (is_rw(&cs->src) || is_rw(&cs->dst) ||
-	    is_rw(&p->peers_sa_ipaddr) || is_rw(&p->my_sa_ipaddr)) {
-		log_debug(MOD, "selector %s: road-warrior template, installed "
-			       "on demand", cs->name);
+	if (is_rw(&cs->src) || is_rw(&cs->dst) || is_rw(&p->peers_sa_ipaddr) ||
+	    is_rw(&p->my_sa_ipaddr)) {
+		log_debug(MOD,
+			  "selector %s: road-warrior template, installed "
+			  "on demand",
+			  cs->name);
 		return 0;
 	}
 	memset(&my, 0, sizeof(my));
 	memset(&peer, 0, sizeof(peer));
 	if (tunnel) {
 		if (!first_addr(&p->peers_sa_ipaddr, 0, &peer)) {
-			spd_errf(errbuf, errlen, "%s:%u: policy %s: tunnel "
+			spd_errf(errbuf, errlen,
+				 "%s:%u: policy %s: tunnel "
 				 "mode needs a concrete peers_sa_ipaddr; "
-				 "selector %s not installed\n", p->loc.file,
-				 p->loc.line, p->name, cs->name);
+				 "selector %s not installed\n",
+				 p->loc.file, p->loc.line, p->name, cs->name);
 			return 0;
 		}
 		if (!first_addr(&p->my_sa_ipaddr, peer.af, &my) ||
 		    my.af != peer.af) {
-			spd_errf(errbuf, errlen, "%s:%u: policy %s: tunnel "
+			spd_errf(errbuf, errlen,
+				 "%s:%u: policy %s: tunnel "
 				 "mode needs my_sa_ipaddr of the same family "
 				 "as peers_sa_ipaddr; selector %s not "
-				 "installed\n", p->loc.file, p->loc.line,
-				 p->name, cs->name);
+				 "installed\n",
+				 p->loc.file, p->loc.line, p->name, cs->name);
 			return 0;
 		}
 	}
@@ -353,14 +355,17 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 	}
 	if (expand(&cs->src, src) < 0 || expand(&cs->dst, dst) < 0 ||
 	    src->n == 0 || dst->n == 0) {
-		spd_errf(errbuf, errlen, "%s:%u: selector %s: address does "
+		spd_errf(errbuf, errlen,
+			 "%s:%u: selector %s: address does "
 			 "not expand to anything; not installed\n",
 			 cs->loc.file, cs->loc.line, cs->name);
 		goto free_lists;
 	}
 	if (src->truncated || dst->truncated)
-		log_warn(MOD, "selector %s: more than %d addresses, extra ones "
-			      "ignored", cs->name, MAX_EXPAND);
+		log_warn(MOD,
+			 "selector %s: more than %d addresses, extra ones "
+			 "ignored",
+			 cs->name, MAX_EXPAND);
 	for (size_t i = 0; i < src->n; i++) {
 		for (size_t j = 0; j < dst->n; j++) {
 			struct spd_entry e;
@@ -370,9 +375,8 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 			memset(&e, 0, sizeof(e));
 			fill_sel(&e.kp.sel, &src->v[i], &dst->v[j], cs);
 			e.kp.priority = spd_priority(&e.kp.sel);
-			e.kp.dir = cs->direction == CONF_DIR_OUTBOUND
-					   ? KDIR_OUT
-					   : KDIR_IN;
+			e.kp.dir = cs->direction == CONF_DIR_OUTBOUND ? KDIR_OUT
+								      : KDIR_IN;
 			rc = fill_common(cs, &my, &peer,
 					 cs->direction == CONF_DIR_OUTBOUND, 0,
 					 &e, errbuf, errlen);
@@ -479,8 +483,8 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 			 cs->name);
 		return -EINVAL;
 	}
-	mode = p->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL
-						 : KMODE_TRANSPORT;
+	mode =
+	    p->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL : KMODE_TRANSPORT;
 	if (q->has_mode)
 		mode = q->mode;
 	outbound = cs->direction == CONF_DIR_OUTBOUND;
@@ -493,7 +497,8 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 			my = outbound ? q->sa_src : q->sa_dst;
 			peer = outbound ? q->sa_dst : q->sa_src;
 		} else if (!first_addr(&p->peers_sa_ipaddr, 0, &peer)) {
-			spd_errf(errbuf, errlen, "tunnel mode needs sa_src "
+			spd_errf(errbuf, errlen,
+				 "tunnel mode needs sa_src "
 				 "and sa_dst");
 			return -EINVAL;
 		} else {
@@ -515,8 +520,8 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 	if (q->has_proto)
 		e[0].kp.sel.proto = q->proto;
 	reqid = spd_reqid_fresh(spd);
-	rc = fill_common(cs, &my, &peer, outbound, reqid, &e[0], errbuf,
-			 errlen);
+	rc =
+	    fill_common(cs, &my, &peer, outbound, reqid, &e[0], errbuf, errlen);
 	if (rc < 0)
 		return rc;
 	for (unsigned t = 0; t < e[0].kp.ntmpl; t++) {
@@ -570,7 +575,7 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 	}
 	for (size_t i = 0; i < *n; i++)
 		e[i].kp.hard_add_expires_sec =
-			q->lifetime_sec ? q->lifetime_sec + 5 : 0;
+		    q->lifetime_sec ? q->lifetime_sec + 5 : 0;
 	return 0;
 }
 

@@ -18,8 +18,8 @@
  * product of its expanded src x dst addresses (same family) gives one
  * policy in the selector's direction, plus the fwd policy Linux needs
  * for inbound tunnel mode (none when !k_has_fwd(spd->k)).  Reqids
- * come from spd (stable per selector pair across reloads).  Problems that make a selector unusable are
- * appended to errbuf and skipped; returns 0 or -ENOMEM.
+ * come from spd (stable per selector pair across reloads).  Problems that make
+ * a selector unusable are appended to errbuf and skipped; returns 0 or -ENOMEM.
  */
 int spd_conf_build(struct spd *spd, const struct conf *c, struct spd_set *out,
 		   char *errbuf, size_t errlen);

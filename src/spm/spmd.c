@@ -29,7 +29,7 @@
 #include "kernel/userspace/esp_msg.h"
 #include "spm/spd_conf.h"
 
-#define MOD "spmd"
+#define MOD		"spmd"
 #define DEFAULT_PIDFILE R2_SPMD_PIDFILE
 
 static void usage(FILE *f)
@@ -95,8 +95,7 @@ static void on_kevent(const struct kevent *ev, void *arg)
 	}
 }
 
-static void kernel_io(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+static void kernel_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct spmd *d = arg;
 	int rc = k_event_read(&d->k, on_kevent, d);
@@ -169,17 +168,17 @@ int main(int argc, char **argv)
 	/* racoon2's spmd options (-f -F -d -D -k -V -h and their long
 	 * forms) with racoon2's meaning; -t, -p and --kernel are ours */
 	static const struct option longopts[] = {
-		{ "config-file", required_argument, NULL, 'f' },
-		{ "foreground", no_argument, NULL, 'F' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "DEBUG", required_argument, NULL, 'D' },
-		{ "kill", no_argument, NULL, 'k' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "check", no_argument, NULL, 't' },
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "kernel", required_argument, NULL, 'K' },
-		{ NULL, 0, NULL, 0 },
+	    {"config-file", required_argument, NULL, 'f'},
+	    {"foreground", no_argument, NULL, 'F'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"DEBUG", required_argument, NULL, 'D'},
+	    {"kill", no_argument, NULL, 'k'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"check", no_argument, NULL, 't'},
+	    {"pidfile", required_argument, NULL, 'p'},
+	    {"kernel", required_argument, NULL, 'K'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool kill_now = false;
 
@@ -244,8 +243,7 @@ int main(int argc, char **argv)
 	if (abs)
 		d.conf_path = abs;
 
-	log_init("spmd", LOG_TO_STDERR,
-		 debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_init("spmd", LOG_TO_STDERR, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	uint64_t t_load = ev_now_ms();
 
 	rc = conf_cli_load("spmd", d.conf_path, check ? NULL : &d.conf);
@@ -315,9 +313,10 @@ int main(int argc, char **argv)
 		log_err(MOD, "some policies could not be installed:\n%s",
 			errbuf);
 	free(errbuf);
-	log_info(MOD, "%zu static policies installed (backend %s); config "
-		      "loaded in %" PRIu64 " ms, policies built and installed "
-		      "in %" PRIu64 " ms",
+	log_info(MOD,
+		 "%zu static policies installed (backend %s); config "
+		 "loaded in %" PRIu64 " ms, policies built and installed "
+		 "in %" PRIu64 " ms",
 		 d.spd.stat.n, d.backend, t_load, ev_now_ms() - t_inst);
 
 	if (k_event_fd(&d.k) >= 0 &&

@@ -68,8 +68,9 @@ int spmd_reload(struct spmd *d, char *errbuf, size_t errlen,
 		goto fail;
 	conf_free(d->conf);
 	d->conf = nc;
-	log_info(MOD, "reloaded %s: %zu added, %zu updated, %zu unchanged, "
-		      "%zu deleted",
+	log_info(MOD,
+		 "reloaded %s: %zu added, %zu updated, %zu unchanged, "
+		 "%zu deleted",
 		 d->conf_path, counts->nadd, counts->nupd, counts->nkeep,
 		 counts->ndel);
 	return 0;
@@ -113,8 +114,9 @@ void spmd_resync(struct spmd *d, const char *reason)
 		 reason ? reason : "backend state lost");
 	if (d->loop && ev_timer_active(&d->resync_timer))
 		ev_timer_stop(d->loop, &d->resync_timer);
-	log_warn(MOD, "kernel backend %s lost state or events (%s): "
-		      "reconciling the policies",
+	log_warn(MOD,
+		 "kernel backend %s lost state or events (%s): "
+		 "reconciling the policies",
 		 d->backend ? d->backend : "?", d->resync_reason);
 	rc = spd_resync(&d->spd, d->resync_reason, &n);
 	if (rc == 0) {
@@ -123,8 +125,8 @@ void spmd_resync(struct spmd *d, const char *reason)
 	}
 	if (!d->loop)
 		return;
-	d->resync_delay_ms = d->resync_delay_ms ? 2 * d->resync_delay_ms
-						: RESYNC_RETRY_MIN_MS;
+	d->resync_delay_ms =
+	    d->resync_delay_ms ? 2 * d->resync_delay_ms : RESYNC_RETRY_MIN_MS;
 	if (d->resync_delay_ms > RESYNC_RETRY_MAX_MS)
 		d->resync_delay_ms = RESYNC_RETRY_MAX_MS;
 	log_warn(MOD, "resync incomplete (%s); trying again in %u ms",
@@ -146,7 +148,8 @@ void spmd_ns_from_conf(struct spmd *d, const struct conf *c)
 		memset(ns, 0, sizeof(*ns));
 		ns->addr.af = a->af;
 		memcpy(&ns->addr.u, &a->u, a->af == AF_INET ? 4 : 16);
-		ns->port = a->has_port && a->port != CONF_PORT_ANY ? a->port : 53;
+		ns->port =
+		    a->has_port && a->port != CONF_PORT_ANY ? a->port : 53;
 		d->nns++;
 	}
 }

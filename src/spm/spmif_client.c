@@ -28,7 +28,7 @@
 #include "lib/log.h"
 #include "spm/spmif_proto.h"
 
-#define MOD "spmif"
+#define MOD		"spmif"
 #define MAX_REPLY_LINES 200000 /* a POLICY DUMP of a very large SPD */
 
 struct pending {
@@ -89,8 +89,8 @@ static void free_lines(struct spmif_client *c)
 static void shut(struct spmif_client *c, int err, bool notify)
 {
 	struct pending *p;
-	struct spmif_reply r = { .code = SPMIF_E_CLOSED,
-				 .text = "connection to spmd lost" };
+	struct spmif_reply r = {.code = SPMIF_E_CLOSED,
+				.text = "connection to spmd lost"};
 
 	if (c->closed)
 		return;
@@ -138,8 +138,7 @@ void spmif_reply_free(struct spmif_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-const char *spmif_kv(const char *line, const char *key, char *buf,
-		     size_t len)
+const char *spmif_kv(const char *line, const char *key, char *buf, size_t len)
 {
 	return spmif_line_kv(line, strlen(line), key, buf, len);
 }
@@ -170,8 +169,7 @@ int spmif_kmp_parse(const char *name, enum spmif_kmp *kmp)
 	return 0;
 }
 
-static void copy_name(char *dst, const char *line, size_t len,
-		      const char *key)
+static void copy_name(char *dst, const char *line, size_t len, const char *key)
 {
 	if (!spmif_line_kv(line, len, key, dst, SPMIF_NAME_MAX))
 		dst[0] = '\0';
@@ -314,8 +312,8 @@ static int handle_line(struct spmif_client *c, const char *line, size_t len)
 
 	memcpy(text, line + (len > 4 ? 4 : len), tl);
 	text[tl] = '\0';
-	struct spmif_reply r = { .code = code, .text = text,
-				 .nlines = c->nlines, .lines = c->lines };
+	struct spmif_reply r = {
+	    .code = code, .text = text, .nlines = c->nlines, .lines = c->lines};
 	if (p->cb)
 		p->cb(c, &r, p->arg);
 	free(p);
@@ -492,7 +490,7 @@ static void sync_cb(struct spmif_client *c, const struct spmif_reply *r,
 int spmif_call(struct spmif_client *c, const char *line, int timeout_ms,
 	       struct spmif_reply *out)
 {
-	struct sync_wait w = { .out = out };
+	struct sync_wait w = {.out = out};
 	uint64_t deadline = ev_now_ms() + (uint64_t)timeout_ms;
 	int rc;
 
@@ -502,7 +500,7 @@ int spmif_call(struct spmif_client *c, const char *line, int timeout_ms,
 		return rc;
 	c->depth++;
 	while (!w.done && !c->closed) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		uint64_t now = ev_now_ms();
 		int n;
 
@@ -574,7 +572,7 @@ static int read_banner(struct spmif_client *c, char *line, size_t len,
 		if (c->inlen >= len)
 			return -E2BIG;
 
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		uint64_t now = ev_now_ms();
 		ssize_t n;
 
@@ -595,7 +593,7 @@ static int read_banner(struct spmif_client *c, char *line, size_t len,
 int spmif_connect(struct spmif_client *c, const char *path,
 		  const char *password_file)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char banner[SPMIF_LINE_MAX], chal[SPMIF_VAL_MAX];
 	int rc;
 
@@ -640,8 +638,7 @@ int spmif_connect(struct spmif_client *c, const char *path,
 			log_err(MOD, "%s: %s", password_file, strerror(-rc));
 			goto close_fd;
 		}
-		rc = spmif_login_response(pw, pwlen, chal, resp,
-					  sizeof(resp));
+		rc = spmif_login_response(pw, pwlen, chal, resp, sizeof(resp));
 		OPENSSL_cleanse(pw, pwlen);
 		free(pw);
 		if (rc < 0)
@@ -718,8 +715,8 @@ int spmif_register(struct spmif_client *c, enum spmif_kmp kmp)
 		rc = -EPROTO;
 	}
 	if (rc < 0)
-		log_err(MOD, "REGISTER %s: %d %s", spmif_kmp_name(kmp),
-			r.code, r.text);
+		log_err(MOD, "REGISTER %s: %d %s", spmif_kmp_name(kmp), r.code,
+			r.text);
 	spmif_reply_free(&r);
 	return rc;
 }
@@ -813,8 +810,8 @@ int spmif_policy_add(struct spmif_client *c, const struct spmif_policy_req *q,
 	return spmif_send(c, line, cb, arg);
 }
 
-int spmif_policy_delete(struct spmif_client *c, uint32_t id,
-			spmif_reply_cb cb, void *arg)
+int spmif_policy_delete(struct spmif_client *c, uint32_t id, spmif_reply_cb cb,
+			void *arg)
 {
 	char line[64];
 
@@ -844,7 +841,8 @@ int spmif_slid_parse(const struct spmif_reply *r, struct spmif_slid *out)
 		return -ENOENT;
 	if (r->code != SPMIF_OK || !r->text)
 		return -EPROTO;
-	if (!spmif_kv(r->text, "selector", out->selector, sizeof(out->selector)))
+	if (!spmif_kv(r->text, "selector", out->selector,
+		      sizeof(out->selector)))
 		return -EBADMSG;
 	if (!spmif_kv(r->text, "policy", out->policy, sizeof(out->policy)))
 		out->policy[0] = '\0';

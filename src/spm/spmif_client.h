@@ -44,24 +44,24 @@ enum spmif_kmp {
 };
 
 /* Reply codes (first digit as in SMTP: 2 = ok, 5 = permanent error). */
-#define SPMIF_OK            250
-#define SPMIF_OK_NONE       251 /* ok, but nothing matched */
-#define SPMIF_E_SYNTAX      500
-#define SPMIF_E_UNKNOWN     502 /* unknown command */
-#define SPMIF_E_AUTH        530 /* login needed / refused */
-#define SPMIF_E_FAILED      550 /* operation failed */
-#define SPMIF_E_NOTFOUND    551 /* no such selector/policy/index */
-#define SPMIF_E_EXISTS      552 /* already exists / already registered */
-#define SPMIF_E_CLOSED      -1  /* local: connection lost before reply */
+#define SPMIF_OK	 250
+#define SPMIF_OK_NONE	 251 /* ok, but nothing matched */
+#define SPMIF_E_SYNTAX	 500
+#define SPMIF_E_UNKNOWN	 502 /* unknown command */
+#define SPMIF_E_AUTH	 530 /* login needed / refused */
+#define SPMIF_E_FAILED	 550 /* operation failed */
+#define SPMIF_E_NOTFOUND 551 /* no such selector/policy/index */
+#define SPMIF_E_EXISTS	 552 /* already exists / already registered */
+#define SPMIF_E_CLOSED	 -1  /* local: connection lost before reply */
 
 #define SPMIF_NAME_MAX 64 /* names from racoon2.conf, incl. NUL */
 
 /* An ACQUIRE routed to this KMP by spmd. */
 struct spmif_acquire {
-	uint64_t seq;       /* spmd's event number */
+	uint64_t seq;	    /* spmd's event number */
 	uint32_t pol_index; /* kernel policy index that triggered it */
 	enum kdir dir;
-	struct ksel sel;    /* the selector of the packet's policy */
+	struct ksel sel; /* the selector of the packet's policy */
 	/*
 	 * The packet that triggered it (RFC 7296 §2.9: the initiator's
 	 * first TS): host addresses, and proto/ports when the backend
@@ -99,8 +99,7 @@ struct spmif_reply {
 
 /* Look up a "key=value" token in a reply or event line and copy its
  * decoded value into buf; returns buf, or NULL if absent/too long. */
-const char *spmif_kv(const char *line, const char *key, char *buf,
-		     size_t len);
+const char *spmif_kv(const char *line, const char *key, char *buf, size_t len);
 
 struct spmif_callbacks {
 	void (*acquire)(struct spmif_client *c, const struct spmif_acquire *a,
@@ -162,14 +161,14 @@ void spmif_reply_free(struct spmif_reply *r);
 
 /* A dynamic policy (road warrior) from a template selector. */
 struct spmif_policy_req {
-	const char *selector; /* config selector whose policy/ipsec to use */
-	uint64_t lifetime_sec;  /* 0 = until deleted / disconnect */
+	const char *selector;  /* config selector whose policy/ipsec to use */
+	uint64_t lifetime_sec; /* 0 = until deleted / disconnect */
 	enum kmode mode;
-	struct kaddr sp_src, sp_dst;   /* traffic addresses */
+	struct kaddr sp_src, sp_dst;	  /* traffic addresses */
 	uint8_t sp_src_plen, sp_dst_plen; /* 0 = full host length */
-	struct kaddr sa_src, sa_dst;   /* tunnel endpoints (tunnel mode) */
-	uint8_t proto;                 /* 0 = selector's */
-	uint16_t sport, dport;         /* 0 = selector's */
+	struct kaddr sa_src, sa_dst;	  /* tunnel endpoints (tunnel mode) */
+	uint8_t proto;			  /* 0 = selector's */
+	uint16_t sport, dport;		  /* 0 = selector's */
 	int persist; /* 1: keep after this connection closes (spmdctl) */
 };
 
@@ -180,8 +179,8 @@ struct spmif_policy_req {
  */
 int spmif_policy_add(struct spmif_client *c, const struct spmif_policy_req *r,
 		     spmif_reply_cb cb, void *arg);
-int spmif_policy_delete(struct spmif_client *c, uint32_t id,
-			spmif_reply_cb cb, void *arg);
+int spmif_policy_delete(struct spmif_client *c, uint32_t id, spmif_reply_cb cb,
+			void *arg);
 int spmif_reply_id(const struct spmif_reply *r, uint32_t *id);
 
 /* Build the request line of a POLICY ADD (exposed for tools/tests). */
@@ -215,8 +214,7 @@ int spmif_migrate(struct spmif_client *c, const char *selector,
 
 /* Parse an event line ("600 ACQUIRE k=v ...") into *a (exposed for
  * tests and fuzzing).  Returns 0 or -EBADMSG. */
-int spmif_acquire_parse(const char *line, size_t len,
-			struct spmif_acquire *a);
+int spmif_acquire_parse(const char *line, size_t len, struct spmif_acquire *a);
 
 const char *spmif_kmp_name(enum spmif_kmp kmp);
 int spmif_kmp_parse(const char *name, enum spmif_kmp *kmp);

@@ -57,8 +57,7 @@ static bool next_token(struct rd *r, struct rd *tok)
 }
 
 /* Percent-decode tok into out (NUL-terminated). */
-static int decode_val(struct rd tok, char *out, size_t outlen,
-		      const char **why)
+static int decode_val(struct rd tok, char *out, size_t outlen, const char **why)
 {
 	size_t o = 0;
 	uint8_t c, h, l;
@@ -144,8 +143,8 @@ int spmif_msg_parse(struct rd line, struct spmif_msg *m, const char **why)
 				*why = "too many words";
 				return -EBADMSG;
 			}
-			if (decode_val(tok, m->pos[m->npos],
-				       sizeof(m->pos[0]), why) < 0)
+			if (decode_val(tok, m->pos[m->npos], sizeof(m->pos[0]),
+				       why) < 0)
 				return -EBADMSG;
 			m->npos++;
 			continue;
@@ -541,8 +540,8 @@ int spmif_line_pkt(const char *line, size_t len, struct ksel *s)
 	if (hd < 0 || (hd > 0 && spmif_parse_addr(buf, &s->dst) < 0))
 		goto bad;
 	if (!hs && !hd) {
-		static const char *const rest[] = { "pkt_proto", "pkt_sport",
-						    "pkt_dport" };
+		static const char *const rest[] = {"pkt_proto", "pkt_sport",
+						   "pkt_dport"};
 
 		/* no packet: then no piece of one either */
 		for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
@@ -638,8 +637,8 @@ int spmif_login_response(const char *password, size_t pwlen,
 	if (outlen < 2 * sizeof(mac) + 1)
 		return -ENOSPC;
 	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, password, pwlen,
-		       (const unsigned char *)challenge, strlen(challenge),
-		       mac, sizeof(mac), &maclen) ||
+		       (const unsigned char *)challenge, strlen(challenge), mac,
+		       sizeof(mac), &maclen) ||
 	    maclen != sizeof(mac))
 		return -EIO;
 	for (size_t i = 0; i < maclen; i++) {

@@ -41,7 +41,7 @@ struct spmif_kv_pair {
 
 struct spmif_msg {
 	char verb[SPMIF_VERB_MAX]; /* upper-cased */
-	unsigned npos;              /* positional words after the verb */
+	unsigned npos;		   /* positional words after the verb */
 	char pos[SPMIF_MAX_POS][SPMIF_VAL_MAX];
 	unsigned nkv;
 	struct spmif_kv_pair kv[SPMIF_MAX_KV];

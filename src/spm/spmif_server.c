@@ -47,9 +47,9 @@
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
 
-#define MOD "spmif"
-#define OUT_MAX CTLSOCK_OUT_MAX /* per-client backlog before we hang up */
-#define MAX_CONNS 64
+#define MOD		"spmif"
+#define OUT_MAX		CTLSOCK_OUT_MAX /* per-client backlog before we hang up */
+#define MAX_CONNS	64
 #define IDLE_MS_DEFAULT 10000u /* see spmif_server_set_idle_ms() */
 
 struct conn {
@@ -65,8 +65,8 @@ struct conn {
 	char challenge[SPMIF_CHALLENGE_HEX + 1];
 	uint8_t in[SPMIF_LINE_MAX];
 	size_t inlen;
-	bool discarding; /* inside an over-long line */
-	bool owns_dyn;   /* added a non-persistent dynamic policy */
+	bool discarding;   /* inside an over-long line */
+	bool owns_dyn;	   /* added a non-persistent dynamic policy */
 	uint64_t since_ms; /* connect, or end of the last complete line */
 	uint64_t part_ms;  /* first byte of the unfinished line */
 	struct wr out;
@@ -103,9 +103,9 @@ static int conn_write(struct conn *c)
 	bool want;
 
 	while (c->out_off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.buf + c->out_off,
-				 c->out.len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(c->fd, c->out.buf + c->out_off,
+			 c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -169,9 +169,10 @@ static void conn_put(struct conn *c, const struct wr *w)
 		}
 	}
 	if (c->out.len - c->out_off + w->len > OUT_MAX) {
-		log_rl_warn(MOD, "client pid %d: more than %u octets of "
-			    "output unread; disconnected", (int)c->pid,
-			    (unsigned)OUT_MAX);
+		log_rl_warn(MOD,
+			    "client pid %d: more than %u octets of "
+			    "output unread; disconnected",
+			    (int)c->pid, (unsigned)OUT_MAX);
 		c->closing = true;
 		c->out_off = c->out.len; /* drop the backlog at once */
 		return;
@@ -181,7 +182,7 @@ static void conn_put(struct conn *c, const struct wr *w)
 }
 
 static void reply(struct conn *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void reply(struct conn *c, int code, const char *fmt, ...)
 {
 	char text[512], head[8];
@@ -235,16 +236,16 @@ static void reply_lines(struct conn *c, int code, const char *text,
 /* ---- command table ---------------------------------------------------- */
 
 enum arg_type {
-	T_NAME,   /* configuration name */
+	T_NAME, /* configuration name */
 	T_U32,
 	T_U64,
 	T_PREFIX, /* address[/plen] */
 	T_ADDR,
 	T_MODE,
-	T_PROTO,  /* upper-layer protocol */
+	T_PROTO, /* upper-layer protocol */
 	T_PORT,
 	T_BOOL,
-	T_KIND,   /* static|dynamic|all */
+	T_KIND, /* static|dynamic|all */
 };
 
 struct arg_spec {
@@ -297,9 +298,9 @@ static int check_arg(const struct arg_spec *a, const char *v)
 		return spmif_parse_bool(v, &b);
 	case T_KIND:
 		return strcmp(v, "static") && strcmp(v, "dynamic") &&
-				       strcmp(v, "all")
-			       ? -EINVAL
-			       : 0;
+			       strcmp(v, "all")
+			   ? -EINVAL
+			   : 0;
 	}
 	return -EINVAL;
 }
@@ -307,16 +308,16 @@ static int check_arg(const struct arg_spec *a, const char *v)
 static const char *type_name(enum arg_type t)
 {
 	static const char *const n[] = {
-		[T_NAME] = "a name (< 64 bytes)",
-		[T_U32] = "a number",
-		[T_U64] = "a number",
-		[T_PREFIX] = "an address or address/prefixlen",
-		[T_ADDR] = "an IPv4/IPv6 address",
-		[T_MODE] = "transport or tunnel",
-		[T_PROTO] = "a protocol name or number",
-		[T_PORT] = "a port number",
-		[T_BOOL] = "yes or no",
-		[T_KIND] = "static, dynamic or all",
+	    [T_NAME] = "a name (< 64 bytes)",
+	    [T_U32] = "a number",
+	    [T_U64] = "a number",
+	    [T_PREFIX] = "an address or address/prefixlen",
+	    [T_ADDR] = "an IPv4/IPv6 address",
+	    [T_MODE] = "transport or tunnel",
+	    [T_PROTO] = "a protocol name or number",
+	    [T_PORT] = "a port number",
+	    [T_BOOL] = "yes or no",
+	    [T_KIND] = "static, dynamic or all",
 	};
 	return n[t];
 }
@@ -334,60 +335,60 @@ static void cmd_monitor(struct conn *c, const struct spmif_msg *m);
 static void cmd_quit(struct conn *c, const struct spmif_msg *m);
 static void cmd_ns(struct conn *c, const struct spmif_msg *m);
 
-static const struct arg_spec no_args[] = { { NULL, 0, false } };
+static const struct arg_spec no_args[] = {{NULL, 0, false}};
 static const struct arg_spec add_args[] = {
-	{ "selector", T_NAME, true },  { "src", T_PREFIX, true },
-	{ "dst", T_PREFIX, true },     { "lifetime", T_U64, false },
-	{ "mode", T_MODE, false },     { "sa_src", T_ADDR, false },
-	{ "sa_dst", T_ADDR, false },   { "proto", T_PROTO, false },
-	{ "sport", T_PORT, false },    { "dport", T_PORT, false },
-	{ "persist", T_BOOL, false },  { NULL, 0, false },
+    {"selector", T_NAME, true}, {"src", T_PREFIX, true},
+    {"dst", T_PREFIX, true},	{"lifetime", T_U64, false},
+    {"mode", T_MODE, false},	{"sa_src", T_ADDR, false},
+    {"sa_dst", T_ADDR, false},	{"proto", T_PROTO, false},
+    {"sport", T_PORT, false},	{"dport", T_PORT, false},
+    {"persist", T_BOOL, false}, {NULL, 0, false},
 };
 static const struct arg_spec del_args[] = {
-	{ "id", T_U32, false },
-	{ "selector", T_NAME, false },
-	{ NULL, 0, false },
+    {"id", T_U32, false},
+    {"selector", T_NAME, false},
+    {NULL, 0, false},
 };
 static const struct arg_spec dump_args[] = {
-	{ "kind", T_KIND, false },
-	{ NULL, 0, false },
+    {"kind", T_KIND, false},
+    {NULL, 0, false},
 };
 static const struct arg_spec slid_args[] = {
-	{ "index", T_U32, false },
-	{ NULL, 0, false },
+    {"index", T_U32, false},
+    {NULL, 0, false},
 };
 static const struct arg_spec migrate_args[] = {
-	{ "selector", T_NAME, true }, { "old_src", T_ADDR, true },
-	{ "old_dst", T_ADDR, true },  { "new_src", T_ADDR, true },
-	{ "new_dst", T_ADDR, true },  { NULL, 0, false },
+    {"selector", T_NAME, true}, {"old_src", T_ADDR, true},
+    {"old_dst", T_ADDR, true},	{"new_src", T_ADDR, true},
+    {"new_dst", T_ADDR, true},	{NULL, 0, false},
 };
 
 static const struct cmd cmds[] = {
-	{ "LOGIN", NULL, 1, no_args, cmd_login, C_NOAUTH, "LOGIN <hmac>" },
-	{ "QUIT", NULL, 0, no_args, cmd_quit, C_NOAUTH, "QUIT" },
-	{ "EXIT", NULL, 0, no_args, cmd_quit, C_NOAUTH, "EXIT" },
-	{ "REGISTER", NULL, 1, no_args, cmd_register, 0,
-	  "REGISTER ikev2|ikev1|kink" },
-	{ "POLICY", "ADD", 0, add_args, cmd_policy_add, 0,
-	  "POLICY ADD selector=NAME src=PFX dst=PFX [lifetime=SEC] "
-	  "[mode=transport|tunnel] [sa_src=A sa_dst=A] [proto=P] [sport=N] "
-	  "[dport=N] [persist=yes]" },
-	{ "POLICY", "DELETE", 0, del_args, cmd_policy_delete, 0,
-	  "POLICY DELETE id=N | selector=NAME" },
-	{ "POLICY", "DUMP", 0, dump_args, cmd_policy_dump, 0,
-	  "POLICY DUMP [kind=static|dynamic|all]" },
-	{ "SLID", NULL, 1, slid_args, cmd_slid, 0, "SLID index=N" },
-	{ "MIGRATE", NULL, 0, migrate_args, cmd_migrate, 0,
-	  "MIGRATE selector=NAME old_src=A old_dst=A new_src=A new_dst=A" },
-	{ "STATUS", NULL, 0, no_args, cmd_status, 0, "STATUS" },
-	{ "STAT", NULL, 0, no_args, cmd_status, 0, "STAT" },
-	{ "RELOAD", NULL, 0, no_args, cmd_reload, 0, "RELOAD" },
-	{ "MONITOR", NULL, 0, no_args, cmd_monitor, 0, "MONITOR" },
-	/* racoon2's nameserver list operations (its doc/spmif.txt) */
-	{ "NS", "LIST", 0, no_args, cmd_ns, 0, "NS LIST" },
-	{ "NS", "ADD", 1, no_args, cmd_ns, 0, "NS ADD ADDRESS" },
-	{ "NS", "DELETE", 1, no_args, cmd_ns, 0, "NS DELETE ADDRESS" },
-	{ "NS", "CHANGE", 1, no_args, cmd_ns, 0, "NS CHANGE ADDRESS" },
+    {"LOGIN", NULL, 1, no_args, cmd_login, C_NOAUTH, "LOGIN <hmac>"},
+    {"QUIT", NULL, 0, no_args, cmd_quit, C_NOAUTH, "QUIT"},
+    {"EXIT", NULL, 0, no_args, cmd_quit, C_NOAUTH, "EXIT"},
+    {"REGISTER", NULL, 1, no_args, cmd_register, 0,
+     "REGISTER ikev2|ikev1|kink"},
+    {"POLICY", "ADD", 0, add_args, cmd_policy_add, 0,
+     "POLICY ADD selector=NAME src=PFX dst=PFX [lifetime=SEC] "
+     "[mode=transport|tunnel] [sa_src=A sa_dst=A] [proto=P] [sport=N] "
+     "[dport=N] [persist=yes]"},
+    {"POLICY", "DELETE", 0, del_args, cmd_policy_delete, 0,
+     "POLICY DELETE id=N | selector=NAME"},
+    {"POLICY", "DUMP", 0, dump_args, cmd_policy_dump, 0,
+     "POLICY DUMP [kind=static|dynamic|all]"},
+    {"SLID", NULL, 1, slid_args, cmd_slid, 0, "SLID index=N"},
+    {"MIGRATE", NULL, 0, migrate_args, cmd_migrate, 0,
+     "MIGRATE selector=NAME old_src=A old_dst=A new_src=A new_dst=A"},
+    {"STATUS", NULL, 0, no_args, cmd_status, 0, "STATUS"},
+    {"STAT", NULL, 0, no_args, cmd_status, 0, "STAT"},
+    {"RELOAD", NULL, 0, no_args, cmd_reload, 0, "RELOAD"},
+    {"MONITOR", NULL, 0, no_args, cmd_monitor, 0, "MONITOR"},
+    /* racoon2's nameserver list operations (its doc/spmif.txt) */
+    {"NS", "LIST", 0, no_args, cmd_ns, 0, "NS LIST"},
+    {"NS", "ADD", 1, no_args, cmd_ns, 0, "NS ADD ADDRESS"},
+    {"NS", "DELETE", 1, no_args, cmd_ns, 0, "NS DELETE ADDRESS"},
+    {"NS", "CHANGE", 1, no_args, cmd_ns, 0, "NS CHANGE ADDRESS"},
 };
 
 /* Find the command and enforce the generic rules of its table row. */
@@ -411,8 +412,8 @@ static void dispatch(struct conn *c, const struct spmif_msg *m)
 		if (verb_known)
 			reply(c, SPMIF_E_SYNTAX, "%s needs %s", m->verb,
 			      strcmp(m->verb, "NS") == 0
-				      ? "LIST, ADD, DELETE or CHANGE"
-				      : "ADD, DELETE or DUMP");
+				  ? "LIST, ADD, DELETE or CHANGE"
+				  : "ADD, DELETE or DUMP");
 		else
 			reply(c, SPMIF_E_UNKNOWN, "unknown command %s",
 			      m->verb);
@@ -435,8 +436,9 @@ static void dispatch(struct conn *c, const struct spmif_msg *m)
 			if (strcmp(a->key, m->kv[i].key) == 0)
 				break;
 		if (!a->key) {
-			reply(c, SPMIF_E_SYNTAX, "unknown argument %s; usage: %s",
-			      m->kv[i].key, cmd->usage);
+			reply(c, SPMIF_E_SYNTAX,
+			      "unknown argument %s; usage: %s", m->kv[i].key,
+			      cmd->usage);
 			return;
 		}
 		if (check_arg(a, m->kv[i].val) < 0) {
@@ -447,8 +449,8 @@ static void dispatch(struct conn *c, const struct spmif_msg *m)
 	}
 	for (const struct arg_spec *a = cmd->args; a->key; a++) {
 		if (a->required && !spmif_msg_get(m, a->key)) {
-			reply(c, SPMIF_E_SYNTAX, "missing %s; usage: %s", a->key,
-			      cmd->usage);
+			reply(c, SPMIF_E_SYNTAX, "missing %s; usage: %s",
+			      a->key, cmd->usage);
 			return;
 		}
 	}
@@ -561,8 +563,8 @@ static void put_entry(struct wr *w, const struct spd_entry *e,
 
 			spmif_put_u64(w, "expires",
 				      dyn->expires_ms > now
-					      ? (dyn->expires_ms - now) / 1000
-					      : 0);
+					  ? (dyn->expires_ms - now) / 1000
+					  : 0);
 		}
 	}
 	if (live) {
@@ -610,10 +612,9 @@ static int live_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static const struct kpolicy *live_find(const struct live_set *l,
-				       uint32_t index)
+static const struct kpolicy *live_find(const struct live_set *l, uint32_t index)
 {
-	struct kpolicy key = { .index = index };
+	struct kpolicy key = {.index = index};
 
 	if (!l->v)
 		return NULL;
@@ -626,7 +627,7 @@ static void cmd_policy_dump(struct conn *c, const struct spmif_msg *m)
 	const char *kind = spmif_msg_get(m, "kind");
 	bool want_static = !kind || strcmp(kind, "dynamic") != 0;
 	bool want_dyn = !kind || strcmp(kind, "static") != 0;
-	struct live_set live = { 0 };
+	struct live_set live = {0};
 	size_t count = 0;
 	struct wr w;
 
@@ -717,10 +718,11 @@ static void cmd_policy_add(struct conn *c, const struct spmif_msg *m)
 		(void)spmif_parse_addr(v, &q.sa_src);
 	if ((v = spmif_msg_get(m, "sa_dst")) != NULL)
 		(void)spmif_parse_addr(v, &q.sa_dst);
-	if (!q.sa_src.af != !q.sa_dst.af || (q.sa_src.af &&
-					     q.sa_src.af != q.sa_dst.af)) {
-		reply(c, SPMIF_E_SYNTAX, "sa_src and sa_dst go together "
-					 "(same family)");
+	if (!q.sa_src.af != !q.sa_dst.af ||
+	    (q.sa_src.af && q.sa_src.af != q.sa_dst.af)) {
+		reply(c, SPMIF_E_SYNTAX,
+		      "sa_src and sa_dst go together "
+		      "(same family)");
 		return;
 	}
 	if ((v = spmif_msg_get(m, "proto")) != NULL) {
@@ -756,7 +758,7 @@ static void cmd_policy_add(struct conn *c, const struct spmif_msg *m)
 	}
 	if (!persist)
 		c->owns_dyn = true; /* lives as long as this connection */
-	char idx[3][16] = { "0", "0", "0" };
+	char idx[3][16] = {"0", "0", "0"};
 
 	for (size_t i = 0; i < dyn->n; i++)
 		snprintf(idx[i], sizeof(idx[i]), "0x%08x", dyn->e[i].kp.index);
@@ -776,7 +778,8 @@ static void cmd_policy_delete(struct conn *c, const struct spmif_msg *m)
 
 	if (msg_u64(m, "id", UINT32_MAX, &id)) {
 		if (sel) {
-			reply(c, SPMIF_E_SYNTAX, "give id or selector, not both");
+			reply(c, SPMIF_E_SYNTAX,
+			      "give id or selector, not both");
 			return;
 		}
 		if (spd_dyn_del(&d->spd, (uint32_t)id) < 0) {
@@ -788,8 +791,9 @@ static void cmd_policy_delete(struct conn *c, const struct spmif_msg *m)
 		return;
 	}
 	if (!sel) {
-		reply(c, SPMIF_E_SYNTAX, "usage: POLICY DELETE id=N | "
-					 "selector=NAME");
+		reply(c, SPMIF_E_SYNTAX,
+		      "usage: POLICY DELETE id=N | "
+		      "selector=NAME");
 		return;
 	}
 	for (;;) {
@@ -865,18 +869,16 @@ static void cmd_migrate(struct conn *c, const struct spmif_msg *m)
 		reply(c, SPMIF_E_NOTFOUND, "no installed policy for %s",
 		      spmif_msg_get(m, "selector"));
 	else if (rc < 0)
-		reply(c, SPMIF_E_FAILED, "migrate failed: %s",
-		      d->k.last_error);
+		reply(c, SPMIF_E_FAILED, "migrate failed: %s", d->k.last_error);
 	else if (rc == 0)
 		reply(c, SPMIF_OK_NONE, "no template with those endpoints");
 	else
 		reply(c, SPMIF_OK, "migrated count=%d", rc);
 }
 
-static void status_line(struct conn *c, const char *key, const char *fmt,
-			...) __attribute__((format(printf, 3, 4)));
-static void status_line(struct conn *c, const char *key, const char *fmt,
-			...)
+static void status_line(struct conn *c, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void status_line(struct conn *c, const char *key, const char *fmt, ...)
 {
 	char val[256];
 	struct wr w;
@@ -936,8 +938,10 @@ static void cmd_ns(struct conn *c, const struct spmif_msg *m)
 	spmif_addr_str(&a, buf, sizeof(buf));
 	if (strcasecmp(op, "ADD") == 0) {
 		if (i < d->nns) {
-			reply(c, SPMIF_E_NOTFOUND, "nameserver %s already "
-				    "listed", buf);
+			reply(c, SPMIF_E_NOTFOUND,
+			      "nameserver %s already "
+			      "listed",
+			      buf);
 			return;
 		}
 		if (d->nns == SPMD_NS_MAX) {
@@ -1029,8 +1033,9 @@ static void cmd_reload(struct conn *c, const struct spmif_msg *m)
 		reply_lines(c, SPMIF_E_FAILED, err,
 			    "reload rejected; running state kept");
 	else
-		reply(c, SPMIF_OK, "reloaded added=%zu updated=%zu "
-				   "unchanged=%zu deleted=%zu",
+		reply(c, SPMIF_OK,
+		      "reloaded added=%zu updated=%zu "
+		      "unchanged=%zu deleted=%zu",
 		      counts.nadd, counts.nupd, counts.nkeep, counts.ndel);
 	free(err);
 }
@@ -1131,7 +1136,8 @@ static void conn_drop(struct conn *c, const char *why)
 
 	n = snprintf(line, sizeof(line), "421 %s\n", why);
 	if (n > 0 && (size_t)n < sizeof(line) && c->out_off == c->out.len)
-		(void)!send(c->fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)!send(c->fd, line, (size_t)n,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
 	conn_close(c);
 }
 
@@ -1283,8 +1289,7 @@ static void conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		conn_close(c);
 }
 
-static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct spmif_server *s = arg;
 	struct {
@@ -1313,9 +1318,11 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
 			return;
 		}
 		s->evictions++;
-		log_rl_warn(MOD, "%d clients: dropping pid %d, quiet for %" PRIu64
-				 " ms, for pid %d", MAX_CONNS, (int)v->pid,
-			    ev_now_ms() - v->since_ms, (int)cred.pid);
+		log_rl_warn(MOD,
+			    "%d clients: dropping pid %d, quiet for %" PRIu64
+			    " ms, for pid %d",
+			    MAX_CONNS, (int)v->pid, ev_now_ms() - v->since_ms,
+			    (int)cred.pid);
 		conn_drop(v, "too many clients; closing the longest idle");
 	}
 	c = calloc(1, sizeof(*c));
@@ -1374,8 +1381,9 @@ void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev)
 	e = spd_find_index(&d->spd, ev->u.acquire.pol_index, &dyn);
 	if (!e) {
 		d->spd.st.acquires_dropped++;
-		log_rl_warn(MOD, "ACQUIRE for policy index 0x%x that spmd "
-				 "did not install; ignored",
+		log_rl_warn(MOD,
+			    "ACQUIRE for policy index 0x%x that spmd "
+			    "did not install; ignored",
 			    ev->u.acquire.pol_index);
 		return;
 	}
@@ -1411,14 +1419,15 @@ void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev)
 	if (e->kp.ntmpl) {
 		spmif_put_u64(&w, "reqid", e->kp.tmpl[0].reqid);
 		spmif_put_str(&w, "mode", spmif_mode_str(e->kp.tmpl[0].mode));
-		spmif_put_str(&w, "ipsec",
-			      spmif_ipproto_str(e->kp.tmpl[0].proto, buf,
-						sizeof(buf)));
+		spmif_put_str(
+		    &w, "ipsec",
+		    spmif_ipproto_str(e->kp.tmpl[0].proto, buf, sizeof(buf)));
 	}
 	if (!target) {
 		d->spd.st.acquires_dropped++;
-		log_rl_warn(MOD, "ACQUIRE for selector %s (remote %s): no %s "
-				 "daemon registered; dropped",
+		log_rl_warn(MOD,
+			    "ACQUIRE for selector %s (remote %s): no %s "
+			    "daemon registered; dropped",
 			    e->selector, e->remote[0] ? e->remote : "-",
 			    e->kmp ? spmif_kmp_name(e->kmp) : "KMP");
 	} else {
@@ -1460,7 +1469,8 @@ void spmif_server_dyn_gone(struct spd *spd, const struct spd_dyn *dyn,
 	conn_kick(c);
 }
 
-/* ---- test hook ------------------------------------------------------------ */
+/* ---- test hook ------------------------------------------------------------
+ */
 
 int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
 		      size_t len, bool authed)
@@ -1515,8 +1525,8 @@ struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
 	s->idle_ms = IDLE_MS_DEFAULT;
 	ev_timer_init(&s->idle_timer, idle_fire, s);
 	if (password_file) {
-		rc = spmif_read_password(password_file, &s->password,
-					 &s->pwlen);
+		rc =
+		    spmif_read_password(password_file, &s->password, &s->pwlen);
 		if (rc < 0) {
 			log_err(MOD, "spmd_password %s: %s", password_file,
 				strerror(-rc));
@@ -1529,10 +1539,10 @@ struct spmif_server *spmif_server_new(struct spmd *d, const char *path,
 	/* one spmd per socket; mode 0600 before bind (lib/ctlsock.h) */
 	rc = ctlsock_open(&s->ls,
 			  &(struct ctlsock_opts){
-				  .path = path,
-				  .daemon = "spmd",
-				  .type = SOCK_STREAM,
-				  .refuse = "530 permission denied\n",
+			      .path = path,
+			      .daemon = "spmd",
+			      .type = SOCK_STREAM,
+			      .refuse = "530 permission denied\n",
 			  },
 			  why, sizeof(why));
 	if (rc < 0) {

@@ -88,7 +88,8 @@ static void check(krb5_context ctx, krb5_keyblock *key, unsigned char *m,
 	d.length = (unsigned)covered;
 	memset(&mine, 0, sizeof(mine));
 	if (krb5_c_make_checksum(ctx, 0, key, 40, &d, &mine) == 0)
-		result(mine.length == ck && !memcmp(mine.contents, m + covered, ck),
+		result(mine.length == ck &&
+			   !memcmp(mine.contents, m + covered, ck),
 		       "Cksum verifies (usage 40)", i);
 	else
 		result(0, "make_checksum", i);
@@ -104,11 +105,13 @@ static void check(krb5_context ctx, krb5_keyblock *key, unsigned char *m,
 	ct.ciphertext.length = (unsigned)enc_len;
 	pt.length = (unsigned)enc_len;
 	pt.data = malloc(enc_len);
-	if (krb5_c_decrypt(ctx, key, 39, NULL, &ct, &pt) == 0 && pt.length >= 12) {
+	if (krb5_c_decrypt(ctx, key, 39, NULL, &ct, &pt) == 0 &&
+	    pt.length >= 12) {
 		const unsigned char *p = (const unsigned char *)pt.data;
 		/* InnerNextPload = KINK_ISAKMP, its QMVersion 1.0 */
 		result(p[0] == 6 && p[4 + 5] == 0x10,
-		       "KINK_ENCRYPT decrypts (usage 39) to KINK_ISAKMP v1.0", i);
+		       "KINK_ENCRYPT decrypts (usage 39) to KINK_ISAKMP v1.0",
+		       i);
 	} else {
 		result(0, "KINK_ENCRYPT decrypts (usage 39)", i);
 	}

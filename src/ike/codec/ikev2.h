@@ -93,10 +93,10 @@
 #define IKEV2_ID_KEY_ID	     11
 
 /* AUTH methods (RFC 7296 §3.8). */
-#define IKEV2_AUTH_RSA_SIG 1
-#define IKEV2_AUTH_PSK	   2 /* Shared Key Message Integrity Code */
-#define IKEV2_AUTH_DSS_SIG 3
-#define IKEV2_AUTH_ECDSA_256 9  /* RFC 4754: SHA-256 on P-256 */
+#define IKEV2_AUTH_RSA_SIG   1
+#define IKEV2_AUTH_PSK	     2 /* Shared Key Message Integrity Code */
+#define IKEV2_AUTH_DSS_SIG   3
+#define IKEV2_AUTH_ECDSA_256 9	/* RFC 4754: SHA-256 on P-256 */
 #define IKEV2_AUTH_ECDSA_384 10 /* SHA-384 on P-384 */
 #define IKEV2_AUTH_ECDSA_521 11 /* SHA-512 on P-521 */
 #define IKEV2_AUTH_DIGSIG    14 /* RFC 7427 Digital Signature */

@@ -38,18 +38,17 @@ struct esp_alg {
 /* RFC 4303 §2.4: payload is padded so that pad length and next header
  * end on a 4-byte boundary, or the cipher's block size if larger. */
 static const struct esp_alg esp_algs[] = {
-	{ ESP_ENCR_AES_GCM_16, ESP_K_AEAD, 8, 4, 16, 4, "AES-128-GCM",
-	  "AES-192-GCM", "AES-256-GCM", "RFC 4106" },
-	{ ESP_ENCR_AES_GCM_12, ESP_K_AEAD, 8, 4, 12, 4, "AES-128-GCM",
-	  "AES-192-GCM", "AES-256-GCM", "RFC 4106" },
-	{ ESP_ENCR_AES_GCM_8, ESP_K_AEAD, 8, 4, 8, 4, "AES-128-GCM",
-	  "AES-192-GCM", "AES-256-GCM", "RFC 4106" },
-	{ ESP_ENCR_CHACHA20_POLY1305, ESP_K_AEAD, 8, 4, 16, 4, NULL, NULL,
-	  "ChaCha20-Poly1305", "RFC 7634" },
-	{ ESP_ENCR_AES_CBC, ESP_K_CBC, 16, 16, 0, 0, "AES-128-CBC",
-	  "AES-192-CBC", "AES-256-CBC", "RFC 3602" },
-	{ ESP_ENCR_NULL, ESP_K_NULL, 0, 4, 0, 0, NULL, NULL, NULL,
-	  "RFC 2410" },
+    {ESP_ENCR_AES_GCM_16, ESP_K_AEAD, 8, 4, 16, 4, "AES-128-GCM", "AES-192-GCM",
+     "AES-256-GCM", "RFC 4106"},
+    {ESP_ENCR_AES_GCM_12, ESP_K_AEAD, 8, 4, 12, 4, "AES-128-GCM", "AES-192-GCM",
+     "AES-256-GCM", "RFC 4106"},
+    {ESP_ENCR_AES_GCM_8, ESP_K_AEAD, 8, 4, 8, 4, "AES-128-GCM", "AES-192-GCM",
+     "AES-256-GCM", "RFC 4106"},
+    {ESP_ENCR_CHACHA20_POLY1305, ESP_K_AEAD, 8, 4, 16, 4, NULL, NULL,
+     "ChaCha20-Poly1305", "RFC 7634"},
+    {ESP_ENCR_AES_CBC, ESP_K_CBC, 16, 16, 0, 0, "AES-128-CBC", "AES-192-CBC",
+     "AES-256-CBC", "RFC 3602"},
+    {ESP_ENCR_NULL, ESP_K_NULL, 0, 4, 0, 0, NULL, NULL, NULL, "RFC 2410"},
 };
 
 struct esp_integ {
@@ -60,24 +59,33 @@ struct esp_integ {
 
 /* RFC 2404 (SHA-1-96), RFC 4868 (SHA-2, truncated to half). */
 static const struct esp_integ esp_integs[] = {
-	{ ESP_AUTH_HMAC_SHA1_96, "SHA1", 20, 12 },
-	{ ESP_AUTH_HMAC_SHA2_256_128, "SHA256", 32, 16 },
-	{ ESP_AUTH_HMAC_SHA2_384_192, "SHA384", 48, 24 },
-	{ ESP_AUTH_HMAC_SHA2_512_256, "SHA512", 64, 32 },
+    {ESP_AUTH_HMAC_SHA1_96, "SHA1", 20, 12},
+    {ESP_AUTH_HMAC_SHA2_256_128, "SHA256", 32, 16},
+    {ESP_AUTH_HMAC_SHA2_384_192, "SHA384", 48, 24},
+    {ESP_AUTH_HMAC_SHA2_512_256, "SHA512", 64, 32},
 };
 
 const char *esp_strerror(int err)
 {
 	switch (err) {
-	case ESP_OK: return "ok";
-	case ESP_E_SHORT: return "malformed or truncated ESP packet";
-	case ESP_E_REPLAY: return "replayed or too old sequence number";
-	case ESP_E_AUTH: return "integrity check failed";
-	case ESP_E_PAD: return "bad padding";
-	case ESP_E_SPACE: return "buffer too small";
-	case ESP_E_DEAD: return "SA expired";
-	case ESP_E_CRYPTO: return "crypto library failure";
-	default: return err < 0 ? strerror(-err) : "unknown";
+	case ESP_OK:
+		return "ok";
+	case ESP_E_SHORT:
+		return "malformed or truncated ESP packet";
+	case ESP_E_REPLAY:
+		return "replayed or too old sequence number";
+	case ESP_E_AUTH:
+		return "integrity check failed";
+	case ESP_E_PAD:
+		return "bad padding";
+	case ESP_E_SPACE:
+		return "buffer too small";
+	case ESP_E_DEAD:
+		return "SA expired";
+	case ESP_E_CRYPTO:
+		return "crypto library failure";
+	default:
+		return err < 0 ? strerror(-err) : "unknown";
 	}
 }
 
@@ -99,8 +107,7 @@ static const struct esp_alg *alg_find(uint16_t id)
 
 static const struct esp_integ *integ_find(uint16_t id)
 {
-	for (size_t i = 0; i < sizeof(esp_integs) / sizeof(esp_integs[0]);
-	     i++)
+	for (size_t i = 0; i < sizeof(esp_integs) / sizeof(esp_integs[0]); i++)
 		if (esp_integs[i].id == id)
 			return &esp_integs[i];
 	return NULL;
@@ -147,10 +154,10 @@ static void *mac_new(const char *digest, const uint8_t *key, size_t klen)
 	return ctx;
 }
 
-#define SAERR(...)                                   \
-	do {                                         \
-		if (err && errlen)                   \
-			snprintf(err, errlen, __VA_ARGS__); \
+#define SAERR(...)                                                             \
+	do {                                                                   \
+		if (err && errlen)                                             \
+			snprintf(err, errlen, __VA_ARGS__);                    \
 	} while (0)
 
 int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
@@ -183,14 +190,15 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 	}
 	bits = k->encr_keybits ? k->encr_keybits : (ekey - alg->salt_len) * 8;
 	if (bits != (ekey - alg->salt_len) * 8) {
-		SAERR("key length %zu does not match %zu bits (+%u salt)",
-		      ekey, bits, alg->salt_len);
+		SAERR("key length %zu does not match %zu bits (+%u salt)", ekey,
+		      bits, alg->salt_len);
 		return -EINVAL;
 	}
 	if (alg->kind != ESP_K_NULL) {
-		name = bits == 128 ? alg->name128 :
-		       bits == 192 ? alg->name192 :
-		       bits == 256 ? alg->name256 : NULL;
+		name = bits == 128   ? alg->name128
+		       : bits == 192 ? alg->name192
+		       : bits == 256 ? alg->name256
+				     : NULL;
 		if (!name) {
 			SAERR("%zu-bit key not allowed for transform %u", bits,
 			      k->encr_id);
@@ -250,17 +258,18 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 		 * can hold the salt and take only the explicit part per
 		 * packet (the TLS-style "fixed IV" of OpenSSL); used for
 		 * decryption, where it saves a re-initialisation. */
-		if (alg->kind == ESP_K_AEAD && alg->encr_id !=
-		    ESP_ENCR_CHACHA20_POLY1305)
-			sa->gcm_iv_inv = EVP_CIPHER_CTX_ctrl(
-				sa->cipher_dec, EVP_CTRL_GCM_SET_IV_FIXED, 4,
-				sa->salt) == 1;
+		if (alg->kind == ESP_K_AEAD &&
+		    alg->encr_id != ESP_ENCR_CHACHA20_POLY1305)
+			sa->gcm_iv_inv =
+			    EVP_CIPHER_CTX_ctrl(sa->cipher_dec,
+						EVP_CTRL_GCM_SET_IV_FIXED, 4,
+						sa->salt) == 1;
 	}
 	if (integ) {
-		sa->mac_enc = mac_new(integ->digest, k->auth_key,
-				      k->auth_key_len);
-		sa->mac_dec = mac_new(integ->digest, k->auth_key,
-				      k->auth_key_len);
+		sa->mac_enc =
+		    mac_new(integ->digest, k->auth_key, k->auth_key_len);
+		sa->mac_dec =
+		    mac_new(integ->digest, k->auth_key, k->auth_key_len);
 		if (!sa->mac_enc || !sa->mac_dec) {
 			SAERR("OpenSSL cannot set up HMAC-%s", integ->digest);
 			rc = -ENOTSUP;
@@ -332,10 +341,9 @@ unsigned esp_sa_tick(struct esp_sa *sa, uint64_t now)
 		sa->dead = true;
 		return ESP_EV_HARD;
 	}
-	if (!sa->soft_done &&
-	    ((l->soft_add_sec && age >= l->soft_add_sec) ||
-	     (l->soft_use_sec && sa->cnt.use_time &&
-	      idle >= l->soft_use_sec))) {
+	if (!sa->soft_done && ((l->soft_add_sec && age >= l->soft_add_sec) ||
+			       (l->soft_use_sec && sa->cnt.use_time &&
+				idle >= l->soft_use_sec))) {
 		sa->soft_done = true;
 		return ESP_EV_SOFT;
 	}
@@ -375,8 +383,8 @@ static int aead_tag(void *ctx, uint8_t *tag, size_t len, bool set)
 	p[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
 						 tag, len);
 	p[1] = OSSL_PARAM_construct_end();
-	return set ? EVP_CIPHER_CTX_set_params(ctx, p) :
-		     EVP_CIPHER_CTX_get_params(ctx, p);
+	return set ? EVP_CIPHER_CTX_set_params(ctx, p)
+		   : EVP_CIPHER_CTX_get_params(ctx, p);
 }
 
 /*
@@ -395,8 +403,7 @@ static int encrypt_body(void *ctx, const uint8_t *payload, size_t len,
 		if (!EVP_CipherUpdate(ctx, dst, &n1, dst, (int)(len + tlen)))
 			return ESP_E_CRYPTO;
 	} else if (!EVP_CipherUpdate(ctx, dst, &n1, payload, (int)len) ||
-		   !EVP_CipherUpdate(ctx, dst + n1, &n2, trailer,
-				     (int)tlen)) {
+		   !EVP_CipherUpdate(ctx, dst + n1, &n2, trailer, (int)tlen)) {
 		return ESP_E_CRYPTO;
 	}
 	if (!EVP_CipherFinal_ex(ctx, dst + n1 + n2, &n3) ||
@@ -405,9 +412,9 @@ static int encrypt_body(void *ctx, const uint8_t *payload, size_t len,
 	return 0;
 }
 
-int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
-	      uint8_t nh, uint8_t *out, size_t outcap, size_t *outlen,
-	      uint64_t now, unsigned *events)
+int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len, uint8_t nh,
+	      uint8_t *out, size_t outcap, size_t *outlen, uint64_t now,
+	      unsigned *events)
 {
 	uint8_t trailer[16 + 2], aad[12], nonce[12], *body_p;
 	size_t total = esp_encap_len(sa, len);
@@ -488,10 +495,10 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
 			/* RFC 3602 §2.3: the IV must be unpredictable. */
 			if (RAND_bytes(out + 8, 16) != 1)
 				return ESP_E_CRYPTO;
-			if (!EVP_CipherInit_ex(sa->cipher_enc, NULL, NULL,
-					       NULL, out + 8, 1) ||
-			    encrypt_body(sa->cipher_enc, payload, len,
-					 trailer, padlen + 2, body_p))
+			if (!EVP_CipherInit_ex(sa->cipher_enc, NULL, NULL, NULL,
+					       out + 8, 1) ||
+			    encrypt_body(sa->cipher_enc, payload, len, trailer,
+					 padlen + 2, body_p))
 				return ESP_E_CRYPTO;
 		} else if (payload != body_p) {
 			memcpy(body_p, payload, len);
@@ -563,8 +570,7 @@ int esp_replay_check(const struct esp_sa *sa, uint32_t seq_lo,
 		return 0;
 	if (t - full >= sa->window)
 		return ESP_E_REPLAY;
-	if (sa->rpl_map[(full & (sa->rpl_bits - 1)) / 64] >>
-	    (full & 63) & 1)
+	if (sa->rpl_map[(full & (sa->rpl_bits - 1)) / 64] >> (full & 63) & 1)
 		return ESP_E_REPLAY;
 	return 0;
 }
@@ -589,9 +595,9 @@ void esp_replay_update(struct esp_sa *sa, uint64_t full)
 	sa->rpl_map[b / 64] |= 1ull << (b & 63);
 }
 
-int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len,
-	      uint8_t *out, size_t outcap, size_t *outlen, uint8_t *nh,
-	      uint64_t now, unsigned *events)
+int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
+	      size_t outcap, size_t *outlen, uint8_t *nh, uint64_t now,
+	      unsigned *events)
 {
 	struct rd r = rd_init(pkt, len), h;
 	const uint8_t *hdr, *iv, *ct, *icv;
@@ -652,11 +658,11 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len,
 			 * cheaper than a re-init with the whole nonce */
 			OSSL_PARAM p[3];
 			p[0] = OSSL_PARAM_construct_octet_string(
-				OSSL_CIPHER_PARAM_AEAD_TAG, (void *)icv,
-				sa->icv_len);
+			    OSSL_CIPHER_PARAM_AEAD_TAG, (void *)icv,
+			    sa->icv_len);
 			p[1] = OSSL_PARAM_construct_octet_string(
-				OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV,
-				(void *)iv, 8);
+			    OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV, (void *)iv,
+			    8);
 			p[2] = OSSL_PARAM_construct_end();
 			if (!EVP_CIPHER_CTX_set_params(sa->cipher_dec, p))
 				return ESP_E_CRYPTO;
@@ -668,8 +674,7 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len,
 		}
 		if (!EVP_CipherUpdate(sa->cipher_dec, NULL, &n1, aad,
 				      (int)aadlen) ||
-		    !EVP_CipherUpdate(sa->cipher_dec, out, &n1, ct,
-				      (int)ctlen))
+		    !EVP_CipherUpdate(sa->cipher_dec, out, &n1, ct, (int)ctlen))
 			return ESP_E_CRYPTO;
 		if (EVP_CipherFinal_ex(sa->cipher_dec, out + n1, &n2) != 1) {
 			sa->cnt.integrity_drops++;

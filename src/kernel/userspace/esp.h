@@ -29,24 +29,24 @@
 #include "kernel/kernel.h"
 
 /* IKEv2 transform IDs (RFC 7296 §3.3.2, IANA) understood by the engine. */
-#define ESP_ENCR_NULL 11
-#define ESP_ENCR_AES_CBC 12
-#define ESP_ENCR_AES_GCM_8 18
-#define ESP_ENCR_AES_GCM_12 19
-#define ESP_ENCR_AES_GCM_16 20
+#define ESP_ENCR_NULL		   11
+#define ESP_ENCR_AES_CBC	   12
+#define ESP_ENCR_AES_GCM_8	   18
+#define ESP_ENCR_AES_GCM_12	   19
+#define ESP_ENCR_AES_GCM_16	   20
 #define ESP_ENCR_CHACHA20_POLY1305 28
-#define ESP_AUTH_HMAC_SHA1_96 2
+#define ESP_AUTH_HMAC_SHA1_96	   2
 #define ESP_AUTH_HMAC_SHA2_256_128 12
 #define ESP_AUTH_HMAC_SHA2_384_192 13
 #define ESP_AUTH_HMAC_SHA2_512_256 14
 
 #define ESP_REPLAY_DEFAULT 64
-#define ESP_REPLAY_MAX 4096
+#define ESP_REPLAY_MAX	   4096
 
 /* Worst-case growth of a packet: SPI+seq (8) + IV (16) + pad (<=15 for
  * the 16-byte block ciphers, we never add extra TFC padding) + 2 + ICV
  * (<=32). */
-#define ESP_MAX_HDR 24
+#define ESP_MAX_HDR	 24
 #define ESP_MAX_OVERHEAD (ESP_MAX_HDR + 15 + 2 + 32)
 
 /* Outbound sequence numbers: soft EXPIRE (asks iked to rekey) this many
@@ -62,12 +62,12 @@
 enum esp_err {
 	ESP_OK = 0,
 	ESP_E_SHORT = -1000, /* truncated / malformed */
-	ESP_E_REPLAY,        /* duplicate or left of the window */
-	ESP_E_AUTH,          /* ICV mismatch */
-	ESP_E_PAD,           /* bad pad length after decryption */
-	ESP_E_SPACE,         /* output buffer too small */
-	ESP_E_DEAD,          /* SA hard-expired or sequence exhausted */
-	ESP_E_CRYPTO,        /* OpenSSL failure */
+	ESP_E_REPLAY,	     /* duplicate or left of the window */
+	ESP_E_AUTH,	     /* ICV mismatch */
+	ESP_E_PAD,	     /* bad pad length after decryption */
+	ESP_E_SPACE,	     /* output buffer too small */
+	ESP_E_DEAD,	     /* SA hard-expired or sequence exhausted */
+	ESP_E_CRYPTO,	     /* OpenSSL failure */
 };
 const char *esp_strerror(int err);
 
@@ -132,9 +132,9 @@ size_t esp_hdr_len(const struct esp_sa *sa);
  * copy less for the caller, one cipher call less here); any other
  * overlap with out is refused (ESP_E_SPACE).
  */
-int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len,
-	      uint8_t nh, uint8_t *out, size_t outcap, size_t *outlen,
-	      uint64_t now_sec, unsigned *events);
+int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len, uint8_t nh,
+	      uint8_t *out, size_t outcap, size_t *outlen, uint64_t now_sec,
+	      unsigned *events);
 
 /* Read SPI (and low sequence number) of a received ESP packet. */
 int esp_peek(const uint8_t *pkt, size_t len, uint32_t *spi, uint32_t *seq);
@@ -146,9 +146,9 @@ int esp_peek(const uint8_t *pkt, size_t len, uint32_t *spi, uint32_t *seq);
  * only after the ICV verified (RFC 4303 §3.4.3).  Counters are updated
  * (replay/integrity drops too).
  */
-int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len,
-	      uint8_t *out, size_t outcap, size_t *outlen, uint8_t *nh,
-	      uint64_t now_sec, unsigned *events);
+int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
+	      size_t outcap, size_t *outlen, uint8_t *nh, uint64_t now_sec,
+	      unsigned *events);
 
 /* Time-based lifetimes; call about once a second. */
 unsigned esp_sa_tick(struct esp_sa *sa, uint64_t now_sec);

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define GET(x)                          \
-	do {                            \
-		if ((x) < 0)            \
-			return -EBADMSG; \
+#define GET(x)                                                                 \
+	do {                                                                   \
+		if ((x) < 0)                                                   \
+			return -EBADMSG;                                       \
 	} while (0)
 
 void espm_put_hdr(struct wr *w, const struct espm_hdr *h)

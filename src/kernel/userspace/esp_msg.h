@@ -34,30 +34,30 @@
 #include "lib/wr.h"
 
 #define ESPM_DEFAULT_SOCKET R2_ESPD_SOCKET
-#define ESPM_SOCKET_ENV "RACOON2_ESPD_SOCKET"
-#define ESPM_MAX 8192 /* largest message */
-#define ESPM_VERSION 1
+#define ESPM_SOCKET_ENV	    "RACOON2_ESPD_SOCKET"
+#define ESPM_MAX	    8192 /* largest message */
+#define ESPM_VERSION	    1
 
 enum espm_type {
-	ESPM_HELLO = 1,   /* u32 version, u32 flags; reply: u32 version,
-			   * u64 instance (random per r2espd run) */
-	ESPM_GETSPI,      /* u8 proto, kaddr src, kaddr dst, u32 reqid */
-	ESPM_SA_ADD,      /* ksa */
-	ESPM_SA_DEL,      /* u8 proto, kaddr dst, u32 spi */
-	ESPM_SA_QUERY,    /* same as SA_DEL; reply: kcounters */
-	ESPM_SA_GET,      /* same; reply: ksa (keys) + kcounters */
-	ESPM_POL_ADD,     /* kpolicy; reply: u32 index */
-	ESPM_POL_UPDATE,  /* kpolicy */
-	ESPM_POL_DEL,     /* kpolicy (selector + dir, or index) */
-	ESPM_POL_DUMP,    /* items: kpolicy */
+	ESPM_HELLO = 1,	 /* u32 version, u32 flags; reply: u32 version,
+			  * u64 instance (random per r2espd run) */
+	ESPM_GETSPI,	 /* u8 proto, kaddr src, kaddr dst, u32 reqid */
+	ESPM_SA_ADD,	 /* ksa */
+	ESPM_SA_DEL,	 /* u8 proto, kaddr dst, u32 spi */
+	ESPM_SA_QUERY,	 /* same as SA_DEL; reply: kcounters */
+	ESPM_SA_GET,	 /* same; reply: ksa (keys) + kcounters */
+	ESPM_POL_ADD,	 /* kpolicy; reply: u32 index */
+	ESPM_POL_UPDATE, /* kpolicy */
+	ESPM_POL_DEL,	 /* kpolicy (selector + dir, or index) */
+	ESPM_POL_DUMP,	 /* items: kpolicy */
 	ESPM_FLUSH_OWN,
-	ESPM_SA_DUMP,     /* items: ksa without keys + kcounters */
-	ESPM_STATS,       /* reply: u32 n, n x (name string, u64) */
+	ESPM_SA_DUMP, /* items: ksa without keys + kcounters */
+	ESPM_STATS,   /* reply: u32 n, n x (name string, u64) */
 	ESPM_TYPE_MAX_REQ = ESPM_STATS,
 
 	ESPM_REPLY = 0x80, /* status = 0 or -errno, body per request */
 	ESPM_ITEM,
-	ESPM_EVENT,        /* kevent */
+	ESPM_EVENT, /* kevent */
 };
 
 #define ESPM_F_EVENTS 0x1 /* HELLO: subscribe to events */

@@ -31,31 +31,38 @@ static const char *sock_path;
 /* --force-static-aead: add static AEAD keys anyway (see sa_add). */
 static bool force_static_aead;
 
-#define NONCE_REUSE_WARNING                                                  \
-	"a static AEAD key (AES-GCM, ChaCha20-Poly1305) starts at sequence " \
+#define NONCE_REUSE_WARNING                                                    \
+	"a static AEAD key (AES-GCM, ChaCha20-Poly1305) starts at sequence "   \
 	"number 1, which is its nonce, in every SA made with it: adding the "  \
 	"same key again (e.g. after an r2espd restart) reuses nonces, which "  \
 	"reveals the XOR of plaintexts and lets anyone forge packets"
 
 static void usage(void)
 {
-	fprintf(stderr,
-"usage: r2espctl [-s socket] [--force-static-aead] COMMAND\n"
-"  sa add src A dst B spi X enc ALG key HEX [auth ALG akey HEX] [esn]\n"
-"         [window N] [encap SPORT DPORT] [reqid N] [soft-packets N]\n"
-"         [hard-packets N] [soft-bytes N] [hard-bytes N] [soft-time S]\n"
-"         [hard-time S]\n"
-"     enc: aes-gcm-128 aes-gcm-256 chacha20-poly1305 aes-cbc-128\n"
-"          aes-cbc-256 null;  auth: sha1 sha256 sha384 sha512\n"
-"  sa del|query|get dst A spi X\n"
-"  sa show\n"
-"  pol add dir in|out|fwd src P/L dst P/L [proto N] tsrc A tdst B\n"
-"          [reqid N] [prio N] [action ipsec|discard|bypass]\n"
-"  pol del dir D src P/L dst P/L [proto N]\n"
-"  pol show | flush | stats | getspi src A dst B | events [SECONDS]\n"
-"  Static AEAD keys (aes-gcm-*, chacha20-poly1305) are refused unless\n"
-"  --force-static-aead is given: their nonces repeat if a key is ever\n"
-"  added again (e.g. after an r2espd restart).\n");
+	fprintf(
+	    stderr,
+	    "usage: r2espctl [-s socket] [--force-static-aead] COMMAND\n"
+	    "  sa add src A dst B spi X enc ALG key HEX [auth ALG akey HEX] "
+	    "[esn]\n"
+	    "         [window N] [encap SPORT DPORT] [reqid N] [soft-packets "
+	    "N]\n"
+	    "         [hard-packets N] [soft-bytes N] [hard-bytes N] "
+	    "[soft-time S]\n"
+	    "         [hard-time S]\n"
+	    "     enc: aes-gcm-128 aes-gcm-256 chacha20-poly1305 aes-cbc-128\n"
+	    "          aes-cbc-256 null;  auth: sha1 sha256 sha384 sha512\n"
+	    "  sa del|query|get dst A spi X\n"
+	    "  sa show\n"
+	    "  pol add dir in|out|fwd src P/L dst P/L [proto N] tsrc A tdst B\n"
+	    "          [reqid N] [prio N] [action ipsec|discard|bypass]\n"
+	    "  pol del dir D src P/L dst P/L [proto N]\n"
+	    "  pol show | flush | stats | getspi src A dst B | events "
+	    "[SECONDS]\n"
+	    "  Static AEAD keys (aes-gcm-*, chacha20-poly1305) are refused "
+	    "unless\n"
+	    "  --force-static-aead is given: their nonces repeat if a key is "
+	    "ever\n"
+	    "  added again (e.g. after an r2espd restart).\n");
 	exit(2);
 }
 
@@ -80,8 +87,8 @@ static int parse_prefix(const char *s, struct kaddr *a, uint8_t *plen)
 		*slash = 0;
 	if (parse_addr(buf, a) < 0)
 		return -EINVAL;
-	*plen = slash ? (uint8_t)atoi(slash + 1) :
-			(a->af == AF_INET ? 32 : 128);
+	*plen =
+	    slash ? (uint8_t)atoi(slash + 1) : (a->af == AF_INET ? 32 : 128);
 	return 0;
 }
 
@@ -107,10 +114,10 @@ static void die(struct kernel *k, const char *what, int rc)
 	exit(1);
 }
 
-#define NEED(n)                 \
-	do {                    \
-		if (i + (n) >= argc) \
-			usage(); \
+#define NEED(n)                                                                \
+	do {                                                                   \
+		if (i + (n) >= argc)                                           \
+			usage();                                               \
 	} while (0)
 
 static uint64_t num(const char *s)
@@ -170,15 +177,12 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 				usage();
 			}
 		} else if (!strcmp(o, "auth")) {
-			sa.integ_id = !strcmp(v, "sha1") ?
-					      ESP_AUTH_HMAC_SHA1_96 :
-				      !strcmp(v, "sha256") ?
-					      ESP_AUTH_HMAC_SHA2_256_128 :
-				      !strcmp(v, "sha384") ?
-					      ESP_AUTH_HMAC_SHA2_384_192 :
-				      !strcmp(v, "sha512") ?
-					      ESP_AUTH_HMAC_SHA2_512_256 :
-					      0;
+			sa.integ_id =
+			    !strcmp(v, "sha1")	   ? ESP_AUTH_HMAC_SHA1_96
+			    : !strcmp(v, "sha256") ? ESP_AUTH_HMAC_SHA2_256_128
+			    : !strcmp(v, "sha384") ? ESP_AUTH_HMAC_SHA2_384_192
+			    : !strcmp(v, "sha512") ? ESP_AUTH_HMAC_SHA2_512_256
+						   : 0;
 			if (!sa.integ_id)
 				usage();
 		} else if (!strcmp(o, "key")) {
@@ -213,15 +217,17 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 	if (esp_encr_is_aead(sa.encr_id)) {
 		if (!force_static_aead) {
 			OPENSSL_cleanse(&sa, sizeof(sa));
-			fprintf(stderr,
-				"r2espctl: sa add: refused: " NONCE_REUSE_WARNING
-				".  Use IKE (iked), or aes-cbc with an HMAC, or "
-				"--force-static-aead for a key you will never "
-				"add again.\n");
+			fprintf(
+			    stderr,
+			    "r2espctl: sa add: refused: " NONCE_REUSE_WARNING
+			    ".  Use IKE (iked), or aes-cbc with an HMAC, or "
+			    "--force-static-aead for a key you will never "
+			    "add again.\n");
 			exit(1);
 		}
-		fprintf(stderr, "r2espctl: warning: --force-static-aead: "
-				NONCE_REUSE_WARNING ".  Never add this key "
+		fprintf(stderr, "r2espctl: warning: "
+				"--force-static-aead: " NONCE_REUSE_WARNING
+				".  Never add this key "
 				"again.\n");
 	}
 	rc = kernel_userspace_ops.sa_add(k, &sa);
@@ -273,8 +279,9 @@ static int parse_pol(int argc, char **argv, struct kpolicy *p)
 	for (int i = 0; i + 1 < argc; i += 2) {
 		const char *o = argv[i], *v = argv[i + 1];
 		if (!strcmp(o, "dir")) {
-			p->dir = !strcmp(v, "in") ? KDIR_IN :
-				 !strcmp(v, "out") ? KDIR_OUT : KDIR_FWD;
+			p->dir = !strcmp(v, "in")    ? KDIR_IN
+				 : !strcmp(v, "out") ? KDIR_OUT
+						     : KDIR_FWD;
 		} else if (!strcmp(o, "src")) {
 			if (parse_prefix(v, &p->sel.src, &p->sel.src_plen) < 0)
 				usage();
@@ -295,9 +302,9 @@ static int parse_pol(int argc, char **argv, struct kpolicy *p)
 		} else if (!strcmp(o, "prio")) {
 			p->priority = (uint32_t)num(v);
 		} else if (!strcmp(o, "action")) {
-			p->action = !strcmp(v, "discard") ? KPOL_DISCARD :
-				    !strcmp(v, "bypass") ? KPOL_BYPASS :
-							   KPOL_IPSEC;
+			p->action = !strcmp(v, "discard")  ? KPOL_DISCARD
+				    : !strcmp(v, "bypass") ? KPOL_BYPASS
+							   : KPOL_IPSEC;
 			if (p->action != KPOL_IPSEC)
 				p->ntmpl = 0;
 		} else {
@@ -310,8 +317,8 @@ static int parse_pol(int argc, char **argv, struct kpolicy *p)
 static int print_pol(const struct kpolicy *p, void *arg)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-	static const char *dirs[] = { "in", "out", "fwd" };
-	static const char *acts[] = { "ipsec", "discard", "bypass" };
+	static const char *dirs[] = {"in", "out", "fwd"};
+	static const char *acts[] = {"ipsec", "discard", "bypass"};
 	inet_ntop(p->sel.af ? p->sel.af : AF_INET, p->sel.src.u.b, s,
 		  sizeof(s));
 	inet_ntop(p->sel.af ? p->sel.af : AF_INET, p->sel.dst.u.b, d,
@@ -344,8 +351,8 @@ static void print_event(const struct kevent *ev, void *arg)
 		printf("POLICY-EXPIRE index %#x\n", ev->u.pol_expire.index);
 		break;
 	case KEV_MAPPING:
-		inet_ntop(ev->u.mapping.new_addr.af,
-			  ev->u.mapping.new_addr.u.b, a, sizeof(a));
+		inet_ntop(ev->u.mapping.new_addr.af, ev->u.mapping.new_addr.u.b,
+			  a, sizeof(a));
 		printf("MAPPING spi 0x%08x new %s:%u\n", ev->u.mapping.spi, a,
 		       ev->u.mapping.new_port);
 		break;
@@ -361,8 +368,8 @@ static void print_event(const struct kevent *ev, void *arg)
 /* Requests outside the ops table: SA dump and statistics. */
 static int raw_request(uint16_t type)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct espm_hdr h = { .type = type, .seq = 1 };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct espm_hdr h = {.type = type, .seq = 1};
 	static uint8_t buf[ESPM_MAX];
 	struct wr w;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
@@ -398,8 +405,7 @@ static int raw_request(uint16_t type)
 			       "reqid %u ",
 			       sa.spi, s, d, sa.encr_id, sa.encr_keybits,
 			       sa.integ_id, sa.esn ? " esn" : "",
-			       sa.encap.enabled ? " udp-encap" : "",
-			       sa.reqid);
+			       sa.encap.enabled ? " udp-encap" : "", sa.reqid);
 			print_counters(&c);
 			continue;
 		}
@@ -426,7 +432,7 @@ static int raw_request(uint16_t type)
 
 int main(int argc, char **argv)
 {
-	struct kernel k = { .ops = &kernel_userspace_ops };
+	struct kernel k = {.ops = &kernel_userspace_ops};
 	const char *env = getenv(ESPM_SOCKET_ENV);
 	unsigned flags = 0;
 	int rc;
@@ -513,7 +519,7 @@ int main(int argc, char **argv)
 		if ((rc = k.ops->flush_own(&k)))
 			die(&k, "flush", rc);
 	} else if (!strcmp(argv[1], "getspi")) {
-		struct kaddr src = { 0 }, dst = { 0 };
+		struct kaddr src = {0}, dst = {0};
 		uint32_t spi;
 		for (int i = 2; i + 1 < argc; i += 2) {
 			if (!strcmp(argv[i], "src"))
@@ -527,16 +533,15 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "events")) {
 		int secs = argc > 2 ? atoi(argv[2]) : 3600;
 		time_t end = time(NULL) + secs;
-		struct pollfd pfd = { .fd = k.ops->event_fd(&k),
-				      .events = POLLIN };
+		struct pollfd pfd = {.fd = k.ops->event_fd(&k),
+				     .events = POLLIN};
 		/* the backend reconnects by itself if r2espd restarts */
 		while (time(NULL) < end) {
 			if (poll(&pfd, 1, 200) <= 0)
 				continue;
 			rc = k.ops->event_read(&k, print_event, NULL);
 			if (rc == -ECONNRESET) {
-				fprintf(stderr, "r2espctl: %s\n",
-					k.last_error);
+				fprintf(stderr, "r2espctl: %s\n", k.last_error);
 			} else if (rc < 0) {
 				die(&k, "events", rc);
 			}

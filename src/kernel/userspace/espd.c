@@ -78,7 +78,7 @@ struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
 		if (!best || p->p.priority < best->p.priority ||
 		    (p->p.priority == best->p.priority &&
 		     p->p.sel.src_plen + p->p.sel.dst_plen >
-			     best->p.sel.src_plen + best->p.sel.dst_plen))
+			 best->p.sel.src_plen + best->p.sel.dst_plen))
 			best = p;
 	}
 	return best;
@@ -175,7 +175,7 @@ bool espd_in_policy_ok(struct espd *d, const struct espd_sa *sa,
 
 void espd_broadcast(struct espd *d, const struct kevent *ev)
 {
-	struct espm_hdr h = { .type = ESPM_EVENT };
+	struct espm_hdr h = {.type = ESPM_EVENT};
 	struct wr w;
 
 	wr_init(&w, ESPM_MAX);
@@ -219,7 +219,7 @@ static void sa_unlink(struct espd *d, struct espd_sa *sa)
 
 void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events)
 {
-	struct kevent ev = { .type = KEV_EXPIRE };
+	struct kevent ev = {.type = KEV_EXPIRE};
 	char b[64];
 
 	if (!events)
@@ -229,8 +229,9 @@ void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events)
 	ev.u.expire.dst = sa->k.dst;
 	ev.u.expire.reqid = sa->k.reqid;
 	ev.u.expire.hard = (events & ESP_EV_HARD) != 0;
-	log_info(MOD, "%s EXPIRE SA spi 0x%08x dst %s", ev.u.expire.hard ?
-		 "hard" : "soft", sa->k.spi, astr(&sa->k.dst, b, sizeof(b)));
+	log_info(MOD, "%s EXPIRE SA spi 0x%08x dst %s",
+		 ev.u.expire.hard ? "hard" : "soft", sa->k.spi,
+		 astr(&sa->k.dst, b, sizeof(b)));
 	espd_broadcast(d, &ev);
 	/* a soft-expired SA is no longer preferred for output */
 	d->sa_gen++;
@@ -238,10 +239,9 @@ void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events)
 		sa_unlink(d, sa);
 }
 
-void espd_acquire(struct espd *d, struct espd_pol *pol,
-		  const struct ksel *flow)
+void espd_acquire(struct espd *d, struct espd_pol *pol, const struct ksel *flow)
 {
-	struct kevent ev = { .type = KEV_ACQUIRE };
+	struct kevent ev = {.type = KEV_ACQUIRE};
 	const struct ktmpl *t = &pol->p.tmpl[0];
 	uint64_t now = espd_now();
 
@@ -259,10 +259,10 @@ void espd_acquire(struct espd *d, struct espd_pol *pol,
 	espd_broadcast(d, &ev);
 }
 
-void espd_mapping(struct espd *d, struct espd_sa *sa,
-		  const struct kaddr *addr, uint16_t port)
+void espd_mapping(struct espd *d, struct espd_sa *sa, const struct kaddr *addr,
+		  uint16_t port)
 {
-	struct kevent ev = { .type = KEV_MAPPING };
+	struct kevent ev = {.type = KEV_MAPPING};
 	uint64_t now = espd_now();
 
 	/* like XFRM: report, rate limited; iked decides and updates */
@@ -370,10 +370,11 @@ static int req_sa_add(struct req *q, struct rd *r)
 	 */
 	if ((q->h.flags & ESPM_F_STATIC_KEY) && esp_encr_is_aead(k.encr_id)) {
 		if (!(q->h.flags & ESPM_F_FORCE_AEAD)) {
-			WHY(q, "static AEAD key refused for SA spi 0x%08x: its "
-			       "nonces restart at 1 and repeat if the key is "
-			       "ever added again (force with "
-			       "--force-static-aead)",
+			WHY(q,
+			    "static AEAD key refused for SA spi 0x%08x: its "
+			    "nonces restart at 1 and repeat if the key is "
+			    "ever added again (force with "
+			    "--force-static-aead)",
 			    k.spi);
 			rc = -EPERM;
 			goto out_wipe;
@@ -509,7 +510,7 @@ static struct espd_pol *pol_find(struct espd *d, const struct kpolicy *k,
 
 static bool pol_index_used(struct espd *d, uint32_t index)
 {
-	struct kpolicy k = { .index = index };
+	struct kpolicy k = {.index = index};
 	return pol_find(d, &k, NULL) != NULL;
 }
 
@@ -627,11 +628,9 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 	}
 }
 
-static int send_reply(struct req *q, uint16_t type, struct wr *body,
-		      int status)
+static int send_reply(struct req *q, uint16_t type, struct wr *body, int status)
 {
-	struct espm_hdr h = { .type = type, .seq = q->h.seq,
-			      .status = status };
+	struct espm_hdr h = {.type = type, .seq = q->h.seq, .status = status};
 	struct wr w;
 	int rc = 0;
 
@@ -641,8 +640,7 @@ static int send_reply(struct req *q, uint16_t type, struct wr *body,
 		espm_put_str(&w, q->why[0] ? q->why : strerror(-status));
 	else if (body && body->len)
 		wr_bytes(&w, body->buf, body->len);
-	if (wr_error(&w) ||
-	    send(q->fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
+	if (wr_error(&w) || send(q->fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
 		rc = -EIO;
 	wr_free(&w);
 	return rc;
@@ -679,12 +677,12 @@ static void req_stats(struct req *q)
 		const char *name;
 		size_t off;
 	} f[] = {
-#define F(x) { #x, offsetof(struct espd_stats, x) }
-		F(tun_rx), F(tun_tx), F(esp_rx), F(esp_tx), F(no_policy),
-		F(discard), F(no_sa), F(queued), F(queue_drop), F(acquires),
-		F(enc_fail), F(send_fail), F(unknown_spi), F(decap_fail),
-		F(policy_drop), F(malformed), F(too_big), F(tun_gso),
-		F(tun_gro), F(tun_write_fail),
+#define F(x) {#x, offsetof(struct espd_stats, x)}
+	    F(tun_rx),	    F(tun_tx),	   F(esp_rx),	   F(esp_tx),
+	    F(no_policy),   F(discard),	   F(no_sa),	   F(queued),
+	    F(queue_drop),  F(acquires),   F(enc_fail),	   F(send_fail),
+	    F(unknown_spi), F(decap_fail), F(policy_drop), F(malformed),
+	    F(too_big),	    F(tun_gso),	   F(tun_gro),	   F(tun_write_fail),
 #undef F
 	};
 	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));
@@ -723,7 +721,7 @@ static void client_drop(struct espd *d, int i)
 
 void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 {
-	struct req q = { .d = d, .fd = d->cli[i].fd };
+	struct req q = {.d = d, .fd = d->cli[i].fd};
 	struct rd r;
 	int rc;
 
@@ -750,18 +748,35 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 		rc = 0;
 		break;
 	}
-	case ESPM_GETSPI: rc = req_getspi(&q, &r); break;
-	case ESPM_SA_ADD: rc = req_sa_add(&q, &r); break;
+	case ESPM_GETSPI:
+		rc = req_getspi(&q, &r);
+		break;
+	case ESPM_SA_ADD:
+		rc = req_sa_add(&q, &r);
+		break;
 	case ESPM_SA_DEL:
 	case ESPM_SA_QUERY:
-	case ESPM_SA_GET: rc = req_sa(&q, &r, q.h.type); break;
+	case ESPM_SA_GET:
+		rc = req_sa(&q, &r, q.h.type);
+		break;
 	case ESPM_POL_ADD:
 	case ESPM_POL_UPDATE:
-	case ESPM_POL_DEL: rc = req_pol(&q, &r, q.h.type); break;
+	case ESPM_POL_DEL:
+		rc = req_pol(&q, &r, q.h.type);
+		break;
 	case ESPM_POL_DUMP:
-	case ESPM_SA_DUMP: req_dump(&q, q.h.type); rc = 0; break;
-	case ESPM_FLUSH_OWN: flush_own(d); rc = 0; break;
-	case ESPM_STATS: req_stats(&q); rc = 0; break;
+	case ESPM_SA_DUMP:
+		req_dump(&q, q.h.type);
+		rc = 0;
+		break;
+	case ESPM_FLUSH_OWN:
+		flush_own(d);
+		rc = 0;
+		break;
+	case ESPM_STATS:
+		req_stats(&q);
+		rc = 0;
+		break;
 	default:
 		WHY(&q, "unknown request type %u", q.h.type);
 		rc = -EOPNOTSUPP;
@@ -778,10 +793,9 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 }
 
 #ifndef ESPD_NO_MAIN
-static struct ctlsock espd_ctl = { .fd = -1, .lockfd = -1 };
+static struct ctlsock espd_ctl = {.fd = -1, .lockfd = -1};
 
-static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+static void client_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct espd *d = arg;
 	static uint8_t buf[ESPM_MAX];
@@ -803,8 +817,7 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events,
 	OPENSSL_cleanse(buf, (size_t)n);
 }
 
-static void accept_cb(struct ev_loop *loop, int fd, uint32_t events,
-		      void *arg)
+static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct espd *d = arg;
 	/* SO_PEERCRED: root or our euid; others refused and logged */
@@ -845,9 +858,9 @@ static int ctl_open(struct espd *d)
 	 * not cut off from its clients; mode 0600 before bind */
 	rc = ctlsock_open(&espd_ctl,
 			  &(struct ctlsock_opts){
-				  .path = d->ctl_path,
-				  .daemon = "r2espd",
-				  .type = SOCK_SEQPACKET,
+			      .path = d->ctl_path,
+			      .daemon = "r2espd",
+			      .type = SOCK_SEQPACKET,
 			  },
 			  why, sizeof(why));
 	if (rc < 0) {
@@ -878,7 +891,7 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		struct espd_pol *p = *pp;
 		if (p->p.hard_add_expires_sec &&
 		    now - p->add_sec >= p->p.hard_add_expires_sec) {
-			struct kevent ev = { .type = KEV_POL_EXPIRE };
+			struct kevent ev = {.type = KEV_POL_EXPIRE};
 			ev.u.pol_expire.index = p->p.index;
 			ev.u.pol_expire.dir = p->p.dir;
 			ev.u.pol_expire.sel = p->p.sel;
@@ -901,24 +914,25 @@ static void stop_cb(struct ev_loop *loop, int signo, void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: r2espd [-dfnu] [-s socket] [-p pidfile] [-i tun-name] "
-		"[-m mtu]\n"
-		"  -s  control socket (default $" ESPM_SOCKET_ENV " or "
-		ESPM_DEFAULT_SOCKET ")\n"
-		"  -p  pid file (locked; none by default)\n"
-		"  -i  TUN device name (default r2tun0)\n"
-		"  -m  TUN MTU (default 1400)\n"
-		"  -u  bind UDP 4500 ourselves (no IKE daemon on this host)\n"
-		"  -n  no TUN offloads (one packet per read and write)\n"
-		"  -U  user of the packet-processing worker (default "
-		SANDBOX_USER ")\n"
-		"  -c  worker's chroot (default " ESPD_CHROOT_DEFAULT
-		", 'none': no chroot)\n"
-		"  -S  seccomp violation: kill (default), errno, log, trap, "
-		"off\n"
-		"  -P  no privilege separation (everything runs as root)\n"
-		"  -d  debug logging;  -f  stay in foreground (default)\n");
+	fprintf(
+	    stderr,
+	    "usage: r2espd [-dfnu] [-s socket] [-p pidfile] [-i tun-name] "
+	    "[-m mtu]\n"
+	    "  -s  control socket (default $" ESPM_SOCKET_ENV
+	    " or " ESPM_DEFAULT_SOCKET ")\n"
+	    "  -p  pid file (locked; none by default)\n"
+	    "  -i  TUN device name (default r2tun0)\n"
+	    "  -m  TUN MTU (default 1400)\n"
+	    "  -u  bind UDP 4500 ourselves (no IKE daemon on this host)\n"
+	    "  -n  no TUN offloads (one packet per read and write)\n"
+	    "  -U  user of the packet-processing worker (default " SANDBOX_USER
+	    ")\n"
+	    "  -c  worker's chroot (default " ESPD_CHROOT_DEFAULT
+	    ", 'none': no chroot)\n"
+	    "  -S  seccomp violation: kill (default), errno, log, trap, "
+	    "off\n"
+	    "  -P  no privilege separation (everything runs as root)\n"
+	    "  -d  debug logging;  -f  stay in foreground (default)\n");
 }
 
 static struct pidfile espd_pf;
@@ -956,9 +970,9 @@ int main(int argc, char **argv)
 	enum log_level lvl = LOG_LVL_INFO;
 	const char *pidpath = NULL;
 	struct pidfile *pf = &espd_pf;
-	struct espd_privsep_opts ps = { .chroot_dir = ESPD_CHROOT_DEFAULT,
-					.on_violation = SANDBOX_KILL,
-					.cleanup = parent_cleanup };
+	struct espd_privsep_opts ps = {.chroot_dir = ESPD_CHROOT_DEFAULT,
+				       .on_violation = SANDBOX_KILL,
+				       .cleanup = parent_cleanup};
 	bool privsep = true;
 	char why[512];
 	int c, rc = 1;
@@ -972,29 +986,42 @@ int main(int argc, char **argv)
 	d.priv_fd = -1;
 	while ((c = getopt(argc, argv, "dfnus:p:i:m:U:c:S:Ph")) != -1) {
 		switch (c) {
-		case 'P': privsep = false; break;
-		case 'U': ps.user = optarg; break;
+		case 'P':
+			privsep = false;
+			break;
+		case 'U':
+			ps.user = optarg;
+			break;
 		case 'c':
 			ps.chroot_dir = strcmp(optarg, "none") ? optarg : NULL;
 			break;
 		case 'S':
 			ps.on_violation = strcmp(optarg, "off")
-						  ? sandbox_violation_parse(optarg)
-						  : -1;
+					      ? sandbox_violation_parse(optarg)
+					      : -1;
 			if (ps.on_violation < -1 ||
 			    (ps.on_violation == -1 && strcmp(optarg, "off"))) {
 				usage();
 				return 2;
 			}
 			break;
-		case 'd': lvl = LOG_LVL_DEBUG; break;
-		case 'f': break;
-		case 'u': d.sink = true; break;
-		case 'n': d.offload = false; break;
+		case 'd':
+			lvl = LOG_LVL_DEBUG;
+			break;
+		case 'f':
+			break;
+		case 'u':
+			d.sink = true;
+			break;
+		case 'n':
+			d.offload = false;
+			break;
 		case 's':
 			snprintf(d.ctl_path, sizeof(d.ctl_path), "%s", optarg);
 			break;
-		case 'p': pidpath = optarg; break;
+		case 'p':
+			pidpath = optarg;
+			break;
 		case 'i':
 			snprintf(d.tun_name, sizeof(d.tun_name), "%s", optarg);
 			break;
@@ -1005,20 +1032,23 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		default: usage(); return 2;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	log_init("r2espd", LOG_TO_STDERR, lvl);
 	/* single instance: pid file, then the control socket, before the
 	 * TUN device or the routes of a running r2espd are touched */
 	pidfile_init(pf);
-	if (pidpath && pidfile_lock(pf, pidpath, "r2espd", why,
-				    sizeof(why)) < 0)
+	if (pidpath &&
+	    pidfile_lock(pf, pidpath, "r2espd", why, sizeof(why)) < 0)
 		fatal(MOD, "%s", why);
 	if ((rc = pidfile_write(pf)) < 0)
 		fatal(MOD, "pid file %s: %s", pidpath, strerror(-rc));
 	if (RAND_bytes((unsigned char *)&espd_instance,
-		       sizeof(espd_instance)) != 1 || !espd_instance)
+		       sizeof(espd_instance)) != 1 ||
+	    !espd_instance)
 		espd_instance = (uint64_t)time(NULL) << 32 | (uint32_t)getpid();
 	for (int i = 0; i < ESPD_MAX_CLIENTS; i++)
 		d.cli[i].fd = -1;

@@ -98,21 +98,21 @@
 
 struct ev_loop;
 
-#define ESPD_BATCH 64        /* packets per recvmmsg/sendmmsg */
-#define ESPD_SLOT 2048       /* one packet buffer */
-#define ESPD_QLEN 4          /* packets queued per policy awaiting an SA */
-#define ESPD_ACQ_RETRY 10    /* s between ACQUIREs for one policy */
-#define ESPD_LARVAL_LIFE 60  /* s a getspi reservation lives */
+#define ESPD_BATCH	 64   /* packets per recvmmsg/sendmmsg */
+#define ESPD_SLOT	 2048 /* one packet buffer */
+#define ESPD_QLEN	 4    /* packets queued per policy awaiting an SA */
+#define ESPD_ACQ_RETRY	 10   /* s between ACQUIREs for one policy */
+#define ESPD_LARVAL_LIFE 60   /* s a getspi reservation lives */
 #define ESPD_MAX_CLIENTS 32
 /* Memory bounds (ARCHITECTURE.md, r2espd(8)): SAD entries (larval
  * included; ~4 KiB each with their cipher contexts), policies, and
  * policies that hold a queue of packets waiting for an SA
  * (ESPD_QLEN * ESPD_SLOT = 8 KiB each, freed when drained). */
-#define ESPD_MAX_SAS 32768
-#define ESPD_MAX_POLS 32768
+#define ESPD_MAX_SAS	32768
+#define ESPD_MAX_POLS	32768
 #define ESPD_MAX_QUEUES 1024
-#define ESPD_HASH 256
-#define ESPD_RTPROT 0x9a     /* rtm_protocol of the routes we install */
+#define ESPD_HASH	256
+#define ESPD_RTPROT	0x9a /* rtm_protocol of the routes we install */
 /* transport mode (espd_rules in espd_priv.c): the routes to transport
  * peers' own addresses live in this table, consulted after rules that
  * send IKE, KINK and r2espd's own marked sockets to main */
@@ -122,16 +122,16 @@ struct ev_loop;
 #define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
 /* default chroot of the worker (created, mode 0755, if missing) */
 #define ESPD_CHROOT_DEFAULT R2_CHROOT_DIR
-#define NAT_T_PORT 4500
+#define NAT_T_PORT	    4500
 
 /* espd_off.c: TUN offloads (IFF_VNET_HDR, TSO in, GRO-style out). */
-#define OFF_VNET_LEN 10 /* sizeof(struct virtio_net_hdr) */
+#define OFF_VNET_LEN	 10 /* sizeof(struct virtio_net_hdr) */
 #define OFF_F_NEEDS_CSUM 1
-#define OFF_GSO_NONE 0
-#define OFF_GSO_TCPV4 1
-#define OFF_GSO_TCPV6 4
-#define OFF_GSO_ECN 0x80
-#define OFF_GRO_MAX 64 /* segments per coalesced packet */
+#define OFF_GSO_NONE	 0
+#define OFF_GSO_TCPV4	 1
+#define OFF_GSO_TCPV6	 4
+#define OFF_GSO_ECN	 0x80
+#define OFF_GRO_MAX	 64 /* segments per coalesced packet */
 
 struct off_vnet {
 	uint8_t flags, gso_type;
@@ -144,7 +144,7 @@ struct off_gro {
 	size_t cap, len; /* len: IP packet bytes, 0 = nothing pending */
 	unsigned nseg;
 	uint8_t af, psh;
-	bool closed;     /* a short or PSH segment ended the burst */
+	bool closed; /* a short or PSH segment ended the burst */
 	size_t iphl, thl, mss;
 	uint32_t next_seq;
 	uint16_t last_id;
@@ -154,8 +154,7 @@ typedef int (*off_seg_cb)(void *arg, const uint8_t *pkt, size_t len);
 /* Where to build the next TSO segment: *cap bytes (NULL: no room). */
 typedef uint8_t *(*off_buf_cb)(void *arg, size_t *cap);
 /* buf: virtio-net header + packet (len bytes in all), nseg segments. */
-typedef int (*off_write_cb)(void *arg, uint8_t *buf, size_t len,
-			    unsigned nseg);
+typedef int (*off_write_cb)(void *arg, uint8_t *buf, size_t len, unsigned nseg);
 
 uint64_t off_csum_add(uint64_t sum, const uint8_t *p, size_t n);
 uint16_t off_csum_fold(uint64_t sum);
@@ -182,7 +181,7 @@ int off_gro_flush(struct off_gro *g, off_write_cb cb, void *arg);
 
 struct espd_sa {
 	struct espd_sa *next, *hnext; /* all SAs (newest first), SPI hash */
-	struct ksa k;                 /* as installed, keys included */
+	struct ksa k;		      /* as installed, keys included */
 	struct esp_sa esp;
 	bool larval;
 	uint64_t larval_expire;
@@ -255,14 +254,14 @@ struct espd {
 
 	struct espd_stats st;
 	/* packet buffers, allocated once at start */
-	uint8_t (*rx)[ESPD_SLOT];    /* ESPD_BATCH received packets */
-	uint8_t (*txb)[ESPD_SLOT];   /* ESPD_BATCH encapsulated packets, each
-				      * starting ESP_MAX_HDR - esp_hdr_len()
-				      * into its slot */
-	uint8_t *tunbuf;             /* one (super-)packet read from TUN */
-	uint8_t *dec;                /* one decrypted packet (ESPD_SLOT) */
-	bool offload;                /* IFF_VNET_HDR + TSO on TUN (-n: off) */
-	struct off_gro gro;          /* inbound coalescing, buf allocated */
+	uint8_t (*rx)[ESPD_SLOT];  /* ESPD_BATCH received packets */
+	uint8_t (*txb)[ESPD_SLOT]; /* ESPD_BATCH encapsulated packets, each
+				    * starting ESP_MAX_HDR - esp_hdr_len()
+				    * into its slot */
+	uint8_t *tunbuf;	   /* one (super-)packet read from TUN */
+	uint8_t *dec;		   /* one decrypted packet (ESPD_SLOT) */
+	bool offload;		   /* IFF_VNET_HDR + TSO on TUN (-n: off) */
+	struct off_gro gro;	   /* inbound coalescing, buf allocated */
 	struct espd_tx tx[OUT_N];
 	unsigned tx_slot;
 };
@@ -280,8 +279,8 @@ bool espd_in_policy_ok(struct espd *d, const struct espd_sa *sa,
 void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events);
 void espd_acquire(struct espd *d, struct espd_pol *pol,
 		  const struct ksel *flow);
-void espd_mapping(struct espd *d, struct espd_sa *sa,
-		  const struct kaddr *addr, uint16_t port);
+void espd_mapping(struct espd *d, struct espd_sa *sa, const struct kaddr *addr,
+		  uint16_t port);
 void espd_broadcast(struct espd *d, const struct kevent *ev);
 /* One control message (buf[n]) from client slot i: handled, answered on
  * d->cli[i].fd (the client is dropped if the answer cannot be sent). */
@@ -291,9 +290,9 @@ void espd_state_free(struct espd *d);
 
 /* espd_priv.c: privilege separation (see there) and route operations */
 struct espd_privsep_opts {
-	const char *user;	/* NULL: SANDBOX_USER */
-	const char *chroot_dir; /* NULL: none */
-	int on_violation;	/* enum sandbox_violation, -1: no seccomp */
+	const char *user;	    /* NULL: SANDBOX_USER */
+	const char *chroot_dir;	    /* NULL: none */
+	int on_violation;	    /* enum sandbox_violation, -1: no seccomp */
 	void (*cleanup)(void *arg); /* parent, at exit: socket, pid file */
 	void *cleanup_arg;
 };
@@ -310,8 +309,7 @@ int espd_rt_request(struct espd *d, bool add, bool transport,
 		    const struct ksel *s);
 /* The parent's check of one request (exposed for tests and fuzzing):
  * 0, or -EINVAL with *why set. */
-int espd_rt_check(const uint8_t *buf, size_t len, void *out,
-		  const char **why);
+int espd_rt_check(const uint8_t *buf, size_t len, void *out, const char **why);
 /* Remove our routes (ESPD_RTPROT) through ifindex; returns how many. */
 unsigned espd_purge_routes(void *nl, uint32_t *nl_seq, int ifindex);
 /* Add (at start) or remove (at exit) the transport-mode policy rules. */
@@ -319,8 +317,7 @@ int espd_rules(void *nl, uint32_t *nl_seq, bool add);
 
 /* espd_flow.c */
 bool ksel_match_flow(const struct ksel *s, const struct ksel *flow);
-bool kprefix_match(const struct kaddr *p, unsigned plen,
-		   const struct kaddr *a);
+bool kprefix_match(const struct kaddr *p, unsigned plen, const struct kaddr *a);
 
 /* espd_net.c */
 int espd_net_open(struct espd *d);

@@ -88,8 +88,10 @@ int espd_flow(const uint8_t *pkt, size_t len, struct ksel *f)
 				nh = next;
 			} else if (nh == 44) {
 				uint16_t off;
-				if (rd_u8(&l4, &next) < 0 || rd_skip(&l4, 1) < 0 ||
-				    rd_u16(&l4, &off) < 0 || rd_skip(&l4, 4) < 0)
+				if (rd_u8(&l4, &next) < 0 ||
+				    rd_skip(&l4, 1) < 0 ||
+				    rd_u16(&l4, &off) < 0 ||
+				    rd_skip(&l4, 4) < 0)
 					return -EBADMSG;
 				if (off & 0xfff8)
 					first = false;
@@ -106,10 +108,8 @@ int espd_flow(const uint8_t *pkt, size_t len, struct ksel *f)
 	return -EBADMSG;
 }
 
-
 /* Does address a lie in prefix p/plen? */
-bool kprefix_match(const struct kaddr *p, unsigned plen,
-			 const struct kaddr *a)
+bool kprefix_match(const struct kaddr *p, unsigned plen, const struct kaddr *a)
 {
 	unsigned full = plen / 8, rest = plen % 8;
 
@@ -143,4 +143,3 @@ bool ksel_match_flow(const struct ksel *s, const struct ksel *f)
 		return false;
 	return true;
 }
-

@@ -72,7 +72,7 @@ static size_t fill_src(void *buf, const struct kaddr *a)
 	struct cmsghdr *c = buf;
 
 	if (a->af == AF_INET) {
-		struct in_pktinfo pi = { 0 };
+		struct in_pktinfo pi = {0};
 		memcpy(&pi.ipi_spec_dst, a->u.b, 4);
 		c->cmsg_level = IPPROTO_IP;
 		c->cmsg_type = IP_PKTINFO;
@@ -80,7 +80,7 @@ static size_t fill_src(void *buf, const struct kaddr *a)
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		return CMSG_SPACE(sizeof(pi));
 	} else {
-		struct in6_pktinfo pi = { 0 };
+		struct in6_pktinfo pi = {0};
 		memcpy(&pi.ipi6_addr, a->u.b, 16);
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
@@ -232,8 +232,8 @@ int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 		return -EMSGSIZE;
 	}
 	/* RFC 4303 §3.3: tunnel mode, next header 4 or 41. */
-	rc = esp_encap(&sa->esp, pkt, len, nh, out, cap, &olen, espd_now(),
-		       &ev);
+	rc =
+	    esp_encap(&sa->esp, pkt, len, nh, out, cap, &olen, espd_now(), &ev);
 	if (rc < 0) {
 		d->st.enc_fail++;
 		log_rl_warn(MOD, "encap spi 0x%08x: %s", sa->k.spi,
@@ -280,8 +280,8 @@ int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 	return 0;
 }
 
-static void queue_packet(struct espd *d, struct espd_pol *p,
-			 const uint8_t *pkt, size_t len)
+static void queue_packet(struct espd *d, struct espd_pol *p, const uint8_t *pkt,
+			 size_t len)
 {
 	unsigned idx;
 
@@ -316,7 +316,8 @@ void espd_queue_flush(struct espd *d)
 {
 	for (struct espd_pol *p = d->pols; p; p = p->next) {
 		while (p->qcount) {
-			const uint8_t *pkt = p->q + (size_t)p->qhead * ESPD_SLOT;
+			const uint8_t *pkt =
+			    p->q + (size_t)p->qhead * ESPD_SLOT;
 			size_t len = p->qlen[p->qhead];
 			struct ksel flow;
 			struct espd_sa *sa;
@@ -517,8 +518,10 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 	}
 	if (!espd_in_policy_ok(d, sa, &flow)) {
 		d->st.policy_drop++;
-		log_rl_warn(MOD, "decrypted packet matches no inbound policy "
-			    "of SA 0x%08x", spi);
+		log_rl_warn(MOD,
+			    "decrypted packet matches no inbound policy "
+			    "of SA 0x%08x",
+			    spi);
 		goto out_events;
 	}
 	/* RFC 4303 §2.4: trailing TFC padding after the inner packet */
@@ -548,8 +551,7 @@ struct rxmeta {
 
 static bool pktinfo6(struct msghdr *mh, struct kaddr *dst)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
-	     c = CMSG_NXTHDR(mh, c)) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
@@ -563,20 +565,19 @@ static bool pktinfo6(struct msghdr *mh, struct kaddr *dst)
 	return false;
 }
 
-void espd_rx_one(struct espd *d, int g, struct msghdr *mh,
-		 const uint8_t *buf, size_t len)
+void espd_rx_one(struct espd *d, int g, struct msghdr *mh, const uint8_t *buf,
+		 size_t len)
 {
 	struct rd r = rd_init(buf, len), rest;
-	struct kaddr src = { 0 }, dst = { 0 };
+	struct kaddr src = {0}, dst = {0};
 	uint16_t sport = 0, dport, ulen;
 	bool udp = g == OUT_UDP4 || g == OUT_UDP6;
 
 	if (g == OUT_ESP4 || g == OUT_UDP4) {
 		/* IPv4 raw sockets deliver the IP header too */
 		uint8_t vihl;
-		if (rd_u8(&r, &vihl) < 0 || vihl >> 4 != 4 ||
-		    (vihl & 15) < 5 || rd_skip(&r, 11) < 0 ||
-		    rd_bytes(&r, src.u.b, 4) < 0 ||
+		if (rd_u8(&r, &vihl) < 0 || vihl >> 4 != 4 || (vihl & 15) < 5 ||
+		    rd_skip(&r, 11) < 0 || rd_bytes(&r, src.u.b, 4) < 0 ||
 		    rd_bytes(&r, dst.u.b, 4) < 0 ||
 		    rd_skip(&r, (size_t)(vihl & 15) * 4 - 20) < 0) {
 			d->st.malformed++;
@@ -665,31 +666,31 @@ static void sink_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
  * whose payload is longer than 8 bytes and does not start with the
  * four-byte zero non-ESP marker.  IPv4 raw sockets see the IP header. */
 static struct sock_filter filt4[] = {
-	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 10),
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 8, 0),
-	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-	BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_T_PORT, 0, 5),
-	BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),
-	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 16, 0, 3),
-	BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
-	BPF_STMT(BPF_RET | BPF_K, 0xffff),
-	BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 10),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 8, 0),
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_T_PORT, 0, 5),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 16, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
 /* IPv6 raw sockets see the packet from the UDP header on. */
 static struct sock_filter filt6[] = {
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_T_PORT, 0, 5),
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
-	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 16, 0, 3),
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
-	BPF_STMT(BPF_RET | BPF_K, 0xffff),
-	BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_T_PORT, 0, 5),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 16, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
 static int raw_open(int af, int proto, struct sock_filter *f, size_t nf)
@@ -719,8 +720,8 @@ static int raw_open(int af, int proto, struct sock_filter *f, size_t nf)
 			   sizeof(pmtu));
 	}
 	if (f) {
-		struct sock_fprog prog = { .len = (unsigned short)nf,
-					   .filter = f };
+		struct sock_fprog prog = {.len = (unsigned short)nf,
+					  .filter = f};
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 			       sizeof(prog)) < 0)
 			goto fail;
@@ -745,14 +746,14 @@ fail:
 static int sink_open(int af, bool *filtered)
 {
 	static struct sock_filter drop_all[] = {
-		BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
 	};
-	struct sock_fprog prog = { .len = 1, .filter = drop_all };
+	struct sock_fprog prog = {.len = 1, .filter = drop_all};
 	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, encap = UDP_ENCAP_ESPINUDP;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct kaddr any = { .af = (uint8_t)af };
+	struct kaddr any = {.af = (uint8_t)af};
 
 	if (fd < 0)
 		return -errno;
@@ -792,16 +793,19 @@ static int tun_open(struct espd *d)
 	 * this, the TUN device does segmentation for us, one packet per
 	 * read. */
 	if (d->offload &&
-	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
-					     TUN_F_TSO_ECN) < 0)
-		log_warn(MOD, "TUN offloads unavailable (%s): one packet per "
-			 "read", strerror(errno));
+	    ioctl(fd, TUNSETOFFLOAD,
+		  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0)
+		log_warn(MOD,
+			 "TUN offloads unavailable (%s): one packet per "
+			 "read",
+			 strerror(errno));
 	snprintf(d->tun_name, sizeof(d->tun_name), "%s", ifr.ifr_name);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		goto fail;
 	ifr.ifr_mtu = (int)d->mtu;
-	if (ioctl(s, SIOCSIFMTU, &ifr) < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0 ||
+	    ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
 		close(s);
 		goto fail;
 	}
@@ -827,12 +831,12 @@ int espd_net_open(struct espd *d)
 		struct sock_filter *f;
 		size_t nf;
 	} socks[OUT_N] = {
-		[OUT_ESP4] = { AF_INET, IPPROTO_ESP, NULL, 0 },
-		[OUT_ESP6] = { AF_INET6, IPPROTO_ESP, NULL, 0 },
-		[OUT_UDP4] = { AF_INET, IPPROTO_UDP, filt4,
-			       sizeof(filt4) / sizeof(filt4[0]) },
-		[OUT_UDP6] = { AF_INET6, IPPROTO_UDP, filt6,
-			       sizeof(filt6) / sizeof(filt6[0]) },
+	    [OUT_ESP4] = {AF_INET, IPPROTO_ESP, NULL, 0},
+	    [OUT_ESP6] = {AF_INET6, IPPROTO_ESP, NULL, 0},
+	    [OUT_UDP4] = {AF_INET, IPPROTO_UDP, filt4,
+			  sizeof(filt4) / sizeof(filt4[0])},
+	    [OUT_UDP6] = {AF_INET6, IPPROTO_UDP, filt6,
+			  sizeof(filt6) / sizeof(filt6[0])},
 	};
 	int rc;
 
@@ -844,15 +848,15 @@ int espd_net_open(struct espd *d)
 	d->tunbuf = malloc(TUNBUF);
 	d->dec = malloc(ESPD_SLOT);
 	off_gro_init(&d->gro, malloc(GROBUF), GROBUF);
-	if (!d->rx || !d->txb || !d->tunbuf || !d->dec ||
-	    !d->gro.buf)
+	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->gro.buf)
 		return -ENOMEM;
 	if ((rc = tun_open(d)) < 0) {
 		log_err(MOD, "TUN %s: %s%s", d->tun_name, strerror(-rc),
 			rc == -EBUSY ? " (another r2espd in this network "
-				       "namespace? choose a name with -i)" :
-			rc == -ENOENT || rc == -ENODEV ?
-				       " (is the tun module available?)" : "");
+				       "namespace? choose a name with -i)"
+			: rc == -ENOENT || rc == -ENODEV
+			    ? " (is the tun module available?)"
+			    : "");
 		return rc;
 	}
 	for (int g = 0; g < OUT_N; g++) {
@@ -871,9 +875,9 @@ int espd_net_open(struct espd *d)
 		d->sink4 = sink_open(AF_INET, &f4);
 		d->sink6 = sink_open(AF_INET6, &f6);
 		if (d->sink4 < 0 || d->sink6 < 0)
-			log_warn(MOD, "cannot bind UDP 4500 (-u): %s",
-				 strerror(-(d->sink4 < 0 ? d->sink4 :
-							    d->sink6)));
+			log_warn(
+			    MOD, "cannot bind UDP 4500 (-u): %s",
+			    strerror(-(d->sink4 < 0 ? d->sink4 : d->sink6)));
 		if (d->sink4 >= 0 && !f4)
 			ev_add_fd(d->loop, d->sink4, EPOLLIN, sink_cb, d);
 		if (d->sink6 >= 0 && !f6)
@@ -886,8 +890,10 @@ int espd_net_open(struct espd *d)
 	/* routes a previous r2espd left on a persistent TUN device */
 	rc = (int)espd_purge_routes(d->nl, &d->nl_seq, d->tun_ifindex);
 	if (rc)
-		log_info(MOD, "removed %d stale route%s left by an earlier "
-			 "r2espd", rc, rc == 1 ? "" : "s");
+		log_info(MOD,
+			 "removed %d stale route%s left by an earlier "
+			 "r2espd",
+			 rc, rc == 1 ? "" : "s");
 	/* transport mode's policy rules (espd_priv.c) */
 	if ((rc = espd_rules(d->nl, &d->nl_seq, true)) < 0)
 		log_warn(MOD, "policy rules for transport mode: %s",
@@ -923,8 +929,8 @@ void espd_net_close(struct espd *d)
 static bool in_prefix(const struct kaddr *p, unsigned plen,
 		      const struct kaddr *a)
 {
-	struct ksel s = { .af = p->af, .src = *p, .src_plen = (uint8_t)plen };
-	struct ksel f = { .af = a->af, .src = *a };
+	struct ksel s = {.af = p->af, .src = *p, .src_plen = (uint8_t)plen};
+	struct ksel f = {.af = a->af, .src = *a};
 	return ksel_match_flow(&s, &f);
 }
 
@@ -963,10 +969,12 @@ int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 	 * that keep IKE, KINK and ESP out of it (espd_priv.c) */
 	if (!tr && pol->p.ntmpl &&
 	    in_prefix(&s->dst, s->dst_plen, &pol->p.tmpl[0].dst)) {
-		log_warn(MOD, "policy %#x covers its own tunnel endpoint %s: "
-			 "no route installed (add a bypass route yourself)",
-			 pol->p.index,
-			 inet_ntop(s->af, pol->p.tmpl[0].dst.u.b, b, sizeof(b)));
+		log_warn(
+		    MOD,
+		    "policy %#x covers its own tunnel endpoint %s: "
+		    "no route installed (add a bypass route yourself)",
+		    pol->p.index,
+		    inet_ntop(s->af, pol->p.tmpl[0].dst.u.b, b, sizeof(b)));
 		return 0;
 	}
 	/* the prefix through the TUN device, with a local address of the

@@ -95,7 +95,7 @@ uint64_t off_csum_add(uint64_t sum, const uint8_t *p, size_t n)
 		n -= 2;
 	}
 	if (n) {
-		uint8_t last[2] = { p[0], 0 };
+		uint8_t last[2] = {p[0], 0};
 		memcpy(&h, last, 2);
 		sum = add_carry(sum, h);
 	}
@@ -114,7 +114,7 @@ uint16_t off_csum_fold(uint64_t sum)
  * the IP header, l4len the upper-layer length. */
 static uint64_t pseudo_sum(const uint8_t *l3, uint8_t proto, size_t l4len)
 {
-	uint8_t tail[8] = { 0 };
+	uint8_t tail[8] = {0};
 	uint64_t sum;
 
 	if (l3[0] >> 4 == 4) {
@@ -148,8 +148,7 @@ int off_vnet_parse(const uint8_t *buf, size_t len, struct off_vnet *h)
 	 * is native-endian and TUN follows it unless TUNSETVNETLE). */
 	if (rd_u8(&r, &h->flags) < 0 || rd_u8(&r, &h->gso_type) < 0 ||
 	    rd_h16(&r, &h->hdr_len) < 0 || rd_h16(&r, &h->gso_size) < 0 ||
-	    rd_h16(&r, &h->csum_start) < 0 ||
-	    rd_h16(&r, &h->csum_offset) < 0)
+	    rd_h16(&r, &h->csum_start) < 0 || rd_h16(&r, &h->csum_offset) < 0)
 		return -EBADMSG;
 	return 0;
 }
@@ -172,8 +171,7 @@ int off_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t off)
 
 	if (start >= len || off > len - start || len - start - off < 2)
 		return -EBADMSG;
-	c = (uint16_t)~off_csum_fold(off_csum_add(0, pkt + start,
-						   len - start));
+	c = (uint16_t)~off_csum_fold(off_csum_add(0, pkt + start, len - start));
 	/* RFC 768: a computed UDP checksum of zero is sent as all ones;
 	 * harmless for TCP, whose sum cannot fold to zero here. */
 	if (c == 0)
@@ -230,8 +228,7 @@ static int tcp_parse(const uint8_t *pkt, size_t len, struct tcpinfo *t)
 	}
 	/* RFC 793 §3.1: ports, seq, ack, data offset, flags ... */
 	if (rd_skip(&r, 4) < 0 || rd_u32(&r, &t->seq) < 0 ||
-	    rd_skip(&r, 4) < 0 || rd_u8(&r, &doff) < 0 ||
-	    rd_u8(&r, &flags) < 0)
+	    rd_skip(&r, 4) < 0 || rd_u8(&r, &doff) < 0 || rd_u8(&r, &flags) < 0)
 		return -EBADMSG;
 	t->thl = (size_t)(doff >> 4) * 4;
 	if (t->thl < 20 || t->thl > len - t->iphl)
@@ -257,9 +254,8 @@ static bool tcp_csum_ok(const uint8_t *pkt, const struct tcpinfo *t)
  * header checksum), sequence number and TCP checksum; FIN and PSH stay
  * on the last segment only, CWR on the first only.
  */
-static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt,
-		       size_t len, off_buf_cb getbuf, void *barg,
-		       off_seg_cb cb, void *arg)
+static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt, size_t len,
+		       off_buf_cb getbuf, void *barg, off_seg_cb cb, void *arg)
 {
 	struct tcpinfo t;
 	size_t hl, off = 0, mss = h->gso_size, cap;
@@ -275,7 +271,7 @@ static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt,
 	    (h->csum_start != t.iphl || h->csum_offset != 16))
 		return -EBADMSG;
 	if ((h->gso_type & ~OFF_GSO_ECN) !=
-		    (t.af == AF_INET ? OFF_GSO_TCPV4 : OFF_GSO_TCPV6) ||
+		(t.af == AF_INET ? OFF_GSO_TCPV4 : OFF_GSO_TCPV6) ||
 	    mss == 0)
 		return -EBADMSG;
 	hl = t.iphl + t.thl;
@@ -304,14 +300,14 @@ static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt,
 		}
 		put32(tcp + 4, t.seq + (uint32_t)off);
 		if (!last)
-			fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (i)
 			fl &= (uint8_t)~TCP_CWR;
 		tcp[13] = fl;
 		tcp[16] = tcp[17] = 0;
-		c = (uint16_t)~off_csum_fold(off_csum_add(
-			pseudo_sum(scratch, IPPROTO_TCP, t.thl + n), tcp,
-			t.thl + n));
+		c = (uint16_t)~off_csum_fold(
+		    off_csum_add(pseudo_sum(scratch, IPPROTO_TCP, t.thl + n),
+				 tcp, t.thl + n));
 		memcpy(tcp + 16, &c, 2);
 		if ((rc = cb(arg, scratch, hl + n)) < 0)
 			return rc;
@@ -330,8 +326,8 @@ int off_segment_to(const struct off_vnet *h, uint8_t *pkt, size_t len,
 
 	if (h->gso_type == OFF_GSO_NONE) {
 		if ((h->flags & OFF_F_NEEDS_CSUM) &&
-		    off_csum_complete(pkt, len, h->csum_start,
-				      h->csum_offset) < 0)
+		    off_csum_complete(pkt, len, h->csum_start, h->csum_offset) <
+			0)
 			return -EBADMSG;
 		rc = cb(arg, pkt, len);
 		return rc < 0 ? rc : 1;
@@ -359,7 +355,7 @@ static uint8_t *fixed_getbuf(void *arg, size_t *cap)
 int off_segment(const struct off_vnet *h, uint8_t *pkt, size_t len,
 		uint8_t *scratch, size_t cap, off_seg_cb cb, void *arg)
 {
-	struct fixed_buf b = { scratch, cap };
+	struct fixed_buf b = {scratch, cap};
 
 	return off_segment_to(h, pkt, len, fixed_getbuf, &b, cb, arg);
 }
@@ -388,9 +384,8 @@ static bool can_merge(const struct off_gro *g, const uint8_t *pkt,
 	if (t->af == AF_INET) {
 		/* version/IHL, TOS, flags (DF), TTL, protocol, addresses;
 		 * ID must go up by one unless DF (RFC 6864 §4.1) */
-		if (cur[0] != pkt[0] || cur[1] != pkt[1] ||
-		    cur[6] != pkt[6] || cur[8] != pkt[8] ||
-		    memcmp(cur + 12, pkt + 12, 8) != 0)
+		if (cur[0] != pkt[0] || cur[1] != pkt[1] || cur[6] != pkt[6] ||
+		    cur[8] != pkt[8] || memcmp(cur + 12, pkt + 12, 8) != 0)
 			return false;
 		if (!(pkt[6] & 0x40) &&
 		    get16(pkt + 4) != (uint16_t)(g->last_id + 1))
@@ -414,7 +409,7 @@ static bool can_merge(const struct off_gro *g, const uint8_t *pkt,
 
 static int gro_emit(struct off_gro *g, off_write_cb cb, void *arg)
 {
-	struct off_vnet h = { 0 };
+	struct off_vnet h = {0};
 	uint8_t *pkt = g->buf + OFF_VNET_LEN, *tcp = pkt + g->iphl;
 	size_t l4 = g->len - g->iphl;
 	int rc;
@@ -464,8 +459,8 @@ int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 	 * else (SYN, FIN, RST, URG, ECE/CWR, no payload, bad checksum,
 	 * not TCP) goes out on its own, after what is pending. */
 	if (tcp_parse(pkt, len, &t) == 0 && t.plen &&
-	    (t.flags & ~TCP_PSH) == TCP_ACK &&
-	    len + OFF_VNET_LEN <= g->cap && tcp_csum_ok(pkt, &t)) {
+	    (t.flags & ~TCP_PSH) == TCP_ACK && len + OFF_VNET_LEN <= g->cap &&
+	    tcp_csum_ok(pkt, &t)) {
 		if (g->len && can_merge(g, pkt, &t)) {
 			memcpy(g->buf + OFF_VNET_LEN + g->len,
 			       pkt + t.iphl + t.thl, t.plen);
@@ -502,7 +497,7 @@ int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 	{
 		/* as is, with an empty virtio-net header in front */
 		uint8_t *p = g->buf + OFF_VNET_LEN;
-		struct off_vnet h = { 0 };
+		struct off_vnet h = {0};
 		if (len > g->cap - OFF_VNET_LEN)
 			return -EMSGSIZE;
 		memmove(p, pkt, len);

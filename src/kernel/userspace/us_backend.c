@@ -46,18 +46,18 @@
 #include "kernel/userspace/esp_msg.h"
 #include "lib/log.h"
 
-#define MOD "kernel"
+#define MOD	    "kernel"
 #define US_RETRY_MS 1000 /* reconnect period while r2espd is away */
 
 struct us_priv {
 	int fd, evfd;
 	int epfd, tfd; /* stable event_fd(); retry timer */
 	uint32_t seq;
-	uint32_t hello_seq;  /* seq of the HELLO on the event connection */
-	uint64_t instance;   /* r2espd's instance id, 0 = not known yet */
-	bool reconnected;    /* event connection re-made, RESYNC pending */
-	uint16_t sa_flags;   /* ESPM_F_STATIC_KEY / ESPM_F_FORCE_AEAD */
-	bool fixed;          /* k_open_channel: no path, never reconnect */
+	uint32_t hello_seq; /* seq of the HELLO on the event connection */
+	uint64_t instance;  /* r2espd's instance id, 0 = not known yet */
+	bool reconnected;   /* event connection re-made, RESYNC pending */
+	uint16_t sa_flags;  /* ESPM_F_STATIC_KEY / ESPM_F_FORCE_AEAD */
+	bool fixed;	    /* k_open_channel: no path, never reconnect */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t buf[ESPM_MAX];
 };
@@ -70,8 +70,8 @@ static void us_err(struct kernel *k, const char *what, int e)
 
 static int us_connect(struct kernel *k, const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 5 };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 5};
 	int fd, e;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -111,8 +111,9 @@ static int us_send(int fd, struct wr *w)
 /* Starts a request: header with a fresh seq. */
 static void us_begin(struct us_priv *p, struct wr *w, uint16_t type)
 {
-	struct espm_hdr h = { .type = type, .seq = ++p->seq,
-			      .flags = type == ESPM_SA_ADD ? p->sa_flags : 0 };
+	struct espm_hdr h = {.type = type,
+			     .seq = ++p->seq,
+			     .flags = type == ESPM_SA_ADD ? p->sa_flags : 0};
 	wr_init(w, ESPM_MAX);
 	espm_put_hdr(w, &h);
 }
@@ -123,8 +124,8 @@ typedef int (*item_cb)(struct rd *body, void *arg);
  * Sends w and waits for the reply with the same seq.  ESPM_ITEMs go to
  * item (dumps); the reply body is left in *reply (points into p->buf).
  */
-static int us_call(struct kernel *k, struct wr *w, item_cb item,
-		   void *arg, struct rd *reply)
+static int us_call(struct kernel *k, struct wr *w, item_cb item, void *arg,
+		   struct rd *reply)
 {
 	struct us_priv *p = k->priv;
 	struct espm_hdr h;
@@ -157,8 +158,8 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item,
 			snprintf(k->last_error, sizeof(k->last_error),
 				 "r2espd did not answer (%s); the request may "
 				 "or may not have been applied",
-				 n == 0 ? "it closed the connection" :
-					  strerror(-rc));
+				 n == 0 ? "it closed the connection"
+					: strerror(-rc));
 			if (n == 0) {
 				close(p->fd);
 				p->fd = -1;
@@ -196,8 +197,8 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item,
 /* Retry timer on (while r2espd is away) or off. */
 static void us_retry_timer(struct us_priv *p, bool on)
 {
-	struct itimerspec its = { 0 };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct itimerspec its = {0};
+	struct epoll_event ev = {.events = EPOLLIN};
 
 	if (on) {
 		its.it_value.tv_sec = US_RETRY_MS / 1000;
@@ -212,9 +213,9 @@ static void us_retry_timer(struct us_priv *p, bool on)
 static int us_subscribe(struct kernel *k, int given)
 {
 	struct us_priv *p = k->priv;
-	struct espm_hdr h = { .type = ESPM_HELLO, .flags = ESPM_F_EVENTS,
-			      .seq = ++p->seq };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct espm_hdr h = {
+	    .type = ESPM_HELLO, .flags = ESPM_F_EVENTS, .seq = ++p->seq};
+	struct epoll_event ev = {.events = EPOLLIN};
 	struct wr w;
 	int fd = given >= 0 ? given : us_connect(k, p->path), rc;
 
@@ -257,7 +258,8 @@ static void us_ev_lost(struct kernel *k)
 	us_retry_timer(p, true);
 	snprintf(k->last_error, sizeof(k->last_error),
 		 "r2espd closed the event connection (restarted?); "
-		 "reconnecting every %d ms", US_RETRY_MS);
+		 "reconnecting every %d ms",
+		 US_RETRY_MS);
 	log_warn(MOD, "%s", k->last_error);
 }
 
@@ -287,8 +289,8 @@ static int us_open(struct kernel *k, unsigned flags)
 		p->sa_flags |= ESPM_F_FORCE_AEAD;
 	if (flags & K_OPEN_EVENTS) {
 		p->epfd = epoll_create1(EPOLL_CLOEXEC);
-		p->tfd = timerfd_create(CLOCK_MONOTONIC,
-					TFD_NONBLOCK | TFD_CLOEXEC);
+		p->tfd =
+		    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (p->epfd < 0 || p->tfd < 0) {
 			rc = -errno;
 			goto fail_fds;
@@ -312,7 +314,7 @@ extern const struct kernel_ops kernel_userspace_ops;
 
 int k_open_channel(struct kernel *k, int fd, int evfd)
 {
-	struct timeval tv = { .tv_sec = 10 };
+	struct timeval tv = {.tv_sec = 10};
 	struct us_priv *p = calloc(1, sizeof(*p));
 	int rc;
 
@@ -408,9 +410,8 @@ static int us_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	return us_call(k, &w, NULL, NULL, NULL);
 }
 
-static int us_sa_query(struct kernel *k, uint8_t proto,
-		       const struct kaddr *dst, uint32_t spi,
-		       struct kcounters *out)
+static int us_sa_query(struct kernel *k, uint8_t proto, const struct kaddr *dst,
+		       uint32_t spi, struct kcounters *out)
 {
 	struct wr w;
 	struct rd r;
@@ -436,8 +437,8 @@ static int us_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	us_begin(k->priv, &w, ESPM_SA_GET);
 	put_said(&w, proto, dst, spi);
 	rc = us_call(k, &w, NULL, NULL, &r);
-	if (rc == 0 && (espm_get_ksa(&r, &tmp) < 0 ||
-			espm_get_kcounters(&r, &ctmp) < 0))
+	if (rc == 0 &&
+	    (espm_get_ksa(&r, &tmp) < 0 || espm_get_kcounters(&r, &ctmp) < 0))
 		rc = -EBADMSG;
 	if (rc == 0) {
 		if (sa)
@@ -497,7 +498,7 @@ static int dump_item(struct rd *body, void *arg)
 
 static int us_pol_dump(struct kernel *k, kpol_cb cb, void *arg)
 {
-	struct dump_ctx d = { cb, arg };
+	struct dump_ctx d = {cb, arg};
 	struct wr w;
 	us_begin(k->priv, &w, ESPM_POL_DUMP);
 	return us_call(k, &w, dump_item, &d, NULL);
@@ -521,8 +522,7 @@ static int us_event_fd(struct kernel *k)
  * after a reconnect, tell the owner to resynchronise.  Returns true when
  * ev was filled with a KEV_RESYNC.
  */
-static bool us_hello_reply(struct us_priv *p, struct rd *r,
-			   struct kevent *ev)
+static bool us_hello_reply(struct us_priv *p, struct rd *r, struct kevent *ev)
 {
 	uint32_t version;
 	uint64_t inst;
@@ -538,9 +538,10 @@ static bool us_hello_reply(struct us_priv *p, struct rd *r,
 				 "r2espd event connection was lost");
 		else
 			snprintf(why, sizeof(why), "r2espd restarted");
-		log_warn(MOD, "%s (instance %016llx): asking the daemon to "
-			 "reinstall its policies and SAs", why,
-			 (unsigned long long)inst);
+		log_warn(MOD,
+			 "%s (instance %016llx): asking the daemon to "
+			 "reinstall its policies and SAs",
+			 why, (unsigned long long)inst);
 		/* filled here, not with kevent_resync(): the tools and
 		 * tests link this file without kernel.c */
 		memset(ev, 0, sizeof(*ev));
@@ -574,8 +575,7 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 			 p->path);
 	}
 	for (;;) {
-		ssize_t n = recv(p->evfd, p->buf, sizeof(p->buf),
-				 MSG_DONTWAIT);
+		ssize_t n = recv(p->evfd, p->buf, sizeof(p->buf), MSG_DONTWAIT);
 		struct rd r;
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -606,19 +606,19 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 }
 
 const struct kernel_ops kernel_userspace_ops = {
-	.name = "userspace",
-	.open = us_open,
-	.close = us_close,
-	.getspi = us_getspi,
-	.sa_add = us_sa_add,
-	.sa_del = us_sa_del,
-	.sa_query = us_sa_query,
-	.pol_add = us_pol_add,
-	.pol_update = us_pol_update,
-	.pol_del = us_pol_del,
-	.pol_dump = us_pol_dump,
-	.flush_own = us_flush_own,
-	.event_fd = us_event_fd,
-	.event_read = us_event_read,
-	.sa_get = us_sa_get,
+    .name = "userspace",
+    .open = us_open,
+    .close = us_close,
+    .getspi = us_getspi,
+    .sa_add = us_sa_add,
+    .sa_del = us_sa_del,
+    .sa_query = us_sa_query,
+    .pol_add = us_pol_add,
+    .pol_update = us_pol_update,
+    .pol_del = us_pol_del,
+    .pol_dump = us_pol_dump,
+    .flush_own = us_flush_own,
+    .event_fd = us_event_fd,
+    .event_read = us_event_read,
+    .sa_get = us_sa_get,
 };

@@ -29,8 +29,8 @@ static char *dump_to_mem(const struct conf *c, size_t *len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const unsigned fl = CONF_LOAD_NO_INCLUDE | CONF_LOAD_NO_ENV |
-			    CONF_LOAD_NO_FILECHECK;
+	const unsigned fl =
+	    CONF_LOAD_NO_INCLUDE | CONF_LOAD_NO_ENV | CONF_LOAD_NO_FILECHECK;
 	struct conf_diag d;
 	struct conf *c = NULL, *c2 = NULL;
 	char *d1, *d2;
@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d2 = dump_to_mem(c2, &l2);
 	conf_free(c2);
 	if (!d2 || l1 != l2 || memcmp(d1, d2, l1) != 0) {
-		fprintf(stderr, "dump is not a fixed point:\n%s\n---\n%s\n",
-			d1, d2 ? d2 : "(null)");
+		fprintf(stderr, "dump is not a fixed point:\n%s\n---\n%s\n", d1,
+			d2 ? d2 : "(null)");
 		abort();
 	}
 	free(d1);

@@ -31,32 +31,32 @@
 #include "spm/spmd.h"
 
 static const char fuzz_conf[] =
-	"interface { spmd { unix \"/nonexistent/spmif\"; }; };\n"
-	"resolver { resolver off; };\n"
-	"remote r { acceptable_kmp { kink; }; kink { peers_principal "
-	"\"a/b\"; }; };\n"
-	"sa s { sa_protocol esp; esp_enc_alg { aes128_cbc; }; "
-	"esp_auth_alg { hmac_sha1; }; };\n"
-	"ipsec i { sa_index s; };\n"
-	"policy t { action auto_ipsec; remote_index r; ipsec_mode transport; "
-	"ipsec_index { i; }; };\n"
-	"policy tun { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
-	"ipsec_index { i; }; my_sa_ipaddr \"198.51.100.1\"; "
-	"peers_sa_ipaddr \"198.51.100.2\"; };\n"
-	"policy rw { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
-	"ipsec_index { i; }; my_sa_ipaddr \"198.51.100.1\"; "
-	"peers_sa_ipaddr IP_RW; };\n"
-	"policy d { action discard; };\n"
-	"selector o { direction outbound; src \"198.51.100.1\"; "
-	"dst \"198.51.100.2\"; policy_index t; };\n"
-	"selector n { direction inbound; src \"198.51.100.2\"; "
-	"dst \"198.51.100.1\"; policy_index t; };\n"
-	"selector tu { direction inbound; src \"203.0.113.0/24\"; "
-	"dst \"203.0.113.128/25\"; policy_index tun; };\n"
-	"selector rw_in { direction inbound; src IP_ANY; "
-	"dst \"203.0.113.0/24\"; policy_index rw; };\n"
-	"selector x { direction outbound; src IP_ANY; dst IP_ANY; "
-	"policy_index d; };\n";
+    "interface { spmd { unix \"/nonexistent/spmif\"; }; };\n"
+    "resolver { resolver off; };\n"
+    "remote r { acceptable_kmp { kink; }; kink { peers_principal "
+    "\"a/b\"; }; };\n"
+    "sa s { sa_protocol esp; esp_enc_alg { aes128_cbc; }; "
+    "esp_auth_alg { hmac_sha1; }; };\n"
+    "ipsec i { sa_index s; };\n"
+    "policy t { action auto_ipsec; remote_index r; ipsec_mode transport; "
+    "ipsec_index { i; }; };\n"
+    "policy tun { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
+    "ipsec_index { i; }; my_sa_ipaddr \"198.51.100.1\"; "
+    "peers_sa_ipaddr \"198.51.100.2\"; };\n"
+    "policy rw { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
+    "ipsec_index { i; }; my_sa_ipaddr \"198.51.100.1\"; "
+    "peers_sa_ipaddr IP_RW; };\n"
+    "policy d { action discard; };\n"
+    "selector o { direction outbound; src \"198.51.100.1\"; "
+    "dst \"198.51.100.2\"; policy_index t; };\n"
+    "selector n { direction inbound; src \"198.51.100.2\"; "
+    "dst \"198.51.100.1\"; policy_index t; };\n"
+    "selector tu { direction inbound; src \"203.0.113.0/24\"; "
+    "dst \"203.0.113.128/25\"; policy_index tun; };\n"
+    "selector rw_in { direction inbound; src IP_ANY; "
+    "dst \"203.0.113.0/24\"; policy_index rw; };\n"
+    "selector x { direction outbound; src IP_ANY; dst IP_ANY; "
+    "policy_index d; };\n";
 
 static char conf_path[64];
 static struct spmd fz;
@@ -96,7 +96,8 @@ static void server_run(const uint8_t *data, size_t size)
 
 	if (!fz.loop)
 		server_init();
-	if (k_open(&fz.k, "fake", 0) < 0 || spd_init(&fz.spd, &fz.k, fz.loop) < 0)
+	if (k_open(&fz.k, "fake", 0) < 0 ||
+	    spd_init(&fz.spd, &fz.k, fz.loop) < 0)
 		abort();
 	spd_set_init(&desired);
 	if (spd_conf_build(&fz.spd, fz.conf, &desired, err, sizeof(err)) < 0 ||

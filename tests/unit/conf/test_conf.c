@@ -41,23 +41,21 @@ static struct conf *load_ok(const char *text)
 }
 
 /* Load must fail with an error at line:col containing frag. */
-static void load_err(const char *text, size_t len, unsigned line,
-		     unsigned col, const char *frag)
+static void load_err(const char *text, size_t len, unsigned line, unsigned col,
+		     const char *frag)
 {
 	struct conf_diag d;
 	struct conf *c = NULL;
 	bool found = false;
 
 	conf_diag_init(&d);
-	assert_int_equal(conf_load_buffer("t.conf", text, len, NOFILES, &c,
-					  &d),
+	assert_int_equal(conf_load_buffer("t.conf", text, len, NOFILES, &c, &d),
 			 -EINVAL);
 	assert_null(c);
 	assert_true(d.nerrors > 0);
 	for (size_t i = 0; i < d.n; i++)
 		if (d.v[i].sev == CONF_DIAG_ERROR && d.v[i].line == line &&
-		    (col == 0 || d.v[i].col == col) &&
-		    strstr(d.v[i].msg, frag))
+		    (col == 0 || d.v[i].col == col) && strstr(d.v[i].msg, frag))
 			found = true;
 	if (!found)
 		conf_diag_print(stderr, &d);
@@ -66,25 +64,25 @@ static void load_err(const char *text, size_t len, unsigned line,
 }
 
 static const char base[] =
-	"remote r {\n"
-	"\tacceptable_kmp { ikev2; };\n"
-	"\tikev2 {\n"
-	"\t\tpeers_ipaddr 198.51.100.2 port 500;\n"
-	"\t\tpeers_id fqdn \"b.example\";\n"
-	"\t\tkmp_enc_alg { aes128_gcm16; aes128_cbc,128; };\n"
-	"\t\tkmp_hash_alg hmac_sha2_256;\n"
-	"\t\tkmp_prf_alg hmac_sha2_256;\n"
-	"\t\tkmp_dh_group { curve25519; 14; };\n"
-	"\t\tkmp_auth_method psk;\n"
-	"\t\tpre_shared_key \"/nonexistent/ok.psk\";\n"
-	"\t};\n"
-	"};\n"
-	"selector s { direction outbound; src 10.0.0.0/8 port any;\n"
-	"\tdst 10.1.0.0/16 port 80; upper_layer_protocol tcp;\n"
-	"\tpolicy_index p; };\n"
-	"policy p { action auto_ipsec; remote_index r; ipsec_index i; };\n"
-	"ipsec i { sa_index s1; ipsec_sa_lifetime_time 2 hours; };\n"
-	"sa s1 { sa_protocol esp; esp_enc_alg aes256_gcm16; };\n";
+    "remote r {\n"
+    "\tacceptable_kmp { ikev2; };\n"
+    "\tikev2 {\n"
+    "\t\tpeers_ipaddr 198.51.100.2 port 500;\n"
+    "\t\tpeers_id fqdn \"b.example\";\n"
+    "\t\tkmp_enc_alg { aes128_gcm16; aes128_cbc,128; };\n"
+    "\t\tkmp_hash_alg hmac_sha2_256;\n"
+    "\t\tkmp_prf_alg hmac_sha2_256;\n"
+    "\t\tkmp_dh_group { curve25519; 14; };\n"
+    "\t\tkmp_auth_method psk;\n"
+    "\t\tpre_shared_key \"/nonexistent/ok.psk\";\n"
+    "\t};\n"
+    "};\n"
+    "selector s { direction outbound; src 10.0.0.0/8 port any;\n"
+    "\tdst 10.1.0.0/16 port 80; upper_layer_protocol tcp;\n"
+    "\tpolicy_index p; };\n"
+    "policy p { action auto_ipsec; remote_index r; ipsec_index i; };\n"
+    "ipsec i { sa_index s1; ipsec_sa_lifetime_time 2 hours; };\n"
+    "sa s1 { sa_protocol esp; esp_enc_alg aes256_gcm16; };\n";
 
 static void test_alg_table(void **st)
 {
@@ -170,7 +168,7 @@ static void test_addr_match_expand(void **st)
 {
 	struct conf *c = load_ok(base);
 	const struct conf_selector *s = conf_selector_find(c, "s");
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	int n = 0;
 	(void)st;
 
@@ -224,19 +222,19 @@ static void test_load_resolved(void **st)
 static void test_defaults_inherited(void **st)
 {
 	struct conf *c = load_ok(
-		"default { remote { acceptable_kmp { ikev2; kink; };\n"
-		"  ikev2 { kmp_enc_alg aes128_gcm16; kmp_prf_alg hmac_sha1;\n"
-		"   kmp_dh_group ecp256; kmp_auth_method rsasig;\n"
-		"   dpd_delay 5 min; };\n"
-		"  kink { my_principal \"me@R\"; }; };\n"
-		" policy { ipsec_mode tunnel; ipsec_level unique; };\n"
-		" ipsec { ipsec_sa_lifetime_time 1 day; };\n"
-		" sa { sa_protocol esp; esp_enc_alg aes128_gcm16; }; };\n"
-		"remote a { ikev2 { dpd_delay 10 sec; }; };\n"
-		"policy p { action discard; ipsec_mode transport; };\n"
-		"ipsec i { sa_index { ah1; e; }; };\n"
-		"sa e { };\n"
-		"sa ah1 { sa_protocol ah; ah_auth_alg hmac_sha1; };\n");
+	    "default { remote { acceptable_kmp { ikev2; kink; };\n"
+	    "  ikev2 { kmp_enc_alg aes128_gcm16; kmp_prf_alg hmac_sha1;\n"
+	    "   kmp_dh_group ecp256; kmp_auth_method rsasig;\n"
+	    "   dpd_delay 5 min; };\n"
+	    "  kink { my_principal \"me@R\"; }; };\n"
+	    " policy { ipsec_mode tunnel; ipsec_level unique; };\n"
+	    " ipsec { ipsec_sa_lifetime_time 1 day; };\n"
+	    " sa { sa_protocol esp; esp_enc_alg aes128_gcm16; }; };\n"
+	    "remote a { ikev2 { dpd_delay 10 sec; }; };\n"
+	    "policy p { action discard; ipsec_mode transport; };\n"
+	    "ipsec i { sa_index { ah1; e; }; };\n"
+	    "sa e { };\n"
+	    "sa ah1 { sa_protocol ah; ah_auth_alg hmac_sha1; };\n");
 	const struct conf_remote *a = conf_remote_find(c, "a");
 	const struct conf_policy *p = conf_policy_find(c, "p");
 	const struct conf_ipsec *i = conf_ipsec_find(c, "i");
@@ -245,8 +243,7 @@ static void test_defaults_inherited(void **st)
 
 	assert_int_equal(a->n_acceptable_kmp, 2);
 	assert_int_equal(a->ikev2.dpd_delay, 10);
-	assert_int_equal(a->ikev2.kmp_enc_alg.v[0].alg,
-			 CONF_ALG_AES128_GCM16);
+	assert_int_equal(a->ikev2.kmp_enc_alg.v[0].alg, CONF_ALG_AES128_GCM16);
 	assert_true(a->kink.present);
 	assert_string_equal(a->kink.my_principal, "me@R");
 	assert_non_null(c->default_remote);
@@ -266,35 +263,38 @@ static void test_defaults_inherited(void **st)
 static void test_lookup_fallback(void **st)
 {
 	struct conf *c = load_ok(
-		"default { remote { acceptable_kmp ikev2; }; };\n"
-		"remote a { ikev2 { peers_ipaddr { 198.51.100.9; 198.51.100.7; };\n"
-		"  peers_id ipaddr \"198.51.100.7\";\n"
-		"  kmp_enc_alg aes128_gcm16; kmp_prf_alg hmac_sha1;\n"
-		"  kmp_dh_group ecp256; kmp_auth_method rsasig; }; };\n"
-		"remote b { ikev2 { peers_ipaddr IP_RW;\n"
-		"  peers_id fqdn \"b.example\";\n"
-		"  kmp_enc_alg aes128_gcm16; kmp_prf_alg hmac_sha1;\n"
-		"  kmp_dh_group ecp256; kmp_auth_method rsasig; }; };\n");
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	uint8_t ip[4] = { 198, 51, 100, 7 };
+	    "default { remote { acceptable_kmp ikev2; }; };\n"
+	    "remote a { ikev2 { peers_ipaddr { 198.51.100.9; 198.51.100.7; };\n"
+	    "  peers_id ipaddr \"198.51.100.7\";\n"
+	    "  kmp_enc_alg aes128_gcm16; kmp_prf_alg hmac_sha1;\n"
+	    "  kmp_dh_group ecp256; kmp_auth_method rsasig; }; };\n"
+	    "remote b { ikev2 { peers_ipaddr IP_RW;\n"
+	    "  peers_id fqdn \"b.example\";\n"
+	    "  kmp_enc_alg aes128_gcm16; kmp_prf_alg hmac_sha1;\n"
+	    "  kmp_dh_group ecp256; kmp_auth_method rsasig; }; };\n");
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	uint8_t ip[4] = {198, 51, 100, 7};
 	(void)st;
 
 	inet_pton(AF_INET, "198.51.100.9", &sin.sin_addr);
 	assert_string_equal(
-		conf_remote_by_addr(c, CONF_KMP_IKEV2,
-				    (struct sockaddr *)&sin)->name, "a");
+	    conf_remote_by_addr(c, CONF_KMP_IKEV2, (struct sockaddr *)&sin)
+		->name,
+	    "a");
 	inet_pton(AF_INET, "203.0.113.9", &sin.sin_addr);
-	assert_ptr_equal(conf_remote_by_addr(c, CONF_KMP_IKEV2,
-					     (struct sockaddr *)&sin),
-			 c->default_remote);
-	assert_string_equal(conf_remote_by_id(c, CONF_KMP_IKEV2, CONF_ID_FQDN,
-					      "B.example", 9)->name, "b");
-	assert_string_equal(conf_remote_by_id(c, CONF_KMP_IKEV2,
-					      CONF_ID_IPADDR, ip, 4)->name,
-			    "a");
-	assert_ptr_equal(conf_remote_by_id(c, CONF_KMP_IKEV2, CONF_ID_FQDN,
-					   "x", 1),
-			 c->default_remote);
+	assert_ptr_equal(
+	    conf_remote_by_addr(c, CONF_KMP_IKEV2, (struct sockaddr *)&sin),
+	    c->default_remote);
+	assert_string_equal(
+	    conf_remote_by_id(c, CONF_KMP_IKEV2, CONF_ID_FQDN, "B.example", 9)
+		->name,
+	    "b");
+	assert_string_equal(
+	    conf_remote_by_id(c, CONF_KMP_IKEV2, CONF_ID_IPADDR, ip, 4)->name,
+	    "a");
+	assert_ptr_equal(
+	    conf_remote_by_id(c, CONF_KMP_IKEV2, CONF_ID_FQDN, "x", 1),
+	    c->default_remote);
 	conf_free(c);
 }
 
@@ -326,14 +326,14 @@ static void test_dump_fixed_point(void **st)
 
 static void test_units_and_subst(void **st)
 {
-	struct conf *c = load_ok(
-		"setval { T \"3\"; N \"pre${T}\"; };\n"
-		"ipsec i { sa_index s; ipsec_sa_lifetime_time 2 days;\n"
-		"  ipsec_sa_lifetime_byte 3 MB; };\n"
-		"ipsec j { sa_index s; ipsec_sa_lifetime_time infinite;\n"
-		"  ipsec_sa_lifetime_byte 7 KB; };\n"
-		"sa s { sa_protocol esp; esp_enc_alg aes128_gcm16; };\n"
-		"remote \"${N}\" { acceptable_kmp kink; };\n");
+	struct conf *c =
+	    load_ok("setval { T \"3\"; N \"pre${T}\"; };\n"
+		    "ipsec i { sa_index s; ipsec_sa_lifetime_time 2 days;\n"
+		    "  ipsec_sa_lifetime_byte 3 MB; };\n"
+		    "ipsec j { sa_index s; ipsec_sa_lifetime_time infinite;\n"
+		    "  ipsec_sa_lifetime_byte 7 KB; };\n"
+		    "sa s { sa_protocol esp; esp_enc_alg aes128_gcm16; };\n"
+		    "remote \"${N}\" { acceptable_kmp kink; };\n");
 	(void)st;
 	assert_int_equal(conf_ipsec_find(c, "i")->ipsec_sa_lifetime_time,
 			 2 * 86400);
@@ -353,7 +353,8 @@ static void test_errors_located(void **st)
 	load_err("include \"x.conf\";\n", 18, 1, 1, "include is disabled");
 	load_err(nul, sizeof(nul) - 1, 2, 11, "unexpected byte 0x00");
 	load_err("ipsec i { ipsec_sa_lifetime_time 18446744073709551616; "
-		 "};\n", 57, 1, 34, "out of range");
+		 "};\n",
+		 57, 1, 34, "out of range");
 	load_err("sa s { sa_protocol esp; esp_enc_alg hmac_sha1; };\n", 50, 1,
 		 37, "cannot be used in 'esp_enc_alg'");
 }
@@ -385,7 +386,6 @@ static void test_hostile_input(void **st)
 	free(big);
 }
 
-
 /* ---------------- scale ---------------- */
 
 /* Text built with printf-like appends (open_memstream). */
@@ -410,8 +410,7 @@ static void text_close(struct text *t)
 }
 
 /* Load t; return the status, the diagnostics stay in *d. */
-static int load_text(const struct text *t, struct conf **c,
-		     struct conf_diag *d)
+static int load_text(const struct text *t, struct conf **c, struct conf_diag *d)
 {
 	conf_diag_init(d);
 	return conf_load_buffer("t.conf", t->s, t->len, NOFILES, c, d);
@@ -436,11 +435,11 @@ static const struct conf_diag_entry *find_error(const struct conf_diag *d,
 }
 
 static const char scale_head[] =
-	"remote r%u { acceptable_kmp { ikev2; }; ikev2 {\n"
-	" peers_ipaddr 2001:db8:ffff::%x port 500; kmp_enc_alg aes128_cbc;\n"
-	" kmp_prf_alg hmac_sha2_256; kmp_hash_alg hmac_sha2_256;\n"
-	" kmp_dh_group modp2048; kmp_auth_method psk;\n"
-	" pre_shared_key \"/nonexistent/psk\"; }; };\n";
+    "remote r%u { acceptable_kmp { ikev2; }; ikev2 {\n"
+    " peers_ipaddr 2001:db8:ffff::%x port 500; kmp_enc_alg aes128_cbc;\n"
+    " kmp_prf_alg hmac_sha2_256; kmp_hash_alg hmac_sha2_256;\n"
+    " kmp_dh_group modp2048; kmp_auth_method psk;\n"
+    " pre_shared_key \"/nonexistent/psk\"; }; };\n";
 
 /*
  * NP policies over 100 remotes and 50 ipsecs, two selectors per policy
@@ -452,21 +451,24 @@ static void gen_policies(struct text *t, unsigned np)
 	for (unsigned i = 0; i < 100; i++)
 		fprintf(t->f, scale_head, i, i + 1);
 	fprintf(t->f, "sa s { sa_protocol esp; esp_enc_alg aes128_cbc; "
-		"esp_auth_alg hmac_sha1; };\n");
+		      "esp_auth_alg hmac_sha1; };\n");
 	for (unsigned i = 0; i < 50; i++)
 		fprintf(t->f, "ipsec i%u { sa_index s; };\n", i);
 	for (unsigned i = 0; i < np; i++) {
-		fprintf(t->f, "policy p%u { action auto_ipsec; remote_index "
+		fprintf(t->f,
+			"policy p%u { action auto_ipsec; remote_index "
 			"r%u; ipsec_mode transport; ipsec_index { i%u; }; };\n",
 			i, i % 100, i % 50);
-		fprintf(t->f, "selector o%u { direction outbound; "
+		fprintf(t->f,
+			"selector o%u { direction outbound; "
 			"src \"2001:db8:1::%x:%x\"; dst \"2001:db8:2::%x:%x\"; "
-			"policy_index p%u; };\n", i, i >> 16, i & 0xffff,
-			i >> 16, i & 0xffff, i);
-		fprintf(t->f, "selector i%u { direction inbound; "
+			"policy_index p%u; };\n",
+			i, i >> 16, i & 0xffff, i >> 16, i & 0xffff, i);
+		fprintf(t->f,
+			"selector i%u { direction inbound; "
 			"src \"2001:db8:2::%x:%x\"; dst \"2001:db8:1::%x:%x\"; "
-			"policy_index p%u; };\n", i, i >> 16, i & 0xffff,
-			i >> 16, i & 0xffff, i);
+			"policy_index p%u; };\n",
+			i, i >> 16, i & 0xffff, i >> 16, i & 0xffff, i);
 	}
 	text_close(t);
 }
@@ -531,8 +533,10 @@ static void test_scale_duplicates(void **st)
 
 	text_open(&t);
 	for (unsigned i = 0; i < 5000; i++)
-		fprintf(t.f, "sa s%u { sa_protocol esp; esp_enc_alg "
-			"aes128_gcm16; };\n", i);
+		fprintf(t.f,
+			"sa s%u { sa_protocol esp; esp_enc_alg "
+			"aes128_gcm16; };\n",
+			i);
 	fprintf(t.f, "sa s4321 { sa_protocol ah; ah_auth_alg hmac_sha1; };\n");
 	fprintf(t.f, "setval {\n");
 	for (unsigned i = 0; i < 5000; i++)
@@ -544,11 +548,11 @@ static void test_scale_duplicates(void **st)
 	assert_null(c);
 	assert_int_equal(d.nerrors, 3);
 	e = find_error(&d, "duplicate sa 's4321' (first defined at "
-		       "t.conf:4322)");
+			   "t.conf:4322)");
 	assert_int_equal(e->line, 5001);
 	assert_int_equal(e->col, 4);
 	e = find_error(&d, "duplicate setval variable 'V77' (first defined "
-		       "at t.conf:5080)");
+			   "at t.conf:5080)");
 	assert_int_equal(e->line, 10003);
 	assert_int_equal(e->col, 2);
 	e = find_error(&d, "sa_index 'sx4999' does not name an sa");
@@ -619,8 +623,10 @@ static void test_object_limit(void **st)
 	text_open(&t);
 	fprintf(t.f, "policy p { action discard; };\n");
 	for (unsigned i = 0; i < 1000; i++)
-		fprintf(t.f, "selector s%u { direction inbound; "
-			"policy_index p; };\n", i);
+		fprintf(t.f,
+			"selector s%u { direction inbound; "
+			"policy_index p; };\n",
+			i);
 	text_close(&t);
 	assert_int_equal(load_text(&t, &c, &d), 0);
 	assert_int_equal(c->nselectors, 1000);
@@ -634,17 +640,21 @@ static void test_object_limit(void **st)
 	for (unsigned i = 0; i < 1002; i++)
 		fprintf(t.f, "policy p%u { action discard; };\n", i);
 	for (unsigned i = 0; i < 1001; i++)
-		fprintf(t.f, "selector s%u { direction inbound; "
-			"policy_index p%u; };\n", i, i);
+		fprintf(t.f,
+			"selector s%u { direction inbound; "
+			"policy_index p%u; };\n",
+			i, i);
 	text_close(&t);
 	assert_int_equal(load_text(&t, &c, &d), -EINVAL);
 	assert_null(c);
 	assert_int_equal(d.nerrors, 2);
-	assert_string_equal(d.v[0].msg, "too many policy sections (limit "
+	assert_string_equal(d.v[0].msg,
+			    "too many policy sections (limit "
 			    "1000); 'p1000' and later ones are not loaded");
 	assert_int_equal(d.v[0].line, 1001);
 	assert_int_equal(d.v[0].col, 8);
-	assert_string_equal(d.v[1].msg, "too many selector sections (limit "
+	assert_string_equal(d.v[1].msg,
+			    "too many selector sections (limit "
 			    "1000); 's1000' and later ones are not loaded");
 	assert_int_equal(d.v[1].line, 1002 + 1001);
 	assert_int_equal(d.v[1].col, 10);
@@ -666,12 +676,12 @@ static void test_list_limit(void **st)
 
 	text_open(&t);
 	fprintf(t.f, "remote r { acceptable_kmp ikev2; ikev2 {\n"
-		"peers_ipaddr {\n");
+		     "peers_ipaddr {\n");
 	for (unsigned i = 0; i < big; i++)
 		fprintf(t.f, "2001:db8::%x;\n", i + 1);
 	fprintf(t.f, "}; kmp_enc_alg aes128_gcm16; kmp_prf_alg "
-		"hmac_sha2_256; kmp_dh_group curve25519; kmp_auth_method "
-		"psk; pre_shared_key \"/x\"; }; };\n");
+		     "hmac_sha2_256; kmp_dh_group curve25519; kmp_auth_method "
+		     "psk; pre_shared_key \"/x\"; }; };\n");
 	text_close(&t);
 	assert_int_equal(load_text(&t, &c, &d), 0);
 	assert_int_equal(c->remotes[0]->ikev2.peers_ipaddr.n, big);
@@ -683,14 +693,15 @@ static void test_list_limit(void **st)
 
 	text_open(&t);
 	fprintf(t.f, "selector s {\ndirection inbound; policy_index p;\n"
-		"next_header_including {\n");
+		     "next_header_including {\n");
 	for (unsigned i = 0; i <= CONF_MAX_LIST; i++)
 		fprintf(t.f, "  h%u;\n", i);
 	fprintf(t.f, "};\n};\npolicy p { action discard; };\n");
 	text_close(&t);
 	assert_int_equal(load_text(&t, &c, &d), -EINVAL);
 	assert_int_equal(d.nerrors, 1);
-	assert_string_equal(d.v[0].msg, "too many values for "
+	assert_string_equal(d.v[0].msg,
+			    "too many values for "
 			    "'next_header_including' (limit 65536)");
 	assert_int_equal(d.v[0].line, 4 + CONF_MAX_LIST);
 	assert_int_equal(d.v[0].col, 3);
@@ -701,21 +712,21 @@ static void test_list_limit(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alg_table),
-		cmocka_unit_test(test_addr_parse),
-		cmocka_unit_test(test_addr_match_expand),
-		cmocka_unit_test(test_load_resolved),
-		cmocka_unit_test(test_defaults_inherited),
-		cmocka_unit_test(test_lookup_fallback),
-		cmocka_unit_test(test_dump_fixed_point),
-		cmocka_unit_test(test_units_and_subst),
-		cmocka_unit_test(test_errors_located),
-		cmocka_unit_test(test_hostile_input),
-		cmocka_unit_test(test_scale_complete),
-		cmocka_unit_test(test_scale_duplicates),
-		cmocka_unit_test(test_scale_linear),
-		cmocka_unit_test(test_object_limit),
-		cmocka_unit_test(test_list_limit),
+	    cmocka_unit_test(test_alg_table),
+	    cmocka_unit_test(test_addr_parse),
+	    cmocka_unit_test(test_addr_match_expand),
+	    cmocka_unit_test(test_load_resolved),
+	    cmocka_unit_test(test_defaults_inherited),
+	    cmocka_unit_test(test_lookup_fallback),
+	    cmocka_unit_test(test_dump_fixed_point),
+	    cmocka_unit_test(test_units_and_subst),
+	    cmocka_unit_test(test_errors_located),
+	    cmocka_unit_test(test_hostile_input),
+	    cmocka_unit_test(test_scale_complete),
+	    cmocka_unit_test(test_scale_duplicates),
+	    cmocka_unit_test(test_scale_linear),
+	    cmocka_unit_test(test_object_limit),
+	    cmocka_unit_test(test_list_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,15 +122,15 @@ struct algcase {
 	uint16_t encr, bits, integ, klen, alen;
 };
 static const struct algcase algcases[] = {
-	{ ESP_ENCR_AES_GCM_16, 128, 0, 20, 0 },
-	{ ESP_ENCR_AES_GCM_16, 256, 0, 36, 0 },
-	{ ESP_ENCR_AES_GCM_12, 192, 0, 28, 0 },
-	{ ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0 },
-	{ ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA1_96, 16, 20 },
-	{ ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_256_128, 32, 32 },
-	{ ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA2_384_192, 16, 48 },
-	{ ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_512_256, 32, 64 },
-	{ ESP_ENCR_NULL, 0, ESP_AUTH_HMAC_SHA2_256_128, 0, 32 },
+    {ESP_ENCR_AES_GCM_16, 128, 0, 20, 0},
+    {ESP_ENCR_AES_GCM_16, 256, 0, 36, 0},
+    {ESP_ENCR_AES_GCM_12, 192, 0, 28, 0},
+    {ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0},
+    {ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA1_96, 16, 20},
+    {ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_256_128, 32, 32},
+    {ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA2_384_192, 16, 48},
+    {ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_512_256, 32, 64},
+    {ESP_ENCR_NULL, 0, ESP_AUTH_HMAC_SHA2_256_128, 0, 32},
 };
 
 static void make_pair(const struct algcase *c, bool esn, uint32_t window,
@@ -172,13 +172,12 @@ static void test_roundtrip(void **state)
 							   2, &ev),
 						 0);
 				assert_int_equal(plen, esp_encap_len(&o, len));
-				assert_int_equal((plen - 8 - o.iv_len -
-						  o.icv_len) %
-							 o.block,
-						 0);
-				assert_int_equal(esp_decap(&in, pkt, plen,
-							   back, sizeof(back),
-							   &blen, &nh, 2, &ev),
+				assert_int_equal(
+				    (plen - 8 - o.iv_len - o.icv_len) % o.block,
+				    0);
+				assert_int_equal(esp_decap(&in, pkt, plen, back,
+							   sizeof(back), &blen,
+							   &nh, 2, &ev),
 						 0);
 				assert_int_equal(blen, len);
 				assert_memory_equal(back, pt, len);
@@ -218,8 +217,8 @@ static void test_tamper(void **state)
 		/* Truncations never crash and never succeed. */
 		for (size_t l = 0; l < plen; l++)
 			assert_int_not_equal(esp_decap(&in, pkt, l, back,
-						       sizeof(back), &blen,
-						       &nh, 2, &ev),
+						       sizeof(back), &blen, &nh,
+						       2, &ev),
 					     0);
 		/* The genuine packet is still accepted afterwards. */
 		assert_int_equal(esp_decap(&in, pkt, plen, back, sizeof(back),
@@ -240,7 +239,7 @@ static void test_tamper(void **state)
 static void test_iv_source(void **state)
 {
 	static const uint8_t zero = 0;
-	uint8_t pt[64] = { 0 }, a[256], b[256];
+	uint8_t pt[64] = {0}, a[256], b[256];
 	(void)state;
 	for (size_t c = 0; c < sizeof(algcases) / sizeof(algcases[0]); c++) {
 		struct esp_sa o, in;
@@ -248,23 +247,23 @@ static void test_iv_source(void **state)
 		unsigned ev;
 		make_pair(&algcases[c], c % 2 == 0, 64, &o, &in);
 		set_fake_rand(&zero, 1);
-		assert_int_equal(esp_encap(&o, pt, sizeof(pt), 4, a, sizeof(a),
-					   &la, 1, &ev),
-				 0);
+		assert_int_equal(
+		    esp_encap(&o, pt, sizeof(pt), 4, a, sizeof(a), &la, 1, &ev),
+		    0);
 		set_fake_rand(NULL, 0);
-		assert_int_equal(esp_encap(&o, pt, sizeof(pt), 4, b, sizeof(b),
-					   &lb, 1, &ev),
-				 0);
+		assert_int_equal(
+		    esp_encap(&o, pt, sizeof(pt), 4, b, sizeof(b), &lb, 1, &ev),
+		    0);
 		if (o.iv_len == 8) {
 			/* AEAD: IV = 64-bit sequence numbers 1 and 2 */
-			static const uint8_t s1[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
-			static const uint8_t s2[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };
+			static const uint8_t s1[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+			static const uint8_t s2[8] = {0, 0, 0, 0, 0, 0, 0, 2};
 			assert_memory_equal(a + 8, s1, 8);
 			assert_memory_equal(b + 8, s2, 8);
 		} else if (o.iv_len == 16) {
 			/* CBC: the first IV is what RAND_bytes gave, the
 			 * second a fresh one */
-			static const uint8_t z16[16] = { 0 };
+			static const uint8_t z16[16] = {0};
 			assert_memory_equal(a + 8, z16, 16);
 			assert_memory_not_equal(b + 8, z16, 16);
 		}
@@ -299,7 +298,7 @@ static int try_accept(struct esp_sa *sa, uint32_t lo, uint64_t *full)
 
 static void test_replay_window(void **state)
 {
-	static const uint32_t sizes[] = { 32, 64, 100, 1024, 4096 };
+	static const uint32_t sizes[] = {32, 64, 100, 1024, 4096};
 	uint64_t f;
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		uint32_t w = sizes[s];
@@ -359,7 +358,7 @@ static void test_replay_esn(void **state)
 
 	/* End to end across the wrap with real packets, out of order. */
 	struct esp_sa o, in;
-	uint8_t pt[64] = { 0 }, pkt[20][200], back[200], nh;
+	uint8_t pt[64] = {0}, pkt[20][200], back[200], nh;
 	size_t plen[20], blen;
 	unsigned ev;
 	make_pair(&algcases[0], true, 64, &o, &in);
@@ -390,30 +389,27 @@ static void test_replay_esn(void **state)
 static void test_seq_exhaustion(void **state)
 {
 	struct esp_sa o, in;
-	uint8_t pt[16] = { 0 }, pkt[200];
+	uint8_t pt[16] = {0}, pkt[200];
 	size_t plen;
 	unsigned ev;
 	make_pair(&algcases[0], false, 64, &o, &in);
 	o.seq_out = (uint64_t)UINT32_MAX - ESP_SEQ_SOFT_MARGIN - 1;
-	assert_int_equal(esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2,
-				   &ev),
-			 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2, &ev), 0);
 	assert_int_equal(ev, ESP_EV_SOFT);
-	assert_int_equal(esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2,
-				   &ev),
-			 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2, &ev), 0);
 	assert_int_equal(ev, 0); /* soft fires once */
 	o.seq_out = (uint64_t)UINT32_MAX - 1;
-	assert_int_equal(esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2,
-				   &ev),
-			 0);
-	assert_int_equal(esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2,
-				   &ev),
-			 ESP_E_DEAD);
+	assert_int_equal(
+	    esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2, &ev),
+	    ESP_E_DEAD);
 	assert_int_equal(ev, ESP_EV_HARD);
-	assert_int_equal(esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2,
-				   &ev),
-			 ESP_E_DEAD);
+	assert_int_equal(
+	    esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2, &ev),
+	    ESP_E_DEAD);
 	assert_int_equal(ev, 0);
 	esp_sa_free(&o);
 	esp_sa_free(&in);
@@ -421,9 +417,9 @@ static void test_seq_exhaustion(void **state)
 	make_pair(&algcases[0], true, 64, &o, &in);
 	o.seq_out = (uint64_t)UINT32_MAX - 1;
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt),
-					   &plen, 2, &ev),
-				 0);
+		assert_int_equal(
+		    esp_encap(&o, pt, 16, 4, pkt, sizeof(pkt), &plen, 2, &ev),
+		    0);
 	assert_int_equal(ev, 0);
 	esp_sa_free(&o);
 	esp_sa_free(&in);
@@ -433,7 +429,7 @@ static void test_lifetimes(void **state)
 {
 	struct ksa k;
 	struct esp_sa o;
-	uint8_t pt[100] = { 0 }, pkt[300];
+	uint8_t pt[100] = {0}, pkt[300];
 	size_t plen;
 	unsigned ev;
 	memset(&k, 0, sizeof(k));
@@ -445,22 +441,23 @@ static void test_lifetimes(void **state)
 	k.lft.hard_packets = 5;
 	k.lft.soft_bytes = 150;
 	assert_int_equal(esp_sa_init(&o, &k, 1000, NULL, 0), 0);
-	assert_int_equal(esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen,
-				   1000, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen, 1000, &ev), 0);
 	assert_int_equal(ev, 0);
-	assert_int_equal(esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen,
-				   1000, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen, 1000, &ev), 0);
 	assert_int_equal(ev, ESP_EV_SOFT); /* 200 bytes >= 150 */
-	assert_int_equal(esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen,
-				   1000, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen, 1000, &ev), 0);
 	assert_int_equal(ev, 0);
-	assert_int_equal(esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen,
-				   1000, &ev), 0);
-	assert_int_equal(esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen,
-				   1000, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen, 1000, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen, 1000, &ev), 0);
 	assert_int_equal(ev, ESP_EV_HARD);
-	assert_int_equal(esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen,
-				   1000, &ev), ESP_E_DEAD);
+	assert_int_equal(
+	    esp_encap(&o, pt, 100, 4, pkt, sizeof(pkt), &plen, 1000, &ev),
+	    ESP_E_DEAD);
 	assert_int_equal(o.cnt.packets, 5);
 	assert_int_equal(o.cnt.bytes, 500);
 	esp_sa_free(&o);
@@ -484,8 +481,8 @@ static void test_lifetimes(void **state)
 	k.lft.soft_use_sec = 5;
 	assert_int_equal(esp_sa_init(&o, &k, 1000, NULL, 0), 0);
 	assert_int_equal(esp_sa_tick(&o, 2000), 0); /* never used */
-	assert_int_equal(esp_encap(&o, pt, 10, 4, pkt, sizeof(pkt), &plen,
-				   2000, &ev), 0);
+	assert_int_equal(
+	    esp_encap(&o, pt, 10, 4, pkt, sizeof(pkt), &plen, 2000, &ev), 0);
 	assert_int_equal(esp_sa_tick(&o, 2004), 0);
 	assert_int_equal(esp_sa_tick(&o, 2005), ESP_EV_SOFT);
 	esp_sa_free(&o);
@@ -583,17 +580,17 @@ static void test_inplace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kat_encap),
-		cmocka_unit_test(test_kat_decap),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_inplace),
-		cmocka_unit_test(test_iv_source),
-		cmocka_unit_test(test_tamper),
-		cmocka_unit_test(test_replay_window),
-		cmocka_unit_test(test_replay_esn),
-		cmocka_unit_test(test_seq_exhaustion),
-		cmocka_unit_test(test_lifetimes),
-		cmocka_unit_test(test_bad_params),
+	    cmocka_unit_test(test_kat_encap),
+	    cmocka_unit_test(test_kat_decap),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_inplace),
+	    cmocka_unit_test(test_iv_source),
+	    cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_replay_window),
+	    cmocka_unit_test(test_replay_esn),
+	    cmocka_unit_test(test_seq_exhaustion),
+	    cmocka_unit_test(test_lifetimes),
+	    cmocka_unit_test(test_bad_params),
 	};
 	return cmocka_run_group_tests_name("esp", tests, NULL, NULL);
 }

@@ -135,9 +135,9 @@ static void test_flow(void **state)
 	struct ksel f;
 	/* IPv4 TCP 1234 -> 80 */
 	static const uint8_t v4[] = {
-		0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 203, 0, 113, 1,
-		203, 0, 113, 2, 0x04, 0xd2, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0,
-		0x50, 0x02, 0x20, 0, 0, 0, 0, 0,
+	    0x45, 0, 0,	  40, 0,    1,	  0,	0,    64, 6,  0, 0, 203, 0,
+	    113,  1, 203, 0,  113,  2,	  0x04, 0xd2, 0,  80, 0, 0, 0,	 0,
+	    0,	  0, 0,	  0,  0x50, 0x02, 0x20, 0,    0,  0,  0, 0,
 	};
 	assert_int_equal(espd_flow(v4, sizeof(v4), &f), 40);
 	assert_int_equal(f.af, AF_INET);
@@ -162,7 +162,7 @@ static void test_flow(void **state)
 	assert_int_equal(espd_flow(bad, sizeof(bad), &f), 40);
 	assert_int_equal(f.sport_mask, 0);
 	/* IPv6, hop-by-hop header, then ICMPv6 echo request (type 128) */
-	uint8_t v6[40 + 8 + 8] = { 0x60, 0, 0, 0, 0, 16, 0, 64 };
+	uint8_t v6[40 + 8 + 8] = {0x60, 0, 0, 0, 0, 16, 0, 64};
 	inet_pton(AF_INET6, "2001:db8:a::1", v6 + 8);
 	inet_pton(AF_INET6, "2001:db8:b::1", v6 + 24);
 	v6[40] = 58; /* next: ICMPv6 */
@@ -208,10 +208,10 @@ static void test_selector_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ksa_roundtrip),
-		cmocka_unit_test(test_kpolicy_kevent),
-		cmocka_unit_test(test_flow),
-		cmocka_unit_test(test_selector_match),
+	    cmocka_unit_test(test_ksa_roundtrip),
+	    cmocka_unit_test(test_kpolicy_kevent),
+	    cmocka_unit_test(test_flow),
+	    cmocka_unit_test(test_selector_match),
 	};
 	return cmocka_run_group_tests_name("esp_msg", tests, NULL, NULL);
 }

@@ -58,7 +58,10 @@ static bool ref_ip4_ok(const uint8_t *pkt)
 	return ref_fold(ref_sum(0, pkt, 20)) == 0xffff;
 }
 
-static uint16_t g16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t g16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static uint32_t g32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
@@ -93,9 +96,15 @@ static size_t mk_tcp(uint8_t *buf, bool v6, uint32_t seq, size_t plen,
 		p16(buf + 4, (uint16_t)(THL + plen));
 		buf[6] = 6;
 		buf[7] = 64;
-		buf[8] = 0x20; buf[9] = 0x01; buf[10] = 0x0d; buf[11] = 0xb8;
+		buf[8] = 0x20;
+		buf[9] = 0x01;
+		buf[10] = 0x0d;
+		buf[11] = 0xb8;
 		buf[23] = 1;
-		buf[24] = 0x20; buf[25] = 0x01; buf[26] = 0x0d; buf[27] = 0xb8;
+		buf[24] = 0x20;
+		buf[25] = 0x01;
+		buf[26] = 0x0d;
+		buf[27] = 0xb8;
 		buf[39] = 2;
 	} else {
 		buf[0] = 0x45;
@@ -104,8 +113,14 @@ static size_t mk_tcp(uint8_t *buf, bool v6, uint32_t seq, size_t plen,
 		buf[6] = 0x40; /* DF */
 		buf[8] = 64;
 		buf[9] = 6;
-		buf[12] = 203; buf[13] = 0; buf[14] = 113; buf[15] = 1;
-		buf[16] = 203; buf[17] = 0; buf[18] = 113; buf[19] = 2;
+		buf[12] = 203;
+		buf[13] = 0;
+		buf[14] = 113;
+		buf[15] = 1;
+		buf[16] = 203;
+		buf[17] = 0;
+		buf[18] = 113;
+		buf[19] = 2;
 		p16(buf + 10, (uint16_t)~ref_fold(ref_sum(0, buf, 20)));
 	}
 	p16(t, 40000);
@@ -115,7 +130,10 @@ static size_t mk_tcp(uint8_t *buf, bool v6, uint32_t seq, size_t plen,
 	t[12] = (THL / 4) << 4;
 	t[13] = flags;
 	p16(t + 14, 512);
-	t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10;
+	t[20] = 1;
+	t[21] = 1;
+	t[22] = 8;
+	t[23] = 10;
 	p32(t + 24, 0xaabbccdd);
 	p32(t + 28, 0x01020304);
 	for (size_t i = 0; i < plen; i++)
@@ -188,10 +206,12 @@ static void check_segments(bool v6, bool to)
 	size_t ihl = v6 ? 40 : 20, plen = 10000, mss = 1360;
 	size_t len = mk_tcp(big, v6, 1000, plen, 0x18 /* PSH|ACK */, 77);
 	struct off_vnet h = {
-		.flags = OFF_F_NEEDS_CSUM,
-		.gso_type = v6 ? OFF_GSO_TCPV6 : OFF_GSO_TCPV4,
-		.hdr_len = (uint16_t)(ihl + THL), .gso_size = (uint16_t)mss,
-		.csum_start = (uint16_t)ihl, .csum_offset = 16,
+	    .flags = OFF_F_NEEDS_CSUM,
+	    .gso_type = v6 ? OFF_GSO_TCPV6 : OFF_GSO_TCPV4,
+	    .hdr_len = (uint16_t)(ihl + THL),
+	    .gso_size = (uint16_t)mss,
+	    .csum_start = (uint16_t)ihl,
+	    .csum_offset = 16,
 	};
 	size_t off = 0;
 
@@ -200,26 +220,26 @@ static void check_segments(bool v6, bool to)
 	memset(&s, 0, sizeof(s));
 	if (to) {
 		static struct slots sl;
-		struct seen w = { &s, &sl };
+		struct seen w = {&s, &sl};
 		memset(&sl, 0, sizeof(sl));
-		assert_int_equal(off_segment_to(&h, big, len, slot_getbuf,
-						&sl, seen_cb, &w),
-				 8);
+		assert_int_equal(
+		    off_segment_to(&h, big, len, slot_getbuf, &sl, seen_cb, &w),
+		    8);
 		assert_int_equal(sl.next, 8);
 		/* one buffer short: -EMSGSIZE after 7 segments */
 		big[ihl + 16] ^= 0x5a;
 		memset(&s, 0, sizeof(s));
 		sl.next = 1;
-		assert_int_equal(off_segment_to(&h, big, len, slot_getbuf,
-						&sl, seen_cb, &w),
-				 -EMSGSIZE);
+		assert_int_equal(
+		    off_segment_to(&h, big, len, slot_getbuf, &sl, seen_cb, &w),
+		    -EMSGSIZE);
 		assert_int_equal(s.n, 7);
 		big[ihl + 16] ^= 0x5a;
 		memset(&s, 0, sizeof(s));
 		sl.next = 0;
-		assert_int_equal(off_segment_to(&h, big, len, slot_getbuf,
-						&sl, seen_cb, &w),
-				 8);
+		assert_int_equal(
+		    off_segment_to(&h, big, len, slot_getbuf, &sl, seen_cb, &w),
+		    8);
 	} else {
 		assert_int_equal(off_segment(&h, big, len, scratch,
 					     sizeof(scratch), seg_cb, &s),
@@ -263,10 +283,10 @@ static void test_segment_v6(void **state)
 static void test_segment_plain(void **state)
 {
 	static struct segs s;
-	uint8_t udp[64] = { 0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 17, 0, 0,
-			    198, 51, 100, 1, 198, 51, 100, 2 };
-	struct off_vnet h = { .flags = OFF_F_NEEDS_CSUM, .csum_start = 20,
-			      .csum_offset = 6 };
+	uint8_t udp[64] = {0x45, 0, 0,	 40, 0,	  1, 0x40, 0,  64,  17,
+			   0,	 0, 198, 51, 100, 1, 198,  51, 100, 2};
+	struct off_vnet h = {
+	    .flags = OFF_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 6};
 	uint32_t ps;
 	(void)state;
 
@@ -279,16 +299,16 @@ static void test_segment_plain(void **state)
 	ps = ref_sum(0, udp + 12, 8) + 17 + 20;
 	p16(udp + 26, ref_fold(ps));
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(off_segment(&h, udp, 40, scratch, sizeof(scratch),
-				     seg_cb, &s), 1);
+	assert_int_equal(
+	    off_segment(&h, udp, 40, scratch, sizeof(scratch), seg_cb, &s), 1);
 	assert_int_equal(s.n, 1);
 	assert_true(ref_l4_ok(s.pkt[0], 40, 17));
 
 	/* no flags: passed as is */
 	memset(&h, 0, sizeof(h));
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(off_segment(&h, udp, 40, scratch, sizeof(scratch),
-				     seg_cb, &s), 1);
+	assert_int_equal(
+	    off_segment(&h, udp, 40, scratch, sizeof(scratch), seg_cb, &s), 1);
 	assert_memory_equal(s.pkt[0], udp, 40);
 }
 
@@ -296,42 +316,50 @@ static void test_segment_bad(void **state)
 {
 	static struct segs s;
 	size_t len = mk_tcp(big, false, 1, 3000, 0x10, 1);
-	struct off_vnet h = { .flags = OFF_F_NEEDS_CSUM,
-			      .gso_type = OFF_GSO_TCPV4, .gso_size = 1000,
-			      .csum_start = 20, .csum_offset = 16 };
+	struct off_vnet h = {.flags = OFF_F_NEEDS_CSUM,
+			     .gso_type = OFF_GSO_TCPV4,
+			     .gso_size = 1000,
+			     .csum_start = 20,
+			     .csum_offset = 16};
 	struct off_vnet t;
-	uint8_t raw[10] = { 1, 1 };
+	uint8_t raw[10] = {1, 1};
 	(void)state;
 
 	memset(&s, 0, sizeof(s));
 	h.gso_size = 0;
-	assert_int_equal(off_segment(&h, big, len, scratch, sizeof(scratch),
-				     seg_cb, &s), -EBADMSG);
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
 	h.gso_size = 1000;
 	h.csum_start = 24;
-	assert_int_equal(off_segment(&h, big, len, scratch, sizeof(scratch),
-				     seg_cb, &s), -EBADMSG);
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
 	h.csum_start = 20;
 	h.gso_type = OFF_GSO_TCPV6; /* IPv4 packet */
-	assert_int_equal(off_segment(&h, big, len, scratch, sizeof(scratch),
-				     seg_cb, &s), -EBADMSG);
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
 	h.gso_type = 3; /* UFO: never announced */
-	assert_int_equal(off_segment(&h, big, len, scratch, sizeof(scratch),
-				     seg_cb, &s), -EBADMSG);
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
 	h.gso_type = OFF_GSO_TCPV4;
-	assert_int_equal(off_segment(&h, big, 60, scratch, sizeof(scratch),
-				     seg_cb, &s), -EBADMSG); /* truncated */
+	assert_int_equal(
+	    off_segment(&h, big, 60, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);	   /* truncated */
 	h.gso_size = 4000; /* larger than the scratch segment */
-	assert_int_equal(off_segment(&h, big, len, scratch, 2048, seg_cb,
-				     &s), -EMSGSIZE);
+	assert_int_equal(off_segment(&h, big, len, scratch, 2048, seg_cb, &s),
+			 -EMSGSIZE);
 	assert_int_equal(s.n, 0);
 	/* partial checksum pointing outside the packet */
 	memset(&h, 0, sizeof(h));
 	h.flags = OFF_F_NEEDS_CSUM;
 	h.csum_start = 50;
 	h.csum_offset = 16;
-	assert_int_equal(off_segment(&h, big, 60, scratch, sizeof(scratch),
-				     seg_cb, &s), -EBADMSG);
+	assert_int_equal(
+	    off_segment(&h, big, 60, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
 	assert_int_equal(off_vnet_parse(raw, 9, &t), -EBADMSG);
 	assert_int_equal(off_vnet_parse(raw, 10, &t), 0);
 	assert_int_equal(t.flags, 1);
@@ -366,10 +394,11 @@ static void check_roundtrip(bool v6)
 	static struct segs s;
 	struct off_gro g;
 	struct off_vnet h = {
-		.flags = OFF_F_NEEDS_CSUM,
-		.gso_type = v6 ? OFF_GSO_TCPV6 : OFF_GSO_TCPV4,
-		.gso_size = 1360, .csum_start = v6 ? 40 : 20,
-		.csum_offset = 16,
+	    .flags = OFF_F_NEEDS_CSUM,
+	    .gso_type = v6 ? OFF_GSO_TCPV6 : OFF_GSO_TCPV4,
+	    .gso_size = 1360,
+	    .csum_start = v6 ? 40 : 20,
+	    .csum_offset = 16,
 	};
 	size_t ihl = v6 ? 40 : 20, len = mk_tcp(big, v6, 5, 10000, 0x18, 9);
 	const uint8_t *p;
@@ -378,12 +407,12 @@ static void check_roundtrip(bool v6)
 
 	memset(&s, 0, sizeof(s));
 	memset(&W, 0, sizeof(W));
-	assert_int_equal(off_segment(&h, big, len, scratch, sizeof(scratch),
-				     seg_cb, &s), 8);
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 8);
 	off_gro_init(&g, grobuf, sizeof(grobuf));
 	for (unsigned i = 0; i < s.n; i++)
-		assert_int_equal(off_gro_push(&g, s.pkt[i], s.len[i], wr_cb,
-					      &W), 0);
+		assert_int_equal(
+		    off_gro_push(&g, s.pkt[i], s.len[i], wr_cb, &W), 0);
 	assert_int_equal(W.n, 0); /* still pending */
 	assert_int_equal(off_gro_flush(&g, wr_cb, &W), 0);
 	assert_int_equal(W.n, 1);
@@ -499,8 +528,7 @@ static void test_gro_limits(void **state)
 	off_gro_init(&g, grobuf, sizeof(grobuf));
 	memset(&W, 0, sizeof(W));
 	for (unsigned i = 0; i < 100; i++) {
-		size_t l = mk_tcp(a, false, 1000 * i, 1000, 0x10,
-				  (uint16_t)i);
+		size_t l = mk_tcp(a, false, 1000 * i, 1000, 0x10, (uint16_t)i);
 		assert_int_equal(off_gro_push(&g, a, l, wr_cb, &W), 0);
 	}
 	off_gro_flush(&g, wr_cb, &W);
@@ -530,17 +558,19 @@ static void test_csum_ref(void **state)
 		for (size_t off = 0; off < 16; off += 2)
 			for (size_t n = 0; n <= 300; n++) {
 				uint16_t got = off_csum_fold(
-					off_csum_add(0, buf + off, n));
-				uint16_t want = ref_fold(ref_sum(0, buf + off,
-								 n));
+				    off_csum_add(0, buf + off, n));
+				uint16_t want =
+				    ref_fold(ref_sum(0, buf + off, n));
 				/* ours is in memory (host) order */
 				uint8_t b[2];
 				memcpy(b, &got, 2);
 				got = (uint16_t)(b[0] << 8 | b[1]);
 				if (got != want && !(got == 0xffff && !want) &&
 				    !(want == 0xffff && !got))
-					fail_msg("csum off %zu len %zu: %04x != "
-						 "%04x", off, n, got, want);
+					fail_msg(
+					    "csum off %zu len %zu: %04x != "
+					    "%04x",
+					    off, n, got, want);
 			}
 		/* pieces of even length, then an odd tail */
 		{
@@ -562,15 +592,15 @@ static void test_csum_ref(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_csum_ref),
-		cmocka_unit_test(test_segment_v4),
-		cmocka_unit_test(test_segment_v6),
-		cmocka_unit_test(test_segment_plain),
-		cmocka_unit_test(test_segment_bad),
-		cmocka_unit_test(test_gro_v4),
-		cmocka_unit_test(test_gro_v6),
-		cmocka_unit_test(test_gro_no_merge),
-		cmocka_unit_test(test_gro_limits),
+	    cmocka_unit_test(test_csum_ref),
+	    cmocka_unit_test(test_segment_v4),
+	    cmocka_unit_test(test_segment_v6),
+	    cmocka_unit_test(test_segment_plain),
+	    cmocka_unit_test(test_segment_bad),
+	    cmocka_unit_test(test_gro_v4),
+	    cmocka_unit_test(test_gro_v6),
+	    cmocka_unit_test(test_gro_no_merge),
+	    cmocka_unit_test(test_gro_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

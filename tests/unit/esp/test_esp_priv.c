@@ -117,7 +117,7 @@ static void test_refused(void **state)
 	req(b, 1, AF_INET6, 129, 0, d6, NULL);
 	assert_int_equal(check(b, 40), -EINVAL);
 	/* a default route (length 0) is never ours */
-	req(b, 1, AF_INET, 0, 0, (const uint8_t[16]){ 0 }, NULL);
+	req(b, 1, AF_INET, 0, 0, (const uint8_t[16]){0}, NULL);
 	assert_int_equal(check(b, 40), -EINVAL);
 	req(b, 2, AF_INET6, 0, 0, (const uint8_t[16]){0}, NULL);
 	assert_int_equal(check(b, 40), -EINVAL);

@@ -67,7 +67,7 @@ static int srv_recv(int fd, struct espm_hdr *h)
 static void srv_send(int fd, uint16_t type, uint32_t seq,
 		     const struct kevent *ev)
 {
-	struct espm_hdr h = { .type = type, .seq = seq };
+	struct espm_hdr h = {.type = type, .seq = seq};
 	struct wr w;
 
 	wr_init(&w, ESPM_MAX);
@@ -82,7 +82,7 @@ static void srv_send(int fd, uint16_t type, uint32_t seq,
 /* HELLO reply as r2espd sends it: version, instance id. */
 static void srv_hello_reply(int fd, uint32_t seq, uint64_t instance)
 {
-	struct espm_hdr h = { .type = ESPM_REPLY, .seq = seq };
+	struct espm_hdr h = {.type = ESPM_REPLY, .seq = seq};
 	struct wr w;
 
 	wr_init(&w, ESPM_MAX);
@@ -133,48 +133,48 @@ static pid_t server(int script, int sync_w)
 		_exit(n);
 	}
 	case 3: { /* event connection dropped, then events on the new one */
-		struct kevent ev = { .type = KEV_EXPIRE };
+		struct kevent ev = {.type = KEV_EXPIRE};
 		ev.u.expire.proto = IPPROTO_ESP;
 		ev.u.expire.spi = 0x4242;
 		ev.u.expire.dst.af = AF_INET;
-		c1 = srv_accept();                 /* requests */
-		c2 = srv_accept();                 /* events */
+		c1 = srv_accept(); /* requests */
+		c2 = srv_accept(); /* events */
 		if (srv_recv(c2, &h) != ESPM_HELLO)
 			_exit(13);
-		close(c2);                         /* "restart" */
+		close(c2); /* "restart" */
 		c3 = srv_accept();
 		if (srv_recv(c3, &h) != ESPM_HELLO)
 			_exit(14);
 		srv_send(c3, ESPM_EVENT, 0, &ev);
-		c4 = srv_recv(c3, &h);             /* until the client closes */
+		c4 = srv_recv(c3, &h); /* until the client closes */
 		(void)c4;
 		(void)c1;
 		_exit(0);
 	}
 	case 4: { /* instance ids: A, A again (drop only), B (restart) */
-		struct kevent ev = { .type = KEV_EXPIRE };
+		struct kevent ev = {.type = KEV_EXPIRE};
 		ev.u.expire.proto = IPPROTO_ESP;
 		ev.u.expire.spi = 0x4343;
 		ev.u.expire.dst.af = AF_INET;
-		c1 = srv_accept();                 /* requests */
-		c2 = srv_accept();                 /* events */
+		c1 = srv_accept(); /* requests */
+		c2 = srv_accept(); /* events */
 		if (srv_recv(c2, &h) != ESPM_HELLO)
 			_exit(13);
 		srv_hello_reply(c2, h.seq, 0xaaaa);
 		usleep(300000);
-		close(c2);                         /* connection lost */
+		close(c2); /* connection lost */
 		c3 = srv_accept();
 		if (srv_recv(c3, &h) != ESPM_HELLO)
 			_exit(14);
 		srv_hello_reply(c3, h.seq, 0xaaaa);
 		usleep(300000);
-		close(c3);                         /* "restart" */
+		close(c3); /* "restart" */
 		c3 = srv_accept();
 		if (srv_recv(c3, &h) != ESPM_HELLO)
 			_exit(15);
 		srv_hello_reply(c3, h.seq, 0xbbbb);
 		srv_send(c3, ESPM_EVENT, 0, &ev);
-		srv_recv(c3, &h);                  /* until the client closes */
+		srv_recv(c3, &h); /* until the client closes */
 		(void)c1;
 		_exit(0);
 	}
@@ -184,7 +184,7 @@ static pid_t server(int script, int sync_w)
 
 static int setup(void **state)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	(void)state;
 
 	snprintf(path, sizeof(path), "/tmp/r2p-usb-%d.sock", (int)getpid());
@@ -216,7 +216,7 @@ static int child_status(pid_t pid)
 
 static void test_resend_undelivered(void **state)
 {
-	struct kernel k = { .ops = &kernel_userspace_ops };
+	struct kernel k = {.ops = &kernel_userspace_ops};
 	int sync[2];
 	char x;
 	pid_t pid;
@@ -236,7 +236,7 @@ static void test_resend_undelivered(void **state)
 
 static void test_no_replay_after_delivery(void **state)
 {
-	struct kernel k = { .ops = &kernel_userspace_ops };
+	struct kernel k = {.ops = &kernel_userspace_ops};
 	pid_t pid = server(2, -1);
 	(void)state;
 
@@ -260,7 +260,7 @@ static void on_event(const struct kevent *ev, void *arg)
 
 static void test_event_reconnect(void **state)
 {
-	struct kernel k = { .ops = &kernel_userspace_ops };
+	struct kernel k = {.ops = &kernel_userspace_ops};
 	pid_t pid = server(3, -1);
 	int efd, lost = 0;
 	time_t end;
@@ -272,7 +272,7 @@ static void test_event_reconnect(void **state)
 	end = time(NULL) + 5;
 	got_spi = 0;
 	while (!got_spi && time(NULL) < end) {
-		struct pollfd p = { .fd = efd, .events = POLLIN };
+		struct pollfd p = {.fd = efd, .events = POLLIN};
 		int rc;
 		if (poll(&p, 1, 200) <= 0)
 			continue;
@@ -311,7 +311,7 @@ static void on_event4(const struct kevent *ev, void *arg)
 
 static void test_resync_on_reconnect(void **state)
 {
-	struct kernel k = { .ops = &kernel_userspace_ops };
+	struct kernel k = {.ops = &kernel_userspace_ops};
 	pid_t pid = server(4, -1);
 	int efd, lost = 0;
 	time_t end;
@@ -323,7 +323,7 @@ static void test_resync_on_reconnect(void **state)
 	efd = k.ops->event_fd(&k);
 	end = time(NULL) + 8;
 	while (got_after < 0 && time(NULL) < end) {
-		struct pollfd p = { .fd = efd, .events = POLLIN };
+		struct pollfd p = {.fd = efd, .events = POLLIN};
 		int rc;
 		if (poll(&p, 1, 200) <= 0)
 			continue;
@@ -345,10 +345,10 @@ static void test_resync_on_reconnect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resend_undelivered),
-		cmocka_unit_test(test_no_replay_after_delivery),
-		cmocka_unit_test(test_event_reconnect),
-		cmocka_unit_test(test_resync_on_reconnect),
+	    cmocka_unit_test(test_resend_undelivered),
+	    cmocka_unit_test(test_no_replay_after_delivery),
+	    cmocka_unit_test(test_event_reconnect),
+	    cmocka_unit_test(test_resync_on_reconnect),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,8 +31,8 @@ static bool h_debug;
 
 void h_log_as(int i)
 {
-	static const char *const names[H_MAX_ENG] = { "eng0", "eng1", "eng2",
-						      "eng3" };
+	static const char *const names[H_MAX_ENG] = {"eng0", "eng1", "eng2",
+						     "eng3"};
 
 	if (h_debug && i >= 0 && i < H_MAX_ENG)
 		log_init(names[i], LOG_TO_STDERR, LOG_LVL_DEBUG);

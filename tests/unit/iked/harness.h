@@ -41,9 +41,9 @@ struct h_pkt {
 typedef int h_route_fn(int me, struct ike_ep *from, struct ike_ep *dst);
 
 struct h_opts {
-	unsigned pump_limit;   /* h_pump() fails when it moves this many */
-	bool count_keepalives; /* NAT-T keepalives counted, not queued */
-	bool kill_on_teardown; /* ike_sa_kill() each SA before freeing */
+	unsigned pump_limit;	  /* h_pump() fails when it moves this many */
+	bool count_keepalives;	  /* NAT-T keepalives counted, not queued */
+	bool kill_on_teardown;	  /* ike_sa_kill() each SA before freeing */
 	bool expect_empty_kernel; /* teardown: no SA left in a fake kernel
 				   * once every IKE SA is killed and freed */
 	h_route_fn *route;

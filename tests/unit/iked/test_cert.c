@@ -78,8 +78,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
 				is_ca ? "critical,CA:TRUE" : "CA:FALSE");
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
-	e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier,
-				"hash");
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier, "hash");
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
 	if (is_ca) {
@@ -94,8 +93,8 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
 		X509_add_ext(x, e, -1);
 		X509_EXTENSION_free(e);
 	}
-	assert_true(X509_sign(x, issuer_key ? issuer_key : key,
-			      EVP_sha256()) > 0);
+	assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) >
+		    0);
 	return x;
 }
 
@@ -112,8 +111,8 @@ static void write_pem(const char *name, X509 *x, X509 *x2, EVP_PKEY *key,
 	if (x2)
 		assert_true(PEM_write_X509(f, x2));
 	if (key)
-		assert_true(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
-						 NULL));
+		assert_true(
+		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
 	fclose(f);
 }
 
@@ -134,8 +133,8 @@ static int group_setup(void **st)
 	if (!k_rsa || !k_rsa2 || !k_p256 || !k_p384 || !k_p521 || !k_ca ||
 	    !k_ca_other)
 		return -1;
-	ca = make_cert(k_ca, "racoon2 test CA", NULL, NULL, true, -3600,
-		       86400, NULL);
+	ca = make_cert(k_ca, "racoon2 test CA", NULL, NULL, true, -3600, 86400,
+		       NULL);
 	ca_other = make_cert(k_ca_other, "other CA", NULL, NULL, true, -3600,
 			     86400, NULL);
 	return 0;
@@ -167,20 +166,18 @@ static int group_teardown(void **st)
 
 static const uint8_t octets[] = "RealMessage | Nonce | prf(SK_p, ID)";
 
-static void sign_check(EVP_PKEY *key, uint8_t method, uint32_t hashes,
-		       bool pss)
+static void sign_check(EVP_PKEY *key, uint8_t method, uint32_t hashes, bool pss)
 {
 	struct auth_sig s;
 	uint8_t bad[sizeof(octets)];
 	char scheme[96];
 
-	assert_int_equal(auth_sig_make(key, method, hashes, pss, octets,
-				       sizeof(octets), &s),
-			 0);
+	assert_int_equal(
+	    auth_sig_make(key, method, hashes, pss, octets, sizeof(octets), &s),
+	    0);
 	assert_int_equal(s.method, method);
 	assert_int_equal(auth_sig_check(key, method, s.data, s.len, octets,
-					sizeof(octets), scheme,
-					sizeof(scheme)),
+					sizeof(octets), scheme, sizeof(scheme)),
 			 0);
 	/* Other octets (a different IKE_SA_INIT, nonce or ID). */
 	memcpy(bad, octets, sizeof(bad));
@@ -195,17 +192,16 @@ static void sign_check(EVP_PKEY *key, uint8_t method, uint32_t hashes,
 			 -EBADMSG);
 	s.data[s.len - 1] ^= 1;
 	/* Truncated. */
-	assert_int_equal(auth_sig_check(key, method, s.data, s.len - 1,
-					octets, sizeof(octets), NULL, 0),
+	assert_int_equal(auth_sig_check(key, method, s.data, s.len - 1, octets,
+					sizeof(octets), NULL, 0),
 			 -EBADMSG);
 	/* Another method number for the same bytes. */
-	assert_int_not_equal(auth_sig_check(key,
-					    method == IKEV2_AUTH_DIGSIG ?
-						    IKEV2_AUTH_RSA_SIG :
-						    IKEV2_AUTH_DIGSIG,
-					    s.data, s.len, octets,
-					    sizeof(octets), NULL, 0),
-			     0);
+	assert_int_not_equal(
+	    auth_sig_check(key,
+			   method == IKEV2_AUTH_DIGSIG ? IKEV2_AUTH_RSA_SIG
+						       : IKEV2_AUTH_DIGSIG,
+			   s.data, s.len, octets, sizeof(octets), NULL, 0),
+	    0);
 	/* Someone else's key. */
 	assert_int_equal(auth_sig_check(key == k_rsa ? k_rsa2 : k_rsa, method,
 					s.data, s.len, octets, sizeof(octets),
@@ -247,8 +243,8 @@ static void test_sig_method_key_mismatch(void **st)
 	assert_int_not_equal(auth_sig_make(k_rsa, IKEV2_AUTH_ECDSA_256, 0,
 					   false, octets, sizeof(octets), &s),
 			     0);
-	assert_int_not_equal(auth_sig_make(k_p256, IKEV2_AUTH_RSA_SIG, 0,
-					   false, octets, sizeof(octets), &s),
+	assert_int_not_equal(auth_sig_make(k_p256, IKEV2_AUTH_RSA_SIG, 0, false,
+					   octets, sizeof(octets), &s),
 			     0);
 	assert_int_not_equal(auth_sig_make(k_rsa, IKEV2_AUTH_PSK, 0, false,
 					   octets, sizeof(octets), &s),
@@ -259,12 +255,10 @@ static void test_sig_method_key_mismatch(void **st)
 			 0);
 	assert_int_equal(s.len, 64); /* r | s, 32 octets each */
 	assert_int_equal(auth_sig_check(k_p256, IKEV2_AUTH_ECDSA_384, s.data,
-					s.len, octets, sizeof(octets), NULL,
-					0),
+					s.len, octets, sizeof(octets), NULL, 0),
 			 -EBADMSG);
 	assert_int_equal(auth_sig_check(k_rsa, IKEV2_AUTH_ECDSA_256, s.data,
-					s.len, octets, sizeof(octets), NULL,
-					0),
+					s.len, octets, sizeof(octets), NULL, 0),
 			 -EBADMSG);
 	auth_sig_clear(&s);
 	assert_int_equal(auth_sig_make(k_p521, IKEV2_AUTH_ECDSA_521, 0, false,
@@ -284,39 +278,38 @@ static void test_sig_method_key_mismatch(void **st)
 }
 
 /* RFC 7427 Appendix A. */
-static const uint8_t sha256rsa[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
-				     0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
-				     0x0b, 0x05, 0x00 };
-static const uint8_t sha1rsa[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
-				   0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
-				   0x05, 0x05, 0x00 };
-static const uint8_t ecdsa256[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
-				    0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
-static const uint8_t ecdsa512[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
-				    0x48, 0xce, 0x3d, 0x04, 0x03, 0x04 };
+static const uint8_t sha256rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a,
+				    0x86, 0x48, 0x86, 0xf7, 0x0d,
+				    0x01, 0x01, 0x0b, 0x05, 0x00};
+static const uint8_t sha1rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a,
+				  0x86, 0x48, 0x86, 0xf7, 0x0d,
+				  0x01, 0x01, 0x05, 0x05, 0x00};
+static const uint8_t ecdsa256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+				   0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+static const uint8_t ecdsa512[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+				   0x48, 0xce, 0x3d, 0x04, 0x03, 0x04};
 /* RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32 (RFC 4055 / RFC 8420). */
 static const uint8_t pss256[] = {
-	0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
-	0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60,
-	0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1,
-	0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-	0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01,
-	0x20 };
+    0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+    0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+    0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a,
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30,
+    0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+    0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20};
 
 static void test_algid(void **st)
 {
 	static const struct sig_alg all[] = {
-		{ SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA2_256, 0, 0 },
-		{ SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA2_384, 0, 0 },
-		{ SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA2_512, 0, 0 },
-		{ SIG_KEY_RSA, SIG_FMT_PSS, SIG_HASH_SHA2_256, 0, 0 },
-		{ SIG_KEY_RSA, SIG_FMT_PSS, SIG_HASH_SHA2_384, 0, 0 },
-		{ SIG_KEY_RSA, SIG_FMT_PSS, SIG_HASH_SHA2_512,
-		  SIG_HASH_SHA2_256, 40 },
-		{ SIG_KEY_EC, SIG_FMT_ECDSA_DER, SIG_HASH_SHA2_256, 0, 0 },
-		{ SIG_KEY_EC, SIG_FMT_ECDSA_DER, SIG_HASH_SHA2_384, 0, 0 },
-		{ SIG_KEY_EC, SIG_FMT_ECDSA_DER, SIG_HASH_SHA2_512, 0, 0 },
+	    {SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA2_256, 0, 0},
+	    {SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA2_384, 0, 0},
+	    {SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA2_512, 0, 0},
+	    {SIG_KEY_RSA, SIG_FMT_PSS, SIG_HASH_SHA2_256, 0, 0},
+	    {SIG_KEY_RSA, SIG_FMT_PSS, SIG_HASH_SHA2_384, 0, 0},
+	    {SIG_KEY_RSA, SIG_FMT_PSS, SIG_HASH_SHA2_512, SIG_HASH_SHA2_256,
+	     40},
+	    {SIG_KEY_EC, SIG_FMT_ECDSA_DER, SIG_HASH_SHA2_256, 0, 0},
+	    {SIG_KEY_EC, SIG_FMT_ECDSA_DER, SIG_HASH_SHA2_384, 0, 0},
+	    {SIG_KEY_EC, SIG_FMT_ECDSA_DER, SIG_HASH_SHA2_512, 0, 0},
 	};
 	uint8_t buf[128], junk[sizeof(sha256rsa) + 1];
 	struct sig_alg a;
@@ -326,21 +319,21 @@ static void test_algid(void **st)
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		uint16_t salt = all[i].salt_len;
 
-		assert_int_equal(sig_algid_encode(&all[i], buf, sizeof(buf),
-						  &len),
-				 0);
+		assert_int_equal(
+		    sig_algid_encode(&all[i], buf, sizeof(buf), &len), 0);
 		assert_int_equal(sig_algid_decode(buf, len, &a), 0);
 		assert_int_equal(a.key, all[i].key);
 		assert_int_equal(a.fmt, all[i].fmt);
 		assert_int_equal(a.hash, all[i].hash);
 		if (a.fmt == SIG_FMT_PSS) {
-			assert_int_equal(a.mgf_hash, all[i].mgf_hash ?
-							     all[i].mgf_hash :
-							     all[i].hash);
+			assert_int_equal(a.mgf_hash, all[i].mgf_hash
+							 ? all[i].mgf_hash
+							 : all[i].hash);
 			/* 0 = the hash length */
 			if (!salt)
-				salt = a.hash == SIG_HASH_SHA2_256 ? 32 :
-				       a.hash == SIG_HASH_SHA2_384 ? 48 : 64;
+				salt = a.hash == SIG_HASH_SHA2_256   ? 32
+				       : a.hash == SIG_HASH_SHA2_384 ? 48
+								     : 64;
 			assert_int_equal(a.salt_len, salt);
 		}
 	}
@@ -366,12 +359,10 @@ static void test_algid(void **st)
 	memcpy(junk, sha256rsa, sizeof(sha256rsa));
 	junk[sizeof(sha256rsa)] = 0;
 	assert_int_not_equal(sig_algid_decode(junk, sizeof(junk), &a), 0);
-	assert_int_not_equal(sig_algid_decode(sha256rsa, sizeof(sha256rsa) - 1,
-					      &a),
-			     0);
-	assert_int_not_equal(sig_algid_decode((const uint8_t *)"\x30\x00", 2,
-					      &a),
-			     0);
+	assert_int_not_equal(
+	    sig_algid_decode(sha256rsa, sizeof(sha256rsa) - 1, &a), 0);
+	assert_int_not_equal(
+	    sig_algid_decode((const uint8_t *)"\x30\x00", 2, &a), 0);
 	memcpy(junk, sha256rsa, sizeof(sha256rsa));
 	junk[12] = 0x7f; /* 1.2.840.113549.1.1.127 */
 	assert_int_not_equal(sig_algid_decode(junk, sizeof(sha256rsa), &a), 0);
@@ -388,30 +379,27 @@ static void test_algid(void **st)
 /* Method 14 with SHA-1 is refused (RFC 8247 §3.2), method 1 is not. */
 static void test_digsig_sha1_refused(void **st)
 {
-	struct sig_alg a = { SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA1, 0, 0 };
+	struct sig_alg a = {SIG_KEY_RSA, SIG_FMT_PKCS1, SIG_HASH_SHA1, 0, 0};
 	uint8_t buf[512];
 	uint8_t *s;
 	size_t slen, alen;
 
 	(void)st;
-	assert_int_equal(sig_algid_encode(&a, buf + 1, sizeof(buf) - 1,
-					  &alen),
+	assert_int_equal(sig_algid_encode(&a, buf + 1, sizeof(buf) - 1, &alen),
 			 0);
 	buf[0] = (uint8_t)alen;
-	assert_int_equal(sig_sign(k_rsa, &a, octets, sizeof(octets), &s,
-				  &slen),
+	assert_int_equal(sig_sign(k_rsa, &a, octets, sizeof(octets), &s, &slen),
 			 0);
 	assert_true(1 + alen + slen <= sizeof(buf));
 	memcpy(buf + 1 + alen, s, slen);
-	assert_int_equal(sig_verify(k_rsa, &a, octets, sizeof(octets), s,
-				    slen),
+	assert_int_equal(sig_verify(k_rsa, &a, octets, sizeof(octets), s, slen),
 			 0);
 	assert_int_equal(auth_sig_check(k_rsa, IKEV2_AUTH_RSA_SIG, s, slen,
 					octets, sizeof(octets), NULL, 0),
 			 0);
 	assert_int_equal(auth_sig_check(k_rsa, IKEV2_AUTH_DIGSIG, buf,
-					1 + alen + slen, octets,
-					sizeof(octets), NULL, 0),
+					1 + alen + slen, octets, sizeof(octets),
+					NULL, 0),
 			 -EBADMSG);
 	free(s);
 }
@@ -436,8 +424,7 @@ static void test_choose(void **st)
 
 /* ---- ID <-> certificate ---- */
 
-static void id_set(struct ike_id *id, uint8_t type, const void *p,
-		   size_t len)
+static void id_set(struct ike_id *id, uint8_t type, const void *p, size_t len)
 {
 	memset(id, 0, sizeof(*id));
 	id->type = type;
@@ -447,15 +434,15 @@ static void id_set(struct ike_id *id, uint8_t type, const void *p,
 
 static void test_id_match(void **st)
 {
-	X509 *x = make_cert(k_p256, "gw.example.com", ca, k_ca, false, -60,
-			    3600,
-			    "DNS:gw.example.com,email:admin@example.com,"
-			    "IP:198.51.100.1,IP:2001:db8::1");
-	X509 *bare = make_cert(k_p256, "bare.example.com", ca, k_ca, false,
-			       -60, 3600, NULL);
-	static const uint8_t v4[] = { 198, 51, 100, 1 }, v4b[] = { 198, 51,
-								   100, 2 };
-	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	X509 *x =
+	    make_cert(k_p256, "gw.example.com", ca, k_ca, false, -60, 3600,
+		      "DNS:gw.example.com,email:admin@example.com,"
+		      "IP:198.51.100.1,IP:2001:db8::1");
+	X509 *bare = make_cert(k_p256, "bare.example.com", ca, k_ca, false, -60,
+			       3600, NULL);
+	static const uint8_t v4[] = {198, 51, 100, 1},
+			     v4b[] = {198, 51, 100, 2};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 	unsigned char *der = NULL;
 	struct ike_id id;
 	int n;
@@ -465,24 +452,24 @@ static void test_id_match(void **st)
 		size_t len; /* 0: strlen */
 		bool match;
 	} t[] = {
-		{ IKE_ID_FQDN, "gw.example.com", 0, true },
-		{ IKE_ID_FQDN, "GW.Example.COM", 0, true },
-		{ IKE_ID_FQDN, "gw.example.co", 0, false },
-		{ IKE_ID_FQDN, "gw.example.com.evil", 0, false },
-		{ IKE_ID_FQDN, "other.example.com", 0, false },
-		{ IKE_ID_FQDN, "gw.example.com\0x", 16, false },
-		{ IKE_ID_RFC822_ADDR, "admin@example.com", 0, true },
-		{ IKE_ID_RFC822_ADDR, "root@example.com", 0, false },
-		/* a dNSName is not an rfc822Name and vice versa */
-		{ IKE_ID_RFC822_ADDR, "gw.example.com", 0, false },
-		{ IKE_ID_FQDN, "admin@example.com", 0, false },
-		{ IKE_ID_IPV4_ADDR, (const char *)v4, 4, true },
-		{ IKE_ID_IPV4_ADDR, (const char *)v4b, 4, false },
-		{ IKE_ID_IPV6_ADDR, (const char *)v6, 16, true },
-		/* the IPv4 bytes as a (short) IPv6 ID */
-		{ IKE_ID_IPV6_ADDR, (const char *)v4, 4, false },
-		{ IKE_ID_KEY_ID, "gw.example.com", 0, false },
-		/* the CN is not consulted for an FQDN (RFC 4945 §3.1.2) */
+	    {IKE_ID_FQDN, "gw.example.com", 0, true},
+	    {IKE_ID_FQDN, "GW.Example.COM", 0, true},
+	    {IKE_ID_FQDN, "gw.example.co", 0, false},
+	    {IKE_ID_FQDN, "gw.example.com.evil", 0, false},
+	    {IKE_ID_FQDN, "other.example.com", 0, false},
+	    {IKE_ID_FQDN, "gw.example.com\0x", 16, false},
+	    {IKE_ID_RFC822_ADDR, "admin@example.com", 0, true},
+	    {IKE_ID_RFC822_ADDR, "root@example.com", 0, false},
+	    /* a dNSName is not an rfc822Name and vice versa */
+	    {IKE_ID_RFC822_ADDR, "gw.example.com", 0, false},
+	    {IKE_ID_FQDN, "admin@example.com", 0, false},
+	    {IKE_ID_IPV4_ADDR, (const char *)v4, 4, true},
+	    {IKE_ID_IPV4_ADDR, (const char *)v4b, 4, false},
+	    {IKE_ID_IPV6_ADDR, (const char *)v6, 16, true},
+	    /* the IPv4 bytes as a (short) IPv6 ID */
+	    {IKE_ID_IPV6_ADDR, (const char *)v4, 4, false},
+	    {IKE_ID_KEY_ID, "gw.example.com", 0, false},
+	    /* the CN is not consulted for an FQDN (RFC 4945 §3.1.2) */
 	};
 	size_t i;
 
@@ -596,8 +583,8 @@ static struct iked A, Bd;
 
 static int setup(void **st)
 {
-	static struct iked *const engs[] = { &A, &Bd };
-	static const struct h_opts o = { .pump_limit = 100 };
+	static struct iked *const engs[] = {&A, &Bd};
+	static const struct h_opts o = {.pump_limit = 100};
 
 	(void)st;
 	h_setup(engs, 2, &o);
@@ -665,10 +652,9 @@ static void establish_fails(void)
 
 static void test_e2e_rsa_pinned(void **st)
 {
-	X509 *xa = make_cert(k_rsa, "alice", NULL, NULL, false, -60, 3600,
-			     NULL);
-	X509 *xb = make_cert(k_rsa2, "bob", NULL, NULL, false, -60, 3600,
-			     NULL);
+	X509 *xa =
+	    make_cert(k_rsa, "alice", NULL, NULL, false, -60, 3600, NULL);
+	X509 *xb = make_cert(k_rsa2, "bob", NULL, NULL, false, -60, 3600, NULL);
 	struct ike_sa *a, *b;
 
 	(void)st;
@@ -711,8 +697,8 @@ static void test_e2e_ecdsa_ca(void **st)
  * RSA end entity under an ECDSA CA. */
 static void test_e2e_intermediate(void **st)
 {
-	X509 *mid = make_cert(k_p384, "intermediate", ca, k_ca, true, -60,
-			      3600, NULL);
+	X509 *mid =
+	    make_cert(k_p384, "intermediate", ca, k_ca, true, -60, 3600, NULL);
 	X509 *xa = make_cert(k_rsa, "alice", mid, k_p384, false, -60, 3600,
 			     "DNS:alice.example");
 	X509 *xb = make_cert(k_p256, "bob", ca, k_ca, false, -60, 3600,
@@ -732,10 +718,9 @@ static void test_e2e_intermediate(void **st)
  * needs to be sent. */
 static void test_e2e_no_cert_payload(void **st)
 {
-	X509 *xa = make_cert(k_p384, "alice", NULL, NULL, false, -60, 3600,
-			     NULL);
-	X509 *xb = make_cert(k_rsa2, "bob", NULL, NULL, false, -60, 3600,
-			     NULL);
+	X509 *xa =
+	    make_cert(k_p384, "alice", NULL, NULL, false, -60, 3600, NULL);
+	X509 *xb = make_cert(k_rsa2, "bob", NULL, NULL, false, -60, 3600, NULL);
 
 	(void)st;
 	side(&A, "na", xa, NULL, k_p384, xb, NULL, false);
@@ -763,10 +748,9 @@ static void test_e2e_expired(void **st)
 
 static void test_e2e_not_yet_valid_pinned(void **st)
 {
-	X509 *xa = make_cert(k_p256, "alice", NULL, NULL, false, 3600, 7200,
-			     NULL);
-	X509 *xb = make_cert(k_p384, "bob", NULL, NULL, false, -60, 3600,
-			     NULL);
+	X509 *xa =
+	    make_cert(k_p256, "alice", NULL, NULL, false, 3600, 7200, NULL);
+	X509 *xb = make_cert(k_p384, "bob", NULL, NULL, false, -60, 3600, NULL);
 
 	(void)st;
 	side(&A, "ya", xa, NULL, k_p256, xb, NULL, true);
@@ -778,12 +762,11 @@ static void test_e2e_not_yet_valid_pinned(void **st)
 
 static void test_e2e_wrong_pinned(void **st)
 {
-	X509 *xa = make_cert(k_p256, "alice", NULL, NULL, false, -60, 3600,
-			     NULL);
-	X509 *xb = make_cert(k_p384, "bob", NULL, NULL, false, -60, 3600,
-			     NULL);
-	X509 *xc = make_cert(k_p521, "carol", NULL, NULL, false, -60, 3600,
-			     NULL);
+	X509 *xa =
+	    make_cert(k_p256, "alice", NULL, NULL, false, -60, 3600, NULL);
+	X509 *xb = make_cert(k_p384, "bob", NULL, NULL, false, -60, 3600, NULL);
+	X509 *xc =
+	    make_cert(k_p521, "carol", NULL, NULL, false, -60, 3600, NULL);
 
 	(void)st;
 	/* The responder expects carol, not alice. */
@@ -797,8 +780,8 @@ static void test_e2e_wrong_pinned(void **st)
 
 static void test_e2e_untrusted_ca(void **st)
 {
-	X509 *xa = make_cert(k_p256, "alice", ca_other, k_ca_other, false,
-			     -60, 3600, "DNS:alice.example");
+	X509 *xa = make_cert(k_p256, "alice", ca_other, k_ca_other, false, -60,
+			     3600, "DNS:alice.example");
 	X509 *xb = make_cert(k_p384, "bob", ca, k_ca, false, -60, 3600,
 			     "DNS:bob.example");
 
@@ -832,12 +815,11 @@ static void test_e2e_id_mismatch(void **st)
  * initiator rejects the responder's AUTH. */
 static void test_e2e_bad_responder_sig(void **st)
 {
-	X509 *xa = make_cert(k_p256, "alice", NULL, NULL, false, -60, 3600,
-			     NULL);
-	X509 *xb = make_cert(k_p384, "bob", NULL, NULL, false, -60, 3600,
-			     NULL);
-	X509 *xb2 = make_cert(k_p521, "bob", NULL, NULL, false, -60, 3600,
-			      NULL);
+	X509 *xa =
+	    make_cert(k_p256, "alice", NULL, NULL, false, -60, 3600, NULL);
+	X509 *xb = make_cert(k_p384, "bob", NULL, NULL, false, -60, 3600, NULL);
+	X509 *xb2 =
+	    make_cert(k_p521, "bob", NULL, NULL, false, -60, 3600, NULL);
 
 	(void)st;
 	/* Alice pinned bob's P-384 certificate; bob presents no CERT and
@@ -855,8 +837,7 @@ static void test_e2e_bad_responder_sig(void **st)
  * each side its own method). */
 static void test_e2e_mixed_psk(void **st)
 {
-	X509 *xb = make_cert(k_p256, "bob", NULL, NULL, false, -60, 3600,
-			     NULL);
+	X509 *xb = make_cert(k_p256, "bob", NULL, NULL, false, -60, 3600, NULL);
 	char c[256], k[256], err[256];
 	struct auth_cert_params p;
 	struct ike_remote *ra = &A.cfg->remote[0], *rb = &Bd.cfg->remote[0];
@@ -889,25 +870,25 @@ static void test_e2e_mixed_psk(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sig_methods),
-		cmocka_unit_test(test_sig_method_key_mismatch),
-		cmocka_unit_test(test_algid),
-		cmocka_unit_test(test_digsig_sha1_refused),
-		cmocka_unit_test(test_choose),
-		cmocka_unit_test(test_id_match),
-		cmocka_unit_test(test_setup_errors),
+	    cmocka_unit_test(test_sig_methods),
+	    cmocka_unit_test(test_sig_method_key_mismatch),
+	    cmocka_unit_test(test_algid),
+	    cmocka_unit_test(test_digsig_sha1_refused),
+	    cmocka_unit_test(test_choose),
+	    cmocka_unit_test(test_id_match),
+	    cmocka_unit_test(test_setup_errors),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(test_e2e_rsa_pinned),
-		T(test_e2e_ecdsa_ca),
-		T(test_e2e_intermediate),
-		T(test_e2e_no_cert_payload),
-		T(test_e2e_expired),
-		T(test_e2e_not_yet_valid_pinned),
-		T(test_e2e_wrong_pinned),
-		T(test_e2e_untrusted_ca),
-		T(test_e2e_id_mismatch),
-		T(test_e2e_bad_responder_sig),
-		T(test_e2e_mixed_psk),
+	    T(test_e2e_rsa_pinned),
+	    T(test_e2e_ecdsa_ca),
+	    T(test_e2e_intermediate),
+	    T(test_e2e_no_cert_payload),
+	    T(test_e2e_expired),
+	    T(test_e2e_not_yet_valid_pinned),
+	    T(test_e2e_wrong_pinned),
+	    T(test_e2e_untrusted_ca),
+	    T(test_e2e_id_mismatch),
+	    T(test_e2e_bad_responder_sig),
+	    T(test_e2e_mixed_psk),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

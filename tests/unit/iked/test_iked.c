@@ -47,8 +47,8 @@ static void peer_config(struct iked *d, const char *me, const char *peer,
 
 static int setup(void **st)
 {
-	static struct iked *const eng[] = { &A, &Bd };
-	static const struct h_opts o = { .pump_limit = 1000 };
+	static struct iked *const eng[] = {&A, &Bd};
+	static const struct h_opts o = {.pump_limit = 1000};
 
 	(void)st;
 	h_log_init();
@@ -200,7 +200,8 @@ static void test_child_rekey(void **st, bool from_a)
 	a = live_sa(&A);
 	b = live_sa(&Bd);
 	old_in = a->children->spi_in;
-	ike_queue_child_rekey(from_a ? a : b, from_a ? a->children : b->children);
+	ike_queue_child_rekey(from_a ? a : b,
+			      from_a ? a->children : b->children);
 	h_pump();
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
@@ -521,9 +522,9 @@ static void test_kernel_expire(void **st)
 	a = live_sa(&A);
 	b = live_sa(&Bd);
 	old_in = a->children->spi_in;
-	assert_int_equal(k_sa_get(&A.kern, IPPROTO_ESP, &a->local.addr,
-				  old_in, &k, NULL),
-			 0);
+	assert_int_equal(
+	    k_sa_get(&A.kern, IPPROTO_ESP, &a->local.addr, old_in, &k, NULL),
+	    0);
 	assert_int_equal(k.lft.hard_bytes, 100000);
 	assert_true(k.lft.soft_bytes > 0 && k.lft.soft_bytes < 100000);
 	ksa_wipe(&k);
@@ -546,7 +547,7 @@ static void test_kernel_expire(void **st)
 /* Garbage and truncations never crash and never change state. */
 static void test_garbage(void **st)
 {
-	struct ike_ep l = { .port = 500 }, p = { .port = 500 };
+	struct ike_ep l = {.port = 500}, p = {.port = 500};
 	uint8_t buf[600];
 	size_t i;
 
@@ -578,30 +579,30 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(test_establish),
-		T(test_invalid_ke),
-		T(test_cookie),
-		T(test_retransmit_and_cache),
-		T(test_giveup),
-		T(test_child_rekey_a),
-		T(test_child_rekey_b),
-		T(test_child_rekey_collision),
-		T(test_ike_rekey_a),
-		T(test_ike_rekey_b),
-		T(test_ike_rekey_collision),
-		T(test_delete_ike_a),
-		T(test_delete_ike_b),
-		T(test_delete_child_a),
-		T(test_delete_child_b),
-		T(test_wrong_psk),
-		T(test_default_remote),
-		T(test_second_child_and_dpd),
-		T(test_garbage),
-		T(test_child_pfs_invalid_ke),
-		T(test_ike_rekey_invalid_ke),
-		T(test_acquire_packet_ts),
-		T(test_no_packet_ts),
-		T(test_kernel_expire),
+	    T(test_establish),
+	    T(test_invalid_ke),
+	    T(test_cookie),
+	    T(test_retransmit_and_cache),
+	    T(test_giveup),
+	    T(test_child_rekey_a),
+	    T(test_child_rekey_b),
+	    T(test_child_rekey_collision),
+	    T(test_ike_rekey_a),
+	    T(test_ike_rekey_b),
+	    T(test_ike_rekey_collision),
+	    T(test_delete_ike_a),
+	    T(test_delete_ike_b),
+	    T(test_delete_child_a),
+	    T(test_delete_child_b),
+	    T(test_wrong_psk),
+	    T(test_default_remote),
+	    T(test_second_child_and_dpd),
+	    T(test_garbage),
+	    T(test_child_pfs_invalid_ke),
+	    T(test_ike_rekey_invalid_ke),
+	    T(test_acquire_packet_ts),
+	    T(test_no_packet_ts),
+	    T(test_kernel_expire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@ static int teardown(void **state)
 
 static void begin(struct fx *f, struct wr *w, uint16_t type)
 {
-	struct espm_hdr h = { .type = type, .seq = ++f->seq };
+	struct espm_hdr h = {.type = type, .seq = ++f->seq};
 
 	wr_init(w, ESPM_MAX);
 	espm_put_hdr(w, &h);
@@ -85,14 +85,14 @@ static int serve(struct fx *f, struct wr *w)
 	}
 }
 
-static struct kaddr A(const char *s)
-{
+static struct kaddr A(const char *s) {
 	struct kaddr a;
 	assert_int_equal(kaddr_parse(s, &a), 0);
 	return a;
 }
 
-static int getspi(struct fx *f, uint32_t *spi)
+static int
+getspi(struct fx *f, uint32_t *spi)
 {
 	struct kaddr src = A("198.51.100.2"), dst = A("198.51.100.1");
 	struct wr w;
@@ -163,8 +163,7 @@ static void test_own_sas(void **state)
 	assert_int_equal(kproxy_sa_count(f->kp), 2);
 	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.1", spi), 0);
 	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.1", spi), 0);
-	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.2", 0x1234567),
-			 0);
+	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.2", 0x1234567), 0);
 	assert_int_equal(kproxy_sa_count(f->kp), 0);
 	assert_int_equal(kfake_sa_count(&f->k), 0);
 }
@@ -196,8 +195,7 @@ static void test_foreign_sa_refused(void **state)
 	/* the parent cleans up the engine's SAs, not the static one */
 	assert_int_equal(kproxy_cleanup(f->kp), 1);
 	assert_int_equal(kfake_sa_count(&f->k), 1);
-	assert_int_equal(k_sa_del(&f->k, IPPROTO_ESP, &sa.dst, 0x51515151),
-			 0);
+	assert_int_equal(k_sa_del(&f->k, IPPROTO_ESP, &sa.dst, 0x51515151), 0);
 }
 
 static void mk_pol(struct kpolicy *p, uint32_t index)
@@ -258,8 +256,8 @@ static void test_policies(void **state)
 static void test_refused_and_malformed(void **state)
 {
 	struct fx *f = *state;
-	static const uint16_t no[] = { ESPM_FLUSH_OWN, ESPM_SA_DUMP,
-				       ESPM_STATS, 0, 0x7f, ESPM_EVENT };
+	static const uint16_t no[] = {
+	    ESPM_FLUSH_OWN, ESPM_SA_DUMP, ESPM_STATS, 0, 0x7f, ESPM_EVENT};
 	struct espm_hdr h;
 	struct wr w;
 	ssize_t n;
@@ -308,8 +306,7 @@ static void test_events(void **state)
 	ssize_t n;
 
 	begin(f, &w, ESPM_HELLO);
-	assert_int_equal(kproxy_event_request(f->kp, f->srv, w.buf, w.len),
-			 0);
+	assert_int_equal(kproxy_event_request(f->kp, f->srv, w.buf, w.len), 0);
 	wr_free(&w);
 	n = recv(f->cli, f->buf, sizeof(f->buf), 0);
 	assert_true(n > 0);
@@ -335,13 +332,13 @@ static void test_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_own_sas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_sa_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_and_malformed,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_own_sas, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_sa_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_and_malformed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

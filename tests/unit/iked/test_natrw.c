@@ -40,63 +40,62 @@
 /* pure parts                                                         */
 /* ---------------------------------------------------------------- */
 
-static struct kaddr A(const char *s)
-{
+static struct kaddr A(const char *s) {
 	struct kaddr a;
 
 	assert_int_equal(kaddr_parse(s, &a), 0);
 	return a;
 }
 
-static struct ike_id ID(const char *s)
-{
+static struct ike_id
+ID(const char *s) {
 	struct ike_id id;
 
 	assert_int_equal(ike_id_parse(s, &id), 0);
 	return id;
 }
 
-static void test_pool(void **st)
+static void
+test_pool(void **st)
 {
-	struct cfg_range r[2] = { { A("203.0.113.130"), A("203.0.113.132") },
-				  { A("2001:db8:7::10"),
-				    A("2001:db8:7::11") } };
-	struct rw_pool_set ps = { 0 };
+	struct cfg_range r[2] = {{A("203.0.113.130"), A("203.0.113.132")},
+				 {A("2001:db8:7::10"), A("2001:db8:7::11")}};
+	struct rw_pool_set ps = {0};
 	struct ike_id c1 = ID("fqdn:c1.example"), c2 = ID("fqdn:c2.example"),
 		      c3 = ID("fqdn:c3.example"), c4 = ID("fqdn:c4.example");
 	struct kaddr a1, a2, a3, x, want;
 	char b[64];
 
 	(void)st;
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c1, 1,
-				       &a1), 0);
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c2, 2,
-				       &a2), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c1, 1, &a1), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c2, 2, &a2), 0);
 	assert_false(kaddr_eq(&a1, &a2));
 	assert_string_equal(kaddr_str(&a1, b, sizeof(b)), "203.0.113.130");
 	/* A wanted address inside the pool and free is granted. */
 	want = A("203.0.113.132");
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, &want, &c3, 3,
-				       &a3), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, &want, &c3, 3, &a3), 0);
 	assert_true(kaddr_eq(&a3, &want));
 	/* Exhausted. */
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c4, 4,
-				       &x), -ENOSPC);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c4, 4, &x), -ENOSPC);
 	assert_int_equal(rw_pool_count(&ps), 3);
 	/* A wanted address held by someone else is not given away. */
 	assert_int_equal(rw_pool_release(&ps, 3), 1);
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, &a1, &c4, 4,
-				       &x), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, &a1, &c4, 4, &x), 0);
 	assert_true(kaddr_eq(&x, &a3)); /* the only free one */
 	/* Release, and the same identity gets its address back even
 	 * after another client took a different one. */
 	assert_int_equal(rw_pool_release(&ps, 1), 1);
 	assert_int_equal(rw_pool_release(&ps, 4), 1);
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c3, 5,
-				       &x), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c3, 5, &x), 0);
 	assert_true(kaddr_eq(&x, &a3)); /* c3's old one */
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c1, 6,
-				       &x), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET, NULL, &c1, 6, &x), 0);
 	assert_true(kaddr_eq(&x, &a1));
 	/* IKE SA rekeyed: the lease follows. */
 	rw_pool_move(&ps, 6, 7);
@@ -104,20 +103,19 @@ static void test_pool(void **st)
 	assert_int_equal(rw_pool_release(&ps, 7), 1);
 	/* IPv6 range; no range of a family -> -ENOENT; other pool name
 	 * is independent. */
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 2, AF_INET6, NULL, &c1, 8,
-				       &x), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 2, AF_INET6, NULL, &c1, 8, &x), 0);
 	assert_string_equal(kaddr_str(&x, b, sizeof(b)), "2001:db8:7::10");
-	assert_int_equal(rw_pool_alloc(&ps, "p", r, 1, AF_INET6, NULL, &c1, 9,
-				       &x), -ENOENT);
-	assert_int_equal(rw_pool_alloc(&ps, "q", r, 1, AF_INET, NULL, &c4, 9,
-				       &x), 0);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "p", r, 1, AF_INET6, NULL, &c1, 9, &x), -ENOENT);
+	assert_int_equal(
+	    rw_pool_alloc(&ps, "q", r, 1, AF_INET, NULL, &c4, 9, &x), 0);
 	assert_string_equal(kaddr_str(&x, b, sizeof(b)), "203.0.113.130");
 	rw_pool_free(&ps);
 }
 
 /* "a-b" range or "a/plen" prefix, optional ":proto:port". */
-static struct ikev2_ts T(const char *s)
-{
+static struct ikev2_ts T(const char *s) {
 	struct ikev2_ts ts;
 	char buf[128], *dash, *slash;
 	struct kaddr a, e;
@@ -128,10 +126,10 @@ static struct ikev2_ts T(const char *s)
 		*dash = 0;
 		a = A(buf);
 		e = A(dash + 1);
-		assert_int_equal(ikev2_ts_from_prefix(&ts, a.af, a.u.b,
-						      a.af == AF_INET ? 32
-								      : 128,
-						      0, 0), 0);
+		assert_int_equal(
+		    ikev2_ts_from_prefix(&ts, a.af, a.u.b,
+					 a.af == AF_INET ? 32 : 128, 0, 0),
+		    0);
 		memcpy(ts.end, e.u.b, a.af == AF_INET ? 4 : 16);
 	} else {
 		slash = strchr(buf, '/');
@@ -139,49 +137,48 @@ static struct ikev2_ts T(const char *s)
 		a = A(buf);
 		assert_int_equal(ikev2_ts_from_prefix(&ts, a.af, a.u.b,
 						      (unsigned)atoi(slash + 1),
-						      0, 0), 0);
+						      0, 0),
+				 0);
 	}
 	return ts;
 }
 
-static struct ikev2_ts_list L1(const char *s)
-{
-	struct ikev2_ts_list l = { .n = 1 };
+static struct ikev2_ts_list
+L1(const char *s) {
+	struct ikev2_ts_list l = {.n = 1};
 
 	l.ts[0] = T(s);
 	return l;
 }
 
-static void test_ts_envelope_table(void **st)
+static void
+test_ts_envelope_table(void **st)
 {
 	static const struct {
 		const char *name, *tsi, *env, *lease, *want;
 	} cases[] = {
-		{ "inside: unchanged", "203.0.113.130/32",
-		  "203.0.113.128/26", NULL, "203.0.113.130/32" },
-		{ "all of IPv4 (vips): narrowed to the envelope",
-		  "0.0.0.0/0", "203.0.113.128/26", NULL,
-		  "203.0.113.128/26" },
-		{ "partly outside: narrowed", "203.0.113.0/24",
-		  "203.0.113.128/26", NULL, "203.0.113.128/26" },
-		{ "fully outside: TS_UNACCEPTABLE", "198.51.100.0/24",
-		  "203.0.113.128/26", NULL, NULL },
-		{ "with a lease: the lease", "0.0.0.0/0", "203.0.113.128/26",
-		  "203.0.113.131", "203.0.113.131/32" },
-		{ "lease not in what the peer proposed: TS_UNACCEPTABLE",
-		  "203.0.113.140/32", "203.0.113.128/26", "203.0.113.131",
-		  NULL },
-		{ "non-CIDR range: first block",
-		  "203.0.113.130-203.0.113.141", "203.0.113.128/26", NULL,
-		  "203.0.113.130/31" },
-		{ "IPv6 inside", "2001:db8:7::5/128", "2001:db8:7::/64", NULL,
-		  "2001:db8:7::5/128" },
-		{ "IPv6 all: narrowed", "::/0", "2001:db8:7::/64", NULL,
-		  "2001:db8:7::/64" },
-		{ "IPv6 with a lease", "::/0", "2001:db8:7::/64",
-		  "2001:db8:7::10", "2001:db8:7::10/128" },
-		{ "family mismatch: TS_UNACCEPTABLE", "::/0",
-		  "203.0.113.128/26", NULL, NULL },
+	    {"inside: unchanged", "203.0.113.130/32", "203.0.113.128/26", NULL,
+	     "203.0.113.130/32"},
+	    {"all of IPv4 (vips): narrowed to the envelope", "0.0.0.0/0",
+	     "203.0.113.128/26", NULL, "203.0.113.128/26"},
+	    {"partly outside: narrowed", "203.0.113.0/24", "203.0.113.128/26",
+	     NULL, "203.0.113.128/26"},
+	    {"fully outside: TS_UNACCEPTABLE", "198.51.100.0/24",
+	     "203.0.113.128/26", NULL, NULL},
+	    {"with a lease: the lease", "0.0.0.0/0", "203.0.113.128/26",
+	     "203.0.113.131", "203.0.113.131/32"},
+	    {"lease not in what the peer proposed: TS_UNACCEPTABLE",
+	     "203.0.113.140/32", "203.0.113.128/26", "203.0.113.131", NULL},
+	    {"non-CIDR range: first block", "203.0.113.130-203.0.113.141",
+	     "203.0.113.128/26", NULL, "203.0.113.130/31"},
+	    {"IPv6 inside", "2001:db8:7::5/128", "2001:db8:7::/64", NULL,
+	     "2001:db8:7::5/128"},
+	    {"IPv6 all: narrowed", "::/0", "2001:db8:7::/64", NULL,
+	     "2001:db8:7::/64"},
+	    {"IPv6 with a lease", "::/0", "2001:db8:7::/64", "2001:db8:7::10",
+	     "2001:db8:7::10/128"},
+	    {"family mismatch: TS_UNACCEPTABLE", "::/0", "203.0.113.128/26",
+	     NULL, NULL},
 	};
 	(void)st;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -189,7 +186,7 @@ static void test_ts_envelope_table(void **st)
 				     env = L1(cases[i].env),
 				     ours = L1("203.0.113.1/32"),
 				     envo = L1("203.0.113.0/24"), po, oo;
-		struct kaddr lease = { 0 };
+		struct kaddr lease = {0};
 		int rc;
 
 		if (env.ts[0].type == IKEV2_TS_IPV6_ADDR_RANGE) {
@@ -251,10 +248,10 @@ static void test_overlap_rule(void **st)
 #define NENG 3
 static struct iked E[NENG]; /* 0 = gateway, 1 = c1, 2 = c2 */
 #define G (&E[0])
-static const char *const eaddr[NENG] = { "198.51.100.1", "203.0.113.66",
-					 "203.0.113.74" };
+static const char *const eaddr[NENG] = {"198.51.100.1", "203.0.113.66",
+					"203.0.113.74"};
 static const char *const NAT_ADDR = "198.51.100.254";
-static uint16_t nat_base[NENG] = { 0, 10000, 20000 };
+static uint16_t nat_base[NENG] = {0, 10000, 20000};
 static bool behind_nat = true;
 static struct ike_ep seen[NENG];
 
@@ -383,11 +380,11 @@ static void client_config(int i, bool request, const char *inner)
 
 static int setup(void **st)
 {
-	static struct iked *const engs[NENG] = { &E[0], &E[1], &E[2] };
-	static const struct h_opts o = { .pump_limit = 2000,
-					 .count_keepalives = true,
-					 .kill_on_teardown = true,
-					 .route = nat_route };
+	static struct iked *const engs[NENG] = {&E[0], &E[1], &E[2]};
+	static const struct h_opts o = {.pump_limit = 2000,
+					.count_keepalives = true,
+					.kill_on_teardown = true,
+					.route = nat_route};
 
 	(void)st;
 	h_log_init();
@@ -415,8 +412,8 @@ static void spi_skew(int i)
 	uint32_t spi;
 
 	for (int n = 0; n < 16; n++)
-		assert_int_equal(k_getspi(&E[i].kern, IPPROTO_ESP, &b, &a, 0,
-					  &spi), 0);
+		assert_int_equal(
+		    k_getspi(&E[i].kern, IPPROTO_ESP, &b, &a, 0, &spi), 0);
 }
 
 static void connect_client(int i)
@@ -477,11 +474,11 @@ static void test_two_clients_nat_pool(void **st)
 	/* Dynamic policies: out/in/fwd per client, tied to the child. */
 	assert_int_equal(kfake_pol_count(&G->kern), 6);
 	assert_int_equal(g1->children->state, CHILD_S_INSTALLED);
-	assert_int_not_equal(g1->children->reqid,
-			     g2->children->reqid);
+	assert_int_not_equal(g1->children->reqid, g2->children->reqid);
 	/* UDP encapsulation towards the NAT's mapped port. */
 	assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr,
-				  g1->children->spi_out, &k, NULL), 0);
+				  g1->children->spi_out, &k, NULL),
+			 0);
 	assert_true(k.encap.enabled);
 	assert_int_equal(k.encap.dport, g1->peer.port);
 	assert_int_equal(k.encap.sport, IKE_NATT_PORT);
@@ -582,9 +579,9 @@ static void test_mapping_change(void **st)
 	for (c = g1->children; c; c = c->next) {
 		if (c->state != CHILD_S_INSTALLED)
 			continue;
-		assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP,
-					  &g1->peer.addr, c->spi_out, &k,
-					  NULL), 0);
+		assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr,
+					  c->spi_out, &k, NULL),
+				 0);
 		if (k.encap.dport == g1->peer.port)
 			found = true;
 		ksa_wipe(&k);
@@ -612,8 +609,7 @@ static void test_no_pool_overlap(void **st)
 	assert_non_null(sa->children);
 	assert_int_equal(sa->children->state, CHILD_S_INSTALLED);
 	sa = h_est(&E[2], "gw");
-	assert_true(!sa->children ||
-		    sa->children->state != CHILD_S_INSTALLED);
+	assert_true(!sa->children || sa->children->state != CHILD_S_INSTALLED);
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 	sa = h_est(G, "rw-c1");
 	assert_string_equal((char *)sa->id_peer.data, "c1.example");
@@ -628,8 +624,7 @@ static void test_no_pool_overlap(void **st)
 	connect_client(2);
 	sa = h_est(&E[2], "gw");
 	assert_non_null(sa);
-	assert_true(!sa->children ||
-		    sa->children->state != CHILD_S_INSTALLED);
+	assert_true(!sa->children || sa->children->state != CHILD_S_INSTALLED);
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 }
 
@@ -666,27 +661,26 @@ static void test_ipv6_no_nat(void **st)
 	assert_non_null(g1->children);
 	assert_int_equal(g1->children->state, CHILD_S_INSTALLED);
 	char b[64];
-	assert_string_equal(kaddr_str(&g1->children->ts_remote.dst, b,
-				      sizeof(b)), "2001:db8:7::10");
+	assert_string_equal(
+	    kaddr_str(&g1->children->ts_remote.dst, b, sizeof(b)),
+	    "2001:db8:7::10");
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pool),
-		cmocka_unit_test(test_ts_envelope_table),
-		cmocka_unit_test(test_overlap_rule),
-		cmocka_unit_test_setup_teardown(test_two_clients_nat_pool,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_returning_rw, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_mapping_change, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_no_pool_overlap, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_no_nat, setup,
-						teardown),
+	    cmocka_unit_test(test_pool),
+	    cmocka_unit_test(test_ts_envelope_table),
+	    cmocka_unit_test(test_overlap_rule),
+	    cmocka_unit_test_setup_teardown(test_two_clients_nat_pool, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_returning_rw, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mapping_change, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_no_pool_overlap, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_no_nat, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,8 +11,7 @@
 
 #include "ktest.h"
 
-struct kaddr A(const char *s)
-{
+struct kaddr A(const char *s) {
 	struct kaddr a;
 	assert_int_equal(kaddr_parse(s, &a), 0);
 	return a;

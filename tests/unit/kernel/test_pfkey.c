@@ -54,18 +54,18 @@ static int setup(void **state)
 	return FBSD && NBSD && LNX ? 0 : -1;
 }
 
-static struct pfk_req RQ(const struct pfk_flavor *fl, uint32_t seq)
-{
+static struct pfk_req RQ(const struct pfk_flavor *fl, uint32_t seq) {
 	struct pfk_req r = {fl, seq, 0x1234};
 	return r;
 }
 
-static void assert_bytes(const uint8_t *got, size_t glen, const uint8_t *want,
-			 size_t wlen)
+static void
+assert_bytes(const uint8_t *got, size_t glen, const uint8_t *want, size_t wlen)
 {
 	if (glen != wlen || memcmp(got, want, wlen) != 0) {
 		for (size_t i = 0; i < (glen > wlen ? glen : wlen); i++) {
-			int g = i < glen ? got[i] : -1, w = i < wlen ? want[i] : -1;
+			int g = i < glen ? got[i] : -1,
+			    w = i < wlen ? want[i] : -1;
 			if (g != w)
 				print_error("byte %zu: got %02x want %02x\n", i,
 					    (unsigned)g & 0xff,
@@ -201,20 +201,106 @@ static void test_getspi_bytes(void **state)
 {
 	static const uint8_t want[] = {
 	    /* base: v2, GETSPI, errno 0, ESP, 12 words, reserved, seq, pid */
-	    0x02, 0x01, 0x00, 0x03, 0x0c, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00,
-	    0x00, 0x34, 0x12, 0x00, 0x00,
+	    0x02,
+	    0x01,
+	    0x00,
+	    0x03,
+	    0x0c,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x07,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x34,
+	    0x12,
+	    0x00,
+	    0x00,
 	    /* address src: 3 words, proto any, /32, sockaddr_in (BSD) */
-	    0x03, 0x00, 0x05, 0x00, 0xff, 0x20, 0x00, 0x00, 0x10, 0x02, 0x00,
-	    0x00, 0xc6, 0x33, 0x64, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x03,
+	    0x00,
+	    0x05,
+	    0x00,
+	    0xff,
+	    0x20,
+	    0x00,
+	    0x00,
+	    0x10,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0xc6,
+	    0x33,
+	    0x64,
+	    0x01,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* address dst */
-	    0x03, 0x00, 0x06, 0x00, 0xff, 0x20, 0x00, 0x00, 0x10, 0x02, 0x00,
-	    0x00, 0xc6, 0x33, 0x64, 0x02, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x03,
+	    0x00,
+	    0x06,
+	    0x00,
+	    0xff,
+	    0x20,
+	    0x00,
+	    0x00,
+	    0x10,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0xc6,
+	    0x33,
+	    0x64,
+	    0x02,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* spirange 0x100 - 0xffffffff */
-	    0x02, 0x00, 0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff,
-	    0xff, 0x00, 0x00, 0x00, 0x00,
+	    0x02,
+	    0x00,
+	    0x10,
+	    0x00,
+	    0x00,
+	    0x01,
+	    0x00,
+	    0x00,
+	    0xff,
+	    0xff,
+	    0xff,
+	    0xff,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
 	    /* sa2: mode any, reqid 0x1001 */
-	    0x02, 0x00, 0x13, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0x01, 0x10, 0x00, 0x00,
+	    0x02,
+	    0x00,
+	    0x13,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x01,
+	    0x10,
+	    0x00,
+	    0x00,
 	};
 	struct pfk_req r = RQ(FBSD, 7);
 	struct kaddr s = A("198.51.100.1"), d = A("198.51.100.2");
@@ -236,19 +322,121 @@ static void test_delete_netbsd_v6_bytes(void **state)
 {
 	static const uint8_t want[] = {
 	    /* base: DELETE, AH, 14 words, seq 2 */
-	    0x02, 0x04, 0x00, 0x02, 0x0e, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00,
-	    0x00, 0x34, 0x12, 0x00, 0x00,
+	    0x02,
+	    0x04,
+	    0x00,
+	    0x02,
+	    0x0e,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x34,
+	    0x12,
+	    0x00,
+	    0x00,
 	    /* SA: spi in network order, rest zero */
-	    0x02, 0x00, 0x01, 0x00, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0,
-	    0, 0,
+	    0x02,
+	    0x00,
+	    0x01,
+	    0x00,
+	    0x12,
+	    0x34,
+	    0x56,
+	    0x78,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* src: 5 words: 8 + sockaddr_in6 (28, NetBSD AF_INET6 24) + 4 */
-	    0x05, 0x00, 0x05, 0x00, 0xff, 0x80, 0x00, 0x00, 0x1c, 0x18, 0x00,
-	    0x00, 0, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x05,
+	    0x00,
+	    0x05,
+	    0x00,
+	    0xff,
+	    0x80,
+	    0x00,
+	    0x00,
+	    0x1c,
+	    0x18,
+	    0x00,
+	    0x00,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0x20,
+	    0x01,
+	    0x0d,
+	    0xb8,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0x01,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* dst */
-	    0x05, 0x00, 0x06, 0x00, 0xff, 0x80, 0x00, 0x00, 0x1c, 0x18, 0x00,
-	    0x00, 0, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x05,
+	    0x00,
+	    0x06,
+	    0x00,
+	    0xff,
+	    0x80,
+	    0x00,
+	    0x00,
+	    0x1c,
+	    0x18,
+	    0x00,
+	    0x00,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0x20,
+	    0x01,
+	    0x0d,
+	    0xb8,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0x02,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	};
 	struct pfk_req r = RQ(NBSD, 2);
 	struct kaddr s = A("2001:db8::1"), d = A("2001:db8::2");
@@ -257,8 +445,8 @@ static void test_delete_netbsd_v6_bytes(void **state)
 	(void)state;
 	NEED_LE();
 	wr_init(&w, PFK_REQ_MAX);
-	assert_int_equal(pfk_build_sa_id(&w, &r, PFK_DELETE, IPPROTO_AH, &s,
-					 &d, 0x12345678, NULL, 0),
+	assert_int_equal(pfk_build_sa_id(&w, &r, PFK_DELETE, IPPROTO_AH, &s, &d,
+					 0x12345678, NULL, 0),
 			 0);
 	assert_bytes(w.buf, w.len, want, sizeof(want));
 	wr_free(&w);
@@ -268,25 +456,164 @@ static void test_spdadd_tunnel_bytes(void **state)
 {
 	static const uint8_t want[] = {
 	    /* base: SPDADD, satype unspec, 19 words, seq 1 */
-	    0x02, 0x0e, 0x00, 0x00, 0x13, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
-	    0x00, 0x34, 0x12, 0x00, 0x00,
+	    0x02,
+	    0x0e,
+	    0x00,
+	    0x00,
+	    0x13,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x01,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x34,
+	    0x12,
+	    0x00,
+	    0x00,
 	    /* lifetime hard: usetime = ownership tag 0x60000009 */
-	    0x04, 0x00, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0, 0, 0, 0, 0x09, 0x00, 0x00, 0x60, 0, 0, 0, 0,
+	    0x04,
+	    0x00,
+	    0x03,
+	    0x00,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0x09,
+	    0x00,
+	    0x00,
+	    0x60,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* src 203.0.113.0/24, proto any, port any */
-	    0x03, 0x00, 0x05, 0x00, 0xff, 0x18, 0x00, 0x00, 0x10, 0x02, 0x00,
-	    0x00, 0xcb, 0x00, 0x71, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x03,
+	    0x00,
+	    0x05,
+	    0x00,
+	    0xff,
+	    0x18,
+	    0x00,
+	    0x00,
+	    0x10,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0xcb,
+	    0x00,
+	    0x71,
+	    0x00,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* dst 198.51.100.0/24 */
-	    0x03, 0x00, 0x06, 0x00, 0xff, 0x18, 0x00, 0x00, 0x10, 0x02, 0x00,
-	    0x00, 0xc6, 0x33, 0x64, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x03,
+	    0x00,
+	    0x06,
+	    0x00,
+	    0xff,
+	    0x18,
+	    0x00,
+	    0x00,
+	    0x10,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0xc6,
+	    0x33,
+	    0x64,
+	    0x00,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	    /* policy: 7 words, IPSEC, outbound, id 0, priority 1952 */
-	    0x07, 0x00, 0x12, 0x00, 0x02, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0xa0, 0x07, 0x00, 0x00,
+	    0x07,
+	    0x00,
+	    0x12,
+	    0x00,
+	    0x02,
+	    0x00,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0xa0,
+	    0x07,
+	    0x00,
+	    0x00,
 	    /* ipsecrequest: 40 bytes, ESP, tunnel, require, reqid 0x1002,
 	     * then src and dst sockaddr_in with no padding between */
-	    0x28, 0x00, 0x32, 0x00, 0x02, 0x02, 0x02, 0x10, 0x10, 0x02, 0x00,
-	    0x00, 0xcb, 0x00, 0x71, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x02,
-	    0x00, 0x00, 0xc6, 0x33, 0x64, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x28,
+	    0x00,
+	    0x32,
+	    0x00,
+	    0x02,
+	    0x02,
+	    0x02,
+	    0x10,
+	    0x10,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0xcb,
+	    0x00,
+	    0x71,
+	    0x01,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0x10,
+	    0x02,
+	    0x00,
+	    0x00,
+	    0xc6,
+	    0x33,
+	    0x64,
+	    0x01,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
+	    0,
 	};
 	struct pfk_req r = RQ(FBSD, 1);
 	struct kpolicy p = pol_tun();
@@ -351,8 +678,8 @@ static void test_sa_add_cbc_layout(void **state)
 	    0x08, 0x01, 0x05, 0x0c, 0x00, 0x00, 0x00, 0x00,
 	};
 	static const uint8_t hard[] = {
-	    0x04, 0x00, 0x03, 0x00, 0, 0, 0, 0, 0x40, 0x42, 0x0f, 0, 0, 0,
-	    0, 0, 0x10, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x04, 0x00, 0x03, 0x00, 0, 0, 0, 0, 0x40, 0x42, 0x0f, 0, 0, 0, 0, 0,
+	    0x10, 0x0e, 0,    0,    0, 0, 0, 0, 0,    0,    0,	  0, 0, 0, 0, 0,
 	};
 	struct pfk_req r = RQ(FBSD, 9);
 	struct ksa sa = sa_cbc();
@@ -392,12 +719,18 @@ static void test_sa_add_cbc_layout(void **state)
 static void test_sa_add_gcm_natt_layout(void **state)
 {
 	static const uint16_t order[] = {
-	    PFK_EXT_SA,		   PFK_EXT_LIFETIME_HARD,
-	    PFK_EXT_LIFETIME_SOFT,  PFK_EXT_ADDRESS_SRC,
-	    PFK_EXT_ADDRESS_DST,	   PFK_EXT_KEY_ENCRYPT,
-	    PFK_X_EXT_SA2,	   PFK_X_EXT_NAT_T_TYPE,
-	    PFK_X_EXT_NAT_T_SPORT,  PFK_X_EXT_NAT_T_DPORT,
-	    PFK_X_EXT_NAT_T_OA,	   PFK_X_EXT_SA_REPLAY,
+	    PFK_EXT_SA,
+	    PFK_EXT_LIFETIME_HARD,
+	    PFK_EXT_LIFETIME_SOFT,
+	    PFK_EXT_ADDRESS_SRC,
+	    PFK_EXT_ADDRESS_DST,
+	    PFK_EXT_KEY_ENCRYPT,
+	    PFK_X_EXT_SA2,
+	    PFK_X_EXT_NAT_T_TYPE,
+	    PFK_X_EXT_NAT_T_SPORT,
+	    PFK_X_EXT_NAT_T_DPORT,
+	    PFK_X_EXT_NAT_T_OA,
+	    PFK_X_EXT_SA_REPLAY,
 	};
 	static const uint8_t natt[] = {
 	    /* type ESPINUDP; sport 4500; dport 31337, network order */
@@ -421,9 +754,9 @@ static void test_sa_add_gcm_natt_layout(void **state)
 	assert_int_equal(ext_types(w.buf, w.len, types, 16), 12);
 	assert_memory_equal(types, order, sizeof(order));
 	x = ext_at(w.buf, w.len, PFK_EXT_SA);
-	assert_int_equal(x[8], 255);  /* bitmap bytes capped... */
-	assert_int_equal(x[10], 0);   /* AEAD: auth NONE */
-	assert_int_equal(x[11], 20);  /* SADB_X_EALG_AESGCM16 */
+	assert_int_equal(x[8], 255); /* bitmap bytes capped... */
+	assert_int_equal(x[10], 0);  /* AEAD: auth NONE */
+	assert_int_equal(x[11], 20); /* SADB_X_EALG_AESGCM16 */
 	assert_int_equal(x[12] | x[13] << 8, PFK_FREEBSD_SAFLAGS_ESN);
 	assert_memory_equal(x + 4, "\x0b\xad\xf0\x0d", 4);
 	/* ...the real window goes in SADB_X_EXT_SA_REPLAY, in packets */
@@ -492,11 +825,39 @@ static void test_sa_v6_sockaddrs(void **state)
 static void test_small_messages_bytes(void **state)
 {
 	static const uint8_t del2[] = {
-	    0x02, 0x16, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00,
-	    0x00, 0x34, 0x12, 0x00, 0x00,
+	    0x02,
+	    0x16,
+	    0x00,
+	    0x00,
+	    0x04,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x05,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x34,
+	    0x12,
+	    0x00,
+	    0x00,
 	    /* policy: id 77, inbound */
-	    0x02, 0x00, 0x12, 0x00, 0x00, 0x00, 0x01, 0x00, 0x4d, 0x00, 0x00,
-	    0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x02,
+	    0x00,
+	    0x12,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x01,
+	    0x00,
+	    0x4d,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x00,
 	};
 	static const uint8_t reg[] = {0x02, 0x07, 0x00, 0x03, 0x02, 0x00,
 				      0x00, 0x00, 0x06, 0x00, 0x00, 0x00,
@@ -507,8 +868,8 @@ static void test_small_messages_bytes(void **state)
 	(void)state;
 	NEED_LE();
 	wr_init(&w, PFK_REQ_MAX);
-	assert_int_equal(
-	    pfk_build_spdid(&w, &r, PFK_X_SPDDELETE2, 77, KDIR_IN), 0);
+	assert_int_equal(pfk_build_spdid(&w, &r, PFK_X_SPDDELETE2, 77, KDIR_IN),
+			 0);
 	assert_bytes(w.buf, w.len, del2, sizeof(del2));
 	wr_reset(&w);
 	r.seq = 6;
@@ -516,8 +877,7 @@ static void test_small_messages_bytes(void **state)
 			 0);
 	assert_bytes(w.buf, w.len, reg, sizeof(reg));
 	wr_reset(&w);
-	assert_int_equal(pfk_build_spdid(&w, &r, PFK_X_SPDGET, 3, KDIR_OUT),
-			 0);
+	assert_int_equal(pfk_build_spdid(&w, &r, PFK_X_SPDGET, 3, KDIR_OUT), 0);
 	assert_int_equal(w.buf[1], PFK_X_SPDGET);
 	assert_int_equal(pfk_build_spdid(&w, &r, PFK_ADD, 3, KDIR_OUT),
 			 -EINVAL);
@@ -802,10 +1162,22 @@ static void tb_bytes(struct tb *t, const void *p, size_t n)
 	memcpy(t->b + t->n, p, n);
 	t->n += n;
 }
-static void tb_u8(struct tb *t, uint8_t v) { tb_bytes(t, &v, 1); }
-static void tb_h16(struct tb *t, uint16_t v) { tb_bytes(t, &v, 2); }
-static void tb_h32(struct tb *t, uint32_t v) { tb_bytes(t, &v, 4); }
-static void tb_h64(struct tb *t, uint64_t v) { tb_bytes(t, &v, 8); }
+static void tb_u8(struct tb *t, uint8_t v)
+{
+	tb_bytes(t, &v, 1);
+}
+static void tb_h16(struct tb *t, uint16_t v)
+{
+	tb_bytes(t, &v, 2);
+}
+static void tb_h32(struct tb *t, uint32_t v)
+{
+	tb_bytes(t, &v, 4);
+}
+static void tb_h64(struct tb *t, uint64_t v)
+{
+	tb_bytes(t, &v, 8);
+}
 static void tb_be16(struct tb *t, uint16_t v)
 {
 	tb_u8(t, (uint8_t)(v >> 8));
@@ -896,8 +1268,8 @@ static void tb_addr(struct tb *t, uint16_t type, const char *a, uint8_t proto,
 	tb_ext_end(t);
 }
 
-static void tb_laddr6(struct tb *t, uint16_t type, const char *a,
-		      uint8_t proto, uint8_t plen, uint16_t port)
+static void tb_laddr6(struct tb *t, uint16_t type, const char *a, uint8_t proto,
+		      uint8_t plen, uint16_t port)
 {
 	tb_ext(t, type);
 	tb_u8(t, proto);

@@ -30,13 +30,13 @@ static int nrec;
 struct tmr {
 	struct ev_timer t;
 	int id;
-	int restarts;	      /* how many more times to restart */
+	int restarts; /* how many more times to restart */
 	uint64_t restart_ms;
-	struct tmr *victim;   /* timer to stop from the callback */
+	struct tmr *victim; /* timer to stop from the callback */
 	bool stop_loop;
 	bool free_self;
 	uint64_t fired_at;
-	uint64_t seq;	      /* start order, for the random test */
+	uint64_t seq; /* start order, for the random test */
 };
 
 static void record(int id)
@@ -139,7 +139,7 @@ static void test_timer_order(void **state)
 {
 	struct ev_loop *loop = *state;
 	struct tmr t[5];
-	static const uint64_t after[5] = { 40, 10, 30, 20, 0 };
+	static const uint64_t after[5] = {40, 10, 30, 20, 0};
 	int i;
 
 	for (i = 0; i < 5; i++) {
@@ -269,9 +269,9 @@ static void rnd_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	(void)loop;
 	/* Strictly increasing (when, start seq) across all firings. */
-	if (rnd_prev && (rnd_prev->t.when_ms > t->when_ms ||
-			 (rnd_prev->t.when_ms == t->when_ms &&
-			  rnd_prev->seq > m->seq)))
+	if (rnd_prev &&
+	    (rnd_prev->t.when_ms > t->when_ms ||
+	     (rnd_prev->t.when_ms == t->when_ms && rnd_prev->seq > m->seq)))
 		rnd_bad++;
 	if (ev_now_ms() < t->when_ms)
 		rnd_bad++;
@@ -296,17 +296,15 @@ static void test_random_timers(void **state)
 		t[i].id = i;
 		ev_timer_init(&t[i].t, rnd_cb, &t[i]);
 		t[i].seq = seq++;
-		assert_int_equal(ev_timer_start(loop, &t[i].t,
-						(uint64_t)(rand() % 60)),
-				 0);
+		assert_int_equal(
+		    ev_timer_start(loop, &t[i].t, (uint64_t)(rand() % 60)), 0);
 	}
 	/* Shuffle the heap: restart 200, stop 150 at random. */
 	for (k = 0; k < 200; k++) {
 		i = rand() % 1000;
 		t[i].seq = seq++;
-		assert_int_equal(ev_timer_start(loop, &t[i].t,
-						(uint64_t)(rand() % 60)),
-				 0);
+		assert_int_equal(
+		    ev_timer_start(loop, &t[i].t, (uint64_t)(rand() % 60)), 0);
 	}
 	for (k = 0; k < 150; k++)
 		ev_timer_stop(loop, &t[rand() % 1000].t);
@@ -358,7 +356,7 @@ static void io_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 static void test_fd_pipe(void **state)
 {
 	struct ev_loop *loop = *state;
-	struct io rd_io = { 0 }, wr_io = { 0 };
+	struct io rd_io = {0}, wr_io = {0};
 	int p[2];
 
 	assert_int_equal(pipe(p), 0);
@@ -411,7 +409,7 @@ static void test_fd_pipe(void **state)
 static void test_fd_delete_during_batch(void **state)
 {
 	struct ev_loop *loop = *state;
-	struct io a = { 0 }, b = { 0 };
+	struct io a = {0}, b = {0};
 	int p[2], q[2];
 
 	assert_int_equal(pipe(p), 0);
@@ -539,19 +537,19 @@ static void test_free_with_active_timers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_timer_basics),
-		T(test_timer_order),
-		T(test_timer_equal_when),
-		T(test_stop_inside_callback),
-		T(test_restart_inside_callback),
-		T(test_zero_restart_no_starvation),
-		T(test_free_inside_callback),
-		T(test_random_timers),
-		T(test_fd_pipe),
-		T(test_fd_delete_during_batch),
-		T(test_signal),
-		T(test_ev_stop),
-		T(test_free_with_active_timers),
+	    T(test_timer_basics),
+	    T(test_timer_order),
+	    T(test_timer_equal_when),
+	    T(test_stop_inside_callback),
+	    T(test_restart_inside_callback),
+	    T(test_zero_restart_no_starvation),
+	    T(test_free_inside_callback),
+	    T(test_random_timers),
+	    T(test_fd_pipe),
+	    T(test_fd_delete_during_batch),
+	    T(test_signal),
+	    T(test_ev_stop),
+	    T(test_free_with_active_timers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,13 +64,13 @@ static int emit(void *arg, const struct wr *w)
 }
 
 static const char cert_and_key[] =
-	"subject=CN=me\n"
-	"-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n"
-	"-----BEGIN PRIVATE KEY-----\nMIIEsecretsecret\n"
-	"-----END PRIVATE KEY-----\n"
-	"-----BEGIN EC PRIVATE KEY-----\nMHcsecret2\n"
-	"-----END EC PRIVATE KEY-----\n"
-	"tail\n";
+    "subject=CN=me\n"
+    "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n"
+    "-----BEGIN PRIVATE KEY-----\nMIIEsecretsecret\n"
+    "-----END PRIVATE KEY-----\n"
+    "-----BEGIN EC PRIVATE KEY-----\nMHcsecret2\n"
+    "-----END EC PRIVATE KEY-----\n"
+    "tail\n";
 
 static void test_record_replay(void **state)
 {
@@ -95,27 +95,31 @@ static void test_record_replay(void **state)
 	/* the parent reads, recording */
 	filesrc_record_start();
 	assert_int_equal(filesrc_read(path("main.conf"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), 0);
+				      NULL, NULL, 0),
+			 0);
 	filesrc_free_buf(b, len);
 	assert_int_equal(filesrc_glob(path("inc/*.conf"), &g, &n), 0);
 	assert_int_equal(n, 2);
 	filesrc_glob_free(g, n);
-	assert_int_equal(filesrc_read(path("big.pem"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), 0);
+	assert_int_equal(
+	    filesrc_read(path("big.pem"), 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    0);
 	assert_int_equal(len, sizeof(big));
 	filesrc_free_buf(b, len);
-	assert_int_equal(filesrc_read(path("cert.pem"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), 0);
+	assert_int_equal(
+	    filesrc_read(path("cert.pem"), 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    0);
 	/* the parent itself sees the key */
 	assert_non_null(strstr((char *)b, "MIIEsecretsecret"));
 	filesrc_free_buf(b, len);
-	assert_int_equal(filesrc_read(path("missing"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), -ENOENT);
+	assert_int_equal(
+	    filesrc_read(path("missing"), 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    -ENOENT);
 	assert_int_equal(filesrc_stat(path("psk"), &st), 0);
-	assert_int_equal(read_file_secret(path("psk"), psk, sizeof(psk),
-					  &len), 0);
-	assert_int_equal(read_file_secret(path("badpsk"), psk, sizeof(psk),
-					  &len), -EPERM);
+	assert_int_equal(read_file_secret(path("psk"), psk, sizeof(psk), &len),
+			 0);
+	assert_int_equal(
+	    read_file_secret(path("badpsk"), psk, sizeof(psk), &len), -EPERM);
 	it.n = 0;
 	assert_int_equal(filesrc_record_foreach(emit, &it), 0);
 	filesrc_record_stop();
@@ -132,39 +136,44 @@ static void test_record_replay(void **state)
 	}
 	filesrc_replay_begin();
 	assert_int_equal(filesrc_read(path("main.conf"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), 0);
+				      NULL, NULL, 0),
+			 0);
 	assert_memory_equal(b, "include", 7);
 	filesrc_free_buf(b, len);
 	assert_int_equal(filesrc_glob(path("inc/*.conf"), &g, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(g[0], path("inc/a.conf"));
 	filesrc_glob_free(g, n);
-	assert_int_equal(filesrc_read(path("big.pem"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), 0);
+	assert_int_equal(
+	    filesrc_read(path("big.pem"), 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    0);
 	assert_int_equal(len, sizeof(big));
 	assert_memory_equal(b, big, sizeof(big));
 	filesrc_free_buf(b, len);
 	/* private key blocks withheld, the rest intact */
-	assert_int_equal(filesrc_read(path("cert.pem"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), 0);
+	assert_int_equal(
+	    filesrc_read(path("cert.pem"), 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    0);
 	assert_null(strstr((char *)b, "secret"));
 	assert_null(strstr((char *)b, "PRIVATE"));
 	assert_non_null(strstr((char *)b, "MIIBcert"));
 	assert_non_null(strstr((char *)b, "tail\n"));
 	filesrc_free_buf(b, len);
-	assert_int_equal(filesrc_read(path("missing"), 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), -ENOENT);
+	assert_int_equal(
+	    filesrc_read(path("missing"), 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    -ENOENT);
 	assert_int_equal(filesrc_stat(path("psk"), &st), 0);
-	assert_int_equal(read_file_secret(path("psk"), psk, sizeof(psk),
-					  &len), 0);
+	assert_int_equal(read_file_secret(path("psk"), psk, sizeof(psk), &len),
+			 0);
 	assert_int_equal(len, 7);
 	assert_memory_equal(psk, "secret\n", 7);
 	/* the parent refused it: so does the replay */
-	assert_int_equal(read_file_secret(path("badpsk"), psk, sizeof(psk),
-					  &len), -EPERM);
+	assert_int_equal(
+	    read_file_secret(path("badpsk"), psk, sizeof(psk), &len), -EPERM);
 	/* nothing that was not sent */
-	assert_int_equal(filesrc_read("/etc/passwd", 0, 1 << 20, &b, &len,
-				      NULL, NULL, 0), -ENOENT);
+	assert_int_equal(
+	    filesrc_read("/etc/passwd", 0, 1 << 20, &b, &len, NULL, NULL, 0),
+	    -ENOENT);
 	assert_int_equal(filesrc_stat("/etc/passwd", &st), -ENOENT);
 	filesrc_replay_end();
 }
@@ -173,8 +182,8 @@ static void test_record_replay(void **state)
 static void test_bad_items(void **state)
 {
 	static const uint8_t junk[][12] = {
-		{ 0 },
-		{ 9, 0, 0, 0, 0 },
+	    {0},
+	    {9, 0, 0, 0, 0},
 	};
 	struct wr w;
 	struct rd r;
@@ -222,8 +231,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record_replay),
-		cmocka_unit_test(test_bad_items),
+	    cmocka_unit_test(test_record_replay),
+	    cmocka_unit_test(test_bad_items),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -78,8 +78,7 @@ static const char *msg_of(int i)
 
 static void test_level_names(void **state)
 {
-	static const char *names[] = { "err", "warn", "notice", "info",
-				       "debug" };
+	static const char *names[] = {"err", "warn", "notice", "info", "debug"};
 	int i;
 
 	(void)state;
@@ -98,7 +97,7 @@ static void test_level_names(void **state)
 	assert_int_equal(log_level_parse("5"), -EINVAL);
 	assert_int_equal(log_level_parse(NULL), -EINVAL);
 	assert_string_equal(log_level_name((enum log_level)17), "unknown");
-	assert_string_equal(log_level_name((enum log_level)-1), "unknown");
+	assert_string_equal(log_level_name((enum log_level) - 1), "unknown");
 }
 
 static void test_line_format(void **state)
@@ -192,9 +191,9 @@ static void test_module_override(void **state)
 	/* Bad names. */
 	assert_int_equal(log_set_module_level(NULL, LOG_LVL_DEBUG), -EINVAL);
 	assert_int_equal(log_set_module_level("", LOG_LVL_DEBUG), -EINVAL);
-	assert_int_equal(log_set_module_level("a-very-long-module-name",
-					      LOG_LVL_DEBUG),
-			 -EINVAL);
+	assert_int_equal(
+	    log_set_module_level("a-very-long-module-name", LOG_LVL_DEBUG),
+	    -EINVAL);
 	/* Table full: 2 used, fill the rest, then -ENOSPC. */
 	for (i = 0;; i++) {
 		int rc;
@@ -273,8 +272,7 @@ static void test_rate_limit(void **state)
 	fake_now += 3600 * 1000;
 	log_rl_msg(&rl, LOG_LVL_WARN, "ike", "later");
 	assert_int_equal(nlines, 7);
-	assert_string_equal(msg_of(6),
-			    "later (1 similar messages suppressed)");
+	assert_string_equal(msg_of(6), "later (1 similar messages suppressed)");
 	/* Disabled level: not printed and not counted. */
 	log_rl_msg(&rl, LOG_LVL_DEBUG, "ike", "dbg");
 	assert_int_equal(nlines, 7);
@@ -324,8 +322,8 @@ static void test_rl_macro(void **state)
 static void test_hex(void **state)
 {
 	static const uint8_t key[20] = {
-		0x00, 0x01, 0xab, 0xff, 4,  5,	6,  7,	8,  9,
-		10,   11,   12,	  13,	14, 15, 16, 17, 18, 19,
+	    0x00, 0x01, 0xab, 0xff, 4,	5,  6,	7,  8,	9,
+	    10,	  11,	12,   13,   14, 15, 16, 17, 18, 19,
 	};
 
 	(void)state;
@@ -398,18 +396,18 @@ static void test_stderr_and_syslog(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_level_names),
-		T(test_line_format),
-		T(test_global_level),
-		T(test_module_override),
-		T(test_escape_and_truncate),
-		T(test_rate_limit),
-		T(test_rate_limit_clock_zero),
-		T(test_rl_macro),
-		T(test_hex),
-		T(test_errno_preserved),
-		T(test_fatal),
-		T(test_stderr_and_syslog),
+	    T(test_level_names),
+	    T(test_line_format),
+	    T(test_global_level),
+	    T(test_module_override),
+	    T(test_escape_and_truncate),
+	    T(test_rate_limit),
+	    T(test_rate_limit_clock_zero),
+	    T(test_rl_macro),
+	    T(test_hex),
+	    T(test_errno_preserved),
+	    T(test_fatal),
+	    T(test_stderr_and_syslog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

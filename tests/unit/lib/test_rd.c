@@ -12,14 +12,14 @@
 
 #include "lib/rd.h"
 
-static const uint8_t data[] = { 0x01, 0x02, 0x03, 0x04, 0x05,
-				0x06, 0x07, 0x08, 0x09, 0x0a };
+static const uint8_t data[] = {0x01, 0x02, 0x03, 0x04, 0x05,
+			       0x06, 0x07, 0x08, 0x09, 0x0a};
 
 /* The cursor is exactly (p, len). */
-#define assert_at(r, base, off, left)                          \
-	do {                                                   \
-		assert_ptr_equal((r).p, (base) + (off));       \
-		assert_int_equal(rd_left(&(r)), (left));       \
+#define assert_at(r, base, off, left)                                          \
+	do {                                                                   \
+		assert_ptr_equal((r).p, (base) + (off));                       \
+		assert_int_equal(rd_left(&(r)), (left));                       \
 	} while (0)
 
 static void test_init_null(void **state)
@@ -111,8 +111,8 @@ static void test_ints_exact(void **state)
 
 	/* High bit set: no sign extension anywhere. */
 	{
-		static const uint8_t ff[8] = { 0xff, 0xfe, 0xfd, 0xfc,
-					       0xfb, 0xfa, 0xf9, 0xf8 };
+		static const uint8_t ff[8] = {0xff, 0xfe, 0xfd, 0xfc,
+					      0xfb, 0xfa, 0xf9, 0xf8};
 		r = rd_init(ff, 8);
 		assert_int_equal(rd_u64(&r, &u64), 0);
 		assert_true(u64 == 0xfffefdfcfbfaf9f8ull);
@@ -239,8 +239,8 @@ static void test_bytes_skip(void **state)
 
 static void test_sub(void **state)
 {
-	struct rd r = rd_init(data, sizeof(data)), sub = { 0 }, sub2 = { 0 };
-	const struct rd zero = { 0 };
+	struct rd r = rd_init(data, sizeof(data)), sub = {0}, sub2 = {0};
+	const struct rd zero = {0};
 	uint32_t u32;
 	uint8_t u8;
 
@@ -341,16 +341,16 @@ static void test_all_prefixes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_null),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_ints_exact),
-		cmocka_unit_test(test_ints_short),
-		cmocka_unit_test(test_ptr_bounds),
-		cmocka_unit_test(test_bytes_skip),
-		cmocka_unit_test(test_sub),
-		cmocka_unit_test(test_rest),
-		cmocka_unit_test(test_host_order),
-		cmocka_unit_test(test_all_prefixes),
+	    cmocka_unit_test(test_init_null),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_ints_exact),
+	    cmocka_unit_test(test_ints_short),
+	    cmocka_unit_test(test_ptr_bounds),
+	    cmocka_unit_test(test_bytes_skip),
+	    cmocka_unit_test(test_sub),
+	    cmocka_unit_test(test_rest),
+	    cmocka_unit_test(test_host_order),
+	    cmocka_unit_test(test_all_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

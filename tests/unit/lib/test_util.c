@@ -24,7 +24,7 @@
 
 static void test_hex_encode(void **state)
 {
-	static const uint8_t b[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	static const uint8_t b[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
 	char out[13];
 
 	(void)state;
@@ -61,19 +61,21 @@ static void test_hex_decode(void **state)
 	assert_int_equal(n, 0);
 	/* Strict: odd length, non-hex, prefix, spaces, sign, NUL inside. */
 	static const char *bad[] = {
-		"0", "abc", "0x12", " 12", "12 ", "1g",
-		"g1", "+1", "-1", "1:2", "zz", "\xff\xff",
+	    "0",  "abc", "0x12", " 12", "12 ", "1g",
+	    "g1", "+1",	 "-1",	 "1:2", "zz",  "\xff\xff",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(out, 0x77, sizeof(out));
-		assert_int_equal(hex_decode(bad[i], strlen(bad[i]), out,
-					    sizeof(out), &n),
-				 -EINVAL);
+		assert_int_equal(
+		    hex_decode(bad[i], strlen(bad[i]), out, sizeof(out), &n),
+		    -EINVAL);
 		assert_int_equal(n, 0);
 	}
-	assert_int_equal(hex_decode("12\0" "4", 4, out, sizeof(out), &n),
+	assert_int_equal(hex_decode("12\0"
+				    "4",
+				    4, out, sizeof(out), &n),
 			 -EINVAL);
 	/* A bad digit late in the string: what was decoded is wiped. */
 	memset(out, 0x77, sizeof(out));
@@ -96,8 +98,7 @@ static void test_hex_roundtrip(void **state)
 	for (len = 0; len <= sizeof(b); len += 17) {
 		assert_int_equal(hex_encode(b, len, s, sizeof(s)),
 				 (int)(2 * len));
-		assert_int_equal(hex_decode(s, 2 * len, back, sizeof(back),
-					    &n),
+		assert_int_equal(hex_decode(s, 2 * len, back, sizeof(back), &n),
 				 0);
 		assert_int_equal(n, len);
 		assert_memory_equal(back, b, len);
@@ -185,8 +186,8 @@ static void test_secret_ok(void **state)
 
 static void test_secret_refused(void **state)
 {
-	static const mode_t bad[] = { 0640, 0604, 0620, 0602, 0610,
-				      0601, 0644, 0666, 0777, 0660 };
+	static const mode_t bad[] = {0640, 0604, 0620, 0602, 0610,
+				     0601, 0644, 0666, 0777, 0660};
 	char path[128], why[256];
 	uint8_t buf[16];
 	size_t len = 99, i;
@@ -218,16 +219,16 @@ static void test_secret_refused(void **state)
 	assert_non_null(strstr(why, "not a regular file"));
 	/* Missing. */
 	snprintf(path, sizeof(path), "%s/none", tmpdir);
-	assert_int_equal(read_file_secret_why(path, buf, sizeof(buf), &len,
-					      why, sizeof(why)),
+	assert_int_equal(read_file_secret_why(path, buf, sizeof(buf), &len, why,
+					      sizeof(why)),
 			 -ENOENT);
 	assert_non_null(strstr(why, "No such file"));
 	assert_int_equal(check_file_secret(path, NULL, 0), -ENOENT);
 	/* Too large: buf wiped. */
 	make_file("big", "0123456789abcdefX", 17, 0600, path, sizeof(path));
-	assert_int_equal(read_file_secret_why(path, buf, 16, &len, why,
-					      sizeof(why)),
-			 -EFBIG);
+	assert_int_equal(
+	    read_file_secret_why(path, buf, 16, &len, why, sizeof(why)),
+	    -EFBIG);
 	assert_int_equal(len, 0);
 	for (i = 0; i < 16; i++)
 		assert_int_equal(buf[i], 0);
@@ -266,13 +267,13 @@ static void test_nonblock_cloexec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hex_encode),
-		cmocka_unit_test(test_hex_decode),
-		cmocka_unit_test(test_hex_roundtrip),
-		cmocka_unit_test(test_str_copy),
-		cmocka_unit_test(test_secret_ok),
-		cmocka_unit_test(test_secret_refused),
-		cmocka_unit_test(test_nonblock_cloexec),
+	    cmocka_unit_test(test_hex_encode),
+	    cmocka_unit_test(test_hex_decode),
+	    cmocka_unit_test(test_hex_roundtrip),
+	    cmocka_unit_test(test_str_copy),
+	    cmocka_unit_test(test_secret_ok),
+	    cmocka_unit_test(test_secret_refused),
+	    cmocka_unit_test(test_nonblock_cloexec),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

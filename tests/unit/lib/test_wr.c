@@ -86,9 +86,9 @@ static void test_init_empty(void **state)
 
 static void test_ints(void **state)
 {
-	static const uint8_t want[] = { 0xab, 0x12, 0x34, 0xde, 0xad, 0xbe,
-					0xef, 0x01, 0x02, 0x03, 0x04, 0x05,
-					0x06, 0x07, 0x08 };
+	static const uint8_t want[] = {0xab, 0x12, 0x34, 0xde, 0xad,
+				       0xbe, 0xef, 0x01, 0x02, 0x03,
+				       0x04, 0x05, 0x06, 0x07, 0x08};
 	struct wr w;
 
 	(void)state;
@@ -105,8 +105,8 @@ static void test_ints(void **state)
 /* Growth: every size from 0 to 2100 and some large ones, content intact. */
 static void test_growth(void **state)
 {
-	static const size_t big[] = { 4095, 4096, 4097, 65535, 65536,
-				      65537, 1u << 20, (1u << 20) + 1 };
+	static const size_t big[] = {4095,  4096,  4097,     65535,
+				     65536, 65537, 1u << 20, (1u << 20) + 1};
 	struct wr w;
 	size_t n, i, k;
 
@@ -142,7 +142,7 @@ static void test_growth(void **state)
 
 static void test_max_cap(void **state)
 {
-	static const uint8_t ten[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	static const uint8_t ten[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	struct wr w;
 	size_t off;
 
@@ -186,9 +186,9 @@ static void test_max_cap(void **state)
 
 static void test_reserve_patch(void **state)
 {
-	static const uint8_t want[] = { 0x00, 0x00, 0x00, 0x0b, 0x7e,
-					0x12, 0x34, 'h',  'e',  'l',
-					'l',  'o',  0x00, 0x00, 0xcc };
+	static const uint8_t want[] = {0x00, 0x00, 0x00, 0x0b, 0x7e,
+				       0x12, 0x34, 'h',	 'e',  'l',
+				       'l',  'o',  0x00, 0x00, 0xcc};
 	struct wr w;
 	size_t len_off, hdr_off, tail_off;
 
@@ -229,9 +229,15 @@ static void test_patch_out_of_range(void **state)
 		size_t off;
 		int width;
 	} bad[] = {
-		{ 8, 1 },	    { 7, 2 },	   { 5, 4 },
-		{ 6, 4 },	    { 8, 4 },	   { 9, 1 },
-		{ SIZE_MAX, 1 }, { SIZE_MAX - 1, 2 }, { SIZE_MAX - 3, 4 },
+	    {8, 1},
+	    {7, 2},
+	    {5, 4},
+	    {6, 4},
+	    {8, 4},
+	    {9, 1},
+	    {SIZE_MAX, 1},
+	    {SIZE_MAX - 1, 2},
+	    {SIZE_MAX - 3, 4},
 	};
 	size_t i;
 
@@ -346,15 +352,15 @@ static void test_wipe_on_grow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_empty),
-		cmocka_unit_test(test_ints),
-		cmocka_unit_test(test_growth),
-		cmocka_unit_test(test_max_cap),
-		cmocka_unit_test(test_reserve_patch),
-		cmocka_unit_test(test_patch_out_of_range),
-		cmocka_unit_test(test_steal),
-		cmocka_unit_test(test_wipe_on_free),
-		cmocka_unit_test(test_wipe_on_grow),
+	    cmocka_unit_test(test_init_empty),
+	    cmocka_unit_test(test_ints),
+	    cmocka_unit_test(test_growth),
+	    cmocka_unit_test(test_max_cap),
+	    cmocka_unit_test(test_reserve_patch),
+	    cmocka_unit_test(test_patch_out_of_range),
+	    cmocka_unit_test(test_steal),
+	    cmocka_unit_test(test_wipe_on_free),
+	    cmocka_unit_test(test_wipe_on_grow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

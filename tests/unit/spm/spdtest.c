@@ -19,12 +19,10 @@ struct spd_entry spdt_entry(const char *src, const char *dst, enum kdir dir,
 	struct spd_entry e;
 
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(spmif_parse_prefix(src, &e.kp.sel.src,
-					    &e.kp.sel.src_plen),
-			 0);
-	assert_int_equal(spmif_parse_prefix(dst, &e.kp.sel.dst,
-					    &e.kp.sel.dst_plen),
-			 0);
+	assert_int_equal(
+	    spmif_parse_prefix(src, &e.kp.sel.src, &e.kp.sel.src_plen), 0);
+	assert_int_equal(
+	    spmif_parse_prefix(dst, &e.kp.sel.dst, &e.kp.sel.dst_plen), 0);
 	e.kp.sel.af = e.kp.sel.src.af;
 	e.kp.dir = dir;
 	e.kp.action = act;

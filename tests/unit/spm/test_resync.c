@@ -85,7 +85,7 @@ static int look_cb(const struct kpolicy *kp, void *arg)
 
 static struct look look(struct kernel *k, uint32_t want)
 {
-	struct look l = { .want = want };
+	struct look l = {.want = want};
 
 	assert_int_equal(k_pol_dump(k, look_cb, &l), 0);
 	return l;
@@ -139,9 +139,8 @@ static void test_lost_state(void **state)
 	assert_int_equal(spd_start(&spd, &s, err, sizeof(err)), 0);
 	e[0] = mk("198.51.100.200/32", "203.0.113.0/24", KDIR_IN, 9000);
 	e[1] = mk("203.0.113.0/24", "198.51.100.200/32", KDIR_OUT, 9000);
-	assert_int_equal(spd_dyn_add(&spd, &owner, 0, e, 2, &dyn, err,
-				     sizeof(err)),
-			 0);
+	assert_int_equal(
+	    spd_dyn_add(&spd, &owner, 0, e, 2, &dyn, err, sizeof(err)), 0);
 	for (size_t i = 0; i < 20; i++)
 		idx[i] = spd.stat.v[i].kp.index;
 	assert_int_equal(look(&k, 0).owned, 22);
@@ -231,8 +230,8 @@ static void test_mixed(void **state)
 	 *    another index: replaced by ours, under our index */
 	assert_int_equal(k_pol_del(&k, &spd.stat.v[2].kp), 0);
 	stale = spd.stat.v[2];
-	stale.kp.index = KPOL_INDEX_MAGIC << 24 | 0x4321 << 3 |
-			 (uint32_t)stale.kp.dir;
+	stale.kp.index =
+	    KPOL_INDEX_MAGIC << 24 | 0x4321 << 3 | (uint32_t)stale.kp.dir;
 	assert_int_equal(k_pol_add(&k, &stale.kp), 0);
 	assert_int_equal(spd_resync(&spd, "test", &n), 0);
 	assert_int_equal(n.reinstalled, 1);
@@ -278,29 +277,29 @@ static void test_failure_then_retry(void **state)
 }
 
 static const char tunnel_conf[] =
-	"interface { spmd { unix \"/tmp/r2y-test-spmif\"; }; };\n"
-	"remote peer {\n"
-	"	acceptable_kmp { ikev2; };\n"
-	"	ikev2 { peers_ipaddr \"198.51.100.2\" port 500;\n"
-	"		kmp_enc_alg { aes128_cbc; };\n"
-	"		kmp_prf_alg { hmac_sha2_256; };\n"
-	"		kmp_hash_alg { hmac_sha2_256; };\n"
-	"		kmp_dh_group { modp2048; };\n"
-	"		kmp_auth_method { psk; };\n"
-	"		pre_shared_key \"/nonexistent/psk\"; };\n"
-	"	selector_index sel_out;\n"
-	"};\n"
-	"selector sel_out { direction outbound; src \"203.0.113.0/25\";\n"
-	"	dst \"203.0.113.128/25\"; policy_index pol; };\n"
-	"selector sel_in { direction inbound; src \"203.0.113.128/25\";\n"
-	"	dst \"203.0.113.0/25\"; policy_index pol; };\n"
-	"policy pol { action auto_ipsec; remote_index peer;\n"
-	"	ipsec_mode tunnel; ipsec_index { esp; };\n"
-	"	ipsec_level require;\n"
-	"	my_sa_ipaddr \"198.51.100.1\";\n"
-	"	peers_sa_ipaddr \"198.51.100.2\"; };\n"
-	"ipsec esp { sa_index { esp_sa; }; };\n"
-	"sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_gcm16; }; };\n";
+    "interface { spmd { unix \"/tmp/r2y-test-spmif\"; }; };\n"
+    "remote peer {\n"
+    "	acceptable_kmp { ikev2; };\n"
+    "	ikev2 { peers_ipaddr \"198.51.100.2\" port 500;\n"
+    "		kmp_enc_alg { aes128_cbc; };\n"
+    "		kmp_prf_alg { hmac_sha2_256; };\n"
+    "		kmp_hash_alg { hmac_sha2_256; };\n"
+    "		kmp_dh_group { modp2048; };\n"
+    "		kmp_auth_method { psk; };\n"
+    "		pre_shared_key \"/nonexistent/psk\"; };\n"
+    "	selector_index sel_out;\n"
+    "};\n"
+    "selector sel_out { direction outbound; src \"203.0.113.0/25\";\n"
+    "	dst \"203.0.113.128/25\"; policy_index pol; };\n"
+    "selector sel_in { direction inbound; src \"203.0.113.128/25\";\n"
+    "	dst \"203.0.113.0/25\"; policy_index pol; };\n"
+    "policy pol { action auto_ipsec; remote_index peer;\n"
+    "	ipsec_mode tunnel; ipsec_index { esp; };\n"
+    "	ipsec_level require;\n"
+    "	my_sa_ipaddr \"198.51.100.1\";\n"
+    "	peers_sa_ipaddr \"198.51.100.2\"; };\n"
+    "ipsec esp { sa_index { esp_sa; }; };\n"
+    "sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_gcm16; }; };\n";
 
 static size_t count_dir(const struct spd_set *s, enum kdir dir)
 {
@@ -328,7 +327,7 @@ static void fwd_case(bool no_fwd)
 	conf_diag_init(&dg);
 	rc = conf_load_buffer("t.conf", tunnel_conf, strlen(tunnel_conf),
 			      CONF_LOAD_NO_INCLUDE | CONF_LOAD_NO_FILECHECK |
-				      CONF_LOAD_NO_ENV,
+				  CONF_LOAD_NO_ENV,
 			      &c, &dg);
 	for (size_t i = 0; rc < 0 && i < dg.n; i++)
 		print_error("%s:%u:%u: %s\n", dg.v[i].file, dg.v[i].line,
@@ -352,17 +351,16 @@ static void fwd_case(bool no_fwd)
 	req.selector = "sel_out";
 	req.has_mode = true;
 	req.mode = KMODE_TUNNEL;
-	assert_int_equal(spmif_parse_prefix("203.0.113.1/32", &req.sp_src,
-					    &req.src_plen),
-			 0);
-	assert_int_equal(spmif_parse_prefix("203.0.113.200/32", &req.sp_dst,
-					    &req.dst_plen),
-			 0);
+	assert_int_equal(
+	    spmif_parse_prefix("203.0.113.1/32", &req.sp_src, &req.src_plen),
+	    0);
+	assert_int_equal(
+	    spmif_parse_prefix("203.0.113.200/32", &req.sp_dst, &req.dst_plen),
+	    0);
 	assert_int_equal(kaddr_parse("198.51.100.1", &req.sa_src), 0);
 	assert_int_equal(kaddr_parse("198.51.100.9", &req.sa_dst), 0);
-	assert_int_equal(spd_conf_dynamic(&spd, c, &req, e, &n, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    spd_conf_dynamic(&spd, c, &req, e, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, no_fwd ? 2 : 3);
 	for (size_t i = 0; i < n; i++)
 		assert_true(e[i].kp.dir != KDIR_FWD || !no_fwd);
@@ -388,11 +386,11 @@ static void test_with_fwd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lost_state),
-		cmocka_unit_test(test_mixed),
-		cmocka_unit_test(test_failure_then_retry),
-		cmocka_unit_test(test_no_fwd),
-		cmocka_unit_test(test_with_fwd),
+	    cmocka_unit_test(test_lost_state),
+	    cmocka_unit_test(test_mixed),
+	    cmocka_unit_test(test_failure_then_retry),
+	    cmocka_unit_test(test_no_fwd),
+	    cmocka_unit_test(test_with_fwd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,7 @@ static int find_cb(const struct kpolicy *kp, void *arg)
 
 static uint32_t kindex(struct kernel *k, const struct spd_entry *e)
 {
-	struct find f = { .want = e };
+	struct find f = {.want = e};
 
 	assert_int_equal(k_pol_dump(k, find_cb, &f), 0);
 	return f.index;
@@ -69,7 +69,7 @@ static uint32_t kindex(struct kernel *k, const struct spd_entry *e)
 
 static void counts(struct kernel *k, size_t *owned, size_t *foreign)
 {
-	struct find f = { 0 };
+	struct find f = {0};
 
 	assert_int_equal(k_pol_dump(k, find_cb, &f), 0);
 	*owned = f.owned;
@@ -92,8 +92,8 @@ static void test_plan(void **state)
 	b2 = mk("10.0.1.0/24", "10.0.0.0/24", KDIR_IN, KPOL_IPSEC, 1);
 	b2.kp.tmpl[0].level = KLEVEL_USE; /* content change */
 	push(&new, b2);
-	push(&new, mk("2001:db8::/64", "2001:db8:1::/64", KDIR_OUT,
-		      KPOL_BYPASS, 0));
+	push(&new,
+	     mk("2001:db8::/64", "2001:db8:1::/64", KDIR_OUT, KPOL_BYPASS, 0));
 	/* a duplicate key is dropped */
 	push(&new, mk("10.0.0.0/24", "10.0.1.0/24", KDIR_OUT, KPOL_IPSEC, 1));
 
@@ -111,8 +111,8 @@ static void test_plan(void **state)
 	spd_plan_free(&p);
 
 	/* the same key in another direction is another policy */
-	struct spd_entry x = mk("10.0.0.0/24", "10.0.1.0/24", KDIR_OUT,
-				KPOL_IPSEC, 1);
+	struct spd_entry x =
+	    mk("10.0.0.0/24", "10.0.1.0/24", KDIR_OUT, KPOL_IPSEC, 1);
 	struct spd_entry y = x;
 
 	y.kp.dir = KDIR_FWD;
@@ -133,8 +133,10 @@ static void make_set(struct spd_set *s, int n, uint32_t base_reqid)
 
 		snprintf(a, sizeof(a), "10.%d.%d.0/24", i / 256, i % 256);
 		snprintf(b, sizeof(b), "172.16.%d.%d/32", i / 256, i % 256);
-		push(s, mk(a, b, KDIR_OUT, KPOL_IPSEC, base_reqid + (uint32_t)i));
-		push(s, mk(b, a, KDIR_IN, KPOL_IPSEC, base_reqid + (uint32_t)i));
+		push(s,
+		     mk(a, b, KDIR_OUT, KPOL_IPSEC, base_reqid + (uint32_t)i));
+		push(s,
+		     mk(b, a, KDIR_IN, KPOL_IPSEC, base_reqid + (uint32_t)i));
 	}
 }
 
@@ -341,33 +343,31 @@ static void test_dynamic(void **state)
 	make_set(&s, 2, 100);
 	assert_int_equal(spd_start(&spd, &s, err, sizeof(err)), 0);
 
-	e[0] = mk("198.51.100.7/32", "203.0.113.0/24", KDIR_IN, KPOL_IPSEC,
-		  9000);
-	e[1] = mk("203.0.113.0/24", "198.51.100.7/32", KDIR_OUT, KPOL_IPSEC,
-		  9000);
-	assert_int_equal(spd_dyn_add(&spd, &owner1, 0, e, 2, &d1, err,
-				     sizeof(err)),
-			 0);
+	e[0] =
+	    mk("198.51.100.7/32", "203.0.113.0/24", KDIR_IN, KPOL_IPSEC, 9000);
+	e[1] =
+	    mk("203.0.113.0/24", "198.51.100.7/32", KDIR_OUT, KPOL_IPSEC, 9000);
+	assert_int_equal(
+	    spd_dyn_add(&spd, &owner1, 0, e, 2, &d1, err, sizeof(err)), 0);
 	counts(&k, &owned, &fgn);
 	assert_int_equal(owned, 6);
 	f = spd_find_index(&spd, d1->e[1].kp.index, &dy);
 	assert_non_null(f);
 	assert_ptr_equal(dy, d1);
 	/* the same selector again is refused */
-	assert_int_equal(spd_dyn_add(&spd, &owner2, 0, e, 2, &d2, err,
-				     sizeof(err)),
-			 -EEXIST);
+	assert_int_equal(
+	    spd_dyn_add(&spd, &owner2, 0, e, 2, &d2, err, sizeof(err)),
+	    -EEXIST);
 	/* shadowing a static policy is refused */
 	assert_int_equal(spd_dyn_add(&spd, &owner2, 0, &spd.stat.v[0], 1, &d2,
 				     err, sizeof(err)),
 			 -EEXIST);
-	e[0] = mk("198.51.100.8/32", "203.0.113.0/24", KDIR_IN, KPOL_IPSEC,
-		  9001);
-	e[1] = mk("203.0.113.0/24", "198.51.100.8/32", KDIR_OUT, KPOL_IPSEC,
-		  9001);
-	assert_int_equal(spd_dyn_add(&spd, &owner2, 0, e, 2, &d2, err,
-				     sizeof(err)),
-			 0);
+	e[0] =
+	    mk("198.51.100.8/32", "203.0.113.0/24", KDIR_IN, KPOL_IPSEC, 9001);
+	e[1] =
+	    mk("203.0.113.0/24", "198.51.100.8/32", KDIR_OUT, KPOL_IPSEC, 9001);
+	assert_int_equal(
+	    spd_dyn_add(&spd, &owner2, 0, e, 2, &d2, err, sizeof(err)), 0);
 	counts(&k, &owned, &fgn);
 	assert_int_equal(owned, 8);
 
@@ -455,14 +455,14 @@ static void test_reqid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plan),
-		cmocka_unit_test(test_start_foreign_remove),
-		cmocka_unit_test(test_restart_adopts),
-		cmocka_unit_test(test_reload_diff),
-		cmocka_unit_test(test_reload_rollback),
-		cmocka_unit_test(test_dynamic),
-		cmocka_unit_test(test_migrate),
-		cmocka_unit_test(test_reqid),
+	    cmocka_unit_test(test_plan),
+	    cmocka_unit_test(test_start_foreign_remove),
+	    cmocka_unit_test(test_restart_adopts),
+	    cmocka_unit_test(test_reload_diff),
+	    cmocka_unit_test(test_reload_rollback),
+	    cmocka_unit_test(test_dynamic),
+	    cmocka_unit_test(test_migrate),
+	    cmocka_unit_test(test_reqid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

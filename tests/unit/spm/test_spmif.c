@@ -58,21 +58,21 @@ static void test_parse_errors(void **state)
 		const char *in;
 		const char *why;
 	} cases[] = {
-		{ "", "empty request" },
-		{ "   ", "empty request" },
-		{ "STA\tTUS", "control or non-ASCII byte in request" },
-		{ "STATUS\x80", "control or non-ASCII byte in request" },
-		{ "ST4TUS", "command word must be letters" },
-		{ "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "command word too long" },
-		{ "X =1", "bad key length" },
-		{ "X abcdefghijklmnopq=1", "bad key length" },
-		{ "X a-b=1", "bad character in key" },
-		{ "X a=1 A=2", "duplicate key" },
-		{ "X a=", "empty value" },
-		{ "X a=%4", "bad %-escape in value" },
-		{ "X a=%zz", "bad %-escape in value" },
-		{ "X a=%00", "NUL byte in value" },
-		{ "X 1 2 3 4 5", "too many words" },
+	    {"", "empty request"},
+	    {"   ", "empty request"},
+	    {"STA\tTUS", "control or non-ASCII byte in request"},
+	    {"STATUS\x80", "control or non-ASCII byte in request"},
+	    {"ST4TUS", "command word must be letters"},
+	    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "command word too long"},
+	    {"X =1", "bad key length"},
+	    {"X abcdefghijklmnopq=1", "bad key length"},
+	    {"X a-b=1", "bad character in key"},
+	    {"X a=1 A=2", "duplicate key"},
+	    {"X a=", "empty value"},
+	    {"X a=%4", "bad %-escape in value"},
+	    {"X a=%zz", "bad %-escape in value"},
+	    {"X a=%00", "NUL byte in value"},
+	    {"X 1 2 3 4 5", "too many words"},
 	};
 	struct spmif_msg m;
 	const char *why;
@@ -110,17 +110,23 @@ static void test_parse_limits(void **state)
 	assert_int_equal(parse(line, &m, &why), 0);
 	/* the whole line */
 	memset(line, 'A', SPMIF_LINE_MAX);
-	assert_int_equal(spmif_msg_parse(rd_init(line, SPMIF_LINE_MAX), &m,
-					 &why),
-			 -EBADMSG);
+	assert_int_equal(
+	    spmif_msg_parse(rd_init(line, SPMIF_LINE_MAX), &m, &why), -EBADMSG);
 	assert_string_equal(why, "line too long");
 }
 
 static void test_codec_roundtrip(void **state)
 {
 	static const char *const names[] = {
-		"plain", "with space", "quote\"and'", "pct%41", "=eq=",
-		"tab\there", "\xc3\xa9t\xc3\xa9", "#12", "a,b:c/d@e+f-g_h.i",
+	    "plain",
+	    "with space",
+	    "quote\"and'",
+	    "pct%41",
+	    "=eq=",
+	    "tab\there",
+	    "\xc3\xa9t\xc3\xa9",
+	    "#12",
+	    "a,b:c/d@e+f-g_h.i",
 	};
 	struct spmif_msg m;
 	const char *why;
@@ -130,9 +136,8 @@ static void test_codec_roundtrip(void **state)
 		wr_init(&w, 0);
 		wr_bytes(&w, "X", 1);
 		spmif_put_str(&w, "name", names[i]);
-		assert_int_equal(spmif_msg_parse(rd_init(w.buf, w.len), &m,
-						 &why),
-				 0);
+		assert_int_equal(
+		    spmif_msg_parse(rd_init(w.buf, w.len), &m, &why), 0);
 		assert_string_equal(spmif_msg_get(&m, "name"), names[i]);
 		wr_free(&w);
 	}
@@ -150,12 +155,10 @@ static void test_scalars(void **state)
 	assert_int_equal(spmif_parse_u64("10", 10, &v), 0);
 	assert_int_equal(v, 10);
 	assert_int_equal(spmif_parse_u64("11", 10, &v), -ERANGE);
-	assert_int_equal(spmif_parse_u64("18446744073709551615", UINT64_MAX,
-					 &v),
-			 0);
-	assert_int_equal(spmif_parse_u64("18446744073709551616", UINT64_MAX,
-					 &v),
-			 -ERANGE);
+	assert_int_equal(
+	    spmif_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_int_equal(
+	    spmif_parse_u64("18446744073709551616", UINT64_MAX, &v), -ERANGE);
 	assert_int_equal(spmif_parse_u64("-1", 10, &v), -EINVAL);
 	assert_int_equal(spmif_parse_u64("1x", 10, &v), -EINVAL);
 	assert_int_equal(spmif_parse_u64("", 10, &v), -EINVAL);
@@ -165,12 +168,10 @@ static void test_scalars(void **state)
 	assert_int_equal(plen, 24);
 	assert_int_equal(spmif_parse_prefix("2001:db8::1", &a, &plen), 0);
 	assert_int_equal(plen, 128);
-	assert_int_equal(spmif_parse_prefix("10.0.0.1/33", &a, &plen),
-			 -EINVAL);
+	assert_int_equal(spmif_parse_prefix("10.0.0.1/33", &a, &plen), -EINVAL);
 	assert_int_equal(spmif_parse_prefix("10.0.0.1/", &a, &plen), -EINVAL);
 	assert_int_equal(spmif_parse_prefix("/8", &a, &plen), -EINVAL);
-	assert_int_equal(spmif_parse_prefix("10.0.0.256", &a, &plen),
-			 -EINVAL);
+	assert_int_equal(spmif_parse_prefix("10.0.0.256", &a, &plen), -EINVAL);
 	assert_int_equal(spmif_parse_prefix("2001:db8::/129", &a, &plen),
 			 -EINVAL);
 	assert_int_equal(spmif_parse_addr("host.example", &a), -EINVAL);
@@ -195,12 +196,10 @@ static void test_acquire_roundtrip(void **state)
 
 	memset(&s, 0, sizeof(s));
 	s.af = AF_INET6;
-	assert_int_equal(spmif_parse_prefix("2001:db8:1::/48", &s.src,
-					    &s.src_plen),
-			 0);
-	assert_int_equal(spmif_parse_prefix("2001:db8:2::5", &s.dst,
-					    &s.dst_plen),
-			 0);
+	assert_int_equal(
+	    spmif_parse_prefix("2001:db8:1::/48", &s.src, &s.src_plen), 0);
+	assert_int_equal(
+	    spmif_parse_prefix("2001:db8:2::5", &s.dst, &s.dst_plen), 0);
 	s.proto = IPPROTO_UDP;
 	s.dport = 4242;
 	s.dport_mask = 0xffff;
@@ -252,8 +251,9 @@ static void test_acquire_roundtrip(void **state)
 }
 
 /* The head of an ACQUIRE line that parses; the cases append to it. */
-#define ACQ_HEAD "600 ACQUIRE seq=1 index=9 selector=s src=198.51.100.0/24 " \
-		 "dst=203.0.113.0/24 proto=0 sport=0 dport=0"
+#define ACQ_HEAD                                                               \
+	"600 ACQUIRE seq=1 index=9 selector=s src=198.51.100.0/24 "            \
+	"dst=203.0.113.0/24 proto=0 sport=0 dport=0"
 
 static int acq_parse(const char *tail, struct spmif_acquire *a)
 {
@@ -399,48 +399,48 @@ static void test_acquire_packet(void **state)
 static void test_acquire_packet_bad(void **state)
 {
 	static const char *const bad[] = {
-		/* half a packet */
-		" pkt_src=198.51.100.1",
-		" pkt_dst=198.51.100.1",
-		" pkt_proto=17",
-		" pkt_sport=1 pkt_dport=2",
-		/* families differ */
-		" pkt_src=198.51.100.1 pkt_dst=2001:db8::1",
-		/* prefixes, garbage, empty, bad escapes */
-		" pkt_src=198.51.100.1/32 pkt_dst=203.0.113.1",
-		" pkt_src=198.51.100.1 pkt_dst=2001:db8::/64",
-		" pkt_src=198.51.100 pkt_dst=203.0.113.1",
-		" pkt_src=198.51.100.256 pkt_dst=203.0.113.1",
-		" pkt_src=host pkt_dst=203.0.113.1",
-		" pkt_src= pkt_dst=203.0.113.1",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1%",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1%00",
-		" pkt_src=198.51.100.1%zz pkt_dst=203.0.113.1",
-		/* repeated keys */
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 "
-		"pkt_src=198.51.100.2",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=6 "
-		"pkt_proto=6",
-		/* protocol: out of range, "any", junk */
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=256",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=0",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=any",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=-6",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=tcpx",
-		/* ports: without a protocol, out of range, not decimal */
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_dport=53",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
-		"pkt_sport=65536",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
-		"pkt_dport=99999999999999999999999",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
-		"pkt_dport=0x35",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
-		"pkt_dport=-1",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
-		"pkt_dport=5+3",
-		" pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
-		"pkt_sport=",
+	    /* half a packet */
+	    " pkt_src=198.51.100.1",
+	    " pkt_dst=198.51.100.1",
+	    " pkt_proto=17",
+	    " pkt_sport=1 pkt_dport=2",
+	    /* families differ */
+	    " pkt_src=198.51.100.1 pkt_dst=2001:db8::1",
+	    /* prefixes, garbage, empty, bad escapes */
+	    " pkt_src=198.51.100.1/32 pkt_dst=203.0.113.1",
+	    " pkt_src=198.51.100.1 pkt_dst=2001:db8::/64",
+	    " pkt_src=198.51.100 pkt_dst=203.0.113.1",
+	    " pkt_src=198.51.100.256 pkt_dst=203.0.113.1",
+	    " pkt_src=host pkt_dst=203.0.113.1",
+	    " pkt_src= pkt_dst=203.0.113.1",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1%",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1%00",
+	    " pkt_src=198.51.100.1%zz pkt_dst=203.0.113.1",
+	    /* repeated keys */
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 "
+	    "pkt_src=198.51.100.2",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=6 "
+	    "pkt_proto=6",
+	    /* protocol: out of range, "any", junk */
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=256",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=0",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=any",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=-6",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=tcpx",
+	    /* ports: without a protocol, out of range, not decimal */
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_dport=53",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
+	    "pkt_sport=65536",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
+	    "pkt_dport=99999999999999999999999",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
+	    "pkt_dport=0x35",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
+	    "pkt_dport=-1",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
+	    "pkt_dport=5+3",
+	    " pkt_src=198.51.100.1 pkt_dst=203.0.113.1 pkt_proto=17 "
+	    "pkt_sport=",
 	};
 	struct spmif_acquire a;
 	struct ksel p;
@@ -536,14 +536,14 @@ static void on_acq(struct spmif_client *c, const struct spmif_acquire *a,
 
 static void test_client_call(void **state)
 {
-	struct spmif_callbacks cbs = { .acquire = on_acq };
+	struct spmif_callbacks cbs = {.acquire = on_acq};
 	struct spmif_client *c;
 	struct spmif_reply r;
 	char buf[256];
 	char path[] = "/tmp/spmif-test-XXXXXX";
 	int lfd, fd;
 	pid_t pid;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 	/* a listening socket so that spmif_connect has a path */
 	assert_non_null(mkdtemp(path));
@@ -565,12 +565,12 @@ static void test_client_call(void **state)
 		ssize_t n = read(fd, buf, sizeof(buf));
 		(void)n;
 		const char *rsp =
-			"600 ACQUIRE index=5 selector=s1 src=10.0.0.1/32 "
-			"dst=10.0.0.2/32 pkt_src=10.0.0.1 pkt_dst=10.0.0.2 "
-			"pkt_proto=17 pkt_sport=4500 pkt_dport=4500\n"
-			"250-line one\n"
-			"250-line two\n"
-			"250 done\n";
+		    "600 ACQUIRE index=5 selector=s1 src=10.0.0.1/32 "
+		    "dst=10.0.0.2/32 pkt_src=10.0.0.1 pkt_dst=10.0.0.2 "
+		    "pkt_proto=17 pkt_sport=4500 pkt_dport=4500\n"
+		    "250-line one\n"
+		    "250-line two\n"
+		    "250 done\n";
 		(void)!write(fd, rsp, strlen(rsp));
 		n = read(fd, buf, sizeof(buf)); /* wait for close */
 		_exit(0);
@@ -625,18 +625,18 @@ static void test_password_file_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_ok),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_parse_limits),
-		cmocka_unit_test(test_codec_roundtrip),
-		cmocka_unit_test(test_scalars),
-		cmocka_unit_test(test_acquire_roundtrip),
-		cmocka_unit_test(test_acquire_packet),
-		cmocka_unit_test(test_acquire_packet_bad),
-		cmocka_unit_test(test_line_get),
-		cmocka_unit_test(test_policy_add_line),
-		cmocka_unit_test(test_client_call),
-		cmocka_unit_test(test_password_file_mode),
+	    cmocka_unit_test(test_parse_ok),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_parse_limits),
+	    cmocka_unit_test(test_codec_roundtrip),
+	    cmocka_unit_test(test_scalars),
+	    cmocka_unit_test(test_acquire_roundtrip),
+	    cmocka_unit_test(test_acquire_packet),
+	    cmocka_unit_test(test_acquire_packet_bad),
+	    cmocka_unit_test(test_line_get),
+	    cmocka_unit_test(test_policy_add_line),
+	    cmocka_unit_test(test_client_call),
+	    cmocka_unit_test(test_password_file_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
