@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+  meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev
   libssl-dev libmnl-dev libcmocka-dev libkrb5-dev
   # Debian package (debian/)
   debhelper dpkg-dev fakeroot lintian

@@ -49,6 +49,15 @@ mesontests() { # dir, label
 	fi
 }
 
+note "format (.clang-format)"
+out="$logdir/format.log"
+bash scripts/format-check.sh >"$out" 2>&1
+rc=$?
+cat "$out"
+if [ $rc -eq 0 ]; then passed=$((passed + 1))
+elif [ $rc -eq 77 ]; then skipped=$((skipped + 1))
+else failed=$((failed + 1)); failures+=("format: see $out"); fi
+
 werror=false
 [ "${CI:-}" = true ] && werror=true
 
