@@ -238,7 +238,7 @@ run_case() {
 			eval "! in_ns a ip $fam route show $netb | grep -q r2tun0"
 		check "$n: r2espd's policy rules (IKE, KINK, its own ESP to main)" \
 			eval "in_ns a ip $fam rule show | grep -q '15407:.*lookup 154' && in_ns a ip $fam rule show | grep -q '15401:.*sport 500'"
-		in_ns a tshark -n -i va -w "$T/wire.$n.pcap" >/dev/null 2>&1 &
+		ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/wire.$n.pcap" >/dev/null 2>&1 &
 		PID[tshark]=$!
 		wait_for 10 test -s "$T/wire.$n.pcap"
 	else
@@ -265,7 +265,7 @@ run_case() {
 		eval "espctl a stats | grep -E 'esp_tx *[1-9]'"
 
 	# 2. TCP
-	in_ns b iperf3 -s -1 -B "$IB" -p 5201 >"$T/iperf-s.$n" 2>&1 &
+	ip netns exec "$(ns_of b)" iperf3 -s -1 -B "$IB" -p 5201 >"$T/iperf-s.$n" 2>&1 &
 	local ip=$!
 	sleep 0.5
 	check "$n: TCP transfer of 8 MB through the tunnel (iperf3)" \

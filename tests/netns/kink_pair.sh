@@ -283,11 +283,11 @@ run_case() {
 	fi
 	conf a "$enc_a"
 	conf b "$enc_b"
-	in_ns a tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark.log" 2>&1 &
+	ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark.log" 2>&1 &
 	PID[tshark]=$!
 	wait_for 10 grep -q "Capture started" "$T/tshark.log"
 	if [ "$c" = 2way ]; then
-		in_ns a tshark -n -i va -w "$T/$c-esp.pcap" -f esp >"$T/tshark-esp.log" 2>&1 &
+		ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c-esp.pcap" -f esp >"$T/tshark-esp.log" 2>&1 &
 		PID[tshark-esp]=$!
 		wait_for 10 grep -q "Capture started" "$T/tshark-esp.log"
 	fi
