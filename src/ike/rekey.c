@@ -166,6 +166,22 @@ static void move_children(struct ike_sa *from, struct ike_sa *to)
 		*pp = t->next;
 		task_queue(to, t);
 	}
+	/* A CHILD SA delete of ours that is out on `from` dies with it:
+	 * the CHILD SA moved in DELETING state and would stay so while
+	 * the peer, who may not have seen the request, keeps its half.
+	 * Ask again on the survivor; a delete the peer already carried
+	 * out is answered empty (RFC 7296 §1.4.1), and a late response
+	 * on `from` no longer finds the CHILD SA there. */
+	t = from->active;
+	if (from->req_out && t && t->type == TASK_CHILD_DELETE) {
+		struct task *again = task_new(TASK_CHILD_DELETE);
+
+		if (again) {
+			again->child_id = t->child_id;
+			again->spi = t->spi;
+			task_queue(to, again);
+		}
+	}
 }
 
 /*

@@ -479,6 +479,57 @@ static void test_rekey_collision_delete(void **st)
 		rekey_collision_delete(i & 1, i & 2);
 }
 
+/* During a simultaneous IKE rekey, a CHILD SA delete of ours is out on
+ * the SA the peer's rekey made (the CHILD SAs moved there when we
+ * answered) and its request is lost; then our own new SA survives
+ * (RFC 7296 §2.8.2) and the peer deletes its redundant one, taking our
+ * delete exchange with it.  The CHILD SA moved to the survivor in
+ * DELETING state must not stay so while the peer keeps its half: the
+ * delete is asked again there (found by the iked_engine fuzzer,
+ * tests/corpus/iked_engine/deleting-vs-installed).  Every side and
+ * order is run. */
+static void rekey_collision_child_delete(bool alice_first, bool on_alice)
+{
+	struct ike_sa *a, *b, *old, *theirs = NULL;
+	struct h_pkt *ra, *rb, *lost;
+	struct iked *d;
+
+	fixed_establish(&a, &b);
+	ike_queue_ike_rekey(a);
+	task_run(a);
+	ike_queue_ike_rekey(b);
+	task_run(b);
+	deliver_one();
+	deliver_one();
+	rb = h_pop();
+	ra = h_pop();
+	assert_non_null(ra);
+	assert_non_null(rb);
+	d = on_alice ? &A : &Bd;
+	old = on_alice ? a : b;
+	for (struct ike_sa *s = d->sas; s; s = s->next)
+		if (s->id == old->rekeyed_to)
+			theirs = s;
+	assert_non_null(theirs);
+	assert_non_null(theirs->children);
+	assert_int_equal(ike_queue_child_delete(theirs, theirs->children), 0);
+	task_run(theirs);
+	lost = h_pop();
+	assert_non_null(lost);
+	free(lost);
+	h_requeue(alice_first ? rb : ra);
+	h_pump();
+	h_requeue(alice_first ? ra : rb);
+	fixed_finish();
+}
+
+static void test_rekey_collision_child_delete(void **st)
+{
+	(void)st;
+	for (int i = 0; i < 4; i++)
+		rekey_collision_child_delete(i & 1, i & 2);
+}
+
 /* The responder deletes the CHILD SA it just created for our
  * CREATE_CHILD_SA, and its DELETE overtakes its response (RFC 7296
  * §2.25): we answered the DELETE knowing no such SA, so the response
@@ -574,6 +625,7 @@ int main(void)
 	    cmocka_unit_test(test_simultaneous_rekey_b),
 	    cmocka_unit_test(test_rekey_collision_create),
 	    cmocka_unit_test(test_rekey_collision_delete),
+	    cmocka_unit_test(test_rekey_collision_child_delete),
 	    cmocka_unit_test(test_delete_overtakes_create_response),
 	    cmocka_unit_test(test_rekeyed_sa_times_out),
 	    cmocka_unit_test(test_child_tasks_follow_ike_rekey),
