@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-by: meson (registered in src/kink/meson.build; scripts/test.sh does not run it again)
 # kink_pair.sh - KINK (RFC 4430) end to end: an MIT KDC in a namespace of
 # its own (r2k-$$-kdc, linked to each host on 203.0.113.0/30 and /30+4,
 # addresses no IPsec selector covers) and two hosts (r2k-$$-a, -b) each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-by: meson (registered in src/kink/meson.build; scripts/test.sh does not run it again)
 # kink_wire.sh - KINK (RFC 4430) on the wire, checked by two oracles that
 # share nothing with kinkd:
 #   * tshark with tools/kink.lua (RFC 4430, not Wireshark's
