@@ -28,6 +28,7 @@
 #include "isakmp/isakmp.h"
 #include "kernel/esp_uat.h"
 #include "kink/kink_msg.h"
+#include "kink/kink_qm.h"
 #include "kink/krb.h"
 #include "lib/ctlsock.h"
 #include "lib/log.h"
@@ -179,6 +180,62 @@ static const struct conf_ipsec *policy_ipsec(const struct conf_policy *p)
 	return NULL;
 }
 
+/* need_pfs (RFC 4430 §4.2, RFC 2409 §5.5): the PFS group of a kink
+ * block, its first usable kmp_dh_group or MODP 2048; 0 without need_pfs. */
+static size_t dh_groups(const struct conf_kmp_params *kp, uint16_t *g,
+			size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < kp->kmp_dh_group.n && n < max; i++) {
+		const struct conf_alg_info *ai =
+		    conf_alg_info(kp->kmp_dh_group.v[i].alg);
+		if (ai && ai->dh_id && crypto_dh_lookup(ai->dh_id))
+			g[n++] = ai->dh_id;
+	}
+	return n;
+}
+
+static uint16_t pfs_group(const struct conf_kmp_params *kp)
+{
+	uint16_t g[1];
+
+	if (!kp->need_pfs)
+		return 0;
+	return dh_groups(kp, g, 1) ? g[0] : KINK_PFS_DEFAULT_GROUP;
+}
+
+/* IDci/IDcr of an outbound selector (RFC 2409 §5.5, RFC 2407 §4.6.2):
+ * its source is ours, its destination the peer's. */
+static int sel_ids(const struct conf_selector *s, struct isakmp_id *mine,
+		   struct isakmp_id *peers)
+{
+	uint8_t proto;
+
+	if (!s || s->direction != CONF_DIR_OUTBOUND ||
+	    s->src.kind != CONF_ADDR_IP || s->dst.kind != CONF_ADDR_IP ||
+	    s->src.af != s->dst.af)
+		return -EINVAL;
+	proto = s->upper_layer_protocol == CONF_PROTO_ANY
+		    ? 0
+		    : (uint8_t)s->upper_layer_protocol;
+	if (isakmp_id_from_prefix(mine, s->src.af, s->src.u.b, s->src.plen,
+				  proto, s->src.port) < 0 ||
+	    isakmp_id_from_prefix(peers, s->dst.af, s->dst.u.b, s->dst.plen,
+				  proto, s->dst.port) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int policy_ids(const struct conf_policy *p, struct isakmp_id *mine,
+		      struct isakmp_id *peers)
+{
+	for (size_t i = 0; p && i < p->nselectors; i++)
+		if (sel_ids(p->selectors[i], mine, peers) == 0)
+			return 0;
+	return -ENOENT;
+}
+
 /* ---- peers, children ---- */
 
 static uint16_t peer_port(const struct kinkd *d, const struct conf_addr *a)
@@ -297,12 +354,18 @@ static int cb_mic(void *ctx, const uint8_t *in, size_t n, uint8_t **o,
 
 /* ---- keying material (RFC 2409 §5.5 with the Kerberos session key) ---- */
 
-static int keymat(struct kink_auth *a, uint32_t spi, const uint8_t *ni,
-		  size_t ni_len, const uint8_t *nr, size_t nr_len,
-		  uint16_t encr, uint16_t keybits, uint16_t integ,
-		  struct ksa *sa)
+/* The PFS secret g(qm)^xy of an exchange (empty without PFS). */
+struct gxy {
+	uint8_t b[CRYPTO_MAX_DH_SECRET];
+	size_t len;
+};
+
+static int keymat(struct kink_auth *a, const struct gxy *g, uint32_t spi,
+		  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+		  size_t nr_len, uint16_t encr, uint16_t keybits,
+		  uint16_t integ, struct ksa *sa)
 {
-	uint8_t seed[1 + 4 + 2 * KINKD_NONCE_MAX + 2 * ISAKMP_NONCE_MAX];
+	uint8_t seed[CRYPTO_MAX_DH_SECRET + 1 + 4 + 2 * ISAKMP_NONCE_MAX];
 	uint8_t km[2 * KSA_MAX_KEY];
 	size_t el = crypto_encr_keymat_len(encr, keybits), al = 0, n = 0;
 	const struct crypto_integ_alg *ia =
@@ -315,17 +378,15 @@ static int keymat(struct kink_auth *a, uint32_t spi, const uint8_t *ni,
 	if (el > KSA_MAX_KEY || al > KSA_MAX_KEY || ni_len > ISAKMP_NONCE_MAX ||
 	    nr_len > ISAKMP_NONCE_MAX || (encr != 11 && !el))
 		return -ENOTSUP;
-	seed[n++] = ISAKMP_PROTO_ESP;
-	seed[n++] = (uint8_t)(spi >> 24);
-	seed[n++] = (uint8_t)(spi >> 16);
-	seed[n++] = (uint8_t)(spi >> 8);
-	seed[n++] = (uint8_t)spi;
-	memcpy(seed + n, ni, ni_len);
-	n += ni_len;
-	if (nr_len)
-		memcpy(seed + n, nr, nr_len);
-	n += nr_len;
+	/* RFC 2409 §5.5: prf(SKEYID_d, [g(qm)^xy |] protocol | SPI | Ni_b
+	 * [| Nr_b]), SKEYID_d = the session key (RFC 4430 §4.2) */
+	n = kink_keymat_seed(seed, sizeof(seed), g ? g->b : NULL,
+			     g ? g->len : 0, ISAKMP_PROTO_ESP, spi, ni, ni_len,
+			     nr, nr_len);
+	if (!n)
+		return -EINVAL;
 	err = kink_auth_prf_plus(a, seed, n, km, el + al);
+	OPENSSL_cleanse(seed, n);
 	if (!err) {
 		memcpy(sa->enc_key, km, el);
 		sa->enc_key_len = (uint16_t)el;
@@ -399,13 +460,18 @@ static void xchg_free(struct kinkd *d, struct kxchg *x)
 	kink_auth_free(x->auth);
 	free(x->pkt);
 	if (x->child) {
-		/* a CREATE that never completed: drop the larval SA */
-		if (x->child->spi_in && !x->child->in_installed)
+		/* a CREATE that never completed: drop the larval SA (or
+		 * the inbound SA of a REPLY that failed half-way) */
+		if (x->child->spi_in)
 			k_sa_del(&d->kern, IPPROTO_ESP, &x->child->local,
 				 x->child->spi_in);
+		if (x->child->out_installed)
+			k_sa_del(&d->kern, IPPROTO_ESP, &x->child->remote,
+				 x->child->spi_out);
 		free(x->child);
 	}
 	OPENSSL_cleanse(x->nonce, sizeof(x->nonce));
+	crypto_dh_free(x->dh);
 	free(x);
 }
 
@@ -433,6 +499,7 @@ static void xchg_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 static int build_create(struct kinkd *d, struct kxchg *x)
 {
+	uint8_t ke[CRYPTO_MAX_DH_PUB];
 	struct isakmp_qm qm;
 	struct isakmp_prop *pr;
 	struct kink_wr w;
@@ -466,9 +533,19 @@ static int build_create(struct kinkd *d, struct kxchg *x)
 			       ? ISAKMP_ENCAP_TUNNEL
 			       : ISAKMP_ENCAP_TRANSPORT;
 		t->life_sec = x->life_sec;
+		t->group = x->group; /* RFC 2409 §5.5: PFS */
 	}
 	qm.nonce = x->nonce;
 	qm.nonce_len = x->nonce_len;
+	if (x->dh) {
+		const struct crypto_dh_alg *g = crypto_dh_lookup(x->group);
+		if (!g || crypto_dh_public(x->dh, ke, g->pub_len) < 0)
+			return -EINVAL;
+		qm.ke = ke;
+		qm.ke_len = g->pub_len;
+	}
+	qm.n_id = x->n_id;
+	memcpy(qm.id, x->id, sizeof(qm.id));
 	wr_init(&qw, 0);
 	isakmp_qm_build(&qw, &qm, &first);
 	if ((err = wr_error(&qw)))
@@ -578,6 +655,16 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 		goto fail;
 	}
 	x->life_sec = ip ? (uint32_t)ip->ipsec_sa_lifetime_time : 0;
+	/* RFC 2409 §5.5: IDci, IDcr from the policy's outbound selector */
+	if (policy_ids(pol, &x->id[0], &x->id[1]) == 0)
+		x->n_id = 2;
+	/* need_pfs: KE with an ephemeral key (RFC 4430 §4.2) */
+	x->group = pfs_group(&r->kink);
+	if (x->group && crypto_dh_new(x->group, &x->dh) < 0) {
+		log_warn(MOD, "remote %s: PFS group %u not usable", remote,
+			 x->group);
+		goto fail;
+	}
 	ns = r->kink.nonce_size ? r->kink.nonce_size : 16;
 	if (ns < ISAKMP_NONCE_MIN)
 		ns = ISAKMP_NONCE_MIN;
@@ -643,16 +730,23 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 	const struct isakmp_prop *pr;
 	const struct isakmp_xform *t;
 	struct kchild *c = x->child;
+	struct gxy g = {.len = 0};
 	struct ksa sa;
 	int sel = -1;
 
+	/* a refusal: Notify without SA (RFC 2408 §3.14.1) */
+	if (!qm->has_sa && qm->n_notify) {
+		log_warn(MOD, "CREATE refused by %s: Notify %u",
+			 x->peer->r->name, qm->notify[0].type);
+		goto fail;
+	}
 	/* RFC 2409 §5.5: exactly one proposal with one transform, one of
 	 * those we offered */
 	if (!qm->has_sa || qm->sa.n_props != 1 || qm->sa.p[0].n_xforms != 1 ||
 	    qm->sa.p[0].proto != ISAKMP_PROTO_ESP ||
 	    qm->sa.p[0].spi_size != 4) {
 		log_rl_warn(MOD, "REPLY from %s: bad SA", x->peer->r->name);
-		return;
+		goto fail;
 	}
 	pr = &qm->sa.p[0];
 	t = &pr->x[0];
@@ -667,7 +761,38 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 	if (sel < 0) {
 		log_rl_warn(MOD, "REPLY from %s: transform not offered",
 			    x->peer->r->name);
-		return;
+		goto fail;
+	}
+	/* PFS (RFC 2409 §5.5): with need_pfs the REPLY must carry KE of our
+	 * group (fail closed); without, neither KE nor a group */
+	if (x->group) {
+		const struct crypto_dh_alg *ga = crypto_dh_lookup(x->group);
+		if (t->group != x->group || !qm->ke || !ga) {
+			log_warn(MOD,
+				 "REPLY from %s without KE of group %u: "
+				 "PFS required, refused",
+				 x->peer->r->name, x->group);
+			goto fail;
+		}
+		if (crypto_dh_compute(x->dh, qm->ke, qm->ke_len, g.b,
+				      ga->secret_len) < 0) {
+			log_warn(MOD, "REPLY from %s: bad KE",
+				 x->peer->r->name);
+			goto fail;
+		}
+		g.len = ga->secret_len;
+	} else if (t->group || qm->ke) {
+		log_rl_warn(MOD, "REPLY from %s: KE we did not offer",
+			    x->peer->r->name);
+		goto fail;
+	}
+	/* RFC 2409 §5.5: the responder returns our IDs or none */
+	if (qm->n_id && (qm->n_id != 2 || x->n_id != 2 ||
+			 !kink_id_eq(&qm->id[0], &x->id[0]) ||
+			 !kink_id_eq(&qm->id[1], &x->id[1]))) {
+		log_warn(MOD, "REPLY from %s: IDs differ from ours",
+			 x->peer->r->name);
+		goto fail;
 	}
 	c->spi_out = (uint32_t)pr->spi[0] << 24 | (uint32_t)pr->spi[1] << 16 |
 		     (uint32_t)pr->spi[2] << 8 | pr->spi[3];
@@ -675,13 +800,13 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 	c->encr_keybits = x->keybits[sel];
 	c->integ_id = x->integ[sel];
 	memset(&sa, 0, sizeof(sa));
-	if (keymat(x->auth, c->spi_in, x->nonce, x->nonce_len, qm->nonce,
+	if (keymat(x->auth, &g, c->spi_in, x->nonce, x->nonce_len, qm->nonce,
 		   qm->nonce_len, c->encr_id, c->encr_keybits, c->integ_id,
 		   &sa) < 0 ||
 	    install(d, c, true, &sa, x->life_sec) < 0)
 		goto fail;
 	memset(&sa, 0, sizeof(sa));
-	if (keymat(x->auth, c->spi_out, x->nonce, x->nonce_len, qm->nonce,
+	if (keymat(x->auth, &g, c->spi_out, x->nonce, x->nonce_len, qm->nonce,
 		   qm->nonce_len, c->encr_id, c->encr_keybits, c->integ_id,
 		   &sa) < 0 ||
 	    install(d, c, false, &sa, x->life_sec) < 0)
@@ -693,8 +818,8 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 	c->next = d->children;
 	d->children = c;
 	x->child = NULL;
-	log_info(MOD, "CREATE with %s done (%s-way)", x->peer->r->name,
-		 m->ackreq ? "3" : "2");
+	log_info(MOD, "CREATE with %s done (%s-way%s)", x->peer->r->name,
+		 m->ackreq ? "3" : "2", g.len ? ", PFS" : "");
 	/* rekey: the new pair is up, now DELETE the old one (RFC 4430
 	 * §4.2.3 via a new CREATE) */
 	if (x->old_spi) {
@@ -709,9 +834,11 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 				break;
 			}
 	}
+	OPENSSL_cleanse(&g, sizeof(g));
 	xchg_free(d, x);
 	return;
 fail:
+	OPENSSL_cleanse(&g, sizeof(g));
 	xchg_free(d, x);
 }
 
@@ -772,14 +899,18 @@ static void reply_keep(struct kinkd *d, const struct sockaddr_storage *from,
 	d->replies = r;
 }
 
-/* Our algorithm sets for remote r: union of its policies' ESP sas. */
+/* Our algorithm sets for remote r: union of its policies' ESP sas, or
+ * only those of policy `only` (the one the IDs name). */
 static bool acceptable(const struct conf_remote *r,
+		       const struct conf_policy *only,
 		       const struct isakmp_xform *t, uint16_t *keybits,
 		       const struct conf_policy **polp)
 {
 	if (t->unknown_attr)
 		return false;
 	for (size_t i = 0; i < r->npolicies; i++) {
+		if (only && r->policies[i] != only)
+			continue;
 		uint16_t e[KINKD_MAX_XF], k[KINKD_MAX_XF], g[KINKD_MAX_XF];
 		unsigned n = esp_transforms(policy_esp(r->policies[i]), e, k, g,
 					    KINKD_MAX_XF);
@@ -892,13 +1023,60 @@ static void respond(struct kinkd *d, struct kink_auth *a, const uint8_t *req,
 	reply_keep(d, from, fl, m->xid, req, req_len, pkt, len, await, out_sa);
 }
 
+/* Refuse a CREATE with an authenticated REPLY that carries an ISAKMP
+ * Notify (RFC 4430 §4.2.1, RFC 2408 §3.14.1); it is cached as any REPLY,
+ * so a retransmission gets it again. */
+static void refuse(struct kinkd *d, struct kink_auth *a, const uint8_t *req,
+		   size_t req_len, const struct kink_msg *m,
+		   const struct sockaddr_storage *from, socklen_t fl,
+		   uint16_t type)
+{
+	struct isakmp_qm qm;
+	struct wr qw;
+	uint8_t first;
+
+	memset(&qm, 0, sizeof(qm));
+	qm.n_notify = 1;
+	qm.notify[0].proto = ISAKMP_PROTO_ESP;
+	qm.notify[0].type = type;
+	wr_init(&qw, 0);
+	if (isakmp_qm_build(&qw, &qm, &first) == 0)
+		respond(d, a, req, req_len, m, from, fl, qw.buf, qw.len, first,
+			false, NULL, NULL);
+	wr_free(&qw);
+}
+
+/* The policy of remote r whose outbound selector gives the IDs of a
+ * CREATE: its IDcr is our side, its IDci the peer's (RFC 2409 §5.5). */
+static const struct conf_policy *policy_by_ids(const struct conf_remote *r,
+					       const struct isakmp_qm *qm)
+{
+	struct isakmp_id mine, peers;
+
+	for (size_t i = 0; i < r->npolicies; i++) {
+		const struct conf_policy *p = r->policies[i];
+		for (size_t j = 0; j < p->nselectors; j++)
+			if (sel_ids(p->selectors[j], &mine, &peers) == 0 &&
+			    kink_id_eq(&qm->id[0], &peers) &&
+			    kink_id_eq(&qm->id[1], &mine))
+				return p;
+	}
+	return NULL;
+}
+
 static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 			  const uint8_t *req, size_t req_len,
 			  const struct kink_msg *m, const struct isakmp_qm *qm,
 			  const struct sockaddr_storage *from, socklen_t fl)
 {
-	const struct conf_policy *pol = NULL;
+	const struct conf_policy *pol = NULL, *by_id = NULL;
 	const struct conf_ipsec *ip;
+	const struct crypto_dh_alg *ga = NULL;
+	struct crypto_dh *dh = NULL;
+	struct gxy g = {.len = 0};
+	uint8_t ke[CRYPTO_MAX_DH_PUB];
+	uint16_t groups[8];
+	int grp;
 	const struct isakmp_prop *pr = NULL;
 	const struct isakmp_xform *t = NULL;
 	struct isakmp_qm out;
@@ -916,13 +1094,28 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 			    p->r->name);
 		return;
 	}
+	/* RFC 2409 §5.5: IDci/IDcr, when sent, must be one of our policies
+	 * with this peer (its selector mirrored); absent, the SA endpoints
+	 * are the identities and any policy of the remote may match */
+	if (qm->n_id) {
+		by_id = qm->n_id == 2 ? policy_by_ids(p->r, qm) : NULL;
+		if (!by_id) {
+			log_warn(MOD,
+				 "CREATE from %s: its IDs match none of our "
+				 "policies; refused",
+				 p->r->name);
+			refuse(d, a, req, req_len, m, from, fl,
+			       ISAKMP_N_INVALID_ID_INFORMATION);
+			return;
+		}
+	}
 	/* choose the first acceptable proposal/transform (RFC 2408 §4.2) */
 	for (unsigned i = 0; i < qm->sa.n_props && !t; i++) {
 		if (qm->sa.p[i].proto != ISAKMP_PROTO_ESP ||
 		    qm->sa.p[i].spi_size != 4)
 			continue;
 		for (unsigned j = 0; j < qm->sa.p[i].n_xforms; j++)
-			if (acceptable(p->r, &qm->sa.p[i].x[j], &keybits,
+			if (acceptable(p->r, by_id, &qm->sa.p[i].x[j], &keybits,
 				       &pol)) {
 				pr = &qm->sa.p[i];
 				t = &pr->x[j];
@@ -935,12 +1128,47 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 	if (!t) {
 		log_warn(MOD, "CREATE from %s: no acceptable transform",
 			 p->r->name);
+		refuse(d, a, req, req_len, m, from, fl,
+		       ISAKMP_N_NO_PROPOSAL_CHOSEN);
 		return;
+	}
+	/* PFS (RFC 4430 §4.2, RFC 2409 §5.5): need_pfs refuses a CREATE
+	 * without KE (fail closed); a KE is answered with ours */
+	grp = kink_pfs_choose(p->kp->need_pfs, groups,
+			      dh_groups(p->kp, groups, 8), t->group,
+			      qm->ke != NULL);
+	if (grp > 0 && !(ga = crypto_dh_lookup((uint16_t)grp)))
+		grp = -ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	if (grp < 0) {
+		log_warn(MOD, "CREATE from %s: %s; refused", p->r->name,
+			 !qm->ke && p->kp->need_pfs
+			     ? "no KE but need_pfs is on"
+			     : "PFS group or KE not acceptable");
+		refuse(d, a, req, req_len, m, from, fl, (uint16_t)-grp);
+		return;
+	}
+	if (grp > 0) {
+		if (crypto_dh_new((uint16_t)grp, &dh) < 0 ||
+		    crypto_dh_public(dh, ke, ga->pub_len) < 0) {
+			crypto_dh_free(dh);
+			return;
+		}
+		if (crypto_dh_compute(dh, qm->ke, qm->ke_len, g.b,
+				      ga->secret_len) < 0) {
+			crypto_dh_free(dh);
+			log_warn(MOD, "CREATE from %s: bad KE; refused",
+				 p->r->name);
+			refuse(d, a, req, req_len, m, from, fl,
+			       ISAKMP_N_INVALID_KEY_INFORMATION);
+			return;
+		}
+		crypto_dh_free(dh);
+		g.len = ga->secret_len;
 	}
 	ip = policy_ipsec(pol);
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return;
+		goto out;
 	c->peer = p;
 	c->mode = pol->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL
 						      : KMODE_TRANSPORT;
@@ -956,7 +1184,7 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		memcpy(c->local.u.b, pol->my_sa_ipaddr.u.b, 16);
 	} else if (local_addr_for(&c->remote, &c->local) < 0) {
 		free(c);
-		return;
+		goto out;
 	}
 	c->spi_out = (uint32_t)pr->spi[0] << 24 | (uint32_t)pr->spi[1] << 16 |
 		     (uint32_t)pr->spi[2] << 8 | pr->spi[3];
@@ -970,7 +1198,7 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		     &c->spi_in) < 0) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
 		free(c);
-		return;
+		goto out;
 	}
 	nl = p->kp->nonce_size ? p->kp->nonce_size : 16;
 	nl = nl < ISAKMP_NONCE_MIN  ? ISAKMP_NONCE_MIN
@@ -979,15 +1207,15 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 	memset(&sa_in, 0, sizeof(sa_in));
 	memset(&sa_out, 0, sizeof(sa_out));
 	if (crypto_random(nr, nl) < 0 ||
-	    keymat(a, c->spi_in, qm->nonce, qm->nonce_len, nr, nl, c->encr_id,
-		   c->encr_keybits, c->integ_id, &sa_in) < 0 ||
-	    keymat(a, c->spi_out, qm->nonce, qm->nonce_len, nr, nl, c->encr_id,
-		   c->encr_keybits, c->integ_id, &sa_out) < 0 ||
+	    keymat(a, &g, c->spi_in, qm->nonce, qm->nonce_len, nr, nl,
+		   c->encr_id, c->encr_keybits, c->integ_id, &sa_in) < 0 ||
+	    keymat(a, &g, c->spi_out, qm->nonce, qm->nonce_len, nr, nl,
+		   c->encr_id, c->encr_keybits, c->integ_id, &sa_out) < 0 ||
 	    install(d, c, true, &sa_in, life) < 0) {
 		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
 		ksa_wipe(&sa_out);
 		free(c);
-		return;
+		goto out;
 	}
 	memset(&out, 0, sizeof(out));
 	out.has_sa = true;
@@ -1002,6 +1230,13 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 	out.sa.p[0].spi[3] = (uint8_t)c->spi_in;
 	out.nonce = nr;
 	out.nonce_len = nl;
+	if (g.len) {
+		out.ke = ke;
+		out.ke_len = ga->pub_len;
+	}
+	/* RFC 2409 §5.5: the IDs are returned as received */
+	out.n_id = qm->n_id;
+	memcpy(out.id, qm->id, sizeof(out.id));
 	wr_init(&qw, 0);
 	isakmp_qm_build(&qw, &out, &first);
 	c->created_ms = ev_now_ms();
@@ -1013,18 +1248,22 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		}
 		respond(d, a, req, req_len, m, from, (socklen_t)fl, qw.buf,
 			qw.len, first, false, NULL, NULL);
-		log_info(MOD, "CREATE from %s: 2-way", p->r->name);
+		log_info(MOD, "CREATE from %s: 2-way%s", p->r->name,
+			 g.len ? " (PFS)" : "");
 	} else {
 		/* inbound only; the outbound waits for the ACK */
 		sa_out.lft.hard_add_sec = life;
 		sa_out.lft.soft_add_sec = life - life / 5;
 		respond(d, a, req, req_len, m, from, (socklen_t)fl, qw.buf,
 			qw.len, first, true, c, &sa_out);
-		log_info(MOD, "CREATE from %s: 3-way (ACKREQ)", p->r->name);
+		log_info(MOD, "CREATE from %s: 3-way (ACKREQ)%s", p->r->name,
+			 g.len ? " (PFS)" : "");
 	}
 	ksa_wipe(&sa_out);
 	OPENSSL_cleanse(nr, sizeof(nr));
 	wr_free(&qw);
+out:
+	OPENSSL_cleanse(&g, sizeof(g));
 }
 
 static void handle_ack(struct kinkd *d, const struct kink_msg *m,

@@ -10,12 +10,14 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
+#include "isakmp/isakmp.h"
 #include "kernel/kernel.h"
 #include "lib/ev.h"
 
 struct kink_krb;
 struct kink_auth;
 struct spmif_client;
+struct crypto_dh;
 
 #define KINKD_NONCE_MAX 64
 
@@ -66,6 +68,12 @@ struct kxchg {
 	uint16_t encr[8], keybits[8], integ[8];
 	uint32_t life_sec;
 	uint32_t old_spi; /* rekey: inbound SPI of the pair to delete */
+	/* PFS (need_pfs): our ephemeral DH key of group (RFC 2409 §5.5) */
+	struct crypto_dh *dh;
+	uint16_t group;
+	/* IDci, IDcr sent (RFC 2409 §5.5), n_id 0 or 2 */
+	uint8_t n_id;
+	struct isakmp_id id[2];
 };
 
 /* The responder's REPLY to (peer address, XID), kept for duplicates;

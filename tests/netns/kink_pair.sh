@@ -7,7 +7,7 @@
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
 #   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey ipv6
-#                                        coexist reboot
+#                                        coexist reboot pfs
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -28,6 +28,10 @@
 # r2espd, as in a reboot; restarted, its next CREATE carries a new epoch
 # and kinkd-b replaces the old pair (two SAs in b's r2espd, not four).
 # ipv6: the 2way case with IPv6 inner and outer addresses (6in6).
+# pfs: both kink blocks have need_pfs on (kmp_dh_group curve25519): CREATE
+# and REPLY carry KE, g^xy goes into the keys and traffic passes; then
+# kinkd-a is restarted without need_pfs and kinkd-b refuses its CREATE
+# (no KE) with an authenticated Notify NO-PROPOSAL-CHOSEN: no SAs.
 # rekey: ipsec_sa_lifetime_time 20 s; at the soft expiry (80 %) kinkd-a
 # makes a new pair with CREATE and then DELETEs the old one, under a
 # 20 pkt/s ping (at most 2 lost); the SPIs change, two SAs per r2espd.
@@ -59,12 +63,12 @@ command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77;
 . "$HERE/kink_kdc.sh"
 LUA=$HERE/../../tools/kink.lua
 
-CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot}
+CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot pfs}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
 set_v4() { GA=198.51.100.1 GB=198.51.100.2 NETA=198.51.100.64/27 NETB=198.51.100.96/27 IA=198.51.100.65 IB=198.51.100.97; }
 set_v6() { GA=2001:db8:1::1 GB=2001:db8:1::2 NETA=2001:db8:a::/48 NETB=2001:db8:b::/48 IA=2001:db8:a::1 IB=2001:db8:b::1; }
 set_v4
-declare -A KARGS=()
+declare -A KARGS=() PFS=()
 T=$(mktemp -d /tmp/r2k-$$.XXXX)
 NA=r2k-$$-a
 NB=r2k-$$-b
@@ -183,6 +187,7 @@ interface {
 remote peer {
 	acceptable_kmp { kink; };
 	kink {
+		$( [ -n "${PFS[$h]:-}" ] && echo "need_pfs on; kmp_dh_group { curve25519; };")
 		my_principal "kink/host-$h.example@$REALM";
 		peers_principal "kink/host-$other.example@$REALM";
 		peers_ipaddr "$peer" port $KPORT;
@@ -270,11 +275,13 @@ esp_sas_is() { [ "$(esp_sas "$1")" = "$2" ]; }
 run_case() {
 	local c=$1 enc_a enc_b
 	KARGS=()
+	PFS=()
 	LIFE=
 	set_v4
 	[ "$c" = ipv6 ] && set_v6
 	[ "$c" = skew ] && KARGS[b]="-T 600"
 	[ "$c" = rekey ] && LIFE="20 sec"
+	[ "$c" = pfs ] && PFS=([a]=1 [b]=1)
 	# 2way: kinkd-a exports its ESP keys (-K) for tshark
 	[ "$c" = 2way ] && KARGS[a]="-K $T/a/keys"
 	if [ "$c" = 3way ]; then
@@ -327,6 +334,11 @@ run_case() {
 		grep -q "3-way (ACKREQ)" "$T/b/kinkd.log" && grep -q "ACK from" "$T/b/kinkd.log" &&
 			pass "$c: responder chose a later transform: ACKREQ, ACK, outbound SA on the ACK" ||
 			fail "$c: 3-way exchange"
+	elif [ "$c" = pfs ]; then
+		grep -q "CREATE from peer: 2-way (PFS)" "$T/b/kinkd.log" &&
+			grep -q "CREATE with peer done (2-way, PFS)" "$T/a/kinkd.log" &&
+			pass "$c: CREATE and REPLY with KE (need_pfs): g^xy in the keys of both sides" ||
+			fail "$c: PFS exchange"
 	else
 		grep -q "CREATE from peer: 2-way" "$T/b/kinkd.log" &&
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
@@ -335,6 +347,7 @@ run_case() {
 	[ "$c" = 2way ] && keyexport_check
 	[ "$c" = 2way ] && ctl_checks
 	[ "$c" = reboot ] && reboot
+	[ "$c" = pfs ] && pfs_refused
 	local left=0
 	[ "$c" = coexist ] && left=2
 	stop kinkd-a
@@ -477,6 +490,31 @@ reboot() {
 		pass "reboot: the new epoch told kinkd-b, which replaced the old pair (b: $(esp_sas b) SAs)"
 	else
 		fail "reboot: epoch (b: $(esp_sas b) SAs)"
+	fi
+}
+
+# pfs: kinkd-a restarted without need_pfs; kinkd-b (need_pfs on) must
+# refuse its CREATE, which has no KE, and install nothing
+pfs_refused() {
+	local d=$T/a
+	stop kinkd-a
+	wait_for 5 esp_sas_is b 0
+	PFS=([b]=1)
+	conf a "aes128_cbc; aes256_cbc;"
+	rm -f "$d/kinkd.sock"
+	mv "$d/kinkd.log" "$d/kinkd.log.1"
+	ip netns exec "$NA" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-a.conf" \
+		KRB5_KTNAME="FILE:$T/kdc/host-a.example.keytab" KRB5RCACHEDIR="$d/rc" \
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" >"$d/kinkd.log" 2>&1 &
+	PID[kinkd-a]=$!
+	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log"
+	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	if wait_for 5 grep -q "no KE but need_pfs is on; refused" "$T/b/kinkd.log" &&
+		wait_for 5 grep -q "CREATE refused by peer: Notify 14" "$d/kinkd.log" &&
+		esp_sas_is a 0 && esp_sas_is b 0; then
+		pass "pfs: a CREATE without KE is refused by need_pfs (Notify NO-PROPOSAL-CHOSEN, no SAs)"
+	else
+		fail "pfs: fail closed without KE (a=$(esp_sas a) b=$(esp_sas b))"
 	fi
 }
 

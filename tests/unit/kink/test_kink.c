@@ -17,6 +17,7 @@
 
 #include "isakmp/isakmp.h"
 #include "kink/kink_msg.h"
+#include "kink/kink_qm.h"
 #include "lib/wr.h"
 
 #include "kink_vectors.h"
@@ -398,6 +399,87 @@ static void test_kink_malformed(void **state)
 	}
 }
 
+/* RFC 2409 §5.5: the KEYMAT prf input, g(qm)^xy first with PFS */
+static void test_keymat_seed(void **state)
+{
+	static const uint8_t gxy[4] = {0xde, 0xad, 0xbe, 0xef};
+	static const uint8_t ni[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t nr[8] = {9, 10, 11, 12, 13, 14, 15, 16};
+	static const uint8_t want_pfs[] = {
+	    0xde, 0xad, 0xbe, 0xef, ISAKMP_PROTO_ESP,
+	    0x12, 0x34, 0x56, 0x78, 1,
+	    2,	  3,	4,    5,    6,
+	    7,	  8,	9,    10,   11,
+	    12,	  13,	14,   15,   16};
+	uint8_t out[64];
+	size_t n;
+
+	(void)state;
+	n = kink_keymat_seed(out, sizeof(out), gxy, sizeof(gxy),
+			     ISAKMP_PROTO_ESP, 0x12345678, ni, sizeof(ni), nr,
+			     sizeof(nr));
+	assert_int_equal(n, sizeof(want_pfs));
+	assert_memory_equal(out, want_pfs, n);
+	/* without PFS and without Nr: protocol | SPI | Ni */
+	n = kink_keymat_seed(out, sizeof(out), NULL, 0, ISAKMP_PROTO_ESP,
+			     0x12345678, ni, sizeof(ni), NULL, 0);
+	assert_int_equal(n, 5 + sizeof(ni));
+	assert_memory_equal(out, want_pfs + 4, n);
+	/* too small a buffer: nothing */
+	assert_int_equal(kink_keymat_seed(out, 20, gxy, sizeof(gxy),
+					  ISAKMP_PROTO_ESP, 1, ni, sizeof(ni),
+					  nr, sizeof(nr)),
+			 0);
+}
+
+/* the responder's PFS decision (RFC 4430 §4.2, RFC 2409 §5.5) */
+static void test_pfs_choose(void **state)
+{
+	static const uint16_t g[2] = {31, 19};
+
+	(void)state;
+	/* no PFS offered, none required */
+	assert_int_equal(kink_pfs_choose(false, NULL, 0, 0, false), 0);
+	/* need_pfs and a CREATE without KE: refused (fail closed) */
+	assert_int_equal(kink_pfs_choose(true, NULL, 0, 0, false),
+			 -ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	assert_int_equal(kink_pfs_choose(true, g, 2, 0, false),
+			 -ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	/* KE without the group attribute or the reverse: malformed */
+	assert_int_equal(kink_pfs_choose(false, NULL, 0, 0, true),
+			 -ISAKMP_N_BAD_PROPOSAL_SYNTAX);
+	assert_int_equal(kink_pfs_choose(true, g, 2, 19, false),
+			 -ISAKMP_N_BAD_PROPOSAL_SYNTAX);
+	/* a configured group is taken, another is not */
+	assert_int_equal(kink_pfs_choose(true, g, 2, 19, true), 19);
+	assert_int_equal(kink_pfs_choose(false, g, 2, 14, true),
+			 -ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	/* no list: need_pfs means MODP 2048 only; otherwise the
+	 * initiator's PFS is answered */
+	assert_int_equal(kink_pfs_choose(true, NULL, 0, 14, true), 14);
+	assert_int_equal(kink_pfs_choose(true, NULL, 0, 2, true),
+			 -ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	assert_int_equal(kink_pfs_choose(false, NULL, 0, 31, true), 31);
+}
+
+/* IDci/IDcr compare type, protocol, port and data */
+static void test_id_eq(void **state)
+{
+	static const uint8_t net[4] = {198, 51, 100, 64};
+	struct isakmp_id a, b;
+
+	(void)state;
+	assert_int_equal(isakmp_id_from_prefix(&a, AF_INET, net, 27, 0, 0), 0);
+	assert_int_equal(isakmp_id_from_prefix(&b, AF_INET, net, 27, 0, 0), 0);
+	assert_true(kink_id_eq(&a, &b));
+	assert_int_equal(isakmp_id_from_prefix(&b, AF_INET, net, 26, 0, 0), 0);
+	assert_false(kink_id_eq(&a, &b));
+	assert_int_equal(isakmp_id_from_prefix(&b, AF_INET, net, 27, 6, 0), 0);
+	assert_false(kink_id_eq(&a, &b));
+	assert_int_equal(isakmp_id_from_prefix(&b, AF_INET, net, 32, 0, 0), 0);
+	assert_false(kink_id_eq(&a, &b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +488,9 @@ int main(void)
 	    cmocka_unit_test(test_qm_notify_delete),
 	    cmocka_unit_test(test_qm_malformed),
 	    cmocka_unit_test(test_qm_id),
+	    cmocka_unit_test(test_keymat_seed),
+	    cmocka_unit_test(test_pfs_choose),
+	    cmocka_unit_test(test_id_eq),
 	    cmocka_unit_test(test_kink_build),
 	    cmocka_unit_test(test_kink_parse),
 	    cmocka_unit_test(test_kink_malformed),
