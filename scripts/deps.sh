@@ -15,6 +15,8 @@ PKGS=(
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins
   krb5-kdc krb5-admin-server krb5-user
+  # DNS server for the spmd resolver test (tests/netns/spmd_resolver.sh)
+  dnsmasq-base
 )
 
 # The unprivileged user the daemons' packet-parsing processes run as

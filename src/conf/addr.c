@@ -293,6 +293,17 @@ static bool macro_wants(const struct conf_addr *a, const struct ifaddrs *ifa)
 	}
 }
 
+#define CONF_NAME_ADDR_MAX 32
+
+static conf_name_resolver name_resolver;
+static void *name_resolver_arg;
+
+void conf_set_name_resolver(conf_name_resolver fn, void *arg)
+{
+	name_resolver = fn;
+	name_resolver_arg = arg;
+}
+
 int conf_addr_expand(const struct conf_addr *a, conf_addr_cb cb, void *arg)
 {
 	int rc = 0;
@@ -314,6 +325,19 @@ int conf_addr_expand(const struct conf_addr *a, conf_addr_cb cb, void *arg)
 	case CONF_ADDR_NAME: {
 		struct addrinfo hints, *res, *ai;
 		int gai;
+
+		if (name_resolver) {
+			struct conf_name_addr out[CONF_NAME_ADDR_MAX];
+			int n = name_resolver(name_resolver_arg, a->name, out,
+					      CONF_NAME_ADDR_MAX);
+
+			if (n <= 0)
+				return n < 0 ? n : -EHOSTUNREACH;
+			for (int i = 0; i < n && !rc; i++)
+				rc = emit(cb, arg, out[i].af, out[i].a, a->port,
+					  out[i].af == AF_INET ? 32 : 128, 0);
+			return rc;
+		}
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_DGRAM;

@@ -286,6 +286,21 @@ typedef int (*conf_addr_cb)(const struct sockaddr *sa, socklen_t salen,
 			    unsigned plen, void *arg);
 int conf_addr_expand(const struct conf_addr *a, conf_addr_cb cb, void *arg);
 
+/*
+ * Host names (CONF_ADDR_NAME) are resolved with getaddrinfo(3) unless a
+ * process installs its own resolver here (spmd with `resolver on;`: its
+ * DNS proxy's cache).  fn fills at most max entries of af (AF_INET or
+ * AF_INET6) and 16-octet addresses and returns how many, or a negative
+ * errno; fn == NULL restores getaddrinfo.
+ */
+struct conf_name_addr {
+	uint8_t af;
+	uint8_t a[16];
+};
+typedef int (*conf_name_resolver)(void *arg, const char *name,
+				  struct conf_name_addr *out, size_t max);
+void conf_set_name_resolver(conf_name_resolver fn, void *arg);
+
 /* ------------------------------------------------------------------ */
 /* Identities, keys, scripts                                           */
 /* ------------------------------------------------------------------ */

@@ -27,6 +27,7 @@
 #include "lib/paths.h"
 #include "lib/pidfile.h"
 #include "kernel/userspace/esp_msg.h"
+#include "spm/resolver.h"
 #include "spm/spd_conf.h"
 
 #define MOD		"spmd"
@@ -269,9 +270,16 @@ int main(int argc, char **argv)
 	if ((rc = pidfile_write(&pf)) < 0)
 		fatal(MOD, "pid file %s: %s", pidfile, strerror(-rc));
 
+	/* resolver { resolver on; }: the DNS proxy runs in a sandboxed
+	 * child forked now, before any kernel handle or socket exists */
+	d.resolver = resolver_new(&d, d.conf, pf.fd, &err);
+	if (!d.resolver)
+		fatal(MOD, "resolver: %s", strerror(-err));
 	d.loop = ev_new();
 	if (!d.loop)
 		fatal(MOD, "event loop: out of memory");
+	if (resolver_attach(d.resolver, d.loop) < 0)
+		fatal(MOD, "resolver: out of memory");
 	d.started_ms = ev_now_ms();
 	spmd_resync_init(&d);
 	/* interface { kernel_socket PATH; }: r2espd's socket for the
@@ -339,6 +347,7 @@ int main(int argc, char **argv)
 		ev_timer_stop(d.loop, &d.resync_timer);
 	/* clients first: their dynamic policies go with them */
 	spmif_server_free(d.srv);
+	resolver_free(d.resolver);
 	spd_remove_all(&d.spd);
 	spd_free(&d.spd);
 	if (k_event_fd(&d.k) >= 0)

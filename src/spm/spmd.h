@@ -16,6 +16,7 @@
 #include "spm/spd.h"
 
 struct spmif_server;
+struct resolver;
 
 /* Nameservers of the resolver section (racoon2's `resolver {
  * nameserver { ADDR [port N]; }; }`), the first one in use; changed
@@ -43,10 +44,16 @@ struct spmd {
 	char resync_reason[KEV_RESYNC_REASON_MAX];
 	struct spmd_ns ns[SPMD_NS_MAX];
 	size_t nns;
+	/* FQDN list, cache and DNS proxy (resolver.h); NULL in tests */
+	struct resolver *resolver;
 };
 
 /* Load the nameserver list from the configuration's resolver section. */
 void spmd_ns_from_conf(struct spmd *d, const struct conf *c);
+
+/* Rebuild the static policies from the running configuration (host
+ * names resolved again, e.g. when the resolver's cache changed). */
+void spmd_rebuild(struct spmd *d, const char *why);
 
 /* Kernel said it lost state or events: reconcile the policies now, and
  * again later (backoff) until that succeeds. */

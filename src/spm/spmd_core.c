@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
@@ -81,6 +82,43 @@ fail:
 	d->spd.st.reload_failures++;
 	log_err(MOD, "reload failed, running state kept: %s", errbuf);
 	return rc;
+}
+
+void spmd_rebuild(struct spmd *d, const char *why)
+{
+	struct spd_set desired;
+	struct spd_plan counts;
+	char *errbuf = calloc(1, 16384);
+	int rc;
+
+	if (!errbuf || !d->conf) {
+		free(errbuf);
+		return;
+	}
+	spd_set_init(&desired);
+	rc = spd_conf_build(&d->spd, d->conf, &desired, errbuf, 16384);
+	if (rc < 0) {
+		spd_set_free(&desired);
+		log_err(MOD, "rebuilding the policies: %s", strerror(-rc));
+		goto free_errbuf;
+	}
+	if (errbuf[0])
+		log_warn(MOD, "%s", errbuf);
+	errbuf[0] = '\0';
+	memset(&counts, 0, sizeof(counts));
+	rc = spd_reload(&d->spd, &desired, errbuf, 16384, &counts);
+	if (rc < 0) {
+		spd_set_free(&desired);
+		log_err(MOD, "rebuilding the policies (%s) failed: %s", why,
+			errbuf);
+		goto free_errbuf;
+	}
+	log_info(MOD,
+		 "policies rebuilt (%s): %zu added, %zu updated, %zu "
+		 "unchanged, %zu deleted",
+		 why, counts.nadd, counts.nupd, counts.nkeep, counts.ndel);
+free_errbuf:
+	free(errbuf);
 }
 
 #define RESYNC_RETRY_MIN_MS 1000

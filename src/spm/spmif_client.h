@@ -44,15 +44,16 @@ enum spmif_kmp {
 };
 
 /* Reply codes (first digit as in SMTP: 2 = ok, 5 = permanent error). */
-#define SPMIF_OK	 250
-#define SPMIF_OK_NONE	 251 /* ok, but nothing matched */
-#define SPMIF_E_SYNTAX	 500
-#define SPMIF_E_UNKNOWN	 502 /* unknown command */
-#define SPMIF_E_AUTH	 530 /* login needed / refused */
-#define SPMIF_E_FAILED	 550 /* operation failed */
-#define SPMIF_E_NOTFOUND 551 /* no such selector/policy/index */
-#define SPMIF_E_EXISTS	 552 /* already exists / already registered */
-#define SPMIF_E_CLOSED	 -1  /* local: connection lost before reply */
+#define SPMIF_OK	  250
+#define SPMIF_OK_NONE	  251 /* ok, but nothing matched */
+#define SPMIF_E_SYNTAX	  500
+#define SPMIF_E_NOTCACHED 501 /* FQDN QUERY: no cached name */
+#define SPMIF_E_UNKNOWN	  502 /* unknown command */
+#define SPMIF_E_AUTH	  530 /* login needed / refused */
+#define SPMIF_E_FAILED	  550 /* operation failed */
+#define SPMIF_E_NOTFOUND  551 /* no such selector/policy/index */
+#define SPMIF_E_EXISTS	  552 /* already exists / already registered */
+#define SPMIF_E_CLOSED	  -1  /* local: connection lost before reply */
 
 #define SPMIF_NAME_MAX 64 /* names from racoon2.conf, incl. NUL */
 

@@ -24,6 +24,7 @@
  * 421 refusal only remains for an impossible table of KMPs.  One timer
  * (idle_timer) runs at the earliest such deadline.
  */
+#include "spm/resolver.h"
 #include "spm/spmd.h"
 
 #include <errno.h>
@@ -334,6 +335,7 @@ static void cmd_reload(struct conn *c, const struct spmif_msg *m);
 static void cmd_monitor(struct conn *c, const struct spmif_msg *m);
 static void cmd_quit(struct conn *c, const struct spmif_msg *m);
 static void cmd_ns(struct conn *c, const struct spmif_msg *m);
+static void cmd_fqdn(struct conn *c, const struct spmif_msg *m);
 
 static const struct arg_spec no_args[] = {{NULL, 0, false}};
 static const struct arg_spec add_args[] = {
@@ -389,6 +391,12 @@ static const struct cmd cmds[] = {
     {"NS", "ADD", 1, no_args, cmd_ns, 0, "NS ADD ADDRESS"},
     {"NS", "DELETE", 1, no_args, cmd_ns, 0, "NS DELETE ADDRESS"},
     {"NS", "CHANGE", 1, no_args, cmd_ns, 0, "NS CHANGE ADDRESS"},
+    /* racoon2's FQDN list and cache (its doc/spmif.txt) */
+    {"FQDN", "LIST", 0, no_args, cmd_fqdn, 0, "FQDN LIST"},
+    {"FQDN", "ADD", 1, no_args, cmd_fqdn, 0, "FQDN ADD NAME"},
+    {"FQDN", "DEL", 1, no_args, cmd_fqdn, 0, "FQDN DEL NAME"},
+    {"FQDN", "DELETE", 1, no_args, cmd_fqdn, 0, "FQDN DELETE NAME"},
+    {"FQDN", "QUERY", 1, no_args, cmd_fqdn, 0, "FQDN QUERY ADDRESS"},
 };
 
 /* Find the command and enforce the generic rules of its table row. */
@@ -413,6 +421,8 @@ static void dispatch(struct conn *c, const struct spmif_msg *m)
 			reply(c, SPMIF_E_SYNTAX, "%s needs %s", m->verb,
 			      strcmp(m->verb, "NS") == 0
 				  ? "LIST, ADD, DELETE or CHANGE"
+			      : strcmp(m->verb, "FQDN") == 0
+				  ? "LIST, ADD, DEL or QUERY"
 				  : "ADD, DELETE or DUMP");
 		else
 			reply(c, SPMIF_E_UNKNOWN, "unknown command %s",
@@ -968,7 +978,79 @@ static void cmd_ns(struct conn *c, const struct spmif_msg *m)
 		d->ns[0] = t;
 	}
 	log_notice(MOD, "nameserver %s: %s by pid %d", buf, op, (int)c->pid);
+	resolver_ns_changed(d->resolver);
 	reply(c, SPMIF_OK, "%s %s", op, buf);
+}
+
+/* FQDN LIST | ADD NAME | DEL NAME | QUERY ADDRESS (racoon2's
+ * doc/spmif.txt): the names whose addresses spmd keeps; QUERY gives the
+ * name a cached address belongs to (501 when none). */
+static void cmd_fqdn(struct conn *c, const struct spmif_msg *m)
+{
+	struct resolver *r = c->srv->d->resolver;
+	const char *op = m->pos[0];
+	struct kaddr a;
+	const char *name;
+	int rc;
+
+	if (!r) {
+		reply(c, SPMIF_E_FAILED, "no resolver");
+		return;
+	}
+	if (strcasecmp(op, "LIST") == 0) {
+		size_t n = resolver_fqdn_count(r);
+		struct wr w;
+
+		if (n == 0) {
+			reply(c, SPMIF_OK_NONE, "no FQDN");
+			return;
+		}
+		wr_init(&w, SPMIF_LINE_MAX - 1);
+		for (size_t i = 0; i + 1 < n; i++) {
+			wr_reset(&w);
+			wr_bytes(&w, "250-", 4);
+			name = resolver_fqdn_name(r, i);
+			wr_bytes(&w, name, strlen(name));
+			conn_put(c, &w);
+		}
+		wr_free(&w);
+		reply(c, SPMIF_OK, "%s", resolver_fqdn_name(r, n - 1));
+		return;
+	}
+	if (m->npos != 2) {
+		reply(c, SPMIF_E_SYNTAX, "usage: FQDN %s %s", op,
+		      strcasecmp(op, "QUERY") == 0 ? "ADDRESS" : "NAME");
+		return;
+	}
+	if (strcasecmp(op, "QUERY") == 0) {
+		if (spmif_parse_addr(m->pos[1], &a) < 0) {
+			reply(c, SPMIF_E_SYNTAX, "usage: FQDN QUERY ADDRESS");
+			return;
+		}
+		name = resolver_fqdn_query(r, &a);
+		if (name)
+			reply(c, SPMIF_OK, "%s", name);
+		else
+			reply(c, SPMIF_E_NOTCACHED, "not cached");
+		return;
+	}
+	if (strcasecmp(op, "ADD") == 0)
+		rc = resolver_fqdn_add(r, m->pos[1]);
+	else
+		rc = resolver_fqdn_del(r, m->pos[1]);
+	if (rc == -EINVAL)
+		reply(c, SPMIF_E_SYNTAX, "not a host name");
+	else if (rc == -EEXIST)
+		reply(c, SPMIF_E_FAILED, "already listed");
+	else if (rc == -ENOENT)
+		reply(c, SPMIF_E_FAILED, "not listed");
+	else if (rc < 0)
+		reply(c, SPMIF_E_FAILED, "%s", strerror(-rc));
+	else {
+		log_notice(MOD, "FQDN %s: %s by pid %d", m->pos[1], op,
+			   (int)c->pid);
+		reply(c, SPMIF_OK, "%s %s", op, m->pos[1]);
+	}
 }
 
 static void cmd_status(struct conn *c, const struct spmif_msg *m)
@@ -999,6 +1081,11 @@ static void cmd_status(struct conn *c, const struct spmif_msg *m)
 		else
 			status_line(c, key, "none");
 	}
+	status_line(c, "resolver", "%s",
+		    resolver_running(d->resolver)	   ? "on"
+		    : d->conf && d->conf->resolver.enabled ? "stopped"
+							   : "off");
+	status_line(c, "fqdn_names", "%zu", resolver_fqdn_count(d->resolver));
 	status_line(c, "clients", "%zu", s->nconns);
 	status_line(c, "clients_dropped_idle", "%" PRIu64, s->idle_drops);
 	status_line(c, "clients_evicted", "%" PRIu64, s->evictions);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "spm/resolver.h"
 #include "spm/spd_conf.h"
 #include "spm/spmd.h"
 
@@ -106,6 +107,10 @@ static void server_run(const uint8_t *data, size_t size)
 	fz.srv = spmif_server_new(&fz, NULL, NULL, &e);
 	if (!fz.srv)
 		abort();
+	/* the FQDN list (resolver off: no child, no DNS) */
+	fz.resolver = resolver_new(&fz, fz.conf, -1, &e);
+	if (!fz.resolver)
+		abort();
 	fz.spd.gone_cb = spmif_server_dyn_gone;
 	fz.spd.gone_arg = fz.srv;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
@@ -114,6 +119,8 @@ static void server_run(const uint8_t *data, size_t size)
 	close(sv[1]);
 	spmif_server_free(fz.srv);
 	fz.srv = NULL;
+	resolver_free(fz.resolver);
+	fz.resolver = NULL;
 	spd_remove_all(&fz.spd);
 	/* everything spmd installed is gone again */
 	if (kfake_pol_count(&fz.k) != 0)
