@@ -135,6 +135,48 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	return n;
 }
 
+/*
+ * A CHILD SA delete or rekey of ours that is out on `from` dies with
+ * it, while the CHILD SA it concerns moved to `to`: left alone, that
+ * one would stay DELETING or REKEYING on the survivor while the peer,
+ * who may not have seen the request, keeps it INSTALLED.  Ask again on
+ * the survivor (queued, run by the caller).  A delete the peer already
+ * carried out is answered empty (RFC 7296 §1.4.1); a CHILD SA the
+ * peer's rekey made on `from` dies with that IKE SA on both ends.  A
+ * late response on `from` no longer finds the CHILD SA there.
+ */
+static void requeue_in_flight(struct ike_sa *from, struct ike_sa *to)
+{
+	const struct task *t = from->active;
+	const struct child_nego *cn;
+	struct child_sa *old;
+	struct task *again;
+
+	if (!from->req_out || !t)
+		return;
+	if (t->type == TASK_CHILD_DELETE) {
+		again = task_new(TASK_CHILD_DELETE);
+		if (!again)
+			return;
+		again->child_id = t->child_id;
+		again->spi = t->spi;
+		task_queue(to, again);
+		return;
+	}
+	if (t->type != TASK_CHILD_REKEY || t->free_state != child_nego_free ||
+	    !(cn = t->state))
+		return;
+	old = child_find_id(from->d, cn->rekey_child_id);
+	if (!old || old->ike != to || old->state != CHILD_S_REKEYING)
+		return;
+	old->state = CHILD_S_INSTALLED;
+	again = task_new(TASK_CHILD_REKEY);
+	if (!again)
+		return;
+	again->child_id = old->id;
+	task_queue(to, again);
+}
+
 /* The CHILD SAs move to the new IKE SA (RFC 7296 §2.8), and so do the
  * queued, not yet started CHILD SA tasks (create, rekey, delete): left
  * behind, they would die with the old SA, e.g. the DELETE of a CHILD SA
@@ -166,22 +208,7 @@ static void move_children(struct ike_sa *from, struct ike_sa *to)
 		*pp = t->next;
 		task_queue(to, t);
 	}
-	/* A CHILD SA delete of ours that is out on `from` dies with it:
-	 * the CHILD SA moved in DELETING state and would stay so while
-	 * the peer, who may not have seen the request, keeps its half.
-	 * Ask again on the survivor; a delete the peer already carried
-	 * out is answered empty (RFC 7296 §1.4.1), and a late response
-	 * on `from` no longer finds the CHILD SA there. */
-	t = from->active;
-	if (from->req_out && t && t->type == TASK_CHILD_DELETE) {
-		struct task *again = task_new(TASK_CHILD_DELETE);
-
-		if (again) {
-			again->child_id = t->child_id;
-			again->spi = t->spi;
-			task_queue(to, again);
-		}
-	}
+	requeue_in_flight(from, to);
 }
 
 /*

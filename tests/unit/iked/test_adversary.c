@@ -479,16 +479,17 @@ static void test_rekey_collision_delete(void **st)
 		rekey_collision_delete(i & 1, i & 2);
 }
 
-/* During a simultaneous IKE rekey, a CHILD SA delete of ours is out on
- * the SA the peer's rekey made (the CHILD SAs moved there when we
- * answered) and its request is lost; then our own new SA survives
+/* During a simultaneous IKE rekey, a CHILD SA delete (or rekey) of ours
+ * is out on the SA the peer's rekey made (the CHILD SAs moved there when
+ * we answered) and its request is lost; then our own new SA survives
  * (RFC 7296 §2.8.2) and the peer deletes its redundant one, taking our
- * delete exchange with it.  The CHILD SA moved to the survivor in
- * DELETING state must not stay so while the peer keeps its half: the
- * delete is asked again there (found by the iked_engine fuzzer,
- * tests/corpus/iked_engine/deleting-vs-installed).  Every side and
- * order is run. */
-static void rekey_collision_child_delete(bool alice_first, bool on_alice)
+ * exchange with it.  The CHILD SA moved to the survivor in DELETING (or
+ * REKEYING) state must not stay so while the peer keeps its half: the
+ * delete (or rekey) is asked again there (found by the iked_engine
+ * fuzzer, tests/corpus/iked_engine/deleting-vs-installed and
+ * rekeying-vs-installed).  Every side and order is run. */
+static void rekey_collision_child_task(bool alice_first, bool on_alice,
+				       bool rekey)
 {
 	struct ike_sa *a, *b, *old, *theirs = NULL;
 	struct h_pkt *ra, *rb, *lost;
@@ -512,7 +513,12 @@ static void rekey_collision_child_delete(bool alice_first, bool on_alice)
 			theirs = s;
 	assert_non_null(theirs);
 	assert_non_null(theirs->children);
-	assert_int_equal(ike_queue_child_delete(theirs, theirs->children), 0);
+	if (rekey)
+		assert_int_equal(
+		    ike_queue_child_rekey(theirs, theirs->children), 0);
+	else
+		assert_int_equal(
+		    ike_queue_child_delete(theirs, theirs->children), 0);
 	task_run(theirs);
 	lost = h_pop();
 	assert_non_null(lost);
@@ -527,7 +533,14 @@ static void test_rekey_collision_child_delete(void **st)
 {
 	(void)st;
 	for (int i = 0; i < 4; i++)
-		rekey_collision_child_delete(i & 1, i & 2);
+		rekey_collision_child_task(i & 1, i & 2, false);
+}
+
+static void test_rekey_collision_child_rekey(void **st)
+{
+	(void)st;
+	for (int i = 0; i < 4; i++)
+		rekey_collision_child_task(i & 1, i & 2, true);
 }
 
 /* The responder deletes the CHILD SA it just created for our
@@ -626,6 +639,7 @@ int main(void)
 	    cmocka_unit_test(test_rekey_collision_create),
 	    cmocka_unit_test(test_rekey_collision_delete),
 	    cmocka_unit_test(test_rekey_collision_child_delete),
+	    cmocka_unit_test(test_rekey_collision_child_rekey),
 	    cmocka_unit_test(test_delete_overtakes_create_response),
 	    cmocka_unit_test(test_rekeyed_sa_times_out),
 	    cmocka_unit_test(test_child_tasks_follow_ike_rekey),
