@@ -224,7 +224,7 @@ const char *conf_kmp_name(enum conf_kmp k)
 	}
 }
 
-const char *conf_kernel_name(enum conf_kernel k)
+const char *conf_kernel_backend(enum conf_kernel k)
 {
 	switch (k) {
 	case CONF_KERNEL_XFRM:
@@ -233,7 +233,7 @@ const char *conf_kernel_name(enum conf_kernel k)
 		return "pfkey";
 	case CONF_KERNEL_USERSPACE:
 		return "userspace";
-	default:
-		return "default";
+	default: /* no `kernel` line: XFRM, as racoon2's samples expect */
+		return "xfrm";
 	}
 }

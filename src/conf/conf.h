@@ -721,7 +721,9 @@ enum conf_kernel {
 	CONF_KERNEL_PFKEY,
 	CONF_KERNEL_USERSPACE,
 };
-const char *conf_kernel_name(enum conf_kernel k);
+/* The one place a configuration chooses its kernel backend: the
+ * kernel_backend() name for k (CONF_KERNEL_DEFAULT: "xfrm"). */
+const char *conf_kernel_backend(enum conf_kernel k);
 
 struct conf_interface {
 	bool present;

@@ -467,7 +467,7 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen)
 	if (c->iface.spmd_password)
 		str_copy(cfg->spmd_password, c->iface.spmd_password,
 			 sizeof(cfg->spmd_password));
-	str_copy(cfg->kernel, conf_kernel_name(c->iface.kernel),
+	str_copy(cfg->kernel, conf_kernel_backend(c->iface.kernel),
 		 sizeof(cfg->kernel));
 	if (c->iface.kernel_socket)
 		str_copy(cfg->kernel_socket, c->iface.kernel_socket,

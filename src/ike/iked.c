@@ -323,8 +323,11 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	if ((rc = ctl_open(d)) < 0)
 		fatal(MOD, "control socket %s: %s", d->ctl_path, strerror(-rc));
 
-	rc = kfd >= 0 ? k_open_channel(&d->kern, kfd, kevfd)
-		      : k_open(&d->kern, backend, K_OPEN_EVENTS);
+	/* privilege separated: the data plane behind the channel is the
+	 * parent's backend, and so are its features (kernel.h k_has) */
+	rc = kfd >= 0
+		 ? k_open_channel(&d->kern, kfd, kevfd, kernel_backend(backend))
+		 : k_open(&d->kern, backend, K_OPEN_EVENTS);
 	if (rc < 0) {
 		log_err(MOD,
 			"kernel backend %s: %s (CHILD SAs cannot be "
@@ -544,11 +547,7 @@ int main(int argc, char **argv)
 	 * variable still overrides (inherited by the privsep parent) */
 	if (d.cfg->kernel_socket[0])
 		setenv("RACOON2_ESPD_SOCKET", d.cfg->kernel_socket, 0);
-	backend = d.opts.backend;
-	if (!backend)
-		backend = strcmp(d.cfg->kernel, "userspace") == 0 ? "userspace"
-			  : strcmp(d.cfg->kernel, "pfkey") == 0	  ? "pfkey"
-								  : "xfrm";
+	backend = d.opts.backend ? d.opts.backend : d.cfg->kernel;
 	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
 		 d.opts.ctl_path      ? d.opts.ctl_path
 		 : d.cfg->ctl_path[0] ? d.cfg->ctl_path

@@ -25,7 +25,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <linux/filter.h>
 #include <linux/xfrm.h>
 
 #include "ike/iked.h"
@@ -178,30 +177,6 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
-/*
- * Classic BPF run on the 4500 socket in userspace-backend mode; offsets
- * are from the UDP header.  Accept IKE (marker 0) and keepalives (a
- * single 0xff octet), drop ESP-in-UDP (RFC 3948 §2.2: SPI never 0).
- */
-static struct sock_filter esp_drop_code[] = {
-    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 3), /* short: accept */
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), /* marker: accept */
-    BPF_STMT(BPF_RET | BPF_K, 0),		  /* ESP: drop */
-    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
-};
-static const struct sock_fprog esp_drop_prog = {
-    .len = sizeof(esp_drop_code) / sizeof(esp_drop_code[0]),
-    .filter = esp_drop_code,
-};
-
-static bool userspace_backend(const struct iked *d)
-{
-	return d->kern_open && d->kern.ops &&
-	       strcmp(d->kern.ops->name, "userspace") == 0;
-}
-
 static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 		     uint16_t port, bool natt)
 {
@@ -262,39 +237,19 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 		}
 	}
 	/*
-	 * RFC 3948 §2.2: on 4500 ESP-in-UDP and IKE share the port.  With
-	 * UDP_ENCAP_ESPINUDP the kernel keeps only IKE (non-ESP marker) for
-	 * this socket and diverts ESP to the data plane: XFRM's input, or
-	 * with the userspace backend r2espd's raw tap (espd.h), which
-	 * relies on iked never reading ESP here.  Needed with every
-	 * backend, so failing it is worth a loud warning.
+	 * RFC 3948 §2.2: on 4500 ESP-in-UDP and IKE share the port.  The
+	 * kernel layer keeps only IKE (non-ESP marker) and keepalives for
+	 * this socket and leaves ESP to the data plane (XFRM's input, or
+	 * r2espd's raw tap, which relies on iked never reading ESP here):
+	 * kernel.h k_udp_decap().  Needed with every backend, so failing
+	 * it is worth a loud warning.
 	 */
-	if (natt && userspace_backend(d)) {
-		/*
-		 * With r2espd there is no kernel ESP to divert to: with
-		 * UDP_ENCAP the kernel would push every ESP-in-UDP packet
-		 * through XFRM input, fail, and try an ICMP error (measured:
-		 * ~16% of the sender's CPU).  A socket filter that drops ESP
-		 * (payload longer than a keepalive, first four octets not
-		 * the zero marker) keeps this socket to IKE just as well;
-		 * r2espd's raw tap has its own copy.
-		 */
-		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &esp_drop_prog,
-			       sizeof(esp_drop_prog)) < 0)
-			log_warn(MOD,
-				 "ESP drop filter on the NAT-T socket: %s "
-				 "(ESP-in-UDP will reach iked and be dropped "
-				 "there)",
-				 strerror(errno));
-	} else if (natt) {
-		int encap = UDP_ENCAP_ESPINUDP;
-		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap,
-			       sizeof(encap)) < 0)
-			log_warn(MOD,
-				 "UDP_ENCAP_ESPINUDP on the NAT-T socket: "
-				 "%s (ESP-in-UDP will reach iked, not the "
-				 "data plane)",
-				 strerror(errno));
+	if (natt) {
+		char why[160];
+
+		if (k_udp_decap(d->kern_open ? &d->kern : NULL, fd, why,
+				sizeof(why)) < 0)
+			log_warn(MOD, "NAT-T socket: %s", why);
 	}
 	/* Bind even when the address is not (yet) on an interface. */
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));

@@ -436,6 +436,7 @@ static int fake_event_read(struct kernel *k, kevent_cb cb, void *arg)
 
 const struct kernel_ops kernel_fake_ops = {
     .name = "fake",
+    .features = KF_FWD_POLICY | KF_UDP_DECAP_KERNEL,
     .open = fake_open,
     .close = fake_close,
     .getspi = fake_getspi,

@@ -189,8 +189,27 @@ typedef int (*kpol_cb)(const struct kpolicy *p, void *arg);
 
 struct kernel;
 
+/*
+ * What a backend's data plane does, as strongSwan's kernel_ipsec.h
+ * get_features(): the daemons ask k_has(), never the backend's name.
+ * kernel_ops.features is what the backend can do; k_open() copies it to
+ * k->features, which open() may narrow to what the running system does.
+ */
+enum kfeature {
+	/* The SPD has a forward direction (Linux XFRM; the BSDs' PF_KEY
+	 * refuses fwd policies, so the daemons install none). */
+	KF_FWD_POLICY = 1u << 0,
+	/* The kernel decapsulates ESP-in-UDP (RFC 3948) that arrives on a
+	 * KMP's NAT-T socket marked with UDP_ENCAP_ESPINUDP.  Without it
+	 * the data plane taps ESP-in-UDP itself (r2espd's raw tap) and the
+	 * KMP's socket must only drop it (k_udp_decap()). */
+	KF_UDP_DECAP_KERNEL = 1u << 1,
+};
+
+/* Every operation is required (a unit test checks each backend). */
 struct kernel_ops {
 	const char *name;
+	unsigned features; /* enum kfeature bits */
 	/* Allocate backend state in k->priv.  flags: K_OPEN_EVENTS */
 	int (*open)(struct kernel *k, unsigned flags);
 	void (*close)(struct kernel *k);
@@ -215,8 +234,8 @@ struct kernel_ops {
 	int (*event_fd)(struct kernel *k);
 	int (*event_read)(struct kernel *k, kevent_cb cb, void *arg);
 
-	/* Added: read back a whole SA (keys included) and its counters.
-	 * Either out pointer may be NULL.  Optional (NULL = unsupported). */
+	/* Read back a whole SA (keys included) and its counters.
+	 * Either out pointer may be NULL. */
 	int (*sa_get)(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 		      uint32_t spi, struct ksa *sa, struct kcounters *c);
 };
@@ -237,18 +256,31 @@ struct kernel {
 	const struct kernel_ops *ops;
 	void *priv;
 	char last_error[128]; /* human text for the last failure */
-	/* Capabilities, set by the backend's open (zero = the default):
-	 * no_fwd: the SPD has no forward direction (BSD PF_KEY refuses
-	 * fwd policies), so the daemons install none. */
-	bool no_fwd;
+	/* enum kfeature bits of the data plane behind k: the backend's
+	 * (narrowed by its open), or behind a k_open_channel() those of
+	 * the backend the privileged parent serves. */
+	unsigned features;
 };
 
-static inline bool k_has_fwd(const struct kernel *k)
-{
-	return !k || !k->no_fwd;
-}
+/*
+ * Whether the data plane behind k does f.  k == NULL (policy building
+ * without a kernel, in tests and racoon2-conf) answers for the default
+ * backend, XFRM.
+ */
+bool k_has(const struct kernel *k, enum kfeature f);
 
-/* Backends, by name: "xfrm", "pfkey", "userspace", "fake". */
+/*
+ * Prepares a KMP's NAT-T socket (UDP 4500, RFC 3948 §2.2) for the data
+ * plane behind k: with KF_UDP_DECAP_KERNEL it sets UDP_ENCAP_ESPINUDP so
+ * the kernel diverts ESP-in-UDP to its ESP input and leaves IKE (non-ESP
+ * marker) and keepalives on the socket; else it attaches a socket filter
+ * that drops ESP-in-UDP (the data plane reads it elsewhere).  0 or
+ * negative errno, with a reason in err.
+ */
+int k_udp_decap(const struct kernel *k, int fd, char *err, size_t errlen);
+
+/* Backends, by name: "xfrm", "pfkey", "userspace", "fake"; the backend
+ * a configuration chooses is conf_kernel_backend() (conf/conf.h). */
 const struct kernel_ops *kernel_backend(const char *name);
 
 int k_open(struct kernel *k, const char *backend, unsigned flags);
@@ -259,8 +291,10 @@ int k_open(struct kernel *k, const char *backend, unsigned flags);
  * serves the same protocol, esp_msg.h).  fd carries requests, evfd the
  * event stream (subscribed with HELLO here); both are owned by k from
  * now on, also on failure of the subscription.  Never reconnects.
+ * plane is the backend the parent serves: k->features are its.
  */
-int k_open_channel(struct kernel *k, int fd, int evfd);
+int k_open_channel(struct kernel *k, int fd, int evfd,
+		   const struct kernel_ops *plane);
 void k_close(struct kernel *k);
 
 /* Thin wrappers; each returns 0 or negative errno, and on failure

@@ -256,7 +256,8 @@ static int pfkey_open(struct kernel *k, unsigned flags)
 	x->fl = pfk_flavor_native();
 	/* the BSDs have no forward SPD and refuse fwd policies: tell the
 	 * daemons not to install any */
-	k->no_fwd = !x->fl->fwd;
+	if (!x->fl->fwd)
+		k->features &= ~(unsigned)KF_FWD_POLICY;
 	x->pid = (uint32_t)getpid();
 	x->seq = (uint32_t)time(NULL);
 	x->rbuf = malloc(PFK_RBUF);
@@ -897,6 +898,7 @@ static int pfkey_event_read(struct kernel *k, kevent_cb cb, void *arg)
 
 const struct kernel_ops kernel_pfkey_ops = {
     .name = "pfkey",
+    .features = KF_FWD_POLICY | KF_UDP_DECAP_KERNEL,
     .open = pfkey_open,
     .close = pfkey_close,
     .getspi = pfkey_getspi,

@@ -711,6 +711,7 @@ static int xfrm_event_read(struct kernel *k, kevent_cb cb, void *arg)
 
 const struct kernel_ops kernel_xfrm_ops = {
     .name = "xfrm",
+    .features = KF_FWD_POLICY | KF_UDP_DECAP_KERNEL,
     .open = xfrm_open,
     .close = xfrm_close,
     .getspi = xfrm_getspi,

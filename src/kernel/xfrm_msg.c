@@ -371,24 +371,25 @@ int xnl_parse_error(const struct xnl_msg *m, int *err, char *msg, size_t msglen)
 
 /* ---- SA replies -------------------------------------------------------- */
 
-static int algo_key(struct rd r, size_t hdr, uint32_t bits, uint8_t *key,
-		    uint16_t *keylen, bool want)
-{
-	size_t n = (bits + 7) / 8;
+/*
+ * An SA reply is parsed one nesting level at a time, as wireguard-tools'
+ * ipc-linux.h does for its device: the message (type, fixed
+ * xfrm_usersa_info, the attribute table checked by xattrs_parse()), then
+ * each attribute by its own parser into a local, checked whole (header,
+ * key length against what the attribute holds, bitmap length), and only
+ * when every one is valid is anything written to the caller's ksa.
+ */
 
-	if (rd_skip(&r, hdr) < 0)
-		return -EBADMSG;
-	if (n > rd_left(&r))
-		return -EBADMSG;
-	if (!want)
-		return 0;
-	if (n > KSA_MAX_KEY)
-		return -EMSGSIZE;
-	if (rd_bytes(&r, key, n) < 0)
-		return -EBADMSG;
-	*keylen = (uint16_t)n;
-	return 0;
-}
+/* XFRMA_ALG_AEAD / XFRMA_ALG_CRYPT / XFRMA_ALG_AUTH_TRUNC: a fixed
+ * header (name, key length in bits, ICV or truncation bits), then the
+ * key.  key is a view into the message, exactly the key's bytes. */
+struct xalg {
+	bool present;
+	char name[64];
+	uint32_t extra_bits; /* AEAD: alg_icv_len; AUTH_TRUNC: trunc_len */
+	uint32_t key_bits;
+	struct rd key;
+};
 
 static void name_copy(char *dst, const char *src)
 {
@@ -397,142 +398,219 @@ static void name_copy(char *dst, const char *src)
 	dst[63] = '\0';
 }
 
+static int xalg_parse(const struct xattr *a, uint16_t type, struct xalg *x)
+{
+	struct rd r = a->r;
+
+	memset(x, 0, sizeof(*x));
+	if (!a->present)
+		return 0;
+	if (type == XFRMA_ALG_AEAD) {
+		struct xfrm_algo_aead h;
+
+		if (rd_bytes(&r, &h, sizeof(h)) < 0)
+			return -EBADMSG;
+		name_copy(x->name, h.alg_name);
+		x->key_bits = h.alg_key_len;
+		x->extra_bits = h.alg_icv_len;
+	} else if (type == XFRMA_ALG_AUTH_TRUNC) {
+		struct xfrm_algo_auth h;
+
+		if (rd_bytes(&r, &h, sizeof(h)) < 0)
+			return -EBADMSG;
+		name_copy(x->name, h.alg_name);
+		x->key_bits = h.alg_key_len;
+		x->extra_bits = h.alg_trunc_len;
+	} else {
+		struct xfrm_algo h;
+
+		if (rd_bytes(&r, &h, sizeof(h)) < 0)
+			return -EBADMSG;
+		name_copy(x->name, h.alg_name);
+		x->key_bits = h.alg_key_len;
+	}
+	/* the key must be in the attribute in full */
+	if (rd_sub(&r, ((size_t)x->key_bits + 7) / 8, &x->key) < 0)
+		return -EBADMSG;
+	x->present = true;
+	return 0;
+}
+
+/* XFRMA_REPLAY_ESN_VAL: the state, then bmp_len 32-bit words of bitmap
+ * (which must be there in full); only the window is kept. */
+static int esn_parse(const struct xattr *a, bool *present, uint32_t *window)
+{
+	struct xfrm_replay_state_esn es;
+	struct rd r = a->r;
+
+	*present = false;
+	if (!a->present)
+		return 0;
+	if (rd_bytes(&r, &es, sizeof(es)) < 0)
+		return -EBADMSG;
+	if (es.bmp_len > XFRMA_REPLAY_ESN_MAX / 32 ||
+	    rd_left(&r) < es.bmp_len * 4u)
+		return -EBADMSG;
+	*present = true;
+	*window = es.replay_window;
+	return 0;
+}
+
+/* The second level of an SA reply: every attribute we read. */
+struct sa_attrs {
+	struct xalg aead, crypt, auth;
+	bool has_encap, has_esn, has_cur;
+	struct xfrm_encap_tmpl encap;
+	uint32_t esn_window;
+	struct xfrm_lifetime_cur cur;
+};
+
+static int sa_attrs_parse(const struct xattr tb[NRULES], struct sa_attrs *at)
+{
+	struct rd r;
+
+	memset(at, 0, sizeof(*at));
+	if (xalg_parse(&tb[XFRMA_ALG_AEAD], XFRMA_ALG_AEAD, &at->aead) < 0 ||
+	    xalg_parse(&tb[XFRMA_ALG_CRYPT], XFRMA_ALG_CRYPT, &at->crypt) < 0 ||
+	    xalg_parse(&tb[XFRMA_ALG_AUTH_TRUNC], XFRMA_ALG_AUTH_TRUNC,
+		       &at->auth) < 0)
+		return -EBADMSG;
+	if (tb[XFRMA_ENCAP].present) {
+		r = tb[XFRMA_ENCAP].r;
+		if (rd_bytes(&r, &at->encap, sizeof(at->encap)) < 0)
+			return -EBADMSG;
+		at->has_encap = true;
+	}
+	if (esn_parse(&tb[XFRMA_REPLAY_ESN_VAL], &at->has_esn,
+		      &at->esn_window) < 0)
+		return -EBADMSG;
+	if (tb[XFRMA_LTIME_VAL].present) {
+		r = tb[XFRMA_LTIME_VAL].r;
+		if (rd_bytes(&r, &at->cur, sizeof(at->cur)) < 0)
+			return -EBADMSG;
+		at->has_cur = true;
+	}
+	return 0;
+}
+
+/* The first level: the fixed xfrm_usersa_info. */
+static int sa_from_info(struct ksa *out, const struct xfrm_usersa_info *info)
+{
+	if (info->family != AF_INET && info->family != AF_INET6)
+		return -EBADMSG;
+	memset(out, 0, sizeof(*out));
+	out->proto = info->id.proto;
+	out->spi = ntohl(info->id.spi);
+	addr_from_x(&out->src, &info->saddr, info->family);
+	addr_from_x(&out->dst, &info->id.daddr, info->family);
+	out->mode =
+	    info->mode == XFRM_MODE_TUNNEL ? KMODE_TUNNEL : KMODE_TRANSPORT;
+	out->reqid = info->reqid;
+	if (sel_from_x(&out->sel, &info->sel) < 0)
+		return -EBADMSG;
+	lft_from_x(&out->lft, &info->lft);
+	out->esn = (info->flags & XFRM_STATE_ESN) != 0;
+	out->replay_window = info->replay_window;
+	return 0;
+}
+
+/* An encryption (or AEAD) algorithm into out; the key only if wanted. */
+static int sa_set_encr(struct ksa *out, const struct xalg *x, bool aead,
+		       bool want_key)
+{
+	const struct kalg_encr *e;
+	struct rd key = x->key;
+
+	e = kalg_encr_by_name(x->name, aead,
+			      aead ? (uint16_t)x->extra_bits : 0);
+	if (e) {
+		out->encr_id = e->id;
+		if (!e->fixed && x->key_bits >= e->salt * 8u)
+			out->encr_keybits =
+			    (uint16_t)(x->key_bits - e->salt * 8u);
+	}
+	if (!want_key)
+		return 0;
+	if (key.len > KSA_MAX_KEY)
+		return -EMSGSIZE;
+	out->enc_key_len = (uint16_t)key.len;
+	return rd_bytes(&key, out->enc_key, key.len) < 0 ? -EBADMSG : 0;
+}
+
+static int sa_set_integ(struct ksa *out, const struct xalg *x, bool want_key)
+{
+	const struct kalg_integ *i;
+	struct rd key = x->key;
+
+	i = kalg_integ_by_name(x->name, (uint16_t)x->extra_bits);
+	if (i)
+		out->integ_id = i->id;
+	if (!want_key)
+		return 0;
+	if (key.len > KSA_MAX_KEY)
+		return -EMSGSIZE;
+	out->auth_key_len = (uint16_t)key.len;
+	return rd_bytes(&key, out->auth_key, key.len) < 0 ? -EBADMSG : 0;
+}
+
+static void counters_from_x(struct kcounters *c,
+			    const struct xfrm_usersa_info *info,
+			    const struct sa_attrs *at)
+{
+	const struct xfrm_lifetime_cur *cur =
+	    at->has_cur ? &at->cur : &info->curlft;
+
+	memset(c, 0, sizeof(*c));
+	c->bytes = cur->bytes;
+	c->packets = cur->packets;
+	c->add_time = cur->add_time;
+	c->use_time = cur->use_time;
+	c->replay_drops = info->stats.replay;
+	c->integrity_drops = info->stats.integrity_failed;
+}
+
 int xnl_parse_sa(const struct xnl_msg *m, struct ksa *sa, struct kcounters *c)
 {
 	struct xattr tb[NRULES];
 	struct xfrm_usersa_info info;
+	struct sa_attrs at;
 	struct rd r = m->payload;
 	struct ksa tmp;
 	struct ksa *out = sa ? sa : &tmp;
-	char name[64];
 	int rc;
 
 	if (m->type != XFRM_MSG_NEWSA)
 		return -EINVAL;
 	if (read_fixed(&r, &info, sizeof(info)) < 0 || xattrs_parse(r, tb) < 0)
 		return -EBADMSG;
-	if (info.family != AF_INET && info.family != AF_INET6)
-		return -EBADMSG;
-
-	memset(out, 0, sizeof(*out));
-	out->proto = info.id.proto;
-	out->spi = ntohl(info.id.spi);
-	addr_from_x(&out->src, &info.saddr, info.family);
-	addr_from_x(&out->dst, &info.id.daddr, info.family);
-	out->mode =
-	    info.mode == XFRM_MODE_TUNNEL ? KMODE_TUNNEL : KMODE_TRANSPORT;
-	out->reqid = info.reqid;
-	if (sel_from_x(&out->sel, &info.sel) < 0)
-		goto bad;
-	lft_from_x(&out->lft, &info.lft);
-	out->esn = (info.flags & XFRM_STATE_ESN) != 0;
-	out->replay_window = info.replay_window;
-
-	if (tb[XFRMA_ALG_AEAD].present) {
-		struct xfrm_algo_aead a;
-		const struct kalg_encr *e;
-		struct rd ar = tb[XFRMA_ALG_AEAD].r;
-
-		memset(&a, 0, sizeof(a));
-		if (rd_bytes(&ar, &a, sizeof(a)) < 0)
-			goto bad;
-		name_copy(name, a.alg_name);
-		e = kalg_encr_by_name(name, true, (uint16_t)a.alg_icv_len);
-		if (e) {
-			out->encr_id = e->id;
-			if (!e->fixed && a.alg_key_len >= e->salt * 8u)
-				out->encr_keybits =
-				    (uint16_t)(a.alg_key_len - e->salt * 8u);
-		}
-		rc = algo_key(tb[XFRMA_ALG_AEAD].r, sizeof(a), a.alg_key_len,
-			      out->enc_key, &out->enc_key_len, sa != NULL);
-		if (rc < 0)
-			goto fail;
+	if ((rc = sa_attrs_parse(tb, &at)) < 0)
+		return rc;
+	if ((rc = sa_from_info(out, &info)) < 0)
+		goto wipe;
+	if (at.aead.present &&
+	    (rc = sa_set_encr(out, &at.aead, true, sa != NULL)) < 0)
+		goto wipe;
+	if (at.crypt.present &&
+	    (rc = sa_set_encr(out, &at.crypt, false, sa != NULL)) < 0)
+		goto wipe;
+	if (at.auth.present &&
+	    (rc = sa_set_integ(out, &at.auth, sa != NULL)) < 0)
+		goto wipe;
+	if (at.has_encap) {
+		out->encap.enabled = at.encap.encap_type == UDP_ENCAP_ESPINUDP;
+		out->encap.sport = ntohs(at.encap.encap_sport);
+		out->encap.dport = ntohs(at.encap.encap_dport);
+		addr_from_x_opt(&out->encap.oa, &at.encap.encap_oa,
+				info.family);
 	}
-	if (tb[XFRMA_ALG_CRYPT].present) {
-		struct xfrm_algo a;
-		const struct kalg_encr *e;
-		struct rd ar = tb[XFRMA_ALG_CRYPT].r;
-
-		memset(&a, 0, sizeof(a));
-		if (rd_bytes(&ar, &a, sizeof(a)) < 0)
-			goto bad;
-		name_copy(name, a.alg_name);
-		e = kalg_encr_by_name(name, false, 0);
-		if (e) {
-			out->encr_id = e->id;
-			if (!e->fixed && a.alg_key_len >= e->salt * 8u)
-				out->encr_keybits =
-				    (uint16_t)(a.alg_key_len - e->salt * 8u);
-		}
-		rc = algo_key(tb[XFRMA_ALG_CRYPT].r, sizeof(a), a.alg_key_len,
-			      out->enc_key, &out->enc_key_len, sa != NULL);
-		if (rc < 0)
-			goto fail;
-	}
-	if (tb[XFRMA_ALG_AUTH_TRUNC].present) {
-		struct xfrm_algo_auth a;
-		const struct kalg_integ *i;
-		struct rd ar = tb[XFRMA_ALG_AUTH_TRUNC].r;
-
-		memset(&a, 0, sizeof(a));
-		if (rd_bytes(&ar, &a, sizeof(a)) < 0)
-			goto bad;
-		name_copy(name, a.alg_name);
-		i = kalg_integ_by_name(name, (uint16_t)a.alg_trunc_len);
-		if (i)
-			out->integ_id = i->id;
-		rc = algo_key(tb[XFRMA_ALG_AUTH_TRUNC].r, sizeof(a),
-			      a.alg_key_len, out->auth_key, &out->auth_key_len,
-			      sa != NULL);
-		if (rc < 0)
-			goto fail;
-	}
-	if (tb[XFRMA_ENCAP].present) {
-		struct xfrm_encap_tmpl en;
-		struct rd er = tb[XFRMA_ENCAP].r;
-
-		if (rd_bytes(&er, &en, sizeof(en)) < 0)
-			goto bad;
-		out->encap.enabled = en.encap_type == UDP_ENCAP_ESPINUDP;
-		out->encap.sport = ntohs(en.encap_sport);
-		out->encap.dport = ntohs(en.encap_dport);
-		addr_from_x_opt(&out->encap.oa, &en.encap_oa, info.family);
-	}
-	if (tb[XFRMA_REPLAY_ESN_VAL].present) {
-		struct xfrm_replay_state_esn es;
-		struct rd er = tb[XFRMA_REPLAY_ESN_VAL].r;
-
-		if (rd_bytes(&er, &es, sizeof(es)) < 0)
-			goto bad;
-		/* the bitmap must be present in full */
-		if (es.bmp_len > XFRMA_REPLAY_ESN_MAX / 32 ||
-		    rd_left(&er) < es.bmp_len * 4u)
-			goto bad;
-		out->replay_window = es.replay_window;
-	}
-	if (c) {
-		struct xfrm_lifetime_cur cur = info.curlft;
-
-		if (tb[XFRMA_LTIME_VAL].present) {
-			struct rd lr = tb[XFRMA_LTIME_VAL].r;
-			if (rd_bytes(&lr, &cur, sizeof(cur)) < 0)
-				goto bad;
-		}
-		memset(c, 0, sizeof(*c));
-		c->bytes = cur.bytes;
-		c->packets = cur.packets;
-		c->add_time = cur.add_time;
-		c->use_time = cur.use_time;
-		c->replay_drops = info.stats.replay;
-		c->integrity_drops = info.stats.integrity_failed;
-	}
+	if (at.has_esn)
+		out->replay_window = at.esn_window;
+	if (c)
+		counters_from_x(c, &info, &at);
 	if (!sa)
 		OPENSSL_cleanse(&tmp, sizeof(tmp));
 	return 0;
-bad:
-	rc = -EBADMSG;
-fail:
+wipe:
 	OPENSSL_cleanse(out, sizeof(*out));
 	return rc;
 }

@@ -2142,11 +2142,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < d->conf->iface.spmd.n; i++)
 		if (d->conf->iface.spmd.v[i].kind == CONF_ADDR_UNIX)
 			spmd_path = d->conf->iface.spmd.v[i].name;
-	/* no `kernel` line: xfrm, as spmd and iked (racoon2's samples) */
 	if (!backend)
-		backend = d->conf->iface.kernel == CONF_KERNEL_DEFAULT
-			      ? "xfrm"
-			      : conf_kernel_name(d->conf->iface.kernel);
+		backend = conf_kernel_backend(d->conf->iface.kernel);
 
 	if (keyexport) {
 		d->keyexport_esp = esp_uat_open(keyexport, "esp_sa");

@@ -6,7 +6,7 @@
  *   selector direction inbound  -> one IN policy (src -> dst, as
  *     written: src is the peer side) and, in tunnel mode, the FWD
  *     policy Linux checks for forwarded packets (not when the backend
- *     has no fwd SPD: kernel.h k_has_fwd(), BSD PF_KEY);
+ *     has no fwd SPD: kernel.h KF_FWD_POLICY, BSD PF_KEY);
  *   action auto_ipsec/static_ipsec -> IPsec templates from the first
  *     ipsec of ipsec_index: ipcomp (level use), esp, ah, innermost
  *     first; tunnel endpoints from my_sa_ipaddr/peers_sa_ipaddr;
@@ -394,7 +394,7 @@ static int build_selector(struct spd *spd, const struct conf_selector *cs,
 				goto free_lists;
 			/* BSD PF_KEY has no fwd SPD and refuses one */
 			if (tunnel && e.kp.dir == KDIR_IN &&
-			    k_has_fwd(spd->k)) {
+			    k_has(spd->k, KF_FWD_POLICY)) {
 				e.kp.dir = KDIR_FWD;
 				if ((rc = spd_set_push(out, &e)) < 0)
 					goto free_lists;
@@ -566,9 +566,9 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 	e[1].kp.priority = spd_priority(&e[1].kp.sel);
 	*n = 2;
 	if (mode == KMODE_TUNNEL && e[0].kp.action == KPOL_IPSEC &&
-	    k_has_fwd(spd->k)) {
+	    k_has(spd->k, KF_FWD_POLICY)) {
 		/* Linux checks forwarded traffic against the fwd SPD (the
-		 * BSDs have none: k->no_fwd) */
+		 * BSDs have none: no KF_FWD_POLICY) */
 		e[2] = e[0].kp.dir == KDIR_IN ? e[0] : e[1];
 		e[2].kp.dir = KDIR_FWD;
 		*n = 3;
@@ -586,11 +586,4 @@ const char *spd_conf_socket(const struct conf *c)
 		    c->iface.spmd.v[i].name)
 			return c->iface.spmd.v[i].name;
 	return SPMD_DEFAULT_SOCKET;
-}
-
-const char *spd_conf_backend(const struct conf *c)
-{
-	if (c->iface.kernel == CONF_KERNEL_DEFAULT)
-		return "xfrm";
-	return conf_kernel_name(c->iface.kernel);
 }

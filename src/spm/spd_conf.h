@@ -17,7 +17,7 @@
  * whose addresses are not IP_RW (nor its tunnel peer), the cross
  * product of its expanded src x dst addresses (same family) gives one
  * policy in the selector's direction, plus the fwd policy Linux needs
- * for inbound tunnel mode (none when !k_has_fwd(spd->k)).  Reqids
+ * for inbound tunnel mode (none without KF_FWD_POLICY).  Reqids
  * come from spd (stable per selector pair across reloads).  Problems that make
  * a selector unusable are appended to errbuf and skipped; returns 0 or -ENOMEM.
  */
@@ -51,9 +51,6 @@ int spd_conf_dynamic(struct spd *spd, const struct conf *c,
 /* The spmd socket path of c (first `spmd { unix ... }`) or default. */
 const char *spd_conf_socket(const struct conf *c);
 #define SPMD_DEFAULT_SOCKET R2_SPMIF_SOCKET
-
-/* The kernel backend named by c ("xfrm" by default). */
-const char *spd_conf_backend(const struct conf *c);
 
 /* Priority of a selector: more specific = lower number = preferred. */
 uint32_t spd_priority(const struct ksel *s);

@@ -252,7 +252,8 @@ int main(int argc, char **argv)
 		free(abs);
 		return check ? rc : 1;
 	}
-	d.backend = backend ? backend : spd_conf_backend(d.conf);
+	d.backend =
+	    backend ? backend : conf_kernel_backend(d.conf->iface.kernel);
 	spmd_ns_from_conf(&d, d.conf);
 	t_load = ev_now_ms() - t_load;
 

@@ -312,7 +312,8 @@ fail_fds:
 
 extern const struct kernel_ops kernel_userspace_ops;
 
-int k_open_channel(struct kernel *k, int fd, int evfd)
+int k_open_channel(struct kernel *k, int fd, int evfd,
+		   const struct kernel_ops *plane)
 {
 	struct timeval tv = {.tv_sec = 10};
 	struct us_priv *p = calloc(1, sizeof(*p));
@@ -325,6 +326,7 @@ int k_open_channel(struct kernel *k, int fd, int evfd)
 		return -ENOMEM;
 	}
 	k->ops = &kernel_userspace_ops;
+	k->features = plane ? plane->features : kernel_userspace_ops.features;
 	k->priv = p;
 	p->fixed = true;
 	p->evfd = p->tfd = -1;
@@ -607,6 +609,7 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 
 const struct kernel_ops kernel_userspace_ops = {
     .name = "userspace",
+    .features = KF_FWD_POLICY,
     .open = us_open,
     .close = us_close,
     .getspi = us_getspi,

@@ -24,6 +24,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
@@ -1175,6 +1178,72 @@ static void test_registry(void **state)
 	k_close(&k);
 }
 
+/* Every backend fills every operation (none is probed by NULL) and
+ * states its features; the daemons ask k_has(), never the name. */
+static void test_features(void **state)
+{
+	static const char *const names[] = {"xfrm", "pfkey", "fake",
+					    "userspace"};
+	struct kernel k;
+	int fd, encap = 0;
+	socklen_t sl = sizeof(encap);
+	char err[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct kernel_ops *o = kernel_backend(names[i]);
+
+		if (!o)
+			continue; /* userspace: not built */
+		assert_non_null(o->open);
+		assert_non_null(o->close);
+		assert_non_null(o->getspi);
+		assert_non_null(o->sa_add);
+		assert_non_null(o->sa_del);
+		assert_non_null(o->sa_query);
+		assert_non_null(o->sa_get);
+		assert_non_null(o->pol_add);
+		assert_non_null(o->pol_update);
+		assert_non_null(o->pol_del);
+		assert_non_null(o->pol_dump);
+		assert_non_null(o->flush_own);
+		assert_non_null(o->event_fd);
+		assert_non_null(o->event_read);
+		assert_true(o->features & KF_FWD_POLICY);
+		/* only the userspace data plane reads ESP-in-UDP itself */
+		assert_int_equal(!(o->features & KF_UDP_DECAP_KERNEL),
+				 strcmp(names[i], "userspace") == 0);
+	}
+	/* no kernel handle: the default backend's answer */
+	assert_true(k_has(NULL, KF_FWD_POLICY));
+	assert_true(k_has(NULL, KF_UDP_DECAP_KERNEL));
+	assert_int_equal(k_open(&k, "fake", 0), 0);
+	assert_true(k_has(&k, KF_FWD_POLICY | KF_UDP_DECAP_KERNEL));
+	k.features &= ~(unsigned)KF_FWD_POLICY; /* as pfkey on a BSD */
+	assert_false(k_has(&k, KF_FWD_POLICY));
+	assert_false(k_has(&k, KF_FWD_POLICY | KF_UDP_DECAP_KERNEL));
+
+	/* NAT-T socket set-up follows the feature, not the name */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(k_udp_decap(&k, fd, err, sizeof(err)), 0);
+	assert_int_equal(getsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, &sl),
+			 0);
+	assert_int_equal(encap, UDP_ENCAP_ESPINUDP);
+	close(fd);
+	k.features &= ~(unsigned)KF_UDP_DECAP_KERNEL; /* as userspace */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(k_udp_decap(&k, fd, err, sizeof(err)), 0);
+	encap = -1;
+	sl = sizeof(encap);
+	assert_int_equal(getsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, &sl),
+			 0);
+	assert_int_equal(encap, 0); /* a filter instead of UDP_ENCAP */
+	close(fd);
+	k_close(&k);
+}
+
 static void test_helpers(void **state)
 {
 	struct kaddr a, b;
@@ -1236,6 +1305,7 @@ int main(void)
 	    cmocka_unit_test(test_fake_policies),
 	    cmocka_unit_test(test_fake_events),
 	    cmocka_unit_test(test_registry),
+	    cmocka_unit_test(test_features),
 	    cmocka_unit_test(test_helpers),
 	};
 

@@ -11,7 +11,7 @@
  *   - a kernel failure during the resync is reported (the caller retries)
  *     and the next resync completes;
  *   - nothing to do: all present, the backend is not written to;
- *   - a backend without a fwd SPD (k->no_fwd, BSD PF_KEY) gets no fwd
+ *   - a backend without a fwd SPD (no KF_FWD_POLICY, BSD PF_KEY) gets no fwd
  *     policies for tunnel mode, static or dynamic; with fwd it does.
  */
 #include <errno.h>
@@ -335,8 +335,9 @@ static void fwd_case(bool no_fwd)
 	assert_int_equal(rc, 0);
 	conf_diag_free(&dg);
 	assert_int_equal(k_open(&k, "fake", 0), 0);
-	k.no_fwd = no_fwd;
-	assert_int_equal(k_has_fwd(&k), !no_fwd);
+	if (no_fwd)
+		k.features &= ~(unsigned)KF_FWD_POLICY;
+	assert_int_equal(k_has(&k, KF_FWD_POLICY), !no_fwd);
 	assert_int_equal(spd_init(&spd, &k, NULL), 0);
 	spd_set_init(&s);
 	assert_int_equal(spd_conf_build(&spd, c, &s, err, sizeof(err)), 0);
