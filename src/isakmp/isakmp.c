@@ -4,6 +4,7 @@
  * a struct wr.  See isakmp.h.
  */
 #include "isakmp/isakmp.h"
+#include "isakmp/isakmp_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -58,7 +59,92 @@ static int rd_attr(struct rd *r, uint16_t *type, uint32_t *val)
 }
 
 /* RFC 2408 §3.5 transform body with RFC 2407 §4.5 attributes. */
-static int parse_xform(struct rd b, struct isakmp_xform *x)
+static int parse_ipsec_attr(struct isakmp_xform *x, uint16_t type, uint32_t val,
+			    uint16_t *last_life)
+{
+	switch (type) {
+	case ISAKMP_ATTR_LIFE_TYPE:
+		if (val != ISAKMP_LIFE_SECONDS && val != ISAKMP_LIFE_KILOBYTES)
+			x->unknown_attr = true;
+		*last_life = (uint16_t)val;
+		break;
+	case ISAKMP_ATTR_LIFE_DURATION:
+		/* §4.5: a duration follows its life type */
+		if (*last_life == ISAKMP_LIFE_SECONDS)
+			x->life_sec = val;
+		else if (*last_life == ISAKMP_LIFE_KILOBYTES)
+			x->life_kb = val;
+		else
+			return -EBADMSG;
+		break;
+	case ISAKMP_ATTR_GROUP_DESC:
+		x->group = (uint16_t)val;
+		break;
+	case ISAKMP_ATTR_ENCAP_MODE:
+		x->encap = (uint16_t)val;
+		break;
+	case ISAKMP_ATTR_AUTH_ALG:
+		x->auth = (uint16_t)val;
+		break;
+	case ISAKMP_ATTR_KEY_LENGTH:
+		if (val == 0 || val > 0xffff)
+			return -EBADMSG;
+		x->keylen = (uint16_t)val;
+		break;
+	default:
+		x->unknown_attr = true;
+		break;
+	}
+	return 0;
+}
+
+/* RFC 2409 Appendix A: Phase 1 attributes.  Private groups (group type,
+ * prime, generators, curves) and a PRF are not supported: the transform
+ * is then not chosen. */
+static int parse_p1_attr(struct isakmp_xform *x, uint16_t type, uint32_t val,
+			 uint16_t *last_life)
+{
+	switch (type) {
+	case ISAKMP_P1_ATTR_ENCR:
+		x->encr = (uint16_t)val;
+		break;
+	case ISAKMP_P1_ATTR_HASH:
+		x->hash = (uint16_t)val;
+		break;
+	case ISAKMP_P1_ATTR_AUTH:
+		x->auth_method = (uint16_t)val;
+		break;
+	case ISAKMP_P1_ATTR_GROUP_DESC:
+		x->group = (uint16_t)val;
+		break;
+	case ISAKMP_P1_ATTR_LIFE_TYPE:
+		if (val != ISAKMP_LIFE_SECONDS && val != ISAKMP_LIFE_KILOBYTES)
+			x->unknown_attr = true;
+		*last_life = (uint16_t)val;
+		break;
+	case ISAKMP_P1_ATTR_LIFE_DURATION:
+		/* App. A: "Life Duration ... MUST immediately follow" its
+		 * Life Type */
+		if (*last_life == ISAKMP_LIFE_SECONDS)
+			x->life_sec = val;
+		else if (*last_life == ISAKMP_LIFE_KILOBYTES)
+			x->life_kb = val;
+		else
+			return -EBADMSG;
+		break;
+	case ISAKMP_P1_ATTR_KEY_LENGTH:
+		if (val == 0 || val > 0xffff)
+			return -EBADMSG;
+		x->keylen = (uint16_t)val;
+		break;
+	default:
+		x->unknown_attr = true;
+		break;
+	}
+	return 0;
+}
+
+static int parse_xform(struct rd b, uint8_t proto, struct isakmp_xform *x)
 {
 	uint16_t res, type, last_life = 0;
 	uint32_t val;
@@ -67,42 +153,16 @@ static int parse_xform(struct rd b, struct isakmp_xform *x)
 	    rd_u16(&b, &res) < 0)
 		return -EBADMSG;
 	while (!rd_empty(&b)) {
+		int err;
+
 		if (rd_attr(&b, &type, &val) < 0)
 			return -EBADMSG;
-		switch (type) {
-		case ISAKMP_ATTR_LIFE_TYPE:
-			if (val != ISAKMP_LIFE_SECONDS &&
-			    val != ISAKMP_LIFE_KILOBYTES)
-				x->unknown_attr = true;
-			last_life = (uint16_t)val;
-			break;
-		case ISAKMP_ATTR_LIFE_DURATION:
-			/* §4.5: a duration follows its life type */
-			if (last_life == ISAKMP_LIFE_SECONDS)
-				x->life_sec = val;
-			else if (last_life == ISAKMP_LIFE_KILOBYTES)
-				x->life_kb = val;
-			else
-				return -EBADMSG;
-			break;
-		case ISAKMP_ATTR_GROUP_DESC:
-			x->group = (uint16_t)val;
-			break;
-		case ISAKMP_ATTR_ENCAP_MODE:
-			x->encap = (uint16_t)val;
-			break;
-		case ISAKMP_ATTR_AUTH_ALG:
-			x->auth = (uint16_t)val;
-			break;
-		case ISAKMP_ATTR_KEY_LENGTH:
-			if (val == 0 || val > 0xffff)
-				return -EBADMSG;
-			x->keylen = (uint16_t)val;
-			break;
-		default:
-			x->unknown_attr = true;
-			break;
-		}
+		if (proto == ISAKMP_PROTO_ISAKMP)
+			err = parse_p1_attr(x, type, val, &last_life);
+		else
+			err = parse_ipsec_attr(x, type, val, &last_life);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -132,7 +192,7 @@ static int parse_prop(struct rd b, struct isakmp_prop *p)
 			return -EBADMSG;
 		if (next != ISAKMP_NP_T && next != ISAKMP_NP_NONE)
 			return -EBADMSG;
-		err = parse_xform(tb, &p->x[p->n_xforms]);
+		err = parse_xform(tb, p->proto, &p->x[p->n_xforms]);
 		if (err)
 			return err;
 		p->n_xforms++;
@@ -143,7 +203,7 @@ static int parse_prop(struct rd b, struct isakmp_prop *p)
 }
 
 /* RFC 2408 §3.4 + RFC 2407 §4.6.1: SA with IPsec DOI, SIT_IDENTITY_ONLY. */
-static int parse_sa(struct rd b, struct isakmp_sa *sa)
+int isakmp_parse_sa(struct rd b, struct isakmp_sa *sa)
 {
 	uint8_t next = ISAKMP_NP_P;
 	struct rd pb;
@@ -180,7 +240,7 @@ static int parse_sa(struct rd b, struct isakmp_sa *sa)
 }
 
 /* RFC 2407 §4.6.2 identification payload body. */
-static int parse_id(struct rd b, struct isakmp_id *id)
+int isakmp_parse_id(struct rd b, struct isakmp_id *id)
 {
 	size_t want;
 
@@ -210,7 +270,7 @@ static int parse_id(struct rd b, struct isakmp_id *id)
 }
 
 /* RFC 2408 §3.14 notification payload body. */
-static int parse_notify(struct rd b, struct isakmp_notify *n)
+int isakmp_parse_notify(struct rd b, struct isakmp_notify *n)
 {
 	if (rd_u32(&b, &n->doi) < 0 || rd_u8(&b, &n->proto) < 0 ||
 	    rd_u8(&b, &n->spi_size) < 0 || rd_u16(&b, &n->type) < 0)
@@ -222,13 +282,15 @@ static int parse_notify(struct rd b, struct isakmp_notify *n)
 	return rd_ptr(&b, n->data_len, &n->data);
 }
 
-/* RFC 2408 §3.15 delete payload body: exactly #SPIs * SPI size. */
-static int parse_delete(struct rd b, struct isakmp_delete *d)
+/* RFC 2408 §3.15 delete payload body: exactly #SPIs * SPI size.  The
+ * DOI is 1, or 0 for an ISAKMP SA when doi0 (§3.15: "For ISAKMP, this
+ * value is zero"; KINK deletes only IPsec SAs). */
+int isakmp_parse_delete(struct rd b, struct isakmp_delete *d, bool doi0)
 {
 	if (rd_u32(&b, &d->doi) < 0 || rd_u8(&b, &d->proto) < 0 ||
 	    rd_u8(&b, &d->spi_size) < 0 || rd_u16(&b, &d->n_spi) < 0)
 		return -EBADMSG;
-	if (d->doi != ISAKMP_DOI_IPSEC)
+	if (d->doi != ISAKMP_DOI_IPSEC && !(doi0 && d->doi == 0))
 		return -ENOTSUP;
 	if (d->spi_size == 0 || d->spi_size > ISAKMP_MAX_SPI || d->n_spi == 0 ||
 	    rd_left(&b) != (size_t)d->n_spi * d->spi_size)
@@ -252,7 +314,7 @@ int isakmp_qm_parse(uint8_t first, const uint8_t *p, size_t len,
 			if (out->has_sa)
 				return -EBADMSG;
 			out->has_sa = true;
-			err = parse_sa(b, &out->sa);
+			err = isakmp_parse_sa(b, &out->sa);
 			break;
 		case ISAKMP_NP_NONCE:
 			/* RFC 2409 §5: 8 to 256 octets */
@@ -272,17 +334,19 @@ int isakmp_qm_parse(uint8_t first, const uint8_t *p, size_t len,
 			/* RFC 2409 §5.5: IDci then IDcr, both or none */
 			if (out->n_id >= 2)
 				return -EBADMSG;
-			err = parse_id(b, &out->id[out->n_id++]);
+			err = isakmp_parse_id(b, &out->id[out->n_id++]);
 			break;
 		case ISAKMP_NP_N:
 			if (out->n_notify >= ISAKMP_MAX_NOTIFY)
 				return -E2BIG;
-			err = parse_notify(b, &out->notify[out->n_notify++]);
+			err = isakmp_parse_notify(
+			    b, &out->notify[out->n_notify++]);
 			break;
 		case ISAKMP_NP_D:
 			if (out->n_delete >= ISAKMP_MAX_DELETE)
 				return -E2BIG;
-			err = parse_delete(b, &out->del[out->n_delete++]);
+			err = isakmp_parse_delete(b, &out->del[out->n_delete++],
+						  false);
 			break;
 		case ISAKMP_NP_VID:
 			break; /* informational only */
@@ -326,7 +390,7 @@ static size_t pl_begin(struct chain *c, uint8_t type)
 	return off;
 }
 
-static void pl_end(struct wr *w, size_t off)
+void isakmp_pl_end(struct wr *w, size_t off)
 {
 	size_t n = w->len - off;
 
@@ -347,7 +411,32 @@ static void put_attr(struct wr *w, uint16_t type, uint32_t val)
 	}
 }
 
-static void put_xform(struct wr *w, const struct isakmp_xform *x, bool last)
+/* RFC 2409 Appendix A attributes, in the order racoon and strongSwan
+ * send them. */
+static void put_p1_attrs(struct wr *w, const struct isakmp_xform *x)
+{
+	if (x->encr)
+		put_attr(w, ISAKMP_P1_ATTR_ENCR, x->encr);
+	if (x->keylen)
+		put_attr(w, ISAKMP_P1_ATTR_KEY_LENGTH, x->keylen);
+	if (x->hash)
+		put_attr(w, ISAKMP_P1_ATTR_HASH, x->hash);
+	if (x->group)
+		put_attr(w, ISAKMP_P1_ATTR_GROUP_DESC, x->group);
+	if (x->auth_method)
+		put_attr(w, ISAKMP_P1_ATTR_AUTH, x->auth_method);
+	if (x->life_sec) {
+		put_attr(w, ISAKMP_P1_ATTR_LIFE_TYPE, ISAKMP_LIFE_SECONDS);
+		put_attr(w, ISAKMP_P1_ATTR_LIFE_DURATION, x->life_sec);
+	}
+	if (x->life_kb) {
+		put_attr(w, ISAKMP_P1_ATTR_LIFE_TYPE, ISAKMP_LIFE_KILOBYTES);
+		put_attr(w, ISAKMP_P1_ATTR_LIFE_DURATION, x->life_kb);
+	}
+}
+
+static void put_xform(struct wr *w, uint8_t proto, const struct isakmp_xform *x,
+		      bool last)
 {
 	size_t off = 0;
 
@@ -356,6 +445,11 @@ static void put_xform(struct wr *w, const struct isakmp_xform *x, bool last)
 	wr_u8(w, x->num);
 	wr_u8(w, x->id);
 	wr_u16(w, 0);
+	if (proto == ISAKMP_PROTO_ISAKMP) {
+		put_p1_attrs(w, x);
+		isakmp_pl_end(w, off);
+		return;
+	}
 	if (x->life_sec) {
 		put_attr(w, ISAKMP_ATTR_LIFE_TYPE, ISAKMP_LIFE_SECONDS);
 		put_attr(w, ISAKMP_ATTR_LIFE_DURATION, x->life_sec);
@@ -372,10 +466,10 @@ static void put_xform(struct wr *w, const struct isakmp_xform *x, bool last)
 		put_attr(w, ISAKMP_ATTR_AUTH_ALG, x->auth);
 	if (x->keylen)
 		put_attr(w, ISAKMP_ATTR_KEY_LENGTH, x->keylen);
-	pl_end(w, off);
+	isakmp_pl_end(w, off);
 }
 
-static void put_sa(struct wr *w, const struct isakmp_sa *sa)
+void isakmp_write_sa(struct wr *w, const struct isakmp_sa *sa)
 {
 	wr_u32(w, sa->doi ? sa->doi : ISAKMP_DOI_IPSEC);
 	wr_u32(w, sa->sit ? sa->sit : ISAKMP_SIT_IDENTITY_ONLY);
@@ -398,8 +492,8 @@ static void put_sa(struct wr *w, const struct isakmp_sa *sa)
 		wr_u8(w, n);
 		wr_bytes(w, p->spi, p->spi_size);
 		for (uint8_t j = 0; j < n; j++)
-			put_xform(w, &p->x[j], j + 1 == n);
-		pl_end(w, off);
+			put_xform(w, p->proto, &p->x[j], j + 1 == n);
+		isakmp_pl_end(w, off);
 	}
 }
 
@@ -410,18 +504,18 @@ int isakmp_qm_build(struct wr *w, const struct isakmp_qm *qm, uint8_t *first)
 
 	if (qm->has_sa) {
 		off = pl_begin(&c, ISAKMP_NP_SA);
-		put_sa(w, &qm->sa);
-		pl_end(w, off);
+		isakmp_write_sa(w, &qm->sa);
+		isakmp_pl_end(w, off);
 	}
 	if (qm->nonce) {
 		off = pl_begin(&c, ISAKMP_NP_NONCE);
 		wr_bytes(w, qm->nonce, qm->nonce_len);
-		pl_end(w, off);
+		isakmp_pl_end(w, off);
 	}
 	if (qm->ke) {
 		off = pl_begin(&c, ISAKMP_NP_KE);
 		wr_bytes(w, qm->ke, qm->ke_len);
-		pl_end(w, off);
+		isakmp_pl_end(w, off);
 	}
 	for (size_t i = 0; i < qm->n_id && i < 2; i++) {
 		const struct isakmp_id *id = &qm->id[i];
@@ -430,7 +524,7 @@ int isakmp_qm_build(struct wr *w, const struct isakmp_qm *qm, uint8_t *first)
 		wr_u8(w, id->proto);
 		wr_u16(w, id->port);
 		wr_bytes(w, id->data, id->len <= 32 ? id->len : 32);
-		pl_end(w, off);
+		isakmp_pl_end(w, off);
 	}
 	for (size_t i = 0; i < qm->n_notify && i < ISAKMP_MAX_NOTIFY; i++) {
 		const struct isakmp_notify *n = &qm->notify[i];
@@ -442,7 +536,7 @@ int isakmp_qm_build(struct wr *w, const struct isakmp_qm *qm, uint8_t *first)
 		wr_bytes(w, n->spi,
 			 n->spi_size <= ISAKMP_MAX_SPI ? n->spi_size : 0);
 		wr_bytes(w, n->data, n->data_len);
-		pl_end(w, off);
+		isakmp_pl_end(w, off);
 	}
 	for (size_t i = 0; i < qm->n_delete && i < ISAKMP_MAX_DELETE; i++) {
 		const struct isakmp_delete *d = &qm->del[i];
@@ -452,7 +546,7 @@ int isakmp_qm_build(struct wr *w, const struct isakmp_qm *qm, uint8_t *first)
 		wr_u8(w, d->spi_size);
 		wr_u16(w, d->n_spi);
 		wr_bytes(w, d->spis, (size_t)d->n_spi * d->spi_size);
-		pl_end(w, off);
+		isakmp_pl_end(w, off);
 	}
 	*first = c.have_prev ? c.first : ISAKMP_NP_NONE;
 	return wr_error(w);
@@ -494,5 +588,9 @@ const char *isakmp_np_name(uint8_t np)
 	    "NONE", "SA",   "P",   "T",	    "KE", "ID", "CERT",
 	    "CR",   "HASH", "SIG", "NONCE", "N",  "D",	"VID"};
 
+	if (np == ISAKMP_NP_NATD)
+		return "NAT-D";
+	if (np == ISAKMP_NP_NATOA)
+		return "NAT-OA";
 	return np < NELEM(names) ? names[np] : "?";
 }
