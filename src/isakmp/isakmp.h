@@ -84,14 +84,6 @@ enum {
 	ISAKMP_AUTH_HMAC_SHA2_512 = 7
 };
 
-/* Notify message types used in Quick Mode (RFC 2408 §3.14.1). */
-enum {
-	ISAKMP_N_NO_PROPOSAL_CHOSEN = 14,
-	ISAKMP_N_BAD_PROPOSAL_SYNTAX = 16,
-	ISAKMP_N_INVALID_KEY_INFORMATION = 17,
-	ISAKMP_N_INVALID_ID_INFORMATION = 18,
-};
-
 /* ID types (RFC 2407 §4.6.2.1). */
 enum {
 	ISAKMP_ID_IPV4_ADDR = 1,
