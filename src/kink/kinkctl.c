@@ -2,7 +2,7 @@
  * kinkctl - ask kinkd over its control socket (SOCK_SEQPACKET: one
  * request, one answer whose first line is 0 = ok, 1 = error).
  *   show sa [--json] | show peers [--json] | show stats [--json]
- *   delete SPI | delete all | ping
+ *   delete SPI | delete all | initiate POLICY | status [REMOTE] | ping
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +19,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: kinkctl [-s socket] show sa|peers|stats "
-			"[--json] | delete SPI|all | ping\n");
+			"[--json] | delete SPI|all | initiate POLICY | "
+			"status [REMOTE] | ping\n");
 	exit(2);
 }
 

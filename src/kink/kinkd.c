@@ -321,6 +321,7 @@ static void peer_epoch(struct kinkd *d, struct kpeer *p, uint32_t epoch)
 	}
 	p->epoch = epoch;
 	p->epoch_known = true;
+	p->heard_ms = ev_now_ms();
 }
 
 /* ---- sending ---- */
@@ -485,9 +486,23 @@ static void xchg_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	if (x->tries > max) {
+		struct kpeer *p = x->peer;
+		bool dead = x->type == KINK_TYPE_STATUS;
 		log_warn(MOD, "%s to %s (XID %u): no reply",
-			 kink_type_name(x->type), x->peer->r->name, x->xid);
+			 kink_type_name(x->type), p->r->name, x->xid);
 		xchg_free(d, x);
+		/* dead-peer detection: a peer that answers no STATUS is
+		 * gone; its SAs with us are useless */
+		if (dead) {
+			log_notice(MOD, "peer %s is dead: removing its SAs",
+				   p->r->name);
+			d->stats.dead_peers++;
+			for (struct kchild *c = d->children, *n; c; c = n) {
+				n = c->next;
+				if (c->peer == p)
+					child_remove(d, c);
+			}
+		}
 		return;
 	}
 	/* RFC 4430 §4: retransmit with the same XID */
@@ -721,6 +736,64 @@ static void send_ack(struct kinkd *d, struct kxchg *x)
 	}
 	free(req);
 	kink_auth_free(a);
+}
+
+/* STATUS (RFC 4430 §4.4): AP_REQ only; the REPLY's AP_REP carries the
+ * peer's epoch, which peer_epoch() compares (a changed one means it
+ * rebooted and lost its SAs), and no REPLY at all means it is dead. */
+static int send_status(struct kinkd *d, struct kpeer *p)
+{
+	struct kink_wr w;
+	struct kxchg *x;
+	uint8_t *req = NULL;
+	size_t req_len;
+	int err;
+
+	for (x = d->xchgs; x; x = x->next)
+		if (x->peer == p && x->type == KINK_TYPE_STATUS)
+			return 0; /* one at a time */
+	x = xchg_new(d, p, KINK_TYPE_STATUS);
+	if (!x)
+		return -ENOMEM;
+	err = kink_krb_mk_req(d->krb, p->kp->peers_principal, &x->auth, &req,
+			      &req_len);
+	if (err) {
+		log_warn(MOD, "Kerberos for %s: %s", p->kp->peers_principal,
+			 kink_krb_strerror(d->krb, err));
+		xchg_free(d, x);
+		return err;
+	}
+	kink_wr_begin(&w, KINK_TYPE_STATUS, x->xid, false);
+	kink_wr_ap_req(&w, d->epoch, req, req_len);
+	free(req);
+	err = kink_wr_finish(&w, cb_mic, x->auth, &x->pkt, &x->len);
+	if (err) {
+		xchg_free(d, x);
+		return err;
+	}
+	send_to(d, &p->addr, p->alen, x->pkt, x->len);
+	d->stats.status_sent++;
+	x->tries = 1;
+	ev_timer_start(d->loop, &x->timer, 1000);
+	log_info(MOD, "STATUS to %s (XID %u)", p->r->name, x->xid);
+	return 0;
+}
+
+/* dpd_delay in the kink block: a peer we share SAs with and have heard
+ * nothing authenticated from for that long gets a STATUS. */
+static void dpd_check(struct kinkd *d)
+{
+	uint64_t now = ev_now_ms();
+
+	for (struct kpeer *p = d->peers; p; p = p->next) {
+		bool has_sa = false;
+		if (!p->kp->dpd_delay || !p->kp->peers_principal)
+			continue;
+		for (struct kchild *c = d->children; c && !has_sa; c = c->next)
+			has_sa = c->peer == p;
+		if (has_sa && now - p->heard_ms >= p->kp->dpd_delay * 1000)
+			send_status(d, p);
+	}
 }
 
 /* A REPLY to our CREATE, authenticated already (AP_REP, Cksum). */
@@ -1569,10 +1642,14 @@ static void handle_reply(struct kinkd *d, const uint8_t *pkt,
 		log_warn(MOD, "%s to %s: KINK_ERROR %s",
 			 kink_type_name(x->type), x->peer->r->name,
 			 kink_err_name(m->error_code));
-	if (x->type == KINK_TYPE_CREATE && has_qm)
+	if (x->type == KINK_TYPE_CREATE && has_qm) {
 		create_done(d, x, m, &qm);
-	else
+	} else {
+		if (x->type == KINK_TYPE_STATUS)
+			log_info(MOD, "STATUS REPLY from %s (epoch %u)",
+				 x->peer->r->name, m->epoch);
 		xchg_free(d, x);
+	}
 	free(plain);
 }
 
@@ -1808,9 +1885,11 @@ static void ctl_show_stats(struct kinkd *d, struct wr *w, bool json)
 	    json ? "{\"rx\": %llu, \"rx_bad\": %llu, \"rx_bad_cksum\": "
 		   "%llu, \"rx_replay\": %llu, \"rx_dup\": %llu, \"tx\": "
 		   "%llu, \"creates\": %llu, \"deletes\": %llu, "
-		   "\"sa_installed\": %llu}\n"
+		   "\"sa_installed\": %llu, \"status_sent\": %llu, "
+		   "\"dead_peers\": %llu}\n"
 		 : "rx %llu bad %llu bad_cksum %llu replay %llu dup %llu tx "
-		   "%llu creates %llu deletes %llu sas %llu\n",
+		   "%llu creates %llu deletes %llu sas %llu status %llu dead "
+		   "%llu\n",
 	    (unsigned long long)d->stats.rx,
 	    (unsigned long long)d->stats.rx_bad,
 	    (unsigned long long)d->stats.rx_bad_cksum,
@@ -1819,7 +1898,9 @@ static void ctl_show_stats(struct kinkd *d, struct wr *w, bool json)
 	    (unsigned long long)d->stats.tx,
 	    (unsigned long long)d->stats.creates,
 	    (unsigned long long)d->stats.deletes,
-	    (unsigned long long)d->stats.sa_installed);
+	    (unsigned long long)d->stats.sa_installed,
+	    (unsigned long long)d->stats.status_sent,
+	    (unsigned long long)d->stats.dead_peers);
 }
 
 /* "delete all" | "delete SPI" (either direction's SPI, hex or decimal):
@@ -1840,6 +1921,79 @@ static int ctl_delete(struct kinkd *d, const char *what, struct wr *w)
 	}
 	ans(w, "%u SA pairs deleted\n", n);
 	return n || all ? 0 : -ENOENT;
+}
+
+/* "initiate POLICY": a CREATE for that policy now, as an ACQUIRE would
+ * start it (no traffic needed): SA endpoints from the policy (tunnel) or
+ * the remote's peers_ipaddr and our address towards it (transport). */
+static int ctl_initiate(struct kinkd *d, const char *name, struct wr *w)
+{
+	const struct conf_policy *pol = conf_policy_find(d->conf, name);
+	const struct conf_remote *r = pol ? pol->remote : NULL;
+	const struct conf_addr *pa;
+	struct kaddr local, remote;
+	enum kmode mode;
+	uint64_t before = d->stats.creates;
+
+	if (!r || !r->kink.present || !r->kink.peers_ipaddr.n) {
+		ans(w, "no policy %s with a kink remote\n", name);
+		return -ENOENT;
+	}
+	mode = pol->ipsec_mode == CONF_MODE_TUNNEL ? KMODE_TUNNEL
+						   : KMODE_TRANSPORT;
+	pa = mode == KMODE_TUNNEL && pol->peers_sa_ipaddr.kind == CONF_ADDR_IP
+		 ? &pol->peers_sa_ipaddr
+		 : &r->kink.peers_ipaddr.v[0];
+	if (pa->kind != CONF_ADDR_IP) {
+		ans(w, "policy %s: no peer address\n", name);
+		return -EINVAL;
+	}
+	memset(&remote, 0, sizeof(remote));
+	remote.af = pa->af;
+	memcpy(remote.u.b, pa->u.b, 16);
+	memset(&local, 0, sizeof(local));
+	if (mode == KMODE_TUNNEL && pol->my_sa_ipaddr.kind == CONF_ADDR_IP) {
+		local.af = pol->my_sa_ipaddr.af;
+		memcpy(local.u.b, pol->my_sa_ipaddr.u.b, 16);
+	} else if (local_addr_for(&remote, &local) < 0) {
+		ans(w, "policy %s: no route to the peer\n", name);
+		return -EHOSTUNREACH;
+	}
+	initiate(d, r->name, pol->name, &local, &remote, policy_reqid(d, pol),
+		 mode, 0);
+	if (d->stats.creates == before) {
+		ans(w, "no CREATE: SAs exist or one is in flight\n");
+		return 0;
+	}
+	ans(w, "CREATE sent\n");
+	return 0;
+}
+
+/* "status [REMOTE]": a STATUS now to that peer, or to every peer we
+ * share SAs with. */
+static int ctl_status(struct kinkd *d, const char *remote, struct wr *w)
+{
+	unsigned n = 0;
+
+	if (remote) {
+		const struct conf_remote *r = conf_remote_find(d->conf, remote);
+		struct kpeer *p =
+		    r && r->kink.present ? peer_for_remote(d, r) : NULL;
+		if (!p || !p->kp->peers_principal) {
+			ans(w, "no kink peer %s\n", remote);
+			return -ENOENT;
+		}
+		n += send_status(d, p) == 0;
+	} else {
+		for (struct kpeer *p = d->peers; p; p = p->next)
+			for (struct kchild *c = d->children; c; c = c->next)
+				if (c->peer == p) {
+					n += send_status(d, p) == 0;
+					break;
+				}
+	}
+	ans(w, "STATUS sent to %u peers\n", n);
+	return 0;
 }
 
 static void ctl_request(struct ev_loop *loop, int fd, uint32_t events,
@@ -1877,6 +2031,10 @@ static void ctl_request(struct ev_loop *loop, int fd, uint32_t events,
 		ctl_show_stats(d, &w, json);
 	else if (argc == 2 && !strcmp(argv[0], "delete"))
 		rc = ctl_delete(d, argv[1], &w);
+	else if (argc == 2 && !strcmp(argv[0], "initiate"))
+		rc = ctl_initiate(d, argv[1], &w);
+	else if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "status"))
+		rc = ctl_status(d, argc == 2 ? argv[1] : NULL, &w);
 	else if (argc == 1 && !strcmp(argv[0], "ping"))
 		ans(&w, "pong\n");
 	else {
@@ -2013,7 +2171,8 @@ static void sweep(struct ev_loop *loop, struct ev_timer *t, void *arg)
 			pp = &r->next;
 		}
 	}
-	ev_timer_start(loop, t, 5000);
+	dpd_check(d);
+	ev_timer_start(loop, t, 1000);
 }
 
 static void on_signal(struct ev_loop *loop, int signo, void *arg)

@@ -29,6 +29,7 @@ struct kpeer {
 	socklen_t alen;
 	uint32_t epoch; /* the peer's, from its last authenticated message */
 	bool epoch_known;
+	uint64_t heard_ms; /* its last authenticated message (dpd_delay) */
 };
 
 /* One negotiated pair of ESP SAs. */
@@ -110,7 +111,8 @@ struct kinkd {
 	struct ev_timer sweep;
 	struct {
 		uint64_t rx, rx_bad, rx_bad_cksum, rx_replay, rx_dup;
-		uint64_t tx, creates, deletes, sa_installed;
+		uint64_t tx, creates, deletes, sa_installed, status_sent,
+		    dead_peers;
 	} stats;
 	bool stopping;
 };

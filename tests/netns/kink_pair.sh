@@ -7,7 +7,7 @@
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
 #   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey ipv6
-#                                        coexist reboot pfs
+#                                        coexist reboot pfs transport
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -27,7 +27,14 @@
 # reboot: kinkd-a is killed (-9, no DELETE) and its SAs vanish from its
 # r2espd, as in a reboot; restarted, its next CREATE carries a new epoch
 # and kinkd-b replaces the old pair (two SAs in b's r2espd, not four).
+# Then the other way without traffic: kinkd-b crashes and restarts, and
+# kinkd-a's own STATUS (dpd_delay 2 sec) learns b's new epoch from the
+# AP_REP and removes its stale pair; traffic makes a new one.
 # ipv6: the 2way case with IPv6 inner and outer addresses (6in6).
+# transport: ipsec_mode transport between 198.51.100.1 and .2 themselves
+# (racoon2's KINK samples' mode) on the KINK port 910, which r2espd's
+# policy rules keep out of its TUN route: the ping is ESP on the wire, no
+# clear ICMP, and the KINK messages are not captured.
 # pfs: both kink blocks have need_pfs on (kmp_dh_group curve25519): CREATE
 # and REPLY carry KE, g^xy goes into the keys and traffic passes; then
 # kinkd-a is restarted without need_pfs and kinkd-b refuses its CREATE
@@ -41,8 +48,11 @@
 # AP_REQ), truncated, unknown payload, same XID with other content; kinkd-b
 # counts them (SIGUSR1 stats), installs nothing and keeps answering.
 # Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc).
-# KINK_CAPTURE_DIR=DIR: copy each case's capture (CASE.pcap), the KDC's
-# keytab (all.keytab) and the KINK port (port) there, for kink_wire.sh.
+# Each case's capture (CASE.pcap), its KINK port (CASE.port) and the KDC's
+# keytab (all.keytab) are copied to KINK_CAPTURE_DIR, by default
+# BUILD_DIR/tests/kink-captures (emptied first), with a stamp file listing
+# the cases at the end: kink_wire.sh checks them there instead of running
+# kink_pair.sh again when the stamp is newer than kinkd.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
@@ -63,18 +73,22 @@ command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77;
 . "$HERE/kink_kdc.sh"
 LUA=$HERE/../../tools/kink.lua
 
-CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot pfs}
+CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot pfs transport}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
 set_v4() { GA=198.51.100.1 GB=198.51.100.2 NETA=198.51.100.64/27 NETB=198.51.100.96/27 IA=198.51.100.65 IB=198.51.100.97; }
 set_v6() { GA=2001:db8:1::1 GB=2001:db8:1::2 NETA=2001:db8:a::/48 NETB=2001:db8:b::/48 IA=2001:db8:a::1 IB=2001:db8:b::1; }
+# transport mode: the outer addresses are the selectors; KINK on 910
+set_transport() { set_v4; NETA=198.51.100.1/32 NETB=198.51.100.2/32 IA=198.51.100.1 IB=198.51.100.2 MODE=transport KPORT=910; }
+MODE=tunnel
 set_v4
-declare -A KARGS=() PFS=()
+declare -A KARGS=() PFS=() KX=()
 T=$(mktemp -d /tmp/r2k-$$.XXXX)
 NA=r2k-$$-a
 NB=r2k-$$-b
 NK=r2k-$$-kdc
 REALM=KINK.TEST
-KPORT=${KINK_PORT:-9100}
+KPORT0=${KINK_PORT:-9100}
+KPORT=$KPORT0
 FAILS=0
 declare -A PID=()
 
@@ -92,11 +106,12 @@ wait_for() {
 ns_of() { case $1 in a) echo "$NA" ;; b) echo "$NB" ;; *) echo "$NK" ;; esac; }
 in_ns() { local n; n=$(ns_of "$1"); shift; ip netns exec "$n" "$@"; }
 
+# stop NAME [TENTHS]: TERM, then KILL after TENTHS/10 s (default 5 s)
 stop() {
 	local p=${PID[$1]:-}
 	[ -n "$p" ] || return 0
 	kill "$p" 2>/dev/null
-	for _ in $(seq 50); do
+	for _ in $(seq "${2:-50}"); do
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -109,8 +124,18 @@ stop_hosts() {
 	for h in a b; do stop "kinkd-$h"; stop "iked-$h"; done
 	for h in a b; do stop "spmd-$h"; done
 	for h in a b; do stop "espd-$h"; done
-	stop tshark
-	stop tshark-esp
+	stop_cap tshark
+	stop_cap tshark-esp
+}
+# a capture: tshark leaves the writing to its dumpcap child, which holds
+# the packets in its file buffer until it exits; on a loaded host both
+# may take seconds, and a KILL would lose them (an empty capture)
+stop_cap() {
+	stop "$1" 300
+	for _ in $(seq 300); do
+		pgrep -f "dumpcap.*$T/" >/dev/null || break
+		sleep 0.1
+	done
 }
 cleanup() {
 	stop_hosts
@@ -188,6 +213,7 @@ remote peer {
 	acceptable_kmp { kink; };
 	kink {
 		$( [ -n "${PFS[$h]:-}" ] && echo "need_pfs on; kmp_dh_group { curve25519; };")
+		${KX[$h]:-}
 		my_principal "kink/host-$h.example@$REALM";
 		peers_principal "kink/host-$other.example@$REALM";
 		peers_ipaddr "$peer" port $KPORT;
@@ -199,11 +225,10 @@ selector sel_in { direction inbound; src "$peernet"; dst "$mynet"; policy_index 
 policy pol {
 	action auto_ipsec;
 	remote_index peer;
-	ipsec_mode tunnel;
+	ipsec_mode $MODE;
 	ipsec_index { esp; };
 	ipsec_level require;
-	my_sa_ipaddr "$me";
-	peers_sa_ipaddr "$peer";
+	$( [ "$MODE" = tunnel ] && printf 'my_sa_ipaddr "%s";\n\tpeers_sa_ipaddr "%s";' "$me" "$peer")
 };
 ipsec esp { ipsec_sa_lifetime_time ${LIFE:-1 hour}; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { $enc }; esp_auth_alg { hmac_sha2_256; }; };
@@ -276,12 +301,16 @@ run_case() {
 	local c=$1 enc_a enc_b
 	KARGS=()
 	PFS=()
+	KX=()
 	LIFE=
+	MODE=tunnel KPORT=$KPORT0
 	set_v4
 	[ "$c" = ipv6 ] && set_v6
+	[ "$c" = transport ] && set_transport
 	[ "$c" = skew ] && KARGS[b]="-T 600"
 	[ "$c" = rekey ] && LIFE="20 sec"
 	[ "$c" = pfs ] && PFS=([a]=1 [b]=1)
+	[ "$c" = reboot ] && KX=([a]="dpd_delay 2 sec;")
 	# 2way: kinkd-a exports its ESP keys (-K) for tshark
 	[ "$c" = 2way ] && KARGS[a]="-K $T/a/keys"
 	if [ "$c" = 3way ]; then
@@ -291,13 +320,14 @@ run_case() {
 	fi
 	conf a "$enc_a"
 	conf b "$enc_b"
-	ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark.log" 2>&1 &
+	ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark-$c.log" 2>&1 &
 	PID[tshark]=$!
-	wait_for 10 grep -q "Capture started" "$T/tshark.log"
-	if [ "$c" = 2way ]; then
-		ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c-esp.pcap" -f esp >"$T/tshark-esp.log" 2>&1 &
+	# a log per case: the last case's "Capture started" must not count
+	wait_for 30 grep -q "Capture started" "$T/tshark-$c.log"
+	if [ "$c" = 2way ] || [ "$c" = transport ]; then
+		ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c-esp.pcap" -f "esp or icmp" >"$T/tshark-esp-$c.log" 2>&1 &
 		PID[tshark-esp]=$!
-		wait_for 10 grep -q "Capture started" "$T/tshark-esp.log"
+		wait_for 30 grep -q "Capture started" "$T/tshark-esp-$c.log"
 	fi
 	start a && start b || { fail "$c: daemons start"; stop_hosts; return; }
 	pass "$c: KDC, r2espd, spmd and kinkd up on both hosts"
@@ -345,6 +375,7 @@ run_case() {
 	fi
 	[ "$c" = rekey ] && rekey
 	[ "$c" = 2way ] && keyexport_check
+	[ "$c" = transport ] && transport_check
 	[ "$c" = 2way ] && ctl_checks
 	[ "$c" = reboot ] && reboot
 	[ "$c" = pfs ] && pfs_refused
@@ -359,16 +390,10 @@ run_case() {
 	fi
 	esp_sas_is a $left && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
 	stop_hosts
-	# tshark leaves the writing to its dumpcap child, which may still be
-	# flushing the last packets (the DELETE) when tshark is gone
-	for _ in $(seq 50); do
-		pgrep -f "dumpcap.*$T/$c" >/dev/null || break
-		sleep 0.1
-	done
 	# tests/netns/kink_wire.sh checks the capture (tests/lib/kinkwire.sh)
-	if [ -n "${KINK_CAPTURE_DIR:-}" ]; then
-		cp "$T/$c.pcap" "$T/kdc/all.keytab" "$KINK_CAPTURE_DIR/" 2>/dev/null
-		echo "$KPORT" >"$KINK_CAPTURE_DIR/port"
+	if cp "$T/$c.pcap" "$T/kdc/all.keytab" "$CAPDIR/" 2>/dev/null; then
+		echo "$KPORT" >"$CAPDIR/$c.port"
+		CAPTURED="$CAPTURED $c"
 	fi
 	# every message through the RFC 4430 dissector (tools/kink.lua)
 	local msgs bad
@@ -401,11 +426,25 @@ run_case() {
 	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
 }
 
+# transport: the ping was ESP between the hosts, never clear ICMP
+transport_check() {
+	local esp icmp
+	sleep 0.5 # let dumpcap see the last reply before tshark stops
+	stop_cap tshark-esp
+	esp=$(tshark -n -r "$T/transport-esp.pcap" -Y esp 2>/dev/null | wc -l)
+	icmp=$(tshark -n -r "$T/transport-esp.pcap" -Y icmp 2>/dev/null | wc -l)
+	in_ns a "$KINKCTL" -s "$T/a/kinkd.sock" show sa | grep -q " transport" &&
+		[ "$esp" -ge 6 ] && [ "$icmp" = 0 ] &&
+		pass "transport: transport-mode SAs, the ping is ESP on the wire ($esp packets, no clear ICMP)" ||
+		fail "transport: ESP on the wire (esp=$esp icmp=$icmp)"
+}
+
 # kinkd -K: DIR/esp_sa 0600 in Wireshark's UAT format; tshark decrypts
 # every ESP packet of the ping with it and every ICV verifies
 keyexport_check() {
 	local f=$T/a/keys/esp_sa kd n good dec
-	stop tshark-esp
+	sleep 0.5
+	stop_cap tshark-esp
 	if [ "$(stat -c %a "$f" 2>/dev/null)" = 600 ] && [ "$(wc -l <"$f")" = 2 ] &&
 		grep -q "KEY EXPORT IS ON" "$T/a/kinkd.log"; then
 		pass "2way: kinkd -K wrote two esp_sa UAT lines, mode 0600, with a warning"
@@ -464,25 +503,58 @@ ctl_checks() {
 		pass "2way: traffic after the DELETE makes a new pair" || fail "2way: no new pair after DELETE"
 }
 
-reboot() {
-	local j si so
-	j=$(kctl a show sa --json)
+# restart_kinkd HOST: a new kinkd (its old log kept as kinkd.log.N)
+restart_kinkd() {
+	local h=$1 d=$T/$1 n=1
+	stop "kinkd-$h"
+	rm -f "$d/kinkd.sock"
+	while [ -e "$d/kinkd.log.$n" ]; do n=$((n + 1)); done
+	mv "$d/kinkd.log" "$d/kinkd.log.$n"
+	ip netns exec "$(ns_of "$h")" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-$h.conf" \
+		KRB5_KTNAME="FILE:$T/kdc/host-$h.example.keytab" KRB5RCACHEDIR="$d/rc" \
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" >"$d/kinkd.log" 2>&1 &
+	PID[kinkd-$h]=$!
+	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log"
+}
+
+# kill -9 HOST's kinkd and drop its SAs from its r2espd, as a reboot does
+crash_kinkd() {
+	local h=$1 me=$GA peer=$GB j si so
+	[ "$h" = b ] && me=$GB peer=$GA
+	j=$(kctl "$h" show sa --json)
 	si=$(jq_py 'd["sas"][0]["spi_in"]' <<<"$j")
 	so=$(jq_py 'd["sas"][0]["spi_out"]' <<<"$j")
-	kill -9 "${PID[kinkd-a]}"
-	wait "${PID[kinkd-a]}" 2>/dev/null
-	unset "PID[kinkd-a]"
-	in_ns a "$ESPCTL" -s "$T/a/r2espd.sock" sa del dst "$GA" spi "$si" >>"$T/checks.log" 2>&1
-	in_ns a "$ESPCTL" -s "$T/a/r2espd.sock" sa del dst "$GB" spi "$so" >>"$T/checks.log" 2>&1
+	kill -9 "${PID[kinkd-$h]}"
+	wait "${PID[kinkd-$h]}" 2>/dev/null
+	unset "PID[kinkd-$h]"
+	in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" sa del dst "$me" spi "$si" >>"$T/checks.log" 2>&1
+	in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" sa del dst "$peer" spi "$so" >>"$T/checks.log" 2>&1
+}
+
+# initiating STATUS (dpd_delay 2 sec on a): kinkd-b crashes and comes
+# back with a new epoch and no SAs, without traffic; kinkd-a's next STATUS
+# gets b's new epoch in the AP_REP and removes its stale pair; traffic
+# then makes a new one
+status_dpd() {
+	crash_kinkd b
+	sleep 1.1
+	restart_kinkd b
+	if wait_for 15 grep -q "peer peer rebooted" "$T/a/kinkd.log" && wait_for 5 esp_sas_is a 0 &&
+		grep -q "STATUS to peer" "$T/a/kinkd.log"; then
+		pass "reboot: kinkd-a's STATUS (dpd_delay) saw kinkd-b's new epoch and removed the stale pair"
+	else
+		fail "reboot: STATUS dead-peer detection (a: $(esp_sas a) SAs)"
+	fi
+	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2 &&
+		in_ns a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1 &&
+		pass "reboot: traffic after the STATUS makes a new pair" || fail "reboot: no new pair after STATUS"
+}
+
+reboot() {
+	crash_kinkd a
 	sleep 1.1 # a new second: a new epoch
-	local d=$T/a
-	rm -f "$d/kinkd.sock"
-	mv "$d/kinkd.log" "$d/kinkd.log.1"
-	ip netns exec "$NA" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-a.conf" \
-		KRB5_KTNAME="FILE:$T/kdc/host-a.example.keytab" KRB5RCACHEDIR="$d/rc" \
-		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" >"$d/kinkd.log" 2>&1 &
-	PID[kinkd-a]=$!
-	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log"
+	restart_kinkd a
 	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
 	wait_for 10 esp_sas_is a 2
 	if wait_for 5 grep -q "peer peer rebooted" "$T/b/kinkd.log" && wait_for 5 esp_sas_is b 2 &&
@@ -491,6 +563,7 @@ reboot() {
 	else
 		fail "reboot: epoch (b: $(esp_sas b) SAs)"
 	fi
+	status_dpd
 }
 
 # pfs: kinkd-a restarted without need_pfs; kinkd-b (need_pfs on) must
@@ -501,13 +574,7 @@ pfs_refused() {
 	wait_for 5 esp_sas_is b 0
 	PFS=([b]=1)
 	conf a "aes128_cbc; aes256_cbc;"
-	rm -f "$d/kinkd.sock"
-	mv "$d/kinkd.log" "$d/kinkd.log.1"
-	ip netns exec "$NA" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-a.conf" \
-		KRB5_KTNAME="FILE:$T/kdc/host-a.example.keytab" KRB5RCACHEDIR="$d/rc" \
-		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" >"$d/kinkd.log" 2>&1 &
-	PID[kinkd-a]=$!
-	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log"
+	restart_kinkd a
 	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
 	if wait_for 5 grep -q "no KE but need_pfs is on; refused" "$T/b/kinkd.log" &&
 		wait_for 5 grep -q "CREATE refused by peer: Notify 14" "$d/kinkd.log" &&
@@ -521,7 +588,7 @@ pfs_refused() {
 # robust: inject into kinkd-b from a's KINK address (kinkd-a stopped)
 robust() {
 	local create stats
-	stop tshark
+	stop_cap tshark
 	create=$(tshark -n -r "$T/robust.pcap" -T fields -e udp.payload 2>/dev/null | grep '^01' | head -1)
 	[ -n "$create" ] || { fail "robust: no CREATE captured"; return; }
 	wait_for 5 esp_sas_is b 0
@@ -563,8 +630,14 @@ EOP
 	kill -0 "${PID[kinkd-b]}" && pass "robust: kinkd-b still running" || fail "robust: kinkd-b died"
 }
 
+CAPDIR=${KINK_CAPTURE_DIR:-$BUILD/tests/kink-captures}
+CAPTURED=
+[ -z "${KINK_CAPTURE_DIR:-}" ] && rm -rf "$CAPDIR"
+mkdir -p "$CAPDIR"
+rm -f "$CAPDIR/stamp"
 net_up || { fail "namespaces"; exit 1; }
 kdc_up || { fail "KDC in its own namespace"; exit 1; }
 pass "MIT KDC up in $NK (203.0.113.1/.5)"
 for c in $CASES; do run_case "$c"; done
+echo "$CAPTURED" >"$CAPDIR/stamp"
 exit $FAILS
