@@ -1,0 +1,162 @@
+/*
+ * ikev1.h - the IKEv1 protocol engine (RFC 2409): one ISAKMP SA and the
+ * exchanges on it, without sockets, timers or a kernel.  The caller (a
+ * daemon, or a test) feeds received datagrams to ikev1_input() and sends
+ * what comes back; established CHILD SA keys come out as events for the
+ * kernel ops table.  One task per exchange, as in src/ike:
+ *   main_mode.c   Main Mode with pre-shared keys, initiator and responder
+ *   quick_mode.c  Quick Mode (ESP tunnel, optional PFS), both roles
+ *   info.c        Informational Delete (IPsec SAs and the ISAKMP SA)
+ *   proposal.c    SA payloads we send and the choice among the peer's
+ *   sa.c          the ISAKMP SA: dispatch, IVs and CBC, message IDs,
+ *                 retransmission, replay protection
+ *
+ * Memory: struct ikev1_sa is allocated by ikev1_sa_new_*() and freed (key
+ * material wiped) by ikev1_sa_free().  The configuration is borrowed and
+ * must outlive the SA.  Packets handed out (struct ikev1_out) are owned
+ * by the caller (free()).
+ *
+ * Trust: nothing in a message changes state before it is authenticated,
+ * except what RFC 2409 makes unauthenticated (the Main Mode messages 1-4,
+ * which only advance the exchange that the same peer started); a
+ * message that fails a check is dropped and counted, and the SA is left
+ * exactly as it was (IVs included).
+ */
+#ifndef RACOON_IKEV1_H
+#define RACOON_IKEV1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/ikev1.h"
+#include "isakmp/isakmp.h"
+
+#define IKEV1_MAX_P1	 8
+#define IKEV1_MAX_P2	 8
+#define IKEV1_MAX_QM	 4  /* Quick Modes in flight per ISAKMP SA */
+#define IKEV1_MID_WINDOW 64 /* Phase 2 message IDs remembered (replay) */
+#define IKEV1_MAX_ID	 64
+
+/* One Phase 1 suite (RFC 2409 App. A values). */
+struct ikev1_p1_suite {
+	uint16_t encr;	  /* ISAKMP_P1_ENCR_AES_CBC / _3DES */
+	uint16_t keybits; /* AES: 128/192/256; 3DES: 0 (192) */
+	uint16_t hash;	  /* ISAKMP_P1_HASH_* */
+	uint16_t group;	  /* DH group (IKEv2 numbering, same as IKEv1) */
+	uint32_t life_sec;
+};
+
+/* One Phase 2 ESP suite (RFC 2407 §4.4.4, §4.5). */
+struct ikev1_p2_suite {
+	uint8_t esp_id;	  /* ISAKMP_ESP_AES_CBC / _3DES */
+	uint16_t keybits; /* AES: 128/192/256 */
+	uint16_t auth;	  /* ISAKMP_AUTH_HMAC_* */
+	uint32_t life_sec;
+};
+
+struct ikev1_conf {
+	const uint8_t *psk;
+	size_t psk_len;
+	uint8_t id_type; /* ISAKMP_ID_IPV4_ADDR, _FQDN, ... */
+	uint8_t id[IKEV1_MAX_ID];
+	size_t id_len;
+	/* the peer's ID must be this one (RFC 2409 §5: the PSK is bound to
+	 * the peer; 0 = any) */
+	uint8_t peer_id_type;
+	uint8_t peer_id[IKEV1_MAX_ID];
+	size_t peer_id_len;
+	struct ikev1_p1_suite p1[IKEV1_MAX_P1];
+	unsigned n_p1;
+	struct ikev1_p2_suite p2[IKEV1_MAX_P2];
+	unsigned n_p2;
+	uint16_t pfs_group; /* 0: no PFS required/offered */
+	/* traffic selectors of Quick Mode: ours, the peer's (IDci/IDcr as
+	 * initiator; what the responder accepts, mirrored) */
+	struct isakmp_id ts_local, ts_remote;
+	/* inbound SPI for a new CHILD SA (the kernel's getspi) */
+	int (*getspi)(void *arg, uint32_t *spi);
+	void *arg;
+};
+
+enum ikev1_state {
+	IKEV1_MM_I1 = 1, /* initiator: SA sent */
+	IKEV1_MM_I3,	 /* KE, Ni sent */
+	IKEV1_MM_I5,	 /* ID, HASH_I sent */
+	IKEV1_MM_R2,	 /* responder: SA sent */
+	IKEV1_MM_R4,	 /* KE, Nr sent */
+	IKEV1_ESTABLISHED,
+	IKEV1_DEAD,
+};
+
+/* Keys of one established CHILD SA (ESP). */
+struct ikev1_child {
+	uint32_t spi_in, spi_out;
+	uint16_t encr; /* IKEV2_ENCR_* */
+	uint16_t keybits;
+	uint16_t integ; /* IKEV2_INTEG_* */
+	uint32_t life_sec;
+	size_t keylen; /* encr key octets + integ key octets */
+	uint8_t key_in[CRYPTO_MAX_KEY * 2];
+	uint8_t key_out[CRYPTO_MAX_KEY * 2];
+	struct isakmp_id ts_local, ts_remote;
+	bool pfs;
+};
+
+/* What one call produced. */
+struct ikev1_out {
+	uint8_t *pkt; /* to send (caller frees), or NULL */
+	size_t len;
+	bool established; /* the ISAKMP SA just became ESTABLISHED */
+	bool child_ready; /* child holds a new CHILD SA's keys */
+	struct ikev1_child child;
+	uint8_t deleted_proto; /* Delete received: ISAKMP_PROTO_*, 0 none */
+	uint32_t deleted_spi;  /* ESP: the SPI named (our outbound) */
+};
+
+struct ikev1_stats {
+	uint64_t dropped;     /* malformed / failed checks */
+	uint64_t auth_failed; /* HASH mismatch */
+	uint64_t replayed;    /* old message ID or duplicate */
+	uint64_t resent;      /* retransmissions of our last message */
+};
+
+struct ikev1_sa;
+
+/* Initiator: a new ISAKMP SA; out->pkt is Main Mode message 1. */
+int ikev1_sa_new_initiator(const struct ikev1_conf *conf, struct ikev1_sa **sa,
+			   struct ikev1_out *out);
+/* Responder: the first message (already parsed by isakmp_msg_parse,
+ * exchange Main Mode, responder cookie zero). out->pkt = message 2.
+ * Returns 0 or a positive ISAKMP_N_* (no SA; the caller may notify) or
+ * a negative errno. */
+int ikev1_sa_new_responder(const struct ikev1_conf *conf,
+			   const struct isakmp_msg *m, struct ikev1_sa **sa,
+			   struct ikev1_out *out);
+void ikev1_sa_free(struct ikev1_sa *sa);
+
+/* A received datagram for this SA (cookies match).  Returns 0 (out
+ * filled: maybe nothing), or a negative errno when dropped (counted in
+ * the stats; nothing changed). */
+int ikev1_input(struct ikev1_sa *sa, const uint8_t *pkt, size_t len,
+		struct ikev1_out *out);
+
+/* Start a Quick Mode as initiator (ESTABLISHED only): out->pkt = QM1. */
+int ikev1_quick_start(struct ikev1_sa *sa, struct ikev1_out *out);
+/* Informational Delete of a CHILD SA (our inbound SPI) or, with spi 0,
+ * of the ISAKMP SA itself (the SA is DEAD afterwards). */
+int ikev1_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);
+
+/* Our last message again (retransmission timer); -ENOENT if none. */
+int ikev1_retransmit(struct ikev1_sa *sa, struct ikev1_out *out);
+
+enum ikev1_state ikev1_sa_state(const struct ikev1_sa *sa);
+void ikev1_sa_cookies(const struct ikev1_sa *sa, uint64_t *icookie,
+		      uint64_t *rcookie);
+const struct ikev1_stats *ikev1_sa_stats(const struct ikev1_sa *sa);
+/* Key export (Wireshark's ikev1_decryption_table): cookie i, enc key. */
+const struct ikev1_keys *ikev1_sa_keys(const struct ikev1_sa *sa);
+
+void ikev1_out_clear(struct ikev1_out *out);
+
+#endif

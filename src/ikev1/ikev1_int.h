@@ -1,0 +1,134 @@
+/*
+ * ikev1_int.h - what the exchange modules of src/ikev1 share (not for
+ * other modules): the ISAKMP SA, the Quick Mode task, message sealing.
+ */
+#ifndef RACOON_IKEV1_INT_H
+#define RACOON_IKEV1_INT_H
+
+#include "ikev1/ikev1.h"
+
+#define IKEV1_NONCE_LEN 32
+#define IKEV1_MAX_KE	CRYPTO_MAX_DH_PUB
+
+enum qm_state {
+	QM_FREE = 0,
+	QM_I1,	 /* initiator: QM1 sent */
+	QM_R2,	 /* responder: QM2 sent */
+	QM_DONE, /* finished; kept to answer a retransmission */
+};
+
+/* One Quick Mode exchange (a task of the ISAKMP SA). */
+struct ikev1_qm {
+	enum qm_state state;
+	bool initiator;
+	uint32_t msgid;
+	uint8_t iv[CRYPTO_MAX_BLOCK];
+	uint8_t ni[ISAKMP_NONCE_MAX], nr[ISAKMP_NONCE_MAX];
+	size_t ni_len, nr_len;
+	struct crypto_dh *dh;
+	uint8_t gqm[CRYPTO_MAX_DH_SECRET];
+	size_t gqm_len;
+	uint16_t group;
+	uint8_t prop_num;
+	struct ikev1_p2_suite suite;
+	uint32_t spi_in, spi_out;
+	struct isakmp_id idci, idcr;
+	uint8_t *last_sent; /* our last message of this exchange */
+	size_t last_len;
+	uint8_t last_rcvd[20]; /* SHA-1 of the peer's last datagram */
+	bool have_rcvd;
+};
+
+struct ikev1_sa {
+	const struct ikev1_conf *conf;
+	bool initiator;
+	enum ikev1_state state;
+	uint8_t cky_i[8], cky_r[8];
+	struct ikev1_p1_suite suite;
+	uint8_t p1_prop_num, p1_xf_num;
+	struct crypto_dh *dh;
+	uint8_t gxi[IKEV1_MAX_KE], gxr[IKEV1_MAX_KE];
+	size_t gx_len;
+	uint8_t ni[ISAKMP_NONCE_MAX], nr[ISAKMP_NONCE_MAX];
+	size_t ni_len, nr_len;
+	uint8_t *sai_b; /* the initiator's SA payload body (HASH_I/R) */
+	size_t sai_len;
+	struct ikev1_keys keys;
+	uint8_t *last_sent;
+	size_t last_len;
+	uint8_t last_rcvd[20];
+	bool have_rcvd;
+	struct ikev1_qm qm[IKEV1_MAX_QM];
+	uint32_t mids[IKEV1_MID_WINDOW]; /* Phase 2 message IDs seen */
+	unsigned n_mids, mid_pos;
+	struct ikev1_stats st;
+};
+
+/* ---- sa.c ---- */
+/* Header for a message of this SA. */
+void sa_hdr(const struct ikev1_sa *sa, struct isakmp_hdr *h, uint8_t exch,
+	    uint32_t msgid, bool encrypted);
+/* Encrypt the body of a finished plaintext message (E flag already in
+ * the header) with iv, chaining it; *pkt may be reallocated. */
+int sa_seal(const struct ikev1_sa *sa, uint8_t iv[CRYPTO_MAX_BLOCK],
+	    uint8_t **pkt, size_t *len);
+/*
+ * Decrypt m's body with a copy of iv and parse it: *plain (caller frees)
+ * holds the plaintext, pm the parsed chain, next_iv the IV to commit
+ * once the message is authenticated.
+ */
+int sa_open(const struct ikev1_sa *sa, const struct isakmp_msg *m,
+	    const uint8_t iv[CRYPTO_MAX_BLOCK], uint8_t **plain,
+	    struct isakmp_msg *pm, uint8_t next_iv[CRYPTO_MAX_BLOCK]);
+/* The octets after the HASH payload (the first one) up to the padding:
+ * what HASH(1)/HASH(2) cover (RFC 2409 §5.5). */
+void sa_after_hash(const struct isakmp_msg *pm, const uint8_t *plain,
+		   size_t plain_len, const uint8_t **rest, size_t *rest_len);
+/* Keep pkt as our last message (for retransmission) and hand a copy out. */
+int sa_emit(uint8_t **keep, size_t *keep_len, uint8_t *pkt, size_t len,
+	    struct ikev1_out *out);
+bool sa_mid_seen(const struct ikev1_sa *sa, uint32_t mid);
+void sa_mid_add(struct ikev1_sa *sa, uint32_t mid);
+int sa_new_mid(struct ikev1_sa *sa, uint32_t *mid);
+void sa_digest(const uint8_t *p, size_t len, uint8_t out[20]);
+
+/* ---- proposal.c ---- */
+void p1_offer(const struct ikev1_conf *c, struct isakmp_sa *sa);
+/* Responder: choose from the peer's SA; fills reply (one proposal, one
+ * transform).  0 or ISAKMP_N_NO_PROPOSAL_CHOSEN. */
+int p1_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      struct isakmp_sa *reply, struct ikev1_p1_suite *chosen);
+/* Initiator: the responder's choice must be one we offered. */
+int p1_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      struct ikev1_p1_suite *chosen);
+int p1_keys_setup(const struct ikev1_p1_suite *s, struct ikev1_keys *k);
+
+void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
+	      struct isakmp_sa *sa);
+int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      uint32_t spi_in, struct isakmp_sa *reply, struct ikev1_qm *q);
+int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      struct ikev1_qm *q);
+/* ESP algorithms of a Phase 2 suite as IKEv2 IDs (kernel ops table). */
+int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
+	    size_t *keylen);
+
+/* ---- main_mode.c ---- */
+int mm_start(struct ikev1_sa *sa, struct ikev1_out *out);
+int mm_respond1(struct ikev1_sa *sa, const struct isakmp_msg *m,
+		struct ikev1_out *out);
+int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
+	     struct ikev1_out *out);
+
+/* ---- quick_mode.c ---- */
+int qm_start(struct ikev1_sa *sa, struct ikev1_out *out);
+int qm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
+	     struct ikev1_out *out);
+void qm_free(struct ikev1_qm *q);
+
+/* ---- info.c ---- */
+int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);
+int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
+	       struct ikev1_out *out);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * info.c - Informational exchanges on an established ISAKMP SA (RFC 2409
+ * §5.7): HDR*, HASH(1), D or N, with HASH(1) = prf(SKEYID_a, M-ID | D/N)
+ * and an IV of its own (App. B).  Sent: Delete of one of our CHILD SAs
+ * (named by our inbound SPI, RFC 2408 §3.15) or of the ISAKMP SA (the
+ * cookie pair).  Received: verified, then Deletes are reported; a
+ * message ID seen before is a replay and dropped.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikev1/ikev1_int.h"
+
+int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
+{
+	struct isakmp_hdr h;
+	struct isakmp_wr b;
+	struct isakmp_delete d = {.doi = ISAKMP_DOI_IPSEC, .n_spi = 1};
+	uint8_t spis[16], hash[CRYPTO_MAX_PRF_OUT], iv[CRYPTO_MAX_BLOCK];
+	uint8_t *pkt;
+	size_t off, len;
+	uint32_t mid;
+	int rc;
+
+	if (spi_in) {
+		d.proto = ISAKMP_PROTO_ESP;
+		d.spi_size = 4;
+		spis[0] = (uint8_t)(spi_in >> 24);
+		spis[1] = (uint8_t)(spi_in >> 16);
+		spis[2] = (uint8_t)(spi_in >> 8);
+		spis[3] = (uint8_t)spi_in;
+	} else {
+		/* RFC 2408 §3.15: the ISAKMP SA's SPI is the cookie pair */
+		d.proto = ISAKMP_PROTO_ISAKMP;
+		d.spi_size = 16;
+		memcpy(spis, sa->cky_i, 8);
+		memcpy(spis + 8, sa->cky_r, 8);
+	}
+	d.spis = spis;
+	rc = sa_new_mid(sa, &mid);
+	if (!rc)
+		rc = ikev1_iv_exchange(&sa->keys, mid, iv);
+	if (rc)
+		return rc;
+	sa_hdr(sa, &h, ISAKMP_EXCH_INFO, mid, true);
+	isakmp_wr_begin(&b, &h);
+	isakmp_put_reserve(&b, ISAKMP_NP_HASH, sa->keys.hlen, &off);
+	isakmp_put_delete(&b, &d);
+	rc = isakmp_wr_finish(&b, &pkt, &len);
+	if (rc)
+		return rc;
+	rc = ikev1_qm_hash(&sa->keys, mid, NULL, 0, pkt + off + sa->keys.hlen,
+			   len - off - sa->keys.hlen, hash);
+	if (!rc) {
+		memcpy(pkt + off, hash, sa->keys.hlen);
+		rc = sa_seal(sa, iv, &pkt, &len);
+	}
+	if (rc) {
+		free(pkt);
+		return rc;
+	}
+	sa_mid_add(sa, mid);
+	out->pkt = pkt;
+	out->len = len;
+	if (!spi_in)
+		sa->state = IKEV1_DEAD;
+	return 0;
+}
+
+int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
+	       struct ikev1_out *out)
+{
+	struct isakmp_msg pm;
+	uint8_t *plain, next_iv[CRYPTO_MAX_BLOCK], iv[CRYPTO_MAX_BLOCK];
+	uint8_t hash[CRYPTO_MAX_PRF_OUT];
+	const uint8_t *rest;
+	size_t rest_len;
+	int rc;
+
+	/* RFC 2409 §5.7: a fresh, nonzero message ID */
+	if (m->hdr.msgid == 0 || sa_mid_seen(sa, m->hdr.msgid)) {
+		sa->st.replayed++;
+		return -EBADMSG;
+	}
+	rc = ikev1_iv_exchange(&sa->keys, m->hdr.msgid, iv);
+	if (!rc)
+		rc = sa_open(sa, m, iv, &plain, &pm, next_iv);
+	if (rc)
+		return rc;
+	rc = -EBADMSG;
+	/* RFC 2409 §5.7: HASH(1) first (the codec enforces nothing for
+	 * Informational, whose clear form has no HASH) */
+	if (pm.pl[0].type != ISAKMP_NP_HASH || pm.pl[0].len != sa->keys.hlen)
+		goto cleanup_plain;
+	sa_after_hash(&pm, plain, m->enc_len, &rest, &rest_len);
+	if (ikev1_qm_hash(&sa->keys, m->hdr.msgid, NULL, 0, rest, rest_len,
+			  hash) != 0)
+		goto cleanup_plain;
+	if (CRYPTO_memcmp(hash, pm.pl[0].body, sa->keys.hlen) != 0) {
+		sa->st.auth_failed++;
+		goto cleanup_plain;
+	}
+	sa_mid_add(sa, m->hdr.msgid);
+	rc = 0;
+	for (int i = isakmp_msg_next(&pm, ISAKMP_NP_D, -1); i >= 0;
+	     i = isakmp_msg_next(&pm, ISAKMP_NP_D, i)) {
+		struct isakmp_delete d;
+
+		if (isakmp_get_delete(&pm.pl[i], &d) != 0)
+			continue;
+		if (d.proto == ISAKMP_PROTO_ESP && d.spi_size == 4) {
+			/* one SA per event; further SPIs are rare and are
+			 * left to expire */
+			out->deleted_proto = ISAKMP_PROTO_ESP;
+			out->deleted_spi = (uint32_t)d.spis[0] << 24 |
+					   (uint32_t)d.spis[1] << 16 |
+					   (uint32_t)d.spis[2] << 8 | d.spis[3];
+		} else if (d.proto == ISAKMP_PROTO_ISAKMP && d.spi_size == 16 &&
+			   memcmp(d.spis, sa->cky_i, 8) == 0 &&
+			   memcmp(d.spis + 8, sa->cky_r, 8) == 0) {
+			out->deleted_proto = ISAKMP_PROTO_ISAKMP;
+			sa->state = IKEV1_DEAD;
+			break;
+		}
+	}
+cleanup_plain:
+	crypto_wipe(plain, m->enc_len);
+	free(plain);
+	return rc;
+}

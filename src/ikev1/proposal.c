@@ -1,0 +1,274 @@
+/*
+ * proposal.c - the SA payloads of IKEv1: what we offer in Main Mode
+ * (RFC 2409 §5, App. A attributes) and Quick Mode (RFC 2407 §4.5), and
+ * the choice among the peer's.  A responder answers with the one
+ * proposal and transform it chose, numbers and attributes as received
+ * (RFC 2408 §4.2); an initiator accepts only a transform it offered.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ikev1/ikev1_int.h"
+
+/* 3DES has a fixed key and no Key Length attribute (RFC 2409 App. A);
+ * AES needs one (RFC 3602 §5). */
+static uint16_t p1_keybits(const struct ikev1_p1_suite *s)
+{
+	return s->encr == ISAKMP_P1_ENCR_3DES ? 192 : s->keybits;
+}
+
+void p1_offer(const struct ikev1_conf *c, struct isakmp_sa *sa)
+{
+	struct isakmp_prop *p = &sa->p[0];
+
+	memset(sa, 0, sizeof(*sa));
+	sa->doi = ISAKMP_DOI_IPSEC;
+	sa->sit = ISAKMP_SIT_IDENTITY_ONLY;
+	sa->n_props = 1;
+	p->num = 1;
+	p->proto = ISAKMP_PROTO_ISAKMP;
+	for (unsigned i = 0; i < c->n_p1 && i < ISAKMP_MAX_XFORMS; i++) {
+		const struct ikev1_p1_suite *s = &c->p1[i];
+		struct isakmp_xform *x = &p->x[p->n_xforms++];
+
+		x->num = (uint8_t)(i + 1);
+		x->id = ISAKMP_KEY_IKE;
+		x->encr = s->encr;
+		x->keylen = s->encr == ISAKMP_P1_ENCR_3DES ? 0 : s->keybits;
+		x->hash = s->hash;
+		x->group = s->group;
+		x->auth_method = ISAKMP_P1_AUTH_PSK;
+		x->life_sec = s->life_sec;
+	}
+}
+
+static const struct ikev1_p1_suite *p1_match(const struct ikev1_conf *c,
+					     const struct isakmp_xform *x)
+{
+	/* RFC 2407 §4.5 / RFC 2409 App. A: an unknown attribute, another
+	 * transform ID, life in kilobytes: not this transform */
+	if (x->unknown_attr || x->id != ISAKMP_KEY_IKE ||
+	    x->auth_method != ISAKMP_P1_AUTH_PSK || x->life_kb)
+		return NULL;
+	for (unsigned i = 0; i < c->n_p1; i++) {
+		const struct ikev1_p1_suite *s = &c->p1[i];
+		uint16_t kb = x->encr == ISAKMP_P1_ENCR_3DES ? 0 : x->keylen;
+
+		if (s->encr == x->encr && s->hash == x->hash &&
+		    s->group == x->group &&
+		    (s->encr == ISAKMP_P1_ENCR_3DES ? kb == 0
+						    : kb == s->keybits))
+			return s;
+	}
+	return NULL;
+}
+
+int p1_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      struct isakmp_sa *reply, struct ikev1_p1_suite *chosen)
+{
+	/* RFC 2409 §5: one proposal (protocol ISAKMP) in Phase 1 */
+	if (in->n_props != 1 || in->p[0].proto != ISAKMP_PROTO_ISAKMP)
+		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	for (unsigned i = 0; i < in->p[0].n_xforms; i++) {
+		const struct isakmp_xform *x = &in->p[0].x[i];
+		const struct ikev1_p1_suite *s = p1_match(c, x);
+
+		if (!s)
+			continue;
+		*chosen = *s;
+		/* the shorter of the two lifetimes */
+		if (x->life_sec && (!s->life_sec || x->life_sec < s->life_sec))
+			chosen->life_sec = x->life_sec;
+		*reply = *in;
+		reply->p[0].n_xforms = 1;
+		reply->p[0].x[0] = *x;
+		return 0;
+	}
+	return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+}
+
+int p1_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      struct ikev1_p1_suite *chosen)
+{
+	const struct ikev1_p1_suite *s;
+
+	/* RFC 2408 §4.2: exactly one proposal with one transform */
+	if (in->n_props != 1 || in->p[0].proto != ISAKMP_PROTO_ISAKMP ||
+	    in->p[0].n_xforms != 1)
+		return ISAKMP_N_BAD_PROPOSAL_SYNTAX;
+	s = p1_match(c, &in->p[0].x[0]);
+	if (!s)
+		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	*chosen = *s;
+	if (in->p[0].x[0].life_sec)
+		chosen->life_sec = in->p[0].x[0].life_sec;
+	return 0;
+}
+
+int p1_keys_setup(const struct ikev1_p1_suite *s, struct ikev1_keys *k)
+{
+	k->prf = ikev1_prf_of_hash(s->hash);
+	k->encr = ikev1_encr_of_p1(s->encr);
+	k->keybits = p1_keybits(s);
+	return k->prf && k->encr && k->keybits ? 0 : -ENOTSUP;
+}
+
+/* ---- Phase 2 ---- */
+
+void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
+	      struct isakmp_sa *sa)
+{
+	struct isakmp_prop *p = &sa->p[0];
+
+	memset(sa, 0, sizeof(*sa));
+	sa->doi = ISAKMP_DOI_IPSEC;
+	sa->sit = ISAKMP_SIT_IDENTITY_ONLY;
+	sa->n_props = 1;
+	p->num = 1;
+	p->proto = ISAKMP_PROTO_ESP;
+	p->spi_size = 4;
+	p->spi[0] = (uint8_t)(spi >> 24);
+	p->spi[1] = (uint8_t)(spi >> 16);
+	p->spi[2] = (uint8_t)(spi >> 8);
+	p->spi[3] = (uint8_t)spi;
+	for (unsigned i = 0; i < c->n_p2 && i < ISAKMP_MAX_XFORMS; i++) {
+		const struct ikev1_p2_suite *s = &c->p2[i];
+		struct isakmp_xform *x = &p->x[p->n_xforms++];
+
+		x->num = (uint8_t)(i + 1);
+		x->id = s->esp_id;
+		x->encap = ISAKMP_ENCAP_TUNNEL;
+		x->auth = s->auth;
+		x->keylen = s->esp_id == ISAKMP_ESP_3DES ? 0 : s->keybits;
+		x->group = group;
+		x->life_sec = s->life_sec;
+	}
+}
+
+static const struct ikev1_p2_suite *p2_match(const struct ikev1_conf *c,
+					     const struct isakmp_xform *x)
+{
+	if (x->unknown_attr || x->encap != ISAKMP_ENCAP_TUNNEL || x->life_kb)
+		return NULL;
+	for (unsigned i = 0; i < c->n_p2; i++) {
+		const struct ikev1_p2_suite *s = &c->p2[i];
+		uint16_t kb = x->id == ISAKMP_ESP_3DES ? 0 : x->keylen;
+
+		if (s->esp_id == x->id && s->auth == x->auth &&
+		    (s->esp_id == ISAKMP_ESP_3DES ? kb == 0 : kb == s->keybits))
+			return s;
+	}
+	return NULL;
+}
+
+static uint32_t spi_of(const struct isakmp_prop *p)
+{
+	return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
+	       (uint32_t)p->spi[2] << 8 | p->spi[3];
+}
+
+int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      uint32_t spi_in, struct isakmp_sa *reply, struct ikev1_qm *q)
+{
+	for (unsigned pi = 0; pi < in->n_props; pi++) {
+		const struct isakmp_prop *p = &in->p[pi];
+
+		/* RFC 2407 §4.4.1: ESP with a 4-octet SPI; proposals of
+		 * the same number are an AND (AH+ESP): not supported */
+		if (p->proto != ISAKMP_PROTO_ESP || p->spi_size != 4 ||
+		    (pi + 1 < in->n_props && in->p[pi + 1].num == p->num) ||
+		    (pi > 0 && in->p[pi - 1].num == p->num))
+			continue;
+		for (unsigned i = 0; i < p->n_xforms; i++) {
+			const struct isakmp_xform *x = &p->x[i];
+			const struct ikev1_p2_suite *s = p2_match(c, x);
+
+			/* RFC 2409 §5.5: PFS as configured, no other group */
+			if (!s || x->group != c->pfs_group)
+				continue;
+			q->suite = *s;
+			if (x->life_sec &&
+			    (!s->life_sec || x->life_sec < s->life_sec))
+				q->suite.life_sec = x->life_sec;
+			q->group = x->group;
+			q->spi_out = spi_of(p);
+			q->spi_in = spi_in;
+			q->prop_num = p->num;
+			memset(reply, 0, sizeof(*reply));
+			reply->doi = in->doi;
+			reply->sit = in->sit;
+			reply->n_props = 1;
+			reply->p[0] = *p;
+			reply->p[0].n_xforms = 1;
+			reply->p[0].x[0] = *x;
+			reply->p[0].spi[0] = (uint8_t)(spi_in >> 24);
+			reply->p[0].spi[1] = (uint8_t)(spi_in >> 16);
+			reply->p[0].spi[2] = (uint8_t)(spi_in >> 8);
+			reply->p[0].spi[3] = (uint8_t)spi_in;
+			return 0;
+		}
+	}
+	return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+}
+
+int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      struct ikev1_qm *q)
+{
+	const struct isakmp_prop *p = &in->p[0];
+	const struct ikev1_p2_suite *s;
+
+	if (in->n_props != 1 || p->proto != ISAKMP_PROTO_ESP ||
+	    p->spi_size != 4 || p->n_xforms != 1)
+		return ISAKMP_N_BAD_PROPOSAL_SYNTAX;
+	s = p2_match(c, &p->x[0]);
+	if (!s || p->x[0].group != q->group)
+		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	q->suite = *s;
+	if (p->x[0].life_sec)
+		q->suite.life_sec = p->x[0].life_sec;
+	q->spi_out = spi_of(p);
+	return 0;
+}
+
+int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
+	    size_t *keylen)
+{
+	const struct crypto_integ_alg *ia;
+	uint16_t bits;
+
+	switch (s->esp_id) {
+	case ISAKMP_ESP_AES_CBC:
+		*encr = IKEV2_ENCR_AES_CBC;
+		bits = s->keybits;
+		break;
+	case ISAKMP_ESP_3DES:
+		*encr = IKEV2_ENCR_3DES;
+		bits = 192;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	/* RFC 2407 §4.5, RFC 4868 §2.4: truncated HMACs as in IKEv2 */
+	switch (s->auth) {
+	case ISAKMP_AUTH_HMAC_SHA1:
+		*integ = IKEV2_INTEG_HMAC_SHA1_96;
+		break;
+	case ISAKMP_AUTH_HMAC_SHA2_256:
+		*integ = IKEV2_INTEG_HMAC_SHA2_256_128;
+		break;
+	case ISAKMP_AUTH_HMAC_SHA2_384:
+		*integ = IKEV2_INTEG_HMAC_SHA2_384_192;
+		break;
+	case ISAKMP_AUTH_HMAC_SHA2_512:
+		*integ = IKEV2_INTEG_HMAC_SHA2_512_256;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	ia = crypto_integ_lookup(*integ);
+	if (!ia ||
+	    crypto_encr_keybits(*encr, *encr == IKEV2_ENCR_3DES ? 0 : bits) < 0)
+		return -ENOTSUP;
+	*keylen = bits / 8u + ia->key_len;
+	return 0;
+}

@@ -1,0 +1,472 @@
+/*
+ * quick_mode.c - Quick Mode (RFC 2409 §5.5), ESP in tunnel mode with
+ * optional PFS, initiator and responder:
+ *   I -> R  HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]
+ *   I <- R  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]
+ *   I -> R  HDR*, HASH(3)
+ * Each exchange has its own IV (App. B) and message ID; a message ID
+ * seen before never starts a new exchange (replay protection): an exact
+ * retransmission gets our last answer again, anything else is dropped.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikev1/ikev1_int.h"
+
+void qm_free(struct ikev1_qm *q)
+{
+	crypto_dh_free(q->dh);
+	free(q->last_sent);
+	OPENSSL_cleanse(q, sizeof(*q));
+}
+
+static struct ikev1_qm *qm_find(struct ikev1_sa *sa, uint32_t mid)
+{
+	for (int i = 0; i < IKEV1_MAX_QM; i++)
+		if (sa->qm[i].state != QM_FREE && sa->qm[i].msgid == mid)
+			return &sa->qm[i];
+	return NULL;
+}
+
+/* A free slot; a finished exchange is reused (its message ID stays in
+ * the SA's window). */
+static struct ikev1_qm *qm_slot(struct ikev1_sa *sa)
+{
+	for (int i = 0; i < IKEV1_MAX_QM; i++)
+		if (sa->qm[i].state == QM_FREE)
+			return &sa->qm[i];
+	for (int i = 0; i < IKEV1_MAX_QM; i++)
+		if (sa->qm[i].state == QM_DONE) {
+			qm_free(&sa->qm[i]);
+			return &sa->qm[i];
+		}
+	return NULL;
+}
+
+/* Build a message whose first payload is HASH: the payloads after it
+ * come from put(), then the HASH is computed (with or without Ni_b),
+ * patched, and the message sealed with the exchange's IV. */
+static int qm_send(struct ikev1_sa *sa, struct ikev1_qm *q,
+		   const struct isakmp_sa *s, bool with_ni_in_hash, bool ids,
+		   struct ikev1_out *out)
+{
+	struct isakmp_hdr h;
+	struct isakmp_wr b;
+	uint8_t hash[CRYPTO_MAX_PRF_OUT], *pkt;
+	size_t off, len;
+	int rc;
+
+	sa_hdr(sa, &h, ISAKMP_EXCH_QUICK, q->msgid, true);
+	isakmp_wr_begin(&b, &h);
+	isakmp_put_reserve(&b, ISAKMP_NP_HASH, sa->keys.hlen, &off);
+	isakmp_put_sa(&b, s);
+	if (q->initiator)
+		isakmp_put_raw(&b, ISAKMP_NP_NONCE, q->ni, q->ni_len);
+	else
+		isakmp_put_raw(&b, ISAKMP_NP_NONCE, q->nr, q->nr_len);
+	if (q->group) {
+		const struct crypto_dh_alg *da = crypto_dh_lookup(q->group);
+		uint8_t gx[CRYPTO_MAX_DH_PUB];
+
+		if (!da || crypto_dh_public(q->dh, gx, da->pub_len) != 0) {
+			isakmp_wr_abort(&b);
+			return -EIO;
+		}
+		isakmp_put_raw(&b, ISAKMP_NP_KE, gx, da->pub_len);
+	}
+	if (ids) {
+		isakmp_put_id(&b, &q->idci);
+		isakmp_put_id(&b, &q->idcr);
+	}
+	rc = isakmp_wr_finish(&b, &pkt, &len);
+	if (rc)
+		return rc;
+	/* RFC 2409 §5.5: HASH(1) = prf(SKEYID_a, M-ID | SA | Ni ...),
+	 * HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr ...) */
+	rc = ikev1_qm_hash(&sa->keys, q->msgid, with_ni_in_hash ? q->ni : NULL,
+			   q->ni_len, pkt + off + sa->keys.hlen,
+			   len - off - sa->keys.hlen, hash);
+	if (!rc) {
+		memcpy(pkt + off, hash, sa->keys.hlen);
+		rc = sa_seal(sa, q->iv, &pkt, &len);
+	}
+	if (rc) {
+		free(pkt);
+		return rc;
+	}
+	return sa_emit(&q->last_sent, &q->last_len, pkt, len, out);
+}
+
+int qm_start(struct ikev1_sa *sa, struct ikev1_out *out)
+{
+	const struct ikev1_conf *c = sa->conf;
+	struct ikev1_qm *q = qm_slot(sa);
+	struct isakmp_sa offer;
+	int rc;
+
+	if (!q)
+		return -EBUSY;
+	memset(q, 0, sizeof(*q));
+	q->initiator = true;
+	rc = sa_new_mid(sa, &q->msgid);
+	if (!rc)
+		rc = ikev1_iv_exchange(&sa->keys, q->msgid, q->iv);
+	if (!rc && (!c->getspi || c->getspi(c->arg, &q->spi_in) != 0))
+		rc = -EIO;
+	if (rc)
+		goto fail;
+	q->ni_len = IKEV1_NONCE_LEN;
+	if (crypto_random(q->ni, q->ni_len) != 0) {
+		rc = -EIO;
+		goto fail;
+	}
+	q->group = c->pfs_group;
+	if (q->group && (rc = crypto_dh_new(q->group, &q->dh)) != 0)
+		goto fail;
+	q->idci = c->ts_local;
+	q->idcr = c->ts_remote;
+	p2_offer(c, q->spi_in, q->group, &offer);
+	rc = qm_send(sa, q, &offer, false, true, out);
+	if (rc)
+		goto fail;
+	sa_mid_add(sa, q->msgid);
+	q->state = QM_I1;
+	return 0;
+fail:
+	qm_free(q);
+	return rc;
+}
+
+static bool id_eq(const struct isakmp_id *a, const struct isakmp_id *b)
+{
+	return a->type == b->type && a->proto == b->proto &&
+	       a->port == b->port && a->len == b->len &&
+	       memcmp(a->data, b->data, a->len) == 0;
+}
+
+/* KEYMAT for both directions (RFC 2409 §5.5) into the event. */
+static int qm_keys(struct ikev1_sa *sa, struct ikev1_qm *q,
+		   struct ikev1_out *out)
+{
+	struct ikev1_child *ch = &out->child;
+	const uint8_t *gqm = q->group ? q->gqm : NULL;
+	int rc;
+
+	memset(ch, 0, sizeof(*ch));
+	rc = p2_algs(&q->suite, &ch->encr, &ch->integ, &ch->keylen);
+	if (rc)
+		return rc;
+	ch->keybits =
+	    q->suite.esp_id == ISAKMP_ESP_3DES ? 192 : q->suite.keybits;
+	ch->spi_in = q->spi_in;
+	ch->spi_out = q->spi_out;
+	ch->life_sec = q->suite.life_sec;
+	ch->pfs = q->group != 0;
+	/* the initiator's IDci is its local side */
+	ch->ts_local = q->initiator ? q->idci : q->idcr;
+	ch->ts_remote = q->initiator ? q->idcr : q->idci;
+	rc = ikev1_keymat(&sa->keys, gqm, q->gqm_len, ISAKMP_PROTO_ESP,
+			  q->spi_in, q->ni, q->ni_len, q->nr, q->nr_len,
+			  ch->key_in, ch->keylen);
+	if (!rc)
+		rc = ikev1_keymat(&sa->keys, gqm, q->gqm_len, ISAKMP_PROTO_ESP,
+				  q->spi_out, q->ni, q->ni_len, q->nr,
+				  q->nr_len, ch->key_out, ch->keylen);
+	if (rc) {
+		OPENSSL_cleanse(ch, sizeof(*ch));
+		return rc;
+	}
+	out->child_ready = true;
+	return 0;
+}
+
+/* Payloads of QM1/QM2 other than HASH: SA, Nonce, KE, IDs. */
+struct qm_body {
+	struct isakmp_sa sa;
+	const struct isakmp_pl *nonce, *ke;
+	struct isakmp_id id[2];
+	unsigned n_id;
+};
+
+static int qm_body(const struct isakmp_msg *pm, struct qm_body *qb)
+{
+	const struct isakmp_pl *sap = isakmp_msg_find(pm, ISAKMP_NP_SA);
+
+	memset(qb, 0, sizeof(*qb));
+	qb->nonce = isakmp_msg_find(pm, ISAKMP_NP_NONCE);
+	qb->ke = isakmp_msg_find(pm, ISAKMP_NP_KE);
+	if (!sap || !qb->nonce || isakmp_get_sa(sap, &qb->sa) != 0)
+		return -EBADMSG;
+	for (int i = isakmp_msg_next(pm, ISAKMP_NP_ID, -1); i >= 0;
+	     i = isakmp_msg_next(pm, ISAKMP_NP_ID, i)) {
+		/* RFC 2409 §5.5: IDci then IDcr, both or none */
+		if (qb->n_id >= 2 ||
+		    isakmp_get_id(&pm->pl[i], &qb->id[qb->n_id]))
+			return -EBADMSG;
+		qb->n_id++;
+	}
+	return qb->n_id == 1 ? -EBADMSG : 0;
+}
+
+/* PFS: the peer's KE with the group of the transform. */
+static int qm_dh(struct ikev1_qm *q, const struct isakmp_pl *ke)
+{
+	const struct crypto_dh_alg *da;
+
+	if (!q->group)
+		return ke ? -EBADMSG : 0; /* RFC 2409 §5.5: KE iff PFS */
+	da = crypto_dh_lookup(q->group);
+	if (!ke || !da || ke->len != da->pub_len)
+		return -EBADMSG;
+	if (crypto_dh_compute(q->dh, ke->body, ke->len, q->gqm,
+			      da->secret_len) != 0)
+		return -EBADMSG;
+	q->gqm_len = da->secret_len;
+	return 0;
+}
+
+static int qm_respond(struct ikev1_sa *sa, const struct isakmp_msg *m,
+		      struct ikev1_out *out)
+{
+	const struct ikev1_conf *c = sa->conf;
+	struct ikev1_qm tmp, *q;
+	struct isakmp_msg pm;
+	struct qm_body qb;
+	struct isakmp_sa reply;
+	uint8_t *plain, next_iv[CRYPTO_MAX_BLOCK], hash[CRYPTO_MAX_PRF_OUT];
+	const uint8_t *rest;
+	size_t rest_len;
+	uint32_t spi_in = 0;
+	int rc;
+
+	/* RFC 2409 §5.5: a new exchange needs a fresh, nonzero M-ID */
+	if (m->hdr.msgid == 0 || sa_mid_seen(sa, m->hdr.msgid)) {
+		sa->st.replayed++;
+		return -EBADMSG;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.msgid = m->hdr.msgid;
+	if (ikev1_iv_exchange(&sa->keys, tmp.msgid, tmp.iv) != 0)
+		return -EIO;
+	rc = sa_open(sa, m, tmp.iv, &plain, &pm, next_iv);
+	if (rc)
+		return rc;
+	rc = -EBADMSG;
+	if (pm.pl[0].len != sa->keys.hlen)
+		goto cleanup_plain;
+	sa_after_hash(&pm, plain, m->enc_len, &rest, &rest_len);
+	if (ikev1_qm_hash(&sa->keys, tmp.msgid, NULL, 0, rest, rest_len,
+			  hash) != 0)
+		goto cleanup_plain;
+	if (CRYPTO_memcmp(hash, pm.pl[0].body, sa->keys.hlen) != 0) {
+		sa->st.auth_failed++;
+		goto cleanup_plain;
+	}
+	/* authenticated from here on */
+	if (qm_body(&pm, &qb) != 0 || qb.nonce->len > ISAKMP_NONCE_MAX)
+		goto cleanup_plain;
+	/* tunnel mode needs the selectors; they must mirror ours */
+	if (qb.n_id != 2 || !id_eq(&qb.id[0], &c->ts_remote) ||
+	    !id_eq(&qb.id[1], &c->ts_local))
+		goto cleanup_plain;
+	if (p2_choose(c, &qb.sa, 0, &reply, &tmp) != 0)
+		goto cleanup_plain;
+	/* our inbound SPI only for a proposal we take */
+	if (!c->getspi || c->getspi(c->arg, &spi_in) != 0) {
+		rc = -EIO;
+		goto cleanup_plain;
+	}
+	tmp.spi_in = spi_in;
+	reply.p[0].spi[0] = (uint8_t)(spi_in >> 24);
+	reply.p[0].spi[1] = (uint8_t)(spi_in >> 16);
+	reply.p[0].spi[2] = (uint8_t)(spi_in >> 8);
+	reply.p[0].spi[3] = (uint8_t)spi_in;
+	q = qm_slot(sa);
+	if (!q) {
+		rc = -EBUSY;
+		goto cleanup_plain;
+	}
+	*q = tmp;
+	memcpy(q->iv, next_iv, sizeof(next_iv));
+	q->idci = qb.id[0];
+	q->idcr = qb.id[1];
+	memcpy(q->ni, qb.nonce->body, qb.nonce->len);
+	q->ni_len = qb.nonce->len;
+	q->nr_len = IKEV1_NONCE_LEN;
+	rc = crypto_random(q->nr, q->nr_len) != 0 ? -EIO : 0;
+	if (!rc && q->group)
+		rc = crypto_dh_new(q->group, &q->dh);
+	if (!rc)
+		rc = qm_dh(q, qb.ke);
+	if (!rc)
+		rc = qm_send(sa, q, &reply, true, true, out);
+	if (rc) {
+		qm_free(q);
+		goto cleanup_plain;
+	}
+	sa_digest(m->raw, m->raw_len, q->last_rcvd);
+	q->have_rcvd = true;
+	sa_mid_add(sa, q->msgid);
+	q->state = QM_R2;
+cleanup_plain:
+	crypto_wipe(plain, m->enc_len);
+	free(plain);
+	return rc;
+}
+
+/* Initiator: QM2 -> keys, QM3. */
+static int qm_finish_i(struct ikev1_sa *sa, struct ikev1_qm *q,
+		       const struct isakmp_msg *m, struct ikev1_out *out)
+{
+	struct ikev1_qm save = *q;
+	struct isakmp_msg pm;
+	struct qm_body qb;
+	uint8_t *plain, next_iv[CRYPTO_MAX_BLOCK], hash[CRYPTO_MAX_PRF_OUT];
+	const uint8_t *rest;
+	size_t rest_len;
+	int rc;
+
+	rc = sa_open(sa, m, q->iv, &plain, &pm, next_iv);
+	if (rc)
+		return rc;
+	rc = -EBADMSG;
+	if (pm.pl[0].len != sa->keys.hlen)
+		goto cleanup_plain;
+	sa_after_hash(&pm, plain, m->enc_len, &rest, &rest_len);
+	if (ikev1_qm_hash(&sa->keys, q->msgid, q->ni, q->ni_len, rest, rest_len,
+			  hash) != 0)
+		goto cleanup_plain;
+	if (CRYPTO_memcmp(hash, pm.pl[0].body, sa->keys.hlen) != 0) {
+		sa->st.auth_failed++;
+		goto cleanup_plain;
+	}
+	if (qm_body(&pm, &qb) != 0 || qb.nonce->len > ISAKMP_NONCE_MAX)
+		goto cleanup_plain;
+	/* RFC 2409 §5.5: the responder echoes the IDs it was sent */
+	if (qb.n_id == 2 &&
+	    (!id_eq(&qb.id[0], &q->idci) || !id_eq(&qb.id[1], &q->idcr)))
+		goto cleanup_plain;
+	if (p2_accept(sa->conf, &qb.sa, q) != 0)
+		goto cleanup_plain;
+	memcpy(q->nr, qb.nonce->body, qb.nonce->len);
+	q->nr_len = qb.nonce->len;
+	if (qm_dh(q, qb.ke) != 0)
+		goto restore;
+	memcpy(q->iv, next_iv, sizeof(next_iv));
+	rc = qm_keys(sa, q, out);
+	if (!rc) {
+		/* RFC 2409 §5.5: HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b |
+		 * Nr_b), alone */
+		struct isakmp_hdr h;
+		struct isakmp_wr b;
+		uint8_t *pkt;
+		size_t len;
+
+		rc = ikev1_qm_hash3(&sa->keys, q->msgid, q->ni, q->ni_len,
+				    q->nr, q->nr_len, hash);
+		sa_hdr(sa, &h, ISAKMP_EXCH_QUICK, q->msgid, true);
+		isakmp_wr_begin(&b, &h);
+		isakmp_put_raw(&b, ISAKMP_NP_HASH, hash, sa->keys.hlen);
+		if (!rc)
+			rc = isakmp_wr_finish(&b, &pkt, &len);
+		else
+			isakmp_wr_abort(&b);
+		if (!rc && (rc = sa_seal(sa, q->iv, &pkt, &len)) != 0)
+			free(pkt);
+		if (!rc)
+			rc =
+			    sa_emit(&q->last_sent, &q->last_len, pkt, len, out);
+	}
+	if (rc) {
+		OPENSSL_cleanse(&out->child, sizeof(out->child));
+		out->child_ready = false;
+		goto restore;
+	}
+	sa_digest(m->raw, m->raw_len, q->last_rcvd);
+	q->have_rcvd = true;
+	crypto_dh_free(q->dh);
+	q->dh = NULL;
+	crypto_wipe(save.gqm, sizeof(save.gqm));
+	q->state = QM_DONE;
+	goto cleanup_plain;
+restore:
+	/* nothing of a failed message stays */
+	save.last_sent = q->last_sent;
+	save.last_len = q->last_len;
+	*q = save;
+	crypto_wipe(&save, sizeof(save));
+cleanup_plain:
+	crypto_wipe(plain, m->enc_len);
+	free(plain);
+	return rc;
+}
+
+/* Responder: QM3 -> keys. */
+static int qm_finish_r(struct ikev1_sa *sa, struct ikev1_qm *q,
+		       const struct isakmp_msg *m, struct ikev1_out *out)
+{
+	struct isakmp_msg pm;
+	uint8_t *plain, next_iv[CRYPTO_MAX_BLOCK], hash[CRYPTO_MAX_PRF_OUT];
+	int rc;
+
+	rc = sa_open(sa, m, q->iv, &plain, &pm, next_iv);
+	if (rc)
+		return rc;
+	rc = -EBADMSG;
+	/* RFC 2409 §5.5: HASH(3) only */
+	if (pm.npl != 1 || pm.pl[0].len != sa->keys.hlen ||
+	    ikev1_qm_hash3(&sa->keys, q->msgid, q->ni, q->ni_len, q->nr,
+			   q->nr_len, hash) != 0)
+		goto cleanup_plain;
+	if (CRYPTO_memcmp(hash, pm.pl[0].body, sa->keys.hlen) != 0) {
+		sa->st.auth_failed++;
+		goto cleanup_plain;
+	}
+	rc = qm_keys(sa, q, out);
+	if (rc)
+		goto cleanup_plain;
+	memcpy(q->iv, next_iv, sizeof(next_iv));
+	crypto_dh_free(q->dh);
+	q->dh = NULL;
+	free(q->last_sent);
+	q->last_sent = NULL;
+	sa_digest(m->raw, m->raw_len, q->last_rcvd);
+	q->state = QM_DONE;
+cleanup_plain:
+	crypto_wipe(plain, m->enc_len);
+	free(plain);
+	return rc;
+}
+
+int qm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
+	     struct ikev1_out *out)
+{
+	struct ikev1_qm *q = qm_find(sa, m->hdr.msgid);
+	uint8_t dig[20];
+
+	if (!q)
+		return qm_respond(sa, m, out);
+	sa_digest(m->raw, m->raw_len, dig);
+	if (q->have_rcvd && memcmp(dig, q->last_rcvd, 20) == 0) {
+		/* the exact message again: our answer again, if any */
+		sa->st.replayed++;
+		if (q->last_sent && (q->state == QM_R2 ||
+				     (q->state == QM_DONE && q->initiator))) {
+			out->pkt = malloc(q->last_len);
+			if (!out->pkt)
+				return -ENOMEM;
+			memcpy(out->pkt, q->last_sent, q->last_len);
+			out->len = q->last_len;
+			sa->st.resent++;
+		}
+		return -EALREADY;
+	}
+	if (q->state == QM_I1 && q->initiator)
+		return qm_finish_i(sa, q, m, out);
+	if (q->state == QM_R2 && !q->initiator)
+		return qm_finish_r(sa, q, m, out);
+	sa->st.replayed++;
+	return -EBADMSG;
+}

@@ -1,0 +1,349 @@
+/*
+ * test_ikev1_engine.c - src/ikev1 initiator against src/ikev1 responder
+ * in memory: Main Mode with a PSK, Quick Mode with and without PFS (both
+ * sides derive the same ESP keys, crossed), Informational Delete; and
+ * the failure paths: wrong PSK, tampered ciphertext (nothing changes,
+ * IVs included), replayed Quick Mode and Informational messages,
+ * retransmissions answered with the same bytes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ikev1/ikev1.h"
+
+static uint32_t next_spi = 0xc0000001;
+
+static int fake_getspi(void *arg, uint32_t *spi)
+{
+	(void)arg;
+	*spi = next_spi++;
+	return 0;
+}
+
+static void conf_init(struct ikev1_conf *c, bool left, const char *psk,
+		      uint16_t pfs)
+{
+	static const uint8_t a[4] = {198, 51, 100, 1}, b[4] = {198, 51, 100, 2};
+	static const uint8_t na[4] = {203, 0, 113, 1}, nb[4] = {203, 0, 113, 2};
+
+	memset(c, 0, sizeof(*c));
+	c->psk = (const uint8_t *)psk;
+	c->psk_len = strlen(psk);
+	c->id_type = ISAKMP_ID_IPV4_ADDR;
+	memcpy(c->id, left ? a : b, 4);
+	c->id_len = 4;
+	c->peer_id_type = ISAKMP_ID_IPV4_ADDR;
+	memcpy(c->peer_id, left ? b : a, 4);
+	c->peer_id_len = 4;
+	/* the initiator offers 3DES first: the responder takes AES-256 */
+	c->p1[c->n_p1++] = (struct ikev1_p1_suite){
+	    ISAKMP_P1_ENCR_AES_CBC, 256, ISAKMP_P1_HASH_SHA2_256, 14, 28800};
+	c->p1[c->n_p1++] = (struct ikev1_p1_suite){
+	    ISAKMP_P1_ENCR_AES_CBC, 128, ISAKMP_P1_HASH_SHA1, 14, 28800};
+	c->p2[c->n_p2++] = (struct ikev1_p2_suite){
+	    ISAKMP_ESP_AES_CBC, 128, ISAKMP_AUTH_HMAC_SHA2_256, 3600};
+	c->p2[c->n_p2++] = (struct ikev1_p2_suite){ISAKMP_ESP_AES_CBC, 256,
+						   ISAKMP_AUTH_HMAC_SHA1, 3600};
+	c->pfs_group = pfs;
+	assert_int_equal(
+	    isakmp_id_from_prefix(&c->ts_local, 2, left ? na : nb, 32, 0, 0),
+	    0);
+	assert_int_equal(
+	    isakmp_id_from_prefix(&c->ts_remote, 2, left ? nb : na, 32, 0, 0),
+	    0);
+	c->getspi = fake_getspi;
+}
+
+struct pair {
+	struct ikev1_conf ci, cr;
+	struct ikev1_sa *i, *r;
+};
+
+/* Main Mode: 6 messages. */
+static void main_mode(struct pair *p)
+{
+	struct ikev1_out o1, o2;
+	struct isakmp_msg m;
+
+	assert_int_equal(ikev1_sa_new_initiator(&p->ci, &p->i, &o1), 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&p->cr, &m, &p->r, &o2), 0);
+	ikev1_out_clear(&o1);
+	for (int step = 0; step < 5; step++) {
+		struct ikev1_sa *to = step % 2 == 0 ? p->i : p->r;
+		assert_non_null(o2.pkt);
+		assert_int_equal(ikev1_input(to, o2.pkt, o2.len, &o1), 0);
+		ikev1_out_clear(&o2);
+		o2 = o1;
+		memset(&o1, 0, sizeof(o1));
+		if (step == 3)
+			assert_true(o2.established); /* responder after 5 */
+	}
+	assert_true(o2.established); /* initiator after 6 */
+	assert_null(o2.pkt);
+	ikev1_out_clear(&o2);
+	assert_int_equal(ikev1_sa_state(p->i), IKEV1_ESTABLISHED);
+	assert_int_equal(ikev1_sa_state(p->r), IKEV1_ESTABLISHED);
+	const struct ikev1_keys *ki = ikev1_sa_keys(p->i);
+	const struct ikev1_keys *kr = ikev1_sa_keys(p->r);
+	assert_int_equal(ki->prf, IKEV2_PRF_HMAC_SHA2_256);
+	assert_int_equal(ki->keybits, 256);
+	assert_memory_equal(ki->skeyid_d, kr->skeyid_d, ki->hlen);
+	assert_memory_equal(ki->enc_key, kr->enc_key, 32);
+	assert_memory_equal(ki->iv, kr->iv, ki->block);
+}
+
+static void pair_free(struct pair *p)
+{
+	ikev1_sa_free(p->i);
+	ikev1_sa_free(p->r);
+}
+
+static void check_child(const struct ikev1_child *a,
+			const struct ikev1_child *b)
+{
+	assert_int_equal(a->spi_in, b->spi_out);
+	assert_int_equal(a->spi_out, b->spi_in);
+	assert_int_equal(a->encr, IKEV2_ENCR_AES_CBC);
+	assert_int_equal(a->integ, IKEV2_INTEG_HMAC_SHA2_256_128);
+	assert_int_equal(a->keylen, 16 + 32);
+	assert_memory_equal(a->key_in, b->key_out, a->keylen);
+	assert_memory_equal(a->key_out, b->key_in, a->keylen);
+	assert_memory_not_equal(a->key_in, a->key_out, a->keylen);
+	assert_int_equal(a->ts_local.data[3], b->ts_remote.data[3]);
+}
+
+/* Quick Mode: 3 messages; returns the two children. */
+static void quick_mode(struct pair *p, struct ikev1_child *ci,
+		       struct ikev1_child *cr)
+{
+	struct ikev1_out q1, q2, q3, done;
+
+	assert_int_equal(ikev1_quick_start(p->i, &q1), 0);
+	assert_int_equal(ikev1_input(p->r, q1.pkt, q1.len, &q2), 0);
+	assert_non_null(q2.pkt);
+	assert_false(q2.child_ready);
+	assert_int_equal(ikev1_input(p->i, q2.pkt, q2.len, &q3), 0);
+	assert_true(q3.child_ready);
+	assert_non_null(q3.pkt);
+	assert_int_equal(ikev1_input(p->r, q3.pkt, q3.len, &done), 0);
+	assert_true(done.child_ready);
+	assert_null(done.pkt);
+	*ci = q3.child;
+	*cr = done.child;
+	check_child(ci, cr);
+	/* a replayed QM1 (its M-ID is in the window, the exchange done)
+	 * changes nothing */
+	struct ikev1_out x;
+	const struct ikev1_stats *st = ikev1_sa_stats(p->r);
+	uint64_t replayed = st->replayed;
+	assert_int_not_equal(ikev1_input(p->r, q1.pkt, q1.len, &x), 0);
+	assert_null(x.pkt);
+	assert_false(x.child_ready);
+	assert_true(st->replayed > replayed);
+	ikev1_out_clear(&q1);
+	ikev1_out_clear(&q2);
+	ikev1_out_clear(&q3);
+	ikev1_out_clear(&done);
+}
+
+static void mm_qm_no_pfs(void **state)
+{
+	struct pair p;
+	struct ikev1_child a, b;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "s3cret-psk", 0);
+	/* the initiator offers 3DES/SHA1 first, the responder has no 3DES */
+	memmove(&p.ci.p1[1], &p.ci.p1[0], 2 * sizeof(p.ci.p1[0]));
+	p.ci.p1[0] = (struct ikev1_p1_suite){ISAKMP_P1_ENCR_3DES, 0,
+					     ISAKMP_P1_HASH_SHA1, 14, 3600};
+	p.ci.n_p1 = 3;
+	main_mode(&p);
+	quick_mode(&p, &a, &b);
+	assert_false(a.pfs);
+	pair_free(&p);
+}
+
+static void mm_qm_pfs_and_delete(void **state)
+{
+	struct pair p;
+	struct ikev1_child a, b;
+	struct ikev1_out d, r, x;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 14);
+	conf_init(&p.cr, false, "s3cret-psk", 14);
+	main_mode(&p);
+	quick_mode(&p, &a, &b);
+	assert_true(a.pfs);
+	/* a second Quick Mode gets other SPIs and other keys */
+	struct ikev1_child a2, b2;
+	quick_mode(&p, &a2, &b2);
+	assert_int_not_equal(a2.spi_in, a.spi_in);
+	assert_memory_not_equal(a2.key_in, a.key_in, a.keylen);
+
+	/* Delete of the initiator's first CHILD SA, by its inbound SPI */
+	assert_int_equal(ikev1_delete(p.i, a.spi_in, &d), 0);
+	assert_int_equal(ikev1_input(p.r, d.pkt, d.len, &r), 0);
+	assert_int_equal(r.deleted_proto, ISAKMP_PROTO_ESP);
+	assert_int_equal(r.deleted_spi, b.spi_out);
+	/* the same Informational again: a replay */
+	assert_int_equal(ikev1_input(p.r, d.pkt, d.len, &x), -EBADMSG);
+	assert_int_equal(x.deleted_proto, 0);
+	ikev1_out_clear(&d);
+	ikev1_out_clear(&r);
+	/* Delete of the ISAKMP SA */
+	assert_int_equal(ikev1_delete(p.r, 0, &d), 0);
+	assert_int_equal(ikev1_sa_state(p.r), IKEV1_DEAD);
+	assert_int_equal(ikev1_input(p.i, d.pkt, d.len, &r), 0);
+	assert_int_equal(r.deleted_proto, ISAKMP_PROTO_ISAKMP);
+	assert_int_equal(ikev1_sa_state(p.i), IKEV1_DEAD);
+	ikev1_out_clear(&d);
+	ikev1_out_clear(&r);
+	pair_free(&p);
+}
+
+static void wrong_psk(void **state)
+{
+	struct pair p;
+	struct ikev1_out o1, o2;
+	struct isakmp_msg m;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "other-psk", 0);
+	assert_int_equal(ikev1_sa_new_initiator(&p.ci, &p.i, &o1), 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2), 0);
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o1), 0); /* 3 */
+	ikev1_out_clear(&o2);
+	assert_int_equal(ikev1_input(p.r, o1.pkt, o1.len, &o2), 0); /* 4 */
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o1), 0); /* 5 */
+	ikev1_out_clear(&o2);
+	/* message 5 decrypts to garbage or fails HASH_I: no SA */
+	assert_true(ikev1_input(p.r, o1.pkt, o1.len, &o2) < 0);
+	assert_null(o2.pkt);
+	assert_int_equal(ikev1_sa_state(p.r), IKEV1_MM_R4);
+	assert_true(ikev1_sa_stats(p.r)->dropped >= 1);
+	ikev1_out_clear(&o1);
+	pair_free(&p);
+}
+
+static void tamper_and_retransmit(void **state)
+{
+	struct pair p;
+	struct ikev1_out o1, o2, o3;
+	struct isakmp_msg m;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "s3cret-psk", 0);
+	assert_int_equal(ikev1_sa_new_initiator(&p.ci, &p.i, &o1), 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2), 0);
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o1), 0); /* 3 */
+	ikev1_out_clear(&o2);
+	assert_int_equal(ikev1_input(p.r, o1.pkt, o1.len, &o2), 0); /* 4 */
+	/* message 3 again: the responder sends message 4 again, as is */
+	assert_int_equal(ikev1_input(p.r, o1.pkt, o1.len, &o3), 0);
+	assert_int_equal(o3.len, o2.len);
+	assert_memory_equal(o3.pkt, o2.pkt, o2.len);
+	ikev1_out_clear(&o3);
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o1), 0); /* 5 */
+	ikev1_out_clear(&o2);
+	/* message 5 with one ciphertext bit flipped: dropped, and the
+	 * genuine one still works (the IV was not advanced) */
+	uint8_t *bad = malloc(o1.len);
+	memcpy(bad, o1.pkt, o1.len);
+	bad[o1.len - 20] ^= 1;
+	assert_true(ikev1_input(p.r, bad, o1.len, &o2) < 0);
+	assert_null(o2.pkt);
+	free(bad);
+	assert_int_equal(ikev1_input(p.r, o1.pkt, o1.len, &o2), 0); /* 6 */
+	assert_true(o2.established);
+	/* the retransmission timer resends message 5 */
+	assert_int_equal(ikev1_retransmit(p.i, &o3), 0);
+	assert_int_equal(o3.len, o1.len);
+	assert_memory_equal(o3.pkt, o1.pkt, o1.len);
+	ikev1_out_clear(&o3);
+	/* ... and the responder answers the duplicate with message 6 */
+	assert_int_equal(ikev1_input(p.r, o1.pkt, o1.len, &o3), 0);
+	assert_int_equal(o3.len, o2.len);
+	assert_memory_equal(o3.pkt, o2.pkt, o2.len);
+	ikev1_out_clear(&o3);
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o1), 0);
+	assert_true(o1.established);
+	ikev1_out_clear(&o1);
+	ikev1_out_clear(&o2);
+
+	/* Quick Mode: a QM1 retransmission gets the same QM2 */
+	struct ikev1_out q1, q2, q2b, q3;
+	assert_int_equal(ikev1_quick_start(p.i, &q1), 0);
+	assert_int_equal(ikev1_input(p.r, q1.pkt, q1.len, &q2), 0);
+	assert_int_equal(ikev1_input(p.r, q1.pkt, q1.len, &q2b), 0);
+	assert_int_equal(q2b.len, q2.len);
+	assert_memory_equal(q2b.pkt, q2.pkt, q2.len);
+	assert_false(q2b.child_ready);
+	ikev1_out_clear(&q2b);
+	/* a tampered QM2: dropped without a trace, then the real one */
+	uint8_t *b2 = malloc(q2.len);
+	memcpy(b2, q2.pkt, q2.len);
+	b2[40] ^= 0x80;
+	assert_true(ikev1_input(p.i, b2, q2.len, &q3) < 0);
+	assert_false(q3.child_ready);
+	free(b2);
+	assert_int_equal(ikev1_input(p.i, q2.pkt, q2.len, &q3), 0);
+	assert_true(q3.child_ready);
+	ikev1_out_clear(&q1);
+	ikev1_out_clear(&q2);
+	ikev1_out_clear(&q3);
+	pair_free(&p);
+}
+
+static void no_common_proposal(void **state)
+{
+	struct ikev1_conf ci, cr;
+	struct ikev1_sa *i, *r = NULL;
+	struct ikev1_out o1, o2;
+	struct isakmp_msg m;
+
+	(void)state;
+	conf_init(&ci, true, "k", 0);
+	conf_init(&cr, false, "k", 0);
+	cr.p1[0].group = 15;
+	cr.p1[1].group = 15;
+	assert_int_equal(ikev1_sa_new_initiator(&ci, &i, &o1), 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&cr, &m, &r, &o2),
+			 ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	assert_null(r);
+	assert_null(o2.pkt);
+	ikev1_out_clear(&o1);
+	ikev1_sa_free(i);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(mm_qm_no_pfs),
+	    cmocka_unit_test(mm_qm_pfs_and_delete),
+	    cmocka_unit_test(wrong_psk),
+	    cmocka_unit_test(tamper_and_retransmit),
+	    cmocka_unit_test(no_common_proposal),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
