@@ -366,7 +366,7 @@ r2_up() { # SIDE
 	# shellcheck disable=SC2046 # heapq_env: words on purpose
 	start_bg "iked-$side" ip netns exec "$(ns "$side")" \
 		env $(heapq_env "iked-$side") "$IKED" -F -d -n \
-		-k fake -f "$TEST_DIR/r2-$side.conf" -S "$TEST_DIR/r2-$side.sock"
+		-k fake -f "$TEST_DIR/r2-$side.conf" --ctl-socket "$TEST_DIR/r2-$side.sock"
 	wait_for "ns_exec $side '$IKEDCTL' -s '$TEST_DIR/r2-$side.sock' ping" 60
 }
 r2_count() { # SIDE REGEX

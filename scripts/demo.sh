@@ -155,7 +155,7 @@ start() {
 	PID[spmd-$h]=$!
 	for _ in $(seq 50); do [ -S "$RUN/host-$h.spmif" ] && break; sleep 0.1; done
 	ip netns exec "$ns" "$IKED" -F -d -f "$RUN/host-$h.conf" \
-		-S "$RUN/host-$h.iked" >"$RUN/iked-$h.log" 2>&1 &
+		--ctl-socket "$RUN/host-$h.iked" >"$RUN/iked-$h.log" 2>&1 &
 	PID[iked-$h]=$!
 	for _ in $(seq 50); do
 		grep -q "registered with spmd" "$RUN/iked-$h.log" 2>/dev/null && return 0

@@ -166,6 +166,7 @@ struct ike_policy {
 struct cfg_iface {
 	struct kaddr addr; /* af == 0: wildcard of both families */
 	uint16_t port;	   /* host order */
+	bool port_set;	   /* written in the configuration */
 };
 
 #define CFG_IFACE_MAX 16

@@ -449,6 +449,7 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen)
 		struct cfg_iface *f = &cfg->iface[cfg->niface];
 		memset(f, 0, sizeof(*f));
 		f->port = a->port ? a->port : 500;
+		f->port_set = a->has_port;
 		if (a->kind == CONF_ADDR_IP) {
 			f->addr.af = a->af;
 			memcpy(f->addr.u.b, a->u.b, 16);

@@ -2,19 +2,22 @@
  * iked.c - the IKEv2 daemon: command line, start-up, signals, spmd and
  * kernel event glue, initiate and reload.
  *
- *   iked [-f FILE] [-t] [-F] [-d]... [-k BACKEND] [-S CTLSOCK]
- *        [-K KEYFILE] [-n] [-P] [-u USER] [-C DIR] [-Z MODE]
+ *   iked [racoon2's options: -f -F -d -D -v -V -l -h -p -t -4 -6 -I -S -P]
+ *        [-k BACKEND] [-K KEYFILE] [-n] [-u USER] [-C DIR]
+ *        [--check] [--ctl-socket CTLSOCK] [--pidfile FILE] [--no-privsep]
  *
- * -t checks the configuration and exits; -F stays in the foreground and
- * logs to stderr; -d raises the log level (once: info, twice: debug);
- * -k picks the kernel backend (default: the config's `kernel`, else
- * xfrm); -S the control socket; -K enables key export (see
- * keyexport.c); -n runs without spmd (ACQUIREs then come straight from
- * the kernel backend).
+ * --check checks the configuration and exits; -F stays in the
+ * foreground and logs to stderr; -d raises the log level (once: info,
+ * twice: debug); -k picks the kernel backend (default: the config's
+ * `kernel`, else xfrm); --ctl-socket the control socket; -K enables key
+ * export (see keyexport.c); -n runs without spmd (ACQUIREs then come
+ * straight from the kernel backend); racoon2's -P writes a pcap file
+ * (pcap.c), -I/-S initiate at start.
  *
  * Ownership: one struct iked for the process; it owns the config, the
  * kernel handle, the sockets and the SA table.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -264,13 +267,89 @@ static void shutdown_sas(struct iked *d)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: iked [-f file] [-t] [-F] [-d] [-D level] [-v] [-V] "
-		"[-l logfile]\n"
-		"            [-k backend] [-S ctlsock] [-K keyfile] "
-		"[-p pidfile] [-n]\n"
-		"            [-P] [-u user] [-C chroot-dir] "
-		"[-Z kill|errno|log|trap]\n");
+		"usage: iked [-f file] [-p port] [-t port] [-46] [-I address] "
+		"[-S selector]\n"
+		"            [-D number] [-FdvVh] [-l logfile] [-P pcapfile]\n"
+		"            [-k backend] [-K keyfile] [-n] [-u user] "
+		"[-C chroot-dir]\n"
+		"            [--check] [--ctl-socket ctlsock] "
+		"[--pidfile pidfile] [--no-privsep]\n"
+		"            [--seccomp kill|errno|log|trap]\n");
 	exit(2);
+}
+
+/* A port number option (racoon2's -p and -t). */
+static uint16_t port_arg(const char *opt, const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 0);
+
+	if (end == s || *end || v < 1 || v > 65535) {
+		fprintf(stderr,
+			"iked: port number expected for command line "
+			"option %s\n",
+			opt);
+		usage();
+	}
+	return (uint16_t)v;
+}
+
+/* racoon2's -I ADDRESS / -S SELECTOR: initiate once the engine runs. */
+static struct ev_timer initiate_timer;
+
+static void initiate_at_start(struct ev_loop *loop, struct ev_timer *t,
+			      void *arg)
+{
+	struct iked *d = arg;
+	const struct ike_policy *p = NULL;
+	const char *remote = NULL;
+	char err[160] = "";
+	int rc;
+
+	(void)loop;
+	(void)t;
+	if (d->opts.initiate_sel) {
+		for (size_t i = 0; i < d->cfg->npolicy && !p; i++)
+			if (strcmp(d->cfg->policy[i].sel_name,
+				   d->opts.initiate_sel) == 0)
+				p = &d->cfg->policy[i];
+		if (!p) {
+			log_err(MOD, "-S %s: no IKEv2 policy has this selector",
+				d->opts.initiate_sel);
+			return;
+		}
+		remote = p->remote;
+	} else {
+		struct kaddr a;
+
+		memset(&a, 0, sizeof(a));
+		if (inet_pton(AF_INET, d->opts.initiate_addr, &a.u.v4) == 1)
+			a.af = AF_INET;
+		else if (inet_pton(AF_INET6, d->opts.initiate_addr, &a.u.v6) ==
+			 1)
+			a.af = AF_INET6;
+		for (size_t i = 0; a.af && i < d->cfg->nremote && !remote; i++)
+			if (!d->cfg->remote[i].peer_any &&
+			    kaddr_eq(&d->cfg->remote[i].peer_addr, &a))
+				remote = d->cfg->remote[i].name;
+		if (!remote) {
+			log_err(MOD,
+				"-I %s: no IKEv2 remote has this "
+				"peers_ipaddr",
+				d->opts.initiate_addr);
+			return;
+		}
+	}
+	rc = iked_initiate(d, remote, p ? p->name : NULL, NULL, err,
+			   sizeof(err));
+	if (rc < 0)
+		log_err(MOD, "initiating to %s: %s", remote,
+			err[0] ? err : strerror(-rc));
+	else
+		log_notice(MOD, "initiating to %s (%s %s)", remote,
+			   d->opts.initiate_sel ? "-S" : "-I",
+			   d->opts.initiate_sel ? d->opts.initiate_sel
+						: d->opts.initiate_addr);
 }
 
 /* racoon2's -l LOGFILE: the log goes to the file instead of syslog
@@ -342,6 +421,8 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 			 kfd >= 0 ? " (through the privileged parent)" : "");
 	}
 
+	if (d->opts.pcap && (rc = ike_pcap_open(d, d->opts.pcap)) < 0)
+		fatal(MOD, "pcap file %s: %s", d->opts.pcap, strerror(-rc));
 	if (d->opts.keyexport || d->cfg->keyexport_path[0]) {
 		const char *kp = d->opts.keyexport ? d->opts.keyexport
 						   : d->cfg->keyexport_path;
@@ -355,13 +436,17 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	if (sb) {
 		if (priv_engine_sandbox(sb) < 0)
 			fatal(MOD, "the IKE engine cannot drop its privileges "
-				   "(run with -P to run without privilege "
-				   "separation)");
+				   "(run with --no-privsep to run without "
+				   "privilege separation)");
 		priv_send_ready();
 	}
 	if (spm_connect(d) < 0)
 		ev_timer_start(d->loop, &d->spm_retry, 2000);
 	rw_daemon_init(d); /* spmd dynamic policies, NAT keepalives */
+	if (d->opts.initiate_addr || d->opts.initiate_sel) {
+		ev_timer_init(&initiate_timer, initiate_at_start, d);
+		ev_timer_start(d->loop, &initiate_timer, 500);
+	}
 	log_notice(MOD, "iked started (%zu remotes, %zu policies%s)",
 		   d->cfg->nremote, d->cfg->npolicy,
 		   sb ? ", privilege separated" : "");
@@ -379,6 +464,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	if (d->kern_open)
 		k_close(&d->kern);
 	keyexport_close(d);
+	ike_pcap_close(d);
 	ev_free(d->loop);
 	cfg_free(d->cfg);
 	log_notice(MOD, "iked stopped");
@@ -416,11 +502,19 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.ctl_fd = -1;
 	d.opts.conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
-	/* racoon2's iked options with racoon2's meaning: -f -F -d -D -v -V
-	 * -l -h and the long forms.  -p, -S, -P and -t still have their
-	 * earlier meaning here (pid file, control socket, no privsep,
-	 * check), not racoon2's (port, initiate selector, pcap, target
-	 * port): see iked(8), BUGS. */
+	/* racoon2's iked options with racoon2's meaning (its iked/main.c
+	 * and iked.8): -f -F -d -D -v -V -l -h -p -t -4 -6 -I -S -P and the
+	 * long forms.  Earlier versions of this iked used -p, -S, -P and -t
+	 * for the pid file, control socket, no privilege separation and
+	 * check: those are --pidfile, --ctl-socket, --no-privsep and
+	 * --check now (iked(8), Compatibility). */
+	enum {
+		OPT_CHECK = 256,
+		OPT_CTL,
+		OPT_PIDFILE,
+		OPT_NOPRIVSEP,
+		OPT_SECCOMP,
+	};
 	static const struct option longopts[] = {
 	    {"config-file", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
@@ -428,14 +522,32 @@ int main(int argc, char **argv)
 	    {"foreground", no_argument, NULL, 'F'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"debug", required_argument, NULL, 'D'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"targetport", required_argument, NULL, 't'},
+	    {"ipv4", no_argument, NULL, '4'},
+	    {"ipv6", no_argument, NULL, '6'},
 	    {"logfile", required_argument, NULL, 'l'},
+	    {"initiate", required_argument, NULL, 'I'},
+	    {"initiate-selector", required_argument, NULL, 'S'},
+	    {"pcapfile", required_argument, NULL, 'P'},
+	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"ctl-socket", required_argument, NULL, OPT_CTL},
+	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	    {"no-privsep", no_argument, NULL, OPT_NOPRIVSEP},
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"keyexport", required_argument, NULL, 'K'},
+	    {"no-spmd", no_argument, NULL, 'n'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"chroot", required_argument, NULL, 'C'},
+	    {"seccomp", required_argument, NULL, OPT_SECCOMP},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *logfile = NULL;
 	bool verbose = false;
 
-	while ((opt = getopt_long(argc, argv, "f:tFdD:vVl:k:S:K:p:nPu:C:Z:h",
-				  longopts, NULL)) != -1) {
+	while ((opt = getopt_long(
+		    argc, argv, "f:hVFvdD:p:t:46l:I:S:P:k:K:nu:C:Z:", longopts,
+		    NULL)) != -1) {
 		switch (opt) {
 		case 'D': {
 			char *end;
@@ -468,7 +580,33 @@ int main(int argc, char **argv)
 		case 'f':
 			d.opts.conf_path = optarg;
 			break;
+		case 'p':
+			d.opts.port = port_arg("-p", optarg);
+			break;
 		case 't':
+			d.opts.target_port = port_arg("-t", optarg);
+			break;
+		case '4':
+		case '6':
+			if (d.opts.only_af &&
+			    d.opts.only_af !=
+				(opt == '4' ? AF_INET : AF_INET6)) {
+				fprintf(stderr, "iked: options '--ipv4' and "
+						"'--ipv6' are exclusive\n");
+				usage();
+			}
+			d.opts.only_af = opt == '4' ? AF_INET : AF_INET6;
+			break;
+		case 'I':
+			d.opts.initiate_addr = optarg;
+			break;
+		case 'S':
+			d.opts.initiate_sel = optarg;
+			break;
+		case 'P':
+			d.opts.pcap = optarg;
+			break;
+		case OPT_CHECK:
 			d.opts.test_only = true;
 			break;
 		case 'F':
@@ -480,19 +618,19 @@ int main(int argc, char **argv)
 		case 'k':
 			d.opts.backend = optarg;
 			break;
-		case 'S':
+		case OPT_CTL:
 			d.opts.ctl_path = optarg;
 			break;
 		case 'K':
 			d.opts.keyexport = optarg;
 			break;
-		case 'p':
+		case OPT_PIDFILE:
 			pidpath = optarg;
 			break;
 		case 'n':
 			d.opts.no_spmd = true;
 			break;
-		case 'P':
+		case OPT_NOPRIVSEP:
 			privsep = false;
 			break;
 		case 'u':
@@ -502,6 +640,7 @@ int main(int argc, char **argv)
 			sb.chroot_dir = optarg;
 			break;
 		case 'Z':
+		case OPT_SECCOMP:
 			sb.violation = optarg;
 			break;
 		default:
@@ -568,7 +707,7 @@ int main(int argc, char **argv)
 	 * reach the terminal. */
 	if (sandbox_lookup_user(sb.user, &uid, &gid, err, sizeof(err)) < 0) {
 		fprintf(stderr,
-			"iked: %s (or run with -P: no privilege "
+			"iked: %s (or run with --no-privsep: no privilege "
 			"separation)\n",
 			err);
 		return 1;

@@ -242,6 +242,13 @@ struct iked_opts {
 	bool test_only;
 	int debug; /* -d count */
 	bool no_spmd;
+	/* racoon2's iked options */
+	uint16_t port;		   /* -p: IKE port where none is written */
+	uint16_t target_port;	   /* -t: peers' port where none is written */
+	int only_af;		   /* -4/-6: AF_INET/AF_INET6, 0 = both */
+	const char *initiate_addr; /* -I: initiate to this peer at start */
+	const char *initiate_sel;  /* -S: initiate this selector at start */
+	const char *pcap;	   /* -P: pcap file ("+FILE" appends) */
 };
 
 #define IKED_SA_HASH 256
@@ -276,6 +283,8 @@ struct iked {
 	uint8_t cookie_version;
 	uint64_t cookie_secret_ms;
 
+	int pcap_fd; /* -P (pcap.c), when pcap_on */
+	bool pcap_on;
 	FILE *keyexport;     /* ikev2_decryption_table */
 	FILE *keyexport_esp; /* esp_sa */
 	char keyexport_path[CFG_PATH_MAX];
@@ -379,6 +388,12 @@ struct wr;
  * ("0 ok" or "1 error" line, then the body) is appended to out.  The
  * control socket's connections and the fuzz harness use it. */
 int ctl_request(struct iked *d, const uint8_t *req, size_t len, struct wr *out);
+
+/* ---- pcap.c (iked -P) ---- */
+int ike_pcap_open(struct iked *d, const char *spec);
+void ike_pcap_close(struct iked *d);
+void ike_pcap_write(struct iked *d, const struct ike_ep *src,
+		    const struct ike_ep *dst, const uint8_t *pkt, size_t len);
 
 /* ---- script.c / keyexport.c ---- */
 void script_run(struct iked *d, const struct ike_sa *sa,

@@ -130,7 +130,10 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		return -ENOMEM;
 	snprintf(sa->remote, sizeof(sa->remote), "%s", remote);
 	sa->peer.addr = r->peer_addr;
-	sa->peer.port = r->peer_port ? r->peer_port : IKE_PORT;
+	/* racoon2's -t PORT: the peers' port where none is written */
+	sa->peer.port = r->peer_port	      ? r->peer_port
+			: d->opts.target_port ? d->opts.target_port
+					      : IKE_PORT;
 	if (p && p->my_sa.af == r->peer_addr.af && p->mode == KMODE_TRANSPORT)
 		sa->local.addr = p->my_sa;
 	else if (net_route_src(&r->peer_addr, &sa->local.addr) < 0) {

@@ -173,6 +173,7 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			    (m[0] | m[1] | m[2] | m[3]) != 0)
 				continue;
 		}
+		ike_pcap_write(d, &peer, &local, rxbuf, (size_t)n);
 		ike_input(d, &local, &peer, s->natt, r.p, r.len);
 	}
 }
@@ -186,6 +187,10 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 	socklen_t sl;
 	int fd, on = 1, rc;
 	char buf[80];
+
+	/* racoon2's -4 / -6: one family only */
+	if (d->opts.only_af && af != d->opts.only_af)
+		return 0;
 
 	if (d->nsock >= IKE_SOCK_MAX)
 		return -ENOSPC;
@@ -293,18 +298,22 @@ int net_open(struct iked *d)
 	size_t i;
 	int rc;
 
+	/* racoon2's -p PORT: the IKE port where the configuration gives
+	 * none */
+	uint16_t dport = d->opts.port ? d->opts.port : IKE_PORT;
+
 	if (cfg->niface == 0) {
-		if ((rc = sock_open(d, NULL, AF_INET, IKE_PORT, false)) < 0 ||
+		if ((rc = sock_open(d, NULL, AF_INET, dport, false)) < 0 ||
 		    (rc = sock_open(d, NULL, AF_INET, IKE_NATT_PORT, true)) < 0)
 			return rc;
 		/* IPv6 may be disabled: not fatal. */
-		if (sock_open(d, NULL, AF_INET6, IKE_PORT, false) == 0)
+		if (sock_open(d, NULL, AF_INET6, dport, false) == 0)
 			sock_open(d, NULL, AF_INET6, IKE_NATT_PORT, true);
 		return 0;
 	}
 	for (i = 0; i < cfg->niface; i++) {
 		const struct cfg_iface *f = &cfg->iface[i];
-		uint16_t port = f->port ? f->port : IKE_PORT;
+		uint16_t port = f->port_set && f->port ? f->port : dport;
 		size_t j;
 		bool have_natt = false;
 
@@ -427,6 +436,20 @@ int net_send(struct iked *d, const struct ike_ep *local,
 			    ike_ep_str(local, b1, sizeof(b1)),
 			    ike_ep_str(peer, b2, sizeof(b2)), strerror(e));
 		return -e;
+	}
+	if (d->pcap_on) {
+		struct ike_ep src = *local;
+		static uint8_t buf[4 + 65535 - 48];
+
+		if (!src.port)
+			src.port = s->port;
+		if (natt && len + 4 <= sizeof(buf)) {
+			memset(buf, 0, 4);
+			memcpy(buf + 4, pkt, len);
+			ike_pcap_write(d, &src, peer, buf, len + 4);
+		} else if (!natt) {
+			ike_pcap_write(d, &src, peer, pkt, len);
+		}
 	}
 	return 0;
 }

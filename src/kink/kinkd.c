@@ -2202,10 +2202,27 @@ static void on_signal(struct ev_loop *loop, int signo, void *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: kinkd [-f racoon2.conf] [-F] [-d] [-P port] "
-		"[-K keydir] [-k xfrm|userspace] [-p pidfile] [-S ctlsock] "
+		"usage: kinkd [-dhFV] [-f racoon2.conf] [-D level] [-P port] "
+		"[-K keydir]\n"
+		"             [-k xfrm|userspace] [-p pidfile] [-S ctlsock] "
 		"[-t] [-T skew]\n");
 	exit(2);
+}
+
+/* racoon2's kinkd -D: a level (1, 2, 3, all) or a debugging category;
+ * any of them means debug logging here (categories are not told
+ * apart). */
+static bool debug_arg_ok(const char *s)
+{
+	static const char *const ok[] = {
+	    "1",     "2",    "3",	"all",	 "krb5",  "ticketing", "packet",
+	    "crypt", "peer", "payload", "pfkey", "spmif", "parse",     "isakmp",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -2228,8 +2245,24 @@ int main(int argc, char **argv)
 	long skew = 0;
 	const char *keyexport = NULL;
 
-	while ((opt = getopt(argc, argv, "f:FdK:P:k:p:S:tT:h")) != -1) {
+	/* racoon2's kinkd options (-d -f -h -D -F -V) with racoon2's
+	 * meaning; the others are this kinkd's (no clash) */
+	while ((opt = getopt(argc, argv, "f:FdD:VK:P:k:p:S:tT:h")) != -1) {
 		switch (opt) {
+		case 'D':
+			if (!debug_arg_ok(optarg)) {
+				fprintf(stderr,
+					"kinkd: -D takes 1, 2, 3, all or a "
+					"category (krb5, ticketing, packet, "
+					"crypt, peer, payload, pfkey, spmif, "
+					"parse, isakmp)\n");
+				usage();
+			}
+			lvl = LOG_LVL_DEBUG;
+			break;
+		case 'V':
+			printf("kinkd racoon2-%s [spec=RFC4430]\n", "0.1.0");
+			return 0;
 		case 'f':
 			conf_path = optarg;
 			break;
@@ -2267,6 +2300,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (optind != argc)
+		usage();
 	log_init("kinkd", foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, lvl);
 	conf_diag_init(&diag);
 	rc = conf_load(conf_path, &d->conf, &diag);

@@ -105,9 +105,9 @@ r2_export_flag() {
 		head -1 | tr -d '[:space:]'
 }
 
-# r2_check_conf NAME : iked -t on the instance's configuration.
+# r2_check_conf NAME : iked --check on the instance's configuration.
 r2_check_conf() {
-	"$IKED" -t -f "$(r2_conf_path "$1")" >"$(r2_dir "$1")/check.log" 2>&1
+	"$IKED" --check -f "$(r2_conf_path "$1")" >"$(r2_dir "$1")/check.log" 2>&1
 }
 
 # R2_WRAP: run "BIN ARGS..." with DIR/run bind-mounted over /run; used as
@@ -127,7 +127,7 @@ r2_start_iked() {
 	[ -n "${R2_KERNEL:-}" ] && args+=(-k "$R2_KERNEL")
 	flag=$(r2_export_flag)
 	[ -n "$flag" ] && args+=("$flag" "$(r2_keys "$name")")
-	"$IKED" -h 2>&1 | grep -q -- '-S ctlsock' && args+=(-S "$(r2_sock "$name")")
+	"$IKED" -h 2>&1 | grep -q -- '--ctl-socket' && args+=(--ctl-socket "$(r2_sock "$name")")
 	start_bg "iked-$name" ip netns exec "$(ns "$host")" sh -c "$R2_WRAP" \
 		sh "$d" "$IKED" "${args[@]}" "$@"
 	if ! wait_for "[ -S '$(r2_sock "$name")' ] && r2_ctl '$name' ping" 10; then

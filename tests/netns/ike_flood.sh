@@ -152,7 +152,7 @@ ctl() { local h=$1; shift; ns_exec "$h" "$IKEDCTL" -s "$TEST_DIR/$h.sock" "$@"; 
 start_iked() { # HOST [ARGS]: notice level (no per-packet logging)
 	local h=$1; shift
 	start_bg "iked-$h" ip netns exec "$(ns "$h")" "$IKED" -F -n -k fake \
-		-f "$TEST_DIR/$h.conf" -S "$TEST_DIR/$h.sock" "$@"
+		-f "$TEST_DIR/$h.conf" --ctl-socket "$TEST_DIR/$h.sock" "$@"
 	wait_for "ctl $h ping" 5 || { fail "iked on $h did not start"; tail "$TEST_DIR/iked-$h.log"; finish; }
 }
 # iked on gw is two processes with privilege separation (the root parent

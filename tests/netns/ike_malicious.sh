@@ -114,7 +114,7 @@ CERT="		kmp_auth_method { rsasig; };
 	evil_remote evil-psk "$RB_C2" "$CERT
 		pre_shared_key \"$TEST_DIR/psk\";" 203.0.113.32/28 203.0.113.48/28
 } >>"$(rb_dir a)/racoon2.conf"
-if ! "$IKED" -t -f "$(rb_dir a)/racoon2.conf" >"$TEST_DIR/check-a.log" 2>&1; then
+if ! "$IKED" --check -f "$(rb_dir a)/racoon2.conf" >"$TEST_DIR/check-a.log" 2>&1; then
 	fail "iked -t accepts a's configuration ($(head -3 "$TEST_DIR/check-a.log" | tr '\n' ' '))"
 	finish
 fi

@@ -118,10 +118,10 @@ start() {
 			PIDS+=($!)
 			sleep 0.3
 			ip netns exec "$n" "$IKED" -f "$T/$h.conf" -F -d -d -k "$kb" \
-				-S "$T/$h.sock" > "$T/$tag.$h.log" 2>&1 &
+				--ctl-socket "$T/$h.sock" > "$T/$tag.$h.log" 2>&1 &
 		else
 			ip netns exec "$n" "$IKED" -f "$T/$h.conf" -F -d -d -n \
-				-k "$kb" -S "$T/$h.sock" > "$T/$tag.$h.log" 2>&1 &
+				-k "$kb" --ctl-socket "$T/$h.sock" > "$T/$tag.$h.log" 2>&1 &
 		fi
 		PIDS+=($!)
 	done

@@ -152,7 +152,7 @@ start_iked() {
 	local h=$1 d=$T/$1
 	shift
 	RACOON2_ESPD_SOCKET=$d/r2espd.sock ip netns exec "$(ns_of "$h")" \
-		"$IKED" -F -d -f "$d/racoon2.conf" -S "$d/iked.sock" "$@" \
+		"$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" "$@" \
 		>>"$d/iked.log" 2>&1 &
 	PID[iked-$h]=$!
 	wait_for 5 ikectl "$h" ping || return 1
@@ -253,13 +253,13 @@ rm -f "$T/a/iked.sock"
 
 # ---- restart; -P is one root process ----
 stop iked-b
-start_iked a -P || fail "iked -P starts"
+start_iked a --no-privsep || fail "iked --no-privsep starts"
 P=${PID[iked-a]}
 check "iked -P: one process, root, no seccomp" \
 	eval "[ -z \"\$(cat /proc/$P/task/$P/children)\" ] && [ \"\$(st $P Seccomp)\" = 0 ] && [ \"\$(st $P Uid | awk '{print \$1}')\" = 0 ]"
 stop iked-a
 check "iked -u with a missing user refuses to start, clearly" \
-	eval "ip netns exec $NA $IKED -F -f $T/a/racoon2.conf -S $T/a/iked2.sock -u no-such-user-r2 2>&1 | grep -q 'no-such-user-r2'"
+	eval "ip netns exec $NA $IKED -F -f $T/a/racoon2.conf --ctl-socket $T/a/iked2.sock -u no-such-user-r2 2>&1 | grep -q 'no-such-user-r2'"
 
 if grep -q "killed by its seccomp" "$T"/?/iked.log; then
 	fail "no seccomp kill ($(grep -m1 'killed by its seccomp' "$T"/?/iked.log))"

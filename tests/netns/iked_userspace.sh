@@ -152,7 +152,7 @@ start() {
 		>"$d/spmd.log" 2>&1 &
 	PID[spmd-$h]=$!
 	wait_for 5 test -S "$d/spmif" || { echo "spmd $h did not start"; return 1; }
-	ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" -S "$d/iked.sock" \
+	ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" \
 		-K "$d/keys" >"$d/iked.log" 2>&1 &
 	PID[iked-$h]=$!
 	wait_for 5 ikectl "$h" ping || { echo "iked $h did not start"; return 1; }

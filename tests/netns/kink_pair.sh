@@ -287,7 +287,7 @@ start() {
 	PID[kinkd-$h]=$!
 	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log" || { echo "# kinkd $h did not start"; return 1; }
 	if [ "$c" = coexist ]; then
-		ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" -S "$d/iked.sock" \
+		ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" \
 			-K "$d/keys" >"$d/iked.log" 2>&1 &
 		PID[iked-$h]=$!
 		wait_for 5 grep -q "registered with spmd" "$d/iked.log" || { echo "# iked $h did not start"; return 1; }

@@ -5,7 +5,10 @@
 #   spmdctl [-d] [-f RACOON2_CONF] ns add|delete|list, policy
 #   add|delete|show, migrate, status; racoon2's command-word prefixes;
 #   the socket and password taken from racoon2.conf; spmd -f -F -d -D
-#   -V -k; unknown options fail with usage (exit 2).
+#   -V -k; iked -f -F -d -D -v -V -l -p -t -4 -6 -I -S -P (racoon2's
+#   meaning: listen port, peers' port, one family, initiate to an
+#   address / a selector, pcap file checked with tshark); kinkd -D -V;
+#   unknown options fail with usage (exit 2).
 #
 # usage: racoon2_cli.sh   (binaries from $R2_BUILD or build/)
 # Prints PASS:/FAIL: lines; exit status 1 if anything failed.
@@ -17,6 +20,7 @@ B=${R2_BUILD:-$TOP/build}
 SPMD=$B/src/spm/spmd
 SPMDCTL=$B/src/spm/spmdctl
 IKED=$B/src/ike/iked
+KINKD=$B/src/kink/kinkd
 PSKGEN=$B/src/ctl/pskgen
 
 if [ "$(id -u)" != 0 ]; then
@@ -225,12 +229,77 @@ if [ -x "$IKED" ]; then
 	run "iked with an unknown option fails with usage" 2 "$IKED" -x &&
 		shape "iked with an unknown option fails with usage" '^usage: iked'
 	run "iked -D without a number fails" 2 "$IKED" -D x
-	run "iked -f CONF -D 1 -v (check only)" 0 "$IKED" -t -D 1 -v -f "$CONF"
-	run "iked --config-file CONF (check only)" 0 "$IKED" -t --config-file "$CONF"
-	run "iked -l LOGFILE: messages go to the file" 1 "$IKED" -t -l "$W/iked.log" -f "$W/nonexistent.conf"
+	run "iked -f CONF -D 1 -v (check only)" 0 "$IKED" --check -D 1 -v -f "$CONF"
+	run "iked --config-file CONF (check only)" 0 "$IKED" --check --config-file "$CONF"
+	run "iked -l LOGFILE: messages go to the file" 1 "$IKED" --check -l "$W/iked.log" -f "$W/nonexistent.conf"
 	grep -q "nonexistent.conf" "$W/iked.log" 2>/dev/null && [ -z "$OUT" ] &&
 		pass "iked -l LOGFILE: the file has the message, not the terminal" ||
 		fail "iked -l LOGFILE: the file has the message" "$OUT"
+fi
+
+# ---- iked: racoon2's -p -t -4 -6 -I -S -P ----------------------------------------
+# the configuration without ports, so that -p and -t apply
+sed -e 's/ike { 198.51.100.1 port 500; };//' -e 's/peers_ipaddr "198.51.100.2" port 500;/peers_ipaddr "198.51.100.2";/' \
+	"$CONF" >"$W/noport.conf"
+# iked_run NAME SECONDS ARGS...: iked in the foreground for SECONDS (stopped
+# by timeout: 124), its UDP sockets in $SOCKS
+iked_run() {
+	local name=$1 t=$2
+	shift 2
+	ip netns exec "$NS" timeout "$t" "$IKED" -F -d -n --ctl-socket "$W/cli-iked.sock" "$@" \
+		>"$W/cli-iked.log" 2>&1 &
+	local pid=$!
+	sleep 1.5
+	SOCKS=$(ip netns exec "$NS" ss -uanpH | grep '"iked"' | awk '{ print $4 }' | sort | tr '\n' ' ')
+	wait "$pid"
+	RC=$?
+	[ "$RC" = 124 ] || fail "$name: iked ran (exit $RC)" "$(tail -5 "$W/cli-iked.log")"
+}
+pcap_ike() { # FILE: "dst srcport dstport exchtype" per IKE message
+	tshark -r "$1" -d udp.port==5000,isakmp -d udp.port==4501,isakmp \
+		-T fields -e ip.dst -e udp.srcport -e udp.dstport -e isakmp.exchangetype 2>/dev/null
+}
+if [ -x "$IKED" ]; then
+	iked_run "iked -4 -p 5000" 3 -f "$W/noport.conf" -4 -p 5000
+	grep -q '0.0.0.0:5000 ' <<<"$SOCKS" && ! grep -q '\]:' <<<"$SOCKS" &&
+		pass "iked -4 -p 5000: IKE on 0.0.0.0:5000 (and NAT-T), no IPv6 socket" ||
+		fail "iked -4 -p 5000: sockets '$SOCKS'" "$(tail -5 "$W/cli-iked.log")"
+	iked_run "iked -6 --port 5000" 3 -f "$W/noport.conf" -6 --port 5000
+	grep -q '\[::\]:5000 ' <<<"$SOCKS" && ! grep -q '0\.0\.0\.0:' <<<"$SOCKS" &&
+		pass "iked -6 --port 5000: IKE on [::]:5000, no IPv4 socket" ||
+		fail "iked -6 --port 5000: sockets '$SOCKS'" "$(tail -5 "$W/cli-iked.log")"
+	if command -v tshark >/dev/null; then
+		iked_run "iked -I -t -P" 3 -f "$W/noport.conf" -4 -p 5000 -t 4501 -I 198.51.100.2 -P "$W/ike.pcap"
+		out=$(pcap_ike "$W/ike.pcap")
+		[ "$(stat -c %a "$W/ike.pcap" 2>/dev/null)" = 600 ] &&
+			grep -qE '^198\.51\.100\.2\s+5000\s+4501\s+34$' <<<"$out" &&
+			pass "iked -I 198.51.100.2 -t 4501 -P FILE: IKE_SA_INIT 5000 -> 198.51.100.2:4501 in the pcap file (0600)" ||
+			fail "iked -I -t -P: pcap '$out'" "$(tail -5 "$W/cli-iked.log")"
+		n1=$(grep -c . <<<"$out")
+		iked_run "iked -S SELECTOR -P +FILE" 3 -f "$W/noport.conf" -4 -p 5000 -t 4501 -S t_out -P "+$W/ike.pcap"
+		out=$(pcap_ike "$W/ike.pcap")
+		[ "$(grep -c . <<<"$out")" -gt "$n1" ] && grep -q 'initiating to r_ike (-S t_out)' "$W/cli-iked.log" &&
+			pass "iked -S t_out -P +FILE: initiates the selector's policy, the pcap file is appended to" ||
+			fail "iked -S -P +FILE: pcap '$out'" "$(tail -5 "$W/cli-iked.log")"
+	else
+		echo "SKIP: iked -P checks (tshark not installed)"
+	fi
+	run "iked -4 -6 fails" 2 "$IKED" -4 -6 -f "$CONF" && shape "iked -4 -6 fails" 'exclusive'
+	run "iked -p without a port number fails" 2 "$IKED" -p x -f "$CONF" &&
+		shape "iked -p without a port number fails" 'port number expected'
+	run "iked's former -t (check) now fails rather than running" 2 "$IKED" -t -f "$CONF" &&
+		shape "iked's former -t (check) now fails rather than running" 'port number expected'
+	run "iked with an extra argument fails with usage" 2 "$IKED" --check -f "$CONF" extra
+fi
+
+# ---- kinkd: racoon2's -D -V -h ------------------------------------------------
+if [ -x "$KINKD" ]; then
+	printf 'remote r_kink { acceptable_kmp { kink; };\n\tkink { my_principal "host/a.example"; peers_principal "host/b.example"; }; };\n' \
+		>"$W/kink.conf"
+	run "kinkd -V prints the version" 0 "$KINKD" -V && shape "kinkd -V prints the version" '^kinkd racoon2-[0-9]'
+	run "kinkd -D all -t -f CONF checks with debugging" 0 "$KINKD" -D all -t -f "$W/kink.conf"
+	run "kinkd -D with an unknown level fails" 2 "$KINKD" -D bogus && shape "kinkd -D with an unknown level fails" '^usage: kinkd'
+	run "kinkd with an unknown option fails with usage" 2 "$KINKD" -x && shape "kinkd with an unknown option fails with usage" '^usage: kinkd'
 fi
 
 # ---- interface { kernel_socket PATH; } names r2espd's socket ------------------
@@ -246,7 +315,7 @@ run "kernel_socket: RACOON2_ESPD_SOCKET overrides it" 1 \
 if [ -x "$IKED" ]; then
 	# iked keeps running without its data plane: stopped by timeout (124)
 	run "kernel_socket: iked connects to the configured r2espd socket" 124 \
-		timeout 3 "$IKED" -F -n -S "$W/ks-iked.sock" -f "$W/ks.conf" &&
+		timeout 3 "$IKED" -F -n --ctl-socket "$W/ks-iked.sock" -f "$W/ks.conf" &&
 		shape "kernel_socket: iked connects to the configured r2espd socket" "r2espd at $W/no-r2espd.sock"
 fi
 

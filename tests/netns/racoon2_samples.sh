@@ -276,8 +276,8 @@ run_sample() { # SCENARIO BACKEND(xfrm|userspace)
 			fail "$tag: XFRM holds the policies" "$(ip -n "$NS" xfrm policy list)"
 	fi
 	if [ "$kmp" = iked ]; then
-		start "iked-$s" "$RUN/iked.log" env "${env[@]}" "$IKED" -F -d -f "$conf" -S "$RUN/iked.sock" \
-			-p "$RUN/iked.pid" "${kargs[@]}"
+		start "iked-$s" "$RUN/iked.log" env "${env[@]}" "$IKED" -F -d -f "$conf" --ctl-socket "$RUN/iked.sock" \
+			--pidfile "$RUN/iked.pid" "${kargs[@]}"
 		if wait_for 100 ip netns exec "$NS" "$IKEDCTL" -s "$RUN/iked.sock" show sa; then
 			out=$(ip netns exec "$NS" "$IKEDCTL" -s "$RUN/iked.sock" show sa 2>&1)
 			kill -0 "${PID[iked-$s]}" 2>/dev/null &&

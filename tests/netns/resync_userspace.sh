@@ -81,7 +81,7 @@ start_host() {
 		-f "$d/racoon2.conf" -p "$d/spmd.pid"
 	wait_for "test -S $d/spmif" 5 || return 1
 	start_bg "iked-$h" ip netns exec "$(ns "$h")" "$IKED" -F -d \
-		-f "$d/racoon2.conf" -S "$d/iked.sock" -K "$d/keys"
+		-f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" -K "$d/keys"
 	wait_for "ikectl $h ping" 5 || return 1
 	wait_for "grep -q 'registered with spmd' $TEST_DIR/iked-$h.log" 5
 }

@@ -164,7 +164,7 @@ for s in conns:
         pass
 print("held", n, "still open", alive, flush=True)
 EOF
-IKED_ARGS=(-F -d -f "$D/racoon2.conf" -S "$D/iked.sock" -K "$D/keys")
+IKED_ARGS=(-F -d -f "$D/racoon2.conf" --ctl-socket "$D/iked.sock" -K "$D/keys")
 stop_bg iked-a TERM 5
 if grep -q -E 'Sanitizer|runtime error:|Assertion' "$TEST_DIR/iked-a.log"; then
 	fail "first iked on a: sanitizer report in its log"

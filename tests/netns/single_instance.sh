@@ -54,7 +54,7 @@ nobody() { ns_exec a setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
 ESPD_ARGS=(-s "$D/r2espd.sock" -p "$D/r2espd.pid" -i r2tun0)
 SPMD_ARGS=(-F -d -f "$D/racoon2.conf" -p "$D/spmd.pid")
-IKED_ARGS=(-F -d -f "$D/racoon2.conf" -S "$D/iked.sock" -p "$D/iked.pid")
+IKED_ARGS=(-F -d -f "$D/racoon2.conf" --ctl-socket "$D/iked.sock" --pidfile "$D/iked.pid")
 
 start_all() {
 	start_bg espd ip netns exec "$(ns a)" "$ESPD" "${ESPD_ARGS[@]}"
@@ -111,7 +111,7 @@ second "iked, same pid file" "ikectl ping" "$D/iked.sock" \
 	"$IKED" "${IKED_ARGS[@]}"
 second "iked, same socket" "ikectl ping" "$D/iked.sock" \
 	"another iked is serving $D/iked.sock" \
-	"$IKED" -F -f "$D/racoon2.conf" -S "$D/iked.sock" -p "$D/iked2.pid"
+	"$IKED" -F -f "$D/racoon2.conf" --ctl-socket "$D/iked.sock" --pidfile "$D/iked2.pid"
 check "all three first instances still run" \
 	eval 'bg_alive espd && bg_alive spmd && bg_alive iked'
 

@@ -144,7 +144,7 @@ rb_start() {
 		-p "$d/spmd.pid"
 	wait_for "[ -S '$d/spmif' ]" 5 || { log "spmd $h did not start"; return 1; }
 	start_bg "iked-$h" ip netns exec "$(ns "$h")" "$IKED" -F -d \
-		-f "$d/racoon2.conf" -S "$d/iked.sock" -K "$d/keys" "$@"
+		-f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" -K "$d/keys" "$@"
 	wait_for "rb_ike $h ping" 5 || { log "iked $h did not start"; return 1; }
 	wait_for "grep -q 'registered with spmd' '$TEST_DIR/iked-$h.log'" 5
 }
