@@ -33,8 +33,8 @@ static bool host_char(uint8_t c)
  * a second bound.  *r ends after the name (after the first pointer when
  * there is one).  The result is lowercased wire form.
  */
-static int read_name(const uint8_t *msg, size_t n, struct rd *r,
-		     bool allow_ptr, uint8_t *out, size_t *outlen)
+static int read_name(const uint8_t *msg, size_t n, struct rd *r, bool allow_ptr,
+		     uint8_t *out, size_t *outlen)
 {
 	struct rd cur = *r;
 	bool jumped = false;

@@ -17,8 +17,8 @@
 
 #define DNS_WIRE_MAX  255 /* RFC 1035 section 2.3.4 */
 #define DNS_LABEL_MAX 63
-#define DNS_TEXT_MAX  254 /* 253 characters + NUL */
-#define DNS_ADDR_MAX  16  /* addresses kept from one answer */
+#define DNS_TEXT_MAX  254  /* 253 characters + NUL */
+#define DNS_ADDR_MAX  16   /* addresses kept from one answer */
 #define DNS_MSG_MAX   4096 /* EDNS0 sizes (RFC 6891 section 6.2.5) */
 #define DNS_HDR_LEN   12
 
@@ -38,7 +38,7 @@ struct dns_addr {
 struct dns_msg {
 	uint16_t id;
 	uint16_t flags;
-	bool qr;       /* a response */
+	bool qr; /* a response */
 	uint8_t opcode;
 	uint8_t rcode;
 	uint16_t ancount;

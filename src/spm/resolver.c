@@ -40,12 +40,12 @@
 
 #define MOD "resolver"
 
-#define RES_LISTEN_MAX	  8
-#define RES_TTL_MIN_MS	  10000
-#define RES_TTL_MAX_MS	  3600000
-#define RES_RETRY_MS	  5000
-#define RES_TICK_MS	  1000
-#define RES_REBUILD_MS	  200
+#define RES_LISTEN_MAX 8
+#define RES_TTL_MIN_MS 10000
+#define RES_TTL_MAX_MS 3600000
+#define RES_RETRY_MS   5000
+#define RES_TICK_MS    1000
+#define RES_REBUILD_MS 200
 
 struct fqdn {
 	char name[DNS_TEXT_MAX];
@@ -54,8 +54,8 @@ struct fqdn {
 	/* [0] A, [1] AAAA */
 	struct kaddr a[2][DNS_ADDR_MAX];
 	size_t n[2];
-	bool known[2];	   /* an answer (maybe empty) was received */
-	uint32_t tok[2];   /* outstanding query, 0 = none */
+	bool known[2];	    /* an answer (maybe empty) was received */
+	uint32_t tok[2];    /* outstanding query, 0 = none */
 	uint64_t due_ms[2]; /* when to ask again */
 };
 
@@ -374,8 +374,7 @@ const char *resolver_fqdn_name(const struct resolver *r, size_t i)
 	return r && i < r->nv ? r->v[i]->name : NULL;
 }
 
-const char *resolver_fqdn_query(const struct resolver *r,
-				const struct kaddr *a)
+const char *resolver_fqdn_query(const struct resolver *r, const struct kaddr *a)
 {
 	if (!r)
 		return NULL;
@@ -557,8 +556,8 @@ static int start_child(struct resolver *r, const struct conf *c,
 		close(sp[0]);
 		if (keep_closed >= 0)
 			close(keep_closed);
-		_exit(resolver_child_run(sp[1], lfd, nlfd, up4, up6, NULL,
-					 root));
+		_exit(
+		    resolver_child_run(sp[1], lfd, nlfd, up4, up6, NULL, root));
 	}
 	close(sp[1]);
 	r->fd = sp[0];

@@ -56,7 +56,7 @@ struct rchild;
 
 struct rc_q {
 	bool used;
-	bool own;       /* spmd's own query (token), not a client's */
+	bool own;	/* spmd's own query (token), not a client's */
 	uint32_t token; /* own */
 	uint16_t client_id, out_id;
 	int lfd; /* listening socket the client's query came in on */
@@ -256,8 +256,9 @@ static void q_start(struct rchild *rc, struct rc_q *q)
 	q->tries = 0;
 	ev_timer_init(&q->timer, q_timeout, q);
 	if (q_send(rc, q) < 0) {
-		log_rl_warn(MOD, "query could not be forwarded (%zu "
-				 "nameservers)",
+		log_rl_warn(MOD,
+			    "query could not be forwarded (%zu "
+			    "nameservers)",
 			    rc->nns);
 		q_give_up(rc, q);
 	}
@@ -280,8 +281,8 @@ static void on_query(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	if (n < 0)
 		return;
 	/* RFC 1035 section 4.1.1: QR = 0, OPCODE 0 (standard query) */
-	if ((size_t)n > sizeof(buf) || dns_parse(buf, (size_t)n, false, &m) < 0 ||
-	    m.qr || m.opcode != 0) {
+	if ((size_t)n > sizeof(buf) ||
+	    dns_parse(buf, (size_t)n, false, &m) < 0 || m.qr || m.opcode != 0) {
 		rc->dropped++;
 		log_rl_warn(MOD, "malformed DNS query (%zd bytes) dropped", n);
 		return;
@@ -327,8 +328,8 @@ static void on_answer(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		     &fl);
 	if (n < 0)
 		return;
-	if ((size_t)n > sizeof(buf) || dns_parse(buf, (size_t)n, true, &m) < 0 ||
-	    !m.qr) {
+	if ((size_t)n > sizeof(buf) ||
+	    dns_parse(buf, (size_t)n, true, &m) < 0 || !m.qr) {
 		rc->dropped++;
 		log_rl_warn(MOD, "malformed DNS answer (%zd bytes) dropped", n);
 		return;
@@ -356,11 +357,10 @@ static void on_answer(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	if ((m.qtype == DNS_TYPE_A || m.qtype == DNS_TYPE_AAAA) &&
 	    m.qclass == DNS_CLASS_IN && dns_wire_valid(m.qname, m.qname_len) &&
 	    (m.rcode == DNS_RCODE_NOERROR || m.rcode == DNS_RCODE_NXDOMAIN))
-		send_result(rc, q->own ? q->token : 0, m.qtype, m.qname,
-			    m.qname_len,
-			    m.rcode == DNS_RCODE_NXDOMAIN ? RES_ST_NONAME
-							  : RES_ST_OK,
-			    &m);
+		send_result(
+		    rc, q->own ? q->token : 0, m.qtype, m.qname, m.qname_len,
+		    m.rcode == DNS_RCODE_NXDOMAIN ? RES_ST_NONAME : RES_ST_OK,
+		    &m);
 	else if (q->own)
 		send_result(rc, q->token, q->qtype, q->qname, q->qname_len,
 			    RES_ST_FAIL, NULL);
@@ -481,8 +481,10 @@ int resolver_child_run(int ctl, const int *lfd, size_t nlfd, int up4, int up6,
 	for (size_t i = 0; i < nlfd; i++)
 		if (ev_add_fd(rc->loop, lfd[i], EPOLLIN, on_query, rc) < 0)
 			return 1;
-	if ((up4 >= 0 && ev_add_fd(rc->loop, up4, EPOLLIN, on_answer, rc) < 0) ||
-	    (up6 >= 0 && ev_add_fd(rc->loop, up6, EPOLLIN, on_answer, rc) < 0) ||
+	if ((up4 >= 0 &&
+	     ev_add_fd(rc->loop, up4, EPOLLIN, on_answer, rc) < 0) ||
+	    (up6 >= 0 &&
+	     ev_add_fd(rc->loop, up6, EPOLLIN, on_answer, rc) < 0) ||
 	    ev_add_fd(rc->loop, ctl, EPOLLIN, on_ctl, rc) < 0)
 		return 1;
 	if (sandbox_enter(&so, why, sizeof(why)) < 0) {

@@ -82,10 +82,9 @@ int res_dec_query(const uint8_t *p, size_t len, struct res_query *q)
 	uint8_t t, nl;
 
 	if (rd_u8(&r, &t) < 0 || t != 'Q' || rd_u32(&r, &q->token) < 0 ||
-	    q->token == 0 || rd_u16(&r, &q->qtype) < 0 ||
-	    !qtype_ok(q->qtype) || rd_u8(&r, &nl) < 0 ||
-	    rd_bytes(&r, q->name, nl) < 0 || !rd_empty(&r) ||
-	    !dns_wire_valid(q->name, nl))
+	    q->token == 0 || rd_u16(&r, &q->qtype) < 0 || !qtype_ok(q->qtype) ||
+	    rd_u8(&r, &nl) < 0 || rd_bytes(&r, q->name, nl) < 0 ||
+	    !rd_empty(&r) || !dns_wire_valid(q->name, nl))
 		return -EBADMSG;
 	q->name_len = nl;
 	return 0;
@@ -132,8 +131,7 @@ int res_dec_result(const uint8_t *p, size_t len, struct res_result *x)
 
 		if (rd_u8(&r, &code) < 0 ||
 		    af_decode(code, &x->addr[i].af) < 0 ||
-		    x->addr[i].af != want ||
-		    rd_bytes(&r, x->addr[i].a, 16) < 0)
+		    x->addr[i].af != want || rd_bytes(&r, x->addr[i].a, 16) < 0)
 			return -EBADMSG;
 		/* an A address travels in the first 4 octets, the rest 0 */
 		if (want == AF_INET)
