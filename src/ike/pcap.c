@@ -21,9 +21,9 @@
 
 #define MOD "pcap"
 
-#define PCAP_MAGIC	   0xa1b2c3d4u
-#define PCAP_LINKTYPE_RAW  101
-#define PCAP_SNAPLEN	   65535
+#define PCAP_MAGIC	  0xa1b2c3d4u
+#define PCAP_LINKTYPE_RAW 101
+#define PCAP_SNAPLEN	  65535
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -66,8 +66,8 @@ int ike_pcap_open(struct iked *d, const char *spec)
 	}
 	if (st.st_size == 0) {
 		/* the pcap global header, host byte order */
-		uint32_t h[6] = {PCAP_MAGIC, 0x00040002u, 0, 0, PCAP_SNAPLEN,
-				 PCAP_LINKTYPE_RAW};
+		uint32_t h[6] = {PCAP_MAGIC, 0x00040002u,  0,
+				 0,	     PCAP_SNAPLEN, PCAP_LINKTYPE_RAW};
 
 		if (write(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
 			int e = errno ? errno : EIO;
