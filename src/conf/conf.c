@@ -545,38 +545,6 @@ const struct conf_remote *conf_remote_by_id(const struct conf *c,
 	return remote_where(c, kmp, peer_id_match, &id);
 }
 
-/* cb on each element until one returns non-zero, which is returned. */
-#define FOREACH(arr, n)                                                        \
-	do {                                                                   \
-		for (size_t i_ = 0; i_ < (n); i_++) {                          \
-			int rc_ = cb((arr)[i_], arg);                          \
-			if (rc_)                                               \
-				return rc_;                                    \
-		}                                                              \
-		return 0;                                                      \
-	} while (0)
-
-int conf_foreach_selector(const struct conf *c,
-			  int (*cb)(const struct conf_selector *, void *),
-			  void *arg)
-{
-	FOREACH(c->selectors, c->nselectors);
-}
-
-int conf_foreach_policy(const struct conf *c,
-			int (*cb)(const struct conf_policy *, void *),
-			void *arg)
-{
-	FOREACH(c->policies, c->npolicies);
-}
-
-int conf_foreach_remote(const struct conf *c,
-			int (*cb)(const struct conf_remote *, void *),
-			void *arg)
-{
-	FOREACH(c->remotes, c->nremotes);
-}
-
 /* ---------------- command line ---------------- */
 
 int conf_cli_load(const char *progname, const char *path, struct conf **out)

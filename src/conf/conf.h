@@ -843,18 +843,6 @@ const struct conf_sa *conf_sa_find(const struct conf *c, const char *name);
 const struct conf_addrpool *conf_addrpool_find(const struct conf *c,
 					       const char *name);
 
-/* Iterators: call cb for each object in file order; a non-zero return
- * stops the walk and is returned. */
-int conf_foreach_selector(const struct conf *c,
-			  int (*cb)(const struct conf_selector *, void *),
-			  void *arg);
-int conf_foreach_policy(const struct conf *c,
-			int (*cb)(const struct conf_policy *, void *),
-			void *arg);
-int conf_foreach_remote(const struct conf *c,
-			int (*cb)(const struct conf_remote *, void *),
-			void *arg);
-
 /* Print the resolved configuration in racoon2 syntax (no setval, no
  * include, defaults folded in); parsing the output gives the same
  * configuration and the same dump.  Returns 0 or -EIO. */

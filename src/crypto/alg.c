@@ -4,11 +4,10 @@
  * lookups return pointers into them.
  */
 #include "crypto/crypto.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdio.h>
-
-#include <openssl/crypto.h>
 
 /*
  * Wire IV, salt and padding sizes: AES-CBC RFC 3602 (16-octet IV), 3DES
@@ -168,9 +167,4 @@ const char *crypto_dh_name(uint16_t id)
 	if (id == IKEV2_DH_NONE)
 		return "none";
 	return a ? a->name : unknown_name(buf, sizeof(buf), id);
-}
-
-void crypto_wipe(void *p, size_t n)
-{
-	OPENSSL_cleanse(p, n);
 }

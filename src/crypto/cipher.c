@@ -9,13 +9,13 @@
  * context, which EVP_CIPHER_CTX_free cleanses.
  */
 #include "crypto/crypto.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 struct crypto_cipher {
@@ -61,7 +61,7 @@ void crypto_cipher_free(struct crypto_cipher *c)
 		return;
 	EVP_CIPHER_CTX_free(c->ctx);
 	EVP_CIPHER_free(c->evp);
-	OPENSSL_cleanse(c, sizeof(*c));
+	mem_wipe(c, sizeof(*c));
 	free(c);
 }
 
@@ -113,11 +113,6 @@ int crypto_cipher_new(uint16_t encr_id, const uint8_t *key, size_t keylen,
 err_free:
 	crypto_cipher_free(c);
 	return rc;
-}
-
-const struct crypto_encr_alg *crypto_cipher_alg(const struct crypto_cipher *c)
-{
-	return c->alg;
 }
 
 /* Full IV/nonce/counter block from the wire IV. */

@@ -8,7 +8,7 @@
  *
  * Contexts (struct crypto_cipher, crypto_mac, crypto_dh) are opaque and
  * owned by whoever created them; *_free() wipes all key material
- * (OPENSSL_cleanse) and accepts NULL.  A cipher or MAC context is keyed
+ * (mem_wipe) and accepts NULL.  A cipher or MAC context is keyed
  * once and then reused for any number of packets: the per-packet calls
  * (crypto_cipher_encrypt/decrypt, crypto_mac_compute/verify) never
  * allocate, so the userspace ESP data plane can use them directly.
@@ -171,7 +171,6 @@ struct crypto_cipher;
 int crypto_cipher_new(uint16_t encr_id, const uint8_t *key, size_t keylen,
 		      bool encrypt, struct crypto_cipher **out);
 void crypto_cipher_free(struct crypto_cipher *c);
-const struct crypto_encr_alg *crypto_cipher_alg(const struct crypto_cipher *c);
 
 /*
  * Encrypt len octets in -> out (in == out allowed).  iv is the wire IV
@@ -264,9 +263,5 @@ int crypto_dh_compute(struct crypto_dh *dh, const uint8_t *peer,
  * failure buf holds nothing usable: every caller must check (the
  * compiler enforces it) and abort what needed the bytes (issue 9). */
 int crypto_random(void *buf, size_t n) __attribute__((warn_unused_result));
-
-/* Wipe memory (OPENSSL_cleanse) - for callers that do not link OpenSSL
- * headers themselves. */
-void crypto_wipe(void *p, size_t n);
 
 #endif

@@ -9,6 +9,7 @@
  * group prime and to range-check the peer's MODP value.
  */
 #include "crypto/crypto.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -406,7 +407,7 @@ int crypto_dh_compute(struct crypto_dh *dh, const uint8_t *peer,
 	rc = 0;
 out:
 	if (rc < 0)
-		OPENSSL_cleanse(secret, secret_len);
+		mem_wipe(secret, secret_len);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
 	return rc;

@@ -3,6 +3,7 @@
  * 2409 §5, §5.5, §5.7, Appendix B).  See ikev1.h.
  */
 #include "crypto/ikev1.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -95,7 +96,7 @@ cleanup_ctx:
 
 void ikev1_keys_wipe(struct ikev1_keys *k)
 {
-	OPENSSL_cleanse(k, sizeof(*k));
+	mem_wipe(k, sizeof(*k));
 }
 
 int ikev1_skeyid_psk(uint16_t prf, const uint8_t *psk, size_t psk_len,
@@ -122,7 +123,7 @@ int ikev1_skeyid_sig(uint16_t prf, const uint8_t *ni, size_t ni_len,
 	memcpy(key, ni, ni_len);
 	memcpy(key + ni_len, nr, nr_len);
 	rc = crypto_prf(prf, key, ni_len + nr_len, parts, NELEM(parts), out);
-	OPENSSL_cleanse(key, sizeof(key));
+	mem_wipe(key, sizeof(key));
 	return rc;
 }
 
@@ -188,7 +189,7 @@ int ikev1_derive(struct ikev1_keys *k, const uint8_t *gxy, size_t gxy_len,
 		}
 		if (!rc)
 			memcpy(k->enc_key, ka, keylen);
-		OPENSSL_cleanse(ka, sizeof(ka));
+		mem_wipe(ka, sizeof(ka));
 		if (rc)
 			return rc;
 	}
@@ -348,6 +349,6 @@ int ikev1_keymat(const struct ikev1_keys *k, const uint8_t *gqm, size_t gqm_len,
 		memcpy(out + done, t, take);
 		done += take;
 	}
-	OPENSSL_cleanse(t, sizeof(t));
+	mem_wipe(t, sizeof(t));
 	return rc;
 }

@@ -11,6 +11,7 @@
  * code adds no per-packet allocation.
  */
 #include "crypto/crypto.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -76,7 +77,7 @@ void crypto_mac_free(struct crypto_mac *m)
 	EVP_MAC_free(m->mac);
 	EVP_CIPHER_CTX_free(m->cctx);
 	EVP_CIPHER_free(m->ecb);
-	OPENSSL_cleanse(m, sizeof(*m));
+	mem_wipe(m, sizeof(*m));
 	free(m);
 }
 
@@ -121,7 +122,7 @@ static int xcbc_setkey(struct crypto_mac *m, const uint8_t key[16])
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(k1, sizeof(k1));
+	mem_wipe(k1, sizeof(k1));
 	return rc;
 }
 
@@ -167,8 +168,8 @@ static int xcbc_run(struct crypto_mac *m, const struct cbuf *parts, size_t n,
 	}
 	rc = ecb_block(m->cctx, e, out);
 out:
-	OPENSSL_cleanse(e, sizeof(e));
-	OPENSSL_cleanse(blk, sizeof(blk));
+	mem_wipe(e, sizeof(e));
+	mem_wipe(blk, sizeof(blk));
 	return rc;
 }
 
@@ -250,7 +251,7 @@ static int fixed_key(uint16_t prf_id, const uint8_t *key, size_t keylen,
 		rc = mac_run(z, &part, 1, full);
 	if (rc == 0)
 		memcpy(out, full, 16);
-	OPENSSL_cleanse(full, sizeof(full));
+	mem_wipe(full, sizeof(full));
 	crypto_mac_free(z);
 	return rc;
 }
@@ -285,7 +286,7 @@ int crypto_prf_new(uint16_t prf_id, const uint8_t *key, size_t keylen,
 			rc = evp_mac_setup(m, "CMAC", OSSL_MAC_PARAM_CIPHER,
 					   "AES-128-CBC", k, 16);
 		}
-		OPENSSL_cleanse(k, sizeof(k));
+		mem_wipe(k, sizeof(k));
 	} else {
 		m->kind = MAC_HMAC;
 		rc = evp_mac_setup(m, "HMAC", OSSL_MAC_PARAM_DIGEST,
@@ -338,7 +339,7 @@ int crypto_mac_compute(struct crypto_mac *m, const struct cbuf *parts, size_t n,
 
 	if (rc == 0)
 		memcpy(out, full, m->out_len);
-	OPENSSL_cleanse(full, sizeof(full));
+	mem_wipe(full, sizeof(full));
 	return rc;
 }
 
@@ -350,7 +351,7 @@ int crypto_mac_verify(struct crypto_mac *m, const struct cbuf *parts, size_t n,
 
 	if (rc == 0 && CRYPTO_memcmp(full, icv, m->out_len) != 0)
 		rc = -EBADMSG;
-	OPENSSL_cleanse(full, sizeof(full));
+	mem_wipe(full, sizeof(full));
 	return rc;
 }
 
@@ -402,7 +403,7 @@ int crypto_prf_plus(uint16_t prf_id, const uint8_t *key, size_t keylen,
 		memcpy(out + done, t, take);
 		done += take;
 	}
-	OPENSSL_cleanse(t, sizeof(t));
+	mem_wipe(t, sizeof(t));
 	crypto_mac_free(m);
 	return rc;
 }

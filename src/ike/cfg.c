@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "ike/auth_cert.h"
 #include "ike/cfg.h"
+#include "lib/util.h"
 
 struct ike_cfg *cfg_new(void)
 {
@@ -41,7 +40,7 @@ void cfg_free(struct ike_cfg *cfg)
 	if (!cfg)
 		return;
 	for (i = 0; i < cfg->nremote; i++) {
-		OPENSSL_cleanse(cfg->remote[i].psk, sizeof(cfg->remote[i].psk));
+		mem_wipe(cfg->remote[i].psk, sizeof(cfg->remote[i].psk));
 		auth_cert_free(cfg->remote[i].cert); /* auth_cert.c */
 	}
 	free(cfg->remote);
@@ -71,7 +70,7 @@ struct ike_remote *cfg_add_remote(struct ike_cfg *cfg)
 			return NULL;
 		if (n) {
 			memcpy(a, cfg->remote, n * sizeof(*a));
-			OPENSSL_cleanse(cfg->remote, n * sizeof(*a));
+			mem_wipe(cfg->remote, n * sizeof(*a));
 		}
 		free(cfg->remote);
 		cfg->remote = a;

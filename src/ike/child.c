@@ -27,6 +27,7 @@
 #include "ike/iked.h"
 #include "ike/rw.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD	  "ike"
 #define NONCE_LEN 32
@@ -464,7 +465,7 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 		return rc;
 	nonce_min_set(c, ni, ni_len, nr, nr_len);
 	rc = child_install(c, p, keymat, enc_len, integ_len);
-	OPENSSL_cleanse(keymat, sizeof(keymat));
+	mem_wipe(keymat, sizeof(keymat));
 	if (rc == 0) {
 		char b1[64], b2[64];
 		log_info(MOD,
@@ -498,7 +499,7 @@ void child_nego_free(void *p)
 	if (cn->child)
 		child_free(cn->child);
 	crypto_dh_free(cn->dh);
-	OPENSSL_cleanse(cn, sizeof(*cn));
+	mem_wipe(cn, sizeof(*cn));
 	free(cn);
 }
 
@@ -1102,7 +1103,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 	}
 	c = child_complete(sa, cn, m, gir_len ? gir : NULL, gir_len, cn->ni,
 			   cn->ni_len, nr.data, nr.len);
-	OPENSSL_cleanse(gir, sizeof(gir));
+	mem_wipe(gir, sizeof(gir));
 	if (!c || c->state != CHILD_S_INSTALLED || !old)
 		return;
 
@@ -1226,7 +1227,7 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 	}
 	if (crypto_random(nr, sizeof(nr)) < 0) {
 		/* §2.10: no Nr, no CHILD SA; §2.25: the peer may retry. */
-		OPENSSL_cleanse(gir, sizeof(gir));
+		mem_wipe(gir, sizeof(gir));
 		crypto_dh_free(dh);
 		log_rl_warn(MOD, "IKE SA #%u: no random bytes for Nr", sa->id);
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
@@ -1236,7 +1237,7 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 	rc = child_respond(sa, m, gir_len ? gir : NULL, gir_len, ni.data,
 			   ni.len, nr, sizeof(nr), true,
 			   have_ke ? ke.group : IKEV2_DH_NONE, &res);
-	OPENSSL_cleanse(gir, sizeof(gir));
+	mem_wipe(gir, sizeof(gir));
 	if (rc == IKEV2_N_INVALID_KE_PAYLOAD) {
 		uint8_t g[2] = {(uint8_t)(res.want_group >> 8),
 				(uint8_t)res.want_group};

@@ -30,8 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
@@ -591,7 +589,7 @@ static void conn_free(struct ctl_conn *c)
 	ev_del_fd(c->d->loop, c->fd);
 	close(c->fd);
 	wr_free(&c->out);
-	OPENSSL_cleanse(c->buf, sizeof(c->buf));
+	mem_wipe(c->buf, sizeof(c->buf));
 	free(c);
 }
 

@@ -23,6 +23,7 @@
 #include "ike/rw.h"
 #include "lib/log.h"
 #include "lib/wr.h"
+#include "lib/util.h"
 
 #define MOD "ike"
 
@@ -215,7 +216,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 	else
 		ikev2_put_auth(&b, IKEV2_AUTH_PSK, auth, auth_len);
 	auth_sig_clear(&sig);
-	OPENSSL_cleanse(auth, sizeof(auth));
+	mem_wipe(auth, sizeof(auth));
 	cp_put_request(&b, sa, r); /* CFG_REQUEST (cp.c) */
 	if (cn) {
 		if (cn->transport)
@@ -554,7 +555,7 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	else
 		ikev2_put_auth(&b, IKEV2_AUTH_PSK, mac, mac_len);
 	auth_sig_clear(&sig);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	mem_wipe(mac, sizeof(mac));
 	cp_put_reply(&b, sa); /* CFG_REPLY (cp.c) */
 	if (have_child && child_rc == 0) {
 		if (res.transport)

@@ -18,6 +18,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD	       "ike"
 #define NONCE_LEN      32
@@ -144,7 +145,7 @@ static int derive_keys(struct ike_sa *sa, const uint8_t *peer_ke,
 	rc = ikev2_derive_ike_keys(&sa->algs, gir, da->secret_len, sa->ni,
 				   sa->ni_len, sa->nr, sa->nr_len, sa->spi_i,
 				   sa->spi_r, &sa->keys);
-	OPENSSL_cleanse(gir, sizeof(gir));
+	mem_wipe(gir, sizeof(gir));
 	if (rc < 0)
 		return rc;
 	rc = ike_sa_keys_setup(sa, as_init);
@@ -353,7 +354,7 @@ bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m)
 		goto ignore;
 	/* RFC 6989 / §5: a KE value our DH checks refuse. */
 	rc = crypto_dh_compute(sa->dh, ke.data, ke.len, gir, da->secret_len);
-	OPENSSL_cleanse(gir, sizeof(gir));
+	mem_wipe(gir, sizeof(gir));
 	if (rc == 0)
 		return true;
 	why = "peer KE rejected";
@@ -502,7 +503,7 @@ static int cookie_secret_refresh(struct iked *d)
 	/* Rotate the secret every 5 minutes (§2.6). */
 	if (!d->cookie_secret_ms || now - d->cookie_secret_ms > 300000) {
 		if (crypto_random(fresh, sizeof(fresh)) < 0) {
-			OPENSSL_cleanse(fresh, sizeof(fresh));
+			mem_wipe(fresh, sizeof(fresh));
 			/* Keep a secret we already have; none: refuse. */
 			return d->cookie_secret_ms ? 0 : -EIO;
 		}
@@ -514,7 +515,7 @@ static int cookie_secret_refresh(struct iked *d)
 			d->cookie_prev_valid = true;
 		}
 		memcpy(d->cookie_secret, fresh, sizeof(fresh));
-		OPENSSL_cleanse(fresh, sizeof(fresh));
+		mem_wipe(fresh, sizeof(fresh));
 		d->cookie_secret_ms = now;
 		d->cookie_version++;
 	}

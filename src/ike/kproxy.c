@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "ike/kproxy.h"
@@ -464,7 +463,7 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 	    send_msg(fd, ESPM_REPLY, q.h.seq, rc, q.why, &q.body) < 0)
 		rc = -EIO;
 	wr_free(&q.body);
-	OPENSSL_cleanse(q.why, sizeof(q.why));
+	mem_wipe(q.why, sizeof(q.why));
 	return rc;
 }
 

@@ -30,8 +30,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "ike/auth_cert.h"
 #include "ike/iked.h"
 #include "ike/kproxy.h"
@@ -91,7 +89,7 @@ static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		return;
 	}
 	kproxy_request(pp->kp, fd, pp->buf, (size_t)n);
-	OPENSSL_cleanse(pp->buf, (size_t)n);
+	mem_wipe(pp->buf, (size_t)n);
 }
 
 static void on_kev_chan(struct ev_loop *loop, int fd, uint32_t events,

@@ -20,6 +20,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD	  "ike"
 #define NONCE_LEN 32
@@ -38,7 +39,7 @@ static void rekey_state_free(void *p)
 	if (!st)
 		return;
 	crypto_dh_free(st->dh);
-	OPENSSL_cleanse(st, sizeof(*st));
+	mem_wipe(st, sizeof(*st));
 	free(st);
 }
 
@@ -361,7 +362,7 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 	n = successor(sa, true, &suite, st->new_spi,
 		      spi64_get(reply.prop[0].spi), gir, da->secret_len, st->ni,
 		      sizeof(st->ni), nr.data, nr.len);
-	OPENSSL_cleanse(gir, sizeof(gir));
+	mem_wipe(gir, sizeof(gir));
 	if (!n)
 		return;
 	/* §2.8.2: did the peer rekey this SA at the same time? Their new
@@ -469,7 +470,7 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 		rc = crypto_random(nr, sizeof(nr));
 	if (rc < 0) {
 		/* §2.25: no random bytes now; the peer may retry later. */
-		OPENSSL_cleanse(gir, sizeof(gir));
+		mem_wipe(gir, sizeof(gir));
 		crypto_dh_free(dh);
 		log_rl_warn(MOD, "IKE SA #%u: no random bytes for the rekey",
 			    sa->id);
@@ -479,7 +480,7 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 	}
 	n = successor(sa, false, &suite, spi64_get(suite.spi), new_spi, gir,
 		      da->secret_len, ni->data, ni->len, nr, sizeof(nr));
-	OPENSSL_cleanse(gir, sizeof(gir));
+	mem_wipe(gir, sizeof(gir));
 	if (!n) {
 		crypto_dh_free(dh);
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,

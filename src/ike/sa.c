@@ -23,6 +23,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD "ike"
 
@@ -218,7 +219,7 @@ void ike_sa_free(struct ike_sa *sa)
 	ikev2_sk_free(&sa->sk_in);
 	ikev2_sk_free(&sa->sk_out);
 	ikev2_sa_keys_wipe(&sa->keys);
-	OPENSSL_cleanse(sa, sizeof(*sa));
+	mem_wipe(sa, sizeof(*sa));
 	free(sa);
 }
 
@@ -619,7 +620,7 @@ void child_free(struct child_sa *c)
 	child_uninstall(c); /* no-op when nothing is left (idempotent) */
 	ev_timer_stop(c->ike->d->loop, &c->timer);
 	child_unlink(c);
-	OPENSSL_cleanse(c, sizeof(*c));
+	mem_wipe(c, sizeof(*c));
 	free(c);
 }
 

@@ -12,6 +12,7 @@
  */
 #include "kernel/kernel.h"
 #include "kernel/kernel_priv.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +20,6 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 
 struct fake_sa {
 	struct ksa sa;
@@ -62,7 +61,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t sz)
 		return -ENOMEM;
 	if (*v) {
 		memcpy(nv, *v, n * sz);
-		OPENSSL_cleanse(*v, *cap * sz); /* may hold keys */
+		mem_wipe(*v, *cap * sz); /* may hold keys */
 		free(*v);
 	}
 	*v = nv;
@@ -89,7 +88,7 @@ static void fake_close(struct kernel *k)
 	if (!f)
 		return;
 	if (f->sas) {
-		OPENSSL_cleanse(f->sas, f->capsa * sizeof(*f->sas));
+		mem_wipe(f->sas, f->capsa * sizeof(*f->sas));
 		free(f->sas);
 	}
 	free(f->pols);
@@ -219,7 +218,7 @@ static int fake_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	if (!s)
 		return -ESRCH;
 	*s = f->sas[--f->nsa];
-	OPENSSL_cleanse(&f->sas[f->nsa], sizeof(f->sas[0]));
+	mem_wipe(&f->sas[f->nsa], sizeof(f->sas[0]));
 	return 0;
 }
 
@@ -505,7 +504,7 @@ int kfake_lose_state(struct kernel *k, const char *reason)
 	if (!f)
 		return -EINVAL;
 	if (f->sas)
-		OPENSSL_cleanse(f->sas, f->capsa * sizeof(*f->sas));
+		mem_wipe(f->sas, f->capsa * sizeof(*f->sas));
 	f->nsa = 0;
 	f->npol = 0;
 	/* a restarted data plane hands out serials from scratch */

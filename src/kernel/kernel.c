@@ -9,6 +9,7 @@
 #include "kernel/kernel.h"
 #include "kernel/kernel_priv.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,21 +23,15 @@
 
 #include <linux/filter.h>
 
-#include <openssl/crypto.h>
-
 extern const struct kernel_ops kernel_xfrm_ops;
 extern const struct kernel_ops kernel_pfkey_ops;
 extern const struct kernel_ops kernel_fake_ops;
-#ifdef HAVE_USERSPACE_BACKEND
 extern const struct kernel_ops kernel_userspace_ops;
-#endif
 
 static const struct kernel_ops *const backends[] = {
     &kernel_xfrm_ops,
     &kernel_pfkey_ops,
-#ifdef HAVE_USERSPACE_BACKEND
     &kernel_userspace_ops,
-#endif
     &kernel_fake_ops,
 };
 
@@ -296,7 +291,7 @@ void kevent_resync(struct kevent *ev, const char *reason)
 void ksa_wipe(struct ksa *sa)
 {
 	if (sa)
-		OPENSSL_cleanse(sa, sizeof(*sa));
+		mem_wipe(sa, sizeof(*sa));
 }
 
 /* ---- algorithms -------------------------------------------------------- */

@@ -30,6 +30,7 @@
 #include "kernel/pfkey_msg.h"
 #include "lib/log.h"
 #include "lib/wr.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -38,8 +39,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #ifndef PF_KEY
 #define PF_KEY 15 /* Linux; the BSDs define it in <sys/socket.h> */
@@ -218,7 +217,7 @@ static void pfkey_close(struct kernel *k)
 		close(x->evt);
 	kpol_serials_free(&x->serials);
 	if (x->rbuf) {
-		OPENSSL_cleanse(x->rbuf, PFK_RBUF);
+		mem_wipe(x->rbuf, PFK_RBUF);
 		free(x->rbuf);
 	}
 	free(x->map);

@@ -31,6 +31,7 @@
 #include "kernel/xfrm_msg.h"
 #include "lib/log.h"
 #include "lib/rd.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,7 +42,6 @@
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
-#include <openssl/crypto.h>
 
 #define XFRM_RBUF	(64 * 1024)
 #define XFRM_EVT_RCVBUF (4 * 1024 * 1024)
@@ -237,7 +237,7 @@ static void xfrm_close(struct kernel *k)
 		mnl_socket_close(x->evt);
 	kpol_serials_free(&x->serials);
 	if (x->rbuf) {
-		OPENSSL_cleanse(x->rbuf, XFRM_RBUF); /* GETSA replies: keys */
+		mem_wipe(x->rbuf, XFRM_RBUF); /* GETSA replies: keys */
 		free(x->rbuf);
 	}
 	free(x);
@@ -367,7 +367,7 @@ static int xfrm_sa_add(struct kernel *k, const struct ksa *sa)
 		return len;
 	rc = transact(k, sa->update ? "update SA" : "add SA", buf, (size_t)len,
 		      0, NULL, NULL);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	mem_wipe(buf, sizeof(buf));
 	if (rc == -EPROTONOSUPPORT || rc == -ENOSYS) {
 		/* The kernel parsed and validated the whole message and then
 		 * missed a type or algorithm: say which, in plain words. */

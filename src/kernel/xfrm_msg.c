@@ -13,6 +13,7 @@
  */
 #include "kernel/xfrm_msg.h"
 #include "kernel/kernel_priv.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,7 +23,6 @@
 #include <linux/netlink.h>
 #include <linux/udp.h>
 #include <linux/xfrm.h>
-#include <openssl/crypto.h>
 
 #ifndef UDP_ENCAP_ESPINUDP
 #define UDP_ENCAP_ESPINUDP 2
@@ -608,10 +608,10 @@ int xnl_parse_sa(const struct xnl_msg *m, struct ksa *sa, struct kcounters *c)
 	if (c)
 		counters_from_x(c, &info, &at);
 	if (!sa)
-		OPENSSL_cleanse(&tmp, sizeof(tmp));
+		mem_wipe(&tmp, sizeof(tmp));
 	return 0;
 wipe:
-	OPENSSL_cleanse(out, sizeof(*out));
+	mem_wipe(out, sizeof(*out));
 	return rc;
 }
 
@@ -897,7 +897,7 @@ static bool put_algo(struct nlmsghdr *nlh, size_t len, uint16_t type,
 	if (keylen)
 		memcpy(tmp + hdrlen, key, keylen);
 	ok = mnl_attr_put_check(nlh, len, type, hdrlen + keylen, tmp);
-	OPENSSL_cleanse(tmp, sizeof(tmp));
+	mem_wipe(tmp, sizeof(tmp));
 	return ok;
 }
 
@@ -1002,7 +1002,7 @@ int xnl_build_sa(void *buf, size_t len, uint32_t seq, const struct ksa *sa,
 	}
 	return (int)nlh->nlmsg_len;
 too_big:
-	OPENSSL_cleanse(buf, len);
+	mem_wipe(buf, len);
 	kerr_set(err, errlen, "SA message does not fit %zu bytes", len);
 	return -EMSGSIZE;
 }

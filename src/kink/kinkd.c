@@ -37,6 +37,7 @@
 #include "lib/paths.h"
 #include "lib/pidfile.h"
 #include "spm/spmif_client.h"
+#include "lib/util.h"
 
 #define MOD	      "kinkd"
 #define REPLY_KEEP_MS 60000 /* reply cache lifetime per XID */
@@ -387,7 +388,7 @@ static int keymat(struct kink_auth *a, const struct gxy *g, uint32_t spi,
 	if (!n)
 		return -EINVAL;
 	err = kink_auth_prf_plus(a, seed, n, km, el + al);
-	OPENSSL_cleanse(seed, n);
+	mem_wipe(seed, n);
 	if (!err) {
 		memcpy(sa->enc_key, km, el);
 		sa->enc_key_len = (uint16_t)el;
@@ -397,7 +398,7 @@ static int keymat(struct kink_auth *a, const struct gxy *g, uint32_t spi,
 		sa->encr_keybits = keybits;
 		sa->integ_id = integ;
 	}
-	OPENSSL_cleanse(km, sizeof(km));
+	mem_wipe(km, sizeof(km));
 	return err;
 }
 
@@ -471,7 +472,7 @@ static void xchg_free(struct kinkd *d, struct kxchg *x)
 				 x->child->spi_out);
 		free(x->child);
 	}
-	OPENSSL_cleanse(x->nonce, sizeof(x->nonce));
+	mem_wipe(x->nonce, sizeof(x->nonce));
 	crypto_dh_free(x->dh);
 	free(x);
 }
@@ -907,11 +908,11 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 				break;
 			}
 	}
-	OPENSSL_cleanse(&g, sizeof(g));
+	mem_wipe(&g, sizeof(g));
 	xchg_free(d, x);
 	return;
 fail:
-	OPENSSL_cleanse(&g, sizeof(g));
+	mem_wipe(&g, sizeof(g));
 	xchg_free(d, x);
 }
 
@@ -932,7 +933,7 @@ static void reply_free(struct kreply *r)
 	free(r->req);
 	free(r->rep);
 	if (r->out_keymat) {
-		OPENSSL_cleanse(r->out_keymat, r->out_keymat_len);
+		mem_wipe(r->out_keymat, r->out_keymat_len);
 		free(r->out_keymat);
 	}
 	free(r->await_ack);
@@ -1333,10 +1334,10 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 			 g.len ? " (PFS)" : "");
 	}
 	ksa_wipe(&sa_out);
-	OPENSSL_cleanse(nr, sizeof(nr));
+	mem_wipe(nr, sizeof(nr));
 	wr_free(&qw);
 out:
-	OPENSSL_cleanse(&g, sizeof(g));
+	mem_wipe(&g, sizeof(g));
 }
 
 static void handle_ack(struct kinkd *d, const struct kink_msg *m,
@@ -1351,7 +1352,7 @@ static void handle_ack(struct kinkd *d, const struct kink_msg *m,
 	c = r->await_ack;
 	r->await_ack = NULL;
 	memcpy(&sa, r->out_keymat, sizeof(sa));
-	OPENSSL_cleanse(r->out_keymat, r->out_keymat_len);
+	mem_wipe(r->out_keymat, r->out_keymat_len);
 	free(r->out_keymat);
 	r->out_keymat = NULL;
 	if (install(d, c, false, &sa, (uint32_t)sa.lft.hard_add_sec) == 0) {

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "kink/kink_msg.h"
+#include "lib/util.h"
 
 struct kink_krb {
 	krb5_context ctx;
@@ -405,7 +406,7 @@ int kink_auth_decrypt(struct kink_auth *a, const uint8_t *in, size_t len,
 		return -ENOMEM;
 	c = krb5_c_decrypt(a->k->ctx, a->key, KINK_KU_ENCRYPT, NULL, &ct, &pt);
 	if (c) {
-		OPENSSL_cleanse(pt.data, len);
+		mem_wipe(pt.data, len);
 		free(pt.data);
 		return kerr(c);
 	}
@@ -457,7 +458,7 @@ int kink_auth_verify_mic(struct kink_auth *a, const uint8_t *in, size_t len,
 		return err;
 	if (n != mic_len || CRYPTO_memcmp(mine, mic, n) != 0)
 		err = -EBADMSG;
-	OPENSSL_cleanse(mine, n);
+	mem_wipe(mine, n);
 	free(mine);
 	return err;
 }
@@ -492,7 +493,7 @@ int kink_auth_prf_plus(struct kink_auth *a, const uint8_t *seed,
 		in.data = (char *)buf;
 		in.length = (unsigned)(n + seed_len);
 		if ((c = krb5_c_prf(ctx, a->key, &in, &o))) {
-			OPENSSL_cleanse(buf, blen + plen);
+			mem_wipe(buf, blen + plen);
 			free(buf);
 			return kerr(c);
 		}
@@ -502,7 +503,7 @@ int kink_auth_prf_plus(struct kink_auth *a, const uint8_t *seed,
 		prev = (uint8_t *)o.data;
 		/* prev is copied to buf[0..plen) before the next prf */
 	}
-	OPENSSL_cleanse(buf, blen + plen);
+	mem_wipe(buf, blen + plen);
 	free(buf);
 	return 0;
 }

@@ -14,9 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "lib/filesrc.h"
+#include "lib/util.h"
 
 enum { FS_DIRECT = 0, FS_RECORD = 1, FS_REPLAY = 2 };
 enum { K_FILE = 1, K_STAT, K_GLOB, K_SECRET };
@@ -44,7 +43,7 @@ static void fs_clear(void)
 		struct fs_entry *e = fs_head;
 		fs_head = e->next;
 		if (e->data) {
-			OPENSSL_cleanse(e->data, e->len);
+			mem_wipe(e->data, e->len);
 			free(e->data);
 		}
 		free(e->path);
@@ -108,7 +107,7 @@ void filesrc_free_buf(uint8_t *buf, size_t len)
 {
 	if (!buf)
 		return;
-	OPENSSL_cleanse(buf, len);
+	mem_wipe(buf, len);
 	free(buf);
 }
 

@@ -289,14 +289,6 @@ static void log_emit(enum log_level level, const char *module, const char *fmt,
 	errno = saved_errno;
 }
 
-void log_vmsg(enum log_level level, const char *module, const char *fmt,
-	      va_list ap)
-{
-	if (!log_enabled(level, module))
-		return;
-	log_emit(level, module, fmt, ap, NULL);
-}
-
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
 	va_list ap;

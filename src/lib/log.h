@@ -38,8 +38,6 @@ const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void log_vmsg(enum log_level level, const char *module, const char *fmt,
-	      va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Startup-only: print and exit(1). */
 void fatal(const char *module, const char *fmt, ...)

@@ -1,5 +1,5 @@
 /*
- * util.c - see util.h.  Secret buffers are wiped with OPENSSL_cleanse on
+ * util.c - see util.h.  Secret buffers are wiped with mem_wipe() on
  * every failure path; the caller owns (and wipes) them on success.
  */
 #include "lib/filesrc.h"
@@ -16,6 +16,12 @@
 #include <openssl/crypto.h>
 
 #include "lib/log.h"
+
+void mem_wipe(void *p, size_t n)
+{
+	if (p && n)
+		OPENSSL_cleanse(p, n);
+}
 
 int hex_encode(const void *p, size_t n, char *out, size_t outsize)
 {
@@ -75,7 +81,7 @@ int hex_decode(const char *s, size_t slen, void *out, size_t outsize,
 
 fail_wipe:
 	if (outsize)
-		OPENSSL_cleanse(out, outsize);
+		mem_wipe(out, outsize);
 	return rc;
 }
 
@@ -203,7 +209,7 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 		if (n == 0)
 			break;
 		if (got >= maxlen) {
-			OPENSSL_cleanse(&extra, sizeof(extra));
+			mem_wipe(&extra, sizeof(extra));
 			rc = -EFBIG;
 			set_why(why, whysize, "%s: larger than %zu bytes", path,
 				maxlen);
@@ -217,7 +223,7 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 
 fail_wipe:
 	if (maxlen)
-		OPENSSL_cleanse(buf, maxlen);
+		mem_wipe(buf, maxlen);
 fail_close:
 	close(fd);
 	return rc;

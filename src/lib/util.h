@@ -13,6 +13,13 @@
 #include <stdint.h>
 
 /*
+ * The one way to wipe key material and other secrets (OPENSSL_cleanse
+ * behind it, so the compiler cannot drop the stores).  NULL or n == 0
+ * is a no-op.
+ */
+void mem_wipe(void *p, size_t n);
+
+/*
  * Lowercase hex of p[0..n) into out, NUL-terminated.  Needs
  * outsize >= 2n + 1; returns the string length (2n) or -ENOSPC (out is
  * then an empty string when outsize > 0).

@@ -4,12 +4,11 @@
  * first because messages carry keys.
  */
 #include "lib/wr.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
 
 void wr_init(struct wr *w, size_t max)
 {
@@ -20,7 +19,7 @@ void wr_init(struct wr *w, size_t max)
 void wr_free(struct wr *w)
 {
 	if (w->buf) {
-		OPENSSL_cleanse(w->buf, w->cap);
+		mem_wipe(w->buf, w->cap);
 		free(w->buf);
 	}
 	w->buf = NULL;
@@ -56,7 +55,7 @@ static int wr_grow(struct wr *w, size_t n)
 	/* Copy-and-wipe rather than realloc: old buffers may hold keys. */
 	if (w->buf) {
 		memcpy(nb, w->buf, w->len);
-		OPENSSL_cleanse(w->buf, w->cap);
+		mem_wipe(w->buf, w->cap);
 		free(w->buf);
 	}
 	w->buf = nb;

@@ -22,11 +22,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "spm/spmif_proto.h"
+#include "lib/util.h"
 
 #define MOD		"spmif"
 #define MAX_REPLY_LINES 200000 /* a POLICY DUMP of a very large SPD */
@@ -71,11 +70,6 @@ struct spmif_client *spmif_client_new(const struct spmif_callbacks *cbs,
 	c->arg = arg;
 	wr_init(&c->out, 0);
 	return c;
-}
-
-int spmif_fd(const struct spmif_client *c)
-{
-	return c->fd;
 }
 
 static void free_lines(struct spmif_client *c)
@@ -639,7 +633,7 @@ int spmif_connect(struct spmif_client *c, const char *path,
 			goto close_fd;
 		}
 		rc = spmif_login_response(pw, pwlen, chal, resp, sizeof(resp));
-		OPENSSL_cleanse(pw, pwlen);
+		mem_wipe(pw, pwlen);
 		free(pw);
 		if (rc < 0)
 			goto close_fd;
@@ -746,13 +740,6 @@ int spmif_attach(struct spmif_client *c, struct ev_loop *loop)
 		return -ECONNRESET;
 	}
 	return rc;
-}
-
-void spmif_detach(struct spmif_client *c)
-{
-	if (c->loop && c->fd >= 0)
-		ev_del_fd(c->loop, c->fd);
-	c->loop = NULL;
 }
 
 int spmif_policy_add_line(const struct spmif_policy_req *q, char *buf,
@@ -868,15 +855,6 @@ int spmif_slid(struct spmif_client *c, uint32_t pol_index, int timeout_ms,
 	rc = spmif_slid_parse(&r, out);
 	spmif_reply_free(&r);
 	return rc;
-}
-
-int spmif_slid_async(struct spmif_client *c, uint32_t pol_index,
-		     spmif_reply_cb cb, void *arg)
-{
-	char line[48];
-
-	snprintf(line, sizeof(line), "SLID index=%u", pol_index);
-	return spmif_send(c, line, cb, arg);
 }
 
 int spmif_migrate(struct spmif_client *c, const char *selector,

@@ -135,14 +135,12 @@ int spmif_connect(struct spmif_client *c, const char *path,
  */
 int spmif_connect_fd(struct spmif_client *c, int fd);
 int spmif_release_fd(struct spmif_client *c);
-int spmif_fd(const struct spmif_client *c);
 
 /* Blocking: register as kmp; -EEXIST if another client holds it. */
 int spmif_register(struct spmif_client *c, enum spmif_kmp kmp);
 
 /* Switch to non-blocking operation driven by loop. */
 int spmif_attach(struct spmif_client *c, struct ev_loop *loop);
-void spmif_detach(struct spmif_client *c);
 
 /*
  * Send one request line (without newline; it must not contain CR/LF).
@@ -199,9 +197,6 @@ int spmif_slid_parse(const struct spmif_reply *r, struct spmif_slid *out);
 /* Blocking lookup: 0, -ENOENT if unknown, other negative errno. */
 int spmif_slid(struct spmif_client *c, uint32_t pol_index, int timeout_ms,
 	       struct spmif_slid *out);
-/* Async lookup; use spmif_slid_parse on the reply. */
-int spmif_slid_async(struct spmif_client *c, uint32_t pol_index,
-		     spmif_reply_cb cb, void *arg);
 
 /*
  * MIGRATE: move the tunnel endpoints of the SPs of a selector (or of a

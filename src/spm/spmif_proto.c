@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "lib/util.h"
@@ -646,7 +645,7 @@ int spmif_login_response(const char *password, size_t pwlen,
 		out[2 * i + 1] = hex[mac[i] & 15];
 	}
 	out[2 * maclen] = '\0';
-	OPENSSL_cleanse(mac, sizeof(mac));
+	mem_wipe(mac, sizeof(mac));
 	return 0;
 }
 
@@ -667,12 +666,12 @@ int spmif_read_password(const char *path, char **pw, size_t *len)
 		return -ENODATA;
 	*pw = malloc(n + 1);
 	if (!*pw) {
-		OPENSSL_cleanse(buf, sizeof(buf));
+		mem_wipe(buf, sizeof(buf));
 		return -ENOMEM;
 	}
 	memcpy(*pw, buf, n);
 	(*pw)[n] = '\0';
 	*len = n;
-	OPENSSL_cleanse(buf, sizeof(buf));
+	mem_wipe(buf, sizeof(buf));
 	return 0;
 }

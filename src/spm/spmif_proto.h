@@ -117,7 +117,7 @@ int spmif_login_response(const char *password, size_t pwlen,
 			 const char *challenge, char *out, size_t outlen);
 /* Read a password file (trailing CR/LF stripped) after the owner/mode
  * check of PSK files (read_file_secret, lib/util.h: -EPERM, reason
- * logged); *pw is malloc'd and must be wiped (OPENSSL_cleanse) and freed
+ * logged); *pw is malloc'd and must be wiped (mem_wipe) and freed
  * by the caller. */
 int spmif_read_password(const char *path, char **pw, size_t *len);
 

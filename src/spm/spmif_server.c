@@ -47,6 +47,7 @@
 #include "spm/spd_conf.h"
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
+#include "lib/util.h"
 
 #define MOD		"spmif"
 #define OUT_MAX		CTLSOCK_OUT_MAX /* per-client backlog before we hang up */
@@ -482,13 +483,13 @@ static void cmd_login(struct conn *c, const struct spmif_msg *m)
 				 want, sizeof(want)) < 0 ||
 	    strlen(m->pos[0]) != strlen(want) ||
 	    CRYPTO_memcmp(m->pos[0], want, strlen(want)) != 0) {
-		OPENSSL_cleanse(want, sizeof(want));
+		mem_wipe(want, sizeof(want));
 		log_warn(MOD, "client pid %d: wrong LOGIN", (int)c->pid);
 		reply(c, SPMIF_E_AUTH, "login failed");
 		c->closing = true;
 		return;
 	}
-	OPENSSL_cleanse(want, sizeof(want));
+	mem_wipe(want, sizeof(want));
 	c->authed = true;
 	reply(c, SPMIF_OK, "login ok");
 }
@@ -1163,7 +1164,7 @@ static void conn_close(struct conn *c)
 	}
 	s->nconns--;
 	wr_free(&c->out);
-	OPENSSL_cleanse(c->challenge, sizeof(c->challenge));
+	mem_wipe(c->challenge, sizeof(c->challenge));
 	free(c);
 }
 
@@ -1650,7 +1651,7 @@ close_socket:
 	ctlsock_close(&s->ls);
 free_password:
 	if (s->password) {
-		OPENSSL_cleanse(s->password, s->pwlen);
+		mem_wipe(s->password, s->pwlen);
 		free(s->password);
 	}
 free_server:
@@ -1676,7 +1677,7 @@ void spmif_server_free(struct spmif_server *s)
 		ev_del_fd(s->d->loop, s->ls.fd);
 	ctlsock_close(&s->ls);
 	if (s->password) {
-		OPENSSL_cleanse(s->password, s->pwlen);
+		mem_wipe(s->password, s->pwlen);
 		free(s->password);
 	}
 	free(s);

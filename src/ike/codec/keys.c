@@ -6,6 +6,7 @@
  * stack are cleansed before returning.
  */
 #include "ike/codec/codec_int.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,7 +16,7 @@
 
 void ikev2_sa_keys_wipe(struct ikev2_sa_keys *k)
 {
-	OPENSSL_cleanse(k, sizeof(*k));
+	mem_wipe(k, sizeof(*k));
 }
 
 /* Sizes of the seven keys for a suite (§2.14). */
@@ -67,7 +68,7 @@ static int expand(const struct ikev2_suite *s, const uint8_t *ni, size_t ni_len,
 		memcpy(k->sk_pi, km + o, k->prf_len), o += k->prf_len;
 		memcpy(k->sk_pr, km + o, k->prf_len);
 	}
-	OPENSSL_cleanse(km, sizeof(km));
+	mem_wipe(km, sizeof(km));
 	return rc;
 }
 
@@ -103,7 +104,7 @@ int ikev2_derive_ike_keys(const struct ikev2_suite *s, const uint8_t *gir,
 		klen = ni_len + nr_len;
 	}
 	rc = crypto_prf(s->prf, key, klen, &data, 1, out->skeyseed);
-	OPENSSL_cleanse(key, sizeof(key));
+	mem_wipe(key, sizeof(key));
 	if (rc < 0)
 		goto err;
 	out->skeyseed_len = prf->out_len;
@@ -219,7 +220,7 @@ int ikev2_signed_octets(uint16_t prf, const uint8_t *msg, size_t msg_len,
 		wr_bytes(out, maced, p->out_len);
 		rc = wr_error(out);
 	}
-	OPENSSL_cleanse(maced, sizeof(maced));
+	mem_wipe(maced, sizeof(maced));
 	return rc;
 }
 
@@ -259,7 +260,7 @@ int ikev2_auth_psk(uint16_t prf, const uint8_t *psk, size_t psk_len,
 		rc = crypto_prf(prf, k, p->out_len, &msg, 1, out);
 	if (rc == 0 && out_len)
 		*out_len = p->out_len;
-	OPENSSL_cleanse(k, sizeof(k));
+	mem_wipe(k, sizeof(k));
 	return rc;
 }
 
@@ -277,7 +278,7 @@ int ikev2_auth_psk_verify(uint16_t prf, const uint8_t *psk, size_t psk_len,
 	rc = (auth_len == wl && CRYPTO_memcmp(want, auth, wl) == 0)
 		 ? 0
 		 : IKEV2_N_AUTHENTICATION_FAILED;
-	OPENSSL_cleanse(want, sizeof(want));
+	mem_wipe(want, sizeof(want));
 	return rc;
 }
 

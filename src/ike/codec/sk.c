@@ -10,6 +10,7 @@
  * the inner payload views then point into.
  */
 #include "ike/codec/codec_int.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -145,7 +146,7 @@ int ikev2_sk_end(struct ikev2_wr *b)
 			rc = crypto_mac_compute(sk->integ, &part, 1,
 						b->w.buf + icv_off);
 	}
-	OPENSSL_cleanse(iv, sizeof(iv));
+	mem_wipe(iv, sizeof(iv));
 	return b->err = rc;
 }
 

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "lib/rd.h"
+#include "lib/util.h"
 
 enum esp_kind { ESP_K_AEAD, ESP_K_CBC, ESP_K_NULL };
 
@@ -281,8 +282,8 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 		sa->icv_len = alg->icv_len;
 	}
 	/* The contexts hold the keys now; do not keep a second copy. */
-	OPENSSL_cleanse(sa->k.enc_key, sizeof(sa->k.enc_key));
-	OPENSSL_cleanse(sa->k.auth_key, sizeof(sa->k.auth_key));
+	mem_wipe(sa->k.enc_key, sizeof(sa->k.enc_key));
+	mem_wipe(sa->k.auth_key, sizeof(sa->k.auth_key));
 	sa->cnt.add_time = now_sec;
 	return 0;
 fail_free:
@@ -296,7 +297,7 @@ void esp_sa_free(struct esp_sa *sa)
 	EVP_CIPHER_CTX_free(sa->cipher_dec);
 	EVP_MAC_CTX_free(sa->mac_enc);
 	EVP_MAC_CTX_free(sa->mac_dec);
-	OPENSSL_cleanse(sa, sizeof(*sa));
+	mem_wipe(sa, sizeof(*sa));
 }
 
 size_t esp_encap_len(const struct esp_sa *sa, size_t len)

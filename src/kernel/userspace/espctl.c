@@ -19,11 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "kernel/kernel.h"
 #include "kernel/userspace/esp.h"
 #include "kernel/userspace/esp_msg.h"
+#include "lib/util.h"
 
 extern const struct kernel_ops kernel_userspace_ops;
 
@@ -216,7 +215,7 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 		sa.encr_keybits = 0;
 	if (esp_encr_is_aead(sa.encr_id)) {
 		if (!force_static_aead) {
-			OPENSSL_cleanse(&sa, sizeof(sa));
+			mem_wipe(&sa, sizeof(sa));
 			fprintf(
 			    stderr,
 			    "r2espctl: sa add: refused: " NONCE_REUSE_WARNING
@@ -231,7 +230,7 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 				"again.\n");
 	}
 	rc = kernel_userspace_ops.sa_add(k, &sa);
-	OPENSSL_cleanse(&sa, sizeof(sa));
+	mem_wipe(&sa, sizeof(sa));
 	if (rc < 0)
 		die(k, "sa add", rc);
 	return 0;
@@ -495,7 +494,7 @@ int main(int argc, char **argv)
 			printf(" auth_key ");
 			hex(sa.auth_key, sa.auth_key_len);
 			printf("\n");
-			OPENSSL_cleanse(&sa, sizeof(sa));
+			mem_wipe(&sa, sizeof(sa));
 		} else {
 			usage();
 		}

@@ -31,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "kernel/userspace/esp_msg.h"
@@ -41,6 +40,7 @@
 #include "lib/notify.h"
 #include "lib/pidfile.h"
 #include "lib/sandbox.h"
+#include "lib/util.h"
 
 #define MOD "espd"
 
@@ -213,7 +213,7 @@ static void sa_unlink(struct espd *d, struct espd_sa *sa)
 	d->nsas--;
 	if (!sa->larval)
 		esp_sa_free(&sa->esp);
-	OPENSSL_cleanse(sa, sizeof(*sa));
+	mem_wipe(sa, sizeof(*sa));
 	free(sa);
 }
 
@@ -437,7 +437,7 @@ static int req_sa_add(struct req *q, struct rd *r)
 	espd_queue_flush(d);
 	rc = 0;
 out_wipe:
-	OPENSSL_cleanse(&k, sizeof(k));
+	mem_wipe(&k, sizeof(k));
 	return rc;
 }
 
@@ -814,7 +814,7 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		return;
 	}
 	espd_ctl_msg(d, i, buf, (size_t)n);
-	OPENSSL_cleanse(buf, (size_t)n);
+	mem_wipe(buf, (size_t)n);
 }
 
 static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)

@@ -40,11 +40,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "kernel/kernel.h"
 #include "kernel/userspace/esp_msg.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD	    "kernel"
 #define US_RETRY_MS 1000 /* reconnect period while r2espd is away */
@@ -364,7 +363,7 @@ static void us_close(struct kernel *k)
 		close(p->epfd);
 	if (p->tfd >= 0)
 		close(p->tfd);
-	OPENSSL_cleanse(p, sizeof(*p));
+	mem_wipe(p, sizeof(*p));
 	free(p);
 	k->priv = NULL;
 }
@@ -448,8 +447,8 @@ static int us_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 		if (c)
 			*c = ctmp;
 	}
-	OPENSSL_cleanse(&tmp, sizeof(tmp));
-	OPENSSL_cleanse(((struct us_priv *)k->priv)->buf, ESPM_MAX);
+	mem_wipe(&tmp, sizeof(tmp));
+	mem_wipe(((struct us_priv *)k->priv)->buf, ESPM_MAX);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "lib/rd.h"
+#include "lib/util.h"
 
 /* ---- decisions ---- */
 
@@ -236,7 +237,7 @@ static bool unseal(const struct h_pkt *k, struct ikev2_hdr *h,
 		}
 		ikev2_sk_free(&sk);
 	}
-	OPENSSL_cleanse(plain, k->len);
+	mem_wipe(plain, k->len);
 	free(plain);
 	free(m);
 	return ok;
@@ -491,13 +492,13 @@ static bool reseal(struct adv *a, struct h_pkt **kp)
 	bool ok;
 
 	if (!unseal(k, &h, &keys, &l)) {
-		OPENSSL_cleanse(&keys, sizeof(keys));
+		mem_wipe(&keys, sizeof(keys));
 		return false;
 	}
 	for (unsigned m = 1 + adv_below(a, 3); m; m--)
 		mutate_plist(a, &h, &l);
 	ok = seal(&h, &keys, &l, &pkt, &len);
-	OPENSSL_cleanse(&keys, sizeof(keys));
+	mem_wipe(&keys, sizeof(keys));
 	plist_clear(&l);
 	if (!ok)
 		return false;
@@ -549,7 +550,7 @@ static void inject_sealed(struct adv *a)
 		free(pkt);
 		a->st.injected_sealed++;
 	}
-	OPENSSL_cleanse(&keys, sizeof(keys));
+	mem_wipe(&keys, sizeof(keys));
 	plist_clear(&l);
 }
 
@@ -780,7 +781,7 @@ bool adv_step(struct adv *a)
 				dict_add(a, &l);
 				plist_clear(&l);
 			}
-			OPENSSL_cleanse(&keys, sizeof(keys));
+			mem_wipe(&keys, sizeof(keys));
 		}
 		deliver(a, k);
 		return true;

@@ -19,10 +19,9 @@
 
 #include <cmocka.h>
 
-#include <openssl/crypto.h>
-
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
+#include "lib/util.h"
 
 static int parse(const char *s, struct spmif_msg *m, const char **why)
 {
@@ -616,7 +615,7 @@ static void test_password_file_mode(void **state)
 	assert_int_equal(spmif_read_password(path, &pw, &len), 0);
 	assert_int_equal(len, 6);
 	assert_memory_equal(pw, "secret", 6);
-	OPENSSL_cleanse(pw, len);
+	mem_wipe(pw, len);
 	free(pw);
 	unlink(path);
 	rmdir(dir);
