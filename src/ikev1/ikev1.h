@@ -7,6 +7,8 @@
  *   main_mode.c   Main Mode with pre-shared keys, initiator and responder
  *   quick_mode.c  Quick Mode (ESP tunnel, optional PFS), both roles
  *   info.c        Informational Delete (IPsec SAs and the ISAKMP SA)
+ *   natt.c        NAT-T (RFC 3947): vendor ID, NAT-D, UDP-encapsulated
+ *                 tunnel mode; the caller floats to port 4500
  *   proposal.c    SA payloads we send and the choice among the peer's
  *   sa.c          the ISAKMP SA: dispatch, IVs and CBC, message IDs,
  *                 retransmission, replay protection
@@ -71,6 +73,8 @@ struct ikev1_conf {
 	struct ikev1_p2_suite p2[IKEV1_MAX_P2];
 	unsigned n_p2;
 	uint16_t pfs_group; /* 0: no PFS required/offered */
+	bool natt;	    /* offer/accept NAT-T (RFC 3947) */
+	bool natt_force;    /* behave as if a NAT were there (tests) */
 	/* traffic selectors of Quick Mode: ours, the peer's (IDci/IDcr as
 	 * initiator; what the responder accepts, mirrored) */
 	struct isakmp_id ts_local, ts_remote;
@@ -101,6 +105,7 @@ struct ikev1_child {
 	uint8_t key_out[CRYPTO_MAX_KEY * 2];
 	struct isakmp_id ts_local, ts_remote;
 	bool pfs;
+	bool udp_encap; /* RFC 3948 ESP-in-UDP (NAT-T) */
 };
 
 /* What one call produced. */
@@ -110,6 +115,8 @@ struct ikev1_out {
 	bool established; /* the ISAKMP SA just became ESTABLISHED */
 	bool child_ready; /* child holds a new CHILD SA's keys */
 	struct ikev1_child child;
+	bool float_4500;       /* NAT-T: from now on send from/to port 4500 with
+				  the non-ESP marker (RFC 3947 §4) */
 	uint8_t deleted_proto; /* Delete received: ISAKMP_PROTO_*, 0 none */
 	uint32_t deleted_spi;  /* ESP: the SPI named (our outbound) */
 };
@@ -134,6 +141,13 @@ int ikev1_sa_new_responder(const struct ikev1_conf *conf,
 			   const struct isakmp_msg *m, struct ikev1_sa **sa,
 			   struct ikev1_out *out);
 void ikev1_sa_free(struct ikev1_sa *sa);
+/* The addresses the NAT-D hashes cover (RFC 3947 §3.2): set them right
+ * after creating the SA (before message 2 or 3 arrives). */
+struct sockaddr;
+int ikev1_sa_set_addrs(struct ikev1_sa *sa, const struct sockaddr *local,
+		       const struct sockaddr *peer);
+/* NAT-T negotiated and a NAT (or natt_force) detected. */
+bool ikev1_sa_natt(const struct ikev1_sa *sa);
 
 /* A received datagram for this SA (cookies match).  Returns 0 (out
  * filled: maybe nothing), or a negative errno when dropped (counted in

@@ -62,6 +62,12 @@ struct ikev1_sa {
 	uint32_t mids[IKEV1_MID_WINDOW]; /* Phase 2 message IDs seen */
 	unsigned n_mids, mid_pos;
 	struct ikev1_stats st;
+	/* NAT-T (natt.c) */
+	bool natt_vid;	/* both sent the RFC 3947 vendor ID */
+	bool nat_here;	/* we are behind a NAT */
+	bool nat_there; /* the peer is behind a NAT */
+	uint8_t addr_local[18], addr_peer[18]; /* IP | port, as hashed */
+	size_t addr_len;
 };
 
 /* ---- sa.c ---- */
@@ -104,11 +110,12 @@ int p1_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 int p1_keys_setup(const struct ikev1_p1_suite *s, struct ikev1_keys *k);
 
 void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
-	      struct isakmp_sa *sa);
+	      uint16_t encap, struct isakmp_sa *sa);
 int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
-	      uint32_t spi_in, struct isakmp_sa *reply, struct ikev1_qm *q);
-int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      uint16_t encap, uint32_t spi_in, struct isakmp_sa *reply,
 	      struct ikev1_qm *q);
+int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
+	      uint16_t encap, struct ikev1_qm *q);
 /* ESP algorithms of a Phase 2 suite as IKEv2 IDs (kernel ops table). */
 int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
 	    size_t *keylen);
@@ -125,6 +132,18 @@ int qm_start(struct ikev1_sa *sa, struct ikev1_out *out);
 int qm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	     struct ikev1_out *out);
 void qm_free(struct ikev1_qm *q);
+
+/* ---- natt.c ---- */
+/* The peer's VIDs: remembers RFC 3947 support. */
+void natt_vids(struct ikev1_sa *sa, const struct isakmp_msg *m);
+/* Our VID when we offer/accept NAT-T. */
+void natt_put_vid(const struct ikev1_sa *sa, struct isakmp_wr *b);
+/* NAT-D payloads of message 3/4 (RFC 3947 §3.2). */
+int natt_put_natd(const struct ikev1_sa *sa, struct isakmp_wr *b);
+/* The peer's NAT-D payloads of message 3/4: NAT detection. */
+int natt_check_natd(struct ikev1_sa *sa, const struct isakmp_msg *m);
+/* UDP-encapsulated tunnel once a NAT is detected (RFC 3947 §5.1). */
+uint16_t natt_encap(const struct ikev1_sa *sa);
 
 /* ---- info.c ---- */
 int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);

@@ -30,6 +30,7 @@ static int build_sa_msg(struct ikev1_sa *sa, const struct isakmp_sa *s,
 	isakmp_put_sa(&b, s);
 	/* RFC 3706 §5: we answer R-U-THERE */
 	isakmp_put_raw(&b, ISAKMP_NP_VID, vid, vlen);
+	natt_put_vid(sa, &b);
 	return isakmp_wr_finish(&b, pkt, len);
 }
 
@@ -103,6 +104,7 @@ int mm_respond1(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	rc = keep_sai(sa, pl);
 	if (rc)
 		return rc;
+	natt_vids(sa, m);
 	sa_digest(m->raw, m->raw_len, sa->last_rcvd);
 	sa->have_rcvd = true;
 	rc = build_sa_msg(sa, &reply, &pkt, &len);
@@ -143,6 +145,10 @@ static int build_ke_msg(struct ikev1_sa *sa, const uint8_t *gx,
 	isakmp_wr_begin(&b, &h);
 	isakmp_put_raw(&b, ISAKMP_NP_KE, gx, sa->gx_len);
 	isakmp_put_raw(&b, ISAKMP_NP_NONCE, nonce, nonce_len);
+	if (natt_put_natd(sa, &b) != 0) {
+		isakmp_wr_abort(&b);
+		return -EIO;
+	}
 	return isakmp_wr_finish(&b, pkt, len);
 }
 
@@ -301,6 +307,7 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		for (int i = 0; i < 8; i++)
 			sa->cky_r[i] =
 			    (uint8_t)(m->hdr.rcookie >> (56 - 8 * i));
+		natt_vids(sa, m);
 		rc = make_ke_nonce(sa, sa->gxi, sa->ni, &sa->ni_len);
 		if (!rc)
 			rc = build_ke_msg(sa, sa->gxi, sa->ni, sa->ni_len, &pkt,
@@ -313,7 +320,9 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	case IKEV1_MM_R2:
 		if (m->hdr.flags & ISAKMP_FLAG_E)
 			return -EBADMSG;
-		rc = make_ke_nonce(sa, sa->gxr, sa->nr, &sa->nr_len);
+		rc = natt_check_natd(sa, m);
+		if (!rc)
+			rc = make_ke_nonce(sa, sa->gxr, sa->nr, &sa->nr_len);
 		if (!rc)
 			rc = take_ke_nonce(sa, m);
 		if (!rc)
@@ -329,14 +338,19 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	case IKEV1_MM_I3:
 		if (m->hdr.flags & ISAKMP_FLAG_E)
 			return -EBADMSG;
-		rc = take_ke_nonce(sa, m);
+		rc = natt_check_natd(sa, m);
+		if (!rc)
+			rc = take_ke_nonce(sa, m);
 		if (!rc)
 			rc = build_auth_msg(sa, &pkt, &len);
 		if (rc)
 			return rc;
 		sa->state = IKEV1_MM_I5;
+		/* RFC 3947 §4: the initiator moves to port 4500 now */
+		out->float_4500 = natt_encap(sa) != ISAKMP_ENCAP_TUNNEL;
 		break;
 	case IKEV1_MM_R4:
+		out->float_4500 = natt_encap(sa) != ISAKMP_ENCAP_TUNNEL;
 		rc = verify_auth_msg(sa, m);
 		if (!rc)
 			rc = build_auth_msg(sa, &pkt, &len);

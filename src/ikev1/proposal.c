@@ -107,16 +107,22 @@ int p1_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 
 int p1_keys_setup(const struct ikev1_p1_suite *s, struct ikev1_keys *k)
 {
+	const struct crypto_prf_alg *pa;
+
 	k->prf = ikev1_prf_of_hash(s->hash);
 	k->encr = ikev1_encr_of_p1(s->encr);
 	k->keybits = p1_keybits(s);
-	return k->prf && k->encr && k->keybits ? 0 : -ENOTSUP;
+	pa = crypto_prf_lookup(k->prf);
+	if (!pa || !k->encr || !k->keybits)
+		return -ENOTSUP;
+	k->hlen = pa->out_len; /* NAT-D hashes come before the keys */
+	return 0;
 }
 
 /* ---- Phase 2 ---- */
 
 void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
-	      struct isakmp_sa *sa)
+	      uint16_t encap, struct isakmp_sa *sa)
 {
 	struct isakmp_prop *p = &sa->p[0];
 
@@ -137,7 +143,7 @@ void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
 
 		x->num = (uint8_t)(i + 1);
 		x->id = s->esp_id;
-		x->encap = ISAKMP_ENCAP_TUNNEL;
+		x->encap = encap;
 		x->auth = s->auth;
 		x->keylen = s->esp_id == ISAKMP_ESP_3DES ? 0 : s->keybits;
 		x->group = group;
@@ -146,9 +152,10 @@ void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
 }
 
 static const struct ikev1_p2_suite *p2_match(const struct ikev1_conf *c,
-					     const struct isakmp_xform *x)
+					     const struct isakmp_xform *x,
+					     uint16_t encap)
 {
-	if (x->unknown_attr || x->encap != ISAKMP_ENCAP_TUNNEL || x->life_kb)
+	if (x->unknown_attr || x->encap != encap || x->life_kb)
 		return NULL;
 	for (unsigned i = 0; i < c->n_p2; i++) {
 		const struct ikev1_p2_suite *s = &c->p2[i];
@@ -168,7 +175,8 @@ static uint32_t spi_of(const struct isakmp_prop *p)
 }
 
 int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
-	      uint32_t spi_in, struct isakmp_sa *reply, struct ikev1_qm *q)
+	      uint16_t encap, uint32_t spi_in, struct isakmp_sa *reply,
+	      struct ikev1_qm *q)
 {
 	for (unsigned pi = 0; pi < in->n_props; pi++) {
 		const struct isakmp_prop *p = &in->p[pi];
@@ -181,7 +189,7 @@ int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
 			continue;
 		for (unsigned i = 0; i < p->n_xforms; i++) {
 			const struct isakmp_xform *x = &p->x[i];
-			const struct ikev1_p2_suite *s = p2_match(c, x);
+			const struct ikev1_p2_suite *s = p2_match(c, x, encap);
 
 			/* RFC 2409 §5.5: PFS as configured, no other group */
 			if (!s || x->group != c->pfs_group)
@@ -212,7 +220,7 @@ int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
 }
 
 int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
-	      struct ikev1_qm *q)
+	      uint16_t encap, struct ikev1_qm *q)
 {
 	const struct isakmp_prop *p = &in->p[0];
 	const struct ikev1_p2_suite *s;
@@ -220,7 +228,7 @@ int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 	if (in->n_props != 1 || p->proto != ISAKMP_PROTO_ESP ||
 	    p->spi_size != 4 || p->n_xforms != 1)
 		return ISAKMP_N_BAD_PROPOSAL_SYNTAX;
-	s = p2_match(c, &p->x[0]);
+	s = p2_match(c, &p->x[0], encap);
 	if (!s || p->x[0].group != q->group)
 		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
 	q->suite = *s;

@@ -127,7 +127,7 @@ int qm_start(struct ikev1_sa *sa, struct ikev1_out *out)
 		goto fail;
 	q->idci = c->ts_local;
 	q->idcr = c->ts_remote;
-	p2_offer(c, q->spi_in, q->group, &offer);
+	p2_offer(c, q->spi_in, q->group, natt_encap(sa), &offer);
 	rc = qm_send(sa, q, &offer, false, true, out);
 	if (rc)
 		goto fail;
@@ -164,6 +164,7 @@ static int qm_keys(struct ikev1_sa *sa, struct ikev1_qm *q,
 	ch->spi_out = q->spi_out;
 	ch->life_sec = q->suite.life_sec;
 	ch->pfs = q->group != 0;
+	ch->udp_encap = natt_encap(sa) != ISAKMP_ENCAP_TUNNEL;
 	/* the initiator's IDci is its local side */
 	ch->ts_local = q->initiator ? q->idci : q->idcr;
 	ch->ts_remote = q->initiator ? q->idcr : q->idci;
@@ -271,7 +272,7 @@ static int qm_respond(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	if (qb.n_id != 2 || !id_eq(&qb.id[0], &c->ts_remote) ||
 	    !id_eq(&qb.id[1], &c->ts_local))
 		goto cleanup_plain;
-	if (p2_choose(c, &qb.sa, 0, &reply, &tmp) != 0)
+	if (p2_choose(c, &qb.sa, natt_encap(sa), 0, &reply, &tmp) != 0)
 		goto cleanup_plain;
 	/* our inbound SPI only for a proposal we take */
 	if (!c->getspi || c->getspi(c->arg, &spi_in) != 0) {
@@ -348,7 +349,7 @@ static int qm_finish_i(struct ikev1_sa *sa, struct ikev1_qm *q,
 	if (qb.n_id == 2 &&
 	    (!id_eq(&qb.id[0], &q->idci) || !id_eq(&qb.id[1], &q->idcr)))
 		goto cleanup_plain;
-	if (p2_accept(sa->conf, &qb.sa, q) != 0)
+	if (p2_accept(sa->conf, &qb.sa, natt_encap(sa), q) != 0)
 		goto cleanup_plain;
 	memcpy(q->nr, qb.nonce->body, qb.nonce->len);
 	q->nr_len = qb.nonce->len;

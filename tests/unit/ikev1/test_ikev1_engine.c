@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "ikev1/ikev1.h"
 
 static uint32_t next_spi = 0xc0000001;
@@ -314,6 +317,66 @@ static void tamper_and_retransmit(void **state)
 	pair_free(&p);
 }
 
+/* NAT-T (RFC 3947): VIDs, NAT-D; the peer fakes a NAT (charon's
+ * encap=yes does the same): both see it, float, UDP-encapsulated tunnel. */
+static void natt_forced(void **state)
+{
+	struct pair p;
+	struct ikev1_out o1, o2;
+	struct isakmp_msg m;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(500)};
+	struct sockaddr_in b = a;
+	bool floated_i = false, floated_r = false;
+
+	(void)state;
+	a.sin_addr.s_addr = htonl(0xc6336401);
+	b.sin_addr.s_addr = htonl(0xc6336402);
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "s3cret-psk", 0);
+	p.ci.natt = p.cr.natt = true;
+	p.cr.natt_force = true;
+	assert_int_equal(ikev1_sa_new_initiator(&p.ci, &p.i, &o1), 0);
+	assert_int_equal(ikev1_sa_set_addrs(p.i, (struct sockaddr *)&a,
+					    (struct sockaddr *)&b),
+			 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2), 0);
+	assert_int_equal(ikev1_sa_set_addrs(p.r, (struct sockaddr *)&b,
+					    (struct sockaddr *)&a),
+			 0);
+	ikev1_out_clear(&o1);
+	for (int step = 0; step < 5; step++) {
+		struct ikev1_sa *to = step % 2 == 0 ? p.i : p.r;
+		assert_int_equal(ikev1_input(to, o2.pkt, o2.len, &o1), 0);
+		if (o1.float_4500)
+			*(step % 2 == 0 ? &floated_i : &floated_r) = true;
+		ikev1_out_clear(&o2);
+		o2 = o1;
+		memset(&o1, 0, sizeof(o1));
+	}
+	ikev1_out_clear(&o2);
+	assert_true(floated_i);
+	assert_true(floated_r);
+	assert_true(ikev1_sa_natt(p.i));
+	assert_true(ikev1_sa_natt(p.r));
+	struct ikev1_child ci, cr;
+	struct ikev1_out q1, q2, q3, done;
+	assert_int_equal(ikev1_quick_start(p.i, &q1), 0);
+	assert_int_equal(ikev1_input(p.r, q1.pkt, q1.len, &q2), 0);
+	assert_int_equal(ikev1_input(p.i, q2.pkt, q2.len, &q3), 0);
+	assert_int_equal(ikev1_input(p.r, q3.pkt, q3.len, &done), 0);
+	ci = q3.child;
+	cr = done.child;
+	assert_true(ci.udp_encap);
+	assert_true(cr.udp_encap);
+	check_child(&ci, &cr);
+	ikev1_out_clear(&q1);
+	ikev1_out_clear(&q2);
+	ikev1_out_clear(&q3);
+	ikev1_out_clear(&done);
+	pair_free(&p);
+}
+
 static void no_common_proposal(void **state)
 {
 	struct ikev1_conf ci, cr;
@@ -343,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(mm_qm_pfs_and_delete),
 	    cmocka_unit_test(wrong_psk),
 	    cmocka_unit_test(tamper_and_retransmit),
+	    cmocka_unit_test(natt_forced),
 	    cmocka_unit_test(no_common_proposal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
