@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ikev1/ikev1_int.h"
+#include "lib/util.h"
 
 int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
 {
@@ -126,7 +127,7 @@ int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		}
 	}
 cleanup_plain:
-	crypto_wipe(plain, m->enc_len);
+	mem_wipe(plain, m->enc_len);
 	free(plain);
 	return rc;
 }

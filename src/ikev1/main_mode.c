@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ikev1/ikev1_int.h"
+#include "lib/util.h"
 
 static int build_sa_msg(struct ikev1_sa *sa, const struct isakmp_sa *s,
 			uint8_t **pkt, size_t *len)
@@ -181,7 +182,7 @@ static int take_ke_nonce(struct ikev1_sa *sa, const struct isakmp_msg *m)
 		rc = ikev1_derive(&sa->keys, gxy, da->secret_len, sa->cky_i,
 				  sa->cky_r, sa->gxi, sa->gx_len, sa->gxr,
 				  sa->gx_len);
-	OPENSSL_cleanse(gxy, sizeof(gxy));
+	mem_wipe(gxy, sizeof(gxy));
 	if (!rc) {
 		crypto_dh_free(sa->dh);
 		sa->dh = NULL;
@@ -265,7 +266,7 @@ static int verify_auth_msg(struct ikev1_sa *sa, const struct isakmp_msg *m)
 	memcpy(sa->keys.iv, next_iv, sizeof(next_iv));
 	rc = 0;
 cleanup_plain:
-	crypto_wipe(plain, m->enc_len);
+	mem_wipe(plain, m->enc_len);
 	free(plain);
 	return rc;
 }

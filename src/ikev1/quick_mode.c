@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "ikev1/ikev1_int.h"
+#include "lib/util.h"
 
 void qm_free(struct ikev1_qm *q)
 {
 	crypto_dh_free(q->dh);
 	free(q->last_sent);
-	OPENSSL_cleanse(q, sizeof(*q));
+	mem_wipe(q, sizeof(*q));
 }
 
 static struct ikev1_qm *qm_find(struct ikev1_sa *sa, uint32_t mid)
@@ -176,7 +177,7 @@ static int qm_keys(struct ikev1_sa *sa, struct ikev1_qm *q,
 				  q->spi_out, q->ni, q->ni_len, q->nr,
 				  q->nr_len, ch->key_out, ch->keylen);
 	if (rc) {
-		OPENSSL_cleanse(ch, sizeof(*ch));
+		mem_wipe(ch, sizeof(*ch));
 		return rc;
 	}
 	out->child_ready = true;
@@ -312,7 +313,7 @@ static int qm_respond(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	sa_mid_add(sa, q->msgid);
 	q->state = QM_R2;
 cleanup_plain:
-	crypto_wipe(plain, m->enc_len);
+	mem_wipe(plain, m->enc_len);
 	free(plain);
 	return rc;
 }
@@ -381,7 +382,7 @@ static int qm_finish_i(struct ikev1_sa *sa, struct ikev1_qm *q,
 			    sa_emit(&q->last_sent, &q->last_len, pkt, len, out);
 	}
 	if (rc) {
-		OPENSSL_cleanse(&out->child, sizeof(out->child));
+		mem_wipe(&out->child, sizeof(out->child));
 		out->child_ready = false;
 		goto restore;
 	}
@@ -389,7 +390,7 @@ static int qm_finish_i(struct ikev1_sa *sa, struct ikev1_qm *q,
 	q->have_rcvd = true;
 	crypto_dh_free(q->dh);
 	q->dh = NULL;
-	crypto_wipe(save.gqm, sizeof(save.gqm));
+	mem_wipe(save.gqm, sizeof(save.gqm));
 	q->state = QM_DONE;
 	goto cleanup_plain;
 restore:
@@ -397,9 +398,9 @@ restore:
 	save.last_sent = q->last_sent;
 	save.last_len = q->last_len;
 	*q = save;
-	crypto_wipe(&save, sizeof(save));
+	mem_wipe(&save, sizeof(save));
 cleanup_plain:
-	crypto_wipe(plain, m->enc_len);
+	mem_wipe(plain, m->enc_len);
 	free(plain);
 	return rc;
 }
@@ -436,7 +437,7 @@ static int qm_finish_r(struct ikev1_sa *sa, struct ikev1_qm *q,
 	sa_digest(m->raw, m->raw_len, q->last_rcvd);
 	q->state = QM_DONE;
 cleanup_plain:
-	crypto_wipe(plain, m->enc_len);
+	mem_wipe(plain, m->enc_len);
 	free(plain);
 	return rc;
 }

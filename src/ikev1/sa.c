@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ikev1/ikev1_int.h"
+#include "lib/util.h"
 
 void sa_digest(const uint8_t *p, size_t len, uint8_t out[20])
 {
@@ -87,7 +88,7 @@ int sa_open(const struct ikev1_sa *sa, const struct isakmp_msg *m,
 	*plain = p;
 	return 0;
 fail_free:
-	crypto_wipe(p, m->enc_len);
+	mem_wipe(p, m->enc_len);
 	free(p);
 	return rc;
 }
@@ -212,14 +213,14 @@ void ikev1_sa_free(struct ikev1_sa *sa)
 	crypto_dh_free(sa->dh);
 	free(sa->sai_b);
 	free(sa->last_sent);
-	crypto_wipe(sa, sizeof(*sa));
+	mem_wipe(sa, sizeof(*sa));
 	free(sa);
 }
 
 void ikev1_out_clear(struct ikev1_out *out)
 {
 	free(out->pkt);
-	crypto_wipe(out, sizeof(*out));
+	mem_wipe(out, sizeof(*out));
 }
 
 static bool cookies_match(const struct ikev1_sa *sa, const struct isakmp_hdr *h)
