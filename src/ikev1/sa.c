@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "ikev1/ikev1_int.h"
 #include "lib/util.h"
 
