@@ -198,6 +198,17 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	r->peer_any = true;
 	for (i = 0; i < k->peers_ipaddr.n; i++) {
 		const struct conf_addr *a = &k->peers_ipaddr.v[i];
+
+		/* racoon2's iked takes no host name here either (its
+		 * doc/USAGE); ignoring it would make the remote match any
+		 * peer: refused */
+		if (a->kind == CONF_ADDR_NAME) {
+			snprintf(err, errlen,
+				 "remote %s: peers_ipaddr %s is a host name; "
+				 "iked needs an address (as racoon2's iked)",
+				 r->name, a->name ? a->name : "?");
+			return -EINVAL;
+		}
 		if (a->kind == CONF_ADDR_IP) {
 			r->peer_any = false;
 			r->peer_addr.af = a->af;

@@ -492,6 +492,7 @@ int main(int argc, char **argv)
 	struct ike_cfg *pcfg = NULL;
 	char err[512] = "";
 	const char *backend, *pidpath = NULL;
+	char backend_name[32];
 	struct pidfile pf;
 	bool privsep = true;
 	int opt, rc, kp[2], ep[2], cp[2];
@@ -686,7 +687,11 @@ int main(int argc, char **argv)
 	 * variable still overrides (inherited by the privsep parent) */
 	if (d.cfg->kernel_socket[0])
 		setenv("RACOON2_ESPD_SOCKET", d.cfg->kernel_socket, 0);
-	backend = d.opts.backend ? d.opts.backend : d.cfg->kernel;
+	/* a copy: the privsep parent frees d.cfg before it hands the
+	 * backend name on */
+	snprintf(backend_name, sizeof(backend_name), "%s",
+		 d.opts.backend ? d.opts.backend : d.cfg->kernel);
+	backend = backend_name;
 	snprintf(d.ctl_path, sizeof(d.ctl_path), "%s",
 		 d.opts.ctl_path      ? d.opts.ctl_path
 		 : d.cfg->ctl_path[0] ? d.cfg->ctl_path

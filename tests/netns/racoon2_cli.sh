@@ -290,6 +290,11 @@ if [ -x "$IKED" ]; then
 	run "iked's former -t (check) now fails rather than running" 2 "$IKED" -t -f "$CONF" &&
 		shape "iked's former -t (check) now fails rather than running" 'port number expected'
 	run "iked with an extra argument fails with usage" 2 "$IKED" --check -f "$CONF" extra
+	# racoon2's iked takes no host name in peers_ipaddr (doc/USAGE):
+	# refused rather than matching any peer
+	sed 's/peers_ipaddr "198.51.100.2"/peers_ipaddr peer.example.test/' "$CONF" >"$W/name.conf"
+	run "iked refuses a host name in peers_ipaddr" 1 "$IKED" --check -f "$W/name.conf" &&
+		shape "iked refuses a host name in peers_ipaddr" 'peer.example.test is a host name'
 fi
 
 # ---- kinkd: racoon2's -D -V -h ------------------------------------------------
