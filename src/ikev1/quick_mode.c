@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/util.h"
 #include "ikev1/ikev1_int.h"
 #include "lib/util.h"
 
