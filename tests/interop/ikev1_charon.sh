@@ -15,7 +15,9 @@
 #     the initiator: the responder removes both
 #   - tshark dissects every ISAKMP datagram cleanly and decrypts the
 #     encrypted ones with the keys ikev1-peer printed
-# Not yet: traffic through r2espd (iked does not run IKEv1 yet).
+#   - traffic: our side's keys go into r2espd (the userspace data plane,
+#     with r2espctl: iked does not run IKEv1 yet) and pings between the
+#     protected addresses pass through both ESP-in-UDP tunnels
 # Usage: R2_BUILD=build-dir tests/interop/ikev1_charon.sh [r2|charon]...
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,9 +27,11 @@ LIB=$HERE/../lib
 . "$LIB/tshark.sh"
 
 PEER=${R2_BUILD:-build}/tests/unit/ikev1/ikev1-peer
+ESPBIN=${R2_BUILD:-build}/src/kernel/userspace
 [ -x "$PEER" ] || skip_all "ikev1_charon: $PEER not built"
+[ -x "$ESPBIN/r2espd" ] || skip_all "ikev1_charon: r2espd not built"
 netns_init r2v1 ikev1_charon
-need_cmd tshark dumpcap swanctl
+need_cmd tshark dumpcap swanctl ping
 charon_available || skip_all "ikev1_charon: strongSwan charon not installed"
 
 PSK='interop-ikev1-psk-0123456789abcdef'
@@ -41,6 +45,33 @@ ns_addr a va 198.51.100.1/24
 ns_addr b vb 198.51.100.2/24
 ns_addr a lo 203.0.113.1/32
 ns_addr b lo 203.0.113.2/32
+
+ctl() { ns_exec a "$ESPBIN/r2espctl" -s "$TEST_DIR/espd.sock" "$@"; }
+start_bg espd ip netns exec "$(ns a)" "$ESPBIN/r2espd" -s "$TEST_DIR/espd.sock"
+wait_for "[ -S '$TEST_DIR/espd.sock' ]" 5 || skip_all "ikev1_charon: r2espd did not start"
+
+# install CHILD SA keys (AES-CBC-128 + HMAC-SHA2-256, ESP-in-UDP 4500) and
+# the tunnel policies in r2espd; then ping through it
+traffic() {
+	local side=$1 spi_in=$2 spi_out=$3 key_in=$4 key_out=$5 q="reqid $6"
+	ctl sa add src 198.51.100.2 dst 198.51.100.1 spi "0x$spi_in" \
+		enc aes-cbc-128 key "${key_in:0:32}" auth sha256 akey "${key_in:32}" \
+		encap 4500 4500 $q >/dev/null &&
+	ctl sa add src 198.51.100.1 dst 198.51.100.2 spi "0x$spi_out" \
+		enc aes-cbc-128 key "${key_out:0:32}" auth sha256 akey "${key_out:32}" \
+		encap 4500 4500 $q >/dev/null &&
+	ctl pol add dir out src 203.0.113.1/32 dst 203.0.113.2/32 \
+		tsrc 198.51.100.1 tdst 198.51.100.2 $q >/dev/null &&
+	ctl pol add dir in src 203.0.113.2/32 dst 203.0.113.1/32 \
+		tsrc 198.51.100.2 tdst 198.51.100.1 $q >/dev/null ||
+		{ fail "$side: r2espctl could not install the CHILD SA"; return; }
+	check "$side: ping 203.0.113.1 -> 203.0.113.2 through the IKEv1 CHILD SA" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 8
+	ctl pol del dir out src 203.0.113.1/32 dst 203.0.113.2/32 >/dev/null
+	ctl pol del dir in src 203.0.113.2/32 dst 203.0.113.1/32 >/dev/null
+	ctl sa del dst 198.51.100.1 spi "0x$spi_in" >/dev/null
+	ctl sa del dst 198.51.100.2 spi "0x$spi_out" >/dev/null
+}
 
 # hex KEY=... field of a line of ikev1-peer's output
 field() { sed -n "s/.* $2=\([0-9a-f]*\).*/\1/p" <<<"$1" | head -1; }
@@ -59,7 +90,7 @@ run_case() {
 	if [ "$side" = r2 ]; then
 		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" init \
 			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
-			203.0.113.2/32 --pfs 14 --delete 3 --timeout 30 --natt
+			203.0.113.2/32 --pfs 14 --delete 12 --timeout 40 --natt
 	else
 		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" resp \
 			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
@@ -105,17 +136,20 @@ run_case() {
 	else
 		fail "$side: ESP keys differ from charon's log"
 	fi
+	local reqid=1
+	[ "$side" = charon ] && reqid=2
+	traffic "$side" "$spi_in" "$spi_out" "$key_in" "$key_out" $reqid
 	if [ "$side" = charon ]; then
 		sw "$C" --terminate --ike c --timeout 10 >/dev/null 2>&1
 		check "$side: our side saw charon's Deletes" \
 			wait_for "grep -q '^DELETED isakmp' '$log'" 10
 	else
 		check "$side: charon removed the ISAKMP SA after our Delete" \
-			wait_for "! charon_ike_established '$C' c" 10
+			wait_for "! charon_ike_established '$C' c" 20
 		check "$side: charon logged our CHILD SA Delete" \
 			wait_for "grep -q 'received DELETE for ESP CHILD_SA with SPI $spi_in' '$clog'" 3
 	fi
-	check "$side: ikev1-peer exited 0" wait_for "! bg_alive peer-$side" 15
+	check "$side: ikev1-peer exited 0" wait_for "! bg_alive peer-$side" 20
 	wait "$(bg_pid "peer-$side")" 2>/dev/null
 	local rc=$?
 	[ "$rc" = 0 ] && pass "$side: ikev1-peer status 0" || fail "$side: ikev1-peer status $rc"
