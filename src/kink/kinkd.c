@@ -325,6 +325,17 @@ static void peer_epoch(struct kinkd *d, struct kpeer *p, uint32_t epoch)
 	p->heard_ms = ev_now_ms();
 }
 
+/* An AP_REQ for peer p: User-to-User once we hold its TGT (RFC 4430
+ * §4.3), else with a ticket in its long-term key. */
+static int peer_mk_req(struct kinkd *d, struct kpeer *p, struct kink_auth **a,
+		       uint8_t **req, size_t *len)
+{
+	if (p->tgt)
+		return kink_krb_mk_req_u2u(d->krb, p->kp->peers_principal,
+					   p->tgt, p->tgt_len, a, req, len);
+	return kink_krb_mk_req(d->krb, p->kp->peers_principal, a, req, len);
+}
+
 /* ---- sending ---- */
 
 static int send_to(struct kinkd *d, const struct sockaddr_storage *to,
@@ -486,14 +497,23 @@ static void xchg_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
+	if (x->await_tgt)
+		return; /* resumed (or freed) by the GETTGT exchange */
 	if (x->tries > max) {
 		struct kpeer *p = x->peer;
 		bool dead = x->type == KINK_TYPE_STATUS;
+		bool tgt = x->type == KINK_TYPE_GETTGT;
 		log_warn(MOD, "%s to %s (XID %u): no reply",
 			 kink_type_name(x->type), p->r->name, x->xid);
 		xchg_free(d, x);
 		/* dead-peer detection: a peer that answers no STATUS is
 		 * gone; its SAs with us are useless */
+		/* no TGT: the CREATEs that waited for it give up */
+		for (struct kxchg *w = d->xchgs, *n; tgt && w; w = n) {
+			n = w->next;
+			if (w->peer == p && w->await_tgt)
+				xchg_free(d, w);
+		}
 		if (dead) {
 			log_notice(MOD, "peer %s is dead: removing its SAs",
 				   p->r->name);
@@ -569,8 +589,7 @@ static int build_create(struct kinkd *d, struct kxchg *x)
 
 	kink_auth_free(x->auth);
 	x->auth = NULL;
-	err = kink_krb_mk_req(d->krb, x->peer->kp->peers_principal, &x->auth,
-			      &req, &req_len);
+	err = peer_mk_req(d, x->peer, &x->auth, &req, &req_len);
 	if (err) {
 		log_warn(MOD, "Kerberos for %s: %s",
 			 x->peer->kp->peers_principal,
@@ -724,8 +743,7 @@ static void send_ack(struct kinkd *d, struct kxchg *x)
 	uint8_t *req = NULL, *pkt = NULL;
 	size_t req_len, len;
 
-	if (kink_krb_mk_req(d->krb, x->peer->kp->peers_principal, &a, &req,
-			    &req_len) < 0)
+	if (peer_mk_req(d, x->peer, &a, &req, &req_len) < 0)
 		return;
 	kink_wr_begin(&w, KINK_TYPE_ACK, x->xid, false);
 	kink_wr_ap_req(&w, d->epoch, req, req_len);
@@ -737,6 +755,68 @@ static void send_ack(struct kinkd *d, struct kxchg *x)
 	}
 	free(req);
 	kink_auth_free(a);
+}
+
+/* GETTGT (RFC 4430 §4.3): ask the peer for its TGT, naming its
+ * principal in KINK_TGT_REQ (no AP_REQ: we cannot get a ticket it can
+ * read; the REPLY is unauthenticated too, which is safe: the KDC issues
+ * a User-to-User ticket only for a TGT whose client is the principal we
+ * name, and only that principal can read it). */
+static void send_gettgt(struct kinkd *d, struct kpeer *p)
+{
+	const char *pn = p->kp->peers_principal;
+	struct kink_wr w;
+	struct kxchg *x;
+
+	for (x = d->xchgs; x; x = x->next)
+		if (x->peer == p && x->type == KINK_TYPE_GETTGT)
+			return; /* one at a time */
+	x = xchg_new(d, p, KINK_TYPE_GETTGT);
+	if (!x)
+		return;
+	kink_wr_begin(&w, KINK_TYPE_GETTGT, x->xid, false);
+	kink_wr_payload(&w, KINK_PL_TGT_REQ, NULL, 0, pn, strlen(pn));
+	if (kink_wr_finish(&w, NULL, NULL, &x->pkt, &x->len) < 0) {
+		xchg_free(d, x);
+		return;
+	}
+	send_to(d, &p->addr, p->alen, x->pkt, x->len);
+	x->tries = 1;
+	ev_timer_start(d->loop, &x->timer, 1000);
+	log_info(MOD, "GETTGT to %s for %s (XID %u)", p->r->name, pn, x->xid);
+}
+
+/* The REPLY to our GETTGT: keep the TGT, resend the CREATEs that wait
+ * for it with User-to-User AP_REQs. */
+static void gettgt_done(struct kinkd *d, struct kxchg *g,
+			const struct kink_msg *m)
+{
+	struct kpeer *p = g->peer;
+
+	if (!kink_has(m, KINK_PL_TGT_REP) || !m->tgt_rep.len ||
+	    m->tgt_rep.len > 8192) {
+		log_warn(MOD, "GETTGT to %s: no TGT in the REPLY%s", p->r->name,
+			 kink_has(m, KINK_PL_ERROR) ? " (KINK_ERROR)" : "");
+		return; /* the timeout frees it and its waiting CREATEs */
+	}
+	free(p->tgt);
+	p->tgt = malloc(m->tgt_rep.len);
+	if (!p->tgt)
+		return;
+	memcpy(p->tgt, m->tgt_rep.p, m->tgt_rep.len);
+	p->tgt_len = m->tgt_rep.len;
+	log_info(MOD, "TGT of %s received: User-to-User from now on",
+		 p->r->name);
+	xchg_free(d, g);
+	for (struct kxchg *x = d->xchgs; x; x = x->next)
+		if (x->peer == p && x->await_tgt) {
+			x->await_tgt = false;
+			if (build_create(d, x) < 0)
+				continue; /* its timer ends it */
+			x->tries = 1;
+			send_to(d, &p->addr, p->alen, x->pkt, x->len);
+			ev_timer_start(d->loop, &x->timer, 1000);
+		}
 }
 
 /* STATUS (RFC 4430 §4.4): AP_REQ only; the REPLY's AP_REP carries the
@@ -756,8 +836,7 @@ static int send_status(struct kinkd *d, struct kpeer *p)
 	x = xchg_new(d, p, KINK_TYPE_STATUS);
 	if (!x)
 		return -ENOMEM;
-	err = kink_krb_mk_req(d->krb, p->kp->peers_principal, &x->auth, &req,
-			      &req_len);
+	err = peer_mk_req(d, p, &x->auth, &req, &req_len);
 	if (err) {
 		log_warn(MOD, "Kerberos for %s: %s", p->kp->peers_principal,
 			 kink_krb_strerror(d->krb, err));
@@ -1475,6 +1554,48 @@ static void send_kink_error(struct kinkd *d, uint32_t code, uint32_t xid,
 	}
 }
 
+/* GETTGT (RFC 4430 §4.3): a known peer asking for our TGT by our
+ * principal's name gets it in KINK_TGT_REP (a TGT is no secret: it is
+ * encrypted for the KDC); anything else gets KINK_ERROR. */
+static void handle_gettgt(struct kinkd *d, const struct kink_msg *m,
+			  const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct kpeer *p = peer_for_addr(d, from);
+	struct kink_wr w;
+	uint8_t *tgt = NULL, *pkt = NULL;
+	size_t tl, len;
+	int err;
+
+	if (!p || !kink_has(m, KINK_PL_TGT_REQ)) {
+		d->stats.rx_bad++;
+		log_rl_warn(MOD, "GETTGT XID %u from %s; dropped", m->xid,
+			    p ? "a peer without KINK_TGT_REQ"
+			      : "an address with no kink remote");
+		return;
+	}
+	if (m->tgt_req.len != strlen(d->my_principal) ||
+	    memcmp(m->tgt_req.p, d->my_principal, m->tgt_req.len) != 0) {
+		log_rl_warn(MOD, "GETTGT from %s for another principal",
+			    p->r->name);
+		send_kink_error(d, KINK_ERR_PROTOERR, m->xid, from, fl);
+		return;
+	}
+	if ((err = kink_krb_my_tgt(d->krb, &tgt, &tl)) < 0) {
+		log_warn(MOD, "GETTGT from %s: our TGT: %s", p->r->name,
+			 kink_krb_strerror(d->krb, err));
+		send_kink_error(d, KINK_ERR_INTERR, m->xid, from, fl);
+		return;
+	}
+	kink_wr_begin(&w, KINK_TYPE_REPLY, m->xid, false);
+	kink_wr_payload(&w, KINK_PL_TGT_REP, NULL, 0, tgt, tl);
+	free(tgt);
+	if (kink_wr_finish(&w, NULL, NULL, &pkt, &len) == 0) {
+		send_to(d, from, fl, pkt, len);
+		free(pkt);
+		log_info(MOD, "GETTGT from %s: our TGT sent", p->r->name);
+	}
+}
+
 static void handle_request(struct kinkd *d, const uint8_t *pkt, size_t n,
 			   struct kink_msg *m,
 			   const struct sockaddr_storage *from, socklen_t fl)
@@ -1501,6 +1622,10 @@ static void handle_request(struct kinkd *d, const uint8_t *pkt, size_t n,
 				    "dropped",
 				    m->xid);
 		}
+		return;
+	}
+	if (m->type == KINK_TYPE_GETTGT) {
+		handle_gettgt(d, m, from, fl);
 		return;
 	}
 	if (!kink_has(m, KINK_PL_AP_REQ)) {
@@ -1563,9 +1688,6 @@ static void handle_request(struct kinkd *d, const uint8_t *pkt, size_t n,
 		respond(d, a, pkt, n, m, from, fl, NULL, 0, 0, false, NULL,
 			NULL);
 		break;
-	case KINK_TYPE_GETTGT:
-		send_kink_error(d, KINK_ERR_INTERR, m->xid, from, fl);
-		break;
 	}
 out:
 	if (plain)
@@ -1592,6 +1714,10 @@ static void handle_reply(struct kinkd *d, const uint8_t *pkt,
 		log_rl_warn(MOD, "REPLY XID %u matches no request", m->xid);
 		return;
 	}
+	if (x->type == KINK_TYPE_GETTGT) {
+		gettgt_done(d, x, m);
+		return;
+	}
 	if (!kink_has(m, KINK_PL_AP_REP)) {
 		long code = 0;
 		time_t stime = 0;
@@ -1602,6 +1728,17 @@ static void handle_reply(struct kinkd *d, const uint8_t *pkt,
 			log_warn(MOD, "KRB_ERROR from %s: code %ld",
 				 x->peer->r->name,
 				 code - ERROR_TABLE_BASE_krb5);
+			/* RFC 4430 §4.3: the peer has no keytab: get its
+			 * TGT, then retry User-to-User (once) */
+			if ((code == KRB5KRB_AP_ERR_USER_TO_USER_REQUIRED ||
+			     code == KRB5KDC_ERR_MUST_USE_USER2USER) &&
+			    x->type == KINK_TYPE_CREATE && !x->u2u_tried) {
+				x->u2u_tried = true;
+				x->await_tgt = true;
+				free(x->peer->tgt);
+				x->peer->tgt = NULL;
+				send_gettgt(d, x->peer);
+			}
 			if (code == KRB5KRB_AP_ERR_SKEW && !x->skew_retried &&
 			    x->type == KINK_TYPE_CREATE) {
 				x->skew_retried = true;
@@ -1698,8 +1835,7 @@ static void send_delete(struct kinkd *d, struct kchild *c)
 	uint8_t *req = NULL, *pkt = NULL, spi[4], first;
 	size_t req_len, len;
 
-	if (kink_krb_mk_req(d->krb, c->peer->kp->peers_principal, &a, &req,
-			    &req_len) < 0)
+	if (peer_mk_req(d, c->peer, &a, &req, &req_len) < 0)
 		return;
 	spi[0] = (uint8_t)(c->spi_in >> 24);
 	spi[1] = (uint8_t)(c->spi_in >> 16);

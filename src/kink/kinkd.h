@@ -30,6 +30,10 @@ struct kpeer {
 	uint32_t epoch; /* the peer's, from its last authenticated message */
 	bool epoch_known;
 	uint64_t heard_ms; /* its last authenticated message (dpd_delay) */
+	/* User-to-User (RFC 4430 §4.3): the peer's TGT from GETTGT; our
+	 * AP_REQs to it then carry tickets encrypted in its session key */
+	uint8_t *tgt;
+	size_t tgt_len;
 };
 
 /* One negotiated pair of ESP SAs. */
@@ -59,6 +63,8 @@ struct kxchg {
 	size_t len;
 	unsigned tries;
 	bool skew_retried;
+	bool u2u_tried; /* CREATE: GETTGT done once after KRB_ERROR */
+	bool await_tgt; /* CREATE: waiting for our GETTGT's REPLY */
 	struct ev_timer timer;
 	struct kink_auth *auth;
 	/* CREATE */

@@ -22,6 +22,12 @@ struct kink_krb {
 	krb5_ccache cc;
 	bool have_tgt;
 	krb5_timestamp tgt_end;
+	/* User-to-User (RFC 4430 §4.3): no keytab entry for our principal,
+	 * only the TGT in KRB5CCNAME; tickets to us are encrypted in its
+	 * session key */
+	bool u2u;
+	krb5_creds tgt; /* u2u: that TGT, loaded by u2u_tgt() */
+	bool tgt_loaded;
 	char errbuf[256];
 };
 
@@ -87,7 +93,20 @@ int kink_krb_new(struct kink_krb **out, const char *my_principal)
 		c = krb5_cc_new_unique(k->ctx, "MEMORY", NULL, &k->cc);
 	if (c)
 		goto fail_kt;
-	if ((c = krb5_cc_initialize(k->ctx, k->cc, k->me)))
+	/* RFC 4430 §4.3: a host without a keytab entry for its principal
+	 * but with a TGT for it in KRB5CCNAME (kinit) works User-to-User;
+	 * that ccache is kept, not re-initialised */
+	if (ccname && *ccname) {
+		krb5_keytab_entry e;
+		krb5_principal ccp = NULL;
+		if (krb5_kt_get_entry(k->ctx, k->kt, k->me, 0, 0, &e) == 0) {
+			krb5_free_keytab_entry_contents(k->ctx, &e);
+		} else if (krb5_cc_get_principal(k->ctx, k->cc, &ccp) == 0) {
+			k->u2u = krb5_principal_compare(k->ctx, ccp, k->me);
+			krb5_free_principal(k->ctx, ccp);
+		}
+	}
+	if (!k->u2u && (c = krb5_cc_initialize(k->ctx, k->cc, k->me)))
 		goto fail_cc;
 	*out = k;
 	return 0;
@@ -109,6 +128,8 @@ void kink_krb_free(struct kink_krb *k)
 {
 	if (!k)
 		return;
+	if (k->tgt_loaded)
+		krb5_free_cred_contents(k->ctx, &k->tgt);
 	krb5_cc_close(k->ctx, k->cc);
 	krb5_kt_close(k->ctx, k->kt);
 	krb5_free_principal(k->ctx, k->me);
@@ -118,8 +139,49 @@ void kink_krb_free(struct kink_krb *k)
 
 void kink_krb_flush(struct kink_krb *k)
 {
+	if (k->u2u)
+		return; /* the ccache holds the TGT we cannot get again */
 	krb5_cc_initialize(k->ctx, k->cc, k->me);
 	k->have_tgt = false;
+}
+
+bool kink_krb_is_u2u(const struct kink_krb *k)
+{
+	return k->u2u;
+}
+
+/* Our TGT (krbtgt/REALM@REALM) as held in the ccache: after get_tgt()
+ * with a keytab, or as kinit left it (u2u).  Cached in k->tgt. */
+static int load_tgt(struct kink_krb *k)
+{
+	krb5_creds m;
+	krb5_principal tgs = NULL;
+	krb5_timestamp now;
+	krb5_error_code c;
+	const krb5_data *realm = krb5_princ_realm(k->ctx, k->me);
+
+	if (k->tgt_loaded && krb5_timeofday(k->ctx, &now) == 0 &&
+	    now + 60 < k->tgt.times.endtime)
+		return 0;
+	if (k->tgt_loaded) {
+		krb5_free_cred_contents(k->ctx, &k->tgt);
+		k->tgt_loaded = false;
+	}
+	if ((c = krb5_build_principal_ext(
+		 k->ctx, &tgs, realm->length, realm->data, KRB5_TGS_NAME_SIZE,
+		 KRB5_TGS_NAME, realm->length, realm->data, 0)))
+		return kerr(c);
+	memset(&m, 0, sizeof(m));
+	m.client = k->me;
+	m.server = tgs;
+	c = krb5_cc_retrieve_cred(k->ctx, k->cc, 0, &m, &k->tgt);
+	krb5_free_principal(k->ctx, tgs);
+	if (c)
+		return kerr(c);
+	k->tgt_loaded = true;
+	if (krb5_timeofday(k->ctx, &now) == 0 && now >= k->tgt.times.endtime)
+		return kerr(KRB5KRB_AP_ERR_TKT_EXPIRED);
+	return 0;
 }
 
 int kink_krb_set_time(struct kink_krb *k, time_t stime)
@@ -139,6 +201,8 @@ static int get_tgt(struct kink_krb *k)
 	krb5_timestamp now;
 	krb5_error_code c;
 
+	if (k->u2u)
+		return load_tgt(k); /* kinit's; we cannot renew it */
 	if (k->have_tgt && krb5_timeofday(k->ctx, &now) == 0 &&
 	    now + 60 < k->tgt_end)
 		return 0;
@@ -195,14 +259,16 @@ static int copy_out(const krb5_data *d, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int kink_krb_mk_req(struct kink_krb *k, const char *peer_principal,
-		    struct kink_auth **out, uint8_t **ap_req, size_t *len)
+static int mk_req(struct kink_krb *k, const char *peer_principal,
+		  const uint8_t *peer_tgt, size_t tgt_len,
+		  struct kink_auth **out, uint8_t **ap_req, size_t *len)
 {
 	krb5_creds in, *creds = NULL;
 	krb5_principal server = NULL;
 	krb5_data req = {0};
 	struct kink_auth *a;
 	krb5_error_code c;
+	krb5_flags gc = 0, ap = AP_OPTS_MUTUAL_REQUIRED;
 	int err;
 
 	if ((err = get_tgt(k)))
@@ -212,8 +278,17 @@ int kink_krb_mk_req(struct kink_krb *k, const char *peer_principal,
 	memset(&in, 0, sizeof(in));
 	in.client = k->me;
 	in.server = server;
+	if (peer_tgt) {
+		/* RFC 4120 §2.9.2 (ENC-TKT-IN-SKEY), RFC 4430 §4.3: a
+		 * ticket encrypted in the session key of the peer's TGT;
+		 * the KDC checks that TGT's client is the server we name */
+		in.second_ticket.data = (char *)peer_tgt;
+		in.second_ticket.length = (unsigned)tgt_len;
+		gc = KRB5_GC_USER_USER;
+		ap |= AP_OPTS_USE_SESSION_KEY;
+	}
 	/* RFC 4120 §3.3: service ticket (cached in k->cc) */
-	c = krb5_get_credentials(k->ctx, 0, k->cc, &in, &creds);
+	c = krb5_get_credentials(k->ctx, gc, k->cc, &in, &creds);
 	krb5_free_principal(k->ctx, server);
 	if (c)
 		return kerr(c);
@@ -223,8 +298,7 @@ int kink_krb_mk_req(struct kink_krb *k, const char *peer_principal,
 		return -ENOMEM;
 	}
 	/* RFC 4430 §3.1: mutual authentication (AP_REP in the REPLY) */
-	c = krb5_mk_req_extended(k->ctx, &a->ac, AP_OPTS_MUTUAL_REQUIRED, NULL,
-				 creds, &req);
+	c = krb5_mk_req_extended(k->ctx, &a->ac, ap, NULL, creds, &req);
 	if (!c)
 		c = krb5_copy_keyblock(k->ctx, &creds->keyblock, &a->key);
 	krb5_free_creds(k->ctx, creds);
@@ -240,6 +314,30 @@ int kink_krb_mk_req(struct kink_krb *k, const char *peer_principal,
 	}
 	*out = a;
 	return 0;
+}
+
+int kink_krb_mk_req(struct kink_krb *k, const char *peer_principal,
+		    struct kink_auth **out, uint8_t **ap_req, size_t *len)
+{
+	return mk_req(k, peer_principal, NULL, 0, out, ap_req, len);
+}
+
+int kink_krb_mk_req_u2u(struct kink_krb *k, const char *peer_principal,
+			const uint8_t *peer_tgt, size_t tgt_len,
+			struct kink_auth **out, uint8_t **ap_req, size_t *len)
+{
+	if (!peer_tgt || !tgt_len || tgt_len > 0xffff)
+		return -EINVAL;
+	return mk_req(k, peer_principal, peer_tgt, tgt_len, out, ap_req, len);
+}
+
+int kink_krb_my_tgt(struct kink_krb *k, uint8_t **der, size_t *len)
+{
+	int err;
+
+	if ((err = get_tgt(k)) || (err = load_tgt(k)))
+		return err;
+	return copy_out(&k->tgt.ticket, der, len);
 }
 
 int kink_krb_rd_rep(struct kink_krb *k, struct kink_auth *a,
@@ -279,8 +377,21 @@ int kink_krb_rd_req(struct kink_krb *k, const uint8_t *ap_req, size_t len,
 				   krb5_princ_component(k->ctx, k->me, 0), &rc);
 	if (!c)
 		c = krb5_auth_con_setrcache(k->ctx, a->ac, rc);
+	/* u2u (RFC 4430 §4.3): the ticket is encrypted in our TGT's
+	 * session key, not in a keytab key */
+	if (!c && k->u2u)
+		c = load_tgt(k) ? KRB5_KT_NOTFOUND
+				: krb5_auth_con_setuseruserkey(
+				      k->ctx, a->ac, &k->tgt.keyblock);
 	if (!c)
 		c = krb5_rd_req(k->ctx, &a->ac, &d, k->me, k->kt, &opts, &tkt);
+	/* a ticket in our long-term key, which we do not have: tell the
+	 * initiator to come back User-to-User (GETTGT) */
+	if (c && k->u2u &&
+	    (c == KRB5KRB_AP_ERR_BAD_INTEGRITY ||
+	     c == KRB5KRB_AP_ERR_MODIFIED || c == KRB5_KT_NOTFOUND ||
+	     c == ENOENT))
+		c = KRB5KRB_AP_ERR_USER_TO_USER_REQUIRED;
 	if (!c && !(opts & AP_OPTS_MUTUAL_REQUIRED))
 		c = KRB5KDC_ERR_BADOPTION; /* RFC 4430 §3.1: mutual */
 	if (!c)

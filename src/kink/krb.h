@@ -14,6 +14,7 @@
 #ifndef RACOON_KINK_KRB_H
 #define RACOON_KINK_KRB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -35,6 +36,18 @@ long kink_krb_code(int err);
  * mutual authentication.  *ap_req is malloc'ed. */
 int kink_krb_mk_req(struct kink_krb *k, const char *peer_principal,
 		    struct kink_auth **a, uint8_t **ap_req, size_t *len);
+/* Initiator, User-to-User (RFC 4430 §4.3): the same with a ticket
+ * encrypted in the session key of the peer's TGT (DER Ticket from its
+ * KINK_TGT_REP), AP_OPTS_USE_SESSION_KEY. */
+int kink_krb_mk_req_u2u(struct kink_krb *k, const char *peer_principal,
+			const uint8_t *peer_tgt, size_t tgt_len,
+			struct kink_auth **a, uint8_t **ap_req, size_t *len);
+/* Our TGT as a DER Ticket, for KINK_TGT_REP.  *der is malloc'ed. */
+int kink_krb_my_tgt(struct kink_krb *k, uint8_t **der, size_t *len);
+/* True when we have no keytab entry for our principal, only a TGT in
+ * KRB5CCNAME: AP_REQs to us must be User-to-User, and other ones are
+ * answered KRB_AP_ERR_USER_TO_USER_REQUIRED. */
+bool kink_krb_is_u2u(const struct kink_krb *k);
 /* Initiator: check the AP_REP against the AP_REQ of a. */
 int kink_krb_rd_rep(struct kink_krb *k, struct kink_auth *a,
 		    const uint8_t *ap_rep, size_t len);

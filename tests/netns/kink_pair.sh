@@ -7,7 +7,7 @@
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
 #   kink_pair.sh [BUILD_DIR] [CASE...]   CASE: 2way 3way skew robust rekey ipv6
-#                                        coexist reboot pfs transport
+#                                        coexist reboot pfs transport u2u
 #                                        (default: all)
 #
 # Per case: ping from a's network raises an ACQUIRE, kinkd-a sends CREATE,
@@ -35,6 +35,11 @@
 # (racoon2's KINK samples' mode) on the KINK port 910, which r2espd's
 # policy rules keep out of its TUN route: the ping is ESP on the wire, no
 # clear ICMP, and the KINK messages are not captured.
+# u2u: host b has no keytab, only a TGT for its principal in KRB5CCNAME
+# (kinit): kinkd-b answers the first CREATE with KRB_ERROR
+# (KRB_AP_ERR_USER_TO_USER_REQUIRED), kinkd-a sends GETTGT (RFC 4430 §4.3),
+# gets b's TGT in KINK_TGT_REP, asks the KDC for a User-to-User ticket and
+# sends the CREATE again; the SAs come up and the ping passes.
 # pfs: both kink blocks have need_pfs on (kmp_dh_group curve25519): CREATE
 # and REPLY carry KE, g^xy goes into the keys and traffic passes; then
 # kinkd-a is restarted without need_pfs and kinkd-b refuses its CREATE
@@ -73,7 +78,7 @@ command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77;
 . "$HERE/kink_kdc.sh"
 LUA=$HERE/../../tools/kink.lua
 
-CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot pfs transport}
+CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot pfs transport u2u}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
 set_v4() { GA=198.51.100.1 GB=198.51.100.2 NETA=198.51.100.64/27 NETB=198.51.100.96/27 IA=198.51.100.65 IB=198.51.100.97; }
 set_v6() { GA=2001:db8:1::1 GB=2001:db8:1::2 NETA=2001:db8:a::/48 NETB=2001:db8:b::/48 IA=2001:db8:a::1 IB=2001:db8:b::1; }
@@ -280,8 +285,16 @@ start() {
 	PID[spmd-$h]=$!
 	wait_for 5 test -S "$d/spmif" || { echo "# spmd $h did not start"; return 1; }
 	mkdir -p "$d/rc"
+	local kt="FILE:$T/kdc/host-$h.example.keytab" cc=
+	if [ "$c" = u2u ] && [ "$h" = b ]; then
+		# no keytab for kinkd-b: only the TGT kinit leaves in a ccache
+		kt="FILE:$d/no.keytab" cc="FILE:$d/ccache"
+		ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" KRB5CCNAME="$cc" \
+			kinit -k -t "$T/kdc/host-$h.example.keytab" "kink/host-$h.example@$REALM" ||
+			{ echo "# kinit $h failed"; return 1; }
+	fi
 	ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" \
-		KRB5_KTNAME="FILE:$T/kdc/host-$h.example.keytab" \
+		KRB5_KTNAME="$kt" ${cc:+KRB5CCNAME=$cc} \
 		KRB5RCACHEDIR="$d/rc" \
 		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" ${KARGS[$h]:-} >"$d/kinkd.log" 2>&1 &
 	PID[kinkd-$h]=$!
@@ -364,6 +377,14 @@ run_case() {
 		grep -q "3-way (ACKREQ)" "$T/b/kinkd.log" && grep -q "ACK from" "$T/b/kinkd.log" &&
 			pass "$c: responder chose a later transform: ACKREQ, ACK, outbound SA on the ACK" ||
 			fail "$c: 3-way exchange"
+	elif [ "$c" = u2u ]; then
+		grep -q "KRB_ERROR from peer: code 69" "$T/a/kinkd.log" &&
+			grep -q "GETTGT from peer: our TGT sent" "$T/b/kinkd.log" &&
+			grep -q "TGT of peer received: User-to-User" "$T/a/kinkd.log" &&
+			grep -q "CREATE from peer: 2-way" "$T/b/kinkd.log" &&
+			[ ! -e "$T/b/no.keytab" ] &&
+			pass "$c: kinkd-b without keytab: KRB_AP_ERR_USER_TO_USER_REQUIRED, GETTGT/TGT_REP, then a User-to-User CREATE" ||
+			fail "$c: GETTGT / User-to-User"
 	elif [ "$c" = pfs ]; then
 		grep -q "CREATE from peer: 2-way (PFS)" "$T/b/kinkd.log" &&
 			grep -q "CREATE with peer done (2-way, PFS)" "$T/a/kinkd.log" &&
@@ -419,9 +440,10 @@ run_case() {
 	fi
 	local want="1 3 2"
 	[ "$c" = 3way ] && want="1 3 5 2"
+	[ "$c" = u2u ] && want="1 4 3 2"
 	local ok=1 t
 	for t in $want; do grep -q " $t," <<<"$msgs" || ok=0; done
-	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/1/CREATE/;s/3/REPLY/;s/5/ACK/;s/2/DELETE/' <<<"$want") on udp port $KPORT" ||
+	[ $ok = 1 ] && pass "$c: tshark sees $(sed 's/1/CREATE/;s/3/REPLY/;s/5/ACK/;s/2/DELETE/;s/4/GETTGT/' <<<"$want") on udp port $KPORT" ||
 		fail "$c: messages on the wire ($msgs)"
 	for h in a b; do rm -f "$T/$h/spmif" "$T/$h/r2espd.sock"; done
 }

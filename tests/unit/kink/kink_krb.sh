@@ -15,5 +15,8 @@ kdc_setup "$dir" $realm 127.0.0.1 $port kink/a.example@$realm \
 	kink/b.example@$realm || { echo "FAIL: kdc setup"; exit 1; }
 kdc_start "$dir" $realm || { echo "FAIL: kdc start"; exit 1; }
 mkdir -p "$dir/rc"
+# b's TGT in a ccache, for the User-to-User part (no keytab there)
+KRB5CCNAME=FILE:$dir/ccb kinit -k -t "$dir/all.keytab" kink/b.example@$realm ||
+	{ echo "FAIL: kinit"; exit 1; }
 KRB5_KTNAME=FILE:$dir/all.keytab KRB5RCACHEDIR=$dir/rc \
-	"$tool" kink/a.example@$realm kink/b.example@$realm
+	"$tool" kink/a.example@$realm kink/b.example@$realm "FILE:$dir/ccb"

@@ -3,8 +3,11 @@
  * kink_krb.sh): AP_REQ/AP_REP with mutual authentication, KINK_ENCRYPT
  * (usage 39) and Cksum (usage 40) both ways, a tampered Cksum, a
  * replayed AP_REQ, clock skew answered by KRB-ERROR and recovered, and
- * a whole CREATE message built and checked through the codec.
- * Usage: kink-krbtest INITIATOR RESPONDER (keytab from KRB5_KTNAME).
+ * a whole CREATE message built and checked through the codec; with
+ * CCACHE, User-to-User (RFC 4430 §4.3) against a responder that has no
+ * keytab, only the TGT kinit left in CCACHE.
+ * Usage: kink-krbtest INITIATOR RESPONDER [CCACHE] (keytab from
+ * KRB5_KTNAME).
  * Prints PASS:/FAIL: lines; exit 1 on any failure.
  */
 #include <krb5/krb5.h>
@@ -39,6 +42,86 @@ static int mic_cb(void *ctx, const uint8_t *in, size_t n, uint8_t **o,
 	return kink_auth_mic(ctx, in, n, o, on);
 }
 
+/* RFC 4430 §4.3: the responder has no keytab entry, only its TGT */
+static void u2u(struct kink_krb *ki, const char *me, const char *peer,
+		const char *ccache)
+{
+	struct kink_krb *ku;
+	struct kink_auth *ai = NULL, *au = NULL;
+	uint8_t *req, *rep, *tgt, *own;
+	size_t req_len, rep_len, tgt_len, own_len;
+	char client[256];
+	int err;
+
+	setenv("KRB5_KTNAME", "FILE:/nonexistent/kink.keytab", 1);
+	setenv("KRB5CCNAME", ccache, 1);
+	err = kink_krb_new(&ku, peer);
+	CHECK(!err && kink_krb_is_u2u(ku),
+	      "u2u: responder without keytab uses its ccache TGT");
+	if (err)
+		return;
+	/* a ticket in its long-term key: it cannot read it */
+	err = kink_krb_mk_req(ki, peer, &ai, &req, &req_len);
+	if (!err) {
+		err = kink_krb_rd_req(ku, req, req_len, &au, NULL, 0);
+		CHECK(err && kink_krb_code(err) ==
+				 KRB5KRB_AP_ERR_USER_TO_USER_REQUIRED,
+		      "u2u: ordinary AP_REQ answered USER_TO_USER_REQUIRED");
+		kink_auth_free(ai);
+		free(req);
+	}
+	err = kink_krb_my_tgt(ku, &tgt, &tgt_len);
+	CHECK(!err && tgt_len > 100, "u2u: responder's TGT (KINK_TGT_REP)");
+	if (err)
+		goto out;
+	err = kink_krb_mk_req_u2u(ki, peer, tgt, tgt_len, &ai, &req, &req_len);
+	if (err)
+		printf("# mk_req_u2u: %s\n", kink_krb_strerror(ki, err));
+	CHECK(!err, "u2u: ENC-TKT-IN-SKEY ticket from the KDC, AP_REQ");
+	if (!err) {
+		err = kink_krb_rd_req(ku, req, req_len, &au, client,
+				      sizeof(client));
+		if (err)
+			printf("# rd_req u2u: %s\n",
+			       kink_krb_strerror(ku, err));
+		CHECK(!err && !strcmp(client, me),
+		      "u2u: responder reads it with its TGT session key");
+		if (!err) {
+			uint8_t k1[32], k2[32];
+			err = kink_krb_mk_rep(ku, au, &rep, &rep_len);
+			CHECK(!err && !kink_krb_rd_rep(ki, ai, rep, rep_len),
+			      "u2u: mutual authentication");
+			if (!err)
+				free(rep);
+			CHECK(!kink_auth_prf_plus(ai, (const uint8_t *)"s", 1,
+						  k1, sizeof(k1)) &&
+				  !kink_auth_prf_plus(au, (const uint8_t *)"s",
+						      1, k2, sizeof(k2)) &&
+				  !memcmp(k1, k2, sizeof(k1)),
+			      "u2u: same session key on both sides");
+			kink_auth_free(au);
+		}
+		kink_auth_free(ai);
+		free(req);
+	}
+	/* a TGT of another principal: the KDC must refuse (its client is
+	 * not the server named) */
+	err = kink_krb_my_tgt(ki, &own, &own_len);
+	if (!err) {
+		err = kink_krb_mk_req_u2u(ki, peer, own, own_len, &ai, &req,
+					  &req_len);
+		CHECK(err, "u2u: a TGT of another principal is refused");
+		if (!err) {
+			kink_auth_free(ai);
+			free(req);
+		}
+		free(own);
+	}
+	free(tgt);
+out:
+	kink_krb_free(ku);
+}
+
 int main(int argc, char **argv)
 {
 	struct kink_krb *ki, *kr;
@@ -48,7 +131,7 @@ int main(int argc, char **argv)
 	char client[256];
 	int err;
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
 	err = kink_krb_new(&ki, argv[1]);
 	CHECK(!err, "initiator context");
@@ -198,6 +281,8 @@ int main(int argc, char **argv)
 			free(req);
 		}
 	}
+	if (argc == 4)
+		u2u(ki, argv[1], argv[2], argv[3]);
 	kink_krb_free(ki);
 	kink_krb_free(kr);
 	return fails ? 1 : 0;
