@@ -1580,6 +1580,13 @@ static void handle_gettgt(struct kinkd *d, const struct kink_msg *m,
 		send_kink_error(d, KINK_ERR_PROTOERR, m->xid, from, fl);
 		return;
 	}
+	/* unauthenticated and larger than the request: one answer per
+	 * second per peer, so spoofed requests amplify little */
+	if (p->tgt_sent_ms && ev_now_ms() - p->tgt_sent_ms < 1000) {
+		log_rl_warn(MOD, "GETTGT from %s again within 1 s; dropped",
+			    p->r->name);
+		return;
+	}
 	if ((err = kink_krb_my_tgt(d->krb, &tgt, &tl)) < 0) {
 		log_warn(MOD, "GETTGT from %s: our TGT: %s", p->r->name,
 			 kink_krb_strerror(d->krb, err));
@@ -1592,6 +1599,7 @@ static void handle_gettgt(struct kinkd *d, const struct kink_msg *m,
 	if (kink_wr_finish(&w, NULL, NULL, &pkt, &len) == 0) {
 		send_to(d, from, fl, pkt, len);
 		free(pkt);
+		p->tgt_sent_ms = ev_now_ms();
 		log_info(MOD, "GETTGT from %s: our TGT sent", p->r->name);
 	}
 }

@@ -34,6 +34,7 @@ struct kpeer {
 	 * AP_REQs to it then carry tickets encrypted in its session key */
 	uint8_t *tgt;
 	size_t tgt_len;
+	uint64_t tgt_sent_ms; /* our last KINK_TGT_REP to it */
 };
 
 /* One negotiated pair of ESP SAs. */
