@@ -674,10 +674,13 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 		return NULL;
 	}
 	/* From here on a refusal may leave the peer with a half it has
-	 * installed (it sent its SA): it is told. */
-	peer_sa = ikev2_msg_find(m, IKEV2_PL_SA) != NULL;
-	if (!p || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &reply) != 0 ||
+	 * installed (it sent its SA): it is told.  Context check: we asked
+	 * for a CHILD SA, so an IKE_AUTH response without one (and without
+	 * an error) is a refusal; the codec's rules (msg.c) make SA, TSi
+	 * and TSr come together. */
+	pl = ikev2_msg_find(m, IKEV2_PL_SA);
+	peer_sa = pl != NULL;
+	if (!p || ikev2_get_sa(pl, &reply) != 0 ||
 	    ikev2_sa_check_reply(&cn->offer, &reply, &c->algs) != 0 ||
 	    reply.prop[0].spi_len != 4) {
 		child_refused(sa, cn, "bad SA payload in response", peer_sa);
@@ -696,10 +699,8 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 				      false);
 			return NULL;
 		}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
-	    ikev2_get_ts(pl, &tsi) != 0 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSr)) ||
-	    ikev2_get_ts(pl, &tsr) != 0 ||
+	if (ikev2_get_ts(ikev2_msg_find(m, IKEV2_PL_TSi), &tsi) != 0 ||
+	    ikev2_get_ts(ikev2_msg_find(m, IKEV2_PL_TSr), &tsr) != 0 ||
 	    /* §2.9: the responder may only narrow what we proposed. */
 	    !ikev2_ts_list_within(&tsi, &cn->tsi) ||
 	    !ikev2_ts_list_within(&tsr, &cn->tsr)) {
@@ -751,7 +752,6 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	const struct ike_policy *p = NULL;
-	const struct ikev2_pl *pl;
 	struct ikev2_sa offer;
 	struct ikev2_ts_list tsi, tsr, loc, rem, ni_ts, nr_ts;
 	struct ikev2_prefs prefs;
@@ -763,13 +763,12 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 	int rc, pass;
 
 	memset(res, 0, sizeof(*res));
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &offer) != 0 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSi)) ||
-	    ikev2_get_ts(pl, &tsi) != 0 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_TSr)) ||
-	    ikev2_get_ts(pl, &tsr) != 0)
-		return IKEV2_N_INVALID_SYNTAX; /* §1.3: mandatory */
+	/* Context check (§1.3, §1.3.1): a CHILD SA needs its selectors;
+	 * the codec cannot tell an ESP proposal from an IKE rekey. */
+	if (ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &offer) != 0 ||
+	    ikev2_get_ts(ikev2_msg_find(m, IKEV2_PL_TSi), &tsi) != 0 ||
+	    ikev2_get_ts(ikev2_msg_find(m, IKEV2_PL_TSr), &tsr) != 0)
+		return IKEV2_N_INVALID_SYNTAX;
 	transport = ikev2_msg_find_notify(m, IKEV2_N_USE_TRANSPORT_MODE, NULL);
 
 	/* Each policy of the remote is an envelope; the first one both
@@ -1017,6 +1016,21 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 	return 0;
 }
 
+/* The response broke the exchange's payload rules (input.c). */
+void create_child_rejected(struct ike_sa *sa, struct task *t,
+			   const struct ike_msg *m, const char *why)
+{
+	struct child_nego *cn = t->state;
+	struct child_sa *old =
+	    cn ? child_find_id(sa->d, cn->rekey_child_id) : NULL;
+
+	if (!cn)
+		return;
+	if (old && old->state == CHILD_S_REKEYING)
+		old->state = CHILD_S_INSTALLED;
+	child_refused(sa, cn, why, ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
+}
+
 void create_child_response(struct ike_sa *sa, struct task *t,
 			   const struct ike_msg *m)
 {
@@ -1024,7 +1038,6 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 	struct child_sa *old =
 	    cn ? child_find_id(sa->d, cn->rekey_child_id) : NULL;
 	struct child_sa *c;
-	const struct ikev2_pl *pl;
 	struct ikev2_nonce nr;
 	struct ikev2_ke ke;
 	uint8_t gir[CRYPTO_MAX_DH_SECRET];
@@ -1081,22 +1094,20 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 		child_complete(sa, cn, m, NULL, 0, NULL, 0, NULL, 0);
 		return;
 	}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nr) != 0 || nr.len < IKEV2_NONCE_MIN) {
-		child_refused(sa, cn, "no nonce in response",
-			      ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
+	/* Without an error the codec's rules (msg.c) guarantee SA and Nr. */
+	if (ikev2_get_nonce(ikev2_msg_find(m, IKEV2_PL_NONCE), &nr) != 0) {
+		child_refused(sa, cn, "no nonce in response", true);
 		return;
 	}
 	if (cn->dh) {
+		/* Context check: we asked for PFS, so KE is required. */
 		const struct crypto_dh_alg *da =
 		    crypto_dh_lookup(crypto_dh_group(cn->dh));
-		if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
-		    ikev2_get_ke(pl, &ke) != 0 ||
+		if (ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) != 0 ||
 		    ke.group != crypto_dh_group(cn->dh) || !da ||
 		    crypto_dh_compute(cn->dh, ke.data, ke.len, gir,
 				      da->secret_len) < 0) {
-			child_refused(sa, cn, "bad KE in response (PFS)",
-				      ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
+			child_refused(sa, cn, "bad KE in response (PFS)", true);
 			return;
 		}
 		gir_len = da->secret_len;
@@ -1137,7 +1148,6 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 
 void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 {
-	const struct ikev2_pl *pl;
 	struct ikev2_nonce ni;
 	struct ikev2_notify n;
 	struct ikev2_ke ke;
@@ -1159,10 +1169,10 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &offer) != 0 || offer.nprop == 0 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &ni) != 0 || ni.len < IKEV2_NONCE_MIN) {
+	/* SA and Ni are there (the codec's rules, msg.c). */
+	if (ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &offer) != 0 ||
+	    offer.nprop == 0 ||
+	    ikev2_get_nonce(ikev2_msg_find(m, IKEV2_PL_NONCE), &ni) != 0) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
@@ -1204,14 +1214,9 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 				    IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
 		return;
 	}
-	have_ke = ikev2_msg_find(m, IKEV2_PL_KE) != NULL;
+	/* KE is optional here (PFS, §1.3.1): at most one (msg.c). */
+	have_ke = ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) == 0;
 	if (have_ke) {
-		pl = ikev2_msg_find(m, IKEV2_PL_KE);
-		if (ikev2_get_ke(pl, &ke) != 0) {
-			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
-					    IKEV2_N_INVALID_SYNTAX, NULL, 0);
-			return;
-		}
 		da = crypto_dh_lookup(ke.group);
 		if (!da || crypto_dh_new(ke.group, &dh) < 0 ||
 		    crypto_dh_public(dh, kebuf, da->pub_len) < 0 ||

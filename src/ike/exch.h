@@ -82,6 +82,10 @@ void send_init_notify(struct iked *d, const struct ike_ep *local,
 		      const void *data, size_t len);
 /* Hand a response to the task that sent the request (tasks.c). */
 void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
+/* A verified response the codec refused for its exchange's payload rules
+ * (why says which): the task fails as it would on a refusal. */
+void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
+		   const char *why);
 
 /* ---- IKE_SA_INIT (ike_init.c) ---- */
 void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p);
@@ -146,6 +150,8 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 		      bool sa_only);
 int create_child_initiate(struct ike_sa *sa, struct task *t);
+void create_child_rejected(struct ike_sa *sa, struct task *t,
+			   const struct ike_msg *m, const char *why);
 void create_child_response(struct ike_sa *sa, struct task *t,
 			   const struct ike_msg *m);
 void create_child_respond(struct ike_sa *sa, const struct ike_msg *m);

@@ -88,10 +88,10 @@ static int auth_compute(const struct ike_sa *sa, const struct ike_remote *r,
 static bool read_id(const struct ike_msg *m, uint8_t type, struct ike_id *id,
 		    const uint8_t **body, size_t *body_len)
 {
-	const struct ikev2_pl *pl = ikev2_msg_find(m, type);
 	struct ikev2_id v;
 
-	if (!pl || ikev2_get_id(pl, &v) != 0 || v.len > CFG_ID_MAX)
+	if (ikev2_get_id(ikev2_msg_find(m, type), &v) != 0 ||
+	    v.len > CFG_ID_MAX)
 		return false;
 	memset(id, 0, sizeof(*id));
 	id->type = v.type;
@@ -257,7 +257,6 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 		       const struct ike_msg *m)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
-	const struct ikev2_pl *pl;
 	struct ikev2_auth auth;
 	struct ikev2_notify n;
 	const uint8_t *idb;
@@ -270,7 +269,9 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	if (!ikev2_msg_find(m, IKEV2_PL_AUTH)) {
-		/* Without AUTH the IKE SA failed (§2.21.2). */
+		/* Context check: the codec requires AUTH unless the
+		 * response carries an error; then the IKE SA failed
+		 * (§2.21.2). */
 		while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0)
 			if (ikev2_get_notify(&m->pl[i], &n) == 0 &&
 			    n.type <= IKEV2_N_ERROR_MAX)
@@ -290,8 +291,7 @@ void ike_auth_response(struct ike_sa *sa, struct task *t,
 		ike_sa_kill(sa, why);
 		return;
 	}
-	pl = ikev2_msg_find(m, IKEV2_PL_AUTH);
-	if (ikev2_get_auth(pl, &auth) != 0) {
+	if (ikev2_get_auth(ikev2_msg_find(m, IKEV2_PL_AUTH), &auth) != 0) {
 		responder_auth_failed(sa, "malformed AUTH payload from the "
 					  "responder");
 		return;
@@ -375,7 +375,6 @@ static bool suite_allowed(const struct ike_remote *r,
 void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 {
 	const struct ike_remote *r;
-	const struct ikev2_pl *pl;
 	struct ikev2_auth auth;
 	struct child_result res;
 	struct auth_sig sig = {0};
@@ -393,10 +392,10 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
+	/* §1.2: IDi and AUTH are there (the codec's rules, msg.c); IDi
+	 * must fit our identities. */
 	if (!read_id(m, IKEV2_PL_IDi, &sa->id_peer, &idb, &idb_len) ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_AUTH)) ||
-	    ikev2_get_auth(pl, &auth) != 0) {
-		/* §1.2: IDi and AUTH are mandatory. */
+	    ikev2_get_auth(ikev2_msg_find(m, IKEV2_PL_AUTH), &auth) != 0) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		ike_sa_kill(sa, "IKE_AUTH without IDi/AUTH");

@@ -298,7 +298,6 @@ bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m)
 	const struct init_state *st =
 	    t && t->type == TASK_IKE_INIT ? t->state : NULL;
 	const struct crypto_dh_alg *da;
-	const struct ikev2_pl *pl;
 	struct ikev2_notify n;
 	struct ikev2_sa reply;
 	struct ikev2_suite suite;
@@ -336,20 +335,19 @@ bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m)
 			goto ignore;
 		}
 	}
+	/* No error: SA, KE and Nr are there (the codec's rules, msg.c). */
 	why = "no acceptable SA";
-	if (m->hdr.spi_r == 0 || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &reply) != 0 ||
+	if (m->hdr.spi_r == 0 ||
+	    ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &reply) != 0 ||
 	    ikev2_sa_check_reply(&st->offer, &reply, &suite) != 0)
 		goto ignore;
 	why = "KE does not match the chosen group";
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
-	    ikev2_get_ke(pl, &ke) != 0 || ke.group != suite.dh ||
-	    suite.dh != sa->dh_group || !sa->dh ||
+	if (ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) != 0 ||
+	    ke.group != suite.dh || suite.dh != sa->dh_group || !sa->dh ||
 	    !(da = crypto_dh_lookup(suite.dh)))
 		goto ignore;
 	why = "bad nonce";
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nonce) != 0 || nonce.len < IKEV2_NONCE_MIN ||
+	if (ikev2_get_nonce(ikev2_msg_find(m, IKEV2_PL_NONCE), &nonce) != 0 ||
 	    nonce.len > IKE_NONCE_MAX)
 		goto ignore;
 	/* RFC 6989 / §5: a KE value our DH checks refuse. */
@@ -372,7 +370,6 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	struct init_state *st = t->state;
-	const struct ikev2_pl *pl;
 	struct ikev2_notify n;
 	struct ikev2_sa reply;
 	struct ikev2_ke ke;
@@ -425,20 +422,19 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 			return;
 		}
 	}
-	if (m->hdr.spi_r == 0 || !(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &reply) != 0 ||
+	/* ike_init_response_usable() vetted SA, KE and Nr. */
+	if (m->hdr.spi_r == 0 ||
+	    ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &reply) != 0 ||
 	    ikev2_sa_check_reply(&st->offer, &reply, &sa->algs) != 0) {
 		ike_sa_kill(sa, "bad SA in IKE_SA_INIT response");
 		return;
 	}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
-	    ikev2_get_ke(pl, &ke) != 0 || ke.group != sa->algs.dh ||
-	    sa->algs.dh != sa->dh_group) {
+	if (ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) != 0 ||
+	    ke.group != sa->algs.dh || sa->algs.dh != sa->dh_group) {
 		ike_sa_kill(sa, "KE does not match the chosen group");
 		return;
 	}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nonce) != 0 || nonce.len < IKEV2_NONCE_MIN ||
+	if (ikev2_get_nonce(ikev2_msg_find(m, IKEV2_PL_NONCE), &nonce) != 0 ||
 	    nonce.len > IKE_NONCE_MAX) {
 		ike_sa_kill(sa, "bad nonce in IKE_SA_INIT response");
 		return;
@@ -527,7 +523,6 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 		      const struct ike_msg *m)
 {
 	const struct ike_remote *r;
-	const struct ikev2_pl *pl;
 	const struct crypto_dh_alg *da;
 	struct ikev2_prefs prefs;
 	struct ikev2_sa offer, answer;
@@ -553,14 +548,12 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 				 IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
 	}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &offer) != 0 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
-	    ikev2_get_ke(pl, &ke) != 0 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nonce) != 0 || nonce.len < IKEV2_NONCE_MIN ||
+	/* §3.3, §3.4, §3.9: the codec's rules (msg.c) made SA, KE and Ni
+	 * mandatory; the nonce's upper bound is ours. */
+	if (ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &offer) != 0 ||
+	    ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) != 0 ||
+	    ikev2_get_nonce(ikev2_msg_find(m, IKEV2_PL_NONCE), &nonce) != 0 ||
 	    nonce.len > IKE_NONCE_MAX) {
-		/* §3.3, §3.4, §3.9: all three are mandatory. */
 		send_init_notify(d, local, peer, natt, &m->hdr,
 				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;

@@ -149,6 +149,23 @@ static void dispatch_response(struct ike_sa *sa, struct ike_msg *m)
 		task_run(sa);
 }
 
+/* A verified response without the payloads its exchange requires (the
+ * codec's rules): the exchange ends as the task's refusal path. */
+static void dispatch_rejected(struct ike_sa *sa, struct ike_msg *m,
+			      const char *why)
+{
+	struct task *t = sa->active;
+
+	sa->active = NULL;
+	sa_request_done(sa);
+	if (t) {
+		task_rejected(sa, t, m, why);
+		task_free(t);
+	}
+	if (sa->state != IKE_S_DEAD)
+		task_run(sa);
+}
+
 static void dispatch_request(struct ike_sa *sa, struct ike_msg *m)
 {
 	switch (m->hdr.exch) {
@@ -178,13 +195,14 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	static struct ike_msg m;
 	struct ike_sa *sa;
 	bool response;
-	char pb[80], sum[256];
+	char pb[80], sum[256], why[160];
 	int rc;
 
 	rc = ikev2_msg_parse(pkt, len, &m);
 	if (rc == -EBADMSG || (rc < 0 && len < IKEV2_HDR_LEN)) {
-		log_rl_warn(MOD, "malformed IKE message from %s dropped",
-			    ike_ep_str(peer, pb, sizeof(pb)));
+		log_rl_warn(MOD, "IKE message from %s dropped: %s",
+			    ike_ep_str(peer, pb, sizeof(pb)),
+			    ikev2_reject_str(&m, why, sizeof(why)));
 		return;
 	}
 	response = m.hdr.flags & IKEV2_FLAG_RESPONSE;
@@ -198,9 +216,10 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			/* §2.21.1: errors in IKE_SA_INIT requests are
 			 * answered in the clear. */
 			uint8_t crit = m.bad_critical;
-			log_rl_warn(MOD, "IKE_SA_INIT from %s: %s",
+			log_rl_warn(MOD, "IKE_SA_INIT from %s: %s (%s)",
 				    ike_ep_str(peer, pb, sizeof(pb)),
-				    ikev2_notify_name((uint16_t)rc));
+				    ikev2_notify_name((uint16_t)rc),
+				    ikev2_reject_str(&m, why, sizeof(why)));
 			send_init_notify(
 			    d, local, peer, natt, &m.hdr, (uint16_t)rc, &crit,
 			    rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1 : 0);
@@ -266,8 +285,9 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		if (rc > 0) {
 			log_rl_warn(MOD,
 				    "IKE SA #%u: bad IKE_SA_INIT "
-				    "response (%s)",
-				    sa->id, ikev2_notify_name((uint16_t)rc));
+				    "response (%s), ignored",
+				    sa->id,
+				    ikev2_reject_str(&m, why, sizeof(why)));
 			return;
 		}
 		/* §2.21.1: unauthenticated; an answer that would not be
@@ -299,7 +319,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    sa->id, exch_name(m.hdr.exch),
 			    response ? "response" : "request", m.hdr.msgid,
 			    ike_ep_str(peer, pb, sizeof(pb)),
-			    ikev2_notify_name((uint16_t)rc));
+			    ikev2_reject_str(&m, why, sizeof(why)));
 		return;
 	}
 	/* RFC 7296 §1.3, §1.4: CREATE_CHILD_SA and INFORMATIONAL follow
@@ -324,7 +344,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    "IKE SA #%u: %s %u failed integrity check "
 			    "(%s), dropped",
 			    sa->id, exch_name(m.hdr.exch), m.hdr.msgid,
-			    strerror(-rc));
+			    m.reject ? ikev2_reject_str(&m, why, sizeof(why))
+				     : strerror(-rc));
 		return;
 	}
 	/* From here on the message is the peer's (it holds SK_a/SK_e). */
@@ -335,9 +356,14 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 		  exch_name(m.hdr.exch), response ? "response" : "request",
 		  m.hdr.msgid, ikev2_msg_summary(&m, sum, sizeof(sum)));
 	if (rc > 0) {
-		/* A malformed inner chain of a verified message. */
+		/* A verified message the codec refused (inner chain syntax
+		 * or the exchange's payload rules). */
+		ikev2_reject_str(&m, why, sizeof(why));
 		if (!response) {
 			uint8_t crit = m.bad_critical;
+			log_rl_warn(
+			    MOD, "IKE SA #%u: %s request %u refused: %s",
+			    sa->id, exch_name(m.hdr.exch), m.hdr.msgid, why);
 			send_error_response(
 			    sa, m.hdr.exch, m.hdr.msgid, (uint16_t)rc, &crit,
 			    rc == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD ? 1 : 0);
@@ -346,12 +372,18 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			if (m.hdr.exch == IKEV2_EXCH_IKE_AUTH &&
 			    sa->state == IKE_S_INIT_DONE)
 				ike_sa_kill(sa, "malformed IKE_AUTH request");
+		} else if (ikev2_reject_required(&m)) {
+			/* RFC 7296 §1.2-§1.4: well formed but without what
+			 * the exchange needs: the exchange failed. */
+			log_rl_warn(MOD, "IKE SA #%u: %s response %u: %s",
+				    sa->id, exch_name(m.hdr.exch), m.hdr.msgid,
+				    why);
+			dispatch_rejected(sa, &m, why);
 		} else {
 			log_rl_warn(MOD,
 				    "IKE SA #%u: malformed %s response "
-				    "(%s)",
-				    sa->id, exch_name(m.hdr.exch),
-				    ikev2_notify_name((uint16_t)rc));
+				    "(%s), dropped",
+				    sa->id, exch_name(m.hdr.exch), why);
 		}
 		sa->rx_req_valid = false;
 		return;

@@ -303,7 +303,6 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 {
 	struct rekey_state *st = t->state;
 	const struct crypto_dh_alg *da;
-	const struct ikev2_pl *pl;
 	struct ikev2_sa reply;
 	struct ikev2_suite suite;
 	struct ikev2_nonce nr;
@@ -341,15 +340,14 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 		log_warn(MOD, "IKE SA #%u: peer refused the rekey", sa->id);
 		return;
 	}
-	if (!(pl = ikev2_msg_find(m, IKEV2_PL_SA)) ||
-	    ikev2_get_sa(pl, &reply) != 0 ||
+	/* SA and Nr: the codec's rules (msg.c); KE is a context check
+	 * (§1.3.2: an IKE SA rekey always carries one). */
+	if (ikev2_get_sa(ikev2_msg_find(m, IKEV2_PL_SA), &reply) != 0 ||
 	    ikev2_sa_check_reply(&st->offer, &reply, &suite) != 0 ||
 	    reply.prop[0].spi_len != 8 ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_NONCE)) ||
-	    ikev2_get_nonce(pl, &nr) != 0 || nr.len < IKEV2_NONCE_MIN ||
-	    !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
-	    ikev2_get_ke(pl, &ke) != 0 || ke.group != suite.dh ||
-	    suite.dh != crypto_dh_group(st->dh) ||
+	    ikev2_get_nonce(ikev2_msg_find(m, IKEV2_PL_NONCE), &nr) != 0 ||
+	    ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) != 0 ||
+	    ke.group != suite.dh || suite.dh != crypto_dh_group(st->dh) ||
 	    !(da = crypto_dh_lookup(suite.dh))) {
 		log_warn(MOD, "IKE SA #%u: bad IKE rekey response", sa->id);
 		return;
@@ -411,7 +409,6 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	const struct crypto_dh_alg *da;
-	const struct ikev2_pl *pl;
 	struct ikev2_prefs prefs;
 	struct ikev2_suite suite;
 	struct ikev2_sa answer;
@@ -424,8 +421,8 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 	uint64_t new_spi;
 	int rc;
 
-	if (!r || !(pl = ikev2_msg_find(m, IKEV2_PL_KE)) ||
-	    ikev2_get_ke(pl, &ke) != 0) {
+	/* Context check (§1.3.2): an IKE SA rekey carries KE. */
+	if (!r || ikev2_get_ke(ikev2_msg_find(m, IKEV2_PL_KE), &ke) != 0) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;

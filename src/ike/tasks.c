@@ -7,6 +7,7 @@
  * Ownership: queued tasks belong to their IKE SA (sa.c frees them).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,33 @@ void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 	case TASK_DPD:
 		info_response(sa, t, m);
 		break;
+	}
+}
+
+void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
+		   const char *why)
+{
+	char buf[200];
+
+	switch (t->type) {
+	case TASK_IKE_INIT:
+	case TASK_IKE_AUTH:
+		snprintf(buf, sizeof(buf), "%s response rejected: %s",
+			 exch_name(m->hdr.exch), why);
+		ike_sa_kill(sa, buf);
+		break;
+	case TASK_CHILD_CREATE:
+	case TASK_CHILD_REKEY:
+		create_child_rejected(sa, t, m, why);
+		break;
+	case TASK_IKE_REKEY:
+		log_warn(MOD, "IKE SA #%u: bad IKE rekey response: %s", sa->id,
+			 why);
+		break;
+	case TASK_CHILD_DELETE:
+	case TASK_IKE_DELETE:
+	case TASK_DPD:
+		break; /* INFORMATIONAL requires nothing (§1.4) */
 	}
 }
 

@@ -23,6 +23,8 @@ int ikev2_check_body(uint8_t type, struct rd body);
 /* Walk one payload chain (outer or SK contents); see msg.c. */
 int ikev2_parse_chain(struct ike_msg *m, uint8_t first, struct rd r,
 		      bool inner);
+/* Record why m was refused outside the chain walk (sk.c). */
+void ikev2_msg_reject(struct ike_msg *m, enum ikev2_reject why);
 
 static inline void put_be64(uint8_t *p, uint64_t v)
 {

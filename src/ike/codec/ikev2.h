@@ -200,6 +200,34 @@ struct ikev2_pl {
  * SK entry remains.  Unknown non-critical payloads are skipped and not
  * listed (RFC 7296 §2.5).
  */
+/*
+ * Why the codec refused a message (struct ike_msg.reject), so that the
+ * caller can log the reason (ikev2_reject_str()) rather than
+ * "malformed".  reject_pl names the payload type concerned.
+ */
+enum ikev2_reject {
+	IKEV2_REJ_NONE = 0,
+	IKEV2_REJ_SHORT,       /* shorter than the IKE header (§3.1) */
+	IKEV2_REJ_LENGTH,      /* Length field != datagram length (§3.1) */
+	IKEV2_REJ_VERSION,     /* major version not 2 (§2.5) */
+	IKEV2_REJ_SPI_I,       /* initiator's SPI zero (§3.1) */
+	IKEV2_REJ_GENHDR,      /* generic header cut or bad length (§3.2) */
+	IKEV2_REJ_CRITICAL,    /* unknown payload with critical bit (§2.5) */
+	IKEV2_REJ_BODY_SHORT,  /* shorter than the type's fixed part */
+	IKEV2_REJ_BODY,	       /* body syntax (§3.3-§3.16) */
+	IKEV2_REJ_NOT_ALLOWED, /* not in this exchange/direction/chain */
+	IKEV2_REJ_TOO_MANY,    /* more than the exchange's maximum */
+	IKEV2_REJ_MISSING,     /* fewer than the exchange's minimum */
+	IKEV2_REJ_INCOMPLETE,  /* part of a must-come-together group */
+	IKEV2_REJ_SK_NOT_LAST, /* SK/SKF followed by more (§3.14) */
+	IKEV2_REJ_NESTED,      /* SK inside SK */
+	IKEV2_REJ_TOO_LONG,    /* more than IKEV2_MAX_PAYLOADS */
+	IKEV2_REJ_TRAILING,    /* octets after the last payload (§3.2) */
+	IKEV2_REJ_SK_SHORT,    /* SK body too short / not whole blocks */
+	IKEV2_REJ_ICV,	       /* integrity check failed (§2.21.2) */
+	IKEV2_REJ_PADDING,     /* Pad Length beyond the plaintext */
+};
+
 struct ike_msg {
 	struct ikev2_hdr hdr;
 	const uint8_t *raw; /* the whole message (borrowed) */
@@ -212,7 +240,23 @@ struct ike_msg {
 	bool skf; /* an SKF fragment (RFC 7383): not reassembled */
 	uint16_t skf_num, skf_total;
 	uint8_t bad_critical; /* type for UNSUPPORTED_CRITICAL_PAYLOAD data */
+	enum ikev2_reject reject; /* why the last parse/open failed */
+	uint8_t reject_pl;	  /* the payload type concerned, or 0 */
+	bool reject_inner;	  /* ... in the SK plaintext */
 };
+
+/*
+ * "KE missing from IKE_SA_INIT request", "2 SA payloads in
+ * CREATE_CHILD_SA response (at most 1)", ... for m->reject (into buf).
+ */
+const char *ikev2_reject_str(const struct ike_msg *m, char *buf, size_t len);
+
+/*
+ * Is the failure of m a violation of the exchange's payload rules
+ * (a required payload missing, or an incomplete group) rather than of
+ * the syntax?  A verified response failing so ends its exchange.
+ */
+bool ikev2_reject_required(const struct ike_msg *m);
 
 /*
  * Parse the IKE header only (28 octets) from r.  Does not validate
@@ -228,11 +272,14 @@ int ikev2_hdr_parse(struct rd *r, struct ikev2_hdr *h);
  * length, payload length within message, chain ends exactly at the
  * message end, unknown payload with critical bit ->
  * IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD (m->bad_critical set), SK must be
- * last (§3.14), payload allowed in the exchange, non-repeatable types at
- * most once, each known payload's body syntax valid (else
+ * last (§3.14), each known payload's body syntax valid, and the
+ * exchange's payload rules (msg.c: per exchange, request/response and
+ * outer/SK chain, the minimum and maximum count of each payload type;
+ * IKE_SA_INIT's here, the others' SK contents in ikev2_sk_open()) (else
  * IKEV2_N_INVALID_SYNTAX).  Returns 0, -EBADMSG (not IKEv2 / not worth an
- * answer: drop), or a positive notify type.  m->hdr is valid whenever the
- * return value is not -EBADMSG with a short buffer.
+ * answer: drop), or a positive notify type; on failure m->reject says
+ * why.  m->hdr is valid whenever the return value is not -EBADMSG with a
+ * short buffer.
  */
 int ikev2_msg_parse(const uint8_t *buf, size_t len, struct ike_msg *m);
 

@@ -168,11 +168,13 @@ int ikev2_sk_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
 	pl = &m->pl[m->sk_index];
 	body_off = (size_t)(pl->body.p - m->raw);
 	/* RFC 7296 §3.14: IV | ciphertext (>= Pad Length octet) | ICV. */
-	if (pl->body.len < a->iv_len + sk->icv_len + 1)
+	if (pl->body.len < a->iv_len + sk->icv_len + 1 ||
+	    (a->block > 1 &&
+	     (pl->body.len - a->iv_len - sk->icv_len) % a->block)) {
+		ikev2_msg_reject(m, IKEV2_REJ_SK_SHORT);
 		return -EBADMSG;
+	}
 	ct_len = pl->body.len - a->iv_len - sk->icv_len;
-	if (a->block > 1 && ct_len % a->block)
-		return -EBADMSG;
 	if (plain_cap < ct_len)
 		return -EINVAL;
 	iv = pl->body.p;
@@ -193,12 +195,17 @@ int ikev2_sk_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
 			rc = crypto_cipher_decrypt(sk->cipher, iv, NULL, 0, ct,
 						   ct_len, plain, NULL);
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		if (rc == -EBADMSG)
+			ikev2_msg_reject(m, IKEV2_REJ_ICV);
 		return rc == -EBADMSG ? -EBADMSG : rc;
+	}
 	/* RFC 7296 §3.14: any Pad Length that fits is accepted. */
 	pad = plain[ct_len - 1];
-	if ((size_t)pad + 1 > ct_len)
+	if ((size_t)pad + 1 > ct_len) {
+		ikev2_msg_reject(m, IKEV2_REJ_PADDING);
 		return -EBADMSG;
+	}
 	inner_len = ct_len - pad - 1;
 	m->sk_opened = true;
 	return ikev2_parse_chain(m, m->sk_first, rd_init(plain, inner_len),

@@ -470,28 +470,57 @@ static void set_len(uint8_t *m, size_t len)
 	m[27] = (uint8_t)len;
 }
 
+/* A syntactically valid SA body: one IKE proposal, AES-CBC without its
+ * Key Length (unusable at selection, fine for the chain rules). */
+static const uint8_t sa_min[] = {
+    0, 0, 0, 16, 1, 1, 0, 1, 0, 0, 0, 8, 1, 0, 0, 12,
+};
+
+/* The IKE_SA_INIT request of raw payload p plus whichever of SA, KE and
+ * Ni (§1.2: all three required) p is not. */
+static size_t init_with(const struct rawpl *p, uint8_t *out)
+{
+	static const uint8_t nonce[32], ke[8] = {0, 19, 0, 0, 1, 2, 3, 4};
+	const struct rawpl req[3] = {{IKEV2_PL_SA, 0, sa_min, sizeof(sa_min)},
+				     {IKEV2_PL_KE, 0, ke, 8},
+				     {IKEV2_PL_NONCE, 0, nonce, 32}};
+	struct rawpl all[4];
+	size_t n = 0;
+
+	all[n++] = *p;
+	for (size_t i = 0; i < 3; i++)
+		if (req[i].type != p->type)
+			all[n++] = req[i];
+	return raw_msg(IKEV2_EXCH_IKE_SA_INIT, all, n, out);
+}
+
 static void test_malformed(void **state)
 {
 	uint8_t buf[4096], nonce[32] = {0}, big[300] = {0};
 	uint8_t ke[8] = {0, 19, 0, 0, 1, 2, 3, 4};
 	uint8_t idb[8] = {2, 0, 0, 0, 'a', 'b', 'c', 'd'};
-	struct rawpl ok[2] = {{IKEV2_PL_NONCE, 0, nonce, 32},
-			      {IKEV2_PL_KE, 0, ke, 8}};
+	struct rawpl ok[3] = {{IKEV2_PL_NONCE, 0, nonce, 32},
+			      {IKEV2_PL_KE, 0, ke, 8},
+			      {IKEV2_PL_SA, 0, sa_min, sizeof(sa_min)}};
 	struct ike_msg m;
 	size_t len;
 
 	(void)state;
-	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 3, buf);
 	assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
-	assert_int_equal(m.npl, 2);
+	assert_int_equal(m.npl, 3);
+	assert_int_equal(m.reject, IKEV2_REJ_NONE);
 
 	/* §3.1: short header, length field mismatch */
 	assert_int_equal(ikev2_msg_parse(buf, 20, &m), -EBADMSG);
+	assert_int_equal(m.reject, IKEV2_REJ_SHORT);
 	assert_int_equal(ikev2_msg_parse(buf, len - 1, &m), -EBADMSG);
+	assert_int_equal(m.reject, IKEV2_REJ_LENGTH);
 	/* §2.5: versions */
 	buf[17] = 0x30;
 	assert_int_equal(ikev2_msg_parse(buf, len, &m),
 			 IKEV2_N_INVALID_MAJOR_VERSION);
+	assert_int_equal(m.reject, IKEV2_REJ_VERSION);
 	buf[17] = 0x10;
 	assert_int_equal(ikev2_msg_parse(buf, len, &m), -EBADMSG);
 	buf[17] = 0x21; /* minor versions are fine */
@@ -500,49 +529,56 @@ static void test_malformed(void **state)
 	/* §3.1: SPIi zero */
 	memset(buf, 0, 8);
 	assert_int_equal(ikev2_msg_parse(buf, len, &m), -EBADMSG);
-	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	assert_int_equal(m.reject, IKEV2_REJ_SPI_I);
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 3, buf);
 	/* §3.2: payload length < 4 and beyond the message */
 	buf[28 + 2] = 0;
 	buf[28 + 3] = 3;
 	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
+	assert_int_equal(m.reject, IKEV2_REJ_GENHDR);
 	buf[28 + 3] = 200;
 	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
-	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 3, buf);
 	/* §3.2: trailing garbage after the last payload */
 	memset(buf + len, 0, 4);
 	set_len(buf, len + 4);
 	assert_int_equal(ikev2_msg_parse(buf, len + 4, &m),
 			 IKEV2_N_INVALID_SYNTAX);
+	assert_int_equal(m.reject, IKEV2_REJ_TRAILING);
 	/* chain promises another payload but the message ends */
-	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 2, buf);
-	buf[28 + 36] = IKEV2_PL_N; /* KE's Next Payload */
+	len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, ok, 3, buf);
+	buf[28 + 36 + 12] = IKEV2_PL_N; /* SA's Next Payload */
 	assert_int_equal(ikev2_msg_parse(buf, len, &m), IKEV2_N_INVALID_SYNTAX);
 
 	/* §2.5: unknown critical payload / unknown non-critical skipped */
 	{
-		struct rawpl p[3] = {
-		    ok[0], {200, IKEV2_CRITICAL, "xx", 2}, ok[1]};
-		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 3, buf);
+		struct rawpl p[4] = {
+		    ok[0], {200, IKEV2_CRITICAL, "xx", 2}, ok[1], ok[2]};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 4, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m),
 				 IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD);
 		assert_int_equal(m.bad_critical, 200);
+		assert_int_equal(m.reject, IKEV2_REJ_CRITICAL);
 		p[1].flags = 0;
-		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 3, buf);
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 4, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
-		assert_int_equal(m.npl, 2);
+		assert_int_equal(m.npl, 3);
 		assert_int_equal(m.pl[1].type, IKEV2_PL_KE);
 		/* critical bit on a known payload is ignored (§3.2) */
 		p[1] = ok[1];
 		p[1].flags = IKEV2_CRITICAL;
-		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 2, buf);
+		p[2] = ok[2];
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 3, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
 	}
 	/* repetition: two Nonces */
 	{
-		struct rawpl p[2] = {ok[0], ok[0]};
-		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 2, buf);
+		struct rawpl p[4] = {ok[0], ok[0], ok[1], ok[2]};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 4, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m),
 				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_TOO_MANY);
+		assert_int_equal(m.reject_pl, IKEV2_PL_NONCE);
 	}
 	/* placement: IDi in IKE_SA_INIT, SK in IKE_SA_INIT, bare Nonce
 	 * outside SK in IKE_AUTH, SK not last */
@@ -554,17 +590,21 @@ static void test_malformed(void **state)
 		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p1, 1, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m),
 				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_NOT_ALLOWED);
 		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p2, 1, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m),
 				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_NOT_ALLOWED);
 		len = raw_msg(IKEV2_EXCH_IKE_AUTH, ok, 1, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m),
 				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_NOT_ALLOWED);
 		len = raw_msg(IKEV2_EXCH_IKE_AUTH, p2, 1, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
 		len = raw_msg(IKEV2_EXCH_IKE_AUTH, p3, 2, buf);
 		assert_int_equal(ikev2_msg_parse(buf, len, &m),
 				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_SK_NOT_LAST);
 	}
 	/* minimum lengths / body syntax (§3.3-§3.13) */
 	{
@@ -574,9 +614,6 @@ static void test_malformed(void **state)
 		static const uint8_t sa_badcount[] = {
 		    0, 0, 0, 16, 1, 1, 0, 2,  /* says 2 transforms */
 		    0, 0, 0, 8,	 1, 0, 0, 12, /* 1 transform, "last" */
-		};
-		static const uint8_t sa_aesnoattr[] = {
-		    0, 0, 0, 16, 1, 1, 0, 1, 0, 0, 0, 8, 1, 0, 0, 12,
 		};
 		static const uint8_t n_badspi[] = {3, 8, 0x40, 0, 1, 2};
 		static const uint8_t d_ike_spi[] = {1, 4, 0, 1, 1, 2, 3, 4};
@@ -602,7 +639,7 @@ static void test_malformed(void **state)
 		    {34, IKEV2_PL_SA, sa_badcount, sizeof(sa_badcount),
 		     IKEV2_N_INVALID_SYNTAX},
 		    /* syntactically fine; unusable at selection */
-		    {34, IKEV2_PL_SA, sa_aesnoattr, sizeof(sa_aesnoattr), 0},
+		    {34, IKEV2_PL_SA, sa_min, sizeof(sa_min), 0},
 		    {34, IKEV2_PL_N, n_badspi, sizeof(n_badspi),
 		     IKEV2_N_INVALID_SYNTAX},
 		    {34, IKEV2_PL_N, n_badspi, 3, IKEV2_N_INVALID_SYNTAX},
@@ -623,7 +660,10 @@ static void test_malformed(void **state)
 
 		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 			struct rawpl p = {c[i].type, 0, c[i].body, c[i].len};
-			len = raw_msg(c[i].exch, &p, 1, buf);
+			if (c[i].exch == IKEV2_EXCH_IKE_SA_INIT)
+				len = init_with(&p, buf);
+			else
+				len = raw_msg(c[i].exch, &p, 1, buf);
 			assert_int_equal(ikev2_msg_parse(buf, len, &m),
 					 c[i].want);
 		}
@@ -650,10 +690,286 @@ static void test_malformed(void **state)
 			assert_int_equal(
 			    ikev2_sk_open(&in, &m, plain, sizeof(plain)),
 			    IKEV2_N_INVALID_SYNTAX);
+			/* the body's syntax, before any exchange rule */
+			assert_true(m.reject == IKEV2_REJ_BODY ||
+				    m.reject == IKEV2_REJ_BODY_SHORT);
+			assert_int_equal(m.reject_pl, inner[i].type);
+			assert_true(m.reject_inner);
 			free(pkt);
 			ikev2_sk_free(&out);
 			ikev2_sk_free(&in);
 		}
+	}
+}
+
+/* ---- the exchanges' payload rules (msg.c) ---- */
+
+/* A protected message of exch/flags whose SK holds payloads p[n]; parse
+ * and open it into *m.  Returns the open's result. */
+static int sk_msg(uint8_t exch, uint8_t flags, const struct rawpl *p, size_t n,
+		  struct ike_msg *m)
+{
+	static uint8_t plain[4096];
+	struct suite_case sc = {IKEV2_ENCR_AES_CBC, 128,
+				IKEV2_INTEG_HMAC_SHA1_96};
+	struct ikev2_sk_ctx out, in;
+	struct ikev2_hdr h = hdr(exch, flags, 1);
+	struct ikev2_wr b;
+	uint8_t *pkt;
+	size_t len;
+	int rc;
+
+	sk_pair(&sc, &out, &in);
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &out);
+	for (size_t i = 0; i < n; i++)
+		ikev2_put_raw(&b, p[i].type, false, p[i].body, p[i].len);
+	ikev2_sk_end(&b);
+	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+	assert_int_equal(ikev2_msg_parse(pkt, len, m), 0);
+	rc = ikev2_sk_open(&in, m, plain, sizeof(plain));
+	free(pkt);
+	ikev2_sk_free(&out);
+	ikev2_sk_free(&in);
+	return rc;
+}
+
+static void test_exchange_rules(void **state)
+{
+	static const uint8_t nonce[32], ke[8] = {0, 19, 0, 0, 1, 2, 3, 4};
+	static const uint8_t idb[8] = {2, 0, 0, 0, 'a', 'b', 'c', 'd'};
+	static const uint8_t authb[8] = {2, 0, 0, 0, 1, 2, 3, 4};
+	static const uint8_t tsb[4 + 16] = {1,	0, 0,  0,    7,	   0,  0,
+					    16, 0, 0,  0xff, 0xff, 10, 0,
+					    0,	0, 10, 0,    0,	   255};
+	static const uint8_t cpb[4] = {IKEV2_CFG_REQUEST, 0, 0, 0};
+	/* Notify bodies: proto 0, SPI size 0, type */
+	static const uint8_t n_cookie[8] = {0, 0, 0x40, 0x06, 1, 2, 3, 4};
+	static const uint8_t n_natd[24] = {0, 0, 0x40, 0x04};
+	static const uint8_t n_noprop[4] = {0, 0, 0, 14};
+	static const uint8_t n_authfail[4] = {0, 0, 0, 24};
+	static const uint8_t d_esp[8] = {3, 4, 0, 1, 1, 2, 3, 4};
+	const struct rawpl SA = {IKEV2_PL_SA, 0, sa_min, sizeof(sa_min)},
+			   KE = {IKEV2_PL_KE, 0, ke, 8},
+			   NO = {IKEV2_PL_NONCE, 0, nonce, 32},
+			   IDI = {IKEV2_PL_IDi, 0, idb, 8},
+			   IDR = {IKEV2_PL_IDr, 0, idb, 8},
+			   AUTH = {IKEV2_PL_AUTH, 0, authb, 8},
+			   TSI = {IKEV2_PL_TSi, 0, tsb, sizeof(tsb)},
+			   TSR = {IKEV2_PL_TSr, 0, tsb, sizeof(tsb)},
+			   CP = {IKEV2_PL_CP, 0, cpb, 4},
+			   D = {IKEV2_PL_D, 0, d_esp, 8},
+			   COOKIE = {IKEV2_PL_N, 0, n_cookie, 8},
+			   NATD = {IKEV2_PL_N, 0, n_natd, 24},
+			   NOPROP = {IKEV2_PL_N, 0, n_noprop, 4},
+			   AUTHFAIL = {IKEV2_PL_N, 0, n_authfail, 4};
+	const uint8_t I = IKEV2_FLAG_INITIATOR, R = IKEV2_FLAG_RESPONSE;
+	uint8_t buf[4096];
+	char why[160];
+	struct ike_msg m;
+	size_t len;
+
+	(void)state;
+	/* IKE_SA_INIT (plain): SA, KE, Ni each exactly once (§1.2) */
+	{
+		struct rawpl p[3] = {SA, NO, NATD};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 3, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_MISSING);
+		assert_int_equal(m.reject_pl, IKEV2_PL_KE);
+		assert_false(m.reject_inner);
+		assert_true(ikev2_reject_required(&m));
+		assert_string_equal(
+		    ikev2_reject_str(&m, why, sizeof(why)),
+		    "KE payload missing from IKE_SA_INIT request");
+	}
+	{
+		struct rawpl p[4] = {SA, KE, KE, NO};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 4, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_TOO_MANY);
+		assert_int_equal(m.reject_pl, IKEV2_PL_KE);
+		assert_false(ikev2_reject_required(&m));
+		assert_string_equal(ikev2_reject_str(&m, why, sizeof(why)),
+				    "KE payload repeated in IKE_SA_INIT "
+				    "request");
+	}
+	{
+		struct rawpl p[4] = {SA, KE, NO, D};
+		len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 4, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_NOT_ALLOWED);
+		assert_int_equal(m.reject_pl, IKEV2_PL_D);
+	}
+	/* a response made of COOKIE or an error needs nothing else (§1.2,
+	 * §2.6); a status notify alone is not such a response */
+	{
+		struct ikev2_hdr h = hdr(IKEV2_EXCH_IKE_SA_INIT, R, 0);
+		const struct rawpl *one[3] = {&COOKIE, &NOPROP, &NATD};
+		const int want[3] = {0, 0, IKEV2_N_INVALID_SYNTAX};
+
+		for (int i = 0; i < 3; i++) {
+			struct ikev2_wr b;
+			uint8_t *pkt;
+			ikev2_wr_begin(&b, &h);
+			ikev2_put_raw(&b, IKEV2_PL_N, false, one[i]->body,
+				      one[i]->len);
+			assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+			assert_int_equal(ikev2_msg_parse(pkt, len, &m),
+					 want[i]);
+			free(pkt);
+		}
+		assert_int_equal(m.reject, IKEV2_REJ_MISSING);
+		assert_int_equal(m.reject_pl, IKEV2_PL_SA);
+		assert_string_equal(
+		    ikev2_reject_str(&m, why, sizeof(why)),
+		    "SA payload missing from IKE_SA_INIT response");
+		/* COOKIE waives nothing in a request */
+		{
+			struct rawpl p[1] = {COOKIE};
+			len = raw_msg(IKEV2_EXCH_IKE_SA_INIT, p, 1, buf);
+			assert_int_equal(ikev2_msg_parse(buf, len, &m),
+					 IKEV2_N_INVALID_SYNTAX);
+		}
+	}
+	/* IKE_AUTH request: IDi and AUTH; SA/TSi/TSr all or none */
+	{
+		struct rawpl full[5] = {IDI, AUTH, SA, TSI, TSR};
+		struct rawpl noauth[4] = {IDI, SA, TSI, TSR};
+		struct rawpl childless[3] = {IDI, AUTH, CP};
+		struct rawpl half[4] = {IDI, AUTH, SA, TSI};
+
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, I, full, 5, &m),
+				 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_IKE_AUTH, I, childless, 3, &m), 0);
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, I, noauth, 4, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_MISSING);
+		assert_int_equal(m.reject_pl, IKEV2_PL_AUTH);
+		assert_true(m.reject_inner);
+		assert_string_equal(ikev2_reject_str(&m, why, sizeof(why)),
+				    "AUTH payload missing from IKE_AUTH "
+				    "request (inside SK)");
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, I, half, 4, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_INCOMPLETE);
+		assert_int_equal(m.reject_pl, IKEV2_PL_TSr);
+		assert_true(ikev2_reject_required(&m));
+	}
+	/* IKE_AUTH response: IDr and AUTH unless refused with an error */
+	{
+		struct rawpl ok[2] = {IDR, AUTH};
+		struct rawpl noidr[1] = {AUTH};
+		struct rawpl refused[1] = {AUTHFAIL};
+		struct rawpl two_cp[4] = {IDR, AUTH, CP, CP};
+
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, R, ok, 2, &m), 0);
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, R, refused, 1, &m),
+				 0);
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, R, noidr, 1, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_MISSING);
+		assert_int_equal(m.reject_pl, IKEV2_PL_IDr);
+		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, R, two_cp, 4, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_TOO_MANY);
+		assert_int_equal(m.reject_pl, IKEV2_PL_CP);
+	}
+	/* CREATE_CHILD_SA: SA and Nonce; KE optional; TSi/TSr together */
+	{
+		struct rawpl child[5] = {SA, NO, KE, TSI, TSR};
+		struct rawpl ike_rekey[3] = {SA, NO, KE};
+		struct rawpl nononce[3] = {SA, TSI, TSR};
+		struct rawpl onets[3] = {SA, NO, TSR};
+		struct rawpl refused[1] = {NOPROP};
+		struct rawpl del[3] = {SA, NO, D};
+
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, I, child, 5, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, I, ike_rekey, 3, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, R, child, 5, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, I, nononce, 3, &m),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_MISSING);
+		assert_int_equal(m.reject_pl, IKEV2_PL_NONCE);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, R, nononce, 3, &m),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_MISSING);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, I, onets, 3, &m),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_INCOMPLETE);
+		assert_int_equal(m.reject_pl, IKEV2_PL_TSi);
+		/* an error response needs nothing else; a request does */
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, R, refused, 1, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, I, refused, 1, &m),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_CREATE_CHILD_SA, I, del, 3, &m),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_NOT_ALLOWED);
+		assert_int_equal(m.reject_pl, IKEV2_PL_D);
+	}
+	/* INFORMATIONAL: everything optional; CP at most once; no SA */
+	{
+		struct rawpl dels[3] = {D, D, NATD};
+		struct rawpl two_cp[2] = {CP, CP};
+		struct rawpl sa[1] = {SA};
+
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_INFORMATIONAL, I, NULL, 0, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_INFORMATIONAL, R, NULL, 0, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_INFORMATIONAL, I, dels, 3, &m), 0);
+		assert_int_equal(
+		    sk_msg(IKEV2_EXCH_INFORMATIONAL, I, two_cp, 2, &m),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_TOO_MANY);
+		assert_int_equal(sk_msg(IKEV2_EXCH_INFORMATIONAL, R, sa, 1, &m),
+				 IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_NOT_ALLOWED);
+	}
+	/* the SK payload's own failures are recorded too */
+	{
+		struct suite_case sc = {IKEV2_ENCR_AES_CBC, 128,
+					IKEV2_INTEG_HMAC_SHA1_96};
+		struct ikev2_sk_ctx out, in;
+		struct ikev2_hdr h = hdr(IKEV2_EXCH_INFORMATIONAL, I, 2);
+		struct ikev2_wr b;
+		uint8_t *pkt, plain[256];
+
+		sk_pair(&sc, &out, &in);
+		ikev2_wr_begin(&b, &h);
+		ikev2_sk_begin(&b, &out);
+		ikev2_sk_end(&b);
+		assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+		pkt[len - 1] ^= 1;
+		assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+		assert_int_equal(ikev2_sk_open(&in, &m, plain, sizeof(plain)),
+				 -EBADMSG);
+		assert_int_equal(m.reject, IKEV2_REJ_ICV);
+		assert_string_equal(ikev2_reject_str(&m, why, sizeof(why)),
+				    "integrity check failed");
+		free(pkt);
+		ikev2_sk_free(&out);
+		ikev2_sk_free(&in);
+	}
+	/* unknown exchanges are not restricted by the table */
+	{
+		struct rawpl p[2] = {D, D};
+		len = raw_msg(40, p, 2, buf);
+		assert_int_equal(ikev2_msg_parse(buf, len, &m), 0);
 	}
 }
 
@@ -1255,6 +1571,7 @@ int main(void)
 	    cmocka_unit_test(test_sk_roundtrip),
 	    cmocka_unit_test(test_info_delete),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_exchange_rules),
 	    cmocka_unit_test(test_sk_padding_and_short),
 	    cmocka_unit_test(test_skf_recognised),
 	    cmocka_unit_test(test_proposal_select_ike),
