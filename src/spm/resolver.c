@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -562,6 +563,20 @@ static int start_child(struct resolver *r, const struct conf *c,
 	close(sp[1]);
 	r->fd = sp[0];
 	r->child = pid;
+	/* wait until the child's sandbox holds: a resolver that cannot
+	 * start is an error at start, not a silent degradation */
+	{
+		struct timeval tv = {.tv_sec = 5};
+		char ok = 0;
+
+		(void)setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				 sizeof(tv));
+		if (recv(r->fd, &ok, 1, 0) != 1 || ok != 'S') {
+			child_gone(r, "it did not start");
+			rc = -ECHILD;
+			goto close_upstream;
+		}
+	}
 	(void)fcntl(r->fd, F_SETFL, O_NONBLOCK);
 	rc = 0;
 close_upstream:
@@ -597,6 +612,7 @@ struct resolver *resolver_new(struct spmd *d, const struct conf *c,
 		free(r);
 		return NULL;
 	}
+	log_info(MOD, "DNS proxy process %d started", (int)r->child);
 	resolver_ns_changed(r);
 	conf_set_name_resolver(name_hook, r);
 	return r;

@@ -491,6 +491,9 @@ int resolver_child_run(int ctl, const int *lfd, size_t nlfd, int up4, int up6,
 		log_err(MOD, "resolver sandbox: %s", why);
 		return 1;
 	}
+	/* tell spmd the sandbox holds (resolver_msg.h: 'S') */
+	if (send(ctl, "S", 1, 0) != 1)
+		return 1;
 	log_info(MOD,
 		 "DNS proxy process %d: user %s, chroot %s, no capabilities, "
 		 "seccomp on; %zu dns_query sockets",

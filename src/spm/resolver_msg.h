@@ -9,7 +9,9 @@
  *                       (u8 family 4|6, 16 octets address, u16 port)
  *                   'Q' resolve: u32 token (!= 0), u16 qtype (A|AAAA),
  *                       u8 len, len octets wire name
- *   child -> spmd   'R' result: u32 token (0: an answer the proxy
+ *   child -> spmd   'S' once, when its sandbox holds (spmd waits for it
+ *                       at start)
+ *                   'R' result: u32 token (0: an answer the proxy
  *                       relayed), u16 qtype, u8 status, u32 ttl, u8 len,
  *                       wire name, u8 n (<= DNS_ADDR_MAX), n x (u8
  *                       family 4|6, 16 octets address; family of qtype)

@@ -275,7 +275,10 @@ int main(int argc, char **argv)
 	 * child forked now, before any kernel handle or socket exists */
 	d.resolver = resolver_new(&d, d.conf, pf.fd, &err);
 	if (!d.resolver)
-		fatal(MOD, "resolver: %s", strerror(-err));
+		fatal(MOD, "resolver: %s",
+		      err == -ECHILD ? "the DNS proxy process did not start "
+				       "(see above)"
+				     : strerror(-err));
 	d.loop = ev_new();
 	if (!d.loop)
 		fatal(MOD, "event loop: out of memory");

@@ -182,6 +182,18 @@ else
 	fail "spmd starts (resolver off)" "$(tail "$W/spmd.log")"
 fi
 
+# ---- a proxy that cannot sandbox itself stops spmd at start -----------------
+write_conf "$W/on.conf" on
+if command -v setpriv >/dev/null; then
+	out=$(ip netns exec "$NS" timeout 10 setpriv --bounding-set -all,+net_admin,+net_bind_service \
+		--inh-caps -all -- "$SPMD" -F -f "$W/on.conf" -p "$W/spmd.pid" 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] && grep -q "DNS proxy process did not start" <<<"$out" && [ ! -S "$SOCK" ] &&
+		pass "without CAP_SYS_CHROOT the proxy cannot sandbox itself: spmd refuses to start" ||
+		fail "proxy sandbox failure at start (rc $rc)" "$out"
+	rm -f "$SOCK"
+fi
+
 # ---- resolver on ----------------------------------------------------------
 write_conf "$W/on.conf" on
 if ! start_spmd "$W/on.conf"; then
