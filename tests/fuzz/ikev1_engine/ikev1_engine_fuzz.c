@@ -1,0 +1,209 @@
+/*
+ * ikev1_engine_fuzz.c - libFuzzer harness on the IKEv1 engine (src/ikev1)
+ * with the peer's messages under the fuzzer's control.  The first octet
+ * selects:
+ *   0: a fresh responder: the rest is a sequence of datagrams (2-octet
+ *      length each) for Main Mode; the first creates the SA;
+ *   1: an established pair (a real Main Mode, ECP-256): the rest is a
+ *      sequence of records [exchange, M-ID (4), first payload, length
+ *      (2), plaintext chain]; each is given an ISAKMP header, its HASH
+ *      (a first HASH payload of the right size) is made valid, it is
+ *      encrypted with the exchange's IV and handed to the responder or,
+ *      with the exchange octet's top bit set, the initiator.  This reaches what
+ * only an authenticated peer can send: Quick Mode and Informational bodies.
+ * Nothing may crash, leak or hang; the SA must stay usable (a Quick Mode
+ * still completes afterwards in mode 1).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikev1/ikev1_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fz_getspi(void *arg, uint32_t *spi)
+{
+	static uint32_t n = 0x1000;
+	(void)arg;
+	*spi = n++;
+	return 0;
+}
+
+static void conf_init(struct ikev1_conf *c, uint8_t me, uint8_t peer)
+{
+	memset(c, 0, sizeof(*c));
+	c->psk = (const uint8_t *)"fuzz";
+	c->psk_len = 4;
+	c->id_type = ISAKMP_ID_IPV4_ADDR;
+	c->id[0] = me;
+	c->id_len = 4;
+	c->peer_id_type = ISAKMP_ID_IPV4_ADDR;
+	c->peer_id[0] = peer;
+	c->peer_id_len = 4;
+	c->p1[c->n_p1++] = (struct ikev1_p1_suite){
+	    ISAKMP_P1_ENCR_AES_CBC, 128, ISAKMP_P1_HASH_SHA1, 19, 3600};
+	c->p2[c->n_p2++] = (struct ikev1_p2_suite){ISAKMP_ESP_AES_CBC, 128,
+						   ISAKMP_AUTH_HMAC_SHA1, 600};
+	c->pfs_group = 19;
+	c->ts_local.type = ISAKMP_ID_IPV4_ADDR;
+	c->ts_local.len = 4;
+	c->ts_local.data[0] = me;
+	c->ts_remote.type = ISAKMP_ID_IPV4_ADDR;
+	c->ts_remote.len = 4;
+	c->ts_remote.data[0] = peer;
+	c->getspi = fz_getspi;
+}
+
+static void mode_raw(const uint8_t *p, size_t n)
+{
+	struct ikev1_conf c;
+	struct ikev1_sa *sa = NULL;
+	struct ikev1_out o;
+
+	conf_init(&c, 2, 1);
+	while (n >= 2) {
+		size_t len = (size_t)p[0] << 8 | p[1];
+		struct isakmp_msg m;
+
+		p += 2;
+		n -= 2;
+		if (len > n)
+			len = n;
+		memset(&o, 0, sizeof(o));
+		if (!sa) {
+			if (isakmp_msg_parse(p, len, &m) == 0)
+				(void)ikev1_sa_new_responder(&c, &m, &sa, &o);
+		} else {
+			(void)ikev1_input(sa, p, len, &o);
+		}
+		ikev1_out_clear(&o);
+		p += len;
+		n -= len;
+	}
+	ikev1_sa_free(sa);
+}
+
+/* A real Main Mode between two engines. */
+static int establish(const struct ikev1_conf *ci, const struct ikev1_conf *cr,
+		     struct ikev1_sa **i, struct ikev1_sa **r)
+{
+	struct ikev1_out a, b;
+	struct isakmp_msg m;
+
+	*i = *r = NULL;
+	if (ikev1_sa_new_initiator(ci, i, &a) != 0)
+		return -1;
+	if (isakmp_msg_parse(a.pkt, a.len, &m) != 0 ||
+	    ikev1_sa_new_responder(cr, &m, r, &b) != 0) {
+		ikev1_out_clear(&a);
+		return -1;
+	}
+	ikev1_out_clear(&a);
+	for (int step = 0; step < 5; step++) {
+		if (ikev1_input(step % 2 ? *r : *i, b.pkt, b.len, &a) != 0) {
+			ikev1_out_clear(&b);
+			return -1;
+		}
+		ikev1_out_clear(&b);
+		b = a;
+	}
+	ikev1_out_clear(&b);
+	return ikev1_sa_state(*i) == IKEV1_ESTABLISHED &&
+		       ikev1_sa_state(*r) == IKEV1_ESTABLISHED
+		   ? 0
+		   : -1;
+}
+
+/* Header + chain, valid HASH(1) when the first payload is one, sealed. */
+static void inject(struct ikev1_sa *to, uint8_t exch, uint32_t mid,
+		   uint8_t first, const uint8_t *chain, size_t len)
+{
+	struct isakmp_hdr h;
+	struct isakmp_wr b;
+	uint8_t iv[CRYPTO_MAX_BLOCK], *pkt;
+	size_t plen, hl = to->keys.hlen;
+	struct ikev1_out o;
+	struct ikev1_qm *q = NULL;
+
+	sa_hdr(to, &h, exch, mid, true);
+	h.np = first;
+	isakmp_wr_begin(&b, &h);
+	wr_bytes(&b.w, chain, len);
+	if (isakmp_wr_finish(&b, &pkt, &plen) != 0)
+		return;
+	pkt[16] = first;
+	if (first == ISAKMP_NP_HASH && len >= 4 + hl && chain[2] == 0 &&
+	    chain[3] == 4 + hl)
+		(void)ikev1_qm_hash(
+		    &to->keys, mid, NULL, 0, pkt + ISAKMP_HDR_LEN + 4 + hl,
+		    plen - ISAKMP_HDR_LEN - 4 - hl, pkt + ISAKMP_HDR_LEN + 4);
+	for (int i = 0; i < IKEV1_MAX_QM; i++)
+		if (to->qm[i].state != QM_FREE && to->qm[i].msgid == mid)
+			q = &to->qm[i];
+	if (q)
+		memcpy(iv, q->iv, sizeof(iv));
+	else if (ikev1_iv_exchange(&to->keys, mid, iv) != 0) {
+		free(pkt);
+		return;
+	}
+	if (sa_seal(to, iv, &pkt, &plen) == 0) {
+		(void)ikev1_input(to, pkt, plen, &o);
+		ikev1_out_clear(&o);
+	}
+	free(pkt);
+}
+
+static void mode_established(const uint8_t *p, size_t n)
+{
+	struct ikev1_conf ci, cr;
+	struct ikev1_sa *i, *r;
+	struct ikev1_out a, b, c, d;
+
+	conf_init(&ci, 1, 2);
+	conf_init(&cr, 2, 1);
+	if (establish(&ci, &cr, &i, &r) != 0)
+		abort();
+	while (n >= 8) {
+		uint8_t exch = p[0], first = p[5];
+		uint32_t mid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+			       (uint32_t)p[3] << 8 | p[4];
+		size_t len = (size_t)p[6] << 8 | p[7];
+
+		p += 8;
+		n -= 8;
+		if (len > n)
+			len = n;
+		inject(exch & 0x80 ? i : r, exch & 0x7f, mid, first, p, len);
+		p += len;
+		n -= len;
+	}
+	/* the ISAKMP SA still works, unless the fuzzer deleted it */
+	if (ikev1_sa_state(i) == IKEV1_ESTABLISHED &&
+	    ikev1_sa_state(r) == IKEV1_ESTABLISHED &&
+	    ikev1_quick_start(i, &a) == 0) {
+		if (ikev1_input(r, a.pkt, a.len, &b) == 0 && b.pkt &&
+		    ikev1_input(i, b.pkt, b.len, &c) == 0 && c.child_ready &&
+		    ikev1_input(r, c.pkt, c.len, &d) == 0) {
+			if (!d.child_ready)
+				abort();
+			ikev1_out_clear(&d);
+		}
+		ikev1_out_clear(&a);
+		ikev1_out_clear(&b);
+		ikev1_out_clear(&c);
+	}
+	ikev1_sa_free(i);
+	ikev1_sa_free(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	if (data[0] == 0)
+		mode_raw(data + 1, size - 1);
+	else
+		mode_established(data + 1, size - 1);
+	return 0;
+}
