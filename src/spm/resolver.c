@@ -549,10 +549,12 @@ static int start_child(struct resolver *r, const struct conf *c,
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* ^C in the foreground and SIGHUP are spmd's: it stops the
-		 * child by closing the socketpair */
+		/* ^C in the foreground, SIGHUP and a service manager's
+		 * SIGTERM to the whole group are spmd's: it stops the child
+		 * by closing the socketpair (and SIGKILL if spmd dies) */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		close(sp[0]);
 		if (keep_closed >= 0)
