@@ -7,6 +7,7 @@
  *   main_mode.c   Main Mode with pre-shared keys, initiator and responder
  *   quick_mode.c  Quick Mode (ESP tunnel, optional PFS), both roles
  *   info.c        Informational Delete (IPsec SAs and the ISAKMP SA)
+ *   dpd.c         Dead Peer Detection (RFC 3706): R-U-THERE and its ACK
  *   natt.c        NAT-T (RFC 3947): vendor ID, NAT-D, UDP-encapsulated
  *                 tunnel mode; the caller floats to port 4500
  *   proposal.c    SA payloads we send and the choice among the peer's
@@ -117,6 +118,7 @@ struct ikev1_out {
 	struct ikev1_child child;
 	bool float_4500;       /* NAT-T: from now on send from/to port 4500 with
 				  the non-ESP marker (RFC 3947 §4) */
+	bool dpd_ack;	       /* the ACK of our last R-U-THERE came */
 	uint8_t deleted_proto; /* Delete received: ISAKMP_PROTO_*, 0 none */
 	uint32_t deleted_spi;  /* ESP: the SPI named (our outbound) */
 };
@@ -160,6 +162,11 @@ int ikev1_quick_start(struct ikev1_sa *sa, struct ikev1_out *out);
 /* Informational Delete of a CHILD SA (our inbound SPI) or, with spi 0,
  * of the ISAKMP SA itself (the SA is DEAD afterwards). */
 int ikev1_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);
+
+/* RFC 3706: an R-U-THERE (when the peer sent the DPD vendor ID, else
+ * -ENOTSUP); the ACK comes back as out->dpd_ack.  Answering the peer's
+ * R-U-THERE is automatic. */
+int ikev1_dpd(struct ikev1_sa *sa, struct ikev1_out *out);
 
 /* Our last message again (retransmission timer); -ENOENT if none. */
 int ikev1_retransmit(struct ikev1_sa *sa, struct ikev1_out *out);

@@ -62,6 +62,10 @@ struct ikev1_sa {
 	uint32_t mids[IKEV1_MID_WINDOW]; /* Phase 2 message IDs seen */
 	unsigned n_mids, mid_pos;
 	struct ikev1_stats st;
+	/* DPD (dpd.c, RFC 3706) */
+	bool dpd_vid;	  /* the peer sent the DPD vendor ID */
+	uint32_t dpd_seq; /* our last R-U-THERE's sequence number */
+	bool dpd_pending;
 	/* NAT-T (natt.c) */
 	bool natt_vid;	/* both sent the RFC 3947 vendor ID */
 	bool nat_here;	/* we are behind a NAT */
@@ -145,7 +149,17 @@ int natt_check_natd(struct ikev1_sa *sa, const struct isakmp_msg *m);
 /* UDP-encapsulated tunnel once a NAT is detected (RFC 3947 §5.1). */
 uint16_t natt_encap(const struct ikev1_sa *sa);
 
+/* ---- dpd.c ---- */
+void dpd_vids(struct ikev1_sa *sa, const struct isakmp_msg *m);
+/* An authenticated Notify of an Informational: R-U-THERE gets its ACK
+ * (out->pkt), the ACK of ours sets out->dpd_ack. */
+int dpd_notify(struct ikev1_sa *sa, const struct isakmp_notify *n,
+	       struct ikev1_out *out);
+
 /* ---- info.c ---- */
+/* Send an Informational: HDR*, HASH(1), then the Notify or Delete. */
+int info_send(struct ikev1_sa *sa, const struct isakmp_notify *n,
+	      const struct isakmp_delete *d, struct ikev1_out *out);
 int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);
 int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	       struct ikev1_out *out);

@@ -14,15 +14,53 @@
 #include "ikev1/ikev1_int.h"
 #include "lib/util.h"
 
-int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
+int info_send(struct ikev1_sa *sa, const struct isakmp_notify *n,
+	      const struct isakmp_delete *d, struct ikev1_out *out)
 {
 	struct isakmp_hdr h;
 	struct isakmp_wr b;
-	struct isakmp_delete d = {.doi = ISAKMP_DOI_IPSEC, .n_spi = 1};
-	uint8_t spis[16], hash[CRYPTO_MAX_PRF_OUT], iv[CRYPTO_MAX_BLOCK];
+	uint8_t hash[CRYPTO_MAX_PRF_OUT], iv[CRYPTO_MAX_BLOCK];
 	uint8_t *pkt;
 	size_t off, len;
 	uint32_t mid;
+	int rc;
+
+	rc = sa_new_mid(sa, &mid);
+	if (!rc)
+		rc = ikev1_iv_exchange(&sa->keys, mid, iv);
+	if (rc)
+		return rc;
+	sa_hdr(sa, &h, ISAKMP_EXCH_INFO, mid, true);
+	isakmp_wr_begin(&b, &h);
+	isakmp_put_reserve(&b, ISAKMP_NP_HASH, sa->keys.hlen, &off);
+	if (n)
+		isakmp_put_notify(&b, n);
+	if (d)
+		isakmp_put_delete(&b, d);
+	rc = isakmp_wr_finish(&b, &pkt, &len);
+	if (rc)
+		return rc;
+	/* RFC 2409 §5.7: HASH(1) = prf(SKEYID_a, M-ID | N/D) */
+	rc = ikev1_qm_hash(&sa->keys, mid, NULL, 0, pkt + off + sa->keys.hlen,
+			   len - off - sa->keys.hlen, hash);
+	if (!rc) {
+		memcpy(pkt + off, hash, sa->keys.hlen);
+		rc = sa_seal(sa, iv, &pkt, &len);
+	}
+	if (rc) {
+		free(pkt);
+		return rc;
+	}
+	sa_mid_add(sa, mid);
+	out->pkt = pkt;
+	out->len = len;
+	return 0;
+}
+
+int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
+{
+	struct isakmp_delete d = {.doi = ISAKMP_DOI_IPSEC, .n_spi = 1};
+	uint8_t spis[16];
 	int rc;
 
 	if (spi_in) {
@@ -40,34 +78,10 @@ int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
 		memcpy(spis + 8, sa->cky_r, 8);
 	}
 	d.spis = spis;
-	rc = sa_new_mid(sa, &mid);
-	if (!rc)
-		rc = ikev1_iv_exchange(&sa->keys, mid, iv);
-	if (rc)
-		return rc;
-	sa_hdr(sa, &h, ISAKMP_EXCH_INFO, mid, true);
-	isakmp_wr_begin(&b, &h);
-	isakmp_put_reserve(&b, ISAKMP_NP_HASH, sa->keys.hlen, &off);
-	isakmp_put_delete(&b, &d);
-	rc = isakmp_wr_finish(&b, &pkt, &len);
-	if (rc)
-		return rc;
-	rc = ikev1_qm_hash(&sa->keys, mid, NULL, 0, pkt + off + sa->keys.hlen,
-			   len - off - sa->keys.hlen, hash);
-	if (!rc) {
-		memcpy(pkt + off, hash, sa->keys.hlen);
-		rc = sa_seal(sa, iv, &pkt, &len);
-	}
-	if (rc) {
-		free(pkt);
-		return rc;
-	}
-	sa_mid_add(sa, mid);
-	out->pkt = pkt;
-	out->len = len;
-	if (!spi_in)
+	rc = info_send(sa, NULL, &d, out);
+	if (!rc && !spi_in)
 		sa->state = IKEV1_DEAD;
-	return 0;
+	return rc;
 }
 
 int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
@@ -105,6 +119,14 @@ int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	}
 	sa_mid_add(sa, m->hdr.msgid);
 	rc = 0;
+	for (int i = isakmp_msg_next(&pm, ISAKMP_NP_N, -1); i >= 0;
+	     i = isakmp_msg_next(&pm, ISAKMP_NP_N, i)) {
+		struct isakmp_notify n;
+
+		if (isakmp_get_notify(&pm.pl[i], &n) == 0 &&
+		    dpd_notify(sa, &n, out) < 0)
+			break;
+	}
 	for (int i = isakmp_msg_next(&pm, ISAKMP_NP_D, -1); i >= 0;
 	     i = isakmp_msg_next(&pm, ISAKMP_NP_D, i)) {
 		struct isakmp_delete d;

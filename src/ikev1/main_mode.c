@@ -106,6 +106,7 @@ int mm_respond1(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	if (rc)
 		return rc;
 	natt_vids(sa, m);
+	dpd_vids(sa, m);
 	sa_digest(m->raw, m->raw_len, sa->last_rcvd);
 	sa->have_rcvd = true;
 	rc = build_sa_msg(sa, &reply, &pkt, &len);
@@ -309,6 +310,7 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 			sa->cky_r[i] =
 			    (uint8_t)(m->hdr.rcookie >> (56 - 8 * i));
 		natt_vids(sa, m);
+		dpd_vids(sa, m);
 		rc = make_ke_nonce(sa, sa->gxi, sa->ni, &sa->ni_len);
 		if (!rc)
 			rc = build_ke_msg(sa, sa->gxi, sa->ni, sa->ni_len, &pkt,

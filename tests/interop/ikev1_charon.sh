@@ -11,6 +11,7 @@
 #   - Quick Mode (tunnel, ESP AES-CBC-128 + HMAC-SHA2-256, PFS): charon's
 #     CHILD SA is INSTALLED (kernel-libipsec) and its SPIs are ours crossed
 #   - the ESP keys both sides derived are equal (charon's level-4 log)
+#   - DPD (RFC 3706): charon (dpd_delay = 2s) probes, we answer the ACK
 #   - Informational Delete of the CHILD SA and of the ISAKMP SA, sent by
 #     the initiator: the responder removes both
 #   - tshark dissects every ISAKMP datagram cleanly and decrypts the
@@ -83,7 +84,8 @@ run_case() {
 		local_id=198.51.100.2 remote_id=198.51.100.1 psk="$PSK" \
 		proposals=aes128-sha256-modp2048 \
 		esp_proposals=aes128-sha256-modp2048 \
-		local_ts=203.0.113.2/32 remote_ts=203.0.113.1/32 encap=yes
+		local_ts=203.0.113.2/32 remote_ts=203.0.113.1/32 encap=yes \
+		dpd_delay=2s
 	charon_load "$C" || { fail "$side: swanctl load"; return; }
 	cap_start "$side" a va 'udp port 500 or udp port 4500' 198.51.100.2 ||
 		{ fail "$side: capture"; return; }
@@ -139,6 +141,9 @@ run_case() {
 	local reqid=1
 	[ "$side" = charon ] && reqid=2
 	traffic "$side" "$spi_in" "$spi_out" "$key_in" "$key_out" $reqid
+	# RFC 3706: charon probes an idle peer every dpd_delay; we answer
+	check "$side: charon's DPD R-U-THERE answered with R-U-THERE-ACK" \
+		wait_for "grep -q 'parsed INFORMATIONAL_V1 request .*N(DPD_ACK)' '$(charon_log "$C")'" 8
 	if [ "$side" = charon ]; then
 		sw "$C" --terminate --ike c --timeout 10 >/dev/null 2>&1
 		check "$side: our side saw charon's Deletes" \

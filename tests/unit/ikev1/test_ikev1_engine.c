@@ -1,10 +1,10 @@
 /*
  * test_ikev1_engine.c - src/ikev1 initiator against src/ikev1 responder
  * in memory: Main Mode with a PSK, Quick Mode with and without PFS (both
- * sides derive the same ESP keys, crossed), Informational Delete; and
- * the failure paths: wrong PSK, tampered ciphertext (nothing changes,
- * IVs included), replayed Quick Mode and Informational messages,
- * retransmissions answered with the same bytes.
+ * sides derive the same ESP keys, crossed), Informational Delete, DPD
+ * (RFC 3706) R-U-THERE/ACK; and the failure paths: wrong PSK, tampered
+ * ciphertext (nothing changes, IVs included), replayed Quick Mode and
+ * Informational messages, retransmissions answered with the same bytes.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -193,6 +193,28 @@ static void mm_qm_pfs_and_delete(void **state)
 	quick_mode(&p, &a2, &b2);
 	assert_int_not_equal(a2.spi_in, a.spi_in);
 	assert_memory_not_equal(a2.key_in, a.key_in, a.keylen);
+
+	/* DPD (RFC 3706): R-U-THERE answered by its ACK, twice; a replayed
+	 * R-U-THERE is dropped */
+	for (int k = 0; k < 2; k++) {
+		struct ikev1_out u, ack, got;
+		assert_int_equal(ikev1_dpd(p.i, &u), 0);
+		assert_int_equal(ikev1_input(p.r, u.pkt, u.len, &ack), 0);
+		assert_non_null(ack.pkt);
+		assert_int_equal(ikev1_input(p.i, ack.pkt, ack.len, &got), 0);
+		assert_true(got.dpd_ack);
+		assert_null(got.pkt);
+		ikev1_out_clear(&got);
+		assert_int_equal(ikev1_input(p.r, u.pkt, u.len, &got),
+				 -EBADMSG);
+		assert_null(got.pkt);
+		/* the same ACK again is a replay, not a second ACK */
+		assert_int_equal(ikev1_input(p.i, ack.pkt, ack.len, &got),
+				 -EBADMSG);
+		assert_false(got.dpd_ack);
+		ikev1_out_clear(&u);
+		ikev1_out_clear(&ack);
+	}
 
 	/* Delete of the initiator's first CHILD SA, by its inbound SPI */
 	assert_int_equal(ikev1_delete(p.i, a.spi_in, &d), 0);
