@@ -35,10 +35,13 @@
 #include "crypto/ikev1.h"
 #include "isakmp/isakmp.h"
 
-#define IKEV1_MAX_P1	 8
-#define IKEV1_MAX_P2	 8
-#define IKEV1_MAX_QM	 4  /* Quick Modes in flight per ISAKMP SA */
-#define IKEV1_MID_WINDOW 64 /* Phase 2 message IDs remembered (replay) */
+#define IKEV1_MAX_P1 8
+#define IKEV1_MAX_P2 8
+#define IKEV1_MAX_QM 4 /* Quick Modes in flight per ISAKMP SA */
+/* Phase 2 and Informational message IDs remembered for the life of the
+ * ISAKMP SA (replay protection, RFC 2409 §5.5); once full, no further
+ * exchange is started or accepted: the SA must be replaced. */
+#define IKEV1_MID_WINDOW 4096
 #define IKEV1_MAX_ID	 64
 
 /* One Phase 1 suite (RFC 2409 App. A values). */

@@ -59,8 +59,8 @@ struct ikev1_sa {
 	uint8_t last_rcvd[20];
 	bool have_rcvd;
 	struct ikev1_qm qm[IKEV1_MAX_QM];
-	uint32_t mids[IKEV1_MID_WINDOW]; /* Phase 2 message IDs seen */
-	unsigned n_mids, mid_pos;
+	uint32_t mids[IKEV1_MID_WINDOW]; /* Phase 2/Info message IDs seen */
+	unsigned n_mids;
 	struct ikev1_stats st;
 	/* DPD (dpd.c, RFC 3706) */
 	bool dpd_vid;	  /* the peer sent the DPD vendor ID */

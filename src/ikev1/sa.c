@@ -124,6 +124,9 @@ int sa_emit(uint8_t **keep, size_t *keep_len, uint8_t *pkt, size_t len,
 
 bool sa_mid_seen(const struct ikev1_sa *sa, uint32_t mid)
 {
+	/* a full list refuses everything: no ID can be told fresh */
+	if (sa->n_mids >= IKEV1_MID_WINDOW)
+		return true;
 	for (unsigned i = 0; i < sa->n_mids; i++)
 		if (sa->mids[i] == mid)
 			return true;
@@ -132,14 +135,14 @@ bool sa_mid_seen(const struct ikev1_sa *sa, uint32_t mid)
 
 void sa_mid_add(struct ikev1_sa *sa, uint32_t mid)
 {
-	sa->mids[sa->mid_pos] = mid;
-	sa->mid_pos = (sa->mid_pos + 1) % IKEV1_MID_WINDOW;
 	if (sa->n_mids < IKEV1_MID_WINDOW)
-		sa->n_mids++;
+		sa->mids[sa->n_mids++] = mid;
 }
 
 int sa_new_mid(struct ikev1_sa *sa, uint32_t *mid)
 {
+	if (sa->n_mids >= IKEV1_MID_WINDOW)
+		return -ENOSPC;
 	/* RFC 2408 §3.1 / RFC 2409 §5.5: a random, unique, nonzero ID */
 	for (int tries = 0; tries < 16; tries++) {
 		if (crypto_random(mid, sizeof(*mid)) != 0)

@@ -399,6 +399,37 @@ static void natt_forced(void **state)
 	pair_free(&p);
 }
 
+/* The message-ID list is kept for the life of the ISAKMP SA: once full,
+ * nothing more is started or accepted (no replay can slip in). */
+static void mid_list_full(void **state)
+{
+	struct pair p;
+	struct ikev1_out u, ack, got;
+	int n = 0, rc;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "s3cret-psk", 0);
+	main_mode(&p);
+	/* each DPD round trip puts two IDs on each side's list */
+	while ((rc = ikev1_dpd(p.i, &u)) == 0) {
+		if (ikev1_input(p.r, u.pkt, u.len, &ack) == 0 && ack.pkt) {
+			(void)ikev1_input(p.i, ack.pkt, ack.len, &got);
+			ikev1_out_clear(&got);
+		}
+		ikev1_out_clear(&u);
+		ikev1_out_clear(&ack);
+		n++;
+		assert_true(n <= IKEV1_MID_WINDOW);
+	}
+	assert_int_equal(rc, -ENOSPC);
+	assert_true(n >= IKEV1_MID_WINDOW / 2 - 1);
+	assert_int_equal(ikev1_quick_start(p.i, &u), -ENOSPC);
+	/* the responder's list is full too: a fresh QM from it is refused */
+	assert_int_equal(ikev1_quick_start(p.r, &u), -ENOSPC);
+	pair_free(&p);
+}
+
 static void no_common_proposal(void **state)
 {
 	struct ikev1_conf ci, cr;
@@ -429,6 +460,7 @@ int main(void)
 	    cmocka_unit_test(wrong_psk),
 	    cmocka_unit_test(tamper_and_retransmit),
 	    cmocka_unit_test(natt_forced),
+	    cmocka_unit_test(mid_list_full),
 	    cmocka_unit_test(no_common_proposal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,9 +28,9 @@
 static size_t mk_answer(uint8_t *b, uint16_t ancount)
 {
 	static const uint8_t hq[] = {
-	    0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0,
-	    3,	  'w',	'w',  'w',  7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-	    4,	  't',	'e',  's',  't', 0, 0, 1, 0, 1};
+	    0x12, 0x34, 0x81, 0x80, 0,	 1,   0,   0,	0,   0,	  0,   0,
+	    3,	  'w',	'w',  'w',  7,	 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	    4,	  't',	'e',  's',  't', 0,   0,   1,	0,   1};
 
 	memcpy(b, hq, sizeof(hq));
 	b[7] = (uint8_t)ancount;
@@ -140,8 +140,7 @@ static void test_names(void **state)
 	assert_int_equal(dns_name_from_text("a b", w, sizeof(w)), -EINVAL);
 	memset(long_label, 'a', 64);
 	long_label[64] = '\0';
-	assert_int_equal(dns_name_from_text(long_label, w, sizeof(w)),
-			 -EINVAL);
+	assert_int_equal(dns_name_from_text(long_label, w, sizeof(w)), -EINVAL);
 	/* uppercase or a space in wire form is not valid for spmd */
 	{
 		static const uint8_t up[] = {1, 'A', 0};
@@ -279,8 +278,10 @@ static void test_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cname_chain), cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_names),	cmocka_unit_test(test_msg_decode),
+	    cmocka_unit_test(test_cname_chain),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_msg_decode),
 	    cmocka_unit_test(test_cache),
 	};
 
