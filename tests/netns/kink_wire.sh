@@ -12,10 +12,11 @@
 # The exchanges come from tests/netns/kink_pair.sh (MIT KDC in its own
 # namespace, two hosts with r2espd + spmd + kinkd): CREATE/REPLY 2-way,
 # CREATE/REPLY/ACK 3-way, DELETE/REPLY when kinkd stops, KE in CREATE and
-# REPLY with PFS.  When kink_pair.sh has just run (meson runs it first) its
-# captures in BUILD_DIR/tests/kink-captures are checked, if their stamp is
-# newer than kinkd and lists every case; otherwise (or with
-# KINK_WIRE_RERUN=1) kink_pair.sh is run here for the cases.  The committed fixtures
+# REPLY with PFS, STATUS/REPLY (dead-peer detection after a reboot).
+# When kink_pair.sh has just run (meson runs it first) its captures in
+# BUILD_DIR/tests/kink-captures are checked, if their stamp is newer than
+# kinkd and lists every case; otherwise (or with KINK_WIRE_RERUN=1)
+# kink_pair.sh is run here for the cases.  The committed fixtures
 # (tests/data/kink/) are checked first, so a broken oracle shows even when
 # the scenario cannot run.
 #
@@ -28,7 +29,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BUILD=${1:-${R2_BUILD:-$TOP/build}}
 [ $# -gt 0 ] && shift
-CASES=${*:-2way 3way skew ipv6 pfs transport}
+CASES=${*:-2way 3way skew ipv6 pfs transport reboot}
 . "$TOP/tests/lib/kinkwire.sh"
 kw_available || { echo "SKIP: kink_wire (needs tshark and python3 cryptography)"; exit 77; }
 
@@ -158,6 +159,12 @@ for c in $CASES; do
 		grep -q "REPLY .*KRB_ERROR(KRB_AP_ERR_SKEW)" "$W/$c.check" &&
 			pass "$c: the first CREATE is answered by KRB_ERROR (KRB_AP_ERR_SKEW), without Cksum" ||
 			fail "$c: no KRB_AP_ERR_SKEW on the wire"
+	fi
+	if [ "$c" = reboot ]; then
+		case " $types " in
+		*" STATUS REPLY "*) pass "$c: kinkd's own STATUS and its REPLY on the wire (Cksum checked above)" ;;
+		*) fail "$c: no STATUS exchange ($types)" ;;
+		esac
 	fi
 	if [ "$c" = pfs ]; then
 		grep -q "CREATE .*ENCRYPT{ISAKMP{SA(.*NONCE.*KE" "$W/$c.check" &&
