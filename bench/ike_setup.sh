@@ -27,7 +27,8 @@
 #
 # Figures per daemon: setups/s (N / wall time from the first initiate to
 # the N-th CHILD SA on the initiator), CPU seconds (utime+stime from
-# /proc/PID/stat, delta over the run), VmRSS after N SAs (/proc/PID/status)
+# /proc/PID/stat of the daemon and its children -- iked's privsep engine
+# -- delta over the run), VmRSS after N SAs (/proc/PID/status)
 # and bytes per SA ((RSS after - RSS before the first initiate) / N), with
 # racoon2/charon ratios.
 #
@@ -312,7 +313,16 @@ heap_bytes() {
 }
 
 # ---- per-process figures ----
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# utime+stime of a process and its descendants (iked's IKE work is done
+# in its privilege-separated child, not in the pid we started)
+cpu_ticks() {
+	local t c
+	t=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0)
+	for c in $(ps -o pid= --ppid "$1"); do
+		t=$((t + $(cpu_ticks "$c")))
+	done
+	echo "$t"
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # ---- racoon2 ----
