@@ -28,62 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- IKEv2 transform IDs (RFC 7296 §3.3.2, IANA registry) ---- */
-
-/* Transform types. */
-#define IKEV2_XF_ENCR  1
-#define IKEV2_XF_PRF   2
-#define IKEV2_XF_INTEG 3
-#define IKEV2_XF_DH    4
-#define IKEV2_XF_ESN   5
-
-/* Transform type 1: encryption algorithms. */
-#define IKEV2_ENCR_3DES 3
-/* 11 = ENCR_NULL (RFC 2410): ESP only, not implemented */
-#define IKEV2_ENCR_NULL		     11
-#define IKEV2_ENCR_AES_CBC	     12
-#define IKEV2_ENCR_AES_CTR	     13
-#define IKEV2_ENCR_AES_GCM_8	     18
-#define IKEV2_ENCR_AES_GCM_12	     19
-#define IKEV2_ENCR_AES_GCM_16	     20
-#define IKEV2_ENCR_CHACHA20_POLY1305 28
-
-/* Transform type 2: pseudorandom functions. */
-#define IKEV2_PRF_HMAC_MD5	1
-#define IKEV2_PRF_HMAC_SHA1	2
-#define IKEV2_PRF_AES128_XCBC	4
-#define IKEV2_PRF_HMAC_SHA2_256 5
-#define IKEV2_PRF_HMAC_SHA2_384 6
-#define IKEV2_PRF_HMAC_SHA2_512 7
-#define IKEV2_PRF_AES128_CMAC	8
-
-/* Transform type 3: integrity algorithms. */
-#define IKEV2_INTEG_NONE	      0
-#define IKEV2_INTEG_HMAC_MD5_96	      1
-#define IKEV2_INTEG_HMAC_SHA1_96      2
-#define IKEV2_INTEG_AES_XCBC_96	      5
-#define IKEV2_INTEG_HMAC_SHA2_256_128 12
-#define IKEV2_INTEG_HMAC_SHA2_384_192 13
-#define IKEV2_INTEG_HMAC_SHA2_512_256 14
-
-/* Transform type 4: key exchange (DH) groups. */
-#define IKEV2_DH_NONE	    0
-#define IKEV2_DH_MODP1024   2
-#define IKEV2_DH_MODP1536   5
-#define IKEV2_DH_MODP2048   14
-#define IKEV2_DH_MODP3072   15
-#define IKEV2_DH_MODP4096   16
-#define IKEV2_DH_MODP6144   17
-#define IKEV2_DH_MODP8192   18
-#define IKEV2_DH_ECP256	    19
-#define IKEV2_DH_ECP384	    20
-#define IKEV2_DH_ECP521	    21
-#define IKEV2_DH_CURVE25519 31
-#define IKEV2_DH_CURVE448   32
-
-/* Transform type 5: extended sequence numbers. */
-#define IKEV2_ESN_NO  0
-#define IKEV2_ESN_YES 1
+/* IKEv2 transform IDs: the one registry (crypto/xform.h). */
+#include "crypto/xform.h"
 
 /* Upper bounds, for fixed-size buffers. */
 #define CRYPTO_MAX_KEY	     64 /* any ENCR key incl. salt, MAC or PRF key */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/xform.h"
 #include "ike/auth_cert.h"
 #include "ike/cfg.h"
 #include "lib/util.h"
@@ -106,14 +107,14 @@ void cfg_remote_defaults(struct ike_remote *r)
 	r->ikev2 = true;
 	r->peer_any = true;
 	/* A modern default set both racoon2 and strongSwan accept. */
-	alg_add(&r->encr, 12, 128); /* ENCR_AES_CBC */
-	alg_add(&r->encr, 12, 256);
-	alg_add(&r->prf, 5, 0);	   /* PRF_HMAC_SHA2_256 */
-	alg_add(&r->prf, 2, 0);	   /* PRF_HMAC_SHA1 */
-	alg_add(&r->integ, 12, 0); /* AUTH_HMAC_SHA2_256_128 */
-	alg_add(&r->integ, 2, 0);  /* AUTH_HMAC_SHA1_96 */
-	alg_add(&r->dh, 14, 0);	   /* MODP-2048 */
-	alg_add(&r->dh, 19, 0);	   /* ECP-256 */
+	alg_add(&r->encr, IKEV2_ENCR_AES_CBC, 128);
+	alg_add(&r->encr, IKEV2_ENCR_AES_CBC, 256);
+	alg_add(&r->prf, IKEV2_PRF_HMAC_SHA2_256, 0);
+	alg_add(&r->prf, IKEV2_PRF_HMAC_SHA1, 0);
+	alg_add(&r->integ, IKEV2_INTEG_HMAC_SHA2_256_128, 0);
+	alg_add(&r->integ, IKEV2_INTEG_HMAC_SHA1_96, 0);
+	alg_add(&r->dh, IKEV2_DH_MODP2048, 0);
+	alg_add(&r->dh, IKEV2_DH_ECP256, 0);
 	r->max_retry = 3;
 	r->interval_ms = 2000;
 	r->nego_limit_sec = 60;

@@ -298,15 +298,33 @@ void ksa_wipe(struct ksa *sa)
 
 /* Linux crypto names as used by ip-xfrm(8) and strongSwan. */
 static const struct kalg_encr encr_tab[] = {
-    {ENCR_3DES, "cbc(des3_ede)", 0, 0, false, true, {192}},
-    {ENCR_NULL, "ecb(cipher_null)", 0, 0, false, true, {0}},
-    {ENCR_AES_CBC, "cbc(aes)", 0, 0, false, false, {128, 192, 256}},
+    {IKEV2_ENCR_3DES, "cbc(des3_ede)", 0, 0, false, true, {192}},
+    {IKEV2_ENCR_NULL, "ecb(cipher_null)", 0, 0, false, true, {0}},
+    {IKEV2_ENCR_AES_CBC, "cbc(aes)", 0, 0, false, false, {128, 192, 256}},
     /* RFC 3686 §5.1: 4-octet nonce after the key */
-    {ENCR_AES_CTR, "rfc3686(ctr(aes))", 4, 0, false, false, {128, 192, 256}},
+    {IKEV2_ENCR_AES_CTR,
+     "rfc3686(ctr(aes))",
+     4,
+     0,
+     false,
+     false,
+     {128, 192, 256}},
     /* RFC 4309 §7.1: 3-octet salt */
-    {ENCR_AES_CCM_8, "rfc4309(ccm(aes))", 3, 64, true, false, {128, 192, 256}},
-    {ENCR_AES_CCM_12, "rfc4309(ccm(aes))", 3, 96, true, false, {128, 192, 256}},
-    {ENCR_AES_CCM_16,
+    {IKEV2_ENCR_AES_CCM_8,
+     "rfc4309(ccm(aes))",
+     3,
+     64,
+     true,
+     false,
+     {128, 192, 256}},
+    {IKEV2_ENCR_AES_CCM_12,
+     "rfc4309(ccm(aes))",
+     3,
+     96,
+     true,
+     false,
+     {128, 192, 256}},
+    {IKEV2_ENCR_AES_CCM_16,
      "rfc4309(ccm(aes))",
      3,
      128,
@@ -314,9 +332,21 @@ static const struct kalg_encr encr_tab[] = {
      false,
      {128, 192, 256}},
     /* RFC 4106 §8.1: 4-octet salt */
-    {ENCR_AES_GCM_8, "rfc4106(gcm(aes))", 4, 64, true, false, {128, 192, 256}},
-    {ENCR_AES_GCM_12, "rfc4106(gcm(aes))", 4, 96, true, false, {128, 192, 256}},
-    {ENCR_AES_GCM_16,
+    {IKEV2_ENCR_AES_GCM_8,
+     "rfc4106(gcm(aes))",
+     4,
+     64,
+     true,
+     false,
+     {128, 192, 256}},
+    {IKEV2_ENCR_AES_GCM_12,
+     "rfc4106(gcm(aes))",
+     4,
+     96,
+     true,
+     false,
+     {128, 192, 256}},
+    {IKEV2_ENCR_AES_GCM_16,
      "rfc4106(gcm(aes))",
      4,
      128,
@@ -324,7 +354,7 @@ static const struct kalg_encr encr_tab[] = {
      false,
      {128, 192, 256}},
     /* RFC 4543 §5: GMAC, 4-octet salt, 16-octet ICV */
-    {ENCR_NULL_AUTH_AES_GMAC,
+    {IKEV2_ENCR_NULL_AUTH_AES_GMAC,
      "rfc4543(gcm(aes))",
      4,
      128,
@@ -332,7 +362,7 @@ static const struct kalg_encr encr_tab[] = {
      false,
      {128, 192, 256}},
     /* RFC 7634 §2: 256-bit key + 4-octet salt, no Key Length attr */
-    {ENCR_CHACHA20_POLY1305,
+    {IKEV2_ENCR_CHACHA20_POLY1305,
      "rfc7539esp(chacha20,poly1305)",
      4,
      128,
@@ -342,12 +372,12 @@ static const struct kalg_encr encr_tab[] = {
 };
 
 static const struct kalg_integ integ_tab[] = {
-    {AUTH_HMAC_MD5_96, "hmac(md5)", 16, 96},
-    {AUTH_HMAC_SHA1_96, "hmac(sha1)", 20, 96},
-    {AUTH_AES_XCBC_96, "xcbc(aes)", 16, 96},
-    {AUTH_HMAC_SHA2_256_128, "hmac(sha256)", 32, 128},
-    {AUTH_HMAC_SHA2_384_192, "hmac(sha384)", 48, 192},
-    {AUTH_HMAC_SHA2_512_256, "hmac(sha512)", 64, 256},
+    {IKEV2_INTEG_HMAC_MD5_96, "hmac(md5)", 16, 96},
+    {IKEV2_INTEG_HMAC_SHA1_96, "hmac(sha1)", 20, 96},
+    {IKEV2_INTEG_AES_XCBC_96, "xcbc(aes)", 16, 96},
+    {IKEV2_INTEG_HMAC_SHA2_256_128, "hmac(sha256)", 32, 128},
+    {IKEV2_INTEG_HMAC_SHA2_384_192, "hmac(sha384)", 48, 192},
+    {IKEV2_INTEG_HMAC_SHA2_512_256, "hmac(sha512)", 64, 256},
 };
 
 const struct kalg_encr *kalg_encr_by_id(uint16_t id)
@@ -519,9 +549,9 @@ int ksa_validate(const struct ksa *sa, char *err, size_t errlen)
 		}
 		/* RFC 4303 §3.2: ESP with neither confidentiality nor
 		 * integrity is not allowed */
-		if (e->id == ENCR_NULL && !sa->integ_id) {
+		if (e->id == IKEV2_ENCR_NULL && !sa->integ_id) {
 			kerr_set(err, errlen,
-				 "ESP with ENCR_NULL needs an "
+				 "ESP with IKEV2_ENCR_NULL needs an "
 				 "integrity transform");
 			return -EINVAL;
 		}

@@ -12,33 +12,8 @@
 #ifndef RACOON_KERNEL_PRIV_H
 #define RACOON_KERNEL_PRIV_H
 
+#include "crypto/xform.h" /* the IKEv2 transform IDs */
 #include "kernel/kernel.h"
-
-/* IKEv2 transform IDs used by the kernel layer (RFC 7296 §3.3.2, RFC
- * 4106, RFC 4309, RFC 4543, RFC 7634). */
-enum {
-	ENCR_3DES = 3,
-	ENCR_NULL = 11,
-	ENCR_AES_CBC = 12,
-	ENCR_AES_CTR = 13,
-	ENCR_AES_CCM_8 = 14,
-	ENCR_AES_CCM_12 = 15,
-	ENCR_AES_CCM_16 = 16,
-	ENCR_AES_GCM_8 = 18,
-	ENCR_AES_GCM_12 = 19,
-	ENCR_AES_GCM_16 = 20,
-	ENCR_NULL_AUTH_AES_GMAC = 21,
-	ENCR_CHACHA20_POLY1305 = 28,
-};
-
-enum {
-	AUTH_HMAC_MD5_96 = 1,
-	AUTH_HMAC_SHA1_96 = 2,
-	AUTH_AES_XCBC_96 = 5,
-	AUTH_HMAC_SHA2_256_128 = 12,
-	AUTH_HMAC_SHA2_384_192 = 13,
-	AUTH_HMAC_SHA2_512_256 = 14,
-};
 
 struct kalg_encr {
 	uint16_t id;

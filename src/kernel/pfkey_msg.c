@@ -100,30 +100,30 @@ struct alg_map {
 
 /* RFC 2367 §3.5 numbers where they exist, else the KAME ones. */
 static const struct alg_map encr_map[] = {
-    {ENCR_3DES, 3, OS_ALL},	/* SADB_EALG_3DESCBC */
-    {ENCR_NULL, 11, OS_ALL},	/* SADB_EALG_NULL */
-    {ENCR_AES_CBC, 12, OS_ALL}, /* SADB_X_EALG_AESCBC */
-    {ENCR_AES_CTR, 13, OS_ALL}, /* SADB_X_EALG_AESCTR (RFC 3686) */
+    {IKEV2_ENCR_3DES, 3, OS_ALL},     /* SADB_EALG_3DESCBC */
+    {IKEV2_ENCR_NULL, 11, OS_ALL},    /* SADB_EALG_NULL */
+    {IKEV2_ENCR_AES_CBC, 12, OS_ALL}, /* SADB_X_EALG_AESCBC */
+    {IKEV2_ENCR_AES_CTR, 13, OS_ALL}, /* SADB_X_EALG_AESCTR (RFC 3686) */
     /* AEADs: the BSDs take the key || salt with auth NONE; Linux
      * af_key looks encryption ids up in its non-AEAD list only. */
-    {ENCR_AES_GCM_16, 20, OS_F | OS_N},		/* SADB_X_EALG_AESGCM16 */
-    {ENCR_NULL_AUTH_AES_GMAC, 23, OS_F | OS_N}, /* SADB_X_EALG_AESGMAC */
+    {IKEV2_ENCR_AES_GCM_16, 20, OS_F | OS_N},	      /* SADB_X_EALG_AESGCM16 */
+    {IKEV2_ENCR_NULL_AUTH_AES_GMAC, 23, OS_F | OS_N}, /* SADB_X_EALG_AESGMAC */
 };
 
 static const struct alg_map integ_map[] = {
-    {AUTH_HMAC_MD5_96, 2, OS_ALL},	 /* SADB_AALG_MD5HMAC */
-    {AUTH_HMAC_SHA1_96, 3, OS_ALL},	 /* SADB_AALG_SHA1HMAC */
-    {AUTH_HMAC_SHA2_256_128, 5, OS_ALL}, /* SADB_X_AALG_SHA2_256 */
-    {AUTH_HMAC_SHA2_384_192, 6, OS_ALL}, /* SADB_X_AALG_SHA2_384 */
-    {AUTH_HMAC_SHA2_512_256, 7, OS_ALL}, /* SADB_X_AALG_SHA2_512 */
-    {AUTH_AES_XCBC_96, 9, OS_ALL},	 /* SADB_X_AALG_AES_XCBC_MAC */
+    {IKEV2_INTEG_HMAC_MD5_96, 2, OS_ALL},	/* SADB_AALG_MD5HMAC */
+    {IKEV2_INTEG_HMAC_SHA1_96, 3, OS_ALL},	/* SADB_AALG_SHA1HMAC */
+    {IKEV2_INTEG_HMAC_SHA2_256_128, 5, OS_ALL}, /* SADB_X_AALG_SHA2_256 */
+    {IKEV2_INTEG_HMAC_SHA2_384_192, 6, OS_ALL}, /* SADB_X_AALG_SHA2_384 */
+    {IKEV2_INTEG_HMAC_SHA2_512_256, 7, OS_ALL}, /* SADB_X_AALG_SHA2_512 */
+    {IKEV2_INTEG_AES_XCBC_96, 9, OS_ALL},	/* SADB_X_AALG_AES_XCBC_MAC */
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static int encr_to_sadb(const struct pfk_flavor *fl, uint16_t id, uint8_t *out)
 {
-	if (id == ENCR_CHACHA20_POLY1305 && fl->ealg_chacha) {
+	if (id == IKEV2_ENCR_CHACHA20_POLY1305 && fl->ealg_chacha) {
 		*out = fl->ealg_chacha;
 		return 0;
 	}
@@ -139,7 +139,7 @@ static int encr_to_sadb(const struct pfk_flavor *fl, uint16_t id, uint8_t *out)
 static uint16_t encr_from_sadb(const struct pfk_flavor *fl, uint8_t v)
 {
 	if (v && v == fl->ealg_chacha)
-		return ENCR_CHACHA20_POLY1305;
+		return IKEV2_ENCR_CHACHA20_POLY1305;
 	for (size_t i = 0; i < NELEM(encr_map); i++)
 		if (encr_map[i].sadb == v && (encr_map[i].os & (1u << fl->os)))
 			return encr_map[i].ike;

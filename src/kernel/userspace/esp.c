@@ -39,17 +39,17 @@ struct esp_alg {
 /* RFC 4303 §2.4: payload is padded so that pad length and next header
  * end on a 4-byte boundary, or the cipher's block size if larger. */
 static const struct esp_alg esp_algs[] = {
-    {ESP_ENCR_AES_GCM_16, ESP_K_AEAD, 8, 4, 16, 4, "AES-128-GCM", "AES-192-GCM",
+    {IKEV2_ENCR_AES_GCM_16, ESP_K_AEAD, 8, 4, 16, 4, "AES-128-GCM",
+     "AES-192-GCM", "AES-256-GCM", "RFC 4106"},
+    {IKEV2_ENCR_AES_GCM_12, ESP_K_AEAD, 8, 4, 12, 4, "AES-128-GCM",
+     "AES-192-GCM", "AES-256-GCM", "RFC 4106"},
+    {IKEV2_ENCR_AES_GCM_8, ESP_K_AEAD, 8, 4, 8, 4, "AES-128-GCM", "AES-192-GCM",
      "AES-256-GCM", "RFC 4106"},
-    {ESP_ENCR_AES_GCM_12, ESP_K_AEAD, 8, 4, 12, 4, "AES-128-GCM", "AES-192-GCM",
-     "AES-256-GCM", "RFC 4106"},
-    {ESP_ENCR_AES_GCM_8, ESP_K_AEAD, 8, 4, 8, 4, "AES-128-GCM", "AES-192-GCM",
-     "AES-256-GCM", "RFC 4106"},
-    {ESP_ENCR_CHACHA20_POLY1305, ESP_K_AEAD, 8, 4, 16, 4, NULL, NULL,
+    {IKEV2_ENCR_CHACHA20_POLY1305, ESP_K_AEAD, 8, 4, 16, 4, NULL, NULL,
      "ChaCha20-Poly1305", "RFC 7634"},
-    {ESP_ENCR_AES_CBC, ESP_K_CBC, 16, 16, 0, 0, "AES-128-CBC", "AES-192-CBC",
+    {IKEV2_ENCR_AES_CBC, ESP_K_CBC, 16, 16, 0, 0, "AES-128-CBC", "AES-192-CBC",
      "AES-256-CBC", "RFC 3602"},
-    {ESP_ENCR_NULL, ESP_K_NULL, 0, 4, 0, 0, NULL, NULL, NULL, "RFC 2410"},
+    {IKEV2_ENCR_NULL, ESP_K_NULL, 0, 4, 0, 0, NULL, NULL, NULL, "RFC 2410"},
 };
 
 struct esp_integ {
@@ -60,10 +60,10 @@ struct esp_integ {
 
 /* RFC 2404 (SHA-1-96), RFC 4868 (SHA-2, truncated to half). */
 static const struct esp_integ esp_integs[] = {
-    {ESP_AUTH_HMAC_SHA1_96, "SHA1", 20, 12},
-    {ESP_AUTH_HMAC_SHA2_256_128, "SHA256", 32, 16},
-    {ESP_AUTH_HMAC_SHA2_384_192, "SHA384", 48, 24},
-    {ESP_AUTH_HMAC_SHA2_512_256, "SHA512", 64, 32},
+    {IKEV2_INTEG_HMAC_SHA1_96, "SHA1", 20, 12},
+    {IKEV2_INTEG_HMAC_SHA2_256_128, "SHA256", 32, 16},
+    {IKEV2_INTEG_HMAC_SHA2_384_192, "SHA384", 48, 24},
+    {IKEV2_INTEG_HMAC_SHA2_512_256, "SHA512", 64, 32},
 };
 
 const char *esp_strerror(int err)
@@ -260,7 +260,7 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 		 * packet (the TLS-style "fixed IV" of OpenSSL); used for
 		 * decryption, where it saves a re-initialisation. */
 		if (alg->kind == ESP_K_AEAD &&
-		    alg->encr_id != ESP_ENCR_CHACHA20_POLY1305)
+		    alg->encr_id != IKEV2_ENCR_CHACHA20_POLY1305)
 			sa->gcm_iv_inv =
 			    EVP_CIPHER_CTX_ctrl(sa->cipher_dec,
 						EVP_CTRL_GCM_SET_IV_FIXED, 4,

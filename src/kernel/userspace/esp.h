@@ -26,19 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/xform.h" /* IKEV2_ENCR_*, IKEV2_INTEG_* */
 #include "kernel/kernel.h"
-
-/* IKEv2 transform IDs (RFC 7296 §3.3.2, IANA) understood by the engine. */
-#define ESP_ENCR_NULL		   11
-#define ESP_ENCR_AES_CBC	   12
-#define ESP_ENCR_AES_GCM_8	   18
-#define ESP_ENCR_AES_GCM_12	   19
-#define ESP_ENCR_AES_GCM_16	   20
-#define ESP_ENCR_CHACHA20_POLY1305 28
-#define ESP_AUTH_HMAC_SHA1_96	   2
-#define ESP_AUTH_HMAC_SHA2_256_128 12
-#define ESP_AUTH_HMAC_SHA2_384_192 13
-#define ESP_AUTH_HMAC_SHA2_512_256 14
 
 #define ESP_REPLAY_DEFAULT 64
 #define ESP_REPLAY_MAX	   4096
@@ -79,9 +68,11 @@ const char *esp_strerror(int err);
  */
 static inline bool esp_encr_is_aead(uint16_t encr_id)
 {
-	return (encr_id >= 14 && encr_id <= 16) ||
-	       (encr_id >= ESP_ENCR_AES_GCM_8 && encr_id <= 21) ||
-	       encr_id == ESP_ENCR_CHACHA20_POLY1305;
+	return (encr_id >= IKEV2_ENCR_AES_CCM_8 &&
+		encr_id <= IKEV2_ENCR_AES_CCM_16) ||
+	       (encr_id >= IKEV2_ENCR_AES_GCM_8 &&
+		encr_id <= IKEV2_ENCR_NULL_AUTH_AES_GMAC) ||
+	       encr_id == IKEV2_ENCR_CHACHA20_POLY1305;
 }
 
 struct esp_alg; /* private description of an algorithm */

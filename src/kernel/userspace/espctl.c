@@ -159,29 +159,32 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 			sa.replay_window = (uint32_t)num(v);
 		} else if (!strcmp(o, "enc")) {
 			if (!strcmp(v, "aes-gcm-128")) {
-				sa.encr_id = ESP_ENCR_AES_GCM_16;
+				sa.encr_id = IKEV2_ENCR_AES_GCM_16;
 				sa.encr_keybits = 128;
 			} else if (!strcmp(v, "aes-gcm-256")) {
-				sa.encr_id = ESP_ENCR_AES_GCM_16;
+				sa.encr_id = IKEV2_ENCR_AES_GCM_16;
 				sa.encr_keybits = 256;
 			} else if (!strcmp(v, "chacha20-poly1305")) {
-				sa.encr_id = ESP_ENCR_CHACHA20_POLY1305;
+				sa.encr_id = IKEV2_ENCR_CHACHA20_POLY1305;
 				sa.encr_keybits = 256;
 			} else if (!strncmp(v, "aes-cbc-", 8)) {
-				sa.encr_id = ESP_ENCR_AES_CBC;
+				sa.encr_id = IKEV2_ENCR_AES_CBC;
 				sa.encr_keybits = (uint16_t)atoi(v + 8);
 			} else if (!strcmp(v, "null")) {
-				sa.encr_id = ESP_ENCR_NULL;
+				sa.encr_id = IKEV2_ENCR_NULL;
 			} else {
 				usage();
 			}
 		} else if (!strcmp(o, "auth")) {
-			sa.integ_id =
-			    !strcmp(v, "sha1")	   ? ESP_AUTH_HMAC_SHA1_96
-			    : !strcmp(v, "sha256") ? ESP_AUTH_HMAC_SHA2_256_128
-			    : !strcmp(v, "sha384") ? ESP_AUTH_HMAC_SHA2_384_192
-			    : !strcmp(v, "sha512") ? ESP_AUTH_HMAC_SHA2_512_256
-						   : 0;
+			sa.integ_id = !strcmp(v, "sha1")
+					  ? IKEV2_INTEG_HMAC_SHA1_96
+				      : !strcmp(v, "sha256")
+					  ? IKEV2_INTEG_HMAC_SHA2_256_128
+				      : !strcmp(v, "sha384")
+					  ? IKEV2_INTEG_HMAC_SHA2_384_192
+				      : !strcmp(v, "sha512")
+					  ? IKEV2_INTEG_HMAC_SHA2_512_256
+					  : 0;
 			if (!sa.integ_id)
 				usage();
 		} else if (!strcmp(o, "key")) {
@@ -211,7 +214,7 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 			usage();
 		}
 	}
-	if (sa.encr_id == ESP_ENCR_NULL)
+	if (sa.encr_id == IKEV2_ENCR_NULL)
 		sa.encr_keybits = 0;
 	if (esp_encr_is_aead(sa.encr_id)) {
 		if (!force_static_aead) {

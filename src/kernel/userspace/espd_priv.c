@@ -576,19 +576,19 @@ static void crypto_preload(void)
 	static const struct {
 		uint16_t encr, bits, integ;
 	} algs[] = {
-	    {ESP_ENCR_AES_GCM_16, 128, 0},
-	    {ESP_ENCR_AES_GCM_16, 192, 0},
-	    {ESP_ENCR_AES_GCM_16, 256, 0},
-	    {ESP_ENCR_CHACHA20_POLY1305, 256, 0},
-	    {ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA1_96},
-	    {ESP_ENCR_AES_CBC, 192, ESP_AUTH_HMAC_SHA2_256_128},
-	    {ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_384_192},
-	    {ESP_ENCR_NULL, 0, ESP_AUTH_HMAC_SHA2_512_256},
+	    {IKEV2_ENCR_AES_GCM_16, 128, 0},
+	    {IKEV2_ENCR_AES_GCM_16, 192, 0},
+	    {IKEV2_ENCR_AES_GCM_16, 256, 0},
+	    {IKEV2_ENCR_CHACHA20_POLY1305, 256, 0},
+	    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA1_96},
+	    {IKEV2_ENCR_AES_CBC, 192, IKEV2_INTEG_HMAC_SHA2_256_128},
+	    {IKEV2_ENCR_AES_CBC, 256, IKEV2_INTEG_HMAC_SHA2_384_192},
+	    {IKEV2_ENCR_NULL, 0, IKEV2_INTEG_HMAC_SHA2_512_256},
 	};
-	static const uint8_t alen[] = {[ESP_AUTH_HMAC_SHA1_96] = 20,
-				       [ESP_AUTH_HMAC_SHA2_256_128] = 32,
-				       [ESP_AUTH_HMAC_SHA2_384_192] = 48,
-				       [ESP_AUTH_HMAC_SHA2_512_256] = 64};
+	static const uint8_t alen[] = {[IKEV2_INTEG_HMAC_SHA1_96] = 20,
+				       [IKEV2_INTEG_HMAC_SHA2_256_128] = 32,
+				       [IKEV2_INTEG_HMAC_SHA2_384_192] = 48,
+				       [IKEV2_INTEG_HMAC_SHA2_512_256] = 64};
 
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		struct ksa k;

@@ -30,10 +30,10 @@ static void setup(void)
 		uint16_t encr, bits, integ, klen, alen;
 		bool esn;
 	} c[4] = {
-	    {ESP_ENCR_AES_GCM_16, 128, 0, 20, 0, false},
-	    {ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0, true},
-	    {ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA1_96, 16, 20, true},
-	    {ESP_ENCR_NULL, 0, ESP_AUTH_HMAC_SHA2_256_128, 0, 32, false},
+	    {IKEV2_ENCR_AES_GCM_16, 128, 0, 20, 0, false},
+	    {IKEV2_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0, true},
+	    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA1_96, 16, 20, true},
+	    {IKEV2_ENCR_NULL, 0, IKEV2_INTEG_HMAC_SHA2_256_128, 0, 32, false},
 	};
 	for (int i = 0; i < 4; i++) {
 		struct ksa k;

@@ -151,7 +151,7 @@ static struct ksa sa_k(uint32_t spi, bool update)
 	ip4("198.51.100.2", &k.dst);
 	k.mode = KMODE_TUNNEL;
 	k.reqid = 1;
-	k.encr_id = ESP_ENCR_AES_GCM_16;
+	k.encr_id = IKEV2_ENCR_AES_GCM_16;
 	k.encr_keybits = 128;
 	k.enc_key_len = 20;
 	memset(k.enc_key, 0x42, 20);

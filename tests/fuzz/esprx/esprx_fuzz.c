@@ -59,19 +59,20 @@ struct sa_def {
 };
 
 static const struct sa_def sas[] = {
-    {0x100, false, true, false, false, ESP_ENCR_AES_GCM_16, 128, 0, 20, 0, 1},
-    {0x101, false, true, true, true, ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0,
-     2},
-    {0x102, false, true, false, true, ESP_ENCR_AES_CBC, 128,
-     ESP_AUTH_HMAC_SHA1_96, 16, 20, 3},
-    {0x103, true, true, false, false, ESP_ENCR_NULL, 0,
-     ESP_AUTH_HMAC_SHA2_256_128, 0, 32, 4},
-    {0x104, true, true, true, false, ESP_ENCR_AES_GCM_16, 256, 0, 36, 0, 5},
-    {0x200, false, false, false, false, ESP_ENCR_AES_GCM_16, 128, 0, 20, 0, 1},
-    {0x201, false, false, true, true, ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0,
-     2},
-    {0x203, true, false, false, false, ESP_ENCR_NULL, 0,
-     ESP_AUTH_HMAC_SHA2_256_128, 0, 32, 4},
+    {0x100, false, true, false, false, IKEV2_ENCR_AES_GCM_16, 128, 0, 20, 0, 1},
+    {0x101, false, true, true, true, IKEV2_ENCR_CHACHA20_POLY1305, 256, 0, 36,
+     0, 2},
+    {0x102, false, true, false, true, IKEV2_ENCR_AES_CBC, 128,
+     IKEV2_INTEG_HMAC_SHA1_96, 16, 20, 3},
+    {0x103, true, true, false, false, IKEV2_ENCR_NULL, 0,
+     IKEV2_INTEG_HMAC_SHA2_256_128, 0, 32, 4},
+    {0x104, true, true, true, false, IKEV2_ENCR_AES_GCM_16, 256, 0, 36, 0, 5},
+    {0x200, false, false, false, false, IKEV2_ENCR_AES_GCM_16, 128, 0, 20, 0,
+     1},
+    {0x201, false, false, true, true, IKEV2_ENCR_CHACHA20_POLY1305, 256, 0, 36,
+     0, 2},
+    {0x203, true, false, false, false, IKEV2_ENCR_NULL, 0,
+     IKEV2_INTEG_HMAC_SHA2_256_128, 0, 32, 4},
 };
 #define NSA (sizeof(sas) / sizeof(sas[0]))
 #define NIN 5 /* the first NIN are inbound */

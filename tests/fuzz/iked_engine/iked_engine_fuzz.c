@@ -35,6 +35,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 
+#include "crypto/xform.h"
 #include "adv.h"
 #include "det.h"
 #include "harness.h"
@@ -68,7 +69,7 @@ static void config(struct iked *d, const char *me, const char *peer,
 	r->dh.a[0].id = 31; /* Curve25519: cheap, the exchanges are the point */
 	if (gcm) {
 		r->encr.n = 1;
-		r->encr.a[0].id = 20; /* ENCR_AES_GCM_16 (RFC 5282) */
+		r->encr.a[0].id = IKEV2_ENCR_AES_GCM_16; /* RFC 5282 */
 		r->encr.a[0].keybits = 128;
 		r->integ.n = 0;
 	}

@@ -71,11 +71,11 @@ sa_base(bool v6)
 	sa.src = A(v6 ? "2001:db8::1" : "198.51.100.1");
 	sa.dst = A(v6 ? "2001:db8::2" : "198.51.100.2");
 	sa.reqid = 0x1001;
-	sa.encr_id = ENCR_AES_CBC;
+	sa.encr_id = IKEV2_ENCR_AES_CBC;
 	sa.encr_keybits = 128;
 	sa.enc_key_len = 16;
 	memset(sa.enc_key, 0x11, 16);
-	sa.integ_id = AUTH_HMAC_SHA2_256_128;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
 	sa.auth_key_len = 32;
 	memset(sa.auth_key, 0x22, 32);
 	sa.replay_window = 64;
@@ -162,7 +162,7 @@ static void one_flavor(const struct pfk_flavor *fl)
 	sa.encap.dport = 40000;
 	sa.encap.oa = A("192.168.1.10");
 	if (fl->aead) {
-		sa.encr_id = ENCR_AES_GCM_16;
+		sa.encr_id = IKEV2_ENCR_AES_GCM_16;
 		sa.encr_keybits = 256;
 		sa.enc_key_len = 36;
 		sa.integ_id = 0;

@@ -122,15 +122,15 @@ struct algcase {
 	uint16_t encr, bits, integ, klen, alen;
 };
 static const struct algcase algcases[] = {
-    {ESP_ENCR_AES_GCM_16, 128, 0, 20, 0},
-    {ESP_ENCR_AES_GCM_16, 256, 0, 36, 0},
-    {ESP_ENCR_AES_GCM_12, 192, 0, 28, 0},
-    {ESP_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0},
-    {ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA1_96, 16, 20},
-    {ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_256_128, 32, 32},
-    {ESP_ENCR_AES_CBC, 128, ESP_AUTH_HMAC_SHA2_384_192, 16, 48},
-    {ESP_ENCR_AES_CBC, 256, ESP_AUTH_HMAC_SHA2_512_256, 32, 64},
-    {ESP_ENCR_NULL, 0, ESP_AUTH_HMAC_SHA2_256_128, 0, 32},
+    {IKEV2_ENCR_AES_GCM_16, 128, 0, 20, 0},
+    {IKEV2_ENCR_AES_GCM_16, 256, 0, 36, 0},
+    {IKEV2_ENCR_AES_GCM_12, 192, 0, 28, 0},
+    {IKEV2_ENCR_CHACHA20_POLY1305, 256, 0, 36, 0},
+    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA1_96, 16, 20},
+    {IKEV2_ENCR_AES_CBC, 256, IKEV2_INTEG_HMAC_SHA2_256_128, 32, 32},
+    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA2_384_192, 16, 48},
+    {IKEV2_ENCR_AES_CBC, 256, IKEV2_INTEG_HMAC_SHA2_512_256, 32, 64},
+    {IKEV2_ENCR_NULL, 0, IKEV2_INTEG_HMAC_SHA2_256_128, 0, 32},
 };
 
 static void make_pair(const struct algcase *c, bool esn, uint32_t window,
@@ -279,7 +279,7 @@ static struct esp_sa *replay_sa(uint32_t window, bool esn, uint64_t top)
 	memset(&k, 0, sizeof(k));
 	k.proto = IPPROTO_ESP;
 	k.spi = 0x1000;
-	k.encr_id = ESP_ENCR_AES_GCM_16;
+	k.encr_id = IKEV2_ENCR_AES_GCM_16;
 	k.enc_key_len = 20;
 	k.esn = esn;
 	k.replay_window = window;
@@ -333,7 +333,7 @@ static void test_replay_window(void **state)
 	struct esp_sa bad;
 	memset(&k, 0, sizeof(k));
 	k.proto = IPPROTO_ESP;
-	k.encr_id = ESP_ENCR_AES_GCM_16;
+	k.encr_id = IKEV2_ENCR_AES_GCM_16;
 	k.enc_key_len = 20;
 	k.replay_window = 4097;
 	assert_int_equal(esp_sa_init(&bad, &k, 1, NULL, 0), -EINVAL);
@@ -435,7 +435,7 @@ static void test_lifetimes(void **state)
 	memset(&k, 0, sizeof(k));
 	k.proto = IPPROTO_ESP;
 	k.spi = 0x999;
-	k.encr_id = ESP_ENCR_AES_GCM_16;
+	k.encr_id = IKEV2_ENCR_AES_GCM_16;
 	k.enc_key_len = 20;
 	k.lft.soft_packets = 3;
 	k.lft.hard_packets = 5;
@@ -466,7 +466,7 @@ static void test_lifetimes(void **state)
 	memset(&k, 0, sizeof(k));
 	k.proto = IPPROTO_ESP;
 	k.spi = 0x999;
-	k.encr_id = ESP_ENCR_AES_GCM_16;
+	k.encr_id = IKEV2_ENCR_AES_GCM_16;
 	k.enc_key_len = 20;
 	k.lft.soft_add_sec = 10;
 	k.lft.hard_add_sec = 20;
@@ -495,17 +495,17 @@ static void test_bad_params(void **state)
 	char err[128];
 	memset(&k, 0, sizeof(k));
 	k.proto = IPPROTO_ESP;
-	k.encr_id = ESP_ENCR_AES_GCM_16;
+	k.encr_id = IKEV2_ENCR_AES_GCM_16;
 	k.enc_key_len = 20;
-	k.integ_id = ESP_AUTH_HMAC_SHA1_96;
+	k.integ_id = IKEV2_INTEG_HMAC_SHA1_96;
 	k.auth_key_len = 20;
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -EINVAL);
-	k.encr_id = ESP_ENCR_AES_CBC;
+	k.encr_id = IKEV2_ENCR_AES_CBC;
 	k.enc_key_len = 16;
 	k.integ_id = 0;
 	k.auth_key_len = 0;
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -ENOTSUP);
-	k.integ_id = ESP_AUTH_HMAC_SHA2_256_128;
+	k.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
 	k.auth_key_len = 20; /* wrong */
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -EINVAL);
 	k.auth_key_len = 32;
@@ -517,7 +517,7 @@ static void test_bad_params(void **state)
 	k.encr_keybits = 0;
 	k.encr_id = 3; /* 3DES: not offered */
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -ENOTSUP);
-	k.encr_id = ESP_ENCR_AES_CBC;
+	k.encr_id = IKEV2_ENCR_AES_CBC;
 	k.proto = 51;
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)),
 			 -EPROTONOSUPPORT);

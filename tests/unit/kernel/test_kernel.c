@@ -45,7 +45,7 @@ static struct ksa sa_gcm(void)
 	sa.dst = A("198.51.100.2");
 	sa.mode = KMODE_TRANSPORT;
 	sa.reqid = 42;
-	sa.encr_id = ENCR_AES_GCM_16;
+	sa.encr_id = IKEV2_ENCR_AES_GCM_16;
 	sa.encr_keybits = 256;
 	sa.enc_key_len = 36;
 	fill(sa.enc_key, 36, 1);
@@ -82,11 +82,11 @@ static struct ksa sa_cbc6(void)
 	sa.sel.proto = IPPROTO_TCP;
 	sa.sel.dport = 443;
 	sa.sel.dport_mask = 0xffff;
-	sa.encr_id = ENCR_AES_CBC;
+	sa.encr_id = IKEV2_ENCR_AES_CBC;
 	sa.encr_keybits = 128;
 	sa.enc_key_len = 16;
 	fill(sa.enc_key, 16, 9);
-	sa.integ_id = AUTH_HMAC_SHA2_256_128;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
 	sa.auth_key_len = 32;
 	fill(sa.auth_key, 32, 77);
 	sa.replay_window = 32;
@@ -263,38 +263,38 @@ static void test_sa_encode_decode(void **state)
 	check_sa_roundtrip(sa_cbc6());
 
 	sa = sa_cbc6();
-	sa.encr_id = ENCR_AES_CTR;
+	sa.encr_id = IKEV2_ENCR_AES_CTR;
 	sa.encr_keybits = 256;
 	sa.enc_key_len = 36; /* key + RFC 3686 nonce */
-	sa.integ_id = AUTH_AES_XCBC_96;
+	sa.integ_id = IKEV2_INTEG_AES_XCBC_96;
 	sa.auth_key_len = 16;
 	check_sa_roundtrip(sa);
 
 	sa = sa_cbc6();
-	sa.encr_id = ENCR_3DES;
+	sa.encr_id = IKEV2_ENCR_3DES;
 	sa.encr_keybits = 0;
 	sa.enc_key_len = 24;
-	sa.integ_id = AUTH_HMAC_MD5_96;
+	sa.integ_id = IKEV2_INTEG_HMAC_MD5_96;
 	sa.auth_key_len = 16;
 	check_sa_roundtrip(sa);
 
 	sa = sa_cbc6();
-	sa.encr_id = ENCR_NULL;
+	sa.encr_id = IKEV2_ENCR_NULL;
 	sa.encr_keybits = 0;
 	sa.enc_key_len = 0;
-	sa.integ_id = AUTH_HMAC_SHA1_96;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA1_96;
 	sa.auth_key_len = 20;
 	check_sa_roundtrip(sa);
 
 	sa = sa_gcm();
-	sa.encr_id = ENCR_CHACHA20_POLY1305;
+	sa.encr_id = IKEV2_ENCR_CHACHA20_POLY1305;
 	sa.encr_keybits = 0;
 	sa.esn = false;
 	sa.replay_window = 64;
 	check_sa_roundtrip(sa);
 
 	sa = sa_gcm();
-	sa.encr_id = ENCR_AES_GCM_8;
+	sa.encr_id = IKEV2_ENCR_AES_GCM_8;
 	sa.encr_keybits = 128;
 	sa.enc_key_len = 20;
 	sa.encap.oa.af = 0;
@@ -305,7 +305,7 @@ static void test_sa_encode_decode(void **state)
 	sa.encr_id = 0;
 	sa.encr_keybits = 0;
 	sa.enc_key_len = 0;
-	sa.integ_id = AUTH_HMAC_SHA2_512_256;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_512_256;
 	sa.auth_key_len = 64;
 	check_sa_roundtrip(sa);
 }
@@ -891,7 +891,7 @@ static void test_validation(void **state)
 	sa.enc_key_len = 32; /* salt missing */
 	assert_int_equal(ksa_validate(&sa, err, sizeof(err)), -EINVAL);
 	sa = sa_gcm();
-	sa.integ_id = AUTH_HMAC_SHA1_96;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA1_96;
 	sa.auth_key_len = 20;
 	assert_int_equal(ksa_validate(&sa, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "AEAD"));
@@ -908,7 +908,7 @@ static void test_validation(void **state)
 	sa.auth_key_len = 20;
 	assert_int_equal(ksa_validate(&sa, err, sizeof(err)), -EINVAL);
 	sa = sa_cbc6();
-	sa.encr_id = ENCR_NULL;
+	sa.encr_id = IKEV2_ENCR_NULL;
 	sa.encr_keybits = 0;
 	sa.enc_key_len = 0;
 	sa.integ_id = 0;

@@ -129,11 +129,11 @@ static struct ksa sa_cbc(void)
 	sa.dst = A("198.51.100.2");
 	sa.mode = KMODE_TRANSPORT;
 	sa.reqid = 0x1001;
-	sa.encr_id = ENCR_AES_CBC;
+	sa.encr_id = IKEV2_ENCR_AES_CBC;
 	sa.encr_keybits = 128;
 	sa.enc_key_len = 16;
 	fill(sa.enc_key, 16, 1);
-	sa.integ_id = AUTH_HMAC_SHA2_256_128;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
 	sa.auth_key_len = 32;
 	fill(sa.auth_key, 32, 50);
 	sa.replay_window = 64;
@@ -155,7 +155,7 @@ static struct ksa sa_gcm(void)
 	sa.dst = A("198.51.100.9");
 	sa.mode = KMODE_TUNNEL;
 	sa.reqid = 0x2000;
-	sa.encr_id = ENCR_AES_GCM_16;
+	sa.encr_id = IKEV2_ENCR_AES_GCM_16;
 	sa.encr_keybits = 256;
 	sa.enc_key_len = 36;
 	fill(sa.enc_key, 36, 3);
@@ -927,7 +927,7 @@ static void test_build_rejects(void **state)
 	sa = sa_gcm();
 	sa.esn = false;
 	sa.replay_window = 64;
-	sa.encr_id = ENCR_CHACHA20_POLY1305;
+	sa.encr_id = IKEV2_ENCR_CHACHA20_POLY1305;
 	sa.encr_keybits = 0;
 	assert_int_equal(pfk_build_sa(&w, &rf, &sa, err, sizeof(err)), 0);
 	assert_int_equal(ext_at(w.buf, w.len, PFK_EXT_SA)[11],
@@ -1055,10 +1055,10 @@ static void test_sa_roundtrip(void **state)
 	sa.esn = false;
 	sa.replay_window = 128;
 	roundtrip_sa(NBSD, &sa);
-	sa.encr_id = ENCR_AES_CTR;
+	sa.encr_id = IKEV2_ENCR_AES_CTR;
 	sa.encr_keybits = 128;
 	sa.enc_key_len = 20;
-	sa.integ_id = AUTH_HMAC_SHA2_512_256;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_512_256;
 	sa.auth_key_len = 64;
 	fill(sa.auth_key, 64, 11);
 	roundtrip_sa(LNX, &sa);
@@ -1424,8 +1424,8 @@ static void test_decode_expire(void **state)
 		assert_int_equal(c.packets, 10);
 		assert_int_equal(c.bytes, 5000);
 		assert_int_equal(c.add_time, 1700000000);
-		assert_int_equal(sa.encr_id, ENCR_AES_CBC);
-		assert_int_equal(sa.integ_id, AUTH_HMAC_SHA2_256_128);
+		assert_int_equal(sa.encr_id, IKEV2_ENCR_AES_CBC);
+		assert_int_equal(sa.integ_id, IKEV2_INTEG_HMAC_SHA2_256_128);
 		assert_int_equal(sa.replay_window, 64);
 		assert_int_equal(sa.lft.soft_add_sec, 3000);
 	}
