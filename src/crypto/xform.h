@@ -17,26 +17,26 @@
 #define IKEV2_XF_ESN   5
 
 /* Transform type 1: encryption algorithms. */
-#define IKEV2_ENCR_DES_IV64	     1 /* legacy, not implemented */
-#define IKEV2_ENCR_DES		     2 /* legacy, not implemented */
-#define IKEV2_ENCR_3DES		     3
-#define IKEV2_ENCR_RC5		     4 /* not implemented */
-#define IKEV2_ENCR_IDEA		     5 /* not implemented */
-#define IKEV2_ENCR_CAST		     6 /* not implemented */
-#define IKEV2_ENCR_BLOWFISH	     7 /* not implemented */
-#define IKEV2_ENCR_3IDEA	     8 /* not implemented */
-#define IKEV2_ENCR_DES_IV32	     9 /* legacy, not implemented */
-#define IKEV2_ENCR_NULL		     11 /* RFC 2410: ESP only */
-#define IKEV2_ENCR_AES_CBC	     12
-#define IKEV2_ENCR_AES_CTR	     13 /* RFC 3686 */
-#define IKEV2_ENCR_AES_CCM_8	     14 /* RFC 4309 */
-#define IKEV2_ENCR_AES_CCM_12	     15
-#define IKEV2_ENCR_AES_CCM_16	     16
-#define IKEV2_ENCR_AES_GCM_8	     18 /* RFC 4106 */
-#define IKEV2_ENCR_AES_GCM_12	     19
-#define IKEV2_ENCR_AES_GCM_16	     20
+#define IKEV2_ENCR_DES_IV64	      1 /* legacy, not implemented */
+#define IKEV2_ENCR_DES		      2 /* legacy, not implemented */
+#define IKEV2_ENCR_3DES		      3
+#define IKEV2_ENCR_RC5		      4	 /* not implemented */
+#define IKEV2_ENCR_IDEA		      5	 /* not implemented */
+#define IKEV2_ENCR_CAST		      6	 /* not implemented */
+#define IKEV2_ENCR_BLOWFISH	      7	 /* not implemented */
+#define IKEV2_ENCR_3IDEA	      8	 /* not implemented */
+#define IKEV2_ENCR_DES_IV32	      9	 /* legacy, not implemented */
+#define IKEV2_ENCR_NULL		      11 /* RFC 2410: ESP only */
+#define IKEV2_ENCR_AES_CBC	      12
+#define IKEV2_ENCR_AES_CTR	      13 /* RFC 3686 */
+#define IKEV2_ENCR_AES_CCM_8	      14 /* RFC 4309 */
+#define IKEV2_ENCR_AES_CCM_12	      15
+#define IKEV2_ENCR_AES_CCM_16	      16
+#define IKEV2_ENCR_AES_GCM_8	      18 /* RFC 4106 */
+#define IKEV2_ENCR_AES_GCM_12	      19
+#define IKEV2_ENCR_AES_GCM_16	      20
 #define IKEV2_ENCR_NULL_AUTH_AES_GMAC 21 /* RFC 4543 */
-#define IKEV2_ENCR_CHACHA20_POLY1305 28 /* RFC 7634 */
+#define IKEV2_ENCR_CHACHA20_POLY1305  28 /* RFC 7634 */
 
 /* Transform type 2: pseudorandom functions. */
 #define IKEV2_PRF_HMAC_MD5	1

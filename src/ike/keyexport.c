@@ -23,6 +23,7 @@
 #include "ike/iked.h"
 #include "kernel/esp_uat.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD "ike"
 
@@ -54,14 +55,6 @@ void keyexport_close(struct iked *d)
 	if (d->keyexport_esp)
 		fclose(d->keyexport_esp);
 	d->keyexport = d->keyexport_esp = NULL;
-}
-
-static void hex(FILE *f, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		fprintf(f, "%02x", p[i]);
 }
 
 /* Wireshark's IKEv2 UAT names the algorithms with these strings. */
@@ -126,14 +119,14 @@ void keyexport_ike(struct iked *d, const struct ike_sa *sa)
 		return;
 	fprintf(f, "%016llx,%016llx,", (unsigned long long)sa->spi_i,
 		(unsigned long long)sa->spi_r);
-	hex(f, k->sk_ei, k->encr_len);
+	hex_fput(f, k->sk_ei, k->encr_len);
 	fprintf(f, ",");
-	hex(f, k->sk_er, k->encr_len);
+	hex_fput(f, k->sk_er, k->encr_len);
 	fprintf(f, ",\"%s\",",
 		ws_ike_encr(sa->algs.encr, sa->algs.encr_keybits));
-	hex(f, k->sk_ai, k->integ_len);
+	hex_fput(f, k->sk_ai, k->integ_len);
 	fprintf(f, ",");
-	hex(f, k->sk_ar, k->integ_len);
+	hex_fput(f, k->sk_ar, k->integ_len);
 	fprintf(f, ",\"%s\"\n", ws_ike_integ(sa->algs.integ));
 	fflush(f);
 }

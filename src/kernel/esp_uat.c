@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "lib/util.h"
 
 FILE *esp_uat_open(const char *dir, const char *name)
 {
@@ -73,14 +74,6 @@ const char *esp_uat_auth(uint16_t id)
 	return "NULL";
 }
 
-static void hex(FILE *f, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		fprintf(f, "%02x", p[i]);
-}
-
 void esp_uat_line(FILE *f, const struct kaddr *src, const struct kaddr *dst,
 		  uint32_t spi, uint16_t encr_id, const uint8_t *enc_key,
 		  size_t enc_len, uint16_t integ_id, const uint8_t *auth_key,
@@ -92,9 +85,9 @@ void esp_uat_line(FILE *f, const struct kaddr *src, const struct kaddr *dst,
 		src->af == AF_INET6 ? "IPv6" : "IPv4",
 		kaddr_str(src, a, sizeof(a)), kaddr_str(dst, b, sizeof(b)), spi,
 		esp_uat_encr(encr_id));
-	hex(f, enc_key, enc_len);
+	hex_fput(f, enc_key, enc_len);
 	fprintf(f, "\",\"%s\",\"0x", esp_uat_auth(integ_id));
-	hex(f, auth_key, auth_len);
+	hex_fput(f, auth_key, auth_len);
 	fprintf(f, "\"\n");
 	fflush(f);
 }

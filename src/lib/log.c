@@ -13,6 +13,7 @@
  * them to stderr.
  */
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -206,7 +207,6 @@ static uint64_t log_now_ms(void)
 static size_t escape_into(char *dst, size_t size, size_t len, const char *src,
 			  bool *cut)
 {
-	static const char hexd[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)src;
 
 	for (; *s; s++) {
@@ -220,8 +220,8 @@ static size_t escape_into(char *dst, size_t size, size_t len, const char *src,
 			break;
 		dst[len++] = '\\';
 		dst[len++] = 'x';
-		dst[len++] = hexd[*s >> 4];
-		dst[len++] = hexd[*s & 0xf];
+		hex_encode(s, 1, dst + len, size - len);
+		len += 2;
 	}
 	if (*s && cut)
 		*cut = true;
@@ -351,7 +351,6 @@ void log_rl_msg(struct log_rl *rl, enum log_level level, const char *module,
 void log_hex(enum log_level level, const char *module, const char *label,
 	     const void *p, size_t n)
 {
-	static const char hexd[] = "0123456789abcdef";
 	const uint8_t *b = p;
 	char buf[16 * 3 + 1];
 	size_t off, i, k;
@@ -366,8 +365,8 @@ void log_hex(enum log_level level, const char *module, const char *label,
 	for (off = 0; off < n; off += 16) {
 		k = 0;
 		for (i = off; i < n && i < off + 16; i++) {
-			buf[k++] = hexd[b[i] >> 4];
-			buf[k++] = hexd[b[i] & 0xf];
+			hex_encode(&b[i], 1, buf + k, sizeof(buf) - k);
+			k += 2;
 			buf[k++] = ' ';
 		}
 		buf[k ? k - 1 : 0] = '\0';

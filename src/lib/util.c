@@ -43,6 +43,26 @@ int hex_encode(const void *p, size_t n, char *out, size_t outsize)
 	return (int)(2 * n);
 }
 
+int hex_fput(FILE *f, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	char buf[2 * 64 + 1];
+
+	while (n) {
+		size_t k = n < 64 ? n : 64;
+
+		hex_encode(b, k, buf, sizeof(buf));
+		if (fputs(buf, f) == EOF) {
+			mem_wipe(buf, sizeof(buf));
+			return -EIO;
+		}
+		b += k;
+		n -= k;
+	}
+	mem_wipe(buf, sizeof(buf)); /* the bytes may be a key */
+	return 0;
+}
+
 static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')

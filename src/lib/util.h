@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * The one way to wipe key material and other secrets (OPENSSL_cleanse
@@ -25,6 +26,9 @@ void mem_wipe(void *p, size_t n);
  * then an empty string when outsize > 0).
  */
 int hex_encode(const void *p, size_t n, char *out, size_t outsize);
+/* hex_encode() of p[0..n) written to f (key export files, tools);
+ * 0 or -EIO. */
+int hex_fput(FILE *f, const void *p, size_t n);
 
 /*
  * Strict decode of exactly slen hex digits (either case; no "0x", no

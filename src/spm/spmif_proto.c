@@ -629,7 +629,6 @@ const char *spmif_ipproto_str(uint8_t proto, char *buf, size_t len)
 int spmif_login_response(const char *password, size_t pwlen,
 			 const char *challenge, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[32];
 	size_t maclen = 0;
 
@@ -640,11 +639,7 @@ int spmif_login_response(const char *password, size_t pwlen,
 		       sizeof(mac), &maclen) ||
 	    maclen != sizeof(mac))
 		return -EIO;
-	for (size_t i = 0; i < maclen; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[2 * maclen] = '\0';
+	hex_encode(mac, maclen, out, outlen);
 	mem_wipe(mac, sizeof(mac));
 	return 0;
 }

@@ -1439,8 +1439,8 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			conn_close(c);
 			return;
 		}
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			snprintf(c->challenge + 2 * i, 3, "%02x", rnd[i]);
+		hex_encode(rnd, sizeof(rnd), c->challenge,
+			   sizeof(c->challenge));
 		reply(c, 220, "spmd spmif/1 challenge=%s", c->challenge);
 	} else {
 		c->authed = true;

@@ -260,8 +260,7 @@ static void said(int argc, char **argv, struct kaddr *dst, uint32_t *spi)
 static void hex(const uint8_t *p, size_t n)
 {
 	printf("0x");
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
+	hex_fput(stdout, p, n);
 }
 
 static void print_counters(const struct kcounters *c)
