@@ -34,6 +34,7 @@
 #include <openssl/rand.h>
 
 #include "kernel/userspace/esp_msg.h"
+#include "kernel/kernel_priv.h" /* kpol_index_make: the owned-index layout */
 #include "lib/ctlsock.h"
 #include "lib/ev.h"
 #include "lib/log.h"
@@ -529,9 +530,7 @@ static uint32_t pol_index_pick(struct espd *d, uint32_t want, enum kdir dir)
 
 		if (++d->pol_serial > KPOL_INDEX_SERIAL_MAX)
 			d->pol_serial = 1;
-		index = (uint32_t)KPOL_INDEX_MAGIC << 24 |
-			(d->pol_serial & KPOL_INDEX_SERIAL_MAX) << 3 |
-			(uint32_t)dir;
+		index = kpol_index_make(d->pol_serial, dir);
 		if (!pol_index_used(d, index))
 			return index;
 	}
