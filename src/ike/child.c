@@ -5,7 +5,7 @@
  * and the CREATE_CHILD_SA exchange for new and rekeyed children (§1.3.1,
  * §1.3.3) with the simultaneous-rekey rule of §2.8.1.
  *
- * Ownership (one owner, one way to die -- see child_new() in sa.c): a
+ * Ownership (one owner, one way to die -- see child_new() below): a
  * CHILD SA being negotiated belongs to struct child_nego, the task
  * state, which also owns the offer, the exchange nonce and DH context;
  * on the responder it belongs to child_respond() until installed.
@@ -33,6 +33,141 @@
 #define NONCE_LEN 32
 
 /* ---- proposals ---- */
+
+/* ---- one owner, one life cycle ---- */
+
+/*
+ * CHILD SA ownership: child_new() gives a child that belongs to its
+ * creator only -- the negotiating task (struct child_nego) on the
+ * initiator, child_respond() on the responder -- and is in no list.
+ * child_attach() hands it to its IKE SA (installed, or kept to show an
+ * install failure); from then on the IKE SA owns it.  Whoever owns it,
+ * it dies only through child_free(), which first takes everything it
+ * has out of the kernel backend (a larval SPI from getspi too) and its
+ * dynamic policies (child_uninstall), so no error path can leak or
+ * keep using it.
+ */
+struct child_sa *child_new(struct ike_sa *sa)
+{
+	struct child_sa *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ike = sa;
+	c->id = ++sa->d->next_child_id;
+	c->proto = 50; /* IPPROTO_ESP */
+	c->created_ms = ev_now_ms();
+	ev_timer_init(&c->timer, child_timer_fire, c);
+	return c;
+}
+
+void child_attach(struct child_sa *c)
+{
+	struct child_sa *i;
+
+	for (i = c->ike->children; i; i = i->next)
+		if (i == c)
+			return;
+	c->next = c->ike->children;
+	c->ike->children = c;
+}
+
+void child_unlink(struct child_sa *c)
+{
+	struct child_sa **pp;
+
+	if (!c->ike)
+		return;
+	for (pp = &c->ike->children; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->next = NULL;
+}
+
+void child_free(struct child_sa *c)
+{
+	child_uninstall(c); /* no-op when nothing is left (idempotent) */
+	ev_timer_stop(c->ike->d->loop, &c->timer);
+	child_unlink(c);
+	mem_wipe(c, sizeof(*c));
+	free(c);
+}
+
+struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in)
+{
+	struct child_sa *c;
+
+	for (c = sa->children; c; c = c->next)
+		if ((in ? c->spi_in : c->spi_out) == spi)
+			return c;
+	return NULL;
+}
+
+struct child_sa *child_find_id(struct iked *d, uint32_t id)
+{
+	struct ike_sa *sa;
+	struct child_sa *c;
+
+	for (sa = d->sas; sa; sa = sa->next)
+		for (c = sa->children; c; c = c->next)
+			if (c->id == id)
+				return c;
+	return NULL;
+}
+
+void child_remove(struct child_sa *c, const char *why)
+{
+	struct ike_sa *sa = c->ike;
+
+	log_info(MOD, "CHILD SA #%u (%s) SPIs %08x/%08x deleted: %s", c->id,
+		 c->policy, c->spi_in, c->spi_out, why);
+	child_uninstall(c);
+	if (c->state != CHILD_S_FAILED && c->state != CHILD_S_CREATING)
+		script_run(sa->d, sa, c, SCRIPT_CHILD_DOWN);
+	child_free(c);
+}
+
+/*
+ * A CHILD SA's life cycle: from each state, the states it may go to.
+ * child_set_state() is the only writer of c->state.  CREATING ends
+ * INSTALLED or INSTALL_FAILED; an installed SA is rekeyed (REKEYING while
+ * our request is out, back to INSTALLED if it fails) and superseded
+ * (REKEYED); anything may be deleted (DELETING), nothing leaves it.
+ */
+#define S(x) (1u << (x))
+static const unsigned child_next[] = {
+    [CHILD_S_CREATING] =
+	S(CHILD_S_INSTALLED) | S(CHILD_S_FAILED) | S(CHILD_S_DELETING),
+    [CHILD_S_INSTALLED] =
+	S(CHILD_S_REKEYING) | S(CHILD_S_REKEYED) | S(CHILD_S_DELETING),
+    [CHILD_S_FAILED] = S(CHILD_S_DELETING),
+    [CHILD_S_REKEYING] =
+	S(CHILD_S_INSTALLED) | S(CHILD_S_REKEYED) | S(CHILD_S_DELETING),
+    [CHILD_S_REKEYED] = S(CHILD_S_DELETING),
+    [CHILD_S_DELETING] = 0,
+};
+
+bool child_set_state(struct child_sa *c, enum child_state st)
+{
+	if (c->state == st)
+		return true;
+	if ((size_t)c->state >= sizeof(child_next) / sizeof(child_next[0]) ||
+	    !(child_next[c->state] & S(st))) {
+		log_warn(MOD,
+			 "CHILD SA #%u: illegal state change %s -> %s "
+			 "refused",
+			 c->id, child_state_name(c->state),
+			 child_state_name(st));
+		return false;
+	}
+	log_debug(MOD, "CHILD SA #%u %s -> %s", c->id,
+		  child_state_name(c->state), child_state_name(st));
+	c->state = st;
+	return true;
+}
+#undef S
 
 void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
 	       bool responder, bool with_dh, struct ikev2_prefs *out)
@@ -380,7 +515,7 @@ static int child_install(struct child_sa *c, const struct ike_policy *p,
 		goto fail;
 	}
 	c->out_installed = true;
-	c->state = CHILD_S_INSTALLED;
+	child_set_state(c, CHILD_S_INSTALLED);
 	return 0;
 
 fail:
@@ -391,7 +526,7 @@ fail:
 		"outbound IPsec SA (SAD) in kernel: %s",
 		c->id, c->policy, c->install_err);
 	child_uninstall(c);
-	c->state = CHILD_S_FAILED;
+	child_set_state(c, CHILD_S_FAILED);
 	return rc < 0 ? rc : -EIO;
 }
 
@@ -1010,7 +1145,7 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 		return rc;
 	}
 	if (old)
-		old->state = CHILD_S_REKEYING;
+		child_set_state(old, CHILD_S_REKEYING);
 	log_info(MOD, "IKE SA #%u: %s CHILD SA for %s", sa->id,
 		 old ? "rekeying" : "creating", t->policy);
 	return 0;
@@ -1027,7 +1162,7 @@ void create_child_rejected(struct ike_sa *sa, struct task *t,
 	if (!cn)
 		return;
 	if (old && old->state == CHILD_S_REKEYING)
-		old->state = CHILD_S_INSTALLED;
+		child_set_state(old, CHILD_S_INSTALLED);
 	child_refused(sa, cn, why, ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
 }
 
@@ -1047,7 +1182,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 	if (!cn)
 		return;
 	if (old && old->state == CHILD_S_REKEYING)
-		old->state = CHILD_S_INSTALLED;
+		child_set_state(old, CHILD_S_INSTALLED);
 	/* §1.3.1: INVALID_KE_PAYLOAD names the group the responder
 	 * wants; start the exchange again with it when we offered it. */
 	if (ikev2_msg_find_notify(m, IKEV2_N_INVALID_KE_PAYLOAD, &n) &&
@@ -1131,7 +1266,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 				 "(#%u) is redundant",
 				 old->id, c->id);
 			ike_queue_child_delete(sa, c);
-			old->state = CHILD_S_REKEYED;
+			child_set_state(old, CHILD_S_REKEYED);
 			return;
 		}
 		log_info(MOD,
@@ -1139,7 +1274,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 			 "survives",
 			 old->id, c->id);
 	}
-	old->state = CHILD_S_REKEYED;
+	child_set_state(old, CHILD_S_REKEYED);
 	old->rekeyed_by = c->id;
 	ike_queue_child_delete(sa, old);
 }

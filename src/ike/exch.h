@@ -26,7 +26,14 @@ int task_initiate(struct ike_sa *sa, struct task *t);
 
 /* Timers. */
 void ike_life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+/* ---- liveness checks, RFC 7296 §2.4 (dpd.c) ---- */
 void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+/* (Re)start the check timer of an established SA (dpd_delay). */
+void ike_dpd_arm(struct ike_sa *sa);
+/* An authenticated message from the peer: it is alive. */
+void dpd_heard(struct ike_sa *sa);
+int dpd_initiate(struct ike_sa *sa, struct task *t);
+void dpd_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
 void child_timer_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 /*
  * Deadlines of an IKE or CHILD SA established at now with a lifetime of
@@ -89,8 +96,6 @@ void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
 
 /* ---- IKE_SA_INIT (ike_init.c) ---- */
 void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p);
-int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
-	      uint8_t out[20]);
 int ike_sa_keys_setup(struct ike_sa *sa, bool as_init);
 int ike_init_initiate(struct ike_sa *sa, struct task *t);
 /* input.c, before an IKE_SA_INIT response is taken as the answer: false

@@ -17,6 +17,7 @@
 #include "ike/auth_cert.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/rw.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -51,68 +52,6 @@ static bool dh_acceptable(const struct ike_remote *r, uint16_t group)
 		if (r->dh.a[i].id == group)
 			return true;
 	return false;
-}
-
-int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
-	      uint8_t out[20])
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-
-	ike_ep_to_ss(ep, &ss, &sl);
-	return ikev2_natd_hash(spi_i, spi_r, (struct sockaddr *)&ss, out);
-}
-
-static void put_natd(struct ikev2_wr *b, struct ike_sa *sa)
-{
-	uint8_t h[20];
-
-	/* §2.23: source = us, destination = the address we send to. */
-	if (natd_hash(sa->spi_i, sa->spi_r, &sa->local, h) == 0)
-		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_SOURCE_IP, h,
-					sizeof(h));
-	if (natd_hash(sa->spi_i, sa->spi_r, &sa->peer, h) == 0)
-		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_DESTINATION_IP,
-					h, sizeof(h));
-}
-
-/* §2.23: compare the peer's NAT-D hashes with what we see. */
-static void check_natd(struct ike_sa *sa, const struct ike_msg *m)
-{
-	uint8_t h[20];
-	bool have_src = false, have_dst = false, src_ok = false, dst_ok = false;
-	int i = -1;
-
-	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0) {
-		struct ikev2_notify n;
-		if (ikev2_get_notify(&m->pl[i], &n) != 0)
-			continue;
-		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP) {
-			have_src = true;
-			/* Their source as we see it: sa->peer. */
-			if (n.len == 20 &&
-			    natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->peer,
-				      h) == 0 &&
-			    CRYPTO_memcmp(h, n.data, 20) == 0)
-				src_ok = true;
-		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP) {
-			have_dst = true;
-			if (n.len == 20 &&
-			    natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->local,
-				      h) == 0 &&
-			    CRYPTO_memcmp(h, n.data, 20) == 0)
-				dst_ok = true;
-		}
-	}
-	if (!have_src && !have_dst)
-		return; /* peer without NAT-T support */
-	sa->nat_peer = have_src && !src_ok;
-	sa->nat_local = have_dst && !dst_ok;
-	if (sa->nat_peer || sa->nat_local)
-		log_info(MOD, "IKE SA #%u: NAT detected (%s%s)", sa->id,
-			 sa->nat_local ? "local" : "",
-			 sa->nat_peer ? (sa->nat_local ? ", peer" : "peer")
-				      : "");
 }
 
 static bool store_copy(uint8_t **dst, size_t *dlen, const uint8_t *p, size_t n)
@@ -237,7 +176,7 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	ikev2_put_ke(&b, sa->dh_group, ke, da->pub_len);
 	ikev2_put_nonce(&b, sa->ni, sa->ni_len);
 	if (r->nat_traversal)
-		put_natd(&b, sa);
+		natt_put_natd(&b, sa);
 	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
@@ -448,7 +387,7 @@ void ike_init_response(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	if (r->nat_traversal)
-		check_natd(sa, m);
+		natt_check_natd(sa, m);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 	if (derive_keys(sa, ke.data, ke.len) < 0) {
 		ike_sa_kill(sa, "key derivation failed (peer KE rejected)");
@@ -676,7 +615,7 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	if (!store_copy(&sa->init_req, &sa->init_req_len, m->raw, m->raw_len))
 		goto fail;
 	if (r->nat_traversal)
-		check_natd(sa, m);
+		natt_check_natd(sa, m);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 
 	rc = crypto_dh_new(suite.dh, &sa->dh);
@@ -699,7 +638,7 @@ void ike_init_respond(struct iked *d, const struct ike_ep *local,
 	ikev2_put_ke(&b, suite.dh, kebuf, da->pub_len);
 	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
 	if (r->nat_traversal)
-		put_natd(&b, sa);
+		natt_put_natd(&b, sa);
 	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);

@@ -328,7 +328,10 @@ void ike_sa_kill(struct ike_sa *sa, const char *why);
 /* The same for a half-open SA removed by a limit (dos.c): logged at
  * debug level only, the caller logs a rate-limited summary. */
 void ike_sa_drop(struct ike_sa *sa, const char *why);
-void ike_sa_set_state(struct ike_sa *sa, enum ike_state st);
+/* The only writers of sa->state / c->state: refuse (with a log line)
+ * and return false for a change their life cycle does not allow. */
+bool ike_sa_set_state(struct ike_sa *sa, enum ike_state st);
+bool child_set_state(struct child_sa *c, enum child_state st);
 const char *ike_state_name(enum ike_state st);
 const char *child_state_name(enum child_state st);
 
@@ -365,7 +368,8 @@ void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m);
 void sa_resend_response(struct ike_sa *sa, uint32_t mid);
 
 /* A CHILD SA owned by its creator until child_attach() gives it to its
- * IKE SA; child_free() (uninstall + free) is its only way to die. */
+ * IKE SA; child_free() (uninstall + free) is its only way to die
+ * (child.c). */
 struct child_sa *child_new(struct ike_sa *sa);
 void child_attach(struct child_sa *c);
 void child_free(struct child_sa *c);

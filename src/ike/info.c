@@ -1,7 +1,7 @@
 /*
  * info.c - the INFORMATIONAL exchange (RFC 7296 §1.4): DELETE of CHILD
- * and IKE SAs (§1.4.1), liveness checks (§2.4, empty request), and the
- * responder side of both.
+ * and IKE SAs (§1.4.1), and the responder side of every INFORMATIONAL
+ * request (an empty one is a liveness check, §2.4: see dpd.c for ours).
  *
  * Ownership: nothing kept beyond the exchange; children and IKE SAs are
  * removed through child_free()/ike_sa_kill().
@@ -30,18 +30,6 @@ static uint32_t spi_get(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-void child_remove(struct child_sa *c, const char *why)
-{
-	struct ike_sa *sa = c->ike;
-
-	log_info(MOD, "CHILD SA #%u (%s) SPIs %08x/%08x deleted: %s", c->id,
-		 c->policy, c->spi_in, c->spi_out, why);
-	child_uninstall(c);
-	if (c->state != CHILD_S_FAILED && c->state != CHILD_S_CREATING)
-		script_run(sa->d, sa, c, SCRIPT_CHILD_DOWN);
-	child_free(c);
-}
-
 int info_initiate(struct ike_sa *sa, struct task *t)
 {
 	struct ikev2_wr b;
@@ -58,7 +46,7 @@ int info_initiate(struct ike_sa *sa, struct task *t)
 			if (!c || c->ike != sa)
 				return 1;
 			s = c->spi_in;
-			c->state = CHILD_S_DELETING;
+			child_set_state(c, CHILD_S_DELETING);
 		}
 		if (!s)
 			return 1;
@@ -74,8 +62,7 @@ int info_initiate(struct ike_sa *sa, struct task *t)
 	}
 	rc = msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, false, sa->mid_next,
 		       true);
-	if (t->type != TASK_DPD)
-		ikev2_put_delete(&b, &del);
+	ikev2_put_delete(&b, &del);
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		return rc;
@@ -102,10 +89,6 @@ void info_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 		c = t->child_id ? child_find_id(sa->d, t->child_id) : NULL;
 		if (c && c->ike == sa)
 			child_remove(c, "deleted by us");
-		break;
-	case TASK_DPD:
-		log_debug(MOD, "IKE SA #%u: peer alive", sa->id);
-		sa->dpd_fails = 0;
 		break;
 	default:
 		break;

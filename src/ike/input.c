@@ -390,8 +390,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	}
 	/* Authenticated: the peer is alive, and (RFC 7296 §2.23) it may
 	 * have floated to port 4500. */
-	sa->last_recv_ms = ev_now_ms();
-	sa->dpd_fails = 0;
+	dpd_heard(sa);
 	if (natt && !sa->natt) {
 		log_info(MOD, "IKE SA #%u: peer moved to %s (NAT-T port)",
 			 sa->id, ike_ep_str(peer, pb, sizeof(pb)));

@@ -1,6 +1,10 @@
 /*
- * natt.c - NAT-Traversal beyond IKE_SA_INIT (RFC 7296 §2.23, RFC 3948):
+ * natt.c - NAT-Traversal (RFC 7296 §2.23, RFC 3948):
  *
+ *  - detection: the NAT_DETECTION_SOURCE/DESTINATION_IP notifies of
+ *    IKE_SA_INIT (SHA-1 of SPIs, address and port) are built and checked
+ *    here (natt_put_natd, natt_check_natd); a mismatch sets nat_local /
+ *    nat_peer of the IKE SA;
  *  - keepalives: the side behind a NAT (nat_local) sends a one-octet
  *    0xFF datagram from its port 4500 to the peer every
  *    nat_keepalive_interval seconds (20 by default, RFC 3948 §2.3), so
@@ -22,6 +26,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
@@ -31,6 +37,70 @@
 #define MOD	       "ike"
 #define KA_DEFAULT_SEC 20
 #define KA_SCAN_MS     1000
+
+/* ---- NAT detection (RFC 7296 §2.23) ---- */
+
+static int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
+		     uint8_t out[20])
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	ike_ep_to_ss(ep, &ss, &sl);
+	return ikev2_natd_hash(spi_i, spi_r, (struct sockaddr *)&ss, out);
+}
+
+void natt_put_natd(struct ikev2_wr *b, const struct ike_sa *sa)
+{
+	uint8_t h[20];
+
+	/* §2.23: source = us, destination = the address we send to. */
+	if (natd_hash(sa->spi_i, sa->spi_r, &sa->local, h) == 0)
+		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_SOURCE_IP, h,
+					sizeof(h));
+	if (natd_hash(sa->spi_i, sa->spi_r, &sa->peer, h) == 0)
+		ikev2_put_notify_simple(b, IKEV2_N_NAT_DETECTION_DESTINATION_IP,
+					h, sizeof(h));
+}
+
+/* §2.23: compare the peer's NAT-D hashes with what we see. */
+void natt_check_natd(struct ike_sa *sa, const struct ike_msg *m)
+{
+	uint8_t h[20];
+	bool have_src = false, have_dst = false, src_ok = false, dst_ok = false;
+	int i = -1;
+
+	while ((i = ikev2_msg_next(m, IKEV2_PL_N, i)) >= 0) {
+		struct ikev2_notify n;
+		if (ikev2_get_notify(&m->pl[i], &n) != 0)
+			continue;
+		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP) {
+			have_src = true;
+			/* Their source as we see it: sa->peer. */
+			if (n.len == 20 &&
+			    natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->peer,
+				      h) == 0 &&
+			    CRYPTO_memcmp(h, n.data, 20) == 0)
+				src_ok = true;
+		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP) {
+			have_dst = true;
+			if (n.len == 20 &&
+			    natd_hash(m->hdr.spi_i, m->hdr.spi_r, &sa->local,
+				      h) == 0 &&
+			    CRYPTO_memcmp(h, n.data, 20) == 0)
+				dst_ok = true;
+		}
+	}
+	if (!have_src && !have_dst)
+		return; /* peer without NAT-T support */
+	sa->nat_peer = have_src && !src_ok;
+	sa->nat_local = have_dst && !dst_ok;
+	if (sa->nat_peer || sa->nat_local)
+		log_info(MOD, "IKE SA #%u: NAT detected (%s%s)", sa->id,
+			 sa->nat_local ? "local" : "",
+			 sa->nat_peer ? (sa->nat_local ? ", peer" : "peer")
+				      : "");
+}
 
 static struct ike_sock *natt_sock(struct iked *d, const struct ike_ep *local)
 {

@@ -397,10 +397,10 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 	ike_established_quiet(n);
 	task_run(n); /* the CHILD SA tasks that moved */
 	script_run(sa->d, n, NULL, SCRIPT_IKE_REKEY);
-	/* §1.3.2: the rekey initiator deletes the old SA. */
-	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
+	/* §1.3.2: the rekey initiator deletes the old SA: REKEYED, then
+	 * DELETING once the DELETE is out (both legal from ESTABLISHED). */
+	ike_sa_set_state(sa, IKE_S_REKEYED);
 	ike_queue_ike_delete(sa);
-	sa->state = IKE_S_REKEYED;
 }
 
 void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
@@ -515,7 +515,7 @@ void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
 	/* The old SA stays until the peer's DELETE (§1.3.2); no more
 	 * requests of ours on it, except a pending rekey's response. */
 	if (!(sa->active && sa->active->type == TASK_IKE_REKEY)) {
-		sa->state = IKE_S_REKEYED;
+		ike_sa_set_state(sa, IKE_S_REKEYED);
 		/* Not forever: if the peer never saw our response (and gave
 		 * up), the old SA goes after the negotiation time limit. */
 		ike_sa_nego_timer(sa);

@@ -165,16 +165,46 @@ struct ike_sa *ike_sa_find_init(struct iked *d, uint64_t spi_i,
 	return NULL;
 }
 
-void ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
+/*
+ * The IKE SA's life cycle (after OpenBSD iked's sa_state()): from each
+ * state, the states it may go to.  ike_sa_set_state() is the only
+ * writer of sa->state.  A rekeyed SA (replaced by its successor, RFC 7296
+ * §1.3.2) may still be deleted (our DELETE: DELETING) or die; nothing
+ * comes back to ESTABLISHED.
+ */
+#define S(x) (1u << (x))
+static const unsigned ike_next[] = {
+    [IKE_S_NEW] = S(IKE_S_INIT_SENT) | S(IKE_S_INIT_DONE) |
+		  S(IKE_S_ESTABLISHED) /* a rekey's successor */ |
+		  S(IKE_S_DEAD),
+    [IKE_S_INIT_SENT] = S(IKE_S_AUTH_SENT) | S(IKE_S_DEAD),
+    [IKE_S_INIT_DONE] = S(IKE_S_ESTABLISHED) | S(IKE_S_DEAD),
+    [IKE_S_AUTH_SENT] = S(IKE_S_ESTABLISHED) | S(IKE_S_DEAD),
+    [IKE_S_ESTABLISHED] = S(IKE_S_REKEYED) | S(IKE_S_DELETING) | S(IKE_S_DEAD),
+    [IKE_S_REKEYED] = S(IKE_S_DELETING) | S(IKE_S_DEAD),
+    [IKE_S_DELETING] = S(IKE_S_DEAD),
+    [IKE_S_DEAD] = 0,
+};
+
+bool ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
 {
 	if (sa->state == st)
-		return;
+		return true;
+	if ((size_t)sa->state >= sizeof(ike_next) / sizeof(ike_next[0]) ||
+	    !(ike_next[sa->state] & S(st))) {
+		log_warn(MOD,
+			 "IKE SA #%u: illegal state change %s -> %s refused",
+			 sa->id, ike_state_name(sa->state), ike_state_name(st));
+		return false;
+	}
 	log_debug(MOD, "IKE SA #%u %s -> %s", sa->id, ike_state_name(sa->state),
 		  ike_state_name(st));
 	sa->state = st;
 	if (st >= IKE_S_ESTABLISHED)
 		dos_ho_del(sa);
+	return true;
 }
+#undef S
 
 static void free_cache(struct ike_sa *sa)
 {
@@ -237,7 +267,7 @@ static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
 	 * the reaper frees it. */
 	dos_ho_del(sa);
 	ike_sa_down(sa);
-	sa->state = IKE_S_DEAD;
+	ike_sa_set_state(sa, IKE_S_DEAD);
 	ev_timer_stop(sa->d->loop, &sa->rtx);
 	ev_timer_stop(sa->d->loop, &sa->life);
 	ev_timer_stop(sa->d->loop, &sa->dpd);
@@ -561,87 +591,4 @@ bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m)
 		return false;
 	}
 	return true;
-}
-
-/* ---- children ---- */
-
-/*
- * CHILD SA ownership: child_new() gives a child that belongs to its
- * creator only -- the negotiating task (struct child_nego) on the
- * initiator, child_respond() on the responder -- and is in no list.
- * child_attach() hands it to its IKE SA (installed, or kept to show an
- * install failure); from then on the IKE SA owns it.  Whoever owns it,
- * it dies only through child_free(), which first takes everything it
- * has out of the kernel backend (a larval SPI from getspi too) and its
- * dynamic policies (child_uninstall), so no error path can leak or
- * keep using it.
- */
-struct child_sa *child_new(struct ike_sa *sa)
-{
-	struct child_sa *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->ike = sa;
-	c->id = ++sa->d->next_child_id;
-	c->proto = 50; /* IPPROTO_ESP */
-	c->created_ms = ev_now_ms();
-	ev_timer_init(&c->timer, child_timer_fire, c);
-	return c;
-}
-
-void child_attach(struct child_sa *c)
-{
-	struct child_sa *i;
-
-	for (i = c->ike->children; i; i = i->next)
-		if (i == c)
-			return;
-	c->next = c->ike->children;
-	c->ike->children = c;
-}
-
-void child_unlink(struct child_sa *c)
-{
-	struct child_sa **pp;
-
-	if (!c->ike)
-		return;
-	for (pp = &c->ike->children; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	c->next = NULL;
-}
-
-void child_free(struct child_sa *c)
-{
-	child_uninstall(c); /* no-op when nothing is left (idempotent) */
-	ev_timer_stop(c->ike->d->loop, &c->timer);
-	child_unlink(c);
-	mem_wipe(c, sizeof(*c));
-	free(c);
-}
-
-struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in)
-{
-	struct child_sa *c;
-
-	for (c = sa->children; c; c = c->next)
-		if ((in ? c->spi_in : c->spi_out) == spi)
-			return c;
-	return NULL;
-}
-
-struct child_sa *child_find_id(struct iked *d, uint32_t id)
-{
-	struct ike_sa *sa;
-	struct child_sa *c;
-
-	for (sa = d->sas; sa; sa = sa->next)
-		for (c = sa->children; c; c = c->next)
-			if (c->id == id)
-				return c;
-	return NULL;
 }

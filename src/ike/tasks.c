@@ -1,8 +1,8 @@
 /*
  * tasks.c - the task manager's dispatch table and the IKE SA life
  * cycle: which exchange each task runs, lifetimes with jitter, the
- * negotiation time limit, liveness checks (RFC 7296 §2.4) and the
- * helpers that queue rekeys and deletes.
+ * negotiation time limit and the helpers that queue rekeys and deletes
+ * (liveness checks: dpd.c).
  *
  * Ownership: queued tasks belong to their IKE SA (sa.c frees them).
  */
@@ -33,8 +33,9 @@ int task_initiate(struct ike_sa *sa, struct task *t)
 		return ike_rekey_initiate(sa, t);
 	case TASK_CHILD_DELETE:
 	case TASK_IKE_DELETE:
-	case TASK_DPD:
 		return info_initiate(sa, t);
+	case TASK_DPD:
+		return dpd_initiate(sa, t);
 	}
 	return -EINVAL;
 }
@@ -57,8 +58,10 @@ void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 		break;
 	case TASK_CHILD_DELETE:
 	case TASK_IKE_DELETE:
-	case TASK_DPD:
 		info_response(sa, t, m);
+		break;
+	case TASK_DPD:
+		dpd_response(sa, t, m);
 		break;
 	}
 }
@@ -255,16 +258,6 @@ void ike_sa_nego_timer(struct ike_sa *sa)
 	life_arm(sa);
 }
 
-static void dpd_arm(struct ike_sa *sa)
-{
-	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
-
-	ev_timer_stop(sa->d->loop, &sa->dpd);
-	if (r && r->dpd_delay_sec && sa->state == IKE_S_ESTABLISHED)
-		ev_timer_start(sa->d->loop, &sa->dpd,
-			       (uint64_t)r->dpd_delay_sec * 1000);
-}
-
 void ike_established_quiet(struct ike_sa *sa)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
@@ -274,7 +267,7 @@ void ike_established_quiet(struct ike_sa *sa)
 	sa->established_ms = now;
 	life_deadlines(now, life, &sa->rekey_ms, &sa->expire_ms);
 	life_arm(sa);
-	dpd_arm(sa);
+	ike_dpd_arm(sa);
 }
 
 void ike_sa_established(struct ike_sa *sa)
@@ -311,25 +304,6 @@ void ike_life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		ike_queue_ike_rekey(sa);
 	}
 	life_arm(sa);
-}
-
-void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
-{
-	struct ike_sa *sa = arg;
-	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
-	uint64_t now = ev_now_ms();
-
-	(void)loop;
-	(void)t;
-	if (!r || sa->state != IKE_S_ESTABLISHED)
-		return;
-	/* §2.4: only check when nothing was heard for dpd_delay. */
-	if (now - sa->last_recv_ms >= (uint64_t)r->dpd_delay_sec * 1000 &&
-	    !sa->req_out && !task_queued(sa, TASK_DPD))
-		queue(sa, TASK_DPD, 0);
-	/* Unanswered checks end in the retransmission give-up, which
-	 * kills the SA (§2.4: the peer is then considered dead). */
-	dpd_arm(sa);
 }
 
 void ike_sa_down(struct ike_sa *sa)
