@@ -8,7 +8,7 @@
  * Ownership (one owner, one way to die -- see child_new() below): a
  * CHILD SA being negotiated belongs to struct child_nego, the task
  * state, which also owns the offer, the exchange nonce and DH context;
- * on the responder it belongs to child_respond() until installed.
+ * on the responder it belongs to child_process_r() until installed.
  * child_attach() then gives it to its IKE SA.  Every error path ends in
  * child_free() (kernel SAs -- the larval one too -- and dynamic policies
  * removed, memory wiped); nothing reads a child after that.  Key
@@ -39,7 +39,7 @@
 /*
  * CHILD SA ownership: child_new() gives a child that belongs to its
  * creator only -- the negotiating task (struct child_nego) on the
- * initiator, child_respond() on the responder -- and is in no list.
+ * initiator, child_process_r() on the responder -- and is in no list.
  * child_attach() hands it to its IKE SA (installed, or kept to show an
  * install failure); from then on the IKE SA owns it.  Whoever owns it,
  * it dies only through child_free(), which first takes everything it
@@ -880,10 +880,10 @@ static bool ts_in_list(const struct ikev2_ts *ts, const struct ikev2_ts_list *l)
  * child.  On success fills res (reply SA, narrowed TS) and returns 0;
  * otherwise an IKEv2 error notify type.  The child is installed here.
  */
-int child_respond(struct ike_sa *sa, const struct ike_msg *m,
-		  const uint8_t *gir, size_t gir_len, const uint8_t *ni,
-		  size_t ni_len, const uint8_t *nr, size_t nr_len, bool with_dh,
-		  uint16_t ke_group, struct child_result *res)
+int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
+		    const uint8_t *gir, size_t gir_len, const uint8_t *ni,
+		    size_t ni_len, const uint8_t *nr, size_t nr_len,
+		    bool with_dh, uint16_t ke_group, struct child_result *res)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	const struct ike_policy *p = NULL;
@@ -967,7 +967,7 @@ int child_respond(struct ike_sa *sa, const struct ike_msg *m,
 	c->reqid = policy_reqid(sa->d, p);
 	/* Road warriors: lease/envelope narrowing, overlap rule, dynamic
 	 * policies and their reqid (rw.c). */
-	if ((rc = rw_child_respond(sa, p, m, c, &ni_ts, &nr_ts)) != 0) {
+	if ((rc = rw_child_process_r(sa, p, m, c, &ni_ts, &nr_ts)) != 0) {
 		child_free(c);
 		return rc;
 	}
@@ -1152,8 +1152,8 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 }
 
 /* The response broke the exchange's payload rules (input.c). */
-void create_child_rejected(struct ike_sa *sa, struct task *t,
-			   const struct ike_msg *m, const char *why)
+void create_child_rejected_i(struct ike_sa *sa, struct task *t,
+			     const struct ike_msg *m, const char *why)
 {
 	struct child_nego *cn = t->state;
 	struct child_sa *old =
@@ -1166,8 +1166,8 @@ void create_child_rejected(struct ike_sa *sa, struct task *t,
 	child_refused(sa, cn, why, ikev2_msg_find(m, IKEV2_PL_SA) != NULL);
 }
 
-void create_child_response(struct ike_sa *sa, struct task *t,
-			   const struct ike_msg *m)
+void create_child_process_i(struct ike_sa *sa, struct task *t,
+			    const struct ike_msg *m)
 {
 	struct child_nego *cn = t->state;
 	struct child_sa *old =
@@ -1281,7 +1281,7 @@ void create_child_response(struct ike_sa *sa, struct task *t,
 
 /* ---- CREATE_CHILD_SA: responder ---- */
 
-void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
+void create_child_process_r(struct ike_sa *sa, const struct ike_msg *m)
 {
 	struct ikev2_nonce ni;
 	struct ikev2_notify n;
@@ -1313,7 +1313,7 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	}
 	if (offer.prop[0].proto == IKEV2_PROTO_IKE) {
-		ike_rekey_respond(sa, m, &offer, &ni);
+		ike_rekey_process_r(sa, m, &offer, &ni);
 		return;
 	}
 	if (ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA, &n)) {
@@ -1374,9 +1374,9 @@ void create_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	rc = child_respond(sa, m, gir_len ? gir : NULL, gir_len, ni.data,
-			   ni.len, nr, sizeof(nr), true,
-			   have_ke ? ke.group : IKEV2_DH_NONE, &res);
+	rc = child_process_r(sa, m, gir_len ? gir : NULL, gir_len, ni.data,
+			     ni.len, nr, sizeof(nr), true,
+			     have_ke ? ke.group : IKEV2_DH_NONE, &res);
 	mem_wipe(gir, sizeof(gir));
 	if (rc == IKEV2_N_INVALID_KE_PAYLOAD) {
 		uint8_t g[2] = {(uint8_t)(res.want_group >> 8),

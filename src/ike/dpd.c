@@ -76,7 +76,7 @@ int dpd_initiate(struct ike_sa *sa, struct task *t)
 	return msg_send_request(sa, &b, IKEV2_EXCH_INFORMATIONAL);
 }
 
-void dpd_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
+void dpd_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 {
 	(void)t;
 	(void)m;

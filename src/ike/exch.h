@@ -33,7 +33,7 @@ void ike_dpd_arm(struct ike_sa *sa);
 /* An authenticated message from the peer: it is alive. */
 void dpd_heard(struct ike_sa *sa);
 int dpd_initiate(struct ike_sa *sa, struct task *t);
-void dpd_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
+void dpd_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
 void child_timer_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 /*
  * Deadlines of an IKE or CHILD SA established at now with a lifetime of
@@ -88,7 +88,7 @@ void send_init_notify(struct iked *d, const struct ike_ep *local,
 		      const struct ikev2_hdr *req, uint16_t notify,
 		      const void *data, size_t len);
 /* Hand a response to the task that sent the request (tasks.c). */
-void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
+void task_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
 /* A verified response the codec refused for its exchange's payload rules
  * (why says which): the task fails as it would on a refusal. */
 void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
@@ -101,18 +101,18 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t);
 /* input.c, before an IKE_SA_INIT response is taken as the answer: false
  * when it is to be ignored (RFC 7296 §2.21.1), the request stays out. */
 bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m);
-void ike_init_response(struct ike_sa *sa, struct task *t,
-		       const struct ike_msg *m);
-void ike_init_respond(struct iked *d, const struct ike_ep *local,
-		      const struct ike_ep *peer, bool natt,
-		      const struct ike_msg *m);
+void ike_init_process_i(struct ike_sa *sa, struct task *t,
+			const struct ike_msg *m);
+void ike_init_process_r(struct iked *d, const struct ike_ep *local,
+			const struct ike_ep *peer, bool natt,
+			const struct ike_msg *m);
 void ike_sa_nego_timer(struct ike_sa *sa);
 
 /* ---- IKE_AUTH (ike_auth.c) ---- */
 int ike_auth_initiate(struct ike_sa *sa, struct task *t);
-void ike_auth_response(struct ike_sa *sa, struct task *t,
-		       const struct ike_msg *m);
-void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m);
+void ike_auth_process_i(struct ike_sa *sa, struct task *t,
+			const struct ike_msg *m);
+void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m);
 
 /* ---- CHILD SAs (child.c) ---- */
 struct child_nego {
@@ -148,18 +148,18 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 				size_t gir_len, const uint8_t *ni,
 				size_t ni_len, const uint8_t *nr,
 				size_t nr_len);
-int child_respond(struct ike_sa *sa, const struct ike_msg *m,
-		  const uint8_t *gir, size_t gir_len, const uint8_t *ni,
-		  size_t ni_len, const uint8_t *nr, size_t nr_len, bool with_dh,
-		  uint16_t ke_group, struct child_result *res);
+int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
+		    const uint8_t *gir, size_t gir_len, const uint8_t *ni,
+		    size_t ni_len, const uint8_t *nr, size_t nr_len,
+		    bool with_dh, uint16_t ke_group, struct child_result *res);
 void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 		      bool sa_only);
 int create_child_initiate(struct ike_sa *sa, struct task *t);
-void create_child_rejected(struct ike_sa *sa, struct task *t,
-			   const struct ike_msg *m, const char *why);
-void create_child_response(struct ike_sa *sa, struct task *t,
-			   const struct ike_msg *m);
-void create_child_respond(struct ike_sa *sa, const struct ike_msg *m);
+void create_child_rejected_i(struct ike_sa *sa, struct task *t,
+			     const struct ike_msg *m, const char *why);
+void create_child_process_i(struct ike_sa *sa, struct task *t,
+			    const struct ike_msg *m);
+void create_child_process_r(struct ike_sa *sa, const struct ike_msg *m);
 /* Tell the peer to delete the child whose inbound SPI is spi_in. */
 void queue_child_delete_spi(struct ike_sa *sa, uint32_t spi_in);
 
@@ -167,15 +167,15 @@ void queue_child_delete_spi(struct ike_sa *sa, uint32_t spi_in);
 int ike_rekey_initiate(struct ike_sa *sa, struct task *t);
 /* The peer deletes the SA its colliding rekey made (§2.8.2). */
 void ike_rekey_lost_by_peer(struct ike_sa *sa);
-void ike_rekey_response(struct ike_sa *sa, struct task *t,
-			const struct ike_msg *m);
-void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
-		       const struct ikev2_sa *offer,
-		       const struct ikev2_nonce *ni);
+void ike_rekey_process_i(struct ike_sa *sa, struct task *t,
+			 const struct ike_msg *m);
+void ike_rekey_process_r(struct ike_sa *sa, const struct ike_msg *m,
+			 const struct ikev2_sa *offer,
+			 const struct ikev2_nonce *ni);
 
 /* ---- INFORMATIONAL (info.c) ---- */
 int info_initiate(struct ike_sa *sa, struct task *t);
-void info_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
-void info_respond(struct ike_sa *sa, const struct ike_msg *m);
+void info_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
+void info_process_r(struct ike_sa *sa, const struct ike_msg *m);
 
 #endif

@@ -253,8 +253,8 @@ static void read_window(struct ike_sa *sa, const struct ike_msg *m)
 	}
 }
 
-void ike_auth_response(struct ike_sa *sa, struct task *t,
-		       const struct ike_msg *m)
+void ike_auth_process_i(struct ike_sa *sa, struct task *t,
+			const struct ike_msg *m)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	struct ikev2_auth auth;
@@ -372,7 +372,7 @@ static bool suite_allowed(const struct ike_remote *r,
 	       got.prf == s->prf && got.integ == s->integ && got.dh == s->dh;
 }
 
-void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
+void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 {
 	const struct ike_remote *r;
 	struct ikev2_auth auth;
@@ -543,8 +543,8 @@ void ike_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	have_child = ikev2_msg_find(m, IKEV2_PL_SA) != NULL;
 	if (have_child)
 		child_rc =
-		    child_respond(sa, m, NULL, 0, sa->ni, sa->ni_len, sa->nr,
-				  sa->nr_len, false, IKEV2_DH_NONE, &res);
+		    child_process_r(sa, m, NULL, 0, sa->ni, sa->ni_len, sa->nr,
+				    sa->nr_len, false, IKEV2_DH_NONE, &res);
 
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_AUTH, true, m->hdr.msgid, true);
 	put_id(&b, IKEV2_PL_IDr, &sa->id_local);

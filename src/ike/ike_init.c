@@ -248,7 +248,7 @@ bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m)
 	int i = -1, rc;
 
 	if (!r || !st)
-		return true; /* our own state is gone: ike_init_response() */
+		return true; /* our own state is gone: ike_init_process_i() */
 	if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n)) {
 		if (n.len >= 1 && n.len <= sizeof(sa->cookie) &&
 		    sa->init_retries < INIT_RETRY_MAX)
@@ -304,8 +304,8 @@ ignore:
 	return false;
 }
 
-void ike_init_response(struct ike_sa *sa, struct task *t,
-		       const struct ike_msg *m)
+void ike_init_process_i(struct ike_sa *sa, struct task *t,
+			const struct ike_msg *m)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	struct init_state *st = t->state;
@@ -457,9 +457,9 @@ static int cookie_secret_refresh(struct iked *d)
 	return 0;
 }
 
-void ike_init_respond(struct iked *d, const struct ike_ep *local,
-		      const struct ike_ep *peer, bool natt,
-		      const struct ike_msg *m)
+void ike_init_process_r(struct iked *d, const struct ike_ep *local,
+			const struct ike_ep *peer, bool natt,
+			const struct ike_msg *m)
 {
 	const struct ike_remote *r;
 	const struct crypto_dh_alg *da;

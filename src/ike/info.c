@@ -75,7 +75,7 @@ int info_initiate(struct ike_sa *sa, struct task *t)
 	return msg_send_request(sa, &b, IKEV2_EXCH_INFORMATIONAL);
 }
 
-void info_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
+void info_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 {
 	struct child_sa *c;
 
@@ -95,7 +95,7 @@ void info_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 	}
 }
 
-void info_respond(struct ike_sa *sa, const struct ike_msg *m)
+void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 {
 	struct ikev2_wr b;
 	uint8_t out_spis[4 * 64];

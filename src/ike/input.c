@@ -142,7 +142,7 @@ static void dispatch_response(struct ike_sa *sa, struct ike_msg *m)
 	sa->active = NULL;
 	sa_request_done(sa);
 	if (t) {
-		task_response(sa, t, m);
+		task_process_i(sa, t, m);
 		task_free(t);
 	}
 	if (sa->state != IKE_S_DEAD)
@@ -170,13 +170,13 @@ static void dispatch_request(struct ike_sa *sa, struct ike_msg *m)
 {
 	switch (m->hdr.exch) {
 	case IKEV2_EXCH_IKE_AUTH:
-		ike_auth_respond(sa, m);
+		ike_auth_process_r(sa, m);
 		break;
 	case IKEV2_EXCH_CREATE_CHILD_SA:
-		create_child_respond(sa, m);
+		create_child_process_r(sa, m);
 		break;
 	case IKEV2_EXCH_INFORMATIONAL:
-		info_respond(sa, m);
+		info_process_r(sa, m);
 		break;
 	default:
 		/* §2.21.2: protected, but nothing we implement. */
@@ -253,7 +253,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 					    ike_ep_str(peer, pb, sizeof(pb)));
 			return;
 		}
-		ike_init_respond(d, local, peer, natt, &m);
+		ike_init_process_r(d, local, peer, natt, &m);
 		return;
 	}
 

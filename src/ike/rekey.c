@@ -298,8 +298,8 @@ int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
 	return msg_send_request(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA);
 }
 
-void ike_rekey_response(struct ike_sa *sa, struct task *t,
-			const struct ike_msg *m)
+void ike_rekey_process_i(struct ike_sa *sa, struct task *t,
+			 const struct ike_msg *m)
 {
 	struct rekey_state *st = t->state;
 	const struct crypto_dh_alg *da;
@@ -403,9 +403,9 @@ void ike_rekey_response(struct ike_sa *sa, struct task *t,
 	ike_queue_ike_delete(sa);
 }
 
-void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m,
-		       const struct ikev2_sa *offer,
-		       const struct ikev2_nonce *ni)
+void ike_rekey_process_r(struct ike_sa *sa, const struct ike_msg *m,
+			 const struct ikev2_sa *offer,
+			 const struct ikev2_nonce *ni)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 	const struct crypto_dh_alg *da;

@@ -582,10 +582,10 @@ static uint32_t rekey_spi(const struct ike_msg *m)
 	       (uint32_t)n.spi[2] << 8 | n.spi[3];
 }
 
-int rw_child_respond(struct ike_sa *sa, const struct ike_policy *p,
-		     const struct ike_msg *m, struct child_sa *c,
-		     struct ikev2_ts_list *peer_ts,
-		     struct ikev2_ts_list *our_ts)
+int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
+		       const struct ike_msg *m, struct child_sa *c,
+		       struct ikev2_ts_list *peer_ts,
+		       struct ikev2_ts_list *our_ts)
 {
 	struct iked *d = sa->d;
 	struct rw_sa *rec = d->rw ? rw_sa_rec(d, sa->id, false) : NULL;

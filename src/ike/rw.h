@@ -191,12 +191,12 @@ void rw_daemon_init(struct iked *d);
 /* ike_auth.c responder, once the peer is authenticated: uniqueness
  * rule, CP request (lease allocation). */
 void rw_auth_established(struct ike_sa *sa, const struct ike_msg *m);
-/* child.c child_respond: narrowing to the lease, overlap rule, dynamic
+/* child.c child_process_r: narrowing to the lease, overlap rule, dynamic
  * policies and reqid.  Returns 0 or an error notify type. */
-int rw_child_respond(struct ike_sa *sa, const struct ike_policy *p,
-		     const struct ike_msg *m, struct child_sa *c,
-		     struct ikev2_ts_list *peer_ts,
-		     struct ikev2_ts_list *our_ts);
+int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
+		       const struct ike_msg *m, struct child_sa *c,
+		       struct ikev2_ts_list *peer_ts,
+		       struct ikev2_ts_list *our_ts);
 /* child.c create_child_initiate: our rekey of old keeps its reqid/TS. */
 void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
 		    struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr);

@@ -40,28 +40,28 @@ int task_initiate(struct ike_sa *sa, struct task *t)
 	return -EINVAL;
 }
 
-void task_response(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
+void task_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 {
 	switch (t->type) {
 	case TASK_IKE_INIT:
-		ike_init_response(sa, t, m);
+		ike_init_process_i(sa, t, m);
 		break;
 	case TASK_IKE_AUTH:
-		ike_auth_response(sa, t, m);
+		ike_auth_process_i(sa, t, m);
 		break;
 	case TASK_CHILD_CREATE:
 	case TASK_CHILD_REKEY:
-		create_child_response(sa, t, m);
+		create_child_process_i(sa, t, m);
 		break;
 	case TASK_IKE_REKEY:
-		ike_rekey_response(sa, t, m);
+		ike_rekey_process_i(sa, t, m);
 		break;
 	case TASK_CHILD_DELETE:
 	case TASK_IKE_DELETE:
-		info_response(sa, t, m);
+		info_process_i(sa, t, m);
 		break;
 	case TASK_DPD:
-		dpd_response(sa, t, m);
+		dpd_process_i(sa, t, m);
 		break;
 	}
 }
@@ -80,7 +80,7 @@ void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
 		break;
 	case TASK_CHILD_CREATE:
 	case TASK_CHILD_REKEY:
-		create_child_rejected(sa, t, m, why);
+		create_child_rejected_i(sa, t, m, why);
 		break;
 	case TASK_IKE_REKEY:
 		log_warn(MOD, "IKE SA #%u: bad IKE rekey response: %s", sa->id,
