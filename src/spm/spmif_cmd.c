@@ -931,4 +931,3 @@ static void cmd_monitor(struct conn *c, const struct spmif_msg *m)
 	c->monitor = true;
 	reply(c, SPMIF_OK, "monitoring ACQUIRE events");
 }
-

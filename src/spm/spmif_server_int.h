@@ -62,8 +62,7 @@ void conn_close(struct conn *c);
 void conn_put(struct conn *c, const struct wr *w);
 void reply(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void reply_lines(struct conn *c, int code, const char *text,
-		 const char *final);
+void reply_lines(struct conn *c, int code, const char *text, const char *final);
 
 /* spmif_cmd.c: one complete request line, parsed */
 void spmif_dispatch(struct conn *c, const struct spmif_msg *m);
