@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/pidfile.h"
 
 #define MOD "ctlsock"
 
@@ -65,17 +66,10 @@ static int take_lock(struct ctlsock *s, char *why, size_t whylen)
 		why_set(why, whylen, "%s: path too long", s->path);
 		return -ENAMETOOLONG;
 	}
-	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = lockfile_take(lp, 0600, NULL);
 	if (fd < 0) {
-		int e = errno;
+		int e = -fd;
 
-		why_set(why, whylen, "lock file %s: %s", lp, strerror(e));
-		return -e;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-
-		close(fd);
 		if (e == EWOULDBLOCK) {
 			why_set(why, whylen,
 				"another %s is serving %s (it holds %s); not "

@@ -32,32 +32,46 @@ void pidfile_init(struct pidfile *p)
 	p->path[0] = '\0';
 }
 
+int lockfile_take(const char *path, mode_t mode, int *busy_fd)
+{
+	int fd, e;
+
+	if (busy_fd)
+		*busy_fd = -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	e = errno;
+	if (e == EWOULDBLOCK && busy_fd)
+		*busy_fd = fd;
+	else
+		close(fd);
+	return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+}
+
 int pidfile_lock(struct pidfile *p, const char *path, const char *daemon,
 		 char *why, size_t whylen)
 {
 	char buf[32];
 	ssize_t n;
-	int fd, e;
+	int fd, e, busy;
 
 	pidfile_init(p);
 	if (strlen(path) >= sizeof(p->path)) {
 		why_set(why, whylen, "pid file %s: path too long", path);
 		return -ENAMETOOLONG;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = lockfile_take(path, 0644, &busy);
 	if (fd < 0) {
-		e = errno;
-		why_set(why, whylen, "pid file %s: %s", path, strerror(e));
-		return -e;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		e = errno;
+		e = -fd;
 		if (e != EWOULDBLOCK) {
-			close(fd);
 			why_set(why, whylen, "pid file %s: %s", path,
 				strerror(e));
 			return -e;
 		}
+		fd = busy;
 		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';

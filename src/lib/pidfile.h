@@ -14,11 +14,22 @@
 #define RACOON_PIDFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct pidfile {
 	int fd; /* -1: none */
 	char path[256];
 };
+
+/*
+ * The one way a daemon takes a lock file (pid files, ctlsock.h's
+ * .NAME.lock): opens path (created with mode, never through a symlink)
+ * and flock()s it exclusively without waiting.  Returns the descriptor,
+ * -EWOULDBLOCK when another process holds it (then *busy_fd, if given,
+ * is the open descriptor, for reading who; the caller closes it), or
+ * another negative errno.
+ */
+int lockfile_take(const char *path, mode_t mode, int *busy_fd);
 
 void pidfile_init(struct pidfile *p);
 /* 0, -EADDRINUSE (another live instance), -ENAMETOOLONG or -errno; why[]
