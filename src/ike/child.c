@@ -549,35 +549,6 @@ void child_uninstall(struct child_sa *c)
 	c->in_installed = c->out_installed = false;
 }
 
-static void nonce_min_set(struct child_sa *c, const uint8_t *ni, size_t ni_len,
-			  const uint8_t *nr, size_t nr_len)
-{
-	const uint8_t *m = ni;
-	size_t ml = ni_len;
-	size_t l = ni_len < nr_len ? ni_len : nr_len;
-	int cmp = memcmp(ni, nr, l);
-
-	if (cmp > 0 || (cmp == 0 && nr_len < ni_len)) {
-		m = nr;
-		ml = nr_len;
-	}
-	memcpy(c->nonce_min, m, ml);
-	c->nonce_min_len = ml;
-}
-
-static int nonce_cmp(const struct child_sa *a, const struct child_sa *b)
-{
-	size_t l = a->nonce_min_len < b->nonce_min_len ? a->nonce_min_len
-						       : b->nonce_min_len;
-	int c = memcmp(a->nonce_min, b->nonce_min, l);
-
-	if (c)
-		return c;
-	return a->nonce_min_len < b->nonce_min_len
-		   ? -1
-		   : a->nonce_min_len > b->nonce_min_len;
-}
-
 /* Derive and install; returns 0, or a negative errno on failure (the
  * child is then FAILED and the caller tells the peer). */
 static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
@@ -598,7 +569,8 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 				     nr, nr_len, keymat, 2 * per);
 	if (rc < 0)
 		return rc;
-	nonce_min_set(c, ni, ni_len, nr, nr_len);
+	c->nonce_min_len = ikev2_nonce_lowest(
+	    ni, ni_len, nr, nr_len, c->nonce_min, sizeof(c->nonce_min));
 	rc = child_install(c, p, keymat, enc_len, integ_len);
 	mem_wipe(keymat, sizeof(keymat));
 	if (rc == 0) {
@@ -690,10 +662,7 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	cn->child->reqid = child_reqid(sa, t, p);
 	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0)
 		return rc; /* the task's free_state frees the child */
-	spi[0] = (uint8_t)(cn->child->spi_in >> 24);
-	spi[1] = (uint8_t)(cn->child->spi_in >> 16);
-	spi[2] = (uint8_t)(cn->child->spi_in >> 8);
-	spi[3] = (uint8_t)cn->child->spi_in;
+	ikev2_spi32_put(spi, cn->child->spi_in);
 	prefs_esp(p, r, false, with_ke, &prefs);
 	group = with_ke && p->pfs_group ? p->pfs_group : 0;
 	if (group && t->ke_group) {
@@ -821,9 +790,7 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 		child_refused(sa, cn, "bad SA payload in response", peer_sa);
 		return NULL;
 	}
-	c->spi_out = (uint32_t)reply.prop[0].spi[0] << 24 |
-		     (uint32_t)reply.prop[0].spi[1] << 16 |
-		     (uint32_t)reply.prop[0].spi[2] << 8 | reply.prop[0].spi[3];
+	c->spi_out = ikev2_spi32_get(reply.prop[0].spi);
 	for (unsigned i = 0; i < sa->n_early_del; i++)
 		if (sa->early_del[i] == c->spi_out) {
 			/* §2.25: the peer deleted it (and we answered)
@@ -961,9 +928,7 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 	c->mode = p->mode;
 	c->initiated = false;
 	c->algs = suite;
-	c->spi_out = (uint32_t)suite.spi[0] << 24 |
-		     (uint32_t)suite.spi[1] << 16 |
-		     (uint32_t)suite.spi[2] << 8 | suite.spi[3];
+	c->spi_out = ikev2_spi32_get(suite.spi);
 	c->reqid = policy_reqid(sa->d, p);
 	/* Road warriors: lease/envelope narrowing, overlap rule, dynamic
 	 * policies and their reqid (rw.c). */
@@ -975,10 +940,7 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 		child_free(c);
 		return IKEV2_N_TEMPORARY_FAILURE; /* §2.25: no SPI now */
 	}
-	spi[0] = (uint8_t)(c->spi_in >> 24);
-	spi[1] = (uint8_t)(c->spi_in >> 16);
-	spi[2] = (uint8_t)(c->spi_in >> 8);
-	spi[3] = (uint8_t)c->spi_in;
+	ikev2_spi32_put(spi, c->spi_in);
 	rc = ikev2_suite_to_sa(&suite, spi, 4, &res->sa);
 	if (rc < 0) {
 		child_free(c);
@@ -1117,9 +1079,9 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 	if (old) {
 		/* §1.3.3: REKEY_SA names the SA by our inbound SPI. */
 		struct ikev2_notify n = {0};
-		uint8_t spi[4] = {
-		    (uint8_t)(old->spi_in >> 24), (uint8_t)(old->spi_in >> 16),
-		    (uint8_t)(old->spi_in >> 8), (uint8_t)old->spi_in};
+		uint8_t spi[4];
+
+		ikev2_spi32_put(spi, old->spi_in);
 		n.proto = IKEV2_PROTO_ESP;
 		n.spi_len = 4;
 		n.spi = spi;
@@ -1260,7 +1222,9 @@ void create_child_process_i(struct ike_sa *sa, struct task *t,
 		 * created with the lowest nonce is redundant and is closed
 		 * by the node that created it. */
 		struct child_sa *theirs = child_find_id(sa->d, old->rekeyed_by);
-		if (theirs && nonce_cmp(c, theirs) < 0) {
+		if (theirs && ikev2_nonce_cmp(c->nonce_min, c->nonce_min_len,
+					      theirs->nonce_min,
+					      theirs->nonce_min_len) < 0) {
 			log_info(MOD,
 				 "CHILD SA #%u: rekey collision, ours "
 				 "(#%u) is redundant",
@@ -1323,8 +1287,7 @@ void create_child_process_r(struct ike_sa *sa, const struct ike_msg *m)
 					    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 			return;
 		}
-		spi = (uint32_t)n.spi[0] << 24 | (uint32_t)n.spi[1] << 16 |
-		      (uint32_t)n.spi[2] << 8 | n.spi[3];
+		spi = ikev2_spi32_get(n.spi);
 		/* The peer names its inbound SPI = our outbound. */
 		old = child_find_spi(sa, spi, false);
 		if (!old) {

@@ -32,14 +32,7 @@
 
 #define MOD "ike"
 
-/* Configuration attribute types (RFC 7296 §3.15.1). */
-enum {
-	CPA_IP4_ADDRESS = 1,
-	CPA_IP4_NETMASK = 2,
-	CPA_IP4_DNS = 3,
-	CPA_IP6_ADDRESS = 8,
-	CPA_IP6_DNS = 10,
-};
+/* Attribute types: IKEV2_CFG_INTERNAL_* (ike/codec/ikev2_iana.h). */
 
 /* One table drives the length checks of both directions (§3.15.1):
  * a request carries an empty value or a suggestion of this size. */
@@ -47,8 +40,9 @@ static const struct cpa_def {
 	uint16_t type;
 	uint8_t len; /* value length when not empty */
 } cpa_defs[] = {
-    {CPA_IP4_ADDRESS, 4},  {CPA_IP4_NETMASK, 4}, {CPA_IP4_DNS, 4},
-    {CPA_IP6_ADDRESS, 17}, {CPA_IP6_DNS, 16},
+    {IKEV2_CFG_INTERNAL_IP4_ADDRESS, 4}, {IKEV2_CFG_INTERNAL_IP4_NETMASK, 4},
+    {IKEV2_CFG_INTERNAL_IP4_DNS, 4},	 {IKEV2_CFG_INTERNAL_IP6_ADDRESS, 17},
+    {IKEV2_CFG_INTERNAL_IP6_DNS, 16},
 };
 
 static const struct cpa_def *cpa_def(uint16_t type)
@@ -106,7 +100,7 @@ int cp_handle_request(struct ike_sa *sa, const struct ike_msg *m)
 	for (unsigned i = 0; i < cp.nattr; i++) {
 		const struct ikev2_cp_attr *at = &cp.attr[i];
 		switch (at->type) {
-		case CPA_IP4_ADDRESS:
+		case IKEV2_CFG_INTERNAL_IP4_ADDRESS:
 			rec->cp_v4 = true;
 			if (at->len == 4) {
 				want4.af = AF_INET;
@@ -115,7 +109,7 @@ int cp_handle_request(struct ike_sa *sa, const struct ike_msg *m)
 					want4.af = 0; /* 0.0.0.0: any */
 			}
 			break;
-		case CPA_IP6_ADDRESS:
+		case IKEV2_CFG_INTERNAL_IP6_ADDRESS:
 			rec->cp_v6 = true;
 			if (at->len == 17) {
 				static const uint8_t zero[16];
@@ -125,10 +119,10 @@ int cp_handle_request(struct ike_sa *sa, const struct ike_msg *m)
 					want6.af = 0;
 			}
 			break;
-		case CPA_IP4_DNS:
+		case IKEV2_CFG_INTERNAL_IP4_DNS:
 			rec->cp_dns4 = true;
 			break;
-		case CPA_IP6_DNS:
+		case IKEV2_CFG_INTERNAL_IP6_DNS:
 			rec->cp_dns6 = true;
 			break;
 		default:
@@ -183,23 +177,23 @@ void cp_put_reply(struct ikev2_wr *b, struct ike_sa *sa)
 	memset(&cp, 0, sizeof(cp));
 	cp.type = IKEV2_CFG_REPLY;
 	if (rec->lease4.af)
-		cp.attr[cp.nattr++] =
-		    (struct ikev2_cp_attr){CPA_IP4_ADDRESS, rec->lease4.u.b, 4};
+		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
+		    IKEV2_CFG_INTERNAL_IP4_ADDRESS, rec->lease4.u.b, 4};
 	if (rec->lease6.af) {
 		/* §3.15.1: address followed by the prefix length. */
 		memcpy(v6[nv6], rec->lease6.u.b, 16);
 		v6[nv6][16] = 128;
-		cp.attr[cp.nattr++] =
-		    (struct ikev2_cp_attr){CPA_IP6_ADDRESS, v6[nv6++], 17};
+		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
+		    IKEV2_CFG_INTERNAL_IP6_ADDRESS, v6[nv6++], 17};
 	}
 	for (i = 0; r && i < r->ndns && cp.nattr < IKEV2_MAX_CP_ATTRS; i++) {
 		const struct kaddr *a = &r->dns[i];
 		if (a->af == AF_INET && rec->cp_dns4)
-			cp.attr[cp.nattr++] =
-			    (struct ikev2_cp_attr){CPA_IP4_DNS, a->u.b, 4};
+			cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
+			    IKEV2_CFG_INTERNAL_IP4_DNS, a->u.b, 4};
 		else if (a->af == AF_INET6 && rec->cp_dns6)
-			cp.attr[cp.nattr++] =
-			    (struct ikev2_cp_attr){CPA_IP6_DNS, a->u.b, 16};
+			cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
+			    IKEV2_CFG_INTERNAL_IP6_DNS, a->u.b, 16};
 	}
 	ikev2_put_cp(b, &cp);
 }
@@ -219,17 +213,17 @@ void cp_put_request(struct ikev2_wr *b, struct ike_sa *sa,
 	cp.type = IKEV2_CFG_REQUEST;
 	/* §3.15.1: empty values ask the responder to choose. */
 	if (r->cp_request & RW_REQ_IP4)
-		cp.attr[cp.nattr++] =
-		    (struct ikev2_cp_attr){CPA_IP4_ADDRESS, NULL, 0};
+		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
+		    IKEV2_CFG_INTERNAL_IP4_ADDRESS, NULL, 0};
 	if (r->cp_request & RW_REQ_IP6)
-		cp.attr[cp.nattr++] =
-		    (struct ikev2_cp_attr){CPA_IP6_ADDRESS, NULL, 0};
+		cp.attr[cp.nattr++] = (struct ikev2_cp_attr){
+		    IKEV2_CFG_INTERNAL_IP6_ADDRESS, NULL, 0};
 	if (r->cp_request & RW_REQ_IP4_DNS)
 		cp.attr[cp.nattr++] =
-		    (struct ikev2_cp_attr){CPA_IP4_DNS, NULL, 0};
+		    (struct ikev2_cp_attr){IKEV2_CFG_INTERNAL_IP4_DNS, NULL, 0};
 	if (r->cp_request & RW_REQ_IP6_DNS)
 		cp.attr[cp.nattr++] =
-		    (struct ikev2_cp_attr){CPA_IP6_DNS, NULL, 0};
+		    (struct ikev2_cp_attr){IKEV2_CFG_INTERNAL_IP6_DNS, NULL, 0};
 	ikev2_put_cp(b, &cp);
 	rec = rw_sa_rec(sa->d, sa->id, true);
 	if (rec)
@@ -255,16 +249,18 @@ void cp_read_reply(struct ike_sa *sa, const struct ike_msg *m)
 		struct kaddr v;
 
 		memset(&v, 0, sizeof(v));
-		if (at->type == CPA_IP4_ADDRESS && at->len == 4 &&
-		    !rec->vip4.af) {
+		if (at->type == IKEV2_CFG_INTERNAL_IP4_ADDRESS &&
+		    at->len == 4 && !rec->vip4.af) {
 			v.af = AF_INET;
 			memcpy(v.u.b, at->data, 4);
-		} else if (at->type == CPA_IP6_ADDRESS && at->len == 17 &&
-			   !rec->vip6.af) {
+		} else if (at->type == IKEV2_CFG_INTERNAL_IP6_ADDRESS &&
+			   at->len == 17 && !rec->vip6.af) {
 			v.af = AF_INET6;
 			memcpy(v.u.b, at->data, 16);
-		} else if ((at->type == CPA_IP4_DNS && at->len == 4) ||
-			   (at->type == CPA_IP6_DNS && at->len == 16)) {
+		} else if ((at->type == IKEV2_CFG_INTERNAL_IP4_DNS &&
+			    at->len == 4) ||
+			   (at->type == IKEV2_CFG_INTERNAL_IP6_DNS &&
+			    at->len == 16)) {
 			v.af = at->len == 4 ? AF_INET : AF_INET6;
 			memcpy(v.u.b, at->data, at->len);
 			log_info(MOD, "IKE SA #%u: DNS server %s", sa->id,

@@ -8,12 +8,6 @@
 
 #include "ike/iked.h"
 
-/* Exchange types (RFC 7296 §3.1). */
-#define EXCH_IKE_SA_INIT     34
-#define EXCH_IKE_AUTH	     35
-#define EXCH_CREATE_CHILD_SA 36
-#define EXCH_INFORMATIONAL   37
-
 const char *exch_name(uint8_t exch);
 
 /*

@@ -16,20 +16,6 @@
 
 #define MOD "ike"
 
-static void spi_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t spi_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 int info_initiate(struct ike_sa *sa, struct task *t)
 {
 	struct ikev2_wr b;
@@ -51,7 +37,7 @@ int info_initiate(struct ike_sa *sa, struct task *t)
 		if (!s)
 			return 1;
 		/* §3.11: ESP SAs are named by our inbound SPI. */
-		spi_put(spi, s);
+		ikev2_spi32_put(spi, s);
 		del.proto = IKEV2_PROTO_ESP;
 		del.spi_len = 4;
 		del.nspi = 1;
@@ -130,7 +116,8 @@ void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 		if (del.proto != IKEV2_PROTO_ESP || del.spi_len != 4)
 			continue; /* AH unused; §3.11 */
 		for (k = 0; k < del.nspi; k++) {
-			uint32_t spi = spi_get(del.spis + 4 * (size_t)k);
+			uint32_t spi =
+			    ikev2_spi32_get(del.spis + 4 * (size_t)k);
 			/* The peer names its inbound SPI = our outbound. */
 			struct child_sa *c = child_find_spi(sa, spi, false);
 			if (!c) {
@@ -148,7 +135,7 @@ void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 			 * are deleting it ourselves already. */
 			if (c->state != CHILD_S_DELETING &&
 			    nout < sizeof(out_spis) / 4) {
-				spi_put(out_spis + 4 * nout, c->spi_in);
+				ikev2_spi32_put(out_spis + 4 * nout, c->spi_in);
 				nout++;
 			}
 			child_remove(c, "deleted by peer");

@@ -43,45 +43,6 @@ static void rekey_state_free(void *p)
 	free(st);
 }
 
-static void spi64_put(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t spi64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void set_nonce_min(struct ike_sa *n, const uint8_t *a, size_t al,
-			  const uint8_t *b, size_t bl)
-{
-	size_t l = al < bl ? al : bl;
-	int c = memcmp(a, b, l);
-	const uint8_t *m = (c < 0 || (c == 0 && al <= bl)) ? a : b;
-	size_t ml = m == a ? al : bl;
-
-	memcpy(n->nonce_min, m, ml);
-	n->nonce_min_len = ml;
-}
-
-static int nonce_cmp(const struct ike_sa *a, const struct ike_sa *b)
-{
-	size_t l = a->nonce_min_len < b->nonce_min_len ? a->nonce_min_len
-						       : b->nonce_min_len;
-	int c = memcmp(a->nonce_min, b->nonce_min, l);
-
-	return c ? c : (int)a->nonce_min_len - (int)b->nonce_min_len;
-}
-
 /* Does our offer list DH group g? */
 static bool offered_dh(const struct ikev2_sa *offer, uint16_t g)
 {
@@ -131,7 +92,8 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 		ike_sa_kill(n, "rekey key derivation failed");
 		return NULL;
 	}
-	set_nonce_min(n, ni, ni_len, nr, nr_len);
+	n->nonce_min_len = ikev2_nonce_lowest(
+	    ni, ni_len, nr, nr_len, n->nonce_min, sizeof(n->nonce_min));
 	ike_sa_set_state(n, IKE_S_ESTABLISHED);
 	return n;
 }
@@ -265,7 +227,7 @@ int ike_rekey_initiate(struct ike_sa *sa, struct task *t)
 		rc = crypto_random(st->ni, sizeof(st->ni));
 	if (rc < 0)
 		return rc;
-	spi64_put(spi, st->new_spi);
+	ikev2_spi64_put(spi, st->new_spi);
 	prefs_ike(r, &prefs);
 	/* Offer the current group first (no INVALID_KE round trip), or
 	 * the group the peer named in INVALID_KE_PAYLOAD on a retry. */
@@ -358,8 +320,8 @@ void ike_rekey_process_i(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	n = successor(sa, true, &suite, st->new_spi,
-		      spi64_get(reply.prop[0].spi), gir, da->secret_len, st->ni,
-		      sizeof(st->ni), nr.data, nr.len);
+		      ikev2_spi64_get(reply.prop[0].spi), gir, da->secret_len,
+		      st->ni, sizeof(st->ni), nr.data, nr.len);
 	mem_wipe(gir, sizeof(gir));
 	if (!n)
 		return;
@@ -371,7 +333,9 @@ void ike_rekey_process_i(struct ike_sa *sa, struct task *t,
 		if (o->id == sa->rekeyed_to && (o->state == IKE_S_ESTABLISHED ||
 						o->state == IKE_S_DELETING))
 			theirs = o;
-	if (theirs && nonce_cmp(n, theirs) < 0) {
+	if (theirs &&
+	    ikev2_nonce_cmp(n->nonce_min, n->nonce_min_len, theirs->nonce_min,
+			    theirs->nonce_min_len) < 0) {
 		log_info(MOD,
 			 "IKE SA #%u: rekey collision, our new SA #%u is "
 			 "redundant",
@@ -475,8 +439,8 @@ void ike_rekey_process_r(struct ike_sa *sa, const struct ike_msg *m,
 				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	n = successor(sa, false, &suite, spi64_get(suite.spi), new_spi, gir,
-		      da->secret_len, ni->data, ni->len, nr, sizeof(nr));
+	n = successor(sa, false, &suite, ikev2_spi64_get(suite.spi), new_spi,
+		      gir, da->secret_len, ni->data, ni->len, nr, sizeof(nr));
 	mem_wipe(gir, sizeof(gir));
 	if (!n) {
 		crypto_dh_free(dh);
@@ -484,7 +448,7 @@ void ike_rekey_process_r(struct ike_sa *sa, const struct ike_msg *m,
 				    IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	spi64_put(spi, new_spi);
+	ikev2_spi64_put(spi, new_spi);
 	rc = ikev2_suite_to_sa(&suite, spi, 8, &answer);
 	rc = rc < 0 ? rc
 		    : msg_start(sa, &b, IKEV2_EXCH_CREATE_CHILD_SA, true,

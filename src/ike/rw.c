@@ -578,8 +578,7 @@ static uint32_t rekey_spi(const struct ike_msg *m)
 	if (!ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA, &n) ||
 	    n.proto != IKEV2_PROTO_ESP || n.spi_len != 4)
 		return 0;
-	return (uint32_t)n.spi[0] << 24 | (uint32_t)n.spi[1] << 16 |
-	       (uint32_t)n.spi[2] << 8 | n.spi[3];
+	return ikev2_spi32_get(n.spi);
 }
 
 int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,

@@ -26,12 +26,10 @@ int ikev2_parse_chain(struct ike_msg *m, uint8_t first, struct rd r,
 /* Record why m was refused outside the chain walk (sk.c). */
 void ikev2_msg_reject(struct ike_msg *m, enum ikev2_reject why);
 
+/* A 64-bit big-endian counter (IVs); SPIs: ikev2_spi64_put(). */
 static inline void put_be64(uint8_t *p, uint64_t v)
 {
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	ikev2_spi64_put(p, v);
 }
 
 #endif

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "crypto/crypto.h"
+#include "ike/codec/ikev2_iana.h"
 #include "lib/rd.h"
 #include "lib/wr.h"
 
@@ -41,124 +42,15 @@
 #define IKEV2_VERSION	 0x20 /* major 2, minor 0 */
 #define IKEV2_MAX_MSG	 65535
 
-/* Exchange types (RFC 7296 §3.1). */
-#define IKEV2_EXCH_IKE_SA_INIT	   34
-#define IKEV2_EXCH_IKE_AUTH	   35
-#define IKEV2_EXCH_CREATE_CHILD_SA 36
-#define IKEV2_EXCH_INFORMATIONAL   37
+/* The IANA registries (exchange, payload, notify, ID, transform ...
+ * numbers): ikev2_iana.h, the one definition. */
 
 /* Header flags (RFC 7296 §3.1). */
 #define IKEV2_FLAG_INITIATOR 0x08
 #define IKEV2_FLAG_VERSION   0x10
 #define IKEV2_FLAG_RESPONSE  0x20
 
-/* Payload types (RFC 7296 §3.2, RFC 7383). */
-#define IKEV2_PL_NONE	 0
-#define IKEV2_PL_SA	 33
-#define IKEV2_PL_KE	 34
-#define IKEV2_PL_IDi	 35
-#define IKEV2_PL_IDr	 36
-#define IKEV2_PL_CERT	 37
-#define IKEV2_PL_CERTREQ 38
-#define IKEV2_PL_AUTH	 39
-#define IKEV2_PL_NONCE	 40
-#define IKEV2_PL_N	 41
-#define IKEV2_PL_D	 42
-#define IKEV2_PL_V	 43
-#define IKEV2_PL_TSi	 44
-#define IKEV2_PL_TSr	 45
-#define IKEV2_PL_SK	 46
-#define IKEV2_PL_CP	 47
-#define IKEV2_PL_EAP	 48
-#define IKEV2_PL_SKF	 53
-
 #define IKEV2_CRITICAL 0x80 /* generic header flag (RFC 7296 §3.2) */
-
-/* Protocol IDs (RFC 7296 §3.3.1). */
-#define IKEV2_PROTO_IKE 1
-#define IKEV2_PROTO_AH	2
-#define IKEV2_PROTO_ESP 3
-
-/* Transform attribute (RFC 7296 §3.3.5). */
-#define IKEV2_ATTR_KEY_LENGTH 14
-#define IKEV2_ATTR_TV	      0x8000
-
-/* ID types (RFC 7296 §3.5). */
-#define IKEV2_ID_IPV4_ADDR   1
-#define IKEV2_ID_FQDN	     2
-#define IKEV2_ID_RFC822_ADDR 3
-#define IKEV2_ID_IPV6_ADDR   5
-#define IKEV2_ID_DER_ASN1_DN 9
-#define IKEV2_ID_DER_ASN1_GN 10
-#define IKEV2_ID_KEY_ID	     11
-
-/* AUTH methods (RFC 7296 §3.8). */
-#define IKEV2_AUTH_RSA_SIG   1
-#define IKEV2_AUTH_PSK	     2 /* Shared Key Message Integrity Code */
-#define IKEV2_AUTH_DSS_SIG   3
-#define IKEV2_AUTH_ECDSA_256 9	/* RFC 4754: SHA-256 on P-256 */
-#define IKEV2_AUTH_ECDSA_384 10 /* SHA-384 on P-384 */
-#define IKEV2_AUTH_ECDSA_521 11 /* SHA-512 on P-521 */
-#define IKEV2_AUTH_DIGSIG    14 /* RFC 7427 Digital Signature */
-
-/* Certificate encodings (RFC 7296 §3.6). */
-#define IKEV2_CERT_X509_SIG 4 /* X.509 Certificate - Signature */
-
-/* TS types (RFC 7296 §3.13.1). */
-#define IKEV2_TS_IPV4_ADDR_RANGE 7
-#define IKEV2_TS_IPV6_ADDR_RANGE 8
-
-/* CP types (RFC 7296 §3.15). */
-#define IKEV2_CFG_REQUEST 1
-#define IKEV2_CFG_REPLY	  2
-#define IKEV2_CFG_SET	  3
-#define IKEV2_CFG_ACK	  4
-
-/* Notify message types (RFC 7296 §3.10.1); errors < 16384. */
-#define IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD  1
-#define IKEV2_N_INVALID_IKE_SPI		      4
-#define IKEV2_N_INVALID_MAJOR_VERSION	      5
-#define IKEV2_N_INVALID_SYNTAX		      7
-#define IKEV2_N_INVALID_MESSAGE_ID	      9
-#define IKEV2_N_INVALID_SPI		      11
-#define IKEV2_N_NO_PROPOSAL_CHOSEN	      14
-#define IKEV2_N_INVALID_KE_PAYLOAD	      17
-#define IKEV2_N_AUTHENTICATION_FAILED	      24
-#define IKEV2_N_SINGLE_PAIR_REQUIRED	      34
-#define IKEV2_N_NO_ADDITIONAL_SAS	      35
-#define IKEV2_N_INTERNAL_ADDRESS_FAILURE      36
-#define IKEV2_N_FAILED_CP_REQUIRED	      37
-#define IKEV2_N_TS_UNACCEPTABLE		      38
-#define IKEV2_N_INVALID_SELECTORS	      39
-#define IKEV2_N_TEMPORARY_FAILURE	      43
-#define IKEV2_N_CHILD_SA_NOT_FOUND	      44
-#define IKEV2_N_INITIAL_CONTACT		      16384
-#define IKEV2_N_SET_WINDOW_SIZE		      16385
-#define IKEV2_N_ADDITIONAL_TS_POSSIBLE	      16386
-#define IKEV2_N_IPCOMP_SUPPORTED	      16387
-#define IKEV2_N_NAT_DETECTION_SOURCE_IP	      16388
-#define IKEV2_N_NAT_DETECTION_DESTINATION_IP  16389
-#define IKEV2_N_COOKIE			      16390
-#define IKEV2_N_USE_TRANSPORT_MODE	      16391
-#define IKEV2_N_HTTP_CERT_LOOKUP_SUPPORTED    16392
-#define IKEV2_N_REKEY_SA		      16393
-#define IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED 16394
-#define IKEV2_N_NON_FIRST_FRAGMENTS_ALSO      16395
-#define IKEV2_N_MOBIKE_SUPPORTED	      16396 /* RFC 4555 */
-#define IKEV2_N_ADDITIONAL_IP4_ADDRESS	      16397 /* RFC 4555 */
-#define IKEV2_N_ADDITIONAL_IP6_ADDRESS	      16398
-#define IKEV2_N_NO_ADDITIONAL_ADDRESSES	      16399
-#define IKEV2_N_UPDATE_SA_ADDRESSES	      16400
-#define IKEV2_N_COOKIE2			      16401
-#define IKEV2_N_NO_NATS_ALLOWED		      16402
-#define IKEV2_N_REDIRECT_SUPPORTED	      16406 /* RFC 5685 */
-#define IKEV2_N_REDIRECT		      16407
-#define IKEV2_N_REDIRECTED_FROM		      16408
-#define IKEV2_N_EAP_ONLY_AUTHENTICATION	      16417 /* RFC 5998 */
-#define IKEV2_N_CHILDLESS_IKEV2_SUPPORTED     16418 /* RFC 6023 */
-#define IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED 16430 /* RFC 7383 */
-#define IKEV2_N_SIGNATURE_HASH_ALGORITHMS     16431 /* RFC 7427 */
-#define IKEV2_N_ERROR_MAX		      16383
 
 /* Limits of the parsed views (larger inputs: see each parser). */
 #define IKEV2_MAX_PAYLOADS  64 /* per message, outer + inner */
@@ -722,6 +614,58 @@ bool ikev2_ts_list_within(const struct ikev2_ts_list *a,
 int ikev2_ts_narrow(const struct ikev2_ts_list *peer,
 		    const struct ikev2_ts_list *ours,
 		    struct ikev2_ts_list *out);
+
+/* ------------------------------------------------------------------ */
+/* SPIs on the wire, rekey collisions                                  */
+/* ------------------------------------------------------------------ */
+
+/* The one SPI pack/unpack: 4-octet ESP/AH SPIs (Proposal, Notify,
+ * Delete: RFC 7296 §3.3.1, §3.10, §3.11) and 8-octet IKE SPIs, network
+ * byte order; values are host order. */
+static inline void ikev2_spi32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t ikev2_spi32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void ikev2_spi64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t ikev2_spi64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Simultaneous rekeys (RFC 7296 §2.8.1 CHILD SAs, §2.8.2 IKE SAs): "the
+ * SA that was created with the lowest of the four nonces" is redundant.
+ * ikev2_nonce_lowest() copies the lower of an exchange's two nonces
+ * (memcmp order, a shorter prefix first) into out (capacity cap) and
+ * returns its length (0 if it does not fit); ikev2_nonce_cmp() orders
+ * two such lowest nonces: < 0 when a's SA is the redundant one.  The one
+ * rule for CHILD (child.c) and IKE (rekey.c) collisions.
+ */
+size_t ikev2_nonce_lowest(const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+			  size_t nr_len, uint8_t *out, size_t cap);
+int ikev2_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b,
+		    size_t b_len);
 
 /* ------------------------------------------------------------------ */
 /* Names for logs                                                      */

@@ -54,8 +54,8 @@ static int expand(const struct ikev2_suite *s, const uint8_t *ni, size_t ni_len,
 	size_t total, o = 0;
 	int rc;
 
-	put_be64(spis, spi_i);
-	put_be64(spis + 8, spi_r);
+	ikev2_spi64_put(spis, spi_i);
+	ikev2_spi64_put(spis + 8, spi_r);
 	total = 3 * k->prf_len + 2 * k->integ_len + 2 * k->encr_len;
 	rc = crypto_prf_plus(s->prf, k->skeyseed, k->skeyseed_len, seed, 3, km,
 			     total);
@@ -288,8 +288,8 @@ int ikev2_natd_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr *addr,
 	uint8_t spis[16];
 	struct cbuf parts[3] = {{spis, 16}};
 
-	put_be64(spis, spi_i);
-	put_be64(spis + 8, spi_r);
+	ikev2_spi64_put(spis, spi_i);
+	ikev2_spi64_put(spis + 8, spi_r);
 	/* §2.23: SHA-1(SPIi | SPIr | IP | Port), network byte order */
 	if (addr->sa_family == AF_INET) {
 		const struct sockaddr_in *s = (const void *)addr;
@@ -303,4 +303,31 @@ int ikev2_natd_hash(uint64_t spi_i, uint64_t spi_r, const struct sockaddr *addr,
 		return -EAFNOSUPPORT;
 	}
 	return crypto_sha1(parts, 3, out);
+}
+
+/* RFC 7296 §2.8.1, §2.8.2: the lowest nonce decides a collision. */
+int ikev2_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b,
+		    size_t b_len)
+{
+	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+
+	if (c)
+		return c;
+	return a_len < b_len ? -1 : a_len > b_len;
+}
+
+size_t ikev2_nonce_lowest(const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+			  size_t nr_len, uint8_t *out, size_t cap)
+{
+	const uint8_t *m = ni;
+	size_t ml = ni_len;
+
+	if (ikev2_nonce_cmp(nr, nr_len, ni, ni_len) < 0) {
+		m = nr;
+		ml = nr_len;
+	}
+	if (ml > cap)
+		return 0;
+	memcpy(out, m, ml);
+	return ml;
 }

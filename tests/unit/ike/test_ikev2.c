@@ -973,6 +973,39 @@ static void test_exchange_rules(void **state)
 	}
 }
 
+/* ---- one SPI pack/unpack, one lowest-nonce rule (§2.8.1, §2.8.2) ---- */
+
+static void test_spi_and_nonce_helpers(void **state)
+{
+	static const uint8_t a[4] = {1, 2, 3, 4}, b[4] = {1, 2, 3, 5},
+			     ab[3] = {1, 2, 3};
+	uint8_t p[8], out[8];
+
+	(void)state;
+	ikev2_spi32_put(p, 0xdeadbeef);
+	assert_int_equal(p[0], 0xde);
+	assert_int_equal(p[3], 0xef);
+	assert_int_equal(ikev2_spi32_get(p), 0xdeadbeef);
+	ikev2_spi64_put(p, 0x0102030405060708ull);
+	assert_int_equal(p[0], 1);
+	assert_int_equal(p[7], 8);
+	assert_true(ikev2_spi64_get(p) == 0x0102030405060708ull);
+
+	/* order: memcmp, then the shorter (a prefix) first */
+	assert_true(ikev2_nonce_cmp(a, 4, b, 4) < 0);
+	assert_true(ikev2_nonce_cmp(b, 4, a, 4) > 0);
+	assert_true(ikev2_nonce_cmp(ab, 3, a, 4) < 0);
+	assert_true(ikev2_nonce_cmp(a, 4, ab, 3) > 0);
+	assert_int_equal(ikev2_nonce_cmp(a, 4, a, 4), 0);
+	/* the lower of Ni and Nr, whichever side it came from */
+	assert_int_equal(ikev2_nonce_lowest(b, 4, a, 4, out, sizeof(out)), 4);
+	assert_memory_equal(out, a, 4);
+	assert_int_equal(ikev2_nonce_lowest(a, 4, b, 4, out, sizeof(out)), 4);
+	assert_memory_equal(out, a, 4);
+	assert_int_equal(ikev2_nonce_lowest(a, 4, ab, 3, out, sizeof(out)), 3);
+	assert_int_equal(ikev2_nonce_lowest(a, 4, b, 4, out, 2), 0);
+}
+
 static void test_sk_padding_and_short(void **state)
 {
 	struct suite_case sc = {IKEV2_ENCR_AES_CBC, 128,
@@ -1572,6 +1605,7 @@ int main(void)
 	    cmocka_unit_test(test_info_delete),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_exchange_rules),
+	    cmocka_unit_test(test_spi_and_nonce_helpers),
 	    cmocka_unit_test(test_sk_padding_and_short),
 	    cmocka_unit_test(test_skf_recognised),
 	    cmocka_unit_test(test_proposal_select_ike),
