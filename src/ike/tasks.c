@@ -143,7 +143,7 @@ int ike_queue_child_delete(struct ike_sa *sa, struct child_sa *c)
 	struct task *t;
 
 	if (!child_attached(sa, c)) {
-		/* Still its negotiating task's (child_new() in sa.c): with
+		/* Still its negotiating task's (child_new() in child.c): with
 		 * the request out, the DELETE follows the response (the peer
 		 * may install its half); otherwise the task frees it. */
 		if (child_creation_in_flight(sa, c))
