@@ -349,31 +349,62 @@ static void test_delete_child_while_creating(void **st)
 	fixed_finish();
 }
 
-/* Simultaneous IKE rekey (RFC 7296 §2.8.2) where the loser's DELETE of
- * its redundant SA reaches the winner before the winner's own rekey
- * response: the CHILD SAs must end up on the surviving SA at both ends.
- * Which side wins depends on the nonces, so both orders are run. */
-static void simultaneous_rekey(bool alice_first)
+/*
+ * Both ends rekey the IKE SA at once (RFC 7296 §2.8.2): each answers the
+ * other's request, and both answers are held back.  col->theirs is the
+ * SA the peer's rekey made on Alice's side (on_alice) or Bob's, for the
+ * caller to act on before collision_resolve() delivers the answers,
+ * Alice's rekey resolving first when alice_first.
+ */
+struct collision {
+	struct h_pkt *ra, *rb; /* the responses to Alice's and Bob's rekey */
+	struct ike_sa *theirs;
+};
+
+static void collision_start(bool on_alice, struct collision *col)
 {
-	struct ike_sa *a, *b;
-	struct h_pkt *ra, *rb;
+	struct ike_sa *a, *b, *old;
+	struct iked *d;
 
 	fixed_establish(&a, &b);
 	ike_queue_ike_rekey(a);
 	task_run(a);
 	ike_queue_ike_rekey(b);
 	task_run(b);
-	deliver_one(); /* alice's request to bob: bob answers */
-	deliver_one(); /* bob's request to alice: alice answers */
-	rb = h_pop();  /* bob's answer to alice */
-	ra = h_pop();  /* alice's answer to bob */
-	assert_non_null(ra);
-	assert_non_null(rb);
-	assert_int_equal(rb->to, 0);
-	h_requeue(alice_first ? rb : ra);
+	deliver_one();
+	deliver_one();
+	col->rb = h_pop();
+	col->ra = h_pop();
+	assert_non_null(col->ra);
+	assert_non_null(col->rb);
+	d = on_alice ? &A : &Bd;
+	old = on_alice ? a : b;
+	col->theirs = NULL;
+	for (struct ike_sa *s = d->sas; s; s = s->next)
+		if (s->id == old->rekeyed_to)
+			col->theirs = s;
+	assert_non_null(col->theirs);
+}
+
+static void collision_resolve(bool alice_first, struct collision *col)
+{
+	h_requeue(alice_first ? col->rb : col->ra);
 	h_pump(); /* that side resolves; its DELETE (if it lost) goes on */
-	h_requeue(alice_first ? ra : rb);
+	h_requeue(alice_first ? col->ra : col->rb);
 	fixed_finish();
+}
+
+/* Simultaneous IKE rekey (RFC 7296 §2.8.2) where the loser's DELETE of
+ * its redundant SA reaches the winner before the winner's own rekey
+ * response: the CHILD SAs must end up on the surviving SA at both ends.
+ * Which side wins depends on the nonces, so both orders are run. */
+static void simultaneous_rekey(bool alice_first)
+{
+	struct collision col;
+
+	collision_start(true, &col);
+	assert_int_equal(col.rb->to, 0); /* bob's answer goes to alice */
+	collision_resolve(alice_first, &col);
 }
 
 static void test_simultaneous_rekey_a(void **st)
@@ -395,37 +426,16 @@ static void test_simultaneous_rekey_b(void **st)
  * order is run (which SA wins depends on the nonces). */
 static void rekey_collision_create(bool alice_first, bool on_alice)
 {
-	struct ike_sa *a, *b, *old, *theirs = NULL;
-	struct h_pkt *ra, *rb;
-	struct iked *d;
+	struct collision col;
 	struct task *t;
 
-	fixed_establish(&a, &b);
-	ike_queue_ike_rekey(a);
-	task_run(a);
-	ike_queue_ike_rekey(b);
-	task_run(b);
-	deliver_one();
-	deliver_one();
-	rb = h_pop();
-	ra = h_pop();
-	assert_non_null(ra);
-	assert_non_null(rb);
-	d = on_alice ? &A : &Bd;
-	old = on_alice ? a : b;
-	for (struct ike_sa *s = d->sas; s; s = s->next)
-		if (s->id == old->rekeyed_to)
-			theirs = s;
-	assert_non_null(theirs);
+	collision_start(on_alice, &col);
 	t = task_new(TASK_CHILD_CREATE);
 	assert_non_null(t);
 	snprintf(t->policy, sizeof(t->policy), "pol-peer");
-	task_queue(theirs, t);
-	task_run(theirs);
-	h_requeue(alice_first ? rb : ra);
-	h_pump();
-	h_requeue(alice_first ? ra : rb);
-	fixed_finish();
+	task_queue(col.theirs, t);
+	task_run(col.theirs);
+	collision_resolve(alice_first, &col);
 }
 
 static void test_rekey_collision_create(void **st)
@@ -443,33 +453,12 @@ static void test_rekey_collision_create(void **st)
  * survivor.  Every side and order is run (the nonces pick the winner). */
 static void rekey_collision_delete(bool alice_first, bool on_alice)
 {
-	struct ike_sa *a, *b, *old, *theirs = NULL;
-	struct h_pkt *ra, *rb;
-	struct iked *d;
+	struct collision col;
 
-	fixed_establish(&a, &b);
-	ike_queue_ike_rekey(a);
-	task_run(a);
-	ike_queue_ike_rekey(b);
-	task_run(b);
-	deliver_one();
-	deliver_one();
-	rb = h_pop();
-	ra = h_pop();
-	assert_non_null(ra);
-	assert_non_null(rb);
-	d = on_alice ? &A : &Bd;
-	old = on_alice ? a : b;
-	for (struct ike_sa *s = d->sas; s; s = s->next)
-		if (s->id == old->rekeyed_to)
-			theirs = s;
-	assert_non_null(theirs);
-	ike_queue_ike_delete(theirs);
-	task_run(theirs);
-	h_requeue(alice_first ? rb : ra);
-	h_pump();
-	h_requeue(alice_first ? ra : rb);
-	fixed_finish();
+	collision_start(on_alice, &col);
+	ike_queue_ike_delete(col.theirs);
+	task_run(col.theirs);
+	collision_resolve(alice_first, &col);
 }
 
 static void test_rekey_collision_delete(void **st)
@@ -491,42 +480,22 @@ static void test_rekey_collision_delete(void **st)
 static void rekey_collision_child_task(bool alice_first, bool on_alice,
 				       bool rekey)
 {
-	struct ike_sa *a, *b, *old, *theirs = NULL;
-	struct h_pkt *ra, *rb, *lost;
-	struct iked *d;
+	struct collision col;
+	struct child_sa *c;
+	struct h_pkt *lost;
 
-	fixed_establish(&a, &b);
-	ike_queue_ike_rekey(a);
-	task_run(a);
-	ike_queue_ike_rekey(b);
-	task_run(b);
-	deliver_one();
-	deliver_one();
-	rb = h_pop();
-	ra = h_pop();
-	assert_non_null(ra);
-	assert_non_null(rb);
-	d = on_alice ? &A : &Bd;
-	old = on_alice ? a : b;
-	for (struct ike_sa *s = d->sas; s; s = s->next)
-		if (s->id == old->rekeyed_to)
-			theirs = s;
-	assert_non_null(theirs);
-	assert_non_null(theirs->children);
+	collision_start(on_alice, &col);
+	c = col.theirs->children;
+	assert_non_null(c);
 	if (rekey)
-		assert_int_equal(
-		    ike_queue_child_rekey(theirs, theirs->children), 0);
+		assert_int_equal(ike_queue_child_rekey(col.theirs, c), 0);
 	else
-		assert_int_equal(
-		    ike_queue_child_delete(theirs, theirs->children), 0);
-	task_run(theirs);
+		assert_int_equal(ike_queue_child_delete(col.theirs, c), 0);
+	task_run(col.theirs);
 	lost = h_pop();
 	assert_non_null(lost);
 	free(lost);
-	h_requeue(alice_first ? rb : ra);
-	h_pump();
-	h_requeue(alice_first ? ra : rb);
-	fixed_finish();
+	collision_resolve(alice_first, &col);
 }
 
 static void test_rekey_collision_child_delete(void **st)
