@@ -58,25 +58,48 @@ static int rd_attr(struct rd *r, uint16_t *type, uint32_t *val)
 	return 0;
 }
 
+/* Life type / duration pairs, the same in Phase 1 (RFC 2409 App. A)
+ * and in the IPsec DOI (RFC 2407 §4.5): a duration applies to the life
+ * type given just before it, and is an error without one. */
+static void attr_life_type(struct isakmp_xform *x, uint32_t val,
+			   uint16_t *last_life)
+{
+	if (val != ISAKMP_LIFE_SECONDS && val != ISAKMP_LIFE_KILOBYTES)
+		x->unknown_attr = true;
+	*last_life = (uint16_t)val;
+}
+
+static int attr_life_duration(struct isakmp_xform *x, uint32_t val,
+			      uint16_t last_life)
+{
+	if (last_life == ISAKMP_LIFE_SECONDS)
+		x->life_sec = val;
+	else if (last_life == ISAKMP_LIFE_KILOBYTES)
+		x->life_kb = val;
+	else
+		return -EBADMSG;
+	return 0;
+}
+
+/* A key length in bits: never 0, and it must fit the 16-bit field. */
+static int attr_key_length(struct isakmp_xform *x, uint32_t val)
+{
+	if (val == 0 || val > 0xffff)
+		return -EBADMSG;
+	x->keylen = (uint16_t)val;
+	return 0;
+}
+
 /* RFC 2408 §3.5 transform body with RFC 2407 §4.5 attributes. */
 static int parse_ipsec_attr(struct isakmp_xform *x, uint16_t type, uint32_t val,
 			    uint16_t *last_life)
 {
 	switch (type) {
 	case ISAKMP_ATTR_LIFE_TYPE:
-		if (val != ISAKMP_LIFE_SECONDS && val != ISAKMP_LIFE_KILOBYTES)
-			x->unknown_attr = true;
-		*last_life = (uint16_t)val;
+		attr_life_type(x, val, last_life);
 		break;
 	case ISAKMP_ATTR_LIFE_DURATION:
-		/* §4.5: a duration follows its life type */
-		if (*last_life == ISAKMP_LIFE_SECONDS)
-			x->life_sec = val;
-		else if (*last_life == ISAKMP_LIFE_KILOBYTES)
-			x->life_kb = val;
-		else
-			return -EBADMSG;
-		break;
+		return attr_life_duration(x, val, *last_life);
 	case ISAKMP_ATTR_GROUP_DESC:
 		x->group = (uint16_t)val;
 		break;
@@ -87,10 +110,7 @@ static int parse_ipsec_attr(struct isakmp_xform *x, uint16_t type, uint32_t val,
 		x->auth = (uint16_t)val;
 		break;
 	case ISAKMP_ATTR_KEY_LENGTH:
-		if (val == 0 || val > 0xffff)
-			return -EBADMSG;
-		x->keylen = (uint16_t)val;
-		break;
+		return attr_key_length(x, val);
 	default:
 		x->unknown_attr = true;
 		break;
@@ -118,25 +138,12 @@ static int parse_p1_attr(struct isakmp_xform *x, uint16_t type, uint32_t val,
 		x->group = (uint16_t)val;
 		break;
 	case ISAKMP_P1_ATTR_LIFE_TYPE:
-		if (val != ISAKMP_LIFE_SECONDS && val != ISAKMP_LIFE_KILOBYTES)
-			x->unknown_attr = true;
-		*last_life = (uint16_t)val;
+		attr_life_type(x, val, last_life);
 		break;
 	case ISAKMP_P1_ATTR_LIFE_DURATION:
-		/* App. A: "Life Duration ... MUST immediately follow" its
-		 * Life Type */
-		if (*last_life == ISAKMP_LIFE_SECONDS)
-			x->life_sec = val;
-		else if (*last_life == ISAKMP_LIFE_KILOBYTES)
-			x->life_kb = val;
-		else
-			return -EBADMSG;
-		break;
+		return attr_life_duration(x, val, *last_life);
 	case ISAKMP_P1_ATTR_KEY_LENGTH:
-		if (val == 0 || val > 0xffff)
-			return -EBADMSG;
-		x->keylen = (uint16_t)val;
-		break;
+		return attr_key_length(x, val);
 	default:
 		x->unknown_attr = true;
 		break;
