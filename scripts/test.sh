@@ -6,7 +6,13 @@
 # normal and in an ASan+UBSan build (the meson-registered netns scenarios in
 # the latter only), then the network-namespace scenario and interop tests.
 # Ends with one line "tests: N passed, N failed, N skipped".
+#
+#   scripts/test.sh --scenarios [SCRIPT...]
+# (a developer's shortcut) builds the plain tree and runs only the scenario
+# scripts named (default: all of them), as the full run does.
 set -uo pipefail
+only_scenarios=false
+if [ "${1:-}" = --scenarios ]; then only_scenarios=true; shift; fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -51,6 +57,7 @@ mesontests() { # dir, label, extra meson test args...
 	fi
 }
 
+if ! $only_scenarios; then
 note "format (.clang-format)"
 out="$logdir/format.log"
 bash scripts/format-check.sh >"$out" 2>&1
@@ -84,23 +91,57 @@ if build build-asan -Dwerror=$werror -Dtests=enabled -Db_sanitize=address,undefi
 else
 	failed=$((failed + 1)); failures+=("build-asan"); echo "FAIL: build-asan"
 fi
+else
+	note "build (gcc)"
+	build build -Dtests=enabled || { echo "FAIL: build"; exit 1; }
+fi
 
 # Scenario tests: each script prints PASS:/FAIL:/SKIP: lines and exits
 # non-zero on failure, 77 when it cannot run here (counted as skipped; meson
 # does the same for the "# run-by: meson" ones).  They use the plain build.
+# Each one makes its own namespaces (PREFIX-PID-NAME) and state directory,
+# so R2_TEST_JOBS of them (default 2) run at once: most of their time is
+# spent waiting on timers and peers, not on the CPU.  A script with a line
+# "# test-serial" runs alone.  Results are printed in file order.
 export R2_BUILD=$top/build R2_TOP=$top
-for t in tests/netns/*.sh tests/interop/*.sh; do
+jobs_max=${R2_TEST_JOBS:-2}
+scripts=() serial=()
+# The longest first, so that the short ones fill the other slot.
+for t in tests/netns/iked_userspace.sh tests/interop/ikev2_charon.sh \
+	tests/interop/selftest_charon_pair.sh tests/netns/robust_ctl.sh \
+	tests/netns/package.sh tests/netns/ike_malicious.sh tests/netns/*.sh \
+	tests/interop/*.sh; do
 	[ -f "$t" ] || continue
 	case "$(basename "$t")" in lib*|_*) continue ;; esac
 	grep -q "^# run-by: meson" "$t" && continue
+	if [ $# -gt 0 ]; then case " $* " in *" $t "*) ;; *) continue ;; esac; fi
+	case " ${scripts[*]} ${serial[*]} " in *" $t "*) continue ;; esac
+	if grep -q "^# test-serial" "$t"; then serial+=("$t"); else scripts+=("$t"); fi
+done
+logof() { printf '%s/%s.log' "$logdir" "$(echo "${1%.sh}" | tr / _)"; }
+run_one() { # script: its output to its log, exit status and seconds beside it
+	local out; out=$(logof "$1")
+	local t0=$SECONDS
+	timeout 600 bash "$1" >"$out" 2>&1
+	echo $? >"$out.rc"
+	echo $((SECONDS - t0)) >"$out.secs"
+}
+running=0
+for t in "${scripts[@]}"; do
+	if [ "$running" -ge "$jobs_max" ]; then wait -n; running=$((running - 1)); fi
+	run_one "$t" &
+	running=$((running + 1))
+done
+wait
+for t in "${serial[@]}"; do run_one "$t"; done
+for t in $(printf '%s\n' "${scripts[@]}" "${serial[@]}" | sort); do
 	name=${t%.sh}
-	note "$name"
-	out="$logdir/$(echo "$name" | tr / _).log"
-	timeout 600 bash "$t" >"$out" 2>&1
-	rc=$?
+	out=$(logof "$t")
+	rc=$(cat "$out.rc" 2>/dev/null || echo 1)
+	note "$name ($(cat "$out.secs" 2>/dev/null || echo '?') s)"
 	p=$(grep -c '^PASS:' "$out"); f=$(grep -c '^FAIL:' "$out"); s=$(grep -c '^SKIP:' "$out")
 	grep -E '^(PASS|FAIL|SKIP):' "$out"
-	if [ $rc -eq 77 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -eq 77 ] && [ "$f" -eq 0 ]; then
 		# exit 77: the script could not run here (no root, a tool or
 		# binary missing).  A skip: neither passed nor failed, even if
 		# it printed PASS lines before it gave up.
@@ -110,10 +151,10 @@ for t in tests/netns/*.sh tests/interop/*.sh; do
 		continue
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		failed=$((failed + 1)); echo "FAIL: $name exited $rc"
 	fi
-	if [ $rc -ne 0 ] || [ "$f" -ne 0 ]; then
+	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
 		failures+=("$name: see $out")
 		tail -40 "$out"
 	fi
@@ -121,5 +162,6 @@ done
 
 note "summary"
 for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "# test command: $SECONDS s"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
