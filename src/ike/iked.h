@@ -49,6 +49,13 @@ struct ike_ep {
 	uint16_t port;
 };
 
+/* Where a message came in or goes out: our endpoint, the peer's, and
+ * whether it is framed for port 4500 (non-ESP marker). */
+struct ike_path {
+	struct ike_ep local, peer;
+	bool natt;
+};
+
 struct ike_sock {
 	int fd;
 	int af;
@@ -144,6 +151,9 @@ struct resp_cache {
 	bool req_known;
 	size_t req_len;
 	uint8_t req_hash[IKE_REQ_HASH_LEN];
+	/* RFC 7296 §2.11: where the request came from, where the response
+	 * went. */
+	struct ike_path to;
 };
 
 #define IKE_WINDOW_MAX 16
@@ -194,6 +204,10 @@ struct ike_sa {
 	uint32_t rx_req_mid;
 	size_t rx_req_len;
 	uint8_t rx_req_hash[IKE_REQ_HASH_LEN];
+	/* Where the verified request rx_req_mid came from: its response
+	 * goes there (RFC 7296 §2.11), not necessarily to sa->peer. */
+	struct ike_path rx_req_from;
+	bool rx_req_from_set;
 	uint64_t resend_since_ms;
 	unsigned resends;
 
@@ -360,12 +374,18 @@ void sa_request_done(struct ike_sa *sa);
  * is octet for octet the request that was answered (rate limited, see
  * IKE_RESEND_PER_SEC); anything else is dropped.  Changes nothing else.
  */
-bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m);
+bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m,
+		  const struct ike_path *from);
 /* The request m passed the ICV: remember its hash for the cache entry
- * of the response that sa_send_response() will send for it. */
-void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m);
-/* Resend the cached response to request mid (rate limited). */
-void sa_resend_response(struct ike_sa *sa, uint32_t mid);
+ * of the response that sa_send_response() will send for it, and where
+ * it came from (the response goes there, RFC 7296 §2.11). */
+void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m,
+			 const struct ike_path *from);
+/* Resend the cached response to request mid (rate limited) to `to`
+ * (where the retransmitted request came from; NULL: where the
+ * response went first). */
+void sa_resend_response(struct ike_sa *sa, uint32_t mid,
+			const struct ike_path *to);
 
 /* A CHILD SA owned by its creator until child_attach() gives it to its
  * IKE SA; child_free() (uninstall + free) is its only way to die

@@ -193,6 +193,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	       size_t len)
 {
 	static struct ike_msg m;
+	const struct ike_path from = {*local, *peer, natt};
 	struct ike_sa *sa;
 	bool response;
 	char pb[80], sum[256], why[160];
@@ -243,7 +244,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			if (sa->state == IKE_S_INIT_DONE && sa->init_req &&
 			    sa->init_req_len == len &&
 			    memcmp(sa->init_req, pkt, len) == 0)
-				sa_resend_response(sa, 0);
+				sa_resend_response(sa, 0, NULL);
 			else
 				log_rl_warn(MOD,
 					    "IKE SA #%u: IKE_SA_INIT "
@@ -280,7 +281,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	}
 	if (m.hdr.exch == IKEV2_EXCH_IKE_SA_INIT) {
 		if (!response || !sa->initiator ||
-		    sa->state != IKE_S_INIT_SENT || !sa_check_mid(sa, &m))
+		    sa->state != IKE_S_INIT_SENT ||
+		    !sa_check_mid(sa, &m, &from))
 			return;
 		if (rc > 0) {
 			log_rl_warn(MOD,
@@ -335,7 +337,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    sa->id, exch_name(m.hdr.exch));
 		return;
 	}
-	if (!sa_check_mid(sa, &m))
+	if (!sa_check_mid(sa, &m, &from))
 		return;
 	rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
 	if (rc < 0) {
@@ -351,7 +353,7 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	/* From here on the message is the peer's (it holds SK_a/SK_e). */
 	sa->bytes_in += len;
 	if (!response)
-		sa_request_verified(sa, &m);
+		sa_request_verified(sa, &m, &from);
 	log_debug(MOD, "IKE SA #%u: received %s %s %u %s", sa->id,
 		  exch_name(m.hdr.exch), response ? "response" : "request",
 		  m.hdr.msgid, ikev2_msg_summary(&m, sum, sizeof(sum)));

@@ -404,10 +404,18 @@ static unsigned rtx_limit(const struct ike_sa *sa)
 	return r ? r->max_retry : 3;
 }
 
+static void sa_transmit_to(struct ike_sa *sa, const struct ike_path *to,
+			   const uint8_t *pkt, size_t len)
+{
+	net_send(sa->d, &to->local, &to->peer, to->natt, pkt, len);
+	sa->bytes_out += len;
+}
+
 static void sa_transmit(struct ike_sa *sa, const uint8_t *pkt, size_t len)
 {
-	net_send(sa->d, &sa->local, &sa->peer, sa->natt, pkt, len);
-	sa->bytes_out += len;
+	const struct ike_path p = {sa->local, sa->peer, sa->natt};
+
+	sa_transmit_to(sa, &p, pkt, len);
 }
 
 int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len)
@@ -469,11 +477,15 @@ static int req_hash(const struct ike_msg *m, uint8_t out[IKE_REQ_HASH_LEN])
 	return crypto_sha1(&part, 1, out);
 }
 
-void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m)
+void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m,
+			 const struct ike_path *from)
 {
 	sa->rx_req_valid = req_hash(m, sa->rx_req_hash) == 0;
 	sa->rx_req_mid = m->hdr.msgid;
 	sa->rx_req_len = m->raw_len;
+	sa->rx_req_from_set = from != NULL;
+	if (from)
+		sa->rx_req_from = *from;
 }
 
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len)
@@ -496,9 +508,19 @@ int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len)
 		c->req_len = sa->rx_req_len;
 		memcpy(c->req_hash, sa->rx_req_hash, sizeof(c->req_hash));
 	}
+	/* RFC 7296 §2.11: the response goes to the address and port the
+	 * request came from (and from the address it was sent to), which
+	 * after a move of the peer is not sa->peer. */
+	if (sa->rx_req_from_set && sa->rx_req_mid == mid) {
+		c->to = sa->rx_req_from;
+	} else {
+		c->to.local = sa->local;
+		c->to.peer = sa->peer;
+		c->to.natt = sa->natt;
+	}
 	if (mid >= sa->peer_mid_next)
 		sa->peer_mid_next = mid + 1;
-	sa_transmit(sa, pkt, len);
+	sa_transmit_to(sa, &c->to, pkt, len);
 	return 0;
 }
 
@@ -519,7 +541,8 @@ static bool resend_allowed(struct ike_sa *sa)
 	return true;
 }
 
-void sa_resend_response(struct ike_sa *sa, uint32_t mid)
+void sa_resend_response(struct ike_sa *sa, uint32_t mid,
+			const struct ike_path *to)
 {
 	size_t i;
 
@@ -539,12 +562,14 @@ void sa_resend_response(struct ike_sa *sa, uint32_t mid)
 			  "IKE SA #%u: retransmitted request %u, "
 			  "resending response",
 			  sa->id, mid);
-		sa_transmit(sa, c->pkt, c->len);
+		/* §2.11: to where the retransmission came from. */
+		sa_transmit_to(sa, to ? to : &c->to, c->pkt, c->len);
 		return;
 	}
 }
 
-bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m)
+bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m,
+		  const struct ike_path *from)
 {
 	uint32_t w = sa->our_window ? sa->our_window : 1;
 	uint32_t mid = m->hdr.msgid;
@@ -573,7 +598,7 @@ bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m)
 			if (c->req_known && c->req_len == m->raw_len &&
 			    req_hash(m, h) == 0 &&
 			    CRYPTO_memcmp(h, c->req_hash, sizeof(h)) == 0) {
-				sa_resend_response(sa, mid);
+				sa_resend_response(sa, mid, from);
 				return false;
 			}
 			break;

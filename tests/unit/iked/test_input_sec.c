@@ -565,6 +565,62 @@ static void test_retransmit_exact_only(void **st)
 	established_pair();
 }
 
+/* RFC 7296 §2.11: the response goes to the address and port the
+ * request came from, also after the peer moved (without MOBIKE the IKE
+ * SA itself stays where it is), and so does a resent response. */
+static void test_response_to_request_source(void **st)
+{
+	struct ike_sa *a, *b;
+	struct ike_ep old_peer, moved, moved2;
+	struct h_pkt *k, *r;
+	char buf[80];
+
+	(void)st;
+	establish();
+	a = h_est(&A, NULL);
+	b = h_est(&Bd, NULL);
+	old_peer = b->peer;
+	assert_int_equal(kaddr_parse("198.51.100.77", &moved.addr), 0);
+	moved.port = 40500;
+	assert_int_equal(kaddr_parse("198.51.100.78", &moved2.addr), 0);
+	moved2.port = 40600;
+	task_queue(a, task_new(TASK_DPD));
+	task_run(a);
+	k = pop();
+	k->from = moved;
+	h_deliver(k);
+	r = pop();
+	assert_int_equal(r->to, 0);
+	assert_string_equal(ike_ep_str(&r->dst, buf, sizeof(buf)),
+			    ike_ep_str(&moved, (char[80]){0}, 80));
+	assert_true(kaddr_eq(&r->from.addr, &b->local.addr));
+	/* The IKE SA did not move (no MOBIKE, no NAT). */
+	assert_true(kaddr_eq(&b->peer.addr, &old_peer.addr));
+	assert_int_equal(b->peer.port, old_peer.port);
+	/* The retransmission from elsewhere: the cached response goes
+	 * there. */
+	k->from = moved2;
+	h_deliver(k);
+	free(r);
+	r = pop();
+	assert_string_equal(ike_ep_str(&r->dst, buf, sizeof(buf)),
+			    ike_ep_str(&moved2, (char[80]){0}, 80));
+	free(k);
+	deliver_free(r);
+	h_pump();
+	assert_false(a->req_out);
+	established_pair();
+	/* Our own requests still go to the peer's address of the SA. */
+	task_queue(b, task_new(TASK_DPD));
+	task_run(b);
+	k = pop();
+	assert_string_equal(ike_ep_str(&k->dst, buf, sizeof(buf)),
+			    ike_ep_str(&old_peer, (char[80]){0}, 80));
+	deliver_free(k);
+	h_pump();
+	established_pair();
+}
+
 /* IKE_SA_INIT: only the exact request is a retransmission. */
 static void test_init_retransmit_exact_only(void **st)
 {
@@ -739,6 +795,7 @@ int main(void)
 	    T(test_verified_malformed_request),
 	    T(test_retransmit_exact_only),
 	    T(test_init_retransmit_exact_only),
+	    T(test_response_to_request_source),
 	    T(test_mode_mismatch_auth),
 	    T(test_mode_mismatch_create_child),
 	    T(test_mode_mismatch_rekey),
