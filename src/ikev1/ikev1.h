@@ -4,7 +4,11 @@
  * daemon, or a test) feeds received datagrams to ikev1_input() and sends
  * what comes back; established CHILD SA keys come out as events for the
  * kernel ops table.  One task per exchange, as in src/ike:
- *   main_mode.c   Main Mode with pre-shared keys, initiator and responder
+ *   main_mode.c   Main Mode, initiator and responder
+ *   aggressive.c  Aggressive Mode with pre-shared keys (only when the
+ *                 configuration allows it), initiator and responder
+ *   phase1.c      what both Phase 1 modes share: cookies, KE and nonces,
+ *                 SKEYID, our ID, HASH_I/HASH_R
  *   quick_mode.c  Quick Mode (ESP tunnel, optional PFS), both roles
  *   info.c        Informational Delete (IPsec SAs and the ISAKMP SA)
  *   dpd.c         Dead Peer Detection (RFC 3706): R-U-THERE and its ACK
@@ -82,6 +86,13 @@ struct ikev1_conf {
 	/* traffic selectors of Quick Mode: ours, the peer's (IDci/IDcr as
 	 * initiator; what the responder accepts, mirrored) */
 	struct isakmp_id ts_local, ts_remote;
+	/* Aggressive Mode (RFC 2409 §5.4): HASH_R leaves the responder
+	 * before the initiator is authenticated and lets anyone who sees it
+	 * guess the PSK offline.  Refused unless aggressive is set (a
+	 * warning is logged each time it is used); with aggressive_initiate
+	 * our ISAKMP SAs start with it instead of Main Mode. */
+	bool aggressive;
+	bool aggressive_initiate;
 	/* inbound SPI for a new CHILD SA (the kernel's getspi) */
 	int (*getspi)(void *arg, uint32_t *spi);
 	void *arg;
@@ -95,6 +106,8 @@ enum ikev1_state {
 	IKEV1_MM_R4,	 /* KE, Nr sent */
 	IKEV1_ESTABLISHED,
 	IKEV1_DEAD,
+	IKEV1_AM_I1, /* Aggressive Mode initiator: SA, KE, Ni, IDii sent */
+	IKEV1_AM_R2, /* responder: SA, KE, Nr, IDir, HASH_R sent */
 };
 
 /* Keys of one established CHILD SA (ESP). */
@@ -135,20 +148,31 @@ struct ikev1_stats {
 
 struct ikev1_sa;
 
-/* Initiator: a new ISAKMP SA; out->pkt is Main Mode message 1. */
+/* Initiator: a new ISAKMP SA; out->pkt is Main Mode message 1 (or
+ * Aggressive Mode message 1 with conf->aggressive_initiate; -EPERM
+ * without conf->aggressive). */
 int ikev1_sa_new_initiator(const struct ikev1_conf *conf, struct ikev1_sa **sa,
 			   struct ikev1_out *out);
 /* Responder: the first message (already parsed by isakmp_msg_parse,
- * exchange Main Mode, responder cookie zero). out->pkt = message 2.
- * Returns 0 or a positive ISAKMP_N_* (no SA; the caller may notify) or
- * a negative errno. */
+ * exchange Main or Aggressive Mode, responder cookie zero). out->pkt =
+ * message 2. Returns 0 or a positive ISAKMP_N_* (no SA; the caller may notify)
+ * or a negative errno. */
 int ikev1_sa_new_responder(const struct ikev1_conf *conf,
 			   const struct isakmp_msg *m, struct ikev1_sa **sa,
 			   struct ikev1_out *out);
+/* The same with the addresses of the datagram (the NAT-D payloads of
+ * Aggressive Mode message 2 need them, RFC 3947 §3.2); Aggressive Mode
+ * message 1 is accepted only with conf->aggressive (else
+ * ISAKMP_N_INVALID_EXCHANGE_TYPE). */
+struct sockaddr;
+int ikev1_sa_new_responder_at(const struct ikev1_conf *conf,
+			      const struct isakmp_msg *m,
+			      const struct sockaddr *local,
+			      const struct sockaddr *peer, struct ikev1_sa **sa,
+			      struct ikev1_out *out);
 void ikev1_sa_free(struct ikev1_sa *sa);
 /* The addresses the NAT-D hashes cover (RFC 3947 §3.2): set them right
  * after creating the SA (before message 2 or 3 arrives). */
-struct sockaddr;
 int ikev1_sa_set_addrs(struct ikev1_sa *sa, const struct sockaddr *local,
 		       const struct sockaddr *peer);
 /* NAT-T negotiated and a NAT (or natt_force) detected. */

@@ -44,6 +44,7 @@ struct ikev1_sa {
 	bool initiator;
 	enum ikev1_state state;
 	uint8_t cky_i[8], cky_r[8];
+	uint8_t p1_exch; /* ISAKMP_EXCH_IDPROT or _AGGRESSIVE */
 	struct ikev1_p1_suite suite;
 	uint8_t p1_prop_num, p1_xf_num;
 	struct crypto_dh *dh;
@@ -54,6 +55,9 @@ struct ikev1_sa {
 	uint8_t *sai_b; /* the initiator's SA payload body (HASH_I/R) */
 	size_t sai_len;
 	struct ikev1_keys keys;
+	/* the peer's ID payload body (IDii_b / IDir_b), once received */
+	uint8_t peer_idb[4 + IKEV1_MAX_ID];
+	size_t peer_idb_len;
 	uint8_t *last_sent;
 	size_t last_len;
 	uint8_t last_rcvd[20];
@@ -123,6 +127,38 @@ int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 /* ESP algorithms of a Phase 2 suite as IKEv2 IDs (kernel ops table). */
 int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
 	    size_t *keylen);
+
+/* ---- phase1.c ---- */
+/* A random nonzero cookie (RFC 2408 §2.5.3). */
+int p1_cookie(uint8_t c[8]);
+/* Keep the initiator's SA payload body (SAi_b) for HASH_I/HASH_R. */
+int p1_keep_sai(struct ikev1_sa *sa, const struct isakmp_pl *pl);
+/* Our DH pair in the chosen group and our nonce. */
+int p1_make_ke_nonce(struct ikev1_sa *sa, uint8_t *gx, uint8_t *nonce,
+		     size_t *nonce_len);
+/* The peer's KE and nonce of m: g^xy, SKEYID and the keys.  Our DH
+ * pair stays (the caller frees it once the peer is authenticated, or
+ * once nothing can undo the step). */
+int p1_take_ke_nonce(struct ikev1_sa *sa, const struct isakmp_msg *m);
+/* Our ID payload (RFC 2407 §4.6.2) and its body (IDii_b / IDir_b). */
+void p1_our_id(const struct ikev1_sa *sa, struct isakmp_id1 *id,
+	       uint8_t idb[4 + IKEV1_MAX_ID], size_t *idb_len);
+/* The peer's ID payload of pm: parsed, checked against peers_id and
+ * its body kept in sa->peer_idb.  0 or -EBADMSG / -EACCES. */
+int p1_take_peer_id(struct ikev1_sa *sa, const struct isakmp_msg *pm);
+/* Our authentication payload: HASH_I or HASH_R over our ID body. */
+int p1_put_auth(struct ikev1_sa *sa, struct isakmp_wr *b, const uint8_t *idb,
+		size_t idb_len);
+/* The peer's HASH_I/HASH_R of pm over sa->peer_idb; mismatches are
+ * counted in auth_failed (-EACCES). */
+int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm);
+
+/* ---- aggressive.c ---- */
+int am_start(struct ikev1_sa *sa, struct ikev1_out *out);
+int am_respond1(struct ikev1_sa *sa, const struct isakmp_msg *m,
+		struct ikev1_out *out);
+int am_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
+	     struct ikev1_out *out);
 
 /* ---- main_mode.c ---- */
 int mm_start(struct ikev1_sa *sa, struct ikev1_out *out);

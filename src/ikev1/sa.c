@@ -173,9 +173,43 @@ int ikev1_sa_new_initiator(const struct ikev1_conf *conf,
 	memset(out, 0, sizeof(*out));
 	if (!sa)
 		return -ENOMEM;
-	rc = mm_start(sa, out);
+	rc = conf->aggressive_initiate ? am_start(sa, out) : mm_start(sa, out);
 	if (rc) {
 		ikev1_sa_free(sa);
+		return rc;
+	}
+	*out_sa = sa;
+	return 0;
+}
+
+int ikev1_sa_new_responder_at(const struct ikev1_conf *conf,
+			      const struct isakmp_msg *m,
+			      const struct sockaddr *local,
+			      const struct sockaddr *peer,
+			      struct ikev1_sa **out_sa, struct ikev1_out *out)
+{
+	struct ikev1_sa *sa;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* RFC 2409 §5: message 1 of Main or Aggressive Mode */
+	if ((m->hdr.exch != ISAKMP_EXCH_IDPROT &&
+	     m->hdr.exch != ISAKMP_EXCH_AGGRESSIVE) ||
+	    m->hdr.rcookie != 0 || m->hdr.msgid != 0 ||
+	    (m->hdr.flags & ISAKMP_FLAG_E))
+		return -EBADMSG;
+	sa = sa_alloc(conf, false);
+	if (!sa)
+		return -ENOMEM;
+	if (local && peer && ikev1_sa_set_addrs(sa, local, peer) != 0) {
+		ikev1_sa_free(sa);
+		return -EINVAL;
+	}
+	rc = m->hdr.exch == ISAKMP_EXCH_AGGRESSIVE ? am_respond1(sa, m, out)
+						   : mm_respond1(sa, m, out);
+	if (rc) {
+		ikev1_sa_free(sa);
+		ikev1_out_clear(out);
 		return rc;
 	}
 	*out_sa = sa;
@@ -186,25 +220,7 @@ int ikev1_sa_new_responder(const struct ikev1_conf *conf,
 			   const struct isakmp_msg *m, struct ikev1_sa **out_sa,
 			   struct ikev1_out *out)
 {
-	struct ikev1_sa *sa;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	/* RFC 2409 §5: Main Mode message 1 (Aggressive Mode is not
-	 * accepted here) */
-	if (m->hdr.exch != ISAKMP_EXCH_IDPROT || m->hdr.rcookie != 0 ||
-	    m->hdr.msgid != 0 || (m->hdr.flags & ISAKMP_FLAG_E))
-		return -EBADMSG;
-	sa = sa_alloc(conf, false);
-	if (!sa)
-		return -ENOMEM;
-	rc = mm_respond1(sa, m, out);
-	if (rc) {
-		ikev1_sa_free(sa);
-		return rc;
-	}
-	*out_sa = sa;
-	return 0;
+	return ikev1_sa_new_responder_at(conf, m, NULL, NULL, out_sa, out);
 }
 
 void ikev1_sa_free(struct ikev1_sa *sa)
@@ -234,7 +250,8 @@ static bool cookies_match(const struct ikev1_sa *sa, const struct isakmp_hdr *h)
 	if (h->icookie != mine.icookie)
 		return false;
 	/* the initiator learns the responder cookie from message 2 */
-	if (sa->initiator && sa->state == IKEV1_MM_I1)
+	if (sa->initiator &&
+	    (sa->state == IKEV1_MM_I1 || sa->state == IKEV1_AM_I1))
 		return h->rcookie != 0;
 	return h->rcookie == mine.rcookie;
 }
@@ -253,7 +270,11 @@ int ikev1_input(struct ikev1_sa *sa, const uint8_t *pkt, size_t len,
 	}
 	switch (m.hdr.exch) {
 	case ISAKMP_EXCH_IDPROT:
-		rc = mm_input(sa, &m, out);
+		rc = sa->p1_exch == ISAKMP_EXCH_IDPROT ? mm_input(sa, &m, out)
+						       : -EBADMSG;
+		break;
+	case ISAKMP_EXCH_AGGRESSIVE:
+		rc = am_input(sa, &m, out);
 		break;
 	case ISAKMP_EXCH_QUICK:
 		rc = sa->state == IKEV1_ESTABLISHED ? qm_input(sa, &m, out)

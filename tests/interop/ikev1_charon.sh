@@ -3,8 +3,11 @@
 # engine (src/ikev1, driven over UDP by ikev1-peer until iked dispatches
 # IKEv1 itself) against strongSwan charon (version = 1) in two namespaces.
 #
-# For each case (r2 initiates / charon initiates, each with PFS group 14):
+# For each case (r2 initiates / charon initiates, each with PFS group 14;
+# r2-am / charon-am the same with Aggressive Mode):
 #   - Main Mode with a PSK: the ISAKMP SA is ESTABLISHED on both sides
+#   - Aggressive Mode with a PSK (RFC 2409 §5.4; charon needs aggressive
+#     = yes and i_dont_care_about_security_and_use_aggressive_mode_psk)
 #   - NAT-T (RFC 3947): charon fakes a NAT (encap = yes, as libipsec only
 #     does ESP-in-UDP); VIDs, NAT-D, the float to 4500 with the non-ESP
 #     marker, UDP-encapsulated tunnel mode in Quick Mode
@@ -19,7 +22,7 @@
 #   - traffic: our side's keys go into r2espd (the userspace data plane,
 #     with r2espctl: iked does not run IKEv1 yet) and pings between the
 #     protected addresses pass through both ESP-in-UDP tunnels
-# Usage: R2_BUILD=build-dir tests/interop/ikev1_charon.sh [r2|charon]...
+# Usage: R2_BUILD=build-dir tests/interop/ikev1_charon.sh [r2|charon|r2-am|charon-am]...
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
@@ -37,7 +40,7 @@ charon_available || skip_all "ikev1_charon: strongSwan charon not installed"
 
 PSK='interop-ikev1-psk-0123456789abcdef'
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon)
+[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon r2-am charon-am)
 
 ns_add a
 ns_add b
@@ -78,25 +81,30 @@ traffic() {
 field() { sed -n "s/.* $2=\([0-9a-f]*\).*/\1/p" <<<"$1" | head -1; }
 
 run_case() {
-	local side=$1 C=ch-$1 out
-	charon_start b "$C" --libipsec --keys || { fail "$side: charon start"; return; }
+	local side=$1 who=${1%-am} C=ch-$1 out am=() am_conn=() am_opt=()
+	if [ "$who" != "$side" ]; then
+		am=(--aggressive)
+		am_conn=(aggressive=yes)
+		am_opt=(--opt 'i_dont_care_about_security_and_use_aggressive_mode_psk = yes')
+	fi
+	charon_start b "$C" --libipsec --keys "${am_opt[@]}" || { fail "$side: charon start"; return; }
 	charon_conn "$C" c version=1 local=198.51.100.2 remote=198.51.100.1 \
 		local_id=198.51.100.2 remote_id=198.51.100.1 psk="$PSK" \
 		proposals=aes128-sha256-modp2048 \
 		esp_proposals=aes128-sha256-modp2048 \
 		local_ts=203.0.113.2/32 remote_ts=203.0.113.1/32 encap=yes \
-		dpd_delay=2s
+		dpd_delay=2s "${am_conn[@]}"
 	charon_load "$C" || { fail "$side: swanctl load"; return; }
 	cap_start "$side" a va 'udp port 500 or udp port 4500' 198.51.100.2 ||
 		{ fail "$side: capture"; return; }
-	if [ "$side" = r2 ]; then
+	if [ "$who" = r2 ]; then
 		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" init \
 			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
-			203.0.113.2/32 --pfs 14 --delete 12 --timeout 40 --natt
+			203.0.113.2/32 --pfs 14 --delete 12 --timeout 40 --natt "${am[@]}"
 	else
 		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" resp \
 			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
-			203.0.113.2/32 --pfs 14 --wait-delete --timeout 30 --natt
+			203.0.113.2/32 --pfs 14 --wait-delete --timeout 30 --natt "${am[@]}"
 		sleep 0.5
 		sw "$C" --initiate --child c --timeout 15 >"$TEST_DIR/init-$side.log" 2>&1 &
 	fi
@@ -139,12 +147,12 @@ run_case() {
 		fail "$side: ESP keys differ from charon's log"
 	fi
 	local reqid=1
-	[ "$side" = charon ] && reqid=2
+	case $side in charon) reqid=2 ;; r2-am) reqid=3 ;; charon-am) reqid=4 ;; esac
 	traffic "$side" "$spi_in" "$spi_out" "$key_in" "$key_out" $reqid
 	# RFC 3706: charon probes an idle peer every dpd_delay; we answer
 	check "$side: charon's DPD R-U-THERE answered with R-U-THERE-ACK" \
 		wait_for "grep -q 'parsed INFORMATIONAL_V1 request .*N(DPD_ACK)' '$(charon_log "$C")'" 8
-	if [ "$side" = charon ]; then
+	if [ "$who" = charon ]; then
 		sw "$C" --terminate --ike c --timeout 10 >/dev/null 2>&1
 		check "$side: our side saw charon's Deletes" \
 			wait_for "grep -q '^DELETED isakmp' '$log'" 10
@@ -167,13 +175,21 @@ run_case() {
 	enc=$(field "$est" enc)
 	printf '%s,%s\n' "$icky" "$enc" >"$kd/ikev1_decryption_table"
 	check "$side: tshark: no malformed ISAKMP" ts_check_clean "$kd" "$pcap"
-	local n_isakmp n_mm n_qm n_info
+	local n_isakmp n_mm n_am n_qm n_info
 	n_isakmp=$(ts "$kd" "$pcap" -Y 'isakmp.version == 0x10' | wc -l)
 	n_mm=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 2' | wc -l)
+	n_am=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 4' | wc -l)
 	n_qm=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 32 && isakmp.hash' | wc -l)
 	n_info=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 5 && isakmp.delete.spi' | wc -l)
-	log "$side: isakmp=$n_isakmp main=$n_mm quick(decrypted HASH)=$n_qm info(decrypted D)=$n_info"
-	[ "$n_mm" -ge 6 ] && pass "$side: tshark: 6 Main Mode messages" || fail "$side: Main Mode messages: $n_mm"
+	log "$side: isakmp=$n_isakmp main=$n_mm aggressive=$n_am quick(decrypted HASH)=$n_qm info(decrypted D)=$n_info"
+	if [ ${#am[@]} -eq 0 ]; then
+		[ "$n_mm" -ge 6 ] && pass "$side: tshark: 6 Main Mode messages" || fail "$side: Main Mode messages: $n_mm"
+	else
+		[ "$n_am" -ge 3 ] && [ "$n_mm" -eq 0 ] && pass "$side: tshark: 3 Aggressive Mode messages, no Main Mode" ||
+			fail "$side: Aggressive Mode messages: $n_am (Main Mode: $n_mm)"
+		check "$side: charon logged Aggressive Mode" \
+			grep -q 'AGGRESSIVE' "$(charon_log "$C")"
+	fi
 	[ "$n_qm" -ge 3 ] && pass "$side: tshark decrypts Quick Mode (HASH payloads) with our key" ||
 		fail "$side: decrypted Quick Mode messages: $n_qm"
 	[ "$n_info" -ge 2 ] && pass "$side: tshark decrypts the Deletes with our key" ||

@@ -16,6 +16,7 @@
  *   --timeout S    give up after S seconds (default 30)
  *   --natt         offer/accept NAT-T (RFC 3947): after NAT detection the
  *                  exchange moves to port 4500 with the non-ESP marker
+ *   --aggressive   (init) start with Aggressive Mode; (resp) accept it
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -149,6 +150,8 @@ int main(int argc, char **argv)
 			timeout = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--natt"))
 			c.natt = true;
+		else if (!strcmp(argv[i], "--aggressive"))
+			c.aggressive = c.aggressive_initiate = true;
 	}
 	sock = socket(AF_INET, SOCK_DGRAM, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&local, sizeof(local))) {
@@ -229,12 +232,12 @@ int main(int argc, char **argv)
 		if (!sa) {
 			struct isakmp_msg m;
 			if (isakmp_msg_parse(buf, (size_t)n, &m) != 0 ||
-			    ikev1_sa_new_responder(&c, &m, &sa, &o) != 0) {
+			    ikev1_sa_new_responder_at(
+				&c, &m, (struct sockaddr *)&local,
+				(struct sockaddr *)&peer, &sa, &o) != 0) {
 				fprintf(stderr, "first message refused\n");
 				continue;
 			}
-			ikev1_sa_set_addrs(sa, (struct sockaddr *)&local,
-					   (struct sockaddr *)&peer);
 		} else if (ikev1_input(sa, buf, (size_t)n, &o) != 0) {
 			fprintf(stderr, "message dropped\n");
 			continue;

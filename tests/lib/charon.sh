@@ -171,6 +171,7 @@ charon_conn() {
 		[ -n "${o[reauth_time]:-}" ] && printf '\treauth_time = %s\n' "${o[reauth_time]}"
 		[ -n "${o[over_time]:-}" ] && printf '\tover_time = %s\n' "${o[over_time]}"
 		[ -n "${o[dpd_delay]:-}" ] && printf '\tdpd_delay = %s\n' "${o[dpd_delay]}"
+		[ -n "${o[aggressive]:-}" ] && printf '\taggressive = %s\n' "${o[aggressive]}"
 		printf '\tencap = %s\n\tmobike = %s\n' "${o[encap]}" "${o[mobike]}"
 		printf '\tunique = %s\n' "${o[unique]}"
 		[ -n "${o[vips]:-}" ] && printf '\tvips = %s\n' "${o[vips]}"

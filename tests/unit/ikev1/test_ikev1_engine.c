@@ -452,6 +452,138 @@ static void no_common_proposal(void **state)
 	ikev1_sa_free(i);
 }
 
+/* Aggressive Mode (RFC 2409 §5.4): 3 messages with NAT-D (forced NAT)
+ * and the float; message 2 retransmitted gets message 3 again. */
+static void aggressive_mode(struct pair *p, bool natt)
+{
+	struct ikev1_out o1, o2, o3, x;
+	struct isakmp_msg m;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(500)};
+	struct sockaddr_in b = a;
+
+	a.sin_addr.s_addr = htonl(0xc6336401);
+	b.sin_addr.s_addr = htonl(0xc6336402);
+	p->ci.aggressive = p->ci.aggressive_initiate = true;
+	p->cr.aggressive = true;
+	if (natt) {
+		p->ci.natt = p->cr.natt = true;
+		p->cr.natt_force = true;
+	}
+	assert_int_equal(ikev1_sa_new_initiator(&p->ci, &p->i, &o1), 0);
+	assert_int_equal(ikev1_sa_set_addrs(p->i, (struct sockaddr *)&a,
+					    (struct sockaddr *)&b),
+			 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(m.hdr.exch, ISAKMP_EXCH_AGGRESSIVE);
+	assert_int_equal(
+	    ikev1_sa_new_responder_at(&p->cr, &m, (struct sockaddr *)&b,
+				      (struct sockaddr *)&a, &p->r, &o2),
+	    0);
+	assert_int_equal(ikev1_sa_state(p->r), IKEV1_AM_R2);
+	assert_int_equal(ikev1_input(p->i, o2.pkt, o2.len, &o3), 0);
+	assert_true(o3.established);
+	assert_non_null(o3.pkt);
+	assert_int_equal(o3.float_4500, natt);
+	/* message 2 again (our message 3 was lost): message 3 again */
+	assert_int_equal(ikev1_input(p->i, o2.pkt, o2.len, &x), 0);
+	assert_int_equal(x.len, o3.len);
+	assert_memory_equal(x.pkt, o3.pkt, o3.len);
+	ikev1_out_clear(&x);
+	/* message 3 with a flipped bit in the HASH_I block: dropped and
+	 * counted, the IV unchanged */
+	uint8_t *bad = malloc(o3.len);
+	memcpy(bad, o3.pkt, o3.len);
+	bad[28 + 16 + 2] ^= 1;
+	assert_int_equal(ikev1_input(p->r, bad, o3.len, &x), -EACCES);
+	assert_int_equal(ikev1_sa_stats(p->r)->auth_failed, 1);
+	assert_false(x.established);
+	free(bad);
+	assert_int_equal(ikev1_input(p->r, o3.pkt, o3.len, &x), 0);
+	assert_true(x.established);
+	assert_null(x.pkt);
+	assert_int_equal(x.float_4500, natt);
+	assert_int_equal(ikev1_sa_state(p->i), IKEV1_ESTABLISHED);
+	assert_int_equal(ikev1_sa_state(p->r), IKEV1_ESTABLISHED);
+	assert_int_equal(ikev1_sa_natt(p->i), natt);
+	assert_int_equal(ikev1_sa_natt(p->r), natt);
+	const struct ikev1_keys *ki = ikev1_sa_keys(p->i);
+	const struct ikev1_keys *kr = ikev1_sa_keys(p->r);
+	assert_memory_equal(ki->skeyid_d, kr->skeyid_d, ki->hlen);
+	assert_memory_equal(ki->iv, kr->iv, ki->block);
+	ikev1_out_clear(&o1);
+	ikev1_out_clear(&o2);
+	ikev1_out_clear(&o3);
+	ikev1_out_clear(&x);
+}
+
+static void am_qm_pfs(void **state)
+{
+	struct pair p;
+	struct ikev1_child a, b;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 14);
+	conf_init(&p.cr, false, "s3cret-psk", 14);
+	aggressive_mode(&p, false);
+	quick_mode(&p, &a, &b);
+	assert_true(a.pfs);
+	pair_free(&p);
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "s3cret-psk", 0);
+	aggressive_mode(&p, true);
+	quick_mode(&p, &a, &b);
+	assert_true(a.udp_encap);
+	assert_true(b.udp_encap);
+	pair_free(&p);
+}
+
+/* Refused unless configured: neither role starts it by itself; a
+ * responder without the flag keeps no state and answers nothing. */
+static void am_refused(void **state)
+{
+	struct ikev1_conf ci, cr;
+	struct ikev1_sa *i = NULL, *r = NULL;
+	struct ikev1_out o1, o2;
+	struct isakmp_msg m;
+
+	(void)state;
+	conf_init(&ci, true, "k", 0);
+	conf_init(&cr, false, "k", 0);
+	ci.aggressive_initiate = true;
+	assert_int_equal(ikev1_sa_new_initiator(&ci, &i, &o1), -EPERM);
+	assert_null(i);
+	ci.aggressive = true;
+	assert_int_equal(ikev1_sa_new_initiator(&ci, &i, &o1), 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&cr, &m, &r, &o2),
+			 ISAKMP_N_INVALID_EXCHANGE_TYPE);
+	assert_null(r);
+	assert_null(o2.pkt);
+	/* allowed, but the PSK differs: message 2 fails HASH_R at the
+	 * initiator, which stays where it was */
+	cr.aggressive = true;
+	cr.psk = (const uint8_t *)"other";
+	cr.psk_len = 5;
+	assert_int_equal(ikev1_sa_new_responder(&cr, &m, &r, &o2), 0);
+	struct ikev1_out o3;
+	assert_int_equal(ikev1_input(i, o2.pkt, o2.len, &o3), -EACCES);
+	assert_null(o3.pkt);
+	assert_int_equal(ikev1_sa_state(i), IKEV1_AM_I1);
+	assert_int_equal(ikev1_sa_stats(i)->auth_failed, 1);
+	/* a responder with another group than the initiator's KE */
+	ikev1_sa_free(r);
+	r = NULL;
+	ikev1_out_clear(&o2);
+	cr.psk = (const uint8_t *)"k";
+	cr.psk_len = 1;
+	cr.p1[0].group = cr.p1[1].group = 15;
+	assert_int_equal(ikev1_sa_new_responder(&cr, &m, &r, &o2),
+			 ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	assert_null(r);
+	ikev1_out_clear(&o1);
+	ikev1_sa_free(i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +594,8 @@ int main(void)
 	    cmocka_unit_test(natt_forced),
 	    cmocka_unit_test(mid_list_full),
 	    cmocka_unit_test(no_common_proposal),
+	    cmocka_unit_test(am_qm_pfs),
+	    cmocka_unit_test(am_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
