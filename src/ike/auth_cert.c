@@ -5,7 +5,8 @@
  * 14) and the verification of the peer's certificate: pinned
  * (racoon2's peers_public_key = the peer's certificate or key) or
  * chained to a CA certificate given in that same file, validity dates,
- * and the IKE ID against the certificate (RFC 4945 §3.1).
+ * and the IKE ID against the certificate (RFC 4945 §3.1); those checks
+ * are src/crypto/cert.c's, shared with IKEv1.
  *
  * Ownership: struct auth_cert_cfg belongs to its ike_remote (freed by
  * auth_cert_free from cfg_free).  Certificates parsed from a message
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "conf/conf.h"
+#include "crypto/cert.h"
 #include "crypto/sig.h"
 #include "ike/auth_cert.h"
 #include "lib/filesrc.h"
@@ -58,8 +59,6 @@ struct auth_cert_cfg {
 	size_t certreq_len;
 	bool sign, accept, send_cert, send_certreq, verify_id;
 };
-
-static const char *name_str(const X509_NAME *n, char *buf, size_t len);
 
 static void certs_free(STACK_OF(X509) * sk)
 {
@@ -107,7 +106,7 @@ bool auth_cert_dn_str(const struct ike_id *id, char *buf, size_t len)
 		ERR_clear_error();
 		return false;
 	}
-	name_str(n, buf, len);
+	cert_name_str(n, buf, len);
 	X509_NAME_free(n);
 	return true;
 }
@@ -527,24 +526,6 @@ void auth_cert_default_id(const struct ike_remote *r, struct ike_id *id)
 	OPENSSL_free(der);
 }
 
-static const char *name_str(const X509_NAME *n, char *buf, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	int k;
-
-	if (!len)
-		return buf;
-	buf[0] = 0;
-	if (!b)
-		return buf;
-	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
-		k = BIO_read(b, buf, (int)len - 1);
-		buf[k > 0 ? k : 0] = 0;
-	}
-	BIO_free(b);
-	return buf;
-}
-
 /* ---- IKE_SA_INIT: SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) ---- */
 
 void auth_cert_init_put(struct ikev2_wr *b, struct ike_sa *sa,
@@ -880,150 +861,10 @@ void auth_cert_put_certs(struct ikev2_wr *b, const struct ike_remote *r,
 	}
 }
 
-static bool asn1_ieq(const ASN1_STRING *s, const uint8_t *p, size_t len)
-{
-	return (size_t)ASN1_STRING_length(s) == len &&
-	       strncasecmp((const char *)ASN1_STRING_get0_data(s),
-			   (const char *)p, len) == 0 &&
-	       memchr(p, 0, len) == NULL;
-}
-
 bool auth_cert_id_match(X509 *cert, const struct ike_id *id)
 {
-	GENERAL_NAMES *gens;
-	bool ok = false;
-	int i;
-
-	if (!cert || !id->len)
-		return false;
-	if (id->type == IKE_ID_DER_ASN1_DN) {
-		const unsigned char *p = id->data;
-		X509_NAME *n = d2i_X509_NAME(NULL, &p, id->len);
-
-		/* RFC 4945 §3.1.5: the ID equals the subject field. */
-		ok = n && p == id->data + id->len &&
-		     X509_NAME_cmp(n, X509_get_subject_name(cert)) == 0;
-		X509_NAME_free(n);
-		ERR_clear_error();
-		return ok;
-	}
-	if (id->type != IKE_ID_FQDN && id->type != IKE_ID_RFC822_ADDR &&
-	    id->type != IKE_ID_IPV4_ADDR && id->type != IKE_ID_IPV6_ADDR)
-		return false; /* KEY_ID names no certificate field */
-	/* RFC 4945 §3.1.1-3.1.3: these IDs match subjectAltName. */
-	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !ok; i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-
-		switch (g->type) {
-		case GEN_DNS:
-			ok = id->type == IKE_ID_FQDN &&
-			     asn1_ieq(g->d.dNSName, id->data, id->len);
-			break;
-		case GEN_EMAIL:
-			ok = id->type == IKE_ID_RFC822_ADDR &&
-			     asn1_ieq(g->d.rfc822Name, id->data, id->len);
-			break;
-		case GEN_IPADD:
-			ok = (id->type == IKE_ID_IPV4_ADDR ||
-			      id->type == IKE_ID_IPV6_ADDR) &&
-			     (size_t)ASN1_STRING_length(g->d.iPAddress) ==
-				 id->len &&
-			     id->len ==
-				 (id->type == IKE_ID_IPV4_ADDR ? 4 : 16) &&
-			     memcmp(ASN1_STRING_get0_data(g->d.iPAddress),
-				    id->data, id->len) == 0;
-			break;
-		default:
-			break;
-		}
-	}
-	GENERAL_NAMES_free(gens);
-	ERR_clear_error();
-	return ok;
-}
-
-static int check_dates(X509 *x, char *why, size_t whylen)
-{
-	/* RFC 5280 §4.1.2.5 */
-	if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
-		snprintf(why, whylen, "certificate not valid yet");
-		return -1;
-	}
-	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0) {
-		snprintf(why, whylen, "certificate expired");
-		return -1;
-	}
-	return 0;
-}
-
-/* Trust in ee: pinned (its key is in peers_public_key) or a chain to a
- * CA from that file.  Sets *how for the log line. */
-static int check_trust(const struct auth_cert_cfg *c, X509 *ee,
-		       STACK_OF(X509) * untrusted, const char **how, char *why,
-		       size_t whylen)
-{
-	EVP_PKEY *pk = X509_get0_pubkey(ee);
-	X509_STORE_CTX *ctx = NULL;
-	X509_STORE *store = NULL;
-	bool have_ca = false;
-	int i, rc = -1;
-
-	if (!pk) {
-		snprintf(why, whylen, "certificate public key unreadable");
-		return -1;
-	}
-	if (c->peer_key && EVP_PKEY_eq(pk, c->peer_key) == 1) {
-		*how = "pinned key";
-		return check_dates(ee, why, whylen);
-	}
-	for (i = 0; i < sk_X509_num(c->peer_certs); i++) {
-		X509 *p = sk_X509_value(c->peer_certs, i);
-		EVP_PKEY *ppk = X509_get0_pubkey(p);
-
-		if (ppk && EVP_PKEY_eq(pk, ppk) == 1) {
-			*how = "pinned certificate";
-			return check_dates(ee, why, whylen);
-		}
-		if (X509_check_ca(p) > 0)
-			have_ca = true;
-	}
-	ERR_clear_error();
-	if (!have_ca) {
-		snprintf(why, whylen,
-			 "certificate is not the one in "
-			 "peers_public_key");
-		return -1;
-	}
-	store = X509_STORE_new();
-	ctx = X509_STORE_CTX_new();
-	if (!store || !ctx) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < sk_X509_num(c->peer_certs); i++)
-		if (X509_check_ca(sk_X509_value(c->peer_certs, i)) > 0)
-			X509_STORE_add_cert(store,
-					    sk_X509_value(c->peer_certs, i));
-	/* An intermediate CA in peers_public_key is a trust anchor too. */
-	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-	if (X509_STORE_CTX_init(ctx, store, ee, untrusted) != 1) {
-		snprintf(why, whylen, "cannot set up chain verification");
-		goto out;
-	}
-	if (X509_verify_cert(ctx) == 1) {
-		*how = "chain to a CA of peers_public_key";
-		rc = 0;
-	} else {
-		snprintf(why, whylen, "certificate chain: %s",
-			 X509_verify_cert_error_string(
-			     X509_STORE_CTX_get_error(ctx)));
-	}
-out:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	ERR_clear_error();
-	return rc;
+	/* IKEv2 ID types have the numbers cert.h expects */
+	return cert_id_match(cert, id->type, id->data, id->len);
 }
 
 /* CERT payloads of m: the first X.509 one is the end entity (§3.6),
@@ -1106,10 +947,11 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 	if (read_certs(m, &ee, untrusted, why, whylen) < 0)
 		goto out;
 	if (ee) {
-		if (check_trust(c, ee, untrusted, &how, tmp, sizeof(tmp)) < 0) {
+		if (cert_check_trust(c->peer_key, c->peer_certs, ee, untrusted,
+				     &how, tmp, sizeof(tmp)) < 0) {
 			snprintf(why, whylen, "%s (subject %s)", tmp,
-				 name_str(X509_get_subject_name(ee), subj,
-					  sizeof(subj)));
+				 cert_name_str(X509_get_subject_name(ee), subj,
+					       sizeof(subj)));
 			goto out;
 		}
 		used = ee;
@@ -1130,7 +972,7 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 			if (c->verify_id &&
 			    !auth_cert_id_match(x, &sa->id_peer))
 				continue;
-			if (check_dates(x, tmp, sizeof(tmp)) < 0)
+			if (cert_check_dates(x, tmp, sizeof(tmp)) < 0)
 				continue;
 			used = x;
 			how = "pinned certificate (not sent by the peer)";
@@ -1143,7 +985,7 @@ int auth_cert_verify(const struct ike_sa *sa, const struct ike_remote *r,
 	}
 	if (used) {
 		key = X509_get0_pubkey(used);
-		name_str(X509_get_subject_name(used), subj, sizeof(subj));
+		cert_name_str(X509_get_subject_name(used), subj, sizeof(subj));
 		/* RFC 7296 §2.15 / RFC 4945 §3.1: the ID must be bound to
 		 * the key by the certificate. */
 		if (c->verify_id && !auth_cert_id_match(used, &sa->id_peer)) {
