@@ -120,6 +120,7 @@ void cfg_remote_defaults(struct ike_remote *r)
 	r->nego_limit_sec = 60;
 	r->dpd_max_fail = 3;
 	r->nat_traversal = true;
+	r->fragmentation = true;
 	r->initial_contact = true;
 	r->window_size = 1;
 }

@@ -121,6 +121,12 @@ struct ike_remote {
 	unsigned dpd_max_fail;	 /* consecutive unanswered checks */
 	bool cookie_required;
 	bool nat_traversal;
+	/* RFC 7383 (ikev2 { fragmentation; fragment_size; }): offer IKE
+	 * fragmentation; the largest IP datagram of a fragment, IP and UDP
+	 * headers included (0: 576 for IPv4, 1280 for IPv6, RFC 7383
+	 * §2.5.1), lowered to the path MTU the kernel knows. */
+	bool fragmentation;
+	unsigned fragment_size;
 	bool passive; /* never initiate */
 	bool initial_contact;
 	uint32_t window_size; /* we advertise (SET_WINDOW_SIZE), >= 1 */

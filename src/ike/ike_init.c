@@ -177,6 +177,10 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	ikev2_put_nonce(&b, sa->ni, sa->ni_len);
 	if (r->nat_traversal)
 		natt_put_natd(&b, sa);
+	/* RFC 7383 §2.3: offered in the request, accepted in the response. */
+	if (r->fragmentation)
+		ikev2_put_notify_simple(
+		    &b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
@@ -388,6 +392,9 @@ void ike_init_process_i(struct ike_sa *sa, struct task *t,
 	}
 	if (r->nat_traversal)
 		natt_check_natd(sa, m);
+	sa->frag = r->fragmentation &&
+		   ikev2_msg_find_notify(
+		       m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 	if (derive_keys(sa, ke.data, ke.len) < 0) {
 		ike_sa_kill(sa, "key derivation failed (peer KE rejected)");
@@ -616,6 +623,10 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 		goto fail;
 	if (r->nat_traversal)
 		natt_check_natd(sa, m);
+	/* RFC 7383 §2.3: the responder answers the offer in kind. */
+	sa->frag = r->fragmentation &&
+		   ikev2_msg_find_notify(
+		       m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 
 	rc = crypto_dh_new(suite.dh, &sa->dh);
@@ -639,6 +650,9 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
 	if (r->nat_traversal)
 		natt_put_natd(&b, sa);
+	if (sa->frag)
+		ikev2_put_notify_simple(
+		    &b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "ike/cfg.h"
+#include "ike/frag.h"
 #include "ike/codec/ikev2.h"
 #include "ike/dos.h"
 #include "kernel/kernel.h"
@@ -245,6 +246,13 @@ struct ike_sa {
 	 * was out (info.c): the response may name one (child.c). */
 	uint32_t early_del[4];
 	unsigned n_early_del;
+	/* RFC 7383: both sides sent IKEV2_FRAGMENTATION_SUPPORTED; the
+	 * reassembly of the peer's fragmented request [0] and response [1]
+	 * (frag.h), and its timeout. */
+	bool frag;
+	struct ike_frag_rx frag_rx[2];
+	struct ev_timer frag_timer;
+	uint64_t frags_sent, frags_rcvd, frags_refused; /* show sa */
 };
 
 struct iked_opts {
@@ -324,6 +332,9 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt);
 /* The source address the routing table picks towards peer. */
 int net_route_src(const struct kaddr *peer, struct kaddr *src);
+/* The path MTU the kernel knows towards peer (route or PMTU cache),
+ * or a negative errno. */
+int net_path_mtu(const struct kaddr *peer);
 void ike_ep_to_ss(const struct ike_ep *ep, struct sockaddr_storage *ss,
 		  socklen_t *sl);
 void ike_ep_from_ss(const struct sockaddr_storage *ss, struct ike_ep *ep);
@@ -366,6 +377,8 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len);
 /* Send and cache the response to the peer's request mid. */
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len);
 void sa_request_done(struct ike_sa *sa);
+/* (Re)arm the timeout of the IKE fragments being reassembled. */
+void sa_frag_timer(struct ike_sa *sa, struct ev_loop *loop);
 /*
  * Inbound message classification by message ID (RFC 7296 §2.1, §2.3),
  * before the ICV: true if the caller should go on to verify it (a new

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "lib/util.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
@@ -50,24 +51,51 @@ int msg_start(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch,
 	return rc;
 }
 
-static int msg_finish(struct ikev2_wr *b, uint8_t **pkt, size_t *len)
+/*
+ * RFC 7383 §2.5.1: the largest IKE message of a fragment: the
+ * configured IP datagram size (or 576 for IPv4, 1280 for IPv6), lowered
+ * to the path MTU the kernel knows towards the peer, less the IP and
+ * UDP headers and the non-ESP marker.  0: no fragmentation on this SA.
+ */
+static size_t frag_len(const struct ike_sa *sa)
 {
-	int rc = 0;
+	const struct ike_remote *r;
+	bool v4 = sa->peer.addr.af == AF_INET;
+	size_t size, hdrs = (v4 ? 20 : 40) + 8 + (sa->natt ? 4 : 0);
+	int mtu;
 
-	if (b->sk_off != SIZE_MAX)
-		rc = ikev2_sk_end(b);
-	if (rc < 0) {
-		ikev2_wr_abort(b);
-		return rc;
+	if (!sa->frag)
+		return 0;
+	r = cfg_remote_by_name(sa->d->cfg, sa->remote);
+	size = r && r->fragment_size ? r->fragment_size : v4 ? 576 : 1280;
+	mtu = sa->d->send_hook ? 0 : net_path_mtu(&sa->peer.addr);
+	if (mtu > 0 && (size_t)mtu < size)
+		size = (size_t)mtu;
+	if (size < hdrs + IKE_FRAG_MIN_LEN)
+		size = hdrs + IKE_FRAG_MIN_LEN;
+	return size - hdrs;
+}
+
+static int msg_finish(struct ike_sa *sa, struct ikev2_wr *b, uint8_t **pkt,
+		      size_t *len)
+{
+	unsigned nfrag;
+	int rc;
+
+	rc = ikev2_wr_finish_frag(b, frag_len(sa), pkt, len, &nfrag);
+	if (rc == 0 && nfrag > 1) {
+		sa->frags_sent += nfrag;
+		log_debug(MOD, "IKE SA #%u: message sent as %u fragments",
+			  sa->id, nfrag);
 	}
-	return ikev2_wr_finish(b, pkt, len);
+	return rc;
 }
 
 int msg_send_request(struct ike_sa *sa, struct ikev2_wr *b, uint8_t exch)
 {
 	uint8_t *pkt;
 	size_t len;
-	int rc = msg_finish(b, &pkt, &len);
+	int rc = msg_finish(sa, b, &pkt, &len);
 
 	if (rc < 0)
 		return rc;
@@ -80,7 +108,7 @@ int msg_send_response(struct ike_sa *sa, struct ikev2_wr *b, uint32_t mid)
 {
 	uint8_t *pkt;
 	size_t len;
-	int rc = msg_finish(b, &pkt, &len);
+	int rc = msg_finish(sa, b, &pkt, &len);
 
 	if (rc < 0)
 		return rc;
@@ -134,6 +162,98 @@ void send_init_notify(struct iked *d, const struct ike_ep *local,
 }
 
 static uint8_t plain[IKEV2_MAX_MSG];
+/* RFC 7383: one fragment's plaintext; fragment 1 of the reassembled
+ * message (its identity for retransmissions, sa_request_verified()). */
+static uint8_t frag_plain[IKEV2_MAX_MSG];
+static uint8_t frag_first[IKEV2_MAX_MSG];
+
+static const char *frag_refusal(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "bad fragment number or too many fragments";
+	case -EALREADY:
+		return "duplicate or overlapping fragment";
+	case -ESTALE:
+		return "fragment of an older fragmentation";
+	case -E2BIG:
+		return "reassembled message too large";
+	default:
+		return strerror(-rc);
+	}
+}
+
+/*
+ * RFC 7383 §2.6: an SKF fragment of a message whose message ID passed
+ * sa_check_mid().  Its ICV is verified on its own (§2.5.3) before
+ * anything is kept; refused fragments change nothing but the partial
+ * message where frag.h says so.  Returns true when m is now the whole
+ * message, parsed as ikev2_sk_open() would (*prc its result), with
+ * m->raw = fragment 1; false when more is needed or it was dropped.
+ */
+static bool frag_input(struct ike_sa *sa, struct ike_msg *m, bool response,
+		       int *prc)
+{
+	struct ike_frag_rx *rx = &sa->frag_rx[response ? 1 : 0];
+	char why[160];
+	size_t n = 0;
+	long joined;
+	int rc;
+
+	if (!sa->frag) {
+		/* §2.5: only after both announced the support. */
+		log_rl_warn(MOD,
+			    "IKE SA #%u: SKF fragment without negotiated "
+			    "fragmentation, dropped",
+			    sa->id);
+		return false;
+	}
+	rc = ikev2_skf_open(&sa->sk_in, m, frag_plain, sizeof(frag_plain), &n);
+	if (rc < 0) {
+		log_rl_warn(MOD,
+			    "IKE SA #%u: %s fragment %u/%u of %u failed "
+			    "integrity check (%s), dropped",
+			    sa->id, exch_name(m->hdr.exch), m->skf_num,
+			    m->skf_total, m->hdr.msgid,
+			    m->reject ? ikev2_reject_str(m, why, sizeof(why))
+				      : strerror(-rc));
+		return false;
+	}
+	rc = ike_frag_add(rx, m->hdr.msgid, m->skf_num, m->skf_total,
+			  m->sk_first, frag_plain, n, m->raw, m->raw_len,
+			  ev_now_ms());
+	mem_wipe(frag_plain, n);
+	if (rc < 0) {
+		sa->frags_refused++;
+		log_rl_warn(MOD,
+			    "IKE SA #%u: %s fragment %u/%u of %u refused: %s",
+			    sa->id, exch_name(m->hdr.exch), m->skf_num,
+			    m->skf_total, m->hdr.msgid, frag_refusal(rc));
+		sa_frag_timer(sa, sa->d->loop);
+		return false;
+	}
+	sa->frags_rcvd++;
+	if (rc != IKE_FRAG_DONE) {
+		sa_frag_timer(sa, sa->d->loop);
+		return false;
+	}
+	joined = ike_frag_join(rx, plain, sizeof(plain));
+	if (joined < 0 || rx->first_raw_len > sizeof(frag_first)) {
+		ike_frag_reset(rx);
+		sa_frag_timer(sa, sa->d->loop);
+		return false;
+	}
+	memcpy(frag_first, rx->first_raw, rx->first_raw_len);
+	m->raw = frag_first;
+	m->raw_len = rx->first_raw_len;
+	*prc =
+	    ikev2_msg_open_reassembled(m, rx->first_np, plain, (size_t)joined);
+	log_debug(MOD, "IKE SA #%u: %s %u reassembled from %u fragments",
+		  sa->id, exch_name(m->hdr.exch), m->hdr.msgid, rx->total);
+	ike_frag_reset(rx);
+	sa_frag_timer(sa, sa->d->loop);
+	return true;
+}
 
 static void dispatch_response(struct ike_sa *sa, struct ike_msg *m)
 {
@@ -339,7 +459,12 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	}
 	if (!sa_check_mid(sa, &m, &from))
 		return;
-	rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
+	if (m.skf) {
+		if (!frag_input(sa, &m, response, &rc))
+			return;
+	} else {
+		rc = ikev2_sk_open(&sa->sk_in, &m, plain, sizeof(plain));
+	}
 	if (rc < 0) {
 		/* §2.21.2: integrity failures are dropped silently. */
 		log_rl_warn(MOD,

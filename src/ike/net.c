@@ -491,3 +491,28 @@ out_fd:
 	close(fd);
 	return rc;
 }
+
+int net_path_mtu(const struct kaddr *peer)
+{
+	struct ike_ep ep = {.addr = *peer, .port = IKE_PORT};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, mtu = 0, rc;
+
+	fd = socket(peer->af, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ike_ep_to_ss(&ep, &ss, &sl);
+	/* connect() resolves the route; IP_MTU / IPV6_MTU then give the
+	 * MTU of the path (the PMTU cache when the kernel learnt one). */
+	rc = connect(fd, (struct sockaddr *)&ss, sl);
+	if (rc == 0) {
+		sl = sizeof(mtu);
+		rc = peer->af == AF_INET
+			 ? getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &sl)
+			 : getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &sl);
+	}
+	rc = rc < 0 ? -errno : mtu;
+	close(fd);
+	return rc;
+}

@@ -95,6 +95,45 @@ static unsigned hash_spi(uint64_t spi)
 
 static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 
+/* RFC 7383 §2.6: a fragmented message not completed in time is dropped
+ * with what was held of it. */
+static void frag_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+	uint64_t now = ev_now_ms();
+	int i;
+
+	(void)t;
+	for (i = 0; i < 2; i++) {
+		uint32_t mid = sa->frag_rx[i].mid;
+		uint16_t have = sa->frag_rx[i].count,
+			 total = sa->frag_rx[i].total;
+
+		if (ike_frag_expire(&sa->frag_rx[i], now))
+			log_rl_warn(MOD,
+				    "IKE SA #%u: fragmented %s %u never "
+				    "completed (%u of %u fragments), dropped",
+				    sa->id, i ? "response" : "request", mid,
+				    have, total);
+	}
+	sa_frag_timer(sa, loop);
+}
+
+void sa_frag_timer(struct ike_sa *sa, struct ev_loop *loop)
+{
+	uint64_t now = ev_now_ms(), due = UINT64_MAX;
+	int i;
+
+	ev_timer_stop(loop, &sa->frag_timer);
+	for (i = 0; i < 2; i++)
+		if (sa->frag_rx[i].active &&
+		    sa->frag_rx[i].start_ms + IKE_FRAG_TIMEOUT_MS < due)
+			due = sa->frag_rx[i].start_ms + IKE_FRAG_TIMEOUT_MS;
+	if (due != UINT64_MAX)
+		ev_timer_start(loop, &sa->frag_timer,
+			       due > now ? due - now + 1 : 1);
+}
+
 struct ike_sa *ike_sa_new(struct iked *d, bool initiator)
 {
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
@@ -111,6 +150,7 @@ struct ike_sa *ike_sa_new(struct iked *d, bool initiator)
 	ev_timer_init(&sa->rtx, rtx_fire, sa);
 	ev_timer_init(&sa->life, ike_life_fire, sa);
 	ev_timer_init(&sa->dpd, ike_dpd_fire, sa);
+	ev_timer_init(&sa->frag_timer, frag_fire, sa);
 	sa->next = d->sas;
 	d->sas = sa;
 	return sa;
@@ -226,6 +266,9 @@ void ike_sa_free(struct ike_sa *sa)
 	ev_timer_stop(d->loop, &sa->rtx);
 	ev_timer_stop(d->loop, &sa->life);
 	ev_timer_stop(d->loop, &sa->dpd);
+	ev_timer_stop(d->loop, &sa->frag_timer);
+	ike_frag_reset(&sa->frag_rx[0]);
+	ike_frag_reset(&sa->frag_rx[1]);
 	while (sa->children)
 		child_free(sa->children);
 	if (sa->active)
@@ -271,6 +314,7 @@ static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
 	ev_timer_stop(sa->d->loop, &sa->rtx);
 	ev_timer_stop(sa->d->loop, &sa->life);
 	ev_timer_stop(sa->d->loop, &sa->dpd);
+	ev_timer_stop(sa->d->loop, &sa->frag_timer);
 	iked_schedule_reap(sa->d);
 }
 
@@ -404,10 +448,24 @@ static unsigned rtx_limit(const struct ike_sa *sa)
 	return r ? r->max_retry : 3;
 }
 
+/* pkt is one IKE message or the fragments of one (RFC 7383,
+ * ikev2_wr_finish_frag()) back to back, each delimited by its header's
+ * Length: each goes out as its own datagram. */
 static void sa_transmit_to(struct ike_sa *sa, const struct ike_path *to,
 			   const uint8_t *pkt, size_t len)
 {
-	net_send(sa->d, &to->local, &to->peer, to->natt, pkt, len);
+	size_t off = 0;
+
+	while (len - off >= IKEV2_HDR_LEN) {
+		const uint8_t *p = pkt + off;
+		size_t n = (size_t)p[24] << 24 | (size_t)p[25] << 16 |
+			   (size_t)p[26] << 8 | p[27];
+
+		if (n < IKEV2_HDR_LEN || n > len - off)
+			n = len - off; /* one message (never happens) */
+		net_send(sa->d, &to->local, &to->peer, to->natt, p, n);
+		off += n;
+	}
 	sa->bytes_out += len;
 }
 
@@ -590,6 +648,16 @@ bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m,
 		 * exact request is a retransmission: same message ID, same
 		 * octets (compared by hash).  Not yet authenticated, so
 		 * anything else changes nothing. */
+		/* RFC 7383 §2.6.1: a fragmented request is recognised
+		 * by its first fragment (the whole response is resent);
+		 * the other fragments of a retransmission are dropped. */
+		if (m->skf && m->skf_num != 1) {
+			log_debug(MOD,
+				  "IKE SA #%u: fragment %u of retransmitted "
+				  "request %u dropped",
+				  sa->id, m->skf_num, mid);
+			return false;
+		}
 		for (i = 0; i < IKE_WINDOW_MAX; i++) {
 			struct resp_cache *c = &sa->cache[i];
 

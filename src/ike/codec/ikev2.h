@@ -406,6 +406,32 @@ int ikev2_sk_begin(struct ikev2_wr *b, struct ikev2_sk_ctx *sk);
 int ikev2_sk_end(struct ikev2_wr *b);
 
 /*
+ * RFC 7383: IKE fragmentation.  IKEV2_FRAG_MAX bounds the fragments of
+ * one message, in both directions.
+ *
+ * ikev2_wr_finish_frag() closes a builder like ikev2_sk_end() +
+ * ikev2_wr_finish(), but when the sealed message would exceed frag_len
+ * octets (the IKE message alone: no IP/UDP header, no non-ESP marker)
+ * and it has an open SK payload, it returns instead the fragments
+ * (§2.5: each a whole IKE message with one SKF payload, protected on
+ * its own) one after the other in *pkt; each is delimited by the Length
+ * of its IKE header.  *nfrag is 1 for an unfragmented message.
+ * frag_len 0: never fragment.
+ */
+#define IKEV2_FRAG_MAX 64
+int ikev2_wr_finish_frag(struct ikev2_wr *b, size_t frag_len, uint8_t **pkt,
+			 size_t *len, unsigned *nfrag);
+/* Verify and decrypt one SKF fragment of m (ICV per fragment, §2.5.3);
+ * *inner_len octets of its share of the plaintext land in plain. */
+int ikev2_skf_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
+		   size_t plain_cap, size_t *inner_len);
+/* The reassembled plaintext of the fragmented message m (§2.6): parse
+ * it as m's inner chain (first: fragment 1's Next Payload), as
+ * ikev2_sk_open() does for SK; same return values. */
+int ikev2_msg_open_reassembled(struct ike_msg *m, uint8_t first,
+			       const uint8_t *plain, size_t len);
+
+/*
  * Verify and decrypt the SK payload of a parsed message m using the
  * receiving-direction context.  ICV/tag is checked first over the whole
  * message (RFC 7296 §3.14; for AEAD the AAD is the IKE header through

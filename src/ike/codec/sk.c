@@ -80,39 +80,32 @@ int ikev2_sk_begin(struct ikev2_wr *b, struct ikev2_sk_ctx *sk)
 	return b->err = wr_error(&b->w);
 }
 
-int ikev2_sk_end(struct ikev2_wr *b)
+/* RFC 7296 §3.14: minimal padding so that payloads | Padding | Pad
+ * Length is a multiple of the block size, then room for the ICV.  The
+ * IV sits at iv_off, the plaintext follows it up to the end of w. */
+static int sk_pad(struct wr *w, const struct ikev2_sk_ctx *sk, size_t iv_off,
+		  size_t *icv_off)
 {
-	struct ikev2_sk_ctx *sk = b->sk;
-	const struct crypto_encr_alg *a;
-	size_t hdr_end, ct_off, ct_len, pad, icv_off;
+	const struct crypto_encr_alg *a = sk->encr;
+	size_t ct_len = w->len - (iv_off + a->iv_len) + 1;
+	size_t pad = (a->block - ct_len % a->block) % a->block;
+
+	wr_zero(w, pad);
+	wr_u8(w, (uint8_t)pad);
+	*icv_off = w->len;
+	wr_zero(w, sk->icv_len);
+	return wr_error(w);
+}
+
+/* Encrypt iv_off + iv_len .. icv_off in place and fill IV and ICV; the
+ * lengths (IKE header, payload) must be final: they are covered. */
+static int sk_crypt(struct wr *w, struct ikev2_sk_ctx *sk, size_t iv_off,
+		    size_t icv_off)
+{
+	const struct crypto_encr_alg *a = sk->encr;
+	size_t ct_off = iv_off + a->iv_len, ct_len = icv_off - ct_off;
 	uint8_t iv[CRYPTO_MAX_IV];
 	int rc;
-
-	if (b->err)
-		return b->err;
-	if (!sk || b->sk_off == SIZE_MAX || b->sk_done)
-		return b->err = -EINVAL;
-	a = sk->encr;
-	hdr_end = b->sk_off + IKEV2_GENHDR_LEN;
-	ct_off = hdr_end + a->iv_len;
-	/* RFC 7296 §3.14: minimal padding so that payloads | Padding |
-	 * Pad Length is a multiple of the block size. */
-	ct_len = b->w.len - ct_off + 1;
-	pad = (a->block - ct_len % a->block) % a->block;
-	wr_zero(&b->w, pad);
-	wr_u8(&b->w, (uint8_t)pad);
-	ct_len += pad;
-	icv_off = b->w.len;
-	wr_zero(&b->w, sk->icv_len);
-	if ((rc = wr_error(&b->w)) != 0)
-		return b->err = rc;
-	b->sk_done = true;
-	if ((rc = ikev2_pl_end(b, b->sk_off)) != 0)
-		return rc;
-	/* The ICV/AAD cover the header: its Length must be final now. */
-	if (b->w.len > 0xffffffffu)
-		return b->err = -EMSGSIZE;
-	wr_patch_u32(&b->w, 24, (uint32_t)b->w.len);
 
 	if (a->block > 1) {
 		/* RFC 7296 §3.14: CBC needs an unpredictable IV. */
@@ -122,67 +115,211 @@ int ikev2_sk_end(struct ikev2_wr *b)
 		 * §2): the IV must never repeat under one key; a counter
 		 * guarantees it. */
 		if (sk->iv_seq == UINT64_MAX)
-			return b->err = -EOVERFLOW;
+			return -EOVERFLOW;
 		sk->iv_seq++;
 		put_be64(iv, sk->iv_seq);
 		rc = 0;
 	}
 	if (rc < 0)
-		return b->err = rc;
-	memcpy(b->w.buf + hdr_end, iv, a->iv_len);
+		return rc;
+	memcpy(w->buf + iv_off, iv, a->iv_len);
 	if (a->aead) {
-		rc = crypto_cipher_encrypt(
-		    sk->cipher, iv, b->w.buf, hdr_end, b->w.buf + ct_off,
-		    ct_len, b->w.buf + ct_off, b->w.buf + icv_off);
+		/* RFC 5282 §5.1 (RFC 7383 §2.5: for SKF the AAD also
+		 * covers Fragment Number and Total Fragments): everything
+		 * before the IV. */
+		rc = crypto_cipher_encrypt(sk->cipher, iv, w->buf, iv_off,
+					   w->buf + ct_off, ct_len,
+					   w->buf + ct_off, w->buf + icv_off);
 	} else {
-		struct cbuf part = {b->w.buf, icv_off};
+		struct cbuf part = {w->buf, icv_off};
 
 		rc = crypto_cipher_encrypt(sk->cipher, iv, NULL, 0,
-					   b->w.buf + ct_off, ct_len,
-					   b->w.buf + ct_off, NULL);
+					   w->buf + ct_off, ct_len,
+					   w->buf + ct_off, NULL);
 		/* RFC 7296 §3.14: checksum over the encrypted message from
 		 * the IKE header through Pad Length. */
 		if (rc == 0)
 			rc = crypto_mac_compute(sk->integ, &part, 1,
-						b->w.buf + icv_off);
+						w->buf + icv_off);
 	}
 	mem_wipe(iv, sizeof(iv));
-	return b->err = rc;
+	return rc;
 }
 
-int ikev2_sk_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
-		  size_t plain_cap)
+int ikev2_sk_end(struct ikev2_wr *b)
 {
-	const struct crypto_encr_alg *a;
-	const struct ikev2_pl *pl;
+	struct ikev2_sk_ctx *sk = b->sk;
+	size_t iv_off, icv_off;
+	int rc;
+
+	if (b->err)
+		return b->err;
+	if (!sk || b->sk_off == SIZE_MAX || b->sk_done)
+		return b->err = -EINVAL;
+	iv_off = b->sk_off + IKEV2_GENHDR_LEN;
+	if ((rc = sk_pad(&b->w, sk, iv_off, &icv_off)) != 0)
+		return b->err = rc;
+	b->sk_done = true;
+	if ((rc = ikev2_pl_end(b, b->sk_off)) != 0)
+		return rc;
+	/* The ICV/AAD cover the header: its Length must be final now. */
+	if (b->w.len > 0xffffffffu)
+		return b->err = -EMSGSIZE;
+	wr_patch_u32(&b->w, 24, (uint32_t)b->w.len);
+	return b->err = sk_crypt(&b->w, sk, iv_off, icv_off);
+}
+
+/* Octets an SK or SKF payload adds to n octets of plaintext. */
+static size_t sk_overhead(const struct ikev2_sk_ctx *sk, size_t n)
+{
+	const struct crypto_encr_alg *a = sk->encr;
+	size_t ct = n + 1;
+
+	return a->iv_len + (a->block - ct % a->block) % a->block + 1 +
+	       sk->icv_len;
+}
+
+/*
+ * RFC 7383 §2.5: one fragment message: the original IKE header (Next
+ * Payload SKF, its own Length), the SKF payload (Next Payload = the
+ * first inner payload type in fragment 1, zero in the others; Fragment
+ * Number, Total Fragments), then the chunk of the original plaintext
+ * encrypted and protected on its own (§2.5.3).  Appended to out.
+ */
+static int skf_seal_one(struct ikev2_sk_ctx *sk, const uint8_t *hdr, uint8_t np,
+			uint16_t num, uint16_t total, const uint8_t *chunk,
+			size_t clen, struct wr *out)
+{
+	struct wr w;
+	size_t icv_off, iv_off = IKEV2_HDR_LEN + IKEV2_GENHDR_LEN + 4, ivr;
+	int rc;
+
+	wr_init(&w, IKEV2_MAX_MSG);
+	wr_bytes(&w, hdr, IKEV2_HDR_LEN);
+	wr_patch_u8(&w, 16, IKEV2_PL_SKF);
+	wr_u8(&w, num == 1 ? np : IKEV2_PL_NONE);
+	wr_u8(&w, 0);
+	wr_u16(&w, 0);
+	wr_u16(&w, num);
+	wr_u16(&w, total);
+	wr_reserve(&w, sk->encr->iv_len, &ivr);
+	wr_bytes(&w, chunk, clen);
+	rc = wr_error(&w);
+	if (rc == 0)
+		rc = sk_pad(&w, sk, iv_off, &icv_off);
+	if (rc == 0 && w.len - IKEV2_HDR_LEN > 0xffff)
+		rc = -EMSGSIZE;
+	if (rc == 0) {
+		wr_patch_u16(&w, IKEV2_HDR_LEN + 2,
+			     (uint16_t)(w.len - IKEV2_HDR_LEN));
+		wr_patch_u32(&w, 24, (uint32_t)w.len);
+		rc = sk_crypt(&w, sk, iv_off, icv_off);
+	}
+	if (rc == 0) {
+		wr_bytes(out, w.buf, w.len);
+		rc = wr_error(out);
+	}
+	wr_free(&w);
+	return rc;
+}
+
+int ikev2_wr_finish_frag(struct ikev2_wr *b, size_t frag_len, uint8_t **pkt,
+			 size_t *len, unsigned *nfrag)
+{
+	struct ikev2_sk_ctx *sk = b->sk;
+	const uint8_t *inner;
+	size_t inner_off, inner_len, room, chunk, off;
+	unsigned total, i;
+	struct wr out;
+	uint8_t np;
+	int rc;
+
+	*nfrag = 1;
+	if (b->err || !sk || b->sk_off == SIZE_MAX || b->sk_done)
+		goto whole;
+	inner_off = b->sk_off + IKEV2_GENHDR_LEN + sk->encr->iv_len;
+	inner_len = b->w.len - inner_off;
+	/* Small enough as one message: no fragments (§2.5). */
+	if (frag_len == 0 ||
+	    b->w.len + sk_overhead(sk, inner_len) - sk->encr->iv_len <=
+		frag_len)
+		goto whole;
+	/* Plaintext room per fragment: what is left of frag_len after
+	 * the headers, IV, ICV and the Pad Length octet, in whole
+	 * cipher blocks. */
+	room = IKEV2_HDR_LEN + IKEV2_GENHDR_LEN + 4 + sk->encr->iv_len +
+	       sk->icv_len + 1;
+	if (frag_len <= room + sk->encr->block)
+		goto whole;
+	chunk = frag_len - room;
+	if (sk->encr->block > 1)
+		chunk = (chunk + 1) / sk->encr->block * sk->encr->block - 1;
+	if (chunk == 0)
+		goto whole;
+	total = (unsigned)((inner_len + chunk - 1) / chunk);
+	if (total < 2 || total > IKEV2_FRAG_MAX)
+		goto whole;
+	inner = b->w.buf + inner_off;
+	np = b->w.buf[b->sk_off]; /* the first inner payload's type */
+	wr_init(&out, (size_t)total * frag_len);
+	rc = 0;
+	for (i = 1, off = 0; i <= total && rc == 0; i++, off += chunk) {
+		size_t n = inner_len - off < chunk ? inner_len - off : chunk;
+
+		rc = skf_seal_one(sk, b->w.buf, np, (uint16_t)i,
+				  (uint16_t)total, inner + off, n, &out);
+	}
+	wr_free(&b->w); /* wipes the plaintext */
+	b->err = -ECANCELED;
+	if (rc) {
+		wr_free(&out);
+		*pkt = NULL;
+		*len = 0;
+		return rc;
+	}
+	*nfrag = total;
+	*pkt = wr_steal(&out, len);
+	return 0;
+whole:
+	if (b->sk_off != SIZE_MAX && !b->sk_done &&
+	    (rc = ikev2_sk_end(b)) != 0) {
+		ikev2_wr_abort(b);
+		*pkt = NULL;
+		*len = 0;
+		return rc;
+	}
+	return ikev2_wr_finish(b, pkt, len);
+}
+
+/* Verify and decrypt the Encrypted (or Encrypted Fragment) payload whose
+ * IV starts at body (blen octets: IV | ciphertext | ICV); everything of
+ * m->raw before body is the AAD / in the checksum. */
+static int sk_decrypt(struct ikev2_sk_ctx *sk, struct ike_msg *m,
+		      const uint8_t *body, size_t blen, uint8_t *plain,
+		      size_t plain_cap, size_t *inner_len)
+{
+	const struct crypto_encr_alg *a = sk->encr;
 	const uint8_t *iv, *ct, *icv;
-	size_t body_off, ct_len, inner_len;
+	size_t body_off = (size_t)(body - m->raw), ct_len;
 	uint8_t pad;
 	int rc;
 
-	if (m->sk_index < 0 || m->skf)
-		return -ENOENT;
-	if (m->sk_opened || !sk || !sk->cipher)
-		return -EINVAL;
-	a = sk->encr;
-	pl = &m->pl[m->sk_index];
-	body_off = (size_t)(pl->body.p - m->raw);
 	/* RFC 7296 §3.14: IV | ciphertext (>= Pad Length octet) | ICV. */
-	if (pl->body.len < a->iv_len + sk->icv_len + 1 ||
-	    (a->block > 1 &&
-	     (pl->body.len - a->iv_len - sk->icv_len) % a->block)) {
+	if (blen < a->iv_len + sk->icv_len + 1 ||
+	    (a->block > 1 && (blen - a->iv_len - sk->icv_len) % a->block)) {
 		ikev2_msg_reject(m, IKEV2_REJ_SK_SHORT);
 		return -EBADMSG;
 	}
-	ct_len = pl->body.len - a->iv_len - sk->icv_len;
+	ct_len = blen - a->iv_len - sk->icv_len;
 	if (plain_cap < ct_len)
 		return -EINVAL;
-	iv = pl->body.p;
+	iv = body;
 	ct = iv + a->iv_len;
 	icv = ct + ct_len;
 
 	if (a->aead) {
-		/* RFC 5282 §5.1: AAD = IKE header .. SK generic header. */
+		/* RFC 5282 §5.1: AAD = IKE header .. SK generic header
+		 * (RFC 7383 §2.5: .. Total Fragments for SKF). */
 		rc = crypto_cipher_decrypt(sk->cipher, iv, m->raw, body_off, ct,
 					   ct_len, plain, icv);
 	} else {
@@ -206,8 +343,55 @@ int ikev2_sk_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
 		ikev2_msg_reject(m, IKEV2_REJ_PADDING);
 		return -EBADMSG;
 	}
-	inner_len = ct_len - pad - 1;
+	*inner_len = ct_len - pad - 1;
+	return 0;
+}
+
+int ikev2_sk_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
+		  size_t plain_cap)
+{
+	const struct ikev2_pl *pl;
+	size_t inner_len;
+	int rc;
+
+	if (m->sk_index < 0 || m->skf)
+		return -ENOENT;
+	if (m->sk_opened || !sk || !sk->cipher)
+		return -EINVAL;
+	pl = &m->pl[m->sk_index];
+	rc = sk_decrypt(sk, m, pl->body.p, pl->body.len, plain, plain_cap,
+			&inner_len);
+	if (rc < 0)
+		return rc;
 	m->sk_opened = true;
 	return ikev2_parse_chain(m, m->sk_first, rd_init(plain, inner_len),
 				 true);
+}
+
+int ikev2_skf_open(struct ikev2_sk_ctx *sk, struct ike_msg *m, uint8_t *plain,
+		   size_t plain_cap, size_t *inner_len)
+{
+	const struct ikev2_pl *pl;
+
+	if (m->sk_index < 0 || !m->skf)
+		return -ENOENT;
+	if (m->sk_opened || !sk || !sk->cipher)
+		return -EINVAL;
+	pl = &m->pl[m->sk_index];
+	/* The codec checked the 4 octets of Fragment Number and Total
+	 * Fragments (payload.c skf_check). */
+	if (pl->body.len < 4)
+		return -EBADMSG;
+	return sk_decrypt(sk, m, pl->body.p + 4, pl->body.len - 4, plain,
+			  plain_cap, inner_len);
+}
+
+int ikev2_msg_open_reassembled(struct ike_msg *m, uint8_t first,
+			       const uint8_t *plain, size_t len)
+{
+	if (!m->skf || m->sk_opened)
+		return -EINVAL;
+	m->sk_opened = true;
+	m->sk_first = first;
+	return ikev2_parse_chain(m, first, rd_init(plain, len), true);
 }
