@@ -463,6 +463,8 @@ enum conf_kmp_key {
 	CK_PROVIDE,
 	CK_MY_PRINCIPAL,
 	CK_PEERS_PRINCIPAL,
+	CK_FRAGMENTATION,
+	CK_FRAGMENT_SIZE,
 	CK_COUNT
 };
 
@@ -495,6 +497,10 @@ struct conf_kmp_params {
 	bool nat_traversal;	/* [on] RFC 7296 §2.23 */
 	uint64_t nat_keepalive; /* seconds [20]; new key
 				 * `nat_keepalive_interval` */
+	/* IKEv2 fragmentation (RFC 7383), new keys: offer it [on]; the
+	 * largest IP datagram of a fragment [0 = 576 IPv4, 1280 IPv6]. */
+	bool fragmentation;
+	uint64_t fragment_size;
 	struct conf_id_list my_id;
 	struct conf_id_list peers_id;
 	enum conf_check selector_check; /* [obey] (obey|exact) */

@@ -161,6 +161,7 @@ static void kmp_init(struct conf_kmp_params *k, bool v2)
 	k->initial_contact = true;
 	k->nat_traversal = true;
 	k->nat_keepalive = 20;
+	k->fragmentation = true;
 	k->random_pad_content = k->random_padlen = true;
 	k->max_padlen = 50;
 	k->max_retry_to_send = 3;

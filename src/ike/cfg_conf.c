@@ -288,6 +288,10 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	r->dpd_max_fail = k->dpd_maxfail ? k->dpd_maxfail : 3;
 	r->cookie_required = k->cookie_required;
 	r->nat_traversal = k->nat_traversal;
+	r->fragmentation = k->fragmentation;
+	/* RFC 7383 §2.5.1; beyond 64 KiB nothing is ever fragmented. */
+	r->fragment_size =
+	    k->fragment_size > 65535 ? 65535 : (unsigned)k->fragment_size;
 	r->passive = k->passive;
 	r->initial_contact = k->initial_contact;
 	rw_conf_remote(r, k); /* NAT-T keepalive, request/provide (rw_conf.c) */

@@ -105,9 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off += 6;
 			if (size - off < len)
 				break;
-			rc = ike_frag_add(&rx, mid, num, total, 35,
-					  data + off, len, data + off, len,
-					  now);
+			rc = ike_frag_add(&rx, mid, num, total, 35, data + off,
+					  len, data + off, len, now);
 			off += len;
 			check(&rx);
 			if (rc == IKE_FRAG_DONE)
@@ -125,10 +124,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    m.skf &&
 			    ikev2_skf_open(&sk_in, &m, plain, sizeof(plain),
 					   &n) == 0) {
-				rc = ike_frag_add(&rx, m.hdr.msgid, m.skf_num,
-						  m.skf_total, m.sk_first,
-						  plain, n, data + off, len,
-						  now);
+				rc = ike_frag_add(
+				    &rx, m.hdr.msgid, m.skf_num, m.skf_total,
+				    m.sk_first, plain, n, data + off, len, now);
 				check(&rx);
 				if (rc == IKE_FRAG_DONE)
 					done(&rx, &m);
@@ -204,10 +202,10 @@ int main(int argc, char **argv)
 	/* in order; reversed; fragment 1 twice and then the rest */
 	for (int s = 0; s < 3; s++) {
 		for (unsigned j = 0; j < nfrag + (s == 2); j++) {
-			unsigned k = s == 0	? j
-				     : s == 1	? nfrag - 1 - j
-				     : j == 0	? 0
-						: j - 1;
+			unsigned k = s == 0   ? j
+				     : s == 1 ? nfrag - 1 - j
+				     : j == 0 ? 0
+					      : j - 1;
 			seed[s][sl[s]++] = 1;
 			seed[s][sl[s]++] = (uint8_t)(lens[k] >> 8);
 			seed[s][sl[s]++] = (uint8_t)lens[k];
@@ -222,11 +220,11 @@ int main(int argc, char **argv)
 		/* raw: 2 of 3, duplicate, newer total, stale total, bad
 		 * numbers, timeout, completion */
 		static const uint8_t raw[] = {
-		    0, 1, 0, 1, 0, 3, 2, 'a', 'b', 0, 1, 0, 1, 0, 3, 1, 'x',
-		    0, 1, 0, 2, 0, 4, 1, 'c', 0, 1, 0, 2, 0, 3, 1, 'd',
-		    0, 1, 0, 0, 0, 3, 1, 'e', 0, 1, 0, 9, 0, 3, 1, 'e',
-		    0, 1, 0, 1, 0, 65, 1, 'e', 2, 200, 0, 2, 0, 1, 0, 2,
-		    1, 'f', 0, 2, 0, 2, 0, 2, 1, 'g', 3};
+		    0,	 1, 0,	 1, 0, 3, 2,  'a', 'b', 0, 1,	0, 1, 0, 3, 1,
+		    'x', 0, 1,	 0, 2, 0, 4,  1,   'c', 0, 1,	0, 2, 0, 3, 1,
+		    'd', 0, 1,	 0, 0, 0, 3,  1,   'e', 0, 1,	0, 9, 0, 3, 1,
+		    'e', 0, 1,	 0, 1, 0, 65, 1,   'e', 2, 200, 0, 2, 0, 1, 0,
+		    2,	 1, 'f', 0, 2, 0, 2,  0,   2,	1, 'g', 3};
 		write_seed(argv[1], "raw-refusals", raw, sizeof(raw));
 	}
 	free(pkt);

@@ -34,8 +34,8 @@
 
 /* ---- reassembly alone ---- */
 
-static void add_ok(struct ike_frag_rx *rx, uint32_t mid, uint16_t n,
-		   uint16_t t, const char *s, int want)
+static void add_ok(struct ike_frag_rx *rx, uint32_t mid, uint16_t n, uint16_t t,
+		   const char *s, int want)
 {
 	assert_int_equal(ike_frag_add(rx, mid, n, t, n == 1 ? 35 : 0,
 				      (const uint8_t *)s, strlen(s),
@@ -131,9 +131,8 @@ static void codec_roundtrip(uint16_t encr, uint16_t integ, size_t keylen)
 		vid[i] = (uint8_t)(i * 7);
 	memset(ekey, 0x11, sizeof(ekey));
 	memset(akey, 0x22, sizeof(akey));
-	assert_int_equal(ikev2_sk_init(&out, encr, integ, ekey, keylen, akey,
-				       32, true),
-			 0);
+	assert_int_equal(
+	    ikev2_sk_init(&out, encr, integ, ekey, keylen, akey, 32, true), 0);
 	assert_int_equal(
 	    ikev2_sk_init(&in, encr, integ, ekey, keylen, akey, 32, false), 0);
 	h.spi_i = 0x0102030405060708ull;
@@ -164,9 +163,9 @@ static void codec_roundtrip(uint16_t encr, uint16_t integ, size_t keylen)
 		{
 			struct ike_msg bad;
 			assert_int_equal(ikev2_msg_parse(whole, l, &bad), 0);
-			assert_int_equal(ikev2_skf_open(&in, &bad, plain,
-							sizeof(plain), &n),
-					 -EBADMSG);
+			assert_int_equal(
+			    ikev2_skf_open(&in, &bad, plain, sizeof(plain), &n),
+			    -EBADMSG);
 		}
 		whole[l - 1 - (seen % 40)] ^= 0x40;
 		assert_int_equal(ikev2_msg_parse(whole, l, &m), 0);
@@ -180,9 +179,9 @@ static void codec_roundtrip(uint16_t encr, uint16_t integ, size_t keylen)
 	assert_int_equal(rc, IKE_FRAG_DONE);
 	joined = ike_frag_join(&rx, plain, sizeof(plain));
 	assert_true(joined > (long)sizeof(vid));
-	assert_int_equal(ikev2_msg_open_reassembled(&m, rx.first_np, plain,
-						    (size_t)joined),
-			 0);
+	assert_int_equal(
+	    ikev2_msg_open_reassembled(&m, rx.first_np, plain, (size_t)joined),
+	    0);
 	{
 		struct ikev2_vendor v;
 		int i = ikev2_msg_next(&m, IKEV2_PL_V, -1);
@@ -271,8 +270,7 @@ static int teardown(void **st)
 
 static void configs(bool a_frag, bool b_frag)
 {
-	peer_config(&A, "198.51.100.1", "198.51.100.2", long_a, long_b,
-		    a_frag);
+	peer_config(&A, "198.51.100.1", "198.51.100.2", long_a, long_b, a_frag);
 	peer_config(&Bd, "198.51.100.2", "198.51.100.1", long_b, long_a,
 		    b_frag);
 }
@@ -391,8 +389,8 @@ int main(void)
 	    cmocka_unit_test(test_codec_gcm),
 	    cmocka_unit_test_setup_teardown(test_engines_fragment, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_engines_retransmit_and_hostile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_engines_retransmit_and_hostile,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_engines_not_negotiated, setup,
 					    teardown),
 	};
