@@ -53,11 +53,13 @@
 # AP_REQ), truncated, unknown payload, same XID with other content; kinkd-b
 # counts them (SIGUSR1 stats), installs nothing and keeps answering.
 # Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc).
-# Each case's capture (CASE.pcap), its KINK port (CASE.port) and the KDC's
-# keytab (all.keytab) are copied to KINK_CAPTURE_DIR, by default
-# BUILD_DIR/tests/kink-captures (emptied first), with a stamp file listing
-# the cases at the end: kink_wire.sh checks them there instead of running
-# kink_pair.sh again when the stamp is newer than kinkd.
+# Each case's capture (CASE.pcap), its KINK port (CASE.port), the KDC's
+# keytab (CASE.keytab) and a stamp (stamp-CASE, written when the run ends)
+# are copied to KINK_CAPTURE_DIR, by default BUILD_DIR/tests/kink-captures
+# (each run replaces only its own cases', so two runs with different cases,
+# as meson's kink_pair_1 and kink_pair_2, may share it): kink_wire.sh checks
+# them there instead of running kink_pair.sh again when the stamps are
+# newer than kinkd.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
@@ -412,7 +414,7 @@ run_case() {
 	esp_sas_is a $left && pass "$c: kinkd-a removed its own SAs" || fail "$c: a's SAs left: $(esp_sas a)"
 	stop_hosts
 	# tests/netns/kink_wire.sh checks the capture (tests/lib/kinkwire.sh)
-	if cp "$T/$c.pcap" "$T/kdc/all.keytab" "$CAPDIR/" 2>/dev/null; then
+	if cp "$T/$c.pcap" "$CAPDIR/" 2>/dev/null && cp "$T/kdc/all.keytab" "$CAPDIR/$c.keytab"; then
 		echo "$KPORT" >"$CAPDIR/$c.port"
 		CAPTURED="$CAPTURED $c"
 	fi
@@ -657,12 +659,11 @@ EOP
 
 CAPDIR=${KINK_CAPTURE_DIR:-$BUILD/tests/kink-captures}
 CAPTURED=
-[ -z "${KINK_CAPTURE_DIR:-}" ] && rm -rf "$CAPDIR"
 mkdir -p "$CAPDIR"
-rm -f "$CAPDIR/stamp"
+for c in $CASES; do rm -f "$CAPDIR/$c".* "$CAPDIR/stamp-$c"; done
 net_up || { fail "namespaces"; exit 1; }
 kdc_up || { fail "KDC in its own namespace"; exit 1; }
 pass "MIT KDC up in $NK (203.0.113.1/.5)"
 for c in $CASES; do run_case "$c"; done
-echo "$CAPTURED" >"$CAPDIR/stamp"
+for c in $CAPTURED; do : >"$CAPDIR/stamp-$c"; done
 exit $FAILS
