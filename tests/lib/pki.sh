@@ -1,7 +1,8 @@
 # tests/lib/pki.sh - a throw-away test PKI made with the openssl command.
 # Source it, then: pki_init DIR; mkca NAME KEYTYPE; mkee NAME KEYTYPE CN
-# [CA] [SAN].  Files: DIR/NAME.key (PKCS#8), DIR/NAME.crt.  KEYTYPE is
-# rsa, p256 or p384.  Certificates live a day or two: tests only.
+# [CA] [SAN]; mkica NAME KEYTYPE CA (an intermediate CA).  Files:
+# DIR/NAME.key (PKCS#8), DIR/NAME.crt.  KEYTYPE is rsa (2048 bits),
+# rsa4096, p256 or p384.  Certificates live a day or two: tests only.
 
 # pki_init DIR : where the keys and certificates go (mode 0700).
 pki_init() {
@@ -14,6 +15,8 @@ pki_init() {
 mkkey() {
 	case "$2" in
 	rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out "$PKI/$1.key" 2>/dev/null ;;
+	rsa4096) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 \
 		-out "$PKI/$1.key" 2>/dev/null ;;
 	p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 		-out "$PKI/$1.key" 2>/dev/null ;;
@@ -29,6 +32,18 @@ mkca() {
 		-subj "/O=racoon2 test/CN=$1" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# mkica NAME KEYTYPE CA : intermediate CA certificate NAME.crt issued by CA
+mkica() {
+	local n=$1 ext="$PKI/$1.ext"
+	mkkey "$n" "$2"
+	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$ext"
+	openssl req -new -key "$PKI/$n.key" -subj "/O=racoon2 test/CN=$n" \
+		-out "$PKI/$n.csr" 2>/dev/null &&
+	openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/$3.crt" \
+		-CAkey "$PKI/$3.key" -CAcreateserial -days 2 \
+		-extfile "$ext" -out "$PKI/$n.crt" 2>/dev/null
 }
 
 # mkee NAME KEYTYPE CN [CA] [SAN] : end-entity certificate NAME.crt, issued
