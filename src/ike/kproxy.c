@@ -30,6 +30,10 @@ struct kp_sa {
 	struct kaddr dst;
 	uint32_t spi;
 	bool larval; /* from GETSPI, not completed by SA_ADD yet */
+	/* from SA_ADD, what a MIGRATE names an SA by */
+	struct kaddr src;
+	enum kmode mode;
+	uint32_t reqid;
 };
 
 struct kp_pol {
@@ -259,6 +263,11 @@ static int req_sa_add(struct kproxy *kp, struct kp_req *q, struct rd *r)
 		(*pp)->larval = false;
 	else if ((rc = sa_remember(kp, sa.proto, &sa.dst, sa.spi, false)) < 0)
 		k_sa_del(kp->k, sa.proto, &sa.dst, sa.spi);
+	if (rc == 0 && (pp = sa_find(kp, sa.proto, &sa.dst, sa.spi))) {
+		(*pp)->src = sa.src;
+		(*pp)->mode = sa.mode;
+		(*pp)->reqid = sa.reqid;
+	}
 wipe:
 	ksa_wipe(&sa);
 	return rc;
@@ -397,6 +406,65 @@ static int req_dump(struct kproxy *kp, struct kp_req *q)
 	return rc;
 }
 
+/* The engine's SAs a MIGRATE moved get their new endpoints (the
+ * backend has moved them; the table names them by destination). */
+static void sa_migrated(struct kproxy *kp, const struct kmigrate_req *r)
+{
+	for (size_t h = 0; h < KP_HASH; h++) {
+		for (struct kp_sa *s = kp->sa[h]; s; s = s->next) {
+			struct ksa k = {.proto = s->proto,
+					.src = s->src,
+					.dst = s->dst,
+					.mode = s->mode,
+					.reqid = s->reqid};
+			const struct kmigrate *m;
+
+			if (s->larval || !(m = kmigrate_sa(r, &k)))
+				continue;
+			s->src = m->new_src;
+			s->dst = m->new_dst;
+		}
+	}
+}
+
+/* MIGRATE from the engine (an IKE SA whose CHILD SAs move in place):
+ * only SAs of its own, named by a reqid one of its installed SAs of
+ * that protocol and those old endpoints carries. */
+static int req_migrate(struct kproxy *kp, struct kp_req *q, struct rd *r)
+{
+	struct kmigrate_req mr;
+	int rc;
+
+	if (espm_get_kmigrate(r, &mr) < 0)
+		return -EBADMSG;
+	if ((rc = kmigrate_validate(&mr, q->why, sizeof(q->why))) < 0)
+		return rc;
+	for (unsigned i = 0; i < mr.n; i++) {
+		bool own = false;
+
+		for (size_t h = 0; h < KP_HASH && !own; h++)
+			for (struct kp_sa *s = kp->sa[h]; s && !own;
+			     s = s->next)
+				own = !s->larval && mr.m[i].reqid &&
+				      s->reqid == mr.m[i].reqid &&
+				      s->proto == mr.m[i].proto &&
+				      kaddr_eq(&s->src, &mr.m[i].old_src) &&
+				      kaddr_eq(&s->dst, &mr.m[i].old_dst);
+		if (!own) {
+			WHY(q, "MIGRATE: pair %u names no SA of this engine",
+			    i);
+			return -EPERM;
+		}
+	}
+	rc = k_migrate(kp->k, &mr);
+	if (rc < 0) {
+		str_copy(q->why, kp->k->last_error, sizeof(q->why));
+		return rc;
+	}
+	sa_migrated(kp, &mr);
+	return 0;
+}
+
 static void put_hello(struct kproxy *kp, struct wr *w)
 {
 	wr_u32(w, ESPM_VERSION);
@@ -442,6 +510,9 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 		break;
 	case ESPM_POL_DUMP:
 		rc = req_dump(kp, &q);
+		break;
+	case ESPM_MIGRATE:
+		rc = req_migrate(kp, &q, &r);
 		break;
 	default:
 		WHY(&q, "request type %u is not allowed to the engine",
@@ -492,7 +563,9 @@ int kproxy_forward(struct kproxy *kp, int evfd, const struct kevent *ev)
 	struct wr w;
 	int rc;
 
-	(void)kp;
+	/* spmd (or mip6d) moved SAs of the engine: keep naming them */
+	if (ev->type == KEV_MIGRATE)
+		sa_migrated(kp, &ev->u.migrate);
 	wr_init(&w, ESPM_MAX);
 	espm_put_kevent(&w, ev);
 	rc = send_msg(evfd, ESPM_EVENT, 0, 0, NULL, &w);

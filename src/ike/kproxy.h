@@ -16,6 +16,10 @@
  *                      index, so the engine cannot name spmd's); the
  *                      index is remembered.
  *   POL_UPDATE/DEL     only policies of its own (by index).
+ *   MIGRATE            only when every pair names, by reqid, protocol
+ *                      and old endpoints, an installed SA of its own;
+ *                      its table follows (also on a KEV_MIGRATE event,
+ *                      when spmd or a mobility daemon moved them).
  *   POL_DUMP, HELLO    allowed (read only).
  *   SA_GET, SA_DUMP, FLUSH_OWN, STATS and anything else: refused
  *                      (EPERM); the engine never needs keys read back.

@@ -408,6 +408,58 @@ static int fake_flush_own(struct kernel *k)
 	return removed;
 }
 
+/* ---- MIGRATE ----------------------------------------------------------- */
+
+static int queue_event(struct fake_priv *f, const struct kevent *ev);
+
+/* net/xfrm xfrm_migrate(): the policy by exact selector and direction
+ * (-ENOENT), at least one of its templates named by a pair (-ENODATA,
+ * nothing changed), then the SAs of the pairs and the templates move;
+ * the MIGRATE is announced as the kernel does. */
+static int fake_migrate(struct kernel *k, const struct kmigrate_req *r)
+{
+	struct fake_priv *f = F(k);
+	struct kpolicy key = {.sel = r->sel, .dir = r->dir};
+	struct kevent ev = {.type = KEV_MIGRATE};
+	struct kpolicy *p;
+	unsigned matched = 0;
+	int rc = injected_failure(k);
+
+	if (rc < 0)
+		return rc;
+	p = pol_find_sel(f, &key);
+	if (!p) {
+		kerr_set(k->last_error, sizeof(k->last_error),
+			 "fake: no policy to migrate");
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < p->ntmpl; i++)
+		if (kmigrate_tmpl(r, &p->tmpl[i]))
+			matched++;
+	if (!matched) {
+		kerr_set(k->last_error, sizeof(k->last_error),
+			 "fake: no template of the policy matches");
+		return -ENODATA;
+	}
+	for (size_t i = 0; i < f->nsa; i++) {
+		const struct kmigrate *m;
+
+		if (f->sas[i].larval)
+			continue;
+		m = kmigrate_sa(r, &f->sas[i].sa);
+		if (m)
+			kmigrate_apply_sa(r, m, &f->sas[i].sa);
+	}
+	for (unsigned i = 0; i < p->ntmpl; i++) {
+		const struct kmigrate *m = kmigrate_tmpl(r, &p->tmpl[i]);
+
+		if (m)
+			kmigrate_apply_tmpl(m, &p->tmpl[i]);
+	}
+	ev.u.migrate = *r;
+	return queue_event(f, &ev);
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static int fake_event_fd(struct kernel *k)
@@ -450,6 +502,7 @@ const struct kernel_ops kernel_fake_ops = {
     .flush_own = fake_flush_own,
     .event_fd = fake_event_fd,
     .event_read = fake_event_read,
+    .migrate = fake_migrate,
 };
 
 /* ---- test hooks -------------------------------------------------------- */
@@ -462,10 +515,16 @@ static struct fake_priv *fake_of(struct kernel *k)
 int kfake_inject(struct kernel *k, const struct kevent *ev)
 {
 	struct fake_priv *f = fake_of(k);
-	uint64_t one = 1;
 
 	if (!f)
 		return -EINVAL;
+	return queue_event(f, ev);
+}
+
+static int queue_event(struct fake_priv *f, const struct kevent *ev)
+{
+	uint64_t one = 1;
+
 	if (grow((void **)&f->evq, &f->capev, f->nev, sizeof(*f->evq)) < 0)
 		return -ENOMEM;
 	f->evq[f->nev++] = *ev;

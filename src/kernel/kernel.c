@@ -267,6 +267,16 @@ int k_event_read(struct kernel *k, kevent_cb cb, void *arg)
 	K_CALL(k, event_read, "event_read", cb, arg);
 }
 
+int k_migrate(struct kernel *k, const struct kmigrate_req *r)
+{
+	if (!k || !k->ops)
+		return -EBADF;
+	k->last_error[0] = '\0';
+	if (kmigrate_validate(r, k->last_error, sizeof(k->last_error)) < 0)
+		return k_done(k, "migrate", -EINVAL);
+	K_CALL(k, migrate, "migrate", r);
+}
+
 const char *kevent_name(enum kevent_type type)
 {
 	static const char *const names[] = {

@@ -121,6 +121,41 @@ struct ksa {
 	bool update; /* update a larval SA made by getspi */
 };
 
+/*
+ * MIGRATE (Mobile IPv6 movement, RFC 4877 / draft-sugimoto-mip6-pfkey-
+ * migrate; Linux XFRM_MSG_MIGRATE, KAME/Linux SADB_X_MIGRATE): the policy
+ * with exactly selector sel in direction dir keeps its index and counters
+ * while each of its templates that a pair m[i] names (proto, mode, reqid
+ * or 0 = any, and for tunnel mode the old endpoints) gets the new
+ * endpoints; every SA of that proto, mode and reqid between the old
+ * endpoints moves to the new ones in place: same SPI, keys, sequence
+ * numbers and replay window.  A transport template names no endpoints
+ * (kernel rule), so it matches by proto/mode/reqid alone; for a
+ * transport SA whose endpoints differ from the selector (the mobile
+ * node's care-of address, RFC 6275 §4.4), the pair is what moves it.
+ * Backends report the MIGRATE as a KEV_MIGRATE event carrying the same
+ * request (XFRM: to everyone on XFRMNLGRP_MIGRATE, sender included).
+ */
+#define KMIGRATE_MAX 6 /* XFRM_MAX_DEPTH */
+
+struct kmigrate {
+	uint8_t proto; /* IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP */
+	enum kmode mode;
+	uint32_t reqid; /* 0 = any */
+	struct kaddr old_src, old_dst, new_src, new_dst;
+};
+
+struct kmigrate_req {
+	struct ksel sel;
+	enum kdir dir;
+	unsigned n; /* 1..KMIGRATE_MAX pairs */
+	struct kmigrate m[KMIGRATE_MAX];
+	/* UDP encapsulation of the moved SAs (RFC 3948): has_encap false
+	 * keeps each SA's own; true replaces it (enabled false removes). */
+	bool has_encap;
+	struct kencap encap;
+};
+
 enum kevent_type {
 	KEV_ACQUIRE = 1,
 	KEV_EXPIRE,	/* SA soft or hard expiry */
@@ -161,11 +196,7 @@ struct kevent {
 			struct ksel sel;
 			bool hard;
 		} pol_expire;
-		struct {
-			struct ksel sel;
-			enum kdir dir;
-			struct kaddr old_src, old_dst, new_src, new_dst;
-		} migrate;
+		struct kmigrate_req migrate;
 		struct {
 			uint8_t proto;
 			uint32_t spi;
@@ -238,6 +269,10 @@ struct kernel_ops {
 	 * Either out pointer may be NULL. */
 	int (*sa_get)(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 		      uint32_t spi, struct ksa *sa, struct kcounters *c);
+
+	/* MIGRATE (see struct kmigrate_req): -ENOENT when no policy has
+	 * that selector and direction; r was checked by k_migrate. */
+	int (*migrate)(struct kernel *k, const struct kmigrate_req *r);
 };
 
 #define K_OPEN_EVENTS 0x1 /* subscribe to ACQUIRE/EXPIRE/... */
@@ -317,7 +352,30 @@ int k_event_read(struct kernel *k, kevent_cb cb, void *arg);
 int k_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	     uint32_t spi, struct ksa *sa, struct kcounters *c);
 
+/* MIGRATE the policy of r->sel/r->dir and its SAs (struct kmigrate_req);
+ * r is checked first with kmigrate_validate() (-EINVAL). */
+int k_migrate(struct kernel *k, const struct kmigrate_req *r);
+
 void ksa_wipe(struct ksa *sa);
+
+/*
+ * The MIGRATE rules every backend applies (Linux net/xfrm semantics):
+ * kmigrate_validate() refuses what XFRM refuses (no pair or more than
+ * KMIGRATE_MAX, a bad direction/protocol/mode, an old or new pair of
+ * mixed families or a new endpoint unset or all-zero, two pairs naming
+ * the same old SA); kmigrate_tmpl() finds the pair that moves template
+ * t, kmigrate_sa() the pair that moves an SA (proto, mode, reqid when
+ * set, old endpoints), or NULL.
+ */
+int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen);
+const struct kmigrate *kmigrate_tmpl(const struct kmigrate_req *r,
+				     const struct ktmpl *t);
+const struct kmigrate *kmigrate_sa(const struct kmigrate_req *r,
+				   const struct ksa *sa);
+/* Applies a pair to a template / an SA (and r's encap to the SA). */
+void kmigrate_apply_tmpl(const struct kmigrate *m, struct ktmpl *t);
+void kmigrate_apply_sa(const struct kmigrate_req *r, const struct kmigrate *m,
+		       struct ksa *sa);
 
 /* Helpers shared by backends and daemons. */
 int kaddr_parse(const char *s, struct kaddr *a); /* "1.2.3.4" / "2001:db8::1" */

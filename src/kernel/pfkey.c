@@ -895,6 +895,23 @@ static int pfkey_event_read(struct kernel *k, kevent_cb cb, void *arg)
 	return count;
 }
 
+/* SADB_X_MIGRATE (Linux af_key with CONFIG_XFRM_MIGRATE, KAME MIPv6):
+ * the kernel moves the policy and the SAs and announces it. */
+static int pfkey_migrate(struct kernel *k, const struct kmigrate_req *mr)
+{
+	struct pfk_req r = req(k);
+	struct wr w;
+	int rc;
+
+	wr_init(&w, PFK_REQ_MAX);
+	rc =
+	    pfk_build_migrate(&w, &r, mr, k->last_error, sizeof(k->last_error));
+	if (rc == 0)
+		rc = transact(k, "migrate", &w, NULL, NULL);
+	wr_free(&w);
+	return rc;
+}
+
 const struct kernel_ops kernel_pfkey_ops = {
     .name = "pfkey",
     .features = KF_FWD_POLICY | KF_UDP_DECAP_KERNEL,
@@ -912,4 +929,5 @@ const struct kernel_ops kernel_pfkey_ops = {
     .flush_own = pfkey_flush_own,
     .event_fd = pfkey_event_fd,
     .event_read = pfkey_event_read,
+    .migrate = pfkey_migrate,
 };

@@ -797,6 +797,69 @@ int pfk_build_spdid(struct wr *w, const struct pfk_req *rq, uint8_t type,
 	return msg_end(w, m, NULL, 0);
 }
 
+/*
+ * SADB_X_MIGRATE request (Linux af_key pfkey_migrate(); KAME MIPv6,
+ * draft-sugimoto-mip6-pfkey-migrate): the selector as address(SD), then
+ * an X_POLICY extension (type IPsec, the direction) whose ipsecrequests
+ * come in pairs, old endpoints then new, each with the pair's protocol,
+ * mode and reqid (level unique when a reqid is named, as the kernel's
+ * own announcement writes them).  FreeBSD has no MIGRATE; PF_KEY has no
+ * encapsulation in it.
+ */
+int pfk_build_migrate(struct wr *w, const struct pfk_req *rq,
+		      const struct kmigrate_req *r, char *err, size_t errlen)
+{
+	const struct pfk_flavor *fl = rq->fl;
+	uint8_t dir;
+	size_t m, e;
+	int rc;
+
+	rc = kmigrate_validate(r, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (fl->os == PFK_OS_FREEBSD) {
+		kerr_set(err, errlen, "%s has no SADB_X_MIGRATE", fl->name);
+		return -EOPNOTSUPP;
+	}
+	if (r->has_encap) {
+		kerr_set(err, errlen,
+			 "SADB_X_MIGRATE carries no UDP encapsulation");
+		return -EOPNOTSUPP;
+	}
+	rc = sel_check(&r->sel, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = dir_to_pfk(fl, r->dir, &dir, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < r->n; i++) {
+		rc = check_reqid(fl, r->m[i].reqid, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	m = msg_begin(w, rq, PFK_X_MIGRATE, PFK_SATYPE_UNSPEC);
+	put_sel(w, fl, &r->sel);
+	e = put_xpolicy(w, PFK_POLICY_IPSEC, dir, 0, 0);
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct kmigrate *mp = &r->m[i];
+		struct ktmpl t = {
+		    .proto = mp->proto,
+		    .mode = mp->mode,
+		    .level = mp->reqid ? KLEVEL_UNIQUE : KLEVEL_REQUIRE,
+		    .reqid = mp->reqid,
+		    .src = mp->old_src,
+		    .dst = mp->old_dst,
+		};
+
+		put_isr(w, fl, &t);
+		t.src = mp->new_src;
+		t.dst = mp->new_dst;
+		put_isr(w, fl, &t);
+	}
+	ext_end(w, e);
+	return msg_end(w, m, err, errlen);
+}
+
 /* ---- parsing: the generic walk ------------------------------------------ */
 
 struct ext_rule {
@@ -1470,30 +1533,42 @@ static int parse_spdexpire(const struct pfk_flavor *fl, const struct pfk_msg *m,
 }
 
 /* KAME/Linux MIGRATE <base, address(SD) = selector, policy with pairs
- * of ipsecrequests: old endpoints, new endpoints>. */
+ * of ipsecrequests: old endpoints, new endpoints> (Linux af_key
+ * ipsecrequests_to_migrate(): both of a pair carry two addresses of one
+ * family, the same protocol and mode; the reqid is the old one's). */
 static int parse_migrate(const struct pfk_flavor *fl, const struct pfk_msg *m,
 			 struct kevent *ev)
 {
+	struct kmigrate_req *q = &ev->u.migrate;
 	struct ktmpl old_t, new_t;
 	struct xpol x;
 
 	if (get_xpolicy(m, &x) < 0)
 		return -EBADMSG;
 	ev->type = KEV_MIGRATE;
-	if (sel_from_addrs(fl, m, &ev->u.migrate.sel) < 0)
+	if (sel_from_addrs(fl, m, &q->sel) < 0)
 		return -EBADMSG;
-	if (dir_from_pfk(fl, x.dir, &ev->u.migrate.dir) < 0)
+	if (dir_from_pfk(fl, x.dir, &q->dir) < 0)
 		return -EBADMSG;
-	if (get_isr(fl, &x.reqs, &old_t) < 0 ||
-	    get_isr(fl, &x.reqs, &new_t) < 0)
-		return -EBADMSG;
-	if (!old_t.src.af || !new_t.src.af)
-		return -EBADMSG;
-	ev->u.migrate.old_src = old_t.src;
-	ev->u.migrate.old_dst = old_t.dst;
-	ev->u.migrate.new_src = new_t.src;
-	ev->u.migrate.new_dst = new_t.dst;
-	return 0;
+	while (!rd_empty(&x.reqs)) {
+		struct kmigrate *mp;
+
+		if (q->n == KMIGRATE_MAX || get_isr(fl, &x.reqs, &old_t) < 0 ||
+		    get_isr(fl, &x.reqs, &new_t) < 0)
+			return -EBADMSG;
+		if (!old_t.src.af || !new_t.src.af ||
+		    old_t.proto != new_t.proto || old_t.mode != new_t.mode)
+			return -EBADMSG;
+		mp = &q->m[q->n++];
+		mp->proto = old_t.proto;
+		mp->mode = old_t.mode;
+		mp->reqid = old_t.reqid;
+		mp->old_src = old_t.src;
+		mp->old_dst = old_t.dst;
+		mp->new_src = new_t.src;
+		mp->new_dst = new_t.dst;
+	}
+	return q->n ? 0 : -EBADMSG;
 }
 
 /* NAT_T_NEW_MAPPING <base, SA, address(S) + NAT_T_SPORT = old peer

@@ -239,6 +239,9 @@ int pfk_build_spddelete(struct wr *w, const struct pfk_req *rq,
 /* type: PFK_X_SPDDELETE2 or PFK_X_SPDGET, by kernel policy id. */
 int pfk_build_spdid(struct wr *w, const struct pfk_req *rq, uint8_t type,
 		    uint32_t kid, enum kdir dir);
+/* SADB_X_MIGRATE for r (checked with kmigrate_validate). */
+int pfk_build_migrate(struct wr *w, const struct pfk_req *rq,
+		      const struct kmigrate_req *r, char *err, size_t errlen);
 /* Messages that are a bare base header: PFK_X_SPDDUMP, PFK_DUMP,
  * PFK_REGISTER (with the SA type). */
 int pfk_build_base(struct wr *w, const struct pfk_req *rq, uint8_t type,

@@ -709,6 +709,21 @@ static int xfrm_event_read(struct kernel *k, kevent_cb cb, void *arg)
 	return count;
 }
 
+/* XFRM_MSG_MIGRATE: the kernel moves the policy's templates and the
+ * first SA of each pair (CONFIG_XFRM_MIGRATE; without it the kernel
+ * answers ENOPROTOOPT), then announces it on XFRMNLGRP_MIGRATE. */
+static int xfrm_migrate(struct kernel *k, const struct kmigrate_req *r)
+{
+	uint8_t buf[XNL_REQ_MAX];
+	int len;
+
+	len = xnl_build_migrate(buf, sizeof(buf), 0, r, k->last_error,
+				sizeof(k->last_error));
+	if (len < 0)
+		return len;
+	return transact(k, "migrate", buf, (size_t)len, 0, NULL, NULL);
+}
+
 const struct kernel_ops kernel_xfrm_ops = {
     .name = "xfrm",
     .features = KF_FWD_POLICY | KF_UDP_DECAP_KERNEL,
@@ -726,4 +741,5 @@ const struct kernel_ops kernel_xfrm_ops = {
     .flush_own = xfrm_flush_own,
     .event_fd = xfrm_event_fd,
     .event_read = xfrm_event_read,
+    .migrate = xfrm_migrate,
 };

@@ -794,8 +794,40 @@ static int parse_polexpire(struct rd r, struct kevent *ev)
 	return 0;
 }
 
+/* Linux xfrm_user_migrate's mode and protocol as racoon2 models them. */
+static int migrate_from_x(struct kmigrate *m,
+			  const struct xfrm_user_migrate *um)
+{
+	memset(m, 0, sizeof(*m));
+	if (um->proto != IPPROTO_ESP && um->proto != IPPROTO_AH &&
+	    um->proto != IPPROTO_COMP)
+		return -EBADMSG;
+	if (um->mode == XFRM_MODE_TRANSPORT)
+		m->mode = KMODE_TRANSPORT;
+	else if (um->mode == XFRM_MODE_TUNNEL)
+		m->mode = KMODE_TUNNEL;
+	else
+		return -EBADMSG; /* BEET, route optimisation: not ours */
+	m->proto = um->proto;
+	m->reqid = um->reqid;
+	if (addr_from_x(&m->old_src, &um->old_saddr, um->old_family) < 0 ||
+	    addr_from_x(&m->old_dst, &um->old_daddr, um->old_family) < 0 ||
+	    addr_from_x(&m->new_src, &um->new_saddr, um->new_family) < 0 ||
+	    addr_from_x(&m->new_dst, &um->new_daddr, um->new_family) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * XFRM_MSG_MIGRATE (the kernel's km_migrate() announcement, or a request
+ * echoed by a test): xfrm_userpolicy_id, then XFRMA_MIGRATE with 1 to
+ * XFRM_MAX_DEPTH xfrm_user_migrate (the attribute table bounds it, the
+ * length must be a whole number of them), optionally XFRMA_KMADDRESS
+ * (ignored) and XFRMA_ENCAP.
+ */
 static int parse_migrate(struct rd r, struct kevent *ev)
 {
+	struct kmigrate_req *q = &ev->u.migrate;
 	struct xfrm_userpolicy_id pid;
 	struct xfrm_user_migrate um;
 	struct xattr tb[NRULES];
@@ -803,27 +835,34 @@ static int parse_migrate(struct rd r, struct kevent *ev)
 
 	if (read_fixed(&r, &pid, sizeof(pid)) < 0 || xattrs_parse(r, tb) < 0)
 		return -EBADMSG;
-	/* RFC-less Linux contract: MIGRATE carries >= 1 xfrm_user_migrate */
 	if (!tb[XFRMA_MIGRATE].present || pid.dir > XFRM_POLICY_FWD ||
 	    tb[XFRMA_MIGRATE].r.len % sizeof(um))
 		return -EBADMSG;
-	mr = tb[XFRMA_MIGRATE].r;
-	if (rd_bytes(&mr, &um, sizeof(um)) < 0)
-		return -EBADMSG;
 	ev->type = KEV_MIGRATE;
-	if (sel_from_x(&ev->u.migrate.sel, &pid.sel) < 0)
+	if (sel_from_x(&q->sel, &pid.sel) < 0)
 		return -EBADMSG;
-	ev->u.migrate.dir = (enum kdir)pid.dir;
-	if (addr_from_x(&ev->u.migrate.old_src, &um.old_saddr, um.old_family) <
-		0 ||
-	    addr_from_x(&ev->u.migrate.old_dst, &um.old_daddr, um.old_family) <
-		0 ||
-	    addr_from_x(&ev->u.migrate.new_src, &um.new_saddr, um.new_family) <
-		0 ||
-	    addr_from_x(&ev->u.migrate.new_dst, &um.new_daddr, um.new_family) <
-		0)
-		return -EBADMSG;
-	return 0;
+	q->dir = (enum kdir)pid.dir;
+	mr = tb[XFRMA_MIGRATE].r;
+	while (!rd_empty(&mr)) {
+		if (q->n == KMIGRATE_MAX ||
+		    rd_bytes(&mr, &um, sizeof(um)) < 0 ||
+		    migrate_from_x(&q->m[q->n], &um) < 0)
+			return -EBADMSG;
+		q->n++;
+	}
+	if (tb[XFRMA_ENCAP].present) {
+		struct xfrm_encap_tmpl en;
+		struct rd er = tb[XFRMA_ENCAP].r;
+
+		if (rd_bytes(&er, &en, sizeof(en)) < 0)
+			return -EBADMSG;
+		q->has_encap = true;
+		q->encap.enabled = en.encap_type == UDP_ENCAP_ESPINUDP;
+		q->encap.sport = ntohs(en.encap_sport);
+		q->encap.dport = ntohs(en.encap_dport);
+		addr_from_x_opt(&q->encap.oa, &en.encap_oa, q->m[0].new_src.af);
+	}
+	return q->n ? 0 : -EBADMSG;
 }
 
 static int parse_mapping(struct rd r, struct kevent *ev)
@@ -1165,4 +1204,70 @@ int xnl_build_poldump(void *buf, size_t len, uint32_t seq)
 	if (!nlh)
 		return -EMSGSIZE;
 	return (int)nlh->nlmsg_len;
+}
+
+/*
+ * XFRM_MSG_MIGRATE request (net/xfrm/xfrm_user.c xfrm_do_migrate()): the
+ * policy by selector and direction (index 0), the pairs as
+ * xfrm_user_migrate, the encapsulation template when one is given.  XFRM
+ * cannot remove an SA's encapsulation by MIGRATE (a missing XFRMA_ENCAP
+ * keeps the old one): that request is refused here.
+ */
+int xnl_build_migrate(void *buf, size_t len, uint32_t seq,
+		      const struct kmigrate_req *r, char *err, size_t errlen)
+{
+	struct xfrm_user_migrate um[KMIGRATE_MAX];
+	struct xfrm_userpolicy_id *id;
+	struct nlmsghdr *nlh;
+	void *hdr;
+	int rc;
+
+	rc = kmigrate_validate(r, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (r->has_encap && !r->encap.enabled) {
+		kerr_set(err, errlen,
+			 "XFRM MIGRATE cannot remove UDP encapsulation");
+		return -EOPNOTSUPP;
+	}
+	nlh = msg_start(buf, len, XFRM_MSG_MIGRATE, NLM_F_REQUEST | NLM_F_ACK,
+			seq, &hdr, sizeof(*id));
+	if (!nlh)
+		goto too_big;
+	id = hdr;
+	sel_to_x(&id->sel, &r->sel);
+	id->dir = (uint8_t)r->dir;
+	memset(um, 0, sizeof(um));
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct kmigrate *m = &r->m[i];
+
+		addr_to_x(&um[i].old_daddr, &m->old_dst);
+		addr_to_x(&um[i].old_saddr, &m->old_src);
+		addr_to_x(&um[i].new_daddr, &m->new_dst);
+		addr_to_x(&um[i].new_saddr, &m->new_src);
+		um[i].proto = m->proto;
+		um[i].mode = m->mode == KMODE_TUNNEL ? XFRM_MODE_TUNNEL
+						     : XFRM_MODE_TRANSPORT;
+		um[i].reqid = m->reqid;
+		um[i].old_family = m->old_src.af;
+		um[i].new_family = m->new_src.af;
+	}
+	if (!mnl_attr_put_check(nlh, len, XFRMA_MIGRATE, r->n * sizeof(um[0]),
+				um))
+		goto too_big;
+	if (r->has_encap) {
+		struct xfrm_encap_tmpl en;
+
+		memset(&en, 0, sizeof(en));
+		en.encap_type = UDP_ENCAP_ESPINUDP;
+		en.encap_sport = htons(r->encap.sport);
+		en.encap_dport = htons(r->encap.dport);
+		addr_to_x(&en.encap_oa, &r->encap.oa);
+		if (!mnl_attr_put_check(nlh, len, XFRMA_ENCAP, sizeof(en), &en))
+			goto too_big;
+	}
+	return (int)nlh->nlmsg_len;
+too_big:
+	kerr_set(err, errlen, "migrate message does not fit %zu bytes", len);
+	return -EMSGSIZE;
 }

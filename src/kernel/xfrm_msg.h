@@ -77,5 +77,8 @@ int xnl_build_poldel(void *buf, size_t len, uint32_t seq,
 int xnl_build_polget(void *buf, size_t len, uint32_t seq,
 		     const struct kpolicy *p);
 int xnl_build_poldump(void *buf, size_t len, uint32_t seq);
+/* XFRM_MSG_MIGRATE for r (checked with kmigrate_validate). */
+int xnl_build_migrate(void *buf, size_t len, uint32_t seq,
+		      const struct kmigrate_req *r, char *err, size_t errlen);
 
 #endif

@@ -38,7 +38,9 @@ static void use_event(const struct kevent *ev)
 		break;
 	case KEV_MIGRATE:
 		use_sel(&ev->u.migrate.sel);
-		kaddr_str(&ev->u.migrate.new_dst, a, sizeof(a));
+		for (unsigned i = 0; i < ev->u.migrate.n && i < KMIGRATE_MAX;
+		     i++)
+			kaddr_str(&ev->u.migrate.m[i].new_dst, a, sizeof(a));
 		break;
 	case KEV_MAPPING:
 		kaddr_str(&ev->u.mapping.new_addr, a, sizeof(a));

@@ -17,6 +17,9 @@
  *   kxfrm-tool sa-roundtrip KEY VALUE ...   (fake backend: add, read back,
  *                                          compare every field)
  *   kxfrm-tool getspi SRC DST [reqid N]
+ *   kxfrm-tool migrate DIR SRC/PLEN DST/PLEN [proto N] PAIR...
+ *       PAIR: PROTO MODE REQID OLDSRC OLDDST NEWSRC NEWDST
+ *       (k_migrate; prints "ok" or the kernel's error)
  *   kxfrm-tool sa-add-noalg KEY VALUE ...  (the SA message with its
  *                                          algorithm attributes cut off:
  *                                          the kernel must refuse it in
@@ -81,6 +84,10 @@ static const char *errname(int e)
 		return "EOPNOTSUPP";
 	case EAFNOSUPPORT:
 		return "EAFNOSUPPORT";
+	case ENODATA:
+		return "ENODATA";
+	case ENOPROTOOPT:
+		return "ENOPROTOOPT";
 	default:
 		return "E?";
 	}
@@ -437,6 +444,24 @@ static void print_event(const struct kevent *ev, void *arg)
 		break;
 	case KEV_RESYNC:
 		printf("RESYNC reason=%s\n", ev->u.resync.reason);
+		break;
+	case KEV_MIGRATE:
+		printf("MIGRATE sel=%s dir=%s n=%u",
+		       ksel_str(&ev->u.migrate.sel, s, sizeof(s)),
+		       dir_str(ev->u.migrate.dir), ev->u.migrate.n);
+		for (unsigned i = 0; i < ev->u.migrate.n; i++) {
+			const struct kmigrate *m = &ev->u.migrate.m[i];
+			char c[64], d[64];
+
+			printf(" [%s %s reqid=%u %s->%s => %s->%s]",
+			       proto_str(m->proto),
+			       m->mode == KMODE_TUNNEL ? "tunnel" : "transport",
+			       m->reqid, kaddr_str(&m->old_src, a, sizeof(a)),
+			       kaddr_str(&m->old_dst, b, sizeof(b)),
+			       kaddr_str(&m->new_src, c, sizeof(c)),
+			       kaddr_str(&m->new_dst, d, sizeof(d)));
+		}
+		printf("\n");
 		break;
 	default:
 		printf("EVENT type=%d\n", (int)ev->type);
@@ -831,6 +856,43 @@ int main(int argc, char **argv)
 			ret = fail(&k, rc);
 		else
 			printf("spi=0x%08x\n", spi);
+	} else if (!strcmp(cmd, "migrate")) {
+		struct kmigrate_req r;
+		int i = 3;
+
+		memset(&r, 0, sizeof(r));
+		if (argc < 3)
+			usage();
+		r.dir = dir_of(argv[0]);
+		prefix(argv[1], &r.sel.src, &r.sel.src_plen);
+		prefix(argv[2], &r.sel.dst, &r.sel.dst_plen);
+		r.sel.af = r.sel.src.af;
+		if (i + 1 < argc && !strcmp(argv[i], "proto")) {
+			r.sel.proto = (uint8_t)num(argv[i + 1]);
+			i += 2;
+		}
+		while (i < argc) {
+			struct kmigrate *m;
+
+			if (i + 7 > argc || r.n >= KMIGRATE_MAX)
+				usage();
+			m = &r.m[r.n++];
+			m->proto = proto_of(argv[i]);
+			m->mode = !strcmp(argv[i + 1], "tunnel")
+				      ? KMODE_TUNNEL
+				      : KMODE_TRANSPORT;
+			m->reqid = (uint32_t)num(argv[i + 2]);
+			addr(argv[i + 3], &m->old_src);
+			addr(argv[i + 4], &m->old_dst);
+			addr(argv[i + 5], &m->new_src);
+			addr(argv[i + 6], &m->new_dst);
+			i += 7;
+		}
+		rc = k_migrate(&k, &r);
+		if (rc < 0)
+			ret = fail(&k, rc);
+		else
+			printf("ok\n");
 	} else if (!strcmp(cmd, "events")) {
 		ret = cmd_events(&k, argc, argv);
 	} else if (!strcmp(cmd, "events-overflow")) {

@@ -268,6 +268,69 @@ int espm_get_kcounters(struct rd *r, struct kcounters *c)
 	return 0;
 }
 
+/* selector, dir, u8 n, n x (proto, mode, reqid, 4 addresses), encap */
+void espm_put_kmigrate(struct wr *w, const struct kmigrate_req *q)
+{
+	unsigned n = q->n > KMIGRATE_MAX ? KMIGRATE_MAX : q->n;
+
+	espm_put_ksel(w, &q->sel);
+	wr_u8(w, (uint8_t)q->dir);
+	wr_u8(w, (uint8_t)n);
+	for (unsigned i = 0; i < n; i++) {
+		const struct kmigrate *m = &q->m[i];
+
+		wr_u8(w, m->proto);
+		wr_u8(w, (uint8_t)m->mode);
+		wr_u32(w, m->reqid);
+		espm_put_kaddr(w, &m->old_src);
+		espm_put_kaddr(w, &m->old_dst);
+		espm_put_kaddr(w, &m->new_src);
+		espm_put_kaddr(w, &m->new_dst);
+	}
+	wr_u8(w, q->has_encap);
+	wr_u8(w, q->encap.enabled);
+	wr_u16(w, q->encap.sport);
+	wr_u16(w, q->encap.dport);
+	espm_put_kaddr(w, &q->encap.oa);
+}
+
+static int get_dir(struct rd *r, enum kdir *d);
+
+int espm_get_kmigrate(struct rd *r, struct kmigrate_req *q)
+{
+	uint8_t n, mode, b;
+
+	memset(q, 0, sizeof(*q));
+	GET(espm_get_ksel(r, &q->sel));
+	GET(get_dir(r, &q->dir));
+	GET(rd_u8(r, &n));
+	if (n == 0 || n > KMIGRATE_MAX)
+		return -EBADMSG;
+	for (unsigned i = 0; i < n; i++) {
+		struct kmigrate *m = &q->m[i];
+
+		GET(rd_u8(r, &m->proto));
+		GET(rd_u8(r, &mode));
+		if (mode > KMODE_TUNNEL)
+			return -EBADMSG;
+		m->mode = (enum kmode)mode;
+		GET(rd_u32(r, &m->reqid));
+		GET(espm_get_kaddr(r, &m->old_src));
+		GET(espm_get_kaddr(r, &m->old_dst));
+		GET(espm_get_kaddr(r, &m->new_src));
+		GET(espm_get_kaddr(r, &m->new_dst));
+	}
+	q->n = n;
+	GET(rd_u8(r, &b));
+	q->has_encap = b != 0;
+	GET(rd_u8(r, &b));
+	q->encap.enabled = b != 0;
+	GET(rd_u16(r, &q->encap.sport));
+	GET(rd_u16(r, &q->encap.dport));
+	GET(espm_get_kaddr(r, &q->encap.oa));
+	return 0;
+}
+
 void espm_put_kevent(struct wr *w, const struct kevent *ev)
 {
 	wr_u8(w, (uint8_t)ev->type);
@@ -294,12 +357,7 @@ void espm_put_kevent(struct wr *w, const struct kevent *ev)
 		wr_u8(w, ev->u.pol_expire.hard);
 		break;
 	case KEV_MIGRATE:
-		espm_put_ksel(w, &ev->u.migrate.sel);
-		wr_u8(w, (uint8_t)ev->u.migrate.dir);
-		espm_put_kaddr(w, &ev->u.migrate.old_src);
-		espm_put_kaddr(w, &ev->u.migrate.old_dst);
-		espm_put_kaddr(w, &ev->u.migrate.new_src);
-		espm_put_kaddr(w, &ev->u.migrate.new_dst);
+		espm_put_kmigrate(w, &ev->u.migrate);
 		break;
 	case KEV_MAPPING:
 		wr_u8(w, ev->u.mapping.proto);
@@ -358,13 +416,7 @@ int espm_get_kevent(struct rd *r, struct kevent *ev)
 		ev->u.pol_expire.hard = b != 0;
 		return 0;
 	case KEV_MIGRATE:
-		GET(espm_get_ksel(r, &ev->u.migrate.sel));
-		GET(get_dir(r, &ev->u.migrate.dir));
-		GET(espm_get_kaddr(r, &ev->u.migrate.old_src));
-		GET(espm_get_kaddr(r, &ev->u.migrate.old_dst));
-		GET(espm_get_kaddr(r, &ev->u.migrate.new_src));
-		GET(espm_get_kaddr(r, &ev->u.migrate.new_dst));
-		return 0;
+		return espm_get_kmigrate(r, &ev->u.migrate);
 	case KEV_MAPPING:
 		GET(rd_u8(r, &ev->u.mapping.proto));
 		GET(rd_u32(r, &ev->u.mapping.spi));

@@ -9,8 +9,8 @@
  * back only through struct rd.  Requests get exactly one ESPM_REPLY with
  * the same seq (dumps: any number of ESPM_ITEM, then the ESPM_REPLY).
  * A client that sends ESPM_HELLO with ESPM_F_EVENTS receives ESPM_EVENT
- * messages (ACQUIRE, EXPIRE, POL_EXPIRE, MAPPING) on that connection and
- * should use another connection for requests; the backend does so.  The
+ * messages (ACQUIRE, EXPIRE, POL_EXPIRE, MIGRATE, MAPPING) on that connection
+ * and should use another connection for requests; the backend does so.  The
  * HELLO reply (the first message on the connection, before any event)
  * carries a random instance id of the r2espd run: a client that
  * reconnects compares it to tell a restarted, empty r2espd from a
@@ -53,7 +53,8 @@ enum espm_type {
 	ESPM_FLUSH_OWN,
 	ESPM_SA_DUMP, /* items: ksa without keys + kcounters */
 	ESPM_STATS,   /* reply: u32 n, n x (name string, u64) */
-	ESPM_TYPE_MAX_REQ = ESPM_STATS,
+	ESPM_MIGRATE, /* kmigrate_req (kernel.h); moves policy and SAs */
+	ESPM_TYPE_MAX_REQ = ESPM_MIGRATE,
 
 	ESPM_REPLY = 0x80, /* status = 0 or -errno, body per request */
 	ESPM_ITEM,
@@ -87,6 +88,8 @@ void espm_put_ksa(struct wr *w, const struct ksa *sa, bool with_keys);
 int espm_get_ksa(struct rd *r, struct ksa *sa);
 void espm_put_kcounters(struct wr *w, const struct kcounters *c);
 int espm_get_kcounters(struct rd *r, struct kcounters *c);
+void espm_put_kmigrate(struct wr *w, const struct kmigrate_req *q);
+int espm_get_kmigrate(struct rd *r, struct kmigrate_req *q);
 void espm_put_kevent(struct wr *w, const struct kevent *ev);
 int espm_get_kevent(struct rd *r, struct kevent *ev);
 /* Length-prefixed (u16) string into buf (NUL-terminated). */

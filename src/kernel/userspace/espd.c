@@ -627,6 +627,68 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 	}
 }
 
+/*
+ * MIGRATE (kernel.h struct kmigrate_req, Linux xfrm_migrate() rules):
+ * the policy by selector and direction, at least one template named by
+ * a pair, then every SA of a pair gets its new endpoints (and
+ * encapsulation) in place: SPI, keys, sequence numbers, replay window
+ * and counters stay; output caches are dropped.  Announced to every
+ * event subscriber, the requester's connection included.
+ */
+static int req_migrate(struct req *q, struct rd *r)
+{
+	struct espd *d = q->d;
+	struct kevent ev = {.type = KEV_MIGRATE};
+	struct kmigrate_req *mr = &ev.u.migrate;
+	struct kpolicy key;
+	struct espd_pol *p;
+	unsigned matched = 0, moved = 0;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (espm_get_kmigrate(r, mr) < 0)
+		return -EBADMSG;
+	if ((rc = kmigrate_validate(mr, q->why, sizeof(q->why))) < 0)
+		return rc;
+	memset(&key, 0, sizeof(key));
+	key.sel = mr->sel;
+	key.dir = mr->dir;
+	p = pol_find(d, &key, NULL);
+	if (!p) {
+		WHY(q, "no policy to migrate");
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < p->p.ntmpl; i++)
+		if (kmigrate_tmpl(mr, &p->p.tmpl[i]))
+			matched++;
+	if (!matched) {
+		WHY(q, "no template of the policy matches");
+		return -ENODATA;
+	}
+	for (struct espd_sa *s = d->sas; s; s = s->next) {
+		const struct kmigrate *m;
+
+		if (s->larval || !(m = kmigrate_sa(mr, &s->k)))
+			continue;
+		kmigrate_apply_sa(mr, m, &s->k);
+		s->mapping_sent = 0;
+		moved++;
+	}
+	for (unsigned i = 0; i < p->p.ntmpl; i++) {
+		const struct kmigrate *m = kmigrate_tmpl(mr, &p->p.tmpl[i]);
+
+		if (m)
+			kmigrate_apply_tmpl(m, &p->p.tmpl[i]);
+	}
+	d->sa_gen++; /* every cached outbound SA choice is stale */
+	p->sa = NULL;
+	log_info(MOD, "MIGRATE policy %#x: %u SA(s) now %s -> %s", p->p.index,
+		 moved, astr(&mr->m[0].new_src, a, sizeof(a)),
+		 astr(&mr->m[0].new_dst, b, sizeof(b)));
+	espd_broadcast(d, &ev);
+	return 0;
+}
+
 static int send_reply(struct req *q, uint16_t type, struct wr *body, int status)
 {
 	struct espm_hdr h = {.type = type, .seq = q->h.seq, .status = status};
@@ -775,6 +837,9 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 	case ESPM_STATS:
 		req_stats(&q);
 		rc = 0;
+		break;
+	case ESPM_MIGRATE:
+		rc = req_migrate(&q, &r);
 		break;
 	default:
 		WHY(&q, "unknown request type %u", q.h.type);

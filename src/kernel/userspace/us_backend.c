@@ -483,6 +483,15 @@ static int us_pol_del(struct kernel *k, const struct kpolicy *p)
 	return us_pol_send(k, ESPM_POL_DEL, &tmp);
 }
 
+static int us_migrate(struct kernel *k, const struct kmigrate_req *r)
+{
+	struct wr w;
+
+	us_begin(k->priv, &w, ESPM_MIGRATE);
+	espm_put_kmigrate(&w, r);
+	return us_call(k, &w, NULL, NULL, NULL);
+}
+
 struct dump_ctx {
 	kpol_cb cb;
 	void *arg;
@@ -623,4 +632,5 @@ const struct kernel_ops kernel_userspace_ops = {
     .event_fd = us_event_fd,
     .event_read = us_event_read,
     .sa_get = us_sa_get,
+    .migrate = us_migrate,
 };

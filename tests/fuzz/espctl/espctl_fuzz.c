@@ -2,7 +2,7 @@
  * espctl_fuzz.c - libFuzzer harness for r2espd's control-socket request
  * handling (espd.c: espd_ctl_msg, the function each control datagram goes
  * through): HELLO, GETSPI, SA add/update/del/query/get/dump, policy
- * add/update/del/dump, FLUSH_OWN, STATS, unknown types.
+ * add/update/del/dump, FLUSH_OWN, STATS, MIGRATE, unknown types.
  *
  * Input: a sequence of messages, each a big-endian u16 length then that
  * many octets (one SOCK_SEQPACKET datagram, at most ESPM_MAX), handed to
@@ -242,6 +242,25 @@ static void b_pol_transport(struct wr *w)
 	espm_put_kpolicy(w, &p);
 }
 
+static void b_migrate(struct wr *w)
+{
+	struct kpolicy p = pol(KDIR_OUT);
+	struct kmigrate_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.sel = p.sel;
+	r.dir = p.dir;
+	r.n = 1;
+	r.m[0].proto = IPPROTO_ESP;
+	r.m[0].mode = KMODE_TUNNEL;
+	r.m[0].reqid = 1;
+	ip4("198.51.100.1", &r.m[0].old_src);
+	ip4("198.51.100.2", &r.m[0].old_dst);
+	ip4("198.51.100.9", &r.m[0].new_src);
+	ip4("198.51.100.2", &r.m[0].new_dst);
+	espm_put_kmigrate(w, &r);
+}
+
 static void save(const char *dir, const char *name, struct wr *f)
 {
 	char path[512];
@@ -293,6 +312,13 @@ static void gen(const char *dir)
 	msg(&f, ESPM_POL_DUMP, 5, NULL);
 	msg(&f, 77, 6, NULL); /* unknown type */
 	save(dir, "mixed", &f);
+	msg(&f, ESPM_HELLO, 1, b_hello);
+	msg(&f, ESPM_SA_ADD, 2, b_sa_add);
+	msg(&f, ESPM_POL_ADD, 3, b_pol_out);
+	msg(&f, ESPM_MIGRATE, 4, b_migrate);
+	msg(&f, ESPM_MIGRATE, 5, b_migrate); /* ENODATA now */
+	msg(&f, ESPM_SA_DUMP, 6, NULL);
+	save(dir, "migrate", &f);
 	wr_u16(&f, 5);
 	wr_bytes(&f, "\0\1\0\0\0", 5); /* short header */
 	save(dir, "short", &f);

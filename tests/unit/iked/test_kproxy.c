@@ -329,6 +329,94 @@ static void test_events(void **state)
 	assert_int_equal(got.u.expire.spi, 0x1000);
 }
 
+static struct kmigrate_req mig(const char *os, const char *od, const char *ns,
+			       const char *nd, uint32_t reqid)
+{
+	struct kmigrate_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.sel.af = AF_INET;
+	r.sel.src = A("203.0.113.1");
+	r.sel.dst = A("203.0.113.129");
+	r.sel.src_plen = r.sel.dst_plen = 32;
+	r.dir = KDIR_OUT;
+	r.n = 1;
+	r.m[0].proto = IPPROTO_ESP;
+	r.m[0].mode = KMODE_TUNNEL;
+	r.m[0].reqid = reqid;
+	r.m[0].old_src = A(os);
+	r.m[0].old_dst = A(od);
+	r.m[0].new_src = A(ns);
+	r.m[0].new_dst = A(nd);
+	return r;
+}
+
+static int mig_req(struct fx *f, const struct kmigrate_req *r)
+{
+	struct wr w;
+
+	begin(f, &w, ESPM_MIGRATE);
+	espm_put_kmigrate(&w, r);
+	return serve(f, &w);
+}
+
+/* MIGRATE from the engine: only its own SAs (reqid, protocol, old
+ * endpoints of an installed one); its table follows the move, also when
+ * the move came from elsewhere (a KEV_MIGRATE event). */
+static void test_migrate(void **state)
+{
+	struct fx *f = *state;
+	struct kmigrate_req r;
+	struct kpolicy p;
+	struct ksa sa;
+	struct kevent ev;
+
+	mk_pol(&p, 0);
+	p.tmpl[0].mode = KMODE_TUNNEL;
+	p.tmpl[0].reqid = 7;
+	p.tmpl[0].src = A("198.51.100.1");
+	p.tmpl[0].dst = A("198.51.100.2");
+	assert_int_equal(k_pol_add(&f->k, &p), 0); /* spmd's */
+	mk_sa(&sa, "198.51.100.1", "198.51.100.2", 0x2222, false);
+	assert_int_equal(sa_add(f, &sa), 0);
+	/* a static SA with the same reqid is not the engine's */
+	mk_sa(&sa, "198.51.100.7", "198.51.100.2", 0x3333, false);
+	assert_int_equal(k_sa_add(&f->k, &sa), 0);
+	r = mig("198.51.100.7", "198.51.100.2", "198.51.100.9", "198.51.100.2",
+		7);
+	assert_int_equal(mig_req(f, &r), -EPERM);
+	/* reqid 0 ("any") would reach foreign SAs */
+	r = mig("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.2",
+		0);
+	assert_int_equal(mig_req(f, &r), -EPERM);
+	/* malformed and invalid */
+	{
+		struct wr w;
+
+		begin(f, &w, ESPM_MIGRATE);
+		wr_u8(&w, 1);
+		assert_int_equal(serve(f, &w), -EBADMSG);
+	}
+	r = mig("198.51.100.1", "198.51.100.2", "0.0.0.0", "198.51.100.2", 7);
+	assert_int_equal(mig_req(f, &r), -EINVAL);
+	/* its own: moved, and still its own at the new address */
+	r = mig("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4",
+		7);
+	assert_int_equal(mig_req(f, &r), 0);
+	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.4", 0x2222), 0);
+	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.2", 0x2222),
+			 -EPERM);
+	/* moved back by someone else (spmd): the event updates the table */
+	ev.type = KEV_MIGRATE;
+	ev.u.migrate = mig("198.51.100.3", "198.51.100.4", "198.51.100.1",
+			   "198.51.100.2", 7);
+	assert_int_equal(k_migrate(&f->k, &ev.u.migrate), 0);
+	assert_int_equal(kproxy_forward(f->kp, f->srv, &ev), 0);
+	assert_true(recv(f->cli, f->buf, sizeof(f->buf), 0) > 0);
+	assert_int_equal(sa_op(f, ESPM_SA_DEL, "198.51.100.2", 0x2222), 0);
+	assert_int_equal(kproxy_sa_count(f->kp), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +427,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_and_malformed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

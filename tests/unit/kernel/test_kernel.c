@@ -805,6 +805,9 @@ static void test_event_parsing(void **state)
 	mig.old_family = mig.new_family = AF_INET;
 	inet_pton(AF_INET, "198.51.100.1", &mig.old_saddr);
 	inet_pton(AF_INET, "198.51.100.3", &mig.new_saddr);
+	mig.proto = IPPROTO_ESP;
+	mig.mode = XFRM_MODE_TUNNEL;
+	mig.reqid = 9;
 	mb_start(&b, XFRM_MSG_MIGRATE, &pid, sizeof(pid));
 	mb_end(&b);
 	assert_int_equal(parse_event_buf(&b, &ev), -EBADMSG);
@@ -815,8 +818,17 @@ static void test_event_parsing(void **state)
 	assert_int_equal(ev.type, KEV_MIGRATE);
 	{
 		struct kaddr n = A("198.51.100.3");
-		assert_true(kaddr_eq(&ev.u.migrate.new_src, &n));
+		assert_true(kaddr_eq(&ev.u.migrate.m[0].new_src, &n));
+		assert_int_equal(ev.u.migrate.n, 1);
+		assert_int_equal(ev.u.migrate.m[0].reqid, 9);
+		assert_int_equal(ev.u.migrate.m[0].mode, KMODE_TUNNEL);
 	}
+	/* BEET or route-optimisation pairs are not racoon2's */
+	mig.mode = 4;
+	mb_start(&b, XFRM_MSG_MIGRATE, &pid, sizeof(pid));
+	mb_attr(&b, XFRMA_MIGRATE, &mig, sizeof(mig));
+	mb_end(&b);
+	assert_int_equal(parse_event_buf(&b, &ev), -EBADMSG);
 
 	/* not an event */
 	mb_start(&b, XFRM_MSG_NEWPOLICY, &up.pol, sizeof(up.pol));
@@ -1110,6 +1122,15 @@ static void ev_cb(const struct kevent *ev, void *arg)
 	a->n++;
 }
 
+static int grab_first(const struct kpolicy *p, void *arg)
+{
+	struct kpolicy *out = arg;
+
+	if (!out->index)
+		*out = *p;
+	return 0;
+}
+
 static void test_fake_events(void **state)
 {
 	struct kernel k;
@@ -1148,6 +1169,187 @@ static void test_fake_events(void **state)
 	assert_int_equal(acc.ev[1].u.expire.spi, 0x1234);
 	assert_int_equal(poll(&pfd, 1, 0), 0);
 	assert_int_equal(k_event_read(&k, ev_cb, &acc), 0);
+	k_close(&k);
+}
+
+/* ---- MIGRATE ----------------------------------------------------------- */
+
+static struct kmigrate_req mig_tunnel4(void)
+{
+	struct kpolicy p = pol_tunnel4();
+	struct kmigrate_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.sel = p.sel;
+	r.dir = p.dir;
+	r.n = 1;
+	r.m[0].proto = IPPROTO_ESP;
+	r.m[0].mode = KMODE_TUNNEL;
+	r.m[0].reqid = 4;
+	r.m[0].old_src = A("2001:db8::a");
+	r.m[0].old_dst = A("2001:db8::b");
+	r.m[0].new_src = A("2001:db8::c");
+	r.m[0].new_dst = A("2001:db8::b");
+	return r;
+}
+
+/*
+ * XFRM_MSG_MIGRATE as net/xfrm/xfrm_user.c xfrm_do_migrate() reads it:
+ * xfrm_userpolicy_id (selector, direction, index 0), XFRMA_MIGRATE with
+ * one xfrm_user_migrate per pair, XFRMA_ENCAP when given.  The kernel's
+ * announcement has the same layout, so the event parser reads it back.
+ */
+static void test_migrate_xfrm_msg(void **state)
+{
+	struct kmigrate_req r = mig_tunnel4(), bad;
+	uint8_t buf[XNL_REQ_MAX];
+	struct xfrm_userpolicy_id id;
+	struct xfrm_user_migrate um;
+	const struct nlmsghdr *nlh = (const void *)buf;
+	const struct nlattr *a;
+	struct kevent ev;
+	char err[128];
+	int len;
+
+	(void)state;
+	len = xnl_build_migrate(buf, sizeof(buf), 9, &r, err, sizeof(err));
+	assert_true(len > 0);
+	assert_int_equal(nlh->nlmsg_type, XFRM_MSG_MIGRATE);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+	assert_int_equal(nlh->nlmsg_len, NLMSG_HDRLEN +
+					     NLMSG_ALIGN(sizeof(id)) +
+					     NLA_HDRLEN + sizeof(um));
+	memcpy(&id, buf + NLMSG_HDRLEN, sizeof(id));
+	assert_int_equal(id.dir, XFRM_POLICY_FWD);
+	assert_int_equal(id.index, 0);
+	assert_int_equal(id.sel.family, AF_INET);
+	assert_int_equal(id.sel.prefixlen_d, 25);
+	assert_int_equal(ntohs(id.sel.sport), 500);
+	a = (const void *)(buf + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(id)));
+	assert_int_equal(a->nla_type, XFRMA_MIGRATE);
+	assert_int_equal(a->nla_len, NLA_HDRLEN + sizeof(um));
+	memcpy(&um, (const uint8_t *)a + NLA_HDRLEN, sizeof(um));
+	assert_int_equal(um.proto, IPPROTO_ESP);
+	assert_int_equal(um.mode, XFRM_MODE_TUNNEL);
+	assert_int_equal(um.reqid, 4);
+	assert_int_equal(um.old_family, AF_INET6);
+	assert_int_equal(um.new_family, AF_INET6);
+	assert_memory_equal(&um.old_saddr, r.m[0].old_src.u.b, 16);
+	assert_memory_equal(&um.old_daddr, r.m[0].old_dst.u.b, 16);
+	assert_memory_equal(&um.new_saddr, r.m[0].new_src.u.b, 16);
+	assert_memory_equal(&um.new_daddr, r.m[0].new_dst.u.b, 16);
+	{
+		struct mb b;
+
+		memcpy(b.buf, buf, (size_t)len);
+		b.len = (size_t)len;
+		assert_int_equal(parse_event_buf(&b, &ev), 0);
+	}
+	assert_int_equal(ev.type, KEV_MIGRATE);
+	assert_true(ksel_eq(&ev.u.migrate.sel, &r.sel));
+	assert_int_equal(ev.u.migrate.dir, KDIR_FWD);
+	assert_int_equal(ev.u.migrate.n, 1);
+	assert_memory_equal(&ev.u.migrate.m[0], &r.m[0], sizeof(r.m[0]));
+	assert_false(ev.u.migrate.has_encap);
+
+	/* NAT-T: the encapsulation template goes along */
+	r.has_encap = true;
+	r.encap.enabled = true;
+	r.encap.sport = 4500;
+	r.encap.dport = 40000;
+	len = xnl_build_migrate(buf, sizeof(buf), 9, &r, err, sizeof(err));
+	assert_true(len > 0);
+	{
+		struct mb b;
+
+		memcpy(b.buf, buf, (size_t)len);
+		b.len = (size_t)len;
+		assert_int_equal(parse_event_buf(&b, &ev), 0);
+	}
+	assert_true(ev.u.migrate.has_encap);
+	assert_int_equal(ev.u.migrate.encap.dport, 40000);
+
+	/* refused before anything is built: what the kernel refuses
+	 * (xfrm_migrate_check) and what XFRM cannot say */
+	bad = r;
+	bad.encap.enabled = false;
+	assert_int_equal(
+	    xnl_build_migrate(buf, sizeof(buf), 1, &bad, err, sizeof(err)),
+	    -EOPNOTSUPP);
+	bad = mig_tunnel4();
+	bad.n = KMIGRATE_MAX + 1;
+	assert_int_equal(
+	    xnl_build_migrate(buf, sizeof(buf), 1, &bad, err, sizeof(err)),
+	    -EINVAL);
+	bad = mig_tunnel4();
+	bad.n = 2;
+	bad.m[1] = bad.m[0];
+	assert_int_equal(
+	    xnl_build_migrate(buf, sizeof(buf), 1, &bad, err, sizeof(err)),
+	    -EINVAL);
+	bad = mig_tunnel4();
+	memset(bad.m[0].new_dst.u.b, 0, 16);
+	assert_int_equal(
+	    xnl_build_migrate(buf, sizeof(buf), 1, &bad, err, sizeof(err)),
+	    -EINVAL);
+	bad = mig_tunnel4();
+	bad.dir = 3;
+	assert_int_equal(
+	    xnl_build_migrate(buf, sizeof(buf), 1, &bad, err, sizeof(err)),
+	    -EINVAL);
+	bad = mig_tunnel4();
+	assert_int_equal(xnl_build_migrate(buf, 40, 1, &bad, err, sizeof(err)),
+			 -EMSGSIZE);
+}
+
+/* The fake backend applies the kernel's MIGRATE rules. */
+static void test_fake_migrate(void **state)
+{
+	struct kmigrate_req r = mig_tunnel4();
+	struct kpolicy p = pol_tunnel4(), got;
+	struct ksa sa = sa_cbc6(), back;
+	struct kernel k;
+	struct ev_acc acc;
+
+	(void)state;
+	assert_int_equal(k_open(&k, "fake", K_OPEN_EVENTS), 0);
+	/* no policy yet */
+	assert_int_equal(k_migrate(&k, &r), -ENOENT);
+	assert_int_equal(k_pol_add(&k, &p), 0);
+	sa.src = r.m[0].old_src;
+	sa.dst = r.m[0].old_dst;
+	sa.mode = KMODE_TUNNEL;
+	sa.reqid = 4;
+	assert_int_equal(k_sa_add(&k, &sa), 0);
+	/* a pair no template matches changes nothing */
+	r.m[0].reqid = 99;
+	assert_int_equal(k_migrate(&k, &r), -ENODATA);
+	r.m[0].reqid = 4;
+	assert_int_equal(k_migrate(&k, &r), 0);
+	assert_int_equal(
+	    k_sa_get(&k, IPPROTO_ESP, &r.m[0].new_dst, sa.spi, &back, NULL), 0);
+	assert_true(kaddr_eq(&back.src, &r.m[0].new_src));
+	assert_memory_equal(back.enc_key, sa.enc_key, sa.enc_key_len);
+	ksa_wipe(&back);
+	got = p;
+	memset(&acc, 0, sizeof(acc));
+	assert_int_equal(k_event_read(&k, ev_cb, &acc), 1);
+	assert_int_equal(acc.ev[0].type, KEV_MIGRATE);
+	assert_true(
+	    kaddr_eq(&acc.ev[0].u.migrate.m[0].new_src, &r.m[0].new_src));
+	/* the ESP template moved, the IPComp one (reqid 3) did not */
+	{
+		struct kpolicy *pp = &got;
+
+		memset(pp, 0, sizeof(*pp));
+		assert_int_equal(k_pol_dump(&k, grab_first, pp), 0);
+		assert_true(kaddr_eq(&pp->tmpl[1].src, &r.m[0].new_src));
+		assert_true(kaddr_eq(&pp->tmpl[0].src, &r.m[0].old_src));
+		assert_int_equal(pp->index, p.index);
+	}
+	/* invalid: refused by k_migrate before the backend */
+	r.n = 0;
+	assert_int_equal(k_migrate(&k, &r), -EINVAL);
 	k_close(&k);
 }
 
@@ -1209,6 +1411,7 @@ static void test_features(void **state)
 		assert_non_null(o->flush_own);
 		assert_non_null(o->event_fd);
 		assert_non_null(o->event_read);
+		assert_non_null(o->migrate);
 		assert_true(o->features & KF_FWD_POLICY);
 		/* only the userspace data plane reads ESP-in-UDP itself */
 		assert_int_equal(!(o->features & KF_UDP_DECAP_KERNEL),
@@ -1304,6 +1507,8 @@ int main(void)
 	    cmocka_unit_test(test_fake_sa),
 	    cmocka_unit_test(test_fake_policies),
 	    cmocka_unit_test(test_fake_events),
+	    cmocka_unit_test(test_migrate_xfrm_msg),
+	    cmocka_unit_test(test_fake_migrate),
 	    cmocka_unit_test(test_registry),
 	    cmocka_unit_test(test_features),
 	    cmocka_unit_test(test_helpers),

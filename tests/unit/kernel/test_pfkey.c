@@ -1151,7 +1151,7 @@ static void test_policy_roundtrip(void **state)
 /* ---- hand-built kernel messages ----------------------------------------- */
 
 struct tb {
-	uint8_t b[1024];
+	uint8_t b[2048];
 	size_t n;
 	size_t ext;
 };
@@ -1565,12 +1565,15 @@ static void test_decode_linux_migrate_mapping(void **state)
 	assert_int_equal(ev.type, KEV_MIGRATE);
 	assert_int_equal(ev.u.migrate.dir, KDIR_OUT);
 	assert_int_equal(ev.u.migrate.sel.src_plen, 48);
-	assert_string_equal(kaddr_str(&ev.u.migrate.old_src, buf, sizeof(buf)),
-			    "2001:db8::1");
-	assert_string_equal(kaddr_str(&ev.u.migrate.new_src, buf, sizeof(buf)),
-			    "2001:db8::10");
-	assert_string_equal(kaddr_str(&ev.u.migrate.new_dst, buf, sizeof(buf)),
-			    "2001:db8::2");
+	assert_string_equal(
+	    kaddr_str(&ev.u.migrate.m[0].old_src, buf, sizeof(buf)),
+	    "2001:db8::1");
+	assert_string_equal(
+	    kaddr_str(&ev.u.migrate.m[0].new_src, buf, sizeof(buf)),
+	    "2001:db8::10");
+	assert_string_equal(
+	    kaddr_str(&ev.u.migrate.m[0].new_dst, buf, sizeof(buf)),
+	    "2001:db8::2");
 	/* one request only: no "new" half */
 	tb_msg(&t, PFK_X_MIGRATE, 0, 0, 0, 0);
 	tb_laddr6(&t, PFK_EXT_ADDRESS_SRC, "2001:db8:1::", 255, 48, 0);
@@ -1615,6 +1618,180 @@ static void test_decode_linux_migrate_mapping(void **state)
 			    "2001:db8::8");
 	/* a BSD reading of Linux sockaddrs fails cleanly */
 	assert_int_equal(pfk_parse_event(FBSD, &m, &ev, NULL), -EBADMSG);
+}
+
+/* One Linux sadb_x_ipsecrequest of a MIGRATE pair: 16 bytes, then the
+ * two sockaddr_in6 (af_key set_ipsecrequest()). */
+static void tb_mig_isr(struct tb *t, uint8_t level, uint32_t reqid,
+		       const char *src, const char *dst)
+{
+	tb_h16(t, 16 + 28 + 28);
+	tb_h16(t, IPPROTO_ESP);
+	tb_u8(t, PFK_MODE_TUNNEL);
+	tb_u8(t, level);
+	tb_h16(t, 0);
+	tb_h32(t, reqid);
+	tb_h32(t, 0);
+	tb_lsin6(t, src, 0);
+	tb_lsin6(t, dst, 0);
+}
+
+static struct kmigrate_req mig_req(void)
+{
+	struct kmigrate_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.sel.af = AF_INET6;
+	r.sel.src = A("2001:db8:1::");
+	r.sel.dst = A("2001:db8:2::");
+	r.sel.src_plen = r.sel.dst_plen = 48;
+	r.dir = KDIR_OUT;
+	r.n = 1;
+	r.m[0].proto = IPPROTO_ESP;
+	r.m[0].mode = KMODE_TUNNEL;
+	r.m[0].reqid = 7;
+	r.m[0].old_src = A("2001:db8::1");
+	r.m[0].old_dst = A("2001:db8::2");
+	r.m[0].new_src = A("2001:db8::10");
+	r.m[0].new_dst = A("2001:db8::2");
+	return r;
+}
+
+/*
+ * SADB_X_MIGRATE request, byte for byte as Linux af_key pfkey_migrate()
+ * reads it (and pfkey_send_migrate() writes the announcement): base
+ * (satype unspec), selector as address(SD) with the upper-layer protocol
+ * "any" and the prefix lengths, X_POLICY (IPsec, direction) with the
+ * old then the new ipsecrequest of each pair, level unique for a named
+ * reqid.  Then back through the parser, in the Linux and NetBSD
+ * dialects; FreeBSD (no MIGRATE) and encapsulation are refused.
+ */
+static void test_migrate_bytes(void **state)
+{
+	struct kmigrate_req r = mig_req(), bad;
+	struct pfk_req rq = RQ(LNX, 3);
+	struct pfk_msg m;
+	struct kevent ev;
+	struct tb t;
+	struct wr w;
+
+	(void)state;
+	tb_msg(&t, PFK_X_MIGRATE, 0, PFK_SATYPE_UNSPEC, 3, 0x1234);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_SRC, "2001:db8:1::", 255, 48, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_DST, "2001:db8:2::", 255, 48, 0);
+	tb_xpol(&t, PFK_POLICY_IPSEC, PFK_DIR_OUTBOUND, 0, 0);
+	tb_mig_isr(&t, PFK_LEVEL_UNIQUE, 7, "2001:db8::1", "2001:db8::2");
+	tb_mig_isr(&t, PFK_LEVEL_UNIQUE, 7, "2001:db8::10", "2001:db8::2");
+	tb_ext_end(&t);
+	tb_done(&t);
+	assert_int_equal(t.n, 16 + 40 + 40 + 16 + 2 * 72);
+
+	wr_init(&w, PFK_REQ_MAX);
+	assert_int_equal(pfk_build_migrate(&w, &rq, &r, NULL, 0), 0);
+	assert_int_equal(w.len, t.n);
+	assert_memory_equal(w.buf, t.b, t.n);
+	/* what we send is what we read back */
+	assert_int_equal(pfk_parse(w.buf, w.len, &m), 0);
+	assert_int_equal(pfk_parse_event(LNX, &m, &ev, NULL), 0);
+	assert_int_equal(ev.type, KEV_MIGRATE);
+	assert_int_equal(ev.u.migrate.n, 1);
+	assert_int_equal(ev.u.migrate.dir, KDIR_OUT);
+	assert_int_equal(ev.u.migrate.m[0].reqid, 7);
+	assert_int_equal(ev.u.migrate.m[0].mode, KMODE_TUNNEL);
+	assert_true(kaddr_eq(&ev.u.migrate.m[0].new_src, &r.m[0].new_src));
+	assert_true(kaddr_eq(&ev.u.migrate.m[0].old_dst, &r.m[0].old_dst));
+	wr_free(&w);
+
+	/* two pairs (tunnel + transport), NetBSD layout, round trip */
+	r.n = 2;
+	r.m[1] = r.m[0];
+	r.m[1].mode = KMODE_TRANSPORT;
+	r.m[1].reqid = 0;
+	rq = RQ(NBSD, 4);
+	wr_init(&w, PFK_REQ_MAX);
+	assert_int_equal(pfk_build_migrate(&w, &rq, &r, NULL, 0), 0);
+	assert_int_equal(pfk_parse(w.buf, w.len, &m), 0);
+	assert_int_equal(pfk_parse_event(NBSD, &m, &ev, NULL), 0);
+	assert_int_equal(ev.u.migrate.n, 2);
+	assert_int_equal(ev.u.migrate.m[1].mode, KMODE_TRANSPORT);
+	assert_int_equal(ev.u.migrate.m[1].reqid, 0);
+	assert_true(kaddr_eq(&ev.u.migrate.m[1].new_src, &r.m[1].new_src));
+	wr_free(&w);
+
+	/* refusals: nothing is built */
+	r = mig_req();
+	rq = RQ(FBSD, 5);
+	wr_init(&w, PFK_REQ_MAX);
+	assert_int_equal(pfk_build_migrate(&w, &rq, &r, NULL, 0), -EOPNOTSUPP);
+	rq = RQ(LNX, 5);
+	bad = r;
+	bad.has_encap = true;
+	bad.encap.enabled = true;
+	bad.encap.sport = bad.encap.dport = 4500;
+	assert_int_equal(pfk_build_migrate(&w, &rq, &bad, NULL, 0),
+			 -EOPNOTSUPP);
+	bad = r;
+	bad.n = 0;
+	assert_int_equal(pfk_build_migrate(&w, &rq, &bad, NULL, 0), -EINVAL);
+	bad = r;
+	bad.m[0].new_dst = A("198.51.100.1");
+	assert_int_equal(pfk_build_migrate(&w, &rq, &bad, NULL, 0), -EINVAL);
+	bad = r;
+	memset(bad.m[0].new_src.u.b, 0, 16);
+	assert_int_equal(pfk_build_migrate(&w, &rq, &bad, NULL, 0), -EINVAL);
+	assert_int_equal(w.len, 0);
+	wr_free(&w);
+}
+
+/* Hostile MIGRATE announcements: refused whole, never partly read. */
+static void test_migrate_malformed(void **state)
+{
+	struct pfk_msg m;
+	struct kevent ev;
+	struct tb t;
+
+	(void)state;
+	/* a pair whose halves differ in protocol */
+	tb_msg(&t, PFK_X_MIGRATE, 0, 0, 0, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_SRC, "2001:db8:1::", 255, 48, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_DST, "2001:db8:2::", 255, 48, 0);
+	tb_xpol(&t, PFK_POLICY_IPSEC, PFK_DIR_OUTBOUND, 0, 0);
+	tb_mig_isr(&t, PFK_LEVEL_UNIQUE, 7, "2001:db8::1", "2001:db8::2");
+	tb_h16(&t, 16 + 28 + 28);
+	tb_h16(&t, IPPROTO_AH);
+	tb_u8(&t, PFK_MODE_TUNNEL);
+	tb_u8(&t, PFK_LEVEL_UNIQUE);
+	tb_h16(&t, 0);
+	tb_h32(&t, 7);
+	tb_h32(&t, 0);
+	tb_lsin6(&t, "2001:db8::10", 0);
+	tb_lsin6(&t, "2001:db8::2", 0);
+	tb_ext_end(&t);
+	tb_done(&t);
+	assert_int_equal(parse(&t, &m), 0);
+	assert_int_equal(pfk_parse_event(LNX, &m, &ev, NULL), -EBADMSG);
+	/* more pairs than KMIGRATE_MAX (the kernel sends at most 6) */
+	tb_msg(&t, PFK_X_MIGRATE, 0, 0, 0, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_SRC, "2001:db8:1::", 255, 48, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_DST, "2001:db8:2::", 255, 48, 0);
+	tb_xpol(&t, PFK_POLICY_IPSEC, PFK_DIR_OUTBOUND, 0, 0);
+	for (int i = 0; i < 2 * (KMIGRATE_MAX + 1); i++)
+		tb_mig_isr(&t, PFK_LEVEL_UNIQUE, 7, "2001:db8::1",
+			   "2001:db8::2");
+	tb_ext_end(&t);
+	tb_done(&t);
+	assert_true(t.n > 16 + 40 + 40 + 16 + KMIGRATE_MAX * 144);
+	assert_true(parse(&t, &m) < 0 ||
+		    pfk_parse_event(LNX, &m, &ev, NULL) == -EBADMSG);
+	/* no pair at all */
+	tb_msg(&t, PFK_X_MIGRATE, 0, 0, 0, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_SRC, "2001:db8:1::", 255, 48, 0);
+	tb_laddr6(&t, PFK_EXT_ADDRESS_DST, "2001:db8:2::", 255, 48, 0);
+	tb_xpol(&t, PFK_POLICY_IPSEC, PFK_DIR_OUTBOUND, 0, 0);
+	tb_ext_end(&t);
+	tb_done(&t);
+	assert_true(parse(&t, &m) < 0 ||
+		    pfk_parse_event(LNX, &m, &ev, NULL) == -EBADMSG);
 }
 
 static void test_decode_replies(void **state)
@@ -1866,6 +2043,8 @@ int main(void)
 	    cmocka_unit_test(test_decode_spdexpire_and_dump),
 	    cmocka_unit_test(test_decode_linux_migrate_mapping),
 	    cmocka_unit_test(test_decode_replies),
+	    cmocka_unit_test(test_migrate_bytes),
+	    cmocka_unit_test(test_migrate_malformed),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_backend_open_fails_cleanly),
 	};
