@@ -465,6 +465,7 @@ enum conf_kmp_key {
 	CK_PEERS_PRINCIPAL,
 	CK_FRAGMENTATION,
 	CK_FRAGMENT_SIZE,
+	CK_CHILDLESS,
 	CK_COUNT
 };
 
@@ -501,6 +502,9 @@ struct conf_kmp_params {
 	 * largest IP datagram of a fragment [0 = 576 IPv4, 1280 IPv6]. */
 	bool fragmentation;
 	uint64_t fragment_size;
+	/* RFC 6023, new key: initiate IKE SAs without a CHILD SA in
+	 * IKE_AUTH (the CHILD SAs follow in CREATE_CHILD_SA) [off]. */
+	bool childless;
 	struct conf_id_list my_id;
 	struct conf_id_list peers_id;
 	enum conf_check selector_check; /* [obey] (obey|exact) */

@@ -126,6 +126,9 @@ struct ike_remote {
 	 * headers included (0: 576 for IPv4, 1280 for IPv6, RFC 7383
 	 * §2.5.1), lowered to the path MTU the kernel knows. */
 	bool fragmentation;
+	/* RFC 6023 (ikev2 { childless on; }): as initiator, IKE_AUTH
+	 * without a CHILD SA when the responder supports it. */
+	bool childless;
 	unsigned fragment_size;
 	bool passive; /* never initiate */
 	bool initial_contact;

@@ -289,6 +289,7 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	r->cookie_required = k->cookie_required;
 	r->nat_traversal = k->nat_traversal;
 	r->fragmentation = k->fragmentation;
+	r->childless = k->childless;
 	/* RFC 7383 §2.5.1; beyond 64 KiB nothing is ever fragmented. */
 	r->fragment_size =
 	    k->fragment_size > 65535 ? 65535 : (unsigned)k->fragment_size;

@@ -190,6 +190,21 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 				  NULL, 0);
 	if (rc != 0)
 		return rc < 0 ? rc : -EINVAL;
+	/* RFC 6023 §3: with `childless on` and the responder's support,
+	 * the CHILD SA follows IKE_AUTH in its own CREATE_CHILD_SA (on
+	 * failure to queue it, it goes into IKE_AUTH as usual). */
+	if (t->policy[0] && r->childless && sa->childless) {
+		struct task *ct = task_new(TASK_CHILD_CREATE);
+
+		if (ct) {
+			memcpy(ct->policy, t->policy, sizeof(ct->policy));
+			ct->acq_sel = t->acq_sel;
+			ct->have_acq_sel = t->have_acq_sel;
+			task_queue(sa, ct);
+			t->policy[0] = '\0';
+			t->have_acq_sel = false;
+		}
+	}
 	if (t->policy[0]) {
 		rc = child_prepare(sa, t, false);
 		if (rc < 0) {

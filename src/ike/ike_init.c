@@ -181,6 +181,8 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	if (r->fragmentation)
 		ikev2_put_notify_simple(
 		    &b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	/* RFC 6023 §3: we can do without a CHILD SA in IKE_AUTH. */
+	ikev2_put_notify_simple(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL, 0);
 	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
@@ -395,6 +397,8 @@ void ike_init_process_i(struct ike_sa *sa, struct task *t,
 	sa->frag = r->fragmentation &&
 		   ikev2_msg_find_notify(
 		       m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
+	sa->childless =
+	    ikev2_msg_find_notify(m, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 	if (derive_keys(sa, ke.data, ke.len) < 0) {
 		ike_sa_kill(sa, "key derivation failed (peer KE rejected)");
@@ -627,6 +631,10 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	sa->frag = r->fragmentation &&
 		   ikev2_msg_find_notify(
 		       m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
+	/* RFC 6023 §3: the initiator's announcement; ours is in every
+	 * response, so that is all it takes. */
+	sa->childless =
+	    ikev2_msg_find_notify(m, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 
 	rc = crypto_dh_new(suite.dh, &sa->dh);
@@ -653,6 +661,8 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	if (sa->frag)
 		ikev2_put_notify_simple(
 		    &b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	ikev2_put_notify_simple(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL,
+				0);    /* RFC 6023 §3 */
 	auth_cert_init_put(&b, sa, r); /* RFC 7427 §4 (auth_cert.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);

@@ -250,6 +250,9 @@ struct ike_sa {
 	 * reassembly of the peer's fragmented request [0] and response [1]
 	 * (frag.h), and its timeout. */
 	bool frag;
+	/* RFC 6023: both sides sent CHILDLESS_IKEV2_SUPPORTED (ike_init.c):
+	 * IKE_AUTH may come without a CHILD SA. */
+	bool childless;
 	struct ike_frag_rx frag_rx[2];
 	struct ev_timer frag_timer;
 	uint64_t frags_sent, frags_rcvd, frags_refused; /* show sa */

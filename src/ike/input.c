@@ -459,6 +459,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	}
 	if (!sa_check_mid(sa, &m, &from))
 		return;
+	/* RFC 6023 §3: the codec's IKE_AUTH rule (msg.c) needs to know. */
+	m.childless_ok = sa->childless;
 	if (m.skf) {
 		if (!frag_input(sa, &m, response, &rc))
 			return;

@@ -118,6 +118,8 @@ enum ikev2_reject {
 	IKEV2_REJ_SK_SHORT,    /* SK body too short / not whole blocks */
 	IKEV2_REJ_ICV,	       /* integrity check failed (§2.21.2) */
 	IKEV2_REJ_PADDING,     /* Pad Length beyond the plaintext */
+	IKEV2_REJ_CHILDLESS,   /* IKE_AUTH without a CHILD SA, RFC 6023
+				* support not announced by both */
 };
 
 struct ike_msg {
@@ -135,6 +137,12 @@ struct ike_msg {
 	enum ikev2_reject reject; /* why the last parse/open failed */
 	uint8_t reject_pl;	  /* the payload type concerned, or 0 */
 	bool reject_inner;	  /* ... in the SK plaintext */
+	/* Set by the caller before ikev2_sk_open() (and
+	 * ikev2_msg_open_reassembled()): both peers sent
+	 * CHILDLESS_IKEV2_SUPPORTED in IKE_SA_INIT (RFC 6023 §3), so an
+	 * IKE_AUTH request may leave out SA, TSi and TSr.  Otherwise the
+	 * request must carry them (RFC 7296 §1.2). */
+	bool childless_ok;
 };
 
 /*

@@ -54,8 +54,12 @@ static const struct pl_desc *pl_lookup(uint8_t type)
  * exchange.  Minimums are waived in a response that carries an error
  * notify, or a COOKIE in IKE_SA_INIT (§1.2, §2.6, §2.21: such a response
  * carries just the notify).  G_CHILD payloads come all together or not
- * at all (§1.2 IKE_AUTH SAi2/TSi/TSr, §1.3.1 TSi/TSr: absent when
- * childless, RFC 6023, or for an IKE SA rekey, §1.3.2).
+ * at all (§1.2 IKE_AUTH SAi2/TSi/TSr, §1.3.1 TSi/TSr: absent for an IKE
+ * SA rekey, §1.3.2).  In an IKE_AUTH request (child_required) the group
+ * may be absent only when both peers announced childless IKE SAs
+ * (RFC 6023 §3: m->childless_ok, set by the caller from IKE_SA_INIT);
+ * the response's group follows the request's, a context check of the
+ * initiator (ike_auth.c).
  *
  * What the table cannot see stays with the exchange as a context check:
  * KE in CREATE_CHILD_SA (required for an IKE rekey, and by the
@@ -78,6 +82,7 @@ struct exch_rule {
 	bool inner; /* inside SK */
 	const struct pl_rule *pl;
 	size_t npl;
+	bool child_required; /* G_CHILD needed unless m->childless_ok */
 };
 
 /* §1.2: HDR, SAi1, KEi, Ni [, N(...)] / HDR, SAr1, KEr, Nr, [CERTREQ] */
@@ -136,14 +141,20 @@ static const struct pl_rule info_rules[] = {
 
 #define RULE(e, resp, in, t)                                                   \
 	{                                                                      \
-		e, resp, in, t, NELEM(t)                                       \
+		e, resp, in, t, NELEM(t), false                                \
+	}
+/* RFC 7296 §1.2 / RFC 6023 §3: the CHILD SA group is required unless
+ * childless IKE SAs were negotiated. */
+#define RULE_CHILD(e, resp, in, t)                                             \
+	{                                                                      \
+		e, resp, in, t, NELEM(t), true                                 \
 	}
 static const struct exch_rule exch_rules[] = {
     RULE(IKEV2_EXCH_IKE_SA_INIT, false, false, init_rules),
     RULE(IKEV2_EXCH_IKE_SA_INIT, true, false, init_rules),
     RULE(IKEV2_EXCH_IKE_AUTH, false, false, outer_rules),
     RULE(IKEV2_EXCH_IKE_AUTH, true, false, outer_rules),
-    RULE(IKEV2_EXCH_IKE_AUTH, false, true, auth_req_rules),
+    RULE_CHILD(IKEV2_EXCH_IKE_AUTH, false, true, auth_req_rules),
     RULE(IKEV2_EXCH_IKE_AUTH, true, true, auth_resp_rules),
     RULE(IKEV2_EXCH_CREATE_CHILD_SA, false, false, outer_rules),
     RULE(IKEV2_EXCH_CREATE_CHILD_SA, true, false, outer_rules),
@@ -230,6 +241,10 @@ static int rules_check_end(struct ike_msg *m, const struct exch_rule *er,
 	}
 	if (in_group && in_group != groups)
 		return reject(m, IKEV2_REJ_INCOMPLETE, absent, inner,
+			      IKEV2_N_INVALID_SYNTAX);
+	/* RFC 6023 §3: no CHILD SA only when both announced support. */
+	if (er->child_required && groups && !in_group && !m->childless_ok)
+		return reject(m, IKEV2_REJ_CHILDLESS, IKEV2_PL_SA, inner,
 			      IKEV2_N_INVALID_SYNTAX);
 	return 0;
 }
@@ -408,6 +423,9 @@ const char *ikev2_reject_str(const struct ike_msg *m, char *buf, size_t len)
 	    [IKEV2_REJ_SK_SHORT] = "SK payload too short or not whole blocks",
 	    [IKEV2_REJ_ICV] = "integrity check failed",
 	    [IKEV2_REJ_PADDING] = "SK padding longer than the plaintext",
+	    [IKEV2_REJ_CHILDLESS] = "without a CHILD SA (SA/TSi/TSr) while "
+				    "childless IKE SAs were not negotiated "
+				    "(RFC 6023)",
 	};
 	const char *w = (size_t)m->reject < NELEM(what) && what[m->reject]
 			    ? what[m->reject]
@@ -424,6 +442,10 @@ const char *ikev2_reject_str(const struct ike_msg *m, char *buf, size_t len)
 			 ikev2_payload_name(m->reject_pl), w,
 			 ikev2_exch_name(m->hdr.exch), dir,
 			 m->reject_inner ? " (inside SK)" : "");
+		break;
+	case IKEV2_REJ_CHILDLESS:
+		snprintf(buf, len, "%s %s %s", ikev2_exch_name(m->hdr.exch),
+			 dir, w);
 		break;
 	case IKEV2_REJ_GENHDR:
 	case IKEV2_REJ_CRITICAL:

@@ -706,8 +706,18 @@ static void test_malformed(void **state)
 
 /* A protected message of exch/flags whose SK holds payloads p[n]; parse
  * and open it into *m.  Returns the open's result. */
+static int sk_msg_cl(uint8_t exch, uint8_t flags, const struct rawpl *p,
+		     size_t n, struct ike_msg *m, bool childless_ok);
+
 static int sk_msg(uint8_t exch, uint8_t flags, const struct rawpl *p, size_t n,
 		  struct ike_msg *m)
+{
+	return sk_msg_cl(exch, flags, p, n, m, true);
+}
+
+/* childless_ok: both announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023). */
+static int sk_msg_cl(uint8_t exch, uint8_t flags, const struct rawpl *p,
+		     size_t n, struct ike_msg *m, bool childless_ok)
 {
 	static uint8_t plain[4096];
 	struct suite_case sc = {IKEV2_ENCR_AES_CBC, 128,
@@ -727,6 +737,7 @@ static int sk_msg(uint8_t exch, uint8_t flags, const struct rawpl *p, size_t n,
 	ikev2_sk_end(&b);
 	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
 	assert_int_equal(ikev2_msg_parse(pkt, len, m), 0);
+	m->childless_ok = childless_ok;
 	rc = ikev2_sk_open(&in, m, plain, sizeof(plain));
 	free(pkt);
 	ikev2_sk_free(&out);
@@ -846,6 +857,25 @@ static void test_exchange_rules(void **state)
 				 0);
 		assert_int_equal(
 		    sk_msg(IKEV2_EXCH_IKE_AUTH, I, childless, 3, &m), 0);
+		/* RFC 6023 §3: only when both announced it; otherwise the
+		 * CHILD SA is required (RFC 7296 §1.2) */
+		assert_int_equal(
+		    sk_msg_cl(IKEV2_EXCH_IKE_AUTH, I, childless, 3, &m, false),
+		    IKEV2_N_INVALID_SYNTAX);
+		assert_int_equal(m.reject, IKEV2_REJ_CHILDLESS);
+		assert_string_equal(ikev2_reject_str(&m, why, sizeof(why)),
+				    "IKE_AUTH request without a CHILD SA "
+				    "(SA/TSi/TSr) while childless IKE SAs were "
+				    "not negotiated (RFC 6023)");
+		assert_int_equal(
+		    sk_msg_cl(IKEV2_EXCH_IKE_AUTH, I, full, 5, &m, false), 0);
+		/* the response follows the request: not the codec's call */
+		{
+			struct rawpl resp[2] = {IDR, AUTH};
+			assert_int_equal(sk_msg_cl(IKEV2_EXCH_IKE_AUTH, R, resp,
+						   2, &m, false),
+					 0);
+		}
 		assert_int_equal(sk_msg(IKEV2_EXCH_IKE_AUTH, I, noauth, 4, &m),
 				 IKEV2_N_INVALID_SYNTAX);
 		assert_int_equal(m.reject, IKEV2_REJ_MISSING);

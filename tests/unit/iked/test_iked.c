@@ -113,6 +113,21 @@ static void test_establish(void **st)
 	assert_int_equal(h_sent, 4);
 }
 
+/* RFC 6023: both announce CHILDLESS_IKEV2_SUPPORTED; with `childless
+ * on` the initiator's IKE_AUTH carries no CHILD SA, which follows in
+ * CREATE_CHILD_SA. */
+static void test_childless(void **st)
+{
+	(void)st;
+	A.cfg->remote[0].childless = true;
+	establish();
+	assert_true(live_sa(&A)->childless);
+	assert_true(live_sa(&Bd)->childless);
+	/* INIT, AUTH and CREATE_CHILD_SA: six messages */
+	assert_int_equal(h_sent, 6);
+	assert_int_equal(live_sa(&A)->mid_next, 3);
+}
+
 static void test_invalid_ke(void **st)
 {
 	struct ike_remote *rb = &Bd.cfg->remote[0];
@@ -580,6 +595,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	    T(test_establish),
+	    T(test_childless),
 	    T(test_invalid_ke),
 	    T(test_cookie),
 	    T(test_retransmit_and_cache),
