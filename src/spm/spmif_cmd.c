@@ -312,12 +312,17 @@ static void cmd_register(struct conn *c, const struct spmif_msg *m)
 		      spmif_kmp_name(kmp), (int)s->kmp[kmp]->pid);
 		return;
 	}
-	if (c->kmp && c->kmp != kmp) {
+	/* one daemon, one KMP; iked speaks IKEv2 and IKEv1 and registers
+	 * both on its connection (c->kmp stays the first) */
+	if (c->kmp && c->kmp != kmp &&
+	    !((c->kmp == SPMIF_KMP_IKEV2 && kmp == SPMIF_KMP_IKEV1) ||
+	      (c->kmp == SPMIF_KMP_IKEV1 && kmp == SPMIF_KMP_IKEV2))) {
 		reply(c, SPMIF_E_EXISTS, "this connection is already %s",
 		      spmif_kmp_name(c->kmp));
 		return;
 	}
-	c->kmp = kmp;
+	if (!c->kmp)
+		c->kmp = kmp;
 	s->kmp[kmp] = c;
 	log_info(MOD, "pid %d registered as %s", (int)c->pid,
 		 spmif_kmp_name(kmp));

@@ -207,11 +207,13 @@ void conn_close(struct conn *c)
 	ev_del_fd(s->d->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
-	if (c->kmp && s->kmp[c->kmp] == c) {
-		s->kmp[c->kmp] = NULL;
-		log_info(MOD, "%s (pid %d) disconnected",
-			 spmif_kmp_name(c->kmp), (int)c->pid);
-	}
+	for (size_t k = 0; k < sizeof(s->kmp) / sizeof(s->kmp[0]); k++)
+		if (c->kmp && s->kmp[k] == c) {
+			s->kmp[k] = NULL;
+			log_info(MOD, "%s (pid %d) disconnected",
+				 spmif_kmp_name((enum spmif_kmp)k),
+				 (int)c->pid);
+		}
 	/* road-warrior policies live only as long as their KMP */
 	n = spd_dyn_drop_owner(&s->d->spd, c);
 	if (n)
