@@ -43,6 +43,10 @@ void cfg_free(struct ike_cfg *cfg)
 	for (i = 0; i < cfg->nremote; i++) {
 		mem_wipe(cfg->remote[i].psk, sizeof(cfg->remote[i].psk));
 		auth_cert_free(cfg->remote[i].cert); /* auth_cert.c */
+		if (cfg->remote[i].v1) {
+			mem_wipe(cfg->remote[i].v1, sizeof(struct cfg_v1));
+			free(cfg->remote[i].v1);
+		}
 	}
 	free(cfg->remote);
 	free(cfg->policy);

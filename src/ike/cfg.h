@@ -86,10 +86,49 @@ struct auth_cert_cfg;
 	 CFG_AUTH_ECDSA521 | CFG_AUTH_DIGSIG)
 #define CFG_AUTH_SET 0x8000u /* the bits come from kmp_auth_method */
 
+/* One IKEv1 Phase 1 suite (RFC 2409 App. A numbers). */
+struct cfg_v1_p1 {
+	uint16_t encr; /* ISAKMP_P1_ENCR_* */
+	uint16_t keybits;
+	uint16_t hash;	/* ISAKMP_P1_HASH_* */
+	uint16_t group; /* DH group */
+};
+
+#define CFG_V1_P1_MAX 8
+
+/* A remote's `ikev1 {}` block as iked uses it (v1_conf.c). */
+struct cfg_v1 {
+	bool peer_any; /* peers_ipaddr IP_RW / IP_ANY / unset */
+	struct kaddr peer_addr;
+	uint16_t peer_port;    /* 0 = 500 */
+	struct ike_id my_id;   /* type 0: our IP address */
+	struct ike_id peer_id; /* type 0: any */
+	uint8_t psk[CFG_PSK_MAX];
+	size_t psk_len;
+	struct cfg_v1_p1 p1[CFG_V1_P1_MAX];
+	unsigned n_p1;
+	uint32_t lifetime_sec; /* kmp_sa_lifetime_time, 0 = 28800 */
+	bool need_pfs;
+	uint16_t pfs_group; /* need_pfs: first kmp_dh_group */
+	unsigned max_retry;
+	unsigned interval_ms;
+	unsigned nego_limit_sec;
+	unsigned dpd_delay_sec; /* 0 = no R-U-THERE of ours */
+	unsigned dpd_retry_sec;
+	unsigned dpd_max_fail;
+	bool nat_traversal;
+	bool passive;
+	bool initial_contact;
+};
+
 struct ike_remote {
 	char name[CFG_NAME_MAX];
-	bool is_default; /* the `default` remote: responder fallback */
-	bool ikev2;	 /* ikev2 in acceptable_kmp */
+	bool is_default;   /* the `default` remote: responder fallback */
+	bool ikev2;	   /* ikev2 in acceptable_kmp */
+	bool ikev1;	   /* ikev1 in acceptable_kmp (v1 below is valid) */
+	bool v1_first;	   /* ikev1 is the first acceptable_kmp: an
+			    * initiator speaks IKEv1 */
+	struct cfg_v1 *v1; /* owned; NULL unless ikev1 */
 
 	bool peer_any; /* peers_ipaddr IP_RW / IP_ANY / unset */
 	struct kaddr peer_addr;
@@ -170,6 +209,12 @@ struct ike_policy {
 	uint32_t replay_window;
 	char sel_name[CFG_NAME_MAX]; /* outbound selector (spmd dynamic) */
 	bool sel_inbound;	     /* sel_name is an inbound one */
+	/* IKEv1 Quick Mode ESP suites (RFC 2407 §4.4.4/§4.5 numbers), made
+	 * by v1_conf.c for policies of an ikev1 remote */
+	uint8_t v1_esp[CFG_ALG_MAX];
+	uint16_t v1_esp_bits[CFG_ALG_MAX];
+	uint16_t v1_auth[CFG_ALG_MAX];
+	unsigned n_v1_esp;
 };
 
 struct cfg_iface {
@@ -215,6 +260,12 @@ struct ike_cfg {
 #define CFG_SA_PER_ID		 16
 #define CFG_CHILD_PER_SA	 64
 #define CFG_HALF_OPEN_RATE	 100
+
+/* Remotes that accept ikev1 (v1_conf.c): by peer address (or the
+ * default remote when it lists ikev1) for a responder. */
+const struct ike_remote *cfg_v1_remote_by_addr(const struct ike_cfg *cfg,
+					       const struct kaddr *peer);
+bool cfg_has_ikev1(const struct ike_cfg *cfg);
 
 /* Build from a racoon2.conf file (cfg_conf.c).  On error returns
  * negative errno and writes a message into err. */

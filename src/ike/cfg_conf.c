@@ -1,8 +1,9 @@
 /*
  * cfg_conf.c - builds iked's struct ike_cfg from the racoon2.conf model
- * (src/conf).  Only remotes that accept ikev2 and the policies that use
- * them are kept; algorithm names become IKEv2 transform IDs through the
- * conf algorithm table; PSK files are read here (once per load).
+ * (src/conf).  Only remotes that accept ikev2 or ikev1 and the policies
+ * that use them are kept (the ikev1 block: v1_conf.c); algorithm names become
+ * IKEv2 transform IDs through the conf algorithm table; PSK files are read here
+ * (once per load).
  *
  * Ownership: the struct conf is loaded and freed inside cfg_load(); the
  * resulting ike_cfg owns copies of everything it needs.
@@ -20,6 +21,7 @@
 #include "ike/auth_cert.h"
 #include "ike/cfg.h"
 #include "ike/rw.h"
+#include "ike/v1.h"
 #include "lib/filesrc.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -69,7 +71,7 @@ static void algs_from(struct cfg_alglist *out, const struct conf_alg_list *in,
 	}
 }
 
-static int id_from(struct ike_id *out, const struct conf_id_list *l)
+int cfg_id_from(struct ike_id *out, const struct conf_id_list *l)
 {
 	const struct conf_id *c;
 	size_t n;
@@ -127,6 +129,47 @@ static int id_from(struct ike_id *out, const struct conf_id_list *l)
 	memcpy(out->data, c->value, n);
 	out->len = (uint16_t)n;
 	return 0;
+}
+
+/* Read a pre_shared_key file into psk (CFG_PSK_MAX octets): true when
+ * it holds a usable key (not empty, not only zero octets); a final
+ * newline is not part of it. */
+bool cfg_psk_load(const char *remote, const char *path, uint8_t *psk,
+		  size_t *psk_len)
+{
+	bool have = false;
+	int rc;
+	{
+		size_t len = 0;
+		rc = read_file_secret(path, psk, CFG_PSK_MAX, &len);
+		if (rc < 0) {
+			log_warn(MOD,
+				 "remote %s: cannot use pre_shared_key "
+				 "%s: %s",
+				 remote, path, strerror(-rc));
+		} else {
+			/* A final newline written by an editor is not part
+			 * of the key. */
+			while (len &&
+			       (psk[len - 1] == '\n' || psk[len - 1] == '\r'))
+				len--;
+			*psk_len = len;
+			have = len > 0;
+			/* Zero octets only: the empty key once HMAC pads it
+			 * (RFC 2104 §2); ikev2_auth_psk() refuses it. */
+			while (len && psk[len - 1] == 0)
+				len--;
+			if (have && !len) {
+				log_warn(MOD,
+					 "remote %s: pre_shared_key %s "
+					 "holds only zero octets; refusing "
+					 "it",
+					 remote, path);
+				have = false;
+			}
+		}
+	}
+	return have;
 }
 
 static const enum conf_script script_map[SCRIPT_MAX] = {
@@ -194,6 +237,10 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 			r->ikev2 = true;
 	if (is_default)
 		r->ikev2 = true;
+	/* IKEv1 (v1_conf.c): the ikev1 block, checked for what iked's
+	 * IKEv1 supports */
+	if ((rc = v1_conf_remote(r, cr, err, errlen)) < 0)
+		return rc;
 
 	r->peer_any = true;
 	for (i = 0; i < k->peers_ipaddr.n; i++) {
@@ -217,47 +264,19 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 			break;
 		}
 	}
-	if ((rc = id_from(&r->my_id, &k->my_id)) < 0) {
+	if ((rc = cfg_id_from(&r->my_id, &k->my_id)) < 0) {
 		snprintf(err, errlen, "remote %s: bad my_id (%s)", r->name,
 			 strerror(-rc));
 		return rc;
 	}
-	if ((rc = id_from(&r->peer_id, &k->peers_id)) < 0) {
+	if ((rc = cfg_id_from(&r->peer_id, &k->peers_id)) < 0) {
 		snprintf(err, errlen, "remote %s: bad peers_id (%s)", r->name,
 			 strerror(-rc));
 		return rc;
 	}
-	if (k->pre_shared_key) {
-		size_t len = 0;
-		rc = read_file_secret(k->pre_shared_key, r->psk, sizeof(r->psk),
-				      &len);
-		if (rc < 0) {
-			log_warn(MOD,
-				 "remote %s: cannot use pre_shared_key "
-				 "%s: %s",
-				 r->name, k->pre_shared_key, strerror(-rc));
-		} else {
-			/* A final newline written by an editor is not part
-			 * of the key. */
-			while (len && (r->psk[len - 1] == '\n' ||
-				       r->psk[len - 1] == '\r'))
-				len--;
-			r->psk_len = len;
-			r->have_psk = len > 0;
-			/* Zero octets only: the empty key once HMAC pads it
-			 * (RFC 2104 §2); ikev2_auth_psk() refuses it. */
-			while (len && r->psk[len - 1] == 0)
-				len--;
-			if (r->have_psk && !len) {
-				log_warn(MOD,
-					 "remote %s: pre_shared_key %s "
-					 "holds only zero octets; refusing "
-					 "it",
-					 r->name, k->pre_shared_key);
-				r->have_psk = false;
-			}
-		}
-	}
+	if (k->pre_shared_key)
+		r->have_psk = cfg_psk_load(r->name, k->pre_shared_key, r->psk,
+					   &r->psk_len);
 	r->auth_methods = auth_methods_from(k);
 	if (r->have_psk && r->psk_len < 16)
 		log_warn(MOD,
@@ -501,7 +520,8 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen)
 		size_t j;
 		bool v2 = false;
 		for (j = 0; j < cr->n_acceptable_kmp; j++)
-			if (cr->acceptable_kmp[j] == CONF_KMP_IKEV2)
+			if (cr->acceptable_kmp[j] == CONF_KMP_IKEV2 ||
+			    cr->acceptable_kmp[j] == CONF_KMP_IKEV1)
 				v2 = true;
 		if (!v2)
 			continue;
@@ -515,6 +535,10 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen)
 			snprintf(err, errlen, "policy: %s", strerror(-rc));
 			goto out_cfg;
 		}
+		/* IKEv1 Quick Mode suites and what IKEv1 cannot do */
+		rc = v1_conf_policy(cfg, c->policies[i], err, errlen);
+		if (rc < 0)
+			goto out_cfg;
 	}
 	conf_free(c);
 #ifdef __GLIBC__

@@ -33,6 +33,7 @@
 #include "crypto/crypto.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/v1.h"
 #include "lib/ctlsock.h"
 #include "lib/log.h"
 #include "lib/rd.h"
@@ -130,6 +131,162 @@ static void child_counters(struct iked *d, const struct child_sa *c,
 			   out);
 }
 
+/* IKEv1 ISAKMP SAs and their CHILD SAs (v1.c) */
+static void v1_child_counters(struct iked *d, const struct v1_sa *v,
+			      const struct v1_child *c, struct kcounters *in,
+			      struct kcounters *out)
+{
+	memset(in, 0, sizeof(*in));
+	memset(out, 0, sizeof(*out));
+	if (!d->kern_open)
+		return;
+	if (c->in_installed)
+		k_sa_query(&d->kern, IPPROTO_ESP, &v->local.addr, c->spi_in,
+			   in);
+	if (c->out_installed)
+		k_sa_query(&d->kern, IPPROTO_ESP, &v->peer.addr, c->spi_out,
+			   out);
+}
+
+static void v1_sa_info(const struct v1_sa *v, uint64_t *ci, uint64_t *cr,
+		       const struct ikev1_keys **k)
+{
+	*ci = *cr = 0;
+	*k = NULL;
+	if (!v->e)
+		return;
+	ikev1_sa_cookies(v->e, ci, cr);
+	if (v->established)
+		*k = ikev1_sa_keys(v->e);
+}
+
+static void show_text_v1(struct iked *d, struct wr *w)
+{
+	uint64_t now = ev_now_ms();
+	const struct v1_sa *v;
+	char b1[96], b2[96], b3[300], b4[300], b5[64];
+
+	for (v = d->v1sas; v; v = v->next) {
+		const struct ikev1_keys *k;
+		const struct v1_child *c;
+		uint64_t ci, cr;
+		if (v->dead)
+			continue;
+		v1_sa_info(v, &ci, &cr, &k);
+		wprintf_(w,
+			 "IKEv1 #%u %s remote=%s %s local=%s peer=%s%s "
+			 "icookie=%016llx rcookie=%016llx\n",
+			 v->id, v->established ? "ESTABLISHED" : "NEGOTIATING",
+			 v->remote, v->initiator ? "initiator" : "responder",
+			 ike_ep_str(&v->local, b1, sizeof(b1)),
+			 ike_ep_str(&v->peer, b2, sizeof(b2)),
+			 v->natt ? " natt" : "", (unsigned long long)ci,
+			 (unsigned long long)cr);
+		wprintf_(w, "    mode=main auth=psk enc=%s prf=%s age=%llus\n",
+			 k ? encr_str(k->encr, k->keybits, b5, sizeof(b5))
+			   : "none",
+			 k ? crypto_prf_name(k->prf) : "none",
+			 (unsigned long long)((now - v->created_ms) / 1000));
+		for (c = v->children; c; c = c->next) {
+			struct kcounters in, out;
+			v1_child_counters(d, v, c, &in, &out);
+			wprintf_(
+			    w,
+			    "  CHILD #%u INSTALLED policy=%s tunnel "
+			    "reqid=%u spi_in=%08x spi_out=%08x enc=%s "
+			    "integ=%s pfs=%s age=%llus bytes_in=%llu "
+			    "bytes_out=%llu\n",
+			    c->id, c->policy, c->reqid, c->spi_in, c->spi_out,
+			    encr_str(c->encr, c->keybits, b5, sizeof(b5)),
+			    crypto_integ_name(c->integ), c->pfs ? "yes" : "no",
+			    (unsigned long long)((now - c->created_ms) / 1000),
+			    (unsigned long long)in.bytes,
+			    (unsigned long long)out.bytes);
+			wprintf_(w, "    ts_local=%s ts_remote=%s%s\n",
+				 ts_str(&c->ts_local, true, b3, sizeof(b3)),
+				 ts_str(&c->ts_remote, false, b4, sizeof(b4)),
+				 c->udp_encap ? " udp_encap" : "");
+		}
+	}
+}
+
+static void show_json_v1(struct iked *d, struct wr *w, bool first)
+{
+	uint64_t now = ev_now_ms();
+	const struct v1_sa *v;
+	char b[300];
+
+	for (v = d->v1sas; v; v = v->next) {
+		const struct ikev1_keys *k;
+		const struct v1_child *c;
+		bool cfirst = true;
+		uint64_t ci, cr;
+		if (v->dead)
+			continue;
+		v1_sa_info(v, &ci, &cr, &k);
+		wprintf_(w,
+			 "%s{\"id\":%u,\"version\":1,\"state\":\"%s\","
+			 "\"remote\":",
+			 first ? "" : ",", v->id,
+			 v->established ? "ESTABLISHED" : "NEGOTIATING");
+		first = false;
+		wjson_str(w, v->remote);
+		wprintf_(w, ",\"role\":\"%s\",\"local\":",
+			 v->initiator ? "initiator" : "responder");
+		wjson_str(w, ike_ep_str(&v->local, b, sizeof(b)));
+		wprintf_(w, ",\"peer\":");
+		wjson_str(w, ike_ep_str(&v->peer, b, sizeof(b)));
+		wprintf_(w,
+			 ",\"natt\":%s,\"icookie\":\"%016llx\","
+			 "\"rcookie\":\"%016llx\",\"exchange_mode\":"
+			 "\"main\",\"auth\":\"psk\",\"enc\":",
+			 v->natt ? "true" : "false", (unsigned long long)ci,
+			 (unsigned long long)cr);
+		wjson_str(w, k ? encr_str(k->encr, k->keybits, b, sizeof(b))
+			       : "none");
+		wprintf_(w, ",\"prf\":");
+		wjson_str(w, k ? crypto_prf_name(k->prf) : "none");
+		wprintf_(w, ",\"age\":%llu,\"children\":[",
+			 (unsigned long long)((now - v->created_ms) / 1000));
+		for (c = v->children; c; c = c->next) {
+			struct kcounters in, out;
+			v1_child_counters(d, v, c, &in, &out);
+			wprintf_(w,
+				 "%s{\"id\":%u,\"state\":\"INSTALLED\","
+				 "\"policy\":",
+				 cfirst ? "" : ",", c->id);
+			cfirst = false;
+			wjson_str(w, c->policy);
+			wprintf_(w,
+				 ",\"mode\":\"tunnel\",\"reqid\":%u,"
+				 "\"spi_in\":\"%08x\",\"spi_out\":"
+				 "\"%08x\",\"enc\":",
+				 c->reqid, c->spi_in, c->spi_out);
+			wjson_str(w,
+				  encr_str(c->encr, c->keybits, b, sizeof(b)));
+			wprintf_(w, ",\"integ\":");
+			wjson_str(w, crypto_integ_name(c->integ));
+			wprintf_(w,
+				 ",\"pfs\":%s,\"udp_encap\":%s,"
+				 "\"ts_local\":",
+				 c->pfs ? "true" : "false",
+				 c->udp_encap ? "true" : "false");
+			wjson_str(w, ts_str(&c->ts_local, true, b, sizeof(b)));
+			wprintf_(w, ",\"ts_remote\":");
+			wjson_str(w,
+				  ts_str(&c->ts_remote, false, b, sizeof(b)));
+			wprintf_(
+			    w,
+			    ",\"age\":%llu,\"bytes_in\":%llu,"
+			    "\"bytes_out\":%llu}",
+			    (unsigned long long)((now - c->created_ms) / 1000),
+			    (unsigned long long)in.bytes,
+			    (unsigned long long)out.bytes);
+		}
+		wprintf_(w, "]}");
+	}
+}
+
 static void show_text(struct iked *d, struct wr *w)
 {
 	uint64_t now = ev_now_ms();
@@ -188,6 +345,7 @@ static void show_text(struct iked *d, struct wr *w)
 				 c->install_err);
 		}
 	}
+	show_text_v1(d, w);
 }
 
 static void show_json(struct iked *d, struct wr *w)
@@ -203,7 +361,9 @@ static void show_json(struct iked *d, struct wr *w)
 		bool cfirst = true;
 		if (sa->state == IKE_S_DEAD)
 			continue;
-		wprintf_(w, "%s{\"id\":%u,\"state\":\"%s\",\"remote\":",
+		wprintf_(w,
+			 "%s{\"id\":%u,\"version\":2,\"state\":\"%s\","
+			 "\"remote\":",
 			 first ? "" : ",", sa->id, ike_state_name(sa->state));
 		first = false;
 		wjson_str(w, sa->remote);
@@ -275,6 +435,7 @@ static void show_json(struct iked *d, struct wr *w)
 		}
 		wprintf_(w, "]}");
 	}
+	show_json_v1(d, w, first);
 	wprintf_(w, "]}\n");
 }
 
@@ -389,6 +550,10 @@ static int ctl_sa_op(struct iked *d, bool rekey, int argc, char **argv,
 			return -EINVAL;
 		}
 		c = child_find_id(d, id);
+		if (!c && !rekey && v1_delete_id(d, id, true) == 0) {
+			wprintf_(body, "deleting CHILD SA #%u\n", id);
+			return 0;
+		}
 		if (!c) {
 			snprintf(err, errlen, "no CHILD SA #%u", id);
 			return -ENOENT;
@@ -407,6 +572,10 @@ static int ctl_sa_op(struct iked *d, bool rekey, int argc, char **argv,
 			return -EINVAL;
 		}
 		sa = sa_by_id(d, id);
+		if (!sa && !rekey && v1_delete_id(d, id, false) == 0) {
+			wprintf_(body, "deleting IKE SA #%u\n", id);
+			return 0;
+		}
 		if (!sa) {
 			snprintf(err, errlen, "no IKE SA #%u", id);
 			return -ENOENT;
@@ -433,6 +602,16 @@ static int ctl_sa_op(struct iked *d, bool rekey, int argc, char **argv,
 			else
 				ike_queue_ike_delete(sa);
 			n++;
+		}
+		if (!rekey) {
+			struct v1_sa *v, *vn;
+			for (v = d->v1sas; v; v = vn) {
+				vn = v->next;
+				if (!v->dead &&
+				    (!name || strcmp(v->remote, name) == 0) &&
+				    v1_delete_id(d, v->id, false) == 0)
+					n++;
+			}
 		}
 		wprintf_(body, "%s %u IKE SA(s)\n",
 			 rekey ? "rekeying" : "deleting", n);

@@ -176,7 +176,7 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	ikev2_put_ke(&b, sa->dh_group, ke, da->pub_len);
 	ikev2_put_nonce(&b, sa->ni, sa->ni_len);
 	if (r->nat_traversal)
-		natt_put_natd(&b, sa);
+		natt_put_natd_v2(&b, sa);
 	/* RFC 7383 §2.3: offered in the request, accepted in the response. */
 	if (r->fragmentation)
 		ikev2_put_notify_simple(
@@ -393,7 +393,7 @@ void ike_init_process_i(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	if (r->nat_traversal)
-		natt_check_natd(sa, m);
+		natt_check_natd_v2(sa, m);
 	sa->frag = r->fragmentation &&
 		   ikev2_msg_find_notify(
 		       m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL);
@@ -626,7 +626,7 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	if (!store_copy(&sa->init_req, &sa->init_req_len, m->raw, m->raw_len))
 		goto fail;
 	if (r->nat_traversal)
-		natt_check_natd(sa, m);
+		natt_check_natd_v2(sa, m);
 	/* RFC 7383 §2.3: the responder answers the offer in kind. */
 	sa->frag = r->fragmentation &&
 		   ikev2_msg_find_notify(
@@ -657,7 +657,7 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	ikev2_put_ke(&b, suite.dh, kebuf, da->pub_len);
 	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
 	if (r->nat_traversal)
-		natt_put_natd(&b, sa);
+		natt_put_natd_v2(&b, sa);
 	if (sa->frag)
 		ikev2_put_notify_simple(
 		    &b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);

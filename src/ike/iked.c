@@ -45,6 +45,7 @@
 #include "ike/priv_parent.h"
 #include "lib/filesrc.h"
 #include "lib/sandbox.h"
+#include "ike/v1.h"
 #include "spm/spmif_client.h"
 
 #define MOD	       "iked"
@@ -122,6 +123,9 @@ static int spm_connect(struct iked *d)
 	}
 	if (rc == 0)
 		rc = spmif_register(d->spm, SPMIF_KMP_IKEV2);
+	/* ACQUIREs of remotes whose acceptable_kmp starts with ikev1 (v1.c) */
+	if (rc == 0 && cfg_has_ikev1(d->cfg))
+		rc = spmif_register(d->spm, SPMIF_KMP_IKEV1);
 	if (rc == 0)
 		rc = spmif_attach(d->spm, d->loop);
 	if (rc < 0) {
@@ -144,7 +148,8 @@ static void on_kevent(const struct kevent *ev, void *arg)
 
 	switch (ev->type) {
 	case KEV_EXPIRE:
-		if (ev->u.expire.proto == IPPROTO_ESP)
+		if (ev->u.expire.proto == IPPROTO_ESP &&
+		    !v1_kernel_expire(d, ev->u.expire.spi, ev->u.expire.hard))
 			child_kernel_expire(d, ev->u.expire.spi,
 					    ev->u.expire.hard);
 		break;
@@ -262,6 +267,7 @@ static void shutdown_sas(struct iked *d)
 		ike_sa_kill(sa, "shutdown");
 	while (d->sas)
 		ike_sa_free(d->sas);
+	v1_shutdown(d); /* IKEv1: Deletes, kernel state, freed (v1.c) */
 }
 
 static void usage(void)
@@ -669,7 +675,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (d.opts.test_only) {
-		printf("iked: %s: configuration OK (%zu IKEv2 remotes, %zu "
+		printf("iked: %s: configuration OK (%zu remotes, %zu "
 		       "policies)\n",
 		       d.opts.conf_path, d.cfg->nremote, d.cfg->npolicy);
 		cfg_free(d.cfg);

@@ -43,6 +43,7 @@
 struct spmif_client;
 struct rw_state;
 struct ike_sa;
+struct v1_sa;
 
 /* A UDP endpoint as a kernel address + port (host order). */
 struct ike_ep {
@@ -297,6 +298,7 @@ struct iked {
 
 	struct ike_sa *sas;
 	struct ike_sa *hash[IKED_SA_HASH];
+	struct v1_sa *v1sas; /* IKEv1 ISAKMP SAs (v1.c) */
 	unsigned half_open;
 	struct dos dos; /* half-open table and limits (dos.h) */
 	uint32_t next_sa_id, next_child_id;
@@ -312,6 +314,7 @@ struct iked {
 	bool pcap_on;
 	FILE *keyexport;     /* ikev2_decryption_table */
 	FILE *keyexport_esp; /* esp_sa */
+	FILE *keyexport_v1;  /* ikev1_decryption_table (v1.c) */
 	char keyexport_path[CFG_PATH_MAX];
 
 	/* Hook for tests: send through this instead of a socket. */

@@ -14,6 +14,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
+#include "ike/v1.h"
 #include "lib/log.h"
 
 #define MOD "iked"
@@ -30,6 +31,7 @@ void iked_reap(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		if (sa->state == IKE_S_DEAD)
 			ike_sa_free(sa);
 	}
+	v1_reap(d);
 }
 
 void iked_schedule_reap(struct iked *d)
@@ -88,8 +90,8 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 	char b[80];
 	int rc;
 
-	if (!r || r->is_default) {
-		snprintf(err, errlen, "no IKEv2 remote '%s'", remote);
+	if (!r || r->is_default || (!r->ikev2 && !r->ikev1)) {
+		snprintf(err, errlen, "no IKE remote '%s'", remote);
 		return -ENOENT;
 	}
 	if (policy) {
@@ -102,6 +104,9 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 	} else {
 		p = cfg_policy_for_remote(d->cfg, remote, NULL);
 	}
+	/* the first of acceptable_kmp: IKEv1 (v1.c) */
+	if (r->v1_first || !r->ikev2)
+		return v1_initiate(d, r, p, 0, err, errlen);
 	sa = sa_for_remote(d, remote);
 	if (sa) {
 		if (!p || child_exists(sa, p->name))

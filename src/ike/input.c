@@ -20,6 +20,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
+#include "ike/v1.h"
 #include "lib/log.h"
 
 #define MOD "ike"
@@ -319,6 +320,12 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 	char pb[80], sum[256], why[160];
 	int rc;
 
+	/* RFC 2408 §3.1 / RFC 7296 §3.1: the major version picks the
+	 * protocol; IKEv1 goes to v1.c */
+	if (v1_is_ikev1(pkt, len)) {
+		v1_input(d, local, peer, natt, pkt, len);
+		return;
+	}
 	rc = ikev2_msg_parse(pkt, len, &m);
 	if (rc == -EBADMSG || (rc < 0 && len < IKEV2_HDR_LEN)) {
 		log_rl_warn(MOD, "IKE message from %s dropped: %s",

@@ -2,6 +2,7 @@
  * keyexport.c - opt-in export of every SA's keys for Wireshark.
  *
  * With `iked -K DIR` each IKE SA adds a line to DIR/ikev2_decryption_table
+ * (IKEv1: each ISAKMP SA a line to DIR/ikev1_decryption_table, v1.c)
  * and each CHILD SA two lines (one per direction) to DIR/esp_sa, in the
  * formats of Wireshark's UAT files of those names, so that pointing
  * Wireshark's configuration directory at DIR (or copying the files into
@@ -35,10 +36,12 @@ int keyexport_open(struct iked *d, const char *path)
 	if (!d->keyexport)
 		return -errno;
 	d->keyexport_esp = esp_uat_open(path, "esp_sa");
-	if (!d->keyexport_esp) {
-		fclose(d->keyexport);
-		d->keyexport = NULL;
-		return -errno;
+	/* IKEv1 (v1.c): "icookie","Phase 1 encryption key" */
+	d->keyexport_v1 = esp_uat_open(path, "ikev1_decryption_table");
+	if (!d->keyexport_esp || !d->keyexport_v1) {
+		int e = errno;
+		keyexport_close(d);
+		return -e;
 	}
 	snprintf(d->keyexport_path, sizeof(d->keyexport_path), "%s", path);
 	log_warn(MOD,
@@ -54,7 +57,9 @@ void keyexport_close(struct iked *d)
 		fclose(d->keyexport);
 	if (d->keyexport_esp)
 		fclose(d->keyexport_esp);
-	d->keyexport = d->keyexport_esp = NULL;
+	if (d->keyexport_v1)
+		fclose(d->keyexport_v1);
+	d->keyexport = d->keyexport_esp = d->keyexport_v1 = NULL;
 }
 
 /* Wireshark's IKEv2 UAT names the algorithms with these strings. */

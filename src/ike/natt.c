@@ -3,7 +3,7 @@
  *
  *  - detection: the NAT_DETECTION_SOURCE/DESTINATION_IP notifies of
  *    IKE_SA_INIT (SHA-1 of SPIs, address and port) are built and checked
- *    here (natt_put_natd, natt_check_natd); a mismatch sets nat_local /
+ *    here (natt_put_natd_v2, natt_check_natd_v2); a mismatch sets nat_local /
  *    nat_peer of the IKE SA;
  *  - keepalives: the side behind a NAT (nat_local) sends a one-octet
  *    0xFF datagram from its port 4500 to the peer every
@@ -50,7 +50,7 @@ static int natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_ep *ep,
 	return ikev2_natd_hash(spi_i, spi_r, (struct sockaddr *)&ss, out);
 }
 
-void natt_put_natd(struct ikev2_wr *b, const struct ike_sa *sa)
+void natt_put_natd_v2(struct ikev2_wr *b, const struct ike_sa *sa)
 {
 	uint8_t h[20];
 
@@ -64,7 +64,7 @@ void natt_put_natd(struct ikev2_wr *b, const struct ike_sa *sa)
 }
 
 /* §2.23: compare the peer's NAT-D hashes with what we see. */
-void natt_check_natd(struct ike_sa *sa, const struct ike_msg *m)
+void natt_check_natd_v2(struct ike_sa *sa, const struct ike_msg *m)
 {
 	uint8_t h[20];
 	bool have_src = false, have_dst = false, src_ok = false, dst_ok = false;

@@ -229,11 +229,11 @@ int cp_addr_apply(const struct kaddr *a, const char *ifname, bool add);
 /* NAT-D (RFC 7296 §2.23): our two NAT_DETECTION notifies (source = us,
  * destination = the peer). */
 struct ikev2_wr;
-void natt_put_natd(struct ikev2_wr *b, const struct ike_sa *sa);
+void natt_put_natd_v2(struct ikev2_wr *b, const struct ike_sa *sa);
 /* The peer's NAT-D notifies of an IKE_SA_INIT message m: sets
  * sa->nat_local / sa->nat_peer (nothing when the peer sent none). */
 struct ike_msg;
-void natt_check_natd(struct ike_sa *sa, const struct ike_msg *m);
+void natt_check_natd_v2(struct ike_sa *sa, const struct ike_msg *m);
 /* Start the 1 s keepalive scan (daemon). */
 void natt_start(struct iked *d);
 void natt_stop(struct iked *d);

@@ -1,0 +1,1087 @@
+/*
+ * v1.c - IKEv1 (RFC 2409) inside iked: the daemon side of the engine in
+ * src/ikev1.  See v1.h for the division of work.
+ *
+ * Input: ike_input() hands every datagram whose ISAKMP header says major
+ * version 1 here (port 500, or 4500 after the non-ESP marker, RFC 3947
+ * §4).  The SA is found by its cookies; only a Main Mode message 1 (zero
+ * responder cookie) from an address an ikev1 remote accepts creates one
+ * (bounded: V1_HALF_OPEN_MAX not yet established).  Everything the engine
+ * refuses is dropped and counted by it; nothing here changes before the
+ * engine accepted the message, and the peer's address/port are taken
+ * from a message only once the ISAKMP SA is authenticated (NAT-T float).
+ *
+ * Timers per ISAKMP SA: retransmission of our last message while the
+ * engine has one outstanding (interval_to_send, doubling, max_retry_to_
+ * send; then the SA is given up), the negotiation limit and then the
+ * ISAKMP SA lifetime, DPD (RFC 3706: dpd_delay of silence -> R-U-THERE,
+ * dpd_retry, dpd_maxfail), and the CHILD SA sweep (the initiator starts
+ * a new Quick Mode at 80 % of the lifetime and deletes the old SA when
+ * the new one is installed; at the lifetime the SA is deleted).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "ike/exch.h"
+#include "ike/v1.h"
+#include "kernel/esp_uat.h"
+#include "lib/log.h"
+#include "lib/rd.h"
+#include "lib/util.h"
+
+#define MOD		 "ikev1"
+#define V1_HALF_OPEN_MAX 256
+#define V1_CHILD_LIFE	 28800 /* RFC 2407 §4.5: default SA life */
+
+static void v1_out(struct v1_sa *v, struct ikev1_out *o);
+static void v1_kill(struct v1_sa *v, const char *why);
+
+/* ---- addresses and selectors ---- */
+
+static int id_of_side(struct isakmp_id *id, const struct ksel *s, bool src)
+{
+	const struct kaddr *a = src ? &s->src : &s->dst;
+	unsigned plen = src ? s->src_plen : s->dst_plen;
+	uint16_t port = src ? (s->sport_mask ? s->sport : 0)
+			    : (s->dport_mask ? s->dport : 0);
+
+	return isakmp_id_from_prefix(id, s->af, a->u.b, plen, s->proto, port);
+}
+
+/* An IDci/IDcr (RFC 2407 §4.6.2) as one side of a struct ksel, for
+ * ikedctl. */
+static void ksel_side(struct ksel *s, const struct isakmp_id *id, bool src)
+{
+	struct kaddr *a = src ? &s->src : &s->dst;
+	uint8_t *plen = src ? &s->src_plen : &s->dst_plen;
+	size_t alen = 0, i;
+
+	switch (id->type) {
+	case ISAKMP_ID_IPV4_ADDR:
+	case ISAKMP_ID_IPV4_ADDR_SUBNET:
+		s->af = a->af = AF_INET;
+		alen = 4;
+		break;
+	case ISAKMP_ID_IPV6_ADDR:
+	case ISAKMP_ID_IPV6_ADDR_SUBNET:
+		s->af = a->af = AF_INET6;
+		alen = 16;
+		break;
+	default:
+		return;
+	}
+	if (id->len < alen)
+		return;
+	memcpy(a->u.b, id->data, alen);
+	*plen = (uint8_t)(alen * 8);
+	if ((id->type == ISAKMP_ID_IPV4_ADDR_SUBNET ||
+	     id->type == ISAKMP_ID_IPV6_ADDR_SUBNET) &&
+	    id->len >= 2 * alen) {
+		*plen = 0;
+		for (i = 0; i < alen; i++)
+			*plen = (uint8_t)(*plen +
+					  __builtin_popcount(id->data[alen + i]));
+	}
+	s->proto = id->proto;
+	if (id->port) {
+		if (src) {
+			s->sport = id->port;
+			s->sport_mask = 0xffff;
+		} else {
+			s->dport = id->port;
+			s->dport_mask = 0xffff;
+		}
+	}
+}
+
+/* Tunnel endpoints: my_sa_ipaddr / peers_sa_ipaddr, else the IKE ones. */
+static void endpoints(const struct v1_sa *v, struct kaddr *local,
+		      struct kaddr *peer)
+{
+	const struct ike_policy *p = cfg_policy_by_name(v->d->cfg, v->policy);
+
+	*local = v->local.addr;
+	*peer = v->peer.addr;
+	if (p && p->my_sa.af == local->af)
+		*local = p->my_sa;
+	if (p && p->peer_sa.af == peer->af && !p->peer_sa_rw)
+		*peer = p->peer_sa;
+}
+
+/* ---- engine configuration ---- */
+
+static void conf_policy(struct v1_sa *v, const struct ike_policy *p)
+{
+	struct ikev1_conf *c = &v->conf;
+	unsigned i;
+
+	snprintf(v->policy, sizeof(v->policy), "%s", p->name);
+	c->n_p2 = 0;
+	for (i = 0; i < p->n_v1_esp && c->n_p2 < IKEV1_MAX_P2; i++)
+		c->p2[c->n_p2++] = (struct ikev1_p2_suite){
+		    p->v1_esp[i], p->v1_esp_bits[i], p->v1_auth[i],
+		    p->lifetime_sec > UINT32_MAX ? UINT32_MAX
+						 : (uint32_t)p->lifetime_sec};
+	/* IDci = our side of the outbound selector, IDcr the peer's */
+	id_of_side(&c->ts_local, &p->sel, true);
+	id_of_side(&c->ts_remote, &p->sel, false);
+	v->reqid = policy_reqid(v->d, p);
+}
+
+static int v1_getspi(void *arg, uint32_t *spi)
+{
+	struct v1_sa *v = arg;
+	struct iked *d = v->d;
+	struct kaddr local, peer;
+	int rc = -ENODEV;
+
+	endpoints(v, &local, &peer);
+	if (d->kern_open && v->n_larval < V1_LARVAL_MAX)
+		rc = k_getspi(&d->kern, IPPROTO_ESP, &peer, &local, v->reqid,
+			      spi);
+	if (rc == 0) {
+		v->larval[v->n_larval++] = *spi;
+		return 0;
+	}
+	/* no larval SA: a random SPI, the install reports the problem */
+	do
+		rc = crypto_random(spi, sizeof(*spi));
+	while (rc == 0 && *spi < 256);
+	return rc;
+}
+
+static void conf_build(struct v1_sa *v, const struct ike_remote *r)
+{
+	const struct cfg_v1 *c1 = r->v1;
+	struct ikev1_conf *c = &v->conf;
+	struct ike_id me;
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(v->psk, c1->psk, c1->psk_len);
+	c->psk = v->psk;
+	c->psk_len = c1->psk_len;
+	/* RFC 2407 §4.6.2.1: the IKEv2 and IPsec DOI ID types agree for
+	 * the types iked uses (1, 2, 3, 5, 11) */
+	me = c1->my_id;
+	if (!me.type)
+		ike_id_from_addr(&v->local.addr, &me);
+	c->id_type = me.type;
+	c->id_len = me.len > IKEV1_MAX_ID ? IKEV1_MAX_ID : me.len;
+	memcpy(c->id, me.data, c->id_len);
+	if (c1->peer_id.type) {
+		c->peer_id_type = c1->peer_id.type;
+		c->peer_id_len = c1->peer_id.len > IKEV1_MAX_ID
+				     ? IKEV1_MAX_ID
+				     : c1->peer_id.len;
+		memcpy(c->peer_id, c1->peer_id.data, c->peer_id_len);
+	}
+	for (i = 0; i < c1->n_p1 && c->n_p1 < IKEV1_MAX_P1; i++)
+		c->p1[c->n_p1++] = (struct ikev1_p1_suite){
+		    c1->p1[i].encr, c1->p1[i].keybits, c1->p1[i].hash,
+		    c1->p1[i].group, c1->lifetime_sec};
+	c->pfs_group = c1->pfs_group;
+	c->natt = c1->nat_traversal;
+	c->getspi = v1_getspi;
+	c->arg = v;
+}
+
+/* ---- the SA table ---- */
+
+static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+static void dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+
+static struct v1_sa *sa_new(struct iked *d, const struct ike_remote *r,
+			    const struct ike_policy *p, bool initiator,
+			    const struct ike_ep *local,
+			    const struct ike_ep *peer, bool natt)
+{
+	struct v1_sa *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->d = d;
+	v->id = ++d->next_sa_id;
+	v->initiator = initiator;
+	snprintf(v->remote, sizeof(v->remote), "%s", r->name);
+	v->local = *local;
+	v->peer = *peer;
+	v->natt = natt;
+	v->created_ms = v->last_recv_ms = ev_now_ms();
+	conf_build(v, r);
+	if (p)
+		conf_policy(v, p);
+	ev_timer_init(&v->rtx, rtx_fire, v);
+	ev_timer_init(&v->life, life_fire, v);
+	ev_timer_init(&v->dpd, dpd_fire, v);
+	ev_timer_init(&v->child_timer, child_fire, v);
+	/* the negotiation limit until Phase 1 completes */
+	ev_timer_start(d->loop, &v->life, r->v1->nego_limit_sec * 1000ull);
+	v->next = d->v1sas;
+	d->v1sas = v;
+	return v;
+}
+
+static const struct cfg_v1 *sa_conf(const struct v1_sa *v)
+{
+	const struct ike_remote *r = cfg_remote_by_name(v->d->cfg, v->remote);
+
+	return r && r->ikev1 ? r->v1 : NULL;
+}
+
+static void v1c_uninstall(struct v1_sa *v, struct v1_child *c)
+{
+	struct iked *d = v->d;
+	struct kaddr local, peer;
+
+	endpoints(v, &local, &peer);
+	if (c->in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_ESP, &local, c->spi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting inbound SA %08x: %s",
+			 c->id, c->spi_in, d->kern.last_error);
+	if (c->out_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_ESP, &peer, c->spi_out) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
+			 c->id, c->spi_out, d->kern.last_error);
+	c->in_installed = c->out_installed = false;
+}
+
+/* The only way a CHILD SA dies: out of the list, out of the kernel. */
+static void v1c_remove(struct v1_sa *v, struct v1_child *c, const char *why)
+{
+	struct v1_child **pp;
+
+	for (pp = &v->children; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	log_info(MOD, "CHILD SA #%u (%s) SPIs in %08x out %08x removed: %s",
+		 c->id, c->policy, c->spi_in, c->spi_out, why);
+	v1c_uninstall(v, c);
+	free(c);
+}
+
+static void v1_kill(struct v1_sa *v, const char *why)
+{
+	struct iked *d = v->d;
+	struct kaddr local, peer;
+	unsigned i;
+
+	if (v->dead)
+		return;
+	log_info(MOD, "ISAKMP SA #%u (%s) %s: %s", v->id, v->remote,
+		 v->established ? "removed" : "failed", why);
+	v->dead = true;
+	ev_timer_stop(d->loop, &v->rtx);
+	ev_timer_stop(d->loop, &v->life);
+	ev_timer_stop(d->loop, &v->dpd);
+	ev_timer_stop(d->loop, &v->child_timer);
+	while (v->children)
+		v1c_remove(v, v->children, why);
+	/* larval SAs of Quick Modes that never completed */
+	endpoints(v, &local, &peer);
+	for (i = 0; i < v->n_larval; i++)
+		if (d->kern_open)
+			k_sa_del(&d->kern, IPPROTO_ESP, &local, v->larval[i]);
+	v->n_larval = 0;
+	iked_schedule_reap(d);
+}
+
+static void sa_free(struct v1_sa *v)
+{
+	ikev1_sa_free(v->e);
+	mem_wipe(v->psk, sizeof(v->psk));
+	mem_wipe(&v->conf, sizeof(v->conf));
+	free(v);
+}
+
+void v1_reap(struct iked *d)
+{
+	struct v1_sa **pp = &d->v1sas;
+
+	while (*pp) {
+		struct v1_sa *v = *pp;
+		if (v->dead) {
+			*pp = v->next;
+			sa_free(v);
+		} else {
+			pp = &v->next;
+		}
+	}
+}
+
+/* ---- sending and timers ---- */
+
+static void rtx_arm(struct v1_sa *v)
+{
+	const struct cfg_v1 *c1 = sa_conf(v);
+
+	v->tries = 0;
+	v->rtx_ms = c1 ? c1->interval_ms : 2000;
+	ev_timer_start(v->d->loop, &v->rtx, v->rtx_ms);
+}
+
+static void send_pkt(struct v1_sa *v, const uint8_t *pkt, size_t len)
+{
+	if (net_send(v->d, &v->local, &v->peer, v->natt, pkt, len) == 0)
+		v->bytes_out += len;
+}
+
+static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct v1_sa *v = arg;
+	const struct cfg_v1 *c1 = sa_conf(v);
+	struct ikev1_out o;
+
+	(void)loop;
+	(void)t;
+	if (v->dead)
+		return;
+	if (ikev1_retransmit(v->e, &o) < 0)
+		return; /* nothing outstanding */
+	if (v->tries >= (c1 ? c1->max_retry : 3)) {
+		ikev1_out_clear(&o);
+		/* as strongSwan: an exchange without an answer ends the
+		 * ISAKMP SA (a new ACQUIRE starts over) */
+		v1_kill(v, "no answer to our retransmissions");
+		return;
+	}
+	v->tries++;
+	log_debug(MOD, "ISAKMP SA #%u: retransmission %u", v->id, v->tries);
+	send_pkt(v, o.pkt, o.len);
+	ikev1_out_clear(&o);
+	/* RFC 2408 §5 leaves the timing to us: exponential back-off */
+	if (v->rtx_ms < 60000)
+		v->rtx_ms *= 2;
+	ev_timer_start(v->d->loop, &v->rtx, v->rtx_ms);
+}
+
+/* An Informational Delete of a CHILD SA (spi_in) or of the ISAKMP SA
+ * (0) to the peer. */
+static void send_delete(struct v1_sa *v, uint32_t spi_in)
+{
+	struct ikev1_out o;
+
+	if (!v->e || ikev1_sa_state(v->e) != IKEV1_ESTABLISHED)
+		return;
+	if (ikev1_delete(v->e, spi_in, &o) == 0 && o.pkt)
+		send_pkt(v, o.pkt, o.len);
+	ikev1_out_clear(&o);
+}
+
+static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct v1_sa *v = arg;
+	struct v1_child *c;
+
+	(void)loop;
+	(void)t;
+	if (!v->established) {
+		v1_kill(v, "negotiation time limit");
+		return;
+	}
+	/* Phase 1 lifetime: Deletes for the CHILD SAs and the ISAKMP SA
+	 * (a later ACQUIRE negotiates anew) */
+	for (c = v->children; c; c = c->next)
+		send_delete(v, c->spi_in);
+	send_delete(v, 0);
+	v1_kill(v, "ISAKMP SA lifetime expired");
+}
+
+static void dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct v1_sa *v = arg;
+	const struct cfg_v1 *c1 = sa_conf(v);
+	uint64_t now = ev_now_ms(), delay;
+	struct ikev1_out o;
+
+	(void)loop;
+	(void)t;
+	if (v->dead || !c1 || !c1->dpd_delay_sec)
+		return;
+	delay = c1->dpd_delay_sec * 1000ull;
+	if (v->dpd_out) {
+		if (++v->dpd_fails >= c1->dpd_max_fail) {
+			v1_kill(v, "dead peer (DPD, RFC 3706)");
+			return;
+		}
+	} else if (now - v->last_recv_ms < delay) {
+		ev_timer_start(v->d->loop, &v->dpd,
+			       delay - (now - v->last_recv_ms));
+		return;
+	}
+	/* RFC 3706 §5.3: R-U-THERE after dpd_delay of silence */
+	if (ikev1_dpd(v->e, &o) < 0) {
+		ikev1_out_clear(&o);
+		return; /* the peer did not send the DPD vendor ID */
+	}
+	v->dpd_out = true;
+	send_pkt(v, o.pkt, o.len);
+	ikev1_out_clear(&o);
+	ev_timer_start(v->d->loop, &v->dpd, c1->dpd_retry_sec * 1000ull);
+}
+
+static void v1c_arm(struct v1_sa *v)
+{
+	uint64_t next = 0, now = ev_now_ms();
+	struct v1_child *c;
+
+	for (c = v->children; c; c = c->next) {
+		if (c->rekey_ms && !c->rekeying && (!next || c->rekey_ms < next))
+			next = c->rekey_ms;
+		if (c->expire_ms && (!next || c->expire_ms < next))
+			next = c->expire_ms;
+	}
+	if (next)
+		ev_timer_start(v->d->loop, &v->child_timer,
+			       next > now ? next - now : 0);
+	else
+		ev_timer_stop(v->d->loop, &v->child_timer);
+}
+
+static int quick_start(struct v1_sa *v, const struct ike_policy *p)
+{
+	struct ikev1_out o;
+	int rc;
+
+	conf_policy(v, p);
+	rc = ikev1_quick_start(v->e, &o);
+	if (rc < 0) {
+		log_warn(MOD, "ISAKMP SA #%u: Quick Mode for %s: %s", v->id,
+			 p->name, strerror(-rc));
+		ikev1_out_clear(&o);
+		return rc;
+	}
+	log_info(MOD, "ISAKMP SA #%u: Quick Mode for policy %s", v->id,
+		 p->name);
+	v1_out(v, &o);
+	return 0;
+}
+
+static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct v1_sa *v = arg;
+	uint64_t now = ev_now_ms();
+	struct v1_child *c, *next;
+
+	(void)loop;
+	(void)t;
+	for (c = v->children; c; c = next) {
+		next = c->next;
+		if (c->expire_ms && c->expire_ms <= now) {
+			send_delete(v, c->spi_in);
+			v1c_remove(v, c, "lifetime expired");
+			continue;
+		}
+		if (c->rekey_ms && c->rekey_ms <= now && !c->rekeying) {
+			const struct ike_policy *p =
+			    cfg_policy_by_name(v->d->cfg, c->policy);
+			/* a new Quick Mode; the old SA goes when the new one
+			 * is installed */
+			c->rekeying = true;
+			if (p)
+				quick_start(v, p);
+		}
+	}
+	if (!v->dead)
+		v1c_arm(v);
+}
+
+/* ---- results of the engine ---- */
+
+static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
+{
+	struct iked *d = v->d;
+	const struct ike_policy *p = cfg_policy_by_name(d->cfg, v->policy);
+	size_t enc_len = ch->encr == IKEV2_ENCR_3DES ? 24 : ch->keybits / 8u;
+	size_t integ_len = ch->keylen > enc_len ? ch->keylen - enc_len : 0;
+	struct kaddr local, peer;
+	struct v1_child *c, *old, *next;
+	bool larval = false;
+	uint64_t life;
+	unsigned i;
+	struct ksa k;
+	int rc = -ENODEV;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		send_delete(v, ch->spi_in);
+		return;
+	}
+	c->id = ++d->next_child_id;
+	snprintf(c->policy, sizeof(c->policy), "%s", v->policy);
+	c->reqid = v->reqid;
+	c->spi_in = ch->spi_in;
+	c->spi_out = ch->spi_out;
+	c->encr = ch->encr;
+	c->keybits = ch->keybits;
+	c->integ = ch->integ;
+	c->pfs = ch->pfs;
+	c->udp_encap = ch->udp_encap;
+	ksel_side(&c->ts_local, &ch->ts_local, true);
+	ksel_side(&c->ts_remote, &ch->ts_remote, false);
+	c->created_ms = ev_now_ms();
+	for (i = 0; i < v->n_larval; i++)
+		if (v->larval[i] == ch->spi_in) {
+			larval = true;
+			c->in_installed = true; /* removed on failure */
+			v->larval[i] = v->larval[--v->n_larval];
+			break;
+		}
+	c->next = v->children;
+	v->children = c;
+
+	endpoints(v, &local, &peer);
+	if (d->keyexport_esp) {
+		esp_uat_line(d->keyexport_esp, &peer, &local, c->spi_in,
+			     c->encr, ch->key_in, enc_len, c->integ,
+			     ch->key_in + enc_len, integ_len);
+		esp_uat_line(d->keyexport_esp, &local, &peer, c->spi_out,
+			     c->encr, ch->key_out, enc_len, c->integ,
+			     ch->key_out + enc_len, integ_len);
+	}
+	for (int dir = 0; dir < 2 && d->kern_open; dir++) {
+		bool in = dir == 0;
+		memset(&k, 0, sizeof(k));
+		k.proto = IPPROTO_ESP;
+		k.spi = in ? c->spi_in : c->spi_out;
+		k.src = in ? peer : local;
+		k.dst = in ? local : peer;
+		k.mode = KMODE_TUNNEL;
+		k.reqid = c->reqid;
+		k.encr_id = c->encr;
+		k.encr_keybits = c->keybits;
+		k.integ_id = c->integ;
+		memcpy(k.enc_key, in ? ch->key_in : ch->key_out, enc_len);
+		k.enc_key_len = (uint16_t)enc_len;
+		memcpy(k.auth_key, (in ? ch->key_in : ch->key_out) + enc_len,
+		       integ_len);
+		k.auth_key_len = (uint16_t)integ_len;
+		k.replay_window = p && p->replay_window ? p->replay_window : 64;
+		if (p && p->lifetime_bytes) {
+			k.lft.hard_bytes = p->lifetime_bytes;
+			k.lft.soft_bytes = p->lifetime_bytes / 10 * 8;
+		}
+		/* RFC 3948 §2.1: ESP in UDP between the NAT-T ports */
+		if (c->udp_encap) {
+			k.encap.enabled = true;
+			k.encap.sport = in ? v->peer.port : v->local.port;
+			k.encap.dport = in ? v->local.port : v->peer.port;
+		}
+		k.update = in && larval;
+		rc = k_sa_add(&d->kern, &k);
+		ksa_wipe(&k);
+		if (rc < 0)
+			break;
+		if (in)
+			c->in_installed = true;
+		else
+			c->out_installed = true;
+	}
+	if (rc < 0) {
+		snprintf(c->install_err, sizeof(c->install_err), "%s",
+			 d->kern_open ? d->kern.last_error : "no kernel backend");
+		log_err(MOD,
+			"CHILD SA #%u (%s): unable to install inbound and "
+			"outbound IPsec SA in the kernel: %s",
+			c->id, c->policy, c->install_err);
+		send_delete(v, c->spi_in);
+		v1c_remove(v, c, "install failed");
+		return;
+	}
+	life = ch->life_sec ? ch->life_sec : V1_CHILD_LIFE;
+	c->expire_ms = c->created_ms + life * 1000ull;
+	/* the initiator renews at 80 % (the responder's SA outlives it) */
+	if (v->initiator)
+		c->rekey_ms = c->created_ms + life * 800ull;
+	{
+		char b1[64], b2[64];
+		log_info(MOD,
+			 "CHILD SA #%u (%s) installed: tunnel %s-%u/%s SPIs "
+			 "in %08x out %08x, %s/%u === %s/%u%s%s",
+			 c->id, c->policy, crypto_encr_name(c->encr),
+			 c->keybits, crypto_integ_name(c->integ), c->spi_in,
+			 c->spi_out,
+			 kaddr_str(&c->ts_local.src, b1, sizeof(b1)),
+			 c->ts_local.src_plen,
+			 kaddr_str(&c->ts_remote.dst, b2, sizeof(b2)),
+			 c->ts_remote.dst_plen, c->pfs ? ", PFS" : "",
+			 c->udp_encap ? ", UDP-encapsulated" : "");
+	}
+	/* a renewed SA replaces the one that was rekeying: Delete it */
+	for (old = v->children; old; old = next) {
+		next = old->next;
+		if (old != c && old->rekeying &&
+		    strcmp(old->policy, c->policy) == 0) {
+			send_delete(v, old->spi_in);
+			v1c_remove(v, old, "replaced by a new Quick Mode");
+		}
+	}
+	v1c_arm(v);
+}
+
+static void established(struct v1_sa *v)
+{
+	const struct cfg_v1 *c1 = sa_conf(v);
+	const struct ikev1_keys *k = ikev1_sa_keys(v->e);
+	uint64_t ci, cr;
+
+	v->established = true;
+	v->established_ms = ev_now_ms();
+	ikev1_sa_cookies(v->e, &ci, &cr);
+	log_info(MOD,
+		 "ISAKMP SA #%u (%s) established with %s: cookies "
+		 "%016llx/%016llx %s-%u/%s%s",
+		 v->id, v->remote,
+		 kaddr_str(&v->peer.addr, (char[64]){0}, 64),
+		 (unsigned long long)ci, (unsigned long long)cr,
+		 crypto_encr_name(k->encr), k->keybits,
+		 crypto_prf_name(k->prf), v->natt ? ", NAT-T" : "");
+	/* Wireshark's ikev1_decryption_table: "icookie","enc key" */
+	if (v->d->keyexport_v1) {
+		fprintf(v->d->keyexport_v1, "%016llx,",
+			(unsigned long long)ci);
+		hex_fput(v->d->keyexport_v1, k->enc_key, k->keybits / 8u);
+		fprintf(v->d->keyexport_v1, "\n");
+		fflush(v->d->keyexport_v1);
+	}
+	ev_timer_stop(v->d->loop, &v->life);
+	if (c1) {
+		v->expire_ms = v->established_ms + c1->lifetime_sec * 1000ull;
+		ev_timer_start(v->d->loop, &v->life,
+			       c1->lifetime_sec * 1000ull);
+		if (c1->dpd_delay_sec)
+			ev_timer_start(v->d->loop, &v->dpd,
+				       c1->dpd_delay_sec * 1000ull);
+	}
+}
+
+static struct v1_child *child_by_out(struct v1_sa *v, uint32_t spi_out)
+{
+	struct v1_child *c;
+
+	for (c = v->children; c; c = c->next)
+		if (c->spi_out == spi_out)
+			return c;
+	return NULL;
+}
+
+static void v1_out(struct v1_sa *v, struct ikev1_out *o)
+{
+	bool sent = false;
+
+	if (o->float_4500 && !v->natt) {
+		/* RFC 3947 §4: from now on port 4500, non-ESP marker */
+		v->natt = true;
+		v->local.port = net_local_port(v->d, &v->local.addr, true);
+		if (v->peer.port == IKE_PORT)
+			v->peer.port = IKE_NATT_PORT;
+	}
+	if (o->pkt) {
+		send_pkt(v, o->pkt, o->len);
+		sent = true;
+	}
+	if (o->established && !v->established)
+		established(v);
+	if (o->child_ready)
+		v1c_install(v, &o->child);
+	if (o->dpd_ack) {
+		v->dpd_out = false;
+		v->dpd_fails = 0;
+		if (sa_conf(v) && sa_conf(v)->dpd_delay_sec)
+			ev_timer_start(v->d->loop, &v->dpd,
+				       sa_conf(v)->dpd_delay_sec * 1000ull);
+	}
+	if (o->deleted_proto == ISAKMP_PROTO_ESP) {
+		struct v1_child *c = child_by_out(v, o->deleted_spi);
+		if (c)
+			v1c_remove(v, c, "deleted by the peer");
+		v1c_arm(v);
+	}
+	if (o->deleted_proto == ISAKMP_PROTO_ISAKMP) {
+		ikev1_out_clear(o);
+		v1_kill(v, "deleted by the peer");
+		return;
+	}
+	ikev1_out_clear(o);
+	if (sent)
+		rtx_arm(v);
+	if (v->established && v->qm_queued) {
+		const struct ike_policy *p =
+		    cfg_policy_by_name(v->d->cfg, v->policy);
+		v->qm_queued = false;
+		if (p)
+			quick_start(v, p);
+	}
+}
+
+/* ---- input ---- */
+
+/* cfg.h */
+const struct ike_remote *cfg_v1_remote_by_addr(const struct ike_cfg *cfg,
+					       const struct kaddr *peer)
+{
+	const struct ike_remote *any = NULL, *def = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nremote; i++) {
+		const struct ike_remote *r = &cfg->remote[i];
+		if (!r->ikev1 || !r->v1)
+			continue;
+		if (r->is_default)
+			def = r;
+		else if (!r->v1->peer_any && kaddr_eq(&r->v1->peer_addr, peer))
+			return r;
+		else if (r->v1->peer_any && !any)
+			any = r; /* IP_RW / IP_ANY */
+	}
+	return any ? any : def;
+}
+
+bool cfg_has_ikev1(const struct ike_cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nremote; i++)
+		if (cfg->remote[i].ikev1)
+			return true;
+	return false;
+}
+
+
+
+static struct v1_sa *sa_find(struct iked *d, uint64_t ci, uint64_t cr,
+			     const struct ike_ep *peer)
+{
+	struct v1_sa *v;
+
+	for (v = d->v1sas; v; v = v->next) {
+		uint64_t i, r;
+		if (v->dead || !v->e)
+			continue;
+		ikev1_sa_cookies(v->e, &i, &r);
+		if (i != ci)
+			continue;
+		if (cr && (r == cr || (!r && v->initiator)))
+			return v;
+		/* a Main Mode 1 again: the responder we made for it */
+		if (!cr && !v->initiator && kaddr_eq(&v->peer.addr, &peer->addr))
+			return v;
+	}
+	return NULL;
+}
+
+static unsigned half_open(const struct iked *d)
+{
+	const struct v1_sa *v;
+	unsigned n = 0;
+
+	for (v = d->v1sas; v; v = v->next)
+		n += !v->dead && !v->established;
+	return n;
+}
+
+static void responder_new(struct iked *d, const struct ike_ep *local,
+			  const struct ike_ep *peer, bool natt,
+			  const uint8_t *pkt, size_t len)
+{
+	const struct ike_remote *r = cfg_v1_remote_by_addr(d->cfg, &peer->addr);
+	const struct ike_policy *p;
+	struct sockaddr_storage sl, sp;
+	struct isakmp_msg m;
+	struct ikev1_out o;
+	struct v1_sa *v;
+	socklen_t len1;
+	char pb[80];
+	int rc;
+
+	if (!r) {
+		log_rl_warn(MOD, "IKEv1 from %s: no remote accepts ikev1 there",
+			    ike_ep_str(peer, pb, sizeof(pb)));
+		return;
+	}
+	if (half_open(d) >= V1_HALF_OPEN_MAX) {
+		log_rl_warn(MOD, "IKEv1 from %s dropped: %u ISAKMP SAs in "
+				 "negotiation",
+			    ike_ep_str(peer, pb, sizeof(pb)), V1_HALF_OPEN_MAX);
+		return;
+	}
+	rc = isakmp_msg_parse(pkt, len, &m);
+	/* RFC 2409 §5: only Main Mode message 1 starts an ISAKMP SA */
+	if (rc != 0 || m.hdr.exch != ISAKMP_EXCH_IDPROT) {
+		log_rl_warn(MOD, "IKEv1 from %s: not a Main Mode 1, dropped",
+			    ike_ep_str(peer, pb, sizeof(pb)));
+		return;
+	}
+	p = cfg_policy_for_remote(d->cfg, r->name, NULL);
+	v = sa_new(d, r, p, false, local, peer, natt);
+	if (!v)
+		return;
+	rc = ikev1_sa_new_responder(&v->conf, &m, &v->e, &o);
+	if (rc != 0) {
+		log_rl_warn(MOD, "IKEv1 Main Mode from %s refused (%d)",
+			    ike_ep_str(peer, pb, sizeof(pb)), rc);
+		v1_kill(v, "first message refused");
+		return;
+	}
+	ike_ep_to_ss(local, &sl, &len1);
+	ike_ep_to_ss(peer, &sp, &len1);
+	ikev1_sa_set_addrs(v->e, (struct sockaddr *)&sl,
+			   (struct sockaddr *)&sp);
+	v->bytes_in += len;
+	log_info(MOD, "ISAKMP SA #%u (%s): Main Mode from %s", v->id, r->name,
+		 ike_ep_str(peer, pb, sizeof(pb)));
+	v1_out(v, &o);
+}
+
+/* The responder's Quick Mode IDs must be one of the remote's policies
+ * (the engine compares them with conf.ts_*): a refused QM1 is tried with
+ * the remote's other policies (the engine leaves the SA as it was). */
+static int input_other_policies(struct v1_sa *v, const uint8_t *pkt,
+				size_t len, struct ikev1_out *o)
+{
+	char keep[CFG_NAME_MAX];
+	const struct ike_policy *p;
+	size_t it = 0;
+	int rc = -EBADMSG;
+
+	snprintf(keep, sizeof(keep), "%s", v->policy);
+	while ((p = cfg_policy_for_remote(v->d->cfg, v->remote, &it))) {
+		if (strcmp(p->name, keep) == 0 || !p->n_v1_esp)
+			continue;
+		conf_policy(v, p);
+		rc = ikev1_input(v->e, pkt, len, o);
+		if (rc == 0)
+			return 0;
+	}
+	p = cfg_policy_by_name(v->d->cfg, keep);
+	if (p)
+		conf_policy(v, p);
+	return rc;
+}
+
+void v1_input(struct iked *d, const struct ike_ep *local,
+	      const struct ike_ep *peer, bool natt, const uint8_t *pkt,
+	      size_t len)
+{
+	struct rd r = rd_init(pkt, len);
+	uint64_t ci, cr;
+	struct ikev1_out o;
+	struct v1_sa *v;
+	uint8_t exch;
+	char pb[80];
+	int rc;
+
+	/* RFC 2408 §3.1: cookies first, the exchange type at octet 18 */
+	if (rd_u64(&r, &ci) < 0 || rd_u64(&r, &cr) < 0 || rd_skip(&r, 2) < 0 ||
+	    rd_u8(&r, &exch) < 0)
+		return;
+	v = sa_find(d, ci, cr, peer);
+	if (!v) {
+		if (cr) {
+			log_rl_warn(MOD,
+				    "IKEv1 from %s for unknown cookies "
+				    "%016llx/%016llx",
+				    ike_ep_str(peer, pb, sizeof(pb)),
+				    (unsigned long long)ci,
+				    (unsigned long long)cr);
+			return;
+		}
+		responder_new(d, local, peer, natt, pkt, len);
+		return;
+	}
+	rc = ikev1_input(v->e, pkt, len, &o);
+	if (rc < 0 && exch == ISAKMP_EXCH_QUICK && !v->initiator)
+		rc = input_other_policies(v, pkt, len, &o);
+	if (rc < 0) {
+		log_rl_warn(MOD, "ISAKMP SA #%u: message from %s dropped (%s)",
+			    v->id, ike_ep_str(peer, pb, sizeof(pb)),
+			    strerror(-rc));
+		return;
+	}
+	v->bytes_in += len;
+	v->last_recv_ms = ev_now_ms();
+	/* The peer's address and port from an authenticated message only
+	 * (RFC 3947 §4: it floated to 4500, or a NAT mapping changed). */
+	if (ikev1_sa_state(v->e) == IKEV1_ESTABLISHED &&
+	    (natt != v->natt || !kaddr_eq(&peer->addr, &v->peer.addr) ||
+	     peer->port != v->peer.port)) {
+		if (natt) {
+			v->natt = true;
+			v->local.port = local->port ? local->port
+						    : IKE_NATT_PORT;
+			v->peer = *peer;
+		}
+	}
+	v1_out(v, &o);
+}
+
+/* ---- initiation, expiry, shutdown, ikedctl ---- */
+
+int v1_initiate(struct iked *d, const struct ike_remote *r,
+		const struct ike_policy *p, uint32_t reqid, char *err,
+		size_t errlen)
+{
+	const struct cfg_v1 *c1 = r->v1;
+	struct ike_ep local, peer;
+	struct ikev1_out o;
+	struct v1_sa *v;
+	struct v1_child *c;
+	char b[80];
+	int rc;
+
+	if (!r->ikev1 || !c1) {
+		snprintf(err, errlen, "remote %s does not accept ikev1",
+			 r->name);
+		return -ENOENT;
+	}
+	if (!p || !p->n_v1_esp) {
+		snprintf(err, errlen, "remote %s: no IKEv1 policy", r->name);
+		return -ENOENT;
+	}
+	if (c1->passive) {
+		snprintf(err, errlen, "remote %s is passive", r->name);
+		return -EPERM;
+	}
+	for (v = d->v1sas; v; v = v->next) {
+		if (v->dead || strcmp(v->remote, r->name) != 0)
+			continue;
+		for (c = v->children; c; c = c->next)
+			if (strcmp(c->policy, p->name) == 0 && !c->rekeying)
+				return 0; /* already there */
+		if (!v->established) {
+			/* one Quick Mode after Main Mode */
+			if (!strcmp(v->policy, p->name))
+				v->qm_queued = true;
+			return 0;
+		}
+		if (ikev1_retransmit(v->e, &o) == 0) {
+			ikev1_out_clear(&o);
+			return 0; /* a Quick Mode is on its way */
+		}
+		rc = quick_start(v, p);
+		if (rc == 0 && reqid)
+			v->reqid = reqid;
+		return rc;
+	}
+	if (c1->peer_any) {
+		snprintf(err, errlen, "remote %s has no peers_ipaddr",
+			 r->name);
+		return -EINVAL;
+	}
+	memset(&local, 0, sizeof(local));
+	memset(&peer, 0, sizeof(peer));
+	peer.addr = c1->peer_addr;
+	peer.port = c1->peer_port ? c1->peer_port
+		    : d->opts.target_port ? d->opts.target_port
+					  : IKE_PORT;
+	if (net_route_src(&peer.addr, &local.addr) < 0) {
+		snprintf(err, errlen, "no route to %s",
+			 kaddr_str(&peer.addr, b, sizeof(b)));
+		return -EHOSTUNREACH;
+	}
+	local.port = net_local_port(d, &local.addr, peer.port == IKE_NATT_PORT);
+	v = sa_new(d, r, p, true, &local, &peer, peer.port == IKE_NATT_PORT);
+	if (!v)
+		return -ENOMEM;
+	if (reqid)
+		v->reqid = reqid;
+	v->qm_queued = true;
+	rc = ikev1_sa_new_initiator(&v->conf, &v->e, &o);
+	if (rc < 0) {
+		snprintf(err, errlen, "IKEv1 initiator: %s", strerror(-rc));
+		v1_kill(v, "cannot start Main Mode");
+		return rc;
+	}
+	{
+		struct sockaddr_storage sl, sp;
+		socklen_t l;
+		ike_ep_to_ss(&local, &sl, &l);
+		ike_ep_to_ss(&peer, &sp, &l);
+		ikev1_sa_set_addrs(v->e, (struct sockaddr *)&sl,
+				   (struct sockaddr *)&sp);
+	}
+	log_info(MOD, "ISAKMP SA #%u: Main Mode to %s (%s) for policy %s",
+		 v->id, r->name, ike_ep_str(&peer, b, sizeof(b)), p->name);
+	v1_out(v, &o);
+	return 0;
+}
+
+bool v1_kernel_expire(struct iked *d, uint32_t spi, bool hard)
+{
+	struct v1_sa *v;
+	struct v1_child *c;
+
+	for (v = d->v1sas; v; v = v->next)
+		for (c = v->children; c; c = c->next)
+			if (c->spi_in == spi || c->spi_out == spi) {
+				if (hard) {
+					send_delete(v, c->spi_in);
+					v1c_remove(v, c, "kernel hard expire");
+				} else if (v->initiator && !c->rekeying) {
+					c->rekey_ms = ev_now_ms();
+					v1c_arm(v);
+				}
+				return true;
+			}
+	return false;
+}
+
+int v1_delete_id(struct iked *d, uint32_t id, bool child)
+{
+	struct v1_sa *v;
+	struct v1_child *c;
+
+	for (v = d->v1sas; v; v = v->next) {
+		if (v->dead)
+			continue;
+		if (!child && v->id == id) {
+			for (c = v->children; c; c = c->next)
+				send_delete(v, c->spi_in);
+			send_delete(v, 0);
+			v1_kill(v, "deleted by ikedctl");
+			return 0;
+		}
+		for (c = v->children; c && child; c = c->next)
+			if (c->id == id) {
+				send_delete(v, c->spi_in);
+				v1c_remove(v, c, "deleted by ikedctl");
+				v1c_arm(v);
+				return 0;
+			}
+	}
+	return -ENOENT;
+}
+
+void v1_shutdown(struct iked *d)
+{
+	struct v1_sa *v;
+	struct v1_child *c;
+
+	for (v = d->v1sas; v; v = v->next) {
+		if (v->dead)
+			continue;
+		for (c = v->children; c; c = c->next)
+			send_delete(v, c->spi_in);
+		send_delete(v, 0);
+		v1_kill(v, "shutdown");
+	}
+	v1_reap(d);
+}
+
+unsigned v1_count(const struct iked *d, bool established_only)
+{
+	const struct v1_sa *v;
+	unsigned n = 0;
+
+	for (v = d->v1sas; v; v = v->next)
+		if (!v->dead && (!established_only || v->established))
+			n++;
+	return n;
+}
