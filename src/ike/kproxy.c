@@ -177,9 +177,11 @@ static int send_msg(int fd, uint16_t type, uint32_t seq, int status,
 
 /* ---- requests ---- */
 
+/* The SAs a KMP makes: ESP, AH, and IPComp (CPIs, RFC 7296 §2.22) */
 static bool proto_ok(uint8_t proto)
 {
-	return proto == IPPROTO_ESP || proto == IPPROTO_AH;
+	return proto == IPPROTO_ESP || proto == IPPROTO_AH ||
+	       proto == IPPROTO_COMP;
 }
 
 static int req_getspi(struct kproxy *kp, struct kp_req *q, struct rd *r)

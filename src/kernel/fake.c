@@ -150,10 +150,14 @@ static int fake_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
 		return -EINVAL;
 	if (grow((void **)&f->sas, &f->capsa, f->nsa, sizeof(*f->sas)) < 0)
 		return -ENOMEM;
+	/* RFC 4303 §2.1: 1-255 reserved; a CPI is 16 bits (kernel.h) */
 	do {
 		*spi = f->next_spi++;
-		if (f->next_spi < 0x100)
-			f->next_spi = 0x100; /* RFC 4303 §2.1: 1-255 reserved */
+		if (*spi > k_spi_max(proto))
+			*spi =
+			    K_SPI_MIN + *spi % (k_spi_max(proto) - K_SPI_MIN);
+		if (f->next_spi < K_SPI_MIN)
+			f->next_spi = K_SPI_MIN;
 	} while (sa_find(f, proto, dst, *spi));
 	s = &f->sas[f->nsa++];
 	memset(s, 0, sizeof(*s));

@@ -474,7 +474,8 @@ int ksa_validate(const struct ksa *sa, char *err, size_t errlen)
 	const struct kalg_encr *e = NULL;
 	const struct kalg_integ *a = NULL;
 
-	if (sa->proto != IPPROTO_ESP && sa->proto != IPPROTO_AH) {
+	if (sa->proto != IPPROTO_ESP && sa->proto != IPPROTO_AH &&
+	    sa->proto != IPPROTO_COMP) {
 		kerr_set(err, errlen, "SA protocol %u not supported",
 			 sa->proto);
 		return -EOPNOTSUPP;
@@ -500,6 +501,38 @@ int ksa_validate(const struct ksa *sa, char *err, size_t errlen)
 	if (sa->enc_key_len > KSA_MAX_KEY || sa->auth_key_len > KSA_MAX_KEY) {
 		kerr_set(err, errlen, "key longer than %d bytes", KSA_MAX_KEY);
 		return -EINVAL;
+	}
+	if (sa->proto != IPPROTO_COMP && sa->comp_id) {
+		kerr_set(err, errlen,
+			 "compression algorithm on a non-IPComp SA");
+		return -EINVAL;
+	}
+	if (sa->proto == IPPROTO_COMP) {
+		/* RFC 3173 §3.3: the CPI is 16 bits; 0-255 are reserved
+		 * (checked above) */
+		if (sa->spi > 0xffff) {
+			kerr_set(err, errlen, "IPComp CPI 0x%x > 16 bits",
+				 sa->spi);
+			return -EINVAL;
+		}
+		/* RFC 7296 §3.10.1: DEFLATE (RFC 2394) is the one
+		 * algorithm every data plane here has */
+		if (sa->comp_id != IKEV2_IPCOMP_DEFLATE) {
+			kerr_set(err, errlen, "unsupported IPComp transform %u",
+				 sa->comp_id);
+			return -EOPNOTSUPP;
+		}
+		/* RFC 3173 §2: no keys, no sequence numbers, no
+		 * encapsulation of its own */
+		if (sa->encr_id || sa->integ_id || sa->enc_key_len ||
+		    sa->auth_key_len || sa->esn || sa->replay_window ||
+		    sa->encap.enabled) {
+			kerr_set(err, errlen,
+				 "IPComp SA with keys, replay window or "
+				 "UDP encapsulation");
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (sa->proto == IPPROTO_AH) {
 		/* RFC 4302 §2.6: AH has integrity only */

@@ -98,8 +98,9 @@ struct kcounters {
 #define KSA_MAX_KEY 64 /* enough for AES-256 + salt, HMAC-SHA-512 */
 
 struct ksa {
-	uint8_t proto; /* IPPROTO_ESP / AH */
-	uint32_t spi;  /* network byte order is NOT used: host order */
+	uint8_t proto; /* IPPROTO_ESP / AH / COMP */
+	/* host order; for IPComp the CPI (RFC 3173 §3.3, 16 bits) */
+	uint32_t spi;
 	struct kaddr src, dst;
 	enum kmode mode;
 	uint32_t reqid;
@@ -113,6 +114,9 @@ struct ksa {
 	uint16_t enc_key_len;	      /* bytes incl. salt */
 	uint8_t auth_key[KSA_MAX_KEY];
 	uint16_t auth_key_len;
+	/* IPComp only: IPCOMP transform ID (RFC 7296 §3.10.1), e.g.
+	 * IKEV2_IPCOMP_DEFLATE; 0 for ESP and AH. */
+	uint16_t comp_id;
 
 	bool esn;
 	uint32_t replay_window; /* packets; 0 = none */
@@ -331,6 +335,19 @@ int k_open(struct kernel *k, const char *backend, unsigned flags);
 int k_open_channel(struct kernel *k, int fd, int evfd,
 		   const struct kernel_ops *plane);
 void k_close(struct kernel *k);
+
+/*
+ * The SPI range getspi asks a backend for: RFC 4303 §2.1 / RFC 4302 §2.4
+ * reserve 1-255; an IPComp CPI is 16 bits and RFC 3173 §3.3 leaves
+ * 256-61439 to negotiation (61440-65535 are private use).
+ */
+#define K_SPI_MIN 0x100u
+#define K_SPI_MAX 0xffffffffu
+#define K_CPI_MAX 0xefffu
+static inline uint32_t k_spi_max(uint8_t proto)
+{
+	return proto == IPPROTO_COMP ? K_CPI_MAX : K_SPI_MAX;
+}
 
 /* Thin wrappers; each returns 0 or negative errno, and on failure
  * leaves a readable reason in k->last_error. */

@@ -417,9 +417,9 @@ static int pfkey_getspi(struct kernel *k, uint8_t proto,
 	int rc;
 
 	wr_init(&w, PFK_REQ_MAX);
-	rc =
-	    pfk_build_getspi(&w, &r, proto, src, dst, reqid, PFK_SPI_MIN,
-			     PFK_SPI_MAX, k->last_error, sizeof(k->last_error));
+	rc = pfk_build_getspi(&w, &r, proto, src, dst, reqid, K_SPI_MIN,
+			      k_spi_max(proto), k->last_error,
+			      sizeof(k->last_error));
 	if (rc == 0)
 		rc = transact(k, "getspi", &w, on_sa, &rep);
 	wr_free(&w);

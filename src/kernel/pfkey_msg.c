@@ -451,6 +451,9 @@ static int sa_check(const struct pfk_flavor *fl, const struct ksa *sa,
 	if (rc < 0)
 		return rc;
 	*ealg = *aalg = 0;
+	/* ksa_validate admits DEFLATE only for IPComp */
+	if (sa->proto == IPPROTO_COMP)
+		*ealg = PFK_CALG_DEFLATE;
 	if (sa->proto == IPPROTO_ESP &&
 	    encr_to_sadb(fl, sa->encr_id, ealg) < 0) {
 		kerr_set(err, errlen,
@@ -1143,7 +1146,10 @@ int pfk_parse_sa(const struct pfk_flavor *fl, const struct pfk_msg *m,
 	out->esn = fl->esn && (s.flags & PFK_FREEBSD_SAFLAGS_ESN);
 	if (out->proto == IPPROTO_ESP)
 		out->encr_id = encr_from_sadb(fl, s.encrypt);
-	out->integ_id = integ_from_sadb(fl, s.auth);
+	if (out->proto == IPPROTO_COMP && s.encrypt == PFK_CALG_DEFLATE)
+		out->comp_id = IKEV2_IPCOMP_DEFLATE;
+	if (out->proto != IPPROTO_COMP)
+		out->integ_id = integ_from_sadb(fl, s.auth);
 	if (m->ext[PFK_X_EXT_SA2].present) {
 		uint8_t mode;
 

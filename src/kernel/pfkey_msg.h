@@ -108,7 +108,10 @@ enum {
 	PFK_SATYPE_IPCOMP = 9, /* SADB_X_SATYPE_IPCOMP */
 };
 
-#define PFK_SASTATE_MATURE     1
+#define PFK_SASTATE_MATURE 1
+/* SADB_X_CALG_DEFLATE (KAME, Linux): the IPComp algorithm travels in
+ * sadb_sa_encrypt, the CPI in sadb_sa_spi (RFC 3173 §3.3) */
+#define PFK_CALG_DEFLATE       2
 #define PFK_ULPROTO_ANY	       255 /* IPSEC_ULPROTO_ANY (netipsec/ipsec.h) */
 #define PFK_UDP_ENCAP_ESPINUDP 2   /* RFC 3948 non-IKE marker-free format */
 
@@ -209,10 +212,6 @@ static inline bool pfk_tag_owned(uint64_t usetime)
 
 /* Largest request we build (an SA with keys is ~250 bytes). */
 #define PFK_REQ_MAX 2048
-
-/* SPI range requested by GETSPI: RFC 4303 §2.1 reserves 1-255. */
-#define PFK_SPI_MIN 0x100u
-#define PFK_SPI_MAX 0xffffffffu
 
 uint8_t pfk_satype(uint8_t ipproto); /* 0 if none */
 uint8_t pfk_ipproto(uint8_t satype); /* 0 if none */

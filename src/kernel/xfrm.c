@@ -341,7 +341,7 @@ static int xfrm_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
 	int len, rc;
 
 	len = xnl_build_allocspi(buf, sizeof(buf), 0, proto, src, dst, reqid,
-				 XNL_SPI_MIN, XNL_SPI_MAX);
+				 K_SPI_MIN, k_spi_max(proto));
 	if (len < 0) {
 		kerr_set(k->last_error, sizeof(k->last_error),
 			 "getspi: bad addresses");

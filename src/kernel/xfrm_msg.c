@@ -458,7 +458,7 @@ static int esn_parse(const struct xattr *a, bool *present, uint32_t *window)
 
 /* The second level of an SA reply: every attribute we read. */
 struct sa_attrs {
-	struct xalg aead, crypt, auth;
+	struct xalg aead, crypt, auth, comp;
 	bool has_encap, has_esn, has_cur;
 	struct xfrm_encap_tmpl encap;
 	uint32_t esn_window;
@@ -473,7 +473,8 @@ static int sa_attrs_parse(const struct xattr tb[NRULES], struct sa_attrs *at)
 	if (xalg_parse(&tb[XFRMA_ALG_AEAD], XFRMA_ALG_AEAD, &at->aead) < 0 ||
 	    xalg_parse(&tb[XFRMA_ALG_CRYPT], XFRMA_ALG_CRYPT, &at->crypt) < 0 ||
 	    xalg_parse(&tb[XFRMA_ALG_AUTH_TRUNC], XFRMA_ALG_AUTH_TRUNC,
-		       &at->auth) < 0)
+		       &at->auth) < 0 ||
+	    xalg_parse(&tb[XFRMA_ALG_COMP], XFRMA_ALG_COMP, &at->comp) < 0)
 		return -EBADMSG;
 	if (tb[XFRMA_ENCAP].present) {
 		r = tb[XFRMA_ENCAP].r;
@@ -596,6 +597,9 @@ int xnl_parse_sa(const struct xnl_msg *m, struct ksa *sa, struct kcounters *c)
 	if (at.auth.present &&
 	    (rc = sa_set_integ(out, &at.auth, sa != NULL)) < 0)
 		goto wipe;
+	/* Linux's IPComp names (crypto/deflate.c): only "deflate" maps */
+	if (at.comp.present && !strcmp(at.comp.name, XNL_COMP_DEFLATE))
+		out->comp_id = IKEV2_IPCOMP_DEFLATE;
 	if (at.has_encap) {
 		out->encap.enabled = at.encap.encap_type == UDP_ENCAP_ESPINUDP;
 		out->encap.sport = ntohs(at.encap.encap_sport);
@@ -1025,6 +1029,17 @@ int xnl_build_sa(void *buf, size_t len, uint32_t seq, const struct ksa *sa,
 		h.alg_trunc_len = a->trunc_bits;
 		if (!put_algo(nlh, len, XFRMA_ALG_AUTH_TRUNC, &h, sizeof(h),
 			      sa->auth_key, sa->auth_key_len))
+			goto too_big;
+	}
+	if (sa->proto == IPPROTO_COMP) {
+		/* RFC 3173 §4.1 / RFC 2394: DEFLATE, no key (ksa_validate
+		 * admits no other IPComp transform) */
+		struct xfrm_algo h;
+
+		memset(&h, 0, sizeof(h));
+		snprintf(h.alg_name, sizeof(h.alg_name), "%s",
+			 XNL_COMP_DEFLATE);
+		if (!put_algo(nlh, len, XFRMA_ALG_COMP, &h, sizeof(h), NULL, 0))
 			goto too_big;
 	}
 	if (sa->encap.enabled) {

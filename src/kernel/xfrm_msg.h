@@ -25,10 +25,8 @@
 /* Largest request we build (an SA with keys is ~600 bytes). */
 #define XNL_REQ_MAX 2048
 
-/* Low and high end of the SPI range requested by ALLOCSPI: RFC 4303
- * §2.1 reserves 1-255. */
-#define XNL_SPI_MIN 0x100u
-#define XNL_SPI_MAX 0xffffffffu
+/* Linux's name of the IPComp DEFLATE algorithm (XFRMA_ALG_COMP). */
+#define XNL_COMP_DEFLATE "deflate"
 
 /* One netlink message split off a datagram. */
 struct xnl_msg {

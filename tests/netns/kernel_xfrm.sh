@@ -211,6 +211,10 @@ SA_GCM="src 198.51.100.1 dst 198.51.100.2 spi 0x1001 encr 20 keybits 256 key ${K
 SA_CBC="src 198.51.100.1 dst 198.51.100.2 spi 0x1002 encr 12 keybits 128 key $K16 integ 12 authkey $K32 esn 1 replay 256 encap 4500:31337 mode tunnel reqid 4 soft-bytes 1000000 hard-bytes 2000000 soft-add 300 hard-add 360"
 SA_CBC6="src 2001:db8:a::1 dst 2001:db8:a::2 spi 0x1003 encr 12 keybits 256 key $K32 integ 14 authkey $K32$K32 replay 32 sel 2001:db8:1::/64,2001:db8:2::/64"
 SA_AH="src 198.51.100.1 dst 198.51.100.2 spi 0x1004 proto ah integ 12 authkey $K32 replay 64 esn 1"
+SA_AH6T="src 2001:db8:a::1 dst 2001:db8:a::2 spi 0x1006 proto ah integ 14 authkey $K32$K32 mode tunnel reqid 6"
+# IPComp (RFC 3173): the CPI in the SPI field, DEFLATE in XFRMA_ALG_COMP
+SA_COMP="src 198.51.100.1 dst 198.51.100.2 spi 0x2007 proto comp comp deflate mode tunnel reqid 7"
+SA_COMP6="src 2001:db8:a::1 dst 2001:db8:a::2 spi 0x0108 proto comp comp deflate reqid 8"
 
 # A kernel with ESP/AH accepts these SAs; one without refuses them with
 # "type not found" (or, for AEAD, the missing algorithm) after its own
@@ -248,6 +252,7 @@ sa_accepted_or_refused() {
 }
 NO_ESP="error: EPROTONOSUPPORT: kernel has no ESP support (Requested type not found)"
 NO_AH="error: EPROTONOSUPPORT: kernel has no AH support (Requested type not found)"
+NO_COMP="error: EPROTONOSUPPORT: kernel has no IPComp support (Requested type not found)"
 # AES-GCM: the kernel checks the AEAD algorithm before the ESP type; on
 # kernels without rfc4106(gcm(aes)) that check fails first.
 NO_GCM="error: ENOSYS: kernel lacks the crypto algorithm of transform 20 (Requested AEAD algorithm not found)"
@@ -267,6 +272,9 @@ check_sa() { # name, spi, proto, refusals, SA words...
 	check_sa sa-add-cbc-sha256-encap-esn 0x1002 esp "$NO_ESP" -- $SA_CBC
 	check_sa sa-add-cbc6-sha512-selector 0x1003 esp "$NO_ESP" -- $SA_CBC6
 	check_sa sa-add-ah-esn 0x1004 ah "$NO_AH" -- $SA_AH
+	check_sa sa-add-ah6-sha512-tunnel 0x1006 ah "$NO_AH" -- $SA_AH6T
+	check_sa sa-add-ipcomp-tunnel 0x2007 comp "$NO_COMP" -- $SA_COMP
+	check_sa sa-add-ipcomp6-transport 0x0108 comp "$NO_COMP" -- $SA_COMP6
 	check_sa sa-add-gcm-encap-esn 0x1001 esp "$NO_ESP|$NO_GCM" -- $SA_GCM
 }
 
@@ -278,6 +286,16 @@ check_sa() { # name, spi, proto, refusals, SA words...
 out=$(T sa-add-noalg $SA_CBC)
 [[ "$out" == "kernel: EINVAL: "* ]] && pass sa-kernel-validates-first ||
 	fail sa-kernel-validates-first "$out"
+# the same for IPComp: without XFRMA_ALG_COMP the kernel refuses it
+# (verify_newsa_info) before it looks for the IPComp type
+# shellcheck disable=SC2086
+out=$(T sa-add-noalg $SA_COMP)
+[[ "$out" == "kernel: EINVAL: "* ]] && pass sa-ipcomp-kernel-validates-first ||
+	fail sa-ipcomp-kernel-validates-first "$out"
+# an IPComp SA with a key or a CPI over 16 bits never leaves us
+out=$(T sa-add src 198.51.100.1 dst 198.51.100.2 spi 0x12345 proto comp comp deflate)
+[[ "$out" == "error: EINVAL: "*"CPI"* ]] && pass sa-ipcomp-cpi-16bit ||
+	fail sa-ipcomp-cpi-16bit "$out"
 # and our own checks refuse bad keys before anything is sent
 # shellcheck disable=SC2086
 out=$(T sa-add src 198.51.100.1 dst 198.51.100.2 spi 0x1005 encr 12 keybits 128 key $K16 integ 12 authkey $K16)
@@ -291,6 +309,24 @@ if [[ "$out" == spi=0x* ]] &&
 	pass getspi
 else
 	fail getspi "$out"
+fi
+ip -n "$A" xfrm state flush
+# an IPComp CPI (RFC 3173 §3.3): 16 bits, from 256 to 61439
+out=$(T getspi 198.51.100.1 198.51.100.2 reqid 22 proto comp)
+spi=${out#spi=}
+if [[ "$out" == spi=0x* ]] && [ $((spi)) -ge 256 ] && [ $((spi)) -le 61439 ] &&
+	ip -n "$A" xfrm state | grep -q "proto comp spi $spi reqid 22"; then
+	pass getspi-ipcomp-cpi
+else
+	fail getspi-ipcomp-cpi "$out"
+fi
+out=$(T getspi 198.51.100.1 198.51.100.2 reqid 23 proto ah)
+spi=${out#spi=}
+if [[ "$out" == spi=0x* ]] &&
+	ip -n "$A" xfrm state | grep -q "proto ah spi $spi reqid 23"; then
+	pass getspi-ah
+else
+	fail getspi-ah "$out"
 fi
 ip -n "$A" xfrm state flush
 

@@ -16,7 +16,7 @@
  *   kxfrm-tool sa-add KEY VALUE ...     (see parse_sa below)
  *   kxfrm-tool sa-roundtrip KEY VALUE ...   (fake backend: add, read back,
  *                                          compare every field)
- *   kxfrm-tool getspi SRC DST [reqid N]
+ *   kxfrm-tool getspi SRC DST [reqid N] [proto esp|ah|comp]
  *   kxfrm-tool migrate DIR SRC/PLEN DST/PLEN [proto N] PAIR...
  *       PAIR: PROTO MODE REQID OLDSRC OLDDST NEWSRC NEWDST
  *       (k_migrate; prints "ok" or the kernel's error)
@@ -39,6 +39,7 @@
  * Exit status: 0 ok, 2 operation failed (the reason is printed as
  * "error: ERRNO_NAME: last_error"), 1 usage.
  */
+#include "crypto/xform.h"
 #include "kernel/kernel.h"
 #include "kernel/xfrm_msg.h"
 #include "lib/log.h"
@@ -325,7 +326,11 @@ static void parse_sa(int argc, char **argv, struct ksa *sa)
 		else if (!strcmp(kw, "authkey")) {
 			if (hexkey(v, sa->auth_key, &sa->auth_key_len) < 0)
 				usage();
-		} else if (!strcmp(kw, "esn"))
+		} else if (!strcmp(kw, "comp"))
+			sa->comp_id = !strcmp(v, "deflate")
+					  ? IKEV2_IPCOMP_DEFLATE
+					  : (uint16_t)num(v);
+		else if (!strcmp(kw, "esn"))
 			sa->esn = num(v) != 0;
 		else if (!strcmp(kw, "replay"))
 			sa->replay_window = (uint32_t)num(v);
@@ -390,6 +395,7 @@ static bool sa_identical(const struct ksa *a, const struct ksa *b)
 	SAME(encr_id);
 	SAME(encr_keybits);
 	SAME(integ_id);
+	SAME(comp_id);
 	SAME(enc_key_len);
 	SAME(auth_key_len);
 	SAME(esn);
@@ -844,14 +850,21 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "getspi")) {
 		struct kaddr s, d;
 		uint32_t spi, reqid = 0;
+		uint8_t proto = IPPROTO_ESP;
 
 		if (argc < 2)
 			usage();
 		addr(argv[0], &s);
 		addr(argv[1], &d);
-		if (argc == 4 && !strcmp(argv[2], "reqid"))
-			reqid = (uint32_t)num(argv[3]);
-		rc = k_getspi(&k, IPPROTO_ESP, &s, &d, reqid, &spi);
+		for (int i = 2; i + 1 < argc; i += 2) {
+			if (!strcmp(argv[i], "reqid"))
+				reqid = (uint32_t)num(argv[i + 1]);
+			else if (!strcmp(argv[i], "proto"))
+				proto = proto_of(argv[i + 1]);
+			else
+				usage();
+		}
+		rc = k_getspi(&k, proto, &s, &d, reqid, &spi);
 		if (rc < 0)
 			ret = fail(&k, rc);
 		else

@@ -176,6 +176,7 @@ void espm_put_ksa(struct wr *w, const struct ksa *sa, bool with_keys)
 	wr_u16(w, sa->encr_id);
 	wr_u16(w, sa->encr_keybits);
 	wr_u16(w, sa->integ_id);
+	wr_u16(w, sa->comp_id);
 	wr_u16(w, with_keys ? sa->enc_key_len : 0);
 	if (with_keys)
 		wr_bytes(w, sa->enc_key, sa->enc_key_len);
@@ -217,6 +218,7 @@ int espm_get_ksa(struct rd *r, struct ksa *sa)
 	GET(rd_u16(r, &sa->encr_id));
 	GET(rd_u16(r, &sa->encr_keybits));
 	GET(rd_u16(r, &sa->integ_id));
+	GET(rd_u16(r, &sa->comp_id));
 	GET(rd_u16(r, &sa->enc_key_len));
 	if (sa->enc_key_len > KSA_MAX_KEY)
 		return -EBADMSG;

@@ -134,8 +134,8 @@ static void one_flavor(const struct pfk_flavor *fl)
 	} while (0)
 
 	err[0] = '\0';
-	BUILD(pfk_build_getspi(&w, &rq, IPPROTO_ESP, &s, &d, 7, PFK_SPI_MIN,
-			       PFK_SPI_MAX, err, sizeof(err)));
+	BUILD(pfk_build_getspi(&w, &rq, IPPROTO_ESP, &s, &d, 7, K_SPI_MIN,
+			       K_SPI_MAX, err, sizeof(err)));
 	save_as("getspi", fl, &w, 0, 0);
 	save_as("acquire", fl, &w, PFK_ACQUIRE, 0);
 

@@ -58,7 +58,8 @@ static void test_ksa_roundtrip(void **state)
 		assert_int_equal(espm_get_ksa(&r, &b), -EBADMSG);
 	}
 	/* key length beyond KSA_MAX_KEY is refused */
-	size_t off = 1 + 4 + 17 + 17 + 1 + 4 + 50 + 6; /* enc_key_len */
+	/* enc_key_len, after encr, keybits, integ and comp ids */
+	size_t off = 1 + 4 + 17 + 17 + 1 + 4 + 50 + 8;
 	w.buf[off] = 0;
 	w.buf[off + 1] = 200;
 	r = rd_init(w.buf, w.len);

@@ -34,6 +34,7 @@ void assert_sa_equal(const struct ksa *a, const struct ksa *b)
 	assert_int_equal(a->encr_id, b->encr_id);
 	assert_int_equal(a->encr_keybits, b->encr_keybits);
 	assert_int_equal(a->integ_id, b->integ_id);
+	assert_int_equal(a->comp_id, b->comp_id);
 	assert_int_equal(a->enc_key_len, b->enc_key_len);
 	assert_memory_equal(a->enc_key, b->enc_key, a->enc_key_len);
 	assert_int_equal(a->auth_key_len, b->auth_key_len);

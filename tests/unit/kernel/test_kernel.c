@@ -371,6 +371,67 @@ static void test_sa_wire_details(void **state)
 	assert_true(seen_aead && seen_esn && seen_encap);
 }
 
+/* IPComp (RFC 3173): the CPI in id.spi as Linux's xfrm_parse_spi()
+ * reads it (htonl of the 16-bit CPI), DEFLATE in XFRMA_ALG_COMP with no
+ * key, and no other attribute (verify_newsa_info refuses auth/crypt on
+ * an IPComp SA). */
+static void test_sa_ipcomp_wire(void **state)
+{
+	uint8_t buf[XNL_REQ_MAX];
+	struct ksa sa, back;
+	struct xfrm_usersa_info info;
+	struct xnl_msg m;
+	struct rd r;
+	bool seen_comp = false;
+	int len;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.proto = IPPROTO_COMP;
+	sa.spi = 0x2345;
+	sa.src = A("2001:db8::a");
+	sa.dst = A("2001:db8::b");
+	sa.mode = KMODE_TUNNEL;
+	sa.reqid = 3;
+	sa.comp_id = IKEV2_IPCOMP_DEFLATE;
+	len = xnl_build_sa(buf, sizeof(buf), 9, &sa, NULL, 0);
+	assert_true(len > 0);
+	m = one_msg(buf, (size_t)len);
+	r = m.payload;
+	assert_int_equal(rd_bytes(&r, &info, sizeof(info)), 0);
+	assert_int_equal(info.id.spi, htonl(0x2345));
+	assert_int_equal(info.id.proto, IPPROTO_COMP);
+	assert_int_equal(info.mode, XFRM_MODE_TUNNEL);
+	assert_int_equal(info.replay_window, 0);
+	while (!rd_empty(&r)) {
+		uint16_t alen = 0, type = 0;
+		struct rd p = {0};
+		struct xfrm_algo a;
+
+		assert_int_equal(rd_h16(&r, &alen), 0);
+		assert_int_equal(rd_h16(&r, &type), 0);
+		assert_int_equal(rd_sub(&r, alen - 4u, &p), 0);
+		rd_skip(&r, NLA_ALIGN(alen) - alen);
+		assert_int_equal(type, XFRMA_ALG_COMP);
+		assert_int_equal(rd_bytes(&p, &a, sizeof(a)), 0);
+		assert_string_equal(a.alg_name, "deflate");
+		assert_int_equal(a.alg_key_len, 0);
+		assert_int_equal(rd_left(&p), 0);
+		seen_comp = true;
+	}
+	assert_true(seen_comp);
+	assert_int_equal(xnl_parse_sa(&m, &back, NULL), 0);
+	assert_xsa_equal(&sa, &back);
+	/* a CPI over 16 bits or another algorithm is refused here */
+	sa.spi = 0x12345;
+	assert_int_equal(xnl_build_sa(buf, sizeof(buf), 9, &sa, NULL, 0),
+			 -EINVAL);
+	sa.spi = 0x2345;
+	sa.comp_id = IKEV2_IPCOMP_LZS;
+	assert_int_equal(xnl_build_sa(buf, sizeof(buf), 9, &sa, NULL, 0),
+			 -EOPNOTSUPP);
+}
+
 static void test_policy_encode_decode(void **state)
 {
 	uint8_t buf[XNL_REQ_MAX];
@@ -432,7 +493,7 @@ static void test_small_builders(void **state)
 
 	(void)state;
 	len = xnl_build_allocspi(buf, sizeof(buf), 3, IPPROTO_ESP, &s, &d, 5,
-				 XNL_SPI_MIN, XNL_SPI_MAX);
+				 K_SPI_MIN, K_SPI_MAX);
 	m = one_msg(buf, (size_t)len);
 	assert_int_equal(m.type, XFRM_MSG_ALLOCSPI);
 	r = m.payload;
@@ -1497,6 +1558,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sa_encode_decode),
 	    cmocka_unit_test(test_sa_wire_details),
+	    cmocka_unit_test(test_sa_ipcomp_wire),
 	    cmocka_unit_test(test_policy_encode_decode),
 	    cmocka_unit_test(test_small_builders),
 	    cmocka_unit_test(test_attr_validation),

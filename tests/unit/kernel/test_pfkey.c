@@ -311,7 +311,7 @@ static void test_getspi_bytes(void **state)
 	NEED_LE();
 	wr_init(&w, PFK_REQ_MAX);
 	assert_int_equal(pfk_build_getspi(&w, &r, IPPROTO_ESP, &s, &d, 0x1001,
-					  PFK_SPI_MIN, PFK_SPI_MAX, err,
+					  K_SPI_MIN, K_SPI_MAX, err,
 					  sizeof(err)),
 			 0);
 	assert_bytes(w.buf, w.len, want, sizeof(want));
@@ -1829,6 +1829,140 @@ static void test_decode_replies(void **state)
 	assert_int_equal(pfk_parse_sa(FBSD, &m, &sa, NULL), -EBADMSG);
 }
 
+/*
+ * AH and IPComp SAs, byte for byte (RFC 2367 §2.3.1, §3.1.3; KAME's
+ * SADB_X_SATYPE_IPCOMP 9 and SADB_X_CALG_DEFLATE 2 in sadb_sa_encrypt;
+ * RFC 3173 §3.3: the 16-bit CPI in sadb_sa_spi), built here by hand
+ * with the tb_* writer rather than by the code under test.
+ */
+static void test_ah_ipcomp_bytes(void **state)
+{
+	struct pfk_req r = RQ(FBSD, 5);
+	struct kaddr s = A("198.51.100.1"), d = A("198.51.100.2");
+	struct ksa sa;
+	struct tb t;
+	struct wr w;
+	char err[128];
+	uint8_t key[32];
+
+	(void)state;
+	NEED_LE();
+	/* IPComp, tunnel, CPI 0x2345, reqid 9: no key, no replay */
+	memset(&sa, 0, sizeof(sa));
+	sa.proto = IPPROTO_COMP;
+	sa.spi = 0x2345;
+	sa.src = s;
+	sa.dst = d;
+	sa.mode = KMODE_TUNNEL;
+	sa.reqid = 9;
+	sa.comp_id = IKEV2_IPCOMP_DEFLATE;
+	tb_msg(&t, PFK_ADD, 0, PFK_SATYPE_IPCOMP, 5, 0x1234);
+	tb_sa(&t, 0x2345, 0, 0, 2, 0);
+	tb_addr(&t, PFK_EXT_ADDRESS_SRC, "198.51.100.1", 255, 32, 0);
+	tb_addr(&t, PFK_EXT_ADDRESS_DST, "198.51.100.2", 255, 32, 0);
+	tb_sa2(&t, PFK_MODE_TUNNEL, 9);
+	tb_done(&t);
+	wr_init(&w, PFK_REQ_MAX);
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)), 0);
+	assert_bytes(w.buf, w.len, t.b, t.n);
+	wr_free(&w);
+
+	/* AH, transport, HMAC-SHA2-256 (SADB_X_AALG_SHA2_256 5), window 64
+	 * (8 bytes on FreeBSD), reqid 10 */
+	memset(&sa, 0, sizeof(sa));
+	sa.proto = IPPROTO_AH;
+	sa.spi = 0xa1b2c3d4;
+	sa.src = s;
+	sa.dst = d;
+	sa.mode = KMODE_TRANSPORT;
+	sa.reqid = 10;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
+	sa.auth_key_len = 32;
+	fill(sa.auth_key, 32, 7);
+	memcpy(key, sa.auth_key, 32);
+	sa.replay_window = 64;
+	tb_msg(&t, PFK_ADD, 0, PFK_SATYPE_AH, 5, 0x1234);
+	tb_sa(&t, 0xa1b2c3d4, 8, 5, 0, 0);
+	tb_addr(&t, PFK_EXT_ADDRESS_SRC, "198.51.100.1", 255, 32, 0);
+	tb_addr(&t, PFK_EXT_ADDRESS_DST, "198.51.100.2", 255, 32, 0);
+	tb_ext(&t, PFK_EXT_KEY_AUTH);
+	tb_h16(&t, 256);
+	tb_h16(&t, 0);
+	tb_bytes(&t, key, 32);
+	tb_ext_end(&t);
+	tb_sa2(&t, PFK_MODE_TRANSPORT, 10);
+	tb_done(&t);
+	wr_init(&w, PFK_REQ_MAX);
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)), 0);
+	assert_bytes(w.buf, w.len, t.b, t.n);
+	wr_free(&w);
+
+	/* GETSPI for a CPI: the range is 256..61439 (RFC 3173 §3.3) */
+	tb_msg(&t, PFK_GETSPI, 0, PFK_SATYPE_IPCOMP, 5, 0x1234);
+	tb_addr(&t, PFK_EXT_ADDRESS_SRC, "198.51.100.1", 255, 32, 0);
+	tb_addr(&t, PFK_EXT_ADDRESS_DST, "198.51.100.2", 255, 32, 0);
+	tb_ext(&t, PFK_EXT_SPIRANGE);
+	tb_h32(&t, 0x100);
+	tb_h32(&t, 0xefff);
+	tb_h32(&t, 0);
+	tb_ext_end(&t);
+	tb_sa2(&t, PFK_MODE_ANY, 9);
+	tb_done(&t);
+	wr_init(&w, PFK_REQ_MAX);
+	assert_int_equal(pfk_build_getspi(&w, &r, IPPROTO_COMP, &s, &d, 9,
+					  K_SPI_MIN, k_spi_max(IPPROTO_COMP),
+					  err, sizeof(err)),
+			 0);
+	assert_bytes(w.buf, w.len, t.b, t.n);
+	wr_free(&w);
+}
+
+/* IPComp SAs round-trip on every dialect; what IPComp cannot carry is
+ * refused before anything is built. */
+static void test_ipcomp_roundtrip_rejects(void **state)
+{
+	struct pfk_req r = RQ(LNX, 1);
+	struct ksa sa;
+	struct wr w;
+	char err[128];
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.proto = IPPROTO_COMP;
+	sa.spi = 0x4000;
+	sa.src = A("2001:db8::1");
+	sa.dst = A("2001:db8::2");
+	sa.mode = KMODE_TRANSPORT;
+	sa.reqid = 3;
+	sa.comp_id = IKEV2_IPCOMP_DEFLATE;
+	roundtrip_sa(FBSD, &sa);
+	roundtrip_sa(NBSD, &sa);
+	roundtrip_sa(LNX, &sa);
+
+	wr_init(&w, PFK_REQ_MAX);
+	sa.spi = 0x10000; /* a CPI is 16 bits */
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)), -EINVAL);
+	sa.spi = 0x4000;
+	sa.comp_id = IKEV2_IPCOMP_LZS;
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)),
+			 -EOPNOTSUPP);
+	sa.comp_id = IKEV2_IPCOMP_DEFLATE;
+	sa.replay_window = 32; /* IPComp has no sequence numbers */
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)), -EINVAL);
+	sa.replay_window = 0;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
+	sa.auth_key_len = 32;
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)), -EINVAL);
+	sa.integ_id = 0;
+	sa.auth_key_len = 0;
+	sa.proto = IPPROTO_ESP; /* a compression id on an ESP SA */
+	sa.encr_id = IKEV2_ENCR_NULL;
+	sa.integ_id = IKEV2_INTEG_HMAC_SHA2_256_128;
+	sa.auth_key_len = 32;
+	assert_int_equal(pfk_build_sa(&w, &r, &sa, err, sizeof(err)), -EINVAL);
+	wr_free(&w);
+}
+
 /* ---- malformed input ---------------------------------------------------- */
 
 static void valid_msg(struct tb *t)
@@ -2045,6 +2179,8 @@ int main(void)
 	    cmocka_unit_test(test_decode_replies),
 	    cmocka_unit_test(test_migrate_bytes),
 	    cmocka_unit_test(test_migrate_malformed),
+	    cmocka_unit_test(test_ah_ipcomp_bytes),
+	    cmocka_unit_test(test_ipcomp_roundtrip_rejects),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_backend_open_fails_cleanly),
 	};
