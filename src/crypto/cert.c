@@ -77,13 +77,13 @@ bool cert_id_match(X509 *cert, uint8_t type, const uint8_t *data, size_t len)
 			     asn1_ieq(g->d.rfc822Name, data, len);
 			break;
 		case GEN_IPADD:
-			ok = (type == CERT_ID_IPV4_ADDR ||
-			      type == CERT_ID_IPV6_ADDR) &&
-			     (size_t)ASN1_STRING_length(g->d.iPAddress) ==
-				 len &&
-			     len == (type == CERT_ID_IPV4_ADDR ? 4 : 16) &&
-			     memcmp(ASN1_STRING_get0_data(g->d.iPAddress),
-				    data, len) == 0;
+			ok =
+			    (type == CERT_ID_IPV4_ADDR ||
+			     type == CERT_ID_IPV6_ADDR) &&
+			    (size_t)ASN1_STRING_length(g->d.iPAddress) == len &&
+			    len == (type == CERT_ID_IPV4_ADDR ? 4 : 16) &&
+			    memcmp(ASN1_STRING_get0_data(g->d.iPAddress), data,
+				   len) == 0;
 			break;
 		default:
 			break;
@@ -108,9 +108,9 @@ int cert_check_dates(X509 *x, char *why, size_t whylen)
 	return 0;
 }
 
-int cert_check_trust(EVP_PKEY *peer_key, STACK_OF(X509) * peer_certs,
-		     X509 *ee, STACK_OF(X509) * untrusted, const char **how,
-		     char *why, size_t whylen)
+int cert_check_trust(EVP_PKEY *peer_key, STACK_OF(X509) * peer_certs, X509 *ee,
+		     STACK_OF(X509) * untrusted, const char **how, char *why,
+		     size_t whylen)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(ee);
 	X509_STORE_CTX *ctx = NULL;
@@ -152,7 +152,8 @@ int cert_check_trust(EVP_PKEY *peer_key, STACK_OF(X509) * peer_certs,
 	}
 	for (i = 0; i < sk_X509_num(peer_certs); i++)
 		if (X509_check_ca(sk_X509_value(peer_certs, i)) > 0)
-			X509_STORE_add_cert(store, sk_X509_value(peer_certs, i));
+			X509_STORE_add_cert(store,
+					    sk_X509_value(peer_certs, i));
 	/* An intermediate CA in peers_public_key is a trust anchor too. */
 	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
 	if (X509_STORE_CTX_init(ctx, store, ee, untrusted) != 1) {

@@ -39,9 +39,9 @@ int cert_check_dates(X509 *x, char *why, size_t whylen);
  * public key, peer_certs pinned certificates and CA certificates.
  * 0 when ee is trusted (*how says why, for the log), else -1 and why.
  * untrusted: further certificates the peer sent (chain building). */
-int cert_check_trust(EVP_PKEY *peer_key, STACK_OF(X509) * peer_certs,
-		     X509 *ee, STACK_OF(X509) * untrusted, const char **how,
-		     char *why, size_t whylen);
+int cert_check_trust(EVP_PKEY *peer_key, STACK_OF(X509) * peer_certs, X509 *ee,
+		     STACK_OF(X509) * untrusted, const char **how, char *why,
+		     size_t whylen);
 
 /* RFC 4514 string of a name (empty on failure); returns buf. */
 const char *cert_name_str(const X509_NAME *n, char *buf, size_t len);

@@ -287,6 +287,109 @@ out_der:
 	return rc;
 }
 
+/* The field size of an EC key on P-256/384/521, or 0 for RSA; -1 for
+ * any other key. */
+static int prehashed_field(EVP_PKEY *key, size_t *field)
+{
+	enum sig_key kt;
+	int bits;
+
+	if (sig_key_info(key, &kt, &bits) < 0)
+		return -1;
+	if (kt == SIG_KEY_RSA) {
+		*field = 0;
+		return 0;
+	}
+	if (kt != SIG_KEY_EC || bits <= 0)
+		return -1;
+	*field = ((size_t)bits + 7) / 8;
+	return 0;
+}
+
+int sig_sign_prehashed(EVP_PKEY *key, const uint8_t *data, size_t len,
+		       uint8_t **sig, size_t *sig_len)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t *buf = NULL;
+	size_t n = 0, field = 0;
+	int rc = -EIO;
+
+	*sig = NULL;
+	*sig_len = 0;
+	if (!data || !len || prehashed_field(key, &field) < 0)
+		return -EINVAL;
+	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	if (!pctx)
+		return -ENOMEM;
+	/* no signature digest: RSA pads data as is (PKCS#1 v1.5 type 1,
+	 * no DigestInfo), ECDSA takes data as the digest */
+	if (EVP_PKEY_sign_init(pctx) != 1 ||
+	    (!field &&
+	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) ||
+	    EVP_PKEY_sign(pctx, NULL, &n, data, len) != 1)
+		goto out_ctx;
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_ctx;
+	}
+	if (EVP_PKEY_sign(pctx, buf, &n, data, len) != 1)
+		goto out_buf;
+	if (field) {
+		/* RFC 4754 §7: r | s */
+		uint8_t *raw = malloc(2 * field);
+
+		if (!raw) {
+			rc = -ENOMEM;
+			goto out_buf;
+		}
+		rc = ecdsa_der_to_raw(buf, n, field, raw);
+		free(buf);
+		buf = raw;
+		n = 2 * field;
+		if (rc < 0)
+			goto out_buf;
+	}
+	*sig = buf;
+	*sig_len = n;
+	EVP_PKEY_CTX_free(pctx);
+	return 0;
+out_buf:
+	free(buf);
+out_ctx:
+	EVP_PKEY_CTX_free(pctx);
+	return rc;
+}
+
+int sig_verify_prehashed(EVP_PKEY *key, const uint8_t *data, size_t len,
+			 const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t *der = NULL;
+	size_t field = 0;
+	int rc = -EBADMSG;
+
+	if (!data || !len || !sig || !sig_len ||
+	    prehashed_field(key, &field) < 0)
+		return -EBADMSG;
+	if (field) {
+		/* RFC 4754 §7: exactly two field-sized integers */
+		if (sig_len != 2 * field ||
+		    ecdsa_raw_to_der(sig, field, &der, &sig_len) < 0)
+			return -EBADMSG;
+		sig = der;
+	}
+	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	if (pctx && EVP_PKEY_verify_init(pctx) == 1 &&
+	    (field ||
+	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1) &&
+	    EVP_PKEY_verify(pctx, sig, sig_len, data, len) == 1)
+		rc = 0;
+	EVP_PKEY_CTX_free(pctx);
+	OPENSSL_free(der);
+	return rc;
+}
+
 /* RSASSA-PSS-params (RFC 4055 §3.1) as an AlgorithmIdentifier. */
 static int pss_algor(const struct sig_alg *a, X509_ALGOR *alg)
 {

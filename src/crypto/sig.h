@@ -58,6 +58,15 @@ int sig_sign(EVP_PKEY *key, const struct sig_alg *a, const uint8_t *data,
 int sig_verify(EVP_PKEY *key, const struct sig_alg *a, const uint8_t *data,
 	       size_t len, const uint8_t *sig, size_t sig_len);
 
+/* IKEv1 (RFC 2409 §5.1, RFC 4754 §7): data already is the hash (HASH_I
+ * or HASH_R).  RSA: PKCS#1 v1.5 padding of data itself (no
+ * DigestInfo); ECDSA (P-256/384/521): data is the digest, the signature
+ * r | s each the field size.  Same returns as sig_sign/sig_verify. */
+int sig_sign_prehashed(EVP_PKEY *key, const uint8_t *data, size_t len,
+		       uint8_t **sig, size_t *sig_len);
+int sig_verify_prehashed(EVP_PKEY *key, const uint8_t *data, size_t len,
+			 const uint8_t *sig, size_t sig_len);
+
 /* RFC 7427 §3: DER AlgorithmIdentifier of a (PKCS1, PSS, ECDSA_DER). */
 int sig_algid_encode(const struct sig_alg *a, uint8_t *out, size_t cap,
 		     size_t *len);

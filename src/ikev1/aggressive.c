@@ -73,6 +73,8 @@ int am_start(struct ikev1_sa *sa, struct ikev1_out *out)
 		return -EINVAL;
 	if (!c->aggressive)
 		return -EPERM;
+	if (p1_auth(c) != ISAKMP_P1_AUTH_PSK)
+		return -ENOTSUP; /* signatures: Main Mode only */
 	am_warn("initiator");
 	if (p1_cookie(sa->cky_i) != 0)
 		return -EIO;
@@ -118,6 +120,8 @@ int am_respond1(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	/* refused unless configured: no state, a notify at most */
 	if (!c->aggressive)
 		return ISAKMP_N_INVALID_EXCHANGE_TYPE;
+	if (p1_auth(c) != ISAKMP_P1_AUTH_PSK)
+		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
 	/* RFC 2409 §5: SA, KE, Ni, IDii */
 	if (!pl || !isakmp_msg_find(m, ISAKMP_NP_KE) ||
 	    !isakmp_msg_find(m, ISAKMP_NP_NONCE) ||

@@ -9,6 +9,9 @@
  *                 configuration allows it), initiator and responder
  *   phase1.c      what both Phase 1 modes share: cookies, KE and nonces,
  *                 SKEYID, our ID, HASH_I/HASH_R
+ *   sigauth.c     Main Mode authenticated with signatures (RSA, ECDSA
+ *                 RFC 4754) and X.509: CR, CERT, SIG_I/SIG_R, the
+ *                 peer's certificate checked with src/crypto/cert.c
  *   quick_mode.c  Quick Mode (ESP tunnel, optional PFS), both roles
  *   info.c        Informational Delete (IPsec SAs and the ISAKMP SA)
  *   dpd.c         Dead Peer Detection (RFC 3706): R-U-THERE and its ACK
@@ -36,6 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "crypto/ikev1.h"
 #include "isakmp/isakmp.h"
 
@@ -46,7 +52,7 @@
  * ISAKMP SA (replay protection, RFC 2409 §5.5); once full, no further
  * exchange is started or accepted: the SA must be replaced. */
 #define IKEV1_MID_WINDOW 4096
-#define IKEV1_MAX_ID	 64
+#define IKEV1_MAX_ID	 256 /* a DER_ASN1_DN fits */
 
 /* One Phase 1 suite (RFC 2409 App. A values). */
 struct ikev1_p1_suite {
@@ -66,8 +72,29 @@ struct ikev1_p2_suite {
 };
 
 struct ikev1_conf {
+	/* Phase 1 authentication method (RFC 2409 App. A; 0 = PSK):
+	 * ISAKMP_P1_AUTH_PSK, _RSA_SIG or _ECDSA_256/384/521 (RFC 4754;
+	 * our key must be on that curve).  Signatures: Main Mode only. */
+	uint16_t auth_method;
 	const uint8_t *psk;
 	size_t psk_len;
+	/* signatures (RFC 2409 §5.1): our certificate (sent as CERT,
+	 * encoding 4) and private key; sign, when set, is used instead of
+	 * key (privilege separation): it signs HASH_I/HASH_R as
+	 * sig_sign_prehashed() does and returns a malloc()ed signature */
+	X509 *cert;
+	EVP_PKEY *key;
+	int (*sign)(void *arg, const uint8_t *hash, size_t len, uint8_t **sig,
+		    size_t *sig_len);
+	/* the peer's certificate is checked like IKEv2's (racoon2's
+	 * peers_public_key, src/crypto/cert.h): peer_key a bare key,
+	 * peer_certs pinned certificates and CAs; verify_id: the peer's ID
+	 * must name its certificate (RFC 4945 §3.1); send_certreq: a CR
+	 * with each CA of peer_certs in message 3/4 */
+	EVP_PKEY *peer_key;
+	STACK_OF(X509) * peer_certs;
+	bool verify_id;
+	bool send_certreq;
 	uint8_t id_type; /* ISAKMP_ID_IPV4_ADDR, _FQDN, ... */
 	uint8_t id[IKEV1_MAX_ID];
 	size_t id_len;
@@ -141,7 +168,7 @@ struct ikev1_out {
 
 struct ikev1_stats {
 	uint64_t dropped;     /* malformed / failed checks */
-	uint64_t auth_failed; /* HASH mismatch */
+	uint64_t auth_failed; /* HASH mismatch, bad signature/certificate */
 	uint64_t replayed;    /* old message ID or duplicate */
 	uint64_t resent;      /* retransmissions of our last message */
 };

@@ -78,6 +78,12 @@ struct ikev1_sa {
 	size_t addr_len;
 };
 
+/* The Phase 1 authentication method of the configuration. */
+static inline uint16_t p1_auth(const struct ikev1_conf *c)
+{
+	return c->auth_method ? c->auth_method : ISAKMP_P1_AUTH_PSK;
+}
+
 /* ---- sa.c ---- */
 /* Header for a message of this SA. */
 void sa_hdr(const struct ikev1_sa *sa, struct isakmp_hdr *h, uint8_t exch,
@@ -152,6 +158,18 @@ int p1_put_auth(struct ikev1_sa *sa, struct isakmp_wr *b, const uint8_t *idb,
 /* The peer's HASH_I/HASH_R of pm over sa->peer_idb; mismatches are
  * counted in auth_failed (-EACCES). */
 int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm);
+
+/* ---- sigauth.c ---- */
+bool sigauth_key_fits(uint16_t method, EVP_PKEY *key);
+/* CR payloads (one per CA of peer_certs) when send_certreq. */
+int sigauth_put_cr(const struct ikev1_sa *sa, struct isakmp_wr *b);
+/* [CERT,] SIG over our HASH_I/HASH_R. */
+int sigauth_put(struct ikev1_sa *sa, struct isakmp_wr *b, const uint8_t *hash,
+		size_t hlen);
+/* The peer's [CERT,] SIG against its HASH (sa->peer_idb is its ID):
+ * 0, or -EACCES/-EBADMSG (counted in auth_failed, logged). */
+int sigauth_check(struct ikev1_sa *sa, const struct isakmp_msg *pm,
+		  const uint8_t *hash, size_t hlen);
 
 /* ---- aggressive.c ---- */
 int am_start(struct ikev1_sa *sa, struct ikev1_out *out);

@@ -1,6 +1,7 @@
 /*
- * main_mode.c - Main Mode (Identity Protection, RFC 2409 §5, §5.4),
- * initiator and responder:
+ * main_mode.c - Main Mode (Identity Protection, RFC 2409 §5, §5.4; with
+ * signatures §5.1: CR in messages 3/4, [CERT,] SIG instead of HASH in
+ * 5/6, sigauth.c), initiator and responder:
  *   I -> R  HDR, SA
  *   I <- R  HDR, SA
  *   I -> R  HDR, KE, Ni
@@ -110,7 +111,9 @@ static int build_ke_msg(struct ikev1_sa *sa, const uint8_t *gx,
 	isakmp_wr_begin(&b, &h);
 	isakmp_put_raw(&b, ISAKMP_NP_KE, gx, sa->gx_len);
 	isakmp_put_raw(&b, ISAKMP_NP_NONCE, nonce, nonce_len);
-	if (natt_put_natd(sa, &b) != 0) {
+	/* RFC 2409 §5.1: the CAs we trust, so that the peer sends its
+	 * certificate */
+	if (natt_put_natd(sa, &b) != 0 || sigauth_put_cr(sa, &b) != 0) {
 		isakmp_wr_abort(&b);
 		return -EIO;
 	}

@@ -2,7 +2,8 @@
  * phase1.c - what Main Mode and Aggressive Mode (RFC 2409 §5) share:
  * cookies, the DH exchange and nonces, SKEYID and the keys, our ID
  * payload, the peer's ID (checked against the configured peers_id),
- * and the authentication payloads: HASH_I / HASH_R (§5.4).
+ * and the authentication payloads: HASH_I / HASH_R (§5.4), or the
+ * signatures over them (§5.1, sigauth.c).
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -74,10 +75,16 @@ int p1_take_ke_nonce(struct ikev1_sa *sa, const struct isakmp_msg *m)
 	memcpy(peer_gx, ke->body, ke->len);
 	memcpy(peer_n, no->body, no->len);
 	*peer_n_len = no->len;
-	/* RFC 2409 §5: SKEYID = prf(pre-shared-key, Ni_b | Nr_b) */
-	rc = ikev1_skeyid_psk(sa->keys.prf, sa->conf->psk, sa->conf->psk_len,
-			      sa->ni, sa->ni_len, sa->nr, sa->nr_len,
-			      sa->keys.skeyid);
+	/* RFC 2409 §5: SKEYID = prf(pre-shared-key, Ni_b | Nr_b) for a
+	 * PSK, prf(Ni_b | Nr_b, g^xy) for signatures */
+	if (p1_auth(sa->conf) == ISAKMP_P1_AUTH_PSK)
+		rc = ikev1_skeyid_psk(sa->keys.prf, sa->conf->psk,
+				      sa->conf->psk_len, sa->ni, sa->ni_len,
+				      sa->nr, sa->nr_len, sa->keys.skeyid);
+	else
+		rc = ikev1_skeyid_sig(sa->keys.prf, sa->ni, sa->ni_len, sa->nr,
+				      sa->nr_len, gxy, da->secret_len,
+				      sa->keys.skeyid);
 	if (!rc)
 		rc = ikev1_derive(&sa->keys, gxy, da->secret_len, sa->cky_i,
 				  sa->cky_r, sa->gxi, sa->gx_len, sa->gxr,
@@ -139,6 +146,9 @@ int p1_put_auth(struct ikev1_sa *sa, struct isakmp_wr *b, const uint8_t *idb,
 			     sa->sai_b, sa->sai_len, idb, idb_len, hash);
 	if (rc)
 		return rc;
+	/* §5.1: with signatures, [CERT,] SIG_I / SIG_R over that hash */
+	if (p1_auth(sa->conf) != ISAKMP_P1_AUTH_PSK)
+		return sigauth_put(sa, b, hash, sa->keys.hlen);
 	return isakmp_put_raw(b, ISAKMP_NP_HASH, hash, sa->keys.hlen);
 }
 
@@ -148,8 +158,11 @@ int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm)
 	uint8_t hash[CRYPTO_MAX_PRF_OUT];
 	int rc;
 
-	/* RFC 2409 §5.4: a HASH of the prf's length */
-	if (!hp || hp->len != sa->keys.hlen || !sa->peer_idb_len)
+	bool sig = p1_auth(sa->conf) != ISAKMP_P1_AUTH_PSK;
+
+	/* RFC 2409 §5.4: a HASH of the prf's length; §5.1: a SIG, no HASH */
+	if ((sig ? hp != NULL : !hp || hp->len != sa->keys.hlen) ||
+	    !sa->peer_idb_len)
 		return -EBADMSG;
 	rc = ikev1_hash_auth(&sa->keys, !sa->initiator, sa->gxi, sa->gx_len,
 			     sa->gxr, sa->gx_len, sa->cky_i, sa->cky_r,
@@ -157,6 +170,8 @@ int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm)
 			     sa->peer_idb_len, hash);
 	if (rc)
 		return rc;
+	if (sig)
+		return sigauth_check(sa, pm, hash, sa->keys.hlen);
 	if (CRYPTO_memcmp(hash, hp->body, sa->keys.hlen) != 0) {
 		sa->st.auth_failed++;
 		return -EACCES;

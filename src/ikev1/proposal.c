@@ -37,7 +37,7 @@ void p1_offer(const struct ikev1_conf *c, struct isakmp_sa *sa)
 		x->keylen = s->encr == ISAKMP_P1_ENCR_3DES ? 0 : s->keybits;
 		x->hash = s->hash;
 		x->group = s->group;
-		x->auth_method = ISAKMP_P1_AUTH_PSK;
+		x->auth_method = p1_auth(c);
 		x->life_sec = s->life_sec;
 	}
 }
@@ -46,9 +46,10 @@ static const struct ikev1_p1_suite *p1_match(const struct ikev1_conf *c,
 					     const struct isakmp_xform *x)
 {
 	/* RFC 2407 §4.5 / RFC 2409 App. A: an unknown attribute, another
-	 * transform ID, life in kilobytes: not this transform */
+	 * transform ID or authentication method, life in kilobytes: not
+	 * this transform */
 	if (x->unknown_attr || x->id != ISAKMP_KEY_IKE ||
-	    x->auth_method != ISAKMP_P1_AUTH_PSK || x->life_kb)
+	    x->auth_method != p1_auth(c) || x->life_kb)
 		return NULL;
 	for (unsigned i = 0; i < c->n_p1; i++) {
 		const struct ikev1_p1_suite *s = &c->p1[i];

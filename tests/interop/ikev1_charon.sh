@@ -8,6 +8,11 @@
 #   - Main Mode with a PSK: the ISAKMP SA is ESTABLISHED on both sides
 #   - Aggressive Mode with a PSK (RFC 2409 §5.4; charon needs aggressive
 #     = yes and i_dont_care_about_security_and_use_aggressive_mode_psk)
+#   - r2-rsa / charon-rsa: Main Mode with RSA signatures (RFC 2409 §5.1),
+#     certificates from one CA (made with openssl, tests/lib/pki.sh),
+#     FQDN IDs in subjectAltName, CR/CERT/SIG, each side checks the
+#     other's chain and ID; r2-ecdsa / charon-ecdsa: ECDSA P-256 (RFC
+#     4754, method 9) with self-signed certificates pinned on both sides
 #   - NAT-T (RFC 3947): charon fakes a NAT (encap = yes, as libipsec only
 #     does ESP-in-UDP); VIDs, NAT-D, the float to 4500 with the non-ESP
 #     marker, UDP-encapsulated tunnel mode in Quick Mode
@@ -22,7 +27,7 @@
 #   - traffic: our side's keys go into r2espd (the userspace data plane,
 #     with r2espctl: iked does not run IKEv1 yet) and pings between the
 #     protected addresses pass through both ESP-in-UDP tunnels
-# Usage: R2_BUILD=build-dir tests/interop/ikev1_charon.sh [r2|charon|r2-am|charon-am]...
+# Usage: R2_BUILD=build-dir tests/interop/ikev1_charon.sh [r2|charon][-am|-rsa|-ecdsa]...
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
@@ -49,6 +54,20 @@ ns_addr a va 198.51.100.1/24
 ns_addr b vb 198.51.100.2/24
 ns_addr a lo 203.0.113.1/32
 ns_addr b lo 203.0.113.2/32
+
+# certificates for the -rsa / -ecdsa cases
+if [[ " ${CASES[*]}" == *-rsa* || " ${CASES[*]}" == *-ecdsa* ]]; then
+	need_cmd openssl
+	[ -e /usr/lib/ipsec/plugins/libstrongswan-x509.so ] ||
+		skip_all "ikev1_charon: charon's x509 plugin not installed"
+	. "$LIB/pki.sh"
+	pki_init "$TEST_DIR/pki"
+	mkca rsaca rsa
+	mkee ra rsa a.example rsaca "DNS:a.example"
+	mkee rb rsa b.example rsaca "DNS:b.example"
+	mkee ea p256 host-a "" "DNS:a.example"
+	mkee eb p256 host-b "" "DNS:b.example"
+fi
 
 ctl() { ns_exec a "$ESPBIN/r2espctl" -s "$TEST_DIR/espd.sock" "$@"; }
 start_bg espd ip netns exec "$(ns a)" "$ESPBIN/r2espd" -s "$TEST_DIR/espd.sock"
@@ -81,15 +100,41 @@ traffic() {
 field() { sed -n "s/.* $2=\([0-9a-f]*\).*/\1/p" <<<"$1" | head -1; }
 
 run_case() {
-	local side=$1 who=${1%-am} C=ch-$1 out am=() am_conn=() am_opt=()
-	if [ "$who" != "$side" ]; then
+	local side=$1 who=${1%%-*} mode='' C=ch-$1 out am=() am_conn=() am_opt=()
+	local auth=(psk="$PSK") ids=(local_id=198.51.100.2 remote_id=198.51.100.1)
+	[ "$who" != "$side" ] && mode=${side#*-}
+	case $mode in
+	am)
 		am=(--aggressive)
 		am_conn=(aggressive=yes)
-		am_opt=(--opt 'i_dont_care_about_security_and_use_aggressive_mode_psk = yes')
+		am_opt=(--opt 'i_dont_care_about_security_and_use_aggressive_mode_psk = yes') ;;
+	rsa)
+		am=(--auth rsa --cert "$PKI/ra.crt" --key "$PKI/ra.key"
+			--trust "$PKI/rsaca.crt" --id a.example --peer-id b.example)
+		am_opt=(--certs)
+		auth=(local_auth=pubkey remote_auth=pubkey local_certs=rb.crt
+			remote_cacerts=rsaca.crt) ;;
+	ecdsa)
+		am=(--auth ecdsa256 --cert "$PKI/ea.crt" --key "$PKI/ea.key"
+			--trust "$PKI/eb.crt" --id a.example --peer-id b.example)
+		am_opt=(--certs)
+		auth=(local_auth=pubkey remote_auth=pubkey local_certs=eb.crt
+			remote_certs=ea.crt) ;;
+	esac
+	if [ "$mode" = rsa ] || [ "$mode" = ecdsa ]; then
+		ids=(local_id=b.example remote_id=a.example)
 	fi
 	charon_start b "$C" --libipsec --keys "${am_opt[@]}" || { fail "$side: charon start"; return; }
+	local cd
+	cd=$(charon_dir "$C")
+	case $mode in
+	rsa) cp "$PKI/rb.crt" "$cd/x509/"; cp "$PKI/rb.key" "$cd/private/"
+		cp "$PKI/rsaca.crt" "$cd/x509ca/" ;;
+	ecdsa) cp "$PKI/eb.crt" "$PKI/ea.crt" "$cd/x509/"
+		cp "$PKI/eb.key" "$cd/private/" ;;
+	esac
 	charon_conn "$C" c version=1 local=198.51.100.2 remote=198.51.100.1 \
-		local_id=198.51.100.2 remote_id=198.51.100.1 psk="$PSK" \
+		"${ids[@]}" "${auth[@]}" \
 		proposals=aes128-sha256-modp2048 \
 		esp_proposals=aes128-sha256-modp2048 \
 		local_ts=203.0.113.2/32 remote_ts=203.0.113.1/32 encap=yes \
@@ -100,7 +145,7 @@ run_case() {
 	if [ "$who" = r2 ]; then
 		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" init \
 			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
-			203.0.113.2/32 --pfs 14 --delete 12 --timeout 40 --natt "${am[@]}"
+			203.0.113.2/32 --pfs 14 --delete 7 --timeout 40 --natt "${am[@]}"
 	else
 		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" resp \
 			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
@@ -147,7 +192,8 @@ run_case() {
 		fail "$side: ESP keys differ from charon's log"
 	fi
 	local reqid=1
-	case $side in charon) reqid=2 ;; r2-am) reqid=3 ;; charon-am) reqid=4 ;; esac
+	case $side in charon) reqid=2 ;; r2-am) reqid=3 ;; charon-am) reqid=4 ;;
+	r2-rsa) reqid=5 ;; charon-rsa) reqid=6 ;; r2-ecdsa) reqid=7 ;; charon-ecdsa) reqid=8 ;; esac
 	traffic "$side" "$spi_in" "$spi_out" "$key_in" "$key_out" $reqid
 	# RFC 3706: charon probes an idle peer every dpd_delay; we answer
 	check "$side: charon's DPD R-U-THERE answered with R-U-THERE-ACK" \
@@ -181,8 +227,24 @@ run_case() {
 	n_am=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 4' | wc -l)
 	n_qm=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 32 && isakmp.hash' | wc -l)
 	n_info=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 5 && isakmp.delete.spi' | wc -l)
+	if [ "$mode" = rsa ] || [ "$mode" = ecdsa ]; then
+		# decrypted messages 5 and 6: ID, CERT (one side at least), SIG
+		local n_sig n_cert l
+		n_sig=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 2 && isakmp.sig' | wc -l)
+		n_cert=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 2 && isakmp.cert.encoding' | wc -l)
+		[ "$n_sig" -ge 2 ] && [ "$n_cert" -ge 1 ] &&
+			pass "$side: tshark decrypts messages 5/6: SIG in both, CERT in $n_cert" ||
+			fail "$side: decrypted SIG payloads $n_sig, CERT $n_cert"
+		l=$(grep -v '(myself)' "$(charon_log "$C")" |
+			grep -m1 -o "authentication of '[^']*' with [A-Za-z0-9_ -]* successful")
+		[ -n "$l" ] && pass "$side: charon: $l" ||
+			fail "$side: charon authenticated our signature"
+		l=$(grep -m1 -o 'peer authenticated by signature.*' "$log")
+		[ -n "$l" ] && pass "$side: ikev1-peer: $l" ||
+			fail "$side: ikev1-peer authenticated charon's signature"
+	fi
 	log "$side: isakmp=$n_isakmp main=$n_mm aggressive=$n_am quick(decrypted HASH)=$n_qm info(decrypted D)=$n_info"
-	if [ ${#am[@]} -eq 0 ]; then
+	if [ "$mode" != am ]; then
 		[ "$n_mm" -ge 6 ] && pass "$side: tshark: 6 Main Mode messages" || fail "$side: Main Mode messages: $n_mm"
 	else
 		[ "$n_am" -ge 3 ] && [ "$n_mm" -eq 0 ] && pass "$side: tshark: 3 Aggressive Mode messages, no Main Mode" ||

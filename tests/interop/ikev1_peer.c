@@ -17,6 +17,11 @@
  *   --natt         offer/accept NAT-T (RFC 3947): after NAT detection the
  *                  exchange moves to port 4500 with the non-ESP marker
  *   --aggressive   (init) start with Aggressive Mode; (resp) accept it
+ *   --auth M       rsa | ecdsa256 | ecdsa384 | ecdsa521: Main Mode with
+ *                  signatures (RFC 2409 §5.1, RFC 4754) instead of PSK
+ *   --cert F --key F --trust F   our certificate, its key, and the
+ *                  peer's certificate or CA (PEM; peers_public_key)
+ *   --id FQDN --peer-id FQDN     ID_FQDN IDs instead of the addresses
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +33,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
 
 #include "ikev1/ikev1.h"
 
@@ -88,6 +95,33 @@ static int prefix(const char *s, struct isakmp_id *id)
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		return -1;
 	return isakmp_id_from_prefix(id, AF_INET, &a, plen, 0, 0);
+}
+
+static X509 *read_cert(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		fclose(f);
+	return x;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		fclose(f);
+	return k;
+}
+
+static void set_fqdn(uint8_t *type, uint8_t *buf, size_t *len, const char *s)
+{
+	*type = ISAKMP_ID_FQDN;
+	*len = strlen(s) < IKEV1_MAX_ID ? strlen(s) : IKEV1_MAX_ID;
+	memcpy(buf, s, *len);
 }
 
 int main(int argc, char **argv)
@@ -152,6 +186,31 @@ int main(int argc, char **argv)
 			c.natt = true;
 		else if (!strcmp(argv[i], "--aggressive"))
 			c.aggressive = c.aggressive_initiate = true;
+		else if (!strcmp(argv[i], "--auth") && i + 1 < argc) {
+			const char *m = argv[++i];
+			c.auth_method =
+			    !strcmp(m, "rsa")	     ? ISAKMP_P1_AUTH_RSA_SIG
+			    : !strcmp(m, "ecdsa256") ? ISAKMP_P1_AUTH_ECDSA_256
+			    : !strcmp(m, "ecdsa384") ? ISAKMP_P1_AUTH_ECDSA_384
+						     : ISAKMP_P1_AUTH_ECDSA_521;
+			c.verify_id = c.send_certreq = true;
+		} else if (!strcmp(argv[i], "--cert") && i + 1 < argc) {
+			if (!(c.cert = read_cert(argv[++i])))
+				return 2;
+		} else if (!strcmp(argv[i], "--key") && i + 1 < argc) {
+			if (!(c.key = read_key(argv[++i])))
+				return 2;
+		} else if (!strcmp(argv[i], "--trust") && i + 1 < argc) {
+			X509 *x = read_cert(argv[++i]);
+			if (!x)
+				return 2;
+			c.peer_certs = sk_X509_new_null();
+			sk_X509_push(c.peer_certs, x);
+		} else if (!strcmp(argv[i], "--id") && i + 1 < argc)
+			set_fqdn(&c.id_type, c.id, &c.id_len, argv[++i]);
+		else if (!strcmp(argv[i], "--peer-id") && i + 1 < argc)
+			set_fqdn(&c.peer_id_type, c.peer_id, &c.peer_id_len,
+				 argv[++i]);
 	}
 	sock = socket(AF_INET, SOCK_DGRAM, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&local, sizeof(local))) {
@@ -259,6 +318,13 @@ int main(int argc, char **argv)
 			if (init) {
 				struct ikev1_out q;
 				ikev1_out_clear(&o);
+				/* Aggressive Mode: charon handles datagrams on
+				 * several threads and ignores a Quick Mode that
+				 * overtakes message 3 (then our retransmission
+				 * gets through, but tshark cannot decrypt the
+				 * duplicate): give message 3 a head start */
+				if (c.aggressive_initiate)
+					usleep(300000);
 				if (ikev1_quick_start(sa, &q) == 0) {
 					send_out(&q);
 					last_send = time(NULL);
@@ -289,6 +355,9 @@ int main(int argc, char **argv)
 	}
 	(void)del_esp;
 	ikev1_sa_free(sa);
+	X509_free(c.cert);
+	EVP_PKEY_free(c.key);
+	sk_X509_pop_free(c.peer_certs, X509_free);
 	close(sock);
 	close(sock4500);
 	return child && (!want_delete || del_isakmp) &&

@@ -19,6 +19,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "ikev1/ikev1.h"
 
 static uint32_t next_spi = 0xc0000001;
@@ -584,6 +588,247 @@ static void am_refused(void **state)
 	ikev1_sa_free(i);
 }
 
+/* ---- Main Mode with signatures (RFC 2409 §5.1, RFC 4754) ---- */
+
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
+		       EVP_PKEY *issuer_key, bool is_ca, const char *san)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+	X509_EXTENSION *e;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+				is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	if (san) {
+		e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+		assert_non_null(e);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) >
+		    0);
+	return x;
+}
+
+struct pki {
+	EVP_PKEY *k_ca, *k_other, *k_a, *k_b;
+	X509 *ca, *other, *a, *b;
+	STACK_OF(X509) * trust_a, *trust_b;
+};
+
+static void pki_make(struct pki *k, const char *alg, const char *param,
+		     bool via_ca)
+{
+	memset(k, 0, sizeof(*k));
+	k->k_ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	k->k_other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (!strcmp(alg, "RSA")) {
+		k->k_a = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		k->k_b = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	} else {
+		k->k_a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", param);
+		k->k_b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", param);
+	}
+	assert_true(k->k_ca && k->k_other && k->k_a && k->k_b);
+	k->ca = make_cert(k->k_ca, "v1 test CA", NULL, NULL, true, NULL);
+	k->other = make_cert(k->k_other, "other CA", NULL, NULL, true, NULL);
+	k->a = make_cert(k->k_a, "a", via_ca ? k->ca : NULL,
+			 via_ca ? k->k_ca : NULL, false, "DNS:a.example");
+	k->b = make_cert(k->k_b, "b", via_ca ? k->ca : NULL,
+			 via_ca ? k->k_ca : NULL, false, "DNS:b.example");
+	k->trust_a = sk_X509_new_null();
+	k->trust_b = sk_X509_new_null();
+	/* a trusts b's certificate (CA or pinned), b trusts a's */
+	sk_X509_push(k->trust_a, via_ca ? k->ca : k->b);
+	sk_X509_push(k->trust_b, via_ca ? k->ca : k->a);
+}
+
+static void pki_free(struct pki *k)
+{
+	sk_X509_free(k->trust_a);
+	sk_X509_free(k->trust_b);
+	X509_free(k->ca);
+	X509_free(k->other);
+	X509_free(k->a);
+	X509_free(k->b);
+	EVP_PKEY_free(k->k_ca);
+	EVP_PKEY_free(k->k_other);
+	EVP_PKEY_free(k->k_a);
+	EVP_PKEY_free(k->k_b);
+}
+
+static void conf_sig(struct ikev1_conf *c, bool left, uint16_t method,
+		     struct pki *k)
+{
+	const char *me = left ? "a.example" : "b.example";
+	const char *peer = left ? "b.example" : "a.example";
+
+	conf_init(c, left, "", 14);
+	c->psk = NULL;
+	c->psk_len = 0;
+	c->auth_method = method;
+	c->id_type = ISAKMP_ID_FQDN;
+	c->id_len = strlen(me);
+	memcpy(c->id, me, c->id_len);
+	c->peer_id_type = ISAKMP_ID_FQDN;
+	c->peer_id_len = strlen(peer);
+	memcpy(c->peer_id, peer, c->peer_id_len);
+	c->cert = left ? k->a : k->b;
+	c->key = left ? k->k_a : k->k_b;
+	c->peer_certs = left ? k->trust_a : k->trust_b;
+	c->verify_id = true;
+	c->send_certreq = true;
+}
+
+static void mm_sig_case(uint16_t method, const char *alg, const char *param,
+			bool via_ca, bool responder_sends_cert)
+{
+	struct pki k;
+	struct pair p;
+	struct ikev1_child a, b;
+
+	pki_make(&k, alg, param, via_ca);
+	conf_sig(&p.ci, true, method, &k);
+	conf_sig(&p.cr, false, method, &k);
+	if (!responder_sends_cert)
+		p.cr.cert = NULL; /* a has b's pinned certificate */
+	main_mode(&p);
+	assert_int_equal(ikev1_sa_stats(p.i)->auth_failed, 0);
+	quick_mode(&p, &a, &b);
+	pair_free(&p);
+	pki_free(&k);
+}
+
+static void mm_rsa_ca(void **state)
+{
+	(void)state;
+	mm_sig_case(ISAKMP_P1_AUTH_RSA_SIG, "RSA", NULL, true, true);
+}
+
+static void mm_ecdsa(void **state)
+{
+	(void)state;
+	mm_sig_case(ISAKMP_P1_AUTH_ECDSA_256, "EC", "P-256", true, true);
+	mm_sig_case(ISAKMP_P1_AUTH_ECDSA_384, "EC", "P-384", false, false);
+	mm_sig_case(ISAKMP_P1_AUTH_ECDSA_521, "EC", "P-521", true, true);
+}
+
+/* Run Main Mode up to message 5 at the responder; returns its result. */
+static int mm_to_5(struct pair *p)
+{
+	struct ikev1_out o1, o2;
+	struct isakmp_msg m;
+	int rc;
+
+	assert_int_equal(ikev1_sa_new_initiator(&p->ci, &p->i, &o1), 0);
+	assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+	assert_int_equal(ikev1_sa_new_responder(&p->cr, &m, &p->r, &o2), 0);
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p->i, o2.pkt, o2.len, &o1), 0); /* 3 */
+	ikev1_out_clear(&o2);
+	assert_int_equal(ikev1_input(p->r, o1.pkt, o1.len, &o2), 0); /* 4 */
+	ikev1_out_clear(&o1);
+	assert_int_equal(ikev1_input(p->i, o2.pkt, o2.len, &o1), 0); /* 5 */
+	ikev1_out_clear(&o2);
+	rc = ikev1_input(p->r, o1.pkt, o1.len, &o2);
+	if (rc)
+		assert_null(o2.pkt);
+	ikev1_out_clear(&o1);
+	ikev1_out_clear(&o2);
+	return rc;
+}
+
+/* Refusals: an untrusted CA, an ID the certificate does not name, a
+ * key that does not fit the method; each leaves the responder in MM_R4
+ * with the failure counted. */
+static void mm_sig_refused(void **state)
+{
+	struct pki k;
+	struct pair p;
+
+	(void)state;
+	pki_make(&k, "EC", "P-256", true);
+	/* the responder trusts another CA only */
+	conf_sig(&p.ci, true, ISAKMP_P1_AUTH_ECDSA_256, &k);
+	conf_sig(&p.cr, false, ISAKMP_P1_AUTH_ECDSA_256, &k);
+	sk_X509_set(k.trust_b, 0, k.other);
+	assert_int_equal(mm_to_5(&p), -EACCES);
+	assert_int_equal(ikev1_sa_state(p.r), IKEV1_MM_R4);
+	assert_int_equal(ikev1_sa_stats(p.r)->auth_failed, 1);
+	pair_free(&p);
+	sk_X509_set(k.trust_b, 0, k.ca);
+	/* the initiator claims an ID its certificate does not carry */
+	conf_sig(&p.ci, true, ISAKMP_P1_AUTH_ECDSA_256, &k);
+	conf_sig(&p.cr, false, ISAKMP_P1_AUTH_ECDSA_256, &k);
+	memcpy(p.ci.id, "c.example", 9);
+	p.ci.id_len = 9;
+	p.cr.peer_id_type = 0; /* any ID: only the certificate binds it */
+	assert_int_equal(mm_to_5(&p), -EACCES);
+	assert_int_equal(ikev1_sa_stats(p.r)->auth_failed, 1);
+	pair_free(&p);
+	/* the initiator signs with b's key under a's certificate */
+	conf_sig(&p.ci, true, ISAKMP_P1_AUTH_ECDSA_256, &k);
+	conf_sig(&p.cr, false, ISAKMP_P1_AUTH_ECDSA_256, &k);
+	p.ci.key = k.k_b;
+	assert_int_equal(mm_to_5(&p), -EACCES);
+	assert_int_equal(ikev1_sa_stats(p.r)->auth_failed, 1);
+	pair_free(&p);
+	/* ECDSA-384 configured, the key is P-256: nothing is signed */
+	conf_sig(&p.ci, true, ISAKMP_P1_AUTH_ECDSA_384, &k);
+	conf_sig(&p.cr, false, ISAKMP_P1_AUTH_ECDSA_384, &k);
+	{
+		struct ikev1_out o1, o2, o3;
+		struct isakmp_msg m;
+
+		assert_int_equal(ikev1_sa_new_initiator(&p.ci, &p.i, &o1), 0);
+		assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+		assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2),
+				 0);
+		assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o3), 0);
+		ikev1_out_clear(&o2);
+		assert_int_equal(ikev1_input(p.r, o3.pkt, o3.len, &o2), 0);
+		assert_true(ikev1_input(p.i, o2.pkt, o2.len, &o1) < 0);
+		assert_null(o1.pkt);
+		ikev1_out_clear(&o2);
+		ikev1_out_clear(&o3);
+	}
+	pair_free(&p);
+	/* a PSK initiator and a signature responder: no proposal */
+	{
+		struct ikev1_conf ci;
+		struct ikev1_out o1, o2;
+		struct isakmp_msg m;
+		struct ikev1_sa *i, *r = NULL;
+
+		conf_init(&ci, true, "k", 14);
+		conf_sig(&p.cr, false, ISAKMP_P1_AUTH_RSA_SIG, &k);
+		assert_int_equal(ikev1_sa_new_initiator(&ci, &i, &o1), 0);
+		assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+		assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &r, &o2),
+				 ISAKMP_N_NO_PROPOSAL_CHOSEN);
+		assert_null(r);
+		ikev1_out_clear(&o1);
+		ikev1_sa_free(i);
+	}
+	pki_free(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +841,9 @@ int main(void)
 	    cmocka_unit_test(no_common_proposal),
 	    cmocka_unit_test(am_qm_pfs),
 	    cmocka_unit_test(am_refused),
+	    cmocka_unit_test(mm_rsa_ca),
+	    cmocka_unit_test(mm_ecdsa),
+	    cmocka_unit_test(mm_sig_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
