@@ -19,6 +19,7 @@
 #     errors, decrypts the encrypted ones with iked's
 #     ikev1_decryption_table and the ESP with its esp_sa export
 #   - iked stops: Deletes sent, its SAs leave r2espd
+#   - DPD: iked b killed, a declares it dead and removes its SAs
 # Usage: R2_BUILD=build-dir R2_TOP=repo tests/netns/iked_ikev1.sh
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
@@ -224,4 +225,16 @@ log "main=$n_mm quick(decrypted)=$n_qm r-u-there=$n_rut ack=$n_ack deletes=$n_de
 [ "${n_esp:-0}" -gt 0 ] && [ "$n_dec" = "$n_esp" ] &&
 	pass "tshark decrypts all $n_esp ESP packets with iked's esp_sa export" ||
 	fail "ESP decrypted $n_dec of $n_esp"
+
+# RFC 3706: a killed peer is declared dead after dpd_delay + dpd_maxfail
+# unanswered R-U-THEREs (2 s + 3 x 1 s): a removes its SAs
+start_bg iked-a2 ip netns exec "$(ns a)" env RACOON2_ESPD_SOCKET="$TEST_DIR/a/r2espd.sock" \
+	"$IKED" -F -d -f "$TEST_DIR/a/racoon2.conf" --ctl-socket "$TEST_DIR/a/iked.sock" \
+	--pidfile "$TEST_DIR/a/iked.pid"
+wait_for "grep -q 'registered with spmd' '$TEST_DIR/iked-a2.log'" 5
+check "restarted iked a negotiates again" \
+	wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+stop_bg iked-b KILL
+check "DPD: iked b killed; a declares it dead and removes its SAs" \
+	wait_for "grep -q 'dead peer' '$TEST_DIR/iked-a2.log' && is a 'len(v1)' 0 && [ \"\$(esp_sas a)\" = 0 ]" 15
 finish

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# tests/interop/iked_ikev1_charon.sh - issue 11: the real iked (spmd +
+# iked + r2espd, `acceptable_kmp` with ikev1) against strongSwan charon
+# (`version = 1`, kernel-libipsec) in network namespaces; traffic through
+# userspace ESP on both sides (ESP-in-UDP: libipsec only does that, so
+# charon fakes a NAT with encap = yes and both sides float to 4500).
+#
+# Cases (default: all):
+#   r2      a ping on iked's side raises an ACQUIRE; iked (acceptable_kmp
+#           { ikev1; }) runs Main Mode PSK + Quick Mode with PFS to charon;
+#           pings pass; charon's DPD probes are answered; `ikedctl delete`
+#           of the ISAKMP SA: charon removes its SAs
+#   charon  charon initiates IKEv1; iked answers (the remote lists ikev1);
+#           pings pass; charon terminates: iked removes the SAs and r2espd
+#           loses them
+#   dual    one iked, two remotes with `acceptable_kmp { ikev2; ikev1; }`:
+#           it initiates IKEv2 to an IKEv2 charon (the first of the list)
+#           and answers IKEv1 from an IKEv1-only charon, both at once,
+#           pings through both tunnels
+# Each case: tshark finds no malformed ISAKMP and decrypts the IKEv1
+# messages with iked's ikev1_decryption_table export.
+# Usage: R2_BUILD=build-dir tests/interop/iked_ikev1_charon.sh [CASE]...
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIB=$HERE/../lib
+. "$LIB/netns.sh"
+. "$LIB/charon.sh"
+. "$LIB/tshark.sh"
+
+B=${R2_BUILD:-$HERE/../../build}
+IKED=$B/src/ike/iked
+IKEDCTL=$B/src/ike/ikedctl
+[ -x "$IKEDCTL" ] || IKEDCTL=$B/src/ctl/ikedctl
+SPMD=$B/src/spm/spmd
+ESPD=$B/src/kernel/userspace/r2espd
+ESPCTL=$B/src/kernel/userspace/r2espctl
+for b in "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"; do
+	[ -x "$b" ] || skip_all "iked_ikev1_charon: $b not built"
+done
+netns_init r2v1i iked_ikev1_charon
+need_cmd tshark dumpcap swanctl ping python3
+charon_available || skip_all "iked_ikev1_charon: strongSwan charon not installed"
+
+PSK='interop-iked-ikev1-psk-0123456789abcdef'
+CASES=("$@")
+[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon dual)
+
+# a = iked; b = charon (IKEv1 in r2/charon, IKEv2 in dual); c = charon
+# IKEv1 (dual only)
+ns_add a
+ns_add b
+ns_add c
+ns_link a va b vb
+ns_link a vc c vc
+ns_addr a va 198.51.100.1/30
+ns_addr b vb 198.51.100.2/30
+ns_addr a vc 198.51.100.5/30
+ns_addr c vc 198.51.100.6/30
+ns_addr a lo 203.0.113.1/32
+ns_addr b lo 203.0.113.2/32
+ns_addr c lo 203.0.113.3/32
+(umask 077; printf '%s\n' "$PSK" >"$TEST_DIR/psk")
+
+# remote NAME PEER PEERNET KMPS ID PEER_ID : one remote of iked's
+# racoon2.conf with its selectors and policy (both blocks written; only
+# the listed KMPs are used)
+remote() {
+	local name=$1 peer=$2 peernet=$3 kmps=$4 id=$5 pid=$6 me k
+	me=198.51.100.1
+	[ "$peer" = 198.51.100.6 ] && me=198.51.100.5
+	printf 'remote %s {\n\tacceptable_kmp { %s };\n' "$name" "$kmps"
+	for k in ikev1 ikev2; do
+		printf '\t%s {\n' "$k"
+		printf '\t\tmy_id fqdn "%s";\n\t\tpeers_id fqdn "%s";\n' "$id" "$pid"
+		printf '\t\tpeers_ipaddr "%s" port 500;\n' "$peer"
+		printf '\t\tkmp_enc_alg { aes128_cbc; };\n'
+		printf '\t\tkmp_hash_alg { %s; };\n' "$([ $k = ikev1 ] && echo sha2_256 || echo hmac_sha2_256)"
+		[ $k = ikev2 ] && printf '\t\tkmp_prf_alg { hmac_sha2_256; };\n'
+		printf '\t\tkmp_dh_group { modp2048; };\n\t\tkmp_auth_method { psk; };\n'
+		printf '\t\tpre_shared_key "%s";\n\t\tneed_pfs on;\n' "$TEST_DIR/psk"
+		printf '\t\tnat_traversal on;\n'
+		[ $k = ikev1 ] && printf '\t\texchange_mode { main; };\n'
+		printf '\t};\n'
+	done
+	printf '\tselector_index %s_out;\n};\n' "$name"
+	printf 'selector %s_out { direction outbound; src "203.0.113.1/32"; dst "%s"; policy_index %s_pol; };\n' "$name" "$peernet" "$name"
+	printf 'selector %s_in { direction inbound; src "%s"; dst "203.0.113.1/32"; policy_index %s_pol; };\n' "$name" "$peernet" "$name"
+	printf 'policy %s_pol { action auto_ipsec; remote_index %s; ipsec_mode tunnel; ipsec_index { esp; }; ipsec_level require; my_sa_ipaddr "%s"; peers_sa_ipaddr "%s"; };\n' "$name" "$name" "$me" "$peer"
+}
+
+iked_conf() {
+	cat <<EOF
+interface {
+	ike { "198.51.100.1" port 500; "198.51.100.5" port 500; };
+	spmd { unix "$TEST_DIR/spmif"; };
+	kernel userspace;
+};
+ipsec esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };
+EOF
+	remote "$@"
+	[ -n "${R2:-}" ] && remote $R2
+	return 0
+}
+
+start_r2() {
+	local d=$TEST_DIR
+	rm -f "$d/r2espd.sock" "$d/spmif" "$d/iked.sock"
+	rm -rf "$d/keys"
+	start_bg espd ip netns exec "$(ns a)" "$ESPD" -s "$d/r2espd.sock" -i r2tun0
+	wait_for "[ -S '$d/r2espd.sock' ]" 5 || return 1
+	start_bg spmd ip netns exec "$(ns a)" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" \
+		"$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid"
+	wait_for "[ -S '$d/spmif' ]" 5 || return 1
+	start_bg iked ip netns exec "$(ns a)" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" \
+		"$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" \
+		--pidfile "$d/iked.pid" -K "$d/keys"
+	wait_for "grep -q 'registered with spmd' '$d/iked.log'" 5
+}
+stop_r2() { stop_bg iked; stop_bg spmd; stop_bg espd; }
+ikectl() { ns_exec a "$IKEDCTL" -s "$TEST_DIR/iked.sock" "$@"; }
+esp_sas() { ns_exec a "$ESPCTL" -s "$TEST_DIR/r2espd.sock" sa show 2>/dev/null | grep -c -i 'spi'; }
+# q PYEXPR on "show sa --json": v1/v2 = ESTABLISHED SAs by version,
+# k1/k2 their INSTALLED children
+q() {
+	local j
+	j=$(ikectl show sa --json 2>/dev/null) || return 1
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+def up(v): return [s for s in d["ike_sas"] if s.get("version") == v and s["state"] == "ESTABLISHED"]
+v1, v2 = up(1), up(2)
+k1 = [c for s in v1 for c in s["children"] if c["state"] == "INSTALLED"]
+k2 = [c for s in v2 for c in s["children"] if c["state"] == "INSTALLED"]
+v = eval(sys.argv[2])
+print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+' "$j" "$1"
+}
+is() { [ "$(q "$1")" = "$2" ]; }
+
+# charon_peer HOST NAME VERSION ADDR PEERADDR NET
+charon_peer() {
+	local h=$1 n=$2 v=$3
+	charon_start "$h" "$n" --libipsec || return 1
+	charon_conn "$n" c version="$v" local="$4" remote="$5" \
+		local_id="host-$h.example" remote_id=host-a.example psk="$PSK" \
+		proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256-modp2048 \
+		local_ts="$6" remote_ts=203.0.113.1/32 encap=yes dpd_delay=2s
+	charon_load "$n"
+}
+
+# decode NAME : tshark checks on capture NAME with iked's exported keys
+decode() {
+	local name=$1 kd pcap n_mm n_qm n_enc
+	cap_stop "$name" || { fail "$name: capture"; return; }
+	kd=$(ts_keydir "$name")
+	cp "$TEST_DIR/keys/ikev1_decryption_table" "$kd/" 2>/dev/null
+	cat "$TEST_DIR/keys/ikev2_decryption_table" >>"$kd/ikev2_decryption_table" 2>/dev/null
+	pcap=$(cap_file "$name")
+	check "$name: tshark: no malformed ISAKMP, no expert errors" ts_check_clean "$kd" "$pcap"
+	read -r n_mm n_qm n_enc < <(ts_counts "$kd" "$pcap" 'isakmp.exchangetype == 2' \
+		'isakmp.exchangetype == 32 && isakmp.hash' \
+		'isakmp.version == 0x10 && isakmp.flags & 1' | tr '\n' ' ')
+	log "$name: main=$n_mm quick(decrypted)=$n_qm encrypted=$n_enc"
+	[ "${n_mm:-0}" -ge 6 ] && [ "${n_qm:-0}" -ge 3 ] &&
+		pass "$name: tshark decrypts Quick Mode with iked's ikev1_decryption_table" ||
+		fail "$name: Main Mode $n_mm, decrypted Quick Mode $n_qm"
+}
+
+case_r2() {
+	iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' host-a.example host-b.example \
+		>"$TEST_DIR/racoon2.conf"
+	charon_peer b r2-b 1 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "r2: charon"; return; }
+	start_r2 || { fail "r2: iked did not start"; return; }
+	cap_start r2 a va 'udp port 500 or udp port 4500' || fail "r2: capture"
+	check "r2: a ping raises an ACQUIRE; iked runs IKEv1 to charon; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	check "r2: iked: ISAKMP SA (version 1) initiator, CHILD SA with PFS and UDP encapsulation" \
+		wait_for "is 'len(v1)' 1 && is 'v1[0][\"role\"]' initiator && is 'k1[0][\"pfs\"] and k1[0][\"udp_encap\"]' True" 5
+	check "r2: charon: IKE SA ESTABLISHED, CHILD SA INSTALLED" \
+		wait_for "charon_ike_established r2-b c && charon_child_installed r2-b c" 5
+	check "r2: 10 pings through the tunnel" \
+		eval "ns_exec a ping -c10 -i 0.1 -W1 -q -I 203.0.113.1 203.0.113.2 >/dev/null"
+	check "r2: charon's DPD R-U-THERE answered" \
+		wait_for "grep -q 'parsed INFORMATIONAL_V1 request .*N(DPD_ACK)' '$(charon_log r2-b)'" 8
+	check "r2: ikedctl delete ike: charon removes its SAs" \
+		eval "ikectl delete ike \"\$(q 'v1[0][\"id\"]')\" >/dev/null &&
+		      wait_for '! charon_ike_established r2-b c' 10"
+	check "r2: r2espd has no SA left" wait_for "[ \"\$(esp_sas)\" = 0 ]" 5
+	decode r2
+	stop_r2
+	charon_stop r2-b
+}
+
+case_charon() {
+	iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' host-a.example host-b.example \
+		>"$TEST_DIR/racoon2.conf"
+	charon_peer b ch-b 1 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "charon: charon"; return; }
+	start_r2 || { fail "charon: iked did not start"; return; }
+	cap_start charon a va 'udp port 500 or udp port 4500' || fail "charon: capture"
+	sw ch-b --initiate --child c --timeout 15 >"$TEST_DIR/init-charon.log" 2>&1
+	check "charon: charon's IKEv1 initiation: IKE ESTABLISHED, CHILD INSTALLED" \
+		wait_for "charon_ike_established ch-b c && charon_child_installed ch-b c" 10
+	check "charon: iked: ISAKMP SA (version 1) responder with one CHILD SA" \
+		wait_for "is 'len(v1)' 1 && is 'v1[0][\"role\"]' responder && is 'len(k1)' 1" 5
+	check "charon: two SAs in r2espd" wait_for "[ \"\$(esp_sas)\" = 2 ]" 5
+	check "charon: pings through the tunnel" \
+		wait_for "ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2" 10
+	sw ch-b --terminate --ike c --timeout 10 >/dev/null 2>&1
+	check "charon: charon's Deletes: iked and r2espd drop the SAs" \
+		wait_for "is 'len(v1)' 0 && [ \"\$(esp_sas)\" = 0 ]" 10
+	decode charon
+	stop_r2
+	charon_stop ch-b
+}
+
+case_dual() {
+	R2="v1peer 198.51.100.6 203.0.113.3/32 ikev2;ikev1; host-a.example host-c.example"
+	iked_conf v2peer 198.51.100.2 203.0.113.2/32 'ikev2; ikev1;' host-a.example host-b.example \
+		>"$TEST_DIR/racoon2.conf"
+	R2=
+	sed -i 's/acceptable_kmp { ikev2;ikev1; }/acceptable_kmp { ikev2; ikev1; }/' "$TEST_DIR/racoon2.conf"
+	charon_peer b du-b 2 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "dual: charon v2"; return; }
+	charon_peer c du-c 1 198.51.100.6 198.51.100.5 203.0.113.3/32 || { fail "dual: charon v1"; return; }
+	start_r2 || { fail "dual: iked did not start"; return; }
+	cap_start dual a vc 'udp port 500 or udp port 4500' || fail "dual: capture"
+	check "dual: ping to the IKEv2 peer: iked initiates IKEv2 (first of acceptable_kmp)" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	sw du-c --initiate --child c --timeout 15 >"$TEST_DIR/init-dual.log" 2>&1
+	check "dual: the IKEv1-only charon's initiation is answered in IKEv1" \
+		wait_for "charon_ike_established du-c c && charon_child_installed du-c c" 10
+	check "dual: iked holds one IKEv2 SA (v2peer) and one IKEv1 SA (v1peer), a CHILD SA each" \
+		wait_for "is 'len(v2)' 1 && is 'len(v1)' 1 && is 'v2[0][\"remote\"]' v2peer &&
+			  is 'v1[0][\"remote\"]' v1peer && is 'len(k1) + len(k2)' 2" 5
+	check "dual: pings through both tunnels" \
+		eval "ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2 >/dev/null &&
+		      ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.3 >/dev/null"
+	check "dual: charon v2 and v1 report their SAs" \
+		eval "sw du-b --list-sas | grep -q 'IKEv2' && sw du-c --list-sas | grep -q 'IKEv1'"
+	decode dual
+	stop_r2
+	charon_stop du-b
+	charon_stop du-c
+}
+
+for c in "${CASES[@]}"; do
+	"case_$c"
+done
+finish
