@@ -317,6 +317,14 @@ static bool sa_addr_given(const struct conf_addr *a)
 	return a->kind != CONF_ADDR_UNSET;
 }
 
+static bool remote_speaks(const struct conf_remote *r, enum conf_kmp k)
+{
+	for (size_t i = 0; i < r->n_acceptable_kmp; i++)
+		if (r->acceptable_kmp[i] == k)
+			return true;
+	return false;
+}
+
 void check_policy(struct ictx *x, struct conf_policy *p,
 		  const struct conf_loc *locs)
 {
@@ -370,6 +378,25 @@ void check_policy(struct ictx *x, struct conf_policy *p,
 					 "ipsec_index '%s' does not name an "
 					 "ipsec",
 					 p->ipsec_names[i]);
+		}
+	}
+	/* RFC 7296 §3.3: an IKEv2 CHILD SA is of one protocol (ESP or AH,
+	 * IPComp beside it by §2.22); there is no AH+ESP bundle to
+	 * negotiate, so a remote whose only KMP is IKEv2 cannot key one
+	 * (IKEv1 and KINK Quick Mode carry multi-protocol proposals). */
+	if (p->remote && remote_speaks(p->remote, CONF_KMP_IKEV2) &&
+	    !remote_speaks(p->remote, CONF_KMP_IKEV1) &&
+	    !remote_speaks(p->remote, CONF_KMP_KINK)) {
+		for (size_t i = 0; p->ipsec && i < p->nipsec; i++) {
+			const struct conf_ipsec *ip = p->ipsec[i];
+			if (ip && ip->ah && ip->esp)
+				conf_err(x->p,
+					 kloc(locs, CP_IPSEC_INDEX, &p->loc),
+					 "policy '%s': ipsec '%s' bundles AH "
+					 "and ESP, which IKEv2 (remote '%s') "
+					 "cannot negotiate: one CHILD SA is "
+					 "ESP or AH (RFC 7296 §3.3)",
+					 p->name, ip->name, p->remote->name);
 		}
 	}
 	if (both_literal_differ(&p->my_sa_ipaddr, &p->peers_sa_ipaddr))

@@ -82,8 +82,8 @@ static void ksel_side(struct ksel *s, const struct isakmp_id *id, bool src)
 	    id->len >= 2 * alen) {
 		*plen = 0;
 		for (i = 0; i < alen; i++)
-			*plen = (uint8_t)(*plen +
-					  __builtin_popcount(id->data[alen + i]));
+			*plen = (uint8_t)(*plen + __builtin_popcount(
+						      id->data[alen + i]));
 	}
 	s->proto = id->proto;
 	if (id->port) {
@@ -433,7 +433,8 @@ static void v1c_arm(struct v1_sa *v)
 	struct v1_child *c;
 
 	for (c = v->children; c; c = c->next) {
-		if (c->rekey_ms && !c->rekeying && (!next || c->rekey_ms < next))
+		if (c->rekey_ms && !c->rekeying &&
+		    (!next || c->rekey_ms < next))
 			next = c->rekey_ms;
 		if (c->expire_ms && (!next || c->expire_ms < next))
 			next = c->expire_ms;
@@ -586,7 +587,8 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 	}
 	if (rc < 0) {
 		snprintf(c->install_err, sizeof(c->install_err), "%s",
-			 d->kern_open ? d->kern.last_error : "no kernel backend");
+			 d->kern_open ? d->kern.last_error
+				      : "no kernel backend");
 		log_err(MOD,
 			"CHILD SA #%u (%s): unable to install inbound and "
 			"outbound IPsec SA in the kernel: %s",
@@ -638,15 +640,13 @@ static void established(struct v1_sa *v)
 	log_info(MOD,
 		 "ISAKMP SA #%u (%s) established with %s: cookies "
 		 "%016llx/%016llx %s-%u/%s%s",
-		 v->id, v->remote,
-		 kaddr_str(&v->peer.addr, (char[64]){0}, 64),
+		 v->id, v->remote, kaddr_str(&v->peer.addr, (char[64]){0}, 64),
 		 (unsigned long long)ci, (unsigned long long)cr,
-		 crypto_encr_name(k->encr), k->keybits,
-		 crypto_prf_name(k->prf), v->natt ? ", NAT-T" : "");
+		 crypto_encr_name(k->encr), k->keybits, crypto_prf_name(k->prf),
+		 v->natt ? ", NAT-T" : "");
 	/* Wireshark's ikev1_decryption_table: "icookie","enc key" */
 	if (v->d->keyexport_v1) {
-		fprintf(v->d->keyexport_v1, "%016llx,",
-			(unsigned long long)ci);
+		fprintf(v->d->keyexport_v1, "%016llx,", (unsigned long long)ci);
 		hex_fput(v->d->keyexport_v1, k->enc_key, k->keybits / 8u);
 		fprintf(v->d->keyexport_v1, "\n");
 		fflush(v->d->keyexport_v1);
@@ -754,8 +754,6 @@ bool cfg_has_ikev1(const struct ike_cfg *cfg)
 	return false;
 }
 
-
-
 static struct v1_sa *sa_find(struct iked *d, uint64_t ci, uint64_t cr,
 			     const struct ike_ep *peer)
 {
@@ -771,7 +769,8 @@ static struct v1_sa *sa_find(struct iked *d, uint64_t ci, uint64_t cr,
 		if (cr && (r == cr || (!r && v->initiator)))
 			return v;
 		/* a Main Mode 1 again: the responder we made for it */
-		if (!cr && !v->initiator && kaddr_eq(&v->peer.addr, &peer->addr))
+		if (!cr && !v->initiator &&
+		    kaddr_eq(&v->peer.addr, &peer->addr))
 			return v;
 	}
 	return NULL;
@@ -807,8 +806,9 @@ static void responder_new(struct iked *d, const struct ike_ep *local,
 		return;
 	}
 	if (half_open(d) >= V1_HALF_OPEN_MAX) {
-		log_rl_warn(MOD, "IKEv1 from %s dropped: %u ISAKMP SAs in "
-				 "negotiation",
+		log_rl_warn(MOD,
+			    "IKEv1 from %s dropped: %u ISAKMP SAs in "
+			    "negotiation",
 			    ike_ep_str(peer, pb, sizeof(pb)), V1_HALF_OPEN_MAX);
 		return;
 	}
@@ -843,8 +843,8 @@ static void responder_new(struct iked *d, const struct ike_ep *local,
 /* The responder's Quick Mode IDs must be one of the remote's policies
  * (the engine compares them with conf.ts_*): a refused QM1 is tried with
  * the remote's other policies (the engine leaves the SA as it was). */
-static int input_other_policies(struct v1_sa *v, const uint8_t *pkt,
-				size_t len, struct ikev1_out *o)
+static int input_other_policies(struct v1_sa *v, const uint8_t *pkt, size_t len,
+				struct ikev1_out *o)
 {
 	char keep[CFG_NAME_MAX];
 	const struct ike_policy *p;
@@ -914,8 +914,8 @@ void v1_input(struct iked *d, const struct ike_ep *local,
 	     peer->port != v->peer.port)) {
 		if (natt) {
 			v->natt = true;
-			v->local.port = local->port ? local->port
-						    : IKE_NATT_PORT;
+			v->local.port =
+			    local->port ? local->port : IKE_NATT_PORT;
 			v->peer = *peer;
 		}
 	}
@@ -971,14 +971,13 @@ int v1_initiate(struct iked *d, const struct ike_remote *r,
 		return rc;
 	}
 	if (c1->peer_any) {
-		snprintf(err, errlen, "remote %s has no peers_ipaddr",
-			 r->name);
+		snprintf(err, errlen, "remote %s has no peers_ipaddr", r->name);
 		return -EINVAL;
 	}
 	memset(&local, 0, sizeof(local));
 	memset(&peer, 0, sizeof(peer));
 	peer.addr = c1->peer_addr;
-	peer.port = c1->peer_port ? c1->peer_port
+	peer.port = c1->peer_port	  ? c1->peer_port
 		    : d->opts.target_port ? d->opts.target_port
 					  : IKE_PORT;
 	if (net_route_src(&peer.addr, &local.addr) < 0) {

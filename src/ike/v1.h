@@ -35,8 +35,8 @@ struct wr;
 /* ---- v1_conf.c ---- */
 int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 		   char *err, size_t errlen);
-int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp,
-		   char *err, size_t errlen);
+int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp, char *err,
+		   size_t errlen);
 /* cfg_conf.c helpers shared with v1_conf.c */
 int cfg_id_from(struct ike_id *out, const struct conf_id_list *l);
 bool cfg_psk_load(const char *remote, const char *path, uint8_t *psk,

@@ -33,8 +33,7 @@ static const struct conf_loc *block_loc(const struct conf_remote *cr)
 		char m_[256];                                                  \
 		snprintf(m_, sizeof(m_), __VA_ARGS__);                         \
 		snprintf(err, errlen, "%s:%u: remote %s: ikev1: %s",           \
-			 loc->file ? loc->file : "?", loc->line, r->name,      \
-			 m_);                                                  \
+			 loc->file ? loc->file : "?", loc->line, r->name, m_); \
 		return -EINVAL;                                                \
 	} while (0)
 
@@ -145,8 +144,8 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 			    conf_alg_name(s->alg));
 		enc[ne] = p1_encr(ai->encr_id);
 		bits[ne] = enc[ne] == ISAKMP_P1_ENCR_3DES ? 0
-			   : s->key_bits		  ? (uint16_t)s->key_bits
-							  : ai->key_bits;
+			   : s->key_bits ? (uint16_t)s->key_bits
+					 : ai->key_bits;
 		if (enc[ne] == ISAKMP_P1_ENCR_AES_CBC && bits[ne] != 128 &&
 		    bits[ne] != 192 && bits[ne] != 256)
 			ERR("kmp_enc_alg %s: key length %u", ai->name,
@@ -198,20 +197,18 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	v->need_pfs = k->need_pfs;
 	v->pfs_group = k->need_pfs ? grp[0] : 0;
 	v->max_retry = k->max_retry_to_send ? k->max_retry_to_send : 3;
-	v->interval_ms = (unsigned)(k->interval_to_send && k->interval_to_send <
-								   60
-					? k->interval_to_send * 1000
-					: 2000);
+	v->interval_ms =
+	    (unsigned)(k->interval_to_send && k->interval_to_send < 60
+			   ? k->interval_to_send * 1000
+			   : 2000);
 	v->nego_limit_sec = (unsigned)(k->kmp_sa_nego_time_limit &&
-						   k->kmp_sa_nego_time_limit <
-						       3600
-					       ? k->kmp_sa_nego_time_limit
-					       : 60);
+					       k->kmp_sa_nego_time_limit < 3600
+					   ? k->kmp_sa_nego_time_limit
+					   : 60);
 	/* RFC 3706: `dpd off` means none at all; dpd_delay 0 (racoon2's
 	 * default) answers the peer's R-U-THERE but sends none */
-	v->dpd_delay_sec = k->dpd && k->dpd_delay < 86400
-			       ? (unsigned)k->dpd_delay
-			       : 0;
+	v->dpd_delay_sec =
+	    k->dpd && k->dpd_delay < 86400 ? (unsigned)k->dpd_delay : 0;
 	v->dpd_retry_sec =
 	    k->dpd_retry && k->dpd_retry < 3600 ? (unsigned)k->dpd_retry : 5;
 	v->dpd_max_fail = k->dpd_maxfail ? k->dpd_maxfail : 5;
@@ -226,14 +223,15 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	do {                                                                   \
 		char m_[256];                                                  \
 		snprintf(m_, sizeof(m_), __VA_ARGS__);                         \
-		snprintf(err, errlen, "%s:%u: policy %s (ikev1 remote %s): %s", \
+		snprintf(err, errlen,                                          \
+			 "%s:%u: policy %s (ikev1 remote %s): %s",             \
 			 cp->loc.file ? cp->loc.file : "?", cp->loc.line,      \
 			 cp->name, cp->remote->name, m_);                      \
 		return -EINVAL;                                                \
 	} while (0)
 
-int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp,
-		   char *err, size_t errlen)
+int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp, char *err,
+		   size_t errlen)
 {
 	struct ike_policy *p = NULL;
 	const struct ike_remote *r;
@@ -287,7 +285,8 @@ int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp,
 				a = ISAKMP_AUTH_HMAC_SHA2_512;
 				break;
 			default:
-				ERR("esp_auth_alg %s: only hmac_md5, hmac_sha1, "
+				ERR("esp_auth_alg %s: only hmac_md5, "
+				    "hmac_sha1, "
 				    "hmac_sha2_*",
 				    crypto_integ_name(p->esp_integ.a[j].id));
 			}
@@ -295,8 +294,8 @@ int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp,
 				ERR("more than %d ESP suites", IKEV1_MAX_P2);
 			p->v1_esp[n] = id;
 			p->v1_esp_bits[n] = id == ISAKMP_ESP_3DES ? 0
-					    : b		  ? b
-							  : 128;
+					    : b			  ? b
+								  : 128;
 			p->v1_auth[n] = a;
 			n++;
 		}

@@ -68,7 +68,7 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 	}
 	if (r->n == 0 || r->n > KMIGRATE_MAX) {
 		set_err(err, errlen, "migrate: %u pairs (1 to %d)", r->n,
-			 KMIGRATE_MAX);
+			KMIGRATE_MAX);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < r->n; i++) {
@@ -77,12 +77,12 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 		if (m->proto != IPPROTO_ESP && m->proto != IPPROTO_AH &&
 		    m->proto != IPPROTO_COMP) {
 			set_err(err, errlen, "migrate: bad protocol %u",
-				 m->proto);
+				m->proto);
 			return -EINVAL;
 		}
 		if (m->mode != KMODE_TRANSPORT && m->mode != KMODE_TUNNEL) {
 			set_err(err, errlen, "migrate: bad mode %d",
-				 (int)m->mode);
+				(int)m->mode);
 			return -EINVAL;
 		}
 		if (!addr_fam_ok(&m->old_src) ||
@@ -90,13 +90,13 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 		    !addr_fam_ok(&m->new_src) ||
 		    m->new_src.af != m->new_dst.af) {
 			set_err(err, errlen,
-				 "migrate: each endpoint pair needs two "
-				 "addresses of one family");
+				"migrate: each endpoint pair needs two "
+				"addresses of one family");
 			return -EINVAL;
 		}
 		if (kaddr_zero(&m->new_src) || kaddr_zero(&m->new_dst)) {
 			set_err(err, errlen,
-				 "migrate: new endpoints cannot be unspecified");
+				"migrate: new endpoints cannot be unspecified");
 			return -EINVAL;
 		}
 		for (unsigned j = i + 1; j < r->n; j++) {
@@ -107,9 +107,9 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 			    addr_eq(&o->old_src, &m->old_src) &&
 			    addr_eq(&o->old_dst, &m->old_dst)) {
 				set_err(err, errlen,
-					 "migrate: pairs %u and %u name the "
-					 "same SA",
-					 i, j);
+					"migrate: pairs %u and %u name the "
+					"same SA",
+					i, j);
 				return -EINVAL;
 			}
 		}
@@ -175,4 +175,3 @@ void kmigrate_apply_sa(const struct kmigrate_req *r, const struct kmigrate *m,
 	if (r->has_encap)
 		sa->encap = r->encap;
 }
-

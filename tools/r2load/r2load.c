@@ -542,8 +542,8 @@ static void on_init_resp(uint32_t i, const uint8_t *buf, size_t len)
 	memcpy(e->nr, no.data, no.len);
 	e->nr_len = no.len;
 	s->spi_r = m.hdr.spi_r;
-	rc = crypto_dh_compute(g.fresh_dh ? e->dh : g.dh, ke.data, ke.len,
-			       gir, da->secret_len);
+	rc = crypto_dh_compute(g.fresh_dh ? e->dh : g.dh, ke.data, ke.len, gir,
+			       da->secret_len);
 	if (rc == 0)
 		rc = ikev2_derive_ike_keys(&e->suite, gir, da->secret_len,
 					   e->ni, NONCE_LEN, e->nr, e->nr_len,
@@ -697,8 +697,8 @@ static void summary(uint64_t end)
 	       "setups_per_s=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
 	       "rtx=%u",
 	       g.n, g.established, g.done - g.failed, g.failed, t,
-	       t > 0 ? g.established / t : 0.0, PCT(0.5), PCT(0.99),
-	       PCT(1.0), g.rtx);
+	       t > 0 ? g.established / t : 0.0, PCT(0.5), PCT(0.99), PCT(1.0),
+	       g.rtx);
 	for (int k = 0; k < F_NFAIL; k++)
 		if (g.fail_why[k])
 			printf(" fail_%s=%u", fail_name[k], g.fail_why[k]);
@@ -724,8 +724,9 @@ static void open_sockets(void)
 
 		memcpy(addr, g.src, al);
 		/* base + a in the low 32 bits */
-		v = (uint32_t)addr[al - 4] << 24 | (uint32_t)addr[al - 3] << 16 |
-		    (uint32_t)addr[al - 2] << 8 | addr[al - 1];
+		v = (uint32_t)addr[al - 4] << 24 |
+		    (uint32_t)addr[al - 3] << 16 | (uint32_t)addr[al - 2] << 8 |
+		    addr[al - 1];
 		v += a;
 		addr[al - 4] = (uint8_t)(v >> 24);
 		addr[al - 3] = (uint8_t)(v >> 16);
@@ -749,8 +750,8 @@ static void open_sockets(void)
 				memcpy(&s6->sin6_addr, addr, 16);
 				sl = sizeof(*s6);
 			}
-			fd = socket(g.af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				    0);
+			fd = socket(
+			    g.af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				die("socket() failed (ulimit -n?)");
 			(void)setsockopt(fd, SOL_IP, IP_FREEBIND, &one,
@@ -923,34 +924,76 @@ int main(int argc, char **argv)
 	g.timeout_ms = 2000;
 	g.tries = 3;
 	inet_pton(AF_INET6, "2001:db8:ff00::", g.ts_base);
-	while ((opt = getopt(argc, argv, "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qh")) !=
+	while ((opt = getopt(argc, argv,
+			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qh")) !=
 	       -1) {
 		switch (opt) {
-		case 't': target = optarg; break;
-		case 'p': port = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 's': src = optarg; break;
-		case 'a': g.naddr = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'P': g.nport = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'n': g.n = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'c': g.window = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'r': g.rate = strtod(optarg, NULL); break;
-		case 'g': g.group = parse_group(optarg); break;
-		case 'e': set_cipher(optarg, &g.ike_encr, &g.ike_keybits); break;
-		case 'E': set_cipher(optarg, &g.esp_encr, &g.esp_keybits); break;
-		case 'I': g.id_fmt = optarg; break;
-		case 'k': pskf = optarg; break;
-		case 'C': g.childless = true; break;
-		case 'R': g.rekeys = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'D': g.del = true; break;
-		case 'F': g.fresh_dh = true; break;
-		case 'T': g.timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'N': g.tries = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 't':
+			target = optarg;
+			break;
+		case 'p':
+			port = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			src = optarg;
+			break;
+		case 'a':
+			g.naddr = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'P':
+			g.nport = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'n':
+			g.n = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			g.window = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			g.rate = strtod(optarg, NULL);
+			break;
+		case 'g':
+			g.group = parse_group(optarg);
+			break;
+		case 'e':
+			set_cipher(optarg, &g.ike_encr, &g.ike_keybits);
+			break;
+		case 'E':
+			set_cipher(optarg, &g.esp_encr, &g.esp_keybits);
+			break;
+		case 'I':
+			g.id_fmt = optarg;
+			break;
+		case 'k':
+			pskf = optarg;
+			break;
+		case 'C':
+			g.childless = true;
+			break;
+		case 'R':
+			g.rekeys = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'D':
+			g.del = true;
+			break;
+		case 'F':
+			g.fresh_dh = true;
+			break;
+		case 'T':
+			g.timeout_ms = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'N':
+			g.tries = (unsigned)strtoul(optarg, NULL, 0);
+			break;
 		case 'i':
 			if (inet_pton(AF_INET6, optarg, g.ts_base) != 1)
 				die("-i: an IPv6 address");
 			break;
-		case 'q': g.quiet = true; break;
-		default: usage();
+		case 'q':
+			g.quiet = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!target || !pskf || !g.n || !g.window || !g.tries ||
@@ -1018,10 +1061,9 @@ int main(int argc, char **argv)
 		/* start new SAs: window and offered rate */
 		while (g.started < g.n && g.ninfl < g.window) {
 			if (g.rate > 0 &&
-			    g.started >=
-				(unsigned)((double)(now - g.t_start) / 1e9 *
-					   g.rate) +
-				    1)
+			    g.started >= (unsigned)((double)(now - g.t_start) /
+						    1e9 * g.rate) +
+					     1)
 				break;
 			start_sa(g.started);
 		}

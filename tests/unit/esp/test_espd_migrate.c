@@ -51,8 +51,7 @@ void espd_queue_flush(struct espd *d)
 static struct espd d;
 static int req_peer = -1, ev_peer = -1;
 
-static struct kaddr A(const char *s)
-{
+static struct kaddr A(const char *s) {
 	struct kaddr a;
 
 	memset(&a, 0, sizeof(a));
@@ -61,7 +60,8 @@ static struct kaddr A(const char *s)
 	return a;
 }
 
-static bool aeq(const struct kaddr *a, const struct kaddr *b)
+static bool
+aeq(const struct kaddr *a, const struct kaddr *b)
 {
 	return a->af == b->af && memcmp(a->u.b, b->u.b, 16) == 0;
 }
@@ -251,11 +251,11 @@ static struct espd_sa *find_sa(uint32_t spi)
 
 static void test_tunnel_moves_in_place(void **state)
 {
-	struct ksa sa = mk_sa(0x2000, "2001:db8:a::1", "2001:db8:f::1",
-			      KMODE_TUNNEL);
-	struct kpolicy p = mk_pol("2001:db8:1::1", "2001:db8:2::1", KDIR_OUT,
-				  KMODE_TUNNEL, "2001:db8:a::1",
-				  "2001:db8:f::1");
+	struct ksa sa =
+	    mk_sa(0x2000, "2001:db8:a::1", "2001:db8:f::1", KMODE_TUNNEL);
+	struct kpolicy p =
+	    mk_pol("2001:db8:1::1", "2001:db8:2::1", KDIR_OUT, KMODE_TUNNEL,
+		   "2001:db8:a::1", "2001:db8:f::1");
 	struct kmigrate_req r =
 	    mk_mig(&p, KMODE_TUNNEL, "2001:db8:a::1", "2001:db8:f::1",
 		   "2001:db8:b::1", "2001:db8:f::1");
@@ -307,8 +307,8 @@ static void test_transport_coa(void **state)
 {
 	/* a mobile node: selector home address <-> home agent, SA from
 	 * its care-of address */
-	struct ksa sa = mk_sa(0x3000, "2001:db8:c1::2", "2001:db8:a0::1",
-			      KMODE_TRANSPORT);
+	struct ksa sa =
+	    mk_sa(0x3000, "2001:db8:c1::2", "2001:db8:a0::1", KMODE_TRANSPORT);
 	struct kpolicy p = mk_pol("2001:db8:b0::2", "2001:db8:a0::1", KDIR_OUT,
 				  KMODE_TRANSPORT, NULL, NULL);
 	struct kmigrate_req r =
@@ -325,7 +325,7 @@ static void test_transport_coa(void **state)
 	s = find_sa(0x3000);
 	assert_true(aeq(&s->k.src, &r.m[0].new_src));
 	assert_true(sel_same(&s->k.sel, &p.sel)); /* still the home address */
-	assert_false(d.pols->p.tmpl[0].src.af);	 /* transport: none */
+	assert_false(d.pols->p.tmpl[0].src.af);	  /* transport: none */
 	assert_int_equal(next_event(&ev), 0);
 	/* a reqid that does not match leaves the SA where it is */
 	r = mk_mig(&p, KMODE_TRANSPORT, "2001:db8:c2::2", "2001:db8:a0::1",
@@ -337,14 +337,13 @@ static void test_transport_coa(void **state)
 
 static void test_refused(void **state)
 {
-	struct ksa sa = mk_sa(0x4000, "198.51.100.1", "198.51.100.2",
-			      KMODE_TUNNEL);
+	struct ksa sa =
+	    mk_sa(0x4000, "198.51.100.1", "198.51.100.2", KMODE_TUNNEL);
 	struct kpolicy p = mk_pol("203.0.113.1", "203.0.113.2", KDIR_OUT,
-				  KMODE_TUNNEL, "198.51.100.1",
-				  "198.51.100.2");
-	struct kmigrate_req r = mk_mig(&p, KMODE_TUNNEL, "198.51.100.1",
-				       "198.51.100.2", "198.51.100.9",
-				       "198.51.100.2");
+				  KMODE_TUNNEL, "198.51.100.1", "198.51.100.2");
+	struct kmigrate_req r =
+	    mk_mig(&p, KMODE_TUNNEL, "198.51.100.1", "198.51.100.2",
+		   "198.51.100.9", "198.51.100.2");
 	struct kmigrate_req bad;
 	struct kevent ev;
 	struct wr raw;
