@@ -41,6 +41,7 @@
 #include "lib/paths.h"
 #include "lib/pidfile.h"
 #include "lib/util.h"
+#include "ike/migrate.h"
 #include "ike/priv.h"
 #include "ike/priv_parent.h"
 #include "lib/filesrc.h"
@@ -67,6 +68,13 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	if (iked_initiate(d, a->remote, a->policy[0] ? a->policy : NULL,
 			  a->pkt.af ? &a->pkt : NULL, err, sizeof(err)) < 0)
 		log_warn(MOD, "ACQUIRE for %s: %s", a->policy, err);
+}
+
+static void on_migrate(struct spmif_client *c, const struct spmif_migrate_ev *m,
+		       void *arg)
+{
+	(void)c;
+	ike_migrate(arg, m);
 }
 
 static int spm_connect(struct iked *d);
@@ -96,6 +104,7 @@ static int spm_connect(struct iked *d)
 {
 	static const struct spmif_callbacks cbs = {
 	    .acquire = on_acquire,
+	    .migrate = on_migrate,
 	    .closed = on_spmd_closed,
 	};
 	const char *path = d->cfg->spmif_path;

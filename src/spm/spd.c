@@ -1135,39 +1135,118 @@ const struct spd_entry *spd_find_index(const struct spd *spd, uint32_t index,
 	return NULL;
 }
 
+static void mig_pair(struct kmigrate_req *r, const struct ktmpl *t,
+		     const struct kaddr *os, const struct kaddr *od,
+		     const struct kaddr *ns, const struct kaddr *nd)
+{
+	struct kmigrate *m;
+
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->m[i].proto == t->proto && r->m[i].mode == t->mode &&
+		    r->m[i].reqid == t->reqid &&
+		    addr_eq(&r->m[i].old_src, os) &&
+		    addr_eq(&r->m[i].old_dst, od))
+			return; /* named already */
+	if (r->n == KMIGRATE_MAX)
+		return;
+	m = &r->m[r->n++];
+	m->proto = t->proto;
+	m->mode = t->mode;
+	m->reqid = t->reqid;
+	m->old_src = *os;
+	m->old_dst = *od;
+	m->new_src = *ns;
+	m->new_dst = *nd;
+}
+
+/*
+ * One entry's MIGRATE through the kernel ops (racoon2's spmd_migrate():
+ * the selector's policy, its reqid and mode), so that the backend moves
+ * the SAs in place together with the policy.  The endpoints may be given
+ * in either orientation: a tunnel template is named by the orientation
+ * it has; a transport template holds no endpoints, so both orientations
+ * are named and the SAs of both directions between the old endpoints
+ * move (a mobile node's care-of address, RFC 6275 §11.3.1 / RFC 4877).
+ * 1 when the backend moved something, 0 when nothing of this entry
+ * matched, negative errno.
+ */
 static int migrate_entry(struct spd *spd, struct spd_entry *e,
 			 const struct kaddr *os, const struct kaddr *od,
 			 const struct kaddr *ns, const struct kaddr *nd)
 {
-	struct kpolicy kp = e->kp;
-	bool changed = false;
+	struct kmigrate_req r;
+	int rc;
 
-	for (unsigned i = 0; i < kp.ntmpl && i < KPOL_MAX_TMPL; i++) {
-		struct ktmpl *t = &kp.tmpl[i];
+	if (!e->installed || e->kp.action != KPOL_IPSEC)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.sel = e->kp.sel;
+	r.dir = e->kp.dir;
+	for (unsigned i = 0; i < e->kp.ntmpl && i < KPOL_MAX_TMPL; i++) {
+		const struct ktmpl *t = &e->kp.tmpl[i];
 
-		if (t->mode != KMODE_TUNNEL)
-			continue;
-		/* either direction of the pair */
-		if (addr_eq(&t->src, os) && addr_eq(&t->dst, od)) {
-			t->src = *ns;
-			t->dst = *nd;
-			changed = true;
-		} else if (addr_eq(&t->src, od) && addr_eq(&t->dst, os)) {
-			t->src = *nd;
-			t->dst = *ns;
-			changed = true;
+		if (t->mode == KMODE_TUNNEL) {
+			if (addr_eq(&t->src, os) && addr_eq(&t->dst, od))
+				mig_pair(&r, t, os, od, ns, nd);
+			else if (addr_eq(&t->src, od) && addr_eq(&t->dst, os))
+				mig_pair(&r, t, od, os, nd, ns);
+		} else {
+			mig_pair(&r, t, os, od, ns, nd);
+			mig_pair(&r, t, od, os, nd, ns);
 		}
 	}
-	if (!changed)
+	if (r.n == 0)
 		return 0;
-	if (k_pol_update(spd->k, &kp) < 0) {
+	rc = k_migrate(spd->k, &r);
+	if (rc == -ENODATA)
+		return 0;
+	if (rc < 0) {
 		spd->st.kernel_errors++;
 		log_err(MOD, "migrate of index 0x%x: %s", e->kp.index,
 			spd->k->last_error);
-		return -EIO;
+		return rc == -EINVAL ? rc : -EIO;
 	}
-	e->kp = kp;
+	spd_migrated_entry(e, &r);
+	log_info(MOD, "selector %s (index 0x%x): migrated", e->selector,
+		 e->kp.index);
 	return 1;
+}
+
+void spd_migrated_entry(struct spd_entry *e, const struct kmigrate_req *r)
+{
+	for (unsigned i = 0; i < e->kp.ntmpl && i < KPOL_MAX_TMPL; i++) {
+		const struct kmigrate *m = kmigrate_tmpl(r, &e->kp.tmpl[i]);
+
+		if (m)
+			kmigrate_apply_tmpl(m, &e->kp.tmpl[i]);
+	}
+}
+
+struct spd_entry *spd_find_sel(struct spd *spd, const struct ksel *sel,
+			       enum kdir dir, const struct spd_dyn **dyn)
+{
+	if (dyn)
+		*dyn = NULL;
+	for (size_t i = 0; i < spd->stat.n; i++) {
+		struct spd_entry *e = &spd->stat.v[i];
+
+		if (e->installed && e->kp.dir == dir &&
+		    ksel_eq(&e->kp.sel, sel))
+			return e;
+	}
+	for (struct spd_dyn *d = spd->dyn; d; d = d->next) {
+		for (size_t i = 0; i < d->n; i++) {
+			struct spd_entry *e = &d->e[i];
+
+			if (e->installed && e->kp.dir == dir &&
+			    ksel_eq(&e->kp.sel, sel)) {
+				if (dyn)
+					*dyn = d;
+				return e;
+			}
+		}
+	}
+	return NULL;
 }
 
 int spd_migrate(struct spd *spd, const char *name, const struct kaddr *os,

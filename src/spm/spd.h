@@ -185,14 +185,24 @@ size_t spd_dyn_drop_owner(struct spd *spd, void *owner);
 void spd_pol_expired(struct spd *spd, uint32_t index);
 
 /*
- * MIGRATE: move tunnel endpoints old_src/old_dst to new_src/new_dst in
- * every template of the entries of selector `name` (static) or of
- * dynamic policy "#id".  Returns the number of kernel policies changed
- * or negative errno.
+ * MIGRATE (racoon2's spmif MIGRATE): for every installed entry of
+ * selector or policy `name` (static) or of dynamic policy "#id", the
+ * backend's MIGRATE (k_migrate) moves the kernel policy and the SAs of
+ * its templates from old_src/old_dst to new_src/new_dst in place (either
+ * orientation; transport templates by proto, mode and reqid); the
+ * entry's templates follow.  Returns the number of kernel policies
+ * moved (0: none of them had those endpoints), -ENOENT for an unknown
+ * name, or negative errno.  The backend announces each move as a
+ * KEV_MIGRATE event, which spmd forwards to the KMP (spmd.c).
  */
 int spd_migrate(struct spd *spd, const char *name, const struct kaddr *os,
 		const struct kaddr *od, const struct kaddr *ns,
 		const struct kaddr *nd);
+/* The entry's templates after a MIGRATE r (idempotent). */
+void spd_migrated_entry(struct spd_entry *e, const struct kmigrate_req *r);
+/* The installed entry with exactly this selector and direction. */
+struct spd_entry *spd_find_sel(struct spd *spd, const struct ksel *sel,
+			       enum kdir dir, const struct spd_dyn **dyn);
 
 /*
  * Appends a formatted reason to the string in buf[len] (the errbuf of

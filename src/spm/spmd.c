@@ -82,6 +82,9 @@ static void on_kevent(const struct kevent *ev, void *arg)
 	case KEV_ACQUIRE:
 		spmif_server_acquire(d->srv, ev);
 		break;
+	case KEV_MIGRATE:
+		spmif_server_migrate(d->srv, ev);
+		break;
 	case KEV_POL_EXPIRE:
 		if (ev->u.pol_expire.hard)
 			spd_pol_expired(&d->spd, ev->u.pol_expire.index);

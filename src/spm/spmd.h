@@ -89,6 +89,10 @@ int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
 void spmif_server_set_idle_ms(struct spmif_server *s, unsigned ms);
 /* Route a kernel ACQUIRE to the KMP that owns the policy. */
 void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev);
+/* A KEV_MIGRATE from the backend (spmd's own MIGRATE or a mobility
+ * daemon's): the entry's templates follow and "602 MIGRATE" goes to the
+ * KMP registered for the selector's remote (and to monitors). */
+void spmif_server_migrate(struct spmif_server *s, const struct kevent *ev);
 /* Tell the owner of d that spmd removed it. */
 void spmif_server_dyn_gone(struct spd *spd, const struct spd_dyn *d,
 			   const char *reason, void *arg);

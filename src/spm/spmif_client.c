@@ -219,6 +219,52 @@ int spmif_acquire_parse(const char *line, size_t len, struct spmif_acquire *a)
 	return 0;
 }
 
+int spmif_migrate_parse(const char *line, size_t len,
+			struct spmif_migrate_ev *m)
+{
+	static const char *const keys[] = {"old_src", "old_dst", "new_src",
+					   "new_dst"};
+	struct kaddr *addrs[] = {&m->old_src, &m->old_dst, &m->new_src,
+				 &m->new_dst};
+	char buf[SPMIF_VAL_MAX];
+	uint64_t v;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 12 || memcmp(line, "602 MIGRATE ", 12) != 0)
+		return -EBADMSG;
+	if (spmif_line_sel(line, len, &m->sel) < 0)
+		return -EBADMSG;
+	if (spmif_line_kv(line, len, "index", buf, sizeof(buf))) {
+		if (spmif_parse_u64(buf, UINT32_MAX, &v) < 0)
+			return -EBADMSG;
+		m->pol_index = (uint32_t)v;
+	}
+	if (!spmif_line_kv(line, len, "dir", buf, sizeof(buf)) ||
+	    spmif_parse_dir(buf, &m->dir) < 0)
+		return -EBADMSG;
+	copy_name(m->selector, line, len, "selector");
+	copy_name(m->policy, line, len, "policy");
+	copy_name(m->remote, line, len, "remote");
+	if (!spmif_line_kv(line, len, "reqid", buf, sizeof(buf)) ||
+	    spmif_parse_u64(buf, UINT32_MAX, &v) < 0)
+		return -EBADMSG;
+	m->reqid = (uint32_t)v;
+	if (!spmif_line_kv(line, len, "mode", buf, sizeof(buf)) ||
+	    spmif_parse_mode(buf, &m->mode) < 0)
+		return -EBADMSG;
+	m->ipsec_proto = IPPROTO_ESP;
+	if (spmif_line_kv(line, len, "ipsec", buf, sizeof(buf)) &&
+	    spmif_parse_ipproto(buf, &m->ipsec_proto) < 0)
+		return -EBADMSG;
+	for (int i = 0; i < 4; i++)
+		if (!spmif_line_kv(line, len, keys[i], buf, sizeof(buf)) ||
+		    spmif_parse_addr(buf, addrs[i]) < 0)
+			return -EBADMSG;
+	if (m->old_src.af != m->old_dst.af || m->new_src.af != m->new_dst.af)
+		return -EBADMSG;
+	return 0;
+}
+
 static void handle_event(struct spmif_client *c, int code, const char *line,
 			 size_t len)
 {
@@ -231,6 +277,15 @@ static void handle_event(struct spmif_client *c, int code, const char *line,
 		}
 		if (c->cbs.acquire)
 			c->cbs.acquire(c, &a, c->arg);
+	} else if (code == SPMIF_EV_MIGRATE) {
+		struct spmif_migrate_ev m;
+
+		if (spmif_migrate_parse(line, len, &m) < 0) {
+			log_rl_warn(MOD, "malformed MIGRATE event from spmd");
+			return;
+		}
+		if (c->cbs.migrate)
+			c->cbs.migrate(c, &m, c->arg);
 	} else if (code == SPMIF_EV_POLICY_GONE) {
 		struct spmif_policy_gone g;
 		char buf[32];

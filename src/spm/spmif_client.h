@@ -79,6 +79,21 @@ struct spmif_acquire {
 	enum spmif_kmp kmp;
 };
 
+/* SA endpoints of a policy moved (MIGRATE: spmdctl migrate, or a
+ * mobility daemon through the kernel); one per pair. */
+struct spmif_migrate_ev {
+	uint32_t pol_index;
+	enum kdir dir;
+	struct ksel sel;
+	char selector[SPMIF_NAME_MAX];
+	char policy[SPMIF_NAME_MAX];
+	char remote[SPMIF_NAME_MAX];
+	uint32_t reqid;
+	enum kmode mode;
+	uint8_t ipsec_proto;
+	struct kaddr old_src, old_dst, new_src, new_dst;
+};
+
 /* A dynamic policy expired or was removed by spmd (not by us). */
 struct spmif_policy_gone {
 	uint32_t id;
@@ -107,6 +122,8 @@ struct spmif_callbacks {
 			void *arg);
 	void (*policy_gone)(struct spmif_client *c,
 			    const struct spmif_policy_gone *g, void *arg);
+	void (*migrate)(struct spmif_client *c,
+			const struct spmif_migrate_ev *m, void *arg);
 	/* Connection to spmd lost (err = negative errno or 0 on EOF). */
 	void (*closed)(struct spmif_client *c, int err, void *arg);
 };
@@ -211,6 +228,10 @@ int spmif_migrate(struct spmif_client *c, const char *selector,
 /* Parse an event line ("600 ACQUIRE k=v ...") into *a (exposed for
  * tests and fuzzing).  Returns 0 or -EBADMSG. */
 int spmif_acquire_parse(const char *line, size_t len, struct spmif_acquire *a);
+/* Parse "602 MIGRATE k=v ..." (all four addresses required, each pair
+ * of one family); -EBADMSG otherwise. */
+int spmif_migrate_parse(const char *line, size_t len,
+			struct spmif_migrate_ev *m);
 
 const char *spmif_kmp_name(enum spmif_kmp kmp);
 int spmif_kmp_parse(const char *name, enum spmif_kmp *kmp);

@@ -158,10 +158,12 @@ static const struct arg_spec slid_args[] = {
     {"index", T_U32, false},
     {NULL, 0, false},
 };
+/* required, but also given positionally (racoon2's form): checked by
+ * cmd_migrate */
 static const struct arg_spec migrate_args[] = {
-    {"selector", T_NAME, true}, {"old_src", T_ADDR, true},
-    {"old_dst", T_ADDR, true},	{"new_src", T_ADDR, true},
-    {"new_dst", T_ADDR, true},	{NULL, 0, false},
+    {"selector", T_NAME, false}, {"old_src", T_ADDR, false},
+    {"old_dst", T_ADDR, false},	 {"new_src", T_ADDR, false},
+    {"new_dst", T_ADDR, false},	 {NULL, 0, false},
 };
 
 static const struct cmd cmds[] = {
@@ -179,8 +181,9 @@ static const struct cmd cmds[] = {
     {"POLICY", "DUMP", 0, dump_args, cmd_policy_dump, 0,
      "POLICY DUMP [kind=static|dynamic|all]"},
     {"SLID", NULL, 1, slid_args, cmd_slid, 0, "SLID index=N"},
-    {"MIGRATE", NULL, 0, migrate_args, cmd_migrate, 0,
-     "MIGRATE selector=NAME old_src=A old_dst=A new_src=A new_dst=A"},
+    {"MIGRATE", NULL, 5, migrate_args, cmd_migrate, 0,
+     "MIGRATE selector=NAME old_src=A old_dst=A new_src=A new_dst=A | "
+     "MIGRATE SELECTOR SRC0 DST0 SRC DST"},
     {"STATUS", NULL, 0, no_args, cmd_status, 0, "STATUS"},
     {"STAT", NULL, 0, no_args, cmd_status, 0, "STAT"},
     {"RELOAD", NULL, 0, no_args, cmd_reload, 0, "RELOAD"},
@@ -663,31 +666,74 @@ static void cmd_slid(struct conn *c, const struct spmif_msg *m)
 	wr_free(&w);
 }
 
+/*
+ * MIGRATE, in racoon2's positional form (its spmd shell.c: "MIGRATE
+ * SELECTOR SRC0 DST0 SRC DST", answered "250 Migrate SELECTOR" or 550) or
+ * with keys.  The SA endpoints of the selector's policy move from
+ * SRC0/DST0 to SRC/DST through the kernel backend (spd_migrate), SAs in
+ * place.  Refused with nothing changed: a missing or malformed word, the
+ * families of a pair differing, an unknown selector.
+ */
 static void cmd_migrate(struct conn *c, const struct spmif_msg *m)
 {
+	static const char *const keys[] = {"old_src", "old_dst", "new_src",
+					   "new_dst"};
 	struct spmd *d = c->srv->d;
-	struct kaddr os, od, ns, nd;
+	struct kaddr a[4];
+	const char *sel;
+	bool r2 = m->npos > 0;
 	int rc;
 
-	(void)spmif_parse_addr(spmif_msg_get(m, "old_src"), &os);
-	(void)spmif_parse_addr(spmif_msg_get(m, "old_dst"), &od);
-	(void)spmif_parse_addr(spmif_msg_get(m, "new_src"), &ns);
-	(void)spmif_parse_addr(spmif_msg_get(m, "new_dst"), &nd);
-	if (os.af != od.af || ns.af != nd.af) {
+	if (r2 && (m->npos != 5 || m->nkv)) {
+		reply(c, SPMIF_E_SYNTAX,
+		      "usage: MIGRATE SELECTOR SRC0 DST0 SRC DST");
+		return;
+	}
+	sel = r2 ? m->pos[0] : spmif_msg_get(m, "selector");
+	if (!sel || !sel[0] || strlen(sel) >= SPMIF_NAME_MAX) {
+		reply(c, SPMIF_E_SYNTAX,
+		      "usage: MIGRATE selector=NAME "
+		      "old_src=A old_dst=A new_src=A "
+		      "new_dst=A");
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		const char *v = r2 ? m->pos[i + 1] : spmif_msg_get(m, keys[i]);
+
+		if (!v || spmif_parse_addr(v, &a[i]) < 0) {
+			reply(c, SPMIF_E_SYNTAX,
+			      "%s must be an IPv4/IPv6 address", keys[i]);
+			return;
+		}
+	}
+	if (a[0].af != a[1].af || a[2].af != a[3].af) {
 		reply(c, SPMIF_E_SYNTAX, "address families of a pair differ");
 		return;
 	}
-	rc = spd_migrate(&d->spd, spmif_msg_get(m, "selector"), &os, &od, &ns,
-			 &nd);
-	if (rc == -ENOENT)
-		reply(c, SPMIF_E_NOTFOUND, "no installed policy for %s",
-		      spmif_msg_get(m, "selector"));
-	else if (rc < 0)
-		reply(c, SPMIF_E_FAILED, "migrate failed: %s", d->k.last_error);
-	else if (rc == 0)
-		reply(c, SPMIF_OK_NONE, "no template with those endpoints");
-	else
-		reply(c, SPMIF_OK, "migrated count=%d", rc);
+	rc = spd_migrate(&d->spd, sel, &a[0], &a[1], &a[2], &a[3]);
+	if (rc > 0) {
+		log_notice(MOD, "MIGRATE %s by pid %d: %d policy(ies)", sel,
+			   (int)c->pid, rc);
+		if (r2)
+			reply(c, SPMIF_OK, "Migrate %s", sel);
+		else
+			reply(c, SPMIF_OK, "migrated count=%d", rc);
+	} else if (rc == -ENOENT) {
+		reply(c, r2 ? SPMIF_E_FAILED : SPMIF_E_NOTFOUND,
+		      "Operation Failed, selector not found: %s", sel);
+	} else if (rc == 0) {
+		if (r2)
+			reply(c, SPMIF_E_FAILED,
+			      "Operation Failed(sl_index=%s): no SA endpoints "
+			      "to migrate",
+			      sel);
+		else
+			reply(c, SPMIF_OK_NONE,
+			      "no template with those endpoints");
+	} else {
+		reply(c, SPMIF_E_FAILED, "Operation Failed(sl_index=%s): %s",
+		      sel, d->k.last_error);
+	}
 }
 
 static void status_line(struct conn *c, const char *key, const char *fmt, ...)

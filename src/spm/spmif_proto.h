@@ -25,7 +25,7 @@
 
 #define SPMIF_LINE_MAX 4096 /* including the LF */
 #define SPMIF_MAX_KV   24
-#define SPMIF_MAX_POS  4
+#define SPMIF_MAX_POS  5   /* racoon2: MIGRATE SELECTOR SRC0 DST0 SRC DST */
 #define SPMIF_KEY_MAX  16  /* incl. NUL */
 #define SPMIF_VAL_MAX  256 /* decoded, incl. NUL */
 #define SPMIF_VERB_MAX 16
@@ -33,6 +33,7 @@
 /* Event codes (server -> client, unsolicited). */
 #define SPMIF_EV_ACQUIRE     600
 #define SPMIF_EV_POLICY_GONE 601
+#define SPMIF_EV_MIGRATE     602
 
 struct spmif_kv_pair {
 	char key[SPMIF_KEY_MAX];

@@ -598,6 +598,75 @@ void spmif_server_acquire(struct spmif_server *s, const struct kevent *ev)
 	wr_free(&w);
 }
 
+/*
+ * One "602 MIGRATE" line per pair: the names of the entry, its selector,
+ * the pair's protocol, mode and reqid, old and new SA endpoints.  The
+ * KMP that negotiated the SAs moves its IKE SA to the new endpoints.
+ */
+void spmif_server_migrate(struct spmif_server *s, const struct kevent *ev)
+{
+	const struct kmigrate_req *r = &ev->u.migrate;
+	struct spmd *d = s->d;
+	const struct spd_dyn *dyn;
+	struct spd_entry *e;
+	struct conn *target;
+	char buf[16];
+	struct wr w;
+
+	e = spd_find_sel(&d->spd, &r->sel, r->dir, &dyn);
+	if (!e) {
+		char sel[160];
+
+		log_info(MOD,
+			 "MIGRATE of a policy spmd did not install (%s); "
+			 "not forwarded",
+			 ksel_str(&r->sel, sel, sizeof(sel)));
+		return;
+	}
+	spd_migrated_entry(e, r);
+	target = e->kmp ? s->kmp[e->kmp] : NULL;
+	log_info(MOD, "MIGRATE selector %s -> %s", e->selector,
+		 target ? spmif_kmp_name(e->kmp) : "no KMP registered");
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	for (unsigned i = 0; i < r->n && i < KMIGRATE_MAX; i++) {
+		const struct kmigrate *m = &r->m[i];
+
+		wr_reset(&w);
+		wr_bytes(&w, "602 MIGRATE", 11);
+		if (e->kmp)
+			spmif_put_str(&w, "kmp", spmif_kmp_name(e->kmp));
+		spmif_put_u64(&w, "index", e->kp.index);
+		spmif_put_str(&w, "dir", spmif_dir_str(r->dir));
+		spmif_put_str(&w, "selector", e->selector);
+		spmif_put_str(&w, "policy", e->policy);
+		if (e->remote[0])
+			spmif_put_str(&w, "remote", e->remote);
+		if (dyn)
+			spmif_put_u64(&w, "id", dyn->id);
+		spmif_put_sel(&w, &r->sel);
+		spmif_put_u64(&w, "reqid", m->reqid);
+		spmif_put_str(&w, "mode", spmif_mode_str(m->mode));
+		spmif_put_str(&w, "ipsec",
+			      spmif_ipproto_str(m->proto, buf, sizeof(buf)));
+		spmif_put_addr(&w, "old_src", &m->old_src);
+		spmif_put_addr(&w, "old_dst", &m->old_dst);
+		spmif_put_addr(&w, "new_src", &m->new_src);
+		spmif_put_addr(&w, "new_dst", &m->new_dst);
+		if (target) {
+			conn_put(target, &w);
+			conn_kick(target);
+		}
+		for (struct conn *c = s->conns, *n; c; c = n) {
+			n = c->next;
+			if (c->monitor && c != target) {
+				conn_put(c, &w);
+				conn_kick(c);
+			}
+		}
+	}
+	wr_free(&w);
+}
+
 void spmif_server_dyn_gone(struct spd *spd, const struct spd_dyn *dyn,
 			   const char *reason, void *arg)
 {

@@ -342,7 +342,13 @@ check "policy add with unknown selector fails with exit 1 and a message" \
 # ---- 4. malformed requests ------------------------------------------------
 bad=0
 for req in "POLICY" "POLICY ADD selector=rw_in" "POLICY ADD selector=rw_in src=1.2.3.4 dst=::1" \
-	"SLID index=x" "FOO bar" "POLICY DUMP kind=%00" "REGISTER" "MIGRATE selector=a"; do
+	"SLID index=x" "FOO bar" "POLICY DUMP kind=%00" "REGISTER" "MIGRATE selector=a" \
+	"MIGRATE a 198.51.100.1 198.51.100.2" "MIGRATE a 198.51.100.1 ::1 198.51.100.3 198.51.100.2" \
+	"MIGRATE a x 198.51.100.2 198.51.100.3 198.51.100.2" \
+	"MIGRATE a 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.2 extra" \
+	"MIGRATE a 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.2 old_src=198.51.100.1" \
+	"MIGRATE nosuch 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.2" \
+	"MIGRATE selector=nosuch old_src=198.51.100.1 old_dst=198.51.100.2 new_src=0.0.0.0 new_dst=198.51.100.2"; do
 	out=$(ctl raw $req 2>&1)
 	case "$out" in 5[0-9][0-9]\ *) ;; *) bad=1; echo "    $req -> $out" ;; esac
 done

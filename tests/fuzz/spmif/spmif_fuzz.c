@@ -195,7 +195,10 @@ static void one_line(const uint8_t *p, size_t n)
 		struct ksel s;
 		char buf[SPMIF_VAL_MAX];
 
+		struct spmif_migrate_ev mg;
+
 		(void)spmif_acquire_parse(line, n, &a);
+		(void)spmif_migrate_parse(line, n, &mg);
 		(void)spmif_line_sel(line, n, &s);
 		(void)spmif_line_kv(line, n, "selector", buf, sizeof(buf));
 	}

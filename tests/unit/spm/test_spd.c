@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "crypto/xform.h"
 #include "spm/spd.h"
 #include "spm/spmif_proto.h"
 #include "spdtest.h"
@@ -427,6 +428,58 @@ static void test_migrate(void **state)
 	k_close(&k);
 }
 
+/* A transport policy whose SAs run between care-of and home-agent
+ * addresses (HoA in the selector): MIGRATE moves the SAs of both
+ * directions through the backend, in place; the policy stays. */
+static void test_migrate_transport(void **state)
+{
+	struct kernel k;
+	struct spd spd;
+	struct spd_set s;
+	char err[256] = "";
+	struct kaddr coa1, ha, coa2;
+	struct spd_entry e;
+	struct ksa sa, back;
+
+	(void)state;
+	assert_int_equal(k_open(&k, "fake", 0), 0);
+	assert_int_equal(spd_init(&spd, &k, NULL), 0);
+	spd_set_init(&s);
+	e = mk("10.1.0.5/32", "10.9.0.1/32", KDIR_OUT, KPOL_IPSEC, 5);
+	e.kp.tmpl[0].mode = KMODE_TRANSPORT;
+	snprintf(e.selector, sizeof(e.selector), "mn_out");
+	push(&s, e);
+	assert_int_equal(spd_start(&spd, &s, err, sizeof(err)), 0);
+	assert_int_equal(spmif_parse_addr("198.51.100.5", &coa1), 0);
+	assert_int_equal(spmif_parse_addr("203.0.113.1", &ha), 0);
+	assert_int_equal(spmif_parse_addr("198.51.100.77", &coa2), 0);
+	for (int dir = 0; dir < 2; dir++) {
+		memset(&sa, 0, sizeof(sa));
+		sa.proto = IPPROTO_ESP;
+		sa.spi = 0x100 + (uint32_t)dir;
+		sa.src = dir ? ha : coa1;
+		sa.dst = dir ? coa1 : ha;
+		sa.mode = KMODE_TRANSPORT;
+		sa.reqid = e.kp.tmpl[0].reqid;
+		sa.encr_id = IKEV2_ENCR_AES_GCM_16;
+		sa.encr_keybits = 128;
+		sa.enc_key_len = 20;
+		assert_int_equal(k_sa_add(&k, &sa), 0);
+	}
+	/* the orientation of the request does not matter */
+	assert_int_equal(spd_migrate(&spd, "mn_out", &ha, &coa1, &ha, &coa2),
+			 1);
+	assert_int_equal(k_sa_get(&k, IPPROTO_ESP, &ha, 0x100, &back, NULL), 0);
+	assert_true(kaddr_eq(&back.src, &coa2));
+	assert_int_equal(k_sa_get(&k, IPPROTO_ESP, &coa2, 0x101, &back, NULL),
+			 0);
+	assert_true(kaddr_eq(&back.src, &ha));
+	assert_false(spd.stat.v[0].kp.tmpl[0].src.af);
+	spd_remove_all(&spd);
+	spd_free(&spd);
+	k_close(&k);
+}
+
 static void test_reqid(void **state)
 {
 	struct kernel k;
@@ -462,6 +515,7 @@ int main(void)
 	    cmocka_unit_test(test_reload_rollback),
 	    cmocka_unit_test(test_dynamic),
 	    cmocka_unit_test(test_migrate),
+	    cmocka_unit_test(test_migrate_transport),
 	    cmocka_unit_test(test_reqid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,7 +71,7 @@ static void test_parse_errors(void **state)
 	    {"X a=%4", "bad %-escape in value"},
 	    {"X a=%zz", "bad %-escape in value"},
 	    {"X a=%00", "NUL byte in value"},
-	    {"X 1 2 3 4 5", "too many words"},
+	    {"X 1 2 3 4 5 6", "too many words"},
 	};
 	struct spmif_msg m;
 	const char *why;
@@ -272,6 +272,80 @@ static const char *wr_cstr(struct wr *w)
 }
 
 /* RFC 7296 §2.9 packet selector: writer -> parser, for v4 and v6. */
+/* "602 MIGRATE" as spmd writes it (spmif_server_migrate) and the KMP
+ * reads it; lines missing a field or mixing families are refused. */
+static void test_migrate_event(void **state)
+{
+	static const char *const bad[] = {
+	    "602 MIGRATE",
+	    "602 MIGRATE dir=out src=2001:db8::2/128 dst=2001:db8::1/128 "
+	    "reqid=5 mode=transport old_src=2001:db8::3 old_dst=2001:db8::1 "
+	    "new_src=2001:db8::4",
+	    "602 MIGRATE dir=out src=2001:db8::2/128 dst=2001:db8::1/128 "
+	    "reqid=5 mode=transport old_src=2001:db8::3 old_dst=2001:db8::1 "
+	    "new_src=2001:db8::4 new_dst=198.51.100.1",
+	    "602 MIGRATE dir=sideways src=2001:db8::2/128 "
+	    "dst=2001:db8::1/128 reqid=5 mode=transport old_src=2001:db8::3 "
+	    "old_dst=2001:db8::1 new_src=2001:db8::4 new_dst=2001:db8::1",
+	    "602 MIGRATE dir=out src=2001:db8::2/128 dst=2001:db8::1/128 "
+	    "reqid=99999999999 mode=transport old_src=2001:db8::3 "
+	    "old_dst=2001:db8::1 new_src=2001:db8::4 new_dst=2001:db8::1",
+	    "602 MIGRATE dir=out src=2001:db8::2/128 dst=2001:db8::1/128 "
+	    "reqid=5 mode=beet old_src=2001:db8::3 old_dst=2001:db8::1 "
+	    "new_src=2001:db8::4 new_dst=2001:db8::1",
+	    "600 ACQUIRE index=1",
+	};
+	struct spmif_migrate_ev m;
+	struct kaddr a[4];
+	struct ksel s;
+	struct wr w;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.af = AF_INET6;
+	assert_int_equal(
+	    spmif_parse_prefix("2001:db8:b0::2", &s.src, &s.src_plen), 0);
+	assert_int_equal(
+	    spmif_parse_prefix("2001:db8:a0::1", &s.dst, &s.dst_plen), 0);
+	assert_int_equal(spmif_parse_addr("2001:db8:c1::2", &a[0]), 0);
+	assert_int_equal(spmif_parse_addr("2001:db8:a0::1", &a[1]), 0);
+	assert_int_equal(spmif_parse_addr("2001:db8:c2::2", &a[2]), 0);
+	assert_int_equal(spmif_parse_addr("2001:db8:a0::1", &a[3]), 0);
+	wr_init(&w, 0);
+	wr_bytes(&w, "602 MIGRATE", 11);
+	spmif_put_str(&w, "kmp", "ikev2");
+	spmif_put_u64(&w, "index", 0xa2000009);
+	spmif_put_str(&w, "dir", "out");
+	spmif_put_str(&w, "selector", "mn_out");
+	spmif_put_str(&w, "policy", "mip");
+	spmif_put_str(&w, "remote", "ha");
+	spmif_put_sel(&w, &s);
+	spmif_put_u64(&w, "reqid", 12);
+	spmif_put_str(&w, "mode", "transport");
+	spmif_put_str(&w, "ipsec", "esp");
+	spmif_put_addr(&w, "old_src", &a[0]);
+	spmif_put_addr(&w, "old_dst", &a[1]);
+	spmif_put_addr(&w, "new_src", &a[2]);
+	spmif_put_addr(&w, "new_dst", &a[3]);
+	assert_int_equal(spmif_migrate_parse((const char *)w.buf, w.len, &m),
+			 0);
+	assert_int_equal(m.pol_index, 0xa2000009);
+	assert_int_equal(m.dir, KDIR_OUT);
+	assert_string_equal(m.selector, "mn_out");
+	assert_string_equal(m.remote, "ha");
+	assert_int_equal(m.reqid, 12);
+	assert_int_equal(m.mode, KMODE_TRANSPORT);
+	assert_int_equal(m.ipsec_proto, IPPROTO_ESP);
+	assert_int_equal(m.sel.src_plen, 128);
+	assert_memory_equal(&m.old_src, &a[0], sizeof(a[0]));
+	assert_memory_equal(&m.new_src, &a[2], sizeof(a[2]));
+	assert_memory_equal(&m.new_dst, &a[3], sizeof(a[3]));
+	wr_free(&w);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    spmif_migrate_parse(bad[i], strlen(bad[i]), &m), -EBADMSG);
+}
+
 static void test_acquire_packet(void **state)
 {
 	struct ksel k, p;
@@ -630,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(test_codec_roundtrip),
 	    cmocka_unit_test(test_scalars),
 	    cmocka_unit_test(test_acquire_roundtrip),
+	    cmocka_unit_test(test_migrate_event),
 	    cmocka_unit_test(test_acquire_packet),
 	    cmocka_unit_test(test_acquire_packet_bad),
 	    cmocka_unit_test(test_line_get),
