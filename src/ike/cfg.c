@@ -226,13 +226,17 @@ const struct ike_remote *cfg_remote_by_id(const struct ike_cfg *cfg,
 					  const struct ike_id *id,
 					  const struct kaddr *peer)
 {
-	const struct ike_remote *any = NULL;
+	const struct ike_remote *any = NULL, *rw_any = NULL;
 	size_t i;
 
 	for (i = 0; i < cfg->nremote; i++) {
 		const struct ike_remote *r = &cfg->remote[i];
 		if (r->is_default || !r->ikev2)
 			continue;
+		/* IP_RW without peers_id: any identity that proves the
+		 * remote's credential (a group PSK), last resort. */
+		if (r->peer_any && !r->peer_id.type && !rw_any)
+			rw_any = r;
 		if (!r->peer_any && !kaddr_eq(&r->peer_addr, peer))
 			continue;
 		if (r->peer_id.type && ike_id_eq(&r->peer_id, id))
@@ -241,7 +245,7 @@ const struct ike_remote *cfg_remote_by_id(const struct ike_cfg *cfg,
 		if (!r->peer_id.type && !r->peer_any && !any)
 			any = r;
 	}
-	return any;
+	return any ? any : rw_any;
 }
 
 const struct ike_policy *cfg_policy_by_name(const struct ike_cfg *cfg,

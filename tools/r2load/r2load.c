@@ -101,7 +101,8 @@ static struct {
 	const char *id_fmt;
 	uint8_t psk[256];
 	size_t psk_len;
-	bool childless, del, fresh_dh, quiet;
+	bool childless, del, fresh_dh, quiet, natt;
+	struct sockaddr_storage dst4500; /* -U: IKE_AUTH onward */
 	unsigned rekeys;
 	unsigned timeout_ms, tries;
 	uint8_t ts_base[16];
@@ -200,18 +201,37 @@ static void finish(uint32_t i, bool ok, int why)
 	}
 }
 
+static const struct sockaddr *dst_of(const struct lsa *s)
+{
+	return (const struct sockaddr *)(g.natt && s->state > S_INIT
+					     ? &g.dst4500
+					     : &g.dst);
+}
+
 static int send_req(uint32_t i, uint8_t *pkt, size_t len)
 {
 	struct lsa *s = &g.sa[i];
 	ssize_t n;
 
+	if (g.natt && s->state > S_INIT) {
+		/* RFC 3948 §2.2: the non-ESP marker on port 4500 */
+		uint8_t *m = malloc(len + 4);
+		if (!m) {
+			free(pkt);
+			return -ENOMEM;
+		}
+		memset(m, 0, 4);
+		memcpy(m + 4, pkt, len);
+		free(pkt);
+		pkt = m;
+		len += 4;
+	}
 	free(s->req);
 	s->req = pkt;
 	s->req_len = len;
 	s->tsent = now_ns();
 	s->tries = 0;
-	n = sendto(g.fd[s->sock], pkt, len, 0, (struct sockaddr *)&g.dst,
-		   g.dst_len);
+	n = sendto(g.fd[s->sock], pkt, len, 0, dst_of(s), g.dst_len);
 	/* A full socket buffer is a lost datagram: the timer resends. */
 	(void)n;
 	return 0;
@@ -257,6 +277,19 @@ static int send_init(uint32_t i)
 	ikev2_put_sa(&b, &g.offer);
 	ikev2_put_ke(&b, g.group, ke, g.ke_len);
 	ikev2_put_nonce(&b, e->ni, NONCE_LEN);
+	if (g.natt) {
+		/* RFC 7296 §2.23: hashes that match nobody's address make
+		 * the responder see a NAT on both sides, so ESP goes into
+		 * UDP (what kernel-libipsec needs) */
+		uint8_t h1[20], h2[20];
+		if (crypto_random(h1, sizeof(h1)) < 0 ||
+		    crypto_random(h2, sizeof(h2)) < 0)
+			memset(h1, 0xa5, 20), memset(h2, 0x5a, 20);
+		ikev2_put_notify_simple(&b, IKEV2_N_NAT_DETECTION_SOURCE_IP, h1,
+					sizeof(h1));
+		ikev2_put_notify_simple(
+		    &b, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h2, sizeof(h2));
+	}
 	if (g.childless) /* RFC 6023 §3 */
 		ikev2_put_notify_simple(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED,
 					NULL, 0);
@@ -621,6 +654,11 @@ static void on_datagram(const uint8_t *buf, size_t len)
 	struct lsa *s;
 	uint32_t i;
 
+	if (g.natt && len >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3]) {
+		buf += 4; /* non-ESP marker (RFC 3948 §2.2) */
+		len -= 4;
+		r = rd_init(buf, len);
+	}
 	if (ikev2_hdr_parse(&r, &h) < 0 || !(h.flags & IKEV2_FLAG_RESPONSE))
 		return;
 	i = (uint32_t)h.spi_i;
@@ -653,7 +691,7 @@ static void retransmit(uint64_t now)
 			s->tsent = now;
 			g.rtx++;
 			(void)sendto(g.fd[s->sock], s->req, s->req_len, 0,
-				     (struct sockaddr *)&g.dst, g.dst_len);
+				     dst_of(s), g.dst_len);
 		}
 		k++;
 	}
@@ -873,6 +911,9 @@ static void usage(void)
 	    "  -T MS          retransmission timeout [2000]; -N TRIES [3]\n"
 	    "  -i ADDR6       base of the per-SA TSi /128s "
 	    "[2001:db8:ff00::]\n"
+	    "  -U             claim a NAT (NAT-D), IKE_AUTH onward on port "
+	    "4500:\n"
+	    "                 ESP in UDP (RFC 3948), e.g. for kernel-libipsec\n"
 	    "  -q             no progress line\n",
 	    stderr);
 	exit(2);
@@ -925,7 +966,7 @@ int main(int argc, char **argv)
 	g.tries = 3;
 	inet_pton(AF_INET6, "2001:db8:ff00::", g.ts_base);
 	while ((opt = getopt(argc, argv,
-			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qh")) !=
+			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qUh")) !=
 	       -1) {
 		switch (opt) {
 		case 't':
@@ -992,6 +1033,9 @@ int main(int argc, char **argv)
 		case 'q':
 			g.quiet = true;
 			break;
+		case 'U':
+			g.natt = true;
+			break;
 		default:
 			usage();
 		}
@@ -1024,6 +1068,13 @@ int main(int argc, char **argv)
 			memcpy(&s6->sin6_addr, a, 16);
 			g.dst_len = sizeof(*s6);
 		}
+		g.dst4500 = g.dst;
+		if (g.af == AF_INET)
+			((struct sockaddr_in *)&g.dst4500)->sin_port =
+			    htons(4500);
+		else
+			((struct sockaddr_in6 *)&g.dst4500)->sin6_port =
+			    htons(4500);
 	}
 	if (src && (!parse_addr(src, g.src, &saf) || saf != g.af))
 		die("-s: an address of the target's family");

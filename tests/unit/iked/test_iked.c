@@ -377,6 +377,41 @@ static void test_default_remote(void **st)
 	assert_string_equal(live_sa(&Bd)->remote, "peer");
 }
 
+/* An IP_RW remote without peers_id takes any identity that proves its
+ * PSK (a group PSK), after every remote that names the identity or the
+ * address; a wrong PSK is still refused. */
+static void test_rw_any_identity(void **st, bool right_psk)
+{
+	struct ike_remote *d, *r = &Bd.cfg->remote[0];
+
+	r->peer_any = true;
+	memset(&r->peer_id, 0, sizeof(r->peer_id));
+	if (!right_psk)
+		memcpy(r->psk, "S3cret", 6);
+	d = cfg_add_remote(Bd.cfg);
+	snprintf(d->name, sizeof(d->name), "default");
+	d->is_default = true;
+	if (right_psk) {
+		establish();
+		assert_string_equal(live_sa(&Bd)->remote, "peer");
+	} else {
+		h_initiate(&A, "peer", NULL, NULL);
+		assert_int_equal(h_count_est(&A), 0);
+		assert_int_equal(h_count_est(&Bd), 0);
+	}
+	(void)st;
+}
+
+static void test_rw_any_identity_ok(void **st)
+{
+	test_rw_any_identity(st, true);
+}
+
+static void test_rw_any_identity_bad_psk(void **st)
+{
+	test_rw_any_identity(st, false);
+}
+
 static void test_second_child_and_dpd(void **st)
 {
 	struct ike_policy *p;
@@ -612,6 +647,8 @@ int main(void)
 	    T(test_delete_child_b),
 	    T(test_wrong_psk),
 	    T(test_default_remote),
+	    T(test_rw_any_identity_ok),
+	    T(test_rw_any_identity_bad_psk),
 	    T(test_second_child_and_dpd),
 	    T(test_garbage),
 	    T(test_child_pfs_invalid_ke),
