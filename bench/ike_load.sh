@@ -246,7 +246,7 @@ load() { # N MODE(childless|child) GROUP [extra r2load args]
 	[ "$mode" = childless ] && extra+=(-C)
 	ns_exec g taskset -c 0 "$R2LOAD" -q -t $R_ADDR -s $SRC0 \
 		-a 100 -c "$W" -n "$n" -g "$grp" -k "$TEST_DIR/psk" -T 3000 -N 4 \
-		-E aes128 -U "${extra[@]}" "$@"
+		-E aes128 -U "${extra[@]}" ${R2LOAD_ARGS:-} "$@"
 }
 field() { # SUMMARY KEY
 	printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
