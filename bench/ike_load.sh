@@ -47,6 +47,9 @@
 #   --quick: N=1000 per speed run, memory at 10,000 (about 5 minutes);
 #   default: N=5000; --full: N=10000 and memory at 10,000 and 100,000.
 #   Root; namespaces r2l-PID-*, removed on exit (KEEP=1 keeps the logs).
+#   PROFILE=1 records each measured run of the responder with perf
+#   (perf.IMPL.GROUP.MODE.N.data in the log directory; use with KEEP=1).
+#   R2LOAD_ARGS adds r2load flags (e.g. "-R 2 -D": rekeys and DELETE).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$TOP/build
@@ -262,7 +265,19 @@ measure() { # IMPL GROUP MODE CPUS N
 	load 20 "$mode" "$grp" -I "warm-%u.bench" -i 2001:db8:ffff:ffff:: >/dev/null 2>&1
 	sleep 1
 	c0=$(cpu_ticks "$pid") r0=$(rss_kb "$pid")
+	local perfpid=
+	if [ -n "${PROFILE:-}" ] && command -v perf >/dev/null; then
+		# PROFILE=1: perf record of the responder (and iked's engine)
+		perf record -q -F 999 -g -o "$TEST_DIR/perf.$impl.$grp.$mode.$n.data" \
+			-p "$(echo "$pid" $(ps -o pid= --ppid "$pid") | tr -s ' ' ',')" \
+			>/dev/null 2>&1 &
+		perfpid=$!
+		sleep 0.5
+	fi
 	out=$(load "$n" "$mode" "$grp" 2>"$TEST_DIR/r2load.err")
+	if [ -n "$perfpid" ]; then
+		kill -INT "$perfpid" 2>/dev/null; wait "$perfpid" 2>/dev/null
+	fi
 	sleep 1 # the responder's last installs
 	c1=$(cpu_ticks "$pid") r1=$(rss_kb "$pid")
 	stop_bg resp TERM 30
