@@ -50,6 +50,8 @@
 #   PROFILE=1 records each measured run of the responder with perf
 #   (perf.IMPL.GROUP.MODE.N.data in the log directory; use with KEEP=1).
 #   R2LOAD_ARGS adds r2load flags (e.g. "-R 2 -D": rekeys and DELETE).
+#   RUN_LIMIT (300): seconds one r2load run may take; CPU ms and bytes
+#   are per SA established, and the established/failed counts are shown.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$TOP/build
@@ -247,7 +249,8 @@ load() { # N MODE(childless|child) GROUP [extra r2load args]
 	local n=$1 mode=$2 grp=$3; shift 3
 	local extra=()
 	[ "$mode" = childless ] && extra+=(-C)
-	ns_exec g taskset -c 0 "$R2LOAD" -q -t $R_ADDR -s $SRC0 \
+	# RUN_LIMIT: seconds a run may take (r2load prints what it reached)
+	ns_exec g timeout -s TERM "${RUN_LIMIT:-300}" taskset -c 0 "$R2LOAD" -q -t $R_ADDR -s $SRC0 \
 		-a 100 -c "$W" -n "$n" -g "$grp" -k "$TEST_DIR/psk" -T 3000 -N 4 \
 		-E aes128 -U "${extra[@]}" ${R2LOAD_ARGS:-} "$@"
 }
@@ -288,10 +291,13 @@ measure() { # IMPL GROUP MODE CPUS N
 	for k in setups_per_s established failed p50_ms p99_ms secs; do
 		R[$key,$k]=$(field "$out" "$k")
 	done
-	R[$key,cpu_ms]=$(awk -v a="$c1" -v b="$c0" -v h="$HZ" -v n="$n" \
+	# per established SA (a run cut by RUN_LIMIT or with failures)
+	local ne=${R[$key,established]:-0}
+	[ "${ne:-0}" -gt 0 ] 2>/dev/null || ne=$n
+	R[$key,cpu_ms]=$(awk -v a="$c1" -v b="$c0" -v h="$HZ" -v n="$ne" \
 		'BEGIN { printf "%.3f", (a - b) * 1000 / h / n }')
 	R[$key,rss_mb]=$(awk -v k="$r1" 'BEGIN { printf "%.1f", k / 1024 }')
-	R[$key,bpsa]=$(awk -v a="$r1" -v b="$r0" -v n="$n" \
+	R[$key,bpsa]=$(awk -v a="$r1" -v b="$r0" -v n="$ne" \
 		'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
 	R[$key,ok]=1
 }
