@@ -228,6 +228,7 @@ static int am_take2(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		isakmp_wr_abort(&b);
 		return rc;
 	}
+	p1_put_initial_contact(sa, &b);
 	rc = isakmp_wr_finish(&b, pkt, len);
 	if (rc)
 		return rc;
@@ -241,7 +242,8 @@ static int am_take2(struct ikev1_sa *sa, const struct isakmp_msg *m,
 
 /* Responder: message 3, encrypted or not (RFC 2409 §5: the last
  * message "MAY NOT" be protected); the IV advances only on success. */
-static int am_take3(struct ikev1_sa *sa, const struct isakmp_msg *m)
+static int am_take3(struct ikev1_sa *sa, const struct isakmp_msg *m,
+		    struct ikev1_out *out)
 {
 	struct isakmp_msg pm;
 	uint8_t *plain = NULL, next_iv[CRYPTO_MAX_BLOCK];
@@ -260,6 +262,9 @@ static int am_take3(struct ikev1_sa *sa, const struct isakmp_msg *m)
 		rc = natt_check_natd(sa, &pm);
 	if (!rc && enc)
 		memcpy(sa->keys.iv, next_iv, sizeof(next_iv));
+	/* only under encryption is a notify authenticated here */
+	if (!rc && enc)
+		out->initial_contact = p1_initial_contact(&pm);
 	if (plain) {
 		mem_wipe(plain, m->enc_len);
 		free(plain);
@@ -322,7 +327,7 @@ int am_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		break;
 	}
 	case IKEV1_AM_R2:
-		rc = am_take3(sa, m);
+		rc = am_take3(sa, m, out);
 		if (rc)
 			return rc;
 		sa->state = IKEV1_ESTABLISHED;

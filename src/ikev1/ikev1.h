@@ -120,6 +120,11 @@ struct ikev1_conf {
 	 * our ISAKMP SAs start with it instead of Main Mode. */
 	bool aggressive;
 	bool aggressive_initiate;
+	/* INITIAL-CONTACT (RFC 2407 §4.6.3.3) in our authenticated Phase 1
+	 * message (Main Mode 5 or 6, Aggressive Mode 3): the peer may drop
+	 * every older SA with us (set it on the first ISAKMP SA to a peer
+	 * after a restart, not on a re-authentication) */
+	bool initial_contact;
 	/* inbound SPI for a new CHILD SA (the kernel's getspi) */
 	int (*getspi)(void *arg, uint32_t *spi);
 	void *arg;
@@ -150,6 +155,13 @@ struct ikev1_child {
 	struct isakmp_id ts_local, ts_remote;
 	bool pfs;
 	bool udp_encap; /* RFC 3948 ESP-in-UDP (NAT-T) */
+	/* rekey (ikev1_quick_rekey): the inbound SPI of the CHILD SA this
+	 * one replaces: install this one, then ikev1_delete() that one */
+	uint32_t replaces;
+	/* when to start the rekey, seconds after installing (the initiator
+	 * of the Quick Mode only): life_sec less 10% and a random 0-5%
+	 * (RFC 2409 §4.5 leaves it to us); 0 = no lifetime, no rekey */
+	uint32_t soft_sec;
 };
 
 /* What one call produced. */
@@ -159,9 +171,12 @@ struct ikev1_out {
 	bool established; /* the ISAKMP SA just became ESTABLISHED */
 	bool child_ready; /* child holds a new CHILD SA's keys */
 	struct ikev1_child child;
-	bool float_4500;       /* NAT-T: from now on send from/to port 4500 with
-				  the non-ESP marker (RFC 3947 §4) */
-	bool dpd_ack;	       /* the ACK of our last R-U-THERE came */
+	bool float_4500; /* NAT-T: from now on send from/to port 4500 with
+			    the non-ESP marker (RFC 3947 §4) */
+	bool dpd_ack;	 /* the ACK of our last R-U-THERE came */
+	/* the peer's authenticated INITIAL-CONTACT (RFC 2407 §4.6.3.3):
+	 * other SAs with this peer are stale */
+	bool initial_contact;
 	uint8_t deleted_proto; /* Delete received: ISAKMP_PROTO_*, 0 none */
 	uint32_t deleted_spi;  /* ESP: the SPI named (our outbound) */
 };
@@ -213,6 +228,12 @@ int ikev1_input(struct ikev1_sa *sa, const uint8_t *pkt, size_t len,
 
 /* Start a Quick Mode as initiator (ESTABLISHED only): out->pkt = QM1. */
 int ikev1_quick_start(struct ikev1_sa *sa, struct ikev1_out *out);
+/* Phase 2 rekey: a new Quick Mode (same selectors) whose CHILD SA
+ * carries replaces = old_spi_in; once it is installed the caller deletes
+ * the old one (ikev1_delete).  Phase 1 rekey / re-authentication is a
+ * new ISAKMP SA (ikev1_sa_new_initiator), then ikev1_delete(old, 0). */
+int ikev1_quick_rekey(struct ikev1_sa *sa, uint32_t old_spi_in,
+		      struct ikev1_out *out);
 /* Informational Delete of a CHILD SA (our inbound SPI) or, with spi 0,
  * of the ISAKMP SA itself (the SA is DEAD afterwards). */
 int ikev1_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);

@@ -37,6 +37,8 @@ struct ikev1_qm {
 	size_t last_len;
 	uint8_t last_rcvd[20]; /* SHA-1 of the peer's last datagram */
 	bool have_rcvd;
+	uint32_t resp_life; /* responder: RESPONDER-LIFETIME to send */
+	uint32_t replaces;  /* rekey: the old CHILD SA's inbound SPI */
 };
 
 struct ikev1_sa {
@@ -158,6 +160,10 @@ int p1_put_auth(struct ikev1_sa *sa, struct isakmp_wr *b, const uint8_t *idb,
 /* The peer's HASH_I/HASH_R of pm over sa->peer_idb; mismatches are
  * counted in auth_failed (-EACCES). */
 int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm);
+/* INITIAL-CONTACT (RFC 2407 §4.6.3.3) when configured. */
+void p1_put_initial_contact(const struct ikev1_sa *sa, struct isakmp_wr *b);
+/* Does the authenticated pm carry the peer's INITIAL-CONTACT? */
+bool p1_initial_contact(const struct isakmp_msg *pm);
 
 /* ---- sigauth.c ---- */
 bool sigauth_key_fits(uint16_t method, EVP_PKEY *key);
@@ -186,7 +192,7 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	     struct ikev1_out *out);
 
 /* ---- quick_mode.c ---- */
-int qm_start(struct ikev1_sa *sa, struct ikev1_out *out);
+int qm_start(struct ikev1_sa *sa, uint32_t replaces, struct ikev1_out *out);
 int qm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	     struct ikev1_out *out);
 void qm_free(struct ikev1_qm *q);

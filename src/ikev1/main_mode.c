@@ -139,6 +139,7 @@ static int build_auth_msg(struct ikev1_sa *sa, uint8_t **pkt, size_t *len)
 		isakmp_wr_abort(&b);
 		return rc;
 	}
+	p1_put_initial_contact(sa, &b);
 	rc = isakmp_wr_finish(&b, pkt, len);
 	if (rc)
 		return rc;
@@ -149,7 +150,8 @@ static int build_auth_msg(struct ikev1_sa *sa, uint8_t **pkt, size_t *len)
 }
 
 /* Verify the peer's message 5 or 6; commits the IV only on success. */
-static int verify_auth_msg(struct ikev1_sa *sa, const struct isakmp_msg *m)
+static int verify_auth_msg(struct ikev1_sa *sa, const struct isakmp_msg *m,
+			   struct ikev1_out *out)
 {
 	struct isakmp_msg pm;
 	uint8_t *plain, next_iv[CRYPTO_MAX_BLOCK];
@@ -162,10 +164,12 @@ static int verify_auth_msg(struct ikev1_sa *sa, const struct isakmp_msg *m)
 	rc = p1_take_peer_id(sa, &pm);
 	if (!rc)
 		rc = p1_check_auth(sa, &pm);
-	if (!rc)
+	if (!rc) {
 		memcpy(sa->keys.iv, next_iv, sizeof(next_iv));
-	else
+		out->initial_contact = p1_initial_contact(&pm);
+	} else {
 		sa->peer_idb_len = 0;
+	}
 	mem_wipe(plain, m->enc_len);
 	free(plain);
 	return rc;
@@ -254,7 +258,7 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		break;
 	case IKEV1_MM_R4:
 		out->float_4500 = natt_encap(sa) != ISAKMP_ENCAP_TUNNEL;
-		rc = verify_auth_msg(sa, m);
+		rc = verify_auth_msg(sa, m, out);
 		if (!rc)
 			rc = build_auth_msg(sa, &pkt, &len);
 		if (rc)
@@ -263,7 +267,7 @@ int mm_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		out->established = true;
 		break;
 	case IKEV1_MM_I5:
-		rc = verify_auth_msg(sa, m);
+		rc = verify_auth_msg(sa, m, out);
 		if (rc)
 			return rc;
 		sa->state = IKEV1_ESTABLISHED;

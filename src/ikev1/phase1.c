@@ -178,3 +178,32 @@ int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm)
 	}
 	return 0;
 }
+
+void p1_put_initial_contact(const struct ikev1_sa *sa, struct isakmp_wr *b)
+{
+	struct isakmp_notify n = {.doi = ISAKMP_DOI_IPSEC,
+				  .proto = ISAKMP_PROTO_ISAKMP,
+				  .spi_size = 16,
+				  .type = ISAKMP_N_INITIAL_CONTACT};
+
+	if (!sa->conf->initial_contact)
+		return;
+	/* RFC 2407 §4.6.3.3: the SPI is the two cookies */
+	memcpy(n.spi, sa->cky_i, 8);
+	memcpy(n.spi + 8, sa->cky_r, 8);
+	isakmp_put_notify(b, &n);
+}
+
+bool p1_initial_contact(const struct isakmp_msg *pm)
+{
+	for (int i = isakmp_msg_next(pm, ISAKMP_NP_N, -1); i >= 0;
+	     i = isakmp_msg_next(pm, ISAKMP_NP_N, i)) {
+		struct isakmp_notify n;
+
+		if (isakmp_get_notify(&pm->pl[i], &n) == 0 &&
+		    n.type == ISAKMP_N_INITIAL_CONTACT &&
+		    n.proto == ISAKMP_PROTO_ISAKMP)
+			return true;
+	}
+	return false;
+}

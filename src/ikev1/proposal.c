@@ -199,6 +199,11 @@ int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
 			if (x->life_sec &&
 			    (!s->life_sec || x->life_sec < s->life_sec))
 				q->suite.life_sec = x->life_sec;
+			/* RFC 2407 §4.6.3.1: ours is shorter than the
+			 * offer: tell the initiator */
+			q->resp_life = q->suite.life_sec != x->life_sec
+					   ? q->suite.life_sec
+					   : 0;
 			q->group = x->group;
 			q->spi_out = spi_of(p);
 			q->spi_in = spi_in;

@@ -81,6 +81,28 @@ static int qm_send(struct ikev1_sa *sa, struct ikev1_qm *q,
 		isakmp_put_id(&b, &q->idci);
 		isakmp_put_id(&b, &q->idcr);
 	}
+	if (!q->initiator && q->resp_life) {
+		/* RFC 2407 §4.6.3.1: RESPONDER-LIFETIME, our SPI */
+		struct isakmp_notify n = {.doi = ISAKMP_DOI_IPSEC,
+					  .proto = ISAKMP_PROTO_ESP,
+					  .spi_size = 4,
+					  .type = ISAKMP_N_RESPONDER_LIFETIME};
+		uint8_t *data;
+		size_t dlen;
+
+		n.spi[0] = (uint8_t)(q->spi_in >> 24);
+		n.spi[1] = (uint8_t)(q->spi_in >> 16);
+		n.spi[2] = (uint8_t)(q->spi_in >> 8);
+		n.spi[3] = (uint8_t)q->spi_in;
+		if (isakmp_lifetime_encode(q->resp_life, 0, &data, &dlen)) {
+			isakmp_wr_abort(&b);
+			return -ENOMEM;
+		}
+		n.data = data;
+		n.data_len = dlen;
+		isakmp_put_notify(&b, &n);
+		free(data);
+	}
 	rc = isakmp_wr_finish(&b, &pkt, &len);
 	if (rc)
 		return rc;
@@ -100,7 +122,7 @@ static int qm_send(struct ikev1_sa *sa, struct ikev1_qm *q,
 	return sa_emit(&q->last_sent, &q->last_len, pkt, len, out);
 }
 
-int qm_start(struct ikev1_sa *sa, struct ikev1_out *out)
+int qm_start(struct ikev1_sa *sa, uint32_t replaces, struct ikev1_out *out)
 {
 	const struct ikev1_conf *c = sa->conf;
 	struct ikev1_qm *q = qm_slot(sa);
@@ -111,6 +133,7 @@ int qm_start(struct ikev1_sa *sa, struct ikev1_out *out)
 		return -EBUSY;
 	memset(q, 0, sizeof(*q));
 	q->initiator = true;
+	q->replaces = replaces;
 	rc = sa_new_mid(sa, &q->msgid);
 	if (!rc)
 		rc = ikev1_iv_exchange(&sa->keys, q->msgid, q->iv);
@@ -164,6 +187,17 @@ static int qm_keys(struct ikev1_sa *sa, struct ikev1_qm *q,
 	ch->spi_in = q->spi_in;
 	ch->spi_out = q->spi_out;
 	ch->life_sec = q->suite.life_sec;
+	ch->replaces = q->replaces;
+	if (q->initiator && ch->life_sec) {
+		/* rekey ahead of the expiry: 85-90% of the lifetime */
+		uint32_t r = 0;
+
+		if (crypto_random(&r, sizeof(r)) != 0)
+			r = 0; /* then simply at 90% */
+		ch->soft_sec =
+		    ch->life_sec - ch->life_sec / 10 -
+		    (uint32_t)((uint64_t)r * (ch->life_sec / 20 + 1) >> 32);
+	}
 	ch->pfs = q->group != 0;
 	ch->udp_encap = natt_encap(sa) != ISAKMP_ENCAP_TUNNEL;
 	/* the initiator's IDci is its local side */
@@ -318,6 +352,26 @@ cleanup_plain:
 	return rc;
 }
 
+/* RFC 2407 §4.6.3.1: the responder's shorter lifetime (authenticated
+ * by HASH(2)) is the SA's; a longer one, or garbage, changes nothing. */
+static void qm_responder_lifetime(struct ikev1_qm *q,
+				  const struct isakmp_msg *pm)
+{
+	for (int i = isakmp_msg_next(pm, ISAKMP_NP_N, -1); i >= 0;
+	     i = isakmp_msg_next(pm, ISAKMP_NP_N, i)) {
+		struct isakmp_notify n;
+		uint32_t sec, kb;
+
+		if (isakmp_get_notify(&pm->pl[i], &n) != 0 ||
+		    n.type != ISAKMP_N_RESPONDER_LIFETIME ||
+		    n.proto != ISAKMP_PROTO_ESP ||
+		    isakmp_lifetime_decode(n.data, n.data_len, &sec, &kb) != 0)
+			continue;
+		if (sec && (!q->suite.life_sec || sec < q->suite.life_sec))
+			q->suite.life_sec = sec;
+	}
+}
+
 /* Initiator: QM2 -> keys, QM3. */
 static int qm_finish_i(struct ikev1_sa *sa, struct ikev1_qm *q,
 		       const struct isakmp_msg *m, struct ikev1_out *out)
@@ -352,6 +406,7 @@ static int qm_finish_i(struct ikev1_sa *sa, struct ikev1_qm *q,
 		goto cleanup_plain;
 	if (p2_accept(sa->conf, &qb.sa, natt_encap(sa), q) != 0)
 		goto cleanup_plain;
+	qm_responder_lifetime(q, &pm);
 	memcpy(q->nr, qb.nonce->body, qb.nonce->len);
 	q->nr_len = qb.nonce->len;
 	if (qm_dh(q, qb.ke) != 0)

@@ -300,7 +300,18 @@ int ikev1_quick_start(struct ikev1_sa *sa, struct ikev1_out *out)
 	memset(out, 0, sizeof(*out));
 	if (sa->state != IKEV1_ESTABLISHED)
 		return -EAGAIN;
-	return qm_start(sa, out);
+	return qm_start(sa, 0, out);
+}
+
+int ikev1_quick_rekey(struct ikev1_sa *sa, uint32_t old_spi_in,
+		      struct ikev1_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->state != IKEV1_ESTABLISHED)
+		return -EAGAIN;
+	if (!old_spi_in)
+		return -EINVAL;
+	return qm_start(sa, old_spi_in, out);
 }
 
 int ikev1_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)

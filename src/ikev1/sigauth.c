@@ -30,8 +30,8 @@
 #include "ikev1/ikev1_int.h"
 #include "lib/log.h"
 
-#define MOD		"ikev1"
-#define PEER_CERTS_MAX	8
+#define MOD	       "ikev1"
+#define PEER_CERTS_MAX 8
 
 /* Does key fit the Phase 1 method (RFC 2409 App. A, RFC 4754 §3)? */
 bool sigauth_key_fits(uint16_t method, EVP_PKEY *key)
@@ -237,14 +237,16 @@ int sigauth_check(struct ikev1_sa *sa, const struct isakmp_msg *pm,
 		snprintf(why, sizeof(why), "SIG does not verify with %s", subj);
 		goto out;
 	}
-	log_info(MOD, "ISAKMP SA: peer authenticated by signature (method %u), "
-		 "%s, %s", p1_auth(c), subj, how);
+	log_info(MOD,
+		 "ISAKMP SA: peer authenticated by signature (method %u), "
+		 "%s, %s",
+		 p1_auth(c), subj, how);
 	rc = 0;
 out:
 	if (rc) {
 		sa->st.auth_failed++;
-		log_rl_warn(MOD, "ISAKMP SA: signature authentication failed: %s",
-			    why);
+		log_rl_warn(
+		    MOD, "ISAKMP SA: signature authentication failed: %s", why);
 	}
 	X509_free(ee);
 	certs_free(untrusted);

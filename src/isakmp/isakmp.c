@@ -418,6 +418,55 @@ static void put_attr(struct wr *w, uint16_t type, uint32_t val)
 	}
 }
 
+/* RFC 2407 §4.6.3.1: the data of RESPONDER-LIFETIME, SA Life Type /
+ * SA Life Duration pairs as in a transform (§4.5). */
+int isakmp_lifetime_encode(uint32_t life_sec, uint32_t life_kb, uint8_t **out,
+			   size_t *len)
+{
+	struct wr w;
+
+	wr_init(&w, 64);
+	if (life_sec) {
+		put_attr(&w, ISAKMP_ATTR_LIFE_TYPE, ISAKMP_LIFE_SECONDS);
+		put_attr(&w, ISAKMP_ATTR_LIFE_DURATION, life_sec);
+	}
+	if (life_kb) {
+		put_attr(&w, ISAKMP_ATTR_LIFE_TYPE, ISAKMP_LIFE_KILOBYTES);
+		put_attr(&w, ISAKMP_ATTR_LIFE_DURATION, life_kb);
+	}
+	if (wr_error(&w)) {
+		wr_free(&w);
+		return -ENOMEM;
+	}
+	*out = wr_steal(&w, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+int isakmp_lifetime_decode(const uint8_t *p, size_t len, uint32_t *life_sec,
+			   uint32_t *life_kb)
+{
+	struct rd r = rd_init(p, len);
+	struct isakmp_xform x;
+	uint16_t type, last_life = 0;
+	uint32_t val;
+
+	memset(&x, 0, sizeof(x));
+	while (!rd_empty(&r)) {
+		if (rd_attr(&r, &type, &val) < 0)
+			return -EBADMSG;
+		if (type == ISAKMP_ATTR_LIFE_TYPE)
+			attr_life_type(&x, val, &last_life);
+		else if (type != ISAKMP_ATTR_LIFE_DURATION ||
+			 attr_life_duration(&x, val, last_life) < 0)
+			return -EBADMSG; /* only lifetimes belong here */
+	}
+	if (x.unknown_attr)
+		return -EBADMSG;
+	*life_sec = x.life_sec;
+	*life_kb = x.life_kb;
+	return 0;
+}
+
 /* RFC 2409 Appendix A attributes, in the order racoon and strongSwan
  * send them. */
 static void put_p1_attrs(struct wr *w, const struct isakmp_xform *x)

@@ -419,6 +419,13 @@ struct isakmp_natoa {
 
 /* Decoders: 0 or a positive ISAKMP_N_* (the payload is malformed). */
 int isakmp_get_sa(const struct isakmp_pl *pl, struct isakmp_sa *sa);
+/* RESPONDER-LIFETIME data (RFC 2407 §4.6.3.1): Life Type / Duration
+ * attribute pairs; encode gives a malloc()ed buffer, decode accepts
+ * nothing else (0 = that life type absent). */
+int isakmp_lifetime_encode(uint32_t life_sec, uint32_t life_kb, uint8_t **out,
+			   size_t *len);
+int isakmp_lifetime_decode(const uint8_t *p, size_t len, uint32_t *life_sec,
+			   uint32_t *life_kb);
 int isakmp_get_id1(const struct isakmp_pl *pl, struct isakmp_id1 *id);
 int isakmp_get_id(const struct isakmp_pl *pl, struct isakmp_id *id);
 int isakmp_get_cert(const struct isakmp_pl *pl, struct isakmp_cert *c);

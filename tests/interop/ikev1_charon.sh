@@ -6,6 +6,8 @@
 # For each case (r2 initiates / charon initiates, each with PFS group 14;
 # r2-am / charon-am the same with Aggressive Mode):
 #   - Main Mode with a PSK: the ISAKMP SA is ESTABLISHED on both sides
+#   - r2-rekey / charon-rekey: Phase 2 rekey and Phase 1 re-authentication
+#     (see run_rekey_case)
 #   - Aggressive Mode with a PSK (RFC 2409 §5.4; charon needs aggressive
 #     = yes and i_dont_care_about_security_and_use_aggressive_mode_psk)
 #   - r2-rsa / charon-rsa: Main Mode with RSA signatures (RFC 2409 §5.1),
@@ -45,7 +47,7 @@ charon_available || skip_all "ikev1_charon: strongSwan charon not installed"
 
 PSK='interop-ikev1-psk-0123456789abcdef'
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon r2-am charon-am)
+[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon r2-am charon-am r2-rekey charon-rekey)
 
 ns_add a
 ns_add b
@@ -259,7 +261,95 @@ run_case() {
 	charon_stop "$C"
 }
 
+# Phase 2 rekey and Phase 1 re-authentication (no traffic or DPD here):
+#   r2-rekey: we rekey the CHILD SA (new Quick Mode, then Delete of the
+#     old one), then re-authenticate (a new ISAKMP SA and Quick Mode, then
+#     Delete of the old ISAKMP SA); INITIAL-CONTACT in the first message 5
+#   charon-rekey: charon does both (child rekey_time 4 s with
+#     delete_rekeyed, IKE rekey_time = re-authentication in IKEv1, 10 s);
+#     we answer and follow its Deletes
+run_rekey_case() {
+	local side=$1 who=${1%%-*} C=ch-$1 log=$TEST_DIR/peer-$1.log
+	# IKEv1: charon keeps a rekeyed CHILD SA until it expires unless
+	# delete_rekeyed is set
+	charon_start b "$C" --libipsec --keys --opt 'delete_rekeyed = yes' ||
+		{ fail "$side: charon start"; return; }
+	local extra=()
+	[ "$who" = charon ] && extra=(child_rekey_time=4s child_life_time=30s rekey_time=10s)
+	charon_conn "$C" c version=1 local=198.51.100.2 remote=198.51.100.1 \
+		local_id=198.51.100.2 remote_id=198.51.100.1 psk="$PSK" \
+		proposals=aes128-sha256-modp2048 \
+		esp_proposals=aes128-sha256-modp2048 \
+		local_ts=203.0.113.2/32 remote_ts=203.0.113.1/32 encap=yes \
+		"${extra[@]}"
+	charon_load "$C" || { fail "$side: swanctl load"; return; }
+	cap_start "$side" a va 'udp port 500 or udp port 4500' 198.51.100.2 ||
+		{ fail "$side: capture"; return; }
+	local clog
+	clog=$(charon_log "$C")
+	if [ "$who" = r2 ]; then
+		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" init \
+			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
+			203.0.113.2/32 --pfs 14 --rekey 2 --reauth 4 \
+			--initial-contact --delete 3 --timeout 40 --natt
+		check "$side: Phase 2 rekey: new CHILD SA, old one deleted (ikev1-peer)" \
+			wait_for "grep -q '^REKEYED' '$log'" 15
+		check "$side: charon has the rekeyed CHILD SA INSTALLED" \
+			wait_for "charon_child_installed '$C' c" 5
+		local old
+		old=$(sed -n 's/^REKEYED old=\([0-9a-f]*\).*/\1/p' "$log")
+		check "$side: charon received the Delete of the old CHILD SA ($old)" \
+			wait_for "grep -q 'received DELETE for ESP CHILD_SA with SPI $old' '$clog'" 5
+		check "$side: Phase 1 re-authentication: new ISAKMP SA + Quick Mode, old ISAKMP SA deleted" \
+			wait_for "grep -q '^REAUTHED' '$log'" 15
+		check "$side: charon removed the old IKE SA after our Delete" \
+			wait_for "[ \$(charon_count '$C' ike) = 1 ]" 10
+		check "$side: charon saw INITIAL-CONTACT" \
+			grep -q 'INITIAL_CONTACT' "$clog"
+		check "$side: ikev1-peer exited 0" wait_for "! bg_alive peer-$side" 20
+	else
+		start_bg "peer-$side" ip netns exec "$(ns a)" "$PEER" resp \
+			198.51.100.1 198.51.100.2 "$PSK" 203.0.113.1/32 \
+			203.0.113.2/32 --pfs 14 --timeout 30 --wait-delete --natt
+		sleep 0.5
+		sw "$C" --initiate --child c --timeout 15 >"$TEST_DIR/init-$side.log" 2>&1 &
+		check "$side: charon's Phase 2 rekey: a second CHILD SA, the old one deleted" \
+			wait_for "[ \$(grep -c '^CHILD' '$log') -ge 2 ] && grep -q '^DELETED esp' '$log'" 20
+		check "$side: charon's re-authentication: a new ISAKMP SA, the old one deleted" \
+			wait_for "grep -q '^NEW ISAKMP SA' '$log' && grep -q '^DELETED isakmp (old)' '$log'" 25
+		check "$side: charon's IKE SA (the new one) ESTABLISHED" \
+			wait_for "charon_ike_established '$C' c" 5
+		check "$side: no CHILD SA refused by charon" \
+			bash -c "! grep -q 'N(NO_PROP)' '$clog'"
+		sw "$C" --terminate --ike c --timeout 10 >/dev/null 2>&1
+		check "$side: ikev1-peer saw the final Delete and exited" \
+			wait_for "! bg_alive peer-$side" 20
+	fi
+	wait "$(bg_pid "peer-$side")" 2>/dev/null
+	local rc=$?
+	[ "$rc" = 0 ] && pass "$side: ikev1-peer status 0" || fail "$side: ikev1-peer status $rc"
+	cap_stop "$side"
+	local pcap kd n_qm
+	pcap=$(cap_file "$side")
+	kd=$(ts_keydir "$side")
+	: >"$kd/ikev1_decryption_table"
+	grep '^ESTABLISHED' "$log" | while read -r est; do
+		printf '%s,%s\n' "$(field "$est" icookie)" "$(field "$est" enc)" \
+			>>"$kd/ikev1_decryption_table"
+	done
+	check "$side: tshark: no malformed ISAKMP" ts_check_clean "$kd" "$pcap"
+	n_qm=$(ts "$kd" "$pcap" -Y 'isakmp.exchangetype == 32 && isakmp.hash' | wc -l)
+	local want=9
+	[ "$who" = charon ] && want=6 # charon re-authenticates without a QM here
+	[ "$n_qm" -ge $want ] && pass "$side: tshark decrypts the Quick Modes and the rekey ($n_qm messages)" ||
+		fail "$side: decrypted Quick Mode messages: $n_qm"
+	charon_stop "$C"
+}
+
 for c in "${CASES[@]}"; do
-	run_case "$c"
+	case $c in
+	*-rekey) run_rekey_case "$c" ;;
+	*) run_case "$c" ;;
+	esac
 done
 finish

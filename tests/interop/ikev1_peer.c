@@ -22,6 +22,14 @@
  *   --cert F --key F --trust F   our certificate, its key, and the
  *                  peer's certificate or CA (PEM; peers_public_key)
  *   --id FQDN --peer-id FQDN     ID_FQDN IDs instead of the addresses
+ *   --rekey S      (init) S seconds after the first CHILD SA: Phase 2
+ *                  rekey (new Quick Mode, then Delete of the old SA)
+ *   --reauth S     (init) S seconds after it: a new ISAKMP SA (Phase 1
+ *                  re-authentication) with a Quick Mode, then Delete of
+ *                  the old ISAKMP SA; a new ISAKMP SA from the peer is
+ *                  accepted beside the old one in either role
+ *   --initial-contact  INITIAL-CONTACT in our message 5
+ * Also printed: REKEYED old=HEX new=HEX, REAUTHED, INITIAL-CONTACT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,6 +140,10 @@ int main(int argc, char **argv)
 	bool init, want_delete = false, wait_delete = false;
 	bool established = false, child = false, del_esp = false;
 	bool del_isakmp = false;
+	struct ikev1_sa *old_sa = NULL;
+	int rekey_at = -1, reauth_at = -1, n_child = 0;
+	bool rekey_sent = false, reauth_sent = false;
+	time_t first_child_at = 0;
 	int timeout = 30, tries = 0, hold = 0;
 	time_t child_at = 0;
 	uint32_t child_spi_in = 0;
@@ -211,6 +223,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--peer-id") && i + 1 < argc)
 			set_fqdn(&c.peer_id_type, c.peer_id, &c.peer_id_len,
 				 argv[++i]);
+		else if (!strcmp(argv[i], "--rekey") && i + 1 < argc)
+			rekey_at = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--reauth") && i + 1 < argc)
+			reauth_at = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--initial-contact"))
+			c.initial_contact = true;
 	}
 	sock = socket(AF_INET, SOCK_DGRAM, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&local, sizeof(local))) {
@@ -250,7 +268,38 @@ int main(int argc, char **argv)
 		if (child && (!want_delete || del_isakmp) &&
 		    (!wait_delete || del_isakmp))
 			break;
+		if (init && child && rekey_at >= 0 && !rekey_sent &&
+		    time(NULL) - first_child_at >= rekey_at) {
+			struct ikev1_out q;
+			rekey_sent = true;
+			if (ikev1_quick_rekey(sa, child_spi_in, &q) == 0) {
+				send_out(&q);
+				last_send = time(NULL);
+			}
+			ikev1_out_clear(&q);
+			continue;
+		}
+		if (init && child && reauth_at >= 0 && !reauth_sent &&
+		    time(NULL) - first_child_at >= reauth_at) {
+			struct ikev1_out q;
+			reauth_sent = true;
+			c.initial_contact = false; /* not a restart */
+			ikev1_sa_free(old_sa);
+			old_sa = sa;
+			sa = NULL;
+			established = false;
+			if (ikev1_sa_new_initiator(&c, &sa, &q) == 0 &&
+			    ikev1_sa_set_addrs(sa, (struct sockaddr *)&local,
+					       (struct sockaddr *)&peer) == 0) {
+				send_out(&q);
+				last_send = time(NULL);
+			}
+			ikev1_out_clear(&q);
+			continue;
+		}
 		if (child && want_delete && !del_isakmp &&
+		    (rekey_at < 0 || n_child >= 2) &&
+		    (reauth_at < 0 || (reauth_sent && !old_sa)) &&
 		    time(NULL) - child_at >= hold) {
 			struct ikev1_out d;
 			if (ikev1_delete(sa, child_spi_in, &d) == 0)
@@ -288,25 +337,48 @@ int main(int argc, char **argv)
 		}
 		if (n <= 0)
 			continue;
-		if (!sa) {
-			struct isakmp_msg m;
-			if (isakmp_msg_parse(buf, (size_t)n, &m) != 0 ||
-			    ikev1_sa_new_responder_at(
-				&c, &m, (struct sockaddr *)&local,
-				(struct sockaddr *)&peer, &sa, &o) != 0) {
+		struct isakmp_msg hm;
+		struct ikev1_sa *t = NULL;
+		if (isakmp_msg_parse(buf, (size_t)n, &hm) != 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			struct ikev1_sa *s2 = k ? old_sa : sa;
+			uint64_t ci, cr;
+			if (!s2)
+				continue;
+			ikev1_sa_cookies(s2, &ci, &cr);
+			if (ci == hm.hdr.icookie)
+				t = s2;
+		}
+		if (!t && hm.hdr.rcookie == 0) {
+			/* a new ISAKMP SA from the peer (the first, or its
+			 * re-authentication) */
+			struct ikev1_sa *ns = NULL;
+			if (ikev1_sa_new_responder_at(
+				&c, &hm, (struct sockaddr *)&local,
+				(struct sockaddr *)&peer, &ns, &o) != 0) {
 				fprintf(stderr, "first message refused\n");
 				continue;
 			}
-		} else if (ikev1_input(sa, buf, (size_t)n, &o) != 0) {
+			if (sa) {
+				ikev1_sa_free(old_sa);
+				old_sa = sa;
+				established = false;
+				printf("NEW ISAKMP SA from the peer\n");
+			}
+			sa = t = ns;
+		} else if (!t || ikev1_input(t, buf, (size_t)n, &o) != 0) {
 			fprintf(stderr, "message dropped\n");
 			continue;
 		}
+		if (o.initial_contact)
+			printf("INITIAL-CONTACT\n");
 		send_out(&o);
 		if (o.pkt) {
 			last_send = time(NULL);
 			tries = 0;
 		}
-		if (o.established && !established) {
+		if (o.established && !established && t == sa) {
 			uint64_t ci, cr;
 			const struct ikev1_keys *k = ikev1_sa_keys(sa);
 			established = true;
@@ -336,6 +408,27 @@ int main(int argc, char **argv)
 		if (o.child_ready) {
 			child = true;
 			child_at = time(NULL);
+			if (!n_child++)
+				first_child_at = child_at;
+			if (o.child.replaces) {
+				/* the rekeyed SA is up: the old one goes */
+				struct ikev1_out d;
+				if (ikev1_delete(t, o.child.replaces, &d) == 0)
+					send_out(&d);
+				ikev1_out_clear(&d);
+				printf("REKEYED old=%08x new=%08x\n",
+				       o.child.replaces, o.child.spi_in);
+			}
+			if (init && old_sa && t == sa) {
+				/* re-authenticated: the old ISAKMP SA goes */
+				struct ikev1_out d;
+				if (ikev1_delete(old_sa, 0, &d) == 0)
+					send_out(&d);
+				ikev1_out_clear(&d);
+				ikev1_sa_free(old_sa);
+				old_sa = NULL;
+				printf("REAUTHED\n");
+			}
 			child_spi_in = o.child.spi_in;
 			printf("CHILD spi_in=%08x spi_out=%08x", o.child.spi_in,
 			       o.child.spi_out);
@@ -348,13 +441,19 @@ int main(int argc, char **argv)
 			del_esp = true;
 			printf("DELETED esp spi=%08x\n", o.deleted_spi);
 		} else if (o.deleted_proto == ISAKMP_PROTO_ISAKMP) {
-			del_isakmp = true;
-			printf("DELETED isakmp\n");
+			printf("DELETED isakmp%s\n", t == sa ? "" : " (old)");
+			if (t == sa)
+				del_isakmp = true;
+			else {
+				ikev1_sa_free(old_sa);
+				old_sa = NULL;
+			}
 		}
 		ikev1_out_clear(&o);
 	}
 	(void)del_esp;
 	ikev1_sa_free(sa);
+	ikev1_sa_free(old_sa);
 	X509_free(c.cert);
 	EVP_PKEY_free(c.key);
 	sk_X509_pop_free(c.peer_certs, X509_free);

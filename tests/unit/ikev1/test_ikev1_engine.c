@@ -588,6 +588,121 @@ static void am_refused(void **state)
 	ikev1_sa_free(i);
 }
 
+/* Phase 2 rekey (a new Quick Mode naming the SA it replaces, then the
+ * Delete of the old one), RESPONDER-LIFETIME (RFC 2407 §4.6.3.1) and
+ * INITIAL-CONTACT (§4.6.3.3) in Main and Aggressive Mode; Phase 1
+ * re-authentication: a new ISAKMP SA, then the old one deleted. */
+static void rekey_lifetimes_initial_contact(void **state)
+{
+	struct pair p, p2;
+	struct ikev1_child a, b, a2, b2;
+	struct ikev1_out q1, q2, q3, done, d, r;
+
+	(void)state;
+	conf_init(&p.ci, true, "s3cret-psk", 14);
+	conf_init(&p.cr, false, "s3cret-psk", 14);
+	p.ci.initial_contact = true;
+	/* the responder's lifetime is shorter than the 3600 s offered */
+	for (unsigned k = 0; k < p.cr.n_p2; k++)
+		p.cr.p2[k].life_sec = 600;
+	{
+		/* main_mode() by hand, to see INITIAL-CONTACT at message 5 */
+		struct ikev1_out o1, o2;
+		struct isakmp_msg m;
+		bool ic_r = false, ic_i = false;
+
+		assert_int_equal(ikev1_sa_new_initiator(&p.ci, &p.i, &o1), 0);
+		assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+		assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2),
+				 0);
+		ikev1_out_clear(&o1);
+		for (int step = 0; step < 5; step++) {
+			struct ikev1_sa *to = step % 2 == 0 ? p.i : p.r;
+			assert_int_equal(ikev1_input(to, o2.pkt, o2.len, &o1),
+					 0);
+			if (o1.initial_contact)
+				*(to == p.r ? &ic_r : &ic_i) = true;
+			ikev1_out_clear(&o2);
+			o2 = o1;
+			memset(&o1, 0, sizeof(o1));
+		}
+		ikev1_out_clear(&o2);
+		assert_true(ic_r);  /* the responder saw the initiator's */
+		assert_false(ic_i); /* the responder sent none */
+	}
+	quick_mode(&p, &a, &b);
+	/* RESPONDER-LIFETIME: both sides use 600 s */
+	assert_int_equal(b.life_sec, 600);
+	assert_int_equal(a.life_sec, 600);
+	assert_true(a.soft_sec >= 600 - 60 - 31 && a.soft_sec <= 540);
+	assert_int_equal(b.soft_sec, 0); /* the initiator rekeys */
+	assert_int_equal(a.replaces, 0);
+	/* Phase 2 rekey */
+	assert_int_equal(ikev1_quick_rekey(p.i, 0, &q1), -EINVAL);
+	assert_int_equal(ikev1_quick_rekey(p.i, a.spi_in, &q1), 0);
+	assert_int_equal(ikev1_input(p.r, q1.pkt, q1.len, &q2), 0);
+	assert_int_equal(ikev1_input(p.i, q2.pkt, q2.len, &q3), 0);
+	assert_int_equal(ikev1_input(p.r, q3.pkt, q3.len, &done), 0);
+	a2 = q3.child;
+	b2 = done.child;
+	check_child(&a2, &b2);
+	assert_int_equal(a2.replaces, a.spi_in);
+	assert_int_not_equal(a2.spi_in, a.spi_in);
+	ikev1_out_clear(&q1);
+	ikev1_out_clear(&q2);
+	ikev1_out_clear(&q3);
+	ikev1_out_clear(&done);
+	/* ... then the old one goes */
+	assert_int_equal(ikev1_delete(p.i, a.spi_in, &d), 0);
+	assert_int_equal(ikev1_input(p.r, d.pkt, d.len, &r), 0);
+	assert_int_equal(r.deleted_proto, ISAKMP_PROTO_ESP);
+	assert_int_equal(r.deleted_spi, b.spi_out);
+	ikev1_out_clear(&d);
+	ikev1_out_clear(&r);
+	/* Phase 1 re-authentication: a new ISAKMP SA (no INITIAL-CONTACT
+	 * this time), a Quick Mode on it, then the old SA deleted */
+	p2.ci = p.ci;
+	p2.cr = p.cr;
+	p2.ci.initial_contact = false;
+	main_mode(&p2);
+	quick_mode(&p2, &a2, &b2);
+	assert_int_equal(ikev1_delete(p.i, 0, &d), 0);
+	assert_int_equal(ikev1_input(p.r, d.pkt, d.len, &r), 0);
+	assert_int_equal(r.deleted_proto, ISAKMP_PROTO_ISAKMP);
+	assert_int_equal(ikev1_sa_state(p.r), IKEV1_DEAD);
+	assert_int_equal(ikev1_sa_state(p2.r), IKEV1_ESTABLISHED);
+	ikev1_out_clear(&d);
+	ikev1_out_clear(&r);
+	pair_free(&p);
+	pair_free(&p2);
+
+	/* Aggressive Mode: INITIAL-CONTACT in the encrypted message 3 */
+	conf_init(&p.ci, true, "s3cret-psk", 0);
+	conf_init(&p.cr, false, "s3cret-psk", 0);
+	p.ci.initial_contact = true;
+	{
+		struct ikev1_out o1, o2, o3, x;
+		struct isakmp_msg m;
+
+		p.ci.aggressive = p.ci.aggressive_initiate = true;
+		p.cr.aggressive = true;
+		assert_int_equal(ikev1_sa_new_initiator(&p.ci, &p.i, &o1), 0);
+		assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
+		assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2),
+				 0);
+		assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o3), 0);
+		assert_false(o3.initial_contact);
+		assert_int_equal(ikev1_input(p.r, o3.pkt, o3.len, &x), 0);
+		assert_true(x.established);
+		assert_true(x.initial_contact);
+		ikev1_out_clear(&o1);
+		ikev1_out_clear(&o2);
+		ikev1_out_clear(&o3);
+		ikev1_out_clear(&x);
+	}
+	pair_free(&p);
+}
+
 /* ---- Main Mode with signatures (RFC 2409 §5.1, RFC 4754) ---- */
 
 static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
@@ -844,6 +959,7 @@ int main(void)
 	    cmocka_unit_test(mm_rsa_ca),
 	    cmocka_unit_test(mm_ecdsa),
 	    cmocka_unit_test(mm_sig_refused),
+	    cmocka_unit_test(rekey_lifetimes_initial_contact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
