@@ -52,6 +52,7 @@ enum st {
 	S_INIT, /* IKE_SA_INIT request out */
 	S_AUTH, /* IKE_AUTH request out */
 	S_CHILD,
+	S_CHDEL, /* DELETE of the CHILD SA a rekey replaced */
 	S_DEL,
 	S_DONE,
 	S_FAIL,
@@ -66,7 +67,7 @@ struct lsa {
 	uint32_t mid;
 	uint32_t sock; /* index into g.fd */
 	uint32_t infl; /* slot in the in-flight list */
-	uint32_t child_spi;
+	uint32_t child_spi, old_spi;
 	uint8_t *req; /* last request (retransmissions) */
 	size_t req_len;
 	struct ex *ex; /* exchange state until done */
@@ -330,6 +331,7 @@ static void put_child(struct ikev2_wr *b, uint32_t i, bool ccsa)
 		n.spi = old;
 		n.type = IKEV2_N_REKEY_SA; /* RFC 7296 §1.3.3 */
 		ikev2_put_notify(b, &n);
+		s->old_spi = s->child_spi;
 	}
 	s->child_spi = nspi;
 	ikev2_spi32_put(spi, nspi);
@@ -453,6 +455,34 @@ static int send_child(uint32_t i)
 	if (ikev2_wr_finish(&b, &pkt, &len) < 0)
 		return -EIO;
 	s->state = S_CHILD;
+	return send_req(i, pkt, len);
+}
+
+/* RFC 7296 §2.8: the rekey's initiator deletes the old CHILD SA (our
+ * inbound SPI names it). */
+static int send_child_delete(uint32_t i)
+{
+	struct lsa *s = &g.sa[i];
+	struct ikev2_delete d = {
+	    .proto = IKEV2_PROTO_ESP, .spi_len = 4, .nspi = 1};
+	uint8_t spi[4];
+	struct ikev2_hdr h;
+	struct ikev2_wr b;
+	uint8_t *pkt;
+	size_t len;
+
+	ikev2_spi32_put(spi, s->old_spi);
+	d.spis = spi;
+	s->old_spi = 0;
+	s->mid++;
+	hdr_for(s, IKEV2_EXCH_INFORMATIONAL, &h);
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &s->ex->sk_out);
+	ikev2_put_delete(&b, &d);
+	ikev2_sk_end(&b);
+	if (ikev2_wr_finish(&b, &pkt, &len) < 0)
+		return -EIO;
+	s->state = S_CHDEL;
 	return send_req(i, pkt, len);
 }
 
@@ -637,6 +667,14 @@ static void on_protected_resp(uint32_t i, const uint8_t *buf, size_t len)
 			finish(i, false, F_PROTO);
 			return;
 		}
+		if (s->old_spi) {
+			if (send_child_delete(i) < 0)
+				finish(i, false, F_LOCAL);
+			return;
+		}
+		next_step(i);
+		return;
+	case S_CHDEL:
 		next_step(i);
 		return;
 	case S_DEL:
