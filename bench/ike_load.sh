@@ -50,7 +50,8 @@
 #   PROFILE=1 records each measured run of the responder with perf
 #   (perf.IMPL.GROUP.MODE.N.data in the log directory; use with KEEP=1).
 #   R2LOAD_ARGS adds r2load flags (e.g. "-R 2 -D": rekeys and DELETE).
-#   RUN_LIMIT (300): seconds one r2load run may take; CPU ms and bytes
+#   RUN_LIMIT (120 --quick, 300, 1800 --full): seconds one r2load run
+#   may take; CPU ms and bytes
 #   are per SA established, and the established/failed counts are shown.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,9 +75,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $MODE in
-quick) N=${N:-1000}; MEM_NS="10000" ;;
-full) N=${N:-10000}; MEM_NS="10000 100000" ;;
-*) N=${N:-5000}; MEM_NS="10000" ;;
+quick) N=${N:-1000}; MEM_NS="10000"; RUN_LIMIT=${RUN_LIMIT:-120} ;;
+full) N=${N:-10000}; MEM_NS="10000 100000"; RUN_LIMIT=${RUN_LIMIT:-1800} ;;
+*) N=${N:-5000}; MEM_NS="10000"; RUN_LIMIT=${RUN_LIMIT:-300} ;;
 esac
 MEM_NS=${MEM_NS_OVERRIDE:-$MEM_NS}
 IKED=$BUILD/src/ike/iked
