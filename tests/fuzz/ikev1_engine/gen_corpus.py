@@ -41,6 +41,17 @@ rut = pl(N, bytes(20)) + pl(0, struct.pack('>IBBH', 1, 1, 16, 36136) + bytes(16)
 def rec(exch, mid, first, chain):
     return struct.pack('>BIBH', exch, mid, first, len(chain)) + chain
 
+# modes 2 and 3: the last Phase 1 message sealed by the harness: an ID,
+# a CERT (garbage DER) and a SIG of P-256's size; HASH_I with NAT-D and
+# INITIAL-CONTACT
+CERT, SIG, NATD = 6, 9, 20
+idii = bytes([1, 17, 1, 244, 1, 0, 0, 0])
+last5 = pl(CERT, idii) + pl(SIG, bytes([4]) + bytes(range(40))) + pl(0, bytes(64))
+ic = struct.pack('>IBBH', 1, 1, 16, 24578) + bytes(16)
+last3 = pl(N, bytes(20)) + pl(0, ic)
+def rec3(first, chain):
+    return struct.pack('>BH', first, len(chain)) + chain
+
 out = os.path.join(here, '../../corpus/ikev1_engine')
 os.makedirs(out, exist_ok=True)
 seeds = {
@@ -50,6 +61,9 @@ seeds = {
     'qm1_then_replay': bytes([1]) + rec(32, 0x11223344, HASH, qm1) + rec(32, 0x11223344, HASH, qm1),
     'delete_to_initiator': bytes([1]) + rec(0x85, 0x55667788, HASH, dele),
     'info_rut': bytes([1]) + rec(5, 0x01020304, HASH, rut),
+    'mm5_sig': bytes([2]) + rec3(ID, last5),
+    'am3_hash': bytes([3]) + rec3(HASH, last3),
+    'am1_raw': dgrams(hdr(SA, 4, 0, 0, pl(KE, sa) + pl(NONCE, bytes(256)) + pl(ID, bytes(32)) + pl(0, idii))),
 }
 for name, b in seeds.items():
     open(os.path.join(out, name), 'wb').write(b)

@@ -11,12 +11,24 @@
  *      encrypted with the exchange's IV and handed to the responder or,
  *      with the exchange octet's top bit set, the initiator.  This reaches what
  * only an authenticated peer can send: Quick Mode and Informational bodies.
+ *   2: Main Mode with ECDSA P-256 signatures and pinned certificates run
+ *      to message 4; the rest is records [first payload, length (2),
+ *      plaintext chain], each sealed as message 5 with the responder's
+ *      Phase 1 IV and given to it: ID/CERT/SIG/N under the real keys
+ *      (certificate parsing, trust, ID match, signature check);
+ *   3: Aggressive Mode (PSK) run to message 2; the records are sealed as
+ *      message 3 to the responder (HASH_I, NAT-D, INITIAL-CONTACT).
+ * Mode 0's responder accepts Aggressive Mode too.
  * Nothing may crash, leak or hang; the SA must stay usable (a Quick Mode
- * still completes afterwards in mode 1).
+ * still completes afterwards in mode 1; in modes 2 and 3 the genuine
+ * last message still establishes the SA).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "ikev1/ikev1_int.h"
 
@@ -62,6 +74,7 @@ static void mode_raw(const uint8_t *p, size_t n)
 	struct ikev1_out o;
 
 	conf_init(&c, 2, 1);
+	c.aggressive = true;
 	while (n >= 2) {
 		size_t len = (size_t)p[0] << 8 | p[1];
 		struct isakmp_msg m;
@@ -197,12 +210,159 @@ static void mode_established(const uint8_t *p, size_t n)
 	ikev1_sa_free(r);
 }
 
+/* ---- modes 2 and 3: the last Phase 1 message under the real keys ---- */
+
+static EVP_PKEY *fz_key[2];
+static X509 *fz_cert[2];
+static STACK_OF(X509) * fz_trust[2];
+
+static X509 *self_signed(EVP_PKEY *k, const char *cn)
+{
+	X509 *x = X509_new();
+
+	if (!x)
+		return NULL;
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	if (X509_sign(x, k, EVP_sha256()) <= 0) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* Once per process: two P-256 keys with self-signed certificates, each
+ * side pinning the other's (kept for the life of the fuzzer). */
+static int pki_once(void)
+{
+	if (fz_trust[1])
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		fz_key[k] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		fz_cert[k] =
+		    fz_key[k] ? self_signed(fz_key[k], k ? "r" : "i") : NULL;
+		if (!fz_cert[k])
+			return -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		fz_trust[k] = sk_X509_new_null();
+		if (!fz_trust[k] || !sk_X509_push(fz_trust[k], fz_cert[!k]))
+			return -1;
+	}
+	return 0;
+}
+
+/* Run Phase 1 until the responder waits for the initiator's last
+ * message (Main Mode 5 / Aggressive Mode 3); *last = that message. */
+static int to_last(const struct ikev1_conf *ci, const struct ikev1_conf *cr,
+		   struct ikev1_sa **i, struct ikev1_sa **r,
+		   struct ikev1_out *last)
+{
+	struct ikev1_out a, b;
+	struct isakmp_msg m;
+	int steps = ci->aggressive_initiate ? 1 : 3;
+
+	*i = *r = NULL;
+	if (ikev1_sa_new_initiator(ci, i, &a) != 0)
+		return -1;
+	if (isakmp_msg_parse(a.pkt, a.len, &m) != 0 ||
+	    ikev1_sa_new_responder(cr, &m, r, &b) != 0) {
+		ikev1_out_clear(&a);
+		return -1;
+	}
+	ikev1_out_clear(&a);
+	for (int step = 0; step < steps; step++) {
+		if (ikev1_input(step % 2 ? *r : *i, b.pkt, b.len, &a) != 0) {
+			ikev1_out_clear(&b);
+			return -1;
+		}
+		ikev1_out_clear(&b);
+		b = a;
+	}
+	*last = b;
+	return 0;
+}
+
+static void mode_last(const uint8_t *p, size_t n, bool aggressive)
+{
+	struct ikev1_conf ci, cr;
+	struct ikev1_sa *i, *r;
+	struct ikev1_out last, o;
+	uint8_t exch = aggressive ? ISAKMP_EXCH_AGGRESSIVE : ISAKMP_EXCH_IDPROT;
+
+	conf_init(&ci, 1, 2);
+	conf_init(&cr, 2, 1);
+	if (aggressive) {
+		ci.aggressive = ci.aggressive_initiate = cr.aggressive = true;
+		ci.initial_contact = true;
+	} else {
+		if (pki_once() != 0)
+			abort();
+		for (int k = 0; k < 2; k++) {
+			struct ikev1_conf *c = k ? &cr : &ci;
+			c->auth_method = ISAKMP_P1_AUTH_ECDSA_256;
+			c->cert = fz_cert[k];
+			c->key = fz_key[k];
+			c->peer_certs = fz_trust[k];
+			c->verify_id = false; /* IPv4 IDs, no subjectAltName */
+		}
+	}
+	if (to_last(&ci, &cr, &i, &r, &last) != 0)
+		abort();
+	while (n >= 3) {
+		uint8_t first = p[0], iv[CRYPTO_MAX_BLOCK], *pkt;
+		size_t len = (size_t)p[1] << 8 | p[2], plen;
+		struct isakmp_hdr h;
+		struct isakmp_wr b;
+
+		p += 3;
+		n -= 3;
+		if (len > n)
+			len = n;
+		sa_hdr(r, &h, exch, 0, true);
+		h.np = first;
+		isakmp_wr_begin(&b, &h);
+		wr_bytes(&b.w, p, len);
+		if (isakmp_wr_finish(&b, &pkt, &plen) == 0) {
+			pkt[16] = first;
+			memcpy(iv, r->keys.iv, sizeof(iv));
+			if (sa_seal(r, iv, &pkt, &plen) == 0) {
+				(void)ikev1_input(r, pkt, plen, &o);
+				ikev1_out_clear(&o);
+			}
+			free(pkt);
+		}
+		p += len;
+		n -= len;
+	}
+	/* nothing of the forgeries stayed: the genuine message works,
+	 * unless a forgery (signed with the real key?) cannot exist */
+	if (ikev1_sa_state(r) != IKEV1_ESTABLISHED) {
+		if (ikev1_input(r, last.pkt, last.len, &o) != 0 ||
+		    !o.established)
+			abort();
+		ikev1_out_clear(&o);
+	}
+	ikev1_out_clear(&last);
+	ikev1_sa_free(i);
+	ikev1_sa_free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
 	if (data[0] == 0)
 		mode_raw(data + 1, size - 1);
+	else if (data[0] == 2)
+		mode_last(data + 1, size - 1, false);
+	else if (data[0] == 3)
+		mode_last(data + 1, size - 1, true);
 	else
 		mode_established(data + 1, size - 1);
 	return 0;
