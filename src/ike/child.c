@@ -476,6 +476,87 @@ static void ksa_fill(struct ksa *k, const struct child_sa *c,
 }
 
 /*
+ * The CHILD SA's SAs, and the templates of its policies, move in place
+ * from the IKE SA's old endpoints (old_local, old_peer) to its current
+ * ones (a NAT mapping change, RFC 7296 §2.23; a MOBIKE address update,
+ * RFC 4555 §3.5), with the current UDP encapsulation: the backend's
+ * MIGRATE (kernel.h struct kmigrate_req) keeps SPIs, keys, sequence
+ * numbers and replay windows.  One request per policy direction (out,
+ * in, and fwd where the backend has one), each by the negotiated
+ * selectors.  Returns 0, or the backend's error for the first direction
+ * that could not move (the caller falls back to a rekey).
+ */
+int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
+		  const struct ike_ep *old_peer)
+{
+	struct ike_sa *sa = c->ike;
+	struct iked *d = sa->d;
+	const struct ike_policy *p = cfg_policy_by_name(d->cfg, c->policy);
+	const struct ksel *l = &c->ts_local, *r = &c->ts_remote;
+	struct kaddr nl, np, ol, op;
+	struct child_sa old = *c;
+	struct ike_sa osa = *sa;
+	static const enum kdir dirs[] = {KDIR_OUT, KDIR_IN, KDIR_FWD};
+	bool encap = sa->natt && (sa->nat_local || sa->nat_peer);
+	int rc;
+
+	if (!d->kern_open || c->state != CHILD_S_INSTALLED || !l->af ||
+	    l->af != r->af)
+		return -ENOENT;
+	endpoints(c, p, &nl, &np);
+	osa.local = *old_local;
+	osa.peer = *old_peer;
+	old.ike = &osa;
+	endpoints(&old, p, &ol, &op);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct kmigrate_req q;
+		struct kmigrate *m = &q.m[0];
+		bool out = dirs[i] == KDIR_OUT;
+
+		if (dirs[i] == KDIR_FWD &&
+		    (c->mode != KMODE_TUNNEL || !k_has(&d->kern, KF_FWD_POLICY)))
+			continue;
+		memset(&q, 0, sizeof(q));
+		q.dir = dirs[i];
+		q.sel.af = l->af;
+		q.sel.proto = l->proto ? l->proto : r->proto;
+		q.sel.src = out ? l->src : r->dst;
+		q.sel.src_plen = out ? l->src_plen : r->dst_plen;
+		q.sel.sport = out ? l->sport : r->dport;
+		q.sel.sport_mask = out ? l->sport_mask : r->dport_mask;
+		q.sel.dst = out ? r->dst : l->src;
+		q.sel.dst_plen = out ? r->dst_plen : l->src_plen;
+		q.sel.dport = out ? r->dport : l->sport;
+		q.sel.dport_mask = out ? r->dport_mask : l->sport_mask;
+		q.n = 1;
+		m->proto = c->proto ? c->proto : IPPROTO_ESP;
+		m->mode = c->mode;
+		m->reqid = c->reqid;
+		m->old_src = out ? ol : op;
+		m->old_dst = out ? op : ol;
+		m->new_src = out ? nl : np;
+		m->new_dst = out ? np : nl;
+		/* RFC 3948: the encapsulation ports as ksa_fill() sets them. */
+		q.has_encap = true;
+		q.encap.enabled = encap;
+		if (encap) {
+			q.encap.sport = out ? sa->local.port : sa->peer.port;
+			q.encap.dport = out ? sa->peer.port : sa->local.port;
+		}
+		rc = k_migrate(&d->kern, &q);
+		if (rc < 0) {
+			log_warn(MOD,
+				 "CHILD SA #%u (%s): moving its SAs in place "
+				 "failed (%s dir %d): %s",
+				 c->id, c->policy, "migrate", (int)dirs[i],
+				 d->kern.last_error);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
  * Install both directions.  keymat = i->r keys then r->i keys, each
  * encr || integ (§2.17); the initiator of the exchange sends with i->r.
  */

@@ -393,6 +393,15 @@ static void show_json(struct iked *d, struct wr *w)
 		wprintf_(w, ",\"dh\":");
 		wjson_str(w,
 			  sa->algs.dh ? crypto_dh_name(sa->algs.dh) : "none");
+		wprintf_(w,
+			 ",\"frag\":%s,\"frags_sent\":%llu,"
+			 "\"frags_rcvd\":%llu,\"frags_refused\":%llu,"
+			 "\"children_moved\":%u",
+			 sa->frag ? "true" : "false",
+			 (unsigned long long)sa->frags_sent,
+			 (unsigned long long)sa->frags_rcvd,
+			 (unsigned long long)sa->frags_refused,
+			 sa->children_moved);
 		wprintf_(w, ",\"age\":%llu,\"children\":[",
 			 (unsigned long long)((now - sa->created_ms) / 1000));
 		for (c = sa->children; c; c = c->next) {

@@ -257,6 +257,8 @@ struct ike_sa {
 	struct ike_frag_rx frag_rx[2];
 	struct ev_timer frag_timer;
 	uint64_t frags_sent, frags_rcvd, frags_refused; /* show sa */
+	/* CHILD SAs moved in place to new endpoints (natt.c, mobike). */
+	uint32_t children_moved;
 };
 
 struct iked_opts {
@@ -411,6 +413,11 @@ void sa_resend_response(struct ike_sa *sa, uint32_t mid,
  * (child.c). */
 struct child_sa *child_new(struct ike_sa *sa);
 void child_attach(struct child_sa *c);
+/* Move c's SAs and policy templates in place to the IKE SA's current
+ * endpoints and encapsulation (kernel MIGRATE), from old_local/old_peer;
+ * 0 or the backend's error (child.c). */
+int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
+		  const struct ike_ep *old_peer);
 void child_free(struct child_sa *c);
 struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in);
 struct child_sa *child_find_id(struct iked *d, uint32_t id);

@@ -11,11 +11,13 @@
  *    that the NAT keeps the mapping; one 1 s scan covers every SA;
  *  - mapping changes: when an authenticated IKE message (input.c) or an
  *    authenticated ESP packet (kernel KEV_MAPPING) shows the peer at a
- *    new address/port, the IKE SA follows, the dynamic policies' tunnel
- *    endpoints move (spmd MIGRATE / kernel update) and every CHILD SA is
- *    rekeyed so that its SAs carry the new encapsulation ports.  (A
- *    re-added SA would restart its sequence numbers and be dropped by
- *    the peer's replay window; a rekey gives fresh SAs instead.)
+ *    new address/port, the IKE SA follows and every CHILD SA moves in
+ *    place (child_migrate(): the backend's MIGRATE with the new
+ *    endpoints and encapsulation ports; SPIs, keys, sequence numbers and
+ *    replay windows stay, no rekey), then the dynamic policies' tunnel
+ *    endpoints (spmd MIGRATE / kernel update).  Only a CHILD SA the
+ *    backend cannot move (no policy with its selectors, a backend
+ *    without MIGRATE) is rekeyed instead.
  *  - "4500 from the start": an interface configured with port 4500 only
  *    makes the initiator start on 4500 with the non-ESP marker.
  *
@@ -218,11 +220,33 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 	struct child_sa *c;
 	struct rw_bind *b;
 	char pb[80], ob[80];
-	unsigned n = 0;
+	unsigned n = 0, moved = 0;
 
 	log_info(MOD, "IKE SA #%u: NAT mapping of the peer changed %s -> %s",
 		 sa->id, ike_ep_str(old_peer, ob, sizeof(ob)),
 		 ike_ep_str(&sa->peer, pb, sizeof(pb)));
+	/* RFC 7296 §2.23: the CHILD SAs follow in place (no rekey, the
+	 * sequence numbers continue); the policies' templates move with
+	 * them. */
+	for (c = sa->children; c; c = c->next) {
+		if (c->state != CHILD_S_INSTALLED)
+			continue;
+		if (child_migrate(c, &sa->local, old_peer) == 0) {
+			moved++;
+			sa->children_moved++;
+		} else if (ike_queue_child_rekey(sa, c) == 0) {
+			n++;
+		}
+	}
+	if (moved)
+		log_info(MOD,
+			 "IKE SA #%u: %u CHILD SA(s) moved in place to %s",
+			 sa->id, moved, ike_ep_str(&sa->peer, pb, sizeof(pb)));
+	if (n)
+		log_info(MOD,
+			 "IKE SA #%u: rekeying %u CHILD SA(s) the backend "
+			 "could not move",
+			 sa->id, n);
 	if (!kaddr_eq(&old_peer->addr, &sa->peer.addr) && d->rw) {
 		/* The outer address moved: the dynamic policies' tunnel
 		 * endpoint follows (static ones are not ours to move). */
@@ -247,16 +271,6 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 			}
 		}
 	}
-	/* Fresh SAs with the new encapsulation (see the file comment). */
-	for (c = sa->children; c; c = c->next)
-		if (c->state == CHILD_S_INSTALLED &&
-		    ike_queue_child_rekey(sa, c) == 0)
-			n++;
-	if (n)
-		log_info(MOD,
-			 "IKE SA #%u: rekeying %u CHILD SA(s) for the new "
-			 "mapping",
-			 sa->id, n);
 }
 
 void natt_kernel_mapping(struct iked *d, const struct kevent *ev)

@@ -566,28 +566,39 @@ static void test_mapping_change(void **st)
 	g1 = h_est(G, "rw-c1");
 	c1 = h_est(&E[1], "gw");
 	before = g1->peer.port;
+	uint32_t spi_in = g1->children->spi_in, spi_out = g1->children->spi_out;
+	unsigned nsa = kfake_sa_count(&G->kern);
 	/* The NAT forgets and maps c1 to a new port: its next (DPD)
 	 * message arrives from there. */
 	nat_base[1] = 12000;
-	assert_int_equal(ike_queue_child_rekey(c1, c1->children), 0);
+	task_queue(c1, task_new(TASK_DPD));
+	task_run(c1);
 	h_pump();
 	assert_int_not_equal(g1->peer.port, before);
 	assert_int_equal(g1->peer.port, 12000 + IKE_NATT_PORT);
-	/* The CHILD SA now in use carries the new mapping. */
-	struct child_sa *c;
-	bool found = false;
-	for (c = g1->children; c; c = c->next) {
-		if (c->state != CHILD_S_INSTALLED)
-			continue;
-		assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr,
-					  c->spi_out, &k, NULL),
-				 0);
-		if (k.encap.dport == g1->peer.port)
-			found = true;
-		ksa_wipe(&k);
-	}
-	assert_true(found);
-	/* Policies unchanged in number (rekey inherited them). */
+	/* RFC 7296 §2.23: the CHILD SA moved in place (same SPIs, no
+	 * rekey), its SAs carry the new mapping both ways. */
+	assert_int_equal(g1->children_moved, 1);
+	assert_non_null(g1->children);
+	assert_null(g1->children->next);
+	assert_int_equal(g1->children->state, CHILD_S_INSTALLED);
+	assert_int_equal(g1->children->spi_in, spi_in);
+	assert_int_equal(g1->children->spi_out, spi_out);
+	assert_int_equal(kfake_sa_count(&G->kern), nsa);
+	assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr,
+				  spi_out, &k, NULL),
+			 0);
+	assert_true(k.encap.enabled);
+	assert_int_equal(k.encap.dport, g1->peer.port);
+	assert_int_equal(k.encap.sport, g1->local.port);
+	ksa_wipe(&k);
+	assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->local.addr,
+				  spi_in, &k, NULL),
+			 0);
+	assert_int_equal(k.encap.sport, g1->peer.port);
+	assert_int_equal(k.encap.dport, g1->local.port);
+	ksa_wipe(&k);
+	/* Policies unchanged in number. */
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 }
 
