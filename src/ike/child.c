@@ -513,8 +513,8 @@ int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
 		struct kmigrate *m = &q.m[0];
 		bool out = dirs[i] == KDIR_OUT;
 
-		if (dirs[i] == KDIR_FWD &&
-		    (c->mode != KMODE_TUNNEL || !k_has(&d->kern, KF_FWD_POLICY)))
+		if (dirs[i] == KDIR_FWD && (c->mode != KMODE_TUNNEL ||
+					    !k_has(&d->kern, KF_FWD_POLICY)))
 			continue;
 		memset(&q, 0, sizeof(q));
 		q.dir = dirs[i];

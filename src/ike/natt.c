@@ -239,8 +239,7 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 		}
 	}
 	if (moved)
-		log_info(MOD,
-			 "IKE SA #%u: %u CHILD SA(s) moved in place to %s",
+		log_info(MOD, "IKE SA #%u: %u CHILD SA(s) moved in place to %s",
 			 sa->id, moved, ike_ep_str(&sa->peer, pb, sizeof(pb)));
 	if (n)
 		log_info(MOD,

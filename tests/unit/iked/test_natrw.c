@@ -585,16 +585,16 @@ static void test_mapping_change(void **st)
 	assert_int_equal(g1->children->spi_in, spi_in);
 	assert_int_equal(g1->children->spi_out, spi_out);
 	assert_int_equal(kfake_sa_count(&G->kern), nsa);
-	assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr,
-				  spi_out, &k, NULL),
-			 0);
+	assert_int_equal(
+	    k_sa_get(&G->kern, IPPROTO_ESP, &g1->peer.addr, spi_out, &k, NULL),
+	    0);
 	assert_true(k.encap.enabled);
 	assert_int_equal(k.encap.dport, g1->peer.port);
 	assert_int_equal(k.encap.sport, g1->local.port);
 	ksa_wipe(&k);
-	assert_int_equal(k_sa_get(&G->kern, IPPROTO_ESP, &g1->local.addr,
-				  spi_in, &k, NULL),
-			 0);
+	assert_int_equal(
+	    k_sa_get(&G->kern, IPPROTO_ESP, &g1->local.addr, spi_in, &k, NULL),
+	    0);
 	assert_int_equal(k.encap.sport, g1->peer.port);
 	assert_int_equal(k.encap.dport, g1->local.port);
 	ksa_wipe(&k);

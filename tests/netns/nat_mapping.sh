@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# tests/netns/nat_mapping.sh - issue 12: a NAT mapping change moves the
+# IKE SA and the UDP-encapsulated CHILD SAs in place (RFC 7296 §2.23, RFC
+# 3948): no rekey, same SPIs, ESP sequence numbers continue.
+#
+#   c1 203.0.113.66/29 -- nat .65/29 | 198.51.100.254/24 -- gw 198.51.100.1
+#   (racoon2 road warrior,  masquerade, mapped     (racoon2 gateway, pool
+#    r2espd + spmd + iked)  ports 10000-60000)      203.0.113.129-.190)
+#
+# After the tunnel is up and carries traffic, the router's masquerade is
+# replaced by one mapping into 30000-40000 and its conntrack table is
+# flushed: c1's next ESP-in-UDP packet reaches the gateway from a new
+# port; r2espd reports the mapping of the authenticated packet, iked moves
+# the IKE SA and the CHILD SA (kernel MIGRATE through the userspace
+# backend).  Checks: the gateway's peer port changed, SPIs unchanged, the
+# CHILD SA counted as moved, ping through the tunnel again, and on the
+# outside link (tshark): no CREATE_CHILD_SA after the move, the
+# gateway's ESP to the new port continues the sequence numbers of its ESP
+# to the old one.
+#
+# Usage: R2_BUILD=build-dir tests/netns/nat_mapping.sh
+# Namespaces: r2m-$$-*, always deleted on exit (tests/lib/netns.sh).
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIB=$HERE/../lib
+[ -n "${1:-}" ] && R2_BUILD=$(cd "$1" && pwd)
+. "$LIB/netns.sh"
+. "$LIB/tshark.sh"
+. "$LIB/racoon2.sh"
+
+r2_find_bins
+[ -n "$IKED" ] && [ -n "$IKEDCTL" ] && [ -n "$SPMD" ] && [ -n "$ESPD" ] ||
+	skip_all "nat_mapping: iked/ikedctl/spmd/r2espd not built in $R2_BUILD"
+netns_init r2m nat_mapping
+need_cmd nft ping conntrack tshark dumpcap
+R2_KERNEL=userspace
+PSK='nat-mapping-psk-0123456789abcdef'
+
+ns_add gw forward
+ns_add nat forward
+ns_add c1
+ns_link gw vg nat vo
+ns_link nat vi c1 v1
+ns_addr gw vg 198.51.100.1/24
+ns_addr gw lo 203.0.113.1/32
+ns_addr nat vo 198.51.100.254/24
+ns_addr nat vi 203.0.113.65/29
+ns_addr c1 v1 203.0.113.66/29
+ns_route c1 default 203.0.113.65
+nat_router nat vo || finish
+
+ALGS='
+		kmp_enc_alg { aes128_cbc; };
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_hash_alg { hmac_sha2_256; };
+		kmp_dh_group { modp2048; };'
+ESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };'
+
+r2_init gw gw
+GWPSK=$(r2_psk gw "$PSK")
+cat >"$(r2_conf_path gw)" <<CONF
+interface {
+	ike { 198.51.100.1 port 500; 198.51.100.1 port 4500; };
+	spmd { unix "/var/run/racoon2/spmif"; };
+	kernel userspace;
+};
+default { remote { ikev2 {$ALGS
+}; }; };
+addresspool rwpool { 203.0.113.129 - 203.0.113.190; };
+remote rw-c1 {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "gw.example";
+		peers_id fqdn "c1.example";
+		peers_ipaddr IP_RW;
+		kmp_auth_method { psk; };
+		pre_shared_key "$GWPSK";$ALGS
+		provide { addresspool rwpool; };
+	};
+	selector_index s-out;
+};
+selector s-out { direction outbound; src "203.0.113.1"; dst "203.0.113.128/26"; policy_index p-c1; };
+selector s-in { direction inbound; src "203.0.113.128/26"; dst "203.0.113.1"; policy_index p-c1; };
+policy p-c1 {
+	action auto_ipsec; remote_index rw-c1; ipsec_mode tunnel;
+	ipsec_index { ipsec_esp; }; ipsec_level require;
+	my_sa_ipaddr "198.51.100.1"; peers_sa_ipaddr IP_RW;
+};
+$ESP
+CONF
+
+r2_init c1 c1
+C1PSK=$(r2_psk c1 "$PSK")
+cat >"$(r2_conf_path c1)" <<CONF
+interface {
+	ike { 203.0.113.66 port 500; 203.0.113.66 port 4500; };
+	spmd { unix "/var/run/racoon2/spmif"; };
+	kernel userspace;
+};
+remote gw {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "c1.example";
+		peers_id fqdn "gw.example";
+		peers_ipaddr "198.51.100.1" port 500;
+		kmp_auth_method { psk; };
+		pre_shared_key "$C1PSK";$ALGS
+		request { ip4; };
+		nat_keepalive_interval 2 sec;
+	};
+	selector_index c-out;
+};
+selector c-out { direction outbound; src "0.0.0.0/0"; dst "203.0.113.1"; policy_index p-gw; };
+selector c-in { direction inbound; src "203.0.113.1"; dst "0.0.0.0/0"; policy_index p-gw; };
+policy p-gw {
+	action auto_ipsec; remote_index gw; ipsec_mode tunnel;
+	ipsec_index { ipsec_esp; }; ipsec_level require;
+	my_sa_ipaddr "203.0.113.66"; peers_sa_ipaddr "198.51.100.1";
+};
+$ESP
+CONF
+for n in gw c1; do
+	r2_check_conf "$n" || {
+		fail "racoon2.conf of $n accepted (iked -t)"
+		sed 's/^/# /' "$(r2_dir "$n")/check.log" >&2
+		finish
+	}
+done
+
+cap_start out nat vo "" 198.51.100.1 || fail "capture on the outside link"
+start_r2() {
+	r2_start_espd "$1" "$1" || { fail "$1: r2espd start"; return 1; }
+	r2_start_spmd "$1" "$1" || { fail "$1: spmd start"; return 1; }
+	r2_start_iked "$1" "$1" || { fail "$1: iked start"; return 1; }
+}
+start_r2 gw || finish
+start_r2 c1 || finish
+r2_ctl c1 initiate gw p-gw >"$TEST_DIR/init-c1.log" 2>&1
+gw_kids() { r2_q gw 'len([c for c in kids if c["state"] == "INSTALLED"])'; }
+check "tunnel up: CHILD SA INSTALLED on the gateway" \
+	wait_for '[ "$(gw_kids)" = 1 ]' 10
+vip() { ip -n "$(ns c1)" -4 addr show dev lo | sed -nE 's#.*inet (203\.0\.113\.[0-9]+)/32.*#\1#p' | head -1; }
+wait_for '[ -n "$(vip)" ]' 5
+v1=$(vip)
+check "ping 203.0.113.1 through the tunnel from $v1" \
+	wait_for "ns_exec c1 ping -c1 -W2 -I $v1 203.0.113.1" 8
+ns_exec c1 ping -c3 -i 0.2 -W2 -I "$v1" 203.0.113.1 >/dev/null 2>&1
+
+spis() { r2_q gw '[(c["spi_in"], c["spi_out"]) for c in kids if c["state"] == "INSTALLED"]'; }
+peer() { r2_q gw '[s["peer"] for s in est]'; }
+moved() { r2_q gw 'sum(s["children_moved"] for s in est)'; }
+old_spis=$(spis)
+old_peer=$(peer)
+old_port=$(r2_q gw '[s["peer"].rsplit(":", 1)[1] for s in est][0]')
+log "before: gateway sees c1 at $old_peer, SPIs $old_spis"
+
+# ---- the NAT forgets c1 and maps it anew ----
+ns_exec nat nft flush ruleset
+ns_exec nat nft -f - <<'NFT'
+table ip r2nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "vo" meta l4proto { tcp, udp } masquerade to :30000-40000
+		oifname "vo" masquerade
+	}
+}
+NFT
+ns_exec nat conntrack -F >/dev/null 2>&1
+t0=$(date +%s.%N)
+ns_exec c1 ping -c1 -W1 -I "$v1" 203.0.113.1 >/dev/null 2>&1
+check "gateway follows the new mapping ($old_peer -> \$(peer))" \
+	wait_for "[ \"\$(peer)\" != '$old_peer' ] && [ -n \"\$(peer)\" ]" 8
+check "ping through the tunnel after the mapping change" \
+	wait_for "ns_exec c1 ping -c1 -W1 -I $v1 203.0.113.1" 6
+t1=$(date +%s.%N)
+log "traffic resumed after $(python3 -c "print(round($t1 - $t0, 2))") s"
+ns_exec c1 ping -c3 -i 0.2 -W2 -I "$v1" 203.0.113.1 >/dev/null 2>&1
+[ "$(spis)" = "$old_spis" ] && pass "CHILD SA kept: same SPIs $old_spis (no rekey)" ||
+	fail "CHILD SA kept: SPIs $old_spis -> $(spis)"
+[ "$(moved)" = 1 ] && pass "iked moved the CHILD SA in place (children_moved=1)" ||
+	fail "iked moved the CHILD SA in place (children_moved=$(moved))"
+grep -q 'CHILD SA(s) moved in place' "$TEST_DIR/iked-gw.log" &&
+	pass "iked: $(grep -m1 -o 'IKE SA #[0-9]*: [0-9]* CHILD SA(s) moved in place to [^ ]*' "$TEST_DIR/iked-gw.log")" ||
+	fail "iked log: CHILD SA moved in place"
+
+cap_stop out || fail "outside capture empty"
+f=$(cap_file out)
+kd=$TEST_DIR/nokeys
+mkdir -p "$kd"
+n=$(ts "$kd" "$f" -Y 'isakmp.exchangetype == 36' 2>/dev/null | wc -l)
+[ "$n" = 0 ] && pass "tshark: no CREATE_CHILD_SA on the wire (no rekey)" ||
+	fail "tshark: $n CREATE_CHILD_SA messages"
+new_port=$(r2_q gw '[s["peer"].rsplit(":", 1)[1] for s in est][0]')
+# The gateway's outbound SA: sequence numbers to the old and the new port.
+seqs() {
+	ts "$kd" "$f" -Y "esp && ip.src == 198.51.100.1 && udp.dstport == $1" \
+		-T fields -e esp.sequence 2>/dev/null
+}
+old_max=$(seqs "$old_port" | sort -n | tail -1)
+new_min=$(seqs "$new_port" | sort -n | head -1)
+log "gateway ESP: to :$old_port up to seq ${old_max:-none}, to :$new_port from seq ${new_min:-none}"
+if [ -n "$old_max" ] && [ -n "$new_min" ] && [ "$new_min" -gt "$old_max" ]; then
+	pass "tshark: gateway's ESP sequence numbers continue across the move ($old_max -> $new_min)"
+else
+	fail "tshark: gateway's ESP sequence numbers continue (old max '${old_max}', new min '${new_min}')"
+fi
+finish
