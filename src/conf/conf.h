@@ -466,6 +466,7 @@ enum conf_kmp_key {
 	CK_FRAGMENTATION,
 	CK_FRAGMENT_SIZE,
 	CK_CHILDLESS,
+	CK_MOBIKE,
 	CK_COUNT
 };
 
@@ -505,6 +506,7 @@ struct conf_kmp_params {
 	/* RFC 6023, new key: initiate IKE SAs without a CHILD SA in
 	 * IKE_AUTH (the CHILD SAs follow in CREATE_CHILD_SA) [off]. */
 	bool childless;
+	bool mobike; /* [off] RFC 4555, new key */
 	struct conf_id_list my_id;
 	struct conf_id_list peers_id;
 	enum conf_check selector_check; /* [obey] (obey|exact) */

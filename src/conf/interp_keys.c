@@ -79,6 +79,7 @@ const struct kdef conf_kmp_tab[] = {
      KO(fragment_size), NULL, 0},
     {"childless", NULL, CK_CHILDLESS, X2, p_bool, d_bool, KO(childless), NULL,
      0},
+    {"mobike", NULL, CK_MOBIKE, X2, p_bool, d_bool, KO(mobike), NULL, 0},
     {"my_id", NULL, CK_MY_ID, XA, p_idlist, d_idlist, KO(my_id), NULL, 0},
     {"peers_id", NULL, CK_PEERS_ID, XA, p_idlist, d_idlist, KO(peers_id), NULL,
      0},

@@ -169,6 +169,7 @@ struct ike_remote {
 	 * without a CHILD SA when the responder supports it. */
 	bool childless;
 	unsigned fragment_size;
+	bool mobike;  /* ikev2 { mobike on; }: RFC 4555 (mobike.c) */
 	bool passive; /* never initiate */
 	bool initial_contact;
 	uint32_t window_size; /* we advertise (SET_WINDOW_SIZE), >= 1 */

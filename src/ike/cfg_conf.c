@@ -309,6 +309,7 @@ static int remote_from(struct ike_cfg *cfg, const struct conf_remote *cr,
 	r->nat_traversal = k->nat_traversal;
 	r->fragmentation = k->fragmentation;
 	r->childless = k->childless;
+	r->mobike = k->mobike;
 	/* RFC 7383 §2.5.1; beyond 64 KiB nothing is ever fragmented. */
 	r->fragment_size =
 	    k->fragment_size > 65535 ? 65535 : (unsigned)k->fragment_size;

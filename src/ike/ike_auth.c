@@ -241,6 +241,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 		child_put_sa_ts(&b, cn, false);
 	}
 	put_window(&b, sa);
+	mobike_put_auth(&b, sa, r); /* RFC 4555 §3.3 (mobike.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		return rc;
@@ -350,6 +351,7 @@ void ike_auth_process_i(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	read_window(sa, m);
+	mobike_read_auth(sa, m, r);
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
 	log_info(MOD,
 		 "IKE SA #%u (%s) established between %s and %s "
@@ -548,6 +550,7 @@ void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	}
 	read_window(sa, m);
+	mobike_read_auth(sa, m, r);
 	sa->peer_sent_initial_contact =
 	    ikev2_msg_find_notify(m, IKEV2_N_INITIAL_CONTACT, NULL);
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
@@ -583,6 +586,7 @@ void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 		ikev2_put_notify_simple(&b, (uint16_t)child_rc, NULL, 0);
 	}
 	put_window(&b, sa);
+	mobike_put_auth(&b, sa, r); /* RFC 4555 §3.3 (mobike.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		ike_sa_kill(sa, "cannot build IKE_AUTH response");

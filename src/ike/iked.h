@@ -122,6 +122,7 @@ enum task_type {
 	TASK_IKE_REKEY,
 	TASK_IKE_DELETE,
 	TASK_DPD,
+	TASK_MOBIKE_UPDATE, /* RFC 4555 §3.5, mobike.c */
 };
 
 struct task {
@@ -158,7 +159,8 @@ struct resp_cache {
 	struct ike_path to;
 };
 
-#define IKE_WINDOW_MAX 16
+#define IKE_WINDOW_MAX	 16
+#define IKE_MOBIKE_ADDRS 8 /* the peer's additional addresses kept */
 /* Cached responses resent per IKE SA and second at most: the cache
  * must not be an amplifier (RFC 7296 §2.1). */
 #define IKE_RESEND_PER_SEC 5
@@ -259,6 +261,12 @@ struct ike_sa {
 	uint64_t frags_sent, frags_rcvd, frags_refused; /* show sa */
 	/* CHILD SAs moved in place to new endpoints (natt.c, mobike). */
 	uint32_t children_moved;
+	/* RFC 4555 (mobike.c): negotiated; the peer's additional
+	 * addresses (§3.4); UPDATE_SA_ADDRESSES done. */
+	bool mobike;
+	struct kaddr peer_addrs[IKE_MOBIKE_ADDRS];
+	unsigned npeer_addrs;
+	uint32_t mobike_updates;
 };
 
 struct iked_opts {
@@ -413,6 +421,23 @@ void sa_resend_response(struct ike_sa *sa, uint32_t mid,
  * (child.c). */
 struct child_sa *child_new(struct ike_sa *sa);
 void child_attach(struct child_sa *c);
+
+/* ---- mobike.c: MOBIKE (RFC 4555) ---- */
+void mobike_put_auth(struct ikev2_wr *b, const struct ike_sa *sa,
+		     const struct ike_remote *r);
+void mobike_read_auth(struct ike_sa *sa, const struct ike_msg *m,
+		      const struct ike_remote *r);
+/* An INFORMATIONAL request being answered into b: UPDATE_SA_ADDRESSES,
+ * address lists, COOKIE2. */
+void mobike_info_r(struct ike_sa *sa, const struct ike_msg *m,
+		   struct ikev2_wr *b);
+/* Initiator: move our end of sa to new_local (and the peer's to
+ * new_peer unless NULL) with UPDATE_SA_ADDRESSES. */
+int mobike_update(struct ike_sa *sa, const struct ike_ep *new_local,
+		  const struct ike_ep *new_peer);
+int mobike_update_initiate(struct ike_sa *sa, struct task *t);
+void mobike_update_process_i(struct ike_sa *sa, struct task *t,
+			     const struct ike_msg *m);
 /* Move c's SAs and policy templates in place to the IKE SA's current
  * endpoints and encapsulation (kernel MIGRATE), from old_local/old_peer;
  * 0 or the backend's error (child.c). */

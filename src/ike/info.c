@@ -150,6 +150,8 @@ void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 					 .spis = out_spis};
 		ikev2_put_delete(&b, &d);
 	}
+	if (rc == 0 && !delete_ike)
+		mobike_info_r(sa, m, &b); /* RFC 4555 (mobike.c) */
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		return;

@@ -75,6 +75,7 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	n->nat_local = old->nat_local;
 	n->nat_peer = old->nat_peer;
 	n->frag = old->frag; /* RFC 7383: negotiated once per IKE SA chain */
+	n->mobike = old->mobike; /* RFC 4555 */
 	n->id_local = old->id_local;
 	n->id_peer = old->id_peer;
 	n->spi_i = spi_i;

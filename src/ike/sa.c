@@ -84,6 +84,8 @@ const char *task_name(enum task_type t)
 		return "IKE_DELETE";
 	case TASK_DPD:
 		return "DPD";
+	case TASK_MOBIKE_UPDATE:
+		return "MOBIKE_UPDATE";
 	}
 	return "?";
 }

@@ -36,6 +36,8 @@ int task_initiate(struct ike_sa *sa, struct task *t)
 		return info_initiate(sa, t);
 	case TASK_DPD:
 		return dpd_initiate(sa, t);
+	case TASK_MOBIKE_UPDATE:
+		return mobike_update_initiate(sa, t);
 	}
 	return -EINVAL;
 }
@@ -63,6 +65,9 @@ void task_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 	case TASK_DPD:
 		dpd_process_i(sa, t, m);
 		break;
+	case TASK_MOBIKE_UPDATE:
+		mobike_update_process_i(sa, t, m);
+		break;
 	}
 }
 
@@ -89,6 +94,7 @@ void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
 	case TASK_CHILD_DELETE:
 	case TASK_IKE_DELETE:
 	case TASK_DPD:
+	case TASK_MOBIKE_UPDATE:
 		break; /* INFORMATIONAL requires nothing (§1.4) */
 	}
 }
