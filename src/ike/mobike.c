@@ -153,7 +153,7 @@ void mobike_info_r(struct ike_sa *sa, const struct ike_msg *m,
 		sa->peer = p->peer;
 		sa->natt = sa->natt || p->natt;
 		/* §3.5: NAT detection again, for the new addresses. */
-		natt_check_natd(sa, m);
+		natt_check_natd_v2(sa, m);
 		sa->mobike_updates++;
 		if (!ep_eq(&old_local, &sa->local) ||
 		    !ep_eq(&old_peer, &sa->peer))
@@ -163,7 +163,7 @@ void mobike_info_r(struct ike_sa *sa, const struct ike_msg *m,
 				 "IKE SA #%u: MOBIKE: UPDATE_SA_ADDRESSES, "
 				 "addresses unchanged",
 				 sa->id);
-		natt_put_natd(b, sa);
+		natt_put_natd_v2(b, sa);
 	} else if (update) {
 		log_rl_warn(MOD,
 			    "IKE SA #%u: UPDATE_SA_ADDRESSES from the "
@@ -239,7 +239,7 @@ int mobike_update_initiate(struct ike_sa *sa, struct task *t)
 	rc = msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, false, sa->mid_next,
 		       true);
 	ikev2_put_notify_simple(&b, IKEV2_N_UPDATE_SA_ADDRESSES, NULL, 0);
-	natt_put_natd(&b, sa);
+	natt_put_natd_v2(&b, sa);
 	ikev2_put_notify_simple(&b, IKEV2_N_NO_ADDITIONAL_ADDRESSES, NULL, 0);
 	ikev2_put_notify_simple(&b, IKEV2_N_COOKIE2, u->cookie2,
 				sizeof(u->cookie2));
@@ -276,7 +276,7 @@ void mobike_update_process_i(struct ike_sa *sa, struct task *t,
 		return;
 	}
 	read_addresses(sa, m);
-	natt_check_natd(sa, m);
+	natt_check_natd_v2(sa, m);
 	sa->mobike_updates++;
 	children_follow(sa, &u->old_local, &u->old_peer);
 }
