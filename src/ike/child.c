@@ -1010,7 +1010,10 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 	c->initiated = false;
 	c->algs = suite;
 	c->spi_out = ikev2_spi32_get(suite.spi);
-	c->reqid = policy_reqid(sa->d, p);
+	/* An IP_RW policy's CHILD SAs take the reqid of their dynamic
+	 * policy (rw.c) or predecessor: no SPD dump for one (issue 14: the
+	 * dump per CHILD SA made a responder with N road warriors O(N^2)). */
+	c->reqid = p->peer_sa_rw ? 0 : policy_reqid(sa->d, p);
 	/* Road warriors: lease/envelope narrowing, overlap rule, dynamic
 	 * policies and their reqid (rw.c). */
 	if ((rc = rw_child_process_r(sa, p, m, c, &ni_ts, &nr_ts)) != 0) {
