@@ -63,8 +63,9 @@ unsigned ike_migrate(struct iked *d, const struct spmif_migrate_ev *m)
 		n++;
 	}
 	if (!n)
-		log_debug(MOD, "MIGRATE (selector %s): no IKE SA at those "
-			       "endpoints",
+		log_debug(MOD,
+			  "MIGRATE (selector %s): no IKE SA at those "
+			  "endpoints",
 			  m->selector);
 	return n;
 }

@@ -361,13 +361,20 @@ static struct ike_sock *sock_pick(struct iked *d, const struct ike_ep *local,
 	size_t i;
 
 	for (i = 0; i < d->nsock; i++) {
+		static const uint8_t any[16];
 		struct ike_sock *s = &d->sock[i];
+		/* bound to :: or 0.0.0.0 (interface { ike "::"; }): any
+		 * local address, e.g. a mobile node's new care-of address */
+		bool wildcard =
+		    !s->addr.af ||
+		    !memcmp(s->addr.u.b, any, s->addr.af == AF_INET ? 4 : 16);
+
 		if (s->af != local->addr.af || s->natt != natt)
 			continue;
-		if (s->addr.af && kaddr_eq(&s->addr, &local->addr) &&
+		if (!wildcard && kaddr_eq(&s->addr, &local->addr) &&
 		    (!local->port || s->port == local->port))
 			return s;
-		if (!s->addr.af && (!local->port || s->port == local->port))
+		if (wildcard && (!local->port || s->port == local->port))
 			wild = s;
 	}
 	return wild;

@@ -452,6 +452,14 @@ static int tun_write(void *arg, uint8_t *buf, size_t len, unsigned nseg)
 	return 0;
 }
 
+static bool sel_is_host_pair(const struct ksel *s, uint8_t af)
+{
+	uint8_t full = af == AF_INET ? 32 : 128;
+
+	return s->af == af && s->src.af == af && s->dst.af == af &&
+	       s->src_plen == full && s->dst_plen == full;
+}
+
 static void in_esp(struct espd *d, const struct kaddr *src,
 		   const struct kaddr *dst, bool encap, uint16_t sport,
 		   const uint8_t *esp, size_t len)
@@ -498,14 +506,23 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 		/* RFC 4303 §3.1.1: the outer header's addresses are the
 		 * packet's; the next header is the upper-layer protocol
 		 * (not another IP header: that is tunnel mode) */
+		const struct kaddr *rs = &sa->k.src, *rd = &sa->k.dst;
 		size_t tl;
 		if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6 ||
 		    src->af != sa->k.src.af) {
 			d->st.malformed++;
 			goto out_events;
 		}
-		dec = transport_rebuild(dec, plen, &sa->k.src, &sa->k.dst, nh,
-					&tl);
+		/* A transport SA pinned to one host pair whose endpoints are
+		 * not the pair (a mobile node's care-of address while the
+		 * negotiated TS is its home address, RFC 4877 / RFC 6275
+		 * §11.3.1): the packet is the selector's, as the peer sent
+		 * it; the ICV covered it, the TS authorised it. */
+		if (sel_is_host_pair(&sa->k.sel, sa->k.src.af)) {
+			rs = &sa->k.sel.src;
+			rd = &sa->k.sel.dst;
+		}
+		dec = transport_rebuild(dec, plen, rs, rd, nh, &tl);
 		plen = tl;
 		nh = src->af == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
 	}
