@@ -133,6 +133,7 @@ void cfg_policy_defaults(struct ike_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->mode = KMODE_TRANSPORT;
+	p->ipsec_proto = IPPROTO_ESP;
 	alg_add(&p->esp_encr, 12, 128);
 	alg_add(&p->esp_integ, 12, 0);
 	p->replay_window = 64;

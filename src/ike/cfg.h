@@ -200,7 +200,11 @@ struct ike_policy {
 	 * dst = the peer's side.  af == 0: none configured. */
 	struct ksel sel;
 
-	/* ESP proposal from the policy's ipsec -> sa. */
+	/* The CHILD SA's protocol: IPPROTO_ESP, or IPPROTO_AH for an
+	 * `sa_index { ah; }` bundle (RFC 7296 §3.3: one per CHILD SA). */
+	uint8_t ipsec_proto;
+	/* Proposal from the policy's ipsec -> sa: esp_encr is empty for
+	 * AH; esp_integ is AH's ah_auth_alg then. */
 	struct cfg_alglist esp_encr, esp_integ;
 	bool esn;	    /* propose/accept ESN */
 	uint16_t pfs_group; /* need_pfs: DH group for CREATE_CHILD_SA */

@@ -416,6 +416,10 @@ static int policy_from(struct ike_cfg *cfg, const struct conf_policy *cp)
 		if (ip->esp) {
 			algs_from(&p->esp_encr, &ip->esp->esp_enc_alg, 1);
 			algs_from(&p->esp_integ, &ip->esp->esp_auth_alg, 3);
+		} else if (ip->ah) {
+			p->ipsec_proto = IPPROTO_AH;
+			p->esp_encr.n = 0;
+			algs_from(&p->esp_integ, &ip->ah->ah_auth_alg, 3);
 		}
 	}
 	if (cr->ikev2.need_pfs) {

@@ -169,14 +169,22 @@ bool child_set_state(struct child_sa *c, enum child_state st)
 }
 #undef S
 
+uint8_t child_ike_proto(const struct child_sa *c)
+{
+	return c->proto == IPPROTO_AH ? IKEV2_PROTO_AH : IKEV2_PROTO_ESP;
+}
+
 void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
 	       bool responder, bool with_dh, struct ikev2_prefs *out)
 {
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	out->proto = IKEV2_PROTO_ESP;
-	for (i = 0; i < p->esp_encr.n && out->n_encr < IKEV2_PREF_MAX; i++) {
+	out->proto =
+	    p->ipsec_proto == IPPROTO_AH ? IKEV2_PROTO_AH : IKEV2_PROTO_ESP;
+	for (i = 0; out->proto == IKEV2_PROTO_ESP && i < p->esp_encr.n &&
+		    out->n_encr < IKEV2_PREF_MAX;
+	     i++) {
 		out->encr[out->n_encr].id = p->esp_encr.a[i].id;
 		out->encr[out->n_encr].keybits = p->esp_encr.a[i].keybits;
 		out->n_encr++;
@@ -356,7 +364,9 @@ static int reqid_cb(const struct kpolicy *kp, void *arg)
 	    kp->sel.proto != f->sel->proto)
 		return 0;
 	for (i = 0; i < kp->ntmpl; i++)
-		if (kp->tmpl[i].proto == IPPROTO_ESP && kp->tmpl[i].reqid) {
+		if ((kp->tmpl[i].proto == IPPROTO_ESP ||
+		     kp->tmpl[i].proto == IPPROTO_AH) &&
+		    kp->tmpl[i].reqid) {
 			f->reqid = kp->tmpl[i].reqid;
 			return 1;
 		}
@@ -400,8 +410,8 @@ static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
 	tmp.ike = sa;
 	endpoints(&tmp, p, &local, &peer);
 	if (sa->d->kern_open)
-		rc = k_getspi(&sa->d->kern, IPPROTO_ESP, &peer, &local, reqid,
-			      spi);
+		rc =
+		    k_getspi(&sa->d->kern, c->proto, &peer, &local, reqid, spi);
 	if (rc < 0) {
 		/* No larval SA (e.g. no ESP in this kernel): pick one;
 		 * the install will report the real problem. */
@@ -433,7 +443,7 @@ static void ksa_fill(struct ksa *k, const struct child_sa *c,
 
 	memset(k, 0, sizeof(*k));
 	endpoints(c, p, &local, &peer);
-	k->proto = IPPROTO_ESP;
+	k->proto = c->proto;
 	k->spi = inbound ? c->spi_in : c->spi_out;
 	k->src = inbound ? peer : local;
 	k->dst = inbound ? local : peer;
@@ -620,11 +630,11 @@ void child_uninstall(struct child_sa *c)
 	rw_child_gone(c); /* its dynamic policies (rw.c) */
 	endpoints(c, p, &local, &peer);
 	if (c->in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_ESP, &local, c->spi_in) < 0)
+	    k_sa_del(&d->kern, c->proto, &local, c->spi_in) < 0)
 		log_warn(MOD, "CHILD SA #%u: deleting inbound SA %08x: %s",
 			 c->id, c->spi_in, d->kern.last_error);
 	if (c->out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_ESP, &peer, c->spi_out) < 0)
+	    k_sa_del(&d->kern, c->proto, &peer, c->spi_out) < 0)
 		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
 			 c->id, c->spi_out, d->kern.last_error);
 	c->in_installed = c->out_installed = false;
@@ -739,6 +749,7 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 		return -ENOMEM;
 	snprintf(cn->child->policy, sizeof(cn->child->policy), "%s", p->name);
 	cn->child->mode = p->mode;
+	cn->child->proto = p->ipsec_proto;
 	cn->child->initiated = true;
 	cn->child->reqid = child_reqid(sa, t, p);
 	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0)
@@ -989,14 +1000,15 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 	/* §1.3.1: no KE means no PFS, so prefer the NONE group. */
 	if (ikev2_sa_select(&offer, &prefs, ke_group, &suite) != 0) {
 		log_warn(MOD,
-			 "IKE SA #%u: no acceptable ESP proposal for "
+			 "IKE SA #%u: no acceptable %s proposal for "
 			 "policy %s",
-			 sa->id, p->name);
+			 sa->id, p->ipsec_proto == IPPROTO_AH ? "AH" : "ESP",
+			 p->name);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	}
 	if (!with_dh)
 		suite.dh = IKEV2_DH_NONE;
-	if (suite.proto != IKEV2_PROTO_ESP || suite.spi_len != 4)
+	if (suite.proto != prefs.proto || suite.spi_len != 4)
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	if (with_dh && suite.dh != ke_group) {
 		res->want_group = suite.dh;
@@ -1007,6 +1019,7 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 		return IKEV2_N_TEMPORARY_FAILURE;
 	snprintf(c->policy, sizeof(c->policy), "%s", p->name);
 	c->mode = p->mode;
+	c->proto = p->ipsec_proto;
 	c->initiated = false;
 	c->algs = suite;
 	c->spi_out = ikev2_spi32_get(suite.spi);
@@ -1166,7 +1179,7 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 		uint8_t spi[4];
 
 		ikev2_spi32_put(spi, old->spi_in);
-		n.proto = IKEV2_PROTO_ESP;
+		n.proto = child_ike_proto(old);
 		n.spi_len = 4;
 		n.spi = spi;
 		n.type = IKEV2_N_REKEY_SA;
@@ -1366,7 +1379,8 @@ void create_child_process_r(struct ike_sa *sa, const struct ike_msg *m)
 	}
 	if (ikev2_msg_find_notify(m, IKEV2_N_REKEY_SA, &n)) {
 		uint32_t spi;
-		if (n.proto != IKEV2_PROTO_ESP || n.spi_len != 4) {
+		if ((n.proto != IKEV2_PROTO_ESP && n.proto != IKEV2_PROTO_AH) ||
+		    n.spi_len != 4) {
 			send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 					    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 			return;
@@ -1374,6 +1388,9 @@ void create_child_process_r(struct ike_sa *sa, const struct ike_msg *m)
 		spi = ikev2_spi32_get(n.spi);
 		/* The peer names its inbound SPI = our outbound. */
 		old = child_find_spi(sa, spi, false);
+		/* §3.10: the notify's protocol is the SA's */
+		if (old && child_ike_proto(old) != n.proto)
+			old = NULL;
 		if (!old) {
 			uint8_t d[4];
 			memcpy(d, n.spi, 4);

@@ -326,7 +326,7 @@ static void show_text(struct iked *d, struct wr *w)
 			    "  CHILD #%u %s policy=%s %s reqid=%u "
 			    "spi_in=%08x spi_out=%08x enc=%s integ=%s "
 			    "esn=%s age=%llus bytes_in=%llu "
-			    "bytes_out=%llu\n",
+			    "bytes_out=%llu proto=%s\n",
 			    c->id, child_state_name(c->state), c->policy,
 			    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
 			    c->reqid, c->spi_in, c->spi_out,
@@ -337,7 +337,8 @@ static void show_text(struct iked *d, struct wr *w)
 			    c->algs.esn ? "yes" : "no",
 			    (unsigned long long)((now - c->created_ms) / 1000),
 			    (unsigned long long)in.bytes,
-			    (unsigned long long)out.bytes);
+			    (unsigned long long)out.bytes,
+			    c->proto == IPPROTO_AH ? "ah" : "esp");
 			wprintf_(w, "    ts_local=%s ts_remote=%s%s%s\n",
 				 ts_str(&c->ts_local, true, b3, sizeof(b3)),
 				 ts_str(&c->ts_remote, false, b4, sizeof(b4)),
@@ -413,11 +414,13 @@ static void show_json(struct iked *d, struct wr *w)
 			cfirst = false;
 			wjson_str(w, c->policy);
 			wprintf_(w,
-				 ",\"mode\":\"%s\",\"reqid\":%u,"
+				 ",\"mode\":\"%s\",\"proto\":\"%s\","
+				 "\"reqid\":%u,"
 				 "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
 				 "\"enc\":",
 				 c->mode == KMODE_TUNNEL ? "tunnel"
 							 : "transport",
+				 c->proto == IPPROTO_AH ? "ah" : "esp",
 				 c->reqid, c->spi_in, c->spi_out);
 			wjson_str(w,
 				  encr_str(c->algs.encr, c->algs.encr_keybits,

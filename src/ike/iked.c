@@ -157,7 +157,8 @@ static void on_kevent(const struct kevent *ev, void *arg)
 
 	switch (ev->type) {
 	case KEV_EXPIRE:
-		if (ev->u.expire.proto == IPPROTO_ESP &&
+		if ((ev->u.expire.proto == IPPROTO_ESP ||
+		     ev->u.expire.proto == IPPROTO_AH) &&
 		    !v1_kernel_expire(d, ev->u.expire.spi, ev->u.expire.hard))
 			child_kernel_expire(d, ev->u.expire.spi,
 					    ev->u.expire.hard);

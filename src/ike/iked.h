@@ -93,7 +93,7 @@ struct child_sa {
 	char policy[CFG_NAME_MAX];
 	uint32_t reqid;
 	enum kmode mode;
-	uint8_t proto;		  /* IPPROTO_ESP */
+	uint8_t proto;		  /* IPPROTO_ESP or IPPROTO_AH */
 	uint32_t spi_in, spi_out; /* host order */
 	bool in_installed, out_installed;
 	bool spi_larval; /* spi_in came from getspi: complete by update */
@@ -446,6 +446,8 @@ int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
 void child_free(struct child_sa *c);
 struct child_sa *child_find_spi(struct ike_sa *sa, uint32_t spi, bool in);
 struct child_sa *child_find_id(struct iked *d, uint32_t id);
+/* The IKEv2 protocol ID of a CHILD SA (RFC 7296 §3.3.1: ESP or AH). */
+uint8_t child_ike_proto(const struct child_sa *c);
 void child_unlink(struct child_sa *c);
 
 /* ---- daemon glue (iked.c) ---- */

@@ -36,9 +36,9 @@ int info_initiate(struct ike_sa *sa, struct task *t)
 		}
 		if (!s)
 			return 1;
-		/* §3.11: ESP SAs are named by our inbound SPI. */
+		/* §3.11: ESP and AH SAs are named by our inbound SPI. */
 		ikev2_spi32_put(spi, s);
-		del.proto = IKEV2_PROTO_ESP;
+		del.proto = c ? child_ike_proto(c) : IKEV2_PROTO_ESP;
 		del.spi_len = 4;
 		del.nspi = 1;
 		del.spis = spi;
@@ -84,8 +84,9 @@ void info_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m)
 void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 {
 	struct ikev2_wr b;
-	uint8_t out_spis[4 * 64];
-	uint16_t nout = 0;
+	/* our inbound SPIs to answer with, [0] ESP and [1] AH (§1.4.1) */
+	uint8_t out_spis[2][4 * 64];
+	uint16_t nout[2] = {0, 0};
 	bool delete_ike = false;
 	int i = -1, rc;
 
@@ -113,13 +114,17 @@ void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 			delete_ike = true;
 			continue;
 		}
-		if (del.proto != IKEV2_PROTO_ESP || del.spi_len != 4)
-			continue; /* AH unused; §3.11 */
+		if ((del.proto != IKEV2_PROTO_ESP &&
+		     del.proto != IKEV2_PROTO_AH) ||
+		    del.spi_len != 4)
+			continue; /* §3.11 */
 		for (k = 0; k < del.nspi; k++) {
 			uint32_t spi =
 			    ikev2_spi32_get(del.spis + 4 * (size_t)k);
 			/* The peer names its inbound SPI = our outbound. */
 			struct child_sa *c = child_find_spi(sa, spi, false);
+			if (c && child_ike_proto(c) != del.proto)
+				c = NULL; /* §3.11: SPIs are per protocol */
 			if (!c) {
 				/* §2.25: perhaps the CHILD SA our request
 				 * creates, which the peer installed and now
@@ -133,22 +138,26 @@ void info_process_r(struct ike_sa *sa, const struct ike_msg *m)
 			}
 			/* §1.4.1: answer with our inbound SPI, unless we
 			 * are deleting it ourselves already. */
+			unsigned x = del.proto == IKEV2_PROTO_AH;
 			if (c->state != CHILD_S_DELETING &&
-			    nout < sizeof(out_spis) / 4) {
-				ikev2_spi32_put(out_spis + 4 * nout, c->spi_in);
-				nout++;
+			    nout[x] < sizeof(out_spis[x]) / 4) {
+				ikev2_spi32_put(out_spis[x] + 4 * nout[x],
+						c->spi_in);
+				nout[x]++;
 			}
 			child_remove(c, "deleted by peer");
 		}
 	}
 	rc = msg_start(sa, &b, IKEV2_EXCH_INFORMATIONAL, true, m->hdr.msgid,
 		       true);
-	if (nout && !delete_ike) {
-		struct ikev2_delete d = {.proto = IKEV2_PROTO_ESP,
+	for (unsigned x = 0; x < 2 && !delete_ike; x++) {
+		struct ikev2_delete d = {.proto = x ? IKEV2_PROTO_AH
+						    : IKEV2_PROTO_ESP,
 					 .spi_len = 4,
-					 .nspi = nout,
-					 .spis = out_spis};
-		ikev2_put_delete(&b, &d);
+					 .nspi = nout[x],
+					 .spis = out_spis[x]};
+		if (nout[x])
+			ikev2_put_delete(&b, &d);
 	}
 	if (rc == 0 && !delete_ike)
 		mobike_info_r(sa, m, &b); /* RFC 4555 (mobike.c) */

@@ -157,6 +157,18 @@ size_t ikev2_child_keymat_len(const struct ikev2_suite *s, size_t *encr_len,
 	const struct crypto_encr_alg *enc = crypto_encr_lookup(s->encr);
 	size_t e, i = 0;
 
+	if (s->proto == IKEV2_PROTO_AH) {
+		/* RFC 4302 §2.6 / RFC 7296 §2.17: AH keys integrity only */
+		const struct crypto_integ_alg *in =
+		    crypto_integ_lookup(s->integ);
+		if (!in || s->encr)
+			return 0;
+		if (encr_len)
+			*encr_len = 0;
+		if (integ_len)
+			*integ_len = in->key_len;
+		return in->key_len;
+	}
 	if (!enc)
 		return 0;
 	e = crypto_encr_keymat_len(s->encr, s->encr_keybits);

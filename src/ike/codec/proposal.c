@@ -70,6 +70,9 @@ static int fill_proposal(const struct ikev2_prefs *pr, bool aead,
 		}
 		nenc++;
 	}
+	/* §3.3.3: AH has no ENCR; its one proposal is the non-AEAD pass */
+	if (pr->proto == IKEV2_PROTO_AH)
+		nenc = aead ? 0 : (int)pr->n_integ;
 	if (!nenc)
 		return 0;
 	if (pr->proto == IKEV2_PROTO_IKE) {
@@ -108,7 +111,8 @@ int ikev2_sa_build(const struct ikev2_prefs *pr, const uint8_t *spi,
 		   size_t spi_len, struct ikev2_sa *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (spi_len > 8 || (spi_len && !spi) || !pr->n_encr)
+	if (spi_len > 8 || (spi_len && !spi) ||
+	    (pr->proto == IKEV2_PROTO_AH ? !pr->n_integ : !pr->n_encr))
 		return -EINVAL;
 	if (pr->proto == IKEV2_PROTO_IKE && (!pr->n_prf || !pr->n_dh))
 		return -EINVAL;
@@ -241,6 +245,14 @@ static int choose(const struct ikev2_proposal *p, const struct ikev2_prefs *pr,
 		if (!pick[x->type])
 			pick[x->type] = x;
 	}
+	/* §3.3.3: AH takes INTEG (mandatory), never ENCR. */
+	if (p->proto == IKEV2_PROTO_AH) {
+		if (present[IKEV2_XF_ENCR] || present[IKEV2_XF_PRF] ||
+		    !pick[IKEV2_XF_INTEG])
+			return -1;
+		s->integ = pick[IKEV2_XF_INTEG]->id;
+		goto child;
+	}
 	/* ENCR: mandatory for IKE and ESP (§3.3.3). */
 	if (!type_used(p->proto, IKEV2_XF_ENCR) || !pick[IKEV2_XF_ENCR])
 		return -1;
@@ -272,6 +284,7 @@ static int choose(const struct ikev2_proposal *p, const struct ikev2_prefs *pr,
 		s->prf = pick[IKEV2_XF_PRF]->id;
 		s->dh = pick[IKEV2_XF_DH]->id;
 	} else {
+	child:
 		if (present[IKEV2_XF_PRF])
 			return -1;
 		/* D-H optional (PFS): absent means NONE. */
@@ -322,7 +335,8 @@ int ikev2_suite_to_sa(const struct ikev2_suite *s, const uint8_t *spi,
 	struct ikev2_proposal *p = &out->prop[0];
 
 	memset(out, 0, sizeof(*out));
-	if (!enc || spi_len > 8 || (spi_len && !spi))
+	if ((!enc && s->proto != IKEV2_PROTO_AH) || spi_len > 8 ||
+	    (spi_len && !spi))
 		return -EINVAL;
 	out->nprop = 1;
 	/* §3.3.6: the accepted proposal keeps its number. */
@@ -331,11 +345,12 @@ int ikev2_suite_to_sa(const struct ikev2_suite *s, const uint8_t *spi,
 	p->spi_len = (uint8_t)spi_len;
 	if (spi_len)
 		memcpy(p->spi, spi, spi_len);
-	add_xf(p, IKEV2_XF_ENCR, s->encr,
-	       enc->keylen_attr ? s->encr_keybits : 0);
+	if (s->proto != IKEV2_PROTO_AH) /* §3.3.3: AH has no ENCR */
+		add_xf(p, IKEV2_XF_ENCR, s->encr,
+		       enc->keylen_attr ? s->encr_keybits : 0);
 	if (s->proto == IKEV2_PROTO_IKE)
 		add_xf(p, IKEV2_XF_PRF, s->prf, 0);
-	if (!enc->aead)
+	if (s->proto == IKEV2_PROTO_AH || !enc->aead)
 		add_xf(p, IKEV2_XF_INTEG, s->integ, 0);
 	if (s->proto == IKEV2_PROTO_IKE || s->dh != IKEV2_DH_NONE)
 		add_xf(p, IKEV2_XF_DH, s->dh, 0);

@@ -1328,6 +1328,59 @@ static struct ikev2_ts ts4(const char *a, unsigned plen, uint8_t proto,
 	return t;
 }
 
+/* RFC 7296 §3.3.3: an AH proposal (protocol 2) carries INTEG and ESN
+ * (D-H optional), never ENCR or PRF; built, chosen, echoed and checked. */
+static void test_proposal_ah(void **state)
+{
+	struct ikev2_prefs ours;
+	struct ikev2_sa off, rep;
+	struct ikev2_suite s, back;
+	const uint8_t spi[4] = {0x11, 0x22, 0x33, 0x44};
+	size_t keys_e = 9, keys_i = 0;
+
+	(void)state;
+	memset(&ours, 0, sizeof(ours));
+	ours.proto = IKEV2_PROTO_AH;
+	ours.n_integ = 2;
+	ours.integ[0] = IKEV2_INTEG_HMAC_SHA2_256_128;
+	ours.integ[1] = IKEV2_INTEG_HMAC_SHA1_96;
+	ours.n_esn = 1;
+	ours.esn[0] = IKEV2_ESN_YES;
+	assert_int_equal(ikev2_sa_build(&ours, spi, 4, &off), 0);
+	assert_int_equal(off.nprop, 1);
+	assert_int_equal(off.prop[0].proto, IKEV2_PROTO_AH);
+	assert_int_equal(off.prop[0].nxf, 3);
+	for (unsigned i = 0; i < off.prop[0].nxf; i++)
+		assert_true(off.prop[0].xf[i].type == IKEV2_XF_INTEG ||
+			    off.prop[0].xf[i].type == IKEV2_XF_ESN);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s), 0);
+	assert_int_equal(s.proto, IKEV2_PROTO_AH);
+	assert_int_equal(s.encr, 0);
+	assert_int_equal(s.integ, IKEV2_INTEG_HMAC_SHA2_256_128);
+	assert_int_equal(s.esn, IKEV2_ESN_YES);
+	assert_int_equal(ikev2_child_keymat_len(&s, &keys_e, &keys_i), 32);
+	assert_int_equal(keys_e, 0);
+	assert_int_equal(keys_i, 32);
+	assert_int_equal(ikev2_suite_to_sa(&s, spi, 4, &rep), 0);
+	assert_int_equal(rep.prop[0].nxf, 2); /* INTEG, ESN */
+	assert_int_equal(ikev2_sa_check_reply(&off, &rep, &back), 0);
+	assert_int_equal(back.integ, IKEV2_INTEG_HMAC_SHA2_256_128);
+	/* an AH answer with an ENCR transform is refused */
+	add(&rep.prop[0], IKEV2_XF_ENCR, IKEV2_ENCR_AES_CBC, 128);
+	assert_int_equal(ikev2_sa_check_reply(&off, &rep, &back), -EBADMSG);
+	/* an AH proposal with ENCR is not chosen; nor is ESP for AH */
+	add(&off.prop[0], IKEV2_XF_ENCR, IKEV2_ENCR_AES_CBC, 128);
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	off.prop[0].nxf--;
+	off.prop[0].proto = IKEV2_PROTO_ESP;
+	assert_int_equal(ikev2_sa_select(&off, &ours, 0, &s),
+			 IKEV2_N_NO_PROPOSAL_CHOSEN);
+	/* no integrity configured: nothing to offer */
+	ours.n_integ = 0;
+	assert_int_equal(ikev2_sa_build(&ours, spi, 4, &off), -EINVAL);
+}
+
 static void test_ts_prefix(void **state)
 {
 	struct ikev2_ts t = ts4("198.51.100.77", 24, 0, 0), parts[40];
@@ -1640,6 +1693,7 @@ int main(void)
 	    cmocka_unit_test(test_skf_recognised),
 	    cmocka_unit_test(test_proposal_select_ike),
 	    cmocka_unit_test(test_proposal_rules),
+	    cmocka_unit_test(test_proposal_ah),
 	    cmocka_unit_test(test_ts_prefix),
 	    cmocka_unit_test(test_ts_narrow),
 	    cmocka_unit_test(test_ike_keys),

@@ -335,6 +335,109 @@ static void test_delete(void **st, bool from_a, bool child)
 	}
 }
 
+/* An AH policy (sa_index { ah; }) on both ends. */
+static void ah_policy(struct iked *d, uint16_t integ)
+{
+	struct ike_policy *p = &d->cfg->policy[0];
+
+	p->ipsec_proto = IPPROTO_AH;
+	p->esp_encr.n = 0;
+	p->esp_integ.n = 1;
+	p->esp_integ.a[0].id = integ;
+	p->esp_integ.a[0].keybits = 0;
+}
+
+/* The SA of a CHILD SA in a fake kernel: AH, integrity only. */
+static void assert_ah_sa(struct iked *d, const char *dst, uint32_t spi,
+			 uint16_t integ)
+{
+	struct ksa k;
+	struct kaddr a;
+
+	assert_int_equal(kaddr_parse(dst, &a), 0);
+	assert_int_equal(k_sa_get(&d->kern, IPPROTO_AH, &a, spi, &k, NULL), 0);
+	assert_int_equal(k.proto, IPPROTO_AH);
+	assert_int_equal(k.encr_id, 0);
+	assert_int_equal(k.enc_key_len, 0);
+	assert_int_equal(k.integ_id, integ);
+	assert_int_equal(k.auth_key_len, 32);
+	ksa_wipe(&k);
+}
+
+/* RFC 7296 §3.3 protocol 2: an AH CHILD SA negotiated in IKE_AUTH,
+ * installed as AH SAs on both ends with the same integrity keys, rekeyed
+ * (REKEY_SA names protocol AH) and deleted (Delete payload of protocol
+ * AH), the kernels empty after. */
+static void test_ah_child(void **st)
+{
+	struct ike_sa *a, *b;
+	struct ksa ka, kb;
+	struct kaddr addr_b;
+	uint32_t old_in;
+
+	(void)st;
+	ah_policy(&A, IKEV2_INTEG_HMAC_SHA2_256_128);
+	ah_policy(&Bd, IKEV2_INTEG_HMAC_SHA2_256_128);
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_int_equal(a->children->proto, IPPROTO_AH);
+	assert_int_equal(b->children->proto, IPPROTO_AH);
+	assert_int_equal(a->children->algs.proto, IKEV2_PROTO_AH);
+	assert_ah_sa(&A, "198.51.100.1", a->children->spi_in,
+		     IKEV2_INTEG_HMAC_SHA2_256_128);
+	assert_ah_sa(&A, "198.51.100.2", a->children->spi_out,
+		     IKEV2_INTEG_HMAC_SHA2_256_128);
+	assert_ah_sa(&Bd, "198.51.100.2", b->children->spi_in,
+		     IKEV2_INTEG_HMAC_SHA2_256_128);
+	/* A's outbound key is B's inbound key (RFC 7296 §2.17) */
+	assert_int_equal(kaddr_parse("198.51.100.2", &addr_b), 0);
+	assert_int_equal(k_sa_get(&A.kern, IPPROTO_AH, &addr_b,
+				  a->children->spi_out, &ka, NULL),
+			 0);
+	assert_int_equal(k_sa_get(&Bd.kern, IPPROTO_AH, &addr_b,
+				  b->children->spi_in, &kb, NULL),
+			 0);
+	assert_memory_equal(ka.auth_key, kb.auth_key, 32);
+	ksa_wipe(&ka);
+	ksa_wipe(&kb);
+
+	old_in = a->children->spi_in;
+	ike_queue_child_rekey(b, b->children);
+	h_pump();
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_not_equal(a->children->spi_in, old_in);
+	assert_int_equal(a->children->proto, IPPROTO_AH);
+	assert_int_equal(a->children->spi_in, b->children->spi_out);
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+
+	ike_queue_child_delete(a, a->children);
+	h_pump();
+	assert_null(a->children);
+	assert_null(b->children);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+}
+
+/* An AH offer to an ESP-only responder: no CHILD SA (NO_PROPOSAL_CHOSEN,
+ * §3.10.1), nothing installed, the IKE SA stays. */
+static void test_ah_vs_esp(void **st)
+{
+	struct ike_sa *a, *b;
+
+	(void)st;
+	ah_policy(&A, IKEV2_INTEG_HMAC_SHA2_256_128);
+	h_initiate(&A, "peer", NULL, NULL);
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 0);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+}
+
 static void test_delete_ike_a(void **st)
 {
 	test_delete(st, true, false);
@@ -641,6 +744,8 @@ int main(void)
 	    T(test_ike_rekey_a),
 	    T(test_ike_rekey_b),
 	    T(test_ike_rekey_collision),
+	    T(test_ah_child),
+	    T(test_ah_vs_esp),
 	    T(test_delete_ike_a),
 	    T(test_delete_ike_b),
 	    T(test_delete_child_a),
