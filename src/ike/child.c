@@ -389,8 +389,9 @@ static void endpoints(const struct child_sa *c, const struct ike_policy *p,
 	*local = c->ike->local.addr;
 	*peer = c->ike->peer.addr;
 	/* Tunnel endpoints from the policy when given (my_sa_ipaddr /
-	 * peers_sa_ipaddr), else the IKE addresses. */
-	if (p && p->mode == KMODE_TUNNEL) {
+	 * peers_sa_ipaddr), else the IKE addresses; once the IKE SA moved
+	 * (NAT mapping, MOBIKE) its CHILD SAs are where it is. */
+	if (p && p->mode == KMODE_TUNNEL && !c->ike->moved) {
 		if (p->my_sa.af == local->af)
 			*local = p->my_sa;
 		if (p->peer_sa.af == peer->af && !p->peer_sa_rw)
@@ -513,6 +514,8 @@ int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
 	if (!d->kern_open || c->state != CHILD_S_INSTALLED || !l->af ||
 	    l->af != r->af)
 		return -ENOENT;
+	osa.moved = sa->moved; /* where the SAs are now */
+	sa->moved = true;
 	endpoints(c, p, &nl, &np);
 	osa.local = *old_local;
 	osa.peer = *old_peer;
@@ -554,6 +557,18 @@ int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
 			q.encap.dport = out ? sa->peer.port : sa->local.port;
 		}
 		rc = k_migrate(&d->kern, &q);
+		if (rc < 0 && dirs[i] == KDIR_FWD) {
+			/* The SAs moved with the in policy already; behind
+			 * privilege separation the parent no longer finds
+			 * them at the old endpoints.  Only the forward
+			 * policy's template stays behind (forwarded
+			 * traffic); not a reason to rekey. */
+			log_info(MOD,
+				 "CHILD SA #%u (%s): forward policy not moved: "
+				 "%s",
+				 c->id, c->policy, d->kern.last_error);
+			continue;
+		}
 		if (rc < 0) {
 			log_warn(MOD,
 				 "CHILD SA #%u (%s): moving its SAs in place "

@@ -261,6 +261,9 @@ struct ike_sa {
 	uint64_t frags_sent, frags_rcvd, frags_refused; /* show sa */
 	/* CHILD SAs moved in place to new endpoints (natt.c, mobike). */
 	uint32_t children_moved;
+	/* The IKE SA left its first addresses: its CHILD SAs' endpoints
+	 * are its own from then on, not the policy's (child.c). */
+	bool moved;
 	/* RFC 4555 (mobike.c): negotiated; the peer's additional
 	 * addresses (§3.4); UPDATE_SA_ADDRESSES done. */
 	bool mobike;

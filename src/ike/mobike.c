@@ -95,8 +95,9 @@ void mobike_read_auth(struct ike_sa *sa, const struct ike_msg *m,
 		return;
 	sa->mobike = true;
 	read_addresses(sa, m);
-	log_info(MOD, "IKE SA #%u: MOBIKE negotiated (peer lists %u more "
-		      "address(es))",
+	log_info(MOD,
+		 "IKE SA #%u: MOBIKE negotiated (peer lists %u more "
+		 "address(es))",
 		 sa->id, sa->npeer_addrs);
 }
 

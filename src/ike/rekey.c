@@ -76,6 +76,7 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	n->nat_peer = old->nat_peer;
 	n->frag = old->frag; /* RFC 7383: negotiated once per IKE SA chain */
 	n->mobike = old->mobike; /* RFC 4555 */
+	n->moved = old->moved;
 	n->id_local = old->id_local;
 	n->id_peer = old->id_peer;
 	n->spi_i = spi_i;

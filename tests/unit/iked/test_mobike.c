@@ -32,8 +32,7 @@
 
 static struct iked A, Bd;
 
-static struct kaddr AD(const char *s)
-{
+static struct kaddr AD(const char *s) {
 	struct kaddr a;
 
 	assert_int_equal(kaddr_parse(s, &a), 0);
@@ -41,7 +40,8 @@ static struct kaddr AD(const char *s)
 }
 
 /* Transport policies between me and peer (reqid 7), as spmd installs. */
-static void policies(struct iked *d, const char *me, const char *peer)
+static void
+policies(struct iked *d, const char *me, const char *peer)
 {
 	for (int dir = KDIR_IN; dir <= KDIR_OUT; dir++) {
 		struct kpolicy p;
@@ -164,14 +164,12 @@ static void test_move(void **st)
 	assert_int_equal(kfake_sa_count(&A.kern), 2);
 	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
 	/* The SAs are now between the new addresses, both sides. */
-	assert_int_equal(k_sa_get(&A.kern, IPPROTO_ESP, &moved.addr, in_a, &s,
-				  NULL),
-			 0);
+	assert_int_equal(
+	    k_sa_get(&A.kern, IPPROTO_ESP, &moved.addr, in_a, &s, NULL), 0);
 	assert_true(kaddr_eq(&s.src, &b->local.addr));
 	ksa_wipe(&s);
-	assert_int_equal(k_sa_get(&Bd.kern, IPPROTO_ESP, &moved.addr, out_a,
-				  &s, NULL),
-			 0);
+	assert_int_equal(
+	    k_sa_get(&Bd.kern, IPPROTO_ESP, &moved.addr, out_a, &s, NULL), 0);
 	assert_true(kaddr_eq(&s.src, &b->local.addr));
 	ksa_wipe(&s);
 	{
