@@ -119,6 +119,10 @@ struct cfg_v1 {
 	bool nat_traversal;
 	bool passive;
 	bool initial_contact;
+	/* exchange_mode lists aggressive (RFC 2409 §5.4: a PSK hash an
+	 * eavesdropper can attack offline): accepted; first: initiated */
+	bool aggressive;
+	bool aggressive_initiate;
 };
 
 struct ike_remote {

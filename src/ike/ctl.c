@@ -182,7 +182,8 @@ static void show_text_v1(struct iked *d, struct wr *w)
 			 ike_ep_str(&v->peer, b2, sizeof(b2)),
 			 v->natt ? " natt" : "", (unsigned long long)ci,
 			 (unsigned long long)cr);
-		wprintf_(w, "    mode=main auth=psk enc=%s prf=%s age=%llus\n",
+		wprintf_(w, "    mode=%s auth=psk enc=%s prf=%s age=%llus\n",
+			 v->aggressive ? "aggressive" : "main",
 			 k ? encr_str(k->encr, k->keybits, b5, sizeof(b5))
 			   : "none",
 			 k ? crypto_prf_name(k->prf) : "none",
@@ -239,9 +240,10 @@ static void show_json_v1(struct iked *d, struct wr *w, bool first)
 		wprintf_(w,
 			 ",\"natt\":%s,\"icookie\":\"%016llx\","
 			 "\"rcookie\":\"%016llx\",\"exchange_mode\":"
-			 "\"main\",\"auth\":\"psk\",\"enc\":",
+			 "\"%s\",\"auth\":\"psk\",\"enc\":",
 			 v->natt ? "true" : "false", (unsigned long long)ci,
-			 (unsigned long long)cr);
+			 (unsigned long long)cr,
+			 v->aggressive ? "aggressive" : "main");
 		wjson_str(w, k ? encr_str(k->encr, k->keybits, b, sizeof(b))
 			       : "none");
 		wprintf_(w, ",\"prf\":");

@@ -185,6 +185,8 @@ static void conf_build(struct v1_sa *v, const struct ike_remote *r)
 		    c1->p1[i].group, c1->lifetime_sec};
 	c->pfs_group = c1->pfs_group;
 	c->natt = c1->nat_traversal;
+	c->aggressive = c1->aggressive;
+	c->aggressive_initiate = c1->aggressive_initiate;
 	c->getspi = v1_getspi;
 	c->arg = v;
 }
@@ -685,7 +687,10 @@ static void v1_out(struct v1_sa *v, struct ikev1_out *o)
 	}
 	if (o->pkt) {
 		send_pkt(v, o->pkt, o->len);
-		sent = true;
+		/* the retransmission timer restarts for a Phase 1 or Quick
+		 * Mode message only: an Informational (DPD ACK, Delete) must
+		 * not keep postponing the resend of an unanswered Quick Mode */
+		sent = o->len > 18 && o->pkt[18] != ISAKMP_EXCH_INFO;
 	}
 	if (o->established && !v->established)
 		established(v);
@@ -813,9 +818,14 @@ static void responder_new(struct iked *d, const struct ike_ep *local,
 		return;
 	}
 	rc = isakmp_msg_parse(pkt, len, &m);
-	/* RFC 2409 §5: only Main Mode message 1 starts an ISAKMP SA */
-	if (rc != 0 || m.hdr.exch != ISAKMP_EXCH_IDPROT) {
-		log_rl_warn(MOD, "IKEv1 from %s: not a Main Mode 1, dropped",
+	/* RFC 2409 §5: only a Main Mode or Aggressive Mode message 1
+	 * starts an ISAKMP SA (Aggressive only where exchange_mode lists
+	 * it: the engine refuses it otherwise) */
+	if (rc != 0 || (m.hdr.exch != ISAKMP_EXCH_IDPROT &&
+			m.hdr.exch != ISAKMP_EXCH_AGGRESSIVE)) {
+		log_rl_warn(MOD,
+			    "IKEv1 from %s: not a Main/Aggressive Mode 1, "
+			    "dropped",
 			    ike_ep_str(peer, pb, sizeof(pb)));
 		return;
 	}
@@ -823,19 +833,22 @@ static void responder_new(struct iked *d, const struct ike_ep *local,
 	v = sa_new(d, r, p, false, local, peer, natt);
 	if (!v)
 		return;
-	rc = ikev1_sa_new_responder(&v->conf, &m, &v->e, &o);
+	v->aggressive = m.hdr.exch == ISAKMP_EXCH_AGGRESSIVE;
+	ike_ep_to_ss(local, &sl, &len1);
+	ike_ep_to_ss(peer, &sp, &len1);
+	rc = ikev1_sa_new_responder_at(&v->conf, &m, (struct sockaddr *)&sl,
+				       (struct sockaddr *)&sp, &v->e, &o);
 	if (rc != 0) {
 		log_rl_warn(MOD, "IKEv1 Main Mode from %s refused (%d)",
 			    ike_ep_str(peer, pb, sizeof(pb)), rc);
 		v1_kill(v, "first message refused");
 		return;
 	}
-	ike_ep_to_ss(local, &sl, &len1);
-	ike_ep_to_ss(peer, &sp, &len1);
 	ikev1_sa_set_addrs(v->e, (struct sockaddr *)&sl,
 			   (struct sockaddr *)&sp);
 	v->bytes_in += len;
-	log_info(MOD, "ISAKMP SA #%u (%s): Main Mode from %s", v->id, r->name,
+	log_info(MOD, "ISAKMP SA #%u (%s): %s Mode from %s", v->id, r->name,
+		 v->aggressive ? "Aggressive" : "Main",
 		 ike_ep_str(peer, pb, sizeof(pb)));
 	v1_out(v, &o);
 }
@@ -992,6 +1005,7 @@ int v1_initiate(struct iked *d, const struct ike_remote *r,
 	if (reqid)
 		v->reqid = reqid;
 	v->qm_queued = true;
+	v->aggressive = c1->aggressive_initiate;
 	rc = ikev1_sa_new_initiator(&v->conf, &v->e, &o);
 	if (rc < 0) {
 		snprintf(err, errlen, "IKEv1 initiator: %s", strerror(-rc));
@@ -1006,8 +1020,9 @@ int v1_initiate(struct iked *d, const struct ike_remote *r,
 		ikev1_sa_set_addrs(v->e, (struct sockaddr *)&sl,
 				   (struct sockaddr *)&sp);
 	}
-	log_info(MOD, "ISAKMP SA #%u: Main Mode to %s (%s) for policy %s",
-		 v->id, r->name, ike_ep_str(&peer, b, sizeof(b)), p->name);
+	log_info(MOD, "ISAKMP SA #%u: %s Mode to %s (%s) for policy %s", v->id,
+		 v->aggressive ? "Aggressive" : "Main", r->name,
+		 ike_ep_str(&peer, b, sizeof(b)), p->name);
 	v1_out(v, &o);
 	return 0;
 }

@@ -67,6 +67,7 @@ struct v1_sa {
 	bool initiator;
 	bool dead;
 	bool established;
+	bool aggressive; /* Phase 1 in Aggressive Mode (RFC 2409 §5.4) */
 	char remote[CFG_NAME_MAX];
 	char policy[CFG_NAME_MAX]; /* the policy of its Quick Modes */
 	uint32_t reqid;

@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "crypto/crypto.h"
 #include "ike/v1.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #define V1_DEF_LIFE 28800 /* racoon2: kmp_sa_lifetime_time default 8 h */
@@ -94,12 +95,20 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 		return -ENOMEM;
 	r->v1 = v; /* freed (wiped) by cfg_free() */
 
-	/* RFC 2409 §5: Main Mode; Aggressive and Base Mode are not here */
-	for (i = 0; i < k->n_exchange_mode; i++)
+	/* RFC 2409 §5: Main Mode, and Aggressive Mode only when listed;
+	 * Base Mode is not here */
+	for (i = 0; i < k->n_exchange_mode; i++) {
 		if (k->exchange_mode[i] == CONF_EXMODE_MAIN)
 			main_mode = true;
-	if (k->n_exchange_mode && !main_mode)
-		ERR("exchange_mode: only main is supported by iked's IKEv1");
+		else if (k->exchange_mode[i] == CONF_EXMODE_AGGRESSIVE)
+			v->aggressive = true;
+		else
+			ERR("exchange_mode: only main and aggressive are "
+			    "supported by iked's IKEv1");
+	}
+	v->aggressive_initiate =
+	    k->n_exchange_mode && k->exchange_mode[0] == CONF_EXMODE_AGGRESSIVE;
+	(void)main_mode;
 	for (i = 0; i < k->n_kmp_auth_method; i++)
 		if (k->kmp_auth_method[i] != CONF_AUTH_PSK)
 			ERR("kmp_auth_method: only psk is supported by iked's "
@@ -213,6 +222,12 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	    k->dpd_retry && k->dpd_retry < 3600 ? (unsigned)k->dpd_retry : 5;
 	v->dpd_max_fail = k->dpd_maxfail ? k->dpd_maxfail : 5;
 	v->nat_traversal = k->nat_traversal;
+	if (v->aggressive)
+		log_warn("ike",
+			 "%s:%u: remote %s: exchange_mode aggressive with a "
+			 "pre-shared key: message 2 lets an eavesdropper test "
+			 "PSK guesses offline (RFC 2409 §5.4)",
+			 loc->file ? loc->file : "?", loc->line, r->name);
 	v->passive = k->passive;
 	v->initial_contact = k->initial_contact;
 	return 0;

@@ -13,6 +13,9 @@
 #   charon  charon initiates IKEv1; iked answers (the remote lists ikev1);
 #           pings pass; charon terminates: iked removes the SAs and r2espd
 #           loses them
+#   aggr    exchange_mode { aggressive; main; }: iked initiates Aggressive
+#           Mode with a PSK (warned about at start) to charon (aggressive =
+#           yes and its own opt-in), Quick Mode, ping
 #   dual    one iked, two remotes with `acceptable_kmp { ikev2; ikev1; }`:
 #           it initiates IKEv2 to an IKEv2 charon (the first of the list)
 #           and answers IKEv1 from an IKEv1-only charon, both at once,
@@ -42,7 +45,7 @@ charon_available || skip_all "iked_ikev1_charon: strongSwan charon not installed
 
 PSK='interop-iked-ikev1-psk-0123456789abcdef'
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon dual)
+[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon aggr dual)
 
 # a = iked; b = charon (IKEv1 in r2/charon, IKEv2 in dual); c = charon
 # IKEv1 (dual only)
@@ -78,7 +81,7 @@ remote() {
 		printf '\t\tkmp_dh_group { modp2048; };\n\t\tkmp_auth_method { psk; };\n'
 		printf '\t\tpre_shared_key "%s";\n\t\tneed_pfs on;\n' "$TEST_DIR/psk"
 		printf '\t\tnat_traversal on;\n'
-		[ $k = ikev1 ] && printf '\t\texchange_mode { main; };\n'
+		[ $k = ikev1 ] && printf '\t\texchange_mode { %s };\n' "${EXMODE:-main;}"
 		printf '\t};\n'
 	done
 	printf '\tselector_index %s_out;\n};\n' "$name"
@@ -140,8 +143,9 @@ is() { [ "$(q "$1")" = "$2" ]; }
 # charon_peer HOST NAME VERSION ADDR PEERADDR NET
 charon_peer() {
 	local h=$1 n=$2 v=$3
-	charon_start "$h" "$n" --libipsec || return 1
-	charon_conn "$n" c version="$v" local="$4" remote="$5" \
+	charon_start "$h" "$n" --libipsec \
+		--opt "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" || return 1
+	charon_conn "$n" c version="$v" local="$4" remote="$5" ${AGGR:+aggressive=yes} \
 		local_id="host-$h.example" remote_id=host-a.example psk="$PSK" \
 		proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256-modp2048 \
 		local_ts="$6" remote_ts=203.0.113.1/32 encap=yes dpd_delay=2s
@@ -211,6 +215,32 @@ case_charon() {
 	decode charon
 	stop_r2
 	charon_stop ch-b
+}
+
+case_aggr() {
+	EXMODE='aggressive; main;' iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' \
+		host-a.example host-b.example >"$TEST_DIR/racoon2.conf"
+	AGGR=1 charon_peer b ag-b 1 198.51.100.2 198.51.100.1 203.0.113.2/32 ||
+		{ fail "aggr: charon"; return; }
+	start_r2 || { fail "aggr: iked did not start"; return; }
+	check "aggr: iked warns about Aggressive Mode with a PSK" \
+		grep -q 'exchange_mode aggressive with a pre-shared key' "$TEST_DIR/iked.log"
+	cap_start aggr a va 'udp port 500 or udp port 4500' || fail "aggr: capture"
+	check "aggr: iked initiates Aggressive Mode (first exchange_mode) + Quick Mode; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	check "aggr: iked: ISAKMP SA in aggressive mode, CHILD SA installed" \
+		wait_for "is 'v1[0][\"exchange_mode\"]' aggressive && is 'len(k1)' 1" 5
+	check "aggr: charon: IKE SA ESTABLISHED (Aggressive), CHILD SA INSTALLED" \
+		wait_for "charon_ike_established ag-b c && charon_child_installed ag-b c" 5
+	stop_r2
+	cap_stop aggr
+	local kd
+	kd=$(ts_keydir aggr)
+	cp "$TEST_DIR/keys/ikev1_decryption_table" "$kd/" 2>/dev/null
+	check "aggr: tshark: no malformed ISAKMP, no expert errors" ts_check_clean "$kd" "$(cap_file aggr)"
+	check "aggr: tshark sees Aggressive Mode (exchange type 4)" \
+		eval "[ \$(ts_counts '$kd' '$(cap_file aggr)' 'isakmp.exchangetype == 4') -ge 3 ]"
+	charon_stop ag-b
 }
 
 case_dual() {
