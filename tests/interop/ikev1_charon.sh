@@ -265,7 +265,8 @@ run_case() {
 #   r2-rekey: we rekey the CHILD SA (new Quick Mode, then Delete of the
 #     old one), then re-authenticate (a new ISAKMP SA and Quick Mode, then
 #     Delete of the old ISAKMP SA); INITIAL-CONTACT in the first message 5
-#   charon-rekey: charon does both (child rekey_time 4 s with
+#   charon-rekey: charon does both (child rekey_time 4 s, rand_time 0
+#     (else charon rekeys at a random time up to the life time), with
 #     delete_rekeyed, IKE rekey_time = re-authentication in IKEv1, 10 s);
 #     we answer and follow its Deletes
 run_rekey_case() {
@@ -275,7 +276,8 @@ run_rekey_case() {
 	charon_start b "$C" --libipsec --keys --opt 'delete_rekeyed = yes' ||
 		{ fail "$side: charon start"; return; }
 	local extra=()
-	[ "$who" = charon ] && extra=(child_rekey_time=4s child_life_time=30s rekey_time=10s)
+	[ "$who" = charon ] && extra=(child_rekey_time=4s child_life_time=30s child_rand_time=0s
+		rekey_time=10s)
 	charon_conn "$C" c version=1 local=198.51.100.2 remote=198.51.100.1 \
 		local_id=198.51.100.2 remote_id=198.51.100.1 psk="$PSK" \
 		proposals=aes128-sha256-modp2048 \

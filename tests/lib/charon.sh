@@ -190,6 +190,7 @@ charon_conn() {
 		printf '\t\t\tesp_proposals = %s\n' "${o[esp_proposals]}"
 		printf '\t\t\trekey_time = %s\n' "${o[child_rekey_time]}"
 		[ -n "${o[child_life_time]:-}" ] && printf '\t\t\tlife_time = %s\n' "${o[child_life_time]}"
+		[ -n "${o[child_rand_time]:-}" ] && printf '\t\t\trand_time = %s\n' "${o[child_rand_time]}"
 		[ -n "${o[local_ts]:-}" ] && printf '\t\t\tlocal_ts = %s\n' "${o[local_ts]}"
 		[ -n "${o[remote_ts]:-}" ] && printf '\t\t\tremote_ts = %s\n' "${o[remote_ts]}"
 		printf '\t\t\tstart_action = %s\n' "${o[start_action]}"
