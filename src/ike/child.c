@@ -343,44 +343,20 @@ static void child_set_ts(struct child_sa *c, const struct ikev2_ts_list *loc,
 
 /* ---- kernel ---- */
 
-/* The reqid spmd gave the policy: explicit in the config, or read
- * from the kernel's outbound policy for the same selector. */
-struct reqid_find {
-	const struct ksel *sel;
-	uint32_t reqid;
-};
-
-static int reqid_cb(const struct kpolicy *kp, void *arg)
-{
-	struct reqid_find *f = arg;
-	unsigned i;
-
-	if (kp->dir != KDIR_OUT || kp->action != KPOL_IPSEC || f->reqid)
-		return 0;
-	if (!kaddr_eq(&kp->sel.src, &f->sel->src) ||
-	    !kaddr_eq(&kp->sel.dst, &f->sel->dst) ||
-	    kp->sel.src_plen != f->sel->src_plen ||
-	    kp->sel.dst_plen != f->sel->dst_plen ||
-	    kp->sel.proto != f->sel->proto)
-		return 0;
-	for (i = 0; i < kp->ntmpl; i++)
-		if ((kp->tmpl[i].proto == IPPROTO_ESP ||
-		     kp->tmpl[i].proto == IPPROTO_AH) &&
-		    kp->tmpl[i].reqid) {
-			f->reqid = kp->tmpl[i].reqid;
-			return 1;
-		}
-	return 0;
-}
-
+/*
+ * The reqid spmd gave the policy, for a CHILD SA the peer started (an
+ * ACQUIRE brings its own: task.acq_reqid): explicit in the config, or
+ * asked from spmd (spmif REQID through the daemon's policy ops,
+ * rw_spmd.c) by the policy's name and outbound selector.  Without spmd
+ * there is no policy to match but a configured one, hence 0.
+ */
 uint32_t policy_reqid(struct iked *d, const struct ike_policy *p)
 {
-	struct reqid_find f = {.sel = &p->sel, .reqid = 0};
+	const struct rw_dynpol_ops *ops = d->rw ? d->rw->ops : NULL;
 
-	if (p->reqid || !d->kern_open || !p->sel.af)
+	if (p->reqid || !p->sel.af || !ops || !ops->reqid)
 		return p->reqid;
-	k_pol_dump(&d->kern, reqid_cb, &f);
-	return f.reqid;
+	return ops->reqid(d, p);
 }
 
 static void endpoints(const struct child_sa *c, const struct ike_policy *p,
@@ -720,9 +696,8 @@ void child_nego_free(void *p)
  * the task (cn->child) until child_complete() attaches it to sa. */
 /*
  * A rekeyed CHILD SA serves the same policy as the one it replaces, so
- * it keeps its reqid: asking the backend again can give 0 while a
- * backend that lost its state is being refilled by spmd (RESYNC), and an
- * SA with the wrong reqid matches no policy template.
+ * it keeps its reqid: an SA with another reqid would match no policy
+ * template.  A CHILD SA an ACQUIRE asked for takes the ACQUIRE's.
  */
 static uint32_t child_reqid(struct ike_sa *sa, const struct task *t,
 			    const struct ike_policy *p)
@@ -733,6 +708,8 @@ static uint32_t child_reqid(struct ike_sa *sa, const struct task *t,
 		if (old && old->reqid)
 			return old->reqid;
 	}
+	if (t->acq_reqid)
+		return t->acq_reqid; /* spmd's, from the ACQUIRE */
 	return policy_reqid(sa->d, p);
 }
 
@@ -1277,6 +1254,7 @@ void create_child_process_i(struct ike_sa *sa, struct task *t,
 		snprintf(nt->policy, sizeof(nt->policy), "%s", t->policy);
 		nt->acq_sel = t->acq_sel;
 		nt->have_acq_sel = t->have_acq_sel;
+		nt->acq_reqid = t->acq_reqid;
 		nt->child_id = t->child_id;
 		nt->ke_group = g;
 		nt->ke_retries = (uint8_t)(t->ke_retries + 1);

@@ -132,6 +132,8 @@ void prefs_esp(const struct ike_policy *p, const struct ike_remote *r,
 	       bool responder, bool with_dh, struct ikev2_prefs *out);
 void policy_ts(const struct ike_policy *p, const struct ike_sa *sa,
 	       struct ikev2_ts_list *local, struct ikev2_ts_list *remote);
+/* The reqid spmd gave policy p (child.c): configured, or asked from spmd
+ * (spmif REQID); 0 without either.  IKEv1 (v1.c) shares it. */
 uint32_t policy_reqid(struct iked *d, const struct ike_policy *p);
 void child_nego_free(void *p);
 int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke);

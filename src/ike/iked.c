@@ -65,8 +65,9 @@ static void on_acquire(struct spmif_client *c, const struct spmif_acquire *a,
 	log_info(MOD, "ACQUIRE for policy %s (remote %s, reqid %u)", a->policy,
 		 a->remote, a->reqid);
 	/* RFC 7296 §2.9: the packet's TS goes first, as on the -n path */
-	if (iked_initiate(d, a->remote, a->policy[0] ? a->policy : NULL,
-			  a->pkt.af ? &a->pkt : NULL, err, sizeof(err)) < 0)
+	if (iked_initiate_acquire(d, a->remote, a->policy[0] ? a->policy : NULL,
+				  a->pkt.af ? &a->pkt : NULL, a->reqid, err,
+				  sizeof(err)) < 0)
 		log_warn(MOD, "ACQUIRE for %s: %s", a->policy, err);
 }
 
@@ -174,9 +175,9 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		if (d->spm)
 			break;
 		p = cfg_policy_by_reqid(d->cfg, ev->u.acquire.tmpl.reqid);
-		if (p &&
-		    iked_initiate(d, p->remote, p->name, &ev->u.acquire.sel,
-				  err, sizeof(err)) < 0)
+		if (p && iked_initiate_acquire(
+			     d, p->remote, p->name, &ev->u.acquire.sel,
+			     ev->u.acquire.tmpl.reqid, err, sizeof(err)) < 0)
 			log_warn(MOD, "ACQUIRE: %s", err);
 		break;
 	default:

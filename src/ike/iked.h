@@ -131,6 +131,7 @@ struct task {
 	char policy[CFG_NAME_MAX]; /* CHILD_CREATE: which policy */
 	struct ksel acq_sel;	   /* CHILD_CREATE from ACQUIRE: packet */
 	bool have_acq_sel;
+	uint32_t acq_reqid; /* from the ACQUIRE (spmd's), 0 = ask */
 	uint32_t child_id;  /* CHILD_REKEY / CHILD_DELETE */
 	uint32_t spi;	    /* CHILD_DELETE of a child already gone */
 	uint16_t ke_group;  /* KE group the peer asked for with
@@ -456,6 +457,11 @@ void child_unlink(struct child_sa *c);
 /* ---- daemon glue (iked.c) ---- */
 int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		  const struct ksel *acq_sel, char *err, size_t errlen);
+/* The same for an ACQUIRE of policy (named): its reqid (spmd's, or the
+ * kernel template's) goes to the CHILD SA, 0 = ask spmd (policy_reqid). */
+int iked_initiate_acquire(struct iked *d, const char *remote,
+			  const char *policy, const struct ksel *acq_sel,
+			  uint32_t reqid, char *err, size_t errlen);
 int iked_reload(struct iked *d, char *err, size_t errlen);
 void iked_schedule_reap(struct iked *d);
 void iked_reap(struct ev_loop *loop, struct ev_timer *t, void *arg);

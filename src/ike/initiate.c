@@ -83,6 +83,14 @@ static bool child_exists(const struct ike_sa *sa, const char *policy)
 int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		  const struct ksel *acq_sel, char *err, size_t errlen)
 {
+	return iked_initiate_acquire(d, remote, policy, acq_sel, 0, err,
+				     errlen);
+}
+
+int iked_initiate_acquire(struct iked *d, const char *remote,
+			  const char *policy, const struct ksel *acq_sel,
+			  uint32_t reqid, char *err, size_t errlen)
+{
 	const struct ike_remote *r = cfg_remote_by_name(d->cfg, remote);
 	const struct ike_policy *p = NULL;
 	struct ike_sa *sa;
@@ -119,6 +127,8 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 			t->acq_sel = *acq_sel;
 			t->have_acq_sel = true;
 		}
+		if (policy)
+			t->acq_reqid = reqid;
 		task_queue(sa, t);
 		task_run(sa);
 		return 0;
@@ -191,6 +201,8 @@ int iked_initiate(struct iked *d, const char *remote, const char *policy,
 		t->acq_sel = *acq_sel;
 		t->have_acq_sel = true;
 	}
+	if (policy)
+		t->acq_reqid = reqid;
 	task_queue(sa, t);
 	/* IKE_AUTH goes to the front of the queue; INIT must precede. */
 	{

@@ -378,36 +378,6 @@ static int req_pol(struct kproxy *kp, struct kp_req *q, struct rd *r)
 	return rc;
 }
 
-struct dump_ctx {
-	struct kp_req *q;
-	struct wr item;
-	int rc;
-};
-
-static int dump_one(const struct kpolicy *p, void *arg)
-{
-	struct dump_ctx *c = arg;
-
-	wr_reset(&c->item);
-	espm_put_kpolicy(&c->item, p);
-	if (send_msg(c->q->fd, ESPM_ITEM, c->q->h.seq, 0, NULL, &c->item) < 0)
-		c->rc = -EIO;
-	return c->rc;
-}
-
-static int req_dump(struct kproxy *kp, struct kp_req *q)
-{
-	struct dump_ctx c = {.q = q};
-	int rc;
-
-	wr_init(&c.item, ESPM_MAX);
-	rc = k_pol_dump(kp->k, dump_one, &c);
-	wr_free(&c.item);
-	if (rc < 0 && rc != -EIO)
-		str_copy(q->why, kp->k->last_error, sizeof(q->why));
-	return rc;
-}
-
 /* The engine's SAs a MIGRATE moved get their new endpoints (the
  * backend has moved them; the table names them by destination). */
 static void sa_migrated(struct kproxy *kp, const struct kmigrate_req *r)
@@ -509,9 +479,6 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 	case ESPM_POL_UPDATE:
 	case ESPM_POL_DEL:
 		rc = req_pol(kp, &q, &r);
-		break;
-	case ESPM_POL_DUMP:
-		rc = req_dump(kp, &q);
 		break;
 	case ESPM_MIGRATE:
 		rc = req_migrate(kp, &q, &r);

@@ -20,9 +20,11 @@
  *                      and old endpoints, an installed SA of its own;
  *                      its table follows (also on a KEV_MIGRATE event,
  *                      when spmd or a mobility daemon moved them).
- *   POL_DUMP, HELLO    allowed (read only).
- *   SA_GET, SA_DUMP, FLUSH_OWN, STATS and anything else: refused
- *                      (EPERM); the engine never needs keys read back.
+ *   HELLO              allowed (read only).
+ *   POL_DUMP, SA_GET, SA_DUMP, FLUSH_OWN, STATS and anything else:
+ *                      refused (EPERM); the engine never needs keys read
+ *                      back, and it has a policy's reqid from spmd
+ *                      (ACQUIRE, spmif REQID), not from the host's SPD.
  * A refused or malformed request gets an error reply with the reason and
  * a rate-limited log line; it changes nothing.  Kernel events are
  * forwarded to the engine unchanged.

@@ -164,6 +164,9 @@ struct rw_dynpol_ops {
 			const struct kaddr *new_peer);
 	/* true when this method can be used now (spmd connected). */
 	bool (*usable)(struct iked *d);
+	/* The reqid spmd gave static policy p (spmif REQID), 0 when none
+	 * or spmd is not there; may be NULL (child.c policy_reqid). */
+	uint32_t (*reqid)(struct iked *d, const struct ike_policy *p);
 };
 
 struct rw_sa;

@@ -1,6 +1,7 @@
 /*
  * rw_spmd.c - road-warrior dynamic policies through spmd (spmif POLICY
- * ADD / POLICY DELETE / MIGRATE), the daemon's choice over the engine's
+ * ADD / POLICY DELETE / MIGRATE) and the reqid of static policies (spmif
+ * REQID), the daemon's choice over the engine's
  * default of installing them straight through the kernel ops.  Linked
  * into the iked executable only (the engine library has no spmif).
  *
@@ -110,11 +111,33 @@ static void spmd_migrate(struct iked *d, uint32_t dyn_id,
 		log_warn(MOD, "spmd: MIGRATE %s could not be sent", sel);
 }
 
+/* spmif REQID by the policy's name and outbound selector (src = ours),
+ * answered from spmd's tables: no SPD dump, and the same answer while a
+ * backend is being refilled after a RESYNC. */
+static uint32_t spmd_reqid(struct iked *d, const struct ike_policy *p)
+{
+	uint32_t reqid = 0;
+	int rc;
+
+	if (!d->spm)
+		return 0;
+	rc = spmif_reqid(d->spm, NULL, p->name, &p->sel, SPMD_TIMEOUT_MS,
+			 &reqid);
+	if (rc == -ENOENT) /* e.g. a road-warrior template: rw.c's */
+		log_debug(MOD, "spmd: no static policy %s with a reqid",
+			  p->name);
+	else if (rc < 0)
+		log_rl_warn(MOD, "spmd: no reqid for policy %s: %s", p->name,
+			    strerror(-rc));
+	return rc < 0 ? 0 : reqid;
+}
+
 static const struct rw_dynpol_ops spmd_ops = {
     .add = spmd_add,
     .del = spmd_del,
     .migrate = spmd_migrate,
     .usable = spmd_usable,
+    .reqid = spmd_reqid,
 };
 
 void rw_daemon_init(struct iked *d)

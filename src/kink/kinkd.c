@@ -39,9 +39,10 @@
 #include "spm/spmif_client.h"
 #include "lib/util.h"
 
-#define MOD	      "kinkd"
-#define REPLY_KEEP_MS 60000 /* reply cache lifetime per XID */
-#define KINKD_MAX_XF  8
+#define MOD		"kinkd"
+#define REPLY_KEEP_MS	60000 /* reply cache lifetime per XID */
+#define KINKD_MAX_XF	8
+#define SPMD_TIMEOUT_MS 3000 /* blocking spmif requests (REQID) */
 
 /* ---- small helpers ---- */
 
@@ -1085,59 +1086,31 @@ static bool acceptable(const struct conf_remote *r,
 	return false;
 }
 
-/* The reqid spmd gave policy p: explicit in a selector, or read from
- * the kernel's outbound policy of its outbound selector (spmd numbers
- * policies without one itself). */
-struct reqid_find {
-	struct ksel sel;
-	uint32_t reqid;
-};
-
-static int reqid_cb(const struct kpolicy *kp, void *arg)
-{
-	struct reqid_find *f = arg;
-
-	if (kp->dir != KDIR_OUT || kp->action != KPOL_IPSEC || f->reqid ||
-	    !kaddr_eq(&kp->sel.src, &f->sel.src) ||
-	    !kaddr_eq(&kp->sel.dst, &f->sel.dst) ||
-	    kp->sel.src_plen != f->sel.src_plen ||
-	    kp->sel.dst_plen != f->sel.dst_plen ||
-	    kp->sel.proto != f->sel.proto)
-		return 0;
-	for (unsigned i = 0; i < kp->ntmpl; i++)
-		if (kp->tmpl[i].proto == IPPROTO_ESP && kp->tmpl[i].reqid) {
-			f->reqid = kp->tmpl[i].reqid;
-			return 1;
-		}
-	return 0;
-}
-
+/* The reqid spmd gave policy p: explicit in a selector, or asked from
+ * spmd (spmif REQID) for its first outbound selector it has one for. */
 static uint32_t policy_reqid(struct kinkd *d, const struct conf_policy *p)
 {
-	struct reqid_find f;
+	uint32_t reqid = 0;
+	int rc;
 
 	for (size_t i = 0; i < p->nselectors; i++)
 		if (p->selectors[i]->has_reqid)
 			return p->selectors[i]->reqid;
+	if (!d->spm)
+		return 0;
 	for (size_t i = 0; i < p->nselectors; i++) {
 		const struct conf_selector *s = p->selectors[i];
-		if (s->direction != CONF_DIR_OUTBOUND ||
-		    s->src.kind != CONF_ADDR_IP || s->dst.kind != CONF_ADDR_IP)
+		if (s->direction != CONF_DIR_OUTBOUND)
 			continue;
-		memset(&f, 0, sizeof(f));
-		f.sel.af = s->src.af;
-		f.sel.src.af = s->src.af;
-		memcpy(f.sel.src.u.b, s->src.u.b, 16);
-		f.sel.dst.af = s->dst.af;
-		memcpy(f.sel.dst.u.b, s->dst.u.b, 16);
-		f.sel.src_plen = s->src.plen;
-		f.sel.dst_plen = s->dst.plen;
-		f.sel.proto = s->upper_layer_protocol == CONF_PROTO_ANY
-				  ? 0
-				  : (uint8_t)s->upper_layer_protocol;
-		k_pol_dump(&d->kern, reqid_cb, &f);
-		if (f.reqid)
-			return f.reqid;
+		rc = spmif_reqid(d->spm, s->name, NULL, NULL, SPMD_TIMEOUT_MS,
+				 &reqid);
+		if (rc == 0)
+			return reqid;
+		if (rc != -ENOENT) {
+			log_rl_warn(MOD, "spmd: no reqid for selector %s: %s",
+				    s->name, strerror(-rc));
+			break;
+		}
 	}
 	return 0;
 }

@@ -1135,6 +1135,62 @@ const struct spd_entry *spd_find_index(const struct spd *spd, uint32_t index,
 	return NULL;
 }
 
+/* Address a of family af (an unset address is the family's "any"). */
+static bool sel_addr_eq(uint8_t af, const struct kaddr *a, uint8_t alen,
+			const struct kaddr *b, uint8_t blen)
+{
+	size_t n = af == AF_INET6 ? 16 : 4;
+
+	return alen == blen && memcmp(a->u.b, b->u.b, n) == 0;
+}
+
+static bool reqid_entry_matches(const struct spd_entry *e, const char *selector,
+				const char *policy, const struct ksel *q,
+				uint32_t *reqid)
+{
+	const struct ksel *s = &e->kp.sel;
+	bool in = e->kp.dir == KDIR_IN;
+
+	/* installed or not: the reqid is spmd's, not the backend's */
+	if (e->kp.action != KPOL_IPSEC || e->kp.dir == KDIR_FWD)
+		return false;
+	if ((selector && strcmp(e->selector, selector) != 0) ||
+	    (policy && strcmp(e->policy, policy) != 0))
+		return false;
+	if (q && (s->af != q->af || s->proto != q->proto ||
+		  !sel_addr_eq(q->af, in ? &s->dst : &s->src,
+			       in ? s->dst_plen : s->src_plen, &q->src,
+			       q->src_plen) ||
+		  !sel_addr_eq(q->af, in ? &s->src : &s->dst,
+			       in ? s->src_plen : s->dst_plen, &q->dst,
+			       q->dst_plen)))
+		return false;
+	for (unsigned i = 0; i < e->kp.ntmpl && i < KPOL_MAX_TMPL; i++)
+		if (e->kp.tmpl[i].reqid) {
+			*reqid = e->kp.tmpl[i].reqid;
+			return true;
+		}
+	return false;
+}
+
+const struct spd_entry *spd_find_reqid(const struct spd *spd,
+				       const char *selector, const char *policy,
+				       const struct ksel *sel, uint32_t *reqid)
+{
+	if (!selector && !policy)
+		return NULL;
+	for (size_t i = 0; i < spd->stat.n; i++)
+		if (reqid_entry_matches(&spd->stat.v[i], selector, policy, sel,
+					reqid))
+			return &spd->stat.v[i];
+	for (const struct spd_dyn *d = spd->dyn; d; d = d->next)
+		for (size_t i = 0; i < d->n; i++)
+			if (reqid_entry_matches(&d->e[i], selector, policy, sel,
+						reqid))
+				return &d->e[i];
+	return NULL;
+}
+
 static void mig_pair(struct kmigrate_req *r, const struct ktmpl *t,
 		     const struct kaddr *os, const struct kaddr *od,
 		     const struct kaddr *ns, const struct kaddr *nd)

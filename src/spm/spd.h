@@ -173,6 +173,20 @@ int spd_resync(struct spd *spd, const char *reason,
 const struct spd_entry *spd_find_index(const struct spd *spd, uint32_t index,
 				       const struct spd_dyn **dyn);
 
+/*
+ * The reqid a key daemon installs a CHILD SA with (spmif REQID): the
+ * first IPsec entry (installed or not: a backend being refilled after a
+ * RESYNC must not change it) (static, then dynamic) made from selector
+ * `selector` or from policy `policy` (NULL = any; not both NULL) whose
+ * traffic selector is *sel (addresses, prefix lengths and protocol; an
+ * inbound entry's mirrored; NULL = any) and whose template carries a
+ * reqid.  Both directions of a pair share their reqid (spd_conf.c).
+ * NULL if none; *reqid set otherwise.
+ */
+const struct spd_entry *spd_find_reqid(const struct spd *spd,
+				       const char *selector, const char *policy,
+				       const struct ksel *sel, uint32_t *reqid);
+
 /* Dynamic policies. */
 int spd_dyn_add(struct spd *spd, void *owner, uint64_t lifetime_sec,
 		const struct spd_entry *e, size_t n, struct spd_dyn **out,

@@ -36,6 +36,16 @@ struct pending {
 	struct pending *next;
 };
 
+/* An event that arrived during a blocking call (spmif_call), handed to
+ * the callbacks from the event loop afterwards. */
+struct deferred {
+	struct deferred *next;
+	int code;
+	size_t len;
+	char line[];
+};
+#define MAX_DEFERRED 256
+
 struct spmif_client {
 	int fd;
 	struct ev_loop *loop;
@@ -55,6 +65,11 @@ struct spmif_client {
 	int depth; /* callback nesting, to defer free */
 	bool dead; /* free requested during a callback */
 	bool closed;
+
+	int calling; /* inside spmif_call: events are deferred */
+	struct deferred *dhead, *dtail;
+	size_t ndeferred;
+	struct ev_timer dtimer; /* dispatches them from the loop */
 };
 
 struct spmif_client *spmif_client_new(const struct spmif_callbacks *cbs,
@@ -67,6 +82,7 @@ struct spmif_client *spmif_client_new(const struct spmif_callbacks *cbs,
 	c->fd = -1;
 	if (cbs)
 		c->cbs = *cbs;
+	ev_timer_init(&c->dtimer, NULL, NULL);
 	c->arg = arg;
 	wr_init(&c->out, 0);
 	return c;
@@ -117,6 +133,14 @@ void spmif_client_free(struct spmif_client *c)
 		return;
 	}
 	shut(c, 0, false);
+	if (c->loop)
+		ev_timer_stop(c->loop, &c->dtimer);
+	while (c->dhead) {
+		struct deferred *e = c->dhead;
+
+		c->dhead = e->next;
+		free(e);
+	}
 	free_lines(c);
 	free(c->lines);
 	wr_free(&c->out);
@@ -309,6 +333,59 @@ static void handle_event(struct spmif_client *c, int code, const char *line,
 	}
 }
 
+/*
+ * An event read while the caller waits in spmif_call: the callbacks run
+ * later from the loop, never inside the caller's stack (an ACQUIRE must
+ * not start an exchange in the middle of the one that asked spmd).
+ * Bounded: beyond MAX_DEFERRED the event is dropped and logged (the
+ * kernel repeats an ACQUIRE whose SA does not come).
+ */
+static void defer_event(struct spmif_client *c, int code, const char *line,
+			size_t len)
+{
+	struct deferred *e;
+
+	if (c->ndeferred >= MAX_DEFERRED ||
+	    !(e = malloc(sizeof(*e) + len + 1))) {
+		log_rl_warn(MOD, "event %d from spmd dropped during a request",
+			    code);
+		return;
+	}
+	e->next = NULL;
+	e->code = code;
+	e->len = len;
+	memcpy(e->line, line, len);
+	e->line[len] = '\0';
+	if (c->dtail)
+		c->dtail->next = e;
+	else
+		c->dhead = e;
+	c->dtail = e;
+	c->ndeferred++;
+}
+
+static void deferred_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct spmif_client *c = arg;
+
+	(void)loop;
+	(void)t;
+	c->depth++;
+	while (c->dhead && !c->dead) {
+		struct deferred *e = c->dhead;
+
+		c->dhead = e->next;
+		if (!c->dhead)
+			c->dtail = NULL;
+		c->ndeferred--;
+		handle_event(c, e->code, e->line, e->len);
+		free(e);
+	}
+	c->depth--;
+	if (c->dead && c->depth == 0)
+		spmif_client_free(c);
+}
+
 /* One complete line (without LF).  Returns <0 on protocol violation. */
 static int handle_line(struct spmif_client *c, const char *line, size_t len)
 {
@@ -327,7 +404,10 @@ static int handle_line(struct spmif_client *c, const char *line, size_t len)
 		return -EBADMSG;
 
 	if (code >= 600) {
-		handle_event(c, code, line, len);
+		if (c->calling && c->loop)
+			defer_event(c, code, line, len);
+		else
+			handle_event(c, code, line, len);
 		return 0;
 	}
 	if (sep == '-') {
@@ -548,6 +628,7 @@ int spmif_call(struct spmif_client *c, const char *line, int timeout_ms,
 	if (rc < 0)
 		return rc;
 	c->depth++;
+	c->calling++;
 	while (!w.done && !c->closed) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		uint64_t now = ev_now_ms();
@@ -576,6 +657,12 @@ int spmif_call(struct spmif_client *c, const char *line, int timeout_ms,
 		}
 	}
 	update_interest(c);
+	c->calling--;
+	if (c->dhead && c->loop && !c->calling &&
+	    !ev_timer_active(&c->dtimer)) {
+		ev_timer_init(&c->dtimer, deferred_cb, c);
+		ev_timer_start(c->loop, &c->dtimer, 0);
+	}
 	c->depth--;
 	if (rc == -ETIMEDOUT) {
 		/* the reply may still come: detach our stack frame */
@@ -908,6 +995,56 @@ int spmif_slid(struct spmif_client *c, uint32_t pol_index, int timeout_ms,
 	if (rc < 0)
 		return rc;
 	rc = spmif_slid_parse(&r, out);
+	spmif_reply_free(&r);
+	return rc;
+}
+
+int spmif_reqid(struct spmif_client *c, const char *selector,
+		const char *policy, const struct ksel *sel, int timeout_ms,
+		uint32_t *reqid)
+{
+	char line[SPMIF_LINE_MAX], buf[32];
+	struct spmif_reply r;
+	struct kaddr src, dst;
+	uint64_t v;
+	struct wr w;
+	int rc;
+
+	if (!selector && !policy)
+		return -EINVAL;
+	wr_init(&w, SPMIF_LINE_MAX - 2);
+	wr_bytes(&w, "REQID", 5);
+	if (selector)
+		spmif_put_str(&w, "selector", selector);
+	if (policy)
+		spmif_put_str(&w, "policy", policy);
+	if (sel) {
+		src = sel->src;
+		dst = sel->dst;
+		src.af = dst.af = sel->af;
+		spmif_put_prefix(&w, "src", &src, sel->src_plen);
+		spmif_put_prefix(&w, "dst", &dst, sel->dst_plen);
+		spmif_put_u64(&w, "proto", sel->proto);
+	}
+	if (wr_error(&w)) {
+		wr_free(&w);
+		return -ENOSPC;
+	}
+	memcpy(line, w.buf, w.len);
+	line[w.len] = '\0';
+	wr_free(&w);
+	rc = spmif_call(c, line, timeout_ms, &r);
+	if (rc < 0)
+		return rc;
+	if (r.code == SPMIF_E_NOTFOUND)
+		rc = -ENOENT;
+	else if (r.code != SPMIF_OK || !r.text)
+		rc = -EPROTO;
+	else if (!spmif_kv(r.text, "reqid", buf, sizeof(buf)) ||
+		 spmif_parse_u64(buf, UINT32_MAX, &v) < 0 || !v)
+		rc = -EBADMSG;
+	else
+		*reqid = (uint32_t)v;
 	spmif_reply_free(&r);
 	return rc;
 }

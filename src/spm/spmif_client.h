@@ -16,9 +16,11 @@
  *
  * Every request has an asynchronous form (a reply callback runs from
  * the event loop; replies arrive in request order) and a blocking form
- * (spmif_call) that also dispatches any events that arrive meanwhile.
- * A blocking call may be made while attached, but not from inside a
- * reply callback of the same client.
+ * (spmif_call).  Events that arrive during a blocking call are handed to
+ * the callbacks afterwards from the event loop when the client is
+ * attached (so an ACQUIRE never runs inside the caller's stack), at once
+ * otherwise.  A blocking call may be made while attached, but not from
+ * inside a reply callback of the same client.
  *
  * Memory: the client owns its socket and buffers.  Structures passed to
  * callbacks (struct spmif_acquire, struct spmif_reply) are valid only
@@ -214,6 +216,19 @@ int spmif_slid_parse(const struct spmif_reply *r, struct spmif_slid *out);
 /* Blocking lookup: 0, -ENOENT if unknown, other negative errno. */
 int spmif_slid(struct spmif_client *c, uint32_t pol_index, int timeout_ms,
 	       struct spmif_slid *out);
+
+/*
+ * Blocking REQID (doc/spmif.7): the reqid spmd gave the policy made from
+ * selector or policy (one of them non-NULL), restricted to traffic
+ * selector *sel when sel is not NULL (addresses, prefix lengths and
+ * protocol, seen from this side: src = ours).  A key daemon asks it for
+ * a CHILD SA the peer started (an initiator has it from the ACQUIRE).
+ * 0 and *reqid, -ENOENT if spmd has no such policy, other negative
+ * errno.
+ */
+int spmif_reqid(struct spmif_client *c, const char *selector,
+		const char *policy, const struct ksel *sel, int timeout_ms,
+		uint32_t *reqid);
 
 /*
  * MIGRATE: move the tunnel endpoints of the SPs of a selector (or of a

@@ -128,6 +128,7 @@ static void cmd_policy_add(struct conn *c, const struct spmif_msg *m);
 static void cmd_policy_delete(struct conn *c, const struct spmif_msg *m);
 static void cmd_policy_dump(struct conn *c, const struct spmif_msg *m);
 static void cmd_slid(struct conn *c, const struct spmif_msg *m);
+static void cmd_reqid(struct conn *c, const struct spmif_msg *m);
 static void cmd_migrate(struct conn *c, const struct spmif_msg *m);
 static void cmd_status(struct conn *c, const struct spmif_msg *m);
 static void cmd_reload(struct conn *c, const struct spmif_msg *m);
@@ -158,6 +159,11 @@ static const struct arg_spec slid_args[] = {
     {"index", T_U32, false},
     {NULL, 0, false},
 };
+static const struct arg_spec reqid_args[] = {
+    {"selector", T_NAME, false}, {"policy", T_NAME, false},
+    {"src", T_PREFIX, false},	 {"dst", T_PREFIX, false},
+    {"proto", T_PROTO, false},	 {NULL, 0, false},
+};
 /* required, but also given positionally (racoon2's form): checked by
  * cmd_migrate */
 static const struct arg_spec migrate_args[] = {
@@ -181,6 +187,8 @@ static const struct cmd cmds[] = {
     {"POLICY", "DUMP", 0, dump_args, cmd_policy_dump, 0,
      "POLICY DUMP [kind=static|dynamic|all]"},
     {"SLID", NULL, 1, slid_args, cmd_slid, 0, "SLID index=N"},
+    {"REQID", NULL, 0, reqid_args, cmd_reqid, 0,
+     "REQID selector=NAME|policy=NAME [src=PFX dst=PFX [proto=P]]"},
     {"MIGRATE", NULL, 5, migrate_args, cmd_migrate, 0,
      "MIGRATE selector=NAME old_src=A old_dst=A new_src=A new_dst=A | "
      "MIGRATE SELECTOR SRC0 DST0 SRC DST"},
@@ -662,6 +670,65 @@ static void cmd_slid(struct conn *c, const struct spmif_msg *m)
 	if (dyn)
 		spmif_put_u64(&w, "id", dyn->id);
 	spmif_put_sel(&w, &e->kp.sel);
+	conn_put(c, &w);
+	wr_free(&w);
+}
+
+/*
+ * REQID: the reqid (and the names) of the policy a key daemon negotiates
+ * a CHILD SA for, from spmd's own tables: a responder learns it without
+ * reading the kernel's SPD (doc/spmif.7).
+ */
+static void cmd_reqid(struct conn *c, const struct spmif_msg *m)
+{
+	static const char usage[] =
+	    "usage: REQID selector=NAME|policy=NAME [src=PFX dst=PFX "
+	    "[proto=P]]";
+	struct spmd *d = c->srv->d;
+	const char *sel = spmif_msg_get(m, "selector");
+	const char *pol = spmif_msg_get(m, "policy");
+	const char *src = spmif_msg_get(m, "src");
+	const char *dst = spmif_msg_get(m, "dst");
+	const char *proto = spmif_msg_get(m, "proto");
+	const struct spd_entry *e;
+	struct ksel q, *qp = NULL;
+	uint32_t reqid = 0;
+	struct wr w;
+
+	if ((!sel && !pol) || !src != !dst || (proto && !src)) {
+		reply(c, SPMIF_E_SYNTAX, "%s", usage);
+		return;
+	}
+	if (src) {
+		memset(&q, 0, sizeof(q));
+		/* the argument table checked both */
+		(void)spmif_parse_prefix(src, &q.src, &q.src_plen);
+		(void)spmif_parse_prefix(dst, &q.dst, &q.dst_plen);
+		if (q.src.af != q.dst.af) {
+			reply(c, SPMIF_E_SYNTAX, "src and dst families differ");
+			return;
+		}
+		q.af = q.src.af;
+		if (proto)
+			(void)spmif_parse_ipproto(proto, &q.proto);
+		qp = &q;
+	}
+	e = spd_find_reqid(&d->spd, sel, pol, qp, &reqid);
+	if (!e) {
+		reply(c, SPMIF_E_NOTFOUND,
+		      "no IPsec policy with a reqid for %s", sel ? sel : pol);
+		return;
+	}
+	wr_init(&w, SPMIF_LINE_MAX - 1);
+	wr_bytes(&w, "250", 3);
+	spmif_put_u64(&w, "reqid", reqid);
+	spmif_put_str(&w, "selector", e->selector);
+	spmif_put_str(&w, "policy", e->policy);
+	if (e->remote[0])
+		spmif_put_str(&w, "remote", e->remote);
+	spmif_put_str(&w, "dir", spmif_dir_str(e->kp.dir));
+	if (e->kp.index)
+		spmif_put_u64(&w, "index", e->kp.index);
 	conn_put(c, &w);
 	wr_free(&w);
 }

@@ -301,6 +301,12 @@ fi
 idx=$(spd | grep 'dir out src 198.51.100.1/32 dst 198.51.100.2/32' | sed 's/.*#//')
 check "SLID by kernel index names selector, policy and remote" \
 	bash -c "ip netns exec $NS $SPMDCTL -s $SOCK slid $idx | grep -q 'selector=s4_out policy=p_trans4 remote=r_ike'"
+check "REQID by policy and selector gives the ACQUIRE's reqid" \
+	bash -c "ip netns exec $NS $SPMDCTL -s $SOCK raw 'REQID policy=p_trans4 src=198.51.100.1/32 dst=198.51.100.2/32 proto=17' | grep -q '^250 reqid=4096 selector=s4_out policy=p_trans4'"
+check "REQID by the inbound selector's name: the pair's reqid" \
+	bash -c "ip netns exec $NS $SPMDCTL -s $SOCK raw 'REQID selector=s4_in' | grep -q '^250 reqid=4096 '"
+check "REQID of an unknown selector is 551" \
+	bash -c "ip netns exec $NS $SPMDCTL -s $SOCK raw 'REQID selector=nope' | grep -q '^551 '"
 
 # ---- 3. dynamic policies ----------------------------------------------------
 out=$(ctl policy add selector=rw_in src=198.51.100.77 dst=203.0.113.0/24 \

@@ -246,7 +246,7 @@ static void test_policies(void **state)
 	assert_true(kpol_index_owned(idx));
 	assert_int_equal(kfake_pol_count(&f->k), 2);
 	p.index = idx;
-	assert_int_equal(pol_req(f, ESPM_POL_DUMP, &p), 0);
+	assert_int_equal(pol_req(f, ESPM_POL_DUMP, &p), -EPERM);
 	assert_int_equal(pol_req(f, ESPM_POL_DEL, &p), 0);
 	assert_int_equal(kfake_pol_count(&f->k), 1);
 	assert_int_equal(kproxy_pol_count(f->kp), 0);
@@ -257,7 +257,8 @@ static void test_refused_and_malformed(void **state)
 {
 	struct fx *f = *state;
 	static const uint16_t no[] = {
-	    ESPM_FLUSH_OWN, ESPM_SA_DUMP, ESPM_STATS, 0, 0x7f, ESPM_EVENT};
+	    ESPM_FLUSH_OWN, ESPM_SA_DUMP, ESPM_POL_DUMP, ESPM_STATS, 0,
+	    0x7f,	    ESPM_EVENT};
 	struct espm_hdr h;
 	struct wr w;
 	ssize_t n;

@@ -2,7 +2,7 @@
  * test_spd.c - cmocka tests of spmd's policy database on the fake
  * kernel backend: reload planning, adoption after a crash, foreign
  * policies left alone, rollback on kernel failure, dynamic policies,
- * reqid stability, MIGRATE.
+ * reqid stability, MIGRATE, REQID lookup.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -505,6 +505,63 @@ static void test_reqid(void **state)
 	k_close(&k);
 }
 
+/* spmif REQID: by selector or policy name, optionally by traffic
+ * selector seen from our side (an inbound entry mirrored). */
+static void test_find_reqid(void **state)
+{
+	struct kernel k;
+	struct spd spd;
+	struct spd_set s;
+	struct spd_entry e;
+	struct ksel q;
+	char err[256] = "";
+	uint32_t r = 0;
+
+	assert_int_equal(k_open(&k, "fake", 0), 0);
+	assert_int_equal(spd_init(&spd, &k, NULL), 0);
+	spd_set_init(&s);
+	e = mk("10.1.0.0/16", "10.2.0.0/16", KDIR_IN, KPOL_IPSEC, 7);
+	snprintf(e.selector, sizeof(e.selector), "s_in");
+	snprintf(e.policy, sizeof(e.policy), "p1");
+	push(&s, e);
+	e = mk("10.3.0.0/16", "10.4.0.0/16", KDIR_OUT, KPOL_IPSEC, 9);
+	snprintf(e.selector, sizeof(e.selector), "s_out");
+	snprintf(e.policy, sizeof(e.policy), "p1");
+	push(&s, e);
+	e = mk("10.5.0.0/16", "10.6.0.0/16", KDIR_OUT, KPOL_BYPASS, 0);
+	snprintf(e.selector, sizeof(e.selector), "s_bypass");
+	push(&s, e);
+	assert_int_equal(spd_start(&spd, &s, err, sizeof(err)), 0);
+
+	assert_non_null(spd_find_reqid(&spd, "s_out", NULL, NULL, &r));
+	assert_int_equal(r, 9);
+	assert_non_null(spd_find_reqid(&spd, NULL, "p1", NULL, &r));
+	assert_int_equal(r, 7); /* the first entry of the policy */
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(spmif_parse_prefix("10.3.0.0/16", &q.src, &q.src_plen),
+			 0);
+	assert_int_equal(spmif_parse_prefix("10.4.0.0/16", &q.dst, &q.dst_plen),
+			 0);
+	q.af = q.src.af;
+	assert_non_null(spd_find_reqid(&spd, NULL, "p1", &q, &r));
+	assert_int_equal(r, 9);
+	/* ours = the inbound entry's destination */
+	assert_int_equal(spmif_parse_prefix("10.2.0.0/16", &q.src, &q.src_plen),
+			 0);
+	assert_int_equal(spmif_parse_prefix("10.1.0.0/16", &q.dst, &q.dst_plen),
+			 0);
+	assert_non_null(spd_find_reqid(&spd, NULL, "p1", &q, &r));
+	assert_int_equal(r, 7);
+	q.proto = 6; /* another protocol: no match */
+	assert_null(spd_find_reqid(&spd, NULL, "p1", &q, &r));
+	assert_null(spd_find_reqid(&spd, "s_bypass", NULL, NULL, &r));
+	assert_null(spd_find_reqid(&spd, "nope", NULL, NULL, &r));
+	assert_null(spd_find_reqid(&spd, NULL, NULL, NULL, &r));
+	spd_remove_all(&spd);
+	spd_free(&spd);
+	k_close(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +574,7 @@ int main(void)
 	    cmocka_unit_test(test_migrate),
 	    cmocka_unit_test(test_migrate_transport),
 	    cmocka_unit_test(test_reqid),
+	    cmocka_unit_test(test_find_reqid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
