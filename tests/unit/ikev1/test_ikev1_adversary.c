@@ -160,8 +160,7 @@ static void campaign(const struct ikev1_conf *ci, const struct ikev1_conf *cr,
 		if (n.nq == 0 || act == 9) {
 			/* a retransmission timer fires */
 			int who = (int)rnd(2);
-			if (s[who].sa &&
-			    ikev1_retransmit(s[who].sa, &o) == 0)
+			if (s[who].sa && ikev1_retransmit(s[who].sa, &o) == 0)
 				put(&n, o.pkt, o.len, !who);
 			ikev1_out_clear(&o);
 			continue;
@@ -300,13 +299,15 @@ static void certificates(void **state)
 	struct ikev1_conf ci, cr;
 	EVP_PKEY *k[3];
 	X509 *x[3];
-	STACK_OF(X509) *t[2];
+	STACK_OF(X509) * t[2];
 
 	(void)state;
 	for (int j = 0; j < 3; j++) {
 		k[j] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 		assert_non_null(k[j]);
-		x[j] = self_signed(k[j], j == 0 ? "i" : j == 1 ? "r" : "mallory");
+		x[j] = self_signed(k[j], j == 0	  ? "i"
+					 : j == 1 ? "r"
+						  : "mallory");
 	}
 	t[0] = sk_X509_new_null();
 	t[1] = sk_X509_new_null();
