@@ -14,9 +14,9 @@
  * CTL_MAX_CONNS clients, a request of at most CTL_MAX_LINE octets, an
  * answer of at most CTL_OUT_MAX octets (a larger one is refused with
  * "1 answer too large", logged), CTL_TIMEOUT_MS per connection.
- * Ownership: iked owns the listening descriptor; each accepted
- * connection is a struct ctl_conn on ctl_conns (its buffers, descriptor
- * and timer), freed when its answer is written, on error or timeout.
+ * Ownership: the connections are lib/ctlsrv.h's (the one request/answer
+ * server, shared with kinkd), freed when the answer is written, on error
+ * or timeout.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -34,7 +34,7 @@
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/v1.h"
-#include "lib/ctlsock.h"
+#include "lib/ctlsrv.h"
 #include "lib/log.h"
 #include "lib/rd.h"
 #include "lib/util.h"
@@ -743,48 +743,16 @@ static int ctl_parse(struct rd *r, char *line, size_t linesz, char **argv,
 }
 
 /*
- * One control connection.  Reading the request and writing the answer
- * never block the event loop (IKE keeps running while a client is slow);
- * a client that has not finished within CTL_TIMEOUT_MS is dropped, and
- * when CTL_MAX_CONNS are open the oldest one still sending its request
- * makes room, so idle connections cannot lock out ikedctl.
+ * The connections (lib/ctlsrv.h): reading the request and writing the
+ * answer never block the event loop (IKE keeps running while a client is
+ * slow); a client that has not finished within CTL_TIMEOUT_MS is
+ * dropped, and when CTL_MAX_CONNS are open the oldest one still sending
+ * its request makes room, so idle connections cannot lock out ikedctl.
  */
 #define CTL_MAX_CONNS  16
 #define CTL_TIMEOUT_MS 5000
 
-struct ctl_conn {
-	struct iked *d;
-	int fd;
-	bool answering;		       /* request read, out being written */
-	uint8_t buf[CTL_MAX_LINE + 1]; /* full without LF: too long */
-	size_t got;
-	struct wr out;
-	size_t off;
-	struct ev_timer timer;
-	struct ctl_conn *next; /* oldest first */
-};
-
-static struct ctl_conn *ctl_conns;
-static unsigned ctl_nconns;
-static struct ctlsock ctl_ls = {.fd = -1, .lockfd = -1};
-
-static void conn_free(struct ctl_conn *c)
-{
-	struct ctl_conn **pp;
-
-	for (pp = &ctl_conns; *pp && *pp != c; pp = &(*pp)->next)
-		;
-	if (*pp) {
-		*pp = c->next;
-		ctl_nconns--;
-	}
-	ev_timer_stop(c->d->loop, &c->timer);
-	ev_del_fd(c->d->loop, c->fd);
-	close(c->fd);
-	wr_free(&c->out);
-	mem_wipe(c->buf, sizeof(c->buf));
-	free(c);
-}
+static struct ctlsrv ctl_srv = {.ls = {.fd = -1, .lockfd = -1}};
 
 int ctl_request(struct iked *d, const uint8_t *req, size_t len, struct wr *out)
 {
@@ -833,125 +801,10 @@ answer:
 	return rc < 0 ? rc : 0;
 }
 
-/* Parse and run the request in c->buf; the answer goes to c->out. */
-static void conn_answer(struct ctl_conn *c)
+static void ctl_handle(void *arg, const uint8_t *req, size_t len,
+		       struct wr *out)
 {
-	(void)ctl_request(c->d, c->buf, c->got, &c->out);
-	c->answering = true;
-}
-
-/* Write what the socket takes; true when the connection is finished. */
-static bool conn_flush(struct ctl_conn *c)
-{
-	while (c->off < c->out.len) {
-		ssize_t w = send(c->fd, c->out.buf + c->off,
-				 c->out.len - c->off, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
-		if (w <= 0)
-			return true;
-		c->off += (size_t)w;
-	}
-	return true;
-}
-
-static void conn_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct ctl_conn *c = arg;
-
-	(void)loop;
-	(void)fd;
-	if (!c->answering) {
-		for (;;) {
-			ssize_t n = read(c->fd, c->buf + c->got,
-					 sizeof(c->buf) - c->got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return; /* the rest of the line later */
-			if (n < 0 || (n == 0 && c->got == 0)) {
-				conn_free(c);
-				return;
-			}
-			c->got += (size_t)n;
-			/* Answer at the end of the line, when the buffer
-			 * is full, or at EOF (a request without LF). */
-			if (n == 0 || c->got == sizeof(c->buf) ||
-			    memchr(c->buf, '\n', c->got))
-				break;
-		}
-		conn_answer(c);
-		if (!conn_flush(c)) {
-			ev_mod_fd(c->d->loop, c->fd, EPOLLOUT);
-			return;
-		}
-		conn_free(c);
-		return;
-	}
-	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && conn_flush(c))
-		conn_free(c);
-}
-
-static void conn_timeout(struct ev_loop *loop, struct ev_timer *t, void *arg)
-{
-	struct ctl_conn *c = arg;
-
-	(void)loop;
-	(void)t;
-	log_rl_warn(MOD, "control client too slow (%s), dropped",
-		    c->answering ? "not reading its answer" : "no request");
-	conn_free(c);
-}
-
-static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct iked *d = arg;
-	struct ctl_conn *c, **pp;
-	int cfd;
-
-	(void)events;
-	(void)fd;
-	/* SO_PEERCRED: root or iked's euid, others are refused (logged) */
-	while ((cfd = ctlsock_accept(&ctl_ls, NULL, NULL)) >= 0 ||
-	       cfd == -EACCES) {
-		if (cfd < 0)
-			continue;
-		if (ctl_nconns >= CTL_MAX_CONNS) {
-			/* Make room: the oldest client still silent. */
-			for (c = ctl_conns; c && c->answering; c = c->next)
-				;
-			if (!c) {
-				log_rl_warn(MOD, "too many control clients");
-				close(cfd);
-				continue;
-			}
-			log_rl_warn(MOD, "too many control clients, dropping "
-					 "the oldest idle one");
-			conn_free(c);
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(cfd);
-			continue;
-		}
-		c->d = d;
-		c->fd = cfd;
-		wr_init(&c->out, CTL_OUT_MAX + 512);
-		ev_timer_init(&c->timer, conn_timeout, c);
-		if (ev_add_fd(loop, cfd, EPOLLIN, conn_cb, c) < 0) {
-			wr_free(&c->out);
-			close(cfd);
-			free(c);
-			continue;
-		}
-		ev_timer_start(loop, &c->timer, CTL_TIMEOUT_MS);
-		for (pp = &ctl_conns; *pp; pp = &(*pp)->next)
-			;
-		*pp = c;
-		ctl_nconns++;
-	}
+	(void)ctl_request(arg, req, len, out);
 }
 
 int ctl_open(struct iked *d)
@@ -960,35 +813,35 @@ int ctl_open(struct iked *d)
 	int rc;
 
 	/* a second iked stops here and leaves the first one's socket */
-	rc = ctlsock_open(&ctl_ls,
-			  &(struct ctlsock_opts){
-			      .path = d->ctl_path,
-			      .daemon = "iked",
-			      .type = SOCK_STREAM,
-			      .backlog = 8,
-			      .refuse = "1 permission denied\n",
-			  },
-			  why, sizeof(why));
+	rc = ctlsrv_open(&ctl_srv, d->loop,
+			 &(struct ctlsrv_opts){
+			     .sock =
+				 {
+				     .path = d->ctl_path,
+				     .daemon = "iked",
+				     .type = SOCK_STREAM,
+				     .backlog = 8,
+				     .refuse = "1 permission denied\n",
+				 },
+			     .max_clients = CTL_MAX_CONNS,
+			     .req_max = CTL_MAX_LINE,
+			     .out_max = CTL_OUT_MAX + 512,
+			     .timeout_ms = CTL_TIMEOUT_MS,
+			     .handle = ctl_handle,
+			     .arg = d,
+			 },
+			 why, sizeof(why));
 	if (rc < 0) {
 		log_err(MOD, "%s", why);
 		return rc;
 	}
-	if (ev_add_fd(d->loop, ctl_ls.fd, EPOLLIN, ctl_accept, d) < 0) {
-		ctlsock_close(&ctl_ls);
-		return -EIO;
-	}
-	d->ctl_fd = ctl_ls.fd;
+	d->ctl_fd = ctl_srv.ls.fd;
 	log_info(MOD, "control socket %s", d->ctl_path);
 	return 0;
 }
 
 void ctl_close(struct iked *d)
 {
-	while (ctl_conns)
-		conn_free(ctl_conns);
-	if (d->ctl_fd >= 0) {
-		ev_del_fd(d->loop, d->ctl_fd);
-		d->ctl_fd = -1;
-	}
-	ctlsock_close(&ctl_ls);
+	ctlsrv_close(&ctl_srv);
+	d->ctl_fd = -1;
 }

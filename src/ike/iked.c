@@ -488,19 +488,6 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	return rc < 0 ? 1 : 0;
 }
 
-static void mkdir_parent(const char *path)
-{
-	char dir[CFG_PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0755);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct iked d;
@@ -740,7 +727,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "iked: %s\n", err);
 		return 1;
 	}
-	mkdir_parent(sb.chroot_dir);
+	(void)mkdir_parent(sb.chroot_dir); /* lib/util.h: 0700 */
 	/* Before the fork: the engine's parent-death signal refers to the
 	 * process that stays. */
 	if (!d.opts.foreground && iked_daemon(logfile) < 0)

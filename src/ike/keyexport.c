@@ -30,8 +30,7 @@
 
 int keyexport_open(struct iked *d, const char *path)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	/* esp_uat_open() makes the directory (0700) */
 	d->keyexport = esp_uat_open(path, "ikev2_decryption_table");
 	if (!d->keyexport)
 		return -errno;

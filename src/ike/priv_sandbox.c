@@ -88,11 +88,9 @@ int priv_engine_sandbox(const struct priv_sandbox_opts *o)
 		}
 		so.on_violation = (enum sandbox_violation)rc;
 	}
-	if (o->chroot_dir && mkdir(o->chroot_dir, 0755) < 0 &&
-	    errno != EEXIST) {
-		rc = -errno;
+	if (o->chroot_dir && (rc = sandbox_chroot_prepare(o->chroot_dir)) < 0) {
 		log_err(MOD, "chroot directory %s: %s", o->chroot_dir,
-			strerror(errno));
+			strerror(-rc));
 		return rc;
 	}
 	rc = sandbox_enter(&so, why, sizeof(why));

@@ -30,7 +30,7 @@
 #include "kink/kink_msg.h"
 #include "kink/kink_qm.h"
 #include "kink/krb.h"
-#include "lib/ctlsock.h"
+#include "lib/ctlsrv.h"
 #include "lib/log.h"
 #include "lib/wr.h"
 #include "lib/notify.h"
@@ -1901,10 +1901,11 @@ static void on_kernel(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 
 /* ---- control socket (kinkctl): one request, one answer ---- */
 
-#define CTL_REQ_MAX 256
-#define CTL_ANS_MAX 65000
+#define CTL_REQ_MAX    256
+#define CTL_ANS_MAX    65000
+#define CTL_TIMEOUT_MS 5000 /* per kinkctl client */
 
-static struct ctlsock ctl_ls;
+static struct ctlsrv ctl_srv = {.ls = {.fd = -1, .lockfd = -1}};
 
 static void ans(struct wr *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -2114,72 +2115,52 @@ static int ctl_status(struct kinkd *d, const char *remote, struct wr *w)
 	return 0;
 }
 
-static void ctl_request(struct ev_loop *loop, int fd, uint32_t events,
-			void *arg)
+/* One kinkctl request (lib/ctlsrv.h reads it and sends the answer). */
+static void ctl_request(void *arg, const uint8_t *reqb, size_t len,
+			struct wr *w)
 {
 	struct kinkd *d = arg;
 	char req[CTL_REQ_MAX + 1], *argv[4] = {0}, *save = NULL;
-	struct wr w;
-	ssize_t n;
 	int argc = 0, rc = 0;
 	bool json;
 
-	(void)events;
-	n = recv(fd, req, CTL_REQ_MAX, 0);
-	ev_del_fd(loop, fd);
-	if (n <= 0) {
-		close(fd);
+	wr_u8(w, '0'); /* status, patched below */
+	wr_u8(w, '\n');
+	if (len > CTL_REQ_MAX) {
+		/* never run a truncated request */
+		ans(w, "request longer than %u octets\n", CTL_REQ_MAX);
+		w->buf[0] = '1';
 		return;
 	}
-	req[n] = 0;
+	memcpy(req, reqb, len);
+	req[len] = 0;
 	for (char *t = strtok_r(req, " \t\n", &save); t && argc < 4;
 	     t = strtok_r(NULL, " \t\n", &save))
 		argv[argc++] = t;
 	json = argc >= 3 && !strcmp(argv[argc - 1], "--json");
-	wr_init(&w, CTL_ANS_MAX);
-	wr_u8(&w, '0'); /* status, patched below */
-	wr_u8(&w, '\n');
 	if (argc >= 2 && !strcmp(argv[0], "show") && !strcmp(argv[1], "sa"))
-		ctl_show_sa(d, &w, json);
+		ctl_show_sa(d, w, json);
 	else if (argc >= 2 && !strcmp(argv[0], "show") &&
 		 !strcmp(argv[1], "peers"))
-		ctl_show_peers(d, &w, json);
+		ctl_show_peers(d, w, json);
 	else if (argc >= 2 && !strcmp(argv[0], "show") &&
 		 !strcmp(argv[1], "stats"))
-		ctl_show_stats(d, &w, json);
+		ctl_show_stats(d, w, json);
 	else if (argc == 2 && !strcmp(argv[0], "delete"))
-		rc = ctl_delete(d, argv[1], &w);
+		rc = ctl_delete(d, argv[1], w);
 	else if (argc == 2 && !strcmp(argv[0], "initiate"))
-		rc = ctl_initiate(d, argv[1], &w);
+		rc = ctl_initiate(d, argv[1], w);
 	else if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "status"))
-		rc = ctl_status(d, argc == 2 ? argv[1] : NULL, &w);
+		rc = ctl_status(d, argc == 2 ? argv[1] : NULL, w);
 	else if (argc == 1 && !strcmp(argv[0], "ping"))
-		ans(&w, "pong\n");
+		ans(w, "pong\n");
 	else {
-		ans(&w, "unknown request\n");
+		ans(w, "unknown request\n");
 		rc = -EINVAL;
 	}
-	if (!wr_error(&w)) {
-		w.buf[0] = rc ? '1' : '0';
-		if (send(fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
-			log_rl_warn(MOD, "control answer: %s", strerror(errno));
-	}
-	wr_free(&w);
-	close(fd);
-}
-
-static void ctl_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	int cfd;
-
-	(void)fd;
-	(void)events;
-	/* SO_PEERCRED: root or kinkd's euid (lib/ctlsock.h) */
-	while ((cfd = ctlsock_accept(&ctl_ls, NULL, NULL)) >= 0 ||
-	       cfd == -EACCES)
-		if (cfd >= 0 &&
-		    ev_add_fd(loop, cfd, EPOLLIN, ctl_request, arg) < 0)
-			close(cfd);
+	if (!wr_error(w))
+		w->buf[0] = rc ? '1' : '0';
+	mem_wipe(req, sizeof(req));
 }
 
 static int ctl_open(struct kinkd *d, const char *path)
@@ -2187,25 +2168,27 @@ static int ctl_open(struct kinkd *d, const char *path)
 	char why[256];
 	int rc;
 
-	ctlsock_init(&ctl_ls);
-	rc = ctlsock_open(&ctl_ls,
-			  &(struct ctlsock_opts){
-			      .path = path,
-			      .daemon = "kinkd",
-			      .type = SOCK_SEQPACKET,
-			      .backlog = 8,
-			      .refuse = "1\npermission denied\n",
-			  },
-			  why, sizeof(why));
-	if (rc < 0) {
+	rc = ctlsrv_open(&ctl_srv, d->loop,
+			 &(struct ctlsrv_opts){
+			     .sock =
+				 {
+				     .path = path,
+				     .daemon = "kinkd",
+				     .type = SOCK_SEQPACKET,
+				     .backlog = 8,
+				     .refuse = "1\npermission denied\n",
+				 },
+			     .max_clients = CTLSOCK_MAX_CLIENTS,
+			     .req_max = CTL_REQ_MAX,
+			     .out_max = CTL_ANS_MAX,
+			     .timeout_ms = CTL_TIMEOUT_MS,
+			     .handle = ctl_request,
+			     .arg = d,
+			 },
+			 why, sizeof(why));
+	if (rc < 0)
 		log_err(MOD, "%s", why);
-		return rc;
-	}
-	if (ev_add_fd(d->loop, ctl_ls.fd, EPOLLIN, ctl_accept, d) < 0) {
-		ctlsock_close(&ctl_ls);
-		return -EIO;
-	}
-	return 0;
+	return rc;
 }
 
 /* ---- spmd ---- */
@@ -2540,7 +2523,7 @@ int main(int argc, char **argv)
 	}
 	if (d->spm)
 		spmif_client_free(d->spm);
-	ctlsock_close(&ctl_ls);
+	ctlsrv_close(&ctl_srv);
 	k_close(&d->kern);
 	if (d->keyexport_esp)
 		fclose(d->keyexport_esp);

@@ -26,6 +26,7 @@
 #include <linux/seccomp.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define MOD "sandbox"
 
@@ -216,6 +217,17 @@ int sandbox_lookup_user(const char *user, uid_t *uid, gid_t *gid, char *why,
 	}
 	*uid = res->pw_uid;
 	*gid = res->pw_gid;
+	return 0;
+}
+
+int sandbox_chroot_prepare(const char *dir)
+{
+	int rc = mkdir_parent(dir);
+
+	if (rc < 0)
+		return rc;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
 	return 0;
 }
 

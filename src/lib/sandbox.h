@@ -105,6 +105,16 @@ extern const size_t sandbox_nsyscalls_base;
 int sandbox_lookup_user(const char *user, uid_t *uid, gid_t *gid, char *why,
 			size_t whysize);
 
+/*
+ * Makes the chroot directory of a sandbox when it is missing, as root
+ * before the drop: its parent (e.g. R2_RUNDIR, which also holds the
+ * control sockets) 0700 (util.h mkdir_parent), the directory itself
+ * 0755, both root's.  An
+ * existing directory is left as it is: sandbox_enter() checks owner,
+ * mode and emptiness.  0 or negative errno.
+ */
+int sandbox_chroot_prepare(const char *dir);
+
 /* The whole sequence above.  why may be NULL. */
 int sandbox_enter(const struct sandbox_opts *o, char *why, size_t whysize);
 

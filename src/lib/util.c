@@ -120,6 +120,22 @@ int str_copy(char *dst, const char *src, size_t dstsize)
 	return 0;
 }
 
+int mkdir_parent(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int set_nonblock_cloexec(int fd)
 {
 	int fl;

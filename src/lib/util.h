@@ -77,4 +77,12 @@ int check_stat_secret(const char *path, const struct stat *st, char *why,
 /* O_NONBLOCK and FD_CLOEXEC on fd; 0 or -errno. */
 int set_nonblock_cloexec(int fd);
 
+/*
+ * The directory of a daemon's run-time file (socket, pid file; the
+ * parent of a chroot directory), made 0700 when missing: the one mode of
+ * R2_RUNDIR whichever daemon starts first.  An existing directory is
+ * left alone.  0 (also when path has no directory part) or -errno.
+ */
+int mkdir_parent(const char *path);
+
 #endif

@@ -469,13 +469,10 @@ static int udp_socket(int af, const struct sockaddr_storage *bind_to,
 	return fd;
 }
 
-/* The child's empty root: R2_CHROOT_DIR, created root-owned 0755. */
+/* The child's empty root: R2_CHROOT_DIR (lib/sandbox.h makes it). */
 static const char *chroot_dir(void)
 {
-	(void)mkdir(R2_RUNDIR, 0755);
-	if (mkdir(R2_CHROOT_DIR, 0755) < 0 && errno != EEXIST)
-		return NULL;
-	return R2_CHROOT_DIR;
+	return sandbox_chroot_prepare(R2_CHROOT_DIR) < 0 ? NULL : R2_CHROOT_DIR;
 }
 
 static int start_child(struct resolver *r, const struct conf *c,

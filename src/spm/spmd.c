@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 #include "lib/notify.h"
 #include "lib/paths.h"
 #include "lib/pidfile.h"
@@ -108,19 +109,13 @@ static void kernel_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		log_rl_warn(MOD, "kernel events: %s", d->k.last_error);
 }
 
-static void mkdir_parent(const char *path)
+/* The directory of a run-time file (lib/util.h mkdir_parent, 0700). */
+static void run_dir(const char *path)
 {
-	char dir[256];
-	char *slash;
+	int rc = mkdir_parent(path);
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		log_warn(MOD, "mkdir %s: %s", dir, strerror(errno));
+	if (rc < 0)
+		log_warn(MOD, "directory of %s: %s", path, strerror(-rc));
 }
 
 /* racoon2's spmd -k: SIGTERM to the pid in the pid file. */
@@ -262,7 +257,7 @@ int main(int argc, char **argv)
 
 	/* one spmd per pid file: checked before any socket or kernel
 	 * state is touched, and still on stderr */
-	mkdir_parent(pidfile);
+	run_dir(pidfile);
 	if (pidfile_lock(&pf, pidfile, "spmd", why, sizeof(why)) < 0)
 		fatal(MOD, "%s", why);
 	if (!fg) {
@@ -302,7 +297,7 @@ int main(int argc, char **argv)
 		fatal(MOD, "out of memory");
 
 	/* the socket first: a second spmd must not touch the kernel */
-	mkdir_parent(spd_conf_socket(d.conf));
+	run_dir(spd_conf_socket(d.conf));
 	d.srv = spmif_server_new(&d, spd_conf_socket(d.conf),
 				 d.conf->iface.spmd_password, &err);
 	if (!d.srv)

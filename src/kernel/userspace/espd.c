@@ -34,7 +34,7 @@
 #include <openssl/rand.h>
 
 #include "kernel/userspace/esp_msg.h"
-#include "kernel/kernel_priv.h" /* kpol_index_make: the owned-index layout */
+#include "kernel/kernel_priv.h" /* the owned-index layout and allocator */
 #include "lib/ctlsock.h"
 #include "lib/ev.h"
 #include "lib/log.h"
@@ -478,6 +478,9 @@ static void pol_free(struct espd *d, struct espd_pol *p)
 	if (p->q)
 		d->nqueues--;
 	d->npols--;
+	if (kpol_index_owned(p->p.index))
+		kpol_serials_mark(&d->serials, kpol_index_serial(p->p.index),
+				  false);
 	free(p->q);
 	free(p);
 }
@@ -523,18 +526,19 @@ static bool pol_index_used(struct espd *d, uint32_t index)
  */
 static uint32_t pol_index_pick(struct espd *d, uint32_t want, enum kdir dir)
 {
-	if (want && (want & 7) == (uint32_t)dir && !pol_index_used(d, want))
-		return want;
-	for (uint32_t n = 0; n < KPOL_INDEX_SERIAL_MAX; n++) {
-		uint32_t index;
+	uint32_t serial;
 
-		if (++d->pol_serial > KPOL_INDEX_SERIAL_MAX)
-			d->pol_serial = 1;
-		index = kpol_index_make(d->pol_serial, dir);
-		if (!pol_index_used(d, index))
-			return index;
+	/* the one owned-index allocator (kernel_priv.h), made on first use */
+	if (!d->serials.bits && kpol_serials_init(&d->serials) < 0)
+		return 0;
+	if (want && (want & 7) == (uint32_t)dir && !pol_index_used(d, want)) {
+		if (kpol_index_owned(want))
+			kpol_serials_mark(&d->serials, kpol_index_serial(want),
+					  true);
+		return want;
 	}
-	return 0;
+	serial = kpol_serials_alloc(&d->serials);
+	return serial ? kpol_index_make(serial, dir) : 0;
 }
 
 static int pol_check(struct req *q, const struct kpolicy *k)
@@ -768,6 +772,7 @@ static void flush_own(struct espd *d)
 void espd_state_free(struct espd *d)
 {
 	flush_own(d);
+	kpol_serials_free(&d->serials);
 	while (d->sas)
 		sa_unlink(d, d->sas);
 }
@@ -907,16 +912,10 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 
 static int ctl_open(struct espd *d)
 {
-	char dir[sizeof(d->ctl_path)], why[512];
-	char *slash;
+	char why[512];
 	int rc;
 
-	snprintf(dir, sizeof(dir), "%s", d->ctl_path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0700);
-	}
+	(void)mkdir_parent(d->ctl_path); /* lib/util.h: 0700 */
 	/* lib/ctlsock.h: a socket file left by a dead r2espd is replaced;
 	 * one that still answers belongs to a running r2espd, which we must
 	 * not cut off from its clients; mode 0600 before bind */
@@ -1007,23 +1006,6 @@ static void parent_cleanup(void *arg)
 	(void)arg;
 	ctlsock_close(&espd_ctl);
 	pidfile_remove(&espd_pf);
-}
-
-/* mkdir -p of the default chroot: root's, 0755, empty (sandbox.h
- * checks all that again). */
-static void chroot_prepare(const char *dir)
-{
-	char buf[sizeof(ESPD_CHROOT_DEFAULT)], *slash;
-
-	if (strcmp(dir, ESPD_CHROOT_DEFAULT) != 0)
-		return;
-	snprintf(buf, sizeof(buf), "%s", dir);
-	slash = strrchr(buf, '/');
-	if (slash && slash != buf) {
-		*slash = 0;
-		(void)mkdir(buf, 0700);
-	}
-	(void)mkdir(dir, 0755);
 }
 
 int main(int argc, char **argv)
@@ -1136,8 +1118,9 @@ int main(int argc, char **argv)
 	 * runs as an unprivileged user in a sandbox, and a privileged
 	 * parent installs its routes (espd_priv.c). */
 	if (privsep) {
-		if (ps.chroot_dir)
-			chroot_prepare(ps.chroot_dir);
+		if (ps.chroot_dir &&
+		    strcmp(ps.chroot_dir, ESPD_CHROOT_DEFAULT) == 0)
+			(void)sandbox_chroot_prepare(ps.chroot_dir);
 		if ((rc = espd_privsep(&d, &ps)) < 0) {
 			espd_net_close(&d);
 			parent_cleanup(NULL);

@@ -93,6 +93,7 @@
 #include <sys/un.h>
 
 #include "kernel/kernel.h"
+#include "kernel/kernel_priv.h"
 #include "lib/paths.h"
 #include "kernel/userspace/esp.h"
 
@@ -247,7 +248,7 @@ struct espd {
 	unsigned nsas, npols, nqueues; /* against ESPD_MAX_* */
 	uint64_t sa_gen;
 	struct espd_pol *pols;
-	uint32_t pol_serial;
+	struct kpol_serials serials; /* owned policy indexes (kernel_priv.h) */
 	void *nl; /* struct mnl_socket *; NULL in the privsep worker */
 	uint32_t nl_seq;
 	int priv_fd; /* worker: socketpair to the privileged parent, or -1 */
