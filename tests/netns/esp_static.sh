@@ -111,7 +111,7 @@ def kaddr(a):
     return struct.pack(">B", 2) + socket.inet_aton(a) + bytes(12)
 body = struct.pack(">BI", 50, int(sys.argv[3], 0)) + kaddr("198.51.100.1") + \
     kaddr("198.51.100.2") + struct.pack(">BI", 1, 0) + bytes(4) + \
-    bytes(17) * 2 + bytes(12) + struct.pack(">HHHH", 20, 128, 0, 20) + \
+    bytes(17) * 2 + bytes(12) + struct.pack(">HHHHH", 20, 128, 0, 0, 20) + \
     bytes(range(20)) + struct.pack(">HBIBHH", 0, 0, 64, 0, 0, 0) + \
     bytes(17) + bytes(64) + b"\0"
 hdr = struct.pack(">HHIi", 3, int(sys.argv[2], 0), 7, 0)
