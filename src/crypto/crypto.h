@@ -101,6 +101,9 @@ size_t crypto_encr_keymat_len(uint16_t id, uint16_t keybits);
  * (returned in a static per-call-site-unsafe buffer; log use only). */
 const char *crypto_encr_name(uint16_t id);
 const char *crypto_prf_name(uint16_t id);
+/* OpenSSL digest name of an HMAC-based PRF (IKEv1 uses them as its hash
+ * functions too), NULL for others. */
+const char *crypto_prf_digest(uint16_t prf_id);
 const char *crypto_integ_name(uint16_t id);
 const char *crypto_dh_name(uint16_t id);
 

@@ -43,27 +43,10 @@ uint16_t ikev1_encr_of_p1(uint16_t p1_encr)
 	return 0;
 }
 
-static const char *digest_name(uint16_t prf)
-{
-	switch (prf) {
-	case IKEV2_PRF_HMAC_MD5:
-		return "MD5";
-	case IKEV2_PRF_HMAC_SHA1:
-		return "SHA1";
-	case IKEV2_PRF_HMAC_SHA2_256:
-		return "SHA256";
-	case IKEV2_PRF_HMAC_SHA2_384:
-		return "SHA384";
-	case IKEV2_PRF_HMAC_SHA2_512:
-		return "SHA512";
-	}
-	return NULL;
-}
-
 int ikev1_hash(uint16_t prf_id, const struct cbuf *parts, size_t n,
 	       uint8_t *out)
 {
-	const char *name = digest_name(prf_id);
+	const char *name = crypto_prf_digest(prf_id);
 	EVP_MD *md;
 	EVP_MD_CTX *c;
 	unsigned int ol;
@@ -140,7 +123,7 @@ int ikev1_derive(struct ikev1_keys *k, const uint8_t *gxy, size_t gxy_len,
 	size_t keylen, have;
 	int rc;
 
-	if (!pa || !digest_name(k->prf) || !ea || ea->aead)
+	if (!pa || !crypto_prf_digest(k->prf) || !ea || ea->aead)
 		return -EINVAL;
 	keylen = k->keybits / 8u;
 	if (keylen == 0 || keylen > CRYPTO_MAX_KEY || ea->block == 0 ||

@@ -37,23 +37,27 @@ struct crypto_mac {
 	uint8_t k2[16], k3[16];
 };
 
+const char *crypto_prf_digest(uint16_t prf_id)
+{
+	switch (prf_id) {
+	case IKEV2_PRF_HMAC_MD5:
+		return "MD5";
+	case IKEV2_PRF_HMAC_SHA1:
+		return "SHA1";
+	case IKEV2_PRF_HMAC_SHA2_256:
+		return "SHA256";
+	case IKEV2_PRF_HMAC_SHA2_384:
+		return "SHA384";
+	case IKEV2_PRF_HMAC_SHA2_512:
+		return "SHA512";
+	}
+	return NULL;
+}
+
 static const char *hmac_digest(uint16_t id, bool prf)
 {
-	if (prf) {
-		switch (id) {
-		case IKEV2_PRF_HMAC_MD5:
-			return "MD5";
-		case IKEV2_PRF_HMAC_SHA1:
-			return "SHA1";
-		case IKEV2_PRF_HMAC_SHA2_256:
-			return "SHA256";
-		case IKEV2_PRF_HMAC_SHA2_384:
-			return "SHA384";
-		case IKEV2_PRF_HMAC_SHA2_512:
-			return "SHA512";
-		}
-		return NULL;
-	}
+	if (prf)
+		return crypto_prf_digest(id);
 	switch (id) {
 	case IKEV2_INTEG_HMAC_MD5_96:
 		return "MD5";

@@ -63,7 +63,7 @@ int hex_fput(FILE *f, const void *p, size_t n)
 	return 0;
 }
 
-static int hexval(unsigned char c)
+int hex_digit(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -87,8 +87,8 @@ int hex_decode(const char *s, size_t slen, void *out, size_t outsize,
 	if (slen / 2 > outsize)
 		return -ENOSPC;
 	for (i = 0; i < slen; i += 2) {
-		int hi = hexval((unsigned char)s[i]);
-		int lo = hexval((unsigned char)s[i + 1]);
+		int hi = hex_digit((unsigned char)s[i]);
+		int lo = hex_digit((unsigned char)s[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			rc = -EINVAL;

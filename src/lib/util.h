@@ -38,6 +38,8 @@ int hex_fput(FILE *f, const void *p, size_t n);
  */
 int hex_decode(const char *s, size_t slen, void *out, size_t outsize,
 	       size_t *outlen);
+/* The value of one hex digit (either case), -1 if c is not one. */
+int hex_digit(unsigned char c);
 
 /*
  * strlcpy-like: copies as much of src as fits, always NUL-terminates

@@ -7,6 +7,7 @@
  * owned by the caller.
  */
 #include "spm/spmif_proto.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,17 +29,6 @@ static bool safe_byte(uint8_t c)
 {
 	return isalnum(c) || c == '.' || c == '_' || c == ':' || c == '/' ||
 	       c == '@' || c == '+' || c == '-' || c == ',' || c == '#';
-}
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Next space-separated token; false at end of line. */
@@ -66,7 +56,8 @@ static int decode_val(struct rd tok, char *out, size_t outlen, const char **why)
 			int hi, lo;
 
 			if (rd_u8(&tok, &h) < 0 || rd_u8(&tok, &l) < 0 ||
-			    (hi = hexval(h)) < 0 || (lo = hexval(l)) < 0) {
+			    (hi = hex_digit(h)) < 0 ||
+			    (lo = hex_digit(l)) < 0) {
 				*why = "bad %-escape in value";
 				return -EBADMSG;
 			}
