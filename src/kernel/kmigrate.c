@@ -5,24 +5,12 @@
  * r2espd, which links no backend, applies exactly the same rules.
  */
 #include "kernel/kernel.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static size_t alen(uint8_t af)
 {
@@ -51,7 +39,7 @@ static bool kaddr_zero(const struct kaddr *a)
 int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 {
 	if (!r) {
-		set_err(err, errlen, "migrate: no request");
+		why_set(err, errlen, "migrate: no request");
 		return -EINVAL;
 	}
 	if ((r->sel.af != AF_INET && r->sel.af != AF_INET6) ||
@@ -59,15 +47,15 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 	    (r->sel.dst.af && r->sel.dst.af != r->sel.af) ||
 	    r->sel.src_plen > (r->sel.af == AF_INET ? 32 : 128) ||
 	    r->sel.dst_plen > (r->sel.af == AF_INET ? 32 : 128)) {
-		set_err(err, errlen, "migrate: bad selector");
+		why_set(err, errlen, "migrate: bad selector");
 		return -EINVAL;
 	}
 	if (r->dir != KDIR_IN && r->dir != KDIR_OUT && r->dir != KDIR_FWD) {
-		set_err(err, errlen, "migrate: bad direction %d", (int)r->dir);
+		why_set(err, errlen, "migrate: bad direction %d", (int)r->dir);
 		return -EINVAL;
 	}
 	if (r->n == 0 || r->n > KMIGRATE_MAX) {
-		set_err(err, errlen, "migrate: %u pairs (1 to %d)", r->n,
+		why_set(err, errlen, "migrate: %u pairs (1 to %d)", r->n,
 			KMIGRATE_MAX);
 		return -EINVAL;
 	}
@@ -76,12 +64,12 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 
 		if (m->proto != IPPROTO_ESP && m->proto != IPPROTO_AH &&
 		    m->proto != IPPROTO_COMP) {
-			set_err(err, errlen, "migrate: bad protocol %u",
+			why_set(err, errlen, "migrate: bad protocol %u",
 				m->proto);
 			return -EINVAL;
 		}
 		if (m->mode != KMODE_TRANSPORT && m->mode != KMODE_TUNNEL) {
-			set_err(err, errlen, "migrate: bad mode %d",
+			why_set(err, errlen, "migrate: bad mode %d",
 				(int)m->mode);
 			return -EINVAL;
 		}
@@ -89,13 +77,13 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 		    m->old_src.af != m->old_dst.af ||
 		    !addr_fam_ok(&m->new_src) ||
 		    m->new_src.af != m->new_dst.af) {
-			set_err(err, errlen,
+			why_set(err, errlen,
 				"migrate: each endpoint pair needs two "
 				"addresses of one family");
 			return -EINVAL;
 		}
 		if (kaddr_zero(&m->new_src) || kaddr_zero(&m->new_dst)) {
-			set_err(err, errlen,
+			why_set(err, errlen,
 				"migrate: new endpoints cannot be unspecified");
 			return -EINVAL;
 		}
@@ -106,7 +94,7 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 			    o->reqid == m->reqid &&
 			    addr_eq(&o->old_src, &m->old_src) &&
 			    addr_eq(&o->old_dst, &m->old_dst)) {
-				set_err(err, errlen,
+				why_set(err, errlen,
 					"migrate: pairs %u and %u name the "
 					"same SA",
 					i, j);
@@ -116,7 +104,7 @@ int kmigrate_validate(const struct kmigrate_req *r, char *err, size_t errlen)
 	}
 	if (r->has_encap && r->encap.enabled &&
 	    (!r->encap.sport || !r->encap.dport)) {
-		set_err(err, errlen, "migrate: UDP encapsulation needs ports");
+		why_set(err, errlen, "migrate: UDP encapsulation needs ports");
 		return -EINVAL;
 	}
 	return 0;

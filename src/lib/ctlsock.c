@@ -4,6 +4,7 @@
  * ctlsock.h for the rules.
  */
 #include "lib/ctlsock.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,19 +23,6 @@
 #define MOD "ctlsock"
 
 void (*ctlsock_after_bind_hook)(const char *path);
-
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 void ctlsock_init(struct ctlsock *s)
 {

@@ -149,10 +149,7 @@ int set_nonblock_cloexec(int fd)
 	return 0;
 }
 
-static void set_why(char *why, size_t whysize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t whysize, const char *fmt, ...)
+void why_set(char *why, size_t whysize, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -168,18 +165,18 @@ int check_stat_secret(const char *path, const struct stat *st, char *why,
 		      size_t whysize)
 {
 	if (!S_ISREG(st->st_mode)) {
-		set_why(why, whysize, "%s: not a regular file", path);
+		why_set(why, whysize, "%s: not a regular file", path);
 		return -EPERM;
 	}
 	if (st->st_mode & (S_IRWXG | S_IRWXO)) {
-		set_why(why, whysize,
+		why_set(why, whysize,
 			"%s: accessible by group or other (mode %04o); "
 			"it must be 0600 or stricter (chmod 600 %s)",
 			path, (unsigned)(st->st_mode & 07777), path);
 		return -EPERM;
 	}
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		set_why(why, whysize,
+		why_set(why, whysize,
 			"%s: owned by uid %u, must be owned by root or uid %u",
 			path, (unsigned)st->st_uid, (unsigned)geteuid());
 		return -EPERM;
@@ -192,10 +189,10 @@ int check_file_secret(const char *path, char *why, size_t whysize)
 	struct stat st;
 	int rc;
 
-	set_why(why, whysize, "%s", "");
+	why_set(why, whysize, "%s", "");
 	if (stat(path, &st) < 0) {
 		rc = -errno;
-		set_why(why, whysize, "%s: %s", path, strerror(errno));
+		why_set(why, whysize, "%s: %s", path, strerror(errno));
 		return rc;
 	}
 	return check_stat_secret(path, &st, why, whysize);
@@ -211,17 +208,17 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 	int fd, rc;
 
 	*len = 0;
-	set_why(why, whysize, "%s", "");
+	why_set(why, whysize, "%s", "");
 	/* Check the opened file itself, so a swapped path cannot slip by. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
-		set_why(why, whysize, "%s: %s", path, strerror(errno));
+		why_set(why, whysize, "%s: %s", path, strerror(errno));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		set_why(why, whysize, "%s: %s", path, strerror(errno));
+		why_set(why, whysize, "%s: %s", path, strerror(errno));
 		goto fail_close;
 	}
 	rc = check_stat_secret(path, &st, why, whysize);
@@ -239,7 +236,7 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			set_why(why, whysize, "%s: %s", path, strerror(errno));
+			why_set(why, whysize, "%s: %s", path, strerror(errno));
 			goto fail_wipe;
 		}
 		if (n == 0)
@@ -247,7 +244,7 @@ static int read_secret_fs(const char *path, void *buf, size_t maxlen,
 		if (got >= maxlen) {
 			mem_wipe(&extra, sizeof(extra));
 			rc = -EFBIG;
-			set_why(why, whysize, "%s: larger than %zu bytes", path,
+			why_set(why, whysize, "%s: larger than %zu bytes", path,
 				maxlen);
 			goto fail_wipe;
 		}
@@ -272,10 +269,10 @@ int read_file_secret_why(const char *path, void *buf, size_t maxlen,
 	int rc;
 
 	if (filesrc_mode() == 2) {
-		set_why(why, whysize, "%s", "");
+		why_set(why, whysize, "%s", "");
 		rc = filesrc_replay_secret(path, buf, maxlen, len);
 		if (rc < 0)
-			set_why(why, whysize,
+			why_set(why, whysize,
 				"%s: %s (as read by the "
 				"privileged parent)",
 				path, strerror(-rc));

@@ -38,6 +38,10 @@ int hex_fput(FILE *f, const void *p, size_t n);
  */
 int hex_decode(const char *s, size_t slen, void *out, size_t outsize,
 	       size_t *outlen);
+/* printf into an optional error buffer: nothing when why is NULL or
+ * whysize is 0 (the "why" out-parameter of the checks in lib/). */
+void why_set(char *why, size_t whysize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The value of one hex digit (either case), -1 if c is not one. */
 int hex_digit(unsigned char c);
 
