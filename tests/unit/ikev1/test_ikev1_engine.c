@@ -915,6 +915,7 @@ static void mm_sig_refused(void **state)
 		assert_int_equal(isakmp_msg_parse(o1.pkt, o1.len, &m), 0);
 		assert_int_equal(ikev1_sa_new_responder(&p.cr, &m, &p.r, &o2),
 				 0);
+		ikev1_out_clear(&o1);
 		assert_int_equal(ikev1_input(p.i, o2.pkt, o2.len, &o3), 0);
 		ikev1_out_clear(&o2);
 		assert_int_equal(ikev1_input(p.r, o3.pkt, o3.len, &o2), 0);
