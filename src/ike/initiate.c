@@ -112,9 +112,10 @@ int iked_initiate_acquire(struct iked *d, const char *remote,
 	} else {
 		p = cfg_policy_for_remote(d->cfg, remote, NULL);
 	}
-	/* the first of acceptable_kmp: IKEv1 (v1.c) */
-	if (r->v1_first || !r->ikev2)
-		return v1_initiate(d, r, p, 0, err, errlen);
+	/* the first of acceptable_kmp: IKEv1 (v1.c), unless the policy is
+	 * one iked's IKEv1 cannot negotiate (v1_conf.c: IKEv2 then) */
+	if (!r->ikev2 || (r->v1_first && (!p || p->n_v1_esp)))
+		return v1_initiate(d, r, p, reqid, err, errlen);
 	sa = sa_for_remote(d, remote);
 	if (sa) {
 		if (!p || child_exists(sa, p->name))

@@ -29,10 +29,23 @@ static const struct conf_loc *block_loc(const struct conf_remote *cr)
 	return cr->ikev1.loc.file ? &cr->ikev1.loc : &cr->loc;
 }
 
+/* What iked's IKEv1 cannot do is a configuration error for a remote that
+ * speaks IKEv1 only.  A remote that also lists ikev2 (racoon2's samples:
+ * acceptable_kmp { ikev2; ikev1; }) keeps working over IKEv2: IKEv1 is
+ * turned off for it (or for the one policy) with a warning. */
 #define ERR(...)                                                               \
 	do {                                                                   \
 		char m_[256];                                                  \
 		snprintf(m_, sizeof(m_), __VA_ARGS__);                         \
+		if (r->ikev2) {                                                \
+			log_warn("ike",                                        \
+				 "%s:%u: remote %s: ikev1: %s; IKEv1 is not "  \
+				 "used for this remote (IKEv2 only)",          \
+				 loc->file ? loc->file : "?", loc->line,       \
+				 r->name, m_);                                 \
+			r->ikev1 = r->v1_first = false;                        \
+			return 0;                                              \
+		}                                                              \
 		snprintf(err, errlen, "%s:%u: remote %s: ikev1: %s",           \
 			 loc->file ? loc->file : "?", loc->line, r->name, m_); \
 		return -EINVAL;                                                \
@@ -238,6 +251,16 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	do {                                                                   \
 		char m_[256];                                                  \
 		snprintf(m_, sizeof(m_), __VA_ARGS__);                         \
+		if (r->ikev2) {                                                \
+			log_warn("ike",                                        \
+				 "%s:%u: policy %s (remote %s): %s; the "      \
+				 "policy is negotiated with IKEv2 only",       \
+				 cp->loc.file ? cp->loc.file : "?",            \
+				 cp->loc.line, cp->name, cp->remote->name,     \
+				 m_);                                          \
+			p->n_v1_esp = 0;                                       \
+			return 0;                                              \
+		}                                                              \
 		snprintf(err, errlen,                                          \
 			 "%s:%u: policy %s (ikev1 remote %s): %s",             \
 			 cp->loc.file ? cp->loc.file : "?", cp->loc.line,      \

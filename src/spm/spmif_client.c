@@ -450,33 +450,35 @@ static int handle_line(struct spmif_client *c, const char *line, size_t len)
 	return 0;
 }
 
-/* Cut complete lines out of the input buffer. */
+/*
+ * Cut complete lines out of the input buffer, one at a time, each removed
+ * from c->in before it is handled: a handler (an ACQUIRE's) may make a
+ * synchronous call, which reads and drains c->in itself.  Offsets kept
+ * across the handler would then point into moved bytes.
+ */
 static int drain_lines(struct spmif_client *c)
 {
-	size_t start = 0, i;
-	int rc = 0;
-
-	for (i = 0; i < c->inlen && !c->closed && !c->dead; i++) {
-		if (c->in[i] != '\n')
-			continue;
+	while (!c->closed && !c->dead) {
 		char line[SPMIF_LINE_MAX];
-		size_t n = i - start;
+		const uint8_t *nl = memchr(c->in, '\n', c->inlen);
+		size_t n;
+		int rc;
 
+		if (!nl)
+			break;
+		n = (size_t)(nl - c->in);
 		if (n >= sizeof(line))
 			return -E2BIG;
-		memcpy(line, c->in + start, n);
+		memcpy(line, c->in, n);
 		line[n] = '\0';
+		memmove(c->in, nl + 1, c->inlen - n - 1);
+		c->inlen -= n + 1;
 		rc = handle_line(c, line, n);
 		if (rc < 0)
 			return rc;
-		start = i + 1;
 	}
 	if (c->closed || c->dead)
 		return 0;
-	if (start > 0) {
-		memmove(c->in, c->in + start, c->inlen - start);
-		c->inlen -= start;
-	}
 	if (c->inlen >= SPMIF_LINE_MAX)
 		return -E2BIG; /* a line longer than the protocol allows */
 	return 0;
