@@ -228,16 +228,9 @@ static int am_take2(struct ikev1_sa *sa, const struct isakmp_msg *m,
 		isakmp_wr_abort(&b);
 		return rc;
 	}
-	p1_put_initial_contact(sa, &b);
-	rc = isakmp_wr_finish(&b, pkt, len);
-	if (rc)
-		return rc;
 	/* RFC 2409 §5: HDR* - sent encrypted, so that its last block
 	 * starts the IV chain of Phase 2 on both sides */
-	rc = sa_seal(sa, sa->keys.iv, pkt, len);
-	if (rc)
-		free(*pkt);
-	return rc;
+	return p1_finish_sealed(sa, &b, pkt, len);
 }
 
 /* Responder: message 3, encrypted or not (RFC 2409 §5: the last

@@ -162,6 +162,8 @@ int p1_put_auth(struct ikev1_sa *sa, struct isakmp_wr *b, const uint8_t *idb,
 int p1_check_auth(struct ikev1_sa *sa, const struct isakmp_msg *pm);
 /* INITIAL-CONTACT (RFC 2407 §4.6.3.3) when configured. */
 void p1_put_initial_contact(const struct ikev1_sa *sa, struct isakmp_wr *b);
+int p1_finish_sealed(struct ikev1_sa *sa, struct isakmp_wr *b, uint8_t **pkt,
+		     size_t *len);
 /* Does the authenticated pm carry the peer's INITIAL-CONTACT? */
 bool p1_initial_contact(const struct isakmp_msg *pm);
 

@@ -139,14 +139,7 @@ static int build_auth_msg(struct ikev1_sa *sa, uint8_t **pkt, size_t *len)
 		isakmp_wr_abort(&b);
 		return rc;
 	}
-	p1_put_initial_contact(sa, &b);
-	rc = isakmp_wr_finish(&b, pkt, len);
-	if (rc)
-		return rc;
-	rc = sa_seal(sa, sa->keys.iv, pkt, len);
-	if (rc)
-		free(*pkt);
-	return rc;
+	return p1_finish_sealed(sa, &b, pkt, len);
 }
 
 /* Verify the peer's message 5 or 6; commits the IV only on success. */

@@ -194,6 +194,24 @@ void p1_put_initial_contact(const struct ikev1_sa *sa, struct isakmp_wr *b)
 	isakmp_put_notify(b, &n);
 }
 
+/* The last Phase 1 message we send (Main Mode 5/6, Aggressive Mode 3):
+ * INITIAL-CONTACT when configured, then sealed under the Phase 1 IV
+ * (RFC 2409 §5: HDR*), which it advances. */
+int p1_finish_sealed(struct ikev1_sa *sa, struct isakmp_wr *b, uint8_t **pkt,
+		     size_t *len)
+{
+	int rc;
+
+	p1_put_initial_contact(sa, b);
+	rc = isakmp_wr_finish(b, pkt, len);
+	if (rc)
+		return rc;
+	rc = sa_seal(sa, sa->keys.iv, pkt, len);
+	if (rc)
+		free(*pkt);
+	return rc;
+}
+
 bool p1_initial_contact(const struct isakmp_msg *pm)
 {
 	for (int i = isakmp_msg_next(pm, ISAKMP_NP_N, -1); i >= 0;
