@@ -188,6 +188,48 @@ static int ecdsa_raw_to_der(const uint8_t *raw, size_t field, uint8_t **der,
 	return 0;
 }
 
+/* Hands a DER signature to the caller, as r | s (RFC 4754 §7) when
+ * field is non-zero. Takes ownership of der. */
+static int sig_output(uint8_t *der, size_t n, size_t field, uint8_t **sig,
+		      size_t *sig_len)
+{
+	uint8_t *raw;
+	int rc;
+
+	if (!field) {
+		*sig = der;
+		*sig_len = n;
+		return 0;
+	}
+	raw = malloc(2 * field);
+	if (!raw) {
+		free(der);
+		return -ENOMEM;
+	}
+	rc = ecdsa_der_to_raw(der, n, field, raw);
+	free(der);
+	if (rc < 0) {
+		free(raw);
+		return rc;
+	}
+	*sig = raw;
+	*sig_len = 2 * field;
+	return 0;
+}
+
+/* The reverse for a received r | s: RFC 4754 §7 wants exactly two
+ * field-sized integers. On success *der (freed by the caller with
+ * OPENSSL_free) replaces the signature. */
+static int sig_input(const uint8_t **sig, size_t *sig_len, size_t field,
+		     uint8_t **der)
+{
+	if (*sig_len != 2 * field ||
+	    ecdsa_raw_to_der(*sig, field, der, sig_len) < 0)
+		return -EBADMSG;
+	*sig = *der;
+	return 0;
+}
+
 int sig_sign(EVP_PKEY *key, const struct sig_alg *a, const uint8_t *data,
 	     size_t len, uint8_t **sig, size_t *sig_len)
 {
@@ -222,24 +264,10 @@ int sig_sign(EVP_PKEY *key, const struct sig_alg *a, const uint8_t *data,
 	}
 	if (EVP_DigestSign(mctx, buf, &n, data, len) != 1)
 		goto out_buf;
-	if (a->fmt == SIG_FMT_ECDSA_RAW) {
-		uint8_t *raw = malloc(2 * field);
-
-		if (!raw) {
-			rc = -ENOMEM;
-			goto out_buf;
-		}
-		rc = ecdsa_der_to_raw(buf, n, field, raw);
-		free(buf);
-		buf = raw;
-		n = 2 * field;
-		if (rc < 0)
-			goto out_buf;
-	}
-	*sig = buf;
-	*sig_len = n;
+	rc = sig_output(buf, n, a->fmt == SIG_FMT_ECDSA_RAW ? field : 0, sig,
+			sig_len);
 	EVP_MD_CTX_free(mctx);
-	return 0;
+	return rc;
 
 out_buf:
 	free(buf);
@@ -260,14 +288,9 @@ int sig_verify(EVP_PKEY *key, const struct sig_alg *a, const uint8_t *data,
 
 	if (check_fit(key, a, &field) < 0 || !sig || !sig_len)
 		return -EBADMSG;
-	if (a->fmt == SIG_FMT_ECDSA_RAW) {
-		/* RFC 4754 §7: exactly two field-sized integers. */
-		if (sig_len != 2 * field)
-			return -EBADMSG;
-		if (ecdsa_raw_to_der(sig, field, &der, &sig_len) < 0)
-			return -EBADMSG;
-		sig = der;
-	}
+	if (a->fmt == SIG_FMT_ECDSA_RAW &&
+	    sig_input(&sig, &sig_len, field, &der) < 0)
+		return -EBADMSG;
 	mctx = EVP_MD_CTX_new();
 	if (!mctx) {
 		rc = -ENOMEM;
@@ -335,25 +358,9 @@ int sig_sign_prehashed(EVP_PKEY *key, const uint8_t *data, size_t len,
 	}
 	if (EVP_PKEY_sign(pctx, buf, &n, data, len) != 1)
 		goto out_buf;
-	if (field) {
-		/* RFC 4754 §7: r | s */
-		uint8_t *raw = malloc(2 * field);
-
-		if (!raw) {
-			rc = -ENOMEM;
-			goto out_buf;
-		}
-		rc = ecdsa_der_to_raw(buf, n, field, raw);
-		free(buf);
-		buf = raw;
-		n = 2 * field;
-		if (rc < 0)
-			goto out_buf;
-	}
-	*sig = buf;
-	*sig_len = n;
+	rc = sig_output(buf, n, field, sig, sig_len);
 	EVP_PKEY_CTX_free(pctx);
-	return 0;
+	return rc;
 out_buf:
 	free(buf);
 out_ctx:
@@ -372,13 +379,8 @@ int sig_verify_prehashed(EVP_PKEY *key, const uint8_t *data, size_t len,
 	if (!data || !len || !sig || !sig_len ||
 	    prehashed_field(key, &field) < 0)
 		return -EBADMSG;
-	if (field) {
-		/* RFC 4754 §7: exactly two field-sized integers */
-		if (sig_len != 2 * field ||
-		    ecdsa_raw_to_der(sig, field, &der, &sig_len) < 0)
-			return -EBADMSG;
-		sig = der;
-	}
+	if (field && sig_input(&sig, &sig_len, field, &der) < 0)
+		return -EBADMSG;
 	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
 	if (pctx && EVP_PKEY_verify_init(pctx) == 1 &&
 	    (field ||
