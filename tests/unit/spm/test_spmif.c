@@ -21,6 +21,7 @@
 
 #include "spm/spmif_client.h"
 #include "spm/spmif_proto.h"
+#include "lib/ev.h"
 #include "lib/util.h"
 
 static int parse(const char *s, struct spmif_msg *m, const char **why)
@@ -664,6 +665,99 @@ static void test_client_call(void **state)
 	rmdir(path);
 }
 
+/*
+ * Re-entrancy: an ACQUIRE handler makes a synchronous call (iked asks
+ * spmd for a reqid) while more events sit behind it in the same read
+ * and arrive during the call. Every event reaches the handler once, in
+ * order, never inside the call; the connection survives (fc5f2c9: the
+ * nested call drained the buffer under the outer loop).
+ */
+static char reent_seen[8][64];
+static int reent_n, reent_depth, reent_maxdepth;
+
+static void on_acq_reent(struct spmif_client *c, const struct spmif_acquire *a,
+			 void *arg)
+{
+	struct spmif_reply r;
+
+	(void)arg;
+	if (reent_n < 8)
+		snprintf(reent_seen[reent_n], sizeof(reent_seen[0]), "%s",
+			 a->selector);
+	reent_n++;
+	if (++reent_depth > reent_maxdepth)
+		reent_maxdepth = reent_depth;
+	if (strcmp(a->selector, "s1") == 0) {
+		assert_int_equal(spmif_call(c, "REQID selector=s1", 5000, &r),
+				 0);
+		assert_int_equal(r.code, 250);
+		assert_string_equal(r.text, "reqid=7");
+		spmif_reply_free(&r);
+	}
+	reent_depth--;
+}
+
+#define ACQ(sel)                                                               \
+	"600 ACQUIRE index=5 selector=" sel " src=10.0.0.1/32 "                \
+	"dst=10.0.0.2/32\n"
+
+static void test_client_reentrant_call(void **state)
+{
+	struct spmif_callbacks cbs = {.acquire = on_acq_reent};
+	struct spmif_client *c;
+	struct ev_loop *loop;
+	struct spmif_reply r;
+	int sv[2];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[512];
+		/* two events in one write: the second waits in the buffer
+		 * while the first one's handler calls */
+		const char *ev = ACQ("s1") ACQ("s2");
+		/* an event before the reply: read during the call */
+		const char *rsp = ACQ("s3") "250 reqid=7\n";
+
+		close(sv[0]);
+		(void)!write(sv[1], ev, strlen(ev));
+		if (read(sv[1], buf, sizeof(buf)) <= 0)
+			_exit(1);
+		(void)!write(sv[1], rsp, strlen(rsp));
+		if (read(sv[1], buf, sizeof(buf)) <= 0)
+			_exit(1);
+		(void)!write(sv[1], "250 ok\n", 7);
+		(void)!read(sv[1], buf, sizeof(buf)); /* wait for close */
+		_exit(0);
+	}
+	close(sv[1]);
+	loop = ev_new();
+	assert_non_null(loop);
+	c = spmif_client_new(&cbs, NULL);
+	assert_non_null(c);
+	assert_int_equal(spmif_connect_fd(c, sv[0]), 0);
+	assert_int_equal(spmif_attach(c, loop), 0);
+	reent_n = reent_depth = reent_maxdepth = 0;
+	for (int i = 0; i < 100 && reent_n < 3; i++)
+		assert_true(ev_run_once(loop, 100) >= 0);
+	assert_int_equal(reent_n, 3);
+	assert_string_equal(reent_seen[0], "s1");
+	assert_string_equal(reent_seen[1], "s2");
+	assert_string_equal(reent_seen[2], "s3");
+	/* no handler ran inside another one */
+	assert_int_equal(reent_maxdepth, 1);
+	/* the connection is still in step */
+	assert_int_equal(spmif_call(c, "STATUS", 5000, &r), 0);
+	assert_int_equal(r.code, 250);
+	spmif_reply_free(&r);
+	spmif_client_free(c);
+	ev_free(loop);
+	waitpid(pid, NULL, 0);
+}
+
 /* Issue 9 defect 7: the spmd_password file gets the owner/mode check PSK
  * files get (read_file_secret): group/other access is refused. */
 static void test_password_file_mode(void **state)
@@ -710,6 +804,7 @@ int main(void)
 	    cmocka_unit_test(test_line_get),
 	    cmocka_unit_test(test_policy_add_line),
 	    cmocka_unit_test(test_client_call),
+	    cmocka_unit_test(test_client_reentrant_call),
 	    cmocka_unit_test(test_password_file_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
