@@ -117,6 +117,7 @@ struct cfg_v1 {
 	unsigned dpd_retry_sec;
 	unsigned dpd_max_fail;
 	bool nat_traversal;
+	unsigned nat_keepalive_sec; /* nat_keepalive_interval, 0 = 20 */
 	bool passive;
 	bool initial_contact;
 	/* exchange_mode lists aggressive (RFC 2409 §5.4: a PSK hash an

@@ -5,7 +5,8 @@
  *    IKE_SA_INIT (SHA-1 of SPIs, address and port) are built and checked
  *    here (natt_put_natd_v2, natt_check_natd_v2); a mismatch sets nat_local /
  *    nat_peer of the IKE SA;
- *  - keepalives: the side behind a NAT (nat_local) sends a one-octet
+ *  - keepalives: the side behind a NAT (nat_local; for IKEv1 the NAT-D
+ *    of Main/Aggressive Mode, ikev1_sa_nat_here) sends a one-octet
  *    0xFF datagram from its port 4500 to the peer every
  *    nat_keepalive_interval seconds (20 by default, RFC 3948 §2.3), so
  *    that the NAT keeps the mapping; one 1 s scan covers every SA;
@@ -34,6 +35,7 @@
 #include "ike/iked.h"
 #include "ike/rw.h"
 #include "ike/rw_int.h"
+#include "ike/v1.h"
 #include "lib/log.h"
 
 #define MOD	       "ike"
@@ -122,37 +124,79 @@ static struct ike_sock *natt_sock(struct iked *d, const struct ike_ep *local)
 	return wild;
 }
 
-static int send_keepalive(struct ike_sa *sa)
+/* One keepalive, IKEv2 and IKEv1 alike. */
+static int send_keepalive(struct iked *d, const struct ike_ep *local,
+			  const struct ike_ep *peer)
 {
 	static const uint8_t ka[1] = {0xff};
-	struct iked *d = sa->d;
 	struct sockaddr_storage to;
 	struct ike_sock *s;
 	socklen_t tl;
 
 	if (d->send_hook)
-		return d->send_hook(d, &sa->local, &sa->peer, ka, 1,
-				    d->send_hook_arg);
-	s = natt_sock(d, &sa->local);
+		return d->send_hook(d, local, peer, ka, 1, d->send_hook_arg);
+	s = natt_sock(d, local);
 	if (!s)
 		return -EADDRNOTAVAIL;
-	ike_ep_to_ss(&sa->peer, &to, &tl);
+	ike_ep_to_ss(peer, &to, &tl);
 	/* RFC 3948 §2.3: a single octet 0xFF, no marker. */
 	if (sendto(s->fd, ka, 1, 0, (struct sockaddr *)&to, tl) < 0)
 		return -errno;
 	return 0;
 }
 
+/* Is a keepalive due for an SA whose last one went at *last_ms?  The
+ * first goes a full interval after the float. */
+static bool ka_due(uint64_t *last_ms, unsigned ivl_sec, uint64_t now_ms)
+{
+	uint64_t ivl = (uint64_t)(ivl_sec ? ivl_sec : KA_DEFAULT_SEC) * 1000;
+
+	if (!*last_ms) {
+		*last_ms = now_ms;
+		return false;
+	}
+	if (now_ms - *last_ms < ivl)
+		return false;
+	*last_ms = now_ms;
+	return true;
+}
+
+/* IKEv1 (RFC 3947 §4, RFC 3948 §2.3): the same for an ISAKMP SA that
+ * floated to 4500 and whose NAT-D showed our side behind the NAT. */
+static unsigned v1_keepalive_scan(struct iked *d, uint64_t now_ms)
+{
+	struct v1_sa *v;
+	unsigned n = 0;
+	char pb[80];
+
+	for (v = d->v1sas; v; v = v->next) {
+		const struct ike_remote *r;
+
+		if (v->dead || !v->established || !v->natt ||
+		    !ikev1_sa_nat_here(v->e))
+			continue;
+		r = cfg_remote_by_name(d->cfg, v->remote);
+		if (!r || !r->v1 || !r->v1->nat_traversal ||
+		    !ka_due(&v->natt_ka_ms, r->v1->nat_keepalive_sec, now_ms))
+			continue;
+		if (send_keepalive(d, &v->local, &v->peer) == 0) {
+			n++;
+			log_debug(MOD, "ISAKMP SA #%u: NAT keepalive to %s",
+				  v->id, ike_ep_str(&v->peer, pb, sizeof(pb)));
+		}
+	}
+	return n;
+}
+
 unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 {
 	struct rw_state *st = rw_get(d);
 	struct ike_sa *sa;
-	unsigned n = 0;
+	unsigned n = 0, n1;
 	char pb[80];
 
 	for (sa = d->sas; sa; sa = sa->next) {
 		const struct ike_remote *r;
-		uint64_t ivl;
 
 		/* Only the side behind the NAT keeps the mapping alive. */
 		if (!sa->natt || !sa->nat_local ||
@@ -160,20 +204,10 @@ unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 		     sa->state != IKE_S_AUTH_SENT))
 			continue;
 		r = cfg_remote_by_name(d->cfg, sa->remote);
-		if (!r || !r->nat_traversal)
+		if (!r || !r->nat_traversal ||
+		    !ka_due(&sa->natt_ka_ms, r->nat_keepalive_sec, now_ms))
 			continue;
-		ivl = (uint64_t)(r->nat_keepalive_sec ? r->nat_keepalive_sec
-						      : KA_DEFAULT_SEC) *
-		      1000;
-		if (sa->natt_ka_ms && now_ms - sa->natt_ka_ms < ivl)
-			continue;
-		if (!sa->natt_ka_ms) {
-			/* First one a full interval after the float. */
-			sa->natt_ka_ms = now_ms;
-			continue;
-		}
-		sa->natt_ka_ms = now_ms;
-		if (send_keepalive(sa) == 0) {
+		if (send_keepalive(d, &sa->local, &sa->peer) == 0) {
 			n++;
 			if (st)
 				st->keepalives_sent++;
@@ -182,7 +216,10 @@ unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 				  ike_ep_str(&sa->peer, pb, sizeof(pb)));
 		}
 	}
-	return n;
+	n1 = v1_keepalive_scan(d, now_ms);
+	if (st)
+		st->keepalives_sent += n1;
+	return n + n1;
 }
 
 static void ka_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)

@@ -72,7 +72,8 @@ struct v1_sa {
 	char policy[CFG_NAME_MAX]; /* the policy of its Quick Modes */
 	uint32_t reqid;
 	struct ike_ep local, peer;
-	bool natt; /* port 4500 framing (RFC 3947 §4) */
+	bool natt;	     /* port 4500 framing (RFC 3947 §4) */
+	uint64_t natt_ka_ms; /* natt.c: last NAT keepalive sent */
 
 	struct ikev1_conf conf; /* the engine borrows it */
 	uint8_t psk[CFG_PSK_MAX];

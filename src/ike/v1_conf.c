@@ -5,9 +5,9 @@
  * kmp_hash_alg, kmp_dh_group, kmp_auth_method, exchange_mode,
  * kmp_sa_lifetime_time, kmp_sa_nego_time_limit, max_retry_to_send,
  * interval_to_send, need_pfs, nat_traversal, dpd, dpd_delay, dpd_retry,
- * dpd_maxfail, passive, initial_contact.  What iked's IKEv1 engine
- * cannot do (Aggressive/Base Mode, signature authentication, ciphers
- * other than AES-CBC/3DES, transport mode, ...) is refused here as a
+ * dpd_maxfail, passive, initial_contact, nat_keepalive_interval.  What iked's
+ * IKEv1 engine cannot do (Aggressive/Base Mode, signature authentication,
+ * ciphers other than AES-CBC/3DES, transport mode, ...) is refused here as a
  * configuration error with the file and line of the block, never
  * silently replaced by something else.
  */
@@ -235,6 +235,9 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	    k->dpd_retry && k->dpd_retry < 3600 ? (unsigned)k->dpd_retry : 5;
 	v->dpd_max_fail = k->dpd_maxfail ? k->dpd_maxfail : 5;
 	v->nat_traversal = k->nat_traversal;
+	/* RFC 3948 §2.3 keepalives from behind a NAT (natt.c) */
+	v->nat_keepalive_sec =
+	    k->nat_keepalive < 86400 ? (unsigned)k->nat_keepalive : 20;
 	if (v->aggressive)
 		log_warn("ike",
 			 "%s:%u: remote %s: exchange_mode aggressive with a "

@@ -219,6 +219,9 @@ int ikev1_sa_set_addrs(struct ikev1_sa *sa, const struct sockaddr *local,
 		       const struct sockaddr *peer);
 /* NAT-T negotiated and a NAT (or natt_force) detected. */
 bool ikev1_sa_natt(const struct ikev1_sa *sa);
+/* NAT-D showed that we are behind a NAT (RFC 3947 §3.2): our side keeps
+ * the mapping alive (RFC 3948 §2.3 keepalives). */
+bool ikev1_sa_nat_here(const struct ikev1_sa *sa);
 
 /* A received datagram for this SA (cookies match).  Returns 0 (out
  * filled: maybe nothing), or a negative errno when dropped (counted in

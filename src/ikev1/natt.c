@@ -130,6 +130,11 @@ int natt_check_natd(struct ikev1_sa *sa, const struct isakmp_msg *m)
 	return 0;
 }
 
+bool ikev1_sa_nat_here(const struct ikev1_sa *sa)
+{
+	return sa && sa->natt_vid && sa->nat_here;
+}
+
 uint16_t natt_encap(const struct ikev1_sa *sa)
 {
 	/* RFC 3947 §5.1: UDP-Encapsulated-Tunnel = 3 */
