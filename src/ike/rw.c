@@ -493,10 +493,10 @@ static void bind_remove(struct iked *d, struct rw_bind *b)
 	free(b);
 }
 
-int rw_bind_add(struct iked *d, const struct rw_polreq *q,
-		const struct ike_sa *sa, uint32_t child_id,
-		const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
-		size_t errlen)
+static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
+		    const struct ike_id *peer_id, const char *remote,
+		    uint32_t child_id, const struct ikev2_ts *peer_ts,
+		    uint32_t *reqid, char *err, size_t errlen)
 {
 	struct rw_state *st = rw_get(d);
 	struct rw_bind *b;
@@ -508,9 +508,10 @@ int rw_bind_add(struct iked *d, const struct rw_polreq *q,
 	if (!b)
 		return -ENOMEM;
 	b->child_id = child_id;
-	b->sa_id = sa->id;
-	b->peer_id = sa->id_peer;
-	str_copy(b->remote, sa->remote, sizeof(b->remote));
+	b->sa_id = sa_id;
+	if (peer_id)
+		b->peer_id = *peer_id;
+	str_copy(b->remote, remote, sizeof(b->remote));
 	b->peer_ts = *peer_ts;
 	if (use_ops(d)) {
 		rc = st->ops->add(d, q, &b->dyn_id, &b->reqid, err, errlen);
@@ -530,6 +531,76 @@ int rw_bind_add(struct iked *d, const struct rw_polreq *q,
 	st->policies_added++;
 	*reqid = b->reqid;
 	return 0;
+}
+
+int rw_bind_add(struct iked *d, const struct rw_polreq *q,
+		const struct ike_sa *sa, uint32_t child_id,
+		const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
+		size_t errlen)
+{
+	return bind_add(d, q, sa->id, &sa->id_peer, sa->remote, child_id,
+			peer_ts, reqid, err, errlen);
+}
+
+int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
+	       uint32_t child_id, const struct ike_policy *p,
+	       const struct ksel *local_ts, const struct ksel *peer_ts,
+	       const struct kaddr *sa_local, const struct kaddr *sa_peer,
+	       uint32_t *reqid, char *err, size_t errlen)
+{
+	struct ikev2_ts pts;
+	struct rw_polreq q;
+	struct rw_bind *b;
+	uint32_t other;
+
+	if (ikev2_ts_from_prefix(&pts, peer_ts->af, peer_ts->dst.u.b,
+				 peer_ts->dst_plen, peer_ts->proto,
+				 peer_ts->dport_mask ? peer_ts->dport : 0) !=
+	    0) {
+		snprintf(err, errlen, "peer's IDci is not one prefix");
+		return -EINVAL;
+	}
+	/* a Quick Mode renewing a CHILD SA of the same ISAKMP SA: the
+	 * policies stay and now belong to the new one */
+	for (b = d->rw ? d->rw->binds : NULL; b; b = b->next)
+		if (b->sa_id == sa_id && ts_overlap(&b->peer_ts, &pts)) {
+			b->child_id = child_id;
+			*reqid = b->reqid;
+			return 0;
+		}
+	/* rw.h rule 1 without identities to compare: first come, first
+	 * served (an IKEv1 SA never takes over another SA's selectors) */
+	if (rw_ts_conflict(d->rw ? d->rw->binds : NULL, &(struct ike_id){0},
+			   sa_id, &pts, &other) != RW_OK) {
+		snprintf(err, errlen, "selectors owned by SA #%u", other);
+		return -EEXIST;
+	}
+	if (!p->sel_name[0] && use_ops(d)) {
+		snprintf(err, errlen, "policy %s has no selector for spmd",
+			 p->name);
+		return -EINVAL;
+	}
+	memset(&q, 0, sizeof(q));
+	q.selector = p->sel_name;
+	q.sel_inbound = p->sel_inbound;
+	q.mode = p->mode;
+	q.proto = peer_ts->proto ? peer_ts->proto : local_ts->proto;
+	q.local = *local_ts;
+	q.local.af = local_ts->src.af;
+	q.peer = *peer_ts;
+	q.peer.af = peer_ts->dst.af;
+	q.sa_local = *sa_local;
+	q.sa_peer = *sa_peer;
+	return bind_add(d, &q, sa_id, NULL, remote, child_id, &pts, reqid, err,
+			errlen);
+}
+
+void rw_v1_unbind(struct iked *d, uint32_t child_id)
+{
+	struct rw_bind *b = rw_bind_find(d, child_id);
+
+	if (b)
+		bind_remove(d, b);
 }
 
 struct rw_bind *rw_bind_find(struct iked *d, uint32_t child_id)

@@ -206,6 +206,17 @@ void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
 /* child.c child_uninstall: remove the child's dynamic policies (or hand
  * them to the child that rekeyed it). */
 void rw_child_gone(struct child_sa *c);
+/* v1.c, IKEv1 responder: the dynamic policies of a Quick Mode CHILD SA of
+ * a peers_sa_ipaddr IP_RW policy (local_ts: src half, peer_ts: dst half,
+ * as v1_child keeps them); *reqid is the one for its SAs.  0 or a
+ * negative errno (-EEXIST: the peer's selectors belong to another SA). */
+int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
+	       uint32_t child_id, const struct ike_policy *p,
+	       const struct ksel *local_ts, const struct ksel *peer_ts,
+	       const struct kaddr *sa_local, const struct kaddr *sa_peer,
+	       uint32_t *reqid, char *err, size_t errlen);
+/* ... and their removal with the CHILD SA (nothing if it had none). */
+void rw_v1_unbind(struct iked *d, uint32_t child_id);
 /* tasks.c ike_sa_down: release the lease, remove an applied address. */
 void rw_ike_down(struct ike_sa *sa);
 /* The lease of an IKE SA (af 0 if none). */

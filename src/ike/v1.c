@@ -26,6 +26,7 @@
 
 #include "crypto/crypto.h"
 #include "ike/exch.h"
+#include "ike/rw.h"
 #include "ike/v1.h"
 #include "kernel/esp_uat.h"
 #include "lib/log.h"
@@ -266,6 +267,7 @@ static void v1c_remove(struct v1_sa *v, struct v1_child *c, const char *why)
 	log_info(MOD, "CHILD SA #%u (%s) SPIs in %08x out %08x removed: %s",
 		 c->id, c->policy, c->spi_in, c->spi_out, why);
 	v1c_uninstall(v, c);
+	rw_v1_unbind(v->d, c->id); /* its dynamic policies, if any */
 	free(c);
 }
 
@@ -541,6 +543,25 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 	v->children = c;
 
 	endpoints(v, &local, &peer);
+	/* a road warrior (peers_sa_ipaddr IP_RW): the responder adds the
+	 * policies for the peer's IDci through spmd, as IKEv2 does (rw.h) */
+	if (!v->initiator && p && p->peer_sa_rw) {
+		char err[160] = "";
+		rc = rw_v1_bind(d, v->id, v->remote, c->id, p, &c->ts_local,
+				&c->ts_remote, &local, &peer, &c->reqid, err,
+				sizeof(err));
+		if (rc < 0) {
+			log_err(MOD,
+				"CHILD SA #%u (%s): dynamic policy: %s%s%s",
+				c->id, c->policy, strerror(-rc),
+				err[0] ? ": " : "", err);
+			send_delete(v, c->spi_in);
+			v1c_remove(v, c, "no dynamic policy");
+			return;
+		}
+		log_info(MOD, "CHILD SA #%u (%s): dynamic policy (reqid %u)",
+			 c->id, c->policy, c->reqid);
+	}
 	if (d->keyexport_esp) {
 		esp_uat_line(d->keyexport_esp, &peer, &local, c->spi_in,
 			     c->encr, ch->key_in, enc_len, c->integ,
