@@ -248,6 +248,19 @@ static void show_json_v1(struct iked *d, struct wr *w, bool first)
 			       : "none");
 		wprintf_(w, ",\"prf\":");
 		wjson_str(w, k ? crypto_prf_name(k->prf) : "none");
+		{
+			/* what the engine dropped for this SA (malformed,
+			 * HASH mismatch, replayed M-IDs) */
+			const struct ikev1_stats *st =
+			    v->e ? ikev1_sa_stats(v->e) : NULL;
+			wprintf_(w,
+				 ",\"dropped\":%llu,\"auth_failed\":%llu,"
+				 "\"replayed\":%llu",
+				 st ? (unsigned long long)st->dropped : 0ull,
+				 st ? (unsigned long long)st->auth_failed
+				    : 0ull,
+				 st ? (unsigned long long)st->replayed : 0ull);
+		}
 		wprintf_(w, ",\"age\":%llu,\"children\":[",
 			 (unsigned long long)((now - v->created_ms) / 1000));
 		for (c = v->children; c; c = c->next) {

@@ -29,7 +29,23 @@
  *                  the old ISAKMP SA; a new ISAKMP SA from the peer is
  *                  accepted beside the old one in either role
  *   --initial-contact  INITIAL-CONTACT in our message 5
+ *   --evil         (init) once the CHILD SA is up, act as a malicious
+ *                  peer that holds the keys (tests/netns/ikev1_evil.sh):
+ *                  replay every message sent so far (Main Mode, Quick
+ *                  Mode), re-seal Quick Mode and Informational messages
+ *                  with a wrong HASH, send malformed lengths, attributes
+ *                  and payload order under a valid HASH, plaintext
+ *                  Delete/Notify, garbage ciphertext, bad header
+ *                  lengths; then a genuine Quick Mode must still
+ *                  complete (exit 1 otherwise).  Prints EVIL sent=N.
  * Also printed: REKEYED old=HEX new=HEX, REAUTHED, INITIAL-CONTACT.
+ *
+ * ikev1-peer evil-cookies LOCAL PEER ICOOKIE RCOOKIE SPI
+ *   an attacker that knows only the cookies of someone else's ISAKMP SA
+ *   (and an inbound SPI of it): plaintext Delete (ISAKMP and ESP) and
+ *   Notify (INITIAL-CONTACT, R-U-THERE), garbage ciphertext for Quick
+ *   Mode, Informational and Main Mode, malformed lengths; sent to PEER
+ *   port 500 from LOCAL, then exit 0.  Prints EVIL sent=N.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,7 +60,7 @@
 
 #include <openssl/pem.h>
 
-#include "ikev1/ikev1.h"
+#include "ikev1/ikev1_int.h"
 
 static int sock = -1, sock4500 = -1;
 static bool floated;
@@ -66,27 +82,416 @@ static void hex(const char *tag, const uint8_t *p, size_t n)
 		printf("%02x", p[i]);
 }
 
-static void send_out(struct ikev1_out *o)
-{
-	uint8_t buf[65536 + 4] = {0};
+/* What we sent (for --evil's replays). */
+#define KEPT_MAX 32
+static uint8_t *kept[KEPT_MAX];
+static size_t kept_len[KEPT_MAX];
+static int n_kept;
 
-	if (!o->pkt)
-		return;
-	if (o->float_4500)
-		floated = true;
+static void send_bytes(const uint8_t *p, size_t len)
+{
+	static uint8_t buf[65536 + 4];
+
 	if (!floated) {
-		if (sendto(sock, o->pkt, o->len, 0, (struct sockaddr *)&peer,
+		if (sendto(sock, p, len, 0, (struct sockaddr *)&peer,
 			   sizeof(peer)) < 0)
 			perror("sendto");
 		return;
 	}
 	/* RFC 3947 §4: the non-ESP marker (4 zero octets) first */
-	if (o->len > 65536)
+	if (len > 65536)
 		return;
-	memcpy(buf + 4, o->pkt, o->len);
-	if (sendto(sock4500, buf, o->len + 4, 0, (struct sockaddr *)&peer4500,
+	memset(buf, 0, 4);
+	memcpy(buf + 4, p, len);
+	if (sendto(sock4500, buf, len + 4, 0, (struct sockaddr *)&peer4500,
 		   sizeof(peer4500)) < 0)
 		perror("sendto 4500");
+}
+
+static void send_out(struct ikev1_out *o)
+{
+	if (!o->pkt)
+		return;
+	if (o->float_4500)
+		floated = true;
+	if (n_kept < KEPT_MAX && (kept[n_kept] = malloc(o->len))) {
+		memcpy(kept[n_kept], o->pkt, o->len);
+		kept_len[n_kept++] = o->len;
+	}
+	send_bytes(o->pkt, o->len);
+}
+
+/* ---- --evil: what a malicious peer holding the keys can send ---- */
+
+struct chain {
+	uint8_t b[2048];
+	size_t n, last;
+	uint8_t first;
+};
+
+/* A generic payload header (RFC 2408 §3.2) with length len_field
+ * (normally 4 + blen) and the body. */
+static void ch_add_len(struct chain *c, uint8_t type, const void *body,
+		       size_t blen, uint16_t len_field)
+{
+	if (c->n + 4 + blen > sizeof(c->b))
+		return;
+	if (c->n == 0)
+		c->first = type;
+	else
+		c->b[c->last] = type;
+	c->last = c->n;
+	c->b[c->n] = 0;
+	c->b[c->n + 1] = 0;
+	c->b[c->n + 2] = (uint8_t)(len_field >> 8);
+	c->b[c->n + 3] = (uint8_t)len_field;
+	if (blen)
+		memcpy(c->b + c->n + 4, body, blen);
+	c->n += 4 + blen;
+}
+
+static void ch_add(struct chain *c, uint8_t type, const void *body, size_t blen)
+{
+	ch_add_len(c, type, body, blen, (uint16_t)(4 + blen));
+}
+
+enum { H_NONE, H_GOOD, H_BAD };
+
+/* Header + chain; HASH(1) (RFC 2409 §5.5/§5.7) over the rest when the
+ * first payload is a HASH (H_BAD: one octet flipped); sealed with the
+ * exchange's IV unless plain; len_delta changes the header length. */
+static int evil_msg(struct ikev1_sa *sa, uint8_t exch, uint32_t mid,
+		    const struct chain *c, int hash, bool plain, int len_delta)
+{
+	size_t hl = sa->keys.hlen, plen;
+	uint8_t iv[CRYPTO_MAX_BLOCK], *pkt;
+	struct isakmp_hdr h;
+	struct isakmp_wr b;
+	uint32_t l;
+
+	sa_hdr(sa, &h, exch, mid, !plain);
+	isakmp_wr_begin(&b, &h);
+	wr_bytes(&b.w, c->b, c->n);
+	if (isakmp_wr_finish(&b, &pkt, &plen) != 0)
+		return 0;
+	pkt[16] = c->first;
+	if (hash != H_NONE && c->n >= 4 + hl) {
+		ikev1_qm_hash(
+		    &sa->keys, mid, NULL, 0, pkt + ISAKMP_HDR_LEN + 4 + hl,
+		    plen - ISAKMP_HDR_LEN - 4 - hl, pkt + ISAKMP_HDR_LEN + 4);
+		if (hash == H_BAD)
+			pkt[ISAKMP_HDR_LEN + 4] ^= 0x5a;
+	}
+	if (!plain && (ikev1_iv_exchange(&sa->keys, mid, iv) != 0 ||
+		       sa_seal(sa, iv, &pkt, &plen) != 0)) {
+		free(pkt);
+		return 0;
+	}
+	l = (uint32_t)((int)plen + len_delta);
+	pkt[24] = (uint8_t)(l >> 24);
+	pkt[25] = (uint8_t)(l >> 16);
+	pkt[26] = (uint8_t)(l >> 8);
+	pkt[27] = (uint8_t)l;
+	send_bytes(pkt, plen);
+	free(pkt);
+	usleep(20000);
+	return 1;
+}
+
+static uint32_t fresh_mid(void)
+{
+	uint32_t m = 0;
+
+	while (m == 0)
+		if (crypto_random(&m, sizeof(m)) != 0)
+			m = 0x7e57;
+	return m;
+}
+
+/* Delete (RFC 2408 §3.15) / Notify (§3.14) bodies, IPsec DOI. */
+static size_t del_body(uint8_t *b, uint8_t proto, const uint8_t *spi,
+		       uint8_t spi_len, uint16_t n)
+{
+	b[0] = b[1] = b[2] = 0;
+	b[3] = ISAKMP_DOI_IPSEC;
+	b[4] = proto;
+	b[5] = spi_len;
+	b[6] = (uint8_t)(n >> 8);
+	b[7] = (uint8_t)n;
+	memcpy(b + 8, spi, spi_len);
+	return 8u + spi_len;
+}
+
+static size_t notify_body(uint8_t *b, uint16_t type, const uint8_t *spi,
+			  uint8_t spi_len)
+{
+	b[0] = b[1] = b[2] = 0;
+	b[3] = ISAKMP_DOI_IPSEC;
+	b[4] = ISAKMP_PROTO_ISAKMP;
+	b[5] = spi_len;
+	b[6] = (uint8_t)(type >> 8);
+	b[7] = (uint8_t)type;
+	memcpy(b + 8, spi, spi_len);
+	return 8u + spi_len + 4; /* + 4 octets of data (R-U-THERE seq) */
+}
+
+static int evil_campaign(struct ikev1_sa *sa, uint32_t spi_in)
+{
+	size_t hl = sa->keys.hlen;
+	uint8_t zero[CRYPTO_MAX_PRF_OUT] = {0}, nonce[32], body[256];
+	uint8_t spi[4] = {(uint8_t)(spi_in >> 24), (uint8_t)(spi_in >> 16),
+			  (uint8_t)(spi_in >> 8), (uint8_t)spi_in};
+	uint8_t cookies[16];
+	uint32_t qm_mid = 0;
+	struct chain c;
+	size_t n;
+	int sent = 0;
+
+	memcpy(cookies, sa->cky_i, 8);
+	memcpy(cookies + 8, sa->cky_r, 8);
+	memset(nonce, 0xab, sizeof(nonce));
+	/* 1. replays: every Main Mode and Quick Mode message we sent */
+	for (int i = 0; i < n_kept; i++) {
+		if (kept_len[i] > 20 && kept[i][18] == ISAKMP_EXCH_QUICK &&
+		    !qm_mid)
+			qm_mid = (uint32_t)kept[i][20] << 24 |
+				 (uint32_t)kept[i][21] << 16 |
+				 (uint32_t)kept[i][22] << 8 | kept[i][23];
+		send_bytes(kept[i], kept_len[i]);
+		sent++;
+		usleep(20000);
+	}
+	/* 2. Quick Mode re-sealed with a wrong HASH(1): a well-formed
+	 * SA (ESP, AES-128, tunnel, HMAC-SHA2-256) and Nonce */
+	static const uint8_t sa_ok[] = {
+	    0,	  0, 0, 1, 0,	 0, 0, 1, 0,	0,  0, 32, 1, ISAKMP_PROTO_ESP,
+	    4,	  1, 1, 2, 3,	 4, 0, 0, 0,	20, 1, 12, 0, 0,
+	    0x80, 4, 0, 1, 0x80, 5, 0, 5, 0x80, 6,  0, 128};
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	ch_add(&c, ISAKMP_NP_SA, sa_ok, sizeof(sa_ok));
+	ch_add(&c, ISAKMP_NP_NONCE, nonce, sizeof(nonce));
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_BAD, false, 0);
+	/* 3. the same with a valid HASH under the M-ID of our finished
+	 * Quick Mode (a replayed M-ID) */
+	if (qm_mid)
+		sent += evil_msg(sa, ISAKMP_EXCH_QUICK, qm_mid, &c, H_GOOD,
+				 false, 0);
+	/* 4. valid HASH, payload order: SA before HASH */
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_SA, (uint8_t[8]){0, 0, 0, 1, 0, 0, 0, 1}, 8);
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	ch_add(&c, ISAKMP_NP_NONCE, nonce, sizeof(nonce));
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_NONE, false, 0);
+	/* 5. valid HASH, a Nonce whose length runs past the message */
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	ch_add_len(&c, ISAKMP_NP_NONCE, nonce, 16, 0xfff0);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_GOOD, false, 0);
+	/* 6. valid HASH, a payload length below its header (2) */
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	ch_add_len(&c, ISAKMP_NP_NONCE, nonce, 16, 2);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_GOOD, false, 0);
+	/* 7. valid HASH, an SA whose transform attribute claims 4 KiB */
+	{
+		static const uint8_t sab[] = {
+		    0,	  0,	0,    1,   0, 0,
+		    0,	  1, /* DOI, situation */
+		    0,	  0,	0,    28,  1, ISAKMP_PROTO_ESP,
+		    4,	  1,	1,    2,   3, 4,
+		    0,	  0,	0,    16,  1, 12,
+		    0,	  0,		     /* transform AES */
+		    0x00, 0x02, 0x10, 0x00}; /* variable, 4096 octets */
+		memset(&c, 0, sizeof(c));
+		ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+		ch_add(&c, ISAKMP_NP_SA, sab, sizeof(sab));
+		ch_add(&c, ISAKMP_NP_NONCE, nonce, sizeof(nonce));
+		sent += evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_GOOD,
+				 false, 0);
+	}
+	/* 8. valid HASH, an unknown payload type; 9. HASH alone */
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	ch_add(&c, 99, nonce, 8);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_GOOD, false, 0);
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_QUICK, fresh_mid(), &c, H_GOOD, false, 0);
+	/* 10. Informational Delete (ESP, ISAKMP) and Notify with a wrong
+	 * HASH, then the same in plaintext (no encryption, RFC 2409 §5.7) */
+	for (int plain = 0; plain < 2; plain++) {
+		memset(&c, 0, sizeof(c));
+		ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+		n = del_body(body, ISAKMP_PROTO_ESP, spi, 4, 1);
+		ch_add(&c, ISAKMP_NP_D, body, n);
+		sent += evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c,
+				 plain ? H_GOOD : H_BAD, plain, 0);
+		memset(&c, 0, sizeof(c));
+		ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+		n = del_body(body, ISAKMP_PROTO_ISAKMP, cookies, 16, 1);
+		ch_add(&c, ISAKMP_NP_D, body, n);
+		sent += evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c,
+				 plain ? H_GOOD : H_BAD, plain, 0);
+		memset(&c, 0, sizeof(c));
+		ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+		n = notify_body(body, ISAKMP_N_INITIAL_CONTACT, cookies, 16);
+		ch_add(&c, ISAKMP_NP_N, body, n - 4);
+		sent += evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c,
+				 plain ? H_GOOD : H_BAD, plain, 0);
+		memset(&c, 0, sizeof(c));
+		ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+		n = notify_body(body, ISAKMP_N_DPD_R_U_THERE, cookies, 16);
+		ch_add(&c, ISAKMP_NP_N, body, n);
+		sent += evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c,
+				 plain ? H_GOOD : H_BAD, plain, 0);
+	}
+	/* 11. valid HASH, a Delete whose SPI count runs past the payload */
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	n = del_body(body, ISAKMP_PROTO_ESP, spi, 4, 200);
+	ch_add(&c, ISAKMP_NP_D, body, n);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c, H_GOOD, false, 0);
+	/* 12. header length larger / smaller than the datagram */
+	memset(&c, 0, sizeof(c));
+	ch_add(&c, ISAKMP_NP_HASH, zero, hl);
+	n = del_body(body, ISAKMP_PROTO_ESP, spi, 4, 1);
+	ch_add(&c, ISAKMP_NP_D, body, n);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c, H_GOOD, false, 64);
+	sent +=
+	    evil_msg(sa, ISAKMP_EXCH_INFO, fresh_mid(), &c, H_GOOD, false, -16);
+	/* 13. garbage ciphertext: Quick Mode, Informational, Main Mode,
+	 * and an exchange type nobody defined */
+	{
+		uint8_t g[28 + 64];
+		static const uint8_t ex[] = {ISAKMP_EXCH_QUICK,
+					     ISAKMP_EXCH_INFO,
+					     ISAKMP_EXCH_IDPROT, 99};
+		for (size_t e = 0; e < sizeof(ex); e++) {
+			uint32_t mid = e == 2 ? 0 : fresh_mid();
+			size_t gl = e == 1 ? sizeof(g) - 1 : sizeof(g);
+			memcpy(g, cookies, 16);
+			g[16] = ISAKMP_NP_HASH;
+			g[17] = 0x10;
+			g[18] = ex[e];
+			g[19] = ISAKMP_FLAG_E;
+			g[20] = (uint8_t)(mid >> 24);
+			g[21] = (uint8_t)(mid >> 16);
+			g[22] = (uint8_t)(mid >> 8);
+			g[23] = (uint8_t)mid;
+			g[24] = g[25] = 0;
+			g[26] = (uint8_t)(gl >> 8);
+			g[27] = (uint8_t)gl;
+			if (crypto_random(g + 28, sizeof(g) - 28) != 0)
+				memset(g + 28, 0x33, sizeof(g) - 28);
+			send_bytes(g, gl);
+			sent++;
+			usleep(20000);
+		}
+	}
+	printf("EVIL sent=%d\n", sent);
+	return sent;
+}
+
+/* An attacker with someone else's cookies only (no keys). */
+static int evil_cookies(const char *ci_hex, const char *cr_hex,
+			const char *spi_hex)
+{
+	uint8_t g[28 + 128], cookies[16], spi[4];
+	unsigned long long ci = strtoull(ci_hex, NULL, 16),
+			   cr = strtoull(cr_hex, NULL, 16);
+	unsigned long s = strtoul(spi_hex, NULL, 16);
+	int sent = 0;
+
+	for (int i = 0; i < 8; i++) {
+		cookies[i] = (uint8_t)(ci >> (56 - 8 * i));
+		cookies[8 + i] = (uint8_t)(cr >> (56 - 8 * i));
+	}
+	for (int i = 0; i < 4; i++)
+		spi[i] = (uint8_t)(s >> (24 - 8 * i));
+	for (int k = 0; k < 12; k++) {
+		uint8_t *p = g + 28, exch = ISAKMP_EXCH_INFO, flags = 0;
+		uint32_t mid = fresh_mid();
+		size_t n = 0, len;
+		switch (k) {
+		case 0: /* plaintext Delete of the ISAKMP SA, no HASH */
+		case 1: /* ... of the ESP SA */
+			g[16] = ISAKMP_NP_D;
+			n = del_body(p + 4,
+				     k ? ISAKMP_PROTO_ESP : ISAKMP_PROTO_ISAKMP,
+				     k ? spi : cookies, k ? 4 : 16, 1);
+			break;
+		case 2: /* plaintext INITIAL-CONTACT */
+			g[16] = ISAKMP_NP_N;
+			n = notify_body(p + 4, ISAKMP_N_INITIAL_CONTACT,
+					cookies, 16) -
+			    4;
+			break;
+		case 3: /* plaintext R-U-THERE */
+			g[16] = ISAKMP_NP_N;
+			n = notify_body(p + 4, ISAKMP_N_DPD_R_U_THERE, cookies,
+					16);
+			break;
+		case 4: /* plaintext Delete behind a zero HASH */
+			g[16] = ISAKMP_NP_HASH;
+			memset(p, 0, 4 + 32);
+			p[0] = ISAKMP_NP_D;
+			p[3] = 4 + 32;
+			n = del_body(p + 36 + 4, ISAKMP_PROTO_ISAKMP, cookies,
+				     16, 1);
+			p[36] = p[36 + 1] = p[36 + 2] = 0;
+			p[36 + 3] = (uint8_t)(4 + n);
+			n += 36 + 4;
+			break;
+		default: /* encrypted garbage: Info, Quick, Main Mode, with
+			  * wrong header lengths in the last ones */
+			g[16] = ISAKMP_NP_HASH;
+			exch = k % 3 == 0   ? ISAKMP_EXCH_INFO
+			       : k % 3 == 1 ? ISAKMP_EXCH_QUICK
+					    : ISAKMP_EXCH_IDPROT;
+			flags = ISAKMP_FLAG_E;
+			n = 64 - 4;
+			if (crypto_random(p + 4, n) != 0)
+				memset(p + 4, 0x44, n);
+			break;
+		}
+		if (k < 4) {
+			p[0] = 0;
+			p[1] = 0;
+			p[2] = (uint8_t)((4 + n) >> 8);
+			p[3] = (uint8_t)(4 + n);
+		}
+		len = 28 + (k == 4 ? n : 4 + n);
+		if (k > 4)
+			memset(p, 0, 4);
+		memcpy(g, cookies, 16);
+		g[17] = 0x10;
+		g[18] = exch;
+		g[19] = flags;
+		g[20] = (uint8_t)(mid >> 24);
+		g[21] = (uint8_t)(mid >> 16);
+		g[22] = (uint8_t)(mid >> 8);
+		g[23] = (uint8_t)mid;
+		{
+			size_t hlen = k >= 10 ? len + 16 * (k - 9) : len;
+			g[24] = g[25] = 0;
+			g[26] = (uint8_t)(hlen >> 8);
+			g[27] = (uint8_t)hlen;
+		}
+		send_bytes(g, len);
+		sent++;
+		usleep(20000);
+	}
+	printf("EVIL sent=%d\n", sent);
+	return 0;
 }
 
 static int prefix(const char *s, struct isakmp_id *id)
@@ -143,6 +548,7 @@ int main(int argc, char **argv)
 	struct ikev1_sa *old_sa = NULL;
 	int rekey_at = -1, reauth_at = -1, n_child = 0;
 	bool rekey_sent = false, reauth_sent = false;
+	bool evil = false, evil_done = false;
 	time_t first_child_at = 0;
 	int timeout = 30, tries = 0, hold = 0;
 	time_t child_at = 0;
@@ -154,6 +560,23 @@ int main(int argc, char **argv)
 				"TS_LOCAL TS_REMOTE [--pfs G] [--delete S] "
 				"[--wait-delete] [--timeout S]\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "evil-cookies") && argc >= 7) {
+		memset(&peer, 0, sizeof(peer));
+		memset(&local, 0, sizeof(local));
+		local.sin_family = peer.sin_family = AF_INET;
+		peer.sin_port = htons(500);
+		if (inet_pton(AF_INET, argv[2], &local.sin_addr) != 1 ||
+		    inet_pton(AF_INET, argv[3], &peer.sin_addr) != 1)
+			return 2;
+		sock = socket(AF_INET, SOCK_DGRAM, 0);
+		if (sock < 0 ||
+		    bind(sock, (struct sockaddr *)&local, sizeof(local))) {
+			perror("socket/bind");
+			return 1;
+		}
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return evil_cookies(argv[4], argv[5], argv[6]);
 	}
 	init = strcmp(argv[1], "init") == 0;
 	memset(&c, 0, sizeof(c));
@@ -229,6 +652,8 @@ int main(int argc, char **argv)
 			reauth_at = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--initial-contact"))
 			c.initial_contact = true;
+		else if (!strcmp(argv[i], "--evil"))
+			evil = true;
 	}
 	sock = socket(AF_INET, SOCK_DGRAM, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&local, sizeof(local))) {
@@ -266,8 +691,23 @@ int main(int argc, char **argv)
 		ssize_t n;
 
 		if (child && (!want_delete || del_isakmp) &&
-		    (!wait_delete || del_isakmp))
+		    (!wait_delete || del_isakmp) && (!evil || n_child >= 2))
 			break;
+		if (init && child && evil && !evil_done) {
+			struct ikev1_out q;
+			evil_done = true;
+			evil_campaign(sa, child_spi_in);
+			sleep(1);
+			/* the ISAKMP SA must still work: a genuine Quick Mode
+			 */
+			if (ikev1_quick_start(sa, &q) == 0) {
+				send_out(&q);
+				last_send = time(NULL);
+				tries = 0;
+			}
+			ikev1_out_clear(&q);
+			continue;
+		}
 		if (init && child && rekey_at >= 0 && !rekey_sent &&
 		    time(NULL) - first_child_at >= rekey_at) {
 			struct ikev1_out q;
@@ -459,8 +899,10 @@ int main(int argc, char **argv)
 	sk_X509_pop_free(c.peer_certs, X509_free);
 	close(sock);
 	close(sock4500);
+	for (int i = 0; i < n_kept; i++)
+		free(kept[i]);
 	return child && (!want_delete || del_isakmp) &&
-		       (!wait_delete || del_isakmp)
+		       (!wait_delete || del_isakmp) && (!evil || n_child >= 2)
 		   ? 0
 		   : 1;
 }
