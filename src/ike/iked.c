@@ -43,6 +43,7 @@
 #include "lib/util.h"
 #include "ike/migrate.h"
 #include "ike/priv.h"
+#include "ike/addrmon.h"
 #include "ike/priv_parent.h"
 #include "lib/filesrc.h"
 #include "lib/sandbox.h"
@@ -450,6 +451,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	/* Bound and created as root, before the sandbox. */
 	if (net_open(d) < 0)
 		fatal(MOD, "cannot open any IKE socket");
+	addrmon_open(d); /* MOBIKE: local address changes (addrmon.h) */
 	if (sb) {
 		if (priv_engine_sandbox(sb) < 0)
 			fatal(MOD, "the IKE engine cannot drop its privileges "
@@ -475,6 +477,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	shutdown_sas(d);
 	rw_free(d);
 	ctl_close(d);
+	addrmon_close(d);
 	net_close(d);
 	if (d->spm)
 		spmif_client_free(d->spm);

@@ -42,6 +42,7 @@
 
 struct spmif_client;
 struct rw_state;
+struct addrmon;
 struct ike_sa;
 struct v1_sa;
 
@@ -309,6 +310,7 @@ struct iked {
 	struct spmif_client *spm;
 	struct ev_timer spm_retry;
 	struct rw_state *rw; /* road warriors, CP, NAT-T (rw.h) */
+	struct addrmon *am;  /* local addresses, MOBIKE moves (addrmon.h) */
 
 	struct ike_sa *sas;
 	struct ike_sa *hash[IKED_SA_HASH];
@@ -352,6 +354,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt);
 /* The source address the routing table picks towards peer. */
 int net_route_src(const struct kaddr *peer, struct kaddr *src);
+/* A socket can send from local (wildcard or bound to it), natt framing. */
+bool net_can_send(struct iked *d, const struct ike_ep *local, bool natt);
 /* The path MTU the kernel knows towards peer (route or PMTU cache),
  * or a negative errno. */
 int net_path_mtu(const struct kaddr *peer);

@@ -4,10 +4,11 @@
  *
  *  - negotiation (§3.3): MOBIKE_SUPPORTED in the IKE_AUTH request and,
  *    when the request had it and `mobike on`, in the response; with it
- *    our address list: NO_ADDITIONAL_ADDRESSES (iked uses one address
- *    per IKE SA).  The peer's ADDITIONAL_IP4/IP6_ADDRESS notifies (or
- *    NO_ADDITIONAL_ADDRESSES) are kept as its list (§3.4, §3.6), in
- *    IKE_AUTH and in any later INFORMATIONAL.
+ *    our address list: ADDITIONAL_IP4/IP6_ADDRESS for each other usable
+ *    local address the address monitor knows (addrmon.c), else
+ *    NO_ADDITIONAL_ADDRESSES; the same list in UPDATE_SA_ADDRESSES.  The peer's
+ * ADDITIONAL_IP4/IP6_ADDRESS notifies (or NO_ADDITIONAL_ADDRESSES) are kept as
+ * its list (§3.4, §3.6), in IKE_AUTH and in any later INFORMATIONAL.
  *  - responder (§3.5): an authenticated INFORMATIONAL request carrying
  *    UPDATE_SA_ADDRESSES moves the IKE SA to the addresses the request
  *    came from and went to (input.c keeps them as sa->rx_req_from), the
@@ -16,7 +17,8 @@
  *    kept, never a rekey), and the response carries NAT-D for the new
  *    addresses.  COOKIE2 (§3.8) in any INFORMATIONAL request is echoed.
  *  - initiator (§3.5): mobike_update() moves our end of the IKE SA to a
- *    new local address: an INFORMATIONAL request from there with
+ *    new local address (addrmon.c calls it when the kernel's route to
+ *    the peer has a new source): an INFORMATIONAL request from there with
  *    UPDATE_SA_ADDRESSES, NAT-D and a fresh COOKIE2; when the response
  *    echoes the COOKIE2 (return routability, §3.8), the CHILD SAs move.
  *
@@ -34,6 +36,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto/crypto.h"
+#include "ike/addrmon.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
@@ -43,6 +46,27 @@
 
 /* ---- negotiation (§3.3) and address lists (§3.4, §3.6) ---- */
 
+/* §3.4, §3.6: our addresses other than the IKE SA's (addrmon.c: usable,
+ * with a socket to send from), or NO_ADDITIONAL_ADDRESSES. */
+static void put_addresses(struct ikev2_wr *b, const struct ike_sa *sa)
+{
+	struct kaddr add[IKE_MOBIKE_ADDRS];
+	unsigned n =
+	    addrmon_additional(sa->d, &sa->local.addr, add, IKE_MOBIKE_ADDRS);
+
+	if (!n) {
+		ikev2_put_notify_simple(b, IKEV2_N_NO_ADDITIONAL_ADDRESSES,
+					NULL, 0);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ikev2_put_notify_simple(
+		    b,
+		    add[i].af == AF_INET ? IKEV2_N_ADDITIONAL_IP4_ADDRESS
+					 : IKEV2_N_ADDITIONAL_IP6_ADDRESS,
+		    add[i].u.b, add[i].af == AF_INET ? 4 : 16);
+}
+
 void mobike_put_auth(struct ikev2_wr *b, const struct ike_sa *sa,
 		     const struct ike_remote *r)
 {
@@ -50,7 +74,7 @@ void mobike_put_auth(struct ikev2_wr *b, const struct ike_sa *sa,
 	if (!r || !r->mobike || (!sa->initiator && !sa->mobike))
 		return;
 	ikev2_put_notify_simple(b, IKEV2_N_MOBIKE_SUPPORTED, NULL, 0);
-	ikev2_put_notify_simple(b, IKEV2_N_NO_ADDITIONAL_ADDRESSES, NULL, 0);
+	put_addresses(b, sa);
 }
 
 /* §3.6: the peer's full list, replacing the previous one. */
@@ -102,16 +126,20 @@ void mobike_read_auth(struct ike_sa *sa, const struct ike_msg *m,
 }
 
 /* The CHILD SAs of sa follow its endpoints in place; a CHILD SA the
- * backend cannot move is rekeyed (it still works afterwards). */
+ * backend cannot move is rekeyed (it still works afterwards).  CHILD SAs
+ * with an id above last_old (0: none) were created while our update was
+ * out, at the new endpoints already (e.g. the peer rekeyed right after
+ * answering): they stay where they are. */
 static void children_follow(struct ike_sa *sa, const struct ike_ep *old_local,
-			    const struct ike_ep *old_peer)
+			    const struct ike_ep *old_peer, uint32_t last_old)
 {
 	struct child_sa *c;
 	unsigned moved = 0, rekeyed = 0;
 	char lb[80], pb[80];
 
 	for (c = sa->children; c; c = c->next) {
-		if (c->state != CHILD_S_INSTALLED)
+		if (c->state != CHILD_S_INSTALLED ||
+		    (last_old && c->id > last_old))
 			continue;
 		if (child_migrate(c, old_local, old_peer) == 0) {
 			moved++;
@@ -158,7 +186,7 @@ void mobike_info_r(struct ike_sa *sa, const struct ike_msg *m,
 		sa->mobike_updates++;
 		if (!ep_eq(&old_local, &sa->local) ||
 		    !ep_eq(&old_peer, &sa->peer))
-			children_follow(sa, &old_local, &old_peer);
+			children_follow(sa, &old_local, &old_peer, 0);
 		else
 			log_info(MOD,
 				 "IKE SA #%u: MOBIKE: UPDATE_SA_ADDRESSES, "
@@ -182,6 +210,8 @@ void mobike_info_r(struct ike_sa *sa, const struct ike_msg *m,
 struct mobike_upd {
 	struct ike_ep old_local, old_peer;
 	uint8_t cookie2[16];
+	uint32_t last_child; /* CHILD SA ids up to it are at the old ends */
+	bool was_moved;	     /* sa->moved before the request went out */
 };
 
 static void upd_free(void *p)
@@ -232,7 +262,11 @@ int mobike_update_initiate(struct ike_sa *sa, struct task *t)
 	u->old_peer = sa->peer;
 	if (crypto_random(u->cookie2, sizeof(u->cookie2)) < 0)
 		return -EIO;
-	/* §3.5: the request goes out from the new address already. */
+	/* §3.5: the request goes out from the new address already, and
+	 * CHILD SAs created from now on are installed there. */
+	u->last_child = sa->d->next_child_id;
+	u->was_moved = sa->moved;
+	sa->moved = true; /* child.c endpoints(): the IKE SA's */
 	sa->local = to_local;
 	sa->peer = to_peer;
 	if (to_local.port == IKE_NATT_PORT)
@@ -241,13 +275,14 @@ int mobike_update_initiate(struct ike_sa *sa, struct task *t)
 		       true);
 	ikev2_put_notify_simple(&b, IKEV2_N_UPDATE_SA_ADDRESSES, NULL, 0);
 	natt_put_natd_v2(&b, sa);
-	ikev2_put_notify_simple(&b, IKEV2_N_NO_ADDITIONAL_ADDRESSES, NULL, 0);
+	put_addresses(&b, sa);
 	ikev2_put_notify_simple(&b, IKEV2_N_COOKIE2, u->cookie2,
 				sizeof(u->cookie2));
 	if (rc < 0) {
 		ikev2_wr_abort(&b);
 		sa->local = u->old_local;
 		sa->peer = u->old_peer;
+		sa->moved = u->was_moved;
 		return rc;
 	}
 	log_info(MOD, "IKE SA #%u: MOBIKE: sending UPDATE_SA_ADDRESSES",
@@ -274,10 +309,13 @@ void mobike_update_process_i(struct ike_sa *sa, struct task *t,
 			 sa->id);
 		sa->local = u->old_local;
 		sa->peer = u->old_peer;
+		sa->moved = u->was_moved;
 		return;
 	}
 	read_addresses(sa, m);
 	natt_check_natd_v2(sa, m);
 	sa->mobike_updates++;
-	children_follow(sa, &u->old_local, &u->old_peer);
+	/* child_migrate() finds the older CHILD SAs where they were. */
+	sa->moved = u->was_moved;
+	children_follow(sa, &u->old_local, &u->old_peer, u->last_child);
 }

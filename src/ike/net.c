@@ -354,6 +354,17 @@ void net_close(struct iked *d)
 	d->nsock = 0;
 }
 
+/* Bound to :: or 0.0.0.0 (no interface entry, or interface { ike
+ * "::"; }): any local address, e.g. a mobile node's new care-of address
+ * or a MOBIKE initiator's new address (addrmon.c). */
+static bool sock_wildcard(const struct ike_sock *s)
+{
+	static const uint8_t any[16];
+
+	return !s->addr.af ||
+	       !memcmp(s->addr.u.b, any, s->addr.af == AF_INET ? 4 : 16);
+}
+
 static struct ike_sock *sock_pick(struct iked *d, const struct ike_ep *local,
 				  bool natt)
 {
@@ -361,13 +372,8 @@ static struct ike_sock *sock_pick(struct iked *d, const struct ike_ep *local,
 	size_t i;
 
 	for (i = 0; i < d->nsock; i++) {
-		static const uint8_t any[16];
 		struct ike_sock *s = &d->sock[i];
-		/* bound to :: or 0.0.0.0 (interface { ike "::"; }): any
-		 * local address, e.g. a mobile node's new care-of address */
-		bool wildcard =
-		    !s->addr.af ||
-		    !memcmp(s->addr.u.b, any, s->addr.af == AF_INET ? 4 : 16);
+		bool wildcard = sock_wildcard(s);
 
 		if (s->af != local->addr.af || s->natt != natt)
 			continue;
@@ -415,7 +421,9 @@ int net_send(struct iked *d, const struct ike_ep *local,
 	/* RFC 3948 §2.2: prefix the non-ESP marker on 4500. */
 	mh.msg_iov = natt ? iov : iov + 1;
 	mh.msg_iovlen = natt ? 2 : 1;
-	if (!s->addr.af) {
+	/* A wildcard socket sends from the IKE SA's address (IP_PKTINFO /
+	 * IPV6_PKTINFO), not from whatever the route would pick. */
+	if (sock_wildcard(s) && local->addr.af) {
 		struct cmsghdr *cm;
 		memset(&cbuf, 0, sizeof(cbuf));
 		mh.msg_control = cbuf.b;
@@ -468,6 +476,11 @@ uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt)
 	struct ike_sock *s = sock_pick(d, &ep, natt);
 
 	return s ? s->port : (natt ? IKE_NATT_PORT : IKE_PORT);
+}
+
+bool net_can_send(struct iked *d, const struct ike_ep *local, bool natt)
+{
+	return d->send_hook || sock_pick(d, local, natt) != NULL;
 }
 
 int net_route_src(const struct kaddr *peer, struct kaddr *src)

@@ -16,8 +16,7 @@
 # from .3 answered, COOKIE2 echoed, no IKE_SA_INIT and no CREATE_CHILD_SA
 # after the move.
 #
-# Not covered: racoon2 as the moving side (iked does not watch its own
-# addresses yet; see iked(8)).
+# racoon2 as the moving side: ikev2_charon_mobike_resp.sh.
 #
 # Usage: R2_BUILD=build-dir tests/interop/ikev2_charon_mobike.sh
 #   Skips (exit 77) without iked/r2espd/spmd, charon or tshark.

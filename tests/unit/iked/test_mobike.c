@@ -11,7 +11,11 @@
  *    both sides move their CHILD SA in place (same SPIs, the SAs now
  *    between the new addresses in the fake kernels, nothing rekeyed), the
  *    responder's next request goes to the new address;
- *  - without MOBIKE negotiated, nothing moves.
+ *  - without MOBIKE negotiated, nothing moves;
+ *  - the address monitor (addrmon.c): rtnetlink address and route
+ *    messages parsed and malformed ones refused; when the route to the
+ *    peer has a new source, the initiator's IKE SA moves there by
+ *    itself (and not while the source is unchanged, nor as responder).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +28,12 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "ike/addrmon.h"
 #include "ike/exch.h"
+#include "kernel/xfrm_msg.h"
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include "ike/iked.h"
 #include "lib/log.h"
 
@@ -192,11 +201,201 @@ static void test_move(void **st)
 	assert_int_equal(h_count_est(&Bd), 1);
 }
 
+/* ---- addrmon.c ---- */
+
+/* Builds one netlink message: header, fixed part, then attributes. */
+struct nlb {
+	uint8_t b[512];
+	size_t len;
+};
+
+static void nlb_start(struct nlb *n, uint16_t type, const void *fixed,
+		      size_t flen)
+{
+	uint32_t len = 0;
+	uint16_t flags = 0;
+	uint32_t z = 0;
+
+	memset(n, 0, sizeof(*n));
+	memcpy(n->b + 4, &type, 2);
+	memcpy(n->b + 6, &flags, 2);
+	memcpy(n->b + 8, &z, 4);
+	memcpy(n->b + 12, &z, 4);
+	memcpy(n->b + 16, fixed, flen);
+	n->len = 16 + flen;
+	memcpy(n->b, &len, 4);
+}
+
+static void nlb_attr(struct nlb *n, uint16_t type, const void *p, size_t l)
+{
+	uint16_t al = (uint16_t)(4 + l);
+
+	memcpy(n->b + n->len, &al, 2);
+	memcpy(n->b + n->len + 2, &type, 2);
+	memcpy(n->b + n->len + 4, p, l);
+	n->len += (4 + l + 3) & ~(size_t)3;
+}
+
+static int nlb_parse(struct nlb *n, struct rtnl_ev *ev)
+{
+	uint32_t len = (uint32_t)n->len;
+	struct rd stream;
+	struct xnl_msg m;
+
+	memcpy(n->b, &len, 4);
+	stream = rd_init(n->b, n->len);
+	if (xnl_next(&stream, &m) != 1)
+		return -EBADMSG;
+	return rtnl_parse(&m, ev);
+}
+
+static void test_rtnl_parse(void **st)
+{
+	uint8_t ifa[8] = {AF_INET, 24, 0, 0, 2, 0, 0, 0}; /* index 2 */
+	uint8_t rtm[12] = {AF_INET6, 128, 0, 0, 254, 0, 0, 1, 0, 0, 0, 0};
+	struct kaddr v4 = AD("198.51.100.3"), v6 = AD("2001:db8::5");
+	uint32_t flags = IFA_F_TENTATIVE, oif = 3;
+	struct rtnl_ev ev;
+	struct nlb n;
+	char buf[64];
+
+	(void)st;
+	nlb_start(&n, RTM_NEWADDR, ifa, sizeof(ifa));
+	nlb_attr(&n, IFA_ADDRESS, v4.u.b, 4);
+	nlb_attr(&n, IFA_LOCAL, v4.u.b, 4);
+	nlb_attr(&n, IFA_LABEL, "vb", 3);
+	nlb_attr(&n, IFA_FLAGS, &flags, 4);
+	assert_int_equal(nlb_parse(&n, &ev), 0);
+	assert_int_equal(ev.type, RTM_NEWADDR);
+	assert_int_equal(ev.ifindex, 2);
+	assert_int_equal(ev.plen, 24);
+	assert_int_equal(ev.flags, IFA_F_TENTATIVE);
+	assert_string_equal(kaddr_str(&ev.addr, buf, sizeof(buf)),
+			    "198.51.100.3");
+	/* an IPv6 address in an IPv4 message */
+	nlb_start(&n, RTM_DELADDR, ifa, sizeof(ifa));
+	nlb_attr(&n, IFA_LOCAL, v6.u.b, 16);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* no address at all */
+	nlb_start(&n, RTM_DELADDR, ifa, sizeof(ifa));
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* a duplicate attribute */
+	nlb_start(&n, RTM_NEWADDR, ifa, sizeof(ifa));
+	nlb_attr(&n, IFA_LOCAL, v4.u.b, 4);
+	nlb_attr(&n, IFA_LOCAL, v4.u.b, 4);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* IFA_FLAGS of the wrong size */
+	nlb_start(&n, RTM_NEWADDR, ifa, sizeof(ifa));
+	nlb_attr(&n, IFA_LOCAL, v4.u.b, 4);
+	nlb_attr(&n, IFA_FLAGS, &flags, 2);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* an attribute longer than the message */
+	nlb_start(&n, RTM_NEWADDR, ifa, sizeof(ifa));
+	nlb_attr(&n, IFA_LOCAL, v4.u.b, 4);
+	n.b[n.len - 8] = 200;
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* a cut fixed header */
+	nlb_start(&n, RTM_NEWADDR, ifa, 5);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* a prefix length beyond the family */
+	ifa[1] = 33;
+	nlb_start(&n, RTM_NEWADDR, ifa, sizeof(ifa));
+	nlb_attr(&n, IFA_LOCAL, v4.u.b, 4);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* routes: RTA_DST, RTA_PREFSRC, RTA_OIF; unknown types skipped */
+	nlb_start(&n, RTM_NEWROUTE, rtm, sizeof(rtm));
+	nlb_attr(&n, RTA_DST, v6.u.b, 16);
+	nlb_attr(&n, RTA_PREFSRC, v6.u.b, 16);
+	nlb_attr(&n, RTA_OIF, &oif, 4);
+	nlb_attr(&n, 200, &oif, 1);
+	assert_int_equal(nlb_parse(&n, &ev), 0);
+	assert_int_equal(ev.ifindex, 3);
+	assert_true(kaddr_eq(&ev.src, &v6));
+	assert_true(kaddr_eq(&ev.addr, &v6));
+	nlb_start(&n, RTM_NEWROUTE, rtm, sizeof(rtm));
+	nlb_attr(&n, RTA_PREFSRC, v4.u.b, 4);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	nlb_start(&n, RTM_NEWROUTE, rtm, sizeof(rtm));
+	nlb_attr(&n, RTA_OIF, &oif, 2);
+	assert_int_equal(nlb_parse(&n, &ev), -EBADMSG);
+	/* other families and types are not ours */
+	rtm[0] = AF_BRIDGE;
+	nlb_start(&n, RTM_NEWROUTE, rtm, sizeof(rtm));
+	assert_int_equal(nlb_parse(&n, &ev), -ENOENT);
+	nlb_start(&n, RTM_NEWLINK, rtm, sizeof(rtm));
+	assert_int_equal(nlb_parse(&n, &ev), -ENOENT);
+}
+
+static struct kaddr fake_src;
+static unsigned fake_calls;
+
+static int fake_route(struct iked *d, const struct kaddr *peer,
+		      struct kaddr *src)
+{
+	(void)d;
+	(void)peer;
+	fake_calls++;
+	*src = fake_src;
+	return fake_src.af ? 0 : -ENETUNREACH;
+}
+
+static void test_addrmon_moves(void **st)
+{
+	struct ike_sa *a, *b;
+	uint32_t in_a;
+	struct h_pkt *k;
+	char buf[80];
+
+	(void)st;
+	config(&A, "198.51.100.1", "198.51.100.2", true);
+	config(&Bd, "198.51.100.2", "198.51.100.1", true);
+	h_initiate(&A, "peer", NULL, NULL);
+	a = h_est(&A, NULL);
+	b = h_est(&Bd, NULL);
+	in_a = a->children->spi_in;
+	/* the same source: nothing to do; no route: wait */
+	fake_src = AD("198.51.100.1");
+	assert_int_equal(addrmon_check(&A, fake_route), 0);
+	memset(&fake_src, 0, sizeof(fake_src));
+	assert_int_equal(addrmon_check(&A, fake_route), 0);
+	assert_null(h_pop());
+	/* the responder never moves on its own (§3.5) */
+	fake_src = AD("198.51.100.12");
+	fake_calls = 0;
+	assert_int_equal(addrmon_check(&Bd, fake_route), 0);
+	assert_int_equal(fake_calls, 0);
+	/* the old address went away: the route now leaves from .11 */
+	fake_src = AD("198.51.100.11");
+	assert_int_equal(addrmon_check(&A, fake_route), 1);
+	/* one update at a time */
+	assert_int_equal(addrmon_check(&A, fake_route), 0);
+	k = h_pop();
+	assert_non_null(k);
+	assert_string_equal(ike_ep_str(&k->from, buf, sizeof(buf)),
+			    "198.51.100.11:500");
+	h_deliver(k);
+	free(k);
+	h_pump();
+	assert_int_equal(a->mobike_updates, 1);
+	assert_int_equal(b->mobike_updates, 1);
+	assert_true(kaddr_eq(&a->local.addr, &fake_src));
+	assert_true(kaddr_eq(&b->peer.addr, &fake_src));
+	assert_int_equal(a->children->spi_in, in_a);
+	assert_int_equal(a->children_moved, 1);
+	assert_int_equal(h_count_est(&A), 1);
+	/* settled: nothing more */
+	assert_int_equal(addrmon_check(&A, fake_route), 0);
+	assert_null(h_pop());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_negotiation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+	    cmocka_unit_test(test_rtnl_parse),
+	    cmocka_unit_test_setup_teardown(test_addrmon_moves, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
