@@ -72,13 +72,30 @@ ip netns exec "$NS1" "$SPMD" -F -f "$W/racoon2.conf" -p "$W/spmd.pid" \
 	>"$W/spmd.log" 2>&1 &
 SPMD_PID=$!
 # spmd serves its socket only once the install loop has finished
+[ -x "$SPMDCTL" ] || { echo "no spmdctl at $SPMDCTL" >&2; exit 1; }
 until ip netns exec "$NS1" "$SPMDCTL" -s "$W/spmif" status >/dev/null 2>&1; do
 	kill -0 "$SPMD_PID" 2>/dev/null || { cat "$W/spmd.log"; exit 1; }
+	[ "$(now | cut -d. -f1)" -lt "$(($(printf %.0f "$t0") + 600))" ] ||
+		{ echo "spmd did not answer in 600 s" >&2; exit 1; }
 	sleep 0.005
 done
 t1=$(now)
 n1=$(ip -n "$NS1" xfrm policy count | sed -n 's/.*SPD IN  *\([0-9]*\).*/\1/p')
 got=$(ip -n "$NS1" xfrm policy list | grep -c '^src')
+
+rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$SPMD_PID/status")
+
+# --- reload: one policy changed among N ---------------------------------------
+# o1/i1 get another peer address: one delete + one add each direction
+# (issue 14: < 100 ms); then a reload with nothing changed.
+sed -i 's|^\(selector o1 { direction outbound; src "[^"]*"; dst "\)[^"]*"|\12001:db8:3::1"|' "$W/racoon2.conf"
+sed -i 's|^\(selector i1 { direction inbound; src "\)[^"]*"|\12001:db8:3::1"|' "$W/racoon2.conf"
+t6=$(now)
+ip netns exec "$NS1" "$SPMDCTL" -s "$W/spmif" reload >"$W/reload1.out" 2>&1
+t7=$(now)
+ip netns exec "$NS1" "$SPMDCTL" -s "$W/spmif" reload >"$W/reload2.out" 2>&1
+t8=$(now)
+moved=$(ip -n "$NS1" xfrm policy list | grep -c '2001:db8:3::1' || true)
 
 # --- ip -batch ----------------------------------------------------------------
 t2=$(now)
@@ -95,11 +112,14 @@ t5=$(now)
 left=$(ip -n "$NS1" xfrm policy list | grep -c '^src' || true)
 
 phases=$(sed -n 's/.*config loaded in \([0-9]*\) ms, policies built and installed in \([0-9]*\) ms.*/\1 \2/p' "$W/spmd.log")
-python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$got" "$got2" "$left" "$N" $phases <<'PY'
+python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$got" "$got2" "$left" "$N" \
+	"$t6" "$t7" "$t8" "$moved" "$rss_kb" $phases <<'PY'
 import sys
 t0, t1, t2, t3, t4, t5 = map(float, sys.argv[1:7])
 got, got2, left, n = map(int, sys.argv[7:11])
-load_ms, inst_ms = (map(int, sys.argv[11:13]) if len(sys.argv) > 12
+t6, t7, t8 = map(float, sys.argv[11:14])
+moved, rss_kb = map(int, sys.argv[14:16])
+load_ms, inst_ms = (map(int, sys.argv[16:18]) if len(sys.argv) > 17
                     else (-1, -1))
 a, b = t1 - t0, t3 - t2
 print("policies: spmd installed %d, ip -batch installed %d (wanted %d)" % (got, got2, n))
@@ -109,6 +129,11 @@ print("  of which config load %d ms, policy build + kernel install %d ms"
 print("ip -batch:                      %.3f s" % b)
 print("ratio spmd / ip -batch:         %.2f (goal <= 1.5)" % (a / b))
 print("ratio install phase / ip -batch: %.2f" % (inst_ms / 1000.0 / b))
+print("reload, 1 policy pair changed:  %.1f ms (%d policies moved; goal < 100 ms)"
+      % ((t7 - t6) * 1000, moved))
+print("reload, nothing changed:        %.1f ms" % ((t8 - t7) * 1000))
+print("spmd RSS with %d policies:      %d KiB (%.0f B/policy)"
+      % (n, rss_kb, rss_kb * 1024.0 / n))
 print("spmd removal on SIGTERM:        %.3f s (%d left)" % (t5 - t4, left))
 if got != n or got2 != n:
     print("WARNING: not all policies were installed")
