@@ -24,27 +24,12 @@
 #include <stdint.h>
 
 #include "kernel/kernel.h"
+#include "kernel/rtnl_msg.h"
 
 struct iked;
-struct xnl_msg;
 
 #define AM_ADDRS_MAX 32 /* local addresses remembered */
 #define AM_SETTLE_MS 100
-
-/* One rtnetlink message as far as iked cares. */
-struct rtnl_ev {
-	uint16_t type;	   /* RTM_NEWADDR/DELADDR/NEWROUTE/DELROUTE */
-	uint32_t ifindex;  /* address: ifa_index; route: RTA_OIF or 0 */
-	uint8_t plen;	   /* prefix length (address or destination) */
-	uint8_t scope;	   /* ifa_scope / rtm_scope */
-	uint32_t flags;	   /* IFA_F_* (IFA_FLAGS when present) */
-	struct kaddr addr; /* IFA_LOCAL, else IFA_ADDRESS; route: RTA_DST */
-	struct kaddr src;  /* route: RTA_PREFSRC (af 0 when absent) */
-};
-
-/* Parses one rtnetlink message.  0: *ev filled; -ENOENT: a type iked
- * does not watch; -EBADMSG: malformed (nothing in *ev to use). */
-int rtnl_parse(const struct xnl_msg *m, struct rtnl_ev *ev);
 
 /* Opens the monitor (and dumps the current addresses) when some remote
  * has MOBIKE on.  Failure is logged: MOBIKE then only answers. */

@@ -7,9 +7,13 @@
  * formatted to catch bad values that survive parsing.  Seeds in
  * tests/corpus/netlink/ are real kernel messages captured in a netns
  * (events, dumps, replies, extended ACKs) plus MIGRATE/MAPPING built to
- * the uapi layout.  No allocation is kept; nothing to free.
+ * the uapi layout.  The same messages go through the rtnetlink parser
+ * (rtnl_msg.c, iked's address monitor) as each address and route type;
+ * seeds rtnl-*.bin are real kernel answers (RTM_GETADDR dump,
+ * RTM_GETROUTE).  No allocation is kept; nothing to free.
  */
 #include "kernel/kernel.h"
+#include "kernel/rtnl_msg.h"
 #include "kernel/xfrm_msg.h"
 
 #include <stddef.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/xfrm.h>
 
 #include "../kevent_use.h"
@@ -48,6 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			t.type = event_types[i];
 			if (xnl_parse_event(&t, &ev) == 0)
 				use_event(&ev);
+		}
+		{
+			static const uint16_t rtnl_types[] = {
+			    RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE,
+			    RTM_DELROUTE};
+			struct rtnl_ev re;
+
+			for (size_t i = 0; i < 4; i++) {
+				t.type = rtnl_types[i];
+				if (rtnl_parse(&t, &re) == 0 &&
+				    ((re.addr.af != AF_INET &&
+				      re.addr.af != AF_INET6) ||
+				     (re.src.af && re.src.af != re.addr.af) ||
+				     re.plen > 128))
+					__builtin_trap();
+			}
 		}
 		t.type = XFRM_MSG_NEWPOLICY;
 		if (xnl_parse_policy(&t, &p) == 0) {
