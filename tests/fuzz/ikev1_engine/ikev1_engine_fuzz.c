@@ -22,6 +22,9 @@
  * Nothing may crash, leak or hang; the SA must stay usable (a Quick Mode
  * still completes afterwards in mode 1; in modes 2 and 3 the genuine
  * last message still establishes the SA).
+ * The starting states of modes 1-3 are negotiated once per process and
+ * each input gets a copy (clone_sa): the DH and signature operations of
+ * a fresh Phase 1 would otherwise take most of every run.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -128,6 +131,35 @@ static int establish(const struct ikev1_conf *ci, const struct ikev1_conf *cr,
 		   : -1;
 }
 
+/* A copy of an SA between exchanges (no DH pair, no Quick Mode under
+ * way: what clone_sa cannot copy makes it return NULL). */
+static struct ikev1_sa *clone_sa(const struct ikev1_sa *s)
+{
+	struct ikev1_sa *c;
+
+	if (!s || s->dh)
+		return NULL;
+	for (int i = 0; i < IKEV1_MAX_QM; i++)
+		if (s->qm[i].state != QM_FREE || s->qm[i].dh ||
+		    s->qm[i].last_sent)
+			return NULL;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return NULL;
+	memcpy(c, s, sizeof(*c));
+	c->sai_b = NULL;
+	c->last_sent = NULL;
+	if (s->sai_b && (c->sai_b = malloc(s->sai_len)))
+		memcpy(c->sai_b, s->sai_b, s->sai_len);
+	if (s->last_sent && (c->last_sent = malloc(s->last_len)))
+		memcpy(c->last_sent, s->last_sent, s->last_len);
+	if ((s->sai_b && !c->sai_b) || (s->last_sent && !c->last_sent)) {
+		ikev1_sa_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* Header + chain, valid HASH(1) when the first payload is one, sealed. */
 static void inject(struct ikev1_sa *to, uint8_t exch, uint32_t mid,
 		   uint8_t first, const uint8_t *chain, size_t len)
@@ -169,13 +201,20 @@ static void inject(struct ikev1_sa *to, uint8_t exch, uint32_t mid,
 
 static void mode_established(const uint8_t *p, size_t n)
 {
-	struct ikev1_conf ci, cr;
+	static struct ikev1_conf ci, cr;
+	static struct ikev1_sa *i0, *r0;
 	struct ikev1_sa *i, *r;
 	struct ikev1_out a, b, c, d;
 
-	conf_init(&ci, 1, 2);
-	conf_init(&cr, 2, 1);
-	if (establish(&ci, &cr, &i, &r) != 0)
+	if (!i0) {
+		conf_init(&ci, 1, 2);
+		conf_init(&cr, 2, 1);
+		if (establish(&ci, &cr, &i0, &r0) != 0)
+			abort();
+	}
+	i = clone_sa(i0);
+	r = clone_sa(r0);
+	if (!i || !r)
 		abort();
 	while (n >= 8) {
 		uint8_t exch = p[0], first = p[5];
@@ -288,23 +327,27 @@ static int to_last(const struct ikev1_conf *ci, const struct ikev1_conf *cr,
 	return 0;
 }
 
-static void mode_last(const uint8_t *p, size_t n, bool aggressive)
+/* Once per process and mode: Phase 1 run to the responder's wait for
+ * the last message; *r0 and *last0 are kept. */
+static void last_once(bool aggressive, struct ikev1_sa **r0,
+		      struct ikev1_out *last0)
 {
-	struct ikev1_conf ci, cr;
-	struct ikev1_sa *i, *r;
-	struct ikev1_out last, o;
-	uint8_t exch = aggressive ? ISAKMP_EXCH_AGGRESSIVE : ISAKMP_EXCH_IDPROT;
+	static struct ikev1_conf cconf[2][2];
+	struct ikev1_conf *ci = &cconf[aggressive][0],
+			  *cr = &cconf[aggressive][1];
+	struct ikev1_sa *i;
 
-	conf_init(&ci, 1, 2);
-	conf_init(&cr, 2, 1);
+	conf_init(ci, 1, 2);
+	conf_init(cr, 2, 1);
 	if (aggressive) {
-		ci.aggressive = ci.aggressive_initiate = cr.aggressive = true;
-		ci.initial_contact = true;
+		ci->aggressive = ci->aggressive_initiate = cr->aggressive =
+		    true;
+		ci->initial_contact = true;
 	} else {
 		if (pki_once() != 0)
 			abort();
 		for (int k = 0; k < 2; k++) {
-			struct ikev1_conf *c = k ? &cr : &ci;
+			struct ikev1_conf *c = k ? cr : ci;
 			c->auth_method = ISAKMP_P1_AUTH_ECDSA_256;
 			c->cert = fz_cert[k];
 			c->key = fz_key[k];
@@ -312,7 +355,23 @@ static void mode_last(const uint8_t *p, size_t n, bool aggressive)
 			c->verify_id = false; /* IPv4 IDs, no subjectAltName */
 		}
 	}
-	if (to_last(&ci, &cr, &i, &r, &last) != 0)
+	if (to_last(ci, cr, &i, r0, last0) != 0)
+		abort();
+	ikev1_sa_free(i);
+}
+
+static void mode_last(const uint8_t *p, size_t n, bool aggressive)
+{
+	static struct ikev1_sa *r0[2];
+	static struct ikev1_out last0[2];
+	struct ikev1_sa *r;
+	struct ikev1_out o;
+	uint8_t exch = aggressive ? ISAKMP_EXCH_AGGRESSIVE : ISAKMP_EXCH_IDPROT;
+
+	if (!r0[aggressive])
+		last_once(aggressive, &r0[aggressive], &last0[aggressive]);
+	r = clone_sa(r0[aggressive]);
+	if (!r)
 		abort();
 	while (n >= 3) {
 		uint8_t first = p[0], iv[CRYPTO_MAX_BLOCK], *pkt;
@@ -343,13 +402,12 @@ static void mode_last(const uint8_t *p, size_t n, bool aggressive)
 	/* nothing of the forgeries stayed: the genuine message works,
 	 * unless a forgery (signed with the real key?) cannot exist */
 	if (ikev1_sa_state(r) != IKEV1_ESTABLISHED) {
-		if (ikev1_input(r, last.pkt, last.len, &o) != 0 ||
+		if (ikev1_input(r, last0[aggressive].pkt, last0[aggressive].len,
+				&o) != 0 ||
 		    !o.established)
 			abort();
 		ikev1_out_clear(&o);
 	}
-	ikev1_out_clear(&last);
-	ikev1_sa_free(i);
 	ikev1_sa_free(r);
 }
 
