@@ -161,6 +161,55 @@ static void *mac_new(const char *digest, const uint8_t *key, size_t klen)
 			snprintf(err, errlen, __VA_ARGS__);                    \
 	} while (0)
 
+static void replay_setup(struct esp_sa *sa, const struct ksa *k)
+{
+	sa->window = k->replay_window;
+	sa->rpl_bits = 64;
+	while (sa->rpl_bits < sa->window)
+		sa->rpl_bits <<= 1;
+}
+
+/* RFC 4302: AH has an integrity transform only (RFC 7296 §3.3.3: no
+ * ENCR, INTEG mandatory); the same HMAC contexts, sequence numbers and
+ * replay window as ESP.  The ICV itself is ah.c's. */
+static int ah_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
+		      char *err, size_t errlen)
+{
+	const struct esp_integ *integ = integ_find(k->integ_id);
+
+	if (k->encr_id || k->enc_key_len) {
+		SAERR("AH takes no encryption transform");
+		return -EINVAL;
+	}
+	if (!integ) {
+		SAERR("AH integrity transform %u not supported", k->integ_id);
+		return -ENOTSUP;
+	}
+	if (k->auth_key_len != integ->key_len) {
+		SAERR("integrity key is %u bytes, %s needs %u", k->auth_key_len,
+		      integ->digest, integ->key_len);
+		return -EINVAL;
+	}
+	if (k->replay_window > ESP_REPLAY_MAX) {
+		SAERR("replay window %u > %u", k->replay_window,
+		      ESP_REPLAY_MAX);
+		return -EINVAL;
+	}
+	sa->k = *k;
+	replay_setup(sa, k);
+	sa->mac_enc = mac_new(integ->digest, k->auth_key, k->auth_key_len);
+	sa->mac_dec = mac_new(integ->digest, k->auth_key, k->auth_key_len);
+	if (!sa->mac_enc || !sa->mac_dec) {
+		SAERR("OpenSSL cannot set up HMAC-%s", integ->digest);
+		esp_sa_free(sa);
+		return -ENOTSUP;
+	}
+	sa->icv_len = sa->mac_len = integ->trunc_len;
+	mem_wipe(sa->k.auth_key, sizeof(sa->k.auth_key));
+	sa->cnt.add_time = now_sec;
+	return 0;
+}
+
 int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 		char *err, size_t errlen)
 {
@@ -171,8 +220,10 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 	int rc = -EINVAL;
 
 	memset(sa, 0, sizeof(*sa));
+	if (k->proto == IPPROTO_AH)
+		return ah_sa_init(sa, k, now_sec, err, errlen);
 	if (k->proto != IPPROTO_ESP) {
-		SAERR("only ESP is supported (proto %u)", k->proto);
+		SAERR("only ESP and AH are supported (proto %u)", k->proto);
 		return -EPROTONOSUPPORT;
 	}
 	alg = alg_find(k->encr_id);
@@ -240,10 +291,7 @@ int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 	sa->alg = alg;
 	sa->iv_len = alg->iv_len;
 	sa->block = alg->block;
-	sa->window = k->replay_window;
-	sa->rpl_bits = 64;
-	while (sa->rpl_bits < sa->window)
-		sa->rpl_bits <<= 1;
+	replay_setup(sa, k);
 	if (alg->salt_len)
 		memcpy(sa->salt, k->enc_key + ekey - alg->salt_len,
 		       alg->salt_len);
@@ -308,7 +356,7 @@ size_t esp_encap_len(const struct esp_sa *sa, size_t len)
 	return 8 + sa->iv_len + body + sa->icv_len;
 }
 
-static unsigned lifetime_check(struct esp_sa *sa)
+unsigned esp_lifetime_check(struct esp_sa *sa)
 {
 	const struct klifetime *l = &sa->k.lft;
 	const struct kcounters *c = &sa->cnt;
@@ -518,7 +566,7 @@ int esp_encap(struct esp_sa *sa, const uint8_t *payload, size_t len, uint8_t nh,
 	sa->cnt.packets++;
 	sa->cnt.bytes += len;
 	sa->cnt.use_time = now;
-	*events = lifetime_check(sa);
+	*events = esp_lifetime_check(sa);
 	if (!sa->soft_done && !sa->k.esn &&
 	    sa->seq_out >= (uint64_t)UINT32_MAX - ESP_SEQ_SOFT_MARGIN) {
 		sa->soft_done = true;
@@ -715,6 +763,6 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
 	sa->cnt.packets++;
 	sa->cnt.bytes += *outlen;
 	sa->cnt.use_time = now;
-	*events = lifetime_check(sa);
+	*events = esp_lifetime_check(sa);
 	return 0;
 }

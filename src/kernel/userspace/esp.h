@@ -105,7 +105,8 @@ struct esp_sa {
 	 */
 };
 
-/* Validate k and create the contexts.  err gets a readable reason. */
+/* Validate k and create the contexts.  err gets a readable reason.
+ * k->proto IPPROTO_AH: integrity only (the engine is ah.h's). */
 int esp_sa_init(struct esp_sa *sa, const struct ksa *k, uint64_t now_sec,
 		char *err, size_t errlen);
 void esp_sa_free(struct esp_sa *sa);
@@ -140,6 +141,9 @@ int esp_peek(const uint8_t *pkt, size_t len, uint32_t *spi, uint32_t *seq);
 int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
 	      size_t outcap, size_t *outlen, uint8_t *nh, uint64_t now_sec,
 	      unsigned *events);
+
+/* Byte/packet lifetimes after a packet: ESP_EV_* (ah.c shares it). */
+unsigned esp_lifetime_check(struct esp_sa *sa);
 
 /* Time-based lifetimes; call about once a second. */
 unsigned esp_sa_tick(struct esp_sa *sa, uint64_t now_sec);

@@ -43,6 +43,7 @@ static void usage(void)
 	    "usage: r2espctl [-s socket] [--force-static-aead] COMMAND\n"
 	    "  sa add src A dst B spi X enc ALG key HEX [auth ALG akey HEX] "
 	    "[esn]\n"
+	    "         [proto esp|ah] [mode tunnel|transport] (ah: auth only)\n"
 	    "         [window N] [encap SPORT DPORT] [reqid N] [soft-packets "
 	    "N]\n"
 	    "         [hard-packets N] [soft-bytes N] [hard-bytes N] "
@@ -50,10 +51,12 @@ static void usage(void)
 	    "         [hard-time S]\n"
 	    "     enc: aes-gcm-128 aes-gcm-256 chacha20-poly1305 aes-cbc-128\n"
 	    "          aes-cbc-256 null;  auth: sha1 sha256 sha384 sha512\n"
-	    "  sa del|query|get dst A spi X\n"
+	    "  sa del|query|get dst A spi X [proto esp|ah]\n"
 	    "  sa show\n"
 	    "  pol add dir in|out|fwd src P/L dst P/L [proto N] tsrc A tdst B\n"
 	    "          [reqid N] [prio N] [action ipsec|discard|bypass]\n"
+	    "          [tmpl esp|ah|esp,ah|ipcomp,esp|...] (innermost first)\n"
+	    "          [mode tunnel|transport] (of the innermost template)\n"
 	    "  pol del dir D src P/L dst P/L [proto N]\n"
 	    "  pol show | flush | stats | getspi src A dst B | events "
 	    "[SECONDS]\n"
@@ -155,6 +158,15 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 			sa.spi = (uint32_t)num(v);
 		} else if (!strcmp(o, "reqid")) {
 			sa.reqid = (uint32_t)num(v);
+		} else if (!strcmp(o, "proto")) {
+			sa.proto = !strcmp(v, "ah")    ? IPPROTO_AH
+				   : !strcmp(v, "esp") ? IPPROTO_ESP
+						       : 0;
+			if (!sa.proto)
+				usage();
+		} else if (!strcmp(o, "mode")) {
+			sa.mode = !strcmp(v, "transport") ? KMODE_TRANSPORT
+							  : KMODE_TUNNEL;
 		} else if (!strcmp(o, "window")) {
 			sa.replay_window = (uint32_t)num(v);
 		} else if (!strcmp(o, "enc")) {
@@ -239,12 +251,17 @@ static int sa_add(struct kernel *k, int argc, char **argv)
 	return 0;
 }
 
-static void said(int argc, char **argv, struct kaddr *dst, uint32_t *spi)
+static void said(int argc, char **argv, struct kaddr *dst, uint32_t *spi,
+		 uint8_t *proto)
 {
 	memset(dst, 0, sizeof(*dst));
 	*spi = 0;
+	*proto = IPPROTO_ESP;
 	for (int i = 0; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "dst")) {
+		if (!strcmp(argv[i], "proto")) {
+			*proto = !strcmp(argv[i + 1], "ah") ? IPPROTO_AH
+							    : IPPROTO_ESP;
+		} else if (!strcmp(argv[i], "dst")) {
 			if (parse_addr(argv[i + 1], dst) < 0)
 				usage();
 		} else if (!strcmp(argv[i], "spi")) {
@@ -268,6 +285,34 @@ static void print_counters(const struct kcounters *c)
 	printf("bytes %llu packets %llu replay_drops %u integrity_drops %u\n",
 	       (unsigned long long)c->bytes, (unsigned long long)c->packets,
 	       c->replay_drops, c->integrity_drops);
+}
+
+/* "esp,ah": the templates of a bundle, innermost first (espd.h); the
+ * outer ones are transport mode, reqid and addresses as the first. */
+static int parse_tmpls(const char *v, struct kpolicy *p)
+{
+	char buf[64], *save = NULL;
+	unsigned n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		uint8_t proto = !strcmp(t, "esp")      ? IPPROTO_ESP
+				: !strcmp(t, "ah")     ? IPPROTO_AH
+				: !strcmp(t, "ipcomp") ? IPPROTO_COMP
+						       : 0;
+		if (!proto || n == KPOL_MAX_TMPL)
+			return -EINVAL;
+		p->tmpl[n].proto = proto;
+		/* RFC 3173 §2.1: IPComp may be skipped */
+		p->tmpl[n].level =
+		    proto == IPPROTO_COMP ? KLEVEL_USE : KLEVEL_REQUIRE;
+		n++;
+	}
+	if (!n)
+		return -EINVAL;
+	p->ntmpl = n;
+	return 0;
 }
 
 static int parse_pol(int argc, char **argv, struct kpolicy *p)
@@ -300,6 +345,13 @@ static int parse_pol(int argc, char **argv, struct kpolicy *p)
 				usage();
 		} else if (!strcmp(o, "reqid")) {
 			p->tmpl[0].reqid = (uint32_t)num(v);
+		} else if (!strcmp(o, "mode")) {
+			p->tmpl[0].mode = !strcmp(v, "transport")
+					      ? KMODE_TRANSPORT
+					      : KMODE_TUNNEL;
+		} else if (!strcmp(o, "tmpl")) {
+			if (parse_tmpls(v, p) < 0)
+				usage();
 		} else if (!strcmp(o, "prio")) {
 			p->priority = (uint32_t)num(v);
 		} else if (!strcmp(o, "action")) {
@@ -311,6 +363,14 @@ static int parse_pol(int argc, char **argv, struct kpolicy *p)
 		} else {
 			usage();
 		}
+	}
+	for (unsigned t = 1; t < p->ntmpl; t++) {
+		p->tmpl[t].mode = KMODE_TRANSPORT;
+		p->tmpl[t].reqid = p->tmpl[0].reqid;
+	}
+	if (p->tmpl[0].mode == KMODE_TRANSPORT) {
+		memset(&p->tmpl[0].src, 0, sizeof(p->tmpl[0].src));
+		memset(&p->tmpl[0].dst, 0, sizeof(p->tmpl[0].dst));
 	}
 	return 0;
 }
@@ -402,11 +462,18 @@ static int raw_request(uint16_t type)
 				return 1;
 			inet_ntop(sa.src.af, sa.src.u.b, s, sizeof(s));
 			inet_ntop(sa.dst.af, sa.dst.u.b, d, sizeof(d));
-			printf("spi 0x%08x %s -> %s encr %u/%u integ %u%s%s "
-			       "reqid %u ",
-			       sa.spi, s, d, sa.encr_id, sa.encr_keybits,
-			       sa.integ_id, sa.esn ? " esn" : "",
-			       sa.encap.enabled ? " udp-encap" : "", sa.reqid);
+			printf(
+			    "spi 0x%08x %s %s -> %s %s encr %u/%u integ %u%s%s "
+			    "reqid %u ",
+			    sa.spi,
+			    sa.proto == IPPROTO_AH     ? "ah"
+			    : sa.proto == IPPROTO_COMP ? "ipcomp"
+						       : "esp",
+			    s, d,
+			    sa.mode == KMODE_TRANSPORT ? "transport" : "tunnel",
+			    sa.encr_id, sa.encr_keybits, sa.integ_id,
+			    sa.esn ? " esn" : "",
+			    sa.encap.enabled ? " udp-encap" : "", sa.reqid);
 			print_counters(&c);
 			continue;
 		}
@@ -472,23 +539,22 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "sa") && argc >= 3) {
 		struct kaddr dst;
 		uint32_t spi;
+		uint8_t proto;
 		if (!strcmp(argv[2], "add"))
 			return sa_add(&k, argc - 3, argv + 3);
-		said(argc - 3, argv + 3, &dst, &spi);
+		said(argc - 3, argv + 3, &dst, &spi, &proto);
 		if (!strcmp(argv[2], "del")) {
-			if ((rc = k.ops->sa_del(&k, IPPROTO_ESP, &dst, spi)))
+			if ((rc = k.ops->sa_del(&k, proto, &dst, spi)))
 				die(&k, "sa del", rc);
 		} else if (!strcmp(argv[2], "query")) {
 			struct kcounters c;
-			if ((rc = k.ops->sa_query(&k, IPPROTO_ESP, &dst, spi,
-						  &c)))
+			if ((rc = k.ops->sa_query(&k, proto, &dst, spi, &c)))
 				die(&k, "sa query", rc);
 			print_counters(&c);
 		} else if (!strcmp(argv[2], "get")) {
 			struct ksa sa;
 			struct kcounters c;
-			if ((rc = k.ops->sa_get(&k, IPPROTO_ESP, &dst, spi, &sa,
-						&c)))
+			if ((rc = k.ops->sa_get(&k, proto, &dst, spi, &sa, &c)))
 				die(&k, "sa get", rc);
 			printf("spi 0x%08x encr %u integ %u enc_key ", sa.spi,
 			       sa.encr_id, sa.integ_id);

@@ -53,7 +53,7 @@ uint64_t espd_now(void)
 	return (uint64_t)time(NULL);
 }
 
-static bool addr_eq(const struct kaddr *a, const struct kaddr *b)
+bool espd_addr_eq(const struct kaddr *a, const struct kaddr *b)
 {
 	size_t n = a->af == AF_INET ? 4 : 16;
 	return a->af == b->af && memcmp(a->u.b, b->u.b, n) == 0;
@@ -92,36 +92,99 @@ static bool sa_fits_tmpl(const struct espd_sa *s, const struct ktmpl *t)
 	if (t->reqid && s->k.reqid != t->reqid)
 		return false;
 	if (t->mode == KMODE_TUNNEL &&
-	    ((t->src.af && !addr_eq(&s->k.src, &t->src)) ||
-	     (t->dst.af && !addr_eq(&s->k.dst, &t->dst))))
+	    ((t->src.af && !espd_addr_eq(&s->k.src, &t->src)) ||
+	     (t->dst.af && !espd_addr_eq(&s->k.dst, &t->dst))))
 		return false;
 	return true;
 }
 
-struct espd_sa *espd_sa_out(struct espd *d, struct espd_pol *pol,
-			    const struct ksel *flow)
+/*
+ * The transforms a bundle can hold besides an outermost AH (espd.h).
+ * IPComp (RFC 3173) plugs in here: {IPPROTO_COMP, comp_out, comp_in};
+ * until it does, policies with an IPComp template are refused
+ * (pol_check) and IPComp SAs cannot be added (esp_sa_init).
+ */
+static const struct espd_xf espd_xfs[] = {
+    {IPPROTO_ESP, esp_peek, esp_encap, esp_decap},
+};
+
+const struct espd_xf *espd_xf_find(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof(espd_xfs) / sizeof(espd_xfs[0]); i++)
+		if (espd_xfs[i].proto == proto)
+			return &espd_xfs[i];
+	return NULL;
+}
+
+/* The SA for template t (index i of the bundle) and flow, preferring one
+ * not soft-expired, then the newest.  The outer templates of a bundle
+ * carry no addresses (only the innermost may be a tunnel): their SA
+ * must have the innermost SA's endpoints. */
+static struct espd_sa *sa_for_tmpl(struct espd *d, const struct ktmpl *t,
+				   const struct espd_sa *inner,
+				   const struct ksel *flow)
 {
 	struct espd_sa *best = NULL;
-	const struct ktmpl *t = &pol->p.tmpl[0];
 
-	if (pol->sa_gen == d->sa_gen && pol->sa)
-		return pol->sa;
 	for (struct espd_sa *s = d->sas; s; s = s->next) {
 		if (!sa_fits_tmpl(s, t))
 			continue;
+		if (inner && (!espd_addr_eq(&s->k.src, &inner->k.src) ||
+			      !espd_addr_eq(&s->k.dst, &inner->k.dst)))
+			continue;
 		if (s->k.sel.af && !ksel_match_flow(&s->k.sel, flow))
+			continue;
+		/* a transport SA without a selector (static): the packet's
+		 * own destination, not the reverse SA of the pair */
+		if (!s->k.sel.af && !inner && s->k.mode == KMODE_TRANSPORT &&
+		    flow->dst.af && !espd_addr_eq(&s->k.dst, &flow->dst))
 			continue;
 		/* newest first in the list: keep the first usable one,
 		 * unless a later one is not yet soft-expired */
 		if (!best || (best->esp.soft_done && !s->esp.soft_done))
 			best = s;
 	}
-	/* Cache only when the SA does not depend on the flow. */
-	if (best && !best->k.sel.af) {
-		pol->sa = best;
+	return best;
+}
+
+int espd_bundle_out(struct espd *d, struct espd_pol *pol,
+		    const struct ksel *flow, struct espd_bundle *b,
+		    unsigned *missing)
+{
+	bool cacheable = true;
+
+	if (pol->sa_gen == d->sa_gen && pol->b.n) {
+		*b = pol->b;
+		return 0;
+	}
+	b->n = 0;
+	for (unsigned i = 0; i < pol->p.ntmpl && i < KPOL_MAX_TMPL; i++) {
+		const struct ktmpl *t = &pol->p.tmpl[i];
+		struct espd_sa *s =
+		    sa_for_tmpl(d, t, b->n ? b->sa[0] : NULL, flow);
+
+		if (!s) {
+			/* RFC 3173 §2.1 / XFRM optional templates: a
+			 * template of level "use" may be missing */
+			if (t->level == KLEVEL_USE && b->n)
+				continue;
+			*missing = i;
+			return -ENOENT;
+		}
+		if (s->k.sel.af)
+			cacheable = false;
+		b->sa[b->n++] = s;
+	}
+	if (!b->n) {
+		*missing = 0;
+		return -ENOENT;
+	}
+	/* Cache only when no SA depends on the flow. */
+	if (cacheable) {
+		pol->b = *b;
 		pol->sa_gen = d->sa_gen;
 	}
-	return best;
+	return 0;
 }
 
 static unsigned spi_hash(uint32_t spi)
@@ -134,39 +197,57 @@ static struct espd_sa *sa_find(struct espd *d, uint8_t proto, uint32_t spi,
 {
 	for (struct espd_sa *s = d->hash[spi_hash(spi)]; s; s = s->hnext)
 		if (s->k.spi == spi && s->k.proto == proto &&
-		    addr_eq(&s->k.dst, dst))
+		    espd_addr_eq(&s->k.dst, dst))
 			return s;
 	return NULL;
 }
 
-struct espd_sa *espd_sa_in(struct espd *d, uint32_t spi,
+struct espd_sa *espd_sa_in(struct espd *d, uint8_t proto, uint32_t spi,
 			   const struct kaddr *dst)
 {
-	struct espd_sa *s = sa_find(d, IPPROTO_ESP, spi, dst);
+	struct espd_sa *s = sa_find(d, proto, spi, dst);
 	return s && !s->larval ? s : NULL;
 }
 
+static bool tmpl_has_sa(const struct ktmpl *t, const struct espd_sa *sa)
+{
+	return t->proto == sa->k.proto &&
+	       (!t->reqid || t->reqid == sa->k.reqid) &&
+	       (!t->src.af || espd_addr_eq(&t->src, &sa->k.src)) &&
+	       (!t->dst.af || espd_addr_eq(&t->dst, &sa->k.dst));
+}
+
 /* RFC 4301 §5.2: after decryption the packet must match an inbound (or
- * forward) policy whose template this SA satisfies. */
-bool espd_in_policy_ok(struct espd *d, const struct espd_sa *sa,
+ * forward) policy whose templates the SAs applied to it satisfy, in
+ * order: chain[0] (outermost) against the last template, inwards; a
+ * template of level "use" may have been skipped by the sender.  A
+ * single SA may also satisfy any one template of a policy, as before
+ * bundles (a policy whose bundle the peer sends partly, e.g. its
+ * optional IPComp), provided every other template is optional. */
+bool espd_in_policy_ok(struct espd *d, struct espd_sa *const *chain, unsigned n,
 		       const struct ksel *flow)
 {
-	if (sa->k.sel.af && !ksel_match_flow(&sa->k.sel, flow))
-		return false;
+	for (unsigned j = 0; j < n; j++)
+		if (chain[j]->k.sel.af &&
+		    !ksel_match_flow(&chain[j]->k.sel, flow))
+			return false;
 	for (struct espd_pol *p = d->pols; p; p = p->next) {
+		unsigned j = 0, i;
+
 		if (p->p.dir == KDIR_OUT || p->p.action != KPOL_IPSEC ||
 		    !ksel_match_flow(&p->p.sel, flow))
 			continue;
-		for (unsigned i = 0; i < p->p.ntmpl; i++) {
+		for (i = p->p.ntmpl; i-- > 0;) {
 			const struct ktmpl *t = &p->p.tmpl[i];
-			if (t->proto == sa->k.proto &&
-			    (!t->reqid || t->reqid == sa->k.reqid) &&
-			    (!t->src.af || addr_eq(&t->src, &sa->k.src)) &&
-			    (!t->dst.af || addr_eq(&t->dst, &sa->k.dst))) {
-				p->p.cur_packets++;
-				p->p.use_time = espd_now();
-				return true;
-			}
+			if (j < n && tmpl_has_sa(t, chain[j]))
+				j++;
+			else if (t->level != KLEVEL_USE)
+				break;
+		}
+		if (i == (unsigned)-1 && j == n) {
+			p->p.cur_packets++;
+			p->p.use_time = espd_now();
+			return true;
 		}
 	}
 	return false;
@@ -240,18 +321,21 @@ void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events)
 		sa_unlink(d, sa);
 }
 
-void espd_acquire(struct espd *d, struct espd_pol *pol, const struct ksel *flow)
+void espd_acquire(struct espd *d, struct espd_pol *pol, const struct ksel *flow,
+		  unsigned tmpl)
 {
 	struct kevent ev = {.type = KEV_ACQUIRE};
-	const struct ktmpl *t = &pol->p.tmpl[0];
+	const struct ktmpl *t = &pol->p.tmpl[tmpl < pol->p.ntmpl ? tmpl : 0];
+	/* a bundle's outer templates have no addresses: the tunnel's */
+	const struct ktmpl *tt = &pol->p.tmpl[0];
 	uint64_t now = espd_now();
 
 	if (pol->acq_sent && now - pol->acq_sent < ESPD_ACQ_RETRY)
 		return;
 	pol->acq_sent = now;
 	ev.u.acquire.sel = *flow;
-	ev.u.acquire.src = t->mode == KMODE_TUNNEL ? t->src : flow->src;
-	ev.u.acquire.dst = t->mode == KMODE_TUNNEL ? t->dst : flow->dst;
+	ev.u.acquire.src = tt->mode == KMODE_TUNNEL ? tt->src : flow->src;
+	ev.u.acquire.dst = tt->mode == KMODE_TUNNEL ? tt->dst : flow->dst;
 	ev.u.acquire.pol_index = pol->p.index;
 	ev.u.acquire.dir = KDIR_OUT;
 	ev.u.acquire.tmpl = *t;
@@ -312,8 +396,10 @@ static int req_getspi(struct req *q, struct rd *r)
 	if (rd_u8(r, &proto) < 0 || espm_get_kaddr(r, &src) < 0 ||
 	    espm_get_kaddr(r, &dst) < 0 || rd_u32(r, &reqid) < 0)
 		return -EBADMSG;
-	if (proto != IPPROTO_ESP) {
-		WHY(q, "only ESP is supported");
+	/* IPComp CPIs (RFC 3173 §3.3: 16 bits, 256..61439) are allocated
+	 * once IPComp plugs in (espd_xf_find) */
+	if (proto != IPPROTO_ESP && proto != IPPROTO_AH) {
+		WHY(q, "only ESP and AH SPIs are allocated");
 		return -EPROTONOSUPPORT;
 	}
 	if (!dst.af) {
@@ -386,6 +472,13 @@ static int req_sa_add(struct req *q, struct rd *r)
 			 "r2espd restart): never reuse it",
 			 k.spi);
 	}
+	/* RFC 3948 encapsulates ESP only (AH covers the addresses a NAT
+	 * rewrites) */
+	if (k.proto != IPPROTO_ESP && k.encap.enabled) {
+		WHY(q, "only ESP SAs can be UDP-encapsulated (RFC 3948)");
+		rc = -EINVAL;
+		goto out_wipe;
+	}
 	if (!k.src.af || k.src.af != k.dst.af) {
 		WHY(q, "SA endpoints missing or of different families");
 		rc = -EINVAL;
@@ -432,8 +525,11 @@ static int req_sa_add(struct req *q, struct rd *r)
 	sa->hnext = d->hash[spi_hash(k.spi)];
 	d->hash[spi_hash(k.spi)] = sa;
 	d->sa_gen++;
-	log_info(MOD, "SA spi 0x%08x added (encr %u integ %u%s%s)", k.spi,
-		 k.encr_id, k.integ_id, k.esn ? " esn" : "",
+	log_info(MOD, "%s SA spi 0x%08x added (encr %u integ %u%s%s)",
+		 k.proto == IPPROTO_AH	  ? "AH"
+		 : k.proto == IPPROTO_ESP ? "ESP"
+					  : "IPComp",
+		 k.spi, k.encr_id, k.integ_id, k.esn ? " esn" : "",
 		 k.encap.enabled ? " udp-encap" : "");
 	espd_queue_flush(d);
 	rc = 0;
@@ -541,13 +637,65 @@ static uint32_t pol_index_pick(struct espd *d, uint32_t want, enum kdir dir)
 	return serial ? kpol_index_make(serial, dir) : 0;
 }
 
+/*
+ * The bundles r2espd carries (espd.h): 1..KPOL_MAX_TMPL templates,
+ * innermost first, each protocol at most once, in the order IPComp, ESP,
+ * AH (RFC 4301 §4.5; racoon2's sa_index order), only the innermost in
+ * tunnel mode, all but an outermost AH known to espd_xf_find().
+ */
 static int pol_check(struct req *q, const struct kpolicy *k)
 {
+	static const uint8_t order[] = {IPPROTO_COMP, IPPROTO_ESP, IPPROTO_AH};
+	unsigned rank = 0;
+
 	if (k->action != KPOL_IPSEC)
 		return 0;
-	if (k->ntmpl != 1 || k->tmpl[0].proto != IPPROTO_ESP) {
-		WHY(q, "the userspace backend supports exactly one ESP "
-		       "template per policy");
+	if (k->ntmpl < 1 || k->ntmpl > KPOL_MAX_TMPL) {
+		WHY(q, "an IPsec policy needs 1..%d templates", KPOL_MAX_TMPL);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < k->ntmpl; i++) {
+		const struct ktmpl *t = &k->tmpl[i];
+		unsigned r = 0;
+
+		while (r < sizeof(order) && order[r] != t->proto)
+			r++;
+		if (r == sizeof(order)) {
+			WHY(q,
+			    "template %u: protocol %u is not ESP, AH or "
+			    "IPComp",
+			    i, t->proto);
+			return -EPROTONOSUPPORT;
+		}
+		if (i && r < rank + 1) {
+			WHY(q,
+			    "template %u: a bundle is IPComp, ESP, AH "
+			    "from the inside out, each at most once",
+			    i);
+			return -EINVAL;
+		}
+		rank = r;
+		if (i && t->mode == KMODE_TUNNEL) {
+			WHY(q,
+			    "template %u: only the innermost template of "
+			    "a bundle may be a tunnel",
+			    i);
+			return -EINVAL;
+		}
+		if (!(t->proto == IPPROTO_AH && i == k->ntmpl - 1) &&
+		    !espd_xf_find(t->proto)) {
+			WHY(q,
+			    "template %u: the userspace data plane cannot "
+			    "carry protocol %u%s",
+			    i, t->proto,
+			    t->proto == IPPROTO_AH ? " inside a bundle" : "");
+			return -EOPNOTSUPP;
+		}
+	}
+	/* the outer packet is sent on an ESP or AH raw socket */
+	if (k->tmpl[k->ntmpl - 1].proto == IPPROTO_COMP) {
+		WHY(q, "the userspace data plane sends IPComp only inside "
+		       "ESP or AH (sa_index with esp or ah)");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -614,7 +762,7 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 		if (p->routed)
 			espd_route(d, p, false);
 		p->p = k;
-		p->sa = NULL;
+		p->b.n = 0;
 		if (p->p.dir == KDIR_OUT && p->p.action == KPOL_IPSEC)
 			espd_route(d, p, true);
 		wr_u32(&q->w, p->p.index);
@@ -685,7 +833,7 @@ static int req_migrate(struct req *q, struct rd *r)
 			kmigrate_apply_tmpl(m, &p->p.tmpl[i]);
 	}
 	d->sa_gen++; /* every cached outbound SA choice is stale */
-	p->sa = NULL;
+	p->b.n = 0;
 	log_info(MOD, "MIGRATE policy %#x: %u SA(s) now %s -> %s", p->p.index,
 		 moved, astr(&mr->m[0].new_src, a, sizeof(a)),
 		 astr(&mr->m[0].new_dst, b, sizeof(b)));
@@ -743,11 +891,13 @@ static void req_stats(struct req *q)
 		size_t off;
 	} f[] = {
 #define F(x) {#x, offsetof(struct espd_stats, x)}
-	    F(tun_rx),	    F(tun_tx),	   F(esp_rx),	   F(esp_tx),
-	    F(no_policy),   F(discard),	   F(no_sa),	   F(queued),
-	    F(queue_drop),  F(acquires),   F(enc_fail),	   F(send_fail),
-	    F(unknown_spi), F(decap_fail), F(policy_drop), F(malformed),
-	    F(too_big),	    F(tun_gso),	   F(tun_gro),	   F(tun_write_fail),
+	    F(tun_rx),	    F(tun_tx),	   F(esp_rx),	    F(esp_tx),
+	    F(no_policy),   F(discard),	   F(no_sa),	    F(queued),
+	    F(queue_drop),  F(acquires),   F(enc_fail),	    F(send_fail),
+	    F(unknown_spi), F(decap_fail), F(policy_drop),  F(malformed),
+	    F(too_big),	    F(tun_gso),	   F(tun_gro),	    F(tun_write_fail),
+	    F(ah_rx),	    F(ah_tx),	   F(ah_malformed), F(ah_auth),
+	    F(ah_replay),   F(ah_other),
 #undef F
 	};
 	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));

@@ -95,6 +95,7 @@
 #include "kernel/kernel.h"
 #include "kernel/kernel_priv.h"
 #include "lib/paths.h"
+#include "kernel/userspace/ah.h"
 #include "kernel/userspace/esp.h"
 
 struct ev_loop;
@@ -189,12 +190,53 @@ struct espd_sa {
 	uint64_t mapping_sent;
 };
 
+/*
+ * SA bundles (RFC 4301 §4.5; racoon2's sa_index { ah; esp; ipcomp; }).
+ * A policy's templates are kept in the order spmd sends them, innermost
+ * first (XFRM's order): IPComp, then ESP, then AH; only the innermost
+ * may be a tunnel.  Output applies them in that order (IPComp first, AH
+ * last, over the final outer IP header); input peels them from the
+ * outside in, and the inbound policy check wants the same sequence
+ * (a missing template of level "use" - IPComp, RFC 3173 §2.1 - may be
+ * skipped, like XFRM's optional templates).
+ */
+struct espd_bundle {
+	unsigned n;
+	struct espd_sa *sa[KPOL_MAX_TMPL]; /* innermost first */
+};
+
+/*
+ * One transform of a bundle that is not the outermost one (and, for
+ * input, every one after the first): the hook through which a protocol
+ * plugs in (espd_xf.c, espd_xf_find()).  Both signatures are esp.h's:
+ * out protects payload (next header nh) into out, in verifies/decodes
+ * pkt into out with *nh the next header.  out may return 1: "not
+ * applied" (IPComp's small or incompressible payloads, RFC 3173 §2.2),
+ * the payload then goes on unchanged with its own next header.
+ * Outermost AH is not here: it needs the outer IP header (espd_net.c).
+ */
+struct espd_xf {
+	uint8_t proto;
+	/* SPI / CPI (and sequence number, 0 if none) of a packet */
+	int (*peek)(const uint8_t *pkt, size_t len, uint32_t *spi,
+		    uint32_t *seq);
+	int (*out)(struct esp_sa *sa, const uint8_t *payload, size_t len,
+		   uint8_t nh, uint8_t *out, size_t outcap, size_t *outlen,
+		   uint64_t now_sec, unsigned *events);
+	int (*in)(struct esp_sa *sa, const uint8_t *pkt, size_t len,
+		  uint8_t *out, size_t outcap, size_t *outlen, uint8_t *nh,
+		  uint64_t now_sec, unsigned *events);
+};
+/* The transform of proto, or NULL when r2espd cannot carry it. */
+const struct espd_xf *espd_xf_find(uint8_t proto);
+
 struct espd_pol {
 	struct espd_pol *next;
 	struct kpolicy p;
 	uint64_t add_sec;
-	/* outbound SA cache, valid while sa_gen == espd.sa_gen */
-	struct espd_sa *sa;
+	/* outbound bundle cache, valid while sa_gen == espd.sa_gen and
+	 * b.n != 0 */
+	struct espd_bundle b;
 	uint64_t sa_gen;
 	/* packets waiting for an SA (ring), allocated on first use */
 	uint8_t *q;
@@ -214,11 +256,13 @@ struct espd_stats {
 	uint64_t no_policy, discard, no_sa, queued, queue_drop, acquires;
 	uint64_t enc_fail, send_fail, unknown_spi, decap_fail, policy_drop;
 	uint64_t malformed, too_big;
+	/* AH (RFC 4302): packets in/out, drops by reason */
+	uint64_t ah_rx, ah_tx, ah_malformed, ah_auth, ah_replay, ah_other;
 	uint64_t tun_gso, tun_gro, tun_write_fail;
 };
 
 /* Sockets for the outer packets. */
-enum { OUT_ESP4, OUT_ESP6, OUT_UDP4, OUT_UDP6, OUT_N };
+enum { OUT_ESP4, OUT_ESP6, OUT_UDP4, OUT_UDP6, OUT_AH4, OUT_AH6, OUT_N };
 
 struct espd_tx {
 	struct mmsghdr msg[ESPD_BATCH];
@@ -261,6 +305,13 @@ struct espd {
 				    * into its slot */
 	uint8_t *tunbuf;	   /* one (super-)packet read from TUN */
 	uint8_t *dec;		   /* one decrypted packet (ESPD_SLOT) */
+	uint8_t *dec2;		   /* bundles, input: the other of two
+				    * buffers the transforms alternate
+				    * between (ESPD_SLOT + 64: an IPv6 AH
+				    * packet with its rebuilt header) */
+	uint8_t *xo;		   /* bundles, output: two ESPD_SLOT
+				    * buffers, used in turn */
+	uint16_t ah_ip_id;	   /* IPv4 Identification of AH packets */
 	bool offload;		   /* IFF_VNET_HDR + TSO on TUN (-n: off) */
 	struct off_gro gro;	   /* inbound coalescing, buf allocated */
 	struct espd_tx tx[OUT_N];
@@ -269,17 +320,24 @@ struct espd {
 
 /* espd.c */
 uint64_t espd_now(void);
+bool espd_addr_eq(const struct kaddr *a, const struct kaddr *b);
 struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
 				 const struct ksel *flow);
-struct espd_sa *espd_sa_out(struct espd *d, struct espd_pol *pol,
-			    const struct ksel *flow);
-struct espd_sa *espd_sa_in(struct espd *d, uint32_t spi,
+/* The SAs of pol's templates for flow, innermost first: 0, or -ENOENT
+ * with *missing the first required template that has no SA. */
+int espd_bundle_out(struct espd *d, struct espd_pol *pol,
+		    const struct ksel *flow, struct espd_bundle *b,
+		    unsigned *missing);
+/* A mature inbound SA of proto (ESP, AH, IPComp) by SPI/CPI and dst. */
+struct espd_sa *espd_sa_in(struct espd *d, uint8_t proto, uint32_t spi,
 			   const struct kaddr *dst);
-bool espd_in_policy_ok(struct espd *d, const struct espd_sa *sa,
+/* RFC 4301 §5.2: the SAs that were applied to an inbound packet (chain,
+ * outermost first) match the templates of an inbound policy for flow. */
+bool espd_in_policy_ok(struct espd *d, struct espd_sa *const *chain, unsigned n,
 		       const struct ksel *flow);
 void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events);
-void espd_acquire(struct espd *d, struct espd_pol *pol,
-		  const struct ksel *flow);
+void espd_acquire(struct espd *d, struct espd_pol *pol, const struct ksel *flow,
+		  unsigned tmpl);
 void espd_mapping(struct espd *d, struct espd_sa *sa, const struct kaddr *addr,
 		  uint16_t port);
 void espd_broadcast(struct espd *d, const struct kevent *ev);
@@ -325,8 +383,9 @@ int espd_net_open(struct espd *d);
 void espd_net_close(struct espd *d);
 /* Parse an IP packet into a flow selector (host addresses, ports). */
 int espd_flow(const uint8_t *pkt, size_t len, struct ksel *flow);
-/* Encapsulate and queue one inner packet for sending; flush sends. */
-int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
+/* Apply a bundle to one inner packet and queue it for sending; flush
+ * sends. */
+int espd_output(struct espd *d, const struct espd_bundle *b, const uint8_t *pkt,
 		size_t len);
 void espd_tx_flush(struct espd *d);
 int espd_route(struct espd *d, struct espd_pol *pol, bool add);

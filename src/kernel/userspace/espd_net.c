@@ -189,66 +189,18 @@ static uint8_t *transport_rebuild(uint8_t *payload, size_t plen,
 	return h;
 }
 
-int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
-		size_t len)
+/* Queue out (olen octets, what follows the IP header the kernel builds -
+ * or, for IPv4 AH, the whole packet with our header) on socket group g
+ * to sa's peer; the slot it lies in is taken. */
+static void tx_queue(struct espd *d, struct espd_sa *sa, int g,
+		     const uint8_t *out, size_t olen)
 {
-	struct espd_tx *t;
-	struct mmsghdr *m;
-	uint8_t *out, nh;
-	size_t olen, hl, cap;
-	unsigned ev = 0, i;
-	int g, rc;
+	struct espd_tx *t = &d->tx[g];
+	unsigned i = t->n++;
+	struct mmsghdr *m = &t->msg[i];
 
-	/* In place when the packet was built in the free slot (TSO
-	 * segments, tx_getbuf); the ESP header then ends where it starts. */
-	hl = esp_hdr_len(&sa->esp);
-	if (d->tx_slot == ESPD_BATCH)
-		espd_tx_flush(d);
-	out = d->txb[d->tx_slot] + ESP_MAX_HDR - hl;
-	cap = ESPD_SLOT - (ESP_MAX_HDR - hl);
-	nh = (pkt[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	if (sa->k.mode == KMODE_TRANSPORT) {
-		/* RFC 4303 §3.1.1: transport mode protects the upper-layer
-		 * payload; the IP header is rebuilt by the raw socket from
-		 * the SA's addresses, which are the packet's own. */
-		size_t ihl;
-		rc = transport_strip(pkt, len, &ihl, &nh);
-		if (rc < 0) {
-			d->st.malformed++;
-			return rc;
-		}
-		/* built in this slot (TSO, tx_getbuf): keep the ESP header
-		 * ending where the payload now starts */
-		if (pkt >= d->txb[d->tx_slot] &&
-		    pkt < d->txb[d->tx_slot] + ESPD_SLOT) {
-			out += ihl;
-			cap -= ihl;
-		}
-		pkt += ihl;
-		len -= ihl;
-	}
-	if (esp_encap_len(&sa->esp, len) > cap) {
-		d->st.too_big++;
-		return -EMSGSIZE;
-	}
-	/* RFC 4303 §3.3: tunnel mode, next header 4 or 41. */
-	rc =
-	    esp_encap(&sa->esp, pkt, len, nh, out, cap, &olen, espd_now(), &ev);
-	if (rc < 0) {
-		d->st.enc_fail++;
-		log_rl_warn(MOD, "encap spi 0x%08x: %s", sa->k.spi,
-			    esp_strerror(rc));
-		espd_sa_events(d, sa, ev);
-		return rc;
-	}
-	g = sa->k.dst.af == AF_INET ? OUT_ESP4 : OUT_ESP6;
-	if (sa->k.encap.enabled)
-		g += OUT_UDP4 - OUT_ESP4;
-	t = &d->tx[g];
-	i = t->n++;
-	m = &t->msg[i];
 	memset(m, 0, sizeof(*m));
-	if (sa->k.encap.enabled) {
+	if (g == OUT_UDP4 || g == OUT_UDP6) {
 		/* RFC 3948 §2.1: UDP header, checksum zero for IPv4 (IPv6:
 		 * the kernel fills it in, IPV6_CHECKSUM). */
 		uint8_t *u = t->udp[i];
@@ -262,22 +214,194 @@ int espd_output(struct espd *d, struct espd_sa *sa, const uint8_t *pkt,
 		u[6] = u[7] = 0;
 		t->iov[i][0].iov_base = u;
 		t->iov[i][0].iov_len = 8;
-		t->iov[i][1].iov_base = out;
+		t->iov[i][1].iov_base = (void *)(uintptr_t)out;
 		t->iov[i][1].iov_len = olen;
 		m->msg_hdr.msg_iovlen = 2;
 	} else {
-		t->iov[i][0].iov_base = out;
+		t->iov[i][0].iov_base = (void *)(uintptr_t)out;
 		t->iov[i][0].iov_len = olen;
 		m->msg_hdr.msg_iovlen = 1;
 	}
 	m->msg_hdr.msg_iov = t->iov[i];
 	fill_dst(&t->to[i], &sa->k.dst, &m->msg_hdr.msg_namelen);
 	m->msg_hdr.msg_name = &t->to[i];
-	m->msg_hdr.msg_control = t->cmsg[i].buf;
-	m->msg_hdr.msg_controllen = fill_src(t->cmsg[i].buf, &sa->k.src);
+	/* IPv4 AH: IP_HDRINCL, the source is in our header */
+	if (g != OUT_AH4) {
+		m->msg_hdr.msg_control = t->cmsg[i].buf;
+		m->msg_hdr.msg_controllen =
+		    fill_src(t->cmsg[i].buf, &sa->k.src);
+	}
 	d->tx_slot++;
+}
+
+/*
+ * ESP-protect payload (len octets, next header nh) into the free TX
+ * slot and queue it.  In place when the payload was built in that slot
+ * (TSO segments, tx_getbuf): the ESP header then ends where it starts.
+ */
+static int esp_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
+		    size_t len, uint8_t nh)
+{
+	uint8_t *slot = d->txb[d->tx_slot], *out;
+	size_t olen, hl = esp_hdr_len(&sa->esp), cap;
+	unsigned ev = 0;
+	int g, rc;
+
+	if (payload >= slot + hl && payload < slot + ESPD_SLOT)
+		out = (uint8_t *)(uintptr_t)payload - hl;
+	else
+		out = slot + ESP_MAX_HDR - hl;
+	cap = ESPD_SLOT - (size_t)(out - slot);
+	if (esp_encap_len(&sa->esp, len) > cap) {
+		d->st.too_big++;
+		return -EMSGSIZE;
+	}
+	/* RFC 4303 §3.3: tunnel mode, next header 4 or 41. */
+	rc = esp_encap(&sa->esp, payload, len, nh, out, cap, &olen, espd_now(),
+		       &ev);
+	if (rc < 0) {
+		d->st.enc_fail++;
+		log_rl_warn(MOD, "encap spi 0x%08x: %s", sa->k.spi,
+			    esp_strerror(rc));
+		espd_sa_events(d, sa, ev);
+		return rc;
+	}
+	g = sa->k.dst.af == AF_INET ? OUT_ESP4 : OUT_ESP6;
+	if (sa->k.encap.enabled)
+		g += OUT_UDP4 - OUT_ESP4;
+	tx_queue(d, sa, g, out, olen);
 	espd_sa_events(d, sa, ev);
 	return 0;
+}
+
+/*
+ * AH-protect payload (len octets, next header nh) as the outermost
+ * transform (RFC 4302 §3.1: tunnel or transport, the outer header from
+ * the SA's addresses).  The ICV covers the outer IP header, so it is
+ * built here with the values the wire will carry in its immutable
+ * fields: IPv4 goes out with IP_HDRINCL and our own non-zero
+ * Identification (the kernel would pick one after the ICV otherwise;
+ * it fills in only the checksum, a mutable field); IPv6 through the
+ * ordinary raw socket, whose header has no immutable field we do not
+ * know (version, payload length, next header 51, addresses).
+ */
+static int ah_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
+		   size_t len, uint8_t nh)
+{
+	bool v6 = sa->k.dst.af == AF_INET6;
+	size_t iphl = v6 ? 40 : 20, ahl = ah_hdr_len(&sa->esp, sa->k.dst.af);
+	size_t tot = iphl + ahl + len;
+	uint8_t *h = d->txb[d->tx_slot];
+	unsigned ev = 0;
+	int rc;
+
+	if (tot > ESPD_SLOT || tot - (v6 ? 40 : 0) > 0xffff) {
+		d->st.too_big++;
+		return -EMSGSIZE;
+	}
+	/* the payload may lie in this slot (TSO): memmove */
+	memmove(h + iphl + ahl, payload, len);
+	memset(h, 0, iphl);
+	if (!v6) {
+		if (!++d->ah_ip_id)
+			d->ah_ip_id = 1;
+		h[0] = 0x45;
+		h[2] = (uint8_t)(tot >> 8);
+		h[3] = (uint8_t)tot;
+		h[4] = (uint8_t)(d->ah_ip_id >> 8);
+		h[5] = (uint8_t)d->ah_ip_id;
+		h[8] = 64;
+		h[9] = IPPROTO_AH;
+		memcpy(h + 12, sa->k.src.u.b, 4);
+		memcpy(h + 16, sa->k.dst.u.b, 4);
+	} else {
+		h[0] = 0x60;
+		h[4] = (uint8_t)((tot - 40) >> 8);
+		h[5] = (uint8_t)(tot - 40);
+		h[6] = IPPROTO_AH;
+		h[7] = 64;
+		memcpy(h + 8, sa->k.src.u.b, 16);
+		memcpy(h + 24, sa->k.dst.u.b, 16);
+	}
+	rc = ah_encap(&sa->esp, h, tot, iphl, nh, espd_now(), &ev);
+	if (rc < 0) {
+		d->st.enc_fail++;
+		log_rl_warn(MOD, "AH spi 0x%08x: %s", sa->k.spi,
+			    esp_strerror(rc));
+		espd_sa_events(d, sa, ev);
+		return rc;
+	}
+	d->st.ah_tx++;
+	if (v6)
+		tx_queue(d, sa, OUT_AH6, h + 40, tot - 40);
+	else
+		tx_queue(d, sa, OUT_AH4, h, tot);
+	espd_sa_events(d, sa, ev);
+	return 0;
+}
+
+int espd_output(struct espd *d, const struct espd_bundle *b, const uint8_t *pkt,
+		size_t len)
+{
+	struct espd_sa *inner = b->sa[0], *outer = b->sa[b->n - 1];
+	const uint8_t *cur = pkt;
+	size_t curlen = len;
+	unsigned k = 0;
+	uint8_t nh;
+	int rc;
+
+	if (d->tx_slot == ESPD_BATCH)
+		espd_tx_flush(d);
+	nh = (pkt[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (inner->k.mode == KMODE_TRANSPORT) {
+		/* RFC 4303 §3.1.1 / RFC 4302 §3.1.1: transport mode
+		 * protects the upper-layer payload; the IP header is rebuilt
+		 * from the SA's addresses, which are the packet's own. */
+		size_t ihl;
+		rc = transport_strip(pkt, len, &ihl, &nh);
+		if (rc < 0) {
+			d->st.malformed++;
+			return rc;
+		}
+		cur += ihl;
+		curlen -= ihl;
+	}
+	/*
+	 * A bundle (espd.h): the inner transforms in order into the two
+	 * output scratch buffers in turn; the outermost one (ESP or AH) is
+	 * applied in the TX slot it is sent from.
+	 */
+	for (unsigned i = 0; i + 1 < b->n; i++) {
+		struct espd_sa *sa = b->sa[i];
+		const struct espd_xf *xf = espd_xf_find(sa->k.proto);
+		uint8_t *o = d->xo + (size_t)k * ESPD_SLOT;
+		size_t olen = 0;
+		unsigned ev = 0;
+
+		if (!xf) {
+			d->st.enc_fail++;
+			return -EPROTONOSUPPORT;
+		}
+		rc = xf->out(&sa->esp, cur, curlen, nh, o, ESPD_SLOT, &olen,
+			     espd_now(), &ev);
+		if (rc < 0) {
+			d->st.enc_fail++;
+			log_rl_warn(MOD, "proto %u spi 0x%08x: %s", sa->k.proto,
+				    sa->k.spi, esp_strerror(rc));
+		}
+		espd_sa_events(d, sa, ev);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) /* not applied (IPComp: RFC 3173 §2.2) */
+			continue;
+		cur = o;
+		curlen = olen;
+		nh = sa->k.proto;
+		k ^= 1;
+	}
+	if (outer->k.proto == IPPROTO_AH)
+		return ah_send(d, outer, cur, curlen, nh);
+	return esp_send(d, outer, cur, curlen, nh);
 }
 
 static void queue_packet(struct espd *d, struct espd_pol *p, const uint8_t *pkt,
@@ -320,13 +444,13 @@ void espd_queue_flush(struct espd *d)
 			    p->q + (size_t)p->qhead * ESPD_SLOT;
 			size_t len = p->qlen[p->qhead];
 			struct ksel flow;
-			struct espd_sa *sa;
+			struct espd_bundle b;
+			unsigned missing;
 			if (espd_flow(pkt, len, &flow) < 0)
 				break;
-			sa = espd_sa_out(d, p, &flow);
-			if (!sa)
+			if (espd_bundle_out(d, p, &flow, &b, &missing) < 0)
 				break;
-			espd_output(d, sa, pkt, len);
+			espd_output(d, &b, pkt, len);
 			p->qhead = (p->qhead + 1) % ESPD_QLEN;
 			p->qcount--;
 		}
@@ -346,7 +470,8 @@ static void out_packet(struct espd *d, const uint8_t *pkt, size_t len)
 {
 	struct ksel flow;
 	struct espd_pol *p;
-	struct espd_sa *sa;
+	struct espd_bundle b;
+	unsigned missing;
 	int ilen = espd_flow(pkt, len, &flow);
 
 	if (ilen < 0) {
@@ -366,14 +491,13 @@ static void out_packet(struct espd *d, const uint8_t *pkt, size_t len)
 	p->p.cur_packets++;
 	p->p.cur_bytes += len;
 	p->p.use_time = espd_now();
-	sa = espd_sa_out(d, p, &flow);
-	if (!sa) {
+	if (espd_bundle_out(d, p, &flow, &b, &missing) < 0) {
 		d->st.no_sa++;
 		queue_packet(d, p, pkt, len);
-		espd_acquire(d, p, &flow);
+		espd_acquire(d, p, &flow, missing);
 		return;
 	}
-	espd_output(d, sa, pkt, len);
+	espd_output(d, &b, pkt, len);
 }
 
 /* TSO segments are built in the next free TX slot, behind room for the
@@ -460,30 +584,166 @@ static bool sel_is_host_pair(const struct ksel *s, uint8_t af)
 	       s->src_plen == full && s->dst_plen == full;
 }
 
+static bool in_dec(const struct espd *d, const uint8_t *p)
+{
+	return (p >= d->dec + 40 && p < d->dec + ESPD_SLOT) ||
+	       (p >= d->dec2 + 40 && p < d->dec2 + ESPD_SLOT + 64);
+}
+
+/* Where the next transform of an inbound chain writes: 40 octets into
+ * whichever of dec / dec2 cur is not in (room for transport_rebuild). */
+static uint8_t *in_next_buf(struct espd *d, const uint8_t *cur)
+{
+	return (cur >= d->dec && cur < d->dec + ESPD_SLOT) ? d->dec2 + 40
+							   : d->dec + 40;
+}
+
+/*
+ * An inbound packet whose outermost transform verified: sa (with its
+ * lifetime events ev0) gave cur (curlen octets, next header nh).  The
+ * inner transforms of a bundle (ESP, IPComp: espd_xf_find) by SPI / CPI
+ * at the same endpoints, then the transport header rebuilt or the
+ * tunnel's inner packet taken, the inbound policy checked against the
+ * chain of SAs (RFC 4301 §5.2), and the packet written to TUN.  Events
+ * are raised at the end (a hard one removes its SA).
+ */
+static void in_chain(struct espd *d, const struct kaddr *src,
+		     struct espd_sa *sa, unsigned ev0, const uint8_t *cur,
+		     size_t curlen, uint8_t nh)
+{
+	struct espd_sa *chain[KPOL_MAX_TMPL] = {sa}, *inner;
+	unsigned evs[KPOL_MAX_TMPL] = {ev0}, n = 1;
+	struct ksel flow;
+	uint8_t *pkt;
+	size_t plen;
+	int ilen;
+
+	while (nh == IPPROTO_ESP || nh == IPPROTO_COMP) {
+		const struct espd_xf *xf = espd_xf_find(nh);
+		struct espd_sa *in;
+		uint32_t spi, seq;
+		uint8_t *o = in_next_buf(d, cur);
+		size_t olen;
+		int rc;
+
+		if (n == KPOL_MAX_TMPL || !xf ||
+		    xf->peek(cur, curlen, &spi, &seq) < 0) {
+			d->st.malformed++;
+			goto out_events;
+		}
+		in = espd_sa_in(d, nh, spi, &sa->k.dst);
+		for (unsigned j = 0; in && j < n; j++)
+			if (chain[j] == in)
+				in = NULL;
+		/* one bundle: the same endpoints */
+		if (!in || !espd_addr_eq(&in->k.src, &sa->k.src)) {
+			d->st.unknown_spi++;
+			log_rl_warn(MOD, "inner proto %u SPI 0x%08x unknown",
+				    nh, spi);
+			goto out_events;
+		}
+		evs[n] = 0;
+		chain[n++] = in;
+		rc = xf->in(&in->esp, cur, curlen, o, ESPD_SLOT - 40, &olen,
+			    &nh, espd_now(), &evs[n - 1]);
+		if (rc < 0) {
+			d->st.decap_fail++;
+			log_rl_warn(MOD,
+				    "inner proto %u spi 0x%08x dropped: %s",
+				    in->k.proto, spi, esp_strerror(rc));
+			goto out_events;
+		}
+		cur = o;
+		curlen = olen;
+	}
+	/* RFC 4303 §2.6 / RFC 4302 §2.1: next header 59, nothing follows
+	 * (a TFC dummy packet) */
+	if (nh == 59)
+		goto out_events;
+	/* from here on the packet is in dec/dec2 with 40 octets in front */
+	if (!in_dec(d, cur)) {
+		if (curlen > ESPD_SLOT - 40) {
+			d->st.too_big++;
+			goto out_events;
+		}
+		memcpy(d->dec + 40, cur, curlen);
+		cur = d->dec + 40;
+	}
+	pkt = (uint8_t *)(uintptr_t)cur;
+	plen = curlen;
+	inner = chain[n - 1];
+	if (inner->k.mode == KMODE_TRANSPORT) {
+		/* RFC 4303 §3.1.1 / RFC 4302 §3.1.1: the outer header's
+		 * addresses are the packet's; the next header is the
+		 * upper-layer protocol (not another IP header: that is
+		 * tunnel mode) */
+		const struct kaddr *rs = &inner->k.src, *rd = &inner->k.dst;
+		size_t tl;
+		if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6 ||
+		    src->af != inner->k.src.af) {
+			d->st.malformed++;
+			goto out_events;
+		}
+		/* A transport SA pinned to one host pair whose endpoints are
+		 * not the pair (a mobile node's care-of address while the
+		 * negotiated TS is its home address, RFC 4877 / RFC 6275
+		 * §11.3.1): the packet is the selector's, as the peer sent
+		 * it; the ICV covered it, the TS authorised it. */
+		if (sel_is_host_pair(&inner->k.sel, inner->k.src.af)) {
+			rs = &inner->k.sel.src;
+			rd = &inner->k.sel.dst;
+		}
+		pkt = transport_rebuild(pkt, plen, rs, rd, nh, &tl);
+		plen = tl;
+		nh = src->af == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
+	}
+	ilen = espd_flow(pkt, plen, &flow);
+	if (ilen < 0 || (nh == IPPROTO_IPIP && flow.af != AF_INET) ||
+	    (nh == IPPROTO_IPV6 && flow.af != AF_INET6) ||
+	    (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6)) {
+		d->st.malformed++;
+		goto out_events;
+	}
+	if (!espd_in_policy_ok(d, chain, n, &flow)) {
+		d->st.policy_drop++;
+		log_rl_warn(MOD,
+			    "decrypted packet matches no inbound policy "
+			    "of SA 0x%08x (%u SA%s)",
+			    sa->k.spi, n, n == 1 ? "" : "s");
+		goto out_events;
+	}
+	/* RFC 4303 §2.4: trailing TFC padding after the inner packet */
+	if (d->offload)
+		off_gro_push(&d->gro, pkt, (size_t)ilen, tun_write, d);
+	else
+		tun_write(d, pkt, (size_t)ilen, 1);
+out_events:
+	while (n-- > 0)
+		espd_sa_events(d, chain[n], evs[n]);
+}
+
 static void in_esp(struct espd *d, const struct kaddr *src,
 		   const struct kaddr *dst, bool encap, uint16_t sport,
 		   const uint8_t *esp, size_t len)
 {
 	struct espd_sa *sa;
-	struct ksel flow;
 	uint32_t spi, seq;
 	size_t plen;
-	uint8_t nh, *dec;
+	uint8_t nh, *dec = d->dec + 40;
 	unsigned ev = 0;
-	int rc, ilen;
+	int rc;
 
 	if (esp_peek(esp, len, &spi, &seq) < 0) {
 		d->st.malformed++;
 		return;
 	}
-	sa = espd_sa_in(d, spi, dst);
+	sa = espd_sa_in(d, IPPROTO_ESP, spi, dst);
 	if (!sa) {
 		d->st.unknown_spi++;
 		log_rl_warn(MOD, "ESP with unknown SPI 0x%08x", spi);
 		return;
 	}
-	/* transport mode: room for the IP header rebuilt in front */
-	dec = sa->k.mode == KMODE_TRANSPORT ? d->dec + 40 : d->dec;
+	/* room for a transport mode IP header rebuilt in front */
 	rc = esp_decap(&sa->esp, esp, len, dec, ESPD_SLOT - 40, &plen, &nh,
 		       espd_now(), &ev);
 	if (rc < 0) {
@@ -499,55 +759,58 @@ static void in_esp(struct espd *d, const struct kaddr *src,
 	    (memcmp(src->u.b, sa->k.src.u.b, 16) != 0 ||
 	     sport != sa->k.encap.sport))
 		espd_mapping(d, sa, src, sport);
-	/* RFC 4303 §2.6: next header 59 is a dummy (TFC) packet */
-	if (nh == 59)
-		goto out_events;
-	if (sa->k.mode == KMODE_TRANSPORT) {
-		/* RFC 4303 §3.1.1: the outer header's addresses are the
-		 * packet's; the next header is the upper-layer protocol
-		 * (not another IP header: that is tunnel mode) */
-		const struct kaddr *rs = &sa->k.src, *rd = &sa->k.dst;
-		size_t tl;
-		if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6 ||
-		    src->af != sa->k.src.af) {
-			d->st.malformed++;
-			goto out_events;
-		}
-		/* A transport SA pinned to one host pair whose endpoints are
-		 * not the pair (a mobile node's care-of address while the
-		 * negotiated TS is its home address, RFC 4877 / RFC 6275
-		 * §11.3.1): the packet is the selector's, as the peer sent
-		 * it; the ICV covered it, the TS authorised it. */
-		if (sel_is_host_pair(&sa->k.sel, sa->k.src.af)) {
-			rs = &sa->k.sel.src;
-			rd = &sa->k.sel.dst;
-		}
-		dec = transport_rebuild(dec, plen, rs, rd, nh, &tl);
-		plen = tl;
-		nh = src->af == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
+	in_chain(d, src, sa, ev, dec, plen, nh);
+}
+
+/*
+ * AH (RFC 4302 §3.4): pkt is the whole IP packet (IPv6: its header
+ * rebuilt by espd_rx_one, see there).  Drops are counted by reason and
+ * logged rate-limited; nothing changes before the ICV verified.
+ */
+static void in_ah(struct espd *d, const struct kaddr *src,
+		  const struct kaddr *dst, const uint8_t *pkt, size_t len)
+{
+	struct espd_sa *sa;
+	char a[INET6_ADDRSTRLEN];
+	size_t off, pay;
+	uint32_t spi, seq;
+	uint8_t nh;
+	unsigned ev = 0;
+	int rc;
+
+	rc = ah_peek(pkt, len, &off, &spi, &seq);
+	if (rc < 0) {
+		d->st.ah_malformed++;
+		log_rl_warn(MOD, "AH from %s dropped: %s",
+			    inet_ntop(src->af, src->u.b, a, sizeof(a)),
+			    rc == -EOPNOTSUPP
+				? "routing or fragment header in front of AH"
+				: esp_strerror(rc));
+		return;
 	}
-	ilen = espd_flow(dec, plen, &flow);
-	if (ilen < 0 || (nh == IPPROTO_IPIP && flow.af != AF_INET) ||
-	    (nh == IPPROTO_IPV6 && flow.af != AF_INET6) ||
-	    (nh != IPPROTO_IPIP && nh != IPPROTO_IPV6)) {
-		d->st.malformed++;
-		goto out_events;
+	sa = espd_sa_in(d, IPPROTO_AH, spi, dst);
+	if (!sa) {
+		d->st.unknown_spi++;
+		log_rl_warn(MOD, "AH with unknown SPI 0x%08x", spi);
+		return;
 	}
-	if (!espd_in_policy_ok(d, sa, &flow)) {
-		d->st.policy_drop++;
-		log_rl_warn(MOD,
-			    "decrypted packet matches no inbound policy "
-			    "of SA 0x%08x",
-			    spi);
-		goto out_events;
+	rc = ah_decap(&sa->esp, pkt, len, off, &nh, &pay, espd_now(), &ev);
+	if (rc < 0) {
+		if (rc == ESP_E_AUTH)
+			d->st.ah_auth++;
+		else if (rc == ESP_E_REPLAY)
+			d->st.ah_replay++;
+		else if (rc == ESP_E_SHORT)
+			d->st.ah_malformed++;
+		else
+			d->st.ah_other++;
+		d->st.decap_fail++;
+		log_rl_warn(MOD, "AH spi 0x%08x seq %u dropped: %s", spi, seq,
+			    esp_strerror(rc));
+		return;
 	}
-	/* RFC 4303 §2.4: trailing TFC padding after the inner packet */
-	if (d->offload)
-		off_gro_push(&d->gro, dec, (size_t)ilen, tun_write, d);
-	else
-		tun_write(d, dec, (size_t)ilen, 1);
-out_events:
-	espd_sa_events(d, sa, ev);
+	d->st.ah_rx++;
+	in_chain(d, src, sa, ev, pkt + pay, len - pay, nh);
 }
 
 void espd_rx_flush(struct espd *d)
@@ -590,7 +853,7 @@ void espd_rx_one(struct espd *d, int g, struct msghdr *mh, const uint8_t *buf,
 	uint16_t sport = 0, dport, ulen;
 	bool udp = g == OUT_UDP4 || g == OUT_UDP6;
 
-	if (g == OUT_ESP4 || g == OUT_UDP4) {
+	if (g == OUT_ESP4 || g == OUT_UDP4 || g == OUT_AH4) {
 		/* IPv4 raw sockets deliver the IP header too */
 		uint8_t vihl;
 		if (rd_u8(&r, &vihl) < 0 || vihl >> 4 != 4 || (vihl & 15) < 5 ||
@@ -609,6 +872,34 @@ void espd_rx_one(struct espd *d, int g, struct msghdr *mh, const uint8_t *buf,
 			d->st.malformed++;
 			return;
 		}
+	}
+	if (g == OUT_AH4) {
+		in_ah(d, &src, &dst, buf, len);
+		return;
+	}
+	if (g == OUT_AH6) {
+		/* IPv6 raw sockets deliver what follows the IPv6 header (and
+		 * the extension headers the kernel processed): the header is
+		 * rebuilt for the ICV from the fields the kernel checked
+		 * (RFC 4302 §3.3.3.1.2: version, payload length, next
+		 * header, addresses; the rest is mutable).  A packet that
+		 * had hop-by-hop or destination options in front of AH fails
+		 * the ICV: dropped, never accepted. */
+		uint8_t *h = d->dec2;
+		if (len > ESPD_SLOT || len > 0xffff) {
+			d->st.too_big++;
+			return;
+		}
+		memset(h, 0, 40);
+		h[0] = 0x60;
+		h[4] = (uint8_t)(len >> 8);
+		h[5] = (uint8_t)len;
+		h[6] = IPPROTO_AH;
+		memcpy(h + 8, src.u.b, 16);
+		memcpy(h + 24, dst.u.b, 16);
+		memcpy(h + 40, buf, len);
+		in_ah(d, &src, &dst, h, len + 40);
+		return;
 	}
 	if (udp) {
 		uint32_t marker;
@@ -735,6 +1026,12 @@ static int raw_open(int af, int proto, struct sock_filter *f, size_t nf)
 		int pmtu = IP_PMTUDISC_DONT;
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
 			   sizeof(pmtu));
+		/* AH: our own IPv4 header, whose immutable fields the ICV
+		 * covers (ah_send) */
+		if (proto == IPPROTO_AH &&
+		    setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) <
+			0)
+			goto fail;
 	}
 	if (f) {
 		struct sock_fprog prog = {.len = (unsigned short)nf,
@@ -854,6 +1151,8 @@ int espd_net_open(struct espd *d)
 			  sizeof(filt4) / sizeof(filt4[0])},
 	    [OUT_UDP6] = {AF_INET6, IPPROTO_UDP, filt6,
 			  sizeof(filt6) / sizeof(filt6[0])},
+	    [OUT_AH4] = {AF_INET, IPPROTO_AH, NULL, 0},
+	    [OUT_AH6] = {AF_INET6, IPPROTO_AH, NULL, 0},
 	};
 	int rc;
 
@@ -864,8 +1163,11 @@ int espd_net_open(struct espd *d)
 	d->txb = calloc(ESPD_BATCH, ESPD_SLOT);
 	d->tunbuf = malloc(TUNBUF);
 	d->dec = malloc(ESPD_SLOT);
+	d->dec2 = malloc(ESPD_SLOT + 64);
+	d->xo = malloc(2 * ESPD_SLOT);
 	off_gro_init(&d->gro, malloc(GROBUF), GROBUF);
-	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->gro.buf)
+	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->dec2 || !d->xo ||
+	    !d->gro.buf)
 		return -ENOMEM;
 	if ((rc = tun_open(d)) < 0) {
 		log_err(MOD, "TUN %s: %s%s", d->tun_name, strerror(-rc),
@@ -938,6 +1240,8 @@ void espd_net_close(struct espd *d)
 	free(d->txb);
 	free(d->tunbuf);
 	free(d->dec);
+	free(d->dec2);
+	free(d->xo);
 	free(d->gro.buf);
 }
 

@@ -256,10 +256,12 @@ static void once(void)
 	d.txb = calloc(ESPD_BATCH, ESPD_SLOT);
 	d.tunbuf = malloc(ESPD_TUNBUF);
 	d.dec = malloc(ESPD_SLOT);
+	d.dec2 = malloc(ESPD_SLOT + 64);
+	d.xo = malloc(2 * ESPD_SLOT);
 	d.gro.buf = malloc(ESPD_GROBUF);
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (!d.loop || !d.rx || !d.txb || !d.tunbuf || !d.dec || !d.gro.buf ||
-	    null < 0)
+	if (!d.loop || !d.rx || !d.txb || !d.tunbuf || !d.dec || !d.dec2 ||
+	    !d.xo || !d.gro.buf || null < 0)
 		abort();
 	d.tun_fd = null;
 }

@@ -518,9 +518,12 @@ static void test_bad_params(void **state)
 	k.encr_id = 3; /* 3DES: not offered */
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -ENOTSUP);
 	k.encr_id = IKEV2_ENCR_AES_CBC;
-	k.proto = 51;
+	k.proto = IPPROTO_TCP;
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)),
 			 -EPROTONOSUPPORT);
+	/* AH (RFC 4302): integrity only, no encryption transform */
+	k.proto = IPPROTO_AH;
+	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -EINVAL);
 	k.proto = IPPROTO_ESP;
 	k.enc_key_len = 200;
 	assert_int_equal(esp_sa_init(&sa, &k, 1, err, sizeof(err)), -EINVAL);
