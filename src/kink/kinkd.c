@@ -2281,19 +2281,15 @@ static void on_signal(struct ev_loop *loop, int signo, void *arg)
 	struct kinkd *d = arg;
 
 	if (signo == SIGUSR1) {
-		log_notice(MOD,
-			   "stats: rx %llu bad %llu bad_cksum %llu replay %llu "
-			   "dup %llu tx %llu creates %llu deletes %llu sas "
-			   "%llu",
-			   (unsigned long long)d->stats.rx,
-			   (unsigned long long)d->stats.rx_bad,
-			   (unsigned long long)d->stats.rx_bad_cksum,
-			   (unsigned long long)d->stats.rx_replay,
-			   (unsigned long long)d->stats.rx_dup,
-			   (unsigned long long)d->stats.tx,
-			   (unsigned long long)d->stats.creates,
-			   (unsigned long long)d->stats.deletes,
-			   (unsigned long long)d->stats.sa_installed);
+		struct wr w;
+
+		/* the same figures `kinkctl show stats` prints */
+		wr_init(&w, 4096);
+		ctl_show_stats(d, &w, false);
+		if (!w.err && w.len > 0)
+			log_notice(MOD, "stats: %.*s", (int)w.len - 1,
+				   (const char *)w.buf);
+		wr_free(&w);
 		return;
 	}
 	d->stopping = true;
