@@ -678,6 +678,54 @@ static void test_ipv6_no_nat(void **st)
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 }
 
+/* IKEv1 road warriors (v1.c): the responder's dynamic policies for a
+ * Quick Mode CHILD SA, straight through the kernel ops here. */
+static void test_v1_bind(void **st)
+{
+	const struct ike_policy *p;
+	struct ksel l, r;
+	struct kaddr gl = A("198.51.100.1"), nat = A(NAT_ADDR);
+	uint32_t reqid = 0, reqid2 = 0;
+	char err[160] = "";
+
+	(void)st;
+	gw_config(false);
+	p = cfg_policy_by_name(G->cfg, "p-c1");
+	assert_non_null(p);
+	memset(&l, 0, sizeof(l));
+	memset(&r, 0, sizeof(r));
+	l.af = r.af = AF_INET;
+	l.src = A("203.0.113.1");
+	l.src_plen = 32;
+	r.dst = A("10.1.2.3");
+	r.dst_plen = 32;
+	assert_int_equal(rw_v1_bind(G, 7, "rw-c1", 100, p, &l, &r, &gl, &nat,
+				    &reqid, err, sizeof(err)),
+			 0);
+	assert_int_not_equal(reqid, 0);
+	assert_int_equal(G->rw->policies_added, 1);
+	/* another ISAKMP SA proposing the same inner address: refused */
+	assert_int_equal(rw_v1_bind(G, 8, "rw-c1", 101, p, &l, &r, &gl, &nat,
+				    &reqid2, err, sizeof(err)),
+			 -EEXIST);
+	/* a renewing Quick Mode of the same SA takes the policies over */
+	assert_int_equal(rw_v1_bind(G, 7, "rw-c1", 102, p, &l, &r, &gl, &nat,
+				    &reqid2, err, sizeof(err)),
+			 0);
+	assert_int_equal(reqid2, reqid);
+	assert_int_equal(G->rw->policies_added, 1);
+	rw_v1_unbind(G, 100); /* the replaced child has none any more */
+	assert_int_equal(G->rw->policies_removed, 0);
+	rw_v1_unbind(G, 102);
+	assert_int_equal(G->rw->policies_removed, 1);
+	/* now free for another SA */
+	assert_int_equal(rw_v1_bind(G, 8, "rw-c1", 103, p, &l, &r, &gl, &nat,
+				    &reqid2, err, sizeof(err)),
+			 0);
+	rw_v1_unbind(G, 103);
+	assert_int_equal(G->rw->policies_removed, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +740,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_pool_overlap, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_no_nat, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_bind, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
