@@ -152,6 +152,11 @@ decode() {
 		pass "$name: tshark: ESP only UDP-encapsulated ($esp4500 packets)" ||
 		fail "$name: tshark: ESP only UDP-encapsulated (udp=$esp4500 raw=$rawesp)"
 	KA=${ka:-0}
+	local n_qm
+	n_qm=$(ts_counts "$kd" "$pcap" 'isakmp.exchangetype == 32 && isakmp.hash')
+	[ "${n_qm:-0}" -ge 3 ] &&
+		pass "$name: tshark decrypts Quick Mode on 4500 with iked's ikev1_decryption_table ($n_qm)" ||
+		fail "$name: tshark decrypts Quick Mode on 4500 ($n_qm)"
 }
 
 case_nat() {
