@@ -534,9 +534,10 @@ int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
 		}
 		rc = k_migrate(&d->kern, &q);
 		if (rc < 0 && dirs[i] == KDIR_FWD) {
-			/* The SAs moved with the in policy already; behind
-			 * privilege separation the parent no longer finds
-			 * them at the old endpoints.  Only the forward
+			/* The SAs moved with the in policy already (behind
+			 * privilege separation the parent lets the forward
+			 * template follow them: kproxy.c req_migrate).  If
+			 * the backend still refuses, only the forward
 			 * policy's template stays behind (forwarded
 			 * traffic); not a reason to rekey. */
 			log_info(MOD,

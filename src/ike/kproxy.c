@@ -399,9 +399,30 @@ static void sa_migrated(struct kproxy *kp, const struct kmigrate_req *r)
 	}
 }
 
+/* An installed SA of the engine with m's reqid and protocol between
+ * src and dst. */
+static bool own_sa_at(const struct kproxy *kp, const struct kmigrate *m,
+		      const struct kaddr *src, const struct kaddr *dst)
+{
+	if (!m->reqid)
+		return false; /* "any" would reach foreign SAs */
+	for (size_t h = 0; h < KP_HASH; h++)
+		for (const struct kp_sa *s = kp->sa[h]; s; s = s->next)
+			if (!s->larval && s->reqid == m->reqid &&
+			    s->proto == m->proto && kaddr_eq(&s->src, src) &&
+			    kaddr_eq(&s->dst, dst))
+				return true;
+	return false;
+}
+
 /* MIGRATE from the engine (an IKE SA whose CHILD SAs move in place):
  * only SAs of its own, named by a reqid one of its installed SAs of
- * that protocol and those old endpoints carries. */
+ * that protocol and those old endpoints carries.  A forward policy has
+ * no SA of its own: its template names the inbound SAs, which the
+ * engine's MIGRATE of the in direction has just moved; so for
+ * direction fwd a pair is also the engine's when one of its SAs of
+ * that reqid already sits at the pair's new endpoints (the template
+ * follows its SAs; nothing else is named). */
 static int req_migrate(struct kproxy *kp, struct kp_req *q, struct rd *r)
 {
 	struct kmigrate_req mr;
@@ -412,16 +433,11 @@ static int req_migrate(struct kproxy *kp, struct kp_req *q, struct rd *r)
 	if ((rc = kmigrate_validate(&mr, q->why, sizeof(q->why))) < 0)
 		return rc;
 	for (unsigned i = 0; i < mr.n; i++) {
-		bool own = false;
+		const struct kmigrate *m = &mr.m[i];
+		bool own = own_sa_at(kp, m, &m->old_src, &m->old_dst) ||
+			   (mr.dir == KDIR_FWD &&
+			    own_sa_at(kp, m, &m->new_src, &m->new_dst));
 
-		for (size_t h = 0; h < KP_HASH && !own; h++)
-			for (struct kp_sa *s = kp->sa[h]; s && !own;
-			     s = s->next)
-				own = !s->larval && mr.m[i].reqid &&
-				      s->reqid == mr.m[i].reqid &&
-				      s->proto == mr.m[i].proto &&
-				      kaddr_eq(&s->src, &mr.m[i].old_src) &&
-				      kaddr_eq(&s->dst, &mr.m[i].old_dst);
 		if (!own) {
 			WHY(q, "MIGRATE: pair %u names no SA of this engine",
 			    i);

@@ -24,8 +24,8 @@ struct nslot {
 
 /* RFC-less, so the source is include/uapi/linux/if_addr.h. */
 static const struct nrule ifa_rules[NR_MAX] = {
-    [IFA_ADDRESS] = {4, 16}, [IFA_LOCAL] = {4, 16},
-    [IFA_LABEL] = {1, 16},   [IFA_BROADCAST] = {4, 4},
+    [IFA_ADDRESS] = {4, 16},  [IFA_LOCAL] = {4, 16},
+    [IFA_LABEL] = {1, 16},    [IFA_BROADCAST] = {4, 4},
     [IFA_ANYCAST] = {16, 16}, [IFA_CACHEINFO] = {16, 16},
     [IFA_FLAGS] = {4, 4},
 };
@@ -173,4 +173,3 @@ int rtnl_parse(const struct xnl_msg *m, struct rtnl_ev *ev)
 		return -ENOENT;
 	}
 }
-

@@ -36,6 +36,7 @@
 #include "lib/notify.h"
 #include "lib/paths.h"
 #include "lib/pidfile.h"
+#include "kink/kink_migrate.h"
 #include "spm/spmif_client.h"
 #include "lib/util.h"
 
@@ -2203,10 +2204,20 @@ static void on_spmd_closed(struct spmif_client *c, int err, void *arg)
 	ev_stop(d->loop);
 }
 
+/* 602 MIGRATE: the SAs moved in place (spmd's MIGRATE); our pairs and
+ * their peers follow (kink_migrate.c). */
+static void on_migrate(struct spmif_client *c, const struct spmif_migrate_ev *m,
+		       void *arg)
+{
+	(void)c;
+	kink_migrate(arg, m);
+}
+
 static int spm_connect(struct kinkd *d, const char *path, const char *pw)
 {
 	static const struct spmif_callbacks cbs = {
 	    .acquire = on_acquire,
+	    .migrate = on_migrate,
 	    .closed = on_spmd_closed,
 	};
 	int rc;

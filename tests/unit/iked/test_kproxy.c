@@ -361,6 +361,16 @@ static int mig_req(struct fx *f, const struct kmigrate_req *r)
 	return serve(f, &w);
 }
 
+static struct kaddr fwd_tmpl_dst;
+
+static int fwd_tmpl_cb(const struct kpolicy *p, void *arg)
+{
+	(void)arg;
+	if (p->dir == KDIR_FWD && p->ntmpl == 1)
+		fwd_tmpl_dst = p->tmpl[0].dst;
+	return 0;
+}
+
 /* MIGRATE from the engine: only its own SAs (reqid, protocol, old
  * endpoints of an installed one); its table follows the move, also when
  * the move came from elsewhere (a KEV_MIGRATE event). */
@@ -407,6 +417,38 @@ static void test_migrate(void **state)
 	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.4", 0x2222), 0);
 	assert_int_equal(sa_op(f, ESPM_SA_QUERY, "198.51.100.2", 0x2222),
 			 -EPERM);
+	/* the forward policy follows SAs the engine already moved (its
+	 * template only; nothing of the engine's at the old endpoints) */
+	{
+		struct kpolicy fp;
+
+		mk_pol(&fp, 0);
+		fp.dir = KDIR_FWD;
+		fp.tmpl[0].mode = KMODE_TUNNEL;
+		fp.tmpl[0].reqid = 7;
+		fp.tmpl[0].src = A("198.51.100.1");
+		fp.tmpl[0].dst = A("198.51.100.2");
+		assert_int_equal(k_pol_add(&f->k, &fp), 0); /* spmd's */
+		r = mig("198.51.100.1", "198.51.100.2", "198.51.100.3",
+			"198.51.100.4", 7);
+		/* not for the in or out direction: those move SAs */
+		r.dir = KDIR_OUT;
+		assert_int_equal(mig_req(f, &r), -EPERM);
+		/* not for a reqid it has no SA of at the new endpoints */
+		r.dir = KDIR_FWD;
+		r.m[0].reqid = 8;
+		assert_int_equal(mig_req(f, &r), -EPERM);
+		r.m[0].reqid = 7;
+		r.m[0].new_src = A("198.51.100.5");
+		assert_int_equal(mig_req(f, &r), -EPERM);
+		r.m[0].new_src = A("198.51.100.3");
+		assert_int_equal(mig_req(f, &r), 0);
+		/* the template moved */
+		fwd_tmpl_dst.af = 0;
+		assert_int_equal(k_pol_dump(&f->k, fwd_tmpl_cb, NULL), 0);
+		assert_true(kaddr_eq(&fwd_tmpl_dst, &r.m[0].new_dst));
+		assert_int_equal(k_pol_del(&f->k, &fp), 0);
+	}
 	/* moved back by someone else (spmd): the event updates the table */
 	ev.type = KEV_MIGRATE;
 	ev.u.migrate = mig("198.51.100.3", "198.51.100.4", "198.51.100.1",
