@@ -12,7 +12,8 @@
 # src/ike/addrmon.c) sees the route to charon leave from .3 and sends
 # UPDATE_SA_ADDRESSES (NAT-D, COOKIE2) from there.  Checks: the IKE SA
 # keeps its SPIs on both sides, racoon2's IKE SA is now at .3 and its
-# CHILD SA moved in place (children_moved; charon's kernel-libipsec
+# CHILD SA moved in place (children_moved; the forward policy's template
+# too, through the privileged parent; charon's kernel-libipsec
 # cannot move SAs, so charon then rekeys its side), the ping resumes
 # within 2 s of the move (time printed), charon logged the update and
 # answered with COOKIE2; on the wire (tshark, SK payloads decrypted with
@@ -138,6 +139,9 @@ grep -q 'MOBIKE: now 198.51.100.3:[0-9]* <-> 198.51.100.2:[0-9]*, 1 CHILD SA(s) 
 m=$(r2_q "$R2" 'sum(s["children_moved"] for s in est)')
 [ "$m" -ge 1 ] 2>/dev/null && pass "$t: racoon2 moved the CHILD SA in place (children_moved=$m)" ||
 	fail "$t: racoon2 moved the CHILD SA in place (children_moved=$m)"
+grep -q 'forward policy not moved' "$ilog" &&
+	fail "$t: the forward policy's template followed (privileged parent)" ||
+	pass "$t: the forward policy's template followed (privileged parent)"
 grep -q 'generating CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA)' "$clog" &&
 	log "charon (kernel-libipsec cannot update SA addresses) rekeyed its CHILD SA after the update"
 [ "$(grep -c 'IKE_SA_INIT' "$clog")" = "$ninit0" ] &&
