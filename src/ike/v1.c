@@ -931,7 +931,10 @@ void v1_input(struct iked *d, const struct ike_ep *local,
 		return;
 	}
 	rc = ikev1_input(v->e, pkt, len, &o);
-	if (rc < 0 && exch == ISAKMP_EXCH_QUICK && !v->initiator)
+	/* only an authenticated QM1 whose IDs or proposal are not this
+	 * policy's is tried again (a forgery or replay is decrypted, and
+	 * counted, once) */
+	if (rc == -ENOENT && exch == ISAKMP_EXCH_QUICK && !v->initiator)
 		rc = input_other_policies(v, pkt, len, &o);
 	if (rc < 0) {
 		log_rl_warn(MOD, "ISAKMP SA #%u: message from %s dropped (%s)",

@@ -303,9 +303,13 @@ static int qm_respond(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	/* authenticated from here on */
 	if (qm_body(&pm, &qb) != 0 || qb.nonce->len > ISAKMP_NONCE_MAX)
 		goto cleanup_plain;
-	/* tunnel mode needs the selectors; they must mirror ours */
-	if (qb.n_id != 2 || !id_eq(&qb.id[0], &c->ts_remote) ||
-	    !id_eq(&qb.id[1], &c->ts_local))
+	/* tunnel mode needs the selectors */
+	if (qb.n_id != 2)
+		goto cleanup_plain;
+	/* IDs other than ours, or no proposal we take: -ENOENT, "not for
+	 * this policy" (the caller may try another one) */
+	rc = -ENOENT;
+	if (!id_eq(&qb.id[0], &c->ts_remote) || !id_eq(&qb.id[1], &c->ts_local))
 		goto cleanup_plain;
 	if (p2_choose(c, &qb.sa, natt_encap(sa), 0, &reply, &tmp) != 0)
 		goto cleanup_plain;
