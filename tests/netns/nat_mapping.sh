@@ -167,14 +167,29 @@ table ip r2nat {
 }
 NFT
 ns_exec nat conntrack -F >/dev/null 2>&1
+# Time to the first answered ping, pinging every 0.2 s: the reply to the
+# very packet that shows the new mapping leaves before iked has moved the
+# SA (r2espd reports the mapping, as XFRM does, and waits for the key
+# manager), so it goes to the old port and is lost; the next one passes.
+# (Measured before with ikedctl polls in between, which take seconds on
+# a loaded machine: that, not the data plane, was the 5-8 s.)
 t0=$(date +%s.%N)
-ns_exec c1 ping -c1 -W1 -I "$v1" 203.0.113.1 >/dev/null 2>&1
+ok=0
+for _ in $(seq 1 40); do
+	if ns_exec c1 ping -c1 -W0.2 -I "$v1" 203.0.113.1 >/dev/null 2>&1; then
+		ok=1
+		break
+	fi
+done
+t1=$(date +%s.%N)
+dt=$(python3 -c "print(round($t1 - $t0, 2))")
+if [ $ok = 1 ] && python3 -c "import sys; sys.exit(0 if $dt <= 2.0 else 1)"; then
+	pass "ping through the tunnel ${dt} s after the mapping change (<= 2 s)"
+else
+	fail "ping through the tunnel within 2 s of the mapping change (ok=$ok after ${dt} s)"
+fi
 check "gateway follows the new mapping ($old_peer -> \$(peer))" \
 	wait_for "[ \"\$(peer)\" != '$old_peer' ] && [ -n \"\$(peer)\" ]" 8
-check "ping through the tunnel after the mapping change" \
-	wait_for "ns_exec c1 ping -c1 -W1 -I $v1 203.0.113.1" 6
-t1=$(date +%s.%N)
-log "traffic resumed after $(python3 -c "print(round($t1 - $t0, 2))") s"
 ns_exec c1 ping -c3 -i 0.2 -W2 -I "$v1" 203.0.113.1 >/dev/null 2>&1
 [ "$(spis)" = "$old_spis" ] && pass "CHILD SA kept: same SPIs $old_spis (no rekey)" ||
 	fail "CHILD SA kept: SPIs $old_spis -> $(spis)"
