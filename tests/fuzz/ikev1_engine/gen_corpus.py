@@ -22,6 +22,11 @@ def hdr(np, exch, flags, mid, body, rc=0):
     return struct.pack('>QQBBBBII', 0x0102030405060708, rc, np, 0x10, exch, flags, mid, 28 + len(body)) + body
 mm1 = hdr(SA, 2, 0, 0, pl(0, sa))
 mm3 = hdr(KE, 2, 0, 0, pl(NONCE, bytes(64)) + pl(0, bytes(16)), rc=0x1112131415161718)
+# ... and the same with NAT-T (RFC 3947 VID in MM1, two NAT-D in MM3)
+VID, NATD_ = 13, 20
+mm1_natt = hdr(SA, 2, 0, 0, pl(VID, sa) + pl(0, bytes.fromhex('4a131c81070358455c5728f20e95452f')))
+mm3_natt = hdr(KE, 2, 0, 0, pl(NONCE, bytes(64)) + pl(NATD_, bytes(16)) + pl(NATD_, bytes(20)) + pl(0, bytes(20)),
+               rc=0x1112131415161718)
 def dgrams(*ms):
     return bytes([0]) + b''.join(struct.pack('>H', len(m)) + m for m in ms)
 
@@ -56,6 +61,7 @@ out = os.path.join(here, '../../corpus/ikev1_engine')
 os.makedirs(out, exist_ok=True)
 seeds = {
     'mm_raw': dgrams(mm1, mm3),
+    'mm_natt': dgrams(mm1_natt, mm3_natt),
     'mm_codec_vector': dgrams(v.mm1, v.mm3),
     'qm1': bytes([1]) + rec(32, 0x11223344, HASH, qm1),
     'qm1_then_replay': bytes([1]) + rec(32, 0x11223344, HASH, qm1) + rec(32, 0x11223344, HASH, qm1),

@@ -2,8 +2,10 @@
  * ikev1_engine_fuzz.c - libFuzzer harness on the IKEv1 engine (src/ikev1)
  * with the peer's messages under the fuzzer's control.  The first octet
  * selects:
- *   0: a fresh responder: the rest is a sequence of datagrams (2-octet
- *      length each) for Main Mode; the first creates the SA;
+ *   0: a fresh responder (NAT-T on, fixed addresses for the NAT-D
+ *      hashes): the rest is a sequence of datagrams (2-octet length
+ *      each) for Main Mode; the first creates the SA, the others get
+ *      its cookies;
  *   1: an established pair (a real Main Mode, ECP-256): the rest is a
  *      sequence of records [exchange, M-ID (4), first payload, length
  *      (2), plaintext chain]; each is given an ISAKMP header, its HASH
@@ -26,6 +28,8 @@
  * each input gets a copy (clone_sa): the DH and signature operations of
  * a fresh Phase 1 would otherwise take most of every run.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +80,17 @@ static void mode_raw(const uint8_t *p, size_t n)
 	struct ikev1_sa *sa = NULL;
 	struct ikev1_out o;
 
+	struct sockaddr_in sl = {.sin_family = AF_INET,
+				 .sin_port = htons(4500)};
+	struct sockaddr_in sp = {.sin_family = AF_INET, .sin_port = htons(500)};
+
+	uint8_t *buf;
+
 	conf_init(&c, 2, 1);
 	c.aggressive = true;
+	c.natt = true; /* RFC 3947: VIDs, NAT-D in messages 3/4 */
+	sl.sin_addr.s_addr = htonl(0xc6336401);
+	sp.sin_addr.s_addr = htonl(0xcb007142);
 	while (n >= 2) {
 		size_t len = (size_t)p[0] << 8 | p[1];
 		struct isakmp_msg m;
@@ -88,8 +101,21 @@ static void mode_raw(const uint8_t *p, size_t n)
 			len = n;
 		memset(&o, 0, sizeof(o));
 		if (!sa) {
-			if (isakmp_msg_parse(p, len, &m) == 0)
-				(void)ikev1_sa_new_responder(&c, &m, &sa, &o);
+			if (isakmp_msg_parse(p, len, &m) == 0 &&
+			    ikev1_sa_new_responder_at(
+				&c, &m, (struct sockaddr *)&sl,
+				(struct sockaddr *)&sp, &sa, &o) == 0)
+				(void)ikev1_sa_set_addrs(
+				    sa, (struct sockaddr *)&sl,
+				    (struct sockaddr *)&sp);
+		} else if (len >= 16 && (buf = malloc(len))) {
+			/* the SA's cookies (the responder's is random): the
+			 * later messages reach Main Mode 3/5 processing */
+			memcpy(buf, p, len);
+			memcpy(buf, sa->cky_i, 8);
+			memcpy(buf + 8, sa->cky_r, 8);
+			(void)ikev1_input(sa, buf, len, &o);
+			free(buf);
 		} else {
 			(void)ikev1_input(sa, p, len, &o);
 		}
