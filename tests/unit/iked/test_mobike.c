@@ -388,11 +388,65 @@ static void test_addrmon_moves(void **st)
 	assert_null(h_pop());
 }
 
+/* The responder rekeys a CHILD SA right after answering the update (as
+ * charon with kernel-libipsec does) and its CREATE_CHILD_SA overtakes
+ * the response: the new CHILD SA is installed at the new endpoints
+ * already and is not moved again; the old one is moved, nothing is
+ * rekeyed by us. */
+static void test_child_during_update(void **st)
+{
+	struct ike_sa *a, *b;
+	struct ike_ep moved = {AD("198.51.100.11"), 500};
+	struct h_pkt *req, *resp, *ck;
+	uint32_t ids;
+	struct ksa s;
+
+	(void)st;
+	config(&A, "198.51.100.1", "198.51.100.2", true);
+	config(&Bd, "198.51.100.2", "198.51.100.1", true);
+	h_initiate(&A, "peer", NULL, NULL);
+	a = h_est(&A, NULL);
+	b = h_est(&Bd, NULL);
+	assert_int_equal(mobike_update(a, &moved, NULL), 0);
+	req = h_pop();
+	assert_non_null(req);
+	h_deliver(req);
+	free(req);
+	resp = h_pop(); /* held back */
+	assert_non_null(resp);
+	assert_int_equal(ike_queue_child_rekey(b, b->children), 0);
+	task_run(b);
+	ck = h_pop();
+	assert_non_null(ck);
+	h_deliver(ck); /* A answers the CREATE_CHILD_SA first */
+	free(ck);
+	ids = A.next_child_id; /* B's rekey made one; no more from here */
+	h_deliver(resp);
+	free(resp);
+	h_pump();
+	assert_int_equal(a->mobike_updates, 1);
+	assert_int_equal(a->children_moved, 1);
+	assert_int_equal(A.next_child_id, ids);
+	/* every CHILD SA of A's is between the new addresses */
+	for (struct child_sa *c = a->children; c; c = c->next) {
+		if (c->state != CHILD_S_INSTALLED)
+			continue;
+		assert_int_equal(k_sa_get(&A.kern, IPPROTO_ESP, &moved.addr,
+					  c->spi_in, &s, NULL),
+				 0);
+		assert_true(kaddr_eq(&s.src, &b->local.addr));
+		ksa_wipe(&s);
+	}
+	assert_int_equal(h_count_est(&A), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_negotiation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_child_during_update, setup,
+					    teardown),
 	    cmocka_unit_test(test_rtnl_parse),
 	    cmocka_unit_test_setup_teardown(test_addrmon_moves, setup,
 					    teardown),
