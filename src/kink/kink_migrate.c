@@ -94,8 +94,9 @@ unsigned kink_migrate(struct kinkd *d, const struct spmif_migrate_ev *m)
 		n++;
 	}
 	if (!n)
-		log_debug(MOD, "MIGRATE (selector %s): no SA pair at those "
-			       "endpoints",
+		log_debug(MOD,
+			  "MIGRATE (selector %s): no SA pair at those "
+			  "endpoints",
 			  m->selector);
 	return n;
 }

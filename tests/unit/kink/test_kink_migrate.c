@@ -20,15 +20,15 @@
 #include "kink/kinkd.h"
 #include "spm/spmif_client.h"
 
-static struct kaddr AD(const char *s)
-{
+static struct kaddr AD(const char *s) {
 	struct kaddr a;
 
 	assert_int_equal(kaddr_parse(s, &a), 0);
 	return a;
 }
 
-static void peer_set(struct kpeer *p, const char *addr, uint16_t port)
+static void
+peer_set(struct kpeer *p, const char *addr, uint16_t port)
 {
 	struct sockaddr_in s;
 
@@ -54,7 +54,8 @@ static void peer_is(const struct kpeer *p, const char *addr, uint16_t port)
 }
 
 static struct spmif_migrate_ev ev(const char *os, const char *od,
-				  const char *ns, const char *nd, uint32_t reqid)
+				  const char *ns, const char *nd,
+				  uint32_t reqid)
 {
 	struct spmif_migrate_ev m;
 
@@ -105,14 +106,14 @@ static void test_migrate(void **st)
 	p1.next = &p2;
 
 	/* another reqid: nothing */
-	m = ev("198.51.100.1", "198.51.100.2", "198.51.100.11",
-	       "198.51.100.2", 7);
+	m = ev("198.51.100.1", "198.51.100.2", "198.51.100.11", "198.51.100.2",
+	       7);
 	assert_int_equal(kink_migrate(&d, &m), 0);
 	assert_true(kaddr_eq(&c1.local, &m.old_src));
 	/* the inbound direction's event (old_src = the peer): both pairs
 	 * of reqid 5 move, the peer follows, its port kept */
-	m = ev("198.51.100.2", "198.51.100.1", "198.51.100.12",
-	       "198.51.100.11", 5);
+	m = ev("198.51.100.2", "198.51.100.1", "198.51.100.12", "198.51.100.11",
+	       5);
 	assert_int_equal(kink_migrate(&d, &m), 2);
 	assert_true(kaddr_eq(&c1.local, &m.new_dst));
 	assert_true(kaddr_eq(&c1.remote, &m.new_src));
@@ -126,12 +127,12 @@ static void test_migrate(void **st)
 	peer_is(&p2, "198.51.100.9", 910);
 	/* the outbound direction's event for the same move: nothing left
 	 * at the old endpoints */
-	m = ev("198.51.100.1", "198.51.100.2", "198.51.100.11",
-	       "198.51.100.12", 5);
+	m = ev("198.51.100.1", "198.51.100.2", "198.51.100.11", "198.51.100.12",
+	       5);
 	assert_int_equal(kink_migrate(&d, &m), 0);
 	/* reqid 0: any pair at those endpoints */
-	m = ev("198.51.100.1", "198.51.100.9", "198.51.100.1",
-	       "198.51.100.19", 0);
+	m = ev("198.51.100.1", "198.51.100.9", "198.51.100.1", "198.51.100.19",
+	       0);
 	assert_int_equal(kink_migrate(&d, &m), 1);
 	peer_is(&p2, "198.51.100.19", 910);
 	assert_true(kaddr_eq(&c3.remote, &m.new_dst));
