@@ -301,6 +301,19 @@ static int build_certreq(struct auth_cert_cfg *c)
 int auth_cert_setup(struct ike_remote *r, const struct auth_cert_params *p,
 		    char *err, size_t errlen)
 {
+	struct auth_cert_cfg *c = NULL;
+	int rc = auth_cert_load(r->name, p, &c, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	auth_cert_free(r->cert);
+	r->cert = c;
+	return 0;
+}
+
+int auth_cert_load(const char *rname, const struct auth_cert_params *p,
+		   struct auth_cert_cfg **out, char *err, size_t errlen)
+{
 	struct auth_cert_cfg *c;
 	STACK_OF(X509) *mine = NULL;
 	int rc;
@@ -385,10 +398,9 @@ peer:
 		log_warn(MOD,
 			 "remote %s: signature authentication without "
 			 "peers_public_key: peers cannot be verified",
-			 r->name);
+			 rname);
 	}
-	auth_cert_free(r->cert);
-	r->cert = c;
+	*out = c;
 	return 0;
 
 out_free:
@@ -798,6 +810,49 @@ int auth_cert_sign(const struct ike_sa *sa, const struct ike_remote *r,
 	return rc;
 }
 
+void auth_cert_get_view(const struct auth_cert_cfg *c, struct auth_cert_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (!c)
+		return;
+	v->cert = c->send_cert ? c->cert : NULL;
+	v->key = c->key;
+	v->key_in_parent = c->key_in_parent;
+	v->peer_certs = c->peer_certs;
+	v->peer_key = c->peer_key;
+	v->sign = c->sign;
+	v->verify_id = c->verify_id;
+	v->send_certreq = c->send_certreq;
+}
+
+EVP_PKEY *auth_cert_pubkey(const struct auth_cert_cfg *c)
+{
+	return c && c->cert ? X509_get0_pubkey(c->cert) : NULL;
+}
+
+/* RFC 2409 §5.1: SIG_I/SIG_R are signatures of HASH_I/HASH_R, outputs of
+ * the negotiated prf (HMAC-MD5 16 ... HMAC-SHA2-512 64 octets). */
+static int sign_ikev1(const struct ike_remote *r, const uint8_t *hash,
+		      size_t len, struct auth_sig *out)
+{
+	const struct auth_cert_cfg *c = r && r->v1 ? r->v1->cert : NULL;
+	uint8_t *sig = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!c || !c->sign || !c->key)
+		return -ENOENT;
+	if (len != 16 && len != 20 && len != 32 && len != 48 && len != 64)
+		return -EINVAL;
+	rc = sig_sign_prehashed(c->key, hash, len, &sig, &n);
+	if (rc < 0)
+		return rc;
+	out->data = sig;
+	out->len = n;
+	out->method = (uint8_t)r->v1->auth_method;
+	return 0;
+}
+
 int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
 			  const uint8_t *octets, size_t len,
 			  struct auth_sig *out)
@@ -805,6 +860,8 @@ int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
 	uint8_t method;
 
 	memset(out, 0, sizeof(*out));
+	if (hashes & AUTH_SIGN_IKEV1)
+		return sign_ikev1(r, octets, len, out);
 	if (!r || !r->cert || !r->cert->sign || !r->cert->key)
 		return -ENOENT;
 	method = auth_sig_choose(r->cert->key, hashes);
@@ -812,15 +869,21 @@ int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
 			     out);
 }
 
+static void forget_key(struct auth_cert_cfg *c)
+{
+	if (!c || !c->key)
+		return;
+	EVP_PKEY_free(c->key); /* OpenSSL wipes the key material */
+	c->key = NULL;
+	c->key_in_parent = true;
+}
+
 void auth_cert_forget_keys(struct ike_cfg *cfg)
 {
 	for (size_t i = 0; i < cfg->nremote; i++) {
-		struct auth_cert_cfg *c = cfg->remote[i].cert;
-		if (!c || !c->key)
-			continue;
-		EVP_PKEY_free(c->key); /* OpenSSL wipes the key material */
-		c->key = NULL;
-		c->key_in_parent = true;
+		forget_key(cfg->remote[i].cert);
+		if (cfg->remote[i].v1)
+			forget_key(cfg->remote[i].v1->cert); /* IKEv1's */
 	}
 }
 

@@ -54,6 +54,27 @@ struct auth_cert_params {
  * errno with a message in err. */
 int auth_cert_setup(struct ike_remote *r, const struct auth_cert_params *p,
 		    char *err, size_t errlen);
+/* The same into *out (NULL when nothing is configured is not special:
+ * out is always a new struct); rname names the remote in messages.
+ * IKEv1 (v1_conf.c) keeps its own in struct cfg_v1.cert. */
+int auth_cert_load(const char *rname, const struct auth_cert_params *p,
+		   struct auth_cert_cfg **out, char *err, size_t errlen);
+/* What IKEv1's engine borrows (src/ikev1/ikev1.h struct ikev1_conf):
+ * pointers into c, valid while c lives; key is NULL in the privilege-
+ * separated engine (key_in_parent: sign through priv_sign with
+ * AUTH_SIGN_IKEV1). */
+struct auth_cert_view {
+	X509 *cert; /* NULL unless send_cert */
+	EVP_PKEY *key;
+	bool key_in_parent;
+	STACK_OF(X509) * peer_certs;
+	EVP_PKEY *peer_key;
+	bool sign, verify_id, send_certreq;
+};
+void auth_cert_get_view(const struct auth_cert_cfg *c,
+			struct auth_cert_view *v);
+/* The public key of our certificate (NULL without one). */
+EVP_PKEY *auth_cert_pubkey(const struct auth_cert_cfg *c);
 /* cfg_conf.c hook: the same from a remote's ikev2 block (no-op when
  * no signature method and no keys are configured). */
 int auth_cert_conf(struct ike_remote *r, const struct conf_kmp_params *k,
@@ -107,6 +128,12 @@ void auth_sig_clear(struct auth_sig *s);
  * the keys of a configuration inherited from the parent, and a
  * configuration loaded by replay never has them.
  */
+/* In hashes: sign for the remote's IKEv1 (struct cfg_v1.cert) the
+ * HASH_I/HASH_R of RFC 2409 §5.1 given as octets (a prf output, 16 to 64
+ * octets: nothing else is accepted), prehashed as sig_sign_prehashed()
+ * does; out->method is the Phase 1 method (RFC 2409 App. A, RFC 4754).
+ * RFC 7427 hash bits never use it (bit 31 is SIGHASH_SEEN). */
+#define AUTH_SIGN_IKEV1 (1u << 30)
 int auth_cert_sign_parent(const struct ike_remote *r, uint32_t hashes,
 			  const uint8_t *octets, size_t len,
 			  struct auth_sig *out);

@@ -44,6 +44,7 @@ void cfg_free(struct ike_cfg *cfg)
 		mem_wipe(cfg->remote[i].psk, sizeof(cfg->remote[i].psk));
 		auth_cert_free(cfg->remote[i].cert); /* auth_cert.c */
 		if (cfg->remote[i].v1) {
+			auth_cert_free(cfg->remote[i].v1->cert);
 			mem_wipe(cfg->remote[i].v1, sizeof(struct cfg_v1));
 			free(cfg->remote[i].v1);
 		}

@@ -105,6 +105,12 @@ struct cfg_v1 {
 	struct ike_id peer_id; /* type 0: any */
 	uint8_t psk[CFG_PSK_MAX];
 	size_t psk_len;
+	/* Phase 1 authentication (RFC 2409 App. A, RFC 4754 §3):
+	 * ISAKMP_P1_AUTH_PSK, _RSA_SIG or _ECDSA_256/384/521; with a
+	 * signature method cert holds my_public_key (its private key only
+	 * in the privileged parent) and peers_public_key (auth_cert.c) */
+	uint16_t auth_method;
+	struct auth_cert_cfg *cert; /* owned; NULL for PSK */
 	struct cfg_v1_p1 p1[CFG_V1_P1_MAX];
 	unsigned n_p1;
 	uint32_t lifetime_sec; /* kmp_sa_lifetime_time, 0 = 28800 */

@@ -293,11 +293,13 @@ static int do_sign(struct priv_parent *pp, struct rd *r, struct wr *body,
 	    rd_u32(r, &hashes) < 0)
 		return -EBADMSG;
 	len = rd_left(r);
-	/* RFC 7296 §2.15: message octets | nonce | prf(SK_p, ID) */
+	/* RFC 7296 §2.15: message octets | nonce | prf(SK_p, ID); with
+	 * AUTH_SIGN_IKEV1 an IKEv1 HASH_I/HASH_R (RFC 2409 §5.1), whose
+	 * length auth_cert_sign_parent() checks */
 	if (len == 0 || rd_ptr(r, len, &octets) < 0)
 		return -EBADMSG;
 	rem = cfg_remote_by_name(pp->cfg, remote);
-	if (!rem || !auth_cert_signs(rem)) {
+	if (!rem || (!(hashes & AUTH_SIGN_IKEV1) && !auth_cert_signs(rem))) {
 		snprintf(why, whylen, "remote %.64s signs with no key", remote);
 		return -EPERM;
 	}

@@ -41,7 +41,12 @@
  *   PRIV_SIGN     str remote, u32 peer hash set, octets (the rest); reply:
  *                 u8 AUTH method, signature (the rest).  The parent signs
  *                 with the key of *its* configuration for that remote;
- *                 the engine never holds a private key.
+ *                 the engine never holds a private key.  With
+ *                 AUTH_SIGN_IKEV1 in the hash set (auth_cert.h) the
+ *                 octets are an IKEv1 HASH_I/HASH_R (16-64 octets),
+ *                 signed prehashed with the key of the remote's ikev1
+ *                 block (RFC 2409 §5.1); the reply's method is then the
+ *                 Phase 1 authentication method.
  *
  * The parent exits when the engine exits (after removing the SAs and
  * policies the engine left, kproxy_cleanup); the engine has a parent-

@@ -25,7 +25,9 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "ike/auth_cert.h"
 #include "ike/exch.h"
+#include "ike/priv.h"
 #include "ike/rw.h"
 #include "ike/v1.h"
 #include "kernel/esp_uat.h"
@@ -154,6 +156,23 @@ static int v1_getspi(void *arg, uint32_t *spi)
 	return rc;
 }
 
+/* The engine's sign hook in the privilege-separated engine: the parent
+ * signs HASH_I/HASH_R with the key of its own configuration for this
+ * remote (priv.h PRIV_SIGN, AUTH_SIGN_IKEV1). */
+static int v1_sign(void *arg, const uint8_t *hash, size_t len, uint8_t **sig,
+		   size_t *sig_len)
+{
+	struct v1_sa *v = arg;
+	struct auth_sig s;
+	int rc = priv_sign(v->remote, AUTH_SIGN_IKEV1, hash, len, &s);
+
+	if (rc < 0)
+		return rc;
+	*sig = s.data;
+	*sig_len = s.len;
+	return 0;
+}
+
 static void conf_build(struct v1_sa *v, const struct ike_remote *r)
 {
 	const struct cfg_v1 *c1 = r->v1;
@@ -165,6 +184,27 @@ static void conf_build(struct v1_sa *v, const struct ike_remote *r)
 	memcpy(v->psk, c1->psk, c1->psk_len);
 	c->psk = v->psk;
 	c->psk_len = c1->psk_len;
+	c->auth_method = c1->auth_method;
+	if (c1->cert) {
+		/* RFC 2409 §5.1: the engine borrows the remote's
+		 * certificates; the key is the parent's under privsep */
+		struct auth_cert_view cv;
+		auth_cert_get_view(c1->cert, &cv);
+		/* references of its own: a reload frees the configuration
+		 * under a living SA (released in sa_free) */
+		if (cv.cert && X509_up_ref(cv.cert) == 1)
+			c->cert = cv.cert;
+		if (cv.key && EVP_PKEY_up_ref(cv.key) == 1)
+			c->key = cv.key;
+		if (!cv.key && cv.key_in_parent)
+			c->sign = v1_sign;
+		if (cv.peer_key && EVP_PKEY_up_ref(cv.peer_key) == 1)
+			c->peer_key = cv.peer_key;
+		if (cv.peer_certs)
+			c->peer_certs = X509_chain_up_ref(cv.peer_certs);
+		c->verify_id = cv.verify_id;
+		c->send_certreq = cv.send_certreq;
+	}
 	/* RFC 2407 §4.6.2.1: the IKEv2 and IPsec DOI ID types agree for
 	 * the types iked uses (1, 2, 3, 5, 11) */
 	me = c1->my_id;
@@ -300,6 +340,10 @@ static void v1_kill(struct v1_sa *v, const char *why)
 static void sa_free(struct v1_sa *v)
 {
 	ikev1_sa_free(v->e);
+	X509_free(v->conf.cert);
+	EVP_PKEY_free(v->conf.key);
+	EVP_PKEY_free(v->conf.peer_key);
+	sk_X509_pop_free(v->conf.peer_certs, X509_free);
 	mem_wipe(v->psk, sizeof(v->psk));
 	mem_wipe(&v->conf, sizeof(v->conf));
 	free(v);

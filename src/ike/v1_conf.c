@@ -5,9 +5,11 @@
  * kmp_hash_alg, kmp_dh_group, kmp_auth_method, exchange_mode,
  * kmp_sa_lifetime_time, kmp_sa_nego_time_limit, max_retry_to_send,
  * interval_to_send, need_pfs, nat_traversal, dpd, dpd_delay, dpd_retry,
- * dpd_maxfail, passive, initial_contact, nat_keepalive_interval.  What iked's
- * IKEv1 engine cannot do (Aggressive/Base Mode, signature authentication,
- * ciphers other than AES-CBC/3DES, transport mode, ...) is refused here as a
+ * dpd_maxfail, passive, initial_contact, nat_keepalive_interval,
+ * my_public_key, peers_public_key, send_cert, send_cert_req, verify_id.
+ * What iked's IKEv1 engine cannot do (Base Mode, Aggressive Mode with
+ * signatures, ciphers other than AES-CBC/3DES, transport mode, ...) is
+ * refused as a
  * configuration error with the file and line of the block, never
  * silently replaced by something else.
  */
@@ -18,6 +20,8 @@
 
 #include "conf/conf.h"
 #include "crypto/crypto.h"
+#include "crypto/sig.h"
+#include "ike/auth_cert.h"
 #include "ike/v1.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -83,6 +87,112 @@ static uint16_t p1_encr(uint16_t ikev2_id)
 					      : 0;
 }
 
+/* kmp_auth_method -> Phase 1 method (RFC 2409 App. A, RFC 4754 §3);
+ * 0: not in IKEv1 here (dss, rsaenc/rsarev, gssapi, RFC 7427's
+ * digital_signature, which is IKEv2 only) */
+static uint16_t p1_auth_method(enum conf_auth_method m)
+{
+	switch (m) {
+	case CONF_AUTH_PSK:
+		return ISAKMP_P1_AUTH_PSK;
+	case CONF_AUTH_RSASIG:
+		return ISAKMP_P1_AUTH_RSA_SIG;
+	case CONF_AUTH_ECDSA256:
+		return ISAKMP_P1_AUTH_ECDSA_256;
+	case CONF_AUTH_ECDSA384:
+		return ISAKMP_P1_AUTH_ECDSA_384;
+	case CONF_AUTH_ECDSA521:
+		return ISAKMP_P1_AUTH_ECDSA_521;
+	default:
+		return 0;
+	}
+}
+
+/* The Phase 1 method our certificate's key can sign with. */
+static uint16_t key_method(EVP_PKEY *key)
+{
+	enum sig_key t;
+	int bits;
+
+	if (!key || sig_key_info(key, &t, &bits) < 0)
+		return 0;
+	if (t == SIG_KEY_RSA)
+		return ISAKMP_P1_AUTH_RSA_SIG;
+	if (t != SIG_KEY_EC)
+		return 0;
+	return bits == 256   ? ISAKMP_P1_AUTH_ECDSA_256
+	       : bits == 384 ? ISAKMP_P1_AUTH_ECDSA_384
+	       : bits == 521 ? ISAKMP_P1_AUTH_ECDSA_521
+			     : 0;
+}
+
+/* kmp_auth_method, pre_shared_key, my_public_key, peers_public_key,
+ * send_cert, send_cert_req, verify_id.  The first method listed decides
+ * between PSK and signatures (racoon2); the engine proposes and accepts
+ * one method per ISAKMP SA: the signature method is the one that fits
+ * our certificate's key, and it must be listed.  The certificates and
+ * the trust list are loaded as IKEv2's (auth_cert.c); in the privilege-
+ * separated engine the private key stays in the parent.  Returns 1 to go
+ * on, else what v1_conf_remote returns. */
+static int conf_auth(struct ike_remote *r, struct cfg_v1 *v,
+		     const struct conf_kmp_params *k,
+		     const struct conf_loc *loc, char *err, size_t errlen)
+{
+	struct auth_cert_params p;
+	char why[256];
+	bool listed[12] = {false};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < k->n_kmp_auth_method; i++) {
+		uint16_t m = p1_auth_method(k->kmp_auth_method[i]);
+		if (!m)
+			ERR("kmp_auth_method %s is not supported by iked's "
+			    "IKEv1 (psk, rsasig, ecdsa256, ecdsa384, "
+			    "ecdsa521)",
+			    conf_auth_method_name(k->kmp_auth_method[i]));
+		listed[m] = true;
+		if (i == 0)
+			v->auth_method = m;
+	}
+	if (!v->auth_method)
+		v->auth_method = ISAKMP_P1_AUTH_PSK;
+	if (v->auth_method == ISAKMP_P1_AUTH_PSK) {
+		if (!k->pre_shared_key)
+			ERR("pre_shared_key is required (kmp_auth_method "
+			    "psk)");
+		if (!cfg_psk_load(r->name, k->pre_shared_key, v->psk,
+				  &v->psk_len))
+			ERR("pre_shared_key %s is not usable",
+			    k->pre_shared_key);
+		return 1;
+	}
+	/* RFC 2409 §5.1: signatures with X.509 certificates */
+	if (k->my_public_key.format != CONF_KEYF_X509PEM ||
+	    (k->peers_public_key.format &&
+	     k->peers_public_key.format != CONF_KEYF_X509PEM))
+		ERR("kmp_auth_method %s needs my_public_key x509pem (and "
+		    "peers_public_key x509pem)",
+		    conf_auth_method_name(k->kmp_auth_method[0]));
+	memset(&p, 0, sizeof(p));
+	p.cert = k->my_public_key.pub;
+	p.key = k->my_public_key.priv;
+	p.peer = k->peers_public_key.format ? k->peers_public_key.pub : NULL;
+	p.sign = p.accept = true;
+	p.send_cert = k->send_cert;
+	p.send_certreq = k->send_cert_req;
+	p.verify_id = k->verify_id;
+	why[0] = '\0';
+	if ((rc = auth_cert_load(r->name, &p, &v->cert, why, sizeof(why))) < 0)
+		ERR("%s", why);
+	v->auth_method = key_method(auth_cert_pubkey(v->cert));
+	if (!v->auth_method || !listed[v->auth_method])
+		ERR("my_public_key %s: its key fits no kmp_auth_method listed "
+		    "(rsasig: RSA, ecdsa256/384/521: ECDSA on that curve)",
+		    k->my_public_key.pub);
+	return 1;
+}
+
 int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 		   char *err, size_t errlen)
 {
@@ -122,14 +232,11 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	v->aggressive_initiate =
 	    k->n_exchange_mode && k->exchange_mode[0] == CONF_EXMODE_AGGRESSIVE;
 	(void)main_mode;
-	for (i = 0; i < k->n_kmp_auth_method; i++)
-		if (k->kmp_auth_method[i] != CONF_AUTH_PSK)
-			ERR("kmp_auth_method: only psk is supported by iked's "
-			    "IKEv1");
-	if (!k->pre_shared_key)
-		ERR("pre_shared_key is required (kmp_auth_method psk)");
-	if (!cfg_psk_load(r->name, k->pre_shared_key, v->psk, &v->psk_len))
-		ERR("pre_shared_key %s is not usable", k->pre_shared_key);
+	if ((rc = conf_auth(r, v, k, loc, err, errlen)) != 1)
+		return rc;
+	if (v->aggressive && v->auth_method != ISAKMP_P1_AUTH_PSK)
+		ERR("exchange_mode aggressive: iked's IKEv1 does Aggressive "
+		    "Mode with a pre-shared key only");
 
 	v->peer_any = true;
 	for (i = 0; i < k->peers_ipaddr.n; i++) {
@@ -152,10 +259,20 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 		ERR("bad peers_id (%s)", strerror(-rc));
 	if (v->my_id.len > IKEV1_MAX_ID || v->peer_id.len > IKEV1_MAX_ID)
 		ERR("my_id/peers_id longer than %d octets", IKEV1_MAX_ID);
-	if (v->my_id.type == IKE_ID_DER_ASN1_DN ||
-	    v->peer_id.type == IKE_ID_DER_ASN1_DN)
-		ERR("x509_subject IDs need certificates (not supported by "
-		    "iked's IKEv1)");
+	if ((v->my_id.type == IKE_ID_DER_ASN1_DN ||
+	     v->peer_id.type == IKE_ID_DER_ASN1_DN) &&
+	    v->auth_method == ISAKMP_P1_AUTH_PSK)
+		ERR("x509_subject IDs need certificates (kmp_auth_method "
+		    "rsasig or ecdsa*)");
+	/* RFC 4945 §3.2: with a certificate and no my_id, its subject */
+	if (!v->my_id.type && v->auth_method != ISAKMP_P1_AUTH_PSK &&
+	    (rc = auth_cert_subject_id(k->my_public_key.pub, &v->my_id)) < 0)
+		ERR("my_public_key %s: no subject for my_id (%s)",
+		    k->my_public_key.pub, strerror(-rc));
+	if (v->my_id.len > IKEV1_MAX_ID)
+		ERR("the subject of my_public_key is longer than %d octets; "
+		    "set my_id",
+		    IKEV1_MAX_ID);
 
 	/* Phase 1 suites: every combination, in the order written */
 	for (i = 0; i < k->kmp_enc_alg.n && ne < CFG_V1_P1_MAX; i++) {

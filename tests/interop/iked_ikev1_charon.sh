@@ -63,6 +63,20 @@ ns_addr b lo 203.0.113.2/32
 ns_addr c lo 203.0.113.3/32
 (umask 077; printf '%s\n' "$PSK" >"$TEST_DIR/psk")
 
+# certificates for the cert_* cases (tests/lib/pki.sh)
+if [[ " ${CASES[*]} " == *" cert_"* ]]; then
+	need_cmd openssl
+	[ -e /usr/lib/ipsec/plugins/libstrongswan-x509.so ] ||
+		skip_all "iked_ikev1_charon: charon's x509 plugin not installed"
+	. "$LIB/pki.sh"
+	pki_init "$TEST_DIR/pki"
+	mkca rsaca rsa
+	mkee ra rsa host-a rsaca "DNS:host-a.example"
+	mkee rb rsa host-b rsaca "DNS:host-b.example"
+	mkee ea p256 host-a "" "DNS:host-a.example"
+	mkee eb p256 host-b "" "DNS:host-b.example"
+fi
+
 # remote NAME PEER PEERNET KMPS ID PEER_ID : one remote of iked's
 # racoon2.conf with its selectors and policy (both blocks written; only
 # the listed KMPs are used)
@@ -78,7 +92,17 @@ remote() {
 		printf '\t\tkmp_enc_alg { aes128_cbc; };\n'
 		printf '\t\tkmp_hash_alg { %s; };\n' "$([ $k = ikev1 ] && echo sha2_256 || echo hmac_sha2_256)"
 		[ $k = ikev2 ] && printf '\t\tkmp_prf_alg { hmac_sha2_256; };\n'
-		printf '\t\tkmp_dh_group { modp2048; };\n\t\tkmp_auth_method { psk; };\n'
+		printf '\t\tkmp_dh_group { modp2048; };\n'
+		if [ $k = ikev1 ] && [ -n "${V1CERT:-}" ]; then
+			# V1CERT="METHOD MYCERT MYKEY PEERS": RFC 2409 §5.1
+			local cm cc ck cp
+			read -r cm cc ck cp <<<"$V1CERT"
+			printf '\t\tkmp_auth_method { %s; };\n' "$cm"
+			printf '\t\tmy_public_key x509pem "%s" "%s";\n' "$cc" "$ck"
+			printf '\t\tpeers_public_key x509pem "%s" "";\n' "$cp"
+		else
+			printf '\t\tkmp_auth_method { psk; };\n'
+		fi
 		printf '\t\tpre_shared_key "%s";\n\t\tneed_pfs on;\n' "$TEST_DIR/psk"
 		printf '\t\tnat_traversal on;\n'
 		[ $k = ikev1 ] && printf '\t\texchange_mode { %s };\n' "${EXMODE:-main;}"
@@ -141,12 +165,25 @@ print(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
 is() { [ "$(q "$1")" = "$2" ]; }
 
 # charon_peer HOST NAME VERSION ADDR PEERADDR NET
+# CHCERT=rsa|ecdsa: public key authentication with the test PKI (rsa: CA
+# rsaca; ecdsa: pinned self-signed P-256 certificates)
 charon_peer() {
-	local h=$1 n=$2 v=$3
-	charon_start "$h" "$n" --libipsec \
+	local h=$1 n=$2 v=$3 cd auth=()
+	charon_start "$h" "$n" --libipsec ${CHCERT:+--certs} \
 		--opt "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" || return 1
+	cd=$(charon_dir "$n")
+	case ${CHCERT:-} in
+	rsa) cp "$PKI/rb.crt" "$cd/x509/"; cp "$PKI/rb.key" "$cd/private/"
+		cp "$PKI/rsaca.crt" "$cd/x509ca/"
+		auth=(local_auth=pubkey remote_auth=pubkey local_certs=rb.crt
+			remote_cacerts=rsaca.crt) ;;
+	ecdsa) cp "$PKI/eb.crt" "$PKI/ea.crt" "$cd/x509/"
+		cp "$PKI/eb.key" "$cd/private/"
+		auth=(local_auth=pubkey remote_auth=pubkey local_certs=eb.crt
+			remote_certs=ea.crt) ;;
+	esac
 	charon_conn "$n" c version="$v" local="$4" remote="$5" ${AGGR:+aggressive=yes} \
-		local_id="host-$h.example" remote_id=host-a.example psk="$PSK" \
+		local_id="host-$h.example" remote_id=host-a.example psk="$PSK" "${auth[@]}" \
 		proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256-modp2048 \
 		local_ts="$6" remote_ts=203.0.113.1/32 encap=yes dpd_delay=2s
 	charon_load "$n"
@@ -242,6 +279,68 @@ case_aggr() {
 		eval "[ \$(ts_counts '$kd' '$(cap_file aggr)' 'isakmp.exchangetype == 4') -ge 3 ]"
 	charon_stop ag-b
 }
+
+# cert_case NAME rsa|ecdsa : Main Mode with signatures (RFC 2409 §5.1)
+# both ways: iked initiates (ACQUIRE), then charon after iked's Delete
+cert_case() {
+	local c=$1 alg=$2 ch=$1-b m l
+	if [ "$alg" = rsa ]; then
+		V1CERT="rsasig $PKI/ra.crt $PKI/ra.key $PKI/rsaca.crt"; m=3
+	else
+		V1CERT="ecdsa256 $PKI/ea.crt $PKI/ea.key $PKI/eb.crt"; m=9
+	fi
+	V1CERT=$V1CERT iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' \
+		host-a.example host-b.example >"$TEST_DIR/racoon2.conf"
+	CHCERT=$alg charon_peer b "$ch" 1 198.51.100.2 198.51.100.1 203.0.113.2/32 ||
+		{ fail "$c: charon"; return; }
+	start_r2 || { fail "$c: iked did not start"; return; }
+	check "$c: iked runs privilege-separated (the engine holds no private key)" \
+		grep -q 'privileged parent' "$TEST_DIR/iked.log"
+	cap_start "$c" a va 'udp port 500 or udp port 4500' || fail "$c: capture"
+	check "$c: a ping raises an ACQUIRE; iked: Main Mode with $alg signatures + Quick Mode; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	check "$c: iked: ISAKMP SA initiator, CHILD SA with PFS" \
+		wait_for "is 'len(v1)' 1 && is 'v1[0][\"role\"]' initiator && is 'k1[0][\"pfs\"]' True" 5
+	check "$c: iked verified charon's certificate and SIG (method $m)" \
+		grep -q "peer authenticated by signature (method $m), .*CN=host-b" "$TEST_DIR/iked.log"
+	l=$(grep -v '(myself)' "$(charon_log "$ch")" |
+		grep -m1 -o "authentication of 'host-a.example' with [A-Za-z0-9_ -]* successful")
+	[ -n "$l" ] && pass "$c: charon: $l" || fail "$c: charon authenticated iked's signature"
+	check "$c: charon: IKE SA ESTABLISHED, CHILD SA INSTALLED" \
+		wait_for "charon_ike_established $ch c && charon_child_installed $ch c" 5
+	check "$c: 10 pings through the tunnel" \
+		eval "ns_exec a ping -c10 -i 0.1 -W1 -q -I 203.0.113.1 203.0.113.2 >/dev/null"
+	check "$c: ikedctl delete ike: charon removes its SAs, r2espd too" \
+		eval "ikectl delete ike \"\$(q 'v1[0][\"id\"]')\" >/dev/null &&
+		      wait_for '! charon_ike_established $ch c && [ \"\$(esp_sas)\" = 0 ]' 10"
+	sw "$ch" --initiate --child c --timeout 15 >"$TEST_DIR/init-$c.log" 2>&1
+	check "$c: charon initiates Main Mode with $alg signatures: IKE ESTABLISHED, CHILD INSTALLED" \
+		wait_for "charon_ike_established $ch c && charon_child_installed $ch c" 10
+	check "$c: iked: ISAKMP SA responder with one CHILD SA (PFS)" \
+		wait_for "is 'len(v1)' 1 && is 'v1[0][\"role\"]' responder && is 'len(k1)' 1 && is 'k1[0][\"pfs\"]' True" 5
+	check "$c: pings through the tunnel charon started" \
+		wait_for "ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2" 10
+	check "$c: iked verified charon's signature twice (both roles)" \
+		eval "[ \$(grep -c 'peer authenticated by signature (method $m)' '$TEST_DIR/iked.log') -ge 2 ]"
+	stop_r2
+	decode "$c"
+	# charon sends its certificate when asked: iked's CR names the CA
+	# (rsa); for pinned self-signed certificates (ecdsa) there is none
+	local kd n_sig n_cert n_mine want=4
+	[ "$alg" = ecdsa ] && want=2
+	kd=$(ts_keydir "$c")
+	read -r n_sig n_cert n_mine < <(ts_counts "$kd" "$(cap_file "$c")" \
+		'isakmp.exchangetype == 2 && isakmp.sig' \
+		'isakmp.exchangetype == 2 && isakmp.cert.encoding == 4' \
+		'isakmp.exchangetype == 2 && isakmp.cert.encoding == 4 && ip.src == 198.51.100.1' |
+		tr '\n' ' ')
+	[ "${n_sig:-0}" -ge 4 ] && [ "${n_cert:-0}" -ge "$want" ] && [ "${n_mine:-0}" -ge 2 ] &&
+		pass "$c: tshark decrypts Main Mode 5/6 of both ISAKMP SAs: SIG $n_sig, X.509 CERT $n_cert ($n_mine from iked)" ||
+		fail "$c: decrypted SIG payloads ${n_sig:-0}, CERT ${n_cert:-0} (${n_mine:-0} from iked; want 4, $want, 2)"
+	charon_stop "$ch"
+}
+case_cert_rsa() { cert_case cert_rsa rsa; }
+case_cert_ecdsa() { cert_case cert_ecdsa ecdsa; }
 
 case_dual() {
 	R2="v1peer 198.51.100.6 203.0.113.3/32 ikev2;ikev1; host-a.example host-c.example"

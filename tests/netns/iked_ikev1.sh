@@ -5,7 +5,7 @@
 # (Main Mode PSK, need_pfs, nat_traversal, dpd_delay).
 #
 #   - iked --check refuses what IKEv1 here cannot do, with file:line
-#     (exchange_mode base, transport mode, kmp_auth_method rsasig)
+#     (exchange_mode base, transport mode, rsasig without my_public_key)
 #   - a ping raises an ACQUIRE; spmd routes it to iked registered as
 #     ikev1; Main Mode + Quick Mode (PFS) follow; the ping passes through
 #     the two r2espd
@@ -119,7 +119,7 @@ check "config error with file:line: exchange_mode base" \
 check "config error with file:line: IKEv1 transport mode" \
 	badconf transp "tunnel mode only" a 198.51.100.1 198.51.100.2 \
 	198.51.100.1/32 198.51.100.2/32 '' transport
-check "config error with file:line: kmp_auth_method rsasig" \
+check "config error with file:line: kmp_auth_method rsasig without my_public_key" \
 	badconf rsasig "kmp_auth_method" a 198.51.100.1 198.51.100.2 \
 	203.0.113.1/32 203.0.113.2/32 '' tunnel rsasig
 

@@ -38,6 +38,7 @@
 #include "ike/auth_cert.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "isakmp/isakmp.h"
 #include "lib/log.h"
 
 #include "harness.h"
@@ -867,6 +868,84 @@ static void test_e2e_mixed_psk(void **st)
 	X509_free(xb);
 }
 
+/* IKEv1 under privsep (priv.h PRIV_SIGN with AUTH_SIGN_IKEV1): the
+ * parent signs an RFC 2409 §5.1 HASH_I/HASH_R prehashed with the key of
+ * the remote's ikev1 block, and only a prf-sized hash; the engine's copy
+ * of the configuration forgets that key. */
+static void test_v1_sign_parent(void **st)
+{
+	static const size_t ok_len[] = {16, 20, 32, 48, 64};
+	char cert[256], key[256], err[256];
+	struct auth_cert_params p;
+	struct ike_remote r;
+	struct cfg_v1 v1;
+	struct ike_cfg cfg;
+	struct auth_sig s;
+	uint8_t hash[80];
+	X509 *x = make_cert(k_p256, "v1", NULL, NULL, false, -60, 3600, NULL);
+	size_t i;
+
+	(void)st;
+	write_pem("v1.crt", x, NULL, NULL, cert, sizeof(cert));
+	write_pem("v1.key", NULL, NULL, k_p256, key, sizeof(key));
+	for (i = 0; i < sizeof(hash); i++)
+		hash[i] = (uint8_t)(i * 7 + 1);
+	cfg_remote_defaults(&r);
+	memset(&v1, 0, sizeof(v1));
+	memset(&p, 0, sizeof(p));
+	p.sign = p.accept = p.send_cert = true;
+	p.cert = cert;
+	p.key = key;
+	assert_int_equal(auth_cert_load("v1", &p, &v1.cert, err, sizeof(err)),
+			 0);
+	v1.auth_method = ISAKMP_P1_AUTH_ECDSA_256;
+	/* no ikev1 block: nothing to sign with */
+	assert_int_equal(
+	    auth_cert_sign_parent(&r, AUTH_SIGN_IKEV1, hash, 32, &s), -ENOENT);
+	r.v1 = &v1;
+	for (i = 0; i < sizeof(ok_len) / sizeof(ok_len[0]); i++) {
+		assert_int_equal(auth_cert_sign_parent(&r, AUTH_SIGN_IKEV1,
+						       hash, ok_len[i], &s),
+				 0);
+		assert_int_equal(s.method, ISAKMP_P1_AUTH_ECDSA_256);
+		assert_int_equal(s.len, 64); /* RFC 4754 §7: r | s */
+		assert_int_equal(sig_verify_prehashed(k_p256, hash, ok_len[i],
+						      s.data, s.len),
+				 0);
+		hash[0] ^= 1;
+		assert_int_not_equal(sig_verify_prehashed(k_p256, hash,
+							  ok_len[i], s.data,
+							  s.len),
+				     0);
+		hash[0] ^= 1;
+		auth_sig_clear(&s);
+	}
+	/* anything but a prf output is refused */
+	assert_int_equal(
+	    auth_cert_sign_parent(&r, AUTH_SIGN_IKEV1, hash, 33, &s), -EINVAL);
+	assert_int_equal(
+	    auth_cert_sign_parent(&r, AUTH_SIGN_IKEV1, hash, 80, &s), -EINVAL);
+	/* the IKEv2 path does not reach the ikev1 key */
+	assert_int_equal(auth_cert_sign_parent(&r, 0, hash, 32, &s), -ENOENT);
+	/* the engine's copy holds no key: the parent must sign */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.remote = &r;
+	cfg.nremote = 1;
+	auth_cert_forget_keys(&cfg);
+	{
+		struct auth_cert_view cv;
+		auth_cert_get_view(v1.cert, &cv);
+		assert_null(cv.key);
+		assert_true(cv.key_in_parent);
+		assert_non_null(cv.cert);
+	}
+	assert_int_equal(
+	    auth_cert_sign_parent(&r, AUTH_SIGN_IKEV1, hash, 32, &s), -ENOENT);
+	auth_cert_free(v1.cert);
+	auth_cert_free(r.cert);
+	X509_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -877,6 +956,7 @@ int main(void)
 	    cmocka_unit_test(test_choose),
 	    cmocka_unit_test(test_id_match),
 	    cmocka_unit_test(test_setup_errors),
+	    cmocka_unit_test(test_v1_sign_parent),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	    T(test_e2e_rsa_pinned),
 	    T(test_e2e_ecdsa_ca),
