@@ -330,6 +330,8 @@ struct iked {
 	bool pcap_on;
 	FILE *keyexport;     /* ikev2_decryption_table */
 	FILE *keyexport_esp; /* esp_sa */
+	FILE *keyexport_ah;  /* ah_sa: esp_sa's format (Wireshark has no
+			      * AH table; tests/lib/ahcheck.py reads it) */
 	FILE *keyexport_v1;  /* ikev1_decryption_table (v1.c) */
 	char keyexport_path[CFG_PATH_MAX];
 

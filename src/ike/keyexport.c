@@ -4,7 +4,10 @@
  * With `iked -K DIR` each IKE SA adds a line to DIR/ikev2_decryption_table
  * (IKEv1: each ISAKMP SA a line to DIR/ikev1_decryption_table, v1.c)
  * and each CHILD SA two lines (one per direction) to DIR/esp_sa, in the
- * formats of Wireshark's UAT files of those names, so that pointing
+ * formats of Wireshark's UAT files of those names (an AH CHILD SA to
+ * DIR/ah_sa in esp_sa's format with encryption "NULL": Wireshark 4.0
+ * neither has an AH SA table nor checks AH ICVs, tests/lib/ahcheck.py
+ * does, and an AH SPI in esp_sa would claim an ESP SA), so that pointing
  * Wireshark's configuration directory at DIR (or copying the files into
  * ~/.config/wireshark) decrypts a capture:
  *   SPIi,SPIr,SK_ei,SK_er,"encr",SK_ai,SK_ar,"integ"         (hex, unquoted)
@@ -35,9 +38,10 @@ int keyexport_open(struct iked *d, const char *path)
 	if (!d->keyexport)
 		return -errno;
 	d->keyexport_esp = esp_uat_open(path, "esp_sa");
+	d->keyexport_ah = esp_uat_open(path, "ah_sa");
 	/* IKEv1 (v1.c): "icookie","Phase 1 encryption key" */
 	d->keyexport_v1 = esp_uat_open(path, "ikev1_decryption_table");
-	if (!d->keyexport_esp || !d->keyexport_v1) {
+	if (!d->keyexport_esp || !d->keyexport_ah || !d->keyexport_v1) {
 		int e = errno;
 		keyexport_close(d);
 		return -e;
@@ -58,7 +62,10 @@ void keyexport_close(struct iked *d)
 		fclose(d->keyexport_esp);
 	if (d->keyexport_v1)
 		fclose(d->keyexport_v1);
+	if (d->keyexport_ah)
+		fclose(d->keyexport_ah);
 	d->keyexport = d->keyexport_esp = d->keyexport_v1 = NULL;
+	d->keyexport_ah = NULL;
 }
 
 /* Wireshark's IKEv2 UAT names the algorithms with these strings. */
@@ -139,7 +146,7 @@ void keyexport_child(struct iked *d, const struct child_sa *c,
 		     const uint8_t *kin, const uint8_t *kout, size_t enc_len,
 		     size_t integ_len)
 {
-	FILE *f = d->keyexport_esp;
+	FILE *f = c->proto == IPPROTO_AH ? d->keyexport_ah : d->keyexport_esp;
 	const struct ike_sa *sa = c->ike;
 
 	if (!f)

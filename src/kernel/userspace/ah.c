@@ -59,9 +59,9 @@ static int v4_walk(const uint8_t *h, size_t ihl, uint8_t *z)
 	struct rd r = rd_init(h + 20, ihl - 20);
 
 	if (z) {
-		z[1] = 0;	  /* TOS / DSCP + ECN */
-		z[6] = z[7] = 0;  /* flags, fragment offset */
-		z[8] = 0;	  /* TTL */
+		z[1] = 0;	   /* TOS / DSCP + ECN */
+		z[6] = z[7] = 0;   /* flags, fragment offset */
+		z[8] = 0;	   /* TTL */
 		z[10] = z[11] = 0; /* header checksum */
 	}
 	while (rd_left(&r)) {
@@ -202,9 +202,8 @@ static int ah_icv(const struct esp_sa *sa, void *mctx, const uint8_t *pkt,
 	if (!EVP_MAC_init(mctx, NULL, 0, NULL) ||
 	    !EVP_MAC_update(mctx, z, ah_off) ||
 	    !EVP_MAC_update(mctx, a, ahlen) ||
-	    (len > ah_off + ahlen &&
-	     !EVP_MAC_update(mctx, pkt + ah_off + ahlen,
-			     len - ah_off - ahlen)) ||
+	    (len > ah_off + ahlen && !EVP_MAC_update(mctx, pkt + ah_off + ahlen,
+						     len - ah_off - ahlen)) ||
 	    /* §2.5.1: ESN high-order bits appended, not transmitted */
 	    (sa->k.esn && !EVP_MAC_update(mctx, hi, 4)) ||
 	    !EVP_MAC_final(mctx, full, &n, sizeof(full)) || n < sa->icv_len)
@@ -307,8 +306,8 @@ int ah_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, size_t ah_off,
 	ahlen = ((size_t)plen + 2) * 4;
 	if (spi != sa->k.spi || ahlen < want ||
 	    ahlen > want + (af == AF_INET6 ? 8 : 4) ||
-	    (af == AF_INET6 && ahlen % 8) || rd_ptr(&r, sa->icv_len, &icv) < 0 ||
-	    ah_off + ahlen > len)
+	    (af == AF_INET6 && ahlen % 8) ||
+	    rd_ptr(&r, sa->icv_len, &icv) < 0 || ah_off + ahlen > len)
 		return ESP_E_SHORT;
 	/* §2.1: next header; hop-by-hop may only follow the IPv6 header,
 	 * and we do not nest AH in AH */

@@ -125,9 +125,8 @@ static void test_v4_vector(void **state)
 	assert_int_equal(ah_hdr_len(&tx, AF_INET), 24);
 	assert_int_equal(ah_encap(&tx, p, len, 32, 6, 1, &ev), 0);
 	/* §2: next header, length 24/4 - 2, reserved, SPI, sequence 1 */
-	assert_memory_equal(p + 32,
-			    ((uint8_t[]){6, 4, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 1}),
-			    12);
+	assert_memory_equal(
+	    p + 32, ((uint8_t[]){6, 4, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 1}), 12);
 	assert_memory_equal(p + 44, ah_v4_icv, sizeof(ah_v4_icv));
 	assert_int_equal(ah_peek(p, len, &off, &spi, &seq), 0);
 	assert_int_equal(off, 32);
@@ -230,9 +229,8 @@ static void test_v4_mutations(void **state)
 		if (i == 6 || i == 7) {
 			size_t pay;
 			uint8_t nh;
-			assert_int_equal(ah_decap(&rx, q, len, 32, &nh, &pay,
-						  2, &ev),
-					 0);
+			assert_int_equal(
+			    ah_decap(&rx, q, len, 32, &nh, &pay, 2, &ev), 0);
 			continue;
 		}
 		/* Record Route's type and length are zeroed too, but a
@@ -266,10 +264,8 @@ static void test_v6_mutations(void **state)
 	unsigned ev;
 
 	(void)state;
-	sa_make(&tx, 0x2000, IKEV2_INTEG_HMAC_SHA2_256_128, 0x20, 32, false,
-		0);
-	sa_make(&rx, 0x2000, IKEV2_INTEG_HMAC_SHA2_256_128, 0x20, 32, false,
-		0);
+	sa_make(&tx, 0x2000, IKEV2_INTEG_HMAC_SHA2_256_128, 0x20, 32, false, 0);
+	sa_make(&rx, 0x2000, IKEV2_INTEG_HMAC_SHA2_256_128, 0x20, 32, false, 0);
 	assert_int_equal(ah_encap(&tx, p, len, 48, 6, 1, &ev), 0);
 	for (size_t i = 0; i < len; i++) {
 		/* §3.3.3.1.2: traffic class, flow label, hop limit, and the
@@ -319,9 +315,8 @@ static void test_malformed(void **state)
 			continue;
 		memcpy(q, p, len);
 		q[33] = (uint8_t)l;
-		assert_int_not_equal(ah_decap(&rx, q, len, 32, &nh, &pay, 2,
-					      &ev),
-				     0);
+		assert_int_not_equal(
+		    ah_decap(&rx, q, len, 32, &nh, &pay, 2, &ev), 0);
 	}
 	/* next header 0 (hop-by-hop) or 51 (AH in AH) */
 	memcpy(q, p, len);
