@@ -55,6 +55,7 @@ struct addrmon {
 	struct ev_timer settle;
 	struct am_addr addrs[AM_ADDRS_MAX];
 	unsigned naddrs;
+	bool resync; /* events were lost (ENOBUFS): dump the table again */
 	uint64_t events, bad, updates;
 };
 
@@ -215,11 +216,25 @@ unsigned addrmon_check(struct iked *d, addrmon_route_fn route)
 	return n;
 }
 
+static int dump_addrs(struct addrmon *am);
+
 static void settle_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
+	struct iked *d = arg;
+	int rc;
+
 	(void)loop;
 	(void)t;
-	addrmon_check(arg, NULL);
+	if (d->am && d->am->resync) {
+		d->am->resync = false;
+		d->am->naddrs = 0;
+		if ((rc = dump_addrs(d->am)) < 0)
+			log_rl_warn(MOD,
+				    "address monitor: dump of local "
+				    "addresses: %s",
+				    strerror(-rc));
+	}
+	addrmon_check(d, NULL);
 }
 
 void addrmon_event(struct iked *d, const struct rtnl_ev *ev)
@@ -280,7 +295,8 @@ static void ev_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			continue;
 		}
 		if (n == -ENOBUFS) {
-			/* events lost: look anyway */
+			/* events lost: dump the addresses again, then look */
+			d->am->resync = true;
 			any = true;
 			continue;
 		}
@@ -439,6 +455,21 @@ static void dump_cb(struct addrmon *am, const struct rtnl_ev *ev, void *arg)
 		table_apply(am, ev);
 }
 
+/* The addresses there are now (RTM_GETADDR dump, both families). */
+static int dump_addrs(struct addrmon *am)
+{
+	union {
+		struct nlmsghdr h;
+		uint8_t b[NLMSG_SPACE(sizeof(struct ifaddrmsg))];
+	} req;
+
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_type = RTM_GETADDR;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	return query(am, &req.h, dump_cb, NULL);
+}
+
 static bool want_monitor(const struct ike_cfg *cfg)
 {
 	for (size_t i = 0; i < cfg->nremote; i++)
@@ -450,10 +481,6 @@ static bool want_monitor(const struct ike_cfg *cfg)
 int addrmon_open(struct iked *d)
 {
 	struct addrmon *am;
-	union {
-		struct nlmsghdr h;
-		uint8_t b[NLMSG_SPACE(sizeof(struct ifaddrmsg))];
-	} req;
 	int rc;
 
 	if (d->am || !want_monitor(d->cfg))
@@ -479,12 +506,7 @@ int addrmon_open(struct iked *d)
 		goto fail_q;
 	}
 	d->am = am;
-	/* The addresses there are now (RTM_GETADDR dump, both families). */
-	memset(&req, 0, sizeof(req));
-	req.h.nlmsg_type = RTM_GETADDR;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	if ((rc = query(am, &req.h, dump_cb, NULL)) < 0)
+	if ((rc = dump_addrs(am)) < 0)
 		log_warn(MOD, "address monitor: dump of local addresses: %s",
 			 strerror(-rc));
 	log_info(MOD,
