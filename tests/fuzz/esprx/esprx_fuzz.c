@@ -27,6 +27,12 @@
  *                  of that SA and received as kind 0/1/2/3 would be
  *            6     end of a batch: flush TX and the coalescing buffer
  *            7     lifetime tick (u8 seconds forward)
+ *   kind % 16 == 8  raw AH, IPv6: 16 octets source, 16 destination, AH
+ *                   (the IPv4 AH socket is kind 0 with protocol 51)
+ *            9     a valid AH packet (issue 16): u8 AH SA index (IPv4
+ *                  tunnel, IPv6 tunnel, or the IPv4 ESP+AH bundle), u32
+ *                  sequence number, the inner packet
+ *   other kinds % 16 >= 8 act as kind % 8.
  * The first input octet chooses offloads (bit 0) before the records.
  */
 #include <arpa/inet.h>
@@ -37,6 +43,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kernel/userspace/ah.h"
 #include "kernel/userspace/esp.h"
 #include "kernel/userspace/esp_msg.h"
 #include "kernel/userspace/espd.h"
@@ -79,6 +86,34 @@ static const struct sa_def sas[] = {
 
 /* The peer's copy of each inbound SA, to make valid packets. */
 static struct esp_sa peer[NIN];
+
+/*
+ * AH (issue 16): SAs as {proto, spi, v6, in, integ, reqid}; policies of
+ * their own (reqid 6: IPv4 AH tunnel 198.51.100.128/26 <-> .192/26,
+ * reqid 7: IPv6 AH tunnel 2001:db8:e::/48 <-> 2001:db8:f::/48, reqid 8:
+ * the bundle ESP (inner) + AH, 198.51.100.64/27 <-> .96/27).  The first
+ * NAHIN are inbound; ah_peer holds the peer's copies.
+ */
+struct ah_def {
+	uint8_t proto;
+	uint32_t spi;
+	bool v6, in;
+	uint16_t integ;
+	uint32_t reqid;
+};
+static const struct ah_def ahs[] = {
+    {IPPROTO_AH, 0x300, false, true, IKEV2_INTEG_HMAC_SHA2_256_128, 6},
+    {IPPROTO_AH, 0x301, true, true, IKEV2_INTEG_HMAC_SHA1_96, 7},
+    {IPPROTO_AH, 0x302, false, true, IKEV2_INTEG_HMAC_SHA2_512_256, 8},
+    {IPPROTO_ESP, 0x303, false, true, IKEV2_INTEG_HMAC_SHA2_256_128, 8},
+    {IPPROTO_AH, 0x310, false, false, IKEV2_INTEG_HMAC_SHA2_256_128, 6},
+    {IPPROTO_AH, 0x311, true, false, IKEV2_INTEG_HMAC_SHA1_96, 7},
+    {IPPROTO_AH, 0x312, false, false, IKEV2_INTEG_HMAC_SHA2_512_256, 8},
+    {IPPROTO_ESP, 0x313, false, false, IKEV2_INTEG_HMAC_SHA2_256_128, 8},
+};
+#define NAH   (sizeof(ahs) / sizeof(ahs[0]))
+#define NAHIN 4
+static struct esp_sa ah_peer[NAHIN];
 
 static void addr(struct kaddr *a, bool v6, int host)
 {
@@ -123,6 +158,35 @@ static void make_ksa(const struct sa_def *s, struct ksa *k)
 	}
 }
 
+static void make_ah_ksa(const struct ah_def *s, struct ksa *k)
+{
+	static const uint8_t klen[] = {
+	    [IKEV2_INTEG_HMAC_SHA1_96] = 20,
+	    [IKEV2_INTEG_HMAC_SHA2_256_128] = 32,
+	    [IKEV2_INTEG_HMAC_SHA2_512_256] = 64,
+	};
+
+	memset(k, 0, sizeof(*k));
+	k->proto = s->proto;
+	k->spi = s->spi;
+	k->mode = KMODE_TUNNEL;
+	k->reqid = s->reqid;
+	addr(&k->src, s->v6, s->in ? 1 : 2);
+	addr(&k->dst, s->v6, s->in ? 2 : 1);
+	k->integ_id = s->integ;
+	k->auth_key_len = klen[s->integ];
+	for (unsigned i = 0; i < k->auth_key_len; i++)
+		k->auth_key[i] = (uint8_t)(s->spi + i);
+	if (s->proto == IPPROTO_ESP) {
+		k->encr_id = IKEV2_ENCR_AES_CBC;
+		k->encr_keybits = 128;
+		k->enc_key_len = 16;
+		for (unsigned i = 0; i < 16; i++)
+			k->enc_key[i] = (uint8_t)(0x80 + i);
+	}
+	k->replay_window = 64;
+}
+
 static void ctl_send(uint16_t type, struct wr *body)
 {
 	struct espm_hdr h = {.type = type, .seq = 1};
@@ -149,9 +213,27 @@ static void prefix(struct kaddr *a, bool v6, const char *s4, const char *s6)
 /* policies: remote 203.0.113.0/25 (2001:db8:a::/48) <-> local
  * 203.0.113.128/25 (2001:db8:b::/48) per reqid 1..5; one outbound
  * policy without SA (ACQUIRE) and a discard one */
+static void add_pol_t(struct wr *w, enum kdir dir, bool v6, uint32_t reqid,
+		      enum kaction act, const char *r4, const char *l4,
+		      const char *r6, const char *l6, const uint8_t *tmpl,
+		      unsigned plen);
+
 static void add_pol(struct wr *w, enum kdir dir, bool v6, uint32_t reqid,
 		    enum kaction act, const char *r4, const char *l4,
 		    const char *r6, const char *l6)
+{
+	static const uint8_t esp[] = {IPPROTO_ESP, 0};
+
+	add_pol_t(w, dir, v6, reqid, act, r4, l4, r6, l6, esp,
+		  v6 ? 48 - (reqid == 5)
+		     : 25 - (reqid == 2) - 2 * (reqid == 3));
+}
+
+/* tmpl: protocols innermost first, 0-terminated; plen of both prefixes */
+static void add_pol_t(struct wr *w, enum kdir dir, bool v6, uint32_t reqid,
+		      enum kaction act, const char *r4, const char *l4,
+		      const char *r6, const char *l6, const uint8_t *tmpl,
+		      unsigned plen)
 {
 	struct kpolicy p;
 	bool out = dir == KDIR_OUT;
@@ -160,18 +242,18 @@ static void add_pol(struct wr *w, enum kdir dir, bool v6, uint32_t reqid,
 	p.sel.af = v6 ? AF_INET6 : AF_INET;
 	prefix(&p.sel.src, v6, out ? l4 : r4, out ? l6 : r6);
 	prefix(&p.sel.dst, v6, out ? r4 : l4, out ? r6 : l6);
-	p.sel.src_plen = p.sel.dst_plen =
-	    (uint8_t)(v6 ? 48 - (reqid == 5)
-			 : 25 - (reqid == 2) - 2 * (reqid == 3));
+	p.sel.src_plen = p.sel.dst_plen = (uint8_t)plen;
 	p.sel.proto = 0;
 	p.dir = dir;
 	p.action = act;
 	p.priority = 1000;
 	if (act == KPOL_IPSEC) {
-		p.ntmpl = 1;
-		p.tmpl[0].proto = IPPROTO_ESP;
+		for (p.ntmpl = 0; tmpl[p.ntmpl]; p.ntmpl++) {
+			p.tmpl[p.ntmpl].proto = tmpl[p.ntmpl];
+			p.tmpl[p.ntmpl].mode = KMODE_TRANSPORT;
+			p.tmpl[p.ntmpl].reqid = reqid;
+		}
 		p.tmpl[0].mode = KMODE_TUNNEL;
-		p.tmpl[0].reqid = reqid;
 		addr(&p.tmpl[0].src, v6, out ? 2 : 1);
 		addr(&p.tmpl[0].dst, v6, out ? 1 : 2);
 	}
@@ -216,6 +298,30 @@ static void setup(void)
 		"203.0.113.128", NULL, NULL);
 	add_pol(&w, KDIR_OUT, true, 0, KPOL_DISCARD, NULL, NULL,
 		"2001:db8:c::", "2001:db8:b::");
+	for (size_t i = 0; i < NAH; i++) {
+		struct ksa k;
+
+		make_ah_ksa(&ahs[i], &k);
+		wr_reset(&w);
+		espm_put_ksa(&w, &k, true);
+		ctl_send(ESPM_SA_ADD, &w);
+		if (i < NAHIN && esp_sa_init(&ah_peer[i], &k, 1, NULL, 0) != 0)
+			abort();
+	}
+	{
+		static const uint8_t ah[] = {IPPROTO_AH, 0};
+		static const uint8_t esp_ah[] = {IPPROTO_ESP, IPPROTO_AH, 0};
+		for (int dir = KDIR_IN; dir <= KDIR_OUT; dir++) {
+			add_pol_t(&w, (enum kdir)dir, false, 6, KPOL_IPSEC,
+				  "198.51.100.128", "198.51.100.192", NULL,
+				  NULL, ah, 26);
+			add_pol_t(&w, (enum kdir)dir, true, 7, KPOL_IPSEC, NULL,
+				  NULL, "2001:db8:e::", "2001:db8:f::", ah, 48);
+			add_pol_t(&w, (enum kdir)dir, false, 8, KPOL_IPSEC,
+				  "198.51.100.64", "198.51.100.96", NULL, NULL,
+				  esp_ah, 27);
+		}
+	}
 	wr_free(&w);
 }
 
@@ -243,6 +349,8 @@ static void teardown(void)
 	espd_state_free(&d);
 	for (size_t i = 0; i < NIN; i++)
 		esp_sa_free(&peer[i]);
+	for (size_t i = 0; i < NAHIN; i++)
+		esp_sa_free(&ah_peer[i]);
 }
 
 static void once(void)
@@ -280,7 +388,7 @@ static void rx(int g, const uint8_t *p, size_t n, const struct kaddr *src6,
 	if (n > ESPD_SLOT)
 		n = ESPD_SLOT;
 	memcpy(d.rx[0], p, n);
-	if (g == OUT_ESP6 || g == OUT_UDP6) {
+	if (g == OUT_ESP6 || g == OUT_UDP6 || g == OUT_AH6) {
 		struct cmsghdr *c = (struct cmsghdr *)cm.buf;
 		struct in6_pktinfo pi = {0};
 
@@ -363,6 +471,72 @@ static void valid(const uint8_t *p, size_t n)
 	}
 }
 
+/* kind 9: an AH packet that passes the ICV (unless replayed): index 0
+ * IPv4 AH, 1 IPv6 AH, 2 the ESP+AH bundle (ESP inside, same sequence
+ * number for both) */
+static void valid_ah(const uint8_t *p, size_t n)
+{
+	static uint8_t pkt[ESPD_SLOT + 128], esp[ESPD_SLOT + 64];
+	struct rd r = rd_init(p, n);
+	const uint8_t *pay;
+	uint8_t idx, nh;
+	uint32_t seq;
+	size_t hl, al, plen, tot;
+	unsigned ev;
+	struct esp_sa *sa;
+	bool v6;
+
+	if (rd_u8(&r, &idx) < 0 || rd_u32(&r, &seq) < 0 || rd_left(&r) > 1400)
+		return;
+	idx %= 3;
+	v6 = idx == 1;
+	sa = &ah_peer[idx];
+	sa->seq_out = seq;
+	pay = r.p;
+	plen = rd_left(&r);
+	nh = plen && (r.p[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (idx == 2) {
+		ah_peer[3].seq_out = seq;
+		if (esp_encap(&ah_peer[3], r.p, plen, nh, esp, sizeof(esp),
+			      &plen, 2, &ev) != 0)
+			return;
+		pay = esp;
+		nh = IPPROTO_ESP;
+	}
+	hl = v6 ? 40 : 20;
+	al = ah_hdr_len(sa, v6 ? AF_INET6 : AF_INET);
+	tot = hl + al + plen;
+	memset(pkt, 0, hl);
+	memcpy(pkt + hl + al, pay, plen);
+	if (!v6) {
+		pkt[0] = 0x45;
+		pkt[2] = (uint8_t)(tot >> 8);
+		pkt[3] = (uint8_t)tot;
+		pkt[8] = 64;
+		pkt[9] = IPPROTO_AH;
+		inet_pton(AF_INET, "198.51.100.1", pkt + 12);
+		inet_pton(AF_INET, "198.51.100.2", pkt + 16);
+	} else {
+		pkt[0] = 0x60;
+		put16(pkt + 4, (uint16_t)(tot - 40));
+		pkt[6] = IPPROTO_AH;
+		pkt[7] = 64;
+		inet_pton(AF_INET6, "2001:db8:1::1", pkt + 8);
+		inet_pton(AF_INET6, "2001:db8:1::2", pkt + 24);
+	}
+	if (ah_encap(sa, pkt, tot, hl, nh, 2, &ev) != 0)
+		return;
+	if (!v6) {
+		rx(OUT_AH4, pkt, tot, NULL, NULL);
+	} else {
+		struct kaddr a, b;
+
+		addr(&a, true, 1);
+		addr(&b, true, 2);
+		rx(OUT_AH6, pkt + 40, tot - 40, &a, &b);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rd r = rd_init(data, size);
@@ -404,11 +578,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rd_ptr(&r, len, &p) < 0)
 				break;
 		}
+		if (kind % 16 == 8) {
+			if (len < 32)
+				continue;
+			a.af = b.af = AF_INET6;
+			memcpy(a.u.b, p, 16);
+			memcpy(b.u.b, p + 16, 16);
+			rx(OUT_AH6, p + 32, len - 32u, &a, &b);
+			continue;
+		}
+		if (kind % 16 == 9) {
+			valid_ah(p, len);
+			continue;
+		}
 		switch (kind % 8) {
 		case 0:
 		case 1:
-			rx(kind % 8 == 0 ? OUT_ESP4 : OUT_UDP4, p, len, NULL,
-			   NULL);
+			/* the IPv4 AH socket delivers protocol 51 */
+			rx(kind % 8 == 1		   ? OUT_UDP4
+			   : len > 9 && p[9] == IPPROTO_AH ? OUT_AH4
+							   : OUT_ESP4,
+			   p, len, NULL, NULL);
 			break;
 		case 2:
 		case 3:

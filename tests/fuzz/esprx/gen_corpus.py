@@ -68,6 +68,29 @@ seeds["esp6-garbage"] = b"\0" + rec(2, a6 + b6 + struct.pack(">II", 0x103, 1) + 
     rec(3, a6 + b6 + struct.pack(">HHHH", 4500, 4500, 56, 0) + struct.pack(">II", 0x104, 1) + bytes(40))
 seeds["short"] = b"\0" + rec(0, b"\x45") + rec(2, bytes(10)) + rec(4, b"")
 
+# AH (issue 16): kind 9 valid AH packets (0: IPv4 tunnel, reqid 6;
+# 1: IPv6 tunnel, reqid 7; 2: the ESP+AH bundle, reqid 8), a replay, a
+# packet for the wrong policy, garbage on the IPv4 AH socket (kind 0,
+# protocol 51) and the IPv6 one (kind 8), TUN reads for the AH policies
+def valid_ah(idx, seq, inner):
+    return rec(9, struct.pack(">BI", idx, seq) + inner)
+ah4 = ip4("198.51.100.129", "198.51.100.193")
+ah6 = ip6("2001:db8:e::1", "2001:db8:f::1")
+ahb = ip4("198.51.100.65", "198.51.100.97")
+seeds["ah-valid"] = b"\1" + valid_ah(0, 1, ah4) + valid_ah(1, 1, ah6) + valid_ah(2, 1, ahb) + \
+    valid_ah(0, 2, tcp4("198.51.100.129", "198.51.100.193", 1000)) + rec(6, b"")
+seeds["ah-replay"] = b"\0" + valid_ah(0, 5, ah4) + valid_ah(0, 5, ah4) + valid_ah(2, 7, ahb) + \
+    valid_ah(2, 7, ahb) + valid_ah(1, 3, ip4("198.51.100.129", "198.51.100.193"))
+ah_hdr = struct.pack(">BBHII", 4, 4, 0, 0x300, 1) + bytes(16)
+seeds["ah-garbage"] = b"\0" + rec(0, ip4("198.51.100.1", "198.51.100.2", 51, ah_hdr + bytes(20))) + \
+    rec(0, ip4("198.51.100.1", "198.51.100.2", 51, struct.pack(">BBHII", 4, 200, 0, 0x300, 1))) + \
+    rec(0, ip4("198.51.100.1", "198.51.100.2", 51, struct.pack(">BBHII", 4, 4, 0, 0x999, 1) + bytes(40))) + \
+    rec(8, a6 + b6 + struct.pack(">BBHII", 4, 3, 0, 0x301, 1) + bytes(40)) + \
+    rec(8, a6 + b6 + bytes(6))
+seeds["ah-tun-out"] = b"\1" + rec(4, vnet + ip4("198.51.100.193", "198.51.100.129")) + \
+    rec(4, vnet + ip6("2001:db8:f::1", "2001:db8:e::1")) + \
+    rec(4, vnet + ip4("198.51.100.97", "198.51.100.65")) + rec(6, b"")
+
 d = sys.argv[1]
 os.makedirs(d, exist_ok=True)
 for name, data in seeds.items():
