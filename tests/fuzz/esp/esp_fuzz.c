@@ -7,6 +7,11 @@
  * virtio-net header + packet read from TUN, and a run of decrypted
  * packets (u16 length each) coalesced, every coalesced write checked by
  * segmenting it again into exactly as many segments as were merged.
+ * With bit 6 of the selector set (and not bit 7), AH (issue 16): the
+ * input is a whole IP packet through ah_peek + ah_decap against an AH SA
+ * (bit 0: HMAC-SHA1-96, else HMAC-SHA2-256-128 with ESN), or (bit 1) a
+ * round trip: the input is the payload put behind an IPv4 (bit 2: IPv6)
+ * header and AH, ah_encap then ah_decap must verify and give it back.
  * The first input byte selects the target.  The SAs are created for
  * each input and freed after it (replay windows, counters and cipher
  * contexts start fresh), so no input depends on the ones before.
@@ -16,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernel/userspace/ah.h"
 #include "kernel/userspace/esp.h"
 #include "kernel/userspace/esp_msg.h"
 #include "kernel/userspace/espd.h"
@@ -109,6 +115,59 @@ static void fuzz_offload(uint8_t sel, const uint8_t *data, size_t size)
 	}
 }
 
+static void fuzz_ah(uint8_t sel, const uint8_t *data, size_t size)
+{
+	struct esp_sa sa;
+	struct ksa k;
+	size_t off, pay;
+	uint32_t spi, seq;
+	uint8_t nh;
+	unsigned ev;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = IPPROTO_AH;
+	k.spi = 0x200;
+	k.integ_id =
+	    sel & 1 ? IKEV2_INTEG_HMAC_SHA1_96 : IKEV2_INTEG_HMAC_SHA2_256_128;
+	k.auth_key_len = sel & 1 ? 20 : 32;
+	k.esn = !(sel & 1);
+	k.replay_window = 64;
+	if (esp_sa_init(&sa, &k, 1, NULL, 0) != 0)
+		__builtin_trap();
+	if (!(sel & 2)) {
+		if (ah_peek(data, size, &off, &spi, &seq) == 0 && spi == 0x200)
+			ah_decap(&sa, data, size, off, &nh, &pay, 2, &ev);
+	} else if (size <= 1024) {
+		static uint8_t pkt[2048];
+		bool v6 = sel & 4;
+		size_t hl = v6 ? 40 : 20,
+		       al = ah_hdr_len(&sa, v6 ? AF_INET6 : AF_INET);
+		size_t tot = hl + al + size;
+		struct esp_sa o = sa; /* shares contexts; counters local */
+
+		memset(pkt, 0, hl);
+		pkt[0] = v6 ? 0x60 : 0x45;
+		if (v6) {
+			pkt[4] = (uint8_t)((tot - 40) >> 8);
+			pkt[5] = (uint8_t)(tot - 40);
+			pkt[6] = 51;
+		} else {
+			pkt[2] = (uint8_t)(tot >> 8);
+			pkt[3] = (uint8_t)tot;
+			pkt[9] = 51;
+		}
+		memcpy(pkt + hl + al, data, size);
+		o.seq_out = 7;
+		if (ah_encap(&o, pkt, tot, hl, 4, 2, &ev) != 0 ||
+		    ah_peek(pkt, tot, &off, &spi, &seq) != 0 || off != hl ||
+		    ah_decap(&sa, pkt, tot, off, &nh, &pay, 2, &ev) != 0 ||
+		    nh != 4 || pay != hl + al ||
+		    memcmp(pkt + pay, data, size) != 0)
+			__builtin_trap();
+	}
+	esp_sa_free(&sa);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[70000];
@@ -124,6 +183,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (sel & 0x80) {
 		fuzz_offload(sel, data, size);
+		return 0;
+	}
+	if (sel & 0x40) {
+		fuzz_ah(sel, data, size);
 		return 0;
 	}
 	setup();
