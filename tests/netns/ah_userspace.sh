@@ -7,8 +7,10 @@
 #
 #   ah_userspace.sh [BUILD_DIR] [CASE...]
 #   CASE: tunnel4 (203.0.113.x over 198.51.100.x), transport4 (the hosts'
-#   own addresses), tunnel6 (2001:db8:a::/48 over 2001:db8:1::/64);
-#   default: all three.
+#   own addresses), tunnel6 (2001:db8:a::/48 over 2001:db8:1::/64),
+#   bundle4 (no IKE: static SAs and policies through r2espctl, the
+#   bundle ESP inside AH - `tmpl esp,ah` - that IKEv2 cannot negotiate);
+#   default: all four.
 #
 # Per case: ping triggers ACQUIRE -> IKE_SA_INIT/IKE_AUTH -> two AH SAs in
 # each r2espd ("r2espctl sa show" lists them as ah, "ikedctl show sa" as
@@ -158,8 +160,75 @@ run_case() {
 	stop_case
 }
 
+# bundle4 : r2espd alone on both hosts, static ESP (AES-CBC + HMAC-SHA1)
+# inside AH (HMAC-SHA2-256) in tunnel mode, as spmd installs a
+# sa_index { esp; ah; } policy: templates esp,ah (innermost first).
+bundle_case() {
+	local n=bundle4 h my pe mg pg c pcap res
+	log "case $n: static ESP+AH bundle 203.0.113.1 <-> 203.0.113.129"
+	ns_add a && ns_add b && ns_link a va b vb || { fail "$n: namespaces"; return; }
+	ns_addr a va 198.51.100.1/24 && ns_addr b vb 198.51.100.2/24 &&
+		ns_addr a lo 203.0.113.1/32 && ns_addr b lo 203.0.113.129/32 ||
+		{ fail "$n: addresses"; return; }
+	for h in a b; do
+		mkdir -p "$TEST_DIR/$h"
+		start_bg "espd-$h" ip netns exec "$(ns "$h")" "$ESPD" -s "$TEST_DIR/$h/r2espd.sock" -i r2tun0
+		wait_for "test -S $TEST_DIR/$h/r2espd.sock" 5 || { fail "$n: r2espd $h"; stop_case; return; }
+	done
+	local ak=0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20
+	local ek=00112233445566778899aabbccddeeff ek1=0102030405060708090a0b0c0d0e0f1011121314
+	: >"$TEST_DIR/ah_sa"
+	for h in a b; do
+		for c in "198.51.100.1 198.51.100.2 0x1001" "198.51.100.2 198.51.100.1 0x1002"; do
+			set -- $c
+			espctl "$h" sa add src "$1" dst "$2" spi "$3" proto ah auth sha256 akey "$ak" reqid 5 ||
+				fail "$n: AH SA $3 on $h"
+			espctl "$h" sa add src "$1" dst "$2" spi "$(($3 + 256))" enc aes-cbc-128 key "$ek" \
+				auth sha1 akey "$ek1" reqid 5 || fail "$n: ESP SA on $h"
+			[ "$h" = a ] && printf '"IPv4","%s","%s","%s","NULL","0x","HMAC-SHA-256-128 [RFC4868]","0x%s"\n' \
+				"$1" "$2" "$3" "$ak" >>"$TEST_DIR/ah_sa"
+		done
+		if [ "$h" = a ]; then
+			my=203.0.113.1 pe=203.0.113.129 mg=198.51.100.1 pg=198.51.100.2
+		else
+			my=203.0.113.129 pe=203.0.113.1 mg=198.51.100.2 pg=198.51.100.1
+		fi
+		quiet espctl "$h" pol add dir out src "$my/32" dst "$pe/32" tsrc "$mg" tdst "$pg" reqid 5 tmpl esp,ah &&
+			quiet espctl "$h" pol add dir in src "$pe/32" dst "$my/32" tsrc "$pg" tdst "$mg" reqid 5 tmpl esp,ah ||
+			fail "$n: bundle policies on $h"
+	done
+	check "$n: r2espd refuses a bundle in the wrong order (ah,esp)" \
+		eval "! espctl a pol add dir out src 203.0.113.2/32 dst 203.0.113.130/32 tsrc 198.51.100.1 tdst 198.51.100.2 tmpl ah,esp 2>&1 | grep -q index"
+	check "$n: r2espd refuses a protocol twice in a bundle (esp,esp)" \
+		eval "! espctl a pol add dir out src 203.0.113.3/32 dst 203.0.113.131/32 tsrc 198.51.100.1 tdst 198.51.100.2 tmpl esp,esp 2>&1 | grep -q index"
+	pcap=""
+	if ts_available; then
+		cap_start "wire-$n" a va "ah or esp or icmp" || fail "$n: capture"
+		pcap=$(cap_file "wire-$n")
+	fi
+	check "$n: ping through ESP inside AH, no loss" \
+		quiet ns_exec a ping -c 5 -i 0.2 -W 2 -I 203.0.113.1 203.0.113.129
+	check "$n: each packet through both SAs (a: ah_tx $(stat a ah_tx) ah_rx $(stat a ah_rx); ESP SA $(espctl a sa query dst 198.51.100.2 spi 0x1101))" \
+		eval "[ \$(stat a ah_tx) = 5 ] && [ \$(stat a ah_rx) = 5 ] && espctl a sa query dst 198.51.100.2 spi 0x1101 | grep -q 'packets 5 '"
+	if [ -n "$pcap" ]; then
+		cap_stop "wire-$n" || fail "$n: capture stopped"
+		local kd nboth nbare nbad
+		kd=$(ts_keydir "ws-$n")
+		read -r nboth nbare nbad < <(ts_counts "$kd" "$pcap" 'ah && esp' '!ah' \
+			'_ws.malformed || _ws.expert.severity >= error' | tr '\n' ' ')
+		check "$n: on the wire AH carrying ESP ($nboth packets), nothing else ($nbare), no malformed frame ($nbad)" \
+			test "${nboth:-0}" = 10 -a "${nbare:-1}" = 0 -a "${nbad:-1}" = 0
+		res=$(python3 "$AHCHECK" verify "$pcap" "$TEST_DIR/ah_sa" 2>&1)
+		check "$n: every AH ICV verifies (ahcheck.py: $res)" \
+			test "${res%% verified*}" = 10 -a "${res#*verified, }" = "0 bad, 0 unknown SPI"
+	else
+		skip "$n: tshark/dumpcap not installed: wire checks"
+	fi
+	stop_case
+}
+
 CASES=("$@")
-[ ${#CASES[@]} = 0 ] && CASES=(tunnel4 transport4 tunnel6)
+[ ${#CASES[@]} = 0 ] && CASES=(tunnel4 transport4 tunnel6 bundle4)
 for c in "${CASES[@]}"; do
 	case $c in
 	tunnel4) run_case tunnel4 tunnel 198.51.100.1 198.51.100.2 24 203.0.113.1 \
@@ -168,6 +237,7 @@ for c in "${CASES[@]}"; do
 		198.51.100.1 198.51.100.2 198.51.100.1/32 198.51.100.2/32 ;;
 	tunnel6) run_case tunnel6 tunnel 2001:db8:1::1 2001:db8:1::2 64 2001:db8:a::1 \
 		2001:db8:b::1 2001:db8:a::/48 2001:db8:b::/48 ;;
+	bundle4) bundle_case ;;
 	*) fail "unknown case $c" ;;
 	esac
 done
