@@ -397,6 +397,16 @@ void check_policy(struct ictx *x, struct conf_policy *p,
 					 "cannot negotiate: one CHILD SA is "
 					 "ESP or AH (RFC 7296 §3.3)",
 					 p->name, ip->name, p->remote->name);
+			/* §2.22: IPComp is negotiated beside an ESP or AH
+			 * CHILD SA, never alone */
+			if (ip && ip->ipcomp && !ip->ah && !ip->esp)
+				conf_err(x->p,
+					 kloc(locs, CP_IPSEC_INDEX, &p->loc),
+					 "policy '%s': ipsec '%s' is IPComp "
+					 "alone, which IKEv2 (remote '%s') "
+					 "cannot negotiate: IPComp goes beside "
+					 "an ESP or AH SA (RFC 7296 §2.22)",
+					 p->name, ip->name, p->remote->name);
 		}
 	}
 	if (both_literal_differ(&p->my_sa_ipaddr, &p->peers_sa_ipaddr))

@@ -217,7 +217,12 @@ struct ike_policy {
 	/* Proposal from the policy's ipsec -> sa: esp_encr is empty for
 	 * AH; esp_integ is AH's ah_auth_alg then. */
 	struct cfg_alglist esp_encr, esp_integ;
-	bool esn;	    /* propose/accept ESN */
+	bool esn; /* propose/accept ESN */
+	/* IPComp beside the CHILD SA (RFC 7296 §2.22) when the bundle has
+	 * `ipcomp`: the IPCOMP_SUPPORTED transform IDs we offer and accept,
+	 * in order (ipcomp_alg; only DEFLATE is carried), 0 entries = none */
+	uint8_t ipcomp[4];
+	unsigned n_ipcomp;
 	uint16_t pfs_group; /* need_pfs: DH group for CREATE_CHILD_SA */
 
 	uint64_t lifetime_sec;

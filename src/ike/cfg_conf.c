@@ -421,6 +421,22 @@ static int policy_from(struct ike_cfg *cfg, const struct conf_policy *cp)
 			p->esp_encr.n = 0;
 			algs_from(&p->esp_integ, &ip->ah->ah_auth_alg, 3);
 		}
+		/* §2.22: IPComp rides beside an ESP or AH CHILD SA; the data
+		 * planes carry DEFLATE (RFC 2394) only (kernel.c) */
+		for (i = 0; ip->ipcomp && i < ip->ipcomp->ipcomp_alg.n &&
+			    p->n_ipcomp < sizeof(p->ipcomp);
+		     i++) {
+			const struct conf_alg_info *ai =
+			    conf_alg_info(ip->ipcomp->ipcomp_alg.v[i].alg);
+			if (ai && ai->ipcomp_id == IKEV2_IPCOMP_DEFLATE)
+				p->ipcomp[p->n_ipcomp++] = IKEV2_IPCOMP_DEFLATE;
+			else
+				log_warn(
+				    MOD,
+				    "policy %s: IPComp algorithm %s is not "
+				    "supported, not offered",
+				    p->name, ai ? ai->name : "?");
+		}
 	}
 	if (cr->ikev2.need_pfs) {
 		const struct ike_remote *r = cfg_remote_by_name(cfg, cr->name);

@@ -411,6 +411,60 @@ static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
 	return 0;
 }
 
+/*
+ * Our CPI for IPComp beside c (RFC 7296 §2.22, RFC 3173 §3.3): a larval
+ * IPComp SA from getspi in 256-61439.  Unlike an SPI there is no random
+ * fallback: without a CPI from the backend we offer or accept no IPComp
+ * (it is optional, RFC 3173 §2.1).  Returns 0 or a negative errno.
+ */
+static int child_cpi_alloc(struct ike_sa *sa, const struct ike_policy *p,
+			   struct child_sa *c)
+{
+	struct kaddr local, peer;
+	struct child_sa tmp;
+	uint32_t cpi = 0;
+	int rc = -ENODEV;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.ike = sa;
+	endpoints(&tmp, p, &local, &peer);
+	if (sa->d->kern_open)
+		rc = k_getspi(&sa->d->kern, IPPROTO_COMP, &peer, &local,
+			      c->reqid, &cpi);
+	if (rc < 0 || cpi < IKEV2_CPI_MIN || cpi > IKEV2_CPI_MAX) {
+		log_info(MOD,
+			 "CHILD SA #%u (%s): no IPComp CPI from the kernel "
+			 "backend (%s): without IPComp",
+			 c->id, p->name,
+			 rc < 0 ? (sa->d->kern_open ? sa->d->kern.last_error
+						    : "no kernel")
+				: "CPI out of range");
+		if (rc == 0 && cpi)
+			k_sa_del(&sa->d->kern, IPPROTO_COMP, &local, cpi);
+		return rc < 0 ? rc : -ERANGE;
+	}
+	c->cpi_in = (uint16_t)cpi;
+	c->cpi_larval = true;
+	c->cpi_in_installed = true; /* the larval SA: removed on failure */
+	return 0;
+}
+
+/* The peer declined IPComp: our larval CPI goes. */
+static void child_cpi_release(struct child_sa *c, const struct ike_policy *p)
+{
+	struct iked *d = c->ike->d;
+	struct kaddr local, peer;
+
+	endpoints(c, p, &local, &peer);
+	if (c->cpi_in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_COMP, &local, c->cpi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting IPComp CPI %04x: %s",
+			 c->id, c->cpi_in, d->kern.last_error);
+	c->cpi_in_installed = c->cpi_larval = false;
+	c->cpi_in = c->cpi_out = 0;
+	c->ipcomp = 0;
+}
+
 static void ksa_fill(struct ksa *k, const struct child_sa *c,
 		     const struct ike_policy *p, bool inbound,
 		     const uint8_t *keys, size_t enc_len, size_t integ_len)
@@ -429,10 +483,12 @@ static void ksa_fill(struct ksa *k, const struct child_sa *c,
 	k->encr_id = c->algs.encr;
 	k->encr_keybits = c->algs.encr_keybits;
 	k->integ_id = c->algs.integ;
-	memcpy(k->enc_key, keys, enc_len);
-	k->enc_key_len = (uint16_t)enc_len;
-	memcpy(k->auth_key, keys + enc_len, integ_len);
-	k->auth_key_len = (uint16_t)integ_len;
+	if (keys) { /* NULL for IPComp (ksa_fill_comp) */
+		memcpy(k->enc_key, keys, enc_len);
+		k->enc_key_len = (uint16_t)enc_len;
+		memcpy(k->auth_key, keys + enc_len, integ_len);
+		k->auth_key_len = (uint16_t)integ_len;
+	}
 	k->esn = c->algs.esn == IKEV2_ESN_YES;
 	k->replay_window = p ? p->replay_window : 64;
 	if (k->esn && k->replay_window < 64)
@@ -460,6 +516,25 @@ static void ksa_fill(struct ksa *k, const struct child_sa *c,
 			s->dst_plen = inbound ? l->src_plen : r->dst_plen;
 		}
 	}
+}
+
+/* The IPComp SA of one direction (RFC 3173 §2: no keys, no sequence
+ * numbers; the CPI is its SPI), with the ESP/AH SA's endpoints, mode,
+ * reqid and transport selector. */
+static void ksa_fill_comp(struct ksa *k, const struct child_sa *c,
+			  const struct ike_policy *p, bool inbound)
+{
+	ksa_fill(k, c, p, inbound, NULL, 0, 0);
+	k->proto = IPPROTO_COMP;
+	k->spi = inbound ? c->cpi_in : c->cpi_out;
+	k->comp_id = c->ipcomp;
+	k->encr_id = 0;
+	k->encr_keybits = 0;
+	k->integ_id = 0;
+	k->esn = false;
+	k->replay_window = 0;
+	memset(&k->lft, 0, sizeof(k->lft));
+	memset(&k->encap, 0, sizeof(k->encap));
 }
 
 /*
@@ -525,6 +600,12 @@ int child_migrate(struct child_sa *c, const struct ike_ep *old_local,
 		m->old_dst = out ? op : ol;
 		m->new_src = out ? nl : np;
 		m->new_dst = out ? np : nl;
+		if (c->ipcomp) {
+			/* the IPComp SA of the bundle moves with it */
+			q.m[1] = *m;
+			q.m[1].proto = IPPROTO_COMP;
+			q.n = 2;
+		}
 		/* RFC 3948: the encapsulation ports as ksa_fill() sets them. */
 		q.has_encap = true;
 		q.encap.enabled = encap;
@@ -598,6 +679,26 @@ static int child_install(struct child_sa *c, const struct ike_policy *p,
 		goto fail;
 	}
 	c->out_installed = true;
+	if (c->ipcomp) {
+		/* §2.22: the IPComp pair beside it, the peer's CPI out */
+		ksa_fill_comp(&k, c, p, true);
+		k.update = c->cpi_larval;
+		rc = k_sa_add(&d->kern, &k);
+		if (rc < 0) {
+			snprintf(c->install_err, sizeof(c->install_err),
+				 "IPComp: %.100s", d->kern.last_error);
+			goto fail;
+		}
+		c->cpi_in_installed = true;
+		ksa_fill_comp(&k, c, p, false);
+		rc = k_sa_add(&d->kern, &k);
+		if (rc < 0) {
+			snprintf(c->install_err, sizeof(c->install_err),
+				 "IPComp: %.100s", d->kern.last_error);
+			goto fail;
+		}
+		c->cpi_out_installed = true;
+	}
 	child_set_state(c, CHILD_S_INSTALLED);
 	return 0;
 
@@ -630,6 +731,16 @@ void child_uninstall(struct child_sa *c)
 		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
 			 c->id, c->spi_out, d->kern.last_error);
 	c->in_installed = c->out_installed = false;
+	/* §3.11: IPComp SAs have no Delete of their own: they go here */
+	if (c->cpi_in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_COMP, &local, c->cpi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting inbound IPComp %04x: %s",
+			 c->id, c->cpi_in, d->kern.last_error);
+	if (c->cpi_out_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_COMP, &peer, c->cpi_out) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting outbound IPComp %04x: %s",
+			 c->id, c->cpi_out, d->kern.last_error);
+	c->cpi_in_installed = c->cpi_out_installed = false;
 }
 
 /* Derive and install; returns 0, or a negative errno on failure (the
@@ -658,6 +769,14 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 	mem_wipe(keymat, sizeof(keymat));
 	if (rc == 0) {
 		char b1[64], b2[64];
+		if (c->ipcomp)
+			log_info(MOD,
+				 "CHILD SA #%u (%s): IPComp %s CPIs in %04x "
+				 "out %04x",
+				 c->id, c->policy,
+				 c->ipcomp == IKEV2_IPCOMP_DEFLATE ? "DEFLATE"
+								   : "?",
+				 c->cpi_in, c->cpi_out);
 		log_info(MOD,
 			 "CHILD SA #%u (%s) installed: %s %s-%u/%s "
 			 "SPIs in %08x out %08x, %s/%u === %s/%u",
@@ -748,6 +867,11 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0)
 		return rc; /* the task's free_state frees the child */
 	ikev2_spi32_put(spi, cn->child->spi_in);
+	/* §2.22: IPComp offered with our CPI when the bundle has it */
+	if (p->n_ipcomp && child_cpi_alloc(sa, p, cn->child) == 0) {
+		memcpy(cn->ipcomp, p->ipcomp, p->n_ipcomp);
+		cn->n_ipcomp = p->n_ipcomp;
+	}
 	prefs_esp(p, r, false, with_ke, &prefs);
 	group = with_ke && p->pfs_group ? p->pfs_group : 0;
 	if (group && t->ke_group) {
@@ -787,6 +911,28 @@ static bool child_group_offered(const struct child_nego *cn, uint16_t group)
 			    cn->offer.prop[i].xf[j].id == group)
 				return true;
 	return false;
+}
+
+void child_put_offer_notifies(struct ikev2_wr *b, const struct child_nego *cn)
+{
+	if (cn->transport)
+		ikev2_put_notify_simple(b, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	/* §2.22: one IPCOMP_SUPPORTED per transform, all with our CPI */
+	for (unsigned i = 0; cn->child && i < cn->n_ipcomp; i++) {
+		struct ikev2_ipcomp ic = {.cpi = cn->child->cpi_in,
+					  .xform = cn->ipcomp[i]};
+		ikev2_put_ipcomp(b, &ic);
+	}
+}
+
+void child_put_result_notifies(struct ikev2_wr *b,
+			       const struct child_result *res)
+{
+	if (res->transport)
+		ikev2_put_notify_simple(b, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	/* §2.22: exactly one, with the responder's CPI */
+	if (res->has_ipcomp)
+		ikev2_put_ipcomp(b, &res->ipcomp);
 }
 
 void child_put_sa_ts(struct ikev2_wr *b, const struct child_nego *cn,
@@ -899,6 +1045,38 @@ struct child_sa *child_complete(struct ike_sa *sa, struct child_nego *cn,
 		/* §1.3.1: without the notify the SA is tunnel mode. */
 		child_refused(sa, cn, "IPsec mode mismatch", true);
 		return NULL;
+	}
+	if (cn->n_ipcomp) {
+		/* §2.22: the responder took IPComp if it answered with one
+		 * of the transforms we offered; none: without IPComp */
+		struct ikev2_ipcomp ic;
+		unsigned bad;
+
+		if (ikev2_ipcomp_choose(m, cn->ipcomp, cn->n_ipcomp, &ic,
+					&bad)) {
+			c->ipcomp = ic.xform;
+			c->cpi_out = ic.cpi;
+		} else if (ikev2_msg_find_notify(m, IKEV2_N_IPCOMP_SUPPORTED,
+						 NULL)) {
+			/* malformed, or a transform we did not offer */
+			child_refused(sa, cn,
+				      "IPCOMP_SUPPORTED in the response is "
+				      "malformed or not one we offered",
+				      true);
+			return NULL;
+		} else {
+			log_info(MOD,
+				 "CHILD SA #%u (%s): the peer declined "
+				 "IPComp",
+				 c->id, c->policy);
+			child_cpi_release(c, p);
+		}
+	} else if (ikev2_msg_find_notify(m, IKEV2_N_IPCOMP_SUPPORTED, NULL)) {
+		/* §2.22: not asked for; nothing uses it */
+		log_info(MOD,
+			 "IKE SA #%u: IPCOMP_SUPPORTED we did not offer "
+			 "ignored",
+			 sa->id);
 	}
 	child_set_ts(c, &tsi, &tsr);
 	/* The IKE SA owns it from now on, installed or not (an install
@@ -1031,6 +1209,27 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 		return IKEV2_N_TEMPORARY_FAILURE; /* §2.25: no SPI now */
 	}
 	ikev2_spi32_put(spi, c->spi_in);
+	if (p->n_ipcomp) {
+		/* §2.22: accept one of the offered transforms we do (our
+		 * order), with a CPI of ours; a peer that offered none, a
+		 * malformed offer, or no CPI here: without IPComp */
+		struct ikev2_ipcomp ic;
+		unsigned bad;
+
+		if (ikev2_ipcomp_choose(m, p->ipcomp, p->n_ipcomp, &ic, &bad) &&
+		    child_cpi_alloc(sa, p, c) == 0) {
+			c->ipcomp = ic.xform;
+			c->cpi_out = ic.cpi;
+			res->has_ipcomp = true;
+			res->ipcomp.cpi = c->cpi_in;
+			res->ipcomp.xform = ic.xform;
+		}
+		if (bad)
+			log_info(MOD,
+				 "IKE SA #%u: %u malformed IPCOMP_SUPPORTED "
+				 "ignored",
+				 sa->id, bad);
+	}
 	rc = ikev2_suite_to_sa(&suite, spi, 4, &res->sa);
 	if (rc < 0) {
 		child_free(c);
@@ -1067,8 +1266,7 @@ void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 	}
 	ikev2_put_ts(b, IKEV2_PL_TSi, &res->tsi);
 	ikev2_put_ts(b, IKEV2_PL_TSr, &res->tsr);
-	if (res->transport)
-		ikev2_put_notify_simple(b, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	child_put_result_notifies(b, res);
 }
 
 /* ---- lifetimes ---- */
@@ -1178,9 +1376,7 @@ int create_child_initiate(struct ike_sa *sa, struct task *t)
 		n.type = IKEV2_N_REKEY_SA;
 		ikev2_put_notify(&b, &n);
 	}
-	if (cn->transport)
-		ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE, NULL,
-					0);
+	child_put_offer_notifies(&b, cn);
 	child_put_sa_ts(&b, cn, true);
 	ikev2_put_nonce(&b, cn->ni, cn->ni_len);
 	if (cn->dh)

@@ -83,6 +83,15 @@ static void wjson_str(struct wr *w, const char *s)
 	wr_u8(w, '"');
 }
 
+/* IPCOMP transform IDs, RFC 7296 §3.10.1 */
+static const char *ipcomp_str(uint8_t id)
+{
+	return id == IKEV2_IPCOMP_DEFLATE ? "deflate"
+	       : id == IKEV2_IPCOMP_LZS	  ? "lzs"
+	       : id == IKEV2_IPCOMP_OUI	  ? "oui"
+					  : "unknown";
+}
+
 static const char *encr_str(uint16_t id, uint16_t bits, char *buf, size_t len)
 {
 	if (!id)
@@ -359,6 +368,12 @@ static void show_text(struct iked *d, struct wr *w)
 				 ts_str(&c->ts_remote, false, b4, sizeof(b4)),
 				 c->install_err[0] ? " error=" : "",
 				 c->install_err);
+			if (c->ipcomp) /* RFC 7296 §2.22 */
+				wprintf_(w,
+					 "    ipcomp=%s cpi_in=%04x "
+					 "cpi_out=%04x\n",
+					 ipcomp_str(c->ipcomp), c->cpi_in,
+					 c->cpi_out);
 		}
 	}
 	show_text_v1(d, w);
@@ -431,12 +446,18 @@ static void show_json(struct iked *d, struct wr *w)
 			wprintf_(w,
 				 ",\"mode\":\"%s\",\"proto\":\"%s\","
 				 "\"reqid\":%u,"
-				 "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
-				 "\"enc\":",
+				 "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\",",
 				 c->mode == KMODE_TUNNEL ? "tunnel"
 							 : "transport",
 				 c->proto == IPPROTO_AH ? "ah" : "esp",
 				 c->reqid, c->spi_in, c->spi_out);
+			if (c->ipcomp) /* RFC 7296 §2.22 */
+				wprintf_(w,
+					 "\"ipcomp\":\"%s\",\"cpi_in\":"
+					 "\"%04x\",\"cpi_out\":\"%04x\",",
+					 ipcomp_str(c->ipcomp), c->cpi_in,
+					 c->cpi_out);
+			wprintf_(w, "\"enc\":");
 			wjson_str(w,
 				  encr_str(c->algs.encr, c->algs.encr_keybits,
 					   b, sizeof(b)));

@@ -114,6 +114,9 @@ struct child_nego {
 	struct ikev2_sa offer;
 	struct ikev2_ts_list tsi, tsr;
 	bool transport;
+	/* IPCOMP_SUPPORTED offered (§2.22) with child->cpi_in, in order */
+	uint8_t ipcomp[4];
+	unsigned n_ipcomp;
 	uint8_t ni[IKE_NONCE_MAX];
 	size_t ni_len;
 	struct crypto_dh *dh;	 /* PFS */
@@ -124,6 +127,8 @@ struct child_result {
 	struct ikev2_sa sa;
 	struct ikev2_ts_list tsi, tsr;
 	bool transport;
+	bool has_ipcomp; /* answer IPCOMP_SUPPORTED with ipcomp (§2.22) */
+	struct ikev2_ipcomp ipcomp;
 	struct child_sa *child;
 	uint16_t want_group;
 };
@@ -150,6 +155,11 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 		    bool with_dh, uint16_t ke_group, struct child_result *res);
 void child_put_result(struct ikev2_wr *b, const struct child_result *res,
 		      bool sa_only);
+/* The CHILD SA's notifies beside SA/TSi/TSr: USE_TRANSPORT_MODE and
+ * IPCOMP_SUPPORTED (§1.3.1, §2.22), of a request and of a response. */
+void child_put_offer_notifies(struct ikev2_wr *b, const struct child_nego *cn);
+void child_put_result_notifies(struct ikev2_wr *b,
+			       const struct child_result *res);
 int create_child_initiate(struct ike_sa *sa, struct task *t);
 void create_child_rejected_i(struct ike_sa *sa, struct task *t,
 			     const struct ike_msg *m, const char *why);

@@ -234,9 +234,7 @@ int ike_auth_initiate(struct ike_sa *sa, struct task *t)
 	mem_wipe(auth, sizeof(auth));
 	cp_put_request(&b, sa, r); /* CFG_REQUEST (cp.c) */
 	if (cn) {
-		if (cn->transport)
-			ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE,
-						NULL, 0);
+		child_put_offer_notifies(&b, cn);
 		child_put_sa_ts(&b, cn, true);
 		child_put_sa_ts(&b, cn, false);
 	}
@@ -575,9 +573,7 @@ void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 	mem_wipe(mac, sizeof(mac));
 	cp_put_reply(&b, sa); /* CFG_REPLY (cp.c) */
 	if (have_child && child_rc == 0) {
-		if (res.transport)
-			ikev2_put_notify_simple(&b, IKEV2_N_USE_TRANSPORT_MODE,
-						NULL, 0);
+		child_put_result_notifies(&b, &res);
 		child_put_result(&b, &res, true);
 		ikev2_put_ts(&b, IKEV2_PL_TSi, &res.tsi);
 		ikev2_put_ts(&b, IKEV2_PL_TSr, &res.tsr);

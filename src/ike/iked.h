@@ -98,6 +98,14 @@ struct child_sa {
 	uint32_t spi_in, spi_out; /* host order */
 	bool in_installed, out_installed;
 	bool spi_larval; /* spi_in came from getspi: complete by update */
+	/* IPComp beside it (RFC 7296 §2.22; no Delete payload of its own,
+	 * §3.11: its SAs go with this one): ipcomp = the IPCOMP transform ID
+	 * agreed (IKEV2_IPCOMP_DEFLATE), 0 = none; cpi_in = ours (allocated
+	 * by getspi even when the peer then declines), cpi_out = the peer's */
+	uint8_t ipcomp;
+	uint16_t cpi_in, cpi_out;
+	bool cpi_in_installed, cpi_out_installed;
+	bool cpi_larval; /* cpi_in came from getspi: complete by update */
 	struct ikev2_suite algs;
 	uint8_t nonce_min[IKE_NONCE_MAX]; /* lowest nonce of the exchange
 					   * that created it (§2.8.1) */

@@ -378,6 +378,35 @@ int ikev2_put_notify(struct ikev2_wr *b, const struct ikev2_notify *n);
 int ikev2_put_notify_simple(struct ikev2_wr *b, uint16_t type, const void *data,
 			    size_t len);
 int ikev2_put_delete(struct ikev2_wr *b, const struct ikev2_delete *d);
+
+/*
+ * IPCOMP_SUPPORTED (RFC 7296 §2.22, §3.10.1): the data is the sender's
+ * 2-octet CPI, a 1-octet IPComp transform ID, and attributes whose
+ * format the transform defines (none for DEFLATE: ignored).  The CPI is
+ * the one the sender receives with (RFC 3173 §2.2).
+ */
+#define IKEV2_CPI_MIN 256u   /* RFC 3173 §3.3: 0-255 well-known/reserved */
+#define IKEV2_CPI_MAX 61439u /* 61440-65535: private use */
+struct ikev2_ipcomp {
+	uint16_t cpi;
+	uint8_t xform; /* IKEV2_IPCOMP_* */
+};
+/* Decode one IPCOMP_SUPPORTED notify: 0, or IKEV2_N_INVALID_SYNTAX when
+ * n is another notify, names an SPI, is shorter than 3 octets, or gives
+ * a CPI outside the negotiable range. */
+int ikev2_get_ipcomp(const struct ikev2_notify *n, struct ikev2_ipcomp *out);
+int ikev2_put_ipcomp(struct ikev2_wr *b, const struct ikev2_ipcomp *ic);
+/*
+ * The first IPCOMP_SUPPORTED of m that decodes and whose transform is in
+ * accept[0..n_accept) (in the order of accept: our preference); notifies
+ * that are malformed or name a transform we do not do are skipped
+ * (§2.22: the responder picks one of those offered; §3.10.1 transform
+ * IDs we do not know are not an error).  Returns true and fills out, or
+ * false: no IPComp.  *n_bad (if non-NULL) counts the malformed ones.
+ */
+bool ikev2_ipcomp_choose(const struct ike_msg *m, const uint8_t *accept,
+			 size_t n_accept, struct ikev2_ipcomp *out,
+			 unsigned *n_bad);
 int ikev2_put_vendor(struct ikev2_wr *b, const void *data, size_t len);
 /* type is IKEV2_PL_TSi or IKEV2_PL_TSr. */
 int ikev2_put_ts(struct ikev2_wr *b, uint8_t type,

@@ -531,6 +531,65 @@ int ikev2_put_notify_simple(struct ikev2_wr *b, uint16_t type, const void *data,
 	return ikev2_put_notify(b, &n);
 }
 
+/* ---- IPCOMP_SUPPORTED (§2.22, §3.10.1) ---- */
+
+int ikev2_get_ipcomp(const struct ikev2_notify *n, struct ikev2_ipcomp *out)
+{
+	struct rd r;
+
+	/* §3.10: a notify about no particular SA has SPI Size 0 */
+	if (n->type != IKEV2_N_IPCOMP_SUPPORTED || n->spi_len != 0)
+		return SYNTAX;
+	/* §3.10.1: CPI (2) and Transform ID (1), then attributes */
+	r = rd_init(n->data, n->len);
+	if (rd_u16(&r, &out->cpi) || rd_u8(&r, &out->xform))
+		return SYNTAX;
+	/* RFC 3173 §3.3: only 256-61439 are negotiated */
+	if (out->cpi < IKEV2_CPI_MIN || out->cpi > IKEV2_CPI_MAX)
+		return SYNTAX;
+	return 0;
+}
+
+int ikev2_put_ipcomp(struct ikev2_wr *b, const struct ikev2_ipcomp *ic)
+{
+	uint8_t d[3] = {(uint8_t)(ic->cpi >> 8), (uint8_t)ic->cpi, ic->xform};
+
+	return ikev2_put_notify_simple(b, IKEV2_N_IPCOMP_SUPPORTED, d,
+				       sizeof(d));
+}
+
+bool ikev2_ipcomp_choose(const struct ike_msg *m, const uint8_t *accept,
+			 size_t n_accept, struct ikev2_ipcomp *out,
+			 unsigned *n_bad)
+{
+	bool found = false;
+
+	if (n_bad)
+		*n_bad = 0;
+	for (size_t a = 0; a < n_accept && !found; a++) {
+		for (int i = ikev2_msg_next(m, IKEV2_PL_N, -1); i >= 0;
+		     i = ikev2_msg_next(m, IKEV2_PL_N, i)) {
+			struct ikev2_notify n;
+			struct ikev2_ipcomp ic;
+
+			if (ikev2_get_notify(&m->pl[i], &n) != 0 ||
+			    n.type != IKEV2_N_IPCOMP_SUPPORTED)
+				continue;
+			if (ikev2_get_ipcomp(&n, &ic) != 0) {
+				if (n_bad && a == 0)
+					(*n_bad)++;
+				continue;
+			}
+			if (ic.xform == accept[a]) {
+				*out = ic;
+				found = true;
+				break;
+			}
+		}
+	}
+	return found;
+}
+
 int ikev2_put_delete(struct ikev2_wr *b, const struct ikev2_delete *d)
 {
 	size_t st;

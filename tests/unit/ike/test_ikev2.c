@@ -103,6 +103,103 @@ static void build_init(uint8_t **pkt, size_t *len)
 	assert_int_equal(ikev2_wr_finish(&b, pkt, len), 0);
 }
 
+/*
+ * IPCOMP_SUPPORTED (RFC 7296 §2.22, §3.10.1): CPI (2) + transform ID (1)
+ * round trip; malformed data (0-2 octets, an SPI, a CPI outside RFC 3173
+ * §3.3's 256-61439) is skipped and counted; a transform we do not do is
+ * skipped without being an error; the choice follows our order.
+ */
+static void test_ipcomp_notify(void **state)
+{
+	struct ikev2_hdr h =
+	    hdr(IKEV2_EXCH_IKE_SA_INIT, IKEV2_FLAG_RESPONSE, 0);
+	static const uint8_t short1[1] = {0x12}, short2[2] = {0x12, 0x34},
+			     cpi_low[3] = {0x00, 0xff, IKEV2_IPCOMP_DEFLATE},
+			     cpi_high[3] = {0xf0, 0x00, IKEV2_IPCOMP_DEFLATE},
+			     with_attr[5] = {0x23, 0x45, IKEV2_IPCOMP_DEFLATE,
+					     0xaa, 0xbb};
+	uint8_t spi[4] = {1, 2, 3, 4};
+	struct ikev2_notify n_spi = {.proto = IKEV2_PROTO_ESP,
+				     .spi_len = 4,
+				     .spi = spi,
+				     .type = IKEV2_N_IPCOMP_SUPPORTED,
+				     .data = with_attr,
+				     .len = 3};
+	struct ikev2_ipcomp lzs = {.cpi = 0x1000, .xform = IKEV2_IPCOMP_LZS},
+			    defl = {.cpi = 0x2345,
+				    .xform = IKEV2_IPCOMP_DEFLATE},
+			    got;
+	static const uint8_t want_defl[1] = {IKEV2_IPCOMP_DEFLATE},
+			     want_both[2] = {IKEV2_IPCOMP_LZS,
+					     IKEV2_IPCOMP_DEFLATE},
+			     want_oui[1] = {IKEV2_IPCOMP_OUI};
+	struct ikev2_notify n;
+	struct ikev2_wr b;
+	struct ike_msg m;
+	uint8_t *pkt;
+	size_t len;
+	unsigned bad;
+	int i;
+
+	(void)state;
+	h.spi_r = 0;
+	assert_int_equal(ikev2_wr_begin(&b, &h), 0);
+	ikev2_put_notify_simple(&b, IKEV2_N_IPCOMP_SUPPORTED, NULL, 0);
+	ikev2_put_notify_simple(&b, IKEV2_N_IPCOMP_SUPPORTED, short1, 1);
+	ikev2_put_notify_simple(&b, IKEV2_N_IPCOMP_SUPPORTED, short2, 2);
+	ikev2_put_notify_simple(&b, IKEV2_N_IPCOMP_SUPPORTED, cpi_low, 3);
+	ikev2_put_notify_simple(&b, IKEV2_N_IPCOMP_SUPPORTED, cpi_high, 3);
+	ikev2_put_notify(&b, &n_spi);
+	ikev2_put_ipcomp(&b, &lzs);
+	ikev2_put_notify_simple(&b, IKEV2_N_IPCOMP_SUPPORTED, with_attr, 5);
+	ikev2_put_ipcomp(&b, &defl);
+	/* an error response: the codec needs no SA/KE/Ni (msg.c) */
+	ikev2_put_notify_simple(&b, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+	assert_int_equal(ikev2_wr_finish(&b, &pkt, &len), 0);
+	assert_int_equal(ikev2_msg_parse(pkt, len, &m), 0);
+	assert_int_equal(m.npl, 10);
+
+	/* the builder's bytes: CPI big-endian, then the transform */
+	i = ikev2_msg_next(&m, IKEV2_PL_N, 5);
+	assert_int_equal(ikev2_get_notify(&m.pl[i], &n), 0);
+	assert_int_equal(n.proto, 0);
+	assert_int_equal(n.spi_len, 0);
+	assert_int_equal(n.len, 3);
+	assert_int_equal(n.data[0], 0x10);
+	assert_int_equal(n.data[1], 0x00);
+	assert_int_equal(n.data[2], IKEV2_IPCOMP_LZS);
+	assert_int_equal(ikev2_get_ipcomp(&n, &got), 0);
+	assert_int_equal(got.cpi, 0x1000);
+	assert_int_equal(got.xform, IKEV2_IPCOMP_LZS);
+	/* each malformed one alone */
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(ikev2_get_notify(&m.pl[i], &n), 0);
+		assert_int_equal(ikev2_get_ipcomp(&n, &got),
+				 IKEV2_N_INVALID_SYNTAX);
+	}
+	/* another notify type is not IPComp */
+	n.type = IKEV2_N_USE_TRANSPORT_MODE;
+	n.spi_len = 0;
+	n.data = with_attr;
+	n.len = 3;
+	assert_int_equal(ikev2_get_ipcomp(&n, &got), IKEV2_N_INVALID_SYNTAX);
+
+	/* DEFLATE wanted: the first well-formed DEFLATE (with its
+	 * attributes ignored), the six malformed ones counted */
+	assert_true(ikev2_ipcomp_choose(&m, want_defl, 1, &got, &bad));
+	assert_int_equal(got.cpi, 0x2345);
+	assert_int_equal(got.xform, IKEV2_IPCOMP_DEFLATE);
+	assert_int_equal(bad, 6);
+	/* our order decides: LZS first */
+	assert_true(ikev2_ipcomp_choose(&m, want_both, 2, &got, NULL));
+	assert_int_equal(got.xform, IKEV2_IPCOMP_LZS);
+	assert_int_equal(got.cpi, 0x1000);
+	/* nothing we do offered: no IPComp, not an error */
+	assert_false(ikev2_ipcomp_choose(&m, want_oui, 1, &got, &bad));
+	assert_false(ikev2_ipcomp_choose(&m, want_oui, 0, &got, &bad));
+	free(pkt);
+}
+
 static void test_init_roundtrip(void **state)
 {
 	struct ike_msg m;
@@ -1701,6 +1798,7 @@ int main(void)
 	    cmocka_unit_test(test_auth_psk),
 	    cmocka_unit_test(test_natd),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_ipcomp_notify),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -438,6 +438,109 @@ static void test_ah_vs_esp(void **st)
 	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
 }
 
+/* ESP + IPComp (sa_index { esp; ipcomp; }): DEFLATE offered. */
+static void ipcomp_policy(struct iked *d)
+{
+	struct ike_policy *p = &d->cfg->policy[0];
+
+	p->ipcomp[0] = IKEV2_IPCOMP_DEFLATE;
+	p->n_ipcomp = 1;
+}
+
+/* The IPComp SA of cpi at dst in a fake kernel. */
+static void assert_comp_sa(struct iked *d, const char *dst, uint16_t cpi)
+{
+	struct ksa k;
+	struct kaddr a;
+
+	assert_int_equal(kaddr_parse(dst, &a), 0);
+	assert_int_equal(k_sa_get(&d->kern, IPPROTO_COMP, &a, cpi, &k, NULL),
+			 0);
+	assert_int_equal(k.proto, IPPROTO_COMP);
+	assert_int_equal(k.comp_id, IKEV2_IPCOMP_DEFLATE);
+	assert_int_equal(k.enc_key_len + k.auth_key_len, 0);
+	ksa_wipe(&k);
+}
+
+/* RFC 7296 §2.22: IPCOMP_SUPPORTED in IKE_AUTH and CREATE_CHILD_SA; each
+ * end installs an IPComp pair beside the ESP SAs, the peer's CPI
+ * outbound; a rekey negotiates new CPIs, the old pair goes with the old
+ * ESP SA; a Delete of the ESP SA removes its IPComp SAs (§3.11). */
+static void test_ipcomp_child(void **st)
+{
+	struct ike_sa *a, *b;
+	uint16_t old_cpi;
+
+	(void)st;
+	ipcomp_policy(&A);
+	ipcomp_policy(&Bd);
+	h_initiate(&A, "peer", NULL, NULL);
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+	assert_int_equal(a->children->ipcomp, IKEV2_IPCOMP_DEFLATE);
+	assert_int_equal(b->children->ipcomp, IKEV2_IPCOMP_DEFLATE);
+	assert_int_equal(a->children->cpi_out, b->children->cpi_in);
+	assert_int_equal(b->children->cpi_out, a->children->cpi_in);
+	assert_in_range(a->children->cpi_in, 256, 61439);
+	assert_comp_sa(&A, "198.51.100.1", a->children->cpi_in);
+	assert_comp_sa(&A, "198.51.100.2", a->children->cpi_out);
+	assert_comp_sa(&Bd, "198.51.100.2", b->children->cpi_in);
+	assert_comp_sa(&Bd, "198.51.100.1", b->children->cpi_out);
+	assert_int_equal(kfake_sa_count(&A.kern), 4);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 4);
+
+	old_cpi = a->children->cpi_in;
+	ike_queue_child_rekey(b, b->children);
+	h_pump();
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(a->children->ipcomp, IKEV2_IPCOMP_DEFLATE);
+	assert_int_not_equal(a->children->cpi_in, old_cpi);
+	assert_int_equal(a->children->cpi_in, b->children->cpi_out);
+	assert_int_equal(a->children->cpi_out, b->children->cpi_in);
+	assert_int_equal(kfake_sa_count(&A.kern), 4);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 4);
+
+	ike_queue_child_delete(a, a->children);
+	h_pump();
+	assert_null(a->children);
+	assert_null(b->children);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+}
+
+/* A peer whose policy has no IPComp ignores IPCOMP_SUPPORTED (§2.22):
+ * the CHILD SA is ESP alone on both ends, the initiator's larval CPI is
+ * gone; the same from the other side (an offer nobody asked for). */
+static void test_ipcomp_declined(void **st)
+{
+	struct ike_sa *a, *b;
+
+	(void)st;
+	ipcomp_policy(&A);
+	establish();
+	a = live_sa(&A);
+	b = live_sa(&Bd);
+	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
+	assert_int_equal(a->children->ipcomp, 0);
+	assert_int_equal(a->children->cpi_in, 0);
+	assert_int_equal(b->children->ipcomp, 0);
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+	/* B now wants IPComp, A does not: B's CREATE_CHILD_SA rekey */
+	A.cfg->policy[0].n_ipcomp = 0;
+	ipcomp_policy(&Bd);
+	ike_queue_child_rekey(b, b->children);
+	h_pump();
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+	assert_int_equal(b->children->ipcomp, 0);
+	assert_int_equal(kfake_sa_count(&A.kern), 2);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
+}
+
 static void test_delete_ike_a(void **st)
 {
 	test_delete(st, true, false);
@@ -746,6 +849,8 @@ int main(void)
 	    T(test_ike_rekey_collision),
 	    T(test_ah_child),
 	    T(test_ah_vs_esp),
+	    T(test_ipcomp_child),
+	    T(test_ipcomp_declined),
 	    T(test_delete_ike_a),
 	    T(test_delete_ike_b),
 	    T(test_delete_child_a),
