@@ -15,9 +15,12 @@
  * engine has one outstanding (interval_to_send, doubling, max_retry_to_
  * send; then the SA is given up), the negotiation limit and then the
  * ISAKMP SA lifetime, DPD (RFC 3706: dpd_delay of silence -> R-U-THERE,
- * dpd_retry, dpd_maxfail), and the CHILD SA sweep (the initiator starts
- * a new Quick Mode at 80 % of the lifetime and deletes the old SA when
- * the new one is installed; at the lifetime the SA is deleted).
+ * dpd_retry, dpd_maxfail), and the CHILD SA sweep (the initiator of a
+ * Quick Mode renews its CHILD SA at the engine's soft lifetime, 85-90 %,
+ * with a new Quick Mode naming it, ikev1_quick_rekey, and deletes it when
+ * the new one is installed; a CHILD SA the peer made is renewed by us at
+ * 95 % unless the peer's Quick Mode renewed it first; at the lifetime
+ * the SA is deleted).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -494,23 +497,39 @@ static void v1c_arm(struct v1_sa *v)
 		ev_timer_stop(v->d->loop, &v->child_timer);
 }
 
-static int quick_start(struct v1_sa *v, const struct ike_policy *p)
+/* A Quick Mode for policy p; with old, a rekey of that CHILD SA (RFC
+ * 2409 §5.5 has no rekey exchange: a new Quick Mode whose CHILD SA, once
+ * installed, replaces old, which is then deleted). */
+static int quick_begin(struct v1_sa *v, const struct ike_policy *p,
+		       const struct v1_child *old)
 {
 	struct ikev1_out o;
 	int rc;
 
 	conf_policy(v, p);
-	rc = ikev1_quick_start(v->e, &o);
+	rc = old ? ikev1_quick_rekey(v->e, old->spi_in, &o)
+		 : ikev1_quick_start(v->e, &o);
 	if (rc < 0) {
 		log_warn(MOD, "ISAKMP SA #%u: Quick Mode for %s: %s", v->id,
 			 p->name, strerror(-rc));
 		ikev1_out_clear(&o);
 		return rc;
 	}
-	log_info(MOD, "ISAKMP SA #%u: Quick Mode for policy %s", v->id,
-		 p->name);
+	if (old)
+		log_info(MOD,
+			 "ISAKMP SA #%u: Quick Mode for policy %s renews "
+			 "CHILD SA #%u (SPIs in %08x out %08x)",
+			 v->id, p->name, old->id, old->spi_in, old->spi_out);
+	else
+		log_info(MOD, "ISAKMP SA #%u: Quick Mode for policy %s", v->id,
+			 p->name);
 	v1_out(v, &o);
 	return 0;
+}
+
+static int quick_start(struct v1_sa *v, const struct ike_policy *p)
+{
+	return quick_begin(v, p, NULL);
 }
 
 static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
@@ -532,10 +551,10 @@ static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 			const struct ike_policy *p =
 			    cfg_policy_by_name(v->d->cfg, c->policy);
 			/* a new Quick Mode; the old SA goes when the new one
-			 * is installed */
+			 * is installed (v1c_install, ch->replaces) */
 			c->rekeying = true;
 			if (p)
-				quick_start(v, p);
+				quick_begin(v, p, c);
 		}
 	}
 	if (!v->dead)
@@ -666,9 +685,13 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 	}
 	life = ch->life_sec ? ch->life_sec : V1_CHILD_LIFE;
 	c->expire_ms = c->created_ms + life * 1000ull;
-	/* the initiator renews at 80 % (the responder's SA outlives it) */
-	if (v->initiator)
-		c->rekey_ms = c->created_ms + life * 800ull;
+	/* the initiator of its Quick Mode renews it at the engine's soft
+	 * lifetime (85-90 %); the responder's SA outlives it */
+	c->ours = ch->soft_sec != 0;
+	if (c->ours)
+		c->rekey_ms = c->created_ms + ch->soft_sec * 1000ull;
+	else /* the peer's: we renew it only if the peer did not (95 %) */
+		c->rekey_ms = c->created_ms + life * 950ull;
 	{
 		char b1[64], b2[64];
 		log_info(MOD,
@@ -683,13 +706,26 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 			 c->ts_remote.dst_plen, c->pfs ? ", PFS" : "",
 			 c->udp_encap ? ", UDP-encapsulated" : "");
 	}
-	/* a renewed SA replaces the one that was rekeying: Delete it */
+	/* a renewed SA replaces the one it names (our rekey) or, for a
+	 * Quick Mode an ACQUIRE started meanwhile, the one rekeying for the
+	 * same policy: Delete it (RFC 2409 §5.5, §5.7) */
 	for (old = v->children; old; old = next) {
 		next = old->next;
-		if (old != c && old->rekeying &&
-		    strcmp(old->policy, c->policy) == 0) {
+		if (old != c &&
+		    (ch->replaces ? old->spi_in == ch->replaces
+				  : old->rekeying &&
+					strcmp(old->policy, c->policy) == 0)) {
 			send_delete(v, old->spi_in);
 			v1c_remove(v, old, "replaced by a new Quick Mode");
+		} else if (old != c && !ch->replaces && !c->ours &&
+			   strcmp(old->policy, c->policy) == 0 &&
+			   !old->rekeying) {
+			/* the peer's Quick Mode renewed it (IKEv1 has no
+			 * REKEY_SA): no renewal of ours; it goes with the
+			 * peer's Delete or at its lifetime */
+			old->rekeying = true;
+			log_info(MOD, "CHILD SA #%u renewed by the peer as #%u",
+				 old->id, c->id);
 		}
 	}
 	v1c_arm(v);
@@ -1106,7 +1142,7 @@ bool v1_kernel_expire(struct iked *d, uint32_t spi, bool hard)
 				if (hard) {
 					send_delete(v, c->spi_in);
 					v1c_remove(v, c, "kernel hard expire");
-				} else if (v->initiator && !c->rekeying) {
+				} else if (c->ours && !c->rekeying) {
 					c->rekey_ms = ev_now_ms();
 					v1c_arm(v);
 				}

@@ -55,6 +55,7 @@ struct v1_child {
 	struct ksel ts_local, ts_remote;
 	uint64_t created_ms, rekey_ms, expire_ms;
 	bool rekeying; /* a new Quick Mode replaces it */
+	bool ours;     /* we initiated its Quick Mode: we renew it */
 	char install_err[128];
 };
 

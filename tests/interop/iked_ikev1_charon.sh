@@ -121,7 +121,7 @@ interface {
 	spmd { unix "$TEST_DIR/spmif"; };
 	kernel userspace;
 };
-ipsec esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+ipsec esp { ipsec_sa_lifetime_time ${CHILD_LIFE:-1 hour}; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };
 EOF
 	remote "$@"
@@ -169,7 +169,7 @@ is() { [ "$(q "$1")" = "$2" ]; }
 # rsaca; ecdsa: pinned self-signed P-256 certificates)
 charon_peer() {
 	local h=$1 n=$2 v=$3 cd auth=()
-	charon_start "$h" "$n" --libipsec ${CHCERT:+--certs} \
+	charon_start "$h" "$n" --libipsec ${CHCERT:+--certs} ${CHOPT:+--opt "$CHOPT"} \
 		--opt "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" || return 1
 	cd=$(charon_dir "$n")
 	case ${CHCERT:-} in
@@ -185,7 +185,7 @@ charon_peer() {
 	charon_conn "$n" c version="$v" local="$4" remote="$5" ${AGGR:+aggressive=yes} \
 		local_id="host-$h.example" remote_id=host-a.example psk="$PSK" "${auth[@]}" \
 		proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256-modp2048 \
-		local_ts="$6" remote_ts=203.0.113.1/32 encap=yes dpd_delay=2s
+		local_ts="$6" remote_ts=203.0.113.1/32 encap=yes dpd_delay=2s ${CHCONN:-}
 	charon_load "$n"
 }
 
@@ -341,6 +341,112 @@ cert_case() {
 }
 case_cert_rsa() { cert_case cert_rsa rsa; }
 case_cert_ecdsa() { cert_case cert_ecdsa ecdsa; }
+
+# log_secs RE1 RE2 : seconds between the first iked.log lines matching
+# RE1 and RE2 (their ISO timestamps)
+log_secs() {
+	python3 - "$TEST_DIR/iked.log" "$1" "$2" <<'PY'
+import re, sys, datetime
+t = []
+lines = open(sys.argv[1], errors="replace").read().splitlines()
+for pat in sys.argv[2:4]:
+    for l in lines:
+        if re.search(pat, l):
+            t.append(datetime.datetime.fromisoformat(l.split()[0].rstrip("Z")))
+            break
+print("%.1f" % (t[1] - t[0]).total_seconds() if len(t) == 2 else "-1")
+PY
+}
+
+# kid PYEXPR : a field of iked's one installed IKEv1 CHILD SA
+kid() { q "k1[0][$1] if len(k1) == 1 else ''"; }
+
+# rekey: iked's CHILD SA lives 20 s: iked renews it (new Quick Mode with
+# PFS at 85-90 %, then Delete of the old one); then charon renews it
+# (swanctl --rekey: its Quick Mode, then its Delete); pings all along
+case_rekey() {
+	local ch=rk-b old new old2 clog sent got
+	CHILD_LIFE='20 sec' iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' \
+		host-a.example host-b.example >"$TEST_DIR/racoon2.conf"
+	CHOPT='delete_rekeyed = yes' charon_peer b $ch 1 198.51.100.2 198.51.100.1 203.0.113.2/32 ||
+		{ fail "rekey: charon"; return; }
+	clog=$(charon_log $ch)
+	start_r2 || { fail "rekey: iked did not start"; return; }
+	cap_start rekey a va 'udp port 500 or udp port 4500' || fail "rekey: capture"
+	check "rekey: a ping raises an ACQUIRE; Main Mode + Quick Mode; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	wait_for "[ -n \"\$(kid '\"spi_in\"')\" ]" 5
+	old=$(kid '"spi_in"')
+	ns_exec a ping -i 0.2 -c 175 -W1 -q -I 203.0.113.1 203.0.113.2 >"$TEST_DIR/rekey-ping.log" 2>&1 &
+	local ping=$!
+	check "rekey: iked renews its CHILD SA ($old) before the 20 s lifetime: new Quick Mode, new SPIs" \
+		wait_for "grep -q 'renews CHILD SA .*SPIs in $old' '$TEST_DIR/iked.log' &&
+			  new=\$(kid '\"spi_in\"') && [ -n \"\$new\" ] && [ \"\$new\" != $old ]" 25
+	new=$(kid '"spi_in"')
+	local dt
+	dt=$(log_secs 'CHILD SA #1 .* installed' 'renews CHILD SA #1 ')
+	check "rekey: the renewal has PFS and started at 85-90 % of the 20 s lifetime (${dt} s)" \
+		eval "is 'k1[0][\"pfs\"]' True && python3 -c 'import sys; sys.exit(not 16.9 <= $dt <= 18.5)'"
+	check "rekey: iked deleted the old CHILD SA: charon got the Delete, keeps one CHILD SA" \
+		wait_for "grep -q 'received DELETE for ESP CHILD_SA with SPI $old' '$clog' &&
+			  [ \$(charon_count $ch child) = 1 ]" 5
+	check "rekey: r2espd holds only the new pair" wait_for "[ \"\$(esp_sas)\" = 2 ]" 5
+	sw $ch --rekey --child c >"$TEST_DIR/rekey-charon.log" 2>&1
+	check "rekey: charon renews the CHILD SA (its Quick Mode); iked installs the new one and leaves the renewal to it" \
+		wait_for "grep -q 'CHILD SA #[0-9]* renewed by the peer' '$TEST_DIR/iked.log'" 10
+	check "rekey: charon deletes the old one (delete_rekeyed): iked and r2espd keep only the new pair" \
+		wait_for "grep -q 'SPIs in $new .*removed: deleted by the peer' '$TEST_DIR/iked.log' &&
+			  is 'len(k1)' 1 && [ \"\$(esp_sas)\" = 2 ] && [ \$(charon_count $ch child) = 1 ]" 10
+	old2=$(kid '"spi_in"')
+	check "rekey: the CHILD SA charon made has new SPIs ($old2)" \
+		eval "[ -n '$old2' ] && [ '$old2' != '$new' ] && [ '$old2' != '$old' ]"
+	wait "$ping"
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$TEST_DIR/rekey-ping.log")
+	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TEST_DIR/rekey-ping.log")
+	log "rekey: pings across both renewals: $got of $sent"
+	[ -n "$got" ] && [ "$got" -ge $((sent - 2)) ] &&
+		pass "rekey: pings continue across both renewals ($got of $sent answered)" ||
+		fail "rekey: pings across the renewals: ${got:-?} of ${sent:-?} answered"
+	decode rekey
+	stop_r2
+	charon_stop $ch
+}
+
+# delete: `ikedctl delete child` and `swanctl --terminate --child` each
+# remove the CHILD SA on both sides (the ISAKMP SA stays); traffic then
+# negotiates a new Quick Mode on the same ISAKMP SA
+case_delete() {
+	local ch=dl-b id spi
+	iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' host-a.example host-b.example \
+		>"$TEST_DIR/racoon2.conf"
+	charon_peer b $ch 1 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "delete: charon"; return; }
+	start_r2 || { fail "delete: iked did not start"; return; }
+	cap_start delete a va 'udp port 500 or udp port 4500' || fail "delete: capture"
+	check "delete: a ping raises an ACQUIRE; Main Mode + Quick Mode; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	wait_for "[ -n \"\$(kid '\"id\"')\" ] && charon_child_installed $ch c" 5
+	id=$(kid '"id"')
+	spi=$(kid '"spi_in"')
+	check "delete: ikedctl delete child $id: charon and r2espd drop the CHILD SA, both keep the ISAKMP SA" \
+		eval "ikectl delete child $id >/dev/null &&
+		      wait_for '! charon_child_installed $ch c && [ \"\$(esp_sas)\" = 0 ]' 10 &&
+		      is 'len(v1)' 1 && is 'len(k1)' 0 && charon_ike_established $ch c"
+	check "delete: charon logged iked's Delete for SPI $spi" \
+		grep -q "received DELETE for ESP CHILD_SA with SPI $spi" "$(charon_log $ch)"
+	check "delete: a new ping negotiates a new Quick Mode on the same ISAKMP SA" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2 && is 'len(v1)' 1 && is 'len(k1)' 1" 15
+	spi=$(kid '"spi_in"')
+	sw $ch --terminate --child c --timeout 10 >/dev/null 2>&1
+	check "delete: swanctl --terminate --child: iked and r2espd drop the CHILD SA, the ISAKMP SA stays" \
+		wait_for "is 'len(k1)' 0 && [ \"\$(esp_sas)\" = 0 ] && is 'len(v1)' 1" 10
+	check "delete: iked logged charon's Delete" \
+		grep -q "SPIs in $spi .*removed: deleted by the peer" "$TEST_DIR/iked.log"
+	check "delete: charon has no CHILD SA, its IKE SA stays" \
+		eval "! charon_child_installed $ch c && charon_ike_established $ch c"
+	decode delete
+	stop_r2
+	charon_stop $ch
+}
 
 case_dual() {
 	R2="v1peer 198.51.100.6 203.0.113.3/32 ikev2;ikev1; host-a.example host-c.example"
