@@ -21,7 +21,9 @@ ICV preference), so this script does, from the RFC alone:
       transport-mode route into the TUN device does not catch it):
       "replay" unchanged, "tamper" with its sequence number moved far
       ahead and its ICV left as it was (the receiver must fail the ICV,
-      not the replay window).  IPv4 only.
+      not the replay window).  IPv6: AH onward through an IPPROTO_AH raw
+      socket (the kernel writes an IPv6 header with the same immutable
+      fields; only packets without extension headers are taken).
 """
 import hashlib
 import hmac
@@ -175,22 +177,28 @@ def verify(pcap, keyfile):
 
 def forge(pcap, src, dst, hows):
     last = None
+    fam = 6 if ":" in dst else 4
     for pkt in read_pcap(pcap):
         a = ah_of(pkt)
-        if a and a[1] == 4 and addr(pkt, 4, "src") == src and addr(pkt, 4, "dst") == dst:
+        if a and a[1] == fam and addr(pkt, fam, "src") == src and addr(pkt, fam, "dst") == dst and \
+                (fam == 4 or a[0] == 40):
             last = (bytearray(pkt), a[0])
     if not last:
         print("no AH packet %s -> %s" % (src, dst))
         return 1
     orig, off = last
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    if fam == 4:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    else:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 51)
+        s.bind((src, 0))
     s.setsockopt(socket.SOL_SOCKET, 36, FWMARK)  # SO_MARK
     for how in hows.split(","):
         pkt = bytearray(orig)
         if how == "tamper":
             seq = struct.unpack(">I", pkt[off + 8:off + 12])[0]
             pkt[off + 8:off + 12] = struct.pack(">I", seq + 1000)
-        s.sendto(bytes(pkt), (dst, 0))
+        s.sendto(bytes(pkt if fam == 4 else pkt[off:]), (dst, 0))
         print("sent %s AH packet of %d octets" % (how, len(pkt)))
     return 0
 

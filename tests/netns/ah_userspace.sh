@@ -19,11 +19,11 @@
 # malformed frame or expert error; tests/lib/ahcheck.py recomputes every
 # AH ICV from the capture with the keys iked exported (-K DIR, ah_sa:
 # Wireshark 4.0 cannot check AH ICVs itself) - an oracle that shares no
-# code with r2espd; then (IPv4) a captured AH packet sent again from a raw
+# code with r2espd; then a captured AH packet sent again from a raw
 # socket is dropped as a replay and one with a changed sequence number
 # as an ICV failure, both counted (r2espctl stats ah_replay / ah_auth) and
-# not delivered.  Prints PASS/FAIL/SKIP; exit status 1 on any FAIL, 77
-# when it cannot run here.
+# not delivered (IPv4 and IPv6).  Prints PASS/FAIL/SKIP; exit status 1
+# on any FAIL, 77 when it cannot run here.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=${R2_TOP:-$(cd "$HERE/../.." && pwd)}
@@ -142,18 +142,16 @@ run_case() {
 		res=$(python3 "$AHCHECK" verify "$pcap" "$TEST_DIR/a/keys/ah_sa" 2>&1)
 		check "$n: every AH ICV verifies with the keys iked exported (ahcheck.py: $res)" \
 			test "${res%% verified*}" -ge 14 -a "${res#*verified, }" = "0 bad, 0 unknown SPI"
-		if [ -z "$fam" ]; then
-			local r0 a0 t0
-			r0=$(stat b ah_replay) a0=$(stat b ah_auth) t0=$(stat b tun_tx)
-			ns_exec a python3 "$AHCHECK" forge "$pcap" "$oa" "$ob" replay,tamper >&2
-			check "$n: a replayed AH packet is dropped and counted (ah_replay $r0 -> $(stat b ah_replay))" \
-				wait_for "[ \$(stat b ah_replay) -gt $r0 ]" 3
-			check "$n: an AH packet with a changed sequence number fails the ICV, counted (ah_auth $a0 -> $(stat b ah_auth))" \
-				wait_for "[ \$(stat b ah_auth) -gt $a0 ]" 3
-			check "$n: ... neither reached b's TUN device" test "$(stat b tun_tx)" = "$t0"
-			check "$n: ... logged" grep -q 'AH spi .* dropped: integrity check failed' "$TEST_DIR/espd-b.log"
-			check "$n: the tunnel still works after them" quiet ns_exec a ping $fam -c 2 -i 0.2 -W 2 -I "$ia" "$ib"
-		fi
+		local r0 a0 t0
+		r0=$(stat b ah_replay) a0=$(stat b ah_auth) t0=$(stat b tun_tx)
+		ns_exec a python3 "$AHCHECK" forge "$pcap" "$oa" "$ob" replay,tamper >&2
+		check "$n: a replayed AH packet is dropped and counted (ah_replay $r0 -> $(stat b ah_replay))" \
+			wait_for "[ \$(stat b ah_replay) -gt $r0 ]" 3
+		check "$n: an AH packet with a changed sequence number fails the ICV, counted (ah_auth $a0 -> $(stat b ah_auth))" \
+			wait_for "[ \$(stat b ah_auth) -gt $a0 ]" 3
+		check "$n: ... neither reached b's TUN device" test "$(stat b tun_tx)" = "$t0"
+		check "$n: ... logged" grep -q 'AH spi .* dropped: integrity check failed' "$TEST_DIR/espd-b.log"
+		check "$n: the tunnel still works after them" quiet ns_exec a ping $fam -c 2 -i 0.2 -W 2 -I "$ia" "$ib"
 	else
 		skip "$n: tshark/dumpcap not installed: wire checks"
 	fi
