@@ -106,6 +106,7 @@ remote() {
 		printf '\t\tpre_shared_key "%s";\n\t\tneed_pfs on;\n' "$TEST_DIR/psk"
 		printf '\t\tnat_traversal on;\n'
 		[ $k = ikev1 ] && printf '\t\texchange_mode { %s };\n' "${EXMODE:-main;}"
+		[ $k = ikev1 ] && [ -n "${V1EXTRA:-}" ] && printf '\t\t%s\n' "$V1EXTRA"
 		printf '\t};\n'
 	done
 	printf '\tselector_index %s_out;\n};\n' "$name"
@@ -444,6 +445,53 @@ case_delete() {
 	check "delete: charon has no CHILD SA, its IKE SA stays" \
 		eval "! charon_child_installed $ch c && charon_ike_established $ch c"
 	decode delete
+	stop_r2
+	charon_stop $ch
+}
+
+# dpd: iked with dpd_delay 2 s, dpd_retry 1 s, dpd_maxfail 3 (RFC 3706);
+# charon is killed with SIGKILL (no Delete): iked declares it dead within
+# delay + retry x maxfail (+ slack) and removes the ISAKMP SA and the
+# CHILD SAs from r2espd
+case_dpd() {
+	local ch=dp-b t0 dt
+	V1EXTRA='dpd on; dpd_delay 2 sec; dpd_retry 1 sec; dpd_maxfail 3;' \
+		iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' host-a.example host-b.example \
+		>"$TEST_DIR/racoon2.conf"
+	charon_peer b $ch 1 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "dpd: charon"; return; }
+	start_r2 || { fail "dpd: iked did not start"; return; }
+	cap_start dpd a va 'udp port 500 or udp port 4500' || fail "dpd: capture"
+	check "dpd: a ping raises an ACQUIRE; Main Mode + Quick Mode; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	check "dpd: iked's R-U-THERE answered by charon (idle tunnel)" \
+		wait_for "grep -q 'parsed INFORMATIONAL_V1 request .*N(DPD)' '$(charon_log $ch)' &&
+			  is 'len(v1)' 1 && [ \"\$(esp_sas)\" = 2 ]" 10
+	check "dpd: no dead peer while charon lives" \
+		eval "! grep -q 'dead peer' '$TEST_DIR/iked.log'"
+	t0=$(date +%s.%N)
+	kill -9 "$(bg_pid "charon-$ch")"
+	check "dpd: charon killed (SIGKILL): iked declares it dead, removes the ISAKMP SA" \
+		wait_for "grep -q 'ISAKMP SA #[0-9]* (peer) removed: dead peer (DPD' '$TEST_DIR/iked.log'" 15
+	# from the kill to the time stamp of iked's log line
+	dt=$(python3 - "$TEST_DIR/iked.log" "$t0" <<'PY'
+import datetime, sys
+for l in open(sys.argv[1], errors="replace"):
+    if "removed: dead peer (DPD" in l and "ISAKMP SA" in l:
+        t = datetime.datetime.fromisoformat(l.split()[0].rstrip("Z"))
+        t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+        print("%.1f" % (t - float(sys.argv[2])))
+        break
+else:
+    print("99")
+PY
+)
+	log "dpd: detected ${dt} s after the kill"
+	check "dpd: detected within dpd_delay + dpd_retry x dpd_maxfail (5 s) + 3 s slack (${dt} s <= 8 s)" \
+		python3 -c "import sys; sys.exit(not $dt <= 8)"
+	check "dpd: the CHILD SA is removed (logged), r2espd has no SA, show sa is empty" \
+		wait_for "grep -q 'CHILD SA #[0-9]* (peer_pol) .*removed: dead peer (DPD' '$TEST_DIR/iked.log' &&
+			  [ \"\$(esp_sas)\" = 0 ] && is 'len(v1)' 0" 5
+	decode dpd
 	stop_r2
 	charon_stop $ch
 }
