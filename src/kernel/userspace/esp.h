@@ -97,6 +97,8 @@ struct esp_sa {
 
 	struct kcounters cnt;
 	bool soft_done, dead;
+	/* IPComp SAs only (ipcomp.c): the zlib streams (z_stream *) */
+	void *zdef, *zinf;
 	/*
 	 * No IV hook here on purpose: the AEAD explicit IV is always the
 	 * sequence number (unique per key while the SA lives) and the CBC

@@ -33,6 +33,7 @@
 
 #include <openssl/rand.h>
 
+#include "kernel/userspace/ipcomp.h"
 #include "kernel/userspace/esp_msg.h"
 #include "kernel/kernel_priv.h" /* the owned-index layout and allocator */
 #include "lib/ctlsock.h"
@@ -100,12 +101,11 @@ static bool sa_fits_tmpl(const struct espd_sa *s, const struct ktmpl *t)
 
 /*
  * The transforms a bundle can hold besides an outermost AH (espd.h).
- * IPComp (RFC 3173) plugs in here: {IPPROTO_COMP, comp_out, comp_in};
- * until it does, policies with an IPComp template are refused
- * (pol_check) and IPComp SAs cannot be added (esp_sa_init).
+ * IPComp (RFC 3173, DEFLATE: ipcomp.h) inside ESP or AH.
  */
 static const struct espd_xf espd_xfs[] = {
     {IPPROTO_ESP, esp_peek, esp_encap, esp_decap},
+    {IPPROTO_COMP, ipcomp_peek, ipcomp_out, ipcomp_in},
 };
 
 const struct espd_xf *espd_xf_find(uint8_t proto)
@@ -293,6 +293,8 @@ static void sa_unlink(struct espd *d, struct espd_sa *sa)
 		}
 	d->sa_gen++;
 	d->nsas--;
+	if (!sa->larval && sa->k.proto == IPPROTO_COMP)
+		ipcomp_sa_free(&sa->esp);
 	if (!sa->larval)
 		esp_sa_free(&sa->esp);
 	mem_wipe(sa, sizeof(*sa));
@@ -396,10 +398,9 @@ static int req_getspi(struct req *q, struct rd *r)
 	if (rd_u8(r, &proto) < 0 || espm_get_kaddr(r, &src) < 0 ||
 	    espm_get_kaddr(r, &dst) < 0 || rd_u32(r, &reqid) < 0)
 		return -EBADMSG;
-	/* IPComp CPIs (RFC 3173 §3.3: 16 bits, 256..61439) are allocated
-	 * once IPComp plugs in (espd_xf_find) */
-	if (proto != IPPROTO_ESP && proto != IPPROTO_AH) {
-		WHY(q, "only ESP and AH SPIs are allocated");
+	if (proto != IPPROTO_ESP && proto != IPPROTO_AH &&
+	    proto != IPPROTO_COMP) {
+		WHY(q, "only ESP and AH SPIs and IPComp CPIs are allocated");
 		return -EPROTONOSUPPORT;
 	}
 	if (!dst.af) {
@@ -415,6 +416,9 @@ static int req_getspi(struct req *q, struct rd *r)
 			return -EAGAIN;
 		if (RAND_bytes((uint8_t *)&spi, sizeof(spi)) != 1)
 			return -EIO;
+		/* RFC 3173 §3.3: CPIs are 16 bits, 256..61439 negotiated */
+		if (proto == IPPROTO_COMP)
+			spi = K_SPI_MIN + spi % (K_CPI_MAX - K_SPI_MIN + 1);
 		/* RFC 4303 §2.1: 1..255 reserved */
 		if (spi >= 256 && !sa_find(d, proto, spi, &dst))
 			break;
@@ -511,7 +515,10 @@ static int req_sa_add(struct req *q, struct rd *r)
 		rc = -ENOMEM;
 		goto out_wipe;
 	}
-	rc = esp_sa_init(&sa->esp, &k, espd_now(), q->why, sizeof(q->why));
+	rc = k.proto == IPPROTO_COMP ? ipcomp_sa_init(&sa->esp, &k, espd_now(),
+						      q->why, sizeof(q->why))
+				     : esp_sa_init(&sa->esp, &k, espd_now(),
+						   q->why, sizeof(q->why));
 	if (rc < 0) {
 		free(sa);
 		goto out_wipe;
@@ -897,7 +904,7 @@ static void req_stats(struct req *q)
 	    F(unknown_spi), F(decap_fail), F(policy_drop),  F(malformed),
 	    F(too_big),	    F(tun_gso),	   F(tun_gro),	    F(tun_write_fail),
 	    F(ah_rx),	    F(ah_tx),	   F(ah_malformed), F(ah_auth),
-	    F(ah_replay),   F(ah_other),
+	    F(ah_replay),   F(ah_other),   F(comp_bomb),    F(comp_bad),
 #undef F
 	};
 	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));

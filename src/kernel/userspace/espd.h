@@ -258,6 +258,9 @@ struct espd_stats {
 	uint64_t malformed, too_big;
 	/* AH (RFC 4302): packets in/out, drops by reason */
 	uint64_t ah_rx, ah_tx, ah_malformed, ah_auth, ah_replay, ah_other;
+	/* IPComp (RFC 3173): inbound payloads dropped as decompression
+	 * bombs (beyond the bound, ipcomp.h) or as bad DEFLATE/headers */
+	uint64_t comp_bomb, comp_bad;
 	uint64_t tun_gso, tun_gro, tun_write_fail;
 };
 

@@ -14,6 +14,7 @@
  * allocated the first time it is needed.
  */
 #include "kernel/userspace/espd.h"
+#include "kernel/userspace/ipcomp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -648,9 +649,17 @@ static void in_chain(struct espd *d, const struct kaddr *src,
 			    &nh, espd_now(), &evs[n - 1]);
 		if (rc < 0) {
 			d->st.decap_fail++;
-			log_rl_warn(MOD,
-				    "inner proto %u spi 0x%08x dropped: %s",
-				    in->k.proto, spi, esp_strerror(rc));
+			if (in->k.proto == IPPROTO_COMP) {
+				if (rc == IPCOMP_E_BOMB)
+					d->st.comp_bomb++;
+				else
+					d->st.comp_bad++;
+			}
+			log_rl_warn(
+			    MOD, "inner proto %u spi 0x%08x dropped: %s",
+			    in->k.proto, spi,
+			    in->k.proto == IPPROTO_COMP ? ipcomp_strerror(rc)
+							: esp_strerror(rc));
 			goto out_events;
 		}
 		cur = o;
