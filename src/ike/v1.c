@@ -176,6 +176,18 @@ static int v1_sign(void *arg, const uint8_t *hash, size_t len, uint8_t **sig,
 	return 0;
 }
 
+/* Another ISAKMP SA with v's peer address? */
+static bool peer_has_sa(const struct v1_sa *v)
+{
+	const struct v1_sa *o;
+
+	for (o = v->d->v1sas; o; o = o->next)
+		if (o != v && !o->dead &&
+		    kaddr_eq(&o->peer.addr, &v->peer.addr))
+			return true;
+	return false;
+}
+
 static void conf_build(struct v1_sa *v, const struct ike_remote *r)
 {
 	const struct cfg_v1 *c1 = r->v1;
@@ -188,6 +200,9 @@ static void conf_build(struct v1_sa *v, const struct ike_remote *r)
 	c->psk = v->psk;
 	c->psk_len = c1->psk_len;
 	c->auth_method = c1->auth_method;
+	/* RFC 2407 §4.6.3.3: INITIAL-CONTACT on our first ISAKMP SA with
+	 * this peer (none other alive), never on a later one */
+	c->initial_contact = c1->initial_contact && !peer_has_sa(v);
 	if (c1->cert) {
 		/* RFC 2409 §5.1: the engine borrows the remote's
 		 * certificates; the key is the parent's under privsep */
@@ -797,6 +812,20 @@ static void v1_out(struct v1_sa *v, struct ikev1_out *o)
 		established(v);
 	if (o->child_ready)
 		v1c_install(v, &o->child);
+	if (o->initial_contact) {
+		/* RFC 2407 §4.6.3.3: the peer (authenticated in this
+		 * Phase 1) has no other SA with us: ours are stale */
+		struct v1_sa *x;
+		for (x = v->d->v1sas; x; x = x->next)
+			if (x != v && !x->dead &&
+			    kaddr_eq(&x->peer.addr, &v->peer.addr)) {
+				log_info(MOD,
+					 "ISAKMP SA #%u: INITIAL-CONTACT from "
+					 "the peer of #%u: stale SAs removed",
+					 v->id, x->id);
+				v1_kill(x, "INITIAL-CONTACT from the peer");
+			}
+	}
 	if (o->dpd_ack) {
 		v->dpd_out = false;
 		v->dpd_fails = 0;

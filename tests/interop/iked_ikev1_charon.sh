@@ -496,6 +496,32 @@ PY
 	charon_stop $ch
 }
 
+# initial_contact: charon initiates; killed with SIGKILL and started anew,
+# it initiates again with INITIAL-CONTACT (RFC 2407 §4.6.3.3): iked drops
+# the stale ISAKMP and CHILD SAs, only the new ones remain
+case_initial_contact() {
+	local id1
+	iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' host-a.example host-b.example \
+		>"$TEST_DIR/racoon2.conf"
+	charon_peer b ic-b 1 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "initial_contact: charon"; return; }
+	start_r2 || { fail "initial_contact: iked did not start"; return; }
+	sw ic-b --initiate --child c --timeout 15 >/dev/null 2>&1
+	check "initial_contact: charon initiates; iked responder with one CHILD SA" \
+		wait_for "is 'len(v1)' 1 && is 'len(k1)' 1 && [ \"\$(esp_sas)\" = 2 ]" 10
+	id1=$(q 'v1[0]["id"]')
+	kill -9 "$(bg_pid charon-ic-b)"
+	charon_peer b ic-b2 1 198.51.100.2 198.51.100.1 203.0.113.2/32 || { fail "initial_contact: charon restart"; return; }
+	sw ic-b2 --initiate --child c --timeout 15 >/dev/null 2>&1
+	check "initial_contact: the restarted charon's INITIAL-CONTACT: iked removes the stale SAs" \
+		wait_for "grep -q 'INITIAL-CONTACT from the peer of #$id1' '$TEST_DIR/iked.log'" 10
+	check "initial_contact: only the new ISAKMP SA and CHILD SA remain (iked, r2espd)" \
+		wait_for "is 'len(v1)' 1 && [ \"\$(q 'v1[0][\"id\"]')\" != $id1 ] && is 'len(k1)' 1 && [ \"\$(esp_sas)\" = 2 ]" 5
+	check "initial_contact: pings through the new tunnel" \
+		wait_for "ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2" 10
+	stop_r2
+	charon_stop ic-b2
+}
+
 case_dual() {
 	R2="v1peer 198.51.100.6 203.0.113.3/32 ikev2;ikev1; host-a.example host-c.example"
 	iked_conf v2peer 198.51.100.2 203.0.113.2/32 'ikev2; ikev1;' host-a.example host-b.example \

@@ -4,8 +4,10 @@
 #   dpd  iked with dpd_delay 2 s / dpd_retry 1 s / dpd_maxfail 3; charon
 #        is killed with SIGKILL; iked declares it dead within 8 s, removes
 #        the ISAKMP SA and the CHILD SAs (r2espd has none left)
+#   initial_contact  charon initiates, is killed and restarted, initiates
+#        again with INITIAL-CONTACT: iked drops the stale SAs
 # The cases live in iked_ikev1_charon.sh (shared helpers).
 # Usage: R2_BUILD=build-dir tests/interop/iked_ikev1_charon_dpd.sh [CASE...]
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ $# -gt 0 ] || set -- dpd
+[ $# -gt 0 ] || set -- dpd initial_contact
 exec bash "$HERE/iked_ikev1_charon.sh" "$@"
