@@ -7,11 +7,16 @@
  * fake exactly like the real event socket; kfake_lose_state() plays a
  * data plane that restarted empty (state gone, one KEV_RESYNC queued).
  *
- * Memory: struct fake_priv (k->priv) owns every array; stored SAs hold
- * keys and are wiped when removed and at close.
+ * Lookups go through hash indexes (lib/hidx.h) over array positions:
+ * SAs by (proto, SPI), policies by (direction, selector) and by index;
+ * a removal moves the last element into the hole and its entries along.
+ *
+ * Memory: struct fake_priv (k->priv) owns every array and index; stored
+ * SAs hold keys and are wiped when removed and at close.
  */
 #include "kernel/kernel.h"
 #include "kernel/kernel_priv.h"
+#include "lib/hidx.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -32,6 +37,7 @@ struct fake_priv {
 	size_t nsa, capsa;
 	struct kpolicy *pols;
 	size_t npol, cappol;
+	struct hidx sa_ix, pol_sel_ix, pol_idx_ix; /* positions (see above) */
 	struct kevent *evq;
 	size_t nev, capev;
 	int efd;
@@ -92,6 +98,9 @@ static void fake_close(struct kernel *k)
 		free(f->sas);
 	}
 	free(f->pols);
+	hidx_free(&f->sa_ix);
+	hidx_free(&f->pol_sel_ix);
+	hidx_free(&f->pol_idx_ix);
 	free(f->evq);
 	kpol_serials_free(&f->serials);
 	if (f->efd >= 0)
@@ -125,16 +134,57 @@ static int fake_open(struct kernel *k, unsigned flags)
 
 /* ---- SAD --------------------------------------------------------------- */
 
+static uint32_t sa_hash(uint8_t proto, uint32_t spi)
+{
+	return hidx_hash(&spi, sizeof(spi), proto);
+}
+
 static struct fake_sa *sa_find(struct fake_priv *f, uint8_t proto,
 			       const struct kaddr *dst, uint32_t spi)
 {
-	for (size_t i = 0; i < f->nsa; i++) {
+	struct hidx_it it;
+	uintptr_t i;
+	bool ok;
+
+	for (ok = hidx_first(&f->sa_ix, &it, sa_hash(proto, spi), &i); ok;
+	     ok = hidx_next(&f->sa_ix, &it, &i)) {
 		struct fake_sa *s = &f->sas[i];
 		if (s->sa.proto == proto && s->sa.spi == spi &&
 		    kaddr_eq(&s->sa.dst, dst))
 			return s;
 	}
 	return NULL;
+}
+
+/* Appends an SA slot (zeroed) indexed under (proto, spi). */
+static struct fake_sa *sa_append(struct fake_priv *f, uint8_t proto,
+				 uint32_t spi)
+{
+	struct fake_sa *s;
+
+	if (grow((void **)&f->sas, &f->capsa, f->nsa, sizeof(*f->sas)) < 0 ||
+	    hidx_add(&f->sa_ix, sa_hash(proto, spi), f->nsa) < 0)
+		return NULL;
+	s = &f->sas[f->nsa++];
+	memset(s, 0, sizeof(*s));
+	s->sa.proto = proto;
+	s->sa.spi = spi;
+	return s;
+}
+
+static void sa_remove(struct fake_priv *f, struct fake_sa *s)
+{
+	size_t i = (size_t)(s - f->sas), last = f->nsa - 1;
+
+	hidx_del(&f->sa_ix, sa_hash(s->sa.proto, s->sa.spi), i);
+	if (i != last) {
+		hidx_move(&f->sa_ix,
+			  sa_hash(f->sas[last].sa.proto, f->sas[last].sa.spi),
+			  last, i);
+		*s = f->sas[last];
+	}
+	f->nsa--;
+	mem_wipe(&f->sas[f->nsa], sizeof(f->sas[0]));
 }
 
 static int fake_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
@@ -148,8 +198,6 @@ static int fake_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
 		return rc;
 	if (src->af != dst->af || !kaf_len(dst->af))
 		return -EINVAL;
-	if (grow((void **)&f->sas, &f->capsa, f->nsa, sizeof(*f->sas)) < 0)
-		return -ENOMEM;
 	/* RFC 4303 §2.1: 1-255 reserved; a CPI is 16 bits (kernel.h) */
 	do {
 		*spi = f->next_spi++;
@@ -159,11 +207,10 @@ static int fake_getspi(struct kernel *k, uint8_t proto, const struct kaddr *src,
 		if (f->next_spi < K_SPI_MIN)
 			f->next_spi = K_SPI_MIN;
 	} while (sa_find(f, proto, dst, *spi));
-	s = &f->sas[f->nsa++];
-	memset(s, 0, sizeof(*s));
+	s = sa_append(f, proto, *spi);
+	if (!s)
+		return -ENOMEM;
 	s->larval = true;
-	s->sa.proto = proto;
-	s->sa.spi = *spi;
 	s->sa.src = *src;
 	s->sa.dst = *dst;
 	s->sa.reqid = reqid;
@@ -196,11 +243,9 @@ static int fake_sa_add(struct kernel *k, const struct ksa *sa)
 				 "add SA: SPI 0x%08x exists", sa->spi);
 			return -EEXIST;
 		}
-		if (grow((void **)&f->sas, &f->capsa, f->nsa, sizeof(*f->sas)) <
-		    0)
+		s = sa_append(f, sa->proto, sa->spi);
+		if (!s)
 			return -ENOMEM;
-		s = &f->sas[f->nsa++];
-		memset(s, 0, sizeof(*s));
 		s->c.add_time = (uint64_t)time(NULL);
 	}
 	s->sa = *sa;
@@ -221,8 +266,7 @@ static int fake_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	s = sa_find(f, proto, dst, spi);
 	if (!s)
 		return -ESRCH;
-	*s = f->sas[--f->nsa];
-	mem_wipe(&f->sas[f->nsa], sizeof(f->sas[0]));
+	sa_remove(f, s);
 	return 0;
 }
 
@@ -250,10 +294,47 @@ static int fake_sa_query(struct kernel *k, uint8_t proto,
 /* ---- SPD --------------------------------------------------------------- */
 
 /* The kernel's identity of a policy: selector and direction. */
+/* Hash of exactly what ksel_eq() compares, and the direction. */
+static uint32_t sel_hash(const struct kpolicy *p)
+{
+	const struct ksel *s = &p->sel;
+	uint8_t b[19 + 2 * sizeof(s->src.u.b)]; /* the scalars + 2 addresses */
+	size_t n = 0, al;
+
+	b[n++] = (uint8_t)p->dir;
+	b[n++] = s->af;
+	b[n++] = s->proto;
+	b[n++] = s->src_plen;
+	b[n++] = s->dst_plen;
+	b[n++] = s->src.af;
+	b[n++] = s->dst.af;
+	memcpy(b + n, &s->sport, 2), n += 2;
+	memcpy(b + n, &s->dport, 2), n += 2;
+	memcpy(b + n, &s->sport_mask, 2), n += 2;
+	memcpy(b + n, &s->dport_mask, 2), n += 2;
+	memcpy(b + n, &s->ifindex, 4), n += 4;
+	/* n == 19 here */
+	al = kaf_len(s->src.af);
+	memcpy(b + n, s->src.u.b, al), n += al;
+	al = kaf_len(s->dst.af);
+	memcpy(b + n, s->dst.u.b, al), n += al;
+	return hidx_hash(b, n, 0);
+}
+
+static uint32_t index_hash(uint32_t index)
+{
+	return hidx_hash(&index, sizeof(index), 1);
+}
+
 static struct kpolicy *pol_find_sel(struct fake_priv *f,
 				    const struct kpolicy *p)
 {
-	for (size_t i = 0; i < f->npol; i++)
+	struct hidx_it it;
+	uintptr_t i;
+	bool ok;
+
+	for (ok = hidx_first(&f->pol_sel_ix, &it, sel_hash(p), &i); ok;
+	     ok = hidx_next(&f->pol_sel_ix, &it, &i))
 		if (f->pols[i].dir == p->dir &&
 		    ksel_eq(&f->pols[i].sel, &p->sel))
 			return &f->pols[i];
@@ -262,7 +343,12 @@ static struct kpolicy *pol_find_sel(struct fake_priv *f,
 
 static struct kpolicy *pol_find_index(struct fake_priv *f, uint32_t index)
 {
-	for (size_t i = 0; i < f->npol; i++)
+	struct hidx_it it;
+	uintptr_t i;
+	bool ok;
+
+	for (ok = hidx_first(&f->pol_idx_ix, &it, index_hash(index), &i); ok;
+	     ok = hidx_next(&f->pol_idx_ix, &it, &i))
 		if (f->pols[i].index == index)
 			return &f->pols[i];
 	return NULL;
@@ -321,13 +407,20 @@ static int pol_insert(struct kernel *k, struct kpolicy *p, bool update)
 			return -ENOSPC;
 		want = kpol_index_make(serial, p->dir);
 	}
+	p->index = pick_index(f, want, p->dir);
 	if (grow((void **)&f->pols, &f->cappol, f->npol, sizeof(*f->pols)) <
-	    0) {
+		0 ||
+	    hidx_add(&f->pol_sel_ix, sel_hash(p), f->npol) < 0) {
 		if (serial)
 			kpol_serials_mark(&f->serials, serial, false);
 		return -ENOMEM;
 	}
-	p->index = pick_index(f, want, p->dir);
+	if (hidx_add(&f->pol_idx_ix, index_hash(p->index), f->npol) < 0) {
+		hidx_del(&f->pol_sel_ix, sel_hash(p), f->npol);
+		if (serial)
+			kpol_serials_mark(&f->serials, serial, false);
+		return -ENOMEM;
+	}
 	if (kpol_index_owned(p->index))
 		kpol_serials_mark(&f->serials, kpol_index_serial(p->index),
 				  true);
@@ -347,10 +440,20 @@ static int fake_pol_update(struct kernel *k, struct kpolicy *p)
 
 static void pol_remove(struct fake_priv *f, struct kpolicy *p)
 {
+	size_t i = (size_t)(p - f->pols), last = f->npol - 1;
+
 	if (p->owned)
 		kpol_serials_mark(&f->serials, kpol_index_serial(p->index),
 				  false);
-	*p = f->pols[--f->npol];
+	hidx_del(&f->pol_sel_ix, sel_hash(p), i);
+	hidx_del(&f->pol_idx_ix, index_hash(p->index), i);
+	if (i != last) {
+		hidx_move(&f->pol_sel_ix, sel_hash(&f->pols[last]), last, i);
+		hidx_move(&f->pol_idx_ix, index_hash(f->pols[last].index), last,
+			  i);
+		*p = f->pols[last];
+	}
+	f->npol--;
 }
 
 static int fake_pol_del(struct kernel *k, const struct kpolicy *p)
@@ -570,6 +673,9 @@ int kfake_lose_state(struct kernel *k, const char *reason)
 		mem_wipe(f->sas, f->capsa * sizeof(*f->sas));
 	f->nsa = 0;
 	f->npol = 0;
+	hidx_free(&f->sa_ix);
+	hidx_free(&f->pol_sel_ix);
+	hidx_free(&f->pol_idx_ix);
 	/* a restarted data plane hands out serials from scratch */
 	kpol_serials_free(&f->serials);
 	if (kpol_serials_init(&f->serials) < 0)

@@ -1169,6 +1169,74 @@ static void test_fake_policies(void **state)
 	k_close(&k);
 }
 
+/* Thousands of SAs and policies, removed from the middle (the fake's
+ * arrays move the last element into the hole, its hash entries along):
+ * every remaining one is found by SPI, by selector and by index, every
+ * removed one is gone; kfake_lose_state() empties the indexes. */
+static void test_fake_scale(void **state)
+{
+	enum { N = 3000 };
+	static uint32_t spi[N], idx[N];
+	struct kernel k;
+	struct ksa sa = sa_gcm(), back;
+	struct kpolicy p, q;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(k_open(&k, "fake", 0), 0);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(
+		    k_getspi(&k, IPPROTO_ESP, &sa.src, &sa.dst, i, &spi[i]), 0);
+		p = pol_transport6(KDIR_OUT);
+		p.sel.src.u.b[14] = (uint8_t)(i >> 8);
+		p.sel.src.u.b[15] = (uint8_t)i;
+		p.index = 0;
+		assert_int_equal(k_pol_add(&k, &p), 0);
+		idx[i] = p.index;
+	}
+	for (i = 0; i < N; i += 3) {
+		assert_int_equal(k_sa_del(&k, IPPROTO_ESP, &sa.dst, spi[i]), 0);
+		q = pol_transport6(KDIR_OUT);
+		q.index = idx[i]; /* by index */
+		assert_int_equal(k_pol_del(&k, &q), 0);
+	}
+	for (i = 1; i < N; i += 3) { /* by selector */
+		q = pol_transport6(KDIR_OUT);
+		q.sel.src.u.b[14] = (uint8_t)(i >> 8);
+		q.sel.src.u.b[15] = (uint8_t)i;
+		q.index = 0;
+		assert_int_equal(k_pol_del(&k, &q), 0);
+	}
+	assert_int_equal(kfake_sa_count(&k), N - (N + 2) / 3);
+	assert_int_equal(kfake_pol_count(&k), N / 3);
+	for (i = 0; i < N; i++) {
+		int want = i % 3 ? 0 : -ESRCH;
+		assert_int_equal(
+		    k_sa_get(&k, IPPROTO_ESP, &sa.dst, spi[i], &back, NULL),
+		    want);
+		q = pol_transport6(KDIR_OUT);
+		q.sel.src.u.b[14] = (uint8_t)(i >> 8);
+		q.sel.src.u.b[15] = (uint8_t)i;
+		q.index = 0;
+		assert_int_equal(k_pol_add(&k, &q), i % 3 == 2 ? -EEXIST : 0);
+		if (i % 3 == 2) { /* still there under its own index */
+			q.index = idx[i];
+			q.priority = 5;
+			assert_int_equal(k_pol_update(&k, &q), 0);
+			assert_int_equal(q.index, idx[i]);
+		}
+	}
+	assert_int_equal(kfake_lose_state(&k, "test"), 0);
+	assert_int_equal(
+	    k_sa_get(&k, IPPROTO_ESP, &sa.dst, spi[1], &back, NULL), -ESRCH);
+	p = pol_transport6(KDIR_OUT);
+	p.index = 0;
+	assert_int_equal(k_pol_add(&k, &p), 0);
+	assert_int_equal(kfake_pol_count(&k), 1);
+	ksa_wipe(&back);
+	k_close(&k);
+}
+
 struct ev_acc {
 	unsigned n;
 	struct kevent ev[4];
@@ -1568,6 +1636,7 @@ int main(void)
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_fake_sa),
 	    cmocka_unit_test(test_fake_policies),
+	    cmocka_unit_test(test_fake_scale),
 	    cmocka_unit_test(test_fake_events),
 	    cmocka_unit_test(test_migrate_xfrm_msg),
 	    cmocka_unit_test(test_fake_migrate),
