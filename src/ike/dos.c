@@ -389,13 +389,13 @@ bool dos_init_admit(struct iked *d, const struct kaddr *src, size_t len)
 bool dos_id_admit(struct ike_sa *sa)
 {
 	const struct ike_sa *o;
+	struct hidx_it it;
 	unsigned n = 0;
 	char b[300];
 
-	for (o = sa->d->sas; o; o = o->next)
-		if (o != sa && o->state == IKE_S_ESTABLISHED &&
-		    strcmp(o->remote, sa->remote) == 0 &&
-		    ike_id_eq(&o->id_peer, &sa->id_peer))
+	for (o = ike_sa_by_peer_first(sa->d, &it, sa->remote, &sa->id_peer); o;
+	     o = ike_sa_by_peer_next(sa->d, &it, sa->remote, &sa->id_peer))
+		if (o != sa && o->state == IKE_S_ESTABLISHED)
 			n++;
 	if (n < sa->d->cfg->sa_per_id)
 		return true;

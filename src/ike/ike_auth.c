@@ -119,11 +119,13 @@ static bool have_other_sa(const struct ike_sa *sa)
 static void initial_contact(struct ike_sa *sa)
 {
 	struct ike_sa *o;
+	struct hidx_it it;
 
-	for (o = sa->d->sas; o; o = o->next) {
-		if (o == sa || o->state == IKE_S_DEAD ||
-		    strcmp(o->remote, sa->remote) != 0 ||
-		    !ike_id_eq(&o->id_peer, &sa->id_peer))
+	/* the SAs that reached ESTABLISHED (an identity is proven only
+	 * there); killing does not free, so the index holds still */
+	for (o = ike_sa_by_peer_first(sa->d, &it, sa->remote, &sa->id_peer); o;
+	     o = ike_sa_by_peer_next(sa->d, &it, sa->remote, &sa->id_peer)) {
+		if (o == sa || o->state == IKE_S_DEAD)
 			continue;
 		ike_sa_kill(o, "INITIAL_CONTACT from the peer");
 	}

@@ -15,6 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "ike/auth_cert.h"
+#include "ike/cwork.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/rw.h"
@@ -468,24 +469,79 @@ static int cookie_secret_refresh(struct iked *d)
 	return 0;
 }
 
+/* A responder's DH + key derivation job (cwork.h): copies in, results
+ * out; the SA is named by id and SPIs, never pointed to. */
+struct init_job {
+	struct cwork_job job;
+	uint32_t sa_id;
+	uint64_t spi_i, spi_r;
+	struct ikev2_hdr hdr; /* the request's, for a notify */
+	struct ikev2_suite suite;
+	uint8_t peer_ke[CRYPTO_MAX_DH_PUB];
+	size_t peer_ke_len;
+	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
+	size_t ni_len, nr_len;
+	/* results */
+	int keygen_rc, derive_rc;
+	uint8_t pub[CRYPTO_MAX_DH_PUB];
+	struct ikev2_sa_keys keys;
+};
+
+/* In a worker: nothing but the job and libcrypto. */
+static void init_job_run(struct cwork_job *cj)
+{
+	struct init_job *j = (struct init_job *)cj;
+	const struct crypto_dh_alg *da = crypto_dh_lookup(j->suite.dh);
+	struct crypto_dh *dh = NULL;
+	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+
+	j->keygen_rc = j->derive_rc = -EINVAL;
+	if (!da)
+		return;
+	j->keygen_rc = crypto_dh_new(j->suite.dh, &dh);
+	if (j->keygen_rc == 0)
+		j->keygen_rc = crypto_dh_public(dh, j->pub, da->pub_len);
+	if (j->keygen_rc < 0)
+		goto free_dh;
+	j->derive_rc = crypto_dh_compute(dh, j->peer_ke, j->peer_ke_len, gir,
+					 da->secret_len);
+	if (j->derive_rc == 0)
+		j->derive_rc = ikev2_derive_ike_keys(
+		    &j->suite, gir, da->secret_len, j->ni, j->ni_len, j->nr,
+		    j->nr_len, j->spi_i, j->spi_r, &j->keys);
+	mem_wipe(gir, sizeof(gir));
+free_dh:
+	crypto_dh_free(dh);
+}
+
+static void init_respond(struct ike_sa *sa, const struct init_job *j);
+
+/* In the loop: the SA the job was for, if it is still waiting. */
+static void init_job_done(struct iked *d, struct cwork_job *cj)
+{
+	struct init_job *j = (struct init_job *)cj;
+	struct ike_sa *sa = ike_sa_find_id(d, j->spi_i, j->sa_id);
+
+	if (!sa || sa->spi_r != j->spi_r || sa->initiator || !sa->init_pending)
+		return; /* gone meanwhile (killed, displaced): wiped */
+	sa->init_pending = false;
+	init_respond(sa, j);
+}
+
 void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 			const struct ike_ep *peer, bool natt,
 			const struct ike_msg *m)
 {
 	const struct ike_remote *r;
-	const struct crypto_dh_alg *da;
 	struct ikev2_prefs prefs;
-	struct ikev2_sa offer, answer;
+	struct ikev2_sa offer;
 	struct ikev2_suite suite;
 	struct ikev2_ke ke;
 	struct ikev2_nonce nonce;
 	struct ikev2_notify n;
-	struct ikev2_wr b;
 	struct ike_sa *sa;
-	uint8_t kebuf[CRYPTO_MAX_DH_PUB];
+	struct init_job *j;
 	char pb[80];
-	uint8_t *pkt;
-	size_t len;
 	int rc;
 
 	r = cfg_remote_by_addr(d->cfg, &peer->addr);
@@ -614,7 +670,8 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 		ike_sa_kill(sa, "no random bytes");
 		return;
 	}
-	ike_sa_rehash(sa);
+	if (ike_sa_rehash(sa) < 0)
+		goto fail;
 	sa->algs = suite;
 	sa->dh_group = suite.dh;
 	if (dos_ho_add(sa) < 0)
@@ -637,24 +694,73 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	    ikev2_msg_find_notify(m, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL);
 	auth_cert_init_read(sa, m); /* RFC 7427 §4 (auth_cert.c) */
 
-	rc = crypto_dh_new(suite.dh, &sa->dh);
-	da = crypto_dh_lookup(suite.dh);
-	if (rc < 0 || !da || crypto_dh_public(sa->dh, kebuf, da->pub_len) < 0)
+	/* The DH work and the key derivation run in a crypto worker
+	 * (cwork.h) on a copy of what they need; init_respond() answers
+	 * when they are done (at once without workers). */
+	if (ke.len > sizeof(j->peer_ke) || sa->ni_len > sizeof(j->ni) ||
+	    sa->nr_len > sizeof(j->nr))
 		goto fail;
-	if (derive_keys(sa, ke.data, ke.len) < 0) {
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		goto fail;
+	j->job.size = sizeof(*j);
+	j->job.run = init_job_run;
+	j->job.done = init_job_done;
+	j->sa_id = sa->id;
+	j->spi_i = sa->spi_i;
+	j->spi_r = sa->spi_r;
+	j->hdr = m->hdr;
+	j->suite = suite;
+	memcpy(j->peer_ke, ke.data, ke.len);
+	j->peer_ke_len = ke.len;
+	memcpy(j->ni, sa->ni, sa->ni_len);
+	j->ni_len = sa->ni_len;
+	memcpy(j->nr, sa->nr, sa->nr_len);
+	j->nr_len = sa->nr_len;
+	sa->init_pending = true;
+	ike_sa_nego_timer(sa); /* a half-open SA does not linger */
+	cwork_submit(d, &j->job);
+	return;
+
+fail:
+	ike_sa_kill(sa, "IKE_SA_INIT failed");
+}
+
+/* The second half of the responder's IKE_SA_INIT (§1.2): keys in
+ * place, answer with our SA, KE and Nr. */
+static void init_respond(struct ike_sa *sa, const struct init_job *j)
+{
+	struct iked *d = sa->d;
+	const struct ike_remote *r = cfg_remote_by_name(d->cfg, sa->remote);
+	const struct ikev2_suite suite = sa->algs;
+	const struct crypto_dh_alg *da = crypto_dh_lookup(suite.dh);
+	const struct ike_ep *peer = &sa->peer;
+	struct ikev2_sa answer;
+	struct ikev2_wr b;
+	char pb[80];
+	uint8_t *pkt;
+	size_t len;
+	int rc;
+
+	if (!r || !da || j->keygen_rc < 0)
+		goto fail;
+	if (j->derive_rc < 0) {
 		/* RFC 6989 / §5: a bad public value. */
 		log_rl_warn(MOD, "IKE_SA_INIT from %s: peer KE rejected",
 			    ike_ep_str(peer, pb, sizeof(pb)));
-		send_init_notify(d, local, peer, natt, &m->hdr,
+		send_init_notify(d, &sa->local, peer, sa->natt, &j->hdr,
 				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		goto fail;
 	}
+	sa->keys = j->keys;
+	if (ike_sa_keys_setup(sa, false) < 0)
+		goto fail;
 
 	if (ikev2_suite_to_sa(&suite, NULL, 0, &answer) < 0)
 		goto fail;
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_SA_INIT, true, 0, false);
 	ikev2_put_sa(&b, &answer);
-	ikev2_put_ke(&b, suite.dh, kebuf, da->pub_len);
+	ikev2_put_ke(&b, suite.dh, j->pub, da->pub_len);
 	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
 	if (r->nat_traversal)
 		natt_put_natd_v2(&b, sa);

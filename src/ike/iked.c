@@ -5,6 +5,7 @@
  *   iked [racoon2's options: -f -F -d -D -v -V -l -h -p -t -4 -6 -I -S -P]
  *        [-k BACKEND] [-K KEYFILE] [-n] [-u USER] [-C DIR]
  *        [--check] [--ctl-socket CTLSOCK] [--pidfile FILE] [--no-privsep]
+ *        [--workers N]
  *
  * --check checks the configuration and exits; -F stays in the
  * foreground and logs to stderr; -d raises the log level (once: info,
@@ -12,7 +13,9 @@
  * `kernel`, else xfrm); --ctl-socket the control socket; -K enables key
  * export (see keyexport.c); -n runs without spmd (ACQUIREs then come
  * straight from the kernel backend); racoon2's -P writes a pcap file
- * (pcap.c), -I/-S initiate at start.
+ * (pcap.c), -I/-S initiate at start; --workers N crypto threads for the
+ * responder's IKE_SA_INIT (cwork.h; default: one per CPU the process may
+ * run on, none on one CPU).
  *
  * Ownership: one struct iked for the process; it owns the config, the
  * kernel handle, the sockets and the SA table.
@@ -32,6 +35,7 @@
 
 #include "crypto/crypto.h"
 #include "ike/auth_cert.h"
+#include "ike/cwork.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "ike/resync.h"
@@ -292,7 +296,7 @@ static void usage(void)
 		"[-C chroot-dir]\n"
 		"            [--check] [--ctl-socket ctlsock] "
 		"[--pidfile pidfile] [--no-privsep]\n"
-		"            [--seccomp kill|errno|log|trap]\n");
+		"            [--seccomp kill|errno|log|trap] [--workers n]\n");
 	exit(2);
 }
 
@@ -452,6 +456,14 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	if (net_open(d) < 0)
 		fatal(MOD, "cannot open any IKE socket");
 	addrmon_open(d); /* MOBIKE: local address changes (addrmon.h) */
+	/* Crypto workers: started before the sandbox, whose seccomp filter
+	 * (TSYNC) and credentials (glibc changes them in every thread)
+	 * then cover them too; the filter has no clone(2). */
+	rc = cwork_start(d, d->opts.workers < 0 ? cwork_default()
+						: (unsigned)d->opts.workers);
+	if (rc < 0)
+		log_warn(MOD, "crypto workers: %s (the loop does the work)",
+			 strerror(-rc));
 	if (sb) {
 		if (priv_engine_sandbox(sb) < 0)
 			fatal(MOD, "the IKE engine cannot drop its privileges "
@@ -474,7 +486,10 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	if (rc < 0)
 		log_err(MOD, "event loop: %s", strerror(-rc));
 
+	cwork_stop(d);
 	shutdown_sas(d);
+	hidx_free(&d->by_spi);
+	hidx_free(&d->by_peer);
 	rw_free(d);
 	ctl_close(d);
 	addrmon_close(d);
@@ -510,6 +525,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.ctl_fd = -1;
 	d.opts.conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
+	d.opts.workers = -1;
 	/* racoon2's iked options with racoon2's meaning (its iked/main.c
 	 * and iked.8): -f -F -d -D -v -V -l -h -p -t -4 -6 -I -S -P and the
 	 * long forms.  Earlier versions of this iked used -p, -S, -P and -t
@@ -522,6 +538,7 @@ int main(int argc, char **argv)
 		OPT_PIDFILE,
 		OPT_NOPRIVSEP,
 		OPT_SECCOMP,
+		OPT_WORKERS,
 	};
 	static const struct option longopts[] = {
 	    {"config-file", required_argument, NULL, 'f'},
@@ -542,6 +559,7 @@ int main(int argc, char **argv)
 	    {"ctl-socket", required_argument, NULL, OPT_CTL},
 	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
 	    {"no-privsep", no_argument, NULL, OPT_NOPRIVSEP},
+	    {"workers", required_argument, NULL, OPT_WORKERS},
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"keyexport", required_argument, NULL, 'K'},
 	    {"no-spmd", no_argument, NULL, 'n'},
@@ -641,6 +659,17 @@ int main(int argc, char **argv)
 		case OPT_NOPRIVSEP:
 			privsep = false;
 			break;
+		case OPT_WORKERS: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || n > CWORK_MAX) {
+				fprintf(stderr, "iked: --workers: 0 to %u\n",
+					CWORK_MAX);
+				return 2;
+			}
+			d.opts.workers = (int)n;
+			break;
+		}
 		case 'u':
 			sb.user = optarg;
 			break;

@@ -32,6 +32,7 @@
 #include "ike/dos.h"
 #include "kernel/kernel.h"
 #include "lib/ev.h"
+#include "lib/hidx.h"
 
 #define IKE_PORT      500
 #define IKE_NATT_PORT 4500
@@ -176,8 +177,11 @@ struct resp_cache {
 #define IKE_RESEND_PER_SEC 5
 
 struct ike_sa {
-	struct ike_sa *next;  /* iked.sas list */
-	struct ike_sa *hnext; /* hash chain by spi_i */
+	struct ike_sa *next;	/* iked.sas list */
+	struct ike_sa **pprev;	/* the pointer to this SA in that list */
+	uint32_t spi_h, peer_h; /* hidx hashes (iked.by_spi, by_peer) */
+	bool spi_indexed, peer_indexed;
+	bool init_pending; /* responder: IKE_SA_INIT DH job out (cwork.h) */
 	struct iked *d;
 	enum ike_state state;
 	uint32_t id; /* unique, for ikedctl */
@@ -298,9 +302,8 @@ struct iked_opts {
 	const char *initiate_addr; /* -I: initiate to this peer at start */
 	const char *initiate_sel;  /* -S: initiate this selector at start */
 	const char *pcap;	   /* -P: pcap file ("+FILE" appends) */
+	int workers; /* --workers: crypto threads, -1 = cwork_default() */
 };
-
-#define IKED_SA_HASH 256
 
 struct iked {
 	struct ev_loop *loop;
@@ -321,7 +324,11 @@ struct iked {
 	struct addrmon *am;  /* local addresses, MOBIKE moves (addrmon.h) */
 
 	struct ike_sa *sas;
-	struct ike_sa *hash[IKED_SA_HASH];
+	/* Indexes over sas (lib/hidx.h, values are struct ike_sa *):
+	 * by_spi by spi_i (ike_sa_rehash), by_peer by remote name + peer
+	 * identity of SAs that reached ESTABLISHED (ike_sa_set_state). */
+	struct hidx by_spi, by_peer;
+	struct cwork *cw;    /* crypto workers (cwork.h), NULL = inline */
 	struct v1_sa *v1sas; /* IKEv1 ISAKMP SAs (v1.c) */
 	unsigned half_open;
 	struct dos dos; /* half-open table and limits (dos.h) */
@@ -377,7 +384,19 @@ const char *ike_ep_str(const struct ike_ep *ep, char *buf, size_t len);
 /* ---- sa.c: table, message IDs, retransmission, tasks ---- */
 struct ike_sa *ike_sa_new(struct iked *d, bool initiator);
 void ike_sa_free(struct ike_sa *sa);
-void ike_sa_rehash(struct ike_sa *sa); /* after spi_i is set */
+/* After spi_i is set: 0 or -ENOMEM (the SA is then not findable). */
+int ike_sa_rehash(struct ike_sa *sa);
+/* The live SA with this spi_i and ikedctl id (a crypto job's owner,
+ * cwork.h), or NULL. */
+struct ike_sa *ike_sa_find_id(struct iked *d, uint64_t spi_i, uint32_t id);
+/* The SAs of remote `remote` with peer identity id that reached
+ * ESTABLISHED (any state since, DEAD included): walk with
+ * ike_sa_by_peer_next(); the index must not change during the walk. */
+struct ike_sa *ike_sa_by_peer_first(struct iked *d, struct hidx_it *it,
+				    const char *remote,
+				    const struct ike_id *id);
+struct ike_sa *ike_sa_by_peer_next(struct iked *d, struct hidx_it *it,
+				   const char *remote, const struct ike_id *id);
 struct ike_sa *ike_sa_find(struct iked *d, uint64_t spi_i, uint64_t spi_r);
 /* Responder: a half-open SA the peer is retransmitting INIT for. */
 struct ike_sa *ike_sa_find_init(struct iked *d, uint64_t spi_i,

@@ -177,7 +177,11 @@ int iked_initiate_acquire(struct iked *d, const char *remote,
 		ike_sa_kill(sa, "no random bytes");
 		return rc;
 	}
-	ike_sa_rehash(sa);
+	if (ike_sa_rehash(sa) < 0) {
+		snprintf(err, errlen, "out of memory");
+		ike_sa_kill(sa, "out of memory");
+		return -ENOMEM;
+	}
 	sa->our_window = r->window_size ? r->window_size : 1;
 	if (sa->our_window > IKE_WINDOW_MAX)
 		sa->our_window = IKE_WINDOW_MAX;

@@ -372,6 +372,8 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			    sa->init_req_len == len &&
 			    memcmp(sa->init_req, pkt, len) == 0)
 				sa_resend_response(sa, 0, NULL);
+			else if (sa->init_pending)
+				; /* still in a crypto worker (cwork.h) */
 			else
 				log_rl_warn(MOD,
 					    "IKE SA #%u: IKE_SA_INIT "

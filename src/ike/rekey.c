@@ -84,11 +84,13 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	n->algs = *suite;
 	n->peer_window = old->peer_window;
 	n->our_window = old->our_window;
-	ike_sa_rehash(n);
+	rc = ike_sa_rehash(n);
 	/* §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr). */
-	rc = ikev2_derive_ike_rekey(suite, old->algs.prf, old->keys.sk_d,
-				    old->keys.prf_len, gir, gir_len, ni, ni_len,
-				    nr, nr_len, spi_i, spi_r, &n->keys);
+	if (rc == 0)
+		rc = ikev2_derive_ike_rekey(suite, old->algs.prf,
+					    old->keys.sk_d, old->keys.prf_len,
+					    gir, gir_len, ni, ni_len, nr,
+					    nr_len, spi_i, spi_r, &n->keys);
 	if (rc == 0)
 		rc = ike_sa_keys_setup(n, initiator);
 	if (rc < 0) {

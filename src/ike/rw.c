@@ -624,11 +624,15 @@ void rw_auth_established(struct ike_sa *sa, const struct ike_msg *m)
 	if (r && r->peer_any) {
 		/* rw.h rule 2: a returning road warrior replaces its old
 		 * IKE SA (and with it CHILD SAs, dynamic policies, lease). */
-		for (o = sa->d->sas; o; o = o->next) {
-			if (o == sa || o->state == IKE_S_DEAD ||
-			    o->state < IKE_S_ESTABLISHED ||
-			    strcmp(o->remote, sa->remote) != 0 ||
-			    !ike_id_eq(&o->id_peer, &sa->id_peer))
+		struct hidx_it it;
+
+		/* killing does not free (the reaper does): the index stays
+		 * unchanged during the walk */
+		for (o = ike_sa_by_peer_first(sa->d, &it, sa->remote,
+					      &sa->id_peer);
+		     o; o = ike_sa_by_peer_next(sa->d, &it, sa->remote,
+						&sa->id_peer)) {
+			if (o == sa || o->state == IKE_S_DEAD)
 				continue;
 			log_info(MOD,
 				 "IKE SA #%u: road warrior %s is back "

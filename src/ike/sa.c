@@ -90,9 +90,20 @@ const char *task_name(enum task_type t)
 	return "?";
 }
 
-static unsigned hash_spi(uint64_t spi)
+static uint32_t hash_spi(uint64_t spi)
 {
-	return (unsigned)((spi ^ (spi >> 29) ^ (spi >> 47)) % IKED_SA_HASH);
+	return hidx_hash(&spi, sizeof(spi), 0);
+}
+
+/* by_peer key: remote name, identity type and bytes.  DNs compare by
+ * name, not bytes (ike_id_eq, auth_cert.c): they hash by type alone. */
+static uint32_t hash_peer(const char *remote, const struct ike_id *id)
+{
+	uint32_t h = hidx_hash(remote, strlen(remote), id->type);
+
+	if (id->type != IKE_ID_DER_ASN1_DN)
+		h = hidx_hash(id->data, id->len, h);
+	return h;
 }
 
 static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
@@ -154,37 +165,50 @@ struct ike_sa *ike_sa_new(struct iked *d, bool initiator)
 	ev_timer_init(&sa->dpd, ike_dpd_fire, sa);
 	ev_timer_init(&sa->frag_timer, frag_fire, sa);
 	sa->next = d->sas;
+	if (d->sas)
+		d->sas->pprev = &sa->next;
+	sa->pprev = &d->sas;
 	d->sas = sa;
 	return sa;
 }
 
 static void hash_unlink(struct ike_sa *sa)
 {
-	struct ike_sa **pp = &sa->d->hash[hash_spi(sa->spi_i)];
-
-	for (; *pp; pp = &(*pp)->hnext)
-		if (*pp == sa) {
-			*pp = sa->hnext;
-			sa->hnext = NULL;
-			return;
-		}
+	if (sa->spi_indexed)
+		hidx_del(&sa->d->by_spi, sa->spi_h, (uintptr_t)sa);
+	sa->spi_indexed = false;
+	if (sa->peer_indexed)
+		hidx_del(&sa->d->by_peer, sa->peer_h, (uintptr_t)sa);
+	sa->peer_indexed = false;
 }
 
-void ike_sa_rehash(struct ike_sa *sa)
+int ike_sa_rehash(struct ike_sa *sa)
 {
-	unsigned h;
+	int rc;
 
-	hash_unlink(sa);
-	h = hash_spi(sa->spi_i);
-	sa->hnext = sa->d->hash[h];
-	sa->d->hash[h] = sa;
+	if (sa->spi_indexed)
+		hidx_del(&sa->d->by_spi, sa->spi_h, (uintptr_t)sa);
+	sa->spi_indexed = false;
+	sa->spi_h = hash_spi(sa->spi_i);
+	rc = hidx_add(&sa->d->by_spi, sa->spi_h, (uintptr_t)sa);
+	if (rc < 0) {
+		log_rl_warn(MOD, "IKE SA #%u: SPI index: %s", sa->id,
+			    strerror(-rc));
+		return rc;
+	}
+	sa->spi_indexed = true;
+	return 0;
 }
 
 struct ike_sa *ike_sa_find(struct iked *d, uint64_t spi_i, uint64_t spi_r)
 {
-	struct ike_sa *sa;
+	struct hidx_it it;
+	uintptr_t v;
+	bool ok;
 
-	for (sa = d->hash[hash_spi(spi_i)]; sa; sa = sa->hnext) {
+	for (ok = hidx_first(&d->by_spi, &it, hash_spi(spi_i), &v); ok;
+	     ok = hidx_next(&d->by_spi, &it, &v)) {
+		struct ike_sa *sa = (struct ike_sa *)v;
 		if (sa->spi_i != spi_i || sa->state == IKE_S_DEAD)
 			continue;
 		/* Our initiator SA learns spi_r from the INIT response. */
@@ -197,14 +221,85 @@ struct ike_sa *ike_sa_find(struct iked *d, uint64_t spi_i, uint64_t spi_r)
 struct ike_sa *ike_sa_find_init(struct iked *d, uint64_t spi_i,
 				const struct ike_ep *peer)
 {
-	struct ike_sa *sa;
+	struct hidx_it it;
+	uintptr_t v;
+	bool ok;
 
-	for (sa = d->hash[hash_spi(spi_i)]; sa; sa = sa->hnext)
+	for (ok = hidx_first(&d->by_spi, &it, hash_spi(spi_i), &v); ok;
+	     ok = hidx_next(&d->by_spi, &it, &v)) {
+		struct ike_sa *sa = (struct ike_sa *)v;
 		if (sa->spi_i == spi_i && !sa->initiator &&
 		    kaddr_eq(&sa->peer.addr, &peer->addr) &&
 		    sa->state != IKE_S_DEAD)
 			return sa;
+	}
 	return NULL;
+}
+
+struct ike_sa *ike_sa_find_id(struct iked *d, uint64_t spi_i, uint32_t id)
+{
+	struct hidx_it it;
+	uintptr_t v;
+	bool ok;
+
+	for (ok = hidx_first(&d->by_spi, &it, hash_spi(spi_i), &v); ok;
+	     ok = hidx_next(&d->by_spi, &it, &v)) {
+		struct ike_sa *sa = (struct ike_sa *)v;
+		if (sa->spi_i == spi_i && sa->id == id &&
+		    sa->state != IKE_S_DEAD)
+			return sa;
+	}
+	return NULL;
+}
+
+static struct ike_sa *by_peer_scan(struct iked *d, struct hidx_it *it, bool ok,
+				   uintptr_t v, const char *remote,
+				   const struct ike_id *id)
+{
+	for (; ok; ok = hidx_next(&d->by_peer, it, &v)) {
+		struct ike_sa *sa = (struct ike_sa *)v;
+		if (strcmp(sa->remote, remote) == 0 &&
+		    ike_id_eq(&sa->id_peer, id))
+			return sa;
+	}
+	return NULL;
+}
+
+struct ike_sa *ike_sa_by_peer_first(struct iked *d, struct hidx_it *it,
+				    const char *remote, const struct ike_id *id)
+{
+	uintptr_t v = 0;
+	bool ok = hidx_first(&d->by_peer, it, hash_peer(remote, id), &v);
+
+	return by_peer_scan(d, it, ok, v, remote, id);
+}
+
+struct ike_sa *ike_sa_by_peer_next(struct iked *d, struct hidx_it *it,
+				   const char *remote, const struct ike_id *id)
+{
+	uintptr_t v = 0;
+	bool ok = hidx_next(&d->by_peer, it, &v);
+
+	return by_peer_scan(d, it, ok, v, remote, id);
+}
+
+/* An SA entering ESTABLISHED joins by_peer (it stays until freed: the
+ * walkers filter by state).  No memory: the SA is not counted by
+ * ike_sa_per_id nor replaced as a returning road warrior (logged). */
+static void peer_index(struct ike_sa *sa)
+{
+	int rc;
+
+	if (sa->peer_indexed)
+		return;
+	sa->peer_h = hash_peer(sa->remote, &sa->id_peer);
+	rc = hidx_add(&sa->d->by_peer, sa->peer_h, (uintptr_t)sa);
+	if (rc < 0) {
+		log_rl_warn(MOD, "IKE SA #%u: identity index: %s", sa->id,
+			    strerror(-rc));
+		return;
+	}
+	sa->peer_indexed = true;
 }
 
 /*
@@ -244,6 +339,8 @@ bool ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
 	sa->state = st;
 	if (st >= IKE_S_ESTABLISHED)
 		dos_ho_del(sa);
+	if (st == IKE_S_ESTABLISHED)
+		peer_index(sa);
 	return true;
 }
 #undef S
@@ -262,7 +359,6 @@ static void free_cache(struct ike_sa *sa)
 void ike_sa_free(struct ike_sa *sa)
 {
 	struct iked *d = sa->d;
-	struct ike_sa **pp;
 	struct task *t;
 
 	ev_timer_stop(d->loop, &sa->rtx);
@@ -280,11 +376,9 @@ void ike_sa_free(struct ike_sa *sa)
 		task_free(t);
 	}
 	hash_unlink(sa);
-	for (pp = &d->sas; *pp; pp = &(*pp)->next)
-		if (*pp == sa) {
-			*pp = sa->next;
-			break;
-		}
+	*sa->pprev = sa->next;
+	if (sa->next)
+		sa->next->pprev = sa->pprev;
 	dos_ho_del(sa);
 	free(sa->req_pkt);
 	free_cache(sa);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "ike/cwork.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
 #include "lib/log.h"
@@ -183,6 +184,73 @@ static void test_retransmit_and_cache(void **st)
 	assert_non_null(live_sa(&Bd));
 	assert_int_equal(h_count_sas(&A), 1);
 	assert_int_equal(h_count_sas(&Bd), 1);
+}
+
+/* Crypto workers (cwork.h): the responder's DH and key derivation run
+ * in two threads and come back through the loop's eventfd; an SA that
+ * dies while its job is out is not answered, and nothing leaks. */
+static void settle_workers(void)
+{
+	for (int i = 0; i < 500; i++) {
+		ev_run_once(Bd.loop, 5);
+		if (!h_pump() && !cwork_pending(&Bd) && h_count_est(&Bd) &&
+		    h_count_est(&A))
+			return;
+	}
+}
+
+static void test_workers(void **st)
+{
+	struct ike_sa *sa, *b;
+	unsigned before;
+
+	(void)st;
+	assert_int_equal(cwork_start(&Bd, 2), 0);
+	h_initiate(&A, "peer", NULL, NULL);
+	/* the IKE_SA_INIT request is in a worker: no answer yet */
+	for (sa = Bd.sas; sa && !sa->init_pending; sa = sa->next)
+		;
+	if (sa) /* (a fast worker may be done already) */
+		assert_int_equal(sa->state, IKE_S_NEW);
+	settle_workers();
+	assert_int_equal(cwork_pending(&Bd), 0);
+	b = live_sa(&Bd);
+	assert_non_null(b);
+	assert_non_null(live_sa(&A));
+	assert_int_equal(live_sa(&A)->spi_r, b->spi_r);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 1);
+
+	/* a second negotiation whose responder SA is killed and freed
+	 * while its job is out: the job's result finds no SA */
+	while (A.sas)
+		ike_sa_free(A.sas);
+	A.cfg->remote[0].initial_contact = false;
+	before = h_count_sas(&Bd);
+	{
+		char err[160];
+		assert_int_equal(
+		    iked_initiate(&A, "peer", NULL, NULL, err, sizeof(err)), 0);
+	}
+	{
+		struct h_pkt *k = h_pop(); /* A's IKE_SA_INIT, to Bd */
+		assert_non_null(k);
+		h_deliver(k);
+		free(k);
+	}
+	for (sa = Bd.sas; sa && !sa->init_pending; sa = sa->next)
+		;
+	if (sa) {
+		ike_sa_kill(sa, "test");
+		ike_sa_free(sa);
+		for (int i = 0; i < 200 && cwork_pending(&Bd); i++)
+			ev_run_once(Bd.loop, 5);
+		assert_int_equal(cwork_pending(&Bd), 0);
+		assert_null(h_pop()); /* nothing answered */
+		assert_int_equal(h_count_sas(&Bd), before);
+	}
+	h_drop_all();
+	cwork_stop(&Bd);
+	assert_int_equal(cwork_pending(&Bd), 0);
 }
 
 static void test_giveup(void **st)
@@ -840,6 +908,7 @@ int main(void)
 	    T(test_invalid_ke),
 	    T(test_cookie),
 	    T(test_retransmit_and_cache),
+	    T(test_workers),
 	    T(test_giveup),
 	    T(test_child_rekey_a),
 	    T(test_child_rekey_b),
