@@ -35,6 +35,8 @@
 #   cores: ECP-256 childless with the responder on 1 core (taskset -c 1)
 #          and on 2 (taskset -c 0,1); r2load runs on core 0 in both, so
 #          in the 2-core case it competes with the responder (stated);
+#          iked runs with its default --workers (CPUs in its affinity
+#          mask: none on 1 core, 2 crypto workers on 2);
 #   bound: `openssl speed` ECDH/FFDH op/s for each group on this machine
 #          (one core); a responder does one key generation and one
 #          derivation per SA, counted as 2 ops, so the bound is
