@@ -16,6 +16,7 @@
 #   aggr    exchange_mode { aggressive; main; }: iked initiates Aggressive
 #           Mode with a PSK (warned about at start) to charon (aggressive =
 #           yes and its own opt-in), Quick Mode, ping
+#   aggr_resp  the same with charon initiating and iked answering
 #   dual    one iked, two remotes with `acceptable_kmp { ikev2; ikev1; }`:
 #           it initiates IKEv2 to an IKEv2 charon (the first of the list)
 #           and answers IKEv1 from an IKEv1-only charon, both at once,
@@ -45,7 +46,7 @@ charon_available || skip_all "iked_ikev1_charon: strongSwan charon not installed
 
 PSK='interop-iked-ikev1-psk-0123456789abcdef'
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon aggr dual)
+[ ${#CASES[@]} -gt 0 ] || CASES=(r2 charon aggr aggr_resp dual)
 
 # a = iked; b = charon (IKEv1 in r2/charon, IKEv2 in dual); c = charon
 # IKEv1 (dual only)
@@ -520,6 +521,33 @@ case_initial_contact() {
 		wait_for "ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2" 10
 	stop_r2
 	charon_stop ic-b2
+}
+
+# charon initiates Aggressive Mode with a PSK; iked (exchange_mode lists
+# aggressive, its opt-in) answers it
+case_aggr_resp() {
+	EXMODE='aggressive; main;' iked_conf peer 198.51.100.2 203.0.113.2/32 'ikev1;' \
+		host-a.example host-b.example >"$TEST_DIR/racoon2.conf"
+	AGGR=1 charon_peer b ar-b 1 198.51.100.2 198.51.100.1 203.0.113.2/32 ||
+		{ fail "aggr_resp: charon"; return; }
+	start_r2 || { fail "aggr_resp: iked did not start"; return; }
+	cap_start aggr_resp a va 'udp port 500 or udp port 4500' || fail "aggr_resp: capture"
+	sw ar-b --initiate --child c --timeout 15 >"$TEST_DIR/init-aggr-resp.log" 2>&1
+	check "aggr_resp: charon initiates Aggressive Mode + Quick Mode: IKE ESTABLISHED, CHILD INSTALLED" \
+		wait_for "charon_ike_established ar-b c && charon_child_installed ar-b c" 10
+	check "aggr_resp: iked: responder ISAKMP SA in aggressive mode with one CHILD SA" \
+		wait_for "is 'v1[0][\"exchange_mode\"]' aggressive && is 'v1[0][\"role\"]' responder && is 'len(k1)' 1" 5
+	check "aggr_resp: pings through the tunnel" \
+		wait_for "ns_exec a ping -c3 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2" 10
+	stop_r2
+	cap_stop aggr_resp
+	local kd
+	kd=$(ts_keydir aggr_resp)
+	cp "$TEST_DIR/keys/ikev1_decryption_table" "$kd/" 2>/dev/null
+	check "aggr_resp: tshark: no malformed ISAKMP, no expert errors" ts_check_clean "$kd" "$(cap_file aggr_resp)"
+	check "aggr_resp: tshark sees Aggressive Mode (exchange type 4)" \
+		eval "[ \$(ts_counts '$kd' '$(cap_file aggr_resp)' 'isakmp.exchangetype == 4') -ge 3 ]"
+	charon_stop ar-b
 }
 
 case_dual() {
