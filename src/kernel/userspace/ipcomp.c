@@ -142,9 +142,9 @@ int ipcomp_out(struct esp_sa *sa, const uint8_t *payload, size_t len,
 	return 0;
 }
 
-int ipcomp_in(struct esp_sa *sa, const uint8_t *pkt, size_t len,
-	      uint8_t *out, size_t outcap, size_t *outlen, uint8_t *nh,
-	      uint64_t now_sec, unsigned *events)
+int ipcomp_in(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
+	      size_t outcap, size_t *outlen, uint8_t *nh, uint64_t now_sec,
+	      unsigned *events)
 {
 	z_stream *z = sa->zinf;
 	struct rd r = rd_init(pkt, len);
@@ -173,8 +173,7 @@ int ipcomp_in(struct esp_sa *sa, const uint8_t *pkt, size_t len,
 	zr = inflate(z, Z_FINISH);
 	if (zr != Z_STREAM_END) {
 		/* output full with input left: a bomb; else bad data */
-		if (z->avail_out == 0 &&
-		    (zr == Z_BUF_ERROR || zr == Z_OK))
+		if (z->avail_out == 0 && (zr == Z_BUF_ERROR || zr == Z_OK))
 			return IPCOMP_E_BOMB;
 		return IPCOMP_E_DATA;
 	}

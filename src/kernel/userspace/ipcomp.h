@@ -51,8 +51,8 @@ int ipcomp_out(struct esp_sa *sa, const uint8_t *payload, size_t len,
 	       uint64_t now_sec, unsigned *events);
 /* 0: out holds the decompressed payload, *nh its next header; < 0:
  * ESP_E_SHORT, IPCOMP_E_* (drop). */
-int ipcomp_in(struct esp_sa *sa, const uint8_t *pkt, size_t len,
-	      uint8_t *out, size_t outcap, size_t *outlen, uint8_t *nh,
-	      uint64_t now_sec, unsigned *events);
+int ipcomp_in(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
+	      size_t outcap, size_t *outlen, uint8_t *nh, uint64_t now_sec,
+	      unsigned *events);
 
 #endif

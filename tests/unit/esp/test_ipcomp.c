@@ -38,9 +38,8 @@ static size_t raw_deflate(const uint8_t *in, size_t len, uint8_t *out,
 	z_stream z;
 
 	memset(&z, 0, sizeof(z));
-	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 8,
-				      Z_DEFAULT_STRATEGY),
-			 Z_OK);
+	assert_int_equal(
+	    deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)len;
 	z.next_out = out;
@@ -78,9 +77,8 @@ static void test_roundtrip(void **st)
 	assert_int_equal(ipcomp_peek(wire, wl, &cpi, &seq), 0);
 	assert_int_equal(cpi, 0x1234);
 	assert_int_equal(seq, 0);
-	assert_int_equal(ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh,
-				   1, &ev),
-			 0);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh, 1, &ev), 0);
 	assert_int_equal(nh, IPPROTO_IPIP);
 	assert_int_equal(bl, sizeof(pl));
 	assert_memory_equal(back, pl, sizeof(pl));
@@ -100,9 +98,8 @@ static void test_roundtrip(void **st)
 	wl = IPCOMP_HDR_LEN + raw_deflate(pl, 500, wire + IPCOMP_HDR_LEN,
 					  sizeof(wire) - IPCOMP_HDR_LEN);
 	wire[1] = 0xff; /* §2.2: flags ignored on receipt */
-	assert_int_equal(ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh,
-				   1, &ev),
-			 0);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh, 1, &ev), 0);
 	assert_int_equal(nh, IPPROTO_UDP);
 	assert_int_equal(bl, 500);
 	ipcomp_sa_free(&a);
@@ -138,9 +135,9 @@ static void test_not_compressed(void **st)
 			 1);
 	/* no room for anything smaller: not compressed either */
 	memset(pl, 0, sizeof(pl));
-	assert_int_equal(ipcomp_out(&a, pl, sizeof(pl), IPPROTO_UDP, wire, 4,
-				    &wl, 1, &ev),
-			 1);
+	assert_int_equal(
+	    ipcomp_out(&a, pl, sizeof(pl), IPPROTO_UDP, wire, 4, &wl, 1, &ev),
+	    1);
 	ipcomp_sa_free(&a);
 }
 
@@ -160,46 +157,46 @@ static void test_malformed(void **st)
 	wire[2] = 0x12;
 	wire[3] = 0x34;
 	for (size_t l = 0; l <= IPCOMP_HDR_LEN; l++)
-		assert_int_equal(ipcomp_in(&b, wire, l, back, sizeof(back),
-					   &bl, &nh, 1, &ev),
+		assert_int_equal(ipcomp_in(&b, wire, l, back, sizeof(back), &bl,
+					   &nh, 1, &ev),
 				 ESP_E_SHORT);
 	assert_int_equal(ipcomp_peek(wire, 3, &cpi, &seq), ESP_E_SHORT);
 	/* garbage that is not DEFLATE */
 	memset(wire + 4, 0xff, 64);
-	assert_int_equal(ipcomp_in(&b, wire, 68, back, sizeof(back), &bl, &nh,
-				   1, &ev),
-			 IPCOMP_E_DATA);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, 68, back, sizeof(back), &bl, &nh, 1, &ev),
+	    IPCOMP_E_DATA);
 	/* a good stream cut short, and one with octets after its end */
 	memset(pl, 'a', 1000);
 	wire[0] = IPPROTO_UDP;
 	wl = IPCOMP_HDR_LEN + raw_deflate(pl, 1000, wire + 4, 2000);
-	assert_int_equal(ipcomp_in(&b, wire, wl - 1, back, sizeof(back), &bl,
-				   &nh, 1, &ev),
-			 IPCOMP_E_DATA);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl - 1, back, sizeof(back), &bl, &nh, 1, &ev),
+	    IPCOMP_E_DATA);
 	wire[wl] = 0;
-	assert_int_equal(ipcomp_in(&b, wire, wl + 1, back, sizeof(back), &bl,
-				   &nh, 1, &ev),
-			 IPCOMP_E_DATA);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl + 1, back, sizeof(back), &bl, &nh, 1, &ev),
+	    IPCOMP_E_DATA);
 	/* another SA's CPI */
 	wire[3] = 0x35;
-	assert_int_equal(ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh,
-				   1, &ev),
-			 ESP_E_SHORT);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh, 1, &ev),
+	    ESP_E_SHORT);
 	wire[3] = 0x34;
 	/* RFC 3173 §3.2: IPComp in IPComp */
 	wire[0] = IPPROTO_COMP;
-	assert_int_equal(ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh,
-				   1, &ev),
-			 IPCOMP_E_NESTED);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh, 1, &ev),
+	    IPCOMP_E_NESTED);
 	/* a bomb: 3000 octets into a 2000-octet bound, and a 1000-octet
 	 * one into a 999-octet buffer */
 	wire[0] = IPPROTO_UDP;
 	memset(pl, 0, sizeof(pl));
 	wl = IPCOMP_HDR_LEN + raw_deflate(pl, sizeof(pl), wire + 4, 2000);
 	assert_true(wl < 100);
-	assert_int_equal(ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh,
-				   1, &ev),
-			 IPCOMP_E_BOMB);
+	assert_int_equal(
+	    ipcomp_in(&b, wire, wl, back, sizeof(back), &bl, &nh, 1, &ev),
+	    IPCOMP_E_BOMB);
 	wl = IPCOMP_HDR_LEN + raw_deflate(pl, 1000, wire + 4, 2000);
 	assert_int_equal(ipcomp_in(&b, wire, wl, back, 999, &bl, &nh, 1, &ev),
 			 IPCOMP_E_BOMB);
