@@ -148,6 +148,8 @@ sw() {
 #   local_auth= remote_auth= psk (default) | pubkey   local_certs=
 #   remote_certs= remote_cacerts= (files in swanctl's x509 / x509ca dirs)
 #   send_cert=ifasked|always|never  send_certreq=yes|no
+#   ah_proposals= (AH CHILD SA; give esp_proposals= empty for AH only)
+#   ipcomp=yes (IPCOMP_SUPPORTED beside the CHILD SA, RFC 7296 §2.22)
 charon_conn() {
 	local name=$1 conn=$2; shift 2
 	local -A o=([version]=2 [mode]=tunnel [child]=$conn [mobike]=no
@@ -187,7 +189,9 @@ charon_conn() {
 		[ -n "${o[remote_cacerts]:-}" ] && printf '\t\tcacerts = %s\n' "${o[remote_cacerts]}"
 		printf '\t}\n\tchildren {\n\t\t%s {\n' "${o[child]}"
 		printf '\t\t\tmode = %s\n' "${o[mode]}"
-		printf '\t\t\tesp_proposals = %s\n' "${o[esp_proposals]}"
+		[ -n "${o[esp_proposals]}" ] && printf '\t\t\tesp_proposals = %s\n' "${o[esp_proposals]}"
+		[ -n "${o[ah_proposals]:-}" ] && printf '\t\t\tah_proposals = %s\n' "${o[ah_proposals]}"
+		[ -n "${o[ipcomp]:-}" ] && printf '\t\t\tipcomp = %s\n' "${o[ipcomp]}"
 		printf '\t\t\trekey_time = %s\n' "${o[child_rekey_time]}"
 		[ -n "${o[child_life_time]:-}" ] && printf '\t\t\tlife_time = %s\n' "${o[child_life_time]}"
 		[ -n "${o[child_rand_time]:-}" ] && printf '\t\t\trand_time = %s\n' "${o[child_rand_time]}"
