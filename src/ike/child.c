@@ -777,19 +777,23 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 				 c->ipcomp == IKEV2_IPCOMP_DEFLATE ? "DEFLATE"
 								   : "?",
 				 c->cpi_in, c->cpi_out);
-		log_info(MOD,
-			 "CHILD SA #%u (%s) installed: %s %s-%u/%s "
-			 "SPIs in %08x out %08x, %s/%u === %s/%u",
-			 c->id, c->policy,
-			 c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
-			 crypto_encr_name(c->algs.encr), c->algs.encr_keybits,
-			 c->algs.integ ? crypto_integ_name(c->algs.integ)
-				       : "aead",
-			 c->spi_in, c->spi_out,
-			 kaddr_str(&c->ts_local.src, b1, sizeof(b1)),
-			 c->ts_local.src_plen,
-			 kaddr_str(&c->ts_remote.dst, b2, sizeof(b2)),
-			 c->ts_remote.dst_plen);
+		log_info(
+		    MOD,
+		    "CHILD SA #%u (%s) installed: %s %s %s-%u/%s "
+		    "SPIs in %08x out %08x, %s/%u === %s/%u",
+		    c->id, c->policy,
+		    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
+		    /* AH (RFC 4302) has integrity only: no ENCR */
+		    c->proto == IPPROTO_AH ? "AH" : "ESP",
+		    c->proto == IPPROTO_AH ? "none"
+					   : crypto_encr_name(c->algs.encr),
+		    c->algs.encr_keybits,
+		    c->algs.integ ? crypto_integ_name(c->algs.integ) : "aead",
+		    c->spi_in, c->spi_out,
+		    kaddr_str(&c->ts_local.src, b1, sizeof(b1)),
+		    c->ts_local.src_plen,
+		    kaddr_str(&c->ts_remote.dst, b2, sizeof(b2)),
+		    c->ts_remote.dst_plen);
 		child_established(c, p);
 		script_run(sa->d, sa, c, SCRIPT_CHILD_UP);
 	}
