@@ -12,6 +12,12 @@
  * (bit 0: HMAC-SHA1-96, else HMAC-SHA2-256-128 with ESN), or (bit 1) a
  * round trip: the input is the payload put behind an IPv4 (bit 2: IPv6)
  * header and AH, ah_encap then ah_decap must verify and give it back.
+ * With bit 5 (and not 6 or 7), IPComp DEFLATE (issue 16): the input is
+ * an IPComp header and payload through ipcomp_peek + ipcomp_in into a
+ * buffer of 1,500 octets (bit 1) or 65,535, which must bound the output;
+ * or (bit 0) a round trip: ipcomp_out of the input, then, when it
+ * compressed, ipcomp_in must give back the same octets and next header
+ * from fewer octets on the wire.
  * The first input byte selects the target.  The SAs are created for
  * each input and freed after it (replay windows, counters and cipher
  * contexts start fresh), so no input depends on the ones before.
@@ -25,6 +31,47 @@
 #include "kernel/userspace/esp.h"
 #include "kernel/userspace/esp_msg.h"
 #include "kernel/userspace/espd.h"
+#include "kernel/userspace/ipcomp.h"
+
+static void fuzz_ipcomp(uint8_t sel, const uint8_t *data, size_t size)
+{
+	static uint8_t out[IPCOMP_MAX_OUT + 16], wire[70000];
+	struct esp_sa sa;
+	struct ksa k;
+	size_t olen = 0, wl = 0;
+	uint32_t cpi, seq;
+	uint8_t nh = 0;
+	unsigned ev;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = IPPROTO_COMP;
+	k.spi = 0x300;
+	k.comp_id = IKEV2_IPCOMP_DEFLATE;
+	if (ipcomp_sa_init(&sa, &k, 1, NULL, 0) != 0)
+		__builtin_trap();
+	if (!(sel & 1)) {
+		size_t cap = sel & 2 ? 1500 : IPCOMP_MAX_OUT;
+
+		if (ipcomp_peek(data, size, &cpi, &seq) == 0 && cpi == 0x300 &&
+		    ipcomp_in(&sa, data, size, out, cap, &olen, &nh, 1, &ev) ==
+			0 &&
+		    olen > cap)
+			__builtin_trap(); /* the bound is the caller's */
+	} else if (size <= IPCOMP_MAX_OUT) {
+		int rc = ipcomp_out(&sa, data, size, IPPROTO_UDP, wire,
+				    sizeof(wire), &wl, 1, &ev);
+
+		if (rc == 0 &&
+		    (wl >= size || size < IPCOMP_MIN_LEN ||
+		     ipcomp_peek(wire, wl, &cpi, &seq) != 0 || cpi != 0x300 ||
+		     ipcomp_in(&sa, wire, wl, out, sizeof(out), &olen, &nh, 1,
+			       &ev) != 0 ||
+		     nh != IPPROTO_UDP || olen != size ||
+		     memcmp(out, data, size) != 0))
+			__builtin_trap();
+	}
+	ipcomp_sa_free(&sa);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -187,6 +234,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (sel & 0x40) {
 		fuzz_ah(sel, data, size);
+		return 0;
+	}
+	if (sel & 0x20) {
+		fuzz_ipcomp(sel, data, size);
 		return 0;
 	}
 	setup();
