@@ -255,11 +255,16 @@ n_init2=$(wc_pcap "$T/wire2.pcap" 'isakmp.exchangetype == 34 || isakmp.exchanget
 n_esp2=$(wc_pcap "$T/wire2.pcap" "esp && ipv6.src == $COA2")
 n_cc1=$(wc_pcap "$T/wire1.pcap" 'isakmp.exchangetype == 36')
 n_icmp=$(both 'icmpv6.type == 128 || icmpv6.type == 129')
+# RFC 7296 §2.11: the HA answers from the address the MN sent to
+n_badsrc=$(both "isakmp && (ipv6.dst == $COA1 || ipv6.dst == $COA2) && ipv6.src != $HA")
+n_ha=$(both "isakmp && ipv6.src == $HA")
 check "tshark: one IKE_SA_INIT exchange in all ($n_init messages)" test "$n_init" = 2
 check "tshark: one IKE_AUTH exchange in all ($n_auth messages)" test "$n_auth" = 2
 check "tshark: no IKE_SA_INIT or IKE_AUTH on network 2 after the moves ($n_init2)" test "$n_init2" = 0
 check "tshark: ESP from CoA2 on network 2 ($n_esp2 packets)" test "$n_esp2" -gt 100
 check "tshark: the CHILD rekey (CREATE_CHILD_SA) went over network 1, from CoA1 ($n_cc1)" test "$n_cc1" -ge 2
+check "tshark: every IKE message of the HA ($n_ha) comes from $HA, the address the MN sends to ($n_badsrc from another)" \
+	test "$n_badsrc" = 0 -a "$n_ha" -ge 4
 check "tshark: no clear ICMPv6 echo on either network ($n_icmp)" test "$n_icmp" = 0
 
 # ---- nothing stale -----------------------------------------------------------------
