@@ -20,7 +20,12 @@
  * with a new Quick Mode naming it, ikev1_quick_rekey, and deletes it when
  * the new one is installed; a CHILD SA the peer made is renewed by us at
  * 95 % unless the peer's Quick Mode renewed it first; at the lifetime
- * the SA is deleted).
+ * the SA is deleted).  Phase 1 re-authentication (as strongSwan's IKEv1
+ * reauth): the side that initiated an ISAKMP SA starts a new Main Mode
+ * at 90 % of its lifetime; once established, the new SA takes the old
+ * one's CHILD SAs and renews each by a Quick Mode (IKEv1 CHILD SAs die
+ * with their ISAKMP SA at many peers), and when none is left to renew
+ * it Deletes the old ISAKMP SA.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -256,6 +261,11 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 static void dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
 static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+static int phase1_start(struct iked *d, const struct ike_remote *r,
+			const struct ike_policy *p, const struct ike_ep *local,
+			const struct ike_ep *peer, struct v1_sa **out,
+			char *err, size_t errlen);
+static void reauth_done(struct v1_sa *v);
 
 static struct v1_sa *sa_new(struct iked *d, const struct ike_remote *r,
 			    const struct ike_policy *p, bool initiator,
@@ -450,6 +460,34 @@ static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	(void)t;
 	if (!v->established) {
 		v1_kill(v, "negotiation time limit");
+		return;
+	}
+	if (v->initiator && !v->reauth_started &&
+	    ev_now_ms() + 1000 < v->expire_ms) {
+		/* 90 % of the lifetime: re-authenticate (a new Main Mode);
+		 * the timer fires again at the lifetime */
+		const struct ike_remote *r =
+		    cfg_remote_by_name(v->d->cfg, v->remote);
+		const struct ike_policy *p =
+		    cfg_policy_by_name(v->d->cfg, v->policy);
+		struct v1_sa *n = NULL;
+		char err[128];
+
+		v->reauth_started = true;
+		ev_timer_start(v->d->loop, &v->life,
+			       v->expire_ms - ev_now_ms());
+		if (!r || !p ||
+		    phase1_start(v->d, r, p, &v->local, &v->peer, &n, err,
+				 sizeof(err)) < 0) {
+			log_warn(MOD,
+				 "ISAKMP SA #%u: re-authentication not "
+				 "started: %s",
+				 v->id, r && p ? err : "remote or policy gone");
+			return;
+		}
+		n->reauth_of = v->id;
+		log_info(MOD, "ISAKMP SA #%u: re-authenticating as #%u", v->id,
+			 n->id);
 		return;
 	}
 	/* Phase 1 lifetime: Deletes for the CHILD SAs and the ISAKMP SA
@@ -744,6 +782,68 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 		}
 	}
 	v1c_arm(v);
+	reauth_done(v);
+}
+
+static struct v1_sa *sa_by_id(struct iked *d, uint32_t id)
+{
+	struct v1_sa *x;
+
+	for (x = d->v1sas; x; x = x->next)
+		if (x->id == id && !x->dead)
+			return x;
+	return NULL;
+}
+
+/* A re-authenticating SA is established: it takes the old one's CHILD
+ * SAs (same endpoints) and renews each policy's by a Quick Mode; the
+ * old SA goes once none is left to renew (reauth_done). */
+static void reauth_takeover(struct v1_sa *v)
+{
+	struct v1_sa *old = sa_by_id(v->d, v->reauth_of);
+	struct v1_child *c, **tail;
+
+	if (!old)
+		return;
+	for (tail = &v->children; *tail; tail = &(*tail)->next)
+		;
+	*tail = old->children;
+	old->children = NULL;
+	ev_timer_stop(v->d->loop, &old->child_timer);
+	for (c = v->children; c; c = c->next) {
+		const struct ike_policy *p;
+		struct v1_child *o;
+		bool dup = false;
+
+		if (c->rekeying)
+			continue;
+		for (o = v->children; o != c; o = o->next)
+			dup |= o->rekeying && !strcmp(o->policy, c->policy);
+		c->rekeying = true;
+		p = cfg_policy_by_name(v->d->cfg, c->policy);
+		if (!dup && p)
+			quick_begin(v, p, NULL);
+	}
+}
+
+/* The old SA of a re-authentication Deleted once every CHILD SA it
+ * handed over is renewed (v1c_install replaced them) or gone. */
+static void reauth_done(struct v1_sa *v)
+{
+	struct v1_sa *old;
+	struct v1_child *c;
+
+	if (!v->reauth_of)
+		return;
+	for (c = v->children; c; c = c->next)
+		if (c->rekeying)
+			return;
+	old = sa_by_id(v->d, v->reauth_of);
+	v->reauth_of = 0;
+	if (!old)
+		return;
+	send_delete(old, 0);
+	v1_kill(old, "re-authenticated");
 }
 
 static void established(struct v1_sa *v)
@@ -773,7 +873,8 @@ static void established(struct v1_sa *v)
 	if (c1) {
 		v->expire_ms = v->established_ms + c1->lifetime_sec * 1000ull;
 		ev_timer_start(v->d->loop, &v->life,
-			       c1->lifetime_sec * 1000ull);
+			       c1->lifetime_sec *
+				   (v->initiator ? 900ull : 1000ull));
 		if (c1->dpd_delay_sec)
 			ev_timer_start(v->d->loop, &v->dpd,
 				       c1->dpd_delay_sec * 1000ull);
@@ -808,8 +909,11 @@ static void v1_out(struct v1_sa *v, struct ikev1_out *o)
 		 * not keep postponing the resend of an unanswered Quick Mode */
 		sent = o->len > 18 && o->pkt[18] != ISAKMP_EXCH_INFO;
 	}
-	if (o->established && !v->established)
+	if (o->established && !v->established) {
 		established(v);
+		if (v->reauth_of)
+			reauth_takeover(v);
+	}
 	if (o->child_ready)
 		v1c_install(v, &o->child);
 	if (o->initial_contact) {
@@ -1132,13 +1236,32 @@ int v1_initiate(struct iked *d, const struct ike_remote *r,
 		return -EHOSTUNREACH;
 	}
 	local.port = net_local_port(d, &local.addr, peer.port == IKE_NATT_PORT);
-	v = sa_new(d, r, p, true, &local, &peer, peer.port == IKE_NATT_PORT);
-	if (!v)
-		return -ENOMEM;
+	rc = phase1_start(d, r, p, &local, &peer, &v, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (reqid)
 		v->reqid = reqid;
 	v->qm_queued = true;
-	v->aggressive = c1->aggressive_initiate;
+	return 0;
+}
+
+/* A new ISAKMP SA from local to peer, its first message sent. */
+static int phase1_start(struct iked *d, const struct ike_remote *r,
+			const struct ike_policy *p, const struct ike_ep *local,
+			const struct ike_ep *peer, struct v1_sa **out,
+			char *err, size_t errlen)
+{
+	struct ikev1_out o;
+	struct v1_sa *v;
+	char b[80];
+	int rc;
+
+	v = sa_new(d, r, p, true, local, peer, peer->port == IKE_NATT_PORT);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	v->aggressive = r->v1->aggressive_initiate;
 	rc = ikev1_sa_new_initiator(&v->conf, &v->e, &o);
 	if (rc < 0) {
 		snprintf(err, errlen, "IKEv1 initiator: %s", strerror(-rc));
@@ -1148,14 +1271,15 @@ int v1_initiate(struct iked *d, const struct ike_remote *r,
 	{
 		struct sockaddr_storage sl, sp;
 		socklen_t l;
-		ike_ep_to_ss(&local, &sl, &l);
-		ike_ep_to_ss(&peer, &sp, &l);
+		ike_ep_to_ss(local, &sl, &l);
+		ike_ep_to_ss(peer, &sp, &l);
 		ikev1_sa_set_addrs(v->e, (struct sockaddr *)&sl,
 				   (struct sockaddr *)&sp);
 	}
 	log_info(MOD, "ISAKMP SA #%u: %s Mode to %s (%s) for policy %s", v->id,
 		 v->aggressive ? "Aggressive" : "Main", r->name,
-		 ike_ep_str(&peer, b, sizeof(b)), p->name);
+		 ike_ep_str(peer, b, sizeof(b)), p->name);
+	*out = v;
 	v1_out(v, &o);
 	return 0;
 }

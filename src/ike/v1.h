@@ -91,6 +91,12 @@ struct v1_sa {
 	unsigned dpd_fails;
 	bool dpd_out;
 	bool qm_queued; /* start a Quick Mode once established */
+	/* Phase 1 re-authentication: the SA we initiated starts a new Main
+	 * Mode at 90 % of its lifetime (reauth_started); the new one
+	 * (reauth_of = our id) renews our CHILD SAs by Quick Modes, then
+	 * Deletes us */
+	bool reauth_started;
+	uint32_t reauth_of;
 	uint32_t larval[V1_LARVAL_MAX]; /* getspi SPIs not yet in a child */
 	unsigned n_larval;
 

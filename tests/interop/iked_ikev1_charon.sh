@@ -17,6 +17,9 @@
 #           Mode with a PSK (warned about at start) to charon (aggressive =
 #           yes and its own opt-in), Quick Mode, ping
 #   aggr_resp  the same with charon initiating and iked answering
+#   reauth  Phase 1 re-authentication at 90 % of a 30 s ISAKMP lifetime:
+#           new Main Mode, CHILD SA renewed on it, old ISAKMP SA Deleted,
+#           pings keep passing (run by iked_ikev1_charon_dpd.sh)
 #   dual    one iked, two remotes with `acceptable_kmp { ikev2; ikev1; }`:
 #           it initiates IKEv2 to an IKEv2 charon (the first of the list)
 #           and answers IKEv1 from an IKEv1-only charon, both at once,
@@ -548,6 +551,38 @@ case_aggr_resp() {
 	check "aggr_resp: tshark sees Aggressive Mode (exchange type 4)" \
 		eval "[ \$(ts_counts '$kd' '$(cap_file aggr_resp)' 'isakmp.exchangetype == 4') -ge 3 ]"
 	charon_stop ar-b
+}
+
+# Phase 1 re-authentication: iked's ISAKMP SA lives 30 s; at 90 % iked
+# runs a new Main Mode, renews the CHILD SA by a Quick Mode on it and
+# Deletes the old ISAKMP SA; pings keep passing
+case_reauth() {
+	V1EXTRA='kmp_sa_lifetime_time 30 sec;' iked_conf peer 198.51.100.2 203.0.113.2/32 \
+		'ikev1;' host-a.example host-b.example >"$TEST_DIR/racoon2.conf"
+	charon_peer b ra-b 1 198.51.100.2 198.51.100.1 203.0.113.2/32 ||
+		{ fail "reauth: charon"; return; }
+	start_r2 || { fail "reauth: iked did not start"; return; }
+	check "reauth: a ping raises an ACQUIRE; Main Mode + Quick Mode; the ping passes" \
+		wait_for "ns_exec a ping -c1 -W1 -I 203.0.113.1 203.0.113.2" 20
+	local id0 spi0 id1 spi1 lost
+	id0=$(q 'v1[0]["id"]')
+	spi0=$(q 'k1[0]["spi_in"]')
+	# 40 s of pings across the re-authentication at ~27 s
+	ns_exec a ping -c 200 -i 0.2 -W1 -q -I 203.0.113.1 203.0.113.2 >"$TEST_DIR/reauth-ping.log" 2>&1
+	check "reauth: iked logged the re-authentication and Deleted the old ISAKMP SA" \
+		eval "grep -q 'ISAKMP SA #$id0: re-authenticating as' '$TEST_DIR/iked.log' &&
+		      grep -q 'ISAKMP SA #$id0 .* removed: re-authenticated' '$TEST_DIR/iked.log'"
+	id1=$(q 'v1[0]["id"]')
+	spi1=$(q 'k1[0]["spi_in"]')
+	check "reauth: iked: one ISAKMP SA, a new one (#$id0 -> #$id1), one CHILD SA, renewed ($spi0 -> $spi1)" \
+		eval "is 'len(v1)' 1 && is 'len(k1)' 1 && [ '$id1' != '$id0' ] && [ '$spi1' != '$spi0' ]"
+	check "reauth: charon: one IKE SA ESTABLISHED, one CHILD SA INSTALLED" \
+		wait_for "[ \"\$(charon_count ra-b ike)\" = 1 ] && [ \"\$(charon_count ra-b child)\" = 1 ]" 5
+	lost=$(sed -n 's/.* \([0-9]*\)% packet loss.*/\1/p' "$TEST_DIR/reauth-ping.log")
+	check "reauth: pings across it: ${lost:-?}% lost (<= 2%)" test "${lost:-100}" -le 2
+	check "reauth: r2espd holds the two SAs of the new CHILD SA only" wait_for "[ \"\$(esp_sas)\" = 2 ]" 5
+	stop_r2
+	charon_stop ra-b
 }
 
 case_dual() {
