@@ -63,6 +63,24 @@ enum {
 	ISAKMP_ESP_AES_GCM_16 = 20
 };
 
+/* IPsec AH transform IDs (RFC 2407 §4.4.3, RFC 4868 §2.4, IANA); each
+ * names the integrity algorithm its AUTH_ALG attribute must repeat. */
+enum {
+	ISAKMP_AH_MD5 = 2,
+	ISAKMP_AH_SHA = 3,
+	ISAKMP_AH_SHA2_256 = 5,
+	ISAKMP_AH_SHA2_384 = 6,
+	ISAKMP_AH_SHA2_512 = 7
+};
+
+/* IPCOMP transform IDs (RFC 2407 §4.4.5); the proposal's SPI is the
+ * 2-octet CPI (RFC 2407 §4.4.1, RFC 3173 §4.1). */
+enum {
+	ISAKMP_IPCOMP_OUI = 1,
+	ISAKMP_IPCOMP_DEFLATE = 2,
+	ISAKMP_IPCOMP_LZS = 3
+};
+
 /* IPsec SA attributes (RFC 2407 §4.5). */
 enum {
 	ISAKMP_ATTR_LIFE_TYPE = 1,
