@@ -18,14 +18,27 @@
 
 #define MOD "ike"
 
+/*
+ * The check timer: due when the SA has been quiet for dpd_delay (plus
+ * up to 10 % jitter, so that SAs set up in a burst -- 100,000 peers
+ * after a restart -- do not all check at once, and drift apart further
+ * on every round).  quiet_ms: how long it has been quiet already.
+ */
+static void dpd_start(struct ike_sa *sa, uint64_t delay_ms, uint64_t quiet_ms)
+{
+	uint64_t left = quiet_ms < delay_ms ? delay_ms - quiet_ms : 0;
+
+	ev_timer_start(sa->d->loop, &sa->dpd,
+		       left + ike_jitter_ms(delay_ms, 10));
+}
+
 void ike_dpd_arm(struct ike_sa *sa)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
 
 	ev_timer_stop(sa->d->loop, &sa->dpd);
 	if (r && r->dpd_delay_sec && sa->state == IKE_S_ESTABLISHED)
-		ev_timer_start(sa->d->loop, &sa->dpd,
-			       (uint64_t)r->dpd_delay_sec * 1000);
+		dpd_start(sa, (uint64_t)r->dpd_delay_sec * 1000, 0);
 }
 
 void dpd_heard(struct ike_sa *sa)
@@ -38,15 +51,16 @@ void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct ike_sa *sa = arg;
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
-	uint64_t now = ev_now_ms();
+	uint64_t now = ev_now_ms(), delay, quiet;
 
 	(void)loop;
 	(void)t;
-	if (!r || sa->state != IKE_S_ESTABLISHED)
+	if (!r || !r->dpd_delay_sec || sa->state != IKE_S_ESTABLISHED)
 		return;
+	delay = (uint64_t)r->dpd_delay_sec * 1000;
+	quiet = now - sa->last_recv_ms;
 	/* §2.4: only check when nothing was heard for dpd_delay. */
-	if (now - sa->last_recv_ms >= (uint64_t)r->dpd_delay_sec * 1000 &&
-	    !sa->req_out && !task_queued(sa, TASK_DPD)) {
+	if (quiet >= delay && !sa->req_out && !task_queued(sa, TASK_DPD)) {
 		struct task *nt = task_new(TASK_DPD);
 
 		if (nt) {
@@ -55,9 +69,10 @@ void ike_dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		}
 	}
 	/* Unanswered checks end in the retransmission give-up, which
-	 * kills the SA (§2.4: the peer is then considered dead). */
-	if (sa->state != IKE_S_DEAD)
-		ike_dpd_arm(sa);
+	 * kills the SA (§2.4: the peer is then considered dead).  Next
+	 * round: dpd_delay after the check, or after what was heard. */
+	if (sa->state == IKE_S_ESTABLISHED)
+		dpd_start(sa, delay, quiet >= delay ? 0 : quiet);
 }
 
 /* §2.4: an INFORMATIONAL request with no payloads. */

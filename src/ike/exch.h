@@ -29,6 +29,9 @@ void dpd_heard(struct ike_sa *sa);
 int dpd_initiate(struct ike_sa *sa, struct task *t);
 void dpd_process_i(struct ike_sa *sa, struct task *t, const struct ike_msg *m);
 void child_timer_fire(struct ev_loop *loop, struct ev_timer *t, void *arg);
+/* A random share of base in [0, base * pct / 100] (0 without random
+ * bytes): spreads periodic timers of SAs set up in a burst. */
+uint64_t ike_jitter_ms(uint64_t base, unsigned pct);
 /*
  * Deadlines of an IKE or CHILD SA established at now with a lifetime of
  * life ms (0: none, both deadlines 0): expiry at the end, rekey at 90%

@@ -211,13 +211,13 @@ int ike_queue_ike_delete(struct ike_sa *sa)
 
 /* ---- timers ---- */
 
-static uint64_t jitter(uint64_t base, unsigned pct)
+uint64_t ike_jitter_ms(uint64_t base, unsigned pct)
 {
 	uint32_t rnd = 0;
 
 	if (!base)
 		return 0;
-	/* Jitter only spreads rekeys in time; it is no secret, so without
+	/* Jitter only spreads timers in time; it is no secret, so without
 	 * random bytes there is simply none. */
 	if (crypto_random(&rnd, sizeof(rnd)) < 0)
 		return 0;
@@ -231,7 +231,7 @@ void life_deadlines(uint64_t now, uint64_t life, uint64_t *rekey_ms,
 	if (!life)
 		return;
 	*expire_ms = now + life;
-	*rekey_ms = now + life * 9 / 10 - jitter(life, 10);
+	*rekey_ms = now + life * 9 / 10 - ike_jitter_ms(life, 10);
 }
 
 void life_timer_arm(struct ev_loop *loop, struct ev_timer *t, uint64_t rekey_ms,

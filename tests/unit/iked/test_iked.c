@@ -713,6 +713,55 @@ static void test_second_child_and_dpd(void **st)
 	assert_int_equal(a->state, IKE_S_ESTABLISHED);
 }
 
+/* The check timer (dpd.c): due dpd_delay after the SA went quiet, plus
+ * up to 10 % jitter so that SAs set up together spread out; a fire
+ * after something was heard waits only for the rest of dpd_delay. */
+static void test_dpd_timer_jitter(void **st)
+{
+	struct ike_sa *a;
+	uint64_t lo = UINT64_MAX, hi = 0, t0;
+	int i;
+
+	(void)st;
+	A.cfg->remote[0].dpd_delay_sec = 30;
+	establish();
+	a = live_sa(&A);
+	assert_true(ev_timer_active(&a->dpd));
+	for (i = 0; i < 200; i++) {
+		uint64_t w;
+
+		t0 = ev_now_ms();
+		ike_dpd_arm(a);
+		w = a->dpd.when_ms - t0;
+		assert_true(w >= 30000 - 5 && w <= 33000 + 5);
+		lo = w < lo ? w : lo;
+		hi = w > hi ? w : hi;
+	}
+	/* 200 draws over 3,000 ms: not one instant */
+	assert_true(hi - lo > 1000);
+	/* Heard from 10 s ago: the next check is ~20 s away, no check now. */
+	a->last_recv_ms = ev_now_ms() - 10000;
+	t0 = ev_now_ms();
+	ike_dpd_fire(A.loop, &a->dpd, a);
+	assert_false(a->req_out);
+	assert_true(a->dpd.when_ms - t0 >= 20000 - 5 &&
+		    a->dpd.when_ms - t0 <= 23000 + 5);
+	/* Quiet for dpd_delay: an empty INFORMATIONAL goes out and is
+	 * answered; the next round is a full dpd_delay away. */
+	a->last_recv_ms = ev_now_ms() - 30000;
+	t0 = ev_now_ms();
+	ike_dpd_fire(A.loop, &a->dpd, a);
+	assert_true(a->req_out);
+	assert_true(a->dpd.when_ms - t0 >= 30000 - 5);
+	assert_int_equal(h_pump(), 2);
+	assert_false(a->req_out);
+	assert_int_equal(a->state, IKE_S_ESTABLISHED);
+	/* Not established any more: no timer. */
+	A.cfg->remote[0].dpd_delay_sec = 0;
+	ike_dpd_arm(a);
+	assert_false(ev_timer_active(&a->dpd));
+}
+
 /* need_pfs with different preferences: Bob answers the CHILD rekey's
  * KE with INVALID_KE_PAYLOAD, Alice starts it again with his group. */
 static void test_child_pfs_invalid_ke(void **st)
@@ -929,6 +978,7 @@ int main(void)
 	    T(test_rw_any_identity_ok),
 	    T(test_rw_any_identity_bad_psk),
 	    T(test_second_child_and_dpd),
+	    T(test_dpd_timer_jitter),
 	    T(test_garbage),
 	    T(test_child_pfs_invalid_ke),
 	    T(test_ike_rekey_invalid_ke),
