@@ -43,6 +43,7 @@
 #include <openssl/x509.h>
 
 #include "crypto/ikev1.h"
+#include "isakmp/bundle.h"
 #include "isakmp/isakmp.h"
 
 #define IKEV1_MAX_P1 8
@@ -105,11 +106,19 @@ struct ikev1_conf {
 	size_t peer_id_len;
 	struct ikev1_p1_suite p1[IKEV1_MAX_P1];
 	unsigned n_p1;
+	/* Quick Mode bundle (racoon2's sa_index, isakmp/bundle.h): ESP
+	 * suites (n_p2 0 = no ESP), AH suites (n_ah 0 = no AH), IPComp
+	 * (ISAKMP_IPCOMP_DEFLATE, 0 = none; offered only with a CPI from
+	 * getspi_proto, optional either way: RFC 3173 §2.1) */
 	struct ikev1_p2_suite p2[IKEV1_MAX_P2];
 	unsigned n_p2;
-	uint16_t pfs_group; /* 0: no PFS required/offered */
-	bool natt;	    /* offer/accept NAT-T (RFC 3947) */
-	bool natt_force;    /* behave as if a NAT were there (tests) */
+	struct isakmp_ah_suite ah[IKEV1_MAX_P2];
+	unsigned n_ah;
+	uint8_t ipcomp;
+	uint32_t p2_life_sec; /* 0: the first ESP suite's life_sec */
+	uint16_t pfs_group;   /* 0: no PFS required/offered */
+	bool natt;	      /* offer/accept NAT-T (RFC 3947) */
+	bool natt_force;      /* behave as if a NAT were there (tests) */
 	/* traffic selectors of Quick Mode: ours, the peer's (IDci/IDcr as
 	 * initiator; what the responder accepts, mirrored) */
 	struct isakmp_id ts_local, ts_remote;
@@ -127,6 +136,9 @@ struct ikev1_conf {
 	bool initial_contact;
 	/* inbound SPI for a new CHILD SA (the kernel's getspi) */
 	int (*getspi)(void *arg, uint32_t *spi);
+	/* the same for AH and IPComp (proto ISAKMP_PROTO_AH/_IPCOMP; a CPI
+	 * must be 256-61439); NULL: AH through getspi, no IPComp */
+	int (*getspi_proto)(void *arg, uint8_t proto, uint32_t *spi);
 	void *arg;
 };
 
@@ -142,16 +154,28 @@ enum ikev1_state {
 	IKEV1_AM_R2, /* responder: SA, KE, Nr, IDir, HASH_R sent */
 };
 
-/* Keys of one established CHILD SA (ESP). */
+/* Keys of one established CHILD SA: a bundle (RFC 2409 §5.5) named by
+ * its ESP SA, or by its AH SA when it has no ESP; AH beside ESP and
+ * IPComp have fields of their own. */
 struct ikev1_child {
+	uint8_t proto; /* ISAKMP_PROTO_ESP or _AH: what spi_in/out name */
 	uint32_t spi_in, spi_out;
-	uint16_t encr; /* IKEV2_ENCR_* */
+	uint16_t encr; /* IKEV2_ENCR_*; 0 for AH */
 	uint16_t keybits;
 	uint16_t integ; /* IKEV2_INTEG_* */
 	uint32_t life_sec;
 	size_t keylen; /* encr key octets + integ key octets */
 	uint8_t key_in[CRYPTO_MAX_KEY * 2];
 	uint8_t key_out[CRYPTO_MAX_KEY * 2];
+	/* AH+ESP: the AH SA pair (its own KEYMAT, RFC 2409 §5.5) */
+	bool ah;
+	uint32_t ah_spi_in, ah_spi_out;
+	uint16_t ah_integ;
+	size_t ah_keylen;
+	uint8_t ah_key_in[CRYPTO_MAX_KEY], ah_key_out[CRYPTO_MAX_KEY];
+	/* IPComp (RFC 3173): transform ISAKMP_IPCOMP_*, 0 = none */
+	uint8_t ipcomp;
+	uint16_t cpi_in, cpi_out;
 	struct isakmp_id ts_local, ts_remote;
 	bool pfs;
 	bool udp_encap; /* RFC 3948 ESP-in-UDP (NAT-T) */
@@ -178,7 +202,8 @@ struct ikev1_out {
 	 * other SAs with this peer are stale */
 	bool initial_contact;
 	uint8_t deleted_proto; /* Delete received: ISAKMP_PROTO_*, 0 none */
-	uint32_t deleted_spi;  /* ESP: the SPI named (our outbound) */
+	uint32_t deleted_spi;  /* ESP/AH/IPComp: the SPI or CPI named (our
+				  outbound) */
 };
 
 struct ikev1_stats {
@@ -240,6 +265,11 @@ int ikev1_quick_rekey(struct ikev1_sa *sa, uint32_t old_spi_in,
 /* Informational Delete of a CHILD SA (our inbound SPI) or, with spi 0,
  * of the ISAKMP SA itself (the SA is DEAD afterwards). */
 int ikev1_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);
+/* The same for a whole bundle: one Delete payload per protocol (RFC 2408
+ * §3.15) with our inbound SPIs (esp_spi 0: no ESP, ah_spi 0: no AH,
+ * cpi 0: no IPComp). */
+int ikev1_delete_bundle(struct ikev1_sa *sa, uint32_t esp_spi, uint32_t ah_spi,
+			uint16_t cpi, struct ikev1_out *out);
 
 /* RFC 3706: an R-U-THERE (when the peer sent the DPD vendor ID, else
  * -ENOTSUP); the ACK comes back as out->dpd_ack.  Answering the peer's

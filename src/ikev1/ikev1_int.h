@@ -30,8 +30,10 @@ struct ikev1_qm {
 	size_t gqm_len;
 	uint16_t group;
 	uint8_t prop_num;
-	struct ikev1_p2_suite suite;
-	uint32_t spi_in, spi_out;
+	struct ikev1_p2_suite suite;	/* ESP (esp_id 0: none); life of all */
+	uint32_t spi_in, spi_out;	/* of the ESP SA, or AH without ESP */
+	struct isakmp_bundle_spis ours; /* our inbound SPIs, every protocol */
+	struct isakmp_bundle b;		/* the bundle agreed */
 	struct isakmp_id idci, idcr;
 	uint8_t *last_sent; /* our last message of this exchange */
 	size_t last_len;
@@ -125,13 +127,22 @@ int p1_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 	      struct ikev1_p1_suite *chosen);
 int p1_keys_setup(const struct ikev1_p1_suite *s, struct ikev1_keys *k);
 
-void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
-	      uint16_t encap, struct isakmp_sa *sa);
+/* Phase 2 bundles (isakmp/bundle.h) from the configuration: the IPComp
+ * set only with_comp (a CPI was allocated). */
+void p2_bundle_conf(const struct ikev1_conf *c, uint16_t group, uint16_t encap,
+		    bool with_comp, struct isakmp_bundle_conf *bc);
+/* Initiator: our offer with our inbound SPIs (ours->cpi 0: no IPComp). */
+int p2_offer(const struct ikev1_conf *c, const struct isakmp_bundle_spis *ours,
+	     uint16_t group, uint16_t encap, struct isakmp_sa *sa);
+/* Responder: the AND-set we take into q->b (suite, group, spi_out,
+ * resp_life); 0 or ISAKMP_N_NO_PROPOSAL_CHOSEN. */
 int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
-	      uint16_t encap, uint32_t spi_in, struct isakmp_sa *reply,
-	      struct ikev1_qm *q);
+	      uint16_t encap, bool with_comp, struct ikev1_qm *q);
+/* Initiator: the reply against the offer made with q->ours, q->group. */
 int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 	      uint16_t encap, struct ikev1_qm *q);
+/* ISAKMP_AUTH_* as the IKEv2 integrity ID and its key length. */
+int p2_integ(uint16_t auth, uint16_t *integ, size_t *keylen);
 /* ESP algorithms of a Phase 2 suite as IKEv2 IDs (kernel ops table). */
 int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
 	    size_t *keylen);
@@ -223,6 +234,11 @@ int dpd_notify(struct ikev1_sa *sa, const struct isakmp_notify *n,
 int info_send(struct ikev1_sa *sa, const struct isakmp_notify *n,
 	      const struct isakmp_delete *d, struct ikev1_out *out);
 int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out);
+int info_send_dels(struct ikev1_sa *sa, const struct isakmp_notify *n,
+		   const struct isakmp_delete *d, unsigned n_d,
+		   struct ikev1_out *out);
+int info_delete_bundle(struct ikev1_sa *sa, uint32_t esp_spi, uint32_t ah_spi,
+		       uint16_t cpi, struct ikev1_out *out);
 int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	       struct ikev1_out *out);
 

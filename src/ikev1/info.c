@@ -17,6 +17,13 @@
 int info_send(struct ikev1_sa *sa, const struct isakmp_notify *n,
 	      const struct isakmp_delete *d, struct ikev1_out *out)
 {
+	return info_send_dels(sa, n, d, d ? 1 : 0, out);
+}
+
+int info_send_dels(struct ikev1_sa *sa, const struct isakmp_notify *n,
+		   const struct isakmp_delete *d, unsigned n_d,
+		   struct ikev1_out *out)
+{
 	struct isakmp_hdr h;
 	struct isakmp_wr b;
 	uint8_t hash[CRYPTO_MAX_PRF_OUT], iv[CRYPTO_MAX_BLOCK];
@@ -35,8 +42,8 @@ int info_send(struct ikev1_sa *sa, const struct isakmp_notify *n,
 	isakmp_put_reserve(&b, ISAKMP_NP_HASH, sa->keys.hlen, &off);
 	if (n)
 		isakmp_put_notify(&b, n);
-	if (d)
-		isakmp_put_delete(&b, d);
+	for (unsigned i = 0; i < n_d; i++)
+		isakmp_put_delete(&b, &d[i]);
 	rc = isakmp_wr_finish(&b, &pkt, &len);
 	if (rc)
 		return rc;
@@ -82,6 +89,48 @@ int info_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
 	if (!rc && !spi_in)
 		sa->state = IKEV1_DEAD;
 	return rc;
+}
+
+static void be32_to(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* RFC 2408 §3.15: one Delete payload per protocol of the bundle. */
+int info_delete_bundle(struct ikev1_sa *sa, uint32_t esp_spi, uint32_t ah_spi,
+		       uint16_t cpi, struct ikev1_out *out)
+{
+	struct isakmp_delete d[3];
+	uint8_t spis[3][4];
+	unsigned n = 0;
+
+	memset(d, 0, sizeof(d));
+	if (ah_spi) {
+		be32_to(spis[n], ah_spi);
+		d[n] = (struct isakmp_delete){ISAKMP_DOI_IPSEC, ISAKMP_PROTO_AH,
+					      4, 1, spis[n]};
+		n++;
+	}
+	if (esp_spi) {
+		be32_to(spis[n], esp_spi);
+		d[n] = (struct isakmp_delete){ISAKMP_DOI_IPSEC,
+					      ISAKMP_PROTO_ESP, 4, 1, spis[n]};
+		n++;
+	}
+	if (cpi) {
+		/* RFC 3173 §4.1: the CPI, 2 octets as in the proposal */
+		spis[n][0] = (uint8_t)(cpi >> 8);
+		spis[n][1] = (uint8_t)cpi;
+		d[n] = (struct isakmp_delete){
+		    ISAKMP_DOI_IPSEC, ISAKMP_PROTO_IPCOMP, 2, 1, spis[n]};
+		n++;
+	}
+	if (!n || (!ah_spi && !esp_spi))
+		return -EINVAL;
+	return info_send_dels(sa, NULL, d, n, out);
 }
 
 int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
@@ -133,13 +182,23 @@ int info_input(struct ikev1_sa *sa, const struct isakmp_msg *m,
 
 		if (isakmp_get_delete(&pm.pl[i], &d) != 0)
 			continue;
-		if (d.proto == ISAKMP_PROTO_ESP && d.spi_size == 4) {
-			/* one SA per event; further SPIs are rare and are
-			 * left to expire */
-			out->deleted_proto = ISAKMP_PROTO_ESP;
+		if ((d.proto == ISAKMP_PROTO_ESP ||
+		     d.proto == ISAKMP_PROTO_AH) &&
+		    d.spi_size == 4) {
+			/* one SA per event (a bundle goes whole with any of
+			 * its SAs); further SPIs are rare and are left to
+			 * expire */
+			if (out->deleted_proto)
+				continue;
+			out->deleted_proto = d.proto;
 			out->deleted_spi = (uint32_t)d.spis[0] << 24 |
 					   (uint32_t)d.spis[1] << 16 |
 					   (uint32_t)d.spis[2] << 8 | d.spis[3];
+		} else if (d.proto == ISAKMP_PROTO_IPCOMP && d.spi_size == 2) {
+			if (out->deleted_proto)
+				continue;
+			out->deleted_proto = d.proto;
+			out->deleted_spi = (uint32_t)d.spis[0] << 8 | d.spis[1];
 		} else if (d.proto == ISAKMP_PROTO_ISAKMP && d.spi_size == 16 &&
 			   memcmp(d.spis, sa->cky_i, 8) == 0 &&
 			   memcmp(d.spis + 8, sa->cky_r, 8) == 0) {

@@ -120,150 +120,104 @@ int p1_keys_setup(const struct ikev1_p1_suite *s, struct ikev1_keys *k)
 	return 0;
 }
 
-/* ---- Phase 2 ---- */
+/* ---- Phase 2: bundles (isakmp/bundle.c) ---- */
 
-void p2_offer(const struct ikev1_conf *c, uint32_t spi, uint16_t group,
-	      uint16_t encap, struct isakmp_sa *sa)
+void p2_bundle_conf(const struct ikev1_conf *c, uint16_t group, uint16_t encap,
+		    bool with_comp, struct isakmp_bundle_conf *bc)
 {
-	struct isakmp_prop *p = &sa->p[0];
-
-	memset(sa, 0, sizeof(*sa));
-	sa->doi = ISAKMP_DOI_IPSEC;
-	sa->sit = ISAKMP_SIT_IDENTITY_ONLY;
-	sa->n_props = 1;
-	p->num = 1;
-	p->proto = ISAKMP_PROTO_ESP;
-	p->spi_size = 4;
-	p->spi[0] = (uint8_t)(spi >> 24);
-	p->spi[1] = (uint8_t)(spi >> 16);
-	p->spi[2] = (uint8_t)(spi >> 8);
-	p->spi[3] = (uint8_t)spi;
-	for (unsigned i = 0; i < c->n_p2 && i < ISAKMP_MAX_XFORMS; i++) {
+	memset(bc, 0, sizeof(*bc));
+	for (unsigned i = 0; i < c->n_p2 && i < ISAKMP_BUNDLE_MAX_SUITES; i++) {
 		const struct ikev1_p2_suite *s = &c->p2[i];
-		struct isakmp_xform *x = &p->x[p->n_xforms++];
 
-		x->num = (uint8_t)(i + 1);
-		x->id = s->esp_id;
-		x->encap = encap;
-		x->auth = s->auth;
-		x->keylen = s->esp_id == ISAKMP_ESP_3DES ? 0 : s->keybits;
-		x->group = group;
-		x->life_sec = s->life_sec;
+		/* 3DES has no Key Length attribute (RFC 2451 §2.2) */
+		bc->esp[bc->n_esp++] = (struct isakmp_esp_suite){
+		    s->esp_id, s->esp_id == ISAKMP_ESP_3DES ? 0 : s->keybits,
+		    s->auth};
 	}
+	for (unsigned i = 0; i < c->n_ah && i < ISAKMP_BUNDLE_MAX_SUITES; i++)
+		bc->ah[bc->n_ah++] = c->ah[i];
+	bc->ipcomp = with_comp ? c->ipcomp : 0;
+	bc->encap = encap;
+	bc->group = group;
+	bc->life_sec = c->p2_life_sec ? c->p2_life_sec
+		       : c->n_p2      ? c->p2[0].life_sec
+				      : 0;
 }
 
-static const struct ikev1_p2_suite *p2_match(const struct ikev1_conf *c,
-					     const struct isakmp_xform *x,
-					     uint16_t encap)
+int p2_offer(const struct ikev1_conf *c, const struct isakmp_bundle_spis *ours,
+	     uint16_t group, uint16_t encap, struct isakmp_sa *sa)
 {
-	if (x->unknown_attr || x->encap != encap || x->life_kb)
-		return NULL;
-	for (unsigned i = 0; i < c->n_p2; i++) {
-		const struct ikev1_p2_suite *s = &c->p2[i];
-		uint16_t kb = x->id == ISAKMP_ESP_3DES ? 0 : x->keylen;
+	struct isakmp_bundle_conf bc;
 
-		if (s->esp_id == x->id && s->auth == x->auth &&
-		    (s->esp_id == ISAKMP_ESP_3DES ? kb == 0 : kb == s->keybits))
-			return s;
-	}
-	return NULL;
+	p2_bundle_conf(c, group, encap, ours->cpi != 0, &bc);
+	return isakmp_bundle_offer(&bc, ours, sa);
 }
 
-static uint32_t spi_of(const struct isakmp_prop *p)
+/* q's suite, main SPI and group from its bundle q->b */
+static int p2_take(const struct ikev1_conf *c, struct ikev1_qm *q)
 {
-	return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
-	       (uint32_t)p->spi[2] << 8 | p->spi[3];
+	const struct isakmp_xform *x = q->b.has_esp ? &q->b.esp_x : &q->b.ah_x;
+
+	memset(&q->suite, 0, sizeof(q->suite));
+	if (q->b.has_esp) {
+		/* the configured suite (3DES: 192-bit key) */
+		for (unsigned i = 0; i < c->n_p2; i++)
+			if (c->p2[i].esp_id == x->id &&
+			    c->p2[i].auth == x->auth &&
+			    (x->id == ISAKMP_ESP_3DES ||
+			     c->p2[i].keybits == x->keylen))
+				q->suite = c->p2[i];
+		if (!q->suite.esp_id)
+			return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	}
+	q->suite.life_sec = q->b.life_sec;
+	q->group = q->b.group;
+	q->prop_num = q->b.num;
+	q->spi_out = q->b.has_esp ? q->b.peer.esp : q->b.peer.ah;
+	return 0;
 }
 
 int p2_choose(const struct ikev1_conf *c, const struct isakmp_sa *in,
-	      uint16_t encap, uint32_t spi_in, struct isakmp_sa *reply,
-	      struct ikev1_qm *q)
+	      uint16_t encap, bool with_comp, struct ikev1_qm *q)
 {
-	for (unsigned pi = 0; pi < in->n_props; pi++) {
-		const struct isakmp_prop *p = &in->p[pi];
+	struct isakmp_bundle_conf bc;
+	const struct isakmp_xform *x;
+	int rc;
 
-		/* RFC 2407 §4.4.1: ESP with a 4-octet SPI; proposals of
-		 * the same number are an AND (AH+ESP): not supported */
-		if (p->proto != ISAKMP_PROTO_ESP || p->spi_size != 4 ||
-		    (pi + 1 < in->n_props && in->p[pi + 1].num == p->num) ||
-		    (pi > 0 && in->p[pi - 1].num == p->num))
-			continue;
-		for (unsigned i = 0; i < p->n_xforms; i++) {
-			const struct isakmp_xform *x = &p->x[i];
-			const struct ikev1_p2_suite *s = p2_match(c, x, encap);
-
-			/* RFC 2409 §5.5: PFS as configured, no other group */
-			if (!s || x->group != c->pfs_group)
-				continue;
-			q->suite = *s;
-			if (x->life_sec &&
-			    (!s->life_sec || x->life_sec < s->life_sec))
-				q->suite.life_sec = x->life_sec;
-			/* RFC 2407 §4.6.3.1: ours is shorter than the
-			 * offer: tell the initiator */
-			q->resp_life = q->suite.life_sec != x->life_sec
-					   ? q->suite.life_sec
-					   : 0;
-			q->group = x->group;
-			q->spi_out = spi_of(p);
-			q->spi_in = spi_in;
-			q->prop_num = p->num;
-			memset(reply, 0, sizeof(*reply));
-			reply->doi = in->doi;
-			reply->sit = in->sit;
-			reply->n_props = 1;
-			reply->p[0] = *p;
-			reply->p[0].n_xforms = 1;
-			reply->p[0].x[0] = *x;
-			reply->p[0].spi[0] = (uint8_t)(spi_in >> 24);
-			reply->p[0].spi[1] = (uint8_t)(spi_in >> 16);
-			reply->p[0].spi[2] = (uint8_t)(spi_in >> 8);
-			reply->p[0].spi[3] = (uint8_t)spi_in;
-			return 0;
-		}
-	}
-	return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	/* RFC 2409 §5.5: PFS as configured, no other group */
+	p2_bundle_conf(c, c->pfs_group, encap, with_comp, &bc);
+	rc = isakmp_bundle_choose(&bc, in, &q->b);
+	if (!rc)
+		rc = p2_take(c, q);
+	if (rc)
+		return rc;
+	/* RFC 2407 §4.6.3.1: ours is shorter than the offer: tell the
+	 * initiator */
+	x = q->b.has_esp ? &q->b.esp_x : &q->b.ah_x;
+	q->resp_life = q->suite.life_sec != x->life_sec ? q->suite.life_sec : 0;
+	return 0;
 }
 
 int p2_accept(const struct ikev1_conf *c, const struct isakmp_sa *in,
 	      uint16_t encap, struct ikev1_qm *q)
 {
-	const struct isakmp_prop *p = &in->p[0];
-	const struct ikev1_p2_suite *s;
+	struct isakmp_bundle_conf bc;
+	int rc;
 
-	if (in->n_props != 1 || p->proto != ISAKMP_PROTO_ESP ||
-	    p->spi_size != 4 || p->n_xforms != 1)
-		return ISAKMP_N_BAD_PROPOSAL_SYNTAX;
-	s = p2_match(c, &p->x[0], encap);
-	if (!s || p->x[0].group != q->group)
-		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
-	q->suite = *s;
-	if (p->x[0].life_sec)
-		q->suite.life_sec = p->x[0].life_sec;
-	q->spi_out = spi_of(p);
-	return 0;
+	p2_bundle_conf(c, q->group, encap, q->ours.cpi != 0, &bc);
+	rc = isakmp_bundle_accept(&bc, &q->ours, in, &q->b);
+	return rc ? rc : p2_take(c, q);
 }
 
-int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
-	    size_t *keylen)
+/* RFC 2407 §4.5, RFC 4868 §2.4: truncated HMACs as in IKEv2 */
+int p2_integ(uint16_t auth, uint16_t *integ, size_t *keylen)
 {
 	const struct crypto_integ_alg *ia;
-	uint16_t bits;
 
-	switch (s->esp_id) {
-	case ISAKMP_ESP_AES_CBC:
-		*encr = IKEV2_ENCR_AES_CBC;
-		bits = s->keybits;
+	switch (auth) {
+	case ISAKMP_AUTH_HMAC_MD5:
+		*integ = IKEV2_INTEG_HMAC_MD5_96;
 		break;
-	case ISAKMP_ESP_3DES:
-		*encr = IKEV2_ENCR_3DES;
-		bits = 192;
-		break;
-	default:
-		return -ENOTSUP;
-	}
-	/* RFC 2407 §4.5, RFC 4868 §2.4: truncated HMACs as in IKEv2 */
-	switch (s->auth) {
 	case ISAKMP_AUTH_HMAC_SHA1:
 		*integ = IKEV2_INTEG_HMAC_SHA1_96;
 		break;
@@ -280,9 +234,33 @@ int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
 		return -ENOTSUP;
 	}
 	ia = crypto_integ_lookup(*integ);
-	if (!ia ||
+	if (!ia)
+		return -ENOTSUP;
+	*keylen = ia->key_len;
+	return 0;
+}
+
+int p2_algs(const struct ikev1_p2_suite *s, uint16_t *encr, uint16_t *integ,
+	    size_t *keylen)
+{
+	uint16_t bits;
+	size_t ilen;
+
+	switch (s->esp_id) {
+	case ISAKMP_ESP_AES_CBC:
+		*encr = IKEV2_ENCR_AES_CBC;
+		bits = s->keybits;
+		break;
+	case ISAKMP_ESP_3DES:
+		*encr = IKEV2_ENCR_3DES;
+		bits = 192;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	if (p2_integ(s->auth, integ, &ilen) != 0 ||
 	    crypto_encr_keybits(*encr, *encr == IKEV2_ENCR_3DES ? 0 : bits) < 0)
 		return -ENOTSUP;
-	*keylen = bits / 8u + ia->key_len;
+	*keylen = bits / 8u + ilen;
 	return 0;
 }

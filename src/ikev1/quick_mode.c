@@ -1,6 +1,7 @@
 /*
- * quick_mode.c - Quick Mode (RFC 2409 §5.5), ESP in tunnel mode with
- * optional PFS, initiator and responder:
+ * quick_mode.c - Quick Mode (RFC 2409 §5.5) in tunnel mode with optional
+ * PFS, initiator and responder, for a bundle of AH, ESP and IPComp
+ * (isakmp/bundle.h: one SPI per protocol, KEYMAT per protocol):
  *   I -> R  HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]
  *   I <- R  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]
  *   I -> R  HDR*, HASH(3)
@@ -83,10 +84,11 @@ static int qm_send(struct ikev1_sa *sa, struct ikev1_qm *q,
 	}
 	if (!q->initiator && q->resp_life) {
 		/* RFC 2407 §4.6.3.1: RESPONDER-LIFETIME, our SPI */
-		struct isakmp_notify n = {.doi = ISAKMP_DOI_IPSEC,
-					  .proto = ISAKMP_PROTO_ESP,
-					  .spi_size = 4,
-					  .type = ISAKMP_N_RESPONDER_LIFETIME};
+		struct isakmp_notify n = {
+		    .doi = ISAKMP_DOI_IPSEC,
+		    .proto = q->b.has_esp ? ISAKMP_PROTO_ESP : ISAKMP_PROTO_AH,
+		    .spi_size = 4,
+		    .type = ISAKMP_N_RESPONDER_LIFETIME};
 		uint8_t *data;
 		size_t dlen;
 
@@ -122,6 +124,30 @@ static int qm_send(struct ikev1_sa *sa, struct ikev1_qm *q,
 	return sa_emit(&q->last_sent, &q->last_len, pkt, len, out);
 }
 
+/* Our inbound SPI for proto (ISAKMP_PROTO_*): ESP through getspi, AH
+ * and IPComp through getspi_proto (AH falls back to getspi). */
+static int qm_getspi(const struct ikev1_conf *c, uint8_t proto, uint32_t *spi)
+{
+	*spi = 0;
+	if (proto != ISAKMP_PROTO_ESP && c->getspi_proto)
+		return c->getspi_proto(c->arg, proto, spi);
+	if (proto == ISAKMP_PROTO_IPCOMP || !c->getspi)
+		return -ENOTSUP;
+	return c->getspi(c->arg, spi);
+}
+
+/* A CPI for IPComp, or 0: RFC 3173 §2.1 makes IPComp optional, so
+ * without one we go on without it. */
+static uint16_t qm_cpi(const struct ikev1_conf *c)
+{
+	uint32_t cpi = 0;
+
+	if (!c->ipcomp || qm_getspi(c, ISAKMP_PROTO_IPCOMP, &cpi) != 0 ||
+	    cpi < 256 || cpi > 61439)
+		return 0;
+	return (uint16_t)cpi;
+}
+
 int qm_start(struct ikev1_sa *sa, uint32_t replaces, struct ikev1_out *out)
 {
 	const struct ikev1_conf *c = sa->conf;
@@ -137,10 +163,17 @@ int qm_start(struct ikev1_sa *sa, uint32_t replaces, struct ikev1_out *out)
 	rc = sa_new_mid(sa, &q->msgid);
 	if (!rc)
 		rc = ikev1_iv_exchange(&sa->keys, q->msgid, q->iv);
-	if (!rc && (!c->getspi || c->getspi(c->arg, &q->spi_in) != 0))
+	/* RFC 2409 §5.5: an SPI of ours for each protocol of the bundle */
+	if (!rc && c->n_p2 && qm_getspi(c, ISAKMP_PROTO_ESP, &q->ours.esp))
 		rc = -EIO;
+	if (!rc && c->n_ah && qm_getspi(c, ISAKMP_PROTO_AH, &q->ours.ah))
+		rc = -EIO;
+	if (!rc && !c->n_p2 && !c->n_ah)
+		rc = -EINVAL;
 	if (rc)
 		goto fail;
+	q->ours.cpi = qm_cpi(c);
+	q->spi_in = c->n_p2 ? q->ours.esp : q->ours.ah;
 	q->ni_len = IKEV1_NONCE_LEN;
 	if (crypto_random(q->ni, q->ni_len) != 0) {
 		rc = -EIO;
@@ -151,8 +184,9 @@ int qm_start(struct ikev1_sa *sa, uint32_t replaces, struct ikev1_out *out)
 		goto fail;
 	q->idci = c->ts_local;
 	q->idcr = c->ts_remote;
-	p2_offer(c, q->spi_in, q->group, natt_encap(sa), &offer);
-	rc = qm_send(sa, q, &offer, false, true, out);
+	rc = p2_offer(c, &q->ours, q->group, natt_encap(sa), &offer);
+	if (!rc)
+		rc = qm_send(sa, q, &offer, false, true, out);
 	if (rc)
 		goto fail;
 	sa_mid_add(sa, q->msgid);
@@ -170,22 +204,63 @@ static bool id_eq(const struct isakmp_id *a, const struct isakmp_id *b)
 	       memcmp(a->data, b->data, a->len) == 0;
 }
 
-/* KEYMAT for both directions (RFC 2409 §5.5) into the event. */
+/* KEYMAT for both directions of one SA (RFC 2409 §5.5: protocol and
+ * SPI in the prf input, so AH and ESP of a bundle have keys of their
+ * own). */
+static int qm_keymat(struct ikev1_sa *sa, struct ikev1_qm *q, uint8_t proto,
+		     uint32_t spi_in, uint32_t spi_out, uint8_t *key_in,
+		     uint8_t *key_out, size_t len)
+{
+	const uint8_t *gqm = q->group ? q->gqm : NULL;
+	int rc;
+
+	rc = ikev1_keymat(&sa->keys, gqm, q->gqm_len, proto, spi_in, q->ni,
+			  q->ni_len, q->nr, q->nr_len, key_in, len);
+	if (!rc)
+		rc = ikev1_keymat(&sa->keys, gqm, q->gqm_len, proto, spi_out,
+				  q->ni, q->ni_len, q->nr, q->nr_len, key_out,
+				  len);
+	return rc;
+}
+
+/* The bundle's keys into the event. */
 static int qm_keys(struct ikev1_sa *sa, struct ikev1_qm *q,
 		   struct ikev1_out *out)
 {
 	struct ikev1_child *ch = &out->child;
-	const uint8_t *gqm = q->group ? q->gqm : NULL;
+	const struct isakmp_bundle *b = &q->b;
 	int rc;
 
 	memset(ch, 0, sizeof(*ch));
-	rc = p2_algs(&q->suite, &ch->encr, &ch->integ, &ch->keylen);
-	if (rc)
-		return rc;
-	ch->keybits =
-	    q->suite.esp_id == ISAKMP_ESP_3DES ? 192 : q->suite.keybits;
-	ch->spi_in = q->spi_in;
-	ch->spi_out = q->spi_out;
+	if (b->has_esp) {
+		ch->proto = ISAKMP_PROTO_ESP;
+		rc = p2_algs(&q->suite, &ch->encr, &ch->integ, &ch->keylen);
+		ch->keybits =
+		    q->suite.esp_id == ISAKMP_ESP_3DES ? 192 : q->suite.keybits;
+		ch->spi_in = q->ours.esp;
+		ch->spi_out = b->peer.esp;
+	} else {
+		/* AH alone names the CHILD SA: integrity only */
+		ch->proto = ISAKMP_PROTO_AH;
+		rc = p2_integ(b->ah_x.auth, &ch->integ, &ch->keylen);
+		ch->spi_in = q->ours.ah;
+		ch->spi_out = b->peer.ah;
+	}
+	if (!rc && b->has_esp && b->has_ah) {
+		ch->ah = true;
+		ch->ah_spi_in = q->ours.ah;
+		ch->ah_spi_out = b->peer.ah;
+		rc = p2_integ(b->ah_x.auth, &ch->ah_integ, &ch->ah_keylen);
+	}
+	if (rc || (!b->has_esp && !b->has_ah) ||
+	    ch->keylen > sizeof(ch->key_in) ||
+	    ch->ah_keylen > sizeof(ch->ah_key_in))
+		return rc ? rc : -ENOTSUP;
+	if (b->has_ipcomp) {
+		ch->ipcomp = b->ipcomp_x.id;
+		ch->cpi_in = q->ours.cpi;
+		ch->cpi_out = b->peer.cpi;
+	}
 	ch->life_sec = q->suite.life_sec;
 	ch->replaces = q->replaces;
 	if (q->initiator && ch->life_sec) {
@@ -203,13 +278,12 @@ static int qm_keys(struct ikev1_sa *sa, struct ikev1_qm *q,
 	/* the initiator's IDci is its local side */
 	ch->ts_local = q->initiator ? q->idci : q->idcr;
 	ch->ts_remote = q->initiator ? q->idcr : q->idci;
-	rc = ikev1_keymat(&sa->keys, gqm, q->gqm_len, ISAKMP_PROTO_ESP,
-			  q->spi_in, q->ni, q->ni_len, q->nr, q->nr_len,
-			  ch->key_in, ch->keylen);
-	if (!rc)
-		rc = ikev1_keymat(&sa->keys, gqm, q->gqm_len, ISAKMP_PROTO_ESP,
-				  q->spi_out, q->ni, q->ni_len, q->nr,
-				  q->nr_len, ch->key_out, ch->keylen);
+	rc = qm_keymat(sa, q, ch->proto, ch->spi_in, ch->spi_out, ch->key_in,
+		       ch->key_out, ch->keylen);
+	if (!rc && ch->ah)
+		rc = qm_keymat(sa, q, ISAKMP_PROTO_AH, ch->ah_spi_in,
+			       ch->ah_spi_out, ch->ah_key_in, ch->ah_key_out,
+			       ch->ah_keylen);
 	if (rc) {
 		mem_wipe(ch, sizeof(*ch));
 		return rc;
@@ -274,7 +348,6 @@ static int qm_respond(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	uint8_t *plain, next_iv[CRYPTO_MAX_BLOCK], hash[CRYPTO_MAX_PRF_OUT];
 	const uint8_t *rest;
 	size_t rest_len;
-	uint32_t spi_in = 0;
 	int rc;
 
 	/* RFC 2409 §5.5: a new exchange needs a fresh, nonzero M-ID */
@@ -311,18 +384,29 @@ static int qm_respond(struct ikev1_sa *sa, const struct isakmp_msg *m,
 	rc = -ENOENT;
 	if (!id_eq(&qb.id[0], &c->ts_remote) || !id_eq(&qb.id[1], &c->ts_local))
 		goto cleanup_plain;
-	if (p2_choose(c, &qb.sa, natt_encap(sa), 0, &reply, &tmp) != 0)
+	if (p2_choose(c, &qb.sa, natt_encap(sa), c->ipcomp != 0, &tmp) != 0)
 		goto cleanup_plain;
-	/* our inbound SPI only for a proposal we take */
-	if (!c->getspi || c->getspi(c->arg, &spi_in) != 0) {
+	/* our inbound SPIs only for a bundle we take; IPComp is optional
+	 * (RFC 3173 §2.1): without a CPI, the peer's set without it */
+	if (tmp.b.has_ipcomp) {
+		tmp.ours.cpi = qm_cpi(c);
+		if (!tmp.ours.cpi &&
+		    p2_choose(c, &qb.sa, natt_encap(sa), false, &tmp) != 0)
+			goto cleanup_plain;
+	}
+	if ((tmp.b.has_esp &&
+	     qm_getspi(c, ISAKMP_PROTO_ESP, &tmp.ours.esp) != 0) ||
+	    (tmp.b.has_ah &&
+	     qm_getspi(c, ISAKMP_PROTO_AH, &tmp.ours.ah) != 0)) {
 		rc = -EIO;
 		goto cleanup_plain;
 	}
-	tmp.spi_in = spi_in;
-	reply.p[0].spi[0] = (uint8_t)(spi_in >> 24);
-	reply.p[0].spi[1] = (uint8_t)(spi_in >> 16);
-	reply.p[0].spi[2] = (uint8_t)(spi_in >> 8);
-	reply.p[0].spi[3] = (uint8_t)spi_in;
+	tmp.spi_in = tmp.b.has_esp ? tmp.ours.esp : tmp.ours.ah;
+	/* RFC 2408 §4.2: the chosen AND-set, as received, our SPIs */
+	if (isakmp_bundle_reply(&qb.sa, &tmp.b, &tmp.ours, &reply) != 0) {
+		rc = -EIO;
+		goto cleanup_plain;
+	}
 	q = qm_slot(sa);
 	if (!q) {
 		rc = -EBUSY;
@@ -368,7 +452,8 @@ static void qm_responder_lifetime(struct ikev1_qm *q,
 
 		if (isakmp_get_notify(&pm->pl[i], &n) != 0 ||
 		    n.type != ISAKMP_N_RESPONDER_LIFETIME ||
-		    n.proto != ISAKMP_PROTO_ESP ||
+		    (n.proto != ISAKMP_PROTO_ESP &&
+		     n.proto != ISAKMP_PROTO_AH) ||
 		    isakmp_lifetime_decode(n.data, n.data_len, &sec, &kb) != 0)
 			continue;
 		if (sec && (!q->suite.life_sec || sec < q->suite.life_sec))

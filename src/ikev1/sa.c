@@ -322,6 +322,15 @@ int ikev1_delete(struct ikev1_sa *sa, uint32_t spi_in, struct ikev1_out *out)
 	return info_delete(sa, spi_in, out);
 }
 
+int ikev1_delete_bundle(struct ikev1_sa *sa, uint32_t esp_spi, uint32_t ah_spi,
+			uint16_t cpi, struct ikev1_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->state != IKEV1_ESTABLISHED)
+		return -EAGAIN;
+	return info_delete_bundle(sa, esp_spi, ah_spi, cpi, out);
+}
+
 static int resend(uint8_t *p, size_t len, struct ikev1_out *out)
 {
 	out->pkt = malloc(len);

@@ -182,8 +182,7 @@ static bool cpi_ok(const struct isakmp_prop *p)
 {
 	uint32_t v = get_spi(p);
 
-	return (p->spi_size == 2 || p->spi_size == 4) && v >= 256 &&
-	       v <= 61439;
+	return (p->spi_size == 2 || p->spi_size == 4) && v >= 256 && v <= 61439;
 }
 
 static bool spi_ok(const struct isakmp_prop *p)
@@ -330,7 +329,8 @@ static bool xf_offered(const struct isakmp_prop *p,
 		if (o->id == x->id && o->auth == x->auth &&
 		    o->keylen == x->keylen && o->encap == x->encap &&
 		    o->group == x->group &&
-		    (!x->life_sec || !o->life_sec || x->life_sec <= o->life_sec))
+		    (!x->life_sec || !o->life_sec ||
+		     x->life_sec <= o->life_sec))
 			return true;
 	}
 	return false;
@@ -338,8 +338,7 @@ static bool xf_offered(const struct isakmp_prop *p,
 
 int isakmp_bundle_accept(const struct isakmp_bundle_conf *c,
 			 const struct isakmp_bundle_spis *ours,
-			 const struct isakmp_sa *reply,
-			 struct isakmp_bundle *b)
+			 const struct isakmp_sa *reply, struct isakmp_bundle *b)
 {
 	struct isakmp_sa offer;
 	bool seen[ISAKMP_MAX_PROPS] = {false};

@@ -50,10 +50,10 @@ struct isakmp_bundle_conf {
 	struct isakmp_esp_suite esp[ISAKMP_BUNDLE_MAX_SUITES];
 	unsigned n_esp; /* 0: no ESP in the bundle */
 	struct isakmp_ah_suite ah[ISAKMP_BUNDLE_MAX_SUITES];
-	unsigned n_ah;	  /* 0: no AH in the bundle */
-	uint8_t ipcomp;	  /* ISAKMP_IPCOMP_DEFLATE, 0: no IPComp */
-	uint16_t encap;	  /* ISAKMP_ENCAP_* (or the RFC 3947 UDP ones) */
-	uint16_t group;	  /* PFS group, 0 = none */
+	unsigned n_ah;	   /* 0: no AH in the bundle */
+	uint8_t ipcomp;	   /* ISAKMP_IPCOMP_DEFLATE, 0: no IPComp */
+	uint16_t encap;	   /* ISAKMP_ENCAP_* (or the RFC 3947 UDP ones) */
+	uint16_t group;	   /* PFS group, 0 = none */
 	uint32_t life_sec; /* 0: no lifetime attribute */
 };
 

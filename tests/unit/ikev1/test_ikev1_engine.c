@@ -241,6 +241,176 @@ static void mm_qm_pfs_and_delete(void **state)
 	pair_free(&p);
 }
 
+/* CPIs and AH SPIs of the bundle tests (getspi_proto) */
+static uint32_t next_cpi = 0x1000;
+
+static int fake_getspi_proto(void *arg, uint8_t proto, uint32_t *spi)
+{
+	(void)arg;
+	if (proto == ISAKMP_PROTO_IPCOMP) {
+		*spi = next_cpi++;
+		return 0;
+	}
+	*spi = next_spi++;
+	return 0;
+}
+
+static void conf_bundle(struct ikev1_conf *c, bool ah, bool esp, bool comp)
+{
+	if (!esp)
+		c->n_p2 = 0;
+	c->n_ah = 0;
+	if (ah) {
+		c->ah[c->n_ah++] = (struct isakmp_ah_suite){
+		    ISAKMP_AH_SHA2_512, ISAKMP_AUTH_HMAC_SHA2_512};
+		c->ah[c->n_ah++] = (struct isakmp_ah_suite){
+		    ISAKMP_AH_SHA, ISAKMP_AUTH_HMAC_SHA1};
+	}
+	c->ipcomp = comp ? ISAKMP_IPCOMP_DEFLATE : 0;
+	c->p2_life_sec = 3600;
+	c->getspi_proto = fake_getspi_proto;
+}
+
+/* Quick Mode without the ESP-only checks of quick_mode(). */
+static void quick_mode_any(struct pair *p, struct ikev1_child *ci,
+			   struct ikev1_child *cr)
+{
+	struct ikev1_out q1, q2, q3, done;
+
+	assert_int_equal(ikev1_quick_start(p->i, &q1), 0);
+	assert_int_equal(ikev1_input(p->r, q1.pkt, q1.len, &q2), 0);
+	assert_non_null(q2.pkt);
+	assert_int_equal(ikev1_input(p->i, q2.pkt, q2.len, &q3), 0);
+	assert_true(q3.child_ready);
+	assert_int_equal(ikev1_input(p->r, q3.pkt, q3.len, &done), 0);
+	assert_true(done.child_ready);
+	*ci = q3.child;
+	*cr = done.child;
+	ikev1_out_clear(&q1);
+	ikev1_out_clear(&q2);
+	ikev1_out_clear(&q3);
+	ikev1_out_clear(&done);
+}
+
+/* racoon2's bundles: AH, AH+ESP, ESP+IPComp, AH+ESP+IPComp, each SA with
+ * its SPIs and its own KEYMAT (RFC 2409 §5.5), crossed on both sides;
+ * a responder without IPComp agrees on the set without it; a whole
+ * bundle is deleted with one Delete payload per protocol. */
+static void qm_bundles(void **state)
+{
+	static const bool sets[][3] = {
+	    {true, false, false},
+	    {true, true, false},
+	    {false, true, true},
+	    {true, true, true},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct pair p;
+		struct ikev1_child a, b;
+		struct ikev1_out d, r;
+		bool ah = sets[i][0], esp = sets[i][1], comp = sets[i][2];
+
+		conf_init(&p.ci, true, "s3cret-psk", 14);
+		conf_init(&p.cr, false, "s3cret-psk", 14);
+		conf_bundle(&p.ci, ah, esp, comp);
+		conf_bundle(&p.cr, ah, esp, comp);
+		main_mode(&p);
+		quick_mode_any(&p, &a, &b);
+		assert_int_equal(a.proto,
+				 esp ? ISAKMP_PROTO_ESP : ISAKMP_PROTO_AH);
+		assert_int_equal(a.spi_in, b.spi_out);
+		assert_int_equal(a.spi_out, b.spi_in);
+		assert_memory_equal(a.key_in, b.key_out, a.keylen);
+		assert_memory_equal(a.key_out, b.key_in, a.keylen);
+		assert_int_equal(a.life_sec, 3600);
+		if (!esp) {
+			assert_int_equal(a.encr, 0);
+			assert_int_equal(a.integ,
+					 IKEV2_INTEG_HMAC_SHA2_512_256);
+			assert_int_equal(a.keylen, 64);
+		}
+		assert_int_equal(a.ah, ah && esp);
+		if (ah && esp) {
+			assert_int_equal(a.ah_spi_in, b.ah_spi_out);
+			assert_int_equal(a.ah_spi_out, b.ah_spi_in);
+			assert_int_equal(a.ah_integ,
+					 IKEV2_INTEG_HMAC_SHA2_512_256);
+			assert_int_equal(a.ah_keylen, 64);
+			assert_memory_equal(a.ah_key_in, b.ah_key_out, 64);
+			assert_memory_equal(a.ah_key_out, b.ah_key_in, 64);
+			/* AH and ESP keys differ (protocol and SPI in
+			 * the prf input) */
+			assert_memory_not_equal(a.ah_key_in + 0, a.key_in + 16,
+						32);
+		}
+		assert_int_equal(a.ipcomp, comp ? ISAKMP_IPCOMP_DEFLATE : 0);
+		if (comp) {
+			assert_int_equal(a.cpi_in, b.cpi_out);
+			assert_int_equal(a.cpi_out, b.cpi_in);
+			assert_true(a.cpi_in >= 0x1000);
+		}
+		/* the whole bundle: Delete AH, ESP, IPComp */
+		assert_int_equal(
+		    ikev1_delete_bundle(p.i, esp ? a.spi_in : 0,
+					ah ? (esp ? a.ah_spi_in : a.spi_in) : 0,
+					a.cpi_in, &d),
+		    0);
+		assert_int_equal(ikev1_input(p.r, d.pkt, d.len, &r), 0);
+		/* reported by the first Delete (AH when there is one) */
+		assert_int_equal(r.deleted_proto,
+				 ah ? ISAKMP_PROTO_AH : ISAKMP_PROTO_ESP);
+		assert_int_equal(r.deleted_spi,
+				 ah ? (esp ? b.ah_spi_out : b.spi_out)
+				    : b.spi_out);
+		ikev1_out_clear(&d);
+		ikev1_out_clear(&r);
+		pair_free(&p);
+	}
+	{
+		/* IPComp optional: responder without it, initiator without
+		 * it */
+		struct pair p;
+		struct ikev1_child a, b;
+
+		conf_init(&p.ci, true, "s3cret-psk", 0);
+		conf_init(&p.cr, false, "s3cret-psk", 0);
+		conf_bundle(&p.ci, false, true, true);
+		conf_bundle(&p.cr, false, true, false);
+		main_mode(&p);
+		quick_mode_any(&p, &a, &b);
+		assert_int_equal(a.ipcomp, 0);
+		assert_int_equal(b.ipcomp, 0);
+		pair_free(&p);
+		conf_init(&p.ci, true, "s3cret-psk", 0);
+		conf_init(&p.cr, false, "s3cret-psk", 0);
+		conf_bundle(&p.ci, false, true, false);
+		conf_bundle(&p.cr, false, true, true);
+		main_mode(&p);
+		quick_mode_any(&p, &a, &b);
+		assert_int_equal(a.ipcomp, 0);
+		assert_int_equal(b.ipcomp, 0);
+		pair_free(&p);
+	}
+	{
+		/* AH+ESP against ESP alone: no Quick Mode */
+		struct pair p;
+		struct ikev1_out q1, q2;
+
+		conf_init(&p.ci, true, "s3cret-psk", 0);
+		conf_init(&p.cr, false, "s3cret-psk", 0);
+		conf_bundle(&p.ci, true, true, false);
+		conf_bundle(&p.cr, false, true, false);
+		main_mode(&p);
+		assert_int_equal(ikev1_quick_start(p.i, &q1), 0);
+		assert_int_not_equal(ikev1_input(p.r, q1.pkt, q1.len, &q2), 0);
+		assert_false(q2.child_ready);
+		ikev1_out_clear(&q1);
+		ikev1_out_clear(&q2);
+		pair_free(&p);
+	}
+}
+
 static void wrong_psk(void **state)
 {
 	struct pair p;
@@ -950,6 +1120,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(mm_qm_no_pfs),
 	    cmocka_unit_test(mm_qm_pfs_and_delete),
+	    cmocka_unit_test(qm_bundles),
 	    cmocka_unit_test(wrong_psk),
 	    cmocka_unit_test(tamper_and_retransmit),
 	    cmocka_unit_test(natt_forced),
