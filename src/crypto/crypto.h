@@ -213,4 +213,14 @@ int crypto_dh_compute(struct crypto_dh *dh, const uint8_t *peer,
  * compiler enforces it) and abort what needed the bytes (issue 9). */
 int crypto_random(void *buf, size_t n) __attribute__((warn_unused_result));
 
+/* ---- Process-wide caches ---- */
+
+/*
+ * The crypto layer builds some read-only objects once and shares them
+ * between threads (each DH group's parameters, fetched algorithms).
+ * crypto_cleanup() frees them: call it once at exit, when no other
+ * thread uses the crypto layer; nothing may use it afterwards.
+ */
+void crypto_cleanup(void);
+
 #endif

@@ -502,6 +502,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	ike_pcap_close(d);
 	ev_free(d->loop);
 	cfg_free(d->cfg);
+	crypto_cleanup(); /* the workers are gone */
 	log_notice(MOD, "iked stopped");
 	return rc < 0 ? 1 : 0;
 }
