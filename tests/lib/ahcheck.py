@@ -11,7 +11,8 @@ ICV preference), so this script does, from the RFC alone:
       with the mutable fields zeroed (IPv4 TOS, flags, fragment offset,
       TTL, checksum, options other than the immutable ones of Appendix A;
       IPv6 traffic class, flow label, hop limit, data of hop-by-hop /
-      destination options with the change-en-route bit), AH with the ICV
+      destination options with the change-en-route bit; a routing header
+      as it is), AH with the ICV
       zeroed, the payload.  Prints "N verified, B bad, U unknown SPI";
       exit 0 when N > 0 and B == U == 0.
 
@@ -79,7 +80,7 @@ def ah_of(pkt):
             return ihl, 4
     elif v == 6 and len(pkt) >= 40:
         nh, off = pkt[6], 40
-        while nh in (0, 60) and off + 8 <= len(pkt):
+        while nh in (0, 43, 60) and off + 8 <= len(pkt):
             nh, off = pkt[off], off + (pkt[off + 1] + 1) * 8
         if nh == 51 and len(pkt) >= off + 12:
             return off, 6
@@ -109,10 +110,13 @@ def zero_mutable(pkt, off, fam):
         z[0] &= 0xF0
         z[1:4] = b"\0\0\0"
         z[7] = 0
-        i = 40
+        i, nh = 40, z[6]
         while i < off:
             n = (z[i + 1] + 1) * 8
-            j = i + 2
+            typ, nh, j = nh, z[i], i + 2
+            if typ == 43:  # routing: as at the destination (App. A.2)
+                i += n
+                continue
             while j < i + n:
                 if z[j] == 0:
                     j += 1

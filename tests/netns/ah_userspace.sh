@@ -9,8 +9,14 @@
 #   CASE: tunnel4 (203.0.113.x over 198.51.100.x), transport4 (the hosts'
 #   own addresses), tunnel6 (2001:db8:a::/48 over 2001:db8:1::/64),
 #   bundle4 (no IKE: static SAs and policies through r2espctl, the
-#   bundle ESP inside AH - `tmpl esp,ah` - that IKEv2 cannot negotiate);
-#   default: all four.
+#   bundle ESP inside AH - `tmpl esp,ah` - that IKEv2 cannot negotiate),
+#   exthdr6 (transport6 plus UDP datagrams from a to b carrying
+#   hop-by-hop, destination options and routing headers (segments left
+#   0), which stay in front of AH inside its ICV (RFC 4302 §3.1.1,
+#   §3.3.3.1.2; tests/lib/v6ext.py sends them): all delivered, no AH
+#   drop at b, every ICV verified by ahcheck.py, tshark sees the headers
+#   before AH; one with segments left 1 refused by a's r2espd, counted
+#   as ah_routing and logged); default: all five.
 #
 # Per case: ping triggers ACQUIRE -> IKE_SA_INIT/IKE_AUTH -> two AH SAs in
 # each r2espd ("r2espctl sa show" lists them as ah, "ikedctl show sa" as
@@ -40,6 +46,7 @@ for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
 done
 need_cmd python3 ping
 AHCHECK=$TOP/tests/lib/ahcheck.py
+V6EXT=$TOP/tests/lib/v6ext.py
 
 # the racoon2.conf of a pair (tests/lib/racoon2.sh) with AH instead of ESP
 ah_conf() {
@@ -74,7 +81,45 @@ stop_case() {
 	NS_CREATED=()
 }
 
-# run_case NAME MODE OUTER_A OUTER_B OPLEN INNER_A INNER_B NET_A NET_B
+# ext_checks NAME A B : IPv6 extension headers in front of AH (issue 16),
+# on the established transport-mode AH SAs of run_case
+ext_checks() {
+	local n=$1 ia=$2 ib=$3 pcap="" kd res rc nh nd nr nbad
+	local m0 a0 r0
+	if ts_available; then
+		cap_start "ext-$n" a va "ip6 and not icmp6" || fail "$n: capture (extension headers)"
+		pcap=$(cap_file "ext-$n")
+	fi
+	m0=$(stat b ah_malformed) a0=$(stat b ah_auth) r0=$(stat a ah_routing)
+	ns_exec b python3 "$V6EXT" recv "$ib" 5555 9 10 >"$TEST_DIR/v6ext-recv" 2>&1 &
+	rc=$!
+	wait_for "ns_exec b ss -Hlun | grep -q ':5555 '" 5 || fail "$n: receiver on b"
+	ns_exec a python3 "$V6EXT" send "$ia" "$ib" 5555 >&2
+	wait "$rc"
+	rc=$?
+	check "$n: datagrams with hop-by-hop, destination options and routing (segments left 0) headers through AH ($(cat "$TEST_DIR/v6ext-recv"))" \
+		test "$rc" = 0
+	check "$n: ... no AH dropped at b (malformed $m0 -> $(stat b ah_malformed), auth $a0 -> $(stat b ah_auth))" \
+		test "$(stat b ah_malformed)" = "$m0" -a "$(stat b ah_auth)" = "$a0"
+	check "$n: a routing header with segments left 1 refused by a's r2espd, counted (ah_routing $r0 -> $(stat a ah_routing))" \
+		test "$(stat a ah_routing)" = $((r0 + 1))
+	check "$n: ... logged" grep -q 'routing header with segments left > 0 in front of AH' "$TEST_DIR/espd-a.log"
+	if [ -n "$pcap" ]; then
+		cap_stop "ext-$n" || fail "$n: capture stopped"
+		kd=$(ts_keydir "ws-ext-$n")
+		read -r nh nd nr nbad < <(ts_counts "$kd" "$pcap" 'ah && ipv6.hopopts' 'ah && ipv6.dstopts' \
+			'ah && ipv6.routing' '_ws.malformed || _ws.expert.severity >= error' | tr '\n' ' ')
+		check "$n: on the wire the headers precede AH (hop-by-hop $nh, destination options $nd, routing $nr), no malformed frame ($nbad)" \
+			test "${nh:-0}" -ge 6 -a "${nd:-0}" -ge 6 -a "${nr:-0}" -ge 3 -a "${nbad:-1}" = 0
+		res=$(python3 "$AHCHECK" verify "$pcap" "$TEST_DIR/a/keys/ah_sa" 2>&1)
+		check "$n: every AH ICV over the extension headers verifies (ahcheck.py: $res)" \
+			test "${res%% verified*}" -ge 9 -a "${res#*verified, }" = "0 bad, 0 unknown SPI"
+	else
+		skip "$n: tshark/dumpcap not installed: wire checks"
+	fi
+}
+
+# run_case NAME MODE OUTER_A OUTER_B OPLEN INNER_A INNER_B NET_A NET_B [ext]
 run_case() {
 	local n=$1 mode=$2 oa=$3 ob=$4 opl=$5 ia=$6 ib=$7 neta=$8 netb=$9
 	local fam="" h out pcap kd
@@ -155,6 +200,7 @@ run_case() {
 	else
 		skip "$n: tshark/dumpcap not installed: wire checks"
 	fi
+	[ "${10:-}" = ext ] && ext_checks "$n" "$ia" "$ib"
 	stop_case
 }
 
@@ -226,7 +272,7 @@ bundle_case() {
 }
 
 CASES=("$@")
-[ ${#CASES[@]} = 0 ] && CASES=(tunnel4 transport4 tunnel6 bundle4)
+[ ${#CASES[@]} = 0 ] && CASES=(tunnel4 transport4 tunnel6 bundle4 exthdr6)
 for c in "${CASES[@]}"; do
 	case $c in
 	tunnel4) run_case tunnel4 tunnel 198.51.100.1 198.51.100.2 24 203.0.113.1 \
@@ -236,6 +282,8 @@ for c in "${CASES[@]}"; do
 	tunnel6) run_case tunnel6 tunnel 2001:db8:1::1 2001:db8:1::2 64 2001:db8:a::1 \
 		2001:db8:b::1 2001:db8:a::/48 2001:db8:b::/48 ;;
 	bundle4) bundle_case ;;
+	exthdr6) run_case exthdr6 transport 2001:db8:1::1 2001:db8:1::2 64 2001:db8:1::1 \
+		2001:db8:1::2 2001:db8:1::1/128 2001:db8:1::2/128 ext ;;
 	*) fail "unknown case $c" ;;
 	esac
 done

@@ -112,13 +112,93 @@ static int v6_opts_walk(const uint8_t *h, size_t len, uint8_t *z)
 }
 
 /*
+ * One IPv6 extension header that may precede AH, of type nh at off in
+ * pkt (RFC 4302 §3.1.1: hop-by-hop, routing, destination options; a
+ * fragment header is not, §3.4.1: AH is verified after reassembly):
+ * *n its length, *next its next header.  With z (a copy of pkt's
+ * headers), the data of options that change en route is zeroed
+ * (§3.3.3.1.2.2).  A routing header is in the ICV as it will be at the
+ * destination (Appendix A.2: mutable but predictable); with segments
+ * left 0 that is as it is, otherwise we would have to compute the final
+ * address order per routing type: refused (AH_E_ROUTING).
+ */
+static int v6_ext(const uint8_t *pkt, size_t len, size_t off, uint8_t nh,
+		  size_t *n, uint8_t *next, uint8_t *z)
+{
+	struct rd e;
+	uint8_t elen, rtype, left;
+
+	if (nh == 44)
+		return -EOPNOTSUPP;
+	if ((nh != 0 && nh != 43 && nh != 60) || off > len)
+		return ESP_E_SHORT;
+	/* RFC 8200 §4.3: hop-by-hop only right after the IPv6 header */
+	if (nh == 0 && off != 40)
+		return ESP_E_SHORT;
+	e = rd_init(pkt + off, len - off);
+	/* RFC 8200 §4.3-4.6: next header, length in 8 octets minus 1 */
+	if (rd_u8(&e, next) < 0 || rd_u8(&e, &elen) < 0)
+		return ESP_E_SHORT;
+	*n = ((size_t)elen + 1) * 8;
+	if (*n > len - off || off + *n > AH_MAX_IPHDR)
+		return ESP_E_SHORT;
+	if (nh == 43) {
+		/* RFC 8200 §4.4: routing type, segments left */
+		if (rd_u8(&e, &rtype) < 0 || rd_u8(&e, &left) < 0)
+			return ESP_E_SHORT;
+		return left ? AH_E_ROUTING : 0;
+	}
+	if (v6_opts_walk(pkt + off + 2, *n - 2, z ? z + off + 2 : NULL) < 0)
+		return ESP_E_SHORT;
+	return 0;
+}
+
+int ah6_ext_span(const uint8_t *pkt, size_t len, size_t *end, size_t *last,
+		 uint8_t *upper)
+{
+	size_t off = 40, n;
+	uint8_t nh, next;
+	int rc;
+
+	if (len < 40 || pkt[0] >> 4 != 6)
+		return ESP_E_SHORT;
+	nh = pkt[6];
+	*last = 6;
+	/* bounded: every header is at least 8 octets, all of them within
+	 * AH_MAX_IPHDR */
+	while (nh == 0 || nh == 43 || nh == 44 || nh == 60) {
+		if ((rc = v6_ext(pkt, len, off, nh, &n, &next, NULL)) < 0)
+			return rc;
+		*last = off;
+		off += n;
+		nh = next;
+	}
+	*end = off;
+	*upper = nh;
+	return 0;
+}
+
+const char *ah_strerror(int err)
+{
+	switch (err) {
+	case AH_E_ROUTING:
+		return "routing header with segments left > 0 in front of AH "
+		       "(its final form for the ICV is not computed, RFC 4302 "
+		       "Appendix A.2)";
+	case -EOPNOTSUPP:
+		return "AH on a fragment (RFC 4302 §3.4.1)";
+	case ESP_E_SHORT:
+		return "malformed or truncated AH packet";
+	default:
+		return esp_strerror(err);
+	}
+}
+
+/*
  * Walk the IP header of pkt up to AH: *ah_off.  With z (a copy of the
  * first *ah_off octets, filled by the caller after a first call without
- * z), zero the mutable fields.  IPv6: only hop-by-hop (0) and
- * destination options (60) may precede AH; a routing header (43) has a
- * mutable-but-predictable destination we do not compute, a fragment
- * header (44) means AH is applied to a fragment (RFC 4302 §3.4.1: AH is
- * verified after reassembly): both refused.
+ * z), zero the mutable fields.  IPv6: hop-by-hop, destination options
+ * and routing headers (segments left 0) may precede AH (v6_ext).
  */
 static int ip_walk(const uint8_t *pkt, size_t len, size_t *ah_off, uint8_t *z)
 {
@@ -139,7 +219,9 @@ static int ip_walk(const uint8_t *pkt, size_t len, size_t *ah_off, uint8_t *z)
 		return v4_walk(pkt, ihl, z);
 	}
 	if (vihl >> 4 == 6) {
-		size_t off = 40;
+		size_t off = 40, n;
+		uint8_t next;
+		int rc;
 		if (len < 40 || rd_skip(&r, 3) < 0 || rd_u16(&r, &tot) < 0 ||
 		    (size_t)tot + 40 != len || rd_u8(&r, &nh) < 0)
 			return ESP_E_SHORT;
@@ -148,27 +230,10 @@ static int ip_walk(const uint8_t *pkt, size_t len, size_t *ah_off, uint8_t *z)
 			z[1] = z[2] = z[3] = 0; /* class, flow label */
 			z[7] = 0;		/* hop limit */
 		}
+		/* bounded: each header >= 8 octets, all in AH_MAX_IPHDR */
 		while (nh != IPPROTO_AH_) {
-			struct rd e;
-			uint8_t next, elen;
-			size_t n;
-			if (nh == 43 || nh == 44)
-				return -EOPNOTSUPP;
-			if (nh != 0 && nh != 60)
-				return ESP_E_SHORT;
-			/* RFC 8200 §4.3: hop-by-hop only right after the
-			 * IPv6 header */
-			if (nh == 0 && off != 40)
-				return ESP_E_SHORT;
-			e = rd_init(pkt + off, len - off);
-			if (rd_u8(&e, &next) < 0 || rd_u8(&e, &elen) < 0)
-				return ESP_E_SHORT;
-			n = ((size_t)elen + 1) * 8;
-			if (n > len - off || off + n > AH_MAX_IPHDR)
-				return ESP_E_SHORT;
-			if (v6_opts_walk(pkt + off + 2, n - 2,
-					 z ? z + off + 2 : NULL) < 0)
-				return ESP_E_SHORT;
+			if ((rc = v6_ext(pkt, len, off, nh, &n, &next, z)) < 0)
+				return rc;
 			off += n;
 			nh = next;
 		}

@@ -905,6 +905,7 @@ static void req_stats(struct req *q)
 	    F(too_big),	    F(tun_gso),	   F(tun_gro),	    F(tun_write_fail),
 	    F(ah_rx),	    F(ah_tx),	   F(ah_malformed), F(ah_auth),
 	    F(ah_replay),   F(ah_other),   F(comp_bomb),    F(comp_bad),
+	    F(ah_routing),
 #undef F
 	};
 	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));

@@ -258,6 +258,9 @@ struct espd_stats {
 	uint64_t malformed, too_big;
 	/* AH (RFC 4302): packets in/out, drops by reason */
 	uint64_t ah_rx, ah_tx, ah_malformed, ah_auth, ah_replay, ah_other;
+	/* IPv6 AH refused for a routing header with segments left > 0 in
+	 * front of it (in or out, RFC 4302 Appendix A.2; ah.c) */
+	uint64_t ah_routing;
 	/* IPComp (RFC 3173): inbound payloads dropped as decompression
 	 * bombs (beyond the bound, ipcomp.h) or as bad DEFLATE/headers */
 	uint64_t comp_bomb, comp_bad;
@@ -310,8 +313,9 @@ struct espd {
 	uint8_t *dec;		   /* one decrypted packet (ESPD_SLOT) */
 	uint8_t *dec2;		   /* bundles, input: the other of two
 				    * buffers the transforms alternate
-				    * between (ESPD_SLOT + 64: an IPv6 AH
-				    * packet with its rebuilt header) */
+				    * between (ESPD_SLOT + AH_MAX_IPHDR: an
+				    * IPv6 AH packet with its rebuilt
+				    * header and extension headers) */
 	uint8_t *xo;		   /* bundles, output: two ESPD_SLOT
 				    * buffers, used in turn */
 	uint16_t ah_ip_id;	   /* IPv4 Identification of AH packets */

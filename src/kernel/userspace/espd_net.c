@@ -120,8 +120,8 @@ void espd_tx_flush(struct espd *d)
  * Transport mode, outbound: the length of the IP header to drop and the
  * upper-layer protocol.  Whole datagrams only (RFC 4301 §7: transport
  * mode SAs do not carry fragments), and IPv6 without extension headers
- * (the kernel builds the outer header; hop-by-hop, routing and
- * destination options are not carried across).
+ * (-EOPNOTSUPP; under an outermost AH espd_output keeps hop-by-hop,
+ * routing and destination options in front of AH, ah6_ext_span).
  */
 static int transport_strip(const uint8_t *pkt, size_t len, size_t *ihl,
 			   uint8_t *nh)
@@ -191,7 +191,7 @@ static uint8_t *transport_rebuild(uint8_t *payload, size_t plen,
 }
 
 /* Queue out (olen octets, what follows the IP header the kernel builds -
- * or, for IPv4 AH, the whole packet with our header) on socket group g
+ * or, for AH, the whole packet with our header) on socket group g
  * to sa's peer; the slot it lies in is taken. */
 static void tx_queue(struct espd *d, struct espd_sa *sa, int g,
 		     const uint8_t *out, size_t olen)
@@ -226,8 +226,8 @@ static void tx_queue(struct espd *d, struct espd_sa *sa, int g,
 	m->msg_hdr.msg_iov = t->iov[i];
 	fill_dst(&t->to[i], &sa->k.dst, &m->msg_hdr.msg_namelen);
 	m->msg_hdr.msg_name = &t->to[i];
-	/* IPv4 AH: IP_HDRINCL, the source is in our header */
-	if (g != OUT_AH4) {
+	/* AH: IP_HDRINCL / IPV6_HDRINCL, the source is in our header */
+	if (g != OUT_AH4 && g != OUT_AH6) {
 		m->msg_hdr.msg_control = t->cmsg[i].buf;
 		m->msg_hdr.msg_controllen =
 		    fill_src(t->cmsg[i].buf, &sa->k.src);
@@ -280,27 +280,35 @@ static int esp_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
  * transform (RFC 4302 §3.1: tunnel or transport, the outer header from
  * the SA's addresses).  The ICV covers the outer IP header, so it is
  * built here with the values the wire will carry in its immutable
- * fields: IPv4 goes out with IP_HDRINCL and our own non-zero
+ * fields and sent as it is: IPv4 with IP_HDRINCL and our own non-zero
  * Identification (the kernel would pick one after the ICV otherwise;
- * it fills in only the checksum, a mutable field); IPv6 through the
- * ordinary raw socket, whose header has no immutable field we do not
- * know (version, payload length, next header 51, addresses).
+ * it fills in only the checksum, a mutable field), IPv6 with
+ * IPV6_HDRINCL.  x6 (IPv6 transport mode, else NULL): the packet whose
+ * extension headers [40, x6end) stay in front of AH (§3.1.1,
+ * ah6_ext_span), the next-header octet at x6last then naming AH.
  */
 static int ah_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
-		   size_t len, uint8_t nh)
+		   size_t len, uint8_t nh, const uint8_t *x6, size_t x6end,
+		   size_t x6last)
 {
 	bool v6 = sa->k.dst.af == AF_INET6;
-	size_t iphl = v6 ? 40 : 20, ahl = ah_hdr_len(&sa->esp, sa->k.dst.af);
+	size_t xl = v6 && x6 ? x6end - 40 : 0;
+	size_t iphl = (v6 ? 40 : 20) + xl,
+	       ahl = ah_hdr_len(&sa->esp, sa->k.dst.af);
 	size_t tot = iphl + ahl + len;
-	uint8_t *h = d->txb[d->tx_slot];
+	uint8_t *h = d->txb[d->tx_slot], x[AH_MAX_IPHDR];
 	unsigned ev = 0;
 	int rc;
 
-	if (tot > ESPD_SLOT || tot - (v6 ? 40 : 0) > 0xffff) {
+	if (tot > ESPD_SLOT || tot - (v6 ? 40 : 0) > 0xffff ||
+	    xl > sizeof(x) - 40) {
 		d->st.too_big++;
 		return -EMSGSIZE;
 	}
-	/* the payload may lie in this slot (TSO): memmove */
+	/* the extension headers, and the payload, may lie in this slot
+	 * (TSO): copied aside / memmove */
+	if (xl)
+		memcpy(x, x6, x6end);
 	memmove(h + iphl + ahl, payload, len);
 	memset(h, 0, iphl);
 	if (!v6) {
@@ -323,20 +331,22 @@ static int ah_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
 		h[7] = 64;
 		memcpy(h + 8, sa->k.src.u.b, 16);
 		memcpy(h + 24, sa->k.dst.u.b, 16);
+		if (xl) {
+			h[6] = x[6];
+			memcpy(h + 40, x + 40, xl);
+			h[x6last] = IPPROTO_AH;
+		}
 	}
 	rc = ah_encap(&sa->esp, h, tot, iphl, nh, espd_now(), &ev);
 	if (rc < 0) {
 		d->st.enc_fail++;
 		log_rl_warn(MOD, "AH spi 0x%08x: %s", sa->k.spi,
-			    esp_strerror(rc));
+			    ah_strerror(rc));
 		espd_sa_events(d, sa, ev);
 		return rc;
 	}
 	d->st.ah_tx++;
-	if (v6)
-		tx_queue(d, sa, OUT_AH6, h + 40, tot - 40);
-	else
-		tx_queue(d, sa, OUT_AH4, h, tot);
+	tx_queue(d, sa, v6 ? OUT_AH6 : OUT_AH4, h, tot);
 	espd_sa_events(d, sa, ev);
 	return 0;
 }
@@ -345,8 +355,8 @@ int espd_output(struct espd *d, const struct espd_bundle *b, const uint8_t *pkt,
 		size_t len)
 {
 	struct espd_sa *inner = b->sa[0], *outer = b->sa[b->n - 1];
-	const uint8_t *cur = pkt;
-	size_t curlen = len;
+	const uint8_t *cur = pkt, *x6 = NULL;
+	size_t curlen = len, x6end = 40, x6last = 6;
 	unsigned k = 0;
 	uint8_t nh;
 	int rc;
@@ -360,8 +370,22 @@ int espd_output(struct espd *d, const struct espd_bundle *b, const uint8_t *pkt,
 		 * from the SA's addresses, which are the packet's own. */
 		size_t ihl;
 		rc = transport_strip(pkt, len, &ihl, &nh);
+		/* IPv6 under an outermost AH: hop-by-hop, destination
+		 * options and routing headers (segments left 0) stay in
+		 * front of AH, inside its ICV (RFC 4302 §3.1.1) */
+		if (rc == -EOPNOTSUPP && outer->k.proto == IPPROTO_AH &&
+		    (rc = ah6_ext_span(pkt, len, &x6end, &x6last, &nh)) == 0) {
+			ihl = x6end;
+			x6 = pkt;
+		}
 		if (rc < 0) {
-			d->st.malformed++;
+			if (rc == AH_E_ROUTING)
+				d->st.ah_routing++;
+			else
+				d->st.malformed++;
+			if (outer->k.proto == IPPROTO_AH)
+				log_rl_warn(MOD, "AH spi 0x%08x: %s dropped",
+					    outer->k.spi, ah_strerror(rc));
 			return rc;
 		}
 		cur += ihl;
@@ -401,7 +425,7 @@ int espd_output(struct espd *d, const struct espd_bundle *b, const uint8_t *pkt,
 		k ^= 1;
 	}
 	if (outer->k.proto == IPPROTO_AH)
-		return ah_send(d, outer, cur, curlen, nh);
+		return ah_send(d, outer, cur, curlen, nh, x6, x6end, x6last);
 	return esp_send(d, outer, cur, curlen, nh);
 }
 
@@ -588,7 +612,7 @@ static bool sel_is_host_pair(const struct ksel *s, uint8_t af)
 static bool in_dec(const struct espd *d, const uint8_t *p)
 {
 	return (p >= d->dec + 40 && p < d->dec + ESPD_SLOT) ||
-	       (p >= d->dec2 + 40 && p < d->dec2 + ESPD_SLOT + 64);
+	       (p >= d->dec2 + 40 && p < d->dec2 + ESPD_SLOT + AH_MAX_IPHDR);
 }
 
 /* Where the next transform of an inbound chain writes: 40 octets into
@@ -789,12 +813,13 @@ static void in_ah(struct espd *d, const struct kaddr *src,
 
 	rc = ah_peek(pkt, len, &off, &spi, &seq);
 	if (rc < 0) {
-		d->st.ah_malformed++;
+		if (rc == AH_E_ROUTING)
+			d->st.ah_routing++;
+		else
+			d->st.ah_malformed++;
 		log_rl_warn(MOD, "AH from %s dropped: %s",
 			    inet_ntop(src->af, src->u.b, a, sizeof(a)),
-			    rc == -EOPNOTSUPP
-				? "routing or fragment header in front of AH"
-				: esp_strerror(rc));
+			    ah_strerror(rc));
 		return;
 	}
 	sa = espd_sa_in(d, IPPROTO_AH, spi, dst);
@@ -833,7 +858,8 @@ struct rxmeta {
 	struct iovec iov[ESPD_BATCH];
 	struct sockaddr_in6 from[ESPD_BATCH];
 	union {
-		char buf[64];
+		/* IPV6_PKTINFO; for AH the extension headers too */
+		char buf[64 + AH_MAX_IPHDR + 64];
 		struct cmsghdr align;
 	} cmsg[ESPD_BATCH];
 };
@@ -852,6 +878,65 @@ static bool pktinfo6(struct msghdr *mh, struct kaddr *dst)
 		}
 	}
 	return false;
+}
+
+/*
+ * IPv6 AH: raw sockets deliver what follows the IPv6 header and the
+ * extension headers the kernel processed, and those in ancillary data
+ * (IPV6_RECVHOPOPTS / RECVDSTOPTS / RECVRTHDR, RFC 3542 §4, in the
+ * order of the packet).  The header is rebuilt into h for the ICV
+ * (RFC 4302 §3.3.3.1.2): version, addresses, payload length and the
+ * extension headers as received; traffic class, flow label and hop
+ * limit are mutable (zero).  The headers' own next-header octets chain
+ * them; ah_peek() walks that chain to AH and refuses anything else.
+ * Returns the header length (<= AH_MAX_IPHDR) or -EBADMSG.
+ */
+static int ah6_rebuild(const struct msghdr *mh, const struct kaddr *src,
+		       const struct kaddr *dst, size_t len, uint8_t *h)
+{
+	size_t off = 40, plen;
+	uint8_t *first = h + 6;
+
+	if (mh->msg_flags & MSG_CTRUNC)
+		return -EBADMSG;
+	memset(h, 0, 40);
+	h[0] = 0x60;
+	*first = IPPROTO_AH;
+	memcpy(h + 8, src->u.b, 16);
+	memcpy(h + 24, dst->u.b, 16);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)mh); c;
+	     c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		uint8_t type;
+		size_t n;
+		if (c->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (c->cmsg_type == IPV6_HOPOPTS)
+			type = 0;
+		else if (c->cmsg_type == IPV6_DSTOPTS)
+			type = 60;
+		else if (c->cmsg_type == IPV6_RTHDR)
+			type = 43;
+		else
+			continue;
+		if (c->cmsg_len < CMSG_LEN(8))
+			return -EBADMSG;
+		n = c->cmsg_len - CMSG_LEN(0);
+		/* RFC 8200 §4: a multiple of 8 octets */
+		if (n % 8 || n > AH_MAX_IPHDR - off)
+			return -EBADMSG;
+		/* the IPv6 header names the first one; each header names
+		 * its successor itself */
+		if (off == 40)
+			*first = type;
+		memcpy(h + off, CMSG_DATA(c), n);
+		off += n;
+	}
+	plen = off - 40 + len;
+	if (plen > 0xffff)
+		return -EBADMSG;
+	h[4] = (uint8_t)(plen >> 8);
+	h[5] = (uint8_t)plen;
+	return (int)off;
 }
 
 void espd_rx_one(struct espd *d, int g, struct msghdr *mh, const uint8_t *buf,
@@ -887,27 +972,24 @@ void espd_rx_one(struct espd *d, int g, struct msghdr *mh, const uint8_t *buf,
 		return;
 	}
 	if (g == OUT_AH6) {
-		/* IPv6 raw sockets deliver what follows the IPv6 header (and
-		 * the extension headers the kernel processed): the header is
-		 * rebuilt for the ICV from the fields the kernel checked
-		 * (RFC 4302 §3.3.3.1.2: version, payload length, next
-		 * header, addresses; the rest is mutable).  A packet that
-		 * had hop-by-hop or destination options in front of AH fails
-		 * the ICV: dropped, never accepted. */
 		uint8_t *h = d->dec2;
+		char a[INET6_ADDRSTRLEN];
+		int hl;
 		if (len > ESPD_SLOT || len > 0xffff) {
 			d->st.too_big++;
 			return;
 		}
-		memset(h, 0, 40);
-		h[0] = 0x60;
-		h[4] = (uint8_t)(len >> 8);
-		h[5] = (uint8_t)len;
-		h[6] = IPPROTO_AH;
-		memcpy(h + 8, src.u.b, 16);
-		memcpy(h + 24, dst.u.b, 16);
-		memcpy(h + 40, buf, len);
-		in_ah(d, &src, &dst, h, len + 40);
+		hl = ah6_rebuild(mh, &src, &dst, len, h);
+		if (hl < 0) {
+			d->st.ah_malformed++;
+			log_rl_warn(MOD,
+				    "AH from %s dropped: extension headers "
+				    "in front of it unreadable",
+				    inet_ntop(AF_INET6, src.u.b, a, sizeof(a)));
+			return;
+		}
+		memcpy(h + hl, buf, len);
+		in_ah(d, &src, &dst, h, len + (size_t)hl);
 		return;
 	}
 	if (udp) {
@@ -1027,6 +1109,18 @@ static int raw_open(int af, int proto, struct sock_filter *f, size_t nf)
 	if (af == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
 			   sizeof(one));
+		/* AH: the extension headers in front of it, for the ICV
+		 * (ah6_rebuild), and our own IPv6 header out (ah_send) */
+		if (proto == IPPROTO_AH &&
+		    (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPOPTS, &one,
+				sizeof(one)) < 0 ||
+		     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVDSTOPTS, &one,
+				sizeof(one)) < 0 ||
+		     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVRTHDR, &one,
+				sizeof(one)) < 0 ||
+		     setsockopt(fd, IPPROTO_IPV6, IPV6_HDRINCL, &one,
+				sizeof(one)) < 0))
+			goto fail;
 		if (proto == IPPROTO_UDP &&
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off,
 			       sizeof(off)) < 0)
@@ -1172,7 +1266,7 @@ int espd_net_open(struct espd *d)
 	d->txb = calloc(ESPD_BATCH, ESPD_SLOT);
 	d->tunbuf = malloc(TUNBUF);
 	d->dec = malloc(ESPD_SLOT);
-	d->dec2 = malloc(ESPD_SLOT + 64);
+	d->dec2 = malloc(ESPD_SLOT + AH_MAX_IPHDR);
 	d->xo = malloc(2 * ESPD_SLOT);
 	off_gro_init(&d->gro, malloc(GROBUF), GROBUF);
 	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->dec2 || !d->xo ||

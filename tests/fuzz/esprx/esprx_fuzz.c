@@ -364,7 +364,7 @@ static void once(void)
 	d.txb = calloc(ESPD_BATCH, ESPD_SLOT);
 	d.tunbuf = malloc(ESPD_TUNBUF);
 	d.dec = malloc(ESPD_SLOT);
-	d.dec2 = malloc(ESPD_SLOT + 64);
+	d.dec2 = malloc(ESPD_SLOT + AH_MAX_IPHDR);
 	d.xo = malloc(2 * ESPD_SLOT);
 	d.gro.buf = malloc(ESPD_GROBUF);
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);

@@ -6,7 +6,10 @@
  * (with and without ESN); every immutable octet mutated fails the ICV,
  * every mutable field mutated still verifies; replay, lengths, next
  * header, fragments and routing headers; all four integrity algorithms
- * and their ICV padding.
+ * and their ICV padding.  Issue 16: IPv6 with hop-by-hop, destination
+ * options and a routing header (segments left 0) in front of AH (vector
+ * ah_v6x_icv, mutations), routing headers with segments left > 0
+ * refused (AH_E_ROUTING), and ah6_ext_span() for transport-mode output.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -95,6 +98,30 @@ static size_t v6_build(uint8_t *p)
 	for (int i = 0; i < 20; i++)
 		p[80 + i] = (uint8_t)(0x40 + i);
 	return 40 + plen;
+}
+
+/* gen_ah_vectors.py's v6x packet: hop-by-hop (0x3e mutable, PadN),
+ * destination options (0x1e immutable, 0x3e mutable, PadN), routing
+ * header type 0 with segments left 0, then AH (HMAC-SHA2-256-128, next
+ * header UDP) at 88 and 20 octets of payload. */
+static size_t v6x_build(uint8_t *p)
+{
+	static const uint8_t ext[48] = {
+	    60,	  0,	0x3e, 2,    0xaa, 0xbb, 1,    0,    /* hop-by-hop */
+	    43,	  1,	0x1e, 4,    0x11, 0x22, 0x33, 0x44, /* dest. opts */
+	    0x3e, 4,	0x55, 0x66, 0x77, 0x88, 1,    0,    /* ... */
+	    51,	  2,	0,    0,    0,	  0,	0,    0,    /* routing */
+	    0x20, 0x01, 0x0d, 0xb8, 0,	  1,	0,    0,    /* its address */
+	    0,	  0,	0,    0,    0,	  0,	0,    2,
+	};
+	size_t len = v6_build(p), plen = 48 + 32 + 20;
+
+	memmove(p + 88, p + 48, 52);
+	memcpy(p + 40, ext, sizeof(ext));
+	p[4] = (uint8_t)(plen >> 8);
+	p[5] = (uint8_t)plen;
+	p[6] = 0;
+	return len + 40;
 }
 
 static int verify(struct esp_sa *rx, const uint8_t *p, size_t len)
@@ -292,6 +319,103 @@ static void test_v6_mutations(void **state)
 	esp_sa_free(&rx);
 }
 
+/* RFC 4302 §3.3.3.1.2: extension headers in front of AH */
+static void test_v6_ext_headers(void **state)
+{
+	struct esp_sa tx, rx;
+	uint8_t p[200], q[200];
+	size_t len = v6x_build(p), off, pay, end, last;
+	uint32_t spi, seq;
+	uint8_t nh, up;
+	unsigned ev;
+
+	(void)state;
+	sa_make(&tx, 0x2000, IKEV2_INTEG_HMAC_SHA2_256_128, 0x20, 32, false, 0);
+	sa_make(&rx, 0x2000, IKEV2_INTEG_HMAC_SHA2_256_128, 0x20, 32, false, 0);
+	assert_int_equal(len, 140);
+	assert_int_equal(ah_encap(&tx, p, len, 88, 17, 1, &ev), 0);
+	assert_memory_equal(p + 100, ah_v6x_icv, sizeof(ah_v6x_icv));
+	assert_int_equal(ah_peek(p, len, &off, &spi, &seq), 0);
+	assert_int_equal(off, 88);
+	assert_int_equal(ah_decap(&rx, p, len, off, &nh, &pay, 2, &ev), 0);
+	assert_int_equal(nh, 17);
+	assert_int_equal(pay, 120);
+	for (size_t i = 0; i < len; i++) {
+		/* mutable: traffic class, flow label, hop limit, the data
+		 * of the two options with the change-en-route bit */
+		bool mut = (i >= 1 && i <= 3) || i == 7 || i == 44 || i == 45 ||
+			   (i >= 58 && i < 62);
+		memcpy(q, p, len);
+		q[i] ^= 0x01;
+		if (i == 0)
+			q[i] ^= 0x10;
+		if (mut)
+			assert_int_equal(verify(&rx, q, len), 0);
+		else
+			assert_int_not_equal(verify(&rx, q, len), 0);
+	}
+	/* the routing header with segments left 1: refused, whatever the
+	 * ICV */
+	memcpy(q, p, len);
+	q[67] = 1;
+	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), AH_E_ROUTING);
+	assert_int_equal(ah_decap(&rx, q, len, 88, &nh, &pay, 2, &ev),
+			 AH_E_ROUTING);
+	/* a fragment header instead of the destination options */
+	memcpy(q, p, len);
+	q[40] = 44;
+	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), -EOPNOTSUPP);
+	/* hop-by-hop anywhere but first */
+	memcpy(q, p, len);
+	q[6] = 60;
+	q[40] = 0;
+	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), ESP_E_SHORT);
+	/* a chain that skips AH (next header UDP in the routing header) */
+	memcpy(q, p, len);
+	q[64] = 17;
+	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), ESP_E_SHORT);
+	/* extension headers beyond AH_MAX_IPHDR: 30 empty destination
+	 * options headers (bounded walk) */
+	memset(q, 0, sizeof(q));
+	memcpy(q, p, 40);
+	q[4] = 0;
+	q[5] = 160;
+	q[6] = 60;
+	for (size_t i = 0; i < 20; i++) {
+		q[40 + 8 * i] = 60;
+		q[40 + 8 * i + 2] = 1; /* PadN, 4 octets */
+		q[40 + 8 * i + 3] = 4;
+	}
+	assert_int_equal(ah_peek(q, 200, &off, &spi, &seq), ESP_E_SHORT);
+	/* output: the headers that stay in front of AH of the packet before
+	 * protection (next header UDP where AH will go) */
+	memcpy(q, p, 88);
+	q[64] = 17;
+	memcpy(q + 88, p + 120, 20);
+	assert_int_equal(ah6_ext_span(q, 108, &end, &last, &up), 0);
+	assert_int_equal(end, 88);
+	assert_int_equal(last, 64);
+	assert_int_equal(up, 17);
+	/* none: the IPv6 header's own next header */
+	q[6] = 17;
+	assert_int_equal(ah6_ext_span(q, 108, &end, &last, &up), 0);
+	assert_int_equal(end, 40);
+	assert_int_equal(last, 6);
+	q[6] = 0;
+	q[67] = 2;
+	assert_int_equal(ah6_ext_span(q, 108, &end, &last, &up), AH_E_ROUTING);
+	q[67] = 0;
+	q[48] = 44;
+	assert_int_equal(ah6_ext_span(q, 108, &end, &last, &up), -EOPNOTSUPP);
+	q[48] = 43;
+	/* truncated inside the routing header, inside the IPv6 header */
+	assert_int_equal(ah6_ext_span(q, 70, &end, &last, &up), ESP_E_SHORT);
+	assert_int_equal(ah6_ext_span(q, 30, &end, &last, &up), ESP_E_SHORT);
+	assert_string_not_equal(ah_strerror(AH_E_ROUTING), "unknown");
+	esp_sa_free(&tx);
+	esp_sa_free(&rx);
+}
+
 static void test_malformed(void **state)
 {
 	struct esp_sa tx, rx;
@@ -347,10 +471,11 @@ static void test_malformed(void **state)
 	memcpy(q, p, len);
 	q[9] = 50;
 	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), ESP_E_SHORT);
-	/* IPv6: a routing or fragment header in front of AH */
+	/* IPv6: a routing header with segments left 4 (the hop-by-hop
+	 * header read as one), a fragment header in front of AH */
 	len = v6_build(q);
 	q[6] = 43;
-	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), -EOPNOTSUPP);
+	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), AH_E_ROUTING);
 	q[6] = 44;
 	assert_int_equal(ah_peek(q, len, &off, &spi, &seq), -EOPNOTSUPP);
 	q[6] = 17;
@@ -450,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_v6_esn),
 	    cmocka_unit_test(test_v4_mutations),
 	    cmocka_unit_test(test_v6_mutations),
+	    cmocka_unit_test(test_v6_ext_headers),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_algorithms),
 	    cmocka_unit_test(test_sa_rules),
