@@ -21,8 +21,17 @@
  * The responder needs one PSK for every identity r2load uses
  * (-I "r2load-%u.bench" by default: one identity per SA).
  *
+ * Hold (-H SECS): the SAs stay up for SECS after the last setup, and
+ * every INFORMATIONAL request the responder sends on one of them -- its
+ * liveness checks (RFC 7296 §2.4, DPD), a DELETE -- gets an empty
+ * INFORMATIONAL response (§1.4, §1.5), so that a responder with DPD on
+ * keeps them.  For that the SA's four SK_e/SK_a keys are kept from
+ * IKE_AUTH on in one flat array (2 x 36 octets per SA for AES-GCM-256),
+ * and the cipher contexts are built per request, not held.
+ *
  * Output: a progress line per second on stderr, and one summary line of
- * key=value pairs on stdout (see README.md in this directory).
+ * key=value pairs on stdout (see README.md in this directory); with -H
+ * a second one (r2load-hold:) when the hold ends.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,6 +72,7 @@ struct lsa {
 	uint64_t spi_i, spi_r;
 	uint64_t t0, tsent; /* ns: first request, last (re)send */
 	uint8_t state, tries;
+	bool kept; /* -H: keys in g.hkeys */
 	uint16_t rekeys_done;
 	uint32_t mid;
 	uint32_t sock; /* index into g.fd */
@@ -106,6 +116,8 @@ static struct {
 	struct sockaddr_storage dst4500; /* -U: IKE_AUTH onward */
 	unsigned rekeys;
 	unsigned timeout_ms, tries;
+	unsigned hold_s; /* -H */
+	bool hold;
 	uint8_t ts_base[16];
 	/* precomputed */
 	struct crypto_dh *dh;
@@ -125,6 +137,11 @@ static struct {
 	unsigned fail_why[8];
 	uint64_t t_start, t_last_prog;
 	unsigned done_last;
+	/* -H: SK_ei|SK_ai|SK_er|SK_ar per SA, one suite for all */
+	uint8_t *hkeys;
+	size_t hkl, h_elen, h_alen;
+	uint16_t h_encr, h_integ;
+	unsigned kept, answered, answered_last, req_other, req_bad;
 } g;
 
 enum { F_TIMEOUT, F_REFUSED, F_CRYPTO, F_PROTO, F_LOCAL, F_NFAIL };
@@ -186,11 +203,45 @@ static void ex_free(struct lsa *s)
 	s->ex = NULL;
 }
 
+/* -H: the SA's SK_e/SK_a keys into g.hkeys (IKE_AUTH verified). */
+static void keep_keys(uint32_t i)
+{
+	struct lsa *s = &g.sa[i];
+	const struct ex *e = s->ex;
+	uint8_t *k;
+
+	if (!e || !e->keyed)
+		return;
+	if (!g.hkeys) {
+		g.h_elen = e->keys.encr_len;
+		g.h_alen = e->keys.integ_len;
+		g.h_encr = e->suite.encr;
+		g.h_integ = e->suite.integ;
+		g.hkl = 2 * (g.h_elen + g.h_alen);
+		g.hkeys = calloc(g.n, g.hkl);
+		if (!g.hkeys)
+			die("out of memory (-H keys)");
+	}
+	/* one suite for all: the offer has one transform of each type */
+	if (e->keys.encr_len != g.h_elen || e->keys.integ_len != g.h_alen ||
+	    e->suite.encr != g.h_encr || e->suite.integ != g.h_integ)
+		return;
+	k = g.hkeys + (size_t)i * g.hkl;
+	memcpy(k, e->keys.sk_ei, g.h_elen);
+	memcpy(k + g.h_elen, e->keys.sk_ai, g.h_alen);
+	memcpy(k + g.h_elen + g.h_alen, e->keys.sk_er, g.h_elen);
+	memcpy(k + 2 * g.h_elen + g.h_alen, e->keys.sk_ar, g.h_alen);
+	s->kept = true;
+	g.kept++;
+}
+
 static void finish(uint32_t i, bool ok, int why)
 {
 	struct lsa *s = &g.sa[i];
 
 	infl_del(i);
+	if (ok && g.hold && s->state != S_DEL)
+		keep_keys(i);
 	ex_free(s);
 	free(s->req);
 	s->req = NULL;
@@ -279,13 +330,18 @@ static int send_init(uint32_t i)
 	ikev2_put_ke(&b, g.group, ke, g.ke_len);
 	ikev2_put_nonce(&b, e->ni, NONCE_LEN);
 	if (g.natt) {
-		/* RFC 7296 §2.23: hashes that match nobody's address make
-		 * the responder see a NAT on both sides, so ESP goes into
-		 * UDP (what kernel-libipsec needs) */
+		/* RFC 7296 §2.23: a source hash that matches no address
+		 * makes the responder see us behind a NAT, so ESP goes
+		 * into UDP (what kernel-libipsec needs); the destination
+		 * hash is the responder's own address, as a road warrior
+		 * behind a NAT sends it, so it does not think itself
+		 * behind one (no keepalives from it, RFC 3948 §4). */
 		uint8_t h1[20], h2[20];
-		if (crypto_random(h1, sizeof(h1)) < 0 ||
-		    crypto_random(h2, sizeof(h2)) < 0)
-			memset(h1, 0xa5, 20), memset(h2, 0x5a, 20);
+		if (crypto_random(h1, sizeof(h1)) < 0)
+			memset(h1, 0xa5, 20);
+		if (ikev2_natd_hash(s->spi_i, 0,
+				    (const struct sockaddr *)&g.dst, h2) < 0)
+			memset(h2, 0x5a, 20);
 		ikev2_put_notify_simple(&b, IKEV2_N_NAT_DETECTION_SOURCE_IP, h1,
 					sizeof(h1));
 		ikev2_put_notify_simple(
@@ -685,6 +741,79 @@ static void on_protected_resp(uint32_t i, const uint8_t *buf, size_t len)
 	}
 }
 
+/*
+ * -H: a request from the responder on a held SA.  Only after its ICV
+ * verifies under SK_er/SK_ar (§2.21.2: else as if never received); an
+ * INFORMATIONAL gets an empty response with its message ID (§1.4: a
+ * liveness check is answered so, and a DELETE's answer may be empty
+ * when the SAs it names are gone here anyway, which they are: r2load
+ * keeps no CHILD SAs).  Other requests are counted and dropped.
+ */
+static void on_request(uint32_t i, const struct ikev2_hdr *rh,
+		       const uint8_t *buf, size_t len)
+{
+	static struct ike_msg m;
+	static uint8_t plain[IKEV2_MAX_MSG];
+	struct lsa *s = &g.sa[i];
+	const uint8_t *k = g.hkeys + (size_t)i * g.hkl;
+	struct ikev2_sk_ctx in, out;
+	struct ikev2_hdr h;
+	struct ikev2_wr b;
+	uint8_t *pkt = NULL;
+	size_t plen;
+	int rc;
+
+	if (rh->exch != IKEV2_EXCH_INFORMATIONAL) {
+		g.req_other++;
+		return;
+	}
+	if (ikev2_sk_init(&in, g.h_encr, g.h_integ, k + g.h_elen + g.h_alen,
+			  g.h_elen, k + 2 * g.h_elen + g.h_alen, g.h_alen,
+			  false) < 0)
+		return;
+	rc = ikev2_msg_parse(buf, len, &m);
+	if (rc == 0)
+		rc = ikev2_sk_open(&in, &m, plain, sizeof(plain));
+	ikev2_sk_free(&in);
+	if (rc != 0) {
+		g.req_bad++;
+		return;
+	}
+	if (ikev2_sk_init(&out, g.h_encr, g.h_integ, k, g.h_elen,
+			  k + g.h_elen, g.h_alen, true) < 0)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.spi_i = s->spi_i;
+	h.spi_r = s->spi_r;
+	h.exch = IKEV2_EXCH_INFORMATIONAL;
+	h.flags = IKEV2_FLAG_INITIATOR | IKEV2_FLAG_RESPONSE;
+	h.msgid = rh->msgid;
+	ikev2_wr_begin(&b, &h);
+	ikev2_sk_begin(&b, &out);
+	ikev2_sk_end(&b);
+	rc = ikev2_wr_finish(&b, &pkt, &plen);
+	ikev2_sk_free(&out);
+	if (rc < 0)
+		return;
+	if (g.natt) {
+		/* RFC 3948 §2.2: the non-ESP marker on port 4500 */
+		uint8_t *mk = malloc(plen + 4);
+
+		if (!mk) {
+			free(pkt);
+			return;
+		}
+		memset(mk, 0, 4);
+		memcpy(mk + 4, pkt, plen);
+		free(pkt);
+		pkt = mk;
+		plen += 4;
+	}
+	(void)sendto(g.fd[s->sock], pkt, plen, 0, dst_of(s), g.dst_len);
+	free(pkt);
+	g.answered++;
+}
+
 static void on_datagram(const uint8_t *buf, size_t len)
 {
 	struct rd r = rd_init(buf, len);
@@ -697,12 +826,19 @@ static void on_datagram(const uint8_t *buf, size_t len)
 		len -= 4;
 		r = rd_init(buf, len);
 	}
-	if (ikev2_hdr_parse(&r, &h) < 0 || !(h.flags & IKEV2_FLAG_RESPONSE))
+	if (ikev2_hdr_parse(&r, &h) < 0)
 		return;
 	i = (uint32_t)h.spi_i;
 	if (i >= g.n)
 		return;
 	s = &g.sa[i];
+	if (!(h.flags & IKEV2_FLAG_RESPONSE)) {
+		/* the responder's request (§2.2: its own message IDs) */
+		if (s->kept && s->spi_i == h.spi_i && s->spi_r == h.spi_r &&
+		    !(h.flags & IKEV2_FLAG_INITIATOR))
+			on_request(i, &h, buf, len);
+		return;
+	}
 	if (s->spi_i != h.spi_i || h.msgid != s->mid || !s->ex)
 		return;
 	if (s->state == S_INIT && h.exch == IKEV2_EXCH_IKE_SA_INIT)
@@ -733,6 +869,66 @@ static void retransmit(uint64_t now)
 		}
 		k++;
 	}
+}
+
+static void poll_once(int wait_ms)
+{
+	struct epoll_event evs[64];
+	int ne = epoll_wait(g.ep, evs, 64, wait_ms);
+
+	for (int k = 0; k < ne; k++) {
+		int fd = g.fd[evs[k].data.u32];
+		static uint8_t buf[IKEV2_MAX_MSG];
+
+		for (int burst = 0; burst < 64; burst++) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+			if (n <= 0)
+				break;
+			on_datagram(buf, (size_t)n);
+		}
+	}
+}
+
+/* -H: the SAs stay; the responder's requests are answered. */
+static void hold(void)
+{
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)g.hold_s * 1000000000u;
+	uint64_t next = t0 + 1000000000u, last = t0;
+	unsigned base = g.answered; /* answered while setting up */
+
+	g.answered_last = g.answered;
+	fprintf(stderr, "r2load: holding %u SAs for %u s\n", g.kept,
+		g.hold_s);
+	while (!stop) {
+		uint64_t now = now_ns();
+
+		if (now >= end)
+			break;
+		poll_once(100);
+		now = now_ns();
+		if (now >= next) {
+			double dt = (double)(now - last) / 1e9;
+
+			if (!g.quiet)
+				fprintf(stderr,
+					"r2load: hold %6.1fs answered %u "
+					"(%.0f/s) other %u bad %u%s",
+					(double)(now - t0) / 1e9, g.answered,
+					dt > 0 ? (g.answered - g.answered_last) / dt
+					       : 0.0,
+					g.req_other, g.req_bad,
+					isatty(2) ? "   \r" : "\n");
+			g.answered_last = g.answered;
+			last = now;
+			next += 1000000000u;
+		}
+	}
+	printf("r2load-hold: held=%u secs=%.1f answered=%u "
+	       "answered_per_s=%.1f answered_in_setup=%u other=%u bad=%u\n",
+	       g.kept, (double)(now_ns() - t0) / 1e9, g.answered - base,
+	       (g.answered - base) / ((double)(now_ns() - t0) / 1e9), base,
+	       g.req_other, g.req_bad);
+	fflush(stdout);
 }
 
 static void progress(uint64_t now, bool last)
@@ -952,6 +1148,9 @@ static void usage(void)
 	    "  -U             claim a NAT (NAT-D), IKE_AUTH onward on port "
 	    "4500:\n"
 	    "                 ESP in UDP (RFC 3948), e.g. for kernel-libipsec\n"
+	    "  -H SECS        hold the SAs SECS after the last setup, "
+	    "answering the\n"
+	    "                 responder's INFORMATIONAL requests (DPD)\n"
 	    "  -q             no progress line\n",
 	    stderr);
 	exit(2);
@@ -1004,7 +1203,7 @@ int main(int argc, char **argv)
 	g.tries = 3;
 	inet_pton(AF_INET6, "2001:db8:ff00::", g.ts_base);
 	while ((opt = getopt(argc, argv,
-			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qUh")) !=
+			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qUH:h")) !=
 	       -1) {
 		switch (opt) {
 		case 't':
@@ -1074,12 +1273,16 @@ int main(int argc, char **argv)
 		case 'U':
 			g.natt = true;
 			break;
+		case 'H':
+			g.hold = true;
+			g.hold_s = (unsigned)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!target || !pskf || !g.n || !g.window || !g.tries ||
-	    g.n > 0x7fffffffu)
+	    g.n > 0x7fffffffu || (g.hold && g.del))
 		usage();
 	/* -I is a format with one %u and nothing else */
 	{
@@ -1143,9 +1346,7 @@ int main(int argc, char **argv)
 	g.t_start = g.t_last_prog = now_ns();
 	next_prog = g.t_start + 1000000000u;
 	while (!stop && g.done < g.n) {
-		struct epoll_event evs[64];
 		uint64_t now = now_ns();
-		int ne, wait_ms = 10;
 
 		/* start new SAs: window and offered rate */
 		while (g.started < g.n && g.ninfl < g.window) {
@@ -1156,18 +1357,7 @@ int main(int argc, char **argv)
 				break;
 			start_sa(g.started);
 		}
-		ne = epoll_wait(g.ep, evs, 64, wait_ms);
-		for (int k = 0; k < ne; k++) {
-			int fd = g.fd[evs[k].data.u32];
-			static uint8_t buf[IKEV2_MAX_MSG];
-
-			for (int burst = 0; burst < 64; burst++) {
-				ssize_t n = recv(fd, buf, sizeof(buf), 0);
-				if (n <= 0)
-					break;
-				on_datagram(buf, (size_t)n);
-			}
-		}
+		poll_once(10);
 		now = now_ns();
 		retransmit(now);
 		if (now >= next_prog) {
@@ -1177,5 +1367,9 @@ int main(int argc, char **argv)
 	}
 	progress(now_ns(), true);
 	summary(now_ns());
+	if (g.hold && !stop)
+		hold();
+	if (g.hkeys)
+		mem_wipe(g.hkeys, (size_t)g.n * g.hkl);
 	return g.failed || stop ? 1 : 0;
 }
