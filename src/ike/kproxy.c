@@ -22,7 +22,7 @@
 #include "lib/util.h"
 
 #define MOD	"privsep"
-#define KP_HASH 1024
+#define KP_HASH 16384 /* chains of ~20 at the limits */
 
 struct kp_sa {
 	struct kp_sa *next;

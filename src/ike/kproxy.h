@@ -42,8 +42,10 @@
 
 #include "kernel/kernel.h"
 
-#define KPROXY_MAX_SA  65536
-#define KPROXY_MAX_POL 65536
+/* Enough for 131,072 CHILD SAs of road warriors: an inbound and an
+ * outbound SA each, and three dynamic policies (out, in, fwd). */
+#define KPROXY_MAX_SA  262144
+#define KPROXY_MAX_POL 393216
 
 struct kproxy;
 
