@@ -32,7 +32,22 @@
  *            9     a valid AH packet (issue 16): u8 AH SA index (IPv4
  *                  tunnel, IPv6 tunnel, or the IPv4 ESP+AH bundle), u32
  *                  sequence number, the inner packet
+ *            10    a valid IPComp bundle packet (issue 16): u8 index
+ *                  (0: ESP+IPComp IPv4 tunnel, reqid 10; 1: AH+IPComp
+ *                  IPv6 tunnel, reqid 11; 2: reqid 10's ESP around an
+ *                  IPComp header for CPI 0x400 followed by the input as
+ *                  it is - DEFLATE errors, bombs; 3: reqid 10's ESP
+ *                  around the IPComp SA 0x404 that no policy names),
+ *                  u32 sequence number, the inner packet (compressed by
+ *                  the peer's IPComp SA, or sent as is when too small or
+ *                  incompressible, RFC 3173 §2.2)
+ *            11    raw AH, IPv6, with extension headers as ancillary
+ *                  data (ah6_rebuild): 16 octets source, 16 destination,
+ *                  u8 n, n times (u8 type % 3: hop-by-hop, destination
+ *                  options, routing; u8 length; header), AH
  *   other kinds % 16 >= 8 act as kind % 8.
+ * Kind 9 index 3 is the IPv6 AH SA of index 1 with hop-by-hop and
+ * destination options headers in front of AH.
  * The first input octet chooses offloads (bit 0) before the records.
  */
 #include <arpa/inet.h>
@@ -47,6 +62,7 @@
 #include "kernel/userspace/esp.h"
 #include "kernel/userspace/esp_msg.h"
 #include "kernel/userspace/espd.h"
+#include "kernel/userspace/ipcomp.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "lib/rd.h"
@@ -115,6 +131,28 @@ static const struct ah_def ahs[] = {
 #define NAHIN 4
 static struct esp_sa ah_peer[NAHIN];
 
+/*
+ * IPComp (issue 16): {proto, spi/CPI, v6, in, integ, reqid} as ahs[];
+ * reqid 10: ESP (outer) + IPComp IPv4 tunnel 198.51.100.32/28 <->
+ * .48/28; reqid 11: AH + IPComp IPv6 tunnel 2001:db8:c0::/48 <->
+ * 2001:db8:c1::/48; CPI 0x404: an IPComp SA no policy names.  IPComp
+ * templates have level "use".  The first NIPCIN are inbound.
+ */
+static const struct ah_def ipcs[] = {
+    {IPPROTO_COMP, 0x400, false, true, 0, 10},
+    {IPPROTO_ESP, 0x401, false, true, IKEV2_INTEG_HMAC_SHA2_256_128, 10},
+    {IPPROTO_COMP, 0x402, true, true, 0, 11},
+    {IPPROTO_AH, 0x403, true, true, IKEV2_INTEG_HMAC_SHA2_256_128, 11},
+    {IPPROTO_COMP, 0x404, false, true, 0, 12},
+    {IPPROTO_COMP, 0x410, false, false, 0, 10},
+    {IPPROTO_ESP, 0x411, false, false, IKEV2_INTEG_HMAC_SHA2_256_128, 10},
+    {IPPROTO_COMP, 0x412, true, false, 0, 11},
+    {IPPROTO_AH, 0x413, true, false, IKEV2_INTEG_HMAC_SHA2_256_128, 11},
+};
+#define NIPC   (sizeof(ipcs) / sizeof(ipcs[0]))
+#define NIPCIN 5
+static struct esp_sa ipc_peer[NIPCIN];
+
 static void addr(struct kaddr *a, bool v6, int host)
 {
 	memset(a, 0, sizeof(*a));
@@ -173,6 +211,10 @@ static void make_ah_ksa(const struct ah_def *s, struct ksa *k)
 	k->reqid = s->reqid;
 	addr(&k->src, s->v6, s->in ? 1 : 2);
 	addr(&k->dst, s->v6, s->in ? 2 : 1);
+	if (s->proto == IPPROTO_COMP) {
+		k->comp_id = IKEV2_IPCOMP_DEFLATE;
+		return;
+	}
 	k->integ_id = s->integ;
 	k->auth_key_len = klen[s->integ];
 	for (unsigned i = 0; i < k->auth_key_len; i++)
@@ -252,6 +294,9 @@ static void add_pol_t(struct wr *w, enum kdir dir, bool v6, uint32_t reqid,
 			p.tmpl[p.ntmpl].proto = tmpl[p.ntmpl];
 			p.tmpl[p.ntmpl].mode = KMODE_TRANSPORT;
 			p.tmpl[p.ntmpl].reqid = reqid;
+			/* RFC 3173 §2.1: IPComp may be left out */
+			if (tmpl[p.ntmpl] == IPPROTO_COMP)
+				p.tmpl[p.ntmpl].level = KLEVEL_USE;
 		}
 		p.tmpl[0].mode = KMODE_TUNNEL;
 		addr(&p.tmpl[0].src, v6, out ? 2 : 1);
@@ -322,6 +367,40 @@ static void setup(void)
 				  esp_ah, 27);
 		}
 	}
+	for (size_t i = 0; i < NIPC; i++) {
+		struct ksa k;
+		int rc;
+
+		make_ah_ksa(&ipcs[i], &k);
+		wr_reset(&w);
+		espm_put_ksa(&w, &k, true);
+		ctl_send(ESPM_SA_ADD, &w);
+		if (i >= NIPCIN)
+			continue;
+		rc = ipcs[i].proto == IPPROTO_COMP
+			 ? ipcomp_sa_init(&ipc_peer[i], &k, 1, NULL, 0)
+			 : esp_sa_init(&ipc_peer[i], &k, 1, NULL, 0);
+		if (rc != 0)
+			abort();
+	}
+	{
+		static const uint8_t esp_comp[] = {IPPROTO_COMP, IPPROTO_ESP,
+						   0};
+		static const uint8_t ah_comp[] = {IPPROTO_COMP, IPPROTO_AH, 0};
+		static const uint8_t comp[] = {IPPROTO_COMP, 0};
+		for (int dir = KDIR_IN; dir <= KDIR_OUT; dir++) {
+			add_pol_t(&w, (enum kdir)dir, false, 10, KPOL_IPSEC,
+				  "198.51.100.32", "198.51.100.48", NULL, NULL,
+				  esp_comp, 28);
+			add_pol_t(&w, (enum kdir)dir, true, 11, KPOL_IPSEC,
+				  NULL, NULL,
+				  "2001:db8:c0::", "2001:db8:c1::", ah_comp,
+				  48);
+		}
+		/* IPComp alone: refused (no outer ESP or AH to send it) */
+		add_pol_t(&w, KDIR_OUT, false, 12, KPOL_IPSEC, "198.51.100.16",
+			  "198.51.100.24", NULL, NULL, comp, 29);
+	}
 	wr_free(&w);
 }
 
@@ -351,6 +430,11 @@ static void teardown(void)
 		esp_sa_free(&peer[i]);
 	for (size_t i = 0; i < NAHIN; i++)
 		esp_sa_free(&ah_peer[i]);
+	for (size_t i = 0; i < NIPCIN; i++) {
+		if (ipcs[i].proto == IPPROTO_COMP)
+			ipcomp_sa_free(&ipc_peer[i]);
+		esp_sa_free(&ipc_peer[i]);
+	}
 }
 
 static void once(void)
@@ -375,12 +459,21 @@ static void once(void)
 }
 
 /* A datagram as raw socket group g delivers it. */
+/* Extension headers handed over as ancillary data with the next rx()
+ * (IPv6 AH): cmsg type and contents, as the kernel reports them. */
+static struct {
+	unsigned n;
+	int type[4];
+	size_t len[4];
+	uint8_t b[4][256];
+} xh;
+
 static void rx(int g, const uint8_t *p, size_t n, const struct kaddr *src6,
 	       const struct kaddr *dst6)
 {
 	struct sockaddr_in6 from = {.sin6_family = AF_INET6};
 	union {
-		char buf[64];
+		char buf[64 + 4 * (256 + 64)];
 		struct cmsghdr align;
 	} cm;
 	struct msghdr mh = {0};
@@ -402,7 +495,16 @@ static void rx(int g, const uint8_t *p, size_t n, const struct kaddr *src6,
 		mh.msg_namelen = sizeof(from);
 		mh.msg_control = cm.buf;
 		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		for (unsigned i = 0; g == OUT_AH6 && i < xh.n; i++) {
+			c = (struct cmsghdr *)(cm.buf + mh.msg_controllen);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = xh.type[i];
+			c->cmsg_len = CMSG_LEN(xh.len[i]);
+			memcpy(CMSG_DATA(c), xh.b[i], xh.len[i]);
+			mh.msg_controllen += CMSG_SPACE(xh.len[i]);
+		}
 	}
+	xh.n = 0;
 	espd_rx_one(&d, g, &mh, d.rx[0], n);
 }
 
@@ -486,9 +588,20 @@ static void valid_ah(const uint8_t *p, size_t n)
 	struct esp_sa *sa;
 	bool v6;
 
+	static const uint8_t ext[24] = {
+	    60,	  0, 0x3e, 4, 0xde, 0xad, 0xbe, 0xef, /* hop-by-hop */
+	    51,	  1, 0x1e, 4, 1,    2,	  3,	4,    /* destination */
+	    0x3e, 2, 9,	   9, 1,    0,	  0,	0,    /* options */
+	};
+	bool x;
+
 	if (rd_u8(&r, &idx) < 0 || rd_u32(&r, &seq) < 0 || rd_left(&r) > 1400)
 		return;
-	idx %= 3;
+	idx %= 4;
+	/* 3: index 1 with extension headers in front of AH */
+	x = idx == 3;
+	if (x)
+		idx = 1;
 	v6 = idx == 1;
 	sa = &ah_peer[idx];
 	sa->seq_out = seq;
@@ -503,7 +616,7 @@ static void valid_ah(const uint8_t *p, size_t n)
 		pay = esp;
 		nh = IPPROTO_ESP;
 	}
-	hl = v6 ? 40 : 20;
+	hl = v6 ? 40 + (x ? sizeof(ext) : 0) : 20;
 	al = ah_hdr_len(sa, v6 ? AF_INET6 : AF_INET);
 	tot = hl + al + plen;
 	memset(pkt, 0, hl);
@@ -519,10 +632,12 @@ static void valid_ah(const uint8_t *p, size_t n)
 	} else {
 		pkt[0] = 0x60;
 		put16(pkt + 4, (uint16_t)(tot - 40));
-		pkt[6] = IPPROTO_AH;
+		pkt[6] = x ? 0 : IPPROTO_AH;
 		pkt[7] = 64;
 		inet_pton(AF_INET6, "2001:db8:1::1", pkt + 8);
 		inet_pton(AF_INET6, "2001:db8:1::2", pkt + 24);
+		if (x)
+			memcpy(pkt + 40, ext, sizeof(ext));
 	}
 	if (ah_encap(sa, pkt, tot, hl, nh, 2, &ev) != 0)
 		return;
@@ -533,8 +648,119 @@ static void valid_ah(const uint8_t *p, size_t n)
 
 		addr(&a, true, 1);
 		addr(&b, true, 2);
+		if (x) {
+			xh.n = 2;
+			xh.type[0] = IPV6_HOPOPTS;
+			xh.len[0] = 8;
+			memcpy(xh.b[0], ext, 8);
+			xh.type[1] = IPV6_DSTOPTS;
+			xh.len[1] = 16;
+			memcpy(xh.b[1], ext + 8, 16);
+		}
+		rx(OUT_AH6, pkt + hl, tot - hl, &a, &b);
+	}
+}
+
+/* kind 10: IPComp inside ESP (IPv4) or AH (IPv6), valid unless replayed
+ * or (index 2) the DEFLATE data is the input's */
+static void valid_comp(const uint8_t *p, size_t n)
+{
+	static uint8_t pkt[ESPD_SLOT + 128], comp[ESPD_SLOT + 64];
+	struct rd r = rd_init(p, n);
+	const uint8_t *pay;
+	uint8_t idx, nh;
+	uint32_t seq;
+	size_t plen, clen = 0, olen, al, tot;
+	unsigned ev;
+	struct esp_sa *outer;
+	int rc;
+
+	if (rd_u8(&r, &idx) < 0 || rd_u32(&r, &seq) < 0 || rd_left(&r) > 1400)
+		return;
+	idx %= 4;
+	pay = r.p;
+	plen = rd_left(&r);
+	nh = plen && (r.p[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (idx == 2) {
+		/* RFC 3173 §2.2: next header, flags, CPI; then the input */
+		comp[0] = nh;
+		comp[1] = 0;
+		put16(comp + 2, 0x400);
+		memcpy(comp + 4, pay, plen);
+		clen = plen + 4;
+		rc = 0;
+	} else {
+		rc = ipcomp_out(&ipc_peer[idx == 0   ? 0
+					  : idx == 1 ? 2
+						     : 4],
+				pay, plen, nh, comp, sizeof(comp), &clen, 2,
+				&ev);
+		if (rc < 0)
+			return;
+	}
+	if (rc == 0) { /* compressed: IPComp header inside */
+		pay = comp;
+		plen = clen;
+		nh = IPPROTO_COMP;
+	}
+	if (idx != 1) {
+		outer = &ipc_peer[1];
+		outer->seq_out = seq;
+		if (esp_encap(outer, pay, plen, nh, pkt + 20, sizeof(pkt) - 20,
+			      &olen, 2, &ev) != 0)
+			return;
+		memset(pkt, 0, 20);
+		pkt[0] = 0x45;
+		pkt[9] = IPPROTO_ESP;
+		inet_pton(AF_INET, "198.51.100.1", pkt + 12);
+		inet_pton(AF_INET, "198.51.100.2", pkt + 16);
+		rx(OUT_ESP4, pkt, 20 + olen, NULL, NULL);
+	} else {
+		struct kaddr a, b;
+
+		outer = &ipc_peer[3];
+		outer->seq_out = seq;
+		al = ah_hdr_len(outer, AF_INET6);
+		tot = 40 + al + plen;
+		memset(pkt, 0, 40);
+		memcpy(pkt + 40 + al, pay, plen);
+		pkt[0] = 0x60;
+		put16(pkt + 4, (uint16_t)(tot - 40));
+		pkt[6] = IPPROTO_AH;
+		pkt[7] = 64;
+		inet_pton(AF_INET6, "2001:db8:1::1", pkt + 8);
+		inet_pton(AF_INET6, "2001:db8:1::2", pkt + 24);
+		if (ah_encap(outer, pkt, tot, 40, nh, 2, &ev) != 0)
+			return;
+		addr(&a, true, 1);
+		addr(&b, true, 2);
 		rx(OUT_AH6, pkt + 40, tot - 40, &a, &b);
 	}
+}
+
+/* kind 11: raw IPv6 AH with extension headers in ancillary data */
+static void raw_ah6_ext(const uint8_t *p, size_t n)
+{
+	static const int types[3] = {IPV6_HOPOPTS, IPV6_DSTOPTS, IPV6_RTHDR};
+	struct rd r = rd_init(p, n);
+	struct kaddr a = {.af = AF_INET6}, b = {.af = AF_INET6};
+	uint8_t cnt, t, l;
+	const uint8_t *h;
+
+	if (rd_bytes(&r, a.u.b, 16) < 0 || rd_bytes(&r, b.u.b, 16) < 0 ||
+	    rd_u8(&r, &cnt) < 0)
+		return;
+	xh.n = 0;
+	for (unsigned i = 0; i < cnt % 5 && xh.n < 4; i++) {
+		if (rd_u8(&r, &t) < 0 || rd_u8(&r, &l) < 0 ||
+		    rd_ptr(&r, l, &h) < 0)
+			break;
+		xh.type[xh.n] = types[t % 3];
+		xh.len[xh.n] = l;
+		memcpy(xh.b[xh.n], h, l);
+		xh.n++;
+	}
+	rx(OUT_AH6, r.p, rd_left(&r), &a, &b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -589,6 +815,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (kind % 16 == 9) {
 			valid_ah(p, len);
+			continue;
+		}
+		if (kind % 16 == 10) {
+			valid_comp(p, len);
+			continue;
+		}
+		if (kind % 16 == 11) {
+			raw_ah6_ext(p, len);
 			continue;
 		}
 		switch (kind % 8) {

@@ -91,6 +91,56 @@ seeds["ah-tun-out"] = b"\1" + rec(4, vnet + ip4("198.51.100.193", "198.51.100.12
     rec(4, vnet + ip6("2001:db8:f::1", "2001:db8:e::1")) + \
     rec(4, vnet + ip4("198.51.100.97", "198.51.100.65")) + rec(6, b"")
 
+# IPComp (issue 16): kind 10 bundles - 0: ESP+IPComp IPv4 (reqid 10),
+# 1: AH+IPComp IPv6 (reqid 11), 2: reqid 10's ESP around an IPComp header
+# followed by raw bytes (bad DEFLATE, a decompression bomb, a truncated
+# stream), 3: the IPComp SA no policy names; compressible and small or
+# incompressible inner packets (sent without IPComp, RFC 3173 §2.2); TUN
+# reads for the IPComp policies
+import random, zlib
+def valid_comp(idx, seq, inner):
+    return rec(10, struct.pack(">BI", idx, seq) + inner)
+def deflate(b):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return c.compress(b) + c.flush()
+rnd = random.Random(16)
+big4 = ip4("198.51.100.33", "198.51.100.49", 17, struct.pack(">HHHH", 9, 9, 1208, 0) + b"A" * 1200)
+small4 = ip4("198.51.100.33", "198.51.100.49")
+noise4 = ip4("198.51.100.33", "198.51.100.49", 17, bytes(rnd.getrandbits(8) for _ in range(600)))
+big6 = ip6("2001:db8:c0::1", "2001:db8:c1::1", 17, struct.pack(">HHHH", 9, 9, 1008, 0) + b"B" * 1000)
+seeds["comp-valid"] = b"\1" + valid_comp(0, 1, big4) + valid_comp(0, 2, small4) + \
+    valid_comp(0, 3, noise4) + valid_comp(1, 1, big6) + valid_comp(1, 2, ip6("2001:db8:c0::1", "2001:db8:c1::1")) + \
+    valid_comp(0, 3, big4) + rec(6, b"")
+seeds["comp-garbage"] = b"\0" + valid_comp(2, 1, deflate(big4)) + \
+    valid_comp(2, 2, deflate(bytes(200000))) + valid_comp(2, 3, deflate(big4)[:-9]) + \
+    valid_comp(2, 4, deflate(big4) + b"trailing") + valid_comp(2, 5, b"\xff" * 40) + \
+    valid_comp(3, 6, big4) + valid_comp(0, 7, ip4("198.51.100.33", "198.51.100.50", 17, b"C" * 1000))
+seeds["comp-tun-out"] = b"\1" + rec(4, vnet + ip4("198.51.100.49", "198.51.100.33", 17, b"D" * 1200)) + \
+    rec(4, vnet + ip4("198.51.100.49", "198.51.100.33")) + \
+    rec(4, vnet + ip6("2001:db8:c1::1", "2001:db8:c0::1", 17, b"E" * 1000)) + \
+    rec(4, vnet + ip4("198.51.100.25", "198.51.100.17", 17, b"F" * 1000)) + rec(6, b"")
+seeds["comp-tun-out-nooff"] = b"\0" + rec(4, ip4("198.51.100.49", "198.51.100.33", 17, b"D" * 1200)) + \
+    rec(4, ip6("2001:db8:c1::1", "2001:db8:c0::1", 17, b"E" * 1000))
+
+# IPv6 AH with extension headers in front (issue 16): kind 9 index 3
+# (valid, hop-by-hop + destination options as ancillary data), kind 11
+# raw: a consistent chain, a routing header with segments left 1 and 0,
+# lengths that disagree with the header, a chain that misses AH
+def ext_ah6(exts, ah):
+    b = a6 + b6 + bytes([len(exts)])
+    for t, h in exts:
+        b += bytes([t, len(h)]) + h
+    return rec(11, b + ah)
+hbh = bytes([60, 0, 0x3e, 4, 1, 2, 3, 4])
+dsto = bytes([43, 0, 0x1e, 4, 5, 6, 7, 8])
+rth0 = bytes([51, 2, 0, 0, 0, 0, 0, 0]) + b6
+rth1 = bytes([51, 2, 0, 1, 0, 0, 0, 0]) + b6
+ah301 = struct.pack(">BBHII", 4, 4, 0, 0x301, 9) + bytes(12) + bytes(20)
+seeds["ah6-ext"] = b"\1" + valid_ah(3, 1, ah6) + valid_ah(3, 2, ah6) + valid_ah(3, 2, ah6) + \
+    ext_ah6([(0, hbh), (1, dsto), (2, rth0)], ah301) + ext_ah6([(0, hbh), (1, dsto), (2, rth1)], ah301) + \
+    ext_ah6([(0, hbh[:6])], ah301) + ext_ah6([(0, bytes([51, 1]) + bytes(6))], ah301) + \
+    ext_ah6([(1, bytes([17, 0]) + bytes(6))], ah301) + ext_ah6([(0, hbh), (0, hbh)], ah301) + rec(6, b"")
+
 d = sys.argv[1]
 os.makedirs(d, exist_ok=True)
 for name, data in seeds.items():
