@@ -8,6 +8,7 @@
  * The context owns a copy of the salt; the key lives inside OpenSSL's
  * context, which EVP_CIPHER_CTX_free cleanses.
  */
+#include "crypto/cache.h"
 #include "crypto/crypto.h"
 #include "lib/util.h"
 
@@ -21,7 +22,7 @@
 struct crypto_cipher {
 	const struct crypto_encr_alg *alg;
 	EVP_CIPHER_CTX *ctx;
-	EVP_CIPHER *evp;
+	EVP_CIPHER *evp; /* borrowed from cache.h */
 	bool encrypt;
 	uint8_t salt[4];
 };
@@ -60,7 +61,6 @@ void crypto_cipher_free(struct crypto_cipher *c)
 	if (!c)
 		return;
 	EVP_CIPHER_CTX_free(c->ctx);
-	EVP_CIPHER_free(c->evp);
 	mem_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -87,7 +87,7 @@ int crypto_cipher_new(uint16_t encr_id, const uint8_t *key, size_t keylen,
 	c->alg = alg;
 	c->encrypt = encrypt;
 	memcpy(c->salt, key + kb, alg->salt_len);
-	c->evp = EVP_CIPHER_fetch(NULL, name, NULL);
+	c->evp = crypto_cached_cipher(name);
 	if (!c->evp) {
 		rc = -ENOTSUP;
 		goto err_free;

@@ -23,6 +23,7 @@
  * and which cost 4x (ECP-256) to 7x (MODP-2048) the derivation itself.
  * crypto_cleanup() frees the parameters at exit.
  */
+#include "crypto/cache.h"
 #include "crypto/crypto.h"
 #include "lib/util.h"
 
@@ -41,24 +42,32 @@
 
 enum dh_kind { DH_MODP, DH_ECP, DH_XDH };
 
+/* Idle key generation contexts kept per group (EVP_PKEY_CTX_new_from_pkey
+ * costs a provider lookup; a context is used by one thread at a time). */
+#define DH_IDLE_CTX 8
+
 /* A group's shared, read-only domain parameters (MODP, ECP). */
 struct dh_params {
 	uint16_t id;
 	EVP_PKEY *params; /* parameters only: keygen template, peer import */
 	BIGNUM *p, *pm1;  /* MODP: the prime and p - 1 (RFC 6989 §2.1) */
+	/* keygen contexts (they hold the parameters, no key), under mu */
+	pthread_mutex_t mu;
+	EVP_PKEY_CTX *idle[DH_IDLE_CTX];
+	unsigned nidle;
 };
 
 static struct dh_params dh_params[] = {
-    {IKEV2_DH_MODP1024, NULL, NULL, NULL},
-    {IKEV2_DH_MODP1536, NULL, NULL, NULL},
-    {IKEV2_DH_MODP2048, NULL, NULL, NULL},
-    {IKEV2_DH_MODP3072, NULL, NULL, NULL},
-    {IKEV2_DH_MODP4096, NULL, NULL, NULL},
-    {IKEV2_DH_MODP6144, NULL, NULL, NULL},
-    {IKEV2_DH_MODP8192, NULL, NULL, NULL},
-    {IKEV2_DH_ECP256, NULL, NULL, NULL},
-    {IKEV2_DH_ECP384, NULL, NULL, NULL},
-    {IKEV2_DH_ECP521, NULL, NULL, NULL},
+    {.id = IKEV2_DH_MODP1024, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_MODP1536, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_MODP2048, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_MODP3072, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_MODP4096, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_MODP6144, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_MODP8192, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_ECP256, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_ECP384, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_ECP521, .mu = PTHREAD_MUTEX_INITIALIZER},
 };
 #define DH_NPARAMS (sizeof(dh_params) / sizeof(dh_params[0]))
 static pthread_once_t dh_params_once = PTHREAD_ONCE_INIT;
@@ -200,7 +209,7 @@ static void dh_params_init(void)
 	}
 }
 
-static const struct dh_params *dh_params_get(uint16_t g)
+static struct dh_params *dh_params_get(uint16_t g)
 {
 	if (pthread_once(&dh_params_once, dh_params_init) != 0)
 		return NULL;
@@ -210,9 +219,12 @@ static const struct dh_params *dh_params_get(uint16_t g)
 	return NULL;
 }
 
-void crypto_cleanup(void)
+void crypto_dh_cleanup(void)
 {
 	for (size_t i = 0; i < DH_NPARAMS; i++) {
+		while (dh_params[i].nidle)
+			EVP_PKEY_CTX_free(
+			    dh_params[i].idle[--dh_params[i].nidle]);
 		EVP_PKEY_free(dh_params[i].params);
 		BN_free(dh_params[i].p);
 		BN_free(dh_params[i].pm1);
@@ -221,15 +233,34 @@ void crypto_cleanup(void)
 	}
 }
 
-/* A fresh key pair on a context made from the group's parameters. */
-static EVP_PKEY *params_keygen(const struct dh_params *dp)
+/* A fresh key pair on a context made from the group's parameters: an
+ * idle one, or a new one that is kept idle afterwards. */
+static EVP_PKEY *params_keygen(struct dh_params *dp)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dp->params, NULL);
+	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pk = NULL;
 
-	if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 ||
-	    EVP_PKEY_keygen(ctx, &pk) != 1)
-		pk = NULL;
+	pthread_mutex_lock(&dp->mu);
+	if (dp->nidle)
+		ctx = dp->idle[--dp->nidle];
+	pthread_mutex_unlock(&dp->mu);
+	if (!ctx) {
+		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dp->params, NULL);
+		if (!ctx || EVP_PKEY_keygen_init(ctx) != 1) {
+			EVP_PKEY_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	if (EVP_PKEY_keygen(ctx, &pk) != 1) {
+		EVP_PKEY_CTX_free(ctx); /* not reused after an error */
+		return NULL;
+	}
+	pthread_mutex_lock(&dp->mu);
+	if (dp->nidle < DH_IDLE_CTX) {
+		dp->idle[dp->nidle++] = ctx;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&dp->mu);
 	EVP_PKEY_CTX_free(ctx);
 	return pk;
 }
@@ -237,6 +268,7 @@ static EVP_PKEY *params_keygen(const struct dh_params *dp)
 int crypto_dh_new(uint16_t group, struct crypto_dh **out)
 {
 	const struct crypto_dh_alg *alg = crypto_dh_lookup(group);
+	struct dh_params *dp;
 	struct crypto_dh *dh;
 	int rc = 0;
 
@@ -251,9 +283,10 @@ int crypto_dh_new(uint16_t group, struct crypto_dh **out)
 	switch (dh->kind) {
 	case DH_MODP:
 	case DH_ECP:
-		dh->dp = dh_params_get(group);
-		if (dh->dp)
-			dh->key = params_keygen(dh->dp);
+		dp = dh_params_get(group);
+		if (dp)
+			dh->key = params_keygen(dp);
+		dh->dp = dp;
 		break;
 	case DH_XDH:
 		dh->key = EVP_PKEY_Q_keygen(NULL, NULL, curve_name(group));

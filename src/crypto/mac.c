@@ -10,10 +10,12 @@
  * itself allocates inside EVP_MAC_init() for HMAC re-initialisation; our
  * code adds no per-packet allocation.
  */
+#include "crypto/cache.h"
 #include "crypto/crypto.h"
 #include "lib/util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,10 +31,8 @@ struct crypto_mac {
 	enum mac_kind kind;
 	size_t out_len;	 /* truncated output */
 	size_t full_len; /* untruncated MAC size */
-	EVP_MAC *mac;
 	EVP_MAC_CTX *mctx;
 	/* XCBC only: E() keyed with K1, and the final-block subkeys. */
-	EVP_CIPHER *ecb;
 	EVP_CIPHER_CTX *cctx;
 	uint8_t k2[16], k3[16];
 };
@@ -78,9 +78,7 @@ void crypto_mac_free(struct crypto_mac *m)
 	if (!m)
 		return;
 	EVP_MAC_CTX_free(m->mctx);
-	EVP_MAC_free(m->mac);
 	EVP_CIPHER_CTX_free(m->cctx);
-	EVP_CIPHER_free(m->ecb);
 	mem_wipe(m, sizeof(*m));
 	free(m);
 }
@@ -103,14 +101,16 @@ static int ecb_block(EVP_CIPHER_CTX *c, const uint8_t in[16], uint8_t out[16])
 /* RFC 3566 §4: K1 = E(K, 0x01..), K2 = E(K, 0x02..), K3 = E(K, 0x03..). */
 static int xcbc_setkey(struct crypto_mac *m, const uint8_t key[16])
 {
+	EVP_CIPHER *ecb = crypto_cached_cipher("AES-128-ECB");
 	uint8_t k1[16], c[16];
 	int rc = -EIO;
 
-	m->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	if (!ecb)
+		return -ENOTSUP;
 	m->cctx = EVP_CIPHER_CTX_new();
-	if (!m->ecb || !m->cctx)
+	if (!m->cctx)
 		return -ENOMEM;
-	if (EVP_EncryptInit_ex(m->cctx, m->ecb, NULL, key, NULL) != 1)
+	if (EVP_EncryptInit_ex(m->cctx, ecb, NULL, key, NULL) != 1)
 		return -EIO;
 	EVP_CIPHER_CTX_set_padding(m->cctx, 0);
 	memset(c, 0x01, 16);
@@ -181,12 +181,12 @@ static int evp_mac_setup(struct crypto_mac *m, const char *alg,
 			 const char *pname, const char *pval,
 			 const uint8_t *key, size_t keylen)
 {
+	EVP_MAC *mac = crypto_cached_mac(alg);
 	OSSL_PARAM params[2];
 
-	m->mac = EVP_MAC_fetch(NULL, alg, NULL);
-	if (!m->mac)
+	if (!mac)
 		return -ENOTSUP;
-	m->mctx = EVP_MAC_CTX_new(m->mac);
+	m->mctx = EVP_MAC_CTX_new(mac);
 	if (!m->mctx)
 		return -ENOMEM;
 	params[0] = OSSL_PARAM_construct_utf8_string(pname, (char *)pval, 0);
@@ -434,11 +434,56 @@ out:
 	return rc;
 }
 
+/*
+ * Small requests (SPIs, nonces, counters' starting points, jitter) are
+ * served from a per-thread block of RAND_BLOCK octets drawn from OpenSSL
+ * at once: each RAND_bytes call costs a getpid(2) (OpenSSL's fork check)
+ * and the DRBG's lock, a few microseconds per IKE SA (issue 14).  Octets
+ * are wiped from the block as they are handed out, so it holds only
+ * octets nobody has seen; a fork empties the forking thread's block in
+ * the child (the only thread there), so parent and child never share
+ * octets.  Larger requests go to RAND_bytes directly.
+ */
+#define RAND_BLOCK 256
+
+static _Thread_local struct {
+	uint8_t b[RAND_BLOCK];
+	size_t left; /* unused octets at the end of b */
+} rand_block;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void rand_forget(void)
+{
+	mem_wipe(&rand_block, sizeof(rand_block));
+}
+
+static void rand_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, rand_forget);
+}
+
 int crypto_random(void *buf, size_t n)
 {
+	uint8_t *p;
+
 	if (n > INT32_MAX)
 		return -EINVAL;
-	if (n && RAND_bytes(buf, (int)n) != 1)
+	if (!n)
+		return 0;
+	if (n > RAND_BLOCK / 4)
+		return RAND_bytes(buf, (int)n) == 1 ? 0 : -EIO;
+	if (pthread_once(&rand_once, rand_init) != 0)
 		return -EIO;
+	if (rand_block.left < n) {
+		if (RAND_bytes(rand_block.b, RAND_BLOCK) != 1) {
+			rand_forget();
+			return -EIO;
+		}
+		rand_block.left = RAND_BLOCK;
+	}
+	p = rand_block.b + RAND_BLOCK - rand_block.left;
+	memcpy(buf, p, n);
+	mem_wipe(p, n);
+	rand_block.left -= n;
 	return 0;
 }

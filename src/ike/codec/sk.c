@@ -30,9 +30,10 @@ int ikev2_sk_init(struct ikev2_sk_ctx *sk, uint16_t encr_id, uint16_t integ_id,
 	rc = crypto_cipher_new(encr_id, ekey, elen, encrypt, &sk->cipher);
 	if (rc < 0)
 		goto err;
-	if (sk->encr->block == 1) {
+	if (sk->encr->block == 1 && encrypt) {
 		/* Counter IVs start at a random point so that a context
-		 * re-created under the same key does not repeat them. */
+		 * re-created under the same key does not repeat them (a
+		 * decrypting context takes the IV from the message). */
 		rc = crypto_random(&sk->iv_seq, sizeof(sk->iv_seq));
 		if (rc < 0)
 			goto err;
