@@ -324,6 +324,11 @@ struct iked {
 	struct addrmon *am;  /* local addresses, MOBIKE moves (addrmon.h) */
 
 	struct ike_sa *sas;
+	/* natt.c: SAs with our side behind a NAT at the last keepalive scan,
+	 * and whether one became so since; while both are 0 the 1 s scan
+	 * skips the walk over sas (100,000 peers behind NATs need none). */
+	unsigned ka_sas;
+	bool ka_dirty;
 	/* Indexes over sas (lib/hidx.h, values are struct ike_sa *):
 	 * by_spi by spi_i (ike_sa_rehash), by_peer by remote name + peer
 	 * identity of SAs that reached ESTABLISHED (ike_sa_set_state). */

@@ -99,6 +99,8 @@ void natt_check_natd_v2(struct ike_sa *sa, const struct ike_msg *m)
 		return; /* peer without NAT-T support */
 	sa->nat_peer = have_src && !src_ok;
 	sa->nat_local = have_dst && !dst_ok;
+	if (sa->nat_local)
+		sa->d->ka_dirty = true;
 	if (sa->nat_peer || sa->nat_local)
 		log_info(MOD, "IKE SA #%u: NAT detected (%s%s)", sa->id,
 			 sa->nat_local ? "local" : "",
@@ -192,11 +194,15 @@ unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 {
 	struct rw_state *st = rw_get(d);
 	struct ike_sa *sa;
-	unsigned n = 0, n1;
+	unsigned n = 0, n1, behind = 0;
 	char pb[80];
 
-	for (sa = d->sas; sa; sa = sa->next) {
+	for (sa = (d->ka_sas || d->ka_dirty) ? d->sas : NULL; sa;
+	     sa = sa->next) {
 		const struct ike_remote *r;
+
+		if (sa->nat_local)
+			behind++;
 
 		/* Only the side behind the NAT keeps the mapping alive. */
 		if (!sa->natt || !sa->nat_local ||
@@ -216,6 +222,8 @@ unsigned natt_keepalive_scan(struct iked *d, uint64_t now_ms)
 				  ike_ep_str(&sa->peer, pb, sizeof(pb)));
 		}
 	}
+	d->ka_sas = behind;
+	d->ka_dirty = false;
 	n1 = v1_keepalive_scan(d, now_ms);
 	if (st)
 		st->keepalives_sent += n1;

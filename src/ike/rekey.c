@@ -73,6 +73,8 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	n->peer = old->peer;
 	n->natt = old->natt;
 	n->nat_local = old->nat_local;
+	if (n->nat_local)
+		old->d->ka_dirty = true;
 	n->nat_peer = old->nat_peer;
 	n->frag = old->frag; /* RFC 7383: negotiated once per IKE SA chain */
 	n->mobike = old->mobike; /* RFC 4555 */

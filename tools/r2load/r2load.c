@@ -779,8 +779,8 @@ static void on_request(uint32_t i, const struct ikev2_hdr *rh,
 		g.req_bad++;
 		return;
 	}
-	if (ikev2_sk_init(&out, g.h_encr, g.h_integ, k, g.h_elen,
-			  k + g.h_elen, g.h_alen, true) < 0)
+	if (ikev2_sk_init(&out, g.h_encr, g.h_integ, k, g.h_elen, k + g.h_elen,
+			  g.h_alen, true) < 0)
 		return;
 	memset(&h, 0, sizeof(h));
 	h.spi_i = s->spi_i;
@@ -897,8 +897,7 @@ static void hold(void)
 	unsigned base = g.answered; /* answered while setting up */
 
 	g.answered_last = g.answered;
-	fprintf(stderr, "r2load: holding %u SAs for %u s\n", g.kept,
-		g.hold_s);
+	fprintf(stderr, "r2load: holding %u SAs for %u s\n", g.kept, g.hold_s);
 	while (!stop) {
 		uint64_t now = now_ns();
 
@@ -910,14 +909,15 @@ static void hold(void)
 			double dt = (double)(now - last) / 1e9;
 
 			if (!g.quiet)
-				fprintf(stderr,
-					"r2load: hold %6.1fs answered %u "
-					"(%.0f/s) other %u bad %u%s",
-					(double)(now - t0) / 1e9, g.answered,
-					dt > 0 ? (g.answered - g.answered_last) / dt
-					       : 0.0,
-					g.req_other, g.req_bad,
-					isatty(2) ? "   \r" : "\n");
+				fprintf(
+				    stderr,
+				    "r2load: hold %6.1fs answered %u "
+				    "(%.0f/s) other %u bad %u%s",
+				    (double)(now - t0) / 1e9, g.answered,
+				    dt > 0 ? (g.answered - g.answered_last) / dt
+					   : 0.0,
+				    g.req_other, g.req_bad,
+				    isatty(2) ? "   \r" : "\n");
 			g.answered_last = g.answered;
 			last = now;
 			next += 1000000000u;
