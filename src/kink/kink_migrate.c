@@ -81,7 +81,7 @@ unsigned kink_migrate(struct kinkd *d, const struct spmif_migrate_ev *m)
 		log_info(MOD,
 			 "SA pair in %08x out %08x: MIGRATE (selector %s) "
 			 "%s <-> %s now %s <-> %s; SAs kept",
-			 c->spi_in, c->spi_out, m->selector,
+			 c->sa[0].spi_in, c->sa[0].spi_out, m->selector,
 			 kaddr_str(&c->local, a, sizeof(a)),
 			 kaddr_str(&c->remote, b, sizeof(b)),
 			 kaddr_str(nl, x, sizeof(x)),

@@ -167,20 +167,169 @@ static unsigned esp_transforms(const struct conf_sa *sa, uint16_t *encr,
 	return n;
 }
 
-static const struct conf_sa *policy_esp(const struct conf_policy *p)
-{
-	for (size_t i = 0; p && i < p->nipsec; i++)
-		if (p->ipsec[i] && p->ipsec[i]->esp)
-			return p->ipsec[i]->esp;
-	return NULL;
-}
-
+/* The ipsec of a policy kinkd negotiates: its first, whose templates
+ * spmd installs (spd_conf.c fill_common). */
 static const struct conf_ipsec *policy_ipsec(const struct conf_policy *p)
 {
-	for (size_t i = 0; p && i < p->nipsec; i++)
-		if (p->ipsec[i] && p->ipsec[i]->esp)
-			return p->ipsec[i];
-	return NULL;
+	return p && p->nipsec ? p->ipsec[0] : NULL;
+}
+
+/* RFC 2407 §4.4.3: the AH transform ID whose hash is auth (0: none). */
+static uint8_t ah_id_for(uint16_t auth)
+{
+	for (uint8_t id = ISAKMP_AH_MD5; id <= ISAKMP_AH_SHA2_512; id++)
+		if (auth && isakmp_ah_auth(id) == auth)
+			return id;
+	return 0;
+}
+
+/*
+ * The bundle a policy asks for (racoon2's sa_index: AH, ESP, IPComp) as
+ * ISAKMP proposals (isakmp/bundle.h): every esp_enc_alg x esp_auth_alg
+ * combination, every ah_auth_alg, IPComp DEFLATE; the mode, lifetime and
+ * PFS group are the same in every transform.  Returns 0, or -ENOENT with
+ * *why set when KINK cannot key it.
+ */
+static int policy_bundle(const struct conf_policy *pol, uint16_t group,
+			 struct isakmp_bundle_conf *bc, const char **why)
+{
+	const struct conf_ipsec *ip = policy_ipsec(pol);
+	uint16_t e[ISAKMP_BUNDLE_MAX_SUITES], k[ISAKMP_BUNDLE_MAX_SUITES],
+	    g[ISAKMP_BUNDLE_MAX_SUITES];
+	unsigned n;
+
+	memset(bc, 0, sizeof(*bc));
+	*why = "no ipsec";
+	if (!ip)
+		return -ENOENT;
+	n = esp_transforms(ip->esp, e, k, g, ISAKMP_BUNDLE_MAX_SUITES);
+	for (unsigned i = 0; i < n; i++) {
+		struct isakmp_esp_suite *s = &bc->esp[bc->n_esp++];
+		/* IKEv1 ESP transform IDs are IKEv2's ENCR IDs (above);
+		 * Key Length only for the variable-key ciphers (RFC 3602
+		 * §5.1 and friends) */
+		s->id = (uint8_t)e[i];
+		s->keybits = e[i] == 12 || e[i] == 13 ||
+				     (e[i] >= 18 && e[i] <= 20)
+				 ? k[i]
+				 : 0;
+		s->auth = integ_v2_to_v1(g[i]);
+	}
+	for (size_t i = 0; ip->ah && i < ip->ah->ah_auth_alg.n &&
+			   bc->n_ah < ISAKMP_BUNDLE_MAX_SUITES;
+	     i++) {
+		const struct conf_alg_info *a =
+		    conf_alg_info(ip->ah->ah_auth_alg.v[i].alg);
+		uint16_t auth = a ? integ_v2_to_v1(a->integ_id) : 0;
+		if (!ah_id_for(auth))
+			continue;
+		bc->ah[bc->n_ah].id = ah_id_for(auth);
+		bc->ah[bc->n_ah++].auth = auth;
+	}
+	for (size_t i = 0; ip->ipcomp && i < ip->ipcomp->ipcomp_alg.n; i++) {
+		const struct conf_alg_info *a =
+		    conf_alg_info(ip->ipcomp->ipcomp_alg.v[i].alg);
+		if (a && a->ipcomp_id == ISAKMP_IPCOMP_DEFLATE)
+			bc->ipcomp = ISAKMP_IPCOMP_DEFLATE;
+	}
+	if (ip->esp && !bc->n_esp) {
+		*why = "no ESP transform usable with KINK";
+		return -ENOENT;
+	}
+	if (ip->ah && !bc->n_ah) {
+		*why = "no AH algorithm usable with KINK";
+		return -ENOENT;
+	}
+	if (ip->ipcomp && !bc->ipcomp) {
+		*why = "no IPComp algorithm usable with KINK (deflate)";
+		return -ENOENT;
+	}
+	/* the data planes send IPComp only inside ESP or AH */
+	if (!bc->n_esp && !bc->n_ah) {
+		*why = "IPComp alone (no ESP or AH in sa_index)";
+		return -ENOENT;
+	}
+	bc->encap = pol->ipsec_mode == CONF_MODE_TUNNEL
+			? ISAKMP_ENCAP_TUNNEL
+			: ISAKMP_ENCAP_TRANSPORT;
+	bc->group = group;
+	bc->life_sec = (uint32_t)ip->ipsec_sa_lifetime_time;
+	return 0;
+}
+
+static uint8_t isakmp_proto(uint8_t ipproto)
+{
+	return ipproto == IPPROTO_AH	 ? ISAKMP_PROTO_AH
+	       : ipproto == IPPROTO_COMP ? ISAKMP_PROTO_IPCOMP
+					 : ISAKMP_PROTO_ESP;
+}
+
+static const char *proto_name(uint8_t ipproto)
+{
+	return ipproto == IPPROTO_AH	 ? "AH"
+	       : ipproto == IPPROTO_COMP ? "IPComp"
+					 : "ESP";
+}
+
+/* The SAs of a negotiated bundle: ESP first (it names the bundle), then
+ * AH, then IPComp; ours = our inbound SPIs, b->peer the peer's. */
+static void child_from_bundle(struct kchild *c, const struct isakmp_bundle *b,
+			      const struct isakmp_bundle_spis *ours)
+{
+	struct kchild_sa *s;
+
+	c->nsa = 0;
+	memset(c->sa, 0, sizeof(c->sa));
+	if (b->has_esp) {
+		int kb;
+		s = &c->sa[c->nsa++];
+		s->proto = IPPROTO_ESP;
+		s->spi_in = ours->esp;
+		s->spi_out = b->peer.esp;
+		s->encr_id = b->esp_x.id;
+		kb = crypto_encr_keybits(s->encr_id, b->esp_x.keylen);
+		s->encr_keybits = b->esp_x.keylen ? b->esp_x.keylen
+				  : kb > 0	   ? (uint16_t)kb
+						   : 0;
+		s->integ_id = integ_v1_to_v2(b->esp_x.auth);
+	}
+	if (b->has_ah) {
+		s = &c->sa[c->nsa++];
+		s->proto = IPPROTO_AH;
+		s->spi_in = ours->ah;
+		s->spi_out = b->peer.ah;
+		s->integ_id = integ_v1_to_v2(b->ah_x.auth);
+	}
+	if (b->has_ipcomp) {
+		s = &c->sa[c->nsa++];
+		s->proto = IPPROTO_COMP;
+		s->spi_in = ours->cpi;
+		s->spi_out = b->peer.cpi;
+		/* IPCOMP_DEFLATE is 2 in both registries (RFC 2407
+		 * §4.4.5, RFC 7296 §3.10.1) */
+		s->comp_id = b->ipcomp_x.id;
+	}
+}
+
+/* RFC 4430 §4.2.1: optimistic when the responder takes the first
+ * proposal (number) and, for each of its protocols, the first
+ * transform. */
+static bool bundle_first(const struct isakmp_sa *in,
+			 const struct isakmp_bundle *b)
+{
+	if (!in->n_props || in->p[0].num != b->num)
+		return false;
+	for (unsigned i = 0; i < in->n_props && in->p[i].num == b->num;
+	     i++) {
+		const struct isakmp_prop *p = &in->p[i];
+		const struct isakmp_xform *x =
+		    p->proto == ISAKMP_PROTO_AH	   ? &b->ah_x
+		    : p->proto == ISAKMP_PROTO_ESP ? &b->esp_x
+						   : &b->ipcomp_x;
+		if (x->num != p->x[0].num)
+			return false;
+	}
+	return true;
 }
 
 /* need_pfs (RFC 4430 §4.2, RFC 2409 §5.5): the PFS group of a kink
@@ -286,25 +435,40 @@ static struct kpeer *peer_for_addr(struct kinkd *d,
 	return peer_for_remote(d, r);
 }
 
+/* Every SA of the bundle goes (IPComp's too: it has no DELETE of its
+ * own); the inbound ones even when larval. */
 static void child_remove(struct kinkd *d, struct kchild *c)
 {
 	struct kchild **pp;
 	char a[64];
 
-	if (c->in_installed)
-		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
-	else if (c->spi_in)
-		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
-	if (c->out_installed)
-		k_sa_del(&d->kern, IPPROTO_ESP, &c->remote, c->spi_out);
-	log_info(MOD, "SAs with %s removed (in 0x%08x out 0x%08x)",
-		 kaddr_str(&c->remote, a, sizeof(a)), c->spi_in, c->spi_out);
+	for (unsigned i = 0; i < c->nsa; i++) {
+		const struct kchild_sa *s = &c->sa[i];
+		if (s->spi_in)
+			k_sa_del(&d->kern, s->proto, &c->local, s->spi_in);
+		if (s->out_installed)
+			k_sa_del(&d->kern, s->proto, &c->remote, s->spi_out);
+	}
+	log_info(MOD, "SAs with %s removed (%s in 0x%08x out 0x%08x%s)",
+		 kaddr_str(&c->remote, a, sizeof(a)), proto_name(c->sa[0].proto),
+		 c->sa[0].spi_in, c->sa[0].spi_out,
+		 c->nsa > 1 ? ", bundle" : "");
 	for (pp = &d->children; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	free(c);
+}
+
+/* c has an SA (either direction) of proto with that SPI (0: any proto). */
+static bool child_has_spi(const struct kchild *c, uint8_t proto, uint32_t spi)
+{
+	for (unsigned i = 0; i < c->nsa; i++)
+		if ((!proto || c->sa[i].proto == proto) &&
+		    (c->sa[i].spi_in == spi || c->sa[i].spi_out == spi))
+			return true;
+	return false;
 }
 
 /* RFC 4430 §4.2 (epoch): a peer whose epoch changed has rebooted and
@@ -375,29 +539,42 @@ struct gxy {
 	size_t len;
 };
 
-static int keymat(struct kink_auth *a, const struct gxy *g, uint32_t spi,
-		  const uint8_t *ni, size_t ni_len, const uint8_t *nr,
-		  size_t nr_len, uint16_t encr, uint16_t keybits,
-		  uint16_t integ, struct ksa *sa)
+/* The keys of SA s in one direction (spi: that direction's), RFC 2409
+ * §5.5 with the Kerberos session key: KEYMAT per protocol and SPI; an
+ * IPComp SA has none. */
+static int keymat(struct kink_auth *a, const struct gxy *g,
+		  const struct kchild_sa *s, uint32_t spi, const uint8_t *ni,
+		  size_t ni_len, const uint8_t *nr, size_t nr_len,
+		  struct ksa *sa)
 {
 	uint8_t seed[CRYPTO_MAX_DH_SECRET + 1 + 4 + 2 * ISAKMP_NONCE_MAX];
 	uint8_t km[2 * KSA_MAX_KEY];
-	size_t el = crypto_encr_keymat_len(encr, keybits), al = 0, n = 0;
+	uint16_t encr = s->encr_id, integ = s->integ_id;
+	size_t el = s->proto == IPPROTO_ESP
+			? crypto_encr_keymat_len(encr, s->encr_keybits)
+			: 0,
+	       al = 0, n = 0;
 	const struct crypto_integ_alg *ia =
 	    integ ? crypto_integ_lookup(integ) : NULL;
 	int err;
 
-	if (integ && !ia)
+	memset(sa, 0, sizeof(*sa));
+	if (s->proto == IPPROTO_COMP) {
+		sa->comp_id = s->comp_id;
+		return 0;
+	}
+	if ((integ && !ia) || (s->proto == IPPROTO_AH && !ia))
 		return -ENOTSUP;
 	al = ia ? ia->key_len : 0;
 	if (el > KSA_MAX_KEY || al > KSA_MAX_KEY || ni_len > ISAKMP_NONCE_MAX ||
-	    nr_len > ISAKMP_NONCE_MAX || (encr != 11 && !el))
+	    nr_len > ISAKMP_NONCE_MAX ||
+	    (s->proto == IPPROTO_ESP && encr != 11 && !el))
 		return -ENOTSUP;
 	/* RFC 2409 §5.5: prf(SKEYID_d, [g(qm)^xy |] protocol | SPI | Ni_b
 	 * [| Nr_b]), SKEYID_d = the session key (RFC 4430 §4.2) */
 	n = kink_keymat_seed(seed, sizeof(seed), g ? g->b : NULL,
-			     g ? g->len : 0, ISAKMP_PROTO_ESP, spi, ni, ni_len,
-			     nr, nr_len);
+			     g ? g->len : 0, isakmp_proto(s->proto), spi, ni,
+			     ni_len, nr, nr_len);
 	if (!n)
 		return -EINVAL;
 	err = kink_auth_prf_plus(a, seed, n, km, el + al);
@@ -407,29 +584,58 @@ static int keymat(struct kink_auth *a, const struct gxy *g, uint32_t spi,
 		sa->enc_key_len = (uint16_t)el;
 		memcpy(sa->auth_key, km + el, al);
 		sa->auth_key_len = (uint16_t)al;
-		sa->encr_id = encr;
-		sa->encr_keybits = keybits;
+		if (s->proto == IPPROTO_ESP) {
+			sa->encr_id = encr;
+			sa->encr_keybits = s->encr_keybits;
+		}
 		sa->integ_id = integ;
 	}
 	mem_wipe(km, sizeof(km));
 	return err;
 }
 
-static int install(struct kinkd *d, struct kchild *c, bool inbound,
-		   struct ksa *sa, uint32_t life)
+/* The keys of every SA of c, inbound (in[]) and outbound (out[]). */
+static int bundle_keys(struct kink_auth *a, const struct gxy *g,
+		       const struct kchild *c, const uint8_t *ni, size_t ni_len,
+		       const uint8_t *nr, size_t nr_len, struct ksa *in,
+		       struct ksa *out)
 {
+	for (unsigned i = 0; i < c->nsa; i++) {
+		const struct kchild_sa *s = &c->sa[i];
+		if (keymat(a, g, s, s->spi_in, ni, ni_len, nr, nr_len,
+			   &in[i]) < 0 ||
+		    keymat(a, g, s, s->spi_out, ni, ni_len, nr, nr_len,
+			   &out[i]) < 0)
+			return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void ksas_wipe(struct ksa *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		ksa_wipe(&v[i]);
+}
+
+/* Install SA i of c in one direction (sa: its keys, wiped here). */
+static int install(struct kinkd *d, struct kchild *c, unsigned i,
+		   bool inbound, struct ksa *sa, uint32_t life)
+{
+	struct kchild_sa *s = &c->sa[i];
 	char err_a[64];
 	int rc;
 
-	sa->proto = IPPROTO_ESP;
+	sa->proto = s->proto;
 	sa->mode = c->mode;
 	sa->reqid = c->reqid;
-	sa->replay_window = inbound ? 64 : 0;
-	sa->spi = inbound ? c->spi_in : c->spi_out;
+	sa->replay_window = inbound && s->proto != IPPROTO_COMP ? 64 : 0;
+	sa->spi = inbound ? s->spi_in : s->spi_out;
 	sa->src = inbound ? c->remote : c->local;
 	sa->dst = inbound ? c->local : c->remote;
 	sa->update = inbound; /* the larval SA of getspi */
-	if (life) {
+	memset(&sa->lft, 0, sizeof(sa->lft));
+	/* RFC 3173: an IPComp SA lives and dies with its bundle */
+	if (life && s->proto != IPPROTO_COMP) {
 		sa->lft.hard_add_sec = life;
 		/* the initiator rekeys first (80%); the responder's soft
 		 * limit (90%) only matters if the initiator is gone */
@@ -437,25 +643,41 @@ static int install(struct kinkd *d, struct kchild *c, bool inbound,
 		    c->initiator ? life - life / 5 : life - life / 10;
 	}
 	rc = k_sa_add(&d->kern, sa);
-	if (rc == 0)
-		esp_uat_ksa(d->keyexport_esp, sa);
+	if (rc == 0 && s->proto != IPPROTO_COMP)
+		esp_uat_ksa(s->proto == IPPROTO_AH ? d->keyexport_ah
+						   : d->keyexport_esp,
+			    sa);
 	ksa_wipe(sa);
 	if (rc < 0) {
-		log_warn(MOD, "installing %s SA 0x%08x with %s: %s",
-			 inbound ? "inbound" : "outbound", sa->spi,
-			 kaddr_str(&c->remote, err_a, sizeof(err_a)),
+		log_warn(MOD, "installing %s %s SA 0x%08x with %s: %s",
+			 inbound ? "inbound" : "outbound", proto_name(s->proto),
+			 sa->spi, kaddr_str(&c->remote, err_a, sizeof(err_a)),
 			 d->kern.last_error);
 		return rc;
 	}
 	if (inbound)
-		c->in_installed = true;
+		s->in_installed = true;
 	else
-		c->out_installed = true;
+		s->out_installed = true;
 	d->stats.sa_installed++;
-	log_info(MOD, "%s ESP SA 0x%08x installed",
-		 inbound ? "inbound" : "outbound",
-		 inbound ? c->spi_in : c->spi_out);
+	log_info(MOD, "%s %s SA 0x%08x installed",
+		 inbound ? "inbound" : "outbound", proto_name(s->proto),
+		 inbound ? s->spi_in : s->spi_out);
 	return 0;
+}
+
+/* Every SA of c in one direction (v[i]: SA i's keys, all wiped here). */
+static int install_all(struct kinkd *d, struct kchild *c, bool inbound,
+		       struct ksa *v, uint32_t life)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < c->nsa; i++)
+		if (!rc)
+			rc = install(d, c, i, inbound, &v[i], life);
+		else
+			ksa_wipe(&v[i]);
+	return rc;
 }
 
 /* ---- initiator ---- */
@@ -475,15 +697,25 @@ static void xchg_free(struct kinkd *d, struct kxchg *x)
 	kink_auth_free(x->auth);
 	free(x->pkt);
 	if (x->child) {
-		/* a CREATE that never completed: drop the larval SA (or
-		 * the inbound SA of a REPLY that failed half-way) */
-		if (x->child->spi_in)
-			k_sa_del(&d->kern, IPPROTO_ESP, &x->child->local,
-				 x->child->spi_in);
-		if (x->child->out_installed)
-			k_sa_del(&d->kern, IPPROTO_ESP, &x->child->remote,
-				 x->child->spi_out);
-		free(x->child);
+		/* a CREATE that never completed: drop the larval SAs (or
+		 * the SAs of a REPLY that failed half-way) */
+		struct kchild *c = x->child;
+		if (x->ours.esp)
+			k_sa_del(&d->kern, IPPROTO_ESP, &c->local, x->ours.esp);
+		if (x->ours.ah)
+			k_sa_del(&d->kern, IPPROTO_AH, &c->local, x->ours.ah);
+		if (x->ours.cpi)
+			k_sa_del(&d->kern, IPPROTO_COMP, &c->local,
+				 x->ours.cpi);
+		for (unsigned i = 0; i < c->nsa; i++) {
+			if (c->sa[i].spi_in)
+				k_sa_del(&d->kern, c->sa[i].proto, &c->local,
+					 c->sa[i].spi_in);
+			if (c->sa[i].out_installed)
+				k_sa_del(&d->kern, c->sa[i].proto, &c->remote,
+					 c->sa[i].spi_out);
+		}
+		free(c);
 	}
 	mem_wipe(x->nonce, sizeof(x->nonce));
 	crypto_dh_free(x->dh);
@@ -539,7 +771,6 @@ static int build_create(struct kinkd *d, struct kxchg *x)
 {
 	uint8_t ke[CRYPTO_MAX_DH_PUB];
 	struct isakmp_qm qm;
-	struct isakmp_prop *pr;
 	struct kink_wr w;
 	struct wr qw;
 	uint8_t *req = NULL, first;
@@ -548,31 +779,10 @@ static int build_create(struct kinkd *d, struct kxchg *x)
 
 	memset(&qm, 0, sizeof(qm));
 	qm.has_sa = true;
-	qm.sa.n_props = 1;
-	pr = &qm.sa.p[0];
-	pr->num = 1;
-	pr->proto = ISAKMP_PROTO_ESP;
-	pr->spi_size = 4;
-	pr->spi[0] = (uint8_t)(x->child->spi_in >> 24);
-	pr->spi[1] = (uint8_t)(x->child->spi_in >> 16);
-	pr->spi[2] = (uint8_t)(x->child->spi_in >> 8);
-	pr->spi[3] = (uint8_t)x->child->spi_in;
-	pr->n_xforms = x->nprops;
-	for (unsigned i = 0; i < x->nprops; i++) {
-		struct isakmp_xform *t = &pr->x[i];
-		t->num = (uint8_t)(i + 1);
-		t->id = (uint8_t)x->encr[i];
-		t->keylen = x->encr[i] == 12 || x->encr[i] == 13 ||
-				    (x->encr[i] >= 18 && x->encr[i] <= 20)
-				? x->keybits[i]
-				: 0;
-		t->auth = integ_v2_to_v1(x->integ[i]);
-		t->encap = x->child->mode == KMODE_TUNNEL
-			       ? ISAKMP_ENCAP_TUNNEL
-			       : ISAKMP_ENCAP_TRANSPORT;
-		t->life_sec = x->life_sec;
-		t->group = x->group; /* RFC 2409 §5.5: PFS */
-	}
+	/* RFC 2408 §4.2: the bundle as proposals of one number, each with
+	 * our inbound SPI (RFC 2409 §5.5) */
+	if (isakmp_bundle_offer(&x->bc, &x->ours, &qm.sa) < 0)
+		return -EINVAL;
 	qm.nonce = x->nonce;
 	qm.nonce_len = x->nonce_len;
 	if (x->dh) {
@@ -639,7 +849,7 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 {
 	const struct conf_remote *r = conf_remote_find(d->conf, remote);
 	const struct conf_policy *pol = conf_policy_find(d->conf, pol_name);
-	const struct conf_ipsec *ip = policy_ipsec(pol);
+	const char *why = NULL;
 	struct kpeer *p;
 	struct kxchg *x;
 	size_t ns;
@@ -662,7 +872,7 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 	 * its ACK (traffic may raise an ACQUIRE before the outbound SA is
 	 * there, RFC 4430 §4.2.1) */
 	for (struct kchild *k = d->children; k && !old_spi; k = k->next)
-		if (k->peer == p && k->reqid == reqid && k->out_installed)
+		if (k->peer == p && k->reqid == reqid && k->sa[0].out_installed)
 			return;
 	for (struct kreply *rp = d->replies; rp; rp = rp->next)
 		if (rp->await_ack && rp->await_ack->peer == p &&
@@ -684,19 +894,15 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 		 remote);
 	snprintf(x->child->policy, sizeof(x->child->policy), "%s", pol_name);
 	x->old_spi = old_spi;
-	x->nprops = (uint8_t)esp_transforms(policy_esp(pol), x->encr,
-					    x->keybits, x->integ, KINKD_MAX_XF);
-	if (!x->nprops) {
-		log_warn(MOD, "policy %s: no ESP transform usable with KINK",
-			 pol_name);
+	/* need_pfs: KE with an ephemeral key (RFC 4430 §4.2) */
+	x->group = pfs_group(&r->kink);
+	if (policy_bundle(pol, x->group, &x->bc, &why) < 0) {
+		log_warn(MOD, "policy %s: %s", pol_name, why);
 		goto fail;
 	}
-	x->life_sec = ip ? (uint32_t)ip->ipsec_sa_lifetime_time : 0;
 	/* RFC 2409 §5.5: IDci, IDcr from the policy's outbound selector */
 	if (policy_ids(pol, &x->id[0], &x->id[1]) == 0)
 		x->n_id = 2;
-	/* need_pfs: KE with an ephemeral key (RFC 4430 §4.2) */
-	x->group = pfs_group(&r->kink);
 	if (x->group && crypto_dh_new(x->group, &x->dh) < 0) {
 		log_warn(MOD, "remote %s: PFS group %u not usable", remote,
 			 x->group);
@@ -710,10 +916,34 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 	x->nonce_len = ns;
 	if (crypto_random(x->nonce, ns) < 0)
 		goto fail;
-	if (k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote, &x->child->local,
-		     reqid, &x->child->spi_in) < 0) {
+	/* our inbound SPI of each protocol of the bundle */
+	if ((x->bc.n_esp &&
+	     k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote,
+		      &x->child->local, reqid, &x->ours.esp) < 0) ||
+	    (x->bc.n_ah && k_getspi(&d->kern, IPPROTO_AH, &x->child->remote,
+				    &x->child->local, reqid, &x->ours.ah) < 0)) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
 		goto fail;
+	}
+	if (x->bc.ipcomp) {
+		/* RFC 3173 §3.3: a CPI in 256-61439 from the backend; IPComp
+		 * is optional (§2.1): without one we offer the bundle
+		 * without it */
+		uint32_t cpi = 0;
+		int rc = k_getspi(&d->kern, IPPROTO_COMP, &x->child->remote,
+				  &x->child->local, reqid, &cpi);
+		if (rc == 0 && cpi >= 256 && cpi <= 61439) {
+			x->ours.cpi = (uint16_t)cpi;
+		} else {
+			log_warn(MOD,
+				 "policy %s: no IPComp CPI from the kernel "
+				 "backend (%s): offered without IPComp",
+				 pol_name,
+				 rc < 0 ? d->kern.last_error : "out of range");
+			if (rc == 0 && cpi)
+				k_sa_del(&d->kern, IPPROTO_COMP,
+					 &x->child->local, cpi);
+		}
 	}
 	if (build_create(d, x) < 0)
 		goto fail;
@@ -882,12 +1112,12 @@ static void dpd_check(struct kinkd *d)
 static void create_done(struct kinkd *d, struct kxchg *x,
 			const struct kink_msg *m, const struct isakmp_qm *qm)
 {
-	const struct isakmp_prop *pr;
-	const struct isakmp_xform *t;
+	struct isakmp_bundle b;
 	struct kchild *c = x->child;
 	struct gxy g = {.len = 0};
-	struct ksa sa;
-	int sel = -1;
+	struct ksa in[KCHILD_MAX_SA] = {0}, out[KCHILD_MAX_SA] = {0};
+	uint32_t life;
+	int rc;
 
 	/* a refusal: Notify without SA (RFC 2408 §3.14.1) */
 	if (!qm->has_sa && qm->n_notify) {
@@ -895,34 +1125,24 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 			 x->peer->r->name, qm->notify[0].type);
 		goto fail;
 	}
-	/* RFC 2409 §5.5: exactly one proposal with one transform, one of
-	 * those we offered */
-	if (!qm->has_sa || qm->sa.n_props != 1 || qm->sa.p[0].n_xforms != 1 ||
-	    qm->sa.p[0].proto != ISAKMP_PROTO_ESP ||
-	    qm->sa.p[0].spi_size != 4) {
-		log_rl_warn(MOD, "REPLY from %s: bad SA", x->peer->r->name);
-		goto fail;
-	}
-	pr = &qm->sa.p[0];
-	t = &pr->x[0];
-	for (unsigned i = 0; i < x->nprops; i++)
-		if (t->id == x->encr[i] &&
-		    integ_v1_to_v2(t->auth) == x->integ[i] &&
-		    (!t->keylen || t->keylen == x->keybits[i]) &&
-		    !t->unknown_attr) {
-			sel = (int)i;
-			break;
-		}
-	if (sel < 0) {
-		log_rl_warn(MOD, "REPLY from %s: transform not offered",
-			    x->peer->r->name);
+	/* RFC 2408 §4.2, RFC 2409 §5.5: exactly one of the AND-sets we
+	 * offered (the proposals of one number, every protocol of it), one
+	 * transform each, one we offered there (fail closed) */
+	rc = qm->has_sa ? isakmp_bundle_accept(&x->bc, &x->ours, &qm->sa, &b)
+			: ISAKMP_N_BAD_PROPOSAL_SYNTAX;
+	if (rc) {
+		log_rl_warn(MOD,
+			    "REPLY from %s: its SA is not one AND-set we "
+			    "offered (%s); refused",
+			    x->peer->r->name, isakmp_notify_name((uint16_t)rc));
 		goto fail;
 	}
 	/* PFS (RFC 2409 §5.5): with need_pfs the REPLY must carry KE of our
-	 * group (fail closed); without, neither KE nor a group */
+	 * group (fail closed); without, neither KE nor a group (the
+	 * transforms' groups equal ours: isakmp_bundle_accept) */
 	if (x->group) {
 		const struct crypto_dh_alg *ga = crypto_dh_lookup(x->group);
-		if (t->group != x->group || !qm->ke || !ga) {
+		if (!qm->ke || !ga) {
 			log_warn(MOD,
 				 "REPLY from %s without KE of group %u: "
 				 "PFS required, refused",
@@ -936,7 +1156,7 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 			goto fail;
 		}
 		g.len = ga->secret_len;
-	} else if (t->group || qm->ke) {
+	} else if (qm->ke) {
 		log_rl_warn(MOD, "REPLY from %s: KE we did not offer",
 			    x->peer->r->name);
 		goto fail;
@@ -949,23 +1169,20 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 			 x->peer->r->name);
 		goto fail;
 	}
-	c->spi_out = (uint32_t)pr->spi[0] << 24 | (uint32_t)pr->spi[1] << 16 |
-		     (uint32_t)pr->spi[2] << 8 | pr->spi[3];
-	c->encr_id = x->encr[sel];
-	c->encr_keybits = x->keybits[sel];
-	c->integ_id = x->integ[sel];
-	memset(&sa, 0, sizeof(sa));
-	if (keymat(x->auth, &g, c->spi_in, x->nonce, x->nonce_len, qm->nonce,
-		   qm->nonce_len, c->encr_id, c->encr_keybits, c->integ_id,
-		   &sa) < 0 ||
-	    install(d, c, true, &sa, x->life_sec) < 0)
+	child_from_bundle(c, &b, &x->ours);
+	/* the responder took the set without IPComp: our CPI goes */
+	if (x->ours.cpi && !b.has_ipcomp)
+		k_sa_del(&d->kern, IPPROTO_COMP, &c->local, x->ours.cpi);
+	memset(&x->ours, 0, sizeof(x->ours)); /* in c->sa[] now */
+	life = b.life_sec;
+	if (bundle_keys(x->auth, &g, c, x->nonce, x->nonce_len, qm->nonce,
+			qm->nonce_len, in, out) < 0 ||
+	    install_all(d, c, true, in, life) < 0 ||
+	    install_all(d, c, false, out, life) < 0) {
+		ksas_wipe(in, KCHILD_MAX_SA);
+		ksas_wipe(out, KCHILD_MAX_SA);
 		goto fail;
-	memset(&sa, 0, sizeof(sa));
-	if (keymat(x->auth, &g, c->spi_out, x->nonce, x->nonce_len, qm->nonce,
-		   qm->nonce_len, c->encr_id, c->encr_keybits, c->integ_id,
-		   &sa) < 0 ||
-	    install(d, c, false, &sa, x->life_sec) < 0)
-		goto fail;
+	}
 	/* RFC 4430 §4.2.1: ACKREQ asks for the third message */
 	if (m->ackreq)
 		send_ack(d, x);
@@ -979,11 +1196,11 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 	 * §4.2.3 via a new CREATE) */
 	if (x->old_spi) {
 		for (struct kchild *o = d->children; o; o = o->next)
-			if (o->spi_in == x->old_spi && o != c) {
+			if (o->sa[0].spi_in == x->old_spi && o != c) {
 				log_info(MOD,
 					 "rekeyed: deleting old SAs in "
 					 "0x%08x",
-					 o->spi_in);
+					 o->sa[0].spi_in);
 				send_delete(d, o);
 				child_remove(d, o);
 				break;
@@ -1013,9 +1230,9 @@ static void reply_free(struct kreply *r)
 {
 	free(r->req);
 	free(r->rep);
-	if (r->out_keymat) {
-		mem_wipe(r->out_keymat, r->out_keymat_len);
-		free(r->out_keymat);
+	if (r->out_sa) {
+		ksas_wipe(r->out_sa, r->await_ack ? r->await_ack->nsa : 0);
+		free(r->out_sa);
 	}
 	free(r->await_ack);
 	free(r);
@@ -1043,48 +1260,13 @@ static void reply_keep(struct kinkd *d, const struct sockaddr_storage *from,
 	r->rep_len = rep_len;
 	r->expires_ms = ev_now_ms() + REPLY_KEEP_MS;
 	r->await_ack = await;
-	if (out_sa) {
-		r->out_keymat = malloc(sizeof(*out_sa));
-		if (r->out_keymat) {
-			memcpy(r->out_keymat, out_sa, sizeof(*out_sa));
-			r->out_keymat_len = sizeof(*out_sa);
-		}
+	if (out_sa && await) {
+		r->out_sa = calloc(await->nsa, sizeof(*out_sa));
+		if (r->out_sa)
+			memcpy(r->out_sa, out_sa, await->nsa * sizeof(*out_sa));
 	}
 	r->next = d->replies;
 	d->replies = r;
-}
-
-/* Our algorithm sets for remote r: union of its policies' ESP sas, or
- * only those of policy `only` (the one the IDs name). */
-static bool acceptable(const struct conf_remote *r,
-		       const struct conf_policy *only,
-		       const struct isakmp_xform *t, uint16_t *keybits,
-		       const struct conf_policy **polp)
-{
-	if (t->unknown_attr)
-		return false;
-	for (size_t i = 0; i < r->npolicies; i++) {
-		if (only && r->policies[i] != only)
-			continue;
-		uint16_t e[KINKD_MAX_XF], k[KINKD_MAX_XF], g[KINKD_MAX_XF];
-		unsigned n = esp_transforms(policy_esp(r->policies[i]), e, k, g,
-					    KINKD_MAX_XF);
-		enum kmode mode = r->policies[i]->ipsec_mode == CONF_MODE_TUNNEL
-				      ? KMODE_TUNNEL
-				      : KMODE_TRANSPORT;
-		uint16_t encap = mode == KMODE_TUNNEL ? ISAKMP_ENCAP_TUNNEL
-						      : ISAKMP_ENCAP_TRANSPORT;
-		if (t->encap && t->encap != encap)
-			continue;
-		for (unsigned j = 0; j < n; j++)
-			if (e[j] == t->id && g[j] == integ_v1_to_v2(t->auth) &&
-			    (!t->keylen || t->keylen == k[j])) {
-				*keybits = k[j];
-				*polp = r->policies[i];
-				return true;
-			}
-	}
-	return false;
 }
 
 /* The reqid spmd gave policy p: explicit in a selector, or asked from
@@ -1191,32 +1373,81 @@ static const struct conf_policy *policy_by_ids(const struct conf_remote *r,
 	return NULL;
 }
 
+/* The first of the peer's AND-sets that a policy of remote r (or only
+ * `only`, the one the IDs name) accepts: *polp and *b.  group: the PFS
+ * group decided (0 = none), which every keyed transform must carry. */
+static bool bundle_pick(const struct conf_remote *r,
+			const struct conf_policy *only,
+			const struct isakmp_sa *in, uint16_t group,
+			const struct conf_policy **polp,
+			struct isakmp_bundle *b)
+{
+	for (size_t i = 0; i < r->npolicies; i++) {
+		const struct conf_policy *pol = r->policies[i];
+		struct isakmp_bundle_conf bc;
+		const char *why;
+		if ((only && pol != only) ||
+		    policy_bundle(pol, group, &bc, &why) < 0)
+			continue;
+		if (isakmp_bundle_choose(&bc, in, b) == 0) {
+			*polp = pol;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Our inbound SPI of each protocol of bundle b (CPI: 256-61439, RFC 3173
+ * §3.3). */
+static int bundle_getspis(struct kinkd *d, const struct kchild *c,
+			  const struct isakmp_bundle *b,
+			  struct isakmp_bundle_spis *ours)
+{
+	uint32_t cpi = 0;
+
+	memset(ours, 0, sizeof(*ours));
+	if (b->has_esp && k_getspi(&d->kern, IPPROTO_ESP, &c->remote,
+				   &c->local, c->reqid, &ours->esp) < 0)
+		return -EIO;
+	if (b->has_ah && k_getspi(&d->kern, IPPROTO_AH, &c->remote, &c->local,
+				  c->reqid, &ours->ah) < 0)
+		return -EIO;
+	if (b->has_ipcomp) {
+		if (k_getspi(&d->kern, IPPROTO_COMP, &c->remote, &c->local,
+			     c->reqid, &cpi) < 0)
+			return -EIO;
+		ours->cpi = (uint16_t)cpi;
+		if (cpi < 256 || cpi > 61439)
+			return -ERANGE;
+	}
+	return 0;
+}
+
 static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 			  const uint8_t *req, size_t req_len,
 			  const struct kink_msg *m, const struct isakmp_qm *qm,
 			  const struct sockaddr_storage *from, socklen_t fl)
 {
 	const struct conf_policy *pol = NULL, *by_id = NULL;
-	const struct conf_ipsec *ip;
 	const struct crypto_dh_alg *ga = NULL;
 	struct crypto_dh *dh = NULL;
 	struct gxy g = {.len = 0};
 	uint8_t ke[CRYPTO_MAX_DH_PUB];
 	uint16_t groups[8];
 	int grp;
-	const struct isakmp_prop *pr = NULL;
-	const struct isakmp_xform *t = NULL;
+	struct isakmp_bundle b;
+	struct isakmp_bundle_spis ours;
 	struct isakmp_qm out;
 	struct kchild *c;
-	struct ksa sa_in, sa_out;
+	struct ksa sa_in[KCHILD_MAX_SA] = {0}, sa_out[KCHILD_MAX_SA] = {0};
 	uint8_t nr[KINKD_NONCE_MAX], first;
-	uint16_t keybits = 0;
-	bool optimistic = false;
+	bool optimistic;
 	struct wr qw;
 	uint32_t life;
 	size_t nl;
 
-	if (!qm->has_sa || !qm->nonce) {
+	if (!qm->has_sa || !qm->nonce || !qm->sa.n_props ||
+	    !qm->sa.p[0].n_xforms) {
 		log_rl_warn(MOD, "CREATE from %s without SA or Nonce",
 			    p->r->name);
 		return;
@@ -1236,34 +1467,12 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 			return;
 		}
 	}
-	/* choose the first acceptable proposal/transform (RFC 2408 §4.2) */
-	for (unsigned i = 0; i < qm->sa.n_props && !t; i++) {
-		if (qm->sa.p[i].proto != ISAKMP_PROTO_ESP ||
-		    qm->sa.p[i].spi_size != 4)
-			continue;
-		for (unsigned j = 0; j < qm->sa.p[i].n_xforms; j++)
-			if (acceptable(p->r, by_id, &qm->sa.p[i].x[j], &keybits,
-				       &pol)) {
-				pr = &qm->sa.p[i];
-				t = &pr->x[j];
-				/* RFC 4430 §4.2.1: optimistic only when the
-				 * first proposal's first transform is taken */
-				optimistic = i == 0 && j == 0;
-				break;
-			}
-	}
-	if (!t) {
-		log_warn(MOD, "CREATE from %s: no acceptable transform",
-			 p->r->name);
-		refuse(d, a, req, req_len, m, from, fl,
-		       ISAKMP_N_NO_PROPOSAL_CHOSEN);
-		return;
-	}
-	/* PFS (RFC 4430 §4.2, RFC 2409 §5.5): need_pfs refuses a CREATE
-	 * without KE (fail closed); a KE is answered with ours */
+	/* PFS (RFC 4430 §4.2, RFC 2409 §5.5): one KE, so one group, which
+	 * the first transform names; need_pfs refuses a CREATE without KE
+	 * (fail closed); a KE is answered with ours */
 	grp = kink_pfs_choose(p->kp->need_pfs, groups,
-			      dh_groups(p->kp, groups, 8), t->group,
-			      qm->ke != NULL);
+			      dh_groups(p->kp, groups, 8),
+			      qm->sa.p[0].x[0].group, qm->ke != NULL);
 	if (grp > 0 && !(ga = crypto_dh_lookup((uint16_t)grp)))
 		grp = -ISAKMP_N_NO_PROPOSAL_CHOSEN;
 	if (grp < 0) {
@@ -1274,6 +1483,18 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		refuse(d, a, req, req_len, m, from, fl, (uint16_t)-grp);
 		return;
 	}
+	/* RFC 2408 §4.2: the first AND-set (proposals of one number) we
+	 * accept as a whole, one transform per protocol, or none */
+	if (!bundle_pick(p->r, by_id, &qm->sa, (uint16_t)grp, &pol, &b)) {
+		log_warn(MOD,
+			 "CREATE from %s: no proposal is a bundle we accept "
+			 "(AH/ESP/IPComp and transforms); refused",
+			 p->r->name);
+		refuse(d, a, req, req_len, m, from, fl,
+		       ISAKMP_N_NO_PROPOSAL_CHOSEN);
+		return;
+	}
+	optimistic = bundle_first(&qm->sa, &b);
 	if (grp > 0) {
 		if (crypto_dh_new((uint16_t)grp, &dh) < 0 ||
 		    crypto_dh_public(dh, ke, ga->pub_len) < 0) {
@@ -1292,7 +1513,6 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		crypto_dh_free(dh);
 		g.len = ga->secret_len;
 	}
-	ip = policy_ipsec(pol);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto out;
@@ -1313,48 +1533,39 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		free(c);
 		goto out;
 	}
-	c->spi_out = (uint32_t)pr->spi[0] << 24 | (uint32_t)pr->spi[1] << 16 |
-		     (uint32_t)pr->spi[2] << 8 | pr->spi[3];
-	c->encr_id = t->id;
-	c->encr_keybits = keybits;
-	c->integ_id = integ_v1_to_v2(t->auth);
-	life = ip ? (uint32_t)ip->ipsec_sa_lifetime_time : 0;
-	if (t->life_sec && (!life || t->life_sec < life))
-		life = t->life_sec;
-	if (k_getspi(&d->kern, IPPROTO_ESP, &c->remote, &c->local, c->reqid,
-		     &c->spi_in) < 0) {
+	life = b.life_sec;
+	if (bundle_getspis(d, c, &b, &ours) < 0) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
-		free(c);
+		/* child_remove() drops the larval SAs */
+		child_from_bundle(c, &b, &ours);
+		child_remove(d, c);
 		goto out;
 	}
+	child_from_bundle(c, &b, &ours);
 	nl = p->kp->nonce_size ? p->kp->nonce_size : 16;
 	nl = nl < ISAKMP_NONCE_MIN  ? ISAKMP_NONCE_MIN
 	     : nl > KINKD_NONCE_MAX ? KINKD_NONCE_MAX
 				    : nl;
-	memset(&sa_in, 0, sizeof(sa_in));
-	memset(&sa_out, 0, sizeof(sa_out));
 	if (crypto_random(nr, nl) < 0 ||
-	    keymat(a, &g, c->spi_in, qm->nonce, qm->nonce_len, nr, nl,
-		   c->encr_id, c->encr_keybits, c->integ_id, &sa_in) < 0 ||
-	    keymat(a, &g, c->spi_out, qm->nonce, qm->nonce_len, nr, nl,
-		   c->encr_id, c->encr_keybits, c->integ_id, &sa_out) < 0 ||
-	    install(d, c, true, &sa_in, life) < 0) {
-		k_sa_del(&d->kern, IPPROTO_ESP, &c->local, c->spi_in);
-		ksa_wipe(&sa_out);
-		free(c);
+	    bundle_keys(a, &g, c, qm->nonce, qm->nonce_len, nr, nl, sa_in,
+			sa_out) < 0 ||
+	    install_all(d, c, true, sa_in, life) < 0) {
+		ksas_wipe(sa_in, KCHILD_MAX_SA);
+		ksas_wipe(sa_out, KCHILD_MAX_SA);
+		child_remove(d, c);
 		goto out;
 	}
 	memset(&out, 0, sizeof(out));
 	out.has_sa = true;
-	out.sa.n_props = 1;
-	out.sa.p[0] = *pr;
-	out.sa.p[0].n_xforms = 1;
-	out.sa.p[0].x[0] = *t;
-	out.sa.p[0].x[0].life_sec = life;
-	out.sa.p[0].spi[0] = (uint8_t)(c->spi_in >> 24);
-	out.sa.p[0].spi[1] = (uint8_t)(c->spi_in >> 16);
-	out.sa.p[0].spi[2] = (uint8_t)(c->spi_in >> 8);
-	out.sa.p[0].spi[3] = (uint8_t)c->spi_in;
+	/* RFC 2408 §4.2: the chosen proposals with one transform each, as
+	 * received, and our inbound SPIs; the lifetime ours if shorter */
+	if (isakmp_bundle_reply(&qm->sa, &b, &ours, &out.sa) < 0) {
+		ksas_wipe(sa_out, KCHILD_MAX_SA);
+		child_remove(d, c);
+		goto out;
+	}
+	for (unsigned i = 0; i < out.sa.n_props; i++)
+		out.sa.p[i].x[0].life_sec = life;
 	out.nonce = nr;
 	out.nonce_len = nl;
 	if (g.len) {
@@ -1369,9 +1580,11 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 	c->created_ms = ev_now_ms();
 	if (optimistic) {
 		/* both directions now (RFC 4430 §4.2.1) */
-		if (install(d, c, false, &sa_out, life) == 0) {
+		if (install_all(d, c, false, sa_out, life) == 0) {
 			c->next = d->children;
 			d->children = c;
+		} else {
+			child_remove(d, c);
 		}
 		respond(d, a, req, req_len, m, from, (socklen_t)fl, qw.buf,
 			qw.len, first, false, NULL, NULL);
@@ -1379,14 +1592,14 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 			 g.len ? " (PFS)" : "");
 	} else {
 		/* inbound only; the outbound waits for the ACK */
-		sa_out.lft.hard_add_sec = life;
-		sa_out.lft.soft_add_sec = life - life / 5;
+		for (unsigned i = 0; i < c->nsa; i++)
+			sa_out[i].lft.hard_add_sec = life;
 		respond(d, a, req, req_len, m, from, (socklen_t)fl, qw.buf,
-			qw.len, first, true, c, &sa_out);
+			qw.len, first, true, c, sa_out);
 		log_info(MOD, "CREATE from %s: 3-way (ACKREQ)%s", p->r->name,
 			 g.len ? " (PFS)" : "");
 	}
-	ksa_wipe(&sa_out);
+	ksas_wipe(sa_out, KCHILD_MAX_SA);
 	mem_wipe(nr, sizeof(nr));
 	wr_free(&qw);
 out:
@@ -1397,45 +1610,54 @@ static void handle_ack(struct kinkd *d, const struct kink_msg *m,
 		       const struct sockaddr_storage *from, socklen_t fl)
 {
 	struct kreply *r = reply_find(d, from, fl, m->xid);
+	struct ksa *v;
 	struct kchild *c;
-	struct ksa sa;
 
-	if (!r || !r->await_ack || !r->out_keymat)
+	if (!r || !r->await_ack || !r->out_sa)
 		return; /* a duplicate ACK, or none expected */
 	c = r->await_ack;
+	v = r->out_sa;
 	r->await_ack = NULL;
-	memcpy(&sa, r->out_keymat, sizeof(sa));
-	mem_wipe(r->out_keymat, r->out_keymat_len);
-	free(r->out_keymat);
-	r->out_keymat = NULL;
-	if (install(d, c, false, &sa, (uint32_t)sa.lft.hard_add_sec) == 0) {
+	r->out_sa = NULL;
+	if (install_all(d, c, false, v, (uint32_t)v[0].lft.hard_add_sec) ==
+	    0) {
 		c->next = d->children;
 		d->children = c;
-		log_info(MOD, "ACK from %s: outbound SA up", c->peer->r->name);
+		log_info(MOD, "ACK from %s: outbound SAs up", c->peer->r->name);
 	} else {
 		child_remove(d, c);
 	}
+	free(v); /* wiped by install_all */
 }
 
 static void handle_delete(struct kinkd *d, struct kpeer *p,
 			  const struct isakmp_qm *qm)
 {
-	/* RFC 2408 §3.15: the SPIs are the sender's inbound = our outbound */
+	/* RFC 2408 §3.15: the SPIs are the sender's inbound = our
+	 * outbound; any SA of a bundle takes the whole bundle */
 	for (unsigned i = 0; i < qm->n_delete; i++) {
 		const struct isakmp_delete *dl = &qm->del[i];
-		if (dl->proto != ISAKMP_PROTO_ESP || dl->spi_size != 4)
+		uint8_t proto = dl->proto == ISAKMP_PROTO_ESP  ? IPPROTO_ESP
+				: dl->proto == ISAKMP_PROTO_AH ? IPPROTO_AH
+							       : 0;
+		if (!proto || dl->spi_size != 4)
 			continue;
 		for (unsigned j = 0; j < dl->n_spi; j++) {
 			const uint8_t *s = dl->spis + 4 * j;
 			uint32_t spi = (uint32_t)s[0] << 24 |
 				       (uint32_t)s[1] << 16 |
 				       (uint32_t)s[2] << 8 | s[3];
-			for (struct kchild *c = d->children; c; c = c->next)
-				if (c->peer == p && c->spi_out == spi) {
+			for (struct kchild *c = d->children; c; c = c->next) {
+				bool hit = false;
+				for (unsigned k = 0; k < c->nsa; k++)
+					hit |= c->sa[k].proto == proto &&
+					       c->sa[k].spi_out == spi;
+				if (c->peer == p && hit) {
 					child_remove(d, c);
 					d->stats.deletes++;
 					break;
 				}
+			}
 		}
 	}
 }
@@ -1814,21 +2036,30 @@ static void send_delete(struct kinkd *d, struct kchild *c)
 	struct isakmp_qm qm;
 	struct kink_wr w;
 	struct wr qw;
-	uint8_t *req = NULL, *pkt = NULL, spi[4], first;
+	uint8_t *req = NULL, *pkt = NULL, spi[KCHILD_MAX_SA][4], first;
 	size_t req_len, len;
 
 	if (peer_mk_req(d, c->peer, &a, &req, &req_len) < 0)
 		return;
-	spi[0] = (uint8_t)(c->spi_in >> 24);
-	spi[1] = (uint8_t)(c->spi_in >> 16);
-	spi[2] = (uint8_t)(c->spi_in >> 8);
-	spi[3] = (uint8_t)c->spi_in;
+	/* RFC 2408 §3.15: one Delete per protocol with our inbound SPI;
+	 * IPComp has none (its SAs go with the bundle) */
 	memset(&qm, 0, sizeof(qm));
-	qm.n_delete = 1;
-	qm.del[0].proto = ISAKMP_PROTO_ESP;
-	qm.del[0].spi_size = 4;
-	qm.del[0].n_spi = 1;
-	qm.del[0].spis = spi;
+	for (unsigned i = 0; i < c->nsa && qm.n_delete < ISAKMP_MAX_DELETE;
+	     i++) {
+		const struct kchild_sa *s = &c->sa[i];
+		struct isakmp_delete *dl = &qm.del[qm.n_delete];
+		if (s->proto == IPPROTO_COMP)
+			continue;
+		spi[i][0] = (uint8_t)(s->spi_in >> 24);
+		spi[i][1] = (uint8_t)(s->spi_in >> 16);
+		spi[i][2] = (uint8_t)(s->spi_in >> 8);
+		spi[i][3] = (uint8_t)s->spi_in;
+		dl->proto = isakmp_proto(s->proto);
+		dl->spi_size = 4;
+		dl->n_spi = 1;
+		dl->spis = spi[i];
+		qm.n_delete++;
+	}
 	wr_init(&qw, 0);
 	isakmp_qm_build(&qw, &qm, &first);
 	kink_wr_begin(&w, KINK_TYPE_DELETE, ++d->next_xid, false);
@@ -1862,28 +2093,27 @@ static void on_kevent(const struct kevent *ev, void *arg)
 {
 	struct kinkd *d = arg;
 
-	if (ev->type != KEV_EXPIRE || ev->u.expire.proto != IPPROTO_ESP)
+	if (ev->type != KEV_EXPIRE)
 		return;
 	if (!ev->u.expire.hard) {
-		/* soft: the side that created the pair makes a new one;
+		/* soft: the side that created the bundle makes a new one;
 		 * the responder's soft limit comes later (install()) */
 		for (struct kchild *c = d->children; c; c = c->next)
-			if ((c->spi_in == ev->u.expire.spi ||
-			     c->spi_out == ev->u.expire.spi) &&
+			if (child_has_spi(c, ev->u.expire.proto,
+					  ev->u.expire.spi) &&
 			    c->initiator && !c->rekeying) {
 				c->rekeying = true;
 				log_info(MOD, "soft expiry of 0x%08x: rekeying",
 					 ev->u.expire.spi);
 				initiate(d, c->remote_name, c->policy,
 					 &c->local, &c->remote, c->reqid,
-					 c->mode, c->spi_in);
+					 c->mode, c->sa[0].spi_in);
 				return;
 			}
 		return;
 	}
 	for (struct kchild *c = d->children; c; c = c->next)
-		if (c->spi_in == ev->u.expire.spi ||
-		    c->spi_out == ev->u.expire.spi) {
+		if (child_has_spi(c, ev->u.expire.proto, ev->u.expire.spi)) {
 			send_delete(d, c);
 			child_remove(d, c);
 			return;
@@ -1926,40 +2156,95 @@ static void ans(struct wr *w, const char *fmt, ...)
 						  : sizeof(line) - 1);
 }
 
+/* The bundle's protocols, outermost first ("ah+esp+ipcomp"). */
+static const char *bundle_name(const struct kchild *c, char *buf, size_t len)
+{
+	static const uint8_t order[] = {IPPROTO_AH, IPPROTO_ESP, IPPROTO_COMP};
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t o = 0; o < sizeof(order); o++)
+		for (unsigned i = 0; i < c->nsa; i++)
+			if (c->sa[i].proto == order[o] && n < len)
+				n += (size_t)snprintf(
+				    buf + n, len - n, "%s%s", n ? "+" : "",
+				    order[o] == IPPROTO_AH    ? "ah"
+				    : order[o] == IPPROTO_ESP ? "esp"
+							      : "ipcomp");
+	return buf;
+}
+
+/* The SA pair of proto in c, or NULL. */
+static const struct kchild_sa *child_sa(const struct kchild *c, uint8_t proto)
+{
+	for (unsigned i = 0; i < c->nsa; i++)
+		if (c->sa[i].proto == proto)
+			return &c->sa[i];
+	return NULL;
+}
+
+/* sa[0] (ESP, else AH) is the pair's spi_in/spi_out/encr/integ as
+ * before bundles; AH and IPComp of a bundle add ah_spi_* and cpi_*. */
 static void ctl_show_sa(struct kinkd *d, struct wr *w, bool json)
 {
-	char l[64], r[64];
+	char l[64], r[64], bn[32], ex[96];
 	bool first = true;
 
 	if (json)
 		ans(w, "{\"sas\": [");
 	for (struct kchild *c = d->children; c; c = c->next) {
+		const struct kchild_sa *s0 = &c->sa[0],
+				       *ah = child_sa(c, IPPROTO_AH),
+				       *ic = child_sa(c, IPPROTO_COMP);
+		bool in = true, out = true;
+		size_t n = 0;
+
+		for (unsigned i = 0; i < c->nsa; i++) {
+			in &= c->sa[i].in_installed;
+			out &= c->sa[i].out_installed;
+		}
 		kaddr_str(&c->local, l, sizeof(l));
 		kaddr_str(&c->remote, r, sizeof(r));
+		bundle_name(c, bn, sizeof(bn));
+		ex[0] = 0;
+		if (ah && s0 != ah)
+			n += (size_t)snprintf(ex + n, sizeof(ex) - n,
+					      json ? ", \"ah_spi_in\": "
+						     "\"0x%08x\", \"ah_spi_out\": "
+						     "\"0x%08x\""
+						   : " ah in 0x%08x out 0x%08x",
+					      ah->spi_in, ah->spi_out);
+		if (ic)
+			snprintf(ex + n, sizeof(ex) - n,
+				 json ? ", \"cpi_in\": \"0x%04x\", "
+					"\"cpi_out\": \"0x%04x\""
+				      : " ipcomp deflate cpi in 0x%04x out 0x%04x",
+				 ic->spi_in, ic->spi_out);
 		if (json)
 			ans(w,
 			    "%s{\"peer\": \"%s\", \"local\": \"%s\", "
-			    "\"remote\": \"%s\", \"spi_in\": \"0x%08x\", "
-			    "\"spi_out\": \"0x%08x\", \"reqid\": %u, "
+			    "\"remote\": \"%s\", \"bundle\": \"%s\", "
+			    "\"proto\": \"%s\", \"spi_in\": \"0x%08x\", "
+			    "\"spi_out\": \"0x%08x\"%s, \"reqid\": %u, "
 			    "\"mode\": \"%s\", \"encr\": %u, \"keybits\": "
 			    "%u, \"integ\": %u, \"initiator\": %s, "
 			    "\"in\": %s, \"out\": %s, \"age_ms\": %llu}",
-			    first ? "" : ", ", c->peer->r->name, l, r,
-			    c->spi_in, c->spi_out, c->reqid,
+			    first ? "" : ", ", c->peer->r->name, l, r, bn,
+			    s0->proto == IPPROTO_AH ? "ah" : "esp", s0->spi_in,
+			    s0->spi_out, ex, c->reqid,
 			    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
-			    c->encr_id, c->encr_keybits, c->integ_id,
+			    s0->encr_id, s0->encr_keybits, s0->integ_id,
 			    c->initiator ? "true" : "false",
-			    c->in_installed ? "true" : "false",
-			    c->out_installed ? "true" : "false",
+			    in ? "true" : "false", out ? "true" : "false",
 			    (unsigned long long)(ev_now_ms() - c->created_ms));
 		else
 			ans(w,
-			    "%s %s -> %s in 0x%08x out 0x%08x reqid %u %s "
-			    "encr %u/%u integ %u%s\n",
-			    c->peer->r->name, l, r, c->spi_in, c->spi_out,
-			    c->reqid,
+			    "%s %s -> %s %s in 0x%08x out 0x%08x%s reqid %u "
+			    "%s encr %u/%u integ %u%s\n",
+			    c->peer->r->name, l, r, bn, s0->spi_in, s0->spi_out,
+			    ex, c->reqid,
 			    c->mode == KMODE_TUNNEL ? "tunnel" : "transport",
-			    c->encr_id, c->encr_keybits, c->integ_id,
+			    s0->encr_id, s0->encr_keybits, s0->integ_id,
 			    c->initiator ? " initiator" : "");
 		first = false;
 	}
@@ -2033,7 +2318,7 @@ static int ctl_delete(struct kinkd *d, const char *what, struct wr *w)
 
 	for (struct kchild *c = d->children, *nx; c; c = nx) {
 		nx = c->next;
-		if (all || c->spi_in == spi || c->spi_out == spi) {
+		if (all || child_has_spi(c, 0, (uint32_t)spi)) {
 			send_delete(d, c);
 			child_remove(d, c);
 			n++;
@@ -2452,11 +2737,17 @@ int main(int argc, char **argv)
 		if (!d->keyexport_esp)
 			fatal(MOD, "key export %s: %s", keyexport,
 			      strerror(errno));
+		/* AH keys to ah_sa, as iked -K: an AH SPI in esp_sa would
+		 * claim an ESP SA (src/ike/keyexport.c) */
+		d->keyexport_ah = esp_uat_open(keyexport, "ah_sa");
+		if (!d->keyexport_ah)
+			fatal(MOD, "key export %s: %s", keyexport,
+			      strerror(errno));
 		log_warn(MOD,
-			 "KEY EXPORT IS ON: every ESP key is written to "
-			 "%s/esp_sa; anyone who reads it can decrypt the "
-			 "traffic",
-			 keyexport);
+			 "KEY EXPORT IS ON: every ESP and AH key is written "
+			 "to %s/esp_sa and %s/ah_sa; anyone who reads them "
+			 "can decrypt or forge the traffic",
+			 keyexport, keyexport);
 	}
 	pidfile_init(&pf);
 	if (pidpath &&
@@ -2534,6 +2825,8 @@ int main(int argc, char **argv)
 	k_close(&d->kern);
 	if (d->keyexport_esp)
 		fclose(d->keyexport_esp);
+	if (d->keyexport_ah)
+		fclose(d->keyexport_ah);
 	kink_krb_free(d->krb);
 	conf_free(d->conf);
 	ev_free(d->loop);

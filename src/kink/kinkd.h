@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
+#include "isakmp/bundle.h"
 #include "isakmp/isakmp.h"
 #include "kernel/kernel.h"
 #include "lib/ev.h"
@@ -37,16 +38,27 @@ struct kpeer {
 	uint64_t tgt_sent_ms; /* our last KINK_TGT_REP to it */
 };
 
-/* One negotiated pair of ESP SAs. */
+/* One protocol of a negotiated bundle: its pair of SAs. */
+struct kchild_sa {
+	uint8_t proto;		  /* IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP */
+	uint32_t spi_in, spi_out; /* IPComp: the CPIs */
+	uint16_t encr_id, encr_keybits, integ_id, comp_id;
+	bool in_installed, out_installed;
+};
+
+#define KCHILD_MAX_SA 3 /* ESP, AH, IPComp */
+
+/* One negotiated bundle (racoon2's sa_index: AH, ESP, IPComp ANDed,
+ * RFC 2408 §4.2): sa[0] is its ESP pair, else its AH pair, whose SPIs
+ * name the bundle (DELETE, rekey, kinkctl). */
 struct kchild {
 	struct kchild *next;
 	struct kpeer *peer;
-	uint32_t spi_in, spi_out;
+	uint8_t nsa;
+	struct kchild_sa sa[KCHILD_MAX_SA];
 	struct kaddr local, remote; /* SA endpoints */
 	uint32_t reqid;
 	enum kmode mode;
-	uint16_t encr_id, encr_keybits, integ_id;
-	bool in_installed, out_installed;
 	bool initiator;
 	bool rekeying; /* a CREATE replacing this pair is in flight */
 	uint64_t created_ms;
@@ -69,12 +81,11 @@ struct kxchg {
 	struct ev_timer timer;
 	struct kink_auth *auth;
 	/* CREATE */
-	struct kchild *child; /* spi_in, addresses, reqid, mode */
+	struct kchild *child; /* addresses, reqid, mode */
 	uint8_t nonce[KINKD_NONCE_MAX];
 	size_t nonce_len;
-	uint8_t nprops; /* transforms offered (in order) */
-	uint16_t encr[8], keybits[8], integ[8];
-	uint32_t life_sec;
+	struct isakmp_bundle_conf bc;	/* what we offered */
+	struct isakmp_bundle_spis ours; /* our inbound SPIs (larval) */
 	uint32_t old_spi; /* rekey: inbound SPI of the pair to delete */
 	/* PFS (need_pfs): our ephemeral DH key of group (RFC 2409 §5.5) */
 	struct crypto_dh *dh;
@@ -94,9 +105,9 @@ struct kreply {
 	uint8_t *req, *rep;
 	size_t req_len, rep_len;
 	uint64_t expires_ms;
-	struct kchild *await_ack; /* outbound SA not installed yet */
-	uint8_t *out_keymat;	  /* its keys, until the ACK */
-	size_t out_keymat_len;
+	struct kchild *await_ack; /* outbound SAs not installed yet */
+	struct ksa *out_sa;	  /* their keys (await_ack->nsa), until
+				   * the ACK */
 };
 
 struct kinkd {
@@ -105,6 +116,7 @@ struct kinkd {
 	struct kernel kern;
 	struct kink_krb *krb;
 	FILE *keyexport_esp; /* -K DIR: DIR/esp_sa (Wireshark UAT), or NULL */
+	FILE *keyexport_ah;  /* -K DIR: DIR/ah_sa (the same format), or NULL */
 	struct spmif_client *spm;
 	const char *my_principal;
 	int fd4, fd6;

@@ -89,11 +89,11 @@ static void test_migrate(void **st)
 	c1.local = AD("198.51.100.1");
 	c1.remote = AD("198.51.100.2");
 	c1.reqid = 5;
-	c1.spi_in = 0x1111;
-	c1.spi_out = 0x2222;
+	c1.sa[0].spi_in = 0x1111;
+	c1.sa[0].spi_out = 0x2222;
 	c2 = c1; /* a second pair with the same peer and reqid */
-	c2.spi_in = 0x3333;
-	c2.spi_out = 0x4444;
+	c2.sa[0].spi_in = 0x3333;
+	c2.sa[0].spi_out = 0x4444;
 	memset(&c3, 0, sizeof(c3));
 	c3.peer = &p2;
 	c3.local = AD("198.51.100.1");
@@ -119,8 +119,8 @@ static void test_migrate(void **st)
 	assert_true(kaddr_eq(&c1.remote, &m.new_src));
 	assert_true(kaddr_eq(&c2.local, &m.new_dst));
 	assert_true(kaddr_eq(&c2.remote, &m.new_src));
-	assert_int_equal(c1.spi_in, 0x1111);
-	assert_int_equal(c2.spi_out, 0x4444);
+	assert_int_equal(c1.sa[0].spi_in, 0x1111);
+	assert_int_equal(c2.sa[0].spi_out, 0x4444);
 	peer_is(&p1, "198.51.100.12", 910);
 	/* untouched: another peer's pair */
 	assert_true(kaddr_eq(&c3.local, &m.old_dst));
