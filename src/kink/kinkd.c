@@ -28,6 +28,7 @@
 #include "isakmp/isakmp.h"
 #include "kernel/esp_uat.h"
 #include "kink/kink_msg.h"
+#include "kink/kink_prop.h"
 #include "kink/kink_qm.h"
 #include "kink/krb.h"
 #include "lib/ctlsrv.h"
@@ -99,237 +100,6 @@ static int local_addr_for(const struct kaddr *dst, struct kaddr *out)
 	}
 	close(fd);
 	return rc;
-}
-
-static uint16_t integ_v2_to_v1(uint16_t id)
-{
-	switch (id) {
-	case IKEV2_INTEG_HMAC_MD5_96:
-		return ISAKMP_AUTH_HMAC_MD5;
-	case IKEV2_INTEG_HMAC_SHA1_96:
-		return ISAKMP_AUTH_HMAC_SHA1;
-	case IKEV2_INTEG_HMAC_SHA2_256_128:
-		return ISAKMP_AUTH_HMAC_SHA2_256;
-	case IKEV2_INTEG_HMAC_SHA2_384_192:
-		return ISAKMP_AUTH_HMAC_SHA2_384;
-	case IKEV2_INTEG_HMAC_SHA2_512_256:
-		return ISAKMP_AUTH_HMAC_SHA2_512;
-	}
-	return 0;
-}
-
-static uint16_t integ_v1_to_v2(uint16_t id)
-{
-	for (uint16_t v2 = 1; v2 < 16; v2++)
-		if (integ_v2_to_v1(v2) == id && id)
-			return v2;
-	return 0;
-}
-
-/* ESP transforms of a conf sa: every enc x auth combination, in the
- * configured order (IKEv1 ESP transform IDs equal IKEv2 ENCR IDs for
- * the algorithms racoon2 implements: 3DES 3, NULL 11, AES-CBC 12, AES-CTR
- * 13, AES-GCM 18-20). */
-static unsigned esp_transforms(const struct conf_sa *sa, uint16_t *encr,
-			       uint16_t *keybits, uint16_t *integ, unsigned max)
-{
-	unsigned n = 0;
-
-	if (!sa)
-		return 0;
-	for (size_t i = 0; i < sa->esp_enc_alg.n; i++) {
-		const struct conf_alg_info *e =
-		    conf_alg_info(sa->esp_enc_alg.v[i].alg);
-		uint32_t kb;
-		if (!e || !e->encr_id)
-			continue;
-		kb = sa->esp_enc_alg.v[i].key_bits
-			 ? sa->esp_enc_alg.v[i].key_bits
-			 : e->key_bits;
-		if (e->flags & CONF_ALGF_AEAD) {
-			if (n < max) {
-				encr[n] = e->encr_id;
-				keybits[n] = (uint16_t)kb;
-				integ[n++] = 0;
-			}
-			continue;
-		}
-		for (size_t j = 0; j < sa->esp_auth_alg.n; j++) {
-			const struct conf_alg_info *a =
-			    conf_alg_info(sa->esp_auth_alg.v[j].alg);
-			if (!a || !integ_v2_to_v1(a->integ_id) || n >= max)
-				continue;
-			encr[n] = e->encr_id;
-			keybits[n] = (uint16_t)kb;
-			integ[n++] = a->integ_id;
-		}
-	}
-	return n;
-}
-
-/* The ipsec of a policy kinkd negotiates: its first, whose templates
- * spmd installs (spd_conf.c fill_common). */
-static const struct conf_ipsec *policy_ipsec(const struct conf_policy *p)
-{
-	return p && p->nipsec ? p->ipsec[0] : NULL;
-}
-
-/* RFC 2407 §4.4.3: the AH transform ID whose hash is auth (0: none). */
-static uint8_t ah_id_for(uint16_t auth)
-{
-	for (uint8_t id = ISAKMP_AH_MD5; id <= ISAKMP_AH_SHA2_512; id++)
-		if (auth && isakmp_ah_auth(id) == auth)
-			return id;
-	return 0;
-}
-
-/*
- * The bundle a policy asks for (racoon2's sa_index: AH, ESP, IPComp) as
- * ISAKMP proposals (isakmp/bundle.h): every esp_enc_alg x esp_auth_alg
- * combination, every ah_auth_alg, IPComp DEFLATE; the mode, lifetime and
- * PFS group are the same in every transform.  Returns 0, or -ENOENT with
- * *why set when KINK cannot key it.
- */
-static int policy_bundle(const struct conf_policy *pol, uint16_t group,
-			 struct isakmp_bundle_conf *bc, const char **why)
-{
-	const struct conf_ipsec *ip = policy_ipsec(pol);
-	uint16_t e[ISAKMP_BUNDLE_MAX_SUITES], k[ISAKMP_BUNDLE_MAX_SUITES],
-	    g[ISAKMP_BUNDLE_MAX_SUITES];
-	unsigned n;
-
-	memset(bc, 0, sizeof(*bc));
-	*why = "no ipsec";
-	if (!ip)
-		return -ENOENT;
-	n = esp_transforms(ip->esp, e, k, g, ISAKMP_BUNDLE_MAX_SUITES);
-	for (unsigned i = 0; i < n; i++) {
-		struct isakmp_esp_suite *s = &bc->esp[bc->n_esp++];
-		/* IKEv1 ESP transform IDs are IKEv2's ENCR IDs (above);
-		 * Key Length only for the variable-key ciphers (RFC 3602
-		 * §5.1 and friends) */
-		s->id = (uint8_t)e[i];
-		s->keybits = e[i] == 12 || e[i] == 13 ||
-				     (e[i] >= 18 && e[i] <= 20)
-				 ? k[i]
-				 : 0;
-		s->auth = integ_v2_to_v1(g[i]);
-	}
-	for (size_t i = 0; ip->ah && i < ip->ah->ah_auth_alg.n &&
-			   bc->n_ah < ISAKMP_BUNDLE_MAX_SUITES;
-	     i++) {
-		const struct conf_alg_info *a =
-		    conf_alg_info(ip->ah->ah_auth_alg.v[i].alg);
-		uint16_t auth = a ? integ_v2_to_v1(a->integ_id) : 0;
-		if (!ah_id_for(auth))
-			continue;
-		bc->ah[bc->n_ah].id = ah_id_for(auth);
-		bc->ah[bc->n_ah++].auth = auth;
-	}
-	for (size_t i = 0; ip->ipcomp && i < ip->ipcomp->ipcomp_alg.n; i++) {
-		const struct conf_alg_info *a =
-		    conf_alg_info(ip->ipcomp->ipcomp_alg.v[i].alg);
-		if (a && a->ipcomp_id == ISAKMP_IPCOMP_DEFLATE)
-			bc->ipcomp = ISAKMP_IPCOMP_DEFLATE;
-	}
-	if (ip->esp && !bc->n_esp) {
-		*why = "no ESP transform usable with KINK";
-		return -ENOENT;
-	}
-	if (ip->ah && !bc->n_ah) {
-		*why = "no AH algorithm usable with KINK";
-		return -ENOENT;
-	}
-	if (ip->ipcomp && !bc->ipcomp) {
-		*why = "no IPComp algorithm usable with KINK (deflate)";
-		return -ENOENT;
-	}
-	/* the data planes send IPComp only inside ESP or AH */
-	if (!bc->n_esp && !bc->n_ah) {
-		*why = "IPComp alone (no ESP or AH in sa_index)";
-		return -ENOENT;
-	}
-	bc->encap = pol->ipsec_mode == CONF_MODE_TUNNEL
-			? ISAKMP_ENCAP_TUNNEL
-			: ISAKMP_ENCAP_TRANSPORT;
-	bc->group = group;
-	bc->life_sec = (uint32_t)ip->ipsec_sa_lifetime_time;
-	return 0;
-}
-
-static uint8_t isakmp_proto(uint8_t ipproto)
-{
-	return ipproto == IPPROTO_AH	 ? ISAKMP_PROTO_AH
-	       : ipproto == IPPROTO_COMP ? ISAKMP_PROTO_IPCOMP
-					 : ISAKMP_PROTO_ESP;
-}
-
-static const char *proto_name(uint8_t ipproto)
-{
-	return ipproto == IPPROTO_AH	 ? "AH"
-	       : ipproto == IPPROTO_COMP ? "IPComp"
-					 : "ESP";
-}
-
-/* The SAs of a negotiated bundle: ESP first (it names the bundle), then
- * AH, then IPComp; ours = our inbound SPIs, b->peer the peer's. */
-static void child_from_bundle(struct kchild *c, const struct isakmp_bundle *b,
-			      const struct isakmp_bundle_spis *ours)
-{
-	struct kchild_sa *s;
-
-	c->nsa = 0;
-	memset(c->sa, 0, sizeof(c->sa));
-	if (b->has_esp) {
-		int kb;
-		s = &c->sa[c->nsa++];
-		s->proto = IPPROTO_ESP;
-		s->spi_in = ours->esp;
-		s->spi_out = b->peer.esp;
-		s->encr_id = b->esp_x.id;
-		kb = crypto_encr_keybits(s->encr_id, b->esp_x.keylen);
-		s->encr_keybits = b->esp_x.keylen ? b->esp_x.keylen
-				  : kb > 0	   ? (uint16_t)kb
-						   : 0;
-		s->integ_id = integ_v1_to_v2(b->esp_x.auth);
-	}
-	if (b->has_ah) {
-		s = &c->sa[c->nsa++];
-		s->proto = IPPROTO_AH;
-		s->spi_in = ours->ah;
-		s->spi_out = b->peer.ah;
-		s->integ_id = integ_v1_to_v2(b->ah_x.auth);
-	}
-	if (b->has_ipcomp) {
-		s = &c->sa[c->nsa++];
-		s->proto = IPPROTO_COMP;
-		s->spi_in = ours->cpi;
-		s->spi_out = b->peer.cpi;
-		/* IPCOMP_DEFLATE is 2 in both registries (RFC 2407
-		 * §4.4.5, RFC 7296 §3.10.1) */
-		s->comp_id = b->ipcomp_x.id;
-	}
-}
-
-/* RFC 4430 §4.2.1: optimistic when the responder takes the first
- * proposal (number) and, for each of its protocols, the first
- * transform. */
-static bool bundle_first(const struct isakmp_sa *in,
-			 const struct isakmp_bundle *b)
-{
-	if (!in->n_props || in->p[0].num != b->num)
-		return false;
-	for (unsigned i = 0; i < in->n_props && in->p[i].num == b->num;
-	     i++) {
-		const struct isakmp_prop *p = &in->p[i];
-		const struct isakmp_xform *x =
-		    p->proto == ISAKMP_PROTO_AH	   ? &b->ah_x
-		    : p->proto == ISAKMP_PROTO_ESP ? &b->esp_x
-						   : &b->ipcomp_x;
-		if (x->num != p->x[0].num)
-			return false;
-	}
-	return true;
 }
 
 /* need_pfs (RFC 4430 §4.2, RFC 2409 §5.5): the PFS group of a kink
@@ -450,9 +220,9 @@ static void child_remove(struct kinkd *d, struct kchild *c)
 			k_sa_del(&d->kern, s->proto, &c->remote, s->spi_out);
 	}
 	log_info(MOD, "SAs with %s removed (%s in 0x%08x out 0x%08x%s)",
-		 kaddr_str(&c->remote, a, sizeof(a)), proto_name(c->sa[0].proto),
-		 c->sa[0].spi_in, c->sa[0].spi_out,
-		 c->nsa > 1 ? ", bundle" : "");
+		 kaddr_str(&c->remote, a, sizeof(a)),
+		 kink_proto_name(c->sa[0].proto), c->sa[0].spi_in,
+		 c->sa[0].spi_out, c->nsa > 1 ? ", bundle" : "");
 	for (pp = &d->children; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -573,8 +343,8 @@ static int keymat(struct kink_auth *a, const struct gxy *g,
 	/* RFC 2409 §5.5: prf(SKEYID_d, [g(qm)^xy |] protocol | SPI | Ni_b
 	 * [| Nr_b]), SKEYID_d = the session key (RFC 4430 §4.2) */
 	n = kink_keymat_seed(seed, sizeof(seed), g ? g->b : NULL,
-			     g ? g->len : 0, isakmp_proto(s->proto), spi, ni,
-			     ni_len, nr, nr_len);
+			     g ? g->len : 0, kink_isakmp_proto(s->proto), spi,
+			     ni, ni_len, nr, nr_len);
 	if (!n)
 		return -EINVAL;
 	err = kink_auth_prf_plus(a, seed, n, km, el + al);
@@ -602,8 +372,8 @@ static int bundle_keys(struct kink_auth *a, const struct gxy *g,
 {
 	for (unsigned i = 0; i < c->nsa; i++) {
 		const struct kchild_sa *s = &c->sa[i];
-		if (keymat(a, g, s, s->spi_in, ni, ni_len, nr, nr_len,
-			   &in[i]) < 0 ||
+		if (keymat(a, g, s, s->spi_in, ni, ni_len, nr, nr_len, &in[i]) <
+			0 ||
 		    keymat(a, g, s, s->spi_out, ni, ni_len, nr, nr_len,
 			   &out[i]) < 0)
 			return -ENOTSUP;
@@ -618,8 +388,8 @@ static void ksas_wipe(struct ksa *v, unsigned n)
 }
 
 /* Install SA i of c in one direction (sa: its keys, wiped here). */
-static int install(struct kinkd *d, struct kchild *c, unsigned i,
-		   bool inbound, struct ksa *sa, uint32_t life)
+static int install(struct kinkd *d, struct kchild *c, unsigned i, bool inbound,
+		   struct ksa *sa, uint32_t life)
 {
 	struct kchild_sa *s = &c->sa[i];
 	char err_a[64];
@@ -650,8 +420,9 @@ static int install(struct kinkd *d, struct kchild *c, unsigned i,
 	ksa_wipe(sa);
 	if (rc < 0) {
 		log_warn(MOD, "installing %s %s SA 0x%08x with %s: %s",
-			 inbound ? "inbound" : "outbound", proto_name(s->proto),
-			 sa->spi, kaddr_str(&c->remote, err_a, sizeof(err_a)),
+			 inbound ? "inbound" : "outbound",
+			 kink_proto_name(s->proto), sa->spi,
+			 kaddr_str(&c->remote, err_a, sizeof(err_a)),
 			 d->kern.last_error);
 		return rc;
 	}
@@ -661,7 +432,7 @@ static int install(struct kinkd *d, struct kchild *c, unsigned i,
 		s->out_installed = true;
 	d->stats.sa_installed++;
 	log_info(MOD, "%s %s SA 0x%08x installed",
-		 inbound ? "inbound" : "outbound", proto_name(s->proto),
+		 inbound ? "inbound" : "outbound", kink_proto_name(s->proto),
 		 inbound ? s->spi_in : s->spi_out);
 	return 0;
 }
@@ -896,7 +667,7 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 	x->old_spi = old_spi;
 	/* need_pfs: KE with an ephemeral key (RFC 4430 §4.2) */
 	x->group = pfs_group(&r->kink);
-	if (policy_bundle(pol, x->group, &x->bc, &why) < 0) {
+	if (kink_policy_bundle(pol, x->group, &x->bc, &why) < 0) {
 		log_warn(MOD, "policy %s: %s", pol_name, why);
 		goto fail;
 	}
@@ -920,8 +691,9 @@ static void initiate(struct kinkd *d, const char *remote, const char *pol_name,
 	if ((x->bc.n_esp &&
 	     k_getspi(&d->kern, IPPROTO_ESP, &x->child->remote,
 		      &x->child->local, reqid, &x->ours.esp) < 0) ||
-	    (x->bc.n_ah && k_getspi(&d->kern, IPPROTO_AH, &x->child->remote,
-				    &x->child->local, reqid, &x->ours.ah) < 0)) {
+	    (x->bc.n_ah &&
+	     k_getspi(&d->kern, IPPROTO_AH, &x->child->remote, &x->child->local,
+		      reqid, &x->ours.ah) < 0)) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
 		goto fail;
 	}
@@ -1169,7 +941,7 @@ static void create_done(struct kinkd *d, struct kxchg *x,
 			 x->peer->r->name);
 		goto fail;
 	}
-	child_from_bundle(c, &b, &x->ours);
+	kink_child_from_bundle(c, &b, &x->ours);
 	/* the responder took the set without IPComp: our CPI goes */
 	if (x->ours.cpi && !b.has_ipcomp)
 		k_sa_del(&d->kern, IPPROTO_COMP, &c->local, x->ours.cpi);
@@ -1387,7 +1159,7 @@ static bool bundle_pick(const struct conf_remote *r,
 		struct isakmp_bundle_conf bc;
 		const char *why;
 		if ((only && pol != only) ||
-		    policy_bundle(pol, group, &bc, &why) < 0)
+		    kink_policy_bundle(pol, group, &bc, &why) < 0)
 			continue;
 		if (isakmp_bundle_choose(&bc, in, b) == 0) {
 			*polp = pol;
@@ -1406,8 +1178,8 @@ static int bundle_getspis(struct kinkd *d, const struct kchild *c,
 	uint32_t cpi = 0;
 
 	memset(ours, 0, sizeof(*ours));
-	if (b->has_esp && k_getspi(&d->kern, IPPROTO_ESP, &c->remote,
-				   &c->local, c->reqid, &ours->esp) < 0)
+	if (b->has_esp && k_getspi(&d->kern, IPPROTO_ESP, &c->remote, &c->local,
+				   c->reqid, &ours->esp) < 0)
 		return -EIO;
 	if (b->has_ah && k_getspi(&d->kern, IPPROTO_AH, &c->remote, &c->local,
 				  c->reqid, &ours->ah) < 0)
@@ -1494,7 +1266,7 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 		       ISAKMP_N_NO_PROPOSAL_CHOSEN);
 		return;
 	}
-	optimistic = bundle_first(&qm->sa, &b);
+	optimistic = kink_bundle_first(&qm->sa, &b);
 	if (grp > 0) {
 		if (crypto_dh_new((uint16_t)grp, &dh) < 0 ||
 		    crypto_dh_public(dh, ke, ga->pub_len) < 0) {
@@ -1537,11 +1309,11 @@ static void handle_create(struct kinkd *d, struct kpeer *p, struct kink_auth *a,
 	if (bundle_getspis(d, c, &b, &ours) < 0) {
 		log_warn(MOD, "getspi: %s", d->kern.last_error);
 		/* child_remove() drops the larval SAs */
-		child_from_bundle(c, &b, &ours);
+		kink_child_from_bundle(c, &b, &ours);
 		child_remove(d, c);
 		goto out;
 	}
-	child_from_bundle(c, &b, &ours);
+	kink_child_from_bundle(c, &b, &ours);
 	nl = p->kp->nonce_size ? p->kp->nonce_size : 16;
 	nl = nl < ISAKMP_NONCE_MIN  ? ISAKMP_NONCE_MIN
 	     : nl > KINKD_NONCE_MAX ? KINKD_NONCE_MAX
@@ -1619,8 +1391,7 @@ static void handle_ack(struct kinkd *d, const struct kink_msg *m,
 	v = r->out_sa;
 	r->await_ack = NULL;
 	r->out_sa = NULL;
-	if (install_all(d, c, false, v, (uint32_t)v[0].lft.hard_add_sec) ==
-	    0) {
+	if (install_all(d, c, false, v, (uint32_t)v[0].lft.hard_add_sec) == 0) {
 		c->next = d->children;
 		d->children = c;
 		log_info(MOD, "ACK from %s: outbound SAs up", c->peer->r->name);
@@ -2054,7 +1825,7 @@ static void send_delete(struct kinkd *d, struct kchild *c)
 		spi[i][1] = (uint8_t)(s->spi_in >> 16);
 		spi[i][2] = (uint8_t)(s->spi_in >> 8);
 		spi[i][3] = (uint8_t)s->spi_in;
-		dl->proto = isakmp_proto(s->proto);
+		dl->proto = kink_isakmp_proto(s->proto);
 		dl->spi_size = 4;
 		dl->n_spi = 1;
 		dl->spis = spi[i];
@@ -2208,18 +1979,20 @@ static void ctl_show_sa(struct kinkd *d, struct wr *w, bool json)
 		bundle_name(c, bn, sizeof(bn));
 		ex[0] = 0;
 		if (ah && s0 != ah)
-			n += (size_t)snprintf(ex + n, sizeof(ex) - n,
-					      json ? ", \"ah_spi_in\": "
-						     "\"0x%08x\", \"ah_spi_out\": "
-						     "\"0x%08x\""
-						   : " ah in 0x%08x out 0x%08x",
-					      ah->spi_in, ah->spi_out);
+			n += (size_t)snprintf(
+			    ex + n, sizeof(ex) - n,
+			    json ? ", \"ah_spi_in\": "
+				   "\"0x%08x\", \"ah_spi_out\": "
+				   "\"0x%08x\""
+				 : " ah in 0x%08x out 0x%08x",
+			    ah->spi_in, ah->spi_out);
 		if (ic)
-			snprintf(ex + n, sizeof(ex) - n,
-				 json ? ", \"cpi_in\": \"0x%04x\", "
-					"\"cpi_out\": \"0x%04x\""
-				      : " ipcomp deflate cpi in 0x%04x out 0x%04x",
-				 ic->spi_in, ic->spi_out);
+			snprintf(
+			    ex + n, sizeof(ex) - n,
+			    json ? ", \"cpi_in\": \"0x%04x\", "
+				   "\"cpi_out\": \"0x%04x\""
+				 : " ipcomp deflate cpi in 0x%04x out 0x%04x",
+			    ic->spi_in, ic->spi_out);
 		if (json)
 			ans(w,
 			    "%s{\"peer\": \"%s\", \"local\": \"%s\", "
