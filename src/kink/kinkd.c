@@ -1,9 +1,11 @@
 /*
  * kinkd.c - the KINK daemon (RFC 4430): registers with spmd as the KINK
  * key manager, answers ACQUIREs with CREATE, responds to CREATE, ACK,
- * DELETE and STATUS, and installs ESP SAs through the kernel ops table
- * (XFRM or the userspace data plane).  The wire format is kink_msg.c and
- * src/isakmp, Kerberos is krb.c.  See ARCHITECTURE.md and kinkd(8).
+ * DELETE and STATUS, and installs the SA bundles (ESP, AH, IPComp) it
+ * negotiates through the kernel ops table (XFRM or the userspace data
+ * plane).  The wire format is kink_msg.c and src/isakmp (bundles:
+ * isakmp/bundle.c via kink_prop.c), Kerberos is krb.c.  See
+ * ARCHITECTURE.md and kinkd(8).
  */
 #include "kink/kinkd.h"
 
