@@ -102,7 +102,7 @@ static uint8_t ah_id_for(uint16_t auth)
  * *why set when KINK cannot key it.
  */
 int kink_policy_bundle(const struct conf_policy *pol, uint16_t group,
-			 struct isakmp_bundle_conf *bc, const char **why)
+		       struct isakmp_bundle_conf *bc, const char **why)
 {
 	const struct conf_ipsec *ip = kink_policy_ipsec(pol);
 	uint16_t e[ISAKMP_BUNDLE_MAX_SUITES], k[ISAKMP_BUNDLE_MAX_SUITES],
@@ -120,10 +120,10 @@ int kink_policy_bundle(const struct conf_policy *pol, uint16_t group,
 		 * Key Length only for the variable-key ciphers (RFC 3602
 		 * §5.1 and friends) */
 		s->id = (uint8_t)e[i];
-		s->keybits = e[i] == 12 || e[i] == 13 ||
-				     (e[i] >= 18 && e[i] <= 20)
-				 ? k[i]
-				 : 0;
+		s->keybits =
+		    e[i] == 12 || e[i] == 13 || (e[i] >= 18 && e[i] <= 20)
+			? k[i]
+			: 0;
 		s->auth = integ_v2_to_v1(g[i]);
 	}
 	for (size_t i = 0; ip->ah && i < ip->ah->ah_auth_alg.n &&
@@ -185,7 +185,7 @@ const char *kink_proto_name(uint8_t ipproto)
 /* The SAs of a negotiated bundle: ESP first (it names the bundle), then
  * AH, then IPComp; ours = our inbound SPIs, b->peer the peer's. */
 void kink_child_from_bundle(struct kchild *c, const struct isakmp_bundle *b,
-			      const struct isakmp_bundle_spis *ours)
+			    const struct isakmp_bundle_spis *ours)
 {
 	struct kchild_sa *s;
 
@@ -200,8 +200,8 @@ void kink_child_from_bundle(struct kchild *c, const struct isakmp_bundle *b,
 		s->encr_id = b->esp_x.id;
 		kb = crypto_encr_keybits(s->encr_id, b->esp_x.keylen);
 		s->encr_keybits = b->esp_x.keylen ? b->esp_x.keylen
-				  : kb > 0	   ? (uint16_t)kb
-						   : 0;
+				  : kb > 0	  ? (uint16_t)kb
+						  : 0;
 		s->integ_id = integ_v1_to_v2(b->esp_x.auth);
 	}
 	if (b->has_ah) {
@@ -226,12 +226,11 @@ void kink_child_from_bundle(struct kchild *c, const struct isakmp_bundle *b,
  * proposal (number) and, for each of its protocols, the first
  * transform. */
 bool kink_bundle_first(const struct isakmp_sa *in,
-			 const struct isakmp_bundle *b)
+		       const struct isakmp_bundle *b)
 {
 	if (!in->n_props || in->p[0].num != b->num)
 		return false;
-	for (unsigned i = 0; i < in->n_props && in->p[i].num == b->num;
-	     i++) {
+	for (unsigned i = 0; i < in->n_props && in->p[i].num == b->num; i++) {
 		const struct isakmp_prop *p = &in->p[i];
 		const struct isakmp_xform *x =
 		    p->proto == ISAKMP_PROTO_AH	   ? &b->ah_x
@@ -242,4 +241,3 @@ bool kink_bundle_first(const struct isakmp_sa *in,
 	}
 	return true;
 }
-

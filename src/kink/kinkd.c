@@ -1960,7 +1960,7 @@ static const struct kchild_sa *child_sa(const struct kchild *c, uint8_t proto)
  * before bundles; AH and IPComp of a bundle add ah_spi_* and cpi_*. */
 static void ctl_show_sa(struct kinkd *d, struct wr *w, bool json)
 {
-	char l[64], r[64], bn[32], ex[96];
+	char l[64], r[64], bn[32], ex[192];
 	bool first = true;
 
 	if (json)

@@ -5,7 +5,7 @@
 # kinkd, tunnel 203.0.113.0/25 <-> 203.0.113.128/25 over 198.51.100.1 <-> .2
 # (the KDC in a namespace of its own, on links no selector covers).
 #
-#   kink_bundle.sh [BUILD_DIR] [CASE...]   CASE: ah ahesp espipcomp mismatch
+#   kink_bundle.sh [BUILD_DIR] [CASE...]   CASE: ah ahesp espipcomp rekey
 #                                          (default: all, in that order)
 #
 # Each case starts r2espd, spmd and kinkd (-K: ESP keys to esp_sa, AH keys
@@ -20,14 +20,18 @@
 #             "ah+esp" with both SPI pairs; every frame is AH carrying ESP;
 #             the AH ICVs verify (ahcheck.py) and tshark decrypts the ESP
 #             inside with kinkd's esp_sa; "kinkctl delete all" sends one
-#             DELETE that removes all four SAs on both hosts.
+#             DELETE that removes all four SAs on both hosts.  Then
+#             (mismatch) kinkd-b restarts accepting only { esp; }: it
+#             refuses a's { ah; esp; } CREATE with an authenticated
+#             NO-PROPOSAL-CHOSEN, no SA anywhere.
 #  espipcomp: two ESP + two IPComp SAs per r2espd with crossed CPIs;
 #             ping -s 1400 -p 00 and 1400-octet compressible UDP datagrams
 #             go compressed (IPComp inside ESP, frames under 1000 octets),
 #             1400-octet random ones uncompressed (no IPComp, >= 1400);
 #             every datagram arrives intact (SHA-256); no comp_bad/comp_bomb.
-#  mismatch:  a offers { ah; esp; }, b accepts only { esp; }: b refuses the
-#             CREATE with an authenticated NO-PROPOSAL-CHOSEN, no SA anywhere.
+#  rekey:     AH+ESP+IPComp, 8 s lifetime: kinkd-a renews the whole bundle
+#             at 80 % under 45 compressed pings (at most 2 lost), DELETEs
+#             the old one; new SPIs and CPI, one pair of each protocol left.
 # Prints PASS/FAIL/SKIP; exit 1 on any FAIL, 77 when it cannot run here.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -122,7 +126,7 @@ policy pol {
 	my_sa_ipaddr "$me";
 	peers_sa_ipaddr "$peer";
 };
-ipsec ips { ipsec_sa_lifetime_time 1 hour; sa_index { $idx }; };
+ipsec ips { ipsec_sa_lifetime_time ${LIFE:-1 hour}; sa_index { $idx }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };
 sa ah_sa { sa_protocol ah; ah_auth_alg { hmac_sha2_256; hmac_sha1; }; };
 sa ipcomp_sa { sa_protocol ipcomp; ipcomp_alg { deflate; }; };
@@ -167,6 +171,7 @@ setup() {
 	if ! start a || ! start b; then
 		fail "$n: r2espd, spmd and kinkd start on both hosts"
 		tail -5 "$TEST_DIR"/*-[ab].log >&2
+		stop_case "$n"
 		return 1
 	fi
 	PCAP=""
@@ -253,7 +258,30 @@ case_ahesp() {
 		wait_for "[ \$(nsas b ah) = 0 ] && [ \$(nsas b esp) = 0 ]" 5
 	check "$n: ... and on a" test "$(nsas a ah)$(nsas a esp)" = 00
 	check "$n: kinkd-b logged the bundle's removal" grep -q 'SAs with .* removed (ESP .*, bundle)' "$TEST_DIR/kinkd-b.log"
+	mismatch
 	stop_case $n
+}
+
+# kinkd-b restarted accepting only { esp; } while a still offers
+# { ah; esp; }: b refuses the CREATE with an authenticated
+# NO-PROPOSAL-CHOSEN, and no SA is installed anywhere
+mismatch() {
+	local n=mismatch d=$TEST_DIR/b
+	stop_bg kinkd-b
+	mv "$TEST_DIR/kinkd-b.log" "$TEST_DIR/ahesp-kinkd-b-1.log"
+	sed -i 's/sa_index { esp_sa; ah_sa; }/sa_index { esp_sa; }/' "$d/racoon2.conf"
+	RACOON2_ESPD_SOCKET=$d/r2espd.sock start_bg "kinkd-b" ip netns exec "$(ns b)" \
+		env KRB5_CONFIG="$TEST_DIR/krb5-b.conf" \
+		KRB5_KTNAME="FILE:$KDIR/host-b.example.keytab" KRB5RCACHEDIR="$d/rc" \
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock"
+	wait_for "grep -q 'kinkd kink/' '$TEST_DIR/kinkd-b.log'" 5 || fail "$n: kinkd-b restarted"
+	quiet ns_exec a ping -c 2 -i 0.5 -W 1 -I "$IA" "$IB"
+	check "$n: kinkd-b refuses the AH+ESP AND-set it does not accept as a whole" \
+		wait_for "grep -q 'no proposal is a bundle we accept' '$TEST_DIR/kinkd-b.log'" 5
+	check "$n: kinkd-a gets the authenticated NO-PROPOSAL-CHOSEN" \
+		wait_for "grep -q 'CREATE refused by peer: Notify 14' '$TEST_DIR/kinkd-a.log'" 5
+	check "$n: no SA in either r2espd (a: $(nsas a esp) ESP $(nsas a ah) AH, b: $(nsas b esp) ESP $(nsas b ah) AH)" \
+		test "$(nsas a esp)$(nsas a ah)$(nsas b esp)$(nsas b ah)" = 0000
 }
 
 # the sender on a / receiver on b: N datagrams of 1400 repeated octets to
@@ -333,25 +361,34 @@ case_espipcomp() {
 	stop_case $n
 }
 
-case_mismatch() {
-	local n=mismatch
-	setup $n "ah_sa; esp_sa;" "esp_sa;" || return
-	quiet ns_exec a ping -c 2 -i 0.5 -W 1 -I "$IA" "$IB"
-	check "$n: kinkd-b refuses the AH+ESP AND-set it does not accept as a whole" \
-		wait_for "grep -q 'no proposal is a bundle we accept' '$TEST_DIR/kinkd-b.log'" 5
-	check "$n: kinkd-a gets the authenticated NO-PROPOSAL-CHOSEN" \
-		wait_for "grep -q 'CREATE refused by peer: Notify 14' '$TEST_DIR/kinkd-a.log'" 5
-	check "$n: no SA in either r2espd (a: $(nsas a esp) ESP $(nsas a ah) AH, b: $(nsas b esp) ESP $(nsas b ah) AH)" \
-		test "$(nsas a esp)$(nsas a ah)$(nsas b esp)$(nsas b ah)" = 0000
+# AH+ESP+IPComp with an 8 s lifetime: kinkd-a renews the whole bundle at
+# its soft expiry (80 %) under a ping of compressible 1400-octet payloads
+# and then DELETEs the old one; every SPI and CPI changes, each r2espd
+# ends with one pair of each protocol
+case_rekey() {
+	local n=rekey j0 j1 lost
+	LIFE="8 sec" setup $n "ah_sa; esp_sa; ipcomp_sa;" "ah_sa; esp_sa; ipcomp_sa;" || return
+	negotiate $n "[ \$(nsas a ah) = 2 ] && [ \$(nsas a esp) = 2 ] && [ \$(nsas a ipcomp) = 2 ] && [ \$(nsas b ipcomp) = 2 ]"
+	j0=$(kctl a show sa --json 2>/dev/null | jget bundle spi_in ah_spi_in cpi_in)
+	check "$n: kinkctl show sa: bundle ah+esp+ipcomp ($j0)" eval "[ '${j0%% *}' = ah+esp+ipcomp ]"
+	lost=$(ns_exec a ping -q -c 45 -i 0.2 -W 1 -s 1400 -p 00 -I "$IA" "$IB" 2>&1 | grep -o '[0-9]* received')
+	check "$n: 45 compressed pings across the renewal, at most 2 lost ($lost)" test "${lost%% *}" -ge 43
+	check "$n: kinkd-a renewed the bundle at its soft expiry and deleted the old one" \
+		eval "grep -q 'soft expiry of' '$TEST_DIR/kinkd-a.log' && grep -q 'rekeyed: deleting old SAs' '$TEST_DIR/kinkd-a.log'"
+	j1=$(kctl a show sa --json 2>/dev/null | jget bundle spi_in ah_spi_in cpi_in)
+	check "$n: new ESP SPI, AH SPI and CPI ($j1)" \
+		eval "[ '${j1%% *}' = ah+esp+ipcomp ] && [ \$(comm -12 <(tr ' ' '\n' <<<'${j0#* }' | sort) <(tr ' ' '\n' <<<'${j1#* }' | sort) | wc -l) = 0 ]"
+	check "$n: one pair of each protocol left in each r2espd (a: $(nsas a ah)/$(nsas a esp)/$(nsas a ipcomp), b: $(nsas b ah)/$(nsas b esp)/$(nsas b ipcomp))" \
+		test "$(nsas a ah)$(nsas a esp)$(nsas a ipcomp)$(nsas b ah)$(nsas b esp)$(nsas b ipcomp)" = 222222
 	[ -n "$PCAP" ] && cap_stop "wire-$n"
 	stop_case $n
 }
 
 CASES=("$@")
-[ ${#CASES[@]} = 0 ] && CASES=(ah ahesp espipcomp mismatch)
+[ ${#CASES[@]} = 0 ] && CASES=(ah ahesp espipcomp rekey)
 for c in "${CASES[@]}"; do
 	case $c in
-	ah | ahesp | espipcomp | mismatch) log "case $c"; "case_$c" ;;
+	ah | ahesp | espipcomp | rekey) log "case $c"; "case_$c" ;;
 	*) fail "unknown case $c" ;;
 	esac
 done

@@ -34,20 +34,25 @@
 static const char conf_text[] =
     "remote r { acceptable_kmp { kink; }; kink { my_principal \"a@R\"; "
     "peers_principal \"b@R\"; }; };\n"
-    "policy p_ah { action auto_ipsec; remote_index r; ipsec_mode tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
+    "policy p_ah { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
+    "my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
     "ipsec_index { i_ah; }; };\n"
     "policy p_ahesp { action auto_ipsec; remote_index r; ipsec_mode "
     "transport; ipsec_index { i_ahesp; }; };\n"
     "policy p_espcomp { action auto_ipsec; remote_index r; ipsec_mode "
-    "tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; ipsec_index { i_espcomp; }; };\n"
-    "policy p_all { action auto_ipsec; remote_index r; ipsec_mode tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
+    "tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
+    "ipsec_index { i_espcomp; }; };\n"
+    "policy p_all { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
+    "my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
     "ipsec_index { i_all; }; };\n"
-    "policy p_esp { action auto_ipsec; remote_index r; ipsec_mode tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
+    "policy p_esp { action auto_ipsec; remote_index r; ipsec_mode tunnel; "
+    "my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
     "ipsec_index { i_esp; }; };\n"
     "policy p_ah1 { action auto_ipsec; remote_index r; ipsec_mode "
     "transport; ipsec_index { i_ah1; }; };\n"
     "policy p_comp { action auto_ipsec; remote_index r; ipsec_mode "
-    "tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; ipsec_index { i_comp; }; };\n"
+    "tunnel; my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr \"198.51.100.2\"; "
+    "ipsec_index { i_comp; }; };\n"
     "ipsec i_ah { ipsec_sa_lifetime_time 600 sec; sa_index { ah; }; };\n"
     "ipsec i_ahesp { sa_index { ah; esp; }; };\n"
     "ipsec i_espcomp { sa_index { esp; comp; }; };\n"
@@ -91,9 +96,9 @@ static void bundle_of(const char *pol, uint16_t group,
 {
 	const char *why = NULL;
 
-	assert_int_equal(kink_policy_bundle(conf_policy_find(conf, pol),
-					    group, bc, &why),
-			 0);
+	assert_int_equal(
+	    kink_policy_bundle(conf_policy_find(conf, pol), group, bc, &why),
+	    0);
 }
 
 /* SA payload through the Quick Mode codec, as it crosses the wire. */
@@ -143,8 +148,7 @@ static void run(struct xchg *x, const char *oi, const char *pr)
 	assert_int_equal(isakmp_bundle_reply(&x->offer, &x->rb, &spis_r, &r),
 			 0);
 	wire(&r, &x->reply);
-	x->accept =
-	    isakmp_bundle_accept(&x->bi, &spis_i, &x->reply, &x->ib);
+	x->accept = isakmp_bundle_accept(&x->bi, &spis_i, &x->reply, &x->ib);
 }
 
 static const struct kchild_sa *sa_of(const struct kchild *c, uint8_t proto)
@@ -188,9 +192,9 @@ static void test_conf_mapping(void **st)
 	assert_int_equal(bc.encap, ISAKMP_ENCAP_TRANSPORT);
 
 	/* IPComp alone: the data planes cannot send it, refused */
-	assert_int_equal(kink_policy_bundle(conf_policy_find(conf, "p_comp"),
-					    0, &bc, &why),
-			 -ENOENT);
+	assert_int_equal(
+	    kink_policy_bundle(conf_policy_find(conf, "p_comp"), 0, &bc, &why),
+	    -ENOENT);
 	assert_non_null(why);
 	assert_non_null(strstr(why, "IPComp alone"));
 }
