@@ -16,7 +16,9 @@
 #             AH (no ESP, no clear ping); tshark decodes it with no
 #             malformed frame; tests/lib/ahcheck.py recomputes every AH ICV
 #             with the keys kinkd exported.
-#  ahesp:     two AH + two ESP SAs per r2espd, kinkctl shows the bundle
+#  ahesp:     b accepts only a's second AH transform (HMAC-SHA1), so the
+#             CREATE is 3-way (ACKREQ, ACK: b's two outbound SAs on the ACK);
+#             two AH + two ESP SAs per r2espd, kinkctl shows the bundle
 #             "ah+esp" with both SPI pairs; every frame is AH carrying ESP;
 #             the AH ICVs verify (ahcheck.py) and tshark decrypts the ESP
 #             inside with kinkd's esp_sa; "kinkctl delete all" sends one
@@ -128,7 +130,7 @@ policy pol {
 };
 ipsec ips { ipsec_sa_lifetime_time ${LIFE:-1 hour}; sa_index { $idx }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };
-sa ah_sa { sa_protocol ah; ah_auth_alg { hmac_sha2_256; hmac_sha1; }; };
+sa ah_sa { sa_protocol ah; ah_auth_alg { $( [ "$h" = b ] && echo "${AH_B:-hmac_sha2_256; hmac_sha1;}" || echo "hmac_sha2_256; hmac_sha1;") }; };
 sa ipcomp_sa { sa_protocol ipcomp; ipcomp_alg { deflate; }; };
 EOC
 }
@@ -182,14 +184,20 @@ setup() {
 	return 0
 }
 
-# first ping: the ACQUIRE, CREATE/REPLY; then the bundle's SAs
+# first ping: the ACQUIRE, CREATE/REPLY; then the bundle's SAs (3-way
+# when a third argument is given)
 negotiate() {
 	local n=$1 want=$2 out
 	out=$(ns_exec a ping -c 3 -i 0.3 -W 2 -I "$IA" "$IB" 2>&1)
 	check "$n: ping raises the ACQUIRE and kinkd keys the bundle (r2espd a: $(nsas a ah) AH $(nsas a esp) ESP $(nsas a ipcomp) IPComp SAs)" \
 		wait_for "$want" 10
 	grep -q ' 0 received' <<<"$out" && log "$n: first pings lost while negotiating: $out"
-	check "$n: optimistic 2-way CREATE (kinkd-b)" grep -q 'CREATE from peer: 2-way' "$TEST_DIR/kinkd-b.log"
+	if [ -n "${3:-}" ]; then
+		check "$n: b took a later AH transform: REPLY with ACKREQ, a's ACK, b's outbound SAs on the ACK" \
+			eval "grep -q 'CREATE from peer: 3-way (ACKREQ)' '$TEST_DIR/kinkd-b.log' && grep -q 'ACK from peer: outbound SAs up' '$TEST_DIR/kinkd-b.log' && grep -q 'CREATE with peer done (3-way' '$TEST_DIR/kinkd-a.log'"
+	else
+		check "$n: optimistic 2-way CREATE (kinkd-b)" grep -q 'CREATE from peer: 2-way' "$TEST_DIR/kinkd-b.log"
+	fi
 }
 
 # ahcheck NAME PCAP MIN : every AH ICV of PCAP verifies with a's ah_sa
@@ -229,8 +237,9 @@ case_ah() {
 
 case_ahesp() {
 	local n=ahesp kd nboth nbare ndec nbad j
-	setup $n "ah_sa; esp_sa;" "esp_sa; ah_sa;" || return
-	negotiate $n "[ \$(nsas a ah) = 2 ] && [ \$(nsas a esp) = 2 ] && [ \$(nsas b ah) = 2 ] && [ \$(nsas b esp) = 2 ]"
+	# b accepts only a's second AH transform (HMAC-SHA1): 3-way
+	AH_B="hmac_sha1;" setup $n "ah_sa; esp_sa;" "esp_sa; ah_sa;" || return
+	negotiate $n "[ \$(nsas a ah) = 2 ] && [ \$(nsas a esp) = 2 ] && [ \$(nsas b ah) = 2 ] && [ \$(nsas b esp) = 2 ]" 3way
 	j=$(kctl a show sa --json 2>/dev/null)
 	check "$n: kinkctl show sa: bundle ah+esp with ESP and AH SPI pairs ($(jget bundle spi_in ah_spi_in <<<"$j"))" \
 		eval "jget bundle proto <<<'$j' | grep -qx 'ah+esp esp' && ! jget ah_spi_in <<<'$j' | grep -qx -- -"
