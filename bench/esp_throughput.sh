@@ -1,7 +1,8 @@
 #!/bin/bash
 # esp_throughput.sh - benchmark (not a test): throughput of one TCP stream
-# (iperf3) through an ESP tunnel between two network namespaces, all in
-# one run so the figures share the machine's load:
+# and of 8 parallel streams (iperf3 -P 8) through an ESP tunnel between two
+# network namespaces, r2espd's TUN MTU 1400 (its default; veth 1500), all
+# in one run so the figures share the machine's load:
 #   - plain veth, no IPsec (the ceiling of this machine's network path)
 #   - r2espd, static SAs, AES-GCM-128, ESP over IP protocol 50
 #   - r2espd, same, ESP-in-UDP 4500 (RFC 3948; the raw-socket tap of
@@ -9,7 +10,11 @@
 #   - r2espd -n (TUN offloads off: one packet per read/write), proto 50
 #   - strongSwan charon + kernel-libipsec (two charons, PSK, IKEv2,
 #     AES-GCM-128 CHILD SA; libipsec always uses UDP 4500)
-#   - the `openssl speed -evp aes-128-gcm` bound (1 KiB blocks, one core)
+#   - the `openssl speed -evp aes-128-gcm` bound (1 KiB blocks) on one
+#     core and on all the cores the tunnel runs on (-multi NCPU): both
+#     r2espd (sender and receiver) share these cores, and every byte is
+#     encrypted once and decrypted once on them, so the bound of the
+#     tunnel is the NCPU figure / 2 ("share" = Mbit/s / that bound)
 # Each tunnel figure is the mean of ROUNDS interleaved iperf3 runs
 # (min..max shown), then the ratios r2espd/libipsec and r2espd/openssl.
 #
@@ -21,6 +26,8 @@
 # received (A also handles the returning ACKs, B sends them).
 # BASE=/dir/with/r2espd+r2espctl adds the same runs with another build's
 # binaries, interleaved round by round (before/after comparisons).
+# PROFILE=DIR records the r2espd workers of each run with perf record -g
+# into DIR/NAME.perf (perf report -i ...).
 #
 # usage: [BASE=DIR] bench/esp_throughput.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 #        (root; namespaces r2q-PID-*, removed on exit)
@@ -86,14 +93,15 @@ espd_up() {
 	tunnel 11 12 0x2000 2 encap 4500 4500
 }
 
-# iperf HOST-A HOST-B DST SRC -> Mbit/s of one TCP stream
+# iperf HOST-A HOST-B DST SRC -> Mbit/s of $STREAMS TCP streams (1
+# unless set)
 iperf() {
 	local pid out
 	ns_exec "$2" iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.3
 	[ -n "${CPU_HOOK:-}" ] && $CPU_HOOK start
-	out=$(ns_exec "$1" iperf3 -c "$3" -B "$4" -t "$SECS" -J 2>/dev/null |
+	out=$(ns_exec "$1" iperf3 -c "$3" -B "$4" -t "$SECS" -P "${STREAMS:-1}" -J 2>/dev/null |
 		python3 -c 'import json,sys
 try:
     d = json.load(sys.stdin)
@@ -123,7 +131,17 @@ cpu() {
 	pa=$(bg_pid espd-a) pb=$(bg_pid espd-b)
 	if [ "$1" = start ]; then
 		echo "$(ticks "$pa") $(ticks "$pb") $(counter a esp_tx) $(counter b esp_rx)" >"$TEST_DIR/cpu0"
+		if [ -n "${PROFILE:-}" ]; then
+			perf record -q -g -o "$PROFILE/$RUN.perf" \
+				-p "$(echo $(pgrep -P "$pa") $(pgrep -P "$pb") | tr ' ' ,)" \
+				>/dev/null 2>&1 &
+			echo $! >"$TEST_DIR/perf.pid"
+		fi
 		return
+	fi
+	if [ -n "${PROFILE:-}" ]; then
+		kill -INT "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
+		wait "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
 	fi
 	read -r ta tb na nb <"$TEST_DIR/cpu0"
 	awk -v hz="$(getconf CLK_TCK)" -v ta="$ta" -v tb="$tb" -v na="$na" \
@@ -137,7 +155,7 @@ cpu() {
 # NAME and ns/packet to NAME.a / NAME.b
 espd_run() {
 	local v a b
-	v=$(CPU_HOOK=cpu iperf a b "$2" "$3")
+	v=$(RUN=$1 CPU_HOOK=cpu iperf a b "$2" "$3")
 	read -r a b <"$TEST_DIR/cpu"
 	add "$1" "$v"
 	add "$1.a" "$a"
@@ -173,36 +191,50 @@ if [ $have_charon = 1 ]; then
 fi
 
 declare -A sum min max
+mean() { [ -n "${sum[$1]:-}" ] && echo $(( sum[$1] / ROUNDS )) || echo 0; }
 add() { # NAME VALUE
 	sum[$1]=$(( ${sum[$1]:-0} + $2 ))
 	[ -z "${min[$1]:-}" ] || [ "$2" -lt "${min[$1]}" ] && min[$1]=$2
 	[ -z "${max[$1]:-}" ] || [ "$2" -gt "${max[$1]}" ] && max[$1]=$2
 	return 0
 }
+# openssl bound: AES-128-GCM on 1024-byte blocks (kB/s -> Mbit/s), one
+# core, or with -multi NCPU one process per CPU the tunnel runs on (the
+# sum), measured in every round since it falls with the machine's load
+ospeed() {
+	openssl speed "$@" -evp aes-128-gcm -bytes 1024 -seconds 2 2>/dev/null |
+		awk 'tolower($1) ~ /^(evp +)?aes-128-gcm/ { v = $NF; sub("k", "", v); printf "%.0f", v * 8 / 1000 }'
+}
+ncpu=$(nproc)
+# one round: each path with 1 stream, then with 8 (names suffixed P8)
 for ((r = 1; r <= ROUNDS; r++)); do
-	add veth "$(iperf a b 198.51.100.2 198.51.100.1)"
-	if [ -n "$BASE" ]; then
-		BIN=$BASE; espd_up
-		espd_run base50 203.0.113.2 203.0.113.1
-		espd_run baseudp 203.0.113.12 203.0.113.11
-		BIN=$NEW; espd_up
-	fi
-	espd_run esp50 203.0.113.2 203.0.113.1
-	espd_run espudp 203.0.113.12 203.0.113.11
-	[ $have_charon = 1 ] &&
-		add libipsec "$(iperf ca cb 203.0.113.22 203.0.113.21)"
+	for STREAMS in 1 8; do
+		sfx=; [ "$STREAMS" = 8 ] && sfx=P8
+		add veth$sfx "$(iperf a b 198.51.100.2 198.51.100.1)"
+		if [ -n "$BASE" ]; then
+			BIN=$BASE; espd_up
+			espd_run base50$sfx 203.0.113.2 203.0.113.1
+			espd_run baseudp$sfx 203.0.113.12 203.0.113.11
+			BIN=$NEW; espd_up
+		fi
+		espd_run esp50$sfx 203.0.113.2 203.0.113.1
+		espd_run espudp$sfx 203.0.113.12 203.0.113.11
+		[ $have_charon = 1 ] &&
+			add libipsec$sfx "$(iperf ca cb 203.0.113.22 203.0.113.21)"
+	done
+	if [ "$ncpu" -gt 1 ]; then add osslN "$(ospeed -multi "$ncpu")"
+	else add osslN "$(ospeed)"; fi
 done
+STREAMS=1
 espd_stats=$(ctl a stats | grep -E '^(tun_rx|tun_gso|esp_tx|send_fail) ' | tr '\n' ' ')
 # the same r2espd without TUN offloads, to show what they bring
 espd_up -n
 for ((r = 1; r <= ROUNDS; r++)); do
 	espd_run esp50n 203.0.113.2 203.0.113.1
 done
-# openssl bound: AES-128-GCM on 1024-byte blocks, one core (kB/s -> Mbit/s)
-ossl=$(openssl speed -evp aes-128-gcm -bytes 1024 -seconds 2 2>/dev/null |
-	awk 'tolower($1) ~ /^aes-128-gcm/ { v = $NF; sub("k", "", v); printf "%.0f", v * 8 / 1000 }')
+ossl=$(ospeed)
+osslN=$(mean osslN)
 
-mean() { [ -n "${sum[$1]:-}" ] && echo $(( sum[$1] / ROUNDS )) || echo 0; }
 row() { # LABEL NAME
 	local a=- b=-
 	[ -n "${sum[$2.a]:-}" ] && a=$(mean "$2.a") b=$(mean "$2.b")
@@ -214,31 +246,51 @@ row() { # LABEL NAME
 	fi
 }
 echo
-echo "One TCP stream, ${SECS}s x $ROUNDS rounds, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "1 and 8 TCP streams (iperf3 -P 8), TUN MTU 1400, ${SECS}s x $ROUNDS rounds, $ncpu CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ns/pkt: CPU time of the sending (A) / receiving (B) r2espd per ESP packet"
 printf '| %-44s | %7s | %13s | %6s | %6s |\n' "path" "Mbit/s" "min..max" "A ns" "B ns"
 printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "---------" "---------------" "--------" "--------"
-row "veth, no IPsec" veth
-if [ -n "$BASE" ]; then
-	row "BASE r2espd ESP proto 50, AES-GCM-128" base50
-	row "BASE r2espd ESP-in-UDP 4500, AES-GCM-128" baseudp
-fi
-row "r2espd ESP proto 50, AES-GCM-128" esp50
-row "r2espd ESP-in-UDP 4500, AES-GCM-128" espudp
-row "r2espd -n (no TUN offloads), proto 50" esp50n
-row "charon + kernel-libipsec (UDP 4500), GCM-128" libipsec
-printf '| %-44s | %7s | %13s | %6s | %6s |\n' "openssl speed -evp aes-128-gcm, 1 KiB" "$ossl" "-" - -
+for sfx in "" P8; do
+	st="1 stream"; [ -n "$sfx" ] && st="8 streams"
+	row "veth, no IPsec ($st)" veth$sfx
+	if [ -n "$BASE" ]; then
+		row "BASE r2espd ESP proto 50 ($st)" base50$sfx
+		row "BASE r2espd ESP-in-UDP 4500 ($st)" baseudp$sfx
+	fi
+	row "r2espd ESP proto 50, GCM-128 ($st)" esp50$sfx
+	row "r2espd ESP-in-UDP 4500, GCM-128 ($st)" espudp$sfx
+	row "charon+kernel-libipsec UDP 4500 ($st)" libipsec$sfx
+done
+row "r2espd -n (no TUN offloads), proto 50, 1 str" esp50n
+printf '| %-44s | %7s | %13s | %6s | %6s |\n' "openssl speed aes-128-gcm 1 KiB, 1 core" "$ossl" "-" - -
+printf '| %-44s | %7s | %13s | %6s | %6s |\n' "openssl speed aes-128-gcm 1 KiB, $ncpu cores" "$osslN" "-" - -
 python3 - "$(mean esp50)" "$(mean espudp)" "$(mean libipsec)" "${ossl:-0}" "$(mean esp50n)" \
 	"$(mean esp50.a)" "$(mean esp50.b)" "$(mean espudp.a)" "$(mean espudp.b)" \
-	"$(mean base50.a)" "$(mean base50.b)" "$(mean baseudp.a)" "$(mean baseudp.b)" <<'PY'
+	"$(mean base50.a)" "$(mean base50.b)" "$(mean baseudp.a)" "$(mean baseudp.b)" \
+	"${osslN:-0}" "$ncpu" "$(mean esp50P8)" "$(mean espudpP8)" "$(mean libipsecP8)" \
+	"$(mean esp50P8.a)" "$(mean esp50P8.b)" "$(mean espudpP8.a)" "$(mean espudpP8.b)" <<'PY'
 import sys
-e, u, l, o, n, ea, eb, ua, ub, ba, bb, bua, bub = map(float, sys.argv[1:])
+(e, u, l, o, n, ea, eb, ua, ub, ba, bb, bua, bub, oN, ncpu, e8, u8, l8,
+ e8a, e8b, u8a, u8b) = map(float, sys.argv[1:])
 def r(a, b):
     return "%.2f" % (a / b) if b else "n/a"
+def pct(a, b):
+    return "%.0f%%" % (100 * a / b) if b else "n/a"
+bound = oN / 2
 print()
-print("r2espd UDP 4500 / libipsec:  %s x   (proto 50 / libipsec: %s x)" % (r(u, l), r(e, l)))
-print("r2espd proto 50 / openssl:   %s     (UDP 4500 / openssl: %s)" % (r(e, o), r(u, o)))
+print("openssl bound of the tunnel: %.0f Mbit/s = %d-core openssl %.0f / 2 "
+      "(each byte encrypted and decrypted on the same cores)" % (bound, ncpu, oN))
+print("share of the bound (goal >= 50%%): 1 stream proto 50 %s, UDP 4500 %s; "
+      "8 streams proto 50 %s, UDP 4500 %s" %
+      (pct(e, bound), pct(u, bound), pct(e8, bound), pct(u8, bound)))
+print("r2espd UDP 4500 / libipsec:  1 stream %s x, 8 streams %s x   "
+      "(proto 50 / libipsec: %s x, %s x)" % (r(u, l), r(u8, l8), r(e, l), r(e8, l8)))
+print("r2espd proto 50 / openssl 1 core: %s     (UDP 4500: %s)" % (r(e, o), r(u, o)))
 print("TUN offloads gain (proto 50): %s x" % r(e, n))
+for name, a, b in (("UDP 4500, 1 stream", ua, ub), ("proto 50, 8 streams", e8a, e8b),
+                   ("UDP 4500, 8 streams", u8a, u8b)):
+    if a and b:
+        print("r2espd CPU per packet, %s: A %.0f + B %.0f = %.0f ns" % (name, a, b, a + b))
 if ea and eb:
     # 1 KiB of openssl's bound costs 8192/o us of one core; the tunnel
     # spends (A+B) ns of r2espd CPU on one ~1348-byte TCP payload
