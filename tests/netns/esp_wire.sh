@@ -33,6 +33,14 @@ ns_addr a vA 2001:db8:1::1/64; ns_addr b vB 2001:db8:1::2/64
 ns_addr a lo 203.0.113.1/32; ns_addr b lo 203.0.113.2/32
 ns_addr a lo 203.0.113.11/32; ns_addr b lo 203.0.113.12/32
 ns_addr a lo 2001:db8:a::1/128; ns_addr b lo 2001:db8:b::1/128
+# r2espd -u sends runs of ESP-in-UDP packets as one UDP GSO send; veth
+# would carry the run unsegmented (the peer's GRO socket takes it as
+# is), so the capture would show one frame that no wire carries.  The
+# kernel segments it in software when the link lacks the offload, as
+# before a NIC without UDP segmentation: the capture then shows the
+# datagrams a wire would.
+ns_exec a ip link set vA gso_max_segs 1
+ns_exec b ip link set vB gso_max_segs 1
 
 # static test keys, each used by one SA pair only: AEAD needs the flag
 ctl() { local h=$1; shift; ns_exec "$h" "$BIN/r2espctl" -s "$TEST_DIR/$h.sock" --force-static-aead "$@"; }
@@ -145,8 +153,11 @@ if ts_available; then
 	check "TUN offloads used for the TCP transfers (tun_gso $gso0 -> $gso1)" \
 		test "${gso1:-0}" -gt "${gso0:-0}"
 	# (the capture canary, UDP to port 9 sent by b, leaves before its
-	# checksum is filled in by the veth offload: not ours, not ESP)
-	bad=$(ts "$kd" "$pcap" -Y '(_ws.malformed || _ws.expert.severity >= error) && !(udp.port == 9)')
+	# checksum is filled in by the veth offload: not ours, not ESP; so
+	# does ESP-in-UDP that r2espd -u sends through its UDP 4500 socket,
+	# whose checksum the kernel leaves to the "NIC": their ESP is
+	# checked above, and they may not be malformed)
+	bad=$(ts "$kd" "$pcap" -Y '(_ws.malformed || (_ws.expert.severity >= error && !(udp.port == 4500 && udp.checksum.status == 0))) && !(udp.port == 9)')
 	[ -n "$bad" ] && printf '%s\n' "$bad" | head -10 >&2
 	check "tshark: no malformed frame, no expert error" test -z "$bad"
 else

@@ -30,10 +30,11 @@
  * instruction filter per UDP datagram in the namespace, measured in
  * bench/esp_throughput.sh.  Without any IKE daemon (static SAs), r2espd
  * -u binds its own UDP 4500 sockets so the kernel does not answer
- * ESP-in-UDP with ICMP port unreachable; a socket filter drops all they
- * would receive.  (UDP_ENCAP_ESPINUDP on such a socket costs more on a
- * kernel without ESP: XFRM input finds no ESP handler and attempts an
- * ICMP port unreachable for every ESP-in-UDP packet.)
+ * ESP-in-UDP with ICMP port unreachable, and then carries ESP-in-UDP
+ * through them with UDP GRO / UDP GSO (third pass below); the raw UDP
+ * taps' filter drops everything.  (UDP_ENCAP_ESPINUDP on such a socket
+ * costs more on a kernel without ESP: XFRM input finds no ESP handler
+ * and attempts an ICMP port unreachable for every ESP-in-UDP packet.)
  *
  * Speed - what the profile showed and what was done.  Kernel work per
  * packet dominates, not AES-GCM: the TCP stacks on both sides and one
@@ -70,14 +71,31 @@
  * sender CPU per ESP-in-UDP packet.  Measured and rejected: IP_HDRINCL (1.6
  * instead of 1.45 us per raw send + receive in a microbenchmark, although
  * it skips the copy with checksum); EVP_CTRL_GCM_IV_GEN for encryption (~20
- * ns less, but the IV would no longer be the sequence number).  Not
- * possible in this design: UDP GSO for ESP-in-UDP needs a socket bound to
- * 4500 (iked's, see above) and, over veth, would hand the receiver's raw
- * tap one unsegmented datagram it cannot split.  Evaluated, not adopted: an
- * AF_PACKET socket for outer packets (own IP header, next-hop MAC from the
- * kernel's neighbour table) cut the sender's cost ~12% in a prototype, but
- * bypasses netfilter OUTPUT/POSTROUTING and needs userspace neighbour,
+ * ns less, but the IV would no longer be the sequence number).  Evaluated, not
+ * adopted: an AF_PACKET socket for outer packets (own IP header, next-hop MAC
+ * from the kernel's neighbour table) cut the sender's cost ~12% in a prototype,
+ * but bypasses netfilter OUTPUT/POSTROUTING and needs userspace neighbour,
  * route and MTU tracking.
+ *
+ * Third pass (issue 14; perf of both workers under one TCP stream: kernel
+ * ~70%, of it raw sendmmsg ~42% including the peer's IP input run in the
+ * sender's softirq, recvmmsg ~7%, TUN write ~7%, epoll ~5%; libcrypto
+ * ~16%; r2espd's own code ~7%).  UDP GSO/GRO for ESP-in-UDP where r2espd
+ * owns UDP 4500 (-u): consecutive ESP packets of one SA whose sizes do
+ * not grow (the segments of a TSO super-packet) leave in one UDP_SEGMENT
+ * send (espd_net.c utx_queue: route, netfilter and device once per run),
+ * and UDP_GRO hands the receiver runs of datagrams in one read.  Per
+ * ESP-in-UDP packet: sender -58%, receiver -43% (bench, same run).
+ * With iked the 4500 socket is iked's and ESP-in-UDP still goes through
+ * the raw taps: a UDP socket of r2espd bound to 4500 beside iked's would
+ * take iked's IKE (the last bound of two SO_REUSEADDR sockets receives),
+ * and a raw tap cannot split a GSO run that veth delivers unsegmented
+ * (it has no segment size).  The way there: iked passes r2espd a
+ * duplicate of its 4500 socket (SCM_RIGHTS over the backend channel) for
+ * UDP_SEGMENT sends only; receive stays on the tap.  ESP over protocol
+ * 50 has no GSO in Linux; what is left for it is fewer syscalls per
+ * packet (AF_PACKET / PACKET_MMAP TX ring, rejected above) or more cores
+ * (ARCHITECTURE.md: multi-queue TUN).
  *
  * Ownership: struct espd and everything hanging off it (SAs, policies,
  * queues, clients, packet buffers) belong to the daemon; SAs hold keys
@@ -100,11 +118,13 @@
 
 struct ev_loop;
 
-#define ESPD_BATCH	 64   /* packets per recvmmsg/sendmmsg */
-#define ESPD_SLOT	 2048 /* one packet buffer */
-#define ESPD_QLEN	 4    /* packets queued per policy awaiting an SA */
-#define ESPD_ACQ_RETRY	 10   /* s between ACQUIREs for one policy */
-#define ESPD_LARVAL_LIFE 60   /* s a getspi reservation lives */
+#define ESPD_BATCH	 64    /* packets per recvmmsg/sendmmsg */
+#define ESPD_URX_N	 4     /* GRO datagrams per recvmmsg (-u) */
+#define ESPD_URX	 65536 /* one of them */
+#define ESPD_SLOT	 2048  /* one packet buffer */
+#define ESPD_QLEN	 4     /* packets queued per policy awaiting an SA */
+#define ESPD_ACQ_RETRY	 10    /* s between ACQUIREs for one policy */
+#define ESPD_LARVAL_LIFE 60    /* s a getspi reservation lives */
 #define ESPD_MAX_CLIENTS 32
 /* Memory bounds (ARCHITECTURE.md, r2espd(8)): SAD entries (larval
  * included; ~4 KiB each with their cipher contexts), policies, and
@@ -276,10 +296,19 @@ struct espd_tx {
 	struct sockaddr_storage to[ESPD_BATCH];
 	uint8_t udp[ESPD_BATCH][8];
 	union {
-		char buf[64];
+		char buf[64]; /* IPV6_PKTINFO (40) + UDP_SEGMENT (24) */
 		struct cmsghdr align;
 	} cmsg[ESPD_BATCH];
 	unsigned n;
+	/* own UDP 4500 sockets (-u, espd_net.c utx_queue): one message
+	 * may carry a run of ESP packets of one SA as one UDP GSO send,
+	 * each packet one iovec (iov taken as a flat array, niov used) */
+	const struct espd_sa *sa[ESPD_BATCH];
+	uint16_t gso[ESPD_BATCH];   /* segment size: the first packet's */
+	uint8_t nseg[ESPD_BATCH];   /* packets in the message */
+	uint32_t bytes[ESPD_BATCH]; /* their sum */
+	bool closed[ESPD_BATCH];    /* a shorter packet ended the run */
+	unsigned niov;
 };
 
 struct espd {
@@ -288,8 +317,14 @@ struct espd {
 	int tun_fd, tun_ifindex;
 	unsigned mtu;
 	int out_fd[OUT_N];
+	/* -u: UDP 4500 sockets r2espd binds itself (no IKE daemon): they
+	 * receive ESP-in-UDP (UDP_GRO) and send it (UDP_SEGMENT), instead
+	 * of the raw UDP taps; -1 if not bound */
 	int sink4, sink6;
 	bool sink;
+	bool udp_gso;	       /* UDP_SEGMENT sends (cleared if refused) */
+	uint8_t *urx;	       /* ESPD_URX_N received (GRO) datagrams */
+	struct espd_tx utx[2]; /* sends through sink4 / sink6 */
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd;
 	struct espd_client cli[ESPD_MAX_CLIENTS];

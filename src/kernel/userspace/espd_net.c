@@ -91,8 +91,89 @@ static size_t fill_src(void *buf, const struct kaddr *a)
 	}
 }
 
+/* UDP GSO (UDP_SEGMENT): the kernel cuts one send into datagrams of
+ * gso octets each, the last one possibly shorter. */
+static void utx_segment_cmsg(struct espd_tx *t, unsigned i)
+{
+	struct msghdr *h = &t->msg[i].msg_hdr;
+	struct cmsghdr *c;
+	uint16_t gso = t->gso[i];
+
+	if (t->nseg[i] < 2)
+		return;
+	c = (struct cmsghdr *)(void *)(t->cmsg[i].buf + h->msg_controllen);
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(gso));
+	memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+	h->msg_controllen += CMSG_SPACE(sizeof(gso));
+}
+
+/* The packets of message i one by one (GSO refused). */
+static void utx_unbatch(struct espd *d, int fd, struct espd_tx *t, unsigned i)
+{
+	struct msghdr h = t->msg[i].msg_hdr;
+	struct iovec *iov = h.msg_iov;
+	unsigned n = t->nseg[i];
+
+	h.msg_controllen = t->nseg[i] > 1
+			       ? h.msg_controllen - CMSG_SPACE(sizeof(uint16_t))
+			       : h.msg_controllen;
+	h.msg_iovlen = 1;
+	for (unsigned k = 0; k < n; k++) {
+		struct mmsghdr one = {.msg_hdr = h};
+		one.msg_hdr.msg_iov = iov + k;
+		if (sendmmsg(fd, &one, 1, 0) == 1) {
+			d->st.esp_tx++;
+		} else {
+			d->st.send_fail++;
+			log_rl_warn(MOD, "send: %s", strerror(errno));
+		}
+	}
+}
+
+static void utx_flush(struct espd *d, int fd, struct espd_tx *t)
+{
+	unsigned done = 0;
+
+	for (unsigned i = 0; i < t->n; i++)
+		utx_segment_cmsg(t, i);
+	while (done < t->n) {
+		int n = sendmmsg(fd, t->msg + done, t->n - done, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (t->nseg[done] > 1 &&
+			    (errno == EIO || errno == EINVAL ||
+			     errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
+				/* a kernel or route without UDP GSO */
+				log_warn(MOD,
+					 "UDP GSO refused (%s): one ESP-in-UDP "
+					 "packet per datagram from now on",
+					 strerror(errno));
+				d->udp_gso = false;
+				utx_unbatch(d, fd, t, done);
+			} else {
+				d->st.send_fail += t->nseg[done];
+				log_rl_warn(MOD, "send: %s", strerror(errno));
+			}
+			done++;
+			continue;
+		}
+		for (int k = 0; k < n; k++)
+			d->st.esp_tx += t->nseg[done + (unsigned)k];
+		done += (unsigned)n;
+	}
+	t->n = 0;
+	t->niov = 0;
+}
+
 void espd_tx_flush(struct espd *d)
 {
+	if (d->utx[0].n)
+		utx_flush(d, d->sink4, &d->utx[0]);
+	if (d->utx[1].n)
+		utx_flush(d, d->sink6, &d->utx[1]);
 	for (int g = 0; g < OUT_N; g++) {
 		struct espd_tx *t = &d->tx[g];
 		unsigned done = 0;
@@ -235,6 +316,65 @@ static void tx_queue(struct espd *d, struct espd_sa *sa, int g,
 	d->tx_slot++;
 }
 
+/* Largest run of one UDP GSO send: UDP_MAX_SEGMENTS is 64 in older
+ * kernels; the datagram (UDP header included) must fit IPv4's and
+ * IPv6's 16-bit lengths. */
+#define UTX_MAX_SEG   64
+#define UTX_MAX_BYTES (0xffff - 60 - 8)
+
+/*
+ * ESP-in-UDP through our own UDP 4500 socket (-u, fam 0 = IPv4, 1 =
+ * IPv6): the kernel writes the UDP header and checksum.  Consecutive
+ * packets of one SA whose sizes do not grow join the previous message
+ * as one UDP GSO send (all but the last of a run exactly the size of
+ * the first: the segments of one TSO super-packet), so the stack below
+ * (route, netfilter, qdisc, device) runs once per run; the peer's stack
+ * or NIC cuts it into datagrams, or hands a UDP_GRO socket the run.
+ */
+static void utx_queue(struct espd *d, struct espd_sa *sa, int fam,
+		      const uint8_t *out, size_t olen)
+{
+	struct espd_tx *t = &d->utx[fam];
+	struct iovec *iov = &t->iov[0][0];
+	struct mmsghdr *m;
+	unsigned i;
+
+	iov[t->niov].iov_base = (void *)(uintptr_t)out;
+	iov[t->niov].iov_len = olen;
+	if (t->n && d->udp_gso) {
+		i = t->n - 1;
+		m = &t->msg[i];
+		if (t->sa[i] == sa && !t->closed[i] && olen <= t->gso[i] &&
+		    t->nseg[i] < UTX_MAX_SEG &&
+		    t->bytes[i] + olen <= UTX_MAX_BYTES) {
+			m->msg_hdr.msg_iovlen++;
+			t->niov++;
+			t->nseg[i]++;
+			t->bytes[i] += (uint32_t)olen;
+			t->closed[i] = olen < t->gso[i];
+			d->tx_slot++;
+			return;
+		}
+	}
+	i = t->n++;
+	m = &t->msg[i];
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_iov = &iov[t->niov++];
+	m->msg_hdr.msg_iovlen = 1;
+	fill_dst(&t->to[i], &sa->k.dst, &m->msg_hdr.msg_namelen);
+	/* sin_port and sin6_port share their offset */
+	((struct sockaddr_in *)&t->to[i])->sin_port = htons(sa->k.encap.dport);
+	m->msg_hdr.msg_name = &t->to[i];
+	m->msg_hdr.msg_control = t->cmsg[i].buf;
+	m->msg_hdr.msg_controllen = fill_src(t->cmsg[i].buf, &sa->k.src);
+	t->sa[i] = sa;
+	t->gso[i] = (uint16_t)olen;
+	t->nseg[i] = 1;
+	t->bytes[i] = (uint32_t)olen;
+	t->closed[i] = false;
+	d->tx_slot++;
+}
+
 /*
  * ESP-protect payload (len octets, next header nh) into the free TX
  * slot and queue it.  In place when the payload was built in that slot
@@ -268,9 +408,14 @@ static int esp_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
 		return rc;
 	}
 	g = sa->k.dst.af == AF_INET ? OUT_ESP4 : OUT_ESP6;
-	if (sa->k.encap.enabled)
-		g += OUT_UDP4 - OUT_ESP4;
-	tx_queue(d, sa, g, out, olen);
+	if (sa->k.encap.enabled &&
+	    (sa->k.dst.af == AF_INET ? d->sink4 : d->sink6) >= 0 &&
+	    sa->k.encap.sport == NAT_T_PORT)
+		utx_queue(d, sa, sa->k.dst.af == AF_INET ? 0 : 1, out, olen);
+	else if (sa->k.encap.enabled)
+		tx_queue(d, sa, g + OUT_UDP4 - OUT_ESP4, out, olen);
+	else
+		tx_queue(d, sa, g, out, olen);
 	espd_sa_events(d, sa, ev);
 	return 0;
 }
@@ -1051,12 +1196,104 @@ static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
-static void sink_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+/* IP_PKTINFO / IPV6_PKTINFO (the header's destination) and UDP_GRO
+ * (the size of the datagrams a GRO run was made of; 0 if none). */
+static bool own_cmsg(struct msghdr *mh, struct kaddr *dst, size_t *gso)
 {
-	uint8_t buf[2048];
-	/* IKE and keepalives for a daemon that is not there: drop */
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
+	bool ok = false;
+
+	*gso = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst->af = AF_INET;
+			memcpy(dst->u.b, &pi.ipi_addr, 4);
+			ok = true;
+		} else if (c->cmsg_level == IPPROTO_UDP &&
+			   c->cmsg_type == UDP_GRO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*gso = v > 0 ? (size_t)v : 0;
+		}
+	}
+	return ok || pktinfo6(mh, dst);
+}
+
+/*
+ * -u: ESP-in-UDP on our own UDP 4500 socket.  With UDP_GRO the kernel
+ * hands over runs of datagrams of one flow as one buffer plus their size
+ * (the last one may be shorter): each is a datagram of its own, handled
+ * as the raw tap's are (RFC 3948 §2.2: a zero non-ESP marker is IKE, a
+ * one-octet 0xff is a NAT keepalive; no IKE daemon listens, so both are
+ * dropped).
+ */
+static void own_rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct espd *d = arg;
+	static struct rxmeta m;
+	(void)loop;
+	(void)events;
+
+	for (int round = 0; round < 16; round++) {
+		int n;
+		for (int i = 0; i < ESPD_URX_N; i++) {
+			struct msghdr *h = &m.msg[i].msg_hdr;
+			m.iov[i].iov_base = d->urx + (size_t)i * ESPD_URX;
+			m.iov[i].iov_len = ESPD_URX;
+			memset(h, 0, sizeof(*h));
+			h->msg_iov = &m.iov[i];
+			h->msg_iovlen = 1;
+			h->msg_name = &m.from[i];
+			h->msg_namelen = sizeof(m.from[i]);
+			h->msg_control = m.cmsg[i].buf;
+			h->msg_controllen = sizeof(m.cmsg[i].buf);
+		}
+		n = recvmmsg(fd, m.msg, ESPD_URX_N, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &m.msg[i].msg_hdr;
+			const uint8_t *p = m.iov[i].iov_base;
+			size_t len = m.msg[i].msg_len, seg;
+			struct kaddr src = {0}, dst = {0};
+			uint16_t sport;
+
+			if (h->msg_flags & MSG_TRUNC) {
+				d->st.too_big++;
+				continue;
+			}
+			if (!own_cmsg(h, &dst, &seg)) {
+				d->st.malformed++;
+				continue;
+			}
+			if (m.from[i].sin6_family == AF_INET6) {
+				src.af = AF_INET6;
+				memcpy(src.u.b, &m.from[i].sin6_addr, 16);
+			} else {
+				const struct sockaddr_in *s4 =
+				    (const void *)&m.from[i];
+				src.af = AF_INET;
+				memcpy(src.u.b, &s4->sin_addr, 4);
+			}
+			/* sin_port and sin6_port share their offset */
+			sport = ntohs(m.from[i].sin6_port);
+			if (seg == 0 || seg > len)
+				seg = len;
+			for (size_t off = 0; off < len; off += seg) {
+				size_t l = len - off < seg ? len - off : seg;
+				if (l < 8 || !(p[off] | p[off + 1] |
+					       p[off + 2] | p[off + 3]))
+					continue;
+				in_esp(d, &src, &dst, true, sport, p + off, l);
+			}
+		}
+		espd_rx_flush(d);
+		if (n < ESPD_URX_N)
+			break;
+	}
 }
 
 /* ---- setup ---------------------------------------------------------- */
@@ -1151,23 +1388,20 @@ fail:
 }
 
 /*
- * -u without an IKE daemon: a UDP 4500 socket so that the kernel does not
- * answer ESP-in-UDP with ICMP port unreachable.  It takes nothing: a
- * socket filter drops every datagram in the kernel (the raw tap already
- * has its copy).  Not UDP_ENCAP_ESPINUDP: with it the kernel hands each
- * ESP datagram to its XFRM input, which on a kernel without ESP tries an
- * ICMP port unreachable per packet (route lookup, rate limit) - ~10% of
- * the sender's CPU per ESP-in-UDP packet in bench/esp_throughput.sh.
- * UDP_ENCAP (IKE and keepalives read and dropped) remains the fallback.
+ * -u without an IKE daemon: r2espd binds UDP 4500 itself, so that the
+ * kernel does not answer ESP-in-UDP with ICMP port unreachable, and uses
+ * the socket for ESP-in-UDP both ways instead of the raw UDP taps (whose
+ * filter then drops everything): UDP_GRO on receive, UDP_SEGMENT on
+ * send (utx_queue), so that a TSO super-packet's ESP packets cross the
+ * sender's and the receiver's stacks as one run.  Not UDP_ENCAP_ESPINUDP:
+ * with it the kernel hands each ESP datagram to its XFRM input, which on
+ * a kernel without ESP tries an ICMP port unreachable per packet.  Same
+ * marks, buffers and PMTU setting as the raw sockets (raw_open).
  */
-static int sink_open(int af, bool *filtered)
+static int sink_open(int af)
 {
-	static struct sock_filter drop_all[] = {
-	    BPF_STMT(BPF_RET | BPF_K, 0),
-	};
-	struct sock_fprog prog = {.len = 1, .filter = drop_all};
 	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1, encap = UDP_ENCAP_ESPINUDP;
+	int one = 1, buf = 4 << 20;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct kaddr any = {.af = (uint8_t)af};
@@ -1175,22 +1409,36 @@ static int sink_open(int af, bool *filtered)
 	if (fd < 0)
 		return -errno;
 	fill_dst(&ss, &any, &len);
+	/* sin_port and sin6_port share their offset */
 	((struct sockaddr_in *)&ss)->sin_port = htons(NAT_T_PORT);
-	if (af == AF_INET6) {
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(NAT_T_PORT);
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	*filtered = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
-			       sizeof(prog)) == 0;
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    (!*filtered && setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap,
-				      sizeof(encap)) < 0)) {
-		one = -errno;
-		close(fd);
-		return one;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+	/* UDP_GRO is an optimisation: without it, one datagram per read */
+	setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
+	if (af == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			       sizeof(one)) < 0 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+			       sizeof(one)) < 0)
+			goto fail;
+	} else {
+		int pmtu = IP_PMTUDISC_DONT;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+			   sizeof(pmtu));
+		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) <
+		    0)
+			goto fail;
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &(unsigned){ESPD_MARK},
+		       sizeof(unsigned)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
 	return fd;
+fail:
+	one = -errno;
+	close(fd);
+	return one;
 }
 
 static int tun_open(struct espd *d)
@@ -1293,17 +1541,38 @@ int espd_net_open(struct espd *d)
 			return rc;
 	}
 	if (d->sink) {
-		bool f4 = false, f6 = false;
-		d->sink4 = sink_open(AF_INET, &f4);
-		d->sink6 = sink_open(AF_INET6, &f6);
-		if (d->sink4 < 0 || d->sink6 < 0)
-			log_warn(
-			    MOD, "cannot bind UDP 4500 (-u): %s",
-			    strerror(-(d->sink4 < 0 ? d->sink4 : d->sink6)));
-		if (d->sink4 >= 0 && !f4)
-			ev_add_fd(d->loop, d->sink4, EPOLLIN, sink_cb, d);
-		if (d->sink6 >= 0 && !f6)
-			ev_add_fd(d->loop, d->sink6, EPOLLIN, sink_cb, d);
+		static struct sock_filter drop_all[] = {
+		    BPF_STMT(BPF_RET | BPF_K, 0),
+		};
+		struct sock_fprog prog = {.len = 1, .filter = drop_all};
+		int *own[2] = {&d->sink4, &d->sink6};
+
+		d->urx = malloc((size_t)ESPD_URX_N * ESPD_URX);
+		if (!d->urx)
+			return -ENOMEM;
+		d->udp_gso = true;
+		for (int f = 0; f < 2; f++) {
+			int g = f ? OUT_UDP6 : OUT_UDP4;
+			*own[f] = sink_open(f ? AF_INET6 : AF_INET);
+			if (*own[f] < 0) {
+				log_warn(MOD,
+					 "cannot bind UDP 4500 (-u): %s; "
+					 "ESP-in-UDP through the raw tap",
+					 strerror(-*own[f]));
+				continue;
+			}
+			/* the bound socket receives ESP-in-UDP: the
+			 * raw tap would only add copies */
+			if (setsockopt(d->out_fd[g], SOL_SOCKET,
+				       SO_ATTACH_FILTER, &prog,
+				       sizeof(prog)) < 0 ||
+			    (rc = ev_add_fd(d->loop, *own[f], EPOLLIN,
+					    own_rx_cb, d)) < 0) {
+				close(*own[f]);
+				*own[f] = -1;
+				continue;
+			}
+		}
 	}
 	d->nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0)
@@ -1346,6 +1615,7 @@ void espd_net_close(struct espd *d)
 	free(d->dec2);
 	free(d->xo);
 	free(d->gro.buf);
+	free(d->urx);
 }
 
 /* ---- routes --------------------------------------------------------- */
