@@ -5,8 +5,11 @@
 # in one run so the figures share the machine's load:
 #   - plain veth, no IPsec (the ceiling of this machine's network path)
 #   - r2espd, static SAs, AES-GCM-128, ESP over IP protocol 50
-#   - r2espd, same, ESP-in-UDP 4500 (RFC 3948; the raw-socket tap of
-#     src/kernel/userspace/espd.h)
+#   - r2espd, same, ESP-in-UDP 4500 (RFC 3948; r2espd -u owns UDP 4500:
+#     UDP GSO sends and UDP GRO receives, src/kernel/userspace/espd.h),
+#     and the same with the veth link's gso_max_segs 1, so that the
+#     sender's kernel cuts each GSO run into datagrams (a NIC without
+#     UDP segmentation offload) and the receiver reads them one by one
 #   - r2espd -n (TUN offloads off: one packet per read/write), proto 50
 #   - strongSwan charon + kernel-libipsec (two charons, PSK, IKEv2,
 #     AES-GCM-128 CHILD SA; libipsec always uses UDP 4500)
@@ -206,6 +209,8 @@ ospeed() {
 		awk 'tolower($1) ~ /^(evp +)?aes-128-gcm/ { v = $NF; sub("k", "", v); printf "%.0f", v * 8 / 1000 }'
 }
 ncpu=$(nproc)
+# veth_gso N: at most N segments per GSO packet on the r2espd link
+veth_gso() { ns_exec a ip link set va gso_max_segs "$1"; ns_exec b ip link set vb gso_max_segs "$1"; }
 # one round: each path with 1 stream, then with 8 (names suffixed P8)
 for ((r = 1; r <= ROUNDS; r++)); do
 	for STREAMS in 1 8; do
@@ -219,6 +224,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		fi
 		espd_run esp50$sfx 203.0.113.2 203.0.113.1
 		espd_run espudp$sfx 203.0.113.12 203.0.113.11
+		# the same with the GSO runs cut into datagrams by the
+		# sender's kernel (software GSO, as for a NIC without UDP
+		# segmentation offload) and so received one by one, UDP GRO
+		# having nothing to merge on veth: the case of a real link
+		veth_gso 1
+		espd_run espudpsw$sfx 203.0.113.12 203.0.113.11
+		veth_gso 65535
 		[ $have_charon = 1 ] &&
 			add libipsec$sfx "$(iperf ca cb 203.0.113.22 203.0.113.21)"
 	done
@@ -259,6 +271,7 @@ for sfx in "" P8; do
 	fi
 	row "r2espd ESP proto 50, GCM-128 ($st)" esp50$sfx
 	row "r2espd ESP-in-UDP 4500, GCM-128 ($st)" espudp$sfx
+	row "  same, GSO segmented by the sender ($st)" espudpsw$sfx
 	row "charon+kernel-libipsec UDP 4500 ($st)" libipsec$sfx
 done
 row "r2espd -n (no TUN offloads), proto 50, 1 str" esp50n
@@ -268,10 +281,11 @@ python3 - "$(mean esp50)" "$(mean espudp)" "$(mean libipsec)" "${ossl:-0}" "$(me
 	"$(mean esp50.a)" "$(mean esp50.b)" "$(mean espudp.a)" "$(mean espudp.b)" \
 	"$(mean base50.a)" "$(mean base50.b)" "$(mean baseudp.a)" "$(mean baseudp.b)" \
 	"${osslN:-0}" "$ncpu" "$(mean esp50P8)" "$(mean espudpP8)" "$(mean libipsecP8)" \
-	"$(mean esp50P8.a)" "$(mean esp50P8.b)" "$(mean espudpP8.a)" "$(mean espudpP8.b)" <<'PY'
+	"$(mean esp50P8.a)" "$(mean esp50P8.b)" "$(mean espudpP8.a)" "$(mean espudpP8.b)" \
+	"$(mean espudpsw.a)" "$(mean espudpsw.b)" <<'PY'
 import sys
 (e, u, l, o, n, ea, eb, ua, ub, ba, bb, bua, bub, oN, ncpu, e8, u8, l8,
- e8a, e8b, u8a, u8b) = map(float, sys.argv[1:])
+ e8a, e8b, u8a, u8b, usa, usb) = map(float, sys.argv[1:])
 def r(a, b):
     return "%.2f" % (a / b) if b else "n/a"
 def pct(a, b):
@@ -287,7 +301,7 @@ print("r2espd UDP 4500 / libipsec:  1 stream %s x, 8 streams %s x   "
       "(proto 50 / libipsec: %s x, %s x)" % (r(u, l), r(u8, l8), r(e, l), r(e8, l8)))
 print("r2espd proto 50 / openssl 1 core: %s     (UDP 4500: %s)" % (r(e, o), r(u, o)))
 print("TUN offloads gain (proto 50): %s x" % r(e, n))
-for name, a, b in (("UDP 4500, 1 stream", ua, ub), ("proto 50, 8 streams", e8a, e8b),
+for name, a, b in (("UDP 4500, 1 stream", ua, ub), ("UDP 4500 GSO segmented, 1 stream", usa, usb), ("proto 50, 8 streams", e8a, e8b),
                    ("UDP 4500, 8 streams", u8a, u8b)):
     if a and b:
         print("r2espd CPU per packet, %s: A %.0f + B %.0f = %.0f ns" % (name, a, b, a + b))
