@@ -215,7 +215,7 @@ void conf_remote_free(struct conf_remote *r)
 	free(r);
 }
 
-static void selector_free(struct conf_selector *s)
+void conf_selector_free(struct conf_selector *s)
 {
 	if (!s)
 		return;
@@ -274,6 +274,7 @@ void conf_free(struct conf *c)
 	cf = conf_full_of(c);
 	for (int k = 0; k < NK_COUNT; k++)
 		conf_names_free(&cf->names[k]);
+	conf_srcidx_free(cf->src);
 	free(c->path);
 	conf_addr_list_free(&c->iface.ike);
 	conf_addr_list_free(&c->iface.kink);
@@ -290,7 +291,7 @@ void conf_free(struct conf *c)
 		conf_remote_free(c->remotes[i]);
 	free(c->remotes);
 	for (size_t i = 0; i < c->nselectors; i++)
-		selector_free(c->selectors[i]);
+		conf_selector_free(c->selectors[i]);
 	free(c->selectors);
 	for (size_t i = 0; i < c->npolicies; i++)
 		conf_policy_free(c->policies[i]);
@@ -325,6 +326,7 @@ static void pctx_done(struct pctx *p)
 	conf_names_free(&p->varnames);
 	strv_free(p->files, p->nfiles);
 	conf_diag_free(&p->own_diag);
+	free(p->main_buf);
 }
 
 static int finish(struct pctx *p, unsigned errs0, const char *path,
@@ -349,6 +351,9 @@ static int finish(struct pctx *p, unsigned errs0, const char *path,
 		pctx_done(p);
 		return -EINVAL;
 	}
+	if (p->main_buf && c->nfiles == 1)
+		conf_full_of(c)->src =
+		    conf_srcidx_build(p->main_buf, p->main_len, p->flags, c);
 	pctx_done(p);
 	*out = c;
 	return 0;

@@ -809,6 +809,9 @@ struct conf {
 #define CONF_LOAD_NO_INCLUDE   0x1u /* `include` is an error (fuzzing) */
 #define CONF_LOAD_NO_FILECHECK 0x2u /* skip PSK/key file checks */
 #define CONF_LOAD_NO_ENV       0x4u /* no $[ENV] substitution */
+/* keep an index of the file's top-level statements for conf_delta_prepare
+ * (a one-file configuration only; ~16 bytes per statement) */
+#define CONF_LOAD_SRCINDEX 0x8u
 
 /*
  * Load and check path.  On success returns 0 and *out owns the result
@@ -823,6 +826,36 @@ int conf_load_ex(const char *path, unsigned flags, struct conf **out,
 int conf_load_buffer(const char *name, const void *buf, size_t len,
 		     unsigned flags, struct conf **out, struct conf_diag *diag);
 void conf_free(struct conf *c);
+
+/*
+ * Incremental reload (spmd; src/conf/incr.c).  old was loaded with
+ * CONF_LOAD_SRCINDEX.  conf_delta_prepare() reads old's file again,
+ * splits it into top-level statements, and compares them (SipHash of
+ * each, lib/hidx.h) with those old was loaded from.  When only a run
+ * of `selector` statements changed (and nothing else can see the
+ * difference: no duplicate names, no remote's selector_index naming
+ * them), it interprets those statements with the file's other
+ * statements (every selector outside the run blanked, line and column
+ * kept) into d->part and returns 0: old's selectors [d->from, d->to)
+ * are to be replaced by d->part's selectors, in order.  -EAGAIN: do a
+ * full conf_load (it gives exactly the fresh-start result, errors
+ * included); -ENOMEM.  Nothing in old changes until conf_delta_commit(),
+ * which cannot fail and leaves old equal to a fresh load of the file
+ * (d->part's selectors then point at old's policies); conf_delta_free()
+ * releases what is left of d either way.
+ */
+struct conf_delta {
+	struct conf *part;	    /* owned: the changed selectors */
+	size_t from, to;	    /* old selectors replaced */
+	long line_shift;	    /* for the selectors after the run */
+	struct conf_srcidx *src;    /* owned: the new file's index */
+	struct conf_selector **sel; /* old's next selector array */
+};
+int conf_delta_prepare(struct conf *old, struct conf_delta *d);
+void conf_delta_commit(struct conf *old, struct conf_delta *d);
+void conf_delta_free(struct conf_delta *d);
+/* Position of selector name in c->selectors, or SIZE_MAX. */
+size_t conf_selector_index(const struct conf *c, const char *name);
 
 /* Lookups; all return borrowed pointers or NULL. */
 const struct conf_remote *conf_remote_find(const struct conf *c,

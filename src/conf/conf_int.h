@@ -88,6 +88,9 @@ struct pctx {
 	size_t nvars, capvars;
 	struct conf_names varnames; /* setval name -> index in vars */
 	int quiet; /* >0: do not report (re-interpretation of defaults) */
+	/* CONF_LOAD_SRCINDEX: the main file's bytes, for conf_srcidx */
+	uint8_t *main_buf;
+	size_t main_len;
 };
 
 /* Named object kinds, each with its own name space. */
@@ -108,9 +111,12 @@ enum conf_nkind {
  * object's name (borrowed from the object) to its index in the
  * corresponding array of struct conf.
  */
+struct conf_srcidx;
 struct conf_full {
 	struct conf c;
 	struct conf_names names[NK_COUNT];
+	/* CONF_LOAD_SRCINDEX: the main file's top-level statements (incr.c) */
+	struct conf_srcidx *src;
 };
 
 static inline struct conf_full *conf_full_of(struct conf *c)
@@ -154,8 +160,15 @@ void conf_alg_list_free(struct conf_alg_list *l);
 void conf_kmp_params_free(struct conf_kmp_params *k);
 void conf_remote_free(struct conf_remote *r);
 void conf_policy_free(struct conf_policy *p);
+void conf_selector_free(struct conf_selector *s);
 void conf_ipsec_free(struct conf_ipsec *i);
 void conf_sa_free(struct conf_sa *s);
+
+/* incr.c: index of the top-level statements of buf (NULL if the text
+ * is not one that conf_delta_prepare can handle), and its release. */
+struct conf_srcidx *conf_srcidx_build(const uint8_t *buf, size_t len,
+				      unsigned flags, const struct conf *c);
+void conf_srcidx_free(struct conf_srcidx *x);
 
 /* dump.c: quote s for racoon2 syntax (always in "..."). */
 void conf_dump_string(FILE *f, const char *s);

@@ -1,8 +1,9 @@
 /*
  * names.c - open-addressing (linear probing) hash table from borrowed
- * names to array indexes; see names.h.  The table only grows (objects
- * are never removed during a load), its load factor stays at or below
- * one half, and the slot array is owned by the struct conf_names.
+ * names to array indexes; see names.h.  The table only grows during a
+ * load; an incremental reload (incr.c) removes keys by backward shift
+ * (no tombstones).  Its load factor stays at or below one half, and the
+ * slot array is owned by the struct conf_names.
  *
  * The hash is FNV-1a with a 64-bit finaliser.  It is not keyed: the
  * configuration is written by the administrator, and the worst an
@@ -119,4 +120,51 @@ int conf_names_put(struct conf_names *t, const char *key, size_t idx,
 	s->hash = h;
 	t->n++;
 	return 0;
+}
+
+void conf_names_del(struct conf_names *t, const char *key)
+{
+	size_t len = strlen(key), mask, i, j;
+
+	if (!t->n)
+		return;
+	mask = t->cap - 1;
+	i = find_slot(t->v, t->cap, key, len, name_hash(key, len));
+	if (!t->v[i].key)
+		return;
+	/* backward shift: move up every later entry of the probe run that
+	 * may live in the hole */
+	for (j = (i + 1) & mask; t->v[j].key; j = (j + 1) & mask) {
+		size_t home = (size_t)t->v[j].hash & mask;
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			t->v[i] = t->v[j];
+			i = j;
+		}
+	}
+	memset(&t->v[i], 0, sizeof(t->v[i]));
+	t->n--;
+}
+
+void conf_names_set(struct conf_names *t, const char *key, size_t idx)
+{
+	size_t len = strlen(key), i;
+
+	if (!t->n)
+		return;
+	i = find_slot(t->v, t->cap, key, len, name_hash(key, len));
+	if (t->v[i].key)
+		t->v[i].idx = idx;
+}
+
+int conf_names_reserve(struct conf_names *t, size_t more)
+{
+	size_t ncap = t->cap ? t->cap : NAMES_MIN_CAP;
+
+	while ((t->n + more + 1) * 2 > ncap) {
+		if (ncap * 2 < ncap)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	return ncap == t->cap ? 0 : rehash(t, ncap);
 }

@@ -46,4 +46,10 @@ size_t conf_names_get(const struct conf_names *t, const char *key);
 int conf_names_put(struct conf_names *t, const char *key, size_t idx,
 		   size_t *old);
 
+/* Incremental reload (incr.c): remove key, change its index, make room
+ * for `more` additions without allocating. */
+void conf_names_del(struct conf_names *t, const char *key);
+void conf_names_set(struct conf_names *t, const char *key, size_t idx);
+int conf_names_reserve(struct conf_names *t, size_t more);
+
 #endif

@@ -890,6 +890,11 @@ int conf_parse_file(struct pctx *p, const char *path,
 	p->depth++;
 	rc = parse_text(p, file, buf, got);
 	p->depth--;
+	if (p->depth == 0 && (p->flags & CONF_LOAD_SRCINDEX) && !p->main_buf) {
+		p->main_buf = ubuf; /* kept for conf_srcidx_build */
+		p->main_len = got;
+		return rc;
+	}
 	free(buf);
 	return rc;
 }

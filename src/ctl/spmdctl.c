@@ -130,6 +130,7 @@ static bool numeric_key(const char *k)
 	    "acquires_dropped",
 	    "reloads",
 	    "reload_failures",
+	    "reloads_partial",
 	    "dynamic_added",
 	    "dynamic_removed",
 	    "kernel_errors",

@@ -143,6 +143,13 @@ static int keyed_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i; /* stable: first wins */
 }
 
+static int key_only(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	return memcmp(x->k.b, y->k.b, sizeof(x->k.b));
+}
+
 static struct keyed *sorted_keys(const struct spd_set *s)
 {
 	struct keyed *v = calloc(s->n ? s->n : 1, sizeof(*v));
@@ -645,6 +652,7 @@ int spd_start(struct spd *spd, struct spd_set *desired, char *errbuf,
 		 p.nadd, p.nkeep, p.nupd, p.ndel);
 	/* adopted entries take their names from the config */
 	rc = apply(spd, &cur, desired, &p, false, errbuf, errlen);
+	spd->stat_exact = rc == 0 && p.ndup == 0;
 	spd_plan_free(&p);
 	spd_set_free(&cur);
 	spd_set_free(&spd->stat);
@@ -689,7 +697,85 @@ int spd_reload(struct spd *spd, struct spd_set *desired, char *errbuf,
 	}
 	spd_set_free(&spd->stat);
 	spd->stat = *desired;
+	spd->stat_exact = p.ndup == 0;
 	spd_set_init(desired);
+	return 0;
+}
+
+int spd_reload_part(struct spd *spd, size_t from, size_t to,
+		    struct spd_set *desired, char *errbuf, size_t errlen,
+		    struct spd_plan *counts)
+{
+	struct spd_set old = {.v = spd->stat.v + from, .n = to - from};
+	size_t n = spd->stat.n, k;
+	struct spd_plan p;
+	int rc;
+
+	if (!spd->stat_exact || from > to || to > n)
+		return -EAGAIN;
+	/* a key of the new run held outside it: which one a full
+	 * reload keeps depends on the order; let it decide */
+	if (desired->n) {
+		struct keyed *kd = sorted_keys(desired), x;
+
+		if (!kd)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			if (i == from && to > from) {
+				i = to - 1;
+				continue;
+			}
+			make_key(&spd->stat.v[i], &x.k);
+			if (bsearch(&x, kd, desired->n, sizeof(*kd),
+				    key_only)) {
+				free(kd);
+				return -EAGAIN;
+			}
+		}
+		free(kd);
+	}
+	rc = spd_plan_make(&old, desired, &p);
+	if (rc < 0)
+		return rc;
+	if (p.ndup) {
+		spd_plan_free(&p);
+		return -EAGAIN;
+	}
+	if (desired->n > old.n && n + desired->n - old.n > spd->stat.cap) {
+		size_t cap = n + desired->n - old.n;
+		struct spd_entry *v = realloc(spd->stat.v, cap * sizeof(*v));
+
+		if (!v) {
+			spd_plan_free(&p);
+			return -ENOMEM;
+		}
+		spd->stat.v = v;
+		spd->stat.cap = cap;
+		old.v = v + from;
+	}
+	log_info(MOD,
+		 "reload: %zu to add, %zu to update, %zu unchanged, "
+		 "%zu to delete (in a run of %zu of %zu)",
+		 p.nadd, p.nupd, p.nkeep, p.ndel, old.n, n);
+	rc = apply(spd, &old, desired, &p, true, errbuf, errlen);
+	if (counts) {
+		memset(counts, 0, sizeof(*counts));
+		counts->nadd = p.nadd;
+		counts->nupd = p.nupd;
+		counts->nkeep = p.nkeep + (n - old.n);
+		counts->ndel = p.ndel;
+	}
+	spd_plan_free(&p);
+	if (rc < 0)
+		return rc;
+	/* splice: stat[from, to) := desired */
+	k = desired->n;
+	memmove(spd->stat.v + from + k, spd->stat.v + to,
+		(n - to) * sizeof(*spd->stat.v));
+	if (k)
+		memcpy(spd->stat.v + from, desired->v, k * sizeof(*desired->v));
+	spd->stat.n = n - old.n + k;
+	spd_set_free(desired);
 	return 0;
 }
 

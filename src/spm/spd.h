@@ -85,6 +85,7 @@ struct spd_dyn {
 struct spd_stats {
 	uint64_t acquires, acquires_routed, acquires_dropped;
 	uint64_t reloads, reload_failures;
+	uint64_t reloads_partial; /* of reloads: only changed selectors */
 	uint64_t dyn_added, dyn_removed;
 	uint64_t kernel_errors;
 	uint64_t resyncs, resync_reinstalled, resync_removed;
@@ -99,6 +100,9 @@ struct spd {
 	struct kernel *k;     /* borrowed */
 	struct ev_loop *loop; /* borrowed, may be NULL (tests) */
 	struct spd_set stat;  /* installed static policies */
+	/* stat is every configured static policy, in configuration order
+	 * (none failed, no duplicate dropped): spd_reload_part() may apply */
+	bool stat_exact;
 	struct spd_dyn *dyn;
 	uint32_t next_dyn_id;
 	uint8_t *serials; /* KPOL_INDEX_SERIAL_MAX + 1 bits */
@@ -113,6 +117,18 @@ struct spd {
 };
 
 #define SPD_REQID_BASE 0x1000u
+
+/*
+ * Incremental reload (spmd_core.c): the static entries stat[from, to)
+ * -- those of a run of selectors -- become `desired` (the entries of the
+ * selectors replacing them).  Same plan and all-or-nothing apply as
+ * spd_reload() on the two runs; -EAGAIN, with nothing done, when the
+ * result could differ from a full reload: stat not exact, a duplicate
+ * key in desired, or a key of desired also outside [from, to).
+ */
+int spd_reload_part(struct spd *spd, size_t from, size_t to,
+		    struct spd_set *desired, char *errbuf, size_t errlen,
+		    struct spd_plan *counts);
 
 int spd_init(struct spd *spd, struct kernel *k, struct ev_loop *loop);
 /* Does not touch the kernel (see spd_remove_all). */

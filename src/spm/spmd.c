@@ -245,7 +245,9 @@ int main(int argc, char **argv)
 	log_init("spmd", LOG_TO_STDERR, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	uint64_t t_load = ev_now_ms();
 
-	rc = conf_cli_load("spmd", d.conf_path, check ? NULL : &d.conf);
+	rc = conf_cli_load_ex("spmd", d.conf_path,
+			      check ? 0 : CONF_LOAD_SRCINDEX,
+			      check ? NULL : &d.conf);
 	if (check || rc != 0) {
 		free(abs);
 		return check ? rc : 1;

@@ -1011,6 +1011,7 @@ static void cmd_status(struct conn *c, const struct spmif_msg *m)
 	status_line(c, "acquires_dropped", "%" PRIu64, st->acquires_dropped);
 	status_line(c, "reloads", "%" PRIu64, st->reloads);
 	status_line(c, "reload_failures", "%" PRIu64, st->reload_failures);
+	status_line(c, "reloads_partial", "%" PRIu64, st->reloads_partial);
 	status_line(c, "dynamic_added", "%" PRIu64, st->dyn_added);
 	status_line(c, "dynamic_removed", "%" PRIu64, st->dyn_removed);
 	status_line(c, "kernel_errors", "%" PRIu64, st->kernel_errors);
