@@ -7,10 +7,10 @@
  * in order: a 64-bit hash of each statement's bytes (word at a time,
  * an invertible multiply-rotate step per word: statements differing in
  * one word never collide; not keyed -- the file is the administrator's,
- * and the hash only ever decides between two texts of the same file) with the whitespace and comments
- * before it and the rest of its last line, its length, its newline
- * count and whether it is a `selector` statement.  The split follows
- * the lexer (parse.c): words, "strings" with backslash escapes, #
+ * and the hash only ever decides between two texts of the same file) with the
+ * whitespace and comments before it and the rest of its last line, its length,
+ * its newline count and whether it is a `selector` statement.  The split
+ * follows the lexer (parse.c): words, "strings" with backslash escapes, #
  * comments, braces, ';' at depth 0 ends a statement.  Anything the
  * lexer would complain about makes the index unavailable (a full load
  * then reports it).
@@ -71,8 +71,8 @@ static void cls_init(void)
 		cls[c] = cls[c - 'a' + 'A'] = C_WORD;
 	for (; *w; w++)
 		cls[(uint8_t)*w] = C_WORD;
-	cls[' '] = cls['\t'] = cls['\r'] = cls['\n'] = cls['\f'] =
-	    cls['\v'] = C_SPACE;
+	cls[' '] = cls['\t'] = cls['\r'] = cls['\n'] = cls['\f'] = cls['\v'] =
+	    C_SPACE;
 }
 
 static uint64_t rotl(uint64_t x, int r)
@@ -169,7 +169,8 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 			while (i < len && cls[b[i]] == C_WORD)
 				x->pct |= b[i++] == '%';
 			if (ntok++ == 0 && depth == 0)
-				sel = i - w == 8 && !memcmp(b + w, "selector", 8);
+				sel =
+				    i - w == 8 && !memcmp(b + w, "selector", 8);
 		} else if (c == '{') {
 			depth++, i++, ntok++;
 		} else if (c == '}') {
@@ -183,8 +184,8 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 			if (depth)
 				continue;
 			/* the rest of the line goes with the statement */
-			while (i < len && (b[i] == ' ' || b[i] == '\t' ||
-					   b[i] == '\r'))
+			while (i < len &&
+			       (b[i] == ' ' || b[i] == '\t' || b[i] == '\r'))
 				i++;
 			if (i < len && b[i] == '\n')
 				i++;
@@ -370,8 +371,7 @@ int conf_delta_prepare(struct conf *old, struct conf_delta *d)
 	if (conf_load_buffer(old->files[0], text, tlen, ox->flags, &d->part,
 			     NULL) < 0)
 		goto out; /* errors: the full load reports them */
-	if (d->part->nselectors != k ||
-	    d->part->nremotes != old->nremotes ||
+	if (d->part->nselectors != k || d->part->nremotes != old->nremotes ||
 	    d->part->npolicies != old->npolicies ||
 	    d->part->nipsecs != old->nipsecs || d->part->nsas != old->nsas ||
 	    d->part->naddrpools != old->naddrpools)
@@ -399,8 +399,8 @@ int conf_delta_prepare(struct conf *old, struct conf_delta *d)
 	for (size_t i = 0; i < k; i++) {
 		struct conf_policy *p = (struct conf_policy *)conf_policy_find(
 		    old, d->part->selectors[i]->policy->name);
-		void *v = realloc(p->selectors,
-				  (p->nselectors + k + 1) * sizeof(*p->selectors));
+		void *v = realloc(p->selectors, (p->nselectors + k + 1) *
+						    sizeof(*p->selectors));
 
 		if (!v)
 			goto out;
@@ -429,7 +429,8 @@ static void policy_unlink(struct conf_selector *s)
 	for (size_t i = 0; p && i < p->nselectors; i++) {
 		if (p->selectors[i] == s) {
 			memmove(p->selectors + i, p->selectors + i + 1,
-				(p->nselectors - i - 1) * sizeof(*p->selectors));
+				(p->nselectors - i - 1) *
+				    sizeof(*p->selectors));
 			p->nselectors--;
 			return;
 		}

@@ -325,6 +325,7 @@ int main(int argc, char **argv)
 		log_err(MOD, "some policies could not be installed:\n%s",
 			errbuf);
 	free(errbuf);
+	spmd_trim();
 	log_info(MOD,
 		 "%zu static policies installed (backend %s); config "
 		 "loaded in %" PRIu64 " ms, policies built and installed "

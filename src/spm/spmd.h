@@ -48,6 +48,9 @@ struct spmd {
 	struct resolver *resolver;
 };
 
+/* Give the memory a full load freed back to the system (glibc). */
+void spmd_trim(void);
+
 /* Load the nameserver list from the configuration's resolver section. */
 void spmd_ns_from_conf(struct spmd *d, const struct conf *c);
 

@@ -53,18 +53,19 @@ static void write_conf(const struct model *m)
 	FILE *f = fopen(path, "w");
 
 	assert_non_null(f);
-	fprintf(f, "# test_reload\nresolver { resolver off; };\n"
-		   "remote r { acceptable_kmp { ikev2; };\n"
-		   "  ikev2 { peers_ipaddr \"2001:db8:ffff::2\" port 500;\n"
-		   "    kmp_enc_alg { aes128_cbc; }; kmp_prf_alg { "
-		   "hmac_sha2_256; };\n"
-		   "    kmp_hash_alg { hmac_sha2_256; }; kmp_dh_group { "
-		   "modp2048; };\n"
-		   "    kmp_auth_method { psk; }; pre_shared_key \"%s\"; };\n"
-		   "};\n"
-		   "sa s { sa_protocol esp; esp_enc_alg { aes128_cbc; }; "
-		   "esp_auth_alg { hmac_sha1; }; };\n"
-		   "ipsec i { sa_index s; };\n",
+	fprintf(f,
+		"# test_reload\nresolver { resolver off; };\n"
+		"remote r { acceptable_kmp { ikev2; };\n"
+		"  ikev2 { peers_ipaddr \"2001:db8:ffff::2\" port 500;\n"
+		"    kmp_enc_alg { aes128_cbc; }; kmp_prf_alg { "
+		"hmac_sha2_256; };\n"
+		"    kmp_hash_alg { hmac_sha2_256; }; kmp_dh_group { "
+		"modp2048; };\n"
+		"    kmp_auth_method { psk; }; pre_shared_key \"%s\"; };\n"
+		"};\n"
+		"sa s { sa_protocol esp; esp_enc_alg { aes128_cbc; }; "
+		"esp_auth_alg { hmac_sha1; }; };\n"
+		"ipsec i { sa_index s; };\n",
 		psk);
 	for (int p = 0; p < 2; p++)
 		fprintf(f,
@@ -260,9 +261,8 @@ static void test_random_edits(void **state)
 	static char err[16384], want[16384];
 	struct model m;
 	struct inst a;
-	unsigned seed = getenv("RELOAD_SEED") ? (unsigned)atoi(getenv(
-							"RELOAD_SEED"))
-					      : 1;
+	unsigned seed =
+	    getenv("RELOAD_SEED") ? (unsigned)atoi(getenv("RELOAD_SEED")) : 1;
 	int steps = 400;
 
 	(void)state;
