@@ -99,11 +99,9 @@ static uint64_t text_hash(const uint8_t *b, size_t len)
 }
 
 static int push(struct conf_srcidx *x, size_t *cap, const uint8_t *b,
-		size_t len, bool sel)
+		size_t len, bool sel, uint32_t nl, size_t after_nl)
 {
-	const uint8_t *last = NULL;
 	struct conf_stmt *s;
-	uint32_t nl = 0;
 
 	if (x->n == *cap) {
 		size_t nc = *cap ? 2 * *cap : 256;
@@ -114,15 +112,12 @@ static int push(struct conf_srcidx *x, size_t *cap, const uint8_t *b,
 		x->v = v;
 		*cap = nc;
 	}
-	for (const uint8_t *q = b; (q = memchr(q, '\n', len - (size_t)(q - b)));
-	     q++)
-		nl++, last = q;
 	s = &x->v[x->n++];
 	s->h = text_hash(b, len);
 	s->len = (uint32_t)len;
 	s->nl = nl;
 	s->sel = sel;
-	s->tail = (uint32_t)(b + len - (last ? last + 1 : b));
+	s->tail = (uint32_t)(len - after_nl); /* after_nl: 0 if none */
 	return 0;
 }
 
@@ -130,7 +125,8 @@ static int push(struct conf_srcidx *x, size_t *cap, const uint8_t *b,
 static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 {
 	struct conf_srcidx *x = calloc(1, sizeof(*x));
-	size_t cap = 0, i = 0, start = 0;
+	size_t cap = 0, i = 0, start = 0, after_nl = 0;
+	uint32_t nl = 0;
 	int depth = 0, ntok = 0;
 	bool sel = false;
 
@@ -142,6 +138,8 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 		uint8_t c = b[i];
 
 		if (cls[c] == C_SPACE) {
+			if (c == '\n')
+				nl++, after_nl = i + 1 - start;
 			i++;
 		} else if (c == '#') {
 			while (i < len && b[i] != '\n')
@@ -188,10 +186,13 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 			       (b[i] == ' ' || b[i] == '\t' || b[i] == '\r'))
 				i++;
 			if (i < len && b[i] == '\n')
-				i++;
-			if (push(x, &cap, b + start, i - start, sel) < 0)
+				nl++, after_nl = ++i - start;
+			if (push(x, &cap, b + start, i - start, sel, nl,
+				 after_nl) < 0)
 				goto fail;
 			start = i;
+			nl = 0;
+			after_nl = 0;
 			ntok = 0;
 			sel = false;
 		} else {
@@ -200,7 +201,8 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 	}
 	if (depth || ntok)
 		goto fail; /* an unfinished statement */
-	if (start < len && push(x, &cap, b + start, len - start, false) < 0)
+	if (start < len &&
+	    push(x, &cap, b + start, len - start, false, nl, after_nl) < 0)
 		goto fail; /* trailing whitespace and comments */
 	return x;
 fail:
