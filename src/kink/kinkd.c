@@ -2393,6 +2393,36 @@ static bool debug_arg_ok(const char *s)
 	return false;
 }
 
+/* Every auto_ipsec policy kinkd serves (its remote lists kink first)
+ * must be a bundle KINK can key: the reason with file:line, at start
+ * (and with -t) rather than at the first ACQUIRE.  Returns how many
+ * cannot. */
+static unsigned check_bundles(const struct conf *c)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < c->npolicies; i++) {
+		const struct conf_policy *p = c->policies[i];
+		const struct conf_remote *r = p->remote;
+		struct isakmp_bundle_conf bc;
+		const char *why = NULL;
+
+		if (!r || !r->kink.present || !r->n_acceptable_kmp ||
+		    r->acceptable_kmp[0] != CONF_KMP_KINK ||
+		    p->action != CONF_ACTION_AUTO_IPSEC)
+			continue;
+		if (kink_policy_bundle(p, 0, &bc, &why) < 0) {
+			fprintf(stderr,
+				"%s:%u: policy '%s': %s: KINK cannot key "
+				"this bundle\n",
+				p->loc.file ? p->loc.file : "?", p->loc.line,
+				p->name, why);
+			bad++;
+		}
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_path = SYSCONFDIR "/racoon2/racoon2.conf";
@@ -2491,6 +2521,8 @@ int main(int argc, char **argv)
 	if (!first_r)
 		fatal(MOD, "no remote has kink { my_principal }");
 	d->my_principal = first_r->kink.my_principal;
+	if (check_bundles(d->conf))
+		fatal(MOD, "%s: configuration not usable by kinkd", conf_path);
 	if (test_only) {
 		printf("kinkd: %s ok (principal %s)\n", conf_path,
 		       d->my_principal);

@@ -393,6 +393,13 @@ case_rekey() {
 	stop_case $n
 }
 
+# kinkd -t: a bundle KINK cannot key (IPComp alone) is a configuration
+# error with file:line, before any CREATE
+conf a "ipcomp_sa;"
+out=$("$KINKD" -t -f "$TEST_DIR/a/racoon2.conf" 2>&1)
+check "kinkd -t refuses sa_index { ipcomp_sa; } with file:line and why ($out)" \
+	eval "! '$KINKD' -t -f '$TEST_DIR/a/racoon2.conf' >/dev/null 2>&1 && grep -q 'racoon2.conf:[0-9]*: policy .pol.: IPComp alone' <<<\"\$out\""
+
 CASES=("$@")
 [ ${#CASES[@]} = 0 ] && CASES=(ah ahesp espipcomp rekey)
 for c in "${CASES[@]}"; do
