@@ -301,6 +301,15 @@ print("r2espd UDP 4500 / libipsec:  1 stream %s x, 8 streams %s x   "
       "(proto 50 / libipsec: %s x, %s x)" % (r(u, l), r(u8, l8), r(e, l), r(e8, l8)))
 print("r2espd proto 50 / openssl 1 core: %s     (UDP 4500: %s)" % (r(e, o), r(u, o)))
 print("TUN offloads gain (proto 50): %s x" % r(e, n))
+# the load-robust view: openssl's 1-core time to encrypt and decrypt one
+# 1348-octet payload over r2espd's CPU time (A + B) per packet, i.e. the
+# share of the openssl bound r2espd would reach with cores of its own
+if o:
+    c = 2 * 1348 * 8 * 1e3 / o
+    print("openssl enc+dec of 1348 octets: %.0f ns; its share of r2espd's CPU per packet "
+          "(A+B): proto 50 %s / %s, UDP 4500 %s / %s (1 / 8 streams)" %
+          (c, pct(c, ea + eb) if ea else "n/a", pct(c, e8a + e8b) if e8a else "n/a",
+           pct(c, ua + ub) if ua else "n/a", pct(c, u8a + u8b) if u8a else "n/a"))
 for name, a, b in (("UDP 4500, 1 stream", ua, ub), ("UDP 4500 GSO segmented, 1 stream", usa, usb), ("proto 50, 8 streams", e8a, e8b),
                    ("UDP 4500, 8 streams", u8a, u8b)):
     if a and b:
