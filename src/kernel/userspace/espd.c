@@ -69,20 +69,190 @@ static const char *astr(const struct kaddr *a, char *buf, size_t len)
 	return buf;
 }
 
+/* ---- SPD and SAD indexes (issue 14) ---------------------------------
+
+ * No lookup on the packet path scans the SPD or the SAD.  Policies: one
+ * hidx (pol_sel) over hash(shape, selector addresses masked to the
+ * shape's prefix lengths); a flow is hashed once per shape of the
+ * direction (espd.h struct espd_shape), every candidate is checked with
+ * ksel_match_flow() (equal hashes are not equal keys; ports and protocol
+ * are not in the key), and the precedence is the linear one's: lowest
+ * priority, then longest src + dst prefixes, then the newest (seq).
+ * SAs: by SPI / CPI (sa_spi) and by reqid (sa_reqid, a template's SA;
+ * a template without reqid - static configurations - still walks the
+ * SAD).  tests/unit/esp/test_espd_spd.c compares them with linear
+ * reference lookups on random sets. */
+
+static void mask_addr(uint8_t out[16], const struct kaddr *a, unsigned plen)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+
+	memset(out, 0, 16);
+	if (full >= 16) {
+		memcpy(out, a->u.b, 16);
+		return;
+	}
+	memcpy(out, a->u.b, full);
+	if (rest)
+		out[full] = a->u.b[full] & (uint8_t)(0xff << (8 - rest));
+}
+
+static uint32_t shape_hash(const struct espd_shape *sh, const struct kaddr *src,
+			   const struct kaddr *dst)
+{
+	uint8_t k[4 + 32];
+
+	k[0] = sh->dir;
+	k[1] = sh->af;
+	k[2] = sh->splen;
+	k[3] = sh->dplen;
+	mask_addr(k + 4, src, sh->splen);
+	mask_addr(k + 20, dst, sh->dplen);
+	return hidx_hash(k, sizeof(k), 0);
+}
+
+static uint32_t u32_hash(uint32_t v)
+{
+	return hidx_hash(&v, sizeof(v), 0);
+}
+
+static struct espd_shape *shape_get(struct espd *d, uint8_t dir,
+				    const struct ksel *sel, bool create)
+{
+	struct espd_shape *sh;
+
+	for (sh = d->shapes; sh; sh = sh->next)
+		if (sh->dir == dir && sh->af == sel->af &&
+		    sh->splen == sel->src_plen && sh->dplen == sel->dst_plen)
+			return sh;
+	if (!create || !(sh = calloc(1, sizeof(*sh))))
+		return NULL;
+	sh->dir = dir;
+	sh->af = sel->af;
+	sh->splen = sel->src_plen;
+	sh->dplen = sel->dst_plen;
+	sh->next = d->shapes;
+	d->shapes = sh;
+	return sh;
+}
+
+static void shape_put(struct espd *d, struct espd_shape *sh)
+{
+	if (--sh->n)
+		return;
+	for (struct espd_shape **pp = &d->shapes; *pp; pp = &(*pp)->next)
+		if (*pp == sh) {
+			*pp = sh->next;
+			break;
+		}
+	free(sh);
+}
+
+/* Enter p (its selector and direction) into the selector index. */
+static int pol_sel_add(struct espd *d, struct espd_pol *p)
+{
+	struct espd_shape *sh =
+	    shape_get(d, (uint8_t)p->p.dir, &p->p.sel, true);
+
+	if (!sh)
+		return -ENOMEM;
+	sh->n++;
+	p->shape = sh;
+	p->sel_h = shape_hash(sh, &p->p.sel.src, &p->p.sel.dst);
+	if (hidx_add(&d->pol_sel, p->sel_h, (uintptr_t)p) < 0) {
+		shape_put(d, sh);
+		p->shape = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pol_sel_del(struct espd *d, struct espd_pol *p)
+{
+	if (!p->shape)
+		return;
+	hidx_del(&d->pol_sel, p->sel_h, (uintptr_t)p);
+	shape_put(d, p->shape);
+	p->shape = NULL;
+}
+
+/* Link a new policy: the list (newest first) and both indexes. */
+static int pol_link(struct espd *d, struct espd_pol *p)
+{
+	if (pol_sel_add(d, p) < 0)
+		return -ENOMEM;
+	if (hidx_add(&d->pol_idx, u32_hash(p->p.index), (uintptr_t)p) < 0) {
+		pol_sel_del(d, p);
+		return -ENOMEM;
+	}
+	p->seq = ++d->pol_seq;
+	p->next = d->pols;
+	p->pprev = &d->pols;
+	if (d->pols)
+		d->pols->pprev = &p->next;
+	d->pols = p;
+	return 0;
+}
+
+static void pol_unlink(struct espd *d, struct espd_pol *p)
+{
+	pol_sel_del(d, p);
+	hidx_del(&d->pol_idx, u32_hash(p->p.index), (uintptr_t)p);
+	*p->pprev = p->next;
+	if (p->next)
+		p->next->pprev = p->pprev;
+}
+
+/* XFRM's precedence (the linear lookup's): is p better than best? */
+static bool pol_better(const struct espd_pol *p, const struct espd_pol *best)
+{
+	unsigned a, b;
+
+	if (!best || p->p.priority < best->p.priority)
+		return true;
+	if (p->p.priority > best->p.priority)
+		return false;
+	a = (unsigned)p->p.sel.src_plen + p->p.sel.dst_plen;
+	b = (unsigned)best->p.sel.src_plen + best->p.sel.dst_plen;
+	return a > b || (a == b && p->seq > best->seq);
+}
+
+/* Call fn for every policy of direction dir whose selector matches
+ * flow (any order). */
+static void spd_each(struct espd *d, enum kdir dir, const struct ksel *flow,
+		     void (*fn)(struct espd_pol *p, void *arg), void *arg)
+{
+	for (struct espd_shape *sh = d->shapes; sh; sh = sh->next) {
+		struct hidx_it it;
+		uintptr_t v;
+		uint32_t h;
+
+		if (sh->dir != dir || (sh->af && sh->af != flow->af))
+			continue;
+		h = shape_hash(sh, &flow->src, &flow->dst);
+		for (bool ok = hidx_first(&d->pol_sel, &it, h, &v); ok;
+		     ok = hidx_next(&d->pol_sel, &it, &v)) {
+			struct espd_pol *p = (struct espd_pol *)v;
+			if (p->shape == sh && ksel_match_flow(&p->p.sel, flow))
+				fn(p, arg);
+		}
+	}
+}
+
+static void best_cb(struct espd_pol *p, void *arg)
+{
+	struct espd_pol **best = arg;
+
+	if (pol_better(p, *best))
+		*best = p;
+}
+
 struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
 				 const struct ksel *flow)
 {
 	struct espd_pol *best = NULL;
 
-	for (struct espd_pol *p = d->pols; p; p = p->next) {
-		if (p->p.dir != dir || !ksel_match_flow(&p->p.sel, flow))
-			continue;
-		if (!best || p->p.priority < best->p.priority ||
-		    (p->p.priority == best->p.priority &&
-		     p->p.sel.src_plen + p->p.sel.dst_plen >
-			 best->p.sel.src_plen + best->p.sel.dst_plen))
-			best = p;
-	}
+	spd_each(d, dir, flow, best_cb, &best);
 	return best;
 }
 
@@ -124,9 +294,20 @@ static struct espd_sa *sa_for_tmpl(struct espd *d, const struct ktmpl *t,
 				   const struct espd_sa *inner,
 				   const struct ksel *flow)
 {
-	struct espd_sa *best = NULL;
+	struct espd_sa *best = NULL, *s;
+	struct hidx_it it;
+	uintptr_t v;
+	bool ok;
 
-	for (struct espd_sa *s = d->sas; s; s = s->next) {
+	/* by reqid when the template has one (spmd's always do), else
+	 * the whole SAD (static configurations without reqids) */
+	if (t->reqid)
+		ok = hidx_first(&d->sa_reqid, &it, u32_hash(t->reqid), &v);
+	else
+		ok = (v = (uintptr_t)d->sas) != 0;
+	for (; ok; ok = t->reqid ? hidx_next(&d->sa_reqid, &it, &v)
+				 : (v = (uintptr_t)s->next) != 0) {
+		s = (struct espd_sa *)v;
 		if (!sa_fits_tmpl(s, t))
 			continue;
 		if (inner && (!espd_addr_eq(&s->k.src, &inner->k.src) ||
@@ -139,9 +320,10 @@ static struct espd_sa *sa_for_tmpl(struct espd *d, const struct ktmpl *t,
 		if (!s->k.sel.af && !inner && s->k.mode == KMODE_TRANSPORT &&
 		    flow->dst.af && !espd_addr_eq(&s->k.dst, &flow->dst))
 			continue;
-		/* newest first in the list: keep the first usable one,
-		 * unless a later one is not yet soft-expired */
-		if (!best || (best->esp.soft_done && !s->esp.soft_done))
+		/* the newest usable one, one not yet soft-expired first */
+		if (!best || (best->esp.soft_done && !s->esp.soft_done) ||
+		    (best->esp.soft_done == s->esp.soft_done &&
+		     s->seq > best->seq))
 			best = s;
 	}
 	return best;
@@ -187,19 +369,40 @@ int espd_bundle_out(struct espd *d, struct espd_pol *pol,
 	return 0;
 }
 
-static unsigned spi_hash(uint32_t spi)
-{
-	return (spi ^ spi >> 8 ^ spi >> 16 ^ spi >> 24) & (ESPD_HASH - 1);
-}
-
 static struct espd_sa *sa_find(struct espd *d, uint8_t proto, uint32_t spi,
 			       const struct kaddr *dst)
 {
-	for (struct espd_sa *s = d->hash[spi_hash(spi)]; s; s = s->hnext)
+	struct hidx_it it;
+	uintptr_t v;
+
+	for (bool ok = hidx_first(&d->sa_spi, &it, u32_hash(spi), &v); ok;
+	     ok = hidx_next(&d->sa_spi, &it, &v)) {
+		struct espd_sa *s = (struct espd_sa *)v;
 		if (s->k.spi == spi && s->k.proto == proto &&
 		    espd_addr_eq(&s->k.dst, dst))
 			return s;
+	}
 	return NULL;
+}
+
+/* Link a new SA: the list (newest first) and both indexes. */
+static int sa_link(struct espd *d, struct espd_sa *sa)
+{
+	if (hidx_add(&d->sa_spi, u32_hash(sa->k.spi), (uintptr_t)sa) < 0)
+		return -ENOMEM;
+	if (sa->k.reqid &&
+	    hidx_add(&d->sa_reqid, u32_hash(sa->k.reqid), (uintptr_t)sa) < 0) {
+		hidx_del(&d->sa_spi, u32_hash(sa->k.spi), (uintptr_t)sa);
+		return -ENOMEM;
+	}
+	sa->seq = ++d->sa_seq;
+	sa->next = d->sas;
+	sa->pprev = &d->sas;
+	if (d->sas)
+		d->sas->pprev = &sa->next;
+	d->sas = sa;
+	d->nsas++;
+	return 0;
 }
 
 struct espd_sa *espd_sa_in(struct espd *d, uint8_t proto, uint32_t spi,
@@ -224,33 +427,46 @@ static bool tmpl_has_sa(const struct ktmpl *t, const struct espd_sa *sa)
  * single SA may also satisfy any one template of a policy, as before
  * bundles (a policy whose bundle the peer sends partly, e.g. its
  * optional IPComp), provided every other template is optional. */
+struct in_ok {
+	struct espd_sa *const *chain;
+	unsigned n;
+	struct espd_pol *found; /* the newest satisfied policy */
+};
+
+static void in_ok_cb(struct espd_pol *p, void *arg)
+{
+	struct in_ok *q = arg;
+	unsigned j = 0, i;
+
+	if (p->p.action != KPOL_IPSEC || (q->found && q->found->seq > p->seq))
+		return;
+	for (i = p->p.ntmpl; i-- > 0;) {
+		const struct ktmpl *t = &p->p.tmpl[i];
+		if (j < q->n && tmpl_has_sa(t, q->chain[j]))
+			j++;
+		else if (t->level != KLEVEL_USE)
+			break;
+	}
+	if (i == (unsigned)-1 && j == q->n)
+		q->found = p;
+}
+
 bool espd_in_policy_ok(struct espd *d, struct espd_sa *const *chain, unsigned n,
 		       const struct ksel *flow)
 {
+	struct in_ok q = {.chain = chain, .n = n};
+
 	for (unsigned j = 0; j < n; j++)
 		if (chain[j]->k.sel.af &&
 		    !ksel_match_flow(&chain[j]->k.sel, flow))
 			return false;
-	for (struct espd_pol *p = d->pols; p; p = p->next) {
-		unsigned j = 0, i;
-
-		if (p->p.dir == KDIR_OUT || p->p.action != KPOL_IPSEC ||
-		    !ksel_match_flow(&p->p.sel, flow))
-			continue;
-		for (i = p->p.ntmpl; i-- > 0;) {
-			const struct ktmpl *t = &p->p.tmpl[i];
-			if (j < n && tmpl_has_sa(t, chain[j]))
-				j++;
-			else if (t->level != KLEVEL_USE)
-				break;
-		}
-		if (i == (unsigned)-1 && j == n) {
-			p->p.cur_packets++;
-			p->p.use_time = espd_now();
-			return true;
-		}
-	}
-	return false;
+	spd_each(d, KDIR_IN, flow, in_ok_cb, &q);
+	spd_each(d, KDIR_FWD, flow, in_ok_cb, &q);
+	if (!q.found)
+		return false;
+	q.found->p.cur_packets++;
+	q.found->p.use_time = espd_now();
+	return true;
 }
 
 /* ---- events ---------------------------------------------------------- */
@@ -279,18 +495,12 @@ out_free:
 
 static void sa_unlink(struct espd *d, struct espd_sa *sa)
 {
-	struct espd_sa **pp;
-
-	for (pp = &d->sas; *pp; pp = &(*pp)->next)
-		if (*pp == sa) {
-			*pp = sa->next;
-			break;
-		}
-	for (pp = &d->hash[spi_hash(sa->k.spi)]; *pp; pp = &(*pp)->hnext)
-		if (*pp == sa) {
-			*pp = sa->hnext;
-			break;
-		}
+	*sa->pprev = sa->next;
+	if (sa->next)
+		sa->next->pprev = sa->pprev;
+	hidx_del(&d->sa_spi, u32_hash(sa->k.spi), (uintptr_t)sa);
+	if (sa->k.reqid)
+		hidx_del(&d->sa_reqid, u32_hash(sa->k.reqid), (uintptr_t)sa);
 	d->sa_gen++;
 	d->nsas--;
 	if (!sa->larval && sa->k.proto == IPPROTO_COMP)
@@ -426,7 +636,6 @@ static int req_getspi(struct req *q, struct rd *r)
 	sa = calloc(1, sizeof(*sa));
 	if (!sa)
 		return -ENOMEM;
-	d->nsas++;
 	sa->larval = true;
 	sa->larval_expire = espd_now() + ESPD_LARVAL_LIFE;
 	sa->k.proto = proto;
@@ -434,10 +643,10 @@ static int req_getspi(struct req *q, struct rd *r)
 	sa->k.src = src;
 	sa->k.dst = dst;
 	sa->k.reqid = reqid;
-	sa->next = d->sas;
-	d->sas = sa;
-	sa->hnext = d->hash[spi_hash(spi)];
-	d->hash[spi_hash(spi)] = sa;
+	if (sa_link(d, sa) < 0) {
+		free(sa);
+		return -ENOMEM;
+	}
 	wr_u32(&q->w, spi);
 	return 0;
 }
@@ -525,12 +734,16 @@ static int req_sa_add(struct req *q, struct rd *r)
 	}
 	if (old)
 		sa_unlink(d, old);
-	d->nsas++;
 	sa->k = k;
-	sa->next = d->sas;
-	d->sas = sa;
-	sa->hnext = d->hash[spi_hash(k.spi)];
-	d->hash[spi_hash(k.spi)] = sa;
+	if (sa_link(d, sa) < 0) {
+		if (k.proto == IPPROTO_COMP)
+			ipcomp_sa_free(&sa->esp);
+		esp_sa_free(&sa->esp);
+		mem_wipe(sa, sizeof(*sa));
+		free(sa);
+		rc = -ENOMEM;
+		goto out_wipe;
+	}
 	d->sa_gen++;
 	log_info(MOD, "%s SA spi 0x%08x added (encr %u integ %u%s%s)",
 		 k.proto == IPPROTO_AH	  ? "AH"
@@ -574,8 +787,10 @@ static int req_sa(struct req *q, struct rd *r, uint16_t type)
 	return 0;
 }
 
+/* Unlink p (list and indexes), remove its route, free it. */
 static void pol_free(struct espd *d, struct espd_pol *p)
 {
+	pol_unlink(d, p);
 	if (p->routed)
 		espd_route(d, p, false);
 	if (p->q)
@@ -599,18 +814,30 @@ static bool ksel_eq_local(const struct ksel *a, const struct ksel *b)
 	       a->dport_mask == b->dport_mask && a->ifindex == b->ifindex;
 }
 
-static struct espd_pol *pol_find(struct espd *d, const struct kpolicy *k,
-				 struct espd_pol ***link)
+static struct espd_pol *pol_find(struct espd *d, const struct kpolicy *k)
 {
-	for (struct espd_pol **pp = &d->pols; *pp; pp = &(*pp)->next) {
-		struct espd_pol *p = *pp;
-		if ((k->index && p->p.index == k->index) ||
-		    (!k->index && p->p.dir == k->dir &&
-		     ksel_eq_local(&p->p.sel, &k->sel))) {
-			if (link)
-				*link = pp;
+	struct espd_shape *sh;
+	struct hidx_it it;
+	uintptr_t v;
+
+	if (k->index) {
+		for (bool ok =
+			 hidx_first(&d->pol_idx, &it, u32_hash(k->index), &v);
+		     ok; ok = hidx_next(&d->pol_idx, &it, &v))
+			if (((struct espd_pol *)v)->p.index == k->index)
+				return (struct espd_pol *)v;
+		return NULL;
+	}
+	sh = shape_get(d, (uint8_t)k->dir, &k->sel, false);
+	if (!sh)
+		return NULL;
+	for (bool ok = hidx_first(&d->pol_sel, &it,
+				  shape_hash(sh, &k->sel.src, &k->sel.dst), &v);
+	     ok; ok = hidx_next(&d->pol_sel, &it, &v)) {
+		struct espd_pol *p = (struct espd_pol *)v;
+		if (p->shape == sh && p->p.dir == k->dir &&
+		    ksel_eq_local(&p->p.sel, &k->sel))
 			return p;
-		}
 	}
 	return NULL;
 }
@@ -618,7 +845,7 @@ static struct espd_pol *pol_find(struct espd *d, const struct kpolicy *k,
 static bool pol_index_used(struct espd *d, uint32_t index)
 {
 	struct kpolicy k = {.index = index};
-	return pol_find(d, &k, NULL) != NULL;
+	return pol_find(d, &k) != NULL;
 }
 
 /*
@@ -711,7 +938,7 @@ static int pol_check(struct req *q, const struct kpolicy *k)
 static int req_pol(struct req *q, struct rd *r, uint16_t type)
 {
 	struct espd *d = q->d;
-	struct espd_pol *p, **link;
+	struct espd_pol *p;
 	struct kpolicy k;
 	uint32_t want;
 	int rc;
@@ -725,7 +952,7 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 		/* XFRM: same selector and direction is EEXIST */
 		want = k.index;
 		k.index = 0;
-		if (pol_find(d, &k, NULL)) {
+		if (pol_find(d, &k)) {
 			WHY(q, "policy exists");
 			return -EEXIST;
 		}
@@ -741,13 +968,19 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		d->npols++;
 		p->p = k;
 		p->p.owned = true;
 		p->p.add_time = p->add_sec = espd_now();
 		p->p.cur_bytes = p->p.cur_packets = p->p.use_time = 0;
-		p->next = d->pols;
-		d->pols = p;
+		if (pol_link(d, p) < 0) {
+			if (kpol_index_owned(k.index))
+				kpol_serials_mark(&d->serials,
+						  kpol_index_serial(k.index),
+						  false);
+			free(p);
+			return -ENOMEM;
+		}
+		d->npols++;
 		if (p->p.dir == KDIR_OUT && p->p.action == KPOL_IPSEC)
 			espd_route(d, p, true);
 		wr_u32(&q->w, p->p.index);
@@ -755,7 +988,7 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 	case ESPM_POL_UPDATE:
 		if ((rc = pol_check(q, &k)) < 0)
 			return rc;
-		p = pol_find(d, &k, NULL);
+		p = pol_find(d, &k);
 		if (!p) {
 			WHY(q, "no such policy");
 			return -ENOENT;
@@ -768,19 +1001,25 @@ static int req_pol(struct req *q, struct rd *r, uint16_t type)
 		k.use_time = p->p.use_time;
 		if (p->routed)
 			espd_route(d, p, false);
+		/* the selector (and direction) may change: re-indexed */
+		pol_sel_del(d, p);
 		p->p = k;
 		p->b.n = 0;
+		if (pol_sel_add(d, p) < 0) {
+			/* out of memory: the policy goes (its KMP is told) */
+			pol_free(d, p);
+			return -ENOMEM;
+		}
 		if (p->p.dir == KDIR_OUT && p->p.action == KPOL_IPSEC)
 			espd_route(d, p, true);
 		wr_u32(&q->w, p->p.index);
 		return 0;
 	default: /* ESPM_POL_DEL */
-		p = pol_find(d, &k, &link);
+		p = pol_find(d, &k);
 		if (!p) {
 			WHY(q, "no such policy");
 			return -ENOENT;
 		}
-		*link = p->next;
 		pol_free(d, p);
 		return 0;
 	}
@@ -812,7 +1051,7 @@ static int req_migrate(struct req *q, struct rd *r)
 	memset(&key, 0, sizeof(key));
 	key.sel = mr->sel;
 	key.dir = mr->dir;
-	p = pol_find(d, &key, NULL);
+	p = pol_find(d, &key);
 	if (!p) {
 		WHY(q, "no policy to migrate");
 		return -ENOENT;
@@ -919,12 +1158,8 @@ static void req_stats(struct req *q)
 
 static void flush_own(struct espd *d)
 {
-	struct espd_pol *p;
-
-	while ((p = d->pols)) {
-		d->pols = p->next;
-		pol_free(d, p);
-	}
+	while (d->pols)
+		pol_free(d, d->pols);
 }
 
 void espd_state_free(struct espd *d)
@@ -933,6 +1168,10 @@ void espd_state_free(struct espd *d)
 	kpol_serials_free(&d->serials);
 	while (d->sas)
 		sa_unlink(d, d->sas);
+	hidx_free(&d->pol_sel);
+	hidx_free(&d->pol_idx);
+	hidx_free(&d->sa_spi);
+	hidx_free(&d->sa_reqid);
 }
 
 static void client_drop(struct espd *d, int i)
@@ -1097,7 +1336,7 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	struct espd *d = arg;
 	uint64_t now = espd_now();
 	struct espd_sa *s, *next;
-	struct espd_pol **pp;
+	struct espd_pol *p, *pnext;
 
 	for (s = d->sas; s; s = next) {
 		next = s->next;
@@ -1108,8 +1347,8 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		}
 		espd_sa_events(d, s, esp_sa_tick(&s->esp, now));
 	}
-	for (pp = &d->pols; *pp;) {
-		struct espd_pol *p = *pp;
+	for (p = d->pols; p; p = pnext) {
+		pnext = p->next;
 		if (p->p.hard_add_expires_sec &&
 		    now - p->add_sec >= p->p.hard_add_expires_sec) {
 			struct kevent ev = {.type = KEV_POL_EXPIRE};
@@ -1118,11 +1357,8 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
 			ev.u.pol_expire.sel = p->p.sel;
 			ev.u.pol_expire.hard = true;
 			espd_broadcast(d, &ev);
-			*pp = p->next;
 			pol_free(d, p);
-			continue;
 		}
-		pp = &p->next;
 	}
 	ev_timer_start(loop, t, 1000);
 }

@@ -112,6 +112,7 @@
 
 #include "kernel/kernel.h"
 #include "kernel/kernel_priv.h"
+#include "lib/hidx.h"
 #include "lib/paths.h"
 #include "kernel/userspace/ah.h"
 #include "kernel/userspace/esp.h"
@@ -138,7 +139,6 @@ struct ev_loop;
 #define ESPD_MAX_SAS	32768
 #define ESPD_MAX_POLS	32768
 #define ESPD_MAX_QUEUES 1024
-#define ESPD_HASH	256
 #define ESPD_RTPROT	0x9a /* rtm_protocol of the routes we install */
 /* transport mode (espd_rules in espd_priv.c): the routes to transport
  * peers' own addresses live in this table, consulted after rules that
@@ -207,8 +207,9 @@ int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 int off_gro_flush(struct off_gro *g, off_write_cb cb, void *arg);
 
 struct espd_sa {
-	struct espd_sa *next, *hnext; /* all SAs (newest first), SPI hash */
-	struct ksa k;		      /* as installed, keys included */
+	struct espd_sa *next, **pprev; /* all SAs (newest first) */
+	uint64_t seq;		       /* order of installation */
+	struct ksa k;		       /* as installed, keys included */
 	struct esp_sa esp;
 	bool larval;
 	uint64_t larval_expire;
@@ -255,8 +256,24 @@ struct espd_xf {
 /* The transform of proto, or NULL when r2espd cannot carry it. */
 const struct espd_xf *espd_xf_find(uint8_t proto);
 
+/*
+ * SPD index (issue 14): a policy is hashed by its shape - direction,
+ * selector family, source and destination prefix lengths - and its
+ * addresses masked to those lengths; a flow is looked up once per shape
+ * in use (struct espd_shape, a handful in practice), the candidates
+ * checked with ksel_match_flow().  Precedence as before (espd.c).
+ */
+struct espd_shape {
+	struct espd_shape *next;
+	uint8_t dir, af, splen, dplen;
+	unsigned n; /* policies of this shape */
+};
+
 struct espd_pol {
-	struct espd_pol *next;
+	struct espd_pol *next, **pprev; /* all policies (newest first) */
+	uint64_t seq;			/* order of installation */
+	struct espd_shape *shape;	/* its shape in espd.shapes */
+	uint32_t sel_h;			/* hash of shape + masked selector */
 	struct kpolicy p;
 	uint64_t add_sec;
 	/* outbound bundle cache, valid while sa_gen == espd.sa_gen and
@@ -334,10 +351,17 @@ struct espd {
 	int ctl_fd;
 	struct espd_client cli[ESPD_MAX_CLIENTS];
 
-	struct espd_sa *sas, *hash[ESPD_HASH];
+	struct espd_sa *sas;
+	/* SAD indexes (lib/hidx.h): by SPI / CPI (inbound), by reqid
+	 * (outbound, a policy template's SA) */
+	struct hidx sa_spi, sa_reqid;
+	uint64_t sa_seq, pol_seq;
 	unsigned nsas, npols, nqueues; /* against ESPD_MAX_* */
 	uint64_t sa_gen;
 	struct espd_pol *pols;
+	/* SPD indexes: by shape + selector, by index */
+	struct espd_shape *shapes;
+	struct hidx pol_sel, pol_idx;
 	struct kpol_serials serials; /* owned policy indexes (kernel_priv.h) */
 	void *nl; /* struct mnl_socket *; NULL in the privsep worker */
 	uint32_t nl_seq;
@@ -368,6 +392,9 @@ struct espd {
 /* espd.c */
 uint64_t espd_now(void);
 bool espd_addr_eq(const struct kaddr *a, const struct kaddr *b);
+/* The policy of direction dir for flow: the lowest priority, then the
+ * longest source + destination prefixes, then the newest (XFRM's
+ * order); hashed (struct espd_shape), never a scan of the SPD. */
 struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
 				 const struct ksel *flow);
 /* The SAs of pol's templates for flow, innermost first: 0, or -ENOENT
