@@ -498,6 +498,145 @@ static int raw_request(uint16_t type)
 	}
 }
 
+/* One command (argv[1] onwards) on the open connection k. */
+static int command(struct kernel *k, int argc, char **argv)
+{
+	int rc;
+
+	if (!strcmp(argv[1], "sa") && argc >= 3) {
+		struct kaddr dst;
+		uint32_t spi;
+		uint8_t proto;
+		if (!strcmp(argv[2], "add"))
+			return sa_add(k, argc - 3, argv + 3);
+		said(argc - 3, argv + 3, &dst, &spi, &proto);
+		if (!strcmp(argv[2], "del")) {
+			if ((rc = k->ops->sa_del(k, proto, &dst, spi)))
+				die(k, "sa del", rc);
+		} else if (!strcmp(argv[2], "query")) {
+			struct kcounters c;
+			if ((rc = k->ops->sa_query(k, proto, &dst, spi, &c)))
+				die(k, "sa query", rc);
+			print_counters(&c);
+		} else if (!strcmp(argv[2], "get")) {
+			struct ksa sa;
+			struct kcounters c;
+			if ((rc = k->ops->sa_get(k, proto, &dst, spi, &sa, &c)))
+				die(k, "sa get", rc);
+			printf("spi 0x%08x encr %u integ %u enc_key ", sa.spi,
+			       sa.encr_id, sa.integ_id);
+			hex(sa.enc_key, sa.enc_key_len);
+			printf(" auth_key ");
+			hex(sa.auth_key, sa.auth_key_len);
+			printf("\n");
+			mem_wipe(&sa, sizeof(sa));
+		} else {
+			usage();
+		}
+	} else if (!strcmp(argv[1], "pol") && argc >= 3) {
+		struct kpolicy p;
+		parse_pol(argc - 3, argv + 3, &p);
+		if (!strcmp(argv[2], "add")) {
+			if ((rc = k->ops->pol_add(k, &p)))
+				die(k, "pol add", rc);
+			printf("index %#x\n", p.index);
+		} else if (!strcmp(argv[2], "del")) {
+			if ((rc = k->ops->pol_del(k, &p)))
+				die(k, "pol del", rc);
+		} else if (!strcmp(argv[2], "show")) {
+			if ((rc = k->ops->pol_dump(k, print_pol, NULL)))
+				die(k, "pol show", rc);
+		} else {
+			usage();
+		}
+	} else if (!strcmp(argv[1], "flush")) {
+		if ((rc = k->ops->flush_own(k)))
+			die(k, "flush", rc);
+	} else if (!strcmp(argv[1], "getspi")) {
+		struct kaddr src = {0}, dst = {0};
+		uint32_t spi;
+		for (int i = 2; i + 1 < argc; i += 2) {
+			if (!strcmp(argv[i], "src"))
+				parse_addr(argv[i + 1], &src);
+			else if (!strcmp(argv[i], "dst"))
+				parse_addr(argv[i + 1], &dst);
+		}
+		if ((rc = k->ops->getspi(k, IPPROTO_ESP, &src, &dst, 0, &spi)))
+			die(k, "getspi", rc);
+		printf("0x%08x\n", spi);
+	} else if (!strcmp(argv[1], "events")) {
+		int secs = argc > 2 ? atoi(argv[2]) : 3600;
+		time_t end = time(NULL) + secs;
+		struct pollfd pfd = {.fd = k->ops->event_fd(k),
+				     .events = POLLIN};
+		/* the backend reconnects by itself if r2espd restarts */
+		while (time(NULL) < end) {
+			if (poll(&pfd, 1, 200) <= 0)
+				continue;
+			rc = k->ops->event_read(k, print_event, NULL);
+			if (rc == -ECONNRESET) {
+				fprintf(stderr, "r2espctl: %s\n",
+					k->last_error);
+			} else if (rc < 0) {
+				die(k, "events", rc);
+			}
+		}
+	} else {
+		usage();
+	}
+	return 0;
+}
+
+/*
+ * batch FILE ("-": standard input): one command per line, as on the
+ * command line without "r2espctl" (sa add ..., pol add ..., ...), on one
+ * connection; blank lines and lines starting with # are skipped.  The
+ * first failing command ends the batch (its line number is printed).
+ */
+static int batch(struct kernel *k, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char line[1024];
+	unsigned n = 0;
+
+	if (!f) {
+		fprintf(stderr, "r2espctl: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *argv[64], *save = NULL, *t;
+		int argc = 1, rc;
+
+		n++;
+		argv[0] = "r2espctl";
+		for (t = strtok_r(line, " \t\r\n", &save); t && argc < 63;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			argv[argc++] = t;
+		argv[argc] = NULL;
+		if (argc < 2 || argv[1][0] == '#')
+			continue;
+		if (strcmp(argv[1], "sa") && strcmp(argv[1], "pol") &&
+		    strcmp(argv[1], "flush")) {
+			fprintf(stderr,
+				"r2espctl: %s:%u: only sa, pol and flush in a "
+				"batch\n",
+				path, n);
+			rc = 1;
+		} else {
+			rc = command(k, argc, argv);
+		}
+		if (rc) {
+			fprintf(stderr, "r2espctl: %s:%u: failed\n", path, n);
+			if (f != stdin)
+				fclose(f);
+			return rc;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kernel k = {.ops = &kernel_userspace_ops};
@@ -536,86 +675,10 @@ int main(int argc, char **argv)
 		flags |= K_OPEN_FORCE_STATIC_AEAD;
 	if ((rc = k.ops->open(&k, flags)) < 0)
 		die(&k, "open", rc);
-	if (!strcmp(argv[1], "sa") && argc >= 3) {
-		struct kaddr dst;
-		uint32_t spi;
-		uint8_t proto;
-		if (!strcmp(argv[2], "add"))
-			return sa_add(&k, argc - 3, argv + 3);
-		said(argc - 3, argv + 3, &dst, &spi, &proto);
-		if (!strcmp(argv[2], "del")) {
-			if ((rc = k.ops->sa_del(&k, proto, &dst, spi)))
-				die(&k, "sa del", rc);
-		} else if (!strcmp(argv[2], "query")) {
-			struct kcounters c;
-			if ((rc = k.ops->sa_query(&k, proto, &dst, spi, &c)))
-				die(&k, "sa query", rc);
-			print_counters(&c);
-		} else if (!strcmp(argv[2], "get")) {
-			struct ksa sa;
-			struct kcounters c;
-			if ((rc = k.ops->sa_get(&k, proto, &dst, spi, &sa, &c)))
-				die(&k, "sa get", rc);
-			printf("spi 0x%08x encr %u integ %u enc_key ", sa.spi,
-			       sa.encr_id, sa.integ_id);
-			hex(sa.enc_key, sa.enc_key_len);
-			printf(" auth_key ");
-			hex(sa.auth_key, sa.auth_key_len);
-			printf("\n");
-			mem_wipe(&sa, sizeof(sa));
-		} else {
-			usage();
-		}
-	} else if (!strcmp(argv[1], "pol") && argc >= 3) {
-		struct kpolicy p;
-		parse_pol(argc - 3, argv + 3, &p);
-		if (!strcmp(argv[2], "add")) {
-			if ((rc = k.ops->pol_add(&k, &p)))
-				die(&k, "pol add", rc);
-			printf("index %#x\n", p.index);
-		} else if (!strcmp(argv[2], "del")) {
-			if ((rc = k.ops->pol_del(&k, &p)))
-				die(&k, "pol del", rc);
-		} else if (!strcmp(argv[2], "show")) {
-			if ((rc = k.ops->pol_dump(&k, print_pol, NULL)))
-				die(&k, "pol show", rc);
-		} else {
-			usage();
-		}
-	} else if (!strcmp(argv[1], "flush")) {
-		if ((rc = k.ops->flush_own(&k)))
-			die(&k, "flush", rc);
-	} else if (!strcmp(argv[1], "getspi")) {
-		struct kaddr src = {0}, dst = {0};
-		uint32_t spi;
-		for (int i = 2; i + 1 < argc; i += 2) {
-			if (!strcmp(argv[i], "src"))
-				parse_addr(argv[i + 1], &src);
-			else if (!strcmp(argv[i], "dst"))
-				parse_addr(argv[i + 1], &dst);
-		}
-		if ((rc = k.ops->getspi(&k, IPPROTO_ESP, &src, &dst, 0, &spi)))
-			die(&k, "getspi", rc);
-		printf("0x%08x\n", spi);
-	} else if (!strcmp(argv[1], "events")) {
-		int secs = argc > 2 ? atoi(argv[2]) : 3600;
-		time_t end = time(NULL) + secs;
-		struct pollfd pfd = {.fd = k.ops->event_fd(&k),
-				     .events = POLLIN};
-		/* the backend reconnects by itself if r2espd restarts */
-		while (time(NULL) < end) {
-			if (poll(&pfd, 1, 200) <= 0)
-				continue;
-			rc = k.ops->event_read(&k, print_event, NULL);
-			if (rc == -ECONNRESET) {
-				fprintf(stderr, "r2espctl: %s\n", k.last_error);
-			} else if (rc < 0) {
-				die(&k, "events", rc);
-			}
-		}
-	} else {
-		usage();
-	}
+	if (!strcmp(argv[1], "batch") && argc == 3)
+		rc = batch(&k, argv[2]);
+	else
+		rc = command(&k, argc, argv);
 	k.ops->close(&k);
-	return 0;
+	return rc;
 }

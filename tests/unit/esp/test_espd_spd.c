@@ -299,9 +299,10 @@ static void compare_all(unsigned nflows)
 
 		rnd_flow(&f);
 		for (int dir = KDIR_IN; dir <= KDIR_FWD; dir++) {
-			struct espd_pol *want = ref_spd_lookup((enum kdir)dir, &f);
-			assert_ptr_equal(espd_spd_lookup(&d, (enum kdir)dir, &f),
-					 want);
+			struct espd_pol *want =
+			    ref_spd_lookup((enum kdir)dir, &f);
+			assert_ptr_equal(
+			    espd_spd_lookup(&d, (enum kdir)dir, &f), want);
 			hit_spd += want != NULL;
 			n_spd++;
 		}
@@ -322,8 +323,8 @@ static void compare_all(unsigned nflows)
 			assert_int_equal(want->p.cur_packets, before + 1);
 		hit_in += want != NULL;
 		/* by SPI */
-		assert_ptr_equal(espd_sa_in(&d, IPPROTO_ESP, s->k.spi, &s->k.dst),
-				 s);
+		assert_ptr_equal(
+		    espd_sa_in(&d, IPPROTO_ESP, s->k.spi, &s->k.dst), s);
 	}
 	assert_null(espd_sa_in(&d, IPPROTO_ESP, 0x7fffffff, &d.sas->k.dst));
 	/* outbound SA of each IPsec policy (the cache invalidated) */
