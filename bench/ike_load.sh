@@ -41,6 +41,12 @@
 #          (one core); a responder does one key generation and one
 #          derivation per SA, counted as 2 ops, so the bound is
 #          op/s / 2 per core, and the share is setups/s / bound;
+#   cap:   1000 / CPU ms per SA, the rate the responder's CPU cost
+#          allows on one saturated core, and its share of the bound
+#          ("cap sh"); on a busy machine r2load (core 0) may not drive
+#          the responder to saturation: then setups/s measures r2load
+#          and cap/s is the responder's figure (iked/ch in the cap/s
+#          column: charon's CPU per SA / iked's);
 #   memory: VmRSS delta / N of the responder holding N IKE SA + CHILD SA
 #          (ECP-256): N = 10,000, and 100,000 with --full.
 #
@@ -72,7 +78,7 @@ while [ $# -gt 0 ]; do
 	-g) GROUPS_=$2; shift ;;
 	-n) N=$2; shift ;;
 	-w) W=$2; shift ;;
-	*) sed -n '2,45p' "$0"; exit 2 ;;
+	*) sed -n '2,51p' "$0"; exit 2 ;;
 	esac
 	shift
 done
@@ -350,29 +356,32 @@ printf '\n%s, %s cores (%s), %s; racoon2 = iked -n -k fake, charon %s + kernel-l
 	"$(uname -r)" "$NCPU" "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
 	"$(date -u +%Y-%m-%d)" "$("$CHARON_BIN" --version 2>/dev/null | head -1 | awk '{ print $NF }')" "$W"
 printf '\nSpeed: responder on 1 core (taskset -c 1), N=%s; bound = openssl speed op/s / 2 (keygen + derive per SA)\n' "$N"
-printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s |\n' \
-	group mode daemon setups/s "CPU ms" "p50 ms" "p99 ms" failed "bound/s" share
-printf '|%s|\n' "------------|-----------|---------|-----------|----------|---------|---------|---------|-----------|---------"
+printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
+	group mode daemon setups/s "CPU ms" "p50 ms" "p99 ms" failed "bound/s" share cap/s "cap sh"
+printf '|%s|\n' "------------|-----------|---------|-----------|----------|---------|---------|---------|-----------|---------|---------|---------"
 for grp in $GROUPS_; do
 	bound=$(awk -v o="${OPS[$grp]:-0}" 'BEGIN { printf "%.0f", o / 2 }')
 	for mode in childless child; do
 		for impl in $(impls); do
 			k="$impl,$grp,$mode,1,$N"
 			[ -n "${R[$k,ok]:-}" ] || continue
-			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s |\n' \
+			cap=$(awk -v c="${R[$k,cpu_ms]}" 'BEGIN { if (c > 0) printf "%.0f", 1000 / c; else print "-" }')
+			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
 				"${LABEL[$grp]}" "$mode" "$([ $impl = r2 ] && echo iked || echo charon)" \
 				"${R[$k,setups_per_s]}" "${R[$k,cpu_ms]}" "${R[$k,p50_ms]}" \
 				"${R[$k,p99_ms]}" "${R[$k,failed]}" "$bound" \
-				"$(awk -v a="${R[$k,setups_per_s]}" -v b="$bound" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }')"
+				"$(awk -v a="${R[$k,setups_per_s]}" -v b="$bound" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }')" \
+				"$cap" "$(awk -v a="$cap" -v b="$bound" 'BEGIN { if (b > 0 && a + 0 > 0) printf "%.0f%%", 100 * a / b; else print "-" }')"
 		done
 		a="r2,$grp,$mode,1,$N" b="charon,$grp,$mode,1,$N"
 		if [ -n "${R[$a,ok]:-}" ] && [ -n "${R[$b,ok]:-}" ]; then
-			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s |\n' \
+			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
 				"${LABEL[$grp]}" "$mode" "iked/ch" \
 				"$(ratio "${R[$a,setups_per_s]}" "${R[$b,setups_per_s]}")" \
 				"$(ratio "${R[$a,cpu_ms]}" "${R[$b,cpu_ms]}")" \
 				"$(ratio "${R[$a,p50_ms]}" "${R[$b,p50_ms]}")" \
-				"$(ratio "${R[$a,p99_ms]}" "${R[$b,p99_ms]}")" "" "" ""
+				"$(ratio "${R[$a,p99_ms]}" "${R[$b,p99_ms]}")" "" "" "" \
+				"$(ratio "${R[$b,cpu_ms]}" "${R[$a,cpu_ms]}")" ""
 		fi
 	done
 done
