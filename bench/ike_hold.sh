@@ -101,6 +101,13 @@ rss_kb() { # PID: VmRSS of it and its descendants (iked: parent + engine)
 	echo "$t"
 }
 
+r2load_pid() { # PID: the r2load process below it (wrappers in between)
+	local c
+	for c in $(ps -o pid= --ppid "$1"); do
+		if [ "$(cat /proc/$c/comm 2>/dev/null)" = r2load ]; then echo "$c"; return; fi
+		r2load_pid "$c"
+	done
+}
 r2_up() {
 	cat >"$TEST_DIR/r2.conf" <<-EOF2
 	interface { ike { $R_ADDR port 500; };
@@ -214,7 +221,11 @@ measure() { # IMPL
 	while ! grep -q 'holding' "$TEST_DIR/r2load.$impl.err" 2>/dev/null; do
 		kill -0 $lpid 2>/dev/null || break
 		if [ $(($(date +%s) - t0)) -gt "$RUN_LIMIT" ]; then
-			log "  setups cut at RUN_LIMIT"; kill -INT $lpid; break
+			# no new setups; the hold begins once those in flight end
+			log "  setups cut at RUN_LIMIT"; kill -USR1 "$(r2load_pid $lpid)"
+			while ! grep -q 'holding' "$TEST_DIR/r2load.$impl.err" 2>/dev/null &&
+				kill -0 $lpid 2>/dev/null; do sleep 1; done
+			break
 		fi
 		sleep 1
 	done

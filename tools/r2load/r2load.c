@@ -148,7 +148,14 @@ enum { F_TIMEOUT, F_REFUSED, F_CRYPTO, F_PROTO, F_LOCAL, F_NFAIL };
 static const char *const fail_name[F_NFAIL] = {"timeout", "refused", "crypto",
 					       "protocol", "local"};
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, cut;
+
+/* SIGUSR1: start no more SAs; those in flight finish, then -H holds. */
+static void on_usr1(int s)
+{
+	(void)s;
+	cut = 1;
+}
 
 static void on_sig(int s)
 {
@@ -1341,15 +1348,16 @@ int main(int argc, char **argv)
 		die("out of memory");
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
+	signal(SIGUSR1, on_usr1);
 	signal(SIGPIPE, SIG_IGN);
 
 	g.t_start = g.t_last_prog = now_ns();
 	next_prog = g.t_start + 1000000000u;
-	while (!stop && g.done < g.n) {
+	while (!stop && g.done < (cut ? g.started : g.n)) {
 		uint64_t now = now_ns();
 
 		/* start new SAs: window and offered rate */
-		while (g.started < g.n && g.ninfl < g.window) {
+		while (!cut && g.started < g.n && g.ninfl < g.window) {
 			if (g.rate > 0 &&
 			    g.started >= (unsigned)((double)(now - g.t_start) /
 						    1e9 * g.rate) +
