@@ -235,7 +235,12 @@ struct ike_policy {
 	uint8_t v1_esp[CFG_ALG_MAX];
 	uint16_t v1_esp_bits[CFG_ALG_MAX];
 	uint16_t v1_auth[CFG_ALG_MAX];
-	unsigned n_v1_esp;
+	unsigned n_v1_esp; /* 0: no ESP in the bundle */
+	/* AH transform IDs (RFC 2407 §4.4.3) of an AH bundle; IPComp is
+	 * n_ipcomp above */
+	uint8_t v1_ah[CFG_ALG_MAX];
+	unsigned n_v1_ah;
+	bool v1; /* negotiable with IKEv1 (v1_conf.c accepted it) */
 };
 
 struct cfg_iface {

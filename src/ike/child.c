@@ -525,16 +525,7 @@ static void ksa_fill_comp(struct ksa *k, const struct child_sa *c,
 			  const struct ike_policy *p, bool inbound)
 {
 	ksa_fill(k, c, p, inbound, NULL, 0, 0);
-	k->proto = IPPROTO_COMP;
-	k->spi = inbound ? c->cpi_in : c->cpi_out;
-	k->comp_id = c->ipcomp;
-	k->encr_id = 0;
-	k->encr_keybits = 0;
-	k->integ_id = 0;
-	k->esn = false;
-	k->replay_window = 0;
-	memset(&k->lft, 0, sizeof(k->lft));
-	memset(&k->encap, 0, sizeof(k->encap));
+	ksa_to_comp(k, inbound ? c->cpi_in : c->cpi_out, c->ipcomp);
 }
 
 /*

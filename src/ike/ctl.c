@@ -150,11 +150,9 @@ static void v1_child_counters(struct iked *d, const struct v1_sa *v,
 	if (!d->kern_open)
 		return;
 	if (c->in_installed)
-		k_sa_query(&d->kern, IPPROTO_ESP, &v->local.addr, c->spi_in,
-			   in);
+		k_sa_query(&d->kern, c->proto, &v->local.addr, c->spi_in, in);
 	if (c->out_installed)
-		k_sa_query(&d->kern, IPPROTO_ESP, &v->peer.addr, c->spi_out,
-			   out);
+		k_sa_query(&d->kern, c->proto, &v->peer.addr, c->spi_out, out);
 }
 
 static void v1_sa_info(const struct v1_sa *v, uint64_t *ci, uint64_t *cr,
@@ -202,16 +200,30 @@ static void show_text_v1(struct iked *d, struct wr *w)
 			v1_child_counters(d, v, c, &in, &out);
 			wprintf_(
 			    w,
-			    "  CHILD #%u INSTALLED policy=%s tunnel "
+			    "  CHILD #%u INSTALLED policy=%s tunnel %s "
 			    "reqid=%u spi_in=%08x spi_out=%08x enc=%s "
 			    "integ=%s pfs=%s age=%llus bytes_in=%llu "
 			    "bytes_out=%llu\n",
-			    c->id, c->policy, c->reqid, c->spi_in, c->spi_out,
+			    c->id, c->policy,
+			    c->proto == IPPROTO_AH ? "ah" : "esp", c->reqid,
+			    c->spi_in, c->spi_out,
 			    encr_str(c->encr, c->keybits, b5, sizeof(b5)),
 			    crypto_integ_name(c->integ), c->pfs ? "yes" : "no",
 			    (unsigned long long)((now - c->created_ms) / 1000),
 			    (unsigned long long)in.bytes,
 			    (unsigned long long)out.bytes);
+			if (c->ah) /* AH beside ESP */
+				wprintf_(w,
+					 "    ah spi_in=%08x spi_out=%08x "
+					 "integ=%s\n",
+					 c->ah_spi_in, c->ah_spi_out,
+					 crypto_integ_name(c->ah_integ));
+			if (c->ipcomp)
+				wprintf_(w,
+					 "    ipcomp=%s cpi_in=%04x "
+					 "cpi_out=%04x\n",
+					 ipcomp_str(c->ipcomp), c->cpi_in,
+					 c->cpi_out);
 			wprintf_(w, "    ts_local=%s ts_remote=%s%s\n",
 				 ts_str(&c->ts_local, true, b3, sizeof(b3)),
 				 ts_str(&c->ts_remote, false, b4, sizeof(b4)),
@@ -282,10 +294,26 @@ static void show_json_v1(struct iked *d, struct wr *w, bool first)
 			cfirst = false;
 			wjson_str(w, c->policy);
 			wprintf_(w,
-				 ",\"mode\":\"tunnel\",\"reqid\":%u,"
+				 ",\"mode\":\"tunnel\",\"protocol\":\"%s\","
+				 "\"reqid\":%u,"
 				 "\"spi_in\":\"%08x\",\"spi_out\":"
-				 "\"%08x\",\"enc\":",
+				 "\"%08x\",",
+				 c->proto == IPPROTO_AH ? "ah" : "esp",
 				 c->reqid, c->spi_in, c->spi_out);
+			if (c->ah) /* AH beside ESP */
+				wprintf_(w,
+					 "\"ah_spi_in\":\"%08x\","
+					 "\"ah_spi_out\":\"%08x\","
+					 "\"ah_integ\":\"%s\",",
+					 c->ah_spi_in, c->ah_spi_out,
+					 crypto_integ_name(c->ah_integ));
+			if (c->ipcomp)
+				wprintf_(w,
+					 "\"ipcomp\":\"%s\",\"cpi_in\":"
+					 "\"%04x\",\"cpi_out\":\"%04x\",",
+					 ipcomp_str(c->ipcomp), c->cpi_in,
+					 c->cpi_out);
+			wprintf_(w, "\"enc\":");
 			wjson_str(w,
 				  encr_str(c->encr, c->keybits, b, sizeof(b)));
 			wprintf_(w, ",\"integ\":");

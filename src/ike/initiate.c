@@ -114,7 +114,7 @@ int iked_initiate_acquire(struct iked *d, const char *remote,
 	}
 	/* the first of acceptable_kmp: IKEv1 (v1.c), unless the policy is
 	 * one iked's IKEv1 cannot negotiate (v1_conf.c: IKEv2 then) */
-	if (!r->ikev2 || (r->v1_first && (!p || p->n_v1_esp)))
+	if (!r->ikev2 || (r->v1_first && (!p || p->v1)))
 		return v1_initiate(d, r, p, reqid, err, errlen);
 	sa = sa_for_remote(d, remote);
 	if (sa) {

@@ -130,38 +130,77 @@ static void conf_policy(struct v1_sa *v, const struct ike_policy *p)
 	unsigned i;
 
 	snprintf(v->policy, sizeof(v->policy), "%s", p->name);
-	c->n_p2 = 0;
+	c->n_p2 = c->n_ah = 0;
+	c->p2_life_sec = p->lifetime_sec > UINT32_MAX
+			     ? UINT32_MAX
+			     : (uint32_t)p->lifetime_sec;
 	for (i = 0; i < p->n_v1_esp && c->n_p2 < IKEV1_MAX_P2; i++)
-		c->p2[c->n_p2++] = (struct ikev1_p2_suite){
-		    p->v1_esp[i], p->v1_esp_bits[i], p->v1_auth[i],
-		    p->lifetime_sec > UINT32_MAX ? UINT32_MAX
-						 : (uint32_t)p->lifetime_sec};
+		c->p2[c->n_p2++] =
+		    (struct ikev1_p2_suite){p->v1_esp[i], p->v1_esp_bits[i],
+					    p->v1_auth[i], c->p2_life_sec};
+	/* the bundle's AH (RFC 2407 §4.4.3) and IPComp (DEFLATE, the one
+	 * the data planes carry; cfg_conf.c) */
+	for (i = 0; i < p->n_v1_ah && c->n_ah < IKEV1_MAX_P2; i++)
+		c->ah[c->n_ah++] = (struct isakmp_ah_suite){
+		    p->v1_ah[i], isakmp_ah_auth(p->v1_ah[i])};
+	c->ipcomp = p->n_ipcomp ? ISAKMP_IPCOMP_DEFLATE : 0;
 	/* IDci = our side of the outbound selector, IDcr the peer's */
 	id_of_side(&c->ts_local, &p->sel, true);
 	id_of_side(&c->ts_remote, &p->sel, false);
 	v->reqid = policy_reqid(v->d, p);
 }
 
-static int v1_getspi(void *arg, uint32_t *spi)
+/* Our inbound SPI (ESP, AH) or CPI (IPComp) from the kernel's getspi,
+ * remembered as a larval SA until a CHILD SA takes it. */
+static int getspi_kproto(struct v1_sa *v, uint8_t kproto, uint32_t *spi)
 {
-	struct v1_sa *v = arg;
 	struct iked *d = v->d;
 	struct kaddr local, peer;
 	int rc = -ENODEV;
 
 	endpoints(v, &local, &peer);
 	if (d->kern_open && v->n_larval < V1_LARVAL_MAX)
-		rc = k_getspi(&d->kern, IPPROTO_ESP, &peer, &local, v->reqid,
-			      spi);
+		rc = k_getspi(&d->kern, kproto, &peer, &local, v->reqid, spi);
+	if (rc == 0 && kproto == IPPROTO_COMP &&
+	    (*spi < IKEV2_CPI_MIN || *spi > IKEV2_CPI_MAX)) {
+		k_sa_del(&d->kern, IPPROTO_COMP, &local, *spi);
+		rc = -ERANGE;
+	}
 	if (rc == 0) {
+		v->larval_proto[v->n_larval] = kproto;
 		v->larval[v->n_larval++] = *spi;
 		return 0;
+	}
+	/* RFC 3173 §2.1: no CPI, no IPComp (no random fallback) */
+	if (kproto == IPPROTO_COMP) {
+		log_info(MOD,
+			 "ISAKMP SA #%u: no IPComp CPI from the kernel "
+			 "backend (%s): without IPComp",
+			 v->id,
+			 rc == -ERANGE	? "CPI out of range"
+			 : d->kern_open ? d->kern.last_error
+					: "no kernel");
+		return rc;
 	}
 	/* no larval SA: a random SPI, the install reports the problem */
 	do
 		rc = crypto_random(spi, sizeof(*spi));
 	while (rc == 0 && *spi < 256);
 	return rc;
+}
+
+static int v1_getspi(void *arg, uint32_t *spi)
+{
+	return getspi_kproto(arg, IPPROTO_ESP, spi);
+}
+
+static int v1_getspi_proto(void *arg, uint8_t proto, uint32_t *spi)
+{
+	return getspi_kproto(arg,
+			     proto == ISAKMP_PROTO_AH	    ? IPPROTO_AH
+			     : proto == ISAKMP_PROTO_IPCOMP ? IPPROTO_COMP
+							    : IPPROTO_ESP,
+			     spi);
 }
 
 /* The engine's sign hook in the privilege-separated engine: the parent
@@ -252,6 +291,7 @@ static void conf_build(struct v1_sa *v, const struct ike_remote *r)
 	c->aggressive = c1->aggressive;
 	c->aggressive_initiate = c1->aggressive_initiate;
 	c->getspi = v1_getspi;
+	c->getspi_proto = v1_getspi_proto;
 	c->arg = v;
 }
 
@@ -312,14 +352,33 @@ static void v1c_uninstall(struct v1_sa *v, struct v1_child *c)
 
 	endpoints(v, &local, &peer);
 	if (c->in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_ESP, &local, c->spi_in) < 0)
+	    k_sa_del(&d->kern, c->proto, &local, c->spi_in) < 0)
 		log_warn(MOD, "CHILD SA #%u: deleting inbound SA %08x: %s",
 			 c->id, c->spi_in, d->kern.last_error);
 	if (c->out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_ESP, &peer, c->spi_out) < 0)
+	    k_sa_del(&d->kern, c->proto, &peer, c->spi_out) < 0)
 		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
 			 c->id, c->spi_out, d->kern.last_error);
 	c->in_installed = c->out_installed = false;
+	/* every SA of the bundle: AH beside ESP, the IPComp pair */
+	if (c->ah_in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_AH, &local, c->ah_spi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting inbound AH SA %08x: %s",
+			 c->id, c->ah_spi_in, d->kern.last_error);
+	if (c->ah_out_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_AH, &peer, c->ah_spi_out) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting outbound AH SA %08x: %s",
+			 c->id, c->ah_spi_out, d->kern.last_error);
+	c->ah_in_installed = c->ah_out_installed = false;
+	if (c->cpi_in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_COMP, &local, c->cpi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting inbound IPComp %04x: %s",
+			 c->id, c->cpi_in, d->kern.last_error);
+	if (c->cpi_out_installed && d->kern_open &&
+	    k_sa_del(&d->kern, IPPROTO_COMP, &peer, c->cpi_out) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting outbound IPComp %04x: %s",
+			 c->id, c->cpi_out, d->kern.last_error);
+	c->cpi_in_installed = c->cpi_out_installed = false;
 }
 
 /* The only way a CHILD SA dies: out of the list, out of the kernel. */
@@ -360,7 +419,8 @@ static void v1_kill(struct v1_sa *v, const char *why)
 	endpoints(v, &local, &peer);
 	for (i = 0; i < v->n_larval; i++)
 		if (d->kern_open)
-			k_sa_del(&d->kern, IPPROTO_ESP, &local, v->larval[i]);
+			k_sa_del(&d->kern, v->larval_proto[i], &local,
+				 v->larval[i]);
 	v->n_larval = 0;
 	iked_schedule_reap(d);
 }
@@ -451,6 +511,28 @@ static void send_delete(struct v1_sa *v, uint32_t spi_in)
 	ikev1_out_clear(&o);
 }
 
+/* Delete of a whole bundle: one Delete payload per protocol (RFC 2408
+ * §3.15), named by our inbound SPIs and CPI. */
+static void send_delete_spis(struct v1_sa *v, uint8_t proto, uint32_t spi_in,
+			     uint32_t ah_spi_in, uint16_t cpi_in)
+{
+	struct ikev1_out o;
+	uint32_t esp = proto == IPPROTO_ESP ? spi_in : 0;
+	uint32_t ah = proto == IPPROTO_AH ? spi_in : ah_spi_in;
+
+	if (!v->e || ikev1_sa_state(v->e) != IKEV1_ESTABLISHED)
+		return;
+	if (ikev1_delete_bundle(v->e, esp, ah, cpi_in, &o) == 0 && o.pkt)
+		send_pkt(v, o.pkt, o.len);
+	ikev1_out_clear(&o);
+}
+
+static void send_delete_child(struct v1_sa *v, const struct v1_child *c)
+{
+	send_delete_spis(v, c->proto, c->spi_in, c->ah ? c->ah_spi_in : 0,
+			 c->ipcomp ? c->cpi_in : 0);
+}
+
 static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct v1_sa *v = arg;
@@ -493,7 +575,7 @@ static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	/* Phase 1 lifetime: Deletes for the CHILD SAs and the ISAKMP SA
 	 * (a later ACQUIRE negotiates anew) */
 	for (c = v->children; c; c = c->next)
-		send_delete(v, c->spi_in);
+		send_delete_child(v, c);
 	send_delete(v, 0);
 	v1_kill(v, "ISAKMP SA lifetime expired");
 }
@@ -596,7 +678,7 @@ static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	for (c = v->children; c; c = next) {
 		next = c->next;
 		if (c->expire_ms && c->expire_ms <= now) {
-			send_delete(v, c->spi_in);
+			send_delete_child(v, c);
 			v1c_remove(v, c, "lifetime expired");
 			continue;
 		}
@@ -616,45 +698,186 @@ static void child_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 /* ---- results of the engine ---- */
 
+/* A larval SA getspi made for (kproto, spi): the install updates it. */
+static bool take_larval(struct v1_sa *v, uint8_t kproto, uint32_t spi)
+{
+	for (unsigned i = 0; i < v->n_larval; i++)
+		if (v->larval[i] == spi && v->larval_proto[i] == kproto) {
+			v->n_larval--;
+			v->larval[i] = v->larval[v->n_larval];
+			v->larval_proto[i] = v->larval_proto[v->n_larval];
+			return true;
+		}
+	return false;
+}
+
+/* One SA of the bundle (ESP or AH; with comp, the IPComp SA beside it)
+ * in direction in, through the kernel ops table. */
+static int v1c_add(struct v1_sa *v, struct v1_child *c,
+		   const struct ike_policy *p, uint8_t kproto, bool in,
+		   uint32_t spi, uint16_t encr, uint16_t keybits,
+		   uint16_t integ, const uint8_t *key, size_t enc_len,
+		   size_t integ_len, bool larval, uint16_t cpi)
+{
+	struct iked *d = v->d;
+	struct kaddr local, peer;
+	struct ksa k;
+	int rc;
+
+	endpoints(v, &local, &peer);
+	memset(&k, 0, sizeof(k));
+	k.proto = kproto;
+	k.spi = spi;
+	k.src = in ? peer : local;
+	k.dst = in ? local : peer;
+	k.mode = KMODE_TUNNEL;
+	k.reqid = c->reqid;
+	k.encr_id = encr;
+	k.encr_keybits = keybits;
+	k.integ_id = integ;
+	memcpy(k.enc_key, key, enc_len);
+	k.enc_key_len = (uint16_t)enc_len;
+	memcpy(k.auth_key, key + enc_len, integ_len);
+	k.auth_key_len = (uint16_t)integ_len;
+	k.replay_window = p && p->replay_window ? p->replay_window : 64;
+	if (p && p->lifetime_bytes) {
+		k.lft.hard_bytes = p->lifetime_bytes;
+		k.lft.soft_bytes = p->lifetime_bytes / 10 * 8;
+	}
+	/* RFC 3948 §2.1: ESP in UDP between the NAT-T ports */
+	if (c->udp_encap && kproto == IPPROTO_ESP) {
+		k.encap.enabled = true;
+		k.encap.sport = in ? v->peer.port : v->local.port;
+		k.encap.dport = in ? v->local.port : v->peer.port;
+	}
+	k.update = larval;
+	if (cpi) /* the IPComp SA of the pair (child.c does the same) */
+		ksa_to_comp(&k, cpi, c->ipcomp);
+	rc = k_sa_add(&d->kern, &k);
+	ksa_wipe(&k);
+	return rc;
+}
+
+/* Key export (iked -K): ESP SAs to esp_sa, AH SAs to ah_sa. */
+static void v1c_keyexport(struct v1_sa *v, const struct v1_child *c,
+			  const struct ikev1_child *ch, size_t enc_len,
+			  size_t integ_len)
+{
+	struct iked *d = v->d;
+	struct kaddr local, peer;
+	FILE *f = c->proto == IPPROTO_AH ? d->keyexport_ah : d->keyexport_esp;
+
+	endpoints(v, &local, &peer);
+	if (f) {
+		esp_uat_line(f, &peer, &local, c->spi_in, c->encr, ch->key_in,
+			     enc_len, c->integ, ch->key_in + enc_len,
+			     integ_len);
+		esp_uat_line(f, &local, &peer, c->spi_out, c->encr, ch->key_out,
+			     enc_len, c->integ, ch->key_out + enc_len,
+			     integ_len);
+	}
+	if (c->ah && d->keyexport_ah) {
+		esp_uat_line(d->keyexport_ah, &peer, &local, c->ah_spi_in, 0,
+			     NULL, 0, c->ah_integ, ch->ah_key_in,
+			     ch->ah_keylen);
+		esp_uat_line(d->keyexport_ah, &local, &peer, c->ah_spi_out, 0,
+			     NULL, 0, c->ah_integ, ch->ah_key_out,
+			     ch->ah_keylen);
+	}
+}
+
+/* Every SA of the bundle, both directions: ESP (or AH alone), AH beside
+ * ESP, the IPComp pair.  0 or the backend's error (what was installed
+ * is marked for v1c_uninstall). */
+static int v1c_install_all(struct v1_sa *v, struct v1_child *c,
+			   const struct ike_policy *p,
+			   const struct ikev1_child *ch, size_t enc_len,
+			   size_t integ_len, const bool larval[3])
+{
+	int rc = 0;
+
+	for (int dir = 0; dir < 2 && !rc; dir++) {
+		bool in = dir == 0;
+		rc = v1c_add(v, c, p, c->proto, in, in ? c->spi_in : c->spi_out,
+			     c->encr, c->keybits, c->integ,
+			     in ? ch->key_in : ch->key_out, enc_len, integ_len,
+			     in && larval[0], 0);
+		if (!rc)
+			*(in ? &c->in_installed : &c->out_installed) = true;
+	}
+	for (int dir = 0; dir < 2 && !rc && c->ah; dir++) {
+		bool in = dir == 0;
+		rc = v1c_add(v, c, p, IPPROTO_AH, in,
+			     in ? c->ah_spi_in : c->ah_spi_out, 0, 0,
+			     c->ah_integ, in ? ch->ah_key_in : ch->ah_key_out,
+			     0, ch->ah_keylen, in && larval[1], 0);
+		if (!rc)
+			*(in ? &c->ah_in_installed : &c->ah_out_installed) =
+			    true;
+	}
+	for (int dir = 0; dir < 2 && !rc && c->ipcomp; dir++) {
+		static const uint8_t none[1];
+		bool in = dir == 0;
+		rc = v1c_add(v, c, p, IPPROTO_COMP, in, 0, 0, 0, 0, none, 0, 0,
+			     in && larval[2], in ? c->cpi_in : c->cpi_out);
+		if (!rc)
+			*(in ? &c->cpi_in_installed : &c->cpi_out_installed) =
+			    true;
+	}
+	return rc;
+}
+
 static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 {
 	struct iked *d = v->d;
 	const struct ike_policy *p = cfg_policy_by_name(d->cfg, v->policy);
-	size_t enc_len = ch->encr == IKEV2_ENCR_3DES ? 24 : ch->keybits / 8u;
+	size_t enc_len = ch->encr == IKEV2_ENCR_3DES ? 24
+			 : ch->encr		     ? ch->keybits / 8u
+						     : 0;
 	size_t integ_len = ch->keylen > enc_len ? ch->keylen - enc_len : 0;
 	struct kaddr local, peer;
 	struct v1_child *c, *old, *next;
-	bool larval = false;
+	bool larval[3];
 	uint64_t life;
-	unsigned i;
-	struct ksa k;
 	int rc = -ENODEV;
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		send_delete(v, ch->spi_in);
+		send_delete_spis(
+		    v, ch->proto == ISAKMP_PROTO_AH ? IPPROTO_AH : IPPROTO_ESP,
+		    ch->spi_in, ch->ah ? ch->ah_spi_in : 0, ch->cpi_in);
 		return;
 	}
 	c->id = ++d->next_child_id;
 	snprintf(c->policy, sizeof(c->policy), "%s", v->policy);
 	c->reqid = v->reqid;
+	c->proto = ch->proto == ISAKMP_PROTO_AH ? IPPROTO_AH : IPPROTO_ESP;
 	c->spi_in = ch->spi_in;
 	c->spi_out = ch->spi_out;
 	c->encr = ch->encr;
 	c->keybits = ch->keybits;
 	c->integ = ch->integ;
+	c->ah = ch->ah;
+	c->ah_spi_in = ch->ah_spi_in;
+	c->ah_spi_out = ch->ah_spi_out;
+	c->ah_integ = ch->ah_integ;
+	/* RFC 2407 §4.4.5 and RFC 7296 §3.10.1 number DEFLATE alike */
+	c->ipcomp =
+	    ch->ipcomp == ISAKMP_IPCOMP_DEFLATE ? IKEV2_IPCOMP_DEFLATE : 0;
+	c->cpi_in = ch->cpi_in;
+	c->cpi_out = ch->cpi_out;
 	c->pfs = ch->pfs;
 	c->udp_encap = ch->udp_encap;
 	ksel_side(&c->ts_local, &ch->ts_local, true);
 	ksel_side(&c->ts_remote, &ch->ts_remote, false);
 	c->created_ms = ev_now_ms();
-	for (i = 0; i < v->n_larval; i++)
-		if (v->larval[i] == ch->spi_in) {
-			larval = true;
-			c->in_installed = true; /* removed on failure */
-			v->larval[i] = v->larval[--v->n_larval];
-			break;
-		}
+	/* larval SAs: removed on failure (marked installed) */
+	larval[0] = take_larval(v, c->proto, c->spi_in);
+	larval[1] = c->ah && take_larval(v, IPPROTO_AH, c->ah_spi_in);
+	larval[2] = c->ipcomp && take_larval(v, IPPROTO_COMP, c->cpi_in);
+	c->in_installed = larval[0];
+	c->ah_in_installed = larval[1];
+	c->cpi_in_installed = larval[2];
 	c->next = v->children;
 	v->children = c;
 
@@ -671,59 +894,17 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 				"CHILD SA #%u (%s): dynamic policy: %s%s%s",
 				c->id, c->policy, strerror(-rc),
 				err[0] ? ": " : "", err);
-			send_delete(v, c->spi_in);
+			send_delete_child(v, c);
 			v1c_remove(v, c, "no dynamic policy");
 			return;
 		}
 		log_info(MOD, "CHILD SA #%u (%s): dynamic policy (reqid %u)",
 			 c->id, c->policy, c->reqid);
 	}
-	if (d->keyexport_esp) {
-		esp_uat_line(d->keyexport_esp, &peer, &local, c->spi_in,
-			     c->encr, ch->key_in, enc_len, c->integ,
-			     ch->key_in + enc_len, integ_len);
-		esp_uat_line(d->keyexport_esp, &local, &peer, c->spi_out,
-			     c->encr, ch->key_out, enc_len, c->integ,
-			     ch->key_out + enc_len, integ_len);
-	}
-	for (int dir = 0; dir < 2 && d->kern_open; dir++) {
-		bool in = dir == 0;
-		memset(&k, 0, sizeof(k));
-		k.proto = IPPROTO_ESP;
-		k.spi = in ? c->spi_in : c->spi_out;
-		k.src = in ? peer : local;
-		k.dst = in ? local : peer;
-		k.mode = KMODE_TUNNEL;
-		k.reqid = c->reqid;
-		k.encr_id = c->encr;
-		k.encr_keybits = c->keybits;
-		k.integ_id = c->integ;
-		memcpy(k.enc_key, in ? ch->key_in : ch->key_out, enc_len);
-		k.enc_key_len = (uint16_t)enc_len;
-		memcpy(k.auth_key, (in ? ch->key_in : ch->key_out) + enc_len,
-		       integ_len);
-		k.auth_key_len = (uint16_t)integ_len;
-		k.replay_window = p && p->replay_window ? p->replay_window : 64;
-		if (p && p->lifetime_bytes) {
-			k.lft.hard_bytes = p->lifetime_bytes;
-			k.lft.soft_bytes = p->lifetime_bytes / 10 * 8;
-		}
-		/* RFC 3948 §2.1: ESP in UDP between the NAT-T ports */
-		if (c->udp_encap) {
-			k.encap.enabled = true;
-			k.encap.sport = in ? v->peer.port : v->local.port;
-			k.encap.dport = in ? v->local.port : v->peer.port;
-		}
-		k.update = in && larval;
-		rc = k_sa_add(&d->kern, &k);
-		ksa_wipe(&k);
-		if (rc < 0)
-			break;
-		if (in)
-			c->in_installed = true;
-		else
-			c->out_installed = true;
-	}
+	v1c_keyexport(v, c, ch, enc_len, integ_len);
+	rc = d->kern_open
+		 ? v1c_install_all(v, c, p, ch, enc_len, integ_len, larval)
+		 : -ENODEV;
 	if (rc < 0) {
 		snprintf(c->install_err, sizeof(c->install_err), "%s",
 			 d->kern_open ? d->kern.last_error
@@ -732,7 +913,7 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 			"CHILD SA #%u (%s): unable to install inbound and "
 			"outbound IPsec SA in the kernel: %s",
 			c->id, c->policy, c->install_err);
-		send_delete(v, c->spi_in);
+		send_delete_child(v, c);
 		v1c_remove(v, c, "install failed");
 		return;
 	}
@@ -747,17 +928,31 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 		c->rekey_ms = c->created_ms + life * 950ull;
 	{
 		char b1[64], b2[64];
-		log_info(MOD,
-			 "CHILD SA #%u (%s) installed: tunnel %s-%u/%s SPIs "
-			 "in %08x out %08x, %s/%u === %s/%u%s%s",
-			 c->id, c->policy, crypto_encr_name(c->encr),
-			 c->keybits, crypto_integ_name(c->integ), c->spi_in,
-			 c->spi_out,
-			 kaddr_str(&c->ts_local.src, b1, sizeof(b1)),
-			 c->ts_local.src_plen,
-			 kaddr_str(&c->ts_remote.dst, b2, sizeof(b2)),
-			 c->ts_remote.dst_plen, c->pfs ? ", PFS" : "",
-			 c->udp_encap ? ", UDP-encapsulated" : "");
+		if (c->ah)
+			log_info(MOD,
+				 "CHILD SA #%u (%s): AH %s SPIs in %08x out "
+				 "%08x",
+				 c->id, c->policy,
+				 crypto_integ_name(c->ah_integ), c->ah_spi_in,
+				 c->ah_spi_out);
+		if (c->ipcomp)
+			log_info(MOD,
+				 "CHILD SA #%u (%s): IPComp DEFLATE CPIs in "
+				 "%04x out %04x",
+				 c->id, c->policy, c->cpi_in, c->cpi_out);
+		log_info(
+		    MOD,
+		    "CHILD SA #%u (%s) installed: tunnel %s %s-%u/%s SPIs "
+		    "in %08x out %08x, %s/%u === %s/%u%s%s",
+		    c->id, c->policy, c->proto == IPPROTO_AH ? "AH" : "ESP",
+		    /* AH (RFC 4302) has integrity only */
+		    c->proto == IPPROTO_AH ? "none" : crypto_encr_name(c->encr),
+		    c->keybits, crypto_integ_name(c->integ), c->spi_in,
+		    c->spi_out, kaddr_str(&c->ts_local.src, b1, sizeof(b1)),
+		    c->ts_local.src_plen,
+		    kaddr_str(&c->ts_remote.dst, b2, sizeof(b2)),
+		    c->ts_remote.dst_plen, c->pfs ? ", PFS" : "",
+		    c->udp_encap ? ", UDP-encapsulated" : "");
 	}
 	/* a renewed SA replaces the one it names (our rekey) or, for a
 	 * Quick Mode an ACQUIRE started meanwhile, the one rekeying for the
@@ -768,7 +963,7 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 		    (ch->replaces ? old->spi_in == ch->replaces
 				  : old->rekeying &&
 					strcmp(old->policy, c->policy) == 0)) {
-			send_delete(v, old->spi_in);
+			send_delete_child(v, old);
 			v1c_remove(v, old, "replaced by a new Quick Mode");
 		} else if (old != c && !ch->replaces && !c->ours &&
 			   strcmp(old->policy, c->policy) == 0 &&
@@ -881,12 +1076,21 @@ static void established(struct v1_sa *v)
 	}
 }
 
-static struct v1_child *child_by_out(struct v1_sa *v, uint32_t spi_out)
+/* The CHILD SA one of whose SAs the peer's Delete names (ISAKMP
+ * protocol, our outbound SPI or CPI): the bundle goes whole. */
+static struct v1_child *child_by_out(struct v1_sa *v, uint8_t proto,
+				     uint32_t spi_out)
 {
 	struct v1_child *c;
 
 	for (c = v->children; c; c = c->next)
-		if (c->spi_out == spi_out)
+		if ((proto == ISAKMP_PROTO_ESP && c->proto == IPPROTO_ESP &&
+		     c->spi_out == spi_out) ||
+		    (proto == ISAKMP_PROTO_AH &&
+		     ((c->proto == IPPROTO_AH && c->spi_out == spi_out) ||
+		      (c->ah && c->ah_spi_out == spi_out))) ||
+		    (proto == ISAKMP_PROTO_IPCOMP && c->ipcomp &&
+		     c->cpi_out == spi_out))
 			return c;
 	return NULL;
 }
@@ -937,8 +1141,11 @@ static void v1_out(struct v1_sa *v, struct ikev1_out *o)
 			ev_timer_start(v->d->loop, &v->dpd,
 				       sa_conf(v)->dpd_delay_sec * 1000ull);
 	}
-	if (o->deleted_proto == ISAKMP_PROTO_ESP) {
-		struct v1_child *c = child_by_out(v, o->deleted_spi);
+	if (o->deleted_proto == ISAKMP_PROTO_ESP ||
+	    o->deleted_proto == ISAKMP_PROTO_AH ||
+	    o->deleted_proto == ISAKMP_PROTO_IPCOMP) {
+		struct v1_child *c =
+		    child_by_out(v, o->deleted_proto, o->deleted_spi);
 		if (c)
 			v1c_remove(v, c, "deleted by the peer");
 		v1c_arm(v);
@@ -1100,7 +1307,7 @@ static int input_other_policies(struct v1_sa *v, const uint8_t *pkt, size_t len,
 
 	snprintf(keep, sizeof(keep), "%s", v->policy);
 	while ((p = cfg_policy_for_remote(v->d->cfg, v->remote, &it))) {
-		if (strcmp(p->name, keep) == 0 || !p->n_v1_esp)
+		if (strcmp(p->name, keep) == 0 || !p->v1)
 			continue;
 		conf_policy(v, p);
 		rc = ikev1_input(v->e, pkt, len, o);
@@ -1191,7 +1398,7 @@ int v1_initiate(struct iked *d, const struct ike_remote *r,
 			 r->name);
 		return -ENOENT;
 	}
-	if (!p || !p->n_v1_esp) {
+	if (!p || !p->v1) {
 		snprintf(err, errlen, "remote %s: no IKEv1 policy", r->name);
 		return -ENOENT;
 	}
@@ -1291,9 +1498,11 @@ bool v1_kernel_expire(struct iked *d, uint32_t spi, bool hard)
 
 	for (v = d->v1sas; v; v = v->next)
 		for (c = v->children; c; c = c->next)
-			if (c->spi_in == spi || c->spi_out == spi) {
+			if (c->spi_in == spi || c->spi_out == spi ||
+			    (c->ah &&
+			     (c->ah_spi_in == spi || c->ah_spi_out == spi))) {
 				if (hard) {
-					send_delete(v, c->spi_in);
+					send_delete_child(v, c);
 					v1c_remove(v, c, "kernel hard expire");
 				} else if (c->ours && !c->rekeying) {
 					c->rekey_ms = ev_now_ms();
@@ -1314,14 +1523,14 @@ int v1_delete_id(struct iked *d, uint32_t id, bool child)
 			continue;
 		if (!child && v->id == id) {
 			for (c = v->children; c; c = c->next)
-				send_delete(v, c->spi_in);
+				send_delete_child(v, c);
 			send_delete(v, 0);
 			v1_kill(v, "deleted by ikedctl");
 			return 0;
 		}
 		for (c = v->children; c && child; c = c->next)
 			if (c->id == id) {
-				send_delete(v, c->spi_in);
+				send_delete_child(v, c);
 				v1c_remove(v, c, "deleted by ikedctl");
 				v1c_arm(v);
 				return 0;
@@ -1339,7 +1548,7 @@ void v1_shutdown(struct iked *d)
 		if (v->dead)
 			continue;
 		for (c = v->children; c; c = c->next)
-			send_delete(v, c->spi_in);
+			send_delete_child(v, c);
 		send_delete(v, 0);
 		v1_kill(v, "shutdown");
 	}

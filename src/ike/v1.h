@@ -48,9 +48,22 @@ struct v1_child {
 	uint32_t id; /* unique, shared with IKEv2 CHILD SA ids */
 	char policy[CFG_NAME_MAX];
 	uint32_t reqid;
+	/* the SA that names the bundle: IPPROTO_ESP, or IPPROTO_AH when
+	 * there is no ESP (sa_index { ah; }) */
+	uint8_t proto;
 	uint32_t spi_in, spi_out;
 	bool in_installed, out_installed;
 	uint16_t encr, keybits, integ; /* IKEv2 transform IDs */
+	/* AH beside ESP (sa_index { ah; esp; }): its own SA pair */
+	bool ah;
+	uint32_t ah_spi_in, ah_spi_out;
+	uint16_t ah_integ;
+	bool ah_in_installed, ah_out_installed;
+	/* IPComp (RFC 3173): IKEV2_IPCOMP_* (same numbers as RFC 2407
+	 * §4.4.5), 0 = none; CPIs in and out */
+	uint8_t ipcomp;
+	uint16_t cpi_in, cpi_out;
+	bool cpi_in_installed, cpi_out_installed;
 	bool pfs, udp_encap;
 	struct ksel ts_local, ts_remote;
 	uint64_t created_ms, rekey_ms, expire_ms;
@@ -59,7 +72,8 @@ struct v1_child {
 	char install_err[128];
 };
 
-#define V1_LARVAL_MAX IKEV1_MAX_QM
+/* larval SAs (getspi) of Quick Modes in flight: ESP or AH and a CPI */
+#define V1_LARVAL_MAX (IKEV1_MAX_QM * 3)
 
 struct v1_sa {
 	struct v1_sa *next;
@@ -98,6 +112,7 @@ struct v1_sa {
 	bool reauth_started;
 	uint32_t reauth_of;
 	uint32_t larval[V1_LARVAL_MAX]; /* getspi SPIs not yet in a child */
+	uint8_t larval_proto[V1_LARVAL_MAX]; /* IPPROTO_ESP/AH/COMP */
 	unsigned n_larval;
 
 	uint64_t created_ms, established_ms, last_recv_ms, expire_ms;

@@ -366,6 +366,64 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 	return 0;
 }
 
+/* RFC 2407 §4.4.3: the AH transforms of ip's ah_auth_alg (as IKEv2
+ * integrity IDs; when empty, the policy's integrity list, which is AH's
+ * for an AH-only bundle). */
+static int v1_conf_ah(struct ike_policy *p, const struct conf_ipsec *ip,
+		      char *msg, size_t msglen)
+{
+	const struct conf_alg_list *l = &ip->ah->ah_auth_alg;
+	size_t n = l->n ? l->n : p->esp_integ.n;
+
+	p->n_v1_ah = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t id;
+		uint8_t ah;
+
+		if (l->n) {
+			const struct conf_alg_info *ai =
+			    conf_alg_info(l->v[i].alg);
+			id = ai ? ai->integ_id : 0;
+		} else {
+			id = p->esp_integ.a[i].id;
+		}
+		switch (id) {
+		case IKEV2_INTEG_HMAC_MD5_96:
+			ah = ISAKMP_AH_MD5;
+			break;
+		case IKEV2_INTEG_HMAC_SHA1_96:
+			ah = ISAKMP_AH_SHA;
+			break;
+		case IKEV2_INTEG_HMAC_SHA2_256_128:
+			ah = ISAKMP_AH_SHA2_256;
+			break;
+		case IKEV2_INTEG_HMAC_SHA2_384_192:
+			ah = ISAKMP_AH_SHA2_384;
+			break;
+		case IKEV2_INTEG_HMAC_SHA2_512_256:
+			ah = ISAKMP_AH_SHA2_512;
+			break;
+		default:
+			snprintf(msg, msglen,
+				 "ah_auth_alg %s: only hmac_md5, hmac_sha1, "
+				 "hmac_sha2_*",
+				 id ? crypto_integ_name(id) : "?");
+			return -EINVAL;
+		}
+		if (p->n_v1_ah >= CFG_ALG_MAX || p->n_v1_ah >= IKEV1_MAX_P2) {
+			snprintf(msg, msglen, "more than %d AH suites",
+				 IKEV1_MAX_P2);
+			return -EINVAL;
+		}
+		p->v1_ah[p->n_v1_ah++] = ah;
+	}
+	if (!p->n_v1_ah) {
+		snprintf(msg, msglen, "no AH suite (ah_auth_alg)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #undef ERR
 #define ERR(...)                                                               \
 	do {                                                                   \
@@ -378,7 +436,8 @@ int v1_conf_remote(struct ike_remote *r, const struct conf_remote *cr,
 				 cp->loc.file ? cp->loc.file : "?",            \
 				 cp->loc.line, cp->name, cp->remote->name,     \
 				 m_);                                          \
-			p->n_v1_esp = 0;                                       \
+			p->n_v1_esp = p->n_v1_ah = 0;                          \
+			p->v1 = false;                                         \
 			return 0;                                              \
 		}                                                              \
 		snprintf(err, errlen,                                          \
@@ -393,8 +452,10 @@ int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp, char *err,
 {
 	struct ike_policy *p = NULL;
 	const struct ike_remote *r;
-	const struct conf_sa *esp;
+	const struct conf_ipsec *ip;
+	char ahmsg[160];
 	size_t i, j, n = 0;
+	int rc;
 
 	if (!cp->remote || cp->action != CONF_ACTION_AUTO_IPSEC)
 		return 0;
@@ -411,10 +472,16 @@ int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp, char *err,
 		ERR("iked's IKEv1 negotiates tunnel mode only");
 	if (!p->sel.af)
 		ERR("no selector: Quick Mode needs IDci/IDcr");
-	if (!cp->nipsec || !cp->ipsec[0]->esp || cp->ipsec[0]->ah ||
-	    cp->ipsec[0]->ipcomp)
-		ERR("iked's IKEv1 negotiates ESP alone (no AH, no IPComp)");
-	esp = cp->ipsec[0]->esp;
+	/* RFC 2409 §5.5, RFC 2408 §4.2: the bundle as AND-ed proposals
+	 * (isakmp/bundle.h): AH, ESP, or both, each with or without IPComp */
+	if (!cp->nipsec || (!cp->ipsec[0]->esp && !cp->ipsec[0]->ah))
+		ERR("sa_index: IPComp needs AH or ESP beside it");
+	ip = cp->ipsec[0];
+	if (ip->ipcomp && !p->n_ipcomp)
+		ERR("ipcomp_alg: iked's IKEv1 offers deflate only "
+		    "(RFC 2407 §4.4.5)");
+	if (ip->ah && (rc = v1_conf_ah(p, ip, ahmsg, sizeof(ahmsg))) < 0)
+		ERR("%s", ahmsg);
 	/* RFC 2407 §4.4.4 ESP transform IDs, §4.5 authentication */
 	for (i = 0; i < p->esp_encr.n; i++) {
 		uint16_t e = p->esp_encr.a[i].id, b = p->esp_encr.a[i].keybits;
@@ -458,9 +525,9 @@ int v1_conf_policy(struct ike_cfg *cfg, const struct conf_policy *cp, char *err,
 			n++;
 		}
 	}
-	(void)esp;
-	if (!n)
+	if (ip->esp && !n)
 		ERR("no ESP suite (esp_enc_alg x esp_auth_alg)");
 	p->n_v1_esp = (unsigned)n;
+	p->v1 = true;
 	return 0;
 }

@@ -304,6 +304,24 @@ void ksa_wipe(struct ksa *sa)
 		mem_wipe(sa, sizeof(*sa));
 }
 
+void ksa_to_comp(struct ksa *k, uint16_t cpi, uint16_t comp_id)
+{
+	struct ksa c;
+
+	memset(&c, 0, sizeof(c));
+	c.proto = IPPROTO_COMP;
+	c.spi = cpi;
+	c.comp_id = comp_id;
+	c.src = k->src;
+	c.dst = k->dst;
+	c.mode = k->mode;
+	c.reqid = k->reqid;
+	c.sel = k->sel;
+	c.update = k->update;
+	mem_wipe(k, sizeof(*k));
+	*k = c;
+}
+
 /* ---- algorithms -------------------------------------------------------- */
 
 /* Linux crypto names as used by ip-xfrm(8) and strongSwan. */

@@ -374,6 +374,10 @@ int k_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 int k_migrate(struct kernel *k, const struct kmigrate_req *r);
 
 void ksa_wipe(struct ksa *sa);
+/* The IPComp SA (RFC 3173 §2: no keys, no sequence numbers, the CPI as
+ * its SPI) beside the ESP/AH SA k describes: k keeps its endpoints, mode,
+ * reqid and transport selector and becomes that SA (keys wiped). */
+void ksa_to_comp(struct ksa *k, uint16_t cpi, uint16_t comp_id);
 
 /*
  * The MIGRATE rules every backend applies (Linux net/xfrm semantics):
