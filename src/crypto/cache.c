@@ -12,11 +12,10 @@ static struct {
 	const char *name;
 	EVP_CIPHER *c;
 } ciphers[] = {
-    {"DES-EDE3-CBC", NULL}, {"AES-128-CBC", NULL}, {"AES-192-CBC", NULL},
-    {"AES-256-CBC", NULL},  {"AES-128-CTR", NULL}, {"AES-192-CTR", NULL},
-    {"AES-256-CTR", NULL},  {"AES-128-GCM", NULL}, {"AES-192-GCM", NULL},
-    {"AES-256-GCM", NULL},  {"ChaCha20-Poly1305", NULL},
-    {"AES-128-ECB", NULL},
+    {"DES-EDE3-CBC", NULL}, {"AES-128-CBC", NULL},	 {"AES-192-CBC", NULL},
+    {"AES-256-CBC", NULL},  {"AES-128-CTR", NULL},	 {"AES-192-CTR", NULL},
+    {"AES-256-CTR", NULL},  {"AES-128-GCM", NULL},	 {"AES-192-GCM", NULL},
+    {"AES-256-GCM", NULL},  {"ChaCha20-Poly1305", NULL}, {"AES-128-ECB", NULL},
 };
 static struct {
 	const char *name;

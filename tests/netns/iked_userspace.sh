@@ -212,6 +212,28 @@ rekey_under_traffic() {
 	fi
 }
 
+# cap_wire NAME OUTER_A/PLEN : capture on a's link (PID[tshark]).  A
+# written pcap header does not prove dumpcap records yet (under load the
+# first seconds went missing), so a canary datagram to port 9 goes to the
+# link's broadcast (ff02::1 for IPv6), which no policy covers and which
+# needs no neighbour, until the capture holds it.
+cap_wire() {
+	local f=$T/wire.$1.pcap py
+	ip netns exec "$(ns_of a)" dumpcap -q -P -i va -w "$f" >/dev/null 2>&1 &
+	PID[tshark]=$!
+	py='import ipaddress, socket, sys
+n = ipaddress.ip_interface(sys.argv[1]).network
+if n.version == 4:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.sendto(b"canary", (str(n.broadcast_address), 9))
+else:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.sendto(b"canary", ("ff02::1", 9, 0, socket.if_nametoindex("va")))'
+	wait_for 10 eval "in_ns a python3 -c '$py' '$2' && sleep 0.2 && python3 '$HERE/../lib/keys.py' pcap-has-udp '$f' 9" ||
+		echo "# capture on va: no canary seen"
+}
+
 # run_case NAME OUTER_A OUTER_B OPLEN INNER_A INNER_B NET_A NET_B [BYTES]
 run_case() {
 	local n=$1 oa=$2 ob=$3 opl=$4
@@ -238,9 +260,7 @@ run_case() {
 			eval "! in_ns a ip $fam route show $netb | grep -q r2tun0"
 		check "$n: r2espd's policy rules (IKE, KINK, its own ESP to main)" \
 			eval "in_ns a ip $fam rule show | grep -q '15407:.*lookup 154' && in_ns a ip $fam rule show | grep -q '15401:.*sport 500'"
-		ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/wire.$n.pcap" >/dev/null 2>&1 &
-		PID[tshark]=$!
-		wait_for 10 test -s "$T/wire.$n.pcap"
+		cap_wire "$n" "$oa/$opl"
 	else
 		check "$n: r2espd routes $netb into its TUN device" \
 			eval "in_ns a ip $fam route show $netb | grep -q r2tun0"
