@@ -237,6 +237,7 @@ struct ike_sa {
 	size_t req_len;
 	unsigned req_tries;
 	uint64_t req_first_ms;
+	unsigned req_reprieve_ms; /* verdict postponed for unread input */
 	struct ev_timer rtx;
 	struct task *active; /* task waiting for the response */
 	struct task *queue;  /* tasks not started yet */
@@ -378,6 +379,8 @@ uint16_t net_local_port(struct iked *d, const struct kaddr *a, bool natt);
 int net_route_src(const struct kaddr *peer, struct kaddr *src);
 /* A socket can send from local (wildcard or bound to it), natt framing. */
 bool net_can_send(struct iked *d, const struct ike_ep *local, bool natt);
+/* Some IKE socket holds a datagram the loop has not read yet. */
+bool net_rx_pending(const struct iked *d);
 /* The path MTU the kernel knows towards peer (route or PMTU cache),
  * or a negative errno. */
 int net_path_mtu(const struct kaddr *peer);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -176,6 +177,19 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		ike_pcap_write(d, &peer, &local, rxbuf, (size_t)n);
 		ike_input(d, &local, &peer, s->natt, r.p, r.len);
 	}
+}
+
+bool net_rx_pending(const struct iked *d)
+{
+	for (size_t i = 0; i < d->nsock; i++) {
+		int n = 0;
+
+		/* UDP: the size of the next datagram, 0 when none */
+		if (d->sock[i].fd >= 0 &&
+		    ioctl(d->sock[i].fd, FIONREAD, &n) == 0 && n > 0)
+			return true;
+	}
+	return false;
 }
 
 static int sock_open(struct iked *d, const struct kaddr *addr, int af,

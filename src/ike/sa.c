@@ -527,6 +527,10 @@ void task_run(struct ike_sa *sa)
 
 /* ---- requests and retransmission ---- */
 
+/* How long a give-up may wait for unread input, and in what steps. */
+#define RTX_REPRIEVE_MS	     5000
+#define RTX_REPRIEVE_STEP_MS 100
+
 static unsigned rtx_timeout(const struct ike_sa *sa)
 {
 	const struct ike_remote *r = cfg_remote_by_name(sa->d->cfg, sa->remote);
@@ -582,6 +586,7 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len)
 	sa->req_mid = sa->mid_next;
 	sa->req_out = true;
 	sa->req_tries = 0;
+	sa->req_reprieve_ms = 0;
 	sa->req_first_ms = ev_now_ms();
 	sa_transmit(sa, pkt, len);
 	ev_timer_start(sa->d->loop, &sa->rtx, rtx_timeout(sa));
@@ -607,6 +612,16 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	if (!sa->req_out || sa->state == IKE_S_DEAD)
 		return;
 	if (sa->req_tries >= rtx_limit(sa)) {
+		/* An overloaded loop may not have read the answer yet (it
+		 * reads NET_RX_BATCH datagrams per wakeup): while input
+		 * waits, look again shortly, for at most RTX_REPRIEVE_MS,
+		 * before declaring a live peer dead. */
+		if (sa->req_reprieve_ms < RTX_REPRIEVE_MS &&
+		    net_rx_pending(sa->d)) {
+			sa->req_reprieve_ms += RTX_REPRIEVE_STEP_MS;
+			ev_timer_start(loop, &sa->rtx, RTX_REPRIEVE_STEP_MS);
+			return;
+		}
 		log_warn(MOD,
 			 "IKE SA #%u: no response to %s request %u "
 			 "after %u retransmissions, giving up",

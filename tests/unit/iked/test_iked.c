@@ -20,6 +20,11 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "ike/cwork.h"
 #include "ike/exch.h"
@@ -763,6 +768,54 @@ static void test_dpd_timer_jitter(void **st)
 	assert_false(ev_timer_active(&a->dpd));
 }
 
+/* The last retransmission ran out while an answer may sit unread in an
+ * IKE socket (a loop busy with 100,000 SAs reads NET_RX_BATCH per
+ * wakeup): the verdict waits in 100 ms steps, and falls once the input
+ * is drained. */
+static void test_rtx_waits_for_unread_input(void **st)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sin);
+	struct ike_sa *a;
+	int rx, tx;
+	char b;
+
+	(void)st;
+	A.cfg->remote[0].dpd_delay_sec = 30;
+	establish();
+	a = live_sa(&A);
+	/* a DPD request Bob never gets to answer */
+	a->last_recv_ms = ev_now_ms() - 30000;
+	ike_dpd_fire(A.loop, &a->dpd, a);
+	assert_true(a->req_out);
+	a->req_tries = A.cfg->remote[0].max_retry;
+	/* one datagram waiting in an IKE socket of A's */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rx = socket(AF_INET, SOCK_DGRAM, 0);
+	tx = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(rx >= 0 && tx >= 0);
+	assert_int_equal(bind(rx, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&sin, &sl), 0);
+	assert_int_equal(
+	    sendto(tx, "x", 1, 0, (struct sockaddr *)&sin, sizeof(sin)), 1);
+	A.sock[A.nsock].fd = rx;
+	A.sock[A.nsock].af = AF_INET;
+	A.nsock++;
+	ev_timer_start(A.loop, &a->rtx, 0);
+	ev_run_once(A.loop, 0);
+	assert_int_equal(a->state, IKE_S_ESTABLISHED);
+	assert_int_equal(a->req_reprieve_ms, 100);
+	assert_true(ev_timer_active(&a->rtx));
+	/* read: nothing is pending any more, the next look gives up */
+	assert_int_equal(recv(rx, &b, 1, 0), 1);
+	ev_timer_start(A.loop, &a->rtx, 0);
+	ev_run_once(A.loop, 0);
+	assert_int_equal(a->state, IKE_S_DEAD);
+	A.nsock--;
+	close(rx);
+	close(tx);
+}
+
 /* need_pfs with different preferences: Bob answers the CHILD rekey's
  * KE with INVALID_KE_PAYLOAD, Alice starts it again with his group. */
 static void test_child_pfs_invalid_ke(void **st)
@@ -980,6 +1033,7 @@ int main(void)
 	    T(test_rw_any_identity_bad_psk),
 	    T(test_second_child_and_dpd),
 	    T(test_dpd_timer_jitter),
+	    T(test_rtx_waits_for_unread_input),
 	    T(test_garbage),
 	    T(test_child_pfs_invalid_ke),
 	    T(test_ike_rekey_invalid_ke),
