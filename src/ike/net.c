@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -182,11 +181,14 @@ static void net_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 bool net_rx_pending(const struct iked *d)
 {
 	for (size_t i = 0; i < d->nsock; i++) {
-		int n = 0;
+		uint8_t b;
+		struct iovec iov = {&b, 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
-		/* UDP: the size of the next datagram, 0 when none */
+		/* A peek with recvmsg, the call net_read() makes: the
+		 * engine's seccomp filter refuses ioctl (FIONREAD). */
 		if (d->sock[i].fd >= 0 &&
-		    ioctl(d->sock[i].fd, FIONREAD, &n) == 0 && n > 0)
+		    recvmsg(d->sock[i].fd, &mh, MSG_PEEK | MSG_DONTWAIT) >= 0)
 			return true;
 	}
 	return false;
