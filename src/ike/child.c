@@ -705,6 +705,26 @@ fail:
 	return rc < 0 ? rc : -EIO;
 }
 
+void child_pair_del(struct iked *d, uint32_t child_id, uint8_t proto,
+		    const struct kaddr *local, const struct kaddr *peer,
+		    uint32_t spi_in, uint32_t spi_out, bool *in_installed,
+		    bool *out_installed)
+{
+	const char *name = proto == IPPROTO_AH	   ? "AH SA"
+			   : proto == IPPROTO_COMP ? "IPComp SA"
+						   : "SA";
+
+	if (*in_installed && d->kern_open &&
+	    k_sa_del(&d->kern, proto, local, spi_in) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting inbound %s %08x: %s",
+			 child_id, name, spi_in, d->kern.last_error);
+	if (*out_installed && d->kern_open &&
+	    k_sa_del(&d->kern, proto, peer, spi_out) < 0)
+		log_warn(MOD, "CHILD SA #%u: deleting outbound %s %08x: %s",
+			 child_id, name, spi_out, d->kern.last_error);
+	*in_installed = *out_installed = false;
+}
+
 void child_uninstall(struct child_sa *c)
 {
 	struct iked *d = c->ike->d;
@@ -713,25 +733,11 @@ void child_uninstall(struct child_sa *c)
 
 	rw_child_gone(c); /* its dynamic policies (rw.c) */
 	endpoints(c, p, &local, &peer);
-	if (c->in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, c->proto, &local, c->spi_in) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting inbound SA %08x: %s",
-			 c->id, c->spi_in, d->kern.last_error);
-	if (c->out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, c->proto, &peer, c->spi_out) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
-			 c->id, c->spi_out, d->kern.last_error);
-	c->in_installed = c->out_installed = false;
+	child_pair_del(d, c->id, c->proto, &local, &peer, c->spi_in, c->spi_out,
+		       &c->in_installed, &c->out_installed);
 	/* §3.11: IPComp SAs have no Delete of their own: they go here */
-	if (c->cpi_in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_COMP, &local, c->cpi_in) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting inbound IPComp %04x: %s",
-			 c->id, c->cpi_in, d->kern.last_error);
-	if (c->cpi_out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_COMP, &peer, c->cpi_out) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting outbound IPComp %04x: %s",
-			 c->id, c->cpi_out, d->kern.last_error);
-	c->cpi_in_installed = c->cpi_out_installed = false;
+	child_pair_del(d, c->id, IPPROTO_COMP, &local, &peer, c->cpi_in,
+		       c->cpi_out, &c->cpi_in_installed, &c->cpi_out_installed);
 }
 
 /* Derive and install; returns 0, or a negative errno on failure (the

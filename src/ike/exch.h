@@ -69,6 +69,12 @@ int ike_queue_ike_delete(struct ike_sa *sa);
 
 /* Remove a child's SAs from the kernel (both directions). */
 void child_uninstall(struct child_sa *c);
+/* Removes one SA pair of a CHILD SA (ESP, AH or the IPComp pair; IKEv2
+ * and IKEv1 alike) from the kernel, logging failures; clears the flags. */
+void child_pair_del(struct iked *d, uint32_t child_id, uint8_t proto,
+		    const struct kaddr *local, const struct kaddr *peer,
+		    uint32_t spi_in, uint32_t spi_out, bool *in_installed,
+		    bool *out_installed);
 
 /* Kernel EXPIRE event for one of our inbound/outbound SAs. */
 void child_kernel_expire(struct iked *d, uint32_t spi, bool hard);

@@ -351,34 +351,14 @@ static void v1c_uninstall(struct v1_sa *v, struct v1_child *c)
 	struct kaddr local, peer;
 
 	endpoints(v, &local, &peer);
-	if (c->in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, c->proto, &local, c->spi_in) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting inbound SA %08x: %s",
-			 c->id, c->spi_in, d->kern.last_error);
-	if (c->out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, c->proto, &peer, c->spi_out) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting outbound SA %08x: %s",
-			 c->id, c->spi_out, d->kern.last_error);
-	c->in_installed = c->out_installed = false;
-	/* every SA of the bundle: AH beside ESP, the IPComp pair */
-	if (c->ah_in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_AH, &local, c->ah_spi_in) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting inbound AH SA %08x: %s",
-			 c->id, c->ah_spi_in, d->kern.last_error);
-	if (c->ah_out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_AH, &peer, c->ah_spi_out) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting outbound AH SA %08x: %s",
-			 c->id, c->ah_spi_out, d->kern.last_error);
-	c->ah_in_installed = c->ah_out_installed = false;
-	if (c->cpi_in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_COMP, &local, c->cpi_in) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting inbound IPComp %04x: %s",
-			 c->id, c->cpi_in, d->kern.last_error);
-	if (c->cpi_out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, IPPROTO_COMP, &peer, c->cpi_out) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting outbound IPComp %04x: %s",
-			 c->id, c->cpi_out, d->kern.last_error);
-	c->cpi_in_installed = c->cpi_out_installed = false;
+	/* every SA of the bundle: ESP, AH beside it, the IPComp pair */
+	child_pair_del(d, c->id, c->proto, &local, &peer, c->spi_in, c->spi_out,
+		       &c->in_installed, &c->out_installed);
+	child_pair_del(d, c->id, IPPROTO_AH, &local, &peer, c->ah_spi_in,
+		       c->ah_spi_out, &c->ah_in_installed,
+		       &c->ah_out_installed);
+	child_pair_del(d, c->id, IPPROTO_COMP, &local, &peer, c->cpi_in,
+		       c->cpi_out, &c->cpi_in_installed, &c->cpi_out_installed);
 }
 
 /* The only way a CHILD SA dies: out of the list, out of the kernel. */
