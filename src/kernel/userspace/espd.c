@@ -21,7 +21,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <signal.h>
@@ -582,7 +581,6 @@ void espd_mapping(struct espd *d, struct espd_sa *sa, const struct kaddr *addr,
 struct req {
 	struct espd *d;
 	int fd;
-	uint64_t deadline; /* ev_now_ms() after which a full socket fails */
 	struct espm_hdr h;
 	struct wr w; /* reply body */
 	char why[160];
@@ -1101,57 +1099,34 @@ static int send_reply(struct req *q, uint16_t type, struct wr *body, int status)
 		espm_put_str(&w, q->why[0] ? q->why : strerror(-status));
 	else if (body && body->len)
 		wr_bytes(&w, body->buf, body->len);
-	if (wr_error(&w))
+	if (wr_error(&w) || send(q->fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
 		rc = -EIO;
-	/* The control sockets are non-blocking: a dump of 20,000 entries
-	 * fills the client's queue faster than it reads, and an item lost
-	 * to EAGAIN would leave a dump that looks complete.  So wait for
-	 * room, up to the request's deadline; past it the caller fails the
-	 * request (the client sees an error or EOF, never a short list). */
-	while (rc == 0 && send(q->fd, w.buf, w.len, MSG_NOSIGNAL) < 0) {
-		struct pollfd pfd = {.fd = q->fd, .events = POLLOUT};
-		uint64_t now = ev_now_ms();
-
-		if (errno == EINTR)
-			continue;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    now >= q->deadline ||
-		    poll(&pfd, 1, (int)(q->deadline - now)) < 0)
-			rc = -EIO;
-	}
 	wr_free(&w);
 	return rc;
 }
 
-/* Every entry or an error: an item that cannot be sent ends the dump
- * with -EIO, so the client never takes a short list for the whole. */
-static int req_dump(struct req *q, uint16_t type)
+static void req_dump(struct req *q, uint16_t type)
 {
 	struct wr item;
-	int rc = 0;
 
 	wr_init(&item, ESPM_MAX);
 	if (type == ESPM_POL_DUMP) {
-		for (struct espd_pol *p = q->d->pols; p && !rc; p = p->next) {
+		for (struct espd_pol *p = q->d->pols; p; p = p->next) {
 			wr_reset(&item);
 			espm_put_kpolicy(&item, &p->p);
-			rc = send_reply(q, ESPM_ITEM, &item, 0);
+			send_reply(q, ESPM_ITEM, &item, 0);
 		}
 	} else {
-		for (struct espd_sa *s = q->d->sas; s && !rc; s = s->next) {
+		for (struct espd_sa *s = q->d->sas; s; s = s->next) {
 			if (s->larval)
 				continue;
 			wr_reset(&item);
 			espm_put_ksa(&item, &s->k, false);
 			espm_put_kcounters(&item, &s->esp.cnt);
-			rc = send_reply(q, ESPM_ITEM, &item, 0);
+			send_reply(q, ESPM_ITEM, &item, 0);
 		}
 	}
 	wr_free(&item);
-	if (rc < 0)
-		WHY(q, "dump incomplete: the client read nothing for %u ms",
-		    q->d->ctl_wait_ms ? q->d->ctl_wait_ms : ESPD_CTL_WAIT_MS);
-	return rc;
 }
 
 static void req_stats(struct req *q)
@@ -1213,9 +1188,6 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 	struct rd r;
 	int rc;
 
-	q.deadline =
-	    ev_now_ms() + (d->ctl_wait_ms ? d->ctl_wait_ms : ESPD_CTL_WAIT_MS);
-
 	r = rd_init(buf, n);
 	if (espm_get_hdr(&r, &q.h) < 0) {
 		log_rl_warn(MOD, "short control message dropped");
@@ -1257,7 +1229,8 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 		break;
 	case ESPM_POL_DUMP:
 	case ESPM_SA_DUMP:
-		rc = req_dump(&q, q.h.type);
+		req_dump(&q, q.h.type);
+		rc = 0;
 		break;
 	case ESPM_FLUSH_OWN:
 		flush_own(d);

@@ -132,9 +132,6 @@ struct ev_loop;
 #define ESPD_ACQ_RETRY	 10   /* s between ACQUIREs for one policy */
 #define ESPD_LARVAL_LIFE 60   /* s a getspi reservation lives */
 #define ESPD_MAX_CLIENTS 32
-/* A control reply waits at most this long for its client to read (the
- * packet path waits with it; clients are root or r2espd's own user). */
-#define ESPD_CTL_WAIT_MS 2000
 /* Memory bounds (ARCHITECTURE.md, r2espd(8)): SAD entries (larval
  * included; ~4 KiB each with their cipher contexts), policies, and
  * policies that hold a queue of packets waiting for an SA
@@ -353,9 +350,6 @@ struct espd {
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd;
 	struct espd_client cli[ESPD_MAX_CLIENTS];
-	/* How long one control reply may wait for its client to make room
-	 * (0: ESPD_CTL_WAIT_MS); tests shorten it. */
-	unsigned ctl_wait_ms;
 
 	struct espd_sa *sas;
 	/* SAD indexes (lib/hidx.h): by SPI / CPI (inbound), by reqid
