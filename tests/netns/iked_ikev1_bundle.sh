@@ -32,6 +32,9 @@ netns_init r2k1b iked_ikev1_bundle
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || skip_all "iked_ikev1_bundle: no build dir"
 . "$TOP/tests/lib/racoon2.sh"
 . "$TOP/tests/lib/tshark.sh"
+# Random payloads must not meet tshark's UDP heuristics (one once
+# decoded as a malformed RTCP packet): the test datagrams' ports are data.
+TS_DECODE_AS=(-d udp.port==9,data)
 r2_us_bins "$BUILD"
 for b in "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"; do
 	[ -x "$b" ] || skip_all "iked_ikev1_bundle: $b not built"

@@ -41,6 +41,9 @@ need_cmd python3 ping
 OA=198.51.100.1 OB=198.51.100.2 IA=203.0.113.1 IB=203.0.113.129
 NPKT=5 # datagrams of each kind, pings
 PZ=5001 PR=5002 # UDP ports: compressible, random
+# Random payloads must not meet tshark's UDP heuristics (one once
+# decoded as a malformed RTCP packet): the test datagrams' ports are data.
+TS_DECODE_AS=(-d "udp.port==$PZ,data" -d "udp.port==$PR,data")
 
 # the racoon2.conf of a pair (tests/lib/racoon2.sh) with IPComp beside ESP
 ipc_conf() {

@@ -61,6 +61,9 @@ OA=198.51.100.1 OB=198.51.100.2 IA=203.0.113.1 IB=203.0.113.129
 NETA=203.0.113.0/25 NETB=203.0.113.128/25
 NPKT=4
 PZ=5001 PR=5002 # UDP ports: compressible, random
+# Random payloads must not meet tshark's UDP heuristics (one once
+# decoded as a malformed RTCP packet): the test datagrams' ports are data.
+TS_DECODE_AS=(-d "udp.port==$PZ,data" -d "udp.port==$PR,data")
 
 espctl() { local h=$1; shift; ns_exec "$h" "$ESPCTL" -s "$TEST_DIR/$h/r2espd.sock" "$@"; }
 kctl() { local h=$1; shift; ns_exec "$h" "$KINKCTL" -s "$TEST_DIR/$h/kinkd.sock" "$@"; }
