@@ -478,15 +478,15 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	ev_timer_start(v->d->loop, &v->rtx, v->rtx_ms);
 }
 
-/* An Informational Delete of a CHILD SA (spi_in) or of the ISAKMP SA
- * (0) to the peer. */
-static void send_delete(struct v1_sa *v, uint32_t spi_in)
+/* An Informational Delete of the ISAKMP SA to the peer (CHILD SAs:
+ * send_delete_spis, one payload per protocol of the bundle). */
+static void send_delete_isakmp(struct v1_sa *v)
 {
 	struct ikev1_out o;
 
 	if (!v->e || ikev1_sa_state(v->e) != IKEV1_ESTABLISHED)
 		return;
-	if (ikev1_delete(v->e, spi_in, &o) == 0 && o.pkt)
+	if (ikev1_delete(v->e, 0, &o) == 0 && o.pkt)
 		send_pkt(v, o.pkt, o.len);
 	ikev1_out_clear(&o);
 }
@@ -556,7 +556,7 @@ static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	 * (a later ACQUIRE negotiates anew) */
 	for (c = v->children; c; c = c->next)
 		send_delete_child(v, c);
-	send_delete(v, 0);
+	send_delete_isakmp(v);
 	v1_kill(v, "ISAKMP SA lifetime expired");
 }
 
@@ -1017,7 +1017,7 @@ static void reauth_done(struct v1_sa *v)
 	v->reauth_of = 0;
 	if (!old)
 		return;
-	send_delete(old, 0);
+	send_delete_isakmp(old);
 	v1_kill(old, "re-authenticated");
 }
 
@@ -1504,7 +1504,7 @@ int v1_delete_id(struct iked *d, uint32_t id, bool child)
 		if (!child && v->id == id) {
 			for (c = v->children; c; c = c->next)
 				send_delete_child(v, c);
-			send_delete(v, 0);
+			send_delete_isakmp(v);
 			v1_kill(v, "deleted by ikedctl");
 			return 0;
 		}
@@ -1529,7 +1529,7 @@ void v1_shutdown(struct iked *d)
 			continue;
 		for (c = v->children; c; c = c->next)
 			send_delete_child(v, c);
-		send_delete(v, 0);
+		send_delete_isakmp(v);
 		v1_kill(v, "shutdown");
 	}
 	v1_reap(d);

@@ -1009,6 +1009,29 @@ struct rxmeta {
 	} cmsg[ESPD_BATCH];
 };
 
+_Static_assert(ESPD_URX_N <= ESPD_BATCH,
+	       "own_rx_cb arms ESPD_URX_N rxmeta entries");
+
+/* Points the first n entries of m at n buffers of slot octets from base,
+ * with room for a source address and ancillary data, before a recvmmsg
+ * (which overwrites the lengths). */
+static void rxmeta_arm(struct rxmeta *m, uint8_t *base, size_t slot, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &m->msg[i].msg_hdr;
+
+		m->iov[i].iov_base = base + (size_t)i * slot;
+		m->iov[i].iov_len = slot;
+		memset(h, 0, sizeof(*h));
+		h->msg_iov = &m->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_name = &m->from[i];
+		h->msg_namelen = sizeof(m->from[i]);
+		h->msg_control = m->cmsg[i].buf;
+		h->msg_controllen = sizeof(m->cmsg[i].buf);
+	}
+}
+
 static bool pktinfo6(struct msghdr *mh, struct kaddr *dst)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
@@ -1167,18 +1190,7 @@ static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		return;
 	for (int round = 0; round < 8; round++) {
 		int n;
-		for (int i = 0; i < ESPD_BATCH; i++) {
-			struct msghdr *h = &m.msg[i].msg_hdr;
-			m.iov[i].iov_base = d->rx[i];
-			m.iov[i].iov_len = ESPD_SLOT;
-			memset(h, 0, sizeof(*h));
-			h->msg_iov = &m.iov[i];
-			h->msg_iovlen = 1;
-			h->msg_name = &m.from[i];
-			h->msg_namelen = sizeof(m.from[i]);
-			h->msg_control = m.cmsg[i].buf;
-			h->msg_controllen = sizeof(m.cmsg[i].buf);
-		}
+		rxmeta_arm(&m, d->rx[0], ESPD_SLOT, ESPD_BATCH);
 		n = recvmmsg(fd, m.msg, ESPD_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
@@ -1239,18 +1251,7 @@ static void own_rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 
 	for (int round = 0; round < 16; round++) {
 		int n;
-		for (int i = 0; i < ESPD_URX_N; i++) {
-			struct msghdr *h = &m.msg[i].msg_hdr;
-			m.iov[i].iov_base = d->urx + (size_t)i * ESPD_URX;
-			m.iov[i].iov_len = ESPD_URX;
-			memset(h, 0, sizeof(*h));
-			h->msg_iov = &m.iov[i];
-			h->msg_iovlen = 1;
-			h->msg_name = &m.from[i];
-			h->msg_namelen = sizeof(m.from[i]);
-			h->msg_control = m.cmsg[i].buf;
-			h->msg_controllen = sizeof(m.cmsg[i].buf);
-		}
+		rxmeta_arm(&m, d->urx, ESPD_URX, ESPD_URX_N);
 		n = recvmmsg(fd, m.msg, ESPD_URX_N, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
