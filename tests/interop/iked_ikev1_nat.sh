@@ -27,15 +27,9 @@ LIB=$HERE/../lib
 . "$LIB/tshark.sh"
 
 B=${R2_BUILD:-$HERE/../../build}
-IKED=$B/src/ike/iked
-IKEDCTL=$B/src/ike/ikedctl
-[ -x "$IKEDCTL" ] || IKEDCTL=$B/src/ctl/ikedctl
-SPMD=$B/src/spm/spmd
-ESPD=$B/src/kernel/userspace/r2espd
-ESPCTL=$B/src/kernel/userspace/r2espctl
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "iked_ikev1_nat: $b not built"
-done
+. "$LIB/racoon2.sh"
+r2_us_bins "$B"
+r2_need_bins iked_ikev1_nat "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"
 netns_init r2v1n iked_ikev1_nat
 need_cmd tshark dumpcap swanctl nft ping python3
 charon_available || skip_all "iked_ikev1_nat: strongSwan charon not installed"

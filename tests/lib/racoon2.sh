@@ -13,6 +13,7 @@
 #
 #   r2_find_bins                     sets IKED IKEDCTL SPMD SPMDCTL ESPD or ""
 #   r2_us_bins BUILD                 sets IKED IKEDCTL SPMD SPMDCTL ESPD ESPCTL
+#   r2_need_bins NAME PATH...        skip_all unless each PATH is executable
 #   r2_start_espd HOST NAME [ARGS]   r2espd (userspace ESP data plane, the
 #                                    "kernel userspace" backend's daemon)
 #   r2_start_iked HOST NAME [ARGS]   iked -F -f CONF [-k $R2_KERNEL] [export]
@@ -65,6 +66,16 @@ r2_us_bins() {
 	[ -x "$SPMDCTL" ] || SPMDCTL=$b/src/ctl/spmdctl
 	ESPD=$b/src/kernel/userspace/r2espd
 	ESPCTL=$b/src/kernel/userspace/r2espctl
+}
+
+# r2_need_bins NAME PATH... : skip the whole test NAME (skip_all, exit 77)
+# unless every PATH is an executable, e.g. the ones r2_us_bins set.
+r2_need_bins() {
+	local name=$1 b
+	shift
+	for b in "$@"; do
+		[ -x "$b" ] || skip_all "$name: $b not built"
+	done
 }
 
 r2_dir() { printf '%s/r2-%s' "$TEST_DIR" "$1"; }

@@ -41,9 +41,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || skip_all "ah_userspace: no build dir"
 . "$TOP/tests/lib/racoon2.sh"
 . "$TOP/tests/lib/tshark.sh"
 r2_us_bins "$BUILD"
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "ah_userspace: $b not built"
-done
+r2_need_bins ah_userspace "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"
 need_cmd python3 ping
 AHCHECK=$TOP/tests/lib/ahcheck.py
 V6EXT=$TOP/tests/lib/v6ext.py

@@ -27,16 +27,10 @@ LIB=$HERE/../lib
 . "$LIB/netns.sh"
 
 B=${R2_BUILD:-$HERE/../../build}
-IKED=$B/src/ike/iked
-IKEDCTL=$B/src/ike/ikedctl
-[ -x "$IKEDCTL" ] || IKEDCTL=$B/src/ctl/ikedctl
-SPMD=$B/src/spm/spmd
-ESPD=$B/src/kernel/userspace/r2espd
-ESPCTL=$B/src/kernel/userspace/r2espctl
+. "$LIB/racoon2.sh"
+r2_us_bins "$B"
 PEER=$B/tests/unit/ikev1/ikev1-peer
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL" "$PEER"; do
-	[ -x "$b" ] || skip_all "ike_malicious_v1: $b not built"
-done
+r2_need_bins ike_malicious_v1 "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL" "$PEER"
 netns_init r2m1 ike_malicious_v1
 need_cmd ping python3
 

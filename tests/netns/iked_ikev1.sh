@@ -27,15 +27,9 @@ LIB=$HERE/../lib
 . "$LIB/tshark.sh"
 
 B=${R2_BUILD:-$HERE/../../build}
-IKED=$B/src/ike/iked
-IKEDCTL=$B/src/ike/ikedctl
-[ -x "$IKEDCTL" ] || IKEDCTL=$B/src/ctl/ikedctl
-SPMD=$B/src/spm/spmd
-ESPD=$B/src/kernel/userspace/r2espd
-ESPCTL=$B/src/kernel/userspace/r2espctl
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "iked_ikev1: $b not built"
-done
+. "$LIB/racoon2.sh"
+r2_us_bins "$B"
+r2_need_bins iked_ikev1 "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"
 netns_init r2k1 iked_ikev1
 need_cmd tshark dumpcap ping python3
 

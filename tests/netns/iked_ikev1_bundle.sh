@@ -36,9 +36,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || skip_all "iked_ikev1_bundle: no build
 # decoded as a malformed RTCP packet): the test datagrams' ports are data.
 TS_DECODE_AS=(-d udp.port==9,data)
 r2_us_bins "$BUILD"
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "iked_ikev1_bundle: $b not built"
-done
+r2_need_bins iked_ikev1_bundle "$IKED" "$IKEDCTL" "$SPMD" "$ESPD" "$ESPCTL"
 need_cmd python3 ping tshark dumpcap
 AHCHECK=$TOP/tests/lib/ahcheck.py
 OA=198.51.100.1 OB=198.51.100.2 IA=203.0.113.1 IB=203.0.113.2

@@ -33,9 +33,7 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || skip_all "ipcomp_userspace: no build 
 . "$TOP/tests/lib/racoon2.sh"
 . "$TOP/tests/lib/tshark.sh"
 r2_us_bins "$BUILD"
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "ipcomp_userspace: $b not built"
-done
+r2_need_bins ipcomp_userspace "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"
 need_cmd python3 ping
 
 OA=198.51.100.1 OB=198.51.100.2 IA=203.0.113.1 IB=203.0.113.129

@@ -35,9 +35,7 @@ need_cmd ping python3
 r2_us_bins "$BUILD"
 [ -x "$ESPD" ] || ESPD=$BUILD/tests/unit/esp/r2espd
 [ -x "$ESPCTL" ] || ESPCTL=$BUILD/tests/unit/esp/r2espctl
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "resync_userspace: $b not built"
-done
+r2_need_bins resync_userspace "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"
 
 IA=203.0.113.1
 IB=203.0.113.129

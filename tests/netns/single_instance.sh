@@ -26,9 +26,7 @@ BUILD=$(cd "${1:-${R2_BUILD:-$TOP/build}}" && pwd)
 netns_init r2s single_instance
 need_cmd setpriv
 r2_us_bins "$BUILD"
-for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || skip_all "single_instance: $b not built"
-done
+r2_need_bins single_instance "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"
 
 ns_add a
 ns_add b
