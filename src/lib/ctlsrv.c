@@ -14,6 +14,7 @@
 
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "lib/outq.h"
 #include "lib/util.h"
 
 #define MOD "ctl"
@@ -24,8 +25,7 @@ struct ctlsrv_conn {
 	bool answering; /* request read, answer being written */
 	uint8_t *buf;	/* req_max + 1 octets */
 	size_t got;
-	struct wr out;
-	size_t off;
+	struct outq out; /* the answer's unsent rest (lib/outq.h) */
 	struct ev_timer timer;
 	struct ctlsrv_conn *next;
 };
@@ -44,41 +44,45 @@ static void conn_free(struct ctlsrv_conn *c)
 	ev_timer_stop(s->loop, &c->timer);
 	ev_del_fd(s->loop, c->fd);
 	close(c->fd);
-	wr_free(&c->out);
+	outq_free(&c->out);
 	mem_wipe(c->buf, s->o.req_max + 1);
 	free(c->buf);
 	free(c);
 }
 
-/* Write what the socket takes; true when the connection is finished. */
+/* Write what the socket takes; true when the connection is finished
+ * (answer sent, or the client gone).  While the client reads, its clock
+ * restarts: the timeout drops a client that stops reading, never one
+ * that reads a long answer slowly but steadily. */
 static bool conn_flush(struct ctlsrv_conn *c)
 {
-	bool dgram = c->s->o.sock.type == SOCK_SEQPACKET;
+	size_t before = outq_pending(&c->out);
+	int rc = outq_flush(&c->out, c->fd);
 
-	while (c->off < c->out.len) {
-		ssize_t w = send(c->fd, c->out.buf + c->off,
-				 c->out.len - c->off, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
-		if (w <= 0)
-			return true;
-		/* a datagram goes whole or not at all */
-		c->off = dgram ? c->out.len : c->off + (size_t)w;
-	}
-	return true;
+	if (rc == 0 && outq_pending(&c->out) < before)
+		ev_timer_start(c->s->loop, &c->timer, c->s->o.timeout_ms);
+	return rc != 0;
 }
 
 static void conn_answer(struct ctlsrv_conn *c)
 {
 	struct ctlsrv *s = c->s;
+	struct wr out;
+	int rc = 0;
 
-	s->o.handle(s->o.arg, c->buf, c->got, &c->out);
-	if (wr_error(&c->out))
-		c->out.len = 0; /* no answer rather than a cut one */
+	wr_init(&out, s->o.out_max);
+	s->o.handle(s->o.arg, c->buf, c->got, &out);
+	/* no answer rather than a cut one; the whole answer is queued (it
+	 * is bounded by out_max, and nothing more is read from this
+	 * client) */
+	if (!wr_error(&out) && out.len)
+		rc = outq_send(&c->out, c->fd, out.buf, out.len, SIZE_MAX);
+	mem_wipe(out.buf, out.len);
+	wr_free(&out);
 	c->answering = true;
-	if (!conn_flush(c)) {
+	if (rc == 0 && outq_pending(&c->out)) {
+		/* the rest when the client reads (EPOLLOUT) */
+		ev_timer_start(s->loop, &c->timer, s->o.timeout_ms);
 		ev_mod_fd(s->loop, c->fd, EPOLLOUT);
 		return;
 	}
@@ -185,10 +189,9 @@ static void srv_accept(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		}
 		c->s = s;
 		c->fd = cfd;
-		wr_init(&c->out, s->o.out_max);
+		outq_init(&c->out, s->o.sock.type != SOCK_SEQPACKET);
 		ev_timer_init(&c->timer, conn_timeout, c);
 		if (ev_add_fd(loop, cfd, EPOLLIN, conn_cb, c) < 0) {
-			wr_free(&c->out);
 			close(cfd);
 			free(c->buf);
 			free(c);

@@ -12,12 +12,18 @@
  *  - SOCK_SEQPACKET: one datagram (a longer one arrives as req_max + 1
  *    octets, same rule).
  * The handler appends the answer to out (bounded by out_max: a writer
- * error means no answer, the client is just closed).  A stream answer is
- * written as the socket takes it; a datagram answer in one send.
+ * error means no answer, the client is just closed).  The answer is a
+ * snapshot: what the socket does not take at once waits in the client's
+ * lib/outq.h queue and is written when the socket is writable again
+ * (EPOLLOUT), so a large answer is never cut short on EAGAIN; a stream
+ * answer goes in pieces, a datagram answer in one send.
  *
  * Limits: at most max_clients at once (when full, the oldest client that
  * has not sent its request yet is dropped, else the new one); each
- * client has timeout_ms from its accept to the end of its answer.
+ * client has timeout_ms from its accept to send its request, then
+ * timeout_ms again each time it stops reading its answer (any progress
+ * restarts that clock): a client that stops reading is dropped, logged.
+ * Its memory is the one answer (out_max): nothing more is read from it.
  *
  * Ownership: struct ctlsrv is embedded in the daemon's state and owns the
  * listening socket and the client connections; ctlsrv_close() frees them.

@@ -469,6 +469,69 @@ bool espd_in_policy_ok(struct espd *d, struct espd_sa *const *chain, unsigned n,
 	return true;
 }
 
+/* ---- control clients' output ------------------------------------------ */
+
+static void client_drop(struct espd *d, int i)
+{
+	if (d->cli[i].fd < 0)
+		return;
+	if (d->loop)
+		ev_del_fd(d->loop, d->cli[i].fd);
+	close(d->cli[i].fd);
+	d->cli[i].fd = -1;
+	d->cli[i].events = false;
+	d->cli[i].want_out = false;
+	outq_free(&d->cli[i].out);
+}
+
+/* Watch EPOLLOUT while output waits, else EPOLLIN: a client's next
+ * request is read only once everything before it is sent
+ * (back-pressure: a client that never reads cannot grow our memory). */
+static void client_watch(struct espd *d, int i)
+{
+	struct espd_client *c = &d->cli[i];
+	bool want = outq_pending(&c->out) != 0;
+
+	if (c->fd < 0 || want == c->want_out)
+		return;
+	c->want_out = want;
+	if (d->loop)
+		(void)ev_mod_fd(d->loop, c->fd, want ? EPOLLOUT : EPOLLIN);
+}
+
+/* One message to client i, queued behind what waits (lib/outq.h) when
+ * the socket is full; limit: queued octets allowed.  0 or -errno (the
+ * caller drops the client). */
+static int client_send(struct espd *d, int i, const struct wr *w, size_t limit)
+{
+	struct espd_client *c = &d->cli[i];
+	int rc;
+
+	if (c->fd < 0)
+		return -EPIPE; /* dropped meanwhile */
+	if (wr_error(w))
+		return -ENOMEM;
+	rc = outq_send(&c->out, c->fd, w->buf, w->len, limit);
+	if (rc == 0)
+		client_watch(d, i);
+	return rc;
+}
+
+static void client_lost(struct espd *d, int i, int rc)
+{
+	if (d->cli[i].fd < 0)
+		return;
+	if (rc == -ENOBUFS)
+		log_rl_warn(MOD,
+			    "control client %d: more than %u octets of "
+			    "events unread; disconnected",
+			    i, (unsigned)ESPD_EVQ_MAX);
+	else
+		log_rl_warn(MOD, "control client %d: %s; disconnected", i,
+			    strerror(-rc));
+	client_drop(d, i);
+}
+
 /* ---- events ---------------------------------------------------------- */
 
 void espd_broadcast(struct espd *d, const struct kevent *ev)
@@ -482,12 +545,14 @@ void espd_broadcast(struct espd *d, const struct kevent *ev)
 	if (wr_error(&w))
 		goto out_free;
 	for (int i = 0; i < ESPD_MAX_CLIENTS; i++) {
+		int rc;
+
 		if (d->cli[i].fd < 0 || !d->cli[i].events)
 			continue;
-		if (send(d->cli[i].fd, w.buf, w.len,
-			 MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			log_rl_warn(MOD, "event to client %d lost: %s", i,
-				    strerror(errno));
+		/* never lost: queued in order, or the client is dropped */
+		rc = client_send(d, i, &w, ESPD_EVQ_MAX);
+		if (rc < 0)
+			client_lost(d, i, rc);
 	}
 out_free:
 	wr_free(&w);
@@ -580,7 +645,8 @@ void espd_mapping(struct espd *d, struct espd_sa *sa, const struct kaddr *addr,
 
 struct req {
 	struct espd *d;
-	int fd;
+	int i;	    /* client slot */
+	int sendrc; /* first failure to queue an answer */
 	struct espm_hdr h;
 	struct wr w; /* reply body */
 	char why[160];
@@ -1099,8 +1165,12 @@ static int send_reply(struct req *q, uint16_t type, struct wr *body, int status)
 		espm_put_str(&w, q->why[0] ? q->why : strerror(-status));
 	else if (body && body->len)
 		wr_bytes(&w, body->buf, body->len);
-	if (wr_error(&w) || send(q->fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
-		rc = -EIO;
+	/* the answer goes whole (SIZE_MAX): its size is bounded by the
+	 * table it lists, and nothing more is read from this client until
+	 * it is sent */
+	if (!q->sendrc)
+		q->sendrc = client_send(q->d, q->i, &w, SIZE_MAX);
+	rc = q->sendrc;
 	wr_free(&w);
 	return rc;
 }
@@ -1114,7 +1184,8 @@ static void req_dump(struct req *q, uint16_t type)
 		for (struct espd_pol *p = q->d->pols; p; p = p->next) {
 			wr_reset(&item);
 			espm_put_kpolicy(&item, &p->p);
-			send_reply(q, ESPM_ITEM, &item, 0);
+			if (send_reply(q, ESPM_ITEM, &item, 0) < 0)
+				break;
 		}
 	} else {
 		for (struct espd_sa *s = q->d->sas; s; s = s->next) {
@@ -1123,7 +1194,8 @@ static void req_dump(struct req *q, uint16_t type)
 			wr_reset(&item);
 			espm_put_ksa(&item, &s->k, false);
 			espm_put_kcounters(&item, &s->esp.cnt);
-			send_reply(q, ESPM_ITEM, &item, 0);
+			if (send_reply(q, ESPM_ITEM, &item, 0) < 0)
+				break;
 		}
 	}
 	wr_free(&item);
@@ -1174,17 +1246,9 @@ void espd_state_free(struct espd *d)
 	hidx_free(&d->sa_reqid);
 }
 
-static void client_drop(struct espd *d, int i)
-{
-	ev_del_fd(d->loop, d->cli[i].fd);
-	close(d->cli[i].fd);
-	d->cli[i].fd = -1;
-	d->cli[i].events = false;
-}
-
 void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 {
-	struct req q = {.d = d, .fd = d->cli[i].fd};
+	struct req q = {.d = d, .i = i};
 	struct rd r;
 	int rc;
 
@@ -1254,7 +1318,7 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 		log_info(MOD, "request %u refused: %s", q.h.type,
 			 q.why[0] ? q.why : strerror(-rc));
 	if (send_reply(&q, ESPM_REPLY, &q.w, rc) < 0)
-		client_drop(d, i);
+		client_lost(d, i, q.sendrc);
 	wr_free(&q.w);
 }
 
@@ -1272,6 +1336,16 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		;
 	if (i == ESPD_MAX_CLIENTS)
 		return;
+	if (outq_pending(&d->cli[i].out)) {
+		/* the rest of an answer or of events, as the client reads */
+		int rc = outq_flush(&d->cli[i].out, fd);
+
+		if (rc < 0)
+			client_lost(d, i, rc);
+		else
+			client_watch(d, i);
+		return;
+	}
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -1297,6 +1371,8 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			continue;
 		d->cli[i].fd = c;
 		d->cli[i].events = false;
+		d->cli[i].want_out = false;
+		outq_init(&d->cli[i].out, false); /* SOCK_SEQPACKET */
 		if (ev_add_fd(loop, c, EPOLLIN, client_cb, d) < 0) {
 			close(c);
 			d->cli[i].fd = -1;

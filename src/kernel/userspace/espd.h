@@ -113,6 +113,7 @@
 #include "kernel/kernel.h"
 #include "kernel/kernel_priv.h"
 #include "lib/hidx.h"
+#include "lib/outq.h"
 #include "lib/paths.h"
 #include "kernel/userspace/ah.h"
 #include "kernel/userspace/esp.h"
@@ -132,6 +133,12 @@ struct ev_loop;
 #define ESPD_ACQ_RETRY	 10   /* s between ACQUIREs for one policy */
 #define ESPD_LARVAL_LIFE 60   /* s a getspi reservation lives */
 #define ESPD_MAX_CLIENTS 32
+/* A control client's unsent output (lib/outq.h): one answer whole (a
+ * dump is a snapshot of the table, bounded by the table's own limits
+ * below; the client's next request is not read until it is sent), plus
+ * at most this much of unsolicited events; past it the client is
+ * disconnected, logged (an events client such as iked reconnects). */
+#define ESPD_EVQ_MAX (1u << 20)
 /* Memory bounds (ARCHITECTURE.md, r2espd(8)): SAD entries (larval
  * included; ~4 KiB each with their cipher contexts), policies, and
  * policies that hold a queue of packets waiting for an SA
@@ -291,6 +298,8 @@ struct espd_pol {
 struct espd_client {
 	int fd;
 	bool events;
+	bool want_out;	 /* watching EPOLLOUT, not EPOLLIN */
+	struct outq out; /* unsent replies and events (datagrams) */
 };
 
 struct espd_stats {
