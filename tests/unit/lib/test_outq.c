@@ -196,9 +196,8 @@ static int client(const char *path, bool small)
 
 	assert_true(fd >= 0);
 	if (small)
-		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz,
-					    sizeof(sz)),
-				 0);
+		assert_int_equal(
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)), 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(write(fd, "dump\n", 5), 5);
@@ -241,19 +240,18 @@ static void test_ctlsrv_slow_and_stalled(void **state)
 	assert_non_null(dst);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-	assert_int_equal(
-	    ctlsrv_open(&s, loop,
-			&(struct ctlsrv_opts){
-			    .sock = {.path = path,
-				     .daemon = "test",
-				     .type = SOCK_STREAM},
-			    .req_max = 64,
-			    .out_max = BIG + 1,
-			    .timeout_ms = 5000,
-			    .handle = big_answer,
-			},
-			why, sizeof(why)),
-	    0);
+	assert_int_equal(ctlsrv_open(&s, loop,
+				     &(struct ctlsrv_opts){
+					 .sock = {.path = path,
+						  .daemon = "test",
+						  .type = SOCK_STREAM},
+					 .req_max = 64,
+					 .out_max = BIG + 1,
+					 .timeout_ms = 5000,
+					 .handle = big_answer,
+				     },
+				     why, sizeof(why)),
+			 0);
 	/* a client that asks and never reads: most of its answer waits */
 	stalled = client(path, true);
 	for (int i = 0; i < 50; i++)
