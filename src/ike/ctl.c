@@ -13,7 +13,8 @@
  * and each client's SO_PEERCRED uid must be 0 or iked's euid.  Limits:
  * CTL_MAX_CONNS clients, a request of at most CTL_MAX_LINE octets, an
  * answer of at most CTL_OUT_MAX octets (a larger one is refused with
- * "1 answer too large", logged), CTL_TIMEOUT_MS per connection.
+ * "1 answer too large", logged), CTL_TIMEOUT_MS for the request and
+ * again for each stall while the answer is read.
  * Ownership: the connections are lib/ctlsrv.h's (the one request/answer
  * server, shared with kinkd), freed when the answer is written, on error
  * or timeout.
@@ -807,9 +808,11 @@ static int ctl_parse(struct rd *r, char *line, size_t linesz, char **argv,
 /*
  * The connections (lib/ctlsrv.h): reading the request and writing the
  * answer never block the event loop (IKE keeps running while a client is
- * slow); a client that has not finished within CTL_TIMEOUT_MS is
- * dropped, and when CTL_MAX_CONNS are open the oldest one still sending
- * its request makes room, so idle connections cannot lock out ikedctl.
+ * slow); a client that has not sent its request within CTL_TIMEOUT_MS,
+ * or then reads nothing of its answer for as long, is dropped (the
+ * answer waits in lib/outq.h meanwhile, never cut on EAGAIN), and when
+ * CTL_MAX_CONNS are open the oldest one still sending its request makes room,
+ * so idle connections cannot lock out ikedctl.
  */
 #define CTL_MAX_CONNS  16
 #define CTL_TIMEOUT_MS 5000
