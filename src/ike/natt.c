@@ -294,9 +294,9 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 	if (!kaddr_eq(&old_peer->addr, &sa->peer.addr) && d->rw) {
 		/* The outer address moved: the dynamic policies' tunnel
 		 * endpoint follows (static ones are not ours to move). */
-		for (b = d->rw->binds; b; b = b->next) {
-			if (b->sa_id != sa->id)
-				continue;
+		struct hidx_it it;
+		for (b = rw_binds_sa_next(&d->rw->binds, sa->id, &it, true); b;
+		     b = rw_binds_sa_next(&d->rw->binds, sa->id, &it, false)) {
 			if (b->dyn_id && d->rw->ops && d->rw->ops->migrate)
 				d->rw->ops->migrate(
 				    d, b->dyn_id, &sa->local.addr,

@@ -39,20 +39,17 @@ struct rw_state *rw_get(struct iked *d)
 void rw_free(struct iked *d)
 {
 	struct rw_state *st = d->rw;
-	struct rw_bind *b;
 	struct rw_sa *s;
 
 	if (!st)
 		return;
 	natt_stop(d);
-	while ((b = st->binds)) {
-		st->binds = b->next;
-		free(b);
-	}
+	rw_binds_free(&st->binds);
 	while ((s = st->sas)) {
 		st->sas = s->next;
 		free(s);
 	}
+	hidx_free(&st->by_sa_rec);
 	rw_pool_free(&st->pool);
 	free(st);
 	d->rw = NULL;
@@ -66,15 +63,24 @@ void rw_set_ops(struct iked *d, const struct rw_dynpol_ops *ops)
 		st->ops = ops;
 }
 
+static uint32_t id_hash(uint32_t id)
+{
+	return hidx_hash(&id, sizeof(id), 0);
+}
+
 struct rw_sa *rw_sa_rec(struct iked *d, uint32_t sa_id, bool create)
 {
 	struct rw_state *st = rw_get(d);
+	struct hidx_it it;
 	struct rw_sa *s;
+	uintptr_t v;
+	bool more;
 
 	if (!st)
 		return NULL;
-	for (s = st->sas; s; s = s->next)
-		if (s->sa_id == sa_id)
+	for (more = hidx_first(&st->by_sa_rec, &it, id_hash(sa_id), &v); more;
+	     more = hidx_next(&st->by_sa_rec, &it, &v))
+		if ((s = (struct rw_sa *)v)->sa_id == sa_id)
 			return s;
 	if (!create)
 		return NULL;
@@ -82,23 +88,32 @@ struct rw_sa *rw_sa_rec(struct iked *d, uint32_t sa_id, bool create)
 	if (!s)
 		return NULL;
 	s->sa_id = sa_id;
+	if (hidx_add(&st->by_sa_rec, id_hash(sa_id), (uintptr_t)s) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->next = st->sas;
+	if (st->sas)
+		st->sas->prev = s;
 	st->sas = s;
 	return s;
 }
 
 static void rw_sa_drop(struct iked *d, uint32_t sa_id)
 {
-	struct rw_sa **pp, *s;
+	struct rw_state *st = d->rw;
+	struct rw_sa *s = st ? rw_sa_rec(d, sa_id, false) : NULL;
 
-	if (!d->rw)
+	if (!s)
 		return;
-	for (pp = &d->rw->sas; (s = *pp); pp = &s->next)
-		if (s->sa_id == sa_id) {
-			*pp = s->next;
-			free(s);
-			return;
-		}
+	hidx_del(&st->by_sa_rec, id_hash(sa_id), (uintptr_t)s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		st->sas = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
 }
 
 const struct kaddr *rw_sa_lease(struct iked *d, uint32_t sa_id, uint8_t af)
@@ -329,32 +344,280 @@ int rw_narrow(const struct ikev2_ts_list *peer_ts,
 	return first_block(our_out);
 }
 
-/* ---- overlap rule ---- */
+/* ---- the binding set and the overlap rule ---- */
 
 static bool ts_overlap(const struct ikev2_ts *a, const struct ikev2_ts *b)
 {
 	return ikev2_ts_intersect(a, b, NULL);
 }
 
-enum rw_conflict rw_ts_conflict(const struct rw_bind *binds,
+static size_t ts_alen(const struct ikev2_ts *ts)
+{
+	return ts->type == IKEV2_TS_IPV6_ADDR_RANGE ? 16 : 4;
+}
+
+static bool ts_ip(const struct ikev2_ts *ts)
+{
+	return ts->type == IKEV2_TS_IPV4_ADDR_RANGE ||
+	       ts->type == IKEV2_TS_IPV6_ADDR_RANGE;
+}
+
+/* One address (any protocol and ports): the host index's key. */
+static bool ts_host(const struct ikev2_ts *ts)
+{
+	return ts_ip(ts) && memcmp(ts->start, ts->end, ts_alen(ts)) == 0;
+}
+
+static uint32_t host_hash(uint8_t type, const uint8_t *addr, size_t alen)
+{
+	return hidx_hash(addr, alen, type);
+}
+
+int rw_binds_add(struct rw_binds *s, struct rw_bind *b)
+{
+	size_t al = ts_alen(&b->peer_ts);
+
+	b->host = ts_host(&b->peer_ts);
+	if (hidx_add(&s->by_child, id_hash(b->child_id), (uintptr_t)b) < 0)
+		goto fail;
+	if (hidx_add(&s->by_sa, id_hash(b->sa_id), (uintptr_t)b) < 0)
+		goto unindex_child;
+	if (b->host &&
+	    hidx_add(&s->by_host,
+		     host_hash(b->peer_ts.type, b->peer_ts.start, al),
+		     (uintptr_t)b) < 0)
+		goto unindex_sa;
+	b->seq = ++s->seq;
+	b->prev = NULL;
+	b->next = s->all;
+	if (s->all)
+		s->all->prev = b;
+	s->all = b;
+	b->rprev = b->rnext = NULL;
+	if (!b->host) {
+		b->rnext = s->ranges;
+		if (s->ranges)
+			s->ranges->rprev = b;
+		s->ranges = b;
+	} else {
+		s->nhost++;
+	}
+	s->n++;
+	return 0;
+unindex_sa:
+	hidx_del(&s->by_sa, id_hash(b->sa_id), (uintptr_t)b);
+unindex_child:
+	hidx_del(&s->by_child, id_hash(b->child_id), (uintptr_t)b);
+fail:
+	return -ENOMEM;
+}
+
+void rw_binds_del(struct rw_binds *s, struct rw_bind *b)
+{
+	hidx_del(&s->by_child, id_hash(b->child_id), (uintptr_t)b);
+	hidx_del(&s->by_sa, id_hash(b->sa_id), (uintptr_t)b);
+	if (b->host) {
+		hidx_del(&s->by_host,
+			 host_hash(b->peer_ts.type, b->peer_ts.start,
+				   ts_alen(&b->peer_ts)),
+			 (uintptr_t)b);
+		s->nhost--;
+	} else {
+		if (b->rprev)
+			b->rprev->rnext = b->rnext;
+		else
+			s->ranges = b->rnext;
+		if (b->rnext)
+			b->rnext->rprev = b->rprev;
+	}
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		s->all = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->next = b->prev = b->rnext = b->rprev = NULL;
+	s->n--;
+}
+
+struct rw_bind *rw_binds_child(const struct rw_binds *s, uint32_t child_id)
+{
+	struct hidx_it it;
+	uintptr_t v;
+	bool more;
+
+	for (more = hidx_first(&s->by_child, &it, id_hash(child_id), &v); more;
+	     more = hidx_next(&s->by_child, &it, &v))
+		if (((struct rw_bind *)v)->child_id == child_id)
+			return (struct rw_bind *)v;
+	return NULL;
+}
+
+struct rw_bind *rw_binds_sa_next(const struct rw_binds *s, uint32_t sa_id,
+				 struct hidx_it *it, bool first)
+{
+	uintptr_t v;
+	bool more;
+
+	for (more = first ? hidx_first(&s->by_sa, it, id_hash(sa_id), &v)
+			  : hidx_next(&s->by_sa, it, &v);
+	     more; more = hidx_next(&s->by_sa, it, &v))
+		if (((struct rw_bind *)v)->sa_id == sa_id)
+			return (struct rw_bind *)v;
+	return NULL;
+}
+
+int rw_binds_set_ids(struct rw_binds *s, struct rw_bind *b, uint32_t child_id,
+		     uint32_t sa_id)
+{
+	/* add the new entries first: a failed add leaves b as it was */
+	if (child_id != b->child_id &&
+	    hidx_add(&s->by_child, id_hash(child_id), (uintptr_t)b) < 0)
+		return -ENOMEM;
+	if (sa_id != b->sa_id &&
+	    hidx_add(&s->by_sa, id_hash(sa_id), (uintptr_t)b) < 0) {
+		if (child_id != b->child_id)
+			hidx_del(&s->by_child, id_hash(child_id), (uintptr_t)b);
+		return -ENOMEM;
+	}
+	if (child_id != b->child_id) {
+		hidx_del(&s->by_child, id_hash(b->child_id), (uintptr_t)b);
+		b->child_id = child_id;
+	}
+	if (sa_id != b->sa_id) {
+		hidx_del(&s->by_sa, id_hash(b->sa_id), (uintptr_t)b);
+		b->sa_id = sa_id;
+	}
+	return 0;
+}
+
+void rw_binds_free(struct rw_binds *s)
+{
+	struct rw_bind *b;
+
+	while ((b = s->all)) {
+		s->all = b->next;
+		free(b);
+	}
+	hidx_free(&s->by_child);
+	hidx_free(&s->by_sa);
+	hidx_free(&s->by_host);
+	memset(s, 0, sizeof(*s));
+}
+
+struct conflict {
+	const struct ike_id *id;
+	uint32_t sa_id;
+	const struct ikev2_ts *ts;
+	const struct rw_bind *refuse, *replace;
+};
+
+/* The linear rule visited the newest binding first and stopped at the
+ * first of another identity; of the same identity it kept the last
+ * (oldest) one: the add order decides, not the index's. */
+static void conflict_check(struct conflict *k, const struct rw_bind *b)
+{
+	if (b->sa_id == k->sa_id || !ts_overlap(&b->peer_ts, k->ts))
+		return;
+	if (!ike_id_eq(&b->peer_id, k->id)) {
+		if (!k->refuse || b->seq > k->refuse->seq)
+			k->refuse = b;
+	} else if (!k->replace || b->seq < k->replace->seq) {
+		k->replace = b;
+	}
+}
+
+static void conflict_host(struct conflict *k, const struct rw_binds *s,
+			  const uint8_t *addr)
+{
+	uint8_t type = k->ts->type;
+	size_t al = ts_alen(k->ts);
+	struct hidx_it it;
+	uintptr_t v;
+	bool more;
+
+	for (more = hidx_first(&s->by_host, &it, host_hash(type, addr, al), &v);
+	     more; more = hidx_next(&s->by_host, &it, &v)) {
+		const struct rw_bind *b = (const struct rw_bind *)v;
+		if (b->peer_ts.type == type &&
+		    memcmp(b->peer_ts.start, addr, al) == 0)
+			conflict_check(k, b);
+	}
+}
+
+/* end - start + 1 when that is at most max, else 0 (start <= end). */
+static uint64_t range_count(const struct ikev2_ts *ts, uint64_t max)
+{
+	size_t al = ts_alen(ts), i;
+	uint8_t diff[16];
+	unsigned borrow = 0;
+	uint64_t n = 0;
+
+	for (i = al; i-- > 0;) {
+		unsigned d = (unsigned)ts->end[i] - ts->start[i] - borrow;
+		borrow = d > 0xff;
+		diff[i] = (uint8_t)d;
+	}
+	for (i = 0; i < al; i++) {
+		if (n > (max >> 8))
+			return 0;
+		n = n << 8 | diff[i];
+	}
+	return n < max ? n + 1 : 0;
+}
+
+static void addr_next(uint8_t *a, size_t al)
+{
+	while (al-- > 0)
+		if (++a[al] != 0)
+			return;
+}
+
+enum rw_conflict rw_ts_conflict(const struct rw_binds *s,
 				const struct ike_id *id, uint32_t sa_id,
 				const struct ikev2_ts *peer_ts, uint32_t *other)
 {
+	struct conflict k = {.id = id, .sa_id = sa_id, .ts = peer_ts};
 	const struct rw_bind *b;
-	enum rw_conflict res = RW_OK;
+	uint64_t n;
 
 	*other = 0;
-	for (b = binds; b; b = b->next) {
-		if (b->sa_id == sa_id || !ts_overlap(&b->peer_ts, peer_ts))
-			continue;
-		if (!ike_id_eq(&b->peer_id, id)) {
-			*other = b->sa_id;
-			return RW_REFUSE; /* never hijack another identity */
+	if (!s || !s->n)
+		return RW_OK;
+	if (!ts_ip(peer_ts) ||
+	    memcmp(peer_ts->start, peer_ts->end, ts_alen(peer_ts)) > 0) {
+		/* not an address range we index, or empty: every binding */
+		for (b = s->all; b; b = b->next)
+			conflict_check(&k, b);
+	} else {
+		for (b = s->ranges; b; b = b->rnext)
+			conflict_check(&k, b);
+		if (ts_host(peer_ts)) {
+			conflict_host(&k, s, peer_ts->start);
+		} else if (s->nhost &&
+			   (n = range_count(peer_ts, s->nhost)) != 0) {
+			/* fewer addresses than host bindings: look each up */
+			uint8_t a[16];
+			memcpy(a, peer_ts->start, sizeof(a));
+			while (n--) {
+				conflict_host(&k, s, a);
+				addr_next(a, ts_alen(peer_ts));
+			}
+		} else if (s->nhost) {
+			for (b = s->all; b; b = b->next)
+				if (b->host)
+					conflict_check(&k, b);
 		}
-		*other = b->sa_id;
-		res = RW_REPLACE;
 	}
-	return res;
+	if (k.refuse) {
+		*other = k.refuse->sa_id;
+		return RW_REFUSE; /* never hijack another identity */
+	}
+	if (k.replace) {
+		*other = k.replace->sa_id;
+		return RW_REPLACE;
+	}
+	return RW_OK;
 }
 
 /* ---- dynamic policies ---- */
@@ -473,7 +736,6 @@ static bool use_ops(struct iked *d)
 static void bind_remove(struct iked *d, struct rw_bind *b)
 {
 	struct rw_state *st = d->rw;
-	struct rw_bind **pp;
 
 	if (b->dyn_id) {
 		if (st->ops)
@@ -485,11 +747,7 @@ static void bind_remove(struct iked *d, struct rw_bind *b)
 		log_info(MOD, "dynamic policies of reqid %u removed", b->reqid);
 	}
 	st->policies_removed++;
-	for (pp = &st->binds; *pp; pp = &(*pp)->next)
-		if (*pp == b) {
-			*pp = b->next;
-			break;
-		}
+	rw_binds_del(&st->binds, b);
 	free(b);
 }
 
@@ -522,12 +780,19 @@ static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
 		if (rc < 0)
 			snprintf(err, errlen, "%s", d->kern.last_error);
 	}
+	if (rc == 0 && (rc = rw_binds_add(&st->binds, b)) < 0) {
+		snprintf(err, errlen, "no memory for the binding's indexes");
+		if (b->dyn_id) {
+			if (st->ops)
+				st->ops->del(d, b->dyn_id);
+		} else {
+			kern_del(d, b);
+		}
+	}
 	if (rc < 0) {
 		free(b);
 		return rc;
 	}
-	b->next = st->binds;
-	st->binds = b;
 	st->policies_added++;
 	*reqid = b->reqid;
 	return 0;
@@ -562,15 +827,28 @@ int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
 	}
 	/* a Quick Mode renewing a CHILD SA of the same ISAKMP SA: the
 	 * policies stay and now belong to the new one */
-	for (b = d->rw ? d->rw->binds : NULL; b; b = b->next)
-		if (b->sa_id == sa_id && ts_overlap(&b->peer_ts, &pts)) {
-			b->child_id = child_id;
-			*reqid = b->reqid;
+	if (d->rw) {
+		struct rw_bind *renew = NULL;
+		struct hidx_it it;
+		/* the newest, as the list walk found */
+		for (b = rw_binds_sa_next(&d->rw->binds, sa_id, &it, true); b;
+		     b = rw_binds_sa_next(&d->rw->binds, sa_id, &it, false))
+			if (ts_overlap(&b->peer_ts, &pts) &&
+			    (!renew || b->seq > renew->seq))
+				renew = b;
+		if (renew) {
+			if (rw_binds_set_ids(&d->rw->binds, renew, child_id,
+					     sa_id) < 0) {
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+			*reqid = renew->reqid;
 			return 0;
 		}
+	}
 	/* rw.h rule 1 without identities to compare: first come, first
 	 * served (an IKEv1 SA never takes over another SA's selectors) */
-	if (rw_ts_conflict(d->rw ? d->rw->binds : NULL, &(struct ike_id){0},
+	if (rw_ts_conflict(d->rw ? &d->rw->binds : NULL, &(struct ike_id){0},
 			   sa_id, &pts, &other) != RW_OK) {
 		snprintf(err, errlen, "selectors owned by SA #%u", other);
 		return -EEXIST;
@@ -605,12 +883,7 @@ void rw_v1_unbind(struct iked *d, uint32_t child_id)
 
 struct rw_bind *rw_bind_find(struct iked *d, uint32_t child_id)
 {
-	struct rw_bind *b;
-
-	for (b = d->rw ? d->rw->binds : NULL; b; b = b->next)
-		if (b->child_id == child_id)
-			return b;
-	return NULL;
+	return d->rw ? rw_binds_child(&d->rw->binds, child_id) : NULL;
 }
 
 /* ---- engine hooks ---- */
@@ -707,7 +980,7 @@ int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
 	if (!p->peer_sa_rw)
 		return 0;
 
-	switch (rw_ts_conflict(d->rw ? d->rw->binds : NULL, &sa->id_peer,
+	switch (rw_ts_conflict(d->rw ? &d->rw->binds : NULL, &sa->id_peer,
 			       sa->id, &pn.ts[0], &other)) {
 	case RW_REFUSE:
 		log_warn(MOD,
@@ -782,9 +1055,13 @@ void rw_child_gone(struct child_sa *c)
 	if (succ && succ != c && succ->state == CHILD_S_INSTALLED &&
 	    succ->reqid == b->reqid) {
 		/* The policies stay: they now belong to the new child. */
-		b->child_id = succ->id;
-		b->sa_id = succ->ike->id;
-		return;
+		if (rw_binds_set_ids(&d->rw->binds, b, succ->id,
+				     succ->ike->id) == 0)
+			return;
+		log_warn(MOD,
+			 "CHILD SA #%u: out of memory handing its dynamic "
+			 "policies to CHILD SA #%u: removed",
+			 c->id, succ->id);
 	}
 	bind_remove(d, b);
 }
@@ -802,7 +1079,7 @@ void rw_ike_down(struct ike_sa *sa)
 	struct iked *d = sa->d;
 	struct rw_state *st = d->rw;
 	struct rw_sa *rec;
-	struct rw_bind *b, *nb;
+	struct rw_bind *b;
 	char a[64];
 
 	if (!st)
@@ -815,16 +1092,26 @@ void rw_ike_down(struct ike_sa *sa)
 		/* §2.8: the children moved to the new IKE SA; so do the
 		 * lease, the applied address and the bindings. */
 		struct rw_sa *n;
-		for (b = st->binds; b; b = b->next)
-			if (b->sa_id == sa->id)
-				b->sa_id = sa->rekeyed_to;
+		struct hidx_it it;
+		/* each move changes the index: restart the walk */
+		while ((b = rw_binds_sa_next(&st->binds, sa->id, &it, true)))
+			if (rw_binds_set_ids(&st->binds, b, b->child_id,
+					     sa->rekeyed_to) < 0) {
+				/* the child still finds it by child id */
+				log_warn(MOD,
+					 "IKE SA #%u: out of memory moving "
+					 "dynamic policies to IKE SA #%u",
+					 sa->id, sa->rekeyed_to);
+				break;
+			}
 		rw_pool_move(&st->pool, sa->id, sa->rekeyed_to);
 		if (rec && (n = rw_sa_rec(d, sa->rekeyed_to, true))) {
 			uint32_t keep = n->sa_id;
-			struct rw_sa *next = n->next;
+			struct rw_sa *next = n->next, *prev = n->prev;
 			*n = *rec;
 			n->sa_id = keep;
 			n->next = next;
+			n->prev = prev;
 			memset(&rec->vip4, 0, sizeof(rec->vip4));
 			memset(&rec->vip6, 0, sizeof(rec->vip6));
 		}
@@ -832,9 +1119,9 @@ void rw_ike_down(struct ike_sa *sa)
 		return;
 	}
 	/* Children normally went through child_uninstall already. */
-	for (b = st->binds; b; b = nb) {
-		nb = b->next;
-		if (b->sa_id == sa->id)
+	{
+		struct hidx_it it;
+		while ((b = rw_binds_sa_next(&st->binds, sa->id, &it, true)))
 			bind_remove(d, b);
 	}
 	if (rw_pool_release(&st->pool, sa->id))

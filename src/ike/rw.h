@@ -52,6 +52,7 @@
 #include "ike/codec/ikev2.h"
 #include "kernel/kernel.h"
 #include "lib/ev.h"
+#include "lib/hidx.h"
 
 struct iked;
 struct ike_sa;
@@ -116,7 +117,10 @@ int rw_narrow(const struct ikev2_ts_list *peer_ts,
 
 /* ---- bindings: dynamic policies tied to CHILD SAs (rw.c) ---- */
 struct rw_bind {
-	struct rw_bind *next;
+	struct rw_bind *next, *prev;   /* rw_binds.all, newest first */
+	struct rw_bind *rnext, *rprev; /* rw_binds.ranges (!host) */
+	uint64_t seq;		       /* add order (overlap rule ties) */
+	bool host;		       /* peer_ts is one IP address */
 	uint32_t child_id, sa_id;
 	struct ike_id peer_id;
 	char remote[CFG_NAME_MAX];
@@ -128,14 +132,49 @@ struct rw_bind {
 	unsigned nk;
 };
 
+/*
+ * The set of bindings with its indexes (pure, unit-tested): by child id,
+ * by IKE SA id, and for the overlap rule by the address of a peer TS that
+ * is a single host (the road-warrior case: a leased or /32, /128 inner
+ * address), beside a list of the others (ranges, usually few).  Each
+ * lookup is O(1) expected for host selectors; a range query looks up each
+ * address of the range when it has fewer addresses than there are host
+ * bindings, else walks them all.  The set does not own the bindings'
+ * policies, only the indexes; rw_binds_free() frees the bindings.
+ */
+struct rw_binds {
+	struct rw_bind *all;	/* newest first */
+	struct rw_bind *ranges; /* !host, newest first */
+	struct hidx by_child, by_sa, by_host;
+	size_t n, nhost;
+	uint64_t seq;
+};
+
+/* 0, or -ENOMEM (b is then in no index).  b's child_id, sa_id, peer_ts
+ * and peer_id must be set. */
+int rw_binds_add(struct rw_binds *s, struct rw_bind *b);
+void rw_binds_del(struct rw_binds *s, struct rw_bind *b);
+struct rw_bind *rw_binds_child(const struct rw_binds *s, uint32_t child_id);
+/* The bindings of IKE SA sa_id: first = true for the first, then false
+ * with the same it; the index must not change during the walk (start
+ * again after rw_binds_del or rw_binds_set_ids). */
+struct rw_bind *rw_binds_sa_next(const struct rw_binds *s, uint32_t sa_id,
+				 struct hidx_it *it, bool first);
+/* Change b's child id and IKE SA id: 0, or -ENOMEM (b unchanged). */
+int rw_binds_set_ids(struct rw_binds *s, struct rw_bind *b, uint32_t child_id,
+		     uint32_t sa_id);
+void rw_binds_free(struct rw_binds *s);
+
 enum rw_conflict {
 	RW_OK = 0,
 	RW_REFUSE,  /* overlaps a TS of another identity */
 	RW_REPLACE, /* overlaps a TS of the same identity on another SA */
 };
 
-/* Overlap rule (see the top of this file); *other gets that SA's id. */
-enum rw_conflict rw_ts_conflict(const struct rw_bind *binds,
+/* Overlap rule (see the top of this file); *other gets that SA's id:
+ * with several overlapping bindings, REFUSE names the newest binding of
+ * another identity, REPLACE the oldest of the same identity. */
+enum rw_conflict rw_ts_conflict(const struct rw_binds *s,
 				const struct ike_id *id, uint32_t sa_id,
 				const struct ikev2_ts *peer_ts,
 				uint32_t *other);
@@ -173,8 +212,9 @@ struct rw_sa;
 
 struct rw_state {
 	struct rw_pool_set pool;
-	struct rw_bind *binds;
-	struct rw_sa *sas;
+	struct rw_binds binds;
+	struct rw_sa *sas; /* and by_sa_rec, by IKE SA id */
+	struct hidx by_sa_rec;
 	const struct rw_dynpol_ops *ops; /* NULL = kernel */
 	uint32_t next_reqid;		 /* direct installs */
 	uint32_t policies_added, policies_removed;

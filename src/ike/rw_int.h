@@ -12,7 +12,7 @@
 #include "ike/rw.h"
 
 struct rw_sa {
-	struct rw_sa *next;
+	struct rw_sa *next, *prev;
 	uint32_t sa_id;
 	/* responder: what the CFG_REQUEST asked for, what we leased */
 	bool cp_req, cp_v4, cp_v6, cp_dns4, cp_dns6;

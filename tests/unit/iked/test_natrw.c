@@ -212,33 +212,42 @@ test_ts_envelope_table(void **st)
 static void test_overlap_rule(void **st)
 {
 	struct rw_bind b1, b2;
+	struct rw_binds set;
 	struct ike_id c1 = ID("fqdn:c1.example"), c2 = ID("fqdn:c2.example");
 	struct ikev2_ts same = T("10.0.0.5/32"), other = T("10.0.0.6/32"),
 			wide = T("10.0.0.0/24");
 	uint32_t o;
 
 	(void)st;
+	memset(&set, 0, sizeof(set));
 	memset(&b1, 0, sizeof(b1));
 	memset(&b2, 0, sizeof(b2));
 	b1.sa_id = 1;
+	b1.child_id = 11;
 	b1.peer_id = c1;
 	b1.peer_ts = same;
-	b1.next = &b2;
 	b2.sa_id = 2;
+	b2.child_id = 12;
 	b2.peer_id = c2;
 	b2.peer_ts = T("10.0.1.0/24");
+	assert_int_equal(rw_binds_add(&set, &b2), 0);
+	assert_int_equal(rw_binds_add(&set, &b1), 0);
 	/* Another identity, same private address: refused. */
-	assert_int_equal(rw_ts_conflict(&b1, &c2, 3, &same, &o), RW_REFUSE);
+	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &same, &o), RW_REFUSE);
 	assert_int_equal(o, 1);
 	/* ... also when only overlapping. */
-	assert_int_equal(rw_ts_conflict(&b1, &c2, 3, &wide, &o), RW_REFUSE);
+	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &wide, &o), RW_REFUSE);
 	/* Same identity from a new IKE SA: replacement. */
-	assert_int_equal(rw_ts_conflict(&b1, &c1, 3, &same, &o), RW_REPLACE);
+	assert_int_equal(rw_ts_conflict(&set, &c1, 3, &same, &o), RW_REPLACE);
 	assert_int_equal(o, 1);
 	/* The same SA (another child) or disjoint: fine. */
-	assert_int_equal(rw_ts_conflict(&b1, &c1, 1, &same, &o), RW_OK);
-	assert_int_equal(rw_ts_conflict(&b1, &c2, 3, &other, &o), RW_OK);
+	assert_int_equal(rw_ts_conflict(&set, &c1, 1, &same, &o), RW_OK);
+	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &other, &o), RW_OK);
 	assert_int_equal(rw_ts_conflict(NULL, &c2, 3, &same, &o), RW_OK);
+	rw_binds_del(&set, &b1);
+	rw_binds_del(&set, &b2);
+	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &same, &o), RW_OK);
+	assert_null(set.all);
 }
 
 /* ---------------------------------------------------------------- */
