@@ -55,13 +55,16 @@ void conf_srcidx_free(struct conf_srcidx *x)
 	free(x);
 }
 
-/* byte classes of the lexer (parse.c is_word_char, lx_next) */
-enum { C_BAD = 0, C_WORD, C_SPACE };
+/* byte classes of the lexer (parse.c is_word_char, lx_next); C_PCT is
+ * a word byte too (bit 0) */
+enum { C_BAD = 0, C_WORD = 1, C_SPACE = 2, C_PCT = 3 };
 static uint8_t cls[256];
+/* bytes a "string" cannot simply run over */
+static uint8_t strstop[256];
 
 static void cls_init(void)
 {
-	const char *w = "%*-./:?@_";
+	const char *w = "*-./:?@_";
 
 	if (cls['a'])
 		return;
@@ -71,8 +74,11 @@ static void cls_init(void)
 		cls[c] = cls[c - 'a' + 'A'] = C_WORD;
 	for (; *w; w++)
 		cls[(uint8_t)*w] = C_WORD;
+	cls['%'] = C_PCT;
 	cls[' '] = cls['\t'] = cls['\r'] = cls['\n'] = cls['\f'] = cls['\v'] =
 	    C_SPACE;
+	strstop['"'] = strstop['\\'] = strstop['\n'] = strstop['\0'] =
+	    strstop['%'] = 1;
 }
 
 static uint64_t rotl(uint64_t x, int r)
@@ -122,7 +128,8 @@ static int push(struct conf_srcidx *x, size_t *cap, const uint8_t *b,
 }
 
 /* Split buf into statements; NULL if out of memory or unusual text. */
-static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
+static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags,
+				 size_t hint)
 {
 	struct conf_srcidx *x = calloc(1, sizeof(*x));
 	size_t cap = 0, i = 0, start = 0, after_nl = 0;
@@ -134,6 +141,13 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 	if (!x || len >= CONF_MAX_FILE_SIZE)
 		goto fail;
 	x->flags = flags;
+	if (hint) {
+		/* the old file's count and some: no copying while growing */
+		x->v = malloc((hint + hint / 64 + 64) * sizeof(*x->v));
+		if (!x->v)
+			goto fail;
+		cap = hint + hint / 64 + 64;
+	}
 	while (i < len) {
 		uint8_t c = b[i];
 
@@ -146,6 +160,8 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 				i++;
 		} else if (c == '"') {
 			for (i++;; i++) {
+				while (i < len && !strstop[b[i]])
+					i++;
 				if (i < len && b[i] == '%')
 					x->pct = true;
 				if (i >= len || b[i] == '\n' || b[i] == '\0')
@@ -161,11 +177,13 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 			}
 			i++;
 			ntok++;
-		} else if (cls[c] == C_WORD) {
+		} else if (cls[c] & 1) { /* C_WORD, C_PCT */
 			size_t w = i;
+			uint8_t k = 0;
 
-			while (i < len && cls[b[i]] == C_WORD)
-				x->pct |= b[i++] == '%';
+			while (i < len && cls[b[i]] & 1)
+				k |= cls[b[i++]];
+			x->pct |= k == C_PCT;
 			if (ntok++ == 0 && depth == 0)
 				sel =
 				    i - w == 8 && !memcmp(b + w, "selector", 8);
@@ -204,6 +222,13 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags)
 	if (start < len &&
 	    push(x, &cap, b + start, len - start, false, nl, after_nl) < 0)
 		goto fail; /* trailing whitespace and comments */
+	if (cap > x->n + x->n / 32 + 64) {
+		/* kept with the conf: give back the doubling's slack */
+		struct conf_stmt *v = realloc(x->v, (x->n + 1) * sizeof(*v));
+
+		if (v)
+			x->v = v;
+	}
 	return x;
 fail:
 	conf_srcidx_free(x);
@@ -213,7 +238,7 @@ fail:
 struct conf_srcidx *conf_srcidx_build(const uint8_t *buf, size_t len,
 				      unsigned flags, const struct conf *c)
 {
-	struct conf_srcidx *x = split(buf, len, flags);
+	struct conf_srcidx *x = split(buf, len, flags, 0);
 	size_t nsel = 0;
 
 	if (!x)
@@ -319,7 +344,7 @@ int conf_delta_prepare(struct conf *old, struct conf_delta *d)
 	if (rc < 0)
 		return -EAGAIN; /* the full load reports it */
 	rc = -EAGAIN;
-	nx = split(buf, len, ox->flags);
+	nx = split(buf, len, ox->flags, ox->n);
 	if (!nx || nx->pct)
 		goto out;
 	while (pre < ox->n && pre < nx->n && same(&ox->v[pre], &nx->v[pre]))

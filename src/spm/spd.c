@@ -702,6 +702,26 @@ int spd_reload(struct spd *spd, struct spd_set *desired, char *errbuf,
 	return 0;
 }
 
+/*
+ * A filter for spd_reload_part: entries with equal keys (make_key) get
+ * the same value, from a few of the key's bytes, cheaper than the key.
+ */
+#define KEY_SEEN_BITS 4096
+static uint32_t key_seen_hash(const struct spd_entry *e)
+{
+	const struct ksel *s = &e->kp.sel;
+	size_t al = af_len(s->af);
+	uint32_t a = 0, b = 0, h;
+
+	if (al) {
+		memcpy(&a, s->src.u.b + al - 4, 4);
+		memcpy(&b, s->dst.u.b + al - 4, 4);
+	}
+	h = (a ^ (b << 13 | b >> 19) ^ (uint32_t)e->kp.dir << 7 ^ s->af) *
+	    0x9e3779b1u;
+	return h >> (32 - 12); /* KEY_SEEN_BITS */
+}
+
 int spd_reload_part(struct spd *spd, size_t from, size_t to,
 		    struct spd_set *desired, char *errbuf, size_t errlen,
 		    struct spd_plan *counts)
@@ -717,14 +737,25 @@ int spd_reload_part(struct spd *spd, size_t from, size_t to,
 	 * reload keeps depends on the order; let it decide */
 	if (desired->n) {
 		struct keyed *kd = sorted_keys(desired), x;
+		uint64_t seen[KEY_SEEN_BITS / 64] = {0};
 
 		if (!kd)
 			return -ENOMEM;
+		for (size_t i = 0; i < desired->n; i++) {
+			uint32_t h = key_seen_hash(&desired->v[i]);
+
+			seen[h / 64] |= 1ull << (h % 64);
+		}
 		for (size_t i = 0; i < n; i++) {
+			uint32_t h;
+
 			if (i == from && to > from) {
 				i = to - 1;
 				continue;
 			}
+			h = key_seen_hash(&spd->stat.v[i]);
+			if (!(seen[h / 64] & 1ull << (h % 64)))
+				continue; /* no key of desired can be equal */
 			make_key(&spd->stat.v[i], &x.k);
 			if (bsearch(&x, kd, desired->n, sizeof(*kd),
 				    key_only)) {

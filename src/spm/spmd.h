@@ -38,6 +38,10 @@ struct spmd {
 	uint64_t started_ms;
 	uint64_t acquire_seq;
 	bool reload_pending;
+	/* conf for which builds_same() held (spmd_core.c): a partial
+	 * reload keeps it true (the run is checked), a full one resets it;
+	 * saves a walk over every selector at each reload */
+	const struct conf *conf_same;
 	/* KEV_RESYNC that could not be completed: retried with backoff */
 	struct ev_timer resync_timer;
 	unsigned resync_delay_ms;

@@ -112,8 +112,13 @@ static int reload_part(struct spmd *d, char *errbuf, size_t errlen,
 	bool bad = false;
 	int rc;
 
-	if (!d->conf || !d->spd.stat_exact || !builds_same(d->conf))
+	if (!d->conf || !d->spd.stat_exact)
 		return -EAGAIN;
+	if (d->conf_same != d->conf) {
+		if (!builds_same(d->conf))
+			return -EAGAIN;
+		d->conf_same = d->conf;
+	}
 	if (conf_delta_prepare(d->conf, &cd) < 0)
 		return -EAGAIN;
 	t_load = ev_now_ms();
@@ -203,6 +208,7 @@ int spmd_reload(struct spmd *d, char *errbuf, size_t errlen,
 	if (rc < 0)
 		goto fail;
 	t_apply = ev_now_ms();
+	d->conf_same = NULL;
 	conf_free(d->conf);
 	d->conf = nc;
 	spmd_trim();
