@@ -830,8 +830,10 @@ void conf_free(struct conf *c);
 /*
  * Incremental reload (spmd; src/conf/incr.c).  old was loaded with
  * CONF_LOAD_SRCINDEX.  conf_delta_prepare() reads old's file again,
- * splits it into top-level statements, and compares them (SipHash of
- * each, lib/hidx.h) with those old was loaded from.  When only a run
+ * finds its unchanged head and tail (hashes of conf_srcidx_chunk-byte
+ * pieces from either end), splits what lies between into top-level
+ * statements and compares them (a 64-bit hash of each) with those old
+ * was loaded from.  When only a run
  * of `selector` statements changed (and nothing else can see the
  * difference: no duplicate names, no remote's selector_index naming
  * them), it interprets those statements with the file's other
@@ -852,6 +854,12 @@ struct conf_delta {
 	struct conf_selector **sel; /* old's next selector array */
 };
 int conf_delta_prepare(struct conf *old, struct conf_delta *d);
+/* piece size of the head/tail hashes (4096; tests make it small so that
+ * small files have many pieces); set before the first load */
+extern size_t conf_srcidx_chunk;
+/* Same statement index (tests: an incremental reload's against a
+ * fresh load's)? */
+bool conf_srcidx_same(const struct conf *a, const struct conf *b);
 void conf_delta_commit(struct conf *old, struct conf_delta *d);
 void conf_delta_free(struct conf_delta *d);
 /* Position of selector name in c->selectors, or SIZE_MAX. */

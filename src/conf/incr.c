@@ -40,11 +40,19 @@ struct conf_stmt {
 	uint32_t tail;	  /* bytes after its last newline */
 };
 
+/* the file's hashes in pieces of CHUNK bytes, from its start and from
+ * its end: a reload finds the unchanged head and tail of the file with
+ * them and splits only what lies between */
+size_t conf_srcidx_chunk = 4096;
+#define CHUNK conf_srcidx_chunk
+
 struct conf_srcidx {
 	struct conf_stmt *v;
 	size_t n;
 	unsigned flags; /* of the load */
 	bool pct;	/* a '%' (fe80::1%eth0, MY_IP%eth0: if_nametoindex) */
+	size_t len;	/* of the file */
+	uint64_t *head, *tail; /* (len + CHUNK - 1) / CHUNK each */
 };
 
 void conf_srcidx_free(struct conf_srcidx *x)
@@ -52,6 +60,8 @@ void conf_srcidx_free(struct conf_srcidx *x)
 	if (!x)
 		return;
 	free(x->v);
+	free(x->head);
+	free(x->tail);
 	free(x);
 }
 
@@ -104,6 +114,65 @@ static uint64_t text_hash(const uint8_t *b, size_t len)
 	return h ^ (h >> 33);
 }
 
+/* A hash of a long text, four words at a time (four independent lanes,
+ * each step invertible in the lane as in text_hash; the lanes are then
+ * hashed as a text: texts differing in one word never collide) */
+static uint64_t lane(uint64_t h, const uint8_t *p)
+{
+	const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xc2b2ae3d27d4eb4full;
+	uint64_t w;
+
+	/* one multiply on the lane's path (w * k2 is not): invertible in h */
+	memcpy(&w, p, 8);
+	return rotl(h + w * k2, 31) * k1;
+}
+
+static uint64_t chunk_hash(const uint8_t *b, size_t len)
+{
+	const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xc2b2ae3d27d4eb4full;
+	uint64_t h0 = len * k2, h1 = len * k1, h2 = ~len * k2, h3 = ~len * k1;
+	uint64_t h[5];
+	size_t i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		h0 = lane(h0, b + i);
+		h1 = lane(h1, b + i + 8);
+		h2 = lane(h2, b + i + 16);
+		h3 = lane(h3, b + i + 24);
+	}
+	h[0] = h0, h[1] = h1, h[2] = h2, h[3] = h3;
+	h[4] = text_hash(b + i, len - i);
+	return text_hash((const uint8_t *)h, sizeof(h));
+}
+
+/* x->head and x->tail of the file b[len] */
+static int chunks(struct conf_srcidx *x, const uint8_t *b, size_t len)
+{
+	size_t n = (len + CHUNK - 1) / CHUNK;
+
+	x->len = len;
+	x->head = malloc((n + 1) * sizeof(*x->head));
+	x->tail = malloc((n + 1) * sizeof(*x->tail));
+	if (!x->head || !x->tail)
+		return -ENOMEM;
+	/* one pass: the tail pieces ending in a head piece are hashed
+	 * right after it, while its bytes are in the cache */
+	for (size_t k = 0, t = n; k < n; k++) {
+		size_t at = k * CHUNK,
+		       hend = len - at < CHUNK ? len : at + CHUNK;
+
+		x->head[k] = chunk_hash(b + at, hend - at);
+		while (t > 0 && len - (t - 1) * CHUNK <= hend) {
+			size_t end = len - --t * CHUNK;
+
+			x->tail[t] =
+			    chunk_hash(b + (end > CHUNK ? end - CHUNK : 0),
+				       end > CHUNK ? CHUNK : end);
+		}
+	}
+	return 0;
+}
+
 static int push(struct conf_srcidx *x, size_t *cap, const uint8_t *b,
 		size_t len, bool sel, uint32_t nl, size_t after_nl)
 {
@@ -127,27 +196,65 @@ static int push(struct conf_srcidx *x, size_t *cap, const uint8_t *b,
 	return 0;
 }
 
-/* Split buf into statements; NULL if out of memory or unusual text. */
-static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags,
-				 size_t hint)
+/*
+ * Where a reload's split meets the old file again: new offsets from
+ * `tail` on hold the old file's last bytes; a statement boundary there
+ * that is also one of the old file (the split restarts from the same
+ * state at each boundary) ends the split, the old statements follow.
+ */
+struct resync {
+	const struct conf_srcidx *old;
+	size_t tail;   /* new offset where the identical tail starts */
+	size_t j;      /* next old statement */
+	size_t ostart; /* its offset in the old file */
+};
+
+/* The old statements from the boundary at new offset e, if it is one of
+ * the identical tail's; 0 if not; -ENOMEM. */
+static int resync_at(struct resync *rs, struct conf_srcidx *x, size_t *cap,
+		     size_t e, size_t len)
 {
-	struct conf_srcidx *x = calloc(1, sizeof(*x));
-	size_t cap = 0, i = 0, start = 0, after_nl = 0;
+	const struct conf_srcidx *o = rs->old;
+	size_t eo, k;
+
+	if (!rs->old || e < rs->tail)
+		return 0;
+	eo = e + o->len - len;
+	while (rs->j < o->n && rs->ostart < eo)
+		rs->ostart += o->v[rs->j++].len;
+	if (rs->ostart != eo)
+		return 0;
+	k = o->n - rs->j;
+	if (x->n + k > *cap) {
+		struct conf_stmt *v = realloc(x->v, (x->n + k) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		*cap = x->n + k;
+	}
+	memcpy(x->v + x->n, o->v + rs->j, k * sizeof(*x->v));
+	x->n += k;
+	return 1;
+}
+
+/*
+ * Split b[len] into statements from offset i (a statement boundary; x
+ * holds those before it); NULL if out of memory or unusual text.  With
+ * rs, stops where the text is the old file's again.
+ */
+static struct conf_srcidx *split_from(struct conf_srcidx *x, size_t cap,
+				      const uint8_t *b, size_t len, size_t i,
+				      struct resync *rs)
+{
+	size_t start = i, after_nl = 0;
 	uint32_t nl = 0;
-	int depth = 0, ntok = 0;
+	int depth = 0, ntok = 0, r;
 	bool sel = false;
 
 	cls_init();
-	if (!x || len >= CONF_MAX_FILE_SIZE)
+	if (len >= CONF_MAX_FILE_SIZE)
 		goto fail;
-	x->flags = flags;
-	if (hint) {
-		/* the old file's count and some: no copying while growing */
-		x->v = malloc((hint + hint / 64 + 64) * sizeof(*x->v));
-		if (!x->v)
-			goto fail;
-		cap = hint + hint / 64 + 64;
-	}
 	while (i < len) {
 		uint8_t c = b[i];
 
@@ -208,6 +315,11 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags,
 			if (push(x, &cap, b + start, i - start, sel, nl,
 				 after_nl) < 0)
 				goto fail;
+			r = rs ? resync_at(rs, x, &cap, i, len) : 0;
+			if (r < 0)
+				goto fail;
+			if (r > 0)
+				return x;
 			start = i;
 			nl = 0;
 			after_nl = 0;
@@ -222,6 +334,8 @@ static struct conf_srcidx *split(const uint8_t *b, size_t len, unsigned flags,
 	if (start < len &&
 	    push(x, &cap, b + start, len - start, false, nl, after_nl) < 0)
 		goto fail; /* trailing whitespace and comments */
+	if (!rs && chunks(x, b, len) < 0)
+		goto fail; /* (resplit has them) */
 	if (cap > x->n + x->n / 32 + 64) {
 		/* kept with the conf: give back the doubling's slack */
 		struct conf_stmt *v = realloc(x->v, (x->n + 1) * sizeof(*v));
@@ -235,11 +349,58 @@ fail:
 	return NULL;
 }
 
+/* The index of b[len], the file of old changed (flags: of its load):
+ * only what lies between the unchanged head and tail is split again. */
+static struct conf_srcidx *resplit(const struct conf_srcidx *old,
+				   const uint8_t *b, size_t len)
+{
+	struct conf_srcidx *x = calloc(1, sizeof(*x));
+	size_t n = (len + CHUNK - 1) / CHUNK,
+	       on = (old->len + CHUNK - 1) / CHUNK;
+	size_t head = 0, tail = 0, k, at = 0, i0 = 0, cap;
+	struct resync rs = {.old = old};
+
+	if (!x || chunks(x, b, len) < 0)
+		goto fail;
+	x->flags = old->flags;
+	/* identical pieces (a shorter last piece hashes otherwise) */
+	for (k = 0; k < n && k < on && x->head[k] == old->head[k]; k++)
+		head += len - k * CHUNK < CHUNK ? len - k * CHUNK : CHUNK;
+	for (k = 0; k < n && k < on && x->tail[k] == old->tail[k]; k++)
+		tail += len - k * CHUNK < CHUNK ? len - k * CHUNK : CHUNK;
+	if (head > old->len || head > len)
+		head = len < old->len ? len : old->len;
+	if (head + tail > len || head + tail > old->len)
+		tail = (len < old->len ? len : old->len) - head;
+	/* the old statements decided by the identical head alone (the
+	 * split looks at the byte after a statement's end) */
+	while (i0 < old->n && at + old->v[i0].len < head)
+		at += old->v[i0++].len;
+	cap = old->n + old->n / 64 + 64;
+	x->v = malloc(cap * sizeof(*x->v));
+	if (!x->v)
+		goto fail;
+	memcpy(x->v, old->v, i0 * sizeof(*x->v));
+	x->n = i0;
+	rs.tail = len - tail;
+	rs.j = i0;
+	rs.ostart = at;
+	return split_from(x, cap, b, len, at, &rs);
+fail:
+	conf_srcidx_free(x);
+	return NULL;
+}
+
 struct conf_srcidx *conf_srcidx_build(const uint8_t *buf, size_t len,
 				      unsigned flags, const struct conf *c)
 {
-	struct conf_srcidx *x = split(buf, len, flags, 0);
+	struct conf_srcidx *x = calloc(1, sizeof(*x));
 	size_t nsel = 0;
+
+	if (x) {
+		x->flags = flags;
+		x = split_from(x, 0, buf, len, 0, NULL);
+	}
 
 	if (!x)
 		return NULL;
@@ -251,6 +412,27 @@ struct conf_srcidx *conf_srcidx_build(const uint8_t *buf, size_t len,
 		return NULL;
 	}
 	return x;
+}
+
+bool conf_srcidx_same(const struct conf *a, const struct conf *b)
+{
+	const struct conf_srcidx *x = conf_cfull_of(a)->src,
+				 *y = conf_cfull_of(b)->src;
+	size_t nch;
+
+	if (!x || !y)
+		return x == y;
+	nch = (x->len + CHUNK - 1) / CHUNK;
+	if (x->n != y->n || x->len != y->len || x->pct != y->pct ||
+	    x->flags != y->flags)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (x->v[i].h != y->v[i].h || x->v[i].len != y->v[i].len ||
+		    x->v[i].nl != y->v[i].nl || x->v[i].sel != y->v[i].sel ||
+		    x->v[i].tail != y->v[i].tail)
+			return false;
+	return !memcmp(x->head, y->head, nch * sizeof(*x->head)) &&
+	       !memcmp(x->tail, y->tail, nch * sizeof(*x->tail));
 }
 
 size_t conf_selector_index(const struct conf *c, const char *name)
@@ -344,7 +526,7 @@ int conf_delta_prepare(struct conf *old, struct conf_delta *d)
 	if (rc < 0)
 		return -EAGAIN; /* the full load reports it */
 	rc = -EAGAIN;
-	nx = split(buf, len, ox->flags, ox->n);
+	nx = resplit(ox, buf, len);
 	if (!nx || nx->pct)
 		goto out;
 	while (pre < ox->n && pre < nx->n && same(&ox->v[pre], &nx->v[pre]))
