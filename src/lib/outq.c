@@ -93,8 +93,6 @@ static ssize_t send_some(int fd, const uint8_t *p, size_t n)
 int outq_send(struct outq *q, int fd, const void *p, size_t n, size_t limit)
 {
 	const uint8_t *b = p;
-	size_t need;
-	int rc;
 
 	if (!outq_pending(q)) {
 		ssize_t w = send_some(fd, b, n);
@@ -109,6 +107,15 @@ int outq_send(struct outq *q, int fd, const void *p, size_t n, size_t limit)
 			return -errno;
 		}
 	}
+	return outq_put(q, b, n, limit);
+}
+
+int outq_put(struct outq *q, const void *p, size_t n, size_t limit)
+{
+	const uint8_t *b = p;
+	size_t need;
+	int rc;
+
 	if (!q->stream && n > UINT32_MAX)
 		return -EMSGSIZE;
 	need = n + (q->stream ? 0 : OUTQ_REC);

@@ -64,6 +64,13 @@ static inline size_t outq_pending(const struct outq *q)
 int outq_send(struct outq *q, int fd, const void *p, size_t n, size_t limit);
 
 /*
+ * Queue p[n] behind what waits without trying the socket (the owner
+ * writes a batch with outq_flush()).  0, -ENOBUFS past limit (nothing
+ * queued), -ENOMEM, -EMSGSIZE.
+ */
+int outq_put(struct outq *q, const void *p, size_t n, size_t limit);
+
+/*
  * Write what the socket takes from the queue.  Returns 1 when the queue
  * is empty, 0 when the socket is full again (the rest stays queued:
  * watch EPOLLOUT), or -errno when the connection is broken.

@@ -9,10 +9,12 @@
  * spmd_password is configured the client must first answer the
  * challenge in the banner with LOGIN.
  *
- * Each conn owns its input buffer and its output struct wr; requests
- * are answered in order, events are appended between replies, never
- * inside one.  A client whose output backlog passes OUT_MAX is dropped
- * (a stuck KMP must not make spmd grow without bound).
+ * Each conn owns its input buffer and its output queue (lib/outq.h);
+ * requests are answered in order, events are appended between replies,
+ * never inside one.  An answer is queued whole (never cut on EAGAIN)
+ * if the backlog was under OUT_MAX when its request was read; anything
+ * else past OUT_MAX drops the client (a stuck KMP must not make spmd
+ * grow without bound).
  *
  * Idle limits (so that a local process holding connections cannot lock
  * iked and spmdctl out): a client that leaves a line unfinished for
@@ -66,27 +68,15 @@ static int conn_write(struct conn *c)
 {
 	struct spmd *d = c->srv->d;
 	bool want;
+	int rc = outq_flush(&c->out, c->fd);
 
-	while (c->out_off < c->out.len) {
-		ssize_t n =
-		    send(c->fd, c->out.buf + c->out_off,
-			 c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			log_info(MOD, "client pid %d: %s", (int)c->pid,
-				 strerror(errno));
-			return 1;
-		}
-		c->out_off += (size_t)n;
+	if (rc < 0) {
+		log_info(MOD, "client pid %d: %s", (int)c->pid, strerror(-rc));
+		return 1;
 	}
-	if (c->out_off == c->out.len) {
-		wr_reset(&c->out);
-		c->out_off = 0;
-		if (c->closing)
-			return 1;
-	}
-	want = c->out_off < c->out.len || c->closing;
+	if (rc == 1 && c->closing)
+		return 1;
+	want = outq_pending(&c->out) || c->closing;
 	if (want != c->want_out) {
 		c->want_out = want;
 		ev_mod_fd(d->loop, c->fd, EPOLLIN | (want ? EPOLLOUT : 0));
@@ -106,44 +96,45 @@ static void conn_kick(struct conn *c)
 	}
 }
 
-/* Append a complete line (w holds it without LF). */
+/*
+ * Append a complete line (w holds it without LF).  Lines wait in the
+ * connection's queue (lib/outq.h) until conn_write() hands them to the
+ * socket, never dropped on EAGAIN.  The answer to a command is queued
+ * whole (a POLICY DUMP is a snapshot of the SPD, however slowly it is
+ * read) when the client's backlog was below OUT_MAX as the command
+ * started (c->answering); anything else (events, or a second answer
+ * behind an unread one) past OUT_MAX disconnects the client, logged.
+ */
 void conn_put(struct conn *c, const struct wr *w)
 {
+	size_t limit = c->answering ? SIZE_MAX : OUT_MAX;
+
 	if (wr_error(w)) {
 		static const char oom[] = "550 out of memory\n";
 
-		wr_bytes(&c->out, oom, sizeof(oom) - 1);
+		(void)outq_put(&c->out, oom, sizeof(oom) - 1, SIZE_MAX);
 		return;
 	}
 	if (c->closing)
 		return; /* being dropped: queue nothing more */
-	if (c->out.len - c->out_off + w->len > OUT_MAX && c->fd >= 0) {
-		/* a long answer (POLICY DUMP) to a client that reads as
-		 * we write: hand the socket what it takes first */
-		while (c->out_off < c->out.len) {
-			ssize_t n = send(c->fd, c->out.buf + c->out_off,
-					 c->out.len - c->out_off,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n <= 0)
-				break;
-			c->out_off += (size_t)n;
-		}
-		if (c->out_off == c->out.len) {
-			wr_reset(&c->out);
-			c->out_off = 0;
-		}
-	}
-	if (c->out.len - c->out_off + w->len > OUT_MAX) {
+	if (outq_pending(&c->out) + w->len >= limit && c->fd >= 0)
+		(void)outq_flush(&c->out, c->fd); /* what the socket takes */
+	if (outq_pending(&c->out) + w->len >= limit) {
 		log_rl_warn(MOD,
 			    "client pid %d: more than %u octets of "
 			    "output unread; disconnected",
 			    (int)c->pid, (unsigned)OUT_MAX);
 		c->closing = true;
-		c->out_off = c->out.len; /* drop the backlog at once */
+		outq_free(&c->out); /* drop the backlog at once */
 		return;
 	}
-	wr_bytes(&c->out, w->buf, w->len);
-	wr_u8(&c->out, '\n');
+	if (outq_put(&c->out, w->buf, w->len, SIZE_MAX) < 0 ||
+	    outq_put(&c->out, "\n", 1, SIZE_MAX) < 0) {
+		log_rl_warn(MOD, "client pid %d: out of memory; disconnected",
+			    (int)c->pid);
+		c->closing = true;
+		outq_free(&c->out);
+	}
 }
 
 void reply(struct conn *c, int code, const char *fmt, ...)
@@ -226,7 +217,7 @@ void conn_close(struct conn *c)
 		}
 	}
 	s->nconns--;
-	wr_free(&c->out);
+	outq_free(&c->out);
 	mem_wipe(c->challenge, sizeof(c->challenge));
 	free(c);
 }
@@ -286,7 +277,7 @@ static void conn_drop(struct conn *c, const char *why)
 	int n;
 
 	n = snprintf(line, sizeof(line), "421 %s\n", why);
-	if (n > 0 && (size_t)n < sizeof(line) && c->out_off == c->out.len)
+	if (n > 0 && (size_t)n < sizeof(line) && !outq_pending(&c->out))
 		(void)!send(c->fd, line, (size_t)n,
 			    MSG_NOSIGNAL | MSG_DONTWAIT);
 	conn_close(c);
@@ -365,7 +356,11 @@ static void handle_line(struct conn *c, const uint8_t *p, size_t n)
 			    why);
 		reply(c, SPMIF_E_SYNTAX, "%s", why);
 	} else {
+		/* its answer is queued whole unless an earlier one still
+		 * waits unread (conn_put) */
+		c->answering = outq_pending(&c->out) < OUT_MAX;
 		spmif_dispatch(c, m);
+		c->answering = false;
 	}
 	free(m);
 }
@@ -486,7 +481,7 @@ static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	c->uid = cred.uid;
 	c->pid = cred.pid;
 	c->since_ms = ev_now_ms();
-	wr_init(&c->out, 0);
+	outq_init(&c->out, true);
 	if (ev_add_fd(s->d->loop, cfd, EPOLLIN, conn_io, c) < 0) {
 		close(cfd);
 		free(c);
@@ -705,7 +700,7 @@ int spmif_server_feed(struct spmif_server *s, int fd, const uint8_t *data,
 	c->since_ms = ev_now_ms();
 	c->authed = authed || !s->password;
 	snprintf(c->challenge, sizeof(c->challenge), "%s", "fuzz");
-	wr_init(&c->out, 0);
+	outq_init(&c->out, true);
 	c->next = s->conns;
 	s->conns = c;
 	s->nconns++;

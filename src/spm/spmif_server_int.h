@@ -14,11 +14,14 @@
 
 #include "lib/ctlsock.h"
 #include "lib/ev.h"
+#include "lib/outq.h"
 #include "lib/wr.h"
 #include "spm/spmd.h"
 #include "spm/spmif_proto.h"
 
-#define OUT_MAX		CTLSOCK_OUT_MAX /* per-client backlog before we hang up */
+/* per-client backlog before we hang up; a command's answer is queued
+ * whole if the backlog was below this when the command started */
+#define OUT_MAX		CTLSOCK_OUT_MAX
 #define MAX_CONNS	64
 #define IDLE_MS_DEFAULT 10000u /* see spmif_server_set_idle_ms() */
 
@@ -39,8 +42,8 @@ struct conn {
 	bool owns_dyn;	   /* added a non-persistent dynamic policy */
 	uint64_t since_ms; /* connect, or end of the last complete line */
 	uint64_t part_ms;  /* first byte of the unfinished line */
-	struct wr out;
-	size_t out_off;
+	struct outq out;   /* unsent output (lib/outq.h, stream) */
+	bool answering;	   /* in a command whose answer is queued whole */
 	struct conn *next;
 };
 

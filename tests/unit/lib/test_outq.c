@@ -6,9 +6,10 @@
  * Checked: a stream answer arrives whole and in order however the
  * socket cuts it; 20,000 datagrams (a dump) arrive whole, each once, in
  * order; the memory limit refuses (and queues nothing) rather than
- * dropping; a broken peer is an error, never a silent success; a large
- * buffer is given back once emptied; ctlsrv delivers a 900 KiB answer to
- * a slow reader and serves a third client while a second never reads.
+ * dropping; outq_put queues without writing; a broken peer is an error, never a
+ * silent success; a large buffer is given back once emptied; ctlsrv delivers a
+ * 900 KiB answer to a slow reader and serves a third client while a second
+ * never reads.
  */
 #include <setjmp.h>
 #include <errno.h>
@@ -174,6 +175,29 @@ static void test_limit_and_broken(void **state)
 	close(sv[0]);
 }
 
+static void test_put_then_flush(void **state)
+{
+	struct outq q;
+	int sv[2];
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	outq_init(&q, true);
+	/* outq_put only queues: nothing reaches the socket before a flush */
+	assert_int_equal(outq_put(&q, "250-a", 5, SIZE_MAX), 0);
+	assert_int_equal(outq_put(&q, "\n", 1, SIZE_MAX), 0);
+	assert_int_equal(outq_put(&q, "250 ok\n", 7, 13), 0);
+	assert_int_equal(outq_put(&q, "x", 1, 13), -ENOBUFS);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(outq_flush(&q, sv[0]), 1);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 13);
+	assert_memory_equal(buf, "250-a\n250 ok\n", 13);
+	outq_free(&q);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* ---- ctlsrv: a large answer, a client that never reads ---------------- */
 
 #define BIG (900u << 10)
@@ -281,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_stream_whole),
 	    cmocka_unit_test(test_dgram_dump),
 	    cmocka_unit_test(test_limit_and_broken),
+	    cmocka_unit_test(test_put_then_flush),
 	    cmocka_unit_test(test_ctlsrv_slow_and_stalled),
 	};
 
