@@ -181,7 +181,8 @@ struct ike_sa {
 	struct ike_sa **pprev;	/* the pointer to this SA in that list */
 	uint32_t spi_h, peer_h; /* hidx hashes (iked.by_spi, by_peer) */
 	bool spi_indexed, peer_indexed;
-	bool init_pending; /* responder: IKE_SA_INIT DH job out (cwork.h) */
+	bool init_pending;  /* responder: IKE_SA_INIT DH job out (cwork.h) */
+	uint32_t dead_slot; /* 1 + position in iked.dead, 0 = not there */
 	struct iked *d;
 	enum ike_state state;
 	uint32_t id; /* unique, for ikedctl */
@@ -340,6 +341,12 @@ struct iked {
 	struct dos dos; /* half-open table and limits (dos.h) */
 	uint32_t next_sa_id, next_child_id;
 	struct ev_timer reaper;
+	/* SAs killed and not yet freed: the reaper frees these instead of
+	 * walking every SA (a wave of deaths at 100,000 SAs); dead_all when
+	 * the array could not grow (then it walks). */
+	struct ike_sa **dead;
+	size_t ndead, capdead;
+	bool dead_all;
 
 	uint8_t cookie_secret[32];
 	uint8_t cookie_prev_secret[32]; /* the one before the last rotation */

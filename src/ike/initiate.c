@@ -26,10 +26,16 @@ void iked_reap(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
-	for (sa = d->sas; sa; sa = next) {
-		next = sa->next;
-		if (sa->state == IKE_S_DEAD)
-			ike_sa_free(sa);
+	/* ike_sa_free takes each off d->dead */
+	while (d->ndead)
+		ike_sa_free(d->dead[d->ndead - 1]);
+	if (d->dead_all) {
+		d->dead_all = false;
+		for (sa = d->sas; sa; sa = next) {
+			next = sa->next;
+			if (sa->state == IKE_S_DEAD)
+				ike_sa_free(sa);
+		}
 	}
 	v1_reap(d);
 }

@@ -376,6 +376,17 @@ void ike_sa_free(struct ike_sa *sa)
 		task_free(t);
 	}
 	hash_unlink(sa);
+	if (sa->dead_slot) {
+		struct ike_sa *last = d->dead[--d->ndead];
+		d->dead[sa->dead_slot - 1] = last;
+		last->dead_slot = sa->dead_slot;
+		sa->dead_slot = 0;
+		if (!d->ndead) {
+			free(d->dead);
+			d->dead = NULL;
+			d->capdead = 0;
+		}
+	}
 	*sa->pprev = sa->next;
 	if (sa->next)
 		sa->next->pprev = sa->pprev;
@@ -390,6 +401,27 @@ void ike_sa_free(struct ike_sa *sa)
 	ikev2_sa_keys_wipe(&sa->keys);
 	mem_wipe(sa, sizeof(*sa));
 	free(sa);
+}
+
+/* The reaper's list (iked.h struct iked dead). */
+static void dead_add(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+
+	if (sa->dead_slot || d->dead_all)
+		return;
+	if (d->ndead == d->capdead) {
+		size_t cap = d->capdead ? d->capdead * 2 : 64;
+		struct ike_sa **n = reallocarray(d->dead, cap, sizeof(*n));
+		if (!n) {
+			d->dead_all = true; /* the reaper walks every SA */
+			return;
+		}
+		d->dead = n;
+		d->capdead = cap;
+	}
+	d->dead[d->ndead++] = sa;
+	sa->dead_slot = (uint32_t)d->ndead;
 }
 
 static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
@@ -411,6 +443,7 @@ static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
 	ev_timer_stop(sa->d->loop, &sa->life);
 	ev_timer_stop(sa->d->loop, &sa->dpd);
 	ev_timer_stop(sa->d->loop, &sa->frag_timer);
+	dead_add(sa);
 	iked_schedule_reap(sa->d);
 }
 
