@@ -259,7 +259,8 @@ static void test_equiv_v6(void **st)
 {
 	(void)st;
 	run(true, 20000);
-	print_message("refuse %u replace %u ok %u\n", n_refuse, n_replace, n_ok);
+	print_message("refuse %u replace %u ok %u\n", n_refuse, n_replace,
+		      n_ok);
 	/* the rule's three outcomes all occurred */
 	assert_true(n_refuse > 100 && n_replace > 100 && n_ok > 100);
 }
