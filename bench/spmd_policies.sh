@@ -113,6 +113,14 @@ reload() {
 	echo "$1 $(echo "($b - $a) * 1000" | bc -l) $(spmd_ms) $(((c1 - c0) / 1000000))" >>"$W/reloads"
 }
 : >"$W/reloads"
+# the client's own cost (exec, connect, one round trip) under this load:
+# `spmdctl status` answered without work, as the anchor of the reload walls
+for r in 1 2 3 4 5; do
+	a=$(now)
+	"$SPMDCTL" -s "$W/spmif" status >/dev/null
+	b=$(now)
+	echo "status $(echo "($b - $a) * 1000" | bc -l) -1 0" >>"$W/reloads"
+done
 # one policy pair changed among N (issue 14: < 100 ms): o1/i1 get another
 # peer address each time (one delete + one add per direction)
 for r in 1 2 3 4 5; do
@@ -185,6 +193,10 @@ def show(k, what):
     print("reload, %-24s %7.1f ms wall (spmdctl), spmd %5.0f ms, spmd CPU %4.0f ms%s"
           % (what + ":", med(0), med(1), med(2),
              " (median of %d)" % len(v) if len(v) > 1 else ""))
+v = rel.pop("status", [])
+if v:
+    print("spmdctl status (no work):       %7.1f ms wall (median of %d): the client's own cost"
+          % (statistics.median(x[0] for x in v), len(v)))
 show("change", "1 policy pair changed")
 print("  (%d policies moved; goal < 100 ms)" % moved)
 show("nothing", "nothing changed")
