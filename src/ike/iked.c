@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -507,6 +508,48 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	return rc < 0 ? 1 : 0;
 }
 
+/*
+ * Transparent huge pages for the malloc heap.  A responder's memory grows
+ * with every SA it holds (struct ike_sa alone is several KiB), and with
+ * 4 KiB pages each new SA takes page faults that cost about a tenth of
+ * its CPU (perf, bench/ike_load.sh; ARCHITECTURE.md "iked threads").
+ * When the kernel gives huge pages only on request (THP "madvise", the
+ * usual default), glibc asks for them when GLIBC_TUNABLES sets
+ * glibc.malloc.hugetlb=1, read only at startup: iked re-executes itself
+ * once with it added.  A GLIBC_TUNABLES that names glibc.malloc.hugetlb
+ * already (=0 turns this off), THP "always" or "never", a secure-mode
+ * start (the tunable would be dropped) or a failing exec: no change.
+ */
+static void malloc_thp_reexec(char **argv)
+{
+	const char *tun = getenv("GLIBC_TUNABLES");
+	char mode[128] = "", env[1024];
+	FILE *f;
+	int n;
+
+	if ((tun && strstr(tun, "glibc.malloc.hugetlb")) || getauxval(AT_SECURE))
+		return;
+	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	if (!f)
+		return;
+	if (!fgets(mode, sizeof(mode), f))
+		mode[0] = '\0';
+	fclose(f);
+	if (!strstr(mode, "[madvise]"))
+		return;
+	n = snprintf(env, sizeof(env), "%s%sglibc.malloc.hugetlb=1",
+		     tun ? tun : "", tun && *tun ? ":" : "");
+	if (n < 0 || (size_t)n >= sizeof(env) ||
+	    setenv("GLIBC_TUNABLES", env, 1) < 0)
+		return;
+	execv("/proc/self/exe", argv);
+	/* not re-executed: run as is, without the variable we added */
+	if (tun)
+		(void)setenv("GLIBC_TUNABLES", tun, 1);
+	else
+		(void)unsetenv("GLIBC_TUNABLES");
+}
+
 int main(int argc, char **argv)
 {
 	struct iked d;
@@ -523,6 +566,7 @@ int main(int argc, char **argv)
 	gid_t gid;
 	pid_t pid;
 
+	malloc_thp_reexec(argv);
 	memset(&d, 0, sizeof(d));
 	d.ctl_fd = -1;
 	d.opts.conf_path = SYSCONFDIR "/racoon2/racoon2.conf";

@@ -963,6 +963,8 @@ static int cmp_u32(const void *a, const void *b)
 static void summary(uint64_t end)
 {
 	double t = (double)(end - g.t_start) / 1e9;
+	struct rusage ru;
+	double cpu = 0;
 	uint32_t *l = malloc(sizeof(*l) * (g.established ? g.established : 1));
 	unsigned nl = 0;
 
@@ -971,13 +973,17 @@ static void summary(uint64_t end)
 			l[nl++] = g.lat_us[i];
 	if (l)
 		qsort(l, nl, sizeof(*l), cmp_u32);
+	/* r2load's own CPU: it must stay well below the responder's */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 #define PCT(p) (nl ? l[(size_t)((nl - 1) * (p))] / 1000.0 : 0.0)
 	printf("r2load: n=%u established=%u ok=%u failed=%u secs=%.3f "
 	       "setups_per_s=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-	       "rtx=%u",
+	       "rtx=%u gen_cpu_ms=%.3f",
 	       g.n, g.established, g.done - g.failed, g.failed, t,
 	       t > 0 ? g.established / t : 0.0, PCT(0.5), PCT(0.99), PCT(1.0),
-	       g.rtx);
+	       g.rtx, g.done ? cpu * 1000 / g.done : 0.0);
 	for (int k = 0; k < F_NFAIL; k++)
 		if (g.fail_why[k])
 			printf(" fail_%s=%u", fail_name[k], g.fail_why[k]);
