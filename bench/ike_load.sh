@@ -50,8 +50,14 @@
 #   memory: VmRSS delta / N of the responder holding N IKE SA + CHILD SA
 #          (ECP-256): N = 10,000, and 100,000 with --full.
 #
-# usage: bench/ike_load.sh [--quick|--full] [-b BUILD_DIR] [-o r2|charon|both]
-#                          [-g "ecp256 curve25519 modp2048"] [-n N] [-w W]
+#   gen ms: r2load's own CPU ms per SA (it must stay well below the
+#          responder's, or the responder is not what saturates).
+#
+# usage: bench/ike_load.sh [--quick|--full] [-b BUILD_DIR] [-B BASE_BUILD]
+#                          [-o r2|charon|both] [-g "ecp256 curve25519 modp2048"]
+#                          [-n N] [-w W]
+#   -B: also run iked from BASE_BUILD ("iked-B" rows, "iked/B" ratios:
+#   before/after in one run); -w: negotiations in flight (128).
 #   --quick: N=1000 per speed run, memory at 10,000 (about 5 minutes);
 #   default: N=5000; --full: N=10000 and memory at 10,000 and 100,000.
 #   Root; namespaces r2l-PID-*, removed on exit (KEEP=1 keeps the logs).
@@ -61,6 +67,10 @@
 #   RUN_LIMIT (120 --quick, 300, 1800 --full): seconds one r2load run
 #   may take; CPU ms and bytes
 #   are per SA established, and the established/failed counts are shown.
+#   NICE (-20): see below; MODES ("childless child"), NO_2CORE=1,
+#   MEM_NS_OVERRIDE="" (no memory runs) run parts only; PERF_CG (fp;
+#   "dwarf,16384" for a build without frame pointers) is perf's
+#   --call-graph; R2LOAD_WRAP prefixes r2load (e.g. perf record).
 set -u
 # NICE (-20): the bench (responder, r2load, openssl speed) runs in a
 # session of its own whose autogroup gets this niceness, and each process
@@ -79,17 +89,19 @@ MODE=default
 ONLY=both
 GROUPS_="ecp256 curve25519 modp2048"
 N=
-W=64
+BASE=
+W=128
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) MODE=quick ;;
 	--full) MODE=full ;;
 	-b) BUILD=$(cd "$2" && pwd); shift ;;
 	-o) ONLY=$2; shift ;;
+	-B) BASE=$(cd "$2" && pwd); shift ;;
 	-g) GROUPS_=$2; shift ;;
 	-n) N=$2; shift ;;
 	-w) W=$2; shift ;;
-	*) sed -n '2,51p' "$0"; exit 2 ;;
+	*) sed -n '2,73p' "$0"; exit 2 ;;
 	esac
 	shift
 done
@@ -103,7 +115,8 @@ MODES=${MODES:-childless child}
 IKED=$BUILD/src/ike/iked
 IKEDCTL=$BUILD/src/ike/ikedctl
 R2LOAD=$BUILD/tools/r2load/r2load
-for b in "$IKED" "$R2LOAD"; do
+BASE_IKED=${BASE:+$BASE/src/ike/iked}
+for b in "$IKED" "$R2LOAD" $BASE_IKED; do
 	[ -x "$b" ] || { echo "no $b (ninja -C $BUILD)" >&2; exit 1; }
 done
 
@@ -188,10 +201,11 @@ r2_conf() { # GROUP
 	sa esp_01 { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };
 	EOF
 }
-r2_up() { # CPUS GROUP
+r2_up() { # CPUS GROUP [IKED]
+	local bin=${3:-$IKED}
 	r2_conf "$2"
 	rm -f "$TEST_DIR/r2.sock"
-	start_bg resp ip netns exec "$(ns r)" nice -n "$NICE" taskset -c "$1" "$IKED" -F -n -k fake \
+	start_bg resp ip netns exec "$(ns r)" nice -n "$NICE" taskset -c "$1" "$bin" -F -n -k fake \
 		-f "$TEST_DIR/r2.conf" --ctl-socket "$TEST_DIR/r2.sock"
 	wait_for "ns_exec r '$IKEDCTL' -s '$TEST_DIR/r2.sock' ping" 30
 }
@@ -282,7 +296,11 @@ measure() { # IMPL GROUP MODE CPUS N
 	local impl=$1 grp=$2 mode=$3 cpus=$4 n=$5 pid c0 c1 r0 r1 out k
 	local key="$impl,$grp,$mode,$cpus,$n"
 	log "$impl ${LABEL[$grp]} $mode cores $cpus N=$n"
-	if [ "$impl" = r2 ]; then r2_up "$cpus" "$grp"; else charon_up "$cpus" "$grp"; fi ||
+	case $impl in
+	r2) r2_up "$cpus" "$grp" ;;
+	base) r2_up "$cpus" "$grp" "$BASE_IKED" ;;
+	*) charon_up "$cpus" "$grp" ;;
+	esac ||
 		{ log "$impl did not start"; stop_bg resp TERM 20; return 1; }
 	pid=$(resp_pid)
 	# warm-up outside the figures (first allocations, threads)
@@ -307,9 +325,9 @@ measure() { # IMPL GROUP MODE CPUS N
 	stop_bg resp TERM 30
 	[ "$impl" = charon ] && mv "$TEST_DIR/charon/charon.log" \
 		"$TEST_DIR/charon.$grp.$mode.$cpus.$n.log" 2>/dev/null
-	[ "$impl" = r2 ] && mv "$TEST_DIR/resp.log" "$TEST_DIR/iked.$grp.$mode.$cpus.$n.log"
+	[ "$impl" != charon ] && mv "$TEST_DIR/resp.log" "$TEST_DIR/$impl.$grp.$mode.$cpus.$n.log"
 	log "  $out"
-	for k in setups_per_s established failed p50_ms p99_ms secs; do
+	for k in setups_per_s established failed p50_ms p99_ms secs gen_cpu_ms; do
 		R[$key,$k]=$(field "$out" "$k")
 	done
 	# per established SA (a run cut by RUN_LIMIT or with failures)
@@ -340,10 +358,15 @@ ossl_ops() { # GROUP: op/s of one derivation on one core
 
 impls() {
 	case $ONLY in r2) echo r2 ;; charon) echo charon ;; *) echo r2 charon ;; esac
+	[ -n "$BASE" ] && echo base
+}
+name() { # impl -> the table's daemon name
+	case $1 in r2) echo iked ;; base) echo iked-B ;; *) echo charon ;; esac
 }
 
 # ---- runs ----
 T0=$(date +%s)
+LOAD0=$(uptime | sed 's/.*load average: //')
 for grp in $GROUPS_; do
 	OPS[$grp]=$(ossl_ops "$grp")
 	for mode in $MODES; do
@@ -368,9 +391,9 @@ printf '\n%s, %s cores (%s), %s; racoon2 = iked -n -k fake, charon %s + kernel-l
 	"$(uname -r)" "$NCPU" "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
 	"$(date -u +%Y-%m-%d)" "$("$CHARON_BIN" --version 2>/dev/null | head -1 | awk '{ print $NF }')" "$W"
 printf '\nSpeed: responder on 1 core (taskset -c 1), N=%s; bound = openssl speed op/s / 2 (keygen + derive per SA)\n' "$N"
-printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
-	group mode daemon setups/s "CPU ms" "p50 ms" "p99 ms" failed "bound/s" share cap/s "cap sh"
-printf '|%s|\n' "------------|-----------|---------|-----------|----------|---------|---------|---------|-----------|---------|---------|---------"
+printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
+	group mode daemon setups/s "CPU ms" "gen ms" "p50 ms" "p99 ms" failed "bound/s" share cap/s "cap sh"
+printf '|%s|\n' "------------|-----------|---------|-----------|----------|---------|---------|---------|---------|-----------|---------|---------|---------"
 for grp in $GROUPS_; do
 	bound=$(awk -v o="${OPS[$grp]:-0}" 'BEGIN { printf "%.0f", o / 2 }')
 	for mode in childless child; do
@@ -378,23 +401,24 @@ for grp in $GROUPS_; do
 			k="$impl,$grp,$mode,1,$N"
 			[ -n "${R[$k,ok]:-}" ] || continue
 			cap=$(awk -v c="${R[$k,cpu_ms]}" 'BEGIN { if (c > 0) printf "%.0f", 1000 / c; else print "-" }')
-			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
-				"${LABEL[$grp]}" "$mode" "$([ $impl = r2 ] && echo iked || echo charon)" \
-				"${R[$k,setups_per_s]}" "${R[$k,cpu_ms]}" "${R[$k,p50_ms]}" \
+			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
+				"${LABEL[$grp]}" "$mode" "$(name $impl)" \
+				"${R[$k,setups_per_s]}" "${R[$k,cpu_ms]}" "${R[$k,gen_cpu_ms]:--}" "${R[$k,p50_ms]}" \
 				"${R[$k,p99_ms]}" "${R[$k,failed]}" "$bound" \
 				"$(awk -v a="${R[$k,setups_per_s]}" -v b="$bound" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }')" \
 				"$cap" "$(awk -v a="$cap" -v b="$bound" 'BEGIN { if (b > 0 && a + 0 > 0) printf "%.0f%%", 100 * a / b; else print "-" }')"
 		done
-		a="r2,$grp,$mode,1,$N" b="charon,$grp,$mode,1,$N"
-		if [ -n "${R[$a,ok]:-}" ] && [ -n "${R[$b,ok]:-}" ]; then
-			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
-				"${LABEL[$grp]}" "$mode" "iked/ch" \
+		for b in charon base; do
+			a="r2,$grp,$mode,1,$N" b="$b,$grp,$mode,1,$N"
+			[ -n "${R[$a,ok]:-}" ] && [ -n "${R[$b,ok]:-}" ] || continue
+			printf '| %-10s | %-9s | %-7s | %9s | %8s | %7s | %7s | %7s | %7s | %9s | %7s | %7s | %7s |\n' \
+				"${LABEL[$grp]}" "$mode" "$([ "${b%%,*}" = base ] && echo iked/B || echo iked/ch)" \
 				"$(ratio "${R[$a,setups_per_s]}" "${R[$b,setups_per_s]}")" \
-				"$(ratio "${R[$a,cpu_ms]}" "${R[$b,cpu_ms]}")" \
+				"$(ratio "${R[$a,cpu_ms]}" "${R[$b,cpu_ms]}")" "" \
 				"$(ratio "${R[$a,p50_ms]}" "${R[$b,p50_ms]}")" \
 				"$(ratio "${R[$a,p99_ms]}" "${R[$b,p99_ms]}")" "" "" "" \
 				"$(ratio "${R[$b,cpu_ms]}" "${R[$a,cpu_ms]}")" ""
-		fi
+		done
 	done
 done
 if [ "$NCPU" -ge 2 ]; then
@@ -404,7 +428,7 @@ if [ "$NCPU" -ge 2 ]; then
 	for impl in $(impls); do
 		a="$impl,ecp256,childless,1,$N" b="$impl,ecp256,childless,0,1,$N"
 		[ -n "${R[$a,ok]:-}" ] || continue
-		printf '| %-7s | %12s | %12s | %7s |\n' "$([ $impl = r2 ] && echo iked || echo charon)" \
+		printf '| %-7s | %12s | %12s | %7s |\n' "$(name $impl)" \
 			"${R[$a,setups_per_s]}" "${R[$b,setups_per_s]:-}" \
 			"$(ratio "${R[$b,setups_per_s]:-}" "${R[$a,setups_per_s]}")"
 	done
@@ -417,7 +441,7 @@ for m in $MEM_NS; do
 		k="$impl,ecp256,child,1,$m"
 		[ -n "${R[$k,ok]:-}" ] || continue
 		printf '| %7s | %-7s | %9s | %9s | %9s | %7s |\n' "$m" \
-			"$([ $impl = r2 ] && echo iked || echo charon)" "${R[$k,rss_mb]}" \
+			"$(name $impl)" "${R[$k,rss_mb]}" \
 			"${R[$k,bpsa]}" "${R[$k,established]}" "${R[$k,failed]}"
 	done
 	a="r2,ecp256,child,1,$m" b="charon,ecp256,child,1,$m"
@@ -428,4 +452,6 @@ for m in $MEM_NS; do
 done
 printf '\nopenssl speed (1 core):'
 for grp in $GROUPS_; do printf ' %s %s op/s;' "${LABEL[$grp]}" "${OPS[$grp]:-?}"; done
+printf '\nload average (1, 5, 15 min): %s at the start, %s at the end; bench at nice %s (own autogroup)\n' \
+	"$LOAD0" "$(uptime | sed 's/.*load average: //')" "$NICE"
 printf '\ntotal %s s; logs in %s (KEEP=1 keeps them)\n' "$(($(date +%s) - T0))" "$TEST_DIR"

@@ -527,7 +527,8 @@ static void malloc_thp_reexec(char **argv)
 	FILE *f;
 	int n;
 
-	if ((tun && strstr(tun, "glibc.malloc.hugetlb")) || getauxval(AT_SECURE))
+	if ((tun && strstr(tun, "glibc.malloc.hugetlb")) ||
+	    getauxval(AT_SECURE))
 		return;
 	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
 	if (!f)
