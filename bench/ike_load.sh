@@ -423,14 +423,19 @@ for grp in $GROUPS_; do
 done
 if [ "$NCPU" -ge 2 ]; then
 	printf '\nCores: ECP-256 childless, N=%s (2 cores: r2load shares core 0)\n' "$N"
-	printf '| %-7s | %12s | %12s | %7s |\n' daemon "1 core /s" "2 cores /s" "2c/1c"
-	printf '|%s|\n' "---------|--------------|--------------|---------"
+	printf '(2c cap/s = 2 x 1000 / CPU ms on 2 cores: the rate its CPU cost allows on two saturated cores)\n'
+	printf '| %-7s | %12s | %12s | %7s | %8s | %8s | %9s | %9s | %7s |\n' daemon "1 core /s" "2 cores /s" "2c/1c" \
+		"1c ms" "2c ms" "1c cap/s" "2c cap/s" "cap 2/1"
+	printf '|%s|\n' "---------|--------------|--------------|---------|----------|----------|-----------|-----------|---------"
 	for impl in $(impls); do
 		a="$impl,ecp256,childless,1,$N" b="$impl,ecp256,childless,0,1,$N"
 		[ -n "${R[$a,ok]:-}" ] || continue
-		printf '| %-7s | %12s | %12s | %7s |\n' "$(name $impl)" \
+		c1=$(awk -v c="${R[$a,cpu_ms]}" 'BEGIN { if (c > 0) printf "%.0f", 1000 / c; else print "-" }')
+		c2=$(awk -v c="${R[$b,cpu_ms]:-0}" 'BEGIN { if (c > 0) printf "%.0f", 2000 / c; else print "-" }')
+		printf '| %-7s | %12s | %12s | %7s | %8s | %8s | %9s | %9s | %7s |\n' "$(name $impl)" \
 			"${R[$a,setups_per_s]}" "${R[$b,setups_per_s]:-}" \
-			"$(ratio "${R[$b,setups_per_s]:-}" "${R[$a,setups_per_s]}")"
+			"$(ratio "${R[$b,setups_per_s]:-}" "${R[$a,setups_per_s]}")" \
+			"${R[$a,cpu_ms]}" "${R[$b,cpu_ms]:-}" "$c1" "$c2" "$(ratio "$c2" "$c1")"
 	done
 fi
 printf '\nMemory: responder holding N IKE SA + CHILD SA (ECP-256), VmRSS of the daemon and its children\n'
