@@ -46,7 +46,8 @@ enum dh_kind { DH_MODP, DH_ECP, DH_XDH };
  * costs a provider lookup; a context is used by one thread at a time). */
 #define DH_IDLE_CTX 8
 
-/* A group's shared, read-only domain parameters (MODP, ECP). */
+/* A group's shared, read-only domain parameters (MODP, ECP; none for
+ * X25519/X448) and its idle keygen contexts. */
 struct dh_params {
 	uint16_t id;
 	EVP_PKEY *params; /* parameters only: keygen template, peer import */
@@ -68,6 +69,9 @@ static struct dh_params dh_params[] = {
     {.id = IKEV2_DH_ECP256, .mu = PTHREAD_MUTEX_INITIALIZER},
     {.id = IKEV2_DH_ECP384, .mu = PTHREAD_MUTEX_INITIALIZER},
     {.id = IKEV2_DH_ECP521, .mu = PTHREAD_MUTEX_INITIALIZER},
+    /* no parameters: only the idle keygen contexts */
+    {.id = IKEV2_DH_CURVE25519, .mu = PTHREAD_MUTEX_INITIALIZER},
+    {.id = IKEV2_DH_CURVE448, .mu = PTHREAD_MUTEX_INITIALIZER},
 };
 #define DH_NPARAMS (sizeof(dh_params) / sizeof(dh_params[0]))
 static pthread_once_t dh_params_once = PTHREAD_ONCE_INIT;
@@ -197,6 +201,8 @@ static void dh_params_init(void)
 	for (size_t i = 0; i < DH_NPARAMS; i++) {
 		struct dh_params *dp = &dh_params[i];
 
+		if (kind_of(dp->id) == DH_XDH)
+			continue;
 		if (kind_of(dp->id) == DH_ECP) {
 			dp->params = ecp_params(dp->id);
 			continue;
@@ -215,7 +221,9 @@ static struct dh_params *dh_params_get(uint16_t g)
 		return NULL;
 	for (size_t i = 0; i < DH_NPARAMS; i++)
 		if (dh_params[i].id == g)
-			return dh_params[i].params ? &dh_params[i] : NULL;
+			return dh_params[i].params || kind_of(g) == DH_XDH
+				   ? &dh_params[i]
+				   : NULL;
 	return NULL;
 }
 
@@ -245,7 +253,11 @@ static EVP_PKEY *params_keygen(struct dh_params *dp)
 		ctx = dp->idle[--dp->nidle];
 	pthread_mutex_unlock(&dp->mu);
 	if (!ctx) {
-		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dp->params, NULL);
+		/* X25519/X448 have no parameters: a context by name */
+		ctx = dp->params
+			  ? EVP_PKEY_CTX_new_from_pkey(NULL, dp->params, NULL)
+			  : EVP_PKEY_CTX_new_from_name(NULL, curve_name(dp->id),
+						       NULL);
 		if (!ctx || EVP_PKEY_keygen_init(ctx) != 1) {
 			EVP_PKEY_CTX_free(ctx);
 			return NULL;
@@ -289,7 +301,9 @@ int crypto_dh_new(uint16_t group, struct crypto_dh **out)
 		dh->dp = dp;
 		break;
 	case DH_XDH:
-		dh->key = EVP_PKEY_Q_keygen(NULL, NULL, curve_name(group));
+		dp = dh_params_get(group);
+		if (dp)
+			dh->key = params_keygen(dp);
 		break;
 	}
 	if (rc == 0 && !dh->key)
