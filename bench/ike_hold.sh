@@ -20,8 +20,7 @@
 # usage: bench/ike_hold.sh [-b BUILD_DIR] [-o r2|charon|both] [-n N]
 #                          [-d DPD_SEC] [-H HOLD_SEC] [-w WINDOW] [-C]
 #   -C: childless IKE SAs (RFC 6023): the IKE SAs alone, no CHILD SA and
-#   no per-peer dynamic policy (see README: iked's road-warrior bindings
-#   are a list, which limits the CHILD SA case at 100,000)
+#   no per-peer dynamic policy
 #   defaults: N=100000, DPD 30 s, HOLD 90 s, window 256.  Root; namespaces
 #   r2h-PID-*, removed on exit (KEEP=1 keeps the logs).  RUN_LIMIT (1200):
 #   seconds the setups may take; figures are per SA established.
@@ -45,7 +44,7 @@ while [ $# -gt 0 ]; do
 	-H) HOLD=$2; shift ;;
 	-w) W=$2; shift ;;
 	-C) CHILDLESS=1 ;;
-	*) sed -n '2,32p' "$0"; exit 2 ;;
+	*) sed -n '2,28p' "$0"; exit 2 ;;
 	esac
 	shift
 done
