@@ -307,6 +307,8 @@ struct iked_opts {
 	int workers; /* --workers: crypto threads, -1 = cwork_default() */
 };
 
+struct net_io;
+
 struct iked {
 	struct ev_loop *loop;
 	struct iked_opts opts;
@@ -316,6 +318,7 @@ struct iked {
 
 	struct ike_sock sock[IKE_SOCK_MAX];
 	size_t nsock;
+	struct net_io *nio; /* net.c: batched send queue, receive buffers */
 
 	int ctl_fd;
 	char ctl_path[CFG_PATH_MAX];
@@ -373,7 +376,15 @@ struct iked {
 /* ---- net.c: sockets ---- */
 int net_open(struct iked *d);
 void net_close(struct iked *d);
-/* Send an IKE message from local to peer; natt adds the non-ESP marker. */
+/* Batched I/O buffers and the loop's flush hook (net_open does it; a
+ * test with its own sockets in d->sock calls it). */
+int net_io_init(struct iked *d);
+/* Send what net_send queued (the loop calls it after each iteration). */
+void net_flush(struct iked *d);
+/* Send an IKE message from local to peer; natt adds the non-ESP marker.
+ * With the sockets open (net_open) the datagram is queued and goes out
+ * at the end of the loop iteration (net_flush, one sendmmsg per run of
+ * datagrams for one socket); 0 then means queued. */
 int net_send(struct iked *d, const struct ike_ep *local,
 	     const struct ike_ep *peer, bool natt, const uint8_t *pkt,
 	     size_t len);

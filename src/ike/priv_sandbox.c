@@ -32,6 +32,9 @@ static const int engine_allow[] = {
 #ifdef SYS_sendmmsg
     SYS_sendmmsg,
 #endif
+#ifdef SYS_recvmmsg
+    SYS_recvmmsg, /* net.c: the IKE sockets' batched receive */
+#endif
     SYS_accept4,	SYS_getsockopt,	     SYS_setsockopt,
     SYS_shutdown,	SYS_fcntl,	     SYS_epoll_create1,
     SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime,

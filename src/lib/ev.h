@@ -1,5 +1,5 @@
 /*
- * ev.h - single-threaded event loop: epoll for descriptors, a binary
+ * ev.h - single-threaded event loop: epoll for descriptors, a 4-ary
  * heap of timers (millisecond resolution, CLOCK_MONOTONIC), and
  * signalfd for signals.
  *
@@ -24,6 +24,7 @@ typedef void (*ev_io_cb)(struct ev_loop *loop, int fd, uint32_t events,
 typedef void (*ev_timer_cb)(struct ev_loop *loop, struct ev_timer *t,
 			    void *arg);
 typedef void (*ev_signal_cb)(struct ev_loop *loop, int signo, void *arg);
+typedef void (*ev_flush_cb)(struct ev_loop *loop, void *arg);
 
 struct ev_timer {
 	uint64_t when_ms;
@@ -60,6 +61,14 @@ int ev_run(struct ev_loop *loop);
  */
 int ev_run_once(struct ev_loop *loop, int max_wait_ms);
 void ev_stop(struct ev_loop *loop);
+
+/*
+ * One flush hook per loop (NULL: none), run at the end of every
+ * ev_run_once(), after the descriptor callbacks and the due timers:
+ * output the callbacks queued goes out there in one batch (iked's IKE
+ * sockets: one sendmmsg for the checks of one DPD slot).
+ */
+void ev_set_flush(struct ev_loop *loop, ev_flush_cb cb, void *arg);
 
 uint64_t ev_now_ms(void);
 

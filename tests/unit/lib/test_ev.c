@@ -2,7 +2,8 @@
  * test_ev.c - the event loop (src/lib/ev.h): timer order (also for equal
  * deadlines), stop/restart/free inside callbacks, 1000 random timers,
  * descriptor readiness with pipes (including deletion during a batch),
- * signal delivery through signalfd, and ev_stop.
+ * signal delivery through signalfd, ev_stop, and the flush hook (run
+ * after the callbacks and timers of each iteration).
  */
 #include <setjmp.h>
 #include <errno.h>
@@ -532,6 +533,40 @@ static void test_free_with_active_timers(void **state)
 	assert_false(ev_timer_active(&a.t));
 }
 
+static int flush_calls, flush_saw;
+
+static void flush_cb(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	assert_ptr_equal(arg, &flush_calls);
+	flush_calls++;
+	flush_saw = nrec; /* what the iteration's callbacks recorded */
+}
+
+/* The flush hook runs once per iteration, after the descriptor
+ * callbacks and the due timers of that iteration (what they queued is
+ * then complete), also when nothing was dispatched; NULL removes it. */
+static void test_flush_hook(void **state)
+{
+	struct ev_loop *loop = *state;
+	struct tmr a, b;
+
+	tmr_init(&a, 1);
+	tmr_init(&b, 2);
+	flush_calls = flush_saw = 0;
+	ev_set_flush(loop, flush_cb, &flush_calls);
+	assert_int_equal(ev_timer_start(loop, &a.t, 0), 0);
+	assert_int_equal(ev_timer_start(loop, &b.t, 0), 0);
+	assert_int_equal(ev_run_once(loop, 100), 2);
+	assert_int_equal(flush_calls, 1);
+	assert_int_equal(flush_saw, 2); /* both timers ran before it */
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(flush_calls, 2);
+	ev_set_flush(loop, NULL, NULL);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(flush_calls, 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -550,6 +585,7 @@ int main(void)
 	    T(test_signal),
 	    T(test_ev_stop),
 	    T(test_free_with_active_timers),
+	    T(test_flush_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
