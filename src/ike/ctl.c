@@ -12,7 +12,7 @@
  * only: it can tear down SAs), a running iked's socket is never replaced,
  * and each client's SO_PEERCRED uid must be 0 or iked's euid.  Limits:
  * CTL_MAX_CONNS clients, a request of at most CTL_MAX_LINE octets, an
- * answer of at most CTL_OUT_MAX octets (a larger one is refused with
+ * answer of at most CTL_OUT_MAX octets (256 MiB; a larger one is refused with
  * "1 answer too large", logged), CTL_TIMEOUT_MS for the request and
  * again for each stall while the answer is read.
  * Ownership: the connections are lib/ctlsrv.h's (the one request/answer
@@ -44,9 +44,12 @@
 #define MOD	      "ctl"
 #define CTL_MAX_LINE  1024
 #define CTL_MAX_WORDS 8
-/* Largest answer: "show sa" of ~1,500 IKE SAs with a CHILD SA each;
- * CTL_MAX_CONNS of them bound the control socket's memory to ~16 MiB. */
-#define CTL_OUT_MAX (1u << 20)
+/* Largest answer: "show sa json" takes ~700 octets per IKE SA with a
+ * CHILD SA, so 256 MiB is ~380,000 of them: a gateway holding 100,000 SAs
+ * can list them (1 MiB stopped at ~1,500).  An answer's buffer grows with
+ * what is written, so the memory is that of the answers really asked for;
+ * only root (or iked's euid) can ask. */
+#define CTL_OUT_MAX (256u << 20)
 
 static void wprintf_(struct wr *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -830,7 +833,9 @@ int ctl_request(struct iked *d, const uint8_t *req, size_t len, struct wr *out)
 	const uint8_t *nl = memchr(req, '\n', len);
 	size_t linelen = nl ? (size_t)(nl - req) : len;
 
-	wr_init(&body, CTL_OUT_MAX);
+	size_t out_max = d->ctl_out_max ? d->ctl_out_max : CTL_OUT_MAX;
+
+	wr_init(&body, out_max);
 	if (linelen > CTL_MAX_LINE) {
 		/* never run a truncated request */
 		snprintf(err, sizeof(err), "request longer than %u octets",
@@ -848,9 +853,9 @@ answer:
 	if (rc >= 0 && wr_error(&body)) {
 		/* never "0 ok" with a silently missing body */
 		snprintf(err, sizeof(err),
-			 "answer too large (more than %u "
+			 "answer too large (more than %zu "
 			 "octets)",
-			 (unsigned)CTL_OUT_MAX);
+			 out_max);
 		rc = -EMSGSIZE;
 	}
 	if (rc < 0) {

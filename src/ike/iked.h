@@ -322,6 +322,7 @@ struct iked {
 
 	int ctl_fd;
 	char ctl_path[CFG_PATH_MAX];
+	size_t ctl_out_max; /* largest control answer; 0: ctl.c's default */
 
 	struct spmif_client *spm;
 	struct ev_timer spm_retry;
