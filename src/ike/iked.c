@@ -174,6 +174,8 @@ static void on_kevent(const struct kevent *ev, void *arg)
 		natt_kernel_mapping(d, ev); /* natt.c */
 		break;
 	case KEV_RESYNC:
+		/* a restarted r2espd holds none of our sockets */
+		net_give_esp(d);
 		iked_resync(d, ev->u.resync.reason); /* resync.c */
 		break;
 	case KEV_ACQUIRE:
@@ -456,6 +458,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 	/* Bound and created as root, before the sandbox. */
 	if (net_open(d) < 0)
 		fatal(MOD, "cannot open any IKE socket");
+	net_give_esp(d); /* NAT-T with r2espd (net.c) */
 	addrmon_open(d); /* MOBIKE: local address changes (addrmon.h) */
 	/* Crypto workers: started before the sandbox, whose seccomp filter
 	 * (TSYNC) and credentials (glibc changes them in every thread)

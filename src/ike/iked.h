@@ -66,6 +66,9 @@ struct ike_sock {
 	uint16_t port;
 	bool natt;	   /* port 4500 style: non-ESP marker framing */
 	struct kaddr addr; /* bound address, af 0 = wildcard */
+	/* NAT-T with r2espd: the ESP-in-UDP sibling (k_udp_esp_sock) that
+	 * r2espd reads and sends on; never read here; -1 if none */
+	int espfd;
 };
 
 enum ike_state {
@@ -382,6 +385,9 @@ void net_close(struct iked *d);
 int net_io_init(struct iked *d);
 /* Send what net_send queued (the loop calls it after each iteration). */
 void net_flush(struct iked *d);
+/* Hand r2espd the NAT-T sockets' ESP siblings (all or none; at start and
+ * after each KEV_RESYNC: a restarted r2espd has none). */
+void net_give_esp(struct iked *d);
 /* Send an IKE message from local to peer; natt adds the non-ESP marker.
  * With the sockets open (net_open) the datagram is queued and goes out
  * at the end of the loop iteration (net_flush, one sendmmsg per run of

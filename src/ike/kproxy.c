@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -520,6 +521,34 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 		rc = -EIO;
 	wr_free(&q.body);
 	mem_wipe(q.why, sizeof(q.why));
+	return rc;
+}
+
+int kproxy_request_fds(struct kproxy *kp, int fd, const uint8_t *buf,
+		       size_t len, int *fds, size_t nfds)
+{
+	struct rd r = rd_init(buf, len);
+	struct espm_hdr h = {0};
+	uint8_t n = 0;
+	int rc;
+
+	if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_UDP_SOCKS ||
+	    rd_u8(&r, &n) < 0 || n != nfds) {
+		log_rl_warn(MOD, "engine sent descriptors with a request "
+				 "other than its ESP-in-UDP sockets; refused");
+		rc = -EPERM;
+	} else {
+		rc = k_udp_give(kp->k, fds, nfds);
+		if (rc < 0)
+			log_info(MOD, "ESP-in-UDP sockets not given to the data "
+				      "plane: %s",
+				 kp->k->last_error[0] ? kp->k->last_error
+						      : strerror(-rc));
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (send_msg(fd, ESPM_REPLY, h.seq, rc, NULL, NULL) < 0)
+		rc = -EIO;
 	return rc;
 }
 

@@ -59,6 +59,15 @@ void kproxy_free(struct kproxy *kp);
  * says so), -EIO when the reply could not be sent.
  */
 int kproxy_request(struct kproxy *kp, int fd, const uint8_t *req, size_t len);
+/*
+ * A request that came with descriptors: only ESPM_UDP_SOCKS (u8 n, the
+ * engine's ESP-in-UDP sockets, kernel.h k_udp_esp_sock), passed on to
+ * the backend with k_udp_give.  The descriptors are closed here either
+ * way (r2espd checks each is a UDP socket bound to port 4500; the engine
+ * could bind such sockets itself).  Returns as kproxy_request.
+ */
+int kproxy_request_fds(struct kproxy *kp, int fd, const uint8_t *req,
+		       size_t len, int *fds, size_t nfds);
 /* Serves a datagram on the event channel (only HELLO is expected). */
 int kproxy_event_request(struct kproxy *kp, int evfd, const uint8_t *req,
 			 size_t len);

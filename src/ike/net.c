@@ -39,6 +39,7 @@
 #include <linux/xfrm.h>
 
 #include "ike/iked.h"
+#include "kernel/userspace/esp_msg.h"
 #include "lib/log.h"
 #include "lib/rd.h"
 
@@ -333,6 +334,19 @@ static int sock_open(struct iked *d, const struct kaddr *addr, int af,
 	}
 	s = &d->sock[d->nsock++];
 	s->fd = fd;
+	s->espfd = -1;
+	if (natt && d->kern_open && !k_has(&d->kern, KF_UDP_DECAP_KERNEL)) {
+		char why[160];
+		int e = k_udp_esp_sock(&d->kern, fd, why, sizeof(why));
+
+		if (e >= 0)
+			s->espfd = e;
+		else if (e != -EOPNOTSUPP)
+			log_warn(MOD,
+				 "ESP-in-UDP socket for r2espd: %s (it uses "
+				 "its raw tap)",
+				 why);
+	}
 	s->af = af;
 	s->port = port;
 	s->natt = natt;
@@ -414,10 +428,41 @@ void net_close(struct iked *d)
 	for (i = 0; i < d->nsock; i++) {
 		ev_del_fd(d->loop, d->sock[i].fd);
 		close(d->sock[i].fd);
+		if (d->sock[i].espfd >= 0)
+			close(d->sock[i].espfd);
 	}
 	d->nsock = 0;
 	free(d->nio);
 	d->nio = NULL;
+}
+
+void net_give_esp(struct iked *d)
+{
+	int fds[ESPM_UDP_SOCKS_MAX];
+	size_t n = 0, i;
+	int rc;
+
+	for (i = 0; i < d->nsock; i++) {
+		if (!d->sock[i].natt)
+			continue;
+		/* all or none: r2espd stops its raw tap for a family it
+		 * got a socket of */
+		if (d->sock[i].espfd < 0 || n == ESPM_UDP_SOCKS_MAX)
+			return;
+		fds[n++] = d->sock[i].espfd;
+	}
+	if (!n)
+		return;
+	rc = k_udp_give(&d->kern, fds, n);
+	if (rc < 0)
+		log_info(MOD, "ESP-in-UDP sockets not taken by r2espd (%s): "
+			      "it uses its raw tap",
+			 d->kern.last_error[0] ? d->kern.last_error
+					       : strerror(-rc));
+	else
+		log_info(MOD, "r2espd carries ESP-in-UDP on %zu socket%s "
+			      "beside ours (UDP GSO/GRO)",
+			 n, n == 1 ? "" : "s");
 }
 
 /* Bound to :: or 0.0.0.0 (no interface entry, or interface { ike

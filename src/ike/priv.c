@@ -76,19 +76,51 @@ static void child_gone(struct priv_parent *pp, const char *why)
 static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct priv_parent *pp = arg;
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(int) * ESPM_UDP_SOCKS_MAX)];
+	} cbuf;
+	struct iovec iov = {.iov_base = pp->buf, .iov_len = sizeof(pp->buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.b,
+			    .msg_controllen = sizeof(cbuf.b)};
+	int fds[ESPM_UDP_SOCKS_MAX];
+	size_t nfds = 0;
 	ssize_t n;
 
 	(void)loop;
 	(void)events;
-	n = recv(fd, pp->buf, sizeof(pp->buf), MSG_DONTWAIT);
+	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/* the engine's ESP-in-UDP sockets (ESPM_UDP_SOCKS) */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		size_t k = c->cmsg_level == SOL_SOCKET &&
+				   c->cmsg_type == SCM_RIGHTS
+			       ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int)
+			       : 0;
+		for (size_t j = 0; j < k; j++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof(f));
+			if (nfds < ESPM_UDP_SOCKS_MAX)
+				fds[nfds++] = f;
+			else
+				close(f);
+		}
+	}
 	if (n <= 0) {
+		for (size_t j = 0; j < nfds; j++)
+			close(fds[j]);
 		ev_del_fd(pp->loop, fd);
 		child_gone(pp, "kernel channel closed");
 		return;
 	}
-	kproxy_request(pp->kp, fd, pp->buf, (size_t)n);
+	if (nfds)
+		kproxy_request_fds(pp->kp, fd, pp->buf, (size_t)n, fds, nfds);
+	else
+		kproxy_request(pp->kp, fd, pp->buf, (size_t)n);
 	mem_wipe(pp->buf, (size_t)n);
 }
 

@@ -97,8 +97,13 @@ int k_udp_decap(const struct kernel *k, int fd, char *err, size_t errlen)
 	 * packets.
 	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &esp_drop_prog,
-		       sizeof(esp_drop_prog)) == 0)
+		       sizeof(esp_drop_prog)) == 0) {
+		/* before bind: the ESP sibling joins its reuseport group
+		 * (k_udp_esp_sock) */
+		int on = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
 		return 0;
+	}
 	e = errno;
 	kerr_set(err, errlen,
 		 "ESP drop filter: %s (ESP-in-UDP will reach the KMP and be "

@@ -318,6 +318,24 @@ bool k_has(const struct kernel *k, enum kfeature f);
  */
 int k_udp_decap(const struct kernel *k, int fd, char *err, size_t errlen);
 
+/*
+ * Userspace data plane (r2espd) only: a socket for ESP-in-UDP beside the
+ * KMP's bound NAT-T socket ikefd (prepared by k_udp_decap, which sets
+ * SO_REUSEPORT): same address and port, in the same reuseport group,
+ * whose classic-BPF steering program sends datagrams starting with the
+ * non-ESP marker and keepalives to ikefd and ESP (non-zero SPI, RFC 3948
+ * §2.2) to this one.  The KMP keeps it (never reads it) and hands it to
+ * r2espd with k_udp_give, which receives (UDP GRO) and sends (UDP GSO,
+ * source port 4500) ESP-in-UDP on it.  The descriptor or negative errno
+ * (-EOPNOTSUPP for data planes in the kernel), with a reason in err.
+ */
+int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err,
+		   size_t errlen);
+/* Give the data plane behind k (r2espd, directly or through iked's
+ * privileged parent) the sockets of k_udp_esp_sock, replacing those
+ * given before; they stay the caller's too.  0 or negative errno. */
+int k_udp_give(struct kernel *k, const int *fds, size_t n);
+
 /* Backends, by name: "xfrm", "pfkey", "userspace", "fake"; the backend
  * a configuration chooses is conf_kernel_backend() (conf/conf.h). */
 const struct kernel_ops *kernel_backend(const char *name);

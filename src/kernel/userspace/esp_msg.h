@@ -54,12 +54,24 @@ enum espm_type {
 	ESPM_SA_DUMP, /* items: ksa without keys + kcounters */
 	ESPM_STATS,   /* reply: u32 n, n x (name string, u64) */
 	ESPM_MIGRATE, /* kmigrate_req (kernel.h); moves policy and SAs */
-	ESPM_TYPE_MAX_REQ = ESPM_MIGRATE,
+	/* u8 n; n descriptors (SCM_RIGHTS): the KMP's ESP-in-UDP sockets
+	 * beside its NAT-T sockets (k_udp_esp_sock, kernel.h); they replace
+	 * those given before and are r2espd's until the giving connection
+	 * closes */
+	ESPM_UDP_SOCKS,
+	ESPM_TYPE_MAX_REQ = ESPM_UDP_SOCKS,
 
 	ESPM_REPLY = 0x80, /* status = 0 or -errno, body per request */
 	ESPM_ITEM,
 	ESPM_EVENT, /* kevent */
 };
+
+/* SO_MARK of r2espd's outer packets ("r2es"): its policy rules send
+ * them past its own routes (espd_priv.c); the KMP sets it on the
+ * ESP-in-UDP sockets it gives r2espd (ESPM_UDP_SOCKS). */
+#define ESPM_MARK 0x72326573u
+/* most descriptors in one ESPM_UDP_SOCKS */
+#define ESPM_UDP_SOCKS_MAX 8
 
 #define ESPM_F_EVENTS 0x1 /* HELLO: subscribe to events */
 /* SA_ADD: the keys are static (operator-given, r2espctl), not fresh from

@@ -475,6 +475,9 @@ static void client_drop(struct espd *d, int i)
 {
 	if (d->cli[i].fd < 0)
 		return;
+	/* the sockets it gave (its IKE daemon is gone or restarting) */
+	if (d->given_cli == i)
+		espd_given_release(d);
 	if (d->loop)
 		ev_del_fd(d->loop, d->cli[i].fd);
 	close(d->cli[i].fd);
@@ -1216,7 +1219,8 @@ static void req_stats(struct req *q)
 	    F(too_big),	    F(tun_gso),	   F(tun_gro),	    F(tun_write_fail),
 	    F(ah_rx),	    F(ah_tx),	   F(ah_malformed), F(ah_auth),
 	    F(ah_replay),   F(ah_other),   F(comp_bomb),    F(comp_bad),
-	    F(ah_routing),
+	    F(ah_routing),  F(udp_gso),	   F(udp_gro),	    F(udp_rx),
+	    F(udp_not_esp),
 #undef F
 	};
 	wr_u32(&q->w, sizeof(f) / sizeof(f[0]));
@@ -1307,6 +1311,20 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 	case ESPM_MIGRATE:
 		rc = req_migrate(&q, &r);
 		break;
+	case ESPM_UDP_SOCKS: {
+		uint8_t nfd = 0;
+		if (rd_u8(&r, &nfd) < 0 || nfd != d->rx_nfds || !nfd) {
+			WHY(&q, "%u descriptors announced, %u received",
+			    nfd, d->rx_nfds);
+			rc = -EBADMSG;
+			break;
+		}
+		rc = espd_given(d, i, d->rx_fds, d->rx_nfds, q.why,
+				sizeof(q.why));
+		if (rc == 0)
+			d->rx_nfds = 0; /* ours now */
+		break;
+	}
 	default:
 		WHY(&q, "unknown request type %u", q.h.type);
 		rc = -EOPNOTSUPP;
@@ -1324,6 +1342,44 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 
 #ifndef ESPD_NO_MAIN
 static struct ctlsock espd_ctl = {.fd = -1, .lockfd = -1};
+
+/* One control message and the descriptors that came with it (only
+ * ESPM_UDP_SOCKS carries any) into d->rx_fds. */
+static ssize_t client_recv(struct espd *d, int fd, uint8_t *buf, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(int) * ESPM_UDP_SOCKS_MAX)];
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.b,
+			    .msg_controllen = sizeof(cbuf.b)};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	d->rx_nfds = 0;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		size_t k;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t j = 0; j < k; j++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof(f));
+			if (d->rx_nfds < ESPM_UDP_SOCKS_MAX)
+				d->rx_fds[d->rx_nfds++] = f;
+			else
+				close(f);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		log_rl_warn(MOD, "control message with too many descriptors");
+	return n;
+}
 
 static void client_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
@@ -1346,7 +1402,7 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			client_watch(d, i);
 		return;
 	}
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	n = client_recv(d, fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -1355,6 +1411,10 @@ static void client_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	}
 	espd_ctl_msg(d, i, buf, (size_t)n);
 	mem_wipe(buf, (size_t)n);
+	/* descriptors no request kept */
+	for (unsigned k = 0; k < d->rx_nfds; k++)
+		close(d->rx_fds[k]);
+	d->rx_nfds = 0;
 }
 
 static void accept_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)

@@ -117,6 +117,7 @@
 #include "lib/paths.h"
 #include "kernel/userspace/ah.h"
 #include "kernel/userspace/esp.h"
+#include "kernel/userspace/esp_msg.h"
 
 struct ev_loop;
 
@@ -151,7 +152,7 @@ struct ev_loop;
  * peers' own addresses live in this table, consulted after rules that
  * send IKE, KINK and r2espd's own marked sockets to main */
 #define ESPD_TABLE	154
-#define ESPD_MARK	0x72326573u /* SO_MARK of r2espd's sockets ("r2es") */
+#define ESPD_MARK	ESPM_MARK /* SO_MARK of r2espd's sockets */
 #define ESPD_RULE_PRIO	15400U
 #define ESPD_MAX_ROUTES 65536 /* routes the privileged parent installs */
 /* default chroot of the worker (created, mode 0755, if missing) */
@@ -316,6 +317,11 @@ struct espd_stats {
 	 * bombs (beyond the bound, ipcomp.h) or as bad DEFLATE/headers */
 	uint64_t comp_bomb, comp_bad;
 	uint64_t tun_gso, tun_gro, tun_write_fail;
+	/* ESP-in-UDP through own or given UDP 4500 sockets: UDP GSO sends
+	 * of 2 or more packets, UDP GRO runs of 2 or more received, ESP
+	 * datagrams received, and IKE or keepalives received there (the
+	 * given sockets' steering sends those to the IKE daemon: 0) */
+	uint64_t udp_gso, udp_gro, udp_rx, udp_not_esp;
 };
 
 /* Sockets for the outer packets. */
@@ -356,6 +362,21 @@ struct espd {
 	bool udp_gso;	       /* UDP_SEGMENT sends (cleared if refused) */
 	uint8_t *urx;	       /* ESPD_URX_N received (GRO) datagrams */
 	struct espd_tx utx[2]; /* sends through sink4 / sink6 */
+	/* With an IKE daemon: the ESP-in-UDP sockets it gave us
+	 * (ESPM_UDP_SOCKS, espd_net.c espd_given): reuseport siblings of
+	 * its NAT-T sockets, which the kernel hands ESP (non-zero SPI)
+	 * while IKE and keepalives stay on the KMP's.  Received on like
+	 * the -u sockets; sink4 / sink6 then point at the first of each
+	 * family (its bound address in sink_src, af 0 = any).  Owned
+	 * until client given_cli closes its connection or gives others. */
+	int given[ESPM_UDP_SOCKS_MAX];
+	unsigned ngiven;
+	int given_cli; /* index in cli[], -1 if none */
+	struct kaddr sink_src[2];
+	/* descriptors that came with the control message being handled
+	 * (client_cb); a request that keeps one sets it to -1 */
+	int rx_fds[ESPM_UDP_SOCKS_MAX];
+	unsigned rx_nfds;
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int ctl_fd;
 	struct espd_client cli[ESPD_MAX_CLIENTS];
@@ -471,6 +492,14 @@ int espd_flow(const uint8_t *pkt, size_t len, struct ksel *flow);
 int espd_output(struct espd *d, const struct espd_bundle *b, const uint8_t *pkt,
 		size_t len);
 void espd_tx_flush(struct espd *d);
+/* ESPM_UDP_SOCKS from control client cli: take fds (n of them, each
+ * checked: UDP, bound to port 4500) as the ESP-in-UDP sockets, replacing
+ * those given before; on success they are ours (closed on release), on
+ * failure still the caller's.  0 or -errno with a reason in why. */
+int espd_given(struct espd *d, int cli, int *fds, unsigned n, char *why,
+	       size_t whylen);
+/* Close the given sockets, back to the raw UDP taps. */
+void espd_given_release(struct espd *d);
 int espd_route(struct espd *d, struct espd_pol *pol, bool add);
 /* One datagram received on raw socket group g (OUT_*; IPv4: with the IP
  * header; IPv6: source in msg_name, destination in IPV6_PKTINFO). */

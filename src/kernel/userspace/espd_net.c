@@ -139,7 +139,8 @@ static void utx_flush(struct espd *d, int fd, struct espd_tx *t)
 	for (unsigned i = 0; i < t->n; i++)
 		utx_segment_cmsg(t, i);
 	while (done < t->n) {
-		int n = sendmmsg(fd, t->msg + done, t->n - done, 0);
+		/* a given socket's blocking mode is its giver's */
+		int n = sendmmsg(fd, t->msg + done, t->n - done, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -160,8 +161,10 @@ static void utx_flush(struct espd *d, int fd, struct espd_tx *t)
 			done++;
 			continue;
 		}
-		for (int k = 0; k < n; k++)
+		for (int k = 0; k < n; k++) {
 			d->st.esp_tx += t->nseg[done + (unsigned)k];
+			d->st.udp_gso += t->nseg[done + (unsigned)k] > 1;
+		}
 		done += (unsigned)n;
 	}
 	t->n = 0;
@@ -375,6 +378,18 @@ static void utx_queue(struct espd *d, struct espd_sa *sa, int fam,
 	d->tx_slot++;
 }
 
+/* Whether ESP-in-UDP from src leaves through sink4 / sink6: bound to
+ * any address (-u, or a given wildcard socket) or to src itself. */
+static bool sink_for(const struct espd *d, const struct kaddr *src)
+{
+	int f = src->af == AF_INET ? 0 : 1;
+	const struct kaddr *b = &d->sink_src[f];
+
+	if ((f ? d->sink6 : d->sink4) < 0)
+		return false;
+	return !b->af || espd_addr_eq(b, src);
+}
+
 /*
  * ESP-protect payload (len octets, next header nh) into the free TX
  * slot and queue it.  In place when the payload was built in that slot
@@ -408,9 +423,8 @@ static int esp_send(struct espd *d, struct espd_sa *sa, const uint8_t *payload,
 		return rc;
 	}
 	g = sa->k.dst.af == AF_INET ? OUT_ESP4 : OUT_ESP6;
-	if (sa->k.encap.enabled &&
-	    (sa->k.dst.af == AF_INET ? d->sink4 : d->sink6) >= 0 &&
-	    sa->k.encap.sport == NAT_T_PORT)
+	if (sa->k.encap.enabled && sa->k.encap.sport == NAT_T_PORT &&
+	    sink_for(d, &sa->k.src))
 		utx_queue(d, sa, sa->k.dst.af == AF_INET ? 0 : 1, out, olen);
 	else if (sa->k.encap.enabled)
 		tx_queue(d, sa, g + OUT_UDP4 - OUT_ESP4, out, olen);
@@ -1283,11 +1297,15 @@ static void own_rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			sport = ntohs(m.from[i].sin6_port);
 			if (seg == 0 || seg > len)
 				seg = len;
+			d->st.udp_gro += seg < len;
 			for (size_t off = 0; off < len; off += seg) {
 				size_t l = len - off < seg ? len - off : seg;
 				if (l < 8 || !(p[off] | p[off + 1] |
-					       p[off + 2] | p[off + 3]))
+					       p[off + 2] | p[off + 3])) {
+					d->st.udp_not_esp++;
 					continue;
+				}
+				d->st.udp_rx++;
 				in_esp(d, &src, &dst, true, sport, p + off, l);
 			}
 		}
@@ -1442,6 +1460,123 @@ fail:
 	return one;
 }
 
+/* The raw UDP tap of family f: its RFC 3948 filter, or drop all while
+ * a given socket of that family receives ESP-in-UDP. */
+static void tap_filter(struct espd *d, int f, bool drop)
+{
+	static struct sock_filter drop_all[] = {
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {.len = 1, .filter = drop_all};
+	int fd = d->out_fd[f ? OUT_UDP6 : OUT_UDP4];
+
+	if (!drop) {
+		prog.filter = f ? filt6 : filt4;
+		prog.len = f ? sizeof(filt6) / sizeof(filt6[0])
+			     : sizeof(filt4) / sizeof(filt4[0]);
+	}
+	if (fd >= 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		log_warn(MOD, "raw UDP tap filter: %s", strerror(errno));
+}
+
+void espd_given_release(struct espd *d)
+{
+	if (!d->ngiven)
+		return;
+	espd_tx_flush(d);
+	for (unsigned i = 0; i < d->ngiven; i++) {
+		ev_del_fd(d->loop, d->given[i]);
+		close(d->given[i]);
+	}
+	for (int f = 0; f < 2; f++) {
+		if ((f ? d->sink6 : d->sink4) >= 0)
+			tap_filter(d, f, false);
+		memset(&d->sink_src[f], 0, sizeof(d->sink_src[f]));
+	}
+	d->sink4 = d->sink6 = -1;
+	d->ngiven = 0;
+	d->given_cli = -1;
+	log_info(MOD, "ESP-in-UDP back on the raw taps (the IKE daemon's "
+		      "sockets were released)");
+}
+
+int espd_given(struct espd *d, int cli, int *fds, unsigned n, char *why,
+	       size_t whylen)
+{
+	if (d->sink) {
+		snprintf(why, whylen, "r2espd runs with -u (owns UDP 4500)");
+		return -EBUSY;
+	}
+	/* each one: a UDP socket of ours, bound to port 4500 (RFC 3948) */
+	for (unsigned i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss), ol = sizeof(int);
+		int dom = 0, type = 0, proto = 0;
+		const struct sockaddr_in *s4 = (const void *)&ss;
+
+		if (getsockopt(fds[i], SOL_SOCKET, SO_DOMAIN, &dom, &ol) < 0 ||
+		    getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
+		    getsockopt(fds[i], SOL_SOCKET, SO_PROTOCOL, &proto, &ol) <
+			0 ||
+		    (dom != AF_INET && dom != AF_INET6) || type != SOCK_DGRAM ||
+		    proto != IPPROTO_UDP ||
+		    getsockname(fds[i], (struct sockaddr *)&ss, &sl) < 0 ||
+		    ss.ss_family != dom || ntohs(s4->sin_port) != NAT_T_PORT) {
+			snprintf(why, whylen,
+				 "descriptor %u is not a UDP socket bound to "
+				 "port 4500",
+				 i);
+			return -EINVAL;
+		}
+	}
+	espd_given_release(d);
+	for (unsigned i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int f;
+		struct kaddr a = {0};
+
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &sl) < 0 ||
+		    ev_add_fd(d->loop, fds[i], EPOLLIN, own_rx_cb, d) < 0) {
+			close(fds[i]);
+			continue;
+		}
+		d->given[d->ngiven++] = fds[i];
+		f = ss.ss_family == AF_INET6;
+		if ((f ? d->sink6 : d->sink4) >= 0)
+			continue;
+		/* the first of each family sends (sink_for) */
+		if (f) {
+			const struct sockaddr_in6 *s6 = (const void *)&ss;
+			static const uint8_t any6[16];
+			if (memcmp(&s6->sin6_addr, any6, 16)) {
+				a.af = AF_INET6;
+				memcpy(a.u.b, &s6->sin6_addr, 16);
+			}
+			d->sink6 = fds[i];
+		} else {
+			const struct sockaddr_in *s4 = (const void *)&ss;
+			if (s4->sin_addr.s_addr != htonl(INADDR_ANY)) {
+				a.af = AF_INET;
+				memcpy(a.u.b, &s4->sin_addr, 4);
+			}
+			d->sink4 = fds[i];
+		}
+		d->sink_src[f] = a;
+		/* the given socket receives that family's ESP-in-UDP (the
+		 * KMP gives all its NAT-T sockets' siblings or none) */
+		tap_filter(d, f, true);
+	}
+	d->given_cli = d->ngiven ? cli : -1;
+	d->udp_gso = true;
+	log_info(MOD,
+		 "ESP-in-UDP through %u UDP 4500 socket%s of the IKE daemon "
+		 "(UDP GSO/GRO)",
+		 d->ngiven, d->ngiven == 1 ? "" : "s");
+	return 0;
+}
+
 static int tun_open(struct espd *d)
 {
 	struct ifreq ifr;
@@ -1509,6 +1644,7 @@ int espd_net_open(struct espd *d)
 	int rc;
 
 	d->sink4 = d->sink6 = d->tun_fd = -1;
+	d->given_cli = -1;
 	for (int g = 0; g < OUT_N; g++)
 		d->out_fd[g] = -1;
 	d->rx = calloc(ESPD_BATCH, ESPD_SLOT);
@@ -1518,8 +1654,10 @@ int espd_net_open(struct espd *d)
 	d->dec2 = malloc(ESPD_SLOT + AH_MAX_IPHDR);
 	d->xo = malloc(2 * ESPD_SLOT);
 	off_gro_init(&d->gro, malloc(GROBUF), GROBUF);
+	/* for own or given UDP 4500 sockets; pages touched only when used */
+	d->urx = malloc((size_t)ESPD_URX_N * ESPD_URX);
 	if (!d->rx || !d->txb || !d->tunbuf || !d->dec || !d->dec2 || !d->xo ||
-	    !d->gro.buf)
+	    !d->gro.buf || !d->urx)
 		return -ENOMEM;
 	if ((rc = tun_open(d)) < 0) {
 		log_err(MOD, "TUN %s: %s%s", d->tun_name, strerror(-rc),
@@ -1548,9 +1686,6 @@ int espd_net_open(struct espd *d)
 		struct sock_fprog prog = {.len = 1, .filter = drop_all};
 		int *own[2] = {&d->sink4, &d->sink6};
 
-		d->urx = malloc((size_t)ESPD_URX_N * ESPD_URX);
-		if (!d->urx)
-			return -ENOMEM;
 		d->udp_gso = true;
 		for (int f = 0; f < 2; f++) {
 			int g = f ? OUT_UDP6 : OUT_UDP4;
@@ -1595,6 +1730,7 @@ int espd_net_open(struct espd *d)
 
 void espd_net_close(struct espd *d)
 {
+	espd_given_release(d);
 	for (int g = 0; g < OUT_N; g++)
 		if (d->out_fd[g] >= 0)
 			close(d->out_fd[g]);

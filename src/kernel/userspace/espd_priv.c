@@ -557,6 +557,12 @@ static const int worker_syscalls[] = {
 	SYS_recvmmsg, SYS_sendmmsg, SYS_recvfrom, SYS_recvmsg, SYS_sendmsg,
 	/* control clients */
 	SYS_accept4, SYS_getsockopt, SYS_shutdown,
+	/* the IKE daemon's ESP-in-UDP sockets (ESPM_UDP_SOCKS): checked
+	 * with getsockname; while they carry ESP-in-UDP the raw UDP taps
+	 * get a drop-all filter (SO_ATTACH_FILTER; without capabilities
+	 * setsockopt cannot set marks, priorities or buffers beyond the
+	 * sysctl limits) */
+	SYS_getsockname, SYS_setsockopt,
 	/* the event loop's signalfd and SIGPIPE, set up after the fork */
 	SYS_signalfd4, SYS_rt_sigaction,
 	SYS_sched_yield,

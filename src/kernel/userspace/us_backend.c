@@ -40,6 +40,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+
 #include "kernel/kernel.h"
 #include "kernel/userspace/esp_msg.h"
 #include "lib/log.h"
@@ -59,6 +63,9 @@ struct us_priv {
 	bool fixed;	    /* k_open_channel: no path, never reconnect */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint8_t buf[ESPM_MAX];
+	/* descriptors the next request carries (k_udp_give) */
+	const int *give;
+	size_t ngive;
 };
 
 static void us_err(struct kernel *k, const char *what, int e)
@@ -95,13 +102,32 @@ static int us_connect(struct kernel *k, const char *path)
 	return fd;
 }
 
-static int us_send(int fd, struct wr *w)
+static int us_send(int fd, struct wr *w, const int *fds, size_t nfds)
 {
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(int) * ESPM_UDP_SOCKS_MAX)];
+	} cbuf;
+	struct iovec iov = {.iov_base = w->buf, .iov_len = w->len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
 	if (wr_error(w))
 		return wr_error(w);
-	n = send(fd, w->buf, w->len, MSG_NOSIGNAL);
+	if (nfds > ESPM_UDP_SOCKS_MAX)
+		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *c;
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == w->len ? 0 : -EMSGSIZE;
@@ -129,7 +155,8 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item, void *arg,
 	struct us_priv *p = k->priv;
 	struct espm_hdr h;
 	uint32_t seq = p->seq;
-	int rc = p->fd >= 0 ? us_send(p->fd, w) : -ENOTCONN, item_rc = 0;
+	int rc = p->fd >= 0 ? us_send(p->fd, w, p->give, p->ngive) : -ENOTCONN,
+	    item_rc = 0;
 
 	if (!p->fixed &&
 	    (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN)) {
@@ -138,7 +165,7 @@ static int us_call(struct kernel *k, struct wr *w, item_cb item, void *arg,
 		if (p->fd >= 0)
 			close(p->fd);
 		p->fd = us_connect(k, p->path);
-		rc = p->fd >= 0 ? us_send(p->fd, w) : p->fd;
+		rc = p->fd >= 0 ? us_send(p->fd, w, p->give, p->ngive) : p->fd;
 		if (rc == 0)
 			log_info(MOD, "reconnected to r2espd at %s", p->path);
 	}
@@ -226,7 +253,7 @@ static int us_subscribe(struct kernel *k, int given)
 	espm_put_hdr(&w, &h);
 	wr_u32(&w, ESPM_VERSION);
 	wr_u32(&w, ESPM_F_EVENTS);
-	rc = us_send(fd, &w);
+	rc = us_send(fd, &w, NULL, 0);
 	wr_free(&w);
 	if (rc == 0 && epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		rc = -errno;
@@ -613,6 +640,117 @@ static int us_event_read(struct kernel *k, kevent_cb cb, void *arg)
 		cb(&ev, arg);
 		count++;
 	}
+}
+
+/*
+ * RFC 3948 §2.2 on the reuseport group of a NAT-T socket (index 0, bound
+ * first: the KMP's) and its ESP sibling (index 1): the program sees the
+ * UDP payload.  Shorter than 4 octets (a 0xff keepalive) or starting with
+ * the zero non-ESP marker (IKE): 0; else ESP: 1.
+ */
+static struct sock_filter esp_steer_code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 4, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err,
+		   size_t errlen)
+{
+	static const struct sock_fprog prog = {
+	    .len = sizeof(esp_steer_code) / sizeof(esp_steer_code[0]),
+	    .filter = esp_steer_code,
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd, on = 1, buf = 4 << 20, e;
+	unsigned mark = ESPM_MARK;
+	const char *what;
+
+	if (!k || k->ops != &kernel_userspace_ops ||
+	    (k->features & KF_UDP_DECAP_KERNEL))
+		return -EOPNOTSUPP;
+	if (getsockname(ikefd, (struct sockaddr *)&ss, &sl) < 0) {
+		e = errno;
+		snprintf(err, errlen, "getsockname: %s", strerror(e));
+		return -e;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "socket: %s", strerror(e));
+		return -e;
+	}
+	/* r2espd's: its policy rules let the mark past its routes, and
+	 * its outer packets must not fragment (as its raw sockets) */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		log_warn(MOD, "ESP-in-UDP socket: SO_MARK: %s",
+			 strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	/* an optimisation: without it r2espd reads one datagram at a time */
+	setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6) {
+		what = "IPv6 options";
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+			       sizeof(on)) < 0 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+			       sizeof(on)) < 0)
+			goto fail;
+	} else {
+		int pmtu = IP_PMTUDISC_DONT;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+			   sizeof(pmtu));
+		what = "IP_PKTINFO";
+		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
+			goto fail;
+	}
+	/* bound after ikefd: index 1 of the group, for as long as the KMP
+	 * holds both (r2espd restarting never reorders it) */
+	what = "SO_REUSEPORT";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0)
+		goto fail;
+	what = "bind beside the NAT-T socket";
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	what = "SO_ATTACH_REUSEPORT_CBPF";
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+		       sizeof(prog)) < 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
+	close(fd);
+	return -e;
+}
+
+int k_udp_give(struct kernel *k, const int *fds, size_t n)
+{
+	struct us_priv *p;
+	struct wr w;
+	int rc;
+
+	if (!k || k->ops != &kernel_userspace_ops)
+		return -EOPNOTSUPP;
+	if (!n || n > ESPM_UDP_SOCKS_MAX)
+		return -EINVAL;
+	p = k->priv;
+	us_begin(p, &w, ESPM_UDP_SOCKS);
+	wr_u8(&w, (uint8_t)n);
+	p->give = fds;
+	p->ngive = n;
+	rc = us_call(k, &w, NULL, NULL, NULL);
+	p->give = NULL;
+	p->ngive = 0;
+	return rc;
 }
 
 const struct kernel_ops kernel_userspace_ops = {

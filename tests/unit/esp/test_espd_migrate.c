@@ -36,6 +36,23 @@
 #include "lib/log.h"
 
 /* espd_net.c, not linked */
+int espd_given(struct espd *d, int cli, int *fds, unsigned n, char *why,
+	       size_t whylen)
+{
+	(void)d;
+	(void)cli;
+	(void)fds;
+	(void)n;
+	(void)why;
+	(void)whylen;
+	return -EOPNOTSUPP;
+}
+
+void espd_given_release(struct espd *d)
+{
+	(void)d;
+}
+
 int espd_route(struct espd *d, struct espd_pol *pol, bool add)
 {
 	(void)d;

@@ -48,6 +48,7 @@ static void sock_add(struct iked *d, bool natt)
 
 	memset(s, 0, sizeof(*s));
 	s->fd = udp_bound(&s->port);
+	s->espfd = -1; /* no ESP sibling (net.c k_udp_esp_sock) */
 	s->af = AF_INET;
 	s->natt = natt;
 	s->addr.af = AF_INET;
