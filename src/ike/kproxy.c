@@ -540,8 +540,9 @@ int kproxy_request_fds(struct kproxy *kp, int fd, const uint8_t *buf,
 	} else {
 		rc = k_udp_give(kp->k, fds, nfds);
 		if (rc < 0)
-			log_info(MOD, "ESP-in-UDP sockets not given to the data "
-				      "plane: %s",
+			log_info(MOD,
+				 "ESP-in-UDP sockets not given to the data "
+				 "plane: %s",
 				 kp->k->last_error[0] ? kp->k->last_error
 						      : strerror(-rc));
 	}

@@ -455,13 +455,15 @@ void net_give_esp(struct iked *d)
 		return;
 	rc = k_udp_give(&d->kern, fds, n);
 	if (rc < 0)
-		log_info(MOD, "ESP-in-UDP sockets not taken by r2espd (%s): "
-			      "it uses its raw tap",
+		log_info(MOD,
+			 "ESP-in-UDP sockets not taken by r2espd (%s): "
+			 "it uses its raw tap",
 			 d->kern.last_error[0] ? d->kern.last_error
 					       : strerror(-rc));
 	else
-		log_info(MOD, "r2espd carries ESP-in-UDP on %zu socket%s "
-			      "beside ours (UDP GSO/GRO)",
+		log_info(MOD,
+			 "r2espd carries ESP-in-UDP on %zu socket%s "
+			 "beside ours (UDP GSO/GRO)",
 			 n, n == 1 ? "" : "s");
 }
 

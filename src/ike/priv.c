@@ -97,10 +97,10 @@ static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	/* the engine's ESP-in-UDP sockets (ESPM_UDP_SOCKS) */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c;
 	     c = CMSG_NXTHDR(&mh, c)) {
-		size_t k = c->cmsg_level == SOL_SOCKET &&
-				   c->cmsg_type == SCM_RIGHTS
-			       ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int)
-			       : 0;
+		size_t k =
+		    c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
+			? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int)
+			: 0;
 		for (size_t j = 0; j < k; j++) {
 			int f;
 			memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof(f));

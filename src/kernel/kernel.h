@@ -329,8 +329,7 @@ int k_udp_decap(const struct kernel *k, int fd, char *err, size_t errlen);
  * source port 4500) ESP-in-UDP on it.  The descriptor or negative errno
  * (-EOPNOTSUPP for data planes in the kernel), with a reason in err.
  */
-int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err,
-		   size_t errlen);
+int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err, size_t errlen);
 /* Give the data plane behind k (r2espd, directly or through iked's
  * privileged parent) the sockets of k_udp_esp_sock, replacing those
  * given before; they stay the caller's too.  0 or negative errno. */

@@ -147,6 +147,51 @@ check "ping 203.0.113.1 through the tunnel from $v1" \
 	wait_for "ns_exec c1 ping -c1 -W2 -I $v1 203.0.113.1" 8
 ns_exec c1 ping -c3 -i 0.2 -W2 -I "$v1" 203.0.113.1 >/dev/null 2>&1
 
+# ---- issue 14: ESP-in-UDP on the sockets iked gave r2espd ----
+# iked binds an ESP sibling beside each NAT-T socket (one reuseport group
+# steering by the non-ESP marker) and hands it to r2espd, which then
+# carries ESP-in-UDP with UDP GSO (send) and GRO (receive) from port 4500.
+ESPCTL=$(dirname "$ESPD")/r2espctl
+est() { # NAME COUNTER
+	RACOON2_ESPD_SOCKET="$(r2_dir "$1")/run/racoon2/r2espd.sock" \
+		ip netns exec "$(ns "$1")" "$ESPCTL" stats 2>/dev/null |
+		awk -v k="$2" '$1 == k { print $2 }'
+}
+for n in gw c1; do
+	grep -q 'r2espd carries ESP-in-UDP on 1 socket' "$TEST_DIR/iked-$n.log" &&
+		grep -q 'ESP-in-UDP through 1 UDP 4500 socket of the IKE daemon' \
+			"$TEST_DIR/espd-$n.log" &&
+		pass "$n: iked gave r2espd its ESP-in-UDP socket" ||
+		fail "$n: iked gave r2espd its ESP-in-UDP socket (logs)"
+done
+# one TCP stream c1 -> gw: TUN TSO super-packets leave as UDP GSO runs
+ns_exec gw timeout 20 python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.1", 5001)); s.listen(1); c, _ = s.accept()
+while c.recv(65536): pass
+' &
+sink=$!
+sleep 0.5
+ns_exec c1 timeout 15 python3 -c '
+import socket, sys
+s = socket.create_connection(("203.0.113.1", 5001), source_address=(sys.argv[1], 0))
+b = bytes(65536)
+for _ in range(64): s.sendall(b)
+s.close()
+' "$v1" && pass "TCP stream c1 -> gw through the tunnel (4 MiB)" ||
+	fail "TCP stream c1 -> gw through the tunnel"
+wait $sink 2>/dev/null
+g_rx=$(est gw udp_rx); g_gro=$(est gw udp_gro)
+c_gso=$(est c1 udp_gso); c_rx=$(est c1 udp_rx)
+[ "${c_gso:-0}" -gt 0 ] && pass "c1 r2espd: UDP GSO sends ($c_gso)" ||
+	fail "c1 r2espd: UDP GSO sends (udp_gso=${c_gso:-?})"
+[ "${g_rx:-0}" -gt 0 ] && [ "${g_gro:-0}" -gt 0 ] &&
+	pass "gw r2espd: ESP-in-UDP read on iked's sibling ($g_rx), GRO runs ($g_gro)" ||
+	fail "gw r2espd: ESP-in-UDP on iked's sibling (udp_rx=${g_rx:-?} udp_gro=${g_gro:-?})"
+[ "${c_rx:-0}" -gt 0 ] && pass "c1 r2espd: ESP-in-UDP read on iked's sibling ($c_rx)" ||
+	fail "c1 r2espd: ESP-in-UDP read on iked's sibling (udp_rx=${c_rx:-?})"
+
 spis() { r2_q gw '[(c["spi_in"], c["spi_out"]) for c in kids if c["state"] == "INSTALLED"]'; }
 peer() { r2_q gw '[s["peer"] for s in est]'; }
 moved() { r2_q gw 'sum(s["children_moved"] for s in est)'; }
@@ -199,6 +244,12 @@ grep -q 'CHILD SA(s) moved in place' "$TEST_DIR/iked-gw.log" &&
 	pass "iked: $(grep -m1 -o 'IKE SA #[0-9]*: [0-9]* CHILD SA(s) moved in place to [^ ]*' "$TEST_DIR/iked-gw.log")" ||
 	fail "iked log: CHILD SA moved in place"
 
+# IKE after the float (non-ESP marker) and c1's keepalives (every 2 s)
+# stay iked's: the steering never hands them to r2espd's sockets
+g_ne=$(est gw udp_not_esp); c_ne=$(est c1 udp_not_esp)
+[ "${g_ne:-x}" = 0 ] && [ "${c_ne:-x}" = 0 ] &&
+	pass "no IKE or keepalive reached r2espd's sockets" ||
+	fail "IKE or keepalives reached r2espd (udp_not_esp gw=${g_ne:-?} c1=${c_ne:-?})"
 cap_stop out || fail "outside capture empty"
 f=$(cap_file out)
 kd=$TEST_DIR/nokeys
@@ -206,6 +257,9 @@ mkdir -p "$kd"
 n=$(ts "$kd" "$f" -Y 'isakmp.exchangetype == 36' 2>/dev/null | wc -l)
 [ "$n" = 0 ] && pass "tshark: no CREATE_CHILD_SA on the wire (no rekey)" ||
 	fail "tshark: $n CREATE_CHILD_SA messages"
+n=$(ts "$kd" "$f" -Y 'ip.dst == 198.51.100.1 && udp.dstport == 4500 && udp.length == 9' 2>/dev/null | wc -l)
+[ "$n" -gt 0 ] && pass "tshark: $n NAT keepalives to the gateway's port 4500" ||
+	fail "tshark: no NAT keepalive to the gateway's port 4500"
 new_port=$(r2_q gw '[s["peer"].rsplit(":", 1)[1] for s in est][0]')
 # The gateway's outbound SA: sequence numbers to the old and the new port.
 seqs() {

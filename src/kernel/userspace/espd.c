@@ -1314,8 +1314,8 @@ void espd_ctl_msg(struct espd *d, int i, const uint8_t *buf, size_t n)
 	case ESPM_UDP_SOCKS: {
 		uint8_t nfd = 0;
 		if (rd_u8(&r, &nfd) < 0 || nfd != d->rx_nfds || !nfd) {
-			WHY(&q, "%u descriptors announced, %u received",
-			    nfd, d->rx_nfds);
+			WHY(&q, "%u descriptors announced, %u received", nfd,
+			    d->rx_nfds);
 			rc = -EBADMSG;
 			break;
 		}

@@ -1475,8 +1475,8 @@ static void tap_filter(struct espd *d, int f, bool drop)
 		prog.len = f ? sizeof(filt6) / sizeof(filt6[0])
 			     : sizeof(filt4) / sizeof(filt4[0]);
 	}
-	if (fd >= 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+				  sizeof(prog)) < 0)
 		log_warn(MOD, "raw UDP tap filter: %s", strerror(errno));
 }
 

@@ -657,8 +657,7 @@ static struct sock_filter esp_steer_code[] = {
     BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
-int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err,
-		   size_t errlen)
+int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err, size_t errlen)
 {
 	static const struct sock_fprog prog = {
 	    .len = sizeof(esp_steer_code) / sizeof(esp_steer_code[0]),
@@ -678,8 +677,7 @@ int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err,
 		snprintf(err, errlen, "getsockname: %s", strerror(e));
 		return -e;
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		e = errno;
 		snprintf(err, errlen, "socket: %s", strerror(e));
@@ -699,8 +697,8 @@ int k_udp_esp_sock(const struct kernel *k, int ikefd, char *err,
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
 	if (ss.ss_family == AF_INET6) {
 		what = "IPv6 options";
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-			       sizeof(on)) < 0 ||
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) <
+			0 ||
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
 			       sizeof(on)) < 0)
 			goto fail;
