@@ -10,6 +10,12 @@
 #     and the same with the veth link's gso_max_segs 1, so that the
 #     sender's kernel cuts each GSO run into datagrams (a NIC without
 #     UDP segmentation offload) and the receiver reads them one by one
+#   - r2espd + spmd + iked on both ends, an IKEv2 tunnel through a NAT
+#     router (so iked negotiates UDP encapsulation, RFC 7296 §2.23), the
+#     default deployment: iked owns UDP 4500 and hands r2espd the ESP
+#     sockets beside its own (reuseport steering, espd.h), AES-GCM-128
+#     (only when iked and spmd are built; BASE rows use BASE's iked/spmd
+#     from BASE/../../ike and BASE/../../spm)
 #   - r2espd -n (TUN offloads off: one packet per read/write), proto 50
 #   - strongSwan charon + kernel-libipsec (two charons, PSK, IKEv2,
 #     AES-GCM-128 CHILD SA; libipsec always uses UDP 4500)
@@ -128,12 +134,20 @@ ticks() {
 	done
 	echo "$t"
 }
-counter() { ctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'; }
+counter() {
+	case $1 in
+	a | b) ctl "$1" stats ;;
+	*) RACOON2_ESPD_SOCKET="$(r2_dir "$1")/run/racoon2/r2espd.sock" \
+		ns_exec "$1" "$NEW/r2espctl" stats ;;
+	esac | awk -v k="$2" '$1 == k { print $2 }'
+}
+# the hosts whose r2espd cpu() measures (A sends, B receives)
+HA=a HB=b
 cpu() {
-	local pa pb
-	pa=$(bg_pid espd-a) pb=$(bg_pid espd-b)
+	local pa pb a=$HA b=$HB
+	pa=$(bg_pid espd-$a) pb=$(bg_pid espd-$b)
 	if [ "$1" = start ]; then
-		echo "$(ticks "$pa") $(ticks "$pb") $(counter a esp_tx) $(counter b esp_rx)" >"$TEST_DIR/cpu0"
+		echo "$(ticks "$pa") $(ticks "$pb") $(counter $a esp_tx) $(counter $b esp_rx)" >"$TEST_DIR/cpu0"
 		if [ -n "${PROFILE:-}" ]; then
 			perf record -q -g -o "$PROFILE/$RUN.perf" \
 				-p "$(echo $(pgrep -P "$pa") $(pgrep -P "$pb") | tr ' ' ,)" \
@@ -149,7 +163,7 @@ cpu() {
 	read -r ta tb na nb <"$TEST_DIR/cpu0"
 	awk -v hz="$(getconf CLK_TCK)" -v ta="$ta" -v tb="$tb" -v na="$na" \
 		-v nb="$nb" -v ta1="$(ticks "$pa")" -v tb1="$(ticks "$pb")" \
-		-v na1="$(counter a esp_tx)" -v nb1="$(counter b esp_rx)" 'BEGIN {
+		-v na1="$(counter $a esp_tx)" -v nb1="$(counter $b esp_rx)" 'BEGIN {
 		pa = na1 - na; pb = nb1 - nb
 		printf "%.0f %.0f\n", pa ? (ta1 - ta) / hz * 1e9 / pa : 0,
 			pb ? (tb1 - tb) / hz * 1e9 / pb : 0 }' >"$TEST_DIR/cpu"
@@ -158,7 +172,7 @@ cpu() {
 # NAME and ns/packet to NAME.a / NAME.b
 espd_run() {
 	local v a b
-	v=$(RUN=$1 CPU_HOOK=cpu iperf a b "$2" "$3")
+	v=$(RUN=$1 CPU_HOOK=cpu iperf "$HA" "$HB" "$2" "$3")
 	read -r a b <"$TEST_DIR/cpu"
 	add "$1" "$v"
 	add "$1.a" "$a"
@@ -192,6 +206,113 @@ if [ $have_charon = 1 ]; then
 		have_charon=0
 	fi
 fi
+
+# ---- r2espd + spmd + iked through a NAT (ESP-in-UDP negotiated) ----
+# c1 (198.51.100.66/29, a road warrior asking for an address) -- nat
+# (masquerade) -- gw (198.51.100.130/29, inner 203.0.113.1, pool
+# 203.0.113.129-.190); iperf from c1's virtual address to 203.0.113.1
+. "$TOP/tests/lib/racoon2.sh"
+have_iked=0
+IKED=$BUILD/src/ike/iked IKEDCTL=$BUILD/src/ike/ikedctl SPMD=$BUILD/src/spm/spmd
+if [ -x "$IKED" ] && [ -x "$SPMD" ] && [ -x "$IKEDCTL" ]; then
+	have_iked=1
+	ns_add gw; ns_add nat forward; ns_add c1
+	ns_link gw vg nat vo
+	ns_link nat vi c1 vc
+	ns_addr gw vg 198.51.100.130/29; ns_addr gw lo 203.0.113.1/32
+	ns_addr nat vo 198.51.100.129/29; ns_addr nat vi 198.51.100.65/29
+	ns_addr c1 vc 198.51.100.66/29
+	ns_route c1 default 198.51.100.65
+	nat_router nat vo
+	R2_KERNEL=userspace
+	IKEALG='
+		kmp_enc_alg { aes128_gcm16; };
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_hash_alg { hmac_sha2_256; };
+		kmp_dh_group { curve25519; };'
+	IKEESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_gcm16; }; esp_auth_alg { hmac_sha2_256; }; };'
+	r2_init gw gw; r2_init c1 c1
+	GWPSK=$(r2_psk gw bench-natt-psk-0123456789abcdef)
+	C1PSK=$(r2_psk c1 bench-natt-psk-0123456789abcdef)
+	cat >"$(r2_conf_path gw)" <<CONF
+interface {
+	ike { 198.51.100.130 port 500; 198.51.100.130 port 4500; };
+	spmd { unix "/var/run/racoon2/spmif"; };
+	kernel userspace;
+};
+default { remote { ikev2 {$IKEALG
+}; }; };
+addresspool rwpool { 203.0.113.129 - 203.0.113.190; };
+remote rw-c1 {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "gw.example"; peers_id fqdn "c1.example";
+		peers_ipaddr IP_RW; kmp_auth_method { psk; };
+		pre_shared_key "$GWPSK";$IKEALG
+		provide { addresspool rwpool; };
+	};
+	selector_index s-out;
+};
+selector s-out { direction outbound; src "203.0.113.1"; dst "203.0.113.128/26"; policy_index p-c1; };
+selector s-in { direction inbound; src "203.0.113.128/26"; dst "203.0.113.1"; policy_index p-c1; };
+policy p-c1 {
+	action auto_ipsec; remote_index rw-c1; ipsec_mode tunnel;
+	ipsec_index { ipsec_esp; }; ipsec_level require;
+	my_sa_ipaddr "198.51.100.130"; peers_sa_ipaddr IP_RW;
+};
+$IKEESP
+CONF
+	cat >"$(r2_conf_path c1)" <<CONF
+interface {
+	ike { 198.51.100.66 port 500; 198.51.100.66 port 4500; };
+	spmd { unix "/var/run/racoon2/spmif"; };
+	kernel userspace;
+};
+remote gw {
+	acceptable_kmp { ikev2; };
+	ikev2 {
+		my_id fqdn "c1.example"; peers_id fqdn "gw.example";
+		peers_ipaddr "198.51.100.130" port 500;
+		kmp_auth_method { psk; };
+		pre_shared_key "$C1PSK";$IKEALG
+		request { ip4; };
+	};
+	selector_index c-out;
+};
+selector c-out { direction outbound; src "0.0.0.0/0"; dst "203.0.113.1"; policy_index p-gw; };
+selector c-in { direction inbound; src "203.0.113.1"; dst "0.0.0.0/0"; policy_index p-gw; };
+policy p-gw {
+	action auto_ipsec; remote_index gw; ipsec_mode tunnel;
+	ipsec_index { ipsec_esp; }; ipsec_level require;
+	my_sa_ipaddr "198.51.100.66"; peers_sa_ipaddr "198.51.100.130";
+};
+$IKEESP
+CONF
+fi
+vip() { ip -n "$(ns c1)" -4 addr show dev lo | sed -nE 's#.*inet (203\.0\.113\.[0-9]+)/32.*#\1#p' | head -1; }
+# iked_up DIR: (re)start r2espd, spmd, iked of both hosts from build DIR
+# and bring the tunnel up; 0 when it answers ping
+iked_up() {
+	local h
+	for h in c1 gw; do r2_stop $h 2>/dev/null; done
+	ESPD=$1/src/kernel/userspace/r2espd SPMD=$1/src/spm/spmd \
+		IKED=$1/src/ike/iked
+	for h in gw c1; do
+		r2_start_espd $h $h && r2_start_spmd $h $h && r2_start_iked $h $h ||
+			return 1
+	done
+	r2_ctl c1 initiate gw p-gw >/dev/null 2>&1
+	wait_for '[ -n "$(vip)" ]' 10 &&
+		wait_for "ns_exec c1 ping -c1 -W1 -I \$(vip) 203.0.113.1" 10
+}
+# ikeds_run NAME DIR: one iperf run c1 -> gw through iked's tunnel
+ikeds_run() {
+	iked_up "$2" || { echo "warning: iked tunnel ($2) not up" >&2; return; }
+	HA=c1 HB=gw espd_run "$1" 203.0.113.1 "$(vip)"
+}
+BASEBUILD=
+[ -n "$BASE" ] && [ -x "$BASE/../../ike/iked" ] && BASEBUILD=$(cd "$BASE/../../.." && pwd)
 
 declare -A sum min max
 mean() { [ -n "${sum[$1]:-}" ] && echo $(( sum[$1] / ROUNDS )) || echo 0; }
@@ -233,6 +354,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		veth_gso 65535
 		[ $have_charon = 1 ] &&
 			add libipsec$sfx "$(iperf ca cb 203.0.113.22 203.0.113.21)"
+		if [ $have_iked = 1 ]; then
+			[ -n "$BASEBUILD" ] && ikeds_run baseiked$sfx "$BASEBUILD"
+			ikeds_run iked$sfx "$BUILD"
+		fi
 	done
 	if [ "$ncpu" -gt 1 ]; then add osslN "$(ospeed -multi "$ncpu")"
 	else add osslN "$(ospeed)"; fi
@@ -273,6 +398,8 @@ for sfx in "" P8; do
 	row "r2espd ESP-in-UDP 4500, GCM-128 ($st)" espudp$sfx
 	row "  same, GSO segmented by the sender ($st)" espudpsw$sfx
 	row "charon+kernel-libipsec UDP 4500 ($st)" libipsec$sfx
+	[ -n "$BASEBUILD" ] && row "BASE iked+r2espd, NAT, UDP 4500 ($st)" baseiked$sfx
+	row "iked+r2espd, NAT, UDP 4500 ($st)" iked$sfx
 done
 row "r2espd -n (no TUN offloads), proto 50, 1 str" esp50n
 printf '| %-44s | %7s | %13s | %6s | %6s |\n' "openssl speed aes-128-gcm 1 KiB, 1 core" "$ossl" "-" - -
@@ -282,10 +409,12 @@ python3 - "$(mean esp50)" "$(mean espudp)" "$(mean libipsec)" "${ossl:-0}" "$(me
 	"$(mean base50.a)" "$(mean base50.b)" "$(mean baseudp.a)" "$(mean baseudp.b)" \
 	"${osslN:-0}" "$ncpu" "$(mean esp50P8)" "$(mean espudpP8)" "$(mean libipsecP8)" \
 	"$(mean esp50P8.a)" "$(mean esp50P8.b)" "$(mean espudpP8.a)" "$(mean espudpP8.b)" \
-	"$(mean espudpsw.a)" "$(mean espudpsw.b)" <<'PY'
+	"$(mean espudpsw.a)" "$(mean espudpsw.b)" \
+	"$(mean iked)" "$(mean ikedP8)" "$(mean iked.a)" "$(mean iked.b)" \
+	"$(mean baseiked)" "$(mean baseiked.a)" "$(mean baseiked.b)" <<'PY'
 import sys
 (e, u, l, o, n, ea, eb, ua, ub, ba, bb, bua, bub, oN, ncpu, e8, u8, l8,
- e8a, e8b, u8a, u8b, usa, usb) = map(float, sys.argv[1:])
+ e8a, e8b, u8a, u8b, usa, usb, ik, ik8, ika, ikb, bik, bika, bikb) = map(float, sys.argv[1:])
 def r(a, b):
     return "%.2f" % (a / b) if b else "n/a"
 def pct(a, b):
@@ -310,8 +439,15 @@ if o:
           "(A+B): proto 50 %s / %s, UDP 4500 %s / %s (1 / 8 streams)" %
           (c, pct(c, ea + eb) if ea else "n/a", pct(c, e8a + e8b) if e8a else "n/a",
            pct(c, ua + ub) if ua else "n/a", pct(c, u8a + u8b) if u8a else "n/a"))
+if ik:
+    print("share of the bound with iked (NAT, UDP 4500): 1 stream %s, 8 streams %s"
+          % (pct(ik, bound), pct(ik8, bound)))
+if o and ika and ikb:
+    print("openssl enc+dec share of r2espd's CPU per packet with iked: %s%s"
+          % (pct(c, ika + ikb), (" (BASE %s)" % pct(c, bika + bikb)) if bika and bikb else ""))
 for name, a, b in (("UDP 4500, 1 stream", ua, ub), ("UDP 4500 GSO segmented, 1 stream", usa, usb), ("proto 50, 8 streams", e8a, e8b),
-                   ("UDP 4500, 8 streams", u8a, u8b)):
+                   ("UDP 4500, 8 streams", u8a, u8b), ("iked UDP 4500, 1 stream", ika, ikb),
+                   ("BASE iked UDP 4500, 1 stream", bika, bikb)):
     if a and b:
         print("r2espd CPU per packet, %s: A %.0f + B %.0f = %.0f ns" % (name, a, b, a + b))
 if ea and eb:

@@ -18,19 +18,20 @@
  * IPv6 checksum by IPV6_CHECKSUM).  Raw sockets get their copy before UDP
  * demultiplexing, so neither daemon depends on the other being up or on
  * the order they start or restart in; there is no shared socket state.
+ * (This tap is now the fallback: see "With iked" in the third pass below
+ * for the reuseport group iked owns alone.)
  * The alternatives were rejected: SO_REUSEPORT + SO_ATTACH_REUSEPORT_CBPF
- * steers by socket *index* in the reuseport group, and Linux moves the
- * last socket into the hole when one closes, so restarting r2espd swaps
- * the indexes and sends IKE to the data plane until someone re-attaches
- * the program; it also needs both daemons to bind the identical address
- * (an iked bound to a specific address wins the lookup and starves
- * r2espd).  Forwarding between the daemons (either direction) puts a
- * second process and an extra copy/syscall on one of the paths and
- * couples their lifetimes.  Cost of the tap: one skb clone + a 10
- * instruction filter per UDP datagram in the namespace, measured in
- * bench/esp_throughput.sh.  Without any IKE daemon (static SAs), r2espd
- * -u binds its own UDP 4500 sockets so the kernel does not answer
- * ESP-in-UDP with ICMP port unreachable, and then carries ESP-in-UDP
+ * shared by both daemons steers by socket *index* in the group, and Linux moves
+ * the last socket into the hole when one closes, so restarting r2espd swaps the
+ * indexes and sends IKE to the data plane until someone re-attaches the
+ * program; it also needs both daemons to bind the identical address (an iked
+ * bound to a specific address wins the lookup and starves r2espd).  Forwarding
+ * between the daemons (either direction) puts a second process and an extra
+ * copy/syscall on one of the paths and couples their lifetimes.  Cost of the
+ * tap: one skb clone + a 10 instruction filter per UDP datagram in the
+ * namespace, measured in bench/esp_throughput.sh.  Without any IKE daemon
+ * (static SAs), r2espd -u binds its own UDP 4500 sockets so the kernel does not
+ * answer ESP-in-UDP with ICMP port unreachable, and then carries ESP-in-UDP
  * through them with UDP GRO / UDP GSO (third pass below); the raw UDP
  * taps' filter drops everything.  (UDP_ENCAP_ESPINUDP on such a socket
  * costs more on a kernel without ESP: XFRM input finds no ESP handler
@@ -86,13 +87,15 @@
  * send (espd_net.c utx_queue: route, netfilter and device once per run),
  * and UDP_GRO hands the receiver runs of datagrams in one read.  Per
  * ESP-in-UDP packet: sender -58%, receiver -43% (bench, same run).
- * With iked the 4500 socket is iked's and ESP-in-UDP still goes through
- * the raw taps: a UDP socket of r2espd bound to 4500 beside iked's would
- * take iked's IKE (the last bound of two SO_REUSEADDR sockets receives),
- * and a raw tap cannot split a GSO run that veth delivers unsegmented
- * (it has no segment size).  The way there: iked passes r2espd a
- * duplicate of its 4500 socket (SCM_RIGHTS over the backend channel) for
- * UDP_SEGMENT sends only; receive stays on the tap.  ESP over protocol
+ * With iked (issue 14): iked binds an ESP sibling beside each NAT-T
+ * socket in one SO_REUSEPORT group whose classic-BPF program steers the
+ * non-ESP marker and keepalives to iked's socket (index 0) and ESP to
+ * the sibling (index 1), holds both, and gives r2espd the siblings
+ * (ESPM_UDP_SOCKS, espd_given below); r2espd uses them as the -u
+ * sockets.  One process owning the whole group keeps its indexes stable
+ * (the rejected variant above, a group shared by both daemons, reorders
+ * on restart); a raw tap could not take GSO runs anyway (veth delivers
+ * them unsegmented and the tap has no segment size).  ESP over protocol
  * 50 has no GSO in Linux; what is left for it is fewer syscalls per
  * packet (AF_PACKET / PACKET_MMAP TX ring, rejected above) or more cores
  * (ARCHITECTURE.md: multi-queue TUN).

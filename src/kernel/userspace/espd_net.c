@@ -1249,12 +1249,13 @@ static bool own_cmsg(struct msghdr *mh, struct kaddr *dst, size_t *gso)
 }
 
 /*
- * -u: ESP-in-UDP on our own UDP 4500 socket.  With UDP_GRO the kernel
- * hands over runs of datagrams of one flow as one buffer plus their size
- * (the last one may be shorter): each is a datagram of its own, handled
- * as the raw tap's are (RFC 3948 §2.2: a zero non-ESP marker is IKE, a
- * one-octet 0xff is a NAT keepalive; no IKE daemon listens, so both are
- * dropped).
+ * ESP-in-UDP on our own (-u) or the IKE daemon's given UDP 4500 sockets.
+ * With UDP_GRO the kernel hands over runs of datagrams of one flow as one
+ * buffer plus their size (the last one may be shorter): each is a
+ * datagram of its own, handled as the raw tap's are (RFC 3948 §2.2: a
+ * zero non-ESP marker is IKE, a one-octet 0xff is a NAT keepalive; with
+ * -u no IKE daemon listens, on a given socket the steering keeps them
+ * away: both are counted in udp_not_esp and dropped).
  */
 static void own_rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
