@@ -24,7 +24,7 @@
 
 struct net_t {
 	struct iked d;
-	int rx;		 /* the peer's socket */
+	int rx; /* the peer's socket */
 	struct ike_ep local, peer;
 };
 
@@ -138,8 +138,8 @@ static void test_batch_order(void **state)
 	int i, n;
 
 	for (i = 0; i < 100; i++)
-		assert_int_equal(send_one(t, (unsigned)i, 40 + (size_t)i, false),
-				 0);
+		assert_int_equal(
+		    send_one(t, (unsigned)i, 40 + (size_t)i, false), 0);
 	n = drain(t, tags, lens, 128, false);
 	assert_int_equal(n, 64);
 	assert_true(ev_run_once(t->d.loop, 0) >= 0);
