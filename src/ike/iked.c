@@ -526,7 +526,7 @@ static int engine_run(struct iked *d, const char *backend, int kfd, int kevfd,
 static void malloc_thp_reexec(char **argv)
 {
 	const char *tun = getenv("GLIBC_TUNABLES");
-	char mode[128] = "", env[1024];
+	char mode[128] = "", env[1024], self[4096];
 	FILE *f;
 	int n;
 
@@ -546,7 +546,15 @@ static void malloc_thp_reexec(char **argv)
 	if (n < 0 || (size_t)n >= sizeof(env) ||
 	    setenv("GLIBC_TUNABLES", env, 1) < 0)
 		return;
-	execv("/proc/self/exe", argv);
+	/* exec the file itself, not /proc/self/exe: the kernel names the
+	 * process after the path's last component, and ps, ss, pgrep and
+	 * systemd must keep seeing "iked", not "exe" */
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (len > 0 && (size_t)len < sizeof(self) - 1) {
+		self[len] = '\0';
+		execv(self, argv);
+	}
 	/* not re-executed: run as is, without the variable we added */
 	if (tun)
 		(void)setenv("GLIBC_TUNABLES", tun, 1);
