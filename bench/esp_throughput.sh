@@ -212,85 +212,32 @@ fi
 # (masquerade) -- gw (198.51.100.130/29, inner 203.0.113.1, pool
 # 203.0.113.129-.190); iperf from c1's virtual address to 203.0.113.1
 . "$TOP/tests/lib/racoon2.sh"
+. "$TOP/tests/lib/topo.sh"
 have_iked=0
 IKED=$BUILD/src/ike/iked IKEDCTL=$BUILD/src/ike/ikedctl SPMD=$BUILD/src/spm/spmd
 if [ -x "$IKED" ] && [ -x "$SPMD" ] && [ -x "$IKEDCTL" ]; then
 	have_iked=1
-	ns_add gw; ns_add nat forward; ns_add c1
-	ns_link gw vg nat vo
-	ns_link nat vi c1 vc
-	ns_addr gw vg 198.51.100.130/29; ns_addr gw lo 203.0.113.1/32
-	ns_addr nat vo 198.51.100.129/29; ns_addr nat vi 198.51.100.65/29
-	ns_addr c1 vc 198.51.100.66/29
-	ns_route c1 default 198.51.100.65
-	nat_router nat vo
+	topo_nat 198.51.100.130/29 198.51.100.129/29 -
+	topo_nat_client c1 vc vi 198.51.100.66/29 198.51.100.65/29
 	R2_KERNEL=userspace
-	IKEALG='
+	RW_ALGS='
 		kmp_enc_alg { aes128_gcm16; };
 		kmp_prf_alg { hmac_sha2_256; };
 		kmp_hash_alg { hmac_sha2_256; };
 		kmp_dh_group { curve25519; };'
-	IKEESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+	RW_ESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_gcm16; }; esp_auth_alg { hmac_sha2_256; }; };'
-	r2_init gw gw; r2_init c1 c1
+	r2_init gw gw
 	GWPSK=$(r2_psk gw bench-natt-psk-0123456789abcdef)
-	C1PSK=$(r2_psk c1 bench-natt-psk-0123456789abcdef)
-	cat >"$(r2_conf_path gw)" <<CONF
-interface {
-	ike { 198.51.100.130 port 500; 198.51.100.130 port 4500; };
-	spmd { unix "/var/run/racoon2/spmif"; };
-	kernel userspace;
-};
-default { remote { ikev2 {$IKEALG
-}; }; };
-addresspool rwpool { 203.0.113.129 - 203.0.113.190; };
-remote rw-c1 {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "gw.example"; peers_id fqdn "c1.example";
-		peers_ipaddr IP_RW; kmp_auth_method { psk; };
-		pre_shared_key "$GWPSK";$IKEALG
-		provide { addresspool rwpool; };
-	};
-	selector_index s-out;
-};
-selector s-out { direction outbound; src "203.0.113.1"; dst "203.0.113.128/26"; policy_index p-c1; };
-selector s-in { direction inbound; src "203.0.113.128/26"; dst "203.0.113.1"; policy_index p-c1; };
-policy p-c1 {
-	action auto_ipsec; remote_index rw-c1; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr "198.51.100.130"; peers_sa_ipaddr IP_RW;
-};
-$IKEESP
-CONF
-	cat >"$(r2_conf_path c1)" <<CONF
-interface {
-	ike { 198.51.100.66 port 500; 198.51.100.66 port 4500; };
-	spmd { unix "/var/run/racoon2/spmif"; };
-	kernel userspace;
-};
-remote gw {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "c1.example"; peers_id fqdn "gw.example";
-		peers_ipaddr "198.51.100.130" port 500;
-		kmp_auth_method { psk; };
-		pre_shared_key "$C1PSK";$IKEALG
-		request { ip4; };
-	};
-	selector_index c-out;
-};
-selector c-out { direction outbound; src "0.0.0.0/0"; dst "203.0.113.1"; policy_index p-gw; };
-selector c-in { direction inbound; src "203.0.113.1"; dst "0.0.0.0/0"; policy_index p-gw; };
-policy p-gw {
-	action auto_ipsec; remote_index gw; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr "198.51.100.66"; peers_sa_ipaddr "198.51.100.130";
-};
-$IKEESP
-CONF
+	{
+		rw_gw_conf 198.51.100.130 "203.0.113.129 - 203.0.113.190"
+		rw_gw_remote rw-c1 c1.example 203.0.113.1 203.0.113.128/26 198.51.100.130 "$GWPSK"
+		printf '%s\n' "$RW_ESP"
+	} >"$(r2_conf_path gw)"
+	RW_KEEPALIVE= rw_client_conf c1 198.51.100.66 c1.example 198.51.100.130 203.0.113.1 \
+		bench-natt-psk-0123456789abcdef
 fi
-vip() { ip -n "$(ns c1)" -4 addr show dev lo | sed -nE 's#.*inet (203\.0\.113\.[0-9]+)/32.*#\1#p' | head -1; }
+vip() { topo_vip4 c1; }
 # iked_up DIR: (re)start r2espd, spmd, iked of both hosts from build DIR
 # and bring the tunnel up; 0 when it answers ping
 iked_up() {
@@ -298,10 +245,7 @@ iked_up() {
 	for h in c1 gw; do r2_stop $h 2>/dev/null; done
 	ESPD=$1/src/kernel/userspace/r2espd SPMD=$1/src/spm/spmd \
 		IKED=$1/src/ike/iked
-	for h in gw c1; do
-		r2_start_espd $h $h && r2_start_spmd $h $h && r2_start_iked $h $h ||
-			return 1
-	done
+	for h in gw c1; do r2_up $h || return 1; done
 	r2_ctl c1 initiate gw p-gw >/dev/null 2>&1
 	wait_for '[ -n "$(vip)" ]' 10 &&
 		wait_for "ns_exec c1 ping -c1 -W1 -I \$(vip) 203.0.113.1" 10

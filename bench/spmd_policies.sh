@@ -33,41 +33,11 @@ trap cleanup EXIT INT TERM
 
 ip netns add "$NS1"
 ip netns add "$NS2"
-printf 'bench-psk' >"$W/psk"
-chmod 600 "$W/psk"
-
 # N/2 selector pairs, host to host in 2001:db8::/32 (documentation
-# space), transport-mode ESP, all with one policy.
-python3 - "$W" "$PAIRS" <<'PY'
-import sys
-w, pairs = sys.argv[1], int(sys.argv[2])
-def a(net, i):
-    return "2001:db8:%x::%x:%x" % (net, i >> 16, i & 0xffff)
-conf = open(w + "/racoon2.conf", "w")
-conf.write('''interface { spmd { unix "%s/spmif"; }; };
-resolver { resolver off; };
-remote r { acceptable_kmp { ikev2; };
-  ikev2 { peers_ipaddr "2001:db8:ffff::2" port 500; kmp_enc_alg { aes128_cbc; };
-    kmp_prf_alg { hmac_sha2_256; }; kmp_hash_alg { hmac_sha2_256; };
-    kmp_dh_group { modp2048; }; kmp_auth_method { psk; };
-    pre_shared_key "%s/psk"; }; };
-sa s { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha1; }; };
-ipsec i { sa_index s; };
-policy p { action auto_ipsec; remote_index r; ipsec_mode transport;
-  ipsec_index { i; }; ipsec_level require; };
-''' % (w, w))
-batch = open(w + "/batch", "w")
-for i in range(1, pairs + 1):
-    src, dst = a(1, i), a(2, i)
-    conf.write('selector o%d { direction outbound; src "%s"; dst "%s"; policy_index p; };\n' % (i, src, dst))
-    conf.write('selector i%d { direction inbound; src "%s"; dst "%s"; policy_index p; };\n' % (i, dst, src))
-    # the same policies spmd installs (priority/reqid as spmd picks them)
-    reqid = 4095 + i
-    batch.write("xfrm policy add src %s/128 dst %s/128 dir out priority 1488 "
-                "tmpl proto esp reqid %d mode transport level required\n" % (src, dst, reqid))
-    batch.write("xfrm policy add src %s/128 dst %s/128 dir in priority 1488 "
-                "tmpl proto esp reqid %d mode transport level required\n" % (dst, src, reqid))
-PY
+# space), transport-mode ESP, all with one policy; the same policies as
+# ip -batch lines in $W/batch
+. "$TOP/tests/lib/topo.sh"
+spmd_pairs_conf "$W" "$PAIRS" "$W/batch"
 
 now() { date +%s.%N; }
 load0=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -27,6 +27,7 @@ LIB=$HERE/../lib
 . "$LIB/charon.sh"
 . "$LIB/tshark.sh"
 . "$LIB/racoon2.sh"
+. "$LIB/topo.sh"
 
 r2_find_bins
 GW=${GW:-racoon2}
@@ -67,23 +68,9 @@ gw_not_up() { # REASON
 
 PSK='road-warrior-psk-0123456789abcdef'
 
-ns_add gw
-ns_add nat forward
-ns_add c1
-ns_add c2
-ns_link gw vg nat vo
-ns_link nat vi1 c1 v1
-ns_link nat vi2 c2 v2
-ns_addr gw vg 198.51.100.1/24
-ns_addr gw lo 203.0.113.1/32
-ns_addr nat vo 198.51.100.254/24
-ns_addr nat vi1 203.0.113.65/29
-ns_addr nat vi2 203.0.113.73/29
-ns_addr c1 v1 203.0.113.66/29
-ns_addr c2 v2 203.0.113.74/29
-ns_route c1 default 203.0.113.65
-ns_route c2 default 203.0.113.73
-nat_router nat vo || finish
+topo_nat 198.51.100.1/24 198.51.100.254/24 - || finish
+topo_nat_client c1 v1 vi1 203.0.113.66/29 203.0.113.65/29
+topo_nat_client c2 v2 vi2 203.0.113.74/29 203.0.113.73/29
 check "topology: the NAT router forwards and masquerades" \
 	wait_for "ns_exec c1 ping -c1 -W1 198.51.100.1" 3
 
@@ -94,49 +81,19 @@ start_r2_gw() {
 	[ -n "$IKED" ] && [ -n "$IKEDCTL" ] && [ -n "$SPMD" ] && [ -n "$ESPD" ] ||
 		gw_not_up "iked/ikedctl/spmd/r2espd not built in $R2_BUILD"
 	r2_init gw gw
-	local psk remotes='' c
+	local psk c RW_ALGS='
+		kmp_enc_alg { aes256_gcm16; };
+		kmp_prf_alg { hmac_sha2_256; };
+		kmp_dh_group { ecp256; };'
 	psk=$(r2_psk gw "$PSK")
-	for c in c1 c2; do
-		remotes+="
-remote rw-$c {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn \"gw.example\";
-		peers_id fqdn \"$c.example\";
-		peers_ipaddr IP_RW;
-		kmp_auth_method { psk; };
-		pre_shared_key \"$psk\";
-		kmp_enc_alg { aes256_gcm16; };
-		kmp_prf_alg { hmac_sha2_256; };
-		kmp_dh_group { ecp256; };
-		provide { addresspool rwpool; };
-	};
-	selector_index s-$c-out;
-};
-selector s-$c-out { direction outbound; src \"203.0.113.1\"; dst \"203.0.113.128/26\"; policy_index p-$c; };
-selector s-$c-in { direction inbound; src \"203.0.113.128/26\"; dst \"203.0.113.1\"; policy_index p-$c; };
-policy p-$c {
-	action auto_ipsec; remote_index rw-$c; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr \"198.51.100.1\"; peers_sa_ipaddr IP_RW;
-};"
-	done
-	cat >"$(r2_conf_path gw)" <<-CONF
-	interface {
-		ike { 198.51.100.1 port 500; 198.51.100.1 port 4500; };
-		spmd { unix "/var/run/racoon2/spmif"; };
-		kernel userspace;
-	};
-	default { remote { ikev2 {
-		kmp_enc_alg { aes256_gcm16; };
-		kmp_prf_alg { hmac_sha2_256; };
-		kmp_dh_group { ecp256; };
-	}; }; };
-	addresspool rwpool { 203.0.113.129 - 203.0.113.190; };
-	$remotes
-	ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
-	sa esp_sa { sa_protocol esp; esp_enc_alg { aes256_gcm16; }; };
-	CONF
+	{
+		rw_gw_conf 198.51.100.1 "203.0.113.129 - 203.0.113.190"
+		for c in c1 c2; do
+			rw_gw_remote rw-$c $c.example 203.0.113.1 203.0.113.128/26 198.51.100.1 "$psk"
+		done
+		echo 'ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+sa esp_sa { sa_protocol esp; esp_enc_alg { aes256_gcm16; }; };'
+	} >"$(r2_conf_path gw)"
 	r2_check_conf gw ||
 		gw_not_up "iked -t refuses its configuration: $(head -1 "$(r2_dir gw)/check.log")"
 	R2_KERNEL=userspace

@@ -165,18 +165,19 @@ ns_route() {
 	esac
 }
 
-# nat_router NAME OUT_IF : masquerade (nftables) everything leaving OUT_IF
-# of router NAME, whose namespace must have been created with "forward".
-# TCP/UDP source ports are always mapped into 10000-60000: above 4500, so
-# tshark (which tries the lower port's dissector first) still decodes IKE
-# and ESP-in-UDP rather than, say, TACACS on a mapped port 49.
+# nat_router NAME OUT_IF [PORTS] : masquerade (nftables) everything leaving
+# OUT_IF of router NAME, whose namespace must have been created with
+# "forward".  TCP/UDP source ports are always mapped into PORTS (default
+# 10000-60000): above 4500, so tshark (which tries the lower port's
+# dissector first) still decodes IKE and ESP-in-UDP rather than, say,
+# TACACS on a mapped port 49.
 nat_router() {
-	local n=$1 out=$2
+	local n=$1 out=$2 ports=${3:-10000-60000}
 	ns_exec "$n" nft -f - <<-EOF || { fail "nat_router $n"; return 1; }
 	table ip r2nat {
 		chain post {
 			type nat hook postrouting priority srcnat; policy accept;
-			oifname "$out" meta l4proto { tcp, udp } masquerade to :10000-60000
+			oifname "$out" meta l4proto { tcp, udp } masquerade to :$ports
 			oifname "$out" masquerade
 		}
 	}

@@ -27,6 +27,7 @@ LIB=$HERE/../lib
 . "$LIB/netns.sh"
 . "$LIB/tshark.sh"
 . "$LIB/racoon2.sh"
+. "$LIB/topo.sh"
 
 r2_find_bins
 [ -n "$IKED" ] && [ -n "$IKEDCTL" ] && [ -n "$SPMD" ] && [ -n "$ESPD" ] ||
@@ -36,90 +37,26 @@ need_cmd nft ping conntrack tshark dumpcap
 R2_KERNEL=userspace
 PSK='nat-mapping-psk-0123456789abcdef'
 
-ns_add gw forward
-ns_add nat forward
-ns_add c1
-ns_link gw vg nat vo
-ns_link nat vi c1 v1
-ns_addr gw vg 198.51.100.1/24
-ns_addr gw lo 203.0.113.1/32
-ns_addr nat vo 198.51.100.254/24
-ns_addr nat vi 203.0.113.65/29
-ns_addr c1 v1 203.0.113.66/29
-ns_route c1 default 203.0.113.65
-nat_router nat vo || finish
+topo_nat 198.51.100.1/24 198.51.100.254/24 || finish
+topo_nat_client c1 v1 vi 203.0.113.66/29 203.0.113.65/29
 
-ALGS='
+RW_ALGS='
 		kmp_enc_alg { aes128_cbc; };
 		kmp_prf_alg { hmac_sha2_256; };
 		kmp_hash_alg { hmac_sha2_256; };
 		kmp_dh_group { modp2048; };'
-ESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+RW_ESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };'
 
 r2_init gw gw
 GWPSK=$(r2_psk gw "$PSK")
-cat >"$(r2_conf_path gw)" <<CONF
-interface {
-	ike { 198.51.100.1 port 500; 198.51.100.1 port 4500; };
-	spmd { unix "/var/run/racoon2/spmif"; };
-	kernel userspace;
-};
-default { remote { ikev2 {$ALGS
-}; }; };
-addresspool rwpool { 203.0.113.129 - 203.0.113.190; };
-remote rw-c1 {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "gw.example";
-		peers_id fqdn "c1.example";
-		peers_ipaddr IP_RW;
-		kmp_auth_method { psk; };
-		pre_shared_key "$GWPSK";$ALGS
-		provide { addresspool rwpool; };
-	};
-	selector_index s-out;
-};
-selector s-out { direction outbound; src "203.0.113.1"; dst "203.0.113.128/26"; policy_index p-c1; };
-selector s-in { direction inbound; src "203.0.113.128/26"; dst "203.0.113.1"; policy_index p-c1; };
-policy p-c1 {
-	action auto_ipsec; remote_index rw-c1; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr "198.51.100.1"; peers_sa_ipaddr IP_RW;
-};
-$ESP
-CONF
+{
+	rw_gw_conf 198.51.100.1 "203.0.113.129 - 203.0.113.190"
+	rw_gw_remote rw-c1 c1.example 203.0.113.1 203.0.113.128/26 198.51.100.1 "$GWPSK"
+	printf '%s\n' "$RW_ESP"
+} >"$(r2_conf_path gw)"
 
-r2_init c1 c1
-C1PSK=$(r2_psk c1 "$PSK")
-cat >"$(r2_conf_path c1)" <<CONF
-interface {
-	ike { 203.0.113.66 port 500; 203.0.113.66 port 4500; };
-	spmd { unix "/var/run/racoon2/spmif"; };
-	kernel userspace;
-};
-remote gw {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "c1.example";
-		peers_id fqdn "gw.example";
-		peers_ipaddr "198.51.100.1" port 500;
-		kmp_auth_method { psk; };
-		pre_shared_key "$C1PSK";$ALGS
-		request { ip4; };
-		nat_keepalive_interval 2 sec;
-	};
-	selector_index c-out;
-};
-selector c-out { direction outbound; src "0.0.0.0/0"; dst "203.0.113.1"; policy_index p-gw; };
-selector c-in { direction inbound; src "203.0.113.1"; dst "0.0.0.0/0"; policy_index p-gw; };
-policy p-gw {
-	action auto_ipsec; remote_index gw; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr "203.0.113.66"; peers_sa_ipaddr "198.51.100.1";
-};
-$ESP
-CONF
+rw_client_conf c1 203.0.113.66 c1.example 198.51.100.1 203.0.113.1 "$PSK"
 for n in gw c1; do
 	r2_check_conf "$n" || {
 		fail "racoon2.conf of $n accepted (iked -t)"
@@ -129,20 +66,14 @@ for n in gw c1; do
 done
 
 cap_start out nat vo "" 198.51.100.1 || fail "capture on the outside link"
-start_r2() {
-	r2_start_espd "$1" "$1" || { fail "$1: r2espd start"; return 1; }
-	r2_start_spmd "$1" "$1" || { fail "$1: spmd start"; return 1; }
-	r2_start_iked "$1" "$1" || { fail "$1: iked start"; return 1; }
-}
-start_r2 gw || finish
-start_r2 c1 || finish
+r2_up gw || finish
+r2_up c1 || finish
 r2_ctl c1 initiate gw p-gw >"$TEST_DIR/init-c1.log" 2>&1
 gw_kids() { r2_q gw 'len([c for c in kids if c["state"] == "INSTALLED"])'; }
 check "tunnel up: CHILD SA INSTALLED on the gateway" \
 	wait_for '[ "$(gw_kids)" = 1 ]' 10
-vip() { ip -n "$(ns c1)" -4 addr show dev lo | sed -nE 's#.*inet (203\.0\.113\.[0-9]+)/32.*#\1#p' | head -1; }
-wait_for '[ -n "$(vip)" ]' 5
-v1=$(vip)
+wait_for '[ -n "$(topo_vip4 c1)" ]' 5
+v1=$(topo_vip4 c1)
 check "ping 203.0.113.1 through the tunnel from $v1" \
 	wait_for "ns_exec c1 ping -c1 -W2 -I $v1 203.0.113.1" 8
 ns_exec c1 ping -c3 -i 0.2 -W2 -I "$v1" 203.0.113.1 >/dev/null 2>&1
@@ -201,17 +132,7 @@ old_port=$(r2_q gw '[s["peer"].rsplit(":", 1)[1] for s in est][0]')
 log "before: gateway sees c1 at $old_peer, SPIs $old_spis"
 
 # ---- the NAT forgets c1 and maps it anew ----
-ns_exec nat nft flush ruleset
-ns_exec nat nft -f - <<'NFT'
-table ip r2nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "vo" meta l4proto { tcp, udp } masquerade to :30000-40000
-		oifname "vo" masquerade
-	}
-}
-NFT
-ns_exec nat conntrack -F >/dev/null 2>&1
+topo_nat_remap
 # Time to the first answered ping, pinging every 0.2 s: the reply to the
 # very packet that shows the new mapping leaves before iked has moved the
 # SA (r2espd reports the mapping, as XFRM does, and waits for the key

@@ -26,6 +26,7 @@ LIB=$HERE/../lib
 . "$LIB/charon.sh"
 . "$LIB/tshark.sh"
 . "$LIB/racoon2.sh"
+. "$LIB/topo.sh"
 
 r2_find_bins
 [ -n "$IKED" ] && [ -n "$IKEDCTL" ] && [ -n "$SPMD" ] && [ -n "$SPMDCTL" ] &&
@@ -39,123 +40,40 @@ HAVE_TSHARK=1
 R2_KERNEL=userspace
 PSK='road-warrior-psk-0123456789abcdef'
 
-ns_add gw forward
-ns_add nat forward
-ns_add c1
-ns_add c2
+topo_nat 198.51.100.1/24 198.51.100.254/24 || finish
+topo_nat_client c1 v1 vi1 203.0.113.66/29 203.0.113.65/29
+topo_nat_client c2 v2 vi2 203.0.113.74/29 203.0.113.73/29
 ns_add c6
-ns_link gw vg nat vo
-ns_link nat vi1 c1 v1
-ns_link nat vi2 c2 v2
 ns_link gw vg6 c6 v6
-ns_addr gw vg 198.51.100.1/24
-ns_addr gw lo 203.0.113.1/32
 ns_addr gw vg6 2001:db8:100::1/64
 ns_addr gw lo 2001:db8:1::1/128
-ns_addr nat vo 198.51.100.254/24
-ns_addr nat vi1 203.0.113.65/29
-ns_addr nat vi2 203.0.113.73/29
-ns_addr c1 v1 203.0.113.66/29
-ns_addr c2 v2 203.0.113.74/29
 ns_addr c6 v6 2001:db8:100::66/64
-ns_route c1 default 203.0.113.65
-ns_route c2 default 203.0.113.73
-nat_router nat vo || finish
 check "NAT router forwards and masquerades" \
 	wait_for "ns_exec c1 ping -c1 -W1 198.51.100.1" 3
 
 # ---- configurations ----
-ALGS='
+RW_ALGS='
 		kmp_enc_alg { aes128_cbc; };
 		kmp_prf_alg { hmac_sha2_256; };
 		kmp_hash_alg { hmac_sha2_256; };
 		kmp_dh_group { modp2048; };'
-ESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
+RW_ESP='ipsec ipsec_esp { ipsec_sa_lifetime_time 1 hour; sa_index { esp_sa; }; };
 sa esp_sa { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha2_256; }; };'
-
-# gw_remote NAME PEER_ID OUR_SIDE ENVELOPE MY_SA: remote, selectors, policy
-gw_remote() {
-	cat <<CONF
-remote $1 {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "gw.example";
-		peers_id fqdn "$2";
-		peers_ipaddr IP_RW;
-		kmp_auth_method { psk; };
-		pre_shared_key "$GWPSK";$ALGS
-		provide { addresspool rwpool; dns 203.0.113.53; };
-	};
-	selector_index s-$1-out;
-};
-selector s-$1-out { direction outbound; src "$3"; dst "$4"; policy_index p-$1; };
-selector s-$1-in { direction inbound; src "$4"; dst "$3"; policy_index p-$1; };
-policy p-$1 {
-	action auto_ipsec; remote_index $1; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr "$5"; peers_sa_ipaddr IP_RW;
-};
-CONF
-}
 
 r2_init gw gw
 GWPSK=$(r2_psk gw "$PSK")
 {
-	cat <<CONF
-interface {
-	ike { 198.51.100.1 port 500; 198.51.100.1 port 4500;
-	      2001:db8:100::1 port 500; 2001:db8:100::1 port 4500; };
-	spmd { unix "/var/run/racoon2/spmif"; };
-	kernel userspace;
-};
-default { remote { ikev2 {$ALGS
-}; }; };
-addresspool rwpool { 203.0.113.129 - 203.0.113.190; 2001:db8:7::10 - 2001:db8:7::1f; };
-CONF
-	gw_remote rw-c1 c1.example 203.0.113.1 203.0.113.128/26 198.51.100.1
-	gw_remote rw-c2 c2.example 203.0.113.1 203.0.113.128/26 198.51.100.1
-	gw_remote rw-v6 v6.example 2001:db8:1::1 2001:db8:7::/64 2001:db8:100::1
-	printf '%s\n' "$ESP"
+	rw_gw_conf "198.51.100.1 2001:db8:100::1" \
+		"203.0.113.129 - 203.0.113.190; 2001:db8:7::10 - 2001:db8:7::1f"
+	dns='dns 203.0.113.53;'
+	rw_gw_remote rw-c1 c1.example 203.0.113.1 203.0.113.128/26 198.51.100.1 "$GWPSK" "$dns"
+	rw_gw_remote rw-c2 c2.example 203.0.113.1 203.0.113.128/26 198.51.100.1 "$GWPSK" "$dns"
+	rw_gw_remote rw-v6 v6.example 2001:db8:1::1 2001:db8:7::/64 2001:db8:100::1 "$GWPSK" "$dns"
+	printf '%s\n' "$RW_ESP"
 } >"$(r2_conf_path gw)"
 
-# client_conf NAME MYADDR ID GWADDR INNER_DST: racoon2 road warrior that
-# requests an address; its selector is any source -> INNER_DST.
-client_conf() {
-	local n=$1 psk any=0.0.0.0/0 req=ip4
-	r2_init "$n" "$n"
-	psk=$(r2_psk "$n" "$PSK")
-	case "$2" in *:*) any=::/0; req=ip6 ;; esac
-	cat >"$(r2_conf_path "$n")" <<CONF
-interface {
-	ike { $2 port 500; $2 port 4500; };
-	spmd { unix "/var/run/racoon2/spmif"; };
-	kernel userspace;
-};
-remote gw {
-	acceptable_kmp { ikev2; };
-	ikev2 {
-		my_id fqdn "$3";
-		peers_id fqdn "gw.example";
-		peers_ipaddr "$4" port 500;
-		kmp_auth_method { psk; };
-		pre_shared_key "$psk";$ALGS
-		request { $req; };
-		nat_keepalive_interval 2 sec;
-	};
-	selector_index c-out;
-};
-selector c-out { direction outbound; src "$any"; dst "$5"; policy_index p-gw; };
-selector c-in { direction inbound; src "$5"; dst "$any"; policy_index p-gw; };
-policy p-gw {
-	action auto_ipsec; remote_index gw; ipsec_mode tunnel;
-	ipsec_index { ipsec_esp; }; ipsec_level require;
-	my_sa_ipaddr "$2"; peers_sa_ipaddr "$4";
-};
-$ESP
-CONF
-}
-client_conf c1 203.0.113.66 c1.example 198.51.100.1 203.0.113.1
-client_conf c6 2001:db8:100::66 v6.example 2001:db8:100::1 2001:db8:1::1
+rw_client_conf c1 203.0.113.66 c1.example 198.51.100.1 203.0.113.1 "$PSK"
+rw_client_conf c6 2001:db8:100::66 v6.example 2001:db8:100::1 2001:db8:1::1 "$PSK"
 
 for n in gw c1 c6; do
 	if ! r2_check_conf "$n"; then
@@ -176,16 +94,11 @@ dyn_show() { spm "$1" policy show dynamic 2>&1; }
 [ $HAVE_TSHARK = 1 ] && { cap_start out nat vo "" 198.51.100.1 || fail "capture on the outside link"; }
 
 # ---- daemons ----
-start_r2() { # HOST NAME
-	r2_start_espd "$1" "$2" || { fail "$2: r2espd start"; return 1; }
-	r2_start_spmd "$1" "$2" || { fail "$2: spmd start"; return 1; }
-	r2_start_iked "$1" "$2" || { fail "$2: iked start"; return 1; }
-}
-start_r2 gw gw || finish
+r2_up gw gw || finish
 dyn_show gw >"$TEST_DIR/dyn-start.txt"
 check "gateway: no policy for the IP_RW envelopes at start" \
 	eval "! grep -q '203\\.0\\.113\\.1[2-9][0-9]' '$TEST_DIR/dyn-start.txt'"
-start_r2 c1 c1 || finish
+r2_up c1 c1 || finish
 
 if [ $HAVE_CHARON = 1 ]; then
 	charon_start c2 c2 --libipsec --keepalive 1 || fail "c2 charon start"
@@ -214,7 +127,7 @@ check "gateway: $NCL IKE SAs and CHILD SAs INSTALLED at once" \
 	wait_for "[ \"\$(gw_est)\" = $NCL ] && [ \"\$(gw_kids)\" = $NCL ]" 10 ||
 	r2_json gw >&2
 
-vip_c1() { ip -n "$(ns c1)" -4 addr show dev lo | sed -nE 's#.*inet (203\.0\.113\.[0-9]+)/32.*#\1#p' | head -1; }
+vip_c1() { topo_vip4 c1; }
 vip_c2() { sw c2 --list-sas 2>/dev/null | sed -nE 's#^ +local +(203\.0\.113\.[0-9]+)/32$#\1#p' | head -1; }
 wait_for '[ -n "$(vip_c1)" ]' 5
 v1=$(vip_c1)
@@ -246,17 +159,7 @@ c1_spis() { r2_q gw '[c["spi_in"] for s in est if s["remote"] == "rw-c1" for c i
 c1_port() { r2_q gw '[s["peer"] for s in est if s["remote"] == "rw-c1"]'; }
 old_spis=$(c1_spis)
 old_port=$(c1_port)
-ns_exec nat nft flush ruleset
-ns_exec nat nft -f - <<'NFT'
-table ip r2nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "vo" meta l4proto { tcp, udp } masquerade to :30000-40000
-		oifname "vo" masquerade
-	}
-}
-NFT
-ns_exec nat conntrack -F >/dev/null 2>&1 ||
+topo_nat_remap ||
 	log "conntrack tool missing: waiting for the UDP mapping to be replaced by traffic"
 cid=$(r2_q c1 '([c["id"] for c in kids] or [""])[-1]')
 r2_ctl c1 rekey child "$cid" >>"$TEST_DIR/ctl-c1.log" 2>&1
@@ -282,7 +185,7 @@ g_old=$(r2_q gw '[s["id"] for s in est if s["remote"] == "rw-c1"]')
 stop_bg iked-c1 KILL
 r2_stop c1
 ip -n "$(ns c1)" addr del "$v1/32" dev lo 2>/dev/null
-start_r2 c1 c1 || true
+r2_up c1 c1 || true
 r2_ctl c1 initiate gw p-gw >>"$TEST_DIR/ctl-c1.log" 2>&1
 c1_sas() { r2_q gw '[s["id"] for s in est if s["remote"] == "rw-c1"]'; }
 check "returning c1: its old IKE SA #$g_old replaced (one per client)" \
@@ -332,7 +235,7 @@ else
 fi
 
 # ---- IPv6 road warrior, no NAT ----
-if start_r2 c6 c6; then
+if r2_up c6 c6; then
 	r2_ctl c6 initiate gw p-gw >>"$TEST_DIR/ctl-c6.log" 2>&1
 	check "IPv6 road warrior: IKE + CHILD SA without NAT" \
 		wait_for "[ \"\$(gw_est)\" = 1 ] && [ \"\$(gw_kids)\" = 1 ]" 10

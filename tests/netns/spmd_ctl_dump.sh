@@ -16,37 +16,14 @@ SPMDCTL=$BUILD/src/spm/spmdctl
 PAIRS=10000
 
 . "$TOP/tests/lib/netns.sh"
+. "$TOP/tests/lib/topo.sh"
 netns_init r2sd spmd_ctl_dump
 need_cmd python3 timeout
 [ -x "$SPMD" ] && [ -x "$SPMDCTL" ] || skip_all "spmd_ctl_dump: spmd not built in $BUILD"
 
 ns_add a
-printf 'test-psk' >"$TEST_DIR/psk"
-chmod 600 "$TEST_DIR/psk"
 # PAIRS host-to-host selector pairs in 2001:db8::/32, transport ESP
-python3 - "$TEST_DIR" "$PAIRS" <<'PY'
-import sys
-w, pairs = sys.argv[1], int(sys.argv[2])
-def a(net, i):
-    return "2001:db8:%x::%x:%x" % (net, i >> 16, i & 0xffff)
-with open(w + "/racoon2.conf", "w") as conf:
-    conf.write('''interface { spmd { unix "%s/spmif"; }; };
-resolver { resolver off; };
-remote r { acceptable_kmp { ikev2; };
-  ikev2 { peers_ipaddr "2001:db8:ffff::2" port 500; kmp_enc_alg { aes128_cbc; };
-    kmp_prf_alg { hmac_sha2_256; }; kmp_hash_alg { hmac_sha2_256; };
-    kmp_dh_group { modp2048; }; kmp_auth_method { psk; };
-    pre_shared_key "%s/psk"; }; };
-sa s { sa_protocol esp; esp_enc_alg { aes128_cbc; }; esp_auth_alg { hmac_sha1; }; };
-ipsec i { sa_index s; };
-policy p { action auto_ipsec; remote_index r; ipsec_mode transport;
-  ipsec_index { i; }; ipsec_level require; };
-''' % (w, w))
-    for i in range(1, pairs + 1):
-        src, dst = a(1, i), a(2, i)
-        conf.write('selector o%d { direction outbound; src "%s"; dst "%s"; policy_index p; };\n' % (i, src, dst))
-        conf.write('selector i%d { direction inbound; src "%s"; dst "%s"; policy_index p; };\n' % (i, dst, src))
-PY
+spmd_pairs_conf "$TEST_DIR" "$PAIRS"
 SOCK=$TEST_DIR/spmif
 ctl() { ns_exec a "$SPMDCTL" -s "$SOCK" "$@"; }
 start_bg spmd ip netns exec "$(ns a)" "$SPMD" -F -f "$TEST_DIR/racoon2.conf" -p "$TEST_DIR/spmd.pid"
