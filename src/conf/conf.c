@@ -318,6 +318,9 @@ void conf_free(struct conf *c)
 static void pctx_done(struct pctx *p)
 {
 	conf_tree_free(p->top);
+	conf_arena_free(&p->arena);
+	free(p->istk);
+	free(p->sstk);
 	for (size_t i = 0; i < p->nvars; i++) {
 		free(p->vars[i].name);
 		free(p->vars[i].expanded);

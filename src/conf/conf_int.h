@@ -3,10 +3,17 @@
  * daemons): the syntax tree produced by parse.c and consumed by
  * interp.c, and diagnostic helpers.
  *
- * The tree is owned by struct pctx and freed by tree_free(); item text
- * is heap memory owned by its item.  File names live in pctx->files and
- * move into struct conf at the end of a load (conf_loc.file points at
- * them), so locations stay valid as long as the struct conf.
+ * The tree is owned by struct pctx: the top block and its statement
+ * array are heap memory (freed by conf_tree_free()); everything below
+ * them -- nested blocks, every statement's item array, item text,
+ * substituted strings -- lives in pctx->arena and is freed at once
+ * with it at the end of the load (pctx_done).  Nothing of the tree may
+ * outlive the load: the interpreter copies what the struct conf keeps
+ * (incr.c's partial reload builds a struct conf of its own the same
+ * way and splices conf objects, never tree nodes).  File names live in
+ * pctx->files and move into struct conf at the end of a load
+ * (conf_loc.file points at them), so locations stay valid as long as
+ * the struct conf.
  */
 #ifndef RACOON_CONF_INT_H
 #define RACOON_CONF_INT_H
@@ -36,25 +43,37 @@ extern size_t conf_max_objects;
 
 enum item_kind { I_WORD, I_STRING, I_COMMA, I_BLOCK };
 
+/* arena.c: one load's bump allocator; everything is freed at once. */
+struct conf_arena_chunk;
+struct conf_arena {
+	struct conf_arena_chunk *chunks;
+	unsigned char *next; /* free bytes of the current chunk */
+	size_t left;
+	size_t bytes; /* total held, for tests */
+};
+void *conf_arena_alloc(struct conf_arena *a, size_t n, size_t align);
+char *conf_arena_strndup(struct conf_arena *a, const char *s, size_t n);
+void conf_arena_free(struct conf_arena *a);
+
 struct block;
 
 /* One per token of the file: kept small (40 bytes), there are many. */
 struct item {
 	struct conf_loc loc;
-	char *text;	     /* word, or string (raw until substituted) */
+	char *text; /* word, or string (raw until substituted); arena */
 	struct block *block; /* I_BLOCK */
 	enum item_kind kind;
 	bool substituted; /* string text is final */
 };
 
 struct stmt {
-	struct item *items;
-	size_t n, cap;
+	struct item *items; /* arena, exactly n */
+	size_t n;
 	bool broken; /* a syntax error was reported inside: skip quietly */
 };
 
 struct block {
-	struct stmt *stmts;
+	struct stmt *stmts; /* arena, exactly n; the top block: heap, cap */
 	size_t n, cap;
 	/* the last statement had no ';' before '}' (at nosemi): accepted
 	 * in a statement block, an error in a value list, as racoon2 */
@@ -91,6 +110,15 @@ struct pctx {
 	/* CONF_LOAD_SRCINDEX: the main file's bytes, for conf_srcidx */
 	uint8_t *main_buf;
 	size_t main_len;
+	/* the tree below the top block (see above) */
+	struct conf_arena arena;
+	/* parse.c's work stacks: the items of the statements and the
+	 * statements of the blocks being read (nested ones above their
+	 * parents'), copied into the arena, exactly sized, when complete */
+	struct item *istk;
+	size_t nistk, capistk;
+	struct stmt *sstk;
+	size_t nsstk, capsstk;
 };
 
 /* Named object kinds, each with its own name space. */

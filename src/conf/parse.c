@@ -12,11 +12,17 @@
  * file:line:column of the file it is in and the parser always continues
  * to the end, so one run reports all syntax errors.
  *
- * Memory: the tree hangs off pctx->top and is freed by conf_tree_free();
- * file contents are freed as soon as a file is parsed.
+ * Memory: the tree hangs off pctx->top; below the top block it is
+ * carved from pctx->arena (conf_int.h): token text is copied once from
+ * the file into the arena, a statement's items and a block's statements
+ * are gathered on pctx's work stacks and copied, exactly sized, when
+ * they are complete.  conf_tree_free() frees the top block, the arena
+ * the rest; file contents are freed as soon as a file is parsed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdalign.h>
+#include <stdint.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +38,8 @@ enum tok { T_EOF, T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI, T_COMMA };
 struct token {
 	enum tok t;
 	struct conf_loc loc;
-	char *text; /* T_WORD, T_STRING: owned until taken */
+	char *text; /* T_WORD, T_STRING: in pctx->arena */
 	bool bad;   /* an error was reported for this token */
-};
-
-struct lex {
-	struct pctx *p;
-	struct rd r;
-	const char *file;
-	unsigned line, col;
-	struct token cur;
 };
 
 /* ---------------- growable byte buffer ---------------- */
@@ -50,6 +48,15 @@ struct sbuf {
 	char *s;
 	size_t len, cap;
 	bool overflow;
+};
+
+struct lex {
+	struct pctx *p;
+	struct rd r;
+	const char *file;
+	unsigned line, col;
+	struct token cur;
+	struct sbuf tb; /* a string with escapes or errors, reused */
 };
 
 static bool sb_putc(struct sbuf *b, char c)
@@ -118,12 +125,69 @@ static int lx_get(struct lex *L)
 
 static bool is_word_char(int c)
 {
-	if (c < 0)
-		return false;
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 	    (c >= 'A' && c <= 'Z'))
 		return true;
-	return c && strchr("%*-./:?@_", c) != NULL;
+	switch (c) {
+	case '%':
+	case '*':
+	case '-':
+	case '.':
+	case '/':
+	case ':':
+	case '?':
+	case '@':
+	case '_':
+		return true;
+	default:
+		return false;
+	}
+}
+
+static char empty_text[1];
+
+/* The token's text: n bytes at s copied into the arena.  Out of memory
+ * is reported (the load fails) and leaves an empty text. */
+static char *lx_text(struct lex *L, const char *s, size_t n)
+{
+	char *t = conf_arena_strndup(&L->p->arena, s, n);
+
+	if (!t) {
+		conf_nomem(L->p, &L->cur.loc);
+		L->cur.bad = true;
+		return empty_text;
+	}
+	return t;
+}
+
+/* Length of the word at the cursor (no byte of it is a newline). */
+static size_t lx_word_len(const struct lex *L)
+{
+	struct rd r = L->r;
+	size_t n = 0;
+	uint8_t c;
+
+	while (rd_u8(&r, &c) == 0 && is_word_char(c))
+		n++;
+	return n;
+}
+
+/* After the opening '"': the length of a string that ends at the next
+ * '"' with no escape, NUL or newline before it, or SIZE_MAX. */
+static size_t lx_plain_string_len(const struct lex *L)
+{
+	struct rd r = L->r;
+	size_t n = 0;
+	uint8_t c;
+
+	while (rd_u8(&r, &c) == 0) {
+		if (c == '"')
+			return n;
+		if (c == '\\' || c == '\n' || c == '\0')
+			return SIZE_MAX;
+		n++;
+	}
+	return SIZE_MAX;
 }
 
 static struct conf_loc lx_loc(const struct lex *L)
@@ -135,10 +199,9 @@ static struct conf_loc lx_loc(const struct lex *L)
 static void lx_next(struct lex *L)
 {
 	struct pctx *p = L->p;
-	struct sbuf b = {0};
+	struct sbuf *b = &L->tb;
 	int c;
 
-	free(L->cur.text);
 	L->cur.text = NULL;
 	L->cur.bad = false;
 again:
@@ -179,7 +242,30 @@ again:
 		return;
 	case '"': {
 		bool nul_reported = false;
+		const uint8_t *s = NULL;
+		size_t n;
+
 		lx_get(L);
+		n = lx_plain_string_len(L);
+		if (n != SIZE_MAX) {
+			/* the common case: copied once, straight from the
+			 * file (no newline inside: only the column moves) */
+			(void)rd_ptr(&L->r, n, &s);
+			(void)rd_skip(&L->r, 1);
+			L->col += (unsigned)n + 1;
+			if (n > CONF_MAX_TOKEN) {
+				conf_err(p, &L->cur.loc,
+					 "string too long (limit %u bytes)",
+					 CONF_MAX_TOKEN);
+				L->cur.bad = true;
+				n = CONF_MAX_TOKEN;
+			}
+			L->cur.t = T_STRING;
+			L->cur.text = lx_text(L, (const char *)s, n);
+			return;
+		}
+		b->len = 0;
+		b->overflow = false;
 		for (;;) {
 			c = lx_peek(L);
 			if (c < 0 || c == '\n') {
@@ -210,41 +296,40 @@ again:
 				lx_get(L);
 				if (e == '\0')
 					continue;
-				sb_putc(&b, '\\');
-				sb_putc(&b, (char)e);
+				sb_putc(b, '\\');
+				sb_putc(b, (char)e);
 				continue;
 			}
-			sb_putc(&b, (char)c);
+			sb_putc(b, (char)c);
 		}
-		if (b.overflow || b.len > CONF_MAX_TOKEN) {
+		if (b->overflow || b->len > CONF_MAX_TOKEN) {
 			conf_err(p, &L->cur.loc,
 				 "string too long (limit %u bytes)",
 				 CONF_MAX_TOKEN);
 			L->cur.bad = true;
 		}
 		L->cur.t = T_STRING;
-		L->cur.text = sb_take(&b);
+		L->cur.text = lx_text(L, b->s ? b->s : "", b->len);
 		return;
 	}
 	default:
 		break;
 	}
 	if (is_word_char(c)) {
-		while (is_word_char(lx_peek(L))) {
-			c = lx_get(L);
-			if (b.len < CONF_MAX_TOKEN)
-				sb_putc(&b, (char)c);
-			else
-				b.overflow = true;
-		}
-		if (b.overflow) {
+		const uint8_t *s = NULL;
+		size_t n = lx_word_len(L);
+
+		(void)rd_ptr(&L->r, n, &s);
+		L->col += (unsigned)n; /* a word has no newline */
+		if (n > CONF_MAX_TOKEN) {
 			conf_err(p, &L->cur.loc,
 				 "word too long (limit %u bytes)",
 				 CONF_MAX_TOKEN);
 			L->cur.bad = true;
+			n = CONF_MAX_TOKEN;
 		}
 		L->cur.t = T_WORD;
-		L->cur.text = sb_take(&b);
+		L->cur.text = lx_text(L, (const char *)s, n);
 		return;
 	}
 	/* A run of unexpected bytes gives one error. */
@@ -259,7 +344,7 @@ again:
 	lx_get(L);
 	for (;;) {
 		c = lx_peek(L);
-		if (c < 0 || is_word_char(c) || strchr(" \t\r\n{};,\"#", c))
+		if (c <= 0 || is_word_char(c) || strchr(" \t\r\n{};,\"#", c))
 			break;
 		lx_get(L);
 	}
@@ -268,75 +353,95 @@ again:
 
 /* ---------------- tree ---------------- */
 
-static bool push_item(struct stmt *s, const struct item *it)
+/* An item of the statement being read, on pctx's item stack. */
+static bool push_item(struct pctx *p, const struct item *it)
 {
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 4;
-		struct item *n = realloc(s->items, ncap * sizeof(*n));
+	if (p->nistk == p->capistk) {
+		size_t ncap = p->capistk ? p->capistk * 2 : 64;
+		struct item *n = ncap <= SIZE_MAX / sizeof(*n)
+				     ? realloc(p->istk, ncap * sizeof(*n))
+				     : NULL;
 		if (!n)
 			return false;
-		s->items = n;
-		s->cap = ncap;
+		p->istk = n;
+		p->capistk = ncap;
 	}
-	s->items[s->n++] = *it;
+	p->istk[p->nistk++] = *it;
 	return true;
 }
 
-static bool push_stmt(struct block *b, struct stmt *s)
+/* The statement is complete: its items (the stack above base) move
+ * into the arena, exactly sized.  False (nothing kept) when out of
+ * memory. */
+static bool stmt_close(struct pctx *p, struct stmt *s, size_t base)
 {
-	/* the statement is complete: give back the unused item slots
-	 * (the tree of a large file would otherwise be twice its size) */
-	if (s->cap > s->n) {
-		struct item *n = realloc(s->items, s->n * sizeof(*n));
-		if (n) {
-			s->items = n;
-			s->cap = s->n;
-		}
-	}
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 8;
-		struct stmt *n = realloc(b->stmts, ncap * sizeof(*n));
-		if (!n)
-			return false;
-		b->stmts = n;
-		b->cap = ncap;
-	}
-	b->stmts[b->n++] = *s;
+	size_t n = p->nistk - base;
+
+	p->nistk = base;
+	s->n = 0;
+	s->items = NULL;
+	if (n == 0)
+		return true;
+	s->items = conf_arena_alloc(&p->arena, n * sizeof(*s->items),
+				    alignof(struct item));
+	if (!s->items)
+		return false;
+	memcpy(s->items, p->istk + base, n * sizeof(*s->items));
+	s->n = n;
 	return true;
 }
 
-/* A closed block: give back the unused statement slots. */
-static void block_fit(struct block *b)
+/* A statement of a nested block, on pctx's statement stack; the top
+ * block's statements (an include adds to them from inside another
+ * file) go straight to its own heap array. */
+static bool push_stmt(struct pctx *p, struct block *b, bool top,
+		      const struct stmt *s)
 {
-	struct stmt *n;
+	struct stmt **v = top ? &b->stmts : &p->sstk;
+	size_t *n = top ? &b->n : &p->nsstk;
+	size_t *cap = top ? &b->cap : &p->capsstk;
 
-	if (b->n == 0 || b->cap == b->n)
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : (top ? 64 : 16);
+		struct stmt *nv = ncap <= SIZE_MAX / sizeof(*nv)
+				      ? realloc(*v, ncap * sizeof(*nv))
+				      : NULL;
+		if (!nv)
+			return false;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = *s;
+	return true;
+}
+
+/* A nested block is closed: its statements (the stack above base) move
+ * into the arena, exactly sized. */
+static void block_close(struct pctx *p, struct block *b, size_t base,
+			const struct conf_loc *at)
+{
+	size_t n = p->nsstk - base;
+
+	p->nsstk = base;
+	b->n = b->cap = 0;
+	b->stmts = NULL;
+	if (n == 0)
 		return;
-	n = realloc(b->stmts, b->n * sizeof(*n));
-	if (n) {
-		b->stmts = n;
-		b->cap = b->n;
+	b->stmts = conf_arena_alloc(&p->arena, n * sizeof(*b->stmts),
+				    alignof(struct stmt));
+	if (!b->stmts) {
+		conf_nomem(p, at);
+		return;
 	}
+	memcpy(b->stmts, p->sstk + base, n * sizeof(*b->stmts));
+	b->n = b->cap = n;
 }
 
-static void stmt_free(struct stmt *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->items[i].text);
-		if (s->items[i].block)
-			conf_tree_free(s->items[i].block);
-	}
-	free(s->items);
-}
-
+/* The top block (heap); everything below it is in pctx->arena. */
 void conf_tree_free(struct block *b)
 {
-	/* Free nested blocks with an explicit worklist rather than deep
-	 * recursion; depth is bounded anyway by CONF_MAX_DEPTH. */
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n; i++)
-		stmt_free(&b->stmts[i]);
 	free(b->stmts);
 	free(b);
 }
@@ -365,10 +470,13 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 			const struct conf_loc *open, struct conf_loc *end)
 {
 	struct pctx *p = L->p;
+	size_t sbase = p->nsstk;
 
 	for (;;) {
 		struct stmt s = {0};
 		bool done = false;
+		size_t ibase = p->nistk;
+		struct conf_loc sloc = L->cur.loc;
 
 		switch (L->cur.t) {
 		case T_EOF:
@@ -377,13 +485,12 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					 "missing '}' to close the block opened"
 					 " at line %u, column %u",
 					 open->line, open->col);
-			return;
+			goto out;
 		case T_RBRACE:
 			if (!top) {
 				*end = L->cur.loc;
 				lx_next(L);
-				block_fit(b);
-				return;
+				goto out;
 			}
 			conf_err(p, &L->cur.loc,
 				 "unexpected '}' with no open block");
@@ -408,11 +515,9 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 				it.kind =
 				    L->cur.t == T_WORD ? I_WORD : I_STRING;
 				it.text = L->cur.text;
-				L->cur.text = NULL;
 				if (L->cur.bad)
 					s.broken = true;
-				if (!push_item(&s, &it)) {
-					free(it.text);
+				if (!push_item(p, &it)) {
 					conf_nomem(p, &it.loc);
 					s.broken = true;
 				}
@@ -420,7 +525,7 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 				break;
 			case T_COMMA:
 				it.kind = I_COMMA;
-				if (!push_item(&s, &it)) {
+				if (!push_item(p, &it)) {
 					conf_nomem(p, &it.loc);
 					s.broken = true;
 				}
@@ -436,7 +541,9 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 					s.broken = true;
 				} else {
 					it.kind = I_BLOCK;
-					it.block = calloc(1, sizeof(*it.block));
+					it.block = conf_arena_alloc(
+					    &p->arena, sizeof(*it.block),
+					    alignof(struct block));
 					lx_next(L);
 					if (!it.block) {
 						conf_nomem(p, &it.loc);
@@ -444,10 +551,10 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 						skip_balanced(L);
 						break;
 					}
+					memset(it.block, 0, sizeof(*it.block));
 					parse_block(L, it.block, depth + 1,
 						    false, &it.loc, &bend);
-					if (!push_item(&s, &it)) {
-						conf_tree_free(it.block);
+					if (!push_item(p, &it)) {
 						conf_nomem(p, &it.loc);
 						s.broken = true;
 					}
@@ -500,22 +607,24 @@ static void parse_block(struct lex *L, struct block *b, int depth, bool top,
 				break;
 			}
 		}
-		if (s.n == 0) {
-			stmt_free(&s);
+		if (!stmt_close(p, &s, ibase)) {
+			conf_nomem(p, &sloc);
 			continue;
 		}
+		if (s.n == 0)
+			continue;
 		if (top && s.items[0].kind == I_WORD &&
 		    strcmp(s.items[0].text, "include") == 0) {
 			if (!s.broken)
 				handle_include(p, L, &s);
-			stmt_free(&s);
 			continue;
 		}
-		if (!push_stmt(b, &s)) {
+		if (!push_stmt(p, b, top, &s))
 			conf_err(p, &s.items[0].loc, "out of memory");
-			stmt_free(&s);
-		}
 	}
+out:
+	if (!top)
+		block_close(p, b, sbase, open);
 }
 
 /* ---------------- substitution ---------------- */
@@ -758,8 +867,15 @@ static void subst_block(struct pctx *p, struct block *b)
 					s->broken = true;
 					continue;
 				}
-				free(it->text);
-				it->text = x;
+				it->text =
+				    conf_arena_strndup(&p->arena, x, strlen(x));
+				free(x);
+				if (!it->text) {
+					conf_nomem(p, &it->loc);
+					it->text = empty_text;
+					s->broken = true;
+					continue;
+				}
 				it->substituted = true;
 			}
 		}
@@ -814,7 +930,7 @@ static int parse_text(struct pctx *p, const char *file, const void *buf,
 	}
 	lx_next(&L);
 	parse_block(&L, p->top, 0, true, NULL, &end);
-	free(L.cur.text);
+	free(L.tb.s);
 	return 0;
 }
 

@@ -386,6 +386,59 @@ static void test_hostile_input(void **st)
 	free(big);
 }
 
+/* The load's arena (src/conf/arena.c): aligned, large requests on
+ * chunks of their own, everything freed at once (ASan/LSan builds check
+ * the rest). */
+static void test_arena(void **st)
+{
+	struct conf_arena a = {0};
+	char *s;
+	(void)st;
+	for (size_t i = 0; i < 20000; i++) {
+		size_t al = (size_t)1 << (i % 5); /* 1..16 */
+		unsigned char *q = conf_arena_alloc(&a, i % 97 + 1, al);
+		assert_non_null(q);
+		assert_int_equal((uintptr_t)q % al, 0);
+		memset(q, 0xa5, i % 97 + 1);
+	}
+	/* larger than a quarter chunk, then small ones again */
+	s = conf_arena_alloc(&a, 200000, 8);
+	assert_non_null(s);
+	memset(s, 1, 200000);
+	s = conf_arena_strndup(&a, "selector abc", 8);
+	assert_string_equal(s, "selector");
+	assert_string_equal(conf_arena_strndup(&a, "", 0), "");
+	assert_true(a.bytes >= 200000 + 20000);
+	conf_arena_free(&a);
+	assert_null(a.chunks);
+	assert_int_equal(a.bytes, 0);
+	conf_arena_free(&a); /* twice: a no-op */
+}
+
+/* The lexer's two string paths (copied straight from the file, or
+ * through the escape buffer) and words keep columns and text exact. */
+static void test_token_paths(void **st)
+{
+	struct conf *c = load_ok("setval { A \"x\"; };\n"
+				 "remote \"r\\\"q\" { acceptable_kmp kink; };\n"
+				 "remote \"${A}y\" { acceptable_kmp kink; };\n"
+				 "remote plain { acceptable_kmp kink; };\n");
+	(void)st;
+	assert_non_null(conf_remote_find(c, "r\"q"));
+	assert_non_null(conf_remote_find(c, "xy"));
+	assert_non_null(conf_remote_find(c, "plain"));
+	conf_free(c);
+	load_err("remote \"r\" { acceptable_kmp bogus; };\n", 37, 1, 29, "");
+	load_err("remote \"r\\\"q\" { acceptable_kmp bogus; };\n", 40, 1, 32,
+		 "");
+	load_err("remote rr { acceptable_kmp bogus; };\n", 37, 1, 28, "");
+	load_err("remote \"ab\ncd\" { };\n", 19, 1, 8, "unterminated");
+	/* a statement in a nested block after a long block of statements */
+	load_err("policy p { remote_index r; ipsec_mode tunnel;\n"
+		 "  ipsec_index { i; }; action what; };\n",
+		 84, 2, 30, "expected auto_ipsec");
+}
+
 /* ---------------- scale ---------------- */
 
 /* Text built with printf-like appends (open_memstream). */
@@ -722,6 +775,8 @@ int main(void)
 	    cmocka_unit_test(test_units_and_subst),
 	    cmocka_unit_test(test_errors_located),
 	    cmocka_unit_test(test_hostile_input),
+	    cmocka_unit_test(test_arena),
+	    cmocka_unit_test(test_token_paths),
 	    cmocka_unit_test(test_scale_complete),
 	    cmocka_unit_test(test_scale_duplicates),
 	    cmocka_unit_test(test_scale_linear),
