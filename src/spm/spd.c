@@ -18,7 +18,8 @@
 #define MOD "spd"
 
 struct spd_reqid {
-	char *key; /* NULL = empty slot */
+	uint8_t *key; /* NULL = empty slot; klen bytes (any, NUL too) */
+	uint32_t klen;
 	uint32_t reqid;
 };
 
@@ -269,13 +270,18 @@ static void index_mark(struct spd *spd, uint32_t index)
 		serial_mark(spd, (index >> 3) & KPOL_INDEX_SERIAL_MAX, true);
 }
 
-static uint64_t str_hash(const char *s)
+static uint64_t key_hash(const uint8_t *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
 
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 1099511628211ull;
 	return h;
+}
+
+static bool key_eq(const struct spd_reqid *r, const uint8_t *key, size_t n)
+{
+	return r->klen == n && memcmp(r->key, key, n) == 0;
 }
 
 static int reqid_grow(struct spd *spd)
@@ -291,7 +297,8 @@ static int reqid_grow(struct spd *spd)
 
 		if (!r->key)
 			continue;
-		for (j = str_hash(r->key) % cap; v[j].key; j = (j + 1) % cap)
+		for (j = key_hash(r->key, r->klen) % cap; v[j].key;
+		     j = (j + 1) % cap)
 			;
 		v[j] = *r;
 	}
@@ -308,17 +315,17 @@ uint32_t spd_reqid_fresh(struct spd *spd)
 	for (;;) {
 		uint32_t r = spd->next_reqid++;
 		char k[24];
-		size_t j;
+		size_t j, kn;
 		bool hit = false;
 
 		if (r == 0)
 			continue;
 		if (!spd->capreqids)
 			return r;
-		snprintf(k, sizeof(k), "=%" PRIu32, r);
-		for (j = str_hash(k) % spd->capreqids; spd->reqids[j].key;
-		     j = (j + 1) % spd->capreqids) {
-			if (strcmp(spd->reqids[j].key, k) == 0) {
+		kn = (size_t)snprintf(k, sizeof(k), "=%" PRIu32, r);
+		for (j = key_hash((const uint8_t *)k, kn) % spd->capreqids;
+		     spd->reqids[j].key; j = (j + 1) % spd->capreqids) {
+			if (key_eq(&spd->reqids[j], (const uint8_t *)k, kn)) {
 				hit = true;
 				break;
 			}
@@ -328,49 +335,63 @@ uint32_t spd_reqid_fresh(struct spd *spd)
 	}
 }
 
-static struct spd_reqid *reqid_slot(struct spd *spd, const char *key)
+static struct spd_reqid *reqid_slot(struct spd *spd, const uint8_t *key,
+				    size_t n)
 {
 	size_t j;
 
 	if (spd->nreqids * 2 >= spd->capreqids && reqid_grow(spd) < 0)
 		return NULL;
-	for (j = str_hash(key) % spd->capreqids; spd->reqids[j].key;
+	for (j = key_hash(key, n) % spd->capreqids; spd->reqids[j].key;
 	     j = (j + 1) % spd->capreqids)
-		if (strcmp(spd->reqids[j].key, key) == 0)
+		if (key_eq(&spd->reqids[j], key, n))
 			return &spd->reqids[j];
 	return &spd->reqids[j];
 }
 
-uint32_t spd_reqid_for(struct spd *spd, const char *key)
+/* Record key (n bytes) in the empty slot r. */
+static bool reqid_set_key(struct spd *spd, struct spd_reqid *r, const void *key,
+			  size_t n)
 {
-	struct spd_reqid *r = reqid_slot(spd, key);
+	r->key = n <= UINT32_MAX ? malloc(n ? n : 1) : NULL;
+	if (!r->key)
+		return false;
+	if (n)
+		memcpy(r->key, key, n);
+	r->klen = (uint32_t)n;
+	spd->nreqids++;
+	return true;
+}
+
+uint32_t spd_reqid_for_key(struct spd *spd, const void *key, size_t n)
+{
+	struct spd_reqid *r = reqid_slot(spd, key, n);
 
 	if (!r)
 		return spd_reqid_fresh(spd);
 	if (r->key)
 		return r->reqid;
-	r->key = strdup(key);
-	if (!r->key)
+	if (!reqid_set_key(spd, r, key, n))
 		return spd_reqid_fresh(spd);
-	spd->nreqids++;
 	r->reqid = spd_reqid_fresh(spd);
 	return r->reqid;
+}
+
+uint32_t spd_reqid_for(struct spd *spd, const char *key)
+{
+	return spd_reqid_for_key(spd, key, strlen(key));
 }
 
 void spd_reqid_reserve(struct spd *spd, uint32_t reqid)
 {
 	char k[24];
-	struct spd_reqid *r;
+	size_t kn = (size_t)snprintf(k, sizeof(k), "=%" PRIu32, reqid);
+	struct spd_reqid *r = reqid_slot(spd, (const uint8_t *)k, kn);
 
-	snprintf(k, sizeof(k), "=%" PRIu32, reqid);
-	r = reqid_slot(spd, k);
 	if (!r || r->key)
 		return;
-	r->key = strdup(k);
-	if (!r->key)
-		return;
-	r->reqid = reqid;
-	spd->nreqids++;
+	if (reqid_set_key(spd, r, k, kn))
+		r->reqid = reqid;
 }
 
 /* ---- life cycle ------------------------------------------------------- */

@@ -134,7 +134,10 @@ int spd_init(struct spd *spd, struct kernel *k, struct ev_loop *loop);
 /* Does not touch the kernel (see spd_remove_all). */
 void spd_free(struct spd *spd);
 
-/* Reqid for a selector pair key (auto-assigned, stable). */
+/* Reqid for a selector pair key (auto-assigned, stable): n bytes,
+ * binary (NULs too), or a string.  Keys with a NUL never equal a
+ * string key, nor the "=N" keys of explicit reqids. */
+uint32_t spd_reqid_for_key(struct spd *spd, const void *key, size_t n);
 uint32_t spd_reqid_for(struct spd *spd, const char *key);
 /* Mark an explicitly configured reqid as taken. */
 void spd_reqid_reserve(struct spd *spd, uint32_t reqid);

@@ -501,6 +501,19 @@ static void test_reqid(void **state)
 		(void)spd_reqid_for(&spd, key);
 	}
 	assert_int_equal(spd_reqid_for(&spd, "p|0|c|d"), b);
+	/* binary keys (pair_reqid's): a NUL inside never meets a string
+	 * key, nor a shorter key with the same bytes */
+	{
+		static const uint8_t k1[] = {'p', 0, 6, 10, 0, 0, 1};
+		uint32_t c1 = spd_reqid_for_key(&spd, k1, sizeof(k1));
+		uint32_t c2 = spd_reqid_for_key(&spd, k1, 1);
+
+		assert_int_not_equal(c1, c2);
+		assert_int_equal(spd_reqid_for(&spd, "p"), c2);
+		assert_int_equal(spd_reqid_for_key(&spd, k1, sizeof(k1)), c1);
+		assert_int_not_equal(c1, a);
+		assert_int_not_equal(c1, b);
+	}
 	spd_free(&spd);
 	k_close(&k);
 }
