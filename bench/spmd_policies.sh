@@ -117,8 +117,12 @@ partial=$("$SPMDCTL" -s "$W/spmif" status |
 
 # --- ip -batch ----------------------------------------------------------------
 t2=$(now)
-ip -n "$NS2" -batch "$W/batch"
+# its CPU (user + system: the kernel's XFRM work runs in its syscalls,
+# as spmd's does in spmd's), the anchor of spmd's CPU on a busy machine
+TIMEFORMAT='%U %S'
+{ time ip -n "$NS2" -batch "$W/batch"; } 2>"$W/ip.cpu"
 t3=$(now)
+ipcpu=$(awk '{printf "%d", ($1 + $2) * 1000}' "$W/ip.cpu")
 got2=$(ip -n "$NS2" xfrm policy list | grep -c '^src')
 
 # spmd's removal on SIGTERM, for information
@@ -130,10 +134,13 @@ t5=$(now)
 left=$(ip -n "$NS1" xfrm policy list | grep -c '^src' || true)
 
 phases=$(sed -n 's/.*config loaded in \([0-9]*\) ms, policies built and installed in \([0-9]*\) ms.*/\1 \2/p' "$W/spmd.log")
+# spmd's CPU in the two phases (its log line has them since issue 14's
+# arena; an older spmd: none)
+cpus=$(sed -n 's/.*policies built and installed in [0-9]* ms (CPU \([0-9]*\) + \([0-9]*\) ms).*/\1 \2/p' "$W/spmd.log")
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$got" "$got2" "$left" "$N" \
 	"$W/reloads" "$moved" "$added" "$rss_kb" "$rss2_kb" "${partial:-0}" \
-	"$load0" "$load1" $phases <<'PY'
+	"$load0" "$load1" "${cpus:--1 -1} $ipcpu" $phases <<'PY'
 import sys, statistics
 t0, t1, t2, t3, t4, t5 = map(float, sys.argv[1:7])
 got, got2, left, n = map(int, sys.argv[7:11])
@@ -143,7 +150,8 @@ for line in open(sys.argv[11]):
     rel.setdefault(k, []).append((float(wall), float(own or -1), float(cpu)))
 moved, added, rss_kb, rss2_kb, partial = map(int, sys.argv[12:17])
 load0, load1 = sys.argv[17], sys.argv[18]
-load_ms, inst_ms = (map(int, sys.argv[19:21]) if len(sys.argv) > 20
+cpu_load, cpu_inst, cpu_ip = map(int, sys.argv[19].split())
+load_ms, inst_ms = (map(int, sys.argv[20:22]) if len(sys.argv) > 21
                     else (-1, -1))
 a, b = t1 - t0, t3 - t2
 print("load average: %s at the start, %s at the end (2 shared cores)" % (load0, load1))
@@ -151,6 +159,11 @@ print("policies: spmd installed %d, ip -batch installed %d (wanted %d)" % (got, 
 print("spmd (parse config + install):  %.3f s" % a)
 print("  of which config load %d ms, policy build + kernel install %d ms"
       % (load_ms, inst_ms))
+if cpu_load >= 0:
+    print("  spmd CPU: config load %d ms, build + install %d ms; ip -batch CPU %d ms;"
+          " CPU ratio %.2f (install phase %.2f)"
+          % (cpu_load, cpu_inst, cpu_ip, (cpu_load + cpu_inst) / max(cpu_ip, 1),
+             cpu_inst / max(cpu_ip, 1)))
 print("ip -batch:                      %.3f s" % b)
 print("ratio spmd / ip -batch:         %.2f" % (a / b))
 print("ratio install phase / ip -batch: %.2f (issue 14: ~0.4, keep it)"
