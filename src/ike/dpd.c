@@ -19,28 +19,25 @@
 #define MOD "ike"
 
 /*
- * Deadlines of the check timers are rounded up to this grid, so that
- * the checks of many SAs due within one slot go out in one wakeup of
- * the loop (and their answers come back in one burst) instead of one
- * wakeup each: 100,000 SAs at dpd_delay 30 s are 3,333 checks/s, 67
- * per slot.  A check comes at most this much late.
- */
-#define DPD_GRID_MS 20
-
-/*
  * The check timer: due when the SA has been quiet for dpd_delay (plus
  * up to 10 % jitter, so that SAs set up in a burst -- 100,000 peers
  * after a restart -- do not all check at once, and drift apart further
  * on every round).  quiet_ms: how long it has been quiet already.
+ *
+ * A coarse timer (ev.h): O(1) start and stop in the loop's wheel (a
+ * wave of SA deaths costs no heap removals), and its deadline on the
+ * EV_COARSE_MS grid, so that the checks of many SAs due within one slot
+ * go out in one wakeup of the loop (one sendmmsg, and their answers
+ * come back in one burst) instead of one wakeup each: 100,000 SAs at
+ * dpd_delay 30 s are 3,333 checks/s, 67 per slot.  A check comes at
+ * most EV_COARSE_MS late.
  */
 static void dpd_start(struct ike_sa *sa, uint64_t delay_ms, uint64_t quiet_ms)
 {
 	uint64_t left = quiet_ms < delay_ms ? delay_ms - quiet_ms : 0;
-	uint64_t now = ev_now_ms(), when;
 
-	when = now + left + ike_jitter_ms(delay_ms, 10);
-	when += DPD_GRID_MS - 1 - (when + DPD_GRID_MS - 1) % DPD_GRID_MS;
-	ev_timer_start(sa->d->loop, &sa->dpd, when - now);
+	ev_timer_start_coarse(sa->d->loop, &sa->dpd,
+			      left + ike_jitter_ms(delay_ms, 10));
 }
 
 void ike_dpd_arm(struct ike_sa *sa)

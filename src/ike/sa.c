@@ -622,7 +622,9 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len)
 	sa->req_reprieve_ms = 0;
 	sa->req_first_ms = ev_now_ms();
 	sa_transmit(sa, pkt, len);
-	ev_timer_start(sa->d->loop, &sa->rtx, rtx_timeout(sa));
+	/* Coarse (ev.h): every liveness check starts it and its answer
+	 * stops it; O(1) in the wheel, at most EV_COARSE_MS late. */
+	ev_timer_start_coarse(sa->d->loop, &sa->rtx, rtx_timeout(sa));
 	return 0;
 }
 
@@ -652,7 +654,8 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		if (sa->req_reprieve_ms < RTX_REPRIEVE_MS &&
 		    net_rx_pending(sa->d)) {
 			sa->req_reprieve_ms += RTX_REPRIEVE_STEP_MS;
-			ev_timer_start(loop, &sa->rtx, RTX_REPRIEVE_STEP_MS);
+			ev_timer_start_coarse(loop, &sa->rtx,
+					      RTX_REPRIEVE_STEP_MS);
 			return;
 		}
 		log_warn(MOD,
@@ -667,7 +670,7 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	log_info(MOD, "IKE SA #%u: retransmit %s request %u (%u)", sa->id,
 		 exch_name(sa->req_exch), sa->req_mid, sa->req_tries);
 	sa_transmit(sa, sa->req_pkt, sa->req_len);
-	ev_timer_start(loop, &sa->rtx, rtx_timeout(sa));
+	ev_timer_start_coarse(loop, &sa->rtx, rtx_timeout(sa));
 }
 
 /* SHA-1 of a whole received message: §2.1 retransmission identity

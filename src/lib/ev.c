@@ -1,12 +1,18 @@
 /*
  * ev.c - the event loop: epoll for descriptors, a 4-ary min-heap of
- * timers ordered by (when_ms, start sequence), and one signalfd shared by
- * every signal the loop handles.
+ * timers ordered by (when_ms, start sequence), a hashed wheel of coarse
+ * timers (EV_COARSE_MS slots, O(1) start/stop), and one signalfd shared
+ * by every signal the loop handles.
  *
- * Ownership: the loop owns its epoll fd, its signalfd, the fd table and
- * the heap array (all released by ev_free).  Timers belong to their
- * owners; the heap only points at them, and a timer's heap_idx says where
- * (SIZE_MAX when idle).  Watched descriptors belong to the caller.
+ * Ownership: the loop owns its epoll fd, its signalfd, the fd table, the
+ * heap array and the wheel (all released by ev_free).  Timers belong to
+ * their owners; heap and wheel only point at them, and a timer's
+ * heap_idx says where (SIZE_MAX when idle).  Watched descriptors belong
+ * to the caller.
+ *
+ * Order: one pass fires the heap's due timers in (when, start) order,
+ * then the wheel's due timers (a coarse timer's deadline is a grid
+ * point; among those due in one pass the order is unspecified).
  *
  * Re-entrancy: callbacks may add/modify/delete descriptors and
  * start/stop/free timers, including the one running.  Each fd slot has a
@@ -54,6 +60,37 @@ struct ev_sig {
 	void *arg;
 };
 
+/* ---- the coarse timers' wheel (see "timers: the wheel" below) ---- */
+#ifndef EV_WHEEL_BITS
+#define EV_WHEEL_BITS 12 /* 4096 slots of EV_COARSE_MS: 81.9 s a turn */
+#endif
+#define EV_WHEEL_SLOTS ((size_t)1 << EV_WHEEL_BITS)
+#define EV_WHEEL_MASK  (EV_WHEEL_SLOTS - 1)
+#define EV_WORD_BITS   64u
+/* Slots one busy word covers (fewer in a test's tiny wheel). */
+#define EV_WORD_SPAN                                                           \
+	(EV_WHEEL_SLOTS < EV_WORD_BITS ? EV_WHEEL_SLOTS : EV_WORD_BITS)
+
+/* A wheel timer's heap_idx: WIDX_FLAG | slot << WIDX_POS_BITS | position
+ * (never SIZE_MAX: positions stop one short of all ones). */
+#define SIZE_BITS     (sizeof(size_t) * 8u)
+#define WIDX_FLAG     (((size_t)-1 >> 1) + 1)
+#define WIDX_POS_BITS (SIZE_BITS - 1u - EV_WHEEL_BITS)
+#define WIDX_POS_MAX  ((((size_t)1 << WIDX_POS_BITS) - 1u) - 1u)
+
+struct ev_wslot {
+	struct ev_heap_ent *v; /* unordered; seq unused */
+	uint32_t n, cap;
+	uint64_t min_when; /* <= every entry's when (UINT64_MAX: empty) */
+};
+
+struct ev_wheel {
+	struct ev_wslot slot[EV_WHEEL_SLOTS];
+	uint64_t busy[EV_WHEEL_SLOTS / EV_WORD_BITS + 1]; /* n > 0 */
+	uint64_t tick; /* next tick to fire (ticks before it are done) */
+	size_t count;  /* timers in the wheel */
+};
+
 struct ev_loop {
 	int epfd;
 	struct ev_fd *fds;
@@ -61,6 +98,7 @@ struct ev_loop {
 	struct ev_heap_ent *heap;
 	size_t nheap, capheap;
 	uint64_t next_seq;
+	struct ev_wheel *wheel; /* coarse timers; allocated on first use */
 	int sigfd;
 	sigset_t sigmask;
 	struct ev_sig sigs[EV_NSIG];
@@ -104,6 +142,17 @@ void ev_free(struct ev_loop *loop)
 	/* Timers outlive the loop (their owners free them): mark idle. */
 	for (i = 0; i < loop->nheap; i++)
 		loop->heap[i].t->heap_idx = SIZE_MAX;
+	if (loop->wheel) {
+		for (i = 0; i < EV_WHEEL_SLOTS; i++) {
+			struct ev_wslot *w = &loop->wheel->slot[i];
+			uint32_t k;
+
+			for (k = 0; k < w->n; k++)
+				w->v[k].t->heap_idx = SIZE_MAX;
+			free(w->v);
+		}
+		free(loop->wheel);
+	}
 	if (loop->sigfd >= 0)
 		close(loop->sigfd);
 	close(loop->epfd);
@@ -291,12 +340,18 @@ void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg)
 	t->arg = arg;
 }
 
+static void wheel_stop(struct ev_loop *loop, struct ev_timer *t);
+
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
 {
 	size_t i = t->heap_idx;
 
 	if (i == SIZE_MAX)
 		return;
+	if (i & WIDX_FLAG) {
+		wheel_stop(loop, t);
+		return;
+	}
 	/* Tolerate a timer that is not (or no longer) in this heap. */
 	if (i >= loop->nheap || loop->heap[i].t != t) {
 		t->heap_idx = SIZE_MAX;
@@ -335,6 +390,233 @@ int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t after_ms)
 	return 0;
 }
 
+/* ---- timers: the wheel ----
+ *
+ * Coarse timers (ev_timer_start_coarse) go into a hashed timing wheel
+ * instead of the heap: EV_WHEEL_SLOTS slots of EV_COARSE_MS, a timer in
+ * slot (deadline / EV_COARSE_MS) mod EV_WHEEL_SLOTS, its deadline
+ * rounded up to the grid.  A slot is an unordered array of (deadline,
+ * timer); the timer's heap_idx holds WIDX_FLAG | slot | position, so a
+ * start is an append and a stop a swap with the slot's last entry: O(1),
+ * and at most one other timer (the one moved) is written -- a heap
+ * removal writes one per level, each a cache miss into another SA.
+ * Deadlines further than one turn share slots with nearer ones and stay
+ * until their turn comes (their stored deadline decides, not the slot).
+ *
+ * A coarse deadline is the first grid point after now + after_ms, so
+ * it is never due in the pass that started it (a zero-delay restart
+ * cannot keep the loop in timers_run), and it fires at most
+ * EV_COARSE_MS late.  Timers due at one grid point fire in one wakeup:
+ * iked's liveness checks of one slot leave in one sendmmsg.
+ */
+
+static size_t widx(size_t slot, size_t pos)
+{
+	return WIDX_FLAG | slot << WIDX_POS_BITS | pos;
+}
+
+/* No position left for the encoding (32-bit size_t only). */
+static bool slot_full(size_t n)
+{
+	return n >= WIDX_POS_MAX;
+}
+
+static void wheel_busy(struct ev_wheel *w, size_t slot, bool on)
+{
+	uint64_t bit = (uint64_t)1 << (slot % EV_WORD_BITS);
+
+	if (on)
+		w->busy[slot / EV_WORD_BITS] |= bit;
+	else
+		w->busy[slot / EV_WORD_BITS] &= ~bit;
+}
+
+static void wheel_remove_at(struct ev_wheel *w, size_t slot, uint32_t pos)
+{
+	struct ev_wslot *ws = &w->slot[slot];
+	uint32_t last = --ws->n;
+
+	ws->v[pos].t->heap_idx = SIZE_MAX;
+	if (pos != last) {
+		ws->v[pos] = ws->v[last];
+		ws->v[pos].t->heap_idx = widx(slot, pos);
+	}
+	w->count--;
+	if (ws->n == 0) {
+		ws->min_when = UINT64_MAX;
+		wheel_busy(w, slot, false);
+	}
+}
+
+static void wheel_stop(struct ev_loop *loop, struct ev_timer *t)
+{
+	size_t i = t->heap_idx & ~WIDX_FLAG;
+	size_t slot = i >> WIDX_POS_BITS;
+	size_t pos = i & (((size_t)1 << WIDX_POS_BITS) - 1u);
+	struct ev_wheel *w = loop->wheel;
+
+	/* Tolerate a timer that is not (or no longer) in this wheel. */
+	if (!w || slot >= EV_WHEEL_SLOTS || pos >= w->slot[slot].n ||
+	    w->slot[slot].v[pos].t != t) {
+		t->heap_idx = SIZE_MAX;
+		return;
+	}
+	wheel_remove_at(w, slot, (uint32_t)pos);
+}
+
+int ev_timer_start_coarse(struct ev_loop *loop, struct ev_timer *t,
+			  uint64_t after_ms)
+{
+	uint64_t now = ev_now_ms(), tick;
+	struct ev_wslot *ws;
+	struct ev_wheel *w;
+	size_t slot;
+
+	if (!t->cb)
+		return -EINVAL;
+	/* Beyond any useful horizon (and grid overflow): the heap. */
+	if (after_ms > (uint64_t)1 << 40)
+		return ev_timer_start(loop, t, after_ms);
+	ev_timer_stop(loop, t); /* restart = stop + start */
+	if (!loop->wheel) {
+		loop->wheel = calloc(1, sizeof(*loop->wheel));
+		if (!loop->wheel)
+			return -ENOMEM;
+		for (slot = 0; slot < EV_WHEEL_SLOTS; slot++)
+			loop->wheel->slot[slot].min_when = UINT64_MAX;
+		loop->wheel->tick = now / EV_COARSE_MS;
+	}
+	w = loop->wheel;
+	tick = (now + after_ms) / EV_COARSE_MS + 1;
+	slot = (size_t)(tick & EV_WHEEL_MASK);
+	ws = &w->slot[slot];
+	if (slot_full(ws->n))
+		return ev_timer_start(loop, t, after_ms);
+	if (ws->n == ws->cap) {
+		uint32_t ncap = ws->cap ? ws->cap * 2 : 8;
+		struct ev_heap_ent *n;
+
+		if (ncap <= ws->cap)
+			return -ENOMEM;
+		n = realloc(ws->v, (size_t)ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ws->v = n;
+		ws->cap = ncap;
+	}
+	t->when_ms = tick * EV_COARSE_MS;
+	ws->v[ws->n].when = t->when_ms;
+	ws->v[ws->n].seq = 0;
+	ws->v[ws->n].t = t;
+	t->heap_idx = widx(slot, ws->n);
+	ws->n++;
+	w->count++;
+	if (t->when_ms < ws->min_when)
+		ws->min_when = t->when_ms;
+	wheel_busy(w, slot, true);
+	return 0;
+}
+
+/*
+ * Fires the slot's timers due at `now`.  Walked from the end: a callback
+ * that stops a timer moves the slot's last entry into its place, and the
+ * last entry is one already looked at (or, once all those are gone, one
+ * still ahead at a lower index), so no due timer is skipped; timers
+ * started by callbacks are appended and are not due.
+ */
+static int wheel_fire_slot(struct ev_loop *loop, size_t slot, uint64_t now)
+{
+	struct ev_wheel *w = loop->wheel;
+	struct ev_wslot *ws = &w->slot[slot];
+	uint64_t min = UINT64_MAX;
+	uint32_t i = ws->n;
+	int fired = 0;
+
+	while (i > 0) {
+		struct ev_timer *t;
+
+		if (i > ws->n)
+			i = ws->n;
+		if (i == 0)
+			break;
+		i--;
+		if (ws->v[i].when > now)
+			continue;
+		t = ws->v[i].t;
+		wheel_remove_at(w, slot, i);
+		fired++;
+		/* After this call `t` may be restarted or freed. */
+		t->cb(loop, t, t->arg);
+	}
+	for (i = 0; i < ws->n; i++)
+		if (ws->v[i].when < min)
+			min = ws->v[i].when;
+	ws->min_when = min;
+	return fired;
+}
+
+static int wheel_run(struct ev_loop *loop, uint64_t now)
+{
+	struct ev_wheel *w = loop->wheel;
+	uint64_t now_tick = now / EV_COARSE_MS, tick;
+	int fired = 0;
+
+	if (!w || w->tick > now_tick)
+		return 0;
+	tick = w->tick;
+	/* Asleep for more than a turn: every slot once is enough (the
+	 * stored deadline decides what is due). */
+	if (now_tick - tick >= EV_WHEEL_SLOTS)
+		tick = now_tick - EV_WHEEL_SLOTS + 1;
+	for (; tick <= now_tick && w->count > 0; tick++) {
+		size_t slot = (size_t)(tick & EV_WHEEL_MASK);
+
+		if (w->busy[slot / EV_WORD_BITS] >> (slot % EV_WORD_BITS) & 1)
+			fired += wheel_fire_slot(loop, slot, now);
+	}
+	w->tick = now_tick + 1;
+	return fired;
+}
+
+/*
+ * The earliest grid point at which a wheel timer may be due
+ * (UINT64_MAX: none): the first busy slot from the current tick whose
+ * lower bound is not beyond its tick in this turn; when no slot has
+ * anything this turn, the smallest lower bound.
+ */
+static uint64_t wheel_next(const struct ev_loop *loop)
+{
+	const struct ev_wheel *w = loop->wheel;
+	uint64_t best = UINT64_MAX;
+	size_t d;
+
+	if (!w || w->count == 0)
+		return UINT64_MAX;
+	for (d = 0; d < EV_WHEEL_SLOTS;) {
+		uint64_t tick = w->tick + d;
+		size_t slot = (size_t)(tick & EV_WHEEL_MASK);
+		uint64_t word =
+		    w->busy[slot / EV_WORD_BITS] >> (slot % EV_WORD_BITS);
+		const struct ev_wslot *ws;
+
+		if (!word) { /* skip to the next word */
+			d += EV_WORD_SPAN - slot % EV_WORD_SPAN;
+			continue;
+		}
+		if (!(word & 1)) {
+			d += (size_t)__builtin_ctzll(word);
+			continue;
+		}
+		ws = &w->slot[slot];
+		if (ws->min_when <= tick * EV_COARSE_MS)
+			return tick * EV_COARSE_MS;
+		if (ws->min_when < best)
+			best = ws->min_when;
+		d++;
+	}
+	return best;
+}
+
 /*
  * Fire due timers in (when, start) order.  Only timers started before
  * this pass are eligible, so a callback re-arming with 0 ms cannot keep
@@ -355,16 +637,18 @@ static int timers_run(struct ev_loop *loop)
 		/* After this call `top.t` may be restarted or freed. */
 		top.t->cb(loop, top.t, top.t->arg);
 	}
-	return fired;
+	/* Then the wheel's (coarse) timers due by the same `now`. */
+	return fired + wheel_run(loop, now);
 }
 
 static int next_timeout(struct ev_loop *loop, int max_wait_ms)
 {
-	uint64_t now, when, d;
+	uint64_t now, when = wheel_next(loop), d;
 
-	if (loop->nheap == 0)
+	if (loop->nheap > 0 && loop->heap[0].when < when)
+		when = loop->heap[0].when;
+	if (when == UINT64_MAX)
 		return max_wait_ms < 0 ? -1 : max_wait_ms;
-	when = loop->heap[0].when;
 	now = ev_now_ms();
 	d = when > now ? when - now : 0;
 	if (d > (uint64_t)INT32_MAX)

@@ -1,7 +1,8 @@
 /*
  * ev.h - single-threaded event loop: epoll for descriptors, a 4-ary
- * heap of timers (millisecond resolution, CLOCK_MONOTONIC), and
- * signalfd for signals.
+ * heap of timers (millisecond resolution, CLOCK_MONOTONIC), a wheel of
+ * coarse timers (EV_COARSE_MS grid, O(1) start/stop), and signalfd for
+ * signals.
  *
  * Timers are embedded by their owner (struct ev_timer inside the object
  * that needs it); the loop never allocates or frees them.  Stopping a
@@ -28,7 +29,7 @@ typedef void (*ev_flush_cb)(struct ev_loop *loop, void *arg);
 
 struct ev_timer {
 	uint64_t when_ms;
-	size_t heap_idx; /* SIZE_MAX when not running */
+	size_t heap_idx; /* SIZE_MAX when not running; heap or wheel place */
 	ev_timer_cb cb;
 	void *arg;
 };
@@ -44,6 +45,18 @@ int ev_del_fd(struct ev_loop *loop, int fd);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
 int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t after_ms);
+/*
+ * A coarse timer: due at the first multiple of EV_COARSE_MS after
+ * now + after_ms (never earlier than after_ms, at most EV_COARSE_MS
+ * later), kept in a timing wheel: starting and stopping are O(1) at any
+ * number of timers, and the timers due at one grid point fire in one
+ * wakeup.  For per-SA timers that need no millisecond precision
+ * (liveness checks, retransmissions, lifetimes).  ev_timer_stop() and
+ * ev_timer_active() work on either kind; a restart may change the kind.
+ */
+#define EV_COARSE_MS 20u
+int ev_timer_start_coarse(struct ev_loop *loop, struct ev_timer *t,
+			  uint64_t after_ms);
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
 static inline bool ev_timer_active(const struct ev_timer *t)
 {

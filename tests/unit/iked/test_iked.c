@@ -718,10 +718,21 @@ static void test_second_child_and_dpd(void **st)
 	assert_int_equal(a->state, IKE_S_ESTABLISHED);
 }
 
+/* A coarse timer (ev.h): in the loop's wheel (the top bit of heap_idx,
+ * src/lib/ev.c), its deadline on the EV_COARSE_MS grid. */
+static bool coarse_timer(const struct ev_timer *t)
+{
+	return ev_timer_active(t) &&
+	       t->heap_idx >> (sizeof(size_t) * 8 - 1) == 1 &&
+	       t->when_ms % EV_COARSE_MS == 0;
+}
+
 /* The check timer (dpd.c): due dpd_delay after the SA went quiet, plus
- * up to 10 % jitter so that SAs set up together spread out (rounded up
- * to a 20 ms grid); a fire after something was heard waits only for the
- * rest of dpd_delay. */
+ * up to 10 % jitter so that SAs set up together spread out (a coarse
+ * timer: on the 20 ms grid, in the wheel); a fire after something was
+ * heard waits only for the rest of dpd_delay.  The check's
+ * retransmission timer and the SA's lifetime timer are coarse too, and
+ * the answer stops the retransmission timer. */
 static void test_dpd_timer_jitter(void **st)
 {
 	struct ike_sa *a;
@@ -733,12 +744,15 @@ static void test_dpd_timer_jitter(void **st)
 	establish();
 	a = live_sa(&A);
 	assert_true(ev_timer_active(&a->dpd));
+	assert_true(coarse_timer(&a->dpd));
+	assert_true(!ev_timer_active(&a->life) || coarse_timer(&a->life));
 	for (i = 0; i < 200; i++) {
 		uint64_t w;
 
 		t0 = ev_now_ms();
 		ike_dpd_arm(a);
 		w = a->dpd.when_ms - t0;
+		assert_true(coarse_timer(&a->dpd));
 		assert_true(w >= 30000 - 5 && w <= 33000 + 25);
 		lo = w < lo ? w : lo;
 		hi = w > hi ? w : hi;
@@ -758,9 +772,12 @@ static void test_dpd_timer_jitter(void **st)
 	t0 = ev_now_ms();
 	ike_dpd_fire(A.loop, &a->dpd, a);
 	assert_true(a->req_out);
+	assert_true(coarse_timer(&a->rtx));
 	assert_true(a->dpd.when_ms - t0 >= 30000 - 5);
 	assert_int_equal(h_pump(), 2);
 	assert_false(a->req_out);
+	assert_false(ev_timer_active(&a->rtx));
+	assert_true(coarse_timer(&a->dpd));
 	assert_int_equal(a->state, IKE_S_ESTABLISHED);
 	/* Not established any more: no timer. */
 	A.cfg->remote[0].dpd_delay_sec = 0;

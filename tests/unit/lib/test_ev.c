@@ -2,8 +2,9 @@
  * test_ev.c - the event loop (src/lib/ev.h): timer order (also for equal
  * deadlines), stop/restart/free inside callbacks, 1000 random timers,
  * descriptor readiness with pipes (including deletion during a batch),
- * signal delivery through signalfd, ev_stop, and the flush hook (run
- * after the callbacks and timers of each iteration).
+ * signal delivery through signalfd, ev_stop, the flush hook (run
+ * after the callbacks and timers of each iteration), and coarse (wheel)
+ * timers on the real clock.
  */
 #include <setjmp.h>
 #include <errno.h>
@@ -567,6 +568,39 @@ static void test_flush_hook(void **state)
 	assert_int_equal(flush_calls, 2);
 }
 
+/* Coarse (wheel) timers on the real clock, beside heap timers: each
+ * fires once, not before after_ms, within EV_COARSE_MS of its grid
+ * point; the loop sleeps until then (tests/unit/lib/test_ev_wheel.c
+ * proves the wheel on a simulated clock). */
+static void test_coarse_timers(void **state)
+{
+	struct ev_loop *loop = *state;
+	struct tmr a, b, c;
+	uint64_t t0 = ev_now_ms();
+
+	tmr_init(&a, 1);
+	tmr_init(&b, 2);
+	tmr_init(&c, 3);
+	assert_int_equal(ev_timer_start_coarse(loop, &a.t, 30), 0);
+	assert_int_equal(ev_timer_start(loop, &b.t, 10), 0);
+	assert_int_equal(ev_timer_start_coarse(loop, &c.t, 0), 0);
+	assert_true(ev_timer_active(&a.t));
+	assert_int_equal(a.t.when_ms % EV_COARSE_MS, 0);
+	assert_true(a.t.when_ms > t0 + 30 - 1);
+	assert_true(a.t.when_ms <= t0 + 30 + EV_COARSE_MS);
+	run_until(loop, 3);
+	assert_int_equal(nrec, 3);
+	assert_true(a.fired_at >= t0 + 30);
+	assert_true(c.fired_at >= c.t.when_ms);
+	assert_false(ev_timer_active(&a.t));
+	/* Stopped before due: never fires. */
+	assert_int_equal(ev_timer_start_coarse(loop, &a.t, 10), 0);
+	ev_timer_stop(loop, &a.t);
+	assert_false(ev_timer_active(&a.t));
+	assert_int_equal(ev_run_once(loop, 60), 0);
+	assert_int_equal(nrec, 3);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -586,6 +620,7 @@ int main(void)
 	    T(test_ev_stop),
 	    T(test_free_with_active_timers),
 	    T(test_flush_hook),
+	    T(test_coarse_timers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
