@@ -47,8 +47,8 @@ struct wt {
 	int id;
 	int fired;
 	uint64_t fired_at;
-	uint64_t due;  /* reference: when it must fire (0: must not) */
-	int restart;   /* restart from the callback with this delay (-1: no) */
+	uint64_t due; /* reference: when it must fire (0: must not) */
+	int restart;  /* restart from the callback with this delay (-1: no) */
 	struct wt *victim;
 	bool victim_coarse_restart; /* restart the victim instead of stop */
 	bool free_self;
@@ -144,9 +144,8 @@ static void test_grid_and_exact_fire(void **state)
 	uint64_t start = fake_ms, end = 0;
 
 	for (i = 0; i < n; i++) {
-		assert_int_equal(ev_timer_start_coarse(loop, &ts[i].t,
-						       afters[i]),
-				 0);
+		assert_int_equal(
+		    ev_timer_start_coarse(loop, &ts[i].t, afters[i]), 0);
 		assert_true(ev_timer_active(&ts[i].t));
 		ts[i].due = grid_after(start, afters[i]);
 		assert_int_equal(ts[i].t.when_ms, ts[i].due);
@@ -187,8 +186,8 @@ static void test_many_turns(void **state)
 	for (i = 0; i < 64; i++) {
 		uint64_t after = (uint64_t)i * 97 % 5000;
 
-		assert_int_equal(
-		    ev_timer_start_coarse(loop, &ts[i].t, after), 0);
+		assert_int_equal(ev_timer_start_coarse(loop, &ts[i].t, after),
+				 0);
 		ts[i].due = grid_after(start, after);
 	}
 	while (nfired < 64) {
@@ -214,12 +213,10 @@ static void test_long_sleep(void **state)
 	int i;
 
 	for (i = 0; i < 1000; i++)
-		assert_int_equal(ev_timer_start_coarse(loop, &ts[i].t,
-						       (uint64_t)i * 13),
-				 0);
-	assert_int_equal(ev_timer_start_coarse(loop, &ts[1000].t,
-					       10ull * 3600 * 1000),
-			 0);
+		assert_int_equal(
+		    ev_timer_start_coarse(loop, &ts[i].t, (uint64_t)i * 13), 0);
+	assert_int_equal(
+	    ev_timer_start_coarse(loop, &ts[1000].t, 10ull * 3600 * 1000), 0);
 	fake_ms += 3600ull * 1000;
 	assert_int_equal(turn(loop), 1000);
 	assert_int_equal(turn(loop), 0);
@@ -244,8 +241,7 @@ static void test_mutation_in_slot(void **state)
 	int i;
 
 	for (i = 0; i < 100; i++)
-		assert_int_equal(ev_timer_start_coarse(loop, &ts[i].t, 30),
-				 0);
+		assert_int_equal(ev_timer_start_coarse(loop, &ts[i].t, 30), 0);
 	/* A self-freeing timer in the same slot. */
 	wt_init(f, -1);
 	f->free_self = true;
@@ -272,8 +268,8 @@ static void test_mutation_in_slot(void **state)
 	fake_ms += EV_COARSE_MS;
 	turn(loop);
 	for (i = 0; i < 100; i++) {
-		bool restarted = i % 7 == 0 ||
-				 (i % 2 == 1 && (i - 1) % 10 == 0);
+		bool restarted =
+		    i % 7 == 0 || (i % 2 == 1 && (i - 1) % 10 == 0);
 		bool stopped = i % 2 == 1 && (i - 1) % 10 != 0;
 
 		if (stopped)
@@ -329,8 +325,10 @@ static void test_random_model(void **state)
 				if (ts[i].due <= fake_ms) {
 					assert_int_equal(ts[i].fired, 1);
 					/* every turn fires all that is due */
-					assert_true(ts[i].fired_at >= ts[i].due);
-					assert_int_equal(ts[i].fired_at, fake_ms);
+					assert_true(ts[i].fired_at >=
+						    ts[i].due);
+					assert_int_equal(ts[i].fired_at,
+							 fake_ms);
 					assert_false(ev_timer_active(&ts[i].t));
 					ts[i].due = 0;
 					ts[i].fired = 0;
@@ -418,9 +416,8 @@ static void test_free_with_wheel_timers(void **state)
 	int i;
 
 	for (i = 0; i < 50; i++)
-		assert_int_equal(ev_timer_start_coarse(loop, &ts[i].t,
-						       (uint64_t)i * 40),
-				 0);
+		assert_int_equal(
+		    ev_timer_start_coarse(loop, &ts[i].t, (uint64_t)i * 40), 0);
 	ev_free(loop);
 	for (i = 0; i < 50; i++)
 		assert_false(ev_timer_active(&ts[i].t));
@@ -433,10 +430,14 @@ static void test_free_with_wheel_timers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_grid_and_exact_fire),   T(test_many_turns),
-	    T(test_long_sleep),		   T(test_mutation_in_slot),
-	    T(test_random_model),	   T(test_death_wave),
-	    T(test_kind_change_and_stale), T(test_free_with_wheel_timers),
+	    T(test_grid_and_exact_fire),
+	    T(test_many_turns),
+	    T(test_long_sleep),
+	    T(test_mutation_in_slot),
+	    T(test_random_model),
+	    T(test_death_wave),
+	    T(test_kind_change_and_stale),
+	    T(test_free_with_wheel_timers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
