@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # iked_privsep.sh - issue 9: iked's privilege separation, end to end.
 #
-# Two racoon2 hosts in network namespaces (r2p-$$-a, r2p-$$-b), each with
+# Two racoon2 hosts in network namespaces (r2p-PID-a, r2p-PID-b), each with
 # r2espd (userspace ESP) + spmd + iked (privilege separation on, the
 # default).  Checks:
 #   - iked is two processes: the parent runs as root; the engine (its
@@ -23,88 +23,30 @@
 #   - iked -P (no separation) is still one root process;
 #   - no seccomp kill, no errors in the logs.
 # Prints PASS/FAIL lines (SKIP and exit 77 without root, binaries or the
-# _racoon2 user); exit status = number of failures.
+# _racoon2 user); exit status 1 on any failure (tests/lib/netns.sh: its
+# namespaces r2p-PID-a/b, processes and logs, kept on failure or KEEP=1).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
 [ $# -gt 0 ] && shift
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: iked_privsep (no build dir)"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: iked_privsep (needs root)"; exit 77; }
-id _racoon2 >/dev/null 2>&1 || { echo "SKIP: iked_privsep (no _racoon2 user: scripts/deps.sh creates it)"; exit 77; }
 
+. "$HERE/../lib/netns.sh"
 . "$HERE/../lib/racoon2.sh"
+netns_init r2p iked_privsep
+id _racoon2 >/dev/null 2>&1 || skip_all "iked_privsep (no _racoon2 user: scripts/deps.sh creates it)"
 r2_us_bins "$BUILD"
 for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || { echo "SKIP: iked_privsep ($b not built)"; exit 77; }
+	[ -x "$b" ] || skip_all "iked_privsep ($b not built)"
 done
+T=$TEST_DIR
 
-T=$(mktemp -d /tmp/r2p-$$.XXXX)
-NA=r2p-$$-a
-NB=r2p-$$-b
-FAILS=0
-declare -A PID=()
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
-check() {
-	local n=$1
-	shift
-	if "$@" >>"$T/checks.log" 2>&1; then pass "$n"; else fail "$n"; fi
-}
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
-ns_of() { [ "$1" = a ] && echo "$NA" || echo "$NB"; }
-in_ns() { local n; n=$(ns_of "$1"); shift; ip netns exec "$n" "$@"; }
-
-stop() {
-	local p=${PID[$1]:-}
-	[ -n "$p" ] || return 0
-	kill "$p" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-	unset "PID[$1]"
-}
-stop_all() {
-	local h
-	for h in a b; do stop "iked-$h"; done
-	for h in a b; do stop "spmd-$h"; done
-	for h in a b; do stop "espd-$h"; done
-}
-cleanup() {
-	stop_all
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	if [ "$FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$T"
-	else
-		echo "# logs kept in $T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-ip netns add "$NA" && ip netns add "$NB" || { fail "namespaces"; exit 1; }
-ip link add "r2p$$a" type veth peer name "r2p$$b"
-ip link set "r2p$$a" netns "$NA" name va
-ip link set "r2p$$b" netns "$NB" name vb
-for n in "$NA" "$NB"; do ip -n "$n" link set lo up; done
-ip -n "$NA" addr add 198.51.100.1/24 dev va
-ip -n "$NB" addr add 198.51.100.2/24 dev vb
-ip -n "$NA" link set va up
-ip -n "$NB" link set vb up
-ip -n "$NA" addr add 203.0.113.1/32 dev lo
-ip -n "$NB" addr add 203.0.113.129/32 dev lo
+ns_add a; ns_add b
+ns_link a va b vb
+ns_addr a va 198.51.100.1/24
+ns_addr b vb 198.51.100.2/24
+ns_addr a lo 203.0.113.1/32
+ns_addr b lo 203.0.113.129/32
 IA=203.0.113.1 IB=203.0.113.129
 
 printf 'privsep-test-psk-%s\n' "$$" >"$T/psk"
@@ -126,8 +68,8 @@ conf() {
 conf a 198.51.100.1 198.51.100.2 203.0.113.0/25 203.0.113.128/25
 conf b 198.51.100.2 198.51.100.1 203.0.113.128/25 203.0.113.0/25
 
-ikectl() { local h=$1; shift; in_ns "$h" "$IKEDCTL" -s "$T/$h/iked.sock" "$@"; }
-espctl() { local h=$1; shift; in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" "$@"; }
+ikectl() { local h=$1; shift; ns_exec "$h" "$IKEDCTL" -s "$T/$h/iked.sock" "$@"; }
+espctl() { local h=$1; shift; ns_exec "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" "$@"; }
 esp_sas() { espctl "$1" sa show 2>/dev/null | grep -c -i 'spi'; }
 q() {
 	local j
@@ -139,33 +81,29 @@ up_both() { is a 'len(ike)' 1 && is b 'len(ike)' 1 && is a 'len(kids)' 1 && is b
 
 start_espd_spmd() {
 	local h=$1 d=$T/$1
-	ip netns exec "$(ns_of "$h")" "$ESPD" -s "$d/r2espd.sock" -i r2tun0 \
-		>"$d/r2espd.log" 2>&1 &
-	PID[espd-$h]=$!
-	wait_for 5 test -S "$d/r2espd.sock" || return 1
-	RACOON2_ESPD_SOCKET=$d/r2espd.sock ip netns exec "$(ns_of "$h")" \
-		"$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid" >"$d/spmd.log" 2>&1 &
-	PID[spmd-$h]=$!
-	wait_for 5 test -S "$d/spmif"
+	start_bg "espd-$h" ip netns exec "$(ns "$h")" "$ESPD" -s "$d/r2espd.sock" -i r2tun0
+	wait_for "test -S '$d/r2espd.sock'" 5 || return 1
+	start_bg "spmd-$h" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" ip netns exec "$(ns "$h")" \
+		"$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid"
+	wait_for "test -S '$d/spmif'" 5
 }
+# start_iked HOST RUN [ARGS]: iked of HOST, its log $T/iked-HOST-RUN.log
 start_iked() {
-	local h=$1 d=$T/$1
-	shift
-	RACOON2_ESPD_SOCKET=$d/r2espd.sock ip netns exec "$(ns_of "$h")" \
-		"$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" "$@" \
-		>>"$d/iked.log" 2>&1 &
-	PID[iked-$h]=$!
-	wait_for 5 ikectl "$h" ping || return 1
-	wait_for 5 grep -q "registered with spmd" "$d/iked.log"
+	local h=$1 d=$T/$1 run=$2
+	shift 2
+	start_bg "iked-$h-$run" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" ip netns exec "$(ns "$h")" \
+		"$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" "$@"
+	wait_for "ikectl $h ping" 5 || return 1
+	wait_for "grep -q 'registered with spmd' '$T/iked-$h-$run.log'" 5
 }
 
 for h in a b; do
 	start_espd_spmd "$h" || fail "r2espd and spmd start on $h"
-	start_iked "$h" || fail "iked starts on $h"
+	start_iked "$h" 1 || fail "iked starts on $h"
 done
 
 # ---- the process model ----
-P=${PID[iked-a]}
+P=$(bg_pid iked-a-1)
 ENG=$(cat /proc/"$P"/task/"$P"/children 2>/dev/null | awk '{print $1}')
 st() { awk -v k="$2:" '$1 == k { $1 = ""; print substr($0, 2) }' /proc/"$1"/status; }
 uid_r=$(id -u _racoon2)
@@ -195,30 +133,30 @@ check "engine holds no netlink socket" \
 	eval "! ls -l /proc/$ENG/fd | grep -q socket || ! grep -q . <(for f in /proc/$ENG/fd/*; do i=\$(readlink \$f | sed -n 's/socket:\[\(.*\)\]/\1/p'); [ -n \"\$i\" ] && awk -v i=\$i '\$10 == i' /proc/$ENG/net/netlink; done)"
 
 # ---- end to end ----
-out=$(in_ns a ping -c 4 -i 0.3 -W 2 -I "$IA" "$IB" 2>&1)
+out=$(ns_exec a ping -c 4 -i 0.3 -W 2 -I "$IA" "$IB" 2>&1)
 if grep -q ' 0 received' <<<"$out"; then
 	fail "ping triggers the negotiation and is answered"
 else
 	pass "ping triggers the negotiation and is answered ($(grep -o '[0-9]* received' <<<"$out") of 4)"
 fi
-check "IKE ESTABLISHED, CHILD INSTALLED on both" wait_for 5 up_both
+check "IKE ESTABLISHED, CHILD INSTALLED on both" wait_for up_both 5
 check "two SAs in each r2espd" eval "[ \$(esp_sas a) = 2 ] && [ \$(esp_sas b) = 2 ]"
 check "ping through the userspace data plane, no loss" \
-	eval "in_ns a ping -c 5 -i 0.2 -W 2 -I $IA $IB | grep -q ' 0% packet loss'"
-check "CHILD rekey through the parent" eval "ikectl a rekey child \$(q a '[c[\"id\"] for c in kids][0]') && sleep 1"
-check "... SAs up after the rekey" wait_for 5 up_both
-check "... still two SAs in each r2espd" wait_for 5 eval "[ \$(esp_sas a) = 2 ] && [ \$(esp_sas b) = 2 ]"
+	eval "ns_exec a ping -c 5 -i 0.2 -W 2 -I $IA $IB | grep -q ' 0% packet loss'"
+check "CHILD rekey through the parent" eval "ikectl a rekey child \$(q a '[c[\"id\"] for c in kids][0]') >>$T/checks.log 2>&1 && sleep 1"
+check "... SAs up after the rekey" wait_for up_both 5
+check "... still two SAs in each r2espd" wait_for "[ \$(esp_sas a) = 2 ] && [ \$(esp_sas b) = 2 ]" 5
 
 check "script hooks run by the parent as root (ike_sa_up, child_up)" \
-	wait_for 5 eval "grep -q 'event=ike_sa_up uid=0 remote=peer peer=198.51.100.2' $T/hook.out && grep -q 'event=child_up uid=0 remote=peer peer=198.51.100.2 spi_in=[0-9a-f]' $T/hook.out"
+	wait_for "grep -q 'event=ike_sa_up uid=0 remote=peer peer=198.51.100.2' $T/hook.out && grep -q 'event=child_up uid=0 remote=peer peer=198.51.100.2 spi_in=[0-9a-f]' $T/hook.out" 5
 check "... with no signal blocked" eval "! grep SigBlk $T/hook.out | grep -v '[[:space:]]0000000000000000$'"
 
 # ---- reload: the parent reads, the engine parses ----
 check "ikedctl reload (files sent by the parent)" eval "ikectl a reload | grep -q reloaded"
-check "... the engine parsed them" grep -q "configuration reloaded" "$T/a/iked.log"
+check "... the engine parsed them" grep -q "configuration reloaded" "$T/iked-a-1.log"
 kill -HUP "$P"
 check "SIGHUP to the parent reloads the engine" \
-	wait_for 5 eval "[ \$(grep -c 'configuration reloaded' $T/a/iked.log) -ge 2 ]"
+	wait_for "[ \$(grep -c 'configuration reloaded' $T/iked-a-1.log) -ge 2 ]" 5
 check "SAs survive the reloads" up_both
 
 # ---- the engine cannot touch what it did not create ----
@@ -230,47 +168,43 @@ check "foreign static SA added with r2espctl" eval "espctl a sa show | grep -qi 
 
 # ---- the engine dies: the parent cleans up and exits ----
 kill -9 "$ENG"
-check "engine killed: the parent exits" wait_for 5 eval "! kill -0 $P 2>/dev/null"
+check "engine killed: the parent exits" wait_for "! kill -0 $P 2>/dev/null" 5
 wait "$P" 2>/dev/null
-unset "PID[iked-a]"
 check "... after removing the engine's SAs from r2espd" \
 	eval "[ \$(espctl a sa show | grep -ci 'spi') = 1 ]"
 check "... but not the foreign one" eval "espctl a sa show | grep -qi 51515151"
-check "... and said so" grep -q "IKE engine died of signal 9" "$T/a/iked.log"
+check "... and said so" grep -q "IKE engine died of signal 9" "$T/iked-a-1.log"
 check "... and the control socket is gone" eval "[ ! -e $T/a/iked.sock ]"
 
 # ---- the parent dies: the kernel kills the engine (PR_SET_PDEATHSIG) ----
-start_iked a || fail "iked restarts on a"
-P=${PID[iked-a]}
+start_iked a 2 || fail "iked restarts on a"
+P=$(bg_pid iked-a-2)
 ENG=$(cat /proc/"$P"/task/"$P"/children 2>/dev/null | awk '{print $1}')
 check "restarted: a new engine ($ENG)" eval "[ -n '$ENG' ] && kill -0 '$ENG'"
 kill -9 "$P"
 wait "$P" 2>/dev/null
-unset "PID[iked-a]"
 check "parent killed with SIGKILL: the engine dies with it" \
-	wait_for 5 eval "! kill -0 '${ENG:-0}' 2>/dev/null"
+	wait_for "! kill -0 '${ENG:-0}' 2>/dev/null" 5
 rm -f "$T/a/iked.sock"
 
 # ---- restart; -P is one root process ----
-stop iked-b
-start_iked a --no-privsep || fail "iked --no-privsep starts"
-P=${PID[iked-a]}
+stop_bg iked-b-1
+start_iked a 3 --no-privsep || fail "iked --no-privsep starts"
+P=$(bg_pid iked-a-3)
 check "iked -P: one process, root, no seccomp" \
 	eval "[ -z \"\$(cat /proc/$P/task/$P/children)\" ] && [ \"\$(st $P Seccomp)\" = 0 ] && [ \"\$(st $P Uid | awk '{print \$1}')\" = 0 ]"
-stop iked-a
+stop_bg iked-a-3
 check "iked -u with a missing user refuses to start, clearly" \
-	eval "ip netns exec $NA $IKED -F -f $T/a/racoon2.conf --ctl-socket $T/a/iked2.sock -u no-such-user-r2 2>&1 | grep -q 'no-such-user-r2'"
+	eval "ip netns exec $(ns a) $IKED -F -f $T/a/racoon2.conf --ctl-socket $T/a/iked2.sock -u no-such-user-r2 2>&1 | grep -q 'no-such-user-r2'"
 
-if grep -q "killed by its seccomp" "$T"/?/iked.log; then
-	fail "no seccomp kill ($(grep -m1 'killed by its seccomp' "$T"/?/iked.log))"
+if grep -q "killed by its seccomp" "$T"/iked-?-?.log; then
+	fail "no seccomp kill ($(grep -m1 'killed by its seccomp' "$T"/iked-?-?.log))"
 else
 	pass "no seccomp kill"
 fi
-if grep -E ' (ERR|CRIT) ' "$T"/?/iked.log | grep -v -i 'died of signal 9\|spmd\|spmif' >"$T/errors"; then
+if grep -hE ' (ERR|CRIT) ' "$T"/iked-?-?.log | grep -v -i 'died of signal 9\|spmd\|spmif' >"$T/errors"; then
 	fail "no other errors in iked's logs ($(head -1 "$T/errors"))"
 else
 	pass "no other errors in iked's logs"
 fi
-stop_all
-echo "# iked_privsep: $FAILS failure(s)"
-exit "$FAILS"
+finish
