@@ -179,6 +179,13 @@ struct resp_cache {
  * must not be an amplifier (RFC 7296 §2.1). */
 #define IKE_RESEND_PER_SEC 5
 
+/* RFC 7383 §2.6 reassembly state of an IKE SA, out of line (ike_sa's
+ * fragst): one message per direction and the timeout dropping it. */
+struct ike_sa_frag {
+	struct ike_frag_rx rx[2]; /* [0] the peer's request, [1] response */
+	struct ev_timer timer;
+};
+
 struct ike_sa {
 	struct ike_sa *next;	/* iked.sas list */
 	struct ike_sa **pprev;	/* the pointer to this SA in that list */
@@ -219,7 +226,11 @@ struct ike_sa {
 	uint32_t peer_mid_next; /* next request expected from peer */
 	uint32_t peer_window;	/* peer's window (we use 1 anyway) */
 	uint32_t our_window;	/* requests we accept in flight */
-	struct resp_cache cache[IKE_WINDOW_MAX];
+	/* our_window entries (at most IKE_WINDOW_MAX), allocated with the
+	 * first response (sa_send_response): a window of 1 costs one entry,
+	 * not IKE_WINDOW_MAX inline. */
+	struct resp_cache *cache;
+	uint32_t ncache;
 	/* The verified request being dispatched (its hash goes into the
 	 * cache entry of its response); resends in the current second. */
 	bool rx_req_valid;
@@ -275,8 +286,10 @@ struct ike_sa {
 	/* RFC 6023: both sides sent CHILDLESS_IKEV2_SUPPORTED (ike_init.c):
 	 * IKE_AUTH may come without a CHILD SA. */
 	bool childless;
-	struct ike_frag_rx frag_rx[2];
-	struct ev_timer frag_timer;
+	/* Reassembly (request [0], response [1]) and its timeout, allocated
+	 * by sa_frag_rx() when a fragment arrives and freed when neither
+	 * direction holds a partial message (most SAs never fragment). */
+	struct ike_sa_frag *fragst;
 	uint64_t frags_sent, frags_rcvd, frags_refused; /* show sa */
 	/* CHILD SAs moved in place to new endpoints (natt.c, mobike). */
 	uint32_t children_moved;
@@ -463,7 +476,11 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len);
 /* Send and cache the response to the peer's request mid. */
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len);
 void sa_request_done(struct ike_sa *sa);
-/* (Re)arm the timeout of the IKE fragments being reassembled. */
+/* The reassembly of the peer's requests (response false) or responses,
+ * allocating sa->fragst if needed; NULL when out of memory. */
+struct ike_frag_rx *sa_frag_rx(struct ike_sa *sa, bool response);
+/* (Re)arm the timeout of the IKE fragments being reassembled; with no
+ * partial message left, sa->fragst is freed. */
 void sa_frag_timer(struct ike_sa *sa, struct ev_loop *loop);
 /*
  * Inbound message classification by message ID (RFC 7296 §2.1, §2.3),

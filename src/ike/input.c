@@ -195,7 +195,7 @@ static const char *frag_refusal(int rc)
 static bool frag_input(struct ike_sa *sa, struct ike_msg *m, bool response,
 		       int *prc)
 {
-	struct ike_frag_rx *rx = &sa->frag_rx[response ? 1 : 0];
+	struct ike_frag_rx *rx;
 	char why[160];
 	size_t n = 0;
 	long joined;
@@ -218,6 +218,16 @@ static bool frag_input(struct ike_sa *sa, struct ike_msg *m, bool response,
 			    m->skf_total, m->hdr.msgid,
 			    m->reject ? ikev2_reject_str(m, why, sizeof(why))
 				      : strerror(-rc));
+		return false;
+	}
+	rx = sa_frag_rx(sa, response);
+	if (!rx) {
+		mem_wipe(frag_plain, n);
+		sa->frags_refused++;
+		log_rl_warn(MOD,
+			    "IKE SA #%u: %s fragment %u/%u of %u refused: %s",
+			    sa->id, exch_name(m->hdr.exch), m->skf_num,
+			    m->skf_total, m->hdr.msgid, strerror(ENOMEM));
 		return false;
 	}
 	rc = ike_frag_add(rx, m->hdr.msgid, m->skf_num, m->skf_total,

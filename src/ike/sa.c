@@ -117,12 +117,14 @@ static void frag_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	int i;
 
 	(void)t;
+	if (!sa->fragst)
+		return;
 	for (i = 0; i < 2; i++) {
-		uint32_t mid = sa->frag_rx[i].mid;
-		uint16_t have = sa->frag_rx[i].count,
-			 total = sa->frag_rx[i].total;
+		struct ike_frag_rx *rx = &sa->fragst->rx[i];
+		uint32_t mid = rx->mid;
+		uint16_t have = rx->count, total = rx->total;
 
-		if (ike_frag_expire(&sa->frag_rx[i], now))
+		if (ike_frag_expire(rx, now))
 			log_rl_warn(MOD,
 				    "IKE SA #%u: fragmented %s %u never "
 				    "completed (%u of %u fragments), dropped",
@@ -132,18 +134,45 @@ static void frag_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	sa_frag_timer(sa, loop);
 }
 
+static void frag_free(struct ike_sa *sa)
+{
+	if (!sa->fragst)
+		return;
+	ev_timer_stop(sa->d->loop, &sa->fragst->timer);
+	ike_frag_reset(&sa->fragst->rx[0]);
+	ike_frag_reset(&sa->fragst->rx[1]);
+	free(sa->fragst);
+	sa->fragst = NULL;
+}
+
+struct ike_frag_rx *sa_frag_rx(struct ike_sa *sa, bool response)
+{
+	if (!sa->fragst) {
+		sa->fragst = calloc(1, sizeof(*sa->fragst));
+		if (!sa->fragst)
+			return NULL;
+		ev_timer_init(&sa->fragst->timer, frag_fire, sa);
+	}
+	return &sa->fragst->rx[response ? 1 : 0];
+}
+
 void sa_frag_timer(struct ike_sa *sa, struct ev_loop *loop)
 {
 	uint64_t now = ev_now_ms(), due = UINT64_MAX;
 	int i;
 
-	ev_timer_stop(loop, &sa->frag_timer);
-	for (i = 0; i < 2; i++)
-		if (sa->frag_rx[i].active &&
-		    sa->frag_rx[i].start_ms + IKE_FRAG_TIMEOUT_MS < due)
-			due = sa->frag_rx[i].start_ms + IKE_FRAG_TIMEOUT_MS;
-	if (due != UINT64_MAX)
-		ev_timer_start(loop, &sa->frag_timer,
+	if (!sa->fragst)
+		return;
+	ev_timer_stop(loop, &sa->fragst->timer);
+	for (i = 0; i < 2; i++) {
+		const struct ike_frag_rx *rx = &sa->fragst->rx[i];
+		if (rx->active && rx->start_ms + IKE_FRAG_TIMEOUT_MS < due)
+			due = rx->start_ms + IKE_FRAG_TIMEOUT_MS;
+	}
+	if (due == UINT64_MAX)
+		frag_free(sa);
+	else
+		ev_timer_start(loop, &sa->fragst->timer,
 			       due > now ? due - now + 1 : 1);
 }
 
@@ -163,7 +192,6 @@ struct ike_sa *ike_sa_new(struct iked *d, bool initiator)
 	ev_timer_init(&sa->rtx, rtx_fire, sa);
 	ev_timer_init(&sa->life, ike_life_fire, sa);
 	ev_timer_init(&sa->dpd, ike_dpd_fire, sa);
-	ev_timer_init(&sa->frag_timer, frag_fire, sa);
 	sa->next = d->sas;
 	if (d->sas)
 		d->sas->pprev = &sa->next;
@@ -349,11 +377,11 @@ static void free_cache(struct ike_sa *sa)
 {
 	size_t i;
 
-	for (i = 0; i < IKE_WINDOW_MAX; i++) {
+	for (i = 0; i < sa->ncache; i++)
 		free(sa->cache[i].pkt);
-		sa->cache[i].pkt = NULL;
-		sa->cache[i].valid = false;
-	}
+	free(sa->cache);
+	sa->cache = NULL;
+	sa->ncache = 0;
 }
 
 void ike_sa_free(struct ike_sa *sa)
@@ -364,9 +392,7 @@ void ike_sa_free(struct ike_sa *sa)
 	ev_timer_stop(d->loop, &sa->rtx);
 	ev_timer_stop(d->loop, &sa->life);
 	ev_timer_stop(d->loop, &sa->dpd);
-	ev_timer_stop(d->loop, &sa->frag_timer);
-	ike_frag_reset(&sa->frag_rx[0]);
-	ike_frag_reset(&sa->frag_rx[1]);
+	frag_free(sa);
 	while (sa->children)
 		child_free(sa->children);
 	if (sa->active)
@@ -442,7 +468,8 @@ static void sa_kill(struct ike_sa *sa, const char *why, bool quiet)
 	ev_timer_stop(sa->d->loop, &sa->rtx);
 	ev_timer_stop(sa->d->loop, &sa->life);
 	ev_timer_stop(sa->d->loop, &sa->dpd);
-	ev_timer_stop(sa->d->loop, &sa->frag_timer);
+	if (sa->fragst)
+		ev_timer_stop(sa->d->loop, &sa->fragst->timer);
 	dead_add(sa);
 	iked_schedule_reap(sa->d);
 }
@@ -696,10 +723,41 @@ void sa_request_verified(struct ike_sa *sa, const struct ike_msg *m,
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len)
 {
 	uint32_t w = sa->our_window ? sa->our_window : 1;
+	struct ike_path to;
 	struct resp_cache *c;
 
 	if (w > IKE_WINDOW_MAX)
 		w = IKE_WINDOW_MAX;
+	/* RFC 7296 §2.11: the response goes to the address and port the
+	 * request came from (and from the address it was sent to), which
+	 * after a move of the peer is not sa->peer. */
+	if (sa->rx_req_from_set && sa->rx_req_mid == mid) {
+		to = sa->rx_req_from;
+	} else {
+		to.local = sa->local;
+		to.peer = sa->peer;
+		to.natt = sa->natt;
+	}
+	if (mid >= sa->peer_mid_next)
+		sa->peer_mid_next = mid + 1;
+	if (sa->ncache < w) {
+		/* RFC 7296 §2.1: one cached response per message ID of the
+		 * window (our_window is fixed when the SA is made, so this
+		 * runs once per SA). */
+		struct resp_cache *n = reallocarray(sa->cache, w, sizeof(*n));
+		if (!n) {
+			log_rl_warn(MOD,
+				    "IKE SA #%u: no memory for the response "
+				    "cache: response %u sent, not kept",
+				    sa->id, mid);
+			sa_transmit_to(sa, &to, pkt, len);
+			free(pkt);
+			return -ENOMEM;
+		}
+		memset(n + sa->ncache, 0, (w - sa->ncache) * sizeof(*n));
+		sa->cache = n;
+		sa->ncache = w;
+	}
 	c = &sa->cache[mid % w];
 	free(c->pkt);
 	c->pkt = pkt;
@@ -713,18 +771,7 @@ int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len)
 		c->req_len = sa->rx_req_len;
 		memcpy(c->req_hash, sa->rx_req_hash, sizeof(c->req_hash));
 	}
-	/* RFC 7296 §2.11: the response goes to the address and port the
-	 * request came from (and from the address it was sent to), which
-	 * after a move of the peer is not sa->peer. */
-	if (sa->rx_req_from_set && sa->rx_req_mid == mid) {
-		c->to = sa->rx_req_from;
-	} else {
-		c->to.local = sa->local;
-		c->to.peer = sa->peer;
-		c->to.natt = sa->natt;
-	}
-	if (mid >= sa->peer_mid_next)
-		sa->peer_mid_next = mid + 1;
+	c->to = to;
 	sa_transmit_to(sa, &c->to, pkt, len);
 	return 0;
 }
@@ -751,7 +798,7 @@ void sa_resend_response(struct ike_sa *sa, uint32_t mid,
 {
 	size_t i;
 
-	for (i = 0; i < IKE_WINDOW_MAX; i++) {
+	for (i = 0; i < sa->ncache; i++) {
 		struct resp_cache *c = &sa->cache[i];
 
 		if (!c->valid || c->mid != mid)
@@ -805,7 +852,7 @@ bool sa_check_mid(struct ike_sa *sa, const struct ike_msg *m,
 				  sa->id, m->skf_num, mid);
 			return false;
 		}
-		for (i = 0; i < IKE_WINDOW_MAX; i++) {
+		for (i = 0; i < sa->ncache; i++) {
 			struct resp_cache *c = &sa->cache[i];
 
 			if (!c->valid || c->mid != mid)

@@ -294,6 +294,13 @@ static void test_engines_fragment(void **st)
 	assert_int_equal(b->frags_rcvd, a->frags_sent);
 	assert_int_equal(a->frags_rcvd, b->frags_sent);
 	assert_int_equal(a->frags_refused + b->frags_refused, 0);
+	/* The reassembly state is out of line and gone once nothing is
+	 * partial; the response cache holds our window (1), not 16. */
+	assert_null(a->fragst);
+	assert_null(b->fragst);
+	assert_int_equal(b->ncache, 1);
+	assert_non_null(b->cache);
+	assert_true(b->cache[0].valid);
 	assert_int_equal(kfake_sa_count(&A.kern), 2);
 	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
 }
@@ -332,17 +339,30 @@ static void test_engines_retransmit_and_hostile(void **st)
 	b = Bd.sas;
 	/* Duplicates of fragment 1 are refused, a forged fragment (bad
 	 * ICV) is dropped before anything is kept. */
+	assert_null(b->fragst);
 	h_deliver(q[0]);
+	assert_non_null(b->fragst); /* a partial request: allocated */
+	assert_true(b->fragst->rx[0].active);
+	/* The timeout (RFC 7383 §2.6) drops the partial message and frees
+	 * the state; fragment 1 then starts it again. */
+	assert_true(ev_timer_active(&b->fragst->timer));
+	b->fragst->rx[0].start_ms -= IKE_FRAG_TIMEOUT_MS + 1;
+	b->fragst->timer.cb(Bd.loop, &b->fragst->timer, b->fragst->timer.arg);
+	assert_null(b->fragst);
+	h_deliver(q[0]);
+	assert_non_null(b->fragst);
 	h_deliver(q[0]);
 	assert_int_equal(b->frags_refused, 1);
 	q[1]->data[q[1]->len - 1] ^= 1;
 	h_deliver(q[1]);
 	q[1]->data[q[1]->len - 1] ^= 1;
-	assert_int_equal(b->frags_rcvd, 1);
+	/* fragment 1 before and after the timeout */
+	assert_int_equal(b->frags_rcvd, 2);
 	assert_null(h_pop());
 	for (i = 1; i < nreq; i++)
 		h_deliver(q[i]);
 	assert_int_equal(b->state, IKE_S_ESTABLISHED);
+	assert_null(b->fragst); /* reassembled: freed */
 	/* The response fragments: dropped ("lost"). */
 	while ((k = h_pop())) {
 		nresp++;
@@ -362,6 +382,7 @@ static void test_engines_retransmit_and_hostile(void **st)
 	a = h_est(&A, NULL);
 	assert_non_null(a);
 	assert_int_equal(a->frags_rcvd, nresp);
+	assert_null(a->fragst);
 }
 
 static void test_engines_not_negotiated(void **st)

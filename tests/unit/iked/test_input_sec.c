@@ -272,6 +272,8 @@ static void snap_take(struct ike_sa *sa, struct snap *s)
 	s->dpd_when = ev_timer_active(&sa->dpd) ? sa->dpd.when_ms : 0;
 	s->natt = sa->natt;
 	for (unsigned i = 0; i < IKE_WINDOW_MAX; i++) {
+		if ((uint32_t)i >= sa->ncache)
+			continue;
 		s->cache[i].valid = sa->cache[i].valid;
 		s->cache[i].mid = sa->cache[i].mid;
 		s->cache[i].len = sa->cache[i].len;
