@@ -771,14 +771,20 @@ int auth_sig_check(EVP_PKEY *key, uint8_t method, const uint8_t *data,
 int auth_signed_octets(const struct ike_sa *sa, bool initiator_side,
 		       const uint8_t *idb, size_t idb_len, struct wr *o)
 {
-	int rc = ikev2_signed_octets(
-	    sa->algs.prf, initiator_side ? sa->init_req : sa->init_resp,
-	    initiator_side ? sa->init_req_len : sa->init_resp_len,
-	    initiator_side ? sa->nr : sa->ni,
-	    initiator_side ? sa->nr_len : sa->ni_len,
+	const struct ike_sa_init *in = sa->init;
+	int rc;
+
+	/* RFC 7296 §2.15: the signer's IKE_SA_INIT message and the other
+	 * side's nonce, kept until IKE_AUTH is done (ike_sa_init_free). */
+	if (!in)
+		return -EINVAL;
+	rc = ikev2_signed_octets(
+	    sa->algs.prf, initiator_side ? in->init_req : in->init_resp,
+	    initiator_side ? in->init_req_len : in->init_resp_len,
+	    initiator_side ? in->nr : in->ni,
+	    initiator_side ? in->nr_len : in->ni_len,
 	    initiator_side ? sa->keys.sk_pi : sa->keys.sk_pr, sa->keys.prf_len,
 	    idb, idb_len, o);
-
 	return rc ? rc : wr_error(o);
 }
 

@@ -91,6 +91,7 @@ void child_free(struct child_sa *c)
 	child_uninstall(c); /* no-op when nothing is left (idempotent) */
 	ev_timer_stop(c->ike->d->loop, &c->timer);
 	child_unlink(c);
+	free(c->nonce_min);
 	mem_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -760,8 +761,10 @@ static int child_keys_install(struct child_sa *c, const struct ike_policy *p,
 				     nr, nr_len, keymat, 2 * per);
 	if (rc < 0)
 		return rc;
-	c->nonce_min_len = ikev2_nonce_lowest(
-	    ni, ni_len, nr, nr_len, c->nonce_min, sizeof(c->nonce_min));
+	if (ike_nonce_min_set(&c->nonce_min, &c->nonce_min_len, ni, ni_len, nr,
+			      nr_len) < 0)
+		log_warn(MOD, "CHILD SA #%u: no memory for its lowest nonce",
+			 c->id);
 	rc = child_install(c, p, keymat, enc_len, integ_len);
 	mem_wipe(keymat, sizeof(keymat));
 	if (rc == 0) {

@@ -284,6 +284,12 @@ void ike_auth_process_i(struct ike_sa *sa, struct task *t,
 		ike_sa_kill(sa, "configuration gone");
 		return;
 	}
+	if (!sa->init) {
+		/* Only an SA in AUTH_SENT runs this task; it has the
+		 * IKE_SA_INIT material until established. */
+		ike_sa_kill(sa, "IKE_AUTH response without IKE_SA_INIT");
+		return;
+	}
 	if (!ikev2_msg_find(m, IKEV2_PL_AUTH)) {
 		/* Context check: the codec requires AUTH unless the
 		 * response carries an error; then the IKE SA failed
@@ -362,8 +368,11 @@ void ike_auth_process_i(struct ike_sa *sa, struct task *t,
 	ike_sa_established(sa);
 	cp_read_reply(sa, m); /* assigned address (cp.c) */
 	if (t->state)
-		child_complete(sa, t->state, m, NULL, 0, sa->ni, sa->ni_len,
-			       sa->nr, sa->nr_len);
+		child_complete(sa, t->state, m, NULL, 0, sa->init->ni,
+			       sa->init->ni_len, sa->init->nr,
+			       sa->init->nr_len);
+	/* Nothing reads the IKE_SA_INIT material from here on. */
+	ike_sa_init_free(sa);
 }
 
 /* ---- responder ---- */
@@ -404,7 +413,7 @@ void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 	int child_rc = -1, rc;
 	bool have_child;
 
-	if (sa->state != IKE_S_INIT_DONE || m->hdr.msgid != 1) {
+	if (sa->state != IKE_S_INIT_DONE || m->hdr.msgid != 1 || !sa->init) {
 		send_error_response(sa, m->hdr.exch, m->hdr.msgid,
 				    IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
@@ -560,9 +569,9 @@ void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 
 	have_child = ikev2_msg_find(m, IKEV2_PL_SA) != NULL;
 	if (have_child)
-		child_rc =
-		    child_process_r(sa, m, NULL, 0, sa->ni, sa->ni_len, sa->nr,
-				    sa->nr_len, false, IKEV2_DH_NONE, &res);
+		child_rc = child_process_r(
+		    sa, m, NULL, 0, sa->init->ni, sa->init->ni_len,
+		    sa->init->nr, sa->init->nr_len, false, IKEV2_DH_NONE, &res);
 
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_AUTH, true, m->hdr.msgid, true);
 	put_id(&b, IKEV2_PL_IDr, &sa->id_local);
@@ -597,4 +606,8 @@ void ike_auth_process_r(struct ike_sa *sa, const struct ike_msg *m)
 		 sa->id, sa->remote, ike_id_str(&sa->id_local, b1, sizeof(b1)),
 		 ike_id_str(&sa->id_peer, b2, sizeof(b2)));
 	ike_sa_established(sa);
+	/* The response is cached (a retransmitted IKE_AUTH request gets it
+	 * again, RFC 7296 §2.1): nothing reads the IKE_SA_INIT material
+	 * from here on. */
+	ike_sa_init_free(sa);
 }

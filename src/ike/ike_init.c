@@ -82,9 +82,9 @@ static int derive_keys(struct ike_sa *sa, const uint8_t *peer_ke,
 			       da->secret_len);
 	if (rc < 0)
 		return rc;
-	rc = ikev2_derive_ike_keys(&sa->algs, gir, da->secret_len, sa->ni,
-				   sa->ni_len, sa->nr, sa->nr_len, sa->spi_i,
-				   sa->spi_r, &sa->keys);
+	rc = ikev2_derive_ike_keys(
+	    &sa->algs, gir, da->secret_len, sa->init->ni, sa->init->ni_len,
+	    sa->init->nr, sa->init->nr_len, sa->spi_i, sa->spi_r, &sa->keys);
 	mem_wipe(gir, sizeof(gir));
 	if (rc < 0)
 		return rc;
@@ -135,6 +135,8 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 
 	if (!r)
 		return -ENOENT;
+	if (!ike_sa_init_get(sa))
+		return -ENOMEM;
 	if (!st) {
 		st = calloc(1, sizeof(*st));
 		if (!st)
@@ -158,10 +160,11 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	da = crypto_dh_lookup(sa->dh_group);
 	if (!da || crypto_dh_public(sa->dh, ke, da->pub_len) < 0)
 		return -EINVAL;
-	if (!sa->ni_len) {
+	if (!sa->init->ni_len) {
 		/* §2.10: a nonce nobody chose is no nonce: no RNG, no SA. */
-		if (crypto_random(sa->ni, sa->ni_len = NONCE_LEN) < 0) {
-			sa->ni_len = 0;
+		if (crypto_random(sa->init->ni, sa->init->ni_len = NONCE_LEN) <
+		    0) {
+			sa->init->ni_len = 0;
 			ike_sa_kill(sa, "no random bytes for Ni");
 			return 1;
 		}
@@ -170,12 +173,12 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 	sa->mid_next = 0;
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_SA_INIT, false, 0, false);
 	/* §2.6: the COOKIE notify must be the first payload. */
-	if (sa->cookie_len)
-		ikev2_put_notify_simple(&b, IKEV2_N_COOKIE, sa->cookie,
-					sa->cookie_len);
+	if (sa->init->cookie_len)
+		ikev2_put_notify_simple(&b, IKEV2_N_COOKIE, sa->init->cookie,
+					sa->init->cookie_len);
 	ikev2_put_sa(&b, &st->offer);
 	ikev2_put_ke(&b, sa->dh_group, ke, da->pub_len);
-	ikev2_put_nonce(&b, sa->ni, sa->ni_len);
+	ikev2_put_nonce(&b, sa->init->ni, sa->init->ni_len);
 	if (r->nat_traversal)
 		natt_put_natd_v2(&b, sa);
 	/* RFC 7383 §2.3: offered in the request, accepted in the response. */
@@ -195,7 +198,8 @@ int ike_init_initiate(struct ike_sa *sa, struct task *t)
 		rc = ikev2_wr_finish(&b, &pkt, &len);
 		if (rc < 0)
 			return rc;
-		if (!store_copy(&sa->init_req, &sa->init_req_len, pkt, len)) {
+		if (!store_copy(&sa->init->init_req, &sa->init->init_req_len,
+				pkt, len)) {
 			free(pkt);
 			return -ENOMEM;
 		}
@@ -257,7 +261,7 @@ bool ike_init_response_usable(const struct ike_sa *sa, const struct ike_msg *m)
 	if (!r || !st)
 		return true; /* our own state is gone: ike_init_process_i() */
 	if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n)) {
-		if (n.len >= 1 && n.len <= sizeof(sa->cookie) &&
+		if (n.len >= 1 && n.len <= sizeof(sa->init->cookie) &&
 		    sa->init_retries < INIT_RETRY_MAX)
 			return true;
 		why = "unusable COOKIE (or too many restarts)";
@@ -329,12 +333,12 @@ void ike_init_process_i(struct ike_sa *sa, struct task *t,
 	}
 	/* §2.6: the responder wants a cookie; resend with it. */
 	if (ikev2_msg_find_notify(m, IKEV2_N_COOKIE, &n)) {
-		if (n.len < 1 || n.len > sizeof(sa->cookie)) {
+		if (n.len < 1 || n.len > sizeof(sa->init->cookie)) {
 			ike_sa_kill(sa, "bad COOKIE");
 			return;
 		}
-		memcpy(sa->cookie, n.data, n.len);
-		sa->cookie_len = n.len;
+		memcpy(sa->init->cookie, n.data, n.len);
+		sa->init->cookie_len = n.len;
 		log_info(MOD, "IKE SA #%u: responder asked for a COOKIE",
 			 sa->id);
 		init_restart(sa, t);
@@ -385,10 +389,10 @@ void ike_init_process_i(struct ike_sa *sa, struct task *t,
 		ike_sa_kill(sa, "bad nonce in IKE_SA_INIT response");
 		return;
 	}
-	memcpy(sa->nr, nonce.data, nonce.len);
-	sa->nr_len = nonce.len;
+	memcpy(sa->init->nr, nonce.data, nonce.len);
+	sa->init->nr_len = nonce.len;
 	sa->spi_r = m->hdr.spi_r;
-	if (!store_copy(&sa->init_resp, &sa->init_resp_len, m->raw,
+	if (!store_copy(&sa->init->init_resp, &sa->init->init_resp_len, m->raw,
 			m->raw_len)) {
 		ike_sa_kill(sa, "out of memory");
 		return;
@@ -650,6 +654,10 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	sa = ike_sa_new(d, false);
 	if (!sa)
 		return;
+	if (!ike_sa_init_get(sa)) {
+		ike_sa_kill(sa, "no memory for IKE_SA_INIT");
+		return;
+	}
 	snprintf(sa->remote, sizeof(sa->remote), "%s", r->name);
 	sa->local = *local;
 	sa->peer = *peer;
@@ -660,7 +668,7 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 		rc = crypto_random(&sa->spi_r, sizeof(sa->spi_r));
 	while (rc == 0 && sa->spi_r == 0);
 	if (rc == 0)
-		rc = crypto_random(sa->nr, NONCE_LEN);
+		rc = crypto_random(sa->init->nr, NONCE_LEN);
 	if (rc < 0) {
 		log_rl_warn(MOD,
 			    "IKE_SA_INIT from %s: no random bytes, "
@@ -676,11 +684,12 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	sa->dh_group = suite.dh;
 	if (dos_ho_add(sa) < 0)
 		goto fail;
-	memcpy(sa->ni, nonce.data, nonce.len);
-	sa->ni_len = nonce.len;
-	sa->nr_len = NONCE_LEN;
+	memcpy(sa->init->ni, nonce.data, nonce.len);
+	sa->init->ni_len = nonce.len;
+	sa->init->nr_len = NONCE_LEN;
 	sa->peer_mid_next = 0;
-	if (!store_copy(&sa->init_req, &sa->init_req_len, m->raw, m->raw_len))
+	if (!store_copy(&sa->init->init_req, &sa->init->init_req_len, m->raw,
+			m->raw_len))
 		goto fail;
 	if (r->nat_traversal)
 		natt_check_natd_v2(sa, m);
@@ -697,8 +706,8 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	/* The DH work and the key derivation run in a crypto worker
 	 * (cwork.h) on a copy of what they need; init_respond() answers
 	 * when they are done (at once without workers). */
-	if (ke.len > sizeof(j->peer_ke) || sa->ni_len > sizeof(j->ni) ||
-	    sa->nr_len > sizeof(j->nr))
+	if (ke.len > sizeof(j->peer_ke) || sa->init->ni_len > sizeof(j->ni) ||
+	    sa->init->nr_len > sizeof(j->nr))
 		goto fail;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -713,10 +722,10 @@ void ike_init_process_r(struct iked *d, const struct ike_ep *local,
 	j->suite = suite;
 	memcpy(j->peer_ke, ke.data, ke.len);
 	j->peer_ke_len = ke.len;
-	memcpy(j->ni, sa->ni, sa->ni_len);
-	j->ni_len = sa->ni_len;
-	memcpy(j->nr, sa->nr, sa->nr_len);
-	j->nr_len = sa->nr_len;
+	memcpy(j->ni, sa->init->ni, sa->init->ni_len);
+	j->ni_len = sa->init->ni_len;
+	memcpy(j->nr, sa->init->nr, sa->init->nr_len);
+	j->nr_len = sa->init->nr_len;
 	sa->init_pending = true;
 	ike_sa_nego_timer(sa); /* a half-open SA does not linger */
 	cwork_submit(d, &j->job);
@@ -761,7 +770,7 @@ static void init_respond(struct ike_sa *sa, const struct init_job *j)
 	rc = msg_start(sa, &b, IKEV2_EXCH_IKE_SA_INIT, true, 0, false);
 	ikev2_put_sa(&b, &answer);
 	ikev2_put_ke(&b, suite.dh, j->pub, da->pub_len);
-	ikev2_put_nonce(&b, sa->nr, sa->nr_len);
+	ikev2_put_nonce(&b, sa->init->nr, sa->init->nr_len);
 	if (r->nat_traversal)
 		natt_put_natd_v2(&b, sa);
 	if (sa->frag)
@@ -776,7 +785,8 @@ static void init_respond(struct ike_sa *sa, const struct init_job *j)
 	}
 	if (ikev2_wr_finish(&b, &pkt, &len) < 0)
 		goto fail;
-	if (!store_copy(&sa->init_resp, &sa->init_resp_len, pkt, len)) {
+	if (!store_copy(&sa->init->init_resp, &sa->init->init_resp_len, pkt,
+			len)) {
 		free(pkt);
 		goto fail;
 	}

@@ -111,8 +111,9 @@ struct child_sa {
 	bool cpi_in_installed, cpi_out_installed;
 	bool cpi_larval; /* cpi_in came from getspi: complete by update */
 	struct ikev2_suite algs;
-	uint8_t nonce_min[IKE_NONCE_MAX]; /* lowest nonce of the exchange
-					   * that created it (§2.8.1) */
+	/* lowest nonce of the exchange that created it (§2.8.1), a copy of
+	 * its length (ike_nonce_min_set); NULL/0 = none */
+	uint8_t *nonce_min;
 	size_t nonce_min_len;
 	uint32_t rekeyed_by;  /* child id that replaces this one */
 	bool rekey_collision; /* peer rekeyed it while we did too */
@@ -179,6 +180,20 @@ struct resp_cache {
  * must not be an amplifier (RFC 7296 §2.1). */
 #define IKE_RESEND_PER_SEC 5
 
+/* What IKE_SA_INIT leaves for IKE_AUTH (ike_sa's init): both messages
+ * (RFC 7296 §2.15: each side signs its own and MACs the other's nonce;
+ * the responder also compares a retransmitted request with init_req),
+ * the nonces for the first CHILD SA's keys (§2.17) and the initiator's
+ * COOKIE (§2.6). */
+struct ike_sa_init {
+	uint8_t *init_req, *init_resp; /* full messages (AUTH octets) */
+	size_t init_req_len, init_resp_len;
+	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
+	size_t ni_len, nr_len;
+	uint8_t cookie[64];
+	size_t cookie_len;
+};
+
 /* RFC 7383 §2.6 reassembly state of an IKE SA, out of line (ike_sa's
  * fragst): one message per direction and the timeout dropping it. */
 struct ike_sa_frag {
@@ -210,15 +225,13 @@ struct ike_sa {
 	bool keys_ready;
 	struct ike_id id_local, id_peer;
 
-	/* IKE_SA_INIT material needed later for AUTH and rekey. */
-	uint8_t *init_req, *init_resp; /* full messages (AUTH octets) */
-	size_t init_req_len, init_resp_len;
-	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
-	size_t ni_len, nr_len;
+	/* IKE_SA_INIT material for IKE_AUTH (struct ike_sa_init): made by
+	 * the IKE_SA_INIT exchange, freed by ike_sa_init_free() once
+	 * IKE_AUTH established the SA (nothing later reads it: a rekey
+	 * brings its own nonces, RFC 7296 §2.18); NULL otherwise. */
+	struct ike_sa_init *init;
 	struct crypto_dh *dh; /* DH context while negotiating */
 	uint16_t dh_group;
-	uint8_t cookie[64];
-	size_t cookie_len;
 	unsigned init_retries; /* INVALID_KE / COOKIE restarts */
 
 	/* Message IDs (RFC 7296 §2.3). */
@@ -271,7 +284,9 @@ struct ike_sa {
 	bool half_open;	     /* counted in d->half_open (dos.c) */
 	struct dos_link ho;  /* while half_open */
 	uint32_t rekeyed_to; /* id of the SA that replaced this one */
-	uint8_t nonce_min[IKE_NONCE_MAX]; /* §2.8.2 collision rule */
+	/* §2.8.2 collision rule: as child_sa's nonce_min (a rekey's
+	 * successor only) */
+	uint8_t *nonce_min;
 	size_t nonce_min_len;
 	uint64_t bytes_in, bytes_out; /* IKE traffic, for show sa */
 	uint64_t natt_ka_ms;	      /* natt.c: last NAT keepalive sent */
@@ -476,6 +491,15 @@ int sa_send_request(struct ike_sa *sa, uint8_t exch, uint8_t *pkt, size_t len);
 /* Send and cache the response to the peer's request mid. */
 int sa_send_response(struct ike_sa *sa, uint32_t mid, uint8_t *pkt, size_t len);
 void sa_request_done(struct ike_sa *sa);
+/* RFC 7296 §2.8.1/§2.8.2: *dst becomes a copy of the lower of an
+ * exchange's nonces (ikev2_nonce_lowest), an earlier one freed; 0 or
+ * -ENOMEM (then *dst NULL, *dlen 0: such an SA compares lowest). */
+int ike_nonce_min_set(uint8_t **dst, size_t *dlen, const uint8_t *ni,
+		      size_t ni_len, const uint8_t *nr, size_t nr_len);
+/* sa->init, allocated if needed (NULL when out of memory); freed (and
+ * wiped) by ike_sa_init_free() when IKE_AUTH established the SA. */
+struct ike_sa_init *ike_sa_init_get(struct ike_sa *sa);
+void ike_sa_init_free(struct ike_sa *sa);
 /* The reassembly of the peer's requests (response false) or responses,
  * allocating sa->fragst if needed; NULL when out of memory. */
 struct ike_frag_rx *sa_frag_rx(struct ike_sa *sa, bool response);

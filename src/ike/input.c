@@ -378,9 +378,10 @@ void ike_input(struct iked *d, const struct ike_ep *local,
 			/* §2.1: a retransmitted IKE_SA_INIT request is the
 			 * exact request we answered; anything else with
 			 * its SPIi changes nothing. */
-			if (sa->state == IKE_S_INIT_DONE && sa->init_req &&
-			    sa->init_req_len == len &&
-			    memcmp(sa->init_req, pkt, len) == 0)
+			if (sa->state == IKE_S_INIT_DONE && sa->init &&
+			    sa->init->init_req &&
+			    sa->init->init_req_len == len &&
+			    memcmp(sa->init->init_req, pkt, len) == 0)
 				sa_resend_response(sa, 0, NULL);
 			else if (sa->init_pending)
 				; /* still in a crypto worker (cwork.h) */

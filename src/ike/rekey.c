@@ -99,8 +99,10 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 		ike_sa_kill(n, "rekey key derivation failed");
 		return NULL;
 	}
-	n->nonce_min_len = ikev2_nonce_lowest(
-	    ni, ni_len, nr, nr_len, n->nonce_min, sizeof(n->nonce_min));
+	if (ike_nonce_min_set(&n->nonce_min, &n->nonce_min_len, ni, ni_len, nr,
+			      nr_len) < 0)
+		log_warn(MOD, "IKE SA #%u: no memory for its lowest nonce",
+			 n->id);
 	ike_sa_set_state(n, IKE_S_ESTABLISHED);
 	return n;
 }

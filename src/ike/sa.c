@@ -176,6 +176,43 @@ void sa_frag_timer(struct ike_sa *sa, struct ev_loop *loop)
 			       due > now ? due - now + 1 : 1);
 }
 
+int ike_nonce_min_set(uint8_t **dst, size_t *dlen, const uint8_t *ni,
+		      size_t ni_len, const uint8_t *nr, size_t nr_len)
+{
+	size_t n = ni_len > nr_len ? ni_len : nr_len;
+	uint8_t *p;
+
+	free(*dst);
+	*dst = NULL;
+	*dlen = 0;
+	p = malloc(n ? n : 1);
+	if (!p)
+		return -ENOMEM;
+	*dlen = ikev2_nonce_lowest(ni, ni_len, nr, nr_len, p, n);
+	*dst = p;
+	return 0;
+}
+
+struct ike_sa_init *ike_sa_init_get(struct ike_sa *sa)
+{
+	if (!sa->init)
+		sa->init = calloc(1, sizeof(*sa->init));
+	return sa->init;
+}
+
+void ike_sa_init_free(struct ike_sa *sa)
+{
+	struct ike_sa_init *in = sa->init;
+
+	if (!in)
+		return;
+	free(in->init_req);
+	free(in->init_resp);
+	mem_wipe(in, sizeof(*in));
+	free(in);
+	sa->init = NULL;
+}
+
 struct ike_sa *ike_sa_new(struct iked *d, bool initiator)
 {
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
@@ -419,8 +456,8 @@ void ike_sa_free(struct ike_sa *sa)
 	dos_ho_del(sa);
 	free(sa->req_pkt);
 	free_cache(sa);
-	free(sa->init_req);
-	free(sa->init_resp);
+	ike_sa_init_free(sa);
+	free(sa->nonce_min);
 	crypto_dh_free(sa->dh);
 	ikev2_sk_free(&sa->sk_in);
 	ikev2_sk_free(&sa->sk_out);

@@ -54,6 +54,7 @@ static const char *const peer_files[4] = {PKI_DIR "/ca.pem", PKI_DIR "/ee.pem",
 static void fixture(struct ike_sa *sa, struct iked *d, bool peer_init)
 {
 	static uint8_t init_req[64], init_resp[64];
+	static struct ike_sa_init in;
 
 	memset(sa, 0, sizeof(*sa));
 	memset(d, 0, sizeof(*d));
@@ -69,13 +70,15 @@ static void fixture(struct ike_sa *sa, struct iked *d, bool peer_init)
 	sa->keys.prf_len = 32;
 	memset(sa->keys.sk_pi, 0xa5, 32);
 	memset(sa->keys.sk_pr, 0x5a, 32);
-	sa->init_req = init_req;
-	sa->init_req_len = sizeof(init_req);
-	sa->init_resp = init_resp;
-	sa->init_resp_len = sizeof(init_resp);
-	memset(sa->ni, 0x11, 32);
-	memset(sa->nr, 0x22, 32);
-	sa->ni_len = sa->nr_len = 32;
+	memset(&in, 0, sizeof(in));
+	sa->init = &in;
+	in.init_req = init_req;
+	in.init_req_len = sizeof(init_req);
+	in.init_resp = init_resp;
+	in.init_resp_len = sizeof(init_resp);
+	memset(in.ni, 0x11, 32);
+	memset(in.nr, 0x22, 32);
+	in.ni_len = in.nr_len = 32;
 	snprintf(sa->remote, sizeof(sa->remote), "peer");
 }
 

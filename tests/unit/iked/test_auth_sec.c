@@ -840,7 +840,7 @@ static void test_init_cookie_invalid_ke_still_work(void **st)
 	rb->dh.a[0].id = 19;
 	establish();
 	assert_int_equal(h_est(&A, NULL)->algs.dh, 19);
-	assert_true(h_est(&A, NULL)->cookie_len > 0);
+	assert_true(Bd.dos.st.cookies_sent >= 1);
 }
 
 /* ---- defect 5: the remote chosen by IDi re-checks the IKE suite ---- */

@@ -106,6 +106,17 @@ static void establish(void)
 	assert_int_equal(a->children->spi_in, b->children->spi_out);
 	assert_int_equal(a->children->spi_out, b->children->spi_in);
 	assert_int_equal(a->children->reqid, 7);
+	/* IKE_AUTH done: the IKE_SA_INIT material is freed at both ends;
+	 * the CHILD SA keeps a copy of its exchange's lowest nonce (the
+	 * same at both ends, §2.8.1), no longer an inline 256 octets. */
+	assert_null(a->init);
+	assert_null(b->init);
+	assert_non_null(a->children->nonce_min);
+	assert_true(a->children->nonce_min_len >= 16);
+	assert_int_equal(a->children->nonce_min_len,
+			 b->children->nonce_min_len);
+	assert_memory_equal(a->children->nonce_min, b->children->nonce_min,
+			    a->children->nonce_min_len);
 	/* in + out on each side, in each fake kernel */
 	assert_int_equal(kfake_sa_count(&A.kern), 2);
 	assert_int_equal(kfake_sa_count(&Bd.kern), 2);
@@ -153,7 +164,11 @@ static void test_cookie(void **st)
 	Bd.cfg->remote[0].cookie_required = true;
 	establish();
 	assert_int_equal(h_sent, 6);
-	assert_true(live_sa(&A)->cookie_len > 0);
+	assert_int_equal(Bd.dos.st.cookies_sent, 1);
+	/* IKE_AUTH done: the IKE_SA_INIT material (cookie included) is
+	 * freed at both ends. */
+	assert_null(live_sa(&A)->init);
+	assert_null(live_sa(&Bd)->init);
 }
 
 static void test_retransmit_and_cache(void **st)
@@ -352,6 +367,10 @@ static void test_ike_rekey(void **st, bool from_a)
 	assert_int_equal(a->initiator, from_a);
 	assert_int_equal(h_count_sas(&A), 1);
 	assert_int_equal(h_count_sas(&Bd), 1);
+	/* §2.8.2: the successor's lowest nonce, the same at both ends. */
+	assert_non_null(a->nonce_min);
+	assert_int_equal(a->nonce_min_len, b->nonce_min_len);
+	assert_memory_equal(a->nonce_min, b->nonce_min, a->nonce_min_len);
 	/* The children moved and still work: rekey one over the new SA. */
 	assert_int_equal(count_children(a, CHILD_S_INSTALLED), 1);
 	ike_queue_child_rekey(a, a->children);
