@@ -148,6 +148,33 @@ static void shape_put(struct espd *d, struct espd_shape *sh)
 	free(sh);
 }
 
+static void lc_clear(struct espd *d)
+{
+	d->lc.out_ok = d->lc.in_ok = d->lc.sa_ok = false;
+}
+
+void espd_batch_begin(struct espd *d)
+{
+	lc_clear(d);
+	d->lc.on = true;
+}
+
+void espd_batch_end(struct espd *d)
+{
+	lc_clear(d);
+	d->lc.on = false;
+}
+
+/* The same flow as espd_flow() builds (every other field zero). */
+static bool flow_eq(const struct ksel *a, const struct ksel *b)
+{
+	return a->af == b->af && a->proto == b->proto && a->sport == b->sport &&
+	       a->dport == b->dport && a->sport_mask == b->sport_mask &&
+	       a->dport_mask == b->dport_mask && a->src_plen == b->src_plen &&
+	       a->dst_plen == b->dst_plen && a->ifindex == b->ifindex &&
+	       espd_addr_eq(&a->src, &b->src) && espd_addr_eq(&a->dst, &b->dst);
+}
+
 /* Enter p (its selector and direction) into the selector index. */
 static int pol_sel_add(struct espd *d, struct espd_pol *p)
 {
@@ -156,6 +183,7 @@ static int pol_sel_add(struct espd *d, struct espd_pol *p)
 
 	if (!sh)
 		return -ENOMEM;
+	lc_clear(d);
 	sh->n++;
 	p->shape = sh;
 	p->sel_h = shape_hash(sh, &p->p.sel.src, &p->p.sel.dst);
@@ -169,6 +197,7 @@ static int pol_sel_add(struct espd *d, struct espd_pol *p)
 
 static void pol_sel_del(struct espd *d, struct espd_pol *p)
 {
+	lc_clear(d);
 	if (!p->shape)
 		return;
 	hidx_del(&d->pol_sel, p->sel_h, (uintptr_t)p);
@@ -252,7 +281,14 @@ struct espd_pol *espd_spd_lookup(struct espd *d, enum kdir dir,
 {
 	struct espd_pol *best = NULL;
 
+	if (dir == KDIR_OUT && d->lc.out_ok && flow_eq(&d->lc.out_flow, flow))
+		return d->lc.out_pol;
 	spd_each(d, dir, flow, best_cb, &best);
+	if (dir == KDIR_OUT && d->lc.on) {
+		d->lc.out_ok = true;
+		d->lc.out_flow = *flow;
+		d->lc.out_pol = best;
+	}
 	return best;
 }
 
@@ -388,6 +424,7 @@ static struct espd_sa *sa_find(struct espd *d, uint8_t proto, uint32_t spi,
 /* Link a new SA: the list (newest first) and both indexes. */
 static int sa_link(struct espd *d, struct espd_sa *sa)
 {
+	lc_clear(d);
 	if (hidx_add(&d->sa_spi, u32_hash(sa->k.spi), (uintptr_t)sa) < 0)
 		return -ENOMEM;
 	if (sa->k.reqid &&
@@ -408,8 +445,22 @@ static int sa_link(struct espd *d, struct espd_sa *sa)
 struct espd_sa *espd_sa_in(struct espd *d, uint8_t proto, uint32_t spi,
 			   const struct kaddr *dst)
 {
-	struct espd_sa *s = sa_find(d, proto, spi, dst);
-	return s && !s->larval ? s : NULL;
+	struct espd_sa *s;
+
+	/* a GRO run of datagrams is mostly one SA's */
+	if (d->lc.sa_ok && d->lc.sa_spi == spi && d->lc.sa_proto == proto &&
+	    espd_addr_eq(&d->lc.sa_dst, dst))
+		return d->lc.sa;
+	s = sa_find(d, proto, spi, dst);
+	s = s && !s->larval ? s : NULL;
+	if (d->lc.on) {
+		d->lc.sa_ok = true;
+		d->lc.sa_spi = spi;
+		d->lc.sa_proto = proto;
+		d->lc.sa_dst = *dst;
+		d->lc.sa = s;
+	}
+	return s;
 }
 
 static bool tmpl_has_sa(const struct ktmpl *t, const struct espd_sa *sa)
@@ -460,8 +511,23 @@ bool espd_in_policy_ok(struct espd *d, struct espd_sa *const *chain, unsigned n,
 		if (chain[j]->k.sel.af &&
 		    !ksel_match_flow(&chain[j]->k.sel, flow))
 			return false;
-	spd_each(d, KDIR_IN, flow, in_ok_cb, &q);
-	spd_each(d, KDIR_FWD, flow, in_ok_cb, &q);
+	/* the same flow through the same SAs as the last packet of this
+	 * batch: the same policy (the walk depends on nothing else) */
+	if (d->lc.in_ok && d->lc.in_n == n &&
+	    memcmp(d->lc.in_chain, chain, n * sizeof(*chain)) == 0 &&
+	    flow_eq(&d->lc.in_flow, flow)) {
+		q.found = d->lc.in_pol;
+	} else {
+		spd_each(d, KDIR_IN, flow, in_ok_cb, &q);
+		spd_each(d, KDIR_FWD, flow, in_ok_cb, &q);
+		if (d->lc.on) {
+			d->lc.in_ok = true;
+			d->lc.in_n = n;
+			memcpy(d->lc.in_chain, chain, n * sizeof(*chain));
+			d->lc.in_flow = *flow;
+			d->lc.in_pol = q.found;
+		}
+	}
 	if (!q.found)
 		return false;
 	q.found->p.cur_packets++;
@@ -563,6 +629,7 @@ out_free:
 
 static void sa_unlink(struct espd *d, struct espd_sa *sa)
 {
+	lc_clear(d);
 	*sa->pprev = sa->next;
 	if (sa->next)
 		sa->next->pprev = sa->pprev;
@@ -581,11 +648,15 @@ static void sa_unlink(struct espd *d, struct espd_sa *sa)
 
 void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events)
 {
-	struct kevent ev = {.type = KEV_EXPIRE};
+	struct kevent ev;
 	char b[64];
 
+	/* called for every packet: nothing to zero when nothing happened */
 	if (!events)
 		return;
+	lc_clear(d);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = KEV_EXPIRE;
 	ev.u.expire.proto = sa->k.proto;
 	ev.u.expire.spi = sa->k.spi;
 	ev.u.expire.dst = sa->k.dst;

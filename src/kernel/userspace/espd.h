@@ -195,6 +195,8 @@ typedef uint8_t *(*off_buf_cb)(void *arg, size_t *cap);
 typedef int (*off_write_cb)(void *arg, uint8_t *buf, size_t len, unsigned nseg);
 
 uint64_t off_csum_add(uint64_t sum, const uint8_t *p, size_t n);
+uint64_t off_csum_copy(uint64_t sum, uint8_t *dst, const uint8_t *src,
+		       size_t n);
 uint16_t off_csum_fold(uint64_t sum);
 int off_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t off);
 int off_vnet_parse(const uint8_t *buf, size_t len, struct off_vnet *h);
@@ -395,6 +397,22 @@ struct espd {
 	/* SPD indexes: by shape + selector, by index */
 	struct espd_shape *shapes;
 	struct hidx pol_sel, pol_idx;
+	/* One-entry lookup caches of the packet path (espd_batch_begin):
+	 * the outbound policy of the last flow, the inbound policy check
+	 * of the last flow + SA chain, the last inbound SA.  Used only
+	 * inside one batch of packets (no control request runs there) and
+	 * cleared by every SPD or SAD change and every SA event. */
+	struct espd_lcache {
+		bool on, out_ok, in_ok, sa_ok;
+		struct ksel out_flow, in_flow;
+		struct espd_pol *out_pol, *in_pol;
+		unsigned in_n;
+		struct espd_sa *in_chain[KPOL_MAX_TMPL];
+		uint8_t sa_proto;
+		uint32_t sa_spi;
+		struct kaddr sa_dst;
+		struct espd_sa *sa;
+	} lc;
 	struct kpol_serials serials; /* owned policy indexes (kernel_priv.h) */
 	void *nl; /* struct mnl_socket *; NULL in the privsep worker */
 	uint32_t nl_seq;
@@ -443,6 +461,10 @@ struct espd_sa *espd_sa_in(struct espd *d, uint8_t proto, uint32_t spi,
 bool espd_in_policy_ok(struct espd *d, struct espd_sa *const *chain, unsigned n,
 		       const struct ksel *flow);
 void espd_sa_events(struct espd *d, struct espd_sa *sa, unsigned events);
+/* A batch of packets (a TUN or socket wakeup): the lookup caches (struct
+ * espd_lcache) may answer between begin and end. */
+void espd_batch_begin(struct espd *d);
+void espd_batch_end(struct espd *d);
 void espd_acquire(struct espd *d, struct espd_pol *pol, const struct ksel *flow,
 		  unsigned tmpl);
 void espd_mapping(struct espd *d, struct espd_sa *sa, const struct kaddr *addr,

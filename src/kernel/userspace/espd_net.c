@@ -733,6 +733,7 @@ static void tun_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct espd *d = arg;
 
+	espd_batch_begin(d);
 	for (int i = 0; i < 256; i++) {
 		ssize_t n = read(fd, d->tunbuf, TUNBUF);
 		if (n <= 0)
@@ -740,6 +741,7 @@ static void tun_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		espd_tun_packet(d, (size_t)n);
 	}
 	espd_tx_flush(d);
+	espd_batch_end(d);
 }
 
 /* ---- input ---------------------------------------------------------- */
@@ -1202,6 +1204,7 @@ static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		;
 	if (g == OUT_N)
 		return;
+	espd_batch_begin(d);
 	for (int round = 0; round < 8; round++) {
 		int n;
 		rxmeta_arm(&m, d->rx[0], ESPD_SLOT, ESPD_BATCH);
@@ -1220,6 +1223,7 @@ static void rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		if (n < ESPD_BATCH)
 			break;
 	}
+	espd_batch_end(d);
 }
 
 /* IP_PKTINFO / IPV6_PKTINFO (the header's destination) and UDP_GRO
@@ -1264,6 +1268,7 @@ static void own_rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	(void)loop;
 	(void)events;
 
+	espd_batch_begin(d);
 	for (int round = 0; round < 16; round++) {
 		int n;
 		rxmeta_arm(&m, d->urx, ESPD_URX, ESPD_URX_N);
@@ -1314,6 +1319,7 @@ static void own_rx_cb(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		if (n < ESPD_URX_N)
 			break;
 	}
+	espd_batch_end(d);
 }
 
 /* ---- setup ---------------------------------------------------------- */

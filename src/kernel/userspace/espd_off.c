@@ -102,6 +102,33 @@ uint64_t off_csum_add(uint64_t sum, const uint8_t *p, size_t n)
 	return sum;
 }
 
+/*
+ * off_csum_add() over src while copying it to dst (n octets, no overlap):
+ * one pass over the payload instead of a memcpy and a sum.  The TSO
+ * segmenter copies each segment's payload out of the super-packet and the
+ * coalescer copies each merged payload into its buffer; both need the sum
+ * of exactly those octets.  The same rules for pieces as off_csum_add().
+ */
+uint64_t off_csum_copy(uint64_t sum, uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t a = 0, b = 0, c = 0, d = 0, w[4];
+
+	while (n >= 32) {
+		memcpy(w, src, 32);
+		memcpy(dst, w, 32);
+		a = add_carry(a, w[0]);
+		b = add_carry(b, w[1]);
+		c = add_carry(c, w[2]);
+		d = add_carry(d, w[3]);
+		src += 32;
+		dst += 32;
+		n -= 32;
+	}
+	sum = add_carry(sum, add_carry(add_carry(a, b), add_carry(c, d)));
+	memcpy(dst, src, n);
+	return off_csum_add(sum, src, n);
+}
+
 /* Folded 16-bit sum, in host order as stored in memory by memcpy. */
 uint16_t off_csum_fold(uint64_t sum)
 {
@@ -238,12 +265,17 @@ static int tcp_parse(const uint8_t *pkt, size_t len, struct tcpinfo *t)
 	return 0;
 }
 
-static bool tcp_csum_ok(const uint8_t *pkt, const struct tcpinfo *t)
+/* RFC 793 §3.1 / RFC 8200 §8.1: the TCP checksum of pkt holds; its
+ * payload is summed while it is copied to dst. */
+static bool tcp_csum_copy_ok(const uint8_t *pkt, const struct tcpinfo *t,
+			     uint8_t *dst)
 {
-	size_t l4 = t->thl + t->plen;
-	uint64_t s = pseudo_sum(pkt, IPPROTO_TCP, l4);
+	size_t hl = t->iphl + t->thl;
+	uint64_t s = pseudo_sum(pkt, IPPROTO_TCP, t->thl + t->plen);
 
-	return off_csum_fold(off_csum_add(s, pkt + t->iphl, l4)) == 0xffff;
+	s = off_csum_add(s, pkt + t->iphl, t->thl);
+	return off_csum_fold(off_csum_copy(s, dst, pkt + hl, t->plen)) ==
+	       0xffff;
 }
 
 /* ---- segmentation (TUN read side) --------------------------------- */
@@ -290,7 +322,6 @@ static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt, size_t len,
 			return -EMSGSIZE;
 		tcp = scratch + t.iphl;
 		memcpy(scratch, pkt, hl);
-		memcpy(scratch + hl, pkt + hl + off, n);
 		if (t.af == AF_INET) {
 			put16(scratch + 2, (uint16_t)(hl + n));
 			put16(scratch + 4, (uint16_t)(id + i));
@@ -305,9 +336,12 @@ static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt, size_t len,
 			fl &= (uint8_t)~TCP_CWR;
 		tcp[13] = fl;
 		tcp[16] = tcp[17] = 0;
-		c = (uint16_t)~off_csum_fold(
+		/* header, then the payload summed as it is copied (the
+		 * header is a multiple of 4 octets long: an even offset) */
+		c = (uint16_t)~off_csum_fold(off_csum_copy(
 		    off_csum_add(pseudo_sum(scratch, IPPROTO_TCP, t.thl + n),
-				 tcp, t.thl + n));
+				 tcp, t.thl),
+		    scratch + hl, pkt + hl + off, n));
 		memcpy(tcp + 16, &c, 2);
 		if ((rc = cb(arg, scratch, hl + n)) < 0)
 			return rc;
@@ -449,6 +483,17 @@ int off_gro_flush(struct off_gro *g, off_write_cb cb, void *arg)
 	return gro_emit(g, cb, arg);
 }
 
+/* The packet already at g->buf + OFF_VNET_LEN (len octets), as is, with
+ * an empty virtio-net header in front. */
+static int write_alone(struct off_gro *g, off_write_cb cb, void *arg,
+		       size_t len)
+{
+	struct off_vnet h = {0};
+
+	off_vnet_put(g->buf, &h);
+	return cb(arg, g->buf, OFF_VNET_LEN + len, 1);
+}
+
 int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 		 off_write_cb cb, void *arg)
 {
@@ -459,11 +504,14 @@ int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 	 * else (SYN, FIN, RST, URG, ECE/CWR, no payload, bad checksum,
 	 * not TCP) goes out on its own, after what is pending. */
 	if (tcp_parse(pkt, len, &t) == 0 && t.plen &&
-	    (t.flags & ~TCP_PSH) == TCP_ACK && len + OFF_VNET_LEN <= g->cap &&
-	    tcp_csum_ok(pkt, &t)) {
+	    (t.flags & ~TCP_PSH) == TCP_ACK && len + OFF_VNET_LEN <= g->cap) {
 		if (g->len && can_merge(g, pkt, &t)) {
-			memcpy(g->buf + OFF_VNET_LEN + g->len,
-			       pkt + t.iphl + t.thl, t.plen);
+			/* the payload is summed as it is copied behind the
+			 * burst (room checked by can_merge); it counts only
+			 * once its checksum holds (RFC 793 §3.1) */
+			if (!tcp_csum_copy_ok(pkt, &t,
+					      g->buf + OFF_VNET_LEN + g->len))
+				goto alone;
 			g->len += t.plen;
 			g->nseg++;
 			g->next_seq = t.seq + (uint32_t)t.plen;
@@ -478,7 +526,13 @@ int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 		}
 		if ((rc = gro_emit(g, cb, arg)) < 0)
 			return rc;
-		memcpy(g->buf + OFF_VNET_LEN, pkt, len);
+		/* the first segment of a burst: copied whole, summed as
+		 * it is copied; a bad checksum is written on its own (the
+		 * local stack drops it and counts it) */
+		memcpy(g->buf + OFF_VNET_LEN, pkt, t.iphl + t.thl);
+		if (!tcp_csum_copy_ok(pkt, &t,
+				      g->buf + OFF_VNET_LEN + t.iphl + t.thl))
+			return write_alone(g, cb, arg, len);
 		g->len = len;
 		g->nseg = 1;
 		g->af = t.af;
@@ -492,16 +546,11 @@ int off_gro_push(struct off_gro *g, const uint8_t *pkt, size_t len,
 		/* the first segment keeps its PSH in its own header */
 		return 0;
 	}
+alone:
 	if ((rc = gro_emit(g, cb, arg)) < 0)
 		return rc;
-	{
-		/* as is, with an empty virtio-net header in front */
-		uint8_t *p = g->buf + OFF_VNET_LEN;
-		struct off_vnet h = {0};
-		if (len > g->cap - OFF_VNET_LEN)
-			return -EMSGSIZE;
-		memmove(p, pkt, len);
-		off_vnet_put(g->buf, &h);
-		return cb(arg, g->buf, OFF_VNET_LEN + len, 1);
-	}
+	if (len > g->cap - OFF_VNET_LEN)
+		return -EMSGSIZE;
+	memmove(g->buf + OFF_VNET_LEN, pkt, len);
+	return write_alone(g, cb, arg, len);
 }

@@ -589,10 +589,67 @@ static void test_csum_ref(void **state)
 	}
 }
 
+/* off_csum_copy: the same sum as off_csum_add (from a non-zero start
+ * too), the octets copied, nothing written past n. */
+static void test_csum_copy(void **state)
+{
+	static uint8_t src[2048], dst[2048];
+	uint32_t rnd = 777;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++) {
+		rnd = rnd * 1103515245u + 12345u;
+		src[i] = (uint8_t)(rnd >> 16);
+	}
+	for (size_t off = 0; off < 16; off += 2)
+		for (size_t n = 0; n <= 1500; n += n < 300 ? 1 : 97) {
+			uint64_t seed = n * 0x9e3779b9u;
+			memset(dst, 0xa5, sizeof(dst));
+			assert_int_equal(
+			    off_csum_fold(off_csum_copy(seed, dst + off + 2,
+							src + off, n)),
+			    off_csum_fold(off_csum_add(seed, src + off, n)));
+			assert_memory_equal(dst + off + 2, src + off, n);
+			assert_int_equal(dst[off + 2 + n], 0xa5);
+			assert_int_equal(dst[off + 1], 0xa5);
+		}
+}
+
+/* A first segment with a bad checksum is written alone and unchanged;
+ * the good segments behind it still merge. */
+static void test_gro_bad_first(void **state)
+{
+	static uint8_t a[2048], b[2048], c[2048];
+	struct off_gro g;
+	size_t la, lb, lc;
+	(void)state;
+
+	off_gro_init(&g, grobuf, sizeof(grobuf));
+	memset(&W, 0, sizeof(W));
+	la = mk_tcp(a, false, 100, 1000, 0x10, 1);
+	lb = mk_tcp(b, false, 1100, 1000, 0x10, 2);
+	lc = mk_tcp(c, false, 2100, 1000, 0x10, 3);
+	a[20 + THL + 999] ^= 0x40; /* last payload octet */
+	off_gro_push(&g, a, la, wr_cb, &W);
+	off_gro_push(&g, b, lb, wr_cb, &W);
+	off_gro_push(&g, c, lc, wr_cb, &W);
+	off_gro_flush(&g, wr_cb, &W);
+	assert_int_equal(W.n, 2);
+	assert_int_equal(W.nseg[0], 1);
+	assert_int_equal(W.len[0], OFF_VNET_LEN + la);
+	assert_memory_equal(W.buf[0] + OFF_VNET_LEN, a, la);
+	for (int i = 0; i < OFF_VNET_LEN; i++)
+		assert_int_equal(W.buf[0][i], 0);
+	assert_int_equal(W.nseg[1], 2);
+	assert_int_equal(W.len[1], OFF_VNET_LEN + 20 + THL + 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_csum_ref),
+	    cmocka_unit_test(test_csum_copy),
+	    cmocka_unit_test(test_gro_bad_first),
 	    cmocka_unit_test(test_segment_v4),
 	    cmocka_unit_test(test_segment_v6),
 	    cmocka_unit_test(test_segment_plain),

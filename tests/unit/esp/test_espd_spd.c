@@ -10,7 +10,9 @@
  *     of the same policy (the newest satisfied) advanced;
  *   - espd_bundle_out(): the SA the linear template search chose
  *     (reqid templates through the reqid index, others by walking);
- *   - espd_sa_in(): every SA by SPI, none for absent SPIs.
+ *   - espd_sa_in(): every SA by SPI, none for absent SPIs;
+ *   - the same inside a packet batch (espd_batch_begin), where one-entry
+ *     caches answer repeated lookups, and a deletion clears them.
  * Selectors come from a small pool of IPv4 / IPv6 addresses and prefix
  * lengths (0..32 / 0..128, and family "any") so that many overlap;
  * protocol and ports are random too.  The packet path is stubbed as in
@@ -90,9 +92,15 @@ static int call(uint16_t type, const void *obj)
 
 	wr_init(&w, ESPM_MAX);
 	espm_put_hdr(&w, &h);
-	if (type == ESPM_SA_ADD)
+	if (type == ESPM_SA_ADD) {
 		espm_put_ksa(&w, obj, true);
-	else
+	} else if (type == ESPM_SA_DEL) {
+		/* u8 proto, kaddr dst, u32 spi */
+		const struct ksa *k = obj;
+		wr_u8(&w, k->proto);
+		espm_put_kaddr(&w, &k->dst);
+		wr_u32(&w, k->spi);
+	} else
 		espm_put_kpolicy(&w, obj);
 	assert_false(wr_error(&w));
 	espd_ctl_msg(&d, 0, w.buf, w.len);
@@ -280,8 +288,15 @@ static struct espd_sa *ref_sa_for_tmpl(const struct ktmpl *t,
 
 /* ---- the comparisons ------------------------------------------------- */
 
-static void compare_all(unsigned nflows)
+/* batch: inside espd_batch_begin/end, so that the one-entry lookup
+ * caches answer: every lookup is made twice in a row (the second from the
+ * cache) and must still equal the reference. */
+static void compare_all(unsigned nflows, bool batch)
 {
+	unsigned reps = batch ? 2 : 1;
+
+	if (batch)
+		espd_batch_begin(&d);
 	for (unsigned i = 0; i < nflows; i++) {
 		struct ksel f;
 
@@ -289,8 +304,10 @@ static void compare_all(unsigned nflows)
 		for (int dir = KDIR_IN; dir <= KDIR_FWD; dir++) {
 			struct espd_pol *want =
 			    ref_spd_lookup((enum kdir)dir, &f);
-			assert_ptr_equal(
-			    espd_spd_lookup(&d, (enum kdir)dir, &f), want);
+			for (unsigned r = 0; r < reps; r++)
+				assert_ptr_equal(
+				    espd_spd_lookup(&d, (enum kdir)dir, &f),
+				    want);
 			hit_spd += want != NULL;
 			n_spd++;
 		}
@@ -305,16 +322,46 @@ static void compare_all(unsigned nflows)
 		rnd_flow(&f);
 		want = ref_in_policy(s, &f);
 		before = want ? want->p.cur_packets : 0;
-		ok = espd_in_policy_ok(&d, &s, 1, &f);
-		assert_int_equal(ok, want != NULL);
+		for (unsigned r = 0; r < reps; r++) {
+			ok = espd_in_policy_ok(&d, &s, 1, &f);
+			assert_int_equal(ok, want != NULL);
+		}
 		if (want)
-			assert_int_equal(want->p.cur_packets, before + 1);
+			assert_int_equal(want->p.cur_packets, before + reps);
 		hit_in += want != NULL;
 		/* by SPI */
-		assert_ptr_equal(
-		    espd_sa_in(&d, IPPROTO_ESP, s->k.spi, &s->k.dst), s);
+		for (unsigned r = 0; r < reps; r++)
+			assert_ptr_equal(
+			    espd_sa_in(&d, IPPROTO_ESP, s->k.spi, &s->k.dst),
+			    s);
 	}
 	assert_null(espd_sa_in(&d, IPPROTO_ESP, 0x7fffffff, &d.sas->k.dst));
+	if (batch) {
+		/* a change clears the caches, even inside a batch: the
+		 * policy just found for a flow and the SA just found by
+		 * SPI, deleted, are found no more */
+		struct espd_pol *p = NULL;
+		struct ksel f;
+		for (unsigned i = 0; i < 100 && !p; i++) {
+			rnd_flow(&f);
+			p = espd_spd_lookup(&d, KDIR_OUT, &f);
+		}
+		if (p) {
+			struct kpolicy k = p->p;
+			assert_int_equal(call(ESPM_POL_DEL, &k), 0);
+			assert_ptr_equal(espd_spd_lookup(&d, KDIR_OUT, &f),
+					 ref_spd_lookup(KDIR_OUT, &f));
+		}
+		if (d.sas && d.sas->next) {
+			struct espd_sa *s = d.sas->next;
+			struct ksa k = s->k;
+			assert_ptr_equal(
+			    espd_sa_in(&d, IPPROTO_ESP, k.spi, &k.dst), s);
+			assert_int_equal(call(ESPM_SA_DEL, &k), 0);
+			assert_null(espd_sa_in(&d, IPPROTO_ESP, k.spi, &k.dst));
+		}
+		espd_batch_end(&d);
+	}
 	/* outbound SA of each IPsec policy (the cache invalidated) */
 	for (struct espd_pol *p = d.pols; p; p = p->next) {
 		struct espd_bundle b;
@@ -355,7 +402,8 @@ static void test_random_sets(void **state)
 		/* some soft-expired: no longer preferred for output */
 		for (struct espd_sa *s = d.sas; s; s = s->next)
 			s->esp.soft_done = rnd(4) == 0;
-		compare_all(300);
+		compare_all(300, false);
+		compare_all(300, true);
 		/* updates (another priority, action or selector by index)
 		 * and deletions, then again */
 		for (struct espd_pol *p = d.pols, *next; p; p = next) {
@@ -375,7 +423,7 @@ static void test_random_sets(void **state)
 				break;
 			}
 		}
-		compare_all(300);
+		compare_all(300, round & 1);
 		if (round % 3 == 2)
 			espd_state_free(&d);
 	}
