@@ -124,7 +124,13 @@ static void *cipher_new(const char *name, const uint8_t *key, int enc)
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx || !EVP_CipherInit_ex2(ctx, c, key, NULL, enc, NULL))
 		goto fail_ctx;
-	EVP_CIPHER_CTX_set_padding(ctx, 0);
+	/* CBC: RFC 4303 §2.4 padding is ours, never PKCS#7.  Stream and
+	 * AEAD modes (block size 1: GCM, ChaCha20-Poly1305, CTR) have none
+	 * to turn off, and the flag would cost a provider parameter call
+	 * (strcmp under OSSL_PARAM_locate) on every later EVP_CipherInit_ex,
+	 * i.e. for every packet's IV. */
+	if (EVP_CIPHER_get_block_size(c) > 1)
+		EVP_CIPHER_CTX_set_padding(ctx, 0);
 	EVP_CIPHER_free(c);
 	return ctx;
 fail_ctx:
