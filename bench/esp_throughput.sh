@@ -32,11 +32,16 @@
 # from /proc/PID/stat, so it includes the kernel work done in r2espd's
 # syscalls and the softirqs they run) of the sending r2espd (A) divided by
 # the ESP packets it sent, and of the receiving one (B) by those it
-# received (A also handles the returning ACKs, B sends them).
+# received (A also handles the returning ACKs, B sends them); the same
+# for user time alone ("user CPU per packet": r2espd's code and libcrypto,
+# steadier under load than the total); B's offload counters at the end.
 # BASE=/dir/with/r2espd+r2espctl adds the same runs with another build's
 # binaries, interleaved round by round (before/after comparisons).
 # PROFILE=DIR records the r2espd workers of each run with perf record -g
 # into DIR/NAME.perf (perf report -i ...).
+# ONLY=REGEX runs only the rows whose names match (extended regex over
+# veth, esp50, espudp, espudpsw, libipsec, iked, esp50n, ossl and the
+# base* rows; P8 suffix = 8 streams), e.g. ONLY='^(iked|ossl)'.
 #
 # usage: [BASE=DIR] bench/esp_throughput.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 #        (root; namespaces r2q-PID-*, removed on exit)
@@ -127,10 +132,14 @@ except Exception:
 # makes iperf() call "cpu start" / "cpu stop"; the result (ns per packet,
 # A then B) is left in $TEST_DIR/cpu.
 # r2espd PID and its children: the packet path runs in the privsep worker
+# ticks PID [u]: user + system clock ticks (u: user time only, the part
+# of the cost that is r2espd's own code and libcrypto, steadier than
+# the total on a loaded machine)
 ticks() {
-	local t=0 p
+	local t=0 p f='$14 + $15'
+	[ "${2:-}" = u ] && f='$14'
 	for p in "$1" $(pgrep -P "$1"); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+		t=$((t + $(awk "{ print $f }" "/proc/$p/stat" 2>/dev/null || echo 0)))
 	done
 	echo "$t"
 }
@@ -147,7 +156,7 @@ cpu() {
 	local pa pb a=$HA b=$HB
 	pa=$(bg_pid espd-$a) pb=$(bg_pid espd-$b)
 	if [ "$1" = start ]; then
-		echo "$(ticks "$pa") $(ticks "$pb") $(counter $a esp_tx) $(counter $b esp_rx)" >"$TEST_DIR/cpu0"
+		echo "$(ticks "$pa") $(ticks "$pb") $(counter $a esp_tx) $(counter $b esp_rx) $(ticks "$pa" u) $(ticks "$pb" u)" >"$TEST_DIR/cpu0"
 		if [ -n "${PROFILE:-}" ]; then
 			perf record -q -g -o "$PROFILE/$RUN.perf" \
 				-p "$(echo $(pgrep -P "$pa") $(pgrep -P "$pb") | tr ' ' ,)" \
@@ -160,23 +169,31 @@ cpu() {
 		kill -INT "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
 		wait "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
 	fi
-	read -r ta tb na nb <"$TEST_DIR/cpu0"
+	read -r ta tb na nb ua ub <"$TEST_DIR/cpu0"
 	awk -v hz="$(getconf CLK_TCK)" -v ta="$ta" -v tb="$tb" -v na="$na" \
 		-v nb="$nb" -v ta1="$(ticks "$pa")" -v tb1="$(ticks "$pb")" \
+		-v ua="$ua" -v ub="$ub" -v ua1="$(ticks "$pa" u)" -v ub1="$(ticks "$pb" u)" \
 		-v na1="$(counter $a esp_tx)" -v nb1="$(counter $b esp_rx)" 'BEGIN {
 		pa = na1 - na; pb = nb1 - nb
-		printf "%.0f %.0f\n", pa ? (ta1 - ta) / hz * 1e9 / pa : 0,
-			pb ? (tb1 - tb) / hz * 1e9 / pb : 0 }' >"$TEST_DIR/cpu"
+		printf "%.0f %.0f %.0f %.0f\n", pa ? (ta1 - ta) / hz * 1e9 / pa : 0,
+			pb ? (tb1 - tb) / hz * 1e9 / pb : 0,
+			pa ? (ua1 - ua) / hz * 1e9 / pa : 0,
+			pb ? (ub1 - ub) / hz * 1e9 / pb : 0 }' >"$TEST_DIR/cpu"
 }
+# want NAME: the row is selected by ONLY (all rows unless set)
+want() { [ -z "${ONLY:-}" ] || [[ $1 =~ $ONLY ]]; }
 # espd_run NAME DST SRC: one iperf run through r2espd, adding Mbit/s to
 # NAME and ns/packet to NAME.a / NAME.b
 espd_run() {
 	local v a b
+	want "$1" || return 0
 	v=$(RUN=$1 CPU_HOOK=cpu iperf "$HA" "$HB" "$2" "$3")
-	read -r a b <"$TEST_DIR/cpu"
+	read -r a b ua ub <"$TEST_DIR/cpu"
 	add "$1" "$v"
 	add "$1.a" "$a"
 	add "$1.b" "$b"
+	add "$1.ua" "$ua"
+	add "$1.ub" "$ub"
 }
 
 espd_up
@@ -280,7 +297,7 @@ veth_gso() { ns_exec a ip link set va gso_max_segs "$1"; ns_exec b ip link set v
 for ((r = 1; r <= ROUNDS; r++)); do
 	for STREAMS in 1 8; do
 		sfx=; [ "$STREAMS" = 8 ] && sfx=P8
-		add veth$sfx "$(iperf a b 198.51.100.2 198.51.100.1)"
+		want veth$sfx && add veth$sfx "$(iperf a b 198.51.100.2 198.51.100.1)"
 		if [ -n "$BASE" ]; then
 			BIN=$BASE; espd_up
 			espd_run base50$sfx 203.0.113.2 203.0.113.1
@@ -293,27 +310,34 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		# sender's kernel (software GSO, as for a NIC without UDP
 		# segmentation offload) and so received one by one, UDP GRO
 		# having nothing to merge on veth: the case of a real link
-		veth_gso 1
-		espd_run espudpsw$sfx 203.0.113.12 203.0.113.11
-		veth_gso 65535
-		[ $have_charon = 1 ] &&
+		if want espudpsw$sfx; then
+			veth_gso 1
+			espd_run espudpsw$sfx 203.0.113.12 203.0.113.11
+			veth_gso 65535
+		fi
+		[ $have_charon = 1 ] && want libipsec$sfx &&
 			add libipsec$sfx "$(iperf ca cb 203.0.113.22 203.0.113.21)"
 		if [ $have_iked = 1 ]; then
-			[ -n "$BASEBUILD" ] && ikeds_run baseiked$sfx "$BASEBUILD"
-			ikeds_run iked$sfx "$BUILD"
+			[ -n "$BASEBUILD" ] && want baseiked$sfx &&
+				ikeds_run baseiked$sfx "$BASEBUILD"
+			want iked$sfx && ikeds_run iked$sfx "$BUILD"
 		fi
 	done
-	if [ "$ncpu" -gt 1 ]; then add osslN "$(ospeed -multi "$ncpu")"
+	if ! want ossl; then :
+	elif [ "$ncpu" -gt 1 ]; then add osslN "$(ospeed -multi "$ncpu")"
 	else add osslN "$(ospeed)"; fi
 done
 STREAMS=1
 espd_stats=$(ctl a stats | grep -E '^(tun_rx|tun_gso|esp_tx|send_fail) ' | tr '\n' ' ')
+espd_stats_b=$(ctl b stats | grep -E '^(esp_rx|udp_rx|udp_gro|tun_tx|tun_gro|tun_write_fail) ' | tr '\n' ' ')
 # the same r2espd without TUN offloads, to show what they bring
-espd_up -n
-for ((r = 1; r <= ROUNDS; r++)); do
-	espd_run esp50n 203.0.113.2 203.0.113.1
-done
-ossl=$(ospeed)
+if want esp50n; then
+	espd_up -n
+	for ((r = 1; r <= ROUNDS; r++)); do
+		espd_run esp50n 203.0.113.2 203.0.113.1
+	done
+fi
+ossl=; want ossl && ossl=$(ospeed)
 osslN=$(mean osslN)
 
 row() { # LABEL NAME
@@ -405,4 +429,12 @@ if ba and ea:
           (100 * (ea / ba - 1), 100 * (eb / bb - 1),
            100 * (ua / bua - 1) if bua else 0, 100 * (ub / bub - 1) if bub else 0))
 PY
+# user time alone per packet (r2espd's code and libcrypto; the rest of
+# A ns / B ns is the kernel work done in its syscalls)
+for n in esp50 espudp iked esp50P8 espudpP8 ikedP8 base50 baseudp baseiked \
+	base50P8 baseudpP8 baseikedP8; do
+	[ -n "${sum[$n.ua]:-}" ] &&
+		echo "r2espd user CPU per packet, $n: A $(mean "$n.ua") + B $(mean "$n.ub") = $(( $(mean "$n.ua") + $(mean "$n.ub") )) ns"
+done
 echo "r2espd A counters (offloads on): $espd_stats"
+echo "r2espd B counters (offloads on): $espd_stats_b"
