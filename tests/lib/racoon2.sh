@@ -393,3 +393,28 @@ r2_export_modes() {
 		stat -c %a "$k" 2>/dev/null
 	fi
 }
+
+# Daemons with their sockets in one directory DIR (no /run bind mount: the
+# layout of iked_privsep.sh, iked_userspace.sh, mip6_migrate.sh): DIR holds
+# racoon2.conf (its spmd socket DIR/spmif), r2espd.sock, spmd.pid and
+# iked.sock; logs are $TEST_DIR/{espd,spmd,iked}-TAG.log (start_bg).
+#   r2_dir_espd_spmd HOST DIR TAG          r2espd -i r2tun0, then spmd -d
+#   r2_dir_iked HOST DIR TAG [ARGS...]     iked -d ARGS, until it answers
+#                                          and is registered with spmd
+r2_dir_espd_spmd() {
+	local h=$1 d=$2 tag=$3
+	start_bg "espd-$tag" ip netns exec "$(ns "$h")" "$ESPD" -s "$d/r2espd.sock" -i r2tun0
+	wait_for "test -S '$d/r2espd.sock'" 5 || return 1
+	start_bg "spmd-$tag" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" \
+		ip netns exec "$(ns "$h")" "$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid"
+	wait_for "test -S '$d/spmif'" 5
+}
+r2_dir_iked() {
+	local h=$1 d=$2 tag=$3
+	shift 3
+	start_bg "iked-$tag" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" \
+		ip netns exec "$(ns "$h")" "$IKED" -F -d -f "$d/racoon2.conf" \
+		--ctl-socket "$d/iked.sock" "$@"
+	wait_for "ip netns exec '$(ns "$h")' '$IKEDCTL' -s '$d/iked.sock' ping" 5 || return 1
+	wait_for "grep -q 'registered with spmd' '$TEST_DIR/iked-$tag.log'" 5
+}

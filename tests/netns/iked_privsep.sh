@@ -79,23 +79,9 @@ q() {
 is() { [ "$(q "$1" "$2")" = "$3" ]; }
 up_both() { is a 'len(ike)' 1 && is b 'len(ike)' 1 && is a 'len(kids)' 1 && is b 'len(kids)' 1; }
 
-start_espd_spmd() {
-	local h=$1 d=$T/$1
-	start_bg "espd-$h" ip netns exec "$(ns "$h")" "$ESPD" -s "$d/r2espd.sock" -i r2tun0
-	wait_for "test -S '$d/r2espd.sock'" 5 || return 1
-	start_bg "spmd-$h" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" ip netns exec "$(ns "$h")" \
-		"$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid"
-	wait_for "test -S '$d/spmif'" 5
-}
+start_espd_spmd() { r2_dir_espd_spmd "$1" "$T/$1" "$1"; }
 # start_iked HOST RUN [ARGS]: iked of HOST, its log $T/iked-HOST-RUN.log
-start_iked() {
-	local h=$1 d=$T/$1 run=$2
-	shift 2
-	start_bg "iked-$h-$run" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" ip netns exec "$(ns "$h")" \
-		"$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" "$@"
-	wait_for "ikectl $h ping" 5 || return 1
-	wait_for "grep -q 'registered with spmd' '$T/iked-$h-$run.log'" 5
-}
+start_iked() { r2_dir_iked "$1" "$T/$1" "$1-$2" "${@:3}"; }
 
 for h in a b; do
 	start_espd_spmd "$h" || fail "r2espd and spmd start on $h"

@@ -22,72 +22,31 @@
 # networks); the IKE SA and the CHILD SAs keep their SPIs; r2espd's SAs
 # carry the new CoA and none the old one, policy counts unchanged; the
 # IKE SA still works at the new addresses (a CHILD SA rekey through it).
-# Prints PASS/FAIL lines (SKIP, exit 77, without root, binaries, tshark).
+# Prints PASS/FAIL lines (SKIP, exit 77, without root, binaries, tshark);
+# exit status 1 on any failure.  Namespaces r2m-PID-mn/ha, processes and
+# logs: tests/lib/netns.sh.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: mip6_migrate (no build dir)"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: mip6_migrate (needs root)"; exit 77; }
+. "$HERE/../lib/netns.sh"
 . "$HERE/../lib/racoon2.sh"
+netns_init r2m mip6_migrate
 r2_us_bins "$BUILD"
 for b in "$IKED" "$IKEDCTL" "$SPMD" "$SPMDCTL" "$ESPD" "$ESPCTL"; do
-	[ -x "$b" ] || { echo "SKIP: mip6_migrate ($b not built)"; exit 77; }
+	[ -x "$b" ] || skip_all "mip6_migrate ($b not built)"
 done
-command -v tshark >/dev/null || { echo "SKIP: mip6_migrate (no tshark)"; exit 77; }
+need_cmd tshark
 
-T=$(mktemp -d /tmp/r2m-$$.XXXX)
-NM=r2m-$$-mn
-NH=r2m-$$-ha
+T=$TEST_DIR
 HOA=2001:db8:80::100
 HA=2001:db8:ff::1
 COA1=2001:db8:1::2
 COA2=2001:db8:2::2
-FAILS=0
-declare -A PID=()
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
-check() {
-	local n=$1
-	shift
-	if "$@" >>"$T/checks.log" 2>&1; then pass "$n"; else fail "$n"; fi
-}
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
-ns_of() { [ "$1" = mn ] && echo "$NM" || echo "$NH"; }
-in_ns() { local n; n=$(ns_of "$1"); shift; ip netns exec "$n" "$@"; }
-stop() {
-	local p=${PID[$1]:-}
-	[ -n "$p" ] || return 0
-	kill "$p" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-	unset "PID[$1]"
-}
-cleanup() {
-	local k
-	for k in tshark1 tshark2 ping iked-mn iked-ha spmd-mn spmd-ha espd-mn espd-ha; do stop "$k"; done
-	ip netns del "$NM" 2>/dev/null
-	ip netns del "$NH" 2>/dev/null
-	if [ "$FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "# logs kept in $T"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-ikectl() { local h=$1; shift; in_ns "$h" "$IKEDCTL" -s "$T/$h/iked.sock" "$@"; }
-spmctl() { local h=$1; shift; in_ns "$h" "$SPMDCTL" -s "$T/$h/spmif" "$@"; }
-espctl() { local h=$1; shift; in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" "$@"; }
+ikectl() { local h=$1; shift; ns_exec "$h" "$IKEDCTL" -s "$T/$h/iked.sock" "$@"; }
+spmctl() { local h=$1; shift; ns_exec "$h" "$SPMDCTL" -s "$T/$h/spmif" "$@"; }
+espctl() { local h=$1; shift; ns_exec "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" "$@"; }
 q() {
 	local j
 	j=$(ikectl "$1" show sa --json 2>/dev/null) || return 1
@@ -97,18 +56,14 @@ is() { [ "$(q "$1" "$2")" = "$3" ]; }
 up_both() { is mn 'len(ike)' 1 && is ha 'len(ike)' 1 && is mn 'len(kids)' 1 && is ha 'len(kids)' 1; }
 
 # ---- topology ---------------------------------------------------------------
-ip netns add "$NM" && ip netns add "$NH" || { echo "FAIL: namespaces"; exit 1; }
+ns_add mn; ns_add ha
 for i in 1 2; do
-	ip link add "r2m$$m$i" type veth peer name "r2m$$h$i"
-	ip link set "r2m$$m$i" netns "$NM" name mn$i
-	ip link set "r2m$$h$i" netns "$NH" name ha$i
-	ip -n "$NH" addr add "2001:db8:$i::1/64" dev ha$i nodad
-	ip -n "$NH" link set ha$i up
+	ns_link mn mn$i ha ha$i
+	ns_addr ha ha$i "2001:db8:$i::1/64"
 done
-ip -n "$NM" link set lo up
-ip -n "$NH" link set lo up
-ip -n "$NM" addr add "$HOA/128" dev lo nodad
-ip -n "$NH" addr add "$HA/128" dev lo nodad
+ns_addr mn lo "$HOA/128"
+ns_addr ha lo "$HA/128"
+NM=$(ns mn)
 # attached to network 1
 attach() { # attach N: the MN's CoA on network N, the HA reached through it
 	local n=$1 o=$((3 - $1))
@@ -132,40 +87,24 @@ r2_us_tunnel_conf b me="$HA" peer="$COA1" mynet="$HA/128" peernet="$HOA/128" \
 	psk="$T/psk" spmif="$T/ha/spmif" mode=transport |
 	sed "s|ike { \"$HA\" port 500; };|ike { \"::\" port 500; };|" >"$T/ha/racoon2.conf"
 
-start() {
-	local h=$1 d=$T/$1 ns
-	ns=$(ns_of "$h")
-	export RACOON2_ESPD_SOCKET=$d/r2espd.sock
-	ip netns exec "$ns" "$ESPD" -s "$d/r2espd.sock" -i r2tun0 >"$d/r2espd.log" 2>&1 &
-	PID[espd-$h]=$!
-	wait_for 5 test -S "$d/r2espd.sock" || return 1
-	ip netns exec "$ns" "$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid" >"$d/spmd.log" 2>&1 &
-	PID[spmd-$h]=$!
-	wait_for 5 test -S "$d/spmif" || return 1
-	ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" \
-		>"$d/iked.log" 2>&1 &
-	PID[iked-$h]=$!
-	wait_for 5 ikectl "$h" ping || return 1
-	wait_for 5 grep -q "registered with spmd" "$d/iked.log"
-}
+start() { r2_dir_espd_spmd "$1" "$T/$1" "$1" && r2_dir_iked "$1" "$T/$1" "$1"; }
 if ! start ha || ! start mn; then
 	fail "r2espd, spmd and iked start on the MN and the HA"
-	tail -5 "$T"/*/*.log
-	exit 1
+	tail -5 "$T"/*.log
+	finish
 fi
 pass "r2espd, spmd and iked running on the MN and the HA"
 for i in 1 2; do
-	ip netns exec "$NH" tshark -n -i ha$i -w "$T/wire$i.pcap" >/dev/null 2>&1 &
-	PID[tshark$i]=$!
+	start_bg tshark$i ip netns exec "$(ns ha)" tshark -n -i ha$i -w "$T/wire$i.pcap"
 done
-wait_for 10 test -s "$T/wire1.pcap"
-wait_for 10 test -s "$T/wire2.pcap"
+wait_for "test -s '$T/wire1.pcap'" 10
+wait_for "test -s '$T/wire2.pcap'" 10
 
 # ---- first negotiation, from the home address ------------------------------
-out=$(in_ns mn ping -6 -c 4 -i 0.3 -W 2 -I "$HOA" "$HA" 2>&1)
+out=$(ns_exec mn ping -6 -c 4 -i 0.3 -W 2 -I "$HOA" "$HA" 2>&1)
 grep -q ' 0 received' <<<"$out" && fail "ping HoA -> HA negotiates and is answered" ||
 	pass "ping HoA -> HA negotiates and is answered ($(grep -o '[0-9]* received' <<<"$out") of 4)"
-check "IKE SA and CHILD SA up on both" wait_for 5 up_both
+check "IKE SA and CHILD SA up on both" wait_for up_both 5
 check "the IKE SA runs between CoA1 and the HA" \
 	eval "[ \"\$(q mn '[s[\"local\"] for s in ike]')\" = \"[$COA1]:500\" ]"
 check "r2espd: the SAs run from the CoA (not the home address)" \
@@ -192,8 +131,8 @@ move() {
 # traffic at 50 pkt/s for 5 s, the move after 1.5 s
 move_under_traffic() {
 	local n=$1 from=$2 to=$3 out tx rx lost
-	in_ns mn ping -6 -q -i 0.02 -W 1 -c 250 -I "$HOA" "$HA" >"$T/ping.$n" 2>&1 &
-	PID[ping]=$!
+	ns_exec mn ping -6 -q -i 0.02 -W 1 -c 250 -I "$HOA" "$HA" >"$T/ping.$n" 2>&1 &
+	local ping=$!
 	sleep 1.5
 	t0=$(date +%s%N)
 	if move "$from" "$to" >>"$T/checks.log" 2>&1; then
@@ -204,8 +143,7 @@ move_under_traffic() {
 	# the move: from detaching the old network to the last MIGRATE
 	# done; packets sent meanwhile (one per 20 ms) may be lost, plus 2
 	allowed=$(( ($(date +%s%N) - t0) / 20000000 + 2 ))
-	wait "${PID[ping]}"
-	unset "PID[ping]"
+	wait "$ping"
 	out=$(cat "$T/ping.$n")
 	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
 	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
@@ -216,19 +154,19 @@ move_under_traffic() {
 		fail "$n: traffic from the home address continues: $lost of ${tx:-0} lost (the move took $allowed - 2 packet times)"
 	fi
 	check "$n: IKE SA now between CoA$to and the HA on both ends" \
-		wait_for 5 eval "[ \"\$(q mn '[s[\"local\"] for s in ike]')\" = \"[2001:db8:$to::2]:500\" ] &&
-			[ \"\$(q ha '[s[\"peer\"] for s in ike]')\" = \"[2001:db8:$to::2]:500\" ]"
+		wait_for "[ \"\$(q mn '[s[\"local\"] for s in ike]')\" = \"[2001:db8:$to::2]:500\" ] &&
+			[ \"\$(q ha '[s[\"peer\"] for s in ike]')\" = \"[2001:db8:$to::2]:500\" ]" 5
 	check "$n: same IKE SA and CHILD SA (SPIs kept, no new negotiation)" \
 		eval "[ \"\$(q mn '[s[\"spi_i\"] for s in ike]')\" = '$IKE0' ] &&
 			[ \"\$(q mn '[c[\"spi_in\"] for c in kids]')\" = '$KID0' ]"
 	check "$n: r2espd SAs moved to CoA$to, none left at CoA$from (MN and HA)" \
-		eval "for h in mn ha; do espctl \$h sa show | grep -q 2001:db8:$to::2 || exit 1;
-			! espctl \$h sa show | grep -q 2001:db8:$from::2 || exit 1; done"
+		eval "(for h in mn ha; do espctl \$h sa show | grep -q 2001:db8:$to::2 || exit 1;
+			! espctl \$h sa show | grep -q 2001:db8:$from::2 || exit 1; done)"
 	check "$n: two SAs and the same policies in each r2espd" \
 		eval "[ \$(espctl mn sa show | grep -c -i spi) = 2 ] && [ \$(espctl ha sa show | grep -c -i spi) = 2 ] &&
 			[ \$(espctl mn pol show | grep -c -i dir) = $POLS_MN ] && [ \$(espctl ha pol show | grep -c -i dir) = $POLS_HA ]"
 	check "$n: iked logged the move (MIGRATE through spmd)" \
-		grep -q "MIGRATE (selector sel_" "$T/mn/iked.log" "$T/ha/iked.log"
+		grep -q "MIGRATE (selector sel_" "$T/iked-mn.log" "$T/iked-ha.log"
 }
 move_under_traffic move1 1 2
 move_under_traffic move2 2 1
@@ -237,16 +175,16 @@ move_under_traffic move2 2 1
 id=$(q mn '[c["id"] for c in kids][0]')
 ikectl mn rekey child "$id" >>"$T/checks.log" 2>&1
 check "the IKE SA works at CoA1 again: CHILD SA rekeyed through it" \
-	wait_for 8 eval "[ \"\$(q mn '[c[\"spi_in\"] for c in kids]')\" != '$KID0' ] && up_both"
+	wait_for "[ \"\$(q mn '[c[\"spi_in\"] for c in kids]')\" != '$KID0' ] && up_both" 8
 check "... the new SAs run from CoA1" \
 	eval "espctl mn sa show | grep -q $COA1 && ! espctl mn sa show | grep -q $COA2"
 check "ping from the home address after the rekey" \
-	eval "in_ns mn ping -6 -c 3 -i 0.2 -W 2 -I $HOA $HA | grep -q ' 0% packet loss'"
+	eval "ns_exec mn ping -6 -c 3 -i 0.2 -W 2 -I $HOA $HA | grep -q ' 0% packet loss'"
 
 # ---- the wire -------------------------------------------------------------------
 sleep 0.5
-stop tshark1
-stop tshark2
+stop_bg tshark1
+stop_bg tshark2
 wc_pcap() { tshark -n -r "$1" -Y "$2" -T fields -e frame.number 2>>"$T/checks.log" | wc -l; }
 both() { echo $(( $(wc_pcap "$T/wire1.pcap" "$1") + $(wc_pcap "$T/wire2.pcap" "$1") )); }
 n_init=$(both 'isakmp.exchangetype == 34')
@@ -268,11 +206,10 @@ check "tshark: every IKE message of the HA ($n_ha) comes from $HA, the address t
 check "tshark: no clear ICMPv6 echo on either network ($n_icmp)" test "$n_icmp" = 0
 
 # ---- nothing stale -----------------------------------------------------------------
-for k in iked-mn iked-ha; do stop "$k"; done
+for k in iked-mn iked-ha; do stop_bg "$k"; done
 check "iked stopped: no SA left in either r2espd" \
 	eval "[ \$(espctl mn sa show | grep -c -i spi) = 0 ] && [ \$(espctl ha sa show | grep -c -i spi) = 0 ]"
-for k in spmd-mn spmd-ha; do stop "$k"; done
+for k in spmd-mn spmd-ha; do stop_bg "$k"; done
 check "spmd stopped: no policy left in either r2espd" \
 	eval "! espctl mn pol show | grep -q -i dir && ! espctl ha pol show | grep -q -i dir"
-echo "# mip6_migrate: $FAILS failure(s)"
-exit "$FAILS"
+finish
