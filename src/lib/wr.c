@@ -32,6 +32,23 @@ void wr_reset(struct wr *w)
 	w->err = 0;
 }
 
+/* Buffers given back with wr_release(), each WR_POOL_BUF bytes (or
+ * more): the writer's first allocation is WR_POOL_BUF and only doubles. */
+static _Thread_local struct {
+	uint8_t *b[WR_POOL_MAX];
+	unsigned n;
+} pool;
+
+void wr_release(uint8_t *buf)
+{
+	if (!buf)
+		return;
+	if (pool.n < WR_POOL_MAX)
+		pool.b[pool.n++] = buf;
+	else
+		free(buf);
+}
+
 static int wr_grow(struct wr *w, size_t n)
 {
 	size_t need, ncap;
@@ -46,7 +63,12 @@ static int wr_grow(struct wr *w, size_t n)
 		return w->err = -EMSGSIZE;
 	if (need <= w->cap)
 		return 0;
-	ncap = w->cap ? w->cap : 256;
+	if (!w->buf && need <= WR_POOL_BUF && pool.n > 0) {
+		w->buf = pool.b[--pool.n];
+		w->cap = WR_POOL_BUF;
+		return 0;
+	}
+	ncap = w->cap ? w->cap : WR_POOL_BUF;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 	nb = malloc(ncap);

@@ -804,6 +804,38 @@ static void test_dpd_timer_jitter(void **st)
 	assert_false(ev_timer_active(&a->dpd));
 }
 
+/* Freed tasks are reused (sa.c's pool: a DPD slot's checks cost no
+ * malloc), cleared, with their state freed on the way. */
+static void free_marker(void *p)
+{
+	*(int *)p = 1;
+}
+
+static void test_task_pool(void **st)
+{
+	struct task *t1, *t2;
+	int freed = 0;
+
+	(void)st;
+	t1 = task_new(TASK_DPD);
+	assert_non_null(t1);
+	t1->spi = 5;
+	t1->child_id = 9;
+	t1->state = &freed;
+	t1->free_state = free_marker;
+	task_free(t1);
+	assert_int_equal(freed, 1);
+	t2 = task_new(TASK_IKE_DELETE);
+	assert_ptr_equal(t2, t1);
+	assert_int_equal(t2->type, TASK_IKE_DELETE);
+	assert_int_equal(t2->spi, 0);
+	assert_int_equal(t2->child_id, 0);
+	assert_null(t2->state);
+	assert_null(t2->free_state);
+	assert_null(t2->next);
+	task_free(t2);
+}
+
 /* The last retransmission ran out while an answer may sit unread in an
  * IKE socket (a loop busy with 100,000 SAs reads NET_RX_BATCH per
  * wakeup): the verdict waits in 100 ms steps, and falls once the input
@@ -1069,6 +1101,7 @@ int main(void)
 	    T(test_rw_any_identity_bad_psk),
 	    T(test_second_child_and_dpd),
 	    T(test_dpd_timer_jitter),
+	    T(test_task_pool),
 	    T(test_rtx_waits_for_unread_input),
 	    T(test_garbage),
 	    T(test_child_pfs_invalid_ke),

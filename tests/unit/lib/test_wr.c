@@ -1,7 +1,8 @@
 /*
  * test_wr.c - the growable writer (src/lib/wr.h): growth across many
  * sizes, the size cap and its sticky error, reserve + back-patch, patch
- * out of range, steal, and that every buffer is wiped before free().
+ * out of range, steal, that every buffer is wiped before free(), and the
+ * pool of released buffers (wr_release).
  *
  * free() is wrapped at link time (-Wl,--wrap=free) for the objects of
  * this executable and libr2lib.a, so the test can look at a buffer's
@@ -349,6 +350,65 @@ static void test_wipe_on_grow(void **state)
 	wr_free(&w);
 }
 
+/*
+ * wr_release(): a sent message's buffer becomes the next writer's first
+ * buffer (no malloc), growth past it still copies, wipes and frees it,
+ * and the pool keeps at most WR_POOL_MAX (the rest are freed at once).
+ */
+static void test_release_pool(void **state)
+{
+	static uint8_t *bufs[WR_POOL_MAX + 72];
+	const unsigned n = WR_POOL_MAX + 72;
+	struct wr w;
+	uint8_t *b;
+	size_t len;
+	unsigned i, k;
+
+	(void)state;
+	wr_release(NULL); /* ignored */
+	wr_init(&w, 0);
+	assert_int_equal(wr_bytes(&w, "check", 5), 0);
+	b = wr_steal(&w, &len);
+	wr_release(b);
+	wr_init(&w, 0);
+	assert_int_equal(wr_u8(&w, 7), 0);
+	assert_ptr_equal(w.buf, b); /* reused, no malloc */
+	assert_int_equal(w.cap, WR_POOL_BUF);
+	assert_int_equal(w.len, 1);
+	/* Growing beyond it: the pooled buffer is wiped and freed. */
+	watch(b, WR_POOL_BUF);
+	assert_int_equal(wr_zero(&w, WR_POOL_BUF + 10), 0);
+	assert_int_equal(watch_freed, 1);
+	assert_int_equal(watch_was_wiped, 1);
+	wr_free(&w);
+	/* Bounded: of n released, WR_POOL_MAX are kept, the rest freed. */
+	for (i = 0; i < n; i++) {
+		wr_init(&w, 0);
+		assert_int_equal(wr_u32(&w, i), 0);
+		bufs[i] = wr_steal(&w, &len);
+		assert_non_null(bufs[i]);
+	}
+	frees_checked = 0;
+	check_all = true;
+	check_all_len = 0;
+	for (i = 0; i < n; i++)
+		wr_release(bufs[i]);
+	check_all = false;
+	assert_int_equal(frees_checked, n - WR_POOL_MAX);
+	/* The next WR_POOL_MAX writers get the kept buffers, then malloc. */
+	for (k = 0; k <= WR_POOL_MAX; k++) {
+		bool pooled = false;
+
+		wr_init(&w, 0);
+		assert_int_equal(wr_u8(&w, 1), 0);
+		for (i = 0; i < WR_POOL_MAX; i++)
+			if (w.buf == bufs[i])
+				pooled = true;
+		assert_int_equal(pooled, k < WR_POOL_MAX);
+		wr_free(&w);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +421,7 @@ int main(void)
 	    cmocka_unit_test(test_steal),
 	    cmocka_unit_test(test_wipe_on_free),
 	    cmocka_unit_test(test_wipe_on_grow),
+	    cmocka_unit_test(test_release_pool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
