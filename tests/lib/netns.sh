@@ -118,6 +118,23 @@ ns_add() {
 	fi
 }
 
+# ns_del NAME : delete host NAME again (for a script that builds a
+# topology per case): what still runs in it is killed, then cleanup()
+# forgets it.
+ns_del() {
+	local full p i
+	full=$(ns "$1")
+	for p in $(ip netns pids "$full" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	ip netns del "$full" 2>/dev/null
+	for i in "${!NS_CREATED[@]}"; do
+		[ "${NS_CREATED[i]}" = "$full" ] && unset 'NS_CREATED[i]'
+	done
+	NS_CREATED=("${NS_CREATED[@]}")
+	return 0
+}
+
 # ns_link HOST_A IF_A HOST_B IF_B : veth pair created directly inside the
 # two namespaces (never in the root namespace, so names cannot collide).
 ns_link() {
