@@ -232,6 +232,28 @@ int k_pol_add(struct kernel *k, struct kpolicy *p)
 	K_CALL(k, pol_add, "pol_add", p);
 }
 
+int k_pol_add_many(struct kernel *k, struct kpolicy *const *v, size_t n,
+		   int *rc)
+{
+	bool valid = true;
+
+	if (!k || !k->ops) {
+		for (size_t i = 0; i < n; i++)
+			rc[i] = -EBADF;
+		return -EBADF;
+	}
+	for (size_t i = 0; i < n && valid; i++)
+		valid = kpolicy_validate(v[i], NULL, 0) == 0;
+	if (!k->ops->pol_add_many || !valid) {
+		/* nothing done: the caller adds one by one (k_pol_add) */
+		for (size_t i = 0; i < n; i++)
+			rc[i] = -EOPNOTSUPP;
+		return -EOPNOTSUPP;
+	}
+	k->last_error[0] = '\0';
+	return k_done(k, "pol_add_many", k->ops->pol_add_many(k, v, n, rc));
+}
+
 int k_pol_update(struct kernel *k, struct kpolicy *p)
 {
 	if (!k || !k->ops)

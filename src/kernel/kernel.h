@@ -259,6 +259,11 @@ struct kernel_ops {
 			struct kcounters *out);
 
 	int (*pol_add)(struct kernel *k, struct kpolicy *p);
+	/* optional: pol_add of v[0..n) in few system calls; rc[i] each
+	 * policy's result (0 or -errno, no message); the return is < 0 when
+	 * the batch as a whole failed; every rc[i] is set either way */
+	int (*pol_add_many)(struct kernel *k, struct kpolicy *const *v,
+			    size_t n, int *rc);
 	int (*pol_update)(struct kernel *k, struct kpolicy *p);
 	int (*pol_del)(struct kernel *k, const struct kpolicy *p);
 	int (*pol_dump)(struct kernel *k, kpol_cb cb, void *arg);
@@ -376,6 +381,14 @@ int k_sa_del(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 int k_sa_query(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	       uint32_t spi, struct kcounters *out);
 int k_pol_add(struct kernel *k, struct kpolicy *p);
+/* Adds v[0..n): rc[i] is each one's result (0 or -errno).  Without a
+ * message per policy (k->last_error is not each one's): a caller that
+ * wants the kernel's words for a refusal retries that one with
+ * k_pol_add.  -EOPNOTSUPP (every rc[i] too) and nothing done: the
+ * backend has no batch path (or a policy does not validate); add them
+ * one by one. */
+int k_pol_add_many(struct kernel *k, struct kpolicy *const *v, size_t n,
+		   int *rc);
 int k_pol_update(struct kernel *k, struct kpolicy *p);
 int k_pol_del(struct kernel *k, const struct kpolicy *p);
 int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg);

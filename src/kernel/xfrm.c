@@ -537,6 +537,161 @@ static int xfrm_pol_add(struct kernel *k, struct kpolicy *p)
 }
 
 /*
+ * Many NEWPOLICYs per sendmsg (spmd's start and full reloads): only the
+ * last request of a batch asks for an ACK; the kernel handles the
+ * requests of one sendmsg in order before it returns and reports an
+ * error for each one it refuses (netlink_rcv_skb), so reading up to the
+ * last one's ACK collects every result.  rc[i] is 0 or the kernel's
+ * errno (its extended message is not kept: the caller retries a refused
+ * policy alone for it).  Saves one send, one ACK and one receive per
+ * policy.
+ */
+#define XFRM_BATCH (32 * 1024)
+
+static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
+			     size_t n, int *rc)
+{
+	struct xfrm_priv *x = P(k);
+	uint8_t *buf = NULL;
+	uint32_t *serial = NULL, *want = NULL, *seq = NULL;
+	size_t i = 0;
+	int err = 0;
+
+	if (n == 0)
+		return 0;
+	for (size_t j = 0; j < n; j++)
+		if (!v[j]->index) {
+			err = seed_serials(k);
+			break;
+		}
+	buf = malloc(XFRM_BATCH);
+	serial = calloc(n, sizeof(*serial));
+	want = calloc(n, sizeof(*want));
+	seq = calloc(n, sizeof(*seq));
+	if (!err && (!buf || !serial || !want || !seq))
+		err = -ENOMEM;
+	if (err < 0) {
+		for (size_t j = 0; j < n; j++)
+			rc[j] = err;
+		goto free_bufs;
+	}
+	while (i < n) {
+		size_t first = i, off = 0, nsent = 0, done;
+		struct nlmsghdr *last = NULL;
+		bool acked = false;
+
+		for (; i < n && XFRM_BATCH - off >= XNL_REQ_MAX; i++) {
+			int len;
+
+			rc[i] = 0;
+			seq[i] = 0;
+			want[i] = v[i]->index;
+			rc[i] =
+			    kpol_index_take(k, &x->serials, v[i], &serial[i]);
+			if (rc[i] < 0)
+				continue;
+			len = xnl_build_policy(
+			    buf + off, XFRM_BATCH - off, 0, XFRM_MSG_NEWPOLICY,
+			    v[i], k->last_error, sizeof(k->last_error));
+			if (len < 0) {
+				rc[i] = len;
+				kpol_index_undo(&x->serials, v[i], serial[i],
+						want[i]);
+				continue;
+			}
+			last = (struct nlmsghdr *)(buf + off);
+			last->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+			last->nlmsg_seq = seq[i] = ++x->seq;
+			last->nlmsg_pid = 0;
+			off += NLMSG_ALIGN((size_t)len);
+			nsent++;
+		}
+		done = i;
+		if (!nsent)
+			continue;
+		last->nlmsg_flags |= NLM_F_ACK;
+		if (mnl_socket_sendto(x->cmd, buf, off) < 0) {
+			err = -errno;
+			set_kernel_error(k, "add policies", err,
+					 "sending to the kernel");
+			for (size_t j = first; j < done; j++)
+				if (seq[j])
+					rc[j] = err;
+			goto settle;
+		}
+		while (!acked) {
+			ssize_t got = nl_recv(x->cmd, x->rbuf, XFRM_RBUF, 0);
+			struct rd stream;
+			struct xnl_msg m;
+			int more;
+
+			if (got < 0) {
+				err = (int)got;
+				set_kernel_error(k, "add policies", err,
+						 "receiving replies");
+				break;
+			}
+			stream = rd_init(x->rbuf, (size_t)got);
+			while ((more = xnl_next(&stream, &m)) > 0) {
+				char ext[96];
+				int e = 0;
+
+				if (m.type != NLMSG_ERROR ||
+				    m.pid != x->portid || m.seq > x->seq)
+					continue;
+				if (xnl_parse_error(&m, &e, ext, sizeof(ext)) <
+				    0)
+					continue;
+				if (m.seq == last->nlmsg_seq)
+					acked = true;
+				if (e >= 0)
+					continue;
+				/* the request with that sequence number */
+				for (size_t j = first; j < done; j++)
+					if (seq[j] && seq[j] == m.seq) {
+						rc[j] = e;
+						break;
+					}
+			}
+			if (more < 0) {
+				err = -EBADMSG;
+				kerr_set(k->last_error, sizeof(k->last_error),
+					 "add policies: malformed netlink "
+					 "reply");
+				break;
+			}
+		}
+		if (err < 0) /* results unknown: report all as failed */
+			for (size_t j = first; j < done; j++)
+				if (seq[j] && rc[j] == 0)
+					rc[j] = err;
+	settle:
+		for (size_t j = first; j < done; j++) {
+			if (!seq[j])
+				continue;
+			if (rc[j] < 0)
+				kpol_index_undo(&x->serials, v[j], serial[j],
+						want[j]);
+			else if (want[j] && kpol_index_owned(want[j]))
+				kpol_serials_mark(&x->serials,
+						  kpol_index_serial(want[j]),
+						  true);
+		}
+		if (err < 0) {
+			for (size_t j = done; j < n; j++)
+				rc[j] = err;
+			break;
+		}
+	}
+free_bufs:
+	free(buf);
+	free(serial);
+	free(want);
+	free(seq);
+	return err;
+}
+
+/*
  * UPDPOLICY replacing an existing policy keeps that policy's index (the
  * kernel's rule), so the index is read back afterwards: p->index always
  * tells the truth, and updating a foreign policy leaves it foreign.
@@ -735,6 +890,7 @@ const struct kernel_ops kernel_xfrm_ops = {
     .sa_query = xfrm_sa_query,
     .sa_get = xfrm_sa_get,
     .pol_add = xfrm_pol_add,
+    .pol_add_many = xfrm_pol_add_many,
     .pol_update = xfrm_pol_update,
     .pol_del = xfrm_pol_del,
     .pol_dump = xfrm_pol_dump,

@@ -505,6 +505,85 @@ static int pol_add(struct spd *spd, struct spd_entry *e, char *errbuf,
 	return 0;
 }
 
+/*
+ * The plan's additions, in order, through k_pol_add_many (XFRM: many
+ * per system call; other backends one by one, as before).  A policy the
+ * batch could not add is tried again alone through pol_add, which gives
+ * the kernel's own message and counts the error as before (a transient
+ * refusal, e.g. ENOBUFS, may then succeed).  Returns the first error;
+ * with strict, it stops at the first policy that fails alone (the ones
+ * added stay marked installed, for the caller's undo).
+ */
+static int add_all(struct spd *spd, struct spd_set *new,
+		   const struct spd_plan *p, bool strict, char *errbuf,
+		   size_t errlen)
+{
+	struct kpolicy **v = NULL;
+	int *rc = NULL, first = 0;
+	size_t i, n = p->nadd, nidx = 0;
+	char what[256];
+
+	if (n > 1) {
+		v = malloc(n * sizeof(*v));
+		rc = malloc(n * sizeof(*rc));
+	}
+	if (v && rc) {
+		for (nidx = 0; nidx < n; nidx++) {
+			struct spd_entry *e = &new->v[p->add[nidx]];
+
+			e->kp.index = spd_index_alloc(spd, e->kp.dir);
+			if (!e->kp.index)
+				break;
+			v[nidx] = &e->kp;
+		}
+	}
+	if (nidx == n && n > 1 &&
+	    k_pol_add_many(spd->k, v, n, rc) != -EOPNOTSUPP) {
+		/* every rc[i] is set, even when the batch failed as a
+		 * whole: those are tried again alone below */
+		for (i = 0; i < n; i++) {
+			struct spd_entry *e = &new->v[p->add[i]];
+
+			if (rc[i] < 0) {
+				spd_index_release(spd, e->kp.index);
+				e->kp.index = 0;
+				continue;
+			}
+			index_mark(spd, e->kp.index);
+			e->installed = true;
+			log_debug(MOD, "added %s index 0x%x",
+				  entry_str(e, what, sizeof(what)),
+				  e->kp.index);
+		}
+	} else {
+		/* one by one (one policy, no memory for the batch, or a
+		 * backend without a batch path) */
+		for (i = 0; i < nidx; i++) {
+			struct spd_entry *e = &new->v[p->add[i]];
+
+			spd_index_release(spd, e->kp.index);
+			e->kp.index = 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct spd_entry *e = &new->v[p->add[i]];
+		int r;
+
+		if (e->installed)
+			continue;
+		r = pol_add(spd, e, errbuf, errlen);
+		if (r < 0) {
+			if (!first)
+				first = r;
+			if (strict)
+				break;
+		}
+	}
+	free(v);
+	free(rc);
+	return first;
+}
+
 static int pol_update(struct spd *spd, struct spd_entry *e, uint32_t index,
 		      char *errbuf, size_t errlen)
 {
@@ -551,15 +630,13 @@ static int apply(struct spd *spd, struct spd_set *old, struct spd_set *new,
 		new->v[i].installed = false;
 
 	/* 1. additions: the new protection exists before anything goes */
-	for (i = 0; i < p->nadd; i++) {
-		rc = pol_add(spd, &new->v[p->add[i]], errbuf, errlen);
-		if (rc < 0) {
-			if (!first)
-				first = rc;
-			if (strict)
-				goto undo_adds;
+	rc = add_all(spd, new, p, strict, errbuf, errlen);
+	if (rc < 0) {
+		first = rc;
+		if (strict) {
+			nadded = p->nadd; /* undo checks e->installed */
+			goto undo_adds;
 		}
-		nadded = i + 1;
 	}
 	/* 2. changes in place: XFRM's update keeps the index */
 	for (i = 0; i < p->nupd; i++) {

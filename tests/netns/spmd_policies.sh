@@ -41,6 +41,7 @@ cleanup() {
 	jobs -p | xargs -r kill 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	ip netns del "$PEER" 2>/dev/null
+	ip netns del "$NS-ip" 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
@@ -507,6 +508,70 @@ out=$(timeout 10 ip netns exec "$NS" "$SPMD" -F -f "$W/pw.conf" \
 rc=$?
 check "spmd refuses an spmd_password file others can read" \
 	eval '[ $rc = 1 ] && grep -q "accessible by group or other" <<<"$out"'
+
+# ---- 9. a refusal inside an install batch (issue 14) -----------------------
+# spmd adds many policies per netlink message batch; a foreign policy
+# holding the selector of one pair in the middle makes the kernel refuse
+# that one: it is reported alone with the kernel's words (as the
+# one-by-one install did), every other one is installed.
+. "$TOP/tests/lib/topo.sh"
+mkdir -p "$W/batch"
+spmd_pairs_conf "$W/batch" 1000 "$W/batch/ipbatch" >/dev/null
+sed -i "s#unix \"[^\"]*\"#unix \"$SOCK\"#" "$W/batch/racoon2.conf"
+held=$(sed -n 999p "$W/batch/ipbatch") # pair 500's outbound policy
+ip -n "$NS" ${held/priority 1488/priority 7}
+: >"$W/spmd.log"
+if start_spmd "$W/batch/racoon2.conf"; then
+	n=$(count_ours)
+	check "batched install: 1,999 of 2,000 policies installed" test "$n" = 1999
+	check "batched install: the refusal reported for selector o500 with the kernel's words" \
+		grep -q 'some policies could not be installed:.*selector o500): add policy: File exists' "$W/spmd.log"
+	# the kernel's view of all 2,000 (1,999 ours + the foreign holder)
+	# against the same lines ip -batch installs in another namespace
+	ip netns add "$NS-ip" &&
+		ip -n "$NS-ip" -batch "$W/batch/ipbatch" 2>/dev/null
+	ip -n "$NS-ip" xfrm policy list | grep -v '^\s*\(mark\|lastused\)' |
+		awk '/^src /{s=$0} /^\tdir /{print s, $2} /proto esp/{print s, $4, $6}' |
+		sort >"$W/batch/ip.want"
+	ip -n "$NS" xfrm policy list | grep -v '^\s*\(mark\|lastused\)' |
+		awk '/^src /{s=$0} /^\tdir /{print s, $2} /proto esp/{print s, $4, $6}' |
+		grep -v '^src 203.0.113.200' | sort >"$W/batch/spmd.got"
+	ip netns del "$NS-ip" 2>/dev/null
+	check "batched install: selectors, directions and reqids as ip -batch's" \
+		diff -q "$W/batch/ip.want" "$W/batch/spmd.got"
+	# a reload that adds o500 (its holder gone) and three pairs, the
+	# middle one's outbound held by another foreign policy: refused as a
+	# whole, the other six additions of the batch undone, the running
+	# set kept
+	cp "$W/batch/racoon2.conf" "$W/batch/racoon2.conf.1"
+	for i in 2001 2002 2003; do
+		printf 'selector x%d { direction outbound; src "2001:db8:5::%x"; dst "2001:db8:6::%x"; policy_index p; };\n' $i $i $i
+		printf 'selector y%d { direction inbound; src "2001:db8:6::%x"; dst "2001:db8:5::%x"; policy_index p; };\n' $i $i $i
+	done >>"$W/batch/racoon2.conf"
+	ip -n "$NS" xfrm policy add src 2001:db8:5::7d2/128 dst 2001:db8:6::7d2/128 \
+		dir out priority 7 tmpl proto esp mode transport
+	# o500 is free now
+	ip -n "$NS" xfrm policy del $(echo "$held" | awk '{print $4, $5, $6, $7}') dir out
+	spd_noidx >"$W/batch/before"
+	out=$(ctl reload 2>&1)
+	rc=$?
+	spd_noidx >"$W/batch/after"
+	if [ $rc != 0 ] && echo "$out" | grep -q 'selector x2002): add policy: File exists' &&
+		diff -q "$W/batch/before" "$W/batch/after" >/dev/null; then
+		pass "batched reload: a refusal undoes the batch's other additions, state kept"
+	else
+		fail "batched reload: a refusal undoes the batch" "rc=$rc $out"$'\n'"$(diff "$W/batch/before" "$W/batch/after" | head)"
+	fi
+	ip -n "$NS" xfrm policy del src 2001:db8:5::7d2/128 dst 2001:db8:6::7d2/128 dir out
+	out=$(ctl reload 2>&1)
+	check "batched reload: the same reload once the selector is free adds 7" \
+		test "$(count_ours)" = 2006
+	stop_spmd TERM
+	check "batched install: SIGTERM removes them all (the foreign one stays)" \
+		test "$(count_ours)" = 0
+else
+	fail "spmd starts with 2,000 policies" "$(tail "$W/spmd.log")"
+fi
 
 if [ $FAILS -ne 0 ]; then
 	echo "spmd log (tail):"
