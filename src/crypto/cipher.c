@@ -115,6 +115,22 @@ err_free:
 	return rc;
 }
 
+int crypto_cipher_rekey(struct crypto_cipher *c, const uint8_t *key,
+			size_t keylen)
+{
+	size_t kb;
+
+	if (!c || !key || keylen < c->alg->salt_len)
+		return -EINVAL;
+	kb = keylen - c->alg->salt_len;
+	if ((size_t)EVP_CIPHER_CTX_get_key_length(c->ctx) != kb)
+		return -EINVAL;
+	memcpy(c->salt, key + kb, c->alg->salt_len);
+	if (EVP_CipherInit_ex(c->ctx, NULL, NULL, key, NULL, c->encrypt) != 1)
+		return -EIO;
+	return 0;
+}
+
 /* Full IV/nonce/counter block from the wire IV. */
 static size_t make_iv(const struct crypto_cipher *c, const uint8_t *iv,
 		      uint8_t *full)

@@ -120,6 +120,11 @@ struct crypto_cipher;
 int crypto_cipher_new(uint16_t encr_id, const uint8_t *key, size_t keylen,
 		      bool encrypt, struct crypto_cipher **out);
 void crypto_cipher_free(struct crypto_cipher *c);
+/* Re-key c (same algorithm, direction and key length as made) without a
+ * new context: a context shared by many SAs keyed per message (IKE's SK
+ * payloads, ikev2_sk_ctx).  0, -EINVAL (other length), -EIO. */
+int crypto_cipher_rekey(struct crypto_cipher *c, const uint8_t *key,
+			size_t keylen);
 
 /*
  * Encrypt len octets in -> out (in == out allowed).  iv is the wire IV
@@ -152,6 +157,9 @@ int crypto_prf_new(uint16_t prf_id, const uint8_t *key, size_t keylen,
 int crypto_integ_new(uint16_t integ_id, const uint8_t *key, size_t keylen,
 		     struct crypto_mac **out);
 void crypto_mac_free(struct crypto_mac *m);
+/* Re-key an integrity MAC made by crypto_integ_new (same algorithm, a key
+ * of its length) without a new context, as crypto_cipher_rekey. */
+int crypto_mac_rekey(struct crypto_mac *m, const uint8_t *key, size_t keylen);
 /* Output octets: PRF out_len or INTEG icv_len (truncated). */
 size_t crypto_mac_len(const struct crypto_mac *m);
 

@@ -335,6 +335,23 @@ int crypto_integ_new(uint16_t integ_id, const uint8_t *key, size_t keylen,
 	return 0;
 }
 
+int crypto_mac_rekey(struct crypto_mac *m, const uint8_t *key, size_t keylen)
+{
+	if (!m || !key || !keylen)
+		return -EINVAL;
+	if (m->kind == MAC_XCBC) {
+		/* RFC 3566 §4: K1, K2 and K3 all come from the key. */
+		if (keylen != 16)
+			return -EINVAL;
+		EVP_CIPHER_CTX_free(m->cctx);
+		m->cctx = NULL;
+		return xcbc_setkey(m, key);
+	}
+	if (m->kind != MAC_HMAC)
+		return -EINVAL;
+	return EVP_MAC_init(m->mctx, key, keylen, NULL) == 1 ? 0 : -EIO;
+}
+
 int crypto_mac_compute(struct crypto_mac *m, const struct cbuf *parts, size_t n,
 		       uint8_t *out)
 {

@@ -417,11 +417,20 @@ int ikev2_put_cp(struct ikev2_wr *b, const struct ikev2_cp *cp);
 /* Encrypted payload (RFC 7296 §3.14, RFC 5282, RFC 7634)              */
 /* ------------------------------------------------------------------ */
 
-/* One direction's SK protection: cipher + integrity (NULL for AEAD). */
+/*
+ * One direction's SK protection: the algorithms and keys (wiped by
+ * ikev2_sk_free).  No OpenSSL context is kept per SA (two cost ~2.4 KB
+ * for AES-GCM, more than the rest of an IKE SA): sealing and opening key
+ * a context of the calling thread for the message (crypto_cipher_rekey,
+ * crypto_mac_rekey; ~0.2-1 us, sk.c).
+ */
 struct ikev2_sk_ctx {
-	const struct crypto_encr_alg *encr;
-	struct crypto_cipher *cipher;
-	struct crypto_mac *integ; /* NULL for AEAD */
+	const struct crypto_encr_alg *encr; /* NULL: not keyed */
+	uint16_t encr_id, integ_id;	    /* integ_id 0 for AEAD */
+	bool encrypt;
+	uint8_t elen, alen;
+	uint8_t ekey[CRYPTO_MAX_KEY]; /* cipher key | salt */
+	uint8_t akey[CRYPTO_MAX_KEY]; /* integrity key (not for AEAD) */
 	size_t icv_len;
 	uint64_t iv_seq; /* counter IVs for CTR/AEAD (RFC 5282 §3.1) */
 };
@@ -435,6 +444,8 @@ int ikev2_sk_init(struct ikev2_sk_ctx *sk, uint16_t encr_id, uint16_t integ_id,
 		  const uint8_t *ekey, size_t elen, const uint8_t *akey,
 		  size_t alen, bool encrypt);
 void ikev2_sk_free(struct ikev2_sk_ctx *sk);
+/* Free the calling thread's SK contexts (made again when needed). */
+void ikev2_sk_thread_done(void);
 
 /* Start the SK payload in builder b (must be the last payload). */
 int ikev2_sk_begin(struct ikev2_wr *b, struct ikev2_sk_ctx *sk);

@@ -468,6 +468,75 @@ static void test_sk_roundtrip(void **state)
 	}
 }
 
+/* The SK contexts hold keys only; sealing and opening key the thread's
+ * OpenSSL contexts per message (sk.c).  Many SAs' contexts used in turn,
+ * with different keys and algorithms, each open only their own messages,
+ * and none holds an OpenSSL object (a copy works as well). */
+static void test_sk_interleaved(void **state)
+{
+	static const struct suite_case cases[] = {
+	    {IKEV2_ENCR_AES_GCM_16, 256, 0},
+	    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA2_256_128},
+	    {IKEV2_ENCR_AES_GCM_16, 256, 0},
+	    {IKEV2_ENCR_AES_CTR, 192, IKEV2_INTEG_AES_XCBC_96},
+	    {IKEV2_ENCR_AES_CBC, 128, IKEV2_INTEG_HMAC_SHA2_256_128},
+	    {IKEV2_ENCR_CHACHA20_POLY1305, 0, 0},
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct ikev2_sk_ctx out[N], in[N], copy;
+	uint8_t *pkt[N], plain[2048];
+	size_t len[N];
+	struct ike_msg m;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		sk_pair(&cases[i], &out[i], &in[i]);
+		/* another key for each SA: the last octet of SK_e and SK_a */
+		out[i].ekey[out[i].elen - 1] ^= (uint8_t)(i + 1);
+		in[i].ekey[in[i].elen - 1] ^= (uint8_t)(i + 1);
+		out[i].akey[0] ^= (uint8_t)(i + 1);
+		in[i].akey[0] ^= (uint8_t)(i + 1);
+	}
+	for (size_t i = 0; i < N; i++)
+		build_auth(&out[i], &pkt[i], &len[i]);
+	for (size_t r = 0; r < N; r++) {
+		size_t i = N - 1 - r; /* opened in the other order */
+
+		assert_int_equal(ikev2_msg_parse(pkt[i], len[i], &m), 0);
+		copy = in[i];
+		assert_int_equal(ikev2_sk_open(&copy, &m, plain, sizeof(plain)),
+				 0);
+		check_auth(&m);
+		/* the same algorithm under the other SA's key fails */
+		for (size_t j = 0; j < N; j++) {
+			if (j == i || cases[j].encr != cases[i].encr ||
+			    cases[j].keybits != cases[i].keybits)
+				continue;
+			assert_int_equal(ikev2_msg_parse(pkt[i], len[i], &m),
+					 0);
+			assert_int_not_equal(
+			    ikev2_sk_open(&in[j], &m, plain, sizeof(plain)), 0);
+		}
+		free(pkt[i]);
+	}
+	for (size_t i = 0; i < N; i++) {
+		ikev2_sk_free(&out[i]);
+		ikev2_sk_free(&in[i]);
+		/* freed: wiped, not keyed */
+		assert_null(in[i].encr);
+		assert_int_equal(in[i].ekey[0], 0);
+	}
+	ikev2_sk_thread_done();
+	/* after the thread's contexts were freed they are made again */
+	sk_pair(&cases[0], &out[0], &in[0]);
+	build_auth(&out[0], &pkt[0], &len[0]);
+	assert_int_equal(ikev2_msg_parse(pkt[0], len[0], &m), 0);
+	assert_int_equal(ikev2_sk_open(&in[0], &m, plain, sizeof(plain)), 0);
+	free(pkt[0]);
+	ikev2_sk_free(&out[0]);
+	ikev2_sk_free(&in[0]);
+}
+
 static void test_info_delete(void **state)
 {
 	struct suite_case c = {IKEV2_ENCR_AES_GCM_16, 128, 0};
@@ -1782,6 +1851,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init_roundtrip),
 	    cmocka_unit_test(test_sk_roundtrip),
+	    cmocka_unit_test(test_sk_interleaved),
 	    cmocka_unit_test(test_info_delete),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_exchange_rules),
