@@ -7,7 +7,9 @@
 #     through Wireshark's esp_sa UAT, every ICV verifies, and no frame is
 #     malformed or carries an expert error; inner IP and TCP checksums are
 #     verified too, so the TSO segments r2espd cuts (espd_off.c) are valid
-#     on the wire.  The TCP transfer must show TUN offloads in use.
+#     on the wire.  The TCP transfer must show TUN offloads in use; UDP
+#     sent with UDP_SEGMENT (USO super-packets r2espd cuts itself) must
+#     arrive whole, with valid inner UDP checksums.
 #   - static rekey under a steady UDP stream (iperf3): install the new SA
 #     pair (receiver first), outbound switches to the newest SA, delete
 #     the old pair; the datagrams lost are measured and printed next to a
@@ -107,6 +109,52 @@ if ts_available; then
 		stop_bg iperf-s
 	done
 	gso1=$(ctl a stats | awk '$1 == "tun_gso" { print $2 }')
+	# UDP super-packets (UDP_SEGMENT sends: USO, TUN_F_USO4/6): 3
+	# sends of 5,300 octets in 1,000-octet datagrams each way, 18
+	# datagrams per family, cut by r2espd, checked at the receiver
+	# (sizes, content) and below by tshark (inner UDP checksums)
+	uso0=$gso1
+	cat >"$TEST_DIR/uso_rx.py" <<-'PY'
+	import socket, sys
+	af = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+	s = socket.socket(af, socket.SOCK_DGRAM)
+	s.bind((sys.argv[1], 7777))
+	s.settimeout(3)
+	sizes = []
+	try:
+	    while len(sizes) < 18:
+	        b = s.recv(65535)
+	        want = bytes((len(sizes) % 6 * 1000 + i) % 251 for i in range(len(b)))
+	        sizes.append(len(b) if b == want else -1)
+	except socket.timeout:
+	    pass
+	open(sys.argv[2], "w").write(" ".join(map(str, sizes)))
+	PY
+	cat >"$TEST_DIR/uso_tx.py" <<-'PY'
+	import socket, sys, time
+	af = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+	s = socket.socket(af, socket.SOCK_DGRAM)
+	s.bind((sys.argv[2], 0))
+	s.setsockopt(socket.IPPROTO_UDP, 103, 1000)  # UDP_SEGMENT
+	buf = bytes(i % 251 for i in range(5300))
+	for _ in range(3):
+	    s.sendto(buf, (sys.argv[1], 7777))
+	    time.sleep(0.05)
+	PY
+	for d in "203.0.113.2 203.0.113.1" "2001:db8:b::1 2001:db8:a::1"; do
+		set -- $d
+		start_bg udp-r ip netns exec "$(ns b)" python3 \
+			"$TEST_DIR/uso_rx.py" "$1" "$TEST_DIR/uso-$1"
+		sleep 0.5
+		ns_exec a python3 "$TEST_DIR/uso_tx.py" "$1" "$2" \
+			>>"$TEST_DIR/uso.log" 2>&1 || fail "UDP_SEGMENT sends to $1"
+		wait_for "[ -s $TEST_DIR/uso-$1 ]" 5
+		stop_bg udp-r
+		check "USO to $1: 18 datagrams, 5 x 1000 + 300 per send, intact ($(cat "$TEST_DIR/uso-$1" 2>/dev/null))" \
+			test "$(cat "$TEST_DIR/uso-$1" 2>/dev/null)" = \
+			"1000 1000 1000 1000 1000 300 1000 1000 1000 1000 1000 300 1000 1000 1000 1000 1000 300"
+	done
+	uso1=$(ctl a stats | awk '$1 == "tun_gso" { print $2 }')
 	cap_stop wire || fail "capture stopped"
 
 	# esp_sa UAT rows from the SAs as r2espd holds them (host a)
@@ -152,6 +200,21 @@ if ts_available; then
 		test "${tcp:-0}" -gt 100 -a "${badcs:-1}" = 0
 	check "TUN offloads used for the TCP transfers (tun_gso $gso0 -> $gso1)" \
 		test "${gso1:-0}" -gt "${gso0:-0}"
+	# the kernel hands r2espd the UDP sends whole where it has USO
+	# (Linux >= 6.2; r2espd falls back to TSO alone elsewhere)
+	kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+	if [ "$kv" -ge 6002 ]; then
+		check "USO: the 6 UDP_SEGMENT sends came as super-packets (tun_gso $uso0 -> $uso1)" \
+			test "$((uso1 - uso0))" -ge 6
+	else
+		skip "USO: kernel $(uname -r) has no TUN_F_USO4/6 (before 6.2)"
+	fi
+	# (status 1 = good; with IPv6 the outer UDP 4500 checksum is left
+	# to the "NIC", status 0, see below, so count the good ones)
+	read -r nuso gooduso < <(ts_counts "$kd" "$pcap" 'udp.port == 7777' \
+		'udp.port == 7777 && udp.checksum.status == 1' | tr '\n' ' ')
+	check "decrypted USO datagrams ($nuso) have valid UDP checksums (good: $gooduso)" \
+		test "${nuso:-0}" = 36 -a "${gooduso:-0}" = 36
 	# (the capture canary, UDP to port 9 sent by b, leaves before its
 	# checksum is filled in by the veth offload: not ours, not ESP; so
 	# does ESP-in-UDP that r2espd -u sends through its UDP 4500 socket,

@@ -168,6 +168,7 @@ struct ev_loop;
 #define OFF_GSO_NONE	 0
 #define OFF_GSO_TCPV4	 1
 #define OFF_GSO_TCPV6	 4
+#define OFF_GSO_UDP_L4	 5 /* USO (TUN_F_USO4/6), both families */
 #define OFF_GSO_ECN	 0x80
 #define OFF_GRO_MAX	 64 /* segments per coalesced packet */
 

@@ -44,6 +44,14 @@
 #define TUNBUF ESPD_TUNBUF
 #define GROBUF ESPD_GROBUF
 
+/* linux/if_tun.h of Linux 6.2 (older userspace headers lack them) */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 #ifndef UDP_ENCAP_ESPINUDP
 #define UDP_ENCAP_ESPINUDP 2
 #endif
@@ -1596,11 +1604,16 @@ static int tun_open(struct espd *d)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tun_name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
-	/* The stack may now hand us 64 KiB TCP super-packets and packets
-	 * with a partial checksum; espd_off.c finishes both.  Without
-	 * this, the TUN device does segmentation for us, one packet per
+	/* The stack may now hand us 64 KiB TCP super-packets, UDP ones
+	 * (UDP_SEGMENT sends, Linux >= 6.2: USO) and packets with a
+	 * partial checksum; espd_off.c finishes all three.  A kernel
+	 * without USO refuses the flags (EINVAL): TSO alone then.  Without
+	 * any, the TUN device does segmentation for us, one packet per
 	 * read. */
 	if (d->offload &&
+	    ioctl(fd, TUNSETOFFLOAD,
+		  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN |
+		      TUN_F_USO4 | TUN_F_USO6) < 0 &&
 	    ioctl(fd, TUNSETOFFLOAD,
 		  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0)
 		log_warn(MOD,

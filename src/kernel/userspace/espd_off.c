@@ -384,6 +384,111 @@ static int segment_tcp(const struct off_vnet *h, const uint8_t *pkt, size_t len,
 	return (int)i;
 }
 
+/*
+ * A plain IPv4 (no options, not a fragment) or IPv6 (no extension
+ * header) UDP packet whose lengths agree with len; *iphl and *plen (UDP
+ * payload) out.
+ */
+static int udp_parse(const uint8_t *pkt, size_t len, uint8_t *af, size_t *iphl,
+		     size_t *plen)
+{
+	struct rd r = rd_init(pkt, len);
+	uint8_t vihl, proto;
+	uint16_t total, frag;
+
+	if (rd_u8(&r, &vihl) < 0)
+		return -EBADMSG;
+	if (vihl >> 4 == 4) {
+		/* RFC 791 §3.1 */
+		if (rd_skip(&r, 1) < 0 || rd_u16(&r, &total) < 0 ||
+		    rd_skip(&r, 2) < 0 || rd_u16(&r, &frag) < 0 ||
+		    rd_skip(&r, 1) < 0 || rd_u8(&r, &proto) < 0 ||
+		    rd_skip(&r, 10) < 0)
+			return -EBADMSG;
+		if ((vihl & 15) != 5 || total != len || (frag & 0x3fff) ||
+		    proto != IPPROTO_UDP)
+			return -EBADMSG;
+		*af = AF_INET;
+		*iphl = 20;
+	} else if (vihl >> 4 == 6) {
+		/* RFC 8200 §3 */
+		if (rd_skip(&r, 3) < 0 || rd_u16(&r, &total) < 0 ||
+		    rd_u8(&r, &proto) < 0 || rd_skip(&r, 33) < 0)
+			return -EBADMSG;
+		if ((size_t)total + 40 != len || proto != IPPROTO_UDP)
+			return -EBADMSG;
+		*af = AF_INET6;
+		*iphl = 40;
+	} else {
+		return -EBADMSG;
+	}
+	/* RFC 768: the 8-octet header */
+	if (rd_skip(&r, 8) < 0)
+		return -EBADMSG;
+	*plen = len - *iphl - 8;
+	return 0;
+}
+
+/*
+ * Split one USO super-packet (a UDP_SEGMENT send; Linux
+ * __udp_gso_segment()): datagrams of gso_size payload octets, the last
+ * possibly shorter, each with the headers of the first, its own IP
+ * length (IPv4: ID + 1 per datagram, header checksum) and its own UDP
+ * length and checksum (RFC 768: zero is sent as all ones; mandatory in
+ * IPv6, RFC 8200 §8.1).
+ */
+static int segment_udp(const struct off_vnet *h, const uint8_t *pkt, size_t len,
+		       off_buf_cb getbuf, void *barg, off_seg_cb cb, void *arg)
+{
+	size_t iphl, plen, hl, off = 0, mss = h->gso_size, cap;
+	uint8_t af;
+	uint16_t id = 0;
+	unsigned i = 0;
+	int rc;
+
+	if (udp_parse(pkt, len, &af, &iphl, &plen) < 0 || mss == 0)
+		return -EBADMSG;
+	if ((h->flags & OFF_F_NEEDS_CSUM) &&
+	    (h->csum_start != iphl || h->csum_offset != 6))
+		return -EBADMSG;
+	hl = iphl + 8;
+	if (af == AF_INET)
+		id = get16(pkt + 4);
+	while (off < plen || (plen == 0 && i == 0)) {
+		size_t n = plen - off < mss ? plen - off : mss;
+		uint8_t *scratch = getbuf(barg, &cap), *udp;
+		uint16_t c;
+
+		if (!scratch || hl + mss > cap)
+			return -EMSGSIZE;
+		udp = scratch + iphl;
+		memcpy(scratch, pkt, hl);
+		if (af == AF_INET) {
+			put16(scratch + 2, (uint16_t)(hl + n));
+			put16(scratch + 4, (uint16_t)(id + i));
+			ipv4_fix_csum(scratch, iphl);
+		} else {
+			put16(scratch + 4, (uint16_t)(8 + n));
+		}
+		put16(udp + 4, (uint16_t)(8 + n));
+		udp[6] = udp[7] = 0;
+		c = (uint16_t)~off_csum_fold(off_csum_copy(
+		    off_csum_add(pseudo_sum(scratch, IPPROTO_UDP, 8 + n), udp,
+				 8),
+		    scratch + hl, pkt + hl + off, n));
+		if (c == 0)
+			c = 0xffff;
+		memcpy(udp + 6, &c, 2);
+		if ((rc = cb(arg, scratch, hl + n)) < 0)
+			return rc;
+		off += n;
+		i++;
+		if (plen == 0)
+			break;
+	}
+	return (int)i;
+}
+
 int off_segment_to(const struct off_vnet *h, uint8_t *pkt, size_t len,
 		   off_buf_cb getbuf, void *barg, off_seg_cb cb, void *arg)
 {
@@ -397,7 +502,10 @@ int off_segment_to(const struct off_vnet *h, uint8_t *pkt, size_t len,
 		rc = cb(arg, pkt, len);
 		return rc < 0 ? rc : 1;
 	}
-	/* We only announce TSO (TUN_F_TSO4/6/ECN), never UFO/USO. */
+	/* We announce TSO (TUN_F_TSO4/6/ECN) and, where the kernel has it,
+	 * USO (TUN_F_USO4/6); never UFO (IP fragments). */
+	if (h->gso_type == OFF_GSO_UDP_L4)
+		return segment_udp(h, pkt, len, getbuf, barg, cb, arg);
 	if ((h->gso_type & ~OFF_GSO_ECN) != OFF_GSO_TCPV4 &&
 	    (h->gso_type & ~OFF_GSO_ECN) != OFF_GSO_TCPV6)
 		return -EBADMSG;

@@ -5,7 +5,8 @@
  * RFC 1071 implementation), segments coalesced back into one GSO write
  * with the virtio-net metadata the kernel needs, what must not be merged
  * (bad checksum, gaps, SYN/FIN, other flows, non-TCP), partial checksum
- * completion, and malformed virtio-net headers refused.
+ * completion, malformed virtio-net headers refused, and USO (UDP
+ * super-packets, TUN_F_USO4/6) cut into datagrams with right checksums.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -310,6 +311,133 @@ static void test_segment_plain(void **state)
 	assert_int_equal(
 	    off_segment(&h, udp, 40, scratch, sizeof(scratch), seg_cb, &s), 1);
 	assert_memory_equal(s.pkt[0], udp, 40);
+}
+
+/* a UDP packet of plen payload octets (IPv4 ID id), checksum left to
+ * the segmenter as the kernel does (pseudo-header sum only: garbled) */
+static size_t mk_udp(uint8_t *buf, bool v6, size_t plen, uint16_t id)
+{
+	size_t ihl = v6 ? 40 : 20, len = ihl + 8 + plen;
+
+	/* the same IP header as mk_tcp's, protocol UDP */
+	mk_tcp(buf, v6, 0, 0, 0x10, id);
+	if (v6) {
+		p16(buf + 4, (uint16_t)(8 + plen));
+		buf[6] = 17;
+	} else {
+		p16(buf + 2, (uint16_t)len);
+		buf[9] = 17;
+		p16(buf + 10, 0);
+		p16(buf + 10, (uint16_t)~ref_fold(ref_sum(0, buf, 20)));
+	}
+	p16(buf + ihl, 4500);
+	p16(buf + ihl + 2, 443);
+	p16(buf + ihl + 4, (uint16_t)(8 + plen));
+	p16(buf + ihl + 6, 0x1234);
+	for (size_t i = 0; i < plen; i++)
+		buf[ihl + 8 + i] = (uint8_t)(i * 13 + 5);
+	return len;
+}
+
+/* USO: datagrams of gso_size payload, the last shorter, each with its
+ * own lengths, IPv4 ID and header checksum, UDP checksum right */
+static void check_segments_udp(bool v6)
+{
+	static struct segs s;
+	size_t ihl = v6 ? 40 : 20, plen = 3 * 1200 + 77, mss = 1200;
+	size_t len = mk_udp(big, v6, plen, 900);
+	struct off_vnet h = {
+	    .flags = OFF_F_NEEDS_CSUM,
+	    .gso_type = OFF_GSO_UDP_L4,
+	    .hdr_len = (uint16_t)(ihl + 8),
+	    .gso_size = (uint16_t)mss,
+	    .csum_start = (uint16_t)ihl,
+	    .csum_offset = 6,
+	};
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 4);
+	for (unsigned i = 0; i < s.n; i++) {
+		const uint8_t *p = s.pkt[i], *u = p + ihl;
+		size_t n = i < 3 ? mss : 77;
+		assert_int_equal(s.len[i], ihl + 8 + n);
+		if (v6) {
+			assert_int_equal(g16(p + 4), 8 + n);
+		} else {
+			assert_int_equal(g16(p + 2), s.len[i]);
+			assert_int_equal(g16(p + 4), 900 + i);
+			assert_true(ref_ip4_ok(p));
+		}
+		assert_int_equal(g16(u), 4500);
+		assert_int_equal(g16(u + 2), 443);
+		assert_int_equal(g16(u + 4), 8 + n);
+		assert_true(g16(u + 6) != 0);
+		assert_true(ref_l4_ok(p, s.len[i], 17));
+		assert_memory_equal(u + 8, big + ihl + 8 + i * mss, n);
+	}
+	/* exactly one segment's worth, and an empty payload: one each */
+	len = mk_udp(big, v6, mss, 1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 1);
+	assert_true(ref_l4_ok(s.pkt[0], s.len[0], 17));
+	len = mk_udp(big, v6, 0, 1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 1);
+	assert_int_equal(s.len[0], ihl + 8);
+	assert_true(ref_l4_ok(s.pkt[0], s.len[0], 17));
+}
+
+static void test_segment_udp(void **state)
+{
+	(void)state;
+	check_segments_udp(false);
+	check_segments_udp(true);
+}
+
+/* USO metadata that does not fit the packet is refused whole */
+static void test_segment_udp_bad(void **state)
+{
+	static struct segs s;
+	size_t len = mk_udp(big, false, 3000, 1);
+	struct off_vnet h = {.flags = OFF_F_NEEDS_CSUM,
+			     .gso_type = OFF_GSO_UDP_L4,
+			     .gso_size = 1000,
+			     .csum_start = 20,
+			     .csum_offset = 6};
+	(void)state;
+
+	memset(&s, 0, sizeof(s));
+	h.csum_offset = 16; /* TCP's */
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
+	h.csum_offset = 6;
+	h.gso_size = 0;
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
+	h.gso_size = 1000;
+	/* a TCP packet with the UDP type */
+	len = mk_tcp(big, false, 1, 3000, 0x10, 1);
+	assert_int_equal(
+	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
+	/* IP length disagreeing with what was read; truncated header */
+	len = mk_udp(big, false, 3000, 1);
+	assert_int_equal(
+	    off_segment(&h, big, len - 1, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
+	assert_int_equal(
+	    off_segment(&h, big, 24, scratch, sizeof(scratch), seg_cb, &s),
+	    -EBADMSG);
+	/* segment larger than the buffer */
+	h.gso_size = 4000;
+	assert_int_equal(off_segment(&h, big, len, scratch, 2048, seg_cb, &s),
+			 -EMSGSIZE);
+	assert_int_equal(s.n, 0);
 }
 
 static void test_segment_bad(void **state)
@@ -679,6 +807,8 @@ int main(void)
 	    cmocka_unit_test(test_segment_v6),
 	    cmocka_unit_test(test_segment_plain),
 	    cmocka_unit_test(test_segment_bad),
+	    cmocka_unit_test(test_segment_udp),
+	    cmocka_unit_test(test_segment_udp_bad),
 	    cmocka_unit_test(test_gro_v4),
 	    cmocka_unit_test(test_gro_v6),
 	    cmocka_unit_test(test_gro_no_merge),
