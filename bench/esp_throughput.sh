@@ -40,8 +40,13 @@
 # PROFILE=DIR records the r2espd workers of each run with perf record -g
 # into DIR/NAME.perf (perf report -i ...).
 # ONLY=REGEX runs only the rows whose names match (extended regex over
-# veth, esp50, espudp, espudpsw, libipsec, iked, esp50n, ossl and the
-# base* rows; P8 suffix = 8 streams), e.g. ONLY='^(iked|ossl)'.
+# veth, esp50, espudp, espudpsw, libipsec, iked, esp50n, blast, ossl and
+# the base* rows; P8 suffix = 8 streams), e.g. ONLY='^(iked|ossl)'.
+# blast: a UDP_SEGMENT sender (python, 40 datagrams of 1,300 octets per
+# send, as fast as it can) through the UDP 4500 tunnel: with USO (Linux
+# >= 6.2) r2espd reads each send whole; the receiver, one TUN write per
+# datagram, is then the limit, so its Mbit/s say little: its A ns (the
+# sender's r2espd per ESP packet) is the figure.
 #
 # usage: [BASE=DIR] bench/esp_throughput.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 #        (root; namespaces r2q-PID-*, removed on exit)
@@ -180,6 +185,64 @@ cpu() {
 			pa ? (ua1 - ua) / hz * 1e9 / pa : 0,
 			pb ? (ub1 - ub) / hz * 1e9 / pb : 0 }' >"$TEST_DIR/cpu"
 }
+# udp_blast HOST-A HOST-B DST SRC -> Mbit/s of UDP payload received: the
+# sender writes 52,000 octets per UDP_SEGMENT send (40 datagrams of
+# 1,300 octets; with USO the TUN device hands r2espd each send whole) for
+# SECS seconds, as fast as it can; the receiver drains and counts
+cat >"$TEST_DIR/blast_rx.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind((sys.argv[1], 7777))
+s.settimeout(1.5)
+n = 0
+try:
+    while True:
+        s.recv(2048)
+        n += 1
+except socket.timeout:
+    pass
+open(sys.argv[2], "w").write(str(n))
+PY
+cat >"$TEST_DIR/blast_tx.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[2], 0))
+s.setsockopt(socket.IPPROTO_UDP, 103, 1300)  # UDP_SEGMENT
+buf = bytes(1300 * 40)
+end = time.time() + float(sys.argv[3])
+while time.time() < end:
+    try:
+        s.sendto(buf, (sys.argv[1], 7777))
+    except OSError:
+        pass
+PY
+udp_blast() {
+	local pid n
+	rm -f "$TEST_DIR/blast.n"
+	ns_exec "$2" python3 "$TEST_DIR/blast_rx.py" "$3" "$TEST_DIR/blast.n" &
+	pid=$!
+	sleep 0.3
+	[ -n "${CPU_HOOK:-}" ] && $CPU_HOOK start
+	ns_exec "$1" python3 "$TEST_DIR/blast_tx.py" "$3" "$4" "$SECS"
+	[ -n "${CPU_HOOK:-}" ] && $CPU_HOOK stop
+	wait "$pid" 2>/dev/null
+	n=$(cat "$TEST_DIR/blast.n" 2>/dev/null || echo 0)
+	echo $(( ${n:-0} * 1300 * 8 / SECS / 1000000 ))
+}
+# blast_run NAME DST SRC: udp_blast through r2espd, like espd_run
+blast_run() {
+	local v a b ua ub
+	want "$1" || return 0
+	v=$(RUN=$1 CPU_HOOK=cpu udp_blast "$HA" "$HB" "$2" "$3")
+	read -r a b ua ub <"$TEST_DIR/cpu"
+	add "$1" "$v"
+	add "$1.a" "$a"
+	add "$1.b" "$b"
+	add "$1.ua" "$ua"
+	add "$1.ub" "$ub"
+}
+
 # want NAME: the row is selected by ONLY (all rows unless set)
 want() { [ -z "${ONLY:-}" ] || [[ $1 =~ $ONLY ]]; }
 # espd_run NAME DST SRC: one iperf run through r2espd, adding Mbit/s to
@@ -306,6 +369,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		fi
 		espd_run esp50$sfx 203.0.113.2 203.0.113.1
 		espd_run espudp$sfx 203.0.113.12 203.0.113.11
+		# UDP_SEGMENT senders (one run, not per stream count)
+		if [ -z "$sfx" ]; then
+			if [ -n "$BASE" ]; then
+				BIN=$BASE; espd_up
+				blast_run baseblast 203.0.113.12 203.0.113.11
+				BIN=$NEW; espd_up
+			fi
+			blast_run blast 203.0.113.12 203.0.113.11
+		fi
 		# the same with the GSO runs cut into datagrams by the
 		# sender's kernel (software GSO, as for a NIC without UDP
 		# segmentation offload) and so received one by one, UDP GRO
@@ -365,6 +437,10 @@ for sfx in "" P8; do
 	row "r2espd ESP proto 50, GCM-128 ($st)" esp50$sfx
 	row "r2espd ESP-in-UDP 4500, GCM-128 ($st)" espudp$sfx
 	row "  same, GSO segmented by the sender ($st)" espudpsw$sfx
+	if [ -z "$sfx" ]; then
+		[ -n "$BASE" ] && row "BASE UDP_SEGMENT blast, UDP 4500, Mbit/s rx" baseblast
+		row "UDP_SEGMENT blast (USO), UDP 4500, Mbit/s rx" blast
+	fi
 	row "charon+kernel-libipsec UDP 4500 ($st)" libipsec$sfx
 	[ -n "$BASEBUILD" ] && row "BASE iked+r2espd, NAT, UDP 4500 ($st)" baseiked$sfx
 	row "iked+r2espd, NAT, UDP 4500 ($st)" iked$sfx
@@ -432,7 +508,7 @@ PY
 # user time alone per packet (r2espd's code and libcrypto; the rest of
 # A ns / B ns is the kernel work done in its syscalls)
 for n in esp50 espudp iked esp50P8 espudpP8 ikedP8 base50 baseudp baseiked \
-	base50P8 baseudpP8 baseikedP8; do
+	base50P8 baseudpP8 baseikedP8 blast baseblast; do
 	[ -n "${sum[$n.ua]:-}" ] &&
 		echo "r2espd user CPU per packet, $n: A $(mean "$n.ua") + B $(mean "$n.ub") = $(( $(mean "$n.ua") + $(mean "$n.ub") )) ns"
 done
