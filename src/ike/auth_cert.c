@@ -783,8 +783,8 @@ int auth_signed_octets(const struct ike_sa *sa, bool initiator_side,
 	    initiator_side ? in->init_req_len : in->init_resp_len,
 	    initiator_side ? in->nr : in->ni,
 	    initiator_side ? in->nr_len : in->ni_len,
-	    initiator_side ? sa->keys.sk_pi : sa->keys.sk_pr, sa->keys.prf_len,
-	    idb, idb_len, o);
+	    initiator_side ? in->sk_pi : in->sk_pr, sa->keys.prf_len, idb,
+	    idb_len, o);
 	return rc ? rc : wr_error(o);
 }
 

@@ -99,7 +99,8 @@ void task_rejected(struct ike_sa *sa, struct task *t, const struct ike_msg *m,
 
 /* ---- IKE_SA_INIT (ike_init.c) ---- */
 void prefs_ike(const struct ike_remote *r, struct ikev2_prefs *p);
-int ike_sa_keys_setup(struct ike_sa *sa, bool as_init);
+int ike_sa_keys_setup(struct ike_sa *sa, const struct ikev2_sa_keys *k,
+		      bool as_init);
 int ike_init_initiate(struct ike_sa *sa, struct task *t);
 /* input.c, before an IKE_SA_INIT response is taken as the answer: false
  * when it is to be ignored (RFC 7296 §2.21.1), the request stays out. */

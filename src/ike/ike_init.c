@@ -73,6 +73,7 @@ static int derive_keys(struct ike_sa *sa, const uint8_t *peer_ke,
 {
 	const struct crypto_dh_alg *da = crypto_dh_lookup(sa->algs.dh);
 	uint8_t gir[CRYPTO_MAX_DH_SECRET];
+	struct ikev2_sa_keys keys;
 	bool as_init = sa->initiator;
 	int rc;
 
@@ -84,19 +85,21 @@ static int derive_keys(struct ike_sa *sa, const uint8_t *peer_ke,
 		return rc;
 	rc = ikev2_derive_ike_keys(
 	    &sa->algs, gir, da->secret_len, sa->init->ni, sa->init->ni_len,
-	    sa->init->nr, sa->init->nr_len, sa->spi_i, sa->spi_r, &sa->keys);
+	    sa->init->nr, sa->init->nr_len, sa->spi_i, sa->spi_r, &keys);
 	mem_wipe(gir, sizeof(gir));
+	if (rc == 0)
+		rc = ike_sa_keys_setup(sa, &keys, as_init);
+	ikev2_sa_keys_wipe(&keys);
 	if (rc < 0)
 		return rc;
-	rc = ike_sa_keys_setup(sa, as_init);
 	crypto_dh_free(sa->dh);
 	sa->dh = NULL;
 	return rc;
 }
 
-int ike_sa_keys_setup(struct ike_sa *sa, bool as_init)
+int ike_sa_keys_setup(struct ike_sa *sa, const struct ikev2_sa_keys *k,
+		      bool as_init)
 {
-	const struct ikev2_sa_keys *k = &sa->keys;
 	int rc;
 
 	ikev2_sk_free(&sa->sk_in);
@@ -112,8 +115,18 @@ int ike_sa_keys_setup(struct ike_sa *sa, bool as_init)
 				   false);
 	if (rc < 0)
 		return rc;
+	/* What stays: SK_d; SK_pi/SK_pr until IKE_AUTH is done (a rekey's
+	 * successor has no IKE_AUTH, RFC 7296 §2.18). */
+	if (k->prf_len > sizeof(sa->keys.sk_d))
+		return -EINVAL;
+	sa->keys.prf_len = k->prf_len;
+	memcpy(sa->keys.sk_d, k->sk_d, k->prf_len);
+	if (sa->init) {
+		memcpy(sa->init->sk_pi, k->sk_pi, k->prf_len);
+		memcpy(sa->init->sk_pr, k->sk_pr, k->prf_len);
+	}
 	sa->keys_ready = true;
-	keyexport_ike(sa->d, sa);
+	keyexport_ike(sa->d, sa, k);
 	return 0;
 }
 
@@ -761,8 +774,7 @@ static void init_respond(struct ike_sa *sa, const struct init_job *j)
 				 IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		goto fail;
 	}
-	sa->keys = j->keys;
-	if (ike_sa_keys_setup(sa, false) < 0)
+	if (ike_sa_keys_setup(sa, &j->keys, false) < 0)
 		goto fail;
 
 	if (ikev2_suite_to_sa(&suite, NULL, 0, &answer) < 0)

@@ -192,6 +192,15 @@ struct ike_sa_init {
 	size_t ni_len, nr_len;
 	uint8_t cookie[64];
 	size_t cookie_len;
+	/* SK_pi, SK_pr (prf_len octets, sa->keys) for the AUTH payloads */
+	uint8_t sk_pi[CRYPTO_MAX_KEY], sk_pr[CRYPTO_MAX_KEY];
+};
+
+/* What an established IKE SA keeps of its SKEYSEED expansion (RFC 7296
+ * §2.14): SK_d and the PRF's key length. */
+struct ike_sa_keys {
+	size_t prf_len;
+	uint8_t sk_d[CRYPTO_MAX_KEY];
 };
 
 /* RFC 7383 §2.6 reassembly state of an IKE SA, out of line (ike_sa's
@@ -220,7 +229,9 @@ struct ike_sa {
 	bool nat_local, nat_peer; /* NAT detected (RFC 7296 §2.23) */
 
 	struct ikev2_suite algs;
-	struct ikev2_sa_keys keys;
+	/* SK_d (CHILD SA keys §2.17, rekey §2.18); SK_e/SK_a live in sk_in
+	 * and sk_out, SK_pi/SK_pr in init until IKE_AUTH is done. */
+	struct ike_sa_keys keys;
 	struct ikev2_sk_ctx sk_in, sk_out;
 	bool keys_ready;
 	struct ike_id id_local, id_peer;
@@ -598,7 +609,8 @@ void script_exec(const char *path, unsigned which, const char *remote,
 		 const struct priv_env *env);
 int keyexport_open(struct iked *d, const char *path);
 void keyexport_close(struct iked *d);
-void keyexport_ike(struct iked *d, const struct ike_sa *sa);
+void keyexport_ike(struct iked *d, const struct ike_sa *sa,
+		   const struct ikev2_sa_keys *k);
 void keyexport_child(struct iked *d, const struct child_sa *c,
 		     const uint8_t *kin, const uint8_t *kout, size_t enc_len,
 		     size_t integ_len);

@@ -121,9 +121,9 @@ static const char *ws_ike_integ(uint16_t id)
 	return "NONE [RFC4306]";
 }
 
-void keyexport_ike(struct iked *d, const struct ike_sa *sa)
+void keyexport_ike(struct iked *d, const struct ike_sa *sa,
+		   const struct ikev2_sa_keys *k)
 {
-	const struct ikev2_sa_keys *k = &sa->keys;
 	FILE *f = d->keyexport;
 
 	if (!f)

@@ -64,6 +64,7 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 				size_t ni_len, const uint8_t *nr, size_t nr_len)
 {
 	struct ike_sa *n = ike_sa_new(old->d, initiator);
+	struct ikev2_sa_keys keys;
 	int rc;
 
 	if (!n)
@@ -89,12 +90,12 @@ static struct ike_sa *successor(struct ike_sa *old, bool initiator,
 	rc = ike_sa_rehash(n);
 	/* §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr). */
 	if (rc == 0)
-		rc = ikev2_derive_ike_rekey(suite, old->algs.prf,
-					    old->keys.sk_d, old->keys.prf_len,
-					    gir, gir_len, ni, ni_len, nr,
-					    nr_len, spi_i, spi_r, &n->keys);
+		rc = ikev2_derive_ike_rekey(
+		    suite, old->algs.prf, old->keys.sk_d, old->keys.prf_len,
+		    gir, gir_len, ni, ni_len, nr, nr_len, spi_i, spi_r, &keys);
 	if (rc == 0)
-		rc = ike_sa_keys_setup(n, initiator);
+		rc = ike_sa_keys_setup(n, &keys, initiator);
+	ikev2_sa_keys_wipe(&keys);
 	if (rc < 0) {
 		ike_sa_kill(n, "rekey key derivation failed");
 		return NULL;

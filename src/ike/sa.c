@@ -462,7 +462,7 @@ void ike_sa_free(struct ike_sa *sa)
 	crypto_dh_free(sa->dh);
 	ikev2_sk_free(&sa->sk_in);
 	ikev2_sk_free(&sa->sk_out);
-	ikev2_sa_keys_wipe(&sa->keys);
+	mem_wipe(&sa->keys, sizeof(sa->keys));
 	mem_wipe(sa, sizeof(*sa));
 	free(sa);
 }

@@ -68,9 +68,9 @@ static void fixture(struct ike_sa *sa, struct iked *d, bool peer_init)
 	sa->spi_r = 0x2222222222222222ull;
 	sa->algs.prf = 5; /* PRF_HMAC_SHA2_256 */
 	sa->keys.prf_len = 32;
-	memset(sa->keys.sk_pi, 0xa5, 32);
-	memset(sa->keys.sk_pr, 0x5a, 32);
 	memset(&in, 0, sizeof(in));
+	memset(in.sk_pi, 0xa5, 32);
+	memset(in.sk_pr, 0x5a, 32);
 	sa->init = &in;
 	in.init_req = init_req;
 	in.init_req_len = sizeof(init_req);

@@ -177,19 +177,23 @@ static bool find_keys(uint64_t spi_i, uint64_t spi_r, bool from_init,
 		struct ike_sa *sa;
 
 		for (sa = h_eng(i)->sas; sa; sa = sa->next) {
-			const struct ikev2_sa_keys *sk = &sa->keys;
+			/* The keys of the initiator's messages: the
+			 * sending context of the side that keyed as
+			 * initiator (sa->initiator), the receiving one of
+			 * the other. */
+			const struct ikev2_sk_ctx *sk =
+			    sa->initiator == from_init ? &sa->sk_out
+						       : &sa->sk_in;
 
 			if (sa->spi_i != spi_i || sa->spi_r != spi_r ||
 			    !sa->keys_ready)
 				continue;
 			k->encr = sa->algs.encr;
 			k->integ = sa->algs.integ;
-			k->elen = sk->encr_len;
-			k->alen = sk->integ_len;
-			memcpy(k->ek, from_init ? sk->sk_ei : sk->sk_er,
-			       sizeof(k->ek));
-			memcpy(k->ak, from_init ? sk->sk_ai : sk->sk_ar,
-			       sizeof(k->ak));
+			k->elen = sk->elen;
+			k->alen = sk->alen;
+			memcpy(k->ek, sk->ekey, sizeof(k->ek));
+			memcpy(k->ak, sk->akey, sizeof(k->ak));
 			return true;
 		}
 	}

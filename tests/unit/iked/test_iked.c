@@ -111,6 +111,16 @@ static void establish(void)
 	 * same at both ends, §2.8.1), no longer an inline 256 octets. */
 	assert_null(a->init);
 	assert_null(b->init);
+	/* Kept of the key expansion: SK_d (the same at both ends) and the
+	 * SK contexts' keys, crossed (SK_ei/SK_ai out at the initiator, in
+	 * at the responder). */
+	assert_true(a->keys.prf_len > 0);
+	assert_int_equal(a->keys.prf_len, b->keys.prf_len);
+	assert_memory_equal(a->keys.sk_d, b->keys.sk_d, a->keys.prf_len);
+	assert_int_equal(a->sk_out.elen, b->sk_in.elen);
+	assert_memory_equal(a->sk_out.ekey, b->sk_in.ekey, a->sk_out.elen);
+	assert_memory_equal(a->sk_in.ekey, b->sk_out.ekey, a->sk_in.elen);
+	assert_memory_not_equal(a->sk_in.ekey, a->sk_out.ekey, a->sk_in.elen);
 	assert_non_null(a->children->nonce_min);
 	assert_true(a->children->nonce_min_len >= 16);
 	assert_int_equal(a->children->nonce_min_len,
