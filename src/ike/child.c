@@ -376,8 +376,28 @@ static void endpoints(const struct child_sa *c, const struct ike_policy *p,
 	}
 }
 
+/* The child's GETSPI as a batch operation (kernel.h struct kop), not run
+ * yet (rc KOP_TODO): the responder hands it to rw.c, whose policies'
+ * batch carries it (child_process_r). */
+static void child_spi_op(struct ike_sa *sa, const struct ike_policy *p,
+			 const struct child_sa *c, struct kop *o)
+{
+	struct child_sa tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.ike = sa;
+	memset(o, 0, sizeof(*o));
+	o->type = KOP_GETSPI;
+	o->rc = KOP_TODO;
+	o->u.getspi.proto = c->proto;
+	endpoints(&tmp, p, &o->u.getspi.dst, &o->u.getspi.src);
+	o->u.getspi.reqid = c->reqid;
+}
+
+/* Our SPI for c: a larval SA from getspi (done already when op says so:
+ * op->rc not KOP_TODO; op may be NULL), else a random one. */
 static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
-			   struct child_sa *c)
+			   struct child_sa *c, struct kop *op)
 {
 	uint32_t reqid = c->reqid, *spi = &c->spi_in;
 	struct kaddr local, peer;
@@ -387,9 +407,14 @@ static int child_spi_alloc(struct ike_sa *sa, const struct ike_policy *p,
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.ike = sa;
 	endpoints(&tmp, p, &local, &peer);
-	if (sa->d->kern_open)
+	if (op && op->rc != KOP_TODO) {
+		rc = op->rc; /* in the dynamic policies' batch (rw.c) */
+		if (rc == 0)
+			*spi = op->u.getspi.spi;
+	} else if (sa->d->kern_open) {
 		rc =
 		    k_getspi(&sa->d->kern, c->proto, &peer, &local, reqid, spi);
+	}
 	if (rc < 0) {
 		/* No larval SA (e.g. no ESP in this kernel): pick one;
 		 * the install will report the real problem. */
@@ -643,7 +668,9 @@ static int child_install(struct child_sa *c, const struct ike_policy *p,
 	size_t per = enc_len + integ_len;
 	const uint8_t *k_out = c->initiated ? keymat : keymat + per;
 	const uint8_t *k_in = c->initiated ? keymat + per : keymat;
-	struct ksa k;
+	struct ksa k[4];
+	struct kop ops[4];
+	size_t n = 2;
 	int rc = -ENODEV;
 
 	keyexport_child(d, c, k_in, k_out, enc_len, integ_len);
@@ -652,44 +679,40 @@ static int child_install(struct child_sa *c, const struct ike_policy *p,
 			 "no kernel backend");
 		goto fail;
 	}
-	ksa_fill(&k, c, p, true, k_in, enc_len, integ_len);
-	k.update = c->spi_larval;
-	rc = k_sa_add(&d->kern, &k);
-	ksa_wipe(&k);
-	if (rc < 0) {
-		snprintf(c->install_err, sizeof(c->install_err), "%s",
-			 d->kern.last_error);
-		goto fail;
-	}
-	c->in_installed = true;
-	ksa_fill(&k, c, p, false, k_out, enc_len, integ_len);
-	rc = k_sa_add(&d->kern, &k);
-	ksa_wipe(&k);
-	if (rc < 0) {
-		snprintf(c->install_err, sizeof(c->install_err), "%s",
-			 d->kern.last_error);
-		goto fail;
-	}
-	c->out_installed = true;
+	/* One batch (kernel.h k_batch: one round trip to the privileged
+	 * parent): inbound, outbound, and with IPComp (§2.22) the IPComp
+	 * pair beside them, the peer's CPI out.  Each is attempted; what
+	 * was installed is marked, so that on any failure child_uninstall
+	 * removes exactly that (and the larval SAs of getspi). */
+	ksa_fill(&k[0], c, p, true, k_in, enc_len, integ_len);
+	k[0].update = c->spi_larval;
+	ksa_fill(&k[1], c, p, false, k_out, enc_len, integ_len);
 	if (c->ipcomp) {
-		/* §2.22: the IPComp pair beside it, the peer's CPI out */
-		ksa_fill_comp(&k, c, p, true);
-		k.update = c->cpi_larval;
-		rc = k_sa_add(&d->kern, &k);
-		if (rc < 0) {
-			snprintf(c->install_err, sizeof(c->install_err),
-				 "IPComp: %.100s", d->kern.last_error);
-			goto fail;
-		}
+		ksa_fill_comp(&k[2], c, p, true);
+		k[2].update = c->cpi_larval;
+		ksa_fill_comp(&k[3], c, p, false);
+		n = 4;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ops[i].type = KOP_SA_ADD;
+		ops[i].u.sa = &k[i];
+	}
+	rc = k_batch(&d->kern, ops, n);
+	for (size_t i = 0; i < n; i++)
+		ksa_wipe(&k[i]);
+	if (ops[0].rc == 0)
+		c->in_installed = true;
+	if (ops[1].rc == 0)
+		c->out_installed = true;
+	if (n > 2 && ops[2].rc == 0)
 		c->cpi_in_installed = true;
-		ksa_fill_comp(&k, c, p, false);
-		rc = k_sa_add(&d->kern, &k);
-		if (rc < 0) {
-			snprintf(c->install_err, sizeof(c->install_err),
-				 "IPComp: %.100s", d->kern.last_error);
-			goto fail;
-		}
+	if (n > 3 && ops[3].rc == 0)
 		c->cpi_out_installed = true;
+	if (rc < 0) {
+		bool comp = ops[0].rc == 0 && ops[1].rc == 0;
+		snprintf(c->install_err, sizeof(c->install_err), "%s%.100s",
+			 comp ? "IPComp: " : "", d->kern.last_error);
+		goto fail;
 	}
 	child_set_state(c, CHILD_S_INSTALLED);
 	return 0;
@@ -714,15 +737,34 @@ void child_pair_del(struct iked *d, uint32_t child_id, uint8_t proto,
 	const char *name = proto == IPPROTO_AH	   ? "AH SA"
 			   : proto == IPPROTO_COMP ? "IPComp SA"
 						   : "SA";
+	struct kop ops[2];
+	bool in[2];
+	size_t n = 0;
 
-	if (*in_installed && d->kern_open &&
-	    k_sa_del(&d->kern, proto, local, spi_in) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting inbound %s %08x: %s",
-			 child_id, name, spi_in, d->kern.last_error);
-	if (*out_installed && d->kern_open &&
-	    k_sa_del(&d->kern, proto, peer, spi_out) < 0)
-		log_warn(MOD, "CHILD SA #%u: deleting outbound %s %08x: %s",
-			 child_id, name, spi_out, d->kern.last_error);
+	/* one batch (kernel.h k_batch): one round trip to the parent */
+	memset(ops, 0, sizeof(ops));
+	for (int i = 0; i < 2 && d->kern_open; i++) {
+		if (!(i == 0 ? *in_installed : *out_installed))
+			continue;
+		ops[n].type = KOP_SA_DEL;
+		ops[n].u.sa_del.proto = proto;
+		ops[n].u.sa_del.dst = i == 0 ? *local : *peer;
+		ops[n].u.sa_del.spi = i == 0 ? spi_in : spi_out;
+		in[n++] = i == 0;
+	}
+	if (n && k_batch(&d->kern, ops, n) < 0) {
+		bool first = true;
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i].rc >= 0)
+				continue;
+			log_warn(MOD, "CHILD SA #%u: deleting %s %s %08x: %s",
+				 child_id, in[i] ? "inbound" : "outbound", name,
+				 ops[i].u.sa_del.spi,
+				 first ? d->kern.last_error
+				       : strerror(-ops[i].rc));
+			first = false;
+		}
+	}
 	*in_installed = *out_installed = false;
 }
 
@@ -868,7 +910,7 @@ int child_prepare(struct ike_sa *sa, struct task *t, bool with_ke)
 	cn->child->proto = p->ipsec_proto;
 	cn->child->initiated = true;
 	cn->child->reqid = child_reqid(sa, t, p);
-	if ((rc = child_spi_alloc(sa, p, cn->child)) < 0)
+	if ((rc = child_spi_alloc(sa, p, cn->child, NULL)) < 0)
 		return rc; /* the task's free_state frees the child */
 	ikev2_spi32_put(spi, cn->child->spi_in);
 	/* §2.22: IPComp offered with our CPI when the bundle has it */
@@ -1126,6 +1168,7 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 	struct ikev2_prefs prefs;
 	struct ikev2_suite suite;
 	struct child_sa *c;
+	struct kop spi_op;
 	bool transport, ts_match = false;
 	uint8_t spi[4];
 	size_t it = 0;
@@ -1204,11 +1247,17 @@ int child_process_r(struct ike_sa *sa, const struct ike_msg *m,
 	c->reqid = p->peer_sa_rw ? 0 : policy_reqid(sa->d, p);
 	/* Road warriors: lease/envelope narrowing, overlap rule, dynamic
 	 * policies and their reqid (rw.c). */
-	if ((rc = rw_child_process_r(sa, p, m, c, &ni_ts, &nr_ts)) != 0) {
+	child_spi_op(sa, p, c, &spi_op);
+	if ((rc = rw_child_process_r(sa, p, m, c, &ni_ts, &nr_ts, &spi_op)) !=
+	    0) {
+		/* a larval SA made in the policies' batch goes too */
+		if (spi_op.rc == 0 && sa->d->kern_open)
+			k_sa_del(&sa->d->kern, spi_op.u.getspi.proto,
+				 &spi_op.u.getspi.dst, spi_op.u.getspi.spi);
 		child_free(c);
 		return rc;
 	}
-	if (child_spi_alloc(sa, p, c) < 0) {
+	if (child_spi_alloc(sa, p, c, &spi_op) < 0) {
 		child_free(c);
 		return IKEV2_N_TEMPORARY_FAILURE; /* §2.25: no SPI now */
 	}

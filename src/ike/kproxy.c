@@ -49,6 +49,12 @@ struct kproxy {
 	struct kp_pol *pol[KP_HASH];
 	size_t nsa, npol;
 	uint64_t instance;
+	/* replies held between kproxy_batch_begin and _end (one sendmmsg
+	 * per batch of requests), in the order of the requests */
+	bool defer;
+	int out_fd;
+	size_t nout;
+	struct wr out[KPROXY_BATCH];
 };
 
 struct kp_req {
@@ -133,6 +139,8 @@ void kproxy_free(struct kproxy *kp)
 {
 	if (!kp)
 		return;
+	for (size_t i = 0; i < kp->nout; i++)
+		wr_free(&kp->out[i]);
 	for (size_t i = 0; i < KP_HASH; i++) {
 		while (kp->sa[i])
 			sa_forget(kp, &kp->sa[i]);
@@ -173,6 +181,80 @@ static int send_msg(int fd, uint16_t type, uint32_t seq, int status,
 	if (wr_error(&w) || send(fd, w.buf, w.len, MSG_NOSIGNAL) < 0)
 		rc = -EIO;
 	wr_free(&w);
+	return rc;
+}
+
+/* The replies held (kproxy_batch_begin) go out in one sendmmsg. */
+static int out_flush(struct kproxy *kp)
+{
+	struct mmsghdr mm[KPROXY_BATCH];
+	struct iovec iov[KPROXY_BATCH];
+	size_t done = 0;
+	int rc = 0;
+
+	memset(mm, 0, sizeof(mm));
+	for (size_t i = 0; i < kp->nout; i++) {
+		iov[i].iov_base = kp->out[i].buf;
+		iov[i].iov_len = kp->out[i].len;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < kp->nout) {
+		int m = sendmmsg(kp->out_fd, mm + done,
+				 (unsigned)(kp->nout - done), MSG_NOSIGNAL);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0) {
+			rc = -EIO;
+			break;
+		}
+		done += (size_t)m;
+	}
+	for (size_t i = 0; i < kp->nout; i++)
+		wr_free(&kp->out[i]);
+	kp->nout = 0;
+	return rc;
+}
+
+/* A reply to the engine's request channel: held while a batch is read
+ * (kproxy_batch_begin), else sent now. */
+static int reply_msg(struct kproxy *kp, int fd, uint32_t seq, int status,
+		     const char *why, const struct wr *body)
+{
+	struct espm_hdr h = {.type = ESPM_REPLY, .seq = seq, .status = status};
+	struct wr *w;
+	int rc = 0;
+
+	if (!kp->defer)
+		return send_msg(fd, ESPM_REPLY, seq, status, why, body);
+	if (kp->nout && (kp->out_fd != fd || kp->nout == KPROXY_BATCH))
+		rc = out_flush(kp);
+	kp->out_fd = fd;
+	w = &kp->out[kp->nout];
+	wr_init(w, ESPM_MAX);
+	espm_put_hdr(w, &h);
+	if (status < 0)
+		espm_put_str(w, why && why[0] ? why : strerror(-status));
+	else if (body && body->len)
+		wr_bytes(w, body->buf, body->len);
+	if (wr_error(w)) {
+		wr_free(w);
+		return -EIO;
+	}
+	kp->nout++;
+	return rc;
+}
+
+void kproxy_batch_begin(struct kproxy *kp)
+{
+	kp->defer = true;
+}
+
+int kproxy_batch_end(struct kproxy *kp)
+{
+	int rc = kp->nout ? out_flush(kp) : 0;
+
+	kp->defer = false;
 	return rc;
 }
 
@@ -471,8 +553,8 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 			    "engine sent a malformed kernel request "
 			    "(%zu bytes); refused",
 			    len);
-		return send_msg(fd, ESPM_REPLY, 0, -EBADMSG,
-				"malformed request", NULL) < 0
+		return reply_msg(kp, fd, 0, -EBADMSG, "malformed request",
+				 NULL) < 0
 			   ? -EIO
 			   : -EBADMSG;
 	}
@@ -516,8 +598,7 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 			log_info(MOD, "engine request %u failed: %s", q.h.type,
 				 q.why[0] ? q.why : strerror(-rc));
 	}
-	if (rc != -EIO &&
-	    send_msg(fd, ESPM_REPLY, q.h.seq, rc, q.why, &q.body) < 0)
+	if (rc != -EIO && reply_msg(kp, fd, q.h.seq, rc, q.why, &q.body) < 0)
 		rc = -EIO;
 	wr_free(&q.body);
 	mem_wipe(q.why, sizeof(q.why));
@@ -548,7 +629,7 @@ int kproxy_request_fds(struct kproxy *kp, int fd, const uint8_t *buf,
 	}
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
-	if (send_msg(fd, ESPM_REPLY, h.seq, rc, NULL, NULL) < 0)
+	if (reply_msg(kp, fd, h.seq, rc, NULL, NULL) < 0)
 		rc = -EIO;
 	return rc;
 }

@@ -47,6 +47,11 @@
 #define KPROXY_MAX_SA  262144
 #define KPROXY_MAX_POL 393216
 
+/* Replies held at most between kproxy_batch_begin and _end (more are
+ * sent as they fill): the parent reads up to this many requests per
+ * wakeup (priv.c). */
+#define KPROXY_BATCH 32
+
 struct kproxy;
 
 struct kproxy *kproxy_new(struct kernel *k);
@@ -68,6 +73,16 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *req, size_t len);
  */
 int kproxy_request_fds(struct kproxy *kp, int fd, const uint8_t *req,
 		       size_t len, int *fds, size_t nfds);
+/*
+ * A batch of requests (the engine's k_batch writes several at once):
+ * between kproxy_batch_begin and kproxy_batch_end the replies of
+ * kproxy_request(_fds) are held, in order, and _end sends them all with
+ * one sendmmsg (the engine wakes once, not once per reply).  Each
+ * request is still checked and applied on its own, in order, exactly as
+ * alone.  _end returns 0 or -EIO when the replies could not be sent.
+ */
+void kproxy_batch_begin(struct kproxy *kp);
+int kproxy_batch_end(struct kproxy *kp);
 /* Serves a datagram on the event channel (only HELLO is expected). */
 int kproxy_event_request(struct kproxy *kp, int evfd, const uint8_t *req,
 			 size_t len);

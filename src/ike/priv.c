@@ -73,9 +73,10 @@ static void child_gone(struct priv_parent *pp, const char *why)
 
 /* ---- kernel channel ---- */
 
-static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+/* One request datagram from the engine: 1 served, 0 none waiting,
+ * -1 the channel is gone. */
+static int kreq_one(struct priv_parent *pp, int fd)
 {
-	struct priv_parent *pp = arg;
 	union {
 		struct cmsghdr align;
 		uint8_t b[CMSG_SPACE(sizeof(int) * ESPM_UDP_SOCKS_MAX)];
@@ -89,11 +90,9 @@ static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	size_t nfds = 0;
 	ssize_t n;
 
-	(void)loop;
-	(void)events;
 	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	/* the engine's ESP-in-UDP sockets (ESPM_UDP_SOCKS) */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c;
 	     c = CMSG_NXTHDR(&mh, c)) {
@@ -115,13 +114,29 @@ static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			close(fds[j]);
 		ev_del_fd(pp->loop, fd);
 		child_gone(pp, "kernel channel closed");
-		return;
+		return -1;
 	}
 	if (nfds)
 		kproxy_request_fds(pp->kp, fd, pp->buf, (size_t)n, fds, nfds);
 	else
 		kproxy_request(pp->kp, fd, pp->buf, (size_t)n);
 	mem_wipe(pp->buf, (size_t)n);
+	return 1;
+}
+
+/* The engine writes a CHILD SA's operations at once (k_batch): read
+ * what is there (up to KPROXY_BATCH, the loop calls again for more) and
+ * answer it with one write. */
+static void on_kreq(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct priv_parent *pp = arg;
+
+	(void)loop;
+	(void)events;
+	kproxy_batch_begin(pp->kp);
+	for (int i = 0; i < KPROXY_BATCH && kreq_one(pp, fd) > 0; i++)
+		;
+	kproxy_batch_end(pp->kp);
 }
 
 static void on_kev_chan(struct ev_loop *loop, int fd, uint32_t events,

@@ -665,18 +665,19 @@ void rw_polreq_fill(struct rw_polreq *q, const struct ike_policy *p,
 /* Without spmd: out, in and (tunnel) fwd policies straight through the
  * kernel ops, with owned indexes (kernel.h). */
 static int kern_add(struct iked *d, struct rw_bind *b,
-		    const struct rw_polreq *q)
+		    const struct rw_polreq *q, struct kop *spi)
 {
 	struct rw_state *st = rw_get(d);
+	struct kop ops[4];
 	struct kpolicy *kp;
-	unsigned i;
+	unsigned i, n = q->mode == KMODE_TUNNEL ? 3u : 2u;
 	int rc;
 
 	if (!d->kern_open)
 		return -ENODEV;
 	b->reqid = st->next_reqid++;
 	memset(b->kpol, 0, sizeof(b->kpol));
-	for (i = 0; i < (q->mode == KMODE_TUNNEL ? 3u : 2u); i++) {
+	for (i = 0; i < n; i++) {
 		bool out = i == 0;
 		kp = &b->kpol[i];
 		kp->dir = i == 0 ? KDIR_OUT : i == 1 ? KDIR_IN : KDIR_FWD;
@@ -703,26 +704,55 @@ static int kern_add(struct iked *d, struct rw_bind *b,
 			kp->tmpl[0].src = out ? q->sa_local : q->sa_peer;
 			kp->tmpl[0].dst = out ? q->sa_peer : q->sa_local;
 		}
-		rc = k_pol_add(&d->kern, kp);
-		if (rc < 0) {
-			while (i-- > 0)
-				k_pol_del(&d->kern, &b->kpol[i]);
-			b->nk = 0;
-			return rc;
-		}
-		b->nk = i + 1;
+		ops[i].type = KOP_POL_ADD;
+		ops[i].u.pol = kp;
 	}
+	/* one batch (kernel.h k_batch): one round trip to the privileged
+	 * parent, with the child's SPI when asked (it needs the reqid);
+	 * on any failure the policies added go again */
+	if (spi) {
+		spi->u.getspi.reqid = b->reqid;
+		ops[n] = *spi;
+	}
+	rc = k_batch(&d->kern, ops, n + (spi ? 1 : 0));
+	if (spi) {
+		spi->u.getspi.spi = ops[n].u.getspi.spi;
+		spi->rc = ops[n].rc;
+		rc = 0;
+		for (i = 0; i < n && !rc; i++)
+			rc = ops[i].rc;
+	}
+	if (rc < 0) {
+		char why[sizeof(d->kern.last_error)];
+		memcpy(why, d->kern.last_error, sizeof(why));
+		for (i = 0; i < n; i++)
+			if (ops[i].rc == 0)
+				k_pol_del(&d->kern, &b->kpol[i]);
+		memcpy(d->kern.last_error, why, sizeof(why));
+		b->nk = 0;
+		return rc;
+	}
+	b->nk = n;
 	return 0;
 }
 
 static void kern_del(struct iked *d, struct rw_bind *b)
 {
+	struct kop ops[3];
 	unsigned i;
 
-	for (i = 0; i < b->nk && d->kern_open; i++)
-		if (k_pol_del(&d->kern, &b->kpol[i]) < 0)
-			log_warn(MOD, "dynamic policy index %08x: %s",
-				 b->kpol[i].index, d->kern.last_error);
+	/* one batch (kernel.h k_batch): one round trip to the parent */
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < b->nk && i < 3; i++) {
+		ops[i].type = KOP_POL_DEL;
+		ops[i].u.pol = &b->kpol[i];
+	}
+	if (i && d->kern_open && k_batch(&d->kern, ops, i) < 0)
+		for (unsigned j = 0; j < i; j++)
+			if (ops[j].rc < 0)
+				log_warn(MOD, "dynamic policy index %08x: %s",
+					 b->kpol[j].index,
+					 strerror(-ops[j].rc));
 	b->nk = 0;
 }
 
@@ -754,7 +784,7 @@ static void bind_remove(struct iked *d, struct rw_bind *b)
 static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
 		    const struct ike_id *peer_id, const char *remote,
 		    uint32_t child_id, const struct ikev2_ts *peer_ts,
-		    uint32_t *reqid, char *err, size_t errlen)
+		    uint32_t *reqid, char *err, size_t errlen, struct kop *spi)
 {
 	struct rw_state *st = rw_get(d);
 	struct rw_bind *b;
@@ -776,7 +806,7 @@ static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
 		if (rc == 0 && !b->dyn_id)
 			rc = -EPROTO;
 	} else {
-		rc = kern_add(d, b, q);
+		rc = kern_add(d, b, q, spi);
 		if (rc < 0)
 			snprintf(err, errlen, "%s", d->kern.last_error);
 	}
@@ -801,10 +831,10 @@ static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
 int rw_bind_add(struct iked *d, const struct rw_polreq *q,
 		const struct ike_sa *sa, uint32_t child_id,
 		const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
-		size_t errlen)
+		size_t errlen, struct kop *spi)
 {
 	return bind_add(d, q, sa->id, &sa->id_peer, sa->remote, child_id,
-			peer_ts, reqid, err, errlen);
+			peer_ts, reqid, err, errlen, spi);
 }
 
 int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
@@ -870,7 +900,7 @@ int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
 	q.sa_local = *sa_local;
 	q.sa_peer = *sa_peer;
 	return bind_add(d, &q, sa_id, NULL, remote, child_id, &pts, reqid, err,
-			errlen);
+			errlen, NULL);
 }
 
 void rw_v1_unbind(struct iked *d, uint32_t child_id)
@@ -932,7 +962,7 @@ static uint32_t rekey_spi(const struct ike_msg *m)
 int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
 		       const struct ike_msg *m, struct child_sa *c,
 		       struct ikev2_ts_list *peer_ts,
-		       struct ikev2_ts_list *our_ts)
+		       struct ikev2_ts_list *our_ts, struct kop *spi_op)
 {
 	struct iked *d = sa->d;
 	struct rw_sa *rec = d->rw ? rw_sa_rec(d, sa->id, false) : NULL;
@@ -1006,7 +1036,8 @@ int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
 		return IKEV2_N_TS_UNACCEPTABLE;
 	}
 	rw_polreq_fill(&q, p, sa, &pn.ts[0], &on.ts[0]);
-	rc = rw_bind_add(d, &q, sa, c->id, &pn.ts[0], &reqid, err, sizeof(err));
+	rc = rw_bind_add(d, &q, sa, c->id, &pn.ts[0], &reqid, err, sizeof(err),
+			 spi_op);
 	if (rc < 0) {
 		log_warn(MOD, "IKE SA #%u: dynamic policy for %s: %s%s%s",
 			 sa->id, p->name, strerror(-rc), err[0] ? ": " : "",

@@ -235,11 +235,16 @@ void rw_daemon_init(struct iked *d);
  * rule, CP request (lease allocation). */
 void rw_auth_established(struct ike_sa *sa, const struct ike_msg *m);
 /* child.c child_process_r: narrowing to the lease, overlap rule, dynamic
- * policies and reqid.  Returns 0 or an error notify type. */
+ * policies and reqid.  Returns 0 or an error notify type.  spi (may be
+ * NULL): the child's KOP_GETSPI (kernel.h), rc KOP_TODO; when the
+ * policies go straight to the kernel it rides in their batch with the
+ * new reqid (one round trip to the privileged parent for both) and gets
+ * its rc; else it stays KOP_TODO.  A larval SA it made is the caller's,
+ * also when this fails. */
 int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
 		       const struct ike_msg *m, struct child_sa *c,
 		       struct ikev2_ts_list *peer_ts,
-		       struct ikev2_ts_list *our_ts);
+		       struct ikev2_ts_list *our_ts, struct kop *spi);
 /* child.c create_child_initiate: our rekey of old keeps its reqid/TS. */
 void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
 		    struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr);

@@ -31,7 +31,7 @@ void rw_polreq_fill(struct rw_polreq *q, const struct ike_policy *p,
 int rw_bind_add(struct iked *d, const struct rw_polreq *q,
 		const struct ike_sa *sa, uint32_t child_id,
 		const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
-		size_t errlen);
+		size_t errlen, struct kop *spi);
 struct rw_bind *rw_bind_find(struct iked *d, uint32_t child_id);
 
 #endif

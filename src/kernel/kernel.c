@@ -269,6 +269,137 @@ int k_pol_del(struct kernel *k, const struct kpolicy *p)
 	K_CALL(k, pol_del, "pol_del", p);
 }
 
+static const char *kop_name(enum kop_type t)
+{
+	switch (t) {
+	case KOP_GETSPI:
+		return "getspi";
+	case KOP_SA_ADD:
+		return "sa_add";
+	case KOP_SA_DEL:
+		return "sa_del";
+	case KOP_POL_ADD:
+		return "pol_add";
+	case KOP_POL_DEL:
+		return "pol_del";
+	}
+	return "?";
+}
+
+/* One operation through the backend's own op (no batch op). */
+static int kop_one(struct kernel *k, struct kop *o)
+{
+	switch (o->type) {
+	case KOP_GETSPI:
+		return k->ops->getspi(k, o->u.getspi.proto, &o->u.getspi.src,
+				      &o->u.getspi.dst, o->u.getspi.reqid,
+				      &o->u.getspi.spi);
+	case KOP_SA_ADD:
+		return k->ops->sa_add(k, o->u.sa);
+	case KOP_SA_DEL:
+		return k->ops->sa_del(k, o->u.sa_del.proto, &o->u.sa_del.dst,
+				      o->u.sa_del.spi);
+	case KOP_POL_ADD:
+		return k->ops->pol_add(k, o->u.pol);
+	case KOP_POL_DEL:
+		return k->ops->pol_del(k, o->u.pol);
+	}
+	return -EINVAL;
+}
+
+int k_batch(struct kernel *k, struct kop *ops, size_t n)
+{
+	char why[sizeof(k->last_error)] = "", msg[sizeof(k->last_error)] = "";
+	unsigned refused = 0; /* by the checks here */
+	int first = 0;
+
+	if (!k || !k->ops)
+		return -EBADF;
+	k->last_error[0] = '\0';
+	if (n == 0 || n > KBATCH_MAX) {
+		kerr_set(k->last_error, sizeof(k->last_error),
+			 "batch of %zu operations", n);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].type < KOP_GETSPI || ops[i].type > KOP_POL_DEL) {
+			kerr_set(k->last_error, sizeof(k->last_error),
+				 "batch: unknown operation %d",
+				 (int)ops[i].type);
+			return -EINVAL;
+		}
+	/* The checks of the single wrappers; a refused operation is not
+	 * passed on (KOP_TODO marks those the backend does). */
+	for (size_t i = 0; i < n; i++) {
+		struct kop *o = &ops[i];
+		o->rc = KOP_TODO;
+		why[0] = '\0';
+		if (o->type == KOP_SA_ADD &&
+		    ksa_validate(o->u.sa, why, sizeof(why)) < 0)
+			o->rc = -EINVAL;
+		else if (o->type == KOP_POL_ADD &&
+			 kpolicy_validate(o->u.pol, why, sizeof(why)) < 0)
+			o->rc = -EINVAL;
+		if (o->rc == -EINVAL)
+			refused |= 1u << i;
+		if (o->rc == -EINVAL && !first) {
+			first = (int)i + 1;
+			kerr_set(msg, sizeof(msg), "op %zu (%s): %s", i,
+				 kop_name(o->type), why);
+		}
+	}
+	if (k->ops->batch) {
+		/* the backend names the first failure of those it did */
+		k->ops->batch(k, ops, n);
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i].rc ==
+			    KOP_TODO) /* a backend that skipped it */
+				ops[i].rc = -EIO;
+			if (ops[i].rc < 0 && !(refused & 1u << i) &&
+			    (!first || (int)i + 1 < first)) {
+				first = (int)i + 1;
+				memcpy(msg, k->last_error, sizeof(msg));
+			}
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i].rc != KOP_TODO)
+				continue;
+			k->last_error[0] = '\0';
+			ops[i].rc = kop_one(k, &ops[i]);
+			if (ops[i].rc < 0 && (!first || (int)i + 1 < first)) {
+				first = (int)i + 1;
+				memcpy(why, k->last_error, sizeof(why));
+				if (!why[0])
+					kerr_set(why, sizeof(why), "%s",
+						 strerror(-ops[i].rc));
+				kerr_set(msg, sizeof(msg), "op %zu (%s): %s", i,
+					 kop_name(ops[i].type), why);
+			}
+		}
+	}
+	if (!first)
+		return 0;
+	if (!msg[0])
+		kerr_set(msg, sizeof(msg), "op %d (%s): %s", first - 1,
+			 kop_name(ops[first - 1].type),
+			 strerror(-ops[first - 1].rc));
+	memcpy(k->last_error, msg, sizeof(msg));
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].rc >= 0)
+			continue;
+		if (ops[i].rc == -ENOENT || ops[i].rc == -ESRCH)
+			log_debug("kernel", "batch: op %zu (%s): %s", i,
+				  kop_name(ops[i].type), strerror(-ops[i].rc));
+		else if ((int)i + 1 == first)
+			log_warn("kernel", "batch: %s", k->last_error);
+		else
+			log_warn("kernel", "batch: op %zu (%s): %s", i,
+				 kop_name(ops[i].type), strerror(-ops[i].rc));
+	}
+	return ops[first - 1].rc;
+}
+
 int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg)
 {
 	K_CALL(k, pol_dump, "pol_dump", cb, arg);

@@ -225,6 +225,50 @@ typedef int (*kpol_cb)(const struct kpolicy *p, void *arg);
 struct kernel;
 
 /*
+ * One kernel operation of a batch (k_batch): what a caller that makes
+ * several at once (a CHILD SA's SAs, a road warrior's policies) hands
+ * over together, so that a backend behind a channel (iked's privileged
+ * parent, r2espd) pays one round trip for all of them, not one each.
+ * Every operation of a batch is attempted, in order, whatever the
+ * others' results (none depends on another's answer); each gets its own
+ * rc (0 or negative errno) and its outputs (getspi: spi; pol_add:
+ * p->index).  The caller undoes the ones that succeeded when it needs
+ * all.  Inputs are borrowed for the call, as with the k_* wrappers.
+ */
+enum kop_type {
+	KOP_GETSPI = 1,
+	KOP_SA_ADD,
+	KOP_SA_DEL,
+	KOP_POL_ADD,
+	KOP_POL_DEL,
+};
+
+struct kop {
+	enum kop_type type;
+	union {
+		struct {
+			uint8_t proto;
+			struct kaddr src, dst;
+			uint32_t reqid;
+			uint32_t spi; /* out */
+		} getspi;
+		const struct ksa *sa; /* KOP_SA_ADD */
+		struct {
+			uint8_t proto;
+			struct kaddr dst;
+			uint32_t spi;
+		} sa_del;
+		struct kpolicy *pol; /* KOP_POL_ADD (index out), POL_DEL */
+	} u;
+	int rc; /* out */
+};
+
+#define KBATCH_MAX 8 /* operations in one k_batch */
+/* kop.rc of an operation the backend's batch op is to do (the others
+ * were refused by k_batch's own checks and are left alone) */
+#define KOP_TODO 1
+
+/*
  * What a backend's data plane does, as strongSwan's kernel_ipsec.h
  * get_features(): the daemons ask k_has(), never the backend's name.
  * kernel_ops.features is what the backend can do; k_open() copies it to
@@ -282,6 +326,12 @@ struct kernel_ops {
 	/* MIGRATE (see struct kmigrate_req): -ENOENT when no policy has
 	 * that selector and direction; r was checked by k_migrate. */
 	int (*migrate)(struct kernel *k, const struct kmigrate_req *r);
+
+	/* The one optional operation: k_batch (struct kop) in one go
+	 * (the userspace client: all requests sent before the first
+	 * reply is awaited).  NULL: k_batch calls the ops above in turn.
+	 * Fills every ops[i].rc and, for the first failure, last_error. */
+	void (*batch)(struct kernel *k, struct kop *ops, size_t n);
 };
 
 #define K_OPEN_EVENTS 0x1 /* subscribe to ACQUIRE/EXPIRE/... */
@@ -398,6 +448,14 @@ int k_event_read(struct kernel *k, kevent_cb cb, void *arg);
 /* Full SA read-back (tests, spmdctl); wipe *sa with ksa_wipe() after. */
 int k_sa_get(struct kernel *k, uint8_t proto, const struct kaddr *dst,
 	     uint32_t spi, struct ksa *sa, struct kcounters *c);
+
+/*
+ * The n (1..KBATCH_MAX) operations ops (struct kop) in one go: every one
+ * is attempted and gets its rc.  Returns 0 when all succeeded, else the
+ * first failure's rc, whose reason is in k->last_error ("op i: ...").
+ * -EINVAL (nothing attempted) for n out of range or an unknown type.
+ */
+int k_batch(struct kernel *k, struct kop *ops, size_t n);
 
 /* MIGRATE the policy of r->sel/r->dir and its SAs (struct kmigrate_req);
  * r is checked first with kmigrate_validate() (-EINVAL). */

@@ -548,6 +548,185 @@ static int us_flush_own(struct kernel *k)
 	return us_call(k, &w, NULL, NULL, NULL);
 }
 
+static const char *us_op_name(enum kop_type t)
+{
+	static const char *const names[] = {[KOP_GETSPI] = "getspi",
+					    [KOP_SA_ADD] = "sa_add",
+					    [KOP_SA_DEL] = "sa_del",
+					    [KOP_POL_ADD] = "pol_add",
+					    [KOP_POL_DEL] = "pol_del"};
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) && names[t]
+		   ? names[t]
+		   : "?";
+}
+
+/* One request of a batch into w (header with a fresh seq). */
+static void us_batch_put(struct us_priv *p, struct wr *w, const struct kop *o)
+{
+	switch (o->type) {
+	case KOP_GETSPI:
+		us_begin(p, w, ESPM_GETSPI);
+		wr_u8(w, o->u.getspi.proto);
+		espm_put_kaddr(w, &o->u.getspi.src);
+		espm_put_kaddr(w, &o->u.getspi.dst);
+		wr_u32(w, o->u.getspi.reqid);
+		break;
+	case KOP_SA_ADD:
+		us_begin(p, w, ESPM_SA_ADD);
+		espm_put_ksa(w, o->u.sa, true);
+		break;
+	case KOP_SA_DEL:
+		us_begin(p, w, ESPM_SA_DEL);
+		put_said(w, o->u.sa_del.proto, &o->u.sa_del.dst,
+			 o->u.sa_del.spi);
+		break;
+	case KOP_POL_ADD:
+		us_begin(p, w, ESPM_POL_ADD);
+		espm_put_kpolicy(w, o->u.pol);
+		break;
+	case KOP_POL_DEL:
+		us_begin(p, w, ESPM_POL_DEL);
+		espm_put_kpolicy(w, o->u.pol);
+		break;
+	}
+}
+
+/* The first failure of a batch names its operation in last_error. */
+static void us_batch_fail(struct kernel *k, bool *named, size_t i,
+			  const struct kop *o, const char *why)
+{
+	if (*named)
+		return;
+	*named = true;
+	snprintf(k->last_error, sizeof(k->last_error), "op %zu (%s): %s", i,
+		 us_op_name(o->type), why);
+}
+
+/*
+ * k_batch (kernel.h): every request written at once (one sendmmsg), then
+ * the replies read as they come, matched to their operation by seq; the
+ * server (r2espd, iked's privileged parent) answers them in order.  As
+ * in us_call: requests not delivered because the connection to r2espd
+ * was dead are sent again on a new one; a delivered request whose reply
+ * does not come fails with "may or may not have been applied".
+ */
+static void us_batch(struct kernel *k, struct kop *ops, size_t n)
+{
+	struct us_priv *p = k->priv;
+	struct wr w[KBATCH_MAX];
+	struct mmsghdr mm[KBATCH_MAX];
+	struct iovec iov[KBATCH_MAX];
+	size_t idx[KBATCH_MAX], cnt = 0, sent = 0, left;
+	uint32_t seq0 = p->seq + 1;
+	bool named = false, retried = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].rc == KOP_TODO)
+			idx[cnt++] = i;
+	if (!cnt)
+		return;
+	memset(mm, 0, sizeof(mm));
+	for (size_t j = 0; j < cnt; j++) {
+		us_batch_put(p, &w[j], &ops[idx[j]]);
+		if (wr_error(&w[j]) && !rc)
+			rc = wr_error(&w[j]);
+		iov[j].iov_base = w[j].buf;
+		iov[j].iov_len = w[j].len;
+		mm[j].msg_hdr.msg_iov = &iov[j];
+		mm[j].msg_hdr.msg_iovlen = 1;
+	}
+	while (rc == 0 && sent < cnt) {
+		int m = p->fd >= 0
+			    ? sendmmsg(p->fd, mm + sent, (unsigned)(cnt - sent),
+				       MSG_NOSIGNAL)
+			    : (errno = ENOTCONN, -1);
+		if (m > 0) {
+			sent += (size_t)m;
+			continue;
+		}
+		rc = m == 0 ? -EIO : -errno;
+		if (rc == -EINTR) {
+			rc = 0;
+			continue;
+		}
+		if (!p->fixed && !sent && !retried &&
+		    (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN)) {
+			/* nothing delivered: a new connection (us_call) */
+			retried = true;
+			if (p->fd >= 0)
+				close(p->fd);
+			p->fd = us_connect(k, p->path);
+			if (p->fd < 0)
+				break; /* us_connect said why */
+			log_info(MOD, "reconnected to r2espd at %s", p->path);
+			rc = 0;
+		}
+	}
+	for (size_t j = 0; j < cnt; j++)
+		wr_free(&w[j]);
+	for (size_t j = sent; j < cnt; j++) {
+		char why[80];
+		ops[idx[j]].rc = rc < 0 ? rc : -EIO;
+		snprintf(why, sizeof(why), "request not sent: %s",
+			 strerror(-ops[idx[j]].rc));
+		us_batch_fail(k, &named, idx[j], &ops[idx[j]], why);
+	}
+	for (left = sent; left > 0;) {
+		ssize_t len = recv(p->fd, p->buf, sizeof(p->buf), 0);
+		struct espm_hdr h;
+		struct kop *o;
+		struct rd r;
+		size_t j;
+
+		if (len <= 0) {
+			int e = len == 0 ? ECONNRESET : errno;
+			/* delivered but unanswered: never repeated */
+			for (j = 0; j < sent; j++) {
+				if (ops[idx[j]].rc != KOP_TODO)
+					continue;
+				ops[idx[j]].rc = -e;
+				us_batch_fail(
+				    k, &named, idx[j], &ops[idx[j]],
+				    "no answer; the request may or may not "
+				    "have been applied");
+			}
+			if (len == 0) {
+				close(p->fd);
+				p->fd = -1;
+			}
+			break;
+		}
+		r = rd_init(p->buf, (size_t)len);
+		if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_REPLY ||
+		    h.seq - seq0 >= sent)
+			continue; /* stale, foreign, or an item: ignore */
+		j = h.seq - seq0;
+		o = &ops[idx[j]];
+		if (o->rc != KOP_TODO)
+			continue; /* answered already */
+		left--;
+		if (h.status < 0) {
+			char why[110];
+			if (espm_get_str(&r, why, sizeof(why)) < 0)
+				snprintf(why, sizeof(why), "%s",
+					 strerror(-h.status));
+			o->rc = h.status;
+			us_batch_fail(k, &named, idx[j], o, why);
+			continue;
+		}
+		o->rc = 0;
+		if (o->type == KOP_GETSPI && rd_u32(&r, &o->u.getspi.spi) < 0) {
+			o->rc = -EBADMSG;
+			us_batch_fail(k, &named, idx[j], o, "short reply");
+		} else if (o->type == KOP_POL_ADD) {
+			uint32_t index;
+			if (rd_u32(&r, &index) == 0)
+				o->u.pol->index = index;
+		}
+	}
+}
+
 static int us_event_fd(struct kernel *k)
 {
 	struct us_priv *p = k->priv;
@@ -769,4 +948,5 @@ const struct kernel_ops kernel_userspace_ops = {
     .event_read = us_event_read,
     .sa_get = us_sa_get,
     .migrate = us_migrate,
+    .batch = us_batch,
 };

@@ -614,6 +614,68 @@ static void test_ipcomp_child(void **st)
 	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
 }
 
+/* The responder's CHILD SA install (one k_batch, child.c) fails in the
+ * middle: the SAs of the batch that were added, and the larval ones of
+ * getspi, are all removed; the child is not made, the IKE SA stays. */
+static const struct kernel_ops *fail_real;
+static bool (*fail_when)(const struct ksa *sa);
+
+static int fail_sa_add(struct kernel *k, const struct ksa *sa)
+{
+	if (fail_when(sa)) {
+		snprintf(k->last_error, sizeof(k->last_error), "test: refused");
+		return -ENOBUFS;
+	}
+	return fail_real->sa_add(k, sa);
+}
+
+static bool fail_esp_in(const struct ksa *sa)
+{
+	return sa->proto == IPPROTO_ESP && sa->update;
+}
+
+static bool fail_comp_out(const struct ksa *sa)
+{
+	return sa->proto == IPPROTO_COMP && !sa->update;
+}
+
+static void install_fails(bool (*when)(const struct ksa *sa), bool comp)
+{
+	static struct kernel_ops wrap;
+	struct ike_sa *b;
+
+	if (comp) {
+		ipcomp_policy(&A);
+		ipcomp_policy(&Bd);
+	}
+	fail_real = Bd.kern.ops;
+	wrap = *fail_real;
+	wrap.sa_add = fail_sa_add;
+	wrap.batch = NULL;
+	fail_when = when;
+	Bd.kern.ops = &wrap;
+	h_initiate(&A, "peer", NULL, NULL);
+	b = live_sa(&Bd);
+	assert_non_null(b);
+	assert_int_equal(count_children(b, CHILD_S_INSTALLED), 0);
+	assert_int_equal(kfake_sa_count(&Bd.kern), 0);
+	assert_int_equal(count_children(live_sa(&A), CHILD_S_INSTALLED), 0);
+	assert_int_equal(kfake_sa_count(&A.kern), 0);
+	Bd.kern.ops = fail_real;
+}
+
+static void test_install_fails_in(void **st)
+{
+	(void)st;
+	install_fails(fail_esp_in, false);
+}
+
+static void test_install_fails_comp_out(void **st)
+{
+	(void)st;
+	install_fails(fail_comp_out, true);
+}
+
 /* A peer whose policy has no IPComp ignores IPCOMP_SUPPORTED (§2.22):
  * the CHILD SA is ESP alone on both ends, the initiator's larval CPI is
  * gone; the same from the other side (an offer nobody asked for). */
@@ -1101,6 +1163,8 @@ int main(void)
 	    T(test_ah_vs_esp),
 	    T(test_ipcomp_child),
 	    T(test_ipcomp_declined),
+	    T(test_install_fails_in),
+	    T(test_install_fails_comp_out),
 	    T(test_delete_ike_a),
 	    T(test_delete_ike_b),
 	    T(test_delete_child_a),

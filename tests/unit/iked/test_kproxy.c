@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -460,6 +462,269 @@ static void test_migrate(void **state)
 	assert_int_equal(kproxy_sa_count(f->kp), 0);
 }
 
+/* ---- batches (k_batch through the channel, kproxy_batch_*) ---- */
+
+/* Held replies go out at kproxy_batch_end, all of them, in order. */
+static void test_batch_replies_held(void **state)
+{
+	struct fx *f = *state;
+	struct kpolicy p;
+	struct espm_hdr h;
+	struct wr w;
+	uint32_t seq0 = f->seq + 1;
+
+	kproxy_batch_begin(f->kp);
+	for (int i = 0; i < 3; i++) {
+		mk_pol(&p, i == 1 ? 0x1231 : 0); /* the 2nd is refused */
+		p.sel.dport = (uint16_t)(1000 + i);
+		p.sel.dport_mask = 0xffff;
+		p.sel.proto = IPPROTO_TCP;
+		begin(f, &w, ESPM_POL_ADD);
+		espm_put_kpolicy(&w, &p);
+		kproxy_request(f->kp, f->srv, w.buf, w.len);
+		wr_free(&w);
+	}
+	/* nothing sent yet */
+	assert_true(recv(f->cli, f->buf, sizeof(f->buf), MSG_DONTWAIT) < 0);
+	assert_int_equal(kproxy_batch_end(f->kp), 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_true(recv(f->cli, f->buf, sizeof(f->buf), 0) > 0);
+		f->body = rd_init(f->buf, ESPM_MAX);
+		assert_int_equal(espm_get_hdr(&f->body, &h), 0);
+		assert_int_equal(h.seq, seq0 + i);
+		assert_int_equal(h.status, i == 1 ? -EPERM : 0);
+	}
+	assert_int_equal(kproxy_pol_count(f->kp), 2);
+	/* and not held any more */
+	mk_pol(&p, 0x1231);
+	assert_int_equal(pol_req(f, ESPM_POL_ADD, &p), -EPERM);
+}
+
+/* The parent's side of the channel in a child process, served as
+ * priv.c does (a batch per wakeup); at EOF it reports the proxy's and
+ * the backend's counts, then cleans up and reports them again. */
+struct chan {
+	struct kernel ck; /* the engine's client */
+	pid_t pid;
+	int res;
+};
+
+static void serve_child(struct fx *f, int fd, int out)
+{
+	uint8_t buf[ESPM_MAX];
+	size_t v[4];
+	bool eof = false;
+
+	while (!eof) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, 10000) <= 0)
+			_exit(2);
+		kproxy_batch_begin(f->kp);
+		for (int i = 0; i < KPROXY_BATCH; i++) {
+			ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n == 0)
+				eof = true;
+			if (n <= 0)
+				break;
+			kproxy_request(f->kp, fd, buf, (size_t)n);
+		}
+		kproxy_batch_end(f->kp);
+	}
+	for (int round = 0; round < 2; round++) {
+		if (round)
+			kproxy_cleanup(f->kp);
+		v[0] = kproxy_sa_count(f->kp);
+		v[1] = kproxy_pol_count(f->kp);
+		v[2] = kfake_sa_count(&f->k);
+		v[3] = kfake_pol_count(&f->k);
+		if (write(out, v, sizeof(v)) != (ssize_t)sizeof(v))
+			_exit(3);
+	}
+	_exit(0);
+}
+
+static void chan_open(struct fx *f, struct chan *c)
+{
+	int rq[2], ev[2], res[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, rq), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ev), 0);
+	assert_int_equal(pipe(res), 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		close(rq[1]);
+		close(ev[1]);
+		close(res[0]);
+		serve_child(f, rq[0], res[1]);
+	}
+	close(rq[0]);
+	close(ev[0]);
+	close(res[1]);
+	c->res = res[0];
+	assert_int_equal(k_open_channel(&c->ck, rq[1], ev[1], f->k.ops), 0);
+}
+
+/* Closes the client; v: counts before and after kproxy_cleanup. */
+static void chan_close(struct chan *c, size_t v[8])
+{
+	size_t got = 0;
+	int st;
+
+	k_close(&c->ck);
+	while (got < 8 * sizeof(size_t)) {
+		ssize_t n =
+		    read(c->res, (uint8_t *)v + got, 8 * sizeof(size_t) - got);
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	close(c->res);
+	assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void op_sa(struct kop *o, struct ksa *sa, const char *src,
+		  const char *dst, uint32_t spi, bool update)
+{
+	mk_sa(sa, src, dst, spi, update);
+	memset(o, 0, sizeof(*o));
+	o->type = KOP_SA_ADD;
+	o->u.sa = sa;
+}
+
+/* A CHILD SA's worth through the channel: GETSPI, then inbound update
+ * and outbound add and three policies in batches; all applied, the
+ * outputs (SPI, indexes) returned, and all removed by the cleanup. */
+static void test_batch_channel(void **state)
+{
+	struct fx *f = *state;
+	struct chan c;
+	struct kop ops[KBATCH_MAX];
+	struct ksa in, out;
+	struct kpolicy p[3];
+	size_t v[8];
+	uint32_t spi;
+
+	chan_open(f, &c);
+	memset(ops, 0, sizeof(ops));
+	ops[0].type = KOP_GETSPI;
+	ops[0].u.getspi.proto = IPPROTO_ESP;
+	ops[0].u.getspi.src = A("198.51.100.2");
+	ops[0].u.getspi.dst = A("198.51.100.1");
+	ops[0].u.getspi.reqid = 7;
+	assert_int_equal(k_batch(&c.ck, ops, 1), 0);
+	spi = ops[0].u.getspi.spi;
+	assert_true(spi >= K_SPI_MIN);
+	for (int i = 0; i < 3; i++) {
+		mk_pol(&p[i], 0);
+		p[i].dir = (enum kdir)i;
+		ops[i].type = KOP_POL_ADD;
+		ops[i].u.pol = &p[i];
+	}
+	assert_int_equal(k_batch(&c.ck, ops, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ops[i].rc, 0);
+		assert_true(kpol_index_owned(p[i].index));
+	}
+	assert_int_not_equal(p[0].index, p[1].index);
+	op_sa(&ops[0], &in, "198.51.100.2", "198.51.100.1", spi, true);
+	op_sa(&ops[1], &out, "198.51.100.1", "198.51.100.2", 0x5555, false);
+	assert_int_equal(k_batch(&c.ck, ops, 2), 0);
+	chan_close(&c, v);
+	assert_int_equal(v[0], 2); /* proxy: 2 SAs, 3 policies */
+	assert_int_equal(v[1], 3);
+	assert_int_equal(v[2], 2); /* backend */
+	assert_int_equal(v[3], 3);
+	for (int i = 4; i < 8; i++) /* nothing left after the cleanup */
+		assert_int_equal(v[i], 0);
+}
+
+/* A refusal in the middle of a batch: the others are applied, each op
+ * says how it went, last_error names the failed one; requests of one
+ * batch are applied in order (an SA added then deleted in one batch). */
+static void test_batch_error_mid(void **state)
+{
+	struct fx *f = *state;
+	struct chan c;
+	struct kop ops[4];
+	struct ksa a, b, upd;
+	size_t v[8];
+
+	chan_open(f, &c);
+	op_sa(&ops[0], &a, "198.51.100.1", "198.51.100.2", 0x1001, false);
+	/* not a larval SA of the engine's: refused by the parent */
+	op_sa(&ops[1], &upd, "198.51.100.2", "198.51.100.1", 0x1002, true);
+	op_sa(&ops[2], &b, "198.51.100.1", "198.51.100.2", 0x1003, false);
+	memset(&ops[3], 0, sizeof(ops[3]));
+	ops[3].type = KOP_SA_DEL;
+	ops[3].u.sa_del.proto = IPPROTO_ESP;
+	ops[3].u.sa_del.dst = A("198.51.100.2");
+	ops[3].u.sa_del.spi = 0x1003; /* added by op 2 of this batch */
+	assert_int_equal(k_batch(&c.ck, ops, 4), -EPERM);
+	assert_int_equal(ops[0].rc, 0);
+	assert_int_equal(ops[1].rc, -EPERM);
+	assert_int_equal(ops[2].rc, 0);
+	assert_int_equal(ops[3].rc, 0);
+	assert_non_null(strstr(c.ck.last_error, "op 1 (sa_add)"));
+	/* in order the other way round: deleting first fails */
+	ops[0].type = KOP_SA_DEL;
+	ops[0].u.sa_del = ops[3].u.sa_del;
+	op_sa(&ops[1], &b, "198.51.100.1", "198.51.100.2", 0x1003, false);
+	assert_int_equal(k_batch(&c.ck, ops, 2), -EPERM);
+	assert_int_equal(ops[0].rc, -EPERM);
+	assert_int_equal(ops[1].rc, 0);
+	/* a request the client's own checks refuse is not sent */
+	op_sa(&ops[0], &a, "198.51.100.1", "198.51.100.2", 0x1004, false);
+	op_sa(&ops[1], &b, "198.51.100.1", "198.51.100.2", 0x1005, false);
+	b.encr_id = 0xfff; /* unknown cipher */
+	assert_int_equal(k_batch(&c.ck, ops, 2), -EINVAL);
+	assert_int_equal(ops[0].rc, 0);
+	assert_int_equal(ops[1].rc, -EINVAL);
+	assert_non_null(strstr(c.ck.last_error, "op 1"));
+	chan_close(&c, v);
+	assert_int_equal(v[0], 3); /* 0x1001, 0x1003, 0x1004 */
+	assert_int_equal(v[2], 3);
+	assert_int_equal(v[4], 0);
+	assert_int_equal(v[6], 0);
+}
+
+/* The same batch straight on a backend (no privilege separation): the
+ * same results, one code path for the callers; a failure of the backend
+ * in the middle (fault injection) leaves the others applied. */
+static void test_batch_direct(void **state)
+{
+	struct fx *f = *state;
+	struct kop ops[3];
+	struct kpolicy p[3];
+
+	for (int i = 0; i < 3; i++) {
+		mk_pol(&p[i], 0);
+		p[i].dir = (enum kdir)i;
+		memset(&ops[i], 0, sizeof(ops[i]));
+		ops[i].type = KOP_POL_ADD;
+		ops[i].u.pol = &p[i];
+	}
+	kfake_fail_next(&f->k, ENOBUFS, 1);
+	assert_int_equal(k_batch(&f->k, ops, 3), -ENOBUFS);
+	assert_int_equal(ops[0].rc, -ENOBUFS);
+	assert_int_equal(ops[1].rc, 0);
+	assert_int_equal(ops[2].rc, 0);
+	assert_non_null(strstr(f->k.last_error, "op 0 (pol_add)"));
+	assert_int_equal(kfake_pol_count(&f->k), 2);
+	/* the caller's undo (rw.c kern_add) */
+	for (int i = 1; i < 3; i++) {
+		ops[i - 1].type = KOP_POL_DEL;
+		ops[i - 1].u.pol = &p[i];
+	}
+	assert_int_equal(k_batch(&f->k, ops, 2), 0);
+	assert_int_equal(kfake_pol_count(&f->k), 0);
+	/* bounds */
+	assert_int_equal(k_batch(&f->k, ops, 0), -EINVAL);
+	assert_int_equal(k_batch(&f->k, ops, KBATCH_MAX + 1), -EINVAL);
+	ops[0].type = (enum kop_type)99;
+	assert_int_equal(k_batch(&f->k, ops, 1), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +736,13 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_replies_held, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_channel, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_error_mid, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_direct, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

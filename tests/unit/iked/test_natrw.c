@@ -687,6 +687,55 @@ static void test_ipv6_no_nat(void **st)
 	assert_int_equal(kfake_pol_count(&G->kern), 3);
 }
 
+/* The gateway's dynamic policies and its SPI for the CHILD SA go to the
+ * kernel as one batch (rw.c kern_add, kernel.h k_batch); when the
+ * forward policy of that batch fails, the out and in policies of the
+ * same batch and the larval SA of its GETSPI are all removed: nothing
+ * is left, the client's IKE SA stays without a CHILD SA. */
+static const struct kernel_ops *polfail_real;
+
+static int polfail_add(struct kernel *k, struct kpolicy *p)
+{
+	if (p->dir == KDIR_FWD) {
+		snprintf(k->last_error, sizeof(k->last_error), "test: refused");
+		return -ENOBUFS;
+	}
+	return polfail_real->pol_add(k, p);
+}
+
+static void test_policy_batch_fails(void **st)
+{
+	static struct kernel_ops wrap;
+	struct ike_sa *g1;
+
+	(void)st;
+	gw_config(true);
+	client_config(1, true, NULL);
+	polfail_real = G->kern.ops;
+	wrap = *polfail_real;
+	wrap.pol_add = polfail_add;
+	wrap.batch = NULL;
+	G->kern.ops = &wrap;
+	connect_client(1);
+	g1 = h_est(G, "rw-c1");
+	assert_non_null(g1);
+	assert_null(g1->children);
+	assert_int_equal(kfake_pol_count(&G->kern), 0);
+	assert_int_equal(kfake_sa_count(&G->kern), 0);
+	G->kern.ops = polfail_real;
+	/* and with the kernel willing, the next client gets its child:
+	 * policies, and the SPI of the same batch completed by the SAs */
+	client_config(2, true, NULL);
+	spi_skew(2);
+	connect_client(2);
+	g1 = h_est(G, "rw-c2");
+	assert_non_null(g1);
+	assert_non_null(g1->children);
+	assert_int_equal(g1->children->state, CHILD_S_INSTALLED);
+	assert_int_equal(kfake_pol_count(&G->kern), 3);
+	assert_int_equal(kfake_sa_count(&G->kern), 2);
+}
+
 /* IKEv1 road warriors (v1.c): the responder's dynamic policies for a
  * Quick Mode CHILD SA, straight through the kernel ops here. */
 static void test_v1_bind(void **st)
@@ -750,6 +799,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_no_nat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v1_bind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_batch_fails, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
