@@ -216,32 +216,40 @@ static int out_flush(struct kproxy *kp)
 	return rc;
 }
 
-/* A reply to the engine's request channel: held while a batch is read
- * (kproxy_batch_begin), else sent now. */
-static int reply_msg(struct kproxy *kp, int fd, uint32_t seq, int status,
-		     const char *why, const struct wr *body)
+/* A reply message w to the engine's request channel: held while a batch
+ * of requests is read (kproxy_batch_begin), else sent now. */
+static int reply_raw(struct kproxy *kp, int fd, const struct wr *w)
 {
-	struct espm_hdr h = {.type = ESPM_REPLY, .seq = seq, .status = status};
-	struct wr *w;
 	int rc = 0;
 
 	if (!kp->defer)
-		return send_msg(fd, ESPM_REPLY, seq, status, why, body);
+		return send(fd, w->buf, w->len, MSG_NOSIGNAL) < 0 ? -EIO : 0;
 	if (kp->nout && (kp->out_fd != fd || kp->nout == KPROXY_BATCH))
 		rc = out_flush(kp);
 	kp->out_fd = fd;
-	w = &kp->out[kp->nout];
-	wr_init(w, ESPM_MAX);
-	espm_put_hdr(w, &h);
-	if (status < 0)
-		espm_put_str(w, why && why[0] ? why : strerror(-status));
-	else if (body && body->len)
-		wr_bytes(w, body->buf, body->len);
-	if (wr_error(w)) {
-		wr_free(w);
+	wr_init(&kp->out[kp->nout], ESPM_MAX);
+	wr_bytes(&kp->out[kp->nout], w->buf, w->len);
+	if (wr_error(&kp->out[kp->nout])) {
+		wr_free(&kp->out[kp->nout]);
 		return -EIO;
 	}
 	kp->nout++;
+	return rc;
+}
+
+static void put_reply(struct wr *w, uint32_t seq, int status, const char *why,
+		      const struct wr *body);
+
+static int reply_msg(struct kproxy *kp, int fd, uint32_t seq, int status,
+		     const char *why, const struct wr *body)
+{
+	struct wr w;
+	int rc;
+
+	wr_init(&w, ESPM_MAX);
+	put_reply(&w, seq, status, why, body);
+	rc = wr_error(&w) ? -EIO : reply_raw(kp, fd, &w);
+	wr_free(&w);
 	return rc;
 }
 
@@ -542,10 +550,31 @@ static void put_hello(struct kproxy *kp, struct wr *w)
 	wr_u64(w, kp->instance);
 }
 
-int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
+/* One reply message (header, then the reason or the body) into w. */
+static void put_reply(struct wr *w, uint32_t seq, int status, const char *why,
+		      const struct wr *body)
+{
+	struct espm_hdr h = {.type = ESPM_REPLY, .seq = seq, .status = status};
+
+	espm_put_hdr(w, &h);
+	if (status < 0)
+		espm_put_str(w, why && why[0] ? why : strerror(-status));
+	else if (body && body->len)
+		wr_bytes(w, body->buf, body->len);
+}
+
+static int serve_batch(struct kproxy *kp, struct kp_req *q, struct rd *r);
+
+/*
+ * Serves one request message (buf, len) and appends its reply message
+ * to out.  in_batch: inside an ESPM_BATCH (no nested batch).  Returns
+ * the request's result.
+ */
+static int serve(struct kproxy *kp, const uint8_t *buf, size_t len,
+		 struct wr *out, bool in_batch)
 {
 	struct rd r = rd_init(buf, len);
-	struct kp_req q = {.fd = fd};
+	struct kp_req q = {.fd = -1};
 	int rc;
 
 	if (espm_get_hdr(&r, &q.h) < 0) {
@@ -553,10 +582,8 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 			    "engine sent a malformed kernel request "
 			    "(%zu bytes); refused",
 			    len);
-		return reply_msg(kp, fd, 0, -EBADMSG, "malformed request",
-				 NULL) < 0
-			   ? -EIO
-			   : -EBADMSG;
+		put_reply(out, 0, -EBADMSG, "malformed request", NULL);
+		return -EBADMSG;
 	}
 	wr_init(&q.body, ESPM_MAX);
 	switch (q.h.type) {
@@ -582,6 +609,14 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 	case ESPM_MIGRATE:
 		rc = req_migrate(kp, &q, &r);
 		break;
+	case ESPM_BATCH:
+		if (!in_batch) {
+			rc = serve_batch(kp, &q, &r);
+		} else {
+			WHY(&q, "BATCH: no batch in a batch");
+			rc = -EPERM;
+		}
+		break;
 	default:
 		WHY(&q, "request type %u is not allowed to the engine",
 		    q.h.type);
@@ -590,7 +625,7 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 	}
 	if (rc == -EBADMSG && !q.why[0])
 		WHY(&q, "malformed request");
-	if (rc < 0 && rc != -EIO) {
+	if (rc < 0) {
 		if (rc == -EPERM || rc == -EBADMSG || rc == -EINVAL)
 			log_rl_warn(MOD, "engine request %u refused: %s",
 				    q.h.type, q.why);
@@ -598,11 +633,74 @@ int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
 			log_info(MOD, "engine request %u failed: %s", q.h.type,
 				 q.why[0] ? q.why : strerror(-rc));
 	}
-	if (rc != -EIO && reply_msg(kp, fd, q.h.seq, rc, q.why, &q.body) < 0)
-		rc = -EIO;
+	/* a batch's own result is its framing's: its requests' results
+	 * are in their replies */
+	put_reply(out, q.h.seq, q.h.type == ESPM_BATCH && rc > 0 ? 0 : rc,
+		  q.why, &q.body);
 	wr_free(&q.body);
 	mem_wipe(q.why, sizeof(q.why));
 	return rc;
+}
+
+/*
+ * ESPM_BATCH (esp_msg.h): u8 n (1..ESPM_BATCH_MAX), n x (u16 length,
+ * request message).  The framing is checked whole first (a malformed
+ * batch changes nothing); then each request is served in order exactly
+ * as alone, and its reply goes into the batch reply's body as (u16
+ * length, reply message).  Returns 1 (served; the requests' results are
+ * in their replies) or a negative errno for the framing.
+ */
+static int serve_batch(struct kproxy *kp, struct kp_req *q, struct rd *r)
+{
+	struct rd check = *r, sub;
+	uint8_t n;
+	uint16_t len;
+
+	if (rd_u8(r, &n) < 0 || n == 0 || n > ESPM_BATCH_MAX) {
+		WHY(q, "BATCH: bad count");
+		return -EBADMSG;
+	}
+	check = *r;
+	for (unsigned i = 0; i < n; i++)
+		if (rd_u16(&check, &len) < 0 || rd_sub(&check, len, &sub) < 0) {
+			WHY(q, "BATCH: request %u truncated", i);
+			return -EBADMSG;
+		}
+	if (!rd_empty(&check)) {
+		WHY(q, "BATCH: trailing bytes");
+		return -EBADMSG;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct wr one;
+		rd_u16(r, &len);
+		rd_sub(r, len, &sub);
+		wr_init(&one, ESPM_MAX);
+		serve(kp, sub.p, rd_left(&sub), &one, true);
+		wr_u16(&q->body, (uint16_t)one.len);
+		wr_bytes(&q->body, one.buf, one.len);
+		wr_free(&one);
+	}
+	if (wr_error(&q->body)) {
+		/* the replies do not fit one message: the requests were
+		 * applied; the engine learns that the answers are lost */
+		wr_reset(&q->body);
+		WHY(q, "BATCH: the replies do not fit one message");
+		return -EMSGSIZE;
+	}
+	return 1;
+}
+
+int kproxy_request(struct kproxy *kp, int fd, const uint8_t *buf, size_t len)
+{
+	struct wr out;
+	int rc;
+
+	wr_init(&out, ESPM_MAX);
+	rc = serve(kp, buf, len, &out, false);
+	if (wr_error(&out) || reply_raw(kp, fd, &out) < 0)
+		rc = -EIO;
+	wr_free(&out);
+	return rc > 0 ? 0 : rc;
 }
 
 int kproxy_request_fds(struct kproxy *kp, int fd, const uint8_t *buf,

@@ -27,7 +27,11 @@
  *                      (ACQUIRE, spmif REQID), not from the host's SPD.
  * A refused or malformed request gets an error reply with the reason and
  * a rate-limited log line; it changes nothing.  Kernel events are
- * forwarded to the engine unchanged.
+ * forwarded to the engine unchanged.  The engine sends a k_batch
+ * (kernel.h) as one ESPM_BATCH (esp_msg.h): its framing is checked whole,
+ * then each request is served in order, checked as if alone, and the
+ * replies go back in one datagram.  Several datagrams read in one wakeup
+ * are answered together too (kproxy_batch_begin/_end).
  *
  * Ownership: struct kproxy borrows the kernel handle and owns its tables
  * of the engine's SAs and policies (bounded: KPROXY_MAX_SA entries);

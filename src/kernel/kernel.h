@@ -328,7 +328,8 @@ struct kernel_ops {
 	int (*migrate)(struct kernel *k, const struct kmigrate_req *r);
 
 	/* The one optional operation: k_batch (struct kop) in one go
-	 * (the userspace client: all requests sent before the first
+	 * (the userspace client: one ESPM_BATCH datagram to iked's
+	 * privileged parent; to r2espd all requests sent before the first
 	 * reply is awaited).  NULL: k_batch calls the ops above in turn.
 	 * Fills every ops[i].rc and, for the first failure, last_error. */
 	void (*batch)(struct kernel *k, struct kop *ops, size_t n);

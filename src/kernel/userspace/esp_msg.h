@@ -61,6 +61,14 @@ enum espm_type {
 	ESPM_UDP_SOCKS,
 	ESPM_TYPE_MAX_REQ = ESPM_UDP_SOCKS,
 
+	/* iked's privileged parent only (src/ike/kproxy.c; r2espd refuses
+	 * it as any unknown type): u8 n (1..ESPM_BATCH_MAX), n x (u16
+	 * length, request message); served in order, each as alone; the
+	 * reply's body: n x (u16 length, reply message).  The engine's
+	 * k_batch (kernel.h) in one datagram each way: one wakeup of
+	 * each process, whatever the kernel's preemption. */
+	ESPM_BATCH = 0x40,
+
 	ESPM_REPLY = 0x80, /* status = 0 or -errno, body per request */
 	ESPM_ITEM,
 	ESPM_EVENT, /* kevent */
@@ -72,6 +80,8 @@ enum espm_type {
 #define ESPM_MARK 0x72326573u
 /* most descriptors in one ESPM_UDP_SOCKS */
 #define ESPM_UDP_SOCKS_MAX 8
+
+#define ESPM_BATCH_MAX 16 /* requests in one ESPM_BATCH */
 
 #define ESPM_F_EVENTS 0x1 /* HELLO: subscribe to events */
 /* SA_ADD: the keys are static (operator-given, r2espctl), not fresh from

@@ -603,6 +603,139 @@ static void us_batch_fail(struct kernel *k, bool *named, size_t i,
 }
 
 /*
+ * One reply r (header first) of a batch whose requests have seqs seq0..
+ * seq0 + cnt - 1, for ops[idx[j]]: 0 when it answered one not answered
+ * yet, 1 when it is not one of them (stale, foreign, an item).
+ */
+static int us_batch_reply(struct kernel *k, struct kop *ops, const size_t *idx,
+			  uint32_t seq0, size_t cnt, bool *named, struct rd *r)
+{
+	struct espm_hdr h;
+	struct kop *o;
+	size_t j;
+
+	if (espm_get_hdr(r, &h) < 0 || h.type != ESPM_REPLY ||
+	    h.seq - seq0 >= cnt)
+		return 1;
+	j = h.seq - seq0;
+	o = &ops[idx[j]];
+	if (o->rc != KOP_TODO)
+		return 1; /* answered already */
+	if (h.status < 0) {
+		char why[110];
+		if (espm_get_str(r, why, sizeof(why)) < 0)
+			snprintf(why, sizeof(why), "%s", strerror(-h.status));
+		o->rc = h.status;
+		us_batch_fail(k, named, idx[j], o, why);
+		return 0;
+	}
+	o->rc = 0;
+	if (o->type == KOP_GETSPI && rd_u32(r, &o->u.getspi.spi) < 0) {
+		o->rc = -EBADMSG;
+		us_batch_fail(k, named, idx[j], o, "short reply");
+	} else if (o->type == KOP_POL_ADD) {
+		uint32_t index;
+		if (rd_u32(r, &index) == 0)
+			o->u.pol->index = index;
+	}
+	return 0;
+}
+
+/*
+ * Behind iked's privileged parent (a fixed channel): the batch as one
+ * ESPM_BATCH datagram, answered by one (esp_msg.h), so that neither
+ * process is woken once per request.  Returns -EMSGSIZE untouched when
+ * the requests do not fit one message (the caller pipelines them).
+ */
+static int us_batch_one(struct kernel *k, struct kop *ops, const size_t *idx,
+			size_t cnt, bool *named)
+{
+	struct us_priv *p = k->priv;
+	struct wr w, one;
+	struct espm_hdr h = {.type = ESPM_BATCH};
+	uint32_t seq0, bseq;
+	size_t left = cnt;
+	int rc;
+
+	wr_init(&w, ESPM_MAX);
+	h.seq = bseq = ++p->seq;
+	espm_put_hdr(&w, &h);
+	wr_u8(&w, (uint8_t)cnt);
+	seq0 = p->seq + 1;
+	for (size_t j = 0; j < cnt; j++) {
+		us_batch_put(p, &one, &ops[idx[j]]);
+		wr_u16(&w, (uint16_t)one.len);
+		wr_bytes(&w, one.buf, one.len);
+		rc = wr_error(&one);
+		wr_free(&one);
+		if (rc < 0)
+			break;
+	}
+	if (wr_error(&w) || rc < 0) {
+		wr_free(&w);
+		return -EMSGSIZE;
+	}
+	rc = p->fd >= 0 ? us_send(p->fd, &w, NULL, 0) : -ENOTCONN;
+	wr_free(&w);
+	if (rc < 0) {
+		for (size_t j = 0; j < cnt; j++) {
+			ops[idx[j]].rc = rc;
+			us_batch_fail(k, named, idx[j], &ops[idx[j]],
+				      "request not sent");
+		}
+		return 0;
+	}
+	for (;;) {
+		ssize_t n = recv(p->fd, p->buf, sizeof(p->buf), 0);
+		struct rd r, body;
+		uint16_t len;
+
+		if (n <= 0) {
+			rc = n == 0 ? -ECONNRESET : -errno;
+			break;
+		}
+		r = rd_init(p->buf, (size_t)n);
+		if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_REPLY ||
+		    h.seq != bseq)
+			continue; /* stale or foreign */
+		if (h.status < 0) {
+			/* the framing was refused: nothing was applied */
+			char why[110];
+			if (espm_get_str(&r, why, sizeof(why)) < 0)
+				snprintf(why, sizeof(why), "%s",
+					 strerror(-h.status));
+			for (size_t j = 0; j < cnt; j++) {
+				ops[idx[j]].rc = h.status;
+				us_batch_fail(k, named, idx[j], &ops[idx[j]],
+					      why);
+			}
+			return 0;
+		}
+		while (left && rd_u16(&r, &len) == 0 &&
+		       rd_sub(&r, len, &body) == 0)
+			if (us_batch_reply(k, ops, idx, seq0, cnt, named,
+					   &body) == 0)
+				left--;
+		rc = left ? -EBADMSG : 0;
+		break;
+	}
+	/* delivered but (partly) unanswered: never repeated */
+	for (size_t j = 0; rc < 0 && j < cnt; j++) {
+		if (ops[idx[j]].rc != KOP_TODO)
+			continue;
+		ops[idx[j]].rc = rc;
+		us_batch_fail(k, named, idx[j], &ops[idx[j]],
+			      "no answer; the request may or may not have "
+			      "been applied");
+	}
+	if (rc == -ECONNRESET) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	return 0;
+}
+
+/*
  * k_batch (kernel.h): every request written at once (one sendmmsg), then
  * the replies read as they come, matched to their operation by seq; the
  * server (r2espd, iked's privileged parent) answers them in order.  As
@@ -625,6 +758,8 @@ static void us_batch(struct kernel *k, struct kop *ops, size_t n)
 		if (ops[i].rc == KOP_TODO)
 			idx[cnt++] = i;
 	if (!cnt)
+		return;
+	if (p->fixed && us_batch_one(k, ops, idx, cnt, &named) == 0)
 		return;
 	memset(mm, 0, sizeof(mm));
 	for (size_t j = 0; j < cnt; j++) {
@@ -674,8 +809,6 @@ static void us_batch(struct kernel *k, struct kop *ops, size_t n)
 	}
 	for (left = sent; left > 0;) {
 		ssize_t len = recv(p->fd, p->buf, sizeof(p->buf), 0);
-		struct espm_hdr h;
-		struct kop *o;
 		struct rd r;
 		size_t j;
 
@@ -698,32 +831,8 @@ static void us_batch(struct kernel *k, struct kop *ops, size_t n)
 			break;
 		}
 		r = rd_init(p->buf, (size_t)len);
-		if (espm_get_hdr(&r, &h) < 0 || h.type != ESPM_REPLY ||
-		    h.seq - seq0 >= sent)
-			continue; /* stale, foreign, or an item: ignore */
-		j = h.seq - seq0;
-		o = &ops[idx[j]];
-		if (o->rc != KOP_TODO)
-			continue; /* answered already */
-		left--;
-		if (h.status < 0) {
-			char why[110];
-			if (espm_get_str(&r, why, sizeof(why)) < 0)
-				snprintf(why, sizeof(why), "%s",
-					 strerror(-h.status));
-			o->rc = h.status;
-			us_batch_fail(k, &named, idx[j], o, why);
-			continue;
-		}
-		o->rc = 0;
-		if (o->type == KOP_GETSPI && rd_u32(&r, &o->u.getspi.spi) < 0) {
-			o->rc = -EBADMSG;
-			us_batch_fail(k, &named, idx[j], o, "short reply");
-		} else if (o->type == KOP_POL_ADD) {
-			uint32_t index;
-			if (rd_u32(&r, &index) == 0)
-				o->u.pol->index = index;
-		}
+		if (us_batch_reply(k, ops, idx, seq0, sent, &named, &r) == 0)
+			left--;
 	}
 }
 

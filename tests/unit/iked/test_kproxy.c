@@ -500,6 +500,80 @@ static void test_batch_replies_held(void **state)
 	assert_int_equal(pol_req(f, ESPM_POL_ADD, &p), -EPERM);
 }
 
+/* ESPM_BATCH framing: a batch whose framing does not check (count 0,
+ * a request cut short, trailing bytes) or one inside a batch is refused
+ * whole, nothing applied; a good one answers each request in order in
+ * one reply, a refused request among them with its own status. */
+static void test_batch_framing(void **state)
+{
+	struct fx *f = *state;
+	struct kpolicy p;
+	struct wr w, one;
+	struct rd sub;
+	struct espm_hdr h;
+	uint16_t len = 0;
+
+	begin(f, &w, ESPM_BATCH);
+	wr_u8(&w, 0);
+	assert_int_equal(serve(f, &w), -EBADMSG);
+	begin(f, &w, ESPM_BATCH);
+	wr_u8(&w, 2);
+	wr_u16(&w, 40); /* 40 bytes announced, none there */
+	assert_int_equal(serve(f, &w), -EBADMSG);
+	/* one good request, then trailing bytes: nothing applied */
+	mk_pol(&p, 0);
+	begin(f, &one, ESPM_POL_ADD);
+	espm_put_kpolicy(&one, &p);
+	begin(f, &w, ESPM_BATCH);
+	wr_u8(&w, 1);
+	wr_u16(&w, (uint16_t)one.len);
+	wr_bytes(&w, one.buf, one.len);
+	wr_u8(&w, 0);
+	assert_int_equal(serve(f, &w), -EBADMSG);
+	assert_int_equal(kproxy_pol_count(f->kp), 0);
+	/* a batch in a batch */
+	begin(f, &w, ESPM_BATCH);
+	wr_u8(&w, 1);
+	{
+		struct wr in;
+		begin(f, &in, ESPM_BATCH);
+		wr_u8(&in, 1);
+		wr_u16(&in, (uint16_t)one.len);
+		wr_bytes(&in, one.buf, one.len);
+		wr_u16(&w, (uint16_t)in.len);
+		wr_bytes(&w, in.buf, in.len);
+		wr_free(&in);
+	}
+	assert_int_equal(serve(f, &w), 0);
+	assert_int_equal(rd_u16(&f->body, &len), 0);
+	assert_int_equal(rd_sub(&f->body, len, &sub), 0);
+	assert_int_equal(espm_get_hdr(&sub, &h), 0);
+	assert_int_equal(h.status, -EPERM);
+	assert_int_equal(kproxy_pol_count(f->kp), 0);
+	/* good: the policy, then one with an index (refused) */
+	begin(f, &w, ESPM_BATCH);
+	wr_u8(&w, 2);
+	wr_u16(&w, (uint16_t)one.len);
+	wr_bytes(&w, one.buf, one.len);
+	wr_free(&one);
+	mk_pol(&p, 0x1231);
+	begin(f, &one, ESPM_POL_ADD);
+	espm_put_kpolicy(&one, &p);
+	wr_u16(&w, (uint16_t)one.len);
+	wr_bytes(&w, one.buf, one.len);
+	wr_free(&one);
+	assert_int_equal(serve(f, &w), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rd_u16(&f->body, &len), 0);
+		assert_int_equal(rd_sub(&f->body, len, &sub), 0);
+		assert_int_equal(espm_get_hdr(&sub, &h), 0);
+		assert_int_equal(h.type, ESPM_REPLY);
+		assert_int_equal(h.status, i == 0 ? 0 : -EPERM);
+	}
+	assert_true(rd_empty(&f->body));
+	assert_int_equal(kproxy_pol_count(f->kp), 1);
+}
+
 /* The parent's side of the channel in a child process, served as
  * priv.c does (a batch per wakeup); at EOF it reports the proxy's and
  * the backend's counts, then cleans up and reports them again. */
@@ -737,6 +811,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_replies_held, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_framing, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_channel, setup,
 					    teardown),
