@@ -215,6 +215,13 @@ field() { # LINE KEY
 }
 
 declare -A R
+rss_each() { # PID: "comm pid KB" of it and each descendant, one line each
+	local c
+	printf '%s %s %s\n' "$(cat "/proc/$1/comm" 2>/dev/null)" "$1" \
+		"$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)"
+	for c in $(ps -o pid= --ppid "$1"); do rss_each "$c"; done
+}
+
 measure() { # IMPL
 	local impl=$1 pid r0 r1 out hold_line k t0 c_prev c_now cpu_max=0 cpu_sum=0 s=0
 	log "$impl: $N SAs, DPD ${DPD}s, hold ${HOLD}s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -223,6 +230,7 @@ measure() { # IMPL
 	pid=$(bg_pid resp)
 	sleep 1
 	r0=$(rss_kb "$pid")
+	rss_each "$pid" >"$TEST_DIR/rss0.$impl"
 	# r2load holds HOLD + 15 s after the last setup: 5 s settle, HOLD measured
 	ns_exec g timeout -s TERM $((RUN_LIMIT + HOLD + 60)) taskset -c 0 "$R2LOAD" \
 		-t $R_ADDR -s $SRC0 -a 100 -c "$W" -n "$N" -g ecp256 -k "$TEST_DIR/psk" \
@@ -244,6 +252,10 @@ measure() { # IMPL
 	R[$impl,load_setup]=$(cut -d' ' -f1 /proc/loadavg)
 	sleep 5
 	r1=$(rss_kb "$pid")
+	# which process holds the memory (iked: privsep parent and engine)
+	rss_each "$pid" | while read -r comm p kb; do
+		log "  rss $comm[$p] $kb kB (at start $(awk -v p="$p" '$2 == p { print $3 }' "$TEST_DIR/rss0.$impl") kB)"
+	done
 	local perfpid=
 	if [ -n "${PROFILE:-}" ] && command -v perf >/dev/null; then
 		perf record -q -F 499 -g -o "$TEST_DIR/perf.$impl.data" \

@@ -67,7 +67,8 @@
 #   RUN_LIMIT (120 --quick, 300, 1800 --full): seconds one r2load run
 #   may take; CPU ms and bytes
 #   are per SA established, and the established/failed counts are shown.
-#   NICE (-20): see below; MODES ("childless child"), NO_2CORE=1,
+#   NICE (-20): see below; MODES ("childless child"; "" = no speed
+#   runs: the memory part alone, with NO_2CORE=1), NO_2CORE=1,
 #   MEM_NS_OVERRIDE="" (no memory runs) run parts only; PERF_CG (fp;
 #   "dwarf,16384" for a build without frame pointers) is perf's
 #   --call-graph; R2LOAD_WRAP prefixes r2load (e.g. perf record).
@@ -111,7 +112,7 @@ full) N=${N:-10000}; MEM_NS="10000 100000"; RUN_LIMIT=${RUN_LIMIT:-1800} ;;
 *) N=${N:-5000}; MEM_NS="10000"; RUN_LIMIT=${RUN_LIMIT:-300} ;;
 esac
 MEM_NS=${MEM_NS_OVERRIDE-$MEM_NS}
-MODES=${MODES:-childless child}
+MODES=${MODES-childless child}
 IKED=$BUILD/src/ike/iked
 IKEDCTL=$BUILD/src/ike/ikedctl
 R2LOAD=$BUILD/tools/r2load/r2load
