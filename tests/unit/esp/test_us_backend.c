@@ -178,6 +178,36 @@ static pid_t server(int script, int sync_w)
 		(void)c1;
 		_exit(0);
 	}
+	case 5: { /* a batch: every request read before any is answered */
+		struct espm_hdr q[3];
+		struct wr w;
+		c1 = srv_accept();
+		for (int i = 0; i < 3; i++)
+			if (srv_recv(c1, &q[i]) < 0)
+				_exit(16);
+		if (q[0].type != ESPM_POL_ADD || q[1].type != ESPM_GETSPI ||
+		    q[2].type != ESPM_SA_DEL)
+			_exit(17);
+		for (int i = 0; i < 3; i++) {
+			struct espm_hdr h2 = {.type = ESPM_REPLY,
+					      .seq = q[i].seq};
+			wr_init(&w, ESPM_MAX);
+			if (i == 2)
+				h2.status = -ENOENT;
+			espm_put_hdr(&w, &h2);
+			if (i == 0)
+				wr_u32(&w, 0xa2000011);
+			else if (i == 1)
+				wr_u32(&w, 0x12345678);
+			else
+				espm_put_str(&w, "no such SA");
+			if (send(c1, w.buf, w.len, MSG_NOSIGNAL) < 0)
+				_exit(10);
+			wr_free(&w);
+		}
+		srv_recv(c1, &h); /* until the client closes */
+		_exit(0);
+	}
 	}
 	_exit(99);
 }
@@ -232,6 +262,44 @@ static void test_resend_undelivered(void **state)
 	assert_int_equal(child_status(pid), 0);
 	close(sync[0]);
 	close(sync[1]);
+}
+
+/* k_batch straight to r2espd (no privsep parent): the requests are all
+ * written before the first reply is read (the server reads all three
+ * first), and each gets its own answer, matched by seq. */
+static void test_batch_pipelined(void **state)
+{
+	struct kernel k = {.ops = &kernel_userspace_ops};
+	struct kpolicy pol;
+	struct kop ops[3];
+	pid_t pid = server(5, -1);
+	(void)state;
+
+	memset(ops, 0, sizeof(ops));
+	memset(&pol, 0, sizeof(pol));
+	pol.sel.af = AF_INET;
+	pol.dir = KDIR_OUT;
+	ops[0].type = KOP_POL_ADD;
+	ops[0].u.pol = &pol;
+	ops[1].type = KOP_GETSPI;
+	ops[1].u.getspi.proto = IPPROTO_ESP;
+	ops[1].u.getspi.dst.af = AF_INET;
+	ops[2].type = KOP_SA_DEL;
+	ops[2].u.sa_del.proto = IPPROTO_ESP;
+	ops[2].u.sa_del.dst.af = AF_INET;
+	ops[2].u.sa_del.spi = 0x4444;
+	for (int i = 0; i < 3; i++)
+		ops[i].rc = KOP_TODO;
+	assert_int_equal(k.ops->open(&k, 0), 0);
+	k.ops->batch(&k, ops, 3);
+	assert_int_equal(ops[0].rc, 0);
+	assert_int_equal(pol.index, 0xa2000011);
+	assert_int_equal(ops[1].rc, 0);
+	assert_int_equal(ops[1].u.getspi.spi, 0x12345678);
+	assert_int_equal(ops[2].rc, -ENOENT);
+	assert_non_null(strstr(k.last_error, "op 2 (sa_del): no such SA"));
+	k.ops->close(&k);
+	assert_int_equal(child_status(pid), 0);
 }
 
 static void test_no_replay_after_delivery(void **state)
@@ -346,6 +414,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_resend_undelivered),
+	    cmocka_unit_test(test_batch_pipelined),
 	    cmocka_unit_test(test_no_replay_after_delivery),
 	    cmocka_unit_test(test_event_reconnect),
 	    cmocka_unit_test(test_resync_on_reconnect),
