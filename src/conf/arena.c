@@ -54,15 +54,15 @@ static void *chunk_new(struct conf_arena *a, size_t size)
 
 void *conf_arena_alloc(struct conf_arena *a, size_t n, size_t align)
 {
-	uintptr_t at, pad;
-	unsigned char *d;
-
 	if (n == 0)
 		n = 1;
 #ifdef ARENA_ASAN
 	(void)align;
 	return chunk_new(a, n);
 #else
+	uintptr_t at, pad;
+	unsigned char *d;
+
 	at = (uintptr_t)a->next;
 	pad = (align - (at & (align - 1))) & (align - 1);
 	if (a->next && pad <= a->left && n <= a->left - pad) {
