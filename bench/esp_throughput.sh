@@ -231,26 +231,18 @@ udp_blast() {
 	echo $(( ${n:-0} * 1300 * 8 / SECS / 1000000 ))
 }
 # blast_run NAME DST SRC: udp_blast through r2espd, like espd_run
-blast_run() {
-	local v a b ua ub
-	want "$1" || return 0
-	v=$(RUN=$1 CPU_HOOK=cpu udp_blast "$HA" "$HB" "$2" "$3")
-	read -r a b ua ub <"$TEST_DIR/cpu"
-	add "$1" "$v"
-	add "$1.a" "$a"
-	add "$1.b" "$b"
-	add "$1.ua" "$ua"
-	add "$1.ub" "$ub"
-}
+blast_run() { measured_run udp_blast "$@"; }
 
 # want NAME: the row is selected by ONLY (all rows unless set)
 want() { [ -z "${ONLY:-}" ] || [[ $1 =~ $ONLY ]]; }
-# espd_run NAME DST SRC: one iperf run through r2espd, adding Mbit/s to
-# NAME and ns/packet to NAME.a / NAME.b
-espd_run() {
-	local v a b
+# measured_run TOOL NAME DST SRC: one TOOL run (iperf, udp_blast)
+# through r2espd, adding Mbit/s to NAME, ns/packet to NAME.a / NAME.b and
+# user-time ns/packet to NAME.ua / NAME.ub
+measured_run() {
+	local tool=$1 v a b ua ub
+	shift
 	want "$1" || return 0
-	v=$(RUN=$1 CPU_HOOK=cpu iperf "$HA" "$HB" "$2" "$3")
+	v=$(RUN=$1 CPU_HOOK=cpu "$tool" "$HA" "$HB" "$2" "$3")
 	read -r a b ua ub <"$TEST_DIR/cpu"
 	add "$1" "$v"
 	add "$1.a" "$a"
@@ -258,6 +250,8 @@ espd_run() {
 	add "$1.ua" "$ua"
 	add "$1.ub" "$ub"
 }
+# espd_run NAME DST SRC: one iperf run through r2espd
+espd_run() { measured_run iperf "$@"; }
 
 espd_up
 ns_exec a ping -c 1 -W 2 -I 203.0.113.1 203.0.113.2 >/dev/null ||

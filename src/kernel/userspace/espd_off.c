@@ -248,6 +248,49 @@ struct tcpinfo {
 };
 
 /*
+ * The IP header of a packet of len octets read from r: plain IPv4 (no
+ * options, not a fragment) or IPv6 (no extension header) carrying
+ * proto, with lengths that agree with len.  Sets *af and *iphl and
+ * leaves r at the transport header.  Returns 0, -EBADMSG (malformed)
+ * or -ENOENT (well formed, but not such a packet).
+ */
+static int ip_parse(struct rd *r, size_t len, uint8_t want, uint8_t *af,
+		    size_t *iphl)
+{
+	uint8_t vihl, proto;
+	uint16_t total, frag;
+
+	if (rd_u8(r, &vihl) < 0)
+		return -EBADMSG;
+	if (vihl >> 4 == 4) {
+		/* RFC 791 §3.1 */
+		if (rd_skip(r, 1) < 0 || rd_u16(r, &total) < 0 ||
+		    rd_skip(r, 2) < 0 || rd_u16(r, &frag) < 0 ||
+		    rd_skip(r, 1) < 0 || rd_u8(r, &proto) < 0 ||
+		    rd_skip(r, 10) < 0)
+			return -EBADMSG;
+		if ((vihl & 15) != 5 || total != len || (frag & 0x3fff) ||
+		    proto != want)
+			return -ENOENT;
+		*af = AF_INET;
+		*iphl = 20;
+		return 0;
+	}
+	if (vihl >> 4 == 6) {
+		/* RFC 8200 §3 */
+		if (rd_skip(r, 3) < 0 || rd_u16(r, &total) < 0 ||
+		    rd_u8(r, &proto) < 0 || rd_skip(r, 33) < 0)
+			return -EBADMSG;
+		if ((size_t)total + 40 != len || proto != want)
+			return -ENOENT;
+		*af = AF_INET6;
+		*iphl = 40;
+		return 0;
+	}
+	return -EBADMSG;
+}
+
+/*
  * A plain IPv4 (no options, not a fragment) or IPv6 (no extension
  * header) TCP packet whose lengths agree with len.  Returns 0,
  * -EBADMSG (malformed) or -ENOENT (not a TCP packet we handle).
@@ -255,35 +298,11 @@ struct tcpinfo {
 static int tcp_parse(const uint8_t *pkt, size_t len, struct tcpinfo *t)
 {
 	struct rd r = rd_init(pkt, len);
-	uint8_t vihl, proto, doff, flags;
-	uint16_t total, frag;
+	uint8_t doff, flags;
+	int rc = ip_parse(&r, len, IPPROTO_TCP, &t->af, &t->iphl);
 
-	if (rd_u8(&r, &vihl) < 0)
-		return -EBADMSG;
-	if (vihl >> 4 == 4) {
-		/* RFC 791 §3.1 */
-		if (rd_skip(&r, 1) < 0 || rd_u16(&r, &total) < 0 ||
-		    rd_skip(&r, 2) < 0 || rd_u16(&r, &frag) < 0 ||
-		    rd_skip(&r, 1) < 0 || rd_u8(&r, &proto) < 0 ||
-		    rd_skip(&r, 10) < 0)
-			return -EBADMSG;
-		if ((vihl & 15) != 5 || total != len || (frag & 0x3fff) ||
-		    proto != IPPROTO_TCP)
-			return -ENOENT;
-		t->af = AF_INET;
-		t->iphl = 20;
-	} else if (vihl >> 4 == 6) {
-		/* RFC 8200 §3 */
-		if (rd_skip(&r, 3) < 0 || rd_u16(&r, &total) < 0 ||
-		    rd_u8(&r, &proto) < 0 || rd_skip(&r, 33) < 0)
-			return -EBADMSG;
-		if ((size_t)total + 40 != len || proto != IPPROTO_TCP)
-			return -ENOENT;
-		t->af = AF_INET6;
-		t->iphl = 40;
-	} else {
-		return -EBADMSG;
-	}
+	if (rc < 0)
+		return rc;
 	/* RFC 793 §3.1: ports, seq, ack, data offset, flags ... */
 	if (rd_skip(&r, 4) < 0 || rd_u32(&r, &t->seq) < 0 ||
 	    rd_skip(&r, 4) < 0 || rd_u8(&r, &doff) < 0 || rd_u8(&r, &flags) < 0)
@@ -393,35 +412,10 @@ static int udp_parse(const uint8_t *pkt, size_t len, uint8_t *af, size_t *iphl,
 		     size_t *plen)
 {
 	struct rd r = rd_init(pkt, len);
-	uint8_t vihl, proto;
-	uint16_t total, frag;
 
-	if (rd_u8(&r, &vihl) < 0)
+	/* a USO super-packet that is not plain UDP is malformed */
+	if (ip_parse(&r, len, IPPROTO_UDP, af, iphl) < 0)
 		return -EBADMSG;
-	if (vihl >> 4 == 4) {
-		/* RFC 791 §3.1 */
-		if (rd_skip(&r, 1) < 0 || rd_u16(&r, &total) < 0 ||
-		    rd_skip(&r, 2) < 0 || rd_u16(&r, &frag) < 0 ||
-		    rd_skip(&r, 1) < 0 || rd_u8(&r, &proto) < 0 ||
-		    rd_skip(&r, 10) < 0)
-			return -EBADMSG;
-		if ((vihl & 15) != 5 || total != len || (frag & 0x3fff) ||
-		    proto != IPPROTO_UDP)
-			return -EBADMSG;
-		*af = AF_INET;
-		*iphl = 20;
-	} else if (vihl >> 4 == 6) {
-		/* RFC 8200 §3 */
-		if (rd_skip(&r, 3) < 0 || rd_u16(&r, &total) < 0 ||
-		    rd_u8(&r, &proto) < 0 || rd_skip(&r, 33) < 0)
-			return -EBADMSG;
-		if ((size_t)total + 40 != len || proto != IPPROTO_UDP)
-			return -EBADMSG;
-		*af = AF_INET6;
-		*iphl = 40;
-	} else {
-		return -EBADMSG;
-	}
 	/* RFC 768: the 8-octet header */
 	if (rd_skip(&r, 8) < 0)
 		return -EBADMSG;

@@ -170,6 +170,12 @@ static int seg_cb(void *arg, const uint8_t *pkt, size_t len)
 
 static uint8_t big[70000], scratch[2048];
 
+/* off_segment of the first len octets of big, through scratch, into *s */
+static int seg_big(const struct off_vnet *h, size_t len, struct segs *s)
+{
+	return off_segment(h, big, len, scratch, sizeof(scratch), seg_cb, s);
+}
+
 /* off_segment_to: a buffer of its own per segment (r2espd's TX slots) */
 struct slots {
 	uint8_t buf[8][2048];
@@ -356,8 +362,7 @@ static void check_segments_udp(bool v6)
 	};
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 4);
+	assert_int_equal(seg_big(&h, len, &s), 4);
 	for (unsigned i = 0; i < s.n; i++) {
 		const uint8_t *p = s.pkt[i], *u = p + ihl;
 		size_t n = i < 3 ? mss : 77;
@@ -379,13 +384,11 @@ static void check_segments_udp(bool v6)
 	/* exactly one segment's worth, and an empty payload: one each */
 	len = mk_udp(big, v6, mss, 1);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 1);
+	assert_int_equal(seg_big(&h, len, &s), 1);
 	assert_true(ref_l4_ok(s.pkt[0], s.len[0], 17));
 	len = mk_udp(big, v6, 0, 1);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 1);
+	assert_int_equal(seg_big(&h, len, &s), 1);
 	assert_int_equal(s.len[0], ihl + 8);
 	assert_true(ref_l4_ok(s.pkt[0], s.len[0], 17));
 }
@@ -411,28 +414,18 @@ static void test_segment_udp_bad(void **state)
 
 	memset(&s, 0, sizeof(s));
 	h.csum_offset = 16; /* TCP's */
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	h.csum_offset = 6;
 	h.gso_size = 0;
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	h.gso_size = 1000;
 	/* a TCP packet with the UDP type */
 	len = mk_tcp(big, false, 1, 3000, 0x10, 1);
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	/* IP length disagreeing with what was read; truncated header */
 	len = mk_udp(big, false, 3000, 1);
-	assert_int_equal(
-	    off_segment(&h, big, len - 1, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
-	assert_int_equal(
-	    off_segment(&h, big, 24, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len - 1, &s), -EBADMSG);
+	assert_int_equal(seg_big(&h, 24, &s), -EBADMSG);
 	/* segment larger than the buffer */
 	h.gso_size = 4000;
 	assert_int_equal(off_segment(&h, big, len, scratch, 2048, seg_cb, &s),
@@ -455,27 +448,17 @@ static void test_segment_bad(void **state)
 
 	memset(&s, 0, sizeof(s));
 	h.gso_size = 0;
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	h.gso_size = 1000;
 	h.csum_start = 24;
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	h.csum_start = 20;
 	h.gso_type = OFF_GSO_TCPV6; /* IPv4 packet */
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	h.gso_type = 3; /* UFO: never announced */
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, len, &s), -EBADMSG);
 	h.gso_type = OFF_GSO_TCPV4;
-	assert_int_equal(
-	    off_segment(&h, big, 60, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);	   /* truncated */
+	assert_int_equal(seg_big(&h, 60, &s), -EBADMSG); /* truncated */
 	h.gso_size = 4000; /* larger than the scratch segment */
 	assert_int_equal(off_segment(&h, big, len, scratch, 2048, seg_cb, &s),
 			 -EMSGSIZE);
@@ -485,9 +468,7 @@ static void test_segment_bad(void **state)
 	h.flags = OFF_F_NEEDS_CSUM;
 	h.csum_start = 50;
 	h.csum_offset = 16;
-	assert_int_equal(
-	    off_segment(&h, big, 60, scratch, sizeof(scratch), seg_cb, &s),
-	    -EBADMSG);
+	assert_int_equal(seg_big(&h, 60, &s), -EBADMSG);
 	assert_int_equal(off_vnet_parse(raw, 9, &t), -EBADMSG);
 	assert_int_equal(off_vnet_parse(raw, 10, &t), 0);
 	assert_int_equal(t.flags, 1);
@@ -535,8 +516,7 @@ static void check_roundtrip(bool v6)
 
 	memset(&s, 0, sizeof(s));
 	memset(&W, 0, sizeof(W));
-	assert_int_equal(
-	    off_segment(&h, big, len, scratch, sizeof(scratch), seg_cb, &s), 8);
+	assert_int_equal(seg_big(&h, len, &s), 8);
 	off_gro_init(&g, grobuf, sizeof(grobuf));
 	for (unsigned i = 0; i < s.n; i++)
 		assert_int_equal(
