@@ -552,7 +552,7 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 			     size_t n, int *rc)
 {
 	struct xfrm_priv *x = P(k);
-	uint8_t *buf = NULL;
+	uint8_t *buf = NULL, *one = NULL;
 	uint32_t *serial = NULL, *want = NULL, *seq = NULL;
 	size_t i = 0;
 	int err = 0;
@@ -565,10 +565,11 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 			break;
 		}
 	buf = malloc(XFRM_BATCH);
+	one = malloc(XNL_REQ_MAX);
 	serial = calloc(n, sizeof(*serial));
 	want = calloc(n, sizeof(*want));
 	seq = calloc(n, sizeof(*seq));
-	if (!err && (!buf || !serial || !want || !seq))
+	if (!err && (!buf || !one || !serial || !want || !seq))
 		err = -ENOMEM;
 	if (err < 0) {
 		for (size_t j = 0; j < n; j++)
@@ -590,15 +591,22 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 			    kpol_index_take(k, &x->serials, v[i], &serial[i]);
 			if (rc[i] < 0)
 				continue;
+			/* built in malloc-aligned memory, then copied: a
+			 * message in the batch starts 4-aligned only
+			 * (NLMSG_ALIGN), and xfrm_userpolicy_info holds
+			 * 64-bit fields */
 			len = xnl_build_policy(
-			    buf + off, XFRM_BATCH - off, 0, XFRM_MSG_NEWPOLICY,
-			    v[i], k->last_error, sizeof(k->last_error));
+			    one, XNL_REQ_MAX, 0, XFRM_MSG_NEWPOLICY, v[i],
+			    k->last_error, sizeof(k->last_error));
 			if (len < 0) {
 				rc[i] = len;
 				kpol_index_undo(&x->serials, v[i], serial[i],
 						want[i]);
 				continue;
 			}
+			memcpy(buf + off, one, (size_t)len);
+			memset(buf + off + len, 0,
+			       NLMSG_ALIGN((size_t)len) - (size_t)len);
 			last = (struct nlmsghdr *)(buf + off);
 			last->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
 			last->nlmsg_seq = seq[i] = ++x->seq;
@@ -685,6 +693,7 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 	}
 free_bufs:
 	free(buf);
+	free(one);
 	free(serial);
 	free(want);
 	free(seq);
