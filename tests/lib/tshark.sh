@@ -129,11 +129,23 @@ ts_counts() {
 }
 
 # ts_check_clean KEYDIR PCAP : true when no frame is malformed or carries
-# an expert error; prints the offending frames otherwise.
+# an expert error; prints the offending frames otherwise.  A frame whose
+# UDP payload repeats an earlier frame's octet for octet is a
+# retransmission (RFC 2409 §5 and RFC 7296 §2.1 resend the same
+# datagram) and is not counted: tshark's IKEv1 decryption chains the IV
+# from the exchange's previous message, so it cannot decrypt a repeat
+# and shows it as malformed, though the packet was good the first time.
 ts_check_clean() {
-	local bad
-	bad=$(ts "$1" "$2" -Y '_ws.malformed || _ws.expert.severity >= error')
+	local flt='_ws.malformed || _ws.expert.severity >= error' bad nums
+	bad=$(ts "$1" "$2" -Y "$flt")
 	[ -z "$bad" ] && return 0
+	nums=$(ts "$1" "$2" -T fields -e frame.number -e udp.payload |
+		awk -v bad="$(ts "$1" "$2" -Y "$flt" -T fields -e frame.number |
+			tr '\n' ' ')" '
+		BEGIN { n = split(bad, b, " "); for (i = 1; i <= n; i++) isbad[b[i]] = 1 }
+		$1 in isbad && !($2 != "" && ($2 in seen)) { print $1 }
+		{ if ($2 != "") seen[$2] = 1 }')
+	[ -z "$nums" ] && return 0
 	printf '%s\n' "$bad" | head -20 >&2
 	return 1
 }
