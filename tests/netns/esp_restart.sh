@@ -109,6 +109,11 @@ check "backend client reconnected: ACQUIRE from the new r2espd received" \
 p=$(bg_pid espd-a)
 kill -KILL "$p"
 wait "$p" 2>/dev/null
+# The worker follows its parent (PR_SET_PDEATHSIG, a moment later); until
+# it has gone it still answers on the control socket, and a new r2espd
+# rightly refuses to start beside it.
+check "SIGKILL: the worker follows its parent (control socket closed)" \
+	wait_for "! ctl a stats >/dev/null 2>&1" 5
 check "SIGKILL: no route left behind (they went with the TUN device)" \
 	wait_for "no_routes a" 3
 espd_start a
