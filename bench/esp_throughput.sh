@@ -38,7 +38,10 @@
 # BASE=/dir/with/r2espd+r2espctl adds the same runs with another build's
 # binaries, interleaved round by round (before/after comparisons).
 # PROFILE=DIR records the r2espd workers of each run with perf record -g
-# into DIR/NAME.perf (perf report -i ...).
+# into DIR/NAME.perf (perf report -i ...), and the run's ESP packet
+# counts and worker PIDs into DIR/NAME.pkts; with PROFILE_ALL=1 the whole
+# machine instead (perf record -a, cpu-clock: idle shows as swapper), for
+# a CPU budget of every core (bench/cpu_budget.py).
 # ONLY=REGEX runs only the rows whose names match (extended regex over
 # veth, esp50, espudp, espudpsw, libipsec, iked, esp50n, blast, ossl and
 # the base* rows; P8 suffix = 8 streams), e.g. ONLY='^(iked|ossl)'.
@@ -162,7 +165,20 @@ cpu() {
 	pa=$(bg_pid espd-$a) pb=$(bg_pid espd-$b)
 	if [ "$1" = start ]; then
 		echo "$(ticks "$pa") $(ticks "$pb") $(counter $a esp_tx) $(counter $b esp_rx) $(ticks "$pa" u) $(ticks "$pb" u)" >"$TEST_DIR/cpu0"
-		if [ -n "${PROFILE:-}" ]; then
+		if [ -n "${PROFILE:-}" ] && [ -n "${PROFILE_ALL:-}" ]; then
+			# a fixed window inside the run (perf's start-up is
+			# slow on a loaded machine), its packets counted just
+			# around it
+			(
+				n0=$(counter $a esp_tx)
+				perf record -q -g -a -e cpu-clock -F 2000 \
+					-o "$PROFILE/$RUN.perf" -- \
+					sleep $((SECS > 3 ? SECS - 2 : 1)) >/dev/null 2>&1
+				echo "esp_tx $(($(counter $a esp_tx) - n0)) espd_pids" \
+					$(pgrep -P "$pa") $(pgrep -P "$pb") >"$PROFILE/$RUN.pkts"
+			) &
+			echo $! >"$TEST_DIR/perf.pid"
+		elif [ -n "${PROFILE:-}" ]; then
 			perf record -q -g -o "$PROFILE/$RUN.perf" \
 				-p "$(echo $(pgrep -P "$pa") $(pgrep -P "$pb") | tr ' ' ,)" \
 				>/dev/null 2>&1 &
@@ -170,11 +186,15 @@ cpu() {
 		fi
 		return
 	fi
-	if [ -n "${PROFILE:-}" ]; then
+	if [ -n "${PROFILE_ALL:-}" ]; then
+		wait "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
+	elif [ -n "${PROFILE:-}" ]; then
 		kill -INT "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
 		wait "$(cat "$TEST_DIR/perf.pid")" 2>/dev/null
 	fi
 	read -r ta tb na nb ua ub <"$TEST_DIR/cpu0"
+	# the packets of the profiled run, to turn samples into ns/packet
+	[ -n "${PROFILE:-}" ] && [ -z "${PROFILE_ALL:-}" ] && echo "esp_tx $(($(counter $a esp_tx) - na)) esp_rx $(($(counter $b esp_rx) - nb)) espd_pids $(pgrep -P "$pa") $(pgrep -P "$pb")" >"$PROFILE/$RUN.pkts"
 	awk -v hz="$(getconf CLK_TCK)" -v ta="$ta" -v tb="$tb" -v na="$na" \
 		-v nb="$nb" -v ta1="$(ticks "$pa")" -v tb1="$(ticks "$pb")" \
 		-v ua="$ua" -v ub="$ub" -v ua1="$(ticks "$pa" u)" -v ub1="$(ticks "$pb" u)" \
