@@ -64,6 +64,8 @@
 #   PROFILE=1 records each measured run of the responder with perf
 #   (perf.IMPL.GROUP.MODE.N.data in the log directory; use with KEEP=1).
 #   R2LOAD_ARGS adds r2load flags (e.g. "-R 2 -D": rekeys and DELETE).
+#   STRACE=1 counts iked's privileged parent's wakeups (epoll_wait calls,
+#   strace -c) per SA; with -w 1 one per batch of kernel requests.
 #   RUN_LIMIT (120 --quick, 300, 1800 --full): seconds one r2load run
 #   may take; CPU ms and bytes
 #   are per SA established, and the established/failed counts are shown.
@@ -102,7 +104,7 @@ while [ $# -gt 0 ]; do
 	-g) GROUPS_=$2; shift ;;
 	-n) N=$2; shift ;;
 	-w) W=$2; shift ;;
-	*) sed -n '2,73p' "$0"; exit 2 ;;
+	*) sed -n '2,76p' "$0"; exit 2 ;;
 	esac
 	shift
 done
@@ -166,6 +168,10 @@ cpu_ticks() { # PID: utime+stime of it and its descendants
 		t=$((t + $(cpu_ticks "$c")))
 	done
 	echo "$t"
+}
+vcsw() { # PID: its voluntary context switches (iked's privileged parent:
+	# one per wakeup, i.e. per batch of the engine's kernel requests)
+	awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 rss_kb() { # PID: VmRSS of it and its descendants (iked: parent + engine)
 	local t c
@@ -294,7 +300,7 @@ field() { # SUMMARY KEY
 	printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 measure() { # IMPL GROUP MODE CPUS N
-	local impl=$1 grp=$2 mode=$3 cpus=$4 n=$5 pid c0 c1 r0 r1 out k
+	local impl=$1 grp=$2 mode=$3 cpus=$4 n=$5 pid c0 c1 r0 r1 v0 v1 out k
 	local key="$impl,$grp,$mode,$cpus,$n"
 	log "$impl ${LABEL[$grp]} $mode cores $cpus N=$n"
 	case $impl in
@@ -307,7 +313,7 @@ measure() { # IMPL GROUP MODE CPUS N
 	# warm-up outside the figures (first allocations, threads)
 	load 20 "$mode" "$grp" -I "warm-%u.bench" -i 2001:db8:ffff:ffff:: >/dev/null 2>&1
 	sleep 1
-	c0=$(cpu_ticks "$pid") r0=$(rss_kb "$pid")
+	c0=$(cpu_ticks "$pid") r0=$(rss_kb "$pid") v0=$(vcsw "$pid")
 	local perfpid=
 	if [ -n "${PROFILE:-}" ] && command -v perf >/dev/null; then
 		# PROFILE=1: perf record of the responder (and iked's engine)
@@ -317,12 +323,24 @@ measure() { # IMPL GROUP MODE CPUS N
 		perfpid=$!
 		sleep 0.5
 	fi
+	local stpid= stfile=$TEST_DIR/strace.$impl.$grp.$mode.$n
+	if [ -n "${STRACE:-}" ] && [ "$impl" != charon ] && command -v strace >/dev/null; then
+		# STRACE=1: the privileged parent's loop iterations (one
+		# epoll_wait each: its wakeups), counted by strace -c
+		strace -q -c -e trace=epoll_wait -o "$stfile" -p "$pid" 2>/dev/null &
+		stpid=$!
+		sleep 0.5
+	fi
 	out=$(load "$n" "$mode" "$grp" 2>"$TEST_DIR/r2load.err")
+	if [ -n "$stpid" ]; then
+		sleep 0.5
+		kill -INT "$stpid" 2>/dev/null; wait "$stpid" 2>/dev/null
+	fi
 	if [ -n "$perfpid" ]; then
 		kill -INT "$perfpid" 2>/dev/null; wait "$perfpid" 2>/dev/null
 	fi
 	sleep 1 # the responder's last installs
-	c1=$(cpu_ticks "$pid") r1=$(rss_kb "$pid")
+	c1=$(cpu_ticks "$pid") r1=$(rss_kb "$pid") v1=$(vcsw "$pid")
 	stop_bg resp TERM 30
 	[ "$impl" = charon ] && mv "$TEST_DIR/charon/charon.log" \
 		"$TEST_DIR/charon.$grp.$mode.$cpus.$n.log" 2>/dev/null
@@ -339,6 +357,15 @@ measure() { # IMPL GROUP MODE CPUS N
 	R[$key,rss_mb]=$(awk -v k="$r1" 'BEGIN { printf "%.1f", k / 1024 }')
 	R[$key,bpsa]=$(awk -v a="$r1" -v b="$r0" -v n="$ne" \
 		'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+	R[$key,vcsw]=$(awk -v a="$v1" -v b="$v0" -v n="$ne" \
+		'BEGIN { printf "%.2f", (a - b) / n }')
+	# iked: the privileged parent's wakeups per SA (charon: its main
+	# thread's voluntary switches, not comparable)
+	log "  voluntary context switches of pid $pid per SA: ${R[$key,vcsw]} (bytes/SA ${R[$key,bpsa]})"
+	if [ -n "$stpid" ] && [ -s "$stfile" ]; then
+		R[$key,wakeups]=$(awk -v n="$ne" '$NF == "epoll_wait" { printf "%.2f", $4 / n }' "$stfile")
+		log "  privileged parent: epoll_wait calls (wakeups) per SA: ${R[$key,wakeups]}"
+	fi
 	R[$key,ok]=1
 }
 

@@ -729,43 +729,85 @@ fail:
 	return rc < 0 ? rc : -EIO;
 }
 
+static const char *pair_name(uint8_t proto)
+{
+	return proto == IPPROTO_AH     ? "AH SA"
+	       : proto == IPPROTO_COMP ? "IPComp SA"
+				       : "SA";
+}
+
+void child_pairs_del(struct iked *d, uint32_t child_id,
+		     const struct kaddr *local, const struct kaddr *peer,
+		     const struct child_pair *v, size_t npairs,
+		     const struct kop *more, size_t nmore)
+{
+	/* every SA of every pair, then the caller's operations (a road
+	 * warrior's policies): the SAs go first, so that traffic still
+	 * matching a policy in between finds no SA and is dropped
+	 * (RFC 4301 §5.1), not sent in the clear */
+	struct kop ops[3 * 2 + KBATCH_MAX];
+	const struct child_pair *pr[3 * 2];
+	bool in[3 * 2];
+	size_t n = 0, nsa;
+
+	memset(ops, 0, sizeof(ops));
+	for (size_t p = 0; p < npairs && p < 3; p++) {
+		for (int i = 0; i < 2 && d->kern_open; i++) {
+			if (!(i == 0 ? *v[p].in_installed
+				     : *v[p].out_installed))
+				continue;
+			ops[n].type = KOP_SA_DEL;
+			ops[n].u.sa_del.proto = v[p].proto;
+			ops[n].u.sa_del.dst = i == 0 ? *local : *peer;
+			ops[n].u.sa_del.spi =
+			    i == 0 ? v[p].spi_in : v[p].spi_out;
+			pr[n] = &v[p];
+			in[n++] = i == 0;
+		}
+		*v[p].in_installed = *v[p].out_installed = false;
+	}
+	nsa = n;
+	for (size_t i = 0; i < nmore && i < KBATCH_MAX && d->kern_open; i++)
+		ops[n++] = more[i];
+	/* one batch (kernel.h k_batch): one round trip to the parent; more
+	 * than KBATCH_MAX (IKEv1's ESP, AH and IPComp pairs) in two */
+	for (size_t at = 0; at < n; at += KBATCH_MAX) {
+		size_t m = n - at < KBATCH_MAX ? n - at : KBATCH_MAX;
+		bool first = true;
+
+		if (k_batch(&d->kern, ops + at, m) == 0)
+			continue;
+		for (size_t i = at; i < at + m; i++) {
+			const char *why =
+			    first ? d->kern.last_error : strerror(-ops[i].rc);
+			if (ops[i].rc >= 0)
+				continue;
+			if (i < nsa)
+				log_warn(
+				    MOD,
+				    "CHILD SA #%u: deleting %s %s %08x: %s",
+				    child_id, in[i] ? "inbound" : "outbound",
+				    pair_name(pr[i]->proto),
+				    ops[i].u.sa_del.spi, why);
+			else
+				log_warn(MOD,
+					 "CHILD SA #%u: dynamic policy index "
+					 "%08x: %s",
+					 child_id, ops[i].u.pol->index, why);
+			first = false;
+		}
+	}
+}
+
 void child_pair_del(struct iked *d, uint32_t child_id, uint8_t proto,
 		    const struct kaddr *local, const struct kaddr *peer,
 		    uint32_t spi_in, uint32_t spi_out, bool *in_installed,
 		    bool *out_installed)
 {
-	const char *name = proto == IPPROTO_AH	   ? "AH SA"
-			   : proto == IPPROTO_COMP ? "IPComp SA"
-						   : "SA";
-	struct kop ops[2];
-	bool in[2];
-	size_t n = 0;
+	struct child_pair p = {proto, spi_in, spi_out, in_installed,
+			       out_installed};
 
-	/* one batch (kernel.h k_batch): one round trip to the parent */
-	memset(ops, 0, sizeof(ops));
-	for (int i = 0; i < 2 && d->kern_open; i++) {
-		if (!(i == 0 ? *in_installed : *out_installed))
-			continue;
-		ops[n].type = KOP_SA_DEL;
-		ops[n].u.sa_del.proto = proto;
-		ops[n].u.sa_del.dst = i == 0 ? *local : *peer;
-		ops[n].u.sa_del.spi = i == 0 ? spi_in : spi_out;
-		in[n++] = i == 0;
-	}
-	if (n && k_batch(&d->kern, ops, n) < 0) {
-		bool first = true;
-		for (size_t i = 0; i < n; i++) {
-			if (ops[i].rc >= 0)
-				continue;
-			log_warn(MOD, "CHILD SA #%u: deleting %s %s %08x: %s",
-				 child_id, in[i] ? "inbound" : "outbound", name,
-				 ops[i].u.sa_del.spi,
-				 first ? d->kern.last_error
-				       : strerror(-ops[i].rc));
-			first = false;
-		}
-	}
-	*in_installed = *out_installed = false;
+	child_pairs_del(d, child_id, local, peer, &p, 1, NULL, 0);
 }
 
 void child_uninstall(struct child_sa *c)
@@ -773,14 +815,22 @@ void child_uninstall(struct child_sa *c)
 	struct iked *d = c->ike->d;
 	const struct ike_policy *p = cfg_policy_by_name(d->cfg, c->policy);
 	struct kaddr local, peer;
-
-	rw_child_gone(c); /* its dynamic policies (rw.c) */
-	endpoints(c, p, &local, &peer);
-	child_pair_del(d, c->id, c->proto, &local, &peer, c->spi_in, c->spi_out,
-		       &c->in_installed, &c->out_installed);
 	/* §3.11: IPComp SAs have no Delete of their own: they go here */
-	child_pair_del(d, c->id, IPPROTO_COMP, &local, &peer, c->cpi_in,
-		       c->cpi_out, &c->cpi_in_installed, &c->cpi_out_installed);
+	struct child_pair pairs[2] = {
+	    {c->proto, c->spi_in, c->spi_out, &c->in_installed,
+	     &c->out_installed},
+	    {IPPROTO_COMP, c->cpi_in, c->cpi_out, &c->cpi_in_installed,
+	     &c->cpi_out_installed},
+	};
+	struct kpolicy pol[RW_KPOL_MAX];
+	struct kop more[RW_KPOL_MAX];
+	size_t nmore;
+
+	/* its dynamic policies (rw.c), unless its successor takes them:
+	 * in the same batch as its SAs (one round trip to the parent) */
+	nmore = rw_child_gone(c, more, pol);
+	endpoints(c, p, &local, &peer);
+	child_pairs_del(d, c->id, &local, &peer, pairs, 2, more, nmore);
 }
 
 /* Derive and install; returns 0, or a negative errno on failure (the

@@ -69,6 +69,22 @@ int ike_queue_ike_delete(struct ike_sa *sa);
 
 /* Remove a child's SAs from the kernel (both directions). */
 void child_uninstall(struct child_sa *c);
+/*
+ * Removes the SA pairs v[0..npairs) (at most 3: ESP, AH, the IPComp
+ * pair) of a CHILD SA and then the caller's operations more[0..nmore)
+ * (its dynamic policies' KOP_POL_DEL, rw_child_gone) from the kernel in
+ * one k_batch (two beyond KBATCH_MAX), logging failures; clears the
+ * pairs' installed flags.
+ */
+struct child_pair {
+	uint8_t proto;
+	uint32_t spi_in, spi_out;
+	bool *in_installed, *out_installed;
+};
+void child_pairs_del(struct iked *d, uint32_t child_id,
+		     const struct kaddr *local, const struct kaddr *peer,
+		     const struct child_pair *v, size_t npairs,
+		     const struct kop *more, size_t nmore);
 /* Removes one SA pair of a CHILD SA (ESP, AH or the IPComp pair; IKEv2
  * and IKEv1 alike) from the kernel, logging failures; clears the flags. */
 void child_pair_del(struct iked *d, uint32_t child_id, uint8_t proto,

@@ -302,16 +302,16 @@ void natt_peer_moved(struct ike_sa *sa, const struct ike_ep *old_peer)
 				    d, b->dyn_id, &sa->local.addr,
 				    &old_peer->addr, &sa->local.addr,
 				    &sa->peer.addr);
-			for (unsigned i = 0; !b->dyn_id && i < b->nk; i++) {
-				struct ktmpl *t = &b->kpol[i].tmpl[0];
-				if (b->kpol[i].tmpl[0].mode != KMODE_TUNNEL)
-					continue;
-				if (kaddr_eq(&t->dst, &old_peer->addr))
-					t->dst = sa->peer.addr;
-				if (kaddr_eq(&t->src, &old_peer->addr))
-					t->src = sa->peer.addr;
-				if (d->kern_open)
-					k_pol_update(&d->kern, &b->kpol[i]);
+			if (b->dyn_id || b->mode != KMODE_TUNNEL)
+				continue;
+			if (kaddr_eq(&b->tun_peer, &old_peer->addr))
+				b->tun_peer = sa->peer.addr;
+			if (kaddr_eq(&b->tun_local, &old_peer->addr))
+				b->tun_local = sa->peer.addr;
+			for (unsigned i = 0; i < b->nk && d->kern_open; i++) {
+				struct kpolicy kp;
+				rw_bind_kpol(b, i, &kp);
+				k_pol_update(&d->kern, &kp);
 			}
 		}
 	}

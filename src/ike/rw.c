@@ -517,9 +517,12 @@ struct conflict {
  * (oldest) one: the add order decides, not the index's. */
 static void conflict_check(struct conflict *k, const struct rw_bind *b)
 {
+	struct ike_id id;
+
 	if (b->sa_id == k->sa_id || !ts_overlap(&b->peer_ts, k->ts))
 		return;
-	if (!ike_id_eq(&b->peer_id, k->id)) {
+	rw_bind_peer_id(b, &id);
+	if (!ike_id_eq(&id, k->id)) {
 		if (!k->refuse || b->seq > k->refuse->seq)
 			k->refuse = b;
 	} else if (!k->replace || b->seq < k->replace->seq) {
@@ -662,54 +665,139 @@ void rw_polreq_fill(struct rw_polreq *q, const struct ike_policy *p,
 	q->sa_peer = sa->peer.addr;
 }
 
+struct rw_bind *rw_bind_new(const struct ike_id *id)
+{
+	size_t len = id ? id->len : 0;
+	struct rw_bind *b;
+
+	if (len > CFG_ID_MAX)
+		len = CFG_ID_MAX;
+	b = calloc(1, sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	if (id) {
+		b->id_type = id->type;
+		b->id_len = (uint16_t)len;
+		memcpy(b->id, id->data, len);
+	}
+	return b;
+}
+
+void rw_bind_peer_id(const struct rw_bind *b, struct ike_id *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = b->id_type;
+	out->len = b->id_len;
+	memcpy(out->data, b->id, b->id_len);
+}
+
+void rw_bind_kpol(const struct rw_bind *b, unsigned i, struct kpolicy *kp)
+{
+	const struct ksel *o = &b->sel;
+	bool out = i == 0;
+
+	memset(kp, 0, sizeof(*kp));
+	kp->dir = i == 0 ? KDIR_OUT : i == 1 ? KDIR_IN : KDIR_FWD;
+	kp->action = KPOL_IPSEC;
+	kp->priority = 1000;
+	kp->index = i < RW_KPOL_MAX ? b->kidx[i] : 0;
+	kp->sel = *o;
+	if (!out) { /* in and fwd: the out selector mirrored */
+		kp->sel.src = o->dst;
+		kp->sel.dst = o->src;
+		kp->sel.src_plen = o->dst_plen;
+		kp->sel.dst_plen = o->src_plen;
+		kp->sel.sport = o->dport;
+		kp->sel.dport = o->sport;
+		kp->sel.sport_mask = o->dport_mask;
+		kp->sel.dport_mask = o->sport_mask;
+	}
+	kp->ntmpl = 1;
+	kp->tmpl[0].proto = IPPROTO_ESP;
+	kp->tmpl[0].mode = (enum kmode)b->mode;
+	kp->tmpl[0].level = KLEVEL_REQUIRE;
+	kp->tmpl[0].reqid = b->reqid;
+	if (b->mode == KMODE_TUNNEL) {
+		kp->tmpl[0].src = out ? b->tun_local : b->tun_peer;
+		kp->tmpl[0].dst = out ? b->tun_peer : b->tun_local;
+	}
+}
+
+/* The KOP_POL_DEL of b's directly installed policies into ops (the
+ * policies in pol); returns how many.  b holds none afterwards. */
+static size_t kern_del_ops(struct rw_bind *b, struct kop *ops,
+			   struct kpolicy *pol)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < b->nk && i < RW_KPOL_MAX; i++) {
+		rw_bind_kpol(b, i, &pol[n]);
+		memset(&ops[n], 0, sizeof(ops[n]));
+		ops[n].type = KOP_POL_DEL;
+		ops[n].u.pol = &pol[n];
+		n++;
+	}
+	b->nk = 0;
+	return n;
+}
+
+static void kern_del(struct iked *d, struct rw_bind *b)
+{
+	struct kpolicy pol[RW_KPOL_MAX];
+	struct kop ops[RW_KPOL_MAX];
+	size_t n = kern_del_ops(b, ops, pol);
+
+	/* one batch (kernel.h k_batch): one round trip to the parent */
+	if (n && d->kern_open && k_batch(&d->kern, ops, n) < 0)
+		for (size_t j = 0; j < n; j++)
+			if (ops[j].rc < 0)
+				log_warn(MOD, "dynamic policy index %08x: %s",
+					 pol[j].index, strerror(-ops[j].rc));
+}
+
 /* Without spmd: out, in and (tunnel) fwd policies straight through the
  * kernel ops, with owned indexes (kernel.h). */
 static int kern_add(struct iked *d, struct rw_bind *b,
 		    const struct rw_polreq *q, struct kop *spi)
 {
 	struct rw_state *st = rw_get(d);
-	struct kop ops[4];
-	struct kpolicy *kp;
+	struct kpolicy kpol[RW_KPOL_MAX];
+	struct kop ops[RW_KPOL_MAX + 1];
 	unsigned i, n = q->mode == KMODE_TUNNEL ? 3u : 2u;
+	struct ksel *o = &b->sel;
 	int rc;
 
 	if (!d->kern_open)
 		return -ENODEV;
 	b->reqid = st->next_reqid++;
-	memset(b->kpol, 0, sizeof(b->kpol));
+	b->mode = (uint8_t)q->mode;
+	memset(o, 0, sizeof(*o));
+	o->af = q->local.af;
+	o->proto = q->proto;
+	o->src = q->local.src;
+	o->src_plen = q->local.src_plen;
+	o->dst = q->peer.dst;
+	o->dst_plen = q->peer.dst_plen;
+	o->sport = q->local.sport;
+	o->sport_mask = q->local.sport_mask;
+	o->dport = q->peer.dport;
+	o->dport_mask = q->peer.dport_mask;
+	memset(&b->tun_local, 0, sizeof(b->tun_local));
+	memset(&b->tun_peer, 0, sizeof(b->tun_peer));
+	if (q->mode == KMODE_TUNNEL) {
+		b->tun_local = q->sa_local;
+		b->tun_peer = q->sa_peer;
+	}
+	memset(b->kidx, 0, sizeof(b->kidx));
+	memset(ops, 0, sizeof(ops));
 	for (i = 0; i < n; i++) {
-		bool out = i == 0;
-		kp = &b->kpol[i];
-		kp->dir = i == 0 ? KDIR_OUT : i == 1 ? KDIR_IN : KDIR_FWD;
-		kp->action = KPOL_IPSEC;
-		kp->priority = 1000;
-		kp->sel.af = q->local.af;
-		kp->sel.proto = q->proto;
-		kp->sel.src = out ? q->local.src : q->peer.dst;
-		kp->sel.src_plen = out ? q->local.src_plen : q->peer.dst_plen;
-		kp->sel.dst = out ? q->peer.dst : q->local.src;
-		kp->sel.dst_plen = out ? q->peer.dst_plen : q->local.src_plen;
-		kp->sel.sport = out ? q->local.sport : q->peer.dport;
-		kp->sel.sport_mask =
-		    out ? q->local.sport_mask : q->peer.dport_mask;
-		kp->sel.dport = out ? q->peer.dport : q->local.sport;
-		kp->sel.dport_mask =
-		    out ? q->peer.dport_mask : q->local.sport_mask;
-		kp->ntmpl = 1;
-		kp->tmpl[0].proto = IPPROTO_ESP;
-		kp->tmpl[0].mode = q->mode;
-		kp->tmpl[0].level = KLEVEL_REQUIRE;
-		kp->tmpl[0].reqid = b->reqid;
-		if (q->mode == KMODE_TUNNEL) {
-			kp->tmpl[0].src = out ? q->sa_local : q->sa_peer;
-			kp->tmpl[0].dst = out ? q->sa_peer : q->sa_local;
-		}
+		rw_bind_kpol(b, i, &kpol[i]);
 		ops[i].type = KOP_POL_ADD;
-		ops[i].u.pol = kp;
+		ops[i].u.pol = &kpol[i];
 	}
 	/* one batch (kernel.h k_batch): one round trip to the privileged
 	 * parent, with the child's SPI when asked (it needs the reqid);
-	 * on any failure the policies added go again */
+	 * on any failure the policies added go again (one more batch) */
 	if (spi) {
 		spi->u.getspi.reqid = b->reqid;
 		ops[n] = *spi;
@@ -722,38 +810,29 @@ static int kern_add(struct iked *d, struct rw_bind *b,
 		for (i = 0; i < n && !rc; i++)
 			rc = ops[i].rc;
 	}
+	for (i = 0; i < n; i++)
+		if (ops[i].rc == 0)
+			b->kidx[i] = kpol[i].index;
 	if (rc < 0) {
 		char why[sizeof(d->kern.last_error)];
+		struct kop undo[RW_KPOL_MAX];
+		size_t m = 0;
+
 		memcpy(why, d->kern.last_error, sizeof(why));
+		memset(undo, 0, sizeof(undo));
 		for (i = 0; i < n; i++)
-			if (ops[i].rc == 0)
-				k_pol_del(&d->kern, &b->kpol[i]);
+			if (ops[i].rc == 0) {
+				undo[m].type = KOP_POL_DEL;
+				undo[m++].u.pol = &kpol[i];
+			}
+		if (m)
+			k_batch(&d->kern, undo, m);
 		memcpy(d->kern.last_error, why, sizeof(why));
 		b->nk = 0;
 		return rc;
 	}
-	b->nk = n;
+	b->nk = (uint8_t)n;
 	return 0;
-}
-
-static void kern_del(struct iked *d, struct rw_bind *b)
-{
-	struct kop ops[3];
-	unsigned i;
-
-	/* one batch (kernel.h k_batch): one round trip to the parent */
-	memset(ops, 0, sizeof(ops));
-	for (i = 0; i < b->nk && i < 3; i++) {
-		ops[i].type = KOP_POL_DEL;
-		ops[i].u.pol = &b->kpol[i];
-	}
-	if (i && d->kern_open && k_batch(&d->kern, ops, i) < 0)
-		for (unsigned j = 0; j < i; j++)
-			if (ops[j].rc < 0)
-				log_warn(MOD, "dynamic policy index %08x: %s",
-					 b->kpol[j].index,
-					 strerror(-ops[j].rc));
-	b->nk = 0;
 }
 
 static bool use_ops(struct iked *d)
@@ -763,9 +842,14 @@ static bool use_ops(struct iked *d)
 	return st && st->ops && (!st->ops->usable || st->ops->usable(d));
 }
 
-static void bind_remove(struct iked *d, struct rw_bind *b)
+/* b goes: through spmd now; installed directly, its policies' deletes
+ * go into ops/pol for the caller's batch when ops is given (returns how
+ * many), else now. */
+static size_t bind_remove_ops(struct iked *d, struct rw_bind *b,
+			      struct kop *ops, struct kpolicy *pol)
 {
 	struct rw_state *st = d->rw;
+	size_t n = 0;
 
 	if (b->dyn_id) {
 		if (st->ops)
@@ -773,18 +857,27 @@ static void bind_remove(struct iked *d, struct rw_bind *b)
 		log_info(MOD, "dynamic policy #%u (reqid %u) removed",
 			 b->dyn_id, b->reqid);
 	} else {
-		kern_del(d, b);
+		if (ops)
+			n = kern_del_ops(b, ops, pol);
+		else
+			kern_del(d, b);
 		log_info(MOD, "dynamic policies of reqid %u removed", b->reqid);
 	}
 	st->policies_removed++;
 	rw_binds_del(&st->binds, b);
 	free(b);
+	return n;
+}
+
+static void bind_remove(struct iked *d, struct rw_bind *b)
+{
+	bind_remove_ops(d, b, NULL, NULL);
 }
 
 static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
-		    const struct ike_id *peer_id, const char *remote,
-		    uint32_t child_id, const struct ikev2_ts *peer_ts,
-		    uint32_t *reqid, char *err, size_t errlen, struct kop *spi)
+		    const struct ike_id *peer_id, uint32_t child_id,
+		    const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
+		    size_t errlen, struct kop *spi)
 {
 	struct rw_state *st = rw_get(d);
 	struct rw_bind *b;
@@ -792,14 +885,11 @@ static int bind_add(struct iked *d, const struct rw_polreq *q, uint32_t sa_id,
 
 	if (!st)
 		return -ENOMEM;
-	b = calloc(1, sizeof(*b));
+	b = rw_bind_new(peer_id);
 	if (!b)
 		return -ENOMEM;
 	b->child_id = child_id;
 	b->sa_id = sa_id;
-	if (peer_id)
-		b->peer_id = *peer_id;
-	str_copy(b->remote, remote, sizeof(b->remote));
 	b->peer_ts = *peer_ts;
 	if (use_ops(d)) {
 		rc = st->ops->add(d, q, &b->dyn_id, &b->reqid, err, errlen);
@@ -833,15 +923,15 @@ int rw_bind_add(struct iked *d, const struct rw_polreq *q,
 		const struct ikev2_ts *peer_ts, uint32_t *reqid, char *err,
 		size_t errlen, struct kop *spi)
 {
-	return bind_add(d, q, sa->id, &sa->id_peer, sa->remote, child_id,
-			peer_ts, reqid, err, errlen, spi);
+	return bind_add(d, q, sa->id, &sa->id_peer, child_id, peer_ts, reqid,
+			err, errlen, spi);
 }
 
-int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
-	       uint32_t child_id, const struct ike_policy *p,
-	       const struct ksel *local_ts, const struct ksel *peer_ts,
-	       const struct kaddr *sa_local, const struct kaddr *sa_peer,
-	       uint32_t *reqid, char *err, size_t errlen)
+int rw_v1_bind(struct iked *d, uint32_t sa_id, uint32_t child_id,
+	       const struct ike_policy *p, const struct ksel *local_ts,
+	       const struct ksel *peer_ts, const struct kaddr *sa_local,
+	       const struct kaddr *sa_peer, uint32_t *reqid, char *err,
+	       size_t errlen)
 {
 	struct ikev2_ts pts;
 	struct rw_polreq q;
@@ -899,8 +989,8 @@ int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
 	q.peer.af = peer_ts->dst.af;
 	q.sa_local = *sa_local;
 	q.sa_peer = *sa_peer;
-	return bind_add(d, &q, sa_id, NULL, remote, child_id, &pts, reqid, err,
-			errlen, NULL);
+	return bind_add(d, &q, sa_id, NULL, child_id, &pts, reqid, err, errlen,
+			NULL);
 }
 
 void rw_v1_unbind(struct iked *d, uint32_t child_id)
@@ -1074,27 +1164,27 @@ void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
 		tsi->n = 1;
 }
 
-void rw_child_gone(struct child_sa *c)
+size_t rw_child_gone(struct child_sa *c, struct kop *ops, struct kpolicy *pol)
 {
 	struct iked *d = c->ike->d;
 	struct rw_bind *b = rw_bind_find(d, c->id);
 	struct child_sa *succ;
 
 	if (!b)
-		return;
+		return 0;
 	succ = c->rekeyed_by ? child_find_id(d, c->rekeyed_by) : NULL;
 	if (succ && succ != c && succ->state == CHILD_S_INSTALLED &&
 	    succ->reqid == b->reqid) {
 		/* The policies stay: they now belong to the new child. */
 		if (rw_binds_set_ids(&d->rw->binds, b, succ->id,
 				     succ->ike->id) == 0)
-			return;
+			return 0;
 		log_warn(MOD,
 			 "CHILD SA #%u: out of memory handing its dynamic "
 			 "policies to CHILD SA #%u: removed",
 			 c->id, succ->id);
 	}
-	bind_remove(d, b);
+	return bind_remove_ops(d, b, ops, pol);
 }
 
 static bool sa_alive(const struct iked *d, uint32_t id)

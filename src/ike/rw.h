@@ -116,21 +116,43 @@ int rw_narrow(const struct ikev2_ts_list *peer_ts,
 	      struct ikev2_ts_list *peer_out, struct ikev2_ts_list *our_out);
 
 /* ---- bindings: dynamic policies tied to CHILD SAs (rw.c) ---- */
+#define RW_KPOL_MAX 3 /* out, in, fwd */
+
+/*
+ * A CHILD SA's dynamic policies.  Installed directly (dyn_id 0), only
+ * what deletes or moves them is kept, not the three struct kpolicy
+ * (1,032 octets): the out policy's selector (in and fwd mirror it), the
+ * mode, the tunnel endpoints and each one's index; rw_bind_kpol()
+ * rebuilds policy i exactly as it was installed.  The peer's identity
+ * (for the overlap rule) is stored at its length after the structure:
+ * allocate with rw_bind_new().
+ */
 struct rw_bind {
 	struct rw_bind *next, *prev;   /* rw_binds.all, newest first */
 	struct rw_bind *rnext, *rprev; /* rw_binds.ranges (!host) */
 	uint64_t seq;		       /* add order (overlap rule ties) */
-	bool host;		       /* peer_ts is one IP address */
 	uint32_t child_id, sa_id;
-	struct ike_id peer_id;
-	char remote[CFG_NAME_MAX];
-	struct ikev2_ts peer_ts; /* the peer's side of the CHILD SA */
 	uint32_t reqid;
-	uint32_t dyn_id;  /* spmd's id, 0 = installed directly */
-	uint32_t kidx[3]; /* direct install: kernel indexes */
-	struct kpolicy kpol[3];
-	unsigned nk;
+	uint32_t dyn_id; /* spmd's id, 0 = installed directly */
+	bool host;	 /* peer_ts is one IP address */
+	uint8_t nk;	 /* direct install: policies out, in, (fwd) */
+	uint8_t mode;	 /* enum kmode */
+	uint32_t kidx[RW_KPOL_MAX];	  /* their indexes */
+	struct ksel sel;		  /* the out policy's selector */
+	struct kaddr tun_local, tun_peer; /* tunnel mode's endpoints */
+	struct ikev2_ts peer_ts;	  /* the peer's side of the CHILD SA */
+	uint8_t id_type;		  /* the peer's identity, */
+	uint16_t id_len;		  /* id_len octets in id[] */
+	uint8_t id[];
 };
+
+/* A binding for identity id (NULL: none), zeroed otherwise; free(). */
+struct rw_bind *rw_bind_new(const struct ike_id *id);
+/* The peer identity b was made with. */
+void rw_bind_peer_id(const struct rw_bind *b, struct ike_id *out);
+/* Policy i (0 out, 1 in, 2 fwd; i < b->nk) of a direct install, as
+ * installed, with its index. */
+void rw_bind_kpol(const struct rw_bind *b, unsigned i, struct kpolicy *kp);
 
 /*
  * The set of bindings with its indexes (pure, unit-tested): by child id,
@@ -150,8 +172,8 @@ struct rw_binds {
 	uint64_t seq;
 };
 
-/* 0, or -ENOMEM (b is then in no index).  b's child_id, sa_id, peer_ts
- * and peer_id must be set. */
+/* 0, or -ENOMEM (b is then in no index).  b's child_id, sa_id and
+ * peer_ts must be set, its identity given to rw_bind_new(). */
 int rw_binds_add(struct rw_binds *s, struct rw_bind *b);
 void rw_binds_del(struct rw_binds *s, struct rw_bind *b);
 struct rw_bind *rw_binds_child(const struct rw_binds *s, uint32_t child_id);
@@ -249,17 +271,20 @@ int rw_child_process_r(struct ike_sa *sa, const struct ike_policy *p,
 void rw_child_rekey(const struct child_sa *old, struct child_sa *c,
 		    struct ikev2_ts_list *tsi, struct ikev2_ts_list *tsr);
 /* child.c child_uninstall: remove the child's dynamic policies (or hand
- * them to the child that rekeyed it). */
-void rw_child_gone(struct child_sa *c);
+ * them to the child that rekeyed it).  Through spmd they go now; when
+ * installed directly their KOP_POL_DEL go into ops (policies in pol, up
+ * to RW_KPOL_MAX each) for the caller's batch with the child's SAs:
+ * returns how many (0 when nothing is left to delete). */
+size_t rw_child_gone(struct child_sa *c, struct kop *ops, struct kpolicy *pol);
 /* v1.c, IKEv1 responder: the dynamic policies of a Quick Mode CHILD SA of
  * a peers_sa_ipaddr IP_RW policy (local_ts: src half, peer_ts: dst half,
  * as v1_child keeps them); *reqid is the one for its SAs.  0 or a
  * negative errno (-EEXIST: the peer's selectors belong to another SA). */
-int rw_v1_bind(struct iked *d, uint32_t sa_id, const char *remote,
-	       uint32_t child_id, const struct ike_policy *p,
-	       const struct ksel *local_ts, const struct ksel *peer_ts,
-	       const struct kaddr *sa_local, const struct kaddr *sa_peer,
-	       uint32_t *reqid, char *err, size_t errlen);
+int rw_v1_bind(struct iked *d, uint32_t sa_id, uint32_t child_id,
+	       const struct ike_policy *p, const struct ksel *local_ts,
+	       const struct ksel *peer_ts, const struct kaddr *sa_local,
+	       const struct kaddr *sa_peer, uint32_t *reqid, char *err,
+	       size_t errlen);
 /* ... and their removal with the CHILD SA (nothing if it had none). */
 void rw_v1_unbind(struct iked *d, uint32_t child_id);
 /* tasks.c ike_sa_down: release the lease, remove an applied address. */

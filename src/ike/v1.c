@@ -349,16 +349,19 @@ static void v1c_uninstall(struct v1_sa *v, struct v1_child *c)
 {
 	struct iked *d = v->d;
 	struct kaddr local, peer;
+	/* every SA of the bundle: ESP, AH beside it, the IPComp pair (one
+	 * batch, kernel.h k_batch) */
+	struct child_pair pairs[3] = {
+	    {c->proto, c->spi_in, c->spi_out, &c->in_installed,
+	     &c->out_installed},
+	    {IPPROTO_AH, c->ah_spi_in, c->ah_spi_out, &c->ah_in_installed,
+	     &c->ah_out_installed},
+	    {IPPROTO_COMP, c->cpi_in, c->cpi_out, &c->cpi_in_installed,
+	     &c->cpi_out_installed},
+	};
 
 	endpoints(v, &local, &peer);
-	/* every SA of the bundle: ESP, AH beside it, the IPComp pair */
-	child_pair_del(d, c->id, c->proto, &local, &peer, c->spi_in, c->spi_out,
-		       &c->in_installed, &c->out_installed);
-	child_pair_del(d, c->id, IPPROTO_AH, &local, &peer, c->ah_spi_in,
-		       c->ah_spi_out, &c->ah_in_installed,
-		       &c->ah_out_installed);
-	child_pair_del(d, c->id, IPPROTO_COMP, &local, &peer, c->cpi_in,
-		       c->cpi_out, &c->cpi_in_installed, &c->cpi_out_installed);
+	child_pairs_del(d, c->id, &local, &peer, pairs, 3, NULL, 0);
 }
 
 /* The only way a CHILD SA dies: out of the list, out of the kernel. */
@@ -866,9 +869,8 @@ static void v1c_install(struct v1_sa *v, const struct ikev1_child *ch)
 	 * policies for the peer's IDci through spmd, as IKEv2 does (rw.h) */
 	if (!v->initiator && p && p->peer_sa_rw) {
 		char err[160] = "";
-		rc = rw_v1_bind(d, v->id, v->remote, c->id, p, &c->ts_local,
-				&c->ts_remote, &local, &peer, &c->reqid, err,
-				sizeof(err));
+		rc = rw_v1_bind(d, v->id, c->id, p, &c->ts_local, &c->ts_remote,
+				&local, &peer, &c->reqid, err, sizeof(err));
 		if (rc < 0) {
 			log_err(MOD,
 				"CHILD SA #%u (%s): dynamic policy: %s%s%s",

@@ -211,7 +211,7 @@ test_ts_envelope_table(void **st)
 
 static void test_overlap_rule(void **st)
 {
-	struct rw_bind b1, b2;
+	struct rw_bind *pb1, *pb2;
 	struct rw_binds set;
 	struct ike_id c1 = ID("fqdn:c1.example"), c2 = ID("fqdn:c2.example");
 	struct ikev2_ts same = T("10.0.0.5/32"), other = T("10.0.0.6/32"),
@@ -220,18 +220,18 @@ static void test_overlap_rule(void **st)
 
 	(void)st;
 	memset(&set, 0, sizeof(set));
-	memset(&b1, 0, sizeof(b1));
-	memset(&b2, 0, sizeof(b2));
-	b1.sa_id = 1;
-	b1.child_id = 11;
-	b1.peer_id = c1;
-	b1.peer_ts = same;
-	b2.sa_id = 2;
-	b2.child_id = 12;
-	b2.peer_id = c2;
-	b2.peer_ts = T("10.0.1.0/24");
-	assert_int_equal(rw_binds_add(&set, &b2), 0);
-	assert_int_equal(rw_binds_add(&set, &b1), 0);
+	pb1 = rw_bind_new(&c1);
+	pb2 = rw_bind_new(&c2);
+	assert_non_null(pb1);
+	assert_non_null(pb2);
+	pb1->sa_id = 1;
+	pb1->child_id = 11;
+	pb1->peer_ts = same;
+	pb2->sa_id = 2;
+	pb2->child_id = 12;
+	pb2->peer_ts = T("10.0.1.0/24");
+	assert_int_equal(rw_binds_add(&set, pb2), 0);
+	assert_int_equal(rw_binds_add(&set, pb1), 0);
 	/* Another identity, same private address: refused. */
 	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &same, &o), RW_REFUSE);
 	assert_int_equal(o, 1);
@@ -244,10 +244,12 @@ static void test_overlap_rule(void **st)
 	assert_int_equal(rw_ts_conflict(&set, &c1, 1, &same, &o), RW_OK);
 	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &other, &o), RW_OK);
 	assert_int_equal(rw_ts_conflict(NULL, &c2, 3, &same, &o), RW_OK);
-	rw_binds_del(&set, &b1);
-	rw_binds_del(&set, &b2);
+	rw_binds_del(&set, pb1);
+	rw_binds_del(&set, pb2);
 	assert_int_equal(rw_ts_conflict(&set, &c2, 3, &same, &o), RW_OK);
 	assert_null(set.all);
+	free(pb1);
+	free(pb2);
 }
 
 /* ---------------------------------------------------------------- */
@@ -757,18 +759,18 @@ static void test_v1_bind(void **st)
 	l.src_plen = 32;
 	r.dst = A("10.1.2.3");
 	r.dst_plen = 32;
-	assert_int_equal(rw_v1_bind(G, 7, "rw-c1", 100, p, &l, &r, &gl, &nat,
-				    &reqid, err, sizeof(err)),
+	assert_int_equal(rw_v1_bind(G, 7, 100, p, &l, &r, &gl, &nat, &reqid,
+				    err, sizeof(err)),
 			 0);
 	assert_int_not_equal(reqid, 0);
 	assert_int_equal(G->rw->policies_added, 1);
 	/* another ISAKMP SA proposing the same inner address: refused */
-	assert_int_equal(rw_v1_bind(G, 8, "rw-c1", 101, p, &l, &r, &gl, &nat,
-				    &reqid2, err, sizeof(err)),
+	assert_int_equal(rw_v1_bind(G, 8, 101, p, &l, &r, &gl, &nat, &reqid2,
+				    err, sizeof(err)),
 			 -EEXIST);
 	/* a renewing Quick Mode of the same SA takes the policies over */
-	assert_int_equal(rw_v1_bind(G, 7, "rw-c1", 102, p, &l, &r, &gl, &nat,
-				    &reqid2, err, sizeof(err)),
+	assert_int_equal(rw_v1_bind(G, 7, 102, p, &l, &r, &gl, &nat, &reqid2,
+				    err, sizeof(err)),
 			 0);
 	assert_int_equal(reqid2, reqid);
 	assert_int_equal(G->rw->policies_added, 1);
@@ -777,8 +779,8 @@ static void test_v1_bind(void **st)
 	rw_v1_unbind(G, 102);
 	assert_int_equal(G->rw->policies_removed, 1);
 	/* now free for another SA */
-	assert_int_equal(rw_v1_bind(G, 8, "rw-c1", 103, p, &l, &r, &gl, &nat,
-				    &reqid2, err, sizeof(err)),
+	assert_int_equal(rw_v1_bind(G, 8, 103, p, &l, &r, &gl, &nat, &reqid2,
+				    err, sizeof(err)),
 			 0);
 	rw_v1_unbind(G, 103);
 	assert_int_equal(G->rw->policies_removed, 2);

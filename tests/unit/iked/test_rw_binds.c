@@ -119,7 +119,9 @@ static enum rw_conflict lin_conflict(const struct ike_id *id, uint32_t sa_id,
 		    !ikev2_ts_intersect(&b->peer_ts, ts, NULL))
 			continue;
 		*other = b->sa_id;
-		if (!ike_id_eq(&b->peer_id, id))
+		struct ike_id bid;
+		rw_bind_peer_id(b, &bid);
+		if (!ike_id_eq(&bid, id))
 			return RW_REFUSE;
 		res = RW_REPLACE;
 	}
@@ -194,11 +196,10 @@ static void run(bool v6, unsigned ops)
 			/* a new CHILD SA: the check, then its binding */
 			struct ikev2_ts ts = rand_ts(v6, true);
 			check_query(&s, &ts);
-			b = calloc(1, sizeof(*b));
+			b = rw_bind_new(&ids[rnd(NIDS)]);
 			assert_non_null(b);
 			b->child_id = next_child++;
 			b->sa_id = 1 + rnd(NSAS);
-			b->peer_id = ids[rnd(NIDS)];
 			b->peer_ts = ts;
 			assert_int_equal(rw_binds_add(&s, b), 0);
 			ref[nref++] = b;
@@ -277,11 +278,10 @@ static void test_many_hosts(void **st)
 	(void)st;
 	memset(&s, 0, sizeof(s));
 	for (uint32_t i = 0; i < 20000; i++) {
-		b = calloc(1, sizeof(*b));
+		b = rw_bind_new(&ids[i % NIDS]);
 		assert_non_null(b);
 		b->child_id = i + 1;
 		b->sa_id = i + 1;
-		b->peer_id = ids[i % NIDS];
 		b->peer_ts.type = IKEV2_TS_IPV6_ADDR_RANGE;
 		b->peer_ts.eport = 0xffff;
 		put_addr(b->peer_ts.start, true, i);
