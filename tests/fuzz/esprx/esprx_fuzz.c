@@ -5,7 +5,7 @@
  * in msg_name, destination in IPV6_PKTINFO), ESP-in-UDP from the 4500 tap
  * (IPv4 and IPv6) - through SPI lookup, decryption, anti-replay, the
  * inbound policy check, GRO coalescing and the write to TUN; and reads
- * from the TUN device (with and without the virtio-net header and TSO)
+ * from the TUN device (with and without the virtio-net header; TSO, USO)
  * through the SPD lookup, the queue of packets waiting for an SA,
  * ACQUIRE, encryption and the outbound batch.
  *
