@@ -14,6 +14,9 @@
  * Cheap per SA, so that the responder saturates first: one DH key pair
  * for every SA (-F: a fresh one per SA), proposals, KE payload data and
  * IDs built once; per SA only the SPI, the nonce and the keys differ.
+ * -G goes further: private value 1, so the public value is the group's
+ * generator and g^ir is the responder's own public value (unitdh.c): no
+ * DH arithmetic per SA here, all of it still at the responder.
  * One thread, one epoll loop, one UDP socket per source address and
  * port (IP_FREEBIND: the addresses need only a local route, e.g.
  * `ip -6 route add local 2001:db8:100::/48 dev lo`).
@@ -52,6 +55,7 @@
 #include "ike/codec/ikev2.h"
 #include "lib/util.h"
 #include "lib/wr.h"
+#include "unitdh.h"
 
 #define NONCE_LEN 32
 #define MAX_SOCK  65536
@@ -113,6 +117,7 @@ static struct {
 	uint8_t psk[256];
 	size_t psk_len;
 	bool childless, del, fresh_dh, quiet, natt;
+	bool unit_dh;			 /* -G: private value 1 (unitdh.h) */
 	struct sockaddr_storage dst4500; /* -U: IKE_AUTH onward */
 	unsigned rekeys;
 	unsigned timeout_ms, tries;
@@ -668,8 +673,12 @@ static void on_init_resp(uint32_t i, const uint8_t *buf, size_t len)
 	memcpy(e->nr, no.data, no.len);
 	e->nr_len = no.len;
 	s->spi_r = m.hdr.spi_r;
-	rc = crypto_dh_compute(g.fresh_dh ? e->dh : g.dh, ke.data, ke.len, gir,
-			       da->secret_len);
+	if (g.unit_dh)
+		rc = unitdh_secret(g.group, ke.data, ke.len, gir,
+				   da->secret_len);
+	else
+		rc = crypto_dh_compute(g.fresh_dh ? e->dh : g.dh, ke.data,
+				       ke.len, gir, da->secret_len);
 	if (rc == 0)
 		rc = ikev2_derive_ike_keys(&e->suite, gir, da->secret_len,
 					   e->ni, NONCE_LEN, e->nr, e->nr_len,
@@ -980,10 +989,13 @@ static void summary(uint64_t end)
 #define PCT(p) (nl ? l[(size_t)((nl - 1) * (p))] / 1000.0 : 0.0)
 	printf("r2load: n=%u established=%u ok=%u failed=%u secs=%.3f "
 	       "setups_per_s=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-	       "rtx=%u gen_cpu_ms=%.3f",
+	       "rtx=%u gen_cpu_ms=%.3f dh=%s",
 	       g.n, g.established, g.done - g.failed, g.failed, t,
 	       t > 0 ? g.established / t : 0.0, PCT(0.5), PCT(0.99), PCT(1.0),
-	       g.rtx, g.done ? cpu * 1000 / g.done : 0.0);
+	       g.rtx, g.done ? cpu * 1000 / g.done : 0.0,
+	       g.unit_dh    ? "unit"
+	       : g.fresh_dh ? "fresh"
+			    : "reused");
 	for (int k = 0; k < F_NFAIL; k++)
 		if (g.fail_why[k])
 			printf(" fail_%s=%u", fail_name[k], g.fail_why[k]);
@@ -1068,9 +1080,19 @@ static void setup_crypto(void)
 
 	if (!da)
 		die("unknown DH group");
-	if (crypto_dh_new(g.group, &g.dh) < 0 ||
-	    crypto_dh_public(g.dh, g.ke, da->pub_len) < 0)
+	if (g.unit_dh) {
+		int rc = unitdh_public(g.group, g.ke, da->pub_len);
+
+		if (rc == -ENOTSUP)
+			die("-G: not with Curve25519/Curve448 (RFC 7748 "
+			    "clamps the private scalar: 1 is no X25519/X448 "
+			    "key); use the reused key pair (no -G)");
+		if (rc < 0)
+			die("-G: cannot get the group's generator");
+	} else if (crypto_dh_new(g.group, &g.dh) < 0 ||
+		   crypto_dh_public(g.dh, g.ke, da->pub_len) < 0) {
 		die("DH key generation failed");
+	}
 	g.ke_len = da->pub_len;
 	p.proto = IKEV2_PROTO_IKE;
 	p.n_encr = 1;
@@ -1155,6 +1177,10 @@ static void usage(void)
 	    "  -R N           CREATE_CHILD_SA exchanges per SA after IKE_AUTH\n"
 	    "  -D             DELETE each IKE SA at the end\n"
 	    "  -F             fresh DH key pair per SA (default: one for all)\n"
+	    "  -G             DH private value 1: send the group's generator,\n"
+	    "                 g^ir = the responder's public value (no DH work\n"
+	    "                 here; ECP and MODP only, refused for "
+	    "Curve25519/448)\n"
 	    "  -T MS          retransmission timeout [2000]; -N TRIES [3]\n"
 	    "  -i ADDR6       base of the per-SA TSi /128s "
 	    "[2001:db8:ff00::]\n"
@@ -1216,7 +1242,7 @@ int main(int argc, char **argv)
 	g.tries = 3;
 	inet_pton(AF_INET6, "2001:db8:ff00::", g.ts_base);
 	while ((opt = getopt(argc, argv,
-			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFT:N:i:qUH:h")) !=
+			     "t:p:s:a:P:n:c:r:g:e:E:I:k:CR:DFGT:N:i:qUH:h")) !=
 	       -1) {
 		switch (opt) {
 		case 't':
@@ -1270,6 +1296,9 @@ int main(int argc, char **argv)
 		case 'F':
 			g.fresh_dh = true;
 			break;
+		case 'G':
+			g.unit_dh = true;
+			break;
 		case 'T':
 			g.timeout_ms = (unsigned)strtoul(optarg, NULL, 0);
 			break;
@@ -1297,6 +1326,8 @@ int main(int argc, char **argv)
 	if (!target || !pskf || !g.n || !g.window || !g.tries ||
 	    g.n > 0x7fffffffu || (g.hold && g.del))
 		usage();
+	if (g.fresh_dh && g.unit_dh)
+		die("-F and -G exclude each other (-G has no key pair)");
 	/* -I is a format with one %u and nothing else */
 	{
 		const char *p = strchr(g.id_fmt, '%');
