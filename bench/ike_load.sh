@@ -32,11 +32,27 @@
 #          (utime+stime of the daemon and its children, delta / N), for
 #          ECP-256, Curve25519 and MODP-2048, childless IKE SAs (RFC 6023:
 #          the IKE work alone) and IKE SA + CHILD SA; latency p50/p99;
-#   cores: ECP-256 childless with the responder on 1 core (taskset -c 1)
-#          and on 2 (taskset -c 0,1); r2load runs on core 0 in both, so
-#          in the 2-core case it competes with the responder (stated);
-#          iked runs with its default --workers (CPUs in its affinity
-#          mask: none on 1 core, 2 crypto workers on 2);
+#   cores: ECP-256 childless and with a CHILD SA (CORE_MODES), the
+#          responder on 1 core (taskset -c 1) and on 2 (taskset -c 0,1);
+#          r2load runs on core 0 in both, so in the 2-core case it
+#          competes with the responder (stated); iked runs with its
+#          default --workers (CPUs in its affinity mask: none on 1 core,
+#          2 crypto workers on 2).  These rows (only these) run r2load
+#          with -G (CORE_GEN; tools/r2load/README.md): DH private value 1,
+#          so r2load sends the curve's base point and takes the
+#          responder's public x-coordinate as g^ir, no EC arithmetic of
+#          its own.  With its reused key pair r2load needs ~0.10 ms CPU
+#          per SA (one ECDH derivation), nearly the responder's own, and
+#          the pair could not go past ~2 / (0.12 + 0.10) ms on two cores;
+#          with -G ~0.05 ms (the UDP send/receive, veth delivery, PRF,
+#          AEAD).  The responder's work is the same (its key generation
+#          and derivation against a valid point).  The Speed rows keep the
+#          reused pair: r2load has its own core there, and the rows stay
+#          comparable with earlier runs.  The table shows r2load's CPU
+#          per SA (gen ms) for each run, and "pair cap/s" = 2 x 1000 /
+#          (responder ms + gen ms): what the two cores allow the pair at
+#          the 2-core run's CPU costs; "2c/pair" near 1 means the
+#          responder took all the CPU the generator left it;
 #   bound: `openssl speed` ECDH/FFDH op/s for each group on this machine
 #          (one core); a responder does one key generation and one
 #          derivation per SA, counted as 2 ops, so the bound is
@@ -62,7 +78,8 @@
 #   default: N=5000; --full: N=10000 and memory at 10,000 and 100,000.
 #   Root; namespaces r2l-PID-*, removed on exit (KEEP=1 keeps the logs).
 #   PROFILE=1 records each measured run of the responder with perf
-#   (perf.IMPL.GROUP.MODE.N.data in the log directory; use with KEEP=1).
+#   (perf.IMPL.GROUP.MODE.CPUS.N.data in the log directory, CPUS 1 or
+#   0-1; use with KEEP=1).
 #   R2LOAD_ARGS adds r2load flags (e.g. "-R 2 -D": rekeys and DELETE).
 #   STRACE=1 counts iked's privileged parent's wakeups (epoll_wait calls,
 #   strace -c) per SA; with -w 1 one per batch of kernel requests.
@@ -71,7 +88,9 @@
 #   are per SA established, and the established/failed counts are shown.
 #   NICE (-20): see below; MODES ("childless child"; "" = no speed
 #   runs: the memory part alone, with NO_2CORE=1), NO_2CORE=1,
-#   MEM_NS_OVERRIDE="" (no memory runs) run parts only; PERF_CG (fp;
+#   MEM_NS_OVERRIDE="" (no memory runs) run parts only; CORE_MODES
+#   ("childless child") the Cores rows' modes, CORE_GEN (-G; "" = r2load's
+#   reused key pair, as before 2026-12-08) their r2load DH; PERF_CG (fp;
 #   "dwarf,16384" for a build without frame pointers) is perf's
 #   --call-graph; R2LOAD_WRAP prefixes r2load (e.g. perf record).
 set -u
@@ -104,7 +123,7 @@ while [ $# -gt 0 ]; do
 	-g) GROUPS_=$2; shift ;;
 	-n) N=$2; shift ;;
 	-w) W=$2; shift ;;
-	*) sed -n '2,76p' "$0"; exit 2 ;;
+	*) sed -n '2,95p' "$0"; exit 2 ;;
 	esac
 	shift
 done
@@ -294,15 +313,15 @@ load() { # N MODE(childless|child) GROUP [extra r2load args]
 	# RUN_LIMIT: seconds a run may take (r2load prints what it reached)
 	ns_exec g timeout -s TERM "${RUN_LIMIT:-300}" nice -n "$NICE" taskset -c 0 ${R2LOAD_WRAP:-} "$R2LOAD" -q -t $R_ADDR -s $SRC0 \
 		-a 100 -c "$W" -n "$n" -g "$grp" -k "$TEST_DIR/psk" -T 3000 -N 4 \
-		-E aes128 -U "${extra[@]}" ${R2LOAD_ARGS:-} "$@"
+		-E aes128 -U "${extra[@]}" ${GEN:-} ${R2LOAD_ARGS:-} "$@"
 }
 field() { # SUMMARY KEY
 	printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
-measure() { # IMPL GROUP MODE CPUS N
+measure() { # IMPL GROUP MODE CPUS N (GEN: r2load's DH flag, in the key)
 	local impl=$1 grp=$2 mode=$3 cpus=$4 n=$5 pid c0 c1 r0 r1 v0 v1 out k
-	local key="$impl,$grp,$mode,$cpus,$n"
-	log "$impl ${LABEL[$grp]} $mode cores $cpus N=$n"
+	local key="$impl,$grp,$mode,$cpus,$n${GEN:+,$GEN}"
+	log "$impl ${LABEL[$grp]} $mode cores $cpus N=$n${GEN:+ r2load $GEN}"
 	case $impl in
 	r2) r2_up "$cpus" "$grp" ;;
 	base) r2_up "$cpus" "$grp" "$BASE_IKED" ;;
@@ -317,7 +336,7 @@ measure() { # IMPL GROUP MODE CPUS N
 	local perfpid=
 	if [ -n "${PROFILE:-}" ] && command -v perf >/dev/null; then
 		# PROFILE=1: perf record of the responder (and iked's engine)
-		perf record -q -F 999 --call-graph "${PERF_CG:-fp}" -o "$TEST_DIR/perf.$impl.$grp.$mode.$n.data" \
+		perf record -q -F 999 --call-graph "${PERF_CG:-fp}" -o "$TEST_DIR/perf.$impl.$grp.$mode.${cpus/,/-}.$n.data" \
 			-p "$(echo "$pid" $(ps -o pid= --ppid "$pid") | tr -s ' ' ',')" \
 			>/dev/null 2>&1 &
 		perfpid=$!
@@ -403,9 +422,14 @@ for grp in $GROUPS_; do
 		done
 	done
 done
+CORE_MODES=${CORE_MODES-childless child}
+CORE_GEN=${CORE_GEN--G}
 if [ "$NCPU" -ge 2 ] && [ -z "${NO_2CORE:-}" ]; then
-	for impl in $(impls); do
-		measure "$impl" ecp256 childless 0,1 "$N"
+	for mode in $CORE_MODES; do
+		for impl in $(impls); do
+			GEN=$CORE_GEN measure "$impl" ecp256 "$mode" 1 "$N"
+			GEN=$CORE_GEN measure "$impl" ecp256 "$mode" 0,1 "$N"
+		done
 	done
 fi
 for m in $MEM_NS; do
@@ -449,21 +473,25 @@ for grp in $GROUPS_; do
 		done
 	done
 done
-if [ "$NCPU" -ge 2 ]; then
-	printf '\nCores: ECP-256 childless, N=%s (2 cores: r2load shares core 0)\n' "$N"
-	printf '(2c cap/s = 2 x 1000 / CPU ms on 2 cores: the rate its CPU cost allows on two saturated cores)\n'
-	printf '| %-7s | %12s | %12s | %7s | %8s | %8s | %9s | %9s | %7s |\n' daemon "1 core /s" "2 cores /s" "2c/1c" \
-		"1c ms" "2c ms" "1c cap/s" "2c cap/s" "cap 2/1"
-	printf '|%s|\n' "---------|--------------|--------------|---------|----------|----------|-----------|-----------|---------"
-	for impl in $(impls); do
-		a="$impl,ecp256,childless,1,$N" b="$impl,ecp256,childless,0,1,$N"
-		[ -n "${R[$a,ok]:-}" ] || continue
-		c1=$(awk -v c="${R[$a,cpu_ms]}" 'BEGIN { if (c > 0) printf "%.0f", 1000 / c; else print "-" }')
-		c2=$(awk -v c="${R[$b,cpu_ms]:-0}" 'BEGIN { if (c > 0) printf "%.0f", 2000 / c; else print "-" }')
-		printf '| %-7s | %12s | %12s | %7s | %8s | %8s | %9s | %9s | %7s |\n' "$(name $impl)" \
-			"${R[$a,setups_per_s]}" "${R[$b,setups_per_s]:-}" \
-			"$(ratio "${R[$b,setups_per_s]:-}" "${R[$a,setups_per_s]}")" \
-			"${R[$a,cpu_ms]}" "${R[$b,cpu_ms]:-}" "$c1" "$c2" "$(ratio "$c2" "$c1")"
+if [ "$NCPU" -ge 2 ] && [ -z "${NO_2CORE:-}" ]; then
+	printf '\nCores: ECP-256, N=%s, r2load %s on core 0 (2 cores: r2load shares core 0)\n' "$N" "${CORE_GEN:-with its reused key pair}"
+	printf '(gen ms = r2load CPU ms per SA; cap = 1000 / CPU ms (1c), 2 x 1000 / CPU ms (2c); pair cap/s = 2 x 1000 / (2c ms + 2c gen ms))\n'
+	printf '| %-9s | %-7s | %9s | %9s | %6s | %6s | %6s | %7s | %7s | %8s | %8s | %7s | %10s | %7s |\n' mode daemon "1 core /s" "2 cores/s" "2c/1c" \
+		"1c ms" "2c ms" "1c gen" "2c gen" "1c cap/s" "2c cap/s" "cap 2/1" "pair cap/s" "2c/pair"
+	printf '|%s|\n' "-----------|---------|-----------|-----------|--------|--------|--------|---------|---------|----------|----------|---------|------------|---------"
+	for mode in $CORE_MODES; do
+		for impl in $(impls); do
+			a="$impl,ecp256,$mode,1,$N${CORE_GEN:+,$CORE_GEN}" b="$impl,ecp256,$mode,0,1,$N${CORE_GEN:+,$CORE_GEN}"
+			[ -n "${R[$a,ok]:-}" ] || continue
+			c1=$(awk -v c="${R[$a,cpu_ms]}" 'BEGIN { if (c > 0) printf "%.0f", 1000 / c; else print "-" }')
+			c2=$(awk -v c="${R[$b,cpu_ms]:-0}" 'BEGIN { if (c > 0) printf "%.0f", 2000 / c; else print "-" }')
+			pc=$(awk -v c="${R[$b,cpu_ms]:-0}" -v g="${R[$b,gen_cpu_ms]:-0}" 'BEGIN { if (c + g > 0) printf "%.0f", 2000 / (c + g); else print "-" }')
+			printf '| %-9s | %-7s | %9s | %9s | %6s | %6s | %6s | %7s | %7s | %8s | %8s | %7s | %10s | %7s |\n' "$mode" "$(name $impl)" \
+				"${R[$a,setups_per_s]}" "${R[$b,setups_per_s]:-}" \
+				"$(ratio "${R[$b,setups_per_s]:-}" "${R[$a,setups_per_s]}")" \
+				"${R[$a,cpu_ms]}" "${R[$b,cpu_ms]:-}" "${R[$a,gen_cpu_ms]:--}" "${R[$b,gen_cpu_ms]:--}" \
+				"$c1" "$c2" "$(ratio "$c2" "$c1")" "$pc" "$(ratio "${R[$b,setups_per_s]:-}" "$pc")"
+		done
 	done
 fi
 printf '\nMemory: responder holding N IKE SA + CHILD SA (ECP-256), VmRSS of the daemon and its children\n'
