@@ -24,6 +24,8 @@
 #   ts KEYDIR PCAP ARGS...            tshark -n -r PCAP with that config
 #   ts_counts KEYDIR PCAP FILTER...   frames matching each filter, one pass
 #   ts_check_clean KEYDIR PCAP        no malformed / expert error frames
+#                                     (a repeated UDP payload, a
+#                                     retransmission, is not counted)
 #   ts_check_ike_decrypt KEYDIR PCAP  every SK payload decrypted, ICV right
 #   ts_check_esp_decrypt KEYDIR PCAP  every ESP packet decrypted, ICV right
 #   ts_exchanges KEYDIR PCAP          "IKE_SA_INIT request" ... per frame
@@ -135,19 +137,35 @@ ts_counts() {
 # datagram) and is not counted: tshark's IKEv1 decryption chains the IV
 # from the exchange's previous message, so it cannot decrypt a repeat
 # and shows it as malformed, though the packet was good the first time.
+# One tshark pass: per frame its number, UDP payload, expert severities
+# (error = 8388608; a malformed frame carries one too), the summary
+# columns and the malformed flag, decided by ts_clean_awk.  A tshark
+# that fails (no file, a field name it does not know) fails the check:
+# no output must not read as a clean capture.
 ts_check_clean() {
-	local flt='_ws.malformed || _ws.expert.severity >= error' bad nums
-	bad=$(ts "$1" "$2" -Y "$flt")
-	[ -z "$bad" ] && return 0
-	nums=$(ts "$1" "$2" -T fields -e frame.number -e udp.payload |
-		awk -v bad="$(ts "$1" "$2" -Y "$flt" -T fields -e frame.number |
-			tr '\n' ' ')" '
-		BEGIN { n = split(bad, b, " "); for (i = 1; i <= n; i++) isbad[b[i]] = 1 }
-		$1 in isbad && !($2 != "" && ($2 in seen)) { print $1 }
-		{ if ($2 != "") seen[$2] = 1 }')
-	[ -z "$nums" ] && return 0
-	printf '%s\n' "$bad" | head -20 >&2
-	return 1
+	local out
+	out=$(ts "$1" "$2" -T fields -E separator=/t -E occurrence=a \
+		-E aggregator=, -e frame.number -e udp.payload \
+		-e _ws.expert.severity -e _ws.col.Source -e _ws.col.Destination \
+		-e _ws.col.Protocol -e _ws.col.Info -e _ws.malformed) ||
+		{ echo "ts_check_clean: tshark failed on $2" >&2; return 1; }
+	ts_clean_awk <<<"$out"
+}
+
+# ts_clean_awk : the decisions of ts_check_clean on its fields (stdin):
+# exit 1 and the offending frames (at most 20) on stderr, or exit 0.
+ts_clean_awk() {
+	awk -F'\t' '
+		{
+			bad = $8 != ""
+			n = split($3, sev, ",")
+			for (i = 1; i <= n; i++)
+				if (sev[i] + 0 >= 8388608) bad = 1
+			if (bad && !($2 != "" && ($2 in seen)) && nbad++ < 20)
+				printf "frame %s: %s -> %s %s %s\n", $1, $4, $5, $6, $7 >"/dev/stderr"
+			if ($2 != "") seen[$2] = 1
+		}
+		END { exit nbad > 0 }'
 }
 
 # ts_check_ike_decrypt KEYDIR PCAP : every frame with an Encrypted (SK)
