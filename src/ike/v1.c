@@ -46,6 +46,10 @@
 #define MOD		 "ikev1"
 #define V1_HALF_OPEN_MAX 256
 #define V1_CHILD_LIFE	 28800 /* RFC 2407 §4.5: default SA life */
+/* The early resend of a Quick Mode that follows our Aggressive Mode 3
+ * (v1.h am3_unheard): long enough for a responder to have processed
+ * that message, short against interval_to_send's 10 s. */
+#define V1_AM_QM_EARLY_MS 1000
 
 static void v1_out(struct v1_sa *v, struct ikev1_out *o);
 static void v1_kill(struct v1_sa *v, const char *why);
@@ -443,7 +447,9 @@ static void rtx_arm(struct v1_sa *v)
 
 	v->tries = 0;
 	v->rtx_ms = c1 ? c1->interval_ms : 2000;
-	ev_timer_start(v->d->loop, &v->rtx, v->rtx_ms);
+	v->rtx_early = v->am3_unheard && v->rtx_ms > V1_AM_QM_EARLY_MS;
+	ev_timer_start(v->d->loop, &v->rtx,
+		       v->rtx_early ? V1_AM_QM_EARLY_MS : v->rtx_ms);
 }
 
 static void send_pkt(struct v1_sa *v, const uint8_t *pkt, size_t len)
@@ -464,6 +470,24 @@ static void rtx_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		return;
 	if (ikev1_retransmit(v->e, &o) < 0)
 		return; /* nothing outstanding */
+	if (v->rtx_early) {
+		/* Aggressive Mode 3 has no answer, and strongSwan's
+		 * responder drops a Quick Mode that it happens to take up
+		 * before that message (charon task_manager_v1.c: "ignoring
+		 * QUICK_MODE request while phase 1 is incomplete"; its
+		 * job queue runs Quick Mode ahead of Aggressive Mode):
+		 * one resend now, not counted, then the usual schedule */
+		v->rtx_early = false;
+		log_info(MOD,
+			 "ISAKMP SA #%u: Quick Mode resent early: nothing "
+			 "answers Aggressive Mode's last message",
+			 v->id);
+		send_pkt(v, o.pkt, o.len);
+		ikev1_out_clear(&o);
+		ev_timer_start(v->d->loop, &v->rtx,
+			       v->rtx_ms - V1_AM_QM_EARLY_MS);
+		return;
+	}
 	if (v->tries >= (c1 ? c1->max_retry : 3)) {
 		ikev1_out_clear(&o);
 		/* as strongSwan: an exchange without an answer ends the
@@ -1096,6 +1120,8 @@ static void v1_out(struct v1_sa *v, struct ikev1_out *o)
 		sent = o->len > 18 && o->pkt[18] != ISAKMP_EXCH_INFO;
 	}
 	if (o->established && !v->established) {
+		/* we initiated Aggressive Mode: o->pkt is its third message */
+		v->am3_unheard = v->initiator && v->aggressive && o->pkt;
 		established(v);
 		if (v->reauth_of)
 			reauth_takeover(v);
@@ -1346,6 +1372,10 @@ void v1_input(struct iked *d, const struct ike_ep *local,
 	}
 	v->bytes_in += len;
 	v->last_recv_ms = ev_now_ms();
+	/* the peer went on after our Aggressive Mode 3 (a repeat of its
+	 * Aggressive Mode 2 says it did not) */
+	if (exch != ISAKMP_EXCH_AGGRESSIVE)
+		v->am3_unheard = false;
 	/* The peer's address and port from an authenticated message only
 	 * (RFC 3947 §4: it floated to 4500, or a NAT mapping changed). */
 	if (ikev1_sa_state(v->e) == IKEV1_ESTABLISHED &&

@@ -99,6 +99,13 @@ struct v1_sa {
 	unsigned tries;
 	unsigned rtx_ms;
 	struct ev_timer rtx;
+	/* We sent Aggressive Mode's last message (nothing answers it, RFC
+	 * 2409 §5.4) and have heard nothing from the peer since: our first
+	 * Quick Mode may reach it before that message is processed and be
+	 * dropped (strongSwan does), so it is resent once after
+	 * V1_AM_QM_EARLY_MS (rtx_early) ahead of the usual schedule. */
+	bool am3_unheard;
+	bool rtx_early;
 	struct ev_timer life; /* negotiation limit, then ISAKMP lifetime */
 	struct ev_timer dpd;
 	struct ev_timer child_timer; /* CHILD SA rekey/expiry sweep */
