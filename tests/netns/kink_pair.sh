@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run-by: meson (registered in src/kink/meson.build; scripts/test.sh does not run it again)
 # kink_pair.sh - KINK (RFC 4430) end to end: an MIT KDC in a namespace of
-# its own (r2k-$$-kdc, linked to each host on 203.0.113.0/30 and /30+4,
-# addresses no IPsec selector covers) and two hosts (r2k-$$-a, -b) each
+# its own (host k, linked to each host on 203.0.113.0/30 and /30+4,
+# addresses no IPsec selector covers) and two hosts (a, b) each
 # running r2espd (userspace ESP) + spmd + kinkd, tunnel mode between
 # 198.51.100.64/27 and 198.51.100.96/27 over 198.51.100.1 <-> .2.
 #
@@ -52,7 +52,10 @@
 # the cached REPLY is resent), the same CREATE with another XID (replayed
 # AP_REQ), truncated, unknown payload, same XID with other content; kinkd-b
 # counts them (SIGUSR1 stats), installs nothing and keeps answering.
-# Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc).
+# Prints PASS/FAIL lines (SKIP, exit 77, without root/binaries/krb5kdc/
+# tshark); exit 1 on any FAIL.  Namespaces, daemons, captures and the
+# temp dir (kept on failure or KEEP=1) through tests/lib/netns.sh and
+# tests/lib/tshark.sh (cap_start/cap_stop).
 # Each case's capture (CASE.pcap), its KINK port (CASE.port), the KDC's
 # keytab (CASE.keytab) and a stamp (stamp-CASE, written when the run ends)
 # are copied to KINK_CAPTURE_DIR, by default BUILD_DIR/tests/kink-captures
@@ -62,10 +65,13 @@
 # newer than kinkd.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-BUILD=${1:-${R2_BUILD:-$HERE/../../build}}
+TOP=${R2_TOP:-$(cd "$HERE/../.." && pwd)}
+BUILD=${1:-${R2_BUILD:-$TOP/build}}
 [ $# -gt 0 ] && shift
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "SKIP: kink_pair (no build dir)"; exit 77; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: kink_pair (needs root)"; exit 77; }
+. "$TOP/tests/lib/netns.sh"
+. "$TOP/tests/lib/tshark.sh"
+netns_init r2k kink_pair
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || skip_all "kink_pair: no build dir"
 PATH=$PATH:/usr/sbin
 SPMD=$BUILD/src/spm/spmd
 IKED=$BUILD/src/ike/iked
@@ -74,11 +80,11 @@ ESPCTL=$BUILD/src/kernel/userspace/r2espctl
 KINKD=${KINKD:-$BUILD/src/kink/kinkd}
 KINKCTL=$BUILD/src/kink/kinkctl
 for b in "$SPMD" "$ESPD" "$ESPCTL" "$KINKD"; do
-	[ -x "$b" ] || { echo "SKIP: kink_pair ($b not built)"; exit 77; }
+	[ -x "$b" ] || skip_all "kink_pair: $b not built"
 done
-command -v krb5kdc >/dev/null || { echo "SKIP: kink_pair (no krb5kdc)"; exit 77; }
+need_cmd krb5kdc kdb5_util kadmin.local ktutil tshark dumpcap python3 ping
 . "$HERE/kink_kdc.sh"
-LUA=$HERE/../../tools/kink.lua
+LUA=$TOP/tools/kink.lua
 
 CASES=${*:-2way 3way skew robust rekey ipv6 coexist reboot pfs transport u2u}
 # outer (KINK and ESP) and inner addresses; "ipv6" switches to 6in6
@@ -89,107 +95,37 @@ set_transport() { set_v4; NETA=198.51.100.1/32 NETB=198.51.100.2/32 IA=198.51.10
 MODE=tunnel
 set_v4
 declare -A KARGS=() PFS=() KX=()
-T=$(mktemp -d /tmp/r2k-$$.XXXX)
-NA=r2k-$$-a
-NB=r2k-$$-b
-NK=r2k-$$-kdc
+# hosts a and b, the KDC's host k (tests/lib/netns.sh names them); the
+# daemons' logs are $T/DAEMON-HOST.log (start_bg), their files in $T/HOST
+T=$TEST_DIR
 REALM=KINK.TEST
 KPORT0=${KINK_PORT:-9100}
 KPORT=$KPORT0
-FAILS=0
-declare -A PID=()
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; FAILS=$((FAILS + 1)); }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
-ns_of() { case $1 in a) echo "$NA" ;; b) echo "$NB" ;; *) echo "$NK" ;; esac; }
-in_ns() { local n; n=$(ns_of "$1"); shift; ip netns exec "$n" "$@"; }
-
-# stop NAME [TENTHS]: TERM, then KILL after TENTHS/10 s (default 5 s)
-stop() {
-	local p=${PID[$1]:-}
-	[ -n "$p" ] || return 0
-	kill "$p" 2>/dev/null
-	for _ in $(seq "${2:-50}"); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-	unset "PID[$1]"
-}
 stop_hosts() {
 	local h
-	for h in a b; do stop "kinkd-$h"; stop "iked-$h"; done
-	for h in a b; do stop "spmd-$h"; done
-	for h in a b; do stop "espd-$h"; done
-	stop_cap tshark
-	stop_cap tshark-esp
+	for h in a b; do stop_bg "kinkd-$h"; stop_bg "iked-$h"; done
+	for h in a b; do stop_bg "spmd-$h"; done
+	for h in a b; do stop_bg "espd-$h"; done
+	cap_end "$c"
+	cap_end "$c-esp"
 }
-# a capture: tshark leaves the writing to its dumpcap child, which holds
-# the packets in its file buffer until it exits; on a loaded host both
-# may take seconds, and a KILL would lose them (an empty capture)
-stop_cap() {
-	stop "$1" 300
-	for _ in $(seq 300); do
-		pgrep -f "dumpcap.*$T/" >/dev/null || break
-		sleep 0.1
-	done
-}
-cleanup() {
-	stop_hosts
-	kdc_stop "$T/kdc"
-	ip netns del "$NA" 2>/dev/null
-	ip netns del "$NB" 2>/dev/null
-	ip netns del "$NK" 2>/dev/null
-	if [ "$FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "# logs kept in $T"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# cap_end NAME : the capture's file complete (cap_stop), if it still runs
+cap_end() { ! bg_alive "cap-$1" || cap_stop "$1" >/dev/null; }
 
 net_up() {
-	local n
-	for n in "$NA" "$NB" "$NK"; do
-		ip netns add "$n" || return 1
-		ip -n "$n" link set lo up
-	done
-	ip link add "r2k$$a" type veth peer name "r2k$$b" || return 1
-	ip link set "r2k$$a" netns "$NA" name va
-	ip link set "r2k$$b" netns "$NB" name vb
-	ip -n "$NA" addr add 198.51.100.1/30 dev va
-	ip -n "$NB" addr add 198.51.100.2/30 dev vb
-	ip -n "$NA" link set va up
-	ip -n "$NB" link set vb up
-	ip -n "$NA" addr add 198.51.100.65/32 dev lo
-	ip -n "$NB" addr add 198.51.100.97/32 dev lo
-	ip -n "$NA" addr add 198.51.100.129/32 dev lo
-	ip -n "$NB" addr add 198.51.100.161/32 dev lo
-	ip -n "$NA" addr add 2001:db8:1::1/64 dev va nodad
-	ip -n "$NB" addr add 2001:db8:1::2/64 dev vb nodad
-	ip -n "$NA" addr add 2001:db8:a::1/128 dev lo nodad
-	ip -n "$NB" addr add 2001:db8:b::1/128 dev lo nodad
+	ns_add a && ns_add b && ns_add k || return 1
+	ns_link a va b vb || return 1
+	ns_addr a va 198.51.100.1/30 && ns_addr b vb 198.51.100.2/30 &&
+		ns_addr a lo 198.51.100.65/32 && ns_addr b lo 198.51.100.97/32 &&
+		ns_addr a lo 198.51.100.129/32 && ns_addr b lo 198.51.100.161/32 &&
+		ns_addr a va 2001:db8:1::1/64 && ns_addr b vb 2001:db8:1::2/64 &&
+		ns_addr a lo 2001:db8:a::1/128 && ns_addr b lo 2001:db8:b::1/128 ||
+		return 1
 	# the KDC: its own links, outside every selector
-	ip link add "r2k$$ka" type veth peer name "r2k$$kA" || return 1
-	ip link add "r2k$$kb" type veth peer name "r2k$$kB" || return 1
-	ip link set "r2k$$ka" netns "$NK" name ka
-	ip link set "r2k$$kb" netns "$NK" name kb
-	ip link set "r2k$$kA" netns "$NA" name vk
-	ip link set "r2k$$kB" netns "$NB" name vk
-	ip -n "$NK" addr add 203.0.113.1/30 dev ka
-	ip -n "$NK" addr add 203.0.113.5/30 dev kb
-	ip -n "$NA" addr add 203.0.113.2/30 dev vk
-	ip -n "$NB" addr add 203.0.113.6/30 dev vk
-	for n in ka kb; do ip -n "$NK" link set "$n" up; done
-	ip -n "$NA" link set vk up
-	ip -n "$NB" link set vk up
+	ns_link k ka a vk && ns_link k kb b vk || return 1
+	ns_addr k ka 203.0.113.1/30 && ns_addr k kb 203.0.113.5/30 &&
+		ns_addr a vk 203.0.113.2/30 && ns_addr b vk 203.0.113.6/30
 }
 
 kdc_up() {
@@ -198,7 +134,8 @@ kdc_up() {
 		return 1
 	sed 's/kdc = .*/kdc = 203.0.113.1:88/' "$T/kdc/krb5.conf" >"$T/krb5-a.conf"
 	sed 's/kdc = .*/kdc = 203.0.113.5:88/' "$T/kdc/krb5.conf" >"$T/krb5-b.conf"
-	kdc_start "$T/kdc" $REALM "$NK"
+	kdc_start "$T/kdc" $REALM "$(ns k)" || return 1
+	on_cleanup "kdc_stop $T/kdc"
 }
 
 # conf HOST ESP_ENC_LIST
@@ -278,14 +215,12 @@ EOC
 
 start() {
 	local h=$1 d=$T/$1 ns
-	ns=$(ns_of "$h")
+	ns=$(ns "$h")
 	export RACOON2_ESPD_SOCKET=$d/r2espd.sock
-	ip netns exec "$ns" "$ESPD" -s "$d/r2espd.sock" -i r2tun0 >"$d/r2espd.log" 2>&1 &
-	PID[espd-$h]=$!
-	wait_for 5 test -S "$d/r2espd.sock" || { echo "# r2espd $h did not start"; return 1; }
-	ip netns exec "$ns" "$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid" >"$d/spmd.log" 2>&1 &
-	PID[spmd-$h]=$!
-	wait_for 5 test -S "$d/spmif" || { echo "# spmd $h did not start"; return 1; }
+	start_bg "espd-$h" ip netns exec "$ns" "$ESPD" -s "$d/r2espd.sock" -i r2tun0
+	wait_for "test -S '$d/r2espd.sock'" 5 || { log "r2espd $h did not start"; return 1; }
+	start_bg "spmd-$h" ip netns exec "$ns" "$SPMD" -F -d -f "$d/racoon2.conf" -p "$d/spmd.pid"
+	wait_for "test -S '$d/spmif'" 5 || { log "spmd $h did not start"; return 1; }
 	mkdir -p "$d/rc"
 	local kt="FILE:$T/kdc/host-$h.example.keytab" cc=
 	if [ "$c" = u2u ] && [ "$h" = b ]; then
@@ -293,23 +228,21 @@ start() {
 		kt="FILE:$d/no.keytab" cc="FILE:$d/ccache"
 		ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" KRB5CCNAME="$cc" \
 			kinit -k -t "$T/kdc/host-$h.example.keytab" "kink/host-$h.example@$REALM" ||
-			{ echo "# kinit $h failed"; return 1; }
+			{ log "kinit $h failed"; return 1; }
 	fi
-	ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" \
+	start_bg "kinkd-$h" ip netns exec "$ns" env KRB5_CONFIG="$T/krb5-$h.conf" \
 		KRB5_KTNAME="$kt" ${cc:+KRB5CCNAME=$cc} \
 		KRB5RCACHEDIR="$d/rc" \
-		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" ${KARGS[$h]:-} >"$d/kinkd.log" 2>&1 &
-	PID[kinkd-$h]=$!
-	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log" || { echo "# kinkd $h did not start"; return 1; }
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" ${KARGS[$h]:-}
+	wait_for "grep -q 'kinkd kink/' '$T/kinkd-$h.log'" 5 || { log "kinkd $h did not start"; return 1; }
 	if [ "$c" = coexist ]; then
-		ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" --ctl-socket "$d/iked.sock" \
-			-K "$d/keys" >"$d/iked.log" 2>&1 &
-		PID[iked-$h]=$!
-		wait_for 5 grep -q "registered with spmd" "$d/iked.log" || { echo "# iked $h did not start"; return 1; }
+		start_bg "iked-$h" ip netns exec "$ns" "$IKED" -F -d -f "$d/racoon2.conf" \
+			--ctl-socket "$d/iked.sock" -K "$d/keys"
+		wait_for "grep -q 'registered with spmd' '$T/iked-$h.log'" 5 || { log "iked $h did not start"; return 1; }
 	fi
 }
 
-esp_sas() { in_ns "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -c -i 'spi'; }
+esp_sas() { ns_exec "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -c -i 'spi'; }
 esp_sas_is() { [ "$(esp_sas "$1")" = "$2" ]; }
 
 run_case() {
@@ -335,65 +268,61 @@ run_case() {
 	fi
 	conf a "$enc_a"
 	conf b "$enc_b"
-	ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c.pcap" -f "udp port $KPORT" >"$T/tshark-$c.log" 2>&1 &
-	PID[tshark]=$!
-	# a log per case: the last case's "Capture started" must not count
-	wait_for 30 grep -q "Capture started" "$T/tshark-$c.log"
+	# a capture per case on a's link (tests/lib/tshark.sh: $T/$c.pcap)
+	cap_start "$c" a va "udp port $KPORT" || fail "$c: capture of the KINK port"
 	if [ "$c" = 2way ] || [ "$c" = transport ]; then
-		ip netns exec "$(ns_of a)" tshark -n -i va -w "$T/$c-esp.pcap" -f "esp or icmp" >"$T/tshark-esp-$c.log" 2>&1 &
-		PID[tshark-esp]=$!
-		wait_for 30 grep -q "Capture started" "$T/tshark-esp-$c.log"
+		cap_start "$c-esp" a va "esp or icmp" || fail "$c: capture of ESP"
 	fi
 	start a && start b || { fail "$c: daemons start"; stop_hosts; return; }
 	pass "$c: KDC, r2espd, spmd and kinkd up on both hosts"
-	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
-	if wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2; then
+	ns_exec a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	if wait_for "esp_sas_is a 2" 10 && wait_for "esp_sas_is b 2" 5; then
 		pass "$c: traffic-triggered CREATE: two ESP SAs in each r2espd"
 	else
 		fail "$c: SAs installed (a=$(esp_sas a) b=$(esp_sas b))"
 	fi
-	if in_ns a ping -q -c 3 -W 2 -I "$IA" "$IB" >/dev/null 2>&1; then
+	if ns_exec a ping -q -c 3 -W 2 -I "$IA" "$IB" >/dev/null 2>&1; then
 		pass "$c: ping passes through userspace ESP"
 	else
 		fail "$c: ping through the tunnel"
 	fi
 	if [ "$c" = coexist ]; then
-		in_ns a ping -q -c 1 -W 1 -I 198.51.100.129 198.51.100.161 >/dev/null 2>&1
-		wait_for 20 esp_sas_is a 4 && wait_for 10 esp_sas_is b 4
-		if in_ns a ping -q -c 3 -W 2 -I 198.51.100.129 198.51.100.161 >/dev/null 2>&1 &&
+		ns_exec a ping -q -c 1 -W 1 -I 198.51.100.129 198.51.100.161 >/dev/null 2>&1
+		wait_for "esp_sas_is a 4" 20 && wait_for "esp_sas_is b 4" 10
+		if ns_exec a ping -q -c 3 -W 2 -I 198.51.100.129 198.51.100.161 >/dev/null 2>&1 &&
 			esp_sas_is a 4 && esp_sas_is b 4; then
 			pass "$c: the IKEv2 remote's traffic passes too (four SAs per r2espd)"
 		else
 			fail "$c: IKEv2 remote (a=$(esp_sas a) b=$(esp_sas b) SAs)"
 		fi
-		grep -q "ACQUIRE for policy pol " "$T/a/kinkd.log" && ! grep -q "ACQUIRE for policy ipol" "$T/a/kinkd.log" &&
-			grep -q "ACQUIRE for policy ipol" "$T/a/iked.log" && ! grep -q "ACQUIRE for policy pol " "$T/a/iked.log" &&
+		grep -q "ACQUIRE for policy pol " "$T/kinkd-a.log" && ! grep -q "ACQUIRE for policy ipol" "$T/kinkd-a.log" &&
+			grep -q "ACQUIRE for policy ipol" "$T/iked-a.log" && ! grep -q "ACQUIRE for policy pol " "$T/iked-a.log" &&
 			pass "$c: spmd gave the KINK policy's ACQUIRE to kinkd and the IKEv2 one to iked" ||
 			fail "$c: ACQUIRE routing"
 	elif [ "$c" = skew ]; then
-		grep -q "KRB_ERROR from peer: code 37" "$T/a/kinkd.log" &&
-			grep -q "clock skew with peer: retrying" "$T/a/kinkd.log" &&
+		grep -q "KRB_ERROR from peer: code 37" "$T/kinkd-a.log" &&
+			grep -q "clock skew with peer: retrying" "$T/kinkd-a.log" &&
 			pass "$c: KRB_AP_ERR_SKEW answered with KRB_ERROR, retried with the peer's time" ||
 			fail "$c: skew recovery"
 	elif [ "$c" = 3way ]; then
-		grep -q "3-way (ACKREQ)" "$T/b/kinkd.log" && grep -q "ACK from" "$T/b/kinkd.log" &&
+		grep -q "3-way (ACKREQ)" "$T/kinkd-b.log" && grep -q "ACK from" "$T/kinkd-b.log" &&
 			pass "$c: responder chose a later transform: ACKREQ, ACK, outbound SA on the ACK" ||
 			fail "$c: 3-way exchange"
 	elif [ "$c" = u2u ]; then
-		grep -q "KRB_ERROR from peer: code 69" "$T/a/kinkd.log" &&
-			grep -q "GETTGT from peer: our TGT sent" "$T/b/kinkd.log" &&
-			grep -q "TGT of peer received: User-to-User" "$T/a/kinkd.log" &&
-			grep -q "CREATE from peer: 2-way" "$T/b/kinkd.log" &&
+		grep -q "KRB_ERROR from peer: code 69" "$T/kinkd-a.log" &&
+			grep -q "GETTGT from peer: our TGT sent" "$T/kinkd-b.log" &&
+			grep -q "TGT of peer received: User-to-User" "$T/kinkd-a.log" &&
+			grep -q "CREATE from peer: 2-way" "$T/kinkd-b.log" &&
 			[ ! -e "$T/b/no.keytab" ] &&
 			pass "$c: kinkd-b without keytab: KRB_AP_ERR_USER_TO_USER_REQUIRED, GETTGT/TGT_REP, then a User-to-User CREATE" ||
 			fail "$c: GETTGT / User-to-User"
 	elif [ "$c" = pfs ]; then
-		grep -q "CREATE from peer: 2-way (PFS)" "$T/b/kinkd.log" &&
-			grep -q "CREATE with peer done (2-way, PFS)" "$T/a/kinkd.log" &&
+		grep -q "CREATE from peer: 2-way (PFS)" "$T/kinkd-b.log" &&
+			grep -q "CREATE with peer done (2-way, PFS)" "$T/kinkd-a.log" &&
 			pass "$c: CREATE and REPLY with KE (need_pfs): g^xy in the keys of both sides" ||
 			fail "$c: PFS exchange"
 	else
-		grep -q "CREATE from peer: 2-way" "$T/b/kinkd.log" &&
+		grep -q "CREATE from peer: 2-way" "$T/kinkd-b.log" &&
 			pass "$c: optimistic 2-way CREATE" || fail "$c: 2-way CREATE"
 	fi
 	[ "$c" = rekey ] && rekey
@@ -404,9 +333,9 @@ run_case() {
 	[ "$c" = pfs ] && pfs_refused
 	local left=0
 	[ "$c" = coexist ] && left=2
-	stop kinkd-a
+	stop_bg kinkd-a
 	[ "$c" = robust ] && robust
-	if wait_for 5 esp_sas_is b $left; then
+	if wait_for "esp_sas_is b $left" 5; then
 		pass "$c: kinkd-a stopped: DELETE removed the SAs of b"
 	else
 		fail "$c: DELETE on stop (b has $(esp_sas b) SAs)"
@@ -457,10 +386,10 @@ run_case() {
 transport_check() {
 	local esp icmp
 	sleep 0.5 # let dumpcap see the last reply before tshark stops
-	stop_cap tshark-esp
+	cap_end transport-esp
 	esp=$(tshark -n -r "$T/transport-esp.pcap" -Y esp 2>/dev/null | wc -l)
 	icmp=$(tshark -n -r "$T/transport-esp.pcap" -Y icmp 2>/dev/null | wc -l)
-	in_ns a "$KINKCTL" -s "$T/a/kinkd.sock" show sa | grep -q " transport" &&
+	ns_exec a "$KINKCTL" -s "$T/a/kinkd.sock" show sa | grep -q " transport" &&
 		[ "$esp" -ge 6 ] && [ "$icmp" = 0 ] &&
 		pass "transport: transport-mode SAs, the ping is ESP on the wire ($esp packets, no clear ICMP)" ||
 		fail "transport: ESP on the wire (esp=$esp icmp=$icmp)"
@@ -471,9 +400,9 @@ transport_check() {
 keyexport_check() {
 	local f=$T/a/keys/esp_sa kd n good dec
 	sleep 0.5
-	stop_cap tshark-esp
+	cap_end 2way-esp
 	if [ "$(stat -c %a "$f" 2>/dev/null)" = 600 ] && [ "$(wc -l <"$f")" = 2 ] &&
-		grep -q "KEY EXPORT IS ON" "$T/a/kinkd.log"; then
+		grep -q "KEY EXPORT IS ON" "$T/kinkd-a.log"; then
 		pass "2way: kinkd -K wrote two esp_sa UAT lines, mode 0600, with a warning"
 	else
 		fail "2way: key export file ($(stat -c %a "$f" 2>/dev/null) $(wc -l <"$f" 2>/dev/null))"
@@ -493,16 +422,16 @@ keyexport_check() {
 		fail "2way: tshark ESP decryption with exported keys (esp=$n icv_good=$good decrypted=$dec)"
 }
 
-spis() { in_ns "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -o -i 'spi[= ]*0x[0-9a-f]*' | sort | tr '\n' ' '; }
+spis() { ns_exec "$1" "$ESPCTL" -s "$T/$1/r2espd.sock" sa show 2>/dev/null | grep -o -i 'spi[= ]*0x[0-9a-f]*' | sort | tr '\n' ' '; }
 rekey() {
 	local before after out tx rx
 	before=$(spis a)
-	out=$(in_ns a ping -q -i 0.05 -W 1 -c 500 -I 198.51.100.65 198.51.100.97 2>&1)
+	out=$(ns_exec a ping -q -i 0.05 -W 1 -c 500 -I 198.51.100.65 198.51.100.97 2>&1)
 	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
 	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
 	after=$(spis a)
 	echo "# rekey: SAs before: $before after: $after; ping lost $((tx - rx))/$tx"
-	grep -q "rekeyed: deleting old SAs" "$T/a/kinkd.log" && [ "$before" != "$after" ] &&
+	grep -q "rekeyed: deleting old SAs" "$T/kinkd-a.log" && [ "$before" != "$after" ] &&
 		pass "rekey: new CREATE at the soft lifetime, then DELETE of the old pair" ||
 		fail "rekey: no rekey seen"
 	[ $((tx - rx)) -le 2 ] && pass "rekey: under traffic, lost $((tx - rx))/$tx" ||
@@ -511,7 +440,7 @@ rekey() {
 		fail "rekey: SA count a=$(esp_sas a) b=$(esp_sas b)"
 }
 
-kctl() { local h=$1; shift; in_ns "$h" "$KINKCTL" -s "$T/$h/kinkd.sock" "$@"; }
+kctl() { local h=$1; shift; ns_exec "$h" "$KINKCTL" -s "$T/$h/kinkd.sock" "$@"; }
 jq_py() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 ctl_checks() {
@@ -521,27 +450,26 @@ ctl_checks() {
 	e=$(kctl b show peers --json | jq_py 'd["peers"][0]["epoch_known"] and d["peers"][0]["epoch"] > 0')
 	[ "$e" = True ] && pass "2way: kinkctl show peers --json: the peer's epoch" || fail "2way: kinkctl show peers ($e)"
 	kctl a delete all >>"$T/checks.log" 2>&1
-	wait_for 5 esp_sas_is b 0 && esp_sas_is a 0 &&
+	wait_for "esp_sas_is b 0" 5 && esp_sas_is a 0 &&
 		pass "2way: kinkctl delete all: DELETE removed the pair on both hosts" ||
 		fail "2way: delete (a=$(esp_sas a) b=$(esp_sas b))"
-	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
-	wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2 &&
-		in_ns a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1 &&
+	ns_exec a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	wait_for "esp_sas_is a 2" 10 && wait_for "esp_sas_is b 2" 5 &&
+		ns_exec a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1 &&
 		pass "2way: traffic after the DELETE makes a new pair" || fail "2way: no new pair after DELETE"
 }
 
-# restart_kinkd HOST: a new kinkd (its old log kept as kinkd.log.N)
+# restart_kinkd HOST: a new kinkd (its old log kept as kinkd-HOST.log.N)
 restart_kinkd() {
 	local h=$1 d=$T/$1 n=1
-	stop "kinkd-$h"
+	stop_bg "kinkd-$h"
 	rm -f "$d/kinkd.sock"
-	while [ -e "$d/kinkd.log.$n" ]; do n=$((n + 1)); done
-	mv "$d/kinkd.log" "$d/kinkd.log.$n"
-	ip netns exec "$(ns_of "$h")" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-$h.conf" \
+	while [ -e "$T/kinkd-$h.log.$n" ]; do n=$((n + 1)); done
+	mv "$T/kinkd-$h.log" "$T/kinkd-$h.log.$n"
+	start_bg "kinkd-$h" ip netns exec "$(ns "$h")" env RACOON2_ESPD_SOCKET="$d/r2espd.sock" KRB5_CONFIG="$T/krb5-$h.conf" \
 		KRB5_KTNAME="FILE:$T/kdc/host-$h.example.keytab" KRB5RCACHEDIR="$d/rc" \
-		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock" >"$d/kinkd.log" 2>&1 &
-	PID[kinkd-$h]=$!
-	wait_for 5 grep -q "kinkd kink/" "$d/kinkd.log"
+		"$KINKD" -F -d -f "$d/racoon2.conf" -p "$d/kinkd.pid" -S "$d/kinkd.sock"
+	wait_for "grep -q 'kinkd kink/' '$T/kinkd-$h.log'" 5
 }
 
 # kill -9 HOST's kinkd and drop its SAs from its r2espd, as a reboot does
@@ -551,11 +479,9 @@ crash_kinkd() {
 	j=$(kctl "$h" show sa --json)
 	si=$(jq_py 'd["sas"][0]["spi_in"]' <<<"$j")
 	so=$(jq_py 'd["sas"][0]["spi_out"]' <<<"$j")
-	kill -9 "${PID[kinkd-$h]}"
-	wait "${PID[kinkd-$h]}" 2>/dev/null
-	unset "PID[kinkd-$h]"
-	in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" sa del dst "$me" spi "$si" >>"$T/checks.log" 2>&1
-	in_ns "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" sa del dst "$peer" spi "$so" >>"$T/checks.log" 2>&1
+	stop_bg "kinkd-$h" KILL
+	ns_exec "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" sa del dst "$me" spi "$si" >>"$T/checks.log" 2>&1
+	ns_exec "$h" "$ESPCTL" -s "$T/$h/r2espd.sock" sa del dst "$peer" spi "$so" >>"$T/checks.log" 2>&1
 }
 
 # initiating STATUS (dpd_delay 2 sec on a): kinkd-b crashes and comes
@@ -566,15 +492,15 @@ status_dpd() {
 	crash_kinkd b
 	sleep 1.1
 	restart_kinkd b
-	if wait_for 15 grep -q "peer peer rebooted" "$T/a/kinkd.log" && wait_for 5 esp_sas_is a 0 &&
-		grep -q "STATUS to peer" "$T/a/kinkd.log"; then
+	if wait_for "grep -q 'peer peer rebooted' '$T/kinkd-a.log'" 15 && wait_for "esp_sas_is a 0" 5 &&
+		grep -q "STATUS to peer" "$T/kinkd-a.log"; then
 		pass "reboot: kinkd-a's STATUS (dpd_delay) saw kinkd-b's new epoch and removed the stale pair"
 	else
 		fail "reboot: STATUS dead-peer detection (a: $(esp_sas a) SAs)"
 	fi
-	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
-	wait_for 10 esp_sas_is a 2 && wait_for 5 esp_sas_is b 2 &&
-		in_ns a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1 &&
+	ns_exec a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	wait_for "esp_sas_is a 2" 10 && wait_for "esp_sas_is b 2" 5 &&
+		ns_exec a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1 &&
 		pass "reboot: traffic after the STATUS makes a new pair" || fail "reboot: no new pair after STATUS"
 }
 
@@ -582,10 +508,10 @@ reboot() {
 	crash_kinkd a
 	sleep 1.1 # a new second: a new epoch
 	restart_kinkd a
-	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
-	wait_for 10 esp_sas_is a 2
-	if wait_for 5 grep -q "peer peer rebooted" "$T/b/kinkd.log" && wait_for 5 esp_sas_is b 2 &&
-		in_ns a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1; then
+	ns_exec a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	wait_for "esp_sas_is a 2" 10
+	if wait_for "grep -q 'peer peer rebooted' '$T/kinkd-b.log'" 5 && wait_for "esp_sas_is b 2" 5 &&
+		ns_exec a ping -q -c 2 -W 2 -I "$IA" "$IB" >/dev/null 2>&1; then
 		pass "reboot: the new epoch told kinkd-b, which replaced the old pair (b: $(esp_sas b) SAs)"
 	else
 		fail "reboot: epoch (b: $(esp_sas b) SAs)"
@@ -597,14 +523,14 @@ reboot() {
 # refuse its CREATE, which has no KE, and install nothing
 pfs_refused() {
 	local d=$T/a
-	stop kinkd-a
-	wait_for 5 esp_sas_is b 0
+	stop_bg kinkd-a
+	wait_for "esp_sas_is b 0" 5
 	PFS=([b]=1)
 	conf a "aes128_cbc; aes256_cbc;"
 	restart_kinkd a
-	in_ns a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
-	if wait_for 5 grep -q "no KE but need_pfs is on; refused" "$T/b/kinkd.log" &&
-		wait_for 5 grep -q "CREATE refused by peer: Notify 14" "$d/kinkd.log" &&
+	ns_exec a ping -q -c 1 -W 1 -I "$IA" "$IB" >/dev/null 2>&1
+	if wait_for "grep -q 'no KE but need_pfs is on; refused' '$T/kinkd-b.log'" 5 &&
+		wait_for "grep -q 'CREATE refused by peer: Notify 14' '$T/kinkd-a.log'" 5 &&
 		esp_sas_is a 0 && esp_sas_is b 0; then
 		pass "pfs: a CREATE without KE is refused by need_pfs (Notify NO-PROPOSAL-CHOSEN, no SAs)"
 	else
@@ -615,11 +541,11 @@ pfs_refused() {
 # robust: inject into kinkd-b from a's KINK address (kinkd-a stopped)
 robust() {
 	local create stats
-	stop_cap tshark
+	cap_end robust
 	create=$(tshark -n -r "$T/robust.pcap" -T fields -e udp.payload 2>/dev/null | grep '^01' | head -1)
 	[ -n "$create" ] || { fail "robust: no CREATE captured"; return; }
-	wait_for 5 esp_sas_is b 0
-	in_ns a python3 - "$create" "$KPORT" <<'EOP' >>"$T/inject.log" 2>&1
+	wait_for "esp_sas_is b 0" 5
+	ns_exec a python3 - "$create" "$KPORT" <<'EOP' >>"$T/inject.log" 2>&1
 import socket, sys, time
 c = bytes.fromhex(sys.argv[1]); port = int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -644,9 +570,9 @@ EOP
 	grep -q dup-reply "$T/inject.log" && ! grep -q no-dup-reply "$T/inject.log" &&
 		pass "robust: a retransmitted CREATE gets the cached REPLY" ||
 		fail "robust: reply cache"
-	kill -USR1 "${PID[kinkd-b]}"
+	kill -USR1 "$(bg_pid kinkd-b)"
 	sleep 0.5
-	stats=$(grep "stats:" "$T/b/kinkd.log" | tail -1)
+	stats=$(grep "stats:" "$T/kinkd-b.log" | tail -1)
 	echo "# kinkd-b $stats"
 	grep -q "replay [1-9]" <<<"$stats" && pass "robust: replayed AP_REQ refused and counted" ||
 		fail "robust: replay counted"
@@ -654,16 +580,16 @@ EOP
 		fail "robust: malformed counted"
 	grep -q "dup [1-9]" <<<"$stats" && pass "robust: retransmission counted as dup" || fail "robust: dup"
 	esp_sas_is b 0 && pass "robust: nothing installed by the injected messages" || fail "robust: SAs appeared"
-	kill -0 "${PID[kinkd-b]}" && pass "robust: kinkd-b still running" || fail "robust: kinkd-b died"
+	bg_alive kinkd-b && pass "robust: kinkd-b still running" || fail "robust: kinkd-b died"
 }
 
 CAPDIR=${KINK_CAPTURE_DIR:-$BUILD/tests/kink-captures}
 CAPTURED=
 mkdir -p "$CAPDIR"
 for c in $CASES; do rm -f "$CAPDIR/$c".* "$CAPDIR/stamp-$c"; done
-net_up || { fail "namespaces"; exit 1; }
-kdc_up || { fail "KDC in its own namespace"; exit 1; }
-pass "MIT KDC up in $NK (203.0.113.1/.5)"
+net_up || { fail "namespaces"; finish; }
+kdc_up || { fail "KDC in its own namespace"; finish; }
+pass "MIT KDC up in $(ns k) (203.0.113.1/.5)"
 for c in $CASES; do run_case "$c"; done
 for c in $CAPTURED; do : >"$CAPDIR/stamp-$c"; done
-exit $FAILS
+finish
