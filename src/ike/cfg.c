@@ -50,6 +50,7 @@ void cfg_free(struct ike_cfg *cfg)
 		}
 	}
 	free(cfg->remote);
+	free(cfg->name_idx);
 	free(cfg->policy);
 	free(cfg);
 }
@@ -66,6 +67,12 @@ struct ike_remote *cfg_add_remote(struct ike_cfg *cfg)
 {
 	size_t n = cfg->nremote, cap;
 	struct ike_remote *a;
+
+	/* The new remote's name is not set yet: no index until the caller
+	 * builds it again. */
+	free(cfg->name_idx);
+	cfg->name_idx = NULL;
+	cfg->name_mask = 0;
 
 	if ((n & (n - 1)) == 0) {
 		cap = n ? 2 * n : 1;
@@ -187,11 +194,71 @@ bool cfg_auth_allows_key(const struct ike_remote *r, bool rsa, int ec_bits)
 	       (ec_bits == 521 && (a & CFG_AUTH_ECDSA521));
 }
 
+/* FNV-1a, 64 bit: names are short and come from the local config. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s) {
+		h ^= (uint8_t)*s++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/*
+ * The liveness checks and the lifetimes look up their SA's remote by
+ * name (the SA keeps the name, not a pointer, so that it survives a
+ * reload), once per check: with thousands of remotes a strcmp scan was
+ * the check's largest user-space cost.  A table of at least twice
+ * nremote slots, linear probing; a name is inserted once (the first
+ * remote of that name wins, as in the scan).
+ */
+int cfg_index_remotes(struct ike_cfg *cfg)
+{
+	size_t cap = 8, i, j;
+	uint32_t *t;
+
+	free(cfg->name_idx);
+	cfg->name_idx = NULL;
+	cfg->name_mask = 0;
+	if (cfg->nremote >= UINT32_MAX || cfg->nremote > SIZE_MAX / 8)
+		return -ENOMEM;
+	while (cap < 2 * cfg->nremote)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < cfg->nremote; i++) {
+		const char *name = cfg->remote[i].name;
+
+		for (j = name_hash(name) & (cap - 1); t[j];
+		     j = (j + 1) & (cap - 1))
+			if (strcmp(cfg->remote[t[j] - 1].name, name) == 0)
+				break;
+		if (!t[j])
+			t[j] = (uint32_t)i + 1;
+	}
+	cfg->name_idx = t;
+	cfg->name_mask = cap - 1;
+	return 0;
+}
+
 const struct ike_remote *cfg_remote_by_name(const struct ike_cfg *cfg,
 					    const char *name)
 {
 	size_t i;
 
+	if (cfg->name_idx) {
+		for (i = name_hash(name) & cfg->name_mask; cfg->name_idx[i];
+		     i = (i + 1) & cfg->name_mask) {
+			const struct ike_remote *r =
+			    &cfg->remote[cfg->name_idx[i] - 1];
+			if (strcmp(r->name, name) == 0)
+				return r;
+		}
+		return NULL;
+	}
 	for (i = 0; i < cfg->nremote; i++)
 		if (strcmp(cfg->remote[i].name, name) == 0)
 			return &cfg->remote[i];

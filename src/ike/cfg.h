@@ -257,6 +257,12 @@ struct ike_cfg {
 
 	size_t nremote;
 	struct ike_remote *remote; /* array */
+	/* cfg_remote_by_name's index (cfg_index_remotes): open addressing,
+	 * each slot 1 + a position in remote[] (0 = empty), name_mask + 1
+	 * slots.  Built once a load is complete; NULL (lookups scan) while
+	 * remotes are still being added. */
+	uint32_t *name_idx;
+	size_t name_mask;
 	size_t npolicy;
 	struct ike_policy *policy; /* array */
 
@@ -305,8 +311,14 @@ struct ike_policy *cfg_add_policy(struct ike_cfg *cfg);
 void cfg_remote_defaults(struct ike_remote *r);
 void cfg_policy_defaults(struct ike_policy *p);
 
+/* By `remote NAME` (the first such remote): a hash lookup once
+ * cfg_index_remotes() has run, a scan before. */
 const struct ike_remote *cfg_remote_by_name(const struct ike_cfg *cfg,
 					    const char *name);
+/* Builds the name index; cfg_load() calls it, and a reload builds a new
+ * cfg (and so a new index).  cfg_add_remote() drops it.  Returns 0 or
+ * -ENOMEM (cfg_load then fails; without an index lookups scan). */
+int cfg_index_remotes(struct ike_cfg *cfg);
 /* Responder lookup by address, then the default remote. */
 const struct ike_remote *cfg_remote_by_addr(const struct ike_cfg *cfg,
 					    const struct kaddr *peer);

@@ -561,6 +561,11 @@ int cfg_load(const char *path, struct ike_cfg **out, char *err, size_t errlen)
 		if (rc < 0)
 			goto out_cfg;
 	}
+	rc = cfg_index_remotes(cfg);
+	if (rc < 0) {
+		snprintf(err, errlen, "remote index: %s", strerror(-rc));
+		goto out_cfg;
+	}
 	conf_free(c);
 #ifdef __GLIBC__
 	/* glibc keeps the pages of the freed parse tree: ~18 KB of RSS per
