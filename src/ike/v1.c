@@ -587,6 +587,13 @@ static void life_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	v1_kill(v, "ISAKMP SA lifetime expired");
 }
 
+/*
+ * The DPD timer (RFC 3706 §5.5: dpd_delay of silence, then dpd_retry
+ * between unanswered R-U-THEREs) is a coarse timer (ev.h), as IKEv2's
+ * (dpd.c): O(1) start and stop in the loop's wheel at any number of
+ * ISAKMP SAs, the checks due within one EV_COARSE_MS slot sent in one
+ * wakeup, at most EV_COARSE_MS late -- nothing RFC 3706 times finer.
+ */
 static void dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct v1_sa *v = arg;
@@ -605,8 +612,8 @@ static void dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 			return;
 		}
 	} else if (now - v->last_recv_ms < delay) {
-		ev_timer_start(v->d->loop, &v->dpd,
-			       delay - (now - v->last_recv_ms));
+		ev_timer_start_coarse(v->d->loop, &v->dpd,
+				      delay - (now - v->last_recv_ms));
 		return;
 	}
 	/* RFC 3706 §5.3: R-U-THERE after dpd_delay of silence */
@@ -617,7 +624,7 @@ static void dpd_fire(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	v->dpd_out = true;
 	send_pkt(v, o.pkt, o.len);
 	ikev1_out_clear(&o);
-	ev_timer_start(v->d->loop, &v->dpd, c1->dpd_retry_sec * 1000ull);
+	ev_timer_start_coarse(v->d->loop, &v->dpd, c1->dpd_retry_sec * 1000ull);
 }
 
 static void v1c_arm(struct v1_sa *v)
@@ -1077,8 +1084,8 @@ static void established(struct v1_sa *v)
 			       c1->lifetime_sec *
 				   (v->initiator ? 900ull : 1000ull));
 		if (c1->dpd_delay_sec)
-			ev_timer_start(v->d->loop, &v->dpd,
-				       c1->dpd_delay_sec * 1000ull);
+			ev_timer_start_coarse(v->d->loop, &v->dpd,
+					      c1->dpd_delay_sec * 1000ull);
 	}
 }
 
@@ -1143,11 +1150,13 @@ static void v1_out(struct v1_sa *v, struct ikev1_out *o)
 			}
 	}
 	if (o->dpd_ack) {
+		const struct cfg_v1 *c1 = sa_conf(v);
+
 		v->dpd_out = false;
 		v->dpd_fails = 0;
-		if (sa_conf(v) && sa_conf(v)->dpd_delay_sec)
-			ev_timer_start(v->d->loop, &v->dpd,
-				       sa_conf(v)->dpd_delay_sec * 1000ull);
+		if (c1 && c1->dpd_delay_sec)
+			ev_timer_start_coarse(v->d->loop, &v->dpd,
+					      c1->dpd_delay_sec * 1000ull);
 	}
 	if (o->deleted_proto == ISAKMP_PROTO_ESP ||
 	    o->deleted_proto == ISAKMP_PROTO_AH ||

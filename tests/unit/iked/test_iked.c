@@ -29,6 +29,7 @@
 #include "ike/cwork.h"
 #include "ike/exch.h"
 #include "ike/iked.h"
+#include "ike/v1.h"
 #include "lib/log.h"
 
 #include "harness.h"
@@ -876,6 +877,113 @@ static void test_dpd_timer_jitter(void **st)
 	assert_false(ev_timer_active(&a->dpd));
 }
 
+/* IKEv1 on both engines' remote and policy (what v1_conf.c makes of
+ * `acceptable_kmp { ikev1; }`): Main Mode PSK, AES-CBC-128/SHA2-256,
+ * MODP-2048, ESP AES-CBC-128/HMAC-SHA2-256, dpd_delay 30 s. */
+static void v1_config(struct iked *d, bool responder)
+{
+	struct ike_remote *r = &d->cfg->remote[0];
+	struct ike_policy *p = &d->cfg->policy[0];
+	struct cfg_v1 *c1 = calloc(1, sizeof(*c1));
+
+	assert_non_null(c1);
+	/* the harness's packets come from its own addresses: the
+	 * responder takes any peer */
+	c1->peer_any = responder;
+	c1->peer_addr = r->peer_addr;
+	memcpy(c1->psk, "v1-dpd-psk", 10);
+	c1->psk_len = 10;
+	c1->auth_method = ISAKMP_P1_AUTH_PSK;
+	c1->p1[0] = (struct cfg_v1_p1){ISAKMP_P1_ENCR_AES_CBC, 128,
+				       ISAKMP_P1_HASH_SHA2_256, 14};
+	c1->n_p1 = 1;
+	c1->lifetime_sec = 3600;
+	c1->max_retry = 3;
+	c1->interval_ms = 100;
+	c1->nego_limit_sec = 60;
+	c1->dpd_delay_sec = 30;
+	c1->dpd_retry_sec = 5;
+	c1->dpd_max_fail = 3;
+	r->ikev1 = true;
+	r->v1 = c1;
+	p->v1 = true;
+	p->v1_esp[0] = ISAKMP_ESP_AES_CBC;
+	p->v1_esp_bits[0] = 128;
+	p->v1_auth[0] = ISAKMP_AUTH_HMAC_SHA2_256;
+	p->n_v1_esp = 1;
+}
+
+static struct v1_sa *v1_live(struct iked *d)
+{
+	struct v1_sa *v;
+
+	for (v = d->v1sas; v; v = v->next)
+		if (v->established && !v->dead)
+			return v;
+	return NULL;
+}
+
+/* RFC 3706 DPD (v1.c): the timer is a coarse one (in the wheel, on the
+ * 20 ms grid) from the ISAKMP SA's establishment on, through a fire
+ * that finds the SA heard from recently (the rest of dpd_delay), an
+ * R-U-THERE (dpd_retry), its ACK (dpd_delay again), and unanswered
+ * R-U-THEREs until dpd_maxfail declares the peer dead. */
+static void test_v1_dpd_timer_coarse(void **st)
+{
+	char err[160];
+	struct v1_sa *a;
+	uint64_t t0;
+	int i;
+
+	(void)st;
+	v1_config(&A, false);
+	v1_config(&Bd, true);
+	assert_int_equal(v1_initiate(&A, &A.cfg->remote[0], &A.cfg->policy[0],
+				     0, err, sizeof(err)),
+			 0);
+	h_pump();
+	a = v1_live(&A);
+	assert_non_null(a);
+	assert_non_null(v1_live(&Bd));
+	assert_true(coarse_timer(&a->dpd));
+	t0 = ev_now_ms();
+	assert_true(a->dpd.when_ms - t0 >= 30000 - 5 &&
+		    a->dpd.when_ms - t0 <= 30000 + EV_COARSE_MS + 5);
+	/* heard from 10 s ago: no R-U-THERE, the rest of dpd_delay */
+	a->last_recv_ms = t0 - 10000;
+	a->dpd.cb(A.loop, &a->dpd, a);
+	assert_false(a->dpd_out);
+	assert_true(coarse_timer(&a->dpd));
+	assert_true(a->dpd.when_ms - t0 >= 20000 - 5 &&
+		    a->dpd.when_ms - t0 <= 20000 + EV_COARSE_MS + 5);
+	/* quiet for dpd_delay: R-U-THERE, retry in dpd_retry; the ACK
+	 * re-arms dpd_delay */
+	a->last_recv_ms = t0 - 30000;
+	a->dpd.cb(A.loop, &a->dpd, a);
+	assert_true(a->dpd_out);
+	assert_true(coarse_timer(&a->dpd));
+	assert_true(a->dpd.when_ms - t0 >= 5000 - 5 &&
+		    a->dpd.when_ms - t0 <= 5000 + EV_COARSE_MS + 5);
+	h_pump();
+	assert_false(a->dpd_out);
+	assert_true(coarse_timer(&a->dpd));
+	assert_true(a->dpd.when_ms - t0 >= 30000 - 5);
+	/* the peer stops answering (nothing is delivered): the first
+	 * R-U-THERE, then dpd_maxfail (3) unanswered rounds kill the
+	 * ISAKMP SA */
+	a->last_recv_ms = t0 - 30000;
+	for (i = 0; i < 4; i++) {
+		assert_false(a->dead);
+		a->dpd.cb(A.loop, &a->dpd, a);
+		assert_true(a->dead || coarse_timer(&a->dpd));
+	}
+	assert_true(a->dead);
+	assert_false(ev_timer_active(&a->dpd));
+	/* the harness frees IKEv2 state only: iked's exit path for v1 */
+	v1_shutdown(&A);
+	v1_shutdown(&Bd);
+}
+
 /* Freed tasks are reused (sa.c's pool: a DPD slot's checks cost no
  * malloc), cleared, with their state freed on the way. */
 static void free_marker(void *p)
@@ -1175,6 +1283,7 @@ int main(void)
 	    T(test_rw_any_identity_bad_psk),
 	    T(test_second_child_and_dpd),
 	    T(test_dpd_timer_jitter),
+	    T(test_v1_dpd_timer_coarse),
 	    T(test_task_pool),
 	    T(test_rtx_waits_for_unread_input),
 	    T(test_garbage),
