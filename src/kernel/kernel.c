@@ -400,6 +400,20 @@ int k_batch(struct kernel *k, struct kop *ops, size_t n)
 	return ops[first - 1].rc;
 }
 
+int k_pol_del_many(struct kernel *k, struct kpolicy *const *v, size_t n,
+		   int *rc)
+{
+	if (!k || !k->ops || !k->ops->pol_del_many) {
+		int e = !k || !k->ops ? -EBADF : -EOPNOTSUPP;
+
+		for (size_t i = 0; i < n; i++)
+			rc[i] = e;
+		return e;
+	}
+	k->last_error[0] = '\0';
+	return k_done(k, "pol_del_many", k->ops->pol_del_many(k, v, n, rc));
+}
+
 int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg)
 {
 	K_CALL(k, pol_dump, "pol_dump", cb, arg);

@@ -310,6 +310,10 @@ struct kernel_ops {
 			    size_t n, int *rc);
 	int (*pol_update)(struct kernel *k, struct kpolicy *p);
 	int (*pol_del)(struct kernel *k, const struct kpolicy *p);
+	/* optional: pol_del of v[0..n) in few system calls, rc[] as for
+	 * pol_add_many (v is only read) */
+	int (*pol_del_many)(struct kernel *k, struct kpolicy *const *v,
+			    size_t n, int *rc);
 	int (*pol_dump)(struct kernel *k, kpol_cb cb, void *arg);
 	/* Remove every policy this backend recognises as racoon2's own. */
 	int (*flush_own)(struct kernel *k);
@@ -442,6 +446,10 @@ int k_pol_add_many(struct kernel *k, struct kpolicy *const *v, size_t n,
 		   int *rc);
 int k_pol_update(struct kernel *k, struct kpolicy *p);
 int k_pol_del(struct kernel *k, const struct kpolicy *p);
+/* Deletes v[0..n) as k_pol_add_many adds: rc[i] each one's result,
+ * -EOPNOTSUPP (and nothing done) without a batch path. */
+int k_pol_del_many(struct kernel *k, struct kpolicy *const *v, size_t n,
+		   int *rc);
 int k_pol_dump(struct kernel *k, kpol_cb cb, void *arg);
 int k_flush_own(struct kernel *k);
 int k_event_fd(struct kernel *k);

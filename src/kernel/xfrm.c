@@ -537,21 +537,24 @@ static int xfrm_pol_add(struct kernel *k, struct kpolicy *p)
 }
 
 /*
- * Many NEWPOLICYs per sendmsg (spmd's start and full reloads): only the
- * last request of a batch asks for an ACK; the kernel handles the
- * requests of one sendmsg in order before it returns and reports an
- * error for each one it refuses (netlink_rcv_skb), so reading up to the
- * last one's ACK collects every result.  rc[i] is 0 or the kernel's
- * errno (its extended message is not kept: the caller retries a refused
- * policy alone for it).  Saves one send, one ACK and one receive per
- * policy.
+ * Many NEWPOLICYs (spmd's start and full reloads) or DELPOLICYs (its
+ * exit and reloads) per sendmsg: only the last request of a batch asks
+ * for an ACK; the kernel handles the requests of one sendmsg in order
+ * before it returns and reports an error for each one it refuses
+ * (netlink_rcv_skb), so reading up to the last one's ACK collects every
+ * result.  rc[i] is 0 or the kernel's errno (its extended message is
+ * not kept: the caller retries a refused policy alone for it).  Saves
+ * one send, one ACK and one receive per policy.
  */
 #define XFRM_BATCH (32 * 1024)
 
-static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
-			     size_t n, int *rc)
+static int pol_many(struct kernel *k, uint16_t type, struct kpolicy *const *v,
+		    size_t n, int *rc)
 {
 	struct xfrm_priv *x = P(k);
+	const char *what =
+	    type == XFRM_MSG_NEWPOLICY ? "add policies" : "delete policies";
+	bool add = type == XFRM_MSG_NEWPOLICY;
 	uint8_t *buf = NULL, *one = NULL;
 	uint32_t *serial = NULL, *want = NULL, *seq = NULL;
 	size_t i = 0;
@@ -559,7 +562,7 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 
 	if (n == 0)
 		return 0;
-	for (size_t j = 0; j < n; j++)
+	for (size_t j = 0; add && j < n; j++)
 		if (!v[j]->index) {
 			err = seed_serials(k);
 			break;
@@ -587,21 +590,28 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 			rc[i] = 0;
 			seq[i] = 0;
 			want[i] = v[i]->index;
-			rc[i] =
-			    kpol_index_take(k, &x->serials, v[i], &serial[i]);
-			if (rc[i] < 0)
-				continue;
+			if (add) {
+				rc[i] = kpol_index_take(k, &x->serials, v[i],
+							&serial[i]);
+				if (rc[i] < 0)
+					continue;
+			}
 			/* built in malloc-aligned memory, then copied: a
 			 * message in the batch starts 4-aligned only
 			 * (NLMSG_ALIGN), and xfrm_userpolicy_info holds
 			 * 64-bit fields */
-			len = xnl_build_policy(
-			    one, XNL_REQ_MAX, 0, XFRM_MSG_NEWPOLICY, v[i],
-			    k->last_error, sizeof(k->last_error));
+			if (add)
+				len = xnl_build_policy(
+				    one, XNL_REQ_MAX, 0, XFRM_MSG_NEWPOLICY,
+				    v[i], k->last_error, sizeof(k->last_error));
+			else
+				len =
+				    xnl_build_poldel(one, XNL_REQ_MAX, 0, v[i]);
 			if (len < 0) {
 				rc[i] = len;
-				kpol_index_undo(&x->serials, v[i], serial[i],
-						want[i]);
+				if (add)
+					kpol_index_undo(&x->serials, v[i],
+							serial[i], want[i]);
 				continue;
 			}
 			memcpy(buf + off, one, (size_t)len);
@@ -620,8 +630,7 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 		last->nlmsg_flags |= NLM_F_ACK;
 		if (mnl_socket_sendto(x->cmd, buf, off) < 0) {
 			err = -errno;
-			set_kernel_error(k, "add policies", err,
-					 "sending to the kernel");
+			set_kernel_error(k, what, err, "sending to the kernel");
 			for (size_t j = first; j < done; j++)
 				if (seq[j])
 					rc[j] = err;
@@ -635,7 +644,7 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 
 			if (got < 0) {
 				err = (int)got;
-				set_kernel_error(k, "add policies", err,
+				set_kernel_error(k, what, err,
 						 "receiving replies");
 				break;
 			}
@@ -664,8 +673,7 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 			if (more < 0) {
 				err = -EBADMSG;
 				kerr_set(k->last_error, sizeof(k->last_error),
-					 "add policies: malformed netlink "
-					 "reply");
+					 "%s: malformed netlink reply", what);
 				break;
 			}
 		}
@@ -677,13 +685,19 @@ static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
 		for (size_t j = first; j < done; j++) {
 			if (!seq[j])
 				continue;
-			if (rc[j] < 0)
+			if (!add) {
+				if (rc[j] == 0 && kpol_index_owned(want[j]))
+					kpol_serials_mark(
+					    &x->serials,
+					    kpol_index_serial(want[j]), false);
+			} else if (rc[j] < 0) {
 				kpol_index_undo(&x->serials, v[j], serial[j],
 						want[j]);
-			else if (want[j] && kpol_index_owned(want[j]))
+			} else if (want[j] && kpol_index_owned(want[j])) {
 				kpol_serials_mark(&x->serials,
 						  kpol_index_serial(want[j]),
 						  true);
+			}
 		}
 		if (err < 0) {
 			for (size_t j = done; j < n; j++)
@@ -698,6 +712,18 @@ free_bufs:
 	free(want);
 	free(seq);
 	return err;
+}
+
+static int xfrm_pol_add_many(struct kernel *k, struct kpolicy *const *v,
+			     size_t n, int *rc)
+{
+	return pol_many(k, XFRM_MSG_NEWPOLICY, v, n, rc);
+}
+
+static int xfrm_pol_del_many(struct kernel *k, struct kpolicy *const *v,
+			     size_t n, int *rc)
+{
+	return pol_many(k, XFRM_MSG_DELPOLICY, v, n, rc);
 }
 
 /*
@@ -900,6 +926,7 @@ const struct kernel_ops kernel_xfrm_ops = {
     .sa_get = xfrm_sa_get,
     .pol_add = xfrm_pol_add,
     .pol_add_many = xfrm_pol_add_many,
+    .pol_del_many = xfrm_pol_del_many,
     .pol_update = xfrm_pol_update,
     .pol_del = xfrm_pol_del,
     .pol_dump = xfrm_pol_dump,

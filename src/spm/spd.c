@@ -478,6 +478,50 @@ static int pol_del(struct spd *spd, struct spd_entry *e)
 	return rc;
 }
 
+/*
+ * pol_del of e[0..n) through k_pol_del_many (XFRM: many per system
+ * call; other backends one by one).  A delete the batch saw refused is
+ * tried again alone through pol_del, which logs the kernel's own
+ * message and counts the error as before.
+ */
+static void del_all(struct spd *spd, struct spd_entry **e, size_t n)
+{
+	struct kpolicy **v = NULL;
+	int *rc = NULL;
+	char what[256];
+	size_t i;
+
+	if (n > 1) {
+		v = malloc(n * sizeof(*v));
+		rc = malloc(n * sizeof(*rc));
+	}
+	if (!v || !rc) {
+		for (i = 0; i < n; i++)
+			pol_del(spd, e[i]);
+		goto free_bufs;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = &e[i]->kp;
+	if (k_pol_del_many(spd->k, v, n, rc) == -EOPNOTSUPP) {
+		for (i = 0; i < n; i++)
+			pol_del(spd, e[i]);
+		goto free_bufs;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc[i] < 0 && rc[i] != -ENOENT && rc[i] != -ESRCH) {
+			pol_del(spd, e[i]); /* for the kernel's words */
+			continue;
+		}
+		log_debug(MOD, "deleted %s index 0x%x",
+			  entry_str(e[i], what, sizeof(what)), e[i]->kp.index);
+		spd_index_release(spd, e[i]->kp.index);
+		e[i]->installed = false;
+	}
+free_bufs:
+	free(v);
+	free(rc);
+}
+
 static int pol_add(struct spd *spd, struct spd_entry *e, char *errbuf,
 		   size_t errlen)
 {
@@ -664,8 +708,18 @@ static int apply(struct spd *spd, struct spd_set *old, struct spd_set *new,
 		n->installed = true;
 	}
 	/* 3. only now remove what is no longer wanted */
-	for (i = 0; i < p->ndel; i++)
-		pol_del(spd, &old->v[p->del[i]]);
+	if (p->ndel) {
+		struct spd_entry **d = malloc(p->ndel * sizeof(*d));
+
+		for (i = 0; i < p->ndel; i++)
+			if (d)
+				d[i] = &old->v[p->del[i]];
+			else
+				pol_del(spd, &old->v[p->del[i]]);
+		if (d)
+			del_all(spd, d, p->ndel);
+		free(d);
+	}
 	compact(new);
 	return first;
 
@@ -1081,18 +1135,30 @@ void spd_pol_expired(struct spd *spd, uint32_t index)
 void spd_remove_all(struct spd *spd)
 {
 	size_t n = spd->stat.n;
+	struct spd_entry **d = n ? malloc(n * sizeof(*d)) : NULL;
 
 	while (spd->dyn)
 		dyn_remove(spd, spd->dyn);
 	/* outbound first, so nothing leaves unprotected while inbound
-	 * protection still drops the replies */
-	for (size_t i = 0; i < spd->stat.n; i++)
-		if (spd->stat.v[i].kp.dir == KDIR_OUT &&
-		    spd->stat.v[i].installed)
-			pol_del(spd, &spd->stat.v[i]);
-	for (size_t i = 0; i < spd->stat.n; i++)
-		if (spd->stat.v[i].installed)
-			pol_del(spd, &spd->stat.v[i]);
+	 * protection still drops the replies; each pass in batches */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t nd = 0;
+
+		for (size_t i = 0; i < spd->stat.n; i++) {
+			struct spd_entry *e = &spd->stat.v[i];
+
+			if (!e->installed ||
+			    (pass == 0 && e->kp.dir != KDIR_OUT))
+				continue;
+			if (d)
+				d[nd++] = e;
+			else
+				pol_del(spd, e);
+		}
+		if (d)
+			del_all(spd, d, nd);
+	}
+	free(d);
 	spd->stat.n = 0;
 	log_info(MOD, "removed %zu static policies", n);
 }
