@@ -220,6 +220,17 @@ struct ike_sa {
 	struct iked *d;
 	enum ike_state state;
 	uint32_t id; /* unique, for ikedctl */
+	/* What a liveness check (dpd.c) reads and writes, beside the head:
+	 * the check timer's fire is the first touch of the SA in
+	 * dpd_delay, and these then share its cache lines instead of
+	 * each being a miss of its own across the 1.8 KB struct. */
+	struct ev_timer dpd;
+	struct ev_timer rtx;
+	uint64_t last_recv_ms;
+	unsigned dpd_fails;
+	bool req_out;	     /* our outstanding request, below */
+	struct task *active; /* task waiting for the response */
+	struct task *queue;  /* tasks not started yet */
 
 	bool initiator;		   /* original initiator of this SA */
 	uint64_t spi_i, spi_r;	   /* host order */
@@ -268,8 +279,7 @@ struct ike_sa {
 	uint64_t resend_since_ms;
 	unsigned resends;
 
-	/* Our outstanding request. */
-	bool req_out;
+	/* Our outstanding request (req_out above). */
 	uint32_t req_mid;
 	uint8_t req_exch;
 	uint8_t *req_pkt;
@@ -277,18 +287,12 @@ struct ike_sa {
 	unsigned req_tries;
 	uint64_t req_first_ms;
 	unsigned req_reprieve_ms; /* verdict postponed for unread input */
-	struct ev_timer rtx;
-	struct task *active; /* task waiting for the response */
-	struct task *queue;  /* tasks not started yet */
 
 	struct child_sa *children;
 
 	uint64_t created_ms, established_ms;
-	uint64_t last_recv_ms;
 	uint64_t rekey_ms, expire_ms;
-	struct ev_timer life; /* rekey / expiry / nego limit */
-	struct ev_timer dpd;
-	unsigned dpd_fails;
+	struct ev_timer life;	  /* rekey / expiry / nego limit */
 	uint32_t peer_sig_hashes; /* RFC 7427 §4 (auth_cert.c) */
 	bool initial_contact_sent;
 	bool peer_sent_initial_contact;

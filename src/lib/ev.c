@@ -532,6 +532,14 @@ static int wheel_fire_slot(struct ev_loop *loop, size_t slot, uint64_t now)
 	uint32_t i = ws->n;
 	int fired = 0;
 
+	/* Every due timer is in memory nothing else touched lately (a
+	 * liveness check's IKE SA, once per dpd_delay): ask for them all
+	 * before the first callback, so that their misses overlap instead
+	 * of stalling one callback after the other. */
+	for (i = 0; i < ws->n; i++)
+		if (ws->v[i].when <= now)
+			__builtin_prefetch(ws->v[i].t, 1);
+	i = ws->n;
 	while (i > 0) {
 		struct ev_timer *t;
 
