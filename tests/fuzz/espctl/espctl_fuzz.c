@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../espm_seed.h"
 #include "kernel/userspace/esp.h"
 #include "kernel/userspace/esp_msg.h"
 #include "kernel/userspace/espd.h"
@@ -99,29 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* ---- seed corpus ----------------------------------------------------------
  */
 
-static void ip4(const char *s, struct kaddr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->af = AF_INET;
-	if (inet_pton(AF_INET, s, a->u.b) != 1)
-		abort();
-}
-
-static void msg(struct wr *f, uint16_t type, uint32_t seq,
-		void (*body)(struct wr *))
-{
-	struct espm_hdr h = {.type = type, .seq = seq};
-	struct wr m;
-
-	wr_init(&m, ESPM_MAX);
-	espm_put_hdr(&m, &h);
-	if (body)
-		body(&m);
-	wr_u16(f, (uint16_t)m.len);
-	wr_bytes(f, m.buf, m.len);
-	wr_free(&m);
-}
-
 static void b_hello(struct wr *w)
 {
 	wr_u32(w, ESPM_VERSION);
@@ -130,22 +108,9 @@ static void b_hello(struct wr *w)
 
 static struct ksa sa_k(uint32_t spi, bool update)
 {
-	struct ksa k;
+	struct ksa k = seed_sa(spi, update);
 
-	memset(&k, 0, sizeof(k));
-	k.proto = IPPROTO_ESP;
-	k.spi = spi;
-	ip4("198.51.100.1", &k.src);
-	ip4("198.51.100.2", &k.dst);
-	k.mode = KMODE_TUNNEL;
-	k.reqid = 1;
-	k.encr_id = IKEV2_ENCR_AES_GCM_16;
-	k.encr_keybits = 128;
-	k.enc_key_len = 20;
-	memset(k.enc_key, 0x42, 20);
-	k.replay_window = 64;
 	k.lft.hard_bytes = 1000;
-	k.update = update;
 	return k;
 }
 
@@ -167,44 +132,19 @@ static void b_sa_upd(struct wr *w)
 
 static void b_said(struct wr *w)
 {
-	struct kaddr dst;
-
-	ip4("198.51.100.2", &dst);
-	wr_u8(w, IPPROTO_ESP);
-	espm_put_kaddr(w, &dst);
-	wr_u32(w, 0x1000);
+	seed_said(w, 0x1000);
 }
 
 static void b_getspi(struct wr *w)
 {
-	struct kaddr a, b;
-
-	ip4("198.51.100.2", &a);
-	ip4("198.51.100.1", &b);
-	wr_u8(w, IPPROTO_ESP);
-	espm_put_kaddr(w, &a);
-	espm_put_kaddr(w, &b);
-	wr_u32(w, 1);
+	seed_getspi(w, "198.51.100.2", "198.51.100.1");
 }
 
 static struct kpolicy pol(enum kdir dir)
 {
-	struct kpolicy p;
+	struct kpolicy p = seed_pol(dir);
 
-	memset(&p, 0, sizeof(p));
-	p.sel.af = AF_INET;
-	ip4("203.0.113.1", &p.sel.src);
-	ip4("203.0.113.2", &p.sel.dst);
-	p.sel.src_plen = p.sel.dst_plen = 32;
-	p.dir = dir;
-	p.action = KPOL_IPSEC;
 	p.hard_add_expires_sec = 60;
-	p.ntmpl = 1;
-	p.tmpl[0].proto = IPPROTO_ESP;
-	p.tmpl[0].mode = KMODE_TUNNEL;
-	ip4("198.51.100.1", &p.tmpl[0].src);
-	ip4("198.51.100.2", &p.tmpl[0].dst);
-	p.tmpl[0].reqid = 1;
 	return p;
 }
 
@@ -242,26 +182,11 @@ static void b_migrate(struct wr *w)
 	r.m[0].proto = IPPROTO_ESP;
 	r.m[0].mode = KMODE_TUNNEL;
 	r.m[0].reqid = 1;
-	ip4("198.51.100.1", &r.m[0].old_src);
-	ip4("198.51.100.2", &r.m[0].old_dst);
-	ip4("198.51.100.9", &r.m[0].new_src);
-	ip4("198.51.100.2", &r.m[0].new_dst);
+	seed_ip4("198.51.100.1", &r.m[0].old_src);
+	seed_ip4("198.51.100.2", &r.m[0].old_dst);
+	seed_ip4("198.51.100.9", &r.m[0].new_src);
+	seed_ip4("198.51.100.2", &r.m[0].new_dst);
 	espm_put_kmigrate(w, &r);
-}
-
-static void save(const char *dir, const char *name, struct wr *f)
-{
-	char path[512];
-	FILE *o;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	o = fopen(path, "wb");
-	if (!o || fwrite(f->buf, 1, f->len, o) != f->len) {
-		perror(path);
-		exit(1);
-	}
-	fclose(o);
-	wr_reset(f);
 }
 
 static void gen(const char *dir)
@@ -269,47 +194,47 @@ static void gen(const char *dir)
 	struct wr f;
 
 	wr_init(&f, 1 << 20);
-	msg(&f, ESPM_HELLO, 1, b_hello);
-	msg(&f, ESPM_STATS, 2, NULL);
-	save(dir, "hello-stats", &f);
-	msg(&f, ESPM_GETSPI, 1, b_getspi);
-	msg(&f, ESPM_SA_ADD, 2, b_sa_add);
-	msg(&f, ESPM_SA_QUERY, 3, b_said);
-	msg(&f, ESPM_SA_GET, 4, b_said);
-	msg(&f, ESPM_SA_DUMP, 5, NULL);
-	msg(&f, ESPM_SA_DEL, 6, b_said);
-	save(dir, "sa-lifecycle", &f);
-	msg(&f, ESPM_GETSPI, 1, b_getspi);
-	msg(&f, ESPM_SA_ADD, 2, b_sa_upd);
-	msg(&f, ESPM_SA_DUMP, 3, NULL);
-	save(dir, "getspi-update-natt", &f);
-	msg(&f, ESPM_HELLO, 1, b_hello);
-	msg(&f, ESPM_POL_ADD, 2, b_pol_out);
-	msg(&f, ESPM_POL_ADD, 3, b_pol_in);
-	msg(&f, ESPM_POL_ADD, 4, b_pol_out);
-	msg(&f, ESPM_POL_UPDATE, 5, b_pol_out);
-	msg(&f, ESPM_POL_DUMP, 6, NULL);
-	msg(&f, ESPM_POL_DEL, 7, b_pol_in);
-	msg(&f, ESPM_POL_ADD, 8, b_pol_transport);
-	msg(&f, ESPM_FLUSH_OWN, 9, NULL);
-	save(dir, "policies", &f);
-	msg(&f, ESPM_SA_ADD, 1, b_sa_add);
-	msg(&f, ESPM_POL_ADD, 2, b_pol_out);
-	msg(&f, ESPM_SA_ADD, 3, b_sa_add); /* exists */
-	msg(&f, ESPM_SA_DUMP, 4, NULL);
-	msg(&f, ESPM_POL_DUMP, 5, NULL);
-	msg(&f, 77, 6, NULL); /* unknown type */
-	save(dir, "mixed", &f);
-	msg(&f, ESPM_HELLO, 1, b_hello);
-	msg(&f, ESPM_SA_ADD, 2, b_sa_add);
-	msg(&f, ESPM_POL_ADD, 3, b_pol_out);
-	msg(&f, ESPM_MIGRATE, 4, b_migrate);
-	msg(&f, ESPM_MIGRATE, 5, b_migrate); /* ENODATA now */
-	msg(&f, ESPM_SA_DUMP, 6, NULL);
-	save(dir, "migrate", &f);
+	seed_msg(&f, ESPM_HELLO, 1, b_hello);
+	seed_msg(&f, ESPM_STATS, 2, NULL);
+	seed_save(dir, "hello-stats", &f);
+	seed_msg(&f, ESPM_GETSPI, 1, b_getspi);
+	seed_msg(&f, ESPM_SA_ADD, 2, b_sa_add);
+	seed_msg(&f, ESPM_SA_QUERY, 3, b_said);
+	seed_msg(&f, ESPM_SA_GET, 4, b_said);
+	seed_msg(&f, ESPM_SA_DUMP, 5, NULL);
+	seed_msg(&f, ESPM_SA_DEL, 6, b_said);
+	seed_save(dir, "sa-lifecycle", &f);
+	seed_msg(&f, ESPM_GETSPI, 1, b_getspi);
+	seed_msg(&f, ESPM_SA_ADD, 2, b_sa_upd);
+	seed_msg(&f, ESPM_SA_DUMP, 3, NULL);
+	seed_save(dir, "getspi-update-natt", &f);
+	seed_msg(&f, ESPM_HELLO, 1, b_hello);
+	seed_msg(&f, ESPM_POL_ADD, 2, b_pol_out);
+	seed_msg(&f, ESPM_POL_ADD, 3, b_pol_in);
+	seed_msg(&f, ESPM_POL_ADD, 4, b_pol_out);
+	seed_msg(&f, ESPM_POL_UPDATE, 5, b_pol_out);
+	seed_msg(&f, ESPM_POL_DUMP, 6, NULL);
+	seed_msg(&f, ESPM_POL_DEL, 7, b_pol_in);
+	seed_msg(&f, ESPM_POL_ADD, 8, b_pol_transport);
+	seed_msg(&f, ESPM_FLUSH_OWN, 9, NULL);
+	seed_save(dir, "policies", &f);
+	seed_msg(&f, ESPM_SA_ADD, 1, b_sa_add);
+	seed_msg(&f, ESPM_POL_ADD, 2, b_pol_out);
+	seed_msg(&f, ESPM_SA_ADD, 3, b_sa_add); /* exists */
+	seed_msg(&f, ESPM_SA_DUMP, 4, NULL);
+	seed_msg(&f, ESPM_POL_DUMP, 5, NULL);
+	seed_msg(&f, 77, 6, NULL); /* unknown type */
+	seed_save(dir, "mixed", &f);
+	seed_msg(&f, ESPM_HELLO, 1, b_hello);
+	seed_msg(&f, ESPM_SA_ADD, 2, b_sa_add);
+	seed_msg(&f, ESPM_POL_ADD, 3, b_pol_out);
+	seed_msg(&f, ESPM_MIGRATE, 4, b_migrate);
+	seed_msg(&f, ESPM_MIGRATE, 5, b_migrate); /* ENODATA now */
+	seed_msg(&f, ESPM_SA_DUMP, 6, NULL);
+	seed_save(dir, "migrate", &f);
 	wr_u16(&f, 5);
 	wr_bytes(&f, "\0\1\0\0\0", 5); /* short header */
-	save(dir, "short", &f);
+	seed_save(dir, "short", &f);
 	wr_free(&f);
 }
 

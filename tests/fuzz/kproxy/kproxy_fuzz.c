@@ -29,58 +29,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../espm_seed.h"
 #include "ike/kproxy.h"
 #include "kernel/userspace/esp_msg.h"
 #include "lib/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void ip4(const char *s, struct kaddr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->af = AF_INET;
-	if (inet_pton(AF_INET, s, a->u.b) != 1)
-		abort();
-}
-
-static struct ksa sa_k(uint32_t spi, bool update)
-{
-	struct ksa k;
-
-	memset(&k, 0, sizeof(k));
-	k.proto = IPPROTO_ESP;
-	k.spi = spi;
-	ip4("198.51.100.1", &k.src);
-	ip4("198.51.100.2", &k.dst);
-	k.mode = KMODE_TUNNEL;
-	k.reqid = 1;
-	k.encr_id = 20; /* ENCR_AES_GCM_16 */
-	k.encr_keybits = 128;
-	k.enc_key_len = 20;
-	memset(k.enc_key, 0x42, 20);
-	k.replay_window = 64;
-	k.update = update;
-	return k;
-}
-
 static struct kpolicy pol(enum kdir dir)
 {
-	struct kpolicy p;
+	struct kpolicy p = seed_pol(dir);
 
-	memset(&p, 0, sizeof(p));
-	p.sel.af = AF_INET;
-	ip4("203.0.113.1", &p.sel.src);
-	ip4("203.0.113.2", &p.sel.dst);
-	p.sel.src_plen = p.sel.dst_plen = 32;
-	p.dir = dir;
-	p.action = KPOL_IPSEC;
 	p.priority = 1000;
-	p.ntmpl = 1;
-	p.tmpl[0].proto = IPPROTO_ESP;
-	p.tmpl[0].mode = KMODE_TUNNEL;
-	ip4("198.51.100.1", &p.tmpl[0].src);
-	ip4("198.51.100.2", &p.tmpl[0].dst);
-	p.tmpl[0].reqid = 1;
 	return p;
 }
 
@@ -139,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (k_open(&k, "fake", 0) < 0)
 		abort();
 	/* spmd's: the engine may not touch them */
-	fsa = sa_k(0x5000, false);
+	fsa = seed_sa(0x5000, false);
 	fpol = pol(KDIR_OUT);
 	if (k_sa_add(&k, &fsa) < 0 || k_pol_add(&k, &fpol) < 0)
 		abort();
@@ -185,21 +145,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifdef KPROXY_FUZZ_GEN
 /* ---- seed corpus ---- */
 
-static void put_msg(struct wr *f, uint16_t type, uint32_t seq,
-		    void (*body)(struct wr *))
-{
-	struct espm_hdr h = {.type = type, .seq = seq};
-	struct wr m;
-
-	wr_init(&m, ESPM_MAX);
-	espm_put_hdr(&m, &h);
-	if (body)
-		body(&m);
-	wr_u16(f, (uint16_t)m.len);
-	wr_bytes(f, m.buf, m.len);
-	wr_free(&m);
-}
-
 static void b_hello(struct wr *w)
 {
 	wr_u32(w, ESPM_VERSION);
@@ -208,48 +153,31 @@ static void b_hello(struct wr *w)
 
 static void b_sa_add(struct wr *w)
 {
-	struct ksa k = sa_k(0x1000, false);
+	struct ksa k = seed_sa(0x1000, false);
 
 	espm_put_ksa(w, &k, true);
 }
 
 static void b_sa_foreign(struct wr *w)
 {
-	struct ksa k = sa_k(0x5000, true);
+	struct ksa k = seed_sa(0x5000, true);
 
 	espm_put_ksa(w, &k, true);
 }
 
 static void b_said(struct wr *w)
 {
-	struct kaddr dst;
-
-	ip4("198.51.100.2", &dst);
-	wr_u8(w, IPPROTO_ESP);
-	espm_put_kaddr(w, &dst);
-	wr_u32(w, 0x1000);
+	seed_said(w, 0x1000);
 }
 
 static void b_said_foreign(struct wr *w)
 {
-	struct kaddr dst;
-
-	ip4("198.51.100.2", &dst);
-	wr_u8(w, IPPROTO_ESP);
-	espm_put_kaddr(w, &dst);
-	wr_u32(w, 0x5000);
+	seed_said(w, 0x5000);
 }
 
 static void b_getspi(struct wr *w)
 {
-	struct kaddr a, b;
-
-	ip4("198.51.100.1", &a);
-	ip4("198.51.100.2", &b);
-	wr_u8(w, IPPROTO_ESP);
-	espm_put_kaddr(w, &a);
-	espm_put_kaddr(w, &b);
-	wr_u32(w, 1);
+	seed_getspi(w, "198.51.100.1", "198.51.100.2");
 }
 
 static void b_pol_in(struct wr *w)
@@ -287,10 +215,10 @@ static void b_migrate(struct wr *w)
 	r.m[0].proto = IPPROTO_ESP;
 	r.m[0].mode = KMODE_TUNNEL;
 	r.m[0].reqid = 1;
-	ip4("198.51.100.1", &r.m[0].old_src);
-	ip4("198.51.100.2", &r.m[0].old_dst);
-	ip4("198.51.100.9", &r.m[0].new_src);
-	ip4("198.51.100.2", &r.m[0].new_dst);
+	seed_ip4("198.51.100.1", &r.m[0].old_src);
+	seed_ip4("198.51.100.2", &r.m[0].old_dst);
+	seed_ip4("198.51.100.9", &r.m[0].new_src);
+	seed_ip4("198.51.100.2", &r.m[0].new_dst);
 	espm_put_kmigrate(w, &r);
 }
 
@@ -300,7 +228,7 @@ static uint8_t batch_n;
 
 static void batch_add(uint16_t type, void (*body)(struct wr *))
 {
-	put_msg(&batch, type, 100 + batch_n, body);
+	seed_msg(&batch, type, 100 + batch_n, body);
 	batch_n++;
 }
 
@@ -310,21 +238,6 @@ static void b_batch(struct wr *w)
 	wr_bytes(w, batch.buf, batch.len);
 	wr_reset(&batch);
 	batch_n = 0;
-}
-
-static void save(const char *dir, const char *name, struct wr *f)
-{
-	char path[512];
-	FILE *o;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	o = fopen(path, "wb");
-	if (!o || fwrite(f->buf, 1, f->len, o) != f->len) {
-		perror(path);
-		exit(1);
-	}
-	fclose(o);
-	wr_reset(f);
 }
 
 static void flags(struct wr *f, uint8_t v)
@@ -340,57 +253,57 @@ static void gen(const char *dir)
 	wr_init(&batch, ESPM_MAX);
 	/* singles, the ownership checks */
 	flags(&f, 0);
-	put_msg(&f, ESPM_HELLO, 1, b_hello);
-	put_msg(&f, ESPM_GETSPI, 2, b_getspi);
-	put_msg(&f, ESPM_SA_ADD, 3, b_sa_add);
-	put_msg(&f, ESPM_SA_QUERY, 4, b_said);
-	put_msg(&f, ESPM_SA_ADD, 5, b_sa_foreign);
-	put_msg(&f, ESPM_SA_DEL, 6, b_said_foreign);
-	put_msg(&f, ESPM_POL_ADD, 7, b_pol_in);
-	put_msg(&f, ESPM_POL_ADD, 8, b_pol_idx);
-	put_msg(&f, ESPM_MIGRATE, 9, b_migrate);
-	put_msg(&f, ESPM_SA_DUMP, 10, NULL);
-	put_msg(&f, ESPM_FLUSH_OWN, 11, NULL);
-	put_msg(&f, ESPM_SA_DEL, 12, b_said);
-	save(dir, "singles", &f);
+	seed_msg(&f, ESPM_HELLO, 1, b_hello);
+	seed_msg(&f, ESPM_GETSPI, 2, b_getspi);
+	seed_msg(&f, ESPM_SA_ADD, 3, b_sa_add);
+	seed_msg(&f, ESPM_SA_QUERY, 4, b_said);
+	seed_msg(&f, ESPM_SA_ADD, 5, b_sa_foreign);
+	seed_msg(&f, ESPM_SA_DEL, 6, b_said_foreign);
+	seed_msg(&f, ESPM_POL_ADD, 7, b_pol_in);
+	seed_msg(&f, ESPM_POL_ADD, 8, b_pol_idx);
+	seed_msg(&f, ESPM_MIGRATE, 9, b_migrate);
+	seed_msg(&f, ESPM_SA_DUMP, 10, NULL);
+	seed_msg(&f, ESPM_FLUSH_OWN, 11, NULL);
+	seed_msg(&f, ESPM_SA_DEL, 12, b_said);
+	seed_save(dir, "singles", &f);
 	/* a road warrior's CHILD SA: policies + GETSPI, then the SAs,
 	 * then its removal, each one batch (rw.c, child.c) */
 	flags(&f, 0);
 	batch_add(ESPM_POL_ADD, b_pol_in);
 	batch_add(ESPM_POL_ADD, b_pol_fwd);
 	batch_add(ESPM_GETSPI, b_getspi);
-	put_msg(&f, ESPM_BATCH, 1, b_batch);
+	seed_msg(&f, ESPM_BATCH, 1, b_batch);
 	batch_add(ESPM_SA_ADD, b_sa_add);
 	batch_add(ESPM_SA_QUERY, b_said);
-	put_msg(&f, ESPM_BATCH, 2, b_batch);
+	seed_msg(&f, ESPM_BATCH, 2, b_batch);
 	batch_add(ESPM_SA_DEL, b_said);
 	batch_add(ESPM_POL_DEL, b_pol_idx);
 	batch_add(ESPM_SA_DEL, b_said_foreign);
-	put_msg(&f, ESPM_BATCH, 3, b_batch);
-	save(dir, "batches", &f);
+	seed_msg(&f, ESPM_BATCH, 3, b_batch);
+	seed_save(dir, "batches", &f);
 	/* the same, the replies of several datagrams held (one sendmmsg) */
 	flags(&f, 1);
 	batch_add(ESPM_GETSPI, b_getspi);
 	batch_add(ESPM_GETSPI, b_getspi);
-	put_msg(&f, ESPM_BATCH, 1, b_batch);
-	put_msg(&f, ESPM_SA_ADD, 2, b_sa_add);
-	put_msg(&f, ESPM_HELLO, 3, b_hello);
-	save(dir, "deferred", &f);
+	seed_msg(&f, ESPM_BATCH, 1, b_batch);
+	seed_msg(&f, ESPM_SA_ADD, 2, b_sa_add);
+	seed_msg(&f, ESPM_HELLO, 3, b_hello);
+	seed_save(dir, "deferred", &f);
 	/* a batch in a batch: refused inside, the outer one served */
 	flags(&f, 0);
 	batch_add(ESPM_HELLO, b_hello);
 	{
 		struct wr inner;
 		wr_init(&inner, ESPM_MAX);
-		put_msg(&inner, ESPM_BATCH, 7, b_batch);
+		seed_msg(&inner, ESPM_BATCH, 7, b_batch);
 		batch_add(ESPM_GETSPI, b_getspi);
 		/* inner is (u16 len, message): splice it as one request */
 		wr_bytes(&batch, inner.buf, inner.len);
 		batch_n++;
 		wr_free(&inner);
 	}
-	put_msg(&f, ESPM_BATCH, 8, b_batch);
-	save(dir, "nested", &f);
+	seed_msg(&f, ESPM_BATCH, 8, b_batch);
+	seed_save(dir, "nested", &f);
 	/* framing errors: count 0, count above the maximum, a request
 	 * truncated, trailing octets, an empty sub-request */
 	wr_init(&raw, ESPM_MAX);
@@ -414,7 +327,7 @@ static void gen(const char *dir)
 			wr_reset(&raw);
 		}
 	}
-	save(dir, "framing", &f);
+	seed_save(dir, "framing", &f);
 	wr_free(&raw);
 	wr_free(&batch);
 	wr_free(&f);
