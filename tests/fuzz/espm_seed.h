@@ -3,8 +3,8 @@
  * (espctl: r2espd's server; kproxy: iked's privileged parent) share to
  * build their inputs and seeds: an IPv4 address, an ESP SA and a policy
  * between 198.51.100.1 and 198.51.100.2, one message framed as (u16
- * length, message), the bodies of an SA id and a GETSPI, and writing a
- * seed file.  Header-only (static inline): each harness is one
+ * length, message), the bodies of an SA id, a GETSPI and a MIGRATE, and
+ * writing a seed file.  Header-only (static inline): each harness is one
  * translation unit and uses a different subset.
  */
 #ifndef R2_FUZZ_ESPM_SEED_H
@@ -108,6 +108,26 @@ static inline void seed_getspi(struct wr *w, const char *src, const char *dst)
 	espm_put_kaddr(w, &a);
 	espm_put_kaddr(w, &b);
 	wr_u32(w, 1);
+}
+
+/* The body moving seed_pol(KDIR_OUT)'s SA from 198.51.100.1 to .9 */
+static inline void seed_migrate(struct wr *w)
+{
+	struct kpolicy p = seed_pol(KDIR_OUT);
+	struct kmigrate_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.sel = p.sel;
+	r.dir = p.dir;
+	r.n = 1;
+	r.m[0].proto = IPPROTO_ESP;
+	r.m[0].mode = KMODE_TUNNEL;
+	r.m[0].reqid = 1;
+	seed_ip4("198.51.100.1", &r.m[0].old_src);
+	seed_ip4("198.51.100.2", &r.m[0].old_dst);
+	seed_ip4("198.51.100.9", &r.m[0].new_src);
+	seed_ip4("198.51.100.2", &r.m[0].new_dst);
+	espm_put_kmigrate(w, &r);
 }
 
 /* Writes f to DIR/NAME and empties it; exits on failure (seed generation

@@ -172,21 +172,7 @@ static void b_pol_transport(struct wr *w)
 
 static void b_migrate(struct wr *w)
 {
-	struct kpolicy p = pol(KDIR_OUT);
-	struct kmigrate_req r;
-
-	memset(&r, 0, sizeof(r));
-	r.sel = p.sel;
-	r.dir = p.dir;
-	r.n = 1;
-	r.m[0].proto = IPPROTO_ESP;
-	r.m[0].mode = KMODE_TUNNEL;
-	r.m[0].reqid = 1;
-	seed_ip4("198.51.100.1", &r.m[0].old_src);
-	seed_ip4("198.51.100.2", &r.m[0].old_dst);
-	seed_ip4("198.51.100.9", &r.m[0].new_src);
-	seed_ip4("198.51.100.2", &r.m[0].new_dst);
-	espm_put_kmigrate(w, &r);
+	seed_migrate(w);
 }
 
 static void gen(const char *dir)

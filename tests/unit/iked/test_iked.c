@@ -819,6 +819,14 @@ static bool coarse_timer(const struct ev_timer *t)
 	       t->when_ms % EV_COARSE_MS == 0;
 }
 
+/* t is due `ms` after t0, give or take the coarse grid (and 5 ms of
+ * clock between the two readings) */
+static bool due_in(const struct ev_timer *t, uint64_t t0, uint64_t ms)
+{
+	return t->when_ms - t0 >= ms - 5 &&
+	       t->when_ms - t0 <= ms + EV_COARSE_MS + 5;
+}
+
 /* The check timer (dpd.c): due dpd_delay after the SA went quiet, plus
  * up to 10 % jitter so that SAs set up together spread out (a coarse
  * timer: on the 20 ms grid, in the wheel); a fire after something was
@@ -947,23 +955,20 @@ static void test_v1_dpd_timer_coarse(void **st)
 	assert_non_null(v1_live(&Bd));
 	assert_true(coarse_timer(&a->dpd));
 	t0 = ev_now_ms();
-	assert_true(a->dpd.when_ms - t0 >= 30000 - 5 &&
-		    a->dpd.when_ms - t0 <= 30000 + EV_COARSE_MS + 5);
+	assert_true(due_in(&a->dpd, t0, 30000));
 	/* heard from 10 s ago: no R-U-THERE, the rest of dpd_delay */
 	a->last_recv_ms = t0 - 10000;
 	a->dpd.cb(A.loop, &a->dpd, a);
 	assert_false(a->dpd_out);
 	assert_true(coarse_timer(&a->dpd));
-	assert_true(a->dpd.when_ms - t0 >= 20000 - 5 &&
-		    a->dpd.when_ms - t0 <= 20000 + EV_COARSE_MS + 5);
+	assert_true(due_in(&a->dpd, t0, 20000));
 	/* quiet for dpd_delay: R-U-THERE, retry in dpd_retry; the ACK
 	 * re-arms dpd_delay */
 	a->last_recv_ms = t0 - 30000;
 	a->dpd.cb(A.loop, &a->dpd, a);
 	assert_true(a->dpd_out);
 	assert_true(coarse_timer(&a->dpd));
-	assert_true(a->dpd.when_ms - t0 >= 5000 - 5 &&
-		    a->dpd.when_ms - t0 <= 5000 + EV_COARSE_MS + 5);
+	assert_true(due_in(&a->dpd, t0, 5000));
 	h_pump();
 	assert_false(a->dpd_out);
 	assert_true(coarse_timer(&a->dpd));
